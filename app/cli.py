@@ -1,0 +1,98 @@
+"""The ``holdtype`` command: wiring only.
+
+Each subcommand group lives in its own module under :mod:`app.commands` and is imported only
+when it is used, so ``holdtype --help`` and ``holdtype vocab list`` start fast (they never load
+faster-whisper or Qt). Known errors (:class:`app.errors.HoldtypeError`) become one line on stderr
+and exit code 1; anything else is a bug and keeps its traceback.
+
+Examples::
+
+    holdtype                      # start the tray app
+    holdtype transcribe --json talk.wav
+    holdtype vocab add scikit-learn PyPI "Talk Python To Me"
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import sys
+
+import click
+
+from app import __version__
+from app.errors import HoldtypeError
+
+# name -> (module:attribute, one-line help). Short help is static so --help imports nothing.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("app.commands.run:run", "Run the dictation engine (tray app, or headless)."),
+    "transcribe": ("app.commands.transcribe:transcribe", "Transcribe audio files."),
+    "vocab": ("app.commands.vocab:vocab", "Manage vocabulary terms."),
+    "rules": ("app.commands.rules:rules", "Manage replacement rules."),
+    "config": ("app.commands.config:config", "Show and change settings."),
+    "models": ("app.commands.models:models", "List and download speech models."),
+    "modes": ("app.commands.modes:modes", "List, show and test LLM modes."),
+    "llm": ("app.commands.llm:llm_group", "Inspect what the llm library can reach."),
+    "cache": ("app.commands.cache:cache", "Inspect and clear the LLM reply cache."),
+    "history": ("app.commands.history:history", "Browse everything you dictated."),
+    "eval": ("app.commands.eval:eval_command", "Compare raw transcripts against LLM modes."),
+    "bench": ("app.commands.bench:bench", "Benchmarks: accuracy, latency, memory, cache."),
+    "doctor": ("app.commands.doctor:doctor", "Check the machine and say what is missing."),
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Return the subcommand names in declaration order."""
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """Import and return the subcommand ``cmd_name``."""
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attr = target[0].split(":")
+        module = importlib.import_module(module_name)
+        return getattr(module, attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """List subcommands with their static short help (no imports)."""
+        rows = [(name, help_text) for name, (_, help_text) in COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def invoke(self, ctx: click.Context) -> object:
+        """Run the subcommand, turning user-facing errors into one clean line."""
+        try:
+            return super().invoke(ctx)
+        except HoldtypeError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=LazyGroup, invoke_without_command=True)
+@click.version_option(__version__, prog_name="holdtype")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.pass_context
+def main(ctx: click.Context, verbose: int) -> None:
+    """Holdtype: hold a key, speak, let go; your words appear where you type.
+
+    With no command, starts the tray app (same as `holdtype run`).
+    """
+    level = logging.WARNING
+    if verbose == 1:
+        level = logging.INFO
+    elif verbose >= 2:
+        level = logging.DEBUG
+    env_level = os.environ.get("HOLDTYPE_LOG_LEVEL")
+    if env_level:
+        level = getattr(logging, env_level.upper(), level)
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    if ctx.invoked_subcommand is None:
+        run_cmd = LazyGroup.get_command(main, ctx, "run")  # type: ignore[arg-type]
+        assert run_cmd is not None
+        ctx.invoke(run_cmd)

@@ -1,0 +1,1 @@
+"""Subcommands of the ``holdtype`` CLI, one module per group (see :mod:`app.cli`)."""

@@ -1,0 +1,358 @@
+"""Typed settings: one pydantic model, stored as TOML, loaded once and handed out.
+
+A settings file that fails to parse or validate is never silently overwritten: it is moved aside
+as ``config.toml.broken-<time>``, the problem is reported, and the fields that were valid are kept
+(the rest take their defaults). Saving writes a temporary file and renames it over the old one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import tomli_w
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from app.errors import ConfigError
+from app.paths import ensure_dir, get_paths
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class HotkeySettings(_Section):
+    """The key that starts dictation and how it behaves."""
+
+    key: str = Field("caps_lock", description="Key or combination, e.g. caps_lock, f9, ctrl+alt+space")
+    mode: Literal["hold", "toggle"] = Field("hold", description="hold-to-talk, or press to start/stop")
+    min_hold_s: float = Field(0.25, ge=0.0, le=5.0, description="Taps shorter than this are ignored")
+    cancel_key: str = Field("esc", description="Cancels the recording in progress")
+    restore_caps_lock: bool = Field(True, description="Undo Caps Lock toggling caused by a hold")
+    mode_keys: dict[str, str] = Field(
+        default_factory=dict, description="Extra hotkeys bound to an LLM mode: {key: mode}"
+    )
+    paused: bool = Field(False, description="Ignore the hotkey until unpaused")
+
+
+class AudioSettings(_Section):
+    """Microphone capture."""
+
+    device: str | int | None = Field(None, description="Input device name or index; default device if unset")
+    pre_roll_s: float = Field(0.3, ge=0.0, le=3.0, description="Audio kept from before the key press")
+    max_record_s: float = Field(600.0, gt=1.0, le=7200.0, description="A recording stops after this long")
+    keep_audio: bool = Field(False, description="Keep each recording's WAV after it is transcribed")
+    sounds: bool = Field(True, description="Play a short sound on start and stop")
+
+
+class ModelSettings(_Section):
+    """The speech-to-text model."""
+
+    name: str = Field("tiny.en", description="Model name (tiny.en, base.en, ...) or a CTranslate2 folder")
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    compute_type: str = Field("auto", description="auto, int8, int8_float16, float16, float32")
+    cpu_threads: int = Field(0, ge=0, le=256, description="0 lets CTranslate2 decide")
+    beam_size: int = Field(5, ge=1, le=16)
+    language: str | None = Field("en", description="Spoken language code; empty to auto-detect")
+    vad_filter: bool = Field(False, description="Drop silence with Silero VAD before decoding")
+    streaming: bool = Field(True, description="Decode while the key is held (faster release)")
+
+    @field_validator("language")
+    @classmethod
+    def _empty_language_is_auto(cls, value: str | None) -> str | None:
+        return value or None
+
+
+class VocabularySettings(_Section):
+    """The user's terms: spelling truth, Whisper bias, and auto-correction targets."""
+
+    terms: list[str] = Field(default_factory=list)
+    bias: Literal["none", "prompt", "hotwords", "both"] = Field(
+        "prompt", description="How terms steer Whisper: initial prompt, hotwords, both or none"
+    )
+    autocorrect: bool = Field(True, description="Fix near misses of terms in the transcript")
+    sensitivity: float = Field(
+        0.5, ge=0.0, le=1.0, description="Higher corrects more eagerly (and risks false fixes)"
+    )
+
+    @field_validator("terms")
+    @classmethod
+    def _strip_terms(cls, value: list[str]) -> list[str]:
+        seen: dict[str, str] = {}
+        for term in value:
+            term = " ".join(term.split())
+            if term and term.casefold() not in seen:
+                seen[term.casefold()] = term
+        return list(seen.values())
+
+
+class Rule(_Section):
+    """A replacement rule: ``find`` becomes ``replace``."""
+
+    find: str = Field(min_length=1)
+    replace: str = ""
+    regex: bool = False
+    case_sensitive: bool = False
+
+
+class ModesSettings(_Section):
+    """Which LLM mode post-processes dictation (``raw`` means none)."""
+
+    active: str = "raw"
+
+
+class LLMSettings(_Section):
+    """How LLM modes are run. API keys are not here: they live in llm's key store."""
+
+    model: str | None = Field(None, description="Default llm model id for modes that name none")
+    timeout_s: float = Field(10.0, gt=0.0, le=600.0)
+    retries: int = Field(2, ge=0, le=10, description="Extra attempts when a reply fails its schema")
+    cache_enabled: bool = True
+    cache_size_mb: int = Field(256, ge=1, le=100_000)
+    cache_ttl_days: float | None = Field(None, gt=0.0)
+
+
+class PasteSettings(_Section):
+    """How text reaches the active window."""
+
+    strategy: Literal["paste", "type"] = "paste"
+    backend: Literal["auto", "x11", "wayland", "windows", "macos"] = "auto"
+    restore_clipboard: bool = True
+    restore_delay_ms: int = Field(300, ge=0, le=10_000)
+    terminal_classes: list[str] = Field(
+        default_factory=lambda: [
+            "xterm",
+            "uxterm",
+            "gnome-terminal",
+            "gnome-terminal-server",
+            "konsole",
+            "xfce4-terminal",
+            "kitty",
+            "alacritty",
+            "wezterm",
+            "tilix",
+            "terminator",
+            "urxvt",
+            "st",
+            "foot",
+            "lxterminal",
+            "mate-terminal",
+        ],
+        description="Window classes that get Ctrl+Shift+V instead of Ctrl+V",
+    )
+    trailing_space: bool = Field(True, description="Add a space after the inserted text")
+
+
+class HistorySettings(_Section):
+    """The local history of everything dictated."""
+
+    enabled: bool = True
+    retention_days: int | None = Field(None, ge=1, description="Delete older entries; unset keeps all")
+
+
+class UISettings(_Section):
+    """The tray app and overlay."""
+
+    overlay: bool = True
+    start_at_login: bool = False
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    welcomed: bool = False
+
+
+class Settings(_Section):
+    """All of Holdtype's settings."""
+
+    schema_version: int = SCHEMA_VERSION
+    hotkey: HotkeySettings = Field(default_factory=HotkeySettings)
+    audio: AudioSettings = Field(default_factory=AudioSettings)
+    model: ModelSettings = Field(default_factory=ModelSettings)
+    vocabulary: VocabularySettings = Field(default_factory=VocabularySettings)
+    rules: list[Rule] = Field(default_factory=list)
+    modes: ModesSettings = Field(default_factory=ModesSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    paste: PasteSettings = Field(default_factory=PasteSettings)
+    history: HistorySettings = Field(default_factory=HistorySettings)
+    ui: UISettings = Field(default_factory=UISettings)
+
+
+# --- migrations ---------------------------------------------------------------------------------
+# Each entry upgrades a raw settings dict from version N to N+1. Append, never edit.
+MIGRATIONS: list[Callable[[dict[str, Any]], dict[str, Any]]] = []
+
+
+def migrate(raw: dict[str, Any]) -> dict[str, Any]:
+    """Bring a raw settings dict up to :data:`SCHEMA_VERSION`."""
+    version = int(raw.get("schema_version", 1) or 1)
+    if version > SCHEMA_VERSION:
+        raise ConfigError(f"settings were written by a newer Holdtype (schema {version} > {SCHEMA_VERSION})")
+    for step in MIGRATIONS[version - 1 :]:
+        raw = step(raw)
+    raw["schema_version"] = SCHEMA_VERSION
+    return raw
+
+
+# --- load and save ------------------------------------------------------------------------------
+@dataclass(slots=True)
+class LoadResult:
+    """Settings as loaded, with any problem that was found and where the broken file went."""
+
+    settings: Settings
+    path: Path
+    problem: str | None = None
+    moved_to: Path | None = None
+    salvaged: list[str] = field(default_factory=list)
+
+
+def _salvage(raw: dict[str, Any]) -> tuple[Settings, list[str]]:
+    """Keep every top-level section of ``raw`` that validates on its own."""
+    kept: dict[str, Any] = {}
+    names: list[str] = []
+    for name, value in raw.items():
+        if name not in Settings.model_fields or name == "schema_version":
+            continue
+        try:
+            Settings.model_validate({name: value})
+        except ValidationError:
+            continue
+        kept[name] = value
+        names.append(name)
+    return Settings.model_validate(kept), names
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        parts = []
+        for err in exc.errors()[:5]:
+            loc = ".".join(str(p) for p in err["loc"])
+            parts.append(f"{loc}: {err['msg']}")
+        return "; ".join(parts)
+    return str(exc)
+
+
+def load_settings(path: Path | None = None) -> LoadResult:
+    """Load settings from ``path`` (default: the user's config file).
+
+    A missing file gives defaults. A file that cannot be parsed or validated is moved aside as
+    ``<name>.broken-<YYYYmmdd-HHMMSS>``; sections that were valid on their own are kept.
+    """
+    path = path or get_paths().config_file
+    if not path.exists():
+        return LoadResult(Settings(), path)
+    try:
+        text = path.read_text(encoding="utf-8")
+        raw = tomllib.loads(text)
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        return _set_aside(path, f"cannot be parsed: {exc}", Settings(), [])
+    try:
+        raw = migrate(raw)
+        return LoadResult(Settings.model_validate(raw), path)
+    except (ValidationError, ConfigError) as exc:
+        settings, salvaged = _salvage(raw) if isinstance(exc, ValidationError) else (Settings(), [])
+        return _set_aside(path, f"is not valid: {_describe(exc)}", settings, salvaged)
+
+
+def _set_aside(path: Path, problem: str, settings: Settings, salvaged: list[str]) -> LoadResult:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.broken-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.name}.broken-{stamp}-{n}")
+    path.rename(target)
+    message = f"Settings file {path} {problem}. It was moved to {target}; "
+    message += (
+        f"kept the valid sections ({', '.join(salvaged)}), defaults for the rest."
+        if salvaged
+        else "using defaults."
+    )
+    log.warning("%s", message)
+    result = LoadResult(settings, path, message, target, salvaged)
+    if salvaged:
+        save_settings(settings, path)
+    return result
+
+
+def settings_to_toml(settings: Settings) -> str:
+    """Render settings as TOML (``None`` values are left out, since TOML has no null)."""
+    data = settings.model_dump(mode="json", exclude_none=True)
+    return tomli_w.dumps(data)
+
+
+def save_settings(settings: Settings, path: Path | None = None) -> Path:
+    """Write settings atomically: a temporary file in the same folder, then a rename."""
+    path = path or get_paths().config_file
+    ensure_dir(path.parent)
+    text = settings_to_toml(settings)
+    fd, tmp = tempfile.mkstemp(prefix=".config-", suffix=".toml", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+# --- dotted keys (for `holdtype config get/set`) ------------------------------------------------
+def get_value(settings: Settings, key: str) -> Any:
+    """Return the value at a dotted key such as ``model.beam_size``."""
+    node: Any = settings.model_dump(mode="json")
+    for part in key.split("."):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            raise ConfigError(f"unknown setting '{key}' (see `holdtype config show`)")
+    return node
+
+
+def parse_value(text: str) -> Any:
+    """Parse a value typed on the command line: JSON/TOML literals, else a plain string."""
+    lowered = text.strip().lower()
+    if lowered in {"none", "null", ""}:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def set_value(settings: Settings, key: str, value: Any) -> Settings:
+    """Return new settings with the dotted ``key`` set to ``value``, validated."""
+    data = settings.model_dump(mode="json")
+    parts = key.split(".")
+    node: Any = data
+    for part in parts[:-1]:
+        if not isinstance(node, dict) or part not in node or not isinstance(node[part], dict):
+            raise ConfigError(f"unknown setting '{key}' (see `holdtype config show`)")
+        node = node[part]
+    if not isinstance(node, dict) or parts[-1] not in node:
+        raise ConfigError(f"unknown setting '{key}' (see `holdtype config show`)")
+    node[parts[-1]] = value
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"invalid value for {key}: {_describe(exc)}") from exc

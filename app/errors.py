@@ -1,0 +1,28 @@
+"""Exceptions that carry a message meant for the user.
+
+Parts raise a subclass of :class:`HoldtypeError` for anything the user can fix (a missing file,
+an unknown model, a bad setting). The CLI turns them into one line on stderr; the engine publishes
+them as error events. Anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class HoldtypeError(Exception):
+    """An error with a message that tells the user what went wrong and how to fix it."""
+
+
+class ConfigError(HoldtypeError):
+    """A setting or the settings file is invalid."""
+
+
+class ModelError(HoldtypeError):
+    """A speech model cannot be found, downloaded or loaded."""
+
+
+class AudioError(HoldtypeError):
+    """Audio cannot be read from a file or captured from a device."""
+
+
+class RuleError(HoldtypeError):
+    """A replacement rule is invalid (for example a regular expression that does not compile)."""

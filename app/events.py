@@ -1,0 +1,91 @@
+"""The small immutable messages the engine publishes, and the inputs it consumes.
+
+Subscribers (the tray, the overlay, ``holdtype run --no-tray``'s logger, tests) receive these
+through :meth:`app.engine.Engine.subscribe`. They carry no Qt types and no dict payloads.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class State(str, enum.Enum):
+    """Where the dictation state machine is."""
+
+    IDLE = "idle"
+    RECORDING = "recording"
+    TRANSCRIBING = "transcribing"
+    PROCESSING = "processing"
+    INSERTING = "inserting"
+
+
+class Outcome(str, enum.Enum):
+    """How an utterance ended (stored in history)."""
+
+    PASTED = "pasted"
+    TYPED = "typed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    RECOVERED = "recovered"
+    EMPTY = "empty"
+
+
+# --- published by the engine ------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class StateChanged:
+    """The engine moved to ``state`` while handling utterance ``generation``."""
+
+    state: State
+    generation: int
+
+
+@dataclass(frozen=True, slots=True)
+class LevelChanged:
+    """Input level while recording: ``rms`` and ``peak`` in 0..1 (full scale)."""
+
+    rms: float
+    peak: float
+
+
+@dataclass(frozen=True, slots=True)
+class PartialText:
+    """Words recognised so far while the key is held (committed + tentative)."""
+
+    generation: int
+    committed: str
+    tentative: str
+
+
+@dataclass(frozen=True, slots=True)
+class UtteranceResult:
+    """A finished utterance: what was heard, what was inserted, and how."""
+
+    generation: int
+    history_id: int | None
+    raw: str
+    text: str
+    outcome: Outcome
+    mode: str
+    audio_seconds: float
+    release_to_text_ms: float | None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorRaised:
+    """Something failed; ``message`` is meant for the user."""
+
+    message: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """Information for the user (recovered recordings, an LLM fallback, a missing tray)."""
+
+    message: str
+    source: str
+
+
+EngineEvent = StateChanged | LevelChanged | PartialText | UtteranceResult | ErrorRaised | Notice

@@ -1,0 +1,102 @@
+"""Where Holdtype keeps its files: the one place that decides user paths.
+
+``platformdirs`` gives the platform's config, data and cache folders for "holdtype". Setting
+``HOLDTYPE_HOME=/some/dir`` puts all three under that folder (``config/``, ``data/``, ``cache/``),
+which is what tests and portable installs use. Nothing is ever written to the package folder or
+the current directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "holdtype"
+HOME_ENV = "HOLDTYPE_HOME"
+
+
+@dataclass(frozen=True, slots=True)
+class Paths:
+    """The three folders Holdtype writes to."""
+
+    config_dir: Path
+    data_dir: Path
+    cache_dir: Path
+
+    @property
+    def config_file(self) -> Path:
+        """The TOML settings file."""
+        return self.config_dir / "config.toml"
+
+    @property
+    def history_db(self) -> Path:
+        """The SQLite history database."""
+        return self.data_dir / "history.sqlite3"
+
+    @property
+    def spool_dir(self) -> Path:
+        """Folder of in-progress recordings, kept until they are transcribed."""
+        return self.data_dir / "spool"
+
+    @property
+    def audio_dir(self) -> Path:
+        """Folder of recordings the user chose to keep."""
+        return self.data_dir / "audio"
+
+    @property
+    def models_dir(self) -> Path:
+        """Folder of downloaded speech models."""
+        return self.cache_dir / "models"
+
+    @property
+    def llm_cache_dir(self) -> Path:
+        """Folder of the diskcache that stores LLM replies."""
+        return self.cache_dir / "llm"
+
+    @property
+    def modes_dir(self) -> Path:
+        """Folder of the user's own LLM modes (one TOML file each)."""
+        return self.config_dir / "modes"
+
+    @property
+    def log_file(self) -> Path:
+        """The application log."""
+        return self.data_dir / "holdtype.log"
+
+
+def get_paths() -> Paths:
+    """Return Holdtype's folders, honouring ``HOLDTYPE_HOME`` when it is set."""
+    home = os.environ.get(HOME_ENV)
+    if home:
+        root = Path(home).expanduser().resolve()
+        return Paths(root / "config", root / "data", root / "cache")
+    return Paths(
+        Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)),
+        Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
+        Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False)),
+    )
+
+
+def ensure_dir(path: Path, private: bool = False) -> Path:
+    """Create ``path`` (and parents) if needed; ``private`` makes it readable by the user only."""
+    path.mkdir(parents=True, exist_ok=True)
+    if private:
+        with contextlib.suppress(OSError):  # e.g. a filesystem without permissions
+            path.chmod(0o700)
+    return path
+
+
+def resources_dir() -> Path:
+    """Return the folder of bundled resources (icons, sounds, default prompts)."""
+    here = Path(__file__).resolve().parent
+    for candidate in (
+        here.parent / "resources",  # source checkout or editable install
+        here / "resources",  # frozen (PyInstaller) bundle
+    ):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError(f"Holdtype's resources folder is missing (looked beside {here})")

