@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Set up Holdtype from a source checkout on Debian/Ubuntu:
+# system packages (apt), a virtual environment in .venv, and Holdtype itself (editable).
+#
+#   bash packaging/linux/setup.sh          # what the app needs
+#   bash packaging/linux/setup.sh --dev    # + test tools: Xvfb, PulseAudio, espeak-ng, llama.cpp
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+DEV=0
+[[ "${1:-}" == "--dev" ]] && DEV=1
+
+# Packages the app needs at run time: audio I/O, decoding, clipboard and key injection, Qt's xcb.
+APT_RUNTIME=(
+  python3-venv ffmpeg libportaudio2 xclip xsel xdotool
+  libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0
+  libxcb-xinerama0 libxcb-randr0 libxcb-render-util0 libxcb-image0 libegl1 libgl1
+  libdbus-1-3 libfontconfig1
+)
+# Packages the tests need: speech synthesis, a virtual X server and window manager,
+# a tray host, PulseAudio with a virtual source, and a compiler for llama.cpp.
+APT_DEV=(
+  espeak-ng sox libsox-fmt-all xvfb openbox trayer x11-utils pulseaudio pulseaudio-utils
+  build-essential cmake
+)
+
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+PKGS=("${APT_RUNTIME[@]}")
+(( DEV )) && PKGS+=("${APT_DEV[@]}")
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if (( ${#missing[@]} )); then
+  echo "holdtype setup: installing ${missing[*]}" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+PY="${PYTHON:-python3}"
+if [[ ! -x "$ROOT/.venv/bin/python" ]]; then
+  "$PY" -m venv "$ROOT/.venv"
+fi
+VPIP=("$ROOT/.venv/bin/python" -m pip install -q --disable-pip-version-check)
+"${VPIP[@]}" --upgrade pip >/dev/null
+if (( DEV )); then
+  "${VPIP[@]}" -e "$ROOT[dev]"
+  # llama.cpp's OpenAI-compatible server for the LLM tests (compiles once; pip caches the wheel).
+  if ! "$ROOT/.venv/bin/python" -c "import llama_cpp.server" 2>/dev/null; then
+    echo "holdtype setup: building llama-cpp-python (a few minutes, once)" >&2
+    CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF}" \
+      "${VPIP[@]}" 'llama-cpp-python[server]'
+  fi
+else
+  "${VPIP[@]}" -e "$ROOT"
+fi
+echo "holdtype setup: ready ($ROOT/.venv/bin/holdtype)" >&2
