@@ -88,4 +88,15 @@ class Notice:
     source: str
 
 
-EngineEvent = StateChanged | LevelChanged | PartialText | UtteranceResult | ErrorRaised | Notice
+@dataclass(frozen=True, slots=True)
+class EngineReady:
+    """The model is loaded and the hotkey is armed (or could not be, see ``problems``)."""
+
+    model: str
+    device: str
+    load_ms: float
+    hotkey: str
+    problems: tuple[str, ...] = ()
+
+
+EngineEvent = EngineReady | StateChanged | LevelChanged | PartialText | UtteranceResult | ErrorRaised | Notice
