@@ -11,6 +11,7 @@ import pytest
 
 pytest_plugins = [
     "tests.fixtures.speech",
+    "tests.fixtures.display",
 ]
 
 
