@@ -1,0 +1,188 @@
+"""Hotkey bindings: parse, validate and format key names such as ``ctrl+alt+space``.
+
+A binding is zero or more modifiers (``ctrl``, ``alt``, ``shift``, ``cmd``) plus one key. Key names
+are pynput's ``Key`` names (``caps_lock``, ``f9``, ``alt_r``, ``space``...) or a single printable
+character. Common spellings are accepted (``right_alt``, ``escape``, ``super``...) and stored in
+canonical form. An unknown name is an error with a suggestion; it is never mapped silently.
+
+This module imports no pynput (pynput needs a display at import time), so it can run anywhere.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+from app.errors import HoldtypeError
+
+
+class BindingError(HoldtypeError):
+    """A hotkey string cannot be parsed (unknown key name, two main keys, empty...)."""
+
+
+#: Generic modifier names, in canonical order.
+MODIFIERS: tuple[str, ...] = ("ctrl", "alt", "shift", "cmd")
+
+#: pynput ``Key`` names that exist on every platform (the function keys are added below).
+KEY_NAMES: frozenset[str] = frozenset(
+    {
+        "alt",
+        "alt_l",
+        "alt_r",
+        "alt_gr",
+        "backspace",
+        "caps_lock",
+        "cmd",
+        "cmd_l",
+        "cmd_r",
+        "ctrl",
+        "ctrl_l",
+        "ctrl_r",
+        "delete",
+        "down",
+        "end",
+        "enter",
+        "esc",
+        "home",
+        "left",
+        "page_down",
+        "page_up",
+        "right",
+        "shift",
+        "shift_l",
+        "shift_r",
+        "space",
+        "tab",
+        "up",
+        "insert",
+        "menu",
+        "num_lock",
+        "pause",
+        "print_screen",
+        "scroll_lock",
+        "media_play_pause",
+        "media_volume_mute",
+        "media_volume_down",
+        "media_volume_up",
+        "media_previous",
+        "media_next",
+    }
+    | {f"f{n}" for n in range(1, 21)}
+)
+
+#: Other spellings people write, mapped to pynput names.
+ALIASES: dict[str, str] = {
+    "control": "ctrl", "ctl": "ctrl", "left_ctrl": "ctrl_l", "right_ctrl": "ctrl_r",
+    "lctrl": "ctrl_l", "rctrl": "ctrl_r", "option": "alt", "opt": "alt", "left_alt": "alt_l",
+    "right_alt": "alt_r", "lalt": "alt_l", "ralt": "alt_r", "altgr": "alt_gr", "alt_graph": "alt_gr",
+    "super": "cmd", "win": "cmd", "windows": "cmd", "meta": "cmd", "command": "cmd",
+    "left_super": "cmd_l", "right_super": "cmd_r", "left_cmd": "cmd_l", "right_cmd": "cmd_r",
+    "left_shift": "shift_l", "right_shift": "shift_r", "lshift": "shift_l", "rshift": "shift_r",
+    "escape": "esc", "return": "enter", "spacebar": "space", "capslock": "caps_lock",
+    "caps": "caps_lock", "del": "delete", "ins": "insert", "pgup": "page_up", "pageup": "page_up",
+    "pgdn": "page_down", "pagedown": "page_down", "prtsc": "print_screen", "print": "print_screen",
+    "numlock": "num_lock", "scrolllock": "scroll_lock", "bksp": "backspace",
+    "plus": "+", "minus": "-", "comma": ",", "period": ".", "slash": "/", "semicolon": ";",
+    "apostrophe": "'", "grave": "`", "backslash": "\\", "bracketleft": "[", "bracketright": "]",
+    "equal": "=",
+}  # fmt: skip
+
+#: Which generic modifier a modifier key belongs to.
+MODIFIER_OF: dict[str, str] = {
+    "ctrl": "ctrl", "ctrl_l": "ctrl", "ctrl_r": "ctrl",
+    "alt": "alt", "alt_l": "alt", "alt_r": "alt", "alt_gr": "alt",
+    "shift": "shift", "shift_l": "shift", "shift_r": "shift",
+    "cmd": "cmd", "cmd_l": "cmd", "cmd_r": "cmd",
+}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    """A parsed hotkey: generic ``modifiers`` that must be held, and the main ``key``.
+
+    ``key`` is a pynput ``Key`` name (``"caps_lock"``) or one lower-case character (``"d"``).
+    """
+
+    modifiers: frozenset[str]
+    key: str
+
+    def __str__(self) -> str:
+        return format_binding(self)
+
+    @property
+    def is_char(self) -> bool:
+        """True when the main key is a single character rather than a named key."""
+        return len(self.key) == 1
+
+
+def _normalise_name(token: str, spec: str) -> str:
+    """Return the canonical name of one ``+``-separated token, or raise :class:`BindingError`."""
+    if len(token) == 1:
+        if not token.isprintable() or token.isspace():
+            raise BindingError(f"hotkey {spec!r}: {token!r} is not a key (use 'space', 'tab'...)")
+        return token.lower()
+    name = token.strip().lower().replace("-", "_").replace(" ", "_")
+    name = ALIASES.get(name, name)
+    if name in KEY_NAMES or len(name) == 1:
+        return name
+    choices = sorted(KEY_NAMES | set(ALIASES))
+    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
+    hint = f"; did you mean {ALIASES.get(close[0], close[0])!r}?" if close else ""
+    raise BindingError(f"hotkey {spec!r}: unknown key {token!r}{hint}")
+
+
+def _split(spec: str) -> list[str]:
+    """Split ``spec`` on ``+``, keeping a literal ``+`` key (``ctrl++``)."""
+    text = spec.strip()
+    if text == "+":
+        return ["+"]
+    tail_plus = text.endswith("++")
+    if tail_plus:
+        text = text[:-2]
+    parts = [p.strip() for p in text.split("+")]
+    if tail_plus:
+        parts.append("+")
+    return parts
+
+
+def parse_binding(spec: str) -> Binding:
+    """Parse a hotkey such as ``"caps_lock"``, ``"f9"``, ``"ctrl+alt+space"`` or ``"right_alt"``.
+
+    Every token but the last must be a modifier; the last is the main key (which may itself be a
+    modifier key, e.g. ``"right_alt"`` or ``"ctrl+shift_r"``). Raises :class:`BindingError` for an
+    empty string, an unknown name (with a suggestion), a repeated modifier or two main keys.
+    """
+    if not spec or not spec.strip():
+        raise BindingError("hotkey is empty (for example: caps_lock, f9, ctrl+alt+space)")
+    tokens = _split(spec)
+    if any(t == "" for t in tokens):
+        raise BindingError(f"hotkey {spec!r}: empty key name between '+' signs")
+    names = [_normalise_name(t, spec) for t in tokens]
+    *mods, key = names
+    modifiers: set[str] = set()
+    for name in mods:
+        generic = MODIFIER_OF.get(name)
+        if generic is None:
+            raise BindingError(
+                f"hotkey {spec!r}: {name!r} is not a modifier; only the last key may be a normal key "
+                f"(modifiers: {', '.join(MODIFIERS)})"
+            )
+        if generic in modifiers:
+            raise BindingError(f"hotkey {spec!r}: modifier {generic!r} is given twice")
+        modifiers.add(generic)
+    own = MODIFIER_OF.get(key)
+    if own is not None and own in modifiers:
+        raise BindingError(f"hotkey {spec!r}: {key!r} is both a modifier and the key")
+    return Binding(frozenset(modifiers), key)
+
+
+def format_binding(binding: Binding) -> str:
+    """Return the canonical string of ``binding`` (modifiers in ctrl, alt, shift, cmd order)."""
+    mods = [m for m in MODIFIERS if m in binding.modifiers]
+    key = binding.key
+    return "+".join([*mods, key])
+
+
+def canonical(spec: str) -> str:
+    """Parse ``spec`` and return its canonical form (what settings should store)."""
+    return format_binding(parse_binding(spec))

@@ -1,0 +1,74 @@
+"""Parsing, validating and formatting hotkey strings."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.errors import HoldtypeError
+from app.hotkey.binding import Binding, BindingError, canonical, format_binding, parse_binding
+
+
+@pytest.mark.parametrize(
+    ("spec", "modifiers", "key", "text"),
+    [
+        ("caps_lock", set(), "caps_lock", "caps_lock"),
+        ("f9", set(), "f9", "f9"),
+        ("F9", set(), "f9", "f9"),
+        ("ctrl+alt+space", {"ctrl", "alt"}, "space", "ctrl+alt+space"),
+        ("alt+ctrl+space", {"ctrl", "alt"}, "space", "ctrl+alt+space"),
+        ("Control + Alt + Space", {"ctrl", "alt"}, "space", "ctrl+alt+space"),
+        ("right_alt", set(), "alt_r", "alt_r"),
+        ("ctrl+caps_lock", {"ctrl"}, "caps_lock", "ctrl+caps_lock"),
+        ("capslock", set(), "caps_lock", "caps_lock"),
+        ("d", set(), "d", "d"),
+        ("D", set(), "d", "d"),
+        ("ctrl+shift+d", {"ctrl", "shift"}, "d", "ctrl+shift+d"),
+        ("super+h", {"cmd"}, "h", "cmd+h"),
+        ("escape", set(), "esc", "esc"),
+        ("ctrl+shift_r", {"ctrl"}, "shift_r", "ctrl+shift_r"),
+        ("ctrl++", {"ctrl"}, "+", "ctrl++"),
+        ("ctrl+plus", {"ctrl"}, "+", "ctrl++"),
+        ("f20", set(), "f20", "f20"),
+    ],
+)
+def test_parse_and_format(spec: str, modifiers: set[str], key: str, text: str) -> None:
+    binding = parse_binding(spec)
+    assert binding == Binding(frozenset(modifiers), key)
+    assert format_binding(binding) == text
+    assert canonical(spec) == text
+    assert parse_binding(text) == binding  # the canonical form parses back to the same binding
+
+
+@pytest.mark.parametrize(
+    ("spec", "fragment"),
+    [
+        ("", "empty"),
+        ("   ", "empty"),
+        ("caps_lok", "did you mean 'caps_lock'"),
+        ("ctrl+alt+spcae", "did you mean 'space'"),
+        ("rigth_alt", "did you mean 'alt_r'"),
+        ("f99", "unknown key 'f99'"),
+        ("hyperdrive", "unknown key 'hyperdrive'"),
+        ("a+b", "'a' is not a modifier"),
+        ("f9+ctrl", "'f9' is not a modifier"),
+        ("ctrl+ctrl_l+a", "given twice"),
+        ("ctrl+ctrl", "both a modifier and the key"),
+        ("ctrl++a", "empty key name"),
+        ("ctrl+", "empty key name"),
+    ],
+)
+def test_invalid_bindings_explain(spec: str, fragment: str) -> None:
+    with pytest.raises(BindingError) as info:
+        parse_binding(spec)
+    assert fragment in str(info.value)
+    assert isinstance(info.value, HoldtypeError)
+
+
+def test_binding_is_hashable_and_frozen() -> None:
+    a = parse_binding("ctrl+alt+space")
+    b = parse_binding("alt+control+space")
+    assert {a: "x"}[b] == "x"
+    with pytest.raises(AttributeError):
+        a.key = "f1"  # type: ignore[misc]
+    assert str(a) == "ctrl+alt+space"
+    assert parse_binding("d").is_char and not a.is_char
