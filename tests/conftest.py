@@ -11,7 +11,9 @@ import pytest
 
 pytest_plugins = [
     "tests.fixtures.speech",
+    "tests.fixtures.pulse",
     "tests.fixtures.display",
+    "tests.fixtures.llama",
 ]
 
 

@@ -1,0 +1,98 @@
+"""``holdtype cache …``: the LLM reply cache.
+
+Examples::
+
+    holdtype cache stats
+    holdtype cache list --json
+    holdtype cache show 3fa9c2
+    holdtype cache clear --older-than 30
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+
+import click
+
+from app.commands._common import echo_json, settings
+from app.llm.cache import LLMCache
+
+
+def _open() -> LLMCache:
+    return LLMCache(settings().llm)
+
+
+@click.group()
+def cache() -> None:
+    """Inspect and clear the cache of LLM replies (a hit costs no model call)."""
+
+
+@cache.command("stats")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def stats(as_json: bool) -> None:
+    """Entries, size, hits and misses.
+
+    Example: holdtype cache stats
+    """
+    with _open() as store:
+        figures = store.stats()
+    if as_json:
+        echo_json(asdict(figures))
+        return
+    total = figures.hits + figures.misses
+    rate = f" ({100.0 * figures.hits / total:.0f}% hits)" if total else ""
+    click.echo(f"folder:   {figures.directory}")
+    click.echo(f"entries:  {figures.entries}")
+    click.echo(f"size:     {figures.size_bytes / 1024:.1f} KiB of {figures.size_limit_bytes / 2**20:.0f} MiB")
+    click.echo(f"hits:     {figures.hits}")
+    click.echo(f"misses:   {figures.misses}{rate}")
+    click.echo(f"ttl:      {figures.ttl_days if figures.ttl_days else 'none'} days")
+
+
+@cache.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per entry.")
+def list_entries(as_json: bool) -> None:
+    """List cached replies, newest first.
+
+    Example: holdtype cache list --json
+    """
+    with _open() as store:
+        entries = store.entries()
+    for entry in entries:
+        if as_json:
+            row = entry.to_dict()
+            row.pop("prompt", None)
+            row.pop("system", None)
+            echo_json(row)
+            continue
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.created))
+        reply = " ".join(entry.text.split())
+        reply = reply if len(reply) <= 60 else reply[:57] + "..."
+        click.echo(f"{entry.key[:12]}  {when}  {entry.mode:<8} {entry.model:<20} {reply}")
+
+
+@cache.command("show")
+@click.argument("key")
+def show(key: str) -> None:
+    """Show one cached reply with its prompt (KEY may be a unique prefix).
+
+    Example: holdtype cache show 3fa9c2
+    """
+    with _open() as store:
+        entry = store.show(key)
+    echo_json(entry.to_dict())
+
+
+@cache.command("clear")
+@click.option(
+    "--older-than", "older_than", type=click.FloatRange(min=0), help="Only entries older than DAYS."
+)
+def clear(older_than: float | None) -> None:
+    """Delete cached replies (all of them, or those older than DAYS).
+
+    Example: holdtype cache clear --older-than 30
+    """
+    with _open() as store:
+        removed = store.clear(older_than)
+    click.echo(f"removed {removed} entr{'y' if removed == 1 else 'ies'}")

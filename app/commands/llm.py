@@ -1,0 +1,54 @@
+"""``holdtype llm …``: what the ``llm`` library can reach from here.
+
+Example::
+
+    holdtype llm models
+"""
+
+from __future__ import annotations
+
+import click
+
+from app.commands._common import echo_json
+
+
+@click.group("llm")
+def llm_group() -> None:
+    """Inspect the models the llm library can reach (install plugins with `llm install`)."""
+
+
+@llm_group.command("models")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per model.")
+def models(as_json: bool) -> None:
+    """List model ids (and aliases) usable in modes, and whether each has its key.
+
+    Keys live in llm's own store: `llm keys set openai`. Example: holdtype llm models --json
+    """
+    import llm
+
+    try:
+        default = llm.get_default_model()
+    except Exception:  # a broken llm config only hides the default marker
+        default = None
+    for item in llm.get_models_with_aliases():
+        model = item.model
+        needs = getattr(model, "needs_key", None)
+        has_key = True
+        if needs:
+            env = getattr(model, "key_env_var", None)
+            has_key = llm.get_key(None, needs, env) is not None
+        row = {
+            "model_id": model.model_id,
+            "aliases": list(item.aliases),
+            "needs_key": needs,
+            "has_key": has_key,
+            "schema": bool(getattr(model, "supports_schema", False)),
+            "default": model.model_id == default,
+        }
+        if as_json:
+            echo_json(row)
+            continue
+        mark = "*" if row["default"] else " "
+        aliases = f" (aliases: {', '.join(item.aliases)})" if item.aliases else ""
+        key = "" if has_key else f"  [no key: llm keys set {needs}]"
+        click.echo(f"{mark} {model.model_id}{aliases}{key}")

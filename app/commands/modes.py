@@ -1,0 +1,97 @@
+"""``holdtype modes …``: list, show and test LLM modes.
+
+Examples::
+
+    holdtype modes list
+    holdtype modes show clean
+    holdtype modes test clean "um so I think we should uh ship it"
+"""
+
+from __future__ import annotations
+
+import click
+
+from app.commands._common import echo_json, settings
+from app.llm.modes import get_mode, load_modes
+
+
+@click.group()
+def modes() -> None:
+    """List, show and test LLM modes (built-in and your own).
+
+    Your own modes are TOML files in the modes folder (see `holdtype modes list`); one with the
+    name of a built-in mode replaces it.
+    """
+
+
+@modes.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per mode.")
+def list_modes(as_json: bool) -> None:
+    """List every mode with its model and description.
+
+    Example: holdtype modes list --json
+    """
+    cfg = settings()
+    found = load_modes()
+    if as_json:
+        for mode in found.values():
+            echo_json(
+                {
+                    "name": mode.name,
+                    "description": mode.description,
+                    "model": mode.model or (cfg.llm.model if mode.uses_llm else None),
+                    "schema": mode.schema_ is not None,
+                    "source": mode.source,
+                    "active": mode.name == cfg.modes.active,
+                }
+            )
+        return
+    width = max(len(n) for n in found)
+    for mode in found.values():
+        mark = "*" if mode.name == cfg.modes.active else " "
+        model = mode.model or (cfg.llm.model or "(llm default)") if mode.uses_llm else "-"
+        click.echo(f"{mark} {mode.name:<{width}}  {model:<24}  {mode.description}")
+    from app.paths import get_paths
+
+    click.echo(f"\nYour modes folder: {get_paths().modes_dir}")
+
+
+@modes.command("show")
+@click.argument("name")
+def show_mode(name: str) -> None:
+    """Show a mode's definition (as TOML) and where it comes from.
+
+    Example: holdtype modes show commit
+    """
+    import tomli_w
+
+    mode = get_mode(name)
+    if mode.source:
+        click.echo(f"# {mode.source}")
+    click.echo(tomli_w.dumps(mode.to_toml_dict()), nl=False)
+
+
+@modes.command("test")
+@click.argument("name")
+@click.argument("text")
+@click.option("--sample", default=0, show_default=True, help="Sample index (each is cached apart).")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole result as JSON.")
+def test_mode(name: str, text: str, sample: int, as_json: bool) -> None:
+    """Run mode NAME on TEXT and print what would be inserted.
+
+    Without --json, a mode that fell back to the input prints the input and exits with 1.
+
+    Example: holdtype modes test clean "um so uh ship it"
+    """
+    from app.llm.runner import ModeRunner
+
+    get_mode(name)  # an unknown or broken mode is an error here, not a fallback
+    result = ModeRunner(settings()).run(name, text, sample=sample)
+    if as_json:
+        echo_json(result.to_dict())
+        return
+    click.echo(result.text)
+    if result.fallback_reason:
+        raise click.ClickException(f"mode {name} fell back to the input: {result.fallback_reason}")
+    suffix = " (cached)" if result.cached else ""
+    click.secho(f"{result.model}: {result.llm_ms:.0f} ms{suffix}", err=True, fg="bright_black")

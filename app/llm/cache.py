@@ -1,0 +1,204 @@
+"""Every LLM reply, cached on disk with :mod:`diskcache`.
+
+The key is the SHA-256 of canonical JSON (sorted keys, no spaces) of everything that decides the
+reply: model id, options, system prompt, full prompt, schema and the sample index. The sample
+index lets an eval draw N different samples of one prompt and still cache each of them.
+
+Values are :class:`CacheEntry` dicts: the reply text, the parsed object (schema modes), the
+model, timings, token counts and the time it was stored. The size limit and the optional TTL come
+from :class:`app.config.LLMSettings`. Hit and miss counters are kept in the cache folder too, so
+``holdtype cache stats`` sees what the app did.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import diskcache
+
+from app.config import LLMSettings
+from app.errors import HoldtypeError
+from app.paths import ensure_dir, get_paths
+
+log = logging.getLogger(__name__)
+
+_STATS_PREFIX = "holdtype-stats:"
+_HITS = _STATS_PREFIX + "hits"
+_MISSES = _STATS_PREFIX + "misses"
+
+
+class CacheError(HoldtypeError):
+    """A cache key is unknown or ambiguous."""
+
+
+def cache_key(
+    model: str,
+    options: dict[str, Any],
+    system: str,
+    prompt: str,
+    schema: dict[str, Any] | None,
+    sample: int,
+) -> str:
+    """Return the stable hex key for one LLM call."""
+    payload = {
+        "model": model,
+        "options": options,
+        "system": system,
+        "prompt": prompt,
+        "schema": schema,
+        "sample": sample,
+    }
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class CacheEntry:
+    """A stored reply."""
+
+    key: str
+    text: str
+    parsed: Any
+    model: str
+    mode: str
+    llm_ms: float
+    created: float
+    attempts: int = 1
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    schema_error: str | None = None
+    prompt: str = ""
+    system: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The entry as plain data (for JSON output)."""
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class CacheStats:
+    """What ``holdtype cache stats`` shows."""
+
+    directory: str
+    entries: int
+    size_bytes: int
+    hits: int
+    misses: int
+    size_limit_bytes: int
+    ttl_days: float | None
+
+
+class LLMCache:
+    """The reply cache: a :class:`diskcache.Cache` in ``get_paths().llm_cache_dir``."""
+
+    def __init__(self, settings: LLMSettings | None = None, directory: Path | None = None) -> None:
+        """Open (creating if needed) the cache with the size limit and TTL of ``settings``."""
+        self.settings = settings or LLMSettings()
+        self.directory = directory or get_paths().llm_cache_dir
+        ensure_dir(self.directory, private=True)
+        self._cache = diskcache.Cache(
+            str(self.directory),
+            size_limit=self.settings.cache_size_mb * 1024 * 1024,
+            eviction_policy="least-recently-stored",
+        )
+
+    def close(self) -> None:
+        """Close the underlying database connections."""
+        self._cache.close()
+
+    def __enter__(self) -> LLMCache:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- lookups ---------------------------------------------------------------------------------
+    def get(self, key: str, count: bool = True) -> CacheEntry | None:
+        """Return the entry for ``key`` or None; ``count`` updates the hit/miss counters."""
+        raw = self._cache.get(key)
+        entry = _to_entry(raw)
+        if count:
+            self._cache.incr(_HITS if entry is not None else _MISSES, 1, default=0)
+        return entry
+
+    def put(self, entry: CacheEntry) -> None:
+        """Store ``entry`` (expiring after the TTL, if one is set)."""
+        ttl_days = self.settings.cache_ttl_days
+        expire = ttl_days * 86400.0 if ttl_days else None
+        self._cache.set(entry.key, entry.to_dict(), expire=expire)
+
+    def keys(self) -> Iterator[str]:
+        """Keys of stored replies (not the counters)."""
+        for key in self._cache.iterkeys():
+            if isinstance(key, str) and not key.startswith(_STATS_PREFIX):
+                yield key
+
+    def entries(self) -> list[CacheEntry]:
+        """All stored replies, newest first."""
+        found = [e for e in (_to_entry(self._cache.get(k)) for k in list(self.keys())) if e is not None]
+        return sorted(found, key=lambda e: e.created, reverse=True)
+
+    def show(self, key_or_prefix: str) -> CacheEntry:
+        """Return the entry whose key is ``key_or_prefix`` or starts with it (at least 4 characters)."""
+        key_or_prefix = key_or_prefix.strip().lower()
+        entry = self.get(key_or_prefix, count=False)
+        if entry is not None:
+            return entry
+        if len(key_or_prefix) < 4:
+            raise CacheError("give at least 4 characters of the key (see `holdtype cache list`)")
+        matches = [k for k in self.keys() if k.startswith(key_or_prefix)]
+        if not matches:
+            raise CacheError(f"no cache entry with key {key_or_prefix} (see `holdtype cache list`)")
+        if len(matches) > 1:
+            raise CacheError(f"key prefix {key_or_prefix} matches {len(matches)} entries; give more of it")
+        entry = self.get(matches[0], count=False)
+        if entry is None:  # expired in between
+            raise CacheError(f"cache entry {matches[0]} has expired")
+        return entry
+
+    def stats(self) -> CacheStats:
+        """Entries, size on disk, and the persisted hit/miss counters."""
+        return CacheStats(
+            directory=str(self.directory),
+            entries=sum(1 for _ in self.keys()),
+            size_bytes=int(self._cache.volume()),
+            hits=int(self._cache.get(_HITS, 0)),
+            misses=int(self._cache.get(_MISSES, 0)),
+            size_limit_bytes=int(self._cache.size_limit),
+            ttl_days=self.settings.cache_ttl_days,
+        )
+
+    def clear(self, older_than_days: float | None = None) -> int:
+        """Delete replies (only those older than ``older_than_days``, if given); return how many.
+
+        Clearing everything also resets the hit/miss counters.
+        """
+        if older_than_days is None:
+            removed = sum(1 for _ in self.keys())
+            self._cache.clear()
+            return removed
+        cutoff = time.time() - older_than_days * 86400.0
+        removed = 0
+        for key in list(self.keys()):
+            entry = _to_entry(self._cache.get(key))
+            if entry is None or entry.created < cutoff:
+                removed += int(self._cache.delete(key))
+        self._cache.expire()
+        return removed
+
+
+def _to_entry(raw: object) -> CacheEntry | None:
+    if not isinstance(raw, dict):
+        return None
+    try:
+        return CacheEntry(**raw)
+    except TypeError:
+        log.warning("ignoring a cache entry in an old format")
+        return None

@@ -1,0 +1,465 @@
+"""Run a mode on dictated text: cache lookup, the ``llm`` call, validation, sanity, fallback.
+
+:meth:`ModeRunner.run` never loses the user's words. The ``raw`` mode returns the text as is
+without importing ``llm``. Any other mode is looked up in the cache first (a hit touches neither
+the network nor the model); on a miss the model is called through ``llm.get_model(id).prompt``
+in a worker thread that is abandoned after ``timeout_s``. With a schema, a reply that fails
+validation is retried (up to ``retries`` times) with the validation error in the next prompt.
+An error, a time-out, exhausted retries, or a reply that fails the sanity check (empty, far
+longer or shorter than the input, or answering the text instead of rewriting it) gives back the
+input text, with ``fallback_reason`` saying why; the reason is logged as well.
+
+API keys are resolved by ``llm`` from its own key store (``llm keys set ...``) and never pass
+through Holdtype's settings or logs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from app.config import Settings
+from app.llm.cache import CacheEntry, LLMCache, cache_key
+from app.llm.modes import (
+    RAW,
+    Mode,
+    ModeError,
+    builtin_dir,
+    get_mode,
+    render_prompt,
+    staged_diff,
+)
+from app.paths import get_paths
+
+log = logging.getLogger(__name__)
+
+MAX_TOKENS_CAP = 4096
+
+# Openings that answer or refuse the text instead of rewriting it.
+_ANSWERING = re.compile(
+    r"^\W*(sure\b|certainly\b|of course\b|absolutely\b|here\s+is\b|here's\b|here\s+are\b|"
+    r"i\s+can(?:no|')t\b|i\s+cannot\b|i\s+am\s+(?:unable|not able|sorry)\b|i'm\s+(?:unable|not able|sorry)\b|"
+    r"sorry\b|as\s+an\s+ai\b|i\s+won't\b|i\s+will\s+not\b|okay,?\s+here\b|ok,?\s+here\b)",
+    re.IGNORECASE,
+)
+_MARKER_LINE = re.compile(r"^\s*<<<[A-Z-]*[0-9a-f]{12}>>>\s*$", re.MULTILINE)
+_FENCE = re.compile(r"^```[\w-]*\n(.*?)\n?```$", re.DOTALL)
+
+
+@dataclass(frozen=True, slots=True)
+class ModeResult:
+    """What a mode made of the text.
+
+    ``text`` is what gets inserted: the model's rewrite, or the input itself when the mode fell
+    back (then ``fallback_reason`` says why). ``llm_ms`` is the time this call spent on the model
+    or the cache lookup; ``cached`` says the reply came from the cache.
+    """
+
+    text: str
+    mode: str
+    model: str | None
+    cached: bool
+    llm_ms: float
+    fallback_reason: str | None = None
+    raw_reply: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    attempts: int = 0
+    cache_key: str | None = None
+
+    @property
+    def fell_back(self) -> bool:
+        """True when the input text is returned because the mode failed."""
+        return self.fallback_reason is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result as plain data (for ``--json`` output)."""
+        return asdict(self)
+
+
+class _Fallback(Exception):
+    """Internal: the call failed in a way that returns the input text."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Reply:
+    text: str
+    parsed: Any
+    attempts: int
+    llm_ms: float
+    input_tokens: int | None
+    output_tokens: int | None
+    schema_error: str | None
+
+
+class ModeRunner:
+    """Runs modes with the LLM settings of ``settings``; one per settings change."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        cache: LLMCache | None = None,
+        modes_dir: Path | None = None,
+        cwd: Path | None = None,
+    ) -> None:
+        """Prepare a runner; the cache opens on first use (``cache_enabled`` allowing).
+
+        ``cwd`` is the repository whose staged diff ``include_git_diff`` modes read (default: the
+        current directory at call time).
+        """
+        self.settings = settings
+        self._cache = cache
+        self._modes_dir = modes_dir
+        self.cwd = cwd
+        self._modes: dict[str, tuple[tuple[tuple[str, int], ...], Mode]] = {}
+        self._lock = threading.Lock()
+
+    # --- modes -----------------------------------------------------------------------------------
+    @property
+    def modes_dir(self) -> Path:
+        """Folder of the user's modes."""
+        return self._modes_dir if self._modes_dir is not None else get_paths().modes_dir
+
+    def mode(self, name: str) -> Mode:
+        """Return mode ``name``, re-reading mode files only when one of them changed."""
+        signature = _dir_signature(builtin_dir()) + _dir_signature(self.modes_dir)
+        cached = self._modes.get(name)
+        if cached is not None and cached[0] == signature:
+            return cached[1]
+        mode = get_mode(name, self.modes_dir)
+        self._modes[name] = (signature, mode)
+        return mode
+
+    @property
+    def cache(self) -> LLMCache | None:
+        """The reply cache, or None when caching is off."""
+        if not self.settings.llm.cache_enabled:
+            return None
+        with self._lock:
+            if self._cache is None:
+                self._cache = LLMCache(self.settings.llm)
+            return self._cache
+
+    # --- running ---------------------------------------------------------------------------------
+    def run(self, mode_name: str, text: str, sample: int = 0) -> ModeResult:
+        """Rewrite ``text`` with mode ``mode_name``; never raises for a failing model.
+
+        ``sample`` selects one of N cached samples of the same prompt (for evals).
+        """
+        start = time.perf_counter()
+        if mode_name == RAW or not text.strip():
+            return ModeResult(text=text, mode=mode_name, model=None, cached=False, llm_ms=0.0)
+        try:
+            mode = self.mode(mode_name)
+        except ModeError as exc:
+            return self._fallback(mode_name, None, text, str(exc), start)
+        if not mode.uses_llm:
+            return ModeResult(text=text, mode=mode.name, model=None, cached=False, llm_ms=0.0)
+
+        try:
+            model_id = self._model_id(mode)
+        except _Fallback as exc:
+            return self._fallback(mode.name, None, text, str(exc), start)
+        diff = staged_diff(self.cwd) if mode.include_git_diff else None
+        rendered = render_prompt(mode, text, diff)
+        options = dict(mode.options)
+        options.setdefault("max_tokens", _max_tokens(text, mode))
+        key = cache_key(model_id, options, rendered.system, rendered.prompt, mode.schema_, sample)
+
+        cache = self.cache
+        entry = cache.get(key) if cache is not None else None
+        if entry is not None:
+            reply = _Reply(
+                entry.text,
+                entry.parsed,
+                entry.attempts,
+                entry.llm_ms,
+                entry.input_tokens,
+                entry.output_tokens,
+                entry.schema_error,
+            )
+            return self._finish(mode, model_id, text, reply, key, True, start)
+
+        try:
+            reply = self._call(mode, model_id, rendered.system, rendered.prompt, options)
+        except _Fallback as exc:
+            return self._fallback(mode.name, model_id, text, str(exc), start, key=key)
+        if cache is not None:
+            cache.put(
+                CacheEntry(
+                    key=key,
+                    text=reply.text,
+                    parsed=reply.parsed,
+                    model=model_id,
+                    mode=mode.name,
+                    llm_ms=reply.llm_ms,
+                    created=time.time(),
+                    attempts=reply.attempts,
+                    input_tokens=reply.input_tokens,
+                    output_tokens=reply.output_tokens,
+                    schema_error=reply.schema_error,
+                    prompt=rendered.prompt,
+                    system=rendered.system,
+                )
+            )
+        return self._finish(mode, model_id, text, reply, key, False, start)
+
+    def _finish(
+        self, mode: Mode, model_id: str, text: str, reply: _Reply, key: str, cached: bool, start: float
+    ) -> ModeResult:
+        """Turn a reply (fresh or cached) into the result, applying the schema and sanity checks."""
+        common: dict[str, Any] = {
+            "mode": mode.name,
+            "model": model_id,
+            "cached": cached,
+            "raw_reply": reply.text,
+            "input_tokens": reply.input_tokens,
+            "output_tokens": reply.output_tokens,
+            "attempts": reply.attempts,
+            "cache_key": key,
+        }
+        if reply.schema_error is not None:
+            reason = f"reply did not match the schema after {reply.attempts} attempt(s): {reply.schema_error}"
+            return self._fallback_result(text, reason, start, common)
+        out = _output_text(mode, reply)
+        problem = sanity_problem(text, out, mode)
+        if problem is not None:
+            return self._fallback_result(text, problem, start, common)
+        return ModeResult(text=out, llm_ms=_ms_since(start), **common)
+
+    def _fallback(
+        self,
+        mode_name: str,
+        model_id: str | None,
+        text: str,
+        reason: str,
+        start: float,
+        key: str | None = None,
+    ) -> ModeResult:
+        common = {"mode": mode_name, "model": model_id, "cached": False, "cache_key": key}
+        return self._fallback_result(text, reason, start, common)
+
+    def _fallback_result(self, text: str, reason: str, start: float, common: dict[str, Any]) -> ModeResult:
+        log.warning("mode %s fell back to the transcript: %s", common["mode"], reason)
+        return ModeResult(text=text, llm_ms=_ms_since(start), fallback_reason=reason, **common)
+
+    def _model_id(self, mode: Mode) -> str:
+        if mode.model:
+            return mode.model
+        if self.settings.llm.model:
+            return self.settings.llm.model
+        import llm
+
+        try:
+            return llm.get_default_model()
+        except Exception as exc:  # a broken llm config must not lose words
+            raise _Fallback(
+                f"no model configured: set one with `holdtype config set llm.model ID` ({exc})"
+            ) from None
+
+    # --- the model call --------------------------------------------------------------------------
+    def _call(self, mode: Mode, model_id: str, system: str, prompt: str, options: dict[str, Any]) -> _Reply:
+        """Call the model (retrying schema failures); raise :class:`_Fallback` on any failure."""
+        import llm
+
+        try:
+            model = llm.get_model(model_id)
+        except llm.UnknownModelError:
+            raise _Fallback(
+                f"unknown llm model '{model_id}': install its plugin (llm install ...) or pick one "
+                "from `holdtype llm models`"
+            ) from None
+        except Exception as exc:  # a broken plugin must not lose words
+            raise _Fallback(f"cannot load llm model '{model_id}': {_one_line(exc)}") from None
+
+        call_options = _supported_options(model, options)
+        schema = mode.schema_
+        send_schema = schema if schema is not None and getattr(model, "supports_schema", False) else None
+        if schema is not None and send_schema is None:
+            system = (
+                f"{system}\n\nReply with JSON only (no prose, no code fence) matching this JSON schema:\n"
+                f"{json.dumps(schema, sort_keys=True)}"
+            ).strip()
+
+        timeout = self.settings.llm.timeout_s
+        attempts_allowed = 1 + (self.settings.llm.retries if schema is not None else 0)
+        total_ms = 0.0
+        tokens_in: int | None = None
+        tokens_out: int | None = None
+        next_prompt = prompt
+        error: str | None = None
+        reply_text = ""
+        for attempt in range(1, attempts_allowed + 1):
+            reply_text, usage, ms = _call_with_timeout(
+                model, model_id, next_prompt, system, send_schema, call_options, timeout
+            )
+            total_ms += ms
+            tokens_in = _add(tokens_in, usage[0])
+            tokens_out = _add(tokens_out, usage[1])
+            if schema is None:
+                return _Reply(reply_text, None, attempt, total_ms, tokens_in, tokens_out, None)
+            parsed, error = validate_reply(reply_text, schema)
+            if error is None:
+                return _Reply(reply_text, parsed, attempt, total_ms, tokens_in, tokens_out, None)
+            log.info("mode %s: reply %d failed its schema: %s", mode.name, attempt, error)
+            next_prompt = (
+                f"{prompt}\n\nYour previous reply was not valid. Validation error: {error}\n"
+                f"Previous reply:\n{reply_text[:2000]}\n"
+                "Reply again with JSON that matches the schema exactly, and nothing else."
+            )
+        return _Reply(reply_text, None, attempts_allowed, total_ms, tokens_in, tokens_out, error)
+
+
+def _call_with_timeout(
+    model: Any,
+    model_id: str,
+    prompt: str,
+    system: str,
+    schema: dict[str, Any] | None,
+    options: dict[str, Any],
+    timeout_s: float,
+) -> tuple[str, tuple[int | None, int | None], float]:
+    """One ``model.prompt`` call on a daemon thread, abandoned after ``timeout_s``."""
+    import llm
+
+    outcome: dict[str, Any] = {}
+    done = threading.Event()
+
+    def work() -> None:
+        try:
+            response = model.prompt(prompt, system=system or None, schema=schema, stream=False, **options)
+            text = response.text()
+            usage = response.usage()
+            outcome["value"] = (text, (usage.input, usage.output))
+        except BaseException as exc:  # handed to the caller
+            outcome["error"] = exc
+        finally:
+            done.set()
+
+    start = time.perf_counter()
+    worker = threading.Thread(target=work, name=f"llm-{model_id}", daemon=True)
+    worker.start()
+    if not done.wait(timeout_s):
+        raise _Fallback(f"no reply from {model_id} within {timeout_s:g} s (llm.timeout_s)")
+    ms = _ms_since(start)
+    exc = outcome.get("error")
+    if exc is None:
+        text, usage = outcome["value"]
+        return text, usage, ms
+    if isinstance(exc, llm.errors.NeedsKeyException):
+        needs = getattr(model, "needs_key", None) or model_id
+        raise _Fallback(f"{model_id} needs an API key; run: llm keys set {needs}")
+    if isinstance(exc, llm.errors.ModelError):
+        raise _Fallback(f"{model_id} failed: {_one_line(exc)}")
+    if isinstance(exc, ValueError) and "schema" in str(exc):
+        raise _Fallback(f"{model_id}: {_one_line(exc)}")
+    raise _Fallback(f"{model_id} failed: {type(exc).__name__}: {_one_line(exc)}")
+
+
+# --- checks ----------------------------------------------------------------------------------------
+def validate_reply(reply: str, schema: dict[str, Any]) -> tuple[Any, str | None]:
+    """Parse ``reply`` as JSON and validate it against ``schema``; return (object, error)."""
+    import jsonschema
+
+    body = _strip_fence(reply.strip())
+    try:
+        parsed = json.loads(body)
+    except ValueError as exc:
+        return None, f"reply is not JSON ({exc})"
+    try:
+        jsonschema.validate(parsed, schema)
+    except jsonschema.ValidationError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path) or "(root)"
+        return None, f"at {where}: {exc.message}"
+    except jsonschema.SchemaError as exc:
+        return None, f"the mode's schema is invalid: {exc.message}"
+    return parsed, None
+
+
+def _output_text(mode: Mode, reply: _Reply) -> str:
+    """The text to insert: the schema's output field, or the cleaned-up reply."""
+    if mode.schema_ is not None and mode.output_field and isinstance(reply.parsed, dict):
+        value = reply.parsed.get(mode.output_field)
+        if isinstance(value, list):
+            return "\n".join(f"- {str(item).strip()}" for item in value)
+        return "" if value is None else str(value).strip()
+    return clean_reply(reply.text)
+
+
+def clean_reply(reply: str) -> str:
+    """Strip what models wrap around a rewrite: code fences, echoed markers, outer quotes."""
+    text = _strip_fence(reply.strip())
+    text = _MARKER_LINE.sub("", text).strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'" and text.count(text[0]) == 2:
+        text = text[1:-1].strip()
+    return text
+
+
+def sanity_problem(source: str, reply: str, mode: Mode) -> str | None:
+    """Say what is wrong with ``reply`` as a rewrite of ``source``, or None if it looks sane."""
+    if not reply.strip():
+        return "the model replied with nothing"
+    n_in = len(source.strip())
+    n_out = len(reply.strip())
+    if n_out > mode.max_ratio * n_in + 40:
+        return f"reply is far longer than the input ({n_out} vs {n_in} characters)"
+    if n_out < mode.min_ratio * n_in - 10:
+        return f"reply is far shorter than the input ({n_out} vs {n_in} characters)"
+    opening = _ANSWERING.match(reply)
+    if opening is not None:
+        said = opening.group(1).lower()
+        if not source.strip().lower().lstrip("\"'([ ").startswith(said.split()[0]):
+            return f"reply answers the text instead of rewriting it (starts with {reply[:40]!r})"
+    return None
+
+
+def _strip_fence(text: str) -> str:
+    match = _FENCE.match(text)
+    return match.group(1).strip() if match else text
+
+
+def _supported_options(model: Any, options: dict[str, Any]) -> dict[str, Any]:
+    """Drop options the model does not take (e.g. ``max_tokens`` for a model without it)."""
+    fields = getattr(getattr(model, "Options", None), "model_fields", None)
+    if not fields:
+        return {}
+    dropped = sorted(set(options) - set(fields))
+    if dropped:
+        log.debug("model %s takes no option(s) %s", getattr(model, "model_id", model), ", ".join(dropped))
+    return {k: v for k, v in options.items() if k in fields}
+
+
+def _max_tokens(text: str, mode: Mode) -> int:
+    """A bound on the reply length that still fits any sane rewrite of ``text``."""
+    allowed_chars = mode.max_ratio * len(text) + 40
+    extra = 64 if mode.schema_ is not None else 32
+    return int(min(MAX_TOKENS_CAP, max(64, allowed_chars / 3 + extra)))
+
+
+def _dir_signature(folder: Path) -> tuple[tuple[str, int], ...]:
+    try:
+        with os.scandir(folder) as it:
+            return tuple(sorted((e.path, e.stat().st_mtime_ns) for e in it if e.name.endswith(".toml")))
+    except OSError:
+        return ()
+
+
+def _add(total: int | None, value: int | None) -> int | None:
+    if value is None:
+        return total
+    return (total or 0) + value
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300] or type(exc).__name__
+
+
+def _ms_since(start: float) -> float:
+    return (time.perf_counter() - start) * 1000.0

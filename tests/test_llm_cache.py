@@ -1,0 +1,154 @@
+"""The LLM reply cache: stable keys, persisted counters, listing, clearing, and real hits."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from app.config import LLMSettings, Settings
+from app.llm.cache import CacheEntry, CacheError, LLMCache, cache_key
+from app.llm.runner import ModeRunner
+
+BASE = {
+    "model": "m",
+    "options": {"temperature": 0.0, "max_tokens": 50},
+    "system": "s",
+    "prompt": "p",
+    "schema": None,
+    "sample": 0,
+}
+
+
+def _entry(key: str, created: float | None = None, text: str = "reply") -> CacheEntry:
+    return CacheEntry(
+        key=key,
+        text=text,
+        parsed=None,
+        model="m",
+        mode="clean",
+        llm_ms=12.0,
+        created=time.time() if created is None else created,
+    )
+
+
+def test_key_is_stable_and_order_independent() -> None:
+    a = cache_key(**BASE)  # type: ignore[arg-type]
+    reordered = dict(BASE, options={"max_tokens": 50, "temperature": 0.0})
+    assert cache_key(**reordered) == a  # type: ignore[arg-type]
+    assert len(a) == 64 and int(a, 16) >= 0
+    # a fixed value guards against accidental changes to the key recipe (which would orphan caches)
+    assert a == cache_key("m", {"max_tokens": 50, "temperature": 0.0}, "s", "p", None, 0)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"model": "m2"},
+        {"options": {"temperature": 0.5, "max_tokens": 50}},
+        {"system": "s2"},
+        {"prompt": "p2"},
+        {"schema": {"type": "object", "properties": {}}},
+        {"sample": 1},
+    ],
+)
+def test_every_part_changes_the_key(change: dict[str, object]) -> None:
+    assert cache_key(**dict(BASE, **change)) != cache_key(**BASE)  # type: ignore[arg-type]
+
+
+def test_put_get_and_counters_persist_across_instances() -> None:
+    with LLMCache() as store:
+        assert store.get("a" * 64) is None
+        store.put(_entry("a" * 64))
+        got = store.get("a" * 64)
+        assert got is not None and got.text == "reply"
+    with LLMCache() as store:
+        stats = store.stats()
+        assert (stats.entries, stats.hits, stats.misses) == (1, 1, 1)
+        assert stats.size_bytes > 0
+
+
+def test_list_show_and_prefixes() -> None:
+    with LLMCache() as store:
+        store.put(_entry("abcd12" + "0" * 58, created=1000.0, text="old"))
+        store.put(_entry("abcd13" + "0" * 58, text="new"))
+        assert [e.text for e in store.entries()] == ["new", "old"]
+        assert store.show("abcd13").text == "new"
+        assert store.show("ABCD12" + "0" * 58).text == "old"
+        with pytest.raises(CacheError, match="matches 2"):
+            store.show("abcd")
+        with pytest.raises(CacheError, match="at least 4"):
+            store.show("ab")
+        with pytest.raises(CacheError, match="no cache entry"):
+            store.show("ffff")
+        assert store.stats().hits == 0  # looking around is not a hit
+
+
+def test_clear_older_than_keeps_recent_entries() -> None:
+    with LLMCache() as store:
+        store.put(_entry("1" * 64, created=time.time() - 10 * 86400))
+        store.put(_entry("2" * 64))
+        assert store.clear(older_than_days=5) == 1
+        assert [e.key for e in store.entries()] == ["2" * 64]
+        assert store.clear() == 1
+        assert store.stats().entries == 0
+
+
+def test_ttl_expires_entries() -> None:
+    settings = LLMSettings(cache_ttl_days=0.5 / 86400)  # half a second
+    with LLMCache(settings) as store:
+        store.put(_entry("3" * 64))
+        deadline = time.monotonic() + 30
+        while store.get("3" * 64, count=False) is not None:
+            assert time.monotonic() < deadline, "entry never expired"
+            time.sleep(0.05)
+
+
+def test_size_limit_comes_from_settings() -> None:
+    with LLMCache(LLMSettings(cache_size_mb=3)) as store:
+        assert store.stats().size_limit_bytes == 3 * 1024 * 1024
+
+
+@pytest.mark.llm
+def test_same_call_is_a_hit_and_sends_no_request(local_llm) -> None:  # type: ignore[no-untyped-def]
+    settings = Settings(llm=LLMSettings(model=local_llm.model_id, timeout_s=120))
+    text = "so um the build is green and uh we can ship it today"
+    first = ModeRunner(settings).run("clean", text)
+    assert not first.cached and first.raw_reply
+    sent = local_llm.requests
+    second = ModeRunner(settings).run("clean", text)  # a new runner: the hit comes from disk
+    assert second.cached
+    assert local_llm.requests == sent
+    assert (second.text, second.raw_reply, second.fallback_reason) == (
+        first.text,
+        first.raw_reply,
+        first.fallback_reason,
+    )
+    with LLMCache() as store:
+        stats = store.stats()
+        assert (stats.entries, stats.hits, stats.misses) == (1, 1, 1)
+        assert store.show(first.cache_key or "").model == local_llm.model_id
+
+
+@pytest.mark.llm
+def test_sample_indices_are_cached_apart(local_llm) -> None:  # type: ignore[no-untyped-def]
+    settings = Settings(llm=LLMSettings(model=local_llm.model_id, timeout_s=120))
+    runner = ModeRunner(settings)
+    text = "please remind me to um water the plants tomorrow"
+    before = local_llm.requests
+    zero = runner.run("clean", text, sample=0)
+    one = runner.run("clean", text, sample=1)
+    assert local_llm.requests == before + 2
+    assert zero.cache_key != one.cache_key
+    assert runner.run("clean", text, sample=1).cached
+    assert local_llm.requests == before + 2
+    with LLMCache() as store:
+        assert store.stats().entries == 2
+
+
+def test_cache_disabled_stores_nothing() -> None:
+    settings = Settings(llm=LLMSettings(model="no-such-model", cache_enabled=False))
+    runner = ModeRunner(settings)
+    assert runner.cache is None
+    result = runner.run("clean", "hello there")
+    assert result.fallback_reason and not result.cached

@@ -1,0 +1,201 @@
+"""ModeRunner: real replies from the local model, and every way a call can fail → the input text."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from app.config import LLMSettings, Settings
+from app.llm.modes import get_mode
+from app.llm.runner import ModeResult, ModeRunner, clean_reply, sanity_problem
+from tests.fixtures.llama import OpenAIChatStub, SilentStub, free_port, model_entry, write_llm_models
+
+TEXT = "so um I think we should uh ship the release today"
+
+
+def _settings(model: str, **llm: object) -> Settings:
+    return Settings(llm=LLMSettings(model=model, **llm))  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def chat_stub() -> Iterator[OpenAIChatStub]:
+    stub = OpenAIChatStub(["unused"])
+    yield stub
+    stub.close()
+
+
+def test_raw_returns_text_without_importing_llm() -> None:
+    code = (
+        "import sys\n"
+        "from app.config import Settings\n"
+        "from app.llm.runner import ModeRunner\n"
+        "r = ModeRunner(Settings()).run('raw', ' keep  me ')\n"
+        "assert r.text == ' keep  me ' and r.model is None and not r.cached, r\n"
+        "assert 'llm' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_result_has_what_transcribe_json_needs() -> None:
+    result = ModeRunner(Settings()).run("raw", "hi")
+    data = result.to_dict()
+    assert {"text", "mode", "llm_ms", "cached", "fallback_reason", "model"} <= set(data)
+    json.dumps(data)
+
+
+@pytest.mark.llm
+def test_mode_returns_text_from_the_local_server(local_llm) -> None:  # type: ignore[no-untyped-def]
+    before = local_llm.requests
+    result = ModeRunner(_settings(local_llm.model_id, timeout_s=120)).run("clean", TEXT)
+    assert local_llm.requests == before + 1
+    assert isinstance(result, ModeResult)
+    assert result.model == local_llm.model_id and result.mode == "clean" and not result.cached
+    assert result.raw_reply and result.raw_reply.strip()
+    assert result.llm_ms > 0
+    body = local_llm.bodies[-1]
+    assert body["max_tokens"] > 0  # replies are always bounded
+    assert body["messages"][0]["role"] == "system"
+    if result.fallback_reason is None:
+        assert result.text == clean_reply(result.raw_reply)
+        assert "ship" in result.text.lower()
+    else:
+        assert result.text == TEXT
+
+
+def test_server_down_falls_back_with_reason() -> None:
+    port = free_port()  # nothing listens here
+    write_llm_models([model_entry("down", f"http://127.0.0.1:{port}/v1")])
+    result = ModeRunner(_settings("down", timeout_s=60)).run("clean", TEXT)
+    assert result.text == TEXT
+    assert result.fallback_reason and "down failed" in result.fallback_reason
+    assert "Connection" in result.fallback_reason
+
+
+def test_server_slower_than_time_limit_falls_back() -> None:
+    stub = SilentStub()  # STUB: accepts and never answers
+    try:
+        write_llm_models([model_entry("slow", stub.api_base)])
+        start = time.monotonic()
+        result = ModeRunner(_settings("slow", timeout_s=1.0)).run("clean", TEXT)
+        assert time.monotonic() - start < 60  # returns rather than hangs
+        assert stub.accepted.is_set()
+        assert result.text == TEXT
+        assert result.fallback_reason == "no reply from slow within 1 s (llm.timeout_s)"
+        assert not result.cached
+    finally:
+        stub.close()
+
+
+def test_schema_failure_is_retried_with_the_error(chat_stub: OpenAIChatStub) -> None:
+    chat_stub.replies = ['{"items": "not a list"}', '{"items": ["buy milk", "call Ana"]}']
+    write_llm_models([model_entry("stub", chat_stub.api_base)])
+    text = "buy milk and then call Ana"
+    result = ModeRunner(_settings("stub", retries=2)).run("list", text)
+    assert len(chat_stub.bodies) == 2
+    assert result.fallback_reason is None
+    assert result.text == "- buy milk\n- call Ana"
+    assert result.attempts == 2
+    retry_prompt = chat_stub.bodies[1]["messages"][-1]["content"]
+    assert "Validation error: at items: 'not a list' is not of type 'array'" in retry_prompt
+    assert '{"items": "not a list"}' in retry_prompt
+    # the schema travels in the system prompt, since this model does not take response_format
+    assert '"required": ["items"]' in chat_stub.bodies[0]["messages"][0]["content"]
+    # the good reply is cached: no third request
+    again = ModeRunner(_settings("stub", retries=2)).run("list", text)
+    assert again.cached and again.text == result.text and len(chat_stub.bodies) == 2
+
+
+def test_schema_retries_exhausted_fall_back(chat_stub: OpenAIChatStub) -> None:
+    chat_stub.replies = ["not json at all"]
+    write_llm_models([model_entry("stub", chat_stub.api_base)])
+    result = ModeRunner(_settings("stub", retries=1)).run("list", "eggs and bread")
+    assert len(chat_stub.bodies) == 2
+    assert result.text == "eggs and bread"
+    assert result.fallback_reason and "did not match the schema after 2 attempt(s)" in result.fallback_reason
+    assert "not JSON" in result.fallback_reason
+
+
+def test_schema_goes_as_response_format_when_the_model_takes_it(chat_stub: OpenAIChatStub) -> None:
+    chat_stub.replies = ['{"items": ["tea"]}']
+    write_llm_models([dict(model_entry("stub", chat_stub.api_base), supports_schema=True)])
+    result = ModeRunner(_settings("stub")).run("list", "tea")
+    assert result.text == "- tea"
+    assert chat_stub.bodies[0]["response_format"]["type"] == "json_schema"
+
+
+def test_answering_reply_falls_back(chat_stub: OpenAIChatStub) -> None:
+    chat_stub.replies = ["Sure, here is the cleaned text: we should ship the release today."]
+    write_llm_models([model_entry("stub", chat_stub.api_base)])
+    result = ModeRunner(_settings("stub")).run("clean", TEXT)
+    assert result.text == TEXT
+    assert result.fallback_reason and "answers the text" in result.fallback_reason
+    assert result.raw_reply == chat_stub.replies[0]
+
+
+def test_unknown_model_says_what_to_do() -> None:
+    result = ModeRunner(_settings("no-such-model")).run("clean", TEXT)
+    assert result.text == TEXT
+    assert result.fallback_reason and "unknown llm model 'no-such-model'" in result.fallback_reason
+    assert "holdtype llm models" in result.fallback_reason
+
+
+def test_missing_key_says_how_to_set_it(chat_stub: OpenAIChatStub) -> None:
+    write_llm_models([dict(model_entry("keyed", chat_stub.api_base), api_key_name="holdtype-test")])
+    result = ModeRunner(_settings("keyed")).run("clean", TEXT)
+    assert result.text == TEXT
+    assert result.fallback_reason == "keyed needs an API key; run: llm keys set holdtype-test"
+    assert chat_stub.bodies == []
+
+
+def test_unknown_mode_falls_back() -> None:
+    result = ModeRunner(Settings()).run("nope", TEXT)
+    assert result.text == TEXT and result.fallback_reason and "unknown mode" in result.fallback_reason
+
+
+def test_empty_text_skips_the_model() -> None:
+    result = ModeRunner(_settings("no-such-model")).run("clean", "   ")
+    assert result.fallback_reason is None and result.text == "   "
+
+
+@pytest.mark.parametrize(
+    ("source", "reply", "problem"),
+    [
+        (TEXT, "", "replied with nothing"),
+        (TEXT, "   \n", "replied with nothing"),
+        (TEXT, "ship " * 60, "far longer"),
+        (TEXT, "Ship.", "far shorter"),
+        (TEXT, "Sure, here is the text: I think we should ship the release today.", "answers the text"),
+        (TEXT, "I can't help with that request, sorry about it.", "answers the text"),
+        (TEXT, "I'm sorry, but I cannot rewrite this text for you.", "answers the text"),
+        (TEXT, "Here's the cleaned version: we should ship the release today.", "answers the text"),
+        # must NOT be flagged
+        (TEXT, "I think we should ship the release today.", None),
+        ("sure, I will be there at five um okay", "Sure, I will be there at five.", None),
+        ("here is the plan we ship on monday", "Here is the plan: we ship on Monday.", None),
+        ("ok", "OK.", None),
+    ],
+)
+def test_sanity_check(source: str, reply: str, problem: str | None) -> None:
+    found = sanity_problem(source, reply, get_mode("clean"))
+    if problem is None:
+        assert found is None
+    else:
+        assert found is not None and problem in found
+
+
+@pytest.mark.parametrize(
+    ("reply", "cleaned"),
+    [
+        ("```\nHello there.\n```", "Hello there."),
+        ('"Hello there."', "Hello there."),
+        ("<<<TRANSCRIPT-0123456789ab>>>\nHello there.\n<<<END-TRANSCRIPT-0123456789ab>>>", "Hello there."),
+        ('He said "hi" and "bye".', 'He said "hi" and "bye".'),
+    ],
+)
+def test_clean_reply(reply: str, cleaned: str) -> None:
+    assert clean_reply(reply) == cleaned
