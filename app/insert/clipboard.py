@@ -1,0 +1,267 @@
+"""Read, write and clear the clipboard's text, per backend.
+
+``get_clipboard(backend)`` returns an object with ``get() -> str | None`` (None: empty or no
+text), ``set(text)`` and ``clear()``. Text set here outlives this process (xclip, xsel, wl-copy
+and pbcopy keep serving it; Windows copies it into the system clipboard).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+import sys
+from typing import Protocol
+
+from app.errors import HoldtypeError
+from app.insert.base import Backend, detect_backend
+
+log = logging.getLogger(__name__)
+
+TIMEOUT_S = 5.0
+
+
+class ClipboardError(HoldtypeError):
+    """The clipboard cannot be read or written (tool missing, no display...)."""
+
+
+class Clipboard(Protocol):
+    """Text access to the system clipboard."""
+
+    def get(self) -> str | None:
+        """The clipboard's text, or None when it is empty or holds no text."""
+        ...
+
+    def set(self, text: str) -> None:
+        """Put ``text`` on the clipboard."""
+        ...
+
+    def clear(self) -> None:
+        """Empty the clipboard."""
+        ...
+
+
+def _run(
+    args: list[str], data: bytes | None = None, *, detach: bool = False
+) -> subprocess.CompletedProcess[bytes]:
+    """Run a clipboard tool. ``detach``: the tool forks a server, so don't capture its output."""
+    try:
+        return subprocess.run(
+            args,
+            input=data,
+            stdout=subprocess.DEVNULL if detach else subprocess.PIPE,
+            stderr=subprocess.DEVNULL if detach else subprocess.PIPE,
+            timeout=TIMEOUT_S,
+            check=False,
+        )
+    except FileNotFoundError as exc:
+        raise ClipboardError(f"{args[0]} is not installed") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise ClipboardError(f"{args[0]} did not answer within {TIMEOUT_S:.0f} s") from exc
+
+
+class X11Clipboard:
+    """The X11 CLIPBOARD selection through xclip (or xsel)."""
+
+    def __init__(self) -> None:
+        self.tool = "xclip" if shutil.which("xclip") else "xsel" if shutil.which("xsel") else None
+
+    def available(self) -> tuple[bool, str]:
+        """Whether xclip/xsel and a display are there."""
+        if not os.environ.get("DISPLAY"):
+            return False, "DISPLAY is not set (no X session)"
+        if self.tool is None:
+            return False, "neither xclip nor xsel is installed (sudo apt-get install xclip)"
+        return True, self.tool
+
+    def _tool(self) -> str:
+        ok, why = self.available()
+        if not ok:
+            raise ClipboardError(why)
+        assert self.tool is not None
+        return self.tool
+
+    def get(self) -> str | None:
+        """The clipboard's text (UTF-8), or None when nothing owns it or it has no text."""
+        tool = self._tool()
+        if tool == "xclip":
+            out = _run(["xclip", "-selection", "clipboard", "-o", "-t", "UTF8_STRING"])
+            if out.returncode != 0:
+                out = _run(["xclip", "-selection", "clipboard", "-o"])
+        else:
+            out = _run(["xsel", "--clipboard", "--output"])
+        if out.returncode != 0:
+            return None
+        return out.stdout.decode("utf-8", errors="replace")
+
+    def set(self, text: str) -> None:
+        """Own the clipboard with ``text`` (a background xclip/xsel keeps serving it)."""
+        tool = self._tool()
+        args = (
+            ["xclip", "-selection", "clipboard", "-i"]
+            if tool == "xclip"
+            else ["xsel", "--clipboard", "--input"]
+        )
+        out = _run(args, text.encode("utf-8"), detach=True)
+        if out.returncode != 0:
+            raise ClipboardError(f"{tool} could not set the clipboard (exit {out.returncode})")
+
+    def clear(self) -> None:
+        """Leave the clipboard without an owner, i.e. empty."""
+        if shutil.which("xsel"):
+            out = _run(["xsel", "--clipboard", "--clear"])
+            if out.returncode == 0:
+                return
+        clear_selection_owner()
+
+
+def clear_selection_owner(display_name: str | None = None) -> None:
+    """Set the CLIPBOARD owner to None through Xlib (what ``xsel --clear`` does)."""
+    try:
+        from Xlib import X
+        from Xlib import display as xdisplay
+        from Xlib.error import DisplayError
+        from Xlib.protocol import request
+    except ImportError as exc:  # pragma: no cover - python-xlib comes with pynput
+        raise ClipboardError("python-xlib is missing") from exc
+    try:
+        d = xdisplay.Display(display_name)
+    except DisplayError as exc:
+        raise ClipboardError(f"cannot open the X display: {exc}") from exc
+    try:
+        request.SetSelectionOwner(
+            display=d.display, window=X.NONE, selection=d.intern_atom("CLIPBOARD"), time=X.CurrentTime
+        )
+        d.sync()
+    finally:
+        d.close()
+
+
+class WaylandClipboard:
+    """The Wayland clipboard through wl-clipboard (wl-copy / wl-paste)."""
+
+    def get(self) -> str | None:
+        """The clipboard's text, or None."""
+        out = _run(["wl-paste", "--no-newline", "--type", "text/plain"])
+        if out.returncode != 0:
+            return None
+        return out.stdout.decode("utf-8", errors="replace")
+
+    def set(self, text: str) -> None:
+        """Put ``text`` on the clipboard (wl-copy forks a server for it)."""
+        out = _run(["wl-copy", "--type", "text/plain;charset=utf-8"], text.encode("utf-8"), detach=True)
+        if out.returncode != 0:
+            raise ClipboardError(f"wl-copy failed (exit {out.returncode})")
+
+    def clear(self) -> None:
+        """Empty the clipboard."""
+        _run(["wl-copy", "--clear"])
+
+
+class MacClipboard:
+    """The macOS pasteboard through pbcopy / pbpaste."""
+
+    def get(self) -> str | None:
+        """The pasteboard's text, or None when it has none."""
+        out = _run(["pbpaste", "-Prefer", "txt"])
+        if out.returncode != 0 or not out.stdout:
+            return None
+        return out.stdout.decode("utf-8", errors="replace")
+
+    def set(self, text: str) -> None:
+        """Put ``text`` on the pasteboard."""
+        out = _run(["pbcopy"], text.encode("utf-8"))
+        if out.returncode != 0:
+            raise ClipboardError(f"pbcopy failed (exit {out.returncode})")
+
+    def clear(self) -> None:
+        """Empty the pasteboard (pbcopy of nothing leaves an empty string)."""
+        _run(["pbcopy"], b"")
+
+
+class WindowsClipboard:
+    """The Windows clipboard through the Win32 API (ctypes), CF_UNICODETEXT only."""
+
+    CF_UNICODETEXT = 13
+    GMEM_MOVEABLE = 0x0002
+
+    def __init__(self) -> None:
+        import ctypes
+        from ctypes import wintypes
+
+        self._ct = ctypes
+        self.user32 = ctypes.WinDLL("user32", use_last_error=True)  # type: ignore[attr-defined]
+        self.kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
+        self.user32.GetClipboardData.restype = wintypes.HANDLE
+        self.user32.SetClipboardData.argtypes = [wintypes.UINT, wintypes.HANDLE]
+        self.user32.SetClipboardData.restype = wintypes.HANDLE
+        self.kernel32.GlobalAlloc.argtypes = [wintypes.UINT, ctypes.c_size_t]
+        self.kernel32.GlobalAlloc.restype = wintypes.HGLOBAL
+        self.kernel32.GlobalLock.argtypes = [wintypes.HGLOBAL]
+        self.kernel32.GlobalLock.restype = wintypes.LPVOID
+        self.kernel32.GlobalUnlock.argtypes = [wintypes.HGLOBAL]
+
+    def _open(self) -> None:
+        for _ in range(20):  # another process may hold the clipboard for a moment
+            if self.user32.OpenClipboard(None):
+                return
+            import time
+
+            time.sleep(0.01)
+        raise ClipboardError("the clipboard is in use by another program")
+
+    def get(self) -> str | None:
+        """The clipboard's Unicode text, or None."""
+        self._open()
+        try:
+            handle = self.user32.GetClipboardData(self.CF_UNICODETEXT)
+            if not handle:
+                return None
+            pointer = self.kernel32.GlobalLock(handle)
+            try:
+                return self._ct.wstring_at(pointer)
+            finally:
+                self.kernel32.GlobalUnlock(handle)
+        finally:
+            self.user32.CloseClipboard()
+
+    def set(self, text: str) -> None:
+        """Put ``text`` on the clipboard."""
+        data = self._ct.create_unicode_buffer(text)
+        size = self._ct.sizeof(data)
+        self._open()
+        try:
+            self.user32.EmptyClipboard()
+            handle = self.kernel32.GlobalAlloc(self.GMEM_MOVEABLE, size)
+            pointer = self.kernel32.GlobalLock(handle)
+            self._ct.memmove(pointer, data, size)
+            self.kernel32.GlobalUnlock(handle)
+            if not self.user32.SetClipboardData(self.CF_UNICODETEXT, handle):
+                raise ClipboardError("SetClipboardData failed")
+        finally:
+            self.user32.CloseClipboard()
+
+    def clear(self) -> None:
+        """Empty the clipboard."""
+        self._open()
+        try:
+            self.user32.EmptyClipboard()
+        finally:
+            self.user32.CloseClipboard()
+
+
+def get_clipboard(backend: Backend | str = "auto") -> Clipboard:
+    """Return the clipboard of ``backend`` (``auto``: detected from the session)."""
+    chosen = detect_backend() if backend == "auto" else backend
+    if chosen == "x11":
+        return X11Clipboard()
+    if chosen == "wayland":
+        return WaylandClipboard()
+    if chosen == "macos":
+        return MacClipboard()
+    if chosen == "windows":
+        if not sys.platform.startswith("win"):
+            raise ClipboardError("the Windows clipboard is only available on Windows")
+        return WindowsClipboard()
+    raise ClipboardError(f"unknown clipboard backend {backend!r}")

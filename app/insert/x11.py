@@ -1,0 +1,330 @@
+"""Insert text on X11: paste through the clipboard (default) or type it with xdotool.
+
+Paste, step by step:
+
+1. read the old clipboard text (xclip/xsel);
+2. own the CLIPBOARD selection *in this process* with the new text (python-xlib), so we see the
+   moment the target window asks for the text instead of guessing with a sleep;
+3. send the paste shortcut to the focused window with ``xdotool key --clearmodifiers`` (modifiers
+   the user still holds, e.g. of ``ctrl+alt+space``, are released first): Ctrl+V, or Ctrl+Shift+V
+   when the active window's WM_CLASS is one of ``terminal_classes``;
+4. wait (bounded) until the target has read the text, then until its requests go quiet;
+5. ``finally``: restore the old text (an empty clipboard is emptied again); if the paste failed
+   (no xdotool, injection error, the target never read it) the text is left on the clipboard
+   instead, served by xclip, so the user can paste it by hand.
+
+Only text is saved and restored; a clipboard holding only non-text data (an image) is not restored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import select
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Sequence
+
+from app.config import PasteSettings
+from app.insert.base import InsertResult, with_trailing_space
+from app.insert.clipboard import ClipboardError, X11Clipboard
+
+log = logging.getLogger(__name__)
+
+#: How long the target window gets to ask for the clipboard after the paste shortcut.
+READ_TIMEOUT_S = 3.0
+_TEXT_TARGETS = ("UTF8_STRING", "text/plain;charset=utf-8", "text/plain", "STRING", "TEXT", "COMPOUND_TEXT")
+
+
+def paste_shortcut(wm_class: Sequence[str] | None, terminal_classes: Sequence[str]) -> str:
+    """The xdotool key name of the paste shortcut for a window of class ``wm_class``.
+
+    ``wm_class`` is the window's (instance, class) pair; either matching one of
+    ``terminal_classes`` (case-insensitive) gives ``ctrl+shift+v``, anything else ``ctrl+v``.
+    """
+    terminals = {name.casefold() for name in terminal_classes}
+    if wm_class and any(part.casefold() in terminals for part in wm_class if part):
+        return "ctrl+shift+v"
+    return "ctrl+v"
+
+
+class SelectionOwner:
+    """Owns the X CLIPBOARD selection with one text, on its own X connection and thread.
+
+    :attr:`served` is set when a client has read the text (not just asked for TARGETS);
+    :attr:`lost` when another client took the selection over.
+    """
+
+    def __init__(self, text: str, display_name: str | None = None) -> None:
+        from Xlib import X, Xatom
+        from Xlib import display as xdisplay
+
+        self._X = X
+        self.data = text.encode("utf-8")
+        self.served = threading.Event()
+        self.lost = threading.Event()
+        self.last_request = 0.0
+        self.requests = 0
+        self._stop = threading.Event()
+        self._d = xdisplay.Display(display_name)
+        d = self._d
+        self._atoms = {name: d.intern_atom(name) for name in ("CLIPBOARD", "TARGETS", "TIMESTAMP", "INTEGER")}
+        self._text_atoms = {d.intern_atom(name): name for name in _TEXT_TARGETS}
+        self._string_atom = Xatom.STRING
+        self._atom_type = Xatom.ATOM
+        self._window = d.screen().root.create_window(
+            0, 0, 1, 1, 0, X.CopyFromParent, event_mask=X.PropertyChangeMask
+        )
+        self.timestamp = self._server_time()
+        self._window.set_selection_owner(self._atoms["CLIPBOARD"], self.timestamp)
+        d.flush()
+        owner = d.get_selection_owner(self._atoms["CLIPBOARD"])
+        if owner != self._window:
+            self._d.close()
+            raise ClipboardError("could not take ownership of the X clipboard")
+        self._thread = threading.Thread(target=self._serve, name="holdtype-x11-selection", daemon=True)
+        self._thread.start()
+
+    def _server_time(self) -> int:
+        """A real server timestamp (ICCCM): append nothing to a property and read the event time."""
+        X = self._X
+        atom = self._d.intern_atom("HOLDTYPE_TIMESTAMP")
+        self._window.change_property(atom, self._string_atom, 8, b"", mode=X.PropModeAppend)
+        self._d.flush()
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline:
+            while self._d.pending_events():
+                event = self._d.next_event()
+                if event.type == X.PropertyNotify and event.atom == atom:
+                    return int(event.time)
+            select.select([self._d.fileno()], [], [], 0.05)
+        return X.CurrentTime
+
+    def _serve(self) -> None:
+        X = self._X
+        try:
+            while not self._stop.is_set():
+                if not self._d.pending_events():
+                    select.select([self._d.fileno()], [], [], 0.05)
+                    continue
+                event = self._d.next_event()
+                if event.type == X.SelectionRequest:
+                    self._answer(event)
+                elif event.type == X.SelectionClear:
+                    self.lost.set()
+                    return
+        except Exception:  # the connection broke; nothing more can be served
+            log.exception("the X clipboard owner stopped")
+            self.lost.set()
+
+    def _answer(self, req: object) -> None:
+        from Xlib.protocol import event as xevent
+
+        X = self._X
+        prop = req.property or req.target  # type: ignore[attr-defined]  # obsolete clients: property None
+        target = req.target  # type: ignore[attr-defined]
+        requestor = req.requestor  # type: ignore[attr-defined]
+        self.requests += 1
+        self.last_request = time.monotonic()
+        is_text = False
+        try:
+            if target == self._atoms["TARGETS"]:
+                atoms = [self._atoms["TARGETS"], self._atoms["TIMESTAMP"], *self._text_atoms]
+                requestor.change_property(prop, self._atom_type, 32, atoms)
+            elif target == self._atoms["TIMESTAMP"]:
+                requestor.change_property(prop, self._atoms["INTEGER"], 32, [self.timestamp])
+            elif target in self._text_atoms:
+                name = self._text_atoms[target]
+                if name == "STRING":
+                    data = self.data.decode("utf-8").encode("latin-1", errors="replace")
+                    requestor.change_property(prop, self._string_atom, 8, data)
+                else:
+                    kind = target if name.startswith("text/") else self._d.intern_atom("UTF8_STRING")
+                    requestor.change_property(prop, kind, 8, self.data)
+                is_text = True
+            else:
+                prop = X.NONE
+        except Exception:
+            log.exception("could not answer a clipboard request")
+            prop = X.NONE
+            is_text = False
+        notify = xevent.SelectionNotify(
+            time=req.time,  # type: ignore[attr-defined]
+            requestor=requestor,
+            selection=req.selection,  # type: ignore[attr-defined]
+            target=target,
+            property=prop,
+        )
+        requestor.send_event(notify, event_mask=0)
+        self._d.flush()
+        if is_text:
+            self.served.set()
+
+    def wait_quiet(self, quiet_s: float, timeout: float) -> None:
+        """After the first read, wait until no request came for ``quiet_s`` (at most ``timeout``)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not self.lost.is_set():
+            idle = time.monotonic() - self.last_request
+            if idle >= quiet_s:
+                return
+            self.lost.wait(min(quiet_s - idle, deadline - time.monotonic()))
+
+    def close(self) -> None:
+        """Stop serving, release the selection if still ours, and close the connection."""
+        self._stop.set()
+        self._thread.join(timeout=2)
+        with contextlib.suppress(Exception):
+            if not self.lost.is_set():
+                owner = self._d.get_selection_owner(self._atoms["CLIPBOARD"])
+                if owner == self._window:
+                    from Xlib.protocol import request
+
+                    request.SetSelectionOwner(
+                        display=self._d.display,
+                        window=self._X.NONE,
+                        selection=self._atoms["CLIPBOARD"],
+                        time=self.timestamp,
+                    )
+            self._window.destroy()
+            self._d.close()
+
+
+def active_window_class(display_name: str | None = None) -> tuple[str, ...] | None:
+    """The (instance, class) WM_CLASS of the active window (EWMH), else of the input focus."""
+    try:
+        from Xlib import X
+        from Xlib import display as xdisplay
+    except ImportError:  # pragma: no cover
+        return None
+    try:
+        d = xdisplay.Display(display_name)
+    except Exception as exc:
+        log.debug("no X display for the window class: %s", exc)
+        return None
+    try:
+        root = d.screen().root
+        prop = root.get_full_property(d.intern_atom("_NET_ACTIVE_WINDOW"), X.AnyPropertyType)
+        window = None
+        if prop is not None and len(prop.value) and prop.value[0]:
+            window = d.create_resource_object("window", int(prop.value[0]))
+        else:
+            focus = d.get_input_focus().focus
+            window = focus if not isinstance(focus, int) else None
+        while window is not None and window != root:
+            wm_class = window.get_wm_class()
+            if wm_class:
+                return tuple(wm_class)
+            window = window.query_tree().parent
+        return None
+    except Exception as exc:  # a window can vanish between the calls
+        log.debug("could not read the active window's class: %s", exc)
+        return None
+    finally:
+        d.close()
+
+
+class X11Inserter:
+    """Pastes (or types) text into the focused X11 window."""
+
+    name = "x11"
+
+    def __init__(self, settings: PasteSettings, read_timeout_s: float = READ_TIMEOUT_S) -> None:
+        self.settings = settings
+        self.read_timeout_s = read_timeout_s
+        self.clipboard = X11Clipboard()
+
+    def is_available(self) -> tuple[bool, str]:
+        """Needs DISPLAY, xdotool, and (for pasting) xclip or xsel."""
+        if not os.environ.get("DISPLAY"):
+            return False, "DISPLAY is not set (not an X11 session); try paste.backend = wayland"
+        if shutil.which("xdotool") is None:
+            return False, "xdotool is not installed (sudo apt-get install xdotool)"
+        if self.settings.strategy == "paste":
+            ok, why = self.clipboard.available()
+            if not ok:
+                return False, why
+            return True, f"paste with xdotool and {why}"
+        return True, "type with xdotool"
+
+    def insert(self, text: str) -> InsertResult:
+        """Insert ``text`` (plus the configured trailing space) by the configured strategy."""
+        text = with_trailing_space(text, self.settings)
+        if not text:
+            return InsertResult(True, self.settings.strategy, self.name)
+        if self.settings.strategy == "type":
+            return self.type_text(text)
+        return self.paste(text)
+
+    def type_text(self, text: str) -> InsertResult:
+        """Type ``text`` into the focused window with ``xdotool type --clearmodifiers``."""
+        error = _xdotool(
+            ["type", "--clearmodifiers", "--delay", "2", "--", text], timeout=30 + len(text) * 0.05
+        )
+        return InsertResult(error is None, "type", self.name, error)
+
+    def paste(self, text: str) -> InsertResult:
+        """Paste ``text`` through the clipboard and restore the old clipboard afterwards."""
+        shortcut: str | None = None
+        error: str | None = None
+        try:
+            old = self.clipboard.get()
+        except ClipboardError as exc:
+            return InsertResult(False, "paste", self.name, f"cannot read the clipboard: {exc}")
+        owner: SelectionOwner | None = None
+        try:
+            owner = SelectionOwner(text)
+            shortcut = paste_shortcut(active_window_class(), self.settings.terminal_classes)
+            error = _xdotool(["key", "--clearmodifiers", shortcut])
+            if error is None:
+                if owner.served.wait(self.read_timeout_s):
+                    owner.wait_quiet(self.settings.restore_delay_ms / 1000.0, timeout=5.0)
+                elif owner.lost.is_set():
+                    error = "another program took over the clipboard before the paste"
+                else:
+                    error = f"the active window did not read the clipboard within {self.read_timeout_s:.0f} s"
+        except Exception as exc:  # Xlib or subprocess trouble: still leave a sane clipboard
+            log.exception("paste failed")
+            error = f"paste failed: {exc}"
+        finally:
+            error = self._settle(text, old, owner, error)
+        if error:
+            log.warning("paste into the active window failed: %s (the text is on the clipboard)", error)
+        return InsertResult(error is None, "paste", self.name, error, shortcut)
+
+    def _settle(
+        self, text: str, old: str | None, owner: SelectionOwner | None, error: str | None
+    ) -> str | None:
+        """Leave the clipboard in its final state; returns the (possibly extended) error."""
+        try:
+            if error is not None or not self.settings.restore_clipboard:
+                self.clipboard.set(text)  # keep the text available, served by xclip after we stop
+            elif old is not None:
+                self.clipboard.set(old)
+            else:
+                self.clipboard.clear()
+        except ClipboardError as exc:
+            log.warning("could not settle the clipboard: %s", exc)
+            if error is None:
+                error = f"pasted, but the old clipboard could not be restored: {exc}"
+        finally:
+            if owner is not None:
+                owner.close()
+        return error
+
+
+def _xdotool(args: list[str], timeout: float = 10.0) -> str | None:
+    """Run xdotool; return None on success or a one-line error."""
+    exe = shutil.which("xdotool")
+    if exe is None:
+        return "xdotool is not installed (sudo apt-get install xdotool)"
+    try:
+        out = subprocess.run([exe, *args], capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return f"xdotool {args[0]} did not finish within {timeout:.0f} s"
+    if out.returncode != 0:
+        detail = (out.stderr or out.stdout).strip().splitlines()
+        return f"xdotool {args[0]} failed: {detail[-1] if detail else f'exit {out.returncode}'}"
+    return None

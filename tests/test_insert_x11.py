@@ -1,0 +1,153 @@
+"""Pasting and typing into a real Qt window on Xvfb, and leaving the clipboard as it was."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from app.config import PasteSettings
+from app.insert.base import Inserter, InsertError, choose_inserter, detect_backend, with_trailing_space
+from app.insert.x11 import X11Inserter, active_window_class, paste_shortcut
+from tests.fixtures.display import TargetWindow, XClipboard, XDisplay
+
+
+def settings(**changes: object) -> PasteSettings:
+    base = {"trailing_space": False, "restore_delay_ms": 50}
+    base.update(changes)
+    return PasteSettings(**base)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("wm_class", "expected"),
+    [
+        (("xterm", "XTerm"), "ctrl+shift+v"),
+        (("gnome-terminal-server", "Gnome-terminal"), "ctrl+shift+v"),
+        (("Alacritty", "Alacritty"), "ctrl+shift+v"),
+        (("kitty", "kitty"), "ctrl+shift+v"),
+        (("code", "Code"), "ctrl+v"),
+        (("holdtype-target", "holdtype-target"), "ctrl+v"),
+        (None, "ctrl+v"),
+        ((), "ctrl+v"),
+    ],
+)
+def test_paste_shortcut_by_window_class(wm_class: tuple[str, ...] | None, expected: str) -> None:
+    assert paste_shortcut(wm_class, PasteSettings().terminal_classes) == expected
+
+
+def test_custom_terminal_class() -> None:
+    assert paste_shortcut(("myterm", "MyTerm"), ["myterm"]) == "ctrl+shift+v"
+    assert paste_shortcut(("xterm", "XTerm"), []) == "ctrl+v"
+
+
+@pytest.mark.parametrize(
+    ("env", "platform", "expected"),
+    [
+        ({"DISPLAY": ":0"}, "linux", "x11"),
+        ({"DISPLAY": ":0", "XDG_SESSION_TYPE": "x11"}, "linux", "x11"),
+        ({"WAYLAND_DISPLAY": "wayland-0", "DISPLAY": ":0"}, "linux", "wayland"),
+        ({"XDG_SESSION_TYPE": "wayland"}, "linux", "wayland"),
+        ({"XDG_SESSION_TYPE": "x11", "WAYLAND_DISPLAY": "wayland-0"}, "linux", "x11"),
+        ({}, "win32", "windows"),
+        ({}, "darwin", "macos"),
+    ],
+)
+def test_detect_backend(env: dict[str, str], platform: str, expected: str) -> None:
+    assert detect_backend(env, platform) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "on", "expected"),
+    [("hello", True, "hello "), ("hello", False, "hello"), ("", True, ""), ("line\n", True, "line\n")],
+)
+def test_trailing_space(text: str, on: bool, expected: str) -> None:
+    assert with_trailing_space(text, PasteSettings(trailing_space=on)) == expected
+
+
+def test_missing_display_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.setenv("XDG_SESSION_TYPE", "x11")
+    with pytest.raises(InsertError, match="DISPLAY is not set"):
+        choose_inserter(PasteSettings(backend="x11"))
+
+
+def test_paste_into_window_restores_old_clipboard(
+    x_env: XDisplay, clipboard: XClipboard, target_window: TargetWindow
+) -> None:
+    clipboard.set("what the user had copied")
+    inserter = choose_inserter(settings())
+    assert isinstance(inserter, Inserter) and inserter.name == "x11"
+    result = inserter.insert("Hello from Holdtype, scikit-learn.")
+    assert result.ok, result.error
+    assert (result.method, result.backend, result.shortcut) == ("paste", "x11", "ctrl+v")
+    target_window.wait_for_text("Hello from Holdtype, scikit-learn.")
+    assert clipboard.get() == "what the user had copied"
+
+
+def test_empty_clipboard_stays_empty(
+    x_env: XDisplay, clipboard: XClipboard, target_window: TargetWindow
+) -> None:
+    inserter = X11Inserter(settings(trailing_space=True))
+    result = inserter.insert("ünïcode ✓ text")
+    assert result.ok, result.error
+    target_window.wait_for_text("ünïcode ✓ text ")
+    assert not clipboard.owned()
+
+
+def test_two_pastes_in_a_row(x_env: XDisplay, clipboard: XClipboard, target_window: TargetWindow) -> None:
+    clipboard.set("keep me")
+    inserter = X11Inserter(settings())
+    assert inserter.insert("one ").ok
+    target_window.wait_for_text("one ")
+    assert inserter.insert("two").ok
+    target_window.wait_for_text("one two")
+    assert clipboard.get() == "keep me"
+
+
+def test_active_window_class(x_env: XDisplay, target_window_factory) -> None:  # type: ignore[no-untyped-def]
+    window = target_window_factory(wm_class="xterm")
+    wm_class = active_window_class()
+    assert wm_class is not None and "xterm" in wm_class
+    assert paste_shortcut(wm_class, PasteSettings().terminal_classes) == "ctrl+shift+v"
+    window.close()
+
+
+def test_typing_strategy(x_env: XDisplay, clipboard: XClipboard, target_window: TargetWindow) -> None:
+    clipboard.set("untouched")
+    result = X11Inserter(settings(strategy="type")).insert("typed, not pasted")
+    assert result.ok, result.error
+    assert result.method == "type"
+    target_window.wait_for_text("typed, not pasted")
+    assert clipboard.get() == "untouched"
+
+
+def test_failed_paste_leaves_text_on_clipboard(
+    x_env: XDisplay,
+    clipboard: XClipboard,
+    target_window: TargetWindow,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """xdotool is gone from PATH (a real failure of the key injection); xclip still works."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("xclip", "xsel"):
+        real = next(Path(d) / tool for d in os.environ["PATH"].split(os.pathsep) if (Path(d) / tool).exists())
+        (bin_dir / tool).symlink_to(real)
+    clipboard.set("old content")
+    monkeypatch.setenv("PATH", str(bin_dir))
+    result = X11Inserter(settings()).insert("words that must not be lost")
+    assert not result.ok
+    assert result.error is not None and "xdotool" in result.error
+    monkeypatch.undo()
+    assert clipboard.get() == "words that must not be lost"
+    assert target_window.text() == ""
+
+
+def test_target_that_never_reads_fails_and_keeps_text(x_env: XDisplay, clipboard: XClipboard) -> None:
+    """With no window to paste into, nobody asks for the clipboard: ok=False, text kept."""
+    result = X11Inserter(settings(), read_timeout_s=0.5).insert("nobody reads this")
+    assert not result.ok
+    assert result.error is not None and "did not read the clipboard" in result.error
+    assert clipboard.get() == "nobody reads this"
