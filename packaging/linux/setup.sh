@@ -12,7 +12,7 @@ DEV=0
 
 # Packages the app needs at run time: audio I/O, decoding, clipboard and key injection, Qt's xcb.
 APT_RUNTIME=(
-  python3-venv ffmpeg libportaudio2 xclip xsel xdotool
+  python3-venv ffmpeg libportaudio2 libasound2-plugins xclip xsel xdotool
   libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0
   libxcb-xinerama0 libxcb-randr0 libxcb-render-util0 libxcb-image0 libegl1 libgl1
   libdbus-1-3 libfontconfig1

@@ -1,0 +1,396 @@
+"""Microphone capture: 16 kHz mono float32, with a pre-roll that is always running while armed.
+
+Threads:
+
+- PortAudio's audio thread runs :meth:`Recorder._callback`, which only copies the block into a
+  preallocated ring buffer (the pre-roll) and, while recording, into a preallocated utterance
+  buffer and the spool writer's queue. (When the device cannot capture at 16 kHz, the block is
+  first converted by a streaming ``soxr`` resampler, which works in C on the block.)
+- A monitor thread (20 Hz while recording, 2 Hz otherwise) computes the input level, grows the
+  utterance buffer before it fills, and reports a lost device or the length limit to ``on_error``,
+  so no user callback ever runs on the audio thread.
+- The engine calls :meth:`arm`, :meth:`start`, :meth:`audio_so_far` and :meth:`stop`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from app.audio import devices
+from app.errors import AudioError
+
+if TYPE_CHECKING:
+    from app.audio.spool import SpoolWriter
+    from app.config import AudioSettings
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16_000
+BLOCK_S = 0.02
+_LEVEL_WINDOW = SAMPLE_RATE // 20
+_INITIAL_UTTERANCE_S = 30.0
+_GROW_MARGIN_S = 5.0
+
+
+class Recorder:
+    """Captures utterances from the configured input device; see the module docstring."""
+
+    def __init__(
+        self,
+        settings: AudioSettings,
+        on_level: Callable[[float, float], None] | None = None,
+        on_error: Callable[[str], None] | None = None,
+    ) -> None:
+        """Prepare buffers; nothing is opened until :meth:`arm`."""
+        self._settings = settings
+        self._on_level = on_level
+        self._on_error = on_error
+        self._lock = threading.Condition(threading.Lock())
+        self._pre_frames = round(settings.pre_roll_s * SAMPLE_RATE)
+        self._ring = np.zeros(max(self._pre_frames, SAMPLE_RATE // 2) + _LEVEL_WINDOW, np.float32)
+        self._ring_total = 0  # frames ever written to the ring
+        self._max_frames = int(settings.max_record_s * SAMPLE_RATE)
+        self._utt = np.zeros(0, np.float32)
+        self._utt_len = 0
+        self._recording = False
+        self._limit_hit = False
+        self._limit_reported = False
+        self._spool: SpoolWriter | None = None
+        self._stream: Any = None
+        self._device: devices.InputDevice | None = None
+        self._resampler: Any = None
+        self._channels = 1
+        self._closing = False
+        self._lost: str | None = None
+        self._lost_reported = False
+        self._overflows = 0
+        self._level = (0.0, 0.0)
+        self._monitor: threading.Thread | None = None
+        self._wake = threading.Event()
+        self._monitor_stop = threading.Event()
+        self._stream_lock = threading.Lock()  # serialises opening/closing the stream
+
+    # --- properties -------------------------------------------------------------------------
+    @property
+    def armed(self) -> bool:
+        """Whether the input stream is open (the pre-roll is running)."""
+        return self._stream is not None and self._lost is None
+
+    @property
+    def recording(self) -> bool:
+        """Whether an utterance is being captured."""
+        return self._recording
+
+    @property
+    def device_name(self) -> str | None:
+        """Name of the device in use (or last used)."""
+        return self._device.name if self._device else None
+
+    @property
+    def device(self) -> devices.InputDevice | None:
+        """The device in use (or last used)."""
+        return self._device
+
+    @property
+    def level(self) -> float:
+        """Input RMS level (0..1) of the last 50 ms."""
+        if not self._recording:
+            self._level = self._measure()
+        return self._level[0]
+
+    @property
+    def peak(self) -> float:
+        """Input peak level (0..1) of the last 50 ms."""
+        return self._level[1]
+
+    @property
+    def frames_captured(self) -> int:
+        """Frames (16 kHz) received since :meth:`arm`; grows while the stream runs."""
+        return self._ring_total
+
+    @property
+    def limit_reached(self) -> bool:
+        """Whether the current utterance hit ``audio.max_record_s`` (later audio was dropped)."""
+        return self._limit_hit
+
+    @property
+    def lost_error(self) -> str | None:
+        """Why the stream stopped on its own (device gone), or None."""
+        return self._lost
+
+    @property
+    def overflows(self) -> int:
+        """Blocks PortAudio reported as overflowed (input dropped because we were too slow)."""
+        return self._overflows
+
+    # --- arming -----------------------------------------------------------------------------
+    def arm(self) -> None:
+        """Open the input stream; the pre-roll ring runs from now on.
+
+        Raises :class:`AudioError` (with the fix) when there is no usable input device.
+        """
+        if self.armed:
+            return
+        if self._stream is not None:  # a lost stream: clean it up before re-arming
+            self._close_stream()
+        sd = devices._sd()
+        device = devices.resolve_device(self._settings.device, refresh_first=True)
+        rate = SAMPLE_RATE
+        channels = 1
+        try:
+            sd.check_input_settings(device=device.index, samplerate=SAMPLE_RATE, channels=1, dtype="float32")
+        except Exception:  # sounddevice raises PortAudioError or ValueError here
+            rate = int(device.default_samplerate)
+            channels = 1 if self._supports(sd, device, rate, 1) else min(device.channels, 2)
+            log.info(
+                "%s cannot capture 16 kHz mono; capturing %d Hz x%d and resampling",
+                device.name,
+                rate,
+                channels,
+            )
+        self._resampler = None
+        if rate != SAMPLE_RATE:
+            import soxr
+
+            self._resampler = soxr.ResampleStream(rate, SAMPLE_RATE, 1, dtype="float32", quality="HQ")
+        self._channels = channels
+        with self._lock:
+            self._ring[:] = 0.0
+            self._ring_total = 0
+            self._lost = None
+            self._lost_reported = False
+            self._closing = False
+            if self._utt.size == 0:
+                initial = min(self._max_frames, int(_INITIAL_UTTERANCE_S * SAMPLE_RATE))
+                self._utt = np.zeros(initial, np.float32)
+        try:
+            stream = sd.InputStream(
+                device=device.index,
+                samplerate=rate,
+                channels=channels,
+                dtype="float32",
+                blocksize=int(rate * BLOCK_S),
+                callback=self._callback,
+                finished_callback=self._finished,
+            )
+            devices._stream_opened()
+        except Exception as exc:
+            raise AudioError(
+                f"cannot open input device '{device.name}': {exc}; pick another with "
+                "`holdtype config set audio.device NAME` or check `holdtype doctor`"
+            ) from exc
+        self._stream = stream
+        self._device = device
+        try:
+            stream.start()
+        except Exception as exc:
+            self._close_stream()
+            raise AudioError(f"cannot start input device '{device.name}': {exc}") from exc
+        self._monitor_stop.clear()
+        self._monitor = threading.Thread(target=self._monitor_loop, name="recorder-monitor", daemon=True)
+        self._monitor.start()
+        log.info("armed on %s (%d Hz)", device.describe(), rate)
+
+    @staticmethod
+    def _supports(sd: Any, device: devices.InputDevice, rate: int, channels: int) -> bool:
+        try:
+            sd.check_input_settings(device=device.index, samplerate=rate, channels=channels, dtype="float32")
+        except Exception:
+            return False
+        return True
+
+    def wait_running(self, timeout: float = 5.0) -> bool:
+        """Wait until the armed stream has delivered audio (some backends take a moment)."""
+        with self._lock:
+            return self._lock.wait_for(lambda: self._ring_total > 0 or self._lost is not None, timeout)
+
+    def wait_frames(self, frames: int, timeout: float) -> bool:
+        """Wait until :attr:`frames_captured` reaches ``frames`` (False on timeout or device loss)."""
+        with self._lock:
+            self._lock.wait_for(lambda: self._ring_total >= frames or self._lost is not None, timeout)
+            return self._ring_total >= frames
+
+    def disarm(self) -> None:
+        """Close the input stream. An utterance in progress keeps its audio for :meth:`stop`."""
+        self._monitor_stop.set()
+        self._wake.set()
+        if self._monitor is not None and self._monitor is not threading.current_thread():
+            self._monitor.join(timeout=5.0)
+        self._monitor = None
+        self._close_stream()
+
+    def _close_stream(self) -> None:
+        with self._stream_lock:
+            stream, self._stream = self._stream, None
+        if stream is None:
+            return
+        self._closing = True
+        try:
+            stream.close(ignore_errors=True)
+        except Exception as exc:  # a vanished device may fail to close; nothing left to do
+            log.debug("closing the input stream failed: %s", exc)
+        finally:
+            devices._stream_closed()
+            with self._lock:
+                self._lock.notify_all()
+
+    # --- utterances -------------------------------------------------------------------------
+    def start(self, spool: SpoolWriter | None = None) -> None:
+        """Begin an utterance with the last ``pre_roll_s`` seconds already in it."""
+        if not self.armed:
+            raise AudioError(self._lost or "the microphone is not armed (no input device open)")
+        with self._lock:
+            pre = min(self._pre_frames, self._ring_total, self._ring.size)
+            if pre:
+                end = self._ring_total % self._ring.size
+                idx = np.arange(end - pre, end) % self._ring.size
+                self._utt[:pre] = self._ring[idx]
+            self._utt_len = pre
+            self._limit_hit = False
+            self._limit_reported = False
+            self._spool = spool
+            if spool is not None and pre:
+                spool.write(self._utt[:pre])
+            self._recording = True
+        self._wake.set()
+
+    def audio_so_far(self) -> np.ndarray:
+        """A copy of the current utterance (float32, 16 kHz), pre-roll included."""
+        with self._lock:
+            return self._utt[: self._utt_len].copy()
+
+    def stop(self, tail_timeout: float = 0.2) -> np.ndarray:
+        """End the utterance and return all its audio.
+
+        Waits (at most ``tail_timeout``) for one more block from the device, so the audio up to
+        this call is included. Returns an empty array when no utterance was being recorded.
+        """
+        with self._lock:
+            if not self._recording:
+                return np.zeros(0, np.float32)
+            target = self._ring_total + 1
+            if self._stream is not None and self._lost is None:
+                self._lock.wait_for(
+                    lambda: self._ring_total >= target or self._lost is not None or self._stream is None,
+                    tail_timeout,
+                )
+            self._recording = False
+            self._spool = None
+            audio = self._utt[: self._utt_len].copy()
+        self._level = (0.0, 0.0)
+        return audio
+
+    # --- audio thread -----------------------------------------------------------------------
+    def _callback(self, indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+        if status and status.input_overflow:
+            self._overflows += 1
+        block = indata[:, 0] if self._channels == 1 else indata.mean(axis=1)
+        if self._resampler is not None:
+            block = self._resampler.resample_chunk(block)
+        n = block.shape[0]
+        if n == 0:
+            return
+        with self._lock:
+            size = self._ring.size
+            if n >= size:
+                self._ring[:] = block[-size:]
+            else:
+                start = self._ring_total % size
+                first = min(n, size - start)
+                self._ring[start : start + first] = block[:first]
+                if first < n:
+                    self._ring[: n - first] = block[first:]
+            self._ring_total += n
+            if self._recording and not self._limit_hit:
+                room = self._max_frames - self._utt_len
+                if n > room:
+                    block = block[:room]
+                    self._limit_hit = True
+                if self._utt_len + block.shape[0] > self._utt.size:  # monitor fell behind
+                    self._grow_locked(self._utt_len + block.shape[0])
+                self._utt[self._utt_len : self._utt_len + block.shape[0]] = block
+                self._utt_len += block.shape[0]
+                if self._spool is not None and block.shape[0]:
+                    self._spool.write(block)
+            self._lock.notify_all()
+        if self._limit_hit:
+            self._wake.set()
+
+    def _finished(self) -> None:
+        if self._closing:
+            return
+        device = self.device_name or "the microphone"
+        self._lost = (
+            f"input device '{device}' stopped delivering audio (unplugged or the sound server "
+            "went away); what was recorded so far is kept. Re-arm or check `holdtype doctor`"
+        )
+        with self._lock:
+            self._lock.notify_all()
+        self._wake.set()
+
+    # --- monitor thread ---------------------------------------------------------------------
+    def _grow_locked(self, needed: int) -> None:
+        capacity = max(needed, min(self._max_frames, self._utt.size * 2 or SAMPLE_RATE))
+        bigger = np.zeros(capacity, np.float32)
+        bigger[: self._utt_len] = self._utt[: self._utt_len]
+        self._utt = bigger
+
+    def _measure(self) -> tuple[float, float]:
+        with self._lock:
+            n = min(_LEVEL_WINDOW, self._ring_total)
+            if n == 0:
+                return (0.0, 0.0)
+            end = self._ring_total % self._ring.size
+            window = self._ring[np.arange(end - n, end) % self._ring.size]
+        return float(np.sqrt(np.mean(window * window))), float(np.max(np.abs(window)))
+
+    def _monitor_loop(self) -> None:
+        while not self._monitor_stop.is_set():
+            self._wake.wait(0.05 if self._recording else 0.5)
+            self._wake.clear()
+            if self._monitor_stop.is_set():
+                return
+            if self._recording:
+                self._level = self._measure()
+                if self._on_level is not None:
+                    self._safe(self._on_level, *self._level)
+                self._maybe_grow()
+                if self._limit_hit and not self._limit_reported:
+                    self._limit_reported = True
+                    self._report(
+                        f"recording reached the maximum length ({self._settings.max_record_s:g} s, "
+                        "audio.max_record_s); later audio was not recorded"
+                    )
+            if self._lost is not None and not self._lost_reported:
+                self._lost_reported = True
+                log.warning("%s", self._lost)
+                self._report(self._lost)
+                self._close_stream()
+                return
+
+    def _maybe_grow(self) -> None:
+        margin = int(_GROW_MARGIN_S * SAMPLE_RATE)
+        if self._utt.size >= self._max_frames or self._utt.size - self._utt_len > margin:
+            return
+        capacity = min(self._max_frames, self._utt.size * 2)
+        bigger = np.zeros(capacity, np.float32)  # allocated outside the lock
+        with self._lock:
+            if bigger.size > self._utt.size:
+                bigger[: self._utt_len] = self._utt[: self._utt_len]
+                self._utt = bigger
+
+    def _report(self, message: str) -> None:
+        if self._on_error is not None:
+            self._safe(self._on_error, message)
+
+    @staticmethod
+    def _safe(func: Callable[..., None], *args: Any) -> None:
+        try:
+            func(*args)
+        except Exception:
+            log.exception("recorder callback %r failed", func)

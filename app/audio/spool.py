@@ -1,0 +1,280 @@
+"""Crash-safe spool: each recording is appended to a WAV file while the key is held.
+
+A :class:`SpoolWriter` receives float32 frames from the audio callback (:meth:`SpoolWriter.write`
+only puts a copy on a queue), and a writer thread appends them as 16-bit PCM, 16 kHz mono. At
+least every ``flush_interval_s`` (default 0.5 s) the file is flushed and its RIFF/data sizes are
+rewritten, so a ``kill -9`` or a power cut loses at most about a second of speech.
+
+A spool file belongs to a live process while that process holds an exclusive ``flock`` on it
+(POSIX), which the kernel releases when the process dies however it dies. :meth:`Spool.leftovers`
+lists only the files nobody holds: the recordings of a crashed process. :func:`read_spool` reads
+such a file even when its header is stale or the last sample is cut in half: the number of frames
+comes from the file size, not from the header.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import queue
+import re
+import shutil
+import struct
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from app.errors import AudioError
+from app.paths import ensure_dir
+
+try:  # POSIX
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16_000
+_SAMPLE_WIDTH = 2
+_HEADER_SIZE = 44
+_NAME_RE = re.compile(r"^utt-(?P<stamp>\d{8}-\d{6})-p(?P<pid>\d+)-g(?P<gen>\d+)(?:-\d+)?\.wav$")
+_STOP = object()
+
+
+def _wav_header(data_bytes: int) -> bytes:
+    """A canonical 44-byte PCM WAV header for ``data_bytes`` of 16-bit mono 16 kHz audio."""
+    return struct.pack(
+        "<4sI4s4sIHHIIHH4sI",
+        b"RIFF",
+        36 + data_bytes,
+        b"WAVE",
+        b"fmt ",
+        16,
+        1,  # PCM
+        1,  # mono
+        SAMPLE_RATE,
+        SAMPLE_RATE * _SAMPLE_WIDTH,
+        _SAMPLE_WIDTH,
+        8 * _SAMPLE_WIDTH,
+        b"data",
+        data_bytes,
+    )
+
+
+def _to_pcm16(frames: np.ndarray) -> bytes:
+    """Float samples in -1..1 (any shape, first channel used) as little-endian int16 bytes."""
+    mono = frames if frames.ndim == 1 else frames[:, 0]
+    scaled = np.clip(mono, -1.0, 1.0) * 32767.0
+    return np.rint(scaled).astype("<i2").tobytes()
+
+
+class SpoolWriter:
+    """Appends one utterance to a WAV file from a writer thread; see the module docstring."""
+
+    def __init__(self, path: Path, generation: int, flush_interval_s: float = 0.5) -> None:
+        """Create ``path`` (mode 0600), lock it for this process and start the writer thread."""
+        self._path = path
+        self.generation = generation
+        self._flush_interval_s = flush_interval_s
+        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._data_bytes = 0
+        self._flushed_bytes = 0
+        self._closed = False
+        self._result: Path | None = None
+        self._error: str | None = None
+        self._flushed = threading.Condition()
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        self._file = os.fdopen(fd, "r+b", buffering=0)
+        self._file.write(_wav_header(0))
+        self._thread = threading.Thread(target=self._run, name=f"spool-g{generation}", daemon=True)
+        self._thread.start()
+
+    @property
+    def path(self) -> Path:
+        """Where the WAV file is being written."""
+        return self._path
+
+    @property
+    def frames_written(self) -> int:
+        """Frames written to the file so far (not counting those still queued)."""
+        return self._data_bytes // _SAMPLE_WIDTH
+
+    @property
+    def error(self) -> str | None:
+        """The write error that stopped the writer (disk full...), if any."""
+        return self._error
+
+    def write(self, frames: np.ndarray) -> None:
+        """Queue a copy of ``frames`` (float32, 16 kHz) for writing; never blocks."""
+        if not self._closed:
+            self._queue.put(np.array(frames, dtype=np.float32, copy=True))
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until everything queued so far is in the file with an up-to-date header."""
+        marker = threading.Event()
+        self._queue.put(marker)
+        return marker.wait(timeout)
+
+    def _run(self) -> None:
+        last_flush = time.monotonic()
+        while True:
+            timeout = max(0.0, self._flush_interval_s - (time.monotonic() - last_flush))
+            try:
+                item = self._queue.get(timeout=timeout)
+            except queue.Empty:
+                item = None
+            if isinstance(item, np.ndarray):
+                self._append(item)
+            due = time.monotonic() - last_flush >= self._flush_interval_s
+            if due or not isinstance(item, np.ndarray):  # timeout, flush marker or stop
+                self._sync_header()
+                last_flush = time.monotonic()
+            if isinstance(item, threading.Event):
+                item.set()
+            if item is _STOP:
+                return
+
+    def _append(self, frames: np.ndarray) -> None:
+        if self._error is not None:
+            return
+        data = _to_pcm16(frames)
+        try:
+            self._file.seek(_HEADER_SIZE + self._data_bytes)
+            self._file.write(data)
+            self._data_bytes += len(data)
+        except OSError as exc:
+            self._error = f"cannot write the recording spool {self._path}: {exc}"
+            log.error("%s", self._error)
+
+    def _sync_header(self) -> None:
+        if self._error is not None or self._flushed_bytes == self._data_bytes:
+            return
+        try:
+            self._file.seek(0)
+            self._file.write(_wav_header(self._data_bytes))
+            os.fsync(self._file.fileno())
+            self._flushed_bytes = self._data_bytes
+        except OSError as exc:
+            self._error = f"cannot flush the recording spool {self._path}: {exc}"
+            log.error("%s", self._error)
+
+    def close(self, keep: bool, keep_dir: Path | None = None) -> Path | None:
+        """Finish the file; delete it, or (``keep``) move it to ``keep_dir`` and return its path.
+
+        Without ``keep_dir`` a kept file stays where it is. Only the first call acts; later calls
+        return what the first one returned.
+        """
+        if self._closed:
+            return self._result
+        self._closed = True
+        self._queue.put(_STOP)
+        self._thread.join(timeout=10.0)
+        self._file.close()  # also releases the lock
+        if not keep:
+            self._path.unlink(missing_ok=True)
+            self._result = None
+        elif keep_dir is None:
+            self._result = self._path
+        else:
+            ensure_dir(keep_dir, private=True)
+            target = keep_dir / self._path.name
+            shutil.move(str(self._path), target)
+            self._path = self._result = target
+        return self._result
+
+
+class Spool:
+    """The folder of in-progress recordings (``get_paths().spool_dir``)."""
+
+    def __init__(self, dir: Path, flush_interval_s: float = 0.5) -> None:
+        """Use ``dir`` (created on first :meth:`open`) for spool files."""
+        self.dir = dir
+        self.flush_interval_s = flush_interval_s
+
+    def open(self, generation: int) -> SpoolWriter:
+        """Start the spool file of utterance ``generation``."""
+        ensure_dir(self.dir, private=True)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        base = f"utt-{stamp}-p{os.getpid()}-g{generation}"
+        path = self.dir / f"{base}.wav"
+        n = 1
+        while path.exists():
+            n += 1
+            path = self.dir / f"{base}-{n}.wav"
+        try:
+            return SpoolWriter(path, generation, self.flush_interval_s)
+        except OSError as exc:
+            raise AudioError(f"cannot create the recording spool in {self.dir}: {exc}") from exc
+
+    def leftovers(self) -> list[Path]:
+        """Spool files left by a process that died (oldest first); files in use are skipped."""
+        if not self.dir.is_dir():
+            return []
+        found = [p for p in self.dir.glob("utt-*.wav") if _NAME_RE.match(p.name) and not _in_use(p)]
+        return sorted(found, key=lambda p: (p.stat().st_mtime, p.name))
+
+    def discard(self, path: Path) -> None:
+        """Delete a spool file (after it was recovered)."""
+        path.unlink(missing_ok=True)
+
+
+def _in_use(path: Path) -> bool:
+    """Whether a live process (this one included) is still writing ``path``."""
+    match = _NAME_RE.match(path.name)
+    if fcntl is not None:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            return True  # vanished or unreadable: not ours to recover
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        finally:
+            os.close(fd)  # closing drops our probe lock
+        return False
+    # Windows: an open file cannot be renamed; a writer keeps its file open.  # pragma: no cover
+    if match and int(match["pid"]) == os.getpid():
+        return True
+    probe = path.with_name(path.name + ".probe")
+    try:
+        os.rename(path, probe)
+    except OSError:
+        return True
+    with contextlib.suppress(OSError):
+        os.rename(probe, path)
+    return False
+
+
+def read_spool(path: Path) -> np.ndarray:
+    """Read a spool WAV as float32 16 kHz mono, trusting the file size over a stale header."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise AudioError(f"cannot read the spool file {path}: {exc}") from exc
+    if len(raw) < 12 or raw[:4] != b"RIFF" or raw[8:12] != b"WAVE":
+        raise AudioError(f"{path} is not a WAV file")
+    offset = 12
+    data_start = None
+    while offset + 8 <= len(raw):
+        chunk_id, size = struct.unpack_from("<4sI", raw, offset)
+        if chunk_id == b"fmt ":
+            channels, rate, bits = struct.unpack_from("<HI", raw, offset + 10) + struct.unpack_from(
+                "<H", raw, offset + 22
+            )
+            if (channels, rate, bits) != (1, SAMPLE_RATE, 16):
+                raise AudioError(f"{path} is not 16-bit 16 kHz mono ({channels} ch, {rate} Hz, {bits} bit)")
+        if chunk_id == b"data":
+            data_start = offset + 8
+            break
+        offset += 8 + size + (size & 1)
+    if data_start is None:
+        raise AudioError(f"{path} has no audio data")
+    usable = (len(raw) - data_start) // _SAMPLE_WIDTH * _SAMPLE_WIDTH
+    pcm = np.frombuffer(raw, dtype="<i2", count=usable // _SAMPLE_WIDTH, offset=data_start)
+    return pcm.astype(np.float32) / 32768.0

@@ -1,0 +1,166 @@
+"""The crash-safe spool: readable while written, survives kill -9, live files are not leftovers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import struct
+import subprocess
+import sys
+import textwrap
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from app.audio.spool import SAMPLE_RATE, Spool, read_spool
+from app.errors import AudioError
+from app.paths import get_paths
+from tests.fixtures.pulse import PulseServer
+from tests.fixtures.speech import Speak
+from tests.fixtures.waiting import wait_for
+
+
+def _tone(seconds: float, freq: float = 440.0) -> np.ndarray:
+    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    return (0.5 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+def _header_frames(path: Path) -> int:
+    with wave.open(str(path), "rb") as handle:
+        return handle.getnframes()
+
+
+def test_flushed_file_is_readable_while_still_writing(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "spool")
+    writer = spool.open(generation=1)
+    tone = _tone(1.0)
+    try:
+        for block in np.split(tone, 50):
+            writer.write(block)
+        assert writer.flush()
+        assert _header_frames(writer.path) == tone.size
+        audio = read_spool(writer.path)
+        np.testing.assert_allclose(audio, tone, atol=1.0 / 16000)
+        with wave.open(str(writer.path), "rb") as handle:
+            assert (handle.getnchannels(), handle.getframerate(), handle.getsampwidth()) == (1, 16000, 2)
+    finally:
+        writer.close(keep=False)
+    assert not writer.path.exists()
+
+
+def test_header_is_updated_without_an_explicit_flush(tmp_path: Path) -> None:
+    writer = Spool(tmp_path, flush_interval_s=0.5).open(generation=2)
+    try:
+        writer.write(_tone(0.7))
+        wait_for(lambda: _header_frames(writer.path) == int(0.7 * SAMPLE_RATE), timeout=10, what="header sync")
+    finally:
+        writer.close(keep=False)
+
+
+def test_close_keep_moves_to_keep_dir(tmp_path: Path) -> None:
+    writer = Spool(get_paths().spool_dir).open(generation=3)
+    writer.write(_tone(0.5))
+    kept = writer.close(keep=True, keep_dir=get_paths().audio_dir)
+    assert kept is not None and kept.parent == get_paths().audio_dir
+    data, rate = sf.read(kept, dtype="float32")
+    assert rate == SAMPLE_RATE and data.shape == (8000,)
+    assert list(get_paths().spool_dir.iterdir()) == []
+    assert writer.close(keep=False) == kept  # only the first close acts
+    assert kept.exists()
+    assert oct(kept.stat().st_mode & 0o777) == "0o600"
+
+
+def test_live_file_is_not_a_leftover(tmp_path: Path) -> None:
+    spool = Spool(tmp_path)
+    writer = spool.open(generation=4)
+    writer.write(_tone(0.2))
+    assert writer.flush()
+    assert spool.leftovers() == []
+    writer.close(keep=True)  # closed and left in the spool folder: now it is a leftover
+    assert spool.leftovers() == [writer.path]
+    spool.discard(writer.path)
+    assert spool.leftovers() == []
+
+
+def test_truncated_file_with_stale_header(tmp_path: Path) -> None:
+    tone = _tone(0.5)
+    pcm = np.rint(tone * 32767).astype("<i2").tobytes()
+    path = tmp_path / "utt-20240101-000000-p1-g1.wav"
+    # Header written when the file was empty (data size 0), then 0.5 s and half a sample more.
+    header = struct.pack(
+        "<4sI4s4sIHHIIHH4sI", b"RIFF", 36, b"WAVE", b"fmt ", 16, 1, 1, 16000, 32000, 2, 16, b"data", 0
+    )
+    path.write_bytes(header + pcm + b"\x01")
+    audio = read_spool(path)
+    assert audio.size == tone.size
+    np.testing.assert_allclose(audio, tone, atol=1.0 / 16000)
+    assert Spool(tmp_path).leftovers() == [path]
+
+
+def test_not_a_wav_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "utt-20240101-000000-p1-g1.wav"
+    path.write_bytes(b"garbage")
+    with pytest.raises(AudioError, match="not a WAV"):
+        read_spool(path)
+
+
+CHILD = textwrap.dedent(
+    """
+    import sys, time
+    from app.audio.capture import Recorder
+    from app.audio.spool import Spool
+    from app.config import AudioSettings
+    from app.paths import get_paths
+
+    rec = Recorder(AudioSettings(pre_roll_s=0.3))
+    rec.arm()
+    assert rec.wait_running(30), "no audio from the device"
+    writer = Spool(get_paths().spool_dir).open(generation=7)
+    rec.start(writer)
+    sys.stdout.write(str(writer.path) + "\\n")
+    sys.stdout.flush()
+    while True:  # record until killed
+        time.sleep(1)
+    """
+)
+
+
+def test_kill_9_mid_recording_leaves_a_recoverable_spool(
+    pulse: PulseServer, speak: Speak, holdtype_home: Path
+) -> None:
+    clip = speak("The quick brown fox jumps over the lazy dog near the river bank.")
+    clip_audio, _ = sf.read(clip, dtype="float32")
+    env = {**pulse.env, "HOLDTYPE_HOME": str(holdtype_home), "PYTHONPATH": os.getcwd()}
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout is not None
+        line = child.stdout.readline().strip()
+        assert line, f"child did not start recording: {child.stderr.read() if child.stderr else ''}"
+        spool_file = Path(line)
+        spool = Spool(get_paths().spool_dir)
+        assert spool.leftovers() == []  # the child is alive and holds its file
+        pulse.play(clip)
+        # Everything played is in the file (with its header flushed) within a second or so.
+        wanted = 44 + 2 * clip_audio.size
+        wait_for(lambda: _header_frames(spool_file) * 2 + 44 >= wanted, timeout=15, what="spool flush")
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=10)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    leftovers = spool.leftovers()
+    assert leftovers == [spool_file]
+    recovered = read_spool(spool_file)
+    assert recovered.size >= clip_audio.size
+    clip_rms = float(np.sqrt(np.mean(clip_audio**2)))
+    loud = np.abs(recovered) > 0.02
+    assert loud.sum() >= 0.5 * (np.abs(clip_audio) > 0.02).sum()
+    assert float(np.sqrt(np.mean(recovered[loud] ** 2))) > 0.5 * clip_rms
+    spool.discard(spool_file)
+    assert spool.leftovers() == []
