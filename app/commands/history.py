@@ -1,0 +1,148 @@
+"""``holdtype history …``: browse, search, show, copy and delete what was dictated."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+
+from app.commands._common import echo_json
+from app.errors import HoldtypeError
+from app.history.store import HistoryEntry, HistoryStore
+
+_JSON_FIELDS = (
+    "id",
+    "created",
+    "text",
+    "raw",
+    "outcome",
+    "mode",
+    "model",
+    "device",
+    "audio_seconds",
+    "release_to_text_ms",
+    "error",
+)
+
+
+def _open() -> HistoryStore:
+    store = HistoryStore()
+    if store.problem:
+        click.secho(f"warning: {store.problem}", err=True, fg="yellow")
+    return store
+
+
+def _when(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _summary(entry: HistoryEntry) -> dict[str, object]:
+    data = entry.to_dict()
+    return {name: data[name] for name in _JSON_FIELDS}
+
+
+def _line(entry: HistoryEntry) -> str:
+    text = " ".join(entry.text.split()) or "(no text)"
+    if len(text) > 80:
+        text = text[:79] + "…"
+    return f"{entry.id:>5}  {_when(entry.created)}  {entry.outcome.value:<9}  {text}"
+
+
+def _print(entries: list[HistoryEntry], as_json: bool) -> None:
+    for entry in entries:
+        if as_json:
+            echo_json(_summary(entry))
+        else:
+            click.echo(_line(entry))
+
+
+def _get(store: HistoryStore, entry_id: int) -> HistoryEntry:
+    entry = store.get(entry_id)
+    if entry is None:
+        raise HoldtypeError(f"no history entry with id {entry_id} (see `holdtype history list`)")
+    return entry
+
+
+@click.group()
+def history() -> None:
+    """Browse everything you dictated (newest first).
+
+    Example: holdtype history list --limit 5
+    """
+
+
+@history.command("list")
+@click.option("--limit", "-n", default=20, show_default=True, type=click.IntRange(min=1))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def list_command(limit: int, as_json: bool) -> None:
+    """List recent utterances.
+
+    Example: holdtype history list --json --limit 50
+    """
+    with _open() as store:
+        _print(store.list(limit=limit), as_json)
+
+
+@history.command()
+@click.argument("text")
+@click.option("--limit", "-n", default=20, show_default=True, type=click.IntRange(min=1))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def search(text: str, limit: int, as_json: bool) -> None:
+    """Find utterances whose text contains TEXT (case-insensitive).
+
+    Example: holdtype history search "pull request"
+    """
+    with _open() as store:
+        _print(store.search(text, limit=limit), as_json)
+
+
+@history.command()
+@click.argument("entry_id", metavar="ID", type=int)
+@click.option("--json", "as_json", is_flag=True, help="All fields as one JSON object.")
+def show(entry_id: int, as_json: bool) -> None:
+    """Show one utterance with all its details.
+
+    Example: holdtype history show 42
+    """
+    with _open() as store:
+        entry = _get(store, entry_id)
+    if as_json:
+        echo_json(entry.to_dict())
+        return
+    data = entry.to_dict()
+    for name, value in data.items():
+        if name in {"text", "raw"} or value is None:
+            continue
+        if name in {"created", "key_down", "key_up", "text_ready", "inserted"}:
+            value = _when(value) + f" ({value:.3f})"
+        click.echo(f"{name:>18}: {value}")
+    click.echo(f"{'raw':>18}: {entry.raw}")
+    click.echo(f"{'text':>18}: {entry.text}")
+
+
+@history.command()
+@click.argument("entry_id", metavar="ID", type=int)
+def copy(entry_id: int) -> None:
+    """Put an utterance's text on the clipboard.
+
+    Example: holdtype history copy 42
+    """
+    from app.insert.clipboard import get_clipboard
+
+    with _open() as store:
+        entry = _get(store, entry_id)
+    get_clipboard().set(entry.text)
+    click.echo(f"copied entry {entry_id} ({len(entry.text)} characters) to the clipboard")
+
+
+@history.command()
+@click.argument("entry_id", metavar="ID", type=int)
+def delete(entry_id: int) -> None:
+    """Delete one utterance from the history.
+
+    Example: holdtype history delete 42
+    """
+    with _open() as store:
+        if not store.delete(entry_id):
+            raise HoldtypeError(f"no history entry with id {entry_id} (see `holdtype history list`)")
+    click.echo(f"deleted entry {entry_id}")

@@ -1,0 +1,266 @@
+"""The history of everything dictated: one SQLite row per utterance.
+
+The database lives in the data folder (``get_paths().history_db``), uses WAL so the UI can read
+while the engine writes, and is created readable by the user only (mode 0600). One connection is
+shared behind a lock, so the store can be used from any thread.
+
+A file that is not a database or is malformed is never silently reused or overwritten: it is
+moved aside as ``history.sqlite3.corrupt-<time>``, a new database is started, and the message is
+kept in :attr:`HistoryStore.problem` for the caller to show.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import dataclasses
+import json
+import logging
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from app.events import Outcome
+from app.paths import ensure_dir, get_paths
+
+log = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS utterances (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created REAL NOT NULL,
+    key_down REAL,
+    key_up REAL,
+    text_ready REAL,
+    inserted REAL,
+    raw TEXT NOT NULL DEFAULT '',
+    text TEXT NOT NULL DEFAULT '',
+    model TEXT NOT NULL DEFAULT '',
+    mode TEXT NOT NULL DEFAULT '',
+    device TEXT NOT NULL DEFAULT '',
+    outcome TEXT NOT NULL,
+    error TEXT,
+    audio_path TEXT,
+    audio_seconds REAL,
+    release_to_text_ms REAL
+);
+CREATE INDEX IF NOT EXISTS utterances_created ON utterances(created);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One utterance. Times are unix seconds (``time.time()``); ``id`` is None until stored."""
+
+    outcome: Outcome
+    text: str = ""
+    raw: str = ""
+    created: float = dataclasses.field(default_factory=time.time)
+    key_down: float | None = None
+    key_up: float | None = None
+    text_ready: float | None = None
+    inserted: float | None = None
+    model: str = ""
+    mode: str = ""
+    device: str = ""
+    error: str | None = None
+    audio_path: str | None = None
+    audio_seconds: float | None = None
+    release_to_text_ms: float | None = None
+    id: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of every field (the outcome as its string value)."""
+        data = dataclasses.asdict(self)
+        data["outcome"] = self.outcome.value
+        return data
+
+
+COLUMNS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(HistoryEntry) if f.name != "id")
+_UPDATABLE = frozenset(COLUMNS)
+
+
+def _row_to_entry(row: sqlite3.Row) -> HistoryEntry:
+    data = {key: row[key] for key in row.keys()}  # noqa: SIM118 - sqlite3.Row is not a mapping
+    try:
+        data["outcome"] = Outcome(data["outcome"])
+    except ValueError:
+        log.warning("history row %s has unknown outcome %r", data["id"], data["outcome"])
+        data["outcome"] = Outcome.FAILED
+    return HistoryEntry(**data)
+
+
+class HistoryStore:
+    """Read and write the history database at ``path`` (default: the user's data folder)."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or get_paths().history_db
+        self.problem: str | None = None
+        self.moved_to: Path | None = None
+        self._lock = threading.RLock()
+        ensure_dir(self.path.parent)
+        try:
+            self._conn = self._open()
+        except sqlite3.DatabaseError as exc:
+            self._set_aside(exc)
+            self._conn = self._open()
+
+    # --- opening ---------------------------------------------------------------------------
+    def _open(self) -> sqlite3.Connection:
+        if not self.path.exists():
+            fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600)
+            os.close(fd)
+        with contextlib.suppress(OSError):
+            self.path.chmod(0o600)
+        conn = sqlite3.connect(self.path, check_same_thread=False, timeout=10.0)
+        try:
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            check = conn.execute("PRAGMA quick_check").fetchone()[0]
+            if check != "ok":
+                raise sqlite3.DatabaseError(f"integrity check failed: {check}")
+            conn.executescript(_SCHEMA)
+        except sqlite3.DatabaseError:
+            conn.close()
+            raise
+        return conn
+
+    def _set_aside(self, exc: Exception) -> None:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+        n = 1
+        while target.exists():
+            n += 1
+            target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{n}")
+        self.path.rename(target)
+        for suffix in ("-wal", "-shm"):
+            side = self.path.with_name(self.path.name + suffix)
+            if side.exists():
+                side.rename(target.with_name(target.name + suffix))
+        self.moved_to = target
+        self.problem = (
+            f"The history database {self.path} could not be read ({exc}); it was moved to {target} "
+            "and a new, empty history was started."
+        )
+        log.warning("%s", self.problem)
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock, self._conn:
+            yield self._conn
+
+    def close(self) -> None:
+        """Close the database connection."""
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> HistoryStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- writing ---------------------------------------------------------------------------
+    def add(self, entry: HistoryEntry) -> int:
+        """Store ``entry`` (its ``id`` is ignored) and return the new row id."""
+        values = entry.to_dict()
+        cols = ", ".join(COLUMNS)
+        marks = ", ".join("?" for _ in COLUMNS)
+        with self._tx() as conn:
+            cur = conn.execute(
+                f"INSERT INTO utterances ({cols}) VALUES ({marks})", [values[c] for c in COLUMNS]
+            )
+            return int(cur.lastrowid or 0)
+
+    def update(self, entry_id: int, **fields: Any) -> bool:
+        """Change some fields of entry ``entry_id``; returns False when there is no such entry.
+
+        Unknown field names raise ``ValueError``.
+        """
+        unknown = set(fields) - _UPDATABLE
+        if unknown:
+            raise ValueError(f"unknown history fields: {', '.join(sorted(unknown))}")
+        if not fields:
+            return self.get(entry_id) is not None
+        values = [v.value if isinstance(v, Outcome) else v for v in fields.values()]
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        with self._tx() as conn:
+            cur = conn.execute(f"UPDATE utterances SET {assignments} WHERE id = ?", [*values, entry_id])
+            return cur.rowcount > 0
+
+    def delete(self, entry_id: int) -> bool:
+        """Delete entry ``entry_id``; returns False when there is no such entry."""
+        with self._tx() as conn:
+            return conn.execute("DELETE FROM utterances WHERE id = ?", (entry_id,)).rowcount > 0
+
+    def prune(self, retention_days: float, now: float | None = None) -> int:
+        """Delete entries older than ``retention_days``; returns how many were deleted."""
+        cutoff = (time.time() if now is None else now) - retention_days * 86400.0
+        with self._tx() as conn:
+            return conn.execute("DELETE FROM utterances WHERE created < ?", (cutoff,)).rowcount
+
+    # --- reading ---------------------------------------------------------------------------
+    def get(self, entry_id: int) -> HistoryEntry | None:
+        """Return entry ``entry_id``, or None."""
+        with self._lock:
+            row = self._conn.execute("SELECT * FROM utterances WHERE id = ?", (entry_id,)).fetchone()
+        return _row_to_entry(row) if row else None
+
+    def list(self, limit: int = 20, offset: int = 0) -> list[HistoryEntry]:
+        """The newest entries first."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT * FROM utterances ORDER BY created DESC, id DESC LIMIT ? OFFSET ?",
+                (limit, offset),
+            ).fetchall()
+        return [_row_to_entry(r) for r in rows]
+
+    def search(self, text: str, limit: int = 20) -> list[HistoryEntry]:
+        """Entries whose final or raw text contains ``text`` (case-insensitive), newest first."""
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT * FROM utterances WHERE text LIKE ? ESCAPE '\\' OR raw LIKE ? ESCAPE '\\' "
+                "ORDER BY created DESC, id DESC LIMIT ?",
+                (pattern, pattern, limit),
+            ).fetchall()
+        return [_row_to_entry(r) for r in rows]
+
+    def count(self) -> int:
+        """How many entries there are."""
+        with self._lock:
+            return int(self._conn.execute("SELECT COUNT(*) FROM utterances").fetchone()[0])
+
+    def journal_mode(self) -> str:
+        """The SQLite journal mode in use (``wal``)."""
+        with self._lock:
+            return str(self._conn.execute("PRAGMA journal_mode").fetchone()[0])
+
+    def export(self, path: Path, fmt: Literal["jsonl", "json", "csv"] = "jsonl") -> int:
+        """Write every entry (oldest first) to ``path`` as JSON lines, a JSON array or CSV.
+
+        The file is created mode 0600. Returns the number of entries written.
+        """
+        with self._lock:
+            rows = self._conn.execute("SELECT * FROM utterances ORDER BY created, id").fetchall()
+        entries = [_row_to_entry(r).to_dict() for r in rows]
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            if fmt == "jsonl":
+                for item in entries:
+                    handle.write(json.dumps(item, ensure_ascii=False) + "\n")
+            elif fmt == "json":
+                json.dump(entries, handle, ensure_ascii=False, indent=1)
+            elif fmt == "csv":
+                writer = csv.DictWriter(handle, fieldnames=["id", *COLUMNS])
+                writer.writeheader()
+                writer.writerows(entries)
+            else:
+                raise ValueError(f"unknown export format {fmt!r} (jsonl, json or csv)")
+        return len(entries)

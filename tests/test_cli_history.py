@@ -1,0 +1,132 @@
+"""``holdtype history …`` run as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from app.events import Outcome
+from app.history.store import HistoryEntry, HistoryStore
+from tests.cli import holdtype
+from tests.fixtures.display import XClipboard, XDisplay
+
+
+@pytest.fixture
+def filled(holdtype_home: Path) -> list[int]:
+    now = time.time()
+    with HistoryStore() as store:
+        return [
+            store.add(
+                HistoryEntry(
+                    outcome=Outcome.PASTED,
+                    text="Install scikit-learn today.",
+                    raw="install psychic learn today",
+                    model="tiny.en",
+                    mode="raw",
+                    audio_seconds=2.5,
+                    created=now - 60,
+                )
+            ),
+            store.add(
+                HistoryEntry(
+                    outcome=Outcome.FAILED,
+                    text="Second thought.",
+                    raw="second thought",
+                    error="xdotool key failed",
+                    created=now - 30,
+                )
+            ),
+            store.add(HistoryEntry(outcome=Outcome.CANCELLED, text="", raw="", created=now)),
+        ]
+
+
+def test_list_plain_and_json(filled: list[int]) -> None:
+    out = holdtype("history", "list")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert len(lines) == 3
+    assert "cancelled" in lines[0] and "scikit-learn" in lines[2]
+
+    out = holdtype("history", "list", "--json", "--limit", "2")
+    assert out.returncode == 0, out.stderr
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [r["id"] for r in rows] == [filled[2], filled[1]]
+    assert rows[1]["outcome"] == "failed" and rows[1]["error"] == "xdotool key failed"
+    assert {"id", "created", "text", "raw", "outcome", "mode", "model", "audio_seconds", "error"} <= set(
+        rows[0]
+    )
+
+
+def test_list_empty_history() -> None:
+    out = holdtype("history", "list", "--json")
+    assert out.returncode == 0 and out.stdout == ""
+
+
+def test_search(filled: list[int]) -> None:
+    out = holdtype("history", "search", "PSYCHIC", "--json")
+    assert out.returncode == 0, out.stderr
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [r["id"] for r in rows] == [filled[0]]
+    assert holdtype("history", "search", "no such words").stdout == ""
+
+
+def test_show(filled: list[int]) -> None:
+    out = holdtype("history", "show", str(filled[0]), "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["text"] == "Install scikit-learn today." and data["audio_seconds"] == 2.5
+    plain = holdtype("history", "show", str(filled[0]))
+    assert "text: Install scikit-learn today." in plain.stdout
+    assert "outcome: pasted" in plain.stdout
+
+
+@pytest.mark.parametrize("command", ["show", "copy", "delete"])
+def test_unknown_id_is_one_line_exit_1(filled: list[int], command: str) -> None:
+    out = holdtype("history", command, "424242")
+    assert out.returncode == 1
+    assert out.stderr.strip().splitlines() == [
+        "Error: no history entry with id 424242 (see `holdtype history list`)"
+    ]
+    assert "Traceback" not in out.stderr
+
+
+def test_bad_id_is_a_usage_error() -> None:
+    out = holdtype("history", "show", "abc")
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+
+
+def test_delete(filled: list[int]) -> None:
+    out = holdtype("history", "delete", str(filled[1]))
+    assert out.returncode == 0 and f"deleted entry {filled[1]}" in out.stdout
+    with HistoryStore() as store:
+        assert store.get(filled[1]) is None and store.count() == 2
+
+
+def test_corrupt_database_warns_and_continues(holdtype_home: Path) -> None:
+    db = holdtype_home / "data" / "history.sqlite3"
+    db.parent.mkdir(parents=True)
+    db.write_bytes(b"garbage" * 1000)
+    out = holdtype("history", "list")
+    assert out.returncode == 0
+    assert "warning:" in out.stderr and "corrupt-" in out.stderr
+    assert list(db.parent.glob("history.sqlite3.corrupt-*"))
+
+
+def test_copy_puts_text_on_the_clipboard(filled: list[int], display: XDisplay, clipboard: XClipboard) -> None:
+    out = holdtype("history", "copy", str(filled[0]), env=display.env)
+    assert out.returncode == 0, out.stderr
+    assert clipboard.get() == "Install scikit-learn today."
+
+
+def test_copy_without_display_is_one_line(filled: list[int]) -> None:
+    out = holdtype(
+        "history",
+        "copy",
+        str(filled[0]),
+        env={"DISPLAY": "", "XDG_SESSION_TYPE": "x11", "WAYLAND_DISPLAY": ""},
+    )
+    assert out.returncode == 1
+    assert out.stderr.strip() == "Error: DISPLAY is not set (no X session)"

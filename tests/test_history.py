@@ -1,0 +1,187 @@
+"""The SQLite history: CRUD, search, prune, export, corruption, WAL, file mode, threads."""
+
+from __future__ import annotations
+
+import csv
+import json
+import stat
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.events import Outcome
+from app.history.store import HistoryEntry, HistoryStore
+from app.paths import get_paths
+
+
+def entry(text: str, outcome: Outcome = Outcome.PASTED, **fields: object) -> HistoryEntry:
+    return HistoryEntry(outcome=outcome, text=text, raw=text.lower(), model="tiny.en", mode="raw", **fields)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def store() -> Iterator[HistoryStore]:
+    s = HistoryStore()
+    yield s
+    s.close()
+
+
+def test_default_path_is_in_the_data_folder(store: HistoryStore) -> None:
+    assert store.path == get_paths().history_db
+    assert store.path.exists()
+    assert store.problem is None
+
+
+def test_add_get_update_delete(store: HistoryStore) -> None:
+    now = time.time()
+    new_id = store.add(
+        entry("Hello world.", key_down=now - 2, key_up=now - 1, audio_seconds=1.0, device="default")
+    )
+    got = store.get(new_id)
+    assert got is not None
+    assert got.id == new_id
+    assert (got.text, got.raw, got.outcome, got.device, got.audio_seconds) == (
+        "Hello world.",
+        "hello world.",
+        Outcome.PASTED,
+        "default",
+        1.0,
+    )
+    assert got.key_down == pytest.approx(now - 2)
+    assert store.update(new_id, outcome=Outcome.FAILED, error="xdotool missing", inserted=now)
+    got = store.get(new_id)
+    assert got is not None and got.outcome is Outcome.FAILED and got.error == "xdotool missing"
+    assert got.inserted == pytest.approx(now)
+    assert not store.update(9999, text="x")
+    with pytest.raises(ValueError, match="unknown history fields: nope"):
+        store.update(new_id, nope=1)
+    assert store.delete(new_id)
+    assert store.get(new_id) is None
+    assert not store.delete(new_id)
+
+
+def test_list_is_newest_first_with_limit_and_offset(store: HistoryStore) -> None:
+    base = time.time() - 100
+    ids = [store.add(entry(f"utterance {i}", created=base + i)) for i in range(5)]
+    assert [e.id for e in store.list()] == ids[::-1]
+    assert [e.id for e in store.list(limit=2)] == [ids[4], ids[3]]
+    assert [e.id for e in store.list(limit=2, offset=2)] == [ids[2], ids[1]]
+    assert store.count() == 5
+
+
+def test_search_text_and_raw_case_insensitive(store: HistoryStore) -> None:
+    a = store.add(
+        HistoryEntry(outcome=Outcome.PASTED, text="Install scikit-learn", raw="install psychic learn")
+    )
+    b = store.add(entry("100% sure about it"))
+    store.add(entry("nothing here"))
+    assert [e.id for e in store.search("SCIKIT")] == [a]
+    assert [e.id for e in store.search("psychic")] == [a]
+    assert [e.id for e in store.search("100%")] == [b]
+    assert store.search("%") == [store.get(b)]  # % is literal, not a wildcard
+    assert store.search("_") == []
+
+
+def test_prune_by_age(store: HistoryStore) -> None:
+    now = time.time()
+    old = store.add(entry("old", created=now - 10 * 86400))
+    new = store.add(entry("new", created=now - 3600))
+    assert store.prune(7, now=now) == 1
+    assert store.get(old) is None and store.get(new) is not None
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "json", "csv"])
+def test_export(store: HistoryStore, tmp_path: Path, fmt: str) -> None:
+    store.add(entry("first", created=1.0))
+    store.add(entry("second, with comma", outcome=Outcome.CANCELLED, created=2.0))
+    out = tmp_path / f"history.{fmt}"
+    assert store.export(out, fmt) == 2  # type: ignore[arg-type]
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    if fmt == "jsonl":
+        rows = [json.loads(line) for line in out.read_text().splitlines()]
+    elif fmt == "json":
+        rows = json.loads(out.read_text())
+    else:
+        rows = list(csv.DictReader(out.open()))
+    assert [r["text"] for r in rows] == ["first", "second, with comma"]
+    assert rows[1]["outcome"] == "cancelled"
+
+
+def test_wal_and_private_file_mode(store: HistoryStore) -> None:
+    store.add(entry("secret words"))
+    assert store.journal_mode() == "wal"
+    assert stat.S_IMODE(store.path.stat().st_mode) == 0o600
+    wal = store.path.with_name(store.path.name + "-wal")
+    assert wal.exists() and stat.S_IMODE(wal.stat().st_mode) == 0o600
+
+
+def test_data_survives_reopen(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    with HistoryStore(path) as s:
+        i = s.add(entry("kept"))
+    with HistoryStore(path) as s:
+        got = s.get(i)
+        assert got is not None and got.text == "kept"
+
+
+def test_not_a_database_is_moved_aside(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite3"
+    path.write_bytes(b"this is not sqlite at all, just text " * 100)
+    with HistoryStore(path) as s:
+        assert s.problem is not None and "moved to" in s.problem
+        assert s.moved_to is not None and s.moved_to.name.startswith("history.sqlite3.corrupt-")
+        assert s.moved_to.read_bytes().startswith(b"this is not sqlite")
+        assert s.count() == 0
+        s.add(entry("fresh start"))
+    with HistoryStore(path) as s:
+        assert s.problem is None and s.count() == 1
+
+
+def test_malformed_database_is_moved_aside(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite3"
+    with HistoryStore(path) as s:
+        for i in range(300):
+            s.add(entry(f"utterance number {i} " * 5))
+    # clobber the middle of the file (table pages), keep the header valid
+    data = bytearray(path.read_bytes())
+    assert len(data) > 3 * 4096
+    data[4096 : len(data) - 10] = b"\xff" * (len(data) - 10 - 4096)
+    path.write_bytes(bytes(data))
+    for side in ("-wal", "-shm"):
+        path.with_name(path.name + side).unlink(missing_ok=True)
+    with HistoryStore(path) as s:
+        assert s.problem is not None, "a malformed database must be detected"
+        assert s.count() == 0
+        assert s.moved_to is not None and s.moved_to.exists()
+
+
+def test_threads_write_while_another_reads(store: HistoryStore) -> None:
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            for i in range(50):
+                new_id = store.add(entry(f"w{n}-{i}"))
+                store.update(new_id, outcome=Outcome.TYPED)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(3)]
+    for t in threads:
+        t.start()
+    while any(t.is_alive() for t in threads):
+        store.list(limit=10)
+    for t in threads:
+        t.join()
+    assert not errors
+    assert store.count() == 150
+    assert {e.outcome for e in store.list(limit=200)} == {Outcome.TYPED}
+
+
+def test_entry_is_frozen() -> None:
+    e = entry("x")
+    with pytest.raises(AttributeError):
+        e.text = "y"  # type: ignore[misc]
+    assert e.to_dict()["outcome"] == "pasted"
