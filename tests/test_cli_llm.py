@@ -1,0 +1,113 @@
+"""The modes, llm, cache and bench-cache commands, run as real subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from app.config import LLMSettings, Settings, save_settings
+from app.llm.cache import CacheEntry, LLMCache
+from tests.cli import holdtype
+from tests.fixtures.llama import model_entry, write_llm_models
+
+
+def _one_line_error(proc, fragment: str) -> None:  # type: ignore[no-untyped-def]
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and fragment in errors[0], proc.stderr
+
+
+def _json_lines(text: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def test_modes_list_and_show() -> None:
+    proc = holdtype("modes", "list")
+    assert proc.returncode == 0, proc.stderr
+    for name in ("raw", "clean", "email", "message", "commit", "list"):
+        assert name in proc.stdout
+    rows = _json_lines(holdtype("modes", "list", "--json").stdout)
+    assert {r["name"] for r in rows} >= {"raw", "clean", "list"}
+    assert next(r for r in rows if r["name"] == "raw")["active"] is True
+    shown = holdtype("modes", "show", "list")
+    assert shown.returncode == 0 and 'output_field = "items"' in shown.stdout
+
+
+def test_modes_errors_are_one_line() -> None:
+    _one_line_error(holdtype("modes", "show", "nope"), "unknown mode 'nope'")
+    _one_line_error(holdtype("modes", "test", "nope", "hello"), "unknown mode 'nope'")
+    modes_dir = os.path.join(os.environ["HOLDTYPE_HOME"], "config", "modes")
+    os.makedirs(modes_dir)
+    with open(os.path.join(modes_dir, "bad.toml"), "w") as f:
+        f.write('template = "missing placeholder"\n')
+    _one_line_error(holdtype("modes", "show", "bad"), "bad.toml is not valid")
+    assert holdtype("modes", "list").returncode == 0  # the other modes still list
+
+
+def test_modes_test_fallback_is_an_error_without_json() -> None:
+    save_settings(Settings(llm=LLMSettings(model="no-such-model")))
+    proc = holdtype("modes", "test", "clean", "hello there")
+    assert proc.stdout.strip() == "hello there"  # the words are still printed
+    _one_line_error(proc, "unknown llm model 'no-such-model'")
+    as_json = holdtype("modes", "test", "clean", "hello there", "--json")
+    assert as_json.returncode == 0
+    data = json.loads(as_json.stdout)
+    assert data["text"] == "hello there" and "no-such-model" in data["fallback_reason"]
+
+
+@pytest.mark.llm
+def test_modes_test_with_the_local_model_then_cached(local_llm) -> None:  # type: ignore[no-untyped-def]
+    save_settings(Settings(llm=LLMSettings(model=local_llm.model_id, timeout_s=120)))
+    text = "um so the meeting is uh moved to Thursday"
+    before = local_llm.requests
+    first = json.loads(holdtype("modes", "test", "clean", text, "--json").stdout)
+    assert local_llm.requests == before + 1
+    assert {"mode", "llm_ms", "cached", "fallback_reason", "text"} <= set(first)
+    assert first["mode"] == "clean" and first["cached"] is False and first["raw_reply"]
+    second = json.loads(holdtype("modes", "test", "clean", text, "--json").stdout)
+    assert second["cached"] is True and second["text"] == first["text"]
+    assert local_llm.requests == before + 1
+    stats = json.loads(holdtype("cache", "stats", "--json").stdout)
+    assert (stats["entries"], stats["hits"], stats["misses"]) == (1, 1, 1)
+
+
+def test_llm_models_lists_configured_models() -> None:
+    write_llm_models([model_entry("holdtype-test-listed", "http://127.0.0.1:9/v1")])
+    proc = holdtype("llm", "models")
+    assert proc.returncode == 0, proc.stderr
+    assert "holdtype-test-listed" in proc.stdout
+    rows = _json_lines(holdtype("llm", "models", "--json").stdout)
+    listed = next(r for r in rows if r["model_id"] == "holdtype-test-listed")
+    assert listed["needs_key"] is None and listed["has_key"] is True
+
+
+def test_cache_commands() -> None:
+    key = "c0ffee" + "0" * 58
+    with LLMCache() as store:
+        store.put(CacheEntry(key, "cached reply", None, "m", "clean", 5.0, 1000.0, prompt="the prompt"))
+        store.put(CacheEntry("beef" + "1" * 60, "fresh reply", None, "m", "email", 5.0, 4e9))
+    stats = holdtype("cache", "stats")
+    assert stats.returncode == 0 and "entries:  2" in stats.stdout
+    listed = holdtype("cache", "list")
+    assert "c0ffee000000" in listed.stdout and "cached reply" in listed.stdout
+    rows = _json_lines(holdtype("cache", "list", "--json").stdout)
+    assert {r["key"] for r in rows} == {key, "beef" + "1" * 60}
+    shown = json.loads(holdtype("cache", "show", "c0ffee").stdout)
+    assert shown["prompt"] == "the prompt" and shown["text"] == "cached reply"
+    _one_line_error(holdtype("cache", "show", "dead00"), "no cache entry")
+    cleared = holdtype("cache", "clear", "--older-than", "30")
+    assert cleared.returncode == 0 and "removed 1 entry" in cleared.stdout
+    assert json.loads(holdtype("cache", "stats", "--json").stdout)["entries"] == 1
+    assert "removed 1 entry" in holdtype("cache", "clear").stdout
+    usage = holdtype("cache", "clear", "--older-than", "-3")  # click's usage error: exit 2
+    assert usage.returncode == 2 and "Traceback" not in usage.stderr and "x>=0" in usage.stderr
+
+
+def test_bench_cache_reports_a_median() -> None:
+    proc = holdtype("bench", "cache", "-n", "50", "--json")
+    assert proc.returncode == 0, proc.stderr
+    figures = json.loads(proc.stdout)
+    assert figures["lookups"] == 50 and figures["run_hit_median_ms"] > 0
