@@ -1,0 +1,255 @@
+"""The tray application: one instance per user and Holdtype home, ready with no setup.
+
+:func:`run_tray` builds the QApplication, makes sure only one Holdtype runs (a second start asks
+the first to bring its settings window forward, then exits 0), starts the engine (the model
+loads in the background), shows the tray icon — or explains why there is none — and, on the
+first run, a short welcome naming the hotkey. Quitting shuts the engine down cleanly.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtGui import QIcon
+from PySide6.QtNetwork import QLocalServer, QLocalSocket
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from app.config import Settings
+from app.events import EngineReady
+from app.paths import get_paths, resources_dir
+from app.ui.overlay import RecordingOverlay
+from app.ui.qt_bridge import EngineBridge
+from app.ui.settings.base import TabContext
+from app.ui.settings.live import LiveSettings
+from app.ui.tray import NO_TRAY_MESSAGE, TrayController, describe_hotkey
+
+if TYPE_CHECKING:
+    from app.engine import Engine
+    from app.ui.settings.window import SettingsWindow
+
+log = logging.getLogger(__name__)
+
+SHOW_COMMAND = b"show-settings\n"
+CONNECT_TIMEOUT_MS = 1000
+
+
+def instance_name() -> str:
+    """The local-socket name shared by every start for this user and Holdtype home."""
+    home = os.environ.get("HOLDTYPE_HOME") or str(get_paths().config_dir)
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = str(os.getuid()) if hasattr(os, "getuid") else "user"
+    digest = hashlib.sha1(f"{user}|{Path(home).expanduser().resolve()}".encode()).hexdigest()[:12]
+    return f"holdtype-{user}-{digest}"
+
+
+def ask_running_instance(name: str | None = None, timeout_ms: int = CONNECT_TIMEOUT_MS) -> bool:
+    """Ask a running Holdtype to show its settings; return True if one answered."""
+    socket = QLocalSocket()
+    socket.connectToServer(name or instance_name())
+    if not socket.waitForConnected(timeout_ms):
+        return False
+    socket.write(SHOW_COMMAND)
+    socket.flush()
+    socket.waitForBytesWritten(timeout_ms)
+    socket.disconnectFromServer()
+    return True
+
+
+def welcome_text(settings: Settings, tray_available: bool) -> str:
+    """The first-run message: the hotkey, and what the user still has to grant (macOS/Wayland)."""
+    key = describe_hotkey(settings.hotkey.key)
+    how = "Hold" if settings.hotkey.mode == "hold" else "Press"
+    ending = "and let go" if settings.hotkey.mode == "hold" else f"and press {key} again"
+    parts = [
+        f"<p><b>Holdtype is ready.</b> {how} <b>{key}</b>, speak, {ending}: your words are typed "
+        "where the cursor is.</p>",
+        f"<p>Speech is recognised on this computer with the <b>{settings.model.name}</b> model; "
+        f"mode <b>{settings.modes.active}</b> inserts what you said as you said it.</p>",
+    ]
+    if sys.platform == "darwin":
+        parts.append(
+            "<p><b>One more step:</b> allow Holdtype in System Settings → Privacy &amp; Security "
+            "under <i>Accessibility</i> and <i>Input Monitoring</i> (for the hotkey and pasting), "
+            "and allow the microphone when asked.</p>"
+        )
+    elif os.environ.get("WAYLAND_DISPLAY") or os.environ.get("XDG_SESSION_TYPE") == "wayland":
+        parts.append(
+            "<p><b>One more step on Wayland:</b> the global hotkey needs permission to read the "
+            "keyboard — add yourself to the <code>input</code> group (<code>sudo usermod -aG input "
+            "$USER</code>, then log in again) or pick an X11 session; pasting needs "
+            "<code>wl-clipboard</code> and <code>ydotool</code>.</p>"
+        )
+    if tray_available:
+        parts.append("<p>The microphone icon in the tray has the menu: modes, models, history, settings.</p>")
+    else:
+        parts.append(f"<p>{NO_TRAY_MESSAGE}</p>")
+    return "".join(parts)
+
+
+class HoldtypeApp(QObject):
+    """Everything the tray app runs: engine, bridge, tray, overlay, settings window, instance server."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        config_path: Path | None = None,
+        engine: Engine | None = None,
+        enable_hotkeys: bool = True,
+        enable_audio: bool = True,
+    ) -> None:
+        """Wire the UI to a new engine (or to ``engine``); call :meth:`start` to run it."""
+        super().__init__()
+        if engine is None:
+            from app.engine import Engine
+
+            engine = Engine(settings, enable_hotkeys=enable_hotkeys, enable_audio=enable_audio)
+        self.engine = engine
+        self.first_run = not settings.ui.welcomed
+        self.live = LiveSettings(settings, config_path or get_paths().config_file, engine)
+        self.bridge = EngineBridge(self)
+        self.overlay = RecordingOverlay(enabled=settings.ui.overlay)
+        self.bridge.state_changed.connect(self.overlay.on_state)
+        self.bridge.level_changed.connect(self.overlay.on_level)
+        self.bridge.partial_text.connect(self.overlay.on_partial)
+        self.bridge.ready.connect(self._on_ready)
+        self.tray = TrayController(engine, self.bridge, self.live)
+        self.tray.open_settings.connect(self.open_settings)
+        self.tray.quit_requested.connect(self.quit)
+        self.live.changed.connect(self._on_settings)
+        self.settings_window: SettingsWindow | None = None
+        self.welcome: QMessageBox | None = None
+        self.server: QLocalServer | None = None
+        self.ready_event: EngineReady | None = None
+        self._stopped = False
+
+    # --- lifecycle ------------------------------------------------------------------------
+    def listen(self, name: str | None = None) -> bool:
+        """Serve the single-instance socket; return False if it could not be opened."""
+        name = name or instance_name()
+        server = QLocalServer(self)
+        server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
+        if not server.listen(name):
+            QLocalServer.removeServer(name)  # a stale socket left by a crash
+            if not server.listen(name):
+                log.warning("single-instance socket %s: %s", name, server.errorString())
+                return False
+        server.newConnection.connect(self._on_connection)
+        self.server = server
+        return True
+
+    def start(self) -> None:
+        """Start the engine, show the tray icon, and welcome a first-time user."""
+        self.bridge.attach(self.engine)
+        shown = self.tray.show()
+        self.engine.start()
+        if self.first_run:
+            self.show_welcome()
+        elif not shown:
+            log.warning("%s", NO_TRAY_MESSAGE)
+
+    def show_welcome(self) -> None:
+        """Show the first-run welcome (non-modal) and remember that it was shown."""
+        box = QMessageBox()
+        box.setObjectName("holdtype-welcome")
+        box.setWindowTitle("Welcome to Holdtype")
+        box.setIconPixmap(QIcon(str(resources_dir() / "icons" / "holdtype.png")).pixmap(64, 64))
+        box.setTextFormat(Qt.TextFormat.RichText)
+        box.setText(welcome_text(self.live.settings, self.tray.available))
+        box.setStandardButtons(QMessageBox.StandardButton.Ok)
+        settings_button = box.addButton("Open settings", QMessageBox.ButtonRole.ActionRole)
+        settings_button.clicked.connect(lambda: self.open_settings(""))
+        box.setModal(False)
+        box.show()
+        self.welcome = box
+        ui = self.live.settings.ui.model_copy(update={"welcomed": True})
+        self.live.commit(self.live.settings.model_copy(update={"ui": ui}), apply=False)
+
+    def quit(self) -> None:
+        """Stop the engine and leave the event loop."""
+        self.shutdown()
+        app = QApplication.instance()
+        if app is not None:
+            app.quit()
+
+    def shutdown(self) -> None:
+        """Release everything (idempotent): engine, tray icon, overlay, socket."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self.settings_window is not None:
+            self.settings_window.commit()
+            self.settings_window.close()
+        self.tray.hide()
+        self.overlay.hide()
+        if self.server is not None:
+            self.server.close()
+        self.bridge.detach()
+        try:
+            self.engine.shutdown()
+        except Exception:  # shutting down must not hide the exit; log the bug
+            log.exception("engine shutdown failed")
+
+    # --- windows --------------------------------------------------------------------------
+    def open_settings(self, tab: str = "") -> SettingsWindow:
+        """Show the settings window (built on first use), on ``tab`` if given."""
+        if self.settings_window is None:
+            from app.ui.settings.window import SettingsWindow
+
+            self.settings_window = SettingsWindow(TabContext(self.live, self.engine, self.bridge))
+        self.settings_window.bring_forward(tab)
+        return self.settings_window
+
+    def _on_connection(self) -> None:
+        assert self.server is not None
+        while self.server.hasPendingConnections():
+            conn = self.server.nextPendingConnection()
+            conn.readyRead.connect(lambda c=conn: self._on_request(c))
+            conn.disconnected.connect(conn.deleteLater)
+            if conn.bytesAvailable():
+                self._on_request(conn)
+
+    def _on_request(self, conn: QLocalSocket) -> None:
+        data = bytes(conn.readAll().data())
+        if SHOW_COMMAND.strip() in data:
+            log.info("another start asked for the settings window")
+            self.open_settings("")
+
+    def _on_ready(self, event: EngineReady) -> None:
+        self.ready_event = event
+        log.info(
+            "ready: %s on %s in %.0f ms, hotkey %s", event.model, event.device, event.load_ms, event.hotkey
+        )
+
+    def _on_settings(self, settings: Settings) -> None:
+        self.overlay.enabled = settings.ui.overlay
+        level = getattr(logging, settings.ui.log_level, logging.INFO)
+        logging.getLogger("app").setLevel(level)
+
+
+def run_tray(settings: Settings, config_path: Path | None = None) -> int:
+    """Run the tray app until Quit; return the exit code (0 also when another instance answered)."""
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("Holdtype")
+    app.setDesktopFileName("holdtype")
+    app.setQuitOnLastWindowClosed(False)
+    app.setWindowIcon(QIcon(str(resources_dir() / "icons" / "holdtype.png")))
+    if ask_running_instance():
+        log.info("Holdtype is already running; asked it to show its settings")
+        return 0
+    holdtype = HoldtypeApp(settings, config_path=config_path)
+    if not holdtype.listen():
+        log.warning("could not claim the single-instance socket; a second start will run twice")
+    app.aboutToQuit.connect(holdtype.shutdown)
+    QTimer.singleShot(0, holdtype.start)
+    return int(app.exec())

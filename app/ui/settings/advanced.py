@@ -1,0 +1,124 @@
+"""Advanced tab: Holdtype's folders, log level, and ``holdtype doctor`` with its output."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QProcess, QProcessEnvironment, Qt, QUrl
+from PySide6.QtGui import QDesktopServices, QFontDatabase
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.config import Settings
+from app.paths import ensure_dir, get_paths
+from app.ui.settings.base import SettingsTab, TabContext, section
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class AdvancedTab(SettingsTab):
+    """Folders, logging and diagnostics."""
+
+    title = "Advanced"
+    key = "advanced"
+
+    def __init__(self, ctx: TabContext) -> None:
+        """Build the folder rows, log level and doctor output."""
+        super().__init__(ctx)
+        paths = get_paths()
+        form = QFormLayout()
+        for label, folder in (
+            ("Settings:", paths.config_dir),
+            ("Data (history, audio):", paths.data_dir),
+            ("Cache (models, LLM replies):", paths.cache_dir),
+        ):
+            row = QHBoxLayout()
+            path_label = QLabel(str(folder))
+            path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            open_button = QPushButton("Open")
+            open_button.clicked.connect(lambda _=False, f=folder: self.open_folder(f))
+            row.addWidget(path_label, 1)
+            row.addWidget(open_button)
+            box = QWidget()
+            row.setContentsMargins(0, 0, 0, 0)
+            box.setLayout(row)
+            form.addRow(label, box)
+        self.log_level = QComboBox()
+        self.log_level.setObjectName("log-level")
+        for level in LOG_LEVELS:
+            self.log_level.addItem(level.title(), level)
+        self.log_level.currentIndexChanged.connect(self.changed)
+        form.addRow("Log level:", self.log_level)
+        form.addRow("Log file:", QLabel(str(paths.log_file)))
+        self.doctor_button = QPushButton("Run doctor")
+        self.doctor_button.setObjectName("run-doctor")
+        self.doctor_button.clicked.connect(self.run_doctor)
+        self.output = QPlainTextEdit()
+        self.output.setObjectName("doctor-output")
+        self.output.setReadOnly(True)
+        self.output.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.output.setPlaceholderText(
+            "`holdtype doctor` checks the microphone, model, hotkey and paste tools."
+        )
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.doctor_button)
+        layout.addWidget(self.output, 1)
+        self.process: QProcess | None = None
+
+    def open_folder(self, folder: os.PathLike[str] | str) -> bool:
+        """Open ``folder`` in the file manager (created first if missing)."""
+        path = ensure_dir(Path(folder))
+        return QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+
+    def run_doctor(self) -> None:
+        """Run ``holdtype doctor`` as a subprocess and stream its output (never blocks the UI)."""
+        if self.process is not None:
+            return
+        self.output.clear()
+        process = QProcess(self)
+        process.setProcessChannelMode(QProcess.ProcessChannelMode.MergedChannels)
+        env = QProcessEnvironment.systemEnvironment()
+        env.insert("PYTHONUNBUFFERED", "1")
+        process.setProcessEnvironment(env)
+        process.readyReadStandardOutput.connect(self._read)
+        process.finished.connect(self._finished)
+        process.errorOccurred.connect(self._failed)
+        self.doctor_button.setEnabled(False)
+        self.process = process
+        process.start(sys.executable, ["-m", "app", "doctor"])
+
+    def _read(self) -> None:
+        if self.process is not None:
+            text = bytes(self.process.readAllStandardOutput().data()).decode("utf-8", "replace")
+            self.output.insertPlainText(text)
+
+    def _finished(self, code: int, _status: QProcess.ExitStatus) -> None:
+        self._read()
+        self.output.appendPlainText(f"\n(doctor exited with code {code})")
+        self.doctor_button.setEnabled(True)
+        self.process = None
+
+    def _failed(self, error: QProcess.ProcessError) -> None:
+        if error == QProcess.ProcessError.FailedToStart:
+            self.output.appendPlainText(f"Could not start the doctor: {error.name}")
+            self.doctor_button.setEnabled(True)
+            self.process = None
+
+    def fill(self, settings: Settings) -> None:
+        """Show the settings."""
+        self.log_level.setCurrentIndex(max(0, self.log_level.findData(settings.ui.log_level)))
+
+    def apply(self, settings: Settings) -> Settings:
+        """Return the settings with this tab's values."""
+        return section(settings, "ui", log_level=self.log_level.currentData())

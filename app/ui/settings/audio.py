@@ -1,0 +1,266 @@
+"""Audio tab: input device (refreshed on hot-plug), live level, microphone test, pre-roll."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QHideEvent, QShowEvent
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+)
+
+from app.config import Settings
+from app.ui.settings.base import Job, SettingsTab, TabContext, note, section
+from app.ui.settings.widgets import LevelMeter
+
+log = logging.getLogger(__name__)
+
+POLL_MS = 2000
+TEST_SECONDS = 3.0
+RATE = 16_000
+
+
+def input_device_names(refresh: bool = True) -> list[str]:
+    """Names of the input devices; ``refresh`` re-reads PortAudio's list (hot-plugged devices)."""
+    from app.audio.devices import list_input_devices
+
+    names: list[str] = []
+    for device in list_input_devices(refresh_first=refresh):
+        if device.name not in names:
+            names.append(device.name)
+    return names
+
+
+class _Meter:
+    """A sounddevice input stream that only stores the latest level (read by a Qt timer)."""
+
+    def __init__(self, device: str | None) -> None:
+        import sounddevice as sd
+
+        from app.audio.devices import resolve_device
+
+        self.rms = 0.0
+        self.peak = 0.0
+        self.stream = sd.InputStream(
+            samplerate=RATE,
+            channels=1,
+            dtype="float32",
+            device=resolve_device(device).index,
+            callback=self._callback,
+        )
+        self.stream.start()
+
+    def _callback(self, data: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+        self.rms = float(np.sqrt(np.mean(np.square(data)))) if frames else 0.0
+        self.peak = float(np.max(np.abs(data))) if frames else 0.0
+
+    def close(self) -> None:
+        self.stream.stop()
+        self.stream.close()
+
+
+def record_play_transcribe(device: str | None, settings: Settings, progress: Any) -> str:
+    """Record :data:`TEST_SECONDS` from ``device``, play it back, and return the transcript."""
+    import sounddevice as sd
+
+    from app.transcribe.whisper import DecodeOptions, WhisperTranscriber
+
+    progress("Recording 3 seconds — say something…")
+    from app.audio.devices import resolve_device
+
+    index = resolve_device(device).index
+    audio = sd.rec(int(TEST_SECONDS * RATE), samplerate=RATE, channels=1, dtype="float32", device=index)
+    sd.wait()
+    audio = audio[:, 0].copy()
+    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+    progress("Playing it back…")
+    try:
+        sd.play(audio, RATE)
+        sd.wait()
+    except sd.PortAudioError as exc:
+        log.info("playback failed: %s", exc)
+    if peak < 0.003:
+        return "(silence: the microphone picked up nothing — check the device and its volume)"
+    progress("Transcribing…")
+    transcriber = WhisperTranscriber(settings.model)
+    transcript = transcriber.transcribe(audio, DecodeOptions.from_settings(settings.model))
+    return str(getattr(transcript, "text", transcript)).strip() or "(no words recognised)"
+
+
+class AudioTab(SettingsTab):
+    """Input device, level meter, microphone test, pre-roll."""
+
+    title = "Audio"
+    key = "audio"
+
+    def __init__(self, ctx: TabContext) -> None:
+        """Build the form; device polling and the meter run only while the tab is visible."""
+        super().__init__(ctx)
+        form = QFormLayout()
+        self.device = QComboBox()
+        self.device.setObjectName("device-combo")
+        self.device.addItem("System default", None)
+        self.device.currentIndexChanged.connect(self._device_changed)
+        form.addRow("Microphone:", self.device)
+        self.meter = LevelMeter()
+        form.addRow("Level:", self.meter)
+        self.meter_note = QLabel("")
+        self.meter_note.setWordWrap(True)
+        form.addRow("", self.meter_note)
+        self.test_button = QPushButton("Test microphone (3 s)")
+        self.test_button.clicked.connect(self.test_microphone)
+        form.addRow("", self.test_button)
+        self.test_result = QLabel("")
+        self.test_result.setObjectName("mic-test-result")
+        self.test_result.setWordWrap(True)
+        form.addRow("", self.test_result)
+        self.pre_roll = QDoubleSpinBox()
+        self.pre_roll.setRange(0.0, 3.0)
+        self.pre_roll.setSingleStep(0.1)
+        self.pre_roll.setSuffix(" s")
+        self.pre_roll.valueChanged.connect(self.changed)
+        form.addRow("Keep audio from before the key press:", self.pre_roll)
+        self.keep_audio = QCheckBox("Keep each recording's audio in the history")
+        self.keep_audio.toggled.connect(self.changed)
+        form.addRow("", self.keep_audio)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(
+            note(
+                "Pre-roll keeps the last moment before you pressed the key, so a first word "
+                "spoken a little early is not cut off."
+            )
+        )
+        layout.addStretch(1)
+        self._poll = QTimer(self)
+        self._poll.setInterval(POLL_MS)
+        self._poll.timeout.connect(self.refresh_devices)
+        self._meter_timer = QTimer(self)
+        self._meter_timer.setInterval(50)
+        self._meter_timer.timeout.connect(self._update_meter)
+        self._meter: _Meter | None = None
+        self._job: Job | None = None
+        self._wanted: str | None = None
+
+    # --- devices --------------------------------------------------------------------------
+    def refresh_devices(self) -> None:
+        """Re-read the device list (called every 2 s while the tab is shown)."""
+        try:
+            # PortAudio is only re-initialised while this tab holds no stream of its own
+            names = input_device_names(refresh=self._meter is None)
+        except Exception as exc:  # PortAudio not available: say so instead of a stale list
+            self.meter_note.setText(f"Cannot list input devices: {exc}")
+            names = []
+        current = [self.device.itemData(i) for i in range(1, self.device.count())]
+        wanted = self._wanted
+        if wanted and wanted not in names:
+            names.append(wanted)  # keep the chosen device visible while it is unplugged
+        if names == current:
+            return
+        self._loading, was_loading = True, self._loading
+        try:
+            self.device.clear()
+            self.device.addItem("System default", None)
+            for name in names:
+                self.device.addItem(name, name)
+            self.device.setCurrentIndex(max(0, self.device.findData(wanted)) if wanted else 0)
+        finally:
+            self._loading = was_loading
+
+    def _device_changed(self) -> None:
+        if self._loading:
+            return
+        self._wanted = self.device.currentData()
+        self.changed()
+        if self.isVisible():
+            self._start_meter()
+
+    # --- level meter ----------------------------------------------------------------------
+    def _start_meter(self) -> None:
+        self._stop_meter()
+        try:
+            self._meter = _Meter(self.device.currentData())
+        except Exception as exc:  # no device, busy device, no PortAudio
+            self.meter_note.setText(f"No level: {exc}")
+            return
+        self.meter_note.setText("")
+        self._meter_timer.start()
+
+    def _stop_meter(self) -> None:
+        self._meter_timer.stop()
+        if self._meter is not None:
+            try:
+                self._meter.close()
+            except Exception as exc:  # closing a vanished device
+                log.debug("meter close: %s", exc)
+            self._meter = None
+        self.meter.set_level(0.0, 0.0)
+
+    def _update_meter(self) -> None:
+        if self._meter is not None:
+            self.meter.set_level(self._meter.rms, self._meter.peak)
+
+    def showEvent(self, event: QShowEvent) -> None:  # Qt override
+        """Start polling devices and metering while visible."""
+        super().showEvent(event)
+        self.refresh_devices()
+        self._poll.start()
+        self._start_meter()
+
+    def hideEvent(self, event: QHideEvent) -> None:  # Qt override
+        """Stop polling and release the microphone when hidden."""
+        self._poll.stop()
+        self._stop_meter()
+        super().hideEvent(event)
+
+    # --- microphone test ------------------------------------------------------------------
+    def test_microphone(self) -> None:
+        """Record 3 s, play it back and show the transcript (in a worker thread)."""
+        if self._job is not None:
+            return
+        self._stop_meter()
+        self.test_button.setEnabled(False)
+        device = self.device.currentData()
+        settings = self.ctx.live.settings
+        job = Job(lambda progress: record_play_transcribe(device, settings, progress))
+        job.signals.progress.connect(lambda text: self.test_result.setText(str(text)))
+        job.signals.done.connect(lambda text: self._test_done(f"Heard: {text}"))
+        job.signals.failed.connect(lambda message: self._test_done(f"Test failed: {message}"))
+        self._job = job.start()
+
+    def _test_done(self, message: str) -> None:
+        self.test_result.setText(message)
+        self.test_button.setEnabled(True)
+        self._job = None
+        if self.isVisible():
+            self._start_meter()
+
+    # --- settings -------------------------------------------------------------------------
+    def fill(self, settings: Settings) -> None:
+        """Show the settings."""
+        device = settings.audio.device
+        self._wanted = None if device is None else str(device)
+        if self._wanted and self.device.findData(self._wanted) < 0:
+            self.device.addItem(self._wanted, self._wanted)
+        self.device.setCurrentIndex(max(0, self.device.findData(self._wanted)) if self._wanted else 0)
+        self.pre_roll.setValue(settings.audio.pre_roll_s)
+        self.keep_audio.setChecked(settings.audio.keep_audio)
+
+    def apply(self, settings: Settings) -> Settings:
+        """Return the settings with this tab's values."""
+        return section(
+            settings,
+            "audio",
+            device=self.device.currentData(),
+            pre_roll_s=round(self.pre_roll.value(), 3),
+            keep_audio=self.keep_audio.isChecked(),
+        )

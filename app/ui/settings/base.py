@@ -1,0 +1,126 @@
+"""What every settings tab shares: the context it works in and the load/apply contract.
+
+A tab shows part of :class:`~app.config.Settings`. :meth:`SettingsTab.load` fills the widgets;
+when the user changes one the tab emits ``edited``; the window then asks the tab to
+:meth:`SettingsTab.apply` its widgets onto the current settings and commits the result (saved
+and applied live). Tabs never write the settings file themselves.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtWidgets import QLabel, QWidget
+
+from app.config import Settings
+from app.ui.settings.live import LiveSettings
+
+if TYPE_CHECKING:
+    from app.engine import Engine
+    from app.ui.qt_bridge import EngineBridge
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class TabContext:
+    """What a tab may use: the live settings, and the running engine when there is one."""
+
+    live: LiveSettings
+    engine: Engine | None = None
+    bridge: EngineBridge | None = None
+
+
+class SettingsTab(QWidget):
+    """Base class of the settings tabs."""
+
+    edited = Signal()
+    title = ""
+    key = ""
+
+    def __init__(self, ctx: TabContext) -> None:
+        """Build the tab's widgets (subclasses call this first)."""
+        super().__init__()
+        self.ctx = ctx
+        self.setObjectName(f"tab-{self.key}")
+        self._loading = False
+
+    def load(self, settings: Settings) -> None:
+        """Show ``settings`` in the widgets (without emitting ``edited``)."""
+        self._loading = True
+        try:
+            self.fill(settings)
+        finally:
+            self._loading = False
+
+    def fill(self, settings: Settings) -> None:
+        """Subclasses: put ``settings`` into the widgets."""
+
+    def apply(self, settings: Settings) -> Settings:
+        """Return ``settings`` with this tab's values (subclasses override)."""
+        return settings
+
+    def committed(self, settings: Settings) -> None:
+        """Called after ``settings`` were saved: side effects beyond the file (autostart...)."""
+
+    def changed(self, *_: object) -> None:
+        """Slot for widget change signals: report an edit unless the tab is loading."""
+        if not self._loading:
+            self.edited.emit()
+
+
+def section(settings: Settings, name: str, **values: Any) -> Settings:
+    """Return ``settings`` with ``values`` set in its section ``name`` (validated on commit)."""
+    current = getattr(settings, name)
+    return settings.model_copy(update={name: current.model_copy(update=values)})
+
+
+def note(text: str) -> QLabel:
+    """A grey, wrapping explanatory label."""
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setStyleSheet("color: palette(mid);")
+    label.setOpenExternalLinks(True)
+    return label
+
+
+class _Signals(QObject):
+    done = Signal(object)
+    failed = Signal(str)
+    progress = Signal(object)
+
+
+class Job(QRunnable):
+    """Run ``work(progress)`` on the global thread pool; results come back as Qt signals.
+
+    ``work`` receives a ``progress(value)`` callable it may call from the worker thread.
+    Connect to ``job.signals.done/failed/progress`` before calling :meth:`start`.
+    """
+
+    def __init__(self, work: Callable[[Callable[[Any], None]], Any]) -> None:
+        """Wrap ``work``; the signals object is created here, on the calling (GUI) thread."""
+        super().__init__()
+        self.setAutoDelete(False)
+        self.work = work
+        self.signals = _Signals()
+
+    def run(self) -> None:
+        """Worker-thread body (called by the pool)."""
+        try:
+            try:
+                result = self.work(self.signals.progress.emit)
+            except Exception as exc:  # reported to the user, never swallowed
+                self.signals.failed.emit(str(exc) or type(exc).__name__)
+            else:
+                self.signals.done.emit(result)
+        except RuntimeError:  # the receiving window was closed while the job ran
+            log.debug("job finished after its window closed")
+
+    def start(self) -> Job:
+        """Queue the job on the global pool and return it (keep a reference while it runs)."""
+        QThreadPool.globalInstance().start(self)
+        return self

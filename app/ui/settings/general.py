@@ -1,0 +1,235 @@
+"""General tab: the hotkey, how it behaves, start at login, sounds and how text is inserted."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+import shutil
+import sys
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.config import Settings
+from app.ui.settings.base import SettingsTab, TabContext, note, section
+from app.ui.settings.widgets import HotkeyField
+
+log = logging.getLogger(__name__)
+
+AUTOSTART_NAME = "holdtype.desktop"
+
+
+def autostart_file() -> Path:
+    """Where the XDG autostart entry lives (``$XDG_CONFIG_HOME/autostart/holdtype.desktop``)."""
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "autostart" / AUTOSTART_NAME
+
+
+def launch_command() -> str:
+    """The command line that starts the tray app (the installed script, else ``python -m app``)."""
+    script = shutil.which("holdtype")
+    if script:
+        return shlex.quote(script)
+    return f"{shlex.quote(sys.executable)} -m app"
+
+
+def set_start_at_login(enabled: bool) -> Path | None:
+    """Write or remove the autostart entry (Linux desktops); return its path when written."""
+    if not sys.platform.startswith("linux"):
+        log.info("start at login is only automated on Linux for now")
+        return None
+    path = autostart_file()
+    if not enabled:
+        path.unlink(missing_ok=True)
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    home = os.environ.get("HOLDTYPE_HOME")
+    command = launch_command()
+    if home:
+        command = f"env HOLDTYPE_HOME={shlex.quote(home)} {command}"
+    path.write_text(
+        "[Desktop Entry]\n"
+        "Type=Application\n"
+        "Name=Holdtype\n"
+        "Comment=Hold a key, speak, let go: dictation into any window\n"
+        f"Exec={command}\n"
+        "Icon=audio-input-microphone\n"
+        "Terminal=false\n"
+        "X-GNOME-Autostart-enabled=true\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def check_hotkey(key: str, settings: Settings) -> tuple[str | None, str | None]:
+    """Validate a captured hotkey against the settings: return (canonical key, problem)."""
+    from app.hotkey.binding import BindingError, canonical
+
+    try:
+        key = canonical(key)
+    except BindingError as exc:
+        return None, str(exc)
+    try:
+        cancel = canonical(settings.hotkey.cancel_key)
+    except BindingError:
+        cancel = settings.hotkey.cancel_key
+    if key == cancel:
+        return None, f"{key} is the cancel key; pick another key (or change the cancel key first)"
+    for other, mode in settings.hotkey.mode_keys.items():
+        try:
+            other = canonical(other)
+        except BindingError:
+            continue
+        if other == key:
+            return None, f"{key} already starts the '{mode}' mode (Modes tab)"
+    parts = key.split("+")
+    if len(parts) == 1 and len(key) == 1:
+        return None, f"'{key}' alone would stop you typing it; add a modifier (e.g. ctrl+alt+{key})"
+    if parts[-1] in {"enter", "tab", "backspace", "space"} and len(parts) == 1:
+        return None, f"'{key}' alone is needed for typing; add a modifier or choose F9, Caps Lock…"
+    return key, None
+
+
+class GeneralTab(SettingsTab):
+    """Hotkey, hold/toggle, minimum hold, start at login, sounds, paste strategy."""
+
+    title = "General"
+    key = "general"
+
+    def __init__(self, ctx: TabContext) -> None:
+        """Build the form."""
+        super().__init__(ctx)
+        form = QFormLayout()
+        self.hotkey = HotkeyField()
+        self.hotkey.setObjectName("hotkey-field")
+        self.hotkey.captured.connect(self._on_captured)
+        change = QPushButton("Change…")
+        change.clicked.connect(self.hotkey.start_capture)
+        row = QHBoxLayout()
+        row.addWidget(self.hotkey, 1)
+        row.addWidget(change)
+        box = QWidget()
+        box.setLayout(row)
+        row.setContentsMargins(0, 0, 0, 0)
+        form.addRow("Dictation hotkey:", box)
+        self.hotkey_problem = QLabel("")
+        self.hotkey_problem.setObjectName("hotkey-problem")
+        self.hotkey_problem.setWordWrap(True)
+        self.hotkey_problem.setStyleSheet("color: #c62828;")
+        form.addRow("", self.hotkey_problem)
+
+        self.hold = QRadioButton("Hold to talk (release to insert)")
+        self.toggle = QRadioButton("Press to start, press again to stop")
+        self.mode_group = QButtonGroup(self)
+        self.mode_group.addButton(self.hold)
+        self.mode_group.addButton(self.toggle)
+        self.hold.toggled.connect(self.changed)
+        modes = QVBoxLayout()
+        modes.setContentsMargins(0, 0, 0, 0)
+        modes.addWidget(self.hold)
+        modes.addWidget(self.toggle)
+        mode_box = QWidget()
+        mode_box.setLayout(modes)
+        form.addRow("Hotkey mode:", mode_box)
+
+        self.min_hold = QDoubleSpinBox()
+        self.min_hold.setRange(0.0, 5.0)
+        self.min_hold.setSingleStep(0.05)
+        self.min_hold.setSuffix(" s")
+        self.min_hold.valueChanged.connect(self.changed)
+        form.addRow("Ignore taps shorter than:", self.min_hold)
+
+        self.start_at_login = QCheckBox("Start Holdtype when I log in")
+        self.start_at_login.toggled.connect(self.changed)
+        form.addRow("", self.start_at_login)
+        self.sounds = QCheckBox("Play a short sound when recording starts and stops")
+        self.sounds.toggled.connect(self.changed)
+        form.addRow("", self.sounds)
+        self.overlay = QCheckBox("Show the recording pill at the bottom of the screen")
+        self.overlay.toggled.connect(self.changed)
+        form.addRow("", self.overlay)
+
+        self.strategy = QComboBox()
+        self.strategy.addItem("Paste (fast; uses the clipboard)", "paste")
+        self.strategy.addItem("Type the characters (slower; leaves the clipboard alone)", "type")
+        self.strategy.currentIndexChanged.connect(self.changed)
+        form.addRow("Insert text by:", self.strategy)
+        self.restore_clipboard = QCheckBox("Put the previous clipboard back after pasting")
+        self.restore_clipboard.toggled.connect(self.changed)
+        form.addRow("", self.restore_clipboard)
+        self.trailing_space = QCheckBox("Add a space after the inserted text")
+        self.trailing_space.toggled.connect(self.changed)
+        form.addRow("", self.trailing_space)
+
+        outer = QVBoxLayout(self)
+        outer.addLayout(form)
+        outer.addWidget(
+            note(
+                "Caps Lock works well as a hold-to-talk key: Holdtype undoes the Caps Lock toggle. "
+                "Esc cancels a recording."
+            )
+        )
+        outer.addStretch(1)
+
+    def _on_captured(self, key: str) -> None:
+        canonical, problem = check_hotkey(key, self.ctx.live.settings)
+        if problem:
+            self.hotkey_problem.setText(problem)
+            self.hotkey.set_binding(self.ctx.live.settings.hotkey.key)
+            return
+        self.hotkey_problem.setText("")
+        self.hotkey.set_binding(canonical or key)
+        self.changed()
+
+    def fill(self, settings: Settings) -> None:
+        """Show the settings."""
+        self.hotkey.set_binding(settings.hotkey.key)
+        (self.hold if settings.hotkey.mode == "hold" else self.toggle).setChecked(True)
+        self.min_hold.setValue(settings.hotkey.min_hold_s)
+        self.start_at_login.setChecked(settings.ui.start_at_login)
+        self.sounds.setChecked(settings.audio.sounds)
+        self.overlay.setChecked(settings.ui.overlay)
+        self.strategy.setCurrentIndex(max(0, self.strategy.findData(settings.paste.strategy)))
+        self.restore_clipboard.setChecked(settings.paste.restore_clipboard)
+        self.trailing_space.setChecked(settings.paste.trailing_space)
+
+    def apply(self, settings: Settings) -> Settings:
+        """Return the settings with this tab's values."""
+        settings = section(
+            settings,
+            "hotkey",
+            key=self.hotkey.binding() or settings.hotkey.key,
+            mode="hold" if self.hold.isChecked() else "toggle",
+            min_hold_s=round(self.min_hold.value(), 3),
+        )
+        settings = section(settings, "audio", sounds=self.sounds.isChecked())
+        settings = section(
+            settings, "ui", start_at_login=self.start_at_login.isChecked(), overlay=self.overlay.isChecked()
+        )
+        return section(
+            settings,
+            "paste",
+            strategy=self.strategy.currentData(),
+            restore_clipboard=self.restore_clipboard.isChecked(),
+            trailing_space=self.trailing_space.isChecked(),
+        )
+
+    def committed(self, settings: Settings) -> None:
+        """Keep the autostart entry in step with the setting."""
+        try:
+            set_start_at_login(settings.ui.start_at_login)
+        except OSError as exc:
+            log.warning("could not update the autostart entry: %s", exc)

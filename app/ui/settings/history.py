@@ -1,0 +1,260 @@
+"""History tab: search, copy, paste again, delete, export, play kept audio; retention."""
+
+from __future__ import annotations
+
+import logging
+import time
+import wave
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QGuiApplication, QShowEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+)
+
+from app.config import Settings
+from app.errors import HoldtypeError
+from app.ui.settings.base import Job, SettingsTab, TabContext, section
+
+log = logging.getLogger(__name__)
+
+COLUMNS = ("When", "Text", "Mode", "Outcome")
+PAGE = 200
+
+
+def play_wav(path: Path) -> None:
+    """Play a WAV file on the default output (blocks the calling worker thread)."""
+    import sounddevice as sd
+
+    with wave.open(str(path), "rb") as w:
+        frames = w.readframes(w.getnframes())
+        rate = w.getframerate()
+        channels = w.getnchannels()
+    audio = np.frombuffer(frames, dtype="<i2").astype(np.float32) / 32768.0
+    if channels > 1:
+        audio = audio.reshape(-1, channels)
+    sd.play(audio, rate)
+    sd.wait()
+
+
+class HistoryTab(SettingsTab):
+    """Everything dictated, searchable."""
+
+    title = "History"
+    key = "history"
+
+    def __init__(self, ctx: TabContext) -> None:
+        """Build the search field, table and actions."""
+        super().__init__(ctx)
+        self.search = QLineEdit()
+        self.search.setObjectName("history-search")
+        self.search.setPlaceholderText("Search what you dictated…")
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(250)
+        self._search_timer.timeout.connect(self.refresh)
+        self.search.textChanged.connect(self._search_timer.start)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setObjectName("history-table")
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.table.itemSelectionChanged.connect(self._update_buttons)
+        self.copy_button = QPushButton("Copy")
+        self.copy_button.clicked.connect(self.copy_selected)
+        self.paste_button = QPushButton("Paste again")
+        self.paste_button.clicked.connect(self.repaste_selected)
+        self.play_button = QPushButton("Play audio")
+        self.play_button.clicked.connect(self.play_selected)
+        self.delete_button = QPushButton("Delete")
+        self.delete_button.setObjectName("history-delete")
+        self.delete_button.clicked.connect(self.delete_selected)
+        export = QPushButton("Export…")
+        export.clicked.connect(self._export_dialog)
+        buttons = QHBoxLayout()
+        for b in (self.copy_button, self.paste_button, self.play_button, self.delete_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        buttons.addWidget(export)
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        keep = QHBoxLayout()
+        self.enabled = QCheckBox("Keep a history")
+        self.enabled.toggled.connect(self.changed)
+        self.retention = QSpinBox()
+        self.retention.setObjectName("retention-days")
+        self.retention.setRange(0, 36_500)
+        self.retention.setSpecialValueText("forever")
+        self.retention.setSuffix(" days")
+        self.retention.valueChanged.connect(self.changed)
+        keep.addWidget(self.enabled)
+        keep.addStretch(1)
+        keep.addWidget(QLabel("Delete entries older than:"))
+        keep.addWidget(self.retention)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.search)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(buttons)
+        layout.addWidget(self.message)
+        layout.addLayout(keep)
+        self._store: Any = None
+        self._entries: list[Any] = []
+        self._job: Job | None = None
+        if ctx.bridge is not None:
+            ctx.bridge.utterance.connect(lambda _e: self.isVisible() and self.refresh())
+        self._update_buttons()
+
+    # --- store ----------------------------------------------------------------------------
+    def store(self) -> Any:
+        """The engine's history store, or one opened by this tab when there is no engine."""
+        if self.ctx.engine is not None:
+            return self.ctx.engine.history
+        if self._store is None:
+            from app.history.store import HistoryStore
+
+            self._store = HistoryStore()
+        return self._store
+
+    def refresh(self) -> None:
+        """Reload the table (search results when the search field has text)."""
+        query = self.search.text().strip()
+        try:
+            store = self.store()
+            self._entries = list(store.search(query, limit=PAGE) if query else store.list(limit=PAGE))
+        except (HoldtypeError, OSError) as exc:
+            self.message.setText(f"History unavailable: {exc}")
+            self._entries = []
+        self.table.setRowCount(len(self._entries))
+        for row, entry in enumerate(self._entries):
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.created))
+            outcome = getattr(entry.outcome, "value", str(entry.outcome))
+            cells = (when, entry.text or entry.raw, entry.mode, outcome)
+            for col, text in enumerate(cells):
+                item = QTableWidgetItem(str(text))
+                if col == 1:
+                    item.setToolTip(str(text))
+                self.table.setItem(row, col, item)
+        self._update_buttons()
+
+    def selected(self) -> Any | None:
+        """The selected history entry."""
+        rows = self.table.selectionModel().selectedRows()
+        if not rows or rows[0].row() >= len(self._entries):
+            return None
+        return self._entries[rows[0].row()]
+
+    def _update_buttons(self) -> None:
+        entry = self.selected()
+        has = entry is not None
+        self.copy_button.setEnabled(has)
+        self.delete_button.setEnabled(has)
+        self.paste_button.setEnabled(has and self.ctx.engine is not None)
+        audio = getattr(entry, "audio_path", None) if has else None
+        self.play_button.setEnabled(bool(audio) and Path(str(audio)).is_file())
+
+    # --- actions --------------------------------------------------------------------------
+    def copy_selected(self) -> None:
+        """Copy the selected text to the clipboard."""
+        entry = self.selected()
+        if entry is None:
+            return
+        if self.ctx.engine is not None:
+            self.ctx.engine.copy_to_clipboard(entry.text)
+        else:
+            QGuiApplication.clipboard().setText(entry.text)
+        self.message.setText("Copied.")
+
+    def repaste_selected(self) -> None:
+        """Paste the selected text again into the window that was active before this one."""
+        entry = self.selected()
+        if entry is not None and self.ctx.engine is not None and entry.id is not None:
+            self.window().showMinimized()
+            self.ctx.engine.repaste(entry.id)
+
+    def delete_selected(self) -> None:
+        """Delete the selected entry (and its kept audio)."""
+        entry = self.selected()
+        if entry is None or entry.id is None:
+            return
+        self.store().delete(entry.id)
+        audio = getattr(entry, "audio_path", None)
+        if audio:
+            Path(audio).unlink(missing_ok=True)
+        self.refresh()
+
+    def play_selected(self) -> None:
+        """Play the kept audio of the selected entry (worker thread)."""
+        entry = self.selected()
+        if entry is None or not entry.audio_path or self._job is not None:
+            return
+        path = Path(entry.audio_path)
+        job = Job(lambda _progress: play_wav(path))
+        job.signals.done.connect(lambda _r: self._played(""))
+        job.signals.failed.connect(lambda m: self._played(f"Cannot play: {m}"))
+        self._job = job.start()
+
+    def _played(self, message: str) -> None:
+        self._job = None
+        self.message.setText(message)
+
+    def export_to(self, path: Path) -> int:
+        """Export the whole history to ``path`` (format from the suffix: .csv, .json, .jsonl)."""
+        fmt = {".csv": "csv", ".json": "json"}.get(path.suffix.lower(), "jsonl")
+        count = int(self.store().export(path, fmt))
+        self.message.setText(f"Exported {count} entries to {path}.")
+        return count
+
+    def _export_dialog(self) -> None:
+        name, _ = QFileDialog.getSaveFileName(
+            self, "Export history", "holdtype-history.csv", "CSV (*.csv);;JSON (*.json);;JSON lines (*.jsonl)"
+        )
+        if name:
+            try:
+                self.export_to(Path(name))
+            except (OSError, HoldtypeError) as exc:
+                self.message.setText(f"Export failed: {exc}")
+
+    def showEvent(self, event: QShowEvent) -> None:  # Qt override
+        """Refresh whenever the tab is shown."""
+        super().showEvent(event)
+        self.refresh()
+
+    # --- settings -------------------------------------------------------------------------
+    def fill(self, settings: Settings) -> None:
+        """Show the settings."""
+        self.enabled.setChecked(settings.history.enabled)
+        self.retention.setValue(settings.history.retention_days or 0)
+
+    def apply(self, settings: Settings) -> Settings:
+        """Return the settings with this tab's values."""
+        return section(
+            settings,
+            "history",
+            enabled=self.enabled.isChecked(),
+            retention_days=self.retention.value() or None,
+        )
+
+    def closeEvent(self, event: Any) -> None:  # Qt override
+        """Close a store this tab opened itself."""
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+        super().closeEvent(event)

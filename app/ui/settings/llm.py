@@ -1,0 +1,191 @@
+"""LLM tab: which models ``llm`` can reach, the default, limits, key names, and the reply cache."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+)
+
+from app.config import Settings
+from app.ui.settings.base import Job, SettingsTab, TabContext, note, section
+
+log = logging.getLogger(__name__)
+
+
+def reachable_models() -> list[tuple[str, str]]:
+    """(model id, description) for every model the llm library and its plugins offer."""
+    import llm
+
+    out = []
+    for model in llm.get_models():
+        out.append((model.model_id, str(model)))
+    return out
+
+
+def key_names() -> list[str]:
+    """Names of the keys stored with ``llm keys set`` (never their values)."""
+    import llm
+
+    try:
+        return sorted(llm.load_keys())
+    except (OSError, ValueError) as exc:
+        log.info("cannot read llm's keys file: %s", exc)
+        return []
+
+
+class LLMTab(SettingsTab):
+    """LLM model, limits, keys and cache."""
+
+    title = "LLM"
+    key = "llm"
+
+    def __init__(self, ctx: TabContext) -> None:
+        """Build the form (the model list loads in the background)."""
+        super().__init__(ctx)
+        form = QFormLayout()
+        self.model = QComboBox()
+        self.model.setObjectName("llm-model")
+        self.model.setEditable(True)
+        self.model.setMinimumWidth(320)
+        self.model.currentTextChanged.connect(self.changed)
+        form.addRow("Default model:", self.model)
+        self.models_note = QLabel("Looking for models…")
+        self.models_note.setWordWrap(True)
+        form.addRow("", self.models_note)
+        self.timeout = QDoubleSpinBox()
+        self.timeout.setRange(0.5, 600.0)
+        self.timeout.setSuffix(" s")
+        self.timeout.valueChanged.connect(self.changed)
+        form.addRow("Time limit per call:", self.timeout)
+        self.retries = QSpinBox()
+        self.retries.setRange(0, 10)
+        self.retries.valueChanged.connect(self.changed)
+        form.addRow("Retries on an invalid reply:", self.retries)
+
+        keys_box = QGroupBox("API keys")
+        keys_layout = QVBoxLayout(keys_box)
+        self.keys = QLabel("")
+        self.keys.setObjectName("llm-keys")
+        self.keys.setWordWrap(True)
+        keys_layout.addWidget(self.keys)
+        keys_layout.addWidget(
+            note(
+                "Holdtype never stores keys. Set one in a terminal with <code>llm keys set openai</code> "
+                "(or anthropic, openrouter…); it is kept in llm's own key store."
+            )
+        )
+
+        cache_box = QGroupBox("Reply cache")
+        cache_form = QFormLayout(cache_box)
+        self.cache_enabled = QCheckBox("Reuse the reply when the same text is sent to the same model")
+        self.cache_enabled.toggled.connect(self.changed)
+        cache_form.addRow("", self.cache_enabled)
+        self.cache_size = QSpinBox()
+        self.cache_size.setRange(1, 100_000)
+        self.cache_size.setSuffix(" MB")
+        self.cache_size.valueChanged.connect(self.changed)
+        cache_form.addRow("Size limit:", self.cache_size)
+        self.cache_stats = QLabel("")
+        self.cache_stats.setObjectName("cache-stats")
+        clear = QPushButton("Clear cache")
+        clear.clicked.connect(self.clear_cache)
+        row = QHBoxLayout()
+        row.addWidget(self.cache_stats, 1)
+        row.addWidget(clear)
+        cache_form.addRow("Stored:", row)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(keys_box)
+        layout.addWidget(cache_box)
+        layout.addStretch(1)
+        self._job: Job | None = None
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Re-read key names and cache stats, and list models in the background."""
+        names = key_names()
+        self.keys.setText(
+            "Keys set: " + ", ".join(f"<b>{n}</b>" for n in names) if names else "No keys set yet."
+        )
+        self.refresh_cache_stats()
+        if self._job is None:
+            job = Job(lambda _progress: reachable_models())
+            job.signals.done.connect(self._models_loaded)
+            job.signals.failed.connect(lambda m: self._models_loaded(None, m))
+            self._job = job.start()
+
+    def _models_loaded(self, models: list[tuple[str, str]] | None, error: str | None = None) -> None:
+        self._job = None
+        if models is None:
+            self.models_note.setText(f"Cannot list llm models: {error}")
+            return
+        current = self.model.currentText()
+        was, self._loading = self._loading, True
+        try:
+            self.model.clear()
+            self.model.addItem("", "")
+            for model_id, description in models:
+                self.model.addItem(model_id, model_id)
+                self.model.setItemData(self.model.count() - 1, description)
+            self.model.setEditText(current)
+        finally:
+            self._loading = was
+        self.models_note.setText(
+            f"{len(models)} models reachable through llm and its plugins; install more with "
+            "<code>llm install llm-ollama</code> and similar."
+        )
+
+    def refresh_cache_stats(self) -> None:
+        """Show the cache's entries, size and hit rate."""
+        try:
+            from app.llm.cache import LLMCache
+
+            with LLMCache(self.ctx.live.settings.llm) as cache:
+                stats: Any = cache.stats()
+        except Exception as exc:  # cache folder unreadable: show why
+            self.cache_stats.setText(f"unavailable ({exc})")
+            return
+        lookups = stats.hits + stats.misses
+        rate = f", {stats.hits * 100 // lookups}% hits" if lookups else ""
+        self.cache_stats.setText(f"{stats.entries} replies, {stats.size_bytes / 1e6:.1f} MB{rate}")
+
+    def clear_cache(self) -> None:
+        """Delete every cached reply."""
+        from app.llm.cache import LLMCache
+
+        with LLMCache(self.ctx.live.settings.llm) as cache:
+            cache.clear()
+        self.refresh_cache_stats()
+
+    def fill(self, settings: Settings) -> None:
+        """Show the settings."""
+        self.model.setEditText(settings.llm.model or "")
+        self.timeout.setValue(settings.llm.timeout_s)
+        self.retries.setValue(settings.llm.retries)
+        self.cache_enabled.setChecked(settings.llm.cache_enabled)
+        self.cache_size.setValue(settings.llm.cache_size_mb)
+
+    def apply(self, settings: Settings) -> Settings:
+        """Return the settings with this tab's values."""
+        return section(
+            settings,
+            "llm",
+            model=self.model.currentText().strip() or None,
+            timeout_s=self.timeout.value(),
+            retries=self.retries.value(),
+            cache_enabled=self.cache_enabled.isChecked(),
+            cache_size_mb=self.cache_size.value(),
+        )

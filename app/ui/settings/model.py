@@ -1,0 +1,324 @@
+"""Model tab: installed and downloadable speech models, downloads with progress, decoding options."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+)
+
+from app.config import Settings
+from app.errors import HoldtypeError
+from app.ui.settings.base import Job, SettingsTab, TabContext, note, section
+
+log = logging.getLogger(__name__)
+
+COMPUTE_TYPES = ("auto", "int8", "int8_float16", "int8_float32", "float16", "float32")
+LANGUAGES = (
+    ("en", "English"),
+    ("", "Detect automatically"),
+    ("de", "German"),
+    ("fr", "French"),
+    ("es", "Spanish"),
+    ("it", "Italian"),
+    ("pt", "Portuguese"),
+    ("nl", "Dutch"),
+    ("pl", "Polish"),
+    ("ja", "Japanese"),
+    ("zh", "Chinese"),
+)
+COLUMNS = ("Model", "Size", "Speed", "Accuracy", "Languages", "Status")
+
+
+class ModelTab(SettingsTab):
+    """Pick, download and tune the speech model."""
+
+    title = "Model"
+    key = "model"
+
+    def __init__(self, ctx: TabContext) -> None:
+        """Build the model table, download controls and decoding options."""
+        super().__init__(ctx)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setObjectName("model-table")
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.itemSelectionChanged.connect(self._update_buttons)
+        self.table.itemDoubleClicked.connect(lambda _item: self.use_selected())
+        self.use_button = QPushButton("Use this model")
+        self.use_button.clicked.connect(self.use_selected)
+        self.download_button = QPushButton("Download")
+        self.download_button.setObjectName("download-button")
+        self.download_button.clicked.connect(self.download_selected)
+        self.cancel_button = QPushButton("Cancel download")
+        self.cancel_button.setObjectName("cancel-button")
+        self.cancel_button.clicked.connect(self.cancel_download)
+        self.cancel_button.setEnabled(False)
+        self.remove_button = QPushButton("Remove")
+        self.remove_button.clicked.connect(self.remove_selected)
+        buttons = QHBoxLayout()
+        for button in (self.use_button, self.download_button, self.cancel_button, self.remove_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        self.progress = QProgressBar()
+        self.progress.setObjectName("download-progress")
+        self.progress.setVisible(False)
+        self.message = QLabel("")
+        self.message.setObjectName("download-message")
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        form = QFormLayout()
+        self.device = QComboBox()
+        for value, label in (
+            ("auto", "Automatic (GPU if available)"),
+            ("cpu", "CPU"),
+            ("cuda", "GPU (CUDA)"),
+        ):
+            self.device.addItem(label, value)
+        self.device.currentIndexChanged.connect(self.changed)
+        form.addRow("Run on:", self.device)
+        self.compute_type = QComboBox()
+        for value in COMPUTE_TYPES:
+            self.compute_type.addItem(value, value)
+        self.compute_type.currentIndexChanged.connect(self.changed)
+        form.addRow("Compute type:", self.compute_type)
+        self.beam_size = QSpinBox()
+        self.beam_size.setRange(1, 16)
+        self.beam_size.valueChanged.connect(self.changed)
+        form.addRow("Beam size:", self.beam_size)
+        self.language = QComboBox()
+        self.language.setEditable(True)
+        for code, label in LANGUAGES:
+            self.language.addItem(f"{label} ({code})" if code else label, code)
+        self.language.currentIndexChanged.connect(self.changed)
+        form.addRow("Spoken language:", self.language)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.message)
+        layout.addLayout(form)
+        layout.addWidget(
+            note(
+                "tiny.en ships with Holdtype and works offline. Larger models are more accurate "
+                "but slower on a CPU; models ending in .en understand English only. A larger beam "
+                "is a little more accurate and a little slower."
+            )
+        )
+        self._job: Job | None = None
+        self._cancel: threading.Event | None = None
+        self._downloading: str | None = None
+        self.refresh()
+
+    # --- table ----------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Rebuild the table from the registry and what is installed."""
+        from app.transcribe import models
+
+        selected = self.selected_name()
+        current = self.ctx.live.settings.model.name
+        self.table.setRowCount(len(models.REGISTRY))
+        for row, info in enumerate(models.REGISTRY.values()):
+            installed = models.is_installed(info.name)
+            if info.name == self._downloading:
+                status = "downloading…"
+            elif info.name == current:
+                status = "in use" if installed else "in use — not downloaded"
+            elif info.name == models.EMBEDDED:
+                status = "built in"
+            else:
+                status = "installed" if installed else "not downloaded"
+            size = f"{info.size_mb / 1000:.1f} GB" if info.size_mb >= 1000 else f"{info.size_mb} MB"
+            cells = (
+                info.name,
+                size,
+                info.speed,
+                info.accuracy,
+                "English" if info.english_only else "99 languages",
+                status,
+            )
+            for col, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setData(Qt.ItemDataRole.UserRole, info.name)
+                if info.name == current:
+                    font = item.font()
+                    font.setBold(True)
+                    item.setFont(font)
+                self.table.setItem(row, col, item)
+        if selected:
+            self.select(selected)
+        self._update_buttons()
+
+    def select(self, name: str) -> None:
+        """Select the row of model ``name``."""
+        for row in range(self.table.rowCount()):
+            item = self.table.item(row, 0)
+            if item is not None and item.text() == name:
+                self.table.selectRow(row)
+                return
+
+    def selected_name(self) -> str | None:
+        """The model name of the selected row."""
+        rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
+        if not rows:
+            return None
+        item = self.table.item(rows[0].row(), 0)
+        return item.text() if item is not None else None
+
+    def _update_buttons(self) -> None:
+        from app.transcribe import models
+
+        name = self.selected_name()
+        busy = self._job is not None
+        installed = bool(name) and models.is_installed(name or "")
+        self.use_button.setEnabled(bool(name) and installed and name != self.ctx.live.settings.model.name)
+        self.download_button.setEnabled(bool(name) and not installed and not busy)
+        self.remove_button.setEnabled(bool(name) and installed and name != models.EMBEDDED and not busy)
+        self.cancel_button.setEnabled(busy)
+
+    # --- actions --------------------------------------------------------------------------
+    def use_selected(self) -> None:
+        """Make the selected (installed) model the one in use."""
+        from app.transcribe import models
+
+        name = self.selected_name()
+        if not name:
+            return
+        if not models.is_installed(name):
+            self.message.setText(f"Download {name} first.")
+            return
+        self._chosen = name
+        self.changed()
+        self.message.setText(f"Switching to {name}; it loads in the background.")
+
+    def download_selected(self) -> None:
+        """Download the selected model in a worker thread, with progress and cancel."""
+        name = self.selected_name()
+        if name:
+            self.download(name)
+
+    def download(self, name: str) -> None:
+        """Start downloading model ``name`` (progress in the bar; errors in the message line)."""
+        from app.transcribe import models
+
+        if self._job is not None:
+            return
+        cancel = threading.Event()
+
+        def work(progress: Any) -> str:
+            return str(models.download(name, lambda done, total: progress((done, total)), cancel))
+
+        job = Job(work)
+        job.signals.progress.connect(self._on_progress)
+        job.signals.done.connect(lambda _path: self._download_finished(name, None))
+        job.signals.failed.connect(lambda message: self._download_finished(name, message))
+        self._cancel = cancel
+        self._downloading = name
+        self.progress.setRange(0, 0)
+        self.progress.setVisible(True)
+        self.message.setStyleSheet("")
+        self.message.setText(f"Downloading {name}…")
+        self._job = job.start()
+        self.refresh()
+
+    def cancel_download(self) -> None:
+        """Ask the running download to stop."""
+        if self._cancel is not None:
+            self._cancel.set()
+            self.message.setText("Cancelling…")
+
+    def _on_progress(self, value: tuple[int, int]) -> None:
+        done, total = value
+        if total > 0:
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(int(done * 1000 / total))
+            self.progress.setFormat(f"{done / 1e6:.0f} of {total / 1e6:.0f} MB")
+
+    def _download_finished(self, name: str, error: str | None) -> None:
+        cancelled = self._cancel is not None and self._cancel.is_set()
+        self._job = None
+        self._cancel = None
+        self._downloading = None
+        self.progress.setVisible(False)
+        if cancelled:
+            self.message.setStyleSheet("")
+            self.message.setText(f"Download of {name} cancelled.")
+        elif error:
+            self.message.setStyleSheet("color: #c62828;")
+            self.message.setText(f"Download failed: {error}")
+        else:
+            self.message.setStyleSheet("")
+            self.message.setText(f"{name} is installed. Click “Use this model” to switch to it.")
+        self.refresh()
+
+    def remove_selected(self) -> None:
+        """Delete the selected downloaded model."""
+        from app.transcribe import models
+
+        name = self.selected_name()
+        if not name:
+            return
+        try:
+            models.remove(name)
+        except HoldtypeError as exc:
+            self.message.setText(str(exc))
+        self.refresh()
+
+    # --- settings -------------------------------------------------------------------------
+    def fill(self, settings: Settings) -> None:
+        """Show the settings."""
+        self._chosen = settings.model.name
+        self.device.setCurrentIndex(max(0, self.device.findData(settings.model.device)))
+        index = self.compute_type.findData(settings.model.compute_type)
+        if index < 0:
+            self.compute_type.addItem(settings.model.compute_type, settings.model.compute_type)
+            index = self.compute_type.count() - 1
+        self.compute_type.setCurrentIndex(index)
+        self.beam_size.setValue(settings.model.beam_size)
+        language = settings.model.language or ""
+        index = self.language.findData(language)
+        if index < 0:
+            self.language.addItem(language, language)
+            index = self.language.count() - 1
+        self.language.setCurrentIndex(index)
+        if hasattr(self, "table"):
+            self.refresh()
+
+    def apply(self, settings: Settings) -> Settings:
+        """Return the settings with this tab's values."""
+        language = self.language.currentData()
+        if language is None or self.language.currentText() != self.language.itemText(
+            self.language.currentIndex()
+        ):
+            language = self.language.currentText().strip()
+        return section(
+            settings,
+            "model",
+            name=self._chosen,
+            device=self.device.currentData(),
+            compute_type=self.compute_type.currentData(),
+            beam_size=self.beam_size.value(),
+            language=language or None,
+        )

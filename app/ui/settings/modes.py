@@ -1,0 +1,349 @@
+"""Modes tab: the LLM modes, editing the user's own, testing one, and binding one to a hotkey."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.config import Settings
+from app.errors import HoldtypeError
+from app.paths import ensure_dir, get_paths
+from app.ui.settings.base import Job, SettingsTab, TabContext, note, section
+from app.ui.settings.general import check_hotkey
+from app.ui.settings.widgets import HotkeyField
+
+log = logging.getLogger(__name__)
+
+
+def save_user_mode(data: dict[str, Any], folder: Path | None = None) -> Path:
+    """Validate ``data`` as a mode and write it to the user's modes folder; return the file."""
+    from app.llm.modes import Mode
+
+    mode = Mode.model_validate(data)
+    folder = folder or get_paths().modes_dir
+    ensure_dir(folder)
+    path = folder / f"{mode.name}.toml"
+    tmp = path.with_suffix(".toml.tmp")
+    tmp.write_text(tomli_w.dumps(mode.to_toml_dict()), encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+class ModesTab(SettingsTab):
+    """List, edit, test and bind LLM modes."""
+
+    title = "Modes"
+    key = "modes"
+
+    def __init__(self, ctx: TabContext) -> None:
+        """Build the list and the editor."""
+        super().__init__(ctx)
+        self.list = QListWidget()
+        self.list.setObjectName("modes-list")
+        self.list.currentItemChanged.connect(self._show_selected)
+        self.use_button = QPushButton("Use for dictation")
+        self.use_button.setObjectName("use-mode")
+        self.use_button.clicked.connect(self.use_selected)
+        new_button = QPushButton("New mode")
+        new_button.clicked.connect(self.new_mode)
+        left = QVBoxLayout()
+        left.addWidget(self.list, 1)
+        left.addWidget(self.use_button)
+        left.addWidget(new_button)
+        left_box = QWidget()
+        left_box.setLayout(left)
+
+        form = QFormLayout()
+        self.name = QLineEdit()
+        self.description = QLineEdit()
+        self.model = QLineEdit()
+        self.model.setPlaceholderText("default model (LLM tab)")
+        self.system = QPlainTextEdit()
+        self.system.setMaximumHeight(90)
+        self.template = QPlainTextEdit()
+        self.template.setMaximumHeight(60)
+        self.schema = QPlainTextEdit()
+        self.schema.setMaximumHeight(60)
+        self.schema.setPlaceholderText('optional JSON schema, e.g. {"type": "object", "properties": {...}}')
+        self.output_field = QLineEdit()
+        self.output_field.setPlaceholderText("schema field that is inserted")
+        form.addRow("Name:", self.name)
+        form.addRow("Description:", self.description)
+        form.addRow("Model:", self.model)
+        form.addRow("System prompt:", self.system)
+        form.addRow("Template ({text}):", self.template)
+        form.addRow("Schema:", self.schema)
+        form.addRow("Output field:", self.output_field)
+        self.save_button = QPushButton("Save mode")
+        self.save_button.clicked.connect(self.save_current)
+        self.origin = QLabel("")
+        self.origin.setWordWrap(True)
+
+        self.sample = QLineEdit("so um I think we should uh meet on tuesday at three")
+        self.sample.setObjectName("mode-sample")
+        self.test_button = QPushButton("Test")
+        self.test_button.setObjectName("test-mode")
+        self.test_button.clicked.connect(self.test_selected)
+        test_row = QHBoxLayout()
+        test_row.addWidget(self.sample, 1)
+        test_row.addWidget(self.test_button)
+        self.result = QLabel("")
+        self.result.setObjectName("mode-result")
+        self.result.setWordWrap(True)
+        self.result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self.bind_field = HotkeyField()
+        self.bind_field.setObjectName("mode-hotkey")
+        self.bind_field.captured.connect(self._bind_captured)
+        unbind = QPushButton("Remove binding")
+        unbind.clicked.connect(self.unbind_selected)
+        bind_row = QHBoxLayout()
+        bind_row.addWidget(QLabel("Hotkey for this mode:"))
+        bind_row.addWidget(self.bind_field, 1)
+        bind_row.addWidget(unbind)
+        self.bind_problem = QLabel("")
+        self.bind_problem.setStyleSheet("color: #c62828;")
+
+        right = QVBoxLayout()
+        right.addLayout(form)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.save_button)
+        buttons.addWidget(self.origin, 1)
+        right.addLayout(buttons)
+        right.addWidget(QLabel("Try it on sample text:"))
+        right.addLayout(test_row)
+        right.addWidget(self.result)
+        right.addLayout(bind_row)
+        right.addWidget(self.bind_problem)
+        right.addWidget(note("Built-in modes are read-only; saving one under its name makes your own copy."))
+        right.addStretch(1)
+        right_box = QWidget()
+        right_box.setLayout(right)
+        splitter = QSplitter()
+        splitter.addWidget(left_box)
+        splitter.addWidget(right_box)
+        splitter.setStretchFactor(1, 3)
+        layout = QVBoxLayout(self)
+        layout.addWidget(splitter)
+        self._modes: dict[str, Any] = {}
+        self._mode_keys: dict[str, str] = {}
+        self._active = "raw"
+        self._job: Job | None = None
+
+    # --- list -----------------------------------------------------------------------------
+    def reload_modes(self) -> None:
+        """Re-read the mode files and refill the list."""
+        from app.llm.modes import load_modes
+
+        try:
+            self._modes = load_modes()
+        except HoldtypeError as exc:
+            self.origin.setText(str(exc))
+            self._modes = {}
+        selected = self.selected_name() or self._active
+        self.list.blockSignals(True)
+        self.list.clear()
+        for name, mode in self._modes.items():
+            keys = [k for k, m in self._mode_keys.items() if m == name]
+            label = name + ("  ✓ in use" if name == self._active else "")
+            if keys:
+                label += f"  [{', '.join(keys)}]"
+            item = QListWidgetItem(label)
+            item.setData(Qt.ItemDataRole.UserRole, name)
+            item.setToolTip(getattr(mode, "description", ""))
+            self.list.addItem(item)
+            if name == selected:
+                self.list.setCurrentItem(item)
+        self.list.blockSignals(False)
+        self._show_selected()
+
+    def selected_name(self) -> str | None:
+        """The name of the selected mode."""
+        item = self.list.currentItem()
+        return None if item is None else str(item.data(Qt.ItemDataRole.UserRole))
+
+    def select(self, name: str) -> None:
+        """Select mode ``name`` in the list."""
+        for row in range(self.list.count()):
+            if self.list.item(row).data(Qt.ItemDataRole.UserRole) == name:
+                self.list.setCurrentRow(row)
+                return
+
+    def _show_selected(self, *_: object) -> None:
+        mode = self._modes.get(self.selected_name() or "")
+        if mode is None:
+            return
+        self.name.setText(mode.name)
+        self.description.setText(mode.description)
+        self.model.setText(mode.model or "")
+        self.system.setPlainText(mode.system)
+        self.template.setPlainText(mode.template)
+        self.schema.setPlainText(json.dumps(mode.schema_, indent=1) if mode.schema_ else "")
+        self.output_field.setText(mode.output_field or "")
+        user_dir = get_paths().modes_dir
+        is_user = bool(mode.source) and Path(mode.source).parent == user_dir
+        self.origin.setText("your mode" if is_user else ("built in" if mode.source else ""))
+        editable = mode.name != "raw"
+        for widget in (
+            self.system,
+            self.template,
+            self.schema,
+            self.model,
+            self.output_field,
+            self.description,
+        ):
+            widget.setEnabled(editable)
+        self.save_button.setEnabled(editable)
+        keys = [k for k, m in self._mode_keys.items() if m == mode.name]
+        self.bind_field.set_binding(keys[0] if keys else "")
+        self.result.setText("")
+
+    # --- actions --------------------------------------------------------------------------
+    def new_mode(self) -> None:
+        """Start a new mode from a simple template."""
+        self.list.clearSelection()
+        self.name.setText("my-mode")
+        self.description.setText("")
+        self.model.setText("")
+        self.system.setPlainText("Rewrite the dictated text as requested. Reply with the text only.")
+        self.template.setPlainText("{text}")
+        self.schema.setPlainText("")
+        self.output_field.setText("")
+        for widget in (
+            self.system,
+            self.template,
+            self.schema,
+            self.model,
+            self.output_field,
+            self.description,
+        ):
+            widget.setEnabled(True)
+        self.save_button.setEnabled(True)
+        self.origin.setText("new (not saved yet)")
+
+    def editor_data(self) -> dict[str, Any]:
+        """The mode described by the editor fields (not validated)."""
+        data: dict[str, Any] = {
+            "name": self.name.text().strip(),
+            "description": self.description.text().strip(),
+            "system": self.system.toPlainText(),
+            "template": self.template.toPlainText(),
+        }
+        if self.model.text().strip():
+            data["model"] = self.model.text().strip()
+        schema = self.schema.toPlainText().strip()
+        if schema:
+            data["schema"] = json.loads(schema)
+        if self.output_field.text().strip():
+            data["output_field"] = self.output_field.text().strip()
+        return data
+
+    def save_current(self) -> Path | None:
+        """Validate and save the editor as a user mode."""
+        try:
+            path = save_user_mode(self.editor_data())
+        except (ValueError, HoldtypeError) as exc:
+            self.origin.setText(f"Not saved: {exc}")
+            return None
+        name = self.name.text().strip()
+        self.reload_modes()
+        self.select(name)
+        self.origin.setText(f"saved to {path}")
+        return path
+
+    def use_selected(self) -> None:
+        """Make the selected mode the active one."""
+        name = self.selected_name()
+        if name:
+            self._active = name
+            self.changed()
+            self.reload_modes()
+
+    def test_selected(self) -> None:
+        """Run the selected mode on the sample text in a worker thread; show result and cache state."""
+        name = self.selected_name()
+        if not name or self._job is not None:
+            return
+        from app.llm.runner import ModeRunner
+
+        runner = ModeRunner(self.ctx.live.settings)
+        text = self.sample.text()
+        job = Job(lambda _progress: runner.run(name, text))
+        job.signals.done.connect(self._test_done)
+        job.signals.failed.connect(lambda message: self._test_done(None, message))
+        self.test_button.setEnabled(False)
+        self.result.setText(f"Running {name}…")
+        self._job = job.start()
+
+    def _test_done(self, result: Any, error: str | None = None) -> None:
+        self._job = None
+        self.test_button.setEnabled(True)
+        if result is None:
+            self.result.setText(f"Failed: {error}")
+            return
+        source = "from the cache" if result.cached else f"model {result.model or '—'}"
+        line = f"<b>{_html(result.text)}</b><br><i>{source}, {result.llm_ms:.0f} ms"
+        if result.fallback_reason:
+            line += f"; fell back to the plain text: {_html(result.fallback_reason)}"
+        self.result.setText(line + "</i>")
+
+    def _bind_captured(self, key: str) -> None:
+        name = self.selected_name()
+        if not name:
+            return
+        settings = self.ctx.live.settings
+        probe = section(settings, "hotkey", mode_keys={k: m for k, m in self._mode_keys.items() if m != name})
+        canonical, problem = check_hotkey(key, probe)
+        if problem is None and canonical == settings.hotkey.key:
+            problem = f"{canonical} is the dictation hotkey (General tab)"
+        if problem:
+            self.bind_problem.setText(problem)
+            self.bind_field.set_binding("")
+            return
+        self.bind_problem.setText("")
+        self._mode_keys = {k: m for k, m in self._mode_keys.items() if m != name}
+        self._mode_keys[canonical or key] = name
+        self.changed()
+        self.reload_modes()
+
+    def unbind_selected(self) -> None:
+        """Remove the hotkey of the selected mode."""
+        name = self.selected_name()
+        self._mode_keys = {k: m for k, m in self._mode_keys.items() if m != name}
+        self.bind_field.set_binding("")
+        self.changed()
+        self.reload_modes()
+
+    # --- settings -------------------------------------------------------------------------
+    def fill(self, settings: Settings) -> None:
+        """Show the settings."""
+        self._active = settings.modes.active
+        self._mode_keys = dict(settings.hotkey.mode_keys)
+        self.reload_modes()
+
+    def apply(self, settings: Settings) -> Settings:
+        """Return the settings with this tab's values."""
+        settings = section(settings, "modes", active=self._active)
+        return section(settings, "hotkey", mode_keys=dict(self._mode_keys))
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,365 @@
+"""Vocabulary & Rules tab: the user's terms and replacement rules, import/export, a try-it box."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+)
+
+from app.config import Rule, Settings
+from app.errors import HoldtypeError
+from app.ui.settings.base import SettingsTab, TabContext, section
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+log = logging.getLogger(__name__)
+
+RULE_COLUMNS = ("Find", "Replace with", "Regex", "Match case")
+
+
+def read_vocabulary_file(path: Path) -> tuple[list[str], list[Rule]]:
+    """Read terms and rules from a TOML file (``terms = [...]``, ``[[rules]]``) or a CSV file.
+
+    CSV: a header row; a file with ``find`` (and optionally ``replace``, ``regex``,
+    ``case_sensitive``) columns holds rules, ``kind`` = ``term`` rows or a single column are terms.
+    """
+    text = path.read_text(encoding="utf-8-sig")
+    if path.suffix.lower() == ".toml":
+        data = tomllib.loads(text)
+        terms = [str(t) for t in data.get("terms", data.get("vocabulary", {}).get("terms", []))]
+        rules = [Rule.model_validate(r) for r in data.get("rules", [])]
+        return terms, rules
+    rows = list(csv.reader(io.StringIO(text)))
+    if not rows:
+        return [], []
+    header = [h.strip().lower() for h in rows[0]]
+    terms: list[str] = []
+    rules: list[Rule] = []
+    if "find" not in header and "term" not in header and "kind" not in header:
+        return [r[0].strip() for r in rows if r and r[0].strip()], []
+    for row in rows[1:]:
+        record = {h: (row[i].strip() if i < len(row) else "") for i, h in enumerate(header)}
+        kind = record.get("kind", "")
+        if kind == "term" or (not kind and record.get("term")):
+            term = record.get("term") or record.get("find", "")
+            if term:
+                terms.append(term)
+        elif record.get("find"):
+            rules.append(
+                Rule(
+                    find=record["find"],
+                    replace=record.get("replace", ""),
+                    regex=_truthy(record.get("regex", "")),
+                    case_sensitive=_truthy(record.get("case_sensitive", "")),
+                )
+            )
+    return terms, rules
+
+
+def write_vocabulary_file(path: Path, terms: list[str], rules: list[Rule]) -> None:
+    """Write terms and rules as TOML (``.toml``) or CSV (any other suffix)."""
+    if path.suffix.lower() == ".toml":
+        data: dict[str, Any] = {"terms": terms, "rules": [r.model_dump() for r in rules]}
+        path.write_text(tomli_w.dumps(data), encoding="utf-8")
+        return
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["kind", "find", "replace", "regex", "case_sensitive"])
+    for term in terms:
+        writer.writerow(["term", term, "", "", ""])
+    for rule in rules:
+        writer.writerow(
+            ["rule", rule.find, rule.replace, str(rule.regex).lower(), str(rule.case_sensitive).lower()]
+        )
+    path.write_text(out.getvalue(), encoding="utf-8")
+
+
+def _truthy(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "y", "x"}
+
+
+def check_rule(rule: Rule) -> str | None:
+    """Return why ``rule`` is invalid (e.g. a regex that does not compile), or None."""
+    try:
+        from app.text.rules import validate_rule
+    except ImportError:
+        return None
+    try:
+        validate_rule(rule)
+    except HoldtypeError as exc:
+        return str(exc)
+    return None
+
+
+def try_text(text: str, settings: Settings) -> str:
+    """Run ``text`` through the vocabulary and rules as dictation would."""
+    from app.text.pipeline import TextPipeline
+
+    return str(TextPipeline(settings.vocabulary, settings.rules).apply(text))
+
+
+class VocabularyTab(SettingsTab):
+    """Terms and replacement rules."""
+
+    title = "Vocabulary && Rules"
+    key = "vocabulary"
+
+    def __init__(self, ctx: TabContext) -> None:
+        """Build the two tables, import/export and the try-it box."""
+        super().__init__(ctx)
+        terms_box = QGroupBox("Vocabulary: words and names Holdtype should spell your way")
+        self.terms = QTableWidget(0, 1)
+        self.terms.setObjectName("terms-table")
+        self.terms.setHorizontalHeaderLabels(["Term"])
+        self.terms.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.terms.verticalHeader().setVisible(False)
+        self.terms.itemChanged.connect(self.changed)
+        self.new_term = QLineEdit()
+        self.new_term.setObjectName("new-term")
+        self.new_term.setPlaceholderText("e.g. scikit-learn, PyPI, Kubernetes")
+        self.new_term.returnPressed.connect(self.add_term)
+        add_term = QPushButton("Add")
+        add_term.clicked.connect(self.add_term)
+        remove_term = QPushButton("Remove")
+        remove_term.clicked.connect(lambda: self._remove_rows(self.terms))
+        row = QHBoxLayout()
+        row.addWidget(self.new_term, 1)
+        row.addWidget(add_term)
+        row.addWidget(remove_term)
+        opts = QHBoxLayout()
+        self.autocorrect = QCheckBox("Fix near misses (“psychic learn” → scikit-learn)")
+        self.autocorrect.toggled.connect(self.changed)
+        self.bias = QComboBox()
+        for value, label in (
+            ("prompt", "Hint terms in the prompt"),
+            ("hotwords", "Hint terms as hotwords"),
+            ("both", "Prompt and hotwords"),
+            ("none", "Don't hint the model"),
+        ):
+            self.bias.addItem(label, value)
+        self.bias.currentIndexChanged.connect(self.changed)
+        opts.addWidget(self.autocorrect)
+        opts.addStretch(1)
+        opts.addWidget(self.bias)
+        terms_layout = QVBoxLayout(terms_box)
+        terms_layout.addWidget(self.terms)
+        terms_layout.addLayout(row)
+        terms_layout.addLayout(opts)
+
+        rules_box = QGroupBox("Replacement rules (whole words, after the vocabulary)")
+        self.rules = QTableWidget(0, len(RULE_COLUMNS))
+        self.rules.setObjectName("rules-table")
+        self.rules.setHorizontalHeaderLabels(RULE_COLUMNS)
+        self.rules.verticalHeader().setVisible(False)
+        header = self.rules.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.rules.itemChanged.connect(self._rule_edited)
+        add_rule = QPushButton("Add rule")
+        add_rule.clicked.connect(lambda: self.add_rule(Rule(find="find me", replace="")))
+        remove_rule = QPushButton("Remove")
+        remove_rule.clicked.connect(lambda: self._remove_rows(self.rules))
+        import_button = QPushButton("Import…")
+        import_button.clicked.connect(self._import_dialog)
+        export_button = QPushButton("Export…")
+        export_button.clicked.connect(self._export_dialog)
+        buttons = QHBoxLayout()
+        for b in (add_rule, remove_rule):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        buttons.addWidget(import_button)
+        buttons.addWidget(export_button)
+        self.rule_problem = QLabel("")
+        self.rule_problem.setStyleSheet("color: #c62828;")
+        self.rule_problem.setWordWrap(True)
+        rules_layout = QVBoxLayout(rules_box)
+        rules_layout.addWidget(self.rules)
+        rules_layout.addLayout(buttons)
+        rules_layout.addWidget(self.rule_problem)
+
+        try_box = QGroupBox("Try it")
+        form = QFormLayout(try_box)
+        self.try_input = QLineEdit()
+        self.try_input.setObjectName("try-input")
+        self.try_input.setPlaceholderText("type a sentence as Whisper might hear it")
+        self.try_input.textChanged.connect(self.update_try)
+        self.try_output = QLabel("")
+        self.try_output.setObjectName("try-output")
+        self.try_output.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.try_output.setWordWrap(True)
+        form.addRow("Before:", self.try_input)
+        form.addRow("After:", self.try_output)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(terms_box, 2)
+        layout.addWidget(rules_box, 2)
+        layout.addWidget(try_box)
+
+    # --- tables ---------------------------------------------------------------------------
+    def add_term(self, text: str | None = None) -> None:
+        """Add a term (from the entry field when ``text`` is not given)."""
+        term = " ".join((text if isinstance(text, str) else self.new_term.text()).split())
+        if not term:
+            return
+        existing = {t.casefold() for t in self.term_list()}
+        if term.casefold() not in existing:
+            row = self.terms.rowCount()
+            self.terms.insertRow(row)
+            self.terms.setItem(row, 0, QTableWidgetItem(term))
+        self.new_term.clear()
+        self.changed()
+
+    def add_rule(self, rule: Rule) -> None:
+        """Append ``rule`` to the rules table."""
+        was, self._loading = self._loading, True
+        try:
+            row = self.rules.rowCount()
+            self.rules.insertRow(row)
+            self.rules.setItem(row, 0, QTableWidgetItem(rule.find))
+            self.rules.setItem(row, 1, QTableWidgetItem(rule.replace))
+            for col, value in ((2, rule.regex), (3, rule.case_sensitive)):
+                item = QTableWidgetItem("")
+                item.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled)
+                item.setCheckState(Qt.CheckState.Checked if value else Qt.CheckState.Unchecked)
+                self.rules.setItem(row, col, item)
+        finally:
+            self._loading = was
+        self.changed()
+
+    def _remove_rows(self, table: QTableWidget) -> None:
+        rows = sorted({i.row() for i in table.selectedIndexes()}, reverse=True)
+        if not rows and table.rowCount():
+            return
+        for row in rows:
+            table.removeRow(row)
+        self.changed()
+
+    def term_list(self) -> list[str]:
+        """The terms in the table."""
+        out = []
+        for row in range(self.terms.rowCount()):
+            item = self.terms.item(row, 0)
+            if item is not None and item.text().strip():
+                out.append(item.text().strip())
+        return out
+
+    def rule_list(self) -> list[Rule]:
+        """The valid rules in the table (rows without a ``find`` are skipped)."""
+        out = []
+        for row in range(self.rules.rowCount()):
+            cells = [self.rules.item(row, c) for c in range(len(RULE_COLUMNS))]
+            find = cells[0].text() if cells[0] is not None else ""
+            if not find.strip():
+                continue
+            out.append(
+                Rule(
+                    find=find,
+                    replace=cells[1].text() if cells[1] is not None else "",
+                    regex=cells[2] is not None and cells[2].checkState() == Qt.CheckState.Checked,
+                    case_sensitive=cells[3] is not None and cells[3].checkState() == Qt.CheckState.Checked,
+                )
+            )
+        return out
+
+    def _rule_edited(self) -> None:
+        if self._loading:
+            return
+        problems = [p for p in (check_rule(r) for r in self.rule_list()) if p]
+        self.rule_problem.setText("; ".join(problems))
+        if not problems:
+            self.changed()
+
+    # --- import / export ------------------------------------------------------------------
+    def import_file(self, path: Path) -> None:
+        """Merge the terms and rules of ``path`` (TOML or CSV) into the tables."""
+        terms, rules = read_vocabulary_file(path)
+        for term in terms:
+            self.add_term(term)
+        for rule in rules:
+            self.add_rule(rule)
+
+    def export_file(self, path: Path) -> None:
+        """Write the tables to ``path`` (TOML or CSV by suffix)."""
+        write_vocabulary_file(path, self.term_list(), self.rule_list())
+
+    def _import_dialog(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(self, "Import vocabulary", "", "Vocabulary (*.toml *.csv)")
+        if name:
+            try:
+                self.import_file(Path(name))
+            except (OSError, ValueError, tomllib.TOMLDecodeError) as exc:
+                self.rule_problem.setText(f"Could not import {name}: {exc}")
+
+    def _export_dialog(self) -> None:
+        name, _ = QFileDialog.getSaveFileName(
+            self, "Export vocabulary", "vocabulary.toml", "TOML (*.toml);;CSV (*.csv)"
+        )
+        if name:
+            try:
+                self.export_file(Path(name))
+            except OSError as exc:
+                self.rule_problem.setText(f"Could not export {name}: {exc}")
+
+    # --- try it ---------------------------------------------------------------------------
+    def update_try(self) -> None:
+        """Show the try-it sentence after the current (unsaved) vocabulary and rules."""
+        text = self.try_input.text()
+        if not text.strip():
+            self.try_output.setText("")
+            return
+        try:
+            settings = self.apply(self.ctx.live.settings)
+            self.try_output.setText(try_text(text, settings))
+        except ImportError:
+            self.try_output.setText("(the text pipeline is not available in this build)")
+        except (HoldtypeError, ValueError) as exc:
+            self.try_output.setText(f"(cannot apply: {exc})")
+
+    # --- settings -------------------------------------------------------------------------
+    def fill(self, settings: Settings) -> None:
+        """Show the settings."""
+        self.terms.setRowCount(0)
+        for term in settings.vocabulary.terms:
+            row = self.terms.rowCount()
+            self.terms.insertRow(row)
+            self.terms.setItem(row, 0, QTableWidgetItem(term))
+        self.rules.setRowCount(0)
+        for rule in settings.rules:
+            self.add_rule(rule)
+        self.autocorrect.setChecked(settings.vocabulary.autocorrect)
+        self.bias.setCurrentIndex(max(0, self.bias.findData(settings.vocabulary.bias)))
+
+    def apply(self, settings: Settings) -> Settings:
+        """Return the settings with this tab's values."""
+        settings = section(
+            settings,
+            "vocabulary",
+            terms=self.term_list(),
+            autocorrect=self.autocorrect.isChecked(),
+            bias=self.bias.currentData(),
+        )
+        return settings.model_copy(update={"rules": self.rule_list()})

@@ -1,0 +1,217 @@
+"""Small widgets the tabs share: the hotkey capture field and a level meter."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFocusEvent, QKeyEvent, QMouseEvent, QPainter, QPaintEvent
+from PySide6.QtWidgets import QLineEdit, QSizePolicy, QWidget
+
+# Qt key -> pynput key name (what parse_binding reads)
+_QT_KEYS: dict[int, str] = {
+    Qt.Key.Key_CapsLock: "caps_lock",
+    Qt.Key.Key_Space: "space",
+    Qt.Key.Key_Escape: "esc",
+    Qt.Key.Key_Tab: "tab",
+    Qt.Key.Key_Backtab: "tab",
+    Qt.Key.Key_Return: "enter",
+    Qt.Key.Key_Enter: "enter",
+    Qt.Key.Key_Backspace: "backspace",
+    Qt.Key.Key_Insert: "insert",
+    Qt.Key.Key_Delete: "delete",
+    Qt.Key.Key_Home: "home",
+    Qt.Key.Key_End: "end",
+    Qt.Key.Key_PageUp: "page_up",
+    Qt.Key.Key_PageDown: "page_down",
+    Qt.Key.Key_Up: "up",
+    Qt.Key.Key_Down: "down",
+    Qt.Key.Key_Left: "left",
+    Qt.Key.Key_Right: "right",
+    Qt.Key.Key_Pause: "pause",
+    Qt.Key.Key_ScrollLock: "scroll_lock",
+    Qt.Key.Key_Print: "print_screen",
+    Qt.Key.Key_Menu: "menu",
+    Qt.Key.Key_NumLock: "num_lock",
+    Qt.Key.Key_MediaPlay: "media_play_pause",
+    Qt.Key.Key_MediaTogglePlayPause: "media_play_pause",
+    Qt.Key.Key_VolumeMute: "media_volume_mute",
+    Qt.Key.Key_VolumeDown: "media_volume_down",
+    Qt.Key.Key_VolumeUp: "media_volume_up",
+    Qt.Key.Key_MediaPrevious: "media_previous",
+    Qt.Key.Key_MediaNext: "media_next",
+    Qt.Key.Key_AltGr: "alt_gr",
+}
+_MODIFIER_KEYS: dict[int, str] = {
+    Qt.Key.Key_Control: "ctrl",
+    Qt.Key.Key_Shift: "shift",
+    Qt.Key.Key_Alt: "alt",
+    Qt.Key.Key_Meta: "cmd",
+    Qt.Key.Key_Super_L: "cmd",
+    Qt.Key.Key_Super_R: "cmd_r",
+}
+# X11 keysyms of the right-hand modifiers (Qt reports both sides as one key)
+_RIGHT_KEYSYMS = {0xFFE4: "ctrl_r", 0xFFE2: "shift_r", 0xFFEA: "alt_r", 0xFFEC: "cmd_r", 0xFE03: "alt_gr"}
+_MOD_FLAGS = (
+    (Qt.KeyboardModifier.ControlModifier, "ctrl"),
+    (Qt.KeyboardModifier.AltModifier, "alt"),
+    (Qt.KeyboardModifier.ShiftModifier, "shift"),
+    (Qt.KeyboardModifier.MetaModifier, "cmd"),
+)
+
+
+def key_name(event: QKeyEvent) -> str | None:
+    """Return the pynput name of the key in ``event`` (``None`` if it has no usable name)."""
+    key = event.key()
+    if key in _MODIFIER_KEYS:
+        return _RIGHT_KEYSYMS.get(event.nativeVirtualKey(), _MODIFIER_KEYS[key])
+    if key in _QT_KEYS:
+        return _QT_KEYS[key]
+    if Qt.Key.Key_F1 <= key <= Qt.Key.Key_F20:
+        return f"f{key - Qt.Key.Key_F1 + 1}"
+    if Qt.Key.Key_A <= key <= Qt.Key.Key_Z or Qt.Key.Key_0 <= key <= Qt.Key.Key_9:
+        return chr(key).lower()
+    text = event.text()
+    if len(text) == 1 and text.isprintable() and not text.isspace():
+        return text.lower()
+    return None
+
+
+def held_modifiers(event: QKeyEvent, exclude: str | None = None) -> list[str]:
+    """Generic modifiers held during ``event`` (ctrl, alt, shift, cmd order)."""
+    generic = exclude.split("_")[0] if exclude else None
+    return [name for flag, name in _MOD_FLAGS if event.modifiers() & flag and name != generic]
+
+
+class HotkeyField(QLineEdit):
+    """A read-only field that records the next key or combination pressed in it.
+
+    Click it (or call :meth:`start_capture`), then press the key: a single key (``f9``), a
+    modifier alone (``ctrl_r``, recorded when it is released) or a combination
+    (``ctrl+alt+space``). Esc cancels. ``captured`` carries the binding text.
+    """
+
+    captured = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        """Create the field (not capturing)."""
+        super().__init__(parent)
+        self.setReadOnly(True)
+        self.setPlaceholderText("click, then press a key")
+        self.capturing = False
+        self._binding = ""
+        self._solo: str | None = None
+
+    def binding(self) -> str:
+        """The binding shown (e.g. ``caps_lock``)."""
+        return self._binding
+
+    def set_binding(self, text: str) -> None:
+        """Show ``text`` without emitting ``captured``."""
+        self._binding = text
+        if not self.capturing:
+            self.setText(text)
+
+    def start_capture(self) -> None:
+        """Wait for the next key press (grabs the keyboard until a key is recorded)."""
+        self.capturing = True
+        self._solo = None
+        self.setText("")
+        self.setPlaceholderText("press the key or combination… (Esc cancels)")
+        self.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.grabKeyboard()
+
+    def stop_capture(self, binding: str | None) -> None:
+        """Stop capturing; a non-empty ``binding`` is shown and emitted."""
+        if self.capturing:
+            self.releaseKeyboard()
+        self.capturing = False
+        self._solo = None
+        self.setPlaceholderText("click, then press a key")
+        if binding:
+            self._binding = binding
+        self.setText(self._binding)
+        if binding:
+            self.captured.emit(binding)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        """Clicking starts a capture."""
+        super().mousePressEvent(event)
+        if not self.capturing:
+            self.start_capture()
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:
+        """Losing focus cancels a capture."""
+        if self.capturing:
+            self.stop_capture(None)
+        super().focusOutEvent(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Record a key (or remember a modifier in case it is pressed alone)."""
+        if not self.capturing:
+            if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space):
+                self.start_capture()
+            else:
+                super().keyPressEvent(event)
+            return
+        event.accept()
+        if event.isAutoRepeat():
+            return
+        name = key_name(event)
+        if event.key() == Qt.Key.Key_Escape and not held_modifiers(event):
+            self.stop_capture(None)
+            return
+        if name is None:
+            return
+        if event.key() in _MODIFIER_KEYS:
+            self._solo = name
+            mods = held_modifiers(event, exclude=name)
+            self.setText("+".join([*mods, name, "…"]))
+            return
+        self.stop_capture("+".join([*held_modifiers(event), name]))
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:
+        """A modifier released with no other key pressed becomes the binding on its own."""
+        if not self.capturing:
+            super().keyReleaseEvent(event)
+            return
+        event.accept()
+        if event.isAutoRepeat() or self._solo is None:
+            return
+        name = self._solo
+        others = held_modifiers(event, exclude=name)
+        self.stop_capture("+".join([*others, name]))
+
+
+class LevelMeter(QWidget):
+    """A horizontal bar showing an input level (0..1) with a peak tick."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        """Create an empty meter."""
+        super().__init__(parent)
+        self.setMinimumSize(160, 14)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.level = 0.0
+        self.peak = 0.0
+
+    def set_level(self, rms: float, peak: float) -> None:
+        """Show ``rms`` (bar) and ``peak`` (tick), both 0..1 full scale."""
+        level = min(1.0, (max(rms, 0.0) * 4.0) ** 0.7)
+        peak_level = min(1.0, max(peak, 0.0))
+        if abs(level - self.level) > 0.01 or abs(peak_level - self.peak) > 0.01:
+            self.level, self.peak = level, peak_level
+            self.update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        """Draw the bar."""
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        r = QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5)
+        p.setPen(QColor(0, 0, 0, 60))
+        p.setBrush(QColor(0, 0, 0, 25))
+        p.drawRoundedRect(r, 4, 4)
+        p.setPen(Qt.PenStyle.NoPen)
+        color = QColor("#43a047") if self.peak < 0.95 else QColor("#e53935")
+        p.setBrush(color)
+        p.drawRoundedRect(QRectF(r.x(), r.y(), r.width() * self.level, r.height()), 4, 4)
+        p.setBrush(QColor("#263238"))
+        p.drawRect(QRectF(r.x() + r.width() * self.peak - 1, r.y(), 2, r.height()))
+        p.end()

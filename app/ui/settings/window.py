@@ -1,0 +1,137 @@
+"""The settings window: one tab per module, every change saved and applied as it is made.
+
+Edits are collected per tab and committed 300 ms after the last one (so dragging a slider or
+typing a term does not rewrite the file on every keystroke): the edited tabs write their values
+onto the current settings, :class:`~app.ui.settings.live.LiveSettings` validates, saves the file
+atomically and hands the settings to the engine. Nothing needs a restart.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QIcon
+from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
+
+from app.config import Settings
+from app.errors import HoldtypeError
+from app.paths import resources_dir
+from app.ui.settings.base import SettingsTab, TabContext
+
+log = logging.getLogger(__name__)
+
+# (module under app.ui.settings, class name), in tab order
+TABS: tuple[tuple[str, str], ...] = (
+    ("general", "GeneralTab"),
+    ("audio", "AudioTab"),
+    ("model", "ModelTab"),
+    ("vocabulary", "VocabularyTab"),
+    ("modes", "ModesTab"),
+    ("llm", "LLMTab"),
+    ("history", "HistoryTab"),
+    ("advanced", "AdvancedTab"),
+)
+COMMIT_DELAY_MS = 300
+
+
+class SettingsWindow(QWidget):
+    """All settings, in tabs; changes apply live."""
+
+    def __init__(self, ctx: TabContext) -> None:
+        """Build every tab and load the current settings into it."""
+        super().__init__()
+        self.ctx = ctx
+        self.setObjectName("holdtype-settings")
+        self.setWindowTitle("Holdtype settings")
+        self.setWindowIcon(QIcon(str(resources_dir() / "icons" / "holdtype.png")))
+        self.resize(760, 560)
+        self.tabs = QTabWidget()
+        self.pages: dict[str, SettingsTab] = {}
+        self._dirty: set[str] = set()
+        for module_name, class_name in TABS:
+            self._add_tab(module_name, class_name)
+        self.status = QLabel("")
+        self.status.setObjectName("settings-status")
+        self.status.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.tabs, 1)
+        layout.addWidget(self.status)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(COMMIT_DELAY_MS)
+        self._timer.timeout.connect(self.commit)
+        ctx.live.changed.connect(self._reload)
+        ctx.live.failed.connect(self._show_problem)
+
+    def _add_tab(self, module_name: str, class_name: str) -> None:
+        try:
+            module = importlib.import_module(f"app.ui.settings.{module_name}")
+            tab: SettingsTab = getattr(module, class_name)(self.ctx)
+        except (ImportError, AttributeError, HoldtypeError) as exc:
+            log.warning("settings tab %s unavailable: %s", module_name, exc)
+            placeholder = QLabel(f"This page is not available: {exc}")
+            placeholder.setWordWrap(True)
+            self.tabs.addTab(placeholder, module_name.title())
+            return
+        tab.load(self.ctx.live.settings)
+        tab.edited.connect(lambda k=tab.key: self._on_edited(k))
+        self.pages[tab.key] = tab
+        self.tabs.addTab(tab, tab.title)
+
+    def show_tab(self, key: str) -> None:
+        """Switch to the tab called ``key`` (e.g. ``"history"``); unknown keys are ignored."""
+        page = self.pages.get(key)
+        if page is not None:
+            self.tabs.setCurrentWidget(page)
+
+    def bring_forward(self, key: str = "") -> None:
+        """Show the window on top and give it the focus (a second ``holdtype`` start does this)."""
+        if key:
+            self.show_tab(key)
+        self.setWindowState(self.windowState() & ~Qt.WindowState.WindowMinimized)
+        self.show()
+        self.raise_()
+        self.activateWindow()
+
+    def _on_edited(self, key: str) -> None:
+        self._dirty.add(key)
+        self._timer.start()
+
+    def commit(self) -> bool:
+        """Write the edited tabs' values, save and apply; return False when it failed."""
+        self._timer.stop()
+        if not self._dirty:
+            return True
+        dirty = [self.pages[k] for k in self.pages if k in self._dirty]
+        settings: Settings = self.ctx.live.settings
+        try:
+            for page in dirty:
+                settings = page.apply(settings)
+            settings = Settings.model_validate(settings.model_dump())
+        except (ValueError, HoldtypeError) as exc:
+            self._show_problem(f"Not saved: {exc}")
+            return False
+        self._dirty.clear()
+        if not self.ctx.live.commit(settings):
+            return False
+        for page in dirty:
+            page.committed(settings)
+        self.status.setStyleSheet("color: palette(mid);")
+        self.status.setText("Saved — changes are in effect.")
+        return True
+
+    def _reload(self, settings: Settings) -> None:
+        for key, page in self.pages.items():
+            if key not in self._dirty:
+                page.load(settings)
+
+    def _show_problem(self, message: str) -> None:
+        self.status.setStyleSheet("color: #c62828;")
+        self.status.setText(message)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Closing the window commits pending edits (the app keeps running in the tray)."""
+        self.commit()
+        super().closeEvent(event)

@@ -1,0 +1,386 @@
+"""The tray icon: the app's state at a glance and every action one click away.
+
+Icons: idle, recording (with a level bar drawn live), busy (transcribing/processing/inserting),
+error, and disabled (hotkey paused). The tooltip names the hotkey, mode and model. Without a tray
+host (``QSystemTrayIcon.isSystemTrayAvailable()`` is False, e.g. a bare X server with openbox)
+the controller still works — the hotkey and overlay do the job — and :attr:`TrayController.problem`
+says why there is no icon.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable
+from functools import cache, lru_cache
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, QRectF, Qt, Signal
+from PySide6.QtGui import QAction, QActionGroup, QColor, QGuiApplication, QIcon, QPainter, QPixmap
+from PySide6.QtWidgets import QMenu, QSystemTrayIcon
+
+from app.config import Settings
+from app.events import EngineReady, ErrorRaised, Notice, State, StateChanged, UtteranceResult
+from app.paths import resources_dir
+from app.ui.qt_bridge import EngineBridge
+from app.ui.settings.live import LiveSettings
+
+if TYPE_CHECKING:
+    from app.engine import Engine
+
+log = logging.getLogger(__name__)
+
+NO_TRAY_MESSAGE = (
+    "No system tray is available on this desktop, so Holdtype shows no icon. Dictation still "
+    "works with the hotkey and the on-screen pill; run `holdtype` again to open the settings."
+)
+RECENT_COUNT = 10
+BUSY_STATES = (State.TRANSCRIBING, State.PROCESSING, State.INSERTING)
+
+
+@cache
+def state_icon(name: str) -> QIcon:
+    """Return the icon for ``name`` (idle, recording, busy, error, disabled) at every size."""
+    icon = QIcon()
+    folder = resources_dir() / "icons"
+    for size in (22, 32, 64, 256):
+        icon.addFile(str(folder / f"{name}-{size}.png"))
+    return icon
+
+
+def level_icon(level: int) -> QIcon:
+    """Return the recording icon with a level bar filled to ``level`` of 5."""
+    return _level_icon(max(0, min(5, level)))
+
+
+@lru_cache(maxsize=6)
+def _level_icon(level: int) -> QIcon:
+    pixmap = QPixmap(str(resources_dir() / "icons" / "recording-64.png"))
+    p = QPainter(pixmap)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    p.setPen(Qt.PenStyle.NoPen)
+    p.setBrush(QColor(0, 0, 0, 110))
+    p.drawRoundedRect(QRectF(52, 8, 10, 48), 4, 4)
+    if level:
+        h = 44 * level / 5
+        p.setBrush(QColor("#a5d6a7"))
+        p.drawRoundedRect(QRectF(54, 54 - h, 6, h), 3, 3)
+    p.end()
+    return QIcon(pixmap)
+
+
+def describe_hotkey(key: str) -> str:
+    """Return a human form of a binding such as ``caps_lock`` → ``Caps Lock``."""
+    from app.hotkey.binding import BindingError, canonical
+
+    with contextlib.suppress(BindingError):  # an invalid key is shown as written
+        key = canonical(key)
+    return "+".join(part if len(part) == 1 else part.replace("_", " ").title() for part in key.split("+"))
+
+
+def list_mode_names() -> list[str]:
+    """Return the names of the available LLM modes (``raw`` first)."""
+    names: list[str] = []
+    try:
+        from app.llm.modes import load_modes
+
+        names = list(load_modes())
+    except Exception as exc:  # modes module not available or a broken mode file
+        log.debug("modes unavailable: %s", exc)
+    if "raw" in names:
+        names.remove("raw")
+    return ["raw", *names]
+
+
+def installed_models() -> list[str]:
+    """Return the registry names of the speech models that are installed."""
+    from app.transcribe import models
+
+    return [name for name in models.REGISTRY if models.is_installed(name)]
+
+
+class TrayController(QObject):
+    """Owns the tray icon and its menu, and turns menu clicks into engine calls."""
+
+    open_settings = Signal(str)  # tab name ("" for the last one)
+    quit_requested = Signal()
+
+    def __init__(self, engine: Engine, bridge: EngineBridge, live: LiveSettings) -> None:
+        """Build the icon and menu; call :meth:`show` to put it in the tray."""
+        super().__init__()
+        self.engine = engine
+        self.live = live
+        self.state = State.IDLE
+        self.last_error: str | None = None
+        self.ready = False
+        self.available = QSystemTrayIcon.isSystemTrayAvailable()
+        self.problem: str | None = None if self.available else NO_TRAY_MESSAGE
+        self._level = -1
+        self.icon = QSystemTrayIcon(state_icon("idle"), self)
+        self.menu = QMenu()
+        self.menu.setObjectName("holdtype-tray-menu")
+        self._build_menu()
+        self.icon.setContextMenu(self.menu)
+        self.icon.activated.connect(self._on_activated)
+        bridge.state_changed.connect(self.on_state)
+        bridge.level_changed.connect(self.on_level)
+        bridge.error.connect(self.on_error)
+        bridge.notice.connect(self.on_notice)
+        bridge.utterance.connect(self.on_utterance)
+        bridge.ready.connect(self.on_ready)
+        live.changed.connect(self._on_settings)
+        self._refresh()
+
+    # --- menu -----------------------------------------------------------------------------
+    def _action(self, text: str, slot: Callable[..., Any], name: str) -> QAction:
+        action = QAction(text, self.menu)
+        action.setObjectName(name)
+        action.triggered.connect(slot)
+        self.menu.addAction(action)
+        return action
+
+    def _build_menu(self) -> None:
+        self.status_action = QAction("Starting…", self.menu)
+        self.status_action.setEnabled(False)
+        self.menu.addAction(self.status_action)
+        self.menu.addSeparator()
+        self.dictate_action = self._action("Start dictation", self.toggle_dictation, "dictate")
+        self.mode_menu = self.menu.addMenu("Mode")
+        self.mode_menu.setObjectName("mode-menu")
+        self.mode_group = QActionGroup(self.mode_menu)
+        self.mode_menu.aboutToShow.connect(self._fill_modes)
+        self.model_menu = self.menu.addMenu("Model")
+        self.model_menu.setObjectName("model-menu")
+        self.model_group = QActionGroup(self.model_menu)
+        self.model_menu.aboutToShow.connect(self._fill_models)
+        self.pause_action = self._action("Pause hotkey", self.set_paused, "pause")
+        self.pause_action.setCheckable(True)
+        self.recent_menu = self.menu.addMenu("Recent")
+        self.recent_menu.setObjectName("recent-menu")
+        self.recent_menu.aboutToShow.connect(self.fill_recent)
+        self.menu.addSeparator()
+        self._action("Settings…", lambda: self.open_settings.emit(""), "settings")
+        self._action("Open history", lambda: self.open_settings.emit("history"), "history")
+        self._action("About Holdtype", self.show_about, "about")
+        self.menu.addSeparator()
+        self._action("Quit", self.quit_requested.emit, "quit")
+        self._fill_modes()
+        self._fill_models()
+
+    def _fill_modes(self) -> None:
+        self.mode_menu.clear()
+        for action in self.mode_group.actions():
+            self.mode_group.removeAction(action)
+        active = self.live.settings.modes.active
+        for name in list_mode_names():
+            action = QAction(name, self.mode_menu, checkable=True)
+            action.setChecked(name == active)
+            action.triggered.connect(lambda _=False, n=name: self.choose_mode(n))
+            self.mode_group.addAction(action)
+            self.mode_menu.addAction(action)
+
+    def _fill_models(self) -> None:
+        self.model_menu.clear()
+        for action in self.model_group.actions():
+            self.model_group.removeAction(action)
+        current = self.live.settings.model.name
+        names = installed_models()
+        if current not in names:
+            names.append(current)
+        for name in names:
+            action = QAction(name, self.model_menu, checkable=True)
+            action.setChecked(name == current)
+            action.triggered.connect(lambda _=False, n=name: self.choose_model(n))
+            self.model_group.addAction(action)
+            self.model_menu.addAction(action)
+        self.model_menu.addSeparator()
+        more = self.model_menu.addAction("Download more…")
+        more.triggered.connect(lambda: self.open_settings.emit("model"))
+
+    def fill_recent(self) -> None:
+        """Refill the Recent menu with the last utterances (click copies, shift-click re-pastes)."""
+        self.recent_menu.clear()
+        entries: list[Any] = []
+        try:
+            entries = list(self.engine.history.list(limit=RECENT_COUNT))
+        except Exception as exc:  # history unavailable: say so in the menu
+            log.warning("recent history unavailable: %s", exc)
+        shown = 0
+        for entry in entries:
+            text = str(getattr(entry, "text", "") or "")
+            if not text.strip():
+                continue
+            label = text if len(text) <= 48 else text[:47] + "…"
+            action = self.recent_menu.addAction(label.replace("&", "&&"))
+            action.setToolTip(text)
+            entry_id = getattr(entry, "id", None)
+            action.triggered.connect(lambda _=False, t=text, i=entry_id: self.recent_clicked(t, i))
+            shown += 1
+            if shown >= RECENT_COUNT:
+                break
+        if not shown:
+            empty = self.recent_menu.addAction("Nothing dictated yet")
+            empty.setEnabled(False)
+        else:
+            self.recent_menu.addSeparator()
+            hint = self.recent_menu.addAction("Click copies · Shift+click pastes again")
+            hint.setEnabled(False)
+
+    # --- actions --------------------------------------------------------------------------
+    def toggle_dictation(self) -> None:
+        """Start dictation when idle, stop it while recording."""
+        if self.state is State.RECORDING:
+            self.engine.end()
+        elif self.state is State.IDLE:
+            self.engine.begin()
+
+    def choose_mode(self, name: str) -> None:
+        """Make ``name`` the active mode."""
+        self.live.update("modes", active=name)
+
+    def choose_model(self, name: str) -> None:
+        """Switch the speech model (the engine reloads it in the background)."""
+        self.live.update("model", name=name)
+
+    def set_paused(self, paused: bool) -> None:
+        """Pause or resume the hotkey (remembered across restarts)."""
+        self.engine.set_paused(bool(paused))
+        hotkey = self.live.settings.hotkey.model_copy(update={"paused": bool(paused)})
+        self.live.commit(self.live.settings.model_copy(update={"hotkey": hotkey}), apply=False)
+        self._refresh()
+
+    def recent_clicked(self, text: str, history_id: int | None) -> None:
+        """Copy ``text``; with Shift held, paste it again into the active window."""
+        shift = bool(QGuiApplication.queryKeyboardModifiers() & Qt.KeyboardModifier.ShiftModifier)
+        if shift and history_id is not None:
+            self.engine.repaste(history_id)
+        else:
+            self.engine.copy_to_clipboard(text)
+
+    def show_about(self) -> None:
+        """Show the About box."""
+        from PySide6.QtWidgets import QMessageBox
+
+        from app import __version__
+
+        QMessageBox.about(
+            None,
+            "About Holdtype",
+            f"<b>Holdtype {__version__}</b><p>Hold a key, speak, let go: your words appear where "
+            "you type. Speech is recognised on this computer (faster-whisper); nothing leaves it "
+            "unless you pick an LLM mode that uses a remote model.</p>",
+        )
+
+    def _on_activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
+        if reason == QSystemTrayIcon.ActivationReason.Trigger:
+            self.open_settings.emit("")
+
+    # --- engine events --------------------------------------------------------------------
+    def on_ready(self, event: EngineReady) -> None:
+        """The model is loaded: say so, and report anything that could not be armed."""
+        self.ready = True
+        if event.problems:
+            self.on_error(ErrorRaised("; ".join(event.problems), "engine"))
+        self._refresh()
+
+    def on_state(self, event: StateChanged) -> None:
+        """Follow the engine's state."""
+        self.state = event.state
+        if event.state is State.RECORDING:
+            self.last_error = None
+            self._level = -1
+        self._refresh()
+
+    def on_level(self, rms: float, peak: float) -> None:
+        """Redraw the level bar (only when it changes by a step, to keep the CPU idle)."""
+        if self.state is not State.RECORDING:
+            return
+        level = min(5, int((rms * 4.0) ** 0.7 * 5 + 0.5))
+        if level != self._level:
+            self._level = level
+            self.icon.setIcon(level_icon(level))
+
+    def on_error(self, event: ErrorRaised) -> None:
+        """Show the error icon and a notification."""
+        self.last_error = event.message
+        log.warning("%s: %s", event.source, event.message)
+        self.notify("Holdtype: something went wrong", event.message, error=True)
+        self._refresh()
+
+    def on_notice(self, event: Notice) -> None:
+        """Show a notification (recovered recordings, LLM fallbacks)."""
+        log.info("%s: %s", event.source, event.message)
+        self.notify("Holdtype", event.message)
+
+    def on_utterance(self, event: UtteranceResult) -> None:
+        """A result arrived: an error in it is shown; a success clears the error icon."""
+        if event.error:
+            self.on_error(ErrorRaised(event.error, "utterance"))
+        else:
+            self.last_error = None
+            self._refresh()
+
+    def notify(self, title: str, message: str, *, error: bool = False) -> None:
+        """Show a desktop notification from the tray icon (logged when there is no tray)."""
+        if self.available and self.icon.isVisible():
+            kind = QSystemTrayIcon.MessageIcon.Warning if error else QSystemTrayIcon.MessageIcon.Information
+            self.icon.showMessage(title, message, kind, 8000)
+
+    def _on_settings(self, settings: Settings) -> None:
+        self.pause_action.setChecked(settings.hotkey.paused)
+        self._refresh()
+
+    # --- display --------------------------------------------------------------------------
+    def icon_name(self) -> str:
+        """The name of the icon for the current state."""
+        if self.state is State.RECORDING:
+            return "recording"
+        if self.state in BUSY_STATES or not self.ready:
+            return "busy"
+        if self.last_error:
+            return "error"
+        if self.live.settings.hotkey.paused:
+            return "disabled"
+        return "idle"
+
+    def tooltip(self) -> str:
+        """The tooltip text: state, hotkey, mode and model."""
+        s = self.live.settings
+        if not self.ready:
+            status = f"loading {s.model.name}…"
+        elif s.hotkey.paused and self.state is State.IDLE:
+            status = "hotkey paused"
+        else:
+            status = self.state.value
+        hold = "hold" if s.hotkey.mode == "hold" else "press to start/stop"
+        lines = [
+            f"Holdtype — {status}",
+            f"Hotkey: {describe_hotkey(s.hotkey.key)} ({hold})",
+            f"Mode: {s.modes.active} · Model: {s.model.name}",
+        ]
+        if self.last_error:
+            lines.append(f"Last error: {self.last_error[:120]}")
+        return "\n".join(lines)
+
+    def _refresh(self) -> None:
+        name = self.icon_name()
+        if name != "recording" or self._level < 0:
+            self.icon.setIcon(state_icon(name) if name != "recording" else level_icon(0))
+        tip = self.tooltip()
+        self.icon.setToolTip(tip)
+        self.status_action.setText(tip.splitlines()[0])
+        self.dictate_action.setText("Stop dictation" if self.state is State.RECORDING else "Start dictation")
+        self.dictate_action.setEnabled(self.state in (State.IDLE, State.RECORDING))
+        self.pause_action.setChecked(self.live.settings.hotkey.paused)
+
+    def show(self) -> bool:
+        """Put the icon in the tray; return False (and log why) when there is no tray host."""
+        if not self.available:
+            log.warning("%s", NO_TRAY_MESSAGE)
+            return False
+        self.icon.show()
+        return True
+
+    def hide(self) -> None:
+        """Remove the icon from the tray."""
+        self.icon.hide()
