@@ -1,0 +1,50 @@
+"""``holdtype bench jargon``: WER and term accuracy, stage by stage, on a jargon manifest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from app.commands import _common
+
+
+@click.command()
+@click.argument("manifest", type=click.Path(path_type=Path))
+@click.option("--model", "model_name", default=None, help="Speech model (default: tiny.en).")
+@click.option(
+    "--bias",
+    type=click.Choice(["prompt", "hotwords", "both"]),
+    default=None,
+    help="How the vocabulary steers Whisper (default: the vocabulary.bias setting).",
+)
+@click.option("--show", is_flag=True, help="Also print every clip's text at each stage.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object with the figures.")
+def jargon(manifest: Path, model_name: str | None, bias: str | None, show: bool, as_json: bool) -> None:
+    """WER and term accuracy for: raw Whisper, +vocabulary bias, +auto-correction, +rules.
+
+    MANIFEST is a TSV (id, voice, text, terms) with audio at audio/<id>.wav beside it. The
+    vocabulary is the union of the manifest's terms, nothing else; the rules are yours.
+
+    Example: holdtype bench jargon ../shared/data/jargon-dev/manifest.tsv
+    """
+    from app.bench.jargon import read_manifest, run_jargon
+    from app.config import ModelSettings
+
+    settings = _common.settings()
+    model = ModelSettings(name=model_name) if model_name else ModelSettings()
+    items = read_manifest(manifest)
+    report = run_jargon(items, model, settings.vocabulary, settings.rules, bias=bias)
+    if as_json:
+        _common.echo_json(report.as_dict())
+        return
+    click.echo(f"{len(items)} clips, {report.total_terms} terms, model {model.name}, bias {report.bias}")
+    click.echo(f"{'stage':<14}{'WER':>8}{'terms':>14}")
+    for stage in report.stages:
+        acc = f"{stage.term_hits}/{report.total_terms} {stage.term_accuracy:.0%}"
+        click.echo(f"{stage.name:<14}{stage.wer:>8.1%}{acc:>14}")
+    if show:
+        for n, item in enumerate(items):
+            click.echo(f"\n{item.id}  ref: {item.text}")
+            for stage in report.stages:
+                click.echo(f"  {stage.name:<12} {stage.texts[n]}")

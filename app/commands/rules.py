@@ -1,0 +1,79 @@
+"""``holdtype rules``: replacement rules applied after the vocabulary."""
+
+from __future__ import annotations
+
+import click
+
+from app.commands import _common
+from app.config import Rule
+from app.errors import RuleError
+from app.text.rules import validate_rule
+
+
+@click.group()
+def rules() -> None:
+    """Manage replacement rules (whole word, case-insensitive; regex on request).
+
+    Example: holdtype rules add "new line" "\\n"
+    """
+
+
+@rules.command("add")
+@click.argument("find")
+@click.argument("replace")
+@click.option("--regex", "is_regex", is_flag=True, help="FIND is a regular expression.")
+@click.option("--case-sensitive", is_flag=True, help="Match FIND's case exactly.")
+def add(find: str, replace: str, is_regex: bool, case_sensitive: bool) -> None:
+    """Add a rule: FIND becomes REPLACE. Example: holdtype rules add "pie pie" PyPI"""
+    if not find.strip():
+        raise RuleError("a rule needs something to find")
+    rule = Rule(find=find, replace=replace, regex=is_regex, case_sensitive=case_sensitive)
+    validate_rule(rule)
+    current = _common.settings()
+    kept = [r for r in current.rules if r.find != find]
+    new = current.model_copy(update={"rules": [*kept, rule]})
+    _common.save(new)
+    verb = "replaced" if len(kept) < len(current.rules) else "added"
+    click.echo(f"{verb} rule {find!r} -> {replace!r}; {len(new.rules)} rule(s)")
+
+
+@rules.command("remove")
+@click.argument("find")
+def remove(find: str) -> None:
+    """Remove the rule whose FIND is exactly FIND. Example: holdtype rules remove "pie pie" """
+    current = _common.settings()
+    kept = [r for r in current.rules if r.find != find]
+    if len(kept) == len(current.rules):
+        raise RuleError(f"no rule finds {find!r} (see `holdtype rules list`)")
+    _common.save(current.model_copy(update={"rules": kept}))
+    click.echo(f"removed rule {find!r}; {len(kept)} rule(s)")
+
+
+@rules.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON list of rules.")
+def list_rules(as_json: bool) -> None:
+    """List the rules in the order they are applied."""
+    current = _common.settings().rules
+    if as_json:
+        _common.echo_json([r.model_dump() for r in current])
+        return
+    for r in current:
+        flags = [name for name, on in (("regex", r.regex), ("case-sensitive", r.case_sensitive)) if on]
+        extra = f"  [{', '.join(flags)}]" if flags else ""
+        click.echo(f"{r.find!r} -> {r.replace!r}{extra}")
+
+
+@rules.command("test")
+@click.argument("text")
+@click.option("--json", "as_json", is_flag=True, help="Print raw, after vocabulary and after rules.")
+def test(text: str, as_json: bool) -> None:
+    """Show TEXT after the vocabulary and the rules. Example: holdtype rules test "sicket learn" """
+    from app.text.pipeline import TextPipeline
+
+    pipeline = TextPipeline.from_settings(_common.settings())
+    after_vocab = pipeline.apply_vocabulary(text)
+    final = pipeline.apply(text)
+    if as_json:
+        _common.echo_json({"raw": text, "vocabulary": after_vocab, "final": final})
+        return
+    click.echo(final)

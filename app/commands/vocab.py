@@ -1,0 +1,68 @@
+"""``holdtype vocab``: the terms Whisper is steered towards and transcripts are corrected to."""
+
+from __future__ import annotations
+
+import click
+
+from app.commands import _common
+from app.errors import ConfigError
+
+
+@click.group()
+def vocab() -> None:
+    """Manage vocabulary terms (spelling truth, Whisper bias, auto-correction targets).
+
+    Example: holdtype vocab add scikit-learn PyPI "Talk Python To Me"
+    """
+
+
+@vocab.command("add")
+@click.argument("terms", nargs=-1, required=True)
+def add(terms: tuple[str, ...]) -> None:
+    """Add TERMS (quote terms with spaces). Example: holdtype vocab add NumPy "Hugging Face" """
+    current = _common.settings()
+    words = list(current.vocabulary.terms)
+    known = {t.casefold() for t in words}
+    added = []
+    for term in terms:
+        clean = " ".join(term.split())
+        if not clean:
+            raise ConfigError("a vocabulary term cannot be empty")
+        if clean.casefold() not in known:
+            words.append(clean)
+            known.add(clean.casefold())
+            added.append(clean)
+    new = current.model_copy(update={"vocabulary": current.vocabulary.model_copy(update={"terms": words})})
+    _common.save(new)
+    click.echo(f"added {len(added)} term(s); {len(words)} in the vocabulary")
+
+
+@vocab.command("remove")
+@click.argument("terms", nargs=-1, required=True)
+def remove(terms: tuple[str, ...]) -> None:
+    """Remove TERMS (matched ignoring case). Example: holdtype vocab remove PyPI"""
+    current = _common.settings()
+    words = list(current.vocabulary.terms)
+    by_key = {t.casefold(): t for t in words}
+    unknown = [t for t in terms if " ".join(t.split()).casefold() not in by_key]
+    if unknown:
+        raise ConfigError(f"not in the vocabulary: {', '.join(unknown)} (see `holdtype vocab list`)")
+    drop = {" ".join(t.split()).casefold() for t in terms}
+    kept = [t for t in words if t.casefold() not in drop]
+    new = current.model_copy(update={"vocabulary": current.vocabulary.model_copy(update={"terms": kept})})
+    _common.save(new)
+    click.echo(f"removed {len(words) - len(kept)} term(s); {len(kept)} in the vocabulary")
+
+
+@vocab.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: terms, bias, autocorrect.")
+def list_terms(as_json: bool) -> None:
+    """List the vocabulary terms, one per line."""
+    v = _common.settings().vocabulary
+    if as_json:
+        _common.echo_json(
+            {"terms": v.terms, "bias": v.bias, "autocorrect": v.autocorrect, "sensitivity": v.sensitivity}
+        )
+        return
+    for term in v.terms:
+        click.echo(term)

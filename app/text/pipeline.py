@@ -1,0 +1,69 @@
+"""The text pipeline every transcript goes through: vocabulary, then rules, then tidy whitespace.
+
+The engine, the streaming transcriber and ``holdtype transcribe`` all use :class:`TextPipeline`,
+so what a benchmark measures is what the user gets. It also decides how the vocabulary biases
+Whisper (:meth:`TextPipeline.decode_options`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from app.config import Rule, Settings, VocabularySettings
+from app.text.rules import RuleSet, compile_rules
+from app.text.vocabulary import Vocabulary
+from app.transcribe.whisper import DecodeOptions
+
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?])")
+
+
+def tidy(text: str) -> str:
+    """Collapse runs of whitespace, drop spaces before punctuation, strip the ends."""
+    text = " ".join(text.split())
+    return _SPACE_BEFORE_PUNCT.sub(r"\1", text)
+
+
+class TextPipeline:
+    """Vocabulary correction and replacement rules, built once from the settings."""
+
+    def __init__(self, vocabulary: VocabularySettings, rules: list[Rule]) -> None:
+        self.settings = vocabulary
+        self.vocabulary = Vocabulary(vocabulary.terms, vocabulary.sensitivity)
+        self.rules: RuleSet = compile_rules(rules)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TextPipeline:
+        """Build the pipeline from the user's settings."""
+        return cls(settings.vocabulary, settings.rules)
+
+    def decode_options(self, base: DecodeOptions) -> DecodeOptions:
+        """Return ``base`` with the vocabulary's ``initial_prompt``/``hotwords`` per ``bias``.
+
+        An ``initial_prompt`` already set in ``base`` (e.g. the streaming transcriber's committed
+        text) is kept, with the vocabulary's prompt in front of it.
+        """
+        bias = self.settings.bias
+        if not self.vocabulary or bias == "none":
+            return base
+        changes: dict[str, object] = {}
+        if bias in {"prompt", "both"}:
+            prompt = self.vocabulary.prompt()
+            changes["initial_prompt"] = f"{prompt} {base.initial_prompt}" if base.initial_prompt else prompt
+        if bias in {"hotwords", "both"}:
+            changes["hotwords"] = self.vocabulary.hotwords()
+        return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+    def apply_vocabulary(self, raw: str) -> str:
+        """Fix near misses of the user's terms (when auto-correction is on)."""
+        if not self.settings.autocorrect:
+            return raw
+        return self.vocabulary.correct(raw)
+
+    def apply_rules(self, text: str) -> str:
+        """Apply the replacement rules in order."""
+        return self.rules.apply(text)
+
+    def apply(self, raw: str) -> str:
+        """The whole pipeline: vocabulary, rules, tidy whitespace."""
+        return tidy(self.apply_rules(self.apply_vocabulary(tidy(raw))))

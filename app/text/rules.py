@@ -1,0 +1,104 @@
+"""Replacement rules: ``find`` → ``replace``, applied in order after the vocabulary.
+
+Plain rules match whole words, case-insensitively unless ``case_sensitive``; "whole word" also
+works for finds that start or end with punctuation ("c++", ".net"): the find must not touch a
+letter or digit on either side. Regex rules use the ``regex`` module with a time limit, so a
+catastrophic pattern such as ``(a+)+$`` cannot hang dictation: on timeout the rule is skipped,
+a warning is logged and the text is kept as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import regex
+
+from app.config import Rule
+from app.errors import RuleError
+
+log = logging.getLogger(__name__)
+
+#: Seconds one regex rule may spend on one text before it is skipped.
+REGEX_TIMEOUT_S = 0.2
+
+
+def validate_rule(rule: Rule) -> None:
+    """Raise :class:`RuleError` naming the problem when ``rule`` cannot be used."""
+    if not rule.find.strip():
+        raise RuleError("a rule needs something to find")
+    if rule.regex:
+        try:
+            pattern = regex.compile(rule.find, 0 if rule.case_sensitive else regex.IGNORECASE)
+        except regex.error as exc:
+            raise RuleError(f"invalid regular expression {rule.find!r}: {exc}") from None
+        try:
+            _dummy_match(pattern).expand(rule.replace)
+        except (regex.error, IndexError) as exc:
+            raise RuleError(f"invalid replacement {rule.replace!r} for {rule.find!r}: {exc}") from None
+
+
+def _dummy_match(pattern: regex.Pattern[str]) -> regex.Match[str]:
+    """A match object with every group present, to check a replacement template's references."""
+    names = {index: name for name, index in pattern.groupindex.items()}
+    groups = "".join(f"(?P<{names[i]}>)" if i in names else "()" for i in range(1, pattern.groups + 1))
+    dummy = regex.match(groups, "")
+    assert dummy is not None
+    return dummy
+
+
+def _plain_pattern(rule: Rule) -> regex.Pattern[str]:
+    find = regex.escape(rule.find.strip())
+    flags = regex.V0 if rule.case_sensitive else regex.IGNORECASE
+    return regex.compile(rf"(?<![\w]){find}(?![\w])", flags)
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    """A rule with its compiled pattern."""
+
+    rule: Rule
+    pattern: regex.Pattern[str]
+
+    def apply(self, text: str) -> str:
+        """Apply this rule to ``text``; on a regex timeout, log a warning and return ``text``."""
+        if self.rule.regex:
+            try:
+                return self.pattern.sub(self.rule.replace, text, timeout=REGEX_TIMEOUT_S)
+            except TimeoutError:
+                log.warning(
+                    "rule %r took longer than %.1f s and was skipped", self.rule.find, REGEX_TIMEOUT_S
+                )
+                return text
+        replacement = self.rule.replace
+        return self.pattern.sub(lambda _m: replacement, text)
+
+
+class RuleSet:
+    """Compiled rules, applied in order."""
+
+    def __init__(self, rules: list[CompiledRule]) -> None:
+        self.rules = rules
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    def apply(self, text: str) -> str:
+        """Apply every rule in order to ``text``."""
+        for rule in self.rules:
+            text = rule.apply(text)
+        return text
+
+
+def compile_rules(rules: list[Rule]) -> RuleSet:
+    """Validate and compile ``rules``; raise :class:`RuleError` for the first invalid one."""
+    compiled: list[CompiledRule] = []
+    for rule in rules:
+        validate_rule(rule)
+        if rule.regex:
+            flags = 0 if rule.case_sensitive else regex.IGNORECASE
+            pattern = regex.compile(rule.find, flags)
+        else:
+            pattern = _plain_pattern(rule)
+        compiled.append(CompiledRule(rule, pattern))
+    return RuleSet(compiled)

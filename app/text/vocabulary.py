@@ -1,0 +1,405 @@
+"""The user's vocabulary: Whisper biasing (prompt, hotwords) and phonetic auto-correction.
+
+A :class:`Vocabulary` is built from the user's terms (``scikit-learn``, ``PyPI``, ``Talk Python
+To Me``). It does three things, all pure functions of text:
+
+* :meth:`Vocabulary.prompt` and :meth:`Vocabulary.hotwords` give faster-whisper text that makes
+  it more likely to spell the terms the user's way.
+* :meth:`Vocabulary.correct` fixes near misses in a transcript. Every run of 1..k words is
+  compared with *spoken variants* of each term: the term read as words, split at case changes,
+  hyphens and dots, acronyms read letter by letter ("P Y P I"), and a few readings of common
+  tech syllables ("py" → "pie"/"pi", "sci" → "sigh"/"psy"). Two similarities must agree: the
+  letters (rapidfuzz) and a coarse English sound key (vowel groups merged, "ph" → "f", soft
+  "c" → "s" ...). Short terms are only fixed on an exact match, so "get" never becomes "git".
+* It restores the exact spelling and casing of terms: "github" → ``GitHub``, "disk cache" →
+  ``diskcache``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import re
+from dataclasses import dataclass, field
+
+import jellyfish
+from rapidfuzz import fuzz, process
+
+log = logging.getLogger(__name__)
+
+# How letters are read out loud (for acronyms such as "LLM", "CI", "npm").
+LETTER_NAMES: dict[str, str] = {
+    "a": "ay", "b": "bee", "c": "see", "d": "dee", "e": "ee", "f": "ef", "g": "gee",
+    "h": "aitch", "i": "eye", "j": "jay", "k": "kay", "l": "el", "m": "em", "n": "en",
+    "o": "oh", "p": "pee", "q": "queue", "r": "ar", "s": "ess", "t": "tee", "u": "you",
+    "v": "vee", "w": "double you", "x": "ex", "y": "why", "z": "zee",
+}  # fmt: skip
+
+# Readings of syllables that are common in tech names but not read as spelled.
+FRAGMENT_READINGS: dict[str, tuple[str, ...]] = {
+    "py": ("pie", "pi"),
+    "sci": ("sigh", "psy", "sy"),
+    "js": ("jay ess",),
+    "sql": ("sequel", "ess queue el"),
+    "gui": ("gooey",),
+    "io": ("eye oh",),
+    "ai": ("ay eye",),
+    "db": ("dee bee",),
+    "k8s": ("kubernetes", "kay eights"),
+    "npm": ("en pee em",),
+    "ui": ("you eye",),
+}
+
+_NUMBERS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
+_TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+
+# A word: letters/digits, with inner . - + # (Node.js, scikit-learn) and trailing + or # (C++).
+_TOKEN = re.compile(r"[^\W_]+(?:[.\-+#][^\W_]+)*[+#]*")
+# What may separate the words of one match: spaces, commas, hyphens (not sentence punctuation).
+_JOINABLE_GAP = re.compile(r"[\s,\-]*")
+_PIECE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+_VOWELS = re.compile(r"[aeiou]+")
+_MAX_VARIANTS = 48
+
+# Small words that never start or end a fuzzy match (they rarely belong to a term).
+_FUNCTION_WORDS = frozenset(
+    ["a", "an", "the", "of", "to", "in", "on", "at", "by", "for", "and", "or", "but", "nor", "is", "are", "was", "were", "be", "been", "am", "it", "its", "this", "that", "these", "those", "with", "from", "as", "into", "onto", "up", "out", "off", "over", "about", "i", "you", "he", "she", "we", "they", "my", "your", "his", "our", "their", "me", "us", "him", "her", "them", "not", "no", "so", "if", "then", "than", "can", "could", "do", "does", "did", "done", "have", "has", "had", "will", "would", "shall", "should", "may", "might", "must", "get", "got", "go", "goes", "went", "all", "any", "some", "what", "when", "where", "who", "whom", "how", "why", "there", "here", "just", "like", "one", "very", "also", "only", "now"]
+)
+
+
+def number_words(digits: str) -> str:
+    """Read a run of digits as English words (0..99 as numbers, longer runs digit by digit)."""
+    n = int(digits)
+    if len(digits) <= 2 and n < 20:
+        return _NUMBERS[n]
+    if len(digits) <= 2:
+        tens, ones = divmod(n, 10)
+        return _TENS[tens] + ("" if ones == 0 else " " + _NUMBERS[ones])
+    return " ".join(_NUMBERS[int(d)] for d in digits)
+
+
+def sound_key(text: str) -> str:
+    """A coarse English sound key: similar-sounding spellings give equal or close keys.
+
+    Vowel groups merge into ``a``; ``ph`` → ``f``; soft ``c`` → ``s``; ``ck``/``q``/hard ``c``
+    → ``k``; silent ``gh``, initial ``ps``/``kn``/``wr`` simplified; doubled letters merged.
+
+    >>> sound_key("sigh kit learn") == sound_key("scikit-learn")
+    True
+    """
+    s = re.sub(r"\d+", lambda m: number_words(m.group()), text.lower())
+    s = re.sub(r"[^a-z]", "", s)
+    if not s:
+        return ""
+    for pattern, repl in (
+        (r"^ps", "s"),
+        (r"^kn", "n"),
+        (r"^wr", "r"),
+        (r"^x", "s"),
+        (r"^gh", "g"),
+        (r"^y(?=[aeiou])", "j"),
+        (r"ph", "f"),
+        (r"gh", ""),
+        (r"sch", "sk"),
+        (r"ck", "k"),
+        (r"tion", "xan"),
+        (r"(?<=y)ch", "k"),
+        (r"(?:sh|ch)", "x"),
+        (r"c(?=[eiy])", "s"),
+        (r"c", "k"),
+        (r"q", "k"),
+        (r"x", "ks"),
+        (r"z", "s"),
+        (r"dg", "j"),
+        (r"th", "t"),
+        (r"wh", "w"),
+        (r"y", "i"),
+        (r"(?<=[^aeiou])e$", ""),
+    ):
+        s = re.sub(pattern, repl, s)
+    s = _VOWELS.sub("a", s)
+    return re.sub(r"(.)\1+", r"\1", s)
+
+
+def letters_of(text: str) -> str:
+    """Lower-case letters and digits of ``text`` only ("Node.js" → "nodejs")."""
+    return re.sub(r"[^0-9a-z+#]", "", text.casefold())
+
+
+def spell_out(text: str) -> str:
+    """Read letters one by one ("LLM" → "el el em"); digits as numbers."""
+    out: list[str] = []
+    for part in re.findall(r"\d+|[a-zA-Z]", text):
+        out.append(number_words(part) if part.isdigit() else LETTER_NAMES[part.lower()])
+    return " ".join(out)
+
+
+def _piece_readings(piece: str) -> list[str]:
+    """How one piece of a term (split at case changes, hyphens, dots) may be spoken."""
+    low = piece.lower()
+    if piece.isdigit():
+        return [number_words(piece), piece]
+    readings = [low]
+    readings.extend(FRAGMENT_READINGS.get(low, ()))
+    for frag, said in FRAGMENT_READINGS.items():
+        if len(low) >= len(frag) + 2 and low.startswith(frag):
+            readings.extend(f"{r} {low[len(frag) :]}" for r in said)
+        elif len(low) >= len(frag) + 2 and low.endswith(frag):
+            readings.extend(f"{low[: -len(frag)]} {r}" for r in said)
+    acronym = (piece.isupper() and len(piece) >= 2) or len(piece) <= 2 or not _VOWELS.search(low)
+    if acronym:
+        readings.append(spell_out(piece))
+    return list(dict.fromkeys(readings))
+
+
+def spoken_variants(term: str) -> list[str]:
+    """Ways ``term`` may be spoken, as lower-case word strings.
+
+    >>> "pie pie" in spoken_variants("PyPI")
+    True
+    """
+    chunks = re.split(r"[\s\-_/]+", term.strip())
+    options: list[list[str]] = []
+    for chunk in chunks:
+        dotted = chunk.split(".")
+        for i, part in enumerate(dotted):
+            if not part:
+                continue
+            if i > 0:
+                options.append(["", "dot"])
+            pieces = _PIECE.findall(part) or [part]
+            options.extend(_piece_readings(p) for p in pieces)
+    if not options:
+        return []
+    variants: list[str] = []
+    for combo in itertools.islice(itertools.product(*options), _MAX_VARIANTS):
+        variants.append(" ".join(w for w in combo if w))
+    # The plain reading of each whole chunk ("scikit learn", "pypi") as well.
+    variants.append(" ".join(c.lower() for c in chunks))
+    return list(dict.fromkeys(v for v in variants if v))
+
+
+@dataclass(frozen=True, slots=True)
+class _Term:
+    text: str
+    letters: str
+    variants: tuple[str, ...]
+    keys: frozenset[str]
+    variant_letters: frozenset[str]
+    short: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    text: str
+    start: int
+    end: int
+    letters: str
+    spoken: str
+
+
+@dataclass(order=True, slots=True)
+class _Match:
+    score: float
+    size: int
+    start: int = field(compare=False)
+    stop: int = field(compare=False)
+    term: _Term = field(compare=False)
+
+
+def _is_acronym_token(word: str) -> bool:
+    bare = word.replace(".", "")
+    return bare.isalpha() and bare.isupper() and (len(bare) >= 2 or "." in word)
+
+
+def _looks_named(text: str, token: _Token) -> bool:
+    """True for an acronym, or a capitalised word that does not start a sentence."""
+    if _is_acronym_token(token.text):
+        return True
+    if not token.text[:1].isupper():
+        return False
+    before = text[: token.start].rstrip()
+    return bool(before) and before[-1] not in ".!?:;\"'(\n"
+
+
+def _tokens(text: str) -> list[_Token]:
+    tokens = []
+    for m in _TOKEN.finditer(text):
+        word = m.group()
+        letters = letters_of(word)
+        spoken = spell_out(word) if _is_acronym_token(word) else word.lower()
+        if len(letters) == 1 and letters.isalpha() and letters not in {"a", "i"}:
+            spoken = LETTER_NAMES[letters]
+        tokens.append(_Token(word, m.start(), m.end(), letters, spoken))
+    return tokens
+
+
+class Vocabulary:
+    """The user's terms, for biasing Whisper and for fixing the transcript afterwards.
+
+    ``sensitivity`` (0..1) trades missed fixes against false ones; 0.5 is the default.
+    """
+
+    def __init__(self, terms: list[str], sensitivity: float = 0.5) -> None:
+        self.sensitivity = min(max(sensitivity, 0.0), 1.0)
+        seen: dict[str, str] = {}
+        for raw in terms:
+            term = " ".join(raw.split())
+            if term and term not in seen:
+                seen[term] = term
+        self.terms: list[str] = list(seen)
+        self._terms: list[_Term] = []
+        for term in self.terms:
+            letters = letters_of(term)
+            if not letters:
+                continue
+            variants = tuple(spoken_variants(term))
+            keys = frozenset(sound_key(v) for v in (term, *variants))
+            short = len(letters) <= 3 or len(sound_key(term)) <= 2
+            variant_letters = frozenset(letters_of(v) for v in variants)
+            self._terms.append(_Term(term, letters, variants, keys, variant_letters, short))
+        self._short_terms = [t for t in self._terms if t.short]
+        self._by_letters: dict[str, list[_Term]] = {}
+        for t in self._terms:
+            self._by_letters.setdefault(t.letters, []).append(t)
+        # Flat lists for fast fuzzy lookup (rapidfuzz.process works on sequences).
+        self._key_choices: list[str] = []
+        self._key_owner: list[_Term] = []
+        for t in self._terms:
+            if t.short:
+                continue
+            for key in t.keys:
+                self._key_choices.append(key)
+                self._key_owner.append(t)
+        self._max_words = min(
+            6, max((len(v.split()) for t in self._terms for v in t.variants), default=1) + 1
+        )
+
+    def __bool__(self) -> bool:
+        return bool(self._terms)
+
+    # --- biasing -----------------------------------------------------------------------------
+    def prompt(self) -> str | None:
+        """An ``initial_prompt`` listing the terms in their exact spelling (None when empty)."""
+        if not self.terms:
+            return None
+        return "Glossary: " + ", ".join(self.terms) + "."
+
+    def hotwords(self) -> str | None:
+        """faster-whisper ``hotwords``: the terms, comma-separated (None when empty)."""
+        if not self.terms:
+            return None
+        return ", ".join(self.terms)
+
+    # --- correction --------------------------------------------------------------------------
+    def _threshold(self) -> float:
+        """The mean of letter and sound similarity a fuzzy match needs, from the sensitivity."""
+        return 0.83 - (self.sensitivity - 0.5) * 0.2
+
+    def _score(self, letters: str, spoken: str, raw_spoken: str, term: _Term, named: bool) -> float:
+        """Similarity of an n-gram to ``term`` in 0..1, or 0.0 when it is not a match.
+
+        ``named`` says Whisper wrote the words like a name (capitalised inside a sentence, or an
+        acronym): a hint that it heard something it did not know, so the bar is a little lower.
+        """
+        if letters == term.letters:
+            return 1.0
+        spoken_letters = {letters_of(spoken), letters_of(raw_spoken)}
+        if spoken_letters & term.variant_letters:
+            return 0.99
+        if term.short or len(letters) < (3 if named else 4):
+            return 0.0
+        if not 0.6 <= len(letters) / len(term.letters) <= 1.8:
+            return 0.0
+        keys = {sound_key(spoken), sound_key(raw_spoken)}
+        letter_sim = max(fuzz.ratio(s, term.letters) for s in {letters, *spoken_letters}) / 100
+        sound_sim = max(fuzz.ratio(k, tk) for k in keys for tk in term.keys) / 100
+        if letter_sim < 0.6 or sound_sim < 0.75:
+            return 0.0
+        score = 0.5 * (letter_sim + sound_sim) + (0.05 if named else 0.0)
+        return 0.95 * score if score >= self._threshold() else 0.0
+
+    def _candidates(self, tokens: list[_Token], text: str) -> list[_Match]:
+        matches: list[_Match] = []
+        n = len(tokens)
+        for i in range(n):
+            for j in range(i + 1, min(n, i + self._max_words) + 1):
+                if j - i > 1 and not _JOINABLE_GAP.fullmatch(text[tokens[j - 2].end : tokens[j - 1].start]):
+                    break
+                span = tokens[i:j]
+                letters = "".join(t.letters for t in span)
+                spoken = " ".join(t.spoken for t in span)
+                raw_spoken = " ".join(t.text.lower() for t in span)
+                exact = self._by_letters.get(letters)
+                if exact:
+                    matches.append(_Match(1.0, j - i, i, j, self._pick_case(exact, span)))
+                    continue
+                if span[0].letters in _FUNCTION_WORDS or span[-1].letters in _FUNCTION_WORDS:
+                    continue
+                if any(t.letters in self._by_letters for t in span):
+                    continue  # never swallow a word that already is a term
+                named = all(_looks_named(text, t) for t in span)
+                for term in self._lookup(letters, spoken, raw_spoken):
+                    score = self._score(letters, spoken, raw_spoken, term, named)
+                    if score > 0:
+                        matches.append(_Match(score, j - i, i, j, term))
+        return matches
+
+    def _lookup(self, letters: str, spoken: str, raw_spoken: str) -> list[_Term]:
+        """Terms worth scoring for this n-gram (a cheap pre-filter)."""
+        found: dict[int, _Term] = {}
+        said = {letters_of(spoken), letters_of(raw_spoken)}
+        for t in self._short_terms:
+            if said & t.variant_letters:
+                found[id(t)] = t
+        if self._key_choices:
+            for key in {sound_key(spoken), sound_key(raw_spoken)}:
+                if len(key) < 2:
+                    continue
+                for _, _, idx in process.extract(
+                    key, self._key_choices, scorer=fuzz.ratio, score_cutoff=70, limit=8
+                ):
+                    owner = self._key_owner[idx]
+                    found[id(owner)] = owner
+        return list(found.values())
+
+    @staticmethod
+    def _pick_case(options: list[_Term], span: list[_Token]) -> _Term:
+        """Among terms that differ only in casing, keep the one the transcript already has."""
+        written = " ".join(t.text for t in span)
+        for term in options:
+            if term.text == written:
+                return term
+        return options[0]
+
+    def correct(self, text: str) -> str:
+        """Replace near misses of the terms in ``text`` by the terms, in their exact spelling.
+
+        >>> Vocabulary(["scikit-learn", "GitHub"]).correct("I use sicket learn on github.")
+        'I use scikit-learn on GitHub.'
+        """
+        if not self._terms or not text.strip():
+            return text
+        tokens = _tokens(text)
+        matches = self._candidates(tokens, text)
+        matches.sort(key=lambda m: (m.score, m.size), reverse=True)
+        taken = [False] * len(tokens)
+        chosen: list[_Match] = []
+        for m in matches:
+            if any(taken[m.start : m.stop]):
+                continue
+            for k in range(m.start, m.stop):
+                taken[k] = True
+            chosen.append(m)
+        out = text
+        for m in sorted(chosen, key=lambda m: m.start, reverse=True):
+            start, end = tokens[m.start].start, tokens[m.stop - 1].end
+            if out[start:end] != m.term.text:
+                log.debug("vocabulary: %r -> %r (%.2f)", out[start:end], m.term.text, m.score)
+                out = out[:start] + m.term.text + out[end:]
+        return out
+
+
+def metaphone(text: str) -> str:
+    """jellyfish's Metaphone of the letters of ``text`` (exposed for diagnostics)."""
+    return jellyfish.metaphone(letters_of(text)) if letters_of(text) else ""
