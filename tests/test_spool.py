@@ -55,7 +55,9 @@ def test_header_is_updated_without_an_explicit_flush(tmp_path: Path) -> None:
     writer = Spool(tmp_path, flush_interval_s=0.5).open(generation=2)
     try:
         writer.write(_tone(0.7))
-        wait_for(lambda: _header_frames(writer.path) == int(0.7 * SAMPLE_RATE), timeout=10, what="header sync")
+        wait_for(
+            lambda: _header_frames(writer.path) == int(0.7 * SAMPLE_RATE), timeout=10, what="header sync"
+        )
     finally:
         writer.close(keep=False)
 

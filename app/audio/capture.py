@@ -136,8 +136,8 @@ class Recorder:
         """
         if self.armed:
             return
-        if self._stream is not None:  # a lost stream: clean it up before re-arming
-            self._close_stream()
+        if self._stream is not None or self._monitor is not None:
+            self.disarm()  # a lost stream: wait for the monitor to let go of it first
         sd = devices._sd()
         device = devices.resolve_device(self._settings.device, refresh_first=True)
         rate = SAMPLE_RATE

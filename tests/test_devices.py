@@ -1,0 +1,59 @@
+"""Input device listing and resolution, on a real (private) PulseAudio server."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.audio import devices
+from app.audio.capture import Recorder
+from app.config import AudioSettings
+from app.errors import AudioError
+from tests.fixtures.pulse import PulseServer
+
+
+def test_lists_the_pulse_devices(pulse: PulseServer) -> None:
+    found = devices.list_input_devices()
+    names = [d.name for d in found]
+    assert "pulse" in names and "default" in names, names
+    assert sum(d.is_default for d in found) == 1
+    assert all(d.channels > 0 and d.default_samplerate > 0 for d in found)
+    assert "pulse" in found[names.index("pulse")].describe()
+
+
+def test_resolve_default_name_and_index(pulse: PulseServer) -> None:
+    default = devices.resolve_device(None)
+    assert default.is_default
+    by_name = devices.resolve_device("PULS")  # case-insensitive substring
+    assert by_name.name == "pulse"
+    assert devices.resolve_device(by_name.index) == by_name
+    assert devices.resolve_device(str(by_name.index)) == by_name
+    assert devices.resolve_device("  ") == default
+
+
+def test_unknown_device_names_the_available_ones(pulse: PulseServer) -> None:
+    with pytest.raises(AudioError, match=r"input device 'Blue Yeti' not found; available: .*pulse"):
+        devices.resolve_device("Blue Yeti")
+    with pytest.raises(AudioError, match=r"input device 999 not found; available: "):
+        devices.resolve_device(999)
+
+
+def test_no_input_device_names_the_fix(no_audio_device: dict[str, str]) -> None:
+    assert devices.list_input_devices() == []
+    with pytest.raises(AudioError, match=r"no input device found: plug in a microphone.*holdtype doctor"):
+        devices.resolve_device(None)
+
+
+def test_refresh_sees_a_server_that_appears(no_audio_device: dict[str, str], pulse: PulseServer) -> None:
+    # ``pulse`` was applied after ``no_audio_device``: the refreshed list now has the devices.
+    assert devices.list_input_devices(refresh_first=True)
+
+
+def test_refresh_is_skipped_while_a_stream_is_open(pulse: PulseServer) -> None:
+    recorder = Recorder(AudioSettings())
+    recorder.arm()
+    try:
+        assert devices.refresh() is False
+        assert recorder.wait_running(30)
+    finally:
+        recorder.disarm()
+    assert devices.refresh() is True
