@@ -1,0 +1,428 @@
+"""The global hotkey listener (pynput).
+
+pynput calls our callbacks on its own thread. They only track which modifiers are held, run each
+binding's :class:`~app.hotkey.gesture.Gesture`, and hand a :class:`HotkeyAction` to ``on_action``
+(which should just put it on the engine's queue). They never block and never touch Qt.
+
+Caps Lock: when it is the dictation key, each press/release of it would toggle the lock. After
+such a cycle the listener compares the lock state with the one before the press and, if it
+changed, sends one Caps Lock tap itself (X11, through XTest) and ignores the events of that tap.
+
+pynput is imported only in :meth:`HotkeyListener.start` (on X11 it needs a display at import).
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from app.config import HotkeySettings
+from app.errors import HoldtypeError
+from app.hotkey.binding import MODIFIER_OF, Binding, parse_binding
+from app.hotkey.gesture import Action, Gesture
+
+log = logging.getLogger(__name__)
+
+#: Left-hand modifier names that pynput reports under the generic name (Key.ctrl_l is Key.ctrl).
+_GENERIC_OF_LEFT = {"ctrl_l": "ctrl", "alt_l": "alt", "shift_l": "shift", "cmd_l": "cmd"}
+
+
+class HotkeyError(HoldtypeError):
+    """The hotkey listener cannot run here (no display, no permission...)."""
+
+
+class ActionKind(str, enum.Enum):
+    """What the user did with a hotkey."""
+
+    START = "start"
+    STOP = "stop"
+    DISCARD = "discard"
+    CANCEL = "cancel"
+
+
+@dataclass(frozen=True, slots=True)
+class HotkeyAction:
+    """A hotkey decision for the engine.
+
+    ``mode_name`` is the mode bound to the key (``""`` for the main hotkey: use the active mode);
+    ``time`` is ``time.monotonic()`` when the key event arrived; ``binding`` the canonical key.
+    """
+
+    kind: ActionKind
+    mode_name: str
+    time: float
+    binding: str = ""
+
+
+def key_matches(binding_key: str, event_key: str) -> bool:
+    """Whether a key event named ``event_key`` (pynput's name) is the binding's main key."""
+    if binding_key == event_key:
+        return True
+    if _GENERIC_OF_LEFT.get(binding_key) == event_key:  # "ctrl_l" binding, pynput says "ctrl"
+        return True
+    # a generic modifier binding ("ctrl") accepts either side
+    return binding_key in ("ctrl", "alt", "shift", "cmd") and MODIFIER_OF.get(event_key) == binding_key
+
+
+def key_name(key: Any) -> str | None:
+    """pynput key → our name: ``Key`` members by name, characters lower-cased, else None."""
+    name = getattr(key, "name", None)
+    if isinstance(name, str):
+        return name
+    char = getattr(key, "char", None)
+    if isinstance(char, str) and len(char) == 1:
+        return char.lower()
+    return None
+
+
+def is_available() -> tuple[bool, str]:
+    """Whether global key listening can work in this session, and why not."""
+    if sys.platform == "darwin":
+        try:
+            import ctypes
+            import ctypes.util
+
+            lib = ctypes.cdll.LoadLibrary(ctypes.util.find_library("ApplicationServices") or "")
+            if not lib.AXIsProcessTrusted():
+                return False, (
+                    "macOS has not allowed this app to watch the keyboard: add it (or your terminal) in "
+                    "System Settings → Privacy & Security → Accessibility and Input Monitoring, then restart"
+                )
+        except (OSError, AttributeError) as exc:
+            return False, f"cannot check macOS Accessibility permission: {exc}"
+        return True, "macOS (Quartz event tap)"
+    if sys.platform.startswith("win"):
+        return True, "Windows (low-level keyboard hook)"
+    if os.environ.get("PYNPUT_BACKEND") == "uinput":
+        if os.access("/dev/input", os.R_OK | os.X_OK):
+            return True, "Linux uinput (reads /dev/input directly)"
+        return False, "the uinput backend needs read access to /dev/input (add yourself to the 'input' group)"
+    session = os.environ.get("XDG_SESSION_TYPE", "").lower()
+    wayland = session == "wayland" or (bool(os.environ.get("WAYLAND_DISPLAY")) and session != "x11")
+    display = os.environ.get("DISPLAY")
+    if not display:
+        if wayland:
+            return False, (
+                "Wayland does not let apps watch global keys: run under XWayland with DISPLAY set (keys "
+                "are then seen only while an X11 window has focus), or set PYNPUT_BACKEND=uinput and "
+                "join the 'input' group, or bind a desktop shortcut to `holdtype` instead"
+            )
+        return False, "DISPLAY is not set: no X server to listen to"
+    try:
+        from Xlib import display as xdisplay
+
+        d = xdisplay.Display(display)
+    except Exception as exc:
+        return False, f"cannot open X display {display}: {exc}"
+    try:
+        if not d.has_extension("RECORD"):
+            return False, f"the X server on {display} lacks the RECORD extension pynput needs"
+    finally:
+        d.close()
+    if wayland:
+        return True, f"XWayland {display}: keys are seen only while an X11 window has focus"
+    return True, f"X11 {display} (RECORD)"
+
+
+class _CapsLock:
+    """Reads the X11 Caps Lock state and taps the key, on a private X connection."""
+
+    def __init__(self) -> None:
+        from Xlib import XK, X
+        from Xlib import display as xdisplay
+
+        self._X = X
+        self._d = xdisplay.Display()
+        self._keycode = self._d.keysym_to_keycode(XK.string_to_keysym("Caps_Lock"))
+        self._lock = threading.Lock()
+
+    def locked(self) -> bool:
+        """Whether Caps Lock is on now."""
+        with self._lock:
+            return bool(self._d.screen().root.query_pointer().mask & self._X.LockMask)
+
+    def tap(self) -> None:
+        """Press and release Caps Lock once (XTest)."""
+        from Xlib.ext import xtest
+
+        with self._lock:
+            xtest.fake_input(self._d, self._X.KeyPress, self._keycode)
+            xtest.fake_input(self._d, self._X.KeyRelease, self._keycode)
+            self._d.sync()
+
+    def close(self) -> None:
+        """Close the X connection."""
+        with self._lock:
+            self._d.close()
+
+
+class HotkeyListener:
+    """Watches the keyboard and turns the bound keys into :class:`HotkeyAction` calls.
+
+    ``bindings`` maps each key to a mode name (``""`` = the active mode); all use ``mode`` and
+    ``min_hold_s``. ``on_action`` is called on pynput's thread and must return quickly.
+    """
+
+    def __init__(
+        self,
+        bindings: dict[Binding, str],
+        cancel_key: str,
+        on_action: Callable[[HotkeyAction], None],
+        *,
+        mode: Literal["hold", "toggle"] = "hold",
+        min_hold_s: float = 0.25,
+        restore_caps_lock: bool = True,
+    ) -> None:
+        if not bindings:
+            raise HotkeyError("no hotkey is bound")
+        self.bindings = dict(bindings)
+        self.cancel = parse_binding(cancel_key)
+        self.on_action = on_action
+        self.restore_caps_lock = restore_caps_lock
+        self._gestures = {b: Gesture(mode, min_hold_s) for b in self.bindings}
+        self._active: Binding | None = None
+        self._held: set[str] = set()  # modifier keys held, pynput names
+        self._paused = False
+        self._listener: Any = None
+        self._caps: _CapsLock | None = None
+        self._caps_known: bool | None = None  # lock state after the last Caps Lock release
+        self._caps_before: bool | None = None  # lock state before the current bound press
+        self._ignore_caps = 0  # events of our own Caps Lock tap still to come
+        self._state_lock = threading.Lock()
+
+    @classmethod
+    def from_settings(
+        cls, settings: HotkeySettings, on_action: Callable[[HotkeyAction], None]
+    ) -> HotkeyListener:
+        """Build a listener for ``settings.key`` (mode ``""``) and every ``mode_keys`` entry.
+
+        Raises :class:`~app.hotkey.binding.BindingError` for an invalid key and
+        :class:`HotkeyError` when two entries bind the same key.
+        """
+        bindings: dict[Binding, str] = {parse_binding(settings.key): ""}
+        for key, mode_name in settings.mode_keys.items():
+            binding = parse_binding(key)
+            if binding in bindings:
+                raise HotkeyError(f"hotkey {key!r} is bound twice (main key or another mode key)")
+            bindings[binding] = mode_name
+        listener = cls(
+            bindings,
+            settings.cancel_key,
+            on_action,
+            mode=settings.mode,
+            min_hold_s=settings.min_hold_s,
+            restore_caps_lock=settings.restore_caps_lock,
+        )
+        listener.paused = settings.paused
+        return listener
+
+    # --- lifecycle -------------------------------------------------------------------------
+    @staticmethod
+    def is_available() -> tuple[bool, str]:
+        """Whether global key listening can work here, and why not (see :func:`is_available`)."""
+        return is_available()
+
+    @property
+    def running(self) -> bool:
+        """True while the pynput listener thread runs."""
+        return self._listener is not None and self._listener.running
+
+    @property
+    def paused(self) -> bool:
+        """While paused, bound keys do nothing (an active recording is not stopped)."""
+        return self._paused
+
+    @paused.setter
+    def paused(self, value: bool) -> None:
+        self._paused = bool(value)
+
+    @property
+    def recording(self) -> bool:
+        """True while a gesture of this listener has started a recording that has not ended."""
+        return self._active is not None
+
+    def start(self) -> None:
+        """Start listening. Raises :class:`HotkeyError` when it cannot work in this session."""
+        if self._listener is not None:
+            return
+        ok, why = is_available()
+        if not ok:
+            raise HotkeyError(f"the global hotkey cannot work here: {why}")
+        try:
+            from pynput import keyboard
+        except ImportError as exc:  # pynput probes its backend at import
+            raise HotkeyError(f"pynput cannot start: {exc}") from exc
+        if self.restore_caps_lock and self._uses_caps_lock() and _is_x11():
+            try:
+                self._caps = _CapsLock()
+                self._caps_known = self._caps.locked()
+            except Exception as exc:
+                log.warning("cannot watch the Caps Lock state, it will not be restored: %s", exc)
+                self._caps = None
+        listener = keyboard.Listener(on_press=self._on_press, on_release=self._on_release)
+        listener.daemon = True
+        listener.start()
+        listener.wait()
+        if not listener.running:
+            raise HotkeyError("the pynput keyboard listener stopped right after starting")
+        self._listener = listener
+        log.info("hotkeys armed: %s", ", ".join(str(b) for b in self.bindings))
+
+    def stop(self) -> None:
+        """Stop listening (safe to call twice, and from any thread but pynput's own)."""
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.stop()
+            if _is_x11():
+                _unblock_record(listener)
+            if threading.current_thread() is not listener:
+                listener.join(timeout=5)
+                if listener.is_alive():
+                    log.warning("the pynput listener thread did not end within 5 s")
+        if self._caps is not None:
+            self._caps.close()
+            self._caps = None
+
+    def reset(self) -> None:
+        """Forget an active recording (the engine ended it by itself, e.g. at max length)."""
+        with self._state_lock:
+            for gesture in self._gestures.values():
+                gesture.reset()
+            self._active = None
+
+    def _uses_caps_lock(self) -> bool:
+        return any(b.key == "caps_lock" for b in self.bindings)
+
+    # --- pynput callbacks (pynput's thread) ------------------------------------------------
+    def _on_press(self, key: Any, injected: bool = False) -> None:
+        try:
+            self._handle(key_name(key), pressed=True)
+        except Exception:  # an exception would stop pynput's listener for good
+            log.exception("hotkey press handling failed")
+
+    def _on_release(self, key: Any, injected: bool = False) -> None:
+        try:
+            self._handle(key_name(key), pressed=False)
+        except Exception:
+            log.exception("hotkey release handling failed")
+
+    def _handle(self, name: str | None, pressed: bool) -> None:
+        if name is None:
+            return
+        now = time.monotonic()
+        if name == "caps_lock" and self._ignore_caps > 0:
+            self._ignore_caps -= 1
+            return
+        actions: list[HotkeyAction] = []
+        with self._state_lock:
+            if name in MODIFIER_OF and pressed:
+                self._held.add(name)
+            actions = self._press(name, now) if pressed else self._release(name, now)
+            if name in MODIFIER_OF and not pressed:
+                self._held.discard(name)
+        for action in actions:
+            self.on_action(action)
+
+    def _held_modifiers(self, exclude: str) -> frozenset[str]:
+        own = MODIFIER_OF.get(exclude)
+        return frozenset(MODIFIER_OF[n] for n in self._held if MODIFIER_OF[n] != own)
+
+    def _press(self, name: str, now: float) -> list[HotkeyAction]:
+        if self._paused:
+            return []
+        if (
+            self._active is not None
+            and key_matches(self.cancel.key, name)
+            and self._held_modifiers(name) >= self.cancel.modifiers
+        ):
+            binding = self._active
+            self._gestures[binding].cancel()
+            self._active = None
+            return [HotkeyAction(ActionKind.CANCEL, self.bindings[binding], now, str(binding))]
+        for binding, gesture in self._gestures.items():
+            if not key_matches(binding.key, name):
+                continue
+            if self._active not in (None, binding):
+                continue  # another hotkey is recording
+            if not gesture.down and self._held_modifiers(name) != binding.modifiers:
+                continue
+            if name == "caps_lock" and not gesture.down:
+                self._caps_before = self._caps_known
+            return self._emit(binding, gesture.on_press(now), now)
+        return []
+
+    def _release(self, name: str, now: float) -> list[HotkeyAction]:
+        result: list[HotkeyAction] = []
+        for binding, gesture in self._gestures.items():
+            if gesture.down and key_matches(binding.key, name):
+                result = self._emit(binding, gesture.on_release(now), now)
+                break
+        if name == "caps_lock":
+            self._after_caps_release()
+        return result
+
+    def _emit(self, binding: Binding, action: Action, now: float) -> list[HotkeyAction]:
+        if action is Action.NONE:
+            return []
+        if action is Action.START:
+            self._active = binding
+        else:
+            self._active = None
+        kind = {
+            Action.START: ActionKind.START,
+            Action.STOP: ActionKind.STOP,
+            Action.DISCARD: ActionKind.DISCARD,
+        }
+        return [HotkeyAction(kind[action], self.bindings[binding], now, str(binding))]
+
+    def _after_caps_release(self) -> None:
+        """Put Caps Lock back to its state before a bound press; remember the state otherwise."""
+        caps = self._caps
+        if caps is None:
+            return
+        now_locked = caps.locked()
+        before, self._caps_before = self._caps_before, None
+        if before is not None and now_locked != before:
+            self._ignore_caps += 2
+            caps.tap()
+            now_locked = before
+            log.debug("Caps Lock restored to %s", "on" if before else "off")
+        self._caps_known = now_locked
+
+
+def _is_x11() -> bool:
+    return (
+        sys.platform.startswith("linux")
+        and bool(os.environ.get("DISPLAY"))
+        and (os.environ.get("PYNPUT_BACKEND") in (None, "", "xorg"))
+    )
+
+
+def _unblock_record(listener: Any) -> None:
+    """Disable pynput's RECORD context from a fresh X connection.
+
+    pynput sends the disable request on the very connection that is blocked reading recorded
+    events, so the server only acts on it with the next key event and ``stop()`` would hang until
+    the user types. Any client may disable a context, so we do it from our own connection.
+    """
+    context = getattr(listener, "_context", None)
+    if context is None:
+        return
+    try:
+        from Xlib import display as xdisplay
+
+        d = xdisplay.Display()
+        try:
+            d.record_disable_context(context)
+            d.sync()
+        finally:
+            d.close()
+    except Exception as exc:  # the context may already be gone
+        log.debug("could not disable the RECORD context: %s", exc)

@@ -1,0 +1,207 @@
+"""The real pynput listener on Xvfb, driven by xdotool key events."""
+
+from __future__ import annotations
+
+import queue
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from app.config import HotkeySettings
+from app.hotkey.binding import parse_binding
+from app.hotkey.listener import ActionKind, HotkeyAction, HotkeyError, HotkeyListener, key_matches
+from tests.fixtures.display import XDisplay
+from tests.fixtures.waiting import wait_for
+
+Make = Callable[..., tuple[HotkeyListener, "queue.Queue[HotkeyAction]"]]
+
+
+@pytest.fixture
+def make_listener(x_env: XDisplay) -> Iterator[Make]:
+    """Build and start listeners on the test display; all are stopped afterwards."""
+    made: list[HotkeyListener] = []
+
+    def make(**settings: object) -> tuple[HotkeyListener, queue.Queue[HotkeyAction]]:
+        actions: queue.Queue[HotkeyAction] = queue.Queue()
+        listener = HotkeyListener.from_settings(HotkeySettings(**settings), actions.put)  # type: ignore[arg-type]
+        listener.start()
+        made.append(listener)
+        return listener, actions
+
+    yield make
+    for listener in made:
+        listener.stop()
+
+
+def caps_on(xd: XDisplay) -> bool:
+    from Xlib import X
+    from Xlib import display as xdisplay
+
+    d = xdisplay.Display(xd.display)
+    try:
+        return bool(d.screen().root.query_pointer().mask & X.LockMask)
+    finally:
+        d.close()
+
+
+def next_action(actions: queue.Queue[HotkeyAction], timeout: float = 10.0) -> HotkeyAction:
+    return actions.get(timeout=timeout)
+
+
+def drained(actions: queue.Queue[HotkeyAction]) -> list[HotkeyAction]:
+    out = []
+    while True:
+        try:
+            out.append(actions.get_nowait())
+        except queue.Empty:
+            return out
+
+
+def test_hold_caps_lock_starts_and_stops_and_restores_lock(x_env: XDisplay, make_listener: Make) -> None:
+    listener, actions = make_listener(key="caps_lock", min_hold_s=0.0)
+    assert not caps_on(x_env)
+    x_env.xdotool("keydown", "Caps_Lock")
+    first = next_action(actions)
+    assert (first.kind, first.mode_name, first.binding) == (ActionKind.START, "", "caps_lock")
+    assert listener.recording
+    x_env.xdotool("keyup", "Caps_Lock")
+    second = next_action(actions)
+    assert second.kind is ActionKind.STOP and second.time >= first.time
+    wait_for(lambda: not caps_on(x_env), timeout=5, what="Caps Lock to be off again")
+    # a second hold works the same (our own restoring tap was not taken for a press)
+    x_env.xdotool("keydown", "Caps_Lock")
+    assert next_action(actions).kind is ActionKind.START
+    x_env.xdotool("keyup", "Caps_Lock")
+    assert next_action(actions).kind is ActionKind.STOP
+    wait_for(lambda: not caps_on(x_env), timeout=5, what="Caps Lock to be off again")
+    assert drained(actions) == []
+
+
+def test_caps_lock_that_was_on_stays_on(x_env: XDisplay, make_listener: Make) -> None:
+    x_env.xdotool("key", "Caps_Lock")  # turn it on before the listener starts
+    wait_for(lambda: caps_on(x_env), timeout=5, what="Caps Lock on")
+    try:
+        _listener, actions = make_listener(key="caps_lock", min_hold_s=0.0)
+        x_env.xdotool("keydown", "Caps_Lock")
+        assert next_action(actions).kind is ActionKind.START
+        x_env.xdotool("keyup", "Caps_Lock")
+        assert next_action(actions).kind is ActionKind.STOP
+        wait_for(lambda: caps_on(x_env), timeout=5, what="Caps Lock to be on again")
+        assert caps_on(x_env)
+    finally:
+        if caps_on(x_env):
+            x_env.xdotool("key", "Caps_Lock")
+
+
+def test_auto_repeat_does_not_restart(x_env: XDisplay, make_listener: Make) -> None:
+    _listener, actions = make_listener(key="f9", min_hold_s=0.0)
+    x_env.xdotool("keydown", "F9")
+    assert next_action(actions).kind is ActionKind.START
+    x_env.xdotool("keydown", "F9")  # repeated press without a release, as auto-repeat sends
+    x_env.xdotool("keydown", "F9")
+    x_env.xdotool("keyup", "F9")
+    assert next_action(actions).kind is ActionKind.STOP
+    assert drained(actions) == []
+
+
+def test_short_tap_is_discarded(x_env: XDisplay, make_listener: Make) -> None:
+    _listener, actions = make_listener(key="f9", min_hold_s=5.0)
+    x_env.xdotool("key", "F9")
+    assert next_action(actions).kind is ActionKind.START
+    assert next_action(actions).kind is ActionKind.DISCARD
+
+
+def test_escape_cancels_a_recording(x_env: XDisplay, make_listener: Make) -> None:
+    listener, actions = make_listener(key="f9", min_hold_s=0.0)
+    x_env.xdotool("key", "Escape")  # idle: nothing to cancel, nothing emitted
+    x_env.xdotool("keydown", "F9")
+    assert next_action(actions).kind is ActionKind.START
+    x_env.xdotool("key", "Escape")
+    assert next_action(actions).kind is ActionKind.CANCEL
+    assert not listener.recording
+    x_env.xdotool("keyup", "F9")  # the release after a cancel does nothing
+    x_env.xdotool("keydown", "F9")
+    assert next_action(actions).kind is ActionKind.START  # proves the Escape/keyup produced nothing
+    x_env.xdotool("keyup", "F9")
+    assert next_action(actions).kind is ActionKind.STOP
+
+
+def test_combination_needs_its_modifiers(x_env: XDisplay, make_listener: Make) -> None:
+    _listener, actions = make_listener(key="ctrl+alt+space", min_hold_s=0.0)
+    x_env.xdotool("key", "space")  # without modifiers: nothing
+    x_env.xdotool("key", "ctrl+space")  # missing alt: nothing
+    x_env.xdotool("keydown", "ctrl+alt+space")
+    first = next_action(actions)
+    assert (first.kind, first.binding) == (ActionKind.START, "ctrl+alt+space")
+    x_env.xdotool("keyup", "space")
+    assert next_action(actions).kind is ActionKind.STOP
+    x_env.xdotool("keyup", "ctrl+alt")
+    assert drained(actions) == []
+
+
+def test_toggle_mode_and_mode_key(x_env: XDisplay, make_listener: Make) -> None:
+    _listener, actions = make_listener(
+        key="f9", mode="toggle", min_hold_s=0.0, mode_keys={"right_alt": "email"}
+    )
+    x_env.xdotool("key", "F9")
+    assert next_action(actions).kind is ActionKind.START
+    x_env.xdotool("key", "F9")
+    assert next_action(actions).kind is ActionKind.STOP
+    x_env.xdotool("key", "Alt_R")
+    start = next_action(actions)
+    assert (start.kind, start.mode_name, start.binding) == (ActionKind.START, "email", "alt_r")
+    x_env.xdotool("key", "Alt_R")
+    assert next_action(actions).kind is ActionKind.STOP
+
+
+def test_paused_ignores_the_hotkey(x_env: XDisplay, make_listener: Make) -> None:
+    listener, actions = make_listener(key="f9", min_hold_s=0.0, paused=True)
+    assert listener.paused
+    x_env.xdotool("key", "F9")
+    listener.paused = False
+    x_env.xdotool("keydown", "F9")
+    assert next_action(actions).kind is ActionKind.START  # the paused tap emitted nothing before
+    x_env.xdotool("keyup", "F9")
+    assert next_action(actions).kind is ActionKind.STOP
+
+
+def test_no_display_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setenv("XDG_SESSION_TYPE", "x11")
+    ok, why = HotkeyListener.is_available()
+    assert not ok and "DISPLAY is not set" in why
+    listener = HotkeyListener({parse_binding("f9"): ""}, "esc", lambda a: None)
+    with pytest.raises(HotkeyError, match="DISPLAY is not set"):
+        listener.start()
+
+
+def test_wayland_without_display_explains(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.setenv("WAYLAND_DISPLAY", "wayland-0")
+    monkeypatch.setenv("XDG_SESSION_TYPE", "wayland")
+    ok, why = HotkeyListener.is_available()
+    assert not ok and "Wayland" in why
+
+
+def test_same_key_bound_twice_is_an_error() -> None:
+    with pytest.raises(HotkeyError, match="bound twice"):
+        HotkeyListener.from_settings(HotkeySettings(key="f9", mode_keys={"F9": "email"}), lambda a: None)
+
+
+@pytest.mark.parametrize(
+    ("binding", "event", "expected"),
+    [
+        ("ctrl", "ctrl_r", True),
+        ("ctrl", "ctrl", True),
+        ("ctrl_l", "ctrl", True),
+        ("ctrl_r", "ctrl", False),
+        ("alt_r", "alt_r", True),
+        ("alt_r", "alt", False),
+        ("caps_lock", "caps_lock", True),
+        ("d", "d", True),
+        ("d", "e", False),
+    ],
+)
+def test_key_matches(binding: str, event: str, expected: bool) -> None:
+    assert key_matches(binding, event) is expected
