@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -95,6 +95,50 @@ def welcome_text(settings: Settings, tray_available: bool) -> str:
     return "".join(parts)
 
 
+class InstanceServer(QObject):
+    """The running instance's end of the single-instance socket."""
+
+    show_requested = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        """Create the (not yet listening) server."""
+        super().__init__(parent)
+        self._server = QLocalServer(self)
+        self._server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
+        self._server.newConnection.connect(self._on_connection)
+
+    def listen(self, name: str | None = None) -> bool:
+        """Claim ``name`` (default :func:`instance_name`); a stale socket from a crash is replaced."""
+        name = name or instance_name()
+        if self._server.listen(name):
+            return True
+        if ask_running_instance(name, timeout_ms=200):
+            return False  # a live instance owns it
+        QLocalServer.removeServer(name)
+        if self._server.listen(name):
+            return True
+        log.warning("single-instance socket %s: %s", name, self._server.errorString())
+        return False
+
+    def close(self) -> None:
+        """Stop listening."""
+        self._server.close()
+
+    def _on_connection(self) -> None:
+        while self._server.hasPendingConnections():
+            conn = self._server.nextPendingConnection()
+            conn.readyRead.connect(lambda c=conn: self._on_request(c))
+            conn.disconnected.connect(conn.deleteLater)
+            if conn.bytesAvailable():
+                self._on_request(conn)
+
+    def _on_request(self, conn: QLocalSocket) -> None:
+        data = bytes(conn.readAll().data())
+        if SHOW_COMMAND.strip() in data:
+            log.info("another start asked for the settings window")
+            self.show_requested.emit()
+
+
 class HoldtypeApp(QObject):
     """Everything the tray app runs: engine, bridge, tray, overlay, settings window, instance server."""
 
@@ -128,24 +172,16 @@ class HoldtypeApp(QObject):
         self.live.changed.connect(self._on_settings)
         self.settings_window: SettingsWindow | None = None
         self.welcome: QMessageBox | None = None
-        self.server: QLocalServer | None = None
+        self.server: InstanceServer | None = None
         self.ready_event: EngineReady | None = None
         self._stopped = False
 
     # --- lifecycle ------------------------------------------------------------------------
     def listen(self, name: str | None = None) -> bool:
         """Serve the single-instance socket; return False if it could not be opened."""
-        name = name or instance_name()
-        server = QLocalServer(self)
-        server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
-        if not server.listen(name):
-            QLocalServer.removeServer(name)  # a stale socket left by a crash
-            if not server.listen(name):
-                log.warning("single-instance socket %s: %s", name, server.errorString())
-                return False
-        server.newConnection.connect(self._on_connection)
-        self.server = server
-        return True
+        self.server = InstanceServer(self)
+        self.server.show_requested.connect(lambda: self.open_settings(""))
+        return self.server.listen(name)
 
     def start(self) -> None:
         """Start the engine, show the tray icon, and welcome a first-time user."""
@@ -208,21 +244,6 @@ class HoldtypeApp(QObject):
             self.settings_window = SettingsWindow(TabContext(self.live, self.engine, self.bridge))
         self.settings_window.bring_forward(tab)
         return self.settings_window
-
-    def _on_connection(self) -> None:
-        assert self.server is not None
-        while self.server.hasPendingConnections():
-            conn = self.server.nextPendingConnection()
-            conn.readyRead.connect(lambda c=conn: self._on_request(c))
-            conn.disconnected.connect(conn.deleteLater)
-            if conn.bytesAvailable():
-                self._on_request(conn)
-
-    def _on_request(self, conn: QLocalSocket) -> None:
-        data = bytes(conn.readAll().data())
-        if SHOW_COMMAND.strip() in data:
-            log.info("another start asked for the settings window")
-            self.open_settings("")
 
     def _on_ready(self, event: EngineReady) -> None:
         self.ready_event = event

@@ -73,10 +73,10 @@ class SettingsTab(QWidget):
             self.edited.emit()
 
 
-def section(settings: Settings, name: str, **values: Any) -> Settings:
-    """Return ``settings`` with ``values`` set in its section ``name`` (validated on commit)."""
-    current = getattr(settings, name)
-    return settings.model_copy(update={name: current.model_copy(update=values)})
+def section(settings: Settings, part: str, /, **values: Any) -> Settings:
+    """Return ``settings`` with ``values`` set in its section ``part`` (validated on commit)."""
+    current = getattr(settings, part)
+    return settings.model_copy(update={part: current.model_copy(update=values)})
 
 
 def note(text: str) -> QLabel:

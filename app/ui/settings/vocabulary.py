@@ -62,7 +62,11 @@ def read_vocabulary_file(path: Path) -> tuple[list[str], list[Rule]]:
     if "find" not in header and "term" not in header and "kind" not in header:
         return [r[0].strip() for r in rows if r and r[0].strip()], []
     for row in rows[1:]:
-        record = {h: (row[i].strip() if i < len(row) else "") for i, h in enumerate(header)}
+        # keep replacements verbatim (a rule may insert a newline); trim everything else
+        record = {
+            h: (row[i] if h == "replace" else row[i].strip()) if i < len(row) else ""
+            for i, h in enumerate(header)
+        }
         kind = record.get("kind", "")
         if kind == "term" or (not kind and record.get("term")):
             term = record.get("term") or record.get("find", "")
