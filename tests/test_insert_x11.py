@@ -151,3 +151,27 @@ def test_target_that_never_reads_fails_and_keeps_text(x_env: XDisplay, clipboard
     assert not result.ok
     assert result.error is not None and "did not read the clipboard" in result.error
     assert clipboard.get() == "nobody reads this"
+
+
+@pytest.mark.parametrize(
+    ("backend", "env", "fragment"),
+    [
+        ("wayland", {"WAYLAND_DISPLAY": ""}, "WAYLAND_DISPLAY is not set"),
+        (
+            "wayland",
+            {"WAYLAND_DISPLAY": "wayland-0", "PATH": "/nonexistent"},
+            "wl-clipboard is not installed",
+        ),
+        ("windows", {}, "only works on Windows"),
+        ("macos", {}, "only works on macOS"),
+    ],
+)
+def test_unusable_backend_override_explains(
+    backend: str, env: dict[str, str], fragment: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(InsertError) as info:
+        choose_inserter(PasteSettings(backend=backend))  # type: ignore[arg-type]
+    assert fragment in str(info.value)
+    assert "set in paste.backend" in str(info.value)
