@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import jiwer
 
+from app.config import ModelSettings, VocabularySettings
+from app.errors import HoldtypeError
 from app.text.normalize import normalize_for_wer
 
 
@@ -44,3 +49,92 @@ def corpus_wer(pairs: Iterable[tuple[str, str]]) -> WerResult:
         errors += e
         words += w
     return WerResult(errors, words)
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechItem:
+    """One clip of a JSON-lines speech manifest."""
+
+    path: Path
+    text: str
+
+
+def read_speech_manifest(path: Path, limit: int | None = None) -> list[SpeechItem]:
+    """Read JSON lines with ``path`` (relative to the manifest) and ``text``."""
+    if not path.is_file():
+        raise HoldtypeError(f"no such manifest: {path}")
+    items: list[SpeechItem] = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            items.append(SpeechItem(path.parent / row["path"], row["text"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise HoldtypeError(f"{path}:{n}: not a manifest line with path and text ({exc})") from None
+        if limit is not None and len(items) >= limit:
+            break
+    return items
+
+
+def read_terms(path: Path) -> list[str]:
+    """Read a vocabulary file: one term per line; blank lines and ``#`` comments are skipped."""
+    if not path.is_file():
+        raise HoldtypeError(f"no such vocabulary file: {path}")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+
+
+@dataclass(frozen=True, slots=True)
+class WerComparison:
+    """Plain faster-whisper against the full text pipeline, on the same clips in one run."""
+
+    clips: int
+    audio_s: float
+    plain: WerResult
+    pipeline: WerResult
+    plain_decode_s: float
+    pipeline_decode_s: float
+
+    def as_dict(self) -> dict[str, object]:
+        """A JSON-ready summary."""
+        return {
+            "clips": self.clips,
+            "audio_s": round(self.audio_s, 2),
+            "plain_wer": round(self.plain.wer, 4),
+            "pipeline_wer": round(self.pipeline.wer, 4),
+            "reference_words": self.plain.words,
+            "plain_rtf": round(self.plain_decode_s / self.audio_s, 4) if self.audio_s else None,
+            "pipeline_rtf": round(self.pipeline_decode_s / self.audio_s, 4) if self.audio_s else None,
+        }
+
+
+def compare_wer(
+    items: list[SpeechItem], model: ModelSettings, vocabulary: VocabularySettings
+) -> WerComparison:
+    """Decode every clip plainly and through the pipeline (bias + correction) and score both."""
+    from app.text.pipeline import TextPipeline
+    from app.transcribe.whisper import SAMPLE_RATE, DecodeOptions, WhisperTranscriber, load_audio
+
+    pipeline = TextPipeline(vocabulary, [])
+    transcriber = WhisperTranscriber(model)
+    transcriber.load()
+    base = DecodeOptions.from_settings(model)
+    biased = pipeline.decode_options(base)
+    plain_pairs: list[tuple[str, str]] = []
+    pipe_pairs: list[tuple[str, str]] = []
+    audio_s = plain_s = pipe_s = 0.0
+    for item in items:
+        audio = load_audio(item.path)
+        audio_s += len(audio) / SAMPLE_RATE
+        started = time.perf_counter()
+        plain = transcriber.transcribe(audio, base).text
+        plain_s += time.perf_counter() - started
+        started = time.perf_counter()
+        text = pipeline.apply(transcriber.transcribe(audio, biased).text)
+        pipe_s += time.perf_counter() - started
+        plain_pairs.append((item.text, plain))
+        pipe_pairs.append((item.text, text))
+    return WerComparison(
+        len(items), audio_s, corpus_wer(plain_pairs), corpus_wer(pipe_pairs), plain_s, pipe_s
+    )

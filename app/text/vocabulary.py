@@ -38,6 +38,7 @@ LETTER_NAMES: dict[str, str] = {
 # Readings of syllables that are common in tech names but not read as spelled.
 FRAGMENT_READINGS: dict[str, tuple[str, ...]] = {
     "py": ("pie", "pi"),
+    "pi": ("pie",),
     "sci": ("sigh", "psy", "sy"),
     "js": ("jay ess",),
     "sql": ("sequel", "ess queue el"),
@@ -50,7 +51,28 @@ FRAGMENT_READINGS: dict[str, tuple[str, ...]] = {
     "ui": ("you eye",),
 }
 
-_NUMBERS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
+_NUMBERS = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+]
 _TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
 
 # A word: letters/digits, with inner . - + # (Node.js, scikit-learn) and trailing + or # (C++).
@@ -63,7 +85,107 @@ _MAX_VARIANTS = 48
 
 # Small words that never start or end a fuzzy match (they rarely belong to a term).
 _FUNCTION_WORDS = frozenset(
-    ["a", "an", "the", "of", "to", "in", "on", "at", "by", "for", "and", "or", "but", "nor", "is", "are", "was", "were", "be", "been", "am", "it", "its", "this", "that", "these", "those", "with", "from", "as", "into", "onto", "up", "out", "off", "over", "about", "i", "you", "he", "she", "we", "they", "my", "your", "his", "our", "their", "me", "us", "him", "her", "them", "not", "no", "so", "if", "then", "than", "can", "could", "do", "does", "did", "done", "have", "has", "had", "will", "would", "shall", "should", "may", "might", "must", "get", "got", "go", "goes", "went", "all", "any", "some", "what", "when", "where", "who", "whom", "how", "why", "there", "here", "just", "like", "one", "very", "also", "only", "now"]
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "by",
+        "for",
+        "and",
+        "or",
+        "but",
+        "nor",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "am",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "with",
+        "from",
+        "as",
+        "into",
+        "onto",
+        "up",
+        "out",
+        "off",
+        "over",
+        "about",
+        "i",
+        "you",
+        "he",
+        "she",
+        "we",
+        "they",
+        "my",
+        "your",
+        "his",
+        "our",
+        "their",
+        "me",
+        "us",
+        "him",
+        "her",
+        "them",
+        "not",
+        "no",
+        "so",
+        "if",
+        "then",
+        "than",
+        "can",
+        "could",
+        "do",
+        "does",
+        "did",
+        "done",
+        "have",
+        "has",
+        "had",
+        "will",
+        "would",
+        "shall",
+        "should",
+        "may",
+        "might",
+        "must",
+        "get",
+        "got",
+        "go",
+        "goes",
+        "went",
+        "all",
+        "any",
+        "some",
+        "what",
+        "when",
+        "where",
+        "who",
+        "whom",
+        "how",
+        "why",
+        "there",
+        "here",
+        "just",
+        "like",
+        "one",
+        "very",
+        "also",
+        "only",
+        "now",
+    ]
 )
 
 
@@ -312,7 +434,8 @@ class Vocabulary:
         if not 0.6 <= len(letters) / len(term.letters) <= 1.8:
             return 0.0
         keys = {sound_key(spoken), sound_key(raw_spoken)}
-        letter_sim = max(fuzz.ratio(s, term.letters) for s in {letters, *spoken_letters}) / 100
+        targets = {term.letters, *term.variant_letters}
+        letter_sim = max(fuzz.ratio(s, t) for s in {letters, *spoken_letters} for t in targets) / 100
         sound_sim = max(fuzz.ratio(k, tk) for k in keys for tk in term.keys) / 100
         if letter_sim < 0.6 or sound_sim < 0.75:
             return 0.0

@@ -1,0 +1,87 @@
+"""``holdtype vocab`` and ``holdtype rules`` as real subprocesses, including the error cases."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from tests.cli import holdtype
+
+
+def ok(*args: str) -> str:
+    proc = holdtype(*args)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    return proc.stdout
+
+
+def fails(*args: str) -> str:
+    """Run a command that must fail cleanly; return its one-line error."""
+    proc: subprocess.CompletedProcess[str] = holdtype(*args)
+    assert proc.returncode == 1, (proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    return lines[0]
+
+
+def test_vocab_add_list_remove() -> None:
+    assert ok("vocab", "list") == ""
+    ok("vocab", "add", "scikit-learn", "PyPI", "Talk Python To Me")
+    ok("vocab", "add", "pypi")  # same term, other casing: not added twice
+    assert ok("vocab", "list").splitlines() == ["scikit-learn", "PyPI", "Talk Python To Me"]
+    data = json.loads(ok("vocab", "list", "--json"))
+    assert data["terms"] == ["scikit-learn", "PyPI", "Talk Python To Me"]
+    assert data["bias"] in {"prompt", "hotwords", "both", "none"}
+    ok("vocab", "remove", "pypi")
+    assert ok("vocab", "list").splitlines() == ["scikit-learn", "Talk Python To Me"]
+
+
+def test_vocab_remove_unknown_term_is_an_error() -> None:
+    ok("vocab", "add", "NumPy")
+    line = fails("vocab", "remove", "Pandas")
+    assert "not in the vocabulary" in line and "Pandas" in line
+    assert ok("vocab", "list").splitlines() == ["NumPy"]
+
+
+def test_vocab_add_needs_a_term() -> None:
+    proc = holdtype("vocab", "add")
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+
+
+def test_rules_add_list_test_remove() -> None:
+    ok("rules", "add", "teh", "the")
+    ok("rules", "add", r"(\d+) percent", r"\1%", "--regex")
+    ok("rules", "add", "Bob", "Robert", "--case-sensitive")
+    listed = json.loads(ok("rules", "list", "--json"))
+    assert [r["find"] for r in listed] == ["teh", r"(\d+) percent", "Bob"]
+    assert listed[1]["regex"] is True and listed[2]["case_sensitive"] is True
+    assert "'teh' -> 'the'" in ok("rules", "list")
+    assert ok("rules", "test", "TEH cost is 5 percent, said Bob and bob").strip() == (
+        "the cost is 5%, said Robert and bob"
+    )
+    ok("rules", "remove", "teh")
+    assert [r["find"] for r in json.loads(ok("rules", "list", "--json"))] == [r"(\d+) percent", "Bob"]
+
+
+def test_rules_test_applies_the_vocabulary_first() -> None:
+    ok("vocab", "add", "scikit-learn", "PyPI")
+    ok("rules", "add", "PyPI", "the Python Package Index", "--case-sensitive")
+    out = json.loads(ok("rules", "test", "--json", "get sicket learn from pie pie"))
+    assert out["vocabulary"] == "get scikit-learn from PyPI"
+    assert out["final"] == "get scikit-learn from the Python Package Index"
+
+
+@pytest.mark.parametrize("pattern", ["(unclosed", "[a-", "*oops"])
+def test_rules_add_refuses_a_bad_regex(pattern: str) -> None:
+    line = fails("rules", "add", pattern, "x", "--regex")
+    assert "invalid regular expression" in line
+    assert json.loads(ok("rules", "list", "--json")) == []
+
+
+def test_rules_remove_unknown_is_an_error() -> None:
+    line = fails("rules", "remove", "nothing-here")
+    assert "no rule finds" in line

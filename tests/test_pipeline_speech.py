@@ -1,0 +1,65 @@
+"""The text pipeline on real speech: espeak-ng speaks, the embedded tiny.en model listens."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.bench.jargon import term_present
+from app.config import ModelSettings, Rule, VocabularySettings
+from app.text.pipeline import TextPipeline
+from app.transcribe.whisper import DecodeOptions, WhisperTranscriber, load_audio
+from tests.fixtures.speech import Speak
+
+pytestmark = pytest.mark.slow
+
+VOCABULARY = ["NumPy", "GitHub", "PyPI", "pytest", "Pydantic", "Kubernetes", "scikit-learn", "Redis"]
+
+
+@pytest.fixture(scope="module")
+def transcriber() -> WhisperTranscriber:
+    """The real embedded tiny.en model, loaded once for this module."""
+    model = WhisperTranscriber(ModelSettings())
+    model.load()
+    return model
+
+
+def run(transcriber: WhisperTranscriber, pipeline: TextPipeline, wav: object) -> tuple[str, str]:
+    options = pipeline.decode_options(DecodeOptions())
+    raw = transcriber.transcribe(load_audio(wav), options).text  # type: ignore[arg-type]
+    return raw, pipeline.apply(raw)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "voice", "terms"),
+    [
+        ("Yesterday I upgraded NumPy and pushed the fix to GitHub.", "en-us", ("NumPy", "GitHub")),
+        ("We publish a new release on PyPI every Friday.", "en-gb", ("PyPI",)),
+        ("Our tests run with pytest and the settings use Pydantic.", "en-us+m3", ("pytest", "Pydantic")),
+        ("The cluster on Kubernetes keeps its sessions in Redis.", "en-us", ("Kubernetes", "Redis")),
+        ("She trained a small classifier with scikit-learn.", "en-gb+f3", ("scikit-learn",)),
+    ],
+)
+def test_vocabulary_terms_come_out_spelled_right(
+    transcriber: WhisperTranscriber, speak: Speak, sentence: str, voice: str, terms: tuple[str, ...]
+) -> None:
+    pipeline = TextPipeline(VocabularySettings(terms=VOCABULARY), [])
+    raw, text = run(transcriber, pipeline, speak(sentence, voice=voice))
+    missing = [t for t in terms if not term_present(t, text)]
+    assert not missing, f"raw={raw!r} final={text!r}"
+
+
+def test_empty_vocabulary_leaves_whisper_alone(transcriber: WhisperTranscriber, speak: Speak) -> None:
+    pipeline = TextPipeline(VocabularySettings(), [])
+    wav = speak("The weather was lovely, so we walked to the market.", voice="en-us")
+    assert pipeline.decode_options(DecodeOptions()) == DecodeOptions()
+    raw, text = run(transcriber, pipeline, wav)
+    assert text == " ".join(raw.split())
+    assert "weather" in text.lower()
+
+
+def test_rules_run_after_the_vocabulary(transcriber: WhisperTranscriber, speak: Speak) -> None:
+    rules = [Rule(find="GitHub", replace="the forge", case_sensitive=True)]
+    pipeline = TextPipeline(VocabularySettings(terms=["GitHub"]), rules)
+    _raw, text = run(transcriber, pipeline, speak("I pushed my code to GitHub this morning.", voice="en-us"))
+    assert "the forge" in text
+    assert "GitHub" not in text

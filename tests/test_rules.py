@@ -1,0 +1,69 @@
+"""Replacement rules: whole words, case, regex, invalid patterns and the regex time limit."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from app.config import Rule
+from app.errors import RuleError
+from app.text.rules import compile_rules, validate_rule
+
+
+@pytest.mark.parametrize(
+    ("rules", "text", "expected"),
+    [
+        ([Rule(find="teh", replace="the")], "teh cat", "the cat"),
+        ([Rule(find="teh", replace="the")], "Teh cat and TEH dog", "the cat and the dog"),
+        ([Rule(find="cat", replace="dog")], "concatenate the cat", "concatenate the dog"),
+        ([Rule(find="cat", replace="dog")], "cats and cat.", "cats and dog."),
+        ([Rule(find="c++", replace="C++")], "I write c++ daily", "I write C++ daily"),
+        ([Rule(find="c++", replace="C++")], "abc++ is not it", "abc++ is not it"),
+        ([Rule(find=".net", replace=".NET")], "we use .net, too", "we use .NET, too"),
+        ([Rule(find="new line", replace="\\n")], "one new line two", "one \\n two"),
+        ([Rule(find="Bob", replace="Robert", case_sensitive=True)], "Bob and bob", "Robert and bob"),
+        ([Rule(find=r"(\d+) percent", replace=r"\1%", regex=True)], "50 percent off", "50% off"),
+        ([Rule(find=r"\bum+\b,? ?", replace="", regex=True)], "so um, I think", "so I think"),
+        (
+            [Rule(find="pie pie", replace="PyPI"), Rule(find="PyPI", replace="the index")],
+            "from pie pie",
+            "from the index",
+        ),
+        ([Rule(find="dog", replace="cat")], "the hotdog stand", "the hotdog stand"),
+        ([], "nothing changes", "nothing changes"),
+    ],
+)
+def test_rules_apply(rules: list[Rule], text: str, expected: str) -> None:
+    assert compile_rules(rules).apply(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("find", "replace", "reason"),
+    [
+        ("(unclosed", "x", "invalid regular expression"),
+        ("[a-", "x", "invalid"),
+        ("(a)", r"\2", "no such group"),
+    ],
+)
+def test_invalid_regex_is_refused_with_the_reason(find: str, replace: str, reason: str) -> None:
+    rule = Rule(find=find, replace=replace, regex=True)
+    with pytest.raises(RuleError, match=reason):
+        validate_rule(rule)
+    with pytest.raises(RuleError):
+        compile_rules([rule])
+
+
+def test_plain_rule_with_regex_characters_is_literal() -> None:
+    assert compile_rules([Rule(find="(a)", replace="A")]).apply("x (a) y") == "x A y"
+
+
+@pytest.mark.timeout(60)
+def test_catastrophic_regex_is_stopped_and_text_kept(caplog: pytest.LogCaptureFixture) -> None:
+    rules = compile_rules([Rule(find=r"(a|aa)+$", replace="X", regex=True), Rule(find="b", replace="B")])
+    text = "a" * 60 + "!b"
+    with caplog.at_level(logging.WARNING, logger="app.text.rules"):
+        result = rules.apply(text)
+    # The slow rule was skipped, the later rule still ran.
+    assert result == "a" * 60 + "!B"
+    assert any("skipped" in r.getMessage() for r in caplog.records)

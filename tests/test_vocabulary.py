@@ -1,0 +1,147 @@
+"""Vocabulary: spoken variants, sound keys, biasing text and the phonetic auto-correction."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.text.vocabulary import Vocabulary, sound_key, spoken_variants
+
+TERMS = [
+    "scikit-learn",
+    "PyPI",
+    "NumPy",
+    "GitHub",
+    "git",
+    "pytest",
+    "Pydantic",
+    "diskcache",
+    "Talk Python To Me",
+    "TypeScript",
+    "Node.js",
+    "uv",
+    "Ollama",
+    "Celery",
+    "YAML",
+]
+
+
+@pytest.fixture(scope="module")
+def vocab() -> Vocabulary:
+    return Vocabulary(TERMS)
+
+
+@pytest.mark.parametrize(
+    ("heard", "expected"),
+    [
+        ("I fixed a bug in sicket learn.", "I fixed a bug in scikit-learn."),
+        ("I fixed a bug in psychic learn.", "I fixed a bug in scikit-learn."),
+        ("I fixed a bug in sigh kit learn.", "I fixed a bug in scikit-learn."),
+        ("I fixed a bug in scikit learn.", "I fixed a bug in scikit-learn."),
+        ("download it from pie pie", "download it from PyPI"),
+        ("download it from pi pi", "download it from PyPI"),
+        ("download it from P Y P I", "download it from PyPI"),
+        ("install num pie first", "install NumPy first"),
+        ("push it to github", "push it to GitHub"),
+        ("push it to Github's servers", "push it to GitHub's servers"),
+        ("Run, Pytest with coverage.", "Run, pytest with coverage."),
+        ("validate it with pyantic.", "validate it with Pydantic."),
+        ("wrap it with disk cache so", "wrap it with diskcache so"),
+        ("This week on talk, Python To Me, we", "This week on Talk Python To Me, we"),
+        ("the front end is in Type script", "the front end is in TypeScript"),
+        ("served by node.js today", "served by Node.js today"),
+        ("plugins for Ralama and more", "plugins for Ollama and more"),
+        ("jobs run on celery", "jobs run on Celery"),
+        ("check the AML file", "check the YAML file"),
+    ],
+)
+def test_near_misses_become_terms(vocab: Vocabulary, heard: str, expected: str) -> None:
+    assert vocab.correct(heard) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "we ate apple pie in the garden",
+        "get the file from the server",
+        "the sky is high today",
+        "draw a pie chart of the sales",
+        "ask what you can do for your country",
+        "his salary went up",
+        "the pilot took a nap",
+        "a jingo poem",
+        "let us learn to play",
+        "the number is pi",
+        "we got it, then left.",
+        "the kitten sat on the mat",
+        "",
+        "   ",
+        "Numbers like 3.14 and 42 stay.",
+    ],
+)
+def test_ordinary_text_is_left_alone(vocab: Vocabulary, text: str) -> None:
+    assert vocab.correct(text) == text
+
+
+def test_short_terms_need_an_exact_match() -> None:
+    vocab = Vocabulary(["git", "uv", "pip"])
+    assert vocab.correct("get the file and go") == "get the file and go"
+    assert vocab.correct("GIT is great") == "git is great"
+    assert vocab.correct("use u v to lock it") == "use uv to lock it"
+
+
+def test_terms_differing_only_in_case_keep_what_was_written() -> None:
+    vocab = Vocabulary(["LLM", "llm"])
+    assert vocab.correct("the llm tool") == "the llm tool"
+    assert vocab.correct("an LLM app") == "an LLM app"
+
+
+def test_no_terms_is_identity() -> None:
+    vocab = Vocabulary([])
+    assert not vocab
+    assert vocab.correct("sicket learn from pie pie") == "sicket learn from pie pie"
+    assert vocab.prompt() is None
+    assert vocab.hotwords() is None
+
+
+def test_prompt_and_hotwords_list_every_term_in_exact_spelling(vocab: Vocabulary) -> None:
+    prompt = vocab.prompt()
+    hotwords = vocab.hotwords()
+    assert prompt is not None and hotwords is not None
+    for term in TERMS:
+        assert term in prompt
+        assert term in hotwords
+
+
+def test_low_sensitivity_fixes_less() -> None:
+    eager = Vocabulary(["Ollama"], sensitivity=1.0)
+    shy = Vocabulary(["Ollama"], sensitivity=0.0)
+    assert eager.correct("plugins for Ralama") == "plugins for Ollama"
+    assert shy.correct("plugins for Ralama") == "plugins for Ralama"
+
+
+@pytest.mark.parametrize(
+    ("term", "said"),
+    [
+        ("PyPI", "pie pie"),
+        ("PyPI", "pee why pee eye"),
+        ("NumPy", "num pie"),
+        ("LLM", "el el em"),
+        ("Node.js", "node dot js"),
+    ],
+)
+def test_spoken_variants(term: str, said: str) -> None:
+    assert said in spoken_variants(term)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("sigh kit learn", "scikit-learn", True),
+        ("sicket learn", "scikit learn", True),
+        ("phone", "fone", True),
+        ("celery", "pytest", False),
+        ("apple", "pypi", False),
+    ],
+)
+def test_sound_key(a: str, b: str, same: bool) -> None:
+    assert (sound_key(a) == sound_key(b)) is same
