@@ -106,6 +106,26 @@ def test_records_speech_played_into_the_sink(
     assert levels and max(peak for _, peak in levels) > 0.1
 
 
+def test_device_rate_is_resampled_to_16k(pulse: PulseServer, speak: Speak, errors: Errors) -> None:
+    """Captured at 48 kHz and resampled here (the path for devices that refuse 16 kHz)."""
+    clip = speak(SENTENCE)
+    expected = _read(clip)
+    rec = Recorder(AudioSettings(), on_error=errors, capture_rate=48_000)
+    rec.arm()
+    try:
+        assert rec.wait_running(30)
+        rec.start()
+        _play_and_capture(pulse, rec, clip)
+        audio = rec.stop()
+    finally:
+        rec.disarm()
+    assert audio.dtype == np.float32
+    assert abs(_speech_span(audio) - _speech_span(expected)) < 0.15
+    loud = np.abs(audio) > LOUD
+    assert _rms(audio[loud]) == pytest.approx(_rms(expected[np.abs(expected) > LOUD]), rel=0.25)
+    assert not errors.messages
+
+
 @pytest.mark.slow
 def test_recorded_speech_transcribes(pulse: PulseServer, recorder: Recorder, speak: Speak) -> None:
     from app.config import ModelSettings
