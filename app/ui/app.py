@@ -106,14 +106,20 @@ class InstanceServer(QObject):
         self._server = QLocalServer(self)
         self._server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
         self._server.newConnection.connect(self._on_connection)
+        self._conns: list[QLocalSocket] = []
 
     def listen(self, name: str | None = None) -> bool:
-        """Claim ``name`` (default :func:`instance_name`); a stale socket from a crash is replaced."""
+        """Claim ``name`` (default :func:`instance_name`); False if a live instance holds it.
+
+        Qt replaces an existing socket file when listening, so a live owner is probed first; a
+        stale socket left by a crash does not answer and is replaced.
+        """
         name = name or instance_name()
-        if self._server.listen(name):
-            return True
-        if ask_running_instance(name, timeout_ms=200):
-            return False  # a live instance owns it
+        probe = QLocalSocket()
+        probe.connectToServer(name)
+        if probe.waitForConnected(200):
+            probe.disconnectFromServer()
+            return False
         QLocalServer.removeServer(name)
         if self._server.listen(name):
             return True
@@ -121,22 +127,33 @@ class InstanceServer(QObject):
         return False
 
     def close(self) -> None:
-        """Stop listening."""
+        """Stop listening and drop open connections."""
         self._server.close()
+        for conn in list(self._conns):
+            conn.abort()
+        self._conns.clear()
 
     def _on_connection(self) -> None:
         while self._server.hasPendingConnections():
             conn = self._server.nextPendingConnection()
-            conn.readyRead.connect(lambda c=conn: self._on_request(c))
-            conn.disconnected.connect(conn.deleteLater)
-            if conn.bytesAvailable():
-                self._on_request(conn)
+            self._conns.append(conn)
+            conn.readyRead.connect(self._on_ready_read)
+            conn.disconnected.connect(self._on_disconnected)
 
-    def _on_request(self, conn: QLocalSocket) -> None:
+    def _on_ready_read(self) -> None:
+        conn = self.sender()
+        if not isinstance(conn, QLocalSocket):
+            return
         data = bytes(conn.readAll().data())
         if SHOW_COMMAND.strip() in data:
             log.info("another start asked for the settings window")
             self.show_requested.emit()
+
+    def _on_disconnected(self) -> None:
+        conn = self.sender()
+        if isinstance(conn, QLocalSocket) and conn in self._conns:
+            self._conns.remove(conn)
+            conn.deleteLater()
 
 
 class HoldtypeApp(QObject):

@@ -1,0 +1,124 @@
+"""The model tab downloads through the real download code: progress, cancel, and a clear offline error.
+
+The "network" is a real HTTP server on localhost that serves a small fake Hugging Face repo
+(``HF_ENDPOINT`` points the download code at it), or a closed port for the offline case.
+"""
+
+from __future__ import annotations
+
+import http.server
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.config import Settings, load_settings
+from app.transcribe import models
+from app.ui.settings.base import TabContext
+from app.ui.settings.live import LiveSettings
+from app.ui.settings.window import SettingsWindow
+
+MODEL = "base.en"
+BIN_SIZE = 8 * 1024 * 1024  # 8 chunks of the downloader's 1 MiB reads
+
+
+class _Hub(http.server.BaseHTTPRequestHandler):
+    """Serves config.json and model.bin for any repo; model.bin trickles (a slow network)."""
+
+    delay_s = 0.0
+
+    def do_GET(self) -> None:
+        name = self.path.rsplit("/", 1)[-1]
+        if name == "config.json":
+            body = b'{"fake": true}'
+        elif name == "model.bin":
+            self.send_response(200)
+            self.send_header("Content-Length", str(BIN_SIZE))
+            self.end_headers()
+            chunk = b"\0" * (256 * 1024)
+            try:
+                for _ in range(BIN_SIZE // len(chunk)):
+                    self.wfile.write(chunk)
+                    time.sleep(self.delay_s)  # emulate a slow link, so cancel has time to act
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            return
+        else:
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[_Hub]]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hub)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.server_address[1]}")
+    _Hub.delay_s = 0.0
+    yield _Hub
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def tab(qtbot, config_path: Path, write_settings):  # type: ignore[no-untyped-def]
+    write_settings(Settings())
+    live = LiveSettings(load_settings(config_path).settings, config_path)
+    window = SettingsWindow(TabContext(live))
+    qtbot.addWidget(window)
+    window.show()
+    window.show_tab("model")
+    page = window.pages["model"]
+    page.select(MODEL)
+    return page
+
+
+def test_download_reports_progress_and_installs(qtbot, hub, tab, config_path: Path) -> None:  # type: ignore[no-untyped-def]
+    assert tab.download_button.isEnabled()
+    tab.download_button.click()
+    assert tab.progress.isVisible() and tab.cancel_button.isEnabled()
+    qtbot.waitUntil(lambda: tab._job is None, timeout=60000)
+    assert models.is_installed(MODEL)
+    # the bar followed the bytes to the end (it is hidden once the download is done)
+    assert tab.progress.value() == tab.progress.maximum() == 1000
+    assert tab.progress.format() == f"{BIN_SIZE / 1e6:.0f} of {BIN_SIZE / 1e6:.0f} MB"
+    assert "installed" in tab.message.text()
+    tab.select(MODEL)
+    assert tab.use_button.isEnabled()
+    tab.use_button.click()
+    qtbot.waitUntil(lambda: load_settings(config_path).settings.model.name == MODEL, timeout=5000)
+
+
+def test_download_can_be_cancelled(qtbot, hub, tab) -> None:  # type: ignore[no-untyped-def]
+    hub.delay_s = 0.05
+    tab.download_button.click()
+    qtbot.waitUntil(lambda: tab.progress.maximum() == 1000 and tab.progress.value() > 0, timeout=30000)
+    assert tab.cancel_button.isEnabled()
+    tab.cancel_button.click()
+    qtbot.waitUntil(lambda: tab._job is None, timeout=30000)
+    assert "cancelled" in tab.message.text()
+    assert not models.is_installed(MODEL)
+    assert not models.downloaded_path(MODEL).with_name(f"{MODEL}.partial").exists()
+
+
+def test_offline_download_gives_clear_error(qtbot, tab, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing listens: connection refused
+    tab.download_button.click()
+    qtbot.waitUntil(lambda: tab._job is None, timeout=60000)
+    text = tab.message.text()
+    assert text.startswith("Download failed:")
+    assert "refused" in text.lower()
+    assert "tiny.en" in text and "offline" in text  # says the built-in model keeps working
+    assert not tab.progress.isVisible()
+    assert not models.is_installed(MODEL)
+    assert tab.download_button.isEnabled()  # can retry
