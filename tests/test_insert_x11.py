@@ -175,3 +175,40 @@ def test_unusable_backend_override_explains(
         choose_inserter(PasteSettings(backend=backend))  # type: ignore[arg-type]
     assert fragment in str(info.value)
     assert "set in paste.backend" in str(info.value)
+
+
+def test_paste_while_the_hotkey_modifiers_are_held_and_caps_lock_is_on(
+    x_env: XDisplay, clipboard: XClipboard, target_window: TargetWindow
+) -> None:
+    """The user still holds ctrl+alt (of ctrl+alt+space) and Caps Lock is on: the paste still lands,
+    and no Caps_Lock key event is injected (a Caps Lock hotkey would take it for a new press)."""
+    import queue
+
+    from pynput import keyboard
+
+    seen: queue.Queue[str] = queue.Queue()
+    listener = keyboard.Listener(on_press=lambda key, injected=False: seen.put(str(key)))
+    listener.start()
+    listener.wait()
+    x_env.xdotool("key", "Caps_Lock")
+    x_env.xdotool("keydown", "ctrl+alt")
+    try:
+        clipboard.set("old")
+        while not seen.empty():
+            seen.get_nowait()
+        result = X11Inserter(settings()).insert("held modifiers")
+        assert result.ok, result.error
+        target_window.wait_for_text("held modifiers")
+        assert clipboard.get() == "old"
+        pressed = []
+        while not seen.empty():
+            pressed.append(seen.get_nowait())
+        assert "Key.caps_lock" not in pressed
+    finally:
+        x_env.xdotool("keyup", "ctrl+alt")
+        x_env.xdotool("key", "Caps_Lock")
+        listener.stop()
+        from app.hotkey.listener import _unblock_record
+
+        _unblock_record(listener)
+        listener.join(timeout=5)

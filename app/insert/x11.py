@@ -5,9 +5,10 @@ Paste, step by step:
 1. read the old clipboard text (xclip/xsel);
 2. own the CLIPBOARD selection *in this process* with the new text (python-xlib), so we see the
    moment the target window asks for the text instead of guessing with a sleep;
-3. send the paste shortcut to the focused window with ``xdotool key --clearmodifiers`` (modifiers
-   the user still holds, e.g. of ``ctrl+alt+space``, are released first): Ctrl+V, or Ctrl+Shift+V
-   when the active window's WM_CLASS is one of ``terminal_classes``;
+3. release the modifiers the user still holds (e.g. of ``ctrl+alt+space``) through XTest, then
+   send the paste shortcut with ``xdotool key``: Ctrl+V, or Ctrl+Shift+V when the active window's
+   WM_CLASS is one of ``terminal_classes``. Not ``--clearmodifiers``: with Caps Lock on, xdotool
+   clears it by tapping Caps_Lock twice, which a Caps Lock hotkey would take for a new press;
 4. wait (bounded) until the target has read the text, then until its requests go quiet;
 5. ``finally``: restore the old text (an empty clipboard is emptied again); if the paste failed
    (no xdotool, injection error, the target never read it) the text is left on the clipboard
@@ -259,10 +260,12 @@ class X11Inserter:
         return self.paste(text)
 
     def type_text(self, text: str) -> InsertResult:
-        """Type ``text`` into the focused window with ``xdotool type --clearmodifiers``."""
-        error = _xdotool(
-            ["type", "--clearmodifiers", "--delay", "2", "--", text], timeout=30 + len(text) * 0.05
-        )
+        """Type ``text`` into the focused window with ``xdotool type`` (held modifiers released first).
+
+        With Caps Lock on, letters come out case-inverted (as with any typing tool).
+        """
+        release_held_modifiers()
+        error = _xdotool(["type", "--delay", "2", "--", text], timeout=30 + len(text) * 0.05)
         return InsertResult(error is None, "type", self.name, error)
 
     def paste(self, text: str) -> InsertResult:
@@ -277,7 +280,8 @@ class X11Inserter:
         try:
             owner = SelectionOwner(text)
             shortcut = paste_shortcut(active_window_class(), self.settings.terminal_classes)
-            error = _xdotool(["key", "--clearmodifiers", shortcut])
+            release_held_modifiers()
+            error = _xdotool(["key", shortcut])
             if error is None:
                 if owner.served.wait(self.read_timeout_s):
                     owner.wait_quiet(self.settings.restore_delay_ms / 1000.0, timeout=5.0)
@@ -313,6 +317,41 @@ class X11Inserter:
             if owner is not None:
                 owner.close()
         return error
+
+
+def release_held_modifiers(display_name: str | None = None) -> list[int]:
+    """Send XTest key releases for every modifier key that is down, except Caps Lock.
+
+    Returns the keycodes released. The user's hotkey (e.g. ``ctrl+alt+space``) may still be
+    physically held when the text is ready; Ctrl+Alt+V would not paste.
+    """
+    try:
+        from Xlib import X
+        from Xlib import display as xdisplay
+        from Xlib.ext import xtest
+    except ImportError:  # pragma: no cover
+        return []
+    try:
+        d = xdisplay.Display(display_name)
+    except Exception as exc:
+        log.debug("cannot open the display to release modifiers: %s", exc)
+        return []
+    try:
+        keymap = d.query_keymap()  # 32 bytes, one bit per keycode
+        released: list[int] = []
+        for index, codes in enumerate(d.get_modifier_mapping()):
+            if index == X.LockMapIndex:
+                continue
+            for code in codes:
+                if code and keymap[code // 8] & (1 << (code % 8)):
+                    xtest.fake_input(d, X.KeyRelease, code)
+                    released.append(code)
+        d.sync()
+        if released:
+            log.debug("released held modifier keycodes %s before inserting", released)
+        return released
+    finally:
+        d.close()
 
 
 def _xdotool(args: list[str], timeout: float = 10.0) -> str | None:
