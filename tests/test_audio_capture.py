@@ -16,7 +16,7 @@ from app.audio.spool import Spool, read_spool
 from app.config import AudioSettings
 from app.errors import AudioError
 from app.paths import get_paths
-from tests.fixtures.pulse import PulseServer
+from tests.fixtures.pulse import SINK, SPEAKERS, PulseServer
 from tests.fixtures.speech import Speak
 from tests.fixtures.waiting import wait_for
 
@@ -76,9 +76,9 @@ def recorder(pulse: PulseServer, errors: Errors, levels: list[tuple[float, float
         rec.disarm()
 
 
-def _play_and_capture(pulse: PulseServer, rec: Recorder, clip: Path) -> None:
+def _play_and_capture(pulse: PulseServer, rec: Recorder, clip: Path, device: str = SINK) -> None:
     """Play ``clip`` and wait until the recorder has received everything that was played."""
-    pulse.play(clip)
+    pulse.play(clip, device=device)
     # paplay returns once the server has played the clip; the monitor source delivers it to us
     # within its latency. Wait until another 0.3 s of audio has arrived after that.
     assert rec.wait_frames(rec.frames_captured + int(0.3 * SAMPLE_RATE), timeout=15), "audio stopped"
@@ -124,6 +124,15 @@ def test_device_rate_is_resampled_to_16k(pulse: PulseServer, speak: Speak, error
     loud = np.abs(audio) > LOUD
     assert _rms(audio[loud]) == pytest.approx(_rms(expected[np.abs(expected) > LOUD]), rel=0.25)
     assert not errors.messages
+
+
+def test_sounds_on_the_default_sink_are_not_recorded(
+    pulse: PulseServer, recorder: Recorder, speak: Speak
+) -> None:
+    """The fixture's speakers are not its microphone: app cues do not leak into recordings."""
+    recorder.start()
+    _play_and_capture(pulse, recorder, speak("Ding."), device=SPEAKERS)
+    assert _speech_span(recorder.stop()) == 0.0
 
 
 @pytest.mark.slow
