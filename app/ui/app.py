@@ -28,6 +28,7 @@ from app.ui.overlay import RecordingOverlay
 from app.ui.qt_bridge import EngineBridge
 from app.ui.settings.base import TabContext
 from app.ui.settings.live import LiveSettings
+from app.ui.sounds import CuePlayer
 from app.ui.tray import NO_TRAY_MESSAGE, TrayController, describe_hotkey
 
 if TYPE_CHECKING:
@@ -183,6 +184,8 @@ class HoldtypeApp(QObject):
         self.bridge.level_changed.connect(self.overlay.on_level)
         self.bridge.partial_text.connect(self.overlay.on_partial)
         self.bridge.ready.connect(self._on_ready)
+        self.cues = CuePlayer(enabled=settings.audio.sounds)
+        self.bridge.state_changed.connect(self.cues.on_state)
         self.tray = TrayController(engine, self.bridge, self.live)
         self.tray.open_settings.connect(self.open_settings)
         self.tray.quit_requested.connect(self.quit)
@@ -244,6 +247,7 @@ class HoldtypeApp(QObject):
             self.settings_window.close()
         self.tray.hide()
         self.overlay.hide()
+        self.cues.close()
         if self.server is not None:
             self.server.close()
         self.bridge.detach()
@@ -270,6 +274,7 @@ class HoldtypeApp(QObject):
 
     def _on_settings(self, settings: Settings) -> None:
         self.overlay.enabled = settings.ui.overlay
+        self.cues.enabled = settings.audio.sounds
         level = getattr(logging, settings.ui.log_level, logging.INFO)
         logging.getLogger("app").setLevel(level)
 

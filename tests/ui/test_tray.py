@@ -1,0 +1,118 @@
+"""The tray app on a real X display: with and without a tray host, and its menu driving the engine.
+
+The engine is the real one, built without hotkeys and microphone (``enable_hotkeys=False,
+enable_audio=False``) so the test owns the keyboard and needs no sound server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QSystemTrayIcon
+
+from app.config import Settings, load_settings
+from app.events import Outcome, State
+from app.ui.app import HoldtypeApp
+from app.ui.tray import NO_TRAY_MESSAGE
+
+pytest.importorskip("app.engine", reason="the engine has not landed yet")
+
+
+@pytest.fixture
+def holdtype(qtbot, config_path: Path, write_settings) -> Iterator[HoldtypeApp]:  # type: ignore[no-untyped-def]
+    """The tray app over a fresh settings file, started; shut down after the test."""
+    ui = HoldtypeApp(Settings(), config_path=config_path, enable_hotkeys=False, enable_audio=False)
+    yield ui
+    ui.shutdown()
+
+
+def start_and_wait_ready(qtbot, ui: HoldtypeApp) -> None:  # type: ignore[no-untyped-def]
+    ui.start()
+    qtbot.waitUntil(lambda: ui.ready_event is not None, timeout=120000)
+
+
+def test_without_tray_host_the_app_still_runs_and_says_why(qtbot, holdtype, config_path: Path) -> None:  # type: ignore[no-untyped-def]
+    assert not QSystemTrayIcon.isSystemTrayAvailable()
+    start_and_wait_ready(qtbot, holdtype)
+    assert holdtype.tray.available is False
+    assert holdtype.tray.problem == NO_TRAY_MESSAGE
+    assert not holdtype.tray.icon.isVisible()
+    # first run: a welcome naming the hotkey, and why there is no icon
+    assert holdtype.welcome is not None and holdtype.welcome.isVisible()
+    text = holdtype.welcome.text()
+    assert "Caps Lock" in text and "No system tray" in text
+    assert load_settings(config_path).settings.ui.welcomed is True
+
+
+def test_icon_gets_a_real_place_in_trayer(qtbot, tray_host, holdtype) -> None:  # type: ignore[no-untyped-def]
+    start_and_wait_ready(qtbot, holdtype)
+    icon = holdtype.tray.icon
+    assert holdtype.tray.available
+    qtbot.waitUntil(lambda: icon.isVisible() and not icon.geometry().isEmpty(), timeout=20000)
+    assert icon.geometry().width() >= 16
+    qtbot.waitUntil(lambda: holdtype.tray.icon_name() == "idle", timeout=10000)
+    tip = icon.toolTip()
+    assert "Hotkey: Caps Lock (hold)" in tip and "Mode: raw" in tip and "tiny.en" in tip
+
+
+def action(ui: HoldtypeApp, name: str):  # type: ignore[no-untyped-def]
+    found = [a for a in ui.tray.menu.actions() if a.objectName() == name]
+    assert found, f"no menu action {name}"
+    return found[0]
+
+
+def test_menu_actions_drive_the_engine(qtbot, holdtype, config_path: Path) -> None:  # type: ignore[no-untyped-def]
+    start_and_wait_ready(qtbot, holdtype)
+    engine = holdtype.engine
+    tray = holdtype.tray
+
+    # Mode: a radio list of the modes; picking one changes the engine's settings and the file
+    tray.mode_menu.aboutToShow.emit()
+    modes = {a.text(): a for a in tray.mode_menu.actions() if a.isCheckable()}
+    assert modes["raw"].isChecked()
+    other = next(name for name in modes if name != "raw")
+    modes[other].trigger()
+    qtbot.waitUntil(lambda: engine.settings.modes.active == other, timeout=10000)
+    assert load_settings(config_path).settings.modes.active == other
+    assert f"Mode: {other}" in tray.icon.toolTip()
+
+    # Model: installed models only, the current one checked
+    tray.model_menu.aboutToShow.emit()
+    models = {a.text(): a for a in tray.model_menu.actions() if a.isCheckable()}
+    assert models["tiny.en"].isChecked()
+
+    # Pause hotkey
+    action(holdtype, "pause").trigger()
+    qtbot.waitUntil(lambda: tray.icon_name() == "disabled", timeout=10000)
+    assert load_settings(config_path).settings.hotkey.paused is True
+    action(holdtype, "pause").trigger()
+    qtbot.waitUntil(lambda: tray.icon_name() == "idle", timeout=10000)
+
+    # Start / Stop dictation
+    action(holdtype, "dictate").trigger()
+    qtbot.waitUntil(lambda: tray.state is State.RECORDING, timeout=10000)
+    assert action(holdtype, "dictate").text() == "Stop dictation"
+    qtbot.waitUntil(holdtype.overlay.isVisible, timeout=10000)
+    action(holdtype, "dictate").trigger()
+    qtbot.waitUntil(lambda: tray.state is State.IDLE, timeout=60000)
+    assert not holdtype.overlay.isVisible()
+
+    # Settings… and Open history open the window on the right tab
+    action(holdtype, "history").trigger()
+    window = holdtype.settings_window
+    assert window is not None and window.isVisible()
+    assert window.tabs.currentWidget() is window.pages["history"]
+
+
+def test_recent_click_copies(qtbot, holdtype, clipboard) -> None:  # type: ignore[no-untyped-def]
+    from app.history.store import HistoryEntry
+
+    start_and_wait_ready(qtbot, holdtype)
+    holdtype.engine.history.add(HistoryEntry(outcome=Outcome.PASTED, text="remember the milk", mode="raw"))
+    holdtype.tray.fill_recent()
+    entries = [a for a in holdtype.tray.recent_menu.actions() if a.isEnabled() and a.text()]
+    assert entries[0].text() == "remember the milk"
+    entries[0].trigger()
+    qtbot.waitUntil(lambda: clipboard.get() == "remember the milk", timeout=10000)
