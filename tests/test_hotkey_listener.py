@@ -80,17 +80,18 @@ def test_hold_caps_lock_starts_and_stops_and_restores_lock(x_env: XDisplay, make
 def test_caps_lock_that_was_on_stays_on(x_env: XDisplay, make_listener: Make) -> None:
     x_env.xdotool("key", "Caps_Lock")  # turn it on before the listener starts
     wait_for(lambda: caps_on(x_env), timeout=5, what="Caps Lock on")
+    listener, actions = make_listener(key="caps_lock", min_hold_s=0.0)
     try:
-        _listener, actions = make_listener(key="caps_lock", min_hold_s=0.0)
         x_env.xdotool("keydown", "Caps_Lock")
         assert next_action(actions).kind is ActionKind.START
         x_env.xdotool("keyup", "Caps_Lock")
         assert next_action(actions).kind is ActionKind.STOP
         wait_for(lambda: caps_on(x_env), timeout=5, what="Caps Lock to be on again")
-        assert caps_on(x_env)
     finally:
+        listener.stop()  # else it would undo the tap below, which is not a dictation
         if caps_on(x_env):
             x_env.xdotool("key", "Caps_Lock")
+        wait_for(lambda: not caps_on(x_env), timeout=5, what="Caps Lock off for the next tests")
 
 
 def test_auto_repeat_does_not_restart(x_env: XDisplay, make_listener: Make) -> None:
