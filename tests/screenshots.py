@@ -152,13 +152,14 @@ def shoot(out: Path, home: Path) -> int:
         save("welcome", ui.welcome.grab())
         ui.welcome.close()
 
-    # tray menu, opened where a click on the icon would open it
-    icon_rect = ui.tray.icon.geometry()
+    # tray menu, opened above the tray (trayer sits in the bottom-right corner; Qt's XEmbed icon
+    # reports its geometry relative to the tray window, so place the menu from the screen edge)
     pump_until(app, lambda: not ui.tray.icon.geometry().isEmpty(), 10, "the tray icon to get a place")
-    icon_rect = ui.tray.icon.geometry()
-    ui.tray.menu.popup(QPoint(icon_rect.right() - 10, icon_rect.top()))
+    area = screen.geometry()
+    tray_strip = QRect(area.right() - 130, area.bottom() - 30, 131, 31)
+    ui.tray.menu.popup(QPoint(area.right() - 8, area.bottom() - 26))
     settle(app, 0.6)
-    menu_rect = ui.tray.menu.geometry().united(icon_rect).adjusted(-12, -12, 12, 4)
+    menu_rect = ui.tray.menu.geometry().united(tray_strip).adjusted(-12, -12, 0, 0)
     full = screen.grabWindow(0)
     save("tray-menu", full.copy(menu_rect.intersected(QRect(0, 0, full.width(), full.height()))))
     ui.tray.menu.hide()
