@@ -67,3 +67,13 @@ def test_catastrophic_regex_is_stopped_and_text_kept(caplog: pytest.LogCaptureFi
     # The slow rule was skipped, the later rule still ran.
     assert result == "a" * 60 + "!B"
     assert any("skipped" in r.getMessage() for r in caplog.records)
+
+
+def test_pipeline_skips_an_invalid_rule_instead_of_failing() -> None:
+    from app.config import VocabularySettings
+    from app.text.pipeline import TextPipeline
+
+    rules = [Rule(find="(broken", replace="x", regex=True), Rule(find="teh", replace="the")]
+    pipeline = TextPipeline(VocabularySettings(), rules)
+    assert len(pipeline.rules) == 1
+    assert pipeline.apply("  teh   end ") == "the end"

@@ -25,12 +25,16 @@ def tidy(text: str) -> str:
 
 
 class TextPipeline:
-    """Vocabulary correction and replacement rules, built once from the settings."""
+    """Vocabulary correction and replacement rules, built once from the settings.
+
+    An invalid rule (say, a hand-edited config with a broken regex) is skipped with a warning
+    rather than stopping dictation; the CLI refuses such rules when they are added.
+    """
 
     def __init__(self, vocabulary: VocabularySettings, rules: list[Rule]) -> None:
         self.settings = vocabulary
         self.vocabulary = Vocabulary(vocabulary.terms, vocabulary.sensitivity)
-        self.rules: RuleSet = compile_rules(rules)
+        self.rules: RuleSet = compile_rules(rules, strict=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TextPipeline:

@@ -90,11 +90,21 @@ class RuleSet:
         return text
 
 
-def compile_rules(rules: list[Rule]) -> RuleSet:
-    """Validate and compile ``rules``; raise :class:`RuleError` for the first invalid one."""
+def compile_rules(rules: list[Rule], strict: bool = True) -> RuleSet:
+    """Validate and compile ``rules``.
+
+    With ``strict`` the first invalid rule raises :class:`RuleError`; without it, invalid rules
+    are left out with a logged warning (dictation must not stop over a hand-edited rule).
+    """
     compiled: list[CompiledRule] = []
     for rule in rules:
-        validate_rule(rule)
+        try:
+            validate_rule(rule)
+        except RuleError as exc:
+            if strict:
+                raise
+            log.warning("skipping rule: %s", exc)
+            continue
         if rule.regex:
             flags = 0 if rule.case_sensitive else regex.IGNORECASE
             pattern = regex.compile(rule.find, flags)
