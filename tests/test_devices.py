@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from app.audio import devices
@@ -57,3 +61,22 @@ def test_refresh_is_skipped_while_a_stream_is_open(pulse: PulseServer) -> None:
     finally:
         recorder.disarm()
     assert devices.refresh() is True
+
+
+def _count_in_subprocess(env: dict[str, str]) -> int:
+    code = "from app.audio.devices import list_input_devices; print(len(list_input_devices()))"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**env, "PYTHONPATH": os.getcwd()},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return int(done.stdout.strip().splitlines()[-1])
+
+
+def test_subprocess_envs(pulse_server: PulseServer, no_audio_device: dict[str, str]) -> None:
+    """The envs the fixtures hand to subprocesses (e.g. `holdtype run --no-tray`) do what they say."""
+    assert _count_in_subprocess(pulse_server.env) >= 1
+    assert _count_in_subprocess(no_audio_device) == 0
