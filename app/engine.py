@@ -1,0 +1,737 @@
+"""The dictation engine: one owner of the state, three workers, no Qt.
+
+::
+
+    key down ─► Recorder (pre-roll) ─► StreamingTranscriber (decodes while the key is held)
+    key up   ─► finish tail ─► vocabulary + rules ─► mode (LLM, cached) ─► insert ─► history
+
+Threads:
+
+* the **engine thread** consumes a queue of commands (begin, end, cancel, settings...) and is
+  the only one that changes :attr:`Engine.state`; pynput and audio callbacks only put commands
+  on that queue;
+* the **transcription worker** streams decodes while the key is held, finishes each utterance
+  on release, loads the model, and recovers recordings left by a crash;
+* the **output worker** runs text rules, the LLM mode, insertion and history, in order, so a
+  slow LLM never delays the next recording.
+
+Each utterance carries a generation number. Cancel marks its generation; a cancelled result is
+stored in history but never inserted. A key press while the previous utterance is still being
+processed starts a new recording at once; the results are inserted in order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from app import events as ev
+from app.config import Settings
+from app.errors import HoldtypeError
+from app.events import EngineEvent, Outcome, State
+from app.paths import get_paths
+from app.transcribe.streaming import StreamingTranscriber
+from app.transcribe.whisper import SAMPLE_RATE, DecodeOptions, Transcriber, WhisperTranscriber
+
+if TYPE_CHECKING:
+    from app.audio.capture import Recorder
+    from app.audio.spool import Spool, SpoolWriter
+    from app.history.store import HistoryStore
+    from app.hotkey.listener import HotkeyAction, HotkeyListener
+    from app.insert.base import Inserter, InsertResult
+    from app.text.pipeline import TextPipeline
+
+log = logging.getLogger(__name__)
+
+Subscriber = Callable[[EngineEvent], None]
+_POLL_S = 0.1  # how often the streaming loop looks at new audio
+
+
+# --- commands consumed by the engine thread ------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class _Begin:
+    mode: str | None
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class _End:
+    at: float
+    discard: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Cancel:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class _AudioFailed:
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Stage:
+    generation: int
+    state: State
+
+
+@dataclass(frozen=True, slots=True)
+class _Apply:
+    settings: Settings
+
+
+@dataclass(frozen=True, slots=True)
+class _Submit:
+    audio: np.ndarray
+    mode: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Stop:
+    pass
+
+
+@dataclass(slots=True)
+class _Utterance:
+    """Everything known about one recording, handed from worker to worker."""
+
+    generation: int
+    mode: str
+    key_down: float
+    key_down_mono: float
+    streaming: StreamingTranscriber | None
+    spool: SpoolWriter | None
+    recording: threading.Event = field(default_factory=threading.Event)
+    audio: np.ndarray | None = None
+    key_up: float | None = None
+    key_up_mono: float | None = None
+    cancelled: bool = False
+    error: str | None = None
+
+
+class Engine:
+    """Runs the dictation loop; the tray and ``holdtype run --no-tray`` are faces on it."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        enable_hotkeys: bool = True,
+        enable_audio: bool = True,
+        transcriber: Transcriber | None = None,
+    ) -> None:
+        """Build the engine; nothing starts (no model, no microphone) until :meth:`start`."""
+        self._settings = settings
+        self._enable_hotkeys = enable_hotkeys
+        self._enable_audio = enable_audio
+        self._transcriber: Transcriber = transcriber or WhisperTranscriber(settings.model)
+        self._paths = get_paths()
+        self._state = State.IDLE
+        self._subscribers: list[Subscriber] = []
+        self._sub_lock = threading.Lock()
+        self._commands: queue.Queue[object] = queue.Queue()
+        self._transcribe_jobs: queue.Queue[Callable[[], None] | None] = queue.Queue()
+        self._output_jobs: queue.Queue[Callable[[], None] | None] = queue.Queue()
+        self._generation = 0
+        self._current: _Utterance | None = None  # being recorded
+        self._busy: dict[int, State] = {}  # generation -> stage, for utterances in flight
+        self._threads: list[threading.Thread] = []
+        self._started = False
+        self._stopped = threading.Event()
+        self._ready = threading.Event()
+        self._recorder: Recorder | None = None
+        self._spool: Spool | None = None
+        self._listener: HotkeyListener | None = None
+        self._history: HistoryStore | None = None
+        self._pipeline: TextPipeline | None = None
+        self._inserter: Inserter | None = None
+        self._mode_runner: Any = None
+        self._problems: list[str] = []
+        self._cancelled: set[int] = set()  # generations cancelled while in flight
+
+    # --- public API ------------------------------------------------------------------------------
+    @property
+    def state(self) -> State:
+        """The current state (recording wins over the stage of an utterance still in flight)."""
+        return self._state
+
+    @property
+    def settings(self) -> Settings:
+        """The settings in force."""
+        return self._settings
+
+    @property
+    def history(self) -> HistoryStore:
+        """The history store (opened on first use)."""
+        if self._history is None:
+            from app.history.store import HistoryStore
+
+            self._history = HistoryStore(self._paths.history_db)
+            if self._history.problem:
+                self._publish(ev.ErrorRaised(self._history.problem, "history"))
+        return self._history
+
+    @property
+    def ready(self) -> bool:
+        """True once the model is loaded."""
+        return self._ready.is_set()
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Block until the model is loaded (or ``timeout``); return whether it is."""
+        return self._ready.wait(timeout)
+
+    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+        """Call ``callback`` with every event (on engine threads); return an unsubscribe."""
+        with self._sub_lock:
+            self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            with self._sub_lock, contextlib.suppress(ValueError):
+                self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    def start(self) -> None:
+        """Start the workers, load the model, arm the microphone and hotkeys, recover crashes."""
+        if self._started:
+            return
+        self._started = True
+        for name, target in (
+            ("holdtype-engine", self._engine_loop),
+            ("holdtype-transcribe", lambda: self._worker_loop(self._transcribe_jobs)),
+            ("holdtype-output", lambda: self._worker_loop(self._output_jobs)),
+        ):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        self._rebuild_text_parts()
+        _ = self.history
+        if self._enable_audio:
+            self._arm_audio()
+        if self._enable_hotkeys:
+            self._start_hotkeys()
+        self._transcribe_jobs.put(self._load_and_recover)
+
+    def shutdown(self, timeout: float = 15.0) -> None:
+        """Finish what is in flight (a recording in progress is transcribed and kept), then stop."""
+        if not self._started or self._stopped.is_set():
+            return
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                self._listener.stop()
+        if self._current is not None:
+            self.end()
+        self._commands.put(_Stop())
+        deadline = time.monotonic() + timeout
+        self._threads[0].join(max(0.0, deadline - time.monotonic()))
+        self._transcribe_jobs.put(None)
+        self._threads[1].join(max(0.0, deadline - time.monotonic()))
+        self._output_jobs.put(None)
+        self._threads[2].join(max(0.0, deadline - time.monotonic()))
+        if self._recorder is not None:
+            with contextlib.suppress(Exception):
+                self._recorder.disarm()
+        if self._history is not None:
+            self._history.close()
+        self._stopped.set()
+
+    def begin(self, mode: str | None = None) -> None:
+        """Start recording (for the mode ``mode``, else the active one)."""
+        self._commands.put(_Begin(mode, time.time()))
+
+    def end(self) -> None:
+        """Stop recording; the utterance is transcribed and inserted."""
+        self._commands.put(_End(time.time()))
+
+    def toggle(self, mode: str | None = None) -> None:
+        """Start recording when idle, else stop the recording in progress."""
+        if self._current is None:
+            self.begin(mode)
+        else:
+            self.end()
+
+    def dictate_audio(self, audio: np.ndarray, mode: str | None = None) -> None:
+        """Run recorded ``audio`` (16 kHz mono float32) through the same path as a dictation."""
+        self._commands.put(_Submit(np.asarray(audio, dtype=np.float32), mode))
+
+    def cancel(self) -> None:
+        """Cancel the recording (or the utterance in flight): nothing is inserted."""
+        self._commands.put(_Cancel())
+
+    def set_paused(self, paused: bool) -> None:
+        """Ignore (or listen to again) the hotkey."""
+        self.apply_settings(
+            self._settings.model_copy(
+                update={"hotkey": self._settings.hotkey.model_copy(update={"paused": paused})}
+            )
+        )
+
+    def apply_settings(self, settings: Settings) -> None:
+        """Apply new settings live: model, hotkeys, microphone, text rules, paste, modes."""
+        self._commands.put(_Apply(settings))
+
+    def repaste(self, history_id: int) -> None:
+        """Insert the text of a history entry again."""
+        entry = self.history.get(history_id)
+        if entry is None:
+            self._publish(ev.ErrorRaised(f"no history entry {history_id}", "history"))
+            return
+        self._output_jobs.put(lambda: self._insert_only(entry.text))
+
+    def copy_to_clipboard(self, text: str) -> None:
+        """Put ``text`` on the clipboard."""
+        from app.insert.base import detect_backend
+        from app.insert.clipboard import get_clipboard
+
+        try:
+            get_clipboard(detect_backend()).set(text)
+        except HoldtypeError as exc:
+            self._publish(ev.ErrorRaised(str(exc), "clipboard"))
+
+    def recorder_level(self) -> float:
+        """The microphone's current RMS level (0 when not armed)."""
+        return self._recorder.level if self._recorder is not None else 0.0
+
+    # --- events ----------------------------------------------------------------------------------
+    def _publish(self, event: EngineEvent) -> None:
+        with self._sub_lock:
+            subscribers = list(self._subscribers)
+        for callback in subscribers:
+            try:
+                callback(event)
+            except Exception:  # a broken subscriber must not stop dictation
+                log.exception("event subscriber failed on %s", type(event).__name__)
+
+    def _set_state(self, generation: int) -> None:
+        """Recompute the public state and publish it when it changed (engine thread only)."""
+        if self._current is not None:
+            new = State.RECORDING
+        elif self._busy:
+            new = self._busy[min(self._busy)]
+        else:
+            new = State.IDLE
+        if new != self._state:
+            self._state = new
+            self._publish(ev.StateChanged(new, generation))
+
+    # --- engine thread ---------------------------------------------------------------------------
+    def _engine_loop(self) -> None:
+        while True:
+            command = self._commands.get()
+            try:
+                if isinstance(command, _Stop):
+                    return
+                self._handle(command)
+            except HoldtypeError as exc:
+                self._publish(ev.ErrorRaised(str(exc), "engine"))
+            except Exception as exc:  # keep the loop alive; report the bug
+                log.exception("engine command %r failed", command)
+                self._publish(ev.ErrorRaised(f"internal error: {exc}", "engine"))
+
+    def _handle(self, command: object) -> None:
+        if isinstance(command, _Begin):
+            self._on_begin(command)
+        elif isinstance(command, _End):
+            self._on_end(command)
+        elif isinstance(command, _Cancel):
+            self._on_cancel()
+        elif isinstance(command, _AudioFailed):
+            self._publish(ev.ErrorRaised(command.message, "audio"))
+            if self._current is not None:
+                self._on_end(_End(time.time()))
+        elif isinstance(command, _Stage):
+            if command.state == State.IDLE:
+                self._busy.pop(command.generation, None)
+            else:
+                self._busy[command.generation] = command.state
+            self._set_state(command.generation)
+        elif isinstance(command, _Apply):
+            self._on_apply(command.settings)
+        elif isinstance(command, _Submit):
+            self._generation += 1
+            now = time.time()
+            utt = _Utterance(
+                self._generation,
+                command.mode or self._settings.modes.active,
+                now,
+                time.monotonic(),
+                None,
+                None,
+                audio=command.audio,
+                key_up=now,
+                key_up_mono=time.monotonic(),
+            )
+            self._busy[utt.generation] = State.TRANSCRIBING
+            self._set_state(utt.generation)
+            self._transcribe_jobs.put(lambda: self._finish(utt))
+
+    def _on_begin(self, command: _Begin) -> None:
+        if self._current is not None:
+            return  # already recording (auto-repeat, or a second source)
+        if self._recorder is None or not self._recorder.armed:
+            self._arm_audio()
+            if self._recorder is None or not self._recorder.armed:
+                return  # the error was published by _arm_audio
+        self._generation += 1
+        gen = self._generation
+        spool: SpoolWriter | None = None
+        if self._spool is not None:
+            try:
+                spool = self._spool.open(gen)
+            except HoldtypeError as exc:  # record anyway; only crash safety is lost
+                self._publish(ev.ErrorRaised(str(exc), "spool"))
+        self._recorder.start(spool)
+        mode = command.mode or self._settings.modes.active
+        streaming = None
+        if self._settings.model.streaming and self._pipeline is not None:
+            options = self._pipeline.decode_options(DecodeOptions.from_settings(self._settings.model))
+            streaming = StreamingTranscriber(self._transcriber, options)
+        utt = _Utterance(gen, mode, command.at, time.monotonic(), streaming, spool)
+        utt.recording.set()
+        self._current = utt
+        if self._listener is not None:
+            self._listener.recording = True
+        self._set_state(gen)
+        self._transcribe_jobs.put(lambda: self._stream(utt))
+
+    def _on_end(self, command: _End) -> None:
+        utt = self._current
+        if utt is None or self._recorder is None:
+            return
+        utt.audio = self._recorder.stop()
+        utt.key_up, utt.key_up_mono = command.at, time.monotonic()
+        utt.recording.clear()
+        self._current = None
+        if self._listener is not None:
+            self._listener.recording = False
+        if self._recorder.lost_error:
+            utt.error = self._recorder.lost_error
+        if command.discard:
+            if utt.spool is not None:
+                utt.spool.close(keep=False)
+            self._set_state(utt.generation)
+            return
+        self._busy[utt.generation] = State.TRANSCRIBING
+        self._set_state(utt.generation)
+        self._transcribe_jobs.put(lambda: self._finish(utt))
+
+    def _on_cancel(self) -> None:
+        if self._current is not None:
+            utt = self._current
+            utt.cancelled = True
+            self._on_end(_End(time.time()))
+            self._publish(ev.Notice("Dictation cancelled; the recording is kept in history.", "engine"))
+            return
+        if self._busy:
+            gen = max(self._busy)
+            self._cancelled.add(gen)
+            self._publish(ev.Notice("Dictation cancelled; nothing will be inserted.", "engine"))
+
+    def _on_apply(self, settings: Settings) -> None:
+        old, self._settings = self._settings, settings
+        if settings.model != old.model and isinstance(self._transcriber, WhisperTranscriber):
+            if settings.model.model_dump(exclude={"streaming"}) != old.model.model_dump(
+                exclude={"streaming"}
+            ):
+                new = WhisperTranscriber(settings.model)
+                self._transcriber = new
+                self._ready.clear()
+                self._transcribe_jobs.put(self._load_model)
+            else:
+                self._transcriber.settings = settings.model  # type: ignore[attr-defined]
+        self._rebuild_text_parts()
+        if self._enable_audio and settings.audio != old.audio and self._current is None:
+            if self._recorder is not None:
+                self._recorder.disarm()
+                self._recorder = None
+            self._arm_audio()
+        if self._enable_hotkeys and settings.hotkey != old.hotkey:
+            if self._listener is not None:
+                self._listener.stop()
+                self._listener = None
+            self._start_hotkeys()
+        self._publish(ev.Notice("Settings applied.", "settings"))
+
+    # --- parts -----------------------------------------------------------------------------------
+    def _rebuild_text_parts(self) -> None:
+        from app.text.pipeline import TextPipeline
+
+        self._pipeline = TextPipeline.from_settings(self._settings)
+        self._inserter = None  # chosen again on next insert, from the new paste settings
+        self._mode_runner = None
+
+    def _arm_audio(self) -> None:
+        from app.audio.capture import Recorder
+        from app.audio.spool import Spool
+
+        if self._spool is None:
+            self._spool = Spool(self._paths.spool_dir)
+        if self._recorder is None:
+            self._recorder = Recorder(
+                self._settings.audio,
+                on_level=lambda rms, peak: self._publish(ev.LevelChanged(rms, peak)),
+                on_error=lambda message: self._commands.put(_AudioFailed(message)),
+            )
+        try:
+            self._recorder.arm()
+        except HoldtypeError as exc:
+            self._publish(ev.ErrorRaised(str(exc), "audio"))
+            self._problems.append(str(exc))
+
+    def _start_hotkeys(self) -> None:
+        from app.hotkey.listener import HotkeyListener
+
+        try:
+            listener = HotkeyListener.from_settings(self._settings.hotkey, self._on_hotkey)
+            listener.start()
+        except HoldtypeError as exc:
+            self._publish(ev.ErrorRaised(f"hotkey unavailable: {exc}", "hotkey"))
+            self._problems.append(str(exc))
+            return
+        self._listener = listener
+
+    def _on_hotkey(self, action: HotkeyAction) -> None:
+        """Called on pynput's thread: only turn the action into a command."""
+        from app.hotkey.listener import ActionKind
+
+        now = time.time()
+        if action.kind == ActionKind.START:
+            self._commands.put(_Begin(action.mode_name or None, now))
+        elif action.kind == ActionKind.STOP:
+            self._commands.put(_End(now))
+        elif action.kind == ActionKind.DISCARD:
+            self._commands.put(_End(now, discard=True))
+        elif action.kind == ActionKind.CANCEL:
+            self._commands.put(_Cancel())
+
+    # --- workers ---------------------------------------------------------------------------------
+    @staticmethod
+    def _worker_loop(jobs: queue.Queue[Callable[[], None] | None]) -> None:
+        while True:
+            job = jobs.get()
+            if job is None:
+                return
+            try:
+                job()
+            except Exception:
+                log.exception("worker job failed")
+
+    def _load_model(self) -> None:
+        transcriber = self._transcriber
+        try:
+            if isinstance(transcriber, WhisperTranscriber):
+                transcriber.load()
+        except HoldtypeError as exc:
+            self._publish(ev.ErrorRaised(str(exc), "model"))
+            return
+        self._ready.set()
+        if isinstance(transcriber, WhisperTranscriber):
+            self._publish(
+                ev.EngineReady(
+                    transcriber.name,
+                    f"{transcriber.device}/{transcriber.compute_type}",
+                    transcriber.load_ms or 0.0,
+                    self._settings.hotkey.key,
+                    tuple(self._problems),
+                )
+            )
+
+    def _load_and_recover(self) -> None:
+        self._load_model()
+        if self._ready.is_set():
+            self._recover()
+
+    def _recover(self) -> None:
+        """Transcribe recordings a crash left in the spool and add them to history."""
+        from app.audio.spool import Spool, read_spool
+        from app.history.store import HistoryEntry
+
+        spool = self._spool or Spool(self._paths.spool_dir)
+        recovered: list[str] = []
+        for path in spool.leftovers():
+            try:
+                audio = read_spool(path)
+                text, raw = self._transcribe_batch(audio)
+            except HoldtypeError as exc:
+                self._publish(ev.ErrorRaised(f"could not recover {path.name}: {exc}", "recovery"))
+                continue
+            keep_dir = self._paths.audio_dir
+            kept = keep_dir / path.name
+            keep_dir.mkdir(parents=True, exist_ok=True)
+            path.replace(kept)  # recovered audio is always kept: the user may want to replay it
+            entry_id = self.history.add(
+                HistoryEntry(
+                    Outcome.RECOVERED,
+                    text=text,
+                    raw=raw,
+                    created=path.stat().st_mtime if path.exists() else kept.stat().st_mtime,
+                    model=self._transcriber_name(),
+                    mode="raw",
+                    audio_path=str(kept),
+                    audio_seconds=len(audio) / SAMPLE_RATE,
+                )
+            )
+            recovered.append(f"#{entry_id}: {text[:60]}")
+            self._publish(
+                ev.UtteranceResult(
+                    0, entry_id, raw, text, Outcome.RECOVERED, "raw", len(audio) / SAMPLE_RATE, None
+                )
+            )
+        if recovered:
+            self._publish(
+                ev.Notice(
+                    f"Recovered {len(recovered)} recording(s) from an earlier session into "
+                    f"history: {'; '.join(recovered)}",
+                    "recovery",
+                )
+            )
+
+    def _transcriber_name(self) -> str:
+        return getattr(self._transcriber, "name", type(self._transcriber).__name__)
+
+    def _transcribe_batch(self, audio: np.ndarray) -> tuple[str, str]:
+        assert self._pipeline is not None
+        options = self._pipeline.decode_options(DecodeOptions.from_settings(self._settings.model))
+        raw = self._transcriber.transcribe(audio, options).text
+        return self._pipeline.apply(raw), raw
+
+    def _stream(self, utt: _Utterance) -> None:
+        """Decode while the key is held (transcription worker)."""
+        recorder, streaming = self._recorder, utt.streaming
+        if recorder is None:
+            return
+        while utt.recording.wait(0) and not self._stopped.is_set():
+            if streaming is not None and self._ready.is_set():
+                audio = recorder.audio_so_far()
+                partial = streaming.feed(audio)
+                if partial is not None and utt.recording.is_set():
+                    self._publish(ev.PartialText(utt.generation, partial.committed, partial.tentative))
+                    continue
+            if recorder.limit_reached and utt.recording.is_set():
+                self._publish(ev.Notice("Maximum recording length reached; stopping.", "audio"))
+                if self._listener is not None:
+                    self._listener.reset()
+                self._commands.put(_End(time.time()))
+                utt.recording.clear()
+            time.sleep(_POLL_S)
+
+    def _finish(self, utt: _Utterance) -> None:
+        """Decode what is left and hand the text to the output worker (transcription worker)."""
+        audio = utt.audio if utt.audio is not None else np.zeros(0, np.float32)
+        self._ready.wait()
+        try:
+            if utt.streaming is not None:
+                transcript = utt.streaming.finish(audio)
+            else:
+                assert self._pipeline is not None
+                options = self._pipeline.decode_options(DecodeOptions.from_settings(self._settings.model))
+                transcript = self._transcriber.transcribe(audio, options)
+            raw = transcript.text
+        except Exception as exc:  # keep the audio: it is in the spool and goes to history
+            log.exception("transcription failed")
+            raw = ""
+            utt.error = f"transcription failed: {exc}"
+        text_ready = time.time()
+        release_ms = (time.monotonic() - (utt.key_up_mono or time.monotonic())) * 1000
+        self._output_jobs.put(lambda: self._output(utt, raw, text_ready, release_ms))
+
+    def _output(self, utt: _Utterance, raw: str, text_ready: float, release_ms: float) -> None:
+        """Rules, mode, insert, history (output worker)."""
+        from app.history.store import HistoryEntry
+
+        assert self._pipeline is not None
+        gen = utt.generation
+        text = self._pipeline.apply(raw) if raw else ""
+        mode = utt.mode
+        outcome = Outcome.EMPTY
+        error = utt.error
+        inserted_at = None
+        try:
+            if text and mode != "raw" and not utt.cancelled:
+                self._commands.put(_Stage(gen, State.PROCESSING))
+                text = self._run_mode(mode, text)
+            if utt.cancelled or gen in self._cancelled:
+                outcome = Outcome.CANCELLED
+            elif text:
+                self._commands.put(_Stage(gen, State.INSERTING))
+                result = self._insert(text)
+                inserted_at = time.time()
+                if result.ok:
+                    outcome = Outcome.TYPED if result.method == "type" else Outcome.PASTED
+                else:
+                    outcome = Outcome.FAILED
+                    error = result.error or "paste failed"
+                    self._publish(
+                        ev.ErrorRaised(f"{error}. The text is on the clipboard and in history.", "insert")
+                    )
+        finally:
+            audio = utt.audio if utt.audio is not None else np.zeros(0, np.float32)
+            audio_path = None
+            if utt.spool is not None:
+                keep = self._settings.audio.keep_audio or outcome in (Outcome.FAILED, Outcome.CANCELLED)
+                kept = utt.spool.close(keep=keep, keep_dir=self._paths.audio_dir)
+                audio_path = str(kept) if kept else None
+            entry_id = None
+            if self._settings.history.enabled or outcome == Outcome.FAILED:
+                entry_id = self.history.add(
+                    HistoryEntry(
+                        outcome,
+                        text=text,
+                        raw=raw,
+                        created=utt.key_down,
+                        key_down=utt.key_down,
+                        key_up=utt.key_up,
+                        text_ready=text_ready,
+                        inserted=inserted_at,
+                        model=self._transcriber_name(),
+                        mode=mode,
+                        device=(self._recorder.device_name or "") if self._recorder else "",
+                        error=error,
+                        audio_path=audio_path,
+                        audio_seconds=len(audio) / SAMPLE_RATE,
+                        release_to_text_ms=release_ms,
+                    )
+                )
+            self._publish(
+                ev.UtteranceResult(
+                    gen, entry_id, raw, text, outcome, mode, len(audio) / SAMPLE_RATE, release_ms, error
+                )
+            )
+            self._commands.put(_Stage(gen, State.IDLE))
+
+    def _run_mode(self, mode: str, text: str) -> str:
+        if self._mode_runner is None:
+            from app.llm.runner import ModeRunner
+
+            self._mode_runner = ModeRunner(self._settings)
+        result = self._mode_runner.run(mode, text)
+        if result.fallback_reason:
+            self._publish(
+                ev.Notice(f"Mode '{mode}' fell back to the plain transcript: {result.fallback_reason}", "llm")
+            )
+        return result.text
+
+    def _insert(self, text: str) -> InsertResult:
+        from app.insert.base import InsertResult, choose_inserter
+
+        if self._inserter is None:
+            try:
+                self._inserter = choose_inserter(self._settings.paste)
+            except HoldtypeError as exc:
+                self.copy_to_clipboard(text)
+                return InsertResult(False, "paste", "none", str(exc))
+        return self._inserter.insert(text)
+
+    def _insert_only(self, text: str) -> None:
+        result = self._insert(text)
+        if not result.ok:
+            self._publish(ev.ErrorRaised(result.error or "paste failed", "insert"))

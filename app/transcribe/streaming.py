@@ -1,0 +1,235 @@
+"""Decode while the key is held, so that on release only a short tail is left.
+
+The policy is *local agreement* (Whisper-Streaming, Macháček et al. 2023): every ~1 s of new
+audio, the uncommitted tail is decoded again; the words on which two consecutive decodes agree
+are committed, and the tail's start moves past them. Committed words are passed as the prompt of
+the next decode, together with the vocabulary bias, so the model keeps its context.
+
+On release, :meth:`StreamingTranscriber.finish` decodes only the uncommitted tail. When the user
+paused before letting go, the last decode already heard everything (the audio after it is
+silent), so no decode is needed at all.
+
+The class is driven by one thread (the engine's transcription worker): call :meth:`feed` with the
+audio so far as often as you like (it decodes only when enough new audio arrived), then
+:meth:`finish` with the whole utterance.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from app.transcribe.whisper import SAMPLE_RATE, DecodeOptions, Transcriber, Transcript, Word
+
+log = logging.getLogger(__name__)
+
+_NORM = re.compile(r"[^\w']+")
+
+
+def _norm(word: str) -> str:
+    return _NORM.sub("", word.lower())
+
+
+def _rms(audio: np.ndarray) -> float:
+    if audio.size == 0:
+        return 0.0
+    return float(np.sqrt(np.mean(np.square(audio, dtype=np.float64))))
+
+
+@dataclass(frozen=True, slots=True)
+class StreamingConfig:
+    """Tuning of the streaming policy."""
+
+    min_chunk_s: float = 1.0  # decode again after this much new audio
+    pause_s: float = 0.3  # ...or as soon as this much trailing silence follows new speech
+    silence_rms: float = 0.006  # below this RMS (full scale 1.0) a stretch counts as silence
+    max_tail_s: float = 12.0  # force a commit when the uncommitted tail grows past this
+    keep_tail_s: float = 3.0  # ...keeping this much audio uncommitted
+    cut_gap_s: float = 0.12  # the audio start only moves into a gap at least this long
+    max_buffer_s: float = 8.0  # past this, move the start into the widest committed gap
+    context_chars: int = 200  # committed text passed as prompt
+
+
+@dataclass(slots=True)
+class _State:
+    committed: list[Word] = field(default_factory=list)
+    start: float = 0.0  # seconds: where the decoded audio begins (a pause between words)
+    committed_until: float = 0.0  # seconds: end of the last committed word
+    hypothesis: list[Word] = field(default_factory=list)  # last decode's uncommitted words
+    decoded_until: float = 0.0  # seconds of audio the last decode saw
+    decodes: int = 0
+    decode_ms: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Partial:
+    """Text so far: committed words (final) and the tentative rest."""
+
+    committed: str
+    tentative: str
+
+
+def _join(words: list[Word]) -> str:
+    return "".join(w.text for w in words).strip()
+
+
+class StreamingTranscriber:
+    """Local-agreement streaming over any :class:`Transcriber` that returns word timestamps."""
+
+    def __init__(
+        self,
+        transcriber: Transcriber,
+        options: DecodeOptions,
+        config: StreamingConfig | None = None,
+    ) -> None:
+        self.transcriber = transcriber
+        self.options = options
+        self.config = config or StreamingConfig()
+        self._s = _State()
+
+    # -- public API ------------------------------------------------------------------------------
+    @property
+    def decodes(self) -> int:
+        """How many decodes ran while the key was held."""
+        return self._s.decodes
+
+    def partial(self) -> Partial:
+        """Return the committed and tentative text of the latest decode."""
+        return Partial(_join(self._s.committed), _join(self._s.hypothesis))
+
+    def should_decode(self, audio: np.ndarray) -> bool:
+        """Tell whether enough new audio (or a pause after new speech) warrants a decode."""
+        now = len(audio) / SAMPLE_RATE
+        new = now - self._s.decoded_until
+        if new >= self.config.min_chunk_s:
+            return True
+        if new < self.config.pause_s:
+            return False
+        # A pause: new audio arrived since the last decode and its end is silent.
+        new_audio = audio[int(self._s.decoded_until * SAMPLE_RATE) :]
+        trailing = audio[-int(self.config.pause_s * SAMPLE_RATE) :]
+        return _rms(trailing) < self.config.silence_rms <= _rms(new_audio)
+
+    def feed(self, audio: np.ndarray) -> Partial | None:
+        """Decode the uncommitted tail if warranted; return the new partial text, else None."""
+        if not self.should_decode(audio):
+            return None
+        self._decode_and_commit(audio)
+        return self.partial()
+
+    def finish(self, audio: np.ndarray) -> Transcript:
+        """Return the transcript of the whole utterance, decoding only what is still needed."""
+        started = time.perf_counter()
+        s = self._s
+        end = len(audio) / SAMPLE_RATE
+        unheard = audio[int(s.decoded_until * SAMPLE_RATE) :]
+        if s.decodes and _rms(unheard) < self.config.silence_rms:
+            # Everything after the last decode is silence: that decode was already final.
+            words = s.committed + s.hypothesis
+            log.debug("streaming: release after a pause, no decode needed")
+        elif s.decodes and _rms(audio[int(s.committed_until * SAMPLE_RATE) :]) < self.config.silence_rms:
+            words = list(s.committed)
+        else:
+            words = s.committed + self._decode_tail(audio, word_timestamps=s.committed_until > s.start)
+        text = _join(words)
+        elapsed = (time.perf_counter() - started) * 1000
+        return Transcript(text, end, self.options.language, tuple(words), elapsed)
+
+    # -- internals -------------------------------------------------------------------------------
+    def _options_for_tail(self, word_timestamps: bool) -> DecodeOptions:
+        before = [w for w in self._s.committed if w.end <= self._s.start + 0.01]
+        context = _join(before)[-self.config.context_chars :]
+        prompt = " ".join(p for p in (self.options.initial_prompt, context) if p)
+        return replace(
+            self.options,
+            initial_prompt=prompt or None,
+            word_timestamps=word_timestamps,
+            condition_on_previous_text=False,
+        )
+
+    def _decode_tail(self, audio: np.ndarray, word_timestamps: bool) -> list[Word]:
+        """Decode audio from the current start; return the words not committed yet."""
+        s = self._s
+        tail = audio[int(s.start * SAMPLE_RATE) :]
+        end = len(audio) / SAMPLE_RATE
+        started = time.perf_counter()
+        result = self.transcriber.transcribe(tail, self._options_for_tail(word_timestamps))
+        s.decode_ms += (time.perf_counter() - started) * 1000
+        if not word_timestamps:
+            text = result.text.strip()
+            return self._dedupe([Word(s.start, end, " " + text, 1.0)]) if text else []
+        words = [
+            Word(s.start + float(w.start), s.start + float(w.end), w.text, float(w.probability))
+            for w in result.words
+        ]
+        # Words the tail re-heard from before the commit point are already committed.
+        words = [w for w in words if (w.start + w.end) / 2 >= s.committed_until - 0.05]
+        return self._dedupe(words)
+
+    def _dedupe(self, words: list[Word]) -> list[Word]:
+        """Drop leading words that repeat the end of the committed text (cut-point echoes)."""
+        committed = [_norm(w.text) for w in self._s.committed]
+        if not committed or not words:
+            return words
+        if len(words) == 1 and " " in words[0].text.strip():
+            # A single text blob (final tail): compare word by word.
+            parts = words[0].text.split()
+            for n in range(min(3, len(parts), len(committed)), 0, -1):
+                if [_norm(p) for p in parts[:n]] == committed[-n:]:
+                    rest = " ".join(parts[n:])
+                    return [replace(words[0], text=" " + rest)] if rest else []
+            return words
+        new = [_norm(w.text) for w in words]
+        for n in range(min(3, len(new), len(committed)), 0, -1):
+            if new[:n] == committed[-n:]:
+                return words[n:]
+        return words
+
+    def _decode_and_commit(self, audio: np.ndarray) -> None:
+        s, cfg = self._s, self.config
+        now = len(audio) / SAMPLE_RATE
+        words = self._decode_tail(audio, word_timestamps=True)
+        s.decodes += 1
+        s.decoded_until = now
+        # Local agreement: commit the longest common prefix with the previous hypothesis.
+        agreed = 0
+        for old, new in zip(s.hypothesis, words, strict=False):
+            if _norm(old.text) != _norm(new.text) or not _norm(new.text):
+                break
+            agreed += 1
+        if agreed == 0 and now - s.committed_until > cfg.max_tail_s:
+            # No agreement for too long: commit what lies well before the end.
+            agreed = sum(1 for w in words if w.end < now - cfg.keep_tail_s)
+        s.committed.extend(words[:agreed])
+        s.hypothesis = words[agreed:]
+        if agreed:
+            s.committed_until = max(s.committed_until, words[agreed - 1].end)
+        self._move_start(now)
+        log.debug(
+            "streaming: decode %d committed %d words, %d tentative, start %.2f s",
+            s.decodes,
+            len(s.committed),
+            len(s.hypothesis),
+            s.start,
+        )
+
+    def _move_start(self, now: float) -> None:
+        """Move the decode start into a pause after committed words, never into a word."""
+        s, cfg = self._s, self.config
+        following = [*s.committed, *s.hypothesis]
+        best: tuple[float, float] | None = None  # (gap, cut)
+        for i, word in enumerate(s.committed):
+            if word.end <= s.start:
+                continue
+            nxt = following[i + 1].start if i + 1 < len(following) else now
+            gap = nxt - word.end
+            if gap >= cfg.cut_gap_s:
+                s.start = word.end + gap / 2 if i + 1 < len(following) else word.end + 0.05
+            elif now - s.start > cfg.max_buffer_s and (best is None or gap > best[0]):
+                best = (gap, word.end + max(gap, 0.0) / 2)
+        if now - s.start > cfg.max_buffer_s and best is not None and best[1] > s.start:
+            s.start = best[1]
