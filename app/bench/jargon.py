@@ -113,8 +113,8 @@ def score_stage(name: str, items: list[JargonItem], texts: list[str]) -> StageRe
     """WER and term hits of ``texts`` against ``items``."""
     from app.bench.wer import corpus_wer
 
-    wer = corpus_wer((item.text, text) for item, text in zip(items, texts)).wer
-    hits = sum(term_hits(item.terms, text) for item, text in zip(items, texts))
+    wer = corpus_wer((item.text, text) for item, text in zip(items, texts, strict=True)).wer
+    hits = sum(term_hits(item.terms, text) for item, text in zip(items, texts, strict=True))
     total = sum(len(item.terms) for item in items)
     return StageResult(name, texts, wer, hits, total)
 
