@@ -31,7 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "vocab": ("app.commands.vocab:vocab", "Manage vocabulary terms."),
     "rules": ("app.commands.rules:rules", "Manage replacement rules."),
     "config": ("app.commands.config:config", "Show and change settings."),
-    "models": ("app.commands.models:models", "List and download speech models."),
+    "models": ("app.commands.models:models_group", "List and download speech models."),
     "modes": ("app.commands.modes:modes", "List, show and test LLM modes."),
     "llm": ("app.commands.llm:llm_group", "Inspect what the llm library can reach."),
     "cache": ("app.commands.cache:cache", "Inspect and clear the LLM reply cache."),

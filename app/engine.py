@@ -38,7 +38,7 @@ from app.config import Settings
 from app.errors import HoldtypeError
 from app.events import EngineEvent, Outcome, State
 from app.paths import get_paths
-from app.transcribe.streaming import StreamingTranscriber
+from app.transcribe.streaming import Partial, StreamingTranscriber, stream_while_recording
 from app.transcribe.whisper import SAMPLE_RATE, DecodeOptions, Transcriber, WhisperTranscriber
 
 if TYPE_CHECKING:
@@ -345,8 +345,11 @@ class Engine:
         elif isinstance(command, _Cancel):
             self._on_cancel()
         elif isinstance(command, _AudioFailed):
+            # A lost device or the length limit: keep and transcribe what was captured.
             self._publish(ev.ErrorRaised(command.message, "audio"))
             if self._current is not None:
+                if self._listener is not None:
+                    self._listener.reset()
                 self._on_end(_End(time.time()))
         elif isinstance(command, _Stage):
             if command.state == State.IDLE:
@@ -607,22 +610,15 @@ class Engine:
     def _stream(self, utt: _Utterance) -> None:
         """Decode while the key is held (transcription worker)."""
         recorder, streaming = self._recorder, utt.streaming
-        if recorder is None:
+        if recorder is None or streaming is None:
             return
-        while utt.recording.wait(0) and not self._stopped.is_set():
-            if streaming is not None and self._ready.is_set():
-                audio = recorder.audio_so_far()
-                partial = streaming.feed(audio)
-                if partial is not None and utt.recording.is_set():
-                    self._publish(ev.PartialText(utt.generation, partial.committed, partial.tentative))
-                    continue
-            if recorder.limit_reached and utt.recording.is_set():
-                self._publish(ev.Notice("Maximum recording length reached; stopping.", "audio"))
-                if self._listener is not None:
-                    self._listener.reset()
-                self._commands.put(_End(time.time()))
-                utt.recording.clear()
-            time.sleep(_POLL_S)
+
+        def on_partial(partial: Partial) -> None:
+            self._publish(ev.PartialText(utt.generation, partial.committed, partial.tentative))
+
+        stream_while_recording(
+            streaming, recorder.audio_so_far, utt.recording, on_partial, self._ready.is_set, _POLL_S
+        )
 
     def _finish(self, utt: _Utterance) -> None:
         """Decode what is left and hand the text to the output worker (transcription worker)."""

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -52,6 +54,7 @@ class StreamingConfig:
     cut_gap_s: float = 0.12  # the audio start only moves into a gap at least this long
     max_buffer_s: float = 8.0  # past this, move the start into the widest committed gap
     context_chars: int = 200  # committed text passed as prompt
+    commit_lag_s: float = 0.8  # a word is committed only once this much audio follows it
 
 
 @dataclass(slots=True)
@@ -200,6 +203,8 @@ class StreamingTranscriber:
         for old, new in zip(s.hypothesis, words, strict=False):
             if _norm(old.text) != _norm(new.text) or not _norm(new.text):
                 break
+            if new.end > now - cfg.commit_lag_s:
+                break  # too little right context yet: the next decode may still revise it
             agreed += 1
         if agreed == 0 and now - s.committed_until > cfg.max_tail_s:
             # No agreement for too long: commit what lies well before the end.
@@ -233,3 +238,27 @@ class StreamingTranscriber:
                 best = (gap, word.end + max(gap, 0.0) / 2)
         if now - s.start > cfg.max_buffer_s and best is not None and best[1] > s.start:
             s.start = best[1]
+
+
+def stream_while_recording(
+    streaming: StreamingTranscriber,
+    get_audio: Callable[[], np.ndarray],
+    recording: threading.Event,
+    on_partial: Callable[[Partial], None] | None = None,
+    ready: Callable[[], bool] = lambda: True,
+    poll_s: float = 0.1,
+) -> None:
+    """Feed ``streaming`` with the audio so far until ``recording`` is cleared.
+
+    This is the loop the engine's transcription worker runs while the key is held (and the
+    latency benchmark runs too, so it measures what users get). A decode in progress when the
+    key is released finishes first; :meth:`StreamingTranscriber.finish` follows.
+    """
+    while recording.is_set():
+        if ready():
+            partial = streaming.feed(get_audio())
+            if partial is not None:
+                if on_partial is not None and recording.is_set():
+                    on_partial(partial)
+                continue
+        time.sleep(poll_s)

@@ -1,0 +1,157 @@
+"""``holdtype doctor``: check the machine and say what is missing, with the command that fixes it."""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import sys
+from dataclasses import dataclass
+
+import click
+
+from app.commands._common import load
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One line of the report."""
+
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    required: bool = True
+
+
+def _python() -> Check:
+    version = platform.python_version()
+    ok = sys.version_info >= (3, 10)
+    return Check("python", ok, version, "install Python 3.10 or newer")
+
+
+def _settings() -> Check:
+    result = load()
+    if result.problem:
+        return Check("settings", False, result.problem, "fix or delete the file named above", False)
+    return Check("settings", True, str(result.path))
+
+
+def _model() -> Check:
+    from app.errors import ModelError
+    from app.transcribe import models
+    from app.transcribe.whisper import choose_device, cuda_device_count
+
+    settings = load().settings
+    try:
+        path = models.resolve(settings.model.name)
+        device, compute = choose_device(
+            settings.model.device, settings.model.compute_type, cuda_device_count()
+        )
+    except ModelError as exc:
+        return Check("model", False, str(exc), f"holdtype models download {settings.model.name}")
+    return Check("model", True, f"{settings.model.name} at {path} ({device}/{compute})")
+
+
+def _audio() -> Check:
+    from app.audio import devices
+    from app.errors import AudioError
+
+    settings = load().settings
+    try:
+        device = devices.resolve_device(settings.audio.device)
+    except AudioError as exc:
+        fix = "sudo apt-get install pulseaudio libasound2-plugins libportaudio2"
+        if sys.platform != "linux":
+            fix = "plug in a microphone and allow Holdtype to use it"
+        return Check("microphone", False, str(exc), fix)
+    except OSError as exc:  # PortAudio itself missing
+        return Check("microphone", False, str(exc), "sudo apt-get install libportaudio2")
+    return Check("microphone", True, device.describe())
+
+
+def _session() -> list[Check]:
+    from app.insert.base import detect_backend
+
+    checks: list[Check] = []
+    backend = detect_backend()
+    if sys.platform.startswith("linux"):
+        if backend == "x11":
+            display = os.environ.get("DISPLAY")
+            checks.append(
+                Check(
+                    "display",
+                    bool(display),
+                    f"X11 {display}" if display else "DISPLAY is not set",
+                    "run Holdtype inside your desktop session",
+                )
+            )
+            for tool, purpose in (("xclip", "clipboard"), ("xdotool", "paste keys")):
+                found = shutil.which(tool)
+                checks.append(
+                    Check(tool, bool(found), found or f"missing ({purpose})", f"sudo apt-get install {tool}")
+                )
+        elif backend == "wayland":
+            for tool, purpose in (("wl-copy", "clipboard"), ("wtype", "paste keys")):
+                found = shutil.which(tool)
+                pkg = "wl-clipboard" if tool == "wl-copy" else tool
+                checks.append(
+                    Check(tool, bool(found), found or f"missing ({purpose})", f"sudo apt-get install {pkg}")
+                )
+    checks.append(Check("insert backend", True, backend, required=False))
+    return checks
+
+
+def _hotkey() -> Check:
+    from app.hotkey.listener import is_available
+
+    ok, reason = is_available()
+    return Check(
+        "hotkey",
+        ok,
+        reason or "global key listening available",
+        "see the README's platform notes",
+        required=False,
+    )
+
+
+def _llm() -> Check:
+    settings = load().settings
+    if settings.modes.active == "raw":
+        return Check("llm", True, "not used (mode raw)", required=False)
+    try:
+        import llm
+
+        model_id = settings.llm.model or llm.get_default_model()
+        llm.get_model(model_id)
+    except Exception as exc:  # any plugin or key problem is reported, not raised
+        return Check("llm", False, str(exc), "holdtype llm models; llm keys set <provider>", False)
+    return Check("llm", True, f"mode {settings.modes.active} via {model_id}", required=False)
+
+
+def run_checks() -> list[Check]:
+    """Run every check and return the results (never raises for a missing part)."""
+    checks = [_python(), _settings(), _model(), _audio(), *_session(), _hotkey(), _llm()]
+    return checks
+
+
+@click.command()
+def doctor() -> None:
+    """Check Python, the model, the microphone, display and paste tools, hotkeys and LLM.
+
+    Prints what is missing with the command that fixes it; exits 1 when something needed is
+    missing.
+
+    Example: holdtype doctor
+    """
+    failed_required = False
+    for check in run_checks():
+        mark = "ok  " if check.ok else ("FAIL" if check.required else "warn")
+        click.echo(f"[{mark}] {check.name}: {check.detail}")
+        if not check.ok and check.fix:
+            click.echo(f"       fix: {check.fix}")
+        failed_required |= check.required and not check.ok
+    if failed_required:
+        click.echo("Some required parts are missing; see the fixes above.", err=True)
+        sys.exit(1)
+    click.echo("Everything Holdtype needs is here.")

@@ -1,0 +1,80 @@
+"""``holdtype models``: which speech models exist, which are installed, and downloading them."""
+
+from __future__ import annotations
+
+import click
+
+from app.commands._common import echo_json, settings
+
+
+@click.group()
+def models_group() -> None:
+    """List and download speech models.
+
+    Example: holdtype models download base.en
+    """
+
+
+@models_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def models_list(as_json: bool) -> None:
+    """List known models: size, speed, accuracy, and whether installed (* = in use)."""
+    from app.transcribe import models as registry
+
+    current = settings().model.name
+    for info in registry.REGISTRY.values():
+        installed = registry.is_installed(info.name)
+        if as_json:
+            echo_json(
+                {
+                    "name": info.name,
+                    "size_mb": info.size_mb,
+                    "speed": info.speed,
+                    "accuracy": info.accuracy,
+                    "english_only": info.english_only,
+                    "installed": installed,
+                    "embedded": info.name == registry.EMBEDDED,
+                    "active": info.name == current,
+                }
+            )
+            continue
+        mark = "*" if info.name == current else " "
+        state = "embedded" if info.name == registry.EMBEDDED else ("installed" if installed else "download")
+        click.echo(
+            f"{mark} {info.name:<16} {info.size_mb:>5} MB  {info.speed:<20} {info.accuracy:<10} {state}"
+        )
+
+
+@models_group.command("download")
+@click.argument("name")
+def models_download(name: str) -> None:
+    """Download model NAME into the cache folder, with a progress bar."""
+    from tqdm import tqdm
+
+    from app.transcribe import models as registry
+
+    if registry.is_installed(name):
+        click.echo(f"{name} is already installed: {registry.resolve(name)}")
+        return
+    bar = tqdm(total=0, unit="B", unit_scale=True, desc=name, file=click.get_text_stream("stderr"))
+
+    def progress(done: int, total: int) -> None:
+        if total and bar.total != total:
+            bar.total = total
+        bar.update(done - bar.n)
+
+    try:
+        path = registry.download(name, progress)
+    finally:
+        bar.close()
+    click.echo(f"downloaded {name} to {path}")
+
+
+@models_group.command("remove")
+@click.argument("name")
+def models_remove(name: str) -> None:
+    """Delete a downloaded model."""
+    from app.transcribe import models as registry
+
+    registry.remove(name)
+    click.echo(f"removed {name}")

@@ -1,0 +1,98 @@
+"""``holdtype run``: the dictation loop, as the tray app or headless (``--no-tray``).
+
+Headless, every engine event is one log line on stderr; Ctrl-C or SIGTERM shuts down cleanly
+(a recording in progress is transcribed and kept first).
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from typing import Any
+
+import click
+
+from app import events as ev
+from app.commands._common import load
+
+
+def describe(event: ev.EngineEvent) -> str:
+    """Render an engine event as one human-readable log line."""
+    if isinstance(event, ev.EngineReady):
+        extra = f"; problems: {'; '.join(event.problems)}" if event.problems else ""
+        return (
+            f"ready: model {event.model} on {event.device} (loaded in {event.load_ms:.0f} ms), "
+            f"hotkey {event.hotkey}{extra}"
+        )
+    if isinstance(event, ev.StateChanged):
+        return f"state: {event.state.value} (#{event.generation})"
+    if isinstance(event, ev.PartialText):
+        return f"partial #{event.generation}: {event.committed} [{event.tentative}]"
+    if isinstance(event, ev.UtteranceResult):
+        timing = (
+            f" in {event.release_to_text_ms:.0f} ms after release"
+            if event.release_to_text_ms is not None
+            else ""
+        )
+        error = f" error: {event.error}" if event.error else ""
+        return (
+            f"result #{event.generation} ({event.outcome.value}, mode {event.mode}, "
+            f"{event.audio_seconds:.1f} s audio{timing}, history {event.history_id}): "
+            f"{event.text!r}{error}"
+        )
+    if isinstance(event, ev.ErrorRaised):
+        return f"error ({event.source}): {event.message}"
+    if isinstance(event, ev.Notice):
+        return f"notice ({event.source}): {event.message}"
+    return repr(event)
+
+
+def run_headless() -> int:
+    """Run the engine without any UI until SIGINT/SIGTERM; return the exit code."""
+    from app.engine import Engine
+
+    loaded = load()
+    settings = loaded.settings
+    engine = Engine(settings)
+    stop = threading.Event()
+
+    def log_event(event: ev.EngineEvent) -> None:
+        if isinstance(event, ev.LevelChanged):
+            return  # 20 lines a second would drown the log
+        click.echo(f"holdtype: {describe(event)}", err=True)
+
+    engine.subscribe(log_event)
+
+    def on_signal(signum: int, frame: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    click.echo(
+        f"holdtype: starting (hotkey {settings.hotkey.key}, {settings.hotkey.mode} mode, "
+        f"model {settings.model.name}, mode {settings.modes.active}); Ctrl-C to quit",
+        err=True,
+    )
+    engine.start()
+    while not stop.wait(0.5):
+        pass
+    click.echo("holdtype: shutting down", err=True)
+    engine.shutdown()
+    click.echo("holdtype: stopped", err=True)
+    return 0
+
+
+@click.command()
+@click.option("--no-tray", is_flag=True, help="Run headless: no tray icon or windows; log events.")
+def run(no_tray: bool) -> None:
+    """Run Holdtype: hold the hotkey (Caps Lock by default), speak, let go.
+
+    Example: holdtype run --no-tray
+    """
+    if no_tray:
+        sys.exit(run_headless())
+    from app.ui.app import run_tray
+
+    loaded = load()
+    sys.exit(run_tray(loaded.settings, loaded.path))

@@ -1,0 +1,57 @@
+"""``holdtype transcribe``: audio files in, corrected text out."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from app.commands._common import echo_json, settings
+from app.errors import AudioError, HoldtypeError
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line per file.")
+@click.option("--model", "model_name", help="Model name or folder (default: the configured one).")
+@click.option("--no-rules", is_flag=True, help="Raw Whisper output: no vocabulary or rules.")
+@click.option("--mode", "mode", default=None, help="LLM mode to post-process with (default raw).")
+def transcribe(
+    files: tuple[Path, ...], as_json: bool, model_name: str | None, no_rules: bool, mode: str | None
+) -> None:
+    """Transcribe audio FILES (any format ffmpeg reads) with your vocabulary and rules.
+
+    Prints one line of text per file; with --json one object per line with path, text, raw,
+    seconds, elapsed_ms (plus mode, llm_ms, cached, fallback_reason with --mode).
+
+    Example: holdtype transcribe --json meeting.wav note.m4a
+    """
+    from app.transcribe import models
+    from app.transcribe.batch import FileTranscriber
+
+    config = settings()
+    if model_name:
+        models.resolve(model_name)  # a clear error before anything loads
+        config = config.model_copy(update={"model": config.model.model_copy(update={"name": model_name})})
+    missing = [f for f in files if not f.exists()]
+    if missing:
+        raise AudioError(f"no such file: {missing[0]}")
+    engine = FileTranscriber(config, use_rules=not no_rules, mode=mode or "raw")
+    failures = 0
+    for path in files:
+        try:
+            result = engine.transcribe_file(path)
+        except AudioError as exc:
+            if len(files) == 1:
+                raise
+            failures += 1
+            click.echo(f"Error: {exc}", err=True)
+            continue
+        if as_json:
+            echo_json(result.to_dict())
+        else:
+            click.echo(result.text)
+    if failures:
+        raise HoldtypeError(f"{failures} of {len(files)} files could not be transcribed")
+    sys.stdout.flush()

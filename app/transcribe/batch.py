@@ -1,0 +1,99 @@
+"""Transcribe audio files in one go: the engine of ``holdtype transcribe`` and the benchmarks.
+
+Uses exactly the live pipeline's parts (model, vocabulary biasing, vocabulary correction, rules,
+optional LLM mode), so what a file gives is what dictation gives.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app.config import Settings
+from app.text.pipeline import TextPipeline
+from app.transcribe.whisper import SAMPLE_RATE, DecodeOptions, WhisperTranscriber, load_audio
+
+
+@dataclass(frozen=True, slots=True)
+class FileResult:
+    """One file's transcript, as printed by ``holdtype transcribe --json``."""
+
+    path: str
+    text: str
+    raw: str
+    seconds: float
+    elapsed_ms: float
+    model: str
+    mode: str = "raw"
+    llm_ms: float | None = None
+    cached: bool | None = None
+    fallback_reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields (LLM fields only when a mode ran)."""
+        data: dict[str, Any] = {
+            "path": self.path,
+            "text": self.text,
+            "raw": self.raw,
+            "seconds": round(self.seconds, 3),
+            "elapsed_ms": round(self.elapsed_ms, 1),
+            "model": self.model,
+            "mode": self.mode,
+        }
+        if self.mode != "raw":
+            data.update(
+                llm_ms=None if self.llm_ms is None else round(self.llm_ms, 1),
+                cached=self.cached,
+                fallback_reason=self.fallback_reason,
+            )
+        return data
+
+
+class FileTranscriber:
+    """Loads the model once and transcribes files with the user's vocabulary, rules and mode."""
+
+    def __init__(self, settings: Settings, *, use_rules: bool = True, mode: str = "raw") -> None:
+        self.settings = settings
+        self.use_rules = use_rules
+        self.mode = mode
+        self.whisper = WhisperTranscriber(settings.model)
+        self.pipeline = TextPipeline.from_settings(settings)
+        self._runner: Any = None
+        if mode != "raw":
+            from app.llm.runner import ModeRunner
+
+            self._runner = ModeRunner(settings)
+            self._runner.mode(mode)  # unknown mode: fail before any audio is decoded
+
+    def options(self) -> DecodeOptions:
+        """Decoding options: model settings plus vocabulary biasing (unless rules are off)."""
+        base = DecodeOptions.from_settings(self.settings.model)
+        return self.pipeline.decode_options(base) if self.use_rules else base
+
+    def transcribe_file(self, path: Path) -> FileResult:
+        """Transcribe one file (any format PyAV/ffmpeg reads)."""
+        audio = load_audio(path)
+        started = time.perf_counter()
+        raw = self.whisper.transcribe(audio, self.options()).text
+        text = self.pipeline.apply(raw) if self.use_rules else raw
+        elapsed = (time.perf_counter() - started) * 1000
+        result = FileResult(
+            str(path), text, raw, len(audio) / SAMPLE_RATE, elapsed, self.whisper.name, self.mode
+        )
+        if self._runner is None or not text:
+            return result
+        mode_result = self._runner.run(self.mode, text)
+        return FileResult(
+            result.path,
+            mode_result.text,
+            raw,
+            result.seconds,
+            result.elapsed_ms,
+            result.model,
+            self.mode,
+            mode_result.llm_ms,
+            mode_result.cached,
+            mode_result.fallback_reason,
+        )
