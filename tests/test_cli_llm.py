@@ -111,3 +111,43 @@ def test_bench_cache_reports_a_median() -> None:
     assert proc.returncode == 0, proc.stderr
     figures = json.loads(proc.stdout)
     assert figures["lookups"] == 50 and figures["run_hit_median_ms"] > 0
+
+
+def test_eval_errors_are_one_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    _one_line_error(holdtype("eval", str(tmp_path / "none.tsv"), "--mode", "clean"), "no such manifest")
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text('{"path": "missing.wav", "text": "hi"}\n')
+    _one_line_error(holdtype("eval", str(manifest), "--mode", "nope"), "unknown mode 'nope'")
+    _one_line_error(holdtype("eval", str(manifest), "--mode", "clean"), "missing audio")
+    manifest.write_text("not json\n")
+    _one_line_error(holdtype("eval", str(manifest), "--mode", "clean"), "m.jsonl:1")
+
+
+@pytest.mark.llm
+@pytest.mark.slow
+def test_eval_compares_raw_and_clean(local_llm, speak, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    save_settings(Settings(llm=LLMSettings(model=local_llm.model_id, timeout_s=120)))
+    sentences = ["Install NumPy before you run the notebook.", "Open a pull request on GitHub."]
+    lines = []
+    for n, sentence in enumerate(sentences):
+        wav = speak(sentence)
+        lines.append(json.dumps({"id": f"c{n}", "path": str(wav), "text": sentence, "terms": ["GitHub"]}))
+    manifest = tmp_path / "clips.jsonl"
+    manifest.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "eval.json"
+    before = local_llm.requests
+    proc = holdtype("eval", str(manifest), "--mode", "clean", "--vocab-from-manifest", "--json-out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert local_llm.requests == before + 2
+    assert "raw" in proc.stdout and "clean" in proc.stdout and "WER" in proc.stdout
+    result = json.loads(out.read_text())
+    by_mode = {m["mode"]: m for m in result["modes"]}
+    assert set(by_mode) == {"raw", "clean"}
+    assert by_mode["raw"]["calls"] == 2 and by_mode["raw"]["fallback_rate"] == 0.0
+    assert by_mode["clean"]["calls"] == 2 and by_mode["clean"]["terms"].endswith("/2")
+    assert 0.0 <= by_mode["clean"]["fallback_rate"] <= 1.0
+    assert all(m["wer"] >= 0.0 for m in by_mode.values())
+    assert len(result["outputs"]["clean"]) == 2
+    # a rerun is served from the cache
+    again = holdtype("eval", str(manifest), "--mode", "clean", "--vocab-from-manifest")
+    assert again.returncode == 0 and local_llm.requests == before + 2

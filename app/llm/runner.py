@@ -28,10 +28,12 @@ from typing import Any
 from app.config import Settings
 from app.llm.cache import CacheEntry, LLMCache, cache_key
 from app.llm.modes import (
+    PLACEHOLDER,
     RAW,
     Mode,
     ModeError,
     builtin_dir,
+    frame,
     get_mode,
     render_prompt,
     staged_diff,
@@ -41,6 +43,7 @@ from app.paths import get_paths
 log = logging.getLogger(__name__)
 
 MAX_TOKENS_CAP = 4096
+_SHINGLE = 5  # words in a row that count as repeating the instructions
 
 # Openings that answer or refuse the text instead of rewriting it.
 _ANSWERING = re.compile(
@@ -406,6 +409,9 @@ def sanity_problem(source: str, reply: str, mode: Mode) -> str | None:
     """Say what is wrong with ``reply`` as a rewrite of ``source``, or None if it looks sane."""
     if not reply.strip():
         return "the model replied with nothing"
+    echoed = _echoed_instructions(source, reply, mode)
+    if echoed:
+        return f"reply repeats the mode's instructions ({echoed!r})"
     n_in = len(source.strip())
     n_out = len(reply.strip())
     if n_out > mode.max_ratio * n_in + 40:
@@ -417,6 +423,22 @@ def sanity_problem(source: str, reply: str, mode: Mode) -> str | None:
         said = opening.group(1).lower()
         if not source.strip().lower().lstrip("\"'([ ").startswith(said.split()[0]):
             return f"reply answers the text instead of rewriting it (starts with {reply[:40]!r})"
+    return None
+
+
+def _shingles(text: str, n: int = _SHINGLE) -> dict[tuple[str, ...], str]:
+    words = re.findall(r"\w+", text.lower())
+    return {tuple(words[i : i + n]): " ".join(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+def _echoed_instructions(source: str, reply: str, mode: Mode) -> str | None:
+    """A run of words the reply shares with the instructions but not with the dictated text."""
+    instructions = f"{mode.system}\n{mode.template.replace(PLACEHOLDER, frame(''))}"
+    taught = _shingles(instructions)
+    spoken = _shingles(source)
+    for gram, words in _shingles(reply).items():
+        if gram in taught and gram not in spoken:
+            return words
     return None
 
 
