@@ -401,8 +401,6 @@ class Engine:
         utt = _Utterance(gen, mode, command.at, time.monotonic(), streaming, spool)
         utt.recording.set()
         self._current = utt
-        if self._listener is not None:
-            self._listener.recording = True
         self._set_state(gen)
         self._transcribe_jobs.put(lambda: self._stream(utt))
 
@@ -414,14 +412,17 @@ class Engine:
         utt.key_up, utt.key_up_mono = command.at, time.monotonic()
         utt.recording.clear()
         self._current = None
-        if self._listener is not None:
-            self._listener.recording = False
         if self._recorder.lost_error:
             utt.error = self._recorder.lost_error
         if command.discard:
             if utt.spool is not None:
                 utt.spool.close(keep=False)
             self._set_state(utt.generation)
+            self._publish(
+                ev.Notice(
+                    f"Key tap shorter than {self._settings.hotkey.min_hold_s:g} s ignored.", "hotkey"
+                )
+            )
             return
         self._busy[utt.generation] = State.TRANSCRIBING
         self._set_state(utt.generation)
@@ -486,6 +487,8 @@ class Engine:
             )
         try:
             self._recorder.arm()
+            if not self._recorder.wait_running(3.0):
+                log.warning("the microphone opened but delivers no audio yet")
         except HoldtypeError as exc:
             self._publish(ev.ErrorRaised(str(exc), "audio"))
             self._problems.append(str(exc))

@@ -1,0 +1,181 @@
+"""The loop users run a hundred times a day, end to end with real parts.
+
+``holdtype run --no-tray`` runs as a subprocess on a real X server (Xvfb + openbox) with a real
+PulseAudio whose virtual source is the microphone. xdotool holds the key, paplay is the user
+speaking, and a real Qt text window is the paste target.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.cli import holdtype
+from tests.e2e.live import LiveApp, app_env, spool_files
+from tests.fixtures.waiting import wait_for
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+SENTENCE = "We use scikit learn for machine learning every day."
+
+
+def _history(env: dict[str, str]) -> list[dict]:
+    out = holdtype("history", "list", "--json", "--limit", "20", env=env)
+    assert out.returncode == 0, out.stderr
+    return [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+
+
+@pytest.fixture
+def live_env(display, pulse_server, holdtype_home: Path) -> dict[str, str]:
+    """Env for holdtype subprocesses on this display and sound server, vocabulary set."""
+    env = app_env(display.env, pulse_server.client_env)
+    added = holdtype("vocab", "add", "scikit-learn", env=env)
+    assert added.returncode == 0, added.stderr
+    return env
+
+
+def _start(env: dict[str, str]) -> LiveApp:
+    app = LiveApp(env)
+    app.wait_line("ready: model", timeout=120)
+    return app
+
+
+def test_hold_speak_release_pastes_into_the_focused_window(
+    live_env, display, pulse_server, target_window, clipboard, speak
+):
+    clipboard.set("what was on the clipboard before")
+    caps_before = display.caps_lock_on()
+    app = _start(live_env)
+    try:
+        target_window.focus()
+        display.xdotool("keydown", "Caps_Lock")
+        app.wait_line("state: recording")
+        pulse_server.play(speak(SENTENCE, speed=150, pad_s=0.3))
+        display.xdotool("keyup", "Caps_Lock")
+        result = app.wait_line("result #1", timeout=60)
+        assert "(pasted" in result, result
+        typed = wait_for(
+            lambda: "scikit-learn" in target_window.text() and target_window.text(),
+            timeout=20,
+            what="the dictated text in the target window",
+        )
+        assert "machine learning" in typed.lower() and "every day" in typed.lower(), typed
+        wait_for(
+            lambda: clipboard.get() == "what was on the clipboard before",
+            timeout=10,
+            what="the old clipboard content to be restored",
+        )
+        assert display.caps_lock_on() == caps_before, "Caps Lock state changed by the hold"
+    finally:
+        assert app.stop() == 0
+    rows = _history(live_env)
+    assert len(rows) == 1
+    assert rows[0]["outcome"] == "pasted"
+    assert "scikit-learn" in rows[0]["text"]
+    assert rows[0]["text"].strip() in target_window.text()
+
+
+def test_toggle_mode_starts_and_stops_on_presses(live_env, display, pulse_server, target_window, speak):
+    assert holdtype("config", "set", "hotkey.mode", "toggle", env=live_env).returncode == 0
+    app = _start(live_env)
+    try:
+        target_window.focus()
+        display.xdotool("key", "Caps_Lock")
+        app.wait_line("state: recording")
+        pulse_server.play(speak("Please book a table for four people.", speed=150))
+        assert app.count("result #") == 0  # still recording: nothing happens on key release
+        display.xdotool("key", "Caps_Lock")
+        result = app.wait_line("result #1", timeout=60)
+        assert "(pasted" in result, result
+        text = wait_for(lambda: target_window.text(), timeout=20, what="pasted text")
+        assert "table" in text.lower() and "four" in text.lower(), text
+    finally:
+        assert app.stop() == 0
+
+
+def test_escape_cancels_and_keeps_the_recording_in_history(
+    live_env, display, pulse_server, target_window, speak
+):
+    app = _start(live_env)
+    try:
+        target_window.focus()
+        display.xdotool("keydown", "Caps_Lock")
+        app.wait_line("state: recording")
+        pulse_server.play(speak("This sentence must never be pasted anywhere.", speed=150))
+        display.xdotool("key", "Escape")
+        app.wait_line("cancelled")
+        display.xdotool("keyup", "Caps_Lock")
+        result = app.wait_line("result #1", timeout=60)
+        assert "(cancelled" in result, result
+    finally:
+        assert app.stop() == 0
+    assert target_window.text() == ""
+    rows = _history(live_env)
+    assert [r["outcome"] for r in rows] == ["cancelled"]
+    assert "pasted" in rows[0]["text"].lower()
+
+
+def test_a_tap_shorter_than_the_minimum_is_ignored(live_env, display, target_window, pulse_server, speak):
+    app = _start(live_env)
+    try:
+        target_window.focus()
+        display.xdotool("key", "Caps_Lock")  # press and release at once
+        app.wait_line("tap shorter than")
+        # A real dictation afterwards still works and is the only history entry.
+        display.xdotool("keydown", "Caps_Lock")
+        app.wait_line("state: recording", occurrence=2)
+        pulse_server.play(speak("The weather is lovely today.", speed=150))
+        display.xdotool("keyup", "Caps_Lock")
+        app.wait_line("result #", timeout=60)
+        wait_for(lambda: "weather" in target_window.text().lower(), timeout=20, what="pasted text")
+    finally:
+        assert app.stop() == 0
+    assert len(_history(live_env)) == 1
+
+
+def test_a_crash_mid_recording_is_recovered_at_next_start(
+    live_env, display, pulse_server, holdtype_home, speak
+):
+    app = _start(live_env)
+    display.xdotool("keydown", "Caps_Lock")
+    try:
+        app.wait_line("state: recording")
+        pulse_server.play(speak("Remember to buy milk and bread on the way home.", speed=150))
+        # The spool is flushed at least every second: wait until it holds a few seconds of audio.
+        wait_for(
+            lambda: any(p.stat().st_size > 16000 * 2 * 2 for p in spool_files(holdtype_home)),
+            timeout=10,
+            what="the spool file to hold the speech",
+        )
+        app.kill()
+    finally:
+        display.xdotool("keyup", "Caps_Lock")
+    assert spool_files(holdtype_home), "the crash left no audio behind"
+    again = _start(live_env)
+    try:
+        notice = again.wait_line("Recovered 1 recording", timeout=60)
+        assert "milk" in notice.lower() or "bread" in notice.lower(), notice
+    finally:
+        assert again.stop() == 0
+    rows = _history(live_env)
+    assert [r["outcome"] for r in rows] == ["recovered"]
+    assert "milk" in rows[0]["text"].lower() or "bread" in rows[0]["text"].lower()
+    assert not spool_files(holdtype_home)
+
+
+def test_no_input_device_is_reported_and_the_app_keeps_running(display, no_audio_device, holdtype_home):
+    env = app_env(no_audio_device, {"DISPLAY": display.display, "XDG_SESSION_TYPE": "x11"})
+    app = LiveApp(env)
+    try:
+        line = app.wait_line("error (audio): no input device", timeout=60)
+        assert "microphone" in line or "PulseAudio" in line
+        app.wait_line("ready: model", timeout=120)
+        # Pressing the key tries again and says the same, instead of crashing.
+        display.xdotool("keydown", "Caps_Lock")
+        display.xdotool("keyup", "Caps_Lock")
+        app.wait_line("error (audio): no input device", occurrence=2, timeout=30)
+        assert app.proc.poll() is None
+    finally:
+        assert app.stop() == 0
