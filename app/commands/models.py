@@ -53,6 +53,10 @@ def models_download(name: str) -> None:
 
     from app.transcribe import models as registry
 
+    if name not in registry.REGISTRY:
+        from app.errors import ModelError
+
+        raise ModelError(f"unknown model '{name}'; known models: {', '.join(registry.REGISTRY)}")
     if registry.is_installed(name):
         click.echo(f"{name} is already installed: {registry.resolve(name)}")
         return

@@ -1,0 +1,105 @@
+"""The CLI forms other tools build on, run as real subprocesses on real speech."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.cli import holdtype
+
+pytestmark = pytest.mark.slow
+
+
+def _one_line_error(result, needle: str) -> None:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert any(needle in line for line in lines), result.stderr
+    assert len(lines) <= 2, result.stderr
+
+
+def test_transcribe_json_has_the_promised_fields(speak) -> None:
+    wav = speak("We use scikit learn for machine learning every day.", speed=150)
+    out = holdtype("vocab", "add", "scikit-learn")
+    assert out.returncode == 0, out.stderr
+    result = holdtype("transcribe", "--json", str(wav))
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(rows) == 1
+    row = rows[0]
+    assert {"path", "text", "raw", "seconds", "elapsed_ms"} <= row.keys()
+    assert row["path"] == str(wav)
+    assert "scikit-learn" in row["text"]
+    assert 2.0 < row["seconds"] < 6.0
+    assert row["elapsed_ms"] > 0
+
+
+def test_transcribe_plain_prints_one_line_per_file_and_no_rules_keeps_raw(speak) -> None:
+    a = speak("The cat sat on the mat.", speed=150)
+    b = speak("Please close the door.", speed=150)
+    holdtype("rules", "add", "door", "window")
+    result = holdtype("transcribe", str(a), str(b))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2
+    assert "window" in lines[1].lower() and "door" not in lines[1].lower()
+    raw = holdtype("transcribe", "--no-rules", str(b))
+    assert "door" in raw.stdout.lower()
+
+
+def test_transcribe_errors_are_one_line(tmp_path: Path) -> None:
+    _one_line_error(holdtype("transcribe", str(tmp_path / "missing.wav")), "no such file")
+    junk = tmp_path / "junk.wav"
+    junk.write_text("this is not audio")
+    _one_line_error(holdtype("transcribe", str(junk)), "cannot read audio")
+    _one_line_error(holdtype("transcribe", "--model", "huge.xx", str(junk)), "unknown model 'huge.xx'")
+
+
+def test_config_forms() -> None:
+    path = holdtype("config", "path")
+    assert path.returncode == 0 and path.stdout.strip().endswith("config.toml")
+    assert holdtype("config", "set", "model.beam_size", "3").stdout.strip() == "model.beam_size = 3"
+    assert holdtype("config", "get", "model.beam_size").stdout.strip() == "3"
+    shown = holdtype("config", "show")
+    assert "beam_size = 3" in shown.stdout
+    assert holdtype("config", "set", "hotkey.key", "Ctrl+Alt+Space").returncode == 0
+    assert holdtype("config", "get", "hotkey.key").stdout.strip() == "ctrl+alt+space"
+    _one_line_error(holdtype("config", "set", "model.beam_size", "0"), "model.beam_size")
+    _one_line_error(holdtype("config", "get", "model.nope"), "unknown setting")
+    _one_line_error(holdtype("config", "set", "hotkey.key", "capslok"), "caps_lock")
+
+
+def test_broken_config_is_reported_by_any_command(holdtype_home: Path) -> None:
+    config = holdtype_home / "config" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text("this is = = not toml")
+    result = holdtype("config", "get", "hotkey.key")
+    assert result.returncode == 0
+    assert result.stdout.strip() == "caps_lock"
+    assert "config.toml" in result.stderr and "moved to" in result.stderr
+    assert list(config.parent.glob("config.toml.broken-*"))
+
+
+def test_models_list_and_offline_download() -> None:
+    listed = holdtype("models", "list", "--json")
+    rows = [json.loads(line) for line in listed.stdout.splitlines()]
+    tiny = next(r for r in rows if r["name"] == "tiny.en")
+    assert tiny["installed"] and tiny["embedded"] and tiny["active"]
+    assert {r["name"] for r in rows} >= {"base.en", "small.en", "large-v3", "large-v3-turbo"}
+    offline = holdtype("models", "download", "base.en", env={"HF_ENDPOINT": "http://127.0.0.1:9"})
+    assert offline.returncode == 1 and "Traceback" not in offline.stderr
+    assert "could not download 'base.en'" in offline.stderr
+    _one_line_error(holdtype("models", "download", "nope"), "unknown model")
+
+
+def test_doctor_reports_missing_parts_with_fixes() -> None:
+    # No DISPLAY and no sound server here: the display is required, so exit 1 with fixes.
+    result = holdtype(
+        "doctor", env={"DISPLAY": "", "PULSE_SERVER": "unix:/nonexistent", "XDG_SESSION_TYPE": "x11"}
+    )
+    assert result.returncode == 1
+    assert "[ok  ] model: tiny.en" in result.stdout
+    assert "[FAIL] display" in result.stdout
+    assert "fix:" in result.stdout

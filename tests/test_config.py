@@ -1,0 +1,106 @@
+"""Settings: defaults, TOML round trip, broken files kept aside, dotted keys, user paths."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from app.config import (
+    ConfigError,
+    Settings,
+    get_value,
+    load_settings,
+    parse_value,
+    save_settings,
+    set_value,
+)
+from app.paths import get_paths
+
+
+def test_holdtype_home_puts_every_folder_under_it(holdtype_home: Path) -> None:
+    paths = get_paths()
+    for folder in (paths.config_dir, paths.data_dir, paths.cache_dir):
+        assert folder.is_relative_to(holdtype_home)
+    assert paths.config_file == holdtype_home / "config" / "config.toml"
+
+
+def test_defaults_when_there_is_no_file() -> None:
+    result = load_settings()
+    assert result.problem is None
+    assert result.settings.hotkey.key == "caps_lock"
+    assert result.settings.model.name == "tiny.en"
+    assert result.settings.modes.active == "raw"
+
+
+def test_save_then_load_round_trips_and_leaves_no_temp_files() -> None:
+    settings = set_value(Settings(), "vocabulary.terms", ["scikit-learn", "PyPI"])
+    settings = set_value(settings, "model.beam_size", 3)
+    path = save_settings(settings)
+    assert load_settings().settings == settings
+    assert [p.name for p in path.parent.iterdir()] == ["config.toml"]
+
+
+def test_unparseable_file_is_moved_aside_and_reported() -> None:
+    path = get_paths().config_file
+    path.parent.mkdir(parents=True)
+    path.write_text("[hotkey\nkey = 'f9'\n")
+    result = load_settings()
+    assert result.settings == Settings()
+    assert result.moved_to is not None and result.moved_to.exists()
+    assert result.moved_to.name.startswith("config.toml.broken-")
+    assert result.moved_to.read_text() == "[hotkey\nkey = 'f9'\n"  # nothing lost
+    assert str(path) in (result.problem or "") and "parse" in (result.problem or "")
+    assert not path.exists()
+
+
+def test_invalid_section_is_set_aside_but_valid_sections_are_kept() -> None:
+    path = get_paths().config_file
+    path.parent.mkdir(parents=True)
+    path.write_text('[model]\nbeam_size = 0\n\n[vocabulary]\nterms = ["PyPI"]\n')
+    result = load_settings()
+    assert result.problem and "model.beam_size" in result.problem
+    assert result.settings.vocabulary.terms == ["PyPI"]
+    assert result.settings.model.beam_size == Settings().model.beam_size
+    assert result.salvaged == ["vocabulary"]
+    assert load_settings().settings.vocabulary.terms == ["PyPI"]  # the salvage was saved
+
+
+def test_unknown_keys_are_refused() -> None:
+    with pytest.raises(ConfigError, match="unknown setting"):
+        set_value(Settings(), "model.nonsense", 1)
+    with pytest.raises(ConfigError, match="unknown setting"):
+        get_value(Settings(), "nope.key")
+
+
+@pytest.mark.parametrize(
+    ("key", "text", "expected"),
+    [
+        ("model.beam_size", "3", 3),
+        ("hotkey.mode", "toggle", "toggle"),
+        ("audio.keep_audio", "true", True),
+        ("audio.device", "none", None),
+        ("audio.device", "2", 2),
+        ("llm.timeout_s", "2.5", 2.5),
+        ("vocabulary.terms", '["a", "b"]', ["a", "b"]),
+    ],
+)
+def test_set_value_parses_and_validates(key: str, text: str, expected: object) -> None:
+    assert get_value(set_value(Settings(), key, parse_value(text)), key) == expected
+
+
+@pytest.mark.parametrize(
+    ("key", "text"),
+    [("model.beam_size", "0"), ("hotkey.mode", "sometimes"), ("model.device", "tpu")],
+)
+def test_set_value_refuses_bad_values(key: str, text: str) -> None:
+    with pytest.raises(ConfigError, match=key):
+        set_value(Settings(), key, parse_value(text))
+
+
+def test_settings_written_as_toml_without_nulls() -> None:
+    path = save_settings(Settings())
+    text = path.read_text()
+    assert "[hotkey]" in text and "null" not in text.lower()
+    assert os.stat(path).st_size > 0

@@ -1,0 +1,62 @@
+"""The model registry, downloads (real code against a refused connection) and device choice."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.errors import ModelError
+from app.transcribe import models
+from app.transcribe.whisper import choose_device
+
+
+@pytest.mark.parametrize(
+    ("device", "compute", "gpus", "expected"),
+    [
+        ("auto", "auto", 0, ("cpu", "int8")),
+        ("auto", "auto", 1, ("cuda", "float16")),
+        ("auto", "auto", 2, ("cuda", "float16")),
+        ("cpu", "auto", 1, ("cpu", "int8")),
+        ("cuda", "auto", 1, ("cuda", "float16")),
+        ("auto", "int8_float16", 1, ("cuda", "int8_float16")),
+        ("auto", "float32", 0, ("cpu", "float32")),
+    ],
+)
+def test_choose_device(device: str, compute: str, gpus: int, expected: tuple[str, str]) -> None:
+    assert choose_device(device, compute, gpus) == expected
+
+
+def test_cuda_without_a_gpu_names_the_fix() -> None:
+    with pytest.raises(ModelError, match=r"model\.device auto"):
+        choose_device("cuda", "auto", 0)
+
+
+def test_embedded_model_is_installed_and_resolves_offline() -> None:
+    assert models.is_installed("tiny.en")
+    path = models.resolve("tiny.en")
+    assert (path / "model.bin").exists()
+
+
+def test_unknown_and_missing_models_explain_themselves() -> None:
+    with pytest.raises(ModelError, match=r"unknown model 'tiny\.xx'"):
+        models.resolve("tiny.xx")
+    with pytest.raises(ModelError, match=r"holdtype models download base\.en"):
+        models.resolve("base.en")
+
+
+def test_a_local_model_folder_is_a_model(tmp_path) -> None:
+    with pytest.raises(ModelError, match="not a CTranslate2 model folder"):
+        models.resolve(str(tmp_path))
+    embedded = models.resolve("tiny.en")
+    assert models.resolve(str(embedded)) == embedded
+
+
+def test_download_without_network_fails_clearly_and_leaves_nothing(monkeypatch) -> None:
+    # A real connection refused: nothing listens on the discard port of loopback.
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
+    seen: list[tuple[int, int]] = []
+    with pytest.raises(ModelError, match=r"could not download 'base\.en'.*tiny\.en"):
+        models.download("base.en", lambda done, total: seen.append((done, total)))
+    assert seen and seen[0][0] == 0  # progress was reported before the failure
+    assert not models.downloaded_path("base.en").exists()
+    assert not models.downloaded_path("base.en").with_name("base.en.partial").exists()
+    assert models.is_installed("tiny.en")
