@@ -28,6 +28,14 @@ def holdtype(qtbot, config_path: Path, write_settings) -> Iterator[HoldtypeApp]:
     ui.shutdown()
 
 
+@pytest.fixture
+def holdtype_with_mic(qtbot, pulse, config_path: Path) -> Iterator[HoldtypeApp]:  # type: ignore[no-untyped-def]
+    """The tray app with the microphone armed on the private PulseAudio server."""
+    ui = HoldtypeApp(Settings(), config_path=config_path, enable_hotkeys=False, enable_audio=True)
+    yield ui
+    ui.shutdown()
+
+
 def start_and_wait_ready(qtbot, ui: HoldtypeApp) -> None:  # type: ignore[no-untyped-def]
     ui.start()
     qtbot.waitUntil(lambda: ui.ready_event is not None, timeout=120000)
@@ -63,7 +71,8 @@ def action(ui: HoldtypeApp, name: str):  # type: ignore[no-untyped-def]
     return found[0]
 
 
-def test_menu_actions_drive_the_engine(qtbot, holdtype, config_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_menu_actions_drive_the_engine(qtbot, holdtype_with_mic, config_path: Path) -> None:  # type: ignore[no-untyped-def]
+    holdtype = holdtype_with_mic
     start_and_wait_ready(qtbot, holdtype)
     engine = holdtype.engine
     tray = holdtype.tray
