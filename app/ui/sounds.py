@@ -7,10 +7,12 @@ output device never stalls the GUI; a machine without an output device just stay
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
 import wave
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -18,6 +20,23 @@ from app.events import State, StateChanged
 from app.paths import resources_dir
 
 log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def portaudio_stream() -> Iterator[None]:
+    """Mark a PortAudio stream of the UI as open while the block runs.
+
+    :func:`app.audio.devices.refresh` re-initialises PortAudio (to see hot-plugged devices) only
+    while no stream is open; re-initialising under a playing stream crashes PortAudio. The
+    recorder counts its streams the same way.
+    """
+    from app.audio import devices
+
+    devices._stream_opened()  # the audio part's stream counter (no public wrapper yet)
+    try:
+        yield
+    finally:
+        devices._stream_closed()
 
 
 def load_cue(name: str) -> tuple[np.ndarray, int]:
@@ -70,7 +89,8 @@ class CuePlayer:
             try:
                 import sounddevice as sd
 
-                sd.play(samples, rate, blocking=True)
+                with portaudio_stream():
+                    sd.play(samples, rate, blocking=True)
                 self.played.append(name)
             except Exception as exc:  # no output device or PortAudio: the cue is optional
                 log.debug("cue %s not played: %s", name, exc)

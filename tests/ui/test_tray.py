@@ -104,6 +104,7 @@ def test_menu_actions_drive_the_engine(qtbot, holdtype_with_mic, config_path: Pa
     qtbot.waitUntil(lambda: tray.state is State.RECORDING, timeout=10000)
     assert action(holdtype, "dictate").text() == "Stop dictation"
     qtbot.waitUntil(holdtype.overlay.isVisible, timeout=10000)
+    qtbot.waitUntil(lambda: "start" in holdtype.cues.played, timeout=10000)  # the start cue sounded
     action(holdtype, "dictate").trigger()
     qtbot.waitUntil(lambda: tray.state is State.IDLE, timeout=60000)
     assert not holdtype.overlay.isVisible()

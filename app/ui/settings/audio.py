@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from app.config import Settings
 from app.ui.settings.base import Job, SettingsTab, TabContext, note, section
 from app.ui.settings.widgets import LevelMeter
+from app.ui.sounds import portaudio_stream
 
 log = logging.getLogger(__name__)
 
@@ -50,22 +51,31 @@ class _Meter:
 
         self.rms = 0.0
         self.peak = 0.0
-        self.stream = sd.InputStream(
-            samplerate=RATE,
-            channels=1,
-            dtype="float32",
-            device=resolve_device(device).index,
-            callback=self._callback,
-        )
-        self.stream.start()
+        self._guard = portaudio_stream()
+        self._guard.__enter__()
+        try:
+            self.stream = sd.InputStream(
+                samplerate=RATE,
+                channels=1,
+                dtype="float32",
+                device=resolve_device(device).index,
+                callback=self._callback,
+            )
+            self.stream.start()
+        except BaseException:
+            self._guard.__exit__(None, None, None)
+            raise
 
     def _callback(self, data: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         self.rms = float(np.sqrt(np.mean(np.square(data)))) if frames else 0.0
         self.peak = float(np.max(np.abs(data))) if frames else 0.0
 
     def close(self) -> None:
-        self.stream.stop()
-        self.stream.close()
+        try:
+            self.stream.stop()
+            self.stream.close()
+        finally:
+            self._guard.__exit__(None, None, None)
 
 
 def record_play_transcribe(device: str | None, settings: Settings, progress: Any) -> str:
@@ -78,14 +88,15 @@ def record_play_transcribe(device: str | None, settings: Settings, progress: Any
     from app.audio.devices import resolve_device
 
     index = resolve_device(device).index
-    audio = sd.rec(int(TEST_SECONDS * RATE), samplerate=RATE, channels=1, dtype="float32", device=index)
-    sd.wait()
+    with portaudio_stream():
+        audio = sd.rec(int(TEST_SECONDS * RATE), samplerate=RATE, channels=1, dtype="float32", device=index)
+        sd.wait()
     audio = audio[:, 0].copy()
     peak = float(np.max(np.abs(audio))) if audio.size else 0.0
     progress("Playing it back…")
     try:
-        sd.play(audio, RATE)
-        sd.wait()
+        with portaudio_stream():
+            sd.play(audio, RATE, blocking=True)
     except sd.PortAudioError as exc:
         log.info("playback failed: %s", exc)
     if peak < 0.003:

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from app.config import Settings
 from app.errors import HoldtypeError
 from app.ui.settings.base import Job, SettingsTab, TabContext, section
+from app.ui.sounds import portaudio_stream
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +48,8 @@ def play_wav(path: Path) -> None:
     audio = np.frombuffer(frames, dtype="<i2").astype(np.float32) / 32768.0
     if channels > 1:
         audio = audio.reshape(-1, channels)
-    sd.play(audio, rate)
-    sd.wait()
+    with portaudio_stream():
+        sd.play(audio, rate, blocking=True)
 
 
 class HistoryTab(SettingsTab):
