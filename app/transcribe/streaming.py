@@ -93,6 +93,7 @@ class StreamingTranscriber:
         self.options = options
         self.config = config or StreamingConfig()
         self._s = _State()
+        self.finish_decoded: bool | None = None  # did finish() need a decode (None: not called)
 
     # -- public API ------------------------------------------------------------------------------
     @property
@@ -133,11 +134,14 @@ class StreamingTranscriber:
         if s.decodes and _rms(unheard) < self.config.silence_rms:
             # Everything after the last decode is silence: that decode was already final.
             words = s.committed + s.hypothesis
+            self.finish_decoded = False
             log.debug("streaming: release after a pause, no decode needed")
         elif s.decodes and _rms(audio[int(s.committed_until * SAMPLE_RATE) :]) < self.config.silence_rms:
             words = list(s.committed)
+            self.finish_decoded = False
         else:
             words = s.committed + self._decode_tail(audio, word_timestamps=s.committed_until > s.start)
+            self.finish_decoded = True
         text = _join(words)
         elapsed = (time.perf_counter() - started) * 1000
         return Transcript(text, end, self.options.language, tuple(words), elapsed)
