@@ -74,6 +74,8 @@ def cache_bench(lookups: int, as_json: bool) -> None:
         echo_json(figures)
         return
     verdict = "ok" if figures["run_hit_median_ms"] <= 5.0 else "SLOWER than the 5 ms target"
-    click.echo(f"cache hit via ModeRunner.run: median {figures['run_hit_median_ms']:.3f} ms, ")
-    click.echo(f"  p95 {figures['run_hit_p95_ms']:.3f} ms over {lookups} lookups ({verdict})")
+    click.echo(
+        f"cache hit via ModeRunner.run: median {figures['run_hit_median_ms']:.3f} ms, "
+        f"p95 {figures['run_hit_p95_ms']:.3f} ms over {lookups} lookups ({verdict})"
+    )
     click.echo(f"raw cache.get:                median {figures['cache_get_median_ms']:.3f} ms")

@@ -47,7 +47,7 @@ def stats(as_json: bool) -> None:
     click.echo(f"size:     {figures.size_bytes / 1024:.1f} KiB of {figures.size_limit_bytes / 2**20:.0f} MiB")
     click.echo(f"hits:     {figures.hits}")
     click.echo(f"misses:   {figures.misses}{rate}")
-    click.echo(f"ttl:      {figures.ttl_days if figures.ttl_days else 'none'} days")
+    click.echo(f"ttl:      {f'{figures.ttl_days:g} days' if figures.ttl_days else 'none'}")
 
 
 @cache.command("list")
