@@ -1,0 +1,154 @@
+"""The engine without microphone or hotkeys: audio in, text pasted on a real X display, history."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app import events as ev
+from app.audio.spool import Spool
+from app.config import Settings
+from app.engine import Engine
+from app.history.store import HistoryStore
+from app.paths import get_paths
+from app.transcribe.whisper import load_audio
+from tests.fixtures.waiting import wait_for
+
+pytestmark = pytest.mark.slow
+
+
+class Recorder:
+    """Collects engine events (a real subscriber, like the tray)."""
+
+    def __init__(self) -> None:
+        self.events: list[ev.EngineEvent] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, event: ev.EngineEvent) -> None:
+        with self._lock:
+            self.events.append(event)
+
+    def of(self, kind: type) -> list:
+        with self._lock:
+            return [e for e in self.events if isinstance(e, kind)]
+
+
+@pytest.fixture
+def engine(x_env) -> Engine:
+    settings = Settings()
+    settings.vocabulary.terms = ["scikit-learn"]
+    eng = Engine(settings, enable_hotkeys=False, enable_audio=False)
+    yield eng
+    eng.shutdown()
+
+
+def _start(engine: Engine) -> Recorder:
+    seen = Recorder()
+    engine.subscribe(seen)
+    engine.start()
+    assert engine.wait_ready(120)
+    return seen
+
+
+def test_dictated_audio_is_pasted_and_kept_in_history(engine, target_window, clipboard, speak):
+    seen = _start(engine)
+    clipboard.set("keep me")
+    target_window.focus()
+    engine.dictate_audio(load_audio(speak("We use scikit learn for machine learning.", speed=150)))
+    result = wait_for(lambda: seen.of(ev.UtteranceResult), timeout=60, what="a result")[0]
+    assert result.outcome == ev.Outcome.PASTED, result
+    assert "scikit-learn" in result.text
+    wait_for(lambda: "scikit-learn" in target_window.text(), timeout=15, what="pasted text")
+    wait_for(lambda: clipboard.get() == "keep me", timeout=10, what="clipboard restored")
+    entry = engine.history.get(result.history_id)
+    assert entry is not None and entry.outcome == ev.Outcome.PASTED
+    assert entry.text == result.text and entry.raw == result.raw
+    states = [e.state for e in seen.of(ev.StateChanged)]
+    assert states == [ev.State.TRANSCRIBING, ev.State.INSERTING, ev.State.IDLE]
+    assert seen.of(ev.EngineReady)[0].model == "tiny.en"
+
+
+def test_utterances_queue_and_are_inserted_in_order(engine, target_window, speak):
+    seen = _start(engine)
+    target_window.focus()
+    engine.dictate_audio(load_audio(speak("First sentence about apples.", speed=150)))
+    engine.dictate_audio(load_audio(speak("Second sentence about oranges.", speed=150)))
+    results = wait_for(
+        lambda: len(seen.of(ev.UtteranceResult)) == 2 and seen.of(ev.UtteranceResult),
+        timeout=90,
+        what="two results",
+    )
+    assert [r.generation for r in results] == [1, 2]
+    assert all(r.outcome == ev.Outcome.PASTED and r.text for r in results), results
+    first, second = results[0].text, results[1].text
+
+    def both() -> str | None:
+        text = target_window.text()
+        return text if first in text and second in text else None
+
+    text = wait_for(both, timeout=15, what=f"{first!r} and {second!r} in the window")
+    assert text.index(first) < text.index(second), text
+
+
+def test_cancel_while_processing_inserts_nothing_but_keeps_history(engine, target_window, speak):
+    seen = _start(engine)
+    target_window.focus()
+    engine.dictate_audio(load_audio(speak("Nobody should ever see this text.", speed=150)))
+    engine.cancel()
+    result = wait_for(lambda: seen.of(ev.UtteranceResult), timeout=60, what="a result")[0]
+    assert result.outcome == ev.Outcome.CANCELLED
+    assert engine.history.get(result.history_id).text == result.text
+    assert target_window.text() == ""
+
+
+def test_silence_gives_an_empty_result_and_nothing_is_pasted(engine, target_window):
+    seen = _start(engine)
+    target_window.focus()
+    engine.dictate_audio(np.zeros(16000, np.float32))
+    result = wait_for(lambda: seen.of(ev.UtteranceResult), timeout=60, what="a result")[0]
+    assert result.outcome == ev.Outcome.EMPTY
+    assert target_window.text() == ""
+
+
+def test_failed_paste_leaves_text_in_history_and_on_clipboard(x_env, speak, monkeypatch):
+    audio = load_audio(speak("The meeting moved to Thursday.", speed=150))
+    # A real failure: no xdotool or xclip on PATH, so the paste keystroke cannot be sent.
+    monkeypatch.setenv("PATH", "/nonexistent")
+    eng = Engine(Settings(), enable_hotkeys=False, enable_audio=False)
+    try:
+        seen = _start(eng)
+        eng.dictate_audio(audio)
+        result = wait_for(lambda: seen.of(ev.UtteranceResult), timeout=60, what="a result")[0]
+    finally:
+        eng.shutdown()
+    assert result.outcome == ev.Outcome.FAILED
+    assert "thursday" in result.text.lower()
+    assert any("clipboard" in e.message for e in seen.of(ev.ErrorRaised))
+
+
+def test_leftover_spool_is_recovered_into_history(x_env, speak, holdtype_home: Path):
+    # A spool file whose writer is gone (as after kill -9): written, never closed, lock released.
+    spool = Spool(get_paths().spool_dir)
+    writer = spool.open(7)
+    writer.write(load_audio(speak("Buy milk and bread on the way home.", speed=150)))
+    assert writer.flush()
+    writer._file.close()  # the process "dies": its lock goes away, the file stays
+    eng = Engine(Settings(), enable_hotkeys=False, enable_audio=False)
+    try:
+        seen = _start(eng)
+        notice = wait_for(
+            lambda: [n for n in seen.of(ev.Notice) if n.source == "recovery"],
+            timeout=60,
+            what="the recovery notice",
+        )[0]
+    finally:
+        eng.shutdown()
+    assert "Recovered 1 recording" in notice.message
+    rows = HistoryStore(get_paths().history_db).list(5)
+    assert [r.outcome for r in rows] == [ev.Outcome.RECOVERED]
+    assert "milk" in rows[0].text.lower()
+    assert rows[0].audio_path and Path(rows[0].audio_path).exists()
+    assert spool.leftovers() == []
