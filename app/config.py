@@ -95,12 +95,14 @@ class VocabularySettings(_Section):
     @field_validator("terms")
     @classmethod
     def _strip_terms(cls, value: list[str]) -> list[str]:
-        seen: dict[str, str] = {}
+        # Exact-case de-duplication: "LLM" and "llm" are different spellings the user may want
+        # both of (Vocabulary.correct keeps the one the transcript's casing points to).
+        seen: dict[str, None] = {}
         for term in value:
             term = " ".join(term.split())
-            if term and term.casefold() not in seen:
-                seen[term.casefold()] = term
-        return list(seen.values())
+            if term:
+                seen.setdefault(term, None)
+        return list(seen)
 
 
 class Rule(_Section):

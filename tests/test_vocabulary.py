@@ -95,6 +95,36 @@ def test_terms_differing_only_in_case_keep_what_was_written() -> None:
     assert vocab.correct("an LLM app") == "an LLM app"
 
 
+@pytest.mark.parametrize(
+    ("terms", "text", "expected"),
+    [
+        # exact spellings are kept whatever the order of the terms
+        (["LLM", "llm"], "the llm tool", "the llm tool"),
+        (["llm", "LLM"], "an LLM app", "an LLM app"),
+        # letters read out: lower-case words pick the lower-case term, capitals the capital one
+        (["LLM", "llm"], "the l l m tool", "the llm tool"),
+        (["llm", "LLM"], "the L L M tool", "the LLM tool"),
+        # mixed casing that is neither: the term added first
+        (["LLM", "llm"], "Llm is here", "LLM is here"),
+        (["llm", "LLM"], "Llm is here", "llm is here"),
+        # a single spelling is always restored as given
+        (["GitHub"], "on github", "on GitHub"),
+        (["GitHub"], "on GITHUB", "on GitHub"),
+    ],
+)
+def test_terms_differing_only_in_case_follow_the_transcript(
+    terms: list[str], text: str, expected: str
+) -> None:
+    assert Vocabulary(terms).correct(text) == expected
+
+
+def test_settings_keep_terms_that_differ_only_in_case() -> None:
+    from app.config import VocabularySettings
+
+    settings = VocabularySettings(terms=["LLM", " llm ", "LLM", "Git  Hub", "Git Hub", ""])
+    assert settings.terms == ["LLM", "llm", "Git Hub"]
+
+
 def test_no_terms_is_identity() -> None:
     vocab = Vocabulary([])
     assert not vocab

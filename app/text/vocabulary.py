@@ -488,10 +488,27 @@ class Vocabulary:
 
     @staticmethod
     def _pick_case(options: list[_Term], span: list[_Token]) -> _Term:
-        """Among terms that differ only in casing, keep the one the transcript already has."""
+        """Among terms that differ only in casing, keep the one the transcript already has.
+
+        Failing an exact match, follow the transcript's casing: words Whisper wrote in capitals
+        (or as dotted letters, "L.L.M.") pick an all-capitals term, all lower-case words pick an
+        all-lower-case one; otherwise the term added first wins.
+        """
+        if len(options) == 1:
+            return options[0]
         written = " ".join(t.text for t in span)
         for term in options:
             if term.text == written:
+                return term
+        letters = [c for c in written if c.isalpha()]
+        if letters and all(c.isupper() for c in letters) and len(letters) > 1:
+            wanted = str.isupper
+        elif letters and all(c.islower() for c in letters):
+            wanted = str.islower
+        else:
+            return options[0]
+        for term in options:
+            if wanted(term.text):
                 return term
         return options[0]
 
@@ -517,6 +534,7 @@ class Vocabulary:
         out = text
         for m in sorted(chosen, key=lambda m: m.start, reverse=True):
             start, end = tokens[m.start].start, tokens[m.stop - 1].end
+            m.term = self._pick_case(self._by_letters[m.term.letters], tokens[m.start : m.stop])
             if out[start:end] != m.term.text:
                 log.debug("vocabulary: %r -> %r (%.2f)", out[start:end], m.term.text, m.score)
                 out = out[:start] + m.term.text + out[end:]
