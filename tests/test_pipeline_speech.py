@@ -54,7 +54,9 @@ def test_empty_vocabulary_leaves_whisper_alone(transcriber: WhisperTranscriber, 
     assert pipeline.decode_options(DecodeOptions()) == DecodeOptions()
     raw, text = run(transcriber, pipeline, wav)
     assert text == " ".join(raw.split())
-    assert "weather" in text.lower()
+    # A sanity check that speech was heard; not "weather", which tiny.en sometimes hears as
+    # "when there" on this voice (with or without a vocabulary).
+    assert "lovely" in text.lower()
 
 
 def test_rules_run_after_the_vocabulary(transcriber: WhisperTranscriber, speak: Speak) -> None:

@@ -125,6 +125,14 @@ def test_settings_keep_terms_that_differ_only_in_case() -> None:
     assert settings.terms == ["LLM", "llm", "Git Hub"]
 
 
+def test_prompt_lists_terms_differing_only_in_case_once() -> None:
+    vocab = Vocabulary(["LLM", "GitHub", "llm", "github"])
+    assert vocab.terms == ["LLM", "GitHub", "llm", "github"]
+    assert vocab.prompt() == "Glossary: LLM, GitHub."
+    assert vocab.hotwords() == "LLM, GitHub"
+    assert Vocabulary(["PyPI", "NumPy"]).prompt() == "Glossary: PyPI, NumPy."
+
+
 def test_no_terms_is_identity() -> None:
     vocab = Vocabulary([])
     assert not vocab

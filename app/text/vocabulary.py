@@ -401,17 +401,26 @@ class Vocabulary:
         return bool(self._terms)
 
     # --- biasing -----------------------------------------------------------------------------
+    def _biasing_terms(self) -> list[str]:
+        """The terms once each ignoring case (the first spelling wins): "LLM, llm" in a prompt
+        tells Whisper nothing more than "LLM" and only perturbs decoding; casing is
+        :meth:`correct`'s job."""
+        seen: dict[str, str] = {}
+        for term in self.terms:
+            seen.setdefault(term.casefold(), term)
+        return list(seen.values())
+
     def prompt(self) -> str | None:
         """An ``initial_prompt`` listing the terms in their exact spelling (None when empty)."""
         if not self.terms:
             return None
-        return "Glossary: " + ", ".join(self.terms) + "."
+        return "Glossary: " + ", ".join(self._biasing_terms()) + "."
 
     def hotwords(self) -> str | None:
         """faster-whisper ``hotwords``: the terms, comma-separated (None when empty)."""
         if not self.terms:
             return None
-        return ", ".join(self.terms)
+        return ", ".join(self._biasing_terms())
 
     # --- correction --------------------------------------------------------------------------
     def _threshold(self) -> float:
