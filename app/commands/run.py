@@ -6,6 +6,7 @@ Headless, every engine event is one log line on stderr; Ctrl-C or SIGTERM shuts 
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -15,6 +16,7 @@ import click
 
 from app import events as ev
 from app.commands._common import load
+from app.errors import HoldtypeError
 
 
 def describe(event: ev.EngineEvent) -> str:
@@ -83,6 +85,15 @@ def run_headless() -> int:
     return 0
 
 
+def _has_gui() -> bool:
+    """Whether Qt can open windows here (always on Windows/macOS; on Linux a display is needed)."""
+    if not sys.platform.startswith("linux"):
+        return True
+    if os.environ.get("QT_QPA_PLATFORM", "").startswith(("offscreen", "minimal", "vnc")):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 @click.command()
 @click.option("--no-tray", is_flag=True, help="Run headless: no tray icon or windows; log events.")
 def run(no_tray: bool) -> None:
@@ -92,6 +103,11 @@ def run(no_tray: bool) -> None:
     """
     if no_tray:
         sys.exit(run_headless())
+    if not _has_gui():
+        raise HoldtypeError(
+            "no graphical session (DISPLAY and WAYLAND_DISPLAY are unset), so there is no tray to "
+            "show: start Holdtype from your desktop session, or run `holdtype run --no-tray`"
+        )
     from app.ui.app import run_tray
 
     loaded = load()
