@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,9 +94,11 @@ def ensure_dir(path: Path, private: bool = False) -> Path:
 def resources_dir() -> Path:
     """Return the folder of bundled resources (icons, sounds, default prompts)."""
     here = Path(__file__).resolve().parent
+    bundle = getattr(sys, "_MEIPASS", None)  # frozen (PyInstaller): packaging/holdtype.spec puts it there
     for candidate in (
+        *([Path(bundle) / "resources"] if bundle else []),
         here.parent / "resources",  # source checkout or editable install
-        here / "resources",  # frozen (PyInstaller) bundle
+        here / "resources",  # a package that carries its own resources
     ):
         if candidate.is_dir():
             return candidate

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Install Holdtype from the unpacked release archive, for the current user only (no root):
+#
+#   ./install.sh              # copy to ~/.local/opt/holdtype, link ~/.local/bin/holdtype,
+#                             # add the menu entry and icon under ~/.local/share
+#   ./install.sh --uninstall  # remove all of that again (your settings and history stay)
+#
+# PREFIX=/some/dir ./install.sh uses /some/dir instead of ~/.local.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+PREFIX="${PREFIX:-$HOME/.local}"
+OPT="$PREFIX/opt/holdtype"
+BIN="$PREFIX/bin/holdtype"
+SHARE="$PREFIX/share"
+DESKTOP="$SHARE/applications/holdtype.desktop"
+ICON="$SHARE/icons/hicolor/256x256/apps/holdtype.png"
+
+say() { echo "holdtype install: $*" >&2; }
+
+refresh_caches() {
+  command -v update-desktop-database >/dev/null && update-desktop-database -q "$SHARE/applications" 2>/dev/null || true
+  command -v gtk-update-icon-cache >/dev/null && gtk-update-icon-cache -q -t "$SHARE/icons/hicolor" 2>/dev/null || true
+}
+
+if [[ "${1:-}" == "--uninstall" ]]; then
+  rm -rf "$OPT"
+  [[ -L "$BIN" ]] && rm -f "$BIN"
+  rm -f "$DESKTOP" "$ICON"
+  refresh_caches
+  say "removed $OPT, $BIN, $DESKTOP and $ICON"
+  say "your settings, history and downloaded models are kept (see: holdtype config path)"
+  exit 0
+elif [[ $# -gt 0 ]]; then
+  echo "usage: $0 [--uninstall]" >&2
+  exit 2
+fi
+
+if [[ ! -x "$HERE/holdtype/holdtype" ]]; then
+  say "$HERE/holdtype/holdtype is missing: run this script from the unpacked archive"
+  exit 1
+fi
+
+# Copy beside the old version, then swap: a running Holdtype keeps its (deleted) files.
+mkdir -p "$PREFIX/opt" "$PREFIX/bin" "$SHARE/applications" "$(dirname "$ICON")"
+rm -rf "$OPT.new" "$OPT.old"
+cp -a "$HERE/holdtype" "$OPT.new"
+[[ -e "$OPT" ]] && mv "$OPT" "$OPT.old"
+mv "$OPT.new" "$OPT"
+rm -rf "$OPT.old"
+ln -sfn "$OPT/holdtype" "$BIN"
+
+install -m 0644 "$HERE/holdtype.png" "$ICON"
+# The menu entry runs the installed binary by its full path: ~/.local/bin may not be on the
+# desktop session's PATH.
+sed -e "s|^Exec=holdtype|Exec=$OPT/holdtype|" -e "s|^TryExec=holdtype|TryExec=$OPT/holdtype|" \
+  "$HERE/holdtype.desktop" > "$DESKTOP"
+chmod 0644 "$DESKTOP"
+refresh_caches
+
+say "installed $("$OPT/holdtype" --version) in $OPT"
+say "command: $BIN; menu entry: $DESKTOP"
+case ":$PATH:" in
+  *":$PREFIX/bin:"*) ;;
+  *) say "note: $PREFIX/bin is not on your PATH; add it, or run $OPT/holdtype" ;;
+esac
+say "next: run 'holdtype doctor' to check the microphone, display and paste tools"
