@@ -53,7 +53,7 @@ ln -sfn "$OPT/holdtype" "$BIN"
 install -m 0644 "$HERE/holdtype.png" "$ICON"
 # The menu entry runs the installed binary by its full path: ~/.local/bin may not be on the
 # desktop session's PATH.
-sed -e "s|^Exec=holdtype|Exec=$OPT/holdtype|" -e "s|^TryExec=holdtype|TryExec=$OPT/holdtype|" \
+sed -e "s|^Exec=holdtype|Exec=\"$OPT/holdtype\"|" -e "s|^TryExec=holdtype|TryExec=$OPT/holdtype|" \
   "$HERE/holdtype.desktop" > "$DESKTOP"
 chmod 0644 "$DESKTOP"
 refresh_caches

@@ -18,10 +18,11 @@ APT_RUNTIME=(
   libdbus-1-3 libfontconfig1
 )
 # Packages the tests need: speech synthesis, a virtual X server and window manager,
-# a tray host, PulseAudio with a virtual source, and a compiler for llama.cpp.
+# a tray host, PulseAudio with a virtual source, a compiler for llama.cpp, and
+# desktop-file-validate (tests/test_packaging.py checks the .desktop entry with it).
 APT_DEV=(
   espeak-ng sox libsox-fmt-all xvfb openbox trayer x11-utils pulseaudio pulseaudio-utils
-  build-essential cmake
+  build-essential cmake desktop-file-utils
 )
 
 SUDO=""

