@@ -33,7 +33,18 @@ def start_x() -> tuple[list[subprocess.Popen[bytes]], str]:
             raise SystemExit(f"{tool} is missing: sudo apt-get install xvfb openbox trayer")
     read, write = os.pipe()
     xvfb = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        [
+            "Xvfb",
+            "-displayfd",
+            str(write),
+            "-screen",
+            "0",
+            "1280x800x24",
+            "+extension",
+            "RECORD",
+            "-nolisten",
+            "tcp",
+        ],
         pass_fds=(write,),
         stderr=subprocess.DEVNULL,
     )
@@ -182,6 +193,7 @@ def shoot(out: Path, home: Path) -> int:
     # every settings tab
     window = ui.open_settings("general")
     window.resize(820, 600)
+    window.pages["vocabulary"].try_input.setText("I installed psychic learn from pie pea eye smiley")
     for key in window.pages:
         window.show_tab(key)
         settle(app, 0.8 if key in ("llm", "audio") else 0.3)

@@ -8,15 +8,18 @@ first run, a short welcome naming the hotkey. Quitting shuts the engine down cle
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import hashlib
 import logging
 import os
+import signal
+import socket
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, QSocketNotifier, Qt, QTimer, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -195,6 +198,7 @@ class HoldtypeApp(QObject):
         self.server: InstanceServer | None = None
         self.ready_event: EngineReady | None = None
         self._stopped = False
+        self._signal_sockets: tuple[object, ...] = ()
 
     # --- lifecycle ------------------------------------------------------------------------
     def listen(self, name: str | None = None) -> bool:
@@ -222,6 +226,7 @@ class HoldtypeApp(QObject):
         box.setTextFormat(Qt.TextFormat.RichText)
         box.setText(welcome_text(self.live.settings, self.tray.available))
         box.setStandardButtons(QMessageBox.StandardButton.Ok)
+        box.setEscapeButton(QMessageBox.StandardButton.Ok)  # Esc and the title-bar close work
         settings_button = box.addButton("Open settings", QMessageBox.ButtonRole.ActionRole)
         settings_button.clicked.connect(lambda: self.open_settings(""))
         box.setModal(False)
@@ -235,7 +240,7 @@ class HoldtypeApp(QObject):
         self.shutdown()
         app = QApplication.instance()
         if app is not None:
-            app.quit()
+            app.exit(0)  # exit(), not quit(): quit() gives up if any window refuses to close
 
     def shutdown(self) -> None:
         """Release everything (idempotent): engine, tray icon, overlay, socket."""
@@ -245,6 +250,8 @@ class HoldtypeApp(QObject):
         if self.settings_window is not None:
             self.settings_window.commit()
             self.settings_window.close()
+        if self.welcome is not None:
+            self.welcome.done(0)
         self.tray.hide()
         self.overlay.hide()
         self.cues.close()
@@ -294,5 +301,24 @@ def run_tray(settings: Settings, config_path: Path | None = None) -> int:
     if not holdtype.listen():
         log.warning("could not claim the single-instance socket; a second start will run twice")
     app.aboutToQuit.connect(holdtype.shutdown)
+    _quit_on_signals(holdtype)
     QTimer.singleShot(0, holdtype.start)
     return int(app.exec())
+
+
+def _quit_on_signals(holdtype: HoldtypeApp) -> None:
+    """Quit cleanly on SIGINT/SIGTERM: the signal wakes Qt through a socket, without polling."""
+    read_end, write_end = socket.socketpair()
+    read_end.setblocking(False)
+    write_end.setblocking(False)
+    signal.set_wakeup_fd(write_end.fileno())
+    notifier = QSocketNotifier(read_end.fileno(), QSocketNotifier.Type.Read, holdtype)
+
+    def woke() -> None:
+        with contextlib.suppress(OSError):
+            read_end.recv(64)
+
+    notifier.activated.connect(woke)
+    holdtype._signal_sockets = (read_end, write_end, notifier)  # keep them alive
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: QTimer.singleShot(0, holdtype.quit))

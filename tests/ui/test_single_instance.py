@@ -45,3 +45,40 @@ def _root():  # type: ignore[no-untyped-def]
     from pathlib import Path
 
     return Path(__file__).resolve().parents[2]
+
+
+def test_real_second_start_hands_over_and_exits(display, tmp_path, holdtype_home) -> None:  # type: ignore[no-untyped-def]
+    """`holdtype run` twice: the second asks the first for its settings window and exits 0."""
+    import os
+    import signal
+
+    from tests.fixtures.waiting import wait_for
+
+    env = {**display.env, "HOLDTYPE_HOME": str(holdtype_home), "LLM_USER_PATH": os.environ["LLM_USER_PATH"]}
+    log_path = tmp_path / "first.log"
+    with open(log_path, "w") as log:
+        first = subprocess.Popen(
+            [sys.executable, "-m", "app", "-v", "run"], env=env, cwd=str(_root()), stdout=log, stderr=log
+        )
+    try:
+        wait_for(lambda: "ready:" in log_path.read_text(), timeout=120, what="the first instance to be ready")
+        second = subprocess.run(
+            [sys.executable, "-m", "app", "-v", "run"],
+            env=env,
+            cwd=str(_root()),
+            capture_output=True,
+            timeout=60,
+        )
+        assert second.returncode == 0, second.stderr.decode()[-2000:]
+        wait_for(
+            lambda: "asked for the settings window" in log_path.read_text(),
+            timeout=20,
+            what="the first instance to get the request",
+        )
+        assert first.poll() is None  # the first one keeps running
+        first.send_signal(signal.SIGTERM)
+        assert first.wait(timeout=30) == 0
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
