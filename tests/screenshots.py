@@ -4,11 +4,12 @@ Usage::
 
     .venv/bin/python tests/screenshots.py [OUT_DIR]     # default: resources/screenshots/
 
-It starts a private Xvfb with openbox and trayer (a real system tray), runs Holdtype's tray app
-with the real engine (hotkeys and microphone off, a throwaway HOLDTYPE_HOME with a few terms,
-rules and history entries), then saves: the welcome, the tray menu, the recording pill and every
-settings tab. The pill is driven through the engine bridge with a representative level and
-partial text, since there is no microphone to speak into.
+It starts a private Xvfb with openbox and trayer (a real system tray) and, when PulseAudio is
+installed, a private sound server whose virtual microphone the engine arms; then it runs Holdtype's
+tray app with the real engine (hotkeys off; a throwaway HOLDTYPE_HOME with a few terms, rules and
+history entries) and saves: the welcome, the tray menu, the recording pill and every settings tab.
+The pill is driven through the engine bridge with a representative level and partial text, since
+nobody speaks into the virtual microphone.
 """
 
 from __future__ import annotations
@@ -118,12 +119,20 @@ def main(argv: list[str]) -> int:
     os.environ["LLM_USER_PATH"] = str(home / "llm")
     (home / "llm").mkdir()
     procs, display = start_x()
+    pulse = None
+    if shutil.which("pulseaudio"):
+        from tests.fixtures.pulse import start_pulse  # a private sound server with a virtual mic
+
+        pulse = start_pulse()
+        os.environ.update(pulse.client_env)
     os.environ["DISPLAY"] = display
     os.environ["QT_QPA_PLATFORM"] = "xcb"
     os.environ.pop("WAYLAND_DISPLAY", None)
     try:
         return shoot(out, home)
     finally:
+        if pulse is not None:
+            pulse.stop()
         for proc in procs:
             proc.terminate()
             proc.wait(timeout=10)
@@ -145,7 +154,7 @@ def shoot(out: Path, home: Path) -> int:
     pump_until(app, QSystemTrayIcon.isSystemTrayAvailable, 20, "trayer")
     seed(home)
     loaded = load_settings()
-    ui = HoldtypeApp(loaded.settings, config_path=loaded.path, enable_hotkeys=False, enable_audio=False)
+    ui = HoldtypeApp(loaded.settings, config_path=loaded.path, enable_hotkeys=False)
     started = time.monotonic()
     ui.start()
     pump_until(app, lambda: ui.ready_event is not None, 180, "the engine to be ready")
