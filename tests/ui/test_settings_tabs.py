@@ -270,3 +270,29 @@ def test_advanced_tab(qtbot, config_path: Path, write_settings) -> None:  # type
     tab.run_doctor()
     qtbot.waitUntil(lambda: "doctor exited with code" in tab.output.toPlainText(), timeout=60000)
     assert tab.doctor_button.isEnabled()
+
+
+@pytest.mark.llm
+def test_modes_tab_tests_a_mode_on_the_local_llm(qtbot, local_llm, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
+    s = Settings()
+    s.llm.model = local_llm.model_id
+    s.llm.timeout_s = 60.0
+    write_settings(s)
+    window = open_window(qtbot, config_path)
+    tab = window.pages["modes"]
+    tab.new_mode()
+    tab.name.setText("tidy")
+    tab.system.setPlainText("Fix the punctuation of the text. Reply with the text only.")
+    assert tab.save_current() is not None
+    tab.sample.setText("hello there how are you today")
+    before = local_llm.requests
+    tab.test_button.click()
+    qtbot.waitUntil(lambda: tab.test_button.isEnabled(), timeout=120000)
+    first = tab.result.text()
+    assert f"model {local_llm.model_id}" in first, first
+    assert local_llm.requests > before
+    sent = local_llm.requests
+    tab.test_button.click()
+    qtbot.waitUntil(lambda: tab.test_button.isEnabled(), timeout=60000)
+    assert "from the cache" in tab.result.text(), tab.result.text()
+    assert local_llm.requests == sent  # the cache answered

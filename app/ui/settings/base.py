@@ -9,6 +9,7 @@ and applied live). Tabs never write the settings file themselves.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -86,6 +87,11 @@ def note(text: str) -> QLabel:
     label.setStyleSheet("color: palette(mid);")
     label.setOpenExternalLinks(True)
     return label
+
+
+#: The llm library loads its plugins and model list lazily and not thread-safely; UI jobs that
+#: call into it (listing models, testing a mode) take this lock so they never race each other.
+LLM_LOCK = threading.Lock()
 
 
 class _Signals(QObject):

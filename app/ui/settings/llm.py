@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.config import Settings
-from app.ui.settings.base import Job, SettingsTab, TabContext, note, section
+from app.ui.settings.base import LLM_LOCK, Job, SettingsTab, TabContext, note, section
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +28,8 @@ def reachable_models() -> list[tuple[str, str]]:
     """(model id, description) for every model the llm library and its plugins offer."""
     import llm
 
-    out = []
-    for model in llm.get_models():
-        out.append((model.model_id, str(model)))
-    return out
+    with LLM_LOCK:
+        return [(model.model_id, str(model)) for model in llm.get_models()]
 
 
 def key_names() -> list[str]:

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from app.config import Settings
 from app.errors import HoldtypeError
 from app.paths import ensure_dir, get_paths
-from app.ui.settings.base import Job, SettingsTab, TabContext, note, section
+from app.ui.settings.base import LLM_LOCK, Job, SettingsTab, TabContext, note, section
 from app.ui.settings.general import check_hotkey
 from app.ui.settings.widgets import HotkeyField
 
@@ -286,7 +286,12 @@ class ModesTab(SettingsTab):
 
         runner = ModeRunner(self.ctx.live.settings)
         text = self.sample.text()
-        job = Job(lambda _progress: runner.run(name, text))
+
+        def work(_progress: Any) -> Any:
+            with LLM_LOCK:
+                return runner.run(name, text)
+
+        job = Job(work)
         job.signals.done.connect(self._test_done)
         job.signals.failed.connect(lambda message: self._test_done(None, message))
         self.test_button.setEnabled(False)
