@@ -126,3 +126,22 @@ def test_recent_click_copies(qtbot, holdtype, clipboard) -> None:  # type: ignor
     assert entries[0].text() == "remember the milk"
     entries[0].trigger()
     qtbot.waitUntil(lambda: clipboard.get() == "remember the milk", timeout=10000)
+
+
+def test_missing_microphone_shows_error_icon_and_keeps_running(
+    qtbot, no_audio_device, config_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    ui = HoldtypeApp(Settings(), config_path=config_path, enable_hotkeys=False, enable_audio=True)
+    try:
+        errors: list[str] = []
+        ui.bridge.error.connect(lambda e: errors.append(e.message))
+        start_and_wait_ready(qtbot, ui)
+        assert ui.ready_event is not None and ui.ready_event.problems  # could not arm the mic
+        qtbot.waitUntil(lambda: ui.tray.icon_name() == "error", timeout=10000)
+        assert "Last error:" in ui.tray.icon.toolTip()
+        action(ui, "dictate").trigger()  # trying anyway gives a clear message, not a crash
+        qtbot.waitUntil(lambda: any("device" in m.lower() for m in errors), timeout=20000)
+        assert ui.tray.state is State.IDLE
+        assert not ui.overlay.isVisible()
+    finally:
+        ui.shutdown()
