@@ -14,7 +14,6 @@ import ast
 import importlib
 import pkgutil
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +24,7 @@ import pytest
 import app
 from app.cli import COMMANDS
 from app.commands.bench import BENCHES
+from tests.fixtures.parts import missing, require_tools
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGING = ROOT / "packaging"
@@ -77,7 +77,10 @@ class _Recorder:
 
 
 def test_spec_collects_what_the_app_loads_dynamically(tmp_path: Path) -> None:
-    pytest.importorskip("PyInstaller", reason="pip install pyinstaller to check the spec's contents")
+    try:
+        import PyInstaller  # noqa: F401
+    except ImportError:
+        missing("PyInstaller", "pip install pyinstaller")
     calls: dict[str, list[dict[str, Any]]] = {}
     namespace: dict[str, Any] = {
         "__file__": str(SPEC),
@@ -93,8 +96,8 @@ def test_spec_collects_what_the_app_loads_dynamically(tmp_path: Path) -> None:
         sys.path[:] = saved_path
     (analysis,) = calls["Analysis"]
     hidden = set(analysis["hiddenimports"])
-    missing = [m for m in LAZY_MODULES if m not in hidden]
-    assert not missing, f"the spec does not collect {missing}"
+    uncollected = [m for m in LAZY_MODULES if m not in hidden]
+    assert not uncollected, f"the spec does not collect {uncollected}"
     assert {
         "app.ui.app",
         "app.ui.settings.general",
@@ -122,8 +125,8 @@ def test_spec_collects_what_the_app_loads_dynamically(tmp_path: Path) -> None:
     assert (tmp_path / "icons" / "holdtype.icns").read_bytes()[:4] == b"icns"
 
 
-@pytest.mark.skipif(not shutil.which("desktop-file-validate"), reason="apt install desktop-file-utils")
 def test_desktop_file_validates() -> None:
+    require_tools("desktop-file-validate", fix="sudo apt-get install desktop-file-utils")
     result = subprocess.run(
         ["desktop-file-validate", str(DESKTOP)], capture_output=True, text=True, check=False
     )
