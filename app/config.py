@@ -294,6 +294,8 @@ def _set_aside(path: Path, problem: str, settings: Settings, salvaged: list[str]
 def settings_to_toml(settings: Settings) -> str:
     """Render settings as TOML (``None`` values are left out, since TOML has no null)."""
     data = settings.model_dump(mode="json", exclude_none=True)
+    if settings.model.language is None:
+        data["model"]["language"] = ""  # "" means auto-detect; TOML cannot say None
     return tomli_w.dumps(data)
 
 

@@ -23,8 +23,10 @@ processed starts a new recording at once; the results are inserted in order.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -116,6 +118,14 @@ class _Utterance:
     key_up_mono: float | None = None
     cancelled: bool = False
     error: str | None = None
+
+
+def _release_freed_memory() -> None:
+    """Give the heap freed by model loading back to the OS (glibc keeps it otherwise)."""
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):  # not glibc (musl): nothing to do
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 class Engine:
@@ -540,6 +550,7 @@ class Engine:
             self._publish(ev.ErrorRaised(str(exc), "model"))
             return
         self._ready.set()
+        _release_freed_memory()
         if isinstance(transcriber, WhisperTranscriber):
             self._publish(
                 ev.EngineReady(

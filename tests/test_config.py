@@ -104,3 +104,9 @@ def test_settings_written_as_toml_without_nulls() -> None:
     text = path.read_text()
     assert "[hotkey]" in text and "null" not in text.lower()
     assert os.stat(path).st_size > 0
+
+
+def test_auto_detected_language_survives_a_save() -> None:
+    settings = set_value(Settings(), "model.language", None)
+    save_settings(settings)
+    assert load_settings().settings.model.language is None

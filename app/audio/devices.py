@@ -7,9 +7,11 @@ re-initialises it so hot-plugged microphones show up, but only while no stream o
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from app.errors import AudioError
@@ -76,6 +78,17 @@ def _stream_closed() -> None:
     global _open_streams
     with _lock:
         _open_streams = max(0, _open_streams - 1)
+
+
+@contextlib.contextmanager
+def stream_in_use() -> Iterator[None]:
+    """Mark a PortAudio stream of the caller's as open, so :func:`refresh` will not restart
+    PortAudio under it (meters, microphone tests, sound cues)."""
+    _stream_opened()
+    try:
+        yield
+    finally:
+        _stream_closed()
 
 
 def refresh() -> bool:

@@ -118,31 +118,34 @@ def synthesize(folder: Path) -> list[tuple[Path, str | None]]:
     return out
 
 
-def build_utterances(sources: list[tuple[Path, str | None]], target_s: float, count: int) -> list[Clip]:
-    """Concatenate consecutive clips (with short gaps) into ``count`` utterances of ~target_s."""
+def build_utterances(
+    sources: list[tuple[Path, str | None]], target_s: float, count: int
+) -> list[Clip]:
+    """Pack clips (with short gaps) into ``count`` distinct utterances of about ``target_s``.
+
+    Each utterance starts from a different clip and takes the next ones that still fit under
+    1.3 × the target, until it reaches 0.85 × the target.
+    """
     loaded = [(load_audio(p), ref) for p, ref in sources]
+    loaded = [(a, r) for a, r in loaded if 0.5 < len(a) / SAMPLE_RATE <= target_s * 1.3]
     if not loaded:
-        raise HoldtypeError("no audio clips found")
+        raise HoldtypeError(f"no audio clips shorter than {target_s * 1.3:.0f} s found")
     gap = np.zeros(int(GAP_S * SAMPLE_RATE), np.float32)
     utterances: list[Clip] = []
-    start = 0
-    for _ in range(count):
+    for k in range(count):
         parts: list[np.ndarray] = []
         refs: list[str | None] = []
         total = 0.0
-        i = start
-        while total < target_s * 0.9 and i < start + len(loaded) * 4:
-            audio, ref = loaded[i % len(loaded)]
-            if total + len(audio) / SAMPLE_RATE > target_s * 1.35 and parts:
-                i += 1
-                if i - start > len(loaded):
-                    break
+        for j in range(len(loaded)):
+            audio, ref = loaded[(k * 7 + j) % len(loaded)]
+            seconds = len(audio) / SAMPLE_RATE
+            if total + seconds > target_s * 1.3:
                 continue
             parts += [audio, gap]
             refs.append(ref)
-            total += (len(audio) + len(gap)) / SAMPLE_RATE
-            i += 1
-        start = i
+            total += seconds + GAP_S
+            if total >= target_s * 0.85:
+                break
         reference = None if any(r is None for r in refs) else " ".join(r for r in refs if r)
         utterances.append(Clip(np.concatenate(parts[:-1]), reference))
     return utterances

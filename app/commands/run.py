@@ -111,4 +111,4 @@ def run(no_tray: bool) -> None:
     from app.ui.app import run_tray
 
     loaded = load()
-    sys.exit(run_tray(loaded.settings, loaded.path))
+    sys.exit(run_tray(loaded.settings, loaded.path, loaded.problem))

@@ -42,6 +42,10 @@ from app.paths import get_paths
 
 log = logging.getLogger(__name__)
 
+# llm loads its plugins lazily and not thread-safely: every plugin/model lookup in Holdtype
+# (the runner, the settings window) holds this lock.
+PLUGIN_LOCK = threading.RLock()
+
 MAX_TOKENS_CAP = 4096
 _SHINGLE = 5  # words in a row that count as repeating the instructions
 
@@ -273,7 +277,8 @@ class ModeRunner:
         import llm
 
         try:
-            model = llm.get_model(model_id)
+            with PLUGIN_LOCK:
+                model = llm.get_model(model_id)
         except llm.UnknownModelError:
             raise _Fallback(
                 f"unknown llm model '{model_id}': install its plugin (llm install ...) or pick one "

@@ -286,8 +286,13 @@ class HoldtypeApp(QObject):
         logging.getLogger("app").setLevel(level)
 
 
-def run_tray(settings: Settings, config_path: Path | None = None) -> int:
-    """Run the tray app until Quit; return the exit code (0 also when another instance answered)."""
+def run_tray(
+    settings: Settings, config_path: Path | None = None, problem: str | None = None
+) -> int:
+    """Run the tray app until Quit; return the exit code (0 also when another instance answered).
+
+    ``problem`` (a settings file that was moved aside, say) is shown as a notification at start.
+    """
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("Holdtype")
@@ -303,6 +308,8 @@ def run_tray(settings: Settings, config_path: Path | None = None) -> int:
     app.aboutToQuit.connect(holdtype.shutdown)
     _quit_on_signals(holdtype)
     QTimer.singleShot(0, holdtype.start)
+    if problem:
+        QTimer.singleShot(0, lambda: holdtype.tray.notify("Holdtype settings", problem, error=True))
     return int(app.exec())
 
 

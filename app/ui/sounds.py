@@ -32,11 +32,8 @@ def portaudio_stream() -> Iterator[None]:
     """
     from app.audio import devices
 
-    devices._stream_opened()  # the audio part's stream counter (no public wrapper yet)
-    try:
+    with devices.stream_in_use():
         yield
-    finally:
-        devices._stream_closed()
 
 
 def load_cue(name: str) -> tuple[np.ndarray, int]:

@@ -9,7 +9,6 @@ and applied live). Tabs never write the settings file themselves.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -18,6 +17,7 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from PySide6.QtWidgets import QLabel, QWidget
 
 from app.config import Settings
+from app.llm.runner import PLUGIN_LOCK
 from app.ui.settings.live import LiveSettings
 
 if TYPE_CHECKING:
@@ -91,7 +91,7 @@ def note(text: str) -> QLabel:
 
 #: The llm library loads its plugins and model list lazily and not thread-safely; UI jobs that
 #: call into it (listing models, testing a mode) take this lock so they never race each other.
-LLM_LOCK = threading.Lock()
+LLM_LOCK = PLUGIN_LOCK
 
 
 class _Signals(QObject):

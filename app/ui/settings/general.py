@@ -40,6 +40,8 @@ def autostart_file() -> Path:
 
 def launch_command() -> str:
     """The command line that starts the tray app (the installed script, else ``python -m app``)."""
+    if getattr(sys, "frozen", False):  # a PyInstaller bundle: the executable is Holdtype itself
+        return shlex.quote(sys.executable)
     script = shutil.which("holdtype")
     if script:
         return shlex.quote(script)
