@@ -30,13 +30,20 @@ def fails(*args: str) -> str:
 def test_vocab_add_list_remove() -> None:
     assert ok("vocab", "list") == ""
     ok("vocab", "add", "scikit-learn", "PyPI", "Talk Python To Me")
-    ok("vocab", "add", "pypi")  # same term, other casing: not added twice
+    ok("vocab", "add", "PyPI")  # the same spelling is not added twice
     assert ok("vocab", "list").splitlines() == ["scikit-learn", "PyPI", "Talk Python To Me"]
     data = json.loads(ok("vocab", "list", "--json"))
     assert data["terms"] == ["scikit-learn", "PyPI", "Talk Python To Me"]
     assert data["bias"] in {"prompt", "hotwords", "both", "none"}
-    ok("vocab", "remove", "pypi")
+    ok("vocab", "remove", "pypi")  # no exact match: removes the term whatever its casing
     assert ok("vocab", "list").splitlines() == ["scikit-learn", "Talk Python To Me"]
+
+
+def test_vocab_keeps_terms_that_differ_only_in_case() -> None:
+    ok("vocab", "add", "LLM", "llm")
+    assert ok("vocab", "list").splitlines() == ["LLM", "llm"]
+    ok("vocab", "remove", "llm")  # an exact match removes only that spelling
+    assert ok("vocab", "list").splitlines() == ["LLM"]
 
 
 def test_vocab_remove_unknown_term_is_an_error() -> None:

@@ -22,15 +22,15 @@ def add(terms: tuple[str, ...]) -> None:
     """Add TERMS (quote terms with spaces). Example: holdtype vocab add NumPy "Hugging Face" """
     current = _common.settings()
     words = list(current.vocabulary.terms)
-    known = {t.casefold() for t in words}
+    known = set(words)  # exact spelling: `LLM` and `llm` are different terms
     added = []
     for term in terms:
         clean = " ".join(term.split())
         if not clean:
             raise ConfigError("a vocabulary term cannot be empty")
-        if clean.casefold() not in known:
+        if clean not in known:
             words.append(clean)
-            known.add(clean.casefold())
+            known.add(clean)
             added.append(clean)
     new = current.model_copy(update={"vocabulary": current.vocabulary.model_copy(update={"terms": words})})
     _common.save(new)
@@ -40,15 +40,23 @@ def add(terms: tuple[str, ...]) -> None:
 @vocab.command("remove")
 @click.argument("terms", nargs=-1, required=True)
 def remove(terms: tuple[str, ...]) -> None:
-    """Remove TERMS (matched ignoring case). Example: holdtype vocab remove PyPI"""
+    """Remove TERMS: the exact spelling, else every term matching it ignoring case.
+
+    Example: holdtype vocab remove PyPI
+    """
     current = _common.settings()
     words = list(current.vocabulary.terms)
-    by_key = {t.casefold(): t for t in words}
-    unknown = [t for t in terms if " ".join(t.split()).casefold() not in by_key]
+    drop: set[str] = set()
+    unknown = []
+    for term in terms:
+        clean = " ".join(term.split())
+        matches = [clean] if clean in words else [t for t in words if t.casefold() == clean.casefold()]
+        if not matches:
+            unknown.append(term)
+        drop.update(matches)
     if unknown:
         raise ConfigError(f"not in the vocabulary: {', '.join(unknown)} (see `holdtype vocab list`)")
-    drop = {" ".join(t.split()).casefold() for t in terms}
-    kept = [t for t in words if t.casefold() not in drop]
+    kept = [t for t in words if t not in drop]
     new = current.model_copy(update={"vocabulary": current.vocabulary.model_copy(update={"terms": kept})})
     _common.save(new)
     click.echo(f"removed {len(words) - len(kept)} term(s); {len(kept)} in the vocabulary")
