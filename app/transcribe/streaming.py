@@ -16,6 +16,7 @@ audio so far as often as you like (it decodes only when enough new audio arrived
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import threading
@@ -42,12 +43,38 @@ def _rms(audio: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(audio, dtype=np.float64))))
 
 
+def _last_voiced(audio: np.ndarray, floor: float) -> float:
+    """Seconds at which the last voiced 20 ms frame ends (0 when all is silence).
+
+    A frame is voiced when its RMS is above ``floor`` and above a tenth of the loud frames'
+    level, so room noise in a real recording does not count as speech.
+    """
+    frame = SAMPLE_RATE // 50
+    n = len(audio) // frame
+    if n == 0:
+        return 0.0
+    frames = audio[: n * frame].reshape(n, frame).astype(np.float64)
+    rms = np.sqrt(np.mean(frames * frames, axis=1))
+    threshold = max(floor, 0.1 * float(np.percentile(rms, 95)))
+    voiced = np.flatnonzero(rms > threshold)
+    return 0.0 if voiced.size == 0 else (int(voiced[-1]) + 1) * frame / SAMPLE_RATE
+
+
+def _runaway(words: list[Word], seconds: float) -> bool:
+    """Whether decoded words look like a hallucination: too many for the audio, or looping."""
+    tokens = [_norm(t) for w in words for t in w.text.split()]
+    if len(tokens) > max(6.0, 5.0 * seconds):
+        return True
+    trigrams = [tuple(tokens[i : i + 3]) for i in range(len(tokens) - 2)]
+    return len(trigrams) >= 6 and len(set(trigrams)) < len(trigrams) / 2
+
+
 @dataclass(frozen=True, slots=True)
 class StreamingConfig:
     """Tuning of the streaming policy."""
 
-    min_chunk_s: float = 1.0  # decode again after this much new audio
-    pause_s: float = 0.3  # ...or as soon as this much trailing silence follows new speech
+    min_chunk_s: float = 1.5  # decode again after this much new audio
+    pause_s: float = 0.25  # ...or as soon as this much trailing silence follows new speech
     silence_rms: float = 0.006  # below this RMS (full scale 1.0) a stretch counts as silence
     max_tail_s: float = 12.0  # force a commit when the uncommitted tail grows past this
     keep_tail_s: float = 3.0  # ...keeping this much audio uncommitted
@@ -55,6 +82,7 @@ class StreamingConfig:
     max_buffer_s: float = 8.0  # past this, move the start into the widest committed gap
     context_chars: int = 200  # committed text passed as prompt
     commit_lag_s: float = 0.8  # a word is committed only once this much audio follows it
+    ending_slack_s: float = 0.35  # last heard word may end this much before the speech does
 
 
 @dataclass(slots=True)
@@ -130,24 +158,33 @@ class StreamingTranscriber:
         started = time.perf_counter()
         s = self._s
         end = len(audio) / SAMPLE_RATE
-        unheard = audio[int(s.decoded_until * SAMPLE_RATE) :]
-        if s.decodes and _rms(unheard) < self.config.silence_rms:
-            # Everything after the last decode is silence: that decode was already final.
-            words = s.committed + s.hypothesis
+        heard = s.committed + s.hypothesis
+        voiced_until = _last_voiced(audio, self.config.silence_rms)
+        if (
+            s.decodes
+            and s.decoded_until >= voiced_until
+            and (not heard or heard[-1].end >= voiced_until - self.config.ending_slack_s)
+        ):
+            # The last decode heard everything spoken, and its words reach the end of the speech
+            # (nothing was dropped at the end of its buffer): it is already final.
+            words = heard
             self.finish_decoded = False
             log.debug("streaming: release after a pause, no decode needed")
-        elif s.decodes and _rms(audio[int(s.committed_until * SAMPLE_RATE) :]) < self.config.silence_rms:
-            words = list(s.committed)
-            self.finish_decoded = False
         else:
-            words = s.committed + self._decode_tail(audio, word_timestamps=s.committed_until > s.start)
+            # Trailing silence is cut off: Whisper invents words ("see you next time") in it.
+            spoken = audio[: int(min(end, voiced_until + 0.3) * SAMPLE_RATE)]
+            tail = self._decode_tail(spoken, word_timestamps=s.committed_until > s.start, final=True)
+            if _runaway(tail, max(0.0, voiced_until - s.committed_until)):
+                log.info("streaming: the final tail looks like a hallucination; kept the hypothesis")
+                tail = s.hypothesis
+            words = s.committed + tail
             self.finish_decoded = True
         text = _join(words)
         elapsed = (time.perf_counter() - started) * 1000
         return Transcript(text, end, self.options.language, tuple(words), elapsed)
 
     # -- internals -------------------------------------------------------------------------------
-    def _options_for_tail(self, word_timestamps: bool) -> DecodeOptions:
+    def _options_for_tail(self, word_timestamps: bool, final: bool = False) -> DecodeOptions:
         before = [w for w in self._s.committed if w.end <= self._s.start + 0.01]
         context = _join(before)[-self.config.context_chars :]
         prompt = " ".join(p for p in (self.options.initial_prompt, context) if p)
@@ -156,15 +193,19 @@ class StreamingTranscriber:
             initial_prompt=prompt or None,
             word_timestamps=word_timestamps,
             condition_on_previous_text=False,
+            # No temperature fallback: it can multiply a decode's cost (seconds, at release). A
+            # poor speculative hypothesis is simply not agreed on; a runaway final tail is caught
+            # by finish(), which then keeps the last hypothesis.
+            temperature=self.options.temperature[:1],
         )
 
-    def _decode_tail(self, audio: np.ndarray, word_timestamps: bool) -> list[Word]:
+    def _decode_tail(self, audio: np.ndarray, word_timestamps: bool, final: bool = False) -> list[Word]:
         """Decode audio from the current start; return the words not committed yet."""
         s = self._s
         tail = audio[int(s.start * SAMPLE_RATE) :]
         end = len(audio) / SAMPLE_RATE
         started = time.perf_counter()
-        result = self.transcriber.transcribe(tail, self._options_for_tail(word_timestamps))
+        result = self.transcriber.transcribe(tail, self._options_for_tail(word_timestamps, final))
         s.decode_ms += (time.perf_counter() - started) * 1000
         if not word_timestamps:
             text = result.text.strip()
@@ -227,19 +268,24 @@ class StreamingTranscriber:
         )
 
     def _move_start(self, now: float) -> None:
-        """Move the decode start into a pause after committed words, never into a word."""
+        """Move the decode start into a pause between two committed words, never into a word.
+
+        Only gaps with committed words on both sides count: timestamps of words near the end of
+        a decode (the tentative ones) are the least reliable, and cutting next to one could clip
+        a word that was never committed.
+        """
         s, cfg = self._s, self.config
-        following = [*s.committed, *s.hypothesis]
+        words = s.committed
         best: tuple[float, float] | None = None  # (gap, cut)
-        for i, word in enumerate(s.committed):
-            if word.end <= s.start:
+        for before, after in itertools.pairwise(words):
+            if before.end <= s.start:
                 continue
-            nxt = following[i + 1].start if i + 1 < len(following) else now
-            gap = nxt - word.end
+            gap = after.start - before.end
+            cut = before.end + max(gap, 0.0) / 2
             if gap >= cfg.cut_gap_s:
-                s.start = word.end + gap / 2 if i + 1 < len(following) else word.end + 0.05
-            elif now - s.start > cfg.max_buffer_s and (best is None or gap > best[0]):
-                best = (gap, word.end + max(gap, 0.0) / 2)
+                s.start = cut
+            elif best is None or gap > best[0]:
+                best = (gap, cut)
         if now - s.start > cfg.max_buffer_s and best is not None and best[1] > s.start:
             s.start = best[1]
 

@@ -23,6 +23,7 @@ from app.transcribe import models
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16_000
+LONG_FORM_S = 28.0  # audio longer than this is decoded window by window, with timestamps
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +189,11 @@ class WhisperTranscriber:
             vad_filter=options.vad_filter,
             word_timestamps=options.word_timestamps,
             condition_on_previous_text=options.condition_on_previous_text,
-            without_timestamps=options.without_timestamps and not options.word_timestamps,
+            # Past one 30 s window, timestamps are what lets Whisper seek window by window;
+            # without them, long audio loses whole stretches.
+            without_timestamps=options.without_timestamps
+            and not options.word_timestamps
+            and duration <= LONG_FORM_S,
             temperature=list(options.temperature),
         )
         texts: list[str] = []
