@@ -107,3 +107,19 @@ def test_runaway_final_tails_are_recognised(text: str, seconds: float, runaway: 
 
     words = [Word(0.0, seconds, " " + w, 1.0) for w in text.split()]
     assert _runaway(words, seconds) is runaway
+
+
+@pytest.mark.parametrize(
+    ("decoded", "committed", "rest"),
+    [
+        ("we walked along the river", [], "we walked along the river"),
+        ("along the river for an hour", ["along", "the", "river"], "for an hour"),
+        ("along the rivers for an hour", ["along", "the", "river"], "for an hour"),  # respelled
+        ("the river", ["along", "the", "river"], ""),  # nothing new was said
+        ("totally different words here", ["along", "the"], "words here"),  # as many as committed
+    ],
+)
+def test_words_after_the_committed_ones(decoded: str, committed: list[str], rest: str) -> None:
+    from app.transcribe.streaming import _after_committed
+
+    assert " ".join(_after_committed(decoded.split(), committed)) == rest

@@ -128,7 +128,7 @@ def compare_wer(
         audio = load_audio(item.path)
         audio_s += len(audio) / SAMPLE_RATE
         started = time.perf_counter()
-        plain = transcriber.transcribe(audio, base).text
+        plain = transcriber.plain_transcribe(audio)
         plain_s += time.perf_counter() - started
         started = time.perf_counter()
         text = pipeline.apply(transcriber.transcribe(audio, biased).text)

@@ -16,6 +16,7 @@ audio so far as often as you like (it decodes only when enough new audio arrived
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import logging
 import re
@@ -37,27 +38,38 @@ def _norm(word: str) -> str:
     return _NORM.sub("", word.lower())
 
 
+def _voiced(audio: np.ndarray, threshold: float) -> bool:
+    """Whether any 20 ms frame of ``audio`` is louder than ``threshold`` (RMS)."""
+    frame = SAMPLE_RATE // 50
+    n = len(audio) // frame
+    if n == 0:
+        return _rms(audio) >= threshold
+    frames = audio[: n * frame].reshape(n, frame).astype(np.float64)
+    return bool(np.sqrt(np.mean(frames * frames, axis=1)).max() >= threshold)
+
+
 def _rms(audio: np.ndarray) -> float:
     if audio.size == 0:
         return 0.0
     return float(np.sqrt(np.mean(np.square(audio, dtype=np.float64))))
 
 
-def _last_voiced(audio: np.ndarray, floor: float) -> float:
-    """Seconds at which the last voiced 20 ms frame ends (0 when all is silence).
+def _after_committed(words: list[str], committed: list[str]) -> list[str]:
+    """The words of a re-decoded buffer that come after its already committed words.
 
-    A frame is voiced when its RMS is above ``floor`` and above a tenth of the loud frames'
-    level, so room noise in a real recording does not count as speech.
+    The buffer starts in a pause before some committed words; the decode hears them again,
+    maybe spelled a little differently. Align on normalised words and cut after the last one.
     """
-    frame = SAMPLE_RATE // 50
-    n = len(audio) // frame
-    if n == 0:
-        return 0.0
-    frames = audio[: n * frame].reshape(n, frame).astype(np.float64)
-    rms = np.sqrt(np.mean(frames * frames, axis=1))
-    threshold = max(floor, 0.1 * float(np.percentile(rms, 95)))
-    voiced = np.flatnonzero(rms > threshold)
-    return 0.0 if voiced.size == 0 else (int(voiced[-1]) + 1) * frame / SAMPLE_RATE
+    if not committed:
+        return words
+    norm = [_norm(w) for w in words]
+    matcher = difflib.SequenceMatcher(a=committed, b=norm, autojunk=False)
+    blocks = [b for b in matcher.get_matching_blocks() if b.size]
+    if not blocks:
+        return words[len(committed) :]
+    last = blocks[-1]
+    cut = last.b + last.size + (len(committed) - (last.a + last.size))
+    return words[max(0, cut) :]
 
 
 def _runaway(words: list[Word], seconds: float) -> bool:
@@ -78,11 +90,10 @@ class StreamingConfig:
     silence_rms: float = 0.006  # below this RMS (full scale 1.0) a stretch counts as silence
     max_tail_s: float = 12.0  # force a commit when the uncommitted tail grows past this
     keep_tail_s: float = 3.0  # ...keeping this much audio uncommitted
-    cut_gap_s: float = 0.12  # the audio start only moves into a gap at least this long
-    max_buffer_s: float = 8.0  # past this, move the start into the widest committed gap
+    cut_gap_s: float = 0.35  # the audio start only moves into a pause at least this long
+    max_buffer_s: float = 12.0  # past this, move the start into the widest committed gap
     context_chars: int = 200  # committed text passed as prompt
     commit_lag_s: float = 0.8  # a word is committed only once this much audio follows it
-    ending_slack_s: float = 0.35  # last heard word may end this much before the speech does
 
 
 @dataclass(slots=True)
@@ -94,6 +105,8 @@ class _State:
     decoded_until: float = 0.0  # seconds of audio the last decode saw
     decodes: int = 0
     decode_ms: float = 0.0
+    # A final-quality decode made during a pause: (audio seconds it heard, its words).
+    candidate: tuple[float, list[Word]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,23 +146,39 @@ class StreamingTranscriber:
         """Return the committed and tentative text of the latest decode."""
         return Partial(_join(self._s.committed), _join(self._s.hypothesis))
 
+    def _next_decode(self, audio: np.ndarray) -> str | None:
+        """Which decode the audio so far calls for: "pause", "chunk" or None."""
+        s, cfg = self._s, self.config
+        now = len(audio) / SAMPLE_RATE
+        new = now - s.decoded_until
+        if new < cfg.pause_s:
+            return None
+        if _rms(audio[-int(cfg.pause_s * SAMPLE_RATE) :]) < cfg.silence_rms:
+            # The speaker paused: make the final text ready, once per pause, if anything is
+            # still uncommitted (a later chunk decode, after more speech, clears the candidate).
+            if s.candidate is not None:
+                return None
+            tail = audio[int(s.start * SAMPLE_RATE) :]
+            return "pause" if _voiced(tail, cfg.silence_rms) else None
+        return "chunk" if new >= cfg.min_chunk_s else None
+
     def should_decode(self, audio: np.ndarray) -> bool:
         """Tell whether enough new audio (or a pause after new speech) warrants a decode."""
-        now = len(audio) / SAMPLE_RATE
-        new = now - self._s.decoded_until
-        if new >= self.config.min_chunk_s:
-            return True
-        if new < self.config.pause_s:
-            return False
-        # A pause: new audio arrived since the last decode and its end is silent.
-        new_audio = audio[int(self._s.decoded_until * SAMPLE_RATE) :]
-        trailing = audio[-int(self.config.pause_s * SAMPLE_RATE) :]
-        return _rms(trailing) < self.config.silence_rms <= _rms(new_audio)
+        return self._next_decode(audio) is not None
 
     def feed(self, audio: np.ndarray) -> Partial | None:
         """Decode the uncommitted tail if warranted; return the new partial text, else None."""
-        if not self.should_decode(audio):
+        kind = self._next_decode(audio)
+        if kind is None:
             return None
+        if kind == "pause":
+            # Decode the tail now exactly as a release would, so that a release during this
+            # pause finds the final text ready.
+            tail = self._decode_final(audio)
+            self._s.candidate = (len(audio) / SAMPLE_RATE, tail)
+            self._s.decoded_until = len(audio) / SAMPLE_RATE
+            self._s.decodes += 1
+            return Partial(_join(self._s.committed), _join(tail))
         self._decode_and_commit(audio)
         return self.partial()
 
@@ -158,32 +187,38 @@ class StreamingTranscriber:
         started = time.perf_counter()
         s = self._s
         end = len(audio) / SAMPLE_RATE
-        heard = s.committed + s.hypothesis
-        voiced_until = _last_voiced(audio, self.config.silence_rms)
-        if (
-            s.decodes
-            and s.decoded_until >= voiced_until
-            and (not heard or heard[-1].end >= voiced_until - self.config.ending_slack_s)
-        ):
-            # The last decode heard everything spoken, and its words reach the end of the speech
-            # (nothing was dropped at the end of its buffer): it is already final.
-            words = heard
+        candidate = s.candidate
+        unheard = audio[int(candidate[0] * SAMPLE_RATE) :] if candidate else audio
+        if candidate is not None and not _voiced(unheard, self.config.silence_rms):
+            # The pause decode heard the whole speech and the silence after it: it is final.
+            words = s.committed + candidate[1]
             self.finish_decoded = False
             log.debug("streaming: release after a pause, no decode needed")
         else:
-            # Trailing silence is cut off: Whisper invents words ("see you next time") in it.
-            spoken = audio[: int(min(end, voiced_until + 0.3) * SAMPLE_RATE)]
-            tail = self._decode_tail(spoken, word_timestamps=s.committed_until > s.start, final=True)
-            if _runaway(tail, max(0.0, voiced_until - s.committed_until)):
-                log.info("streaming: the final tail looks like a hallucination; kept the hypothesis")
-                tail = s.hypothesis
-            words = s.committed + tail
+            words = s.committed + self._decode_final(audio)
             self.finish_decoded = True
         text = _join(words)
         elapsed = (time.perf_counter() - started) * 1000
         return Transcript(text, end, self.options.language, tuple(words), elapsed)
 
     # -- internals -------------------------------------------------------------------------------
+    def _decode_final(self, audio: np.ndarray) -> list[Word]:
+        """Decode the tail as batch decoding would (no timestamps) and return the words after
+        the committed ones (a looping, hallucinated tail falls back to the last hypothesis)."""
+        s = self._s
+        end = len(audio) / SAMPLE_RATE
+        tail = audio[int(s.start * SAMPLE_RATE) :]
+        started = time.perf_counter()
+        result = self.transcriber.transcribe(tail, self._options_for_tail(False, final=True))
+        s.decode_ms += (time.perf_counter() - started) * 1000
+        in_buffer = [_norm(w.text) for w in s.committed if (w.start + w.end) / 2 >= s.start]
+        texts = _after_committed(result.text.split(), in_buffer)
+        words = [Word(s.committed_until, end, " " + t, 1.0) for t in texts]
+        if _runaway(words, max(0.0, end - s.committed_until)):
+            log.info("streaming: the final tail looks like a hallucination; kept the hypothesis")
+            return list(s.hypothesis)
+        return words
+
     def _options_for_tail(self, word_timestamps: bool, final: bool = False) -> DecodeOptions:
         before = [w for w in self._s.committed if w.end <= self._s.start + 0.01]
         context = _join(before)[-self.config.context_chars :]
@@ -241,6 +276,7 @@ class StreamingTranscriber:
         s, cfg = self._s, self.config
         now = len(audio) / SAMPLE_RATE
         words = self._decode_tail(audio, word_timestamps=True)
+        s.candidate = None
         s.decodes += 1
         s.decoded_until = now
         # Local agreement: commit the longest common prefix with the previous hypothesis.

@@ -145,6 +145,15 @@ class WhisperTranscriber:
         """The model's name as configured."""
         return self.settings.name
 
+    def plain_transcribe(self, audio: np.ndarray) -> str:
+        """faster-whisper with its own defaults (only language and beam size from the settings):
+        the baseline the benchmarks compare Holdtype's pipeline with."""
+        self.load()
+        segments, _info = self._model.transcribe(  # type: ignore[union-attr]
+            audio, language=self.settings.language, beam_size=self.settings.beam_size
+        )
+        return " ".join(segment.text.strip() for segment in segments).strip()
+
     def load(self) -> None:
         """Load the model if it is not loaded yet (safe to call from several threads)."""
         with self._lock:
