@@ -429,9 +429,7 @@ class Engine:
                 utt.spool.close(keep=False)
             self._set_state(utt.generation)
             self._publish(
-                ev.Notice(
-                    f"Key tap shorter than {self._settings.hotkey.min_hold_s:g} s ignored.", "hotkey"
-                )
+                ev.Notice(f"Key tap shorter than {self._settings.hotkey.min_hold_s:g} s ignored.", "hotkey")
             )
             return
         self._busy[utt.generation] = State.TRANSCRIBING

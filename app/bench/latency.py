@@ -118,9 +118,7 @@ def synthesize(folder: Path) -> list[tuple[Path, str | None]]:
     return out
 
 
-def build_utterances(
-    sources: list[tuple[Path, str | None]], target_s: float, count: int
-) -> list[Clip]:
+def build_utterances(sources: list[tuple[Path, str | None]], target_s: float, count: int) -> list[Clip]:
     """Pack clips (with short gaps) into ``count`` distinct utterances of about ``target_s``.
 
     Each utterance starts from a different clip and takes the next ones that still fit under

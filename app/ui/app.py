@@ -286,9 +286,7 @@ class HoldtypeApp(QObject):
         logging.getLogger("app").setLevel(level)
 
 
-def run_tray(
-    settings: Settings, config_path: Path | None = None, problem: str | None = None
-) -> int:
+def run_tray(settings: Settings, config_path: Path | None = None, problem: str | None = None) -> int:
     """Run the tray app until Quit; return the exit code (0 also when another instance answered).
 
     ``problem`` (a settings file that was moved aside, say) is shown as a notification at start.
