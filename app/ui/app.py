@@ -27,6 +27,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from app.config import Settings
 from app.events import EngineReady
 from app.paths import get_paths, resources_dir
+from app.ui.gc_guard import collect_on_main_thread
 from app.ui.overlay import RecordingOverlay
 from app.ui.qt_bridge import EngineBridge
 from app.ui.settings.base import TabContext
@@ -296,6 +297,7 @@ def run_tray(settings: Settings, config_path: Path | None = None, problem: str |
     app.setApplicationName("Holdtype")
     app.setDesktopFileName("holdtype")
     app.setQuitOnLastWindowClosed(False)
+    gc_timer = collect_on_main_thread(app)  # noqa: F841 - kept alive by its parent
     app.setWindowIcon(QIcon(str(resources_dir() / "icons" / "holdtype.png")))
     if ask_running_instance():
         log.info("Holdtype is already running; asked it to show its settings")

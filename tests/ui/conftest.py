@@ -6,6 +6,7 @@ display start first and points this process at it, so Qt connects to the real X 
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import subprocess
@@ -29,6 +30,19 @@ def qapp_args(display: XDisplay) -> list[str]:
     os.environ["XDG_SESSION_TYPE"] = "x11"
     os.environ.pop("WAYLAND_DISPLAY", None)
     return ["holdtype-ui-tests"]
+
+
+@pytest.fixture(autouse=True)
+def gc_on_main_thread() -> Iterator[None]:
+    """Collect garbage on the main thread only (see app/ui/gc_guard.py): a collection started by
+    a worker thread could destroy Qt objects of an earlier test there, and crash."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.collect()
+        gc.enable()
 
 
 @pytest.fixture
