@@ -90,7 +90,6 @@ class StreamingConfig:
     silence_rms: float = 0.006  # below this RMS (full scale 1.0) a stretch counts as silence
     max_tail_s: float = 12.0  # force a commit when the uncommitted tail grows past this
     keep_tail_s: float = 3.0  # ...keeping this much audio uncommitted
-    cut_gap_s: float = 0.35  # the audio start only moves into a pause at least this long
     max_buffer_s: float = 12.0  # past this, move the start into the widest committed gap
     context_chars: int = 200  # committed text passed as prompt
     commit_lag_s: float = 0.8  # a word is committed only once this much audio follows it
@@ -304,25 +303,22 @@ class StreamingTranscriber:
         )
 
     def _move_start(self, now: float) -> None:
-        """Move the decode start into a pause between two committed words, never into a word.
+        """Once the buffer is long, move its start into the widest pause between committed words.
 
-        Only gaps with committed words on both sides count: timestamps of words near the end of
-        a decode (the tentative ones) are the least reliable, and cutting next to one could clip
-        a word that was never committed.
+        Cutting is a last resort: tiny.en mishears words at the start of a cut buffer, and word
+        timestamps can be off, so short utterances are always decoded whole.
         """
         s, cfg = self._s, self.config
-        words = s.committed
+        if now - s.start <= cfg.max_buffer_s:
+            return
         best: tuple[float, float] | None = None  # (gap, cut)
-        for before, after in itertools.pairwise(words):
+        for before, after in itertools.pairwise(s.committed):
             if before.end <= s.start:
                 continue
             gap = after.start - before.end
-            cut = before.end + max(gap, 0.0) / 2
-            if gap >= cfg.cut_gap_s:
-                s.start = cut
-            elif best is None or gap > best[0]:
-                best = (gap, cut)
-        if now - s.start > cfg.max_buffer_s and best is not None and best[1] > s.start:
+            if best is None or gap > best[0]:
+                best = (gap, before.end + max(gap, 0.0) / 2)
+        if best is not None and best[1] > s.start:
             s.start = best[1]
 
 
