@@ -32,27 +32,9 @@ def start_x() -> tuple[list[subprocess.Popen[bytes]], str]:
     for tool in ("Xvfb", "openbox", "trayer"):
         if shutil.which(tool) is None:
             raise SystemExit(f"{tool} is missing: sudo apt-get install xvfb openbox trayer")
-    read, write = os.pipe()
-    xvfb = subprocess.Popen(
-        [
-            "Xvfb",
-            "-displayfd",
-            str(write),
-            "-screen",
-            "0",
-            "1280x800x24",
-            "+extension",
-            "RECORD",
-            "-nolisten",
-            "tcp",
-        ],
-        pass_fds=(write,),
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write)
-    with os.fdopen(read) as pipe:
-        number = pipe.readline().strip()
-    display = f":{number}"
+    from tests.fixtures.display import _start_xvfb  # the test fixtures' Xvfb start-up
+
+    xvfb, display = _start_xvfb()
     env = {**os.environ, "DISPLAY": display}
     env.pop("WAYLAND_DISPLAY", None)
     wm = subprocess.Popen(["openbox", "--sm-disable"], env=env, stderr=subprocess.DEVNULL)
