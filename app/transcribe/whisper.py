@@ -7,9 +7,13 @@ when CTranslate2 sees a GPU and the setting allows it, else the CPU with int8.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import math
+import re
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
@@ -24,6 +28,9 @@ log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16_000
 LONG_FORM_S = 28.0  # audio longer than this is decoded window by window, with timestamps
+SHORT_CONTEXT_MARGIN_S = 5.0  # silence the encoder hears after short audio (short_context)
+FRAMES_PER_S = 100  # log-mel frames per second of audio
+WINDOW_FRAMES = 3000  # Whisper's 30 s window
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +47,9 @@ class DecodeOptions:
     condition_on_previous_text: bool = True
     without_timestamps: bool = True
     temperature: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+    # Seconds of (silent) padding the encoder sees after short audio, instead of the whole 30 s
+    # window; None encodes the full window, as Whisper was trained.
+    context_margin_s: float | None = None
 
     @classmethod
     def from_settings(cls, settings: ModelSettings, **overrides: object) -> DecodeOptions:
@@ -48,6 +58,7 @@ class DecodeOptions:
             beam_size=settings.beam_size,
             language=settings.language,
             vad_filter=settings.vad_filter,
+            context_margin_s=SHORT_CONTEXT_MARGIN_S if settings.short_context else None,
         )
         return replace(base, **overrides)  # type: ignore[arg-type]
 
@@ -129,6 +140,99 @@ def load_audio(path: str | Path) -> np.ndarray:
     return np.asarray(audio, dtype=np.float32)
 
 
+def encoder_frames(duration: float, margin_s: float | None) -> int | None:
+    """How many log-mel frames the encoder should see for ``duration`` seconds of audio.
+
+    None means the whole 30 s window. Whisper's encoder costs time in proportion to its input,
+    and faster-whisper always pads to 30 s: for a 3 s utterance, nine tenths of the work is
+    spent on padding. Given a margin, the encoder sees the audio plus that much padding (an
+    even number of frames: the encoder's convolution halves them). Audio past one window keeps
+    full windows, which Whisper needs to seek from one to the next.
+    """
+    if margin_s is None or duration > LONG_FORM_S:
+        return None
+    frames = math.ceil((duration + margin_s) * FRAMES_PER_S)
+    frames += frames % 2
+    return frames if frames < WINDOW_FRAMES else None
+
+
+_TOKEN = re.compile(r"[^\w']+")
+
+
+def repeat_start(words: list[str], min_words: int = 3) -> int | None:
+    """Where ``words`` start reading themselves again, or None.
+
+    That is how Whisper fails when its encoder hears less than the 30 s window: it reads the
+    utterance, then reads it again from the start (maybe cut short by the token cap), or says
+    its last words twice. Natural speech rarely repeats three words or more verbatim, and
+    almost never its own opening words at its very end.
+    """
+    norm = [_TOKEN.sub("", w.lower()) for w in words]
+    n = len(norm)
+    for k in range(n // 2, min_words - 1, -1):  # the last k words said twice in a row
+        if norm[n - 2 * k : n - k] == norm[n - k :]:
+            return n - k
+    for p in range(min_words, n - min_words + 1):  # the end restarts the opening
+        if norm[p:] == norm[: n - p]:
+            return p
+    return None
+
+
+def _trim_repeat(transcript: Transcript) -> Transcript:
+    """The transcript without a read-again ending (see :func:`repeat_start`)."""
+    if transcript.words:
+        words = [w for w in transcript.words if w.start < transcript.duration]
+        cut = repeat_start([w.text for w in words])
+        if cut is None and len(words) == len(transcript.words):
+            return transcript
+        kept = tuple(words[:cut] if cut is not None else words)
+        text = "".join(w.text for w in kept).strip()
+        return replace(transcript, text=text, words=kept, segments=(text,))
+    tokens = transcript.text.split()
+    cut = repeat_start(tokens)
+    if cut is None:
+        return transcript
+    text = " ".join(tokens[:cut])
+    return replace(transcript, text=text, segments=(text,))
+
+
+def max_new_tokens(duration: float) -> int | None:
+    """A cap on the tokens one window may produce: a looping decode (Whisper's worst failure)
+    otherwise runs to 448 tokens, seconds of CPU, before anything notices. Speech carries up to
+    about 5 tokens a second; the cap allows 8, plus 10. Long audio is left to faster-whisper's
+    own checks (the cap would apply to each 30 s window)."""
+    if duration > LONG_FORM_S:
+        return None
+    return math.ceil(8 * duration) + 10
+
+
+def _context_model_class() -> type:
+    """faster-whisper's WhisperModel, with an encoder input that can stop short of 30 s."""
+    from faster_whisper import WhisperModel
+
+    class ContextWhisperModel(WhisperModel):  # type: ignore[misc]
+        """Encodes only the first ``frames`` log-mel frames of a window when told to."""
+
+        _context = threading.local()
+
+        def encode(self, features: np.ndarray) -> object:
+            frames = getattr(self._context, "frames", None)
+            if frames is not None and features.shape[-1] > frames:
+                features = np.ascontiguousarray(features[..., :frames])
+            return super().encode(features)
+
+        @contextlib.contextmanager
+        def encoder_frames(self, frames: int | None) -> Iterator[None]:
+            """Within the block, this thread's decodes encode ``frames`` frames (None: all)."""
+            self._context.frames = frames
+            try:
+                yield
+            finally:
+                self._context.frames = None
+
+    return ContextWhisperModel
+
+
 class WhisperTranscriber:
     """faster-whisper behind the :class:`Transcriber` interface; loads the model once."""
 
@@ -159,15 +263,13 @@ class WhisperTranscriber:
         with self._lock:
             if self._model is not None:
                 return
-            from faster_whisper import WhisperModel
-
             path = models.resolve(self.settings.name)
             device, compute = choose_device(
                 self.settings.device, self.settings.compute_type, cuda_device_count()
             )
             started = time.perf_counter()
             try:
-                self._model = WhisperModel(
+                self._model = _context_model_class()(
                     str(path),
                     device=device,
                     compute_type=compute,
@@ -188,7 +290,22 @@ class WhisperTranscriber:
         duration = len(audio) / SAMPLE_RATE
         if len(audio) < SAMPLE_RATE // 10:
             return Transcript("", duration, options.language, (), 0.0)
-        segments, info = self._model.transcribe(  # type: ignore[attr-defined]
+        frames = encoder_frames(duration, options.context_margin_s)
+        if frames is not None:
+            # The encoder hears real silence after the speech, as in training (faster-whisper
+            # pads features with zeros, which is not silence to the model).
+            pad = frames * (SAMPLE_RATE // FRAMES_PER_S) - len(audio)
+            audio = np.concatenate([audio, np.zeros(max(0, pad), np.float32)])
+            with self._model.encoder_frames(frames):  # type: ignore[attr-defined]
+                # Short context sometimes makes Whisper read the utterance twice, or hear
+                # words in the padding: cut those off.
+                return _trim_repeat(self._decode(audio, options, started, duration))
+        return self._decode(audio, options, started, duration)
+
+    def _decode(
+        self, audio: np.ndarray, options: DecodeOptions, started: float, duration: float
+    ) -> Transcript:
+        segments, info = self._model.transcribe(  # type: ignore[union-attr]
             audio,
             language=options.language,
             beam_size=options.beam_size,
@@ -204,6 +321,7 @@ class WhisperTranscriber:
             and not options.word_timestamps
             and duration <= LONG_FORM_S,
             temperature=list(options.temperature),
+            max_new_tokens=max_new_tokens(duration),
         )
         texts: list[str] = []
         words: list[Word] = []

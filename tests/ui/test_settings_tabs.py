@@ -119,21 +119,25 @@ def test_model_tab(qtbot, config_path: Path, write_settings) -> None:  # type: i
     s.model.beam_size = 3
     s.model.language = "de"
     s.model.device = "cpu"
+    s.model.short_context = False
     write_settings(s)
     window = open_window(qtbot, config_path)
     tab = window.pages["model"]
     assert tab.beam_size.value() == 3
     assert tab.language.currentData() == "de"
     assert tab.device.currentData() == "cpu"
+    assert not tab.short_context.isChecked()
     names = [tab.table.item(r, 0).text() for r in range(tab.table.rowCount())]
     assert names[0] == "tiny.en" and "large-v3" in names
     assert "in use" in tab.table.item(0, 5).text()
     tab.beam_size.setValue(2)
+    tab.short_context.setChecked(True)
     tab.language.setCurrentIndex(tab.language.findData(""))
     tab.compute_type.setCurrentIndex(tab.compute_type.findData("int8"))
     commit(qtbot, window)
     got = saved(config_path)
     assert got.model.beam_size == 2
+    assert got.model.short_context is True
     # "detect automatically" is language None; TOML cannot store None, so config.py drops the key
     # and a reload brings back the default "en" (reported to the lead) — check what was applied.
     assert window.ctx.live.settings.model.language is None

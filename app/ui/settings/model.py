@@ -9,6 +9,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QFormLayout,
     QHBoxLayout,
@@ -114,6 +115,13 @@ class ModelTab(SettingsTab):
             self.language.addItem(f"{label} ({code})" if code else label, code)
         self.language.currentIndexChanged.connect(self.changed)
         form.addRow("Spoken language:", self.language)
+        self.short_context = QCheckBox("Fast decoding of short audio")
+        self.short_context.setToolTip(
+            "Whisper's encoder hears the audio plus 5 s of silence instead of a whole 30 s "
+            "window: two to three times faster for dictation, as accurate in our benchmarks."
+        )
+        self.short_context.toggled.connect(self.changed)
+        form.addRow("", self.short_context)
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.table, 1)
@@ -298,6 +306,7 @@ class ModelTab(SettingsTab):
             index = self.compute_type.count() - 1
         self.compute_type.setCurrentIndex(index)
         self.beam_size.setValue(settings.model.beam_size)
+        self.short_context.setChecked(settings.model.short_context)
         language = settings.model.language or ""
         index = self.language.findData(language)
         if index < 0:
@@ -321,5 +330,6 @@ class ModelTab(SettingsTab):
             device=self.device.currentData(),
             compute_type=self.compute_type.currentData(),
             beam_size=self.beam_size.value(),
+            short_context=self.short_context.isChecked(),
             language=language or None,
         )
