@@ -128,9 +128,9 @@ def build_utterances(sources: list[tuple[Path, str | None]], target_s: float, co
     loaded = [(a, r) for a, r in loaded if 0.5 < len(a) / SAMPLE_RATE <= target_s * 1.3]
     if not loaded:
         raise HoldtypeError(f"no audio clips shorter than {target_s * 1.3:.0f} s found")
-    gap = np.zeros(int(GAP_S * SAMPLE_RATE), np.float32)
     utterances: list[Clip] = []
     for k in range(count):
+        level: float | None = None
         parts: list[np.ndarray] = []
         refs: list[str | None] = []
         total = 0.0
@@ -139,7 +139,12 @@ def build_utterances(sources: list[tuple[Path, str | None]], target_s: float, co
             seconds = len(audio) / SAMPLE_RATE
             if total + seconds > target_s * 1.3:
                 continue
-            parts += [audio, gap]
+            # One utterance is one speaker on one microphone: every clip is brought to the
+            # speech level of the first; between clips, the room tone of the clip before.
+            speech = speech_level(audio)
+            level = level or speech
+            audio = (audio * (level / speech)).astype(np.float32)
+            parts += [audio, _quiet(GAP_S, j, noise_floor(audio))]
             refs.append(ref)
             total += seconds + GAP_S
             if total >= target_s * 0.85:
@@ -149,10 +154,29 @@ def build_utterances(sources: list[tuple[Path, str | None]], target_s: float, co
     return utterances
 
 
-def _quiet(seconds: float, seed: int = 0) -> np.ndarray:
-    """Room-tone: near-silence at about -66 dBFS, as a real microphone delivers."""
+def _quiet(seconds: float, seed: int = 0, level: float = 5e-4) -> np.ndarray:
+    """Room tone: noise at ``level`` RMS (default about -66 dBFS), as a real microphone delivers."""
     rng = np.random.default_rng(seed)
-    return (rng.standard_normal(int(seconds * SAMPLE_RATE)) * 5e-4).astype(np.float32)
+    return (rng.standard_normal(int(seconds * SAMPLE_RATE)) * level).astype(np.float32)
+
+
+def _frame_level(audio: np.ndarray, percentile: float, default: float) -> float:
+    frame = SAMPLE_RATE // 50
+    n = len(audio) // frame
+    if n == 0:
+        return default
+    frames = audio[: n * frame].reshape(n, frame).astype(np.float64)
+    return max(float(np.percentile(np.sqrt(np.mean(frames * frames, axis=1)), percentile)), 1e-6)
+
+
+def noise_floor(audio: np.ndarray) -> float:
+    """The recording's own room tone: the RMS of its quietest tenth of 20 ms frames."""
+    return _frame_level(audio, 10, 5e-4)
+
+
+def speech_level(audio: np.ndarray) -> float:
+    """The recording's speech level: the RMS of its loudest twentieth of 20 ms frames."""
+    return _frame_level(audio, 95, 0.1)
 
 
 def _stream_once(
@@ -211,7 +235,8 @@ def measure(
             batch_text = pipeline.apply(transcriber.transcribe(clip.audio, options).text)
             batch_ms = (time.perf_counter() - started) * 1000
             stream_ms, stream_text, decodes = _stream_once(transcriber, pipeline, options, clip.audio)
-            paused = np.concatenate([clip.audio, _quiet(0.5, k)])
+            # The pause sounds like the recording's own silences, whatever its level.
+            paused = np.concatenate([clip.audio, _quiet(0.5, k, noise_floor(clip.audio))])
             pause_ms, pause_text, _ = _stream_once(transcriber, pipeline, options, paused)
             yield Measure(
                 target,
