@@ -108,10 +108,12 @@ def test_short_context_hears_the_same_words_as_the_whole_window(speak) -> None:
 
 
 @pytest.mark.slow
-def test_short_context_on_silence_invents_nothing() -> None:
+@pytest.mark.parametrize("level", [0.0, 1e-4, 3e-4, 3e-3])
+def test_short_context_on_silence_invents_nothing(level: float) -> None:
+    """Digital silence (a muted microphone) and room tone of several levels give no text."""
     whisper = WhisperTranscriber(ModelSettings())
     whisper.load()
     rng = np.random.default_rng(3)
-    hiss = (rng.standard_normal(2 * SAMPLE_RATE) * 3e-4).astype(np.float32)
+    hiss = (rng.standard_normal(2 * SAMPLE_RATE) * level).astype(np.float32)
     text = whisper.transcribe(hiss, DecodeOptions(context_margin_s=SHORT_CONTEXT_MARGIN_S)).text
-    assert len(text.split()) <= 2, text  # at most a stray "you", never a sentence
+    assert text == "", text

@@ -31,6 +31,7 @@ LONG_FORM_S = 28.0  # audio longer than this is decoded window by window, with t
 SHORT_CONTEXT_MARGIN_S = 5.0  # silence the encoder hears after short audio (short_context)
 FRAMES_PER_S = 100  # log-mel frames per second of audio
 WINDOW_FRAMES = 3000  # Whisper's 30 s window
+SILENT_PEAK = 2e-4  # audio that never goes above this (-74 dBFS, 7 LSB of 16 bits) is silence
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,7 +289,9 @@ class WhisperTranscriber:
         assert self._model is not None
         started = time.perf_counter()
         duration = len(audio) / SAMPLE_RATE
-        if len(audio) < SAMPLE_RATE // 10:
+        if len(audio) < SAMPLE_RATE // 10 or float(np.max(np.abs(audio))) < SILENT_PEAK:
+            # Too short to hold a word, or digital silence (a muted microphone): Whisper would
+            # only invent something ("you").
             return Transcript("", duration, options.language, (), 0.0)
         frames = encoder_frames(duration, options.context_margin_s)
         if frames is not None:
