@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -119,6 +121,9 @@ def test_runaway_final_tails_are_recognised(text: str, seconds: float, runaway: 
         ("along the rivers for an hour", ["along", "the", "river"], "for an hour"),  # respelled
         ("the river", ["along", "the", "river"], ""),  # nothing new was said
         ("totally different words here", ["along", "the"], "words here"),  # as many as committed
+        ("we use scikit-learn for it", ["we", "use", "scikit", "-learn"], "for it"),  # pieces
+        ("we use scikit learn for it", ["we", "use", "scikit-learn"], "for it"),
+        ("we use scikit-learn for it", ["we", "use", "scikit"], "for it"),  # never half a word
     ],
 )
 def test_words_after_the_committed_ones(decoded: str, committed: list[str], rest: str) -> None:
@@ -166,3 +171,15 @@ def test_a_quiet_speaker_is_decoded_in_the_pause(whisper, speak) -> None:
     result = streaming.finish(audio)
     assert streaming.finish_decoded is False
     assert "figures" in result.text.lower()
+
+
+def test_a_hyphenated_term_is_one_word_and_nothing_after_it_is_lost(whisper, speak) -> None:
+    """Whisper times "scikit" and "-learn" as two words; streaming must not lose "for" (or
+    "learn") when the final decode writes the term as one."""
+    sentence = "We use scikit learn for machine learning every day."
+    audio = load_audio(speak(sentence, speed=150, pad_s=0.3))
+    options = replace(OPTIONS, initial_prompt="Glossary: scikit-learn.")
+    streaming = StreamingTranscriber(whisper, options)
+    _feed(streaming, audio)
+    text = streaming.finish(audio).text.lower()
+    assert "scikit-learn for machine" in text, text

@@ -109,22 +109,41 @@ class SilenceLevel:
         return max(min(self.threshold, 3 * levels[0]), self.minimum)
 
 
+def _pieces(words: list[str]) -> tuple[list[str], list[int]]:
+    """Normalised pieces of ``words`` split at hyphens and slashes, and the word each is from:
+    a decode may write "scikit-learn" where an earlier one wrote "scikit learn"."""
+    pieces: list[str] = []
+    owners: list[int] = []
+    for k, word in enumerate(words):
+        for piece in re.split(r"[-/]", word):
+            if norm := _norm(piece):
+                pieces.append(norm)
+                owners.append(k)
+    return pieces, owners
+
+
 def _after_committed(words: list[str], committed: list[str]) -> list[str]:
     """The words of a re-decoded buffer that come after its already committed words.
 
     The buffer starts in a pause before some committed words; the decode hears them again,
-    maybe spelled a little differently. Align on normalised words and cut after the last one.
+    maybe spelled a little differently. Align on normalised pieces and cut after the last one
+    (never inside a word).
     """
     if not committed:
         return words
-    norm = [_norm(w) for w in words]
-    matcher = difflib.SequenceMatcher(a=committed, b=norm, autojunk=False)
+    done, _ = _pieces(committed)
+    norm, owners = _pieces(words)
+    matcher = difflib.SequenceMatcher(a=done, b=norm, autojunk=False)
     blocks = [b for b in matcher.get_matching_blocks() if b.size]
     if not blocks:
         return words[len(committed) :]
     last = blocks[-1]
-    cut = last.b + last.size + (len(committed) - (last.a + last.size))
-    return words[max(0, cut) :]
+    cut = last.b + last.size + (len(done) - (last.a + last.size))  # in pieces
+    if cut <= 0:
+        return words
+    if cut >= len(norm):
+        return []
+    return words[owners[cut - 1] + 1 :]
 
 
 def _runaway(words: list[Word], seconds: float) -> bool:
@@ -310,10 +329,16 @@ class StreamingTranscriber:
         if not word_timestamps:
             text = result.text.strip()
             return self._dedupe([Word(s.start, end, " " + text, 1.0)]) if text else []
-        words = [
-            Word(s.start + float(w.start), s.start + float(w.end), w.text, float(w.probability))
-            for w in result.words
-        ]
+        words: list[Word] = []
+        for w in result.words:
+            word = Word(s.start + float(w.start), s.start + float(w.end), w.text, float(w.probability))
+            if words and not w.text[:1].isspace():
+                # A piece of the previous word ("scikit" + "-learn"): one word, as the text has it.
+                prev = words[-1]
+                word = Word(prev.start, word.end, prev.text + w.text, min(prev.probability, word.probability))
+                words[-1] = word
+            else:
+                words.append(word)
         # Words the tail re-heard from before the commit point are already committed.
         words = [w for w in words if (w.start + w.end) / 2 >= s.committed_until - 0.05]
         return self._dedupe(words)

@@ -59,7 +59,7 @@ def test_hold_speak_release_pastes_into_the_focused_window(
         typed = wait_for(
             lambda: "scikit-learn" in target_window.text() and target_window.text(),
             timeout=20,
-            what="the dictated text in the target window",
+            what=f"the dictated text in the target window ({result})",
         )
         assert "machine learning" in typed.lower() and "every day" in typed.lower(), typed
         wait_for(
