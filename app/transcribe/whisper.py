@@ -31,6 +31,9 @@ LONG_FORM_S = 28.0  # audio longer than this is decoded window by window, with t
 SHORT_CONTEXT_MARGIN_S = 5.0  # silence the encoder hears after short audio (short_context)
 FRAMES_PER_S = 100  # log-mel frames per second of audio
 WINDOW_FRAMES = 3000  # Whisper's 30 s window
+PIECE_MIN_S = 15.0  # long audio (short_context) is decoded in pieces of this many seconds...
+PIECE_MAX_S = 25.0  # ...up to this many, cut at pauses
+PIECE_CONTEXT_CHARS = 200  # the end of the text so far, passed as prompt to the next piece
 SILENT_PEAK = 2e-4  # audio that never goes above this (-74 dBFS, 7 LSB of 16 bits) is silence
 
 
@@ -197,6 +200,27 @@ def _trim_repeat(transcript: Transcript) -> Transcript:
     return replace(transcript, text=text, segments=(text,))
 
 
+def split_points(audio: np.ndarray) -> list[int]:
+    """Sample offsets that cut long audio into pieces of PIECE_MIN_S to PIECE_MAX_S seconds.
+
+    Each cut falls at the quietest 200 ms of its range (a pause between words or sentences),
+    so no word is split. Audio no longer than PIECE_MAX_S is not cut.
+    """
+    hop = SAMPLE_RATE // 100  # 10 ms
+    cuts: list[int] = []
+    start = 0
+    while len(audio) - start > PIECE_MAX_S * SAMPLE_RATE:
+        low = start + int(PIECE_MIN_S * SAMPLE_RATE)
+        high = start + int(PIECE_MAX_S * SAMPLE_RATE)
+        n = (high - low) // hop
+        energy = np.mean(np.square(audio[low : low + n * hop], dtype=np.float64).reshape(n, hop), axis=1)
+        smooth = np.convolve(energy, np.ones(20) / 20, mode="same")
+        cut = low + int(np.argmin(smooth)) * hop + hop // 2
+        cuts.append(cut)
+        start = cut
+    return cuts
+
+
 def max_new_tokens(duration: float) -> int | None:
     """A cap on the tokens one window may produce: a looping decode (Whisper's worst failure)
     otherwise runs to 448 tokens, seconds of CPU, before anything notices. Speech carries up to
@@ -293,6 +317,12 @@ class WhisperTranscriber:
             # Too short to hold a word, or digital silence (a muted microphone): Whisper would
             # only invent something ("you").
             return Transcript("", duration, options.language, (), 0.0)
+        if (
+            options.context_margin_s is not None
+            and (options.initial_prompt or options.hotwords)
+            and duration > PIECE_MAX_S
+        ):
+            return self._transcribe_pieces(audio, options, started)
         frames = encoder_frames(duration, options.context_margin_s)
         if frames is not None:
             # The encoder hears real silence after the speech, as in training (faster-whisper
@@ -304,6 +334,35 @@ class WhisperTranscriber:
                 # words in the padding: cut those off.
                 return _trim_repeat(self._decode(audio, options, started, duration))
         return self._decode(audio, options, started, duration)
+
+    def _transcribe_pieces(self, audio: np.ndarray, options: DecodeOptions, started: float) -> Transcript:
+        """Long audio, piece by piece (cut at pauses, see :func:`split_points`), each with the
+        short context, the caller's prompt and the end of the text so far.
+
+        Whisper's own long-form decoding, given a vocabulary prompt, stops emitting timestamps
+        and skips whole sentences (on a 231 s reading: 104 word errors instead of 31; in pieces,
+        36). Without a prompt it does well (31 against 34 in pieces) and is used as it is.
+        """
+        texts: list[str] = []
+        words: list[Word] = []
+        language = options.language
+        offset = 0
+        for cut in [*split_points(audio), len(audio)]:
+            context = " ".join(texts)[-PIECE_CONTEXT_CHARS:]
+            prompt = " ".join(p for p in (options.initial_prompt, context) if p) or None
+            piece = self.transcribe(
+                audio[offset:cut],
+                replace(options, initial_prompt=prompt, condition_on_previous_text=False),
+            )
+            shift = offset / SAMPLE_RATE
+            words.extend(replace(w, start=w.start + shift, end=w.end + shift) for w in piece.words)
+            if piece.text:
+                texts.append(piece.text)
+            language = piece.language or language
+            offset = cut
+        elapsed = (time.perf_counter() - started) * 1000
+        text = " ".join(texts)
+        return Transcript(text, len(audio) / SAMPLE_RATE, language, tuple(words), elapsed, tuple(texts))
 
     def _decode(
         self, audio: np.ndarray, options: DecodeOptions, started: float, duration: float
