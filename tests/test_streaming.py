@@ -9,8 +9,14 @@ import pytest
 
 from app.bench.wer import word_errors
 from app.config import ModelSettings
-from app.transcribe.streaming import StreamingTranscriber
-from app.transcribe.whisper import SAMPLE_RATE, DecodeOptions, WhisperTranscriber, load_audio
+from app.transcribe.streaming import Partial, StreamingTranscriber
+from app.transcribe.whisper import (
+    SAMPLE_RATE,
+    DecodeCancelled,
+    DecodeOptions,
+    WhisperTranscriber,
+    load_audio,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -62,6 +68,47 @@ def test_streaming_matches_batch_and_commits_while_speaking(whisper, long_speech
     assert stream_errors <= batch_errors + max(3, ref_words // 12), (batch, final)
 
 
+def test_release_decodes_only_the_unsettled_end(whisper, long_speech) -> None:
+    """What the streaming decodes settled is not heard again at release: the final decode
+    hears the last words and a little before them, not the whole buffer."""
+    voiced = np.flatnonzero(np.abs(long_speech) > 0.02)
+    audio = long_speech[: voiced[-1] - SAMPLE_RATE // 10]  # released on the last word
+    streaming = StreamingTranscriber(whisper, OPTIONS)
+    _feed(streaming, audio)
+    text = streaming.finish(audio).text.lower()
+    assert streaming.finish_decoded is True
+    assert streaming.finish_heard_s is not None
+    assert streaming.finish_heard_s < 0.5 * len(audio) / SAMPLE_RATE
+    assert "library" in text and "balcony" in text, text
+
+
+def test_a_cancelled_decode_stops_and_the_model_stays_usable(whisper, speak) -> None:
+    audio = load_audio(speak("Please send the updated figures to the team.", speed=150))
+    asked: list[int] = []
+
+    def cancel_after_encoding() -> bool:  # false before the encoder, true before the decoder
+        asked.append(1)
+        return len(asked) > 1
+
+    with pytest.raises(DecodeCancelled):
+        whisper.transcribe(audio, OPTIONS, cancel=cancel_after_encoding)
+    assert len(asked) == 2
+    assert "figures" in whisper.transcribe(audio, OPTIONS).text.lower()
+
+
+def test_a_release_during_a_speculative_decode_gives_it_up(whisper, long_speech) -> None:
+    # Release at the loudest moment near 3 s: mid-speech, so the decode due is speculative.
+    window = SAMPLE_RATE // 4
+    ends = range(int(2.5 * SAMPLE_RATE), int(3.5 * SAMPLE_RATE), SAMPLE_RATE // 50)
+    end = max(ends, key=lambda e: float(np.sqrt(np.mean(long_speech[e - window : e] ** 2))))
+    audio = long_speech[:end]
+    streaming = StreamingTranscriber(whisper, OPTIONS)
+    assert streaming.feed(audio, cancel=lambda: True) is None
+    assert streaming.decodes == 0
+    assert streaming.partial() == Partial("", "")
+    assert "library" in streaming.finish(audio).text.lower()
+
+
 def test_no_word_is_repeated_at_the_cut_points(whisper, long_speech) -> None:
     streaming = StreamingTranscriber(whisper, OPTIONS)
     _feed(streaming, long_speech)
@@ -70,10 +117,17 @@ def test_no_word_is_repeated_at_the_cut_points(whisper, long_speech) -> None:
     assert len(trigrams) == len(set(trigrams)), words
 
 
-def test_a_pause_before_release_needs_no_decode_at_release(whisper, speak) -> None:
-    speech = load_audio(speak("Please send the updated figures to the team.", speed=150))
+@pytest.mark.parametrize(
+    ("gain", "room"),
+    [
+        (1.0, 5e-4),  # espeak's level, a quiet room
+        (0.01, 2e-5),  # a microphone 40 dB quieter: pauses are still found, words kept
+    ],
+)
+def test_a_pause_before_release_needs_no_decode_at_release(whisper, speak, gain: float, room: float) -> None:
+    speech = load_audio(speak("Please send the updated figures to the team.", speed=150)) * gain
     rng = np.random.default_rng(1)
-    pause = (rng.standard_normal(int(0.6 * SAMPLE_RATE)) * 5e-4).astype(np.float32)
+    pause = (rng.standard_normal(int(0.6 * SAMPLE_RATE)) * room).astype(np.float32)
     audio = np.concatenate([speech, pause])
     streaming = StreamingTranscriber(whisper, OPTIONS)
     _feed(streaming, audio)
@@ -158,19 +212,6 @@ def test_silence_level_of_pure_room_tone_hears_no_speech() -> None:
     level = SilenceLevel()
     assert not _voiced(hiss, level.update(hiss))
     assert SilenceLevel(minimum=1e-4).threshold == 1e-4  # nothing heard yet
-
-
-def test_a_quiet_speaker_is_decoded_in_the_pause(whisper, speak) -> None:
-    """A microphone 40 dB quieter than espeak's output: pauses are still found, words kept."""
-    speech = load_audio(speak("Please send the updated figures to the team.", speed=150)) * 0.01
-    rng = np.random.default_rng(5)
-    pause = (rng.standard_normal(int(0.6 * SAMPLE_RATE)) * 2e-5).astype(np.float32)
-    audio = np.concatenate([speech, pause])
-    streaming = StreamingTranscriber(whisper, OPTIONS)
-    _feed(streaming, audio)
-    result = streaming.finish(audio)
-    assert streaming.finish_decoded is False
-    assert "figures" in result.text.lower()
 
 
 def test_a_hyphenated_term_is_one_word_and_nothing_after_it_is_lost(whisper, speak) -> None:

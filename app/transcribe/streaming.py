@@ -5,9 +5,11 @@ audio, the uncommitted tail is decoded again; the words on which two consecutive
 are committed, and the tail's start moves past them. Committed words are passed as the prompt of
 the next decode, together with the vocabulary bias, so the model keeps its context.
 
-On release, :meth:`StreamingTranscriber.finish` decodes only the uncommitted tail. When the user
-paused before letting go, the last decode already heard everything (the audio after it is
-silent), so no decode is needed at all.
+On release, :meth:`StreamingTranscriber.finish` decodes only the end that no streaming decode
+settled (with a second of settled audio before it), and a speculative decode still running is
+given up between its stages rather than waited for. When the user paused before letting go,
+the last decode already heard everything (the audio after it is silent), so no decode is
+needed at all.
 
 The class is driven by one thread (the engine's transcription worker): call :meth:`feed` with the
 audio so far as often as you like (it decodes only when enough new audio arrived), then
@@ -27,7 +29,14 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from app.transcribe.whisper import SAMPLE_RATE, DecodeOptions, Transcriber, Transcript, Word
+from app.transcribe.whisper import (
+    SAMPLE_RATE,
+    DecodeCancelled,
+    DecodeOptions,
+    Transcriber,
+    Transcript,
+    Word,
+)
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +175,7 @@ class StreamingConfig:
     keep_tail_s: float = 3.0  # ...keeping this much audio uncommitted
     max_buffer_s: float = 6.0  # past this, move the start into the widest committed gap
     context_chars: int = 200  # committed text passed as prompt
+    final_context_s: float | None = 1.5  # the final decode re-hears this much committed audio
     commit_lag_s: float = 0.8  # a word is committed only once this much audio follows it
 
 
@@ -181,6 +191,7 @@ class _State:
     # A final-quality decode made during a pause: (audio seconds it heard, its words).
     candidate: tuple[float, list[Word]] | None = None
     pause_level: float = 0.0  # loudest 20 ms frame (RMS) of the silence that made the candidate
+    final_heard_s: float = 0.0  # seconds of audio the latest final-quality decode heard
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +221,7 @@ class StreamingTranscriber:
         self._s = _State()
         self._silence = SilenceLevel(self.config.min_silence_rms)
         self.finish_decoded: bool | None = None  # did finish() need a decode (None: not called)
+        self.finish_heard_s: float | None = None  # seconds of audio finish()'s decode heard
 
     # -- public API ------------------------------------------------------------------------------
     @property
@@ -244,8 +256,13 @@ class StreamingTranscriber:
         """Tell whether enough new audio (or a pause after new speech) warrants a decode."""
         return self._next_decode(audio) is not None
 
-    def feed(self, audio: np.ndarray) -> Partial | None:
-        """Decode the uncommitted tail if warranted; return the new partial text, else None."""
+    def feed(self, audio: np.ndarray, cancel: Callable[[], bool] | None = None) -> Partial | None:
+        """Decode the uncommitted tail if warranted; return the new partial text, else None.
+
+        ``cancel`` (asked between the stages of a speculative chunk decode) tells that the key
+        was released: the decode is given up, so that :meth:`finish` need not wait for it. A
+        pause decode is never given up, since it is what lets a release need no decode at all.
+        """
         kind = self._next_decode(audio)
         if kind is None:
             return None
@@ -259,7 +276,11 @@ class StreamingTranscriber:
             self._s.decoded_until = len(audio) / SAMPLE_RATE
             self._s.decodes += 1
             return Partial(_join(self._s.committed), _join(tail))
-        self._decode_and_commit(audio)
+        try:
+            self._decode_and_commit(audio, cancel)
+        except DecodeCancelled:
+            log.debug("streaming: released during a chunk decode; gave it up")
+            return None
         return self.partial()
 
     def finish(self, audio: np.ndarray) -> Transcript:
@@ -281,30 +302,70 @@ class StreamingTranscriber:
         else:
             words = s.committed + self._decode_final(audio)
             self.finish_decoded = True
+            self.finish_heard_s = self._s.final_heard_s
         text = _join(words)
         elapsed = (time.perf_counter() - started) * 1000
         return Transcript(text, end, self.options.language, tuple(words), elapsed)
 
     # -- internals -------------------------------------------------------------------------------
+    def _settled(self) -> list[Word]:
+        """The last hypothesis's leading words that had ``commit_lag_s`` of audio after them
+        when decoded: at release no second decode will come to agree on them, and the final
+        decode is spared hearing them again (it re-hears ``final_context_s`` before its start)."""
+        s, cfg = self._s, self.config
+        if cfg.final_context_s is None:
+            return []
+        limit = s.decoded_until - cfg.commit_lag_s
+        return list(itertools.takewhile(lambda w: w.end <= limit, s.hypothesis))
+
     def _decode_final(self, audio: np.ndarray) -> list[Word]:
         """Decode the tail as batch decoding would (no timestamps) and return the words after
         the committed ones (a looping, hallucinated tail falls back to the last hypothesis)."""
         s = self._s
         end = len(audio) / SAMPLE_RATE
-        tail = audio[int(s.start * SAMPLE_RATE) :]
+        settled = self._settled()
+        known = s.committed + settled
+        known_until = max(s.committed_until, settled[-1].end if settled else 0.0)
+        start = self._final_start(known, known_until)
+        tail = audio[int(start * SAMPLE_RATE) :]
+        s.final_heard_s = len(tail) / SAMPLE_RATE
         started = time.perf_counter()
-        result = self.transcriber.transcribe(tail, self._options_for_tail(False))
+        result = self.transcriber.transcribe(tail, self._options_for_tail(False, start, known))
         s.decode_ms += (time.perf_counter() - started) * 1000
-        in_buffer = [_norm(w.text) for w in s.committed if (w.start + w.end) / 2 >= s.start]
+        in_buffer = [_norm(w.text) for w in known if (w.start + w.end) / 2 >= start]
         texts = _after_committed(result.text.split(), in_buffer)
-        words = [Word(s.committed_until, end, " " + t, 1.0) for t in texts]
-        if _runaway(words, max(0.0, end - s.committed_until)):
+        words = settled + [Word(known_until, end, " " + t, 1.0) for t in texts]
+        if _runaway(words[len(settled) :], max(0.0, end - known_until)):
             log.info("streaming: the final tail looks like a hallucination; kept the hypothesis")
             return list(s.hypothesis)
         return words
 
-    def _options_for_tail(self, word_timestamps: bool) -> DecodeOptions:
-        before = [w for w in self._s.committed if w.end <= self._s.start + 0.01]
+    def _final_start(self, known: list[Word], known_until: float) -> float:
+        """Where the final decode starts: in the widest pause between known words that leaves
+        it at least ``final_context_s`` of them to hear again (and at most twice that), else at
+        the buffer's start. The final decode is what a release waits for: it need not hear
+        again what the streaming decodes already settled, only enough to find its place."""
+        s, cfg = self._s, self.config
+        if cfg.final_context_s is None:
+            return s.start
+        latest = known_until - cfg.final_context_s
+        earliest = known_until - 2 * cfg.final_context_s
+        best: tuple[float, float] | None = None  # (gap, cut)
+        for before, after in itertools.pairwise(known):
+            cut = (before.end + after.start) / 2
+            if before.end <= s.start or not earliest <= cut <= latest:
+                continue
+            gap = after.start - before.end
+            if best is None or gap > best[0]:
+                best = (gap, cut)
+        return best[1] if best is not None and best[1] > s.start else s.start
+
+    def _options_for_tail(
+        self, word_timestamps: bool, start: float | None = None, known: list[Word] | None = None
+    ) -> DecodeOptions:
+        start = self._s.start if start is None else start
+        known = self._s.committed if known is None else known
+        before = [w for w in known if w.end <= start + 0.01]
         context = _join(before)[-self.config.context_chars :]
         prompt = " ".join(p for p in (self.options.initial_prompt, context) if p)
         return replace(
@@ -318,14 +379,22 @@ class StreamingTranscriber:
             temperature=self.options.temperature[:1],
         )
 
-    def _decode_tail(self, audio: np.ndarray, word_timestamps: bool) -> list[Word]:
+    def _decode_tail(
+        self, audio: np.ndarray, word_timestamps: bool, cancel: Callable[[], bool] | None = None
+    ) -> list[Word]:
         """Decode audio from the current start; return the words not committed yet."""
         s = self._s
         tail = audio[int(s.start * SAMPLE_RATE) :]
         end = len(audio) / SAMPLE_RATE
         started = time.perf_counter()
-        result = self.transcriber.transcribe(tail, self._options_for_tail(word_timestamps))
-        s.decode_ms += (time.perf_counter() - started) * 1000
+        options = self._options_for_tail(word_timestamps)
+        try:
+            if cancel is None:
+                result = self.transcriber.transcribe(tail, options)
+            else:
+                result = self.transcriber.transcribe(tail, options, cancel=cancel)
+        finally:
+            s.decode_ms += (time.perf_counter() - started) * 1000
         if not word_timestamps:
             text = result.text.strip()
             return self._dedupe([Word(s.start, end, " " + text, 1.0)]) if text else []
@@ -362,10 +431,10 @@ class StreamingTranscriber:
                 return words[n:]
         return words
 
-    def _decode_and_commit(self, audio: np.ndarray) -> None:
+    def _decode_and_commit(self, audio: np.ndarray, cancel: Callable[[], bool] | None = None) -> None:
         s, cfg = self._s, self.config
         now = len(audio) / SAMPLE_RATE
-        words = self._decode_tail(audio, word_timestamps=True)
+        words = self._decode_tail(audio, word_timestamps=True, cancel=cancel)
         s.candidate = None
         s.decodes += 1
         s.decoded_until = now
@@ -427,13 +496,21 @@ def stream_while_recording(
 
     This is the loop the engine's transcription worker runs while the key is held (and the
     latency benchmark runs too, so it measures what users get). A decode in progress when the
-    key is released finishes first; :meth:`StreamingTranscriber.finish` follows.
+    key is released is given up between its stages if speculative, finished if it is a pause
+    decode; :meth:`StreamingTranscriber.finish` follows.
     """
+
+    def released() -> bool:
+        return not recording.is_set()
+
     while recording.is_set():
         if ready():
-            partial = streaming.feed(get_audio())
+            partial = streaming.feed(get_audio(), cancel=released)
             if partial is not None:
                 if on_partial is not None and recording.is_set():
                     on_partial(partial)
                 continue
-        time.sleep(poll_s)
+        # Sleep in short slices: a release must not wait out a whole poll.
+        deadline = time.monotonic() + poll_s
+        while recording.is_set() and time.monotonic() < deadline:
+            time.sleep(0.01)

@@ -13,7 +13,7 @@ import math
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
@@ -89,11 +89,18 @@ class Transcript:
     segments: tuple[str, ...] = field(default=())
 
 
+class DecodeCancelled(Exception):
+    """A decode was given up because its result is no longer wanted (see ``cancel``)."""
+
+
 class Transcriber(Protocol):
     """Anything that turns audio into a transcript (local Whisper, a remote server...)."""
 
-    def transcribe(self, audio: np.ndarray, options: DecodeOptions) -> Transcript:
-        """Transcribe 16 kHz mono float32 ``audio``."""
+    def transcribe(
+        self, audio: np.ndarray, options: DecodeOptions, cancel: Callable[[], bool] | None = None
+    ) -> Transcript:
+        """Transcribe 16 kHz mono float32 ``audio``; give up (raise :class:`DecodeCancelled`)
+        as soon as ``cancel`` returns True, if the implementation can."""
         ...
 
 
@@ -236,15 +243,39 @@ def _context_model_class() -> type:
     from faster_whisper import WhisperModel
 
     class ContextWhisperModel(WhisperModel):  # type: ignore[misc]
-        """Encodes only the first ``frames`` log-mel frames of a window when told to."""
+        """Encodes only the first ``frames`` log-mel frames of a window when told to, and gives
+        up a decode between its stages (encode, generate, align) when told to."""
 
         _context = threading.local()
 
+        def _check_cancel(self) -> None:
+            cancel = getattr(self._context, "cancel", None)
+            if cancel is not None and cancel():
+                raise DecodeCancelled
+
         def encode(self, features: np.ndarray) -> object:
+            self._check_cancel()
             frames = getattr(self._context, "frames", None)
             if frames is not None and features.shape[-1] > frames:
                 features = np.ascontiguousarray(features[..., :frames])
             return super().encode(features)
+
+        def generate_with_fallback(self, *args: object, **kwargs: object) -> object:
+            self._check_cancel()
+            return super().generate_with_fallback(*args, **kwargs)
+
+        def add_word_timestamps(self, *args: object, **kwargs: object) -> object:
+            self._check_cancel()
+            return super().add_word_timestamps(*args, **kwargs)
+
+        @contextlib.contextmanager
+        def cancel_when(self, cancel: Callable[[], bool] | None) -> Iterator[None]:
+            """Within the block, this thread's decodes stop between stages once ``cancel()``."""
+            self._context.cancel = cancel
+            try:
+                yield
+            finally:
+                self._context.cancel = None
 
         @contextlib.contextmanager
         def encoder_frames(self, frames: int | None) -> Iterator[None]:
@@ -307,10 +338,23 @@ class WhisperTranscriber:
             self.load_ms = (time.perf_counter() - started) * 1000
             log.info("loaded %s on %s/%s in %.0f ms", self.settings.name, device, compute, self.load_ms)
 
-    def transcribe(self, audio: np.ndarray, options: DecodeOptions) -> Transcript:
-        """Transcribe 16 kHz mono float32 ``audio`` (consumes faster-whisper's generator here)."""
+    def transcribe(
+        self, audio: np.ndarray, options: DecodeOptions, cancel: Callable[[], bool] | None = None
+    ) -> Transcript:
+        """Transcribe 16 kHz mono float32 ``audio`` (consumes faster-whisper's generator here).
+
+        When ``cancel`` is given, it is asked between the decode's stages (encoder, decoder,
+        word alignment) and a True answer raises :class:`DecodeCancelled`: a speculative decode
+        the user no longer waits for gives the CPU back within one stage.
+        """
         self.load()
         assert self._model is not None
+        if cancel is not None:
+            with self._model.cancel_when(cancel):  # type: ignore[attr-defined]
+                return self._transcribe(audio, options)
+        return self._transcribe(audio, options)
+
+    def _transcribe(self, audio: np.ndarray, options: DecodeOptions) -> Transcript:
         started = time.perf_counter()
         duration = len(audio) / SAMPLE_RATE
         if len(audio) < SAMPLE_RATE // 10 or float(np.max(np.abs(audio))) < SILENT_PEAK:
@@ -350,7 +394,7 @@ class WhisperTranscriber:
         for cut in [*split_points(audio), len(audio)]:
             context = " ".join(texts)[-PIECE_CONTEXT_CHARS:]
             prompt = " ".join(p for p in (options.initial_prompt, context) if p) or None
-            piece = self.transcribe(
+            piece = self._transcribe(
                 audio[offset:cut],
                 replace(options, initial_prompt=prompt, condition_on_previous_text=False),
             )
