@@ -68,7 +68,9 @@ class ModelSettings(_Section):
     name: str = Field("tiny.en", description="Model name (tiny.en, base.en, ...) or a CTranslate2 folder")
     device: Literal["auto", "cpu", "cuda"] = "auto"
     compute_type: str = Field("auto", description="auto, int8, int8_float16, float16, float32")
-    cpu_threads: int = Field(0, ge=0, le=256, description="0 lets CTranslate2 decide")
+    cpu_threads: int = Field(
+        0, ge=0, le=256, description="0: automatic (two decodes at once, half the cores each)"
+    )
     beam_size: int = Field(5, ge=1, le=16)
     language: str | None = Field("en", description="Spoken language code; empty to auto-detect")
     vad_filter: bool = Field(False, description="Drop silence with Silero VAD before decoding")

@@ -6,7 +6,7 @@ import pytest
 
 from app.errors import ModelError
 from app.transcribe import models
-from app.transcribe.whisper import choose_device
+from app.transcribe.whisper import choose_device, cpu_workers
 
 
 @pytest.mark.parametrize(
@@ -60,3 +60,17 @@ def test_download_without_network_fails_clearly_and_leaves_nothing(monkeypatch) 
     assert not models.downloaded_path("base.en").exists()
     assert not models.downloaded_path("base.en").with_name("base.en.partial").exists()
     assert models.is_installed("tiny.en")
+
+
+@pytest.mark.parametrize(
+    ("setting", "cores", "expected"),
+    [
+        (0, 2, (1, 2)),  # automatic: two decodes side by side, half the cores each
+        (0, 16, (8, 2)),
+        (0, 1, (1, 2)),
+        (0, None, (1, 2)),  # os.cpu_count() may not know
+        (3, 16, (3, 1)),  # an explicit count: one decode at a time, with that many threads
+    ],
+)
+def test_cpu_threads_and_parallel_decodes(setting: int, cores: int | None, expected: tuple[int, int]) -> None:
+    assert cpu_workers(setting, cores) == expected

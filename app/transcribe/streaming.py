@@ -222,6 +222,10 @@ class StreamingTranscriber:
         self._silence = SilenceLevel(self.config.min_silence_rms)
         self.finish_decoded: bool | None = None  # did finish() need a decode (None: not called)
         self.finish_heard_s: float | None = None  # seconds of audio finish()'s decode heard
+        # feed() may still be decoding in another thread when finish() runs (see there).
+        self._lock = threading.Lock()
+        self._closed = False  # finish() began: decodes still running leave no trace
+        self._inflight: tuple[str, float, threading.Event] | None = None  # kind, heard s, done
 
     # -- public API ------------------------------------------------------------------------------
     @property
@@ -262,30 +266,61 @@ class StreamingTranscriber:
         ``cancel`` (asked between the stages of a speculative chunk decode) tells that the key
         was released: the decode is given up, so that :meth:`finish` need not wait for it. A
         pause decode is never given up, since it is what lets a release need no decode at all.
+        A decode that ends after :meth:`finish` began leaves no trace.
         """
         kind = self._next_decode(audio)
         if kind is None:
             return None
-        if kind == "pause":
-            # Decode the tail now exactly as a release would, so that a release during this
-            # pause finds the final text ready.
-            tail = self._decode_final(audio)
-            self._s.candidate = (len(audio) / SAMPLE_RATE, tail)
-            quiet = audio[-int(self.config.pause_s * SAMPLE_RATE) :]
-            self._s.pause_level = float(_frame_rms(quiet).max()) if len(quiet) >= _FRAME else 0.0
-            self._s.decoded_until = len(audio) / SAMPLE_RATE
-            self._s.decodes += 1
-            return Partial(_join(self._s.committed), _join(tail))
+        done = threading.Event()
+        with self._lock:
+            if self._closed:
+                return None
+            self._inflight = (kind, len(audio) / SAMPLE_RATE, done)
         try:
-            self._decode_and_commit(audio, cancel)
-        except DecodeCancelled:
-            log.debug("streaming: released during a chunk decode; gave it up")
-            return None
-        return self.partial()
+            if kind == "pause":
+                return self._decode_pause(audio)
+            try:
+                self._decode_and_commit(audio, cancel)
+            except DecodeCancelled:
+                log.debug("streaming: released during a chunk decode; gave it up")
+                return None
+            return self.partial()
+        finally:
+            with self._lock:
+                self._inflight = None
+            done.set()
+
+    def _decode_pause(self, audio: np.ndarray) -> Partial | None:
+        # Decode the tail now exactly as a release would, so that a release during this pause
+        # finds the final text ready.
+        tail = self._decode_final(audio)
+        quiet = audio[-int(self.config.pause_s * SAMPLE_RATE) :]
+        with self._lock:
+            if self._closed:
+                return None
+            s = self._s
+            s.candidate = (len(audio) / SAMPLE_RATE, tail)
+            s.pause_level = float(_frame_rms(quiet).max()) if len(quiet) >= _FRAME else 0.0
+            s.decoded_until = len(audio) / SAMPLE_RATE
+            s.decodes += 1
+            return Partial(_join(s.committed), _join(tail))
 
     def finish(self, audio: np.ndarray) -> Transcript:
-        """Return the transcript of the whole utterance, decoding only what is still needed."""
+        """Return the transcript of the whole utterance, decoding only what is still needed.
+
+        Safe to call while a :meth:`feed` from another thread is still decoding: a pause
+        decode that may turn out final is waited for; a speculative one is left to stop on its
+        own (its result is dropped) while the final decode runs beside it.
+        """
         started = time.perf_counter()
+        with self._lock:
+            inflight = self._inflight
+        if inflight is not None and inflight[0] == "pause":
+            heard = int(inflight[1] * SAMPLE_RATE)
+            if not _voiced(audio[heard:], self._silence.update(audio)):
+                inflight[2].wait()
+        with self._lock:
+            self._closed = True
         s = self._s
         end = len(audio) / SAMPLE_RATE
         candidate = s.candidate
@@ -432,9 +467,15 @@ class StreamingTranscriber:
         return words
 
     def _decode_and_commit(self, audio: np.ndarray, cancel: Callable[[], bool] | None = None) -> None:
-        s, cfg = self._s, self.config
         now = len(audio) / SAMPLE_RATE
         words = self._decode_tail(audio, word_timestamps=True, cancel=cancel)
+        with self._lock:
+            if self._closed:
+                raise DecodeCancelled
+            self._commit(words, now)
+
+    def _commit(self, words: list[Word], now: float) -> None:
+        s, cfg = self._s, self.config
         s.candidate = None
         s.decodes += 1
         s.decoded_until = now
@@ -495,22 +536,35 @@ def stream_while_recording(
     """Feed ``streaming`` with the audio so far until ``recording`` is cleared.
 
     This is the loop the engine's transcription worker runs while the key is held (and the
-    latency benchmark runs too, so it measures what users get). A decode in progress when the
-    key is released is given up between its stages if speculative, finished if it is a pause
-    decode; :meth:`StreamingTranscriber.finish` follows.
+    latency benchmark runs too, so it measures what users get). It returns as soon as the key
+    is released, even while a decode is running: :meth:`StreamingTranscriber.finish` follows
+    and knows what to do with that decode.
     """
 
     def released() -> bool:
         return not recording.is_set()
 
+    def decode(audio: np.ndarray) -> None:
+        partial = streaming.feed(audio, cancel=released)
+        if partial is not None and on_partial is not None and recording.is_set():
+            on_partial(partial)
+
+    # Each decode runs in a thread of its own, so that a release returns at once: finish()
+    # then decodes beside a speculative decode that is still stopping, instead of after it.
+    worker: threading.Thread | None = None
     while recording.is_set():
-        if ready():
-            partial = streaming.feed(get_audio(), cancel=released)
-            if partial is not None:
-                if on_partial is not None and recording.is_set():
-                    on_partial(partial)
+        if worker is not None and not worker.is_alive():
+            worker = None
+            continue  # there may be enough new audio for the next decode already
+        if worker is None and ready():
+            audio = get_audio()
+            if streaming.should_decode(audio):
+                worker = threading.Thread(target=decode, args=(audio,), name="stream-decode", daemon=True)
+                worker.start()
                 continue
         # Sleep in short slices: a release must not wait out a whole poll.
-        deadline = time.monotonic() + poll_s
+        deadline = time.monotonic() + (0.01 if worker is not None else poll_s)
         while recording.is_set() and time.monotonic() < deadline:
+            if worker is not None and not worker.is_alive():
+                break
             time.sleep(0.01)
