@@ -6,7 +6,7 @@ are committed, and the tail's start moves past them. Committed words are passed 
 the next decode, together with the vocabulary bias, so the model keeps its context.
 
 On release, :meth:`StreamingTranscriber.finish` decodes only the end that no streaming decode
-settled (with a second of settled audio before it), and a speculative decode still running is
+settled (with ``final_context_s`` of settled audio before it), and a speculative decode still running is
 given up between its stages rather than waited for. When the user paused before letting go,
 the last decode already heard everything (the audio after it is silent), so no decode is
 needed at all.
@@ -424,10 +424,7 @@ class StreamingTranscriber:
         started = time.perf_counter()
         options = self._options_for_tail(word_timestamps)
         try:
-            if cancel is None:
-                result = self.transcriber.transcribe(tail, options)
-            else:
-                result = self.transcriber.transcribe(tail, options, cancel=cancel)
+            result = self.transcriber.transcribe(tail, options, cancel=cancel)
         finally:
             s.decode_ms += (time.perf_counter() - started) * 1000
         if not word_timestamps:
