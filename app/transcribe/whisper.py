@@ -284,22 +284,20 @@ def _context_model_class() -> type:
             return super().add_word_timestamps(*args, **kwargs)
 
         @contextlib.contextmanager
-        def cancel_when(self, cancel: Callable[[], bool] | None) -> Iterator[None]:
-            """Within the block, this thread's decodes stop between stages once ``cancel()``."""
-            self._context.cancel = cancel
+        def _set(self, name: str, value: object) -> Iterator[None]:
+            setattr(self._context, name, value)
             try:
                 yield
             finally:
-                self._context.cancel = None
+                setattr(self._context, name, None)
 
-        @contextlib.contextmanager
-        def encoder_frames(self, frames: int | None) -> Iterator[None]:
+        def cancel_when(self, cancel: Callable[[], bool] | None) -> contextlib.AbstractContextManager[None]:
+            """Within the block, this thread's decodes stop between stages once ``cancel()``."""
+            return self._set("cancel", cancel)
+
+        def encoder_frames(self, frames: int | None) -> contextlib.AbstractContextManager[None]:
             """Within the block, this thread's decodes encode ``frames`` frames (None: all)."""
-            self._context.frames = frames
-            try:
-                yield
-            finally:
-                self._context.frames = None
+            return self._set("frames", frames)
 
     return ContextWhisperModel
 
@@ -367,10 +365,8 @@ class WhisperTranscriber:
         """
         self.load()
         assert self._model is not None
-        if cancel is not None:
-            with self._model.cancel_when(cancel):  # type: ignore[attr-defined]
-                return self._transcribe(audio, options)
-        return self._transcribe(audio, options)
+        with self._model.cancel_when(cancel):  # type: ignore[attr-defined]
+            return self._transcribe(audio, options)
 
     def _transcribe(self, audio: np.ndarray, options: DecodeOptions) -> Transcript:
         started = time.perf_counter()
