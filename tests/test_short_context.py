@@ -57,6 +57,8 @@ def test_settings_choose_the_margin() -> None:
         ("send the figures to the team the figures to the team", 6),  # the last five words twice
         ("the cat sat on the mat the cat sat", 6),  # the end restarts the opening
         ("The cat sat on the mat. The cat, sat", 6),  # case and punctuation do not matter
+        # a loop that read the utterance three times keeps one reading
+        ("Go forward 10 meters. Go forward 10 meters. Go forward 10 meters.", 4),
     ],
 )
 def test_repeat_start(text: str, cut: int | None) -> None:

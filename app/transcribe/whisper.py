@@ -194,6 +194,15 @@ def repeat_start(words: list[str], min_words: int = 3) -> int | None:
     almost never its own opening words at its very end.
     """
     norm = [_TOKEN.sub("", w.lower()) for w in words]
+    cut = None
+    # A loop may read the utterance three times or more: trim until no repeat is left.
+    while (shorter := _repeat_once(norm, min_words)) is not None:
+        cut, norm = shorter, norm[:shorter]
+    return cut
+
+
+def _repeat_once(norm: list[str], min_words: int) -> int | None:
+    """One step of :func:`repeat_start` on normalised words."""
     n = len(norm)
     for k in range(n // 2, min_words - 1, -1):  # the last k words said twice in a row
         if norm[n - 2 * k : n - k] == norm[n - k :]:
