@@ -128,9 +128,11 @@ def test_settings_keep_terms_that_differ_only_in_case() -> None:
 def test_prompt_lists_terms_differing_only_in_case_once() -> None:
     vocab = Vocabulary(["LLM", "GitHub", "llm", "github"])
     assert vocab.terms == ["LLM", "GitHub", "llm", "github"]
-    assert vocab.prompt() == "Glossary: LLM, GitHub."
+    assert vocab.prompt() == "Today we talked about LLM and GitHub. Let me tell you what I did."
     assert vocab.hotwords() == "LLM, GitHub"
-    assert Vocabulary(["PyPI", "NumPy"]).prompt() == "Glossary: PyPI, NumPy."
+    three = Vocabulary(["PyPI", "NumPy", "uv"]).prompt()
+    assert three == "Today we talked about PyPI, NumPy and uv. Let me tell you what I did."
+    assert Vocabulary(["uv"]).prompt() == "Today we talked about uv. Let me tell you what I did."
 
 
 def test_no_terms_is_identity() -> None:
