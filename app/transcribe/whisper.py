@@ -88,6 +88,8 @@ class Transcript:
     words: tuple[Word, ...] = ()
     elapsed_ms: float = 0.0
     segments: tuple[str, ...] = field(default=())
+    # Mean log-probability of the decoded tokens (0.0 when unknown): how sure Whisper was.
+    logprob: float = 0.0
 
 
 class DecodeCancelled(Exception):
@@ -231,6 +233,25 @@ def _trim_repeat(transcript: Transcript) -> Transcript:
     return replace(transcript, text=text, segments=(text,))
 
 
+def list_like(text: str) -> bool:
+    """True when ``text`` reads like a comma-separated list of one- and two-word items.
+
+    That is how Whisper fails under a prompt it over-trusts: "Marimo, Node, Book, Python,
+    Files". At least three pieces between commas (or semicolons), half of them at most two
+    words long. A spoken list ("eggs, milk, bread and butter") matches too; the caller decides.
+    """
+    pieces = [p.split() for p in re.split(r"[,;]", text)]
+    pieces = [p for p in pieces if p]
+    if len(pieces) < 3:
+        return False
+    return sum(len(p) <= 2 for p in pieces) * 2 >= len(pieces)
+
+
+def _words(text: str) -> list[str]:
+    """The words of ``text``, lower-case, without punctuation (to compare two readings)."""
+    return [w for w in (_TOKEN.sub("", w.lower()) for w in text.split()) if w]
+
+
 def split_points(audio: np.ndarray) -> list[int]:
     """Sample offsets that cut long audio into pieces of PIECE_MIN_S to PIECE_MAX_S seconds.
 
@@ -321,6 +342,7 @@ class WhisperTranscriber:
         self.device: str | None = None
         self.compute_type: str | None = None
         self.load_ms: float | None = None
+        self._commas: tuple[int, ...] | None = None
 
     @property
     def name(self) -> str:
@@ -396,11 +418,43 @@ class WhisperTranscriber:
             # pads features with zeros, which is not silence to the model).
             pad = frames * (SAMPLE_RATE // FRAMES_PER_S) - len(audio)
             audio = np.concatenate([audio, np.zeros(max(0, pad), np.float32)])
-            with self._model.encoder_frames(frames):  # type: ignore[attr-defined]
-                # Short context sometimes makes Whisper read the utterance twice, or hear
-                # words in the padding: cut those off.
-                return _trim_repeat(self._decode(audio, options, started, duration))
-        return self._decode(audio, options, started, duration)
+        result = self._decode_window(audio, options, started, duration, frames)
+        if (options.initial_prompt or options.hotwords) and list_like(result.text):
+            # A prompt (the vocabulary's, or the text so far) sometimes tips Whisper into
+            # writing a list of guesses ("Messages, Waitin, RabbitMQ, Intel, Worker"). Decoding
+            # again without commas makes it read the sentence. The second reading wins when it
+            # has other words and Whisper is at least as sure of them; the same words mean the
+            # commas were real (a spoken list).
+            retry = self._decode_window(audio, options, started, duration, frames, self._comma_tokens())
+            if retry.text and _words(retry.text) != _words(result.text) and retry.logprob >= result.logprob:
+                log.debug("list-like decode %r read again as %r", result.text, retry.text)
+                return retry
+            return replace(result, elapsed_ms=retry.elapsed_ms)
+        return result
+
+    def _decode_window(
+        self,
+        audio: np.ndarray,
+        options: DecodeOptions,
+        started: float,
+        duration: float,
+        frames: int | None,
+        suppress: tuple[int, ...] = (),
+    ) -> Transcript:
+        """One decode of audio shorter than a window, with the encoder input cut to ``frames``."""
+        if frames is None:
+            return self._decode(audio, options, started, duration, suppress)
+        with self._model.encoder_frames(frames):  # type: ignore[union-attr]
+            # Short context sometimes makes Whisper read the utterance twice, or hear words in
+            # the padding: cut those off.
+            return _trim_repeat(self._decode(audio, options, started, duration, suppress))
+
+    def _comma_tokens(self) -> tuple[int, ...]:
+        """The ids of every token that writes a comma (computed once per model)."""
+        if self._commas is None:
+            vocabulary = self._model.hf_tokenizer.get_vocab()  # type: ignore[union-attr]
+            self._commas = tuple(sorted(i for token, i in vocabulary.items() if "," in token))
+        return self._commas
 
     def _transcribe_pieces(self, audio: np.ndarray, options: DecodeOptions, started: float) -> Transcript:
         """Long audio, piece by piece (cut at pauses, see :func:`split_points`), each with the
@@ -432,7 +486,12 @@ class WhisperTranscriber:
         return Transcript(text, len(audio) / SAMPLE_RATE, language, tuple(words), elapsed, tuple(texts))
 
     def _decode(
-        self, audio: np.ndarray, options: DecodeOptions, started: float, duration: float
+        self,
+        audio: np.ndarray,
+        options: DecodeOptions,
+        started: float,
+        duration: float,
+        suppress: tuple[int, ...] = (),
     ) -> Transcript:
         segments, info = self._model.transcribe(  # type: ignore[union-attr]
             audio,
@@ -451,13 +510,19 @@ class WhisperTranscriber:
             and duration <= LONG_FORM_S,
             temperature=list(options.temperature),
             max_new_tokens=max_new_tokens(duration),
+            suppress_tokens=[-1, *suppress],  # -1: Whisper's usual set (symbols, speaker tags)
         )
         texts: list[str] = []
         words: list[Word] = []
+        logprob_sum = 0.0
+        tokens = 0
         for segment in segments:
             texts.append(segment.text)
+            logprob_sum += segment.avg_logprob * len(segment.tokens)
+            tokens += len(segment.tokens)
             for w in segment.words or ():
                 words.append(Word(w.start, w.end, w.word, w.probability))
         text = " ".join(t.strip() for t in texts if t.strip())
         elapsed = (time.perf_counter() - started) * 1000
-        return Transcript(text, duration, info.language, tuple(words), elapsed, tuple(texts))
+        logprob = logprob_sum / tokens if tokens else 0.0
+        return Transcript(text, duration, info.language, tuple(words), elapsed, tuple(texts), logprob)
