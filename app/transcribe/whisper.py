@@ -441,7 +441,7 @@ class WhisperTranscriber:
         frames: int | None,
         suppress: tuple[int, ...] = (),
     ) -> Transcript:
-        """One decode of audio shorter than a window, with the encoder input cut to ``frames``."""
+        """One decode; with ``frames``, the encoder hears only that many log-mel frames."""
         if frames is None:
             return self._decode(audio, options, started, duration, suppress)
         with self._model.encoder_frames(frames):  # type: ignore[union-attr]
