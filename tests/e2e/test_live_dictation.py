@@ -8,6 +8,7 @@ speaking, and a real Qt text window is the paste target.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -90,7 +91,8 @@ def test_toggle_mode_starts_and_stops_on_presses(live_env, display, pulse_server
         result = app.wait_line("result #1", timeout=60)
         assert "(pasted" in result, result
         text = wait_for(lambda: target_window.text(), timeout=20, what="pasted text")
-        assert "table" in text.lower() and "four" in text.lower(), text
+        # Whisper writes the number as a word or in digits, from one run to the next.
+        assert "table" in text.lower() and re.search(r"\b(four|4)\b", text.lower()), text
     finally:
         assert app.stop() == 0
 
