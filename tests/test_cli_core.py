@@ -24,16 +24,20 @@ def test_transcribe_json_has_the_promised_fields(speak) -> None:
     wav = speak("We use scikit learn for machine learning every day.", speed=150)
     out = holdtype("vocab", "add", "scikit-learn")
     assert out.returncode == 0, out.stderr
-    result = holdtype("transcribe", "--json", str(wav))
+    result = holdtype("transcribe", "--json", str(wav), str(wav))
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in result.stdout.splitlines()]
-    assert len(rows) == 1
+    assert len(rows) == 2
     row = rows[0]
-    assert {"path", "text", "raw", "seconds", "elapsed_ms"} <= row.keys()
+    assert {"path", "text", "raw", "seconds", "elapsed_ms", "load_ms"} <= row.keys()
     assert row["path"] == str(wav)
     assert "scikit-learn" in row["text"]
     assert 2.0 < row["seconds"] < 6.0
     assert row["elapsed_ms"] > 0
+    # The model loads once, while the first file waits; that wait is not part of elapsed_ms.
+    assert row["load_ms"] > 0
+    assert rows[1]["load_ms"] == 0
+    assert rows[1]["text"] == row["text"]
 
 
 def test_transcribe_plain_prints_one_line_per_file_and_no_rules_keeps_raw(speak) -> None:

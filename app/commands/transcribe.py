@@ -23,7 +23,8 @@ def transcribe(
     """Transcribe audio FILES (any format ffmpeg reads) with your vocabulary and rules.
 
     Prints one line of text per file; with --json one object per line with path, text, raw,
-    seconds, elapsed_ms (plus mode, llm_ms, cached, fallback_reason with --mode).
+    seconds, elapsed_ms (decoding and text clean-up), load_ms (the one-time model load, which
+    the first file waits for), model, mode (plus llm_ms, cached, fallback_reason with --mode).
 
     Example: holdtype transcribe --json meeting.wav note.m4a
     """
