@@ -13,6 +13,7 @@ import re
 from app.config import Rule, Settings, VocabularySettings
 from app.text.rules import RuleSet, compile_rules
 from app.text.vocabulary import Vocabulary
+from app.transcribe.tokens import PROMPT_MARGIN, PROMPT_MAX_TOKENS, count_tokens
 from app.transcribe.whisper import DecodeOptions
 
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?])")
@@ -44,16 +45,22 @@ class TextPipeline:
     def decode_options(self, base: DecodeOptions) -> DecodeOptions:
         """Return ``base`` with the vocabulary's ``initial_prompt``/``hotwords`` per ``bias``.
 
-        An ``initial_prompt`` already set in ``base`` (e.g. the streaming transcriber's committed
-        text) is kept, with the vocabulary's prompt in front of it.
+        An ``initial_prompt`` already set in ``base`` is kept, with the vocabulary's prompt in
+        front of it. Together they fit in Whisper's prompt window: a vocabulary too long for it
+        names only some of its terms (see :meth:`Vocabulary.prompt_terms`).
         """
         bias = self.settings.bias
         if not self.vocabulary or bias == "none":
             return base
         changes: dict[str, object] = {}
         if bias in {"prompt", "both"}:
-            prompt = self.vocabulary.prompt()
-            changes["initial_prompt"] = f"{prompt} {base.initial_prompt}" if base.initial_prompt else prompt
+            room = PROMPT_MAX_TOKENS - PROMPT_MARGIN
+            if base.initial_prompt:
+                room -= count_tokens(" " + base.initial_prompt)
+            prompt = self.vocabulary.prompt(room, count_tokens)
+            if prompt and base.initial_prompt:
+                prompt = f"{prompt} {base.initial_prompt}"
+            changes["initial_prompt"] = prompt or base.initial_prompt
         if bias in {"hotwords", "both"}:
             changes["hotwords"] = self.vocabulary.hotwords()
         return dataclasses.replace(base, **changes)  # type: ignore[arg-type]

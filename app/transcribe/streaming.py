@@ -402,10 +402,9 @@ class StreamingTranscriber:
         known = self._s.committed if known is None else known
         before = [w for w in known if w.end <= start + 0.01]
         context = _join(before)[-self.config.context_chars :]
-        prompt = " ".join(p for p in (self.options.initial_prompt, context) if p)
         return replace(
             self.options,
-            initial_prompt=prompt or None,
+            context=" ".join(p for p in (self.options.context, context) if p) or None,
             word_timestamps=word_timestamps,
             condition_on_previous_text=False,
             # No temperature fallback: it can multiply a decode's cost (seconds, at release). A

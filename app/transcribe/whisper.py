@@ -24,6 +24,7 @@ import numpy as np
 from app.config import ModelSettings
 from app.errors import AudioError, ModelError
 from app.transcribe import models
+from app.transcribe.tokens import PROMPT_MAX_TOKENS
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,9 @@ class DecodeOptions:
     beam_size: int = 5
     language: str | None = "en"
     initial_prompt: str | None = None
+    # The text said just before this audio (the transcript so far). It follows initial_prompt,
+    # cut from its front so that both fit in Whisper's prompt window.
+    context: str | None = None
     hotwords: str | None = None
     prefix: str | None = None
     vad_filter: bool = False
@@ -233,6 +237,11 @@ def _trim_repeat(transcript: Transcript) -> Transcript:
     return replace(transcript, text=text, segments=(text,))
 
 
+def _prompted(options: DecodeOptions) -> bool:
+    """True when the decode is steered by a prompt or hotwords."""
+    return bool(options.initial_prompt or options.context or options.hotwords)
+
+
 def list_like(text: str) -> bool:
     """True when ``text`` reads like a comma-separated list of one- and two-word items.
 
@@ -406,11 +415,7 @@ class WhisperTranscriber:
             # Too short to hold a word, or digital silence (a muted microphone): Whisper would
             # only invent something ("you").
             return Transcript("", duration, options.language, (), 0.0)
-        if (
-            options.context_margin_s is not None
-            and (options.initial_prompt or options.hotwords)
-            and duration > PIECE_MAX_S
-        ):
+        if options.context_margin_s is not None and _prompted(options) and duration > PIECE_MAX_S:
             return self._transcribe_pieces(audio, options, started)
         frames = encoder_frames(duration, options.context_margin_s)
         if frames is not None:
@@ -419,7 +424,7 @@ class WhisperTranscriber:
             pad = frames * (SAMPLE_RATE // FRAMES_PER_S) - len(audio)
             audio = np.concatenate([audio, np.zeros(max(0, pad), np.float32)])
         result = self._decode_window(audio, options, started, duration, frames)
-        if (options.initial_prompt or options.hotwords) and list_like(result.text):
+        if _prompted(options) and list_like(result.text):
             # A prompt (the vocabulary's, or the text so far) sometimes tips Whisper into
             # writing a list of guesses ("Messages, Waitin, RabbitMQ, Intel, Worker"). Decoding
             # again without commas makes it read the sentence. The second reading wins when it
@@ -449,6 +454,19 @@ class WhisperTranscriber:
             # the padding: cut those off.
             return _trim_repeat(self._decode(audio, options, started, duration, suppress))
 
+    def _prompt(self, options: DecodeOptions) -> str | list[int] | None:
+        """The prompt for faster-whisper: ``initial_prompt``, then as much of ``context``'s end
+        as fits in the prompt window (faster-whisper would cut the prompt's front instead)."""
+        if not options.context:
+            return options.initial_prompt or None
+        tokenizer = self._model.hf_tokenizer  # type: ignore[union-attr]
+        head = []
+        if options.initial_prompt:
+            head = tokenizer.encode(" " + options.initial_prompt.strip(), add_special_tokens=False).ids
+        tail = tokenizer.encode(" " + options.context.strip(), add_special_tokens=False).ids
+        room = max(0, PROMPT_MAX_TOKENS - len(head))
+        return [*head[-PROMPT_MAX_TOKENS:], *(tail[-room:] if room else [])]
+
     def _comma_tokens(self) -> tuple[int, ...]:
         """The ids of every token that writes a comma (computed once per model)."""
         if self._commas is None:
@@ -469,11 +487,10 @@ class WhisperTranscriber:
         language = options.language
         offset = 0
         for cut in [*split_points(audio), len(audio)]:
-            context = " ".join(texts)[-PIECE_CONTEXT_CHARS:]
-            prompt = " ".join(p for p in (options.initial_prompt, context) if p) or None
+            context = " ".join(t for t in (options.context, *texts) if t)[-PIECE_CONTEXT_CHARS:]
             piece = self._transcribe(
                 audio[offset:cut],
-                replace(options, initial_prompt=prompt, condition_on_previous_text=False),
+                replace(options, context=context or None, condition_on_previous_text=False),
             )
             shift = offset / SAMPLE_RATE
             words.extend(replace(w, start=w.start + shift, end=w.end + shift) for w in piece.words)
@@ -497,7 +514,7 @@ class WhisperTranscriber:
             audio,
             language=options.language,
             beam_size=options.beam_size,
-            initial_prompt=options.initial_prompt or None,
+            initial_prompt=self._prompt(options),
             hotwords=options.hotwords or None,
             prefix=options.prefix or None,
             vad_filter=options.vad_filter,

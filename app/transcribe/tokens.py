@@ -1,0 +1,34 @@
+"""Counting Whisper tokens without a loaded model, for prompts that must fit Whisper's window.
+
+Whisper reads at most ``PROMPT_MAX_TOKENS`` tokens of prompt (faster-whisper keeps the last
+``448 // 2 - 1`` and silently drops the rest from the front). The embedded ``tiny.en`` model's
+tokenizer is always installed, so prompts are measured with it; the other English models share
+its vocabulary, and the multilingual ones split English text into about as many tokens, which
+``PROMPT_MARGIN`` allows for.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from app.transcribe import models
+
+PROMPT_MAX_TOKENS = 223  # 448 // 2 - 1: the prompt tokens Whisper is given
+PROMPT_MARGIN = 8  # slack for tokenizers that split a little differently from tiny.en's
+
+
+@functools.cache
+def _tokenizer() -> object:
+    import tokenizers
+
+    path = models.embedded_model_path() / "tokenizer.json"
+    return tokenizers.Tokenizer.from_file(str(path))
+
+
+def count_tokens(text: str) -> int:
+    """How many Whisper tokens ``text`` is (as a prompt: no special tokens).
+
+    >>> count_tokens(" Python")
+    1
+    """
+    return len(_tokenizer().encode(text, add_special_tokens=False).ids)  # type: ignore[attr-defined]
