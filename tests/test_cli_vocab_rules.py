@@ -53,6 +53,15 @@ def test_vocab_remove_unknown_term_is_an_error() -> None:
     assert ok("vocab", "list").splitlines() == ["NumPy"]
 
 
+def test_vocab_add_says_when_the_prompt_cannot_name_every_term() -> None:
+    few = holdtype("vocab", "add", "NumPy", "PyPI")
+    assert few.returncode == 0 and "note:" not in few.stderr
+    many = holdtype("vocab", "add", *(f"Zorblax{i}Kit" for i in range(80)))
+    assert many.returncode == 0, many.stderr
+    assert "Whisper's prompt holds the newest" in many.stderr and "of 82 terms" in many.stderr
+    assert len(ok("vocab", "list").splitlines()) == 82  # every term is kept all the same
+
+
 def test_vocab_add_needs_a_term() -> None:
     proc = holdtype("vocab", "add")
     assert proc.returncode == 2

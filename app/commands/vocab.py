@@ -35,6 +35,23 @@ def add(terms: tuple[str, ...]) -> None:
     new = current.model_copy(update={"vocabulary": current.vocabulary.model_copy(update={"terms": words})})
     _common.save(new)
     click.echo(f"added {len(added)} term(s); {len(words)} in the vocabulary")
+    _prompt_note(words)
+
+
+def _prompt_note(terms: list[str]) -> None:
+    """Say on stderr when Whisper's prompt cannot name every term (see Vocabulary.prompt_terms)."""
+    from app.text.vocabulary import Vocabulary
+    from app.transcribe.tokens import PROMPT_MARGIN, PROMPT_MAX_TOKENS, count_tokens
+
+    vocabulary = Vocabulary(terms)
+    named = vocabulary.prompt_terms(PROMPT_MAX_TOKENS - PROMPT_MARGIN, count_tokens)
+    total = len(vocabulary.prompt_terms())
+    if len(named) < total:
+        click.echo(
+            f"note: Whisper's prompt holds the newest {len(named)} of {total} terms; "
+            "all of them are still auto-corrected",
+            err=True,
+        )
 
 
 @vocab.command("remove")
@@ -74,3 +91,4 @@ def list_terms(as_json: bool) -> None:
         return
     for term in v.terms:
         click.echo(term)
+    _prompt_note(v.terms)
