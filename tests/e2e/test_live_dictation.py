@@ -116,7 +116,9 @@ def test_escape_cancels_and_keeps_the_recording_in_history(
     assert target_window.text() == ""
     rows = _history(live_env)
     assert [r["outcome"] for r in rows] == ["cancelled"]
-    assert "pasted" in rows[0]["text"].lower()
+    # The words are kept (tiny.en may mishear one: "placed" for "pasted" happened).
+    heard = set(re.findall(r"[a-z]+", rows[0]["text"].lower()))
+    assert len(heard & {"sentence", "never", "pasted", "anywhere"}) >= 3, rows[0]["text"]
 
 
 def test_a_tap_shorter_than_the_minimum_is_ignored(live_env, display, target_window, pulse_server, speak):
