@@ -39,16 +39,13 @@ def add(terms: tuple[str, ...]) -> None:
 
 
 def _prompt_note(terms: list[str]) -> None:
-    """Say on stderr when Whisper's prompt cannot name every term (see Vocabulary.prompt_terms)."""
-    from app.text.vocabulary import Vocabulary
-    from app.transcribe.tokens import PROMPT_MARGIN, PROMPT_MAX_TOKENS, count_tokens
+    """Say on stderr when Whisper's prompt cannot name every term."""
+    from app.text.pipeline import prompt_coverage
 
-    vocabulary = Vocabulary(terms)
-    named = vocabulary.prompt_terms(PROMPT_MAX_TOKENS - PROMPT_MARGIN, count_tokens)
-    total = len(vocabulary.prompt_terms())
-    if len(named) < total:
+    named, total = prompt_coverage(terms)
+    if named < total:
         click.echo(
-            f"note: Whisper's prompt holds the newest {len(named)} of {total} terms; "
+            f"note: Whisper's prompt holds the newest {named} of {total} terms; "
             "all of them are still auto-corrected",
             err=True,
         )

@@ -25,6 +25,16 @@ def tidy(text: str) -> str:
     return _SPACE_BEFORE_PUNCT.sub(r"\1", text)
 
 
+def prompt_coverage(terms: list[str]) -> tuple[int, int]:
+    """How many of ``terms`` Whisper's prompt names, and of how many (case-insensitive) terms.
+
+    Terms past the prompt window (see :meth:`Vocabulary.prompt_terms`) are still auto-corrected.
+    """
+    vocabulary = Vocabulary(terms)
+    named = vocabulary.prompt_terms(PROMPT_MAX_TOKENS - PROMPT_MARGIN, count_tokens)
+    return len(named), len(vocabulary.prompt_terms())
+
+
 class TextPipeline:
     """Vocabulary correction and replacement rules, built once from the settings.
 

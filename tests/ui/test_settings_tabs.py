@@ -173,6 +173,24 @@ def test_vocabulary_tab(qtbot, config_path: Path, write_settings, tmp_path: Path
         assert [(r.find, r.replace) for r in tab.rule_list()] == [("new line", "\n"), ("teh", "the")]
 
 
+def test_vocabulary_tab_says_when_the_prompt_cannot_hold_every_term(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings
+) -> None:
+    s = Settings()
+    s.vocabulary.terms = [f"Zorblax{i}Kit" for i in range(20)]
+    write_settings(s)
+    window = open_window(qtbot, config_path)
+    tab = window.pages["vocabulary"]
+    assert tab.prompt_note.isHidden()  # 20 invented names fit
+    for i in range(20, 50):
+        tab.add_term(f"Zorblax{i}Kit")
+    assert not tab.prompt_note.isHidden()
+    assert "of 50 terms" in tab.prompt_note.text()
+    tab.terms.setRowCount(10)  # fewer terms: the note goes away with the next edit
+    tab.changed()
+    assert tab.prompt_note.isHidden()
+
+
 def test_vocabulary_try_it(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
     pytest.importorskip("app.text.pipeline", reason="the text pipeline has not landed yet")
     s = Settings()

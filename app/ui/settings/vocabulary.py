@@ -170,10 +170,16 @@ class VocabularyTab(SettingsTab):
         opts.addWidget(self.autocorrect)
         opts.addStretch(1)
         opts.addWidget(self.bias)
+        self.prompt_note = QLabel("")
+        self.prompt_note.setObjectName("prompt-note")
+        self.prompt_note.setWordWrap(True)
+        self.prompt_note.setVisible(False)
         terms_layout = QVBoxLayout(terms_box)
         terms_layout.addWidget(self.terms)
         terms_layout.addLayout(row)
         terms_layout.addLayout(opts)
+        terms_layout.addWidget(self.prompt_note)
+        self.edited.connect(self._update_prompt_note)
 
         rules_box = QGroupBox("Replacement rules (whole words, after the vocabulary)")
         self.rules = QTableWidget(0, len(RULE_COLUMNS))
@@ -345,6 +351,17 @@ class VocabularyTab(SettingsTab):
         except (HoldtypeError, ValueError) as exc:
             self.try_output.setText(f"(cannot apply: {exc})")
 
+    def _update_prompt_note(self) -> None:
+        """Tell when Whisper's prompt window cannot hold every term."""
+        from app.text.pipeline import prompt_coverage
+
+        named, total = prompt_coverage(self.term_list())
+        self.prompt_note.setText(
+            f"Whisper's prompt holds the newest {named} of {total} terms; "
+            "the older ones are still corrected, but no longer hinted."
+        )
+        self.prompt_note.setVisible(named < total)
+
     # --- settings -------------------------------------------------------------------------
     def fill(self, settings: Settings) -> None:
         """Show the settings."""
@@ -358,6 +375,7 @@ class VocabularyTab(SettingsTab):
             self.add_rule(rule)
         self.autocorrect.setChecked(settings.vocabulary.autocorrect)
         self.bias.setCurrentIndex(max(0, self.bias.findData(settings.vocabulary.bias)))
+        self._update_prompt_note()
 
     def apply(self, settings: Settings) -> Settings:
         """Return the settings with this tab's values."""
