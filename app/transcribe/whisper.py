@@ -460,7 +460,7 @@ class WhisperTranscriber:
         if not options.context:
             return options.initial_prompt or None
         tokenizer = self._model.hf_tokenizer  # type: ignore[union-attr]
-        head = []
+        head: list[int] = []
         if options.initial_prompt:
             head = tokenizer.encode(" " + options.initial_prompt.strip(), add_special_tokens=False).ids
         tail = tokenizer.encode(" " + options.context.strip(), add_special_tokens=False).ids
