@@ -46,6 +46,10 @@ class TextPipeline:
         self.settings = vocabulary
         self.vocabulary = Vocabulary(vocabulary.terms, vocabulary.sensitivity)
         self.rules: RuleSet = compile_rules(rules, strict=False)
+        # Measured once here, not at each utterance (the first count loads the tokenizer).
+        self._prompt: str | None = None
+        if self.vocabulary and vocabulary.bias in {"prompt", "both"}:
+            self._prompt = self.vocabulary.prompt(PROMPT_MAX_TOKENS - PROMPT_MARGIN, count_tokens)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TextPipeline:
@@ -64,13 +68,12 @@ class TextPipeline:
             return base
         changes: dict[str, object] = {}
         if bias in {"prompt", "both"}:
-            room = PROMPT_MAX_TOKENS - PROMPT_MARGIN
+            prompt = self._prompt
             if base.initial_prompt:
-                room -= count_tokens(" " + base.initial_prompt)
-            prompt = self.vocabulary.prompt(room, count_tokens)
-            if prompt and base.initial_prompt:
-                prompt = f"{prompt} {base.initial_prompt}"
-            changes["initial_prompt"] = prompt or base.initial_prompt
+                room = PROMPT_MAX_TOKENS - PROMPT_MARGIN - count_tokens(" " + base.initial_prompt)
+                prompt = self.vocabulary.prompt(room, count_tokens)
+                prompt = f"{prompt} {base.initial_prompt}" if prompt else base.initial_prompt
+            changes["initial_prompt"] = prompt
         if bias in {"hotwords", "both"}:
             changes["hotwords"] = self.vocabulary.hotwords()
         return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
