@@ -13,7 +13,7 @@ import re
 from app.config import Rule, Settings, VocabularySettings
 from app.text.rules import RuleSet, compile_rules
 from app.text.vocabulary import Vocabulary
-from app.transcribe.tokens import PROMPT_MARGIN, PROMPT_MAX_TOKENS, count_tokens
+from app.transcribe.tokens import PROMPT_BUDGET, count_tokens
 from app.transcribe.whisper import DecodeOptions
 
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?])")
@@ -31,7 +31,7 @@ def prompt_coverage(terms: list[str]) -> tuple[int, int]:
     Terms past the prompt window (see :meth:`Vocabulary.prompt_terms`) are still auto-corrected.
     """
     vocabulary = Vocabulary(terms)
-    named = vocabulary.prompt_terms(PROMPT_MAX_TOKENS - PROMPT_MARGIN, count_tokens)
+    named = vocabulary.prompt_terms(PROMPT_BUDGET, count_tokens)
     return len(named), len(vocabulary.prompt_terms())
 
 
@@ -49,7 +49,7 @@ class TextPipeline:
         # Measured once here, not at each utterance (the first count loads the tokenizer).
         self._prompt: str | None = None
         if self.vocabulary and vocabulary.bias in {"prompt", "both"}:
-            self._prompt = self.vocabulary.prompt(PROMPT_MAX_TOKENS - PROMPT_MARGIN, count_tokens)
+            self._prompt = self.vocabulary.prompt(PROMPT_BUDGET, count_tokens)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TextPipeline:
@@ -70,7 +70,7 @@ class TextPipeline:
         if bias in {"prompt", "both"}:
             prompt = self._prompt
             if base.initial_prompt:
-                room = PROMPT_MAX_TOKENS - PROMPT_MARGIN - count_tokens(" " + base.initial_prompt)
+                room = PROMPT_BUDGET - count_tokens(" " + base.initial_prompt)
                 prompt = self.vocabulary.prompt(room, count_tokens)
                 prompt = f"{prompt} {base.initial_prompt}" if prompt else base.initial_prompt
             changes["initial_prompt"] = prompt

@@ -15,6 +15,7 @@ from app.transcribe import models
 
 PROMPT_MAX_TOKENS = 223  # 448 // 2 - 1: the prompt tokens Whisper is given
 PROMPT_MARGIN = 8  # slack for tokenizers that split a little differently from tiny.en's
+PROMPT_BUDGET = PROMPT_MAX_TOKENS - PROMPT_MARGIN  # what a prompt measured here may use
 
 
 @functools.cache
