@@ -406,8 +406,8 @@ class Engine:
         mode = command.mode or self._settings.modes.active
         streaming = None
         if self._settings.model.streaming and self._pipeline is not None:
-            options = self._pipeline.decode_options(DecodeOptions.from_settings(self._settings.model))
-            streaming = StreamingTranscriber(self._transcriber, options)
+            base = DecodeOptions.from_settings(self._settings.model)
+            streaming = self._pipeline.streaming(self._transcriber, base)
         utt = _Utterance(gen, mode, command.at, time.monotonic(), streaming, spool)
         utt.recording.set()
         self._current = utt
@@ -615,8 +615,8 @@ class Engine:
 
     def _transcribe_batch(self, audio: np.ndarray) -> tuple[str, str]:
         assert self._pipeline is not None
-        options = self._pipeline.decode_options(DecodeOptions.from_settings(self._settings.model))
-        raw = self._transcriber.transcribe(audio, options).text
+        base = DecodeOptions.from_settings(self._settings.model)
+        raw = self._pipeline.transcribe(self._transcriber, audio, base).text
         return self._pipeline.apply(raw), raw
 
     def _stream(self, utt: _Utterance) -> None:
@@ -641,8 +641,8 @@ class Engine:
                 transcript = utt.streaming.finish(audio)
             else:
                 assert self._pipeline is not None
-                options = self._pipeline.decode_options(DecodeOptions.from_settings(self._settings.model))
-                transcript = self._transcriber.transcribe(audio, options)
+                base = DecodeOptions.from_settings(self._settings.model)
+                transcript = self._pipeline.transcribe(self._transcriber, audio, base)
             raw = transcript.text
         except Exception as exc:  # keep the audio: it is in the spool and goes to history
             log.exception("transcription failed")

@@ -141,13 +141,12 @@ def run_jargon(
     pipeline = TextPipeline(vocab, rules)
     transcriber = WhisperTranscriber(model)
     base = DecodeOptions.from_settings(model)
-    biased = pipeline.decode_options(base)
     raw_texts: list[str] = []
     bias_texts: list[str] = []
     for item in items:
         audio = load_audio(item.audio)
         raw_texts.append(transcriber.transcribe(audio, base).text)
-        bias_texts.append(transcriber.transcribe(audio, biased).text)
+        bias_texts.append(pipeline.transcribe(transcriber, audio, base).text)
         log.info("%s: %s | %s", item.id, raw_texts[-1], bias_texts[-1])
     corrected = [tidy(pipeline.apply_vocabulary(tidy(t))) for t in bias_texts]
     final = [pipeline.apply(t) for t in bias_texts]

@@ -26,7 +26,7 @@ from app.bench.wer import corpus_wer
 from app.config import Settings
 from app.errors import HoldtypeError
 from app.text.pipeline import TextPipeline
-from app.transcribe.streaming import StreamingTranscriber, stream_while_recording
+from app.transcribe.streaming import stream_while_recording
 from app.transcribe.whisper import SAMPLE_RATE, DecodeOptions, WhisperTranscriber, load_audio
 
 BLOCK_S = 0.05  # the recorder delivers 50 ms blocks
@@ -182,11 +182,11 @@ def speech_level(audio: np.ndarray) -> float:
 def _stream_once(
     transcriber: WhisperTranscriber,
     pipeline: TextPipeline,
-    options: DecodeOptions,
+    base: DecodeOptions,
     audio: np.ndarray,
 ) -> tuple[float, str, int]:
     """Feed ``audio`` at real-time pace; return (release→text ms, text, decodes)."""
-    streaming = StreamingTranscriber(transcriber, options)
+    streaming = pipeline.streaming(transcriber, base)
     recording = threading.Event()
     recording.set()
     fed = [0]
@@ -225,19 +225,19 @@ def measure(
     transcriber = WhisperTranscriber(settings.model)
     transcriber.load()
     pipeline = TextPipeline.from_settings(settings)
-    options = pipeline.decode_options(DecodeOptions.from_settings(settings.model))
-    transcriber.transcribe(_quiet(1.0) + 0.0, options)  # warm-up
+    base = DecodeOptions.from_settings(settings.model)
+    pipeline.transcribe(transcriber, _quiet(1.0) + 0.0, base)  # warm-up
     for target in lengths:
         for k, clip in enumerate(build_utterances(sources, target, repeats)):
             if progress:
                 progress(f"{target:.0f} s utterance {k + 1}/{repeats} ({clip.seconds:.1f} s)")
             started = time.perf_counter()
-            batch_text = pipeline.apply(transcriber.transcribe(clip.audio, options).text)
+            batch_text = pipeline.apply(pipeline.transcribe(transcriber, clip.audio, base).text)
             batch_ms = (time.perf_counter() - started) * 1000
-            stream_ms, stream_text, decodes = _stream_once(transcriber, pipeline, options, clip.audio)
+            stream_ms, stream_text, decodes = _stream_once(transcriber, pipeline, base, clip.audio)
             # The pause sounds like the recording's own silences, whatever its level.
             paused = np.concatenate([clip.audio, _quiet(0.5, k, noise_floor(clip.audio))])
-            pause_ms, pause_text, _ = _stream_once(transcriber, pipeline, options, paused)
+            pause_ms, pause_text, _ = _stream_once(transcriber, pipeline, base, paused)
             yield Measure(
                 target,
                 clip.seconds,

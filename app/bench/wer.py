@@ -120,7 +120,6 @@ def compare_wer(
     transcriber = WhisperTranscriber(model)
     transcriber.load()
     base = DecodeOptions.from_settings(model)
-    biased = pipeline.decode_options(base)
     plain_pairs: list[tuple[str, str]] = []
     pipe_pairs: list[tuple[str, str]] = []
     audio_s = plain_s = pipe_s = 0.0
@@ -131,7 +130,7 @@ def compare_wer(
         plain = transcriber.plain_transcribe(audio)
         plain_s += time.perf_counter() - started
         started = time.perf_counter()
-        text = pipeline.apply(transcriber.transcribe(audio, biased).text)
+        text = pipeline.apply(pipeline.transcribe(transcriber, audio, base).text)
         pipe_s += time.perf_counter() - started
         plain_pairs.append((item.text, plain))
         pipe_pairs.append((item.text, text))

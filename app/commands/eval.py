@@ -171,11 +171,11 @@ def _transcribe(cfg: Any, clips: list[Clip]) -> list[str]:
     from app.transcribe.whisper import DecodeOptions, WhisperTranscriber, load_audio
 
     pipeline = TextPipeline.from_settings(cfg)
-    options = pipeline.decode_options(DecodeOptions.from_settings(cfg.model))
+    options = DecodeOptions.from_settings(cfg.model)
     transcriber = WhisperTranscriber(cfg.model)
     texts: list[str] = []
     for n, clip in enumerate(clips, 1):
-        transcript = transcriber.transcribe(load_audio(clip.audio), options)
+        transcript = pipeline.transcribe(transcriber, load_audio(clip.audio), options)
         texts.append(pipeline.apply(transcript.text))
         click.echo(f"transcribed {n}/{len(clips)}: {clip.id}", err=True)
     return texts

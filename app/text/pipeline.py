@@ -8,15 +8,25 @@ Whisper (:meth:`TextPipeline.decode_options`).
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
+from collections.abc import Callable
+
+import numpy as np
 
 from app.config import Rule, Settings, VocabularySettings
 from app.text.rules import RuleSet, compile_rules
 from app.text.vocabulary import Vocabulary
+from app.transcribe.streaming import StreamingConfig, StreamingTranscriber
 from app.transcribe.tokens import PROMPT_BUDGET, count_tokens
-from app.transcribe.whisper import DecodeOptions
+from app.transcribe.whisper import DecodeOptions, Transcriber, Transcript
+
+log = logging.getLogger(__name__)
 
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?])")
+
+# The ``vocabulary.bias`` settings that name the terms in Whisper's prompt.
+PROMPT_BIASES = frozenset({"prompt", "both"})
 
 
 def tidy(text: str) -> str:
@@ -26,9 +36,10 @@ def tidy(text: str) -> str:
 
 
 def prompt_coverage(terms: list[str]) -> tuple[int, int]:
-    """How many of ``terms`` Whisper's prompt names, and of how many (case-insensitive) terms.
+    """How many of ``terms`` Whisper's usual prompt names, and of how many (case-insensitive).
 
-    Terms past the prompt window (see :meth:`Vocabulary.prompt_terms`) are still auto-corrected.
+    Terms past the prompt window (see :meth:`Vocabulary.prompt_terms`) are named only when a
+    first reading seems to say them (:meth:`TextPipeline.transcribe`), and still auto-corrected.
     """
     vocabulary = Vocabulary(terms)
     named = vocabulary.prompt_terms(PROMPT_BUDGET, count_tokens)
@@ -48,7 +59,12 @@ class TextPipeline:
         self.rules: RuleSet = compile_rules(rules, strict=False)
         # Measured once here, not at each utterance (the first count loads the tokenizer).
         self._prompt: str | None = None
-        if self.vocabulary and vocabulary.bias in {"prompt", "both"}:
+        self._named: frozenset[str] = frozenset()  # the terms self._prompt names, casefolded
+        self._overflows = False  # the vocabulary is too long for one prompt
+        if self.vocabulary and vocabulary.bias in PROMPT_BIASES:
+            named = self.vocabulary.prompt_terms(PROMPT_BUDGET, count_tokens)
+            self._overflows = len(named) < len(self.vocabulary.prompt_terms())
+            self._named = frozenset(t.casefold() for t in named)
             self._prompt = self.vocabulary.prompt(PROMPT_BUDGET, count_tokens)
 
     @classmethod
@@ -56,27 +72,72 @@ class TextPipeline:
         """Build the pipeline from the user's settings."""
         return cls(settings.vocabulary, settings.rules)
 
-    def decode_options(self, base: DecodeOptions) -> DecodeOptions:
+    def decode_options(self, base: DecodeOptions, heard: str | None = None) -> DecodeOptions:
         """Return ``base`` with the vocabulary's ``initial_prompt``/``hotwords`` per ``bias``.
 
         An ``initial_prompt`` already set in ``base`` is kept, with the vocabulary's prompt in
         front of it. Together they fit in Whisper's prompt window: a vocabulary too long for it
-        names only some of its terms (see :meth:`Vocabulary.prompt_terms`).
+        names only some of its terms (see :meth:`Vocabulary.prompt_terms`), chosen from
+        ``heard`` (a first reading of the same speech) when given: the terms it seems to say
+        come first, then the newest.
         """
         bias = self.settings.bias
         if not self.vocabulary or bias == "none":
             return base
         changes: dict[str, object] = {}
-        if bias in {"prompt", "both"}:
+        if bias in PROMPT_BIASES:
             prompt = self._prompt
-            if base.initial_prompt:
-                room = PROMPT_BUDGET - count_tokens(" " + base.initial_prompt)
-                prompt = self.vocabulary.prompt(room, count_tokens)
-                prompt = f"{prompt} {base.initial_prompt}" if prompt else base.initial_prompt
+            relevant = self._relevant(heard)
+            if base.initial_prompt or any(t.casefold() not in self._named for t in relevant):
+                room = PROMPT_BUDGET - (count_tokens(" " + base.initial_prompt) if base.initial_prompt else 0)
+                prompt = self.vocabulary.prompt(room, count_tokens, favour=relevant)
+                if base.initial_prompt:
+                    prompt = f"{prompt} {base.initial_prompt}" if prompt else base.initial_prompt
             changes["initial_prompt"] = prompt
         if bias in {"hotwords", "both"}:
             changes["hotwords"] = self.vocabulary.hotwords()
         return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+    def _relevant(self, heard: str | None) -> list[str]:
+        return self.vocabulary.relevant_terms(heard) if heard and self._overflows else []
+
+    def missing_terms(self, heard: str) -> list[str]:
+        """Terms ``heard`` seems to say (:meth:`Vocabulary.relevant_terms`) that the usual
+        prompt leaves out for want of room: empty unless the vocabulary overflows the prompt."""
+        return [t for t in self._relevant(heard) if t.casefold() not in self._named]
+
+    def transcribe(
+        self,
+        transcriber: Transcriber,
+        audio: np.ndarray,
+        base: DecodeOptions,
+        cancel: Callable[[], bool] | None = None,
+    ) -> Transcript:
+        """Transcribe ``audio`` biased by the vocabulary (Whisper's words, before correction).
+
+        When the vocabulary is too long for Whisper's prompt and the first reading seems to say
+        terms the prompt left out, the audio is decoded once more with a prompt that names them
+        (see :meth:`decode_options`). With a vocabulary that fits, this is a single decode.
+        """
+        first = transcriber.transcribe(audio, self.decode_options(base), cancel=cancel)
+        missing = self.missing_terms(first.text)
+        if not missing:
+            return first
+        log.debug("second reading: the prompt left out %s", ", ".join(missing))
+        second = transcriber.transcribe(audio, self.decode_options(base, heard=first.text), cancel=cancel)
+        return dataclasses.replace(second, elapsed_ms=first.elapsed_ms + second.elapsed_ms)
+
+    def streaming(
+        self, transcriber: Transcriber, base: DecodeOptions, config: StreamingConfig | None = None
+    ) -> StreamingTranscriber:
+        """A :class:`StreamingTranscriber` biased by the vocabulary; with a vocabulary too long
+        for one prompt, each decode's prompt names the terms its audio was heard to say."""
+        return StreamingTranscriber(
+            transcriber,
+            self.decode_options(base),
+            config,
+            reprompt=lambda heard: self.decode_options(base, heard),
+        )
 
     def apply_vocabulary(self, raw: str) -> str:
         """Fix near misses of the user's terms (when auto-correction is on)."""

@@ -20,10 +20,11 @@ from __future__ import annotations
 import itertools
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 import jellyfish
+import numpy as np
 from rapidfuzz import fuzz, process
 
 log = logging.getLogger(__name__)
@@ -188,6 +189,16 @@ _FUNCTION_WORDS = frozenset(
         "now",
     ]
 )
+
+
+def _best_per_owner(scores: np.ndarray, owners: list[int], count: int) -> np.ndarray:
+    """Per row, the best score of each owner's columns: (rows, columns) -> (rows, count).
+
+    ``owners`` gives each column's owner, in ascending order, every owner in ``range(count)``
+    having at least one column.
+    """
+    firsts = np.searchsorted(np.asarray(owners), np.arange(count))
+    return np.maximum.reduceat(scores, firsts, axis=1)
 
 
 def _prompt_text(terms: list[str]) -> str:
@@ -403,6 +414,18 @@ class Vocabulary:
         self._max_words = min(
             6, max((len(v.split()) for t in self._terms for v in t.variants), default=1) + 1
         )
+        # For relevant_terms(): every spelling and sound key of every term, grouped by term.
+        self._rel_letters: list[str] = []
+        self._rel_letters_owner: list[int] = []
+        self._rel_keys: list[str] = []
+        self._rel_keys_owner: list[int] = []
+        for index, t in enumerate(self._terms):
+            for letters in sorted({t.letters, *t.variant_letters}):
+                self._rel_letters.append(letters)
+                self._rel_letters_owner.append(index)
+            for key in sorted(t.keys):
+                self._rel_keys.append(key)
+                self._rel_keys_owner.append(index)
 
     def __bool__(self) -> bool:
         return bool(self._terms)
@@ -417,7 +440,12 @@ class Vocabulary:
             seen.setdefault(term.casefold(), term)
         return list(seen.values())
 
-    def prompt(self, max_tokens: int | None = None, count: Callable[[str], int] | None = None) -> str | None:
+    def prompt(
+        self,
+        max_tokens: int | None = None,
+        count: Callable[[str], int] | None = None,
+        favour: Collection[str] = (),
+    ) -> str | None:
         """An ``initial_prompt`` naming the terms in their exact spelling (None when empty).
 
         Whisper reads the prompt as the text said just before and carries on in its style. A
@@ -430,15 +458,20 @@ class Vocabulary:
         tokens names only :meth:`prompt_terms`: Whisper would otherwise drop the prompt's
         beginning, and with it the first sentence and the oldest terms.
         """
-        terms = self.prompt_terms(max_tokens, count)
+        terms = self.prompt_terms(max_tokens, count, favour)
         return _prompt_text(terms) if terms else None
 
     def prompt_terms(
-        self, max_tokens: int | None = None, count: Callable[[str], int] | None = None
+        self,
+        max_tokens: int | None = None,
+        count: Callable[[str], int] | None = None,
+        favour: Collection[str] = (),
     ) -> list[str]:
-        """The terms :meth:`prompt` names, in the user's order: all of them when they fit in
-        ``max_tokens`` as measured by ``count``, else the newest that fit (a term just added is
-        usually one Whisper just got wrong). Every term is still auto-corrected.
+        """The terms :meth:`prompt` names: all of them, in the user's order, when they fit in
+        ``max_tokens`` as measured by ``count``; else the ``favour``-ed terms (say, those
+        :meth:`relevant_terms` found in a first reading; compared ignoring case), then as many
+        of the newest others as fit (a term just added is usually one Whisper just got wrong).
+        Favoured terms come last, nearest to the speech. Every term is still auto-corrected.
 
         On our 50 synthesized clips with their 82 terms (269 tokens), naming the newest 58 in
         the whole prompt gave 25.0 % WER and 60/83 terms, against 27.2 % and 58/83 when Whisper
@@ -448,15 +481,60 @@ class Vocabulary:
         terms = self._biasing_terms()
         if max_tokens is None or count is None or not terms or count(" " + _prompt_text(terms)) <= max_tokens:
             return terms
-        room = max_tokens - count(" " + _prompt_text([]))
-        first = len(terms)
-        while first > 0 and (cost := count(" " + terms[first - 1]) + 1) <= room:  # term and separator
+        wanted = {t.casefold() for t in favour}
+        kept = [t for t in terms if t.casefold() in wanted]
+        others = [t for t in terms if t.casefold() not in wanted]
+        while kept and count(" " + _prompt_text(kept)) > max_tokens:
+            kept.pop(0)  # more favoured terms than room: the newest of them
+        room = max_tokens - count(" " + _prompt_text(kept))
+        first = len(others)
+        while first > 0 and (cost := count(" " + others[first - 1]) + 1) <= room:  # term and separator
             room -= cost
             first -= 1
-        while first < len(terms) and count(" " + _prompt_text(terms[first:])) > max_tokens:
+        while first < len(others) and count(" " + _prompt_text(others[first:] + kept)) > max_tokens:
             first += 1  # BPE merges the per-term sum did not foresee
-        log.debug("vocabulary prompt names the newest %d of %d terms", len(terms) - first, len(terms))
-        return terms[first:]
+        named = others[first:] + kept
+        log.debug("vocabulary prompt names %d of %d terms (%d favoured)", len(named), len(terms), len(kept))
+        return named
+
+    def relevant_terms(self, text: str) -> list[str]:
+        """The terms ``text`` seems to say, even badly misheard, in the user's order.
+
+        For choosing which terms a prompt too small for the whole vocabulary names (see
+        :meth:`prompt_terms`), never for rewriting: the bar is far lower than
+        :meth:`correct`'s. A run of up to four words counts as saying a term when its letters
+        or its sound key are at least 70 % like the term's, and neither is under 50 %.
+        """
+        if not self._terms:
+            return []
+        letters_list: list[str] = []
+        keys: list[str] = []
+        tokens = _tokens(text)
+        for i in range(len(tokens)):
+            for j in range(i + 1, min(len(tokens), i + 4) + 1):
+                span = tokens[i:j]
+                letters = "".join(t.letters for t in span)
+                if len(letters) < 3:
+                    continue
+                letters_list.append(letters)
+                keys.append(sound_key(" ".join(t.spoken for t in span)))
+        if not letters_list:
+            return []
+        count = len(self._terms)
+        by_letters = _best_per_owner(
+            process.cdist(letters_list, self._rel_letters, scorer=fuzz.ratio, dtype=np.uint8),
+            self._rel_letters_owner,
+            count,
+        )
+        by_sound = _best_per_owner(
+            process.cdist(keys, self._rel_keys, scorer=fuzz.ratio, dtype=np.uint8),
+            self._rel_keys_owner,
+            count,
+        )
+        both = np.minimum(by_letters, by_sound) >= 50
+        near = (np.maximum(by_letters, by_sound) >= 70) & both
+        found = {self._terms[k].text.casefold() for k in np.flatnonzero(near.any(axis=0))}
+        return [t for t in self._biasing_terms() if t.casefold() in found]
 
     def hotwords(self) -> str | None:
         """faster-whisper ``hotwords``: the terms, comma-separated (None when empty)."""

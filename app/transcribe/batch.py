@@ -72,18 +72,17 @@ class FileTranscriber:
             self._runner = ModeRunner(settings)
             self._runner.mode(mode)  # unknown mode: fail before any audio is decoded
 
-    def options(self) -> DecodeOptions:
-        """Decoding options: model settings plus vocabulary biasing (unless rules are off)."""
-        base = DecodeOptions.from_settings(self.settings.model)
-        return self.pipeline.decode_options(base) if self.use_rules else base
-
     def transcribe_file(self, path: Path) -> FileResult:
         """Transcribe one file (any format PyAV/ffmpeg reads)."""
         audio = load_audio(path)
         loading = time.perf_counter()
         self.whisper.load()  # a no-op once loaded
         started = time.perf_counter()
-        raw = self.whisper.transcribe(audio, self.options()).text
+        base = DecodeOptions.from_settings(self.settings.model)
+        if self.use_rules:
+            raw = self.pipeline.transcribe(self.whisper, audio, base).text
+        else:
+            raw = self.whisper.transcribe(audio, base).text
         text = self.pipeline.apply(raw) if self.use_rules else raw
         elapsed = (time.perf_counter() - started) * 1000
         result = FileResult(

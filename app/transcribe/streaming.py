@@ -214,9 +214,13 @@ class StreamingTranscriber:
         transcriber: Transcriber,
         options: DecodeOptions,
         config: StreamingConfig | None = None,
+        reprompt: Callable[[str], DecodeOptions] | None = None,
     ) -> None:
         self.transcriber = transcriber
         self.options = options
+        # Options for a decode given the text heard so far (the vocabulary too long for one
+        # prompt names the terms that text seems to say); None: always ``options``.
+        self.reprompt = reprompt
         self.config = config or StreamingConfig()
         self._s = _State()
         self._silence = SilenceLevel(self.config.min_silence_rms)
@@ -402,9 +406,15 @@ class StreamingTranscriber:
         known = self._s.committed if known is None else known
         before = [w for w in known if w.end <= start + 0.01]
         context = _join(before)[-self.config.context_chars :]
+        options = self.options
+        if self.reprompt is not None:
+            # What this tail was heard to say so far: the last decode's words from its start.
+            heard = _join([w for w in (*known, *self._s.hypothesis) if w.end > start])
+            if heard:
+                options = self.reprompt(heard)
         return replace(
-            self.options,
-            context=" ".join(p for p in (self.options.context, context) if p) or None,
+            options,
+            context=" ".join(p for p in (options.context, context) if p) or None,
             word_timestamps=word_timestamps,
             condition_on_previous_text=False,
             # No temperature fallback: it can multiply a decode's cost (seconds, at release). A
