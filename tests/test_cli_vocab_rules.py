@@ -60,6 +60,9 @@ def test_vocab_add_says_when_the_prompt_cannot_name_every_term() -> None:
     assert many.returncode == 0, many.stderr
     assert "Whisper's prompt holds the newest" in many.stderr and "of 82 terms" in many.stderr
     assert len(ok("vocab", "list").splitlines()) == 82  # every term is kept all the same
+    ok("config", "set", "vocabulary.bias", "hotwords")  # no prompt, so no note
+    listed = holdtype("vocab", "list")
+    assert listed.returncode == 0 and "note:" not in listed.stderr
 
 
 def test_vocab_add_needs_a_term() -> None:

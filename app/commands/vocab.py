@@ -35,18 +35,21 @@ def add(terms: tuple[str, ...]) -> None:
     new = current.model_copy(update={"vocabulary": current.vocabulary.model_copy(update={"terms": words})})
     _common.save(new)
     click.echo(f"added {len(added)} term(s); {len(words)} in the vocabulary")
-    _prompt_note(words)
+    _prompt_note(words, new.vocabulary.bias)
 
 
-def _prompt_note(terms: list[str]) -> None:
-    """Say on stderr when Whisper's prompt cannot name every term."""
-    from app.text.pipeline import prompt_coverage
+def _prompt_note(terms: list[str], bias: str) -> None:
+    """Say on stderr when Whisper's prompt cannot name every term (and the bias uses one)."""
+    from app.text.pipeline import PROMPT_BIASES, prompt_coverage
 
+    if bias not in PROMPT_BIASES:
+        return
     named, total = prompt_coverage(terms)
     if named < total:
         click.echo(
-            f"note: Whisper's prompt holds the newest {named} of {total} terms; "
-            "all of them are still auto-corrected",
+            f"note: Whisper's prompt holds the newest {named} of {total} terms; an older one is "
+            "named when a first reading seems to say it (one more decode, slower), and every "
+            "term is still auto-corrected",
             err=True,
         )
 
@@ -88,4 +91,4 @@ def list_terms(as_json: bool) -> None:
         return
     for term in v.terms:
         click.echo(term)
-    _prompt_note(v.terms)
+    _prompt_note(v.terms, v.bias)

@@ -186,6 +186,10 @@ def test_vocabulary_tab_says_when_the_prompt_cannot_hold_every_term(  # type: ig
         tab.add_term(f"Zorblax{i}Kit")
     assert not tab.prompt_note.isHidden()
     assert "of 50 terms" in tab.prompt_note.text()
+    tab.bias.setCurrentIndex(tab.bias.findData("hotwords"))  # no prompt: nothing to say
+    assert tab.prompt_note.isHidden()
+    tab.bias.setCurrentIndex(tab.bias.findData("both"))
+    assert not tab.prompt_note.isHidden()
     tab.terms.setRowCount(10)  # fewer terms: the note goes away with the next edit
     tab.changed()
     assert tab.prompt_note.isHidden()

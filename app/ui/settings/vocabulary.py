@@ -352,13 +352,17 @@ class VocabularyTab(SettingsTab):
             self.try_output.setText(f"(cannot apply: {exc})")
 
     def _update_prompt_note(self) -> None:
-        """Tell when Whisper's prompt window cannot hold every term."""
-        from app.text.pipeline import prompt_coverage
+        """Tell when Whisper's prompt window cannot hold every term (and the bias uses one)."""
+        from app.text.pipeline import PROMPT_BIASES, prompt_coverage
 
+        if self.bias.currentData() not in PROMPT_BIASES:
+            self.prompt_note.setVisible(False)
+            return
         named, total = prompt_coverage(self.term_list())
         self.prompt_note.setText(
-            f"Whisper's prompt holds the newest {named} of {total} terms; "
-            "the older ones are still corrected, but no longer hinted."
+            f"Whisper's prompt holds the newest {named} of {total} terms. An older one is hinted "
+            "only when a first reading seems to say it (one more decode: slower), and every "
+            "term is still corrected."
         )
         self.prompt_note.setVisible(named < total)
 
