@@ -10,7 +10,7 @@ from app.commands import _common
 
 
 @click.command()
-@click.argument("manifest", type=click.Path(path_type=Path))
+@click.argument("manifests", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--model", "model_name", default=None, help="Speech model (default: tiny.en).")
 @click.option(
     "--bias",
@@ -20,11 +20,15 @@ from app.commands import _common
 )
 @click.option("--show", is_flag=True, help="Also print every clip's text at each stage.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object with the figures.")
-def jargon(manifest: Path, model_name: str | None, bias: str | None, show: bool, as_json: bool) -> None:
+def jargon(
+    manifests: tuple[Path, ...], model_name: str | None, bias: str | None, show: bool, as_json: bool
+) -> None:
     """WER and term accuracy for: raw Whisper, +vocabulary bias, +auto-correction, +rules.
 
     MANIFEST is a TSV (id, voice, text, terms) with audio at audio/<id>.wav beside it. The
-    vocabulary is the union of the manifest's terms, nothing else; the rules are yours.
+    vocabulary is the union of the manifests' terms, in the order given (the last manifest's
+    terms are the newest), nothing else; the rules are yours. Several manifests make a
+    vocabulary too long for Whisper's prompt.
 
     Example: holdtype bench jargon ../shared/data/jargon-dev/manifest.tsv
     """
@@ -33,7 +37,7 @@ def jargon(manifest: Path, model_name: str | None, bias: str | None, show: bool,
 
     settings = _common.settings()
     model = ModelSettings(name=model_name) if model_name else ModelSettings()
-    items = read_manifest(manifest)
+    items = [item for manifest in manifests for item in read_manifest(manifest)]
     report = run_jargon(items, model, settings.vocabulary, settings.rules, bias=bias)
     if as_json:
         _common.echo_json(report.as_dict())

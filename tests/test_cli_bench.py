@@ -1,0 +1,62 @@
+"""``holdtype bench jargon`` and ``holdtype bench wer`` as real subprocesses, on speech made here."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.cli import holdtype
+
+pytestmark = pytest.mark.slow
+
+
+def _jargon_manifest(folder: Path, speak, rows: list[tuple[str, str, str]]) -> Path:
+    """A jargon manifest (id, voice, text, terms) with its audio, in ``folder``."""
+    (folder / "audio").mkdir(parents=True)
+    lines = ["id\tvoice\ttext\tterms"]
+    for clip_id, text, terms in rows:
+        shutil.copy(speak(text, speed=150), folder / "audio" / f"{clip_id}.wav")
+        lines.append(f"{clip_id}\ten-us\t{text}\t{terms}")
+    manifest = folder / "manifest.tsv"
+    manifest.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return manifest
+
+
+def test_bench_jargon_scores_every_stage_over_several_manifests(tmp_path: Path, speak) -> None:
+    first = _jargon_manifest(
+        tmp_path / "a", speak, [("a1", "We publish the package on PyPI every Friday.", "PyPI")]
+    )
+    second = _jargon_manifest(
+        tmp_path / "b", speak, [("b1", "The notebook imports NumPy and pandas first.", "NumPy|pandas")]
+    )
+    proc = holdtype("bench", "jargon", "--json", str(first), str(second))
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["terms"] == 3  # the union of both manifests' terms
+    assert list(report["stages"]) == ["raw", "+bias", "+autocorrect", "+rules"]
+    final = report["stages"]["+rules"]
+    assert final["term_hits"] >= 2 and final["wer"] < 0.5, report
+    table = holdtype("bench", "jargon", str(first))
+    assert table.returncode == 0 and table.stdout.startswith("1 clips, 1 terms"), table.stdout
+
+
+def test_bench_jargon_names_a_missing_manifest(tmp_path: Path) -> None:
+    proc = holdtype("bench", "jargon", str(tmp_path / "nope.tsv"))
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert "no such manifest" in proc.stderr
+
+
+def test_bench_wer_prints_wer_and_real_time_factor(tmp_path: Path, speak) -> None:
+    text = "The library will close early tomorrow, so return your books in the morning."
+    shutil.copy(speak(text, speed=150), tmp_path / "clip.wav")
+    manifest = tmp_path / "manifest.jsonl"
+    manifest.write_text(json.dumps({"path": "clip.wav", "text": text}) + "\n", encoding="utf-8")
+    proc = holdtype("bench", "wer", "--json", str(manifest))
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["clips"] == 1 and report["reference_words"] == 13
+    assert report["pipeline_wer"] <= 0.25, report  # espeak-ng speech, real model
+    assert 0 < report["pipeline_rtf"] < 5 and 0 < report["plain_rtf"] < 5
