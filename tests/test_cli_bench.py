@@ -36,6 +36,7 @@ def test_bench_jargon_scores_every_stage_over_several_manifests(tmp_path: Path, 
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     assert report["terms"] == 3  # the union of both manifests' terms
+    assert report["second_readings"] == 0  # three terms fit in the prompt
     assert list(report["stages"]) == ["raw", "+bias", "+autocorrect", "+rules"]
     final = report["stages"]["+rules"]
     assert final["term_hits"] >= 2 and final["wer"] < 0.5, report

@@ -97,6 +97,7 @@ def test_a_second_reading_names_the_old_terms_it_heard(whisper: WhisperTranscrib
     recorder = RecordingTranscriber(whisper)
     transcript = pipeline.transcribe(recorder, audio, BASE)
     assert len(recorder.prompts) == 2, recorder.prompts
+    assert pipeline.second_readings == 1
     first, second = recorder.prompts
     assert first is not None and "scikit-learn" not in first and "PyPI" not in first
     assert second is not None and "scikit-learn" in second and "PyPI" in second

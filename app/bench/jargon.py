@@ -92,12 +92,14 @@ class JargonReport:
     bias: str
     total_terms: int
     stages: list[StageResult]
+    second_readings: int = 0  # clips decoded twice (a vocabulary too long for the prompt)
 
     def as_dict(self) -> dict[str, object]:
         """A JSON-ready summary."""
         return {
             "bias": self.bias,
             "terms": self.total_terms,
+            "second_readings": self.second_readings,
             "stages": {
                 s.name: {
                     "wer": round(s.wer, 4),
@@ -156,4 +158,4 @@ def run_jargon(
         score_stage("+autocorrect", items, corrected),
         score_stage("+rules", items, final),
     ]
-    return JargonReport(vocab.bias, stages[0].total_terms, stages)
+    return JargonReport(vocab.bias, stages[0].total_terms, stages, pipeline.second_readings)

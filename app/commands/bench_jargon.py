@@ -47,6 +47,11 @@ def jargon(
     for stage in report.stages:
         acc = f"{stage.term_hits}/{report.total_terms} {stage.term_accuracy:.0%}"
         click.echo(f"{stage.name:<14}{stage.wer:>8.1%}{acc:>14}")
+    if report.second_readings:
+        click.echo(
+            f"{report.second_readings} of {len(items)} clips read twice "
+            "(the vocabulary is too long for Whisper's prompt)"
+        )
     if show:
         for n, item in enumerate(items):
             click.echo(f"\n{item.id}  ref: {item.text}")

@@ -61,6 +61,7 @@ class TextPipeline:
         self._prompt: str | None = None
         self._named: frozenset[str] = frozenset()  # the terms self._prompt names, casefolded
         self._overflows = False  # the vocabulary is too long for one prompt
+        self.second_readings = 0  # how many times transcribe() decoded twice (for benchmarks)
         if self.vocabulary and vocabulary.bias in PROMPT_BIASES:
             named = self.vocabulary.prompt_terms(PROMPT_BUDGET, count_tokens)
             self._overflows = len(named) < len(self.vocabulary.prompt_terms())
@@ -124,6 +125,7 @@ class TextPipeline:
         if not missing:
             return first
         log.debug("second reading: the prompt left out %s", ", ".join(missing))
+        self.second_readings += 1
         second = transcriber.transcribe(audio, self.decode_options(base, heard=first.text), cancel=cancel)
         return dataclasses.replace(second, elapsed_ms=first.elapsed_ms + second.elapsed_ms)
 
