@@ -74,6 +74,11 @@ class ModelSettings(_Section):
     beam_size: int = Field(5, ge=1, le=16)
     language: str | None = Field("en", description="Spoken language code; empty to auto-detect")
     vad_filter: bool = Field(False, description="Drop silence with Silero VAD before decoding")
+    speech_gate: bool = Field(
+        True,
+        description="Skip audio in which the voice detector hears no speech at all "
+        "(Whisper would invent words from noise)",
+    )
     streaming: bool = Field(True, description="Decode while the key is held (faster release)")
     short_context: bool = Field(
         True,

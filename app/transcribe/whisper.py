@@ -23,7 +23,7 @@ import numpy as np
 
 from app.config import ModelSettings
 from app.errors import AudioError, ModelError
-from app.transcribe import models
+from app.transcribe import models, vad
 from app.transcribe.tokens import PROMPT_MAX_TOKENS
 
 log = logging.getLogger(__name__)
@@ -261,6 +261,21 @@ def _words(text: str) -> list[str]:
     return [w for w in (_TOKEN.sub("", w.lower()) for w in text.split()) if w]
 
 
+def prompt_echo(text: str, prompt: str, min_words: int = 3) -> bool:
+    """True when ``text`` is nothing but a run of ``prompt``'s words (at least ``min_words``).
+
+    Under a prompt, Whisper given noise or a breath instead of speech tends to read the prompt
+    back: "Let me tell you what I did.", "We talked about scikit-learn." Someone who really
+    says a run of the prompt is heard again without it (see ``WhisperTranscriber``).
+    """
+    said = _words(text)
+    if len(said) < min_words:
+        return False
+    source = _words(prompt)
+    n = len(said)
+    return any(source[i : i + n] == said for i in range(len(source) - n + 1))
+
+
 def split_points(audio: np.ndarray) -> list[int]:
     """Sample offsets that cut long audio into pieces of PIECE_MIN_S to PIECE_MAX_S seconds.
 
@@ -391,6 +406,8 @@ class WhisperTranscriber:
             except (RuntimeError, ValueError, OSError) as exc:
                 raise ModelError(f"cannot load model '{self.settings.name}': {exc}") from exc
             self.device, self.compute_type = device, compute
+            if self.settings.speech_gate:
+                vad.warm_up()
             self.load_ms = (time.perf_counter() - started) * 1000
             log.info("loaded %s on %s/%s in %.0f ms", self.settings.name, device, compute, self.load_ms)
 
@@ -415,6 +432,11 @@ class WhisperTranscriber:
             # Too short to hold a word, or digital silence (a muted microphone): Whisper would
             # only invent something ("you").
             return Transcript("", duration, options.language, (), 0.0)
+        if self.settings.speech_gate and duration <= LONG_FORM_S and not vad.has_speech(audio):
+            # Noise, a breath, a key held by mistake: Whisper would invent words. (Longer
+            # audio goes window by window, or piece by piece through this same check.)
+            log.debug("no speech in %.1f s of audio; not decoded", duration)
+            return Transcript("", duration, options.language, (), (time.perf_counter() - started) * 1000)
         if options.context_margin_s is not None and _prompted(options) and duration > PIECE_MAX_S:
             return self._transcribe_pieces(audio, options, started)
         frames = encoder_frames(duration, options.context_margin_s)
@@ -424,6 +446,12 @@ class WhisperTranscriber:
             pad = frames * (SAMPLE_RATE // FRAMES_PER_S) - len(audio)
             audio = np.concatenate([audio, np.zeros(max(0, pad), np.float32)])
         result = self._decode_window(audio, options, started, duration, frames)
+        prompt = " ".join(p for p in (options.initial_prompt, options.hotwords, options.context) if p)
+        if prompt and prompt_echo(result.text, prompt):
+            # No speech, read as the prompt: what the audio says is what Whisper hears unhelped.
+            log.debug("decode %r echoes the prompt; read again without it", result.text)
+            bare = replace(options, initial_prompt=None, hotwords=None, context=None)
+            return self._decode_window(audio, bare, started, duration, frames)
         if _prompted(options) and list_like(result.text):
             # A prompt (the vocabulary's, or the text so far) sometimes tips Whisper into
             # writing a list of guesses ("Messages, Waitin, RabbitMQ, Intel, Worker"). Decoding

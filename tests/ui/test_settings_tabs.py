@@ -120,6 +120,7 @@ def test_model_tab(qtbot, config_path: Path, write_settings) -> None:  # type: i
     s.model.language = "de"
     s.model.device = "cpu"
     s.model.short_context = False
+    s.model.speech_gate = False
     write_settings(s)
     window = open_window(qtbot, config_path)
     tab = window.pages["model"]
@@ -127,17 +128,20 @@ def test_model_tab(qtbot, config_path: Path, write_settings) -> None:  # type: i
     assert tab.language.currentData() == "de"
     assert tab.device.currentData() == "cpu"
     assert not tab.short_context.isChecked()
+    assert not tab.speech_gate.isChecked()
     names = [tab.table.item(r, 0).text() for r in range(tab.table.rowCount())]
     assert names[0] == "tiny.en" and "large-v3" in names
     assert "in use" in tab.table.item(0, 5).text()
     tab.beam_size.setValue(2)
     tab.short_context.setChecked(True)
+    tab.speech_gate.setChecked(True)
     tab.language.setCurrentIndex(tab.language.findData(""))
     tab.compute_type.setCurrentIndex(tab.compute_type.findData("int8"))
     commit(qtbot, window)
     got = saved(config_path)
     assert got.model.beam_size == 2
     assert got.model.short_context is True
+    assert got.model.speech_gate is True
     # "detect automatically" is language None; TOML cannot store None, so config.py drops the key
     # and a reload brings back the default "en" (reported to the lead) — check what was applied.
     assert window.ctx.live.settings.model.language is None

@@ -122,6 +122,13 @@ class ModelTab(SettingsTab):
         )
         self.short_context.toggled.connect(self.changed)
         form.addRow("", self.short_context)
+        self.speech_gate = QCheckBox("Ignore recordings without speech")
+        self.speech_gate.setToolTip(
+            "A voice detector listens first: audio with no speech at all (a key held by "
+            "mistake, room noise) is not decoded, since Whisper would invent words from it."
+        )
+        self.speech_gate.toggled.connect(self.changed)
+        form.addRow("", self.speech_gate)
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.table, 1)
@@ -307,6 +314,7 @@ class ModelTab(SettingsTab):
         self.compute_type.setCurrentIndex(index)
         self.beam_size.setValue(settings.model.beam_size)
         self.short_context.setChecked(settings.model.short_context)
+        self.speech_gate.setChecked(settings.model.speech_gate)
         language = settings.model.language or ""
         index = self.language.findData(language)
         if index < 0:
@@ -331,5 +339,6 @@ class ModelTab(SettingsTab):
             compute_type=self.compute_type.currentData(),
             beam_size=self.beam_size.value(),
             short_context=self.short_context.isChecked(),
+            speech_gate=self.speech_gate.isChecked(),
             language=language or None,
         )
