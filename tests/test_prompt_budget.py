@@ -65,29 +65,22 @@ def test_the_pipeline_prompt_fits_the_window_with_the_text_before_it() -> None:
     assert count_tokens(" " + both) <= PROMPT_MAX_TOKENS - PROMPT_MARGIN
 
 
-@pytest.fixture(scope="module")
-def loaded() -> WhisperTranscriber:
-    whisper = WhisperTranscriber(ModelSettings())
-    whisper.load()
-    return whisper
-
-
-def test_context_is_cut_from_its_front_never_the_vocabulary(loaded: WhisperTranscriber) -> None:
+def test_context_is_cut_from_its_front_never_the_vocabulary(whisper: WhisperTranscriber) -> None:
     vocab_prompt = Vocabulary(MANY).prompt(PROMPT_MAX_TOKENS - PROMPT_MARGIN, count_tokens)
     context = " ".join(f"sentence number {i} of what was said before." for i in range(30))
-    tokens = loaded._prompt(DecodeOptions(initial_prompt=vocab_prompt, context=context))
+    tokens = whisper._prompt(DecodeOptions(initial_prompt=vocab_prompt, context=context))
     assert isinstance(tokens, list) and len(tokens) <= PROMPT_MAX_TOKENS
-    text = loaded._model.hf_tokenizer.decode(tokens)  # type: ignore[union-attr]
+    text = whisper._model.hf_tokenizer.decode(tokens)  # type: ignore[union-attr]
     assert text.strip().startswith(vocab_prompt)
     assert text.endswith("sentence number 29 of what was said before.")
     # Without context the prompt is passed as text, as before.
-    assert loaded._prompt(DecodeOptions(initial_prompt="Hello.")) == "Hello."
-    assert loaded._prompt(DecodeOptions()) is None
+    assert whisper._prompt(DecodeOptions(initial_prompt="Hello.")) == "Hello."
+    assert whisper._prompt(DecodeOptions()) is None
 
 
 @pytest.mark.slow
 def test_the_vocabulary_still_steers_whisper_after_a_long_transcript(
-    loaded: WhisperTranscriber, speak
+    whisper: WhisperTranscriber, speak
 ) -> None:
     """Streaming passes the text so far as context. With 60 terms (194 prompt tokens) and 120
     tokens of context, the context used to push the vocabulary prompt out of the window
@@ -98,10 +91,10 @@ def test_the_vocabulary_still_steers_whisper_after_a_long_transcript(
     before = " ".join(f"Item {i} of the notes we took in the meeting today." for i in range(10))
     assert count_tokens(" " + options.initial_prompt) + count_tokens(" " + before) > PROMPT_MAX_TOKENS
     options = replace(options, context=before)
-    first = loaded.transcribe(
+    first = whisper.transcribe(
         load_audio(speak("We use scikit learn for machine learning every day.", speed=150)), options
     )
-    second = loaded.transcribe(
+    second = whisper.transcribe(
         load_audio(speak("Install NumPy and pandas from PyPI before you run the notebook.", speed=150)),
         options,
     )

@@ -83,13 +83,6 @@ class RecordingTranscriber:
         return self.whisper.transcribe(audio, options, cancel=cancel)
 
 
-@pytest.fixture(scope="module")
-def whisper() -> WhisperTranscriber:
-    transcriber = WhisperTranscriber(ModelSettings())
-    transcriber.load()
-    return transcriber
-
-
 @pytest.mark.slow
 def test_a_second_reading_names_the_old_terms_it_heard(whisper: WhisperTranscriber, speak) -> None:
     pipeline = TextPipeline(VocabularySettings(terms=OLD + MANY), [])

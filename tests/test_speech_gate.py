@@ -55,13 +55,6 @@ def test_the_detector_hears_one_short_word_quiet_or_in_noise(
     assert has_speech(audio)
 
 
-@pytest.fixture(scope="module")
-def whisper() -> WhisperTranscriber:
-    transcriber = WhisperTranscriber(ModelSettings())
-    transcriber.load()
-    return transcriber
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize(("seconds", "level"), [(3.0, 0.002), (3.0, 0.01), (6.0, 0.03)])
 def test_noise_under_the_vocabulary_prompt_gives_no_text(

@@ -14,7 +14,6 @@ from app.transcribe.whisper import (
     SAMPLE_RATE,
     DecodeCancelled,
     DecodeOptions,
-    WhisperTranscriber,
     load_audio,
 )
 
@@ -28,13 +27,6 @@ SENTENCES = [
     "We walked along the river for an hour and then stopped for coffee.",
     "Remember to water the plants on the balcony while I am away.",
 ]
-
-
-@pytest.fixture(scope="module")
-def whisper() -> WhisperTranscriber:
-    transcriber = WhisperTranscriber(ModelSettings())
-    transcriber.load()
-    return transcriber
 
 
 @pytest.fixture
