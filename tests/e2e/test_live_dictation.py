@@ -105,7 +105,7 @@ def test_escape_cancels_and_keeps_the_recording_in_history(
         target_window.focus()
         display.xdotool("keydown", "Caps_Lock")
         app.wait_line("state: recording")
-        pulse_server.play(speak("This sentence must never be pasted anywhere.", speed=150))
+        pulse_server.play(speak("The library will close early tomorrow morning.", speed=150))
         display.xdotool("key", "Escape")
         app.wait_line("cancelled")
         display.xdotool("keyup", "Caps_Lock")
@@ -116,9 +116,10 @@ def test_escape_cancels_and_keeps_the_recording_in_history(
     assert target_window.text() == ""
     rows = _history(live_env)
     assert [r["outcome"] for r in rows] == ["cancelled"]
-    # The words are kept (tiny.en may mishear one: "placed" for "pasted" happened).
+    # The words are kept. (tiny.en may mishear one: an earlier sentence, "This sentence must
+    # never be pasted anywhere", came back as "...be placed..." and "...be based on any way".)
     heard = set(re.findall(r"[a-z]+", rows[0]["text"].lower()))
-    assert len(heard & {"sentence", "never", "pasted", "anywhere"}) >= 3, rows[0]["text"]
+    assert len(heard & {"library", "close", "early", "tomorrow", "morning"}) >= 4, rows[0]["text"]
 
 
 def test_a_tap_shorter_than_the_minimum_is_ignored(live_env, display, target_window, pulse_server, speak):
