@@ -80,7 +80,7 @@ class TextPipeline:
         front of it. Together they fit in Whisper's prompt window: a vocabulary too long for it
         names only some of its terms (see :meth:`Vocabulary.prompt_terms`), chosen from
         ``heard`` (a first reading of the same speech) when given: the terms it seems to say
-        come first, then the newest.
+        are kept first (and named last, nearest the speech), then as many of the newest.
         """
         bias = self.settings.bias
         if not self.vocabulary or bias == "none":
