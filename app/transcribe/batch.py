@@ -81,9 +81,9 @@ class FileTranscriber:
         base = DecodeOptions.from_settings(self.settings.model)
         if self.use_rules:
             raw = self.pipeline.transcribe(self.whisper, audio, base).text
+            text = self.pipeline.apply(raw)
         else:
-            raw = self.whisper.transcribe(audio, base).text
-        text = self.pipeline.apply(raw) if self.use_rules else raw
+            raw = text = self.whisper.transcribe(audio, base).text
         elapsed = (time.perf_counter() - started) * 1000
         result = FileResult(
             str(path),

@@ -10,14 +10,11 @@ noise that Whisper heard nothing in it either.
 
 from __future__ import annotations
 
-import logging
 import threading
 
 import numpy as np
 
-log = logging.getLogger(__name__)
-
-SAMPLE_RATE = 16_000
+SAMPLE_RATE = 16_000  # what the detector and Whisper take (as in app.transcribe.whisper)
 GATE_THRESHOLD = 0.25  # the detector's speech probability (faster-whisper's filter uses 0.5)
 GATE_MIN_SPEECH_MS = 60
 _lock = threading.Lock()
