@@ -15,7 +15,7 @@ import pytest
 from app.bench.wer import read_terms
 from app.config import ModelSettings, VocabularySettings
 from app.text.pipeline import TextPipeline
-from app.text.vocabulary import Vocabulary, _prompt_text
+from app.text.vocabulary import Vocabulary, prompt_text
 from app.transcribe.tokens import PROMPT_MARGIN, PROMPT_MAX_TOKENS, count_tokens
 from app.transcribe.whisper import DecodeOptions, WhisperTranscriber, load_audio
 
@@ -47,7 +47,7 @@ def test_a_long_vocabulary_keeps_both_sentences_and_its_newest_terms() -> None:
     assert 10 < len(kept) < len(MANY)
     assert kept == MANY[-len(kept) :]  # the newest, in the user's order
     older = MANY[-len(kept) - 1]  # and as many as fit: one more would not
-    assert count_tokens(" " + _prompt_text([older, *kept])) > 200
+    assert count_tokens(" " + prompt_text([older, *kept])) > 200
 
 
 def test_a_budget_too_small_for_any_term_gives_no_prompt() -> None:

@@ -16,7 +16,7 @@ import numpy as np
 
 from app.config import Rule, Settings, VocabularySettings
 from app.text.rules import RuleSet, compile_rules
-from app.text.vocabulary import Vocabulary
+from app.text.vocabulary import Vocabulary, prompt_text
 from app.transcribe.streaming import StreamingConfig, StreamingTranscriber
 from app.transcribe.tokens import PROMPT_BUDGET, count_tokens
 from app.transcribe.whisper import DecodeOptions, Transcriber, Transcript
@@ -66,7 +66,7 @@ class TextPipeline:
             named = self.vocabulary.prompt_terms(PROMPT_BUDGET, count_tokens)
             self._overflows = len(named) < len(self.vocabulary.prompt_terms())
             self._named = frozenset(t.casefold() for t in named)
-            self._prompt = self.vocabulary.prompt(PROMPT_BUDGET, count_tokens)
+            self._prompt = prompt_text(named) if named else None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TextPipeline:

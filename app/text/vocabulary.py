@@ -201,7 +201,7 @@ def _best_per_owner(scores: np.ndarray, owners: list[int], count: int) -> np.nda
     return np.maximum.reduceat(scores, firsts, axis=1)
 
 
-def _prompt_text(terms: list[str]) -> str:
+def prompt_text(terms: list[str]) -> str:
     """The vocabulary prompt's two sentences around ``terms`` (see :meth:`Vocabulary.prompt`)."""
     listed = ", ".join(terms[:-1]) + " and " + terms[-1] if len(terms) > 1 else "".join(terms)
     return f"Today we talked about {listed}. Let me tell you what I did."
@@ -459,7 +459,7 @@ class Vocabulary:
         beginning, and with it the first sentence and the oldest terms.
         """
         terms = self.prompt_terms(max_tokens, count, favour)
-        return _prompt_text(terms) if terms else None
+        return prompt_text(terms) if terms else None
 
     def prompt_terms(
         self,
@@ -479,19 +479,19 @@ class Vocabulary:
         Whisper knows) was worse, 33.3 % and 53/83: naming them still helps.
         """
         terms = self._biasing_terms()
-        if max_tokens is None or count is None or not terms or count(" " + _prompt_text(terms)) <= max_tokens:
+        if max_tokens is None or count is None or not terms or count(" " + prompt_text(terms)) <= max_tokens:
             return terms
         wanted = {t.casefold() for t in favour}
         kept = [t for t in terms if t.casefold() in wanted]
         others = [t for t in terms if t.casefold() not in wanted]
-        while kept and count(" " + _prompt_text(kept)) > max_tokens:
+        while kept and count(" " + prompt_text(kept)) > max_tokens:
             kept.pop(0)  # more favoured terms than room: the newest of them
-        room = max_tokens - count(" " + _prompt_text(kept))
+        room = max_tokens - count(" " + prompt_text(kept))
         first = len(others)
         while first > 0 and (cost := count(" " + others[first - 1]) + 1) <= room:  # term and separator
             room -= cost
             first -= 1
-        while first < len(others) and count(" " + _prompt_text(others[first:] + kept)) > max_tokens:
+        while first < len(others) and count(" " + prompt_text(others[first:] + kept)) > max_tokens:
             first += 1  # BPE merges the per-term sum did not foresee
         named = others[first:] + kept
         log.debug("vocabulary prompt names %d of %d terms (%d favoured)", len(named), len(terms), len(kept))
