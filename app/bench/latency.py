@@ -113,7 +113,7 @@ def synthesize(folder: Path) -> list[tuple[Path, str | None]]:
         voice = ("en-us", "en-gb", "en-us+m3", "en-gb+f3")[i % 4]
         raw, wav = folder / f"s{i:02d}.raw.wav", folder / f"s{i:02d}.wav"
         subprocess.run(["espeak-ng", "-v", voice, "-s", "165", "-w", str(raw), text], check=True)
-        subprocess.run(["sox", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(wav)], check=True)
+        subprocess.run(["sox", "-R", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(wav)], check=True)
         out.append((wav, text))
     return out
 

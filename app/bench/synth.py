@@ -115,7 +115,7 @@ def synthesize(text: str, voice: str, out: Path, speed: int = 160) -> None:
     """Speak ``text`` with espeak-ng into a 16 kHz mono 16-bit WAV at ``out``."""
     raw = out.with_suffix(".raw.wav")
     subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(raw), text], check=True)
-    subprocess.run(["sox", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(out)], check=True)
+    subprocess.run(["sox", "-R", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(out)], check=True)
     raw.unlink()
 
 
