@@ -7,16 +7,26 @@ layout as the development set, so ``holdtype bench jargon OUT/manifest.tsv`` rea
 Usage::
 
     python -m app.bench.synth /tmp/jargon-extra
+    python -m app.bench.synth /tmp/dev-draw1 --from ../shared/data/jargon-dev/manifest.tsv --draw 1
+
+``--from`` speaks another manifest's sentences with its voices instead (the shared development
+set was made the same way: espeak-ng at 160 words a minute, sox to 16 kHz). ``--draw N`` dithers
+the 16-bit audio with the N-th random draw instead of sox's fixed one: tiny.en's reading changes
+with that last bit, so a figure on one draw is one sample of what sentences like these give.
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
 import logging
 import shutil
 import subprocess
-import sys
+import wave
+import zlib
 from pathlib import Path
+
+import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -111,34 +121,90 @@ SENTENCES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )
 
 
-def synthesize(text: str, voice: str, out: Path, speed: int = 160) -> None:
-    """Speak ``text`` with espeak-ng into a 16 kHz mono 16-bit WAV at ``out``."""
+def synthesize(text: str, voice: str, out: Path, speed: int = 160, draw: int = 0) -> None:
+    """Speak ``text`` with espeak-ng into a 16 kHz mono 16-bit WAV at ``out``.
+
+    ``draw`` 0 keeps sox's own dither with its fixed seed (``-R``: the same text always gives
+    the same audio); ``draw`` N > 0 dithers with triangular noise of one step, seeded by N
+    and the file's name, so that each draw is another equally likely 16-bit rendering.
+    """
     raw = out.with_suffix(".raw.wav")
     subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(raw), text], check=True)
-    subprocess.run(["sox", "-R", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(out)], check=True)
-    raw.unlink()
+    try:
+        if draw == 0:
+            cmd = ["sox", "-R", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(out)]
+            subprocess.run(cmd, check=True)
+            return
+        floats = subprocess.run(
+            ["sox", str(raw), "-r", "16000", "-c", "1", "-t", "raw", "-e", "floating-point", "-b", "32", "-"],
+            check=True,
+            capture_output=True,
+        ).stdout
+        write_dithered(np.frombuffer(floats, dtype="<f4"), out, draw)
+    finally:
+        raw.unlink()
 
 
-def build(folder: Path) -> Path:
-    """Write the clips and ``manifest.tsv`` into ``folder``; return the manifest path."""
+def write_dithered(audio: np.ndarray, out: Path, draw: int) -> None:
+    """Write float ``audio`` (16 kHz mono) as a 16-bit WAV, dithered with draw number ``draw``."""
+    rng = np.random.default_rng([draw, zlib.crc32(out.name.encode())])
+    noise = rng.random(len(audio)) - rng.random(len(audio))  # triangular, +-1 step
+    samples = np.clip(np.round(audio.astype(np.float64) * 32768 + noise), -32768, 32767).astype("<i2")
+    with wave.open(str(out), "wb") as handle:
+        handle.setnchannels(1)
+        handle.setsampwidth(2)
+        handle.setframerate(16_000)
+        handle.writeframes(samples.tobytes())
+
+
+def build(
+    folder: Path,
+    sentences: list[tuple[str, str, str, tuple[str, ...]]] | None = None,
+    draw: int = 0,
+) -> Path:
+    """Write the clips and ``manifest.tsv`` into ``folder``; return the manifest path.
+
+    ``sentences`` are ``(id, voice, text, terms)``; by default this module's own.
+    """
     for tool in ("espeak-ng", "sox"):
         if shutil.which(tool) is None:
             raise SystemExit(f"{tool} is missing; install it with: sudo apt-get install espeak-ng sox")
+    if sentences is None:
+        sentences = [(f"x{n:02d}", voice, text, terms) for n, (voice, text, terms) in enumerate(SENTENCES, 1)]
     audio = folder / "audio"
     audio.mkdir(parents=True, exist_ok=True)
     manifest = folder / "manifest.tsv"
     with manifest.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
         writer.writerow(["id", "voice", "text", "terms"])
-        for n, (voice, text, terms) in enumerate(SENTENCES, 1):
-            clip_id = f"x{n:02d}"
-            synthesize(text, voice, audio / f"{clip_id}.wav")
+        for clip_id, voice, text, terms in sentences:
+            synthesize(text, voice or "en-us", audio / f"{clip_id}.wav", draw=draw)
             writer.writerow([clip_id, voice, text, "|".join(terms)])
-    log.info("wrote %d clips to %s", len(SENTENCES), folder)
+    log.info("wrote %d clips to %s", len(sentences), folder)
     return manifest
 
 
+def main(argv: list[str] | None = None) -> None:
+    """``python -m app.bench.synth OUT [--from MANIFEST] [--draw N]``."""
+    from app.bench.jargon import read_manifest
+    from app.errors import HoldtypeError
+
+    parser = argparse.ArgumentParser(prog="python -m app.bench.synth", description=__doc__.split("\n")[0])
+    parser.add_argument("output", type=Path, help="folder for manifest.tsv and audio/")
+    parser.add_argument("--from", dest="source", type=Path, help="speak this manifest's sentences instead")
+    parser.add_argument("--draw", type=int, default=0, help="dither draw (0: sox's fixed one)")
+    args = parser.parse_args(argv)
+    if args.draw < 0:
+        parser.error("--draw must be 0 or more")
+    sentences = None
+    if args.source is not None:
+        try:
+            items = read_manifest(args.source)
+        except HoldtypeError as exc:
+            parser.error(str(exc))
+        sentences = [(i.id, i.voice, i.text, i.terms) for i in items]
+    print(build(args.output, sentences, args.draw))
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        raise SystemExit("usage: python -m app.bench.synth OUTPUT_FOLDER")
-    print(build(Path(sys.argv[1])))
+    main()

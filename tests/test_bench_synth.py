@@ -1,0 +1,46 @@
+"""The jargon synthesizer: repeatable by default, and each dither draw its own rendering."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.bench.jargon import read_manifest
+from app.bench.synth import build
+from app.transcribe.whisper import load_audio
+from tests.fixtures.parts import require_tools
+
+
+@pytest.fixture(autouse=True)
+def _tools() -> None:
+    require_tools("espeak-ng", "sox", fix="sudo apt-get install espeak-ng sox")
+
+
+SENTENCE = [("t01", "en-us", "Install NumPy from PyPI.", ("NumPy", "PyPI"))]
+
+
+def _audio(folder: Path) -> bytes:
+    return (folder / "audio" / "t01.wav").read_bytes()
+
+
+def test_the_same_draw_writes_the_same_audio_and_another_draw_differs(tmp_path: Path) -> None:
+    for name, draw in (("a", 0), ("b", 0), ("c", 1), ("d", 1), ("e", 2)):
+        build(tmp_path / name, SENTENCE, draw)
+    assert _audio(tmp_path / "a") == _audio(tmp_path / "b")
+    assert _audio(tmp_path / "c") == _audio(tmp_path / "d")
+    assert _audio(tmp_path / "c") != _audio(tmp_path / "e")
+    assert _audio(tmp_path / "a") != _audio(tmp_path / "c")
+    # A draw changes only the last bit: the same speech, at most two steps apart.
+    zero = load_audio(tmp_path / "a" / "audio" / "t01.wav")
+    one = load_audio(tmp_path / "c" / "audio" / "t01.wav")
+    assert len(zero) == len(one) > 16_000 // 2
+    assert float(np.max(np.abs(zero - one))) <= 2.5 / 32768
+
+
+def test_a_manifest_is_spoken_again_with_its_ids_voices_and_terms(tmp_path: Path) -> None:
+    manifest = build(tmp_path / "first", SENTENCE, 3)
+    again = build(tmp_path / "again", [(i.id, i.voice, i.text, i.terms) for i in read_manifest(manifest)], 3)
+    assert read_manifest(again)[0].terms == ("NumPy", "PyPI")
+    assert _audio(tmp_path / "first") == _audio(tmp_path / "again")
