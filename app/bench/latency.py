@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import shutil
 import statistics
-import subprocess
 import tempfile
 import threading
 import time
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.bench import synth
 from app.bench.wer import corpus_wer
 from app.config import Settings
 from app.errors import HoldtypeError
@@ -111,9 +111,8 @@ def synthesize(folder: Path) -> list[tuple[Path, str | None]]:
     out = []
     for i, text in enumerate(_SENTENCES):
         voice = ("en-us", "en-gb", "en-us+m3", "en-gb+f3")[i % 4]
-        raw, wav = folder / f"s{i:02d}.raw.wav", folder / f"s{i:02d}.wav"
-        subprocess.run(["espeak-ng", "-v", voice, "-s", "165", "-w", str(raw), text], check=True)
-        subprocess.run(["sox", "-R", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(wav)], check=True)
+        wav = folder / f"s{i:02d}.wav"
+        synth.synthesize(text, voice, wav, speed=165)
         out.append((wav, text))
     return out
 
