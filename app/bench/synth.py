@@ -121,25 +121,24 @@ SENTENCES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )
 
 
-def synthesize(text: str, voice: str, out: Path, speed: int = 160, draw: int = 0) -> None:
+def synthesize(text: str, voice: str, out: Path, speed: int = 160, draw: int = 0, pad_s: float = 0.0) -> None:
     """Speak ``text`` with espeak-ng into a 16 kHz mono 16-bit WAV at ``out``.
 
     ``draw`` 0 keeps sox's own dither with its fixed seed (``-R``: the same text always gives
     the same audio); ``draw`` N > 0 dithers with triangular noise of one step, seeded by N
     and the file's name, so that each draw is another equally likely 16-bit rendering.
+    ``pad_s`` adds that much silence before and after the speech.
     """
     raw = out.with_suffix(".raw.wav")
     subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(raw), text], check=True)
+    audio = [str(raw), "-r", "16000", "-c", "1"]
+    pad = ["pad", str(pad_s), str(pad_s)] if pad_s else []
     try:
         if draw == 0:
-            cmd = ["sox", "-R", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(out)]
-            subprocess.run(cmd, check=True)
+            subprocess.run(["sox", "-R", *audio, "-b", "16", str(out), *pad], check=True)
             return
-        floats = subprocess.run(
-            ["sox", str(raw), "-r", "16000", "-c", "1", "-t", "raw", "-e", "floating-point", "-b", "32", "-"],
-            check=True,
-            capture_output=True,
-        ).stdout
+        as_floats = ["sox", *audio, "-t", "raw", "-e", "floating-point", "-b", "32", "-", *pad]
+        floats = subprocess.run(as_floats, check=True, capture_output=True).stdout
         write_dithered(np.frombuffer(floats, dtype="<f4"), out, draw)
     finally:
         raw.unlink()
