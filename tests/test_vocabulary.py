@@ -82,6 +82,28 @@ def test_ordinary_text_is_left_alone(vocab: Vocabulary, text: str) -> None:
     assert vocab.correct(text) == text
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # One common word written as such is the word Whisper heard, not a look-alike term.
+        ("Call me back tomorrow.", "Call me back tomorrow."),
+        ("The system is down.", "The system is down."),
+        ("Sort the list first, then ask the desk.", "Sort the list first, then ask the desk."),
+        ("It was the last century.", "It was the last century."),
+        # Written as a name mid-sentence, it is Whisper's guess at something it did not know.
+        ("Errors go to Century now.", "Errors go to Sentry now."),
+        ("restart the Systemd unit", "restart the systemd unit"),
+        # A term's own spoken reading still counts, common word or not.
+        ("write the query in sequel", "write the query in SQL"),
+        # Rare words and misspellings are still fixed.
+        ("sort the imports with eyesort", "sort the imports with isort"),
+    ],
+)
+def test_common_words_are_not_turned_into_look_alike_terms(text: str, expected: str) -> None:
+    vocab = Vocabulary(["Black", "systemd", "isort", "Sentry", "Dask", "SQL"])
+    assert vocab.correct(text) == expected
+
+
 def test_short_terms_need_an_exact_match() -> None:
     vocab = Vocabulary(["git", "uv", "pip"])
     assert vocab.correct("get the file and go") == "get the file and go"

@@ -10,7 +10,9 @@ To Me``). It does three things, all pure functions of text:
   hyphens and dots, acronyms read letter by letter ("P Y P I"), and a few readings of common
   tech syllables ("py" → "pie"/"pi", "sci" → "sigh"/"psy"). Two similarities must agree: the
   letters (rapidfuzz) and a coarse English sound key (vowel groups merged, "ph" → "f", soft
-  "c" → "s" ...). Short terms are only fixed on an exact match, so "get" never becomes "git".
+  "c" → "s" ...). Short terms are only fixed on an exact match, so "get" never becomes "git",
+  and a common word Whisper wrote as such only by the term's own spelling or spoken reading, so
+  "back" never becomes "Black".
 * It restores the exact spelling and casing of terms: "github" → ``GitHub``, "disk cache" →
   ``diskcache``.
 """
@@ -26,6 +28,8 @@ from dataclasses import dataclass, field
 import jellyfish
 import numpy as np
 from rapidfuzz import fuzz, process
+
+from app.transcribe.tokens import common_word
 
 log = logging.getLogger(__name__)
 
@@ -547,18 +551,24 @@ class Vocabulary:
         """The mean of letter and sound similarity a fuzzy match needs, from the sensitivity."""
         return 0.83 - (self.sensitivity - 0.5) * 0.2
 
-    def _score(self, letters: str, spoken: str, raw_spoken: str, term: _Term, named: bool) -> float:
+    def _score(
+        self, letters: str, spoken: str, raw_spoken: str, term: _Term, named: bool, ordinary: bool = False
+    ) -> float:
         """Similarity of an n-gram to ``term`` in 0..1, or 0.0 when it is not a match.
 
         ``named`` says Whisper wrote the words like a name (capitalised inside a sentence, or an
         acronym): a hint that it heard something it did not know, so the bar is a little lower.
+        ``ordinary`` says the n-gram is one common word written as such (see
+        :func:`~app.transcribe.tokens.common_word`): Whisper, shown the terms in its prompt,
+        wrote the word it heard, so only the term itself or one of its spoken readings
+        ("sequel" for SQL) replaces it, never a look-alike ("back" stays, not Black).
         """
         if letters == term.letters:
             return 1.0
         spoken_letters = {letters_of(spoken), letters_of(raw_spoken)}
         if spoken_letters & term.variant_letters:
             return 0.99
-        if term.short or len(letters) < (3 if named else 4):
+        if ordinary or term.short or len(letters) < (3 if named else 4):
             return 0.0
         if not 0.6 <= len(letters) / len(term.letters) <= 1.8:
             return 0.0
@@ -591,8 +601,9 @@ class Vocabulary:
                 if any(t.letters in self._by_letters for t in span):
                     continue  # never swallow a word that already is a term
                 named = all(_looks_named(text, t) for t in span)
+                ordinary = j - i == 1 and not named and common_word(span[0].text)
                 for term in self._lookup(letters, spoken, raw_spoken):
-                    score = self._score(letters, spoken, raw_spoken, term, named)
+                    score = self._score(letters, spoken, raw_spoken, term, named, ordinary)
                     if score > 0:
                         matches.append(_Match(score, j - i, i, j, term))
         return matches

@@ -33,3 +33,19 @@ def count_tokens(text: str) -> int:
     1
     """
     return len(_tokenizer().encode(text, add_special_tokens=False).ids)  # type: ignore[attr-defined]
+
+
+@functools.lru_cache(maxsize=4096)
+def common_word(word: str) -> bool:
+    """True when ``word``, lower-cased, is one whole token of Whisper's vocabulary.
+
+    Whisper's byte-pair vocabulary was built from web text: a word that is a single token
+    there ("back", "system", "sort", "century") is a common one, while rare words, misspellings
+    and most tech names take several ("eyesort", "Ollama", "celery").
+
+    >>> common_word("back"), common_word("Ralama")
+    (True, False)
+    """
+    if not word.isalpha():
+        return False
+    return len(_tokenizer().encode(" " + word.lower(), add_special_tokens=False).ids) == 1  # type: ignore[attr-defined]
