@@ -600,9 +600,12 @@ class Vocabulary:
                     continue
                 if any(t.letters in self._by_letters for t in span):
                     continue  # never swallow a word that already is a term
+                terms = self._lookup(letters, spoken, raw_spoken)
+                if not terms:
+                    continue
                 named = all(_looks_named(text, t) for t in span)
                 ordinary = j - i == 1 and not named and common_word(span[0].text)
-                for term in self._lookup(letters, spoken, raw_spoken):
+                for term in terms:
                     score = self._score(letters, spoken, raw_spoken, term, named, ordinary)
                     if score > 0:
                         matches.append(_Match(score, j - i, i, j, term))

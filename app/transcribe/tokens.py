@@ -48,4 +48,4 @@ def common_word(word: str) -> bool:
     """
     if not word.isalpha():
         return False
-    return len(_tokenizer().encode(" " + word.lower(), add_special_tokens=False).ids) == 1  # type: ignore[attr-defined]
+    return count_tokens(" " + word.lower()) == 1
