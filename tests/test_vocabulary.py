@@ -92,6 +92,7 @@ def test_ordinary_text_is_left_alone(vocab: Vocabulary, text: str) -> None:
         ("It was the last century.", "It was the last century."),
         # Written as a name mid-sentence, it is Whisper's guess at something it did not know.
         ("Errors go to Century now.", "Errors go to Sentry now."),
+        # The term's own letters are only re-cased.
         ("restart the Systemd unit", "restart the systemd unit"),
         # A term's own spoken reading still counts, common word or not.
         ("write the query in sequel", "write the query in SQL"),
