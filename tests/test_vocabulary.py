@@ -37,6 +37,11 @@ def vocab() -> Vocabulary:
         ("I fixed a bug in psychic learn.", "I fixed a bug in scikit-learn."),
         ("I fixed a bug in sigh kit learn.", "I fixed a bug in scikit-learn."),
         ("I fixed a bug in scikit learn.", "I fixed a bug in scikit-learn."),
+        ("I fixed a bug in sicket-learn.", "I fixed a bug in scikit-learn."),
+        # Whisper sometimes hyphenates a misheard term onto its neighbours: the pieces of a
+        # hyphenated word are words of their own.
+        ("the prompts go through store-to-disk cache.", "the prompts go through store-to-diskcache."),
+        ("plugins for local-Ralama and more", "plugins for local-Ollama and more"),
         ("download it from pie pie", "download it from PyPI"),
         ("download it from pi pi", "download it from PyPI"),
         ("download it from P Y P I", "download it from PyPI"),

@@ -81,8 +81,10 @@ _NUMBERS = [
 ]
 _TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
 
-# A word: letters/digits, with inner . - + # (Node.js, scikit-learn) and trailing + or # (C++).
-_TOKEN = re.compile(r"[^\W_]+(?:[.\-+#][^\W_]+)*[+#]*")
+# A word: letters/digits, with inner . + # (Node.js, llama.cpp) and trailing + or # (C++). A hyphen
+# ends a word: the pieces of "scikit-learn" still match it together (see _JOINABLE_GAP), and a
+# misheard term Whisper hyphenated onto its neighbours ("store-to-land chain") is found.
+_TOKEN = re.compile(r"[^\W_]+(?:[.+#][^\W_]+)*[+#]*")
 # What may separate the words of one match: spaces, commas, hyphens (not sentence punctuation).
 _JOINABLE_GAP = re.compile(r"[\s,\-]*")
 _PIECE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
