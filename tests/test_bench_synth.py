@@ -44,3 +44,21 @@ def test_a_manifest_is_spoken_again_with_its_ids_voices_and_terms(tmp_path: Path
     again = build(tmp_path / "again", [(i.id, i.voice, i.text, i.terms) for i in read_manifest(manifest)], 3)
     assert read_manifest(again)[0].terms == ("NumPy", "PyPI")
     assert _audio(tmp_path / "first") == _audio(tmp_path / "again")
+
+
+def test_the_check_set_is_other_sentences_with_mostly_other_terms() -> None:
+    from app.bench.synth import CHECK_SENTENCES, SENTENCES
+
+    tuning_terms = {t for _voice, _text, terms in SENTENCES for t in terms}
+    check_terms = {t for _voice, _text, terms in CHECK_SENTENCES for t in terms}
+    assert not {text for _v, text, _t in SENTENCES} & {text for _v, text, _t in CHECK_SENTENCES}
+    assert len(check_terms - tuning_terms) >= 0.75 * len(check_terms)
+
+
+def test_check_and_from_together_are_refused(tmp_path: Path) -> None:
+    from app.bench.synth import main
+
+    with pytest.raises(SystemExit) as stop:
+        main([str(tmp_path / "out"), "--check", "--from", str(tmp_path / "m.tsv")])
+    assert stop.value.code == 2
+    assert not (tmp_path / "out").exists()

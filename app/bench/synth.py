@@ -7,10 +7,12 @@ layout as the development set, so ``holdtype bench jargon OUT/manifest.tsv`` rea
 Usage::
 
     python -m app.bench.synth /tmp/jargon-extra
+    python -m app.bench.synth /tmp/jargon-check --check
     python -m app.bench.synth /tmp/dev-draw1 --from ../shared/data/jargon-dev/manifest.tsv --draw 1
 
-``--from`` speaks another manifest's sentences with its voices instead (the shared development
-set was made the same way: espeak-ng at 160 words a minute, sox to 16 kHz). ``--draw N`` dithers
+``--check`` speaks a second set kept for checking only (see ``CHECK_SENTENCES``). ``--from``
+speaks another manifest's sentences with its voices instead (the shared development set was made
+the same way: espeak-ng at 160 words a minute, sox to 16 kHz). ``--draw N`` dithers
 the 16-bit audio with the N-th random draw instead of sox's fixed one: tiny.en's reading changes
 with that last bit, so a figure on one draw is one sample of what sentences like these give.
 """
@@ -121,6 +123,69 @@ SENTENCES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )
 
 
+# A second set, kept for checking only: written after the tuning above was done, and never used to
+# choose a threshold or a wording. A change that helps SENTENCES but not these is tuned to them.
+CHECK_SENTENCES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("en-us", "We store the raw files in Amazon S3 and query them with DuckDB.", ("S3", "DuckDB")),
+    ("en-gb+m2", "The web app is built with Next.js and deployed on Vercel.", ("Next.js", "Vercel")),
+    (
+        "en-us+f3",
+        "Train the classifier with XGBoost and log the metrics to Weights & Biases.",
+        ("XGBoost", "Weights & Biases"),
+    ),
+    ("en-gb", "Our API speaks GraphQL and the mobile client uses Apollo.", ("GraphQL", "Apollo")),
+    (
+        "en-us+m3",
+        "Pin the version of NumPy in requirements.txt before the release.",
+        ("NumPy", "requirements.txt"),
+    ),
+    ("en-us", "The cluster runs on AWS with Terraform managing every resource.", ("AWS", "Terraform")),
+    (
+        "en-gb+f4",
+        "I wrote the parser with Pyparsing and tested it with Hypothesis.",
+        ("Pyparsing", "Hypothesis"),
+    ),
+    (
+        "en-us+m1",
+        "Convert the dataframe from Polars to Arrow before writing Parquet.",
+        ("Polars", "Arrow", "Parquet"),
+    ),
+    ("en-gb+m3", "The GPU kernels are written in Triton and profiled with Nsight.", ("Triton", "Nsight")),
+    (
+        "en-us+f2",
+        "Use pyenv to install Python 3.12 next to the system interpreter.",
+        ("pyenv", "Python 3.12"),
+    ),
+    (
+        "en-us",
+        "The chatbot calls GPT-4o through LiteLLM with a fallback to Claude.",
+        ("GPT-4o", "LiteLLM", "Claude"),
+    ),
+    ("en-gb", "We lint with Flake8 and check the types with Pyright in CI.", ("Flake8", "Pyright")),
+    ("en-us+m4", "Package the app with PyInstaller and sign it for macOS.", ("PyInstaller", "macOS")),
+    (
+        "en-gb+f3",
+        "The backend streams events over WebSockets to the Svelte client.",
+        ("WebSockets", "Svelte"),
+    ),
+    ("en-us", "Queue the jobs in Kafka and process them with Apache Flink.", ("Kafka", "Apache Flink")),
+    ("en-us+m2", "The notebook uses Altair for charts and Streamlit for the demo.", ("Altair", "Streamlit")),
+    ("en-gb+m1", "Cache the embeddings in Qdrant and search them with cosine similarity.", ("Qdrant",)),
+    ("en-us+f4", "We moved the docs from Sphinx to MkDocs with the Material theme.", ("Sphinx", "MkDocs")),
+    ("en-us", "The data pipeline is orchestrated by Dagster and tested with pytest.", ("Dagster", "pytest")),
+    ("en-gb", "Fine tune the model with LoRA on a single A100 over the weekend.", ("LoRA", "A100")),
+    ("en-us+m3", "The Rust extension is built with maturin and exposed through PyO3.", ("maturin", "PyO3")),
+    ("en-gb+f2", "Our services talk over gRPC and store state in etcd.", ("gRPC", "etcd")),
+    ("en-us", "The frontend fetches data with Axios and renders it with Vue.", ("Axios", "Vue")),
+    ("en-us+m1", "Serve the model with vLLM and put Traefik in front of it.", ("vLLM", "Traefik")),
+    (
+        "en-gb+m4",
+        "Deploy the notebooks with JupyterHub and authenticate with Keycloak.",
+        ("JupyterHub", "Keycloak"),
+    ),
+)
+
+
 def synthesize(text: str, voice: str, out: Path, speed: int = 160, draw: int = 0, pad_s: float = 0.0) -> None:
     """Speak ``text`` with espeak-ng into a 16 kHz mono 16-bit WAV at ``out``.
 
@@ -163,7 +228,7 @@ def build(
 ) -> Path:
     """Write the clips and ``manifest.tsv`` into ``folder``; return the manifest path.
 
-    ``sentences`` are ``(id, voice, text, terms)``; by default this module's own.
+    ``sentences`` are ``(id, voice, text, terms)``; by default this module's own SENTENCES.
     """
     for tool in ("espeak-ng", "sox"):
         if shutil.which(tool) is None:
@@ -184,7 +249,7 @@ def build(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m app.bench.synth OUT [--from MANIFEST] [--draw N]``."""
+    """``python -m app.bench.synth OUT [--check | --from MANIFEST] [--draw N]``."""
     from app.bench.jargon import read_manifest
     from app.errors import HoldtypeError
 
@@ -192,10 +257,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("output", type=Path, help="folder for manifest.tsv and audio/")
     parser.add_argument("--from", dest="source", type=Path, help="speak this manifest's sentences instead")
     parser.add_argument("--draw", type=int, default=0, help="dither draw (0: sox's fixed one)")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="speak the check sentences instead (25 clips, 51 terms, 40 of them new; never tuned on)",
+    )
     args = parser.parse_args(argv)
     if args.draw < 0:
         parser.error("--draw must be 0 or more")
+    if args.check and args.source is not None:
+        parser.error("--check and --from are two different sets; give one")
     sentences = None
+    if args.check:
+        sentences = [
+            (f"h{n:02d}", voice, text, terms) for n, (voice, text, terms) in enumerate(CHECK_SENTENCES, 1)
+        ]
     if args.source is not None:
         try:
             items = read_manifest(args.source)
