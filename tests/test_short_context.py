@@ -171,3 +171,26 @@ def test_long_audio_with_a_vocabulary_prompt_loses_no_sentence(speak) -> None:
     for key in ("library", "river", "balcony", "figures", "coast", "tomatoes", "museum", "green"):
         assert key in result.text.lower(), (key, result.text)
     assert result.words == () or result.words[-1].end <= len(audio) / SAMPLE_RATE + 0.5
+    # The pieces' mean log-probability, as for one decode: two readings can be compared.
+    assert len(result.segments) >= 2 and -1.5 < result.logprob < 0.0, result.logprob
+
+
+@pytest.mark.slow
+def test_the_same_audio_under_another_prompt_reuses_its_encoding(speak) -> None:
+    """A second reading (another prompt, same audio) skips the encoder; other audio does not."""
+    whisper = WhisperTranscriber(ModelSettings())
+    first = load_audio(speak("Install scikit learn from PyPI.", speed=150))
+    other = load_audio(speak("We walked along the river.", speed=150))
+    plain = DecodeOptions.from_settings(ModelSettings())
+    prompted = DecodeOptions.from_settings(ModelSettings(), initial_prompt="We talked about scikit-learn.")
+    one = whisper.transcribe(first, plain)
+    model = whisper._model
+    encoding = model._last[1]
+    again = whisper.transcribe(first, prompted)
+    assert model._last[1] is encoding  # not encoded again
+    assert again.text and one.text
+    whisper.transcribe(other, plain)
+    assert model._last[1] is not encoding
+    # What the reused encoding gives is what a fresh encoder gives.
+    fresh = WhisperTranscriber(ModelSettings())
+    assert fresh.transcribe(first, prompted).text == again.text

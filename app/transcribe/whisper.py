@@ -8,6 +8,7 @@ when CTranslate2 sees a GPU and the setting allows it, else the CPU with int8.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import math
 import os
@@ -313,9 +314,18 @@ def _context_model_class() -> type:
 
     class ContextWhisperModel(WhisperModel):  # type: ignore[misc]
         """Encodes only the first ``frames`` log-mel frames of a window when told to, and gives
-        up a decode between its stages (encode, generate, align) when told to."""
+        up a decode between its stages (encode, generate, align) when told to.
+
+        It also keeps its last encoding: the same audio decoded again under another prompt (a
+        second reading, see ``TextPipeline.transcribe``) skips the encoder, about a quarter of
+        a short decode's time on CPU."""
 
         _context = threading.local()
+
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)
+            self._last_lock = threading.Lock()
+            self._last: tuple[bytes, object] | None = None  # (digest of the features, encoding)
 
         def _check_cancel(self) -> None:
             cancel = getattr(self._context, "cancel", None)
@@ -327,7 +337,16 @@ def _context_model_class() -> type:
             frames = getattr(self._context, "frames", None)
             if frames is not None and features.shape[-1] > frames:
                 features = np.ascontiguousarray(features[..., :frames])
-            return super().encode(features)
+            digest = hashlib.blake2b(np.ascontiguousarray(features).tobytes(), digest_size=16)
+            digest.update(repr(features.shape).encode())
+            key = digest.digest()
+            with self._last_lock:
+                if self._last is not None and self._last[0] == key:
+                    return self._last[1]
+            encoded = super().encode(features)
+            with self._last_lock:
+                self._last = (key, encoded)
+            return encoded
 
         def generate_with_fallback(self, *args: object, **kwargs: object) -> object:
             self._check_cancel()
@@ -514,6 +533,7 @@ class WhisperTranscriber:
         words: list[Word] = []
         language = options.language
         offset = 0
+        weighted, weight = 0.0, 0  # mean log-probability over the pieces, by length of text
         for cut in [*split_points(audio), len(audio)]:
             context = " ".join(t for t in (options.context, *texts) if t)[-PIECE_CONTEXT_CHARS:]
             piece = self._transcribe(
@@ -524,11 +544,16 @@ class WhisperTranscriber:
             words.extend(replace(w, start=w.start + shift, end=w.end + shift) for w in piece.words)
             if piece.text:
                 texts.append(piece.text)
+                weighted += piece.logprob * len(piece.text)
+                weight += len(piece.text)
             language = piece.language or language
             offset = cut
         elapsed = (time.perf_counter() - started) * 1000
         text = " ".join(texts)
-        return Transcript(text, len(audio) / SAMPLE_RATE, language, tuple(words), elapsed, tuple(texts))
+        logprob = weighted / weight if weight else 0.0
+        return Transcript(
+            text, len(audio) / SAMPLE_RATE, language, tuple(words), elapsed, tuple(texts), logprob
+        )
 
     def _decode(
         self,
