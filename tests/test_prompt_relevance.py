@@ -1,22 +1,26 @@
-"""A vocabulary too long for Whisper's prompt: the terms a first reading seems to say are named.
+"""A long vocabulary prompt: the terms a first reading seems to say are named nearest the speech.
 
-The usual prompt names the newest terms that fit (see ``test_prompt_budget.py``). When a first
-reading of the audio seems to say an older term, even badly misheard, the audio is decoded once
-more with a prompt that names it. The recording transcriber below is the real model, wrapped to
-note the options of each decode.
+The usual prompt names the terms in the user's order, or the newest that fit when the vocabulary
+is too long for Whisper's prompt (see ``test_prompt_budget.py``). When the prompt is long and a
+first reading of the audio seems to say terms, even badly misheard, the audio is decoded once
+more with those terms named last (an older term left out is named again), and the reading
+Whisper is surer of is kept. The recording transcriber below is the real model, wrapped to note
+the options and the result of each decode.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from app.bench.wer import read_terms
 from app.config import ModelSettings, VocabularySettings
-from app.text.pipeline import PROMPT_BIASES, TextPipeline
-from app.text.vocabulary import Vocabulary
+from app.text.pipeline import LONG_PROMPT_TOKENS, PROMPT_BIASES, TextPipeline, _surer
+from app.text.vocabulary import SURE_BAR, Vocabulary
 from app.transcribe.streaming import StreamingTranscriber
 from app.transcribe.tokens import PROMPT_BUDGET, count_tokens
 from app.transcribe.whisper import SAMPLE_RATE, DecodeOptions, Transcript, WhisperTranscriber, load_audio
@@ -34,6 +38,13 @@ def test_relevant_terms_hear_misheard_terms_and_skip_unrelated_speech() -> None:
     assert vocab.relevant_terms("We walked along the river and stopped for coffee.") == []
     assert vocab.relevant_terms("") == []
     assert Vocabulary([]).relevant_terms("psychic learn") == []
+    # The sure bar hears the same clear readings, and nothing in ordinary speech that the
+    # default bar takes for terms (worth naming in a prompt, not worth a second decode).
+    assert vocab.relevant_terms("We use psychic learn from pie pie.", SURE_BAR) == ["scikit-learn", "PyPI"]
+    tech = Vocabulary(read_terms(Path(__file__).parent / "data" / "tech_vocabulary.txt"))
+    ordinary = "And so my fellow Americans, ask not what your country can do for you."
+    assert len(tech.relevant_terms(ordinary)) >= 3
+    assert tech.relevant_terms(ordinary, SURE_BAR) == []
 
 
 def test_favoured_terms_are_named_last_and_the_newest_others_fill_the_room() -> None:
@@ -44,29 +55,55 @@ def test_favoured_terms_are_named_last_and_the_newest_others_fill_the_room() -> 
     assert others == MANY[-len(others) :]  # the newest, as without favour
     prompt = vocab.prompt(PROMPT_BUDGET, count_tokens, favour=["PyPI"])
     assert prompt is not None and count_tokens(" " + prompt) <= PROMPT_BUDGET
-    # A vocabulary that fits is named whole, in order, whatever is favoured.
+    # A vocabulary that fits is named whole, the favoured terms last.
     small = Vocabulary(["NumPy", "PyPI", "uv"])
-    assert small.prompt_terms(PROMPT_BUDGET, count_tokens, favour=["NumPy"]) == ["NumPy", "PyPI", "uv"]
+    assert small.prompt_terms(PROMPT_BUDGET, count_tokens) == ["NumPy", "PyPI", "uv"]
+    assert small.prompt_terms(PROMPT_BUDGET, count_tokens, favour=["NumPy"]) == ["PyPI", "uv", "NumPy"]
 
 
-def test_a_vocabulary_that_fits_never_reads_twice() -> None:
+def test_a_short_vocabulary_prompt_is_never_reordered() -> None:
     pipeline = TextPipeline(VocabularySettings(terms=OLD + MANY[:10]), [])
-    assert pipeline.missing_terms("we use psychic learn from pie pie") == []
+    usual = pipeline.decode_options(BASE).initial_prompt
+    assert usual is not None and count_tokens(" " + usual) <= LONG_PROMPT_TOKENS
     assert pipeline.decode_options(BASE, heard="psychic learn") == pipeline.decode_options(BASE)
+
+
+def test_a_long_vocabulary_that_fits_names_what_was_heard_last() -> None:
+    pipeline = TextPipeline(VocabularySettings(terms=OLD + MANY[:20]), [])
+    usual = pipeline.decode_options(BASE).initial_prompt
+    assert usual is not None and LONG_PROMPT_TOKENS < count_tokens(" " + usual) <= PROMPT_BUDGET
+    assert usual.startswith("Today we talked about scikit-learn, PyPI, Zorblax0Kit")
+    heard = pipeline.decode_options(BASE, heard="we use psychic learn every day").initial_prompt
+    assert heard is not None and heard.endswith("Zorblax19Kit and scikit-learn. Let me tell you what I did.")
+    same = sorted(w.strip(",.") for w in heard.split()) == sorted(w.strip(",.") for w in usual.split())
+    assert same  # the same terms, in another order
+    # Nothing heard that sounds like a term: the usual prompt, so no second reading.
+    assert pipeline.decode_options(BASE, heard="we walked along the river") == pipeline.decode_options(BASE)
 
 
 def test_an_overflowing_vocabulary_names_what_was_heard() -> None:
     pipeline = TextPipeline(VocabularySettings(terms=OLD + MANY), [])
     usual = pipeline.decode_options(BASE).initial_prompt
     assert usual is not None and "scikit-learn" not in usual
-    assert pipeline.missing_terms("we use psychic learn every day") == ["scikit-learn"]
-    assert pipeline.missing_terms("we walked along the river") == []
+    assert pipeline.decode_options(BASE, heard="we walked along the river") == pipeline.decode_options(BASE)
     heard = pipeline.decode_options(BASE, heard="we use psychic learn every day").initial_prompt
     assert heard is not None and heard.endswith("and scikit-learn. Let me tell you what I did.")
     assert count_tokens(" " + heard) <= PROMPT_BUDGET
     # Bias without a prompt: nothing is left out, nothing is read twice.
     hotwords = TextPipeline(VocabularySettings(terms=OLD + MANY, bias="hotwords"), [])
-    assert "hotwords" not in PROMPT_BIASES and hotwords.missing_terms("psychic learn") == []
+    assert "hotwords" not in PROMPT_BIASES
+    assert hotwords.decode_options(BASE, heard="psychic learn") == hotwords.decode_options(BASE)
+
+
+def test_the_surer_reading_with_text_is_kept() -> None:
+    # Plain Transcript values standing for two readings of one clip (no model involved).
+    sure = Transcript("Install scikit-learn.", 2.0, logprob=-0.2)
+    unsure = Transcript("Install psychic learn.", 2.0, logprob=-0.6)
+    assert _surer(unsure, sure) is sure and _surer(sure, unsure) is sure
+    tie = Transcript("Install psychic learn!", 2.0, logprob=-0.2)
+    assert _surer(sure, tie) is sure  # the second reading must be strictly surer
+    empty = Transcript("", 2.0, logprob=0.0)  # no tokens: logprob 0.0 says nothing
+    assert _surer(unsure, empty) is unsure and _surer(empty, unsure) is unsure
 
 
 @dataclass
@@ -75,12 +112,14 @@ class RecordingTranscriber:
 
     whisper: WhisperTranscriber
     prompts: list[str | None] = field(default_factory=list)
+    results: list[Transcript] = field(default_factory=list)
 
     def transcribe(
         self, audio: np.ndarray, options: DecodeOptions, cancel: Callable[[], bool] | None = None
     ) -> Transcript:
         self.prompts.append(options.initial_prompt)
-        return self.whisper.transcribe(audio, options, cancel=cancel)
+        self.results.append(self.whisper.transcribe(audio, options, cancel=cancel))
+        return self.results[-1]
 
 
 @pytest.mark.slow
@@ -96,6 +135,35 @@ def test_a_second_reading_names_the_old_terms_it_heard(whisper: WhisperTranscrib
     assert second is not None and "scikit-learn" in second and "PyPI" in second
     text = pipeline.apply(transcript.text)
     assert "scikit-learn" in text and "PyPI" in text, text
+
+
+@pytest.mark.slow
+def test_a_long_prompt_reads_again_and_keeps_the_surer_reading(whisper: WhisperTranscriber, speak) -> None:
+    pipeline = TextPipeline(VocabularySettings(terms=OLD + MANY[:20]), [])
+    audio = load_audio(speak("Install scikit learn from PyPI before you run the notebook.", speed=150))
+    recorder = RecordingTranscriber(whisper)
+    transcript = pipeline.transcribe(recorder, audio, BASE)
+    assert len(recorder.prompts) == 2 and pipeline.second_readings == 1, recorder.prompts
+    first, second = recorder.prompts
+    assert first is not None and first.startswith("Today we talked about scikit-learn, PyPI,")
+    assert second is not None and second.endswith("scikit-learn and PyPI. Let me tell you what I did.")
+    surer = max(recorder.results, key=lambda r: r.logprob)
+    assert transcript.text == surer.text
+    assert transcript.elapsed_ms == pytest.approx(sum(r.elapsed_ms for r in recorder.results))
+    text = pipeline.apply(transcript.text)
+    assert "scikit-learn" in text and "PyPI" in text, text
+
+
+@pytest.mark.slow
+def test_speech_without_terms_is_read_once_even_with_a_long_prompt(
+    whisper: WhisperTranscriber, speak
+) -> None:
+    pipeline = TextPipeline(VocabularySettings(terms=OLD + MANY[:20]), [])
+    recorder = RecordingTranscriber(whisper)
+    audio = load_audio(speak("We walked along the river and stopped for coffee at noon.", speed=150))
+    transcript = pipeline.transcribe(recorder, audio, BASE)
+    assert len(recorder.prompts) == 1 and pipeline.second_readings == 0, recorder.prompts
+    assert "river" in transcript.text.lower(), transcript.text
 
 
 @pytest.mark.slow

@@ -92,7 +92,7 @@ class JargonReport:
     bias: str
     total_terms: int
     stages: list[StageResult]
-    second_readings: int = 0  # clips decoded twice (a vocabulary too long for the prompt)
+    second_readings: int = 0  # clips decoded twice (a long vocabulary prompt, see TextPipeline)
 
     def as_dict(self) -> dict[str, object]:
         """A JSON-ready summary."""

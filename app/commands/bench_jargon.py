@@ -50,7 +50,7 @@ def jargon(
     if report.second_readings:
         click.echo(
             f"{report.second_readings} of {len(items)} clips read twice "
-            "(the vocabulary is too long for Whisper's prompt)"
+            "(a long vocabulary prompt: the terms heard named last)"
         )
     if show:
         for n, item in enumerate(items):

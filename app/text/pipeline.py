@@ -16,10 +16,10 @@ import numpy as np
 
 from app.config import Rule, Settings, VocabularySettings
 from app.text.rules import RuleSet, compile_rules
-from app.text.vocabulary import Vocabulary, prompt_text
+from app.text.vocabulary import SURE_BAR, Vocabulary, prompt_text
 from app.transcribe.streaming import StreamingConfig, StreamingTranscriber
 from app.transcribe.tokens import PROMPT_BUDGET, count_tokens
-from app.transcribe.whisper import DecodeOptions, Transcriber, Transcript
+from app.transcribe.whisper import PIECE_MAX_S, DecodeOptions, Transcriber, Transcript
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,10 @@ _SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?])")
 
 # The ``vocabulary.bias`` settings that name the terms in Whisper's prompt.
 PROMPT_BIASES = frozenset({"prompt", "both"})
+# A vocabulary prompt longer than this (half of Whisper's prompt window) is long enough that a
+# term far from the speech is heard less: transcribe() reads such audio a second time with the
+# terms the first reading seems to say named last (see TextPipeline.transcribe).
+LONG_PROMPT_TOKENS = PROMPT_BUDGET // 2
 
 
 def tidy(text: str) -> str:
@@ -61,12 +65,16 @@ class TextPipeline:
         self._prompt: str | None = None
         self._named: frozenset[str] = frozenset()  # the terms self._prompt names, casefolded
         self._overflows = False  # the vocabulary is too long for one prompt
+        self._long = False  # its prompt is longer than LONG_PROMPT_TOKENS (or overflows)
         self.second_readings = 0  # how many times transcribe() decoded twice (for benchmarks)
         if self.vocabulary and vocabulary.bias in PROMPT_BIASES:
             named = self.vocabulary.prompt_terms(PROMPT_BUDGET, count_tokens)
             self._overflows = len(named) < len(self.vocabulary.prompt_terms())
             self._named = frozenset(t.casefold() for t in named)
             self._prompt = prompt_text(named) if named else None
+            self._long = self._overflows or (
+                self._prompt is not None and count_tokens(" " + self._prompt) > LONG_PROMPT_TOKENS
+            )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TextPipeline:
@@ -78,9 +86,9 @@ class TextPipeline:
 
         An ``initial_prompt`` already set in ``base`` is kept, with the vocabulary's prompt in
         front of it. Together they fit in Whisper's prompt window: a vocabulary too long for it
-        names only some of its terms (see :meth:`Vocabulary.prompt_terms`), chosen from
-        ``heard`` (a first reading of the same speech) when given: the terms it seems to say
-        are kept first (and named last, nearest the speech), then as many of the newest.
+        names only some of its terms (see :meth:`Vocabulary.prompt_terms`). With ``heard`` (a
+        first reading of the same speech) and a long vocabulary prompt, the terms it seems to
+        say are named last, nearest the speech (and kept first when room is short).
         """
         bias = self.settings.bias
         if not self.vocabulary or bias == "none":
@@ -89,7 +97,7 @@ class TextPipeline:
         if bias in PROMPT_BIASES:
             prompt = self._prompt
             relevant = self._relevant(heard)
-            if base.initial_prompt or any(t.casefold() not in self._named for t in relevant):
+            if base.initial_prompt or relevant:
                 room = PROMPT_BUDGET - (count_tokens(" " + base.initial_prompt) if base.initial_prompt else 0)
                 prompt = self.vocabulary.prompt(room, count_tokens, favour=relevant)
                 if base.initial_prompt:
@@ -100,12 +108,15 @@ class TextPipeline:
         return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 
     def _relevant(self, heard: str | None) -> list[str]:
-        return self.vocabulary.relevant_terms(heard) if heard and self._overflows else []
+        return self.vocabulary.relevant_terms(heard) if heard and self._long else []
 
-    def missing_terms(self, heard: str) -> list[str]:
-        """Terms ``heard`` seems to say (:meth:`Vocabulary.relevant_terms`) that the usual
-        prompt leaves out for want of room: empty unless the vocabulary overflows the prompt."""
-        return [t for t in self._relevant(heard) if t.casefold() not in self._named]
+    def _worth_reading_again(self, first: Transcript) -> bool:
+        """Whether a long vocabulary prompt should hear ``first``'s audio once more."""
+        if any(t.casefold() not in self._named for t in self._relevant(first.text)):
+            return True  # the speech seems to say a term the usual prompt left out
+        # The speech clearly says terms, and fits one window: there, the prompt sits right
+        # before it (long audio is decoded in pieces, the text so far between prompt and speech).
+        return first.duration <= PIECE_MAX_S and bool(self.vocabulary.relevant_terms(first.text, SURE_BAR))
 
     def transcribe(
         self,
@@ -116,18 +127,26 @@ class TextPipeline:
     ) -> Transcript:
         """Transcribe ``audio`` biased by the vocabulary (Whisper's words, before correction).
 
-        When the vocabulary is too long for Whisper's prompt and the first reading seems to say
-        terms the prompt left out, the audio is decoded once more with a prompt that names them
-        (see :meth:`decode_options`). With a vocabulary that fits, this is a single decode.
+        A long vocabulary prompt (over ``LONG_PROMPT_TOKENS``) names many terms far from the
+        speech, and tiny.en follows them loosely. When a first reading seems to say a term the
+        prompt left out, or clearly says any term, the audio is decoded once more with the
+        terms it seems to say named last, and the reading Whisper is surer of (higher mean
+        log-probability) is kept. Much of the gain is a second, different look: moving other
+        terms last also helped, a little less. A short prompt, or speech without terms, is
+        read once.
         """
-        first = transcriber.transcribe(audio, self.decode_options(base), cancel=cancel)
-        missing = self.missing_terms(first.text)
-        if not missing:
+        first_options = self.decode_options(base)
+        first = transcriber.transcribe(audio, first_options, cancel=cancel)
+        if not self._long or not first.text or not self._worth_reading_again(first):
             return first
-        log.debug("second reading: the prompt left out %s", ", ".join(missing))
+        options = self.decode_options(base, heard=first.text)
+        if options == first_options:
+            return first
         self.second_readings += 1
-        second = transcriber.transcribe(audio, self.decode_options(base, heard=first.text), cancel=cancel)
-        return dataclasses.replace(second, elapsed_ms=first.elapsed_ms + second.elapsed_ms)
+        second = transcriber.transcribe(audio, options, cancel=cancel)
+        best = _surer(first, second)
+        log.debug("second reading %r; kept the %s", second.text, "second" if best is second else "first")
+        return dataclasses.replace(best, elapsed_ms=first.elapsed_ms + second.elapsed_ms)
 
     def streaming(
         self, transcriber: Transcriber, base: DecodeOptions, config: StreamingConfig | None = None
@@ -138,7 +157,9 @@ class TextPipeline:
             transcriber,
             self.decode_options(base),
             config,
-            reprompt=lambda heard: self.decode_options(base, heard),
+            # Live decodes have no time for a second reading; only a vocabulary too long for
+            # the prompt gets a prompt chosen from what was heard.
+            reprompt=(lambda heard: self.decode_options(base, heard)) if self._overflows else None,
         )
 
     def apply_vocabulary(self, raw: str) -> str:
@@ -154,3 +175,12 @@ class TextPipeline:
     def apply(self, raw: str) -> str:
         """The whole pipeline: vocabulary, rules, tidy whitespace."""
         return tidy(self.apply_rules(self.apply_vocabulary(tidy(raw))))
+
+
+def _surer(first: Transcript, second: Transcript) -> Transcript:
+    """The reading with text that Whisper was surer of (``second`` only when strictly surer)."""
+    if not second.text.strip():
+        return first
+    if not first.text.strip() or second.logprob > first.logprob:
+        return second
+    return first
