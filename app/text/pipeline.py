@@ -90,13 +90,16 @@ class TextPipeline:
         first reading of the same speech) and a long vocabulary prompt, the terms it seems to
         say are named last, nearest the speech (and kept first when room is short).
         """
+        return self._options(base, self._relevant(heard))
+
+    def _options(self, base: DecodeOptions, relevant: list[str]) -> DecodeOptions:
+        """``base`` biased by the vocabulary, the ``relevant`` terms named last."""
         bias = self.settings.bias
         if not self.vocabulary or bias == "none":
             return base
         changes: dict[str, object] = {}
         if bias in PROMPT_BIASES:
             prompt = self._prompt
-            relevant = self._relevant(heard)
             if base.initial_prompt or relevant:
                 room = PROMPT_BUDGET - (count_tokens(" " + base.initial_prompt) if base.initial_prompt else 0)
                 prompt = self.vocabulary.prompt(room, count_tokens, favour=relevant)
@@ -110,9 +113,10 @@ class TextPipeline:
     def _relevant(self, heard: str | None) -> list[str]:
         return self.vocabulary.relevant_terms(heard) if heard and self._long else []
 
-    def _worth_reading_again(self, first: Transcript) -> bool:
-        """Whether a long vocabulary prompt should hear ``first``'s audio once more."""
-        if any(t.casefold() not in self._named for t in self._relevant(first.text)):
+    def _worth_reading_again(self, first: Transcript, relevant: list[str]) -> bool:
+        """Whether a long vocabulary prompt should hear ``first``'s audio once more
+        (``relevant``: the terms ``first`` seems to say)."""
+        if any(t.casefold() not in self._named for t in relevant):
             return True  # the speech seems to say a term the usual prompt left out
         # The speech clearly says terms, and fits one window: there, the prompt sits right
         # before it (long audio is decoded in pieces, the text so far between prompt and speech).
@@ -137,9 +141,12 @@ class TextPipeline:
         """
         first_options = self.decode_options(base)
         first = transcriber.transcribe(audio, first_options, cancel=cancel)
-        if not self._long or not first.text or not self._worth_reading_again(first):
+        if not self._long or not first.text:
             return first
-        options = self.decode_options(base, heard=first.text)
+        relevant = self._relevant(first.text)
+        if not self._worth_reading_again(first, relevant):
+            return first
+        options = self._options(base, relevant)
         if options == first_options:
             return first
         self.second_readings += 1
