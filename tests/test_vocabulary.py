@@ -129,6 +129,9 @@ def test_terms_differing_only_in_case_keep_what_was_written() -> None:
         # exact spellings are kept whatever the order of the terms
         (["LLM", "llm"], "the llm tool", "the llm tool"),
         (["llm", "LLM"], "an LLM app", "an LLM app"),
+        # also for a hyphenated term, whose pieces are separate words to the matcher
+        (["scikit-learn", "Scikit-Learn"], "use Scikit-Learn now", "use Scikit-Learn now"),
+        (["Scikit-Learn", "scikit-learn"], "use scikit-learn now", "use scikit-learn now"),
         # letters read out: lower-case words pick the lower-case term, capitals the capital one
         (["LLM", "llm"], "the l l m tool", "the llm tool"),
         (["llm", "LLM"], "the L L M tool", "the LLM tool"),

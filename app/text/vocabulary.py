@@ -387,6 +387,15 @@ def _tokens(text: str) -> list[_Token]:
     return tokens
 
 
+def _written(text: str, span: list[_Token]) -> str:
+    """The words of ``span`` as ``text`` joins them: a hyphen kept ("Scikit-Learn"), any other
+    gap (a space, a comma) as one space."""
+    joined = span[0].text
+    for before, token in itertools.pairwise(span):
+        joined += ("-" if text[before.end : token.start] == "-" else " ") + token.text
+    return joined
+
+
 class Vocabulary:
     """The user's terms, for biasing Whisper and for fixing the transcript afterwards.
 
@@ -606,7 +615,7 @@ class Vocabulary:
                 raw_spoken = " ".join(t.text.lower() for t in span)
                 exact = self._by_letters.get(letters)
                 if exact:
-                    matches.append(_Match(1.0, j - i, i, j, self._pick_case(exact, span)))
+                    matches.append(_Match(1.0, j - i, i, j, self._pick_case(exact, _written(text, span))))
                     continue
                 if span[0].letters in _FUNCTION_WORDS or span[-1].letters in _FUNCTION_WORDS:
                     continue
@@ -642,16 +651,16 @@ class Vocabulary:
         return list(found.values())
 
     @staticmethod
-    def _pick_case(options: list[_Term], span: list[_Token]) -> _Term:
+    def _pick_case(options: list[_Term], written: str) -> _Term:
         """Among terms that differ only in casing, keep the one the transcript already has.
 
         Failing an exact match, follow the transcript's casing: words Whisper wrote in capitals
         (or as dotted letters, "L.L.M.") pick an all-capitals term, all lower-case words pick an
-        all-lower-case one; otherwise the term added first wins.
+        all-lower-case one; otherwise the term added first wins. ``written`` is the span as the
+        transcript has it (see :func:`_written`).
         """
         if len(options) == 1:
             return options[0]
-        written = " ".join(t.text for t in span)
         for term in options:
             if term.text == written:
                 return term
@@ -689,7 +698,9 @@ class Vocabulary:
         out = text
         for m in sorted(chosen, key=lambda m: m.start, reverse=True):
             start, end = tokens[m.start].start, tokens[m.stop - 1].end
-            m.term = self._pick_case(self._by_letters[m.term.letters], tokens[m.start : m.stop])
+            m.term = self._pick_case(
+                self._by_letters[m.term.letters], _written(text, tokens[m.start : m.stop])
+            )
             if out[start:end] != m.term.text:
                 log.debug("vocabulary: %r -> %r (%.2f)", out[start:end], m.term.text, m.score)
                 out = out[:start] + m.term.text + out[end:]
