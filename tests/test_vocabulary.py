@@ -110,6 +110,23 @@ def test_common_words_are_not_turned_into_look_alike_terms(text: str, expected: 
     assert vocab.correct(text) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # An acronym Whisper knows is what it heard: "API" is not a misheard PyPI.
+        ("The API returns JSON.", "The API returns JSON."),
+        ("an API call", "an API call"),
+        # ...but it may be part of a term said as words.
+        ("The first API endpoint", "The FastAPI endpoint"),
+        # Acronyms Whisper does not know as one token are still its guesses ("RBC" for gRPC).
+        ("services talk over the RBC", "services talk over the gRPC"),
+    ],
+)
+def test_known_acronyms_are_not_turned_into_look_alike_terms(text: str, expected: str) -> None:
+    vocab = Vocabulary(["PyPI", "FastAPI", "gRPC"])
+    assert vocab.correct(text) == expected
+
+
 def test_short_terms_need_an_exact_match() -> None:
     vocab = Vocabulary(["git", "uv", "pip"])
     assert vocab.correct("get the file and go") == "get the file and go"

@@ -29,7 +29,7 @@ import jellyfish
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from app.transcribe.tokens import common_word
+from app.transcribe.tokens import common_word, known_acronym
 
 log = logging.getLogger(__name__)
 
@@ -580,9 +580,11 @@ class Vocabulary:
         ``named`` says Whisper wrote the words like a name (capitalised inside a sentence, or an
         acronym): a hint that it heard something it did not know, so the bar is a little lower.
         ``ordinary`` says the n-gram is one common word written as such (see
-        :func:`~app.transcribe.tokens.common_word`): Whisper, shown the terms in its prompt,
+        :func:`~app.transcribe.tokens.common_word`), or an acronym Whisper knows ("API", see
+        :func:`~app.transcribe.tokens.known_acronym`): Whisper, shown the terms in its prompt,
         wrote the word it heard, so only the term itself or one of its spoken readings
-        ("sequel" for SQL) replaces it, never a look-alike ("back" stays, not Black).
+        ("sequel" for SQL) replaces it, never a look-alike ("back" stays, not Black; "API"
+        stays, not PyPI).
         """
         if letters == term.letters:
             return 1.0
@@ -625,7 +627,9 @@ class Vocabulary:
                 if not terms:
                     continue
                 named = all(_looks_named(text, t) for t in span)
-                ordinary = j - i == 1 and not named and common_word(span[0].text)
+                ordinary = j - i == 1 and (
+                    known_acronym(span[0].text) or (not named and common_word(span[0].text))
+                )
                 for term in terms:
                     score = self._score(letters, spoken, raw_spoken, term, named, ordinary)
                     if score > 0:

@@ -49,3 +49,17 @@ def common_word(word: str) -> bool:
     if not word.isalpha():
         return False
     return count_tokens(" " + word.lower()) == 1
+
+
+@functools.lru_cache(maxsize=4096)
+def known_acronym(word: str) -> bool:
+    """True when ``word`` is an acronym in capitals that is one whole token of Whisper's
+    vocabulary as written ("API", "CPU", "JSON"): one Whisper knows and wrote on purpose, as
+    common in tech talk as "back" is in English. Rarer ones ("RBC", "MNN") take several tokens.
+
+    >>> known_acronym("API"), known_acronym("RBC")
+    (True, False)
+    """
+    if not (word.isalpha() and word.isupper() and len(word) >= 2):
+        return False
+    return count_tokens(" " + word) == 1
