@@ -65,6 +65,29 @@ def test_repeat_start(text: str, cut: int | None) -> None:
     assert repeat_start(text.split()) == cut
 
 
+_TWICE = (
+    "The FastAPI and point melanator's network West are the wind by magic. "
+    "The FastAPI and point marlinator's network West are the"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds", "cut"),
+    [
+        # 22 words in 4.4 s: nobody speaks that fast; the opening, read again with one word changed.
+        (_TWICE, 4.4, 12),
+        (_TWICE, 8.0, None),  # at a speakable pace it may have been said twice
+        (_TWICE, None, None),  # without the audio's length only verbatim repeats count
+        # Too fast, but the ending does not restart the opening.
+        ("one two three four five six seven eight nine ten eleven twelve", 1.0, None),
+        # Too fast and restarting, but mostly other words.
+        ("we ship it on monday morning and then we ship it with new tests", 2.0, None),
+    ],
+)
+def test_repeat_start_near_verbatim(text: str, seconds: float | None, cut: int | None) -> None:
+    assert repeat_start(text.split(), seconds=seconds) == cut
+
+
 def _transcript(text: str, duration: float, step: float = 0.4) -> Transcript:
     words = tuple(Word(i * step, i * step + 0.3, " " + w, 0.9) for i, w in enumerate(text.split()))
     return Transcript(text, duration, "en", words)

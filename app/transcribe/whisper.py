@@ -8,6 +8,7 @@ when CTranslate2 sees a GPU and the setting allows it, else the CPU with int8.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import hashlib
 import logging
 import math
@@ -36,6 +37,12 @@ FRAMES_PER_S = 100  # log-mel frames per second of audio
 WINDOW_FRAMES = 3000  # Whisper's 30 s window
 PIECE_MIN_S = 15.0  # long audio (short_context) is decoded in pieces of this many seconds...
 PIECE_MAX_S = 25.0  # ...up to this many, cut at pauses
+# A second, not quite verbatim reading of the utterance (see repeat_start): more words than
+# this per second of audio (fast speech is about 4), an ending of at least this many words
+# restarting the opening, and this share of its words the opening's.
+MAX_WORDS_PER_S = 4.5
+RESTART_MIN_WORDS = 5
+RESTART_SIMILARITY = 0.75
 PIECE_CONTEXT_CHARS = 200  # the end of the text so far, passed as prompt to the next piece
 SILENT_PEAK = 2e-4  # audio that never goes above this (-74 dBFS, 7 LSB of 16 bits) is silence
 
@@ -192,19 +199,30 @@ def encoder_frames(duration: float, margin_s: float | None) -> int | None:
 _TOKEN = re.compile(r"[^\w']+")
 
 
-def repeat_start(words: list[str], min_words: int = 3) -> int | None:
+def repeat_start(words: list[str], min_words: int = 3, seconds: float | None = None) -> int | None:
     """Where ``words`` start reading themselves again, or None.
 
     That is how Whisper fails when its encoder hears less than the 30 s window: it reads the
     utterance, then reads it again from the start (maybe cut short by the token cap), or says
     its last words twice. Natural speech rarely repeats three words or more verbatim, and
     almost never its own opening words at its very end.
+
+    The second reading is not always word for word ("...point melanator's network..." then
+    "...point marlinator's network..."). Given the audio's length in ``seconds``, an ending
+    that restarts the opening (its first ``min_words`` words) and is mostly the same words
+    counts too, but only when the words are more than anyone says in that time
+    (:data:`MAX_WORDS_PER_S`): a speaker who really says a sentence twice over, changing a word,
+    keeps both.
     """
     norm = [_TOKEN.sub("", w.lower()) for w in words]
     cut = None
     # A loop may read the utterance three times or more: trim until no repeat is left.
     while (shorter := _repeat_once(norm, min_words)) is not None:
         cut, norm = shorter, norm[:shorter]
+    if seconds is not None and len(norm) > MAX_WORDS_PER_S * seconds:
+        fuzzy = _restart_like(norm, min_words)
+        if fuzzy is not None:
+            cut = fuzzy
     return cut
 
 
@@ -220,18 +238,32 @@ def _repeat_once(norm: list[str], min_words: int) -> int | None:
     return None
 
 
+def _restart_like(norm: list[str], min_words: int) -> int | None:
+    """Where an ending that restarts the opening and mostly repeats it begins, or None: at
+    least ``RESTART_MIN_WORDS`` words, no longer than what came before, its first ``min_words``
+    words those of the opening and :data:`RESTART_SIMILARITY` of it the same words."""
+    n = len(norm)
+    for p in range(n // 2, n - RESTART_MIN_WORDS + 1):
+        tail = norm[p:]
+        if tail[:min_words] != norm[:min_words]:
+            continue
+        if difflib.SequenceMatcher(None, norm[: len(tail)], tail).ratio() >= RESTART_SIMILARITY:
+            return p
+    return None
+
+
 def _trim_repeat(transcript: Transcript) -> Transcript:
     """The transcript without a read-again ending (see :func:`repeat_start`)."""
     if transcript.words:
         words = [w for w in transcript.words if w.start < transcript.duration]
-        cut = repeat_start([w.text for w in words])
+        cut = repeat_start([w.text for w in words], seconds=transcript.duration)
         if cut is None and len(words) == len(transcript.words):
             return transcript
         kept = tuple(words[:cut] if cut is not None else words)
         text = "".join(w.text for w in kept).strip()
         return replace(transcript, text=text, words=kept, segments=(text,))
     tokens = transcript.text.split()
-    cut = repeat_start(tokens)
+    cut = repeat_start(tokens, seconds=transcript.duration)
     if cut is None:
         return transcript
     text = " ".join(tokens[:cut])
