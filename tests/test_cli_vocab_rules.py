@@ -69,6 +69,15 @@ def test_vocab_add_needs_a_term() -> None:
     proc = holdtype("vocab", "add")
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
+    assert "cannot be empty" in fails("vocab", "add", "", "  ")
+
+
+def test_vocab_add_skips_empty_terms_and_keeps_the_rest() -> None:
+    # As `xargs` passes a list whose file ends in a newline.
+    proc = holdtype("vocab", "add", "NumPy", "", "Talk  Python")
+    assert proc.returncode == 0, proc.stderr
+    assert "skipped 1 empty term" in proc.stderr
+    assert ok("vocab", "list").splitlines() == ["NumPy", "Talk Python"]
 
 
 def test_rules_add_list_test_remove() -> None:

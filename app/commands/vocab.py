@@ -24,11 +24,14 @@ def add(terms: tuple[str, ...]) -> None:
     words = list(current.vocabulary.terms)
     known = set(words)  # exact spelling: `LLM` and `llm` are different terms
     added = []
-    for term in terms:
-        clean = " ".join(term.split())
-        if not clean:
-            raise ConfigError("a vocabulary term cannot be empty")
-        if clean not in known:
+    cleaned = [" ".join(term.split()) for term in terms]
+    if not any(cleaned):
+        raise ConfigError("a vocabulary term cannot be empty")
+    if blank := cleaned.count(""):
+        # A list read from a file often ends in an empty line: skip it, keep the rest.
+        click.echo(f"note: skipped {blank} empty term(s)", err=True)
+    for clean in cleaned:
+        if clean and clean not in known:
             words.append(clean)
             known.add(clean)
             added.append(clean)
