@@ -9,7 +9,7 @@ import pytest
 
 from app.bench.wer import word_errors
 from app.config import ModelSettings
-from app.transcribe.streaming import Partial, StreamingTranscriber
+from app.transcribe.streaming import Partial, StreamingConfig, StreamingTranscriber
 from app.transcribe.whisper import (
     SAMPLE_RATE,
     DecodeCancelled,
@@ -143,6 +143,31 @@ def test_release_mid_word_decodes_the_tail(whisper, speak) -> None:
     assert streaming.finish_decoded is True
     assert len(result.text.split()) > len(committed.split())
     assert "remember" in result.text.lower()
+
+
+def test_a_short_utterance_is_decoded_whole_at_release(whisper, speak) -> None:
+    """Its words committed while speaking were agreed on by decodes of its first seconds; the
+    final decode hears the whole sentence and its text replaces them."""
+    speech = load_audio(speak("Remember to water the plants on the balcony while I am away.", speed=150))
+    voiced = np.flatnonzero(np.abs(speech) > 0.02)
+    audio = speech[: voiced[-1]]  # released on the last word: no pause decode to rely on
+    assert len(audio) / SAMPLE_RATE <= 6.0
+    streaming = StreamingTranscriber(whisper, OPTIONS)
+    _feed(streaming, audio)
+    assert streaming.decodes >= 2
+    result = streaming.finish(audio)
+    assert streaming.finish_decoded is True
+    assert streaming.finish_heard_s == pytest.approx(len(audio) / SAMPLE_RATE)
+    assert [(w.start, w.end) for w in result.words] == [(0.0, len(audio) / SAMPLE_RATE)]
+    assert "remember" in result.text.lower() and "away" in result.text.lower(), result.text
+    # With whole decoding off, the committed words stay and only the end is decoded again.
+    config = StreamingConfig(whole_max_s=0.0)
+    tail_only = StreamingTranscriber(whisper, OPTIONS, config)
+    _feed(tail_only, audio)
+    committed = tail_only.partial().committed
+    tail_result = tail_only.finish(audio)
+    assert tail_result.text.startswith(committed)
+    assert len(tail_result.words) > 1 or not committed
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,10 @@ the next decode, together with the vocabulary bias, so the model keeps its conte
 
 On release, :meth:`StreamingTranscriber.finish` decodes only the end that no streaming decode
 settled (with ``final_context_s`` of settled audio before it), and a speculative decode still running is
-given up between its stages rather than waited for. When the user paused before letting go,
-the last decode already heard everything (the audio after it is silent), so no decode is
-needed at all.
+given up between its stages rather than waited for. A short utterance (``whole_max_s``) is
+decoded whole instead: hardly slower, and its first words are read with the sentence's end.
+When the user paused before letting go, the last decode already heard everything (the audio
+after it is silent), so no decode is needed at all.
 
 The class is driven by one thread (the engine's transcription worker): call :meth:`feed` with the
 audio so far as often as you like (it decodes only when enough new audio arrived), then
@@ -177,6 +178,9 @@ class StreamingConfig:
     context_chars: int = 200  # committed text passed as prompt
     final_context_s: float | None = 1.5  # the final decode re-hears this much committed audio
     commit_lag_s: float = 0.8  # a word is committed only once this much audio follows it
+    # An utterance no longer than this (whose buffer still starts at its beginning) is decoded
+    # whole by the final decode, committed words included: see StreamingTranscriber._final_words.
+    whole_max_s: float = 6.0
 
 
 @dataclass(slots=True)
@@ -188,7 +192,7 @@ class _State:
     decoded_until: float = 0.0  # seconds of audio the last decode saw
     decodes: int = 0
     decode_ms: float = 0.0
-    # A final-quality decode made during a pause: (audio seconds it heard, its words).
+    # A final-quality decode made during a pause: (audio seconds it heard, the utterance's words).
     candidate: tuple[float, list[Word]] | None = None
     pause_level: float = 0.0  # loudest 20 ms frame (RMS) of the silence that made the candidate
     final_heard_s: float = 0.0  # seconds of audio the latest final-quality decode heard
@@ -295,19 +299,20 @@ class StreamingTranscriber:
             done.set()
 
     def _decode_pause(self, audio: np.ndarray) -> Partial | None:
-        # Decode the tail now exactly as a release would, so that a release during this pause
-        # finds the final text ready.
-        tail = self._decode_final(audio)
+        # Decode now exactly as a release would, so that a release during this pause finds the
+        # final text ready.
+        words = self._final_words(audio)
         quiet = audio[-int(self.config.pause_s * SAMPLE_RATE) :]
         with self._lock:
             if self._closed:
                 return None
             s = self._s
-            s.candidate = (len(audio) / SAMPLE_RATE, tail)
+            s.candidate = (len(audio) / SAMPLE_RATE, words)
             s.pause_level = float(_frame_rms(quiet).max()) if len(quiet) >= _FRAME else 0.0
             s.decoded_until = len(audio) / SAMPLE_RATE
             s.decodes += 1
-            return Partial(_join(s.committed), _join(tail))
+            done = len(s.committed) if words[: len(s.committed)] == s.committed else 0
+            return Partial(_join(words[:done]), _join(words[done:]))
 
     def finish(self, audio: np.ndarray) -> Transcript:
         """Return the transcript of the whole utterance, decoding only what is still needed.
@@ -335,11 +340,11 @@ class StreamingTranscriber:
         limit = min(self._silence.threshold, max(self._silence.strict, 2 * s.pause_level))
         if candidate is not None and not _voiced(unheard, limit):
             # The pause decode heard the whole speech and the silence after it: it is final.
-            words = s.committed + candidate[1]
+            words = candidate[1]
             self.finish_decoded = False
             log.debug("streaming: release after a pause, no decode needed")
         else:
-            words = s.committed + self._decode_final(audio)
+            words = self._final_words(audio)
             self.finish_decoded = True
             self.finish_heard_s = self._s.final_heard_s
         text = _join(words)
@@ -356,6 +361,40 @@ class StreamingTranscriber:
             return []
         limit = s.decoded_until - cfg.commit_lag_s
         return list(itertools.takewhile(lambda w: w.end <= limit, s.hypothesis))
+
+    def _final_words(self, audio: np.ndarray) -> list[Word]:
+        """The utterance's words as a release now would have them.
+
+        A short utterance (``whole_max_s``, its buffer never moved) is decoded whole, as batch
+        decoding would: its committed words were agreed on by decodes of its first seconds
+        only, and a decode that hears the sentence to its end reads them better. On jargon
+        sentences of 4-6 s with lead-in and trailing silence, the committed words plus a final
+        tail gave 22.9 / 28.1 / 32.3 % WER on three sets where the whole decode gives 19.1 /
+        23.7 / 26.7 % (batch: 18.3 / 23.0 / 28.6 %), for about 10-50 ms more per final decode
+        (the tail decode already re-heard most of the audio). Longer utterances keep their
+        committed words and decode only the unsettled end, which keeps releases fast.
+        """
+        s = self._s
+        if s.start == 0.0 and len(audio) / SAMPLE_RATE <= self.config.whole_max_s:
+            return self._decode_whole(audio)
+        return s.committed + self._decode_final(audio)
+
+    def _decode_whole(self, audio: np.ndarray) -> list[Word]:
+        """Decode all of ``audio`` as batch decoding would (no timestamps); a looping or empty
+        decode falls back to the committed words and the last hypothesis."""
+        s = self._s
+        end = len(audio) / SAMPLE_RATE
+        s.final_heard_s = end
+        started = time.perf_counter()
+        result = self.transcriber.transcribe(audio, self._options_for_tail(False, 0.0, s.committed))
+        s.decode_ms += (time.perf_counter() - started) * 1000
+        text = result.text.strip()
+        words = [Word(0.0, end, " " + text, 1.0)] if text else []
+        heard = s.committed + s.hypothesis
+        if (not words and heard) or _runaway(words, end):
+            log.info("streaming: the whole decode looks empty or runaway; kept the streamed words")
+            return heard
+        return words
 
     def _decode_final(self, audio: np.ndarray) -> list[Word]:
         """Decode the tail as batch decoding would (no timestamps) and return the words after
