@@ -44,6 +44,17 @@ def test_bench_jargon_scores_every_stage_over_several_manifests(tmp_path: Path, 
     assert table.returncode == 0 and table.stdout.startswith("1 clips, 1 terms"), table.stdout
 
 
+def test_bench_jargon_live_scores_the_clips_as_a_held_key_records_them(tmp_path: Path, speak) -> None:
+    manifest = _jargon_manifest(
+        tmp_path / "a", speak, [("a1", "We publish the package on PyPI every Friday.", "PyPI")]
+    )
+    proc = holdtype("bench", "jargon", "--json", "--live", str(manifest))
+    assert proc.returncode == 0, proc.stderr
+    stages = json.loads(proc.stdout)["stages"]
+    assert list(stages) == ["raw", "+bias", "+autocorrect", "+rules", "live batch", "live stream"]
+    assert stages["live stream"]["term_hits"] == 1 and stages["live stream"]["wer"] < 0.5, stages
+
+
 def test_bench_jargon_names_a_missing_manifest(tmp_path: Path) -> None:
     proc = holdtype("bench", "jargon", str(tmp_path / "nope.tsv"))
     assert proc.returncode != 0 and "Traceback" not in proc.stderr

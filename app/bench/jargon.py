@@ -7,9 +7,16 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from app.config import ModelSettings, Rule, VocabularySettings
 from app.errors import HoldtypeError
+
+if TYPE_CHECKING:
+    from app.text.pipeline import TextPipeline
+    from app.transcribe.whisper import DecodeOptions, Transcriber
 
 log = logging.getLogger(__name__)
 
@@ -121,17 +128,53 @@ def score_stage(name: str, items: list[JargonItem], texts: list[str]) -> StageRe
     return StageResult(name, texts, wer, hits, total)
 
 
+# Live dictation as a held key records a clip: the pre-roll's silence (AudioSettings' default)
+# before it, and a short pause before the key goes up.
+LIVE_BEFORE_S = 0.3
+LIVE_AFTER_S = 0.6
+LIVE_STEP_S = 0.1  # how often the engine looks at new audio while the key is held
+
+
+def held(audio: np.ndarray) -> np.ndarray:
+    """``audio`` as a held key would record it (see :data:`LIVE_BEFORE_S`)."""
+    from app.transcribe.whisper import SAMPLE_RATE
+
+    before = np.zeros(int(LIVE_BEFORE_S * SAMPLE_RATE), np.float32)
+    after = np.zeros(int(LIVE_AFTER_S * SAMPLE_RATE), np.float32)
+    return np.concatenate([before, audio, after])
+
+
+def stream_text(
+    pipeline: TextPipeline, transcriber: Transcriber, base: DecodeOptions, audio: np.ndarray
+) -> str:
+    """Whisper's words for ``audio`` as live dictation gets them: decoded while the key is held
+    (the audio fed every :data:`LIVE_STEP_S`, each decode waited for), then finished at release.
+    The engine decodes in real time, where a decode may end later in the audio; the words
+    differ a little, the policy does not."""
+    streaming = pipeline.streaming(transcriber, base)
+    from app.transcribe.whisper import SAMPLE_RATE
+
+    step = int(LIVE_STEP_S * SAMPLE_RATE)
+    for end in range(step, len(audio) + 1, step):
+        streaming.feed(audio[:end])
+    return streaming.finish(audio).text
+
+
 def run_jargon(
     items: list[JargonItem],
     model: ModelSettings,
     vocabulary: VocabularySettings,
     rules: list[Rule],
     bias: str | None = None,
+    live: bool = False,
 ) -> JargonReport:
     """Decode every clip twice (plain, biased) and score: raw, +bias, +autocorrect, +rules.
 
     The vocabulary's terms are replaced by the union of the manifest's terms; its other options
-    (sensitivity, bias unless ``bias`` is given) are kept.
+    (sensitivity, bias unless ``bias`` is given) are kept. With ``live``, two more stages score
+    the whole pipeline on each clip as a held key records it (:func:`held`): decoded after
+    release ("live batch"), and streamed while the key is held ("live stream", what the engine
+    pastes).
     """
     from app.text.pipeline import TextPipeline, tidy
     from app.transcribe.whisper import DecodeOptions, WhisperTranscriber, load_audio
@@ -158,4 +201,13 @@ def run_jargon(
         score_stage("+autocorrect", items, corrected),
         score_stage("+rules", items, final),
     ]
+    if live:
+        after_release: list[str] = []
+        streamed: list[str] = []
+        for item in items:
+            audio = held(load_audio(item.audio))
+            after_release.append(pipeline.apply(pipeline.transcribe(transcriber, audio, base).text))
+            streamed.append(pipeline.apply(stream_text(pipeline, transcriber, base, audio)))
+        stages.append(score_stage("live batch", items, after_release))
+        stages.append(score_stage("live stream", items, streamed))
     return JargonReport(vocab.bias, stages[0].total_terms, stages, pipeline.second_readings)

@@ -18,10 +18,21 @@ from app.commands import _common
     default=None,
     help="How the vocabulary steers Whisper (default: the vocabulary.bias setting).",
 )
+@click.option(
+    "--live",
+    is_flag=True,
+    help="Also score live dictation: each clip as a held key records it, decoded after "
+    "release and streamed while held.",
+)
 @click.option("--show", is_flag=True, help="Also print every clip's text at each stage.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object with the figures.")
 def jargon(
-    manifests: tuple[Path, ...], model_name: str | None, bias: str | None, show: bool, as_json: bool
+    manifests: tuple[Path, ...],
+    model_name: str | None,
+    bias: str | None,
+    live: bool,
+    show: bool,
+    as_json: bool,
 ) -> None:
     """WER and term accuracy for: raw Whisper, +vocabulary bias, +auto-correction, +rules.
 
@@ -38,7 +49,7 @@ def jargon(
     settings = _common.settings()
     model = ModelSettings(name=model_name) if model_name else ModelSettings()
     items = [item for manifest in manifests for item in read_manifest(manifest)]
-    report = run_jargon(items, model, settings.vocabulary, settings.rules, bias=bias)
+    report = run_jargon(items, model, settings.vocabulary, settings.rules, bias=bias, live=live)
     if as_json:
         _common.echo_json(report.as_dict())
         return
