@@ -201,6 +201,7 @@ def run_jargon(
         score_stage("+autocorrect", items, corrected),
         score_stage("+rules", items, final),
     ]
+    second_readings = pipeline.second_readings  # of the stages above, not of live batch's
     if live:
         after_release: list[str] = []
         streamed: list[str] = []
@@ -210,4 +211,4 @@ def run_jargon(
             streamed.append(pipeline.apply(stream_text(pipeline, transcriber, base, audio)))
         stages.append(score_stage("live batch", items, after_release))
         stages.append(score_stage("live stream", items, streamed))
-    return JargonReport(vocab.bias, stages[0].total_terms, stages, pipeline.second_readings)
+    return JargonReport(vocab.bias, stages[0].total_terms, stages, second_readings)
