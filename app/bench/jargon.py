@@ -151,9 +151,9 @@ def stream_text(
     (the audio fed every :data:`LIVE_STEP_S`, each decode waited for), then finished at release.
     The engine decodes in real time, where a decode may end later in the audio; the words
     differ a little, the policy does not."""
-    streaming = pipeline.streaming(transcriber, base)
     from app.transcribe.whisper import SAMPLE_RATE
 
+    streaming = pipeline.streaming(transcriber, base)
     step = int(LIVE_STEP_S * SAMPLE_RATE)
     for end in range(step, len(audio) + 1, step):
         streaming.feed(audio[:end])
