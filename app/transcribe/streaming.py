@@ -362,6 +362,16 @@ class StreamingTranscriber:
         limit = s.decoded_until - cfg.commit_lag_s
         return list(itertools.takewhile(lambda w: w.end <= limit, s.hypothesis))
 
+    def _transcribe(
+        self, audio: np.ndarray, options: DecodeOptions, cancel: Callable[[], bool] | None = None
+    ) -> Transcript:
+        """One decode, its time added to the utterance's decode time (cancelled ones too)."""
+        started = time.perf_counter()
+        try:
+            return self.transcriber.transcribe(audio, options, cancel=cancel)
+        finally:
+            self._s.decode_ms += (time.perf_counter() - started) * 1000
+
     def _final_words(self, audio: np.ndarray) -> list[Word]:
         """The utterance's words as a release now would have them.
 
@@ -385,9 +395,7 @@ class StreamingTranscriber:
         s = self._s
         end = len(audio) / SAMPLE_RATE
         s.final_heard_s = end
-        started = time.perf_counter()
-        result = self.transcriber.transcribe(audio, self._options_for_tail(False, 0.0, s.committed))
-        s.decode_ms += (time.perf_counter() - started) * 1000
+        result = self._transcribe(audio, self._options_for_tail(False, 0.0, s.committed))
         text = result.text.strip()
         words = [Word(0.0, end, " " + text, 1.0)] if text else []
         heard = s.committed + s.hypothesis
@@ -407,9 +415,7 @@ class StreamingTranscriber:
         start = self._final_start(known, known_until)
         tail = audio[int(start * SAMPLE_RATE) :]
         s.final_heard_s = len(tail) / SAMPLE_RATE
-        started = time.perf_counter()
-        result = self.transcriber.transcribe(tail, self._options_for_tail(False, start, known))
-        s.decode_ms += (time.perf_counter() - started) * 1000
+        result = self._transcribe(tail, self._options_for_tail(False, start, known))
         in_buffer = [_norm(w.text) for w in known if (w.start + w.end) / 2 >= start]
         texts = _after_committed(result.text.split(), in_buffer)
         words = settled + [Word(known_until, end, " " + t, 1.0) for t in texts]
@@ -469,12 +475,7 @@ class StreamingTranscriber:
         s = self._s
         tail = audio[int(s.start * SAMPLE_RATE) :]
         end = len(audio) / SAMPLE_RATE
-        started = time.perf_counter()
-        options = self._options_for_tail(word_timestamps)
-        try:
-            result = self.transcriber.transcribe(tail, options, cancel=cancel)
-        finally:
-            s.decode_ms += (time.perf_counter() - started) * 1000
+        result = self._transcribe(tail, self._options_for_tail(word_timestamps), cancel)
         if not word_timestamps:
             text = result.text.strip()
             return self._dedupe([Word(s.start, end, " " + text, 1.0)]) if text else []
