@@ -188,8 +188,8 @@ def run_jargon(
     base = DecodeOptions.from_settings(model)
     raw_texts: list[str] = []
     bias_texts: list[str] = []
-    for item in items:
-        audio = load_audio(item.audio)
+    audios = [load_audio(item.audio) for item in items]
+    for item, audio in zip(items, audios, strict=True):
         raw_texts.append(transcriber.transcribe(audio, base).text)
         bias_texts.append(pipeline.transcribe(transcriber, audio, base).text)
         log.info("%s: %s | %s", item.id, raw_texts[-1], bias_texts[-1])
@@ -205,8 +205,8 @@ def run_jargon(
     if live:
         after_release: list[str] = []
         streamed: list[str] = []
-        for item in items:
-            audio = held(load_audio(item.audio))
+        for clean in audios:
+            audio = held(clean)
             after_release.append(pipeline.apply(pipeline.transcribe(transcriber, audio, base).text))
             streamed.append(pipeline.apply(stream_text(pipeline, transcriber, base, audio)))
         stages.append(score_stage("live batch", items, after_release))
