@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -61,6 +62,32 @@ def test_refresh_is_skipped_while_a_stream_is_open(pulse: PulseServer) -> None:
     finally:
         recorder.disarm()
     assert devices.refresh() is True
+
+
+def test_arming_holds_off_a_concurrent_refresh(pulse: PulseServer) -> None:
+    """The settings window re-reads the device list every 2 s while the recorder may be arming:
+    PortAudio must not be restarted between choosing the device and opening its stream."""
+    stop = threading.Event()
+    refreshed: list[bool] = []
+
+    def keep_refreshing() -> None:
+        while not stop.is_set():
+            refreshed.append(devices.refresh())
+
+    worker = threading.Thread(target=keep_refreshing, daemon=True)
+    worker.start()
+    try:
+        for _ in range(4):
+            recorder = Recorder(AudioSettings())
+            recorder.arm()
+            try:
+                assert recorder.wait_running(30)
+            finally:
+                recorder.disarm()
+    finally:
+        stop.set()
+        worker.join(timeout=30)
+    assert True in refreshed and False in refreshed  # both raced: refreshes ran and were held off
 
 
 def _count_in_subprocess(env: dict[str, str]) -> int:

@@ -147,7 +147,28 @@ class Recorder:
         if self._stream is not None or self._monitor is not None:
             self.disarm()  # a lost stream: wait for the monitor to let go of it first
         sd = devices._sd()
-        device = devices.resolve_device(self._settings.device, refresh_first=True)
+        devices.refresh()  # hot-plugged devices; then hold PortAudio so no refresh restarts it
+        devices._stream_opened()  # under us between choosing the device and opening it
+        try:
+            stream, device, rate = self._open(sd)
+        except BaseException:
+            devices._stream_closed()
+            raise
+        self._stream = stream
+        self._device = device
+        try:
+            stream.start()
+        except Exception as exc:
+            self._close_stream()
+            raise AudioError(f"cannot start input device '{device.name}': {exc}") from exc
+        self._monitor_stop.clear()
+        self._monitor = threading.Thread(target=self._monitor_loop, name="recorder-monitor", daemon=True)
+        self._monitor.start()
+        log.info("armed on %s (%d Hz)", device.describe(), rate)
+
+    def _open(self, sd: Any) -> tuple[Any, devices.InputDevice, int]:
+        """Choose the device and rate and create (not start) the input stream."""
+        device = devices.resolve_device(self._settings.device)
         rate = self._capture_rate or SAMPLE_RATE
         channels = 1
         if not self._supports(sd, device, rate, 1):
@@ -185,23 +206,12 @@ class Recorder:
                 callback=self._callback,
                 finished_callback=self._finished,
             )
-            devices._stream_opened()
         except Exception as exc:
             raise AudioError(
                 f"cannot open input device '{device.name}': {exc}; pick another with "
                 "`holdtype config set audio.device NAME` or check `holdtype doctor`"
             ) from exc
-        self._stream = stream
-        self._device = device
-        try:
-            stream.start()
-        except Exception as exc:
-            self._close_stream()
-            raise AudioError(f"cannot start input device '{device.name}': {exc}") from exc
-        self._monitor_stop.clear()
-        self._monitor = threading.Thread(target=self._monitor_loop, name="recorder-monitor", daemon=True)
-        self._monitor.start()
-        log.info("armed on %s (%d Hz)", device.describe(), rate)
+        return stream, device, rate
 
     @staticmethod
     def _supports(sd: Any, device: devices.InputDevice, rate: int, channels: int) -> bool:

@@ -82,13 +82,13 @@ def record_play_transcribe(device: str | None, settings: Settings, progress: Any
     """Record :data:`TEST_SECONDS` from ``device``, play it back, and return the transcript."""
     import sounddevice as sd
 
+    from app.audio.devices import resolve_device
     from app.transcribe.whisper import DecodeOptions, WhisperTranscriber
 
-    progress("Recording 3 seconds — say something…")
-    from app.audio.devices import resolve_device
-
-    index = resolve_device(device).index
+    # Held from choosing the device on: the tab's device poll must not restart PortAudio between.
     with portaudio_stream():
+        index = resolve_device(device).index
+        progress("Recording 3 seconds — say something…")
         audio = sd.rec(int(TEST_SECONDS * RATE), samplerate=RATE, channels=1, dtype="float32", device=index)
         sd.wait()
     audio = audio[:, 0].copy()
