@@ -75,8 +75,10 @@ def test_a_long_vocabulary_that_fits_names_what_was_heard_last() -> None:
     assert usual.startswith("Today we talked about scikit-learn, PyPI, Zorblax0Kit")
     heard = pipeline.decode_options(BASE, heard="we use psychic learn every day").initial_prompt
     assert heard is not None and heard.endswith("Zorblax19Kit and scikit-learn. Let me tell you what I did.")
-    same = sorted(w.strip(",.") for w in heard.split()) == sorted(w.strip(",.") for w in usual.split())
-    assert same  # the same terms, in another order
+    # At most half the window (tiny.en follows a long list loosely): the newest others fill it.
+    assert count_tokens(" " + heard) <= LONG_PROMPT_TOKENS
+    named = [w.strip(",.") for w in heard.split()]
+    assert "PyPI" not in named and "Zorblax0Kit" not in named and "Zorblax18Kit" in named
     # Nothing heard that sounds like a term: the usual prompt, so no second reading.
     assert pipeline.decode_options(BASE, heard="we walked along the river") == pipeline.decode_options(BASE)
 
@@ -88,7 +90,7 @@ def test_an_overflowing_vocabulary_names_what_was_heard() -> None:
     assert pipeline.decode_options(BASE, heard="we walked along the river") == pipeline.decode_options(BASE)
     heard = pipeline.decode_options(BASE, heard="we use psychic learn every day").initial_prompt
     assert heard is not None and heard.endswith("and scikit-learn. Let me tell you what I did.")
-    assert count_tokens(" " + heard) <= PROMPT_BUDGET
+    assert count_tokens(" " + heard) <= LONG_PROMPT_TOKENS
     # Bias without a prompt: nothing is left out, nothing is read twice.
     hotwords = TextPipeline(VocabularySettings(terms=OLD + MANY, bias="hotwords"), [])
     assert "hotwords" not in PROMPT_BIASES
