@@ -55,6 +55,28 @@ def test_the_check_set_is_other_sentences_with_mostly_other_terms() -> None:
     assert len(check_terms - tuning_terms) >= 0.75 * len(check_terms)
 
 
+def test_the_fresh_set_shares_no_sentence_or_term_with_the_others() -> None:
+    from app.bench.synth import CHECK_SENTENCES, FRESH_SENTENCES, SENTENCES
+
+    def terms(sentences: tuple[tuple[str, str, tuple[str, ...]], ...]) -> set[str]:
+        return {t.casefold() for _voice, _text, said in sentences for t in said}
+
+    assert len(FRESH_SENTENCES) == 30 and len(terms(FRESH_SENTENCES)) == 56
+    assert not terms(FRESH_SENTENCES) & (terms(SENTENCES) | terms(CHECK_SENTENCES))
+    for _voice, text, said in FRESH_SENTENCES:
+        assert all(term in text for term in said), text  # each term is spoken as written
+
+
+@pytest.mark.parametrize("flags", [["--check", "--fresh"], ["--fresh", "--from", "m.tsv"]])
+def test_two_sets_at_once_are_refused(tmp_path: Path, flags: list[str]) -> None:
+    from app.bench.synth import main
+
+    with pytest.raises(SystemExit) as stop:
+        main([str(tmp_path / "out"), *flags])
+    assert stop.value.code == 2
+    assert not (tmp_path / "out").exists()
+
+
 def test_check_and_from_together_are_refused(tmp_path: Path) -> None:
     from app.bench.synth import main
 

@@ -10,7 +10,8 @@ Usage::
     python -m app.bench.synth /tmp/jargon-check --check
     python -m app.bench.synth /tmp/dev-draw1 --from ../shared/data/jargon-dev/manifest.tsv --draw 1
 
-``--check`` speaks a second set kept for checking only (see ``CHECK_SENTENCES``). ``--from``
+``--check`` speaks a second set kept for checking only (see ``CHECK_SENTENCES``), ``--fresh``
+a third (``FRESH_SENTENCES``). ``--from``
 speaks another manifest's sentences with its voices instead (the shared development set was made
 the same way: espeak-ng at 160 words a minute, sox to 16 kHz). ``--draw N`` dithers
 the 16-bit audio with the N-th random draw instead of sox's fixed one: tiny.en's reading changes
@@ -186,6 +187,78 @@ CHECK_SENTENCES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )
 
 
+# A third set, written later to decide how a second reading's prompt is built (its length):
+# 30 sentences, 56 terms in none of the sets above. Tuned on for that one decision only.
+FRESH_SENTENCES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("en-us", "We tuned the LightGBM model with Optuna over the weekend.", ("LightGBM", "Optuna")),
+    ("en-gb", "The dashboard runs on Gradio and the charts come from HoloViews.", ("Gradio", "HoloViews")),
+    ("en-us+m2", "Serve the app with Uvicorn behind Gunicorn in production.", ("Uvicorn", "Gunicorn")),
+    (
+        "en-us+f3",
+        "Scrape the pages with Scrapy and parse them with BeautifulSoup.",
+        ("Scrapy", "BeautifulSoup"),
+    ),
+    ("en-gb+m3", "The end to end tests use Playwright instead of Selenium now.", ("Playwright", "Selenium")),
+    ("en-us+m4", "Run the test matrix with tox and upload the coverage to Codecov.", ("tox", "Codecov")),
+    (
+        "en-gb-scotland",
+        "We store the embeddings in Weaviate and the documents in MinIO.",
+        ("Weaviate", "MinIO"),
+    ),
+    (
+        "en-029",
+        "The retrieval pipeline is built on LlamaIndex with a Chroma store.",
+        ("LlamaIndex", "Chroma"),
+    ),
+    ("en-us+f2", "Our transformations live in dbt and run every night on Prefect.", ("dbt", "Prefect")),
+    (
+        "en-gb+f3",
+        "Version the training data with DVC and check it with Great Expectations.",
+        ("DVC", "Great Expectations"),
+    ),
+    ("en-us", "The extension is written in Cython and wrapped with pybind11.", ("Cython", "pybind11")),
+    (
+        "en-us+m1",
+        "The notebook runs in the browser thanks to Pyodide and WebAssembly.",
+        ("Pyodide", "WebAssembly"),
+    ),
+    ("en-gb-x-rp", "Deploy the chart with Helm and let Argo CD keep it in sync.", ("Helm", "Argo CD")),
+    (
+        "en-us+m3",
+        "The workflow in GitHub Actions builds the wheels with cibuildwheel.",
+        ("GitHub Actions", "cibuildwheel"),
+    ),
+    ("en-gb+m2", "Traces go to Jaeger and the logs are shipped to Loki.", ("Jaeger", "Loki")),
+    ("en-us+f1", "Filter the output with jq and search the code with ripgrep.", ("jq", "ripgrep")),
+    ("en-gb-x-gbcwmd", "Write the report in Quarto and convert it with Pandoc.", ("Quarto", "Pandoc")),
+    ("en-us+m5", "The structured concurrency examples use Trio rather than asyncio.", ("Trio", "asyncio")),
+    ("en-gb+f2", "Make the requests with httpx and retry them with Tenacity.", ("httpx", "Tenacity")),
+    ("en-us+f4", "Install the command line tools with pipx so they stay isolated.", ("pipx",)),
+    (
+        "en-gb+m4",
+        "The cluster is provisioned with Pulumi and configured with Ansible.",
+        ("Pulumi", "Ansible"),
+    ),
+    ("en-us", "Open the project in PyCharm and step through the Keras model.", ("PyCharm", "Keras")),
+    ("en-gb-x-gbclan", "Ray schedules the training jobs across all the machines.", ("Ray",)),
+    ("en-us+m7", "The metrics are collected by Datadog and shown on a Kibana board.", ("Datadog", "Kibana")),
+    ("en-gb", "Compile the package with Nuitka to ship a single binary.", ("Nuitka",)),
+    (
+        "en-us+m6",
+        "The app uses Starlette for routing and SQLModel for the database.",
+        ("Starlette", "SQLModel"),
+    ),
+    (
+        "en-029",
+        "Run the model on the phone with Core ML and TensorFlow Lite.",
+        ("Core ML", "TensorFlow Lite"),
+    ),
+    ("en-us+f5", "The team switched to Pixi and Mamba for reproducible environments.", ("Pixi", "Mamba")),
+    ("en-gb+m1", "We benchmarked the parser under PyPy and it was four times faster.", ("PyPy",)),
+    ("en-us+m2", "The frontend tests run in Vitest and the browser tests in Cypress.", ("Vitest", "Cypress")),
+)
+
+
 def synthesize(text: str, voice: str, out: Path, speed: int = 160, draw: int = 0, pad_s: float = 0.0) -> None:
     """Speak ``text`` with espeak-ng into a 16 kHz mono 16-bit WAV at ``out``.
 
@@ -249,7 +322,7 @@ def build(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m app.bench.synth OUT [--check | --from MANIFEST] [--draw N]``."""
+    """``python -m app.bench.synth OUT [--check | --fresh | --from MANIFEST] [--draw N]``."""
     from app.bench.jargon import read_manifest
     from app.errors import HoldtypeError
 
@@ -262,16 +335,22 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="speak the check sentences instead (25 clips, 51 terms, 40 of them new; never tuned on)",
     )
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="speak the fresh sentences instead (30 clips, 56 terms in neither other set)",
+    )
     args = parser.parse_args(argv)
     if args.draw < 0:
         parser.error("--draw must be 0 or more")
-    if args.check and args.source is not None:
-        parser.error("--check and --from are two different sets; give one")
+    if args.check + args.fresh + (args.source is not None) > 1:
+        parser.error("--check, --fresh and --from are different sets; give one")
     sentences = None
-    if args.check:
-        sentences = [
-            (f"h{n:02d}", voice, text, terms) for n, (voice, text, terms) in enumerate(CHECK_SENTENCES, 1)
-        ]
+    for flag, prefix, chosen in (("check", "h", CHECK_SENTENCES), ("fresh", "f", FRESH_SENTENCES)):
+        if getattr(args, flag):
+            sentences = [
+                (f"{prefix}{n:02d}", voice, text, terms) for n, (voice, text, terms) in enumerate(chosen, 1)
+            ]
     if args.source is not None:
         try:
             items = read_manifest(args.source)
