@@ -10,6 +10,7 @@ the options and the result of each decode.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,11 +116,13 @@ class RecordingTranscriber:
     whisper: WhisperTranscriber
     prompts: list[str | None] = field(default_factory=list)
     results: list[Transcript] = field(default_factory=list)
+    samples: list[int] = field(default_factory=list)  # how much audio each decode heard
 
     def transcribe(
         self, audio: np.ndarray, options: DecodeOptions, cancel: Callable[[], bool] | None = None
     ) -> Transcript:
         self.prompts.append(options.initial_prompt)
+        self.samples.append(len(audio))
         self.results.append(self.whisper.transcribe(audio, options, cancel=cancel))
         return self.results[-1]
 
@@ -194,3 +197,88 @@ def test_streaming_decodes_name_the_old_terms_the_audio_was_heard_to_say(
     assert recorder.prompts and "scikit-learn" not in (recorder.prompts[0] or "")
     assert any(p and "scikit-learn" in p for p in recorder.prompts[1:]), recorder.prompts
     assert "scikit-learn" in text, text
+
+
+def _stream_with_pause(streaming: StreamingTranscriber, audio: np.ndarray) -> None:
+    """Feed ``audio`` every 0.1 s as the engine does while the key is held."""
+    step = int(0.1 * SAMPLE_RATE)
+    for end in range(step, len(audio) + 1, step):
+        streaming.feed(audio[:end])
+
+
+@pytest.mark.slow
+def test_a_pause_gives_a_short_utterance_a_second_look_with_a_long_prompt(
+    whisper: WhisperTranscriber, speak
+) -> None:
+    assert TextPipeline(VocabularySettings(terms=OLD), []).streaming(whisper, BASE).second_look is None
+    pipeline = TextPipeline(VocabularySettings(terms=OLD + MANY[:20]), [])
+    recorder = RecordingTranscriber(whisper)
+    streaming = pipeline.streaming(recorder, BASE)
+    speech = load_audio(speak("Install scikit learn from PyPI before you run the notebook.", speed=150))
+    audio = np.concatenate([speech, np.zeros(SAMPLE_RATE, np.float32)])  # a 1 s pause, key held
+    _stream_with_pause(streaming, audio)
+    usual = pipeline.decode_options(BASE).initial_prompt
+    # The last pause decode (the usual prompt), then its second look (the terms heard last).
+    # A pause within the sentence may have had a look of its own before.
+    assert recorder.prompts[-2] == usual and usual is not None
+    look = recorder.prompts[-1]
+    assert look is not None and look.endswith("scikit-learn and PyPI. Let me tell you what I did.")
+    assert count_tokens(" " + look) <= LONG_PROMPT_TOKENS < count_tokens(" " + usual)
+    pause, second = recorder.results[-2:]
+    transcript = streaming.finish(audio)
+    assert streaming.finish_decoded is False  # the release needed no decode
+    assert transcript.text == (second if second.logprob > pause.logprob else pause).text.strip()
+    text = pipeline.apply(transcript.text)
+    assert "scikit-learn" in text and "PyPI" in text, text
+
+
+@dataclass
+class GatedTranscriber(RecordingTranscriber):
+    """The real model, but a second look (another prompt than ``usual``) at audio of at least
+    ``gate_samples`` first waits for ``gate``: a release during that decode, which real timing
+    gives only by chance, is made certain. The decode itself is real, and ``cancel`` stops it
+    as it would."""
+
+    usual: str | None = None
+    gate_samples: int = 0
+    gate: threading.Event = field(default_factory=threading.Event)
+    waiting: threading.Event = field(default_factory=threading.Event)
+
+    def transcribe(
+        self, audio: np.ndarray, options: DecodeOptions, cancel: Callable[[], bool] | None = None
+    ) -> Transcript:
+        if options.initial_prompt != self.usual and len(audio) >= self.gate_samples:
+            self.waiting.set()
+            assert self.gate.wait(60)
+        return super().transcribe(audio, options, cancel)
+
+
+@pytest.mark.slow
+def test_a_release_during_the_second_look_keeps_the_first_reading_without_waiting(
+    whisper: WhisperTranscriber, speak
+) -> None:
+    pipeline = TextPipeline(VocabularySettings(terms=OLD + MANY[:20]), [])
+    speech = load_audio(speak("Install scikit learn from PyPI before you run the notebook.", speed=150))
+    audio = np.concatenate([speech, np.zeros(SAMPLE_RATE, np.float32)])
+    usual = pipeline.decode_options(BASE).initial_prompt
+    # A first run finds the last second look (the same audio and feeds decode the same way).
+    recorder = RecordingTranscriber(whisper)
+    _stream_with_pause(pipeline.streaming(recorder, BASE), audio)
+    assert recorder.prompts[-1] != usual, recorder.prompts
+    gated = GatedTranscriber(whisper, usual=usual, gate_samples=recorder.samples[-1])
+    streaming = pipeline.streaming(gated, BASE)
+    feeder = threading.Thread(target=_stream_with_pause, args=(streaming, audio), daemon=True)
+    feeder.start()
+    try:
+        assert gated.waiting.wait(120), "no second look started"
+        pause = gated.results[-1]
+        assert gated.prompts[-1] == usual  # the pause decode the look follows
+        transcript = streaming.finish(audio)  # while the second look is held at its gate
+        assert not gated.gate.is_set()  # finish() did not wait for it
+        assert streaming.finish_decoded is False
+        assert transcript.text == pause.text.strip()
+    finally:
+        gated.gate.set()
+        feeder.join(120)
+    assert not feeder.is_alive()
+    assert len(gated.results) == len(gated.prompts) - 1  # the look was given up, not finished

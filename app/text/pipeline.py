@@ -116,14 +116,26 @@ class TextPipeline:
     def _relevant(self, heard: str | None) -> list[str]:
         return self.vocabulary.relevant_terms(heard) if heard and self._long else []
 
-    def _worth_reading_again(self, first: Transcript, relevant: list[str]) -> bool:
-        """Whether a long vocabulary prompt should hear ``first``'s audio once more
-        (``relevant``: the terms ``first`` seems to say)."""
+    def _worth_reading_again(self, text: str, seconds: float, relevant: list[str]) -> bool:
+        """Whether a long vocabulary prompt should hear audio read as ``text`` once more
+        (``seconds`` long; ``relevant``: the terms ``text`` seems to say)."""
         if any(t.casefold() not in self._named for t in relevant):
             return True  # the speech seems to say a term the usual prompt left out
         # The speech clearly says terms, and fits one window: there, the prompt sits right
         # before it (long audio is decoded in pieces, the text so far between prompt and speech).
-        return first.duration <= PIECE_MAX_S and bool(self.vocabulary.relevant_terms(first.text, SURE_BAR))
+        return seconds <= PIECE_MAX_S and bool(self.vocabulary.relevant_terms(text, SURE_BAR))
+
+    def second_options(self, base: DecodeOptions, heard: str, seconds: float) -> DecodeOptions | None:
+        """The options of a second reading of audio first read as ``heard`` (``seconds`` long),
+        or None when one reading is enough: a short vocabulary prompt, speech without terms,
+        or a second prompt that would be the first one (see :meth:`transcribe`)."""
+        if not self._long or not heard:
+            return None
+        relevant = self._relevant(heard)
+        if not self._worth_reading_again(heard, seconds, relevant):
+            return None
+        options = self._options(base, relevant)
+        return None if options == self.decode_options(base) else options
 
     def transcribe(
         self,
@@ -147,15 +159,9 @@ class TextPipeline:
         half the window beat the whole window (the reading loses fewer words to list-like
         guesses) and only the heard terms (which gained terms but lost words elsewhere).
         """
-        first_options = self.decode_options(base)
-        first = transcriber.transcribe(audio, first_options, cancel=cancel)
-        if not self._long or not first.text:
-            return first
-        relevant = self._relevant(first.text)
-        if not self._worth_reading_again(first, relevant):
-            return first
-        options = self._options(base, relevant)
-        if options == first_options:
+        first = transcriber.transcribe(audio, self.decode_options(base), cancel=cancel)
+        options = self.second_options(base, first.text, first.duration)
+        if options is None:
             return first
         self.second_readings += 1
         second = transcriber.transcribe(audio, options, cancel=cancel)
@@ -167,14 +173,19 @@ class TextPipeline:
         self, transcriber: Transcriber, base: DecodeOptions, config: StreamingConfig | None = None
     ) -> StreamingTranscriber:
         """A :class:`StreamingTranscriber` biased by the vocabulary; with a vocabulary too long
-        for one prompt, each decode's prompt names the terms its audio was heard to say."""
+        for one prompt, each decode's prompt names the terms its audio was heard to say. With a
+        long vocabulary prompt, a short utterance read in a pause is read once more while the
+        key is held, as :meth:`transcribe` would (see ``StreamingTranscriber._decode_look``)."""
         return StreamingTranscriber(
             transcriber,
             self.decode_options(base),
             config,
-            # Live decodes have no time for a second reading; only a vocabulary too long for
-            # the prompt gets a prompt chosen from what was heard.
+            # Only a vocabulary too long for the prompt gets each decode's prompt chosen from
+            # what was heard; a long one gets a second look at a short utterance in a pause.
             reprompt=(lambda heard: self.decode_options(base, heard)) if self._overflows else None,
+            second_look=(lambda heard, seconds: self.second_options(base, heard, seconds))
+            if self._long
+            else None,
         )
 
     def apply_vocabulary(self, raw: str) -> str:

@@ -10,7 +10,9 @@ settled (with ``final_context_s`` of settled audio before it), and a speculative
 given up between its stages rather than waited for. A short utterance (``whole_max_s``) is
 decoded whole instead: hardly slower, and its first words are read with the sentence's end.
 When the user paused before letting go, the last decode already heard everything (the audio
-after it is silent), so no decode is needed at all.
+after it is silent), so no decode is needed at all. With ``second_look`` (a long vocabulary), a
+short utterance's pause decode is followed by a second reading while the key is still held,
+as ``holdtype transcribe`` reads such audio twice; a release never waits for it.
 
 The class is driven by one thread (the engine's transcription worker): call :meth:`feed` with the
 audio so far as often as you like (it decodes only when enough new audio arrived), then
@@ -195,6 +197,9 @@ class _State:
     # A final-quality decode made during a pause: (audio seconds it heard, the utterance's words).
     candidate: tuple[float, list[Word]] | None = None
     pause_level: float = 0.0  # loudest 20 ms frame (RMS) of the silence that made the candidate
+    # The mean log-probability of the candidate's reading when it is one whole decode of the
+    # utterance (what a second look is compared with); None otherwise.
+    whole_logprob: float | None = None
     final_heard_s: float = 0.0  # seconds of audio the latest final-quality decode heard
 
 
@@ -219,12 +224,16 @@ class StreamingTranscriber:
         options: DecodeOptions,
         config: StreamingConfig | None = None,
         reprompt: Callable[[str], DecodeOptions] | None = None,
+        second_look: Callable[[str, float], DecodeOptions | None] | None = None,
     ) -> None:
         self.transcriber = transcriber
         self.options = options
         # Options for a decode given the text heard so far (the vocabulary too long for one
         # prompt names the terms that text seems to say); None: always ``options``.
         self.reprompt = reprompt
+        # Options for reading a whole short utterance once more, given its first reading's
+        # text and seconds, or None when one reading is enough (see _decode_look).
+        self.second_look = second_look
         self.config = config or StreamingConfig()
         self._s = _State()
         self._silence = SilenceLevel(self.config.min_silence_rms)
@@ -286,7 +295,18 @@ class StreamingTranscriber:
             self._inflight = (kind, len(audio) / SAMPLE_RATE, done)
         try:
             if kind == "pause":
-                return self._decode_pause(audio)
+                partial = self._decode_pause(audio)
+                if partial is not None and self.second_look is not None and self._s.whole_logprob is not None:
+                    look_done = threading.Event()
+                    with self._lock:
+                        closed = self._closed
+                        if not closed:
+                            self._inflight = ("look", len(audio) / SAMPLE_RATE, look_done)
+                    done.set()  # the pause decode is over: a release does not wait for the look
+                    done = look_done
+                    if not closed:
+                        self._decode_look(audio)
+                return partial
             try:
                 self._decode_and_commit(audio, cancel)
             except DecodeCancelled:
@@ -385,6 +405,7 @@ class StreamingTranscriber:
         committed words and decode only the unsettled end, which keeps releases fast.
         """
         s = self._s
+        s.whole_logprob = None
         if s.start == 0.0 and len(audio) / SAMPLE_RATE <= self.config.whole_max_s:
             return self._decode_whole(audio)
         return s.committed + self._decode_final(audio)
@@ -402,7 +423,46 @@ class StreamingTranscriber:
         if (not words and heard) or _runaway(words, end):
             log.info("streaming: the whole decode looks empty or runaway; kept the streamed words")
             return heard
+        s.whole_logprob = result.logprob
         return words
+
+    def _decode_look(self, audio: np.ndarray) -> None:
+        """Read the pause decode's audio once more with :attr:`second_look`'s options, and make
+        that reading the candidate when Whisper is surer of it (higher mean log-probability).
+
+        It runs right after the pause decode, in the same :meth:`feed`, while the key is still
+        held. A release gives it up (between its stages) and keeps the first reading, so it
+        costs no release time; speech after the pause makes its result stale, and it is dropped.
+        """
+        s = self._s
+        with self._lock:
+            candidate, first_logprob = s.candidate, s.whole_logprob
+        if candidate is None or first_logprob is None:
+            return
+        heard_s, words = candidate
+        options = self.second_look(_join(words), heard_s) if self.second_look is not None else None
+        if options is None:
+            return
+        try:
+            result = self._transcribe(
+                audio[: int(heard_s * SAMPLE_RATE)],
+                self._plain(options, None, False),
+                cancel=lambda: self._closed,
+            )
+        except DecodeCancelled:
+            log.debug("streaming: released during a second look; kept the first reading")
+            return
+        text = result.text.strip()
+        look = [Word(0.0, heard_s, " " + text, 1.0)] if text else []
+        if not look or _runaway(look, heard_s) or result.logprob <= first_logprob:
+            return
+        with self._lock:
+            if self._closed or s.candidate is not candidate:
+                return
+            s.candidate = (heard_s, look)
+            s.whole_logprob = result.logprob
+            s.decodes += 1
+        log.debug("streaming: a second look read %r", text)
 
     def _decode_final(self, audio: np.ndarray) -> list[Word]:
         """Decode the tail as batch decoding would (no timestamps) and return the words after
@@ -457,6 +517,10 @@ class StreamingTranscriber:
             heard = _join([w for w in (*known, *self._s.hypothesis) if w.end > start])
             if heard:
                 options = self.reprompt(heard)
+        return self._plain(options, context, word_timestamps)
+
+    def _plain(self, options: DecodeOptions, context: str | None, word_timestamps: bool) -> DecodeOptions:
+        """``options`` for a streaming decode: ``context`` after its own, one temperature."""
         return replace(
             options,
             context=" ".join(p for p in (options.context, context) if p) or None,
