@@ -305,7 +305,7 @@ class StreamingTranscriber:
                     done.set()  # the pause decode is over: a release does not wait for the look
                     done = look_done
                     if not closed:
-                        self._decode_look(audio)
+                        self._decode_look(audio, cancel)
                 return partial
             try:
                 self._decode_and_commit(audio, cancel)
@@ -426,13 +426,14 @@ class StreamingTranscriber:
         s.whole_logprob = result.logprob
         return words
 
-    def _decode_look(self, audio: np.ndarray) -> None:
+    def _decode_look(self, audio: np.ndarray, released: Callable[[], bool] | None = None) -> None:
         """Read the pause decode's audio once more with :attr:`second_look`'s options, and make
         that reading the candidate when Whisper is surer of it (higher mean log-probability).
 
         It runs right after the pause decode, in the same :meth:`feed`, while the key is still
-        held. A release gives it up (between its stages) and keeps the first reading, so it
-        costs no release time; speech after the pause makes its result stale, and it is dropped.
+        held. A release (``released()``, or :meth:`finish`) gives it up between its stages and
+        keeps the first reading, so it costs no release time; speech after the pause makes its
+        result stale, and it is dropped.
         """
         s = self._s
         with self._lock:
@@ -447,7 +448,7 @@ class StreamingTranscriber:
             result = self._transcribe(
                 audio[: int(heard_s * SAMPLE_RATE)],
                 self._plain(options, None, False),
-                cancel=lambda: self._closed,
+                cancel=lambda: self._closed or (released is not None and released()),
             )
         except DecodeCancelled:
             log.debug("streaming: released during a second look; kept the first reading")
