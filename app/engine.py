@@ -617,7 +617,7 @@ class Engine:
         assert self._pipeline is not None
         base = DecodeOptions.from_settings(self._settings.model)
         raw = self._pipeline.transcribe(self._transcriber, audio, base).text
-        return self._pipeline.apply(raw), raw
+        return self._pipeline.finish(self._transcriber, audio, raw), raw
 
     def _stream(self, utt: _Utterance) -> None:
         """Decode while the key is held (transcription worker)."""
@@ -648,17 +648,21 @@ class Engine:
             log.exception("transcription failed")
             raw = ""
             utt.error = f"transcription failed: {exc}"
+        assert self._pipeline is not None
+        # Near misses of the user's terms that the audio confirms (needs the model: done here).
+        heard = self._pipeline.confirm(self._transcriber, audio, raw) if raw else ""
         text_ready = time.time()
         release_ms = (time.monotonic() - (utt.key_up_mono or time.monotonic())) * 1000
-        self._output_jobs.put(lambda: self._output(utt, raw, text_ready, release_ms))
+        self._output_jobs.put(lambda: self._output(utt, raw, heard, text_ready, release_ms))
 
-    def _output(self, utt: _Utterance, raw: str, text_ready: float, release_ms: float) -> None:
-        """Rules, mode, insert, history (output worker)."""
+    def _output(self, utt: _Utterance, raw: str, heard: str, text_ready: float, release_ms: float) -> None:
+        """Rules, mode, insert, history (output worker). ``raw`` is Whisper's words, ``heard``
+        the same with near misses the audio confirmed as terms (see ``TextPipeline.confirm``)."""
         from app.history.store import HistoryEntry
 
         assert self._pipeline is not None
         gen = utt.generation
-        text = self._pipeline.apply(raw) if raw else ""
+        text = self._pipeline.apply(heard) if heard else ""
         mode = utt.mode
         outcome = Outcome.EMPTY
         error = utt.error

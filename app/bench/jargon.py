@@ -193,8 +193,9 @@ def run_jargon(
         raw_texts.append(transcriber.transcribe(audio, base).text)
         bias_texts.append(pipeline.transcribe(transcriber, audio, base).text)
         log.info("%s: %s | %s", item.id, raw_texts[-1], bias_texts[-1])
-    corrected = [tidy(pipeline.apply_vocabulary(tidy(t))) for t in bias_texts]
-    final = [pipeline.apply(t) for t in bias_texts]
+    heard = [pipeline.confirm(transcriber, a, t) for a, t in zip(audios, bias_texts, strict=True)]
+    corrected = [tidy(pipeline.apply_vocabulary(tidy(t))) for t in heard]
+    final = [pipeline.apply(t) for t in heard]
     stages = [
         score_stage("raw", items, raw_texts),
         score_stage("+bias", items, bias_texts),
@@ -207,8 +208,10 @@ def run_jargon(
         streamed: list[str] = []
         for clean in audios:
             audio = held(clean)
-            after_release.append(pipeline.apply(pipeline.transcribe(transcriber, audio, base).text))
-            streamed.append(pipeline.apply(stream_text(pipeline, transcriber, base, audio)))
+            heard_after = pipeline.transcribe(transcriber, audio, base).text
+            after_release.append(pipeline.finish(transcriber, audio, heard_after))
+            heard_streamed = stream_text(pipeline, transcriber, base, audio)
+            streamed.append(pipeline.finish(transcriber, audio, heard_streamed))
         stages.append(score_stage("live batch", items, after_release))
         stages.append(score_stage("live stream", items, streamed))
     return JargonReport(vocab.bias, stages[0].total_terms, stages, second_readings)

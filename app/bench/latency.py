@@ -209,7 +209,7 @@ def _stream_once(
     stream_while_recording(streaming, lambda: audio[: fed[0]], recording)
     thread.join()
     transcript = streaming.finish(audio)
-    text = pipeline.apply(transcript.text)
+    text = pipeline.finish(transcriber, audio, transcript.text)
     return (time.perf_counter() - released[0]) * 1000, text, streaming.decodes
 
 
@@ -231,7 +231,8 @@ def measure(
             if progress:
                 progress(f"{target:.0f} s utterance {k + 1}/{repeats} ({clip.seconds:.1f} s)")
             started = time.perf_counter()
-            batch_text = pipeline.apply(pipeline.transcribe(transcriber, clip.audio, base).text)
+            heard = pipeline.transcribe(transcriber, clip.audio, base).text
+            batch_text = pipeline.finish(transcriber, clip.audio, heard)
             batch_ms = (time.perf_counter() - started) * 1000
             stream_ms, stream_text, decodes = _stream_once(transcriber, pipeline, base, clip.audio)
             # The pause sounds like the recording's own silences, whatever its level.

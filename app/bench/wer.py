@@ -130,7 +130,7 @@ def compare_wer(
         plain = transcriber.plain_transcribe(audio)
         plain_s += time.perf_counter() - started
         started = time.perf_counter()
-        text = pipeline.apply(pipeline.transcribe(transcriber, audio, base).text)
+        text = pipeline.finish(transcriber, audio, pipeline.transcribe(transcriber, audio, base).text)
         pipe_s += time.perf_counter() - started
         plain_pairs.append((item.text, plain))
         pipe_pairs.append((item.text, text))

@@ -175,8 +175,9 @@ def _transcribe(cfg: Any, clips: list[Clip]) -> list[str]:
     transcriber = WhisperTranscriber(cfg.model)
     texts: list[str] = []
     for n, clip in enumerate(clips, 1):
-        transcript = pipeline.transcribe(transcriber, load_audio(clip.audio), options)
-        texts.append(pipeline.apply(transcript.text))
+        audio = load_audio(clip.audio)
+        transcript = pipeline.transcribe(transcriber, audio, options)
+        texts.append(pipeline.finish(transcriber, audio, transcript.text))
         click.echo(f"transcribed {n}/{len(clips)}: {clip.id}", err=True)
     return texts
 

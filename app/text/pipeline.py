@@ -16,7 +16,7 @@ import numpy as np
 
 from app.config import Rule, Settings, VocabularySettings
 from app.text.rules import RuleSet, compile_rules
-from app.text.vocabulary import SURE_BAR, Vocabulary, prompt_text
+from app.text.vocabulary import SURE_BAR, NearMiss, Vocabulary, prompt_text
 from app.transcribe.streaming import StreamingConfig, StreamingTranscriber
 from app.transcribe.tokens import PROMPT_BUDGET, count_tokens
 from app.transcribe.whisper import PIECE_MAX_S, DecodeOptions, Transcriber, Transcript
@@ -31,6 +31,11 @@ PROMPT_BIASES = frozenset({"prompt", "both"})
 # term far from the speech is heard less: transcribe() reads such audio a second time with the
 # terms the first reading seems to say named last (see TextPipeline.transcribe).
 LONG_PROMPT_TOKENS = PROMPT_BUDGET // 2
+# TextPipeline.confirm: a near miss becomes the term when Whisper finds the transcript with the
+# term at most this much less likely (natural log) than its own words, the term named last in
+# the prompt. On first readings of 105 synthesized jargon clips, the near misses that were the
+# term scored -3.5 to +2.4; the rest mostly -5 to -30 (all of the speech set's: -11 or lower).
+CONFIRM_MARGIN = -4.0
 
 
 def tidy(text: str) -> str:
@@ -187,6 +192,52 @@ class TextPipeline:
             if self._long
             else None,
         )
+
+    def confirm(self, transcriber: Transcriber, audio: np.ndarray, heard: str) -> str:
+        """``heard`` (Whisper's reading of ``audio``) with the near misses of terms that the
+        audio confirms replaced by the terms; the rest of the vocabulary's work is
+        :meth:`apply`'s.
+
+        :meth:`Vocabulary.correct` replaces words that look enough like a term; some misheard
+        terms look less alike ("Yolumi" for Pulumi, "BIP" for pip, "time, actions" for GitHub
+        Actions). For each such near miss (:meth:`Vocabulary.near_misses`, never a common word
+        Whisper wrote as one), Whisper scores its own reading and the one with the term, the
+        term named last in the prompt, and the term is kept when it is nearly as likely
+        (:data:`CONFIRM_MARGIN`). A transcriber that cannot score texts, or audio over one
+        window, leaves ``heard`` as it is. Costs two decoder passes per near miss, only when
+        there is one (about a quarter of our jargon utterances, a fifth of plain speech clips).
+        """
+        if not self.settings.autocorrect or not self.vocabulary or not heard.strip():
+            return heard
+        score = getattr(transcriber, "score_texts", None)
+        if score is None:
+            return heard
+        gains: list[tuple[float, NearMiss]] = []
+        for miss in self.vocabulary.near_misses(heard):
+            alternative = heard[: miss.start] + miss.term + heard[miss.end :]
+            prompt = self.vocabulary.prompt(LONG_PROMPT_TOKENS, count_tokens, favour=[miss.term])
+            try:
+                scores = score(audio, [heard, alternative], prompt)
+            except Exception:  # a check that fails must not cost the transcript
+                log.warning("could not check %r against the audio", miss.term, exc_info=True)
+                return heard
+            if scores is None:
+                return heard
+            gains.append((scores[1] - scores[0], miss))
+        chosen: list[NearMiss] = []
+        for gain, miss in sorted(gains, key=lambda g: -g[0]):
+            if gain >= CONFIRM_MARGIN and all(miss.end <= c.start or c.end <= miss.start for c in chosen):
+                chosen.append(miss)
+                said = heard[miss.start : miss.end]
+                log.debug("vocabulary: %r -> %r confirmed by the audio (%+.2f)", said, miss.term, gain)
+        text = heard
+        for miss in sorted(chosen, key=lambda m: -m.start):
+            text = text[: miss.start] + miss.term + text[miss.end :]
+        return text
+
+    def finish(self, transcriber: Transcriber, audio: np.ndarray, heard: str) -> str:
+        """The final text of ``audio`` read as ``heard``: :meth:`confirm`, then :meth:`apply`."""
+        return self.apply(self.confirm(transcriber, audio, heard))
 
     def apply_vocabulary(self, raw: str) -> str:
         """Fix near misses of the user's terms (when auto-correction is on)."""

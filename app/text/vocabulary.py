@@ -22,7 +22,7 @@ from __future__ import annotations
 import itertools
 import logging
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 
 import jellyfish
@@ -97,6 +97,14 @@ HEARD_BAR = (50, 70)  # may be saying the term: worth naming it in the prompt
 # 24 that were not said (HEARD_BAR: 266 and 393); in the speech set's clips under 25 s, with 60
 # tech terms, none (HEARD_BAR: 129).
 SURE_BAR = (70, 80)
+# correct()'s floors for a fuzzy match: letter and sound similarity, each in 0..1.
+_CORRECT_FLOORS = (0.6, 0.75)
+# near_misses(): looser floors, and the mean similarity a run of words needs to be one. Of the
+# 23 runs at or above this bar that Whisper found likely enough as the term (TextPipeline.
+# confirm) in first readings of 105 synthesized jargon clips, 16 were the term; none of the
+# speech set's clips (no jargon, 60 tech terms) had one.
+_NEAR_FLOORS = (0.5, 0.6)
+NEAR_MISS_BAR = 0.69
 
 # Small words that never start or end a fuzzy match (they rarely belong to a term).
 _FUNCTION_WORDS = frozenset(
@@ -351,6 +359,31 @@ class _Token:
     spoken: str
 
 
+@dataclass(frozen=True, slots=True)
+class _Probe:
+    """A run of words (tokens ``start:stop``) compared with the terms."""
+
+    start: int
+    stop: int
+    letters: str
+    spoken: str  # as read out loud (acronyms letter by letter)
+    raw_spoken: str  # as written, lower-cased
+    named: bool  # written like a name: capitalised inside a sentence, or an acronym
+    ordinary: bool  # one common word, or an acronym Whisper knows, written as such
+    exact: list[_Term] | None = None  # the terms it spells, when it spells one
+
+
+@dataclass(frozen=True, slots=True)
+class NearMiss:
+    """Characters ``start:end`` of a transcript look somewhat like ``term`` (``score`` in 0..1),
+    too little to be replaced on looks alone (see :meth:`Vocabulary.near_misses`)."""
+
+    start: int
+    end: int
+    term: str
+    score: float
+
+
 @dataclass(order=True, slots=True)
 class _Match:
     score: float
@@ -572,40 +605,47 @@ class Vocabulary:
         """The mean of letter and sound similarity a fuzzy match needs, from the sensitivity."""
         return 0.83 - (self.sensitivity - 0.5) * 0.2
 
-    def _score(
-        self, letters: str, spoken: str, raw_spoken: str, term: _Term, named: bool, ordinary: bool = False
-    ) -> float:
-        """Similarity of an n-gram to ``term`` in 0..1, or 0.0 when it is not a match.
+    def _score(self, probe: _Probe, term: _Term) -> float:
+        """Similarity of a run of words to ``term`` in 0..1, or 0.0 when it is not a match.
 
-        ``named`` says Whisper wrote the words like a name (capitalised inside a sentence, or an
-        acronym): a hint that it heard something it did not know, so the bar is a little lower.
-        ``ordinary`` says the n-gram is one common word written as such (see
+        ``probe.named`` says Whisper wrote the words like a name (capitalised inside a
+        sentence, or an acronym): a hint that it heard something it did not know, so the bar is
+        a little lower. ``probe.ordinary`` says the run is one common word written as such (see
         :func:`~app.transcribe.tokens.common_word`), or an acronym Whisper knows ("API", see
         :func:`~app.transcribe.tokens.known_acronym`): Whisper, shown the terms in its prompt,
         wrote the word it heard, so only the term itself or one of its spoken readings
         ("sequel" for SQL) replaces it, never a look-alike ("back" stays, not Black; "API"
         stays, not PyPI).
         """
-        if letters == term.letters:
+        if probe.letters == term.letters:
             return 1.0
-        spoken_letters = {letters_of(spoken), letters_of(raw_spoken)}
-        if spoken_letters & term.variant_letters:
+        if {letters_of(probe.spoken), letters_of(probe.raw_spoken)} & term.variant_letters:
             return 0.99
-        if ordinary or term.short or len(letters) < (3 if named else 4):
+        if probe.ordinary or term.short or len(probe.letters) < (3 if probe.named else 4):
             return 0.0
-        if not 0.6 <= len(letters) / len(term.letters) <= 1.8:
-            return 0.0
-        keys = {sound_key(spoken), sound_key(raw_spoken)}
-        targets = {term.letters, *term.variant_letters}
-        letter_sim = max(fuzz.ratio(s, t) for s in {letters, *spoken_letters} for t in targets) / 100
-        sound_sim = max(fuzz.ratio(k, tk) for k in keys for tk in term.keys) / 100
-        if letter_sim < 0.6 or sound_sim < 0.75:
-            return 0.0
-        score = 0.5 * (letter_sim + sound_sim) + (0.05 if named else 0.0)
+        score = self._similarity(probe, term, _CORRECT_FLOORS)
         return 0.95 * score if score >= self._threshold() else 0.0
 
-    def _candidates(self, tokens: list[_Token], text: str) -> list[_Match]:
-        matches: list[_Match] = []
+    @staticmethod
+    def _similarity(probe: _Probe, term: _Term, floors: tuple[float, float]) -> float:
+        """The mean of letter and sound similarity of a run of words and ``term`` (plus 0.05
+        when Whisper wrote the words like a name), or 0.0 when their lengths are too far apart
+        or either similarity is under its floor in ``floors`` (letters, sound)."""
+        if not 0.6 <= len(probe.letters) / len(term.letters) <= 1.8:
+            return 0.0
+        spoken_letters = {letters_of(probe.spoken), letters_of(probe.raw_spoken)}
+        keys = {sound_key(probe.spoken), sound_key(probe.raw_spoken)}
+        targets = {term.letters, *term.variant_letters}
+        letter_sim = max(fuzz.ratio(s, t) for s in {probe.letters, *spoken_letters} for t in targets) / 100
+        sound_sim = max(fuzz.ratio(k, tk) for k in keys for tk in term.keys) / 100
+        if letter_sim < floors[0] or sound_sim < floors[1]:
+            return 0.0
+        return 0.5 * (letter_sim + sound_sim) + (0.05 if probe.named else 0.0)
+
+    def _probes(self, tokens: list[_Token], text: str) -> Iterator[_Probe]:
+        """Every run of up to ``_max_words`` words joined by spaces, commas or hyphens that may
+        be a term: one that spells a term (``exact``), or one worth comparing with the terms
+        (no small function word at either end, no word that already is a term)."""
         n = len(tokens)
         for i in range(n):
             for j in range(i + 1, min(n, i + self._max_words) + 1):
@@ -613,28 +653,61 @@ class Vocabulary:
                     break
                 span = tokens[i:j]
                 letters = "".join(t.letters for t in span)
-                spoken = " ".join(t.spoken for t in span)
-                raw_spoken = " ".join(t.text.lower() for t in span)
                 exact = self._by_letters.get(letters)
                 if exact:
-                    matches.append(_Match(1.0, j - i, i, j, self._pick_case(exact, _written(text, span))))
+                    yield _Probe(i, j, letters, "", "", False, False, exact)
                     continue
                 if span[0].letters in _FUNCTION_WORDS or span[-1].letters in _FUNCTION_WORDS:
                     continue
                 if any(t.letters in self._by_letters for t in span):
                     continue  # never swallow a word that already is a term
-                terms = self._lookup(letters, spoken, raw_spoken)
-                if not terms:
-                    continue
                 named = all(_looks_named(text, t) for t in span)
                 ordinary = j - i == 1 and (
                     known_acronym(span[0].text) or (not named and common_word(span[0].text))
                 )
-                for term in terms:
-                    score = self._score(letters, spoken, raw_spoken, term, named, ordinary)
-                    if score > 0:
-                        matches.append(_Match(score, j - i, i, j, term))
+                spoken = " ".join(t.spoken for t in span)
+                raw_spoken = " ".join(t.text.lower() for t in span)
+                yield _Probe(i, j, letters, spoken, raw_spoken, named, ordinary)
+
+    def _candidates(self, tokens: list[_Token], text: str) -> list[_Match]:
+        matches: list[_Match] = []
+        for probe in self._probes(tokens, text):
+            i, j = probe.start, probe.stop
+            if probe.exact:
+                term = self._pick_case(probe.exact, _written(text, tokens[i:j]))
+                matches.append(_Match(1.0, j - i, i, j, term))
+                continue
+            for term in self._lookup(probe.letters, probe.spoken, probe.raw_spoken):
+                score = self._score(probe, term)
+                if score > 0:
+                    matches.append(_Match(score, j - i, i, j, term))
         return matches
+
+    def near_misses(self, text: str, limit: int = 4) -> list[NearMiss]:
+        """Runs of words in ``text`` that look somewhat like a term, not enough for
+        :meth:`correct` to replace them on looks alone, at most ``limit``, most alike first.
+
+        Only runs Whisper did not write as a common word ("radio", "API" are what it heard)
+        and that are at least :data:`NEAR_MISS_BAR` like a term, short terms included
+        ("BIP" for pip). Whether the audio says the term is for the speech model to judge
+        (see ``TextPipeline.confirm``): on our jargon clips half of these are the term.
+        """
+        if not self._terms or not text.strip():
+            return []
+        tokens = _tokens(text)
+        found: dict[tuple[int, int, str], NearMiss] = {}
+        for probe in self._probes(tokens, text):
+            if probe.exact or probe.ordinary or len(probe.letters) < 3:
+                continue
+            looked_up = self._lookup(probe.letters, probe.spoken, probe.raw_spoken)
+            for term in [*looked_up, *(t for t in self._short_terms if t not in looked_up)]:
+                if self._score(probe, term) > 0:
+                    continue  # correct() fixes it, or a likelier term, on looks alone
+                score = self._similarity(probe, term, _NEAR_FLOORS)
+                if score >= NEAR_MISS_BAR:
+                    start, end = tokens[probe.start].start, tokens[probe.stop - 1].end
+                    found[(start, end, term.text)] = NearMiss(start, end, term.text, score)
+        return sorted(found.values(), key=lambda m: -m.score)[:limit]
 
     def _lookup(self, letters: str, spoken: str, raw_spoken: str) -> list[_Term]:
         """Terms worth scoring for this n-gram (a cheap pre-filter)."""

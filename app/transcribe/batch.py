@@ -81,7 +81,7 @@ class FileTranscriber:
         base = DecodeOptions.from_settings(self.settings.model)
         if self.use_rules:
             raw = self.pipeline.transcribe(self.whisper, audio, base).text
-            text = self.pipeline.apply(raw)
+            text = self.pipeline.finish(self.whisper, audio, raw)
         else:
             raw = text = self.whisper.transcribe(audio, base).text
         elapsed = (time.perf_counter() - started) * 1000

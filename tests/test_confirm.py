@@ -1,0 +1,157 @@
+"""Near misses of the user's terms, confirmed (or not) by what the audio says.
+
+The vocabulary finds runs of words that look somewhat like a term (pure text); the real
+embedded tiny.en model then judges, on speech espeak-ng makes here, whether the audio says the
+term. The misreadings ("Yolumi", "BIP") are ones tiny.en wrote on our jargon clips, written
+into the transcript by hand so that each test does not depend on a decode going wrong.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.config import ModelSettings, VocabularySettings
+from app.text.pipeline import TextPipeline
+from app.text.vocabulary import NEAR_MISS_BAR, Vocabulary
+from app.transcribe.whisper import LONG_FORM_S, SAMPLE_RATE, DecodeOptions, WhisperTranscriber, load_audio
+from tests.fixtures.speech import Speak
+
+
+def _spans(vocabulary: Vocabulary, text: str) -> list[tuple[str, str]]:
+    return [(text[m.start : m.end], m.term) for m in vocabulary.near_misses(text)]
+
+
+def test_a_made_up_word_like_a_term_is_a_near_miss() -> None:
+    vocabulary = Vocabulary(["Pulumi", "Ansible"])
+    text = "The cluster is provisioned with Yolumi."
+    assert vocabulary.correct(text) == text  # too unlike Pulumi to be replaced on looks alone
+    assert _spans(vocabulary, text) == [("Yolumi", "Pulumi")]
+    assert all(m.score >= NEAR_MISS_BAR for m in vocabulary.near_misses(text))
+
+
+def test_short_terms_have_near_misses_too() -> None:
+    assert ("BIP", "pip") in _spans(Vocabulary(["pip", "conda"]), "Install the package with BIP.")
+
+
+def test_a_common_word_is_never_a_near_miss() -> None:
+    # "radio" is what Whisper heard and wrote as a word; only correct()'s exact readings
+    # may replace it.
+    assert _spans(Vocabulary(["Gradio"]), "The dashboard runs on radio tonight.") == []
+
+
+def test_what_correct_fixes_is_not_a_near_miss() -> None:
+    vocabulary = Vocabulary(["pytest"])
+    text = "Run pie test before you push."
+    assert vocabulary.correct(text) == "Run pytest before you push."
+    assert ("pie test", "pytest") not in _spans(vocabulary, text)
+
+
+def test_near_misses_are_capped_most_alike_first() -> None:
+    vocabulary = Vocabulary(["Pulumi", "Vitest", "Svelte"])
+    text = "Yolumi and Smelt and Vidys"
+    misses = vocabulary.near_misses(text, limit=2)
+    assert len(misses) == 2
+    assert misses[0].score >= misses[1].score
+    assert vocabulary.near_misses(text, limit=0) == []
+
+
+@pytest.fixture(scope="module")
+def whisper() -> WhisperTranscriber:
+    """The real embedded tiny.en model, loaded once for this module."""
+    model = WhisperTranscriber(ModelSettings())
+    model.load()
+    return model
+
+
+def _pipeline(terms: list[str], autocorrect: bool = True) -> TextPipeline:
+    return TextPipeline(VocabularySettings(terms=terms, autocorrect=autocorrect), [])
+
+
+@pytest.mark.slow
+def test_whisper_scores_what_was_said_above_what_was_not(speak: Speak, whisper: WhisperTranscriber) -> None:
+    audio = load_audio(speak("Install the package with pip before you start."))
+    scores = whisper.score_texts(
+        audio,
+        [
+            "Install the package with pip before you start.",
+            "Uninstall the garage with a kit before you start.",
+        ],
+    )
+    assert scores is not None and len(scores) == 2
+    assert scores[0] > scores[1]
+    assert all(s < 0 for s in scores)  # log-probabilities
+
+
+@pytest.mark.slow
+def test_audio_past_one_window_is_not_scored(whisper: WhisperTranscriber) -> None:
+    long = np.zeros(int((LONG_FORM_S + 1) * SAMPLE_RATE), np.float32)
+    assert whisper.score_texts(long, ["anything"]) is None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("said", "terms", "heard", "expected"),
+    [
+        (
+            "The cluster is provisioned with Pulumi.",
+            ["Pulumi", "Ansible", "Terraform"],
+            "The cluster is provisioned with Yolumi.",
+            "The cluster is provisioned with Pulumi.",
+        ),
+        (
+            "Install the package with pip.",
+            ["pip", "conda"],
+            "Install the package with BIP.",
+            "Install the package with pip.",
+        ),
+    ],
+)
+def test_the_audio_confirms_a_misheard_term(
+    speak: Speak, whisper: WhisperTranscriber, said: str, terms: list[str], heard: str, expected: str
+) -> None:
+    pipeline = _pipeline(terms)
+    audio = load_audio(speak(said))
+    assert pipeline.confirm(whisper, audio, heard) == expected
+    assert pipeline.finish(whisper, audio, heard) == expected
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("said", "terms"),
+    [
+        ("Simon Wilson wrote the library.", ["JSON", "Ollama"]),
+        ("We bought a new Mac last week.", ["macOS", "Linux"]),
+    ],
+)
+def test_a_name_that_only_looks_like_a_term_stays(
+    speak: Speak, whisper: WhisperTranscriber, said: str, terms: list[str]
+) -> None:
+    pipeline = _pipeline(terms)
+    assert pipeline.vocabulary.near_misses(said), "the sentence should hold a near miss to check"
+    assert pipeline.confirm(whisper, load_audio(speak(said)), said) == said
+
+
+@pytest.mark.slow
+def test_nothing_is_confirmed_with_auto_correction_off(speak: Speak, whisper: WhisperTranscriber) -> None:
+    heard = "The cluster is provisioned with Yolumi."
+    audio = load_audio(speak("The cluster is provisioned with Pulumi."))
+    assert _pipeline(["Pulumi"], autocorrect=False).confirm(whisper, audio, heard) == heard
+
+
+class TranscribeOnly:
+    """A real transcriber seen through the bare Transcriber interface: one that cannot score
+    texts (a remote speech server, say) must leave the transcript as Whisper wrote it."""
+
+    def __init__(self, inner: WhisperTranscriber) -> None:
+        self._inner = inner
+
+    def transcribe(self, audio: np.ndarray, options: DecodeOptions, cancel: object = None) -> object:
+        return self._inner.transcribe(audio, options)
+
+
+@pytest.mark.slow
+def test_a_transcriber_that_cannot_score_leaves_the_text(speak: Speak, whisper: WhisperTranscriber) -> None:
+    heard = "The cluster is provisioned with Yolumi."
+    audio = load_audio(speak("The cluster is provisioned with Pulumi."))
+    assert _pipeline(["Pulumi"]).confirm(TranscribeOnly(whisper), audio, heard) == heard  # type: ignore[arg-type]
