@@ -200,30 +200,32 @@ class TextPipeline:
 
         :meth:`Vocabulary.correct` replaces words that look enough like a term; some misheard
         terms look less alike ("Yolumi" for Pulumi, "BIP" for pip, "time, actions" for GitHub
-        Actions). For each such near miss (:meth:`Vocabulary.near_misses`, never a common word
-        Whisper wrote as one), Whisper scores its own reading and the one with the term, the
-        term named last in the prompt, and the term is kept when it is nearly as likely
-        (:data:`CONFIRM_MARGIN`). A transcriber that cannot score texts, or audio over one
-        window, leaves ``heard`` as it is. Costs two decoder passes per near miss, only when
-        there is one (about a quarter of our jargon utterances, a fifth of plain speech clips).
+        Actions). For the near misses (:meth:`Vocabulary.near_misses`, never a common word
+        Whisper wrote as one), Whisper scores its own reading and, for each, the reading with
+        the term, those terms named last in the prompt; a term is kept when its reading is
+        nearly as likely (:data:`CONFIRM_MARGIN`), the likeliest first where two overlap. A
+        transcriber that cannot score texts, or audio over one window, leaves ``heard`` as it
+        is. It costs one decoder pass per reading, only when there is a near miss (about a
+        quarter of our jargon utterances, a fifth of the plain speech clips).
         """
         if not self.settings.autocorrect or not self.vocabulary or not heard.strip():
             return heard
         score = getattr(transcriber, "score_texts", None)
         if score is None:
             return heard
-        gains: list[tuple[float, NearMiss]] = []
-        for miss in self.vocabulary.near_misses(heard):
-            alternative = heard[: miss.start] + miss.term + heard[miss.end :]
-            prompt = self.vocabulary.prompt(LONG_PROMPT_TOKENS, count_tokens, favour=[miss.term])
-            try:
-                scores = score(audio, [heard, alternative], prompt)
-            except Exception:  # a check that fails must not cost the transcript
-                log.warning("could not check %r against the audio", miss.term, exc_info=True)
-                return heard
-            if scores is None:
-                return heard
-            gains.append((scores[1] - scores[0], miss))
+        misses = self.vocabulary.near_misses(heard)
+        if not misses:
+            return heard
+        alternatives = [heard[: m.start] + m.term + heard[m.end :] for m in misses]
+        prompt = self.vocabulary.prompt(LONG_PROMPT_TOKENS, count_tokens, favour=[m.term for m in misses])
+        try:
+            scores = score(audio, [heard, *alternatives], prompt)
+        except Exception:  # a check that fails must not cost the transcript
+            log.warning("could not check near misses of terms against the audio", exc_info=True)
+            return heard
+        if scores is None:
+            return heard
+        gains = [(alt - scores[0], miss) for alt, miss in zip(scores[1:], misses, strict=True)]
         chosen: list[NearMiss] = []
         for gain, miss in sorted(gains, key=lambda g: -g[0]):
             if gain >= CONFIRM_MARGIN and all(miss.end <= c.start or c.end <= miss.start for c in chosen):
