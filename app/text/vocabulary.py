@@ -695,9 +695,15 @@ class Vocabulary:
         if not self._terms or not text.strip():
             return []
         tokens = _tokens(text)
+        probes = list(self._probes(tokens, text))
+        # Words that already spell a term are kept: "GitHub Actions builds" is not a near miss
+        # of GitHub Actions.
+        spelled = {k for p in probes if p.exact for k in range(p.start, p.stop)}
         found: dict[tuple[int, int, str], NearMiss] = {}
-        for probe in self._probes(tokens, text):
+        for probe in probes:
             if probe.exact or probe.ordinary or len(probe.letters) < 3:
+                continue
+            if spelled.intersection(range(probe.start, probe.stop)):
                 continue
             looked_up = self._lookup(probe.letters, probe.spoken, probe.raw_spoken)
             for term in [*looked_up, *(t for t in self._short_terms if t not in looked_up)]:
