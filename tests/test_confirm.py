@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from app.bench.jargon import held
 from app.config import ModelSettings, VocabularySettings
 from app.text.pipeline import TextPipeline
 from app.text.vocabulary import NEAR_MISS_BAR, Vocabulary
@@ -186,3 +187,42 @@ def test_dictated_jargon_comes_out_spelled_right(
     heard = pipeline.transcribe(whisper, audio, DecodeOptions()).text
     text = pipeline.finish(whisper, audio, heard)
     assert term in text.replace(".", " ").split(), f"Whisper heard {heard!r}, the pipeline gave {text!r}"
+
+
+@pytest.mark.slow
+def test_live_dictation_checks_in_the_pause_and_the_release_reuses_it(
+    speak: Speak, whisper: WhisperTranscriber
+) -> None:
+    # The key held over the sentence and a pause after it, the audio fed as it arrives: the
+    # pause decode's text is checked while the key is still down, and the release, which finds
+    # the same text, takes that answer instead of asking the audio again.
+    pipeline = _pipeline(["conda", "pip"])
+    clean = load_audio(speak("Create a conda environment and install the package with pip.", voice="en-us"))
+    audio = held(clean)
+    streaming = pipeline.streaming(whisper, DecodeOptions())
+    step = int(0.1 * SAMPLE_RATE)
+    for end in range(step, len(audio) + 1, step):
+        streaming.feed(audio[:end])
+    checks_in_pause = pipeline.confirm_checks
+    heard = streaming.finish(audio).text
+    assert streaming.finish_decoded is False, "the release should have found the pause's text final"
+    assert pipeline.vocabulary.near_misses(heard), f"expected a near miss in {heard!r}"
+    assert checks_in_pause == 1
+    text = pipeline.finish(whisper, audio, heard)
+    assert pipeline.confirm_checks == 1, "the release asked the audio again"
+    assert "pip" in text.replace(".", " ").split(), f"Whisper heard {heard!r}, the pipeline gave {text!r}"
+
+
+@pytest.mark.slow
+def test_a_remembered_check_is_only_reused_for_the_same_audio(
+    speak: Speak, whisper: WhisperTranscriber
+) -> None:
+    pipeline = _pipeline(["Pulumi"])
+    heard = "The cluster is provisioned with Yolumi."
+    said = load_audio(speak("The cluster is provisioned with Pulumi."))
+    other = load_audio(speak("The cluster is provisioned with Pulumi.", voice="en-gb"))
+    assert pipeline.confirm(whisper, said, heard).endswith("Pulumi.")
+    assert pipeline.confirm(whisper, said, heard).endswith("Pulumi.")
+    assert pipeline.confirm_checks == 1
+    pipeline.confirm(whisper, other, heard)
+    assert pipeline.confirm_checks == 2

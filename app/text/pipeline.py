@@ -8,8 +8,10 @@ Whisper (:meth:`TextPipeline.decode_options`).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import re
+import threading
 from collections.abc import Callable
 
 import numpy as np
@@ -36,6 +38,8 @@ LONG_PROMPT_TOKENS = PROMPT_BUDGET // 2
 # the prompt. On first readings of 105 synthesized jargon clips, the near misses that were the
 # term scored -3.5 to +2.4; the rest mostly -5 to -30 (all of the speech set's: -11 or lower).
 CONFIRM_MARGIN = -4.0
+# A release that finds the pause's check of the same text still running waits this long at most.
+_WAIT_FOR_CHECK_S = 2.0
 
 
 def tidy(text: str) -> str:
@@ -72,6 +76,11 @@ class TextPipeline:
         self._overflows = False  # the vocabulary is too long for one prompt
         self._long = False  # its prompt is longer than LONG_PROMPT_TOKENS (or overflows)
         self.second_readings = 0  # how many times transcribe() decoded twice (for benchmarks)
+        # confirm()'s last answer: (heard, samples of audio, digest of them, answer).
+        self._confirmed: tuple[str, int, bytes, str] | None = None
+        self._confirm_lock = threading.Lock()
+        self._checking: tuple[str, threading.Event] | None = None  # the check running, and of what
+        self.confirm_checks = 0  # how many times confirm() asked the audio (for tests, benchmarks)
         if self.vocabulary and vocabulary.bias in PROMPT_BIASES:
             named = self.vocabulary.prompt_terms(PROMPT_BUDGET, count_tokens)
             self._overflows = len(named) < len(self.vocabulary.prompt_terms())
@@ -191,6 +200,11 @@ class TextPipeline:
             second_look=(lambda heard, seconds: self.second_options(base, heard, seconds))
             if self._long
             else None,
+            # Check the pause's text for near misses while the key is held: a release right
+            # after finds the answer remembered (see confirm).
+            prepare=(lambda audio, heard: self.confirm(transcriber, audio, heard))
+            if self.settings.autocorrect and self.vocabulary
+            else None,
         )
 
     def confirm(self, transcriber: Transcriber, audio: np.ndarray, heard: str) -> str:
@@ -216,6 +230,39 @@ class TextPipeline:
         misses = self.vocabulary.near_misses(heard)
         if not misses:
             return heard
+        with self._confirm_lock:
+            running = self._checking if self._checking and self._checking[0] == heard else None
+        if running is not None:
+            running[1].wait(_WAIT_FOR_CHECK_S)  # the pause's check of this text: nearly done
+        remembered = self._remembered(audio, heard)
+        if remembered is not None:
+            # Live dictation checked this text in the pause before release; the audio since is
+            # what the pause decode found silent.
+            return remembered
+        done = threading.Event()
+        with self._confirm_lock:
+            self._checking = (heard, done)
+        try:
+            text = self._check(score, audio, heard, misses)
+            with self._confirm_lock:
+                self._confirmed = (heard, len(audio), _digest(audio), text)
+        finally:
+            done.set()
+        return text
+
+    def _remembered(self, audio: np.ndarray, heard: str) -> str | None:
+        """The last check's answer when it was of ``heard`` and of the start of ``audio``."""
+        with self._confirm_lock:
+            last = self._confirmed
+        if last is None or last[0] != heard or last[1] > len(audio):
+            return None
+        return last[3] if _digest(audio[: last[1]]) == last[2] else None
+
+    def _check(
+        self, score: Callable[..., list[float] | None], audio: np.ndarray, heard: str, misses: list[NearMiss]
+    ) -> str:
+        """``heard`` with those of ``misses`` that the audio confirms replaced by their terms."""
+        self.confirm_checks += 1
         alternatives = [heard[: m.start] + m.term + heard[m.end :] for m in misses]
         prompt = self.vocabulary.prompt(LONG_PROMPT_TOKENS, count_tokens, favour=[m.term for m in misses])
         try:
@@ -254,6 +301,10 @@ class TextPipeline:
     def apply(self, raw: str) -> str:
         """The whole pipeline: vocabulary, rules, tidy whitespace."""
         return tidy(self.apply_rules(self.apply_vocabulary(tidy(raw))))
+
+
+def _digest(audio: np.ndarray) -> bytes:
+    return hashlib.blake2b(np.ascontiguousarray(audio).tobytes(), digest_size=16).digest()
 
 
 def _surer(first: Transcript, second: Transcript) -> Transcript:

@@ -12,7 +12,8 @@ decoded whole instead: hardly slower, and its first words are read with the sent
 When the user paused before letting go, the last decode already heard everything (the audio
 after it is silent), so no decode is needed at all. With ``second_look`` (a long vocabulary), a
 short utterance's pause decode is followed by a second reading while the key is still held,
-as ``holdtype transcribe`` reads such audio twice; a release never waits for it.
+as ``holdtype transcribe`` reads such audio twice; then ``prepare`` (the vocabulary's check of
+near misses against the audio) works on the pause's text. A release never waits for either.
 
 The class is driven by one thread (the engine's transcription worker): call :meth:`feed` with the
 audio so far as often as you like (it decodes only when enough new audio arrived), then
@@ -225,6 +226,7 @@ class StreamingTranscriber:
         config: StreamingConfig | None = None,
         reprompt: Callable[[str], DecodeOptions] | None = None,
         second_look: Callable[[str, float], DecodeOptions | None] | None = None,
+        prepare: Callable[[np.ndarray, str], object] | None = None,
     ) -> None:
         self.transcriber = transcriber
         self.options = options
@@ -234,6 +236,10 @@ class StreamingTranscriber:
         # Options for reading a whole short utterance once more, given its first reading's
         # text and seconds, or None when one reading is enough (see _decode_look).
         self.second_look = second_look
+        # Work on a pause decode's text while the key is held, so that a release after the
+        # pause finds it done (the vocabulary's check of near misses against the audio: see
+        # TextPipeline.confirm, which remembers its last answer); given the audio and text.
+        self.prepare = prepare
         self.config = config or StreamingConfig()
         self._s = _State()
         self._silence = SilenceLevel(self.config.min_silence_rms)
@@ -306,6 +312,8 @@ class StreamingTranscriber:
                     done = look_done
                     if not closed:
                         self._decode_look(audio, cancel)
+                if partial is not None and self.prepare is not None:
+                    self._prepare(audio, done, cancel)
                 return partial
             try:
                 self._decode_and_commit(audio, cancel)
@@ -317,6 +325,26 @@ class StreamingTranscriber:
             with self._lock:
                 self._inflight = None
             done.set()
+
+    def _prepare(
+        self, audio: np.ndarray, previous: threading.Event, cancel: Callable[[], bool] | None
+    ) -> None:
+        """Run :attr:`prepare` on the pause's final text, unless the key is already up (a
+        release never waits for it: it is marked in flight as "prepare")."""
+        prepared = threading.Event()
+        with self._lock:
+            if self._closed or (cancel is not None and cancel()) or self._s.candidate is None:
+                return
+            text = _join(self._s.candidate[1])
+            self._inflight = ("prepare", len(audio) / SAMPLE_RATE, prepared)
+        previous.set()
+        try:
+            if text and self.prepare is not None:
+                self.prepare(audio, text)
+        except Exception:  # only a head start: the release does the work again if need be
+            log.warning("streaming: preparing the pause's text failed", exc_info=True)
+        finally:
+            prepared.set()
 
     def _decode_pause(self, audio: np.ndarray) -> Partial | None:
         # Decode now exactly as a release would, so that a release during this pause finds the
