@@ -371,6 +371,8 @@ class _Probe:
     named: bool  # written like a name: capitalised inside a sentence, or an acronym
     ordinary: bool  # one common word, or an acronym Whisper knows, written as such
     exact: list[_Term] | None = None  # the terms it spells, when it spells one
+    said: frozenset[str] = frozenset()  # the letters of spoken and raw_spoken
+    keys: frozenset[str] = frozenset()  # their sound keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -619,7 +621,7 @@ class Vocabulary:
         """
         if probe.letters == term.letters:
             return 1.0
-        if {letters_of(probe.spoken), letters_of(probe.raw_spoken)} & term.variant_letters:
+        if probe.said & term.variant_letters:
             return 0.99
         if probe.ordinary or term.short or len(probe.letters) < (3 if probe.named else 4):
             return 0.0
@@ -633,11 +635,9 @@ class Vocabulary:
         or either similarity is under its floor in ``floors`` (letters, sound)."""
         if not 0.6 <= len(probe.letters) / len(term.letters) <= 1.8:
             return 0.0
-        spoken_letters = {letters_of(probe.spoken), letters_of(probe.raw_spoken)}
-        keys = {sound_key(probe.spoken), sound_key(probe.raw_spoken)}
         targets = {term.letters, *term.variant_letters}
-        letter_sim = max(fuzz.ratio(s, t) for s in {probe.letters, *spoken_letters} for t in targets) / 100
-        sound_sim = max(fuzz.ratio(k, tk) for k in keys for tk in term.keys) / 100
+        letter_sim = max(fuzz.ratio(s, t) for s in {probe.letters, *probe.said} for t in targets) / 100
+        sound_sim = max(fuzz.ratio(k, tk) for k in probe.keys for tk in term.keys) / 100
         if letter_sim < floors[0] or sound_sim < floors[1]:
             return 0.0
         return 0.5 * (letter_sim + sound_sim) + (0.05 if probe.named else 0.0)
@@ -667,7 +667,9 @@ class Vocabulary:
                 )
                 spoken = " ".join(t.spoken for t in span)
                 raw_spoken = " ".join(t.text.lower() for t in span)
-                yield _Probe(i, j, letters, spoken, raw_spoken, named, ordinary)
+                said = frozenset({letters_of(spoken), letters_of(raw_spoken)})
+                keys = frozenset({sound_key(spoken), sound_key(raw_spoken)})
+                yield _Probe(i, j, letters, spoken, raw_spoken, named, ordinary, None, said, keys)
 
     def _candidates(self, tokens: list[_Token], text: str) -> list[_Match]:
         matches: list[_Match] = []
@@ -677,7 +679,7 @@ class Vocabulary:
                 term = self._pick_case(probe.exact, _written(text, tokens[i:j]))
                 matches.append(_Match(1.0, j - i, i, j, term))
                 continue
-            for term in self._lookup(probe.letters, probe.spoken, probe.raw_spoken):
+            for term in self._lookup(probe):
                 score = self._score(probe, term)
                 if score > 0:
                     matches.append(_Match(score, j - i, i, j, term))
@@ -705,7 +707,7 @@ class Vocabulary:
                 continue
             if spelled.intersection(range(probe.start, probe.stop)):
                 continue
-            looked_up = self._lookup(probe.letters, probe.spoken, probe.raw_spoken)
+            looked_up = self._lookup(probe)
             for term in [*looked_up, *(t for t in self._short_terms if t not in looked_up)]:
                 if self._score(probe, term) > 0:
                     continue  # correct() fixes it, or a likelier term, on looks alone
@@ -715,15 +717,14 @@ class Vocabulary:
                     found[(start, end, term.text)] = NearMiss(start, end, term.text, score)
         return sorted(found.values(), key=lambda m: -m.score)[:limit]
 
-    def _lookup(self, letters: str, spoken: str, raw_spoken: str) -> list[_Term]:
-        """Terms worth scoring for this n-gram (a cheap pre-filter)."""
+    def _lookup(self, probe: _Probe) -> list[_Term]:
+        """Terms worth scoring for this run of words (a cheap pre-filter)."""
         found: dict[int, _Term] = {}
-        said = {letters_of(spoken), letters_of(raw_spoken)}
         for t in self._short_terms:
-            if said & t.variant_letters:
+            if probe.said & t.variant_letters:
                 found[id(t)] = t
         if self._key_choices:
-            for key in {sound_key(spoken), sound_key(raw_spoken)}:
+            for key in probe.keys:
                 if len(key) < 2:
                     continue
                 for _, _, idx in process.extract(

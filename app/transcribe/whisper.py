@@ -197,6 +197,14 @@ def encoder_frames(duration: float, margin_s: float | None) -> int | None:
     return frames if frames < WINDOW_FRAMES else None
 
 
+def _silence_to(audio: np.ndarray, frames: int) -> np.ndarray:
+    """``audio`` followed by silence up to ``frames`` log-mel frames: the encoder hears real
+    silence after the speech, as in training (faster-whisper pads features with zeros, which is
+    not silence to the model)."""
+    pad = frames * (SAMPLE_RATE // FRAMES_PER_S) - len(audio)
+    return np.concatenate([audio, np.zeros(max(0, pad), np.float32)])
+
+
 _TOKEN = re.compile(r"[^\w']+")
 
 
@@ -503,11 +511,9 @@ class WhisperTranscriber:
         assert model is not None
         if model.model.is_multilingual and not self.settings.language:  # type: ignore[attr-defined]
             return None
-        margin = SHORT_CONTEXT_MARGIN_S if self.settings.short_context else None
-        frames = encoder_frames(duration, margin)
+        frames = encoder_frames(duration, DecodeOptions.from_settings(self.settings).context_margin_s)
         if frames is not None:
-            pad = frames * (SAMPLE_RATE // FRAMES_PER_S) - len(audio)
-            audio = np.concatenate([audio, np.zeros(max(0, pad), np.float32)])
+            audio = _silence_to(audio, frames)
         features = model.feature_extractor(audio)  # type: ignore[attr-defined]
         if frames is None:
             frames = WINDOW_FRAMES
@@ -562,10 +568,7 @@ class WhisperTranscriber:
             return self._transcribe_pieces(audio, options, started)
         frames = encoder_frames(duration, options.context_margin_s)
         if frames is not None:
-            # The encoder hears real silence after the speech, as in training (faster-whisper
-            # pads features with zeros, which is not silence to the model).
-            pad = frames * (SAMPLE_RATE // FRAMES_PER_S) - len(audio)
-            audio = np.concatenate([audio, np.zeros(max(0, pad), np.float32)])
+            audio = _silence_to(audio, frames)
         result = self._decode_window(audio, options, started, duration, frames)
         prompt = " ".join(p for p in (options.initial_prompt, options.hotwords, options.context) if p)
         if prompt and prompt_echo(result.text, prompt):
