@@ -100,9 +100,9 @@ SURE_BAR = (70, 80)
 # correct()'s floors for a fuzzy match: letter and sound similarity, each in 0..1.
 _CORRECT_FLOORS = (0.6, 0.75)
 # near_misses(): looser floors, and the mean similarity a run of words needs to be one. Of the
-# 23 runs at or above this bar that Whisper found likely enough as the term (TextPipeline.
-# confirm) in first readings of 105 synthesized jargon clips, 16 were the term; none of the
-# speech set's clips (no jargon, 60 tech terms) had one.
+# 11 runs at or above this bar that Whisper found likely enough as the term (TextPipeline.
+# confirm) in first readings of 105 synthesized jargon clips, 6 were the term and 5 already a
+# wrong word; none of the speech set's clips (no jargon, 60 tech terms) had one.
 _NEAR_FLOORS = (0.5, 0.6)
 NEAR_MISS_BAR = 0.69
 
@@ -692,7 +692,7 @@ class Vocabulary:
         Only runs Whisper did not write as a common word ("radio", "API" are what it heard)
         and that are at least :data:`NEAR_MISS_BAR` like a term, short terms included
         ("BIP" for pip). Whether the audio says the term is for the speech model to judge
-        (see ``TextPipeline.confirm``): on our jargon clips half of these are the term.
+        (see ``TextPipeline.confirm``): on our jargon clips most of these are not the term.
         """
         if not self._terms or not text.strip():
             return []
