@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import pytest
 
+from app.config import ModelSettings
 from app.errors import ModelError
 from app.transcribe import models
-from app.transcribe.whisper import choose_device, cpu_workers
+from app.transcribe.whisper import (
+    LONG_AUDIO_BEAM,
+    LONG_FORM_S,
+    DecodeOptions,
+    beam_for,
+    choose_device,
+    cpu_workers,
+)
 
 
 @pytest.mark.parametrize(
@@ -74,3 +82,12 @@ def test_download_without_network_fails_clearly_and_leaves_nothing(monkeypatch) 
 )
 def test_cpu_threads_and_parallel_decodes(setting: int, cores: int | None, expected: tuple[int, int]) -> None:
     assert cpu_workers(setting, cores) == expected
+
+
+def test_utterances_get_the_wide_beam_and_long_recordings_at_most_five() -> None:
+    wide = ModelSettings().beam_size
+    assert wide > LONG_AUDIO_BEAM  # the default is wider than faster-whisper's 5
+    assert DecodeOptions().beam_size == wide == DecodeOptions.from_settings(ModelSettings()).beam_size
+    assert beam_for(LONG_FORM_S, wide) == wide  # one window: an utterance
+    assert beam_for(LONG_FORM_S + 1, wide) == LONG_AUDIO_BEAM
+    assert beam_for(LONG_FORM_S + 1, 2) == 2  # a narrower beam the user chose is kept
