@@ -170,6 +170,44 @@ def test_a_short_utterance_is_decoded_whole_at_release(whisper, speak) -> None:
     assert len(tail_result.words) > 1 or not committed
 
 
+class _BeamLog:
+    """The real transcriber, noting the beam and word-timestamp setting of every decode."""
+
+    def __init__(self, whisper) -> None:
+        self.whisper = whisper
+        self.calls: list[tuple[int, bool]] = []
+
+    def transcribe(self, audio, options, cancel=None):
+        self.calls.append((options.beam_size, options.word_timestamps))
+        return self.whisper.transcribe(audio, options, cancel=cancel)
+
+
+def test_speculative_decodes_use_the_narrow_beam_and_the_final_one_the_full(whisper, speak) -> None:
+    """Chunk decodes while the key is held are only agreed on: they run with ``chunk_beam``;
+    the whole decode of a short utterance, whose text is pasted, keeps the settings' beam."""
+    speech = load_audio(speak("Remember to water the plants on the balcony while I am away.", speed=150))
+    audio = speech[: np.flatnonzero(np.abs(speech) > 0.02)[-1]]
+    options = replace(OPTIONS, beam_size=10)
+    log = _BeamLog(whisper)
+    streaming = StreamingTranscriber(log, options, StreamingConfig(chunk_beam=4))
+    _feed(streaming, audio)
+    text = streaming.finish(audio).text
+    chunks = [beam for beam, timestamps in log.calls if timestamps]
+    finals = [beam for beam, timestamps in log.calls if not timestamps]
+    assert chunks and set(chunks) == {4}, log.calls
+    assert finals and set(finals) == {10}, log.calls  # pause decodes and the whole decode
+    assert "remember" in text.lower(), text
+    # chunk_beam never widens the settings' beam, and None keeps it for every decode.
+    for config, beam, wanted in (
+        (StreamingConfig(chunk_beam=8), 3, {3}),
+        (StreamingConfig(chunk_beam=None), 7, {7}),
+    ):
+        log = _BeamLog(whisper)
+        streaming = StreamingTranscriber(log, replace(OPTIONS, beam_size=beam), config)
+        _feed(streaming, audio[: 3 * SAMPLE_RATE])
+        assert log.calls and {b for b, _ in log.calls} == wanted, log.calls
+
+
 @pytest.mark.parametrize(
     ("text", "seconds", "runaway"),
     [

@@ -72,6 +72,7 @@ class Measure:
     stream_ms: float
     pause_ms: float
     decodes: int
+    busy_ms: float  # decoding time streaming spent on the utterance, while held and after
     reference: str | None
     batch_text: str
     stream_text: str
@@ -183,8 +184,8 @@ def _stream_once(
     pipeline: TextPipeline,
     base: DecodeOptions,
     audio: np.ndarray,
-) -> tuple[float, str, int]:
-    """Feed ``audio`` at real-time pace; return (release→text ms, text, decodes)."""
+) -> tuple[float, str, int, float]:
+    """Feed ``audio`` at real-time pace; return (release→text ms, text, decodes, decoding ms)."""
     streaming = pipeline.streaming(transcriber, base)
     recording = threading.Event()
     recording.set()
@@ -210,7 +211,8 @@ def _stream_once(
     thread.join()
     transcript = streaming.finish(audio)
     text = pipeline.finish(transcriber, audio, transcript.text)
-    return (time.perf_counter() - released[0]) * 1000, text, streaming.decodes
+    ms = (time.perf_counter() - released[0]) * 1000
+    return ms, text, streaming.decodes, streaming.decode_ms
 
 
 def measure(
@@ -234,10 +236,10 @@ def measure(
             heard = pipeline.transcribe(transcriber, clip.audio, base).text
             batch_text = pipeline.finish(transcriber, clip.audio, heard)
             batch_ms = (time.perf_counter() - started) * 1000
-            stream_ms, stream_text, decodes = _stream_once(transcriber, pipeline, base, clip.audio)
+            stream_ms, stream_text, decodes, busy_ms = _stream_once(transcriber, pipeline, base, clip.audio)
             # The pause sounds like the recording's own silences, whatever its level.
             paused = np.concatenate([clip.audio, _quiet(0.5, k, noise_floor(clip.audio))])
-            pause_ms, pause_text, _ = _stream_once(transcriber, pipeline, base, paused)
+            pause_ms, pause_text, _, _ = _stream_once(transcriber, pipeline, base, paused)
             yield Measure(
                 target,
                 clip.seconds,
@@ -245,6 +247,7 @@ def measure(
                 stream_ms,
                 pause_ms,
                 decodes,
+                busy_ms,
                 clip.reference,
                 batch_text,
                 stream_text,
@@ -269,6 +272,7 @@ def summarize(results: list[Measure]) -> list[dict[str, float | int | None]]:
             "ratio": stream / batch if batch else None,
             "pause_ms": statistics.median(r.pause_ms for r in group),
             "decodes": statistics.median(r.decodes for r in group),
+            "busy_ms": statistics.median(r.busy_ms for r in group),
             "wer_batch": None,
             "wer_stream": None,
         }

@@ -24,7 +24,9 @@ def latency(clips: Path | None, lengths: str, repeats: int, json_out: Path | Non
 
     For each length: median release→text time of batch decoding after release, of streaming
     (decoding while the key is held), their ratio, and streaming when the speaker paused 0.5 s
-    before releasing. With references (a manifest), also the WER of batch and streaming.
+    before releasing, and how long streaming kept the model busy per utterance (busy ms:
+    every decode while the key was held and after). With references (a manifest), also the
+    WER of batch and streaming.
 
     Example: holdtype bench latency --clips ../shared/data/speech/manifest.jsonl
     """
@@ -42,7 +44,7 @@ def latency(clips: Path | None, lengths: str, repeats: int, json_out: Path | Non
     )
     click.echo(
         f"{'length':>7} {'audio s':>8} {'batch ms':>9} {'stream ms':>10} {'ratio':>6} "
-        f"{'pause ms':>9} {'decodes':>8} {'WER batch':>10} {'WER stream':>11}"
+        f"{'pause ms':>9} {'decodes':>8} {'busy ms':>8} {'WER batch':>10} {'WER stream':>11}"
     )
     for r in rows:
         wer_b = "-" if r["wer_batch"] is None else f"{100 * float(r['wer_batch']):.1f}%"
@@ -50,7 +52,7 @@ def latency(clips: Path | None, lengths: str, repeats: int, json_out: Path | Non
         click.echo(
             f"{r['target_s']:>6.0f}s {r['seconds']:>8.1f} {r['batch_ms']:>9.0f} "
             f"{r['stream_ms']:>10.0f} {r['ratio']:>6.2f} {r['pause_ms']:>9.0f} "
-            f"{r['decodes']:>8.0f} {wer_b:>10} {wer_s:>11}"
+            f"{r['decodes']:>8.0f} {r['busy_ms']:>8.0f} {wer_b:>10} {wer_s:>11}"
         )
     if json_out:
         json_out.write_text(

@@ -184,6 +184,10 @@ class StreamingConfig:
     # An utterance no longer than this (whose buffer still starts at its beginning) is decoded
     # whole by the final decode, committed words included: see StreamingTranscriber._final_words.
     whole_max_s: float = 6.0
+    # The beam of the speculative chunk decodes made while the key is held (at most the
+    # settings' beam): their words are only agreed on, and a short utterance is read again
+    # whole at the settings' beam. None: the settings' beam for them too.
+    chunk_beam: int | None = 5
 
 
 @dataclass(slots=True)
@@ -255,6 +259,11 @@ class StreamingTranscriber:
     def decodes(self) -> int:
         """How many decodes ran while the key was held."""
         return self._s.decodes
+
+    @property
+    def decode_ms(self) -> float:
+        """Milliseconds spent decoding this utterance so far (given-up decodes included)."""
+        return self._s.decode_ms
 
     def partial(self) -> Partial:
         """Return the committed and tentative text of the latest decode."""
@@ -568,7 +577,10 @@ class StreamingTranscriber:
         s = self._s
         tail = audio[int(s.start * SAMPLE_RATE) :]
         end = len(audio) / SAMPLE_RATE
-        result = self._transcribe(tail, self._options_for_tail(word_timestamps), cancel)
+        options = self._options_for_tail(word_timestamps)
+        if word_timestamps and self.config.chunk_beam is not None:
+            options = replace(options, beam_size=min(options.beam_size, self.config.chunk_beam))
+        result = self._transcribe(tail, options, cancel)
         if not word_timestamps:
             text = result.text.strip()
             return self._dedupe([Word(s.start, end, " " + text, 1.0)]) if text else []
