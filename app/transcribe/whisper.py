@@ -42,6 +42,8 @@ PIECE_MAX_S = 25.0  # ...up to this many, cut at pauses
 # this per second of audio (fast speech is about 4), an ending of at least this many words
 # restarting the opening, and this share of its words the opening's.
 MAX_WORDS_PER_S = 4.5
+# A decode that loops (see :func:`looping`) is read again with repeated tokens penalised so.
+LOOP_PENALTY = 1.3
 RESTART_MIN_WORDS = 5
 RESTART_SIMILARITY = 0.75
 # Audio over one window (a long recording, not an utterance) is decoded with at most this beam:
@@ -301,6 +303,19 @@ def list_like(text: str) -> bool:
     if len(pieces) < 3:
         return False
     return sum(len(p) <= 2 for p in pieces) * 2 >= len(pieces)
+
+
+def looping(text: str) -> bool:
+    """True when Whisper got stuck: one word said four times in a row ("we'll, we'll, we'll,
+    we'll"), or a run of two or three words three times. A speaker may say "no, no, no";
+    hardly ever a word four times, or a phrase three times, in a dictated sentence."""
+    words = _words(text)
+    for size, times in ((1, 4), (2, 3), (3, 3)):
+        for i in range(len(words) - size * times + 1):
+            run = words[i : i + size]
+            if all(words[i + k * size : i + (k + 1) * size] == run for k in range(1, times)):
+                return True
+    return False
 
 
 def _words(text: str) -> list[str]:
@@ -597,8 +612,25 @@ class WhisperTranscriber:
             retry = self._decode_window(audio, options, started, duration, frames, self._comma_tokens())
             if retry.text and _words(retry.text) != _words(result.text) and retry.logprob >= result.logprob:
                 log.debug("list-like decode %r read again as %r", result.text, retry.text)
-                return retry
-            return replace(result, elapsed_ms=retry.elapsed_ms)
+                result = retry
+            else:
+                result = replace(result, elapsed_ms=retry.elapsed_ms)
+        if duration <= LONG_FORM_S and looping(result.text):
+            # Whisper stuck on a word ("Build, Weav, Weav, Weav, Weav,"): what follows the
+            # first repeat is lost. Read again with repeated tokens penalised; the new reading
+            # wins when it does not loop and has about as many words, that is, it read other
+            # words where the loop repeated one. Someone who really says "go" six times gets
+            # "Go, go!" from the penalised reading: fewer words, so the repeats are kept.
+            # (Past one window, faster-whisper's own fallback on text that compresses too
+            # well deals with loops.)
+            again = self._decode_window(
+                audio, options, started, duration, frames, repetition_penalty=LOOP_PENALTY
+            )
+            said = len(_words(again.text))
+            if said and not looping(again.text) and said + 1 >= len(_words(result.text)):
+                log.debug("looping decode %r read again as %r", result.text, again.text)
+                return again
+            return replace(result, elapsed_ms=again.elapsed_ms)
         return result
 
     def _decode_window(
@@ -609,14 +641,15 @@ class WhisperTranscriber:
         duration: float,
         frames: int | None,
         suppress: tuple[int, ...] = (),
+        repetition_penalty: float = 1.0,
     ) -> Transcript:
         """One decode; with ``frames``, the encoder hears only that many log-mel frames."""
         if frames is None:
-            return self._decode(audio, options, started, duration, suppress)
+            return self._decode(audio, options, started, duration, suppress, repetition_penalty)
         with self._model.encoder_frames(frames):  # type: ignore[union-attr]
             # Short context sometimes makes Whisper read the utterance twice, or hear words in
             # the padding: cut those off.
-            return _trim_repeat(self._decode(audio, options, started, duration, suppress))
+            return _trim_repeat(self._decode(audio, options, started, duration, suppress, repetition_penalty))
 
     def _prompt(self, options: DecodeOptions) -> str | list[int] | None:
         """The prompt for faster-whisper: ``initial_prompt``, then as much of ``context``'s end
@@ -679,6 +712,7 @@ class WhisperTranscriber:
         started: float,
         duration: float,
         suppress: tuple[int, ...] = (),
+        repetition_penalty: float = 1.0,
     ) -> Transcript:
         segments, info = self._model.transcribe(  # type: ignore[union-attr]
             audio,
@@ -698,6 +732,7 @@ class WhisperTranscriber:
             temperature=list(options.temperature),
             max_new_tokens=max_new_tokens(duration),
             suppress_tokens=[-1, *suppress],  # -1: Whisper's usual set (symbols, speaker tags)
+            repetition_penalty=repetition_penalty,
         )
         texts: list[str] = []
         words: list[Word] = []

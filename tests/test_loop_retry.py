@@ -1,0 +1,110 @@
+"""A decode stuck on a word ("Weav, Weav, Weav, Weav") is read again with repeats penalised."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.config import ModelSettings
+from app.transcribe.whisper import (
+    LONG_FORM_S,
+    LOOP_PENALTY,
+    SAMPLE_RATE,
+    DecodeOptions,
+    Transcript,
+    WhisperTranscriber,
+    _words,
+    load_audio,
+    looping,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "loops"),
+    [
+        ("I work so in GitHub Actions, Build, Weav, Weav, Weav, Weav,", True),
+        ("But we're good hum action builds, but we'll, we'll, we'll, we'll.", True),
+        ("Thank you, thank you, thank you.", True),  # a two-word run three times
+        ("Run it on the GPU on the GPU on the GPU please.", True),  # three words three times
+        ("No, no, no, that is not what I meant.", False),  # three times: people say that
+        ("Deploy the container to Kubernetes and point it at PostgreSQL.", False),
+        ("The cat and the dog and the bird.", False),  # repeated, but not in a row
+        ("", False),
+    ],
+)
+def test_looping(text: str, loops: bool) -> None:
+    assert looping(text) is loops
+
+
+class ScriptedDecodes(WhisperTranscriber):
+    """FAKE decoder (named as such): a looping first reading cannot be produced on cue by the
+    real model, so the decodes return scripted transcripts and record the repetition penalty
+    each was asked for. Everything else is the real transcriber."""
+
+    def __init__(self, *script: Transcript) -> None:
+        super().__init__(ModelSettings(speech_gate=False))  # the audio below is no speech
+        self.script = list(script)
+        self.penalties: list[float] = []
+        self._model = object()
+        self._commas = (11, 837)
+
+    def _decode_window(self, audio, options, started, duration, frames, suppress=(), repetition_penalty=1.0):  # type: ignore[no-untyped-def]
+        self.penalties.append(repetition_penalty)
+        return self.script[len(self.penalties) - 1]
+
+
+AUDIO = np.full(SAMPLE_RATE * 4, 0.1, np.float32)
+LOOP = Transcript("I work so in GitHub Actions, Build, Weav, Weav, Weav, Weav.", 4.0, "en", logprob=-0.84)
+READ = Transcript(
+    "I work so in GitHub Actions, Builds and Wheels with cibuildwheel.", 4.0, "en", logprob=-0.84
+)
+
+
+def test_a_looping_reading_is_read_again_with_repeats_penalised() -> None:
+    whisper = ScriptedDecodes(LOOP, READ)
+    assert whisper._transcribe(AUDIO, DecodeOptions()).text == READ.text
+    assert whisper.penalties == [1.0, LOOP_PENALTY]
+
+
+def test_a_second_reading_that_drops_the_repeats_keeps_them() -> None:
+    """Someone who really says a word over and over: the penalised reading has fewer words."""
+    said = Transcript("Go go go go go go.", 3.0, "en", logprob=-0.54)
+    whisper = ScriptedDecodes(said, Transcript("Go, go!", 3.0, "en", logprob=-0.65))
+    assert whisper._transcribe(AUDIO, DecodeOptions()).text == said.text
+
+
+def test_a_second_reading_that_loops_too_is_not_taken() -> None:
+    other = Transcript("I work so in GitHub Actions, we'll, we'll, we'll, we'll.", 4.0, "en")
+    whisper = ScriptedDecodes(LOOP, other)
+    assert whisper._transcribe(AUDIO, DecodeOptions()).text == LOOP.text
+
+
+def test_no_loop_no_second_decode() -> None:
+    whisper = ScriptedDecodes(READ, LOOP)
+    assert whisper._transcribe(AUDIO, DecodeOptions()).text == READ.text
+    assert whisper.penalties == [1.0]
+
+
+def test_long_audio_is_left_to_faster_whispers_own_fallback() -> None:
+    long_audio = np.full(int(SAMPLE_RATE * (LONG_FORM_S + 2)), 0.1, np.float32)
+    whisper = ScriptedDecodes(LOOP, READ)
+    assert whisper._transcribe(long_audio, DecodeOptions()).text == LOOP.text
+    assert whisper.penalties == [1.0]
+
+
+@pytest.mark.slow
+def test_real_repeats_are_kept_and_the_penalty_reaches_the_decoder(speak) -> None:
+    """The real model on a word really said six times: the plain reading repeats it (and
+    loops, by the measure above), the penalised one cannot, and transcribe keeps the plain
+    one because the penalised reading lost words."""
+    whisper = WhisperTranscriber(ModelSettings())
+    whisper.load()
+    audio = load_audio(speak("Go, go, go, go, go, go, go, go.", speed=150))
+    options = DecodeOptions(context_margin_s=5.0)
+    seconds = len(audio) / SAMPLE_RATE
+    plain = whisper._decode_window(audio, options, 0.0, seconds, None).text
+    penalised = whisper._decode_window(audio, options, 0.0, seconds, None, (), LOOP_PENALTY).text
+    assert looping(plain), plain
+    assert _words(penalised).count("go") < _words(plain).count("go"), (plain, penalised)
+    kept = whisper.transcribe(audio, options).text
+    assert _words(kept).count("go") >= 4, kept
