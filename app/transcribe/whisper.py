@@ -42,6 +42,7 @@ PIECE_MAX_S = 25.0  # ...up to this many, cut at pauses
 # this per second of audio (fast speech is about 4), an ending of at least this many words
 # restarting the opening, and this share of its words the opening's.
 MAX_WORDS_PER_S = 4.5
+SAMPLING_SEED = 20_260_101  # any fixed number: see WhisperTranscriber.load
 # A decode that loops (see :func:`looping`) is read again with repeated tokens penalised so.
 LOOP_PENALTY = 1.3
 RESTART_MIN_WORDS = 5
@@ -483,6 +484,11 @@ class WhisperTranscriber:
             if device == "cpu":
                 threads, workers = cpu_workers(self.settings.cpu_threads, os.cpu_count())
             started = time.perf_counter()
+            # Whisper's temperature fallback samples; seeded, the same audio gives the same
+            # text from one run to the next (each worker thread seeds its generator from this).
+            import ctranslate2
+
+            ctranslate2.set_random_seed(SAMPLING_SEED)
             try:
                 self._model = _context_model_class()(
                     str(path),
