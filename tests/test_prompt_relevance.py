@@ -20,9 +20,9 @@ import pytest
 
 from app.bench.wer import read_terms
 from app.config import ModelSettings, VocabularySettings
-from app.text.pipeline import LONG_PROMPT_TOKENS, PROMPT_BIASES, TextPipeline, _surer
+from app.text.pipeline import LONG_PROMPT_TOKENS, PROMPT_BIASES, TextPipeline
 from app.text.vocabulary import SURE_BAR, Vocabulary
-from app.transcribe.streaming import StreamingTranscriber
+from app.transcribe.streaming import Look, StreamingTranscriber
 from app.transcribe.tokens import PROMPT_BUDGET, count_tokens
 from app.transcribe.whisper import SAMPLE_RATE, DecodeOptions, Transcript, WhisperTranscriber, load_audio
 
@@ -98,15 +98,19 @@ def test_an_overflowing_vocabulary_names_what_was_heard() -> None:
     assert hotwords.decode_options(BASE, heard="psychic learn") == hotwords.decode_options(BASE)
 
 
-def test_the_surer_reading_with_text_is_kept() -> None:
+def test_a_look_keeps_the_surer_reading_with_text_or_replaces_the_first() -> None:
     # Plain Transcript values standing for two readings of one clip (no model involved).
     sure = Transcript("Install scikit-learn.", 2.0, logprob=-0.2)
     unsure = Transcript("Install psychic learn.", 2.0, logprob=-0.6)
-    assert _surer(unsure, sure) is sure and _surer(sure, unsure) is sure
+    surer = Look(BASE)
+    assert surer.keeps(unsure, sure) and not surer.keeps(sure, unsure)
     tie = Transcript("Install psychic learn!", 2.0, logprob=-0.2)
-    assert _surer(sure, tie) is sure  # the second reading must be strictly surer
+    assert not surer.keeps(sure, tie)  # the second reading must be strictly surer
     empty = Transcript("", 2.0, logprob=0.0)  # no tokens: logprob 0.0 says nothing
-    assert _surer(unsure, empty) is unsure and _surer(empty, unsure) is unsure
+    assert not surer.keeps(unsure, empty) and surer.keeps(empty, unsure)
+    # A reading without the vocabulary replaces the first whenever it reads words.
+    bare = Look(BASE, replaces=True)
+    assert bare.keeps(sure, unsure) and not bare.keeps(sure, empty)
 
 
 @dataclass
@@ -160,15 +164,25 @@ def test_a_long_prompt_reads_again_and_keeps_the_surer_reading(whisper: WhisperT
 
 
 @pytest.mark.slow
-def test_speech_without_terms_is_read_once_even_with_a_long_prompt(
+def test_speech_without_terms_is_read_again_without_a_long_vocabulary(
     whisper: WhisperTranscriber, speak
 ) -> None:
+    audio = load_audio(speak("We walked along the river and stopped for coffee at noon.", speed=150))
     pipeline = TextPipeline(VocabularySettings(terms=OLD + MANY[:20]), [])
     recorder = RecordingTranscriber(whisper)
-    audio = load_audio(speak("We walked along the river and stopped for coffee at noon.", speed=150))
     transcript = pipeline.transcribe(recorder, audio, BASE)
-    assert len(recorder.prompts) == 1 and pipeline.second_readings == 0, recorder.prompts
+    usual = pipeline.decode_options(BASE).initial_prompt
+    assert usual is not None and recorder.prompts == [usual, None], recorder.prompts
+    assert pipeline.second_readings == 1
+    # The reading without the vocabulary is kept, whatever Whisper's certainty of either.
+    assert transcript.text == recorder.results[1].text == whisper.transcribe(audio, BASE).text
     assert "river" in transcript.text.lower(), transcript.text
+    assert transcript.elapsed_ms == pytest.approx(sum(r.elapsed_ms for r in recorder.results))
+    # A short prompt nudges ordinary words less: such speech is read once.
+    short = TextPipeline(VocabularySettings(terms=OLD), [])
+    recorder = RecordingTranscriber(whisper)
+    short.transcribe(recorder, audio, BASE)
+    assert recorder.prompts == [short.decode_options(BASE).initial_prompt] and short.second_readings == 0
 
 
 @pytest.mark.slow
@@ -230,6 +244,24 @@ def test_a_pause_gives_a_short_utterance_a_second_look_with_a_long_prompt(
     assert transcript.text == (second if second.logprob > pause.logprob else pause).text.strip()
     text = pipeline.apply(transcript.text)
     assert "scikit-learn" in text and "PyPI" in text, text
+
+
+@pytest.mark.slow
+def test_a_pause_after_speech_without_terms_looks_again_without_a_long_vocabulary(
+    whisper: WhisperTranscriber, speak
+) -> None:
+    pipeline = TextPipeline(VocabularySettings(terms=OLD + MANY[:20]), [])
+    recorder = RecordingTranscriber(whisper)
+    streaming = pipeline.streaming(recorder, BASE)
+    speech = load_audio(speak("We walked along the river and stopped for coffee at noon.", speed=150))
+    audio = np.concatenate([speech, np.zeros(SAMPLE_RATE, np.float32)])  # a 1 s pause, key held
+    _stream_with_pause(streaming, audio)
+    usual = pipeline.decode_options(BASE).initial_prompt
+    assert usual is not None and recorder.prompts[-2:] == [usual, None], recorder.prompts[-3:]
+    look = recorder.results[-1]
+    transcript = streaming.finish(audio)
+    assert streaming.finish_decoded is False  # the release needed no decode
+    assert transcript.text == look.text.strip() and "river" in transcript.text.lower(), transcript.text
 
 
 @dataclass

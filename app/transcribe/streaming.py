@@ -209,6 +209,23 @@ class _State:
 
 
 @dataclass(frozen=True, slots=True)
+class Look:
+    """A second reading of an utterance: its options, and which reading is then kept."""
+
+    options: DecodeOptions
+    # False: the reading Whisper is surer of (higher mean log-probability). True: this one,
+    # whenever it reads words (a reading without the vocabulary of speech that says no term:
+    # log-probabilities under different prompts say little about which reading is right).
+    replaces: bool = False
+
+    def keeps(self, first: Transcript, second: Transcript) -> bool:
+        """Whether ``second`` (this look's reading) is kept over ``first``."""
+        if not second.text.strip():
+            return False
+        return self.replaces or not first.text.strip() or second.logprob > first.logprob
+
+
+@dataclass(frozen=True, slots=True)
 class Partial:
     """Text so far: committed words (final) and the tentative rest."""
 
@@ -229,7 +246,7 @@ class StreamingTranscriber:
         options: DecodeOptions,
         config: StreamingConfig | None = None,
         reprompt: Callable[[str], DecodeOptions] | None = None,
-        second_look: Callable[[str, float], DecodeOptions | None] | None = None,
+        second_look: Callable[[str, float], Look | None] | None = None,
         prepare: Callable[[np.ndarray, str], object] | None = None,
     ) -> None:
         self.transcriber = transcriber
@@ -237,8 +254,8 @@ class StreamingTranscriber:
         # Options for a decode given the text heard so far (the vocabulary too long for one
         # prompt names the terms that text seems to say); None: always ``options``.
         self.reprompt = reprompt
-        # Options for reading a whole short utterance once more, given its first reading's
-        # text and seconds, or None when one reading is enough (see _decode_look).
+        # How to read a whole short utterance once more, given its first reading's text and
+        # seconds, or None when one reading is enough (see _decode_look).
         self.second_look = second_look
         # Work on a pause decode's text while the key is held, so that a release after the
         # pause finds it done (the vocabulary's check of near misses against the audio: see
@@ -464,8 +481,9 @@ class StreamingTranscriber:
         return words
 
     def _decode_look(self, audio: np.ndarray, released: Callable[[], bool] | None = None) -> None:
-        """Read the pause decode's audio once more with :attr:`second_look`'s options, and make
-        that reading the candidate when Whisper is surer of it (higher mean log-probability).
+        """Read the pause decode's audio once more as :attr:`second_look` says, and make that
+        reading the candidate when the :class:`Look` keeps it (by default, when Whisper is
+        surer of it: a higher mean log-probability).
 
         It runs right after the pause decode, in the same :meth:`feed`, while the key is still
         held. A release (``released()``, or :meth:`finish`) gives it up between its stages and
@@ -478,26 +496,27 @@ class StreamingTranscriber:
         if candidate is None or first_logprob is None:
             return
         heard_s, words = candidate
-        options = self.second_look(_join(words), heard_s) if self.second_look is not None else None
-        if options is None:
+        look = self.second_look(_join(words), heard_s) if self.second_look is not None else None
+        if look is None:
             return
         try:
             result = self._transcribe(
                 audio[: int(heard_s * SAMPLE_RATE)],
-                self._plain(options, None, False),
+                self._plain(look.options, None, False),
                 cancel=lambda: self._closed or (released is not None and released()),
             )
         except DecodeCancelled:
             log.debug("streaming: released during a second look; kept the first reading")
             return
         text = result.text.strip()
-        look = [Word(0.0, heard_s, " " + text, 1.0)] if text else []
-        if not look or _runaway(look, heard_s) or result.logprob <= first_logprob:
+        read = [Word(0.0, heard_s, " " + text, 1.0)] if text else []
+        first = Transcript(_join(words), heard_s, logprob=first_logprob)
+        if not read or _runaway(read, heard_s) or not look.keeps(first, result):
             return
         with self._lock:
             if self._closed or s.candidate is not candidate:
                 return
-            s.candidate = (heard_s, look)
+            s.candidate = (heard_s, read)
             s.whole_logprob = result.logprob
             s.decodes += 1
         log.debug("streaming: a second look read %r", text)
