@@ -61,7 +61,7 @@ def jargon(
     if report.second_readings:
         click.echo(
             f"{report.second_readings} of {len(items)} clips read twice "
-            "(a long vocabulary prompt: the terms heard named last)"
+            "(a long vocabulary prompt: the terms heard named last; speech without terms, no vocabulary)"
         )
     if show:
         for n, item in enumerate(items):
