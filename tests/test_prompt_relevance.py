@@ -220,17 +220,27 @@ def _stream_with_pause(streaming: StreamingTranscriber, audio: np.ndarray) -> No
         streaming.feed(audio[:end])
 
 
+def _held_with_pause(
+    whisper: WhisperTranscriber, speak, said: str
+) -> tuple[TextPipeline, RecordingTranscriber, StreamingTranscriber, np.ndarray]:
+    """``said``, then a 1 s pause with the key still held, streamed under a long vocabulary
+    prompt: the pipeline, the recorder of its decodes, the streaming transcriber, the audio."""
+    pipeline = TextPipeline(VocabularySettings(terms=OLD + MANY[:20]), [])
+    recorder = RecordingTranscriber(whisper)
+    streaming = pipeline.streaming(recorder, BASE)
+    speech = load_audio(speak(said, speed=150))
+    audio = np.concatenate([speech, np.zeros(SAMPLE_RATE, np.float32)])
+    _stream_with_pause(streaming, audio)
+    return pipeline, recorder, streaming, audio
+
+
 @pytest.mark.slow
 def test_a_pause_gives_a_short_utterance_a_second_look_with_a_long_prompt(
     whisper: WhisperTranscriber, speak
 ) -> None:
     assert TextPipeline(VocabularySettings(terms=OLD), []).streaming(whisper, BASE).second_look is None
-    pipeline = TextPipeline(VocabularySettings(terms=OLD + MANY[:20]), [])
-    recorder = RecordingTranscriber(whisper)
-    streaming = pipeline.streaming(recorder, BASE)
-    speech = load_audio(speak("Install scikit learn from PyPI before you run the notebook.", speed=150))
-    audio = np.concatenate([speech, np.zeros(SAMPLE_RATE, np.float32)])  # a 1 s pause, key held
-    _stream_with_pause(streaming, audio)
+    said = "Install scikit learn from PyPI before you run the notebook."
+    pipeline, recorder, streaming, audio = _held_with_pause(whisper, speak, said)
     usual = pipeline.decode_options(BASE).initial_prompt
     # The last pause decode (the usual prompt), then its second look (the terms heard last).
     # A pause within the sentence may have had a look of its own before.
@@ -250,12 +260,8 @@ def test_a_pause_gives_a_short_utterance_a_second_look_with_a_long_prompt(
 def test_a_pause_after_speech_without_terms_looks_again_without_a_long_vocabulary(
     whisper: WhisperTranscriber, speak
 ) -> None:
-    pipeline = TextPipeline(VocabularySettings(terms=OLD + MANY[:20]), [])
-    recorder = RecordingTranscriber(whisper)
-    streaming = pipeline.streaming(recorder, BASE)
-    speech = load_audio(speak("We walked along the river and stopped for coffee at noon.", speed=150))
-    audio = np.concatenate([speech, np.zeros(SAMPLE_RATE, np.float32)])  # a 1 s pause, key held
-    _stream_with_pause(streaming, audio)
+    said = "We walked along the river and stopped for coffee at noon."
+    pipeline, recorder, streaming, audio = _held_with_pause(whisper, speak, said)
     usual = pipeline.decode_options(BASE).initial_prompt
     assert usual is not None and recorder.prompts[-2:] == [usual, None], recorder.prompts[-3:]
     look = recorder.results[-1]
