@@ -133,20 +133,20 @@ class TextPipeline:
 
     def second_look(self, base: DecodeOptions, heard: str, seconds: float) -> Look | None:
         """How to read audio first read as ``heard`` (``seconds`` long) once more, or None when
-        one reading is enough: a short vocabulary prompt, or a second prompt that would be the
-        first one (see :meth:`transcribe`)."""
+        one reading is enough: a short vocabulary prompt, long audio that clearly says only
+        terms the prompt names, or a second prompt that would be the first one (see
+        :meth:`transcribe`)."""
         if not self._long or not heard.strip():
             return None
         relevant = self._relevant(heard)
-        unnamed = any(t.casefold() not in self._named for t in relevant)
-        sure = bool(self.vocabulary.relevant_terms(heard, SURE_BAR))
-        if not unnamed and not sure:
-            return Look(base, replaces=True)  # says no term: read it without the vocabulary
-        # A term the usual prompt left out, or terms clearly said in audio that fits one window
-        # (there, the prompt sits right before the speech; long audio is decoded in pieces,
-        # the text so far between prompt and speech).
-        if not unnamed and seconds > PIECE_MAX_S:
-            return None
+        if all(t.casefold() in self._named for t in relevant):
+            if not self.vocabulary.relevant_terms(heard, SURE_BAR):
+                return Look(base, replaces=True)  # says no term: read it without the vocabulary
+            # Terms clearly said: read again only audio that fits one window (there, the prompt
+            # sits right before the speech; long audio is decoded in pieces, the text so far
+            # between prompt and speech).
+            if seconds > PIECE_MAX_S:
+                return None
         options = self._options(base, relevant)
         return None if options == self.decode_options(base) else Look(options)
 
