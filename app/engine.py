@@ -662,7 +662,7 @@ class Engine:
 
         assert self._pipeline is not None
         gen = utt.generation
-        text = self._pipeline.apply(heard) if heard else ""
+        text = self._pipeline.polish(heard) if heard else ""
         mode = utt.mode
         outcome = Outcome.EMPTY
         error = utt.error

@@ -103,6 +103,12 @@ def test_rules_test_applies_the_vocabulary_first() -> None:
     assert out["final"] == "get scikit-learn from the Python Package Index"
 
 
+def test_rules_test_keeps_the_typed_lower_case_start() -> None:
+    """Only transcripts get a capital at the start (TextPipeline.polish): typed text shows what
+    vocabulary and rules do to it, nothing more."""
+    assert ok("rules", "test", "i like apple pie").strip() == "i like apple pie"
+
+
 @pytest.mark.parametrize("pattern", ["(unclosed", "[a-", "*oops"])
 def test_rules_add_refuses_a_bad_regex(pattern: str) -> None:
     line = fails("rules", "add", pattern, "x", "--regex")

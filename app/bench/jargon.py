@@ -195,7 +195,7 @@ def run_jargon(
         log.info("%s: %s | %s", item.id, raw_texts[-1], bias_texts[-1])
     heard = [pipeline.confirm(transcriber, a, t) for a, t in zip(audios, bias_texts, strict=True)]
     corrected = [tidy(pipeline.apply_vocabulary(tidy(t))) for t in heard]
-    final = [pipeline.apply(t) for t in heard]
+    final = [pipeline.polish(t) for t in heard]
     stages = [
         score_stage("raw", items, raw_texts),
         score_stage("+bias", items, bias_texts),

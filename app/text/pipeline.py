@@ -20,12 +20,14 @@ from app.config import Rule, Settings, VocabularySettings
 from app.text.rules import RuleSet, compile_rules
 from app.text.vocabulary import SURE_BAR, NearMiss, Vocabulary, prompt_text
 from app.transcribe.streaming import Look, StreamingConfig, StreamingTranscriber
-from app.transcribe.tokens import PROMPT_BUDGET, count_tokens
+from app.transcribe.tokens import PROMPT_BUDGET, common_word, count_tokens
 from app.transcribe.whisper import PIECE_MAX_S, DecodeOptions, Transcriber, Transcript
 
 log = logging.getLogger(__name__)
 
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?])")
+# The first word of a transcript when it is in lower case (after any opening quote or bracket).
+_LOWER_START = re.compile(r"^([\"'(\[“‘]*)([a-z]+)(?=[\s,.;:!?'’\")\]]|$)")
 
 # The ``vocabulary.bias`` settings that name the terms in Whisper's prompt.
 PROMPT_BIASES = frozenset({"prompt", "both"})
@@ -49,6 +51,32 @@ def tidy(text: str) -> str:
     return _SPACE_BEFORE_PUNCT.sub(r"\1", text)
 
 
+def capitalize_start(text: str, keep: frozenset[str] = frozenset()) -> str:
+    """``text`` with its first word capitalised when it is a common English word in lower case.
+
+    Whisper starts nearly every reading with a capital, but tiny.en sometimes starts one in
+    lower case when nothing comes before the speech (no prompt): 6 of the 30 clips of a
+    synthesized jargon set, with plain faster-whisper as with Holdtype. Only a word common in
+    both casings is changed (one whole Whisper token as "run" and as "Run", see
+    :func:`~app.transcribe.tokens.common_word`), never one in ``keep`` (casefolded first words
+    of the user's terms, such as uv or git): a name Whisper writes in lower case on purpose
+    (npm, sudo, kubectl) is rare capitalised and stays as it is.
+
+    >>> capitalize_start("use it, then i'm done")
+    "Use it, then i'm done"
+    >>> capitalize_start("git is fast", frozenset({"git"}))
+    'git is fast'
+    """
+    match = _LOWER_START.match(text)
+    if match is None:
+        return text
+    word = match.group(2)
+    if word in keep or not (common_word(word) and count_tokens(" " + word.capitalize()) == 1):
+        return text
+    start = match.start(2)
+    return text[:start] + text[start].upper() + text[start + 1 :]
+
+
 def prompt_coverage(terms: list[str]) -> tuple[int, int]:
     """How many of ``terms`` Whisper's usual prompt names, and of how many (case-insensitive).
 
@@ -70,6 +98,8 @@ class TextPipeline:
     def __init__(self, vocabulary: VocabularySettings, rules: list[Rule]) -> None:
         self.settings = vocabulary
         self.vocabulary = Vocabulary(vocabulary.terms, vocabulary.sensitivity)
+        # First words of the terms: a transcript starting with one keeps its casing.
+        self._term_starts = frozenset(t.split()[0].casefold() for t in self.vocabulary.terms)
         self.rules: RuleSet = compile_rules(rules, strict=False)
         # Measured once here, not at each utterance (the first count loads the tokenizer).
         self._prompt: str | None = None
@@ -289,8 +319,15 @@ class TextPipeline:
         return text
 
     def finish(self, transcriber: Transcriber, audio: np.ndarray, heard: str) -> str:
-        """The final text of ``audio`` read as ``heard``: :meth:`confirm`, then :meth:`apply`."""
-        return self.apply(self.confirm(transcriber, audio, heard))
+        """The final text of ``audio`` read as ``heard``: :meth:`confirm`, then :meth:`polish`."""
+        return self.polish(self.confirm(transcriber, audio, heard))
+
+    def polish(self, heard: str) -> str:
+        """The final text of a transcript (after :meth:`confirm`): its first word capitalised
+        when Whisper left a common word in lower case (see :func:`capitalize_start`), then
+        :meth:`apply`. Text the user typed (``holdtype rules test``) goes through :meth:`apply`
+        alone."""
+        return self.apply(capitalize_start(tidy(heard), self._term_starts))
 
     def apply_vocabulary(self, raw: str) -> str:
         """Fix near misses of the user's terms (when auto-correction is on)."""
