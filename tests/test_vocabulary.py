@@ -120,10 +120,14 @@ def test_common_words_are_not_turned_into_look_alike_terms(text: str, expected: 
         ("The first API endpoint", "The FastAPI endpoint"),
         # Acronyms Whisper does not know as one token are still its guesses ("RBC" for gRPC).
         ("services talk over the RBC", "services talk over the gRPC"),
+        # A name Whisper knows is what it heard too: GitHub is not a misheard GitLab...
+        ("We moved the code to GitHub.", "We moved the code to GitHub."),
+        # ...while its guesses at a name it does not know are still corrected.
+        ("The index is built on Lambendix.", "The index is built on LlamaIndex."),
     ],
 )
-def test_known_acronyms_are_not_turned_into_look_alike_terms(text: str, expected: str) -> None:
-    vocab = Vocabulary(["PyPI", "FastAPI", "gRPC"])
+def test_known_acronyms_and_names_are_not_turned_into_look_alike_terms(text: str, expected: str) -> None:
+    vocab = Vocabulary(["PyPI", "FastAPI", "gRPC", "GitLab", "LlamaIndex"])
     assert vocab.correct(text) == expected
 
 

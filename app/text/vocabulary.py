@@ -29,7 +29,7 @@ import jellyfish
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from app.transcribe.tokens import common_word, known_acronym
+from app.transcribe.tokens import common_word, known_name
 
 log = logging.getLogger(__name__)
 
@@ -613,11 +613,11 @@ class Vocabulary:
         ``probe.named`` says Whisper wrote the words like a name (capitalised inside a
         sentence, or an acronym): a hint that it heard something it did not know, so the bar is
         a little lower. ``probe.ordinary`` says the run is one common word written as such (see
-        :func:`~app.transcribe.tokens.common_word`), or an acronym Whisper knows ("API", see
-        :func:`~app.transcribe.tokens.known_acronym`): Whisper, shown the terms in its prompt,
-        wrote the word it heard, so only the term itself or one of its spoken readings
-        ("sequel" for SQL) replaces it, never a look-alike ("back" stays, not Black; "API"
-        stays, not PyPI).
+        :func:`~app.transcribe.tokens.common_word`), or an acronym or a name Whisper knows
+        ("API", "GitHub", see :func:`~app.transcribe.tokens.known_name`): Whisper, shown the
+        terms in its prompt, wrote the word it heard, so only the term itself or one of its
+        spoken readings ("sequel" for SQL) replaces it, never a look-alike ("back" stays, not
+        Black; "API" stays, not PyPI; "GitHub" stays, not GitLab).
         """
         if probe.letters == term.letters:
             return 1.0
@@ -663,7 +663,7 @@ class Vocabulary:
                     continue  # never swallow a word that already is a term
                 named = all(_looks_named(text, t) for t in span)
                 ordinary = j - i == 1 and (
-                    known_acronym(span[0].text) or (not named and common_word(span[0].text))
+                    known_name(span[0].text) or (not named and common_word(span[0].text))
                 )
                 spoken = " ".join(t.spoken for t in span)
                 raw_spoken = " ".join(t.text.lower() for t in span)

@@ -10,12 +10,14 @@ its vocabulary, and the multilingual ones split English text into about as many 
 from __future__ import annotations
 
 import functools
+import re
 
 from app.transcribe import models
 
 PROMPT_MAX_TOKENS = 223  # 448 // 2 - 1: the prompt tokens Whisper is given
 PROMPT_MARGIN = 8  # slack for tokenizers that split a little differently from tiny.en's
 PROMPT_BUDGET = PROMPT_MAX_TOKENS - PROMPT_MARGIN  # what a prompt measured here may use
+_CAMEL = re.compile(r"[a-z][A-Z]")  # a capital inside a word: GitHub, YouTube
 
 
 @functools.cache
@@ -52,14 +54,16 @@ def common_word(word: str) -> bool:
 
 
 @functools.lru_cache(maxsize=4096)
-def known_acronym(word: str) -> bool:
-    """True when ``word`` is an acronym in capitals that is one whole token of Whisper's
-    vocabulary as written ("API", "CPU", "JSON"): one Whisper knows and wrote on purpose, as
-    common in tech talk as "back" is in English. Rarer ones ("RBC", "MNN") take several tokens.
+def known_name(word: str) -> bool:
+    """True when ``word`` is written in capitals or in camel case and is one whole token of
+    Whisper's vocabulary as written: an acronym or a name Whisper knows and wrote on purpose
+    ("API", "JSON", "GitHub", "YouTube"), as common in tech talk as "back" is in English. Its
+    own guesses at a name it does not know take several tokens ("RBC", "DuckDb"); a word that
+    is only capitalised ("Century" for Sentry) is no such sign.
 
-    >>> known_acronym("API"), known_acronym("RBC")
-    (True, False)
+    >>> known_name("API"), known_name("GitHub"), known_name("RBC"), known_name("Century")
+    (True, True, False, False)
     """
-    if not (word.isalpha() and word.isupper() and len(word) >= 2):
+    if not (word.isalpha() and len(word) >= 2 and (word.isupper() or _CAMEL.search(word))):
         return False
     return count_tokens(" " + word) == 1
