@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from app.text.pipeline import tidy
 from app.text.vocabulary import Vocabulary, sound_key, spoken_variants
 
 TERMS = [
@@ -237,3 +238,20 @@ def test_spoken_variants(term: str, said: str) -> None:
 )
 def test_sound_key(a: str, b: str, same: bool) -> None:
     assert (sound_key(a) == sound_key(b)) is same
+
+
+def test_terms_with_symbols_are_read_with_their_symbols() -> None:
+    """C++ is "see plus plus", never "see" alone; .NET is "dot net", never "net" alone."""
+    assert spoken_variants("C++") == ["c plus plus", "see plus plus", "c++"]
+    assert "see sharp" in spoken_variants("C#")
+    assert "dot net" in spoken_variants(".NET")
+    assert "net" not in spoken_variants(".NET")
+    vocab = Vocabulary(["C++", "C#", ".NET", "F#"])
+    assert vocab.correct("I write see sharp and see plus plus on dot net") == "I write C# and C++ on .NET"
+    assert vocab.correct("I write c# on .net and f sharp") == "I write C# on .NET and F#"
+    for ordinary in ["I can see the sea", "I take vitamin c daily", "the net result", "plan b or plan c"]:
+        assert vocab.correct(ordinary) == ordinary
+
+
+def test_a_leading_dot_is_part_of_the_word() -> None:
+    assert tidy("written on .NET , then .env is read .") == "written on .NET, then .env is read."

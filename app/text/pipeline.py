@@ -25,7 +25,8 @@ from app.transcribe.whisper import PIECE_MAX_S, DecodeOptions, Transcriber, Tran
 
 log = logging.getLogger(__name__)
 
-_SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?])")
+# A space before punctuation, not before a dot that starts a word (".NET", ".env").
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+([,;:!?]|\.(?!\w))")
 # The first word of a transcript when it is in lower case (after any opening quote or bracket).
 _LOWER_START = re.compile(r"^([\"'(\[“‘]*)([a-z]+)(?=[\s,.;:!?'’\")\]]|$)")
 

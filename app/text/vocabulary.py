@@ -57,6 +57,11 @@ FRAGMENT_READINGS: dict[str, tuple[str, ...]] = {
     "ui": ("you eye",),
 }
 
+# How the symbols of a term are read ("C++" is "see plus plus", "C#" "see sharp"); a term is
+# never read with one left out ("see" alone is not C++).
+# ("Weights & Biases" is matched by its words: "and" is left to the fuzzy match.)
+SYMBOL_READINGS: dict[str, str] = {"+": "plus", "#": "sharp"}
+
 _NUMBERS = [
     "zero",
     "one",
@@ -84,10 +89,12 @@ _TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "ei
 # A word: letters/digits, with inner . + # (Node.js, llama.cpp) and trailing + or # (C++). A hyphen
 # ends a word: the pieces of "scikit-learn" still match it together (see _JOINABLE_GAP), and a
 # misheard term Whisper hyphenated onto its neighbours ("store-to-land chain") is found.
-_TOKEN = re.compile(r"[^\W_]+(?:[.+#][^\W_]+)*[+#]*")
+# A word, with inner dots and trailing + or # (Node.js, C++, C#), and a leading dot after a
+# space (.NET, .env).
+_TOKEN = re.compile(r"(?:(?<![^\s(\"'])\.)?[^\W_]+(?:[.+#][^\W_]+)*[+#]*")
 # What may separate the words of one match: spaces, commas, hyphens (not sentence punctuation).
 _JOINABLE_GAP = re.compile(r"[\s,\-]*")
-_PIECE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+_PIECE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+|[+#]")
 _VOWELS = re.compile(r"[aeiou]+")
 _MAX_VARIANTS = 48
 # relevant_terms' bars, in percent: (the lower of letter and sound similarity, the higher).
@@ -283,8 +290,11 @@ def sound_key(text: str) -> str:
 
 
 def letters_of(text: str) -> str:
-    """Lower-case letters and digits of ``text`` only ("Node.js" → "nodejs")."""
-    return re.sub(r"[^0-9a-z+#]", "", text.casefold())
+    """Lower-case letters and digits of ``text`` only ("Node.js" → "nodejs"), with ``+`` and
+    ``#`` (C++, C#) and a leading dot read as "dot" (".NET" → "dotnet": never plain "net")."""
+    folded = text.casefold().lstrip()
+    prefix = "dot" if folded.startswith(".") else ""
+    return prefix + re.sub(r"[^0-9a-z+#]", "", folded)
 
 
 def spell_out(text: str) -> str:
@@ -300,6 +310,8 @@ def _piece_readings(piece: str) -> list[str]:
     low = piece.lower()
     if piece.isdigit():
         return [number_words(piece), piece]
+    if piece in SYMBOL_READINGS:
+        return [SYMBOL_READINGS[piece]]
     readings = [low]
     readings.extend(FRAGMENT_READINGS.get(low, ()))
     for frag, said in FRAGMENT_READINGS.items():
@@ -318,6 +330,8 @@ def spoken_variants(term: str) -> list[str]:
 
     >>> "pie pie" in spoken_variants("PyPI")
     True
+    >>> spoken_variants("C#")
+    ['c sharp', 'see sharp', 'c#']
     """
     chunks = re.split(r"[\s\-_/]+", term.strip())
     options: list[list[str]] = []
@@ -327,7 +341,8 @@ def spoken_variants(term: str) -> list[str]:
             if not part:
                 continue
             if i > 0:
-                options.append(["", "dot"])
+                # "Node.js" may be said "node js"; ".NET" is always "dot net".
+                options.append(["", "dot"] if dotted[i - 1] else ["dot"])
             pieces = _PIECE.findall(part) or [part]
             options.extend(_piece_readings(p) for p in pieces)
     if not options:
