@@ -255,3 +255,14 @@ def test_terms_with_symbols_are_read_with_their_symbols() -> None:
 
 def test_a_leading_dot_is_part_of_the_word() -> None:
     assert tidy("written on .NET , then .env is read .") == "written on .NET, then .env is read."
+
+
+def test_a_reading_that_starts_with_a_small_word_is_the_term() -> None:
+    """'my sequel' is MySQL and 'no sequel' NoSQL (a reading of the term), but a run that starts
+    with a small word is never a fuzzy look-alike."""
+    vocab = Vocabulary(["MySQL", "NoSQL", "IPv6", "Talk Python To Me"])
+    said = "store it in my sequel, not a no sequel store"
+    assert vocab.correct(said) == "store it in MySQL, not a NoSQL store"
+    assert vocab.correct("it speaks i p v six") == "it speaks IPv6"
+    for ordinary in ["and then you see it in the log", "my sister said no", "it is in my equal share"]:
+        assert vocab.correct(ordinary) == ordinary

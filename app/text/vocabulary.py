@@ -672,13 +672,16 @@ class Vocabulary:
                 if exact:
                     yield _Probe(i, j, letters, "", "", False, False, exact)
                     continue
-                if span[0].letters in _FUNCTION_WORDS or span[-1].letters in _FUNCTION_WORDS:
+                # A run that starts or ends with a small word ("my", "no") is only a term when
+                # it is one of the term's readings ("my sequel" for MySQL).
+                bounded = span[0].letters in _FUNCTION_WORDS or span[-1].letters in _FUNCTION_WORDS
+                if bounded and j - i == 1:
                     continue
                 if any(t.letters in self._by_letters for t in span):
                     continue  # never swallow a word that already is a term
                 named = all(_looks_named(text, t) for t in span)
-                ordinary = j - i == 1 and (
-                    known_name(span[0].text) or (not named and common_word(span[0].text))
+                ordinary = bounded or (
+                    j - i == 1 and (known_name(span[0].text) or (not named and common_word(span[0].text)))
                 )
                 spoken = " ".join(t.spoken for t in span)
                 raw_spoken = " ".join(t.text.lower() for t in span)
