@@ -266,3 +266,9 @@ def test_a_reading_that_starts_with_a_small_word_is_the_term() -> None:
     assert vocab.correct("it speaks i p v six") == "it speaks IPv6"
     for ordinary in ["and then you see it in the log", "my sister said no", "it is in my equal share"]:
         assert vocab.correct(ordinary) == ordinary
+
+
+def test_the_longest_reading_of_a_term_wins() -> None:
+    vocab = Vocabulary(["Three.js", "D3.js", "GitHub", "GitHub Actions"])
+    assert vocab.correct("charts in d three js, scenes in three js") == "charts in D3.js, scenes in Three.js"
+    assert vocab.correct("it runs on git hub actions") == "it runs on GitHub Actions"

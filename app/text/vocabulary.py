@@ -112,6 +112,9 @@ _CORRECT_FLOORS = (0.6, 0.75)
 # wrong word; none of the speech set's clips (no jargon, 60 tech terms) had one.
 _NEAR_FLOORS = (0.5, 0.6)
 NEAR_MISS_BAR = 0.69
+# correct()'s score for one of a term's readings ("pie pie" for PyPI); its exact spelling is 1.0,
+# a look-alike at most 0.95.
+_READING_SCORE = 0.99
 
 # Small words that never start or end a fuzzy match (they rarely belong to a term).
 _FUNCTION_WORDS = frozenset(
@@ -637,7 +640,7 @@ class Vocabulary:
         if probe.letters == term.letters:
             return 1.0
         if probe.said & term.variant_letters:
-            return 0.99
+            return _READING_SCORE
         if probe.ordinary or term.short or len(probe.letters) < (3 if probe.named else 4):
             return 0.0
         score = self._similarity(probe, term, _CORRECT_FLOORS)
@@ -788,7 +791,14 @@ class Vocabulary:
             return text
         tokens = _tokens(text)
         matches = self._candidates(tokens, text)
-        matches.sort(key=lambda m: (m.score, m.size), reverse=True)
+
+        # Spellings and readings of a term first, the longest of them first ("d three js" is
+        # D3.js, not "d" and Three.js), then look-alikes, the likest first.
+        def order(m: _Match) -> tuple[bool, int, float, int]:
+            said = m.score >= _READING_SCORE
+            return (said, m.size if said else 0, m.score, m.size)
+
+        matches.sort(key=order, reverse=True)
         taken = [False] * len(tokens)
         chosen: list[_Match] = []
         for m in matches:
