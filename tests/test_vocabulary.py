@@ -272,3 +272,11 @@ def test_the_longest_reading_of_a_term_wins() -> None:
     vocab = Vocabulary(["Three.js", "D3.js", "GitHub", "GitHub Actions"])
     assert vocab.correct("charts in d three js, scenes in three js") == "charts in D3.js, scenes in Three.js"
     assert vocab.correct("it runs on git hub actions") == "it runs on GitHub Actions"
+
+
+def test_a_version_is_read_with_point() -> None:
+    vocab = Vocabulary(["Python 3.12", "Claude 3.5 Sonnet"])
+    assert vocab.correct("install python three point twelve") == "install Python 3.12"
+    assert vocab.correct("ask claude three point five sonnet") == "ask Claude 3.5 Sonnet"
+    assert vocab.correct("install python three twelve") == "install Python 3.12"
+    assert vocab.correct("a 3.5 rating") == "a 3.5 rating"

@@ -344,8 +344,14 @@ def spoken_variants(term: str) -> list[str]:
             if not part:
                 continue
             if i > 0:
-                # "Node.js" may be said "node js"; ".NET" is always "dot net".
-                options.append(["", "dot"] if dotted[i - 1] else ["dot"])
+                # "Node.js" may be said "node js", ".NET" is always "dot net", and "3.12" is
+                # "three point twelve".
+                if not dotted[i - 1]:
+                    options.append(["dot"])
+                elif dotted[i - 1][-1].isdigit() and part[0].isdigit():
+                    options.append(["point", "", "dot"])
+                else:
+                    options.append(["", "dot"])
             pieces = _PIECE.findall(part) or [part]
             options.extend(_piece_readings(p) for p in pieces)
     if not options:
