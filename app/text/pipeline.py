@@ -328,7 +328,7 @@ class TextPipeline:
         when Whisper left a common word in lower case (see :func:`capitalize_start`), then
         :meth:`apply`. Text the user typed (``holdtype rules test``) goes through :meth:`apply`
         alone."""
-        return self.apply(capitalize_start(tidy(heard), self._term_starts))
+        return self.apply(capitalize_start(heard.strip(), self._term_starts))
 
     def apply_vocabulary(self, raw: str) -> str:
         """Fix near misses of the user's terms (when auto-correction is on)."""

@@ -86,11 +86,10 @@ _NUMBERS = [
 ]
 _TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
 
-# A word: letters/digits, with inner . + # (Node.js, llama.cpp) and trailing + or # (C++). A hyphen
-# ends a word: the pieces of "scikit-learn" still match it together (see _JOINABLE_GAP), and a
-# misheard term Whisper hyphenated onto its neighbours ("store-to-land chain") is found.
-# A word, with inner dots and trailing + or # (Node.js, C++, C#), and a leading dot after a
-# space (.NET, .env).
+# A word: letters/digits, with inner . + # (Node.js, llama.cpp), trailing + or # (C++, C#) and
+# a leading dot after a space (.NET, .env). A hyphen ends a word: the pieces of "scikit-learn"
+# still match it together (see _JOINABLE_GAP), and a misheard term Whisper hyphenated onto its
+# neighbours ("store-to-land chain") is found.
 _TOKEN = re.compile(r"(?:(?<![^\s(\"'])\.)?[^\W_]+(?:[.+#][^\W_]+)*[+#]*")
 # What may separate the words of one match: spaces, commas, hyphens (not sentence punctuation).
 _JOINABLE_GAP = re.compile(r"[\s,\-]*")
@@ -797,14 +796,7 @@ class Vocabulary:
             return text
         tokens = _tokens(text)
         matches = self._candidates(tokens, text)
-
-        # Spellings and readings of a term first, the longest of them first ("d three js" is
-        # D3.js, not "d" and Three.js), then look-alikes, the likest first.
-        def order(m: _Match) -> tuple[bool, int, float, int]:
-            said = m.score >= _READING_SCORE
-            return (said, m.size if said else 0, m.score, m.size)
-
-        matches.sort(key=order, reverse=True)
+        matches.sort(key=_correction_order, reverse=True)
         taken = [False] * len(tokens)
         chosen: list[_Match] = []
         for m in matches:
@@ -823,6 +815,14 @@ class Vocabulary:
                 log.debug("vocabulary: %r -> %r (%.2f)", out[start:end], m.term.text, m.score)
                 out = out[:start] + m.term.text + out[end:]
         return out
+
+
+def _correction_order(m: _Match) -> tuple[bool, int, float, int]:
+    """Sort key (descending) of correct()'s matches: spellings and readings of a term first,
+    the longest of them first ("d three js" is D3.js, not "d" and Three.js), then look-alikes,
+    the likest first."""
+    said = m.score >= _READING_SCORE
+    return (said, m.size if said else 0, m.score, m.size)
 
 
 def metaphone(text: str) -> str:
