@@ -6,13 +6,13 @@ To Me``). It does three things, all pure functions of text:
 * :meth:`Vocabulary.prompt` and :meth:`Vocabulary.hotwords` give faster-whisper text that makes
   it more likely to spell the terms the user's way.
 * :meth:`Vocabulary.correct` fixes near misses in a transcript. Every run of 1..k words is
-  compared with *spoken variants* of each term: the term read as words, split at case changes,
-  hyphens and dots, acronyms read letter by letter ("P Y P I"), and a few readings of common
-  tech syllables ("py" → "pie"/"pi", "sci" → "sigh"/"psy"). Two similarities must agree: the
-  letters (rapidfuzz) and a coarse English sound key (vowel groups merged, "ph" → "f", soft
-  "c" → "s" ...). Short terms are only fixed on an exact match, so "get" never becomes "git",
-  and a common word Whisper wrote as such only by the term's own spelling or spoken reading, so
-  "back" never becomes "Black".
+  compared with *spoken variants* of each term (:mod:`app.text.readings`): the term read as
+  words, split at case changes, hyphens and dots, acronyms read letter by letter ("P Y P I"),
+  and a few readings of common tech syllables ("py" → "pie"/"pi", "sci" → "sigh"/"psy"). Two
+  similarities must agree: the letters (rapidfuzz) and a coarse English sound key (vowel
+  groups merged, "ph" → "f", soft "c" → "s" ...). Short terms are only fixed on an exact
+  match, so "get" never becomes "git", and a common word Whisper wrote as such only by the
+  term's own spelling or spoken reading, so "back" never becomes "Black".
 * It restores the exact spelling and casing of terms: "github" → ``GitHub``, "disk cache" →
   ``diskcache``.
 """
@@ -25,66 +25,13 @@ import re
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 
-import jellyfish
 import numpy as np
 from rapidfuzz import fuzz, process
 
+from app.text.readings import LETTER_NAMES, letters_of, sound_key, spell_out, spoken_variants
 from app.transcribe.tokens import common_word, known_name
 
 log = logging.getLogger(__name__)
-
-# How letters are read out loud (for acronyms such as "LLM", "CI", "npm").
-LETTER_NAMES: dict[str, str] = {
-    "a": "ay", "b": "bee", "c": "see", "d": "dee", "e": "ee", "f": "ef", "g": "gee",
-    "h": "aitch", "i": "eye", "j": "jay", "k": "kay", "l": "el", "m": "em", "n": "en",
-    "o": "oh", "p": "pee", "q": "queue", "r": "ar", "s": "ess", "t": "tee", "u": "you",
-    "v": "vee", "w": "double you", "x": "ex", "y": "why", "z": "zee",
-}  # fmt: skip
-
-# Readings of syllables that are common in tech names but not read as spelled.
-FRAGMENT_READINGS: dict[str, tuple[str, ...]] = {
-    "py": ("pie", "pi"),
-    "pi": ("pie",),
-    "sci": ("sigh", "psy", "sy"),
-    "js": ("jay ess",),
-    "sql": ("sequel", "ess queue el"),
-    "gui": ("gooey",),
-    "io": ("eye oh",),
-    "ai": ("ay eye",),
-    "db": ("dee bee",),
-    "k8s": ("kubernetes", "kay eights"),
-    "npm": ("en pee em",),
-    "ui": ("you eye",),
-}
-
-# How the symbols of a term are read ("C++" is "see plus plus", "C#" "see sharp"); a term is
-# never read with one left out ("see" alone is not C++).
-# ("Weights & Biases" is matched by its words: "and" is left to the fuzzy match.)
-SYMBOL_READINGS: dict[str, str] = {"+": "plus", "#": "sharp"}
-
-_NUMBERS = [
-    "zero",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-]
-_TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
 
 # A word: letters/digits, with inner . + # (Node.js, llama.cpp), trailing + or # (C++, C#) and
 # a leading dot after a space (.NET, .env). A hyphen ends a word: the pieces of "scikit-learn"
@@ -93,9 +40,6 @@ _TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "ei
 _TOKEN = re.compile(r"(?:(?<![^\s(\"'])\.)?[^\W_]+(?:[.+#][^\W_]+)*[+#]*")
 # What may separate the words of one match: spaces, commas, hyphens (not sentence punctuation).
 _JOINABLE_GAP = re.compile(r"[\s,\-]*")
-_PIECE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+|[+#]")
-_VOWELS = re.compile(r"[aeiou]+")
-_MAX_VARIANTS = 48
 # relevant_terms' bars, in percent: (the lower of letter and sound similarity, the higher).
 HEARD_BAR = (50, 70)  # may be saying the term: worth naming it in the prompt
 # Clearly says the term. In first readings of 161 jargon clips (the development set, our
@@ -116,109 +60,16 @@ NEAR_MISS_BAR = 0.69
 _READING_SCORE = 0.99
 
 # Small words that never start or end a fuzzy match (they rarely belong to a term).
-_FUNCTION_WORDS = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "of",
-        "to",
-        "in",
-        "on",
-        "at",
-        "by",
-        "for",
-        "and",
-        "or",
-        "but",
-        "nor",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "am",
-        "it",
-        "its",
-        "this",
-        "that",
-        "these",
-        "those",
-        "with",
-        "from",
-        "as",
-        "into",
-        "onto",
-        "up",
-        "out",
-        "off",
-        "over",
-        "about",
-        "i",
-        "you",
-        "he",
-        "she",
-        "we",
-        "they",
-        "my",
-        "your",
-        "his",
-        "our",
-        "their",
-        "me",
-        "us",
-        "him",
-        "her",
-        "them",
-        "not",
-        "no",
-        "so",
-        "if",
-        "then",
-        "than",
-        "can",
-        "could",
-        "do",
-        "does",
-        "did",
-        "done",
-        "have",
-        "has",
-        "had",
-        "will",
-        "would",
-        "shall",
-        "should",
-        "may",
-        "might",
-        "must",
-        "get",
-        "got",
-        "go",
-        "goes",
-        "went",
-        "all",
-        "any",
-        "some",
-        "what",
-        "when",
-        "where",
-        "who",
-        "whom",
-        "how",
-        "why",
-        "there",
-        "here",
-        "just",
-        "like",
-        "one",
-        "very",
-        "also",
-        "only",
-        "now",
-    ]
-)
+_FUNCTION_WORDS = frozenset([
+    "a", "an", "the", "of", "to", "in", "on", "at", "by", "for", "and", "or", "but", "nor",
+    "is", "are", "was", "were", "be", "been", "am", "it", "its", "this", "that", "these",
+    "those", "with", "from", "as", "into", "onto", "up", "out", "off", "over", "about", "i",
+    "you", "he", "she", "we", "they", "my", "your", "his", "our", "their", "me", "us", "him",
+    "her", "them", "not", "no", "so", "if", "then", "than", "can", "could", "do", "does", "did",
+    "done", "have", "has", "had", "will", "would", "shall", "should", "may", "might", "must",
+    "get", "got", "go", "goes", "went", "all", "any", "some", "what", "when", "where", "who",
+    "whom", "how", "why", "there", "here", "just", "like", "one", "very", "also", "only", "now"
+])  # fmt: skip
 
 
 def _best_per_owner(scores: np.ndarray, owners: list[int], count: int) -> np.ndarray:
@@ -235,132 +86,6 @@ def prompt_text(terms: list[str]) -> str:
     """The vocabulary prompt's two sentences around ``terms`` (see :meth:`Vocabulary.prompt`)."""
     listed = ", ".join(terms[:-1]) + " and " + terms[-1] if len(terms) > 1 else "".join(terms)
     return f"Today we talked about {listed}. Let me tell you what I did."
-
-
-def number_words(digits: str) -> str:
-    """Read a run of digits as English words (0..99 as numbers, longer runs digit by digit)."""
-    n = int(digits)
-    if len(digits) <= 2 and n < 20:
-        return _NUMBERS[n]
-    if len(digits) <= 2:
-        tens, ones = divmod(n, 10)
-        return _TENS[tens] + ("" if ones == 0 else " " + _NUMBERS[ones])
-    return " ".join(_NUMBERS[int(d)] for d in digits)
-
-
-def sound_key(text: str) -> str:
-    """A coarse English sound key: similar-sounding spellings give equal or close keys.
-
-    Vowel groups merge into ``a``; ``ph`` → ``f``; soft ``c`` → ``s``; ``ck``/``q``/hard ``c``
-    → ``k``; silent ``gh``, initial ``ps``/``kn``/``wr`` simplified; doubled letters merged.
-
-    >>> sound_key("sigh kit learn") == sound_key("scikit-learn")
-    True
-    """
-    s = re.sub(r"\d+", lambda m: number_words(m.group()), text.lower())
-    s = re.sub(r"[^a-z]", "", s)
-    if not s:
-        return ""
-    for pattern, repl in (
-        (r"^ps", "s"),
-        (r"^kn", "n"),
-        (r"^wr", "r"),
-        (r"^x", "s"),
-        (r"^gh", "g"),
-        (r"^y(?=[aeiou])", "j"),
-        (r"ph", "f"),
-        (r"gh", ""),
-        (r"sch", "sk"),
-        (r"ck", "k"),
-        (r"tion", "xan"),
-        (r"(?<=y)ch", "k"),
-        (r"(?:sh|ch)", "x"),
-        (r"c(?=[eiy])", "s"),
-        (r"c", "k"),
-        (r"q", "k"),
-        (r"x", "ks"),
-        (r"z", "s"),
-        (r"dg", "j"),
-        (r"th", "t"),
-        (r"wh", "w"),
-        (r"y", "i"),
-        (r"(?<=[^aeiou])e$", ""),
-    ):
-        s = re.sub(pattern, repl, s)
-    s = _VOWELS.sub("a", s)
-    return re.sub(r"(.)\1+", r"\1", s)
-
-
-def letters_of(text: str) -> str:
-    """Lower-case letters and digits of ``text`` only ("Node.js" → "nodejs"), with ``+`` and
-    ``#`` (C++, C#) and a leading dot read as "dot" (".NET" → "dotnet": never plain "net")."""
-    folded = text.casefold().lstrip()
-    prefix = "dot" if folded.startswith(".") else ""
-    return prefix + re.sub(r"[^0-9a-z+#]", "", folded)
-
-
-def spell_out(text: str) -> str:
-    """Read letters one by one ("LLM" → "el el em"); digits as numbers."""
-    out: list[str] = []
-    for part in re.findall(r"\d+|[a-zA-Z]", text):
-        out.append(number_words(part) if part.isdigit() else LETTER_NAMES[part.lower()])
-    return " ".join(out)
-
-
-def _piece_readings(piece: str) -> list[str]:
-    """How one piece of a term (split at case changes, hyphens, dots) may be spoken."""
-    low = piece.lower()
-    if piece.isdigit():
-        return [number_words(piece), piece]
-    if piece in SYMBOL_READINGS:
-        return [SYMBOL_READINGS[piece]]
-    readings = [low]
-    readings.extend(FRAGMENT_READINGS.get(low, ()))
-    for frag, said in FRAGMENT_READINGS.items():
-        if len(low) >= len(frag) + 2 and low.startswith(frag):
-            readings.extend(f"{r} {low[len(frag) :]}" for r in said)
-        elif len(low) >= len(frag) + 2 and low.endswith(frag):
-            readings.extend(f"{low[: -len(frag)]} {r}" for r in said)
-    acronym = (piece.isupper() and len(piece) >= 2) or len(piece) <= 2 or not _VOWELS.search(low)
-    if acronym:
-        readings.append(spell_out(piece))
-    return list(dict.fromkeys(readings))
-
-
-def spoken_variants(term: str) -> list[str]:
-    """Ways ``term`` may be spoken, as lower-case word strings.
-
-    >>> "pie pie" in spoken_variants("PyPI")
-    True
-    >>> spoken_variants("C#")
-    ['c sharp', 'see sharp', 'c#']
-    """
-    chunks = re.split(r"[\s\-_/]+", term.strip())
-    options: list[list[str]] = []
-    for chunk in chunks:
-        dotted = chunk.split(".")
-        for i, part in enumerate(dotted):
-            if not part:
-                continue
-            if i > 0:
-                # "Node.js" may be said "node js", ".NET" is always "dot net", and "3.12" is
-                # "three point twelve".
-                if not dotted[i - 1]:
-                    options.append(["dot"])
-                elif dotted[i - 1][-1].isdigit() and part[0].isdigit():
-                    options.append(["point", "", "dot"])
-                else:
-                    options.append(["", "dot"])
-            pieces = _PIECE.findall(part) or [part]
-            options.extend(_piece_readings(p) for p in pieces)
-    if not options:
-        return []
-    variants: list[str] = []
-    for combo in itertools.islice(itertools.product(*options), _MAX_VARIANTS):
-        variants.append(" ".join(w for w in combo if w))
-    # The plain reading of each whole chunk ("scikit learn", "pypi") as well.
-    variants.append(" ".join(c.lower() for c in chunks))
-    return list(dict.fromkeys(v for v in variants if v))
 
 
 @dataclass(frozen=True, slots=True)
@@ -823,8 +548,3 @@ def _correction_order(m: _Match) -> tuple[bool, int, float, int]:
     the likest first."""
     said = m.score >= _READING_SCORE
     return (said, m.size if said else 0, m.score, m.size)
-
-
-def metaphone(text: str) -> str:
-    """jellyfish's Metaphone of the letters of ``text`` (exposed for diagnostics)."""
-    return jellyfish.metaphone(letters_of(text)) if letters_of(text) else ""

@@ -1,0 +1,178 @@
+"""How terms are spoken: the readings and sound keys the vocabulary matches transcripts with.
+
+Pure functions of text. :func:`spoken_variants` lists the ways a term may be said ("PyPI" as
+"pie pie", "C#" as "see sharp", "Python 3.12" as "python three point twelve"); :func:`sound_key`
+gives a coarse English sound key, so that "sigh kit learn" and "scikit-learn" meet;
+:func:`letters_of` and :func:`spell_out` give a word's letters and its letter-by-letter reading.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+# How letters are read out loud (for acronyms such as "LLM", "CI", "npm").
+LETTER_NAMES: dict[str, str] = {
+    "a": "ay", "b": "bee", "c": "see", "d": "dee", "e": "ee", "f": "ef", "g": "gee",
+    "h": "aitch", "i": "eye", "j": "jay", "k": "kay", "l": "el", "m": "em", "n": "en",
+    "o": "oh", "p": "pee", "q": "queue", "r": "ar", "s": "ess", "t": "tee", "u": "you",
+    "v": "vee", "w": "double you", "x": "ex", "y": "why", "z": "zee",
+}  # fmt: skip
+
+# Readings of syllables that are common in tech names but not read as spelled.
+FRAGMENT_READINGS: dict[str, tuple[str, ...]] = {
+    "py": ("pie", "pi"),
+    "pi": ("pie",),
+    "sci": ("sigh", "psy", "sy"),
+    "js": ("jay ess",),
+    "sql": ("sequel", "ess queue el"),
+    "gui": ("gooey",),
+    "io": ("eye oh",),
+    "ai": ("ay eye",),
+    "db": ("dee bee",),
+    "k8s": ("kubernetes", "kay eights"),
+    "npm": ("en pee em",),
+    "ui": ("you eye",),
+}
+
+# How the symbols of a term are read ("C++" is "see plus plus", "C#" "see sharp"); a term is
+# never read with one left out ("see" alone is not C++).
+# ("Weights & Biases" is matched by its words: "and" is left to the fuzzy match.)
+SYMBOL_READINGS: dict[str, str] = {"+": "plus", "#": "sharp"}
+
+_NUMBERS = [
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+    "nineteen"
+]  # fmt: skip
+_TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+
+_PIECE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+|[+#]")
+_VOWELS = re.compile(r"[aeiou]+")
+_MAX_VARIANTS = 48
+
+
+def number_words(digits: str) -> str:
+    """Read a run of digits as English words (0..99 as numbers, longer runs digit by digit)."""
+    n = int(digits)
+    if len(digits) <= 2 and n < 20:
+        return _NUMBERS[n]
+    if len(digits) <= 2:
+        tens, ones = divmod(n, 10)
+        return _TENS[tens] + ("" if ones == 0 else " " + _NUMBERS[ones])
+    return " ".join(_NUMBERS[int(d)] for d in digits)
+
+
+def sound_key(text: str) -> str:
+    """A coarse English sound key: similar-sounding spellings give equal or close keys.
+
+    Vowel groups merge into ``a``; ``ph`` → ``f``; soft ``c`` → ``s``; ``ck``/``q``/hard ``c``
+    → ``k``; silent ``gh``, initial ``ps``/``kn``/``wr`` simplified; doubled letters merged.
+
+    >>> sound_key("sigh kit learn") == sound_key("scikit-learn")
+    True
+    """
+    s = re.sub(r"\d+", lambda m: number_words(m.group()), text.lower())
+    s = re.sub(r"[^a-z]", "", s)
+    if not s:
+        return ""
+    for pattern, repl in (
+        (r"^ps", "s"),
+        (r"^kn", "n"),
+        (r"^wr", "r"),
+        (r"^x", "s"),
+        (r"^gh", "g"),
+        (r"^y(?=[aeiou])", "j"),
+        (r"ph", "f"),
+        (r"gh", ""),
+        (r"sch", "sk"),
+        (r"ck", "k"),
+        (r"tion", "xan"),
+        (r"(?<=y)ch", "k"),
+        (r"(?:sh|ch)", "x"),
+        (r"c(?=[eiy])", "s"),
+        (r"c", "k"),
+        (r"q", "k"),
+        (r"x", "ks"),
+        (r"z", "s"),
+        (r"dg", "j"),
+        (r"th", "t"),
+        (r"wh", "w"),
+        (r"y", "i"),
+        (r"(?<=[^aeiou])e$", ""),
+    ):
+        s = re.sub(pattern, repl, s)
+    s = _VOWELS.sub("a", s)
+    return re.sub(r"(.)\1+", r"\1", s)
+
+
+def letters_of(text: str) -> str:
+    """Lower-case letters and digits of ``text`` only ("Node.js" → "nodejs"), with ``+`` and
+    ``#`` (C++, C#) and a leading dot read as "dot" (".NET" → "dotnet": never plain "net")."""
+    folded = text.casefold().lstrip()
+    prefix = "dot" if folded.startswith(".") else ""
+    return prefix + re.sub(r"[^0-9a-z+#]", "", folded)
+
+
+def spell_out(text: str) -> str:
+    """Read letters one by one ("LLM" → "el el em"); digits as numbers."""
+    out: list[str] = []
+    for part in re.findall(r"\d+|[a-zA-Z]", text):
+        out.append(number_words(part) if part.isdigit() else LETTER_NAMES[part.lower()])
+    return " ".join(out)
+
+
+def _piece_readings(piece: str) -> list[str]:
+    """How one piece of a term (split at case changes, hyphens, dots) may be spoken."""
+    low = piece.lower()
+    if piece.isdigit():
+        return [number_words(piece), piece]
+    if piece in SYMBOL_READINGS:
+        return [SYMBOL_READINGS[piece]]
+    readings = [low]
+    readings.extend(FRAGMENT_READINGS.get(low, ()))
+    for frag, said in FRAGMENT_READINGS.items():
+        if len(low) >= len(frag) + 2 and low.startswith(frag):
+            readings.extend(f"{r} {low[len(frag) :]}" for r in said)
+        elif len(low) >= len(frag) + 2 and low.endswith(frag):
+            readings.extend(f"{low[: -len(frag)]} {r}" for r in said)
+    acronym = (piece.isupper() and len(piece) >= 2) or len(piece) <= 2 or not _VOWELS.search(low)
+    if acronym:
+        readings.append(spell_out(piece))
+    return list(dict.fromkeys(readings))
+
+
+def spoken_variants(term: str) -> list[str]:
+    """Ways ``term`` may be spoken, as lower-case word strings.
+
+    >>> "pie pie" in spoken_variants("PyPI")
+    True
+    >>> spoken_variants("C#")
+    ['c sharp', 'see sharp', 'c#']
+    """
+    chunks = re.split(r"[\s\-_/]+", term.strip())
+    options: list[list[str]] = []
+    for chunk in chunks:
+        dotted = chunk.split(".")
+        for i, part in enumerate(dotted):
+            if not part:
+                continue
+            if i > 0:
+                # "Node.js" may be said "node js", ".NET" is always "dot net", and "3.12" is
+                # "three point twelve".
+                if not dotted[i - 1]:
+                    options.append(["dot"])
+                elif dotted[i - 1][-1].isdigit() and part[0].isdigit():
+                    options.append(["point", "", "dot"])
+                else:
+                    options.append(["", "dot"])
+            pieces = _PIECE.findall(part) or [part]
+            options.extend(_piece_readings(p) for p in pieces)
+    if not options:
+        return []
+    variants: list[str] = []
+    for combo in itertools.islice(itertools.product(*options), _MAX_VARIANTS):
+        variants.append(" ".join(w for w in combo if w))
+    # The plain reading of each whole chunk ("scikit learn", "pypi") as well.
+    variants.append(" ".join(c.lower() for c in chunks))
+    return list(dict.fromkeys(v for v in variants if v))

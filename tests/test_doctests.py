@@ -1,0 +1,25 @@
+"""The examples in the docstrings are run, so they stay true."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = [
+    "app.text.normalize",
+    "app.text.pipeline",
+    "app.text.readings",
+    "app.text.vocabulary",
+    "app.transcribe.tokens",
+]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name: str) -> None:
+    """Every ``>>>`` example of the module gives the output written under it."""
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0, f"{name} has no examples left: drop it from MODULES"
+    assert result.failed == 0
