@@ -47,9 +47,11 @@ _NUMBERS = [
 ]  # fmt: skip
 _TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
 
+# The pieces of a word, split at case changes ("PyPI": Py, PI; "FastAPI": Fast, API), digits
+# and the symbols + and #.
 _PIECE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+|[+#]")
 _VOWELS = re.compile(r"[aeiou]+")
-_MAX_VARIANTS = 48
+_MAX_VARIANTS = 48  # a term's readings (every mix of its pieces' readings) stop at this many
 
 
 def number_words(digits: str) -> str:
