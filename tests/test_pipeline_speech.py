@@ -70,3 +70,13 @@ def test_rules_run_after_the_vocabulary(transcriber: WhisperTranscriber, speak: 
     _raw, text = run(transcriber, pipeline, speak("I pushed my code to GitHub this morning.", voice="en-us"))
     assert "the forge" in text
     assert "GitHub" not in text
+
+
+def test_a_term_said_in_the_plural_stays_plural(transcriber: WhisperTranscriber, speak: Speak) -> None:
+    """Plural terms keep their ending through the whole pipeline: "data frames" comes out as
+    DataFrames, and "pull requests" keeps its "s" (both lost it before)."""
+    pipeline = TextPipeline(VocabularySettings(terms=["DataFrame", "pull request"]), [])
+    wav = speak("Merge the two data frames, then open two pull requests.", voice="en-us")
+    raw, text = run(transcriber, pipeline, wav)
+    assert "DataFrames" in text, (raw, text)
+    assert "pull requests" in text, (raw, text)

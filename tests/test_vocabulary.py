@@ -280,3 +280,25 @@ def test_a_version_is_read_with_point() -> None:
     assert vocab.correct("ask claude three point five sonnet") == "ask Claude 3.5 Sonnet"
     assert vocab.correct("install python three twelve") == "install Python 3.12"
     assert vocab.correct("a 3.5 rating") == "a 3.5 rating"
+
+
+@pytest.mark.parametrize(
+    ("heard", "expected"),
+    [
+        ("merge the two data frames", "merge the two DataFrames"),
+        ("merge the two DataFrames", "merge the two DataFrames"),
+        ("open two pull requests", "open two pull requests"),
+        ("run both docker containers", "run both Docker containers"),
+        ("add webhooks to GitHub", "add webhooks to GitHub"),
+        ("rebuild the indexes", "rebuild the indexes"),
+        ("one data frame", "one DataFrame"),
+        ("three kubernetes clusters", "three Kubernetes clusters"),
+        ("use panda", "use pandas"),
+    ],
+)
+def test_a_plural_keeps_its_ending(heard: str, expected: str) -> None:
+    """A term said in the plural keeps its "s" (it used to be cut: "two DataFrame"); a term that
+    ends in "s" itself (Kubernetes, pandas) is never given another."""
+    terms = ["DataFrame", "pull request", "Docker container", "webhook", "index", "Kubernetes", "pandas"]
+    vocab = Vocabulary(terms)
+    assert vocab.correct(heard) == expected

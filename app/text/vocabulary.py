@@ -536,10 +536,29 @@ class Vocabulary:
             m.term = self._pick_case(
                 self._by_letters[m.term.letters], _written(text, tokens[m.start : m.stop])
             )
-            if out[start:end] != m.term.text:
-                log.debug("vocabulary: %r -> %r (%.2f)", out[start:end], m.term.text, m.score)
-                out = out[:start] + m.term.text + out[end:]
+            fixed = m.term.text + _plural_ending(letters_of(out[start:end]), m.term)
+            if out[start:end] != fixed:
+                log.debug("vocabulary: %r -> %r (%.2f)", out[start:end], fixed, m.score)
+                out = out[:start] + fixed + out[end:]
         return out
+
+
+def _plural_ending(written: str, term: _Term) -> str:
+    """The plural ending ("s", or "es" after x, z, ch, sh) that a run of words whose letters are
+    ``written`` adds to ``term``, or "" when it reads as the term itself.
+
+    A run is the term's plural when it ends in the ending, the term does not end in "s", and
+    the run without the ending is more like the term (its spelling or one of its readings) than
+    the run with it: "data frames" is DataFrames, "pull requests" pull requests. Kubernetes,
+    pandas and Next.js end in "s" themselves and never take one.
+    """
+    if not written.endswith("s") or term.letters.endswith("s"):
+        return ""
+    ending = "es" if written.endswith("es") and term.letters.endswith(("x", "z", "ch", "sh")) else "s"
+    targets = (term.letters, *term.variant_letters)
+    with_ending = max(fuzz.ratio(written, t) for t in targets)
+    without = max(fuzz.ratio(written[: -len(ending)], t) for t in targets)
+    return ending if without > with_ending else ""
 
 
 def _correction_order(m: _Match) -> tuple[bool, int, float, int]:
