@@ -294,11 +294,21 @@ def test_a_version_is_read_with_point() -> None:
         ("one data frame", "one DataFrame"),
         ("three kubernetes clusters", "three Kubernetes clusters"),
         ("use panda", "use pandas"),
+        ("we pytested it", "we pytested it"),
+        ("I googled it", "I Googled it"),
     ],
 )
-def test_a_plural_keeps_its_ending(heard: str, expected: str) -> None:
-    """A term said in the plural keeps its "s" (it used to be cut: "two DataFrame"); a term that
-    ends in "s" itself (Kubernetes, pandas) is never given another."""
+def test_a_term_keeps_its_ending(heard: str, expected: str) -> None:
+    """A term said in the plural keeps its "s" (it used to be cut: "two DataFrame"), one said
+    as a verb its "ed"; a term that ends in "s" itself (Kubernetes, pandas) is never given
+    another."""
     terms = ["DataFrame", "pull request", "Docker container", "webhook", "index", "Kubernetes", "pandas"]
-    vocab = Vocabulary(terms)
+    vocab = Vocabulary([*terms, "pytest", "Google"])
     assert vocab.correct(heard) == expected
+
+
+def test_a_piece_of_an_identifier_is_left_alone() -> None:
+    """Dictated code keeps its spelling: no term is found inside a name with underscores."""
+    vocab = Vocabulary(["Jupyter", "NumPy"])
+    assert vocab.correct("open jupyter_notebook_config.py") == "open jupyter_notebook_config.py"
+    assert vocab.correct("call numpy_helpers, then numpy") == "call numpy_helpers, then NumPy"

@@ -58,6 +58,8 @@ NEAR_MISS_BAR = 0.69
 # correct()'s score for one of a term's readings ("pie pie" for PyPI); its exact spelling is 1.0,
 # a look-alike at most 0.95.
 _READING_SCORE = 0.99
+# Endings a term keeps when a transcript adds them to it (see _word_ending), longest first.
+_ENDINGS = ("ing", "es", "ed", "s", "d")
 
 # Small words that never start or end a fuzzy match (they rarely belong to a term).
 _FUNCTION_WORDS = frozenset([
@@ -159,8 +161,11 @@ def _looks_named(text: str, token: _Token) -> bool:
 
 
 def _tokens(text: str) -> list[_Token]:
+    """The words of ``text``; never a piece of an identifier ("jupyter_config.py")."""
     tokens = []
     for m in _TOKEN.finditer(text):
+        if text[m.start() - 1 : m.start()] == "_" or text[m.end() : m.end() + 1] == "_":
+            continue
         word = m.group()
         letters = letters_of(word)
         spoken = spell_out(word) if _is_acronym_token(word) else word.lower()
@@ -536,29 +541,37 @@ class Vocabulary:
             m.term = self._pick_case(
                 self._by_letters[m.term.letters], _written(text, tokens[m.start : m.stop])
             )
-            fixed = m.term.text + _plural_ending(letters_of(out[start:end]), m.term)
+            fixed = m.term.text + _word_ending(letters_of(out[start:end]), m.term)
             if out[start:end] != fixed:
                 log.debug("vocabulary: %r -> %r (%.2f)", out[start:end], fixed, m.score)
                 out = out[:start] + fixed + out[end:]
         return out
 
 
-def _plural_ending(written: str, term: _Term) -> str:
-    """The plural ending ("s", or "es" after x, z, ch, sh) that a run of words whose letters are
-    ``written`` adds to ``term``, or "" when it reads as the term itself.
+def _word_ending(written: str, term: _Term) -> str:
+    """The ending that a run of words whose letters are ``written`` adds to ``term`` (a plural
+    "s", or "es" after x, z, ch, sh; "ed" or "d"; "ing"), or "" when it reads as the term itself.
 
-    A run is the term's plural when it ends in the ending, the term does not end in "s", and
-    the run without the ending is more like the term (its spelling or one of its readings) than
-    the run with it: "data frames" is DataFrames, "pull requests" pull requests. Kubernetes,
-    pandas and Next.js end in "s" themselves and never take one.
+    A run takes an ending when it ends in it, the term does not, and the run without it is more
+    like the term (its spelling or one of its readings) than the run with it: "data frames" is
+    DataFrames, "pull requests" pull requests, "pytested" pytested. A term that ends in "s"
+    (Kubernetes, pandas, Next.js) never takes a plural.
     """
-    if not written.endswith("s") or term.letters.endswith("s"):
-        return ""
-    ending = "es" if written.endswith("es") and term.letters.endswith(("x", "z", "ch", "sh")) else "s"
     targets = (term.letters, *term.variant_letters)
-    with_ending = max(fuzz.ratio(written, t) for t in targets)
-    without = max(fuzz.ratio(written[: -len(ending)], t) for t in targets)
-    return ending if without > with_ending else ""
+    for ending in _ENDINGS:
+        if not written.endswith(ending) or term.letters.endswith(ending):
+            continue
+        if ending in {"s", "es"} and term.letters.endswith("s"):
+            return ""
+        if ending == "es" and not term.letters.endswith(("x", "z", "ch", "sh")):
+            continue
+        if ending == "d" and not term.letters.endswith("e"):
+            continue
+        with_ending = max(fuzz.ratio(written, t) for t in targets)
+        without = max(fuzz.ratio(written[: -len(ending)], t) for t in targets)
+        if without > with_ending:
+            return ending
+    return ""
 
 
 def _correction_order(m: _Match) -> tuple[bool, int, float, int]:
