@@ -109,6 +109,16 @@ def test_rules_test_keeps_the_typed_lower_case_start() -> None:
     assert ok("rules", "test", "i like apple pie").strip() == "i like apple pie"
 
 
+def test_a_rule_can_break_the_line() -> None:
+    """The help's own example, typed as a shell passes it: "\\n" is a line break, kept through
+    the whole pipeline (it used to be pasted as a backslash and an n)."""
+    ok("rules", "add", "new line", "\\n")
+    ok("rules", "add", "new paragraph", "\\n\\n")
+    said = "Dear Ann, new paragraph thanks for the notes new line Bob"
+    out = json.loads(ok("rules", "test", "--json", said))
+    assert out["final"] == "Dear Ann,\n\nthanks for the notes\nBob"
+
+
 @pytest.mark.parametrize("pattern", ["(unclosed", "[a-", "*oops"])
 def test_rules_add_refuses_a_bad_regex(pattern: str) -> None:
     line = fails("rules", "add", pattern, "x", "--regex")

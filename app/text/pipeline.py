@@ -26,7 +26,7 @@ from app.transcribe.whisper import PIECE_MAX_S, DecodeOptions, Transcriber, Tran
 log = logging.getLogger(__name__)
 
 # A space before punctuation, not before a dot that starts a word (".NET", ".env").
-_SPACE_BEFORE_PUNCT = re.compile(r"\s+([,;:!?]|\.(?!\w))")
+_SPACE_BEFORE_PUNCT = re.compile(r"[ \t]+([,;:!?]|\.(?!\w))")
 # The first word of a transcript when it is in lower case (after any opening quote or bracket).
 _LOWER_START = re.compile(r"^([\"'(\[“‘]*)([a-z]+)(?=[\s,.;:!?'’\")\]]|$)")
 
@@ -47,8 +47,13 @@ _WAIT_FOR_CHECK_S = 2.0
 
 
 def tidy(text: str) -> str:
-    """Collapse runs of whitespace, drop spaces before punctuation, strip the ends."""
-    text = " ".join(text.split())
+    r"""Collapse runs of spaces, drop spaces before punctuation and at the ends of lines. Line
+    breaks (which only a rule puts in: "new line" -> "\n") are kept, even at the end.
+
+    >>> tidy("  one ,  two \n three ")
+    'one, two\nthree'
+    """
+    text = "\n".join(" ".join(line.split()) for line in text.replace("\r\n", "\n").split("\n"))
     return _SPACE_BEFORE_PUNCT.sub(r"\1", text)
 
 

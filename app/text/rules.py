@@ -5,6 +5,10 @@ works for finds that start or end with punctuation ("c++", ".net"): the find mus
 letter or digit on either side. Regex rules use the ``regex`` module with a time limit, so a
 catastrophic pattern such as ``(a+)+$`` cannot hang dictation: on timeout the rule is skipped,
 a warning is logged and the text is kept as it was.
+
+A replacement may break the line: ``\n`` in it is a line break and ``\t`` a tab, in plain
+rules as in regex ones (``\\`` is a backslash), so ``holdtype rules add "new line" "\n"``
+does what it says.
 """
 
 from __future__ import annotations
@@ -70,8 +74,23 @@ class CompiledRule:
                     "rule %r took longer than %.1f s and was skipped", self.rule.find, REGEX_TIMEOUT_S
                 )
                 return text
-        replacement = self.rule.replace
+        replacement = unescape(self.rule.replace)
         return self.pattern.sub(lambda _m: replacement, text)
+
+
+_ESCAPES = {"n": "\n", "t": "\t", "\\": "\\"}
+
+
+def unescape(replacement: str) -> str:
+    r"""A plain rule's replacement as inserted: ``\n`` a line break, ``\t`` a tab, ``\\`` one
+    backslash; any other backslash is kept as typed.
+
+    >>> unescape(r"one\ntwo")
+    'one\ntwo'
+    >>> unescape(r"C:\Users")
+    'C:\\Users'
+    """
+    return regex.sub(r"\\([nt\\])", lambda m: _ESCAPES[m.group(1)], replacement)
 
 
 class RuleSet:
