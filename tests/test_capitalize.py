@@ -48,6 +48,8 @@ def test_polish_capitalises_but_a_term_keeps_its_spelling() -> None:
 
 
 def test_polish_runs_the_rules_after_the_capital() -> None:
+    """The rule still matches the capitalised word, and its lower-case replacement keeps the
+    sentence's capital; typed text in lower case stays so."""
     pipeline = _pipeline([], [Rule(find="hello", replace="hi there")])
-    assert pipeline.polish("hello team") == "hi there team"
+    assert pipeline.polish("hello team") == "Hi there team"
     assert pipeline.apply("hello team") == "hi there team"

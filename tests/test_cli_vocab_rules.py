@@ -89,7 +89,7 @@ def test_rules_add_list_test_remove() -> None:
     assert listed[1]["regex"] is True and listed[2]["case_sensitive"] is True
     assert "'teh' -> 'the'" in ok("rules", "list")
     assert ok("rules", "test", "TEH cost is 5 percent, said Bob and bob").strip() == (
-        "the cost is 5%, said Robert and bob"
+        "The cost is 5%, said Robert and bob"
     )
     ok("rules", "remove", "teh")
     assert [r["find"] for r in json.loads(ok("rules", "list", "--json"))] == [r"(\d+) percent", "Bob"]

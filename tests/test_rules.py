@@ -15,7 +15,10 @@ from app.text.rules import compile_rules, validate_rule
     ("rules", "text", "expected"),
     [
         ([Rule(find="teh", replace="the")], "teh cat", "the cat"),
-        ([Rule(find="teh", replace="the")], "Teh cat and TEH dog", "the cat and the dog"),
+        ([Rule(find="teh", replace="the")], "Teh cat and TEH dog", "The cat and the dog"),
+        ([Rule(find="teh", replace="the")], "so Teh cat. Teh end", "so the cat. The end"),
+        ([Rule(find="gonna", replace="going to")], 'Ok. "Gonna go," he said', 'Ok. "Going to go," he said'),
+        ([Rule(find="Gonna", replace="going to", case_sensitive=True)], "Gonna go", "going to go"),
         ([Rule(find="cat", replace="dog")], "concatenate the cat", "concatenate the dog"),
         ([Rule(find="cat", replace="dog")], "cats and cat.", "cats and dog."),
         ([Rule(find="c++", replace="C++")], "I write c++ daily", "I write C++ daily"),

@@ -6,7 +6,9 @@ letter or digit on either side. Regex rules use the ``regex`` module with a time
 catastrophic pattern such as ``(a+)+$`` cannot hang dictation: on timeout the rule is skipped,
 a warning is logged and the text is kept as it was.
 
-A replacement may break the line: ``\n`` in it is a line break and ``\t`` a tab, in plain
+A plain rule whose replacement is all lower case keeps the capital of a sentence's first word
+("Gonna leave." with ``gonna`` -> ``going to`` is "Going to leave."). A replacement may break
+the line: ``\n`` in it is a line break and ``\t`` a tab, in plain
 rules as in regex ones (``\\`` is a backslash), so ``holdtype rules add "new line" "\n"``
 does what it says.
 """
@@ -75,7 +77,23 @@ class CompiledRule:
                 )
                 return text
         replacement = unescape(self.rule.replace)
-        return self.pattern.sub(lambda _m: replacement, text)
+        if self.rule.case_sensitive or replacement != replacement.lower() or not replacement[:1].isalpha():
+            return self.pattern.sub(lambda _m: replacement, text)
+        # A lower-case replacement of a sentence's capitalised first word keeps the capital:
+        # "Gonna leave." with gonna -> going to is "Going to leave.", not "going to leave.".
+        capital = replacement[0].upper() + replacement[1:]
+
+        def replace(m: regex.Match[str]) -> str:
+            return capital if m.group()[0].isupper() and _starts_sentence(text, m.start()) else replacement
+
+        return self.pattern.sub(replace, text)
+
+
+def _starts_sentence(text: str, index: int) -> bool:
+    """True when ``text[index]`` begins a sentence: the text's start, or after . ! ? or a line
+    break (and any spaces, quotes or brackets)."""
+    before = text[:index].rstrip(" \t\"'“‘([")
+    return not before or before[-1] in ".!?\n"
 
 
 _ESCAPES = {"n": "\n", "t": "\t", "\\": "\\"}
