@@ -312,3 +312,15 @@ def test_a_piece_of_an_identifier_is_left_alone() -> None:
     vocab = Vocabulary(["Jupyter", "NumPy"])
     assert vocab.correct("open jupyter_notebook_config.py") == "open jupyter_notebook_config.py"
     assert vocab.correct("call numpy_helpers, then numpy") == "call numpy_helpers, then NumPy"
+
+
+def test_a_term_said_a_syllable_at_a_time_is_found_even_alone() -> None:
+    """How many words a run may have used to depend on the other terms' readings: with
+    Matplotlib alone, "mat plot lib" (three words) was never compared with it."""
+    assert Vocabulary(["Matplotlib"]).correct("plot with mat plot lib") == "plot with Matplotlib"
+
+
+def test_a_ctl_tool_is_read_control() -> None:
+    vocab = Vocabulary(["kubectl", "systemctl"])
+    assert vocab.correct("run cube control apply") == "run kubectl apply"
+    assert vocab.correct("sudo system control restart nginx") == "sudo systemctl restart nginx"

@@ -33,6 +33,7 @@ FRAGMENT_READINGS: dict[str, tuple[str, ...]] = {
     "k8s": ("kubernetes", "kay eights"),
     "npm": ("en pee em",),
     "ui": ("you eye",),
+    "ctl": ("control", "cuttle"),  # kubectl, systemctl, journalctl
 }
 
 # How the symbols of a term are read ("C++" is "see plus plus", "C#" "see sharp"); a term is

@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 _TOKEN = re.compile(r"(?:(?<![^\s(\"'])\.)?[^\W_]+(?:[.+#][^\W_]+)*[+#]*")
 # What may separate the words of one match: spaces, commas, hyphens (not sentence punctuation).
 _JOINABLE_GAP = re.compile(r"[\s,\-]*")
+_SYLLABLES = re.compile(r"[aeiouy]+")  # roughly, one per syllable
 # relevant_terms' bars, in percent: (the lower of letter and sound similarity, the higher).
 HEARD_BAR = (50, 70)  # may be saying the term: worth naming it in the prompt
 # Clearly says the term. In first readings of 161 jargon clips (the development set, our
@@ -221,9 +222,11 @@ class Vocabulary:
             for key in t.keys:
                 self._key_choices.append(key)
                 self._key_owner.append(t)
-        self._max_words = min(
-            6, max((len(v.split()) for t in self._terms for v in t.variants), default=1) + 1
-        )
+        # The longest run of words compared with the terms: a term's longest reading and one
+        # more word, or a word per syllable ("mat plot lib" for Matplotlib), at most six.
+        readings = max((len(v.split()) + 1 for t in self._terms for v in t.variants), default=2)
+        syllables = max((len(_SYLLABLES.findall(t.letters)) for t in self._terms), default=1)
+        self._max_words = min(6, max(readings, syllables))
         # For relevant_terms(): every spelling and sound key of every term, grouped by term.
         self._rel_letters: list[str] = []
         self._rel_letters_owner: list[int] = []
