@@ -7,10 +7,13 @@ catastrophic pattern such as ``(a+)+$`` cannot hang dictation: on timeout the ru
 a warning is logged and the text is kept as it was.
 
 A plain rule whose replacement is all lower case keeps the capital of a sentence's first word
-("Gonna leave." with ``gonna`` -> ``going to`` is "Going to leave."). A replacement may break
-the line: ``\n`` in it is a line break and ``\t`` a tab, in plain
+("Gonna leave." with ``gonna`` -> ``going to`` is "Going to leave."; with ``um`` -> nothing,
+"Um, so I think." is "So I think."). A rule that deletes a word takes a comma with it.
+
+A replacement may break the line: ``\n`` in it is a line break and ``\t`` a tab, in plain
 rules as in regex ones (``\\`` is a backslash), so ``holdtype rules add "new line" "\n"``
-does what it says.
+does what it says; such a rule also takes the punctuation Whisper wrote after the spoken
+command ("new line." is one line break).
 """
 
 from __future__ import annotations
@@ -54,9 +57,19 @@ def _dummy_match(pattern: regex.Pattern[str]) -> regex.Match[str]:
 
 
 def _plain_pattern(rule: Rule) -> regex.Pattern[str]:
+    """The whole-word pattern of a plain rule. A rule that breaks the line takes the
+    punctuation Whisper wrote after the spoken command with it ("new line." is one line break),
+    and one that deletes a word (an empty replacement) the comma after it ("um," goes whole)."""
     find = regex.escape(rule.find.strip())
     flags = regex.V0 if rule.case_sensitive else regex.IGNORECASE
-    return regex.compile(rf"(?<![\w]){find}(?![\w])", flags)
+    replacement = unescape(rule.replace)
+    word = rf"(?<![\w])(?P<find>{find})(?![\w])"
+    if "\n" in replacement and not replacement.strip():
+        return regex.compile(rf"{word}[ \t]*[.,;:!?]*[ \t]*", flags)
+    if not replacement:
+        # The comma after the word, or else the one before it: "So, um, I" and "it, um." lose one.
+        return regex.compile(rf"{word},[ \t]*|,?[ \t]*{word}", flags)
+    return regex.compile(word, flags)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,16 +90,32 @@ class CompiledRule:
                 )
                 return text
         replacement = unescape(self.rule.replace)
-        if self.rule.case_sensitive or replacement != replacement.lower() or not replacement[:1].isalpha():
-            return self.pattern.sub(lambda _m: replacement, text)
-        # A lower-case replacement of a sentence's capitalised first word keeps the capital:
-        # "Gonna leave." with gonna -> going to is "Going to leave.", not "going to leave.".
-        capital = replacement[0].upper() + replacement[1:]
-
-        def replace(m: regex.Match[str]) -> str:
-            return capital if m.group()[0].isupper() and _starts_sentence(text, m.start()) else replacement
-
-        return self.pattern.sub(replace, text)
+        keep_capital = not self.rule.case_sensitive and replacement == replacement.lower()
+        out: list[str] = []
+        end = 0
+        capitalize_next = False
+        for m in self.pattern.finditer(text):
+            found = m.group("find") if m.group("find") is not None else m.group(0)
+            start = m.start("find") if m.group("find") is not None else m.start()
+            out.append(text[end : m.start()])
+            # A sentence's capitalised first word keeps its capital: "Gonna leave." with
+            # gonna -> going to is "Going to leave."; with um -> "" (deleted), "Um, so I" is "So I".
+            capital = keep_capital and found[:1].isupper() and _starts_sentence(text, start)
+            if capital and replacement[:1].isalpha():
+                out.append(replacement[0].upper() + replacement[1:])
+            else:
+                out.append(replacement)
+                capitalize_next = capital and not replacement.strip()
+            end = m.end()
+            if capitalize_next:
+                rest = text[end:]
+                first = len(rest) - len(rest.lstrip(" \t"))
+                if rest[first : first + 1].islower():
+                    out.append(rest[:first] + rest[first].upper())
+                    end += first + 1
+                capitalize_next = False
+        out.append(text[end:])
+        return "".join(out)
 
 
 def _starts_sentence(text: str, index: int) -> bool:
