@@ -1,4 +1,4 @@
-"""Replacement rules: ``find`` → ``replace``, applied in order after the vocabulary.
+r"""Replacement rules: ``find`` → ``replace``, applied in order after the vocabulary.
 
 Plain rules match whole words, case-insensitively unless ``case_sensitive``; "whole word" also
 works for finds that start or end with punctuation ("c++", ".net"): the find must not touch a
