@@ -185,6 +185,10 @@ class VocabularyTab(SettingsTab):
         self.rules = QTableWidget(0, len(RULE_COLUMNS))
         self.rules.setObjectName("rules-table")
         self.rules.setHorizontalHeaderLabels(RULE_COLUMNS)
+        self.rules.setToolTip(
+            "Each rule replaces a whole word or phrase, in order, after the vocabulary.\n"
+            "In a replacement, \\n is a line break and \\t a tab; an empty replacement deletes the word."
+        )
         self.rules.verticalHeader().setVisible(False)
         self.rules.verticalHeader().setDefaultSectionSize(24)
         header = self.rules.horizontalHeader()
