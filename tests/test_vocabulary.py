@@ -324,3 +324,12 @@ def test_a_ctl_tool_is_read_control() -> None:
     vocab = Vocabulary(["kubectl", "systemctl"])
     assert vocab.correct("run cube control apply") == "run kubectl apply"
     assert vocab.correct("sudo system control restart nginx") == "sudo systemctl restart nginx"
+
+
+def test_a_term_with_an_apostrophe() -> None:
+    """A term spelled with an apostrophe is found across it ("let's encrypt" had become
+    "let'Let's Encrypt"); other terms keep the possessive that follows them."""
+    vocab = Vocabulary(["Let's Encrypt", "O'Reilly", "GitHub"])
+    assert vocab.correct("a cert from let's encrypt") == "a cert from Let's Encrypt"
+    assert vocab.correct("a cert from lets encrypt") == "a cert from Let's Encrypt"
+    assert vocab.correct("a book from o reilly, on github's page") == "a book from O'Reilly, on GitHub's page"

@@ -40,6 +40,9 @@ log = logging.getLogger(__name__)
 _TOKEN = re.compile(r"(?:(?<![^\s(\"'])\.)?[^\W_]+(?:[.+#][^\W_]+)*[+#]*")
 # What may separate the words of one match: spaces, commas, hyphens (not sentence punctuation).
 _JOINABLE_GAP = re.compile(r"[\s,\-]*")
+# The same, with an apostrophe: only for a vocabulary with a term that has one ("Let's Encrypt",
+# "O'Reilly"); elsewhere "github's" stays the term and its "'s".
+_JOINABLE_GAP_APOSTROPHE = re.compile(r"[\s,\-'’]*")
 _SYLLABLES = re.compile(r"[aeiouy]+")  # roughly, one per syllable
 # relevant_terms' bars, in percent: (the lower of letter and sound similarity, the higher).
 HEARD_BAR = (50, 70)  # may be saying the term: worth naming it in the prompt
@@ -224,6 +227,9 @@ class Vocabulary:
                 self._key_owner.append(t)
         # The longest run of words compared with the terms: a term's longest reading and one
         # more word, or a word per syllable ("mat plot lib" for Matplotlib), at most six.
+        self._gap = (
+            _JOINABLE_GAP_APOSTROPHE if any("'" in t or "’" in t for t in self.terms) else _JOINABLE_GAP
+        )
         readings = max((len(v.split()) + 1 for t in self._terms for v in t.variants), default=2)
         syllables = max((len(_SYLLABLES.findall(t.letters)) for t in self._terms), default=1)
         self._max_words = min(6, max(readings, syllables))
@@ -405,7 +411,7 @@ class Vocabulary:
         n = len(tokens)
         for i in range(n):
             for j in range(i + 1, min(n, i + self._max_words) + 1):
-                if j - i > 1 and not _JOINABLE_GAP.fullmatch(text[tokens[j - 2].end : tokens[j - 1].start]):
+                if j - i > 1 and not self._gap.fullmatch(text[tokens[j - 2].end : tokens[j - 1].start]):
                     break
                 span = tokens[i:j]
                 letters = "".join(t.letters for t in span)
