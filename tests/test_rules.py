@@ -28,6 +28,7 @@ from app.text.rules import compile_rules, validate_rule
         ([Rule(find="new line", replace="\\n")], "Dear Ann, new line. Thanks", "Dear Ann, \nThanks"),
         ([Rule(find="um", replace="")], "So, um, I think, um.", "So, I think."),
         ([Rule(find="um", replace="")], "Um, so I think.", "So I think."),
+        ([Rule(find="um", replace="")], "Um, um, so I think.", "So I think."),
         ([Rule(find="tab", replace="\\t")], "a tab b", "a \t b"),
         ([Rule(find="my folder", replace="C:\\Users\\me")], "in my folder", "in C:\\Users\\me"),
         ([Rule(find="Bob", replace="Robert", case_sensitive=True)], "Bob and bob", "Robert and bob"),

@@ -93,29 +93,35 @@ class CompiledRule:
         keep_capital = not self.rule.case_sensitive and replacement == replacement.lower()
         out: list[str] = []
         end = 0
-        capitalize_next = False
+        # A sentence's capitalised first word keeps its capital: "Gonna leave." with gonna ->
+        # going to is "Going to leave."; with um -> "" (deleted), "Um, so I" is "So I" (the
+        # capital waits for the next text kept).
+        pending = False
         for m in self.pattern.finditer(text):
-            found = m.group("find") if m.group("find") is not None else m.group(0)
-            start = m.start("find") if m.group("find") is not None else m.start()
-            out.append(text[end : m.start()])
-            # A sentence's capitalised first word keeps its capital: "Gonna leave." with
-            # gonna -> going to is "Going to leave."; with um -> "" (deleted), "Um, so I" is "So I".
-            capital = keep_capital and found[:1].isupper() and _starts_sentence(text, start)
-            if capital and replacement[:1].isalpha():
+            gap = text[end : m.start()]
+            if pending and gap.strip():
+                gap, pending = _capitalize_first(gap), False
+            out.append(gap)
+            end = m.end()
+            starts = pending or (m.group("find")[:1].isupper() and _starts_sentence(text, m.start("find")))
+            if keep_capital and starts and replacement[:1].isalpha():
                 out.append(replacement[0].upper() + replacement[1:])
+                pending = False
             else:
                 out.append(replacement)
-                capitalize_next = capital and not replacement.strip()
-            end = m.end()
-            if capitalize_next:
-                rest = text[end:]
-                first = len(rest) - len(rest.lstrip(" \t"))
-                if rest[first : first + 1].islower():
-                    out.append(rest[:first] + rest[first].upper())
-                    end += first + 1
-                capitalize_next = False
-        out.append(text[end:])
+                pending = keep_capital and starts and not replacement.strip()
+        tail = text[end:]
+        out.append(_capitalize_first(tail) if pending else tail)
         return "".join(out)
+
+
+def _capitalize_first(text: str) -> str:
+    """``text`` with its first non-blank character upper-cased when it is a lower-case letter."""
+    stripped = text.lstrip()
+    if not stripped[:1].islower():
+        return text
+    at = len(text) - len(stripped)
+    return text[:at] + text[at].upper() + text[at + 1 :]
 
 
 def _starts_sentence(text: str, index: int) -> bool:
