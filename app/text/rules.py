@@ -56,13 +56,12 @@ def _dummy_match(pattern: regex.Pattern[str]) -> regex.Match[str]:
     return dummy
 
 
-def _plain_pattern(rule: Rule) -> regex.Pattern[str]:
-    """The whole-word pattern of a plain rule. A rule that breaks the line takes the
-    punctuation Whisper wrote after the spoken command with it ("new line." is one line break),
-    and one that deletes a word (an empty replacement) the comma after it ("um," goes whole)."""
+def _plain_pattern(rule: Rule, replacement: str) -> regex.Pattern[str]:
+    """The whole-word pattern of a plain rule that inserts ``replacement``. A rule that breaks
+    the line takes the punctuation Whisper wrote after the spoken command with it ("new line."
+    is one line break), and one that deletes a word (an empty replacement) one comma."""
     find = regex.escape(rule.find.strip())
     flags = regex.V0 if rule.case_sensitive else regex.IGNORECASE
-    replacement = unescape(rule.replace)
     word = rf"(?<![\w])(?P<find>{find})(?![\w])"
     if "\n" in replacement and not replacement.strip():
         return regex.compile(rf"{word}[ \t]*[.,;:!?]*[ \t]*", flags)
@@ -74,22 +73,24 @@ def _plain_pattern(rule: Rule) -> regex.Pattern[str]:
 
 @dataclass(frozen=True, slots=True)
 class CompiledRule:
-    """A rule with its compiled pattern."""
+    """A rule with its compiled pattern and the text it inserts (a plain rule's replacement
+    with its escapes read, see :func:`unescape`; a regex rule's template)."""
 
     rule: Rule
     pattern: regex.Pattern[str]
+    replacement: str
 
     def apply(self, text: str) -> str:
         """Apply this rule to ``text``; on a regex timeout, log a warning and return ``text``."""
         if self.rule.regex:
             try:
-                return self.pattern.sub(self.rule.replace, text, timeout=REGEX_TIMEOUT_S)
+                return self.pattern.sub(self.replacement, text, timeout=REGEX_TIMEOUT_S)
             except TimeoutError:
                 log.warning(
                     "rule %r took longer than %.1f s and was skipped", self.rule.find, REGEX_TIMEOUT_S
                 )
                 return text
-        replacement = unescape(self.rule.replace)
+        replacement = self.replacement
         keep_capital = not self.rule.case_sensitive and replacement == replacement.lower()
         out: list[str] = []
         end = 0
@@ -179,8 +180,8 @@ def compile_rules(rules: list[Rule], strict: bool = True) -> RuleSet:
             continue
         if rule.regex:
             flags = 0 if rule.case_sensitive else regex.IGNORECASE
-            pattern = regex.compile(rule.find, flags)
+            compiled.append(CompiledRule(rule, regex.compile(rule.find, flags), rule.replace))
         else:
-            pattern = _plain_pattern(rule)
-        compiled.append(CompiledRule(rule, pattern))
+            replacement = unescape(rule.replace)
+            compiled.append(CompiledRule(rule, _plain_pattern(rule, replacement), replacement))
     return RuleSet(compiled)
