@@ -12,12 +12,14 @@ from tests.cli import holdtype
 pytestmark = pytest.mark.slow
 
 
-def _one_line_error(result, needle: str) -> None:
+def _one_line_error(result, needle: str) -> str:
+    """Assert ``result`` failed with a short message containing ``needle``; return stderr."""
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert any(needle in line for line in lines), result.stderr
     assert len(lines) <= 2, result.stderr
+    return result.stderr
 
 
 def test_transcribe_json_has_the_promised_fields(speak) -> None:
@@ -57,7 +59,11 @@ def test_transcribe_errors_are_one_line(tmp_path: Path) -> None:
     _one_line_error(holdtype("transcribe", str(tmp_path / "missing.wav")), "no such file")
     junk = tmp_path / "junk.wav"
     junk.write_text("this is not audio")
-    _one_line_error(holdtype("transcribe", str(junk)), "cannot read audio")
+    junk_error = _one_line_error(holdtype("transcribe", str(junk)), "cannot read audio")
+    assert "Errno" not in junk_error, junk_error
+    empty = tmp_path / "empty.wav"
+    empty.touch()
+    _one_line_error(holdtype("transcribe", str(empty)), "the file is empty")
     _one_line_error(holdtype("transcribe", "--model", "huge.xx", str(junk)), "unknown model 'huge.xx'")
 
 

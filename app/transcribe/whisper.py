@@ -180,13 +180,22 @@ def load_audio(path: str | Path) -> np.ndarray:
         raise AudioError(f"no such file: {path}")
     if path.is_dir():
         raise AudioError(f"{path} is a folder, not an audio file")
+    if path.stat().st_size == 0:
+        raise AudioError(f"cannot read audio from {path}: the file is empty")
     from faster_whisper import decode_audio
 
     try:
         audio = decode_audio(str(path), sampling_rate=SAMPLE_RATE)
     except Exception as exc:  # PyAV raises many error types for unreadable input
-        raise AudioError(f"cannot read audio from {path}: {exc}") from exc
+        raise AudioError(f"cannot read audio from {path}: {_decode_failure(exc)}") from exc
     return np.asarray(audio, dtype=np.float32)
+
+
+def _decode_failure(exc: Exception) -> str:
+    """What went wrong decoding a file, in words: PyAV's errors carry ffmpeg's reason in
+    ``strerror`` and an errno that means nothing to a user ("[Errno 1094995529] ...")."""
+    reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return f"{reason} (is it an audio or video file?)" if "Invalid data" in reason else reason
 
 
 def encoder_frames(duration: float, margin_s: float | None) -> int | None:
