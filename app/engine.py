@@ -40,8 +40,9 @@ from app.config import Settings
 from app.errors import HoldtypeError
 from app.events import EngineEvent, Outcome, State
 from app.paths import get_paths
+from app.transcribe.audiofile import SAMPLE_RATE
 from app.transcribe.streaming import Partial, StreamingTranscriber, stream_while_recording
-from app.transcribe.whisper import SAMPLE_RATE, DecodeOptions, Transcriber, WhisperTranscriber
+from app.transcribe.whisper import DecodeOptions, Transcriber, WhisperTranscriber
 
 if TYPE_CHECKING:
     from app.audio.capture import Recorder

@@ -9,7 +9,7 @@ import pytest
 
 from app.bench.jargon import read_manifest
 from app.bench.synth import build
-from app.transcribe.whisper import load_audio
+from app.transcribe.audiofile import load_audio
 from tests.fixtures.parts import require_tools
 
 

@@ -15,7 +15,8 @@ from app.bench.jargon import held
 from app.config import ModelSettings, VocabularySettings
 from app.text.pipeline import TextPipeline
 from app.text.vocabulary import NEAR_MISS_BAR, Vocabulary
-from app.transcribe.whisper import LONG_FORM_S, SAMPLE_RATE, DecodeOptions, WhisperTranscriber, load_audio
+from app.transcribe.audiofile import SAMPLE_RATE, load_audio
+from app.transcribe.whisper import LONG_FORM_S, DecodeOptions, WhisperTranscriber
 from tests.fixtures.speech import Speak
 
 

@@ -14,7 +14,7 @@ from app.config import Settings
 from app.engine import Engine
 from app.history.store import HistoryStore
 from app.paths import get_paths
-from app.transcribe.whisper import load_audio
+from app.transcribe.audiofile import load_audio
 from tests.fixtures.waiting import wait_for
 
 pytestmark = pytest.mark.slow

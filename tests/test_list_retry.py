@@ -6,14 +6,9 @@ import numpy as np
 import pytest
 
 from app.config import ModelSettings
-from app.transcribe.whisper import (
-    DecodeOptions,
-    Transcript,
-    WhisperTranscriber,
-    _words,
-    list_like,
-    load_audio,
-)
+from app.transcribe.audiofile import load_audio
+from app.transcribe.glitches import list_like, words_of
+from app.transcribe.whisper import DecodeOptions, Transcript, WhisperTranscriber
 
 
 @pytest.mark.parametrize(
@@ -34,8 +29,8 @@ def test_list_like(text: str, listy: bool) -> None:
 
 
 def test_words_ignore_case_and_punctuation() -> None:
-    assert _words("Buy eggs, milk. Bread!") == _words("buy eggs milk bread")
-    assert _words("Buy eggs, milk") != _words("Buy eggs milk bread")
+    assert words_of("Buy eggs, milk. Bread!") == words_of("buy eggs milk bread")
+    assert words_of("Buy eggs, milk") != words_of("Buy eggs milk bread")
 
 
 class ScriptedDecodes(WhisperTranscriber):
@@ -99,5 +94,5 @@ def test_real_model_writes_no_comma_when_commas_are_suppressed(speak) -> None:
     plain = whisper.transcribe(audio, options).text
     bare = whisper._decode_window(audio, options, 0.0, len(audio) / 16_000, None, commas).text
     assert "," not in bare, bare
-    assert {"eggs", "milk"} <= set(_words(bare)), bare
-    assert len(_words(bare)) >= len(_words(plain)) - 2, (plain, bare)
+    assert {"eggs", "milk"} <= set(words_of(bare)), bare
+    assert len(words_of(bare)) >= len(words_of(plain)) - 2, (plain, bare)

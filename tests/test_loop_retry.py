@@ -6,16 +6,14 @@ import numpy as np
 import pytest
 
 from app.config import ModelSettings
+from app.transcribe.audiofile import SAMPLE_RATE, load_audio
+from app.transcribe.glitches import looping, words_of
 from app.transcribe.whisper import (
     LONG_FORM_S,
     LOOP_PENALTY,
-    SAMPLE_RATE,
     DecodeOptions,
     Transcript,
     WhisperTranscriber,
-    _words,
-    load_audio,
-    looping,
 )
 
 
@@ -105,6 +103,6 @@ def test_real_repeats_are_kept_and_the_penalty_reaches_the_decoder(speak) -> Non
     plain = whisper._decode_window(audio, options, 0.0, seconds, None).text
     penalised = whisper._decode_window(audio, options, 0.0, seconds, None, (), LOOP_PENALTY).text
     assert looping(plain), plain
-    assert _words(penalised).count("go") < _words(plain).count("go"), (plain, penalised)
+    assert words_of(penalised).count("go") < words_of(plain).count("go"), (plain, penalised)
     kept = whisper.transcribe(audio, options).text
-    assert _words(kept).count("go") >= 4, kept
+    assert words_of(kept).count("go") >= 4, kept

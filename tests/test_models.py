@@ -7,14 +7,8 @@ import pytest
 from app.config import ModelSettings
 from app.errors import ModelError
 from app.transcribe import models
-from app.transcribe.whisper import (
-    LONG_AUDIO_BEAM,
-    LONG_FORM_S,
-    DecodeOptions,
-    beam_for,
-    choose_device,
-    cpu_workers,
-)
+from app.transcribe.device import choose_device, cpu_workers
+from app.transcribe.whisper import LONG_AUDIO_BEAM, LONG_FORM_S, DecodeOptions, beam_for
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,8 @@ import pytest
 from app.bench.jargon import term_present
 from app.config import ModelSettings, Rule, VocabularySettings
 from app.text.pipeline import TextPipeline
-from app.transcribe.whisper import DecodeOptions, WhisperTranscriber, load_audio
+from app.transcribe.audiofile import load_audio
+from app.transcribe.whisper import DecodeOptions, WhisperTranscriber
 from tests.fixtures.speech import Speak
 
 pytestmark = pytest.mark.slow

@@ -16,8 +16,9 @@ from app.bench.wer import read_terms
 from app.config import ModelSettings, VocabularySettings
 from app.text.pipeline import TextPipeline
 from app.text.vocabulary import Vocabulary, prompt_text
+from app.transcribe.audiofile import load_audio
 from app.transcribe.tokens import PROMPT_MARGIN, PROMPT_MAX_TOKENS, count_tokens
-from app.transcribe.whisper import DecodeOptions, WhisperTranscriber, load_audio
+from app.transcribe.whisper import DecodeOptions, WhisperTranscriber
 
 # Invented names: each is several tokens, like most jargon.
 MANY = [f"Zorblax{i}Kit" for i in range(80)]

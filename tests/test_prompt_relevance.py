@@ -22,9 +22,10 @@ from app.bench.wer import read_terms
 from app.config import ModelSettings, VocabularySettings
 from app.text.pipeline import LONG_PROMPT_TOKENS, PROMPT_BIASES, TextPipeline
 from app.text.vocabulary import SURE_BAR, Vocabulary
+from app.transcribe.audiofile import SAMPLE_RATE, load_audio
 from app.transcribe.streaming import Look, StreamingTranscriber
 from app.transcribe.tokens import PROMPT_BUDGET, count_tokens
-from app.transcribe.whisper import SAMPLE_RATE, DecodeOptions, Transcript, WhisperTranscriber, load_audio
+from app.transcribe.whisper import DecodeOptions, Transcript, WhisperTranscriber
 
 # Invented names, several tokens each: 80 of them overflow the prompt window.
 MANY = [f"Zorblax{i}Kit" for i in range(80)]

@@ -14,7 +14,8 @@ pytestmark = pytest.mark.slow
 READ = """
 import sys
 from app.config import ModelSettings
-from app.transcribe.whisper import DecodeOptions, WhisperTranscriber, load_audio
+from app.transcribe.audiofile import load_audio
+from app.transcribe.whisper import DecodeOptions, WhisperTranscriber
 whisper = WhisperTranscriber(ModelSettings())
 whisper.load()
 options = DecodeOptions(temperature=(1.0,), beam_size=1)

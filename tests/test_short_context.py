@@ -11,8 +11,9 @@ import pytest
 from app.bench.wer import read_terms, word_errors
 from app.config import ModelSettings
 from app.text.vocabulary import Vocabulary
+from app.transcribe.audiofile import SAMPLE_RATE, load_audio
+from app.transcribe.glitches import repeat_start
 from app.transcribe.whisper import (
-    SAMPLE_RATE,
     SHORT_CONTEXT_MARGIN_S,
     DecodeOptions,
     Transcript,
@@ -20,9 +21,7 @@ from app.transcribe.whisper import (
     Word,
     _trim_repeat,
     encoder_frames,
-    load_audio,
     max_new_tokens,
-    repeat_start,
     split_points,
 )
 

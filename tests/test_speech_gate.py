@@ -14,8 +14,10 @@ import pytest
 from app.bench.wer import read_terms
 from app.config import ModelSettings, VocabularySettings
 from app.text.pipeline import TextPipeline
+from app.transcribe.audiofile import SAMPLE_RATE, load_audio
+from app.transcribe.glitches import prompt_echo
 from app.transcribe.vad import has_speech, speech_seconds
-from app.transcribe.whisper import SAMPLE_RATE, DecodeOptions, WhisperTranscriber, load_audio, prompt_echo
+from app.transcribe.whisper import DecodeOptions, WhisperTranscriber
 
 TERMS = read_terms(Path(__file__).parent / "data" / "tech_vocabulary.txt")
 WORDS = ["yes", "stop", "okay", "eight"]

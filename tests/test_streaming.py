@@ -9,13 +9,9 @@ import pytest
 
 from app.bench.wer import word_errors
 from app.config import ModelSettings
+from app.transcribe.audiofile import SAMPLE_RATE, load_audio
 from app.transcribe.streaming import Partial, StreamingConfig, StreamingTranscriber
-from app.transcribe.whisper import (
-    SAMPLE_RATE,
-    DecodeCancelled,
-    DecodeOptions,
-    load_audio,
-)
+from app.transcribe.whisper import DecodeCancelled, DecodeOptions
 
 pytestmark = pytest.mark.slow
 

@@ -137,7 +137,7 @@ LIVE_STEP_S = 0.1  # how often the engine looks at new audio while the key is he
 
 def held(audio: np.ndarray) -> np.ndarray:
     """``audio`` as a held key would record it (see :data:`LIVE_BEFORE_S`)."""
-    from app.transcribe.whisper import SAMPLE_RATE
+    from app.transcribe.audiofile import SAMPLE_RATE
 
     before = np.zeros(int(LIVE_BEFORE_S * SAMPLE_RATE), np.float32)
     after = np.zeros(int(LIVE_AFTER_S * SAMPLE_RATE), np.float32)
@@ -151,7 +151,7 @@ def stream_text(
     (the audio fed every :data:`LIVE_STEP_S`, each decode waited for), then finished at release.
     The engine decodes in real time, where a decode may end later in the audio; the words
     differ a little, the policy does not."""
-    from app.transcribe.whisper import SAMPLE_RATE
+    from app.transcribe.audiofile import SAMPLE_RATE
 
     streaming = pipeline.streaming(transcriber, base)
     step = int(LIVE_STEP_S * SAMPLE_RATE)
@@ -177,7 +177,8 @@ def run_jargon(
     pastes).
     """
     from app.text.pipeline import TextPipeline, tidy
-    from app.transcribe.whisper import DecodeOptions, WhisperTranscriber, load_audio
+    from app.transcribe.audiofile import load_audio
+    from app.transcribe.whisper import DecodeOptions, WhisperTranscriber
 
     vocab = vocabulary.model_copy(
         update={"terms": manifest_terms(items), "autocorrect": True, **({"bias": bias} if bias else {})}

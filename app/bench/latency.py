@@ -26,8 +26,9 @@ from app.bench.wer import corpus_wer
 from app.config import Settings
 from app.errors import HoldtypeError
 from app.text.pipeline import TextPipeline
+from app.transcribe.audiofile import SAMPLE_RATE, load_audio
 from app.transcribe.streaming import stream_while_recording
-from app.transcribe.whisper import SAMPLE_RATE, DecodeOptions, WhisperTranscriber, load_audio
+from app.transcribe.whisper import DecodeOptions, WhisperTranscriber
 
 BLOCK_S = 0.05  # the recorder delivers 50 ms blocks
 GAP_S = 0.35  # silence between concatenated clips

@@ -114,7 +114,8 @@ def compare_wer(
 ) -> WerComparison:
     """Decode every clip plainly and through the pipeline (bias + correction) and score both."""
     from app.text.pipeline import TextPipeline
-    from app.transcribe.whisper import SAMPLE_RATE, DecodeOptions, WhisperTranscriber, load_audio
+    from app.transcribe.audiofile import SAMPLE_RATE, load_audio
+    from app.transcribe.whisper import DecodeOptions, WhisperTranscriber
 
     pipeline = TextPipeline(vocabulary, [])
     transcriber = WhisperTranscriber(model)

@@ -40,7 +40,7 @@ def _settings() -> Check:
 def _model() -> Check:
     from app.errors import ModelError
     from app.transcribe import models
-    from app.transcribe.whisper import choose_device, cuda_device_count
+    from app.transcribe.device import choose_device, cuda_device_count
 
     settings = load().settings
     try:

@@ -168,7 +168,8 @@ def eval_command(
 def _transcribe(cfg: Any, clips: list[Clip]) -> list[str]:
     """Transcribe every clip once: Whisper, then the text pipeline (vocabulary and rules)."""
     from app.text.pipeline import TextPipeline
-    from app.transcribe.whisper import DecodeOptions, WhisperTranscriber, load_audio
+    from app.transcribe.audiofile import load_audio
+    from app.transcribe.whisper import DecodeOptions, WhisperTranscriber
 
     pipeline = TextPipeline.from_settings(cfg)
     options = DecodeOptions.from_settings(cfg.model)

@@ -13,7 +13,8 @@ from typing import Any
 
 from app.config import Settings
 from app.text.pipeline import TextPipeline
-from app.transcribe.whisper import SAMPLE_RATE, DecodeOptions, WhisperTranscriber, load_audio
+from app.transcribe.audiofile import SAMPLE_RATE, load_audio
+from app.transcribe.whisper import DecodeOptions, WhisperTranscriber
 
 
 @dataclass(frozen=True, slots=True)

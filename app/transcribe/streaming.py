@@ -33,14 +33,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from app.transcribe.whisper import (
-    SAMPLE_RATE,
-    DecodeCancelled,
-    DecodeOptions,
-    Transcriber,
-    Transcript,
-    Word,
-)
+from app.transcribe.audiofile import SAMPLE_RATE
+from app.transcribe.whisper import DecodeCancelled, DecodeOptions, Transcriber, Transcript, Word
 
 log = logging.getLogger(__name__)
 

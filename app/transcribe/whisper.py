@@ -1,52 +1,46 @@
 """Local transcription with faster-whisper.
 
 :class:`WhisperTranscriber` loads a model once (lazily, thread-safe) and turns 16 kHz mono float32
-audio into a :class:`Transcript`. The device is chosen by :func:`choose_device`: CUDA with float16
-when CTranslate2 sees a GPU and the setting allows it, else the CPU with int8.
+audio into a :class:`Transcript`, reading again a decode that went wrong in a known way
+(:mod:`app.transcribe.glitches`). Where it runs is :mod:`app.transcribe.device`'s choice: CUDA
+with float16 when CTranslate2 sees a GPU and the setting allows it, else the CPU with int8.
 """
 
 from __future__ import annotations
 
 import contextlib
-import difflib
 import hashlib
 import logging
 import math
 import os
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
 from app.config import DEFAULT_BEAM_SIZE, ModelSettings
-from app.errors import AudioError, ModelError
+from app.errors import ModelError
 from app.transcribe import models, vad
+from app.transcribe.audiofile import SAMPLE_RATE
+from app.transcribe.device import choose_device, cpu_workers, cuda_device_count
+from app.transcribe.glitches import list_like, looping, prompt_echo, repeat_start, words_of
 from app.transcribe.tokens import PROMPT_MAX_TOKENS
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16_000
 LONG_FORM_S = 28.0  # audio longer than this is decoded window by window, with timestamps
 SHORT_CONTEXT_MARGIN_S = 5.0  # silence the encoder hears after short audio (short_context)
 FRAMES_PER_S = 100  # log-mel frames per second of audio
 WINDOW_FRAMES = 3000  # Whisper's 30 s window
 PIECE_MIN_S = 15.0  # long audio (short_context) is decoded in pieces of this many seconds...
 PIECE_MAX_S = 25.0  # ...up to this many, cut at pauses
-# A second, not quite verbatim reading of the utterance (see repeat_start): more words than
-# this per second of audio (fast speech is about 4), an ending of at least this many words
-# restarting the opening, and this share of its words the opening's.
-MAX_WORDS_PER_S = 4.5
 SAMPLING_SEED = 20_260_101  # any fixed number: see WhisperTranscriber.load
 # A decode that loops (see :func:`looping`) is read again with repeated tokens penalised so.
 LOOP_PENALTY = 1.3
-RESTART_MIN_WORDS = 5
-RESTART_SIMILARITY = 0.75
 # Audio over one window (a long recording, not an utterance) is decoded with at most this beam:
 # the wider default beam was measured on utterances; on the speech set's long recordings it
 # made the whole set's decoding about 25 % slower (real-time factor 0.063 against 0.050) and
@@ -128,76 +122,6 @@ class Transcriber(Protocol):
         ...
 
 
-def cuda_device_count() -> int:
-    """Return how many CUDA devices CTranslate2 can use (0 when none or no CUDA build)."""
-    try:
-        import ctranslate2
-
-        return int(ctranslate2.get_cuda_device_count())
-    except Exception:  # a broken CUDA install must not stop CPU transcription
-        log.debug("CTranslate2 could not count CUDA devices", exc_info=True)
-        return 0
-
-
-def choose_device(device: str, compute_type: str, cuda_devices: int) -> tuple[str, str]:
-    """Pick (device, compute_type) for CTranslate2.
-
-    ``auto`` uses CUDA with float16 when at least one GPU is visible, else the CPU with int8.
-    An explicit ``cuda`` without a GPU is an error that names the fix. An explicit compute type
-    is kept as given.
-    """
-    if device not in {"auto", "cpu", "cuda"}:
-        raise ModelError(f"unknown device '{device}'; use auto, cpu or cuda")
-    if device == "cuda" and cuda_devices < 1:
-        raise ModelError(
-            "model.device is 'cuda' but CTranslate2 sees no CUDA GPU; "
-            "run: holdtype config set model.device auto"
-        )
-    chosen = "cuda" if device == "cuda" or (device == "auto" and cuda_devices > 0) else "cpu"
-    if compute_type and compute_type != "auto":
-        return chosen, compute_type
-    return chosen, "float16" if chosen == "cuda" else "int8"
-
-
-def cpu_workers(cpu_threads: int, cores: int | None) -> tuple[int, int]:
-    """(threads per decode, decodes at once) for CTranslate2 on the CPU.
-
-    ``cpu_threads`` 0 means automatic: two decodes can run side by side (the streaming
-    transcriber's speculative decode and the final one a release waits for), each with half
-    the cores. Whisper's decoder works on small matrices: on a 2-core machine one thread
-    decodes a 5 s utterance in 0.38 s where two take 0.55 s, so half the cores is also the
-    faster choice for one decode alone. An explicit count keeps one decode at a time.
-    """
-    if cpu_threads > 0:
-        return cpu_threads, 1
-    return max(1, (cores or 1) // 2), 2
-
-
-def load_audio(path: str | Path) -> np.ndarray:
-    """Decode any audio file PyAV/ffmpeg reads into 16 kHz mono float32."""
-    path = Path(path)
-    if not path.exists():
-        raise AudioError(f"no such file: {path}")
-    if path.is_dir():
-        raise AudioError(f"{path} is a folder, not an audio file")
-    if path.stat().st_size == 0:
-        raise AudioError(f"cannot read audio from {path}: the file is empty")
-    from faster_whisper import decode_audio
-
-    try:
-        audio = decode_audio(str(path), sampling_rate=SAMPLE_RATE)
-    except Exception as exc:  # PyAV raises many error types for unreadable input
-        raise AudioError(f"cannot read audio from {path}: {_decode_failure(exc)}") from exc
-    return np.asarray(audio, dtype=np.float32)
-
-
-def _decode_failure(exc: Exception) -> str:
-    """What went wrong decoding a file, in words: PyAV's errors carry ffmpeg's reason in
-    ``strerror`` and an errno that means nothing to a user ("[Errno 1094995529] ...")."""
-    reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-    return f"{reason} (is it an audio or video file?)" if "Invalid data" in reason else reason
-
-
 def encoder_frames(duration: float, margin_s: float | None) -> int | None:
     """How many log-mel frames the encoder should see for ``duration`` seconds of audio.
 
@@ -222,62 +146,6 @@ def _silence_to(audio: np.ndarray, frames: int) -> np.ndarray:
     return np.concatenate([audio, np.zeros(max(0, pad), np.float32)])
 
 
-_TOKEN = re.compile(r"[^\w']+")
-
-
-def repeat_start(words: list[str], min_words: int = 3, seconds: float | None = None) -> int | None:
-    """Where ``words`` start reading themselves again, or None.
-
-    That is how Whisper fails when its encoder hears less than the 30 s window: it reads the
-    utterance, then reads it again from the start (maybe cut short by the token cap), or says
-    its last words twice. Natural speech rarely repeats three words or more verbatim, and
-    almost never its own opening words at its very end.
-
-    The second reading is not always word for word ("...point melanator's network..." then
-    "...point marlinator's network..."). Given the audio's length in ``seconds``, an ending
-    that restarts the opening (its first ``min_words`` words) and is mostly the same words
-    counts too, but only when the words are more than anyone says in that time
-    (:data:`MAX_WORDS_PER_S`): a speaker who really says a sentence twice over, changing a word,
-    keeps both.
-    """
-    norm = [_TOKEN.sub("", w.lower()) for w in words]
-    cut = None
-    # A loop may read the utterance three times or more: trim until no repeat is left.
-    while (shorter := _repeat_once(norm, min_words)) is not None:
-        cut, norm = shorter, norm[:shorter]
-    if seconds is not None and len(norm) > MAX_WORDS_PER_S * seconds:
-        fuzzy = _restart_like(norm, min_words)
-        if fuzzy is not None:
-            cut = fuzzy
-    return cut
-
-
-def _repeat_once(norm: list[str], min_words: int) -> int | None:
-    """One step of :func:`repeat_start` on normalised words."""
-    n = len(norm)
-    for k in range(n // 2, min_words - 1, -1):  # the last k words said twice in a row
-        if norm[n - 2 * k : n - k] == norm[n - k :]:
-            return n - k
-    for p in range(min_words, n - min_words + 1):  # the end restarts the opening
-        if norm[p:] == norm[: n - p]:
-            return p
-    return None
-
-
-def _restart_like(norm: list[str], min_words: int) -> int | None:
-    """Where an ending that restarts the opening and mostly repeats it begins, or None: at
-    least ``RESTART_MIN_WORDS`` words, no longer than what came before, its first ``min_words``
-    words those of the opening and :data:`RESTART_SIMILARITY` of it the same words."""
-    n = len(norm)
-    for p in range(n // 2, n - RESTART_MIN_WORDS + 1):
-        tail = norm[p:]
-        if tail[:min_words] != norm[:min_words]:
-            continue
-        if difflib.SequenceMatcher(None, norm[: len(tail)], tail).ratio() >= RESTART_SIMILARITY:
-            return p
-    return None
-
-
 def _trim_repeat(transcript: Transcript) -> Transcript:
     """The transcript without a read-again ending (see :func:`repeat_start`)."""
     if transcript.words:
@@ -299,53 +167,6 @@ def _trim_repeat(transcript: Transcript) -> Transcript:
 def _prompted(options: DecodeOptions) -> bool:
     """True when the decode is steered by a prompt or hotwords."""
     return bool(options.initial_prompt or options.context or options.hotwords)
-
-
-def list_like(text: str) -> bool:
-    """True when ``text`` reads like a comma-separated list of one- and two-word items.
-
-    That is how Whisper fails under a prompt it over-trusts: "Marimo, Node, Book, Python,
-    Files". At least three pieces between commas (or semicolons), half of them at most two
-    words long. A spoken list ("eggs, milk, bread and butter") matches too; the caller decides.
-    """
-    pieces = [p.split() for p in re.split(r"[,;]", text)]
-    pieces = [p for p in pieces if p]
-    if len(pieces) < 3:
-        return False
-    return sum(len(p) <= 2 for p in pieces) * 2 >= len(pieces)
-
-
-def looping(text: str) -> bool:
-    """True when Whisper got stuck: one word said four times in a row ("we'll, we'll, we'll,
-    we'll"), or a run of two or three words three times. A speaker may say "no, no, no";
-    hardly ever a word four times, or a phrase three times, in a dictated sentence."""
-    words = _words(text)
-    for size, times in ((1, 4), (2, 3), (3, 3)):
-        for i in range(len(words) - size * times + 1):
-            run = words[i : i + size]
-            if all(words[i + k * size : i + (k + 1) * size] == run for k in range(1, times)):
-                return True
-    return False
-
-
-def _words(text: str) -> list[str]:
-    """The words of ``text``, lower-case, without punctuation (to compare two readings)."""
-    return [w for w in (_TOKEN.sub("", w.lower()) for w in text.split()) if w]
-
-
-def prompt_echo(text: str, prompt: str, min_words: int = 3) -> bool:
-    """True when ``text`` is nothing but a run of ``prompt``'s words (at least ``min_words``).
-
-    Under a prompt, Whisper given noise or a breath instead of speech tends to read the prompt
-    back: "Let me tell you what I did.", "We talked about scikit-learn." Someone who really
-    says a run of the prompt is heard again without it (see ``WhisperTranscriber``).
-    """
-    said = _words(text)
-    if len(said) < min_words:
-        return False
-    source = _words(prompt)
-    n = len(said)
-    return any(source[i : i + n] == said for i in range(len(source) - n + 1))
 
 
 def split_points(audio: np.ndarray) -> list[int]:
@@ -625,7 +446,8 @@ class WhisperTranscriber:
             # has other words and Whisper is at least as sure of them; the same words mean the
             # commas were real (a spoken list).
             retry = self._decode_window(audio, options, started, duration, frames, self._comma_tokens())
-            if retry.text and _words(retry.text) != _words(result.text) and retry.logprob >= result.logprob:
+            changed = words_of(retry.text) != words_of(result.text)
+            if retry.text and changed and retry.logprob >= result.logprob:
                 log.debug("list-like decode %r read again as %r", result.text, retry.text)
                 result = retry
             else:
@@ -641,8 +463,8 @@ class WhisperTranscriber:
             again = self._decode_window(
                 audio, options, started, duration, frames, repetition_penalty=LOOP_PENALTY
             )
-            said = len(_words(again.text))
-            if said and not looping(again.text) and said + 1 >= len(_words(result.text)):
+            said = len(words_of(again.text))
+            if said and not looping(again.text) and said + 1 >= len(words_of(result.text)):
                 log.debug("looping decode %r read again as %r", result.text, again.text)
                 return again
             return replace(result, elapsed_ms=again.elapsed_ms)

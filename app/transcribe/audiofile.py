@@ -1,0 +1,36 @@
+"""Audio files read for transcription: any format PyAV/ffmpeg decodes, as 16 kHz mono float32."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from app.errors import AudioError
+
+SAMPLE_RATE = 16_000  # Whisper's input rate
+
+
+def load_audio(path: str | Path) -> np.ndarray:
+    """Decode any audio file PyAV/ffmpeg reads into 16 kHz mono float32."""
+    path = Path(path)
+    if not path.exists():
+        raise AudioError(f"no such file: {path}")
+    if path.is_dir():
+        raise AudioError(f"{path} is a folder, not an audio file")
+    if path.stat().st_size == 0:
+        raise AudioError(f"cannot read audio from {path}: the file is empty")
+    from faster_whisper import decode_audio
+
+    try:
+        audio = decode_audio(str(path), sampling_rate=SAMPLE_RATE)
+    except Exception as exc:  # PyAV raises many error types for unreadable input
+        raise AudioError(f"cannot read audio from {path}: {_decode_failure(exc)}") from exc
+    return np.asarray(audio, dtype=np.float32)
+
+
+def _decode_failure(exc: Exception) -> str:
+    """What went wrong decoding a file, in words: PyAV's errors carry ffmpeg's reason in
+    ``strerror`` and an errno that means nothing to a user ("[Errno 1094995529] ...")."""
+    reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return f"{reason} (is it an audio or video file?)" if "Invalid data" in reason else reason

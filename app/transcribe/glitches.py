@@ -1,0 +1,122 @@
+"""How Whisper's decodes go wrong, recognised in their text.
+
+A decode may read the utterance again after itself (:func:`repeat_start`), get stuck on a word
+(:func:`looping`), turn a sentence into a list of the prompt's terms (:func:`list_like`), or,
+given no speech, read its prompt back (:func:`prompt_echo`). ``WhisperTranscriber`` trims or
+reads again what these find.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+# A second, not quite verbatim reading of the utterance (see repeat_start): more words than
+# this per second of audio (fast speech is about 4), an ending of at least this many words
+# restarting the opening, and this share of its words the opening's.
+MAX_WORDS_PER_S = 4.5
+RESTART_MIN_WORDS = 5
+RESTART_SIMILARITY = 0.75
+
+
+_TOKEN = re.compile(r"[^\w']+")
+
+
+def repeat_start(words: list[str], min_words: int = 3, seconds: float | None = None) -> int | None:
+    """Where ``words`` start reading themselves again, or None.
+
+    That is how Whisper fails when its encoder hears less than the 30 s window: it reads the
+    utterance, then reads it again from the start (maybe cut short by the token cap), or says
+    its last words twice. Natural speech rarely repeats three words or more verbatim, and
+    almost never its own opening words at its very end.
+
+    The second reading is not always word for word ("...point melanator's network..." then
+    "...point marlinator's network..."). Given the audio's length in ``seconds``, an ending
+    that restarts the opening (its first ``min_words`` words) and is mostly the same words
+    counts too, but only when the words are more than anyone says in that time
+    (:data:`MAX_WORDS_PER_S`): a speaker who really says a sentence twice over, changing a word,
+    keeps both.
+    """
+    norm = [_TOKEN.sub("", w.lower()) for w in words]
+    cut = None
+    # A loop may read the utterance three times or more: trim until no repeat is left.
+    while (shorter := _repeat_once(norm, min_words)) is not None:
+        cut, norm = shorter, norm[:shorter]
+    if seconds is not None and len(norm) > MAX_WORDS_PER_S * seconds:
+        fuzzy = _restart_like(norm, min_words)
+        if fuzzy is not None:
+            cut = fuzzy
+    return cut
+
+
+def _repeat_once(norm: list[str], min_words: int) -> int | None:
+    """One step of :func:`repeat_start` on normalised words."""
+    n = len(norm)
+    for k in range(n // 2, min_words - 1, -1):  # the last k words said twice in a row
+        if norm[n - 2 * k : n - k] == norm[n - k :]:
+            return n - k
+    for p in range(min_words, n - min_words + 1):  # the end restarts the opening
+        if norm[p:] == norm[: n - p]:
+            return p
+    return None
+
+
+def _restart_like(norm: list[str], min_words: int) -> int | None:
+    """Where an ending that restarts the opening and mostly repeats it begins, or None: at
+    least ``RESTART_MIN_WORDS`` words, no longer than what came before, its first ``min_words``
+    words those of the opening and :data:`RESTART_SIMILARITY` of it the same words."""
+    n = len(norm)
+    for p in range(n // 2, n - RESTART_MIN_WORDS + 1):
+        tail = norm[p:]
+        if tail[:min_words] != norm[:min_words]:
+            continue
+        if difflib.SequenceMatcher(None, norm[: len(tail)], tail).ratio() >= RESTART_SIMILARITY:
+            return p
+    return None
+
+
+def list_like(text: str) -> bool:
+    """True when ``text`` reads like a comma-separated list of one- and two-word items.
+
+    That is how Whisper fails under a prompt it over-trusts: "Marimo, Node, Book, Python,
+    Files". At least three pieces between commas (or semicolons), half of them at most two
+    words long. A spoken list ("eggs, milk, bread and butter") matches too; the caller decides.
+    """
+    pieces = [p.split() for p in re.split(r"[,;]", text)]
+    pieces = [p for p in pieces if p]
+    if len(pieces) < 3:
+        return False
+    return sum(len(p) <= 2 for p in pieces) * 2 >= len(pieces)
+
+
+def looping(text: str) -> bool:
+    """True when Whisper got stuck: one word said four times in a row ("we'll, we'll, we'll,
+    we'll"), or a run of two or three words three times. A speaker may say "no, no, no";
+    hardly ever a word four times, or a phrase three times, in a dictated sentence."""
+    words = words_of(text)
+    for size, times in ((1, 4), (2, 3), (3, 3)):
+        for i in range(len(words) - size * times + 1):
+            run = words[i : i + size]
+            if all(words[i + k * size : i + (k + 1) * size] == run for k in range(1, times)):
+                return True
+    return False
+
+
+def words_of(text: str) -> list[str]:
+    """The words of ``text``, lower-case, without punctuation (to compare two readings)."""
+    return [w for w in (_TOKEN.sub("", w.lower()) for w in text.split()) if w]
+
+
+def prompt_echo(text: str, prompt: str, min_words: int = 3) -> bool:
+    """True when ``text`` is nothing but a run of ``prompt``'s words (at least ``min_words``).
+
+    Under a prompt, Whisper given noise or a breath instead of speech tends to read the prompt
+    back: "Let me tell you what I did.", "We talked about scikit-learn." Someone who really
+    says a run of the prompt is heard again without it (see ``WhisperTranscriber``).
+    """
+    said = words_of(text)
+    if len(said) < min_words:
+        return False
+    source = words_of(prompt)
+    n = len(said)
+    return any(source[i : i + n] == said for i in range(len(source) - n + 1))
