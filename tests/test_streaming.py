@@ -244,7 +244,7 @@ def test_words_after_the_committed_ones(decoded: str, committed: list[str], rest
 @pytest.mark.parametrize(("gain", "noise"), [(0.01, 2e-5), (1.0, 0.01)])
 def test_silence_level_adapts_to_quiet_and_noisy_recordings(speak, gain: float, noise: float) -> None:
     """A quiet microphone and a hissing room: the speech is above the threshold, the room below."""
-    from app.transcribe.streaming import SilenceLevel, _frame_rms, _voiced
+    from app.transcribe.levels import SilenceLevel, frame_rms, voiced
 
     speech = load_audio(speak("Please send the updated figures to the team.", speed=150))
     rng = np.random.default_rng(2)
@@ -253,19 +253,19 @@ def test_silence_level_adapts_to_quiet_and_noisy_recordings(speak, gain: float, 
     audio = np.concatenate([pause, speech * gain + room(len(speech)), room(SAMPLE_RATE)])
     level = SilenceLevel()
     threshold = level.update(audio)
-    assert not _voiced(pause, threshold)
-    assert not _voiced(pause, level.strict)
-    assert (_frame_rms(speech * gain) > threshold).mean() > 0.3
+    assert not voiced(pause, threshold)
+    assert not voiced(pause, level.strict)
+    assert (frame_rms(speech * gain) > threshold).mean() > 0.3
     assert level.strict <= threshold
 
 
 def test_silence_level_of_pure_room_tone_hears_no_speech() -> None:
-    from app.transcribe.streaming import SilenceLevel, _voiced
+    from app.transcribe.levels import SilenceLevel, voiced
 
     rng = np.random.default_rng(4)
     hiss = (rng.standard_normal(3 * SAMPLE_RATE) * 0.003).astype(np.float32)
     level = SilenceLevel()
-    assert not _voiced(hiss, level.update(hiss))
+    assert not voiced(hiss, level.update(hiss))
     assert SilenceLevel(minimum=1e-4).threshold == 1e-4  # nothing heard yet
 
 

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from app.transcribe.audiofile import SAMPLE_RATE
+from app.transcribe.levels import FRAME, SilenceLevel, frame_rms, rms, voiced
 from app.transcribe.whisper import DecodeCancelled, DecodeOptions, Transcriber, Transcript, Word
 
 log = logging.getLogger(__name__)
@@ -43,77 +44,6 @@ _NORM = re.compile(r"[^\w']+")
 
 def _norm(word: str) -> str:
     return _NORM.sub("", word.lower())
-
-
-_FRAME = SAMPLE_RATE // 50  # 20 ms
-
-
-def _frame_rms(audio: np.ndarray) -> np.ndarray:
-    """RMS of each whole 20 ms frame of ``audio``."""
-    n = len(audio) // _FRAME
-    frames = audio[: n * _FRAME].reshape(n, _FRAME).astype(np.float64)
-    return np.sqrt(np.mean(frames * frames, axis=1))
-
-
-def _voiced(audio: np.ndarray, threshold: float) -> bool:
-    """Whether any 20 ms frame of ``audio`` is louder than ``threshold`` (RMS)."""
-    if len(audio) < _FRAME:
-        return _rms(audio) >= threshold
-    return bool(_frame_rms(audio).max() >= threshold)
-
-
-def _rms(audio: np.ndarray) -> float:
-    if audio.size == 0:
-        return 0.0
-    return float(np.sqrt(np.mean(np.square(audio, dtype=np.float64))))
-
-
-class SilenceLevel:
-    """The level below which a stretch of *this* utterance counts as silence.
-
-    Microphones differ by 40 dB and more: a fixed threshold calls a quiet speaker silent and a
-    hissing room voiced. The threshold sits between the utterance's noise floor (the quietest
-    tenth of its 20 ms frames) and its speech level (the loudest twentieth): their geometric
-    mean, at most a quarter of the speech level, so that any spoken word has frames above it.
-    """
-
-    def __init__(self, minimum: float = 1e-4) -> None:
-        self.minimum = minimum
-        self._frames = np.empty(0)
-
-    def update(self, audio: np.ndarray) -> float:
-        """Take in the utterance so far (it only grows); return the current threshold."""
-        have = len(self._frames)
-        if len(audio) // _FRAME > have:
-            self._frames = np.concatenate([self._frames, _frame_rms(audio[have * _FRAME :])])
-        return self.threshold
-
-    def _levels(self) -> tuple[float, float] | None:
-        frames = self._frames[self._frames > 1e-6]  # digital silence says nothing of the room
-        if len(frames) < 5:
-            return None
-        floor, speech = np.percentile(frames, [10, 95])
-        return float(floor), float(speech)
-
-    @property
-    def threshold(self) -> float:
-        """The silence threshold (RMS, full scale 1.0) for the audio seen so far."""
-        levels = self._levels()
-        if levels is None:
-            return self.minimum
-        floor, speech = levels
-        if speech < 4 * floor:  # no contrast yet: all noise, or all speech
-            return max(2 * floor, self.minimum)
-        return max(min(float(np.sqrt(floor * speech)), 0.25 * speech), self.minimum)
-
-    @property
-    def strict(self) -> float:
-        """A lower threshold, at most three times the noise floor: for decisions where taking
-        soft speech for silence would lose words (anything above it counts as voiced)."""
-        levels = self._levels()
-        if levels is None:
-            return self.minimum
-        return max(min(self.threshold, 3 * levels[0]), self.minimum)
 
 
 def _pieces(words: list[str]) -> tuple[list[str], list[int]]:
@@ -288,15 +218,15 @@ class StreamingTranscriber:
         if new < cfg.pause_s:
             return None
         silence = self._silence.update(audio)
-        if _rms(audio[-int(cfg.pause_s * SAMPLE_RATE) :]) < silence:
+        if rms(audio[-int(cfg.pause_s * SAMPLE_RATE) :]) < silence:
             # The speaker paused: make the final text ready, once per pause, if anything is
             # still uncommitted. A candidate made in an earlier pause is stale once speech
             # followed it (too little for a chunk decode): finish() would decode again.
             if s.candidate is not None:
                 heard = int(s.candidate[0] * SAMPLE_RATE)
-                return "pause" if _voiced(audio[heard:], silence) else None
+                return "pause" if voiced(audio[heard:], silence) else None
             tail = audio[int(s.start * SAMPLE_RATE) :]
-            return "pause" if _voiced(tail, silence) else None
+            return "pause" if voiced(tail, silence) else None
         return "chunk" if new >= cfg.min_chunk_s else None
 
     def should_decode(self, audio: np.ndarray) -> bool:
@@ -376,7 +306,7 @@ class StreamingTranscriber:
                 return None
             s = self._s
             s.candidate = (len(audio) / SAMPLE_RATE, words)
-            s.pause_level = float(_frame_rms(quiet).max()) if len(quiet) >= _FRAME else 0.0
+            s.pause_level = float(frame_rms(quiet).max()) if len(quiet) >= FRAME else 0.0
             s.decoded_until = len(audio) / SAMPLE_RATE
             s.decodes += 1
             done = len(s.committed) if words[: len(s.committed)] == s.committed else 0
@@ -394,7 +324,7 @@ class StreamingTranscriber:
             inflight = self._inflight
         if inflight is not None and inflight[0] == "pause":
             heard = int(inflight[1] * SAMPLE_RATE)
-            if not _voiced(audio[heard:], self._silence.update(audio)):
+            if not voiced(audio[heard:], self._silence.update(audio)):
                 inflight[2].wait()
         with self._lock:
             self._closed = True
@@ -406,7 +336,7 @@ class StreamingTranscriber:
         # Anything louder than the pause itself (twice its loudest frame), or than the strict
         # threshold, is speech the candidate did not hear: soft trailing words are not lost.
         limit = min(self._silence.threshold, max(self._silence.strict, 2 * s.pause_level))
-        if candidate is not None and not _voiced(unheard, limit):
+        if candidate is not None and not voiced(unheard, limit):
             # The pause decode heard the whole speech and the silence after it: it is final.
             words = candidate[1]
             self.finish_decoded = False
