@@ -29,6 +29,12 @@ from app.text.rules import compile_rules, validate_rule
         ([Rule(find="um", replace="")], "So, um, I think, um.", "So, I think."),
         ([Rule(find="um", replace="")], "Um, so I think.", "So I think."),
         ([Rule(find="um", replace="")], "Um, um, so I think.", "So I think."),
+        ([Rule(find="um", replace="")], "Um.", ""),  # nothing left to paste, not "."
+        ([Rule(find="um", replace=""), Rule(find="uh", replace="")], "Um, uh?", ""),
+        ([Rule(find="um", replace="")], "Hello. Um. Bye.", "Hello. Bye."),
+        ([Rule(find="uh", replace="")], "Uh... I think so.", "I think so."),
+        ([Rule(find="um", replace="")], "Hello.\nUm, next.", "Hello.\nNext."),
+        ([Rule(find="um", replace="")], "I think so, um...", "I think so..."),
         ([Rule(find="tab", replace="\\t")], "a tab b", "a \t b"),
         ([Rule(find="my folder", replace="C:\\Users\\me")], "in my folder", "in C:\\Users\\me"),
         ([Rule(find="Bob", replace="Robert", case_sensitive=True)], "Bob and bob", "Robert and bob"),

@@ -8,7 +8,8 @@ a warning is logged and the text is kept as it was.
 
 A plain rule whose replacement is all lower case keeps the capital of a sentence's first word
 ("Gonna leave." with ``gonna`` -> ``going to`` is "Going to leave."; with ``um`` -> nothing,
-"Um, so I think." is "So I think."). A rule that deletes a word takes a comma with it.
+"Um, so I think." is "So I think."). A rule that deletes a word takes a comma with it, or,
+at a sentence's start, all the punctuation after it ("Um." alone leaves nothing to paste).
 
 A replacement may break the line: ``\n`` in it is a line break and ``\t`` a tab, in plain
 rules as in regex ones (``\\`` is a backslash), so ``holdtype rules add "new line" "\n"``
@@ -66,8 +67,13 @@ def _plain_pattern(rule: Rule, replacement: str) -> regex.Pattern[str]:
     if "\n" in replacement and not replacement.strip():
         return regex.compile(rf"{word}[ \t]*[.,;:!?]*[ \t]*", flags)
     if not replacement:
-        # The comma after the word, or else the one before it: "So, um, I" and "it, um." lose one.
-        return regex.compile(rf"{word},[ \t]*|,?[ \t]*{word}", flags)
+        # At a sentence's start the word takes all the punctuation after it, so that a sentence
+        # of nothing else goes ("Um. Hello." is "Hello.", "Um." is nothing). Elsewhere it takes
+        # the comma after it, or else the one before it: "So, um, I" and "it, um." lose one.
+        opening = r"(?<=(?:^|[.!?…\n])[ \t\"'“‘(\[]*)"
+        return regex.compile(
+            rf"{opening}{word}[ \t]*[.,;:!?…]*[ \t]*|{word},[ \t]*|(?:,[ \t]*)?{word}", flags
+        )
     return regex.compile(word, flags)
 
 
