@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 import click
 
 from app.commands import _common
@@ -32,6 +34,14 @@ def add(terms: tuple[str, ...]) -> None:
         click.echo(f"note: skipped {blank} empty term(s)", err=True)
     for clean in cleaned:
         if clean and clean not in known:
+            if twins := [t for t in words if t.casefold() == clean.casefold()]:
+                # Allowed (`LLM` the acronym, `llm` the tool), but often a slip: say so.
+                click.echo(
+                    f"note: {clean!r} differs from {twins[0]!r} only in case; both are kept, and "
+                    "a transcript gets the casing closest to what Whisper wrote (if it was a slip: "
+                    f"`holdtype vocab remove {shlex.quote(clean)}`)",
+                    err=True,
+                )
             words.append(clean)
             known.add(clean)
             added.append(clean)

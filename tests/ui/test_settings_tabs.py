@@ -176,6 +176,13 @@ def test_vocabulary_tab(qtbot, config_path: Path, write_settings, tmp_path: Path
         assert tab.term_list() == ["PyPI", "scikit-learn"]
         assert [(r.find, r.replace) for r in tab.rule_list()] == [("new line", "\n"), ("teh", "the")]
 
+    # a term already listed is selected, not added twice; one that differs in case is a new term
+    tab.add_term("scikit-learn")
+    assert tab.term_list() == ["PyPI", "scikit-learn"]
+    assert [i.row() for i in tab.terms.selectionModel().selectedRows()] == [1]
+    tab.add_term("pypi")
+    assert tab.term_list() == ["PyPI", "scikit-learn", "pypi"]
+
 
 def test_vocabulary_tab_says_when_the_prompt_cannot_hold_every_term(  # type: ignore[no-untyped-def]
     qtbot, config_path: Path, write_settings

@@ -237,15 +237,24 @@ class VocabularyTab(SettingsTab):
 
     # --- tables ---------------------------------------------------------------------------
     def add_term(self, text: str | None = None) -> None:
-        """Add a term (from the entry field when ``text`` is not given)."""
+        """Add a term (from the entry field when ``text`` is not given). A term already in the
+        list is selected instead; one that differs only in case is a new term (``LLM`` the
+        acronym, ``llm`` the tool), as with ``holdtype vocab add``."""
         term = " ".join((text if isinstance(text, str) else self.new_term.text()).split())
         if not term:
             return
-        existing = {t.casefold() for t in self.term_list()}
-        if term.casefold() not in existing:
+        rows = [
+            r
+            for r in range(self.terms.rowCount())
+            if (i := self.terms.item(r, 0)) and i.text().strip() == term
+        ]
+        if rows:
+            self.terms.selectRow(rows[0])
+        else:
             row = self.terms.rowCount()
             self.terms.insertRow(row)
             self.terms.setItem(row, 0, QTableWidgetItem(term))
+            self.terms.scrollToItem(self.terms.item(row, 0))
         self.new_term.clear()
         self.changed()
 
