@@ -114,6 +114,32 @@ def test_common_words_are_not_turned_into_look_alike_terms(text: str, expected: 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
+        # The letters of a term, split at a small word, are ordinary words...
+        ("Put the files in it.", "Put the files in it."),
+        ("I sort the list by date.", "I sort the list by date."),
+        ("Run a sync job.", "Run a sync job."),
+        ("Add it to my to do list.", "Add it to my to do list."),
+        ("Do it in place.", "Do it in place."),
+        # ...unless the words are those of one of the term's readings.
+        ("Use My SQL here.", "Use MySQL here."),
+        ("We use no sequel.", "We use NoSQL."),
+        ("This week on talk, Python To Me.", "This week on Talk Python To Me."),
+        # A name spelled out letter by letter is not cut at "I" or "a".
+        ("download it from P Y P I", "download it from PyPI"),
+        # Written as the term, it is the term.
+        ("Run isort, then init.", "Run isort, then init."),
+    ],
+)
+def test_a_term_split_at_a_small_word_must_be_one_of_its_readings(text: str, expected: str) -> None:
+    vocab = Vocabulary(
+        ["init", "isort", "async", "todo", "inplace", "MySQL", "NoSQL", "Talk Python To Me", "PyPI"]
+    )
+    assert vocab.correct(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
         # An acronym Whisper knows is what it heard: "API" is not a misheard PyPI.
         ("The API returns JSON.", "The API returns JSON."),
         ("an API call", "an API call"),

@@ -102,6 +102,7 @@ class _Term:
     keys: frozenset[str]
     variant_letters: frozenset[str]
     short: bool
+    readings: frozenset[tuple[str, ...]]  # the words of the term and of each reading
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +128,9 @@ class _Probe:
     exact: list[_Term] | None = None  # the terms it spells, when it spells one
     said: frozenset[str] = frozenset()  # the letters of spoken and raw_spoken
     keys: frozenset[str] = frozenset()  # their sound keys
+    # Set when a small function word starts or ends the run: its words, word by word (as
+    # spoken and as written), which must be one of a term's readings (see _Term.readings).
+    bounded_words: frozenset[tuple[str, ...]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,7 +215,8 @@ class Vocabulary:
             keys = frozenset(sound_key(v) for v in (term, *variants))
             short = len(letters) <= 3 or len(sound_key(term)) <= 2
             variant_letters = frozenset(letters_of(v) for v in variants)
-            self._terms.append(_Term(term, letters, variants, keys, variant_letters, short))
+            readings = frozenset(_word_letters(v) for v in (term, *variants))
+            self._terms.append(_Term(term, letters, variants, keys, variant_letters, short, readings))
         self._short_terms = [t for t in self._terms if t.short]
         self._by_letters: dict[str, list[_Term]] = {}
         for t in self._terms:
@@ -381,6 +386,8 @@ class Vocabulary:
         spoken readings ("sequel" for SQL) replaces it, never a look-alike ("back" stays, not
         Black; "API" stays, not PyPI; "GitHub" stays, not GitLab).
         """
+        if probe.bounded_words is not None and not probe.bounded_words & term.readings:
+            return 0.0  # "I sort" is not isort, "in it" not init; "my sequel" is MySQL
         if probe.letters == term.letters:
             return 1.0
         if probe.said & term.variant_letters:
@@ -415,14 +422,25 @@ class Vocabulary:
                     break
                 span = tokens[i:j]
                 letters = "".join(t.letters for t in span)
-                exact = self._by_letters.get(letters)
-                if exact:
-                    yield _Probe(i, j, letters, "", "", False, False, exact)
-                    continue
                 # A run that starts or ends with a small word ("my", "no") is only a term when
-                # it is one of the term's readings ("my sequel" for MySQL).
+                # its words are those of one of the term's readings ("my sequel" for MySQL,
+                # "talk Python To Me"): the same letters split otherwise are ordinary words
+                # ("I sort" is not isort, "in it" not init, "a sync" not async).
                 bounded = span[0].letters in _FUNCTION_WORDS or span[-1].letters in _FUNCTION_WORDS
                 if bounded and j - i == 1:
+                    continue
+                spoken = " ".join(t.spoken for t in span)
+                raw_spoken = " ".join(t.text.lower() for t in span)
+                runs = None
+                if bounded and not all(len(t.letters) == 1 for t in span):  # "P Y P I" is spelled
+                    runs = frozenset({_word_letters(spoken), _word_letters(raw_spoken)})
+                exact = self._by_letters.get(letters)
+                if exact and runs is not None:
+                    exact = [t for t in exact if runs & t.readings]
+                    if not exact:
+                        continue
+                if exact:
+                    yield _Probe(i, j, letters, "", "", False, False, exact)
                     continue
                 if any(t.letters in self._by_letters for t in span):
                     continue  # never swallow a word that already is a term
@@ -430,11 +448,9 @@ class Vocabulary:
                 ordinary = bounded or (
                     j - i == 1 and (known_name(span[0].text) or (not named and common_word(span[0].text)))
                 )
-                spoken = " ".join(t.spoken for t in span)
-                raw_spoken = " ".join(t.text.lower() for t in span)
                 said = frozenset({letters_of(spoken), letters_of(raw_spoken)})
                 keys = frozenset({sound_key(spoken), sound_key(raw_spoken)})
-                yield _Probe(i, j, letters, spoken, raw_spoken, named, ordinary, None, said, keys)
+                yield _Probe(i, j, letters, spoken, raw_spoken, named, ordinary, None, said, keys, runs)
 
     def _candidates(self, tokens: list[_Token], text: str) -> list[_Match]:
         matches: list[_Match] = []
@@ -555,6 +571,11 @@ class Vocabulary:
                 log.debug("vocabulary: %r -> %r (%.2f)", out[start:end], fixed, m.score)
                 out = out[:start] + fixed + out[end:]
         return out
+
+
+def _word_letters(text: str) -> tuple[str, ...]:
+    """The letters of each word of ``text``: ``("my", "sql")`` for "My SQL"."""
+    return tuple(w for w in (letters_of(part) for part in text.split()) if w)
 
 
 def _word_ending(written: str, term: _Term) -> str:
