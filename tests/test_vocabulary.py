@@ -322,6 +322,9 @@ def test_a_version_is_read_with_point() -> None:
         ("use panda", "use pandas"),
         ("we pytested it", "we pytested it"),
         ("I googled it", "I Googled it"),
+        # A look-alike is not the term said in the plural: Whisper's "s" goes with its guess.
+        ("fit it with sicket learns", "fit it with scikit-learn"),
+        ("merge the data frame's", "merge the DataFrame's"),
     ],
 )
 def test_a_term_keeps_its_ending(heard: str, expected: str) -> None:
@@ -329,7 +332,7 @@ def test_a_term_keeps_its_ending(heard: str, expected: str) -> None:
     as a verb its "ed"; a term that ends in "s" itself (Kubernetes, pandas) is never given
     another."""
     terms = ["DataFrame", "pull request", "Docker container", "webhook", "index", "Kubernetes", "pandas"]
-    vocab = Vocabulary([*terms, "pytest", "Google"])
+    vocab = Vocabulary([*terms, "pytest", "Google", "scikit-learn"])
     assert vocab.correct(heard) == expected
 
 

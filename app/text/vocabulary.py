@@ -582,12 +582,17 @@ def _word_ending(written: str, term: _Term) -> str:
     """The ending that a run of words whose letters are ``written`` adds to ``term`` (a plural
     "s", or "es" after x, z, ch, sh; "ed" or "d"; "ing"), or "" when it reads as the term itself.
 
-    A run takes an ending when it ends in it, the term does not, and the run without it is more
-    like the term (its spelling or one of its readings) than the run with it: "data frames" is
-    DataFrames, "pull requests" pull requests, "pytested" pytested. A term that ends in "s"
-    (Kubernetes, pandas, Next.js) never takes a plural.
+    A run takes an ending when it ends in it, the term does not, and the run without it is the
+    term (its spelling or one of its readings): "data frames" is DataFrames, "pull requests"
+    pull requests, "pytested" pytested. A look-alike keeps no ending: the "s" of "sicket learns"
+    is Whisper's guess, not a plural of scikit-learn. A term that ends in "s" (Kubernetes,
+    pandas, Next.js) never takes a plural.
+
+    >>> v = Vocabulary(["DataFrame", "scikit-learn"])
+    >>> v.correct("Merge the data frames, then fit sicket learns.")
+    'Merge the DataFrames, then fit scikit-learn.'
     """
-    targets = (term.letters, *term.variant_letters)
+    targets = {term.letters, *term.variant_letters}
     for ending in _ENDINGS:
         if not written.endswith(ending) or term.letters.endswith(ending):
             continue
@@ -597,9 +602,7 @@ def _word_ending(written: str, term: _Term) -> str:
             continue
         if ending == "d" and not term.letters.endswith("e"):
             continue
-        with_ending = max(fuzz.ratio(written, t) for t in targets)
-        without = max(fuzz.ratio(written[: -len(ending)], t) for t in targets)
-        if without > with_ending:
+        if written[: -len(ending)] in targets:
             return ending
     return ""
 
