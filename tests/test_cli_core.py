@@ -42,6 +42,24 @@ def test_transcribe_json_has_the_promised_fields(speak) -> None:
     assert rows[1]["text"] == row["text"]
 
 
+def test_transcribe_many_files_keeps_their_order_and_reports_a_bad_one(speak, tmp_path: Path) -> None:
+    """Files are decoded side by side (two on a 2-core machine); the output keeps the order
+    given, each text its own file's, and an unreadable file is reported without losing the rest."""
+    sentences = ["The cat sat on the mat.", "Please close the door.", "It is raining today.", "Bring tea."]
+    wavs = [speak(text, speed=150) for text in sentences]
+    junk = tmp_path / "junk.wav"
+    junk.write_text("not audio")
+    files = [*wavs[:2], junk, *wavs[2:]]
+    result = holdtype("transcribe", "--json", *map(str, files))
+    assert result.returncode != 0
+    assert "junk.wav" in result.stderr and "1 of 5 files could not be transcribed" in result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [row["path"] for row in rows] == [str(w) for w in wavs]
+    for row, key in zip(rows, ["mat", "door", "rain", "tea"], strict=True):
+        assert key in row["text"].lower(), row
+    assert rows[0]["load_ms"] > 0 and all(row["load_ms"] == 0 for row in rows[1:])
+
+
 def test_transcribe_plain_prints_one_line_per_file_and_no_rules_keeps_raw(speak) -> None:
     a = speak("The cat sat on the mat.", speed=150)
     b = speak("Please close the door.", speed=150)

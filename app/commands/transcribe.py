@@ -25,6 +25,8 @@ def transcribe(
     Prints one line of text per file; with --json one object per line with path, text, raw,
     seconds, elapsed_ms (decoding and text clean-up), load_ms (the one-time model load, which
     the first file waits for), model, mode (plus llm_ms, cached, fallback_reason with --mode).
+    Several files are decoded side by side (two at a time on a CPU with two cores or more);
+    the output keeps their order.
 
     Example: holdtype transcribe --json meeting.wav note.m4a
     """
@@ -40,14 +42,12 @@ def transcribe(
         raise AudioError(f"no such file: {missing[0]}")
     engine = FileTranscriber(config, use_rules=not no_rules, mode=mode or "raw")
     failures = 0
-    for path in files:
-        try:
-            result = engine.transcribe_file(path)
-        except AudioError as exc:
+    for result in engine.transcribe_files(list(files)):
+        if isinstance(result, AudioError):
             if len(files) == 1:
-                raise
+                raise result
             failures += 1
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {result}", err=True)
             continue
         if as_json:
             echo_json(result.to_dict())

@@ -292,6 +292,11 @@ class WhisperTranscriber:
         """The model's name as configured."""
         return self.settings.name
 
+    @property
+    def workers(self) -> int:
+        """How many decodes the loaded model runs at once (1 before it is loaded)."""
+        return self._workers
+
     def plain_transcribe(self, audio: np.ndarray) -> str:
         """faster-whisper with its own defaults (only language and beam size from the settings):
         the baseline the benchmarks compare Holdtype's pipeline with."""
