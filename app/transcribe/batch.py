@@ -93,11 +93,16 @@ class FileTranscriber:
         loading = time.perf_counter()
         self.whisper.load()
         load_ms = (time.perf_counter() - loading) * 1000
-        with ThreadPoolExecutor(max(1, self.whisper.workers)) as pool:
+        pool = ThreadPoolExecutor(max(1, self.whisper.workers))
+        try:
             for index, outcome in enumerate(pool.map(self._attempt, paths)):
                 if index == 0 and isinstance(outcome, FileResult):
                     outcome = replace(outcome, load_ms=load_ms)  # the first file waited for it
                 yield outcome
+        finally:
+            # Ctrl-C, or a caller that stops reading: the files not started yet are dropped,
+            # not decoded before the process may exit.
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def _attempt(self, path: Path) -> FileResult | AudioError:
         """:meth:`transcribe_file`, with an unreadable file's error returned, not raised."""
