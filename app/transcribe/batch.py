@@ -82,9 +82,9 @@ class FileTranscriber:
 
         Several files are decoded side by side, as many as the model runs at once (two on a
         CPU with two cores or more, where one decode uses half the cores; see
-        :func:`~app.transcribe.device.cpu_workers`), so a batch of files takes about half the
-        time. Each file's ``elapsed_ms`` is still its own decode's. With an LLM mode the files
-        go one at a time, like the mode's calls.
+        :func:`~app.transcribe.device.cpu_workers`): 25 clips took 7.4 s instead of 10.0 s on a
+        2-core VM. Each file's ``elapsed_ms`` is still its own decode's, a little longer beside
+        another. With an LLM mode the files go one at a time, like the mode's calls.
         """
         if len(paths) < 2 or self._runner is not None:
             for path in paths:

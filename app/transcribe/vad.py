@@ -14,7 +14,8 @@ import threading
 
 import numpy as np
 
-SAMPLE_RATE = 16_000  # what the detector and Whisper take (as in app.transcribe.whisper)
+from app.transcribe.audiofile import SAMPLE_RATE  # what the detector takes, as Whisper does
+
 GATE_THRESHOLD = 0.25  # the detector's speech probability (faster-whisper's filter uses 0.5)
 GATE_MIN_SPEECH_MS = 60
 _lock = threading.Lock()
