@@ -22,6 +22,11 @@ RESTART_SIMILARITY = 0.75
 _TOKEN = re.compile(r"[^\w']+")
 
 
+def norm_word(word: str) -> str:
+    """``word`` lower-case, without punctuation (apostrophes kept): to compare two readings."""
+    return _TOKEN.sub("", word.lower())
+
+
 def repeat_start(words: list[str], min_words: int = 3, seconds: float | None = None) -> int | None:
     """Where ``words`` start reading themselves again, or None.
 
@@ -37,7 +42,7 @@ def repeat_start(words: list[str], min_words: int = 3, seconds: float | None = N
     (:data:`MAX_WORDS_PER_S`): a speaker who really says a sentence twice over, changing a word,
     keeps both.
     """
-    norm = [_TOKEN.sub("", w.lower()) for w in words]
+    norm = [norm_word(w) for w in words]
     cut = None
     # A loop may read the utterance three times or more: trim until no repeat is left.
     while (shorter := _repeat_once(norm, min_words)) is not None:
@@ -104,7 +109,7 @@ def looping(text: str) -> bool:
 
 def words_of(text: str) -> list[str]:
     """The words of ``text``, lower-case, without punctuation (to compare two readings)."""
-    return [w for w in (_TOKEN.sub("", w.lower()) for w in text.split()) if w]
+    return [w for w in map(norm_word, text.split()) if w]
 
 
 def prompt_echo(text: str, prompt: str, min_words: int = 3) -> bool:

@@ -34,16 +34,11 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from app.transcribe.audiofile import SAMPLE_RATE
+from app.transcribe.glitches import norm_word
 from app.transcribe.levels import FRAME, SilenceLevel, frame_rms, rms, voiced
 from app.transcribe.whisper import DecodeCancelled, DecodeOptions, Transcriber, Transcript, Word
 
 log = logging.getLogger(__name__)
-
-_NORM = re.compile(r"[^\w']+")
-
-
-def _norm(word: str) -> str:
-    return _NORM.sub("", word.lower())
 
 
 def _pieces(words: list[str]) -> tuple[list[str], list[int]]:
@@ -53,7 +48,7 @@ def _pieces(words: list[str]) -> tuple[list[str], list[int]]:
     owners: list[int] = []
     for k, word in enumerate(words):
         for piece in re.split(r"[-/]", word):
-            if norm := _norm(piece):
+            if norm := norm_word(piece):
                 pieces.append(norm)
                 owners.append(k)
     return pieces, owners
@@ -85,7 +80,7 @@ def _after_committed(words: list[str], committed: list[str]) -> list[str]:
 
 def _runaway(words: list[Word], seconds: float) -> bool:
     """Whether decoded words look like a hallucination: too many for the audio, or looping."""
-    tokens = [_norm(t) for w in words for t in w.text.split()]
+    tokens = [norm_word(t) for w in words for t in w.text.split()]
     if len(tokens) > max(6.0, 5.0 * seconds):
         return True
     trigrams = [tuple(tokens[i : i + 3]) for i in range(len(tokens) - 2)]
@@ -457,7 +452,7 @@ class StreamingTranscriber:
         tail = audio[int(start * SAMPLE_RATE) :]
         s.final_heard_s = len(tail) / SAMPLE_RATE
         result = self._transcribe(tail, self._options_for_tail(False, start, known))
-        in_buffer = [_norm(w.text) for w in known if (w.start + w.end) / 2 >= start]
+        in_buffer = [norm_word(w.text) for w in known if (w.start + w.end) / 2 >= start]
         texts = _after_committed(result.text.split(), in_buffer)
         words = settled + [Word(known_until, end, " " + t, 1.0) for t in texts]
         if _runaway(words[len(settled) :], max(0.0, end - known_until)):
@@ -543,18 +538,18 @@ class StreamingTranscriber:
 
     def _dedupe(self, words: list[Word]) -> list[Word]:
         """Drop leading words that repeat the end of the committed text (cut-point echoes)."""
-        committed = [_norm(w.text) for w in self._s.committed]
+        committed = [norm_word(w.text) for w in self._s.committed]
         if not committed or not words:
             return words
         if len(words) == 1 and " " in words[0].text.strip():
             # A single text blob (final tail): compare word by word.
             parts = words[0].text.split()
             for n in range(min(3, len(parts), len(committed)), 0, -1):
-                if [_norm(p) for p in parts[:n]] == committed[-n:]:
+                if [norm_word(p) for p in parts[:n]] == committed[-n:]:
                     rest = " ".join(parts[n:])
                     return [replace(words[0], text=" " + rest)] if rest else []
             return words
-        new = [_norm(w.text) for w in words]
+        new = [norm_word(w.text) for w in words]
         for n in range(min(3, len(new), len(committed)), 0, -1):
             if new[:n] == committed[-n:]:
                 return words[n:]
@@ -576,7 +571,7 @@ class StreamingTranscriber:
         # Local agreement: commit the longest common prefix with the previous hypothesis.
         agreed = 0
         for old, new in zip(s.hypothesis, words, strict=False):
-            if _norm(old.text) != _norm(new.text) or not _norm(new.text):
+            if norm_word(old.text) != norm_word(new.text) or not norm_word(new.text):
                 break
             if new.end > now - cfg.commit_lag_s:
                 break  # too little right context yet: the next decode may still revise it
