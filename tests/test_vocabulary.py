@@ -362,3 +362,15 @@ def test_a_term_with_an_apostrophe() -> None:
     assert vocab.correct("a cert from let's encrypt") == "a cert from Let's Encrypt"
     assert vocab.correct("a cert from lets encrypt") == "a cert from Let's Encrypt"
     assert vocab.correct("a book from o reilly, on github's page") == "a book from O'Reilly, on GitHub's page"
+
+
+def test_an_acronym_that_starts_a_word_is_read_whole() -> None:
+    """'SQLite' splits like 'HTMLParser' ("SQ", "Lite") yet is said "sequel lite"; a run as
+    long as such a reading is compared with the term, not one as long as its letters read one
+    by one ("plot engine x" is not ONNX)."""
+    assert "sequel ite" in spoken_variants("SQLite")
+    vocab = Vocabulary(["SQLite", "ONNX", "NGINX"])
+    assert vocab.correct("We keep the cache in sequel light.") == "We keep the cache in SQLite."
+    assert vocab.correct("Plot engine X in front of it.") == "Plot NGINX in front of it."
+    for ordinary in ["A light sequel to the film.", "The sequel was light on plot."]:
+        assert vocab.correct(ordinary) == ordinary

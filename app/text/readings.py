@@ -52,6 +52,8 @@ _TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "ei
 # and the symbols + and #.
 _PIECE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+|[+#]")
 _VOWELS = re.compile(r"[aeiou]+")
+# An upper-case run at the start of a word, then lower case letters only ("SQLite").
+_FRAGMENT_RUN = re.compile(r"([A-Z]{2,})[a-z]{2,}$")
 _MAX_VARIANTS = 48  # a term's readings (every mix of its pieces' readings) stop at this many
 
 
@@ -170,7 +172,15 @@ def spoken_variants(term: str) -> list[str]:
                 else:
                     options.append(["", "dot"])
             pieces = _PIECE.findall(part) or [part]
-            options.extend(_piece_readings(p) for p in pieces)
+            readings = [" ".join(combo) for combo in itertools.product(*map(_piece_readings, pieces))]
+            # "SQLite" is split "SQ", "Lite" (as "HTMLParser" is "HTML", "Parser"), yet said
+            # "sequel lite": an upper-case run that is a syllable with its own reading keeps its
+            # last capital.
+            run = _FRAGMENT_RUN.match(part)
+            if run and run.group(1).lower() in FRAGMENT_READINGS:
+                head, tail = run.group(1), part[run.end(1) :]
+                readings += [f"{h} {t}" for h in _piece_readings(head) for t in _piece_readings(tail)]
+            options.append(list(dict.fromkeys(readings)))
     if not options:
         return []
     variants: list[str] = []

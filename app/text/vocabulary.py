@@ -65,6 +65,9 @@ _READING_SCORE = 0.99
 # Endings a term keeps when a transcript adds them to it (see _word_ending), longest first.
 _ENDINGS = ("ing", "es", "ed", "s", "d")
 
+# The words of a term read letter by letter ("el el em"), digits as numbers.
+_LETTER_WORDS = frozenset(w for name in LETTER_NAMES.values() for w in name.split())
+
 # Small words that never start or end a fuzzy match (they rarely belong to a term).
 _FUNCTION_WORDS = frozenset([
     "a", "an", "the", "of", "to", "in", "on", "at", "by", "for", "and", "or", "but", "nor",
@@ -103,6 +106,9 @@ class _Term:
     variant_letters: frozenset[str]
     short: bool
     readings: frozenset[tuple[str, ...]]  # the words of the term and of each reading
+    # How many letters the term has, written and in each reading said as words, not letter by
+    # letter: "sequel lite" for SQLite, not "ess queue lite" or "oh en en ex" for ONNX.
+    lengths: frozenset[int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,7 +222,11 @@ class Vocabulary:
             short = len(letters) <= 3 or len(sound_key(term)) <= 2
             variant_letters = frozenset(letters_of(v) for v in variants)
             readings = frozenset(_word_letters(v) for v in (term, *variants))
-            self._terms.append(_Term(term, letters, variants, keys, variant_letters, short, readings))
+            said_as_words = [v for v in variants if not _LETTER_WORDS.intersection(v.split())]
+            lengths = frozenset({len(letters), *(len(letters_of(v)) for v in said_as_words)})
+            self._terms.append(
+                _Term(term, letters, variants, keys, variant_letters, short, readings, lengths)
+            )
         self._short_terms = [t for t in self._terms if t.short]
         self._by_letters: dict[str, list[_Term]] = {}
         for t in self._terms:
@@ -400,9 +410,10 @@ class Vocabulary:
     @staticmethod
     def _similarity(probe: _Probe, term: _Term, floors: tuple[float, float]) -> float:
         """The mean of letter and sound similarity of a run of words and ``term`` (plus 0.05
-        when Whisper wrote the words like a name), or 0.0 when their lengths are too far apart
-        or either similarity is under its floor in ``floors`` (letters, sound)."""
-        if not 0.6 <= len(probe.letters) / len(term.letters) <= 1.8:
+        when Whisper wrote the words like a name), or 0.0 when the run's length is far from the
+        term's and from each of its readings said as words, or either similarity is under its
+        floor in ``floors`` (letters, sound)."""
+        if not any(0.6 <= len(probe.letters) / n <= 1.8 for n in term.lengths):
             return 0.0
         targets = {term.letters, *term.variant_letters}
         letter_sim = max(fuzz.ratio(s, t) for s in {probe.letters, *probe.said} for t in targets) / 100
