@@ -23,6 +23,7 @@ import numpy as np
 
 from app.audio import devices
 from app.errors import AudioError
+from app.transcribe.audiofile import SAMPLE_RATE  # recorded at the rate Whisper takes
 
 if TYPE_CHECKING:
     from app.audio.spool import SpoolWriter
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16_000
 BLOCK_S = 0.05  # 20 ms blocks cost ~1.3 % CPU while idle-armed, 50 ms ~0.5 %
 _LEVEL_WINDOW = SAMPLE_RATE // 20
 _INITIAL_UTTERANCE_S = 30.0

@@ -29,6 +29,7 @@ import numpy as np
 
 from app.errors import AudioError
 from app.paths import ensure_dir
+from app.transcribe.audiofile import SAMPLE_RATE  # recorded at the rate Whisper takes
 
 try:  # POSIX
     import fcntl
@@ -37,7 +38,6 @@ except ImportError:  # pragma: no cover - Windows
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16_000
 _SAMPLE_WIDTH = 2
 _HEADER_SIZE = 44
 _NAME_RE = re.compile(r"^utt-(?P<stamp>\d{8}-\d{6})-p(?P<pid>\d+)-g(?P<gen>\d+)(?:-\d+)?\.wav$")

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.config import Settings
+from app.transcribe.audiofile import SAMPLE_RATE
 from app.ui.settings.base import Job, SettingsTab, TabContext, note, section
 from app.ui.settings.widgets import LevelMeter
 from app.ui.sounds import portaudio_stream
@@ -27,7 +28,6 @@ log = logging.getLogger(__name__)
 
 POLL_MS = 2000
 TEST_SECONDS = 3.0
-RATE = 16_000
 
 
 def input_device_names(refresh: bool = True) -> list[str]:
@@ -55,7 +55,7 @@ class _Meter:
         self._guard.__enter__()
         try:
             self.stream = sd.InputStream(
-                samplerate=RATE,
+                samplerate=SAMPLE_RATE,
                 channels=1,
                 dtype="float32",
                 device=resolve_device(device).index,
@@ -89,14 +89,15 @@ def record_play_transcribe(device: str | None, settings: Settings, progress: Any
     with portaudio_stream():
         index = resolve_device(device).index
         progress("Recording 3 seconds — say something…")
-        audio = sd.rec(int(TEST_SECONDS * RATE), samplerate=RATE, channels=1, dtype="float32", device=index)
+        frames = int(TEST_SECONDS * SAMPLE_RATE)
+        audio = sd.rec(frames, samplerate=SAMPLE_RATE, channels=1, dtype="float32", device=index)
         sd.wait()
     audio = audio[:, 0].copy()
     peak = float(np.max(np.abs(audio))) if audio.size else 0.0
     progress("Playing it back…")
     try:
         with portaudio_stream():
-            sd.play(audio, RATE, blocking=True)
+            sd.play(audio, SAMPLE_RATE, blocking=True)
     except sd.PortAudioError as exc:
         log.info("playback failed: %s", exc)
     if peak < 0.003:
