@@ -13,6 +13,7 @@ from app.audio import devices
 from app.audio.capture import Recorder
 from app.config import AudioSettings
 from app.errors import AudioError
+from tests.cli import holdtype
 from tests.fixtures.pulse import PulseServer
 
 
@@ -46,6 +47,25 @@ def test_no_input_device_names_the_fix(no_audio_device: dict[str, str]) -> None:
     assert devices.list_input_devices() == []
     with pytest.raises(AudioError, match=r"no input device found: plug in a microphone.*holdtype doctor"):
         devices.resolve_device(None)
+
+
+def test_doctor_names_the_fix_for_each_microphone_problem(no_audio_device: dict[str, str]) -> None:
+    """No device at all: the packages to install. A configured device that is not there: the
+    devices there are, and the setting to change (installing packages would not help)."""
+    none = holdtype("doctor", env=no_audio_device)
+    assert "[FAIL] microphone: no input device found\n" in none.stdout
+    assert "libasound2-plugins" in none.stdout and "run `holdtype doctor`" not in none.stdout
+
+
+def test_doctor_names_the_devices_when_the_configured_one_is_missing(pulse: PulseServer) -> None:
+    assert holdtype("config", "set", "audio.device", "Blue Yeti").returncode == 0
+    result = holdtype("doctor")
+    line = next(row for row in result.stdout.splitlines() if "microphone" in row)
+    assert line.startswith("[FAIL] microphone: input device 'Blue Yeti' not found; available: ")
+    assert "pulse" in line
+    assert "fix: holdtype config set audio.device NAME" in result.stdout
+    assert holdtype("config", "set", "audio.device", "pulse").returncode == 0
+    assert "[ok  ] microphone: " in holdtype("doctor").stdout
 
 
 def test_refresh_sees_a_server_that_appears(no_audio_device: dict[str, str], pulse: PulseServer) -> None:

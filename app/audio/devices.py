@@ -22,22 +22,26 @@ _lock = threading.Lock()
 _open_streams = 0
 
 
-def _no_device_fix() -> str:
+def no_device_fix() -> str:
+    """What to do when PortAudio lists no input device, for this platform."""
     if sys.platform.startswith("linux"):
         return (
-            "plug in a microphone or check `holdtype doctor`; on Linux install PulseAudio or "
-            "PipeWire (pipewire-pulse) and the ALSA plugin (libasound2-plugins), and make sure "
-            "the sound server is running"
+            "plug in a microphone; on Linux install PulseAudio or PipeWire (pipewire-pulse) and "
+            "the ALSA plugin (libasound2-plugins), and make sure the sound server is running"
         )
     if sys.platform == "darwin":
         return (
-            "plug in a microphone or check `holdtype doctor`; allow microphone access in "
-            "System Settings > Privacy & Security > Microphone"
+            "plug in a microphone; allow microphone access in System Settings > Privacy & "
+            "Security > Microphone"
         )
-    return (
-        "plug in a microphone or check `holdtype doctor`; allow microphone access in "
-        "Settings > Privacy > Microphone"
-    )
+    return "plug in a microphone; allow microphone access in Settings > Privacy > Microphone"
+
+
+class NoInputDeviceError(AudioError):
+    """PortAudio lists no input device at all."""
+
+    def __init__(self) -> None:
+        super().__init__(f"no input device found: {no_device_fix()}, or run `holdtype doctor`")
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +149,7 @@ def resolve_device(setting: str | int | None, refresh_first: bool = False) -> In
     """
     devices = list_input_devices(refresh_first)
     if not devices:
-        raise AudioError(f"no input device found: {_no_device_fix()}")
+        raise NoInputDeviceError
     if setting is None or (isinstance(setting, str) and not setting.strip()):
         default = next((d for d in devices if d.is_default), None)
         return default or devices[0]

@@ -60,10 +60,13 @@ def _audio() -> Check:
     settings = load().settings
     try:
         device = devices.resolve_device(settings.audio.device)
-    except AudioError as exc:
-        fix = "sudo apt-get install pulseaudio libasound2-plugins libportaudio2"
+    except devices.NoInputDeviceError:
+        fix = "sudo apt-get install pulseaudio pulseaudio-utils libasound2-plugins libportaudio2"
         if sys.platform != "linux":
-            fix = "plug in a microphone and allow Holdtype to use it"
+            fix = devices.no_device_fix()
+        return Check("microphone", False, "no input device found", fix)
+    except AudioError as exc:  # the configured device is not there; others are
+        fix = "holdtype config set audio.device NAME (one of those listed), or '' for the default"
         return Check("microphone", False, str(exc), fix)
     except OSError as exc:  # PortAudio itself missing
         return Check("microphone", False, str(exc), "sudo apt-get install libportaudio2")
