@@ -223,8 +223,11 @@ def test_modes_tab(qtbot, config_path: Path, write_settings, holdtype_home: Path
     tab = window.pages["modes"]
     names = [tab.list.item(r).data(Qt.ItemDataRole.UserRole) for r in range(tab.list.count())]
     assert names[0] == "raw"
+    tab.list.setCurrentRow(0)  # the built-in raw mode (no LLM) cannot be edited
+    assert not tab.system.isEnabled() and not tab.save_button.isEnabled()
 
     tab.new_mode()
+    assert tab.system.isEnabled() and tab.template.isEnabled() and tab.save_button.isEnabled()
     tab.name.setText("shout")
     tab.system.setPlainText("Repeat the text in capitals.")
     tab.template.setPlainText("{text}")

@@ -187,6 +187,19 @@ class ModesTab(SettingsTab):
                 self.list.setCurrentRow(row)
                 return
 
+    def _set_editable(self, editable: bool) -> None:
+        """Let the mode's fields be edited and saved, or not (the built-in raw mode)."""
+        for widget in (
+            self.system,
+            self.template,
+            self.schema,
+            self.model,
+            self.output_field,
+            self.description,
+        ):
+            widget.setEnabled(editable)
+        self.save_button.setEnabled(editable)
+
     def _show_selected(self, *_: object) -> None:
         mode = self._modes.get(self.selected_name() or "")
         if mode is None:
@@ -201,17 +214,7 @@ class ModesTab(SettingsTab):
         user_dir = get_paths().modes_dir
         is_user = bool(mode.source) and Path(mode.source).parent == user_dir
         self.origin.setText("your mode" if is_user else ("built in" if mode.source else ""))
-        editable = mode.name != "raw"
-        for widget in (
-            self.system,
-            self.template,
-            self.schema,
-            self.model,
-            self.output_field,
-            self.description,
-        ):
-            widget.setEnabled(editable)
-        self.save_button.setEnabled(editable)
+        self._set_editable(mode.name != "raw")
         keys = [k for k, m in self._mode_keys.items() if m == mode.name]
         self.bind_field.set_binding(keys[0] if keys else "")
         self.result.setText("")
@@ -227,16 +230,7 @@ class ModesTab(SettingsTab):
         self.template.setPlainText("{text}")
         self.schema.setPlainText("")
         self.output_field.setText("")
-        for widget in (
-            self.system,
-            self.template,
-            self.schema,
-            self.model,
-            self.output_field,
-            self.description,
-        ):
-            widget.setEnabled(True)
-        self.save_button.setEnabled(True)
+        self._set_editable(True)
         self.origin.setText("new (not saved yet)")
 
     def editor_data(self) -> dict[str, Any]:
