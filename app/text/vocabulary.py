@@ -58,9 +58,10 @@ _CORRECT_FLOORS = (0.6, 0.75)
 # from a look-alike. On seven synthesized jargon sets (202 clips, 404 terms) the checks' gains
 # (see CONFIRM_MARGIN) for runs that were the term reached +3.3; for runs that were not, at
 # most +1.0 at or above 0.69 and -5.96 between 0.65 and 0.69 ("Shona" for Chroma). On the
-# speech set (no jargon, 60 tech terms) all were -8.9 or lower. From 0.69 to 0.65: four more terms found ("Vidys" Vitest in three draws,
-# "stinks" Sphinx), none lost; checks 44 -> 56 of those clips' readings, 6 -> 7 on the speech
-# set. Below 0.65, down to 0.6: 13 more checks there, 4 more on the speech set, no term gained.
+# speech set (no jargon, 60 tech terms) all were -8.9 or lower. From 0.69 to 0.65: four more
+# terms found ("Vidys" Vitest in three draws, "stinks" Sphinx), none lost; checks 44 -> 56 of
+# those clips' readings, 6 -> 7 on the speech set. Below 0.65, down to 0.6: 13 more checks
+# there, 4 more on the speech set, no term gained.
 _NEAR_FLOORS = (0.5, 0.6)
 NEAR_MISS_BAR = 0.65
 # correct()'s score for one of a term's readings ("pie pie" for PyPI); its exact spelling is 1.0,
