@@ -374,3 +374,11 @@ def test_an_acronym_that_starts_a_word_is_read_whole() -> None:
     assert vocab.correct("Plot engine X in front of it.") == "Plot NGINX in front of it."
     for ordinary in ["A light sequel to the film.", "The sequel was light on plot."]:
         assert vocab.correct(ordinary) == ordinary
+
+
+def test_a_term_of_many_pieces_has_a_bounded_number_of_readings() -> None:
+    """Each piece of "PyPy..." has three readings: all their mixes for 20 pieces (3**20) would
+    never finish; the readings stop at a few dozen, the written form included."""
+    variants = spoken_variants("Py" * 20)
+    assert 1 < len(variants) <= 49
+    assert variants[-1] == "py" * 20

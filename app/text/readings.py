@@ -172,7 +172,8 @@ def spoken_variants(term: str) -> list[str]:
                 else:
                     options.append(["", "dot"])
             pieces = _PIECE.findall(part) or [part]
-            readings = [" ".join(combo) for combo in itertools.product(*map(_piece_readings, pieces))]
+            combos = itertools.product(*map(_piece_readings, pieces))
+            readings = [" ".join(c) for c in itertools.islice(combos, _MAX_VARIANTS)]
             # "SQLite" is split "SQ", "Lite" (as "HTMLParser" is "HTML", "Parser"), yet said
             # "sequel lite": an upper-case run that is a syllable with its own reading keeps its
             # last capital.
