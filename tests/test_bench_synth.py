@@ -67,7 +67,23 @@ def test_the_fresh_set_shares_no_sentence_or_term_with_the_others() -> None:
         assert all(term in text for term in said), text  # each term is spoken as written
 
 
-@pytest.mark.parametrize("flags", [["--check", "--fresh"], ["--fresh", "--from", "m.tsv"]])
+def test_the_held_set_is_other_sentences_with_mostly_new_terms() -> None:
+    from app.bench.synth import CHECK_SENTENCES, FRESH_SENTENCES, HELD_SENTENCES, SENTENCES
+
+    def terms(sentences: tuple[tuple[str, str, tuple[str, ...]], ...]) -> set[str]:
+        return {t.casefold() for _voice, _text, said in sentences for t in said}
+
+    others = (SENTENCES, CHECK_SENTENCES, FRESH_SENTENCES)
+    assert len(HELD_SENTENCES) == 30 and len(terms(HELD_SENTENCES)) == 57
+    assert len(terms(HELD_SENTENCES) - set().union(*map(terms, others))) == 53
+    assert not {text for _v, text, _t in HELD_SENTENCES} & {t for s in others for _v, t, _t in s}
+    for _voice, text, said in HELD_SENTENCES:
+        assert all(term in text for term in said), text  # each term is spoken as written
+
+
+@pytest.mark.parametrize(
+    "flags", [["--check", "--fresh"], ["--fresh", "--from", "m.tsv"], ["--held", "--check"]]
+)
 def test_two_sets_at_once_are_refused(tmp_path: Path, flags: list[str]) -> None:
     from app.bench.synth import main
 
