@@ -46,6 +46,11 @@ def test_a_manifest_is_spoken_again_with_its_ids_voices_and_terms(tmp_path: Path
     assert _audio(tmp_path / "first") == _audio(tmp_path / "again")
 
 
+def _terms(sentences: tuple[tuple[str, str, tuple[str, ...]], ...]) -> set[str]:
+    """A set's terms, case-folded."""
+    return {t.casefold() for _voice, _text, said in sentences for t in said}
+
+
 def test_the_check_set_is_other_sentences_with_mostly_other_terms() -> None:
     from app.bench.synth import CHECK_SENTENCES, SENTENCES
 
@@ -58,11 +63,8 @@ def test_the_check_set_is_other_sentences_with_mostly_other_terms() -> None:
 def test_the_fresh_set_shares_no_sentence_or_term_with_the_others() -> None:
     from app.bench.synth import CHECK_SENTENCES, FRESH_SENTENCES, SENTENCES
 
-    def terms(sentences: tuple[tuple[str, str, tuple[str, ...]], ...]) -> set[str]:
-        return {t.casefold() for _voice, _text, said in sentences for t in said}
-
-    assert len(FRESH_SENTENCES) == 30 and len(terms(FRESH_SENTENCES)) == 56
-    assert not terms(FRESH_SENTENCES) & (terms(SENTENCES) | terms(CHECK_SENTENCES))
+    assert len(FRESH_SENTENCES) == 30 and len(_terms(FRESH_SENTENCES)) == 56
+    assert not _terms(FRESH_SENTENCES) & (_terms(SENTENCES) | _terms(CHECK_SENTENCES))
     for _voice, text, said in FRESH_SENTENCES:
         assert all(term in text for term in said), text  # each term is spoken as written
 
@@ -70,12 +72,9 @@ def test_the_fresh_set_shares_no_sentence_or_term_with_the_others() -> None:
 def test_the_held_set_is_other_sentences_with_mostly_new_terms() -> None:
     from app.bench.synth import CHECK_SENTENCES, FRESH_SENTENCES, HELD_SENTENCES, SENTENCES
 
-    def terms(sentences: tuple[tuple[str, str, tuple[str, ...]], ...]) -> set[str]:
-        return {t.casefold() for _voice, _text, said in sentences for t in said}
-
     others = (SENTENCES, CHECK_SENTENCES, FRESH_SENTENCES)
-    assert len(HELD_SENTENCES) == 30 and len(terms(HELD_SENTENCES)) == 57
-    assert len(terms(HELD_SENTENCES) - set().union(*map(terms, others))) == 53
+    assert len(HELD_SENTENCES) == 30 and len(_terms(HELD_SENTENCES)) == 57
+    assert len(_terms(HELD_SENTENCES) - set().union(*map(_terms, others))) == 53
     assert not {text for _v, text, _t in HELD_SENTENCES} & {t for s in others for _v, t, _t in s}
     for _voice, text, said in HELD_SENTENCES:
         assert all(term in text for term in said), text  # each term is spoken as written
