@@ -62,7 +62,19 @@ def test_list_plain_and_json(filled: list[int]) -> None:
 
 def test_list_empty_history() -> None:
     out = holdtype("history", "list", "--json")
+    assert out.returncode == 0 and out.stdout == "" and out.stderr == ""  # JSON: nothing at all
+    out = holdtype("history", "list")
     assert out.returncode == 0 and out.stdout == ""
+    assert "No dictations yet" in out.stderr  # a person is told why the list is empty
+    out = holdtype("history", "search", "kubernetes")
+    assert out.returncode == 0 and out.stdout == "" and "'kubernetes'" in out.stderr
+
+
+def test_empty_history_says_when_it_is_turned_off() -> None:
+    assert holdtype("config", "set", "history.enabled", "false").returncode == 0
+    out = holdtype("history", "list")
+    assert out.returncode == 0 and out.stdout == ""
+    assert "holdtype config set history.enabled true" in out.stderr
 
 
 def test_search(filled: list[int]) -> None:

@@ -28,7 +28,8 @@ def fails(*args: str) -> str:
 
 
 def test_vocab_add_list_remove() -> None:
-    assert ok("vocab", "list") == ""
+    empty = holdtype("vocab", "list")
+    assert empty.stdout == "" and "holdtype vocab add" in empty.stderr  # the hint is not data
     ok("vocab", "add", "scikit-learn", "PyPI", "Talk Python To Me")
     ok("vocab", "add", "PyPI")  # the same spelling is not added twice
     assert ok("vocab", "list").splitlines() == ["scikit-learn", "PyPI", "Talk Python To Me"]
@@ -83,6 +84,8 @@ def test_vocab_add_skips_empty_terms_and_keeps_the_rest() -> None:
 
 
 def test_rules_add_list_test_remove() -> None:
+    empty = holdtype("rules", "list")
+    assert empty.stdout == "" and "holdtype rules add" in empty.stderr
     ok("rules", "add", "teh", "the")
     ok("rules", "add", r"(\d+) percent", r"\1%", "--regex")
     ok("rules", "add", "Bob", "Robert", "--case-sensitive")

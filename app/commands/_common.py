@@ -28,6 +28,12 @@ def save(new: Settings) -> None:
     save_settings(new)
 
 
+def note_empty(message: str) -> None:
+    """Say on stderr that a listing is empty, and how to fill it (stdout stays empty, for
+    scripts)."""
+    click.secho(message, err=True, fg="bright_black")
+
+
 def echo_json(obj: Any) -> None:
     """Print one JSON object on one line (UTF-8, no ASCII escaping)."""
     click.echo(json.dumps(obj, ensure_ascii=False, default=str))

@@ -6,7 +6,7 @@ import datetime as dt
 
 import click
 
-from app.commands._common import echo_json
+from app.commands._common import echo_json, note_empty, settings
 from app.errors import HoldtypeError
 from app.history.store import HistoryEntry, HistoryStore
 
@@ -48,12 +48,22 @@ def _line(entry: HistoryEntry) -> str:
     return f"{entry.id:>5}  {_when(entry.created)}  {entry.outcome.value:<9}  {text}"
 
 
-def _print(entries: list[HistoryEntry], as_json: bool) -> None:
+def _print(entries: list[HistoryEntry], as_json: bool, empty: str) -> None:
+    """Print ``entries`` one per line; with none, say ``empty`` on stderr (human form only)."""
+    if not entries and not as_json:
+        note_empty(empty)
     for entry in entries:
         if as_json:
             echo_json(_summary(entry))
         else:
             click.echo(_line(entry))
+
+
+def _empty_note() -> str:
+    """What an empty history means: nothing dictated yet, or the history turned off."""
+    if not settings().history.enabled:
+        return "The history is off; turn it on with `holdtype config set history.enabled true`."
+    return "No dictations yet: hold the hotkey, speak, let go."
 
 
 def _get(store: HistoryStore, entry_id: int) -> HistoryEntry:
@@ -80,7 +90,7 @@ def list_command(limit: int, as_json: bool) -> None:
     Example: holdtype history list --json --limit 50
     """
     with _open() as store:
-        _print(store.list(limit=limit), as_json)
+        _print(store.list(limit=limit), as_json, _empty_note())
 
 
 @history.command()
@@ -93,7 +103,7 @@ def search(text: str, limit: int, as_json: bool) -> None:
     Example: holdtype history search "pull request"
     """
     with _open() as store:
-        _print(store.search(text, limit=limit), as_json)
+        _print(store.search(text, limit=limit), as_json, f"Nothing in the history contains {text!r}.")
 
 
 @history.command()

@@ -57,6 +57,8 @@ def list_rules(as_json: bool) -> None:
     if as_json:
         _common.echo_json([r.model_dump() for r in current])
         return
+    if not current:
+        _common.note_empty("No replacement rules; add one with `holdtype rules add FIND REPLACE`.")
     for r in current:
         flags = [name for name, on in (("regex", r.regex), ("case-sensitive", r.case_sensitive)) if on]
         extra = f"  [{', '.join(flags)}]" if flags else ""

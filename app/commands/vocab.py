@@ -102,6 +102,8 @@ def list_terms(as_json: bool) -> None:
             {"terms": v.terms, "bias": v.bias, "autocorrect": v.autocorrect, "sensitivity": v.sensitivity}
         )
         return
+    if not v.terms:
+        _common.note_empty("The vocabulary is empty; add terms with `holdtype vocab add TERM...`.")
     for term in v.terms:
         click.echo(term)
     _prompt_note(v.terms, v.bias)
