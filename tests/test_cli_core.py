@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.cli import holdtype
+from tests.cli import ROOT, holdtype
 
 pytestmark = pytest.mark.slow
 
@@ -71,6 +73,33 @@ def test_transcribe_plain_prints_one_line_per_file_and_no_rules_keeps_raw(speak)
     assert "window" in lines[1].lower() and "door" not in lines[1].lower()
     raw = holdtype("transcribe", "--no-rules", str(b))
     assert "door" in raw.stdout.lower()
+
+
+def test_transcribe_reads_a_file_piped_to_standard_input(speak) -> None:
+    """``-`` is an audio file piped in (here a WAV of unknown length, as sox and ffmpeg write
+    to a pipe), transcribed beside the named files and reported as path "-"."""
+    wav = speak("Please close the door.", speed=150)
+    other = speak("The cat sat on the mat.", speed=150)
+    piped = subprocess.run(["sox", str(wav), "-t", "wav", "-"], capture_output=True, check=True).stdout
+    result = subprocess.run(
+        [sys.executable, "-m", "app", "transcribe", "--json", str(other), "-"],
+        input=piped,
+        capture_output=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [row["path"] for row in rows] == [str(other), "-"]
+    assert "door" in rows[1]["text"].lower() and "mat" in rows[0]["text"].lower()
+    assert 1.0 < rows[1]["seconds"] < 4.0
+
+
+def test_transcribe_standard_input_errors_are_one_line() -> None:
+    _one_line_error(holdtype("transcribe", "-", input=""), "nothing was received")
+    junk = holdtype("transcribe", "-", input="not audio at all")
+    _one_line_error(junk, "cannot read audio from standard input")
+    _one_line_error(holdtype("transcribe", "-", "-", input=""), "can be given once")
 
 
 def test_transcribe_errors_are_one_line(tmp_path: Path) -> None:

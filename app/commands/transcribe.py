@@ -20,7 +20,8 @@ from app.errors import AudioError, HoldtypeError
 def transcribe(
     files: tuple[Path, ...], as_json: bool, model_name: str | None, no_rules: bool, mode: str | None
 ) -> None:
-    """Transcribe audio FILES (any format ffmpeg reads) with your vocabulary and rules.
+    """Transcribe audio FILES (any format ffmpeg reads) with your vocabulary and rules; "-"
+    reads one audio file from standard input.
 
     Prints one line of text per file; with --json one object per line with path, text, raw,
     seconds, elapsed_ms (decoding and text clean-up), load_ms (the one-time model load, which
@@ -29,18 +30,29 @@ def transcribe(
     the output keeps their order.
 
     Example: holdtype transcribe --json meeting.wav note.m4a
+
+    Example: ffmpeg -loglevel error -i talk.mp4 -f wav - | holdtype transcribe -
     """
     from app.transcribe import models
-    from app.transcribe.batch import FileTranscriber
+    from app.transcribe.batch import STDIN, FileTranscriber
 
     config = settings()
     if model_name:
         models.resolve(model_name)  # a clear error before anything loads
         config = config.model_copy(update={"model": config.model.model_copy(update={"name": model_name})})
-    missing = [f for f in files if not f.exists()]
+    if files.count(STDIN) > 1:
+        raise HoldtypeError('"-" (standard input) can be given once')
+    missing = [f for f in files if f != STDIN and not f.exists()]
     if missing:
         raise AudioError(f"no such file: {missing[0]}")
-    engine = FileTranscriber(config, use_rules=not no_rules, mode=mode or "raw")
+    stdin = None
+    if STDIN in files:
+        if sys.stdin is None or sys.stdin.isatty():
+            raise AudioError(
+                '"-" reads audio from standard input; pipe a file in: holdtype transcribe - < note.wav'
+            )
+        stdin = sys.stdin.buffer.read()
+    engine = FileTranscriber(config, use_rules=not no_rules, mode=mode or "raw", stdin=stdin)
     failures = 0
     for result in engine.transcribe_files(list(files)):
         if isinstance(result, AudioError):

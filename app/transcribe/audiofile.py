@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -20,12 +21,26 @@ def load_audio(path: str | Path) -> np.ndarray:
         raise AudioError(f"{path} is a folder, not an audio file")
     if path.stat().st_size == 0:
         raise AudioError(f"cannot read audio from {path}: the file is empty")
+    return _decode(str(path), str(path))
+
+
+def decode_bytes(data: bytes, name: str = "standard input") -> np.ndarray:
+    """Decode a whole audio file held in memory (say, piped to ``holdtype transcribe -``) into
+    16 kHz mono float32; ``name`` says where it came from in errors."""
+    if not data:
+        raise AudioError(f"cannot read audio from {name}: nothing was received")
+    import io
+
+    return _decode(io.BytesIO(data), name)
+
+
+def _decode(source: str | BinaryIO, name: str) -> np.ndarray:
     from faster_whisper import decode_audio
 
     try:
-        audio = decode_audio(str(path), sampling_rate=SAMPLE_RATE)
+        audio = decode_audio(source, sampling_rate=SAMPLE_RATE)
     except Exception as exc:  # PyAV raises many error types for unreadable input
-        raise AudioError(f"cannot read audio from {path}: {_decode_failure(exc)}") from exc
+        raise AudioError(f"cannot read audio from {name}: {_decode_failure(exc)}") from exc
     return np.asarray(audio, dtype=np.float32)
 
 

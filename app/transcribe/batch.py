@@ -16,7 +16,7 @@ from typing import Any
 from app.config import Settings
 from app.errors import AudioError
 from app.text.pipeline import TextPipeline
-from app.transcribe.audiofile import SAMPLE_RATE, load_audio
+from app.transcribe.audiofile import SAMPLE_RATE, decode_bytes, load_audio
 from app.transcribe.whisper import DecodeOptions, WhisperTranscriber
 
 
@@ -60,11 +60,22 @@ class FileResult:
         return data
 
 
-class FileTranscriber:
-    """Loads the model once and transcribes files with the user's vocabulary, rules and mode."""
+# The path that names standard input (``holdtype transcribe -``).
+STDIN = Path("-")
 
-    def __init__(self, settings: Settings, *, use_rules: bool = True, mode: str = "raw") -> None:
+
+class FileTranscriber:
+    """Loads the model once and transcribes files with the user's vocabulary, rules and mode.
+
+    ``stdin`` is the audio file read from standard input, transcribed where :data:`STDIN`
+    ("-") is among the paths.
+    """
+
+    def __init__(
+        self, settings: Settings, *, use_rules: bool = True, mode: str = "raw", stdin: bytes | None = None
+    ) -> None:
         self.settings = settings
+        self.stdin = stdin
         self.use_rules = use_rules
         self.mode = mode
         self.whisper = WhisperTranscriber(settings.model)
@@ -112,8 +123,8 @@ class FileTranscriber:
             return exc
 
     def transcribe_file(self, path: Path) -> FileResult:
-        """Transcribe one file (any format PyAV/ffmpeg reads)."""
-        audio = load_audio(path)
+        """Transcribe one file (any format PyAV/ffmpeg reads); :data:`STDIN` is ``stdin``."""
+        audio = decode_bytes(self.stdin or b"") if path == STDIN else load_audio(path)
         loading = time.perf_counter()
         self.whisper.load()  # a no-op once loaded
         started = time.perf_counter()
