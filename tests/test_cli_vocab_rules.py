@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -38,6 +39,33 @@ def test_vocab_add_list_remove() -> None:
     assert data["bias"] in {"prompt", "hotwords", "both", "none"}
     ok("vocab", "remove", "pypi")  # no exact match: removes the term whatever its casing
     assert ok("vocab", "list").splitlines() == ["scikit-learn", "Talk Python To Me"]
+
+
+def test_vocab_add_from_a_file_and_standard_input(tmp_path: Path) -> None:
+    glossary = tmp_path / "glossary.txt"
+    glossary.write_text("# data tools\nNumPy\n\n  Talk  Python To Me \nPyPI\n", encoding="utf-8")
+    ok("vocab", "add", "scikit-learn", "--file", str(glossary))
+    assert ok("vocab", "list").splitlines() == ["scikit-learn", "NumPy", "Talk Python To Me", "PyPI"]
+    piped = holdtype("vocab", "add", "--file", "-", input="Marimo\nNumPy\n")
+    assert piped.returncode == 0 and "added 1 term(s)" in piped.stdout, piped.stderr
+    # What `vocab list` prints is a file `vocab add --file` reads back, unchanged.
+    listed = tmp_path / "listed.txt"
+    listed.write_text(ok("vocab", "list"), encoding="utf-8")
+    ok("vocab", "remove", "NumPy", "Marimo")
+    ok("vocab", "add", "--file", str(listed))
+    again = ok("vocab", "list").splitlines()  # the two removed terms are back, now the newest
+    assert again == ["scikit-learn", "Talk Python To Me", "PyPI", "NumPy", "Marimo"]
+
+
+def test_vocab_add_file_errors_are_one_line(tmp_path: Path) -> None:
+    assert "no such vocabulary file" in fails("vocab", "add", "--file", str(tmp_path / "missing.txt"))
+    comments = tmp_path / "comments.txt"
+    comments.write_text("# nothing here\n\n", encoding="utf-8")
+    assert "no terms in" in fails("vocab", "add", "--file", str(comments))
+    binary = tmp_path / "model.bin"
+    binary.write_bytes(bytes(range(128, 256)))
+    assert "not a UTF-8 text file" in fails("vocab", "add", "--file", str(binary))
+    assert ok("vocab", "list") == ""  # nothing half-added
 
 
 def test_vocab_keeps_terms_that_differ_only_in_case() -> None:

@@ -11,6 +11,7 @@ MODULES = [
     "app.text.normalize",
     "app.text.pipeline",
     "app.text.readings",
+    "app.text.termfile",
     "app.text.vocabulary",
     "app.transcribe.tokens",
 ]

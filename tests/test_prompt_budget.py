@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from app.bench.wer import read_terms
 from app.config import ModelSettings, VocabularySettings
 from app.text.pipeline import TextPipeline
+from app.text.termfile import read_terms
 from app.text.vocabulary import Vocabulary, prompt_text
 from app.transcribe.audiofile import load_audio
 from app.transcribe.tokens import PROMPT_MARGIN, PROMPT_MAX_TOKENS, count_tokens

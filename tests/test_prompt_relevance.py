@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.bench.wer import read_terms
 from app.config import ModelSettings, VocabularySettings
 from app.text.pipeline import LONG_PROMPT_TOKENS, PROMPT_BIASES, TextPipeline
+from app.text.termfile import read_terms
 from app.text.vocabulary import SURE_BAR, Vocabulary
 from app.transcribe.audiofile import SAMPLE_RATE, load_audio
 from app.transcribe.streaming import Look, StreamingTranscriber

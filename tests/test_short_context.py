@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.bench.wer import read_terms, word_errors
+from app.bench.wer import word_errors
 from app.config import ModelSettings
+from app.text.termfile import read_terms
 from app.text.vocabulary import Vocabulary
 from app.transcribe.audiofile import SAMPLE_RATE, load_audio
 from app.transcribe.glitches import repeat_start

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.bench.wer import read_terms
 from app.config import ModelSettings, VocabularySettings
 from app.text.pipeline import TextPipeline
+from app.text.termfile import read_terms
 from app.transcribe.audiofile import SAMPLE_RATE, load_audio
 from app.transcribe.glitches import prompt_echo
 from app.transcribe.vad import has_speech, speech_seconds

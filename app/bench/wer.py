@@ -77,14 +77,6 @@ def read_speech_manifest(path: Path, limit: int | None = None) -> list[SpeechIte
     return items
 
 
-def read_terms(path: Path) -> list[str]:
-    """Read a vocabulary file: one term per line; blank lines and ``#`` comments are skipped."""
-    if not path.is_file():
-        raise HoldtypeError(f"no such vocabulary file: {path}")
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
-
-
 @dataclass(frozen=True, slots=True)
 class WerComparison:
     """Plain faster-whisper against the full text pipeline, on the same clips in one run."""

@@ -25,8 +25,9 @@ def wer(
 
     Example: holdtype bench wer ../shared/data/speech/manifest.jsonl --vocab-file terms.txt
     """
-    from app.bench.wer import compare_wer, read_speech_manifest, read_terms
+    from app.bench.wer import compare_wer, read_speech_manifest
     from app.config import ModelSettings
+    from app.text.termfile import read_terms
 
     settings = _common.settings()
     terms = read_terms(vocab_file) if vocab_file else []

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import shlex
+from pathlib import Path
 
 import click
 
 from app.commands import _common
 from app.errors import ConfigError
+from app.text.termfile import parse_terms, read_terms
 
 
 @click.group()
@@ -19,9 +21,31 @@ def vocab() -> None:
 
 
 @vocab.command("add")
-@click.argument("terms", nargs=-1, required=True)
-def add(terms: tuple[str, ...]) -> None:
-    """Add TERMS (quote terms with spaces). Example: holdtype vocab add NumPy "Hugging Face" """
+@click.argument("terms", nargs=-1)
+@click.option(
+    "--file",
+    "term_file",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    help="Also add the terms of this file: one per line, # comments; - reads standard input.",
+)
+def add(terms: tuple[str, ...], term_file: Path | None) -> None:
+    """Add TERMS (quote terms with spaces), and those of --file.
+
+    Example: holdtype vocab add NumPy "Hugging Face"
+
+    Example: holdtype vocab add --file glossary.txt (a file `holdtype vocab list` wrote will do)
+    """
+    if term_file is not None:
+        listed = (
+            parse_terms(click.get_text_stream("stdin").read())
+            if str(term_file) == "-"
+            else read_terms(term_file)
+        )
+        if not listed and not terms:
+            raise ConfigError(f"no terms in {'standard input' if str(term_file) == '-' else term_file}")
+        terms = (*terms, *listed)
+    elif not terms:
+        raise click.UsageError("give TERMS to add, or --file with one term per line")
     current = _common.settings()
     words = list(current.vocabulary.terms)
     known = set(words)  # exact spelling: `LLM` and `llm` are different terms
