@@ -57,6 +57,23 @@ def test_vocab_add_from_a_file_and_standard_input(tmp_path: Path) -> None:
     assert again == ["scikit-learn", "Talk Python To Me", "PyPI", "NumPy", "Marimo"]
 
 
+def test_vocab_add_reads_the_settings_windows_export(tmp_path: Path) -> None:
+    """A .toml or .csv exported from the settings window gives its terms; its rules are named,
+    not silently dropped and not added by `vocab add`."""
+    from app.config import Rule
+    from app.text.termfile import write_vocabulary_file
+
+    for suffix in (".toml", ".csv"):
+        exported = tmp_path / f"vocabulary{suffix}"
+        write_vocabulary_file(exported, ["Polars", "DuckDB"], [Rule(find="teh", replace="the")])
+        out = holdtype("vocab", "add", "--file", str(exported))
+        assert out.returncode == 0, out.stderr
+        assert "holds 1 rule(s)" in out.stderr
+        assert ok("vocab", "list").splitlines() == ["Polars", "DuckDB"]
+        assert json.loads(ok("rules", "list", "--json")) == []
+        ok("vocab", "remove", "Polars", "DuckDB")
+
+
 def test_vocab_add_file_errors_are_one_line(tmp_path: Path) -> None:
     assert "no such vocabulary file" in fails("vocab", "add", "--file", str(tmp_path / "missing.txt"))
     comments = tmp_path / "comments.txt"
@@ -65,6 +82,9 @@ def test_vocab_add_file_errors_are_one_line(tmp_path: Path) -> None:
     binary = tmp_path / "model.bin"
     binary.write_bytes(bytes(range(128, 256)))
     assert "not a UTF-8 text file" in fails("vocab", "add", "--file", str(binary))
+    broken = tmp_path / "broken.toml"
+    broken.write_text('terms = ["NumPy"\n', encoding="utf-8")
+    assert "not valid TOML" in fails("vocab", "add", "--file", str(broken))
     assert ok("vocab", "list") == ""  # nothing half-added
 
 

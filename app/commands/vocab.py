@@ -9,7 +9,7 @@ import click
 
 from app.commands import _common
 from app.errors import ConfigError
-from app.text.termfile import parse_terms, read_terms
+from app.text.termfile import parse_terms, read_vocabulary_file
 
 
 @click.group()
@@ -26,7 +26,8 @@ def vocab() -> None:
     "--file",
     "term_file",
     type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
-    help="Also add the terms of this file: one per line, # comments; - reads standard input.",
+    help="Also add the terms of this file: one per line (# comments), or a .toml/.csv the "
+    "settings window exported; - reads standard input.",
 )
 def add(terms: tuple[str, ...], term_file: Path | None) -> None:
     """Add TERMS (quote terms with spaces), and those of --file.
@@ -36,14 +37,7 @@ def add(terms: tuple[str, ...], term_file: Path | None) -> None:
     Example: holdtype vocab add --file glossary.txt (a file `holdtype vocab list` wrote will do)
     """
     if term_file is not None:
-        listed = (
-            parse_terms(click.get_text_stream("stdin").read())
-            if str(term_file) == "-"
-            else read_terms(term_file)
-        )
-        if not listed and not terms:
-            raise ConfigError(f"no terms in {'standard input' if str(term_file) == '-' else term_file}")
-        terms = (*terms, *listed)
+        terms = (*terms, *_file_terms(term_file))
     elif not terms:
         raise click.UsageError("give TERMS to add, or --file with one term per line")
     current = _common.settings()
@@ -73,6 +67,20 @@ def add(terms: tuple[str, ...], term_file: Path | None) -> None:
     _common.save(new)
     click.echo(f"added {len(added)} term(s); {len(words)} in the vocabulary")
     _prompt_note(words, new.vocabulary.bias)
+
+
+def _file_terms(path: Path) -> list[str]:
+    """The terms of ``path`` (``-``: standard input, one per line), saying which rules it holds
+    are left out (``holdtype rules add`` adds those)."""
+    if str(path) == "-":
+        terms, rules, name = parse_terms(click.get_text_stream("stdin").read()), [], "standard input"
+    else:
+        (terms, rules), name = read_vocabulary_file(path), str(path)
+    if rules:
+        click.echo(f"note: {name} also holds {len(rules)} rule(s); `vocab add` adds its terms only", err=True)
+    if not terms:
+        raise ConfigError(f"no terms in {name}")
+    return terms
 
 
 def _prompt_note(terms: list[str], bias: str) -> None:

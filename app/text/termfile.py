@@ -1,18 +1,40 @@
-"""Vocabulary files: one term per line, as ``holdtype vocab list`` prints them.
+"""Vocabulary files: the terms (and rules) a user keeps outside Holdtype, read and written.
 
-Read by ``holdtype vocab add --file`` and the benchmarks' ``--vocab-file``. Blank lines and lines
-starting with ``#`` are skipped; a term keeps its inner spaces ("Talk Python To Me").
+Three forms, told apart by the file's suffix:
+
+- plain text (``.txt`` or any other suffix): one term per line, as ``holdtype vocab list``
+  prints them; blank lines and lines starting with ``#`` are skipped;
+- ``.toml``: ``terms = [...]`` and ``[[rules]]`` tables (what the settings window exports);
+- ``.csv``: a header row; ``kind``/``find``/``replace``/``regex``/``case_sensitive`` columns
+  (the settings window's export), or a single column of terms.
+
+Read by ``holdtype vocab add --file``, the settings window's Import and Export, and the
+benchmarks' ``--vocab-file``.
 """
 
 from __future__ import annotations
 
+import csv
+import io
+import sys
 from pathlib import Path
+from typing import Any
 
+import tomli_w
+from pydantic import ValidationError
+
+from app.config import Rule
 from app.errors import HoldtypeError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 
 def parse_terms(text: str) -> list[str]:
-    """The terms of a vocabulary file's ``text``, in order (spaces inside a term collapsed).
+    """The terms of a plain-text vocabulary file's ``text``, in order (spaces inside a term
+    collapsed).
 
     >>> parse_terms("# tools\\nNumPy\\n\\n  Talk  Python To Me \\n")
     ['NumPy', 'Talk Python To Me']
@@ -22,11 +44,95 @@ def parse_terms(text: str) -> list[str]:
 
 
 def read_terms(path: Path) -> list[str]:
-    """Read a vocabulary file (UTF-8, see :func:`parse_terms`); a clear error when it is missing
-    or not text."""
+    """The terms of the vocabulary file at ``path`` (any of the three forms; rules ignored)."""
+    return read_vocabulary_file(path)[0]
+
+
+def read_vocabulary_file(path: Path) -> tuple[list[str], list[Rule]]:
+    """Terms and rules of the vocabulary file at ``path``, by its suffix (see the module).
+
+    Raises :class:`HoldtypeError` naming the file and the problem: missing, not UTF-8 text,
+    TOML that does not parse, a rule that is not valid.
+    """
     if not path.is_file():
         raise HoldtypeError(f"no such vocabulary file: {path}")
     try:
-        return parse_terms(path.read_text(encoding="utf-8-sig"))
+        text = path.read_text(encoding="utf-8-sig")
+        suffix = path.suffix.lower()
+        if suffix == ".toml":
+            return _from_toml(text)
+        if suffix == ".csv":
+            return _from_csv(text)
+        return parse_terms(text), []
     except UnicodeDecodeError as exc:
         raise HoldtypeError(f"{path} is not a UTF-8 text file of terms ({exc.reason})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise HoldtypeError(f"{path} is not valid TOML: {exc}") from None
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        raise HoldtypeError(f"{path}: a rule is not valid: {problem['msg']}") from None
+    except OSError as exc:
+        raise HoldtypeError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _from_toml(text: str) -> tuple[list[str], list[Rule]]:
+    data = tomllib.loads(text)
+    terms = [str(t) for t in data.get("terms", data.get("vocabulary", {}).get("terms", []))]
+    rules = [Rule.model_validate(r) for r in data.get("rules", [])]
+    return terms, rules
+
+
+def _from_csv(text: str) -> tuple[list[str], list[Rule]]:
+    """A file with ``find`` (and optionally ``replace``, ``regex``, ``case_sensitive``) columns
+    holds rules; ``kind`` = ``term`` rows, or a single column without those headers, are terms."""
+    rows = list(csv.reader(io.StringIO(text)))
+    if not rows:
+        return [], []
+    header = [h.strip().lower() for h in rows[0]]
+    terms: list[str] = []
+    rules: list[Rule] = []
+    if "find" not in header and "term" not in header and "kind" not in header:
+        return [r[0].strip() for r in rows if r and r[0].strip()], []
+    for row in rows[1:]:
+        # keep replacements verbatim (a rule may insert a newline); trim everything else
+        record = {
+            h: (row[i] if h == "replace" else row[i].strip()) if i < len(row) else ""
+            for i, h in enumerate(header)
+        }
+        kind = record.get("kind", "")
+        if kind == "term" or (not kind and record.get("term")):
+            term = record.get("term") or record.get("find", "")
+            if term:
+                terms.append(term)
+        elif record.get("find"):
+            rules.append(
+                Rule(
+                    find=record["find"],
+                    replace=record.get("replace", ""),
+                    regex=_truthy(record.get("regex", "")),
+                    case_sensitive=_truthy(record.get("case_sensitive", "")),
+                )
+            )
+    return terms, rules
+
+
+def _truthy(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "y", "x"}
+
+
+def write_vocabulary_file(path: Path, terms: list[str], rules: list[Rule]) -> None:
+    """Write terms and rules as TOML (``.toml``) or CSV (any other suffix)."""
+    if path.suffix.lower() == ".toml":
+        data: dict[str, Any] = {"terms": terms, "rules": [r.model_dump() for r in rules]}
+        path.write_text(tomli_w.dumps(data), encoding="utf-8")
+        return
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["kind", "find", "replace", "regex", "case_sensitive"])
+    for term in terms:
+        writer.writerow(["term", term, "", "", ""])
+    for rule in rules:
+        writer.writerow(
+            ["rule", rule.find, rule.replace, str(rule.regex).lower(), str(rule.case_sensitive).lower()]
+        )
+    path.write_text(out.getvalue(), encoding="utf-8")

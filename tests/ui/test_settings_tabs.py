@@ -176,6 +176,14 @@ def test_vocabulary_tab(qtbot, config_path: Path, write_settings, tmp_path: Path
         assert tab.term_list() == ["PyPI", "scikit-learn"]
         assert [(r.find, r.replace) for r in tab.rule_list()] == [("new line", "\n"), ("teh", "the")]
 
+    # a plain list, one term per line (as `holdtype vocab list` prints), imports its terms
+    listed = tmp_path / "glossary.txt"
+    listed.write_text("# tools\nPolars\n\nscikit-learn\n", encoding="utf-8")
+    tab.import_file(listed)
+    assert tab.term_list() == ["PyPI", "scikit-learn", "Polars"]
+    tab.terms.removeRow(2)
+    assert tab.term_list() == ["PyPI", "scikit-learn"]
+
     # a term already listed is selected, not added twice; one that differs in case is a new term
     tab.add_term("scikit-learn")
     assert tab.term_list() == ["PyPI", "scikit-learn"]

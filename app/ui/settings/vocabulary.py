@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
-import sys
 from pathlib import Path
-from typing import Any
 
-import tomli_w
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -29,81 +24,12 @@ from PySide6.QtWidgets import (
 
 from app.config import Rule, Settings
 from app.errors import HoldtypeError
+from app.text.termfile import read_vocabulary_file, write_vocabulary_file
 from app.ui.settings.base import SettingsTab, TabContext, section
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 log = logging.getLogger(__name__)
 
 RULE_COLUMNS = ("Find", "Replace with", "Regex", "Match case")
-
-
-def read_vocabulary_file(path: Path) -> tuple[list[str], list[Rule]]:
-    """Read terms and rules from a TOML file (``terms = [...]``, ``[[rules]]``) or a CSV file.
-
-    CSV: a header row; a file with ``find`` (and optionally ``replace``, ``regex``,
-    ``case_sensitive``) columns holds rules, ``kind`` = ``term`` rows or a single column are terms.
-    """
-    text = path.read_text(encoding="utf-8-sig")
-    if path.suffix.lower() == ".toml":
-        data = tomllib.loads(text)
-        terms = [str(t) for t in data.get("terms", data.get("vocabulary", {}).get("terms", []))]
-        rules = [Rule.model_validate(r) for r in data.get("rules", [])]
-        return terms, rules
-    rows = list(csv.reader(io.StringIO(text)))
-    if not rows:
-        return [], []
-    header = [h.strip().lower() for h in rows[0]]
-    terms: list[str] = []
-    rules: list[Rule] = []
-    if "find" not in header and "term" not in header and "kind" not in header:
-        return [r[0].strip() for r in rows if r and r[0].strip()], []
-    for row in rows[1:]:
-        # keep replacements verbatim (a rule may insert a newline); trim everything else
-        record = {
-            h: (row[i] if h == "replace" else row[i].strip()) if i < len(row) else ""
-            for i, h in enumerate(header)
-        }
-        kind = record.get("kind", "")
-        if kind == "term" or (not kind and record.get("term")):
-            term = record.get("term") or record.get("find", "")
-            if term:
-                terms.append(term)
-        elif record.get("find"):
-            rules.append(
-                Rule(
-                    find=record["find"],
-                    replace=record.get("replace", ""),
-                    regex=_truthy(record.get("regex", "")),
-                    case_sensitive=_truthy(record.get("case_sensitive", "")),
-                )
-            )
-    return terms, rules
-
-
-def write_vocabulary_file(path: Path, terms: list[str], rules: list[Rule]) -> None:
-    """Write terms and rules as TOML (``.toml``) or CSV (any other suffix)."""
-    if path.suffix.lower() == ".toml":
-        data: dict[str, Any] = {"terms": terms, "rules": [r.model_dump() for r in rules]}
-        path.write_text(tomli_w.dumps(data), encoding="utf-8")
-        return
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["kind", "find", "replace", "regex", "case_sensitive"])
-    for term in terms:
-        writer.writerow(["term", term, "", "", ""])
-    for rule in rules:
-        writer.writerow(
-            ["rule", rule.find, rule.replace, str(rule.regex).lower(), str(rule.case_sensitive).lower()]
-        )
-    path.write_text(out.getvalue(), encoding="utf-8")
-
-
-def _truthy(value: str) -> bool:
-    return value.strip().lower() in {"1", "true", "yes", "y", "x"}
 
 
 def check_rule(rule: Rule) -> str | None:
@@ -320,7 +246,8 @@ class VocabularyTab(SettingsTab):
 
     # --- import / export ------------------------------------------------------------------
     def import_file(self, path: Path) -> None:
-        """Merge the terms and rules of ``path`` (TOML or CSV) into the tables."""
+        """Merge the terms and rules of ``path`` (text, TOML or CSV, see
+        :mod:`app.text.termfile`) into the tables."""
         terms, rules = read_vocabulary_file(path)
         for term in terms:
             self.add_term(term)
@@ -332,12 +259,14 @@ class VocabularyTab(SettingsTab):
         write_vocabulary_file(path, self.term_list(), self.rule_list())
 
     def _import_dialog(self) -> None:
-        name, _ = QFileDialog.getOpenFileName(self, "Import vocabulary", "", "Vocabulary (*.toml *.csv)")
+        name, _ = QFileDialog.getOpenFileName(
+            self, "Import vocabulary", "", "Vocabulary (*.txt *.toml *.csv);;All files (*)"
+        )
         if name:
             try:
                 self.import_file(Path(name))
-            except (OSError, ValueError, tomllib.TOMLDecodeError) as exc:
-                self.rule_problem.setText(f"Could not import {name}: {exc}")
+            except HoldtypeError as exc:
+                self.rule_problem.setText(f"Could not import: {exc}")
 
     def _export_dialog(self) -> None:
         name, _ = QFileDialog.getSaveFileName(
