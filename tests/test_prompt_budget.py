@@ -101,3 +101,38 @@ def test_the_vocabulary_still_steers_whisper_after_a_long_transcript(
     )
     assert "scikit-learn" in pipeline.apply(first.text), first.text
     assert "PyPI" in second.text  # Whisper's own spelling, before any correction
+
+
+@pytest.mark.slow
+def test_hotwords_and_a_full_prompt_share_the_window(whisper: WhisperTranscriber, speak) -> None:
+    """``vocabulary.bias = both`` with a long vocabulary: hotwords (up to half the window) and
+    the vocabulary prompt (the other half) left no room for the text, and faster-whisper refused
+    to decode ("The length of the prompt is 440 ..."): dictation failed. The oldest hotwords
+    now give way."""
+    pipeline = TextPipeline(VocabularySettings(terms=MANY, bias="both"), [])
+    options = pipeline.decode_options(DecodeOptions.from_settings(ModelSettings()))
+    assert options.hotwords is not None and count_tokens(" " + options.hotwords) > 200
+    assert count_tokens(" " + options.initial_prompt) > 200
+    result = whisper.transcribe(load_audio(speak("Please close the door.", speed=150)), options)
+    assert "door" in result.text.lower(), result.text
+    prompt, hotwords = whisper._fit(options, 30)
+    assert prompt == options.initial_prompt  # the prompt, nearest the speech, is kept whole
+    assert hotwords is not None and options.hotwords.endswith(hotwords)  # the newest terms
+    assert len(hotwords) < len(options.hotwords)
+
+
+@pytest.mark.slow
+def test_a_full_prompt_leaves_room_for_the_text_of_a_long_recording(
+    whisper: WhisperTranscriber, speak
+) -> None:
+    """27.8 s of audio in one window may write 233 tokens; with a 223-token prompt that was more
+    than Whisper's 448 and the decode failed. The prompt's front now gives way."""
+    audio = load_audio(speak("Please close the door.", speed=150, pad_s=13.0))
+    assert 27.0 < len(audio) / 16_000 <= 28.0
+    context = " ".join(f"sentence number {i} of what was said before." for i in range(30))
+    options = replace(DecodeOptions.from_settings(ModelSettings(short_context=False)), context=context)
+    result = whisper.transcribe(audio, options)
+    assert "door" in result.text.lower(), result.text
+    prompt, _ = whisper._fit(options, 233)
+    assert isinstance(prompt, list) and len(prompt) < PROMPT_MAX_TOKENS
+    assert whisper._model.hf_tokenizer.decode(prompt).endswith("number 29 of what was said before.")  # type: ignore[union-attr]

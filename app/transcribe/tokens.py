@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 
 from app.transcribe import models
 
@@ -18,6 +19,10 @@ PROMPT_MAX_TOKENS = 223  # 448 // 2 - 1: the prompt tokens Whisper is given
 PROMPT_MARGIN = 8  # slack for tokenizers that split a little differently from tiny.en's
 PROMPT_BUDGET = PROMPT_MAX_TOKENS - PROMPT_MARGIN  # what a prompt measured here may use
 _CAMEL = re.compile(r"[a-z][A-Z]")  # a capital inside a word: GitHub, YouTube
+WINDOW_TOKENS = 448  # Whisper's decoder: prompt, start tokens and the text it writes, together
+# What a decode without a cap on its text leaves it at least (long audio, window by window):
+# the other half of the window, as in Whisper's training.
+TEXT_TOKENS = WINDOW_TOKENS // 2
 
 
 @functools.cache
@@ -67,3 +72,37 @@ def known_name(word: str) -> bool:
     if not (word.isalpha() and len(word) >= 2 and (word.isupper() or _CAMEL.search(word))):
         return False
     return count_tokens(" " + word) == 1
+
+
+def fit_prompt(
+    measure: Callable[[list[int], str | None], int],
+    previous: list[int],
+    hotwords: str | None,
+    new_tokens: int | None,
+) -> tuple[list[int], str | None]:
+    """The prompt tokens and hotwords a decode may use so that Whisper's whole prompt and the
+    ``new_tokens`` it may write (``None``: :data:`TEXT_TOKENS`) fit in its window.
+
+    ``measure(previous, hotwords)`` is the length of the prompt faster-whisper would build
+    (hotwords, then the prompt's last :data:`PROMPT_MAX_TOKENS` tokens, then its start tokens).
+    Each may hold up to half the window, so both together with a cap on the text can be more
+    than the window: faster-whisper then refuses to decode, or, without a cap, leaves long audio
+    almost no room for its words. Hotwords go first, oldest term first (they are the terms,
+    comma-separated, newest last), as they are furthest from the speech; then the prompt loses
+    its front, as faster-whisper itself would cut it.
+
+    >>> size = lambda tokens, words: len(tokens) + len((words or "").split())
+    >>> fit_prompt(size, [1, 2, 3], "a, b, c", 443)
+    ([1, 2, 3], 'b, c')
+    >>> fit_prompt(size, [1, 2, 3], "a, b, c", 446)
+    ([2, 3], None)
+    """
+    limit = WINDOW_TOKENS - (TEXT_TOKENS if new_tokens is None else new_tokens)
+    terms = hotwords.split(", ") if hotwords else []
+    while terms and measure(previous, ", ".join(terms)) > limit:
+        terms.pop(0)
+    kept = ", ".join(terms) or None
+    over = measure(previous, kept) - limit
+    if over > 0:
+        previous = previous[min(over, len(previous)) :]
+    return previous, kept

@@ -28,7 +28,7 @@ from app.transcribe import models, vad
 from app.transcribe.audiofile import SAMPLE_RATE
 from app.transcribe.device import choose_device, cpu_workers, cuda_device_count
 from app.transcribe.glitches import list_like, looping, prompt_echo, repeat_start, words_of
-from app.transcribe.tokens import PROMPT_MAX_TOKENS
+from app.transcribe.tokens import PROMPT_MAX_TOKENS, TEXT_TOKENS, WINDOW_TOKENS, fit_prompt
 
 log = logging.getLogger(__name__)
 
@@ -506,6 +506,40 @@ class WhisperTranscriber:
         room = max(0, PROMPT_MAX_TOKENS - len(head))
         return [*head[-PROMPT_MAX_TOKENS:], *(tail[-room:] if room else [])]
 
+    def _fit(
+        self, options: DecodeOptions, new_tokens: int | None
+    ) -> tuple[str | list[int] | None, str | None]:
+        """The initial prompt and hotwords of a decode, cut so that they and the ``new_tokens``
+        Whisper may write fit in its window (see :func:`~app.transcribe.tokens.fit_prompt`):
+        as they are when they fit, which is nearly always."""
+        prompt = self._prompt(options)
+        hotwords = options.hotwords or None
+        if not hotwords and (prompt is None or new_tokens is None):
+            return prompt, hotwords  # the prompt alone is cut to half the window: it fits
+        model = self._model
+        tokenizer = self._tokenizer()
+        encoded = tokenizer.encode(" " + prompt.strip()) if isinstance(prompt, str) else prompt  # type: ignore[attr-defined]
+        previous = list(encoded or [])[-PROMPT_MAX_TOKENS:]  # all faster-whisper keeps
+
+        def measure(tokens: list[int], words: str | None) -> int:
+            return len(
+                model.get_prompt(  # type: ignore[union-attr]
+                    tokenizer, tokens, without_timestamps=True, prefix=options.prefix or None, hotwords=words
+                )
+            )
+
+        if measure(previous, hotwords) + (TEXT_TOKENS if new_tokens is None else new_tokens) <= WINDOW_TOKENS:
+            return prompt, hotwords
+        fitted, kept = fit_prompt(measure, previous, hotwords, new_tokens)
+        log.debug(
+            "prompt of %d tokens and %d hotwords cut to %d and %d to leave room for the text",
+            len(previous),
+            len(hotwords.split(", ")) if hotwords else 0,
+            len(fitted),
+            len(kept.split(", ")) if kept else 0,
+        )
+        return (prompt if fitted == previous else fitted or None), kept  # uncut: as it was
+
     def _comma_tokens(self) -> tuple[int, ...]:
         """The ids of every token that writes a comma (computed once per model)."""
         if self._commas is None:
@@ -556,12 +590,14 @@ class WhisperTranscriber:
         suppress: tuple[int, ...] = (),
         repetition_penalty: float = 1.0,
     ) -> Transcript:
+        new_tokens = max_new_tokens(duration)
+        prompt, hotwords = self._fit(options, new_tokens)
         segments, info = self._model.transcribe(  # type: ignore[union-attr]
             audio,
             language=options.language,
             beam_size=options.beam_size,
-            initial_prompt=self._prompt(options),
-            hotwords=options.hotwords or None,
+            initial_prompt=prompt,
+            hotwords=hotwords,
             prefix=options.prefix or None,
             vad_filter=options.vad_filter,
             word_timestamps=options.word_timestamps,
@@ -572,7 +608,7 @@ class WhisperTranscriber:
             and not options.word_timestamps
             and duration <= LONG_FORM_S,
             temperature=list(options.temperature),
-            max_new_tokens=max_new_tokens(duration),
+            max_new_tokens=new_tokens,
             suppress_tokens=[-1, *suppress],  # -1: Whisper's usual set (symbols, speaker tags)
             repetition_penalty=repetition_penalty,
         )
