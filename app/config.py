@@ -69,6 +69,11 @@ class AudioSettings(_Section):
 # 21.4 -> 20.1, 26.7 -> 23.3 %; the development set 15.3 -> 16.8 %), for about 45 % more
 # decoding time. Long recordings keep 5 (whisper.LONG_AUDIO_BEAM).
 DEFAULT_BEAM_SIZE = 10
+# CTranslate2's compute types ("auto" is Holdtype's: float16 on a GPU, int8 on a CPU).
+COMPUTE_TYPES = (
+    "auto", "default", "int8", "int8_float32", "int8_float16", "int8_bfloat16", "int16", "float16",
+    "bfloat16", "float32",
+)  # fmt: skip
 
 
 class ModelSettings(_Section):
@@ -104,6 +109,13 @@ class ModelSettings(_Section):
     @classmethod
     def _empty_language_is_auto(cls, value: str | None) -> str | None:
         return value or None
+
+    @field_validator("compute_type")
+    @classmethod
+    def _known_compute_type(cls, value: str) -> str:
+        if value not in COMPUTE_TYPES:
+            raise ValueError(f"unknown compute type {value!r}; one of {', '.join(COMPUTE_TYPES)}")
+        return value
 
 
 class VocabularySettings(_Section):
@@ -269,7 +281,8 @@ def _describe(exc: Exception) -> str:
         parts = []
         for err in exc.errors()[:5]:
             loc = ".".join(str(p) for p in err["loc"])
-            parts.append(f"{loc}: {err['msg']}")
+            # A validator's own message, without pydantic's "Value error, " in front of it.
+            parts.append(f"{loc}: {err['msg'].removeprefix('Value error, ')}")
         return "; ".join(parts)
     return str(exc)
 
@@ -368,6 +381,22 @@ def parse_value(text: str) -> Any:
         return tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
         return text
+
+
+def set_text(settings: Settings, key: str, text: str) -> Settings:
+    """Return new settings with the dotted ``key`` set to ``text`` as typed on the command line:
+    read as a literal (:func:`parse_value`), or as the word itself when only that is valid
+    ("none" is a ``vocabulary.bias``, not an empty one; "true" may be a model's name)."""
+    parsed = parse_value(text)
+    try:
+        return set_value(settings, key, parsed)
+    except ConfigError as first:
+        if parsed == text:
+            raise
+        try:
+            return set_value(settings, key, text)
+        except ConfigError:
+            raise first from None
 
 
 def set_value(settings: Settings, key: str, value: Any) -> Settings:

@@ -14,6 +14,7 @@ from app.config import (
     load_settings,
     parse_value,
     save_settings,
+    set_text,
     set_value,
 )
 from app.paths import get_paths
@@ -92,11 +93,37 @@ def test_set_value_parses_and_validates(key: str, text: str, expected: object) -
 
 @pytest.mark.parametrize(
     ("key", "text"),
-    [("model.beam_size", "0"), ("hotkey.mode", "sometimes"), ("model.device", "tpu")],
+    [
+        ("model.beam_size", "0"),
+        ("hotkey.mode", "sometimes"),
+        ("model.device", "tpu"),
+        ("model.compute_type", "float8"),
+    ],
 )
 def test_set_value_refuses_bad_values(key: str, text: str) -> None:
     with pytest.raises(ConfigError, match=key):
         set_value(Settings(), key, parse_value(text))
+    with pytest.raises(ConfigError, match=key):
+        set_text(Settings(), key, text)
+
+
+@pytest.mark.parametrize(
+    ("key", "text", "expected"),
+    [
+        ("vocabulary.bias", "none", "none"),  # a word, not "no value"
+        ("llm.model", "true", "true"),
+        ("llm.model", "none", None),  # an optional setting cleared
+        ("model.beam_size", "4", 4),
+        ("model.compute_type", "int8_float32", "int8_float32"),
+    ],
+)
+def test_set_text_reads_a_word_as_itself_when_only_it_is_valid(key: str, text: str, expected: object) -> None:
+    assert get_value(set_text(Settings(), key, text), key) == expected
+
+
+def test_an_unknown_compute_type_is_named_with_the_known_ones() -> None:
+    with pytest.raises(ConfigError, match="unknown compute type 'float8'; one of auto, default, int8"):
+        set_text(Settings(), "model.compute_type", "float8")
 
 
 def test_settings_written_as_toml_without_nulls() -> None:

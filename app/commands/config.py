@@ -7,7 +7,7 @@ import json
 import click
 
 from app.commands._common import load, save
-from app.config import get_value, parse_value, set_value, settings_to_toml
+from app.config import get_value, set_text, settings_to_toml
 from app.paths import get_paths
 
 
@@ -73,7 +73,7 @@ def config_set(key: str, value: str) -> None:
         from app.hotkey.binding import canonical
 
         value = canonical(value)
-    new = set_value(load().settings, key, parse_value(value))
+    new = set_text(load().settings, key, value)
     save(new)
     shown = get_value(new, key)
     click.echo(f"{key} = {shown if isinstance(shown, str) else json.dumps(shown)}")

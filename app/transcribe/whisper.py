@@ -333,7 +333,13 @@ class WhisperTranscriber:
                     num_workers=workers,
                 )
             except (RuntimeError, ValueError, OSError) as exc:
-                raise ModelError(f"cannot load model '{self.settings.name}': {exc}") from exc
+                fix = ""
+                if "compute type" in str(exc) and self.settings.compute_type != "auto":
+                    # float16 on a CPU, int8_float16 without a GPU: "auto" picks what this
+                    # device runs (see choose_device).
+                    fix = "; run: holdtype config set model.compute_type auto"
+                reason = str(exc).rstrip(".")
+                raise ModelError(f"cannot load model '{self.settings.name}': {reason}{fix}") from exc
             self.device, self.compute_type = device, compute
             self._workers = workers
             if self.settings.speech_gate:
