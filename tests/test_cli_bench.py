@@ -61,6 +61,20 @@ def test_bench_jargon_names_a_missing_manifest(tmp_path: Path) -> None:
     assert "no such manifest" in proc.stderr
 
 
+def test_each_bench_names_the_other_for_the_other_manifest_kind(tmp_path: Path) -> None:
+    """The two manifest kinds are easy to swap: each benchmark says which one reads the other."""
+    jsonl = tmp_path / "speech.jsonl"
+    jsonl.write_text('{"path": "a.wav", "text": "hello"}\n', encoding="utf-8")
+    tsv = tmp_path / "jargon.tsv"
+    tsv.write_text("id\tvoice\ttext\tterms\nd01\ten-us\tUse uv.\tuv\n", encoding="utf-8")
+    swapped = holdtype("bench", "jargon", str(jsonl))
+    assert swapped.returncode == 1 and "Traceback" not in swapped.stderr
+    assert "go to `holdtype bench wer`" in swapped.stderr
+    swapped = holdtype("bench", "wer", str(tsv))
+    assert swapped.returncode == 1 and "Traceback" not in swapped.stderr
+    assert "goes to `holdtype bench jargon`" in swapped.stderr
+
+
 def test_bench_wer_prints_wer_and_real_time_factor(tmp_path: Path, speak) -> None:
     text = "The library will close early tomorrow, so return your books in the morning."
     shutil.copy(speak(text, speed=150), tmp_path / "clip.wav")

@@ -41,7 +41,13 @@ def read_manifest(path: Path) -> list[JargonItem]:
         reader = csv.DictReader(handle, delimiter="\t")
         missing = {"id", "text"} - set(reader.fieldnames or ())
         if missing:
-            raise HoldtypeError(f"{path} lacks the column(s): {', '.join(sorted(missing))}")
+            hint = ""
+            if (reader.fieldnames or [""])[0].lstrip().startswith("{"):  # JSON lines
+                hint = "; JSON lines of path and text go to `holdtype bench wer`"
+            raise HoldtypeError(
+                f"{path} is not a tab-separated manifest with id, voice, text, terms columns "
+                f"(lacks {', '.join(sorted(missing))}){hint}"
+            )
         for row in reader:
             terms = tuple(t.strip() for t in (row.get("terms") or "").split("|") if t.strip())
             items.append(

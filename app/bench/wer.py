@@ -71,7 +71,10 @@ def read_speech_manifest(path: Path, limit: int | None = None) -> list[SpeechIte
             row = json.loads(line)
             items.append(SpeechItem(path.parent / row["path"], row["text"]))
         except (ValueError, KeyError, TypeError) as exc:
-            raise HoldtypeError(f"{path}:{n}: not a manifest line with path and text ({exc})") from None
+            hint = ""
+            if "\t" in line:  # a jargon manifest (id, voice, text, terms)
+                hint = "; a tab-separated jargon manifest goes to `holdtype bench jargon`"
+            raise HoldtypeError(f"{path}:{n}: not a JSON line with path and text ({exc}){hint}") from None
         if limit is not None and len(items) >= limit:
             break
     return items
