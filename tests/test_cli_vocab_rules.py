@@ -82,6 +82,9 @@ def test_vocab_add_file_errors_are_one_line(tmp_path: Path) -> None:
     binary = tmp_path / "model.bin"
     binary.write_bytes(bytes(range(128, 256)))
     assert "not a UTF-8 text file" in fails("vocab", "add", "--file", str(binary))
+    huge = tmp_path / "dump.csv"
+    huge.write_text("term\n" + "x" * 200_000 + "\n", encoding="utf-8")  # one field past csv's limit
+    assert "not a CSV file of terms" in fails("vocab", "add", "--file", str(huge))
     broken = tmp_path / "broken.toml"
     broken.write_text('terms = ["NumPy"\n', encoding="utf-8")
     assert "not valid TOML" in fails("vocab", "add", "--file", str(broken))

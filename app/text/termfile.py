@@ -68,6 +68,8 @@ def read_vocabulary_file(path: Path) -> tuple[list[str], list[Rule]]:
         raise HoldtypeError(f"{path} is not a UTF-8 text file of terms ({exc.reason})") from None
     except tomllib.TOMLDecodeError as exc:
         raise HoldtypeError(f"{path} is not valid TOML: {exc}") from None
+    except csv.Error as exc:  # a field past csv's size limit, say: not a list of terms
+        raise HoldtypeError(f"{path} is not a CSV file of terms and rules ({exc})") from None
     except ValidationError as exc:
         problem = exc.errors()[0]
         raise HoldtypeError(f"{path}: a rule is not valid: {problem['msg']}") from None
