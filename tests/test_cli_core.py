@@ -111,6 +111,14 @@ def test_transcribe_errors_are_one_line(tmp_path: Path) -> None:
     empty = tmp_path / "empty.wav"
     empty.touch()
     _one_line_error(holdtype("transcribe", str(empty)), "the file is empty")
+    silent_film = tmp_path / "film.mp4"  # a real video file without an audio track
+    subprocess.run(
+        "ffmpeg -loglevel error -f lavfi -i testsrc=duration=1:size=64x64 -c:v mpeg4".split()
+        + [str(silent_film)],
+        check=True,
+        timeout=60,
+    )
+    _one_line_error(holdtype("transcribe", str(silent_film)), "it has no audio track")
     _one_line_error(holdtype("transcribe", "--model", "huge.xx", str(junk)), "unknown model 'huge.xx'")
 
 

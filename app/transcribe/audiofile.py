@@ -39,6 +39,8 @@ def _decode(source: str | BinaryIO, name: str) -> np.ndarray:
 
     try:
         audio = decode_audio(source, sampling_rate=SAMPLE_RATE)
+    except IndexError as exc:  # faster-whisper takes ``streams.audio[0]`` without looking
+        raise AudioError(f"cannot read audio from {name}: it has no audio track") from exc
     except Exception as exc:  # PyAV raises many error types for unreadable input
         raise AudioError(f"cannot read audio from {name}: {_decode_failure(exc)}") from exc
     return np.asarray(audio, dtype=np.float32)
