@@ -3,7 +3,8 @@
 Each subcommand group lives in its own module under :mod:`app.commands` and is imported only
 when it is used, so ``holdtype --help`` and ``holdtype vocab list`` start fast (they never load
 faster-whisper or Qt). Known errors (:class:`app.errors.HoldtypeError`) become one line on stderr
-and exit code 1; anything else is a bug and keeps its traceback.
+and exit code 1, and so does a file or folder the system refuses (an ``OSError``: permissions, a
+full disk, a file where a folder should be); anything else is a bug and keeps its traceback.
 
 Examples::
 
@@ -70,6 +71,26 @@ class LazyGroup(click.Group):
             return super().invoke(ctx)
         except HoldtypeError as exc:
             raise click.ClickException(str(exc)) from None
+        except OSError as exc:
+            if isinstance(exc, BrokenPipeError):  # output piped to `head`: not ours to report
+                raise
+            logging.getLogger(__name__).debug("system error", exc_info=True)
+            raise click.ClickException(os_error_line(exc)) from None
+
+
+def os_error_line(exc: OSError) -> str:
+    """One line for a file-system error: the reason, the path, and where Holdtype keeps its files
+    when ``HOLDTYPE_HOME`` moved them.
+
+    >>> os_error_line(NotADirectoryError(20, "Not a directory", "/tmp/f/config"))
+    'Not a directory: /tmp/f/config'
+    """
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    line = f"{reason}: {exc.filename}" if exc.filename else reason
+    home = os.environ.get("HOLDTYPE_HOME")
+    if home and exc.filename and str(exc.filename).startswith(home.rstrip("/")):
+        line += f" (HOLDTYPE_HOME={home} must be a folder you can write to)"
+    return line
 
 
 @click.group(cls=LazyGroup, invoke_without_command=True)

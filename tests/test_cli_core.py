@@ -112,12 +112,8 @@ def test_transcribe_errors_are_one_line(tmp_path: Path) -> None:
     empty.touch()
     _one_line_error(holdtype("transcribe", str(empty)), "the file is empty")
     silent_film = tmp_path / "film.mp4"  # a real video file without an audio track
-    subprocess.run(
-        "ffmpeg -loglevel error -f lavfi -i testsrc=duration=1:size=64x64 -c:v mpeg4".split()
-        + [str(silent_film)],
-        check=True,
-        timeout=60,
-    )
+    film = ["ffmpeg", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=duration=1:size=64x64"]
+    subprocess.run([*film, "-c:v", "mpeg4", str(silent_film)], check=True, timeout=60)
     _one_line_error(holdtype("transcribe", str(silent_film)), "it has no audio track")
     _one_line_error(holdtype("transcribe", "--model", "huge.xx", str(junk)), "unknown model 'huge.xx'")
 
@@ -168,3 +164,18 @@ def test_doctor_reports_missing_parts_with_fixes() -> None:
     assert "[ok  ] model: tiny.en" in result.stdout
     assert "[FAIL] display" in result.stdout
     assert "fix:" in result.stdout
+
+
+def test_a_home_that_is_not_a_folder_is_one_line_and_named_by_doctor(tmp_path: Path) -> None:
+    # HOLDTYPE_HOME pointing at a file: every write fails with a real NotADirectoryError.
+    not_a_folder = tmp_path / "home.txt"
+    not_a_folder.write_text("a file, not a folder")
+    env = {"HOLDTYPE_HOME": str(not_a_folder)}
+    added = _one_line_error(holdtype("vocab", "add", "PyPI", env=env), "Not a directory")
+    assert "must be a folder you can write to" in added
+    _one_line_error(holdtype("history", "list", env=env), "Not a directory")
+    report = holdtype("doctor", env=env)
+    assert report.returncode == 1
+    assert f"[FAIL] storage: cannot write to {not_a_folder}" in report.stdout
+    assert f"point HOLDTYPE_HOME at a folder you can write to (now {not_a_folder})" in report.stdout
+    assert not_a_folder.read_text() == "a file, not a folder"

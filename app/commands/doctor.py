@@ -37,6 +37,29 @@ def _settings() -> Check:
     return Check("settings", True, str(result.path))
 
 
+def _storage() -> Check:
+    """The config, data and cache folders exist (or can be made) and take a new file."""
+    import tempfile
+
+    from app.paths import HOME_ENV, ensure_dir, get_paths
+
+    paths = get_paths()
+    for folder in (paths.config_dir, paths.data_dir, paths.cache_dir):
+        try:
+            ensure_dir(folder)
+            with tempfile.NamedTemporaryFile(dir=folder, prefix=".holdtype-doctor-"):
+                pass
+        except OSError as exc:
+            home = os.environ.get(HOME_ENV)
+            fix = (
+                f"point {HOME_ENV} at a folder you can write to (now {home})"
+                if home
+                else f"make {folder} a folder you own: sudo chown -R $USER {folder}"
+            )
+            return Check("storage", False, f"cannot write to {folder}: {exc.strerror or exc}", fix)
+    return Check("storage", True, f"config {paths.config_dir}, data {paths.data_dir}")
+
+
 def _model() -> Check:
     from app.errors import ModelError
     from app.transcribe import models
@@ -134,7 +157,7 @@ def _llm() -> Check:
 
 def run_checks() -> list[Check]:
     """Run every check and return the results (never raises for a missing part)."""
-    checks = [_python(), _settings(), _model(), _audio(), *_session(), _hotkey(), _llm()]
+    checks = [_python(), _storage(), _settings(), _model(), _audio(), *_session(), _hotkey(), _llm()]
     return checks
 
 
