@@ -179,3 +179,23 @@ def test_a_home_that_is_not_a_folder_is_one_line_and_named_by_doctor(tmp_path: P
     assert f"[FAIL] storage: cannot write to {not_a_folder}" in report.stdout
     assert f"point HOLDTYPE_HOME at a folder you can write to (now {not_a_folder})" in report.stdout
     assert not_a_folder.read_text() == "a file, not a folder"
+
+
+def test_config_set_refuses_what_names_nothing_here(tmp_path: Path) -> None:
+    _one_line_error(holdtype("config", "set", "model.name", "huge.xx"), "unknown model 'huge.xx'")
+    _one_line_error(holdtype("config", "set", "model.name", str(tmp_path)), "not a CTranslate2 model")
+    _one_line_error(holdtype("config", "set", "model.language", "xx"), "unknown language code 'xx'")
+    _one_line_error(holdtype("config", "set", "modes.active", "nope"), "unknown mode 'nope'")
+    bound = holdtype("config", "set", "hotkey.mode_keys", '{"ctrl+caps_lock": "emial"}')
+    _one_line_error(bound, "unknown mode 'emial'")
+    # Holdtype's own schema number: setting it would get the next start to set the file aside.
+    _one_line_error(holdtype("config", "set", "schema_version", "99"), "cannot be set")
+    # A negative number is a value to validate, not an unknown option.
+    _one_line_error(holdtype("config", "set", "model.cpu_threads", "-2"), "greater than or equal to 0")
+    assert holdtype("config", "get", "model.name").stdout.strip() == "tiny.en"
+    later = holdtype("config", "set", "model.name", "base.en")
+    assert later.returncode == 0 and "holdtype models download base.en" in later.stderr
+    german = holdtype("config", "set", "model.language", "de")
+    assert german.returncode == 0 and "understands English only" in german.stderr
+    assert holdtype("config", "set", "modes.active", "clean").returncode == 0
+    assert holdtype("config", "get", "schema_version").stdout.strip() == "1"

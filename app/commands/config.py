@@ -7,7 +7,8 @@ import json
 import click
 
 from app.commands._common import load, save
-from app.config import get_value, set_text, settings_to_toml
+from app.config import Settings, get_value, set_text, settings_to_toml
+from app.errors import ConfigError
 from app.paths import get_paths
 
 
@@ -60,7 +61,7 @@ def config_get(key: str) -> None:
     click.echo(value if isinstance(value, str) else json.dumps(value))
 
 
-@config.command("set")
+@config.command("set", context_settings={"ignore_unknown_options": True})
 @click.argument("key")
 @click.argument("value")
 def config_set(key: str, value: str) -> None:
@@ -74,6 +75,47 @@ def config_set(key: str, value: str) -> None:
 
         value = canonical(value)
     new = set_text(load().settings, key, value)
+    notes = _check_in_place(key, new)
     save(new)
     shown = get_value(new, key)
     click.echo(f"{key} = {shown if isinstance(shown, str) else json.dumps(shown)}")
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
+
+
+def _check_in_place(key: str, new: Settings) -> list[str]:
+    """Refuse a value that is valid in the file but names nothing on this machine (a model, a
+    language or a mode that does not exist), before it breaks dictation; return notes on values
+    that work but need a step first. The settings file itself stays lenient: a model folder on
+    a drive that is not mounted is no reason to set the user's whole file aside."""
+    if key == "schema_version":
+        raise ConfigError("schema_version is kept by Holdtype itself; it cannot be set")
+    if key == "model.name":
+        from app.transcribe.models import EMBEDDED, REGISTRY, is_installed, resolve
+
+        name = new.model.name
+        if name not in REGISTRY:
+            resolve(name)  # an unknown name, or a folder without a model, is refused here
+        elif name != EMBEDDED and not is_installed(name):
+            return [f"{name} is not downloaded yet; run: holdtype models download {name}"]
+    if key == "model.language" and new.model.language is not None:
+        from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+        language = new.model.language
+        if language not in _LANGUAGE_CODES:
+            raise ConfigError(
+                f"unknown language code '{language}' (Whisper's codes: en, de, fr, es, ...; "
+                "`holdtype config set model.language none` detects the language)"
+            )
+        if new.model.name.endswith(".en") and language != "en":
+            from app.transcribe.models import REGISTRY
+
+            multilingual = ", ".join(name for name in REGISTRY if not name.endswith(".en"))
+            return [f"{new.model.name} understands English only; a multilingual model: {multilingual}"]
+    if key == "modes.active" or key.startswith("hotkey.mode_keys"):
+        from app.llm.modes import get_mode
+
+        named = [new.modes.active] if key == "modes.active" else new.hotkey.mode_keys.values()
+        for mode in named:
+            get_mode(mode)  # unknown or broken: refused with the known names
+    return []
