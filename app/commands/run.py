@@ -53,9 +53,11 @@ def describe(event: ev.EngineEvent) -> str:
 def run_headless() -> int:
     """Run the engine without any UI until SIGINT/SIGTERM; return the exit code."""
     from app.engine import Engine
+    from app.instance import claim
 
     loaded = load()
     settings = loaded.settings
+    instance = claim("headless")  # refused, in one line, while another loop runs
     engine = Engine(settings)
     stop = threading.Event()
 
@@ -81,6 +83,7 @@ def run_headless() -> int:
         pass
     click.echo("holdtype: shutting down", err=True)
     engine.shutdown()
+    instance.release()
     click.echo("holdtype: stopped", err=True)
     return 0
 

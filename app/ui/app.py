@@ -26,6 +26,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.config import Settings
 from app.events import EngineReady
+from app.instance import AlreadyRunning, claim
 from app.paths import get_paths, resources_dir
 from app.ui.gc_guard import collect_on_main_thread
 from app.ui.overlay import RecordingOverlay
@@ -302,6 +303,12 @@ def run_tray(settings: Settings, config_path: Path | None = None, problem: str |
     if ask_running_instance():
         log.info("Holdtype is already running; asked it to show its settings")
         return 0
+    try:
+        instance = claim("tray")  # noqa: F841 - held until the process ends
+    except AlreadyRunning as exc:  # a headless loop, which has no window to show
+        log.error("%s", exc)
+        QMessageBox.warning(None, "Holdtype is already running", str(exc))
+        return 1
     holdtype = HoldtypeApp(settings, config_path=config_path)
     if not holdtype.listen():
         log.warning("could not claim the single-instance socket; a second start will run twice")

@@ -76,9 +76,64 @@ def test_real_second_start_hands_over_and_exits(display, tmp_path, holdtype_home
             what="the first instance to get the request",
         )
         assert first.poll() is None  # the first one keeps running
+        headless = subprocess.run(
+            [sys.executable, "-m", "app", "run", "--no-tray"],
+            env=env,
+            cwd=str(_root()),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert headless.returncode == 1 and "Traceback" not in headless.stderr
+        assert f"already running: the tray app (pid {first.pid})" in headless.stderr
         first.send_signal(signal.SIGTERM)
         assert first.wait(timeout=30) == 0
     finally:
         if first.poll() is None:
             first.kill()
             first.wait()
+
+
+def test_tray_does_not_start_beside_a_headless_loop(display, tmp_path, holdtype_home) -> None:  # type: ignore[no-untyped-def]
+    """Headless first: a second headless loop and a tray both refuse, since each would paste
+    every dictation twice; the tray says so in a message box, closed here with a real key."""
+    import os
+    import signal
+
+    from tests.fixtures.waiting import wait_for
+
+    env = {**display.env, "HOLDTYPE_HOME": str(holdtype_home), "LLM_USER_PATH": os.environ["LLM_USER_PATH"]}
+    log_path = tmp_path / "headless.log"
+    with open(log_path, "w") as log:
+        headless = [sys.executable, "-m", "app", "run", "--no-tray"]
+        first = subprocess.Popen(headless, env=env, cwd=str(_root()), stdout=log, stderr=log)
+    tray = None
+    try:
+        wait_for(lambda: "ready:" in log_path.read_text(), timeout=120, what="the headless loop to be ready")
+        second = subprocess.run(headless, env=env, cwd=_root(), capture_output=True, text=True, timeout=60)
+        assert second.returncode == 1 and "Traceback" not in second.stderr
+        lines = [line for line in second.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1 and f"`holdtype run --no-tray` (pid {first.pid})" in lines[0], lines
+        tray_log = tmp_path / "tray.log"
+        with open(tray_log, "w") as log:
+            tray = subprocess.Popen(
+                [sys.executable, "-m", "app", "run"], env=env, cwd=str(_root()), stdout=log, stderr=log
+            )
+
+        def message_box() -> str:
+            found = display.run("xdotool", "search", "--name", "Holdtype is already running", check=False)
+            return found.stdout.split()[0] if found.stdout.split() else ""
+
+        box = wait_for(message_box, timeout=60, what="the tray's 'already running' message box", interval=0.2)
+        assert f"pid {first.pid}" in tray_log.read_text()
+        display.run("xdotool", "windowfocus", "--sync", box)
+        display.run("xdotool", "key", "Return")
+        assert tray.wait(timeout=30) == 1
+        assert first.poll() is None  # the loop that was there first keeps running
+        first.send_signal(signal.SIGTERM)
+        assert first.wait(timeout=30) == 0
+    finally:
+        for proc in (first, tray):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait()

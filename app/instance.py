@@ -1,0 +1,99 @@
+"""One dictation loop per user and Holdtype home: two would each hear the hotkey and paste
+every dictation twice.
+
+The tray app and ``holdtype run --no-tray`` both take an exclusive lock on
+``<data>/instance.lock`` before they start listening, and write their pid and kind into it, so
+the one that loses can say who holds it. The operating system drops the lock when its process
+ends, however it ends, so a crash leaves nothing stale behind. (The tray's local socket is a
+different thing: it lets a second tray start hand over to the first one and show its window.)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from app.errors import HoldtypeError
+from app.paths import ensure_dir, get_paths
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
+
+KINDS = {"tray": "the tray app", "headless": "`holdtype run --no-tray`"}
+
+
+class AlreadyRunning(HoldtypeError):
+    """Another Holdtype holds the instance lock; ``pid`` and ``kind`` say which, when known."""
+
+    def __init__(self, pid: int | None, kind: str | None) -> None:
+        self.pid = pid
+        self.kind = kind
+        who = KINDS.get(kind or "", "another Holdtype")
+        where = f" (pid {pid})" if pid else ""
+        ways = {"tray": "its tray menu's Quit", "headless": "Ctrl-C in its terminal"}
+        how = [ways[kind]] if kind in ways else []
+        how.append(f"kill {pid}" if pid else "end its process")
+        super().__init__(
+            f"Holdtype is already running: {who}{where}. Two would paste every dictation twice; "
+            f"quit that one first ({', or '.join(how)})"
+        )
+
+
+@dataclass
+class InstanceLock:
+    """The held lock; keep it for as long as the dictation loop runs, then :meth:`release`."""
+
+    path: Path
+    _file: IO[str]
+
+    def release(self) -> None:
+        """Let another instance start (also happens when the process ends)."""
+        with contextlib.suppress(OSError):
+            self._file.close()
+
+
+def claim(kind: str, path: Path | None = None) -> InstanceLock:
+    """Take the instance lock for ``kind`` ("tray" or "headless"), or raise :class:`AlreadyRunning`."""
+    path = path or get_paths().data_dir / "instance.lock"
+    ensure_dir(path.parent)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    handle = os.fdopen(fd, "r+", encoding="utf-8")
+    try:
+        _lock(handle)
+    except OSError:
+        pid, holder = _read_holder(handle)
+        handle.close()
+        raise AlreadyRunning(pid, holder) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()} {kind}\n")
+    handle.flush()
+    return InstanceLock(path, handle)
+
+
+def _lock(handle: IO[str]) -> None:
+    """Lock ``handle``'s file without waiting; OSError when another process holds it."""
+    if fcntl is not None:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return
+    import msvcrt  # Windows: lock the first byte, past the end of an empty file
+
+    handle.seek(0)
+    msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+
+
+def _read_holder(handle: IO[str]) -> tuple[int | None, str | None]:
+    """The pid and kind the holder wrote, as far as they can be read."""
+    try:
+        handle.seek(0)
+        fields = handle.read(100).split()
+    except OSError:  # Windows refuses to read a locked region
+        return None, None
+    pid = int(fields[0]) if fields and fields[0].isdigit() else None
+    kind = fields[1] if len(fields) > 1 else None
+    return pid, kind

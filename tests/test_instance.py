@@ -1,0 +1,58 @@
+"""The instance lock: one dictation loop per Holdtype home, with a real file lock."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.instance import AlreadyRunning, claim
+
+HOLD_LOCK = """
+import sys
+from pathlib import Path
+from app.instance import claim
+lock = claim("tray", Path(sys.argv[1]))
+print("held", flush=True)
+sys.stdin.read()  # hold it until the test closes our stdin
+"""
+
+
+def test_second_claim_is_refused_until_the_first_is_released(tmp_path: Path) -> None:
+    path = tmp_path / "instance.lock"
+    first = claim("headless", path)
+    with pytest.raises(AlreadyRunning) as refused:
+        claim("tray", path)
+    assert refused.value.pid == os.getpid() and refused.value.kind == "headless"
+    assert "`holdtype run --no-tray`" in str(refused.value) and "Ctrl-C" in str(refused.value)
+    first.release()
+    claim("tray", path).release()
+
+
+def test_a_lock_held_by_another_process_names_it_and_dies_with_it(tmp_path: Path) -> None:
+    path = tmp_path / "data" / "instance.lock"  # the folder is made on first use
+    root = Path(__file__).resolve().parent.parent
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(path)],
+        cwd=root,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with pytest.raises(AlreadyRunning) as refused:
+            claim("headless", path)
+        assert refused.value.pid == holder.pid
+        assert f"the tray app (pid {holder.pid})" in str(refused.value)
+        assert "tray menu's Quit" in str(refused.value)
+        holder.kill()  # no clean release: the system drops the lock with the process
+        holder.wait(timeout=30)
+        claim("headless", path).release()
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait()
