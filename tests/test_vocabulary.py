@@ -283,6 +283,24 @@ def test_a_leading_dot_is_part_of_the_word() -> None:
     assert tidy("written on .NET , then .env is read .") == "written on .NET, then .env is read."
 
 
+@pytest.mark.parametrize(
+    ("text", "tidied"),
+    [
+        ("great :)", "great :)"),  # an emoticon a rule put in keeps its space
+        ("great ;-) thanks", "great ;-) thanks"),
+        ("that is sad :( .", "that is sad :(."),
+        ("see you :D", "see you :D"),
+        ("ready ?", "ready?"),  # punctuation that ends here joins the word
+        ("really ?!", "really?!"),
+        ('he said "yes" , then left', 'he said "yes", then left'),
+        ("a list : one , two", "a list: one, two"),
+        ("(fine , really)", "(fine, really)"),
+    ],
+)
+def test_tidy_joins_punctuation_but_not_emoticons(text: str, tidied: str) -> None:
+    assert tidy(text) == tidied
+
+
 def test_a_reading_that_starts_with_a_small_word_is_the_term() -> None:
     """'my sequel' is MySQL and 'no sequel' NoSQL (a reading of the term), but a run that starts
     with a small word is never a fuzzy look-alike."""

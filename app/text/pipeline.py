@@ -25,8 +25,10 @@ from app.transcribe.whisper import PIECE_MAX_S, DecodeOptions, Transcriber, Tran
 
 log = logging.getLogger(__name__)
 
-# A space before punctuation, not before a dot that starts a word (".NET", ".env").
-_SPACE_BEFORE_PUNCT = re.compile(r"[ \t]+([,;:!?]|\.(?!\w))")
+# A space before punctuation that ends here (before a space, a closing quote or bracket, more
+# punctuation, or the end), so not before a dot that starts a word (".NET", ".env") nor before
+# an emoticon a rule put in (":)", ";-)", ":D").
+_SPACE_BEFORE_PUNCT = re.compile(r"[ \t]+([,;:!?](?=[\s\"'”’\].,;:!?]|$)|\.(?!\w))")
 # The first word of a transcript when it is in lower case (after any opening quote or bracket).
 _LOWER_START = re.compile(r"^([\"'(\[“‘]*)([a-z]+)(?=[\s,.;:!?'’\")\]]|$)")
 
@@ -52,6 +54,8 @@ def tidy(text: str) -> str:
 
     >>> tidy("  one ,  two \n three ")
     'one, two\nthree'
+    >>> tidy("ship it :) , then wait ?!")
+    'ship it :), then wait?!'
     """
     text = "\n".join(" ".join(line.split()) for line in text.replace("\r\n", "\n").split("\n"))
     return _SPACE_BEFORE_PUNCT.sub(r"\1", text)
