@@ -68,6 +68,20 @@ def test_put_get_and_counters_persist_across_instances() -> None:
         assert stats.size_bytes > 0
 
 
+def test_a_damaged_cache_is_set_aside_and_a_new_one_works(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "llm"
+    folder.mkdir()
+    (folder / "cache.db").write_bytes(b"not a database, a disk error's leftovers" * 100)
+    with LLMCache(directory=folder) as store:
+        assert store.problem is not None and "moved to" in store.problem
+        store.put(_entry("b" * 64))
+        assert store.get("b" * 64) is not None
+    aside = [p for p in tmp_path.iterdir() if p.name.startswith("llm.corrupt-")]
+    assert len(aside) == 1 and (aside[0] / "cache.db").read_bytes().startswith(b"not a database")
+    with LLMCache(directory=folder) as store:  # the new cache opens cleanly next time
+        assert store.problem is None and store.stats().entries == 1
+
+
 def test_list_show_and_prefixes() -> None:
     with LLMCache() as store:
         store.put(_entry("abcd12" + "0" * 58, created=1000.0, text="old"))

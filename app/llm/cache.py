@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -102,12 +103,37 @@ class LLMCache:
         """Open (creating if needed) the cache with the size limit and TTL of ``settings``."""
         self.settings = settings or LLMSettings()
         self.directory = directory or get_paths().llm_cache_dir
+        self.problem: str | None = None
         ensure_dir(self.directory, private=True)
-        self._cache = diskcache.Cache(
+        try:
+            self._cache = self._open()
+        except sqlite3.DatabaseError as exc:  # a damaged database: start a new cache beside it
+            self._set_aside(exc)
+            self._cache = self._open()
+
+    def _open(self) -> diskcache.Cache:
+        return diskcache.Cache(
             str(self.directory),
             size_limit=self.settings.cache_size_mb * 1024 * 1024,
             eviction_policy="least-recently-stored",
         )
+
+    def _set_aside(self, exc: Exception) -> None:
+        """Move the unreadable cache folder to ``<folder>.corrupt-<time>`` (a reply can always be
+        asked for again, but the user may want to look) and say so once, in the log."""
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        target = self.directory.with_name(f"{self.directory.name}.corrupt-{stamp}")
+        n = 1
+        while target.exists():
+            n += 1
+            target = self.directory.with_name(f"{self.directory.name}.corrupt-{stamp}-{n}")
+        self.directory.rename(target)
+        ensure_dir(self.directory, private=True)
+        self.problem = (
+            f"The LLM reply cache {self.directory} could not be read ({exc}); it was moved to "
+            f"{target} and a new, empty cache was started."
+        )
+        log.warning("%s", self.problem)
 
     def close(self) -> None:
         """Close the underlying database connections."""
