@@ -12,7 +12,6 @@ import logging
 import os
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +21,7 @@ import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from app.errors import ConfigError
-from app.paths import ensure_dir, get_paths
+from app.paths import ensure_dir, get_paths, move_aside
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -310,13 +309,7 @@ def load_settings(path: Path | None = None) -> LoadResult:
 
 
 def _set_aside(path: Path, problem: str, settings: Settings, salvaged: list[str]) -> LoadResult:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    target = path.with_name(f"{path.name}.broken-{stamp}")
-    n = 1
-    while target.exists():
-        n += 1
-        target = path.with_name(f"{path.name}.broken-{stamp}-{n}")
-    path.rename(target)
+    target = move_aside(path, "broken")
     message = f"Settings file {path} {problem}. It was moved to {target}; "
     message += (
         f"kept the valid sections ({', '.join(salvaged)}), defaults for the rest."

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,6 +90,19 @@ def ensure_dir(path: Path, private: bool = False) -> Path:
         with contextlib.suppress(OSError):  # e.g. a filesystem without permissions
             path.chmod(0o700)
     return path
+
+
+def move_aside(path: Path, tag: str) -> Path:
+    """Rename ``path`` (a file or folder that cannot be read) to ``<name>.<tag>-<time>`` beside
+    it, never over an earlier one, and return the new path; the caller starts afresh."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.{tag}-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.name}.{tag}-{stamp}-{n}")
+    path.rename(target)
+    return target
 
 
 def resources_dir() -> Path:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from app.events import Outcome
-from app.paths import ensure_dir, get_paths
+from app.paths import ensure_dir, get_paths, move_aside
 
 log = logging.getLogger(__name__)
 
@@ -132,13 +132,7 @@ class HistoryStore:
         return conn
 
     def _set_aside(self, exc: Exception) -> None:
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
-        n = 1
-        while target.exists():
-            n += 1
-            target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{n}")
-        self.path.rename(target)
+        target = move_aside(self.path, "corrupt")
         for suffix in ("-wal", "-shm"):
             side = self.path.with_name(self.path.name + suffix)
             if side.exists():

@@ -26,7 +26,7 @@ import diskcache
 
 from app.config import LLMSettings
 from app.errors import HoldtypeError
-from app.paths import ensure_dir, get_paths
+from app.paths import ensure_dir, get_paths, move_aside
 
 log = logging.getLogger(__name__)
 
@@ -121,13 +121,7 @@ class LLMCache:
     def _set_aside(self, exc: Exception) -> None:
         """Move the unreadable cache folder to ``<folder>.corrupt-<time>`` (a reply can always be
         asked for again, but the user may want to look) and say so once, in the log."""
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        target = self.directory.with_name(f"{self.directory.name}.corrupt-{stamp}")
-        n = 1
-        while target.exists():
-            n += 1
-            target = self.directory.with_name(f"{self.directory.name}.corrupt-{stamp}-{n}")
-        self.directory.rename(target)
+        target = move_aside(self.directory, "corrupt")
         ensure_dir(self.directory, private=True)
         self.problem = (
             f"The LLM reply cache {self.directory} could not be read ({exc}); it was moved to "
