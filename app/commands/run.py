@@ -1,7 +1,7 @@
 """``holdtype run``: the dictation loop, as the tray app or headless (``--no-tray``).
 
-Headless, every engine event is one log line on stderr; Ctrl-C or SIGTERM shuts down cleanly
-(a recording in progress is transcribed and kept first).
+Headless, every engine event is one log line on stderr; Ctrl-C, SIGTERM or SIGHUP (its
+terminal closed) shuts down cleanly (a recording in progress is transcribed and kept first).
 """
 
 from __future__ import annotations
@@ -73,6 +73,8 @@ def run_headless() -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    if hasattr(signal, "SIGHUP"):  # its terminal closed: shut down as cleanly as for Ctrl-C
+        signal.signal(signal.SIGHUP, on_signal)
     click.echo(
         f"holdtype: starting (hotkey {settings.hotkey.key}, {settings.hotkey.mode} mode, "
         f"model {settings.model.name}, mode {settings.modes.active}); Ctrl-C to quit",

@@ -185,3 +185,31 @@ def test_no_input_device_is_reported_and_the_app_keeps_running(display, no_audio
         assert app.proc.poll() is None
     finally:
         assert app.stop() == 0
+
+
+def test_closing_the_terminal_mid_recording_keeps_the_words(
+    live_env, display, pulse_server, holdtype_home, speak
+):
+    """SIGHUP (the terminal of `holdtype run --no-tray` closed) shuts down as cleanly as Ctrl-C:
+    the recording in progress is transcribed into history, and no spool file is left."""
+    import signal
+
+    app = _start(live_env)
+    display.xdotool("keydown", "Caps_Lock")
+    try:
+        app.wait_line("state: recording")
+        pulse_server.play(speak("Remember to water the plants on Friday.", speed=150))
+        wait_for(
+            lambda: any(p.stat().st_size > 16000 * 2 * 2 for p in spool_files(holdtype_home)),
+            timeout=10,
+            what="the spool file to hold the speech",
+        )
+        app.proc.send_signal(signal.SIGHUP)
+        assert app.proc.wait(timeout=60) == 0, app.log()
+    finally:
+        display.xdotool("keyup", "Caps_Lock")
+        app.stop()
+    assert "holdtype: stopped" in app.log()
+    rows = _history(live_env)
+    assert len(rows) == 1 and "plant" in rows[0]["text"].lower(), rows
+    assert not spool_files(holdtype_home)
