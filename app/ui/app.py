@@ -321,7 +321,7 @@ def run_tray(settings: Settings, config_path: Path | None = None, problem: str |
 
 
 def _quit_on_signals(holdtype: HoldtypeApp) -> None:
-    """Quit cleanly on SIGINT/SIGTERM: the signal wakes Qt through a socket, without polling."""
+    """Quit cleanly on SIGINT/SIGTERM/SIGHUP: the signal wakes Qt through a socket, without polling."""
     read_end, write_end = socket.socketpair()
     read_end.setblocking(False)
     write_end.setblocking(False)
@@ -334,5 +334,6 @@ def _quit_on_signals(holdtype: HoldtypeApp) -> None:
 
     notifier.activated.connect(woke)
     holdtype._signal_sockets = (read_end, write_end, notifier)  # keep them alive
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    hangup = getattr(signal, "SIGHUP", None)  # the terminal it was started from closed (POSIX)
+    for signum in (signal.SIGINT, signal.SIGTERM, *([hangup] if hangup else [])):
         signal.signal(signum, lambda *_: QTimer.singleShot(0, holdtype.quit))

@@ -86,7 +86,8 @@ def test_real_second_start_hands_over_and_exits(display, tmp_path, holdtype_home
         )
         assert headless.returncode == 1 and "Traceback" not in headless.stderr
         assert f"already running: the tray app (pid {first.pid})" in headless.stderr
-        first.send_signal(signal.SIGTERM)
+        # The terminal it was started from closes: a clean quit, as on SIGTERM and Ctrl-C.
+        first.send_signal(signal.SIGHUP)
         assert first.wait(timeout=30) == 0
     finally:
         if first.poll() is None:
