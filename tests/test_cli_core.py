@@ -192,6 +192,15 @@ def test_config_set_refuses_what_names_nothing_here(tmp_path: Path) -> None:
     _one_line_error(holdtype("config", "set", "schema_version", "99"), "cannot be set")
     # A negative number is a value to validate, not an unknown option.
     _one_line_error(holdtype("config", "set", "model.cpu_threads", "-2"), "greater than or equal to 0")
+    # Keys that collide or that typing needs are refused, as in the settings window.
+    _one_line_error(holdtype("config", "set", "hotkey.key", "a"), "would stop you typing it")
+    _one_line_error(holdtype("config", "set", "hotkey.key", "Esc"), "esc is the cancel key")
+    _one_line_error(holdtype("config", "set", "hotkey.cancel_key", "caps_lock"), "must differ")
+    clash = holdtype("config", "set", "hotkey.mode_keys", '{"caps_lock": "clean"}')
+    _one_line_error(clash, "it is the dictation hotkey")
+    twice = holdtype("config", "set", "hotkey.mode_keys", '{"ctrl+f9": "clean", "Ctrl+F9": "email"}')
+    _one_line_error(twice, "already starts the 'email' mode")
+    assert holdtype("config", "get", "hotkey.key").stdout.strip() == "caps_lock"
     assert holdtype("config", "get", "model.name").stdout.strip() == "tiny.en"
     later = holdtype("config", "set", "model.name", "base.en")
     assert later.returncode == 0 and "holdtype models download base.en" in later.stderr

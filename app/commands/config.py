@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import click
 
 from app.commands._common import load, save
-from app.config import Settings, get_value, set_text, settings_to_toml
+from app.config import HotkeySettings, Settings, get_value, set_text, settings_to_toml
 from app.errors import ConfigError
 from app.paths import get_paths
 
@@ -90,6 +91,8 @@ def _check_in_place(key: str, new: Settings) -> list[str]:
     a drive that is not mounted is no reason to set the user's whole file aside."""
     if key == "schema_version":
         raise ConfigError("schema_version is kept by Holdtype itself; it cannot be set")
+    if key.startswith("hotkey.") and key.split(".")[1] in {"key", "cancel_key", "mode_keys"}:
+        _check_keys(key, new.hotkey)
     if key == "model.name":
         from app.transcribe.models import EMBEDDED, REGISTRY, is_installed, resolve
 
@@ -119,3 +122,27 @@ def _check_in_place(key: str, new: Settings) -> list[str]:
         for mode in named:
             get_mode(mode)  # unknown or broken: refused with the known names
     return []
+
+
+def _check_keys(key: str, hotkey: HotkeySettings) -> None:
+    """Refuse keys that collide (the dictation key that is also the cancel key or a mode's key)
+    or that typing needs ('a' or Enter alone), as the settings window does."""
+    from app.hotkey.binding import BindingError, canonical, check_hotkey
+
+    if key == "hotkey.key":
+        problem = check_hotkey(hotkey.key, hotkey)[1]
+        if problem:
+            raise ConfigError(f"cannot use hotkey.key {hotkey.key}: {problem}")
+        return
+    if key == "hotkey.cancel_key":
+        if hotkey.cancel_key == hotkey.key:
+            raise ConfigError(f"{hotkey.key} is the dictation hotkey; the cancel key must differ")
+        return
+    for mode_key, mode in hotkey.mode_keys.items():
+        others = {k: m for k, m in hotkey.mode_keys.items() if k != mode_key}
+        problem = check_hotkey(mode_key, hotkey.model_copy(update={"mode_keys": others}))[1]
+        with contextlib.suppress(BindingError):  # an unreadable key: check_hotkey said so
+            if canonical(mode_key) == canonical(hotkey.key):
+                problem = problem or "it is the dictation hotkey"
+        if problem:
+            raise ConfigError(f"cannot bind {mode_key} to mode '{mode}': {problem}")

@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from app.errors import HoldtypeError
+
+if TYPE_CHECKING:
+    from app.config import HotkeySettings
 
 
 class BindingError(HoldtypeError):
@@ -186,3 +190,33 @@ def format_binding(binding: Binding) -> str:
 def canonical(spec: str) -> str:
     """Parse ``spec`` and return its canonical form (what settings should store)."""
     return format_binding(parse_binding(spec))
+
+
+def check_hotkey(key: str, hotkey: HotkeySettings) -> tuple[str | None, str | None]:
+    """Check a dictation hotkey against the other keys of ``hotkey`` (the cancel key, the mode
+    keys) and against typing: return (canonical key, None), or (None, the problem). A letter,
+    Enter, Tab, Backspace or Space alone is refused: holding it would take it from typing.
+    """
+    try:
+        key = canonical(key)
+    except BindingError as exc:
+        return None, str(exc)
+    try:
+        cancel = canonical(hotkey.cancel_key)
+    except BindingError:
+        cancel = hotkey.cancel_key
+    if key == cancel:
+        return None, f"{key} is the cancel key; pick another key (or change the cancel key first)"
+    for other, mode in hotkey.mode_keys.items():
+        try:
+            other = canonical(other)
+        except BindingError:
+            continue
+        if other == key:
+            return None, f"{key} already starts the '{mode}' mode (Modes tab, hotkey.mode_keys)"
+    parts = key.split("+")
+    if len(parts) == 1 and len(key) == 1:
+        return None, f"'{key}' alone would stop you typing it; add a modifier (e.g. ctrl+alt+{key})"
+    if parts[-1] in {"enter", "tab", "backspace", "space"} and len(parts) == 1:
+        return None, f"'{key}' alone is needed for typing; add a modifier or choose F9, Caps Lock…"
+    return key, None

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.config import Settings
+from app.hotkey.binding import check_hotkey
 from app.ui.settings.base import SettingsTab, TabContext, note, section
 from app.ui.settings.widgets import HotkeyField
 
@@ -74,35 +75,6 @@ def set_start_at_login(enabled: bool) -> Path | None:
         encoding="utf-8",
     )
     return path
-
-
-def check_hotkey(key: str, settings: Settings) -> tuple[str | None, str | None]:
-    """Validate a captured hotkey against the settings: return (canonical key, problem)."""
-    from app.hotkey.binding import BindingError, canonical
-
-    try:
-        key = canonical(key)
-    except BindingError as exc:
-        return None, str(exc)
-    try:
-        cancel = canonical(settings.hotkey.cancel_key)
-    except BindingError:
-        cancel = settings.hotkey.cancel_key
-    if key == cancel:
-        return None, f"{key} is the cancel key; pick another key (or change the cancel key first)"
-    for other, mode in settings.hotkey.mode_keys.items():
-        try:
-            other = canonical(other)
-        except BindingError:
-            continue
-        if other == key:
-            return None, f"{key} already starts the '{mode}' mode (Modes tab)"
-    parts = key.split("+")
-    if len(parts) == 1 and len(key) == 1:
-        return None, f"'{key}' alone would stop you typing it; add a modifier (e.g. ctrl+alt+{key})"
-    if parts[-1] in {"enter", "tab", "backspace", "space"} and len(parts) == 1:
-        return None, f"'{key}' alone is needed for typing; add a modifier or choose F9, Caps Lock…"
-    return key, None
 
 
 class GeneralTab(SettingsTab):
@@ -187,7 +159,7 @@ class GeneralTab(SettingsTab):
         outer.addStretch(1)
 
     def _on_captured(self, key: str) -> None:
-        canonical, problem = check_hotkey(key, self.ctx.live.settings)
+        canonical, problem = check_hotkey(key, self.ctx.live.settings.hotkey)
         if problem:
             self.hotkey_problem.setText(problem)
             self.hotkey.set_binding(self.ctx.live.settings.hotkey.key)

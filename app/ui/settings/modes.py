@@ -25,9 +25,9 @@ from PySide6.QtWidgets import (
 
 from app.config import Settings
 from app.errors import HoldtypeError
+from app.hotkey.binding import check_hotkey
 from app.paths import ensure_dir, get_paths
 from app.ui.settings.base import LLM_LOCK, Job, SettingsTab, TabContext, note, section
-from app.ui.settings.general import check_hotkey
 from app.ui.settings.widgets import HotkeyField
 
 log = logging.getLogger(__name__)
@@ -310,7 +310,7 @@ class ModesTab(SettingsTab):
             return
         settings = self.ctx.live.settings
         probe = section(settings, "hotkey", mode_keys={k: m for k, m in self._mode_keys.items() if m != name})
-        canonical, problem = check_hotkey(key, probe)
+        canonical, problem = check_hotkey(key, probe.hotkey)
         if problem is None and canonical == settings.hotkey.key:
             problem = f"{canonical} is the dictation hotkey (General tab)"
         if problem:
