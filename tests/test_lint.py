@@ -1,0 +1,34 @@
+"""The code stays ruff clean: lint rules and formatting, as configured in pyproject.toml."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.parts import missing
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _ruff() -> str:
+    found = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
+    if found is None:
+        missing("ruff", "bash packaging/linux/setup.sh --dev")
+    assert found is not None
+    return found
+
+
+@pytest.mark.parametrize("command", [["check"], ["format", "--check"]], ids=["lint", "format"])
+def test_ruff_is_clean(command: list[str]) -> None:
+    done = subprocess.run(
+        [_ruff(), *command, "app", "tests", "packaging"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
