@@ -1,4 +1,5 @@
-"""The code stays ruff clean: lint rules and formatting, as configured in pyproject.toml."""
+"""The code stays ruff clean (lint rules and formatting) and mypy clean, as configured in
+pyproject.toml."""
 
 from __future__ import annotations
 
@@ -30,5 +31,14 @@ def test_ruff_is_clean(command: list[str]) -> None:
         capture_output=True,
         text=True,
         timeout=120,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+
+
+def test_mypy_is_clean() -> None:
+    if shutil.which("mypy", path=str(Path(sys.executable).parent)) is None:
+        missing("mypy", "bash packaging/linux/setup.sh --dev")
+    done = subprocess.run(
+        [sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True, timeout=600
     )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]

@@ -110,7 +110,7 @@ def synthesize(folder: Path) -> list[tuple[Path, str | None]]:
             "no --clips given and espeak-ng/sox are missing to synthesize speech; "
             "install them (apt-get install espeak-ng sox) or pass --clips DIR|MANIFEST"
         )
-    out = []
+    out: list[tuple[Path, str | None]] = []
     for i, text in enumerate(_SENTENCES):
         voice = ("en-us", "en-gb", "en-us+m3", "en-gb+f3")[i % 4]
         wav = folder / f"s{i:02d}.wav"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from app.commands._common import echo_json, settings
@@ -60,7 +62,7 @@ def models_download(name: str) -> None:
     if registry.is_installed(name):
         click.echo(f"{name} is already installed: {registry.resolve(name)}")
         return
-    bar = tqdm(total=0, unit="B", unit_scale=True, desc=name, file=click.get_text_stream("stderr"))
+    bar = tqdm(total=0, unit="B", unit_scale=True, desc=name, file=sys.stderr)
 
     def progress(done: int, total: int) -> None:
         if total and bar.total != total:

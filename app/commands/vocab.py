@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import shlex
+import sys
 from pathlib import Path
 
 import click
 
 from app.commands import _common
+from app.config import Rule
 from app.errors import ConfigError
 from app.text.termfile import parse_terms, read_vocabulary_file
 
@@ -72,8 +74,9 @@ def add(terms: tuple[str, ...], term_file: Path | None) -> None:
 def _file_terms(path: Path) -> list[str]:
     """The terms of ``path`` (``-``: standard input, one per line), saying which rules it holds
     are left out (``holdtype rules add`` adds those)."""
+    rules: list[Rule] = []
     if str(path) == "-":
-        terms, rules, name = parse_terms(click.get_text_stream("stdin").read()), [], "standard input"
+        terms, name = parse_terms(sys.stdin.read()), "standard input"
     else:
         (terms, rules), name = read_vocabulary_file(path), str(path)
     if rules:

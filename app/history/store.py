@@ -11,6 +11,7 @@ kept in :attr:`HistoryStore.problem` for the caller to show.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import csv
 import dataclasses
@@ -215,7 +216,7 @@ class HistoryStore:
             ).fetchall()
         return [_row_to_entry(r) for r in rows]
 
-    def search(self, text: str, limit: int = 20) -> list[HistoryEntry]:
+    def search(self, text: str, limit: int = 20) -> builtins.list[HistoryEntry]:  # `list` is a method here
         """Entries whose final or raw text contains ``text`` (case-insensitive), newest first."""
         pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         with self._lock:

@@ -250,9 +250,9 @@ class Vocabulary:
         self._gap = (
             _JOINABLE_GAP_APOSTROPHE if any("'" in t or "’" in t for t in self.terms) else _JOINABLE_GAP
         )
-        readings = max((len(v.split()) + 1 for t in self._terms for v in t.variants), default=2)
+        longest = max((len(v.split()) + 1 for t in self._terms for v in t.variants), default=2)
         syllables = max((len(_SYLLABLES.findall(t.letters)) for t in self._terms), default=1)
-        self._max_words = min(6, max(readings, syllables))
+        self._max_words = min(6, max(longest, syllables))
         # For relevant_terms(): every spelling and sound key of every term, grouped by term.
         self._rel_letters: list[str] = []
         self._rel_letters_owner: list[int] = []

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -295,7 +295,7 @@ class WhisperTranscriber:
         self.compute_type: str | None = None
         self.load_ms: float | None = None
         self._commas: tuple[int, ...] | None = None
-        self._tokenizer_cache: object | None = None
+        self._tokenizer_cache: Any = None  # faster_whisper.tokenizer.Tokenizer, made on first use
         self._workers = 1  # the model's parallel workers (set by load)
 
     @property
@@ -421,7 +421,7 @@ class WhisperTranscriber:
         with ThreadPoolExecutor(min(len(texts), self._workers)) as pool:
             return list(pool.map(score, texts))
 
-    def _tokenizer(self) -> object:
+    def _tokenizer(self) -> Any:
         """faster-whisper's tokenizer for this model and language (made once)."""
         if self._tokenizer_cache is None:
             from faster_whisper.tokenizer import Tokenizer

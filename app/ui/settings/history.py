@@ -121,7 +121,7 @@ class HistoryTab(SettingsTab):
         self._entries: list[Any] = []
         self._job: Job | None = None
         if ctx.bridge is not None:
-            ctx.bridge.utterance.connect(lambda _e: self.isVisible() and self.refresh())
+            ctx.bridge.utterance.connect(self._on_utterance)
         self._update_buttons()
 
     # --- store ----------------------------------------------------------------------------
@@ -134,6 +134,11 @@ class HistoryTab(SettingsTab):
 
             self._store = HistoryStore()
         return self._store
+
+    def _on_utterance(self, _event: object) -> None:
+        """A new dictation landed: show it if the tab is on screen (else on the next show)."""
+        if self.isVisible():
+            self.refresh()
 
     def refresh(self) -> None:
         """Reload the table (search results when the search field has text)."""

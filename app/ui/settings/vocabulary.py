@@ -179,8 +179,9 @@ class VocabularyTab(SettingsTab):
         else:
             row = self.terms.rowCount()
             self.terms.insertRow(row)
-            self.terms.setItem(row, 0, QTableWidgetItem(term))
-            self.terms.scrollToItem(self.terms.item(row, 0))
+            item = QTableWidgetItem(term)
+            self.terms.setItem(row, 0, item)
+            self.terms.scrollToItem(item)
         self.new_term.clear()
         self.changed()
 
