@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -33,13 +35,12 @@ class AlreadyRunning(HoldtypeError):
     def __init__(self, pid: int | None, kind: str | None) -> None:
         self.pid = pid
         self.kind = kind
-        who = KINDS.get(kind or "", "another Holdtype")
-        where = f" (pid {pid})" if pid else ""
+        self.who = KINDS.get(kind or "", "another Holdtype") + (f" (pid {pid})" if pid else "")
         ways = {"tray": "its tray menu's Quit", "headless": "Ctrl-C in its terminal"}
         how = [ways[kind]] if kind in ways else []
         how.append(f"kill {pid}" if pid else "end its process")
         super().__init__(
-            f"Holdtype is already running: {who}{where}. Two would paste every dictation twice; "
+            f"Holdtype is already running: {self.who}. Two would paste every dictation twice; "
             f"quit that one first ({', or '.join(how)})"
         )
 
@@ -57,18 +58,36 @@ class InstanceLock:
             self._file.close()
 
 
-def claim(kind: str, path: Path | None = None) -> InstanceLock:
-    """Take the instance lock for ``kind`` ("tray" or "headless"), or raise :class:`AlreadyRunning`."""
+def claim(
+    kind: str,
+    path: Path | None = None,
+    wait_s: float = 0.0,
+    waiting: Callable[[AlreadyRunning], None] | None = None,
+) -> InstanceLock:
+    """Take the instance lock for ``kind`` ("tray" or "headless"), or raise :class:`AlreadyRunning`.
+
+    ``wait_s`` gives a holder that is shutting down (finishing the recording it had) that long
+    to let go; ``waiting`` is told once, as soon as the lock is found taken.
+    """
     path = path or get_paths().data_dir / "instance.lock"
     ensure_dir(path.parent)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     handle = os.fdopen(fd, "r+", encoding="utf-8")
-    try:
-        _lock(handle)
-    except OSError:
-        pid, holder = _read_holder(handle)
-        handle.close()
-        raise AlreadyRunning(pid, holder) from None
+    deadline = time.monotonic() + wait_s
+    told = False
+    while True:
+        try:
+            _lock(handle)
+            break
+        except OSError:
+            refusal = AlreadyRunning(*_read_holder(handle))
+            if time.monotonic() >= deadline:
+                handle.close()
+                raise refusal from None
+            if waiting is not None and not told:
+                waiting(refusal)
+                told = True
+            time.sleep(0.1)
     handle.seek(0)
     handle.truncate()
     handle.write(f"{os.getpid()} {kind}\n")

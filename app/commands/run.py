@@ -50,14 +50,25 @@ def describe(event: ev.EngineEvent) -> str:
     return repr(event)
 
 
+# A second start waits this long for a running loop to exit (one stopped a moment ago may still
+# be finishing the recording it had) before it gives up.
+CLAIM_WAIT_S = 10.0
+
+
 def run_headless() -> int:
     """Run the engine without any UI until SIGINT/SIGTERM; return the exit code."""
     from app.engine import Engine
-    from app.instance import claim
+    from app.instance import AlreadyRunning, claim
 
     loaded = load()
     settings = loaded.settings
-    instance = claim("headless")  # refused, in one line, while another loop runs
+
+    def waiting(other: AlreadyRunning) -> None:
+        click.echo(
+            f"holdtype: {other.who} is running; waiting up to {CLAIM_WAIT_S:.0f} s for it to exit", err=True
+        )
+
+    instance = claim("headless", wait_s=CLAIM_WAIT_S, waiting=waiting)  # else one error line
     engine = Engine(settings)
     stop = threading.Event()
 

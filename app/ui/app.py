@@ -304,7 +304,7 @@ def run_tray(settings: Settings, config_path: Path | None = None, problem: str |
         log.info("Holdtype is already running; asked it to show its settings")
         return 0
     try:
-        instance = claim("tray")  # noqa: F841 - held until the process ends
+        instance = claim("tray", wait_s=3.0)  # noqa: F841 - held until the process ends
     except AlreadyRunning as exc:  # a headless loop, which has no window to show
         log.error("%s", exc)
         QMessageBox.warning(None, "Holdtype is already running", str(exc))

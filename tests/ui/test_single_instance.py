@@ -114,7 +114,10 @@ def test_tray_does_not_start_beside_a_headless_loop(display, tmp_path, holdtype_
         second = subprocess.run(headless, env=env, cwd=_root(), capture_output=True, text=True, timeout=60)
         assert second.returncode == 1 and "Traceback" not in second.stderr
         lines = [line for line in second.stderr.splitlines() if line.strip()]
-        assert len(lines) == 1 and f"`holdtype run --no-tray` (pid {first.pid})" in lines[0], lines
+        # It gave the running loop 10 s to exit (one stopped a moment ago may be finishing), then
+        # refused in one error line.
+        assert len(lines) == 2 and "waiting up to 10 s" in lines[0], lines
+        assert lines[1].startswith("Error:") and f"`holdtype run --no-tray` (pid {first.pid})" in lines[1]
         tray_log = tmp_path / "tray.log"
         with open(tray_log, "w") as log:
             tray = subprocess.Popen(
@@ -136,5 +139,37 @@ def test_tray_does_not_start_beside_a_headless_loop(display, tmp_path, holdtype_
     finally:
         for proc in (first, tray):
             if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+def test_a_start_waits_for_a_loop_that_is_stopping(display, tmp_path, holdtype_home) -> None:  # type: ignore[no-untyped-def]
+    """A restart (stop, start at once) works: the new loop waits for the old one to let go."""
+    import os
+    import signal
+
+    from tests.fixtures.waiting import wait_for
+
+    env = {**display.env, "HOLDTYPE_HOME": str(holdtype_home), "LLM_USER_PATH": os.environ["LLM_USER_PATH"]}
+    headless = [sys.executable, "-m", "app", "run", "--no-tray"]
+    logs = [tmp_path / "old.log", tmp_path / "new.log"]
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        for path in logs:
+            with open(path, "w") as log:
+                procs.append(subprocess.Popen(headless, env=env, cwd=_root(), stdout=log, stderr=log))
+            if not procs[1:]:
+                wait_for(lambda: "ready:" in logs[0].read_text(), timeout=120, what="the old loop")
+        old, new = procs
+        wait_for(lambda: "waiting up to" in logs[1].read_text(), timeout=60, what="the new loop to wait")
+        assert f"pid {old.pid}" in logs[1].read_text()
+        old.send_signal(signal.SIGTERM)
+        assert old.wait(timeout=30) == 0
+        wait_for(lambda: "ready:" in logs[1].read_text(), timeout=120, what="the new loop to start")
+        new.send_signal(signal.SIGTERM)
+        assert new.wait(timeout=30) == 0
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
                 proc.kill()
                 proc.wait()
