@@ -91,9 +91,12 @@ def downloaded_path(name: str) -> Path:
 
 
 def is_installed(name: str) -> bool:
-    """Tell whether the model ``name`` can be loaded without a download."""
+    """Tell whether the model ``name`` (a registry name or a model folder) can be loaded without
+    a download."""
     if name == EMBEDDED:
         return True
+    if name not in REGISTRY:
+        return _is_model_dir(Path(name).expanduser())
     return _is_model_dir(downloaded_path(name))
 
 

@@ -148,6 +148,41 @@ def test_model_tab(qtbot, config_path: Path, write_settings) -> None:  # type: i
     assert got.model.compute_type == "int8"
 
 
+def test_model_tab_uses_a_model_folder(qtbot, config_path: Path, write_settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A CTranslate2 folder of the user's (here: a real copy of the embedded model) can be used;
+    a folder without a model is refused with the reason, and nothing changes."""
+    import shutil
+
+    from app.transcribe.models import embedded_model_path
+
+    folder = tmp_path / "my-whisper"
+    shutil.copytree(embedded_model_path(), folder)
+    write_settings(Settings())
+    window = open_window(qtbot, config_path)
+    tab = window.pages["model"]
+    rows = tab.table.rowCount()
+    assert not tab.use_folder(str(tmp_path))
+    assert "not a CTranslate2 model folder" in tab.message.text()
+    assert tab.table.rowCount() == rows
+    assert tab.use_folder(str(folder))
+    commit(qtbot, window)
+    assert saved(config_path).model.name == str(folder.resolve())
+    tab.refresh()
+    assert tab.table.rowCount() == rows + 1
+    assert tab.table.item(rows, 0).text() == "my-whisper"
+    assert tab.table.item(rows, 5).text().startswith("in use")
+    assert "in use" not in tab.table.item(0, 5).text()  # tiny.en is only "built in" now
+    tab.select(str(folder.resolve()))
+    assert tab.selected_name() == str(folder.resolve())
+    # Holdtype never downloads or deletes a folder of the user's.
+    assert not tab.download_button.isEnabled() and not tab.remove_button.isEnabled()
+    tab.select("tiny.en")
+    tab.use_selected()
+    commit(qtbot, window)
+    assert saved(config_path).model.name == "tiny.en"
+    assert folder.is_dir()
+
+
 def test_vocabulary_tab(qtbot, config_path: Path, write_settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     s = Settings()
     s.vocabulary.terms = ["PyPI"]

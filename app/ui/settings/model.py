@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -11,6 +12,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
+    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
@@ -78,10 +80,15 @@ class ModelTab(SettingsTab):
         self.cancel_button.setEnabled(False)
         self.remove_button = QPushButton("Remove")
         self.remove_button.clicked.connect(self.remove_selected)
+        self.folder_button = QPushButton("Use a folder…")
+        self.folder_button.setObjectName("folder-button")
+        self.folder_button.setToolTip("A CTranslate2 model you converted or copied yourself")
+        self.folder_button.clicked.connect(self.choose_folder)
         buttons = QHBoxLayout()
         for button in (self.use_button, self.download_button, self.cancel_button, self.remove_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
+        buttons.addWidget(self.folder_button)
         self.progress = QProgressBar()
         self.progress.setObjectName("download-progress")
         self.progress.setVisible(False)
@@ -155,7 +162,11 @@ class ModelTab(SettingsTab):
 
         selected = self.selected_name()
         current = self.ctx.live.settings.model.name
-        self.table.setRowCount(len(models.REGISTRY))
+        chosen = getattr(self, "_chosen", None)  # refresh() also runs before fill()
+        folders = [n for n in dict.fromkeys((current, chosen)) if n and n not in models.REGISTRY]
+        self.table.setRowCount(len(models.REGISTRY) + len(folders))
+        for row, folder in enumerate(folders, start=len(models.REGISTRY)):
+            self._folder_row(row, folder, current)
         for row, info in enumerate(models.REGISTRY.values()):
             installed = models.is_installed(info.name)
             if info.name == self._downloading:
@@ -187,21 +198,43 @@ class ModelTab(SettingsTab):
             self.select(selected)
         self._update_buttons()
 
+    def _folder_row(self, row: int, folder: str, current: str) -> None:
+        """A row for a model folder of the user's: its name, size and whether it is in use."""
+        from app.transcribe import models
+
+        path = Path(folder).expanduser()
+        found = models.is_installed(folder)
+        size_mb = sum(f.stat().st_size for f in path.iterdir() if f.is_file()) / 1e6 if found else 0
+        if folder == current:
+            status = "in use" if found else "in use — folder not found"
+        else:
+            status = "chosen" if found else "folder not found"
+        cells = (path.name, f"{size_mb:.0f} MB" if found else "—", "—", "—", "—", f"{status}: {path}")
+        for col, text in enumerate(cells):
+            item = QTableWidgetItem(text)
+            item.setData(Qt.ItemDataRole.UserRole, folder)
+            item.setToolTip(str(path))
+            if folder == current:
+                font = item.font()
+                font.setBold(True)
+                item.setFont(font)
+            self.table.setItem(row, col, item)
+
     def select(self, name: str) -> None:
-        """Select the row of model ``name``."""
+        """Select the row of model ``name`` (a registry name or a folder)."""
         for row in range(self.table.rowCount()):
             item = self.table.item(row, 0)
-            if item is not None and item.text() == name:
+            if item is not None and item.data(Qt.ItemDataRole.UserRole) == name:
                 self.table.selectRow(row)
                 return
 
     def selected_name(self) -> str | None:
-        """The model name of the selected row."""
+        """The model name (or folder) of the selected row."""
         rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
         if not rows:
             return None
         item = self.table.item(rows[0].row(), 0)
-        return item.text() if item is not None else None
+        return item.data(Qt.ItemDataRole.UserRole) if item is not None else None
 
     def _update_buttons(self) -> None:
         from app.transcribe import models
@@ -209,9 +242,10 @@ class ModelTab(SettingsTab):
         name = self.selected_name()
         busy = self._job is not None
         installed = bool(name) and models.is_installed(name or "")
+        listed = name in models.REGISTRY  # a folder of the user's is never downloaded or deleted
         self.use_button.setEnabled(bool(name) and installed and name != self.ctx.live.settings.model.name)
-        self.download_button.setEnabled(bool(name) and not installed and not busy)
-        self.remove_button.setEnabled(bool(name) and installed and name != models.EMBEDDED and not busy)
+        self.download_button.setEnabled(listed and not installed and not busy)
+        self.remove_button.setEnabled(listed and installed and name != models.EMBEDDED and not busy)
         self.cancel_button.setEnabled(busy)
 
     # --- actions --------------------------------------------------------------------------
@@ -228,6 +262,30 @@ class ModelTab(SettingsTab):
         self._chosen = name
         self.changed()
         self.message.setText(f"Switching to {name}; it loads in the background.")
+
+    def choose_folder(self) -> None:
+        """Ask for a CTranslate2 model folder and use it (see :meth:`use_folder`)."""
+        folder = QFileDialog.getExistingDirectory(self, "Choose a CTranslate2 model folder")
+        if folder:
+            self.use_folder(folder)
+
+    def use_folder(self, folder: str) -> bool:
+        """Use the model in ``folder`` if it is one (model.bin and config.json); say why not."""
+        from app.transcribe import models
+
+        try:
+            path = models.resolve(str(Path(folder).expanduser().resolve()))
+        except HoldtypeError as exc:
+            self.message.setStyleSheet("color: #c62828;")
+            self.message.setText(str(exc))
+            return False
+        self._chosen = str(path)
+        self.message.setStyleSheet("")
+        self.message.setText(f"Switching to the model in {path}; it loads in the background.")
+        self.changed()
+        self.refresh()
+        self.select(self._chosen)
+        return True
 
     def download_selected(self) -> None:
         """Download the selected model in a worker thread, with progress and cancel."""
