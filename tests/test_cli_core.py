@@ -155,6 +155,20 @@ def test_models_list_and_offline_download() -> None:
     _one_line_error(holdtype("models", "download", "nope"), "unknown model")
 
 
+def test_a_model_folder_of_ones_own_is_used_and_listed(tmp_path: Path) -> None:
+    import shutil
+
+    from app.transcribe.models import embedded_model_path
+
+    folder = tmp_path / "my-whisper"  # a real CTranslate2 model: a copy of the embedded one
+    shutil.copytree(embedded_model_path(), folder)
+    assert holdtype("config", "set", "model.name", str(folder)).returncode == 0
+    rows = [json.loads(line) for line in holdtype("models", "list", "--json").stdout.splitlines()]
+    assert rows[-1] == {"name": str(folder), "folder": True, "installed": True, "active": True}
+    assert not any(r["active"] for r in rows[:-1])
+    assert f"* {folder}  (your model folder)" in holdtype("models", "list").stdout
+
+
 def test_doctor_reports_missing_parts_with_fixes() -> None:
     # No DISPLAY and no sound server here: the display is required, so exit 1 with fixes.
     result = holdtype(

@@ -45,6 +45,12 @@ def models_list(as_json: bool) -> None:
         click.echo(
             f"{mark} {info.name:<16} {info.size_mb:>5} MB  {info.speed:<20} {info.accuracy:<10} {state}"
         )
+    if current not in registry.REGISTRY:  # a model folder of the user's is in use
+        found = registry.is_installed(current)
+        if as_json:
+            echo_json({"name": current, "folder": True, "installed": found, "active": True})
+        else:
+            click.echo(f"* {current}  (your model folder{'' if found else '; not found'})")
 
 
 @models_group.command("download")
