@@ -52,6 +52,7 @@ def test_modes_test_fallback_is_an_error_without_json() -> None:
     proc = holdtype("modes", "test", "clean", "hello there")
     assert proc.stdout.strip() == "hello there"  # the words are still printed
     _one_line_error(proc, "unknown llm model 'no-such-model'")
+    assert proc.stderr.count("no-such-model") == 1, proc.stderr  # said once, not logged too
     as_json = holdtype("modes", "test", "clean", "hello there", "--json")
     assert as_json.returncode == 0
     data = json.loads(as_json.stdout)

@@ -9,6 +9,10 @@ Examples::
 
 from __future__ import annotations
 
+import contextlib
+import logging
+from collections.abc import Iterator
+
 import click
 
 from app.commands._common import echo_json, settings
@@ -86,7 +90,8 @@ def test_mode(name: str, text: str, sample: int, as_json: bool) -> None:
     from app.llm.runner import ModeRunner
 
     get_mode(name)  # an unknown or broken mode is an error here, not a fallback
-    result = ModeRunner(settings()).run(name, text, sample=sample)
+    with _quiet_fallback_warning():  # the fallback is this command's own error line below
+        result = ModeRunner(settings()).run(name, text, sample=sample)
     if as_json:
         echo_json(result.to_dict())
         return
@@ -95,3 +100,17 @@ def test_mode(name: str, text: str, sample: int, as_json: bool) -> None:
         raise click.ClickException(f"mode {name} fell back to the input: {result.fallback_reason}")
     suffix = " (cached)" if result.cached else ""
     click.secho(f"{result.model}: {result.llm_ms:.0f} ms{suffix}", err=True, fg="bright_black")
+
+
+@contextlib.contextmanager
+def _quiet_fallback_warning() -> Iterator[None]:
+    """Hold back the runner's "fell back" warning (it would say the error line twice), unless
+    -v asked for the log."""
+    runner_log = logging.getLogger("app.llm.runner")
+    previous = runner_log.level
+    if logging.getLogger().level >= logging.WARNING:
+        runner_log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        runner_log.setLevel(previous)
