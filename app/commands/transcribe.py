@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 from pathlib import Path
 
@@ -67,4 +69,14 @@ def transcribe(
             click.echo(result.text)
     if failures:
         raise HoldtypeError(f"{failures} of {len(files)} files could not be transcribed")
+    _exit_now()
+
+
+def _exit_now() -> None:
+    """End the process once every line is out. Tearing down the model, its worker threads and
+    some 600 modules would take another 0.2-0.25 s: a fifth of the run for a short clip
+    (median of 9 on a 3.5 s clip: 1.18 -> 1.01 s wall), with nothing left to save."""
     sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(0)
