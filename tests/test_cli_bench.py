@@ -40,8 +40,12 @@ def test_bench_jargon_scores_every_stage_over_several_manifests(tmp_path: Path, 
     assert list(report["stages"]) == ["raw", "+bias", "+autocorrect", "+rules"]
     final = report["stages"]["+rules"]
     assert final["term_hits"] >= 2 and final["wer"] < 0.5, report
+    assert (report["model"], report["beam_size"], report["compute_type"]) == ("tiny.en", 10, "auto")
+    # The user's model settings are what is measured, and the table says which they were.
+    assert holdtype("config", "set", "model.beam_size", "3").returncode == 0
     table = holdtype("bench", "jargon", str(first))
     assert table.returncode == 0 and table.stdout.startswith("1 clips, 1 terms"), table.stdout
+    assert "model tiny.en (beam 3, compute auto)" in table.stdout.splitlines()[0], table.stdout
 
 
 def test_bench_jargon_live_scores_the_clips_as_a_held_key_records_them(tmp_path: Path, speak) -> None:

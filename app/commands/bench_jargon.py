@@ -11,7 +11,7 @@ from app.commands import _common
 
 @click.command()
 @click.argument("manifests", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--model", "model_name", default=None, help="Speech model (default: tiny.en).")
+@click.option("--model", "model_name", default=None, help="Speech model (default: the configured one).")
 @click.option(
     "--bias",
     type=click.Choice(["prompt", "hotwords", "both"]),
@@ -44,16 +44,18 @@ def jargon(
     Example: holdtype bench jargon ../shared/data/jargon-dev/manifest.tsv
     """
     from app.bench.jargon import read_manifest, run_jargon
-    from app.config import ModelSettings
+    from app.bench.options import describe_model, model_fields, model_settings
 
     settings = _common.settings()
-    model = ModelSettings(name=model_name) if model_name else ModelSettings()
+    model = model_settings(settings.model, model_name)
     items = [item for manifest in manifests for item in read_manifest(manifest)]
     report = run_jargon(items, model, settings.vocabulary, settings.rules, bias=bias, live=live)
     if as_json:
-        _common.echo_json(report.as_dict())
+        summary = report.as_dict()
+        summary.update(model_fields(model))
+        _common.echo_json(summary)
         return
-    click.echo(f"{len(items)} clips, {report.total_terms} terms, model {model.name}, bias {report.bias}")
+    click.echo(f"{len(items)} clips, {report.total_terms} terms, {describe_model(model)}, bias {report.bias}")
     click.echo(f"{'stage':<14}{'WER':>8}{'terms':>14}")
     for stage in report.stages:
         acc = f"{stage.term_hits}/{report.total_terms} {stage.term_accuracy:.0%}"
