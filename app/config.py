@@ -308,6 +308,21 @@ def load_settings(path: Path | None = None) -> LoadResult:
         return _set_aside(path, f"is not valid: {_describe(exc)}", settings, salvaged)
 
 
+def read_settings(path: Path) -> Settings:
+    """Read the settings file as it is now, with no side effects (a file another process just
+    wrote, picked up by the running app: see :mod:`app.settings_watch`). A missing file gives
+    defaults; a broken one raises :class:`ConfigError` and stays where it is."""
+    if not path.exists():
+        return Settings()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return Settings.model_validate(migrate(raw))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"the settings file {path} cannot be parsed: {exc}") from exc
+    except ValidationError as exc:
+        raise ConfigError(f"the settings file {path} is not valid: {_describe(exc)}") from exc
+
+
 def _set_aside(path: Path, problem: str, settings: Settings, salvaged: list[str]) -> LoadResult:
     target = move_aside(path, "broken")
     message = f"Settings file {path} {problem}. It was moved to {target}; "

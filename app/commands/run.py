@@ -10,13 +10,18 @@ import os
 import signal
 import sys
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from app import events as ev
 from app.commands._common import load
+from app.config import Settings
 from app.errors import HoldtypeError
+from app.settings_watch import POLL_INTERVAL_S, SettingsFileWatch
+
+if TYPE_CHECKING:
+    from app.engine import Engine
 
 
 def describe(event: ev.EngineEvent) -> str:
@@ -92,13 +97,29 @@ def run_headless() -> int:
         err=True,
     )
     engine.start()
-    while not stop.wait(0.5):
-        pass
+    watch = SettingsFileWatch(loaded.path)
+    while not stop.wait(POLL_INTERVAL_S):
+        settings = _follow_settings_file(watch, engine, settings)
     click.echo("holdtype: shutting down", err=True)
     engine.shutdown()
     instance.release()
     click.echo("holdtype: stopped", err=True)
     return 0
+
+
+def _follow_settings_file(watch: SettingsFileWatch, engine: Engine, settings: Settings) -> Settings:
+    """Apply the settings file if another process changed it (``holdtype vocab add``, an
+    editor); return the settings in use. A file changed into something broken is reported
+    and left alone."""
+    found = watch.poll()
+    if isinstance(found, HoldtypeError):
+        click.echo(f"holdtype: error (settings): {found}; the settings in use stay", err=True)
+        return settings
+    if found is None or found == settings:
+        return settings
+    engine.apply_settings(found)
+    click.echo(f"holdtype: settings: {watch.path} changed; applied", err=True)
+    return found
 
 
 def _has_gui() -> bool:

@@ -213,3 +213,31 @@ def test_closing_the_terminal_mid_recording_keeps_the_words(
     rows = _history(live_env)
     assert len(rows) == 1 and "plant" in rows[0]["text"].lower(), rows
     assert not spool_files(holdtype_home)
+
+
+def test_a_term_added_from_the_cli_while_running_is_used(
+    display, pulse_server, target_window, holdtype_home, speak
+):
+    """`holdtype vocab add` while `holdtype run --no-tray` runs: the next dictation spells it."""
+    env = app_env(display.env, pulse_server.client_env)  # no vocabulary at start
+    app = _start(env)
+    try:
+        added = holdtype("vocab", "add", "scikit-learn", env=env)
+        assert added.returncode == 0, added.stderr
+        app.wait_line("changed; applied", timeout=30)
+        target_window.focus()
+        display.xdotool("keydown", "Caps_Lock")
+        app.wait_line("state: recording")
+        pulse_server.play(speak(SENTENCE, speed=150, pad_s=0.3))
+        display.xdotool("keyup", "Caps_Lock")
+        result = app.wait_line("result #1", timeout=60)
+        assert "scikit-learn" in result, result
+    finally:
+        assert app.stop() == 0
+    assert _vocabulary(env) == ["scikit-learn"]  # the app did not write its old settings back
+
+
+def _vocabulary(env: dict[str, str]) -> list[str]:
+    out = holdtype("vocab", "list", "--json", env=env)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)["terms"]

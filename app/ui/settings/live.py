@@ -12,10 +12,11 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.config import Settings, save_settings
-from app.errors import HoldtypeError
+from app.errors import ConfigError, HoldtypeError
+from app.settings_watch import POLL_INTERVAL_S, SettingsFileWatch, merge_changes
 
 if TYPE_CHECKING:
     from app.engine import Engine
@@ -35,6 +36,11 @@ class LiveSettings(QObject):
         self._settings = settings
         self.path = path
         self.engine = engine
+        self._watch = SettingsFileWatch(path)
+        self._poll = QTimer(self)
+        self._poll.setInterval(int(POLL_INTERVAL_S * 1000))
+        self._poll.timeout.connect(self.check_file)
+        self._poll.start()
 
     @property
     def settings(self) -> Settings:
@@ -47,22 +53,48 @@ class LiveSettings(QObject):
             return True
         try:
             settings = Settings.model_validate(settings.model_dump())
+            base = self._settings
+            if self.check_file():  # the CLI or an editor changed the file meanwhile: keep that
+                mine, theirs = settings.model_dump(), self._settings.model_dump()
+                settings = Settings.model_validate(merge_changes(base.model_dump(), mine, theirs))
             save_settings(settings, self.path)
+            self._watch.mark()
         except (HoldtypeError, OSError, ValueError) as exc:
             message = f"Could not save settings: {exc}"
             log.warning("%s", message)
             self.failed.emit(message)
             return False
+        self._adopt(settings, apply, "Saved, but could not apply the settings")
+        return True
+
+    def check_file(self) -> bool:
+        """Take the settings file's new content if another process changed it (``holdtype vocab
+        add``, an editor); return True when new settings were applied. A broken file is reported
+        through ``failed`` and left as it is, and the settings in use stay."""
+        found = self._watch.poll()
+        if found is None:
+            return False
+        if isinstance(found, ConfigError):
+            message = f"Not applied: {found}; the settings in use stay until it is fixed"
+            log.warning("%s", message)
+            self.failed.emit(message)
+            return False
+        if found == self._settings:
+            return False
+        log.info("the settings file %s changed; applying it", self.path)
+        self._adopt(found, True, "The settings file changed, but could not be applied")
+        return True
+
+    def _adopt(self, settings: Settings, apply: bool, problem: str) -> None:
         self._settings = settings
         if apply and self.engine is not None:
             try:
                 self.engine.apply_settings(settings)
             except HoldtypeError as exc:
-                message = f"Saved, but could not apply the settings: {exc}"
+                message = f"{problem}: {exc}"
                 log.warning("%s", message)
                 self.failed.emit(message)
         self.changed.emit(settings)
-        return True
 
     def update(self, section: str, **values: object) -> bool:
         """Commit a copy of the settings with ``values`` changed in ``section`` (e.g. ``"modes"``)."""

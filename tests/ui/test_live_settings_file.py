@@ -1,0 +1,44 @@
+"""The running app takes what the CLI writes to the settings file, and never writes over it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.config import Settings, load_settings, save_settings
+from app.ui.settings.live import LiveSettings
+from tests.cli import holdtype
+
+
+def _live(qtbot, holdtype_home: Path) -> LiveSettings:  # type: ignore[no-untyped-def]
+    path = load_settings().path
+    save_settings(Settings(), path)
+    return LiveSettings(Settings(), path)
+
+
+def test_a_term_added_by_the_cli_is_taken_and_kept(qtbot, holdtype_home: Path) -> None:  # type: ignore[no-untyped-def]
+    live = _live(qtbot, holdtype_home)
+    with qtbot.waitSignal(live.changed, timeout=10000):
+        assert holdtype("vocab", "add", "scikit-learn").returncode == 0
+    assert live.settings.vocabulary.terms == ["scikit-learn"]
+    assert live.update("hotkey", paused=True)  # the tray's Pause, saved by the app
+    saved = load_settings(live.path).settings
+    assert saved.hotkey.paused and saved.vocabulary.terms == ["scikit-learn"]
+
+
+def test_a_save_right_after_a_cli_change_keeps_both(qtbot, holdtype_home: Path) -> None:  # type: ignore[no-untyped-def]
+    live = _live(qtbot, holdtype_home)
+    live._poll.stop()  # the CLI writes between two polls: the app's save must still see it
+    assert holdtype("vocab", "add", "PyPI").returncode == 0
+    assert live.update("modes", active="clean")
+    saved = load_settings(live.path).settings
+    assert saved.modes.active == "clean" and saved.vocabulary.terms == ["PyPI"]
+    assert live.settings == saved
+
+
+def test_a_broken_edit_is_reported_and_the_settings_stay(qtbot, holdtype_home: Path) -> None:  # type: ignore[no-untyped-def]
+    live = _live(qtbot, holdtype_home)
+    with qtbot.waitSignal(live.failed, timeout=10000) as failed:
+        live.path.write_text("[hotkey]\nkey = = 'f9'\n", encoding="utf-8")  # an editor, mid-edit
+    assert "cannot be parsed" in failed.args[0] and "stay" in failed.args[0]
+    assert live.settings == Settings()
+    assert live.path.read_text(encoding="utf-8").startswith("[hotkey]")  # left for the editor
