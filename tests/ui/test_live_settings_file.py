@@ -42,3 +42,8 @@ def test_a_broken_edit_is_reported_and_the_settings_stay(qtbot, holdtype_home: P
     assert "cannot be parsed" in failed.args[0] and "stay" in failed.args[0]
     assert live.settings == Settings()
     assert live.path.read_text(encoding="utf-8").startswith("[hotkey]")  # left for the editor
+    # A save now would replace the broken file: it is kept aside first, as at start.
+    assert live.update("hotkey", paused=True)
+    aside = list(live.path.parent.glob("config.toml.broken-*"))
+    assert len(aside) == 1 and "key = = 'f9'" in aside[0].read_text(encoding="utf-8")
+    assert load_settings(live.path).settings.hotkey.paused

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from app.config import Settings, save_settings
+from app.config import Settings, read_settings, save_settings
 from app.errors import ConfigError, HoldtypeError
+from app.paths import move_aside
 from app.settings_watch import POLL_INTERVAL_S, SettingsFileWatch, merge_changes
 
 if TYPE_CHECKING:
@@ -57,6 +58,7 @@ class LiveSettings(QObject):
             if self.check_file():  # the CLI or an editor changed the file meanwhile: keep that
                 mine, theirs = settings.model_dump(), self._settings.model_dump()
                 settings = Settings.model_validate(merge_changes(base.model_dump(), mine, theirs))
+            self._keep_broken_file()
             save_settings(settings, self.path)
             self._watch.mark()
         except (HoldtypeError, OSError, ValueError) as exc:
@@ -66,6 +68,14 @@ class LiveSettings(QObject):
             return False
         self._adopt(settings, apply, "Saved, but could not apply the settings")
         return True
+
+    def _keep_broken_file(self) -> None:
+        """A file left broken by an editor is moved aside before a save replaces it."""
+        try:
+            read_settings(self.path)
+        except ConfigError as exc:
+            target = move_aside(self.path, "broken")
+            log.warning("%s; it was moved to %s before saving", exc, target)
 
     def check_file(self) -> bool:
         """Take the settings file's new content if another process changed it (``holdtype vocab
