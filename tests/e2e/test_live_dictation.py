@@ -43,6 +43,28 @@ def _start(env: dict[str, str]) -> LiveApp:
     return app
 
 
+def _dictate(app: LiveApp, display, pulse_server, target_window, wav: Path) -> str:  # type: ignore[no-untyped-def]
+    """Hold Caps Lock over the focused target window while ``wav`` plays; return the result line."""
+    target_window.focus()
+    display.xdotool("keydown", "Caps_Lock")
+    app.wait_line("state: recording")
+    pulse_server.play(wav)
+    display.xdotool("keyup", "Caps_Lock")
+    return app.wait_line("result #1", timeout=60)
+
+
+def _speak_into_the_spool(app: LiveApp, pulse_server, wav: Path, home: Path) -> None:  # type: ignore[no-untyped-def]
+    """With the key held: play ``wav`` and wait until the spool file holds a few seconds of it
+    (the spool is flushed at least every second)."""
+    app.wait_line("state: recording")
+    pulse_server.play(wav)
+    wait_for(
+        lambda: any(p.stat().st_size > 16000 * 2 * 2 for p in spool_files(home)),
+        timeout=10,
+        what="the spool file to hold the speech",
+    )
+
+
 def test_hold_speak_release_pastes_into_the_focused_window(
     live_env, display, pulse_server, target_window, clipboard, speak
 ):
@@ -50,12 +72,7 @@ def test_hold_speak_release_pastes_into_the_focused_window(
     caps_before = display.caps_lock_on()
     app = _start(live_env)
     try:
-        target_window.focus()
-        display.xdotool("keydown", "Caps_Lock")
-        app.wait_line("state: recording")
-        pulse_server.play(speak(SENTENCE, speed=150, pad_s=0.3))
-        display.xdotool("keyup", "Caps_Lock")
-        result = app.wait_line("result #1", timeout=60)
+        result = _dictate(app, display, pulse_server, target_window, speak(SENTENCE, speed=150, pad_s=0.3))
         assert "(pasted" in result, result
         typed = wait_for(
             lambda: "scikit-learn" in target_window.text() and target_window.text(),
@@ -147,14 +164,8 @@ def test_a_crash_mid_recording_is_recovered_at_next_start(
     app = _start(live_env)
     display.xdotool("keydown", "Caps_Lock")
     try:
-        app.wait_line("state: recording")
-        pulse_server.play(speak("Remember to buy milk and bread on the way home.", speed=150))
-        # The spool is flushed at least every second: wait until it holds a few seconds of audio.
-        wait_for(
-            lambda: any(p.stat().st_size > 16000 * 2 * 2 for p in spool_files(holdtype_home)),
-            timeout=10,
-            what="the spool file to hold the speech",
-        )
+        wav = speak("Remember to buy milk and bread on the way home.", speed=150)
+        _speak_into_the_spool(app, pulse_server, wav, holdtype_home)
         app.kill()
     finally:
         display.xdotool("keyup", "Caps_Lock")
@@ -197,13 +208,8 @@ def test_closing_the_terminal_mid_recording_keeps_the_words(
     app = _start(live_env)
     display.xdotool("keydown", "Caps_Lock")
     try:
-        app.wait_line("state: recording")
-        pulse_server.play(speak("Remember to water the plants on Friday.", speed=150))
-        wait_for(
-            lambda: any(p.stat().st_size > 16000 * 2 * 2 for p in spool_files(holdtype_home)),
-            timeout=10,
-            what="the spool file to hold the speech",
-        )
+        wav = speak("Remember to water the plants on Friday.", speed=150)
+        _speak_into_the_spool(app, pulse_server, wav, holdtype_home)
         app.proc.send_signal(signal.SIGHUP)
         assert app.proc.wait(timeout=60) == 0, app.log()
     finally:
@@ -225,12 +231,7 @@ def test_a_term_added_from_the_cli_while_running_is_used(
         added = holdtype("vocab", "add", "scikit-learn", env=env)
         assert added.returncode == 0, added.stderr
         app.wait_line("changed; applied", timeout=30)
-        target_window.focus()
-        display.xdotool("keydown", "Caps_Lock")
-        app.wait_line("state: recording")
-        pulse_server.play(speak(SENTENCE, speed=150, pad_s=0.3))
-        display.xdotool("keyup", "Caps_Lock")
-        result = app.wait_line("result #1", timeout=60)
+        result = _dictate(app, display, pulse_server, target_window, speak(SENTENCE, speed=150, pad_s=0.3))
         assert "scikit-learn" in result, result
     finally:
         assert app.stop() == 0
