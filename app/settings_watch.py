@@ -25,6 +25,7 @@ class SettingsFileWatch:
         """Watch ``path``, taking it as it is now as already known."""
         self.path = path
         self._stamp = self._read_stamp()
+        self.broken = False  # the file changed into something that does not load
 
     def _read_stamp(self) -> tuple[int, int, int] | None:
         try:
@@ -36,19 +37,24 @@ class SettingsFileWatch:
     def mark(self) -> None:
         """The file is as this process just wrote it: not a change to pick up."""
         self._stamp = self._read_stamp()
+        self.broken = False
 
-    def poll(self) -> Settings | ConfigError | None:
-        """The file's settings if it changed since the last poll or :meth:`mark`; the problem if
-        it changed into something that does not load; None if unchanged or gone (a file being
-        replaced is back a moment later)."""
+    def poll(self, current: Settings) -> Settings | ConfigError | None:
+        """The file's settings if it changed since the last poll or :meth:`mark` to something
+        other than ``current``; the problem if it changed into something that does not load
+        (:attr:`broken` stays set until it loads again); None if unchanged or gone (a file
+        being replaced is back a moment later)."""
         stamp = self._read_stamp()
         if stamp is None or stamp == self._stamp:
             return None
         self._stamp = stamp
         try:
-            return read_settings(self.path)
+            found = read_settings(self.path)
         except ConfigError as exc:
+            self.broken = True
             return exc
+        self.broken = False
+        return None if found == current else found
 
 
 def merge_changes(base: dict[str, Any], mine: dict[str, Any], theirs: dict[str, Any]) -> dict[str, Any]:

@@ -15,15 +15,15 @@ def test_a_change_by_the_cli_is_seen_once(holdtype_home: Path) -> None:
     path = load_settings().path
     save_settings(Settings(), path)
     watch = SettingsFileWatch(path)
-    assert watch.poll() is None  # nothing changed yet
+    assert watch.poll(Settings()) is None  # nothing changed yet
     added = holdtype("vocab", "add", "scikit-learn")
     assert added.returncode == 0, added.stderr
-    found = watch.poll()
+    found = watch.poll(Settings())
     assert isinstance(found, Settings) and found.vocabulary.terms == ["scikit-learn"]
-    assert watch.poll() is None  # seen once
+    assert watch.poll(Settings()) is None  # seen once
     save_settings(Settings(), path)
     watch.mark()  # our own save is not a change
-    assert watch.poll() is None
+    assert watch.poll(Settings()) is None
 
 
 def test_a_broken_edit_is_reported_and_left_where_it_is(tmp_path: Path) -> None:
@@ -31,12 +31,15 @@ def test_a_broken_edit_is_reported_and_left_where_it_is(tmp_path: Path) -> None:
     save_settings(Settings(), path)
     watch = SettingsFileWatch(path)
     path.write_text("[hotkey]\nkey = = 'f9'\n", encoding="utf-8")  # an editor, mid-edit
-    found = watch.poll()
+    found = watch.poll(Settings())
     assert isinstance(found, ConfigError) and "cannot be parsed" in str(found)
+    assert watch.broken  # until it loads again: a save by the app keeps it aside first
     assert path.read_text(encoding="utf-8").startswith("[hotkey]")  # not moved aside
     assert not list(tmp_path.glob("config.toml.broken-*"))
+    save_settings(Settings(), path)  # fixed, to what the app already has: nothing to apply
+    assert watch.poll(Settings()) is None and not watch.broken
     path.unlink()
-    assert watch.poll() is None  # a file being replaced is gone for a moment
+    assert watch.poll(Settings()) is None  # a file being replaced is gone for a moment
 
 
 def test_merge_keeps_both_sides_changes() -> None:

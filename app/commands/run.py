@@ -111,11 +111,11 @@ def _follow_settings_file(watch: SettingsFileWatch, engine: Engine, settings: Se
     """Apply the settings file if another process changed it (``holdtype vocab add``, an
     editor); return the settings in use. A file changed into something broken is reported
     and left alone."""
-    found = watch.poll()
+    found = watch.poll(settings)
     if isinstance(found, HoldtypeError):
         click.echo(f"holdtype: error (settings): {found}; the settings in use stay", err=True)
         return settings
-    if found is None or found == settings:
+    if found is None:
         return settings
     engine.apply_settings(found)
     click.echo(f"holdtype: settings: {watch.path} changed; applied", err=True)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from app.config import Settings, read_settings, save_settings
+from app.config import Settings, save_settings
 from app.errors import ConfigError, HoldtypeError
 from app.paths import move_aside
 from app.settings_watch import POLL_INTERVAL_S, SettingsFileWatch, merge_changes
@@ -58,7 +58,9 @@ class LiveSettings(QObject):
             if self.check_file():  # the CLI or an editor changed the file meanwhile: keep that
                 mine, theirs = settings.model_dump(), self._settings.model_dump()
                 settings = Settings.model_validate(merge_changes(base.model_dump(), mine, theirs))
-            self._keep_broken_file()
+            if self._watch.broken:  # an editor left it so: keep it aside, as at start
+                target = move_aside(self.path, "broken")
+                log.warning("the broken settings file was moved to %s before saving", target)
             save_settings(settings, self.path)
             self._watch.mark()
         except (HoldtypeError, OSError, ValueError) as exc:
@@ -69,27 +71,17 @@ class LiveSettings(QObject):
         self._adopt(settings, apply, "Saved, but could not apply the settings")
         return True
 
-    def _keep_broken_file(self) -> None:
-        """A file left broken by an editor is moved aside before a save replaces it."""
-        try:
-            read_settings(self.path)
-        except ConfigError as exc:
-            target = move_aside(self.path, "broken")
-            log.warning("%s; it was moved to %s before saving", exc, target)
-
     def check_file(self) -> bool:
         """Take the settings file's new content if another process changed it (``holdtype vocab
         add``, an editor); return True when new settings were applied. A broken file is reported
         through ``failed`` and left as it is, and the settings in use stay."""
-        found = self._watch.poll()
+        found = self._watch.poll(self._settings)
         if found is None:
             return False
         if isinstance(found, ConfigError):
             message = f"Not applied: {found}; the settings in use stay until it is fixed"
             log.warning("%s", message)
             self.failed.emit(message)
-            return False
-        if found == self._settings:
             return False
         log.info("the settings file %s changed; applying it", self.path)
         self._adopt(found, True, "The settings file changed, but could not be applied")
