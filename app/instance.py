@@ -11,6 +11,8 @@ different thing: it lets a second tray start hand over to the first one and show
 from __future__ import annotations
 
 import contextlib
+import errno
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -25,6 +27,8 @@ try:
     import fcntl
 except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
+
+log = logging.getLogger(__name__)
 
 KINDS = {"tray": "the tray app", "headless": "`holdtype run --no-tray`"}
 
@@ -79,7 +83,10 @@ def claim(
         try:
             _lock(handle)
             break
-        except OSError:
+        except OSError as exc:
+            if not _held(exc):  # a filesystem without locks (some network mounts): no guard
+                log.warning("cannot lock %s (%s); not checking for a second Holdtype", path, exc)
+                break
             refusal = AlreadyRunning(*_read_holder(handle))
             if time.monotonic() >= deadline:
                 handle.close()
@@ -93,6 +100,11 @@ def claim(
     handle.write(f"{os.getpid()} {kind}\n")
     handle.flush()
     return InstanceLock(path, handle)
+
+
+def _held(exc: OSError) -> bool:
+    """Whether a failed lock means another process holds it (not that locks do not work here)."""
+    return isinstance(exc, BlockingIOError) or exc.errno in {errno.EACCES, errno.EAGAIN, errno.EDEADLK}
 
 
 def _lock(handle: IO[str]) -> None:

@@ -56,3 +56,32 @@ def test_a_lock_held_by_another_process_names_it_and_dies_with_it(tmp_path: Path
         if holder.poll() is None:
             holder.kill()
             holder.wait()
+
+
+def test_only_a_lock_held_elsewhere_refuses_a_start() -> None:
+    import errno
+
+    from app.instance import _held
+
+    assert _held(BlockingIOError(errno.EWOULDBLOCK, "Resource temporarily unavailable"))
+    assert _held(PermissionError(errno.EACCES, "Permission denied"))  # Windows' msvcrt.locking
+    assert not _held(OSError(errno.ENOLCK, "No locks available"))  # an NFS mount without lockd
+
+
+def test_a_filesystem_without_locks_starts_unguarded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """FAKE: flock failing with ENOLCK, as on a network mount without a lock daemon; no real
+    part here fails that way on cue."""
+    import errno
+
+    import app.instance as instance
+
+    def no_locks(handle: object) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(instance, "_lock", no_locks)
+    lock = claim("headless", tmp_path / "instance.lock")  # starts instead of "already running"
+    assert "not checking for a second Holdtype" in caplog.text
+    assert (tmp_path / "instance.lock").read_text().split() == [str(os.getpid()), "headless"]
+    lock.release()
