@@ -11,7 +11,6 @@ different thing: it lets a second tray start hand over to the first one and show
 from __future__ import annotations
 
 import contextlib
-import errno
 import logging
 import os
 import time
@@ -21,7 +20,7 @@ from pathlib import Path
 from typing import IO
 
 from app.errors import HoldtypeError
-from app.paths import ensure_dir, get_paths
+from app.paths import ensure_dir, get_paths, lock_held
 
 try:
     import fcntl
@@ -84,7 +83,7 @@ def claim(
             _lock(handle)
             break
         except OSError as exc:
-            if not _held(exc):  # a filesystem without locks (some network mounts): no guard
+            if not lock_held(exc):  # a filesystem without locks (some network mounts): no guard
                 log.warning("cannot lock %s (%s); not checking for a second Holdtype", path, exc)
                 break
             refusal = AlreadyRunning(*_read_holder(handle))
@@ -100,11 +99,6 @@ def claim(
     handle.write(f"{os.getpid()} {kind}\n")
     handle.flush()
     return InstanceLock(path, handle)
-
-
-def _held(exc: OSError) -> bool:
-    """Whether a failed lock means another process holds it (not that locks do not work here)."""
-    return isinstance(exc, BlockingIOError) or exc.errno in {errno.EACCES, errno.EAGAIN, errno.EDEADLK}
 
 
 def _lock(handle: IO[str]) -> None:

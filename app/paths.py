@@ -9,6 +9,7 @@ the current directory.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sys
 import time
@@ -103,6 +104,12 @@ def move_aside(path: Path, tag: str) -> Path:
         target = path.with_name(f"{path.name}.{tag}-{stamp}-{n}")
     path.rename(target)
     return target
+
+
+def lock_held(exc: OSError) -> bool:
+    """Whether a failed non-blocking file lock means another process holds it, rather than that
+    this filesystem has no locks (an NFS mount without a lock daemon: ENOLCK)."""
+    return isinstance(exc, BlockingIOError) or exc.errno in {errno.EACCES, errno.EAGAIN, errno.EDEADLK}
 
 
 def resources_dir() -> Path:

@@ -61,11 +61,11 @@ def test_a_lock_held_by_another_process_names_it_and_dies_with_it(tmp_path: Path
 def test_only_a_lock_held_elsewhere_refuses_a_start() -> None:
     import errno
 
-    from app.instance import _held
+    from app.paths import lock_held
 
-    assert _held(BlockingIOError(errno.EWOULDBLOCK, "Resource temporarily unavailable"))
-    assert _held(PermissionError(errno.EACCES, "Permission denied"))  # Windows' msvcrt.locking
-    assert not _held(OSError(errno.ENOLCK, "No locks available"))  # an NFS mount without lockd
+    assert lock_held(BlockingIOError(errno.EWOULDBLOCK, "Resource temporarily unavailable"))
+    assert lock_held(PermissionError(errno.EACCES, "Permission denied"))  # Windows' msvcrt.locking
+    assert not lock_held(OSError(errno.ENOLCK, "No locks available"))  # an NFS mount without lockd
 
 
 def test_a_filesystem_without_locks_starts_unguarded(

@@ -166,3 +166,30 @@ def test_kill_9_mid_recording_leaves_a_recoverable_spool(
     assert float(np.sqrt(np.mean(recovered[loud] ** 2))) > 0.5 * clip_rms
     spool.discard(spool_file)
     assert spool.leftovers() == []
+
+
+def test_a_filesystem_without_locks_still_spools_and_recovers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FAKE: flock failing with ENOLCK, as on a network mount without a lock daemon (no real part
+    here fails that way on cue). Recording still spools; a file is in use while the process
+    named in it lives, and a dead process's file is recovered."""
+    import errno
+    import fcntl
+
+    def no_locks(fd: int, operation: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    spool = Spool(tmp_path)
+    writer = spool.open(generation=1)
+    writer.write(_tone(0.3))
+    assert writer.flush()
+    assert spool.leftovers() == []  # ours, and we are alive
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    orphan = tmp_path / f"utt-20240101-000000-p{int(dead.stdout)}-g1.wav"
+    orphan.write_bytes(writer.path.read_bytes())
+    assert spool.leftovers() == [orphan]
+    writer.close(keep=False)

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from app.errors import AudioError
-from app.paths import ensure_dir
+from app.paths import ensure_dir, lock_held
 from app.transcribe.audiofile import SAMPLE_RATE  # recorded at the rate Whisper takes
 
 try:  # POSIX
@@ -88,7 +88,10 @@ class SpoolWriter:
         self._flushed = threading.Condition()
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
         if fcntl is not None:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:  # a new file nobody else has open: this filesystem has no locks
+                log.warning("cannot lock %s (%s); its process id marks it as ours instead", path, exc)
         self._file = os.fdopen(fd, "r+b", buffering=0)
         self._file.write(_wav_header(0))
         self._thread = threading.Thread(target=self._run, name=f"spool-g{generation}", daemon=True)
@@ -233,8 +236,9 @@ def _in_use(path: Path) -> bool:
             return True  # vanished or unreadable: not ours to recover
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            return True
+        except OSError as exc:
+            # No locks on this filesystem: the file is in use while the process named in it lives.
+            return lock_held(exc) or (match is not None and _process_alive(int(match["pid"])))
         finally:
             os.close(fd)  # closing drops our probe lock
         return False
@@ -249,6 +253,17 @@ def _in_use(path: Path) -> bool:
     with contextlib.suppress(OSError):
         os.rename(probe, path)
     return False
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (this one included)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def read_spool(path: Path) -> np.ndarray:
