@@ -87,9 +87,11 @@ def os_error_line(exc: OSError) -> str:
     """
     reason = exc.strerror or str(exc) or type(exc).__name__
     line = f"{reason}: {exc.filename}" if exc.filename else reason
-    home = os.environ.get("HOLDTYPE_HOME")
+    from app.paths import HOME_ENV
+
+    home = os.environ.get(HOME_ENV)
     if home and exc.filename and str(exc.filename).startswith(home.rstrip("/")):
-        line += f" (HOLDTYPE_HOME={home} must be a folder you can write to)"
+        line += f" ({HOME_ENV}={home} must be a folder you can write to)"
     return line
 
 
