@@ -112,6 +112,11 @@ def test_a_look_keeps_the_surer_reading_with_text_or_replaces_the_first() -> Non
     # A reading without the vocabulary replaces the first whenever it reads words.
     bare = Look(BASE, replaces=True)
     assert bare.keeps(sure, unsure) and not bare.keeps(sure, empty)
+    # A reading stuck on a word loses to one that is not, however sure Whisper is of it.
+    stuck = Transcript("The jobs, run, run, run, run, run, and the logs.", 2.0, logprob=-0.1)
+    heard = Transcript("The jobs run on RunPod and the logs.", 2.0, logprob=-0.9)
+    assert surer.keeps(stuck, heard) and not surer.keeps(heard, stuck)
+    assert not bare.keeps(heard, stuck)
 
 
 @dataclass

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from app.transcribe.audiofile import SAMPLE_RATE
-from app.transcribe.glitches import norm_word
+from app.transcribe.glitches import looping, norm_word
 from app.transcribe.levels import FRAME, SilenceLevel, frame_rms, rms, voiced
 from app.transcribe.whisper import DecodeCancelled, DecodeOptions, Transcriber, Transcript, Word
 
@@ -141,6 +141,10 @@ class Look:
         """Whether ``second`` (this look's reading) is kept over ``first``."""
         if not second.text.strip():
             return False
+        if looping(first.text) != looping(second.text):
+            # A reading stuck on a word ("run, run, run, run") is sure of itself: each repeat
+            # is likely after the last. Whichever reading does not loop said more.
+            return looping(first.text)
         return self.replaces or not first.text.strip() or second.logprob > first.logprob
 
 
