@@ -9,6 +9,7 @@ was changed into something unreadable is reported and left alone; the settings i
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +61,8 @@ class SettingsFileWatch:
 def merge_changes(base: dict[str, Any], mine: dict[str, Any], theirs: dict[str, Any]) -> dict[str, Any]:
     """``theirs`` (the file as another process left it) with every setting that ``mine`` changed
     from ``base`` (what both started from) put on top: two changes to different settings both
-    survive. A list, such as the vocabulary, is one setting.
+    survive. A list changed on both sides (the vocabulary, the rules) keeps both sides' items:
+    see :func:`merge_lists`.
 
     >>> merge_changes({"a": 1, "b": {"c": 1}}, {"a": 2, "b": {"c": 1}}, {"a": 1, "b": {"c": 3}})
     {'a': 2, 'b': {'c': 3}}
@@ -70,6 +72,45 @@ def merge_changes(base: dict[str, Any], mine: dict[str, Any], theirs: dict[str, 
         before, other = base.get(key), theirs.get(key)
         if isinstance(value, dict) and isinstance(before, dict) and isinstance(other, dict):
             merged[key] = merge_changes(before, value, other)
+        elif isinstance(value, list) and isinstance(before, list) and isinstance(other, list):
+            merged[key] = merge_lists(before, value, other)
         elif before != value:
             merged[key] = value
     return merged
+
+
+def merge_lists(base: list[Any], mine: list[Any], theirs: list[Any]) -> list[Any]:
+    """``mine`` (in its order) without the items ``theirs`` removed from ``base``, and with the
+    items ``theirs`` added, each placed after the item it follows in ``theirs``.
+
+    The settings window saves a whole list, the vocabulary say, while ``holdtype vocab add``
+    may have added a term to the file a moment before: both the window's edit and the term stay.
+    An item is compared by value, so a rule edited elsewhere replaces the old rule where it was.
+
+    >>> merge_lists(["a", "b"], ["a", "b", "mine"], ["a", "b", "theirs"])
+    ['a', 'b', 'theirs', 'mine']
+    >>> merge_lists(["a", "b", "c"], ["c", "b", "a"], ["a", "c"])
+    ['c', 'a']
+    """
+    if mine == base:
+        return list(theirs)
+    if theirs == base:
+        return list(mine)
+    before, after = {_item_key(x) for x in base}, {_item_key(x) for x in theirs}
+    merged = [x for x in mine if _item_key(x) not in before or _item_key(x) in after]
+    for index, item in enumerate(theirs):
+        keys = [_item_key(x) for x in merged]
+        if _item_key(item) in before or _item_key(item) in keys:
+            continue
+        place = 0 if index == 0 else len(merged)
+        for previous in reversed(theirs[:index]):
+            if _item_key(previous) in keys:
+                place = keys.index(_item_key(previous)) + 1
+                break
+        merged.insert(place, item)
+    return merged
+
+
+def _item_key(item: Any) -> str:
+    """A list item as a comparable value (a rule is a dict)."""
+    return json.dumps(item, sort_keys=True, default=str)

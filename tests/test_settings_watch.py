@@ -7,7 +7,7 @@ from pathlib import Path
 
 from app.config import Settings, load_settings, save_settings
 from app.errors import ConfigError
-from app.settings_watch import SettingsFileWatch, merge_changes
+from app.settings_watch import SettingsFileWatch, merge_changes, merge_lists
 from tests.cli import holdtype
 
 
@@ -54,3 +54,19 @@ def test_merge_keeps_both_sides_changes() -> None:
     theirs["hotkey"]["paused"] = False
     assert merge_changes(base, mine, theirs)["hotkey"]["paused"] is True
     assert json.dumps(merge_changes(base, base, theirs)) == json.dumps(theirs)
+
+
+def test_a_list_changed_on_both_sides_keeps_both_sides_items() -> None:
+    # The window saved its vocabulary list; meanwhile `vocab add` and `vocab remove` ran.
+    assert merge_lists(["PyPI", "NumPy"], ["PyPI", "NumPy", "Pydantic"], ["NumPy", "uv"]) == [
+        "NumPy",
+        "uv",
+        "Pydantic",
+    ]
+    # A rule edited elsewhere replaces the old one in its place; order matters for rules.
+    old, edited, other = {"find": "teh", "replace": "the"}, {"find": "teh", "replace": "The"}, {"find": "a"}
+    mine = [old, {"find": "b"}, other, {"find": "new"}]
+    assert merge_lists([old, {"find": "b"}, other], mine, [edited, other]) == [edited, other, {"find": "new"}]
+    # One side unchanged: the other side's list as it is.
+    assert merge_lists(["a"], ["a"], ["b", "a"]) == ["b", "a"]
+    assert merge_lists(["a"], ["a", "c"], ["a"]) == ["a", "c"]

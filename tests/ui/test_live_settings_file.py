@@ -47,3 +47,28 @@ def test_a_broken_edit_is_reported_and_the_settings_stay(qtbot, holdtype_home: P
     aside = list(live.path.parent.glob("config.toml.broken-*"))
     assert len(aside) == 1 and "key = = 'f9'" in aside[0].read_text(encoding="utf-8")
     assert load_settings(live.path).settings.hotkey.paused
+
+
+def test_a_term_typed_in_the_window_and_one_added_by_the_cli_both_stay(  # type: ignore[no-untyped-def]
+    qtbot, holdtype_home: Path
+) -> None:
+    from app.ui.settings.base import TabContext
+    from app.ui.settings.window import SettingsWindow
+
+    path = load_settings().path
+    start = Settings()
+    start.vocabulary.terms = ["PyPI"]
+    save_settings(start, path)
+    live = LiveSettings(start, path)
+    window = SettingsWindow(TabContext(live))
+    qtbot.addWidget(window)
+    tab = window.pages["vocabulary"]
+    tab.add_term("Pydantic")  # typed, not saved yet (the window waits 300 ms)...
+    window._timer.stop()  # ...and held back, so the CLI's change lands in between
+    with qtbot.waitSignal(live.changed, timeout=10000):  # the app takes the CLI's term
+        assert holdtype("vocab", "add", "scikit-learn").returncode == 0
+    assert tab.term_list() == ["PyPI", "Pydantic"]  # a page being edited is not refilled
+    assert window.commit()
+    terms = load_settings(path).settings.vocabulary.terms
+    assert sorted(terms) == ["PyPI", "Pydantic", "scikit-learn"]
+    assert sorted(tab.term_list()) == sorted(terms)  # refilled with both once saved

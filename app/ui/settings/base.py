@@ -49,9 +49,11 @@ class SettingsTab(QWidget):
         self.ctx = ctx
         self.setObjectName(f"tab-{self.key}")
         self._loading = False
+        self.shown: Settings | None = None  # what the widgets were last filled from
 
     def load(self, settings: Settings) -> None:
         """Show ``settings`` in the widgets (without emitting ``edited``)."""
+        self.shown = settings
         self._loading = True
         try:
             self.fill(settings)

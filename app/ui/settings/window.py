@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
 from app.config import Settings
 from app.errors import HoldtypeError
 from app.paths import resources_dir
+from app.settings_watch import merge_changes
 from app.ui.settings.base import SettingsTab, TabContext
 
 log = logging.getLogger(__name__)
@@ -108,8 +109,14 @@ class SettingsWindow(QWidget):
         settings: Settings = self.ctx.live.settings
         try:
             for page in dirty:
-                settings = page.apply(settings)
-            settings = Settings.model_validate(settings.model_dump())
+                # The settings may have changed since the page was filled (`holdtype vocab add`
+                # while the user types a term; a dirty page is not refilled): put only what
+                # the user changed on the page on top, so both changes stay.
+                shown = page.shown or settings
+                mine = page.apply(shown).model_dump()
+                settings = Settings.model_validate(
+                    merge_changes(shown.model_dump(), mine, settings.model_dump())
+                )
         except (ValueError, HoldtypeError) as exc:
             self._show_problem(f"Not saved: {exc}")
             return False
