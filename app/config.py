@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from app.errors import ConfigError
 from app.paths import ensure_dir, get_paths, move_aside
+from app.textfile import read_text
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -296,8 +297,7 @@ def load_settings(path: Path | None = None) -> LoadResult:
     if not path.exists():
         return LoadResult(Settings(), path)
     try:
-        text = path.read_text(encoding="utf-8")
-        raw = tomllib.loads(text)
+        raw = tomllib.loads(read_text(path))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         return _set_aside(path, f"cannot be parsed: {exc}", Settings(), [])
     try:
@@ -315,7 +315,7 @@ def read_settings(path: Path) -> Settings:
     if not path.exists():
         return Settings()
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = tomllib.loads(read_text(path))
         return Settings.model_validate(migrate(raw))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"the settings file {path} cannot be parsed: {exc}") from exc

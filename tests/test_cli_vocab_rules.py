@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -55,6 +57,25 @@ def test_vocab_add_from_a_file_and_standard_input(tmp_path: Path) -> None:
     ok("vocab", "add", "--file", str(listed))
     again = ok("vocab", "list").splitlines()  # the two removed terms are back, now the newest
     assert again == ["scikit-learn", "Talk Python To Me", "PyPI", "NumPy", "Marimo"]
+
+
+def test_vocab_add_reads_what_windows_tools_write(tmp_path: Path) -> None:
+    # PowerShell 5's `vocab list > terms.txt` writes UTF-16; Notepad and `Out-File -Encoding
+    # utf8` start UTF-8 with a byte-order mark. Neither mark may become part of a term.
+    utf16 = tmp_path / "terms.txt"
+    utf16.write_bytes("NumPy\r\nPyPI\r\n".encode("utf-16"))
+    ok("vocab", "add", "--file", str(utf16))
+    marked = tmp_path / "glossary.txt"
+    marked.write_bytes(codecs.BOM_UTF8 + b"scikit-learn\n")
+    ok("vocab", "add", "--file", str(marked))
+    piped = subprocess.run(
+        [sys.executable, "-m", "app", "vocab", "add", "--file", "-"],
+        input=codecs.BOM_UTF8 + b"Marimo\r\n",
+        capture_output=True,
+        check=False,
+    )
+    assert piped.returncode == 0, piped.stderr
+    assert ok("vocab", "list").splitlines() == ["NumPy", "PyPI", "scikit-learn", "Marimo"]
 
 
 def test_vocab_add_reads_the_settings_windows_export(tmp_path: Path) -> None:

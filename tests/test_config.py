@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import os
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from app.config import (
     get_value,
     load_settings,
     parse_value,
+    read_settings,
     save_settings,
     set_text,
     set_value,
@@ -54,6 +56,20 @@ def test_unparseable_file_is_moved_aside_and_reported() -> None:
     assert result.moved_to.read_text() == "[hotkey\nkey = 'f9'\n"  # nothing lost
     assert str(path) in (result.problem or "") and "parse" in (result.problem or "")
     assert not path.exists()
+
+
+def test_a_file_saved_with_a_byte_order_mark_loads() -> None:
+    # Notepad (before 2019) and PowerShell 5 save UTF-8 with a byte-order mark, which Python's
+    # TOML parser rejects: the file, vocabulary and all, used to be set aside as broken.
+    path = get_paths().config_file
+    path.parent.mkdir(parents=True)
+    text = '[vocabulary]\r\nterms = ["scikit-learn", "naïve"]\r\n'
+    for data in (codecs.BOM_UTF8 + text.encode(), text.encode("utf-16")):
+        path.write_bytes(data)
+        result = load_settings()
+        assert result.problem is None and result.moved_to is None
+        assert result.settings.vocabulary.terms == ["scikit-learn", "naïve"]
+        assert read_settings(path).vocabulary.terms == ["scikit-learn", "naïve"]  # the running app's read
 
 
 def test_invalid_section_is_set_aside_but_valid_sections_are_kept() -> None:

@@ -8,11 +8,13 @@ import importlib
 import pytest
 
 MODULES = [
+    "app.settings_watch",
     "app.text.normalize",
     "app.text.pipeline",
     "app.text.readings",
     "app.text.termfile",
     "app.text.vocabulary",
+    "app.textfile",
     "app.transcribe.tokens",
 ]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import subprocess
 from pathlib import Path
 
@@ -54,6 +55,12 @@ def test_user_mode_is_added() -> None:
     _write_mode("shout", 'system = "Upper-case it."\ntemplate = "{text}"\nmodel = "m1"\n')
     mode = get_mode("shout")
     assert mode.model == "m1" and mode.name == "shout"
+
+
+def test_a_mode_file_saved_with_a_byte_order_mark_loads() -> None:
+    path = _write_mode("polite", 'template = "Politely: {text}"\n')
+    path.write_bytes(codecs.BOM_UTF8 + path.read_bytes())  # as Notepad saves it
+    assert get_mode("polite").template == "Politely: {text}"
 
 
 @pytest.mark.parametrize(

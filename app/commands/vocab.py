@@ -12,6 +12,7 @@ from app.commands import _common
 from app.config import Rule
 from app.errors import ConfigError
 from app.text.termfile import parse_terms, read_vocabulary_file
+from app.textfile import decode_text
 
 
 @click.group()
@@ -76,7 +77,10 @@ def _file_terms(path: Path) -> list[str]:
     are left out (``holdtype rules add`` adds those)."""
     rules: list[Rule] = []
     if str(path) == "-":
-        terms, name = parse_terms(sys.stdin.read()), "standard input"
+        try:
+            terms, name = parse_terms(decode_text(sys.stdin.buffer.read())), "standard input"
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"standard input is not UTF-8 text ({exc.reason})") from None
     else:
         (terms, rules), name = read_vocabulary_file(path), str(path)
     if rules:

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from app.errors import HoldtypeError
 from app.paths import get_paths, resources_dir
+from app.textfile import read_text
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -104,7 +105,7 @@ RAW_MODE = Mode(name=RAW, description="No LLM: the transcript after vocabulary a
 def load_mode_file(path: Path) -> Mode:
     """Load and validate one mode file; the mode's name defaults to the file's stem."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(read_text(path))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ModeError(f"mode file {path} cannot be read: {exc}") from exc
     data.setdefault("name", path.stem)

@@ -25,6 +25,7 @@ from pydantic import ValidationError
 
 from app.config import Rule
 from app.errors import HoldtypeError
+from app.textfile import read_text
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -57,7 +58,7 @@ def read_vocabulary_file(path: Path) -> tuple[list[str], list[Rule]]:
     if not path.is_file():
         raise HoldtypeError(f"no such vocabulary file: {path}")
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = read_text(path)
         suffix = path.suffix.lower()
         if suffix == ".toml":
             return _from_toml(text)

@@ -1,0 +1,39 @@
+"""Read a text file a user wrote, whatever the editor that saved it.
+
+TOML and our term lists are UTF-8, but Windows tools add a byte-order mark: Notepad before
+2019 and PowerShell 5's ``Out-File -Encoding utf8`` write UTF-8 with one, and PowerShell 5's
+``>`` writes UTF-16. Python's TOML parser takes a UTF-8 mark for a stray character, so a
+settings file saved that way used to be set aside as broken, vocabulary and rules with it.
+"""
+
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+
+_MARKS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+
+def decode_text(data: bytes) -> str:
+    """``data`` as text: UTF-8, or the encoding its byte-order mark names (the mark dropped).
+
+    Raises :class:`UnicodeDecodeError` for bytes that are none of these.
+
+    >>> decode_text(codecs.BOM_UTF8 + b"key = 1")
+    'key = 1'
+    >>> decode_text("# terms\\nNumPy".encode("utf-16"))
+    '# terms\\nNumPy'
+    """
+    for mark, encoding in _MARKS:
+        if data.startswith(mark):
+            return data[len(mark) :].decode(encoding)
+    return data.decode("utf-8")
+
+
+def read_text(path: Path) -> str:
+    """The text of the file at ``path`` (see :func:`decode_text`); OSError as ``open`` raises it."""
+    return decode_text(path.read_bytes())
