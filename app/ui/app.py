@@ -27,7 +27,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from app.config import Settings
 from app.events import EngineReady
 from app.instance import AlreadyRunning, claim
-from app.paths import get_paths, resources_dir
+from app.paths import HOME_ENV, get_paths, resources_dir
 from app.ui.gc_guard import collect_on_main_thread
 from app.ui.overlay import RecordingOverlay
 from app.ui.qt_bridge import EngineBridge
@@ -48,7 +48,7 @@ CONNECT_TIMEOUT_MS = 1000
 
 def instance_name() -> str:
     """The local-socket name shared by every start for this user and Holdtype home."""
-    home = os.environ.get("HOLDTYPE_HOME") or str(get_paths().config_dir)
+    home = os.environ.get(HOME_ENV) or str(get_paths().config_dir)
     try:
         user = getpass.getuser()
     except (KeyError, OSError):

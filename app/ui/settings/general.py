@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from app.config import Settings
 from app.hotkey.binding import check_hotkey
+from app.paths import HOME_ENV
 from app.ui.settings.base import SettingsTab, TabContext, note, section
 from app.ui.settings.widgets import HotkeyField
 
@@ -59,10 +60,10 @@ def set_start_at_login(enabled: bool) -> Path | None:
         path.unlink(missing_ok=True)
         return None
     path.parent.mkdir(parents=True, exist_ok=True)
-    home = os.environ.get("HOLDTYPE_HOME")
+    home = os.environ.get(HOME_ENV)
     command = launch_command()
     if home:
-        command = f"env HOLDTYPE_HOME={shlex.quote(home)} {command}"
+        command = f"env {HOME_ENV}={shlex.quote(home)} {command}"
     path.write_text(
         "[Desktop Entry]\n"
         "Type=Application\n"
