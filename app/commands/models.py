@@ -68,7 +68,9 @@ def models_download(name: str) -> None:
     if registry.is_installed(name):
         click.echo(f"{name} is already installed: {registry.resolve(name)}")
         return
-    bar = tqdm(total=0, unit="B", unit_scale=True, desc=name, file=sys.stderr)
+    # The registry's size until the server tells the exact one: the bar never starts empty.
+    expected = registry.REGISTRY[name].size_mb * 1_000_000
+    bar = tqdm(total=expected, unit="B", unit_scale=True, desc=name, file=sys.stderr)
 
     def progress(done: int, total: int) -> None:
         if total and bar.total != total:
