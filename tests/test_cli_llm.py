@@ -85,6 +85,16 @@ def test_llm_models_lists_configured_models() -> None:
     assert listed["needs_key"] is None and listed["has_key"] is True
 
 
+def test_config_set_llm_model_notes_a_model_llm_does_not_know() -> None:
+    write_llm_models([model_entry("holdtype-test-known", "http://127.0.0.1:9/v1")])
+    known = holdtype("config", "set", "llm.model", "holdtype-test-known")
+    assert known.returncode == 0 and "note:" not in known.stderr, known.stderr
+    typo = holdtype("config", "set", "llm.model", "holdtype-test-knwon")
+    assert typo.returncode == 0, typo.stderr  # kept: its plugin may be installed next
+    assert "knows no model 'holdtype-test-knwon'" in typo.stderr and "holdtype llm models" in typo.stderr
+    assert holdtype("config", "get", "llm.model").stdout.strip() == "holdtype-test-knwon"
+
+
 def test_cache_commands() -> None:
     key = "c0ffee" + "0" * 58
     with LLMCache() as store:

@@ -115,12 +115,34 @@ def _check_in_place(key: str, new: Settings) -> list[str]:
 
             multilingual = ", ".join(name for name in REGISTRY if not name.endswith(".en"))
             return [f"{new.model.name} understands English only; a multilingual model: {multilingual}"]
+    if key == "llm.model" and new.llm.model:
+        return _llm_model_notes(new.llm.model)
     if key == "modes.active" or key.startswith("hotkey.mode_keys"):
         from app.llm.modes import get_mode
 
         named = [new.modes.active] if key == "modes.active" else new.hotkey.mode_keys.values()
         for mode in named:
             get_mode(mode)  # unknown or broken: refused with the known names
+    return []
+
+
+def _llm_model_notes(model_id: str) -> list[str]:
+    """A note when the llm library knows no model ``model_id`` (its plugin may come later,
+    so the value is kept): a typo would otherwise show only at the first dictation in a mode."""
+    import llm
+
+    from app.llm.runner import PLUGIN_LOCK
+
+    try:
+        with PLUGIN_LOCK:
+            llm.get_model(model_id)
+    except llm.UnknownModelError:
+        return [
+            f"the llm library knows no model '{model_id}' here: install its plugin "
+            "(llm install ...) or pick one from `holdtype llm models`"
+        ]
+    except Exception as exc:  # a broken plugin: the value may still be right
+        return [f"could not look up llm model '{model_id}': {exc}"]
     return []
 
 
