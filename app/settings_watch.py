@@ -96,18 +96,21 @@ def merge_lists(base: list[Any], mine: list[Any], theirs: list[Any]) -> list[Any
         return list(theirs)
     if theirs == base:
         return list(mine)
-    before, after = {_item_key(x) for x in base}, {_item_key(x) for x in theirs}
-    merged = [x for x in mine if _item_key(x) not in before or _item_key(x) in after]
+    key = _item_key
+    before, after = {key(x) for x in base}, {key(x) for x in theirs}
+    merged = [x for x in mine if key(x) not in before or key(x) in after]
+    keys = [key(x) for x in merged]  # kept in step with merged
     for index, item in enumerate(theirs):
-        keys = [_item_key(x) for x in merged]
-        if _item_key(item) in before or _item_key(item) in keys:
+        item_key = key(item)
+        if item_key in before or item_key in keys:
             continue
         place = 0 if index == 0 else len(merged)
         for previous in reversed(theirs[:index]):
-            if _item_key(previous) in keys:
-                place = keys.index(_item_key(previous)) + 1
+            if key(previous) in keys:
+                place = keys.index(key(previous)) + 1
                 break
         merged.insert(place, item)
+        keys.insert(place, item_key)
     return merged
 
 
