@@ -20,12 +20,7 @@ from pathlib import Path
 from typing import IO
 
 from app.errors import HoldtypeError
-from app.paths import ensure_dir, get_paths, lock_held
-
-try:
-    import fcntl
-except ImportError:  # Windows
-    fcntl = None  # type: ignore[assignment]
+from app.paths import ensure_dir, get_paths, lock_held, try_lock
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +75,7 @@ def claim(
     told = False
     while True:
         try:
-            _lock(handle)
+            try_lock(handle)
             break
         except OSError as exc:
             if not lock_held(exc):  # a filesystem without locks (some network mounts): no guard
@@ -99,17 +94,6 @@ def claim(
     handle.write(f"{os.getpid()} {kind}\n")
     handle.flush()
     return InstanceLock(path, handle)
-
-
-def _lock(handle: IO[str]) -> None:
-    """Lock ``handle``'s file without waiting; OSError when another process holds it."""
-    if fcntl is not None:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return
-    import msvcrt  # Windows: lock the first byte, past the end of an empty file
-
-    handle.seek(0)
-    msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
 
 
 def _read_holder(handle: IO[str]) -> tuple[int | None, str | None]:

@@ -15,6 +15,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import platformdirs
 
@@ -110,6 +111,20 @@ def lock_held(exc: OSError) -> bool:
     """Whether a failed non-blocking file lock means another process holds it, rather than that
     this filesystem has no locks (an NFS mount without a lock daemon: ENOLCK)."""
     return isinstance(exc, BlockingIOError) or exc.errno in {errno.EACCES, errno.EAGAIN, errno.EDEADLK}
+
+
+def try_lock(handle: IO[str]) -> None:
+    """Lock ``handle``'s file exclusively without waiting; OSError when another process holds
+    it (see :func:`lock_held`). The lock goes with the handle: closed, or its process ended."""
+    if sys.platform != "win32":
+        import fcntl
+
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return
+    import msvcrt  # Windows: lock the first byte, past the end of an empty file
+
+    handle.seek(0)
+    msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
 
 
 def resources_dir() -> Path:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import codecs
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.cli import holdtype
+from tests.cli import ROOT, holdtype
 
 
 def ok(*args: str) -> str:
@@ -206,3 +207,26 @@ def test_rules_add_refuses_a_bad_regex(pattern: str) -> None:
 def test_rules_remove_unknown_is_an_error() -> None:
     line = fails("rules", "remove", "nothing-here")
     assert "no rule finds" in line
+
+
+def test_commands_saving_at_the_same_time_keep_every_change() -> None:
+    # Each command reads the settings, changes them and saves them. Unguarded, ten `vocab add`
+    # run at once kept six of the ten terms, each having said "added 1 term(s)".
+    ok("vocab", "add", "seed")
+    env = dict(os.environ)
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "app", *args],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for args in [*(("vocab", "add", f"term{i}") for i in range(8)), ("rules", "add", "gonna", "going to")]
+    ]
+    for run in runs:
+        _out, err = run.communicate(timeout=300)
+        assert run.returncode == 0, err
+    assert sorted(ok("vocab", "list").split()) == sorted(["seed", *(f"term{i}" for i in range(8))])
+    assert "gonna" in ok("rules", "list")

@@ -80,7 +80,7 @@ def test_a_filesystem_without_locks_starts_unguarded(
     def no_locks(handle: object) -> None:
         raise OSError(errno.ENOLCK, "No locks available")
 
-    monkeypatch.setattr(instance, "_lock", no_locks)
+    monkeypatch.setattr(instance, "try_lock", no_locks)
     lock = claim("headless", tmp_path / "instance.lock")  # starts instead of "already running"
     assert "not checking for a second Holdtype" in caplog.text
     assert (tmp_path / "instance.lock").read_text().split() == [str(os.getpid()), "headless"]

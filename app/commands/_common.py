@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import click
 
-from app.config import LoadResult, Settings, load_settings, save_settings
+from app.config import LoadResult, Settings, load_settings, save_settings, settings_lock
 
 
 def load() -> LoadResult:
@@ -23,8 +25,16 @@ def settings() -> Settings:
     return load().settings
 
 
+@contextlib.contextmanager
+def editing() -> Iterator[Settings]:
+    """The user's settings, for a command that changes them: it saves with :func:`save` inside
+    the block, and no other process saves the settings meanwhile (see ``settings_lock``)."""
+    with settings_lock():
+        yield settings()
+
+
 def save(new: Settings) -> None:
-    """Save settings to the user's config file, atomically."""
+    """Save settings to the user's config file, atomically (inside :func:`editing`)."""
     save_settings(new)
 
 

@@ -7,7 +7,7 @@ import json
 
 import click
 
-from app.commands._common import load, save
+from app.commands._common import editing, load, save
 from app.config import HotkeySettings, Settings, get_value, set_text, settings_to_toml
 from app.errors import ConfigError
 from app.paths import get_paths
@@ -75,9 +75,10 @@ def config_set(key: str, value: str) -> None:
         from app.hotkey.binding import canonical
 
         value = canonical(value)
-    new = set_text(load().settings, key, value)
-    notes = _check_in_place(key, new)
-    save(new)
+    with editing() as current:
+        new = set_text(current, key, value)
+        notes = _check_in_place(key, new)
+        save(new)
     shown = get_value(new, key)
     click.echo(f"{key} = {shown if isinstance(shown, str) else json.dumps(shown)}")
     for note in notes:

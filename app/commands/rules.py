@@ -29,10 +29,10 @@ def add(find: str, replace: str, is_regex: bool, case_sensitive: bool) -> None:
         raise RuleError("a rule needs something to find")
     rule = Rule(find=find, replace=replace, regex=is_regex, case_sensitive=case_sensitive)
     validate_rule(rule)
-    current = _common.settings()
-    kept = [r for r in current.rules if r.find != find]
-    new = current.model_copy(update={"rules": [*kept, rule]})
-    _common.save(new)
+    with _common.editing() as current:
+        kept = [r for r in current.rules if r.find != find]
+        new = current.model_copy(update={"rules": [*kept, rule]})
+        _common.save(new)
     verb = "replaced" if len(kept) < len(current.rules) else "added"
     click.echo(f"{verb} rule {find!r} -> {replace!r}; {len(new.rules)} rule(s)")
 
@@ -41,11 +41,11 @@ def add(find: str, replace: str, is_regex: bool, case_sensitive: bool) -> None:
 @click.argument("find")
 def remove(find: str) -> None:
     """Remove the rule whose FIND is exactly FIND. Example: holdtype rules remove "pie pie" """
-    current = _common.settings()
-    kept = [r for r in current.rules if r.find != find]
-    if len(kept) == len(current.rules):
-        raise RuleError(f"no rule finds {find!r} (see `holdtype rules list`)")
-    _common.save(current.model_copy(update={"rules": kept}))
+    with _common.editing() as current:
+        kept = [r for r in current.rules if r.find != find]
+        if len(kept) == len(current.rules):
+            raise RuleError(f"no rule finds {find!r} (see `holdtype rules list`)")
+        _common.save(current.model_copy(update={"rules": kept}))
     click.echo(f"removed rule {find!r}; {len(kept)} rule(s)")
 
 

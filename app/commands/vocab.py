@@ -43,31 +43,32 @@ def add(terms: tuple[str, ...], term_file: Path | None) -> None:
         terms = (*terms, *_file_terms(term_file))
     elif not terms:
         raise click.UsageError("give TERMS to add, or --file with one term per line")
-    current = _common.settings()
-    words = list(current.vocabulary.terms)
-    known = set(words)  # exact spelling: `LLM` and `llm` are different terms
-    added = []
     cleaned = [" ".join(term.split()) for term in terms]
     if not any(cleaned):
         raise ConfigError("a vocabulary term cannot be empty")
     if blank := cleaned.count(""):
         # A list read from a file often ends in an empty line: skip it, keep the rest.
         click.echo(f"note: skipped {blank} empty term(s)", err=True)
-    for clean in cleaned:
-        if clean and clean not in known:
-            if twins := [t for t in words if t.casefold() == clean.casefold()]:
-                # Allowed (`LLM` the acronym, `llm` the tool), but often a slip: say so.
-                click.echo(
-                    f"note: {clean!r} differs from {twins[0]!r} only in case; both are kept, and "
-                    "a transcript gets the casing closest to what Whisper wrote (if it was a slip: "
-                    f"`holdtype vocab remove {shlex.quote(clean)}`)",
-                    err=True,
-                )
-            words.append(clean)
-            known.add(clean)
-            added.append(clean)
-    new = current.model_copy(update={"vocabulary": current.vocabulary.model_copy(update={"terms": words})})
-    _common.save(new)
+    with _common.editing() as current:
+        words = list(current.vocabulary.terms)
+        known = set(words)  # exact spelling: `LLM` and `llm` are different terms
+        added = []
+        for clean in cleaned:
+            if clean and clean not in known:
+                if twins := [t for t in words if t.casefold() == clean.casefold()]:
+                    # Allowed (`LLM` the acronym, `llm` the tool), but often a slip: say so.
+                    click.echo(
+                        f"note: {clean!r} differs from {twins[0]!r} only in case; both are kept, and "
+                        "a transcript gets the casing closest to what Whisper wrote (if it was a slip: "
+                        f"`holdtype vocab remove {shlex.quote(clean)}`)",
+                        err=True,
+                    )
+                words.append(clean)
+                known.add(clean)
+                added.append(clean)
+        vocabulary = current.vocabulary.model_copy(update={"terms": words})
+        new = current.model_copy(update={"vocabulary": vocabulary})
+        _common.save(new)
     click.echo(f"added {len(added)} term(s); {len(words)} in the vocabulary")
     _prompt_note(words, new.vocabulary.bias)
 
@@ -113,21 +114,21 @@ def remove(terms: tuple[str, ...]) -> None:
 
     Example: holdtype vocab remove PyPI
     """
-    current = _common.settings()
-    words = list(current.vocabulary.terms)
-    drop: set[str] = set()
-    unknown = []
-    for term in terms:
-        clean = " ".join(term.split())
-        matches = [clean] if clean in words else [t for t in words if t.casefold() == clean.casefold()]
-        if not matches:
-            unknown.append(term)
-        drop.update(matches)
-    if unknown:
-        raise ConfigError(f"not in the vocabulary: {', '.join(unknown)} (see `holdtype vocab list`)")
-    kept = [t for t in words if t not in drop]
-    new = current.model_copy(update={"vocabulary": current.vocabulary.model_copy(update={"terms": kept})})
-    _common.save(new)
+    with _common.editing() as current:
+        words = list(current.vocabulary.terms)
+        drop: set[str] = set()
+        unknown = []
+        for term in terms:
+            clean = " ".join(term.split())
+            matches = [clean] if clean in words else [t for t in words if t.casefold() == clean.casefold()]
+            if not matches:
+                unknown.append(term)
+            drop.update(matches)
+        if unknown:
+            raise ConfigError(f"not in the vocabulary: {', '.join(unknown)} (see `holdtype vocab list`)")
+        kept = [t for t in words if t not in drop]
+        new = current.model_copy(update={"vocabulary": current.vocabulary.model_copy(update={"terms": kept})})
+        _common.save(new)
     click.echo(f"removed {len(words) - len(kept)} term(s); {len(kept)} in the vocabulary")
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from app.config import Settings, save_settings
+from app.config import Settings, save_settings, settings_lock
 from app.errors import ConfigError, HoldtypeError
 from app.paths import move_aside
 from app.settings_watch import POLL_INTERVAL_S, SettingsFileWatch, merge_changes
@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     from app.engine import Engine
 
 log = logging.getLogger(__name__)
+
+# How long a save in the window waits for a CLI command saving the settings (milliseconds, as a
+# rule); past it the save fails and says so.
+SAVE_WAIT_S = 3.0
 
 
 class LiveSettings(QObject):
@@ -55,14 +59,15 @@ class LiveSettings(QObject):
         try:
             settings = Settings.model_validate(settings.model_dump())
             base = self._settings
-            if self.check_file():  # the CLI or an editor changed the file meanwhile: keep that
-                mine, theirs = settings.model_dump(), self._settings.model_dump()
-                settings = Settings.model_validate(merge_changes(base.model_dump(), mine, theirs))
-            if self._watch.broken:  # an editor left it so: keep it aside, as at start
-                target = move_aside(self.path, "broken")
-                log.warning("the broken settings file was moved to %s before saving", target)
-            save_settings(settings, self.path)
-            self._watch.mark()
+            with settings_lock(self.path, SAVE_WAIT_S):  # no CLI command saves meanwhile
+                if self.check_file():  # the CLI or an editor changed the file: keep that
+                    mine, theirs = settings.model_dump(), self._settings.model_dump()
+                    settings = Settings.model_validate(merge_changes(base.model_dump(), mine, theirs))
+                if self._watch.broken:  # an editor left it so: keep it aside, as at start
+                    target = move_aside(self.path, "broken")
+                    log.warning("the broken settings file was moved to %s before saving", target)
+                save_settings(settings, self.path)
+                self._watch.mark()
         except (HoldtypeError, OSError, ValueError) as exc:
             message = f"Could not save settings: {exc}"
             log.warning("%s", message)
