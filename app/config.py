@@ -8,6 +8,7 @@ as ``config.toml.broken-<time>``, the problem is reported, and the fields that w
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import logging
 import os
@@ -240,9 +241,18 @@ class Settings(_Section):
 MIGRATIONS: list[Callable[[dict[str, Any]], dict[str, Any]]] = []
 
 
+def schema_version(raw: dict[str, Any]) -> int:
+    """The settings' ``schema_version`` (1 when absent); :class:`ConfigError` when it is not a
+    whole number from 1 up."""
+    version = raw.get("schema_version", 1)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ConfigError(f"schema_version: must be a whole number from 1 up, not {version!r}")
+    return version
+
+
 def migrate(raw: dict[str, Any]) -> dict[str, Any]:
     """Bring a raw settings dict up to :data:`SCHEMA_VERSION`."""
-    version = int(raw.get("schema_version", 1) or 1)
+    version = schema_version(raw)
     if version > SCHEMA_VERSION:
         raise ConfigError(f"settings were written by a newer Holdtype (schema {version} > {SCHEMA_VERSION})")
     for step in MIGRATIONS[version - 1 :]:
@@ -260,23 +270,62 @@ class LoadResult:
     path: Path
     problem: str | None = None
     moved_to: Path | None = None
-    salvaged: list[str] = field(default_factory=list)
+    # The settings of a file that did not validate that took their defaults (dotted keys, as
+    # "vocabulary.sensitivty" or "rules.1"); everything else in it was kept.
+    dropped: list[str] = field(default_factory=list)
 
 
-def _salvage(raw: dict[str, Any]) -> tuple[Settings, list[str]]:
-    """Keep every top-level section of ``raw`` that validates on its own."""
-    kept: dict[str, Any] = {}
-    names: list[str] = []
-    for name, value in raw.items():
-        if name not in Settings.model_fields or name == "schema_version":
-            continue
+# A file with more invalid values than this is not salvaged value by value.
+_MAX_DROPS = 200
+
+
+def salvage(raw: dict[str, Any]) -> tuple[Settings, list[str]]:
+    """Settings from ``raw`` (a file that does not validate) without the values that make it
+    invalid, and the dotted keys of those values: a mistyped key or a wrong value costs only
+    itself, not its whole section (a typo beside the vocabulary's terms used to drop them all).
+
+    A rule with any problem is dropped whole (a rule whose ``regx = true`` lost its flag would
+    match something else); a term that is no text is dropped alone; a check on a whole section
+    drops the section."""
+    data = copy.deepcopy({key: value for key, value in raw.items() if key != "schema_version"})
+    dropped: list[str] = []
+    # Items dropped from each list so far: errors come in the order of the items, so an item's
+    # index in the file is its index now plus the items dropped before it.
+    shifts: dict[tuple[int | str, ...], int] = {}
+    for _ in range(_MAX_DROPS):
         try:
-            Settings.model_validate({name: value})
-        except ValidationError:
-            continue
-        kept[name] = value
-        names.append(name)
-    return Settings.model_validate(kept), names
+            return Settings.model_validate(data), dropped
+        except ValidationError as exc:
+            where = _drop(data, exc.errors()[0]["loc"])
+            if not where:
+                break
+            *outer, last = where
+            if isinstance(last, int):
+                key = tuple(outer)
+                where = (*outer, last + shifts.get(key, 0))
+                shifts[key] = shifts.get(key, 0) + 1
+            dropped.append(".".join(str(part) for part in where))
+    return Settings(), ["everything"]
+
+
+def _drop(data: dict[str, Any], loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    """Remove the value at ``loc`` (a pydantic error's location) from ``data``, or the deepest
+    container of it that exists; return where it was (empty: nothing could be removed)."""
+    if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
+        loc = loc[:2]
+    node: Any = data
+    parents: list[tuple[Any, int | str]] = []
+    for part in loc:
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if not (in_list or (isinstance(node, dict) and part in node)):
+            break
+        parents.append((node, part))
+        node = node[part]
+    if not parents:
+        return ()
+    container, key = parents[-1]
+    del container[key]
+    return tuple(part for _, part in parents)
 
 
 def _describe(exc: Exception) -> str:
@@ -294,21 +343,36 @@ def load_settings(path: Path | None = None) -> LoadResult:
     """Load settings from ``path`` (default: the user's config file).
 
     A missing file gives defaults. A file that cannot be parsed or validated is moved aside as
-    ``<name>.broken-<YYYYmmdd-HHMMSS>``; sections that were valid on their own are kept.
+    ``<name>.broken-<YYYYmmdd-HHMMSS>``; of one that does not validate, every value that is
+    valid is kept (:func:`salvage`). A file that cannot be read (its permissions) raises
+    :class:`ConfigError` and stays where it is: nothing is wrong with what it says.
     """
     path = path or get_paths().config_file
     if not path.exists():
         return LoadResult(Settings(), path)
     try:
         raw = tomllib.loads(read_text(path))
+    except PermissionError as exc:
+        raise ConfigError(
+            f"cannot read the settings file {path}: {exc.strerror or exc}; give your user access "
+            f"to it (chmod u+rw {path})"
+        ) from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        return _set_aside(path, f"cannot be parsed: {exc}", Settings(), [])
+        return _set_aside(path, f"cannot be parsed: {exc}", Settings(), None)
     try:
-        raw = migrate(raw)
+        version = schema_version(raw)
+    except ConfigError as exc:
+        return _set_aside(path, f"is not valid: {exc}", *salvage(raw))
+    if version > SCHEMA_VERSION:
+        problem = (
+            f"was written by a newer Holdtype (settings schema {version}; this one reads {SCHEMA_VERSION})"
+        )
+        return _set_aside(path, problem, Settings(), None)
+    raw = migrate(raw)
+    try:
         return LoadResult(Settings.model_validate(raw), path)
-    except (ValidationError, ConfigError) as exc:
-        settings, salvaged = _salvage(raw) if isinstance(exc, ValidationError) else (Settings(), [])
-        return _set_aside(path, f"is not valid: {_describe(exc)}", settings, salvaged)
+    except ValidationError as exc:
+        return _set_aside(path, f"is not valid: {_describe(exc)}", *salvage(raw))
 
 
 def read_settings(path: Path) -> Settings:
@@ -326,17 +390,18 @@ def read_settings(path: Path) -> Settings:
         raise ConfigError(f"the settings file {path} is not valid: {_describe(exc)}") from exc
 
 
-def _set_aside(path: Path, problem: str, settings: Settings, salvaged: list[str]) -> LoadResult:
-    target = move_aside(path, "broken")
+def _set_aside(path: Path, problem: str, settings: Settings, dropped: list[str] | None) -> LoadResult:
+    """Move the file at ``path`` aside and report it; ``dropped`` (None: nothing was kept) names
+    what ``settings``, the values kept from it, lack. The kept values are saved in its place."""
+    target = move_aside(path.resolve(), "broken")  # a link (dotfiles): its target goes aside
     message = f"Settings file {path} {problem}. It was moved to {target}; "
-    message += (
-        f"kept the valid sections ({', '.join(salvaged)}), defaults for the rest."
-        if salvaged
-        else "using defaults."
-    )
+    if dropped is None or dropped == ["everything"]:
+        message += "using defaults."
+    else:
+        message += f"kept the rest of it, with defaults for: {', '.join(dropped)}."
     log.warning("%s", message)
-    result = LoadResult(settings, path, message, target, salvaged)
-    if salvaged:
+    result = LoadResult(settings, path, message, target, dropped or [])
+    if dropped is not None and dropped != ["everything"]:
         with settings_lock(path):
             save_settings(settings, path)
     return result
@@ -396,8 +461,9 @@ def settings_to_toml(settings: Settings) -> str:
 
 
 def save_settings(settings: Settings, path: Path | None = None) -> Path:
-    """Write settings atomically: a temporary file in the same folder, then a rename."""
-    path = path or get_paths().config_file
+    """Write settings atomically: a temporary file in the same folder, then a rename. A symbolic
+    link (a dotfiles repository) keeps pointing at its file, which gets the settings."""
+    path = (path or get_paths().config_file).resolve()
     ensure_dir(path.parent)
     text = settings_to_toml(settings)
     fd, tmp = tempfile.mkstemp(prefix=".config-", suffix=".toml", dir=path.parent)

@@ -84,8 +84,78 @@ def test_invalid_section_is_set_aside_but_valid_sections_are_kept() -> None:
     assert result.problem and "model.beam_size" in result.problem
     assert result.settings.vocabulary.terms == ["PyPI"]
     assert result.settings.model.beam_size == Settings().model.beam_size
-    assert result.salvaged == ["vocabulary"]
+    assert result.dropped == ["model.beam_size"]
     assert load_settings().settings.vocabulary.terms == ["PyPI"]  # the salvage was saved
+
+
+def test_a_mistyped_key_or_a_wrong_value_costs_only_itself() -> None:
+    # One typo beside the vocabulary's terms used to set the whole section aside, terms and all.
+    path = get_paths().config_file
+    path.parent.mkdir(parents=True)
+    path.write_text(
+        '[model]\nbeam_size = "ten"\nvad_filter = true\n\n'
+        '[vocabulary]\nterms = ["Kubernetes", 5, "PyPI"]\nsensitivty = 0.7\n\n'
+        '[[rules]]\nfind = "new line"\nreplace = "\\\\n"\n\n'
+        '[[rules]]\nfind = "u+m"\nreplace = ""\nregx = true\n\n'
+        '[[rules]]\nfind = "gonna"\nreplace = "going to"\n\n'
+        '[[rules]]\nfind = "wanna"\nreplace = "want to"\ncase = true\n'
+    )
+    result = load_settings()
+    assert result.moved_to is not None and result.moved_to.exists()  # the file as written
+    settings = result.settings
+    assert settings.vocabulary.terms == ["Kubernetes", "PyPI"]
+    assert settings.model.vad_filter is True and settings.model.beam_size == Settings().model.beam_size
+    assert [r.find for r in settings.rules] == ["new line", "gonna"]  # the mistyped rule, whole
+    dropped = ["model.beam_size", "rules.1", "rules.3", "vocabulary.sensitivty", "vocabulary.terms.1"]
+    assert sorted(result.dropped) == dropped
+    problem = result.problem or ""
+    assert "vocabulary.sensitivty" in problem and str(result.moved_to) in problem
+    assert load_settings().settings == settings  # what was kept is the file now
+
+
+def test_a_schema_version_that_is_no_number_is_reported_not_a_crash() -> None:
+    path = get_paths().config_file
+    path.parent.mkdir(parents=True)
+    path.write_text('schema_version = "abc"\n\n[vocabulary]\nterms = ["PyPI"]\n')
+    result = load_settings()  # was: ValueError from int("abc"), and no command could start
+    assert "schema_version" in (result.problem or "")
+    assert result.settings.vocabulary.terms == ["PyPI"]
+    with pytest.raises(ConfigError, match="schema_version"):
+        read_settings(result.moved_to or path)  # what the running app reads: refused, not a crash
+
+
+def test_a_settings_file_that_cannot_be_read_stays_where_it_is(monkeypatch: pytest.MonkeyPatch) -> None:
+    """FAKE: reading raises PermissionError, as for a file of another user; the tests run as
+    root, who reads any file, so no real part refuses on cue."""
+    import app.config
+
+    path = get_paths().config_file
+    save_settings(set_value(Settings(), "vocabulary.terms", ["PyPI"]))
+
+    def refuse(file: Path) -> str:
+        raise PermissionError(13, "Permission denied", str(file))
+
+    with monkeypatch.context() as patched, pytest.raises(ConfigError, match=r"cannot read .*chmod"):
+        patched.setattr(app.config, "read_text", refuse)
+        load_settings()
+    assert path.exists() and not list(path.parent.glob("*.broken-*"))  # not set aside as broken
+    assert load_settings().settings.vocabulary.terms == ["PyPI"]
+
+
+def test_a_settings_file_that_is_a_link_stays_a_link(tmp_path: Path) -> None:
+    # A dotfiles repository links config.toml to its own file: a save used to replace the link.
+    dotfile = tmp_path / "dotfiles" / "holdtype.toml"
+    dotfile.parent.mkdir()
+    dotfile.write_text('[vocabulary]\nterms = ["PyPI"]\n')
+    path = get_paths().config_file
+    path.parent.mkdir(parents=True)
+    path.symlink_to(dotfile)
+    save_settings(set_value(load_settings().settings, "vocabulary.terms", ["PyPI", "NumPy"]))
+    assert path.is_symlink() and read_settings(dotfile).vocabulary.terms == ["PyPI", "NumPy"]
+    dotfile.write_text('[vocabulary]\nterms = ["PyPI"]\nsensitivty = 2\n')  # a typo
+    result = load_settings()
+    assert result.moved_to is not None and result.moved_to.parent == dotfile.parent
+    assert path.is_symlink() and read_settings(dotfile).vocabulary.terms == ["PyPI"]
 
 
 def test_unknown_keys_are_refused() -> None:
