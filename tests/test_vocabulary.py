@@ -400,3 +400,13 @@ def test_a_term_of_many_pieces_has_a_bounded_number_of_readings() -> None:
     variants = spoken_variants("Py" * 20)
     assert 1 < len(variants) <= 49
     assert variants[-1] == "py" * 20
+
+
+def test_a_letter_term_leaves_the_common_word_that_names_the_letter() -> None:
+    # "see" is how C is said, and "queue" Q, "ex" X: with C in the vocabulary, "let me see the
+    # code" became "let me C the code". Said as a letter, Whisper writes the letter.
+    vocab = Vocabulary(["C", "Q", "X", "C++", "C#"])
+    for ordinary in ["let me see the code", "the queue is long", "my ex said so"]:
+        assert vocab.correct(ordinary) == ordinary
+    assert vocab.correct("it is written in c, not in see plus plus") == "it is written in C, not in C++"
+    assert vocab.correct("we ported it to see sharp") == "we ported it to C#"

@@ -406,7 +406,10 @@ class Vocabulary:
         if probe.letters == term.letters:
             return 1.0
         if probe.said & term.variant_letters:
-            return _READING_SCORE
+            # A letter's name is a common word ("see" for C, "queue" for Q, "ex" for X): one
+            # written as such is that word, not the letter ("let me see the code").
+            letter = len(term.letters) == 1 and probe.stop - probe.start == 1
+            return 0.0 if letter and probe.ordinary else _READING_SCORE
         if probe.ordinary or term.short or len(probe.letters) < (3 if probe.named else 4):
             return 0.0
         score = self._similarity(probe, term, _CORRECT_FLOORS)
