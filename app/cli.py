@@ -67,6 +67,7 @@ class LazyGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> object:
         """Run the subcommand, turning user-facing errors into one clean line."""
+        _check_arguments(sys.argv[1:])
         try:
             return super().invoke(ctx)
         except HoldtypeError as exc:
@@ -76,6 +77,27 @@ class LazyGroup(click.Group):
                 raise
             logging.getLogger(__name__).debug("system error", exc_info=True)
             raise click.ClickException(os_error_line(exc)) from None
+
+
+def _check_arguments(args: list[str]) -> None:
+    r"""Refuse an argument that is not valid text in the system's encoding (a term typed in a
+    Latin-1 terminal on a UTF-8 system): Python keeps its bytes as lone surrogates, which no
+    settings file, history or clipboard can store.
+
+    >>> _check_arguments(["vocab", "add", "naïve"])
+    >>> _check_arguments(["vocab", "add", "bad\udcff"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    click.exceptions.UsageError: the argument 'bad\xff' is not valid UTF-8 text; type it again in...
+    """
+    for arg in args:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = arg.encode("utf-8", "surrogateescape").decode("ascii", "backslashreplace")
+            raise click.UsageError(
+                f"the argument '{shown}' is not valid UTF-8 text; type it again in a UTF-8 terminal"
+            ) from None
 
 
 def os_error_line(exc: OSError) -> str:

@@ -105,9 +105,10 @@ def test_unknown_id_is_one_line_exit_1(filled: list[int], command: str) -> None:
     assert "Traceback" not in out.stderr
 
 
-def test_bad_id_is_a_usage_error() -> None:
-    out = holdtype("history", "show", "abc")
-    assert out.returncode == 2 and "Traceback" not in out.stderr
+@pytest.mark.parametrize("entry", ["abc", "0", "99999999999999999999"])
+def test_bad_id_is_a_usage_error(entry: str) -> None:
+    out = holdtype("history", "show", entry)  # the last one was an OverflowError from SQLite
+    assert out.returncode == 2 and "Traceback" not in out.stderr and "ID" in out.stderr
 
 
 def test_delete(filled: list[int]) -> None:

@@ -230,3 +230,13 @@ def test_commands_saving_at_the_same_time_keep_every_change() -> None:
         assert run.returncode == 0, err
     assert sorted(ok("vocab", "list").split()) == sorted(["seed", *(f"term{i}" for i in range(8))])
     assert "gonna" in ok("rules", "list")
+
+
+def test_an_argument_that_is_not_utf8_is_refused_before_it_is_stored() -> None:
+    # A term typed in a Latin-1 terminal reaches Python as a lone surrogate; saving it was a
+    # UnicodeEncodeError traceback (vocab add, rules add, config set, history search).
+    for args in (("vocab", "add", "caf\udce9"), ("rules", "add", "caf\udce9", "x")):
+        out = holdtype(*args)
+        assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
+        assert "'caf\\xe9' is not valid UTF-8 text" in out.stderr
+    assert ok("vocab", "list") == "" and ok("rules", "list", "--json").strip() == "[]"

@@ -8,6 +8,7 @@ import importlib
 import pytest
 
 MODULES = [
+    "app.cli",
     "app.settings_watch",
     "app.text.normalize",
     "app.text.pipeline",

@@ -10,6 +10,9 @@ from app.commands._common import echo_json, note_empty, settings
 from app.errors import HoldtypeError
 from app.history.store import HistoryEntry, HistoryStore
 
+# SQLite's largest row id: a bigger number names no utterance (and overflows its integers).
+MAX_ID = 2**63 - 1
+
 _JSON_FIELDS = (
     "id",
     "created",
@@ -107,7 +110,7 @@ def search(text: str, limit: int, as_json: bool) -> None:
 
 
 @history.command()
-@click.argument("entry_id", metavar="ID", type=int)
+@click.argument("entry_id", metavar="ID", type=click.IntRange(1, MAX_ID))
 @click.option("--json", "as_json", is_flag=True, help="All fields as one JSON object.")
 def show(entry_id: int, as_json: bool) -> None:
     """Show one utterance with all its details.
@@ -131,7 +134,7 @@ def show(entry_id: int, as_json: bool) -> None:
 
 
 @history.command()
-@click.argument("entry_id", metavar="ID", type=int)
+@click.argument("entry_id", metavar="ID", type=click.IntRange(1, MAX_ID))
 def copy(entry_id: int) -> None:
     """Put an utterance's text on the clipboard.
 
@@ -146,7 +149,7 @@ def copy(entry_id: int) -> None:
 
 
 @history.command()
-@click.argument("entry_id", metavar="ID", type=int)
+@click.argument("entry_id", metavar="ID", type=click.IntRange(1, MAX_ID))
 def delete(entry_id: int) -> None:
     """Delete one utterance from the history.
 
