@@ -56,10 +56,19 @@ def test_transcribe_many_files_keeps_their_order_and_reports_a_bad_one(speak, tm
     assert result.returncode != 0
     assert "junk.wav" in result.stderr and "1 of 5 files could not be transcribed" in result.stderr
     rows = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [row["path"] for row in rows] == [str(w) for w in wavs]
+    assert [row["path"] for row in rows] == [str(f) for f in files]  # line N is file N
+    bad = rows.pop(2)
+    assert bad["text"] == bad["raw"] == "" and "cannot read audio" in bad["error"]
     for row, key in zip(rows, ["mat", "door", "rain", "tea"], strict=True):
-        assert key in row["text"].lower(), row
+        assert key in row["text"].lower() and "error" not in row, row
     assert rows[0]["load_ms"] > 0 and all(row["load_ms"] == 0 for row in rows[1:])
+    # A WAV header with no samples after it (a recording cut off) is an error too, not "".
+    header_only = tmp_path / "cut.wav"
+    header_only.write_bytes(wavs[0].read_bytes()[:44])
+    plain = holdtype("transcribe", str(wavs[0]), str(header_only), str(wavs[1]))
+    assert plain.returncode == 1 and "cut.wav: it holds no sound" in plain.stderr
+    lines = plain.stdout.splitlines()
+    assert len(lines) == 3 and "mat" in lines[0].lower() and lines[1] == "" and "door" in lines[2].lower()
 
 
 def test_transcribe_plain_prints_one_line_per_file_and_no_rules_keeps_raw(speak) -> None:

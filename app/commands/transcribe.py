@@ -28,6 +28,8 @@ def transcribe(
     Prints one line of text per file; with --json one object per line with path, text, raw,
     seconds, elapsed_ms (decoding and text clean-up), load_ms (the one-time model load, which
     the first file waits for), model, mode (plus llm_ms, cached, fallback_reason with --mode).
+    A file that cannot be read, among several, gets its error on stderr and an empty line (with
+    --json: path, text "", raw "", error), so line N is still file N; the exit code is 1.
     Several files are decoded side by side (two at a time on a CPU with two cores or more);
     the output keeps their order.
 
@@ -56,12 +58,16 @@ def transcribe(
         stdin = sys.stdin.buffer.read()
     engine = FileTranscriber(config, use_rules=not no_rules, mode=mode or "raw", stdin=stdin)
     failures = 0
-    for result in engine.transcribe_files(list(files)):
+    for path, result in zip(files, engine.transcribe_files(list(files)), strict=True):
         if isinstance(result, AudioError):
             if len(files) == 1:
                 raise result
             failures += 1
             click.echo(f"Error: {result}", err=True)
+            if as_json:
+                echo_json({"path": str(path), "text": "", "raw": "", "error": str(result)})
+            else:
+                click.echo("")
             continue
         if as_json:
             echo_json(result.to_dict())

@@ -43,6 +43,8 @@ def _decode(source: str | BinaryIO, name: str) -> np.ndarray:
         raise AudioError(f"cannot read audio from {name}: it has no audio track") from exc
     except Exception as exc:  # PyAV raises many error types for unreadable input
         raise AudioError(f"cannot read audio from {name}: {_decode_failure(exc)}") from exc
+    if len(audio) == 0:  # a WAV header and nothing after it: a recording cut off at the start
+        raise AudioError(f"cannot read audio from {name}: it holds no sound, only a header")
     return np.asarray(audio, dtype=np.float32)
 
 
