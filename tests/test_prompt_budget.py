@@ -51,6 +51,14 @@ def test_a_long_vocabulary_keeps_both_sentences_and_its_newest_terms() -> None:
     assert count_tokens(" " + prompt_text([older, *kept])) > 200
 
 
+def test_a_term_as_long_as_a_sentence_does_not_crowd_out_the_others() -> None:
+    # Pasted by mistake, or a quote: it used to stop the newest-first fill at once, so the
+    # prompt named no term at all.
+    sentence = " ".join(["interoperability"] * 150)
+    vocab = Vocabulary([*MANY[:5], sentence])
+    assert vocab.prompt_terms(200, count_tokens) == MANY[:5]
+
+
 def test_a_budget_too_small_for_any_term_gives_no_prompt() -> None:
     assert Vocabulary(MANY).prompt(5, count_tokens) is None
 
