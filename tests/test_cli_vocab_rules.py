@@ -58,6 +58,12 @@ def test_vocab_add_from_a_file_and_standard_input(tmp_path: Path) -> None:
     ok("vocab", "add", "--file", str(listed))
     again = ok("vocab", "list").splitlines()  # the two removed terms are back, now the newest
     assert again == ["scikit-learn", "Talk Python To Me", "PyPI", "NumPy", "Marimo"]
+    # A term may start with "#": only "# " starts a comment ("#include" was dropped silently).
+    ok("vocab", "add", "#include", "C#")
+    listed.write_text(ok("vocab", "list"), encoding="utf-8")
+    ok("vocab", "remove", "#include", "C#", "Marimo")
+    ok("vocab", "add", "--file", str(listed))
+    assert ok("vocab", "list").splitlines()[-3:] == ["Marimo", "#include", "C#"]
 
 
 def test_vocab_add_reads_what_windows_tools_write(tmp_path: Path) -> None:

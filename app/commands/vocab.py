@@ -29,7 +29,7 @@ def vocab() -> None:
     "--file",
     "term_file",
     type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
-    help="Also add the terms of this file: one per line (# comments), or a .toml/.csv the "
+    help='Also add the terms of this file: one per line ("# " starts a comment), or a .toml/.csv the '
     "settings window exported; - reads standard input.",
 )
 def add(terms: tuple[str, ...], term_file: Path | None) -> None:

@@ -3,7 +3,7 @@
 Three forms, told apart by the file's suffix:
 
 - plain text (``.txt`` or any other suffix): one term per line, as ``holdtype vocab list``
-  prints them; blank lines and lines starting with ``#`` are skipped;
+  prints them; blank lines and comments (``# ...``) are skipped;
 - ``.toml``: ``terms = [...]`` and ``[[rules]]`` tables (what the settings window exports);
 - ``.csv``: a header row; ``kind``/``find``/``replace``/``regex``/``case_sensitive`` columns
   (the settings window's export), or a single column of terms.
@@ -35,13 +35,14 @@ else:  # pragma: no cover
 
 def parse_terms(text: str) -> list[str]:
     """The terms of a plain-text vocabulary file's ``text``, in order (spaces inside a term
-    collapsed).
+    collapsed). A line that is ``#`` or starts with ``# `` is a comment; a term may start with
+    ``#`` (``#include``), so that what ``holdtype vocab list`` prints reads back whole.
 
-    >>> parse_terms("# tools\\nNumPy\\n\\n  Talk  Python To Me \\n")
-    ['NumPy', 'Talk Python To Me']
+    >>> parse_terms("# tools\\nNumPy\\n\\n  Talk  Python To Me \\n#\\n#include\\n")
+    ['NumPy', 'Talk Python To Me', '#include']
     """
     terms = (" ".join(line.split()) for line in text.splitlines())
-    return [term for term in terms if term and not term.startswith("#")]
+    return [term for term in terms if term and term != "#" and not term.startswith("# ")]
 
 
 def read_terms(path: Path) -> list[str]:
