@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -231,3 +232,33 @@ def test_config_set_refuses_what_names_nothing_here(tmp_path: Path) -> None:
     assert german.returncode == 0 and "understands English only" in german.stderr
     assert holdtype("config", "set", "modes.active", "clean").returncode == 0
     assert holdtype("config", "get", "schema_version").stdout.strip() == "1"
+
+
+def test_config_set_checks_a_whole_section_like_its_settings(tmp_path: Path) -> None:
+    # Set as a section, these skipped every check `config set hotkey.key` and the rest make.
+    _one_line_error(holdtype("config", "set", "hotkey", '{"key": "Esc"}'), "esc is the cancel key")
+    _one_line_error(holdtype("config", "set", "model", '{"name": "huge.xx"}'), "unknown model 'huge.xx'")
+    _one_line_error(holdtype("config", "set", "model", '{"language": "xx"}'), "unknown language code")
+    _one_line_error(holdtype("config", "set", "modes", '{"active": "nope"}'), "unknown mode 'nope'")
+    bad_regex = '[{"find": "[", "replace": "b", "regex": true}]'
+    _one_line_error(holdtype("config", "set", "rules", bad_regex), "invalid regular expression")
+    # A mode's key then the cancel key on it: refused like the other way round.
+    assert holdtype("config", "set", "hotkey.mode_keys", '{"f10": "clean"}').returncode == 0
+    _one_line_error(holdtype("config", "set", "hotkey.cancel_key", "F10"), "f10 is the cancel key")
+    set_whole = holdtype("config", "set", "hotkey", '{"key": "Ctrl+Alt+Space", "cancel_key": "esc"}')
+    assert set_whole.returncode == 0, set_whole.stderr
+    assert holdtype("config", "get", "hotkey.key").stdout.strip() == "ctrl+alt+space"
+    assert holdtype("config", "get", "rules").stdout.strip() == "[]"
+    # distil-large-v3 understands English only, though its name has no ".en".
+    holdtype("config", "set", "model.name", "distil-large-v3")
+    assert "understands English only" in holdtype("config", "set", "model.language", "fr").stderr
+
+
+def test_a_model_folder_given_relative_is_stored_absolute(tmp_path: Path) -> None:
+    from app.transcribe.models import resolve
+
+    folder = tmp_path / "mymodel"
+    folder.symlink_to(resolve("tiny.en"), target_is_directory=True)
+    relative = os.path.relpath(folder, ROOT)  # the CLI runs in ROOT
+    assert holdtype("config", "set", "model.name", relative).returncode == 0
+    assert holdtype("config", "get", "model.name").stdout.strip() == str(folder)

@@ -9,6 +9,7 @@ import pytest
 
 MODULES = [
     "app.cli",
+    "app.commands.config",
     "app.settings_watch",
     "app.text.normalize",
     "app.text.pipeline",

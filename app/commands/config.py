@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+from pathlib import Path
 
 import click
 
@@ -69,14 +71,11 @@ def config_set(key: str, value: str) -> None:
     """Change one setting (validated), e.g. `holdtype config set hotkey.mode toggle`.
 
     VALUE is read as JSON/TOML when it parses (numbers, true/false, lists), else as text;
-    `none` clears an optional setting.
+    `none` clears an optional setting. A whole section (`hotkey`, `rules`...) takes a JSON
+    object or list, checked like each of its settings.
     """
-    if key.startswith("hotkey.") and key.split(".")[-1] in {"key", "cancel_key"}:
-        from app.hotkey.binding import canonical
-
-        value = canonical(value)
     with editing() as current:
-        new = set_text(current, key, value)
+        new = _normalised(key, set_text(current, key, value))
         notes = _check_in_place(key, new)
         save(new)
     shown = get_value(new, key)
@@ -85,45 +84,105 @@ def config_set(key: str, value: str) -> None:
         click.echo(f"note: {note}", err=True)
 
 
+def _touches(key: str, setting: str) -> bool:
+    """Whether setting ``key`` sets ``setting``: the setting itself, a section holding it, or a
+    part of it.
+
+    >>> [_touches(k, "hotkey.key") for k in ("hotkey.key", "hotkey", "hotkey.mode", "model")]
+    [True, True, False, False]
+    >>> _touches("hotkey.mode_keys.f9", "hotkey.mode_keys")
+    True
+    """
+    return setting == key or setting.startswith(key + ".") or key.startswith(setting + ".")
+
+
+def _normalised(key: str, new: Settings) -> Settings:
+    """``new`` with what ``key`` sets written the one way Holdtype reads it: the dictation and
+    cancel keys canonical ("Ctrl+Alt+Space" is ctrl+alt+space; a key Holdtype does not know is
+    refused), a model folder as an absolute path (a relative one would mean another folder
+    from wherever Holdtype runs next)."""
+    from app.hotkey.binding import canonical
+    from app.transcribe.models import REGISTRY
+
+    keys = {
+        name: canonical(getattr(new.hotkey, name))
+        for name in ("key", "cancel_key")
+        if _touches(key, f"hotkey.{name}")
+    }
+    if keys:
+        new = new.model_copy(update={"hotkey": new.hotkey.model_copy(update=keys)})
+    folder = Path(new.model.name).expanduser()
+    if _touches(key, "model.name") and new.model.name not in REGISTRY and folder.is_dir():
+        new = new.model_copy(update={"model": new.model.model_copy(update={"name": os.path.abspath(folder)})})
+    return new
+
+
 def _check_in_place(key: str, new: Settings) -> list[str]:
     """Refuse a value that is valid in the file but names nothing on this machine (a model, a
-    language or a mode that does not exist), before it breaks dictation; return notes on values
-    that work but need a step first. The settings file itself stays lenient: a model folder on
-    a drive that is not mounted is no reason to set the user's whole file aside."""
+    language or a mode that does not exist), a key that collides with another, a rule that
+    cannot run, before it breaks dictation; return notes on values that work but need a step
+    first. Whatever ``key`` sets is checked, one setting or a whole section. The settings file
+    itself stays lenient: a model folder on a drive that is not mounted is no reason to set the
+    user's whole file aside."""
     if key == "schema_version":
         raise ConfigError("schema_version is kept by Holdtype itself; it cannot be set")
-    if key.startswith("hotkey.") and key.split(".")[1] in {"key", "cancel_key", "mode_keys"}:
-        _check_keys(key, new.hotkey)
-    if key == "model.name":
-        from app.transcribe.models import EMBEDDED, REGISTRY, is_installed, resolve
+    notes: list[str] = []
+    changed = [name for name in ("key", "cancel_key", "mode_keys") if _touches(key, f"hotkey.{name}")]
+    if changed:
+        _check_keys(new.hotkey, changed[0] if len(changed) == 1 else "key")
+    if _touches(key, "model.name"):
+        notes += _check_model_name(new.model.name)
+    if _touches(key, "model.language") or _touches(key, "model.name"):
+        notes += _check_language(new.model.name, new.model.language, explicit=_touches(key, "model.language"))
+    if _touches(key, "rules"):
+        from app.text.rules import validate_rule
 
-        name = new.model.name
-        if name not in REGISTRY:
-            resolve(name)  # an unknown name, or a folder without a model, is refused here
-        elif name != EMBEDDED and not is_installed(name):
-            return [f"{name} is not downloaded yet; run: holdtype models download {name}"]
-    if key == "model.language" and new.model.language is not None:
-        from faster_whisper.tokenizer import _LANGUAGE_CODES
-
-        language = new.model.language
-        if language not in _LANGUAGE_CODES:
-            raise ConfigError(
-                f"unknown language code '{language}' (Whisper's codes: en, de, fr, es, ...; "
-                "`holdtype config set model.language none` detects the language)"
-            )
-        if new.model.name.endswith(".en") and language != "en":
-            from app.transcribe.models import REGISTRY
-
-            multilingual = ", ".join(name for name in REGISTRY if not name.endswith(".en"))
-            return [f"{new.model.name} understands English only; a multilingual model: {multilingual}"]
-    if key == "llm.model" and new.llm.model:
-        return _llm_model_notes(new.llm.model)
-    if key == "modes.active" or key.startswith("hotkey.mode_keys"):
+        for rule in new.rules:
+            validate_rule(rule)
+    if _touches(key, "llm.model") and new.llm.model:
+        notes += _llm_model_notes(new.llm.model)
+    if _touches(key, "modes.active") or _touches(key, "hotkey.mode_keys"):
         from app.llm.modes import get_mode
 
-        named = [new.modes.active] if key == "modes.active" else new.hotkey.mode_keys.values()
+        named = [new.modes.active] if _touches(key, "modes.active") else []
+        if _touches(key, "hotkey.mode_keys"):
+            named += new.hotkey.mode_keys.values()
         for mode in named:
             get_mode(mode)  # unknown or broken: refused with the known names
+    return notes
+
+
+def _check_model_name(name: str) -> list[str]:
+    """Refuse a model name that is neither known nor a model folder; a note when it still has
+    to be downloaded."""
+    from app.transcribe.models import EMBEDDED, REGISTRY, is_installed, resolve
+
+    if name not in REGISTRY:
+        resolve(name)  # an unknown name, or a folder without a model, is refused here
+    elif name != EMBEDDED and not is_installed(name):
+        return [f"{name} is not downloaded yet; run: holdtype models download {name}"]
+    return []
+
+
+def _check_language(model: str, language: str | None, explicit: bool) -> list[str]:
+    """Refuse a language code Whisper does not know (when ``explicit``ly set); a note when the
+    model understands English only and the language is another."""
+    if language is None:
+        return []
+    from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+    from app.transcribe.models import REGISTRY
+
+    if explicit and language not in _LANGUAGE_CODES:
+        raise ConfigError(
+            f"unknown language code '{language}' (Whisper's codes: en, de, fr, es, ...; "
+            "`holdtype config set model.language none` detects the language)"
+        )
+    info = REGISTRY.get(model)
+    english_only = info.english_only if info is not None else model.endswith(".en")
+    if english_only and language != "en":
+        multilingual = ", ".join(name for name, known in REGISTRY.items() if not known.english_only)
+        return [f"{model} understands English only; a multilingual model: {multilingual}"]
     return []
 
 
@@ -147,25 +206,32 @@ def _llm_model_notes(model_id: str) -> list[str]:
     return []
 
 
-def _check_keys(key: str, hotkey: HotkeySettings) -> None:
-    """Refuse keys that collide (the dictation key that is also the cancel key or a mode's key)
-    or that typing needs ('a' or Enter alone), as the settings window does."""
+def _check_keys(hotkey: HotkeySettings, changed: str) -> None:
+    """Refuse keys that collide (the dictation key that is also the cancel key or a mode's key,
+    a mode's key that is the cancel key) or that typing needs ('a' or Enter alone), as the
+    settings window does. The ``changed`` setting ("key", "cancel_key", "mode_keys") is checked
+    first, so that a clash is said of what the user just set."""
     from app.hotkey.binding import BindingError, canonical, check_hotkey
 
-    if key == "hotkey.key":
+    def cancel_key() -> None:
+        if canonical(hotkey.cancel_key) == canonical(hotkey.key):
+            raise ConfigError(f"{hotkey.key} is the dictation hotkey; the cancel key must differ")
+
+    def key() -> None:
         problem = check_hotkey(hotkey.key, hotkey)[1]
         if problem:
             raise ConfigError(f"cannot use hotkey.key {hotkey.key}: {problem}")
-        return
-    if key == "hotkey.cancel_key":
-        if hotkey.cancel_key == hotkey.key:
-            raise ConfigError(f"{hotkey.key} is the dictation hotkey; the cancel key must differ")
-        return
-    for mode_key, mode in hotkey.mode_keys.items():
-        others = {k: m for k, m in hotkey.mode_keys.items() if k != mode_key}
-        problem = check_hotkey(mode_key, hotkey.model_copy(update={"mode_keys": others}))[1]
-        with contextlib.suppress(BindingError):  # an unreadable key: check_hotkey said so
-            if canonical(mode_key) == canonical(hotkey.key):
-                problem = problem or "it is the dictation hotkey"
-        if problem:
-            raise ConfigError(f"cannot bind {mode_key} to mode '{mode}': {problem}")
+
+    def mode_keys() -> None:
+        for mode_key, mode in hotkey.mode_keys.items():
+            others = {k: m for k, m in hotkey.mode_keys.items() if k != mode_key}
+            problem = check_hotkey(mode_key, hotkey.model_copy(update={"mode_keys": others}))[1]
+            with contextlib.suppress(BindingError):  # an unreadable key: check_hotkey said so
+                if canonical(mode_key) == canonical(hotkey.key):
+                    problem = problem or "it is the dictation hotkey"
+            if problem:
+                raise ConfigError(f"cannot bind {mode_key} to mode '{mode}': {problem}")
+
+    checks = {"cancel_key": cancel_key, "key": key, "mode_keys": mode_keys}
+    for name in sorted(checks, key=lambda name: name != changed):
+        checks[name]()
