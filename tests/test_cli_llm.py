@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -162,3 +164,19 @@ def test_eval_compares_raw_and_clean(local_llm, speak, tmp_path) -> None:  # typ
     # a rerun is served from the cache
     again = holdtype("eval", str(manifest), "--mode", "clean", "--vocab-from-manifest")
     assert again.returncode == 0 and local_llm.requests == before + 2
+
+
+def test_doctor_warns_when_the_active_mode_cannot_reach_its_model() -> None:
+    # `doctor` said "[ok] llm: mode clean via gpt-..." with no key anywhere, while every
+    # dictation fell back to the transcript.
+    assert holdtype("config", "set", "modes.active", "clean").returncode == 0
+    no_key = holdtype("doctor", env={"OPENAI_API_KEY": ""})
+    assert "[warn] llm: mode clean uses" in no_key.stdout and "has no API key" in no_key.stdout
+    assert "fix: llm keys set openai" in no_key.stdout
+    # llm's own key store, in this test's llm user folder (see conftest)
+    store = [sys.executable, "-m", "llm", "keys", "set", "openai", "--value", "sk-not-a-real-key"]
+    stored = subprocess.run(store, capture_output=True, text=True, timeout=120)
+    assert stored.returncode == 0, stored.stderr
+    with_key = holdtype("doctor", env={"OPENAI_API_KEY": ""})
+    assert "[ok  ] llm: mode clean via" in with_key.stdout  # no call was made: nothing left here
+    assert "sk-not-a-real-key" not in with_key.stdout + with_key.stderr

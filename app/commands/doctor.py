@@ -72,7 +72,10 @@ def _model() -> Check:
             settings.model.device, settings.model.compute_type, cuda_device_count()
         )
     except ModelError as exc:
-        return Check("model", False, str(exc), f"holdtype models download {settings.model.name}")
+        fix = f"holdtype models download {settings.model.name}"
+        if settings.model.name not in models.REGISTRY:  # a folder that is gone, or a typo
+            fix = "holdtype models list; holdtype config set model.name tiny.en (or a model folder)"
+        return Check("model", False, str(exc), fix)
     return Check("model", True, f"{settings.model.name} at {path} ({device}/{compute})")
 
 
@@ -142,17 +145,35 @@ def _hotkey() -> Check:
 
 
 def _llm() -> Check:
+    """The active mode's model: one the llm library knows, with its API key when it needs one.
+    A missing part is a warning: dictation then pastes the transcript (the mode's fallback)."""
+    from app.errors import HoldtypeError
+    from app.llm.modes import get_mode
+    from app.llm.runner import PLUGIN_LOCK, missing_key
+
     settings = load().settings
-    if settings.modes.active == "raw":
+    active = settings.modes.active
+    if active == "raw":
         return Check("llm", True, "not used (mode raw)", required=False)
+    try:
+        mode = get_mode(active)
+    except HoldtypeError as exc:
+        return Check(
+            "llm", False, str(exc), "holdtype modes list; holdtype config set modes.active NAME", False
+        )
     try:
         import llm
 
-        model_id = settings.llm.model or llm.get_default_model()
-        llm.get_model(model_id)
+        with PLUGIN_LOCK:
+            model_id = mode.model or settings.llm.model or llm.get_default_model()
+            model = llm.get_model(model_id)
+            needs = missing_key(model)
     except Exception as exc:  # any plugin or key problem is reported, not raised
         return Check("llm", False, str(exc), "holdtype llm models; llm keys set <provider>", False)
-    return Check("llm", True, f"mode {settings.modes.active} via {model_id}", required=False)
+    if needs:
+        detail = f"mode {active} uses {model_id}, which has no API key: dictation pastes the transcript"
+        return Check("llm", False, detail, f"llm keys set {needs}", False)
+    return Check("llm", True, f"mode {active} via {model_id}", required=False)
 
 
 def run_checks() -> list[Check]:

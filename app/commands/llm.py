@@ -26,6 +26,8 @@ def models(as_json: bool) -> None:
     """
     import llm
 
+    from app.llm.runner import missing_key
+
     try:
         default = llm.get_default_model()
     except Exception:  # a broken llm config only hides the default marker
@@ -33,10 +35,7 @@ def models(as_json: bool) -> None:
     for item in llm.get_models_with_aliases():
         model = item.model
         needs = getattr(model, "needs_key", None)
-        has_key = True
-        if needs:
-            env = getattr(model, "key_env_var", None)
-            has_key = llm.get_key(None, needs, env) is not None
+        has_key = missing_key(model) is None
         row = {
             "model_id": model.model_id,
             "aliases": list(item.aliases),

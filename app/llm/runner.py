@@ -372,6 +372,18 @@ def _call_with_timeout(
 
 
 # --- checks ----------------------------------------------------------------------------------------
+def missing_key(model: Any) -> str | None:
+    """The name of the key an ``llm`` model needs and cannot find (in llm's key store or its
+    environment variable), for ``llm keys set NAME``; None when it needs none or has it."""
+    import llm
+
+    needs = getattr(model, "needs_key", None)
+    if not needs:
+        return None
+    env = getattr(model, "key_env_var", None)
+    return needs if llm.get_key(None, needs, env) is None else None
+
+
 def validate_reply(reply: str, schema: dict[str, Any]) -> tuple[Any, str | None]:
     """Parse ``reply`` as JSON and validate it against ``schema``; return (object, error)."""
     import jsonschema
