@@ -65,6 +65,15 @@ class AudioSettings(_Section):
     keep_audio: bool = Field(False, description="Keep each recording's WAV after it is transcribed")
     sounds: bool = Field(True, description="Play a short sound on start and stop")
 
+    @field_validator("device")
+    @classmethod
+    def _device_index_from_zero(cls, value: str | int | None) -> str | int | None:
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            value = int(value)  # "2" typed or quoted is the index, as PortAudio numbers them
+        if isinstance(value, int) and value < 0:
+            raise ValueError("a device index is 0 or more (`holdtype doctor` lists the devices)")
+        return value
+
 
 # Whisper's beam: 10 rather than faster-whisper's 5. On ten synthesized jargon sets (the
 # development set, six re-renderings of it, the check, fresh and 50-clip sets) tiny.en with 10
@@ -535,6 +544,11 @@ def set_value(settings: Settings, key: str, value: Any) -> Settings:
         raise ConfigError(f"unknown setting '{key}' (see `holdtype config show`)")
     node[parts[-1]] = value
     try:
-        return Settings.model_validate(data)
+        new = Settings.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(f"invalid value for {key}: {_describe(exc)}") from exc
+        problem = _describe(exc)
+        raise ConfigError(f"invalid value for {key}: {problem.removeprefix(f'{key}: ')}") from exc
+    if isinstance(value, bool) and not isinstance(get_value(new, key), bool):
+        # pydantic reads true as 1: `audio.device true` picked input device 1.
+        raise ConfigError(f"invalid value for {key}: it is not a true/false setting")
+    return new

@@ -256,3 +256,16 @@ def test_a_change_waits_for_another_process_saving_the_settings(tmp_path: Path) 
     with settings_lock(path, wait_s=30), settings_lock(path):  # nested in one thread: no wait
         save_settings(Settings(), path)
     assert read_settings(path) == Settings()
+
+
+def test_true_is_not_a_number_and_a_device_index_is_not_negative() -> None:
+    # pydantic reads true as 1: `config set audio.device true` picked input device 1.
+    with pytest.raises(ConfigError, match="not a true/false setting"):
+        set_value(Settings(), "hotkey.min_hold_s", True)
+    with pytest.raises(ConfigError, match="not a true/false setting"):
+        set_value(Settings(), "audio.device", True)
+    with pytest.raises(ConfigError, match=r"invalid value for audio.device: a device index is 0 or more"):
+        set_text(Settings(), "audio.device", "-1")
+    assert set_text(Settings(), "audio.device", '"2"').audio.device == 2  # quoted, still the index
+    assert set_text(Settings(), "audio.device", "USB Mic").audio.device == "USB Mic"
+    assert set_value(Settings(), "audio.sounds", False).audio.sounds is False

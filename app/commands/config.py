@@ -53,7 +53,34 @@ def config_show(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(settings.model_dump(mode="json"), indent=2))
     else:
-        click.echo(settings_to_toml(settings), nl=False)
+        click.echo(shown_toml(settings), nl=False)
+
+
+def shown_toml(settings: Settings) -> str:
+    """The settings as TOML, each optional setting that is not set written as a comment under
+    its section header (TOML has no null), so that every key is listed.
+
+    >>> print(shown_toml(Settings()).split("[audio]")[1].split("\\n\\n")[0].strip())
+    # device: not set (Input device name or index; default device if unset)
+    pre_roll_s = 0.3
+    max_record_s = 600.0
+    keep_audio = false
+    sounds = true
+    """
+    data = settings.model_dump(mode="json")
+    lines: list[str] = []
+    for line in settings_to_toml(settings).splitlines():
+        lines.append(line)
+        section = line[1:-1] if line.startswith("[") and line.endswith("]") else ""
+        values = data.get(section)
+        if not isinstance(values, dict):
+            continue
+        fields = type(getattr(settings, section)).model_fields
+        for name, value in values.items():
+            if value is None:
+                about = fields[name].description if name in fields else None
+                lines.append(f"# {name}: not set" + (f" ({about})" if about else ""))
+    return "\n".join(lines) + "\n"
 
 
 @config.command("get")
