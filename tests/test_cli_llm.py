@@ -49,6 +49,12 @@ def test_modes_errors_are_one_line() -> None:
     assert holdtype("modes", "list").returncode == 0  # the other modes still list
 
 
+def test_modes_test_raw_says_no_model_is_called() -> None:
+    proc = holdtype("modes", "test", "raw", "hello there")
+    assert proc.returncode == 0 and proc.stdout.strip() == "hello there"
+    assert "calls no model" in proc.stderr and "None" not in proc.stderr  # was "None: 0 ms"
+
+
 def test_modes_test_fallback_is_an_error_without_json() -> None:
     save_settings(Settings(llm=LLMSettings(model="no-such-model")))
     proc = holdtype("modes", "test", "clean", "hello there")

@@ -98,6 +98,9 @@ def test_mode(name: str, text: str, sample: int, as_json: bool) -> None:
     click.echo(result.text)
     if result.fallback_reason:
         raise click.ClickException(f"mode {name} fell back to the input: {result.fallback_reason}")
+    if result.model is None:  # a mode with no LLM step (raw): nothing was called
+        click.secho(f"mode {name} calls no model; the text is pasted as it is", err=True, fg="bright_black")
+        return
     suffix = " (cached)" if result.cached else ""
     click.secho(f"{result.model}: {result.llm_ms:.0f} ms{suffix}", err=True, fg="bright_black")
 
