@@ -137,6 +137,8 @@ def main(ctx: click.Context, verbose: int) -> None:
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
+    for handler in logging.getLogger().handlers:  # the commands print these as "warning: ..."
+        handler.addFilter(lambda record: not getattr(record, "shown_to_user", False))
     if ctx.invoked_subcommand is None:
         run_cmd = LazyGroup.get_command(main, ctx, "run")  # type: ignore[arg-type]
         assert run_cmd is not None

@@ -24,7 +24,7 @@ from typing import Any, Literal
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from app.errors import ConfigError
+from app.errors import SHOWN_TO_USER, ConfigError
 from app.paths import ensure_dir, get_paths, lock_held, move_aside, try_lock
 from app.textfile import read_text
 
@@ -408,7 +408,7 @@ def _set_aside(path: Path, problem: str, settings: Settings, dropped: list[str] 
         message += "using defaults."
     else:
         message += f"kept the rest of it, with defaults for: {', '.join(dropped)}."
-    log.warning("%s", message)
+    log.warning("%s", message, extra=SHOWN_TO_USER)
     result = LoadResult(settings, path, message, target, dropped or [])
     if dropped is not None and dropped != ["everything"]:
         with settings_lock(path):

@@ -7,6 +7,11 @@ them as error events. Anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+# ``extra`` for a warning logged where the problem is found and also shown by whoever called
+# (the CLI prints it as one "warning:" line): the CLI's own log handler on stderr skips it, so
+# it is not said twice there, and every other handler (the app's log file) still gets it.
+SHOWN_TO_USER = {"shown_to_user": True}
+
 
 class HoldtypeError(Exception):
     """An error with a message that tells the user what went wrong and how to fix it."""

@@ -150,6 +150,7 @@ def test_broken_config_is_reported_by_any_command(holdtype_home: Path) -> None:
     assert result.returncode == 0
     assert result.stdout.strip() == "caps_lock"
     assert "config.toml" in result.stderr and "moved to" in result.stderr
+    assert result.stderr.count("moved to") == 1, result.stderr  # once, not logged as well
     assert list(config.parent.glob("config.toml.broken-*"))
 
 

@@ -125,6 +125,7 @@ def test_corrupt_database_warns_and_continues(holdtype_home: Path) -> None:
     out = holdtype("history", "list")
     assert out.returncode == 0
     assert "warning:" in out.stderr and "corrupt-" in out.stderr
+    assert out.stderr.count("corrupt-") == 1, out.stderr  # said once, not logged as well
     assert list(db.parent.glob("history.sqlite3.corrupt-*"))
 
 

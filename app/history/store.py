@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from app.errors import SHOWN_TO_USER
 from app.events import Outcome
 from app.paths import ensure_dir, get_paths, move_aside
 
@@ -143,7 +144,7 @@ class HistoryStore:
             f"The history database {self.path} could not be read ({exc}); it was moved to {target} "
             "and a new, empty history was started."
         )
-        log.warning("%s", self.problem)
+        log.warning("%s", self.problem, extra=SHOWN_TO_USER)
 
     @contextlib.contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
