@@ -16,6 +16,7 @@ import sys
 import tempfile
 import threading
 import time
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -150,7 +151,8 @@ class VocabularySettings(_Section):
         # both of (Vocabulary.correct keeps the one the transcript's casing points to).
         seen: dict[str, None] = {}
         for term in value:
-            term = " ".join(term.split())
+            # NFC: "café" typed with a combining accent is the same term as with "é"
+            term = unicodedata.normalize("NFC", " ".join(term.split()))
             if term:
                 seen.setdefault(term, None)
         return list(seen)

@@ -175,7 +175,9 @@ def test_a_model_folder_of_ones_own_is_used_and_listed(tmp_path: Path) -> None:
     shutil.copytree(embedded_model_path(), folder)
     assert holdtype("config", "set", "model.name", str(folder)).returncode == 0
     rows = [json.loads(line) for line in holdtype("models", "list", "--json").stdout.splitlines()]
-    assert rows[-1] == {"name": str(folder), "folder": True, "installed": True, "active": True}
+    assert rows[-1]["name"] == str(folder) and rows[-1]["folder"] and rows[-1]["installed"]
+    assert all(row.keys() == rows[0].keys() for row in rows)  # one shape for every row
+    assert rows[-1]["size_mb"] is None and rows[0]["folder"] is False
     assert not any(r["active"] for r in rows[:-1])
     assert f"* {folder}  (your model folder)" in holdtype("models", "list").stdout
 

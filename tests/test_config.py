@@ -269,3 +269,9 @@ def test_true_is_not_a_number_and_a_device_index_is_not_negative() -> None:
     assert set_text(Settings(), "audio.device", '"2"').audio.device == 2  # quoted, still the index
     assert set_text(Settings(), "audio.device", "USB Mic").audio.device == "USB Mic"
     assert set_value(Settings(), "audio.sounds", False).audio.sounds is False
+
+
+def test_a_term_typed_with_a_combining_accent_is_the_same_term() -> None:
+    # "café" as c-a-f-e + U+0301 (macOS file names, some keyboards) and as "é" were two terms.
+    settings = set_value(Settings(), "vocabulary.terms", ["cafe\u0301", "café", "Zoë"])
+    assert settings.vocabulary.terms == ["café", "Zoë"]

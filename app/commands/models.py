@@ -37,6 +37,7 @@ def models_list(as_json: bool) -> None:
                     "installed": installed,
                     "embedded": info.name == registry.EMBEDDED,
                     "active": info.name == current,
+                    "folder": False,
                 }
             )
             continue
@@ -48,7 +49,17 @@ def models_list(as_json: bool) -> None:
     if current not in registry.REGISTRY:  # a model folder of the user's is in use
         found = registry.is_installed(current)
         if as_json:
-            echo_json({"name": current, "folder": True, "installed": found, "active": True})
+            row = dict.fromkeys(("size_mb", "speed", "accuracy", "english_only"))  # not known for a folder
+            echo_json(
+                {
+                    "name": current,
+                    **row,
+                    "installed": found,
+                    "embedded": False,
+                    "active": True,
+                    "folder": True,
+                }
+            )
         else:
             click.echo(f"* {current}  (your model folder{'' if found else '; not found'})")
 
