@@ -51,6 +51,17 @@ def test_user_mode_overrides_builtin_by_name() -> None:
     assert load_modes()["clean"].template == "Tidy: {text}"
 
 
+def test_raw_cannot_be_replaced(caplog: pytest.LogCaptureFixture) -> None:
+    # `modes list` showed a raw.toml as the raw mode, while dictation and `transcribe` went on
+    # calling no model: raw is what "no mode" means, so a file for it is reported and not used.
+    _write_mode("raw", 'system = "Tidy it."\ntemplate = "{text}"\n')
+    _write_mode("tidy", 'name = "raw"\ntemplate = "{text}"\n')
+    assert not get_mode(RAW).uses_llm
+    assert not load_modes()[RAW].uses_llm
+    for name in ("raw.toml", "tidy.toml"):
+        assert f"modes/{name} is not used: raw (no LLM) cannot be replaced" in caplog.text
+
+
 def test_user_mode_is_added() -> None:
     _write_mode("shout", 'system = "Upper-case it."\ntemplate = "{text}"\nmodel = "m1"\n')
     mode = get_mode("shout")

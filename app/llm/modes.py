@@ -143,6 +143,9 @@ def load_modes(user_dir: Path | None = None, strict: bool = False) -> dict[str, 
                     raise
                 log.warning("%s (skipped)", exc)
                 continue
+            if mode.name == RAW and is_user:  # what dictation does without a mode: no LLM call
+                log.warning("mode file %s is not used: raw (no LLM) cannot be replaced; rename it", path)
+                continue
             if mode.name in modes and is_user:
                 log.info("user mode %s overrides the built-in one", mode.name)
             modes[mode.name] = mode
@@ -153,7 +156,7 @@ def get_mode(name: str, user_dir: Path | None = None) -> Mode:
     """Return the mode called ``name``; a broken file for that very mode is reported."""
     user_dir = user_dir if user_dir is not None else get_paths().modes_dir
     user_file = user_dir / f"{name}.toml"
-    if user_file.is_file():
+    if name != RAW and user_file.is_file():  # a raw.toml of the user's is not used (load_modes)
         return load_mode_file(user_file)
     modes = load_modes(user_dir)
     if name not in modes:
