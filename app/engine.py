@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from app import events as ev
-from app.config import Settings
+from app.config import AudioSettings, HotkeySettings, Settings
 from app.errors import HoldtypeError
 from app.events import EngineEvent, Outcome, State
 from app.paths import get_paths
@@ -162,6 +162,10 @@ class Engine:
         self._recorder: Recorder | None = None
         self._spool: Spool | None = None
         self._listener: HotkeyListener | None = None
+        # The settings the microphone and the hotkey listener were last set up with: a change
+        # made while a recording is under way waits for it to end (see _refresh_parts).
+        self._armed_audio: AudioSettings | None = None
+        self._listening_hotkey: HotkeySettings | None = None
         self._history: HistoryStore | None = None
         self._pipeline: TextPipeline | None = None
         self._inserter: Inserter | None = None
@@ -416,6 +420,12 @@ class Engine:
         self._transcribe_jobs.put(lambda: self._stream(utt))
 
     def _on_end(self, command: _End) -> None:
+        try:
+            self._end_recording(command)
+        finally:
+            self._refresh_parts()  # settings changed while the key was held, now in force
+
+    def _end_recording(self, command: _End) -> None:
         utt = self._current
         if utt is None or self._recorder is None:
             return
@@ -462,17 +472,33 @@ class Engine:
             else:
                 self._transcriber.settings = settings.model  # type: ignore[attr-defined]
         self._rebuild_text_parts()
-        if self._enable_audio and settings.audio != old.audio and self._current is None:
+        if self._current is not None and (settings.audio != old.audio or settings.hotkey != old.hotkey):
+            self._publish(
+                ev.Notice(
+                    "Settings applied; the hotkey and microphone ones when this recording ends.", "settings"
+                )
+            )
+            return  # _on_end calls _refresh_parts
+        self._refresh_parts()
+        self._publish(ev.Notice("Settings applied.", "settings"))
+
+    def _refresh_parts(self) -> None:
+        """Set up the microphone and the hotkey listener again if their settings changed, once
+        no recording is under way. Replaced while its key is held, a listener never hears the
+        release (the recording went on until the next press, and Caps Lock stayed on); an
+        open recording keeps the microphone it started with."""
+        if self._current is not None:
+            return
+        if self._enable_audio and self._armed_audio is not None and self._settings.audio != self._armed_audio:
             if self._recorder is not None:
                 self._recorder.disarm()
                 self._recorder = None
             self._arm_audio()
-        if self._enable_hotkeys and settings.hotkey != old.hotkey:
+        if self._enable_hotkeys and self._settings.hotkey != self._listening_hotkey:
             if self._listener is not None:
                 self._listener.stop()
                 self._listener = None
             self._start_hotkeys()
-        self._publish(ev.Notice("Settings applied.", "settings"))
 
     # --- parts -----------------------------------------------------------------------------------
     def _rebuild_text_parts(self) -> None:
@@ -489,6 +515,7 @@ class Engine:
         if self._spool is None:
             self._spool = Spool(self._paths.spool_dir)
         if self._recorder is None:
+            self._armed_audio = self._settings.audio
             self._recorder = Recorder(
                 self._settings.audio,
                 on_level=lambda rms, peak: self._publish(ev.LevelChanged(rms, peak)),
@@ -505,6 +532,7 @@ class Engine:
     def _start_hotkeys(self) -> None:
         from app.hotkey.listener import HotkeyListener
 
+        self._listening_hotkey = self._settings.hotkey
         try:
             listener = HotkeyListener.from_settings(self._settings.hotkey, self._on_hotkey)
             listener.start()

@@ -242,3 +242,31 @@ def _vocabulary(env: dict[str, str]) -> list[str]:
     out = holdtype("vocab", "list", "--json", env=env)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)["terms"]
+
+
+def test_a_hotkey_changed_while_the_key_is_held_takes_over_after_the_release(
+    live_env, display, pulse_server, target_window, speak
+):
+    """The listener used to be replaced at once: the new one never heard Caps Lock come up, so
+    the recording ran on until the next press and the lock stayed on."""
+    caps_before = display.caps_lock_on()
+    app = _start(live_env)
+    try:
+        target_window.focus()
+        display.xdotool("keydown", "Caps_Lock")
+        app.wait_line("state: recording")
+        assert holdtype("config", "set", "hotkey.key", "F9", env=live_env).returncode == 0
+        app.wait_line("when this recording ends", timeout=30)
+        pulse_server.play(speak(SENTENCE, speed=150, pad_s=0.3))
+        display.xdotool("keyup", "Caps_Lock")
+        assert "(pasted" in app.wait_line("result #1", timeout=60)
+        assert display.caps_lock_on() == caps_before, "Caps Lock left changed"
+        display.xdotool("keydown", "F9")  # the new key is in force now
+        app.wait_line("state: recording", occurrence=2)
+        pulse_server.play(speak("Please close the door.", speed=150, pad_s=0.3))
+        display.xdotool("keyup", "F9")
+        assert "(pasted" in app.wait_line("result #2", timeout=60)
+    finally:
+        assert app.stop() == 0
+    rows = _history(live_env)
+    assert len(rows) == 2 and "door" in rows[0]["text"].lower(), rows
