@@ -94,6 +94,43 @@ def test_caps_lock_that_was_on_stays_on(x_env: XDisplay, make_listener: Make) ->
         wait_for(lambda: not caps_on(x_env), timeout=5, what="Caps Lock off for the next tests")
 
 
+def test_a_caps_lock_tap_too_short_to_dictate_toggles_the_lock(x_env: XDisplay, make_listener: Make) -> None:
+    # Every cycle was put back, so a lock that was on (at start, or turned on elsewhere) could
+    # not be turned off with the key while Holdtype ran.
+    _listener, actions = make_listener(key="caps_lock", min_hold_s=5.0)
+    try:
+        x_env.xdotool("key", "Caps_Lock")
+        assert [next_action(actions).kind, next_action(actions).kind] == [
+            ActionKind.START,
+            ActionKind.DISCARD,
+        ]
+        wait_for(lambda: caps_on(x_env), timeout=5, what="the tap to turn Caps Lock on")
+        x_env.xdotool("key", "Caps_Lock")
+        assert [next_action(actions).kind, next_action(actions).kind] == [
+            ActionKind.START,
+            ActionKind.DISCARD,
+        ]
+        wait_for(lambda: not caps_on(x_env), timeout=5, what="the next tap to turn it off")
+    finally:
+        if caps_on(x_env):
+            x_env.xdotool("key", "Caps_Lock")
+
+
+def test_stopping_mid_hold_puts_caps_lock_back(x_env: XDisplay, make_listener: Make) -> None:
+    # The app quitting (SIGTERM) with the key held left the lock on.
+    listener, actions = make_listener(key="caps_lock", min_hold_s=0.0)
+    x_env.xdotool("keydown", "Caps_Lock")
+    assert next_action(actions).kind is ActionKind.START
+    wait_for(lambda: caps_on(x_env), timeout=5, what="the press to turn Caps Lock on")
+    listener.stop()
+    x_env.xdotool("keyup", "Caps_Lock")
+    try:
+        wait_for(lambda: not caps_on(x_env), timeout=5, what="Caps Lock put back off")
+    finally:
+        if caps_on(x_env):
+            x_env.xdotool("key", "Caps_Lock")
+
+
 def test_auto_repeat_does_not_restart(x_env: XDisplay, make_listener: Make) -> None:
     _listener, actions = make_listener(key="f9", min_hold_s=0.0)
     x_env.xdotool("keydown", "F9")

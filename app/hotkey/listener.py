@@ -7,12 +7,15 @@ binding's :class:`~app.hotkey.gesture.Gesture`, and hand a :class:`HotkeyAction`
 Caps Lock: when it is the dictation key, each press/release of it would toggle the lock. After
 such a cycle the listener compares the lock state with the one before the press and, if it
 changed, sends one Caps Lock tap itself (X11, through XTest) and ignores the events of that tap.
+A tap too short to dictate (under ``min_hold_s``) keeps its toggle: that is how the lock is
+turned on or off while Holdtype runs. Stopping the listener mid-hold puts the lock back too.
 
 pynput is imported only in :meth:`HotkeyListener.start` (on X11 it needs a display at import).
 """
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import logging
 import os
@@ -148,11 +151,15 @@ class _CapsLock:
         with self._lock:
             return bool(self._d.screen().root.query_pointer().mask & self._X.LockMask)
 
-    def tap(self) -> None:
-        """Press and release Caps Lock once (XTest)."""
+    def tap(self, held: bool = False) -> None:
+        """Press and release Caps Lock once (XTest). ``held``: the key is down now, and a press
+        of a key that is down toggles nothing, so it is released first (its real release
+        then comes to a key already up, and changes nothing)."""
         from Xlib.ext import xtest
 
         with self._lock:
+            if held:
+                xtest.fake_input(self._d, self._X.KeyRelease, self._keycode)
             xtest.fake_input(self._d, self._X.KeyPress, self._keycode)
             xtest.fake_input(self._d, self._X.KeyRelease, self._keycode)
             self._d.sync()
@@ -287,6 +294,13 @@ class HotkeyListener:
                 if listener.is_alive():
                     log.warning("the pynput listener thread did not end within 5 s")
         if self._caps is not None:
+            with self._state_lock:
+                before, self._caps_before = self._caps_before, None
+            if before is not None:  # stopped with the key held (the app quits mid-dictation)
+                with contextlib.suppress(Exception):
+                    if self._caps.locked() != before:
+                        self._caps.tap(held=True)
+                        log.debug("Caps Lock restored to %s on stop", "on" if before else "off")
             self._caps.close()
             self._caps = None
 
@@ -365,6 +379,8 @@ class HotkeyListener:
                 result = self._emit(binding, gesture.on_release(now), now)
                 break
         if name == "caps_lock":
+            if any(action.kind is ActionKind.DISCARD for action in result):
+                self._caps_before = None  # a tap, not a dictation: the user toggled the lock
             self._after_caps_release()
         return result
 
