@@ -72,3 +72,22 @@ def test_binding_is_hashable_and_frozen() -> None:
         a.key = "f1"  # type: ignore[misc]
     assert str(a) == "ctrl+alt+space"
     assert parse_binding("d").is_char and not a.is_char
+
+
+@pytest.mark.parametrize("key", ["ctrl", "Ctrl+V", "ctrl+shift+v", "shift", "ctrl_l"])
+def test_a_key_holdtype_presses_to_insert_text_is_refused(key: str) -> None:
+    # Bound to ctrl+v, each paste started a dictation of its own, and auto-repeat of the held
+    # key pasted the clipboard some fifty times.
+    from app.config import HotkeySettings
+    from app.hotkey.binding import check_hotkey
+
+    accepted, problem = check_hotkey(key, HotkeySettings())
+    assert accepted is None and "to insert text" in (problem or "")
+
+
+@pytest.mark.parametrize("key", ["ctrl_r", "shift_r", "ctrl+alt+space", "f9"])
+def test_the_right_hand_modifiers_stay_free_to_bind(key: str) -> None:
+    from app.config import HotkeySettings
+    from app.hotkey.binding import check_hotkey
+
+    assert check_hotkey(key, HotkeySettings()) == (canonical(key), None)

@@ -187,6 +187,12 @@ def format_binding(binding: Binding) -> str:
     return "+".join([*mods, key])
 
 
+# Keys Holdtype presses itself to insert text (xdotool key ctrl+v / ctrl+shift+v, and the left
+# Shift for capitals when it types): bound, each paste would start a dictation of its own
+# (with ctrl+v, auto-repeat pasted the clipboard some fifty times).
+PASTE_KEYS = frozenset({"ctrl", "ctrl_l", "shift", "shift_l", "ctrl+v", "ctrl+shift+v"})
+
+
 def canonical(spec: str) -> str:
     """Parse ``spec`` and return its canonical form (what settings should store)."""
     return format_binding(parse_binding(spec))
@@ -214,6 +220,12 @@ def check_hotkey(key: str, hotkey: HotkeySettings) -> tuple[str | None, str | No
             continue
         if other == key:
             return None, f"{key} already starts the '{mode}' mode (Modes tab, hotkey.mode_keys)"
+    if key in PASTE_KEYS:
+        return None, (
+            f"Holdtype presses {key} itself to insert text (ctrl+v, ctrl+shift+v in terminals, "
+            "shift when typing), so each paste would start a dictation; pick another key (ctrl_r, "
+            "F9, Caps Lock…)"
+        )
     parts = key.split("+")
     if len(parts) == 1 and len(key) == 1:
         return None, f"'{key}' alone would stop you typing it; add a modifier (e.g. ctrl+alt+{key})"
