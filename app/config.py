@@ -193,8 +193,6 @@ class PasteSettings(_Section):
     restore_delay_ms: int = Field(300, ge=0, le=10_000)
     terminal_classes: list[str] = Field(
         default_factory=lambda: [
-            "xterm",
-            "uxterm",
             "gnome-terminal",
             "gnome-terminal-server",
             "konsole",
@@ -204,13 +202,18 @@ class PasteSettings(_Section):
             "wezterm",
             "tilix",
             "terminator",
-            "urxvt",
             "st",
             "foot",
             "lxterminal",
             "mate-terminal",
         ],
         description="Window classes that get Ctrl+Shift+V instead of Ctrl+V",
+    )
+    # xterm pastes only its PRIMARY selection (Shift+Insert), rxvt the same unless a Perl
+    # extension is set up: Ctrl+Shift+V reached the program as a literal ^V.
+    type_classes: list[str] = Field(
+        default_factory=lambda: ["xterm", "uxterm", "urxvt", "rxvt"],
+        description="Window classes with no key that pastes the clipboard: the text is typed (X11)",
     )
     trailing_space: bool = Field(True, description="Add a space after the inserted text")
 

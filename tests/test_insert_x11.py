@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,8 @@ from app.config import PasteSettings
 from app.insert.base import Inserter, InsertError, choose_inserter, detect_backend, with_trailing_space
 from app.insert.x11 import X11Inserter, active_window_class, paste_shortcut
 from tests.fixtures.display import TargetWindow, XClipboard, XDisplay
+from tests.fixtures.parts import require_tools
+from tests.fixtures.waiting import wait_for
 
 
 def settings(**changes: object) -> PasteSettings:
@@ -22,7 +25,8 @@ def settings(**changes: object) -> PasteSettings:
 @pytest.mark.parametrize(
     ("wm_class", "expected"),
     [
-        (("xterm", "XTerm"), "ctrl+shift+v"),
+        (("st-256color", "st-256color"), "ctrl+v"),
+        (("st", "st"), "ctrl+shift+v"),
         (("gnome-terminal-server", "Gnome-terminal"), "ctrl+shift+v"),
         (("Alacritty", "Alacritty"), "ctrl+shift+v"),
         (("kitty", "kitty"), "ctrl+shift+v"),
@@ -106,11 +110,39 @@ def test_two_pastes_in_a_row(x_env: XDisplay, clipboard: XClipboard, target_wind
 
 
 def test_active_window_class(x_env: XDisplay, target_window_factory) -> None:  # type: ignore[no-untyped-def]
-    window = target_window_factory(wm_class="xterm")
+    window = target_window_factory(wm_class="kitty")
     wm_class = active_window_class()
-    assert wm_class is not None and "xterm" in wm_class
+    assert wm_class is not None and "kitty" in wm_class
     assert paste_shortcut(wm_class, PasteSettings().terminal_classes) == "ctrl+shift+v"
     window.close()
+
+
+def test_text_is_typed_into_a_real_xterm(x_env: XDisplay, clipboard: XClipboard, tmp_path: Path) -> None:
+    """xterm pastes only its PRIMARY selection: Ctrl+Shift+V reached the program in it as a
+    literal ^V, and the paste failed after 3 s. Its class is one of type_classes: typed."""
+    require_tools("xterm", fix="sudo apt-get install xterm")
+    out = tmp_path / "received"
+    # -icanon: each character reaches cat as it is typed, not at Enter
+    term = subprocess.Popen(
+        ["xterm", "-e", "sh", "-c", f"stty -icanon; cat > {out}"], env=x_env.env, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_for(lambda: out.exists(), timeout=30, what="xterm to start cat")
+        wait_for(
+            lambda: (active_window_class() or ("",))[-1] == "XTerm",
+            timeout=30,
+            what="the xterm window to be active",
+        )
+        clipboard.set("keep me")
+        result = X11Inserter(settings()).insert("typed into xterm")
+        assert result.ok and result.method == "type", result
+        wait_for(
+            lambda: out.read_bytes() == b"typed into xterm", timeout=30, what=f"the text in xterm ({out})"
+        )
+        assert clipboard.get() == "keep me"
+    finally:
+        term.terminate()
+        term.wait(timeout=10)
 
 
 def test_typing_strategy(x_env: XDisplay, clipboard: XClipboard, target_window: TargetWindow) -> None:

@@ -7,8 +7,10 @@ Paste, step by step:
    moment the target window asks for the text instead of guessing with a sleep;
 3. release the modifiers the user still holds (e.g. of ``ctrl+alt+space``) through XTest, then
    send the paste shortcut with ``xdotool key``: Ctrl+V, or Ctrl+Shift+V when the active window's
-   WM_CLASS is one of ``terminal_classes``. Not ``--clearmodifiers``: with Caps Lock on, xdotool
-   clears it by tapping Caps_Lock twice, which a Caps Lock hotkey would take for a new press;
+   WM_CLASS is one of ``terminal_classes`` (one of ``type_classes``, xterm and rxvt, which no key
+   pastes the clipboard into, gets the text typed instead). Not ``--clearmodifiers``: with Caps
+   Lock on, xdotool clears it by tapping Caps_Lock twice, which a Caps Lock hotkey would take for
+   a new press;
 4. wait (bounded) until the target has read the text, then until its requests go quiet;
 5. ``finally``: restore the old text (an empty clipboard is emptied again); if the paste failed
    (no xdotool, injection error, the target never read it) the text is left on the clipboard
@@ -40,16 +42,17 @@ READ_TIMEOUT_S = 3.0
 _TEXT_TARGETS = ("UTF8_STRING", "text/plain;charset=utf-8", "text/plain", "STRING", "TEXT", "COMPOUND_TEXT")
 
 
-def paste_shortcut(wm_class: Sequence[str] | None, terminal_classes: Sequence[str]) -> str:
-    """The xdotool key name of the paste shortcut for a window of class ``wm_class``.
+def window_in(wm_class: Sequence[str] | None, classes: Sequence[str]) -> bool:
+    """Whether a window of class ``wm_class`` (its (instance, class) pair) is one of
+    ``classes``: either part matches, ignoring case."""
+    names = {name.casefold() for name in classes}
+    return bool(wm_class) and any(part.casefold() in names for part in wm_class or () if part)
 
-    ``wm_class`` is the window's (instance, class) pair; either matching one of
-    ``terminal_classes`` (case-insensitive) gives ``ctrl+shift+v``, anything else ``ctrl+v``.
-    """
-    terminals = {name.casefold() for name in terminal_classes}
-    if wm_class and any(part.casefold() in terminals for part in wm_class if part):
-        return "ctrl+shift+v"
-    return "ctrl+v"
+
+def paste_shortcut(wm_class: Sequence[str] | None, terminal_classes: Sequence[str]) -> str:
+    """The xdotool key name of the paste shortcut for a window of class ``wm_class``:
+    ``ctrl+shift+v`` for one of ``terminal_classes``, else ``ctrl+v``."""
+    return "ctrl+shift+v" if window_in(wm_class, terminal_classes) else "ctrl+v"
 
 
 class SelectionOwner:
@@ -257,6 +260,8 @@ class X11Inserter:
             return InsertResult(True, self.settings.strategy, self.name)
         if self.settings.strategy == "type":
             return self.type_text(text)
+        if window_in(active_window_class(), self.settings.type_classes):
+            return self.type_text(text)  # no key pastes the clipboard there (xterm)
         return self.paste(text)
 
     def type_text(self, text: str) -> InsertResult:

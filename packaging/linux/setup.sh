@@ -18,11 +18,12 @@ APT_RUNTIME=(
   libdbus-1-3 libfontconfig1
 )
 # Packages the tests need: speech synthesis, a virtual X server and window manager,
-# a tray host, PulseAudio with a virtual source, a compiler for llama.cpp, and
-# desktop-file-validate (tests/test_packaging.py checks the .desktop entry with it).
+# a tray host, PulseAudio with a virtual source, a compiler for llama.cpp,
+# desktop-file-validate (tests/test_packaging.py checks the .desktop entry with it), and
+# xterm (a terminal no key pastes the clipboard into: Holdtype types there).
 APT_DEV=(
   espeak-ng sox libsox-fmt-all xvfb openbox trayer x11-utils pulseaudio pulseaudio-utils
-  build-essential cmake desktop-file-utils
+  build-essential cmake desktop-file-utils xterm
 )
 
 SUDO=""
