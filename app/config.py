@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from app.errors import SHOWN_TO_USER, ConfigError
 from app.paths import ensure_dir, get_paths, lock_held, move_aside, try_lock
@@ -55,6 +55,37 @@ class HotkeySettings(_Section):
         default_factory=dict, description="Extra hotkeys bound to an LLM mode: {key: mode}"
     )
     paused: bool = Field(False, description="Ignore the hotkey until unpaused")
+
+    @field_validator("key", "cancel_key")
+    @classmethod
+    def _a_key_holdtype_knows(cls, value: str) -> str:
+        _canonical_key(value)  # a file edited by hand: "bogus_key" turned the hotkey off
+        return value
+
+    @field_validator("mode_keys")
+    @classmethod
+    def _mode_keys_holdtype_knows(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            _canonical_key(key)
+        return value
+
+    @model_validator(mode="after")
+    def _cancel_key_differs(self) -> HotkeySettings:
+        if _canonical_key(self.key) == _canonical_key(self.cancel_key):
+            key = _canonical_key(self.key)
+            raise ValueError(f"{key} is the cancel key too; the dictation key and the cancel key must differ")
+        return self
+
+
+def _canonical_key(spec: str) -> str:
+    """``spec`` as :func:`app.hotkey.binding.canonical` writes it; ValueError (for pydantic)
+    when Holdtype knows no such key."""
+    from app.hotkey.binding import BindingError, canonical
+
+    try:
+        return canonical(spec)
+    except BindingError as exc:
+        raise ValueError(str(exc)) from None
 
 
 class AudioSettings(_Section):
@@ -342,13 +373,16 @@ def _drop(data: dict[str, Any], loc: tuple[int | str, ...]) -> tuple[int | str, 
     return tuple(part for _, part in parents)
 
 
-def _describe(exc: Exception) -> str:
+def _describe(exc: Exception, key: str = "") -> str:
+    """The problems of ``exc`` in one line, each after the setting it is about (left out when
+    that is ``key``, or a section holding it: the caller names it)."""
     if isinstance(exc, ValidationError):
         parts = []
         for err in exc.errors()[:5]:
             loc = ".".join(str(p) for p in err["loc"])
             # A validator's own message, without pydantic's "Value error, " in front of it.
-            parts.append(f"{loc}: {err['msg'].removeprefix('Value error, ')}")
+            message = err["msg"].removeprefix("Value error, ")
+            parts.append(message if key and (key + ".").startswith(loc + ".") else f"{loc}: {message}")
         return "; ".join(parts)
     return str(exc)
 
@@ -551,8 +585,7 @@ def set_value(settings: Settings, key: str, value: Any) -> Settings:
     try:
         new = Settings.model_validate(data)
     except ValidationError as exc:
-        problem = _describe(exc)
-        raise ConfigError(f"invalid value for {key}: {problem.removeprefix(f'{key}: ')}") from exc
+        raise ConfigError(f"invalid value for {key}: {_describe(exc, key)}") from exc
     if isinstance(value, bool) and not isinstance(get_value(new, key), bool):
         # pydantic reads true as 1: `audio.device true` picked input device 1.
         raise ConfigError(f"invalid value for {key}: it is not a true/false setting")

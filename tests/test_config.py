@@ -275,3 +275,20 @@ def test_a_term_typed_with_a_combining_accent_is_the_same_term() -> None:
     # "café" as c-a-f-e + U+0301 (macOS file names, some keyboards) and as "é" were two terms.
     settings = set_value(Settings(), "vocabulary.terms", ["cafe\u0301", "café", "Zoë"])
     assert settings.vocabulary.terms == ["café", "Zoë"]
+
+
+def test_a_hotkey_holdtype_does_not_know_is_invalid_in_the_file_too() -> None:
+    # Typed into config.toml by hand, "bogus_key" was applied by the running app and turned
+    # the hotkey off, where `config set` refuses it.
+    path = get_paths().config_file
+    path.parent.mkdir(parents=True)
+    path.write_text('[hotkey]\nkey = "bogus_key"\nmode = "toggle"\n')
+    with pytest.raises(ConfigError, match="hotkey.key"):
+        read_settings(path)  # what the running app reads: not applied
+    result = load_settings()
+    assert result.dropped == ["hotkey.key"] and result.settings.hotkey.mode == "toggle"
+    assert result.settings.hotkey.key == "caps_lock"
+    with pytest.raises(ConfigError, match="esc is the cancel key too"):
+        set_value(Settings(), "hotkey.key", "Esc")
+    with pytest.raises(ConfigError, match="unknown key"):
+        set_value(Settings(), "hotkey.mode_keys", {"bogus_key": "clean"})
