@@ -624,7 +624,7 @@ class Engine:
                     audio_seconds=len(audio) / SAMPLE_RATE,
                 )
             )
-            recovered.append(f"#{entry_id}: {text[:60]}")
+            recovered.append(f"#{entry_id}: {text[:60] or '(no speech)'}")  # the audio is kept
             self._publish(
                 ev.UtteranceResult(
                     0, entry_id, raw, text, Outcome.RECOVERED, "raw", len(audio) / SAMPLE_RATE, None
