@@ -32,6 +32,7 @@ import time
 from collections.abc import Sequence
 
 from app.config import PasteSettings
+from app.errors import SHOWN_TO_USER
 from app.insert.base import InsertResult, with_trailing_space
 from app.insert.clipboard import ClipboardError, X11Clipboard
 
@@ -300,7 +301,12 @@ class X11Inserter:
         finally:
             error = self._settle(text, old, owner, error)
         if error:
-            log.warning("paste into the active window failed: %s (the text is on the clipboard)", error)
+            # The engine reports it as an insert error (one line in `run --no-tray`).
+            log.warning(
+                "paste into the active window failed: %s (the text is on the clipboard)",
+                error,
+                extra=SHOWN_TO_USER,
+            )
         return InsertResult(error is None, "paste", self.name, error, shortcut)
 
     def _settle(
