@@ -283,7 +283,7 @@ def test_a_hotkey_holdtype_does_not_know_is_invalid_in_the_file_too() -> None:
     path = get_paths().config_file
     path.parent.mkdir(parents=True)
     path.write_text('[hotkey]\nkey = "bogus_key"\nmode = "toggle"\n')
-    with pytest.raises(ConfigError, match="hotkey.key"):
+    with pytest.raises(ConfigError, match=r"hotkey\.key"):
         read_settings(path)  # what the running app reads: not applied
     result = load_settings()
     assert result.dropped == ["hotkey.key"] and result.settings.hotkey.mode == "toggle"

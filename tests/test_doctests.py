@@ -10,6 +10,7 @@ import pytest
 MODULES = [
     "app.cli",
     "app.commands.config",
+    "app.hotkey.grab",
     "app.settings_watch",
     "app.text.normalize",
     "app.text.pipeline",

@@ -243,3 +243,23 @@ def test_same_key_bound_twice_is_an_error() -> None:
 )
 def test_key_matches(binding: str, event: str, expected: bool) -> None:
     assert key_matches(binding, event) is expected
+
+
+def test_a_bound_key_does_not_reach_the_focused_window(  # type: ignore[no-untyped-def]
+    x_env: XDisplay, make_listener: Make, target_window
+) -> None:
+    """Grabbed on X11: a held F9 (and its auto-repeats) reached the focused editor, and
+    ctrl+alt+space with ctrl let go first typed spaces. A letter key shows it in a text field
+    (the settings refuse a letter alone; the listener takes any key)."""
+    listener, actions = make_listener(key="d", min_hold_s=0.0)
+    target_window.focus()
+    x_env.xdotool("keydown", "d")
+    assert next_action(actions).kind is ActionKind.START
+    x_env.xdotool("keyup", "d")
+    assert next_action(actions).kind is ActionKind.STOP
+    x_env.xdotool("type", "ok")
+    target_window.wait_for_text("ok")  # typing reaches the window, and the "d" before it did not
+    assert target_window.text() == "ok"
+    listener.paused = True  # paused, the key is the window's again
+    x_env.xdotool("key", "d")
+    target_window.wait_for_text("okd")

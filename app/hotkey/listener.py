@@ -24,12 +24,15 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from app.config import HotkeySettings
 from app.errors import HoldtypeError
 from app.hotkey.binding import MODIFIER_OF, Binding, parse_binding
 from app.hotkey.gesture import Action, Gesture
+
+if TYPE_CHECKING:
+    from app.hotkey.grab import KeyGrab
 
 log = logging.getLogger(__name__)
 
@@ -203,6 +206,7 @@ class HotkeyListener:
         self._caps_before: bool | None = None  # lock state before the current bound press
         self._ignore_caps = 0  # events of our own Caps Lock tap still to come
         self._state_lock = threading.Lock()
+        self._grab: KeyGrab | None = None  # X11: the bound keys kept from the focused window
 
     @classmethod
     def from_settings(
@@ -249,6 +253,10 @@ class HotkeyListener:
     @paused.setter
     def paused(self, value: bool) -> None:
         self._paused = bool(value)
+        if self._listener is not None:  # paused, the keys are the focused window's again
+            self._release_grab()
+            if not self._paused:
+                self._take_grab()
 
     @property
     def recording(self) -> bool:
@@ -280,10 +288,30 @@ class HotkeyListener:
         if not listener.running:
             raise HotkeyError("the pynput keyboard listener stopped right after starting")
         self._listener = listener
+        if not self._paused:
+            self._take_grab()
         log.info("hotkeys armed: %s", ", ".join(str(b) for b in self.bindings))
+
+    def _take_grab(self) -> None:
+        """On X11, keep the bound keys from the focused window (see :mod:`app.hotkey.grab`)."""
+        if not _is_x11():
+            return
+        from app.hotkey.grab import KeyGrab
+
+        try:
+            self._grab = KeyGrab(self.bindings)
+        except Exception as exc:  # the hotkey still works; the key also reaches the window
+            log.warning("cannot grab the hotkey, so it also reaches the focused window: %s", exc)
+            self._grab = None
+
+    def _release_grab(self) -> None:
+        grab, self._grab = self._grab, None
+        if grab is not None:
+            grab.close()
 
     def stop(self) -> None:
         """Stop listening (safe to call twice, and from any thread but pynput's own)."""
+        self._release_grab()
         listener, self._listener = self._listener, None
         if listener is not None:
             listener.stop()

@@ -1,0 +1,134 @@
+"""Keep the hotkey from the focused window (X11): a passive grab of it on the root window.
+
+pynput's listener watches every key through the RECORD extension, which does not stop a key from
+also reaching the focused window: holding F9 sent F9 and its auto-repeats to the editor, and
+ctrl+alt+space let go of ctrl first typed a row of spaces. Grabbed (``XGrabKey`` on the root
+window), a bound key goes to Holdtype alone, and from its press to its release the whole keyboard
+does; RECORD still sees every event, so the listener works as before.
+
+Not grabbed: Caps Lock (a tap must still toggle the lock, see ``listener``), keys that are
+modifiers themselves (``ctrl_r`` is still Ctrl for every other shortcut), and the cancel key (Esc
+belongs to the focused window when no recording runs). A key another program has grabbed (a
+desktop shortcut) is left to it, with a warning: Holdtype still hears it.
+"""
+
+from __future__ import annotations
+
+import logging
+import select
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+from app.hotkey.binding import MODIFIER_OF, Binding
+
+log = logging.getLogger(__name__)
+
+#: X keysym names of the pynput key names that differ from them.
+_KEYSYMS: dict[str, str] = {
+    "space": "space", "enter": "Return", "tab": "Tab", "backspace": "BackSpace",
+    "delete": "Delete", "insert": "Insert", "home": "Home", "end": "End", "page_up": "Prior",
+    "page_down": "Next", "up": "Up", "down": "Down", "left": "Left", "right": "Right",
+    "esc": "Escape", "menu": "Menu", "pause": "Pause", "print_screen": "Print",
+    "scroll_lock": "Scroll_Lock", "num_lock": "Num_Lock",
+    "media_play_pause": "XF86AudioPlay", "media_volume_mute": "XF86AudioMute",
+    "media_volume_down": "XF86AudioLowerVolume", "media_volume_up": "XF86AudioRaiseVolume",
+    "media_previous": "XF86AudioPrev", "media_next": "XF86AudioNext",
+    "+": "plus", "-": "minus", ",": "comma", ".": "period", "/": "slash", ";": "semicolon",
+    "'": "apostrophe", "`": "grave", "\\": "backslash", "[": "bracketleft",
+    "]": "bracketright", "=": "equal",
+}  # fmt: skip
+#: Keys never grabbed (see the module docstring).
+_NOT_GRABBED = frozenset({"caps_lock", *MODIFIER_OF})
+
+
+def keysym_name(key: str) -> str | None:
+    """The X keysym name of a binding's main key (None: one that is not grabbed).
+
+    >>> [keysym_name(k) for k in ("f9", "space", "d", "+", "caps_lock", "ctrl_r")]
+    ['F9', 'space', 'd', 'plus', None, None]
+    """
+    if key in _NOT_GRABBED:
+        return None
+    if key.startswith("f") and key[1:].isdigit():
+        return key.upper()
+    return _KEYSYMS.get(key, key if len(key) == 1 else None)
+
+
+class KeyGrab:
+    """Grabs ``bindings`` on the root window of a private X connection until :meth:`close`.
+
+    The grab is made with every combination of the lock modifiers (Caps Lock, Num Lock) that
+    do not matter to a hotkey, and the events it brings are read and dropped on a thread of
+    its own (the listener gets them from RECORD).
+    """
+
+    def __init__(self, bindings: Iterable[Binding]) -> None:
+        from Xlib import XK, X
+        from Xlib import display as xdisplay
+
+        self._d: Any = xdisplay.Display()
+        self._root = self._d.screen().root
+        self._grabs: list[tuple[int, int]] = []
+        masks = {"ctrl": X.ControlMask, "shift": X.ShiftMask, "alt": X.Mod1Mask, "cmd": X.Mod4Mask}
+        locks = (0, X.LockMask, X.Mod2Mask, X.LockMask | X.Mod2Mask)  # Caps Lock, Num Lock
+        for binding in bindings:
+            name = keysym_name(binding.key)
+            keycode = self._d.keysym_to_keycode(XK.string_to_keysym(name)) if name else 0
+            if not keycode:
+                continue
+            modifiers = 0
+            for modifier in binding.modifiers:
+                modifiers |= masks[modifier]
+            if self._grab(keycode, [modifiers | lock for lock in locks]):
+                log.debug("grabbed %s", binding)
+            else:
+                log.warning("%s is grabbed by another program; it may also reach that program", binding)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._drain, name="holdtype-keygrab", daemon=True)
+        self._thread.start()
+
+    def _grab(self, keycode: int, modifier_sets: list[int]) -> bool:
+        """Grab ``keycode`` with each of ``modifier_sets``; False when X refused (BadAccess)."""
+        from Xlib import X, error
+
+        catch = error.CatchError(error.BadAccess)
+        for modifiers in modifier_sets:
+            self._root.grab_key(keycode, modifiers, True, X.GrabModeAsync, X.GrabModeAsync, onerror=catch)
+            self._grabs.append((keycode, modifiers))
+        self._d.sync()
+        return catch.get_error() is None
+
+    @property
+    def grabbed(self) -> int:
+        """How many (key, modifiers) grabs were asked for."""
+        return len(self._grabs)
+
+    def _drain(self) -> None:
+        """Read and drop the events the grabs bring, until :meth:`close`."""
+        fd = self._d.fileno()
+        while not self._stop.is_set():
+            try:
+                ready, _, _ = select.select([fd], [], [], 0.2)
+                if ready:
+                    for _ in range(self._d.pending_events()):
+                        self._d.next_event()
+            except Exception as exc:  # the connection went away: nothing left to drain
+                log.debug("key grab connection closed: %s", exc)
+                return
+
+    def close(self) -> None:
+        """Let go of the keys and close the connection (safe to call twice)."""
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        self._thread.join(timeout=2)
+        try:
+            for keycode, modifiers in self._grabs:
+                self._root.ungrab_key(keycode, modifiers)
+            self._d.sync()
+        except Exception as exc:  # closing: the server may be gone already
+            log.debug("could not ungrab the hotkeys: %s", exc)
+        finally:
+            self._grabs.clear()
+            self._d.close()
