@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import codecs
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -23,7 +21,7 @@ from app.config import (
     settings_lock,
 )
 from app.paths import get_paths
-from tests.cli import ROOT
+from tests.fixtures.holder import holding
 
 
 def test_holdtype_home_puts_every_folder_under_it(holdtype_home: Path) -> None:
@@ -231,28 +229,15 @@ def test_auto_detected_language_survives_a_save() -> None:
 
 def test_a_change_waits_for_another_process_saving_the_settings(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys; from pathlib import Path; from app.config import settings_lock\n"
-            "with settings_lock(Path(sys.argv[1])):\n"
-            "    print('held', flush=True); sys.stdin.read()",
-            str(path),
-        ],
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
+    code = (
+        "import sys; from pathlib import Path; from app.config import settings_lock\n"
+        "with settings_lock(Path(sys.argv[1])):\n"
+        "    print('held', flush=True); sys.stdin.read()"
     )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        with pytest.raises(ConfigError, match="another Holdtype process"), settings_lock(path, wait_s=0.2):
-            pass
-    finally:
-        assert holder.stdin is not None
-        holder.stdin.close()  # the holder ends; the operating system drops its lock
-        holder.wait(timeout=30)
+    refused = pytest.raises(ConfigError, match="another Holdtype process")
+    with holding(code, str(path)), refused, settings_lock(path, wait_s=0.2):
+        pass
+    # the holder has ended: the operating system dropped its lock
     with settings_lock(path, wait_s=30), settings_lock(path):  # nested in one thread: no wait
         save_settings(Settings(), path)
     assert read_settings(path) == Settings()

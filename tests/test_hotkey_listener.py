@@ -44,6 +44,13 @@ def caps_on(xd: XDisplay) -> bool:
         d.close()
 
 
+def caps_off(xd: XDisplay) -> None:
+    """Turn Caps Lock off for the next tests (a tap, if it is on)."""
+    if caps_on(xd):
+        xd.xdotool("key", "Caps_Lock")
+    wait_for(lambda: not caps_on(xd), timeout=5, what="Caps Lock off for the next tests")
+
+
 def next_action(actions: queue.Queue[HotkeyAction], timeout: float = 10.0) -> HotkeyAction:
     return actions.get(timeout=timeout)
 
@@ -89,9 +96,7 @@ def test_caps_lock_that_was_on_stays_on(x_env: XDisplay, make_listener: Make) ->
         wait_for(lambda: caps_on(x_env), timeout=5, what="Caps Lock to be on again")
     finally:
         listener.stop()  # else it would undo the tap below, which is not a dictation
-        if caps_on(x_env):
-            x_env.xdotool("key", "Caps_Lock")
-        wait_for(lambda: not caps_on(x_env), timeout=5, what="Caps Lock off for the next tests")
+        caps_off(x_env)
 
 
 def test_a_caps_lock_tap_too_short_to_dictate_toggles_the_lock(x_env: XDisplay, make_listener: Make) -> None:
@@ -99,21 +104,12 @@ def test_a_caps_lock_tap_too_short_to_dictate_toggles_the_lock(x_env: XDisplay, 
     # not be turned off with the key while Holdtype ran.
     _listener, actions = make_listener(key="caps_lock", min_hold_s=5.0)
     try:
-        x_env.xdotool("key", "Caps_Lock")
-        assert [next_action(actions).kind, next_action(actions).kind] == [
-            ActionKind.START,
-            ActionKind.DISCARD,
-        ]
-        wait_for(lambda: caps_on(x_env), timeout=5, what="the tap to turn Caps Lock on")
-        x_env.xdotool("key", "Caps_Lock")
-        assert [next_action(actions).kind, next_action(actions).kind] == [
-            ActionKind.START,
-            ActionKind.DISCARD,
-        ]
-        wait_for(lambda: not caps_on(x_env), timeout=5, what="the next tap to turn it off")
-    finally:
-        if caps_on(x_env):
+        for lock in (True, False):  # on, then off again
             x_env.xdotool("key", "Caps_Lock")
+            assert [next_action(actions).kind for _ in range(2)] == [ActionKind.START, ActionKind.DISCARD]
+            wait_for(lambda lock=lock: caps_on(x_env) == lock, timeout=5, what=f"the lock {lock}")
+    finally:
+        caps_off(x_env)
 
 
 def test_stopping_mid_hold_puts_caps_lock_back(x_env: XDisplay, make_listener: Make) -> None:
@@ -127,8 +123,7 @@ def test_stopping_mid_hold_puts_caps_lock_back(x_env: XDisplay, make_listener: M
     try:
         wait_for(lambda: not caps_on(x_env), timeout=5, what="Caps Lock put back off")
     finally:
-        if caps_on(x_env):
-            x_env.xdotool("key", "Caps_Lock")
+        caps_off(x_env)
 
 
 def test_auto_repeat_does_not_restart(x_env: XDisplay, make_listener: Make) -> None:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from app.instance import AlreadyRunning, claim
+from tests.fixtures.holder import holding
 
 HOLD_LOCK = """
 import sys
@@ -34,16 +33,7 @@ def test_second_claim_is_refused_until_the_first_is_released(tmp_path: Path) -> 
 
 def test_a_lock_held_by_another_process_names_it_and_dies_with_it(tmp_path: Path) -> None:
     path = tmp_path / "data" / "instance.lock"  # the folder is made on first use
-    root = Path(__file__).resolve().parent.parent
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_LOCK, str(path)],
-        cwd=root,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    with holding(HOLD_LOCK, str(path)) as holder:
         with pytest.raises(AlreadyRunning) as refused:
             claim("headless", path)
         assert refused.value.pid == holder.pid
@@ -52,10 +42,6 @@ def test_a_lock_held_by_another_process_names_it_and_dies_with_it(tmp_path: Path
         holder.kill()  # no clean release: the system drops the lock with the process
         holder.wait(timeout=30)
         claim("headless", path).release()
-    finally:
-        if holder.poll() is None:
-            holder.kill()
-            holder.wait()
 
 
 def test_only_a_lock_held_elsewhere_refuses_a_start() -> None:
