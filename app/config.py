@@ -70,10 +70,16 @@ class HotkeySettings(_Section):
         return value
 
     @model_validator(mode="after")
-    def _cancel_key_differs(self) -> HotkeySettings:
-        if _canonical_key(self.key) == _canonical_key(self.cancel_key):
-            key = _canonical_key(self.key)
+    def _keys_differ(self) -> HotkeySettings:
+        key = _canonical_key(self.key)
+        if key == _canonical_key(self.cancel_key):
             raise ValueError(f"{key} is the cancel key too; the dictation key and the cancel key must differ")
+        seen = {key: "it is the dictation hotkey", _canonical_key(self.cancel_key): "it is the cancel key"}
+        for mode_key, mode in self.mode_keys.items():
+            canonical = _canonical_key(mode_key)
+            if canonical in seen:  # the listener would refuse both: no hotkey at all
+                raise ValueError(f"cannot bind {mode_key} to mode '{mode}': {seen[canonical]}")
+            seen[canonical] = f"{canonical} already starts the '{mode}' mode"
         return self
 
 

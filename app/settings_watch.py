@@ -64,8 +64,13 @@ def merge_changes(base: dict[str, Any], mine: dict[str, Any], theirs: dict[str, 
     survive. A list changed on both sides (the vocabulary, the rules) keeps both sides' items:
     see :func:`merge_lists`.
 
+    A key ``mine`` removed from a table (a mode's hotkey unbound) is removed, unless ``theirs``
+    changed its value meanwhile.
+
     >>> merge_changes({"a": 1, "b": {"c": 1}}, {"a": 2, "b": {"c": 1}}, {"a": 1, "b": {"c": 3}})
     {'a': 2, 'b': {'c': 3}}
+    >>> merge_changes({"keys": {"f10": "email"}}, {"keys": {"f11": "email"}}, {"keys": {"f10": "email"}})
+    {'keys': {'f11': 'email'}}
     """
     merged = dict(theirs)
     for key, value in mine.items():
@@ -76,6 +81,9 @@ def merge_changes(base: dict[str, Any], mine: dict[str, Any], theirs: dict[str, 
             merged[key] = merge_lists(before, value, other)
         elif before != value:
             merged[key] = value
+    for key, value in base.items():
+        if key not in mine and key in merged and merged[key] == value:
+            del merged[key]
     return merged
 
 

@@ -226,7 +226,7 @@ def test_config_set_refuses_what_names_nothing_here(tmp_path: Path) -> None:
     clash = holdtype("config", "set", "hotkey.mode_keys", '{"caps_lock": "clean"}')
     _one_line_error(clash, "it is the dictation hotkey")
     twice = holdtype("config", "set", "hotkey.mode_keys", '{"ctrl+f9": "clean", "Ctrl+F9": "email"}')
-    _one_line_error(twice, "already starts the 'email' mode")
+    _one_line_error(twice, "ctrl+f9 already starts the 'clean' mode")
     assert holdtype("config", "get", "hotkey.key").stdout.strip() == "caps_lock"
     assert holdtype("config", "get", "model.name").stdout.strip() == "tiny.en"
     later = holdtype("config", "set", "model.name", "base.en")
@@ -247,7 +247,8 @@ def test_config_set_checks_a_whole_section_like_its_settings(tmp_path: Path) -> 
     _one_line_error(holdtype("config", "set", "rules", bad_regex), "invalid regular expression")
     # A mode's key then the cancel key on it: refused like the other way round.
     assert holdtype("config", "set", "hotkey.mode_keys", '{"f10": "clean"}').returncode == 0
-    _one_line_error(holdtype("config", "set", "hotkey.cancel_key", "F10"), "f10 is the cancel key")
+    cancel_on_it = holdtype("config", "set", "hotkey.cancel_key", "F10")
+    _one_line_error(cancel_on_it, "f10 to mode 'clean': it is the cancel key")
     set_whole = holdtype("config", "set", "hotkey", '{"key": "Ctrl+Alt+Space", "cancel_key": "esc"}')
     assert set_whole.returncode == 0, set_whole.stderr
     assert holdtype("config", "get", "hotkey.key").stdout.strip() == "ctrl+alt+space"

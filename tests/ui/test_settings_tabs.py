@@ -288,6 +288,35 @@ def test_modes_tab(qtbot, config_path: Path, write_settings, holdtype_home: Path
     assert "dictation hotkey" in tab.bind_problem.text()
 
 
+def test_a_mode_hotkey_is_changed_or_removed_from_the_modes_tab(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings
+) -> None:
+    # Saves merge the tab's change into the file's settings, table key by table key: a key
+    # removed in the window stayed, so "Remove binding" did nothing and a new key added a second.
+    s = Settings()
+    s.hotkey.mode_keys = {"f10": "email"}
+    write_settings(s)
+    window = open_window(qtbot, config_path)
+    tab = window.pages["modes"]
+    tab.select("email")
+    tab.bind_field.captured.emit("f11")
+    commit(qtbot, window)
+    assert saved(config_path).hotkey.mode_keys == {"f11": "email"}
+    tab.unbind_selected()
+    commit(qtbot, window)
+    assert saved(config_path).hotkey.mode_keys == {}
+    # A new mode being drafted is no mode yet: its hotkey and "use" wait for the save.
+    tab.select("email")
+    tab.new_mode()
+    assert tab.selected_name() is None
+    tab.bind_field.captured.emit("f12")
+    tab.use_selected()
+    assert tab.name.text() == "my-mode"  # the draft was not replaced by the old selection
+    assert saved(config_path).hotkey.mode_keys == {} and saved(config_path).modes.active == "raw"
+    tab.name.setText("raw")
+    assert tab.save_current() is None and "raw is the built-in mode" in tab.origin.text()
+
+
 def test_llm_tab(qtbot, config_path: Path, write_settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     import os
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from pathlib import Path
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from app.config import Settings
 from app.errors import HoldtypeError
+from app.hotkey.binding import canonical as canonical_key
 from app.hotkey.binding import check_hotkey
 from app.paths import ensure_dir, get_paths
 from app.ui.settings.base import LLM_LOCK, Job, SettingsTab, TabContext, note, section
@@ -35,9 +37,11 @@ log = logging.getLogger(__name__)
 
 def save_user_mode(data: dict[str, Any], folder: Path | None = None) -> Path:
     """Validate ``data`` as a mode and write it to the user's modes folder; return the file."""
-    from app.llm.modes import Mode
+    from app.llm.modes import RAW, Mode
 
     mode = Mode.model_validate(data)
+    if mode.name == RAW:  # a file for it is not used (see load_modes)
+        raise ValueError("raw is the built-in mode without an LLM; pick another name")
     folder = folder or get_paths().modes_dir
     ensure_dir(folder)
     path = folder / f"{mode.name}.toml"
@@ -221,8 +225,13 @@ class ModesTab(SettingsTab):
 
     # --- actions --------------------------------------------------------------------------
     def new_mode(self) -> None:
-        """Start a new mode from a simple template."""
+        """Start a new mode from a simple template. No mode is selected while it is drafted:
+        "Use for dictation" and the mode's hotkey wait until it is saved."""
+        self.list.blockSignals(True)
+        self.list.setCurrentRow(-1)  # not only unselected: the actions follow the current item
         self.list.clearSelection()
+        self.list.blockSignals(False)
+        self.bind_field.set_binding("")
         self.name.setText("my-mode")
         self.description.setText("")
         self.model.setText("")
@@ -311,11 +320,13 @@ class ModesTab(SettingsTab):
         settings = self.ctx.live.settings
         probe = section(settings, "hotkey", mode_keys={k: m for k, m in self._mode_keys.items() if m != name})
         canonical, problem = check_hotkey(key, probe.hotkey)
-        if problem is None and canonical == settings.hotkey.key:
-            problem = f"{canonical} is the dictation hotkey (General tab)"
+        with contextlib.suppress(HoldtypeError):  # a dictation key Holdtype cannot read: no clash
+            if problem is None and canonical == canonical_key(settings.hotkey.key):
+                problem = f"{canonical} is the dictation hotkey (General tab)"
         if problem:
             self.bind_problem.setText(problem)
-            self.bind_field.set_binding("")
+            kept = [k for k, m in self._mode_keys.items() if m == name]
+            self.bind_field.set_binding(kept[0] if kept else "")  # the binding it still has
             return
         self.bind_problem.setText("")
         self._mode_keys = {k: m for k, m in self._mode_keys.items() if m != name}
