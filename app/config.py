@@ -203,6 +203,19 @@ class Rule(_Section):
     regex: bool = False
     case_sensitive: bool = False
 
+    @model_validator(mode="after")
+    def _usable(self) -> Rule:
+        # A regex that does not compile was saved from the settings window and a hand-edited
+        # file, and dictation then skipped the rule with only a log line.
+        from app.errors import RuleError
+        from app.text.rules import validate_rule
+
+        try:
+            validate_rule(self)
+        except RuleError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
 
 class ModesSettings(_Section):
     """Which LLM mode post-processes dictation (``raw`` means none)."""

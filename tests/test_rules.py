@@ -62,7 +62,9 @@ def test_rules_apply(rules: list[Rule], text: str, expected: str) -> None:
     ],
 )
 def test_invalid_regex_is_refused_with_the_reason(find: str, replace: str, reason: str) -> None:
-    rule = Rule(find=find, replace=replace, regex=True)
+    with pytest.raises(ValueError, match=reason):  # the settings refuse it (a file, the window)
+        Rule(find=find, replace=replace, regex=True)
+    rule = Rule.model_construct(find=find, replace=replace, regex=True, case_sensitive=False)
     with pytest.raises(RuleError, match=reason):
         validate_rule(rule)
     with pytest.raises(RuleError):
@@ -88,7 +90,8 @@ def test_pipeline_skips_an_invalid_rule_instead_of_failing() -> None:
     from app.config import VocabularySettings
     from app.text.pipeline import TextPipeline
 
-    rules = [Rule(find="(broken", replace="x", regex=True), Rule(find="teh", replace="the")]
+    broken = Rule.model_construct(find="(broken", replace="x", regex=True, case_sensitive=False)
+    rules = [broken, Rule(find="teh", replace="the")]  # settings built without their checks
     pipeline = TextPipeline(VocabularySettings(), rules)
     assert len(pipeline.rules) == 1
     assert pipeline.apply("  teh   end ") == "the end"

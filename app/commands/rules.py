@@ -27,8 +27,9 @@ def add(find: str, replace: str, is_regex: bool, case_sensitive: bool) -> None:
     """Add a rule: FIND becomes REPLACE. Example: holdtype rules add "pie pie" PyPI"""
     if not find.strip():
         raise RuleError("a rule needs something to find")
-    rule = Rule(find=find, replace=replace, regex=is_regex, case_sensitive=case_sensitive)
-    validate_rule(rule)
+    rule = Rule.model_construct(find=find, replace=replace, regex=is_regex, case_sensitive=case_sensitive)
+    validate_rule(rule)  # the reason, in one line (Rule's own check says the same, as pydantic)
+    rule = Rule.model_validate(rule.model_dump())
     with _common.editing() as current:
         kept = [r for r in current.rules if r.find != find]
         new = current.model_copy(update={"rules": [*kept, rule]})

@@ -227,6 +227,31 @@ def test_vocabulary_tab(qtbot, config_path: Path, write_settings, tmp_path: Path
     assert tab.term_list() == ["PyPI", "scikit-learn", "pypi"]
 
 
+def test_a_rule_that_cannot_run_is_shown_and_not_saved(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings
+) -> None:
+    # Ticking Regex on "([unclosed" showed the error, yet the rule was saved (and then skipped
+    # at every dictation): the tab saved whatever its table held.
+    write_settings(Settings(rules=[Rule(find="teh", replace="the")]))
+    window = open_window(qtbot, config_path)
+    tab = window.pages["vocabulary"]
+    tab.add_rule(Rule(find="([unclosed", replace="x"))  # fine as plain text...
+    commit(qtbot, window)
+    tab.rules.item(1, 2).setCheckState(Qt.CheckState.Checked)  # ...not as a regex
+    assert "invalid regular expression" in tab.rule_problem.text()
+    tab.new_term.setText("scikit-learn")  # another edit: the tab cannot be saved as it is...
+    qtbot.keyClick(tab.new_term, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: "Not saved" in window.status.text(), timeout=5000)
+    assert "invalid regular expression" in window.status.text()
+    assert [(r.find, r.regex) for r in saved(config_path).rules] == [("teh", False), ("([unclosed", False)]
+    assert tab.term_list() == ["scikit-learn"] and tab.rules.rowCount() == 2  # ...and loses nothing
+    tab.rules.item(1, 0).setText(r"\(\[unclosed")  # fixed
+    commit(qtbot, window)
+    got = saved(config_path)
+    assert got.vocabulary.terms == ["scikit-learn"]
+    assert [(r.find, r.regex) for r in got.rules] == [("teh", False), (r"\(\[unclosed", True)]
+
+
 def test_vocabulary_tab_says_when_the_prompt_cannot_hold_every_term(  # type: ignore[no-untyped-def]
     qtbot, config_path: Path, write_settings
 ) -> None:

@@ -219,8 +219,8 @@ class VocabularyTab(SettingsTab):
                 out.append(item.text().strip())
         return out
 
-    def rule_list(self) -> list[Rule]:
-        """The valid rules in the table (rows without a ``find`` are skipped)."""
+    def _rule_rows(self) -> list[Rule]:
+        """Every rule in the table, as typed (not validated; rows without a ``find`` skipped)."""
         out = []
         for row in range(self.rules.rowCount()):
             cells = [self.rules.item(row, c) for c in range(len(RULE_COLUMNS))]
@@ -228,7 +228,7 @@ class VocabularyTab(SettingsTab):
             if not find.strip():
                 continue
             out.append(
-                Rule(
+                Rule.model_construct(
                     find=find,
                     replace=cells[1].text() if cells[1] is not None else "",
                     regex=cells[2] is not None and cells[2].checkState() == Qt.CheckState.Checked,
@@ -237,10 +237,22 @@ class VocabularyTab(SettingsTab):
             )
         return out
 
+    def rule_list(self) -> list[Rule]:
+        """The rules in the table. One that cannot run (a regex that does not compile) raises
+        ValueError naming it: the window then says "Not saved" and keeps the tab's edits,
+        this rule's and the others', until it is fixed."""
+        rules = []
+        for rule in self._rule_rows():
+            problem = check_rule(rule)
+            if problem:
+                raise ValueError(f"a rule cannot run: {problem}")
+            rules.append(Rule.model_validate(rule.model_dump()))
+        return rules
+
     def _rule_edited(self) -> None:
         if self._loading:
             return
-        problems = [p for p in (check_rule(r) for r in self.rule_list()) if p]
+        problems = [p for p in (check_rule(r) for r in self._rule_rows()) if p]
         self.rule_problem.setText("; ".join(problems))
         if not problems:
             self.changed()
@@ -276,7 +288,7 @@ class VocabularyTab(SettingsTab):
         if name:
             try:
                 self.export_file(Path(name))
-            except OSError as exc:
+            except (OSError, ValueError) as exc:  # ValueError: a rule that cannot run
                 self.rule_problem.setText(f"Could not export {name}: {exc}")
 
     # --- try it ---------------------------------------------------------------------------
