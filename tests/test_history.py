@@ -82,6 +82,10 @@ def test_search_text_and_raw_case_insensitive(store: HistoryStore) -> None:
     assert [e.id for e in store.search("100%")] == [b]
     assert store.search("%") == [store.get(b)]  # % is literal, not a wildcard
     assert store.search("_") == []
+    # Every letter's case, not only ASCII's (SQLite's LIKE found "école" only as typed)
+    c = store.add(entry("Retour à l'école, dans la straße"))
+    assert [e.id for e in store.search("ÉCOLE")] == [c]
+    assert [e.id for e in store.search("STRASSE")] == [c]
 
 
 def test_prune_by_age(store: HistoryStore) -> None:

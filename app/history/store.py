@@ -87,6 +87,12 @@ COLUMNS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(HistoryEntry
 _UPDATABLE = frozenset(COLUMNS)
 
 
+def _contains(haystack: str | None, needle: str) -> bool:
+    """SQL ``holdtype_contains``: whether ``haystack`` holds ``needle`` (already casefolded),
+    ignoring case."""
+    return haystack is not None and needle in haystack.casefold()
+
+
 def _row_to_entry(row: sqlite3.Row) -> HistoryEntry:
     data = {key: row[key] for key in row.keys()}  # noqa: SIM118 - sqlite3.Row is not a mapping
     try:
@@ -122,6 +128,7 @@ class HistoryStore:
         conn = sqlite3.connect(self.path, check_same_thread=False, timeout=10.0)
         try:
             conn.row_factory = sqlite3.Row
+            conn.create_function("holdtype_contains", 2, _contains, deterministic=True)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             check = conn.execute("PRAGMA quick_check").fetchone()[0]
@@ -218,13 +225,15 @@ class HistoryStore:
         return [_row_to_entry(r) for r in rows]
 
     def search(self, text: str, limit: int = 20) -> builtins.list[HistoryEntry]:  # `list` is a method here
-        """Entries whose final or raw text contains ``text`` (case-insensitive), newest first."""
-        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        """Entries whose final or raw text contains ``text``, newest first. Case is ignored for
+        every letter ("ÉCOLE" finds "école", "STRASSE" finds "straße"), not only for ASCII as
+        SQLite's LIKE does."""
+        needle = text.casefold()
         with self._lock:
             rows = self._conn.execute(
-                "SELECT * FROM utterances WHERE text LIKE ? ESCAPE '\\' OR raw LIKE ? ESCAPE '\\' "
+                "SELECT * FROM utterances WHERE holdtype_contains(text, ?) OR holdtype_contains(raw, ?) "
                 "ORDER BY created DESC, id DESC LIMIT ?",
-                (pattern, pattern, limit),
+                (needle, needle, limit),
             ).fetchall()
         return [_row_to_entry(r) for r in rows]
 

@@ -397,6 +397,45 @@ def test_history_tab(qtbot, config_path: Path, write_settings, tmp_path: Path) -
     assert saved(config_path).history.retention_days == 30
 
 
+def test_history_tab_copies_what_it_shows_and_deletes_every_selected_row(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings
+) -> None:
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QAbstractItemView
+
+    from app.events import Outcome
+    from app.history import store as history
+    from app.history.store import HistoryEntry, HistoryStore
+
+    with HistoryStore() as store:
+        for n in range(history_page := 200):
+            store.add(HistoryEntry(outcome=Outcome.PASTED, text=f"note {n}", mode="raw", created=1000.0 + n))
+        store.add(HistoryEntry(outcome=Outcome.EMPTY, text="", raw="", mode="raw", created=5000.0))
+        store.add(HistoryEntry(outcome=Outcome.FAILED, text="", raw="raw only", mode="raw", created=6000.0))
+    write_settings(Settings())
+    window = open_window(qtbot, config_path)
+    window.show()
+    window.show_tab("history")
+    tab = window.pages["history"]
+    qtbot.waitUntil(lambda: tab.table.rowCount() == history_page, timeout=5000)
+    assert "newest 200 of 202" in tab.message.text()  # the rest are not silently missing
+    QGuiApplication.clipboard().setText("keep me")
+    tab.table.selectRow(0)  # a failed paste: only Whisper's words were kept
+    tab.copy_selected()
+    assert QGuiApplication.clipboard().text() == "raw only"  # what the row shows, not ""
+    QGuiApplication.clipboard().setText("keep me")
+    tab.table.selectRow(1)  # nothing heard
+    tab.copy_selected()
+    assert QGuiApplication.clipboard().text() == "keep me" and "Nothing to copy" in tab.message.text()
+    tab.table.clearSelection()
+    tab.table.setSelectionMode(QAbstractItemView.SelectionMode.MultiSelection)
+    for row in (0, 1, 2):
+        tab.table.selectRow(row)
+    tab.delete_selected()  # all three, not the first alone
+    with HistoryStore() as store:
+        assert store.count() == 199 and history.Outcome.FAILED not in {e.outcome for e in store.list(limit=5)}
+
+
 def test_advanced_tab(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
     write_settings(Settings())
     window = open_window(qtbot, config_path)

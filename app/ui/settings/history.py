@@ -146,9 +146,14 @@ class HistoryTab(SettingsTab):
         try:
             store = self.store()
             self._entries = list(store.search(query, limit=PAGE) if query else store.list(limit=PAGE))
+            total = store.count()
         except (HoldtypeError, OSError) as exc:
             self.message.setText(f"History unavailable: {exc}")
-            self._entries = []
+            self._entries, total = [], 0
+        if not query and total > len(self._entries):
+            self.message.setText(
+                f"Showing the newest {len(self._entries)} of {total}; search to find older ones."
+            )
         self.table.setRowCount(len(self._entries))
         for row, entry in enumerate(self._entries):
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.created))
@@ -162,11 +167,14 @@ class HistoryTab(SettingsTab):
         self._update_buttons()
 
     def selected(self) -> Any | None:
-        """The selected history entry."""
-        rows = self.table.selectionModel().selectedRows()
-        if not rows or rows[0].row() >= len(self._entries):
-            return None
-        return self._entries[rows[0].row()]
+        """The selected history entry (the first, when several are)."""
+        chosen = self.selected_entries()
+        return chosen[0] if chosen else None
+
+    def selected_entries(self) -> list[Any]:
+        """Every selected history entry, in table order."""
+        rows = sorted(index.row() for index in self.table.selectionModel().selectedRows())
+        return [self._entries[row] for row in rows if row < len(self._entries)]
 
     def _update_buttons(self) -> None:
         entry = self.selected()
@@ -183,10 +191,14 @@ class HistoryTab(SettingsTab):
         entry = self.selected()
         if entry is None:
             return
+        text = entry.text or entry.raw  # what the table shows (a failed entry may have raw only)
+        if not text:
+            self.message.setText("Nothing to copy: nothing was heard.")  # the clipboard stays
+            return
         if self.ctx.engine is not None:
-            self.ctx.engine.copy_to_clipboard(entry.text)
+            self.ctx.engine.copy_to_clipboard(text)
         else:
-            QGuiApplication.clipboard().setText(entry.text)
+            QGuiApplication.clipboard().setText(text)
         self.message.setText("Copied.")
 
     def repaste_selected(self) -> None:
@@ -197,14 +209,17 @@ class HistoryTab(SettingsTab):
             self.ctx.engine.repaste(entry.id)
 
     def delete_selected(self) -> None:
-        """Delete the selected entry (and its kept audio)."""
-        entry = self.selected()
-        if entry is None or entry.id is None:
+        """Delete the selected entries (and their kept audio)."""
+        chosen = [entry for entry in self.selected_entries() if entry.id is not None]
+        if not chosen:
             return
-        self.store().delete(entry.id)
-        audio = getattr(entry, "audio_path", None)
-        if audio:
-            Path(audio).unlink(missing_ok=True)
+        store = self.store()
+        for entry in chosen:
+            store.delete(entry.id)
+            audio = getattr(entry, "audio_path", None)
+            if audio:
+                Path(audio).unlink(missing_ok=True)
+        self.message.setText(f"Deleted {len(chosen)} entr{'y' if len(chosen) == 1 else 'ies'}.")
         self.refresh()
 
     def play_selected(self) -> None:
