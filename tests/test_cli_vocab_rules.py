@@ -89,6 +89,7 @@ def test_vocab_add_reads_the_settings_windows_export(tmp_path: Path) -> None:
     """A .toml or .csv exported from the settings window gives its terms; its rules are named,
     not silently dropped and not added by `vocab add`."""
     from app.config import Rule
+    from app.errors import HoldtypeError
     from app.text.termfile import write_vocabulary_file
 
     for suffix in (".toml", ".csv"):
@@ -100,6 +101,12 @@ def test_vocab_add_reads_the_settings_windows_export(tmp_path: Path) -> None:
         assert ok("vocab", "list").splitlines() == ["Polars", "DuckDB"]
         assert json.loads(ok("rules", "list", "--json")) == []
         ok("vocab", "remove", "Polars", "DuckDB")
+    # Any other name is a plain list, as `vocab list` writes it (a .txt used to get CSV)
+    plain = tmp_path / "terms.txt"
+    write_vocabulary_file(plain, ["Polars", "#include"], [])
+    assert plain.read_text(encoding="utf-8") == "Polars\n#include\n"
+    with pytest.raises(HoldtypeError, match=r"terms only; export as \.toml or \.csv to keep the 1 rule"):
+        write_vocabulary_file(plain, ["Polars"], [Rule(find="teh", replace="the")])
 
 
 def test_vocab_add_file_errors_are_one_line(tmp_path: Path) -> None:

@@ -125,10 +125,22 @@ def _truthy(value: str) -> bool:
 
 
 def write_vocabulary_file(path: Path, terms: list[str], rules: list[Rule]) -> None:
-    """Write terms and rules as TOML (``.toml``) or CSV (any other suffix)."""
-    if path.suffix.lower() == ".toml":
+    """Write terms and rules as :func:`read_vocabulary_file` reads them back: TOML (``.toml``),
+    CSV (``.csv``), or for any other name plain text, one term per line. Plain text has no
+    room for rules: with rules, :class:`HoldtypeError` asks for .toml or .csv (a .txt used to
+    get CSV, which read back as terms such as "kind,find,replace,regex,case_sensitive")."""
+    suffix = path.suffix.lower()
+    if suffix == ".toml":
         data: dict[str, Any] = {"terms": terms, "rules": [r.model_dump() for r in rules]}
         path.write_text(tomli_w.dumps(data), encoding="utf-8")
+        return
+    if suffix != ".csv":
+        if rules:
+            raise HoldtypeError(
+                f"{path.name}: a plain list holds terms only; export as .toml or .csv to keep the "
+                f"{len(rules)} rule(s)"
+            )
+        path.write_text("".join(f"{term}\n" for term in terms), encoding="utf-8")
         return
     out = io.StringIO()
     writer = csv.writer(out)

@@ -283,13 +283,13 @@ class VocabularyTab(SettingsTab):
 
     def _export_dialog(self) -> None:
         name, _ = QFileDialog.getSaveFileName(
-            self, "Export vocabulary", "vocabulary.toml", "TOML (*.toml);;CSV (*.csv)"
+            self, "Export vocabulary", "vocabulary.toml", "TOML (*.toml);;CSV (*.csv);;Terms only (*.txt)"
         )
         if name:
             try:
                 self.export_file(Path(name))
-            except (OSError, ValueError) as exc:  # ValueError: a rule that cannot run
-                self.rule_problem.setText(f"Could not export {name}: {exc}")
+            except (OSError, ValueError, HoldtypeError) as exc:  # also a rule that cannot run,
+                self.rule_problem.setText(f"Could not export {name}: {exc}")  # or rules for a .txt
 
     # --- try it ---------------------------------------------------------------------------
     def update_try(self) -> None:
