@@ -142,10 +142,20 @@ def test_model_tab(qtbot, config_path: Path, write_settings) -> None:  # type: i
     assert got.model.beam_size == 2
     assert got.model.short_context is True
     assert got.model.speech_gate is True
-    # "detect automatically" is language None; TOML cannot store None, so config.py drops the key
-    # and a reload brings back the default "en" (reported to the lead) — check what was applied.
-    assert window.ctx.live.settings.model.language is None
+    assert got.model.language is None  # "detect automatically", stored as language = ""
     assert got.model.compute_type == "int8"
+    # A language typed in counts when the field is left (no Enter needed); one Whisper does not
+    # know is not saved (it was, with "Saved" shown), and the text stays for fixing.
+    line = tab.language.lineEdit()
+    line.setText("German")
+    line.editingFinished.emit()
+    commit(qtbot, window)
+    assert saved(config_path).model.language == "de"
+    line.setText("Klingon")
+    line.editingFinished.emit()
+    qtbot.waitUntil(lambda: "Not saved" in window.status.text(), timeout=5000)
+    assert "knows no language 'Klingon'" in window.status.text()
+    assert saved(config_path).model.language == "de" and line.text() == "Klingon"
 
 
 def test_model_tab_uses_a_model_folder(qtbot, config_path: Path, write_settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -32,6 +32,26 @@ from app.ui.settings.base import Job, SettingsTab, TabContext, note, section
 log = logging.getLogger(__name__)
 
 COMPUTE_TYPES = ("auto", "int8", "int8_float16", "int8_float32", "float16", "float32")
+
+
+def spoken_language(typed: str) -> str:
+    """The Whisper language code for what was typed in the language box: a code ("de"), a
+    name from the list ("German", "German (de)"), or nothing (detect). ValueError names a
+    language Whisper does not know (the window then says "Not saved" and keeps the text).
+    """
+    from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+    text = typed.strip()
+    for code, label in LANGUAGES:
+        if text.casefold() in {code, label.casefold(), f"{label} ({code})".casefold()}:
+            return code
+    if text.lower() in _LANGUAGE_CODES:
+        return text.lower()
+    raise ValueError(
+        f"Whisper knows no language {text!r}; pick one from the list or type its code (de, fr, ...)"
+    )
+
+
 LANGUAGES = (
     ("en", "English"),
     ("", "Detect automatically"),
@@ -121,6 +141,9 @@ class ModelTab(SettingsTab):
         for code, label in LANGUAGES:
             self.language.addItem(f"{label} ({code})" if code else label, code)
         self.language.currentIndexChanged.connect(self.changed)
+        line = self.language.lineEdit()
+        if line is not None:  # a code typed in counts when the field is left, Enter or not
+            line.editingFinished.connect(self.changed)
         form.addRow("Spoken language:", self.language)
         self.short_context = QCheckBox("Fast decoding of short audio")
         self.short_context.setToolTip(
@@ -388,7 +411,7 @@ class ModelTab(SettingsTab):
         if language is None or self.language.currentText() != self.language.itemText(
             self.language.currentIndex()
         ):
-            language = self.language.currentText().strip()
+            language = spoken_language(self.language.currentText())
         return section(
             settings,
             "model",
