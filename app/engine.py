@@ -479,8 +479,11 @@ class Engine:
                 )
             )
             return  # _on_end calls _refresh_parts
+        before = len(self._problems)
         self._refresh_parts()
-        self._publish(ev.Notice("Settings applied.", "settings"))
+        failed = self._problems[before:]  # each also published as an error
+        applied = f"Settings applied, except: {'; '.join(failed)}" if failed else "Settings applied."
+        self._publish(ev.Notice(applied, "settings"))
 
     def _refresh_parts(self) -> None:
         """Set up the microphone and the hotkey listener again if their settings changed, once

@@ -10,7 +10,7 @@ import pytest
 
 from app import events as ev
 from app.audio.spool import Spool
-from app.config import Settings
+from app.config import HotkeySettings, Settings
 from app.engine import Engine
 from app.history.store import HistoryStore
 from app.paths import get_paths
@@ -152,3 +152,22 @@ def test_leftover_spool_is_recovered_into_history(x_env, speak, holdtype_home: P
     assert "milk" in rows[0].text.lower()
     assert rows[0].audio_path and Path(rows[0].audio_path).exists()
     assert spool.leftovers() == []
+
+
+def test_settings_applied_says_which_part_could_not_be_set_up(holdtype_home, monkeypatch):  # type: ignore[no-untyped-def]
+    """With no display the hotkey cannot be armed (a real failure of a real part): the notice
+    for a hotkey change said "Settings applied." all the same."""
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    eng = Engine(Settings(), enable_hotkeys=True, enable_audio=False)
+    try:
+        seen = _start(eng)
+        eng.apply_settings(Settings(hotkey=HotkeySettings(key="f9")))
+        notice = wait_for(
+            lambda: next((n for n in seen.of(ev.Notice) if n.source == "settings"), None),
+            timeout=30,
+            what="the settings notice",
+        )
+        assert notice.message.startswith("Settings applied, except:") and "hotkey" in notice.message
+    finally:
+        eng.shutdown()
