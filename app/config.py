@@ -15,7 +15,6 @@ import os
 import sys
 import tempfile
 import threading
-import time
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from app.errors import SHOWN_TO_USER, ConfigError
-from app.paths import ensure_dir, get_paths, lock_held, move_aside, try_lock
+from app.paths import ensure_dir, get_paths, lock_within, move_aside
 from app.textfile import read_text
 
 if sys.version_info >= (3, 11):
@@ -495,21 +494,14 @@ def settings_lock(path: Path | None = None, wait_s: float = SETTINGS_LOCK_WAIT_S
     lock_path = path.with_name(f"{path.name}.lock")
     handle = os.fdopen(os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600), "r+", encoding="utf-8")
     try:
-        deadline = time.monotonic() + wait_s
-        while True:
-            try:
-                try_lock(handle)
-                break
-            except OSError as exc:
-                if not lock_held(exc):
-                    log.debug("cannot lock %s (%s); saving unguarded", lock_path, exc)
-                    break
-                if time.monotonic() >= deadline:
-                    raise ConfigError(
-                        f"another Holdtype process has been changing the settings for {wait_s:.0f} s "
-                        f"(it holds {lock_path}); try again when it is done"
-                    ) from None
-                time.sleep(0.01)
+        taken = lock_within(handle, wait_s, poll_s=0.01)
+        if taken is None:
+            log.debug("cannot lock %s; saving unguarded", lock_path)
+        elif not taken:
+            raise ConfigError(
+                f"another Holdtype process has been changing the settings for {wait_s:.0f} s "
+                f"(it holds {lock_path}); try again when it is done"
+            )
         held.add(path)
         try:
             yield

@@ -13,14 +13,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from app.errors import HoldtypeError
-from app.paths import ensure_dir, get_paths, lock_held, try_lock
+from app.paths import ensure_dir, get_paths, lock_within
 
 log = logging.getLogger(__name__)
 
@@ -71,24 +70,14 @@ def claim(
     ensure_dir(path.parent)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     handle = os.fdopen(fd, "r+", encoding="utf-8")
-    deadline = time.monotonic() + wait_s
-    told = False
-    while True:
-        try:
-            try_lock(handle)
-            break
-        except OSError as exc:
-            if not lock_held(exc):  # a filesystem without locks (some network mounts): no guard
-                log.warning("cannot lock %s (%s); not checking for a second Holdtype", path, exc)
-                break
-            refusal = AlreadyRunning(*_read_holder(handle))
-            if time.monotonic() >= deadline:
-                handle.close()
-                raise refusal from None
-            if waiting is not None and not told:
-                waiting(refusal)
-                told = True
-            time.sleep(0.1)
+    told = None if waiting is None else (lambda: waiting(AlreadyRunning(*_read_holder(handle))))
+    taken = lock_within(handle, wait_s, waiting=told)
+    if taken is None:  # a filesystem without locks (some network mounts): no guard
+        log.warning("cannot lock %s; not checking for a second Holdtype", path)
+    elif not taken:
+        refusal = AlreadyRunning(*_read_holder(handle))
+        handle.close()
+        raise refusal
     handle.seek(0)
     handle.truncate()
     handle.write(f"{os.getpid()} {kind}\n")

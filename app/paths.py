@@ -13,6 +13,7 @@ import errno
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -111,6 +112,30 @@ def lock_held(exc: OSError) -> bool:
     """Whether a failed non-blocking file lock means another process holds it, rather than that
     this filesystem has no locks (an NFS mount without a lock daemon: ENOLCK)."""
     return isinstance(exc, BlockingIOError) or exc.errno in {errno.EACCES, errno.EAGAIN, errno.EDEADLK}
+
+
+def lock_within(
+    handle: IO[str], wait_s: float, poll_s: float = 0.1, waiting: Callable[[], None] | None = None
+) -> bool | None:
+    """Take ``handle``'s exclusive lock (see :func:`try_lock`), waiting up to ``wait_s`` for the
+    process that holds it: True once taken, False when it is still held at the deadline, None
+    when this filesystem has no locks (the caller goes on unguarded). ``waiting`` is called
+    once, as soon as the lock is found taken."""
+    deadline = time.monotonic() + wait_s
+    told = False
+    while True:
+        try:
+            try_lock(handle)
+            return True
+        except OSError as exc:
+            if not lock_held(exc):
+                return None
+        if time.monotonic() >= deadline:
+            return False
+        if waiting is not None and not told:
+            waiting()
+            told = True
+        time.sleep(poll_s)
 
 
 def try_lock(handle: IO[str]) -> None:

@@ -61,12 +61,12 @@ def test_a_filesystem_without_locks_starts_unguarded(
     part here fails that way on cue."""
     import errno
 
-    import app.instance as instance
+    import app.paths as paths
 
     def no_locks(handle: object) -> None:
         raise OSError(errno.ENOLCK, "No locks available")
 
-    monkeypatch.setattr(instance, "try_lock", no_locks)
+    monkeypatch.setattr(paths, "try_lock", no_locks)
     lock = claim("headless", tmp_path / "instance.lock")  # starts instead of "already running"
     assert "not checking for a second Holdtype" in caplog.text
     assert (tmp_path / "instance.lock").read_text().split() == [str(os.getpid()), "headless"]
