@@ -342,10 +342,11 @@ class LoadResult:
 _MAX_DROPS = 200
 
 
-def salvage(raw: dict[str, Any]) -> tuple[Settings, list[str]]:
+def salvage(raw: dict[str, Any]) -> tuple[Settings, list[str] | None]:
     """Settings from ``raw`` (a file that does not validate) without the values that make it
-    invalid, and the dotted keys of those values: a mistyped key or a wrong value costs only
-    itself, not its whole section (a typo beside the vocabulary's terms used to drop them all).
+    invalid, and the dotted keys of those values (None: nothing could be kept): a mistyped key
+    or a wrong value costs only itself, not its whole section (a typo beside the vocabulary's
+    terms used to drop them all).
 
     A rule with any problem is dropped whole (a rule whose ``regx = true`` lost its flag would
     match something else); a term that is no text is dropped alone; a check on a whole section
@@ -368,7 +369,7 @@ def salvage(raw: dict[str, Any]) -> tuple[Settings, list[str]]:
                 where = (*outer, last + shifts.get(key, 0))
                 shifts[key] = shifts.get(key, 0) + 1
             dropped.append(".".join(str(part) for part in where))
-    return Settings(), ["everything"]
+    return Settings(), None
 
 
 def _drop(data: dict[str, Any], loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
@@ -461,13 +462,13 @@ def _set_aside(path: Path, problem: str, settings: Settings, dropped: list[str] 
     what ``settings``, the values kept from it, lack. The kept values are saved in its place."""
     target = move_aside(path.resolve(), "broken")  # a link (dotfiles): its target goes aside
     message = f"Settings file {path} {problem}. It was moved to {target}; "
-    if dropped is None or dropped == ["everything"]:
+    if dropped is None:
         message += "using defaults."
     else:
         message += f"kept the rest of it, with defaults for: {', '.join(dropped)}."
     log.warning("%s", message, extra=SHOWN_TO_USER)
     result = LoadResult(settings, path, message, target, dropped or [])
-    if dropped is not None and dropped != ["everything"]:
+    if dropped is not None:
         with settings_lock(path):
             save_settings(settings, path)
     return result
