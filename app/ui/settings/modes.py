@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 from pathlib import Path
 from typing import Any
 
 import tomli_w
+from pydantic import ValidationError
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QFormLayout,
@@ -24,9 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.config import Settings
+from app.config import HotkeySettings, Settings
 from app.errors import HoldtypeError
-from app.hotkey.binding import canonical as canonical_key
 from app.hotkey.binding import check_hotkey
 from app.paths import ensure_dir, get_paths
 from app.ui.settings.base import LLM_LOCK, Job, SettingsTab, TabContext, note, section
@@ -317,12 +316,15 @@ class ModesTab(SettingsTab):
         name = self.selected_name()
         if not name:
             return
-        settings = self.ctx.live.settings
-        probe = section(settings, "hotkey", mode_keys={k: m for k, m in self._mode_keys.items() if m != name})
-        canonical, problem = check_hotkey(key, probe.hotkey)
-        with contextlib.suppress(HoldtypeError):  # a dictation key Holdtype cannot read: no clash
-            if problem is None and canonical == canonical_key(settings.hotkey.key):
-                problem = f"{canonical} is the dictation hotkey (General tab)"
+        others = {k: m for k, m in self._mode_keys.items() if m != name}
+        hotkey = section(self.ctx.live.settings, "hotkey", mode_keys=others).hotkey
+        canonical, problem = check_hotkey(key, hotkey)
+        if canonical is not None:
+            try:  # the clashes the settings refuse themselves: the dictation key, the cancel key
+                bound = {**others, canonical: name}
+                HotkeySettings.model_validate({**hotkey.model_dump(), "mode_keys": bound})
+            except ValidationError as exc:
+                problem = exc.errors()[0]["msg"].removeprefix("Value error, ")
         if problem:
             self.bind_problem.setText(problem)
             kept = [k for k, m in self._mode_keys.items() if m == name]
