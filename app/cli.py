@@ -126,14 +126,20 @@ def main(ctx: click.Context, verbose: int) -> None:
 
     With no command, starts the tray app (same as `holdtype run`).
     """
+    from app import logs
+
     level = logging.WARNING
+    requested: int | None = None
     if verbose == 1:
-        level = logging.INFO
+        requested = logging.INFO
     elif verbose >= 2:
-        level = logging.DEBUG
+        requested = logging.DEBUG
     env_level = os.environ.get("HOLDTYPE_LOG_LEVEL")
     if env_level:
-        level = getattr(logging, env_level.upper(), level)
+        requested = getattr(logging, env_level.upper(), requested)
+    logs.request(requested)
+    if requested is not None:
+        level = requested
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )

@@ -11,6 +11,7 @@ MODULES = [
     "app.cli",
     "app.commands.config",
     "app.hotkey.grab",
+    "app.logs",
     "app.settings_watch",
     "app.text.normalize",
     "app.text.pipeline",

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from app import events as ev
+from app import logs
 from app.commands._common import load
 from app.config import Settings
 from app.errors import HoldtypeError
@@ -74,6 +75,7 @@ def run_headless() -> int:
         )
 
     instance = claim("headless", wait_s=CLAIM_WAIT_S, waiting=waiting)  # else one error line
+    logs.follow_setting(settings.ui.log_level)
     engine = Engine(settings)
     stop = threading.Event()
 
@@ -118,6 +120,7 @@ def _follow_settings_file(watch: SettingsFileWatch, engine: Engine, settings: Se
     if found is None:
         return settings
     engine.apply_settings(found)
+    logs.follow_setting(found.ui.log_level)
     click.echo(f"holdtype: settings: {watch.path} changed; applied", err=True)
     return found
 

@@ -24,6 +24,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from app import logs
 from app.config import Settings
 from app.events import EngineReady
 from app.instance import AlreadyRunning, claim
@@ -176,6 +177,7 @@ class HoldtypeApp(QObject):
     ) -> None:
         """Wire the UI to a new engine (or to ``engine``); call :meth:`start` to run it."""
         super().__init__()
+        logs.follow_setting(settings.ui.log_level)
         if engine is None:
             from app.engine import Engine
 
@@ -284,8 +286,7 @@ class HoldtypeApp(QObject):
     def _on_settings(self, settings: Settings) -> None:
         self.overlay.enabled = settings.ui.overlay
         self.cues.enabled = settings.audio.sounds
-        level = getattr(logging, settings.ui.log_level, logging.INFO)
-        logging.getLogger("app").setLevel(level)
+        logs.follow_setting(settings.ui.log_level)
 
 
 def run_tray(settings: Settings, config_path: Path | None = None, problem: str | None = None) -> int:

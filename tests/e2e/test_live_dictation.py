@@ -270,3 +270,23 @@ def test_a_hotkey_changed_while_the_key_is_held_takes_over_after_the_release(
         assert app.stop() == 0
     rows = _history(live_env)
     assert len(rows) == 2 and "door" in rows[0]["text"].lower(), rows
+
+
+def test_the_log_level_setting_applies_unless_the_command_line_names_one(live_env, display):
+    # ui.log_level (INFO by default) is the headless loop's level too: its INFO lines show.
+    app = _start(live_env)
+    try:
+        app.wait_line("INFO app.hotkey.listener: hotkeys armed", timeout=60)
+    finally:
+        assert app.stop() == 0
+    # HOLDTYPE_LOG_LEVEL (like -v) is a request for this run and wins over the setting.
+    assert holdtype("config", "set", "ui.log_level", "DEBUG", env=live_env).returncode == 0
+    app = _start({**live_env, "HOLDTYPE_LOG_LEVEL": "WARNING"})
+    try:
+        display.xdotool("keydown", "Caps_Lock")
+        app.wait_line("state: recording")  # the hotkeys were armed, and said nothing of it
+        display.xdotool("keyup", "Caps_Lock")
+        app.wait_line("state: idle", timeout=60)
+        assert not re.search(r" (INFO|DEBUG) app\.", app.log()), app.log()
+    finally:
+        assert app.stop() == 0

@@ -145,3 +145,18 @@ def test_missing_microphone_shows_error_icon_and_keeps_running(
         assert not ui.overlay.isVisible()
     finally:
         ui.shutdown()
+
+
+def test_the_log_level_setting_applies_from_the_start(qtbot, config_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import logging
+
+    from app import logs
+
+    logs.request(None)  # as `holdtype` without -v
+    settings = Settings.model_validate({"ui": {"log_level": "ERROR"}})
+    ui = HoldtypeApp(settings, config_path=config_path, enable_hotkeys=False, enable_audio=False)
+    try:
+        assert logging.getLogger("app").getEffectiveLevel() == logging.ERROR
+    finally:
+        ui.shutdown()
+        logging.getLogger("app").setLevel(logging.NOTSET)
