@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from app.errors import SHOWN_TO_USER, ConfigError
 from app.paths import ensure_dir, get_paths, lock_within, move_aside
 from app.textfile import read_text
+from app.tomledit import update_toml
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -512,12 +513,32 @@ def settings_lock(path: Path | None = None, wait_s: float = SETTINGS_LOCK_WAIT_S
         handle.close()
 
 
-def settings_to_toml(settings: Settings) -> str:
-    """Render settings as TOML (``None`` values are left out, since TOML has no null)."""
+def _toml_data(settings: Settings) -> dict[str, Any]:
+    """Settings as the plain values their TOML file holds (TOML has no null)."""
     data = settings.model_dump(mode="json", exclude_none=True)
     if settings.model.language is None:
         data["model"]["language"] = ""  # "" means auto-detect; TOML cannot say None
+    return data
+
+
+def settings_to_toml(settings: Settings, previous: str | None = None) -> str:
+    """Render settings as TOML (``None`` values are left out, since TOML has no null).
+
+    With ``previous`` (the file's current text), that text is edited instead, so the user's
+    comments and layout survive around the values that did not change.
+    """
+    data = _toml_data(settings)
+    if previous is not None and (edited := update_toml(previous, data)) is not None:
+        return edited
     return tomli_w.dumps(data)
+
+
+def _current_text(path: Path) -> str | None:
+    """The settings file's text, or None when there is none to keep (missing, unreadable)."""
+    try:
+        return read_text(path)
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def save_settings(settings: Settings, path: Path | None = None) -> Path:
@@ -525,7 +546,7 @@ def save_settings(settings: Settings, path: Path | None = None) -> Path:
     link (a dotfiles repository) keeps pointing at its file, which gets the settings."""
     path = (path or get_paths().config_file).resolve()
     ensure_dir(path.parent)
-    text = settings_to_toml(settings)
+    text = settings_to_toml(settings, _current_text(path))
     fd, tmp = tempfile.mkstemp(prefix=".config-", suffix=".toml", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -19,6 +19,7 @@ MODULES = [
     "app.text.termfile",
     "app.text.vocabulary",
     "app.textfile",
+    "app.tomledit",
     "app.transcribe.tokens",
 ]
 

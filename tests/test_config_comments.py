@@ -1,0 +1,88 @@
+"""A settings file written by hand keeps its comments and layout through Holdtype's saves."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from app.config import Settings, load_settings, save_settings, set_text
+from app.paths import get_paths
+from app.tomledit import update_toml
+from tests.cli import holdtype
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+HAND_WRITTEN = """\
+# My Holdtype settings (kept in my dotfiles)
+
+[model]
+beam_size = 5   # faster on the laptop
+
+[vocabulary]
+# work
+terms = [
+    "scikit-learn",  # sklearn
+    "PyPI",
+]
+
+[[rules]]
+find = "um"   # filler
+replace = ""
+"""
+
+
+def test_commands_keep_the_comments_of_a_hand_written_file() -> None:
+    path = get_paths().config_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(HAND_WRITTEN, encoding="utf-8")
+    for args in (
+        ("vocab", "add", "NumPy"),
+        ("rules", "add", "gonna", "going to"),
+        ("vocab", "remove", "PyPI"),
+        ("config", "set", "model.name", "base.en"),
+    ):
+        done = holdtype(*args)
+        assert done.returncode == 0, done.stderr
+    text = path.read_text(encoding="utf-8")
+    for kept in (
+        "# My Holdtype settings (kept in my dotfiles)",
+        "beam_size = 5   # faster on the laptop",
+        "# work",
+        '"scikit-learn",  # sklearn',
+        'find = "um"   # filler',
+    ):
+        assert kept in text, text
+    settings = load_settings(path).settings
+    assert settings.vocabulary.terms == ["scikit-learn", "NumPy"]
+    assert [r.find for r in settings.rules] == ["um", "gonna"]
+    assert settings.model.name == "base.en" and settings.model.beam_size == 5
+
+
+def test_a_saved_file_reads_back_as_the_settings_saved(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(HAND_WRITTEN + "\n[ui]\nwelcomed = true  # seen it\n", encoding="utf-8")
+    settings = load_settings(path).settings
+    settings = set_text(settings, "hotkey.key", "f8")
+    settings = set_text(settings, "model.language", "")
+    settings = settings.model_copy(update={"rules": []})
+    save_settings(settings, path)
+    text = path.read_text(encoding="utf-8")
+    assert "welcomed = true  # seen it" in text and "filler" not in text
+    assert load_settings(path).settings == settings
+
+
+def test_a_file_that_cannot_be_edited_is_written_afresh(tmp_path: Path) -> None:
+    # Not TOML (say a half-saved file): nothing to keep, so the caller writes the file anew.
+    assert update_toml("[model\nbeam_size = ", {"model": {"beam_size": 5}}) is None
+    path = tmp_path / "config.toml"
+    path.write_text("[model\nbeam_size = ", encoding="utf-8")
+    save_settings(Settings(), path)
+    assert tomllib.loads(path.read_text(encoding="utf-8"))["model"]["beam_size"] == Settings().model.beam_size
+
+
+def test_new_lists_are_written_one_item_a_line() -> None:
+    text = update_toml("[vocabulary]\nterms = []\n", {"vocabulary": {"terms": ["NumPy", "PyPI"]}})
+    assert text == '[vocabulary]\nterms = [\n    "NumPy",\n    "PyPI",\n]\n'
