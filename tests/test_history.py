@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sqlite3
 import stat
 import threading
 import time
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from app.events import Outcome
-from app.history.store import HistoryEntry, HistoryStore
+from app.history.store import HistoryEntry, HistoryError, HistoryStore
 from app.paths import get_paths
 
 
@@ -159,6 +160,40 @@ def test_malformed_database_is_moved_aside(tmp_path: Path) -> None:
         assert s.problem is not None, "a malformed database must be detected"
         assert s.count() == 0
         assert s.moved_to is not None and s.moved_to.exists()
+
+
+def test_a_locked_database_is_left_alone_not_taken_for_a_damaged_one(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite3"
+    with HistoryStore(path) as s:
+        s.add(entry("said before the lock"))
+    other = sqlite3.connect(path, isolation_level=None)  # another program, holding the file
+    other.execute("PRAGMA locking_mode=EXCLUSIVE")
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(HistoryError, match="another program holds it"):
+            HistoryStore(path, timeout_s=0.2)
+        assert not list(tmp_path.glob("*.corrupt-*")), "a locked history was moved aside"
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    with HistoryStore(path) as s:
+        assert s.problem is None
+        assert [e.text for e in s.list()] == ["said before the lock"]
+
+
+def test_a_write_while_another_program_holds_the_lock_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite3"
+    with HistoryStore(path, timeout_s=0.2) as s:
+        kept = s.add(entry("keep me"))
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # a write transaction, as a database browser holds one
+        try:
+            with pytest.raises(HistoryError, match="another program holds it"):
+                s.delete(kept)
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        assert s.delete(kept)
 
 
 def test_threads_write_while_another_reads(store: HistoryStore) -> None:

@@ -6,7 +6,9 @@ shared behind a lock, so the store can be used from any thread.
 
 A file that is not a database or is malformed is never silently reused or overwritten: it is
 moved aside as ``history.sqlite3.corrupt-<time>``, a new database is started, and the message is
-kept in :attr:`HistoryStore.problem` for the caller to show.
+kept in :attr:`HistoryStore.problem` for the caller to show. A database that is only unusable for
+now (locked by another program, read-only, a full disk) is no damage: it stays where it is and
+:class:`HistoryError` says why.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from app.errors import SHOWN_TO_USER
+from app.errors import SHOWN_TO_USER, HoldtypeError
 from app.events import Outcome
 from app.paths import ensure_dir, get_paths, move_aside
 
@@ -53,6 +55,19 @@ CREATE TABLE IF NOT EXISTS utterances (
 );
 CREATE INDEX IF NOT EXISTS utterances_created ON utterances(created);
 """
+
+
+class HistoryError(HoldtypeError):
+    """The history database cannot be used right now (locked by another program, read-only, a
+    full disk); the file itself is fine and is left alone."""
+
+
+def _unusable(path: Path, exc: sqlite3.OperationalError) -> HistoryError:
+    reason = str(exc)
+    hint = ""
+    if "locked" in reason or "busy" in reason:
+        hint = "; another program holds it: close that program and try again"
+    return HistoryError(f"the history database {path} cannot be used ({reason}){hint}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,15 +121,20 @@ def _row_to_entry(row: sqlite3.Row) -> HistoryEntry:
 class HistoryStore:
     """Read and write the history database at ``path`` (default: the user's data folder)."""
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, timeout_s: float = 10.0) -> None:
+        """Open (creating if needed) the database; ``timeout_s`` is how long a statement waits
+        for another process's lock before :class:`HistoryError`."""
         self.path = path or get_paths().history_db
         self.problem: str | None = None
         self.moved_to: Path | None = None
+        self._timeout_s = timeout_s
         self._lock = threading.RLock()
         ensure_dir(self.path.parent)
         try:
             self._conn = self._open()
-        except sqlite3.DatabaseError as exc:
+        except sqlite3.OperationalError as exc:  # locked, read-only, disk full: not damage
+            raise _unusable(self.path, exc) from exc
+        except sqlite3.DatabaseError as exc:  # not a database, or malformed
             self._set_aside(exc)
             self._conn = self._open()
 
@@ -125,7 +145,7 @@ class HistoryStore:
             os.close(fd)
         with contextlib.suppress(OSError):
             self.path.chmod(0o600)
-        conn = sqlite3.connect(self.path, check_same_thread=False, timeout=10.0)
+        conn = sqlite3.connect(self.path, check_same_thread=False, timeout=self._timeout_s)
         try:
             conn.row_factory = sqlite3.Row
             conn.create_function("holdtype_contains", 2, _contains, deterministic=True)
@@ -155,8 +175,12 @@ class HistoryStore:
 
     @contextlib.contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock, self._conn:
-            yield self._conn
+        with self._lock:
+            try:
+                with self._conn:
+                    yield self._conn
+            except sqlite3.OperationalError as exc:
+                raise _unusable(self.path, exc) from exc
 
     def close(self) -> None:
         """Close the database connection."""
