@@ -9,6 +9,7 @@ import pytest
 from app.config import LLMSettings, Settings
 from app.llm.cache import CacheEntry, CacheError, LLMCache, cache_key
 from app.llm.runner import ModeRunner
+from app.paths import get_paths
 
 BASE = {
     "model": "m",
@@ -166,3 +167,19 @@ def test_cache_disabled_stores_nothing() -> None:
     assert runner.cache is None
     result = runner.run("clean", "hello there")
     assert result.fallback_reason and not result.cached
+
+
+@pytest.mark.llm
+def test_a_cache_that_cannot_be_opened_still_asks_the_model(local_llm) -> None:  # type: ignore[no-untyped-def]
+    # a file where the cache folder should be: opening the cache fails with FileExistsError
+    folder = get_paths().llm_cache_dir
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    folder.write_text("not a folder")
+    settings = Settings(llm=LLMSettings(model=local_llm.model_id, timeout_s=120))
+    text = "so um the tests pass and uh we can merge it"
+    before = local_llm.requests
+    result = ModeRunner(settings).run("clean", text)  # used to raise: nothing pasted
+    assert local_llm.requests == before + 1
+    assert result.model == local_llm.model_id and not result.cached and result.raw_reply
+    assert result.text.strip() and (result.text == text or not result.fallback_reason)
+    assert folder.read_text() == "not a folder"

@@ -35,6 +35,12 @@ _HITS = _STATS_PREFIX + "hits"
 _MISSES = _STATS_PREFIX + "misses"
 
 
+# What a cache that cannot be used right now raises (a folder that is a file, a full disk, a
+# database another process holds past diskcache's time limit): callers that can do without the
+# cache, like the mode runner, catch these and carry on uncached.
+CACHE_FAILURES: tuple[type[BaseException], ...] = (OSError, sqlite3.Error, diskcache.Timeout)
+
+
 class CacheError(HoldtypeError):
     """A cache key is unknown or ambiguous."""
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from app.config import Settings
-from app.llm.cache import CacheEntry, LLMCache, cache_key
+from app.llm.cache import CACHE_FAILURES, CacheEntry, LLMCache, cache_key
 from app.llm.modes import (
     PLACEHOLDER,
     RAW,
@@ -146,12 +146,16 @@ class ModeRunner:
 
     @property
     def cache(self) -> LLMCache | None:
-        """The reply cache, or None when caching is off."""
+        """The reply cache, or None when caching is off or cannot be opened (then the mode runs
+        uncached: the cache saves time, it must never cost the user their words)."""
         if not self.settings.llm.cache_enabled:
             return None
         with self._lock:
             if self._cache is None:
-                self._cache = LLMCache(self.settings.llm)
+                try:
+                    self._cache = LLMCache(self.settings.llm)
+                except CACHE_FAILURES as exc:
+                    log.warning("the LLM reply cache cannot be opened, running uncached: %s", exc)
             return self._cache
 
     # --- running ---------------------------------------------------------------------------------
@@ -181,7 +185,7 @@ class ModeRunner:
         key = cache_key(model_id, options, rendered.system, rendered.prompt, mode.schema_, sample)
 
         cache = self.cache
-        entry = cache.get(key) if cache is not None else None
+        entry = _cache_get(cache, key)
         if entry is not None:
             reply = _Reply(
                 entry.text,
@@ -199,7 +203,8 @@ class ModeRunner:
         except _Fallback as exc:
             return self._fallback(mode.name, model_id, text, str(exc), start, key=key)
         if cache is not None:
-            cache.put(
+            _cache_put(
+                cache,
                 CacheEntry(
                     key=key,
                     text=reply.text,
@@ -214,7 +219,7 @@ class ModeRunner:
                     schema_error=reply.schema_error,
                     prompt=rendered.prompt,
                     system=rendered.system,
-                )
+                ),
             )
         return self._finish(mode, model_id, text, reply, key, False, start)
 
@@ -323,6 +328,25 @@ class ModeRunner:
                 "Reply again with JSON that matches the schema exactly, and nothing else."
             )
         return _Reply(reply_text, None, attempts_allowed, total_ms, tokens_in, tokens_out, error)
+
+
+def _cache_get(cache: LLMCache | None, key: str) -> CacheEntry | None:
+    """The cached reply for ``key``; None when there is none or the cache cannot be read."""
+    if cache is None:
+        return None
+    try:
+        return cache.get(key)
+    except CACHE_FAILURES as exc:
+        log.warning("the LLM reply cache cannot be read, asking the model: %s", exc)
+        return None
+
+
+def _cache_put(cache: LLMCache, entry: CacheEntry) -> None:
+    """Store ``entry``; a cache that cannot be written only costs the next call its hit."""
+    try:
+        cache.put(entry)
+    except CACHE_FAILURES as exc:
+        log.warning("the LLM reply cache cannot be written, reply not cached: %s", exc)
 
 
 def _call_with_timeout(
