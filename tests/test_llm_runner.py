@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from app.config import LLMSettings, Settings
-from app.llm.modes import get_mode
+from app.llm.modes import get_mode, marker_digest
 from app.llm.runner import ModeResult, ModeRunner, clean_reply, sanity_problem
 from tests.fixtures.llama import OpenAIChatStub, SilentStub, free_port, model_entry, write_llm_models
 
@@ -193,6 +193,17 @@ def test_sanity_check(source: str, reply: str, problem: str | None) -> None:
         assert found is None
     else:
         assert found is not None and problem in found
+
+
+def test_a_reply_with_mangled_marker_lines_falls_back() -> None:
+    # what Gemma 3 270M replied to "hello world this is a test" with a "repeat it" mode: marker
+    # lines that clean_reply does not recognise, and that were pasted as they were
+    digest = marker_digest(TEXT)
+    reply = clean_reply(f">>>TRANSCRIPT-{digest}>>>\n{TEXT}\n<<END-TRANSCRIPT-{digest}>>")
+    found = sanity_problem(TEXT, reply, get_mode("clean"))
+    assert found is not None and "marker" in found
+    found = sanity_problem(TEXT, clean_reply(f"->{digest}>>>\nSo I think we ship today."), get_mode("clean"))
+    assert found is not None and "marker" in found
 
 
 @pytest.mark.parametrize(

@@ -166,10 +166,15 @@ def get_mode(name: str, user_dir: Path | None = None) -> Mode:
 
 
 # --- prompt rendering -----------------------------------------------------------------------------
+def marker_digest(text: str, kind: str = "TRANSCRIPT") -> str:
+    """The 12 hex digits that mark ``text`` in the prompt (see :func:`frame`); a reply that
+    carries them copied the prompt's framing."""
+    return hashlib.sha256(f"{kind}\0{text}".encode()).hexdigest()[:12]
+
+
 def _tag(text: str, kind: str) -> str:
     """A marker tag derived from the text: the text cannot contain its own hash."""
-    digest = hashlib.sha256(f"{kind}\0{text}".encode()).hexdigest()[:12]
-    return f"{kind}-{digest}"
+    return f"{kind}-{marker_digest(text, kind)}"
 
 
 def frame(text: str, kind: str = "TRANSCRIPT") -> str:

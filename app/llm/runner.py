@@ -35,6 +35,7 @@ from app.llm.modes import (
     builtin_dir,
     frame,
     get_mode,
+    marker_digest,
     render_prompt,
     staged_diff,
 )
@@ -450,6 +451,8 @@ def sanity_problem(source: str, reply: str, mode: Mode) -> str | None:
     """Say what is wrong with ``reply`` as a rewrite of ``source``, or None if it looks sane."""
     if not reply.strip():
         return "the model replied with nothing"
+    if marker_digest(source) in reply:  # a marker line the model mangled (">>>TRANSCRIPT-...>>>")
+        return "reply contains the prompt's marker lines"
     echoed = _echoed_instructions(source, reply, mode)
     if echoed:
         return f"reply repeats the mode's instructions ({echoed!r})"
