@@ -47,7 +47,7 @@ from app.transcribe.whisper import DecodeOptions, Transcriber, WhisperTranscribe
 if TYPE_CHECKING:
     from app.audio.capture import Recorder
     from app.audio.spool import Spool, SpoolWriter
-    from app.history.store import HistoryStore
+    from app.history.store import HistoryEntry, HistoryStore
     from app.hotkey.listener import HotkeyAction, HotkeyListener
     from app.insert.base import Inserter, InsertResult
     from app.text.pipeline import TextPipeline
@@ -600,7 +600,7 @@ class Engine:
     def _recover(self) -> None:
         """Transcribe recordings a crash left in the spool and add them to history."""
         from app.audio.spool import Spool, read_spool
-        from app.history.store import HistoryEntry
+        from app.history.store import HistoryEntry, HistoryError
 
         spool = self._spool or Spool(self._paths.spool_dir)
         recovered: list[str] = []
@@ -615,18 +615,23 @@ class Engine:
             kept = keep_dir / path.name
             keep_dir.mkdir(parents=True, exist_ok=True)
             path.replace(kept)  # recovered audio is always kept: the user may want to replay it
-            entry_id = self.history.add(
-                HistoryEntry(
-                    Outcome.RECOVERED,
-                    text=text,
-                    raw=raw,
-                    created=path.stat().st_mtime if path.exists() else kept.stat().st_mtime,
-                    model=self._transcriber_name(),
-                    mode="raw",
-                    audio_path=str(kept),
-                    audio_seconds=len(audio) / SAMPLE_RATE,
+            try:
+                entry_id = self.history.add(
+                    HistoryEntry(
+                        Outcome.RECOVERED,
+                        text=text,
+                        raw=raw,
+                        created=kept.stat().st_mtime,
+                        model=self._transcriber_name(),
+                        mode="raw",
+                        audio_path=str(kept),
+                        audio_seconds=len(audio) / SAMPLE_RATE,
+                    )
                 )
-            )
+            except HistoryError as exc:  # locked by another program: try again at the next start
+                kept.replace(path)
+                self._publish(ev.ErrorRaised(f"could not recover {path.name}: {exc}", "recovery"))
+                break
             recovered.append(f"#{entry_id}: {text[:60] or '(no speech)'}")  # the audio is kept
             self._publish(
                 ev.UtteranceResult(
@@ -726,7 +731,7 @@ class Engine:
                 audio_path = str(kept) if kept else None
             entry_id = None
             if self._settings.history.enabled or outcome == Outcome.FAILED:
-                entry_id = self.history.add(
+                entry_id = self._remember(
                     HistoryEntry(
                         outcome,
                         text=text,
@@ -751,6 +756,18 @@ class Engine:
                 )
             )
             self._commands.put(_Stage(gen, State.IDLE))
+
+    def _remember(self, entry: HistoryEntry) -> int | None:
+        """Add ``entry`` to history; None when the database cannot take it now (another
+        program holds it), which is said, with the text, rather than ending the dictation."""
+        from app.history.store import HistoryError
+
+        try:
+            return self.history.add(entry)
+        except HistoryError as exc:
+            message = f"{exc}; this dictation is not in history: {entry.text!r}"
+            self._publish(ev.ErrorRaised(message, "history"))
+            return None
 
     def _run_mode(self, mode: str, text: str) -> str:
         if self._mode_runner is None:

@@ -171,3 +171,28 @@ def test_settings_applied_says_which_part_could_not_be_set_up(holdtype_home, mon
         assert notice.message.startswith("Settings applied, except:") and "hotkey" in notice.message
     finally:
         eng.shutdown()
+
+
+def test_a_history_held_by_another_program_does_not_stop_the_dictation(engine, target_window, speak):
+    import sqlite3
+
+    seen = _start(engine)
+    engine.history._conn.execute("PRAGMA busy_timeout = 300")  # wait 0.3 s for the lock, not 10 s
+    other = sqlite3.connect(engine.history.path, isolation_level=None)  # a database browser
+    other.execute("BEGIN IMMEDIATE")
+    target_window.focus()
+    try:
+        engine.dictate_audio(load_audio(speak("We use scikit learn for machine learning.", speed=150)))
+        result = wait_for(lambda: seen.of(ev.UtteranceResult), timeout=60, what="a result")[0]
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert result.outcome == ev.Outcome.PASTED and result.history_id is None
+    wait_for(lambda: "scikit-learn" in target_window.text(), timeout=15, what="pasted text")
+    said = [e.message for e in seen.of(ev.ErrorRaised) if e.source == "history"]
+    assert len(said) == 1 and "not in history" in said[0] and "scikit-learn" in said[0], said
+    assert seen.of(ev.StateChanged)[-1].state == ev.State.IDLE
+    # Once the other program lets go, dictations are kept again.
+    engine.dictate_audio(load_audio(speak("Second try.", speed=150)))
+    second = wait_for(lambda: seen.of(ev.UtteranceResult)[1:], timeout=60, what="a second result")[0]
+    assert second.history_id is not None and engine.history.get(second.history_id) is not None
