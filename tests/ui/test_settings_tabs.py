@@ -446,6 +446,44 @@ def test_history_tab_copies_what_it_shows_and_deletes_every_selected_row(  # typ
         assert store.count() == 199 and history.Outcome.FAILED not in {e.outcome for e in store.list(limit=5)}
 
 
+def test_history_selection_follows_its_entry_when_a_dictation_lands(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings
+) -> None:
+    """A dictation landing while a row is selected shifts the rows down: Delete must still
+    delete the entry the user picked, not the one that moved into its row."""
+    from app.events import Outcome
+    from app.history.store import HistoryEntry, HistoryStore
+    from app.ui.qt_bridge import EngineBridge
+
+    with HistoryStore() as store:
+        store.add(HistoryEntry(outcome=Outcome.PASTED, text="older note", mode="raw", created=1000.0))
+        store.add(HistoryEntry(outcome=Outcome.PASTED, text="newer note", mode="raw", created=2000.0))
+    write_settings(Settings())
+    bridge = EngineBridge()
+    live = LiveSettings(load_settings(config_path).settings, config_path)
+    window = SettingsWindow(TabContext(live, None, bridge))
+    qtbot.addWidget(window)
+    window.show()
+    window.show_tab("history")
+    tab = window.pages["history"]
+    qtbot.waitUntil(lambda: tab.table.rowCount() == 2, timeout=5000)
+    tab.table.selectRow(1)
+    assert tab.selected().text == "older note"
+    with HistoryStore() as store:
+        store.add(HistoryEntry(outcome=Outcome.PASTED, text="just dictated", mode="raw", created=3000.0))
+    bridge.utterance.emit(object())  # what the engine sends when a dictation is done
+    qtbot.waitUntil(lambda: tab.table.rowCount() == 3, timeout=5000)
+    assert [e.text for e in tab.selected_entries()] == ["older note"]
+    tab.delete_selected()
+    with HistoryStore() as store:
+        assert [e.text for e in store.list(limit=5)] == ["just dictated", "newer note"]
+    tab.table.selectRow(1)
+    assert tab.selected().text == "newer note"
+    tab.search.setText("newer")  # the search moves the entry to row 0: the selection goes along
+    qtbot.waitUntil(lambda: tab.table.rowCount() == 1, timeout=5000)
+    assert [e.text for e in tab.selected_entries()] == ["newer note"]
+
+
 def test_advanced_tab(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
     write_settings(Settings())
     window = open_window(qtbot, config_path)

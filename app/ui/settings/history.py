@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QItemSelectionModel, QTimer
 from PySide6.QtGui import QGuiApplication, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -143,6 +143,9 @@ class HistoryTab(SettingsTab):
     def refresh(self) -> None:
         """Reload the table (search results when the search field has text)."""
         query = self.search.text().strip()
+        # Rows move when a new dictation lands or the search changes: keep the same entries
+        # selected, not the same row numbers (Delete or Paste again would hit another entry).
+        chosen = {entry.id for entry in self.selected_entries()}
         try:
             store = self.store()
             self._entries = list(store.search(query, limit=PAGE) if query else store.list(limit=PAGE))
@@ -164,6 +167,13 @@ class HistoryTab(SettingsTab):
                 if col == 1:
                     item.setToolTip(str(text))
                 self.table.setItem(row, col, item)
+        self.table.clearSelection()
+        for row, entry in enumerate(self._entries):
+            if entry.id in chosen:
+                self.table.selectionModel().select(
+                    self.table.model().index(row, 0),
+                    QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows,
+                )
         self._update_buttons()
 
     def selected(self) -> Any | None:
