@@ -193,6 +193,28 @@ def test_doctor_reports_missing_parts_with_fixes() -> None:
     assert "fix:" in result.stdout
 
 
+def test_doctor_takes_xsel_for_the_clipboard(tmp_path: Path) -> None:
+    # Pasting works with xsel when xclip is missing (app/insert/clipboard.py); doctor said
+    # "[FAIL] xclip: missing" and exited 1 on such a machine. PATH holds only real xsel and xdotool.
+    import shutil
+
+    from tests.fixtures.parts import require_tools
+
+    require_tools("xsel", "xdotool", fix="sudo apt-get install xsel xdotool")
+    tools = {name: str(shutil.which(name)) for name in ("xsel", "xdotool")}
+    only = tmp_path / "bin"
+    only.mkdir()
+    for name in ("xsel", "xdotool"):
+        (only / name).symlink_to(tools[name])
+    result = holdtype("doctor", env={"PATH": str(only), "DISPLAY": ":99", "XDG_SESSION_TYPE": "x11"})
+    assert f"[ok  ] xclip: {only / 'xsel'}" in result.stdout, result.stdout
+    assert f"[ok  ] xdotool: {only / 'xdotool'}" in result.stdout
+    (only / "xsel").unlink()
+    result = holdtype("doctor", env={"PATH": str(only), "DISPLAY": ":99", "XDG_SESSION_TYPE": "x11"})
+    assert "[FAIL] xclip: missing (clipboard; xsel would do too)" in result.stdout
+    assert "fix: sudo apt-get install xclip" in result.stdout and result.returncode == 1
+
+
 def test_a_home_that_is_not_a_folder_is_one_line_and_named_by_doctor(tmp_path: Path) -> None:
     # HOLDTYPE_HOME pointing at a file: every write fails with a real NotADirectoryError.
     not_a_folder = tmp_path / "home.txt"

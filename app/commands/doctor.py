@@ -115,11 +115,20 @@ def _session() -> list[Check]:
                     "run Holdtype inside your desktop session",
                 )
             )
-            for tool, purpose in (("xclip", "clipboard"), ("xdotool", "paste keys")):
-                found = shutil.which(tool)
-                checks.append(
-                    Check(tool, bool(found), found or f"missing ({purpose})", f"sudo apt-get install {tool}")
+            # The clipboard works through xclip or xsel (app/insert/clipboard.py): either will do.
+            clipboard = shutil.which("xclip") or shutil.which("xsel")
+            checks.append(
+                Check(
+                    "xclip",
+                    bool(clipboard),
+                    clipboard or "missing (clipboard; xsel would do too)",
+                    "sudo apt-get install xclip",
                 )
+            )
+            found = shutil.which("xdotool")
+            checks.append(
+                Check("xdotool", bool(found), found or "missing (paste keys)", "sudo apt-get install xdotool")
+            )
         elif backend == "wayland":
             for tool, purpose in (("wl-copy", "clipboard"), ("wtype", "paste keys")):
                 found = shutil.which(tool)
