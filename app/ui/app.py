@@ -12,12 +12,13 @@ import contextlib
 import getpass
 import hashlib
 import logging
+import logging.handlers
 import os
 import signal
 import socket
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from PySide6.QtCore import QObject, QSocketNotifier, Qt, QTimer, Signal
 from PySide6.QtGui import QIcon
@@ -197,6 +198,7 @@ class HoldtypeApp(QObject):
         self.tray.open_settings.connect(self.open_settings)
         self.tray.quit_requested.connect(self.quit)
         self.live.changed.connect(self._on_settings)
+        self._on_settings(settings)  # the log level from the settings, from the start
         self.settings_window: SettingsWindow | None = None
         self.welcome: QMessageBox | None = None
         self.server: InstanceServer | None = None
@@ -289,6 +291,40 @@ class HoldtypeApp(QObject):
         logs.follow_setting(settings.ui.log_level)
 
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+LOG_MAX_BYTES = 1_000_000
+
+
+class _PrivateLogFile(logging.handlers.RotatingFileHandler):
+    """A rotating log file only its user can read (as the history is): it can name what was said."""
+
+    def _open(self) -> TextIO:  # logging's hook that opens the file
+        return open(
+            self.baseFilename, self.mode, encoding=self.encoding, opener=lambda p, f: os.open(p, f, 0o600)
+        )
+
+
+def log_to_file(path: Path | None = None) -> logging.Handler | None:
+    """Also write the log to ``holdtype.log`` in the data folder (one old file is kept).
+
+    A tray app started from the menu or at login has no terminal; this file (shown in the
+    Advanced tab) is where its warnings and errors go. Returns the handler, or None when the
+    file cannot be opened (the app runs on without it).
+    """
+    from app.paths import ensure_dir
+
+    path = path or get_paths().log_file
+    try:
+        ensure_dir(path.parent)
+        handler = _PrivateLogFile(path, maxBytes=LOG_MAX_BYTES, backupCount=1, encoding="utf-8")
+    except OSError as exc:
+        log.warning("cannot write the log file %s: %s", path, exc)
+        return None
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    logging.getLogger().addHandler(handler)
+    return handler
+
+
 def run_tray(settings: Settings, config_path: Path | None = None, problem: str | None = None) -> int:
     """Run the tray app until Quit; return the exit code (0 also when another instance answered).
 
@@ -310,6 +346,9 @@ def run_tray(settings: Settings, config_path: Path | None = None, problem: str |
         log.error("%s", exc)
         QMessageBox.warning(None, "Holdtype is already running", str(exc))
         return 1
+    log_to_file()
+    if problem:  # already on stderr; the log file is where a tray started from the menu keeps it
+        log.warning("%s", problem, extra={"shown_to_user": True})
     holdtype = HoldtypeApp(settings, config_path=config_path)
     if not holdtype.listen():
         log.warning("could not claim the single-instance socket; a second start will run twice")

@@ -1,0 +1,42 @@
+"""The tray app keeps a log file (the one the Advanced tab names): started from the menu or at
+login, it has no terminal, and its warnings must land somewhere the user can read."""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+from app.paths import get_paths
+from tests.fixtures.waiting import wait_for
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_tray_writes_the_log_file_the_advanced_tab_names(display, tmp_path, holdtype_home) -> None:  # type: ignore[no-untyped-def]
+    paths = get_paths()
+    paths.config_file.parent.mkdir(parents=True, exist_ok=True)
+    paths.config_file.write_text("[hotkey\nkey = 'f9'\n")  # does not parse: moved aside, reported
+    env = {**display.env, "HOLDTYPE_HOME": str(holdtype_home), "LLM_USER_PATH": os.environ["LLM_USER_PATH"]}
+    with open(tmp_path / "terminal.log", "w") as terminal:  # no -v: the settings' level (INFO) counts
+        tray = subprocess.Popen(
+            [sys.executable, "-m", "app", "run"], env=env, cwd=str(ROOT), stdout=terminal, stderr=terminal
+        )
+    log_file = paths.log_file
+
+    def logged() -> str:
+        return log_file.read_text(encoding="utf-8") if log_file.exists() else ""
+
+    try:
+        wait_for(lambda: "ready: tiny.en" in logged(), timeout=120, what=f"'ready' in {log_file}")
+        assert "cannot be parsed" in logged() and "config.toml.broken-" in logged()
+        assert stat.S_IMODE(log_file.stat().st_mode) == 0o600  # like the history: it may name what was said
+        tray.send_signal(signal.SIGTERM)
+        assert tray.wait(timeout=30) == 0
+    finally:
+        if tray.poll() is None:
+            tray.kill()
+            tray.wait()
