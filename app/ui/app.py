@@ -198,7 +198,6 @@ class HoldtypeApp(QObject):
         self.tray.open_settings.connect(self.open_settings)
         self.tray.quit_requested.connect(self.quit)
         self.live.changed.connect(self._on_settings)
-        self._on_settings(settings)  # the log level from the settings, from the start
         self.settings_window: SettingsWindow | None = None
         self.welcome: QMessageBox | None = None
         self.server: InstanceServer | None = None
