@@ -164,3 +164,19 @@ def resources_dir() -> Path:
         if candidate.is_dir():
             return candidate
     raise FileNotFoundError(f"Holdtype's resources folder is missing (looked beside {here})")
+
+
+def holdtype_command() -> list[str]:
+    """The command line that runs this Holdtype's CLI in a new process (add the arguments).
+
+    From source, ``python -m app``. A frozen bundle (PyInstaller) is its own executable and takes
+    no ``-m``; on Windows the tray runs as ``holdtype-tray.exe``, which has no console streams,
+    so the console launcher beside it is the one that prints.
+    """
+    if not getattr(sys, "frozen", False):
+        return [sys.executable, "-m", "app"]
+    exe = Path(sys.executable)
+    console = exe.with_name("holdtype.exe")
+    if sys.platform == "win32" and console.is_file():
+        return [str(console)]
+    return [str(exe)]

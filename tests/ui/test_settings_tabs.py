@@ -520,3 +520,29 @@ def test_modes_tab_tests_a_mode_on_the_local_llm(qtbot, local_llm, config_path: 
     qtbot.waitUntil(lambda: tab.test_button.isEnabled(), timeout=60000)
     assert "from the cache" in tab.result.text(), tab.result.text()
     assert local_llm.requests == sent  # the cache answered
+
+
+def test_advanced_tab_runs_doctor_in_a_frozen_bundle(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings, tmp_path: Path, monkeypatch
+) -> None:
+    """In the PyInstaller bundle sys.executable is Holdtype itself: `-m app` made it print
+    "No such option '-m'" instead of the doctor's report."""
+    import sys
+
+    from tests.cli import ROOT
+
+    # FAKE: a frozen build cannot be made in a test; this script takes the CLI arguments the way
+    # the bundle's executable does (holdtype ARGS), and runs this source tree's CLI.
+    frozen = tmp_path / "bundle" / "holdtype"
+    frozen.parent.mkdir()
+    frozen.write_text(f'#!/bin/sh\nPYTHONPATH="{ROOT}" exec "{sys.executable}" -m app "$@"\n')
+    frozen.chmod(0o755)
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "executable", str(frozen))
+    write_settings(Settings())
+    window = open_window(qtbot, config_path)
+    tab = window.pages["advanced"]
+    tab.run_doctor()
+    qtbot.waitUntil(lambda: "doctor exited with code" in tab.output.toPlainText(), timeout=60000)
+    assert "No such option" not in tab.output.toPlainText()
+    assert "[ok  ] python:" in tab.output.toPlainText()

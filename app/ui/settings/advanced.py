@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 from PySide6.QtCore import QProcess, QProcessEnvironment, Qt, QUrl
@@ -20,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.config import Settings
-from app.paths import ensure_dir, get_paths
+from app.paths import ensure_dir, get_paths, holdtype_command
 from app.ui.settings.base import SettingsTab, TabContext, section
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -96,7 +95,8 @@ class AdvancedTab(SettingsTab):
         process.errorOccurred.connect(self._failed)
         self.doctor_button.setEnabled(False)
         self.process = process
-        process.start(sys.executable, ["-m", "app", "doctor"])
+        program, *args = holdtype_command()
+        process.start(program, [*args, "doctor"])
 
     def _read(self) -> None:
         if self.process is not None:
