@@ -77,11 +77,17 @@ def welcome_text(settings: Settings, tray_available: bool) -> str:
     key = describe_hotkey(settings.hotkey.key)
     how = "Hold" if settings.hotkey.mode == "hold" else "Press"
     ending = "and let go" if settings.hotkey.mode == "hold" else f"and press {key} again"
+    mode = settings.modes.active
+    does = (
+        "inserts what you said as you said it"
+        if mode == "raw"
+        else "has an LLM rework what you said before it is inserted"
+    )
     parts = [
         f"<p><b>Holdtype is ready.</b> {how} <b>{key}</b>, speak, {ending}: your words are typed "
         "where the cursor is.</p>",
         f"<p>Speech is recognised on this computer with the <b>{settings.model.name}</b> model; "
-        f"mode <b>{settings.modes.active}</b> inserts what you said as you said it.</p>",
+        f"mode <b>{mode}</b> {does}.</p>",
     ]
     if sys.platform == "darwin":
         parts.append(

@@ -26,3 +26,13 @@ def test_welcome_on_wayland_without_tray(monkeypatch: pytest.MonkeyPatch) -> Non
     assert "Press <b>Ctrl+Alt+Space</b>" in text and "press Ctrl+Alt+Space again" in text
     assert "input</code> group" in text
     assert "No system tray" in text
+
+
+def test_welcome_does_not_call_an_llm_mode_verbatim() -> None:
+    # A mode chosen before the first start (`holdtype config set modes.active clean`): the
+    # welcome said "mode clean inserts what you said as you said it", which is raw's job.
+    settings = Settings()
+    settings.modes.active = "clean"
+    text = welcome_text(settings, tray_available=True)
+    assert "mode <b>clean</b> has an LLM rework what you said" in text
+    assert "as you said it" not in text
