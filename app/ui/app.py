@@ -263,6 +263,8 @@ class HoldtypeApp(QObject):
             self.settings_window.close()
         if self.welcome is not None:
             self.welcome.done(0)
+        if self.tray.about is not None:
+            self.tray.about.done(0)
         self.tray.hide()
         self.overlay.hide()
         self.cues.close()

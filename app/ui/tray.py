@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QRectF, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QColor, QGuiApplication, QIcon, QPainter, QPixmap
-from PySide6.QtWidgets import QMenu, QSystemTrayIcon
+from PySide6.QtWidgets import QMenu, QMessageBox, QSystemTrayIcon
 
 from app.config import Settings
 from app.events import EngineReady, ErrorRaised, Notice, State, StateChanged, UtteranceResult
@@ -116,6 +116,7 @@ class TrayController(QObject):
         self.available = QSystemTrayIcon.isSystemTrayAvailable()
         self.problem: str | None = None if self.available else NO_TRAY_MESSAGE
         self._level = -1
+        self.about: QMessageBox | None = None
         self.icon = QSystemTrayIcon(state_icon("idle"), self)
         self.menu = QMenu()
         self.menu.setObjectName("holdtype-tray-menu")
@@ -258,18 +259,26 @@ class TrayController(QObject):
             self.engine.copy_to_clipboard(text)
 
     def show_about(self) -> None:
-        """Show the About box."""
-        from PySide6.QtWidgets import QMessageBox
-
+        """Show the About box, without blocking the tray menu (Quit, Pause) while it is open."""
         from app import __version__
 
-        QMessageBox.about(
-            None,
-            "About Holdtype",
-            f"<b>Holdtype {__version__}</b><p>Hold a key, speak, let go: your words appear where "
-            "you type. Speech is recognised on this computer (faster-whisper); nothing leaves it "
-            "unless you pick an LLM mode that uses a remote model.</p>",
-        )
+        if self.about is None:
+            box = QMessageBox()
+            box.setObjectName("holdtype-about")
+            box.setWindowTitle("About Holdtype")
+            box.setIconPixmap(QIcon(str(resources_dir() / "icons" / "holdtype.png")).pixmap(64, 64))
+            box.setTextFormat(Qt.TextFormat.RichText)
+            box.setText(
+                f"<b>Holdtype {__version__}</b><p>Hold a key, speak, let go: your words appear where "
+                "you type. Speech is recognised on this computer (faster-whisper); nothing leaves it "
+                "unless you pick an LLM mode that uses a remote model.</p>"
+            )
+            box.setStandardButtons(QMessageBox.StandardButton.Ok)
+            box.setModal(False)  # QMessageBox.about() was app-modal: the tray menu did not open
+            self.about = box
+        self.about.show()
+        self.about.raise_()
+        self.about.activateWindow()
 
     def _on_activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         if reason == QSystemTrayIcon.ActivationReason.Trigger:

@@ -160,3 +160,27 @@ def test_the_log_level_setting_applies_from_the_start(qtbot, config_path: Path) 
     finally:
         ui.shutdown()
         logging.getLogger("app").setLevel(logging.NOTSET)
+
+
+def test_about_box_leaves_the_tray_menu_usable(qtbot, holdtype) -> None:  # type: ignore[no-untyped-def]
+    """QMessageBox.about() was application-modal: while it was open the tray menu did not open
+    at all (no Quit, no Pause) until the box was closed."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    seen: list[bool] = []  # whether a modal window blocked the rest of the app
+
+    def look() -> None:  # runs inside the box's own event loop, if it has one
+        modal = QApplication.activeModalWidget()
+        seen.append(modal is not None)
+        if modal is not None:
+            modal.close()
+
+    QTimer.singleShot(500, look)
+    holdtype.tray.show_about()
+    qtbot.waitUntil(lambda: bool(seen), timeout=5000)
+    assert seen == [False]
+    about = holdtype.tray.about
+    assert about is not None and about.isVisible() and "Holdtype" in about.text()
+    holdtype.shutdown()  # Quit closes it
+    assert not about.isVisible()
