@@ -21,6 +21,7 @@ MODULES = [
     "app.textfile",
     "app.tomledit",
     "app.transcribe.tokens",
+    "app.ui.settings.general",
 ]
 
 

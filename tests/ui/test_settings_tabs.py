@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -74,6 +75,30 @@ def test_general_tab(qtbot, config_path: Path, write_settings, tmp_path: Path, m
     tab.start_at_login.setChecked(False)
     commit(qtbot, window)
     assert not entry.exists()
+
+
+def test_start_at_login_entry_is_valid_with_a_space_in_a_path(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings, tmp_path: Path, monkeypatch
+) -> None:
+    """The autostart entry quoted its paths the shell's way ('...'), which the Desktop Entry
+    spec does not allow: desktop-file-validate rejected it as soon as a path had a space."""
+    import shlex
+
+    from tests.fixtures.parts import require_tools
+
+    require_tools("desktop-file-validate", fix="sudo apt-get install desktop-file-utils")
+    home = tmp_path / "my home" / "holdtype"
+    monkeypatch.setenv("HOLDTYPE_HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    write_settings(Settings())
+    window = open_window(qtbot, config_path)
+    window.pages["general"].start_at_login.setChecked(True)
+    commit(qtbot, window)
+    entry = tmp_path / "xdg" / "autostart" / "holdtype.desktop"
+    check = subprocess.run(["desktop-file-validate", str(entry)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    exec_value = next(line for line in entry.read_text().splitlines() if line.startswith("Exec="))
+    assert shlex.split(exec_value[len("Exec=") :])[:2] == ["env", f"HOLDTYPE_HOME={home}"]
 
 
 def test_general_rejects_bad_hotkeys(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -40,14 +39,38 @@ def autostart_file() -> Path:
     return Path(base) / "autostart" / AUTOSTART_NAME
 
 
-def launch_command() -> str:
-    """The command line that starts the tray app (the installed script, else ``python -m app``)."""
+def launch_command() -> list[str]:
+    """The command that starts the tray app (the installed script, else ``python -m app``)."""
     if getattr(sys, "frozen", False):  # a PyInstaller bundle: the executable is Holdtype itself
-        return shlex.quote(sys.executable)
+        return [sys.executable]
     script = shutil.which("holdtype")
     if script:
-        return shlex.quote(script)
-    return f"{shlex.quote(sys.executable)} -m app"
+        return [script]
+    return [sys.executable, "-m", "app"]
+
+
+_EXEC_RESERVED = set(" \t\n\"'\\><~|&;$*?#()`")
+
+
+def exec_line(args: list[str]) -> str:
+    """``args`` as the Exec value of a desktop entry, quoted as the Desktop Entry spec says:
+    in double quotes (a shell's single quotes are invalid there) with the double quote, backquote,
+    dollar and backslash escaped, backslashes doubled once more for the string value, and ``%``
+    written ``%%``.
+
+    >>> exec_line(["env", "HOLDTYPE_HOME=/home/a b/ht", "/opt/holdtype/holdtype"])
+    'env "HOLDTYPE_HOME=/home/a b/ht" /opt/holdtype/holdtype'
+    >>> exec_line(["/x/100%/holdtype"])
+    '/x/100%%/holdtype'
+    """
+    parts = []
+    for arg in args:
+        if arg and not (_EXEC_RESERVED & set(arg)):
+            parts.append(arg.replace("%", "%%"))
+            continue
+        quoted = "".join("\\" + c if c in '"`$\\' else c for c in arg)
+        parts.append('"' + quoted.replace("\\", "\\\\").replace("%", "%%") + '"')
+    return " ".join(parts)
 
 
 def set_start_at_login(enabled: bool) -> Path | None:
@@ -63,13 +86,13 @@ def set_start_at_login(enabled: bool) -> Path | None:
     home = os.environ.get(HOME_ENV)
     command = launch_command()
     if home:
-        command = f"env {HOME_ENV}={shlex.quote(home)} {command}"
+        command = ["env", f"{HOME_ENV}={home}", *command]
     path.write_text(
         "[Desktop Entry]\n"
         "Type=Application\n"
         "Name=Holdtype\n"
         "Comment=Hold a key, speak, let go: dictation into any window\n"
-        f"Exec={command}\n"
+        f"Exec={exec_line(command)}\n"
         "Icon=audio-input-microphone\n"
         "Terminal=false\n"
         "X-GNOME-Autostart-enabled=true\n",
