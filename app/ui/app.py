@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import getpass
 import hashlib
+import io
 import logging
 import logging.handlers
 import os
@@ -18,7 +19,7 @@ import signal
 import socket
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QSocketNotifier, Qt, QTimer, Signal
 from PySide6.QtGui import QIcon
@@ -305,10 +306,12 @@ LOG_MAX_BYTES = 1_000_000
 class _PrivateLogFile(logging.handlers.RotatingFileHandler):
     """A rotating log file only its user can read (as the history is): it can name what was said."""
 
-    def _open(self) -> TextIO:  # logging's hook that opens the file
-        return open(
+    def _open(self) -> io.TextIOWrapper:  # logging's hook that opens the file
+        handle = open(  # noqa: SIM115 - the handler owns the file and closes it
             self.baseFilename, self.mode, encoding=self.encoding, opener=lambda p, f: os.open(p, f, 0o600)
         )
+        assert isinstance(handle, io.TextIOWrapper)
+        return handle
 
 
 def log_to_file(path: Path | None = None) -> logging.Handler | None:
