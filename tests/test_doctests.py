@@ -20,6 +20,7 @@ MODULES = [
     "app.text.vocabulary",
     "app.textfile",
     "app.tomledit",
+    "app.transcribe.levels",
     "app.transcribe.tokens",
     "app.ui.settings.general",
 ]

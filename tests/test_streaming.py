@@ -279,3 +279,27 @@ def test_a_hyphenated_term_is_one_word_and_nothing_after_it_is_lost(whisper, spe
     _feed(streaming, audio)
     text = streaming.finish(audio).text.lower()
     assert "scikit-learn for machine" in text, text
+
+
+def test_digital_silence_around_the_words_is_not_heard(whisper, speak) -> None:
+    """A held key on a virtual or noise-suppressed microphone records pure zeros before the
+    words (the pre-roll) and after them. They are not decoded: live dictation gives the words
+    ``holdtype transcribe`` gives for the file, where the zeros used to change them ("Look at
+    table" read as "Welcome table"), and word times still count from the recording's start."""
+    speech = load_audio(speak("Book a table for four people at seven tonight.", speed=160))
+    sound = np.flatnonzero(np.abs(speech) > 1e-5)
+    speech = speech[sound[0] : sound[-1] + 1]  # a file that starts and ends on a sound
+    before = int(0.4 * SAMPLE_RATE)
+    held = np.concatenate([np.zeros(before, np.float32), speech, np.zeros(SAMPLE_RATE // 2, np.float32)])
+    timed = replace(OPTIONS, word_timestamps=True)
+    alone, recorded = whisper.transcribe(speech, timed), whisper.transcribe(held, timed)
+    assert recorded.text == alone.text
+    assert recorded.duration == pytest.approx(len(held) / SAMPLE_RATE)
+    shift = before / SAMPLE_RATE
+    assert [w.start for w in recorded.words] == pytest.approx([w.start + shift for w in alone.words])
+    # Streamed: the pause decode made while the words' faint end was still coming is made
+    # again once it has turned into zeros, so the release needs no decode and says the same.
+    streaming = StreamingTranscriber(whisper, OPTIONS)
+    _feed(streaming, held)
+    assert streaming.finish(held).text == whisper.transcribe(speech, OPTIONS).text
+    assert streaming.finish_decoded is False
