@@ -770,11 +770,18 @@ class Engine:
             return None
 
     def _run_mode(self, mode: str, text: str) -> str:
-        if self._mode_runner is None:
-            from app.llm.runner import ModeRunner
+        """``text`` through ``mode``; the text as it was when the mode fails in any way (the
+        runner itself falls back on a model's failures: this also covers its own)."""
+        try:
+            if self._mode_runner is None:
+                from app.llm.runner import ModeRunner
 
-            self._mode_runner = ModeRunner(self._settings)
-        result = self._mode_runner.run(mode, text)
+                self._mode_runner = ModeRunner(self._settings)
+            result = self._mode_runner.run(mode, text)
+        except Exception as exc:
+            log.exception("mode %s failed", mode)
+            self._publish(ev.Notice(f"Mode '{mode}' failed ({exc}); the plain transcript is used", "llm"))
+            return text
         if result.fallback_reason:
             self._publish(
                 ev.Notice(f"Mode '{mode}' fell back to the plain transcript: {result.fallback_reason}", "llm")

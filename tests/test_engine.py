@@ -196,3 +196,28 @@ def test_a_history_held_by_another_program_does_not_stop_the_dictation(engine, t
     engine.dictate_audio(load_audio(speak("Second try.", speed=150)))
     second = wait_for(lambda: seen.of(ev.UtteranceResult)[1:], timeout=60, what="a second result")[0]
     assert second.history_id is not None and engine.history.get(second.history_id) is not None
+
+
+def test_a_mode_that_fails_in_an_unforeseen_way_pastes_the_plain_transcript(
+    x_env, target_window, speak, monkeypatch
+):
+    from app.llm.runner import ModeRunner
+
+    def broken(self, mode, text, **kwargs):  # FAKE: a bug in the runner, not a model's failure
+        raise RuntimeError("unexpected")
+
+    monkeypatch.setattr(ModeRunner, "run", broken)
+    settings = Settings()
+    settings.modes.active = "clean"
+    eng = Engine(settings, enable_hotkeys=False, enable_audio=False)
+    try:
+        seen = _start(eng)
+        target_window.focus()
+        eng.dictate_audio(load_audio(speak("The meeting moved to Thursday.", speed=150)))
+        result = wait_for(lambda: seen.of(ev.UtteranceResult), timeout=60, what="a result")[0]
+        assert result.outcome == ev.Outcome.PASTED and "thursday" in result.text.lower(), result
+        wait_for(lambda: "Thursday" in target_window.text(), timeout=15, what="pasted text")
+        assert any("plain transcript" in e.message for e in seen.of(ev.Notice))
+        assert eng.history.get(result.history_id).text == result.text
+    finally:
+        eng.shutdown()
