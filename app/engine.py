@@ -45,6 +45,8 @@ from app.transcribe.streaming import Partial, StreamingTranscriber, stream_while
 from app.transcribe.whisper import DecodeOptions, Transcriber, WhisperTranscriber
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from app.audio.capture import Recorder
     from app.audio.spool import Spool, SpoolWriter
     from app.history.store import HistoryEntry, HistoryStore
@@ -607,6 +609,10 @@ class Engine:
         for path in spool.leftovers():
             try:
                 audio = read_spool(path)
+            except HoldtypeError as exc:
+                self._set_aside(path, exc)
+                continue
+            try:
                 text, raw = self._transcribe_batch(audio)
             except HoldtypeError as exc:
                 self._publish(ev.ErrorRaised(f"could not recover {path.name}: {exc}", "recovery"))
@@ -646,6 +652,26 @@ class Engine:
                     "recovery",
                 )
             )
+
+    def _set_aside(self, path: Path, exc: HoldtypeError) -> None:
+        """Get a spool file that cannot be read out of the way of the next start's recovery.
+
+        An empty file (a crash before the header was written, a full disk) holds nothing and goes
+        quietly; any other is renamed ``<name>.broken-<time>`` and named once, so its bytes are
+        still there for the user.
+        """
+        from app.paths import move_aside
+
+        try:
+            if path.stat().st_size == 0:
+                path.unlink()
+                log.debug("deleted the empty spool file %s: nothing to recover", path)
+                return
+            target = move_aside(path, "broken")
+        except OSError as err:  # said again at the next start, until the file can be moved
+            self._publish(ev.ErrorRaised(f"could not recover {path.name}: {exc} ({err})", "recovery"))
+            return
+        self._publish(ev.ErrorRaised(f"could not recover {path.name}: {exc}; kept as {target}", "recovery"))
 
     def _transcriber_name(self) -> str:
         return getattr(self._transcriber, "name", type(self._transcriber).__name__)

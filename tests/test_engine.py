@@ -154,6 +154,31 @@ def test_leftover_spool_is_recovered_into_history(x_env, speak, holdtype_home: P
     assert spool.leftovers() == []
 
 
+def test_an_unreadable_spool_file_is_reported_once_and_an_empty_one_goes_quietly(holdtype_home: Path):
+    # Left by a crash before the header was written (empty) or by a full disk (a torn header):
+    # both were reported at every start and never removed.
+    spool_dir = get_paths().spool_dir
+    spool_dir.mkdir(parents=True)
+    empty = spool_dir / "utt-20261202-040000-p99999-g1.wav"
+    empty.write_bytes(b"")
+    torn = spool_dir / "utt-20261202-040001-p99999-g2.wav"
+    torn.write_bytes(b"RIFF\x24\x00")
+    said: list[list[str]] = []
+    for _ in range(2):  # two starts
+        eng = Engine(Settings(), enable_hotkeys=False, enable_audio=False)
+        try:
+            seen = _start(eng)
+            wait_for(lambda: not any(spool_dir.glob("*.wav")), timeout=30, what="the spool emptied")
+        finally:
+            eng.shutdown()
+        said.append([e.message for e in seen.of(ev.ErrorRaised)])
+    assert said[1] == [], said
+    assert len(said[0]) == 1 and torn.name in said[0][0] and empty.name not in said[0][0], said
+    (kept,) = spool_dir.iterdir()
+    assert kept.name.startswith(torn.name + ".broken-") and str(kept) in said[0][0]
+    assert kept.read_bytes() == b"RIFF\x24\x00"
+
+
 def test_settings_applied_says_which_part_could_not_be_set_up(holdtype_home, monkeypatch):  # type: ignore[no-untyped-def]
     """With no display the hotkey cannot be armed (a real failure of a real part): the notice
     for a hotkey change said "Settings applied." all the same."""
