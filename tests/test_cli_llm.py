@@ -125,6 +125,28 @@ def test_cache_commands() -> None:
     assert usage.returncode == 2 and "Traceback" not in usage.stderr and "x>=0" in usage.stderr
 
 
+def test_a_cache_another_program_holds_is_one_line_soon_and_left_alone() -> None:
+    import sqlite3
+    import time
+
+    with LLMCache() as store:
+        store.put(CacheEntry("c0ffee" + "0" * 58, "cached reply", None, "m", "clean", 5.0, 1000.0))
+        folder = store.directory
+    other = sqlite3.connect(folder / "cache.db", isolation_level=None)  # a database browser
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        for command in (["stats"], ["list"], ["clear"]):
+            start = time.monotonic()
+            proc = holdtype("cache", *command, timeout=120)  # waited diskcache's 60 s, silently
+            assert time.monotonic() - start < 20, command
+            _one_line_error(proc, "another program holds it")
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert [p.name for p in folder.parent.iterdir()] == ["llm"]  # not moved aside as damaged
+    assert json.loads(holdtype("cache", "stats", "--json").stdout)["entries"] == 1
+
+
 def test_bench_cache_reports_a_median() -> None:
     proc = holdtype("bench", "cache", "-n", "50", "--json")
     assert proc.returncode == 0, proc.stderr

@@ -183,3 +183,33 @@ def test_a_cache_that_cannot_be_opened_still_asks_the_model(local_llm) -> None: 
     assert result.model == local_llm.model_id and not result.cached and result.raw_reply
     assert result.text.strip() and (result.text == text or not result.fallback_reason)
     assert folder.read_text() == "not a folder"
+
+
+@pytest.mark.llm
+def test_a_cache_another_program_holds_costs_a_dictation_about_a_second(local_llm) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    settings = Settings(llm=LLMSettings(model=local_llm.model_id, timeout_s=120))
+    text = "so um the tests pass and uh we can merge it"
+    runner = ModeRunner(settings)
+    first = runner.run("clean", text)
+    assert runner.cache is not None and first.cache_key is not None
+    other = sqlite3.connect(runner.cache.directory / "cache.db", isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")  # a database browser, or another process mid-write
+    try:
+        start = time.monotonic()
+        again = runner.run("clean", text)  # the hit's counter waited 60 s, then the model was asked
+        assert again.cached and again.text == first.text
+        assert time.monotonic() - start < 10
+        before = local_llm.requests
+        start = time.monotonic()
+        fresh = ModeRunner(settings).run("clean", text + " today")  # opening waited 60 s first
+        assert local_llm.requests == before + 1 and not fresh.cached
+        assert time.monotonic() - start < first.llm_ms / 1000 + 30
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    folder = get_paths().llm_cache_dir
+    assert [p.name for p in folder.parent.iterdir()] == ["llm"]  # was moved aside as "corrupt"
+    with LLMCache() as store:
+        assert store.get(first.cache_key, count=False) is not None

@@ -8,10 +8,15 @@ Values are :class:`CacheEntry` dicts: the reply text, the parsed object (schema 
 model, timings, token counts and the time it was stored. The size limit and the optional TTL come
 from :class:`app.config.LLMSettings`. Hit and miss counters are kept in the cache folder too, so
 ``holdtype cache stats`` sees what the app did.
+
+A cache another process holds (a write in progress, a database browser) is waited for
+:data:`WAIT_S`, not diskcache's 60 s: the mode runner then goes on uncached and the ``cache``
+commands say so in one line. Such a cache is left alone, never taken for a damaged one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -35,14 +40,29 @@ _HITS = _STATS_PREFIX + "hits"
 _MISSES = _STATS_PREFIX + "misses"
 
 
-# What a cache that cannot be used right now raises (a folder that is a file, a full disk, a
-# database another process holds past diskcache's time limit): callers that can do without the
-# cache, like the mode runner, catch these and carry on uncached.
-CACHE_FAILURES: tuple[type[BaseException], ...] = (OSError, sqlite3.Error, diskcache.Timeout)
+# How long an operation waits for another process's lock on the cache database: a reply is
+# worth less than the time it saves, and a dictation must not wait on it.
+WAIT_S = 1.0
 
 
 class CacheError(HoldtypeError):
     """A cache key is unknown or ambiguous."""
+
+
+class CacheUnavailable(HoldtypeError):
+    """The cache database cannot be used right now (another process holds it, read-only, a
+    full disk); it is fine and is left alone."""
+
+
+# What a cache that cannot be used right now raises (a folder that is a file, a full disk, a
+# database another process holds): callers that can do without the cache, like the mode runner,
+# catch these and carry on uncached.
+CACHE_FAILURES: tuple[type[BaseException], ...] = (
+    OSError,
+    sqlite3.Error,
+    diskcache.Timeout,
+    CacheUnavailable,
+)
 
 
 def cache_key(
@@ -106,23 +126,60 @@ class LLMCache:
     """The reply cache: a :class:`diskcache.Cache` in ``get_paths().llm_cache_dir``."""
 
     def __init__(self, settings: LLMSettings | None = None, directory: Path | None = None) -> None:
-        """Open (creating if needed) the cache with the size limit and TTL of ``settings``."""
+        """Open (creating if needed) the cache with the size limit and TTL of ``settings``;
+        :class:`CacheUnavailable` when another process holds it for more than :data:`WAIT_S`."""
         self.settings = settings or LLMSettings()
         self.directory = directory or get_paths().llm_cache_dir
         self.problem: str | None = None
         ensure_dir(self.directory, private=True)
         try:
+            self._wait_for_writers()
             self._cache = self._open()
+        except sqlite3.OperationalError as exc:  # locked, read-only, disk full: not damage
+            raise self._unavailable(exc) from exc
         except sqlite3.DatabaseError as exc:  # a damaged database: start a new cache beside it
             self._set_aside(exc)
             self._cache = self._open()
 
+    def _wait_for_writers(self) -> None:
+        """Wait up to :data:`WAIT_S` for the write lock that opening takes (diskcache's own
+        opening retries for 60 s whatever its timeout): sqlite3.OperationalError if it is held."""
+        db = self.directory / diskcache.core.DBNAME
+        if not db.is_file():
+            return
+        conn = sqlite3.connect(db, timeout=WAIT_S, isolation_level=None)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("ROLLBACK")
+        except sqlite3.OperationalError:
+            raise
+        except sqlite3.DatabaseError:  # not a database: opening sets it aside
+            pass
+        finally:
+            conn.close()
+
     def _open(self) -> diskcache.Cache:
         return diskcache.Cache(
             str(self.directory),
+            timeout=WAIT_S,
             size_limit=self.settings.cache_size_mb * 1024 * 1024,
             eviction_policy="least-recently-stored",
         )
+
+    def _unavailable(self, exc: BaseException) -> CacheUnavailable:
+        reason = str(exc) or "database is locked"  # diskcache.Timeout says nothing
+        hint = ""
+        if "locked" in reason or "busy" in reason:
+            hint = "; another program holds it: try again when it is done"
+        return CacheUnavailable(f"the LLM reply cache {self.directory} cannot be used ({reason}){hint}")
+
+    @contextlib.contextmanager
+    def _using(self) -> Iterator[None]:
+        """Turn a lock held too long (or another passing database failure) into CacheUnavailable."""
+        try:
+            yield
+        except (sqlite3.OperationalError, diskcache.Timeout) as exc:
+            raise self._unavailable(exc) from exc
 
     def _set_aside(self, exc: Exception) -> None:
         """Move the unreadable cache folder to ``<folder>.corrupt-<time>`` (a reply can always be
@@ -148,27 +205,33 @@ class LLMCache:
     # --- lookups ---------------------------------------------------------------------------------
     def get(self, key: str, count: bool = True) -> CacheEntry | None:
         """Return the entry for ``key`` or None; ``count`` updates the hit/miss counters."""
-        raw = self._cache.get(key)
-        entry = _to_entry(raw)
+        with self._using():
+            entry = _to_entry(self._cache.get(key))
         if count:
-            self._cache.incr(_HITS if entry is not None else _MISSES, 1, default=0)
+            try:
+                self._cache.incr(_HITS if entry is not None else _MISSES, 1, default=0)
+            except (sqlite3.OperationalError, diskcache.Timeout) as exc:  # a reply read is a reply
+                log.debug("hit/miss not counted: %s", self._unavailable(exc))
         return entry
 
     def put(self, entry: CacheEntry) -> None:
         """Store ``entry`` (expiring after the TTL, if one is set)."""
         ttl_days = self.settings.cache_ttl_days
         expire = ttl_days * 86400.0 if ttl_days else None
-        self._cache.set(entry.key, entry.to_dict(), expire=expire)
+        with self._using():
+            self._cache.set(entry.key, entry.to_dict(), expire=expire)
 
     def keys(self) -> Iterator[str]:
         """Keys of stored replies (not the counters)."""
-        for key in self._cache.iterkeys():
-            if isinstance(key, str) and not key.startswith(_STATS_PREFIX):
-                yield key
+        with self._using():
+            for key in self._cache.iterkeys():
+                if isinstance(key, str) and not key.startswith(_STATS_PREFIX):
+                    yield key
 
     def entries(self) -> list[CacheEntry]:
         """All stored replies, newest first."""
-        found = [e for e in (_to_entry(self._cache.get(k)) for k in list(self.keys())) if e is not None]
+        with self._using():
+            found = [e for e in (_to_entry(self._cache.get(k)) for k in list(self.keys())) if e is not None]
         return sorted(found, key=lambda e: e.created, reverse=True)
 
     def show(self, key_or_prefix: str) -> CacheEntry:
@@ -191,33 +254,35 @@ class LLMCache:
 
     def stats(self) -> CacheStats:
         """Entries, size on disk, and the persisted hit/miss counters."""
-        return CacheStats(
-            directory=str(self.directory),
-            entries=sum(1 for _ in self.keys()),
-            size_bytes=int(self._cache.volume()),
-            hits=int(self._cache.get(_HITS, 0)),
-            misses=int(self._cache.get(_MISSES, 0)),
-            size_limit_bytes=int(self._cache.size_limit),
-            ttl_days=self.settings.cache_ttl_days,
-        )
+        with self._using():
+            return CacheStats(
+                directory=str(self.directory),
+                entries=sum(1 for _ in self.keys()),
+                size_bytes=int(self._cache.volume()),
+                hits=int(self._cache.get(_HITS, 0)),
+                misses=int(self._cache.get(_MISSES, 0)),
+                size_limit_bytes=int(self._cache.size_limit),
+                ttl_days=self.settings.cache_ttl_days,
+            )
 
     def clear(self, older_than_days: float | None = None) -> int:
         """Delete replies (only those older than ``older_than_days``, if given); return how many.
 
         Clearing everything also resets the hit/miss counters.
         """
-        if older_than_days is None:
-            removed = sum(1 for _ in self.keys())
-            self._cache.clear()
+        with self._using():
+            if older_than_days is None:
+                removed = sum(1 for _ in self.keys())
+                self._cache.clear()
+                return removed
+            cutoff = time.time() - older_than_days * 86400.0
+            removed = 0
+            for key in list(self.keys()):
+                entry = _to_entry(self._cache.get(key))
+                if entry is None or entry.created < cutoff:
+                    removed += int(self._cache.delete(key))
+            self._cache.expire()
             return removed
-        cutoff = time.time() - older_than_days * 86400.0
-        removed = 0
-        for key in list(self.keys()):
-            entry = _to_entry(self._cache.get(key))
-            if entry is None or entry.created < cutoff:
-                removed += int(self._cache.delete(key))
-        self._cache.expire()
-        return removed
 
 
 def _to_entry(raw: object) -> CacheEntry | None:
