@@ -95,6 +95,19 @@ def test_show(filled: list[int]) -> None:
     assert "outcome: pasted" in plain.stdout
 
 
+def test_show_json_starts_with_a_list_json_row(filled: list[int]) -> None:
+    # show --json had `outcome` first and `id` last: a tool reading both had two shapes to know.
+    listed = json.loads(holdtype("history", "list", "--json", "--limit", "1").stdout)
+    shown = json.loads(holdtype("history", "show", str(listed["id"]), "--json").stdout)
+    assert list(shown.items())[: len(listed)] == list(listed.items())
+    extra = list(shown)[len(listed) :]
+    assert extra == ["key_down", "key_up", "text_ready", "inserted", "audio_path"]
+    assert "history show ID --json" in holdtype("history", "list", "--help").stdout
+    for field in listed:  # documented in --help and in README's command table
+        assert field in holdtype("history", "list", "--help").stdout.replace("\n", " ")
+        assert f"`{field}`" in (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+
+
 @pytest.mark.parametrize("command", ["show", "copy", "delete"])
 def test_unknown_id_is_one_line_exit_1(filled: list[int], command: str) -> None:
     out = holdtype("history", command, "424242")

@@ -13,6 +13,8 @@ from app.history.store import HistoryEntry, HistoryStore
 # SQLite's largest row id: a bigger number names no utterance (and overflows its integers).
 MAX_ID = 2**63 - 1
 
+# The fields of a `list --json` row, in their order (other tools read them: add, never rename);
+# `show --json` prints the same, then the entry's other fields.
 _JSON_FIELDS = (
     "id",
     "created",
@@ -42,6 +44,11 @@ def _when(ts: float) -> str:
 def _summary(entry: HistoryEntry) -> dict[str, object]:
     data = entry.to_dict()
     return {name: data[name] for name in _JSON_FIELDS}
+
+
+def _details(entry: HistoryEntry) -> dict[str, object]:
+    """Every field: those of a `list --json` row in its order, then the others."""
+    return {**_summary(entry), **entry.to_dict()}
 
 
 def _line(entry: HistoryEntry) -> str:
@@ -88,7 +95,12 @@ def history() -> None:
 @click.option("--limit", "-n", default=20, show_default=True, type=click.IntRange(min=1))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def list_command(limit: int, as_json: bool) -> None:
-    """List recent utterances.
+    """List recent utterances, newest first.
+
+    With --json, one object per line with the fields id, created (unix seconds), text (as
+    inserted), raw (as Whisper heard it), outcome (pasted, typed, failed, cancelled, recovered,
+    empty), mode, model, device (the microphone), audio_seconds, release_to_text_ms and error
+    (null, or why it failed); `history show ID --json` gives these and the rest.
 
     Example: holdtype history list --json --limit 50
     """
@@ -111,7 +123,12 @@ def search(text: str, limit: int, as_json: bool) -> None:
 
 @history.command()
 @click.argument("entry_id", metavar="ID", type=click.IntRange(1, MAX_ID))
-@click.option("--json", "as_json", is_flag=True, help="All fields as one JSON object.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="All fields as one JSON object: a `list --json` row's, then the rest.",
+)
 def show(entry_id: int, as_json: bool) -> None:
     """Show one utterance with all its details.
 
@@ -120,7 +137,7 @@ def show(entry_id: int, as_json: bool) -> None:
     with _open() as store:
         entry = _get(store, entry_id)
     if as_json:
-        echo_json(entry.to_dict())
+        echo_json(_details(entry))
         return
     data = entry.to_dict()
     for name, value in data.items():
