@@ -125,6 +125,17 @@ def test_cache_commands() -> None:
     assert usage.returncode == 2 and "Traceback" not in usage.stderr and "x>=0" in usage.stderr
 
 
+def test_an_empty_cache_list_says_so_on_stderr() -> None:
+    out = holdtype("cache", "list")  # printed nothing at all
+    assert out.returncode == 0 and out.stdout == "" and "No cached replies yet" in out.stderr
+    out = holdtype("cache", "list", "--json")
+    assert out.returncode == 0 and out.stdout == "" and out.stderr == ""  # JSON: nothing at all
+    assert holdtype("config", "set", "llm.cache_enabled", "false").returncode == 0
+    out = holdtype("cache", "list")
+    assert out.returncode == 0 and out.stdout == ""
+    assert "holdtype config set llm.cache_enabled true" in out.stderr
+
+
 def test_a_cache_another_program_holds_is_one_line_soon_and_left_alone() -> None:
     import sqlite3
     import time

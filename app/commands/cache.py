@@ -15,7 +15,7 @@ from dataclasses import asdict
 
 import click
 
-from app.commands._common import echo_json, settings
+from app.commands._common import echo_json, note_empty, settings
 from app.llm.cache import LLMCache
 
 
@@ -59,6 +59,8 @@ def list_entries(as_json: bool) -> None:
     """
     with _open() as store:
         entries = store.entries()
+    if not entries and not as_json:
+        note_empty(_empty_note())
     for entry in entries:
         if as_json:
             row = entry.to_dict()
@@ -70,6 +72,13 @@ def list_entries(as_json: bool) -> None:
         reply = " ".join(entry.text.split())
         reply = reply if len(reply) <= 60 else reply[:57] + "..."
         click.echo(f"{entry.key[:12]}  {when}  {entry.mode:<8} {entry.model:<20} {reply}")
+
+
+def _empty_note() -> str:
+    """What an empty cache means: no LLM mode has run yet, or caching is off."""
+    if not settings().llm.cache_enabled:
+        return "The LLM reply cache is off; turn it on with `holdtype config set llm.cache_enabled true`."
+    return "No cached replies yet: an LLM mode's replies are kept here (see `holdtype modes list`)."
 
 
 @cache.command("show")
