@@ -49,6 +49,17 @@ def test_modes_errors_are_one_line() -> None:
     assert holdtype("modes", "list").returncode == 0  # the other modes still list
 
 
+def test_modes_test_says_a_broken_mode_file_once() -> None:
+    modes_dir = os.path.join(os.environ["HOLDTYPE_HOME"], "config", "modes")
+    os.makedirs(modes_dir)
+    with open(os.path.join(modes_dir, "bad.toml"), "w") as f:
+        f.write('template = "missing placeholder"\n')
+    save_settings(Settings(llm=LLMSettings(model="no-such-model")))  # falls back without a network
+    proc = holdtype("modes", "test", "clean", "hello there")
+    assert proc.stdout.strip() == "hello there"
+    assert proc.stderr.count("bad.toml") == 1, proc.stderr  # was said twice
+
+
 def test_modes_test_raw_says_no_model_is_called() -> None:
     proc = holdtype("modes", "test", "raw", "hello there")
     assert proc.returncode == 0 and proc.stdout.strip() == "hello there"

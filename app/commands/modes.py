@@ -89,9 +89,12 @@ def test_mode(name: str, text: str, sample: int, as_json: bool) -> None:
     """
     from app.llm.runner import ModeRunner
 
-    get_mode(name)  # an unknown or broken mode is an error here, not a fallback
+    runner = ModeRunner(settings())
+    # An unknown or broken mode is an error here, not a fallback; the run reuses what this read
+    # (reading the modes twice said each broken mode file's warning twice).
+    runner.mode(name)
     with _quiet_fallback_warning():  # the fallback is this command's own error line below
-        result = ModeRunner(settings()).run(name, text, sample=sample)
+        result = runner.run(name, text, sample=sample)
     if as_json:
         echo_json(result.to_dict())
         return
