@@ -95,6 +95,20 @@ def test_show(filled: list[int]) -> None:
     assert "outcome: pasted" in plain.stdout
 
 
+def test_plain_output_shows_control_characters_instead_of_sending_them() -> None:
+    # Stored text went to the terminal raw: ESC sequences cleared the screen or recoloured it,
+    # U+202E turned the rest of the line around.
+    nasty = "\x1b[2J\x1b[31mred\x1b[0m and \u202eevil"
+    with HistoryStore() as store:
+        entry_id = store.add(HistoryEntry(outcome=Outcome.PASTED, text=nasty, raw=nasty, error="\x07bell"))
+    for args in (["list"], ["search", "red"], ["show", str(entry_id)]):
+        out = holdtype("history", *args)
+        assert out.returncode == 0, out.stderr
+        assert "\x1b" not in out.stdout and "\u202e" not in out.stdout and "\x07" not in out.stdout
+        assert "\\x1b[2J\\x1b[31mred\\x1b[0m and \\u202eevil" in out.stdout, out.stdout
+    assert json.loads(holdtype("history", "list", "--json").stdout)["text"] == nasty  # exact
+
+
 def test_show_json_starts_with_a_list_json_row(filled: list[int]) -> None:
     # show --json had `outcome` first and `id` last: a tool reading both had two shapes to know.
     listed = json.loads(holdtype("history", "list", "--json", "--limit", "1").stdout)

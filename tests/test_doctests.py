@@ -9,6 +9,7 @@ import pytest
 
 MODULES = [
     "app.cli",
+    "app.commands._common",
     "app.commands.config",
     "app.hotkey.grab",
     "app.logs",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
@@ -42,6 +43,33 @@ def note_empty(message: str) -> None:
     """Say on stderr that a listing is empty, and how to fill it (stdout stays empty, for
     scripts)."""
     click.secho(message, err=True, fg="bright_black")
+
+
+# Characters that reorder the text around them (bidi embeddings, overrides and isolates): a stored
+# U+202E shows the rest of the line backwards.
+_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def visible(text: str, keep: str = "") -> str:
+    r"""``text`` made safe to print to a terminal: control characters (ESC, so no escape
+    sequence takes effect) and bidi controls are written as escapes; those in ``keep`` stay.
+
+    >>> visible("\x1b[2Jred \u202eevil")
+    '\\x1b[2Jred \\u202eevil'
+    >>> print(visible("two\nlines\tand a tab", keep="\n"))
+    two
+    lines\tand a tab
+    >>> visible("naïve, 日本語 ✓")
+    'naïve, 日本語 ✓'
+    """
+    if text.isprintable():  # what is escaped is never printable: the common case costs one scan
+        return text
+    return "".join(
+        ch.encode("unicode_escape").decode("ascii")
+        if ch not in keep and (unicodedata.category(ch) == "Cc" or ch in _BIDI_CONTROLS)
+        else ch
+        for ch in text
+    )
 
 
 def echo_json(obj: Any) -> None:

@@ -6,7 +6,7 @@ import datetime as dt
 
 import click
 
-from app.commands._common import echo_json, note_empty, settings
+from app.commands._common import echo_json, note_empty, settings, visible
 from app.errors import HoldtypeError
 from app.history.store import HistoryEntry, HistoryStore
 
@@ -52,7 +52,7 @@ def _details(entry: HistoryEntry) -> dict[str, object]:
 
 
 def _line(entry: HistoryEntry) -> str:
-    text = " ".join(entry.text.split()) or "(no text)"
+    text = visible(" ".join(entry.text.split())) or "(no text)"  # no escape sequence reaches the terminal
     if len(text) > 80:
         text = text[:79] + "…"
     return f"{entry.id:>5}  {_when(entry.created)}  {entry.outcome.value:<9}  {text}"
@@ -145,9 +145,9 @@ def show(entry_id: int, as_json: bool) -> None:
             continue
         if name in {"created", "key_down", "key_up", "text_ready", "inserted"}:
             value = _when(value) + f" ({value:.3f})"
-        click.echo(f"{name:>18}: {value}")
-    click.echo(f"{'raw':>18}: {entry.raw}")
-    click.echo(f"{'text':>18}: {entry.text}")
+        click.echo(f"{name:>18}: {visible(str(value))}")
+    click.echo(f"{'raw':>18}: " + visible(entry.raw, keep="\n"))
+    click.echo(f"{'text':>18}: " + visible(entry.text, keep="\n"))
 
 
 @history.command()
