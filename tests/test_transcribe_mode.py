@@ -48,3 +48,15 @@ def test_transcribe_with_the_server_down_falls_back_to_the_transcript(speak) -> 
     row = json.loads(result.stdout)
     assert row["fallback_reason"]
     assert row["text"] and "plant" in row["text"].lower()
+
+
+def test_transcribe_says_a_fallback_as_one_warning_line(speak) -> None:
+    save_settings(Settings(llm=LLMSettings(model="no-such-model")))  # falls back without a network
+    wav = speak("Please water the plants.", speed=150)
+    for extra in ([], ["--json"]):
+        result = holdtype("transcribe", *extra, "--mode", "clean", str(wav))
+        assert result.returncode == 0, result.stderr
+        said = [line for line in result.stderr.splitlines() if "fell back" in line]
+        # was a timestamped "WARNING app.llm.runner: ..." log line
+        assert len(said) == 1 and said[0].startswith(f"warning: {wav}: mode clean fell back"), said
+        assert "no-such-model" in said[0] and "WARNING" not in result.stderr

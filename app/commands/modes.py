@@ -9,10 +9,6 @@ Examples::
 
 from __future__ import annotations
 
-import contextlib
-import logging
-from collections.abc import Iterator
-
 import click
 
 from app.commands._common import echo_json, settings
@@ -93,8 +89,7 @@ def test_mode(name: str, text: str, sample: int, as_json: bool) -> None:
     # An unknown or broken mode is an error here, not a fallback; the run reuses what this read
     # (reading the modes twice said each broken mode file's warning twice).
     runner.mode(name)
-    with _quiet_fallback_warning():  # the fallback is this command's own error line below
-        result = runner.run(name, text, sample=sample)
+    result = runner.run(name, text, sample=sample)  # a fallback is this command's error line below
     if as_json:
         echo_json(result.to_dict())
         return
@@ -106,17 +101,3 @@ def test_mode(name: str, text: str, sample: int, as_json: bool) -> None:
         return
     suffix = " (cached)" if result.cached else ""
     click.secho(f"{result.model}: {result.llm_ms:.0f} ms{suffix}", err=True, fg="bright_black")
-
-
-@contextlib.contextmanager
-def _quiet_fallback_warning() -> Iterator[None]:
-    """Hold back the runner's "fell back" warning (it would say the error line twice), unless
-    -v asked for the log."""
-    runner_log = logging.getLogger("app.llm.runner")
-    previous = runner_log.level
-    if logging.getLogger().level >= logging.WARNING:
-        runner_log.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        runner_log.setLevel(previous)

@@ -69,6 +69,12 @@ def transcribe(
             else:
                 click.echo("")
             continue
+        if result.fallback_reason:  # the text is the transcript: say why, as one warning line
+            click.secho(
+                f"warning: {path}: mode {result.mode} fell back to the transcript: {result.fallback_reason}",
+                err=True,
+                fg="yellow",
+            )
         if as_json:
             echo_json(result.to_dict())
         else:

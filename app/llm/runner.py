@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from app.config import Settings
+from app.errors import SHOWN_TO_USER
 from app.llm.cache import CACHE_FAILURES, CacheEntry, LLMCache, cache_key
 from app.llm.modes import (
     PLACEHOLDER,
@@ -260,7 +261,8 @@ class ModeRunner:
         return self._fallback_result(text, reason, start, common)
 
     def _fallback_result(self, text: str, reason: str, start: float, common: dict[str, Any]) -> ModeResult:
-        log.warning("mode %s fell back to the transcript: %s", common["mode"], reason)
+        # Every caller shows the fallback its own way (the engine's notice, the CLI's warning line).
+        log.warning("mode %s fell back to the transcript: %s", common["mode"], reason, extra=SHOWN_TO_USER)
         return ModeResult(text=text, llm_ms=_ms_since(start), fallback_reason=reason, **common)
 
     def _model_id(self, mode: Mode) -> str:
