@@ -808,6 +808,9 @@ class Engine:
             log.exception("mode %s failed", mode)
             self._publish(ev.Notice(f"Mode '{mode}' failed ({exc}); the plain transcript is used", "llm"))
             return text
+        problem = self._mode_runner.cache_problem()
+        if problem:
+            self._publish(ev.ErrorRaised(problem, "llm"))
         if result.fallback_reason:
             self._publish(
                 ev.Notice(f"Mode '{mode}' fell back to the plain transcript: {result.fallback_reason}", "llm")

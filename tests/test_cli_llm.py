@@ -230,3 +230,29 @@ def test_doctor_warns_when_the_active_mode_cannot_reach_its_model() -> None:
     with_key = holdtype("doctor", env={"OPENAI_API_KEY": ""})
     assert "[ok  ] llm: mode clean via" in with_key.stdout  # no call was made: nothing left here
     assert "sk-not-a-real-key" not in with_key.stdout + with_key.stderr
+
+
+def test_a_damaged_cache_is_a_warning_line_in_the_cli() -> None:
+    folder = os.path.join(os.environ["HOLDTYPE_HOME"], "cache", "llm")
+
+    def damage() -> None:
+        os.makedirs(folder, exist_ok=True)
+        with open(os.path.join(folder, "cache.db"), "wb") as f:
+            f.write(b"not a database, a disk error's leftovers" * 100)
+
+    damage()
+    proc = holdtype("cache", "stats")
+    assert proc.returncode == 0 and "entries:  0" in proc.stdout
+    said = [line for line in proc.stderr.splitlines() if "could not be read" in line]
+    # was "2026-... WARNING app.llm.cache: The LLM reply cache ..."
+    assert len(said) == 1 and said[0].startswith("warning: The LLM reply cache"), proc.stderr
+    assert "WARNING" not in proc.stderr
+    # Through the mode runner too: a model that does not answer (nothing listens on port 9).
+    write_llm_models([model_entry("holdtype-down", "http://127.0.0.1:9/v1")])
+    save_settings(Settings(llm=LLMSettings(model="holdtype-down", timeout_s=5)))
+    damage()
+    proc = holdtype("modes", "test", "clean", "hello there", "--json")
+    assert proc.returncode == 0 and json.loads(proc.stdout)["fallback_reason"]
+    said = [line for line in proc.stderr.splitlines() if "could not be read" in line]
+    assert len(said) == 1 and said[0].startswith("warning: The LLM reply cache"), proc.stderr
+    assert "WARNING" not in proc.stderr

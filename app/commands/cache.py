@@ -20,7 +20,10 @@ from app.llm.cache import LLMCache
 
 
 def _open() -> LLMCache:
-    return LLMCache(settings().llm)
+    store = LLMCache(settings().llm)
+    if store.problem:
+        click.secho(f"warning: {store.problem}", err=True, fg="yellow")
+    return store
 
 
 @click.group()

@@ -148,6 +148,9 @@ def eval_command(
             for sample in range(score.samples):
                 result = runner.run(score.mode, text, sample=sample)
                 _score(score, clip, result)
+                problem = runner.cache_problem()
+                if problem:
+                    click.secho(f"warning: {problem}", err=True, fg="yellow")
         click.echo(f"{score.mode}: done ({score.calls} calls)", err=True)
 
     summaries = [s.summary() for s in scores]

@@ -90,6 +90,9 @@ def test_mode(name: str, text: str, sample: int, as_json: bool) -> None:
     # (reading the modes twice said each broken mode file's warning twice).
     runner.mode(name)
     result = runner.run(name, text, sample=sample)  # a fallback is this command's error line below
+    problem = runner.cache_problem()
+    if problem:
+        click.secho(f"warning: {problem}", err=True, fg="yellow")
     if as_json:
         echo_json(result.to_dict())
         return

@@ -69,6 +69,9 @@ def transcribe(
             else:
                 click.echo("")
             continue
+        problem = engine.cache_problem()
+        if problem:
+            click.secho(f"warning: {problem}", err=True, fg="yellow")
         if result.fallback_reason:  # the text is the transcript: say why, as one warning line
             click.secho(
                 f"warning: {path}: mode {result.mode} fell back to the transcript: {result.fallback_reason}",

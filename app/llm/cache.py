@@ -30,7 +30,7 @@ from typing import Any
 import diskcache
 
 from app.config import LLMSettings
-from app.errors import HoldtypeError
+from app.errors import SHOWN_TO_USER, HoldtypeError
 from app.paths import ensure_dir, get_paths, move_aside
 
 log = logging.getLogger(__name__)
@@ -183,14 +183,15 @@ class LLMCache:
 
     def _set_aside(self, exc: Exception) -> None:
         """Move the unreadable cache folder to ``<folder>.corrupt-<time>`` (a reply can always be
-        asked for again, but the user may want to look) and say so once, in the log."""
+        asked for again, but the user may want to look) and keep the message in :attr:`problem`
+        for the caller to show (the CLI as a "warning:" line); the log has it too."""
         target = move_aside(self.directory, "corrupt")
         ensure_dir(self.directory, private=True)
         self.problem = (
             f"The LLM reply cache {self.directory} could not be read ({exc}); it was moved to "
             f"{target} and a new, empty cache was started."
         )
-        log.warning("%s", self.problem)
+        log.warning("%s", self.problem, extra=SHOWN_TO_USER)
 
     def close(self) -> None:
         """Close the underlying database connections."""

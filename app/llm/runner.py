@@ -129,6 +129,7 @@ class ModeRunner:
         self.cwd = cwd
         self._modes: dict[str, tuple[tuple[tuple[str, int], ...], Mode]] = {}
         self._lock = threading.Lock()
+        self._cache_problem: str | None = None
 
     # --- modes -----------------------------------------------------------------------------------
     @property
@@ -158,7 +159,17 @@ class ModeRunner:
                     self._cache = LLMCache(self.settings.llm)
                 except CACHE_FAILURES as exc:
                     log.warning("the LLM reply cache cannot be opened, running uncached: %s", exc)
+                else:
+                    self._cache_problem = self._cache.problem
             return self._cache
+
+    def cache_problem(self) -> str | None:
+        """What opening the cache found (a damaged cache set aside), the first time it is asked
+        for, then None: the caller shows it once (the CLI as a "warning:" line, the engine as an
+        error event)."""
+        with self._lock:
+            problem, self._cache_problem = self._cache_problem, None
+        return problem
 
     # --- running ---------------------------------------------------------------------------------
     def run(self, mode_name: str, text: str, sample: int = 0) -> ModeResult:

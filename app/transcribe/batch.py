@@ -87,6 +87,10 @@ class FileTranscriber:
             self._runner = ModeRunner(settings)
             self._runner.mode(mode)  # unknown mode: fail before any audio is decoded
 
+    def cache_problem(self) -> str | None:
+        """What the mode's reply cache found on opening (a damaged cache set aside), once."""
+        return self._runner.cache_problem() if self._runner is not None else None
+
     def transcribe_files(self, paths: list[Path]) -> Iterator[FileResult | AudioError]:
         """Transcribe ``paths``, yielding each file's result (or the :class:`AudioError` that
         stopped it) in the order given.
