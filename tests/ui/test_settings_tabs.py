@@ -403,6 +403,31 @@ def test_llm_tab(qtbot, config_path: Path, write_settings, tmp_path: Path) -> No
     assert got.llm.cache_enabled is False
 
 
+def test_llm_tab_clear_cache_says_when_another_program_holds_it(qtbot, config_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    import diskcache
+
+    from app.llm.cache import LLMCache
+    from app.paths import get_paths
+
+    with LLMCache() as cache:  # the cache exists, with its database
+        cache.clear()
+    window = open_window(qtbot, config_path)
+    tab = window.pages["llm"]
+    other = sqlite3.connect(get_paths().llm_cache_dir / diskcache.core.DBNAME, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # a database browser writing
+    try:
+        tab.clear_cache()  # before, CacheUnavailable escaped the button's slot
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert tab.cache_stats.text().startswith("not cleared"), tab.cache_stats.text()
+    assert "another program holds it" in tab.cache_stats.text()
+    tab.clear_cache()
+    assert "0 replies" in tab.cache_stats.text()
+
+
 def test_history_tab(qtbot, config_path: Path, write_settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from app.events import Outcome
     from app.history.store import HistoryEntry, HistoryStore

@@ -161,11 +161,16 @@ class LLMTab(SettingsTab):
         self.cache_stats.setText(f"{stats.entries} replies, {stats.size_bytes / 1e6:.1f} MB{rate}")
 
     def clear_cache(self) -> None:
-        """Delete every cached reply."""
-        from app.llm.cache import LLMCache
+        """Delete every cached reply; a cache that cannot be used now (another program holds
+        it) is said next to the button and left as it is."""
+        from app.llm.cache import CACHE_FAILURES, LLMCache
 
-        with LLMCache(self.ctx.live.settings.llm) as cache:
-            cache.clear()
+        try:
+            with LLMCache(self.ctx.live.settings.llm) as cache:
+                cache.clear()
+        except CACHE_FAILURES as exc:
+            self.cache_stats.setText(f"not cleared ({exc})")
+            return
         self.refresh_cache_stats()
 
     def fill(self, settings: Settings) -> None:
