@@ -8,15 +8,19 @@ to a local CTranslate2 model folder works as a model name too.
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import logging
 import os
 import shutil
+import socket
 import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from app.errors import ModelError
 from app.paths import ensure_dir, get_paths
@@ -68,6 +72,45 @@ REGISTRY: dict[str, ModelInfo] = {
 
 # (bytes done, bytes total or 0 if unknown) -> None
 ProgressCallback = Callable[[int, int], None]
+
+#: How much is read at a time: the progress bar moves, and a cancel is seen, every 64 KiB.
+CHUNK = 64 * 1024
+#: Seconds without a byte from the server before a download gives up.
+READ_TIMEOUT_S = 30
+
+
+class Cancel(threading.Event):
+    """A download's cancel flag. Setting it also breaks off the network wait in progress: a
+    server that accepted the connection and sends nothing would otherwise hold the download
+    (and a Quit waiting for it) until the read timeout, 30 s later."""
+
+    def __init__(self) -> None:
+        """An unset flag watching no connection yet."""
+        super().__init__()
+        self._guard = threading.Lock()
+        self._sockets: list[socket.socket] = []
+
+    def set(self) -> None:
+        """Cancel: the download stops at once, even in the middle of a read."""
+        with self._guard:
+            super().set()
+            for sock in self._sockets:
+                _break_off(sock)
+
+    def watch(self, sock: socket.socket) -> None:
+        """Break off ``sock`` on cancel (at once, if the download is cancelled already)."""
+        with self._guard:
+            if self.is_set():
+                _break_off(sock)
+            else:
+                self._sockets.append(sock)
+
+
+def _break_off(sock: socket.socket) -> None:
+    """Wake a thread blocked reading ``sock``: its read ends as if the server had hung up."""
+    with contextlib.suppress(OSError):  # closed already: nothing waits on it
+        # the plain socket's shutdown, also for TLS: the reader's TLS state is not touched
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
 def embedded_model_path() -> Path:
@@ -125,9 +168,7 @@ def resolve(name: str) -> Path:
     raise ModelError(f"model '{name}' is not downloaded yet; run: holdtype models download {name}")
 
 
-def download(
-    name: str, progress: ProgressCallback | None = None, cancel: threading.Event | None = None
-) -> Path:
+def download(name: str, progress: ProgressCallback | None = None, cancel: Cancel | None = None) -> Path:
     """Download model ``name`` into the cache folder and return its path.
 
     Progress is reported as (bytes done, bytes total). Setting ``cancel`` stops the download.
@@ -202,21 +243,76 @@ _FILES = (
 _OPTIONAL = {"tokenizer.json", "vocabulary.txt", "vocabulary.json", "preprocessor_config.json"}
 
 
+def _watched(http_class: type[http.client.HTTPConnection], cancel: Cancel) -> Any:
+    """``http_class`` with connections that ``cancel`` can break off."""
+
+    class Watched(http_class):  # type: ignore[valid-type,misc]
+        def connect(self) -> None:
+            super().connect()
+            cancel.watch(self.sock)
+
+    return Watched
+
+
+class _HTTP(urllib.request.HTTPHandler):
+    def __init__(self, cancel: Cancel) -> None:
+        super().__init__()
+        self.cancel = cancel
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_watched(http.client.HTTPConnection, self.cancel), req)
+
+
+class _HTTPS(urllib.request.HTTPSHandler):
+    def __init__(self, cancel: Cancel) -> None:
+        super().__init__()
+        self.cancel = cancel
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_watched(http.client.HTTPSConnection, self.cancel), req)
+
+
+def _opener(cancel: Cancel | None) -> urllib.request.OpenerDirector:
+    """urllib's usual opener (proxies, redirects), with connections ``cancel`` can break off."""
+    if cancel is None:
+        return urllib.request.build_opener()
+    return urllib.request.build_opener(_HTTP(cancel), _HTTPS(cancel))
+
+
 def _fetch_repo(
     info: ModelInfo,
     dest: Path,
     progress: ProgressCallback | None,
-    cancel: threading.Event | None,
+    cancel: Cancel | None,
 ) -> None:
     """Stream the model's files into ``dest``, reporting bytes as they arrive."""
+    try:
+        _fetch_files(info, dest, progress, cancel)
+    except Exception as exc:
+        if cancel is not None and cancel.is_set():  # the read was broken off on purpose
+            raise DownloadCancelled(f"download of '{info.name}' cancelled") from exc
+        raise
+    if cancel is not None and cancel.is_set():  # a broken-off read can also look like the end
+        raise DownloadCancelled(f"download of '{info.name}' cancelled")
+
+
+def _fetch_files(
+    info: ModelInfo,
+    dest: Path,
+    progress: ProgressCallback | None,
+    cancel: Cancel | None,
+) -> None:
     total = info.size_mb * 1_000_000  # refined once model.bin's size is known
     done = 0
     if progress:
         progress(0, total)
+    opener = _opener(cancel)
     for filename in _FILES:
+        if cancel is not None and cancel.is_set():
+            return
         request = urllib.request.Request(hub_url(info.repo_id, filename), headers={"User-Agent": "holdtype"})
         try:
-            response = urllib.request.urlopen(request, timeout=30)
+            response = opener.open(request, timeout=READ_TIMEOUT_S)
         except urllib.error.HTTPError as exc:
             if exc.code == 404 and filename in _OPTIONAL:
                 continue
@@ -225,10 +321,8 @@ def _fetch_repo(
             length = int(response.headers.get("Content-Length") or 0)
             if filename == "model.bin" and length:
                 total = done + length
-            while True:
-                if cancel is not None and cancel.is_set():
-                    raise DownloadCancelled(f"download of '{info.name}' cancelled")
-                chunk = response.read(1 << 20)
+            while not (cancel is not None and cancel.is_set()):
+                chunk = response.read(CHUNK)
                 if not chunk:
                     break
                 out.write(chunk)

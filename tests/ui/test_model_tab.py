@@ -1,12 +1,17 @@
 """The model tab downloads through the real download code: progress, cancel, and a clear offline error.
 
 The "network" is a real HTTP server on localhost that serves a small fake Hugging Face repo
-(``HF_ENDPOINT`` points the download code at it), or a closed port for the offline case.
+(``HF_ENDPOINT`` points the download code at it), a server that accepts connections and never
+answers (a stalled network), or a closed port for the offline case.
 """
 
 from __future__ import annotations
 
 import http.server
+import os
+import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -21,7 +26,7 @@ from app.ui.settings.live import LiveSettings
 from app.ui.settings.window import SettingsWindow
 
 MODEL = "base.en"
-BIN_SIZE = 8 * 1024 * 1024  # 8 chunks of the downloader's 1 MiB reads
+BIN_SIZE = 8 * 1024 * 1024  # 128 of the downloader's 64 KiB reads
 
 
 class _Hub(http.server.BaseHTTPRequestHandler):
@@ -68,6 +73,40 @@ def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[_Hub]]:
     yield _Hub
     server.shutdown()
     server.server_close()
+
+
+class _Stalled:
+    """A server that accepts every connection and never sends a byte."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.accepted: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted.append(conn)
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+
+    def close(self) -> None:
+        self.sock.close()
+        for conn in self.accepted:
+            conn.close()
+
+
+@pytest.fixture
+def stalled(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Stalled]:
+    server = _Stalled()
+    monkeypatch.setenv("HF_ENDPOINT", server.endpoint)
+    yield server
+    server.close()
 
 
 @pytest.fixture
@@ -122,3 +161,69 @@ def test_offline_download_gives_clear_error(qtbot, tab, monkeypatch: pytest.Monk
     assert not tab.progress.isVisible()
     assert not models.is_installed(MODEL)
     assert tab.download_button.isEnabled()  # can retry
+
+
+def test_cancel_breaks_off_a_stalled_download(qtbot, stalled, tab) -> None:  # type: ignore[no-untyped-def]
+    tab.download_button.click()
+    qtbot.waitUntil(lambda: bool(stalled.accepted), timeout=10000)
+    time.sleep(0.3)  # the download now waits for an answer that never comes
+    started = time.monotonic()
+    tab.cancel_button.click()
+    qtbot.waitUntil(lambda: tab._job is None, timeout=20000)
+    assert time.monotonic() - started < 2.0  # not the 30 s read timeout
+    assert "cancelled" in tab.message.text()
+    assert not models.downloaded_path(MODEL).with_name(f"{MODEL}.partial").exists()
+    assert tab.download_button.isEnabled()
+
+
+QUIT_WHILE_DOWNLOADING = """
+import sys
+from PySide6.QtCore import QSocketNotifier, QTimer
+from PySide6.QtWidgets import QApplication
+from app.config import Settings
+from app.ui.app import HoldtypeApp
+
+app = QApplication(sys.argv[:1])
+app.setQuitOnLastWindowClosed(False)
+ui = HoldtypeApp(Settings(), enable_hotkeys=False, enable_audio=False)
+app.aboutToQuit.connect(ui.shutdown)
+
+def start():
+    ui.start()
+    ui.open_settings("model").pages["model"].download("small.en")
+
+QTimer.singleShot(0, start)
+told = QSocketNotifier(sys.stdin.fileno(), QSocketNotifier.Type.Read)
+told.activated.connect(ui.quit)  # the test writes a line once the download is stuck: Quit
+app.exec()
+"""
+
+
+def test_quit_while_a_download_is_stalled_ends_the_process(display, stalled) -> None:  # type: ignore[no-untyped-def]
+    """Quit cancels the download: the process does not linger for the network's read timeout."""
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", QUIT_WHILE_DOWNLOADING],
+        env={**display.env, "HOLDTYPE_HOME": os.environ["HOLDTYPE_HOME"], "HF_ENDPOINT": stalled.endpoint},
+        cwd=str(root),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not stalled.accepted and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert stalled.accepted, "the download never connected"
+        time.sleep(0.5)
+        assert proc.stdin is not None
+        proc.stdin.write(b"quit\n")
+        proc.stdin.flush()
+        asked = time.monotonic()
+        proc.wait(timeout=40)
+        assert time.monotonic() - asked < 5.0, "the process waited for the stalled download"
+        assert proc.returncode == 0, proc.stderr.read().decode()[-2000:] if proc.stderr else ""
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

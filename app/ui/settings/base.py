@@ -70,6 +70,9 @@ class SettingsTab(QWidget):
     def committed(self, settings: Settings) -> None:
         """Called after ``settings`` were saved: side effects beyond the file (autostart...)."""
 
+    def stop(self) -> None:
+        """Called when the app quits: end background work that would outlive it (a download)."""
+
     def changed(self, *_: object) -> None:
         """Slot for widget change signals: report an edit unless the tab is loading."""
         if not self._loading:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import logging
-import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -28,6 +27,9 @@ from PySide6.QtWidgets import (
 from app.config import Settings
 from app.errors import HoldtypeError
 from app.ui.settings.base import Job, SettingsTab, TabContext, note, section
+
+if TYPE_CHECKING:
+    from app.transcribe.models import Cancel
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +176,7 @@ class ModelTab(SettingsTab):
             )
         )
         self._job: Job | None = None
-        self._cancel: threading.Event | None = None
+        self._cancel: Cancel | None = None
         self._downloading: str | None = None
         self.refresh()
 
@@ -322,7 +324,7 @@ class ModelTab(SettingsTab):
 
         if self._job is not None:
             return
-        cancel = threading.Event()
+        cancel = models.Cancel()
 
         def work(progress: Any) -> str:
             return str(models.download(name, lambda done, total: progress((done, total)), cancel))
@@ -341,10 +343,14 @@ class ModelTab(SettingsTab):
         self.refresh()
 
     def cancel_download(self) -> None:
-        """Ask the running download to stop."""
+        """Stop the running download (at once, also while the server sends nothing)."""
         if self._cancel is not None:
             self._cancel.set()
             self.message.setText("Cancelling…")
+
+    def stop(self) -> None:
+        """The app quits: a download would keep the process alive until it ended."""
+        self.cancel_download()
 
     def _on_progress(self, value: tuple[int, int]) -> None:
         done, total = value

@@ -138,6 +138,11 @@ class SettingsWindow(QWidget):
         self.status.setStyleSheet("color: #c62828;")
         self.status.setText(message)
 
+    def stop(self) -> None:
+        """The app quits: the tabs end their background work (a model download)."""
+        for page in self.pages.values():
+            page.stop()
+
     def closeEvent(self, event: QCloseEvent) -> None:
         """Closing the window commits pending edits (the app keeps running in the tray)."""
         self.commit()
