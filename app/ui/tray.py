@@ -286,10 +286,14 @@ class TrayController(QObject):
 
     # --- engine events --------------------------------------------------------------------
     def on_ready(self, event: EngineReady) -> None:
-        """The model is loaded: say so, and report anything that could not be armed."""
+        """The model is loaded: the icon keeps showing anything that could not be armed.
+
+        Each of those problems was notified when it happened (an error event of its own), so
+        it is not notified a second time here.
+        """
         self.ready = True
         if event.problems:
-            self.on_error(ErrorRaised("; ".join(event.problems), "engine"))
+            self.last_error = "; ".join(event.problems)
         self._refresh()
 
     def on_state(self, event: StateChanged) -> None:

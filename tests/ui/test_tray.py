@@ -10,7 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QSystemTrayIcon
+from PySide6.QtCore import QEvent, QObject
+from PySide6.QtWidgets import QLabel, QSystemTrayIcon
 
 from app.config import Settings, load_settings
 from app.events import Outcome, State
@@ -184,3 +185,36 @@ def test_about_box_leaves_the_tray_menu_usable(qtbot, holdtype) -> None:  # type
     assert about is not None and about.isVisible() and "Holdtype" in about.text()
     holdtype.shutdown()  # Quit closes it
     assert not about.isVisible()
+
+
+class _Balloons(QObject):
+    """Counts the tray's notification balloons (Qt's QBalloonTip windows) as they are shown."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: list[str] = []
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Show and watched.metaObject().className() == "QBalloonTip":
+            labels = watched.findChildren(QLabel)
+            self.texts.append(" ".join(label.text() for label in labels))
+        return False
+
+
+def test_missing_microphone_is_notified_once(  # type: ignore[no-untyped-def]
+    qtbot, qapp, tray_host, no_audio_device, config_path: Path
+) -> None:
+    """The audio source's error was notified, then the same text again when the engine was ready."""
+    settings = Settings.model_validate({"ui": {"welcomed": True}})
+    ui = HoldtypeApp(settings, config_path=config_path, enable_hotkeys=False, enable_audio=True)
+    balloons = _Balloons()
+    qapp.installEventFilter(balloons)
+    try:
+        start_and_wait_ready(qtbot, ui)
+        qtbot.waitUntil(lambda: ui.tray.icon_name() == "error", timeout=10000)
+        qtbot.wait(1000)  # a second balloon would come right after the ready event
+        device = [text for text in balloons.texts if "no input device" in text]
+        assert len(device) == 1, balloons.texts
+    finally:
+        qapp.removeEventFilter(balloons)
+        ui.shutdown()
