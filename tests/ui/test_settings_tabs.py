@@ -77,6 +77,26 @@ def test_general_tab(qtbot, config_path: Path, write_settings, tmp_path: Path, m
     assert not entry.exists()
 
 
+def test_general_tab_note_follows_the_hotkey_mode(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
+    """The note said "hold-to-talk key" with toggle mode chosen."""
+    s = Settings()
+    s.hotkey.mode = "toggle"
+    write_settings(s)
+    from PySide6.QtWidgets import QLabel
+
+    tab = open_window(qtbot, config_path).pages["general"]
+
+    def shown() -> str:
+        return " ".join(label.text() for label in tab.findChildren(QLabel) if "Caps Lock" in label.text())
+
+    assert "hold-to-talk" not in shown()
+    assert "starts and stops" in shown()
+    tab.hold.setChecked(True)
+    assert "hold-to-talk" in shown()
+    tab.toggle.setChecked(True)
+    assert "hold-to-talk" not in shown()
+
+
 def test_start_at_login_entry_is_valid_with_a_space_in_a_path(  # type: ignore[no-untyped-def]
     qtbot, config_path: Path, write_settings, tmp_path: Path, monkeypatch
 ) -> None:

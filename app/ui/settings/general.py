@@ -101,6 +101,12 @@ def set_start_at_login(enabled: bool) -> Path | None:
     return path
 
 
+def hotkey_note(mode: str) -> str:
+    """The tab's note on the hotkey, in the words of the hotkey mode (``hold`` or ``toggle``)."""
+    kind = "a hold-to-talk key" if mode == "hold" else "the key that starts and stops dictation"
+    return f"Caps Lock works well as {kind}: Holdtype undoes the Caps Lock toggle. Esc cancels a recording."
+
+
 class GeneralTab(SettingsTab):
     """Hotkey, hold/toggle, minimum hold, start at login, sounds, paste strategy."""
 
@@ -172,15 +178,16 @@ class GeneralTab(SettingsTab):
         self.trailing_space.toggled.connect(self.changed)
         form.addRow("", self.trailing_space)
 
+        self.hotkey_note = note(hotkey_note("hold"))
+        self.hotkey_note.setObjectName("hotkey-note")
+        self.hold.toggled.connect(self._show_mode_note)
         outer = QVBoxLayout(self)
         outer.addLayout(form)
-        outer.addWidget(
-            note(
-                "Caps Lock works well as a hold-to-talk key: Holdtype undoes the Caps Lock toggle. "
-                "Esc cancels a recording."
-            )
-        )
+        outer.addWidget(self.hotkey_note)
         outer.addStretch(1)
+
+    def _show_mode_note(self) -> None:
+        self.hotkey_note.setText(hotkey_note("hold" if self.hold.isChecked() else "toggle"))
 
     def _on_captured(self, key: str) -> None:
         canonical, problem = check_hotkey(key, self.ctx.live.settings.hotkey)
@@ -196,6 +203,7 @@ class GeneralTab(SettingsTab):
         """Show the settings."""
         self.hotkey.set_binding(settings.hotkey.key)
         (self.hold if settings.hotkey.mode == "hold" else self.toggle).setChecked(True)
+        self._show_mode_note()
         self.min_hold.setValue(settings.hotkey.min_hold_s)
         self.start_at_login.setChecked(settings.ui.start_at_login)
         self.sounds.setChecked(settings.audio.sounds)
