@@ -477,6 +477,46 @@ def test_history_tab(qtbot, config_path: Path, write_settings, tmp_path: Path) -
     assert saved(config_path).history.retention_days == 30
 
 
+def test_history_play_says_it_is_playing_and_a_second_click_stops_it(  # type: ignore[no-untyped-def]
+    qtbot, pulse, config_path: Path, write_settings, tmp_path: Path
+) -> None:
+    """Play audio gave no sign that it was playing, and a second click was silently ignored."""
+    import time
+    import wave
+
+    from app.events import Outcome
+    from app.history.store import HistoryEntry, HistoryStore
+
+    wav = tmp_path / "kept.wav"
+    with wave.open(str(wav), "wb") as w:  # 20 s of quiet noise, played on the test's null sink
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(bytes(range(256)) * (20 * 16000 * 2 // 256))
+    with HistoryStore() as store:
+        store.add(HistoryEntry(outcome=Outcome.PASTED, text="kept audio", mode="raw", audio_path=str(wav)))
+    write_settings(Settings())
+    window = open_window(qtbot, config_path)
+    window.show()
+    window.show_tab("history")
+    tab = window.pages["history"]
+    qtbot.waitUntil(lambda: tab.table.rowCount() == 1, timeout=5000)
+    tab.table.selectRow(0)
+    assert tab.play_button.isEnabled() and tab.play_button.text() == "Play audio"
+    tab.play_button.click()
+    assert tab.play_button.text() == "Stop playing" and tab.play_button.isEnabled()
+    assert "Playing" in tab.message.text()
+    qtbot.wait(1000)
+    assert tab.play_button.text() == "Stop playing"  # still playing: 20 s of audio
+    tab.table.clearSelection()
+    assert tab.play_button.isEnabled()  # it can be stopped whatever is selected
+    started = time.monotonic()
+    tab.play_button.click()
+    qtbot.waitUntil(lambda: tab.play_button.text() == "Play audio", timeout=10000)
+    assert time.monotonic() - started < 2.0
+    assert "Cannot play" not in tab.message.text()
+
+
 def test_history_tab_copies_what_it_shows_and_deletes_every_selected_row(  # type: ignore[no-untyped-def]
     qtbot, config_path: Path, write_settings
 ) -> None:

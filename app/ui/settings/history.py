@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import wave
 from pathlib import Path
@@ -37,19 +38,24 @@ COLUMNS = ("When", "Text", "Mode", "Outcome")
 PAGE = 200
 
 
-def play_wav(path: Path) -> None:
-    """Play a WAV file on the default output (blocks the calling worker thread)."""
+def play_wav(path: Path, stop: threading.Event | None = None) -> None:
+    """Play a WAV file on the default output; blocks the calling worker thread until the end,
+    or until ``stop`` is set (within a tenth of a second)."""
     import sounddevice as sd
 
     with wave.open(str(path), "rb") as w:
         frames = w.readframes(w.getnframes())
         rate = w.getframerate()
         channels = w.getnchannels()
-    audio = np.frombuffer(frames, dtype="<i2").astype(np.float32) / 32768.0
-    if channels > 1:
-        audio = audio.reshape(-1, channels)
-    with portaudio_stream():
-        sd.play(audio, rate, blocking=True)
+    audio = (np.frombuffer(frames, dtype="<i2").astype(np.float32) / 32768.0).reshape(-1, channels)
+    block = max(1, rate // 10)
+    # A stream of its own, not sd.play(): the start/stop cues use sd.play's one global stream
+    with portaudio_stream(), sd.OutputStream(samplerate=rate, channels=channels, dtype="float32") as out:
+        for start in range(0, len(audio), block):
+            if stop is not None and stop.is_set():
+                out.abort()  # now, without playing what is buffered
+                return
+            out.write(np.ascontiguousarray(audio[start : start + block]))
 
 
 class HistoryTab(SettingsTab):
@@ -120,6 +126,7 @@ class HistoryTab(SettingsTab):
         self._store: Any = None
         self._entries: list[Any] = []
         self._job: Job | None = None
+        self._stop_playing: threading.Event | None = None
         if ctx.bridge is not None:
             ctx.bridge.utterance.connect(self._on_utterance)
         self._update_buttons()
@@ -193,7 +200,8 @@ class HistoryTab(SettingsTab):
         self.delete_button.setEnabled(has)
         self.paste_button.setEnabled(has and self.ctx.engine is not None)
         audio = getattr(entry, "audio_path", None) if has else None
-        self.play_button.setEnabled(bool(audio) and Path(str(audio)).is_file())
+        playing = self._job is not None  # the button stops it, whatever is selected
+        self.play_button.setEnabled(playing or (bool(audio) and Path(str(audio)).is_file()))
 
     # --- actions --------------------------------------------------------------------------
     def copy_selected(self) -> None:
@@ -233,19 +241,40 @@ class HistoryTab(SettingsTab):
         self.refresh()
 
     def play_selected(self) -> None:
-        """Play the kept audio of the selected entry (worker thread)."""
+        """Play the kept audio of the selected entry (worker thread); while it plays, the
+        button says so and a second click stops it."""
+        if self._job is not None:
+            self.stop_playing()
+            return
         entry = self.selected()
-        if entry is None or not entry.audio_path or self._job is not None:
+        if entry is None or not entry.audio_path:
             return
         path = Path(entry.audio_path)
-        job = Job(lambda _progress: play_wav(path))
+        stop = threading.Event()
+        job = Job(lambda _progress: play_wav(path, stop))
         job.signals.done.connect(lambda _r: self._played(""))
         job.signals.failed.connect(lambda m: self._played(f"Cannot play: {m}"))
+        self._stop_playing = stop
         self._job = job.start()
+        self.play_button.setText("Stop playing")
+        self.message.setText("Playing the recording…")
+        self._update_buttons()
+
+    def stop_playing(self) -> None:
+        """Stop the recording that is playing, if one is."""
+        if self._stop_playing is not None:
+            self._stop_playing.set()
+
+    def stop(self) -> None:
+        """The app quits: stop playing."""
+        self.stop_playing()
 
     def _played(self, message: str) -> None:
         self._job = None
+        self._stop_playing = None
+        self.play_button.setText("Play audio")
         self.message.setText(message)
+        self._update_buttons()
 
     def export_to(self, path: Path) -> int:
         """Export the whole history to ``path`` (format from the suffix: .csv, .json, .jsonl)."""
