@@ -215,6 +215,31 @@ def test_doctor_takes_xsel_for_the_clipboard(tmp_path: Path) -> None:
     assert "fix: sudo apt-get install xclip" in result.stdout and result.returncode == 1
 
 
+def test_doctor_says_when_the_insert_backend_cannot_work(tmp_path: Path) -> None:
+    # It printed "[ok  ] insert backend: x11" whatever the session had.
+    import shutil
+
+    from tests.fixtures.parts import require_tools
+
+    require_tools("xsel", "xdotool", fix="sudo apt-get install xsel xdotool")
+    only = tmp_path / "bin"
+    only.mkdir()
+    for name in ("xsel", "xdotool"):
+        (only / name).symlink_to(str(shutil.which(name)))
+    x11 = {"PATH": str(only), "XDG_SESSION_TYPE": "x11"}
+    result = holdtype("doctor", env={**x11, "DISPLAY": ":99"})
+    assert "[ok  ] insert backend: x11: paste with xdotool and xsel" in result.stdout, result.stdout
+    result = holdtype("doctor", env={**x11, "DISPLAY": ""})
+    assert "[FAIL] insert backend: x11: DISPLAY is not set" in result.stdout, result.stdout
+    (only / "xdotool").unlink()
+    result = holdtype("doctor", env={**x11, "DISPLAY": ":99"})
+    assert "[FAIL] insert backend: x11: xdotool is not installed" in result.stdout, result.stdout
+    assert holdtype("config", "set", "paste.backend", "wayland").returncode == 0
+    result = holdtype("doctor", env={**x11, "DISPLAY": ":99", "WAYLAND_DISPLAY": ""})
+    assert "[FAIL] insert backend: wayland (paste.backend): WAYLAND_DISPLAY is not set" in result.stdout
+    assert "fix: holdtype config set paste.backend auto" in result.stdout
+
+
 def test_a_home_that_is_not_a_folder_is_one_line_and_named_by_doctor(tmp_path: Path) -> None:
     # HOLDTYPE_HOME pointing at a file: every write fails with a real NotADirectoryError.
     not_a_folder = tmp_path / "home.txt"

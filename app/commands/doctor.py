@@ -7,10 +7,14 @@ import platform
 import shutil
 import sys
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import click
 
 from app.commands._common import load
+
+if TYPE_CHECKING:
+    from app.insert.base import Backend
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +106,9 @@ def _audio() -> Check:
 def _session() -> list[Check]:
     from app.insert.base import detect_backend
 
+    paste = load().settings.paste
     checks: list[Check] = []
-    backend = detect_backend()
+    backend: Backend = detect_backend() if paste.backend == "auto" else paste.backend
     if sys.platform.startswith("linux"):
         if backend == "x11":
             display = os.environ.get("DISPLAY")
@@ -136,8 +141,24 @@ def _session() -> list[Check]:
                 checks.append(
                     Check(tool, bool(found), found or f"missing ({purpose})", f"sudo apt-get install {pkg}")
                 )
-    checks.append(Check("insert backend", True, backend, required=False))
+    checks.append(_insert_backend(backend))
     return checks
+
+
+def _insert_backend(backend: Backend) -> Check:
+    """Whether the backend that will insert the text can work here (its own check, as the
+    engine asks it when it starts)."""
+    from app.insert.base import make_inserter
+
+    settings = load().settings
+    try:
+        ok, reason = make_inserter(backend, settings.paste).is_available()
+    except Exception as exc:  # a backend of another platform does not even import here
+        ok, reason = False, f"{type(exc).__name__}: {exc}"
+    if settings.paste.backend == "auto":  # the reason names the fix
+        return Check("insert backend", ok, f"{backend}: {reason}")
+    detail = f"{backend} (paste.backend): {reason}"
+    return Check("insert backend", ok, detail, "holdtype config set paste.backend auto")
 
 
 def _hotkey() -> Check:
