@@ -49,12 +49,39 @@ def test_no_input_device_names_the_fix(no_audio_device: dict[str, str]) -> None:
         devices.resolve_device(None)
 
 
-def test_doctor_names_the_fix_for_each_microphone_problem(no_audio_device: dict[str, str]) -> None:
-    """No device at all: the packages to install. A configured device that is not there: the
-    devices there are, and the setting to change (installing packages would not help)."""
-    none = holdtype("doctor", env=no_audio_device)
+def test_doctor_names_the_fix_for_each_microphone_problem(no_audio_device: dict[str, str], tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """No device at all: the packages to install, or, when they are installed, starting the
+    sound server. A configured device that is not there: the devices there are, and the
+    setting to change (installing packages would not help)."""
+    only_python = tmp_path / "bin"  # a PATH without pulseaudio or pipewire-pulse
+    only_python.mkdir()
+    none = holdtype("doctor", env={**no_audio_device, "PATH": str(only_python)})
     assert "[FAIL] microphone: no input device found\n" in none.stdout
+    assert "fix: sudo apt-get install pulseaudio" in none.stdout
     assert "libasound2-plugins" in none.stdout and "run `holdtype doctor`" not in none.stdout
+
+
+def test_doctor_says_to_start_an_installed_sound_server(no_audio_device: dict[str, str]) -> None:
+    """It said `apt-get install pulseaudio ...` with PulseAudio installed and simply not running."""
+    from tests.fixtures.parts import require_tools
+
+    require_tools("pulseaudio", fix="sudo apt-get install pulseaudio")
+    stopped = holdtype("doctor", env=no_audio_device)
+    assert "[FAIL] microphone: no input device found\n" in stopped.stdout
+    assert "fix: start the sound server: pulseaudio --start" in stopped.stdout, stopped.stdout
+    assert "apt-get install pulseaudio" not in stopped.stdout
+
+
+def test_doctor_with_a_running_sound_server_names_the_microphone(
+    pulse_server: PulseServer, no_audio_device: dict[str, str]
+) -> None:
+    # The server answers, but ALSA (where PortAudio looks) offers no device: starting or
+    # installing the server would not help.
+    env = {**no_audio_device, "PULSE_SERVER": pulse_server.client_env["PULSE_SERVER"]}
+    running = holdtype("doctor", env=env)
+    assert "[FAIL] microphone: no input device found\n" in running.stdout
+    assert "fix: plug in a microphone; the sound server runs" in running.stdout, running.stdout
+    assert "pulseaudio --start" not in running.stdout
 
 
 def test_doctor_names_the_devices_when_the_configured_one_is_missing(pulse: PulseServer) -> None:

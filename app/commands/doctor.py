@@ -91,9 +91,7 @@ def _audio() -> Check:
     try:
         device = devices.resolve_device(settings.audio.device)
     except devices.NoInputDeviceError:
-        fix = "sudo apt-get install pulseaudio pulseaudio-utils libasound2-plugins libportaudio2"
-        if sys.platform != "linux":
-            fix = devices.no_device_fix()
+        fix = _no_input_device_fix() if sys.platform == "linux" else devices.no_device_fix()
         return Check("microphone", False, "no input device found", fix)
     except AudioError as exc:  # the configured device is not there; others are
         fix = "holdtype config set audio.device NAME (one of those listed), or '' for the default"
@@ -101,6 +99,40 @@ def _audio() -> Check:
     except OSError as exc:  # PortAudio itself missing
         return Check("microphone", False, str(exc), "sudo apt-get install libportaudio2")
     return Check("microphone", True, device.describe())
+
+
+def _no_input_device_fix() -> str:
+    """No input device on Linux: start the sound server that is installed, install one when
+    none is, and when one runs, the microphone or the ALSA plugin that reaches it is missing."""
+    if _sound_server_running():
+        return (
+            "plug in a microphone; the sound server runs, and PortAudio reaches it through "
+            "ALSA's pulse plugin: sudo apt-get install libasound2-plugins"
+        )
+    if shutil.which("pipewire-pulse"):
+        return "start the sound server: systemctl --user start pipewire pipewire-pulse"
+    if shutil.which("pulseaudio"):
+        return "start the sound server: pulseaudio --start"
+    return "sudo apt-get install pulseaudio pulseaudio-utils libasound2-plugins libportaudio2"
+
+
+def _sound_server_running() -> bool:
+    """Whether a PulseAudio-compatible server (PulseAudio, pipewire-pulse) listens on its socket
+    (PULSE_SERVER's, else the session's). Knocking does not start one, as ``pactl`` may."""
+    import socket
+
+    server = os.environ.get("PULSE_SERVER", "")
+    if server and not server.startswith(("unix:", "/")):
+        return True  # a TCP server or a list of them: not ours to start
+    runtime = os.environ.get("XDG_RUNTIME_DIR") or f"/run/user/{os.getuid()}"
+    path = server.removeprefix("unix:") or os.path.join(runtime, "pulse", "native")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(2)
+        try:
+            probe.connect(path)
+        except OSError:
+            return False
+    return True
 
 
 def _session() -> list[Check]:
