@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -119,6 +120,54 @@ def test_start_at_login_entry_is_valid_with_a_space_in_a_path(  # type: ignore[n
     assert check.returncode == 0, check.stdout + check.stderr
     exec_value = next(line for line in entry.read_text().splitlines() if line.startswith("Exec="))
     assert shlex.split(exec_value[len("Exec=") :])[:2] == ["env", f"HOLDTYPE_HOME={home}"]
+
+
+def test_start_at_login_entry_uses_the_icon_install_sh_installs(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The autostart entry named the theme icon audio-input-microphone, while install.sh installs
+    (and the menu entry uses) one named holdtype."""
+    import shutil
+
+    from app.paths import resources_dir
+    from app.ui.settings.general import set_start_at_login
+    from tests.fixtures.parts import require_tools
+
+    require_tools("desktop-file-validate", fix="sudo apt-get install desktop-file-utils")
+    packaging = Path(__file__).resolve().parents[2] / "packaging" / "linux"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("XDG_DATA_DIRS", str(tmp_path / "no-system-data"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "prefix" / "share"))
+
+    def icon_line() -> str:
+        entry = set_start_at_login(True)
+        assert entry is not None
+        check = subprocess.run(["desktop-file-validate", str(entry)], capture_output=True, text=True)
+        assert check.returncode == 0, check.stdout + check.stderr
+        return next(line for line in entry.read_text().splitlines() if line.startswith("Icon="))
+
+    # Not installed: Holdtype's own icon by its path, which exists (no theme has "holdtype")
+    icon = icon_line().removeprefix("Icon=")
+    assert Path(icon).is_file() and Path(icon) == resources_dir() / "icons" / "holdtype.png"
+
+    # The real install.sh, run on an unpacked archive whose bundle is a FAKE (a script that
+    # answers --version in place of the PyInstaller build, which takes minutes to make)
+    archive = tmp_path / "archive"
+    (archive / "holdtype").mkdir(parents=True)
+    fake = archive / "holdtype" / "holdtype"
+    fake.write_text("#!/bin/sh\necho 'holdtype 0.0 (FAKE bundle)'\n")
+    fake.chmod(0o755)
+    shutil.copy(packaging / "install.sh", archive / "install.sh")
+    shutil.copy(packaging / "holdtype.desktop", archive / "holdtype.desktop")
+    shutil.copy(resources_dir() / "icons" / "holdtype.png", archive / "holdtype.png")
+    subprocess.run(
+        ["bash", str(archive / "install.sh")],
+        env={**os.environ, "PREFIX": str(tmp_path / "prefix")},
+        check=True,
+        capture_output=True,
+    )
+    menu = (tmp_path / "prefix" / "share" / "applications" / "holdtype.desktop").read_text()
+    assert "Icon=holdtype" in menu.splitlines()
+    assert icon_line() == "Icon=holdtype"  # the same icon as the menu entry
+    set_start_at_login(False)
 
 
 def test_general_rejects_bad_hotkeys(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from app.config import Settings
 from app.hotkey.binding import check_hotkey
-from app.paths import HOME_ENV
+from app.paths import HOME_ENV, resources_dir
 from app.ui.settings.base import SettingsTab, TabContext, note, section
 from app.ui.settings.widgets import HotkeyField
 
@@ -73,6 +73,23 @@ def exec_line(args: list[str]) -> str:
     return " ".join(parts)
 
 
+def desktop_icon() -> str:
+    """The Icon of the autostart entry: ``holdtype``, the name packaging/linux/install.sh (and
+    the menu entry) use, when an icon of that name is installed where desktops look (the XDG
+    data folders); else the path of Holdtype's own icon, which is valid wherever Holdtype is."""
+    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    data_dirs = (os.environ.get("XDG_DATA_DIRS") or "/usr/local/share:/usr/share").split(":")
+    for base in (data_home, *data_dirs):
+        if not base:
+            continue
+        icons = Path(base) / "icons" / "hicolor"
+        if any(icons.glob("*/apps/holdtype.png")) or any(icons.glob("*/apps/holdtype.svg")):
+            return "holdtype"
+        if (Path(base) / "pixmaps" / "holdtype.png").is_file():
+            return "holdtype"
+    return str(resources_dir() / "icons" / "holdtype.png")
+
+
 def set_start_at_login(enabled: bool) -> Path | None:
     """Write or remove the autostart entry (Linux desktops); return its path when written."""
     if not sys.platform.startswith("linux"):
@@ -93,7 +110,7 @@ def set_start_at_login(enabled: bool) -> Path | None:
         "Name=Holdtype\n"
         "Comment=Hold a key, speak, let go: dictation into any window\n"
         f"Exec={exec_line(command)}\n"
-        "Icon=audio-input-microphone\n"
+        f"Icon={desktop_icon()}\n"
         "Terminal=false\n"
         "X-GNOME-Autostart-enabled=true\n",
         encoding="utf-8",
