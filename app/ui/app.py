@@ -182,8 +182,13 @@ class HoldtypeApp(QObject):
         engine: Engine | None = None,
         enable_hotkeys: bool = True,
         enable_audio: bool = True,
+        set_aside: bool = False,
     ) -> None:
-        """Wire the UI to a new engine (or to ``engine``); call :meth:`start` to run it."""
+        """Wire the UI to a new engine (or to ``engine``); call :meth:`start` to run it.
+
+        ``set_aside``: a settings file that did not load was just moved aside, so ``settings``
+        may say ``welcomed = false`` of a user who has run Holdtype before: no welcome then.
+        """
         super().__init__()
         logs.follow_setting(settings.ui.log_level)
         if engine is None:
@@ -191,7 +196,7 @@ class HoldtypeApp(QObject):
 
             engine = Engine(settings, enable_hotkeys=enable_hotkeys, enable_audio=enable_audio)
         self.engine = engine
-        self.first_run = not settings.ui.welcomed
+        self.first_run = not settings.ui.welcomed and not set_aside
         self.live = LiveSettings(settings, config_path or get_paths().config_file, engine)
         self.bridge = EngineBridge(self)
         self.overlay = RecordingOverlay(enabled=settings.ui.overlay)
@@ -226,8 +231,11 @@ class HoldtypeApp(QObject):
         self.engine.start()
         if self.first_run:
             self.show_welcome()
-        elif not shown:
-            log.warning("%s", NO_TRAY_MESSAGE)
+        else:
+            if not self.live.settings.ui.welcomed:  # greeted before the file was set aside
+                self._remember_welcomed()
+            if not shown:
+                log.warning("%s", NO_TRAY_MESSAGE)
 
     def show_welcome(self) -> None:
         """Show the first-run welcome (non-modal) and remember that it was shown."""
@@ -244,6 +252,9 @@ class HoldtypeApp(QObject):
         box.setModal(False)
         box.show()
         self.welcome = box
+        self._remember_welcomed()
+
+    def _remember_welcomed(self) -> None:
         ui = self.live.settings.ui.model_copy(update={"welcomed": True})
         self.live.commit(self.live.settings.model_copy(update={"ui": ui}), apply=False)
 
@@ -339,7 +350,8 @@ def log_to_file(path: Path | None = None) -> logging.Handler | None:
 def run_tray(settings: Settings, config_path: Path | None = None, problem: str | None = None) -> int:
     """Run the tray app until Quit; return the exit code (0 also when another instance answered).
 
-    ``problem`` (a settings file that was moved aside, say) is shown as a notification at start.
+    ``problem`` (a settings file that was moved aside) is shown as a notification at start, and
+    the first-run welcome is not: the user has run Holdtype before.
     """
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
@@ -360,7 +372,7 @@ def run_tray(settings: Settings, config_path: Path | None = None, problem: str |
     log_to_file()
     if problem:  # already on stderr; the log file is where a tray started from the menu keeps it
         log.warning("%s", problem, extra={"shown_to_user": True})
-    holdtype = HoldtypeApp(settings, config_path=config_path)
+    holdtype = HoldtypeApp(settings, config_path=config_path, set_aside=problem is not None)
     if not holdtype.listen():
         log.warning("could not claim the single-instance socket; a second start will run twice")
     app.aboutToQuit.connect(holdtype.shutdown)

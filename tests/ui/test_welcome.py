@@ -36,3 +36,40 @@ def test_welcome_does_not_call_an_llm_mode_verbatim() -> None:
     text = welcome_text(settings, tray_available=True)
     assert "mode <b>clean</b> has an LLM rework what you said" in text
     assert "as you said it" not in text
+
+
+def test_a_settings_file_set_aside_does_not_bring_the_welcome_back(display, holdtype_home, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A config.toml that does not parse is moved aside and defaults are used, welcomed = false
+    among them: the tray greeted a returning user as a new one."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from app.config import load_settings, save_settings
+    from app.paths import get_paths
+    from tests.fixtures.waiting import wait_for
+
+    config = get_paths().config_file
+    settings = Settings()
+    settings.ui.welcomed = True
+    save_settings(settings, config)
+    with open(config, "a", encoding="utf-8") as f:
+        f.write("this line is [not toml\n")
+    root = Path(__file__).resolve().parents[2]
+    env = {**display.env, "HOLDTYPE_HOME": str(holdtype_home), "LLM_USER_PATH": os.environ["LLM_USER_PATH"]}
+    log_path = tmp_path / "tray.log"
+    with open(log_path, "w") as log:
+        tray = subprocess.Popen(
+            [sys.executable, "-m", "app", "-v", "run"], env=env, cwd=str(root), stdout=log, stderr=log
+        )
+    try:
+        wait_for(lambda: "ready:" in log_path.read_text(), timeout=120, what="the tray app to be ready")
+        assert "was moved to" in log_path.read_text()
+        wait_for(lambda: load_settings(config).settings.ui.welcomed, timeout=10, what="welcomed to be kept")
+        windows = display.xdotool("search", "--name", "Welcome to Holdtype", check=False)
+        assert windows == "", "the welcome was shown to a returning user"
+    finally:
+        tray.terminate()
+        tray.wait(timeout=30)
+    assert list(config.parent.glob("config.toml.broken-*"))
