@@ -72,6 +72,21 @@ def test_transcribe_many_files_keeps_their_order_and_reports_a_bad_one(speak, tm
     assert len(lines) == 3 and "mat" in lines[0].lower() and lines[1] == "" and "door" in lines[2].lower()
 
 
+def test_transcribe_a_missing_file_among_several_keeps_the_others(speak, tmp_path: Path) -> None:
+    """A missing file (a typo, a file moved meanwhile) is one failed line like an unreadable
+    one: the files around it are still transcribed. It used to stop the run before any."""
+    a = speak("The cat sat on the mat.", speed=150)
+    b = speak("Please close the door.", speed=150)
+    missing = tmp_path / "gone.wav"
+    result = holdtype("transcribe", "--json", str(a), str(missing), str(b))
+    assert result.returncode == 1
+    assert f"no such file: {missing}" in result.stderr and "1 of 3 files" in result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [row["path"] for row in rows] == [str(a), str(missing), str(b)]
+    assert "mat" in rows[0]["text"].lower() and "door" in rows[2]["text"].lower()
+    assert rows[1]["text"] == "" and "no such file" in rows[1]["error"]
+
+
 def test_transcribe_plain_prints_one_line_per_file_and_no_rules_keeps_raw(speak) -> None:
     a = speak("The cat sat on the mat.", speed=150)
     b = speak("Please close the door.", speed=150)

@@ -28,8 +28,9 @@ def transcribe(
     Prints one line of text per file; with --json one object per line with path, text, raw,
     seconds, elapsed_ms (decoding and text clean-up), load_ms (the one-time model load, which
     the first file waits for), model, mode (plus llm_ms, cached, fallback_reason with --mode).
-    A file that cannot be read, among several, gets its error on stderr and an empty line (with
-    --json: path, text "", raw "", error), so line N is still file N; the exit code is 1.
+    A file that is missing or cannot be read, among several, gets its error on stderr and an
+    empty line (with --json: path, text "", raw "", error), so line N is still file N; the
+    exit code is 1.
     Several files are decoded side by side (two at a time on a CPU with two cores or more);
     the output keeps their order.
 
@@ -46,9 +47,6 @@ def transcribe(
         config = config.model_copy(update={"model": config.model.model_copy(update={"name": model_name})})
     if files.count(STDIN) > 1:
         raise HoldtypeError('"-" (standard input) can be given once')
-    missing = [f for f in files if f != STDIN and not f.exists()]
-    if missing:
-        raise AudioError(f"no such file: {missing[0]}")
     stdin = None
     if STDIN in files:
         if sys.stdin is None or sys.stdin.isatty():
