@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -118,6 +119,23 @@ def test_transcribe_reads_a_file_piped_to_standard_input(speak) -> None:
     assert [row["path"] for row in rows] == [str(other), "-"]
     assert "door" in rows[1]["text"].lower() and "mat" in rows[0]["text"].lower()
     assert 1.0 < rows[1]["seconds"] < 4.0
+
+
+def test_transcribe_reads_a_named_pipe(speak, tmp_path: Path) -> None:
+    """A pipe given as a file name, as the shell's ``<(sox ... -t wav -)`` gives, is read like
+    a file: it has no size to look at, and was refused as "the file is empty"."""
+    wav = speak("Please close the door.", speed=150)
+    fifo = tmp_path / "pipe.wav"
+    os.mkfifo(fifo)
+
+    def feed() -> None:
+        with fifo.open("wb") as pipe:  # waits for holdtype to open its end
+            pipe.write(wav.read_bytes())
+
+    threading.Thread(target=feed, daemon=True).start()
+    result = holdtype("transcribe", str(fifo))
+    assert result.returncode == 0, result.stderr
+    assert "door" in result.stdout.lower()
 
 
 def test_transcribe_standard_input_errors_are_one_line() -> None:

@@ -19,7 +19,7 @@ def load_audio(path: str | Path) -> np.ndarray:
         raise AudioError(f"no such file: {path}")
     if path.is_dir():
         raise AudioError(f"{path} is a folder, not an audio file")
-    if path.stat().st_size == 0:
+    if path.is_file() and path.stat().st_size == 0:  # a pipe, as <(sox ...) gives, has no size
         raise AudioError(f"cannot read audio from {path}: the file is empty")
     return _decode(str(path), str(path))
 
