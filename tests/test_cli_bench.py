@@ -90,3 +90,24 @@ def test_bench_wer_prints_wer_and_real_time_factor(tmp_path: Path, speak) -> Non
     assert report["clips"] == 1 and report["reference_words"] == 13
     assert report["pipeline_wer"] <= 0.25, report  # espeak-ng speech, real model
     assert 0 < report["pipeline_rtf"] < 5 and 0 < report["plain_rtf"] < 5
+
+
+def _one_line_failures(tmp_path: Path, bench: str, cases: dict[str, tuple[str, str]]) -> None:
+    """Each manifest NAME: (content, needle) makes ``holdtype bench BENCH`` fail in one line."""
+    for name, (content, needle) in cases.items():
+        manifest = tmp_path / name
+        manifest.write_text(content, encoding="utf-8")
+        proc = holdtype("bench", bench, str(manifest))
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr, (name, proc.stderr)
+        assert needle in proc.stderr, (name, proc.stderr)
+        assert proc.stdout == "", (name, proc.stdout)
+
+
+def test_bench_jargon_names_a_short_line_and_an_empty_manifest(tmp_path: Path) -> None:
+    """A line without its text column was a TypeError traceback; a header alone was a report
+    of 0 clips with every term found (100%)."""
+    cases = {
+        "short.tsv": ("id\tvoice\ttext\tterms\nd01\ten-us\n", "short.tsv:2: a clip needs an id"),
+        "header.tsv": ("id\tvoice\ttext\tterms\n", "no clips in"),
+    }
+    _one_line_failures(tmp_path, "jargon", cases)

@@ -49,6 +49,10 @@ def read_manifest(path: Path) -> list[JargonItem]:
                 f"(lacks {', '.join(sorted(missing))}){hint}"
             )
         for row in reader:
+            if not row["id"] or row["text"] is None:  # a short line: csv fills the rest with None
+                raise HoldtypeError(
+                    f"{path}:{reader.line_num}: a clip needs an id and a text, separated by tabs"
+                )
             terms = tuple(t.strip() for t in (row.get("terms") or "").split("|") if t.strip())
             items.append(
                 JargonItem(
@@ -59,6 +63,8 @@ def read_manifest(path: Path) -> list[JargonItem]:
                     audio=path.parent / "audio" / f"{row['id']}.wav",
                 )
             )
+    if not items:
+        raise HoldtypeError(f"no clips in {path}: only a header line")
     return items
 
 
