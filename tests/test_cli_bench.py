@@ -111,3 +111,14 @@ def test_bench_jargon_names_a_short_line_and_an_empty_manifest(tmp_path: Path) -
         "header.tsv": ("id\tvoice\ttext\tterms\n", "no clips in"),
     }
     _one_line_failures(tmp_path, "jargon", cases)
+
+
+def test_bench_wer_names_a_null_text_and_an_empty_manifest(tmp_path: Path) -> None:
+    """A text that is null or a number was a TypeError traceback; a manifest without a line
+    was a report of 0 clips at 0.00% WER."""
+    cases = {
+        "null.jsonl": ('{"path": "a.wav", "text": null}\n', "null.jsonl:1: not a JSON line"),
+        "number.jsonl": ('{"path": "a.wav", "text": 5}\n', "number.jsonl:1: not a JSON line"),
+        "empty.jsonl": ("\n", "no clips in"),
+    }
+    _one_line_failures(tmp_path, "wer", cases)

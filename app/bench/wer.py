@@ -69,6 +69,8 @@ def read_speech_manifest(path: Path, limit: int | None = None) -> list[SpeechIte
             continue
         try:
             row = json.loads(line)
+            if not isinstance(row["path"], str) or not isinstance(row["text"], str):
+                raise TypeError("path and text must be strings")
             items.append(SpeechItem(path.parent / row["path"], row["text"]))
         except (ValueError, KeyError, TypeError) as exc:
             hint = ""
@@ -77,6 +79,8 @@ def read_speech_manifest(path: Path, limit: int | None = None) -> list[SpeechIte
             raise HoldtypeError(f"{path}:{n}: not a JSON line with path and text ({exc}){hint}") from None
         if limit is not None and len(items) >= limit:
             break
+    if not items:
+        raise HoldtypeError(f"no clips in {path}: it holds no JSON lines")
     return items
 
 
