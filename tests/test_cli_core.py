@@ -164,6 +164,9 @@ def test_transcribe_errors_are_one_line(tmp_path: Path) -> None:
 def test_config_forms() -> None:
     path = holdtype("config", "path")
     assert path.returncode == 0 and path.stdout.strip().endswith("config.toml")
+    # One line, the file: a script reads it whole. Its help said it printed the folders too.
+    assert len(path.stdout.splitlines()) == 1
+    assert "config paths" in holdtype("config", "path", "--help").stdout
     assert holdtype("config", "set", "model.beam_size", "3").stdout.strip() == "model.beam_size = 3"
     assert holdtype("config", "get", "model.beam_size").stdout.strip() == "3"
     shown = holdtype("config", "show")

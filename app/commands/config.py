@@ -25,7 +25,7 @@ def config() -> None:
 
 @config.command("path")
 def config_path() -> None:
-    """Print the settings file's path (and the data and cache folders)."""
+    """Print the settings file's path (`holdtype config paths` lists every folder)."""
     paths = get_paths()
     click.echo(str(paths.config_file))
 
