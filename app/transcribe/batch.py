@@ -6,6 +6,7 @@ optional LLM mode), so what a file gives is what dictation gives.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -81,6 +82,7 @@ class FileTranscriber:
         self.whisper = WhisperTranscriber(settings.model)
         self.pipeline = TextPipeline.from_settings(settings)
         self._runner: Any = None
+        self._stop = threading.Event()  # set when the caller stops reading: running decodes end
         if mode != "raw":
             from app.llm.runner import ModeRunner
 
@@ -109,6 +111,7 @@ class FileTranscriber:
         self.whisper.load()
         load_ms = (time.perf_counter() - loading) * 1000
         pool = ThreadPoolExecutor(max(1, self.whisper.workers))
+        self._stop.clear()
         try:
             for index, outcome in enumerate(pool.map(self._attempt, paths)):
                 if index == 0 and isinstance(outcome, FileResult):
@@ -116,7 +119,9 @@ class FileTranscriber:
                 yield outcome
         finally:
             # Ctrl-C, or a caller that stops reading: the files not started yet are dropped,
-            # not decoded before the process may exit.
+            # and the decodes running are given up between their stages, so the process exits
+            # at once instead of after them.
+            self._stop.set()
             pool.shutdown(wait=True, cancel_futures=True)
 
     def _attempt(self, path: Path) -> FileResult | AudioError:
@@ -134,10 +139,10 @@ class FileTranscriber:
         started = time.perf_counter()
         base = DecodeOptions.from_settings(self.settings.model)
         if self.use_rules:
-            raw = self.pipeline.transcribe(self.whisper, audio, base).text
+            raw = self.pipeline.transcribe(self.whisper, audio, base, cancel=self._stop.is_set).text
             text = self.pipeline.finish(self.whisper, audio, raw)
         else:
-            raw = text = self.whisper.transcribe(audio, base).text
+            raw = text = self.whisper.transcribe(audio, base, cancel=self._stop.is_set).text
         elapsed = (time.perf_counter() - started) * 1000
         result = FileResult(
             str(path),

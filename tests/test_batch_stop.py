@@ -1,0 +1,47 @@
+"""Transcribing files side by side: stopping gives up the decodes in progress."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from app.config import Settings
+from app.transcribe.audiofile import SAMPLE_RATE, load_audio
+from app.transcribe.batch import FileTranscriber
+from app.transcribe.whisper import DecodeCancelled
+
+
+class _Watched:
+    """The real transcriber, noting which decodes ended given up (a spy, not a stand-in)."""
+
+    def __init__(self, whisper) -> None:  # type: ignore[no-untyped-def]
+        self.whisper = whisper
+        self.cancelled = 0
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self.whisper, name)
+
+    def transcribe(self, audio, options, cancel=None):  # type: ignore[no-untyped-def]
+        try:
+            return self.whisper.transcribe(audio, options, cancel=cancel)
+        except DecodeCancelled:
+            self.cancelled += 1
+            raise
+
+
+def test_stopping_gives_up_the_decodes_in_progress(speak, tmp_path: Path) -> None:
+    short = speak("Send the figures to the team.", speed=160)
+    sentence = load_audio(speak("The library will close early tomorrow, so return your books.", speed=150))
+    long = tmp_path / "long.wav"  # about two minutes: decoded in many windows
+    pause = np.zeros(SAMPLE_RATE // 2, np.float32)
+    sf.write(long, np.tile(np.concatenate([sentence, pause]), 30), SAMPLE_RATE)
+    files = FileTranscriber(Settings())
+    watched = _Watched(files.whisper)
+    files.whisper = watched  # type: ignore[assignment]
+    results = files.transcribe_files([short, long, long])
+    first = next(results)
+    assert "figures" in first.text.lower()  # type: ignore[union-attr]
+    results.close()  # Ctrl-C, or a reader that stops: the two long decodes are running
+    assert watched.cancelled >= 1
