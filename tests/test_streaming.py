@@ -303,3 +303,24 @@ def test_digital_silence_around_the_words_is_not_heard(whisper, speak) -> None:
     _feed(streaming, held)
     assert streaming.finish(held).text == whisper.transcribe(speech, OPTIONS).text
     assert streaming.finish_decoded is False
+
+
+def test_a_short_utterance_streamed_reads_as_after_release_with_a_long_vocabulary(whisper, speak) -> None:
+    """With more terms than Whisper's prompt holds, the whole decode of a short utterance used
+    the terms its chunks were heard to say; tiny.en then read this sentence as a list ("Lord
+    Nacias, Me, Win, Portals, ...") where the same audio decoded after release was right."""
+    from app.bench.synth import SENTENCES
+    from app.config import VocabularySettings
+    from app.text.pipeline import TextPipeline
+
+    terms = list(dict.fromkeys(term for _, _, said in SENTENCES for term in said))
+    pipeline = TextPipeline(VocabularySettings(terms=terms), [])
+    speech = load_audio(speak("Load the CSV with Polars and query it in DuckDB.", voice="en-gb-scotland"))
+    held = np.concatenate(
+        [np.zeros(SAMPLE_RATE * 3 // 10, np.float32), speech, np.zeros(SAMPLE_RATE * 6 // 10, np.float32)]
+    )
+    after_release = pipeline.transcribe(whisper, held, OPTIONS).text
+    streaming = pipeline.streaming(whisper, OPTIONS)
+    _feed(streaming, held)
+    assert streaming.finish(held).text == after_release
+    assert "Polars" in after_release, after_release
