@@ -76,11 +76,12 @@ def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[_Hub]]:
 
 
 class _Stalled:
-    """A server that accepts every connection and never sends a byte."""
+    """A server that accepts every connection, reads the request and never answers."""
 
     def __init__(self) -> None:
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.accepted: list[socket.socket] = []
+        self.requested = threading.Event()  # a client sent its request and now waits
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
@@ -90,6 +91,19 @@ class _Stalled:
             except OSError:
                 return
             self.accepted.append(conn)
+            threading.Thread(target=self._read, args=(conn,), daemon=True).start()
+
+    def _read(self, conn: socket.socket) -> None:
+        seen = b""
+        while b"\r\n\r\n" not in seen:
+            try:
+                data = conn.recv(4096)
+            except OSError:
+                return
+            if not data:
+                return
+            seen += data
+        self.requested.set()
 
     @property
     def endpoint(self) -> str:
@@ -165,12 +179,11 @@ def test_offline_download_gives_clear_error(qtbot, tab, monkeypatch: pytest.Monk
 
 def test_cancel_breaks_off_a_stalled_download(qtbot, stalled, tab) -> None:  # type: ignore[no-untyped-def]
     tab.download_button.click()
-    qtbot.waitUntil(lambda: bool(stalled.accepted), timeout=10000)
-    time.sleep(0.3)  # the download now waits for an answer that never comes
+    qtbot.waitUntil(stalled.requested.is_set, timeout=10000)  # waiting for an answer now
     started = time.monotonic()
     tab.cancel_button.click()
     qtbot.waitUntil(lambda: tab._job is None, timeout=20000)
-    assert time.monotonic() - started < 2.0  # not the 30 s read timeout
+    assert time.monotonic() - started < models.READ_TIMEOUT_S / 3  # not the read's time limit
     assert "cancelled" in tab.message.text()
     assert not models.downloaded_path(MODEL).with_name(f"{MODEL}.partial").exists()
     assert tab.download_button.isEnabled()
@@ -211,17 +224,14 @@ def test_quit_while_a_download_is_stalled_ends_the_process(display, stalled) -> 
         stderr=subprocess.PIPE,
     )
     try:
-        deadline = time.monotonic() + 60
-        while not stalled.accepted and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.05)
-        assert stalled.accepted, "the download never connected"
-        time.sleep(0.5)
+        assert stalled.requested.wait(60), "the download never asked"
         assert proc.stdin is not None
         proc.stdin.write(b"quit\n")
         proc.stdin.flush()
         asked = time.monotonic()
         proc.wait(timeout=40)
-        assert time.monotonic() - asked < 5.0, "the process waited for the stalled download"
+        waited = time.monotonic() - asked
+        assert waited < models.READ_TIMEOUT_S / 3, "the process waited for the stalled download"
         assert proc.returncode == 0, proc.stderr.read().decode()[-2000:] if proc.stderr else ""
     finally:
         if proc.poll() is None:
