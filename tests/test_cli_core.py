@@ -61,6 +61,7 @@ def test_transcribe_many_files_keeps_their_order_and_reports_a_bad_one(speak, tm
     assert [row["path"] for row in rows] == [str(f) for f in files]  # line N is file N
     bad = rows.pop(2)
     assert bad["text"] == bad["raw"] == "" and "cannot read audio" in bad["error"]
+    assert set(bad) == {*rows[0], "error"} and bad["seconds"] is None  # every field, no special case
     for row, key in zip(rows, ["mat", "door", "rain", "tea"], strict=True):
         assert key in row["text"].lower() and "error" not in row, row
     assert rows[0]["load_ms"] > 0 and all(row["load_ms"] == 0 for row in rows[1:])

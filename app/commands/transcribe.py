@@ -29,8 +29,8 @@ def transcribe(
     seconds, elapsed_ms (decoding and text clean-up), load_ms (the one-time model load, which
     the first file waits for), model, mode (plus llm_ms, cached, fallback_reason with --mode).
     A file that is missing or cannot be read, among several, gets its error on stderr and an
-    empty line (with --json: path, text "", raw "", error), so line N is still file N; the
-    exit code is 1.
+    empty line (with --json: the same fields, text and raw "", the figures null, and error),
+    so line N is still file N; the exit code is 1.
     Several files are decoded side by side (two at a time on a CPU with two cores or more);
     the output keeps their order.
 
@@ -63,7 +63,7 @@ def transcribe(
             failures += 1
             click.echo(f"Error: {result}", err=True)
             if as_json:
-                echo_json({"path": str(path), "text": "", "raw": "", "error": str(result)})
+                echo_json(_failed(str(path), engine.whisper.name, mode or "raw", str(result)))
             else:
                 click.echo("")
             continue
@@ -93,3 +93,19 @@ def _exit_now() -> None:
     sys.stderr.flush()
     logging.shutdown()
     os._exit(0)
+
+
+def _failed(path: str, model: str, mode: str, error: str) -> dict[str, object]:
+    """The --json line of a file that could not be transcribed: every field a transcribed
+    file's line has (figures null), so a reader needs no special case, and the error."""
+    return {
+        "path": path,
+        "text": "",
+        "raw": "",
+        "seconds": None,
+        "elapsed_ms": None,
+        "load_ms": None,
+        "model": model,
+        "mode": mode,
+        "error": error,
+    }
