@@ -21,7 +21,6 @@ MODULES = [
     "app.text.vocabulary",
     "app.textfile",
     "app.tomledit",
-    "app.transcribe.levels",
     "app.transcribe.tokens",
     "app.ui.settings.general",
 ]

@@ -76,32 +76,3 @@ class SilenceLevel:
         if levels is None:
             return self.minimum
         return max(min(self.threshold, 3 * levels[0]), self.minimum)
-
-
-# Below this a sample is digital silence (it rounds to zero in 16 bits): what a muted or idle
-# virtual source, a noise suppressor between words, or a resampler fed silence produces. The
-# faint tail a recording fades out with is sound: Whisper reads better with it.
-DIGITAL_SILENCE = 0.5 / 32768
-# Only this much digital silence or more is cut off: the few zero samples a sound file may start
-# or end with are part of it (Whisper's words change when they go).
-DIGITAL_RUN_S = 0.05
-
-
-def sound_span(audio: np.ndarray) -> tuple[int, int]:
-    """Where ``audio`` starts and ends once a run of digital silence (``DIGITAL_RUN_S`` or
-    longer) at either end is left out: the part worth decoding (all of it when it is silent
-    throughout).
-
-    >>> quiet = np.zeros(SAMPLE_RATE, np.float32)
-    >>> sound = np.full(100, 0.3, np.float32)
-    >>> sound_span(np.concatenate([quiet, sound, quiet]))
-    (16000, 16100)
-    >>> sound_span(np.concatenate([quiet[:3], sound, quiet[:3]]))
-    (0, 106)
-    """
-    loud = np.flatnonzero(np.abs(audio) > DIGITAL_SILENCE)
-    if loud.size == 0:
-        return 0, len(audio)
-    run = DIGITAL_RUN_S * SAMPLE_RATE
-    first, end = int(loud[0]), int(loud[-1]) + 1
-    return (first if first >= run else 0), (end if len(audio) - end >= run else len(audio))

@@ -35,7 +35,7 @@ import numpy as np
 
 from app.transcribe.audiofile import SAMPLE_RATE
 from app.transcribe.glitches import looping, norm_word
-from app.transcribe.levels import DIGITAL_SILENCE, FRAME, SilenceLevel, frame_rms, rms, voiced
+from app.transcribe.levels import FRAME, SilenceLevel, frame_rms, rms, voiced
 from app.transcribe.whisper import DecodeCancelled, DecodeOptions, Transcriber, Transcript, Word
 
 log = logging.getLogger(__name__)
@@ -76,23 +76,6 @@ def _after_committed(words: list[str], committed: list[str]) -> list[str]:
     if cut >= len(norm):
         return []
     return words[owners[cut - 1] + 1 :]
-
-
-# This much digital silence after a sound means the sound is over (a real microphone's noise
-# never rounds to zero for so long).
-FADED_OUT_S = 0.1
-
-
-def faded_out(audio: np.ndarray) -> bool:
-    """Whether ``audio`` holds sound that then turned into digital silence for at least
-    ``FADED_OUT_S`` (a virtual or noise-suppressed microphone after the speech's faint end).
-
-    A pause decode made while that faint end was still coming did not hear all of it; one made
-    now hears the sound whole, as a file of it is read (decodes skip digital silence), so a
-    release finds the same words ``holdtype transcribe`` would give.
-    """
-    loud = np.flatnonzero(np.abs(audio) > DIGITAL_SILENCE)
-    return bool(loud.size) and len(audio) - 1 - int(loud[-1]) >= FADED_OUT_S * SAMPLE_RATE
 
 
 def _runaway(words: list[Word], seconds: float) -> bool:
@@ -240,8 +223,7 @@ class StreamingTranscriber:
             # followed it (too little for a chunk decode): finish() would decode again.
             if s.candidate is not None:
                 heard = int(s.candidate[0] * SAMPLE_RATE)
-                fresh = voiced(audio[heard:], silence) or faded_out(audio[heard:])
-                return "pause" if fresh else None
+                return "pause" if voiced(audio[heard:], silence) else None
             tail = audio[int(s.start * SAMPLE_RATE) :]
             return "pause" if voiced(tail, silence) else None
         return "chunk" if new >= cfg.min_chunk_s else None

@@ -28,7 +28,6 @@ from app.transcribe import models, vad
 from app.transcribe.audiofile import SAMPLE_RATE
 from app.transcribe.device import choose_device, cpu_workers, cuda_device_count
 from app.transcribe.glitches import list_like, looping, prompt_echo, repeat_start, words_of
-from app.transcribe.levels import sound_span
 from app.transcribe.tokens import PROMPT_MAX_TOKENS, TEXT_TOKENS, WINDOW_TOKENS, fit_prompt
 
 log = logging.getLogger(__name__)
@@ -152,19 +151,6 @@ def _silence_to(audio: np.ndarray, frames: int) -> np.ndarray:
     not silence to the model)."""
     pad = frames * (SAMPLE_RATE // FRAMES_PER_S) - len(audio)
     return np.concatenate([audio, np.zeros(max(0, pad), np.float32)])
-
-
-def _in_whole(transcript: Transcript, first: int, samples: int) -> Transcript:
-    """``transcript`` of ``samples[first:...]`` as one of all ``samples``: word times from the
-    start of the whole audio, its duration the whole audio's.
-
-    Digital silence around the sound (a held key's pre-roll and tail on a virtual or
-    noise-suppressed microphone) is not decoded: Whisper reads the sound alone as it reads the
-    same sound from a file, where pure zeros in front of it change its words.
-    """
-    offset = first / SAMPLE_RATE
-    words = tuple(replace(w, start=w.start + offset, end=w.end + offset) for w in transcript.words)
-    return replace(transcript, duration=samples / SAMPLE_RATE, words=words)
 
 
 def _trim_repeat(transcript: Transcript) -> Transcript:
@@ -386,10 +372,8 @@ class WhisperTranscriber:
         """
         self.load()
         assert self._model is not None
-        first, end = sound_span(audio)
         with self._model.cancel_when(cancel):  # type: ignore[attr-defined]
-            result = self._transcribe(audio[first:end], options)
-        return _in_whole(result, first, len(audio))
+            return self._transcribe(audio, options)
 
     def score_texts(
         self, audio: np.ndarray, texts: list[str], prompt: str | None = None
@@ -406,8 +390,6 @@ class WhisperTranscriber:
         each text then costs one pass of the decoder (60 to 120 ms for tiny.en on one core, by
         the prompt's length), the texts spread over the model's workers.
         """
-        first, end = sound_span(audio)
-        audio = audio[first:end]  # as transcribe() hears it
         duration = len(audio) / SAMPLE_RATE
         if not texts or duration > LONG_FORM_S or len(audio) < SAMPLE_RATE // 10:
             return None
