@@ -217,6 +217,13 @@ def test_rules_add_refuses_a_bad_regex(pattern: str) -> None:
     assert json.loads(ok("rules", "list", "--json")) == []
 
 
+def test_rules_add_refuses_a_regex_that_matches_no_text() -> None:
+    line = fails("rules", "add", "a*", "x", "--regex")
+    assert "matches no text at all" in line
+    ok("rules", "add", "^", "Note: ", "--regex")  # an anchor is fine: it matches one place
+    assert json.loads(ok("rules", "test", "--json", "hello"))["final"].startswith("Note: ")
+
+
 def test_rules_remove_unknown_is_an_error() -> None:
     line = fails("rules", "remove", "nothing-here")
     assert "no rule finds" in line

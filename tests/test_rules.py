@@ -59,6 +59,8 @@ def test_rules_apply(rules: list[Rule], text: str, expected: str) -> None:
         ("(unclosed", "x", "invalid regular expression"),
         ("[a-", "x", "invalid"),
         ("(a)", r"\2", "no such group"),
+        ("a*", "x", "between every two letters"),  # would write "xhxexlxlxox" for "hello"
+        ("(um)?", "", "matches no text"),
     ],
 )
 def test_invalid_regex_is_refused_with_the_reason(find: str, replace: str, reason: str) -> None:

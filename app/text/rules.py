@@ -42,6 +42,12 @@ def validate_rule(rule: Rule) -> None:
             pattern = regex.compile(rule.find, 0 if rule.case_sensitive else regex.IGNORECASE)
         except regex.error as exc:
             raise RuleError(f"invalid regular expression {rule.find!r}: {exc}") from None
+        inside = pattern.match("\0\0", 1)  # between two characters that are no letter or space
+        if inside is not None and not inside.group():
+            raise RuleError(
+                f"{rule.find!r} also matches no text at all, so the replacement would go between "
+                "every two letters; make it match at least one character (for example + instead of *)"
+            )
         try:
             _dummy_match(pattern).expand(rule.replace)
         except (regex.error, IndexError) as exc:
