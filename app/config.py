@@ -130,7 +130,9 @@ COMPUTE_TYPES = (
 class ModelSettings(_Section):
     """The speech-to-text model."""
 
-    name: str = Field("tiny.en", description="Model name (tiny.en, base.en, ...) or a CTranslate2 folder")
+    name: str = Field(
+        "tiny.en", min_length=1, description="Model name (tiny.en, base.en, ...) or a CTranslate2 folder"
+    )
     device: Literal["auto", "cpu", "cuda"] = "auto"
     compute_type: str = Field("auto", description="auto, int8, int8_float16, float16, float32")
     cpu_threads: int = Field(
@@ -600,6 +602,8 @@ def set_text(settings: Settings, key: str, text: str) -> Settings:
         try:
             return set_value(settings, key, text)
         except ConfigError:
+            if parsed is None:  # "", "none": "Input should be a valid string" says little
+                raise ConfigError(f"{key} cannot be left empty: give it a value") from None
             raise first from None
 
 

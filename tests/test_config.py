@@ -277,3 +277,12 @@ def test_a_hotkey_holdtype_does_not_know_is_invalid_in_the_file_too() -> None:
         set_value(Settings(), "hotkey.key", "Esc")
     with pytest.raises(ConfigError, match="unknown key"):
         set_value(Settings(), "hotkey.mode_keys", {"bogus_key": "clean"})
+
+
+@pytest.mark.parametrize("key", ["hotkey.key", "hotkey.cancel_key", "model.name", "vocabulary.bias"])
+def test_an_empty_value_for_a_setting_that_needs_one_says_so(key: str) -> None:
+    # Before: "Input should be a valid string", and `model.name ""` was taken for the folder
+    # the command ran in.
+    with pytest.raises(ConfigError, match=f"{key} cannot be left empty"):
+        set_text(Settings(), key, "")
+    assert set_text(Settings(), "model.language", "").model.language is None  # empty: detect it
