@@ -70,6 +70,9 @@ class LazyGroup(click.Group):
         _check_arguments(sys.argv[1:])
         try:
             return super().invoke(ctx)
+        except KeyboardInterrupt:  # Ctrl-C: the shell's convention, 128 + SIGINT, not 1
+            click.echo("Interrupted.", err=True)
+            raise click.exceptions.Exit(130) from None
         except HoldtypeError as exc:
             raise click.ClickException(str(exc)) from None
         except OSError as exc:

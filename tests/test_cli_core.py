@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -350,3 +351,32 @@ def test_a_model_folder_given_relative_is_stored_absolute(tmp_path: Path) -> Non
     relative = os.path.relpath(folder, ROOT)  # the CLI runs in ROOT
     assert holdtype("config", "set", "model.name", relative).returncode == 0
     assert holdtype("config", "get", "model.name").stdout.strip() == str(folder)
+
+
+def test_ctrl_c_exits_with_the_shells_interrupt_code() -> None:
+    from tests.fixtures.waiting import wait_for
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app", "vocab", "add", "--file", "-"],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,  # kept open: the command waits for the terms
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        syscall = Path(f"/proc/{proc.pid}/syscall")
+
+        def reading_stdin() -> bool:  # blocked in read(0, ...): Python is up, its handler too
+            fields = syscall.read_text().split() if syscall.exists() else []
+            return len(fields) > 1 and fields[0] == "0" and int(fields[1], 16) == 0
+
+        wait_for(reading_stdin, timeout=60, what="the command to wait for its input")
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert "Interrupted." in err and "Traceback" not in err
