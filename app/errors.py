@@ -31,3 +31,15 @@ class AudioError(HoldtypeError):
 
 class RuleError(HoldtypeError):
     """A replacement rule is invalid (for example a regular expression that does not compile)."""
+
+
+def unusable(what: str, exc: BaseException, advice: str) -> str:
+    """Why ``what`` (a database file) cannot be used now: the error, and ``advice`` when another
+    program holds it ("database is locked", "busy"), which is no damage.
+
+    >>> unusable("the cache", Exception("database is locked"), "try again")
+    'the cache cannot be used (database is locked); another program holds it: try again'
+    """
+    reason = str(exc) or "database is locked"  # diskcache.Timeout says nothing
+    held = "locked" in reason or "busy" in reason
+    return f"{what} cannot be used ({reason})" + (f"; another program holds it: {advice}" if held else "")

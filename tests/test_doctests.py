@@ -11,6 +11,7 @@ MODULES = [
     "app.cli",
     "app.commands._common",
     "app.commands.config",
+    "app.errors",
     "app.hotkey.grab",
     "app.logs",
     "app.settings_watch",

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from app.errors import SHOWN_TO_USER, HoldtypeError
+from app.errors import SHOWN_TO_USER, HoldtypeError, unusable
 from app.events import Outcome
 from app.paths import ensure_dir, get_paths, move_aside
 
@@ -63,11 +63,7 @@ class HistoryError(HoldtypeError):
 
 
 def _unusable(path: Path, exc: sqlite3.OperationalError) -> HistoryError:
-    reason = str(exc)
-    hint = ""
-    if "locked" in reason or "busy" in reason:
-        hint = "; another program holds it: close that program and try again"
-    return HistoryError(f"the history database {path} cannot be used ({reason}){hint}")
+    return HistoryError(unusable(f"the history database {path}", exc, "close that program and try again"))
 
 
 @dataclass(frozen=True, slots=True)

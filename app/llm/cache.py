@@ -30,7 +30,7 @@ from typing import Any
 import diskcache
 
 from app.config import LLMSettings
-from app.errors import SHOWN_TO_USER, HoldtypeError
+from app.errors import SHOWN_TO_USER, HoldtypeError, unusable
 from app.paths import ensure_dir, get_paths, move_aside
 
 log = logging.getLogger(__name__)
@@ -167,11 +167,8 @@ class LLMCache:
         )
 
     def _unavailable(self, exc: BaseException) -> CacheUnavailable:
-        reason = str(exc) or "database is locked"  # diskcache.Timeout says nothing
-        hint = ""
-        if "locked" in reason or "busy" in reason:
-            hint = "; another program holds it: try again when it is done"
-        return CacheUnavailable(f"the LLM reply cache {self.directory} cannot be used ({reason}){hint}")
+        what = f"the LLM reply cache {self.directory}"
+        return CacheUnavailable(unusable(what, exc, "try again when it is done"))
 
     @contextlib.contextmanager
     def _using(self) -> Iterator[None]:
