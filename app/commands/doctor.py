@@ -14,6 +14,7 @@ import click
 from app.commands._common import load
 
 if TYPE_CHECKING:
+    from app.config import PasteSettings
     from app.insert.base import Backend
 
 
@@ -173,21 +174,20 @@ def _session() -> list[Check]:
                 checks.append(
                     Check(tool, bool(found), found or f"missing ({purpose})", f"sudo apt-get install {pkg}")
                 )
-    checks.append(_insert_backend(backend))
+    checks.append(_insert_backend(backend, paste))
     return checks
 
 
-def _insert_backend(backend: Backend) -> Check:
+def _insert_backend(backend: Backend, paste: PasteSettings) -> Check:
     """Whether the backend that will insert the text can work here (its own check, as the
     engine asks it when it starts)."""
     from app.insert.base import make_inserter
 
-    settings = load().settings
     try:
-        ok, reason = make_inserter(backend, settings.paste).is_available()
+        ok, reason = make_inserter(backend, paste).is_available()
     except Exception as exc:  # a backend of another platform does not even import here
         ok, reason = False, f"{type(exc).__name__}: {exc}"
-    if settings.paste.backend == "auto":  # the reason names the fix
+    if paste.backend == "auto":  # the reason names the fix
         return Check("insert backend", ok, f"{backend}: {reason}")
     detail = f"{backend} (paste.backend): {reason}"
     return Check("insert backend", ok, detail, "holdtype config set paste.backend auto")
