@@ -612,6 +612,10 @@ class Engine:
             except HoldtypeError as exc:
                 self._set_aside(path, exc)
                 continue
+            if not len(audio):  # a crash right after the header: nothing was said, nothing to keep
+                spool.discard(path)
+                log.debug("deleted the spool file %s: a header and no audio", path)
+                continue
             try:
                 text, raw = self._transcribe_batch(audio)
             except HoldtypeError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import wave
 from pathlib import Path
 
 import numpy as np
@@ -155,12 +156,16 @@ def test_leftover_spool_is_recovered_into_history(x_env, speak, holdtype_home: P
 
 
 def test_an_unreadable_spool_file_is_reported_once_and_an_empty_one_goes_quietly(holdtype_home: Path):
-    # Left by a crash before the header was written (empty) or by a full disk (a torn header):
-    # both were reported at every start and never removed.
+    # Left by a crash before the header was written (empty), right after it (a header and no
+    # audio: it became a "(no speech)" history entry) or by a full disk (a torn header): all
+    # were reported at every start and never removed.
     spool_dir = get_paths().spool_dir
     spool_dir.mkdir(parents=True)
     empty = spool_dir / "utt-20261202-040000-p99999-g1.wav"
     empty.write_bytes(b"")
+    header_only = spool_dir / "utt-20261202-040002-p99999-g3.wav"
+    with wave.open(str(header_only), "wb") as out:
+        out.setnchannels(1), out.setsampwidth(2), out.setframerate(16000)
     torn = spool_dir / "utt-20261202-040001-p99999-g2.wav"
     torn.write_bytes(b"RIFF\x24\x00")
     said: list[list[str]] = []
@@ -174,6 +179,7 @@ def test_an_unreadable_spool_file_is_reported_once_and_an_empty_one_goes_quietly
         said.append([e.message for e in seen.of(ev.ErrorRaised)])
     assert said[1] == [], said
     assert len(said[0]) == 1 and torn.name in said[0][0] and empty.name not in said[0][0], said
+    assert HistoryStore(get_paths().history_db).list(5) == []
     (kept,) = spool_dir.iterdir()
     assert kept.name.startswith(torn.name + ".broken-") and str(kept) in said[0][0]
     assert kept.read_bytes() == b"RIFF\x24\x00"
