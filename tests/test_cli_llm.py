@@ -136,6 +136,15 @@ def test_cache_commands() -> None:
     assert usage.returncode == 2 and "Traceback" not in usage.stderr and "x>=0" in usage.stderr
 
 
+def test_cache_list_shows_a_reply_s_control_characters_as_escapes() -> None:
+    # A model's reply may hold an escape sequence; `cache list` printed it to the terminal.
+    with LLMCache() as store:
+        store.put(CacheEntry("c0ffee" + "0" * 58, "\x1b[2Jwiped \u202eevil", None, "m", "clean", 5.0, 1000.0))
+    listed = holdtype("cache", "list")
+    assert listed.returncode == 0 and "\x1b" not in listed.stdout and "\u202e" not in listed.stdout
+    assert "\\x1b[2Jwiped \\u202eevil" in listed.stdout
+
+
 def test_an_empty_cache_list_says_so_on_stderr() -> None:
     out = holdtype("cache", "list")  # printed nothing at all
     assert out.returncode == 0 and out.stdout == "" and "No cached replies yet" in out.stderr

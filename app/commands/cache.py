@@ -15,7 +15,7 @@ from dataclasses import asdict
 
 import click
 
-from app.commands._common import echo_json, note_empty, settings
+from app.commands._common import echo_json, note_empty, settings, visible
 from app.llm.cache import LLMCache
 
 
@@ -73,7 +73,7 @@ def list_entries(as_json: bool) -> None:
             continue
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.created))
         reply = " ".join(entry.text.split())
-        reply = reply if len(reply) <= 60 else reply[:57] + "..."
+        reply = visible(reply if len(reply) <= 60 else reply[:57] + "...")  # no escape sequence runs
         click.echo(f"{entry.key[:12]}  {when}  {entry.mode:<8} {entry.model:<20} {reply}")
 
 
