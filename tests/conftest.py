@@ -14,6 +14,7 @@ pytest_plugins = [
     "tests.fixtures.pulse",
     "tests.fixtures.display",
     "tests.fixtures.llama",
+    "tests.fixtures.hub",
 ]
 
 

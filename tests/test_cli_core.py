@@ -200,8 +200,21 @@ def test_models_list_and_offline_download() -> None:
     assert {r["name"] for r in rows} >= {"base.en", "small.en", "large-v3", "large-v3-turbo"}
     offline = holdtype("models", "download", "base.en", env={"HF_ENDPOINT": "http://127.0.0.1:9"})
     assert offline.returncode == 1 and "Traceback" not in offline.stderr
-    assert "could not download 'base.en'" in offline.stderr
+    said = offline.stderr.splitlines()
+    assert said[0] == "downloading base.en (145 MB) from 127.0.0.1:9"  # no empty bar, drawn twice
+    assert len(said) == 2 and "could not download 'base.en'" in said[1], said
     _one_line_error(holdtype("models", "download", "nope"), "unknown model")
+
+
+def test_models_download_shows_a_bar_once_bytes_arrive_and_installs(hub) -> None:  # type: ignore[no-untyped-def]
+    # The hub fixture: a real HTTP server on localhost serving a small fake model repo.
+    done = holdtype("models", "download", "base.en", env={"HF_ENDPOINT": os.environ["HF_ENDPOINT"]})
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.startswith("downloading base.en (145 MB) from 127.0.0.1:")
+    assert "base.en: 100%" in done.stderr and "8.39M/8.39M" in done.stderr
+    assert done.stdout.startswith("downloaded base.en to ")
+    listed = [json.loads(line) for line in holdtype("models", "list", "--json").stdout.splitlines()]
+    assert next(r for r in listed if r["name"] == "base.en")["installed"]
 
 
 def test_a_model_folder_of_ones_own_is_used_and_listed(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from urllib.parse import urlsplit
 
 import click
 
@@ -79,11 +80,17 @@ def models_download(name: str) -> None:
     if registry.is_installed(name):
         click.echo(f"{name} is already installed: {registry.resolve(name)}")
         return
-    # The registry's size until the server tells the exact one: the bar never starts empty.
-    expected = registry.REGISTRY[name].size_mb * 1_000_000
-    bar = tqdm(total=expected, unit="B", unit_scale=True, desc=name, file=sys.stderr)
+    info = registry.REGISTRY[name]
+    host = urlsplit(registry.hub_url(info.repo_id, "model.bin")).netloc
+    click.echo(f"downloading {name} ({info.size_mb} MB) from {host}", err=True)
+    bar: tqdm | None = None  # drawn once bytes arrive: no empty bar before an offline error
 
     def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if not done and bar is None:
+            return
+        if bar is None:
+            bar = tqdm(total=total, unit="B", unit_scale=True, desc=name, file=sys.stderr)
         if total and bar.total != total:
             bar.total = total
         bar.update(done - bar.n)
@@ -91,7 +98,8 @@ def models_download(name: str) -> None:
     try:
         path = registry.download(name, progress)
     finally:
-        bar.close()
+        if bar is not None:
+            bar.close()
     click.echo(f"downloaded {name} to {path}")
 
 

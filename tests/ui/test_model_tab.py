@@ -7,7 +7,6 @@ answers (a stalled network), or a closed port for the offline case.
 
 from __future__ import annotations
 
-import http.server
 import os
 import socket
 import subprocess
@@ -24,55 +23,9 @@ from app.transcribe import models
 from app.ui.settings.base import TabContext
 from app.ui.settings.live import LiveSettings
 from app.ui.settings.window import SettingsWindow
+from tests.fixtures.hub import BIN_SIZE
 
 MODEL = "base.en"
-BIN_SIZE = 8 * 1024 * 1024  # 128 of the downloader's 64 KiB reads
-
-
-class _Hub(http.server.BaseHTTPRequestHandler):
-    """Serves config.json and model.bin for any repo; model.bin trickles (a slow network)."""
-
-    delay_s = 0.0
-
-    def do_GET(self) -> None:
-        name = self.path.rsplit("/", 1)[-1]
-        if name == "config.json":
-            body = b'{"fake": true}'
-        elif name == "model.bin":
-            self.send_response(200)
-            self.send_header("Content-Length", str(BIN_SIZE))
-            self.end_headers()
-            chunk = b"\0" * (256 * 1024)
-            try:
-                for _ in range(BIN_SIZE // len(chunk)):
-                    self.wfile.write(chunk)
-                    time.sleep(self.delay_s)  # emulate a slow link, so cancel has time to act
-            except (BrokenPipeError, ConnectionResetError):
-                pass
-            return
-        else:
-            self.send_error(404)
-            return
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[_Hub]]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hub)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.server_address[1]}")
-    _Hub.delay_s = 0.0
-    yield _Hub
-    server.shutdown()
-    server.server_close()
 
 
 class _Stalled:
