@@ -85,7 +85,8 @@ class LazyGroup(click.Group):
 def _check_arguments(args: list[str]) -> None:
     r"""Refuse an argument that is not valid text in the system's encoding (a term typed in a
     Latin-1 terminal on a UTF-8 system): Python keeps its bytes as lone surrogates, which no
-    settings file, history or clipboard can store.
+    settings file, history or clipboard can store. The name of an existing file to transcribe
+    is let through: the file system takes it back as it was.
 
     >>> _check_arguments(["vocab", "add", "naïve"])
     >>> _check_arguments(["vocab", "add", "bad\udcff"])  # doctest: +ELLIPSIS
@@ -93,10 +94,13 @@ def _check_arguments(args: list[str]) -> None:
     ...
     click.exceptions.UsageError: the argument 'bad\xff' is not valid UTF-8 text; type it again in...
     """
+    command = next((arg for arg in args if not arg.startswith("-")), None)
     for arg in args:
         try:
             arg.encode("utf-8")
         except UnicodeEncodeError:
+            if command == "transcribe" and os.path.lexists(arg):  # a file named in another encoding
+                continue
             shown = arg.encode("utf-8", "surrogateescape").decode("ascii", "backslashreplace")
             raise click.UsageError(
                 f"the argument '{shown}' is not valid UTF-8 text; type it again in a UTF-8 terminal"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -88,6 +89,17 @@ def test_transcribe_a_missing_file_among_several_keeps_the_others(speak, tmp_pat
     assert [row["path"] for row in rows] == [str(a), str(missing), str(b)]
     assert "mat" in rows[0]["text"].lower() and "door" in rows[2]["text"].lower()
     assert rows[1]["text"] == "" and "no such file" in rows[1]["error"]
+
+
+def test_transcribe_a_file_whose_name_is_not_utf8(speak, tmp_path: Path) -> None:
+    # Refused as "not valid UTF-8 text" by the check meant for typed terms.
+    name = tmp_path / os.fsdecode(b"caf\xe9.wav")  # Latin-1 bytes, as an old archive unpacks them
+    shutil.copy(speak("Please close the door.", speed=150), name)
+    out = holdtype("transcribe", "--json", str(name))
+    assert out.returncode == 0, out.stderr
+    row = json.loads(out.stdout)
+    assert os.fsencode(row["path"]).endswith(b"/caf\xe9.wav") and "close" in row["text"].lower()
+    assert holdtype("vocab", "add", str(name)).returncode == 2  # a term is still refused
 
 
 def test_transcribe_plain_prints_one_line_per_file_and_no_rules_keeps_raw(speak) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import unicodedata
 from collections.abc import Iterator
 from typing import Any
@@ -72,6 +73,18 @@ def visible(text: str, keep: str = "") -> str:
     )
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def echo_json(obj: Any) -> None:
-    """Print one JSON object on one line (UTF-8, no ASCII escaping)."""
-    click.echo(json.dumps(obj, ensure_ascii=False, default=str))
+    r"""Print one JSON object on one line (UTF-8, no ASCII escaping).
+
+    A lone surrogate (the bytes of a file name that is not UTF-8) is written as a JSON
+    ``\uXXXX`` escape, which UTF-8 cannot carry raw; ``json.loads`` gives it back, and
+    ``os.fsencode`` the name's bytes.
+
+    >>> echo_json({"path": "caf\udce9.wav", "text": "naïve"})
+    {"path": "caf\udce9.wav", "text": "naïve"}
+    """
+    line = json.dumps(obj, ensure_ascii=False, default=str)
+    click.echo(_LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", line))
