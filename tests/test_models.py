@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
+from pathlib import Path
+
 import pytest
 
 from app.config import ModelSettings
@@ -9,6 +14,7 @@ from app.errors import ModelError
 from app.transcribe import models
 from app.transcribe.device import choose_device, cpu_workers
 from app.transcribe.whisper import LONG_AUDIO_BEAM, LONG_FORM_S, DecodeOptions, beam_for
+from tests.fixtures.waiting import wait_for
 
 
 @pytest.mark.parametrize(
@@ -62,6 +68,47 @@ def test_download_without_network_fails_clearly_and_leaves_nothing(monkeypatch) 
     assert not models.downloaded_path("base.en").exists()
     assert not models.downloaded_path("base.en").with_name("base.en.partial").exists()
     assert models.is_installed("tiny.en")
+
+
+def _connecting_to(port: int) -> bool:
+    """Whether a TCP connection to ``port`` on loopback waits for its handshake (SYN_SENT)."""
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[2].endswith(f":{port:04X}") and fields[3] == "02":
+            return True
+    return False
+
+
+def test_cancel_breaks_off_a_connection_that_never_opens(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # A real stalled connect: a server whose accept queue is full drops the handshake, as a
+    # firewall does. Cancel used to wait out the 30 s connect timeout.
+    server = socket.create_server(("127.0.0.1", 0), backlog=0)
+    port = server.getsockname()[1]
+    queued = socket.create_connection(("127.0.0.1", port))  # fills the queue
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
+    cancel = models.Cancel()
+    outcome: list[BaseException] = []
+
+    def fetch() -> None:
+        try:
+            models.download("base.en", cancel=cancel)
+        except BaseException as exc:  # handed to the test thread
+            outcome.append(exc)
+
+    worker = threading.Thread(target=fetch, daemon=True)
+    worker.start()
+    try:
+        wait_for(lambda: _connecting_to(port), timeout=10, what="a connection waiting to open")
+        asked = time.monotonic()
+        cancel.set()
+        worker.join(models.READ_TIMEOUT_S)
+        waited = time.monotonic() - asked
+    finally:
+        queued.close()
+        server.close()
+    assert not worker.is_alive() and waited < models.READ_TIMEOUT_S / 3, waited
+    assert len(outcome) == 1 and isinstance(outcome[0], models.DownloadCancelled), outcome
+    assert not models.downloaded_path("base.en").with_name("base.en.partial").exists()
 
 
 @pytest.mark.parametrize(

@@ -9,12 +9,16 @@ to a local CTranslate2 model folder works as a model name too.
 from __future__ import annotations
 
 import contextlib
+import errno
+import functools
 import http.client
 import logging
 import os
+import select
 import shutil
 import socket
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -243,10 +247,56 @@ _FILES = (
 _OPTIONAL = {"tokenizer.json", "vocabulary.txt", "vocabulary.json", "preprocessor_config.json"}
 
 
+#: How often a connection waiting to open looks at its cancel flag.
+CONNECT_POLL_S = 0.1
+_IN_PROGRESS = {errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EALREADY, getattr(errno, "WSAEWOULDBLOCK", -1)}
+
+
+def _open_socket(
+    cancel: Cancel, address: tuple[str, int], timeout: float | None, source_address: Any = None
+) -> socket.socket:
+    """``socket.create_connection`` that ``cancel`` breaks off while the connection opens: a
+    firewall that drops the handshake would otherwise hold a Cancel until the timeout."""
+    host, port = address
+    limit = timeout if isinstance(timeout, (int, float)) else READ_TIMEOUT_S
+    failure: OSError | None = None
+    for family, kind, proto, _, sockaddr in socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM):
+        sock = socket.socket(family, kind, proto)
+        try:
+            if source_address:
+                sock.bind(source_address)
+            sock.setblocking(False)
+            code = sock.connect_ex(sockaddr)
+            deadline = time.monotonic() + limit
+            while code in _IN_PROGRESS:
+                if cancel.is_set():
+                    raise ConnectionAbortedError(errno.ECONNABORTED, "download cancelled")
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(errno.ETIMEDOUT, "timed out")
+                _, writable, failed = select.select([], [sock], [sock], min(CONNECT_POLL_S, left))
+                if writable or failed:
+                    code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if code:
+                raise OSError(code, os.strerror(code))
+            sock.settimeout(timeout)
+            return sock
+        except OSError as exc:
+            sock.close()
+            if cancel.is_set():
+                raise
+            failure = exc
+    raise failure or OSError(f"no address found for {host}")
+
+
 def _watched(http_class: type[http.client.HTTPConnection], cancel: Cancel) -> Any:
-    """``http_class`` with connections that ``cancel`` can break off."""
+    """``http_class`` with connections that ``cancel`` can break off, opening or open."""
 
     class Watched(http_class):  # type: ignore[valid-type,misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._create_connection = functools.partial(_open_socket, cancel)
+
         def connect(self) -> None:
             super().connect()
             cancel.watch(self.sock)
