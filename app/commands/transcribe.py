@@ -30,7 +30,8 @@ def transcribe(
     the first file waits for), model, mode (plus llm_ms, cached, fallback_reason with --mode).
     A file that is missing or cannot be read, among several, gets its error on stderr and an
     empty line (with --json: the same fields, text and raw "", the figures null, and error),
-    so line N is still file N; the exit code is 1.
+    so line N is still file N; the exit code is 1. A text with line breaks (a rule that
+    replaces with \\n) keeps them in plain output: read several such files with --json.
     Several files are decoded side by side (two at a time on a CPU with two cores or more);
     the output keeps their order.
 
