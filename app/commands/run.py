@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 def describe(event: ev.EngineEvent) -> str:
     """Render an engine event as one human-readable log line."""
     if isinstance(event, ev.EngineReady):
-        extra = f"; problems: {'; '.join(event.problems)}" if event.problems else ""
+        count = len(event.problems)  # each was logged as an error line when it happened
+        extra = f"; {count} problem{'s' if count > 1 else ''} (above)" if count else ""
         return (
             f"ready: model {event.model} on {event.device} (loaded in {event.load_ms:.0f} ms), "
             f"hotkey {event.hotkey}{extra}"

@@ -188,7 +188,8 @@ def test_no_input_device_is_reported_and_the_app_keeps_running(display, no_audio
     try:
         line = app.wait_line("error (audio): no input device", timeout=60)
         assert "microphone" in line or "PulseAudio" in line
-        app.wait_line("ready: model", timeout=120)
+        ready = app.wait_line("ready: model", timeout=120)
+        assert ready.endswith("; 1 problem (above)") and app.count("no input device") == 1  # said once
         # Pressing the key tries again and says the same, instead of crashing.
         display.xdotool("keydown", "Caps_Lock")
         display.xdotool("keyup", "Caps_Lock")
