@@ -65,6 +65,7 @@ _POLL_S = 0.1  # how often the streaming loop looks at new audio
 class _Begin:
     mode: str | None
     at: float
+    held: bool = False  # started by a hold-to-talk key, which stays down until _End
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +175,10 @@ class Engine:
         self._mode_runner: Any = None
         self._problems: list[str] = []
         self._cancelled: set[int] = set()  # generations cancelled while in flight
+        # Clear while a hold-to-talk key is down (set and cleared by the engine thread only):
+        # the output worker waits for it before inserting, see _wait_for_key_up.
+        self._key_up = threading.Event()
+        self._key_up.set()
 
     # --- public API ------------------------------------------------------------------------------
     @property
@@ -418,6 +423,8 @@ class Engine:
         utt = _Utterance(gen, mode, command.at, time.monotonic(), streaming, spool)
         utt.recording.set()
         self._current = utt
+        if command.held:
+            self._key_up.clear()
         self._set_state(gen)
         self._transcribe_jobs.put(lambda: self._stream(utt))
 
@@ -428,6 +435,7 @@ class Engine:
             self._refresh_parts()  # settings changed while the key was held, now in force
 
     def _end_recording(self, command: _End) -> None:
+        self._key_up.set()  # first: inserts waiting for the release must never wait forever
         utt = self._current
         if utt is None or self._recorder is None:
             return
@@ -553,7 +561,8 @@ class Engine:
 
         now = time.time()
         if action.kind == ActionKind.START:
-            self._commands.put(_Begin(action.mode_name or None, now))
+            held = self._listening_hotkey is not None and self._listening_hotkey.mode == "hold"
+            self._commands.put(_Begin(action.mode_name or None, now, held))
         elif action.kind == ActionKind.STOP:
             self._commands.put(_End(now))
         elif action.kind == ActionKind.DISCARD:
@@ -738,6 +747,8 @@ class Engine:
             if text and mode != "raw" and not utt.cancelled:
                 self._commands.put(_Stage(gen, State.PROCESSING))
                 text = self._run_mode(mode, text)
+            if text and not (utt.cancelled or gen in self._cancelled):
+                self._wait_for_key_up(gen)
             if utt.cancelled or gen in self._cancelled:
                 outcome = Outcome.CANCELLED
             elif text:
@@ -786,6 +797,18 @@ class Engine:
                 )
             )
             self._commands.put(_Stage(gen, State.IDLE))
+
+    def _wait_for_key_up(self, generation: int) -> None:
+        """Hold back an insert while the hotkey is down for the next dictation (output worker).
+
+        Until its release, a held F9 or ``ctrl+alt+space`` has the whole keyboard grabbed, so
+        the paste shortcut reached Holdtype instead of the window and the text was left on the
+        clipboard; a held Caps Lock has the lock on, so text typed into a terminal came out
+        case-inverted. The text goes in right after the release, still before the next one.
+        """
+        if not self._key_up.is_set():
+            log.debug("dictation #%d waits for the hotkey to come up before it is inserted", generation)
+            self._key_up.wait()  # every end of a recording sets it, shutdown's too
 
     def _remember(self, entry: HistoryEntry) -> int | None:
         """Add ``entry`` to history; None when the database cannot take it now (another

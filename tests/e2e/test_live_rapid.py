@@ -1,0 +1,141 @@
+"""Impatient users, end to end: a new hold before the last dictation is in.
+
+Same real parts as ``test_live_dictation``: ``holdtype run --no-tray`` on Xvfb + openbox, a
+PulseAudio virtual microphone, xdotool holding the keys, a real Qt window or a real xterm.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.cli import holdtype
+from tests.e2e.live import LiveApp, app_env
+from tests.fixtures.parts import require_tools
+from tests.fixtures.waiting import wait_for
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+FIRST = "The cat sat on the mat."
+SECOND = "Bring me a cup of coffee."
+
+
+def _history(env: dict[str, str]) -> list[dict]:
+    """History rows, oldest first."""
+    out = holdtype("history", "list", "--json", "--limit", "20", env=env)
+    assert out.returncode == 0, out.stderr
+    return [json.loads(line) for line in out.stdout.splitlines() if line.strip()][::-1]
+
+
+@pytest.fixture
+def live_env(display, pulse_server, holdtype_home: Path) -> dict[str, str]:
+    """Env for holdtype subprocesses on this display and sound server."""
+    return app_env(display.env, pulse_server.client_env)
+
+
+def _start(env: dict[str, str]) -> LiveApp:
+    app = LiveApp(env)
+    app.wait_line("ready: model", timeout=120)
+    return app
+
+
+def _set(env: dict[str, str], key: str, value: str) -> None:
+    out = holdtype("config", "set", key, value, env=env)
+    assert out.returncode == 0, out.stderr
+
+
+def _two_holds_back_to_back(app: LiveApp, display, pulse_server, key: str, first: Path, second: Path) -> None:  # type: ignore[no-untyped-def]
+    """Hold ``key`` over ``first``, let go and press it again at once (the first dictation is
+    still being transcribed or pasted), hold it over ``second``, let go."""
+    display.xdotool("keydown", key)
+    app.wait_line("state: recording")
+    pulse_server.play(first)
+    display.xdotool("keyup", key, "keydown", key)
+    app.wait_line("state: recording", occurrence=2)
+    pulse_server.play(second)
+    display.xdotool("keyup", key)
+    app.wait_line("result #2", timeout=60)
+
+
+def _rows(env: dict[str, str], count: int) -> list[dict]:
+    """Wait until history holds ``count`` rows; return them, oldest first."""
+    return wait_for(
+        lambda: len(rows := _history(env)) == count and rows, timeout=20, what=f"{count} history rows"
+    )
+
+
+def _in_order(texts: list[str], where: str) -> bool:
+    """Whether each text occurs in ``where``, once, in this order."""
+    at = 0
+    for text in texts:
+        if where.count(text) != 1 or where.find(text) < at:
+            return False
+        at = where.find(text) + len(text)
+    return True
+
+
+def test_a_dictation_ready_while_f9_is_held_again_is_pasted_in_order(
+    live_env, display, pulse_server, target_window, speak
+):
+    """F9 held again grabs the whole keyboard until its release: the first dictation's Ctrl+V
+    went to that grab instead of the window, and its words ended up only on the clipboard."""
+    _set(live_env, "hotkey.key", "f9")
+    app = _start(live_env)
+    try:
+        target_window.focus()
+        first, second = speak(FIRST, speed=170, pad_s=0.2), speak(SECOND, speed=170, pad_s=0.2)
+        _two_holds_back_to_back(app, display, pulse_server, "F9", first, second)
+        rows = _rows(live_env, 2)
+        assert [r["outcome"] for r in rows] == ["pasted", "pasted"], app.log()
+        texts = [r["text"] for r in rows]
+        wait_for(lambda: _in_order(texts, target_window.text()), timeout=20, what=f"{texts} in order")
+    finally:
+        assert app.stop() == 0
+
+
+@pytest.fixture
+def xterm(display, tmp_path: Path) -> Iterator[tuple[int, Path]]:
+    """A real xterm whose keyboard input is written, as it comes, to a file; (window id, file)."""
+    require_tools("xterm", fix="sudo apt-get install xterm")
+    display.reset_keyboard()
+    out = tmp_path / "xterm-input.txt"
+    title = "holdtype-xterm-target"
+    script = f"stty -icanon -echo; exec cat > {shlex.quote(str(out))}"
+    proc = subprocess.Popen(["xterm", "-title", title, "-e", "sh", "-c", script], env=display.env)
+    try:
+        wid = int(display.xdotool("search", "--sync", "--onlyvisible", "--name", f"^{title}$").split()[0])
+        display.xdotool("windowactivate", "--sync", str(wid))
+        wait_for(lambda: display.active_window() == wid, timeout=10, what="the xterm to be active")
+        yield wid, out
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_text_typed_into_a_terminal_while_caps_lock_is_held_again_keeps_its_case(
+    live_env, display, pulse_server, xterm, speak
+):
+    """xterm gets the text typed; typed while Caps Lock was held for the next dictation (the
+    lock is on while the key is down), it came out as "tHE CAT SAT ON THE MAT."."""
+    _, typed = xterm
+    caps_before = display.caps_lock_on()
+    app = _start(live_env)
+    try:
+        first, second = speak(FIRST, speed=170, pad_s=0.2), speak(SECOND, speed=170, pad_s=0.2)
+        _two_holds_back_to_back(app, display, pulse_server, "Caps_Lock", first, second)
+        rows = _rows(live_env, 2)
+        assert [r["outcome"] for r in rows] == ["typed", "typed"], app.log()
+        texts = [r["text"] for r in rows]
+        wait_for(
+            lambda: _in_order(texts, typed.read_text(encoding="utf-8")),
+            timeout=20,
+            what=f"{texts} typed in order, case kept (xterm got {typed.read_text(encoding='utf-8')!r})",
+        )
+        assert display.caps_lock_on() == caps_before
+    finally:
+        assert app.stop() == 0
