@@ -146,7 +146,10 @@ def test_short_tap_is_discarded(x_env: XDisplay, make_listener: Make) -> None:
 
 def test_escape_cancels_a_recording(x_env: XDisplay, make_listener: Make) -> None:
     listener, actions = make_listener(key="f9", min_hold_s=0.0)
-    x_env.xdotool("key", "Escape")  # idle: nothing to cancel, nothing emitted
+    x_env.xdotool("key", "Escape")  # no key held: passed on for a dictation still in flight
+    idle = next_action(actions)
+    assert (idle.kind, idle.mode_name, idle.binding) == (ActionKind.CANCEL, "", "")
+    assert not listener.recording
     x_env.xdotool("keydown", "F9")
     assert next_action(actions).kind is ActionKind.START
     x_env.xdotool("key", "Escape")

@@ -58,7 +58,8 @@ class HotkeyAction:
     """A hotkey decision for the engine.
 
     ``mode_name`` is the mode bound to the key (``""`` for the main hotkey: use the active mode);
-    ``time`` is ``time.monotonic()`` when the key event arrived; ``binding`` the canonical key.
+    ``time`` is ``time.monotonic()`` when the key event arrived; ``binding`` the canonical key
+    (``""`` for a cancel with no key held: it is for the dictation still in flight, if any).
     """
 
     kind: ActionKind
@@ -379,12 +380,11 @@ class HotkeyListener:
     def _press(self, name: str, now: float) -> list[HotkeyAction]:
         if self._paused:
             return []
-        if (
-            self._active is not None
-            and key_matches(self.cancel.key, name)
-            and self._held_modifiers(name) >= self.cancel.modifiers
-        ):
+        if key_matches(self.cancel.key, name) and self._held_modifiers(name) >= self.cancel.modifiers:
             binding = self._active
+            if binding is None:  # released already: the words may still be on their way in,
+                # which only the engine knows; it cancels them, or does nothing when idle
+                return [HotkeyAction(ActionKind.CANCEL, "", now)]
             self._gestures[binding].cancel()
             self._active = None
             return [HotkeyAction(ActionKind.CANCEL, self.bindings[binding], now, str(binding))]

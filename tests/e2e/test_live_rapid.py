@@ -1,4 +1,4 @@
-"""Impatient users, end to end: a new hold before the last dictation is in.
+"""Impatient users, end to end: a new hold before the last dictation is in, and Esc after release.
 
 Same real parts as ``test_live_dictation``: ``holdtype run --no-tray`` on Xvfb + openbox, a
 PulseAudio virtual microphone, xdotool holding the keys, a real Qt window or a real xterm.
@@ -7,6 +7,7 @@ PulseAudio virtual microphone, xdotool holding the keys, a real Qt window or a r
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import subprocess
 from collections.abc import Iterator
@@ -139,3 +140,27 @@ def test_text_typed_into_a_terminal_while_caps_lock_is_held_again_keeps_its_case
         assert display.caps_lock_on() == caps_before
     finally:
         assert app.stop() == 0
+
+
+def test_escape_right_after_release_cancels_the_dictation_in_flight(
+    live_env, display, pulse_server, target_window, speak
+):
+    """Esc while the words are still being transcribed: nothing is pasted, history keeps them.
+    The listener passed Esc on only while a key was held, so this one was ignored."""
+    _set(live_env, "model.streaming", "false")  # the whole clip is decoded after release
+    app = _start(live_env)
+    try:
+        target_window.focus()
+        display.xdotool("keydown", "Caps_Lock")
+        app.wait_line("state: recording")
+        pulse_server.play(speak("The library will close early tomorrow morning.", speed=150))
+        display.xdotool("keyup", "Caps_Lock", "key", "Escape")
+        result = app.wait_line("result #1", timeout=60)
+        assert "(cancelled" in result, result
+    finally:
+        assert app.stop() == 0
+    assert target_window.text() == ""
+    rows = _history(live_env)
+    assert [r["outcome"] for r in rows] == ["cancelled"]
+    heard = set(re.findall(r"[a-z]+", rows[0]["text"].lower()))
+    assert len(heard & {"library", "close", "early", "tomorrow", "morning"}) >= 4, rows[0]["text"]
