@@ -179,6 +179,7 @@ class Engine:
         # the output worker waits for it before inserting, see _wait_for_key_up.
         self._key_up = threading.Event()
         self._key_up.set()
+        self._holds = 0  # hold-to-talk presses so far (engine thread writes, output worker reads)
 
     # --- public API ------------------------------------------------------------------------------
     @property
@@ -424,6 +425,7 @@ class Engine:
         utt.recording.set()
         self._current = utt
         if command.held:
+            self._holds += 1
             self._key_up.clear()
         self._set_state(gen)
         self._transcribe_jobs.put(lambda: self._stream(utt))
@@ -753,7 +755,7 @@ class Engine:
                 outcome = Outcome.CANCELLED
             elif text:
                 self._commands.put(_Stage(gen, State.INSERTING))
-                result = self._insert(text)
+                result = self._insert_between_holds(gen, text)
                 inserted_at = time.time()
                 if result.ok:
                     outcome = Outcome.TYPED if result.method == "type" else Outcome.PASTED
@@ -809,6 +811,17 @@ class Engine:
         if not self._key_up.is_set():
             log.debug("dictation #%d waits for the hotkey to come up before it is inserted", generation)
             self._key_up.wait()  # every end of a recording sets it, shutdown's too
+
+    def _insert_between_holds(self, generation: int, text: str) -> InsertResult:
+        """Insert ``text``; again once the key is up if the next hold began during the paste
+        and nothing was pasted (its key grab took the shortcut: see _wait_for_key_up)."""
+        holds = self._holds
+        result = self._insert(text)
+        if not result.ok and result.unread and self._holds != holds:
+            log.info("dictation #%d: the next hold took the paste shortcut; pasting after it", generation)
+            self._wait_for_key_up(generation)
+            result = self._insert(text)
+        return result
 
     def _remember(self, entry: HistoryEntry) -> int | None:
         """Add ``entry`` to history; None when the database cannot take it now (another

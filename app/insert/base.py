@@ -39,6 +39,8 @@ class InsertResult:
 
     ``ok`` is True when the text reached the window (the target read the clipboard, or the keys
     were typed). When a paste fails, the text is left on the clipboard and ``error`` says why.
+    ``unread`` is True when a failed paste is known to have put nothing in the window (the
+    shortcut was sent, but no one read the clipboard): trying again cannot paste it twice.
     """
 
     ok: bool
@@ -46,6 +48,7 @@ class InsertResult:
     backend: str
     error: str | None = None
     shortcut: str | None = None
+    unread: bool = False
 
 
 @runtime_checkable

@@ -278,6 +278,7 @@ class X11Inserter:
         """Paste ``text`` through the clipboard and restore the old clipboard afterwards."""
         shortcut: str | None = None
         error: str | None = None
+        unread = False
         try:
             old = self.clipboard.get()
         except ClipboardError as exc:
@@ -295,6 +296,7 @@ class X11Inserter:
                     error = "another program took over the clipboard before the paste"
                 else:
                     error = f"the active window did not read the clipboard within {self.read_timeout_s:.0f} s"
+                    unread = True
         except Exception as exc:  # Xlib or subprocess trouble: still leave a sane clipboard
             log.exception("paste failed")
             error = f"paste failed: {exc}"
@@ -307,7 +309,7 @@ class X11Inserter:
                 error,
                 extra=SHOWN_TO_USER,
             )
-        return InsertResult(error is None, "paste", self.name, error, shortcut)
+        return InsertResult(error is None, "paste", self.name, error, shortcut, unread and error is not None)
 
     def _settle(
         self, text: str, old: str | None, owner: SelectionOwner | None, error: str | None

@@ -10,6 +10,7 @@ import json
 import re
 import shlex
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -91,6 +92,49 @@ def test_a_dictation_ready_while_f9_is_held_again_is_pasted_in_order(
         target_window.focus()
         first, second = speak(FIRST, speed=170, pad_s=0.2), speak(SECOND, speed=170, pad_s=0.2)
         _two_holds_back_to_back(app, display, pulse_server, "F9", first, second)
+        rows = _rows(live_env, 2)
+        assert [r["outcome"] for r in rows] == ["pasted", "pasted"], app.log()
+        texts = [r["text"] for r in rows]
+        wait_for(lambda: _in_order(texts, target_window.text()), timeout=20, what=f"{texts} in order")
+    finally:
+        assert app.stop() == 0
+
+
+@pytest.fixture
+def slow_clipboard(display, clipboard) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """The clipboard owned by a program that answers each request 2 s late; yields its text."""
+    text = "what was on the clipboard before"
+    script = Path(__file__).resolve().parent.parent / "fixtures" / "slow_clipboard.py"
+    proc = subprocess.Popen(
+        [sys.executable, str(script), text, "2"], env=display.env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "READY"
+        yield text
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_a_hold_that_begins_while_the_last_dictation_is_pasted_does_not_swallow_it(
+    live_env, display, pulse_server, target_window, slow_clipboard, speak
+):
+    """F9 pressed again while the first dictation's paste is under way (here: reading the old
+    clipboard takes 2 s): its grab took the Ctrl+V and the words were only on the clipboard."""
+    _set(live_env, "hotkey.key", "f9")
+    app = _start(live_env)
+    try:
+        target_window.focus()
+        display.xdotool("keydown", "F9")
+        app.wait_line("state: recording")
+        pulse_server.play(speak(FIRST, speed=170, pad_s=0.2))
+        display.xdotool("keyup", "F9")
+        app.wait_line("state: inserting (#1)")
+        display.xdotool("keydown", "F9")
+        app.wait_line("state: recording", occurrence=2)
+        pulse_server.play(speak(SECOND, speed=170, pad_s=0.2))
+        display.xdotool("keyup", "F9")
+        app.wait_line("result #2", timeout=60)
         rows = _rows(live_env, 2)
         assert [r["outcome"] for r in rows] == ["pasted", "pasted"], app.log()
         texts = [r["text"] for r in rows]
