@@ -18,7 +18,10 @@ Make = Callable[..., tuple[HotkeyListener, "queue.Queue[HotkeyAction]"]]
 
 @pytest.fixture
 def make_listener(x_env: XDisplay) -> Iterator[Make]:
-    """Build and start listeners on the test display; all are stopped afterwards."""
+    """Build and start listeners on the test display; all are stopped afterwards. The keyboard
+    is reset first: an earlier test of the session may have left Caps Lock on (a short tap of
+    it turns the lock on, as it should)."""
+    x_env.reset_keyboard()
     made: list[HotkeyListener] = []
 
     def make(**settings: object) -> tuple[HotkeyListener, queue.Queue[HotkeyAction]]:
