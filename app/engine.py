@@ -335,11 +335,17 @@ class Engine:
                 log.exception("event subscriber failed on %s", type(event).__name__)
 
     def _set_state(self, generation: int) -> None:
-        """Recompute the public state and publish it when it changed (engine thread only)."""
+        """Recompute the public state and publish it when it changed (engine thread only).
+
+        The event names the utterance whose stage it is (``generation``, the one that caused the
+        change, only for idle): with one recording and another still in flight, "inserting"
+        was published under the number of the one being recorded.
+        """
         if self._current is not None:
-            new = State.RECORDING
+            new, generation = State.RECORDING, self._current.generation
         elif self._busy:
-            new = self._busy[min(self._busy)]
+            generation = min(self._busy)
+            new = self._busy[generation]
         else:
             new = State.IDLE
         if new != self._state:

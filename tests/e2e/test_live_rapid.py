@@ -139,6 +139,8 @@ def test_a_hold_that_begins_while_the_last_dictation_is_pasted_does_not_swallow_
         assert [r["outcome"] for r in rows] == ["pasted", "pasted"], app.log()
         texts = [r["text"] for r in rows]
         wait_for(lambda: _in_order(texts, target_window.text()), timeout=20, what=f"{texts} in order")
+        # Each stage is logged under the number of the dictation in it.
+        assert app.log().index("result #1") < app.log().index("state: inserting (#2)"), app.log()
     finally:
         assert app.stop() == 0
 
