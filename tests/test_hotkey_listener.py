@@ -102,6 +102,39 @@ def test_caps_lock_that_was_on_stays_on(x_env: XDisplay, make_listener: Make) ->
         caps_off(x_env)
 
 
+def test_caps_lock_released_and_pressed_again_at_once_starts_the_next_dictation(
+    x_env: XDisplay, make_listener: Make
+) -> None:
+    """The lock used to be put back with a Caps Lock tap whose next two events were ignored.
+    When the user's new press reached the server before that tap, the press was the event
+    ignored: no second recording, and the tap's release came as a stray key-up."""
+    from Xlib import XK, X
+    from Xlib import display as xdisplay
+    from Xlib.ext import xtest
+
+    _listener, actions = make_listener(key="caps_lock", min_hold_s=0.0)
+    d = xdisplay.Display(x_env.display)
+    keycode = d.keysym_to_keycode(XK.string_to_keysym("Caps_Lock"))
+    try:
+        x_env.xdotool("keydown", "Caps_Lock")
+        assert next_action(actions).kind is ActionKind.START
+        # Both events are in before the listener can answer the release (a fast finger, or a
+        # listener slowed by a decode): the server serves no other client meanwhile.
+        d.grab_server()
+        xtest.fake_input(d, X.KeyRelease, keycode)
+        xtest.fake_input(d, X.KeyPress, keycode)
+        d.ungrab_server()
+        d.sync()
+        assert [next_action(actions).kind for _ in range(2)] == [ActionKind.STOP, ActionKind.START]
+        x_env.xdotool("keyup", "Caps_Lock")
+        assert next_action(actions).kind is ActionKind.STOP
+        wait_for(lambda: not caps_on(x_env), timeout=5, what="Caps Lock off, as before the holds")
+        assert drained(actions) == []
+    finally:
+        d.close()
+        caps_off(x_env)
+
+
 def test_a_caps_lock_tap_too_short_to_dictate_toggles_the_lock(x_env: XDisplay, make_listener: Make) -> None:
     # Every cycle was put back, so a lock that was on (at start, or turned on elsewhere) could
     # not be turned off with the key while Holdtype ran.

@@ -6,7 +6,8 @@ binding's :class:`~app.hotkey.gesture.Gesture`, and hand a :class:`HotkeyAction`
 
 Caps Lock: when it is the dictation key, each press/release of it would toggle the lock. After
 such a cycle the listener compares the lock state with the one before the press and, if it
-changed, sends one Caps Lock tap itself (X11, through XTest) and ignores the events of that tap.
+changed, sets the lock back through XKB (X11): no key event, so nothing the user types next
+can be mistaken for one of ours, and no window sees a Caps Lock tap it should not.
 A tap too short to dictate (under ``min_hold_s``) keeps its toggle: that is how the lock is
 turned on or off while Holdtype runs. Stopping the listener mid-hold puts the lock back too.
 
@@ -138,40 +139,59 @@ def is_available() -> tuple[bool, str]:
     return True, f"X11 {display} (RECORD)"
 
 
+#: XkbUseCoreKbd: the core keyboard, in libX11's Xkb calls.
+_XKB_USE_CORE_KBD = 0x0100
+
+
 class _CapsLock:
-    """Reads the X11 Caps Lock state and taps the key, on a private X connection."""
+    """Reads and sets the X11 Caps Lock state, on private X connections (python-xlib to read;
+    libX11 through ctypes to set it, since python-xlib has no XKB)."""
 
     def __init__(self) -> None:
-        from Xlib import XK, X
+        import ctypes
+        import ctypes.util
+
+        from Xlib import X
         from Xlib import display as xdisplay
 
         self._X = X
         self._d = xdisplay.Display()
-        self._keycode = self._d.keysym_to_keycode(XK.string_to_keysym("Caps_Lock"))
         self._lock = threading.Lock()
+        x11 = ctypes.CDLL(ctypes.util.find_library("X11") or "libX11.so.6")
+        x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
+        x11.XOpenDisplay.restype = ctypes.c_void_p
+        x11.XkbLockModifiers.argtypes = [ctypes.c_void_p, ctypes.c_uint, ctypes.c_uint, ctypes.c_uint]
+        x11.XkbLockModifiers.restype = ctypes.c_int
+        x11.XSync.argtypes = [ctypes.c_void_p, ctypes.c_int]
+        x11.XCloseDisplay.argtypes = [ctypes.c_void_p]
+        self._x11 = x11
+        self._xdpy = x11.XOpenDisplay(None)
+        if not self._xdpy:
+            self._d.close()
+            raise HotkeyError("libX11 cannot open the display to set Caps Lock")
 
     def locked(self) -> bool:
         """Whether Caps Lock is on now."""
         with self._lock:
             return bool(self._d.screen().root.query_pointer().mask & self._X.LockMask)
 
-    def tap(self, held: bool = False) -> None:
-        """Press and release Caps Lock once (XTest). ``held``: the key is down now, and a press
-        of a key that is down toggles nothing, so it is released first (its real release
-        then comes to a key already up, and changes nothing)."""
-        from Xlib.ext import xtest
-
+    def set(self, locked: bool) -> None:
+        """Turn the lock (and its light) on or off, without any key event (XkbLockModifiers).
+        Also right while the key is held: its release then toggles nothing, because its
+        press was the one that locked (XKB unlocks on release only a lock that was on before)."""
+        lock_mask = self._X.LockMask
         with self._lock:
-            if held:
-                xtest.fake_input(self._d, self._X.KeyRelease, self._keycode)
-            xtest.fake_input(self._d, self._X.KeyPress, self._keycode)
-            xtest.fake_input(self._d, self._X.KeyRelease, self._keycode)
-            self._d.sync()
+            if not self._x11.XkbLockModifiers(
+                self._xdpy, _XKB_USE_CORE_KBD, lock_mask, lock_mask if locked else 0
+            ):
+                raise HotkeyError("the X server refused to set Caps Lock (no XKB)")
+            self._x11.XSync(self._xdpy, 0)
 
     def close(self) -> None:
-        """Close the X connection."""
+        """Close the X connections."""
         with self._lock:
             self._d.close()
+            self._x11.XCloseDisplay(self._xdpy)
 
 
 class HotkeyListener:
@@ -205,7 +225,6 @@ class HotkeyListener:
         self._caps: _CapsLock | None = None
         self._caps_known: bool | None = None  # lock state after the last Caps Lock release
         self._caps_before: bool | None = None  # lock state before the current bound press
-        self._ignore_caps = 0  # events of our own Caps Lock tap still to come
         self._state_lock = threading.Lock()
         self._grab: KeyGrab | None = None  # X11: the bound keys kept from the focused window
 
@@ -328,7 +347,7 @@ class HotkeyListener:
             if before is not None:  # stopped with the key held (the app quits mid-dictation)
                 with contextlib.suppress(Exception):
                     if self._caps.locked() != before:
-                        self._caps.tap(held=True)
+                        self._caps.set(before)
                         log.debug("Caps Lock restored to %s on stop", "on" if before else "off")
             self._caps.close()
             self._caps = None
@@ -360,9 +379,6 @@ class HotkeyListener:
         if name is None:
             return
         now = time.monotonic()
-        if name == "caps_lock" and self._ignore_caps > 0:
-            self._ignore_caps -= 1
-            return
         actions: list[HotkeyAction] = []
         with self._state_lock:
             if name in MODIFIER_OF and pressed:
@@ -434,8 +450,7 @@ class HotkeyListener:
         now_locked = caps.locked()
         before, self._caps_before = self._caps_before, None
         if before is not None and now_locked != before:
-            self._ignore_caps += 2
-            caps.tap()
+            caps.set(before)
             now_locked = before
             log.debug("Caps Lock restored to %s", "on" if before else "off")
         self._caps_known = now_locked
