@@ -872,7 +872,21 @@ class Engine:
             except HoldtypeError as exc:
                 self.copy_to_clipboard(text)
                 return InsertResult(False, "paste", "none", str(exc))
+            from app.insert.x11 import X11Inserter
+
+            if isinstance(self._inserter, X11Inserter):
+                self._inserter.between_words = self._key_up_between_words
         return self._inserter.insert(text)
+
+    def _key_up_between_words(self) -> bool:
+        """Before each typed word (output worker): wait while a hotkey is held for the next
+        dictation, so a long text typed into a terminal loses at most the word in flight when
+        the next hold begins; return whether it waited."""
+        if self._key_up.is_set():
+            return False
+        log.debug("typing waits for the hotkey to come up")
+        self._key_up.wait()  # every end of a recording sets it, shutdown's too
+        return True
 
     def _insert_only(self, text: str) -> None:
         result = self._insert(text)

@@ -24,12 +24,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import select
 import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from app.config import PasteSettings
 from app.errors import SHOWN_TO_USER
@@ -240,6 +241,11 @@ class X11Inserter:
         self.settings = settings
         self.read_timeout_s = read_timeout_s
         self.clipboard = X11Clipboard()
+        #: Called before each typed word; blocks while typing would go astray and returns
+        #: whether it waited. The engine makes it wait while a hotkey is held: a held F9 has
+        #: the keyboard grabbed (typed keys reach Holdtype, not the window), a held Caps Lock
+        #: the lock on. None: the text is typed in one go.
+        self.between_words: Callable[[], bool] | None = None
 
     def is_available(self) -> tuple[bool, str]:
         """Needs DISPLAY, xdotool, and (for pasting) xclip or xsel."""
@@ -266,12 +272,22 @@ class X11Inserter:
         return self.paste(text)
 
     def type_text(self, text: str) -> InsertResult:
-        """Type ``text`` into the focused window with ``xdotool type`` (held modifiers released first).
+        """Type ``text`` into the focused window with ``xdotool type`` (held modifiers released first),
+        word by word when :attr:`between_words` is set, asking it before each word.
 
         With Caps Lock on, letters come out case-inverted (as with any typing tool).
         """
         release_held_modifiers()
-        error = _xdotool(["type", "--delay", "2", "--", text], timeout=30 + len(text) * 0.05)
+        if self.between_words is None:
+            error = _xdotool(["type", "--delay", "2", "--", text], timeout=30 + len(text) * 0.05)
+            return InsertResult(error is None, "type", self.name, error)
+        error = None
+        for word in re.findall(r"\s*\S+\s*", text) or [text]:  # each with the spaces around it
+            if self.between_words():
+                release_held_modifiers()  # those of a ctrl+alt+space held meanwhile
+            error = _xdotool(["type", "--delay", "2", "--", word], timeout=30 + len(word) * 0.05)
+            if error is not None:
+                break
         return InsertResult(error is None, "type", self.name, error)
 
     def paste(self, text: str) -> InsertResult:
