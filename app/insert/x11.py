@@ -246,6 +246,10 @@ class X11Inserter:
         #: the keyboard grabbed (typed keys reach Holdtype, not the window), a held Caps Lock
         #: the lock on. None: the text is typed in one go.
         self.between_words: Callable[[], bool] | None = None
+        # (text, clipboard before it) of the last paste nobody read, whose text is left on the
+        # clipboard: when the same text is pasted again, that earlier clipboard is the one to
+        # put back, not the text the failed try left there.
+        self._unread: tuple[str, str | None] | None = None
 
     def is_available(self) -> tuple[bool, str]:
         """Needs DISPLAY, xdotool, and (for pasting) xclip or xsel."""
@@ -299,6 +303,9 @@ class X11Inserter:
             old = self.clipboard.get()
         except ClipboardError as exc:
             return InsertResult(False, "paste", self.name, f"cannot read the clipboard: {exc}")
+        unread_before, self._unread = self._unread, None
+        if unread_before is not None and unread_before[0] == text == old:
+            old = unread_before[1]  # pasted again after a try nobody read
         owner: SelectionOwner | None = None
         try:
             owner = SelectionOwner(text)
@@ -325,6 +332,8 @@ class X11Inserter:
                 error,
                 extra=SHOWN_TO_USER,
             )
+        if unread and error is not None:
+            self._unread = (text, old)
         return InsertResult(error is None, "paste", self.name, error, shortcut, unread and error is not None)
 
     def _settle(

@@ -118,7 +118,7 @@ def slow_clipboard(display, clipboard) -> Iterator[str]:  # type: ignore[no-unty
 
 
 def test_a_hold_that_begins_while_the_last_dictation_is_pasted_does_not_swallow_it(
-    live_env, display, pulse_server, target_window, slow_clipboard, speak
+    live_env, display, pulse_server, target_window, clipboard, slow_clipboard, speak
 ):
     """F9 pressed again while the first dictation's paste is under way (here: reading the old
     clipboard takes 2 s): its grab took the Ctrl+V and the words were only on the clipboard."""
@@ -142,6 +142,8 @@ def test_a_hold_that_begins_while_the_last_dictation_is_pasted_does_not_swallow_
         wait_for(lambda: _in_order(texts, target_window.text()), timeout=20, what=f"{texts} in order")
         # Each stage is logged under the number of the dictation in it.
         assert app.log().index("result #1") < app.log().index("state: inserting (#2)"), app.log()
+        # The clipboard is the one from before, not the first dictation the failed try left there.
+        wait_for(lambda: clipboard.get() == slow_clipboard, timeout=10, what="the old clipboard back")
     finally:
         assert app.stop() == 0
 
