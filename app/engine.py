@@ -17,7 +17,8 @@ Threads:
 
 Each utterance carries a generation number. Cancel marks its generation; a cancelled result is
 stored in history but never inserted. A key press while the previous utterance is still being
-processed starts a new recording at once; the results are inserted in order.
+processed starts a new recording at once; the results are inserted in order, never while a
+hotkey is held down (see ``_wait_for_keys_up``).
 """
 
 from __future__ import annotations
@@ -65,7 +66,6 @@ _POLL_S = 0.1  # how often the streaming loop looks at new audio
 class _Begin:
     mode: str | None
     at: float
-    held: bool = False  # started by a hold-to-talk key, which stays down until _End
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,11 +175,6 @@ class Engine:
         self._mode_runner: Any = None
         self._problems: list[str] = []
         self._cancelled: set[int] = set()  # generations cancelled while in flight
-        # Clear while a hold-to-talk key is down (set and cleared by the engine thread only):
-        # the output worker waits for it before inserting, see _wait_for_key_up.
-        self._key_up = threading.Event()
-        self._key_up.set()
-        self._holds = 0  # hold-to-talk presses so far (engine thread writes, output worker reads)
 
     # --- public API ------------------------------------------------------------------------------
     @property
@@ -430,9 +425,6 @@ class Engine:
         utt = _Utterance(gen, mode, command.at, time.monotonic(), streaming, spool)
         utt.recording.set()
         self._current = utt
-        if command.held:
-            self._holds += 1
-            self._key_up.clear()
         self._set_state(gen)
         self._transcribe_jobs.put(lambda: self._stream(utt))
 
@@ -443,7 +435,6 @@ class Engine:
             self._refresh_parts()  # settings changed while the key was held, now in force
 
     def _end_recording(self, command: _End) -> None:
-        self._key_up.set()  # first: inserts waiting for the release must never wait forever
         utt = self._current
         if utt is None or self._recorder is None:
             return
@@ -569,8 +560,7 @@ class Engine:
 
         now = time.time()
         if action.kind == ActionKind.START:
-            held = self._listening_hotkey is not None and self._listening_hotkey.mode == "hold"
-            self._commands.put(_Begin(action.mode_name or None, now, held))
+            self._commands.put(_Begin(action.mode_name or None, now))
         elif action.kind == ActionKind.STOP:
             self._commands.put(_End(now))
         elif action.kind == ActionKind.DISCARD:
@@ -755,8 +745,8 @@ class Engine:
             if text and mode != "raw" and not utt.cancelled:
                 self._commands.put(_Stage(gen, State.PROCESSING))
                 text = self._run_mode(mode, text)
-            if text and not (utt.cancelled or gen in self._cancelled):
-                self._wait_for_key_up(gen)
+            if text and not (utt.cancelled or gen in self._cancelled) and self._wait_for_keys_up():
+                log.debug("dictation #%d waited for the hotkey to come up before it went in", gen)
             if utt.cancelled or gen in self._cancelled:
                 outcome = Outcome.CANCELLED
             elif text:
@@ -806,26 +796,40 @@ class Engine:
             )
             self._commands.put(_Stage(gen, State.IDLE))
 
-    def _wait_for_key_up(self, generation: int) -> None:
-        """Hold back an insert while the hotkey is down for the next dictation (output worker).
+    def _wait_for_keys_up(self) -> bool:
+        """Wait while a hotkey is held down (output worker); return whether it waited.
 
-        Until its release, a held F9 or ``ctrl+alt+space`` has the whole keyboard grabbed, so
-        the paste shortcut reached Holdtype instead of the window and the text was left on the
-        clipboard; a held Caps Lock has the lock on, so text typed into a terminal came out
-        case-inverted. The text goes in right after the release, still before the next one.
+        Until its release, a held F9 or ``ctrl+alt+space`` (also the press that stops a toggle
+        recording) has the whole keyboard grabbed, so the paste shortcut reached Holdtype
+        instead of the window and the text was left on the clipboard; a held Caps Lock has the
+        lock on, so text typed into a terminal came out case-inverted. A dictation ready while
+        the key is held for the next one goes in right after the release, before the next.
         """
-        if not self._key_up.is_set():
-            log.debug("dictation #%d waits for the hotkey to come up before it is inserted", generation)
-            self._key_up.wait()  # every end of a recording sets it, shutdown's too
+        waited = False
+        # Longer than any recording: a release the listener missed must not stop all output.
+        longest = self._settings.audio.max_record_s + 10.0
+        deadline = time.monotonic() + longest
+        while (listener := self._listener) is not None and not listener.wait_keys_up(0.2):
+            waited = True  # looked up again each time: a listener may be replaced meanwhile
+            if time.monotonic() > deadline:
+                log.warning(
+                    "a hotkey seems down for over %.0f s (a missed release?); inserting anyway", longest
+                )
+                break
+        return waited
+
+    def _key_presses(self) -> int:
+        listener = self._listener
+        return listener.presses if listener is not None else 0
 
     def _insert_between_holds(self, generation: int, text: str) -> InsertResult:
-        """Insert ``text``; again once the key is up if the next hold began during the paste
-        and nothing was pasted (its key grab took the shortcut: see _wait_for_key_up)."""
-        holds = self._holds
+        """Insert ``text``; again once the key is up if a hotkey went down during the paste
+        and nothing was pasted (its key grab took the shortcut: see _wait_for_keys_up)."""
+        presses = self._key_presses()
         result = self._insert(text)
-        if not result.ok and result.unread and self._holds != holds:
-            log.info("dictation #%d: the next hold took the paste shortcut; pasting after it", generation)
-            self._wait_for_key_up(generation)
+        if not result.ok and result.unread and self._key_presses() != presses:
+            log.info("dictation #%d: a hotkey press took the paste shortcut; pasting after it", generation)
+            self._wait_for_keys_up()
             result = self._insert(text)
         return result
 
@@ -875,18 +879,8 @@ class Engine:
             from app.insert.x11 import X11Inserter
 
             if isinstance(self._inserter, X11Inserter):
-                self._inserter.between_words = self._key_up_between_words
+                self._inserter.between_words = self._wait_for_keys_up
         return self._inserter.insert(text)
-
-    def _key_up_between_words(self) -> bool:
-        """Before each typed word (output worker): wait while a hotkey is held for the next
-        dictation, so a long text typed into a terminal loses at most the word in flight when
-        the next hold begins; return whether it waited."""
-        if self._key_up.is_set():
-            return False
-        log.debug("typing waits for the hotkey to come up")
-        self._key_up.wait()  # every end of a recording sets it, shutdown's too
-        return True
 
     def _insert_only(self, text: str) -> None:
         result = self._insert(text)

@@ -198,6 +198,24 @@ def test_escape_cancels_a_recording(x_env: XDisplay, make_listener: Make) -> Non
     assert next_action(actions).kind is ActionKind.STOP
 
 
+def test_the_listener_says_while_a_bound_key_is_down(x_env: XDisplay, make_listener: Make) -> None:
+    """Text waits for wait_keys_up: in toggle mode too, for the length of each press."""
+    listener, actions = make_listener(key="f9", mode="toggle", min_hold_s=0.0)
+    assert listener.wait_keys_up(0) and listener.presses == 0
+    x_env.xdotool("keydown", "F9")
+    assert next_action(actions).kind is ActionKind.START
+    assert not listener.wait_keys_up(0) and listener.presses == 1
+    x_env.xdotool("keyup", "F9")
+    assert listener.wait_keys_up(5)
+    assert listener.recording  # toggle: still recording, but no key is down
+    x_env.xdotool("keydown", "F9")
+    assert next_action(actions).kind is ActionKind.STOP
+    assert not listener.wait_keys_up(0) and listener.presses == 2
+    listener.stop()  # a stopped listener holds nothing down
+    assert listener.wait_keys_up(0)
+    x_env.xdotool("keyup", "F9")
+
+
 def test_combination_needs_its_modifiers(x_env: XDisplay, make_listener: Make) -> None:
     _listener, actions = make_listener(key="ctrl+alt+space", min_hold_s=0.0)
     x_env.xdotool("key", "space")  # without modifiers: nothing

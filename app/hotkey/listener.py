@@ -227,6 +227,9 @@ class HotkeyListener:
         self._caps_before: bool | None = None  # lock state before the current bound press
         self._state_lock = threading.Lock()
         self._grab: KeyGrab | None = None  # X11: the bound keys kept from the focused window
+        self._keys_up = threading.Event()  # set while no bound key is down
+        self._keys_up.set()
+        self._presses = 0  # bound keys that went down so far
 
     @classmethod
     def from_settings(
@@ -277,6 +280,21 @@ class HotkeyListener:
             self._release_grab()
             if not self._paused:
                 self._take_grab()
+
+    @property
+    def presses(self) -> int:
+        """How many times a bound key went down so far (a new one since you looked: a press)."""
+        return self._presses
+
+    def wait_keys_up(self, timeout: float | None = None) -> bool:
+        """Block until no bound key is held down (at most ``timeout``); return whether none is.
+
+        While one is, text must not be inserted: on X11 a held bound key (F9, ``ctrl+alt+space``)
+        has the whole keyboard grabbed, so keys sent to the focused window reach Holdtype
+        instead, and a held Caps Lock has the lock on. In toggle mode, too, for the length of
+        each press. A stopped listener holds nothing down.
+        """
+        return self._keys_up.wait(timeout)
 
     @property
     def recording(self) -> bool:
@@ -332,6 +350,7 @@ class HotkeyListener:
     def stop(self) -> None:
         """Stop listening (safe to call twice, and from any thread but pynput's own)."""
         self._release_grab()
+        self._keys_up.set()  # no release will be heard any more: let no one wait for it
         listener, self._listener = self._listener, None
         if listener is not None:
             listener.stop()
@@ -383,9 +402,17 @@ class HotkeyListener:
         with self._state_lock:
             if name in MODIFIER_OF and pressed:
                 self._held.add(name)
+            down_before = sum(gesture.down for gesture in self._gestures.values())
             actions = self._press(name, now) if pressed else self._release(name, now)
             if name in MODIFIER_OF and not pressed:
                 self._held.discard(name)
+            down = sum(gesture.down for gesture in self._gestures.values())
+            if down > down_before:
+                self._presses += 1
+            if down and self._listener is not None:  # (not once stopped: see stop)
+                self._keys_up.clear()
+            else:  # after _release put Caps Lock back
+                self._keys_up.set()
         for action in actions:
             self.on_action(action)
 

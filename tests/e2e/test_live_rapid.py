@@ -101,6 +101,50 @@ def test_a_dictation_ready_while_f9_is_held_again_is_pasted_in_order(
         assert app.stop() == 0
 
 
+def test_toggle_mode_pastes_once_the_stop_press_is_over(
+    live_env, display, pulse_server, target_window, speak
+):
+    """In toggle mode the press that stops a dictation grabs the keyboard (F9) until it comes
+    up; a press held a little (0.4 s) outlasted the paste, whose Ctrl+V went to the grab."""
+    _set(live_env, "hotkey.key", "f9")
+    _set(live_env, "hotkey.mode", "toggle")
+    app = _start(live_env)
+    try:
+        target_window.focus()
+        display.xdotool("key", "F9")
+        app.wait_line("state: recording")
+        pulse_server.play(speak(SECOND, speed=170, pad_s=0.2))
+        display.xdotool("keydown", "F9", "sleep", "0.4", "keyup", "F9")
+        assert "(pasted" in app.wait_line("result #1", timeout=60), app.log()
+        text = _rows(live_env, 1)[0]["text"]
+        wait_for(lambda: _in_order([text], target_window.text()), timeout=20, what=f"{text!r} pasted")
+    finally:
+        assert app.stop() == 0
+
+
+def test_a_recording_stopped_at_its_length_limit_is_pasted_once_the_key_is_up(
+    live_env, display, pulse_server, target_window, speak
+):
+    """At audio.max_record_s the recording ends by itself, with F9 still held (grabbed): the
+    paste went to the grab and the words ended up on the clipboard only."""
+    _set(live_env, "hotkey.key", "f9")
+    _set(live_env, "audio.max_record_s", "2")
+    app = _start(live_env)
+    try:
+        target_window.focus()
+        display.xdotool("keydown", "F9")
+        app.wait_line("state: recording")
+        pulse_server.play(speak(FIRST, speed=170, pad_s=0.2))
+        app.wait_line("maximum length", timeout=30)
+        app.wait_line("state: transcribing")
+        display.xdotool("keyup", "F9")
+        assert "(pasted" in app.wait_line("result #1", timeout=60), app.log()
+        text = _rows(live_env, 1)[0]["text"]
+        wait_for(lambda: _in_order([text], target_window.text()), timeout=20, what=f"{text!r} pasted")
+    finally:
+        assert app.stop() == 0
+
+
 @pytest.fixture
 def slow_clipboard(display, clipboard) -> Iterator[str]:  # type: ignore[no-untyped-def]
     """The clipboard owned by a program that answers each request 2 s late; yields its text."""
