@@ -67,7 +67,7 @@ def claim(
     to let go; ``waiting`` is told once, as soon as the lock is found taken.
     """
     path = path or get_paths().data_dir / "instance.lock"
-    ensure_dir(path.parent)
+    ensure_dir(path.parent, private=True)  # the data folder: history, log, recordings
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     handle = os.fdopen(fd, "r+", encoding="utf-8")
     told = None if waiting is None else (lambda: waiting(AlreadyRunning(*_read_holder(handle))))

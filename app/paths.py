@@ -87,11 +87,21 @@ def get_paths() -> Paths:
 
 
 def ensure_dir(path: Path, private: bool = False) -> Path:
-    """Create ``path`` (and parents) if needed; ``private`` makes it readable by the user only."""
-    path.mkdir(parents=True, exist_ok=True)
+    """Create ``path`` (and parents) if needed; ``private`` makes it readable by the user only.
+
+    A private folder's missing parents are made 0700 too, whatever the umask: the spool
+    (``data/spool``) used to create ``data/``, where the history and the log live, 0775 under
+    umask 0002. Parents that exist already are left as they are.
+    """
     if private:
+        for folder in reversed([path, *path.parents]):
+            if not folder.is_dir():
+                with contextlib.suppress(FileExistsError):  # made meanwhile by another process
+                    folder.mkdir(mode=0o700)
         with contextlib.suppress(OSError):  # e.g. a filesystem without permissions
             path.chmod(0o700)
+        return path
+    path.mkdir(parents=True, exist_ok=True)
     return path
 
 

@@ -51,7 +51,7 @@ def _storage() -> Check:
     paths = get_paths()
     for folder in (paths.config_dir, paths.data_dir, paths.cache_dir):
         try:
-            ensure_dir(folder)
+            ensure_dir(folder, private=folder == paths.data_dir)  # history, log, recordings
             with tempfile.NamedTemporaryFile(dir=folder, prefix=".holdtype-doctor-"):
                 pass
         except OSError as exc:

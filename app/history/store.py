@@ -125,7 +125,7 @@ class HistoryStore:
         self.moved_to: Path | None = None
         self._timeout_s = timeout_s
         self._lock = threading.RLock()
-        ensure_dir(self.path.parent)
+        ensure_dir(self.path.parent, private=True)  # the history's -wal and -shm files go here too
         try:
             self._conn = self._open()
         except sqlite3.OperationalError as exc:  # locked, read-only, disk full: not damage

@@ -20,6 +20,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -159,6 +160,7 @@ class LLMCache:
             conn.close()
 
     def _open(self) -> diskcache.Cache:
+        _private_file(self.directory / diskcache.core.DBNAME)
         return diskcache.Cache(
             str(self.directory),
             timeout=WAIT_S,
@@ -291,3 +293,13 @@ def _to_entry(raw: object) -> CacheEntry | None:
     except TypeError:
         log.warning("ignoring a cache entry in an old format")
         return None
+
+
+def _private_file(path: Path) -> None:
+    """Create ``path`` empty and mode 0600 if it is missing, else make it 0600: SQLite creates
+    a database (and its -wal and -shm files, which take the database's mode) 0644, and the
+    cache holds dictated text and the model's replies, as the history does."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    with contextlib.suppress(OSError):  # e.g. a filesystem without permissions
+        path.chmod(0o600)

@@ -337,7 +337,7 @@ def log_to_file(path: Path | None = None) -> logging.Handler | None:
 
     path = path or get_paths().log_file
     try:
-        ensure_dir(path.parent)
+        ensure_dir(path.parent, private=True)
         handler = _PrivateLogFile(path, maxBytes=LOG_MAX_BYTES, backupCount=1, encoding="utf-8")
     except OSError as exc:
         log.warning("cannot write the log file %s: %s", path, exc)

@@ -1,0 +1,96 @@
+"""Files with history or dictated text, and their folders, are the user's alone, whatever the umask.
+
+Each test runs with a permissive umask (0002: group-writable, as on distributions with a group
+per user; 0022: the common default) and checks the modes of what Holdtype really wrote.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.paths import get_paths
+from tests.cli import ROOT
+
+
+def mode(path: Path) -> int:
+    """The permission bits of ``path``."""
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.fixture(params=[0o002, 0o022], ids=["umask-0002", "umask-0022"])
+def umask(request: pytest.FixtureRequest) -> Iterator[int]:
+    """This process (and the subprocesses it starts) creates files under a permissive umask."""
+    old = os.umask(request.param)
+    try:
+        yield request.param
+    finally:
+        os.umask(old)
+
+
+def test_the_history_command_makes_a_private_data_folder(umask: int) -> None:
+    """``holdtype history list`` on a new machine creates the data folder: the history database,
+    the log and recordings live there, so it is 0700 (it was 0775 under umask 0002)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "app", "history", "list"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    paths = get_paths()
+    assert mode(paths.data_dir) == 0o700
+    assert mode(paths.history_db) == 0o600
+
+
+def test_the_first_recording_makes_a_private_data_folder(umask: int) -> None:
+    """The spool (``data/spool``) can be the first thing in the data folder: its parent is made
+    private too, not left to the umask."""
+    from app.audio.spool import Spool
+
+    paths = get_paths()
+    writer = Spool(paths.spool_dir).open(1)
+    try:
+        assert mode(paths.data_dir) == 0o700
+        assert mode(paths.spool_dir) == 0o700
+        assert mode(writer.path) == 0o600
+    finally:
+        writer.close(keep=False)
+
+
+def test_doctor_makes_a_private_data_folder(umask: int) -> None:
+    """``holdtype doctor`` creates the folders it checks; the data folder private."""
+    subprocess.run([sys.executable, "-m", "app", "doctor"], cwd=ROOT, capture_output=True, timeout=120)
+    assert mode(get_paths().data_dir) == 0o700
+
+
+def test_the_llm_cache_files_are_private(umask: int) -> None:
+    """The reply cache holds dictated text and the model's replies: its database and the
+    -wal/-shm files SQLite makes beside it are 0600 (SQLite made them 0644)."""
+    from app.llm.cache import CacheEntry, LLMCache
+
+    folder = get_paths().llm_cache_dir
+    with LLMCache() as cache:
+        cache.put(
+            CacheEntry(
+                key="k" * 64,
+                text="what the model said",
+                parsed=None,
+                model="m",
+                mode="clean",
+                llm_ms=1.0,
+                created=0.0,
+                prompt="what I said",
+            )
+        )
+        files = sorted(p for p in folder.iterdir() if p.is_file())
+        assert files, "the cache wrote no file"
+        assert {p.name: mode(p) for p in files} == {p.name: 0o600 for p in files}
+    assert mode(folder) == 0o700
