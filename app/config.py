@@ -229,11 +229,48 @@ class LLMSettings(_Section):
     """How LLM modes are run. API keys are not here: they live in llm's key store."""
 
     model: str | None = Field(None, description="Default llm model id for modes that name none")
+
+    @field_validator("model")
+    @classmethod
+    def _a_model_not_a_key(cls, value: str | None) -> str | None:
+        if value is not None and looks_like_api_key(value):
+            # Pasted into the model box or `config set llm.model`, it would be saved in plain text.
+            raise ValueError(KEY_NOT_HERE)
+        return value
+
     timeout_s: float = Field(10.0, gt=0.0, le=600.0)
     retries: int = Field(2, ge=0, le=10, description="Extra attempts when a reply fails its schema")
     cache_enabled: bool = True
     cache_size_mb: int = Field(256, ge=1, le=100_000)
     cache_ttl_days: float | None = Field(None, gt=0.0)
+
+
+# The key formats of the providers llm's plugins reach: OpenAI and DeepSeek (sk-, sk-proj-),
+# Anthropic (sk-ant-), OpenRouter (sk-or-), Groq (gsk_), xAI (xai-), Google (AIza), Hugging Face
+# (hf_), Replicate (r8_), Perplexity (pplx-), GitHub (ghp_, github_pat_). No model id starts so.
+_KEY_PREFIXES = ("sk-", "gsk_", "xai-", "AIza", "hf_", "r8_", "pplx-", "ghp_", "github_pat_")
+_KEY_MIN_LENGTH = 20
+KEY_NOT_HERE = (
+    "this looks like an API key, not a model id; keys are not kept in Holdtype's settings "
+    "but in llm's key store: llm keys set openai (or the provider's name)"
+)
+
+
+def looks_like_api_key(value: str) -> bool:
+    """Whether ``value`` has the shape of a provider's API key (a known prefix, then a long run
+    of letters, digits, ``-`` and ``_``, no spaces, dots or slashes).
+
+    >>> looks_like_api_key("sk-proj-" + "Ab3" * 16), looks_like_api_key("  gsk_" + "x" * 40 + " ")
+    (True, True)
+    >>> looks_like_api_key("gpt-4o-mini"), looks_like_api_key("sk-model"), looks_like_api_key("hf_org/x" * 4)
+    (False, False, False)
+    """
+    token = value.strip()
+    return (
+        token.startswith(_KEY_PREFIXES)
+        and len(token) >= _KEY_MIN_LENGTH
+        and all(c.isascii() and (c.isalnum() or c in "-_") for c in token)
+    )
 
 
 class PasteSettings(_Section):
@@ -282,7 +319,9 @@ class UISettings(_Section):
 
     overlay: bool = True
     start_at_login: bool = False
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="DEBUG also logs words of what was said (the words it corrects and re-reads)"
+    )
     welcomed: bool = False
 
 

@@ -1,0 +1,52 @@
+"""An API key pasted where a model id goes is refused, never written to config.toml in plain text.
+
+Keys belong in llm's key store (``llm keys set openai``). The default-model box of the LLM tab
+is editable and ``holdtype config set llm.model`` takes any id a plugin may add later, so a key
+pasted there used to be saved as the model id.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from app.config import Settings, looks_like_api_key
+from app.paths import get_paths
+from tests.cli import holdtype
+
+FAKE_KEYS = [
+    "sk-proj-FAKEfake0123456789abcdefFAKEfake0123",
+    "sk-ant-api03-FAKEfake0123456789abcdefFAKE",
+    "sk-or-v1-0123456789abcdef0123456789abcdef",
+    "gsk_FAKEfake0123456789abcdefFAKEfake",
+]
+
+
+@pytest.mark.parametrize("key", FAKE_KEYS)
+def test_config_set_refuses_a_key_as_the_llm_model(key: str) -> None:
+    done = holdtype("config", "set", "llm.model", key)
+    assert done.returncode == 1
+    assert "API key" in done.stderr and "llm keys set" in done.stderr
+    assert key not in done.stderr + done.stdout  # the message does not repeat the secret
+    config = get_paths().config_file
+    assert not config.exists() or key not in config.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "model", ["gpt-4o-mini", "claude-3.5-sonnet", "openrouter/openai/gpt-4o", "sk-model"]
+)
+def test_model_ids_are_still_taken(model: str) -> None:
+    assert not looks_like_api_key(model)
+    assert Settings.model_validate({"llm": {"model": model}}).llm.model == model
+
+
+def test_a_key_typed_into_the_file_is_not_kept_in_it() -> None:
+    """A hand-edited file with a key as the model: the file is moved aside (0600, as it was) and
+    reported, and the settings file Holdtype goes on with holds no key."""
+    key = FAKE_KEYS[0]
+    config = get_paths().config_file
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(f'[llm]\nmodel = "{key}"\n', encoding="utf-8")
+    done = holdtype("config", "show")
+    assert done.returncode == 0, done.stderr
+    assert "API key" in done.stderr and key not in done.stderr + done.stdout
+    assert key not in config.read_text(encoding="utf-8")
