@@ -40,7 +40,7 @@ from app import events as ev
 from app.config import AudioSettings, HotkeySettings, Settings
 from app.errors import HoldtypeError
 from app.events import EngineEvent, Outcome, State
-from app.paths import get_paths
+from app.paths import ensure_dir, get_paths
 from app.transcribe.audiofile import SAMPLE_RATE
 from app.transcribe.streaming import Partial, StreamingTranscriber, stream_while_recording
 from app.transcribe.whisper import DecodeOptions, Transcriber, WhisperTranscriber
@@ -630,7 +630,7 @@ class Engine:
                 continue
             keep_dir = self._paths.audio_dir
             kept = keep_dir / path.name
-            keep_dir.mkdir(parents=True, exist_ok=True)
+            ensure_dir(keep_dir, private=True)  # as a kept recording's: no other user may play it
             path.replace(kept)  # recovered audio is always kept: the user may want to replay it
             try:
                 entry_id = self.history.add(

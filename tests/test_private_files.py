@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from app.paths import get_paths
@@ -94,3 +95,44 @@ def test_the_llm_cache_files_are_private(umask: int) -> None:
         assert files, "the cache wrote no file"
         assert {p.name: mode(p) for p in files} == {p.name: 0o600 for p in files}
     assert mode(folder) == 0o700
+
+
+def test_recovered_audio_is_kept_in_a_private_folder(x_env, speak, holdtype_home: Path) -> None:  # type: ignore[no-untyped-def]
+    """After a crash mid-recording, the next start moves the spool file to ``data/audio``: that
+    folder was made with the umask's mode (0775 under 0002) when it did not exist yet."""
+    from app.config import Settings
+    from app.engine import Engine
+    from app.history.store import HistoryStore
+    from app.transcribe.audiofile import load_audio
+    from tests.fixtures.waiting import wait_for
+
+    old = os.umask(0o002)
+    try:
+        paths = get_paths()
+        writer = leftover_spool_file(
+            paths.spool_dir, load_audio(speak("Buy milk on the way home.", speed=150))
+        )
+        eng = Engine(Settings(), enable_hotkeys=False, enable_audio=False)
+        try:
+            eng.start()
+            assert eng.wait_ready(120)
+            wait_for(lambda: HistoryStore(paths.history_db).list(1), timeout=60, what="the recovered entry")
+        finally:
+            eng.shutdown()
+    finally:
+        os.umask(old)
+    [kept] = list(paths.audio_dir.iterdir())
+    assert kept.name == writer.name
+    assert mode(paths.audio_dir) == 0o700
+    assert mode(kept) == 0o600
+
+
+def leftover_spool_file(folder: Path, audio: np.ndarray) -> Path:
+    """A spool file whose writer is gone, as after kill -9: written, never closed, lock released."""
+    from app.audio.spool import Spool
+
+    writer = Spool(folder).open(7)
+    writer.write(audio)
+    assert writer.flush()
+    writer._file.close()  # the process "dies": its lock goes away, the file stays
+    return writer.path
