@@ -658,9 +658,9 @@ class Engine:
         if recovered:
             self._publish(
                 ev.Notice(
-                    f"Recovered {len(recovered)} recording(s) from an earlier session into "
-                    f"history: {'; '.join(recovered)}",
+                    f"Recovered {len(recovered)} recording(s) from an earlier session into history",
                     "recovery",
+                    said="; ".join(recovered),
                 )
             )
 

@@ -82,10 +82,20 @@ class ErrorRaised:
 
 @dataclass(frozen=True, slots=True)
 class Notice:
-    """Information for the user (recovered recordings, an LLM fallback, a missing tray)."""
+    """Information for the user (recovered recordings, an LLM fallback, a missing tray).
+
+    ``said`` holds words the user dictated that the notice quotes (the recovered recordings'
+    first words): shown to the user with the message, never written to the log.
+    """
 
     message: str
     source: str
+    said: str = ""
+
+    @property
+    def shown(self) -> str:
+        """The message with the words it quotes, as the user sees it."""
+        return f"{self.message}: {self.said}" if self.said else self.message
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,7 +53,7 @@ def describe(event: ev.EngineEvent) -> str:
     if isinstance(event, ev.ErrorRaised):
         return f"error ({event.source}): {event.message}"
     if isinstance(event, ev.Notice):
-        return f"notice ({event.source}): {event.message}"
+        return f"notice ({event.source}): {event.shown}"  # the terminal shows results too
     return repr(event)
 
 

@@ -322,8 +322,8 @@ class TrayController(QObject):
 
     def on_notice(self, event: Notice) -> None:
         """Show a notification (recovered recordings, LLM fallbacks)."""
-        log.info("%s: %s", event.source, event.message)
-        self.notify("Holdtype", event.message)
+        log.info("%s: %s", event.source, event.message)  # not event.said: the log names no words
+        self.notify("Holdtype", event.shown)
 
     def on_utterance(self, event: UtteranceResult) -> None:
         """A result arrived: an error in it is shown; a success clears the error icon."""
