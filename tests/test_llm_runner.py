@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 import time
@@ -217,3 +218,22 @@ def test_a_reply_with_mangled_marker_lines_falls_back() -> None:
 )
 def test_clean_reply(reply: str, cleaned: str) -> None:
     assert clean_reply(reply) == cleaned
+
+
+def test_a_schema_failure_names_no_words_in_the_log_or_the_reason(
+    chat_stub: OpenAIChatStub, caplog: pytest.LogCaptureFixture
+) -> None:
+    """jsonschema quotes the failing value, the user's words reworded: the model still gets that
+    message for its retry, but the INFO log (the tray's holdtype.log) and the fallback reason,
+    which the tray logs and shows, name only the place and the rule."""
+    chat_stub.replies = ['{"items": "meet Dr Okafor about the biopsy"}']
+    write_llm_models([model_entry("stub", chat_stub.api_base)])
+    with caplog.at_level(logging.INFO, logger="app"):
+        result = ModeRunner(_settings("stub", retries=1)).run("list", "meet doctor Okafor about the biopsy")
+    assert len(chat_stub.bodies) == 2
+    assert (
+        "'meet Dr Okafor about the biopsy' is not of type" in chat_stub.bodies[1]["messages"][-1]["content"]
+    )
+    assert result.fallback_reason and "at items: fails type" in result.fallback_reason
+    assert "Okafor" not in result.fallback_reason
+    assert "failed its schema" in caplog.text and "Okafor" not in caplog.text

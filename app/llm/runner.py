@@ -23,7 +23,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from app.config import Settings
 from app.errors import SHOWN_TO_USER
@@ -332,12 +332,13 @@ class ModeRunner:
             tokens_out = _add(tokens_out, usage[1])
             if schema is None:
                 return _Reply(reply_text, None, attempt, total_ms, tokens_in, tokens_out, None)
-            parsed, error = validate_reply(reply_text, schema)
-            if error is None:
-                return _Reply(reply_text, parsed, attempt, total_ms, tokens_in, tokens_out, None)
-            log.info("mode %s: reply %d failed its schema: %s", mode.name, attempt, error)
+            check = validate_reply(reply_text, schema)
+            if check.error is None:
+                return _Reply(reply_text, check.parsed, attempt, total_ms, tokens_in, tokens_out, None)
+            error = check.summary
+            log.info("mode %s: reply %d failed its schema: %s", mode.name, attempt, check.summary)
             next_prompt = (
-                f"{prompt}\n\nYour previous reply was not valid. Validation error: {error}\n"
+                f"{prompt}\n\nYour previous reply was not valid. Validation error: {check.error}\n"
                 f"Previous reply:\n{reply_text[:2000]}\n"
                 "Reply again with JSON that matches the schema exactly, and nothing else."
             )
@@ -422,23 +423,40 @@ def missing_key(model: Any) -> str | None:
     return needs if llm.get_key(None, needs, env) is None else None
 
 
-def validate_reply(reply: str, schema: dict[str, Any]) -> tuple[Any, str | None]:
-    """Parse ``reply`` as JSON and validate it against ``schema``; return (object, error)."""
+class ReplyCheck(NamedTuple):
+    """A reply checked against a mode's schema."""
+
+    parsed: Any
+    error: str | None  # for the model's retry: may quote the reply, so never logged
+    summary: str | None  # for logs, fallback reasons and the cache: names the rule, not the words
+
+
+def validate_reply(reply: str, schema: dict[str, Any]) -> ReplyCheck:
+    """Parse ``reply`` as JSON and validate it against ``schema``.
+
+    jsonschema's message quotes the failing value ("'buy milk' is not of type 'array'"), which
+    is the user's dictation reworded: it goes back to the model, and the summary, naming the
+    place and the rule only, goes to the log and the fallback reason.
+    """
     import jsonschema
 
     body = _strip_fence(reply.strip())
     try:
         parsed = json.loads(body)
-    except ValueError as exc:
-        return None, f"reply is not JSON ({exc})"
+    except json.JSONDecodeError as exc:  # its message is a position, never the reply's text
+        return ReplyCheck(None, f"reply is not JSON ({exc})", f"reply is not JSON ({exc})")
+    except ValueError:
+        return ReplyCheck(None, "reply is not JSON", "reply is not JSON")
     try:
         jsonschema.validate(parsed, schema)
     except jsonschema.ValidationError as exc:
         where = "/".join(str(p) for p in exc.absolute_path) or "(root)"
-        return None, f"at {where}: {exc.message}"
+        rule = f"{exc.validator}: {json.dumps(exc.validator_value)}"[:120]
+        return ReplyCheck(None, f"at {where}: {exc.message}", f"at {where}: fails {rule}")
     except jsonschema.SchemaError as exc:
-        return None, f"the mode's schema is invalid: {exc.message}"
-    return parsed, None
+        problem = f"the mode's schema is invalid: {exc.message}"
+        return ReplyCheck(None, problem, problem)
+    return ReplyCheck(parsed, None, None)
 
 
 def _output_text(mode: Mode, reply: _Reply) -> str:
