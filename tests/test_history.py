@@ -97,6 +97,18 @@ def test_prune_by_age(store: HistoryStore) -> None:
     assert store.get(old) is None and store.get(new) is not None
 
 
+def test_export_over_a_readable_file_makes_it_private(store: HistoryStore, tmp_path: Path) -> None:
+    # The settings window's Export picks a name the user may have used before (a file made
+    # 0644 by another program, or an older export): it held the whole history, readable by all.
+    store.add(entry("what I said", created=1.0))
+    out = tmp_path / "holdtype-history.csv"
+    out.write_text("old\n")
+    out.chmod(0o644)
+    assert store.export(out, "csv") == 1
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert "what I said" in out.read_text()
+
+
 @pytest.mark.parametrize("fmt", ["jsonl", "json", "csv"])
 def test_export(store: HistoryStore, tmp_path: Path, fmt: str) -> None:
     store.add(entry("first", created=1.0))

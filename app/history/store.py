@@ -270,12 +270,16 @@ class HistoryStore:
     def export(self, path: Path, fmt: Literal["jsonl", "json", "csv"] = "jsonl") -> int:
         """Write every entry (oldest first) to ``path`` as JSON lines, a JSON array or CSV.
 
-        The file is created mode 0600. Returns the number of entries written.
+        The file is mode 0600, also when it was there before with another mode (it is
+        truncated and rewritten: the old mode would have opened the whole history to others).
+        Returns the number of entries written.
         """
         with self._lock:
             rows = self._conn.execute("SELECT * FROM utterances ORDER BY created, id").fetchall()
         entries = [_row_to_entry(r).to_dict() for r in rows]
         fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+        if hasattr(os, "fchmod"):  # not on Windows, where modes do not apply
+            os.fchmod(fd, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             if fmt == "jsonl":
                 for item in entries:
