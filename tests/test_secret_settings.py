@@ -31,6 +31,17 @@ def test_config_set_refuses_a_key_as_the_llm_model(key: str) -> None:
     assert not config.exists() or key not in config.read_text(encoding="utf-8")
 
 
+@pytest.mark.parametrize("setting", ["audio.device", "vocabulary.terms", "modes.active"])
+def test_config_set_refuses_a_key_for_any_setting(setting: str) -> None:
+    """``audio.device`` takes any name (the device may be plugged in later): a key pasted
+    there was saved as it was."""
+    key = FAKE_KEYS[0]
+    done = holdtype("config", "set", setting, key)
+    assert done.returncode == 1 and "API key" in done.stderr and key not in done.stderr
+    config = get_paths().config_file
+    assert not config.exists() or key not in config.read_text(encoding="utf-8")
+
+
 @pytest.mark.parametrize(
     "model", ["gpt-4o-mini", "claude-3.5-sonnet", "openrouter/openai/gpt-4o", "sk-model"]
 )

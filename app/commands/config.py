@@ -10,7 +10,15 @@ from pathlib import Path
 import click
 
 from app.commands._common import editing, load, save
-from app.config import HotkeySettings, Settings, get_value, set_text, settings_to_toml
+from app.config import (
+    KEY_NOT_HERE,
+    HotkeySettings,
+    Settings,
+    get_value,
+    looks_like_api_key,
+    set_text,
+    settings_to_toml,
+)
 from app.errors import ConfigError
 from app.paths import get_paths
 
@@ -99,8 +107,11 @@ def config_set(key: str, value: str) -> None:
 
     VALUE is read as JSON/TOML when it parses (numbers, true/false, lists), else as text;
     `none` clears an optional setting. A whole section (`hotkey`, `rules`...) takes a JSON
-    object or list, checked like each of its settings.
+    object or list, checked like each of its settings. A value shaped like an API key is
+    refused for every setting: keys go in llm's key store (`llm keys set openai`).
     """
+    if looks_like_api_key(value):  # the settings file is plain text, and no setting is a key
+        raise click.ClickException(f"not saved: {KEY_NOT_HERE.replace(', not a model id', '')}")
     with editing() as current:
         new = _normalised(key, set_text(current, key, value))
         notes = _check_in_place(key, new)
