@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import queue
+import re
 import signal
 import subprocess
 import sys
 import threading
 from pathlib import Path
 
-from tests.cli import ROOT
+from tests.cli import ROOT, holdtype
 from tests.fixtures.waiting import wait_for
 
 
@@ -99,3 +101,31 @@ def spool_files(home: Path) -> list[Path]:
     """Spool files currently in HOLDTYPE_HOME."""
     folder = home / "data" / "spool"
     return sorted(folder.glob("utt-*.wav")) if folder.is_dir() else []
+
+
+def history_rows(env: dict[str, str]) -> list[dict]:
+    """The app's history (``history list --json``), newest first."""
+    out = holdtype("history", "list", "--json", "--limit", "20", env=env)
+    assert out.returncode == 0, out.stderr
+    return [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+
+
+def start_app(env: dict[str, str]) -> LiveApp:
+    """Start ``holdtype run --no-tray`` and wait until it is ready to dictate."""
+    app = LiveApp(env)
+    app.wait_line("ready: model", timeout=120)
+    return app
+
+
+#: The words of "The library will close early tomorrow morning.", a sentence the Esc tests say.
+LIBRARY_WORDS = frozenset({"library", "close", "early", "tomorrow", "morning"})
+
+
+def assert_cancelled_and_kept(env: dict[str, str], target_text: str, words: frozenset[str]) -> None:
+    """Nothing reached the target window, and history holds one cancelled dictation with at
+    least all but one of ``words`` (tiny.en may mishear one)."""
+    assert target_text == ""
+    rows = history_rows(env)
+    assert [r["outcome"] for r in rows] == ["cancelled"]
+    heard = set(re.findall(r"[a-z]+", rows[0]["text"].lower()))
+    assert len(heard & words) >= len(words) - 1, rows[0]["text"]

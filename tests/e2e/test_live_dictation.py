@@ -14,7 +14,15 @@ from pathlib import Path
 import pytest
 
 from tests.cli import holdtype
-from tests.e2e.live import LiveApp, app_env, spool_files
+from tests.e2e.live import (
+    LIBRARY_WORDS,
+    LiveApp,
+    app_env,
+    assert_cancelled_and_kept,
+    history_rows,
+    spool_files,
+    start_app,
+)
 from tests.fixtures.waiting import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -23,9 +31,7 @@ SENTENCE = "We use scikit learn for machine learning every day."
 
 
 def _history(env: dict[str, str]) -> list[dict]:
-    out = holdtype("history", "list", "--json", "--limit", "20", env=env)
-    assert out.returncode == 0, out.stderr
-    return [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+    return history_rows(env)
 
 
 @pytest.fixture
@@ -35,12 +41,6 @@ def live_env(display, pulse_server, holdtype_home: Path) -> dict[str, str]:
     added = holdtype("vocab", "add", "scikit-learn", env=env)
     assert added.returncode == 0, added.stderr
     return env
-
-
-def _start(env: dict[str, str]) -> LiveApp:
-    app = LiveApp(env)
-    app.wait_line("ready: model", timeout=120)
-    return app
 
 
 def _dictate(app: LiveApp, display, pulse_server, target_window, wav: Path) -> str:  # type: ignore[no-untyped-def]
@@ -70,7 +70,7 @@ def test_hold_speak_release_pastes_into_the_focused_window(
 ):
     clipboard.set("what was on the clipboard before")
     caps_before = display.caps_lock_on()
-    app = _start(live_env)
+    app = start_app(live_env)
     try:
         result = _dictate(app, display, pulse_server, target_window, speak(SENTENCE, speed=150, pad_s=0.3))
         assert "(pasted" in result, result
@@ -97,7 +97,7 @@ def test_hold_speak_release_pastes_into_the_focused_window(
 
 def test_toggle_mode_starts_and_stops_on_presses(live_env, display, pulse_server, target_window, speak):
     assert holdtype("config", "set", "hotkey.mode", "toggle", env=live_env).returncode == 0
-    app = _start(live_env)
+    app = start_app(live_env)
     try:
         target_window.focus()
         display.xdotool("key", "Caps_Lock")
@@ -117,7 +117,7 @@ def test_toggle_mode_starts_and_stops_on_presses(live_env, display, pulse_server
 def test_escape_cancels_and_keeps_the_recording_in_history(
     live_env, display, pulse_server, target_window, speak
 ):
-    app = _start(live_env)
+    app = start_app(live_env)
     try:
         target_window.focus()
         display.xdotool("keydown", "Caps_Lock")
@@ -130,17 +130,13 @@ def test_escape_cancels_and_keeps_the_recording_in_history(
         assert "(cancelled" in result, result
     finally:
         assert app.stop() == 0
-    assert target_window.text() == ""
-    rows = _history(live_env)
-    assert [r["outcome"] for r in rows] == ["cancelled"]
     # The words are kept. (tiny.en may mishear one: an earlier sentence, "This sentence must
     # never be pasted anywhere", came back as "...be placed..." and "...be based on any way".)
-    heard = set(re.findall(r"[a-z]+", rows[0]["text"].lower()))
-    assert len(heard & {"library", "close", "early", "tomorrow", "morning"}) >= 4, rows[0]["text"]
+    assert_cancelled_and_kept(live_env, target_window.text(), LIBRARY_WORDS)
 
 
 def test_a_tap_shorter_than_the_minimum_is_ignored(live_env, display, target_window, pulse_server, speak):
-    app = _start(live_env)
+    app = start_app(live_env)
     try:
         target_window.focus()
         display.xdotool("key", "Caps_Lock")  # press and release at once
@@ -158,10 +154,10 @@ def test_a_tap_shorter_than_the_minimum_is_ignored(live_env, display, target_win
     assert len(_history(live_env)) == 1
 
 
-def test_a_crash_mid_recording_is_recovered_at_next_start(
+def test_a_crash_mid_recording_is_recovered_at_nextstart_app(
     live_env, display, pulse_server, holdtype_home, speak
 ):
-    app = _start(live_env)
+    app = start_app(live_env)
     display.xdotool("keydown", "Caps_Lock")
     try:
         wav = speak("Remember to buy milk and bread on the way home.", speed=150)
@@ -170,7 +166,7 @@ def test_a_crash_mid_recording_is_recovered_at_next_start(
     finally:
         display.xdotool("keyup", "Caps_Lock")
     assert spool_files(holdtype_home), "the crash left no audio behind"
-    again = _start(live_env)
+    again = start_app(live_env)
     try:
         notice = again.wait_line("Recovered 1 recording", timeout=60)
         assert "milk" in notice.lower() or "bread" in notice.lower(), notice
@@ -206,7 +202,7 @@ def test_closing_the_terminal_mid_recording_keeps_the_words(
     the recording in progress is transcribed into history, and no spool file is left."""
     import signal
 
-    app = _start(live_env)
+    app = start_app(live_env)
     display.xdotool("keydown", "Caps_Lock")
     try:
         wav = speak("Remember to water the plants on Friday.", speed=150)
@@ -227,7 +223,7 @@ def test_a_term_added_from_the_cli_while_running_is_used(
 ):
     """`holdtype vocab add` while `holdtype run --no-tray` runs: the next dictation spells it."""
     env = app_env(display.env, pulse_server.client_env)  # no vocabulary at start
-    app = _start(env)
+    app = start_app(env)
     try:
         added = holdtype("vocab", "add", "scikit-learn", env=env)
         assert added.returncode == 0, added.stderr
@@ -251,7 +247,7 @@ def test_a_hotkey_changed_while_the_key_is_held_takes_over_after_the_release(
     """The listener used to be replaced at once: the new one never heard Caps Lock come up, so
     the recording ran on until the next press and the lock stayed on."""
     caps_before = display.caps_lock_on()
-    app = _start(live_env)
+    app = start_app(live_env)
     try:
         target_window.focus()
         display.xdotool("keydown", "Caps_Lock")
@@ -275,14 +271,14 @@ def test_a_hotkey_changed_while_the_key_is_held_takes_over_after_the_release(
 
 def test_the_log_level_setting_applies_unless_the_command_line_names_one(live_env, display):
     # ui.log_level (INFO by default) is the headless loop's level too: its INFO lines show.
-    app = _start(live_env)
+    app = start_app(live_env)
     try:
         app.wait_line("INFO app.hotkey.listener: hotkeys armed", timeout=60)
     finally:
         assert app.stop() == 0
     # HOLDTYPE_LOG_LEVEL (like -v) is a request for this run and wins over the setting.
     assert holdtype("config", "set", "ui.log_level", "DEBUG", env=live_env).returncode == 0
-    app = _start({**live_env, "HOLDTYPE_LOG_LEVEL": "WARNING"})
+    app = start_app({**live_env, "HOLDTYPE_LOG_LEVEL": "WARNING"})
     try:
         display.xdotool("keydown", "Caps_Lock")
         app.wait_line("state: recording")  # the hotkeys were armed, and said nothing of it

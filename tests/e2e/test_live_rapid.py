@@ -7,8 +7,6 @@ PulseAudio virtual microphone, xdotool holding the keys, a real Qt window or a r
 from __future__ import annotations
 
 import difflib
-import json
-import re
 import shlex
 import subprocess
 import sys
@@ -18,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli import holdtype
-from tests.e2e.live import LiveApp, app_env
+from tests.e2e.live import LIBRARY_WORDS, LiveApp, app_env, assert_cancelled_and_kept, history_rows, start_app
 from tests.fixtures.parts import require_tools
 from tests.fixtures.waiting import wait_for
 
@@ -30,21 +28,13 @@ SECOND = "Bring me a cup of coffee."
 
 def _history(env: dict[str, str]) -> list[dict]:
     """History rows, oldest first."""
-    out = holdtype("history", "list", "--json", "--limit", "20", env=env)
-    assert out.returncode == 0, out.stderr
-    return [json.loads(line) for line in out.stdout.splitlines() if line.strip()][::-1]
+    return history_rows(env)[::-1]
 
 
 @pytest.fixture
 def live_env(display, pulse_server, holdtype_home: Path) -> dict[str, str]:
     """Env for holdtype subprocesses on this display and sound server."""
     return app_env(display.env, pulse_server.client_env)
-
-
-def _start(env: dict[str, str]) -> LiveApp:
-    app = LiveApp(env)
-    app.wait_line("ready: model", timeout=120)
-    return app
 
 
 def _set(env: dict[str, str], key: str, value: str) -> None:
@@ -88,7 +78,7 @@ def test_a_dictation_ready_while_f9_is_held_again_is_pasted_in_order(
     """F9 held again grabs the whole keyboard until its release: the first dictation's Ctrl+V
     went to that grab instead of the window, and its words ended up only on the clipboard."""
     _set(live_env, "hotkey.key", "f9")
-    app = _start(live_env)
+    app = start_app(live_env)
     try:
         target_window.focus()
         first, second = speak(FIRST, speed=170, pad_s=0.2), speak(SECOND, speed=170, pad_s=0.2)
@@ -108,7 +98,7 @@ def test_toggle_mode_pastes_once_the_stop_press_is_over(
     up; a press held a little (0.4 s) outlasted the paste, whose Ctrl+V went to the grab."""
     _set(live_env, "hotkey.key", "f9")
     _set(live_env, "hotkey.mode", "toggle")
-    app = _start(live_env)
+    app = start_app(live_env)
     try:
         target_window.focus()
         display.xdotool("key", "F9")
@@ -129,7 +119,7 @@ def test_a_recording_stopped_at_its_length_limit_is_pasted_once_the_key_is_up(
     paste went to the grab and the words ended up on the clipboard only."""
     _set(live_env, "hotkey.key", "f9")
     _set(live_env, "audio.max_record_s", "2")
-    app = _start(live_env)
+    app = start_app(live_env)
     try:
         target_window.focus()
         display.xdotool("keydown", "F9")
@@ -167,7 +157,7 @@ def test_a_hold_that_begins_while_the_last_dictation_is_pasted_does_not_swallow_
     """F9 pressed again while the first dictation's paste is under way (here: reading the old
     clipboard takes 2 s): its grab took the Ctrl+V and the words were only on the clipboard."""
     _set(live_env, "hotkey.key", "f9")
-    app = _start(live_env)
+    app = start_app(live_env)
     try:
         target_window.focus()
         display.xdotool("keydown", "F9")
@@ -218,7 +208,7 @@ def test_text_typed_into_a_terminal_while_caps_lock_is_held_again_keeps_its_case
     lock is on while the key is down), it came out as "tHE CAT SAT ON THE MAT."."""
     _, typed = xterm
     caps_before = display.caps_lock_on()
-    app = _start(live_env)
+    app = start_app(live_env)
     try:
         first, second = speak(FIRST, speed=170, pad_s=0.2), speak(SECOND, speed=170, pad_s=0.2)
         _two_holds_back_to_back(app, display, pulse_server, "Caps_Lock", first, second)
@@ -247,7 +237,7 @@ def test_a_hold_that_begins_while_a_terminal_is_being_typed_into_loses_at_most_a
         "This is a rather long sentence that takes a while to type, because it goes on and on "
         "about the weather and the garden and the neighbours."
     )
-    app = _start(live_env)
+    app = start_app(live_env)
     try:
         display.xdotool("keydown", "F9")
         app.wait_line("state: recording")
@@ -285,7 +275,7 @@ def test_escape_right_after_release_cancels_the_dictation_in_flight(
     """Esc while the words are still being transcribed: nothing is pasted, history keeps them.
     The listener passed Esc on only while a key was held, so this one was ignored."""
     _set(live_env, "model.streaming", "false")  # the whole clip is decoded after release
-    app = _start(live_env)
+    app = start_app(live_env)
     try:
         target_window.focus()
         display.xdotool("keydown", "Caps_Lock")
@@ -296,8 +286,4 @@ def test_escape_right_after_release_cancels_the_dictation_in_flight(
         assert "(cancelled" in result, result
     finally:
         assert app.stop() == 0
-    assert target_window.text() == ""
-    rows = _history(live_env)
-    assert [r["outcome"] for r in rows] == ["cancelled"]
-    heard = set(re.findall(r"[a-z]+", rows[0]["text"].lower()))
-    assert len(heard & {"library", "close", "early", "tomorrow", "morning"}) >= 4, rows[0]["text"]
+    assert_cancelled_and_kept(live_env, target_window.text(), LIBRARY_WORDS)
