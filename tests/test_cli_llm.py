@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -229,6 +230,11 @@ def test_doctor_warns_when_the_active_mode_cannot_reach_its_model() -> None:
     # `doctor` said "[ok] llm: mode clean via gpt-..." with no key anywhere, while every
     # dictation fell back to the transcript.
     assert holdtype("config", "set", "modes.active", "clean").returncode == 0
+    unnamed = holdtype("doctor", env={"OPENAI_API_KEY": ""})  # llm's default is a cloud model
+    assert "[warn] llm: mode clean names no model, and llm's default" in unnamed.stdout
+    default = re.search(r"fix: holdtype config set llm\.model (\S+)", unnamed.stdout)
+    assert default, unnamed.stdout
+    assert holdtype("config", "set", "llm.model", default[1]).returncode == 0
     no_key = holdtype("doctor", env={"OPENAI_API_KEY": ""})
     assert "[warn] llm: mode clean uses" in no_key.stdout and "has no API key" in no_key.stdout
     assert "fix: llm keys set openai" in no_key.stdout

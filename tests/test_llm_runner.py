@@ -145,6 +145,31 @@ def test_unknown_model_says_what_to_do() -> None:
     assert "holdtype llm models" in result.fallback_reason
 
 
+def test_a_cloud_default_of_llm_s_is_not_used_unless_named(chat_stub: OpenAIChatStub) -> None:
+    # A model that needs an API key stands for a cloud service: with llm's default set to one
+    # (and its key there, for the user's other work), a mode sent the dictation to it though
+    # Holdtype's settings named no model. The stub is a real local HTTP server.
+    import llm
+
+    write_llm_models([dict(model_entry("keyed", chat_stub.api_base), api_key_name="holdtype-test")])
+    llm.set_default_model("keyed")
+    (llm.user_dir() / "keys.json").write_text(json.dumps({"holdtype-test": "local-stub-key"}))  # llm's store
+    result = ModeRunner(Settings()).run("clean", TEXT)
+    assert result.text == TEXT and chat_stub.bodies == []
+    assert result.fallback_reason and "holdtype config set llm.model keyed" in result.fallback_reason
+    named = ModeRunner(_settings("keyed", timeout_s=60)).run("clean", TEXT)
+    assert len(chat_stub.bodies) == 1 and named.model == "keyed"
+
+
+def test_a_local_default_of_llm_s_is_used(chat_stub: OpenAIChatStub) -> None:
+    import llm
+
+    write_llm_models([model_entry("on-this-machine", chat_stub.api_base)])  # no key: local
+    llm.set_default_model("on-this-machine")
+    result = ModeRunner(Settings()).run("clean", TEXT)
+    assert len(chat_stub.bodies) == 1 and result.model == "on-this-machine"
+
+
 def test_missing_key_says_how_to_set_it(chat_stub: OpenAIChatStub) -> None:
     write_llm_models([dict(model_entry("keyed", chat_stub.api_base), api_key_name="holdtype-test")])
     result = ModeRunner(_settings("keyed")).run("clean", TEXT)

@@ -232,6 +232,12 @@ def _llm() -> Check:
             needs = missing_key(model)
     except Exception as exc:  # any plugin or key problem is reported, not raised
         return Check("llm", False, str(exc), "holdtype llm models; llm keys set <provider>", False)
+    if getattr(model, "needs_key", None) and not (mode.model or settings.llm.model):
+        detail = (
+            f"mode {active} names no model, and llm's default, {model_id}, is a cloud service, "
+            "which Holdtype uses only when named: dictation pastes the transcript"
+        )
+        return Check("llm", False, detail, f"holdtype config set llm.model {model_id}", False)
     if needs:
         detail = f"mode {active} uses {model_id}, which has no API key: dictation pastes the transcript"
         return Check("llm", False, detail, f"llm keys set {needs}", False)

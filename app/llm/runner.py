@@ -277,6 +277,13 @@ class ModeRunner:
         return ModeResult(text=text, llm_ms=_ms_since(start), fallback_reason=reason, **common)
 
     def _model_id(self, mode: Mode) -> str:
+        """The model a mode runs on: its own, else Holdtype's ``llm.model``, else llm's default
+        when that is a local model (one that needs no API key).
+
+        llm's default is usually a cloud model (gpt-4o-mini) and may have been picked for other
+        work; what the user says leaves the machine only for a model named in Holdtype's
+        settings or mode files, so a cloud default is a fallback that says how to name it.
+        """
         if mode.model:
             return mode.model
         if self.settings.llm.model:
@@ -284,11 +291,22 @@ class ModeRunner:
         import llm
 
         try:
-            return llm.get_default_model()
+            model_id = llm.get_default_model()
+            with PLUGIN_LOCK:
+                needs = getattr(llm.get_model(model_id), "needs_key", None)
+        except llm.UnknownModelError:
+            return model_id  # reported by the call, with what to do
         except Exception as exc:  # a broken llm config must not lose words
             raise _Fallback(
                 f"no model configured: set one with `holdtype config set llm.model ID` ({exc})"
             ) from None
+        if needs:
+            raise _Fallback(
+                f"no model picked for mode {mode.name}, and llm's default, {model_id}, is a cloud "
+                f"service; Holdtype sends dictation only to a model you name: holdtype config set "
+                f"llm.model {model_id}"
+            )
+        return model_id
 
     # --- the model call --------------------------------------------------------------------------
     def _call(self, mode: Mode, model_id: str, system: str, prompt: str, options: dict[str, Any]) -> _Reply:
