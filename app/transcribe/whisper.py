@@ -28,6 +28,7 @@ from app.transcribe import models, vad
 from app.transcribe.audiofile import SAMPLE_RATE
 from app.transcribe.device import choose_device, cpu_workers, cuda_device_count
 from app.transcribe.glitches import list_like, looping, prompt_echo, repeat_start, words_of
+from app.transcribe.native_cache import bound_native_caches
 from app.transcribe.tokens import PROMPT_MAX_TOKENS, TEXT_TOKENS, WINDOW_TOKENS, fit_prompt
 
 log = logging.getLogger(__name__)
@@ -322,6 +323,7 @@ class WhisperTranscriber:
         with self._lock:
             if self._model is not None:
                 return
+            bound_native_caches()  # before CTranslate2 builds anything: see its module
             path = models.resolve(self.settings.name)
             device, compute = choose_device(
                 self.settings.device, self.settings.compute_type, cuda_device_count()
