@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from app.bench.wer import word_errors
-from app.config import ModelSettings
+from app.config import ModelSettings, Settings
+from app.text.pipeline import TextPipeline
 from app.transcribe.audiofile import SAMPLE_RATE, load_audio
 from app.transcribe.glitches import norm_word
 from app.transcribe.streaming import Partial, StreamingConfig, StreamingTranscriber
@@ -306,3 +307,32 @@ def test_a_short_utterance_streamed_reads_as_after_release_with_a_long_vocabular
 
     assert words(streamed) == words(after_release), (streamed, after_release)
     assert "Polars" in streamed, streamed
+
+
+CUT_SENTENCES = [
+    "We walked along the river for an hour and then stopped for coffee.",
+    "Thanks for the notes from yesterday, I read the design again this morning.",
+    "Let us keep the retry limit at three and write the failures to the log.",
+]
+
+
+@pytest.mark.parametrize("voice", ["en-gb", "en-us"])
+def test_a_final_decode_that_stops_early_does_not_drop_words_already_heard(whisper, speak, voice) -> None:
+    """Speech cut off mid-sentence (the length limit, a release while still talking): the
+    final decode of the tail sometimes ends early ("Let us keep very"), where the last
+    decode while the key was held had heard "Let us keep the reach right limit up". Its
+    words were dropped; the words heard are kept now."""
+    parts = [load_audio(speak(s, voice=voice, speed=170)) for s in CUT_SENTENCES]
+    gap = np.zeros(int(0.4 * SAMPLE_RATE), np.float32)
+    audio = np.concatenate([parts[0], gap, parts[1], gap, parts[2][: int(len(parts[2]) * 0.4)]])
+    # As the engine makes it (the text pipeline's decode options, no vocabulary).
+    streaming = TextPipeline.from_settings(Settings()).streaming(whisper, OPTIONS)
+    seconds = 0.0
+    while seconds < len(audio) / SAMPLE_RATE:  # every 0.7 s, the last feed all of it
+        seconds = min(len(audio) / SAMPLE_RATE, seconds + 0.7)
+        streaming.feed(audio[: int(seconds * SAMPLE_RATE)])
+    heard = streaming.partial()
+    heard_words = len(f"{heard.committed} {heard.tentative}".split())
+    final = streaming.finish(audio).text
+    assert streaming.finish_decoded, "the release found a pause decode: nothing to check"
+    assert len(final.split()) >= heard_words - 1, f"heard {heard} but the final text is {final!r}"

@@ -78,6 +78,14 @@ def _after_committed(words: list[str], committed: list[str]) -> list[str]:
     return words[owners[cut - 1] + 1 :]
 
 
+def _stopped_early(final: list[Word], hypothesis: list[Word], fewer: int) -> bool:
+    """Whether the final decode of the tail ended early: ``fewer`` words or more short of the
+    last hypothesis, which heard less of the same audio. Speech cut off mid-sentence (the
+    length limit, a release while still talking) sometimes makes Whisper stop there ("Let us
+    keep very" where the hypothesis had "Let us keep the reach right limit up")."""
+    return len(final) + fewer <= len(hypothesis)
+
+
 def _runaway(words: list[Word], seconds: float) -> bool:
     """Whether decoded words look like a hallucination: too many for the audio, or looping."""
     tokens = [norm_word(t) for w in words for t in w.text.split()]
@@ -107,6 +115,9 @@ class StreamingConfig:
     # settings' beam): their words are only agreed on, and a short utterance is read again
     # whole at the settings' beam. None: the settings' beam for them too.
     chunk_beam: int | None = 5
+    # The final decode's tail is taken for one that stopped early, and the last hypothesis is
+    # kept, when it has this many words fewer than that hypothesis (see _stopped_early).
+    stopped_early_words: int = 2
 
 
 @dataclass(slots=True)
@@ -474,6 +485,9 @@ class StreamingTranscriber:
         words = settled + [Word(known_until, end, " " + t, 1.0) for t in texts]
         if _runaway(words[len(settled) :], max(0.0, end - known_until)):
             log.info("streaming: the final tail looks like a hallucination; kept the hypothesis")
+            return list(s.hypothesis)
+        if _stopped_early(words, s.hypothesis, self.config.stopped_early_words):
+            log.info("streaming: the final tail stopped before words already heard; kept them")
             return list(s.hypothesis)
         return words
 
