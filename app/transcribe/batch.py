@@ -114,8 +114,9 @@ class FileTranscriber:
         self._stop.clear()
         try:
             for index, outcome in enumerate(pool.map(self._attempt, paths)):
-                if index == 0 and isinstance(outcome, FileResult):
-                    outcome = replace(outcome, load_ms=load_ms)  # the first file waited for it
+                if isinstance(outcome, FileResult):  # the first file waited for the load; the
+                    # others' no-op load() can still wait on the model's lock behind a decode
+                    outcome = replace(outcome, load_ms=load_ms if index == 0 else 0.0)
                 yield outcome
         finally:
             # Ctrl-C, or a caller that stops reading: the files not started yet are dropped,
