@@ -231,7 +231,7 @@ def test_doctor_warns_when_the_active_mode_cannot_reach_its_model() -> None:
     # dictation fell back to the transcript.
     assert holdtype("config", "set", "modes.active", "clean").returncode == 0
     unnamed = holdtype("doctor", env={"OPENAI_API_KEY": ""})  # llm's default is a cloud model
-    assert "[warn] llm: mode clean names no model, and llm's default" in unnamed.stdout
+    assert "[warn] llm: no model picked for mode clean, and llm's default" in unnamed.stdout
     default = re.search(r"fix: holdtype config set llm\.model (\S+)", unnamed.stdout)
     assert default, unnamed.stdout
     assert holdtype("config", "set", "llm.model", default[1]).returncode == 0

@@ -211,7 +211,7 @@ def _llm() -> Check:
     A missing part is a warning: dictation then pastes the transcript (the mode's fallback)."""
     from app.errors import HoldtypeError
     from app.llm.modes import get_mode
-    from app.llm.runner import PLUGIN_LOCK, missing_key
+    from app.llm.runner import PLUGIN_LOCK, NoModel, missing_key, pick_model
 
     settings = load().settings
     active = settings.modes.active
@@ -224,20 +224,16 @@ def _llm() -> Check:
             "llm", False, str(exc), "holdtype modes list; holdtype config set modes.active NAME", False
         )
     try:
+        model_id = pick_model(mode, settings)
+    except NoModel as exc:
+        return Check("llm", False, f"{exc}; dictation pastes the transcript", exc.fix, False)
+    try:
         import llm
 
         with PLUGIN_LOCK:
-            model_id = mode.model or settings.llm.model or llm.get_default_model()
-            model = llm.get_model(model_id)
-            needs = missing_key(model)
+            needs = missing_key(llm.get_model(model_id))
     except Exception as exc:  # any plugin or key problem is reported, not raised
         return Check("llm", False, str(exc), "holdtype llm models; llm keys set <provider>", False)
-    if getattr(model, "needs_key", None) and not (mode.model or settings.llm.model):
-        detail = (
-            f"mode {active} names no model, and llm's default, {model_id}, is a cloud service, "
-            "which Holdtype uses only when named: dictation pastes the transcript"
-        )
-        return Check("llm", False, detail, f"holdtype config set llm.model {model_id}", False)
     if needs:
         detail = f"mode {active} uses {model_id}, which has no API key: dictation pastes the transcript"
         return Check("llm", False, detail, f"llm keys set {needs}", False)

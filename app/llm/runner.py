@@ -277,36 +277,10 @@ class ModeRunner:
         return ModeResult(text=text, llm_ms=_ms_since(start), fallback_reason=reason, **common)
 
     def _model_id(self, mode: Mode) -> str:
-        """The model a mode runs on: its own, else Holdtype's ``llm.model``, else llm's default
-        when that is a local model (one that needs no API key).
-
-        llm's default is usually a cloud model (gpt-4o-mini) and may have been picked for other
-        work; what the user says leaves the machine only for a model named in Holdtype's
-        settings or mode files, so a cloud default is a fallback that says how to name it.
-        """
-        if mode.model:
-            return mode.model
-        if self.settings.llm.model:
-            return self.settings.llm.model
-        import llm
-
         try:
-            model_id = llm.get_default_model()
-            with PLUGIN_LOCK:
-                needs = getattr(llm.get_model(model_id), "needs_key", None)
-        except llm.UnknownModelError:
-            return model_id  # reported by the call, with what to do
-        except Exception as exc:  # a broken llm config must not lose words
-            raise _Fallback(
-                f"no model configured: set one with `holdtype config set llm.model ID` ({exc})"
-            ) from None
-        if needs:
-            raise _Fallback(
-                f"no model picked for mode {mode.name}, and llm's default, {model_id}, is a cloud "
-                f"service; Holdtype sends dictation only to a model you name: holdtype config set "
-                f"llm.model {model_id}"
-            )
-        return model_id
+            return pick_model(mode, self.settings)
+        except NoModel as exc:
+            raise _Fallback(str(exc)) from None
 
     # --- the model call --------------------------------------------------------------------------
     def _call(self, mode: Mode, model_id: str, system: str, prompt: str, options: dict[str, Any]) -> _Reply:
@@ -429,6 +403,47 @@ def _call_with_timeout(
 
 
 # --- checks ----------------------------------------------------------------------------------------
+class NoModel(Exception):
+    """No model to run a mode on; the message says how to name one (``fix`` is the command)."""
+
+    def __init__(self, message: str, fix: str) -> None:
+        super().__init__(message)
+        self.fix = fix
+
+
+def pick_model(mode: Mode, settings: Settings) -> str:
+    """The model id ``mode`` runs on: its own, else Holdtype's ``llm.model``, else llm's
+    default when that is a local model (one that needs no API key).
+
+    llm's default is usually a cloud model (gpt-4o-mini) and may have been picked for other
+    work; what the user says leaves the machine only for a model named in Holdtype's settings
+    or mode files, so a cloud default raises :class:`NoModel`, as does a broken llm setup.
+    """
+    if mode.model:
+        return mode.model
+    if settings.llm.model:
+        return settings.llm.model
+    import llm
+
+    fix = "holdtype config set llm.model ID"
+    try:
+        model_id = llm.get_default_model()
+        fix = f"holdtype config set llm.model {model_id}"
+        with PLUGIN_LOCK:
+            needs = getattr(llm.get_model(model_id), "needs_key", None)
+    except llm.UnknownModelError:
+        return model_id  # reported by the call, with what to do
+    except Exception as exc:  # a broken llm config must not lose words
+        raise NoModel(f"no model configured: set one with `{fix}` ({exc})", fix) from None
+    if needs:
+        raise NoModel(
+            f"no model picked for mode {mode.name}, and llm's default, {model_id}, is a cloud "
+            f"service; Holdtype sends dictation only to a model you name: {fix}",
+            fix,
+        )
+    return model_id
+
+
 def missing_key(model: Any) -> str | None:
     """The name of the key an ``llm`` model needs and cannot find (in llm's key store or its
     environment variable), for ``llm keys set NAME``; None when it needs none or has it."""
