@@ -105,6 +105,17 @@ def ensure_dir(path: Path, private: bool = False) -> Path:
     return path
 
 
+def private_file(path: Path) -> Path:
+    """Create ``path`` empty and mode 0600 if it is missing, else make it 0600 (left as it is on a
+    filesystem without permissions). For SQLite databases that hold what the user said: SQLite
+    creates a database 0644, and its -wal and -shm files take the database's mode."""
+    with contextlib.suppress(FileExistsError):  # there already, or made meanwhile
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    with contextlib.suppress(OSError):
+        path.chmod(0o600)
+    return path
+
+
 def move_aside(path: Path, tag: str) -> Path:
     """Rename ``path`` (a file or folder that cannot be read) to ``<name>.<tag>-<time>`` beside
     it, never over an earlier one, and return the new path; the caller starts afresh."""

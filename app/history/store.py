@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 from app.errors import SHOWN_TO_USER, HoldtypeError, unusable
 from app.events import Outcome
-from app.paths import ensure_dir, get_paths, move_aside
+from app.paths import ensure_dir, get_paths, move_aside, private_file
 
 log = logging.getLogger(__name__)
 
@@ -136,11 +136,7 @@ class HistoryStore:
 
     # --- opening ---------------------------------------------------------------------------
     def _open(self) -> sqlite3.Connection:
-        if not self.path.exists():
-            fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600)
-            os.close(fd)
-        with contextlib.suppress(OSError):
-            self.path.chmod(0o600)
+        private_file(self.path)
         conn = sqlite3.connect(self.path, check_same_thread=False, timeout=self._timeout_s)
         try:
             conn.row_factory = sqlite3.Row

@@ -20,7 +20,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import os
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -32,7 +31,7 @@ import diskcache
 
 from app.config import LLMSettings
 from app.errors import SHOWN_TO_USER, HoldtypeError, unusable
-from app.paths import ensure_dir, get_paths, move_aside
+from app.paths import ensure_dir, get_paths, move_aside, private_file
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +159,7 @@ class LLMCache:
             conn.close()
 
     def _open(self) -> diskcache.Cache:
-        _private_file(self.directory / diskcache.core.DBNAME)
+        private_file(self.directory / diskcache.core.DBNAME)  # it holds what was said, as history
         return diskcache.Cache(
             str(self.directory),
             timeout=WAIT_S,
@@ -293,13 +292,3 @@ def _to_entry(raw: object) -> CacheEntry | None:
     except TypeError:
         log.warning("ignoring a cache entry in an old format")
         return None
-
-
-def _private_file(path: Path) -> None:
-    """Create ``path`` empty and mode 0600 if it is missing, else make it 0600: SQLite creates
-    a database (and its -wal and -shm files, which take the database's mode) 0644, and the
-    cache holds dictated text and the model's replies, as the history does."""
-    with contextlib.suppress(FileExistsError):
-        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-    with contextlib.suppress(OSError):  # e.g. a filesystem without permissions
-        path.chmod(0o600)
