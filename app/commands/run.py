@@ -25,6 +25,21 @@ if TYPE_CHECKING:
     from app.engine import Engine
 
 
+# A partial line shows at most this much of the text committed so far: the words grow all
+# through a hold, and a five-minute hold printed about 0.4 MB of log when each line repeated
+# everything. The result line has the whole text.
+PARTIAL_TAIL_CHARS = 100
+
+
+def tail(text: str, limit: int = PARTIAL_TAIL_CHARS) -> str:
+    """The end of ``text``, about ``limit`` characters from a word's start, after "…"."""
+    if len(text) <= limit:
+        return text
+    end = text[-limit:]
+    space = end.find(" ")
+    return "…" + (end[space + 1 :] if 0 <= space < len(end) - 1 else end)
+
+
 def describe(event: ev.EngineEvent) -> str:
     """Render an engine event as one human-readable log line."""
     if isinstance(event, ev.EngineReady):
@@ -37,7 +52,7 @@ def describe(event: ev.EngineEvent) -> str:
     if isinstance(event, ev.StateChanged):
         return f"state: {event.state.value} (#{event.generation})"
     if isinstance(event, ev.PartialText):
-        return f"partial #{event.generation}: {event.committed} [{event.tentative}]"
+        return f"partial #{event.generation}: {tail(event.committed)} [{event.tentative}]"
     if isinstance(event, ev.UtteranceResult):
         timing = (
             f" in {event.release_to_text_ms:.0f} ms after release"

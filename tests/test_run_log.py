@@ -1,0 +1,26 @@
+"""`holdtype run --no-tray` log lines: one per engine event, bounded in length."""
+
+from __future__ import annotations
+
+from app import events as ev
+from app.commands.run import PARTIAL_TAIL_CHARS, describe, tail
+
+
+def test_a_short_partial_line_shows_all_the_text() -> None:
+    line = describe(ev.PartialText(3, "Install NumPy and pandas", "from PyPI"))
+    assert line == "partial #3: Install NumPy and pandas [from PyPI]"
+
+
+def test_a_long_hold_partial_line_shows_only_the_end_of_the_committed_text() -> None:
+    words = " ".join(f"word{i}" for i in range(2000))  # about five minutes of speech
+    line = describe(ev.PartialText(7, words, "and the rest"))
+    assert line.startswith("partial #7: …word")
+    assert line.endswith("word1999 [and the rest]")
+    assert len(line) < PARTIAL_TAIL_CHARS + 60
+    shown = line.removeprefix("partial #7: …").removesuffix(" [and the rest]")
+    assert words.endswith(" " + shown)  # cut at a word's start, never inside one
+
+
+def test_tail_of_one_long_word_is_cut_inside_it() -> None:
+    assert tail("x" * 300) == "…" + "x" * PARTIAL_TAIL_CHARS
+    assert tail("") == ""
