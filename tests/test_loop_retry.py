@@ -1,4 +1,5 @@
-"""A decode stuck on a word ("Weav, Weav, Weav, Weav") is read again with repeats penalised."""
+"""A decode stuck on a word ("Weav, Weav, Weav, Weav") or reading a stretch twice is read again
+with repeats penalised."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import pytest
 
 from app.config import ModelSettings
 from app.transcribe.audiofile import SAMPLE_RATE, load_audio
-from app.transcribe.glitches import looping, words_of
+from app.transcribe.glitches import looping, said_twice, words_of
 from app.transcribe.whisper import (
     LONG_FORM_S,
     LOOP_PENALTY,
@@ -32,6 +33,22 @@ from app.transcribe.whisper import (
 )
 def test_looping(text: str, loops: bool) -> None:
     assert looping(text) is loops
+
+
+@pytest.mark.parametrize(
+    ("text", "repeated"),
+    [
+        ("The FastAPI and Pydantic, the first API and Pydantic, the first API and Pydantic, the end.", 5),
+        ("Open the file and read it, open the file and read it, then close it.", 6),
+        ("I think we should, I think we should go home.", 4),
+        ("Say it again, say it again.", 0),  # three words: people say that
+        ("The cat and the dog and the cat and the dog.", 0),  # not in a row
+        ("Deploy the container to Kubernetes and point it at PostgreSQL.", 0),
+        ("", 0),
+    ],
+)
+def test_said_twice(text: str, repeated: int) -> None:
+    assert said_twice(text) == repeated
 
 
 class ScriptedDecodes(WhisperTranscriber):
@@ -68,6 +85,31 @@ def test_a_second_reading_that_drops_the_repeats_keeps_them() -> None:
     """Someone who really says a word over and over: the penalised reading has fewer words."""
     said = Transcript("Go go go go go go.", 3.0, "en", logprob=-0.54)
     whisper = ScriptedDecodes(said, Transcript("Go, go!", 3.0, "en", logprob=-0.65))
+    assert whisper._transcribe(AUDIO, DecodeOptions()).text == said.text
+
+
+def test_a_stretch_read_twice_is_read_again_and_may_have_fewer_words() -> None:
+    """The penalised reading has fewer words than the first, but as many as the first without
+    its second copy: it read on where the first went back."""
+    twice = Transcript(
+        "The FastAPI and Pydantic, the first API and Pydantic, the first API and Pydantic, "
+        "the first party with pyantic.",
+        4.0,
+        "en",
+    )
+    again = Transcript(
+        "The FastAPI and Pydantic, the first API endpoint motivates the request party with pynetic.",
+        4.0,
+        "en",
+    )
+    whisper = ScriptedDecodes(twice, again)
+    assert whisper._transcribe(AUDIO, DecodeOptions()).text == again.text
+    assert whisper.penalties == [1.0, LOOP_PENALTY]
+
+
+def test_a_stretch_read_twice_is_kept_when_the_second_reading_loses_more() -> None:
+    said = Transcript("Open the file and read it, open the file and read it, then close it.", 4.0, "en")
+    whisper = ScriptedDecodes(said, Transcript("Open the file.", 4.0, "en"))
     assert whisper._transcribe(AUDIO, DecodeOptions()).text == said.text
 
 

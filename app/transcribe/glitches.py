@@ -1,9 +1,9 @@
 """How Whisper's decodes go wrong, recognised in their text.
 
 A decode may read the utterance again after itself (:func:`repeat_start`), get stuck on a word
-(:func:`looping`), turn a sentence into a list of the prompt's terms (:func:`list_like`), or,
-given no speech, read its prompt back (:func:`prompt_echo`). ``WhisperTranscriber`` trims or
-reads again what these find.
+(:func:`looping`), read a stretch of it twice (:func:`said_twice`), turn a sentence into a list
+of the prompt's terms (:func:`list_like`), or, given no speech, read its prompt back
+(:func:`prompt_echo`). ``WhisperTranscriber`` trims or reads again what these find.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ import re
 MAX_WORDS_PER_S = 4.5
 RESTART_MIN_WORDS = 5
 RESTART_SIMILARITY = 0.75
+# A run of this many words or more, said twice in a row in mid-utterance (see said_twice).
+TWICE_MIN_WORDS = 4
 
 
 _TOKEN = re.compile(r"[^\w']+")
@@ -105,6 +107,24 @@ def looping(text: str) -> bool:
             if all(words[i + k * size : i + (k + 1) * size] == run for k in range(1, times)):
                 return True
     return False
+
+
+def said_twice(text: str) -> int:
+    """How many words of ``text`` a run said twice in a row repeats: the longest run of at
+    least :data:`TWICE_MIN_WORDS` words followed at once by itself, or 0.
+
+    Under a prompt, tiny.en sometimes reads a stretch of the utterance again in the middle of
+    it and drops what came after ("The FastAPI and Pydantic, the first API and Pydantic, the
+    first API and Pydantic, the first party..." for "The FastAPI endpoint validates the
+    request body..."). A speaker who restarts a sentence rarely says four words or more over
+    verbatim. (A repeat at the very end is :func:`repeat_start`'s.)
+    """
+    words = words_of(text)
+    for size in range(len(words) // 2, TWICE_MIN_WORDS - 1, -1):
+        for i in range(len(words) - 2 * size + 1):
+            if words[i : i + size] == words[i + size : i + 2 * size]:
+                return size
+    return 0
 
 
 def words_of(text: str) -> list[str]:

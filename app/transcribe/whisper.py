@@ -27,7 +27,7 @@ from app.errors import ModelError
 from app.transcribe import models, vad
 from app.transcribe.audiofile import SAMPLE_RATE
 from app.transcribe.device import choose_device, cpu_workers, cuda_device_count
-from app.transcribe.glitches import list_like, looping, prompt_echo, repeat_start, words_of
+from app.transcribe.glitches import list_like, looping, prompt_echo, repeat_start, said_twice, words_of
 from app.transcribe.native_cache import bound_native_caches
 from app.transcribe.tokens import PROMPT_MAX_TOKENS, TEXT_TOKENS, WINDOW_TOKENS, fit_prompt
 
@@ -480,20 +480,24 @@ class WhisperTranscriber:
                 result = retry
             else:
                 result = replace(result, elapsed_ms=retry.elapsed_ms)
-        if duration <= LONG_FORM_S and looping(result.text):
-            # Whisper stuck on a word ("Build, Weav, Weav, Weav, Weav,"): what follows the
-            # first repeat is lost. Read again with repeated tokens penalised; the new reading
-            # wins when it does not loop and has about as many words, that is, it read other
-            # words where the loop repeated one. Someone who really says "go" six times gets
-            # "Go, go!" from the penalised reading: fewer words, so the repeats are kept.
-            # (Past one window, faster-whisper's own fallback on text that compresses too
-            # well deals with loops.)
+        stuck = looping(result.text)
+        twice = 0 if stuck else said_twice(result.text)
+        if duration <= LONG_FORM_S and (stuck or twice):
+            # Whisper stuck on a word ("Build, Weav, Weav, Weav, Weav,"), or reading a stretch
+            # twice: what follows the repeat is lost. Read again with repeated tokens
+            # penalised; the new reading wins when it does not repeat itself and has about as
+            # many words as the first without its second copy, that is, it read other words
+            # where the first repeated. Someone who really says "go" six times gets "Go, go!"
+            # from the penalised reading: fewer words, so the repeats are kept. (Past one
+            # window, faster-whisper's own fallback on text that compresses too well deals
+            # with loops.)
             again = self._decode_window(
                 audio, options, started, duration, frames, repetition_penalty=LOOP_PENALTY
             )
             said = len(words_of(again.text))
-            if said and not looping(again.text) and said + 1 >= len(words_of(result.text)):
-                log.debug("looping decode %r read again as %r", result.text, again.text)
+            clean = not looping(again.text) and not said_twice(again.text)
+            if said and clean and said + 1 >= len(words_of(result.text)) - twice:
+                log.debug("repeating decode %r read again as %r", result.text, again.text)
                 return again
             return replace(result, elapsed_ms=again.elapsed_ms)
         if self._cut_short(spoken, result, options):
