@@ -65,6 +65,20 @@ def test_near_misses_are_capped_most_alike_first() -> None:
     assert vocabulary.near_misses(text, limit=0) == []
 
 
+def test_a_piece_of_a_term_written_alone_is_a_near_miss() -> None:
+    """tiny.en, shown NumPy in its prompt, writes "them Py" for it: the piece and the word on
+    the side of the missing part are a near miss, whatever they look like."""
+    vocabulary = Vocabulary(["NumPy", "PyTorch", "GraphQL", "pandas"])
+    assert ("them Py", "NumPy") in _spans(vocabulary, "Install them Py and pandas.")
+    assert ("Py and", "PyTorch") in _spans(vocabulary, "Install them Py and pandas.")
+    assert ("Strav QL", "GraphQL") in _spans(vocabulary, "Query it with Strav QL today.")
+    assert _spans(vocabulary, "Install them py and pandas.") == []  # not written as the piece
+    assert ("the Torch", "PyTorch") not in _spans(vocabulary, "Light the Torch.")  # a piece that is a word
+    assert _spans(Vocabulary(["FastAPI"]), "Call the new API today.") == []  # a name Whisper knows
+    # Words that already spell a term are never swallowed.
+    assert ("pandas Py", "NumPy") not in _spans(Vocabulary(["NumPy", "pandas"]), "pandas Py")
+
+
 @pytest.fixture(scope="module")
 def whisper() -> WhisperTranscriber:
     """The real embedded tiny.en model, loaded once for this module."""
@@ -113,6 +127,18 @@ def test_audio_past_one_window_is_not_scored(whisper: WhisperTranscriber) -> Non
             ["pip", "conda"],
             "Install the package with BIP.",
             "Install the package with pip.",
+        ),
+        (  # a piece of the term written alone, and the word before it; not SciPy, not PyTorch
+            "Import NumPy and plot the results.",
+            ["NumPy", "SciPy", "PyTorch"],
+            "Import them Py and plot the results.",
+            "Import NumPy and plot the results.",
+        ),
+        (
+            "The mobile client queries GraphQL through Apollo.",
+            ["GraphQL", "Apollo"],
+            "The mobile client queries Strav QL through Apollo.",
+            "The mobile client queries GraphQL through Apollo.",
         ),
     ],
 )
