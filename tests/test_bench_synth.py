@@ -99,3 +99,29 @@ def test_check_and_from_together_are_refused(tmp_path: Path) -> None:
         main([str(tmp_path / "out"), "--check", "--from", str(tmp_path / "m.tsv")])
     assert stop.value.code == 2
     assert not (tmp_path / "out").exists()
+
+
+def test_variants_speak_each_sentence_with_a_voice_no_set_uses() -> None:
+    from app.bench.synth import (
+        CHECK_SENTENCES,
+        FRESH_SENTENCES,
+        HELD_SENTENCES,
+        SENTENCES,
+        VARIANTS,
+        numbered,
+        with_variants,
+    )
+
+    used = {
+        voice
+        for chosen in (SENTENCES, CHECK_SENTENCES, FRESH_SENTENCES, HELD_SENTENCES)
+        for voice, _, _ in chosen
+    }
+    assert not {voice.split("+")[-1] for voice in used if "+" in voice} & set(VARIANTS)
+    spoken = with_variants(numbered("h", CHECK_SENTENCES))
+    assert [s[2:] for s in spoken] == [(text, terms) for _, text, terms in CHECK_SENTENCES]
+    for (clip_id, voice, _, _), (original, _, _) in zip(spoken, CHECK_SENTENCES, strict=True):
+        english, variant = voice.split("+")
+        assert variant in VARIANTS
+        assert english == ("en-gb" if original.startswith("en-gb") else "en-us"), (clip_id, original)
+    assert len({s[1].split("+")[1] for s in spoken}) == min(len(spoken), len(VARIANTS))

@@ -16,6 +16,9 @@ speaks another manifest's sentences with its voices instead (the shared developm
 the same way: espeak-ng at 160 words a minute, sox to 16 kHz). ``--draw N`` dithers
 the 16-bit audio with the N-th random draw instead of sox's fixed one: tiny.en's reading changes
 with that last bit, so a figure on one draw is one sample of what sentences like these give.
+``--variants`` speaks the chosen sentences with espeak-ng's other voice variants
+(:data:`VARIANTS`, in turn, on the sentence's English), none of them in any set: voices
+Holdtype was never tuned on.
 """
 
 from __future__ import annotations
@@ -312,6 +315,33 @@ HELD_SENTENCES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )
 
 
+# espeak-ng voice variants no set uses (they all use +f1..f5, +m1..m7 or none), for --variants.
+VARIANTS = (
+    "Alex", "Andy", "Annie", "Gene", "Henrique", "Hugo", "Mike", "aunty", "croak", "david",
+    "edward", "grandpa", "iven3", "john", "linda", "m8", "max", "michel", "norbert", "paul",
+    "rob", "robert", "steph", "travis", "zac", "benjamin", "belinda", "adam", "anika", "caleb",
+)  # fmt: skip
+
+
+def numbered(
+    prefix: str, chosen: tuple[tuple[str, str, tuple[str, ...]], ...]
+) -> list[tuple[str, str, str, tuple[str, ...]]]:
+    """``chosen`` (voice, text, terms) with ids ``prefix`` + 01, 02, ..."""
+    return [(f"{prefix}{n:02d}", voice, text, terms) for n, (voice, text, terms) in enumerate(chosen, 1)]
+
+
+def with_variants(
+    sentences: list[tuple[str, str, str, tuple[str, ...]]],
+) -> list[tuple[str, str, str, tuple[str, ...]]]:
+    """``sentences`` (id, voice, text, terms) spoken by :data:`VARIANTS` in turn, each on its
+    sentence's English: British for an en-gb voice, else American."""
+    out = []
+    for n, (clip_id, voice, text, terms) in enumerate(sentences):
+        english = "en-gb" if voice.startswith("en-gb") else "en-us"
+        out.append((clip_id, f"{english}+{VARIANTS[n % len(VARIANTS)]}", text, terms))
+    return out
+
+
 def synthesize(text: str, voice: str, out: Path, speed: int = 160, draw: int = 0, pad_s: float = 0.0) -> None:
     """Speak ``text`` with espeak-ng into a 16 kHz mono 16-bit WAV at ``out``.
 
@@ -360,7 +390,7 @@ def build(
         if shutil.which(tool) is None:
             raise SystemExit(f"{tool} is missing; install it with: sudo apt-get install espeak-ng sox")
     if sentences is None:
-        sentences = [(f"x{n:02d}", voice, text, terms) for n, (voice, text, terms) in enumerate(SENTENCES, 1)]
+        sentences = numbered("x", SENTENCES)
     audio = folder / "audio"
     audio.mkdir(parents=True, exist_ok=True)
     manifest = folder / "manifest.tsv"
@@ -375,7 +405,8 @@ def build(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m app.bench.synth OUT [--check | --fresh | --held | --from MANIFEST] [--draw N]``."""
+    """``python -m app.bench.synth OUT [--check | --fresh | --held | --from MANIFEST] [--draw N]
+    [--variants]``."""
     from app.bench.jargon import read_manifest
     from app.errors import HoldtypeError
 
@@ -383,6 +414,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("output", type=Path, help="folder for manifest.tsv and audio/")
     parser.add_argument("--from", dest="source", type=Path, help="speak this manifest's sentences instead")
     parser.add_argument("--draw", type=int, default=0, help="dither draw (0: sox's fixed one)")
+    parser.add_argument(
+        "--variants", action="store_true", help="speak with espeak-ng voice variants no set uses"
+    )
     parser.add_argument(
         "--check",
         action="store_true",
@@ -410,15 +444,15 @@ def main(argv: list[str] | None = None) -> None:
         ("held", "g", HELD_SENTENCES),
     ):
         if getattr(args, flag):
-            sentences = [
-                (f"{prefix}{n:02d}", voice, text, terms) for n, (voice, text, terms) in enumerate(chosen, 1)
-            ]
+            sentences = numbered(prefix, chosen)
     if args.source is not None:
         try:
             items = read_manifest(args.source)
         except HoldtypeError as exc:
             parser.error(str(exc))
         sentences = [(i.id, i.voice, i.text, i.terms) for i in items]
+    if args.variants:
+        sentences = with_variants(sentences or numbered("x", SENTENCES))
     print(build(args.output, sentences, args.draw))
 
 
