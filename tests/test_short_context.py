@@ -82,6 +82,12 @@ _TWICE = (
         ("one two three four five six seven eight nine ten eleven twelve", 1.0, None),
         # Too fast and restarting, but mostly other words.
         ("we ship it on monday morning and then we ship it with new tests", 2.0, None),
+        # A fraction of a second cut in mid-word: more words than fit, so even one repeated
+        # word or two is a second reading.
+        ("The F F F F", 0.2, 2),
+        ("The third... The third...", 0.3, 2),
+        ("Bye bye.", 0.4, None),  # said fast, but two words fit in 0.4 s (one to spare)
+        ("The third. The third.", 2.0, None),  # at a speakable pace: maybe said twice
     ],
 )
 def test_repeat_start_near_verbatim(text: str, seconds: float | None, cut: int | None) -> None:

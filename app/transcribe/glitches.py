@@ -42,12 +42,16 @@ def repeat_start(words: list[str], min_words: int = 3, seconds: float | None = N
     that restarts the opening (its first ``min_words`` words) and is mostly the same words
     counts too, but only when the words are more than anyone says in that time
     (:data:`MAX_WORDS_PER_S`): a speaker who really says a sentence twice over, changing a word,
-    keeps both.
+    keeps both. With more words than that and one to spare, a repeat of a single word counts.
     """
     norm = [norm_word(w) for w in words]
     cut = None
+    # More words than anyone says in that time, with one to spare (a fraction of a second cut
+    # in mid-word reads "The F F F F" or "The third... The third..."): a repeat of even one
+    # word is a second reading.
+    crowded = seconds is not None and len(norm) > MAX_WORDS_PER_S * seconds + 1
     # A loop may read the utterance three times or more: trim until no repeat is left.
-    while (shorter := _repeat_once(norm, min_words)) is not None:
+    while (shorter := _repeat_once(norm, 1 if crowded else min_words)) is not None:
         cut, norm = shorter, norm[:shorter]
     if seconds is not None and len(norm) > MAX_WORDS_PER_S * seconds:
         fuzzy = _restart_like(norm, min_words)
