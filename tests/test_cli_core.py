@@ -381,14 +381,22 @@ def test_a_model_folder_given_relative_is_stored_absolute(tmp_path: Path) -> Non
 def test_ctrl_c_exits_with_the_shells_interrupt_code() -> None:
     from tests.fixtures.waiting import wait_for
 
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app", "vocab", "add", "--file", "-"],
-        cwd=ROOT,
-        stdin=subprocess.PIPE,  # kept open: the command waits for the terms
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    # A test run started in the background of a script (`nohup pytest &`) ignores SIGINT, and
+    # a child inherits an ignored signal: Python would then never raise KeyboardInterrupt. A
+    # terminal's command does not ignore it; neither does this one (a handled signal is reset to
+    # the default in the child).
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "app", "vocab", "add", "--file", "-"],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,  # kept open: the command waits for the terms
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    finally:
+        signal.signal(signal.SIGINT, before)
     try:
         syscall = Path(f"/proc/{proc.pid}/syscall")
 
