@@ -105,12 +105,7 @@ def looping(text: str) -> bool:
     we'll"), or a run of two or three words three times. A speaker may say "no, no, no";
     hardly ever a word four times, or a phrase three times, in a dictated sentence."""
     words = words_of(text)
-    for size, times in ((1, 4), (2, 3), (3, 3)):
-        for i in range(len(words) - size * times + 1):
-            run = words[i : i + size]
-            if all(words[i + k * size : i + (k + 1) * size] == run for k in range(1, times)):
-                return True
-    return False
+    return any(_in_a_row(words, size, times) for size, times in ((1, 4), (2, 3), (3, 3)))
 
 
 def said_twice(text: str) -> int:
@@ -124,11 +119,17 @@ def said_twice(text: str) -> int:
     verbatim. (A repeat at the very end is :func:`repeat_start`'s.)
     """
     words = words_of(text)
-    for size in range(len(words) // 2, TWICE_MIN_WORDS - 1, -1):
-        for i in range(len(words) - 2 * size + 1):
-            if words[i : i + size] == words[i + size : i + 2 * size]:
-                return size
-    return 0
+    sizes = range(len(words) // 2, TWICE_MIN_WORDS - 1, -1)
+    return next((size for size in sizes if _in_a_row(words, size, 2)), 0)
+
+
+def _in_a_row(words: list[str], size: int, times: int) -> bool:
+    """Whether some run of ``size`` of ``words`` comes ``times`` times in a row."""
+    for i in range(len(words) - size * times + 1):
+        run = words[i : i + size]
+        if all(words[i + k * size : i + (k + 1) * size] == run for k in range(1, times)):
+            return True
+    return False
 
 
 def words_of(text: str) -> list[str]:
