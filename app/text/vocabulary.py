@@ -554,9 +554,9 @@ class Vocabulary:
     ) -> Iterator[NearMiss]:
         """A piece of a term written alone (see :func:`_fragment_piece`) with the word on the
         side of the missing part: tiny.en, shown NumPy in its prompt, wrote "them Py" or "him,
-        Py" for it (40 of 102 espeak-ng voices saying one sentence), and "Strav QL" for
+        Py" for it (39 of 101 espeak-ng voices saying one sentence), and "Strav QL" for
         GraphQL, words that look nothing like the term. Only the audio can tell
-        (``TextPipeline.confirm``): for NumPy the checks gained +0.1 to -8 nats, 25 of 40 within
+        (``TextPipeline.confirm``): for NumPy the checks gained +0.1 to -8 nats, 25 of 39 within
         the margin, and 27 more of those voices came out right. No transcript of the speech
         set (60 tech terms) changed."""
         by_span = {(p.start, p.stop): p for p in probes}
