@@ -250,10 +250,11 @@ class LLMSettings(_Section):
 # (hf_), Replicate (r8_), Perplexity (pplx-), GitHub (ghp_, github_pat_). No model id starts so.
 _KEY_PREFIXES = ("sk-", "gsk_", "xai-", "AIza", "hf_", "r8_", "pplx-", "ghp_", "github_pat_")
 _KEY_MIN_LENGTH = 20
-KEY_NOT_HERE = (
-    "this looks like an API key, not a model id; keys are not kept in Holdtype's settings "
-    "but in llm's key store: llm keys set openai (or the provider's name)"
+KEYS_GO_TO_LLM = (
+    "keys are not kept in Holdtype's settings but in llm's key store: "
+    "llm keys set openai (or the provider's name)"
 )
+KEY_NOT_HERE = f"this looks like an API key, not a model id; {KEYS_GO_TO_LLM}"
 
 
 def looks_like_api_key(value: str) -> bool:

@@ -11,7 +11,7 @@ import click
 
 from app.commands._common import editing, load, save
 from app.config import (
-    KEY_NOT_HERE,
+    KEYS_GO_TO_LLM,
     HotkeySettings,
     Settings,
     get_value,
@@ -111,7 +111,7 @@ def config_set(key: str, value: str) -> None:
     refused for every setting: keys go in llm's key store (`llm keys set openai`).
     """
     if looks_like_api_key(value):  # the settings file is plain text, and no setting is a key
-        raise click.ClickException(f"not saved: {KEY_NOT_HERE.replace(', not a model id', '')}")
+        raise click.ClickException(f"not saved: this looks like an API key; {KEYS_GO_TO_LLM}")
     with editing() as current:
         new = _normalised(key, set_text(current, key, value))
         notes = _check_in_place(key, new)
