@@ -49,6 +49,16 @@ def test_what_correct_fixes_is_not_a_near_miss() -> None:
     assert ("pie test", "pytest") not in _spans(vocabulary, text)
 
 
+def test_words_correct_gives_one_term_are_no_near_miss_of_another() -> None:
+    # "Alama" looks enough like Ollama for correct(); it is also somewhat like LLM. Left to the
+    # audio, tiny.en (LLM just before in the sentence) once preferred LLM: the looks decide.
+    vocabulary = Vocabulary(["LLM", "Ollama", "OpenRouter"])
+    text = "The LLM library has plugins for Alama and OpenRouter."
+    assert vocabulary.correct(text) == "The LLM library has plugins for Ollama and OpenRouter."
+    assert _spans(vocabulary, text) == []
+    assert ("Alama", "LLM") in _spans(Vocabulary(["LLM", "OpenRouter"]), text)
+
+
 def test_words_that_spell_a_term_are_never_swallowed() -> None:
     # "GitHub Actions builds" looks like GitHub Actions, but its first two words already are it.
     vocabulary = Vocabulary(["GitHub Actions", "cibuildwheel"])

@@ -538,9 +538,13 @@ class Vocabulary:
             if spelled.intersection(range(probe.start, probe.stop)):
                 continue
             looked_up = self._lookup(probe)
-            for term in [*looked_up, *(t for t in self._short_terms if t not in looked_up)]:
-                if self._score(probe, term) > 0:
-                    continue  # correct() fixes it, or a likelier term, on looks alone
+            terms = [*looked_up, *(t for t in self._short_terms if t not in looked_up)]
+            if any(self._score(probe, term) > 0 for term in terms):
+                # correct() writes a term here on looks alone, which wins over a less alike
+                # one ("Alama" is Ollama, not LLM: tiny.en's check, with LLM said just before,
+                # once preferred LLM).
+                continue
+            for term in terms:
                 score = self._similarity(probe, term, _NEAR_FLOORS)
                 if score >= NEAR_MISS_BAR:
                     start, end = tokens[probe.start].start, tokens[probe.stop - 1].end
