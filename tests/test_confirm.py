@@ -162,6 +162,21 @@ def test_the_audio_confirms_a_misheard_term(
 
 
 @pytest.mark.slow
+def test_of_two_near_misses_the_audio_confirms_the_more_alike_wins(
+    speak: Speak, whisper: WhisperTranscriber
+) -> None:
+    # "put Tritic" holds two near misses: "Tritic" of Triton, "put Tritic" of Pydantic. The
+    # audio (Traefik, a term the user does not have) finds both likelier than Whisper's words,
+    # Pydantic the more so (one token fewer, and a name tiny.en likes): it would swallow "put".
+    pipeline = _pipeline(["vLLM", "Triton", "Pydantic"])
+    heard = "Serve the model with vLLM and put Tritic in front of it."
+    assert {m.term for m in pipeline.vocabulary.near_misses(heard)} == {"Triton", "Pydantic"}
+    audio = load_audio(speak("Serve the model with vLLM and put Traefik in front of it.", voice="en-us+f2"))
+    confirmed = pipeline.confirm(whisper, audio, heard)
+    assert confirmed == "Serve the model with vLLM and put Triton in front of it."
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("said", "terms"),
     [

@@ -261,7 +261,9 @@ class TextPipeline:
         Actions). For the near misses (:meth:`Vocabulary.near_misses`, never a common word
         Whisper wrote as one), Whisper scores its own reading and, for each, the reading with
         the term, those terms named last in the prompt; a term is kept when its reading is
-        nearly as likely (:data:`CONFIRM_MARGIN`), the likeliest first where two overlap. A
+        nearly as likely (:data:`CONFIRM_MARGIN`). Where two such overlap, the one more like
+        Whisper's words wins: the scores favour fewer tokens and names tiny.en knows ("put
+        Tritic" would be Pydantic rather than Triton, for speech that said Traefik). A
         transcriber that cannot score texts, or audio over one window, leaves ``heard`` as it
         is. It costs one decoder pass per reading, only when there is a near miss (8 readings
         of the check set's 25 jargon clips, 7 of the speech set's 27 clips with 60 tech terms).
@@ -318,7 +320,7 @@ class TextPipeline:
             return heard
         gains = [(alt - scores[0], miss) for alt, miss in zip(scores[1:], misses, strict=True)]
         chosen: list[NearMiss] = []
-        for gain, miss in sorted(gains, key=lambda g: -g[0]):
+        for gain, miss in sorted(gains, key=lambda g: (-g[1].score, -g[0])):
             if gain >= CONFIRM_MARGIN and all(miss.end <= c.start or c.end <= miss.start for c in chosen):
                 chosen.append(miss)
                 said = heard[miss.start : miss.end]
