@@ -34,6 +34,8 @@ def test_a_made_up_word_like_a_term_is_a_near_miss() -> None:
 
 def test_short_terms_have_near_misses_too() -> None:
     assert ("BIP", "pip") in _spans(Vocabulary(["pip", "conda"]), "Install the package with BIP.")
+    # An acronym's letter-by-letter reading counts: "telelm" is "(discuss)ed el el em".
+    assert ("telelm", "LLM") in _spans(Vocabulary(["LLM"]), "We discuss telelm building blocks.")
 
 
 def test_a_common_word_is_never_a_near_miss() -> None:
@@ -143,6 +145,12 @@ def test_audio_past_one_window_is_not_scored(whisper: WhisperTranscriber) -> Non
             ["NumPy", "SciPy", "PyTorch"],
             "Import them Py and plot the results.",
             "Import NumPy and plot the results.",
+        ),
+        (  # an acronym read letter by letter, run into the word before it
+            "This week we discussed LLM building blocks.",
+            ["LLM", "Ollama"],
+            "This week we discuss telelm building blocks.",
+            "This week we discuss LLM building blocks.",
         ),
         (
             "The mobile client queries GraphQL through Apollo.",

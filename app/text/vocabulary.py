@@ -123,7 +123,8 @@ class _Term:
     short: bool
     readings: frozenset[tuple[str, ...]]  # the words of the term and of each reading
     # How many letters the term has, written and in each reading said as words, not letter by
-    # letter: "sequel lite" for SQLite, not "ess queue lite" or "oh en en ex" for ONNX.
+    # letter: "sequel lite" for SQLite, not "ess queue lite" or "oh en en ex" for ONNX. A short
+    # term's letter-by-letter readings count too ("el el em" for LLM: only near misses use it).
     lengths: frozenset[int]
 
 
@@ -238,7 +239,7 @@ class Vocabulary:
             short = len(letters) <= 3 or len(sound_key(term)) <= 2
             variant_letters = frozenset(letters_of(v) for v in variants)
             readings = frozenset(_word_letters(v) for v in (term, *variants))
-            said_as_words = [v for v in variants if not _LETTER_WORDS.intersection(v.split())]
+            said_as_words = [v for v in variants if short or not _LETTER_WORDS.intersection(v.split())]
             lengths = frozenset({len(letters), *(len(letters_of(v)) for v in said_as_words)})
             self._terms.append(
                 _Term(term, letters, variants, keys, variant_letters, short, readings, lengths)
