@@ -239,8 +239,8 @@ class Vocabulary:
             short = len(letters) <= 3 or len(sound_key(term)) <= 2
             variant_letters = frozenset(letters_of(v) for v in variants)
             readings = frozenset(_word_letters(v) for v in (term, *variants))
-            said_as_words = [v for v in variants if short or not _LETTER_WORDS.intersection(v.split())]
-            lengths = frozenset({len(letters), *(len(letters_of(v)) for v in said_as_words)})
+            measured = [v for v in variants if short or not _LETTER_WORDS.intersection(v.split())]
+            lengths = frozenset({len(letters), *(len(letters_of(v)) for v in measured)})
             self._terms.append(
                 _Term(term, letters, variants, keys, variant_letters, short, readings, lengths)
             )
