@@ -152,6 +152,12 @@ def test_audio_past_one_window_is_not_scored(whisper: WhisperTranscriber) -> Non
             "This week we discuss telelm building blocks.",
             "This week we discuss LLM building blocks.",
         ),
+        (  # only 67 % like pytest by sound key
+            "Run pytest with coverage and upload the report.",
+            ["pytest", "pandas", "Pydantic"],
+            "Run Midest with coverage and upload the report.",
+            "Run pytest with coverage and upload the report.",
+        ),
         (
             "The mobile client queries GraphQL through Apollo.",
             ["GraphQL", "Apollo"],

@@ -538,7 +538,12 @@ class Vocabulary:
                 continue
             if spelled.intersection(range(probe.start, probe.stop)):
                 continue
-            looked_up = self._lookup(probe)
+            # Words Whisper does not know are looked up as loosely as the sound floor ("Midest"
+            # is 67 % like pytest by sound key); known words ("new API") need a closer sound.
+            unknown = any(
+                not (common_word(t.text) or known_name(t.text)) for t in tokens[probe.start : probe.stop]
+            )
+            looked_up = self._lookup(probe, 100 * _NEAR_FLOORS[1] if unknown else 70)
             terms = [*looked_up, *(t for t in self._short_terms if t not in looked_up)]
             if any(self._score(probe, term) > 0 for term in terms):
                 # correct() writes a term here on looks alone, which wins over a less alike
@@ -578,8 +583,9 @@ class Vocabulary:
                     continue  # correct() fixes it on looks alone ("Py Torch")
                 yield NearMiss(tokens[first].start, tokens[last].end, term.text, NEAR_MISS_BAR)
 
-    def _lookup(self, probe: _Probe) -> list[_Term]:
-        """Terms worth scoring for this run of words (a cheap pre-filter)."""
+    def _lookup(self, probe: _Probe, cutoff: float = 70) -> list[_Term]:
+        """Terms worth scoring for this run of words (a cheap pre-filter): short terms it
+        reads as, and terms with a sound key at least ``cutoff`` (0..100) like one of its."""
         found: dict[int, _Term] = {}
         for t in self._short_terms:
             if probe.said & t.variant_letters:
@@ -589,7 +595,7 @@ class Vocabulary:
                 if len(key) < 2:
                     continue
                 for _, _, idx in process.extract(
-                    key, self._key_choices, scorer=fuzz.ratio, score_cutoff=70, limit=8
+                    key, self._key_choices, scorer=fuzz.ratio, score_cutoff=cutoff, limit=8
                 ):
                     owner = self._key_owner[idx]
                     found[id(owner)] = owner
