@@ -64,6 +64,8 @@ _CORRECT_FLOORS = (0.6, 0.75)
 # there, 4 more on the speech set, no term gained.
 _NEAR_FLOORS = (0.5, 0.6)
 NEAR_MISS_BAR = 0.65
+# _lookup()'s pre-filter: how alike (percent) a term's sound key must be to one of a run's.
+_LOOKUP_CUTOFF = 70
 # A piece of a term written in camel case ("Py" of NumPy and PyPI, "QL" of GraphQL): the first
 # and last pieces of a one-word term that are not a word of their own (see _fragment_piece).
 _CAMEL_PIECE = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
@@ -543,7 +545,7 @@ class Vocabulary:
             unknown = any(
                 not (common_word(t.text) or known_name(t.text)) for t in tokens[probe.start : probe.stop]
             )
-            looked_up = self._lookup(probe, 100 * _NEAR_FLOORS[1] if unknown else 70)
+            looked_up = self._lookup(probe, 100 * _NEAR_FLOORS[1] if unknown else _LOOKUP_CUTOFF)
             terms = [*looked_up, *(t for t in self._short_terms if t not in looked_up)]
             if any(self._score(probe, term) > 0 for term in terms):
                 # correct() writes a term here on looks alone, which wins over a less alike
@@ -583,7 +585,7 @@ class Vocabulary:
                     continue  # correct() fixes it on looks alone ("Py Torch")
                 yield NearMiss(tokens[first].start, tokens[last].end, term.text, NEAR_MISS_BAR)
 
-    def _lookup(self, probe: _Probe, cutoff: float = 70) -> list[_Term]:
+    def _lookup(self, probe: _Probe, cutoff: float = _LOOKUP_CUTOFF) -> list[_Term]:
         """Terms worth scoring for this run of words (a cheap pre-filter): short terms it
         reads as, and terms with a sound key at least ``cutoff`` (0..100) like one of its."""
         found: dict[int, _Term] = {}
