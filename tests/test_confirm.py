@@ -89,6 +89,8 @@ def test_a_piece_of_a_term_written_alone_is_a_near_miss() -> None:
     assert _spans(Vocabulary(["FastAPI"]), "Call the new API today.") == []  # a name Whisper knows
     # Words that already spell a term are never swallowed.
     assert ("pandas Py", "NumPy") not in _spans(Vocabulary(["NumPy", "pandas"]), "pandas Py")
+    # Nor is a run correct() writes as another term on looks alone: "sigh Py" is SciPy.
+    assert ("sigh Py", "NumPy") not in _spans(Vocabulary(["NumPy", "SciPy"]), "Import sigh Py today.")
 
 
 @pytest.fixture(scope="module")

@@ -581,8 +581,10 @@ class Vocabulary:
                 if not self._gap.fullmatch(text[tokens[first].end : tokens[last].start]):
                     continue
                 probe = by_span.get((first, last + 1))
-                if probe is not None and self._score(probe, term) > 0:
-                    continue  # correct() fixes it on looks alone ("Py Torch")
+                if probe is not None and any(self._score(probe, t) > 0 for t in (term, *self._lookup(probe))):
+                    # correct() writes a term here on looks alone ("Py Torch"; "sigh Py" is
+                    # SciPy, not a near miss of NumPy), as near_misses() leaves such runs.
+                    continue
                 yield NearMiss(tokens[first].start, tokens[last].end, term.text, NEAR_MISS_BAR)
 
     def _lookup(self, probe: _Probe, cutoff: float = _LOOKUP_CUTOFF) -> list[_Term]:
