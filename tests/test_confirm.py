@@ -68,6 +68,16 @@ def test_words_that_spell_a_term_are_never_swallowed() -> None:
     assert all("GitHub" not in text[m.start : m.end] for m in vocabulary.near_misses(text))
 
 
+def test_words_around_a_term_correct_writes_are_no_near_miss_of_it() -> None:
+    # tiny.en read "point it at PostgreSQL" as "void it at POSTGR SQL": correct() writes its
+    # last two words as the term. The whole run, or "POSTGR" alone, checked against the audio
+    # as PostgreSQL would drop "void it at" (fewer tokens score higher) or write it twice.
+    vocabulary = Vocabulary(["Kubernetes", "PostgreSQL"])
+    text = "Deploy the container to Kubernetes and void it at POSTGR SQL."
+    assert vocabulary.correct(text) == "Deploy the container to Kubernetes and void it at PostgreSQL."
+    assert [term for _, term in _spans(vocabulary, text)] == []
+
+
 def test_near_misses_are_capped_most_alike_first() -> None:
     vocabulary = Vocabulary(["Pulumi", "Vitest", "Svelte"])
     text = "Yolumi and Smelt and Vidys"

@@ -534,11 +534,17 @@ class Vocabulary:
         # Words that already spell a term are kept: "GitHub Actions builds" is not a near miss
         # of GitHub Actions.
         spelled = {k for p in probes if p.exact for k in range(p.start, p.stop)}
+        # Words correct() writes as a term on looks: a run that shares a word with them is no
+        # near miss ("void it at POSTGR SQL" or "POSTGR" for PostgreSQL, when "POSTGR SQL" is
+        # it already; "Gama" for Mamba, when "Gama index" is LlamaIndex). Replacing it would
+        # only drop the words around the term, which the audio's check favours (fewer tokens
+        # score higher), write the term twice, or break up a term the looks found.
+        corrected = spelled | {k for m in self._chosen(tokens, text) for k in range(m.start, m.stop)}
         found: dict[tuple[int, int, str], NearMiss] = {}
         for probe in probes:
             if probe.exact or probe.ordinary or len(probe.letters) < 3:
                 continue
-            if spelled.intersection(range(probe.start, probe.stop)):
+            if corrected.intersection(range(probe.start, probe.stop)):
                 continue
             # Words Whisper does not know are looked up as loosely as the sound floor ("Midest"
             # is 67 % like pytest by sound key); known words ("new API") need a closer sound.
@@ -631,15 +637,9 @@ class Vocabulary:
                 return term
         return options[0]
 
-    def correct(self, text: str) -> str:
-        """Replace near misses of the terms in ``text`` by the terms, in their exact spelling.
-
-        >>> Vocabulary(["scikit-learn", "GitHub"]).correct("I use sicket learn on github.")
-        'I use scikit-learn on GitHub.'
-        """
-        if not self._terms or not text.strip():
-            return text
-        tokens = _tokens(text)
+    def _chosen(self, tokens: list[_Token], text: str) -> list[_Match]:
+        """The matches :meth:`correct` writes: the best first (see :func:`_correction_order`),
+        none sharing a word with a better one. Words that spell a term are among them."""
         matches = self._candidates(tokens, text)
         matches.sort(key=_correction_order, reverse=True)
         taken = [False] * len(tokens)
@@ -650,8 +650,19 @@ class Vocabulary:
             for k in range(m.start, m.stop):
                 taken[k] = True
             chosen.append(m)
+        return chosen
+
+    def correct(self, text: str) -> str:
+        """Replace near misses of the terms in ``text`` by the terms, in their exact spelling.
+
+        >>> Vocabulary(["scikit-learn", "GitHub"]).correct("I use sicket learn on github.")
+        'I use scikit-learn on GitHub.'
+        """
+        if not self._terms or not text.strip():
+            return text
+        tokens = _tokens(text)
         out = text
-        for m in sorted(chosen, key=lambda m: m.start, reverse=True):
+        for m in sorted(self._chosen(tokens, text), key=lambda m: m.start, reverse=True):
             start, end = tokens[m.start].start, tokens[m.stop - 1].end
             m.term = self._pick_case(
                 self._by_letters[m.term.letters], _written(text, tokens[m.start : m.stop])
