@@ -410,3 +410,16 @@ def test_a_letter_term_leaves_the_common_word_that_names_the_letter() -> None:
         assert vocab.correct(ordinary) == ordinary
     assert vocab.correct("it is written in c, not in see plus plus") == "it is written in C, not in C++"
     assert vocab.correct("we ported it to see sharp") == "we ported it to C#"
+
+
+def test_looks_never_add_a_word_to_what_whisper_wrote() -> None:
+    # "TensorFlow" is the first word of TensorFlow Lite and 83 % like it: Whisper wrote the
+    # words it heard, so only the audio may say the rest (it stays a near miss, see confirm).
+    vocab = Vocabulary(["TensorFlow Lite", "Talk Python To Me"])
+    text = "The model runs on TensorFlow, as Talk Python said."
+    assert vocab.correct(text) == text
+    misses = [(text[m.start : m.end], m.term) for m in vocab.near_misses(text)]
+    assert ("TensorFlow", "TensorFlow Lite") in misses
+    # All of a term's words, misheard, are still the term.
+    assert vocab.correct("ship it with tensor flow light") == "ship it with TensorFlow Lite"
+    assert vocab.correct("on talk python to me") == "on Talk Python To Me"

@@ -443,6 +443,8 @@ class Vocabulary:
             return 0.0 if letter and probe.ordinary else _READING_SCORE
         if probe.ordinary or term.short or len(probe.letters) < (3 if probe.named else 4):
             return 0.0
+        if _part_of_term(_word_letters(probe.raw_spoken), term):
+            return 0.0  # "TensorFlow" is not TensorFlow Lite: looks never add a word
         score = self._similarity(probe, term, _CORRECT_FLOORS)
         return 0.95 * score if score >= self._threshold() else 0.0
 
@@ -677,6 +679,16 @@ class Vocabulary:
 def _word_letters(text: str) -> tuple[str, ...]:
     """The letters of each word of ``text``: ``("my", "sql")`` for "My SQL"."""
     return tuple(w for w in (letters_of(part) for part in text.split()) if w)
+
+
+def _part_of_term(words: tuple[str, ...], term: _Term) -> bool:
+    """Whether ``words`` are the first or the last words of ``term`` as written (split at
+    spaces), but not all of them: "tensorflow" of TensorFlow Lite, "talk python" of Talk
+    Python To Me. Whisper wrote those words as it heard them; only the audio may add the rest
+    (``TextPipeline.confirm``)."""
+    own = _word_letters(term.text)
+    size = len(words)
+    return size < len(own) and words in (own[:size], own[-size:])
 
 
 def _word_ending(written: str, term: _Term) -> str:
