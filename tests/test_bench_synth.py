@@ -125,3 +125,38 @@ def test_variants_speak_each_sentence_with_a_voice_no_set_uses() -> None:
         assert variant in VARIANTS
         assert english == ("en-gb" if original.startswith("en-gb") else "en-us"), (clip_id, original)
     assert len({s[1].split("+")[1] for s in spoken}) == min(len(spoken), len(VARIANTS))
+
+
+def test_other_synthesizers_speak_every_voice_repeatably(tmp_path: Path) -> None:
+    from app.bench.synth import OTHER_SYNTH_VOICES, with_other_synths
+
+    require_tools(
+        "flite",
+        "text2wave",
+        fix="sudo apt-get install flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts",
+    )
+    sentences = with_other_synths(
+        [(f"t{n:02d}", "en-us", "Install NumPy from PyPI.", ("NumPy",)) for n in range(7)]
+    )
+    assert [voice for _, voice, _, _ in sentences] == list(OTHER_SYNTH_VOICES)
+    manifest = build(tmp_path / "a", sentences)
+    build(tmp_path / "b", sentences)
+    assert [item.voice for item in read_manifest(manifest)] == list(OTHER_SYNTH_VOICES)
+    renderings = set()
+    for clip_id, voice, _, _ in sentences:
+        audio = load_audio(tmp_path / "a" / "audio" / f"{clip_id}.wav")
+        assert 0.8 * 16_000 < len(audio) < 6 * 16_000, voice  # a short sentence, at 16 kHz
+        assert float(np.max(np.abs(audio))) > 0.05, voice  # speech, not silence
+        data = (tmp_path / "a" / "audio" / f"{clip_id}.wav").read_bytes()
+        assert data == (tmp_path / "b" / "audio" / f"{clip_id}.wav").read_bytes(), voice
+        renderings.add(data)
+    assert len(renderings) == len(OTHER_SYNTH_VOICES)  # seven voices, seven renderings
+
+
+def test_variants_and_other_synths_together_are_refused(tmp_path: Path) -> None:
+    from app.bench.synth import main
+
+    with pytest.raises(SystemExit) as stop:
+        main([str(tmp_path / "out"), "--variants", "--other-synths"])
+    assert stop.value.code == 2
+    assert not (tmp_path / "out").exists()

@@ -18,7 +18,9 @@ the 16-bit audio with the N-th random draw instead of sox's fixed one: tiny.en's
 with that last bit, so a figure on one draw is one sample of what sentences like these give.
 ``--variants`` speaks the chosen sentences with espeak-ng's other voice variants
 (:data:`VARIANTS`, in turn, on the sentence's English), none of them in any set: voices
-Holdtype was never tuned on.
+Holdtype was never tuned on. ``--other-synths`` speaks them with other speech synthesizers'
+voices instead (:data:`OTHER_SYNTH_VOICES`: flite's, and festival's diphone and HTS voices), in
+turn: other engines, whose sounds tiny.en mishears in other ways than espeak-ng's.
 """
 
 from __future__ import annotations
@@ -323,6 +325,29 @@ VARIANTS = (
 )  # fmt: skip
 
 
+# Voices of other synthesizers (Debian's flite, festival, festvox-kallpc16k, festvox-kdlpc16k,
+# festvox-us-slt-hts), for --other-synths: "engine:voice".
+OTHER_SYNTH_VOICES = (
+    "flite:slt", "flite:rms", "flite:awb", "flite:kal16", "festival:cmu_us_slt_arctic_hts",
+    "festival:kal_diphone", "festival:ked_diphone",
+)  # fmt: skip
+# The Debian packages each engine's voices come from (for the message when one is missing).
+_ENGINE_PACKAGES = {
+    "espeak-ng": "espeak-ng",
+    "flite": "flite",
+    "festival": "festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts",
+}
+# The program each engine runs.
+_ENGINE_TOOLS = {"espeak-ng": "espeak-ng", "flite": "flite", "festival": "text2wave"}
+
+
+def engine_of(voice: str) -> str:
+    """The synthesizer that speaks ``voice``: "flite" or "festival" for an ``engine:voice``
+    name (see :data:`OTHER_SYNTH_VOICES`), else espeak-ng."""
+    engine, sep, _ = voice.partition(":")
+    return engine if sep and engine in _ENGINE_TOOLS else "espeak-ng"
+
+
 def numbered(
     prefix: str, chosen: tuple[tuple[str, str, tuple[str, ...]], ...]
 ) -> list[tuple[str, str, str, tuple[str, ...]]]:
@@ -342,8 +367,35 @@ def with_variants(
     return out
 
 
+def with_other_synths(
+    sentences: list[tuple[str, str, str, tuple[str, ...]]],
+) -> list[tuple[str, str, str, tuple[str, ...]]]:
+    """``sentences`` (id, voice, text, terms) spoken by :data:`OTHER_SYNTH_VOICES` in turn."""
+    voices = OTHER_SYNTH_VOICES
+    return [(i, voices[n % len(voices)], text, terms) for n, (i, _voice, text, terms) in enumerate(sentences)]
+
+
+def speak(text: str, voice: str, out: Path, speed: int = 160) -> None:
+    """Write ``text`` spoken by ``voice`` to the WAV file ``out``, at the synthesizer's own
+    rate and format: espeak-ng at ``speed`` words a minute, flite and festival at their
+    voices' own pace (``engine:voice``, see :func:`engine_of`)."""
+    engine = engine_of(voice)
+    name = voice.partition(":")[2]
+    if engine == "flite":
+        command = ["flite", "-voice", name, "-t", text, "-o", str(out)]
+    elif engine == "festival":
+        command = ["text2wave", "-eval", f"(voice_{name})", "-o", str(out)]
+    else:
+        command = ["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(out), text]
+    stdin = text if engine == "festival" else None
+    subprocess.run(command, check=True, input=stdin, text=True, capture_output=True)
+    if not out.exists() or out.stat().st_size <= 44:
+        raise SystemExit(f"{engine} wrote no speech for voice {voice!r}: is the voice installed?")
+
+
 def synthesize(text: str, voice: str, out: Path, speed: int = 160, draw: int = 0, pad_s: float = 0.0) -> None:
-    """Speak ``text`` with espeak-ng into a 16 kHz mono 16-bit WAV at ``out``.
+    """Speak ``text`` with ``voice`` (espeak-ng's, or ``engine:voice`` of another synthesizer,
+    see :func:`speak`) into a 16 kHz mono 16-bit WAV at ``out``.
 
     ``draw`` 0 keeps sox's own dither with its fixed seed (``-R``: the same text always gives
     the same audio); ``draw`` N > 0 dithers with triangular noise of one step, seeded by N
@@ -351,7 +403,7 @@ def synthesize(text: str, voice: str, out: Path, speed: int = 160, draw: int = 0
     ``pad_s`` adds that much silence before and after the speech.
     """
     raw = out.with_suffix(".raw.wav")
-    subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(raw), text], check=True)
+    speak(text, voice, raw, speed)
     audio = [str(raw), "-r", "16000", "-c", "1"]
     pad = ["pad", str(pad_s), str(pad_s)] if pad_s else []
     try:
@@ -386,11 +438,12 @@ def build(
 
     ``sentences`` are ``(id, voice, text, terms)``; by default this module's own SENTENCES.
     """
-    for tool in ("espeak-ng", "sox"):
-        if shutil.which(tool) is None:
-            raise SystemExit(f"{tool} is missing; install it with: sudo apt-get install espeak-ng sox")
     if sentences is None:
         sentences = numbered("x", SENTENCES)
+    engines = sorted({engine_of(voice or "en-us") for _id, voice, _text, _terms in sentences})
+    for tool, package in [(_ENGINE_TOOLS[e], _ENGINE_PACKAGES[e]) for e in engines] + [("sox", "sox")]:
+        if shutil.which(tool) is None:
+            raise SystemExit(f"{tool} is missing; install it with: sudo apt-get install {package}")
     audio = folder / "audio"
     audio.mkdir(parents=True, exist_ok=True)
     manifest = folder / "manifest.tsv"
@@ -406,7 +459,7 @@ def build(
 
 def main(argv: list[str] | None = None) -> None:
     """``python -m app.bench.synth OUT [--check | --fresh | --held | --from MANIFEST] [--draw N]
-    [--variants]``."""
+    [--variants | --other-synths]``."""
     from app.bench.jargon import read_manifest
     from app.errors import HoldtypeError
 
@@ -416,6 +469,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--draw", type=int, default=0, help="dither draw (0: sox's fixed one)")
     parser.add_argument(
         "--variants", action="store_true", help="speak with espeak-ng voice variants no set uses"
+    )
+    parser.add_argument(
+        "--other-synths",
+        action="store_true",
+        help="speak with flite and festival voices instead of espeak-ng",
     )
     parser.add_argument(
         "--check",
@@ -437,6 +495,8 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--draw must be 0 or more")
     if args.check + args.fresh + args.held + (args.source is not None) > 1:
         parser.error("--check, --fresh, --held and --from are different sets; give one")
+    if args.variants and args.other_synths:
+        parser.error("--variants and --other-synths are different voices; give one")
     sentences = None
     for flag, prefix, chosen in (
         ("check", "h", CHECK_SENTENCES),
@@ -453,6 +513,8 @@ def main(argv: list[str] | None = None) -> None:
         sentences = [(i.id, i.voice, i.text, i.terms) for i in items]
     if args.variants:
         sentences = with_variants(sentences or numbered("x", SENTENCES))
+    if args.other_synths:
+        sentences = with_other_synths(sentences or numbered("x", SENTENCES))
     print(build(args.output, sentences, args.draw))
 
 

@@ -17,13 +17,15 @@ APT_RUNTIME=(
   libxcb-xinerama0 libxcb-randr0 libxcb-render-util0 libxcb-image0 libegl1 libgl1
   libdbus-1-3 libfontconfig1
 )
-# Packages the tests need: speech synthesis, a virtual X server and window manager,
-# a tray host, PulseAudio with a virtual source, a compiler for llama.cpp,
-# desktop-file-validate (tests/test_packaging.py checks the .desktop entry with it), and
-# xterm (a terminal no key pastes the clipboard into: Holdtype types there).
+# Packages the tests need: speech synthesis (espeak-ng; flite and festival voices for the
+# benchmarks' other synthesizers, `python -m app.bench.synth --other-synths`), a virtual X
+# server and window manager, a tray host, PulseAudio with a virtual source, a compiler for
+# llama.cpp, desktop-file-validate (tests/test_packaging.py checks the .desktop entry with it),
+# and xterm (a terminal no key pastes the clipboard into: Holdtype types there).
 APT_DEV=(
   espeak-ng sox libsox-fmt-all xvfb openbox trayer x11-utils pulseaudio pulseaudio-utils
   build-essential cmake desktop-file-utils xterm
+  flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
 )
 
 SUDO=""
