@@ -1,4 +1,4 @@
-"""Make extra jargon development clips with espeak-ng, to check that accuracy work generalises.
+"""Make extra jargon clips with espeak-ng, flite or festival, to check that accuracy work generalises.
 
 The sentences below use terms and voices that are *not* in the shared development set. The
 output folder gets ``manifest.tsv`` (``id voice text terms``) and ``audio/<id>.wav`` in the same
