@@ -22,7 +22,7 @@ from __future__ import annotations
 import itertools
 import logging
 import re
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -504,9 +504,9 @@ class Vocabulary:
                 keys = frozenset({sound_key(spoken), sound_key(raw_spoken)})
                 yield _Probe(i, j, letters, spoken, raw_spoken, named, ordinary, None, said, keys, runs)
 
-    def _candidates(self, tokens: list[_Token], text: str) -> list[_Match]:
+    def _candidates(self, tokens: list[_Token], text: str, probes: Iterable[_Probe]) -> list[_Match]:
         matches: list[_Match] = []
-        for probe in self._probes(tokens, text):
+        for probe in probes:
             i, j = probe.start, probe.stop
             if probe.exact:
                 term = self._pick_case(probe.exact, _written(text, tokens[i:j]))
@@ -541,7 +541,7 @@ class Vocabulary:
         # it already; "Gama" for Mamba, when "Gama index" is LlamaIndex). Replacing it would
         # only drop the words around the term, which the audio's check favours (fewer tokens
         # score higher), write the term twice, or break up a term the looks found.
-        corrected = spelled | {k for m in self._chosen(tokens, text) for k in range(m.start, m.stop)}
+        corrected = spelled | {k for m in self._chosen(tokens, text, probes) for k in range(m.start, m.stop)}
         found: dict[tuple[int, int, str], NearMiss] = {}
         for probe in probes:
             if probe.exact or probe.ordinary or len(probe.letters) < 3:
@@ -639,10 +639,11 @@ class Vocabulary:
                 return term
         return options[0]
 
-    def _chosen(self, tokens: list[_Token], text: str) -> list[_Match]:
-        """The matches :meth:`correct` writes: the best first (see :func:`_correction_order`),
-        none sharing a word with a better one. Words that spell a term are among them."""
-        matches = self._candidates(tokens, text)
+    def _chosen(self, tokens: list[_Token], text: str, probes: Iterable[_Probe]) -> list[_Match]:
+        """The matches :meth:`correct` writes among ``probes`` (the runs of words of ``tokens``,
+        see :meth:`_probes`): the best first (see :func:`_correction_order`), none sharing a word
+        with a better one. Words that spell a term are among them."""
+        matches = self._candidates(tokens, text, probes)
         matches.sort(key=_correction_order, reverse=True)
         taken = [False] * len(tokens)
         chosen: list[_Match] = []
@@ -664,7 +665,8 @@ class Vocabulary:
             return text
         tokens = _tokens(text)
         out = text
-        for m in sorted(self._chosen(tokens, text), key=lambda m: m.start, reverse=True):
+        chosen = self._chosen(tokens, text, self._probes(tokens, text))
+        for m in sorted(chosen, key=lambda m: m.start, reverse=True):
             start, end = tokens[m.start].start, tokens[m.stop - 1].end
             m.term = self._pick_case(
                 self._by_letters[m.term.letters], _written(text, tokens[m.start : m.stop])
