@@ -128,6 +128,7 @@ class _Term:
     # letter: "sequel lite" for SQLite, not "ess queue lite" or "oh en en ex" for ONNX. A short
     # term's letter-by-letter readings count too ("el el em" for LLM: only near misses use it).
     lengths: frozenset[int]
+    words: tuple[str, ...]  # the letters of each word of the term as written (see _part_of_term)
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,7 +245,17 @@ class Vocabulary:
             measured = [v for v in variants if short or not _LETTER_WORDS.intersection(v.split())]
             lengths = frozenset({len(letters), *(len(letters_of(v)) for v in measured)})
             self._terms.append(
-                _Term(term, letters, variants, keys, variant_letters, short, readings, lengths)
+                _Term(
+                    term,
+                    letters,
+                    variants,
+                    keys,
+                    variant_letters,
+                    short,
+                    readings,
+                    lengths,
+                    _word_letters(term),
+                )
             )
         self._short_terms = [t for t in self._terms if t.short]
         # Pieces of terms, as written, for near_misses(): piece -> [(term, the piece ends it)].
@@ -688,7 +699,7 @@ def _part_of_term(words: tuple[str, ...], term: _Term) -> bool:
     spaces), but not all of them: "tensorflow" of TensorFlow Lite, "talk python" of Talk
     Python To Me. Whisper wrote those words as it heard them; only the audio may add the rest
     (``TextPipeline.confirm``)."""
-    own = _word_letters(term.text)
+    own = term.words
     size = len(words)
     return size < len(own) and words in (own[:size], own[-size:])
 
