@@ -880,7 +880,10 @@ class Engine:
 
             if isinstance(self._inserter, X11Inserter):
                 self._inserter.between_words = self._wait_for_keys_up
-        return self._inserter.insert(text)
+        listener = self._listener
+        # Its Shift (a capital typed) and Ctrl (the paste) must not spoil a hotkey press.
+        with listener.sending_keys() if listener is not None else contextlib.nullcontext():
+            return self._inserter.insert(text)
 
     def _insert_only(self, text: str) -> None:
         result = self._insert(text)

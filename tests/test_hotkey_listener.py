@@ -229,6 +229,42 @@ def test_combination_needs_its_modifiers(x_env: XDisplay, make_listener: Make) -
     assert drained(actions) == []
 
 
+def test_a_modifier_holdtype_itself_holds_does_not_spoil_a_press(
+    x_env: XDisplay, make_listener: Make
+) -> None:
+    """``xdotool type`` holds Shift for each capital: an F9 pressed at that instant came as
+    Shift+F9 and was ignored, so the next dictation never started (seen typing into xterm)."""
+    listener, actions = make_listener(key="f9", min_hold_s=0.0)
+    x_env.xdotool("keydown", "Shift_L", "keydown", "F9", "keyup", "F9", "keyup", "Shift_L")  # the user's
+    x_env.xdotool("keydown", "F9", "keyup", "F9")
+    first = [next_action(actions).kind, next_action(actions).kind]  # plain F9: its events are in
+    assert first == [ActionKind.START, ActionKind.STOP]  # (and Shift+F9 before it did nothing)
+    with listener.sending_keys():
+        x_env.xdotool("keydown", "Shift_L")  # Holdtype's own, a capital being typed
+        x_env.xdotool("keydown", "F9")  # the user's
+        assert next_action(actions).kind is ActionKind.START
+        x_env.xdotool("keyup", "Shift_L")
+        x_env.xdotool("keyup", "F9")
+        assert next_action(actions).kind is ActionKind.STOP
+    assert drained(actions) == []
+
+
+def test_a_combination_pressed_while_holdtype_sends_keys_still_works(
+    x_env: XDisplay, make_listener: Make
+) -> None:
+    """Modifiers that go down while Holdtype types may be the user's: ctrl+alt+space held then
+    is that hotkey, and plain space is not."""
+    listener, actions = make_listener(key="ctrl+alt+space", min_hold_s=0.0)
+    with listener.sending_keys():
+        x_env.xdotool("key", "space")
+        x_env.xdotool("keydown", "ctrl+alt+space")
+        first = next_action(actions)
+        assert (first.kind, first.binding) == (ActionKind.START, "ctrl+alt+space")
+        x_env.xdotool("keyup", "space", "keyup", "ctrl+alt")
+        assert next_action(actions).kind is ActionKind.STOP
+    assert drained(actions) == []
+
+
 def test_toggle_mode_and_mode_key(x_env: XDisplay, make_listener: Make) -> None:
     _listener, actions = make_listener(
         key="f9", mode="toggle", min_hold_s=0.0, mode_keys={"right_alt": "email"}

@@ -23,7 +23,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: How long after a :meth:`HotkeyListener.sending_keys` block its keys may still arrive (s).
+SENT_GRACE_S = 0.5
 #: Left-hand modifier names that pynput reports under the generic name (Key.ctrl_l is Key.ctrl).
 _GENERIC_OF_LEFT = {"ctrl_l": "ctrl", "alt_l": "alt", "shift_l": "shift", "cmd_l": "cmd"}
 
@@ -220,6 +222,9 @@ class HotkeyListener:
         self._gestures = {b: Gesture(mode, min_hold_s) for b in self.bindings}
         self._active: Binding | None = None
         self._held: set[str] = set()  # modifier keys held, pynput names
+        self._own: set[str] = set()  # of those, the ones that went down while Holdtype sent keys
+        self._sending = 0  # how many sending_keys() blocks are open
+        self._sent_until = 0.0  # their keys may still be on their way to us until then
         self._paused = False
         self._listener: Any = None
         self._caps: _CapsLock | None = None
@@ -295,6 +300,27 @@ class HotkeyListener:
         each press. A stopped listener holds nothing down.
         """
         return self._keys_up.wait(timeout)
+
+    @contextlib.contextmanager
+    def sending_keys(self) -> Iterator[None]:
+        """Mark a stretch in which Holdtype sends keys of its own (it types or pastes text).
+
+        ``xdotool type`` holds Shift for a capital letter, the paste holds Ctrl, and the X
+        server cannot tell those from the user's: an F9 pressed at that instant came as
+        Shift+F9 and was ignored (the next dictation never started). A modifier that goes
+        down inside this block counts as Holdtype's own: a bound key then matches with or
+        without it, so a combination the user holds meanwhile (``ctrl+alt+space``) still works.
+        The block's keys reach the listener a little after they were sent: it lasts
+        :data:`SENT_GRACE_S` longer.
+        """
+        with self._state_lock:
+            self._sending += 1
+        try:
+            yield
+        finally:
+            with self._state_lock:
+                self._sending -= 1
+                self._sent_until = time.monotonic() + SENT_GRACE_S
 
     @property
     def recording(self) -> bool:
@@ -402,10 +428,13 @@ class HotkeyListener:
         with self._state_lock:
             if name in MODIFIER_OF and pressed:
                 self._held.add(name)
+                if self._sending or now < self._sent_until:
+                    self._own.add(name)
             down_before = sum(gesture.down for gesture in self._gestures.values())
             actions = self._press(name, now) if pressed else self._release(name, now)
             if name in MODIFIER_OF and not pressed:
                 self._held.discard(name)
+                self._own.discard(name)
             down = sum(gesture.down for gesture in self._gestures.values())
             if down > down_before:
                 self._presses += 1
@@ -416,9 +445,17 @@ class HotkeyListener:
         for action in actions:
             self.on_action(action)
 
-    def _held_modifiers(self, exclude: str) -> frozenset[str]:
+    def _held_modifiers(self, exclude: str, users_only: bool = False) -> frozenset[str]:
+        """The modifiers held, but the one ``exclude`` is (if any); ``users_only``: not those
+        that went down while Holdtype sent keys (see :meth:`sending_keys`)."""
         own = MODIFIER_OF.get(exclude)
-        return frozenset(MODIFIER_OF[n] for n in self._held if MODIFIER_OF[n] != own)
+        held = self._held - self._own if users_only else self._held
+        return frozenset(MODIFIER_OF[n] for n in held if MODIFIER_OF[n] != own)
+
+    def _modifiers_match(self, binding: Binding, name: str) -> bool:
+        """Whether the modifiers held as ``name`` goes down are those of ``binding``: all of
+        them, or all but the ones Holdtype's own keys hold."""
+        return binding.modifiers in (self._held_modifiers(name), self._held_modifiers(name, users_only=True))
 
     def _press(self, name: str, now: float) -> list[HotkeyAction]:
         if self._paused:
@@ -436,7 +473,7 @@ class HotkeyListener:
                 continue
             if self._active not in (None, binding):
                 continue  # another hotkey is recording
-            if not gesture.down and self._held_modifiers(name) != binding.modifiers:
+            if not gesture.down and not self._modifiers_match(binding, name):
                 continue
             if name == "caps_lock" and not gesture.down:
                 self._caps_before = self._caps_known
