@@ -446,8 +446,8 @@ class HotkeyListener:
             self.on_action(action)
 
     def _held_modifiers(self, exclude: str, users_only: bool = False) -> frozenset[str]:
-        """The modifiers held, but the one ``exclude`` is (if any); ``users_only``: not those
-        that went down while Holdtype sent keys (see :meth:`sending_keys`)."""
+        """The modifiers held, other than the one the key ``exclude`` is (if it is one);
+        ``users_only``: not those that went down while Holdtype sent keys (see :meth:`sending_keys`)."""
         own = MODIFIER_OF.get(exclude)
         held = self._held - self._own if users_only else self._held
         return frozenset(MODIFIER_OF[n] for n in held if MODIFIER_OF[n] != own)
