@@ -448,9 +448,9 @@ class HotkeyListener:
     def _held_modifiers(self, exclude: str, users_only: bool = False) -> frozenset[str]:
         """The modifiers held, other than the one the key ``exclude`` is (if it is one);
         ``users_only``: not those that went down while Holdtype sent keys (see :meth:`sending_keys`)."""
-        own = MODIFIER_OF.get(exclude)
+        excluded = MODIFIER_OF.get(exclude)
         held = self._held - self._own if users_only else self._held
-        return frozenset(MODIFIER_OF[n] for n in held if MODIFIER_OF[n] != own)
+        return frozenset(MODIFIER_OF[n] for n in held if MODIFIER_OF[n] != excluded)
 
     def _modifiers_match(self, binding: Binding, name: str) -> bool:
         """Whether the modifiers held as ``name`` goes down are those of ``binding``: all of
