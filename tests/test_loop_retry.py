@@ -3,12 +3,14 @@ with repeats penalised."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from app.config import ModelSettings
 from app.transcribe.audiofile import SAMPLE_RATE, load_audio
-from app.transcribe.glitches import looping, said_twice, words_of
+from app.transcribe.glitches import loop_excess, looping, said_twice, words_of
 from app.transcribe.whisper import (
     LONG_FORM_S,
     LOOP_PENALTY,
@@ -36,6 +38,21 @@ def test_looping(text: str, loops: bool) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "extra"),
+    [
+        ("The GPU jumps, run, run, run, run, run, run, and the Lox Dortet Weave,", 5),
+        ("Go go go go go go.", 5),
+        ("Thank you, thank you, thank you.", 4),  # a two-word run: two extra copies
+        ("2, 2, 3, 2, 3, 1, 1, 1, 1, 1, 4", 4),
+        ("No, no, no, that is not what I meant.", 0),  # not a loop
+        ("", 0),
+    ],
+)
+def test_loop_excess(text: str, extra: int) -> None:
+    assert loop_excess(text) == extra
+
+
+@pytest.mark.parametrize(
     ("text", "repeated"),
     [
         ("The FastAPI and Pydantic, the first API and Pydantic, the first API and Pydantic, the end.", 5),
@@ -60,11 +77,13 @@ class ScriptedDecodes(WhisperTranscriber):
         super().__init__(ModelSettings(speech_gate=False))  # the audio below is no speech
         self.script = list(script)
         self.penalties: list[float] = []
+        self.prompts: list[str | None] = []
         self._model = object()
         self._commas = (11, 837)
 
     def _decode_window(self, audio, options, started, duration, frames, suppress=(), repetition_penalty=1.0):  # type: ignore[no-untyped-def]
         self.penalties.append(repetition_penalty)
+        self.prompts.append(options.initial_prompt)
         return self.script[len(self.penalties) - 1]
 
 
@@ -86,6 +105,39 @@ def test_a_second_reading_that_drops_the_repeats_keeps_them() -> None:
     said = Transcript("Go go go go go go.", 3.0, "en", logprob=-0.54)
     whisper = ScriptedDecodes(said, Transcript("Go, go!", 3.0, "en", logprob=-0.65))
     assert whisper._transcribe(AUDIO, DecodeOptions()).text == said.text
+
+
+PROMPTED = DecodeOptions(initial_prompt="Today we talked about RunPod and Weave.")
+# A loop that stands in for words tiny.en half hears under a prompt (held set, g08, when the
+# temperature fallback sampled it): nothing after it is lost, so the penalised reading is
+# shorter than the first by about the loop's extra copies. (Without commas here: a reading that
+# also looks like a list is read without commas first, see test_list_retry.)
+PROMPT_LOOP = Transcript(
+    "The GPU jumps run run run run run run and the Lox Dortet Weave.", 4.0, "en", logprob=-0.92
+)
+PENALISED = Transcript("The GPU jumps on, RunPod and the LoxDortet Weave.", 4.0, "en", logprob=-1.02)
+
+
+def test_a_prompted_loop_gives_way_when_a_reading_without_the_prompt_does_not_loop() -> None:
+    plain = Transcript("The GPU jumps on the run part and the locked water weave.", 4.0, "en")
+    whisper = ScriptedDecodes(PROMPT_LOOP, PENALISED, plain)
+    assert whisper._transcribe(AUDIO, PROMPTED).text == PENALISED.text
+    assert whisper.penalties == [1.0, LOOP_PENALTY, 1.0]
+    assert whisper.prompts == [PROMPTED.initial_prompt, PROMPTED.initial_prompt, None]
+
+
+def test_a_prompted_loop_is_kept_when_the_reading_without_the_prompt_loops_too() -> None:
+    """Repeats that are really said: the unprompted reading hears them as well."""
+    plain = Transcript("The GPU jumps, run, run, run, run, run, and the log weave.", 4.0, "en")
+    whisper = ScriptedDecodes(PROMPT_LOOP, PENALISED, plain)
+    assert whisper._transcribe(AUDIO, PROMPTED).text == PROMPT_LOOP.text
+
+
+def test_a_penalised_reading_that_lost_more_than_the_loop_is_not_taken() -> None:
+    short = Transcript("The GPU jumps.", 4.0, "en")
+    whisper = ScriptedDecodes(PROMPT_LOOP, short)
+    assert whisper._transcribe(AUDIO, PROMPTED).text == PROMPT_LOOP.text
+    assert whisper.penalties == [1.0, LOOP_PENALTY]  # no third reading
 
 
 def test_a_stretch_read_twice_is_read_again_and_may_have_fewer_words() -> None:
@@ -148,3 +200,6 @@ def test_real_repeats_are_kept_and_the_penalty_reaches_the_decoder(speak) -> Non
     assert words_of(penalised).count("go") < words_of(plain).count("go"), (plain, penalised)
     kept = whisper.transcribe(audio, options).text
     assert words_of(kept).count("go") >= 4, kept
+    # Under a vocabulary prompt too: the reading without it hears the repeats.
+    prompted = whisper.transcribe(audio, replace(options, initial_prompt=PROMPTED.initial_prompt)).text
+    assert words_of(prompted).count("go") >= 4, prompted

@@ -108,6 +108,29 @@ def looping(text: str) -> bool:
     return any(_in_a_row(words, size, times) for size, times in ((1, 4), (2, 3), (3, 3)))
 
 
+def loop_excess(text: str) -> int:
+    """How many words of ``text`` are extra copies in its loops (see :func:`looping`): "jumps,
+    run, run, run, run, run, and" has four. Each run of one word said four times or more in a
+    row, or of two or three words said three times or more, counts all its copies but the first.
+    """
+    words = words_of(text)
+    extra = 0
+    i = 0
+    while i < len(words):
+        for size, times in ((1, 4), (2, 3), (3, 3)):
+            run = words[i : i + size]
+            copies = 1
+            while words[i + copies * size : i + (copies + 1) * size] == run:
+                copies += 1
+            if len(run) == size and copies >= times:
+                extra += (copies - 1) * size
+                i += copies * size
+                break
+        else:
+            i += 1
+    return extra
+
+
 def said_twice(text: str) -> int:
     """How many words of ``text`` a run said twice in a row repeats: the longest run of at
     least :data:`TWICE_MIN_WORDS` words followed at once by itself, or 0.

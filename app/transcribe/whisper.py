@@ -27,7 +27,15 @@ from app.errors import ModelError
 from app.transcribe import models, vad
 from app.transcribe.audiofile import SAMPLE_RATE
 from app.transcribe.device import choose_device, cpu_workers, cuda_device_count
-from app.transcribe.glitches import list_like, looping, prompt_echo, repeat_start, said_twice, words_of
+from app.transcribe.glitches import (
+    list_like,
+    loop_excess,
+    looping,
+    prompt_echo,
+    repeat_start,
+    said_twice,
+    words_of,
+)
 from app.transcribe.native_cache import bound_native_caches
 from app.transcribe.tokens import PROMPT_MAX_TOKENS, TEXT_TOKENS, WINDOW_TOKENS, fit_prompt
 
@@ -499,6 +507,25 @@ class WhisperTranscriber:
             if said and clean and said + 1 >= len(words_of(result.text)) - twice:
                 log.debug("repeating decode %r read again as %r", result.text, again.text)
                 return again
+            if (
+                said
+                and clean
+                and stuck
+                and _prompted(options)
+                and (said + 1 >= len(words_of(result.text)) - loop_excess(result.text))
+            ):
+                # The penalised reading lost no more than the loop's extra copies. A loop can
+                # also stand in for a word or two that tiny.en half hears under a prompt ("The
+                # GPU jumps, run, run, run, run, run, run, and the..." for "The GPU jobs run on
+                # RunPod and the..."): then nothing after it is lost, and the count above
+                # keeps the loop. Repeats that are really said are in the audio: a reading
+                # without the prompt hears them too ("go" said six times loops there as well).
+                bare = replace(options, initial_prompt=None, hotwords=None, context=None)
+                plain = self._decode_window(audio, bare, started, duration, frames)
+                if not looping(plain.text):
+                    log.debug("prompted loop %r read again as %r", result.text, again.text)
+                    return replace(again, elapsed_ms=plain.elapsed_ms)
+                return replace(result, elapsed_ms=plain.elapsed_ms)
             return replace(result, elapsed_ms=again.elapsed_ms)
         if self._cut_short(spoken, result, options):
             middle = quietest(spoken, int(len(spoken) * 0.35), int(len(spoken) * 0.65))
