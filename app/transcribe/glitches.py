@@ -17,6 +17,8 @@ import re
 MAX_WORDS_PER_S = 4.5
 RESTART_MIN_WORDS = 5
 RESTART_SIMILARITY = 0.75
+# A loop (see looping): a run of this many words said at least so many times in a row.
+LOOP_RUNS = ((1, 4), (2, 3), (3, 3))
 # A run of this many words or more, said twice in a row in mid-utterance (see said_twice).
 TWICE_MIN_WORDS = 4
 
@@ -104,8 +106,7 @@ def looping(text: str) -> bool:
     """True when Whisper got stuck: one word said four times in a row ("we'll, we'll, we'll,
     we'll"), or a run of two or three words three times. A speaker may say "no, no, no";
     hardly ever a word four times, or a phrase three times, in a dictated sentence."""
-    words = words_of(text)
-    return any(_in_a_row(words, size, times) for size, times in ((1, 4), (2, 3), (3, 3)))
+    return loop_excess(text) > 0
 
 
 def loop_excess(text: str) -> int:
@@ -117,7 +118,7 @@ def loop_excess(text: str) -> int:
     extra = 0
     i = 0
     while i < len(words):
-        for size, times in ((1, 4), (2, 3), (3, 3)):
+        for size, times in LOOP_RUNS:
             run = words[i : i + size]
             copies = 1
             while words[i + copies * size : i + (copies + 1) * size] == run:
