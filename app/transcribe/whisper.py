@@ -185,6 +185,11 @@ def _prompted(options: DecodeOptions) -> bool:
     return bool(options.initial_prompt or options.context or options.hotwords)
 
 
+def _unprompted(options: DecodeOptions) -> DecodeOptions:
+    """``options`` without what :func:`_prompted` looks for: Whisper hears the audio unhelped."""
+    return replace(options, initial_prompt=None, hotwords=None, context=None)
+
+
 def split_points(audio: np.ndarray) -> list[int]:
     """Sample offsets that cut long audio into pieces of PIECE_MIN_S to PIECE_MAX_S seconds.
 
@@ -473,8 +478,7 @@ class WhisperTranscriber:
         if prompt and prompt_echo(result.text, prompt):
             # No speech, read as the prompt: what the audio says is what Whisper hears unhelped.
             log.debug("decode %r echoes the prompt; read again without it", result.text)
-            bare = replace(options, initial_prompt=None, hotwords=None, context=None)
-            return self._decode_window(audio, bare, started, duration, frames)
+            return self._decode_window(audio, _unprompted(options), started, duration, frames)
         if _prompted(options) and list_like(result.text):
             # A prompt (the vocabulary's, or the text so far) sometimes tips Whisper into
             # writing a list of guesses ("Messages, Waitin, RabbitMQ, Intel, Worker"). Decoding
@@ -520,8 +524,7 @@ class WhisperTranscriber:
                 # RunPod and the..."): then nothing after it is lost, and the count above
                 # keeps the loop. Repeats that are really said are in the audio: a reading
                 # without the prompt hears them too ("go" said six times loops there as well).
-                bare = replace(options, initial_prompt=None, hotwords=None, context=None)
-                plain = self._decode_window(audio, bare, started, duration, frames)
+                plain = self._decode_window(audio, _unprompted(options), started, duration, frames)
                 if not looping(plain.text):
                     log.debug("prompted loop %r read again as %r", result.text, again.text)
                     return replace(again, elapsed_ms=plain.elapsed_ms)
