@@ -81,3 +81,15 @@ def test_a_term_said_in_the_plural_stays_plural(transcriber: WhisperTranscriber,
     raw, text = run(transcriber, pipeline, wav)
     assert "DataFrames" in text, (raw, text)
     assert "pull requests" in text, (raw, text)
+
+
+def test_numbers_said_alone_stay_numbers(transcriber: WhisperTranscriber, speak: Speak) -> None:
+    """Terms with a number: "In 2015" stayed no number of ES2015's, and "R&D", "H100" said in a
+    sentence come out spelled right. (Before, looks alone made "In 2015" "In ES2015": the number
+    carried the match and "In" passed for "ES".)"""
+    pipeline = TextPipeline(VocabularySettings(terms=["ES2015", "H100", "A100", "R&D"]), [])
+    raw, text = run(transcriber, pipeline, speak("In 2015 each of the 100 people paid a fee.", speed=150))
+    assert "2015" in raw and "100" in raw, raw
+    assert text == raw, (raw, text)
+    raw, text = run(transcriber, pipeline, speak("Our R&D team rented an H100 for the demo.", speed=150))
+    assert term_present("R&D", text) and term_present("H100", text), (raw, text)

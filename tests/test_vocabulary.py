@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.text.pipeline import tidy
+from app.text.readings import number_readings
 from app.text.vocabulary import Vocabulary, sound_key, spoken_variants
 
 TERMS = [
@@ -264,6 +265,51 @@ def test_spoken_variants(term: str, said: str) -> None:
 )
 def test_sound_key(a: str, b: str, same: bool) -> None:
     assert (sound_key(a) == sound_key(b)) is same
+
+
+def test_an_ampersand_inside_a_word_is_read_and() -> None:
+    """R&D is said "R and D"; an "&" between words is matched by the words around it."""
+    assert "ar and dee" in spoken_variants("R&D")
+    assert spoken_variants("Weights & Biases") == ["weights & biases", "weights biases"]
+    vocab = Vocabulary(["R&D", "AT&T", "Q&A"])
+    assert vocab.correct("the R and D team called AT and T") == "the R&D team called AT&T"
+    assert vocab.correct("post it in the Q and A") == "post it in the Q&A"
+    for ordinary in ["rock and roll", "research and development", "we sat and talked"]:
+        assert vocab.correct(ordinary) == ordinary
+
+
+@pytest.mark.parametrize(
+    ("digits", "said"),
+    [
+        ("100", "one hundred"),
+        ("4090", "forty ninety"),
+        ("2015", "twenty fifteen"),
+        ("2005", "twenty oh five"),
+    ],
+)
+def test_numbers_are_read_as_counts_and_pairs(digits: str, said: str) -> None:
+    assert said in number_readings(digits)
+    assert number_readings(digits)[0] == " ".join(number_readings(d)[0] for d in digits)
+    assert "thirty hundred" not in number_readings("3000")
+
+
+def test_terms_with_a_number_match_only_that_number() -> None:
+    """A look-alike of a term with a number writes the same number (or none), and the rest of
+    it looks like the rest of the term: the number alone never carries the match."""
+    vocab = Vocabulary(["H100", "ES2015", "Python 3.12", "Llama 3", "RTX 4090", "GPT-4o"])
+    assert vocab.correct("we rent an H one hundred") == "we rent an H100"
+    assert vocab.correct("it runs on an RTX forty ninety") == "it runs on an RTX 4090"
+    assert vocab.correct("we fine tune Lama 3") == "we fine tune Llama 3"
+    assert vocab.correct("the chatbot calls GPT 403") == "the chatbot calls GPT-4o 403"
+    for ordinary in [
+        "each 100 dollars",
+        "in 2015 we moved",
+        "in twenty fifteen we moved",
+        "upgrade to Python 3.11",
+        "I ran forty ninety miles",
+        "each one hundred dollars",
+    ]:
+        assert vocab.correct(ordinary) == ordinary
 
 
 def test_terms_with_symbols_are_read_with_their_symbols() -> None:

@@ -38,8 +38,12 @@ FRAGMENT_READINGS: dict[str, tuple[str, ...]] = {
 
 # How the symbols of a term are read ("C++" is "see plus plus", "C#" "see sharp"); a term is
 # never read with one left out ("see" alone is not C++).
-# ("Weights & Biases" is matched by its words: "and" is left to the fuzzy match.)
 SYMBOL_READINGS: dict[str, str] = {"+": "plus", "#": "sharp"}
+# "&" inside a word is "and" ("R&D" is "ar and dee", "AT&T" "ay tee and tee"). One between
+# words ("Weights & Biases") is matched by the words around it, as before "&" inside a word
+# had a reading: read "and" there too, it changed which terms a first reading names for the
+# second and cost the check set a term, with no term gained anywhere.
+AMPERSAND_READING = "and"
 
 _NUMBERS = [
     "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
@@ -47,10 +51,12 @@ _NUMBERS = [
     "nineteen"
 ]  # fmt: skip
 _TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+#: The words numbers are read with (:func:`number_readings`), "point" and "dot" of "3.12" too.
+NUMBER_WORDS = frozenset([*_NUMBERS, *_TENS[2:], "hundred", "thousand", "point", "dot"])
 
 # The pieces of a word, split at case changes ("PyPI": Py, PI; "FastAPI": Fast, API), digits
-# and the symbols + and #.
-_PIECE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+|[+#]")
+# and the symbols + and # (& too inside a word).
+_PIECE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+|[+#]|(?<=\w)&(?=\w)")
 _VOWELS = re.compile(r"[aeiou]+")
 # An upper-case run at the start of a word, then lower case letters only ("SQLite").
 _FRAGMENT_RUN = re.compile(r"([A-Z]{2,})[a-z]{2,}$")
@@ -66,6 +72,33 @@ def number_words(digits: str) -> str:
         tens, ones = divmod(n, 10)
         return _TENS[tens] + ("" if ones == 0 else " " + _NUMBERS[ones])
     return " ".join(_NUMBERS[int(d)] for d in digits)
+
+
+def number_readings(digits: str) -> list[str]:
+    """The ways a run of digits is said: :func:`number_words` first, then, for three and four
+    digits, as a count ("100": "one hundred", "1080": "ten eighty") or in pairs ("4090":
+    "forty ninety", "2015": "twenty fifteen"), as "H100", "RTX 4090" and "ES2015" are said.
+
+    >>> number_readings("4090")
+    ['four zero nine zero', 'four thousand ninety', 'forty ninety']
+    """
+    readings = [number_words(digits)]
+    n = int(digits)
+    if len(digits) == 3 and digits[0] != "0":
+        hundreds, rest = divmod(n, 100)
+        readings.append(f"{_NUMBERS[hundreds]} hundred" + (f" {number_words(str(rest))}" if rest else ""))
+    elif len(digits) == 4 and digits[0] != "0":
+        thousands, rest = divmod(n, 1000)
+        said = number_readings(str(rest))[-1] if rest >= 100 else number_words(str(rest))
+        readings.append(f"{_NUMBERS[thousands]} thousand" + (f" {said}" if rest else ""))
+        head, tail = divmod(n, 100)
+        if tail == 0 and rest != 0:
+            readings.append(f"{number_words(str(head))} hundred")
+        elif tail >= 10:
+            readings.append(f"{number_words(str(head))} {number_words(str(tail))}")
+        elif tail > 0:
+            readings.append(f"{number_words(str(head))} oh {_NUMBERS[tail]}")
+    return list(dict.fromkeys(readings))
 
 
 def sound_key(text: str) -> str:
@@ -131,7 +164,7 @@ def _piece_readings(piece: str) -> list[str]:
     """How one piece of a term (split at case changes, hyphens, dots) may be spoken."""
     low = piece.lower()
     if piece.isdigit():
-        return [number_words(piece), piece]
+        return [*number_readings(piece), piece]
     if piece in SYMBOL_READINGS:
         return [SYMBOL_READINGS[piece]]
     readings = [low]
@@ -171,8 +204,10 @@ def spoken_variants(term: str) -> list[str]:
                     options.append(["point", "", "dot"])
                 else:
                     options.append(["", "dot"])
-            pieces = _PIECE.findall(part) or [part]
-            combos = itertools.product(*map(_piece_readings, pieces))
+            found = _PIECE.findall(part)
+            combos = itertools.product(
+                *([AMPERSAND_READING] if p == "&" and found else _piece_readings(p) for p in found or [part])
+            )
             readings = [" ".join(c) for c in itertools.islice(combos, _MAX_VARIANTS)]
             # "SQLite" is split "SQ", "Lite" (as "HTMLParser" is "HTML", "Parser"), yet said
             # "sequel lite": an upper-case run that is a syllable with its own reading keeps its

@@ -28,7 +28,14 @@ from dataclasses import dataclass, field
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from app.text.readings import LETTER_NAMES, letters_of, sound_key, spell_out, spoken_variants
+from app.text.readings import (
+    LETTER_NAMES,
+    NUMBER_WORDS,
+    letters_of,
+    sound_key,
+    spell_out,
+    spoken_variants,
+)
 from app.transcribe.tokens import common_word, known_name
 
 log = logging.getLogger(__name__)
@@ -129,6 +136,10 @@ class _Term:
     # term's letter-by-letter readings count too ("el el em" for LLM: only near misses use it).
     lengths: frozenset[int]
     words: tuple[str, ...]  # the letters of each word of the term as written (see _part_of_term)
+    # A term with a number ("H100", "ES2015", "Llama 3"): its digits, and the letters of the
+    # rest, as written and in each reading with its number words left out (see _same_number).
+    digits: str = ""
+    named_by: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +255,8 @@ class Vocabulary:
             readings = frozenset(_word_letters(v) for v in (term, *variants))
             measured = [v for v in variants if short or not _LETTER_WORDS.intersection(v.split())]
             lengths = frozenset({len(letters), *(len(letters_of(v)) for v in measured)})
+            digits = re.sub(r"\D", "", letters)
+            named_by = frozenset(_without_number(v) for v in (term, *variants)) if digits else frozenset()
             self._terms.append(
                 _Term(
                     term,
@@ -255,6 +268,8 @@ class Vocabulary:
                     readings,
                     lengths,
                     _word_letters(term),
+                    digits,
+                    named_by - {""},
                 )
             )
         self._short_terms = [t for t in self._terms if t.short]
@@ -456,8 +471,25 @@ class Vocabulary:
             return 0.0
         if _part_of_term(_word_letters(probe.raw_spoken), term):
             return 0.0  # "TensorFlow" is not TensorFlow Lite: looks never add a word
+        if term.digits and not self._same_number(probe, term):
+            return 0.0  # "in 2015" is not ES2015, "each 100" not H100, "Python 3.11" not 3.12
         score = self._similarity(probe, term, _CORRECT_FLOORS)
         return 0.95 * score if score >= self._threshold() else 0.0
+
+    def _same_number(self, probe: _Probe, term: _Term) -> bool:
+        """Whether a run of words may be ``term``, a term with a number, on looks: it writes the
+        same number or none ("GPT" of "GPT 403" for GPT-4o), and the rest of it alone looks
+        like the rest of the term ("Lama 3" for Llama 3). A number that looks like the term's is
+        another number, and the number must not carry a look-alike: in "in 2015" only "in"
+        could be ES2015's "ES", and is not.
+        """
+        digits = re.sub(r"\D", "", probe.letters)
+        if digits and digits != term.digits:
+            return False
+        rest = _without_number(probe.raw_spoken)
+        if not rest or not term.named_by:
+            return not rest and not term.named_by
+        return max(fuzz.ratio(rest, named) for named in term.named_by) / 100 >= self._threshold()
 
     @staticmethod
     def _similarity(probe: _Probe, term: _Term, floors: tuple[float, float]) -> float:
@@ -687,6 +719,13 @@ class Vocabulary:
                 log.debug("vocabulary: %r -> %r (%.2f)", out[start:end], fixed, m.score)
                 out = out[:start] + fixed + out[end:]
         return out
+
+
+def _without_number(text: str) -> str:
+    """The letters of ``text`` without its digits and number words ("aitch one hundred" and
+    "H100" give "aitch" and "h")."""
+    words = (w for w in text.lower().split() if w not in NUMBER_WORDS)
+    return re.sub(r"[^a-z]", "", "".join(words))
 
 
 def _word_letters(text: str) -> tuple[str, ...]:
