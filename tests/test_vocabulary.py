@@ -296,8 +296,10 @@ def test_numbers_are_read_as_counts_and_pairs(digits: str, said: str) -> None:
 def test_terms_with_a_number_match_only_that_number() -> None:
     """A look-alike of a term with a number writes the same number (or none), and the rest of
     it looks like the rest of the term: the number alone never carries the match."""
-    vocab = Vocabulary(["H100", "ES2015", "Python 3.12", "Llama 3", "RTX 4090", "GPT-4o"])
+    vocab = Vocabulary(["H100", "ES2015", "Python 3.12", "Llama 3", "RTX 4090", "GPT-4o", "Flake8"])
     assert vocab.correct("we rent an H one hundred") == "we rent an H100"
+    assert vocab.correct("we lint with flakeate") == "we lint with Flake8"  # "eight" heard in it
+    assert vocab.correct("we fine tune Lama three") == "we fine tune Llama 3"
     assert vocab.correct("it runs on an RTX forty ninety") == "it runs on an RTX 4090"
     assert vocab.correct("we fine tune Lama 3") == "we fine tune Llama 3"
     assert vocab.correct("the chatbot calls GPT 403") == "the chatbot calls GPT-4o 403"
@@ -306,6 +308,7 @@ def test_terms_with_a_number_match_only_that_number() -> None:
         "in 2015 we moved",
         "in twenty fifteen we moved",
         "upgrade to Python 3.11",
+        "upgrade to python three eleven",
         "I ran forty ninety miles",
         "each one hundred dollars",
     ]:

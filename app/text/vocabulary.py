@@ -82,6 +82,9 @@ _READING_SCORE = 0.99
 # Endings a term keeps when a transcript adds them to it (see _word_ending), longest first.
 _ENDINGS = ("ing", "es", "ed", "s", "d")
 
+# The words that say a number (not "point" and "dot", which also join names: "Node dot js").
+_SAID_NUMBERS = NUMBER_WORDS - {"point", "dot"}
+
 # The words of a term read letter by letter ("el el em"), digits as numbers.
 _LETTER_WORDS = frozenset(w for name in LETTER_NAMES.values() for w in name.split())
 
@@ -136,9 +139,10 @@ class _Term:
     # term's letter-by-letter readings count too ("el el em" for LLM: only near misses use it).
     lengths: frozenset[int]
     words: tuple[str, ...]  # the letters of each word of the term as written (see _part_of_term)
-    # A term with a number ("H100", "ES2015", "Llama 3"): its digits, and the letters of the
-    # rest, as written and in each reading with its number words left out (see _same_number).
-    digits: str = ""
+    # A term with a number ("H100", "ES2015", "Llama 3"): the number as written and as each
+    # reading says it, and the letters of the rest, as written and in each reading with its
+    # number left out (see _same_number).
+    numbers: frozenset[tuple[str, ...]] = frozenset()
     named_by: frozenset[str] = frozenset()
 
 
@@ -255,8 +259,8 @@ class Vocabulary:
             readings = frozenset(_word_letters(v) for v in (term, *variants))
             measured = [v for v in variants if short or not _LETTER_WORDS.intersection(v.split())]
             lengths = frozenset({len(letters), *(len(letters_of(v)) for v in measured)})
-            digits = re.sub(r"\D", "", letters)
-            named_by = frozenset(_without_number(v) for v in (term, *variants)) if digits else frozenset()
+            numbers = frozenset(_number_of(v) for v in (term, *variants)) if _number_of(term) else frozenset()
+            named_by = frozenset(_without_number(v) for v in (term, *variants)) if numbers else frozenset()
             self._terms.append(
                 _Term(
                     term,
@@ -268,7 +272,7 @@ class Vocabulary:
                     readings,
                     lengths,
                     _word_letters(term),
-                    digits,
+                    numbers - {()},
                     named_by - {""},
                 )
             )
@@ -471,20 +475,23 @@ class Vocabulary:
             return 0.0
         if _part_of_term(_word_letters(probe.raw_spoken), term):
             return 0.0  # "TensorFlow" is not TensorFlow Lite: looks never add a word
-        if term.digits and not self._same_number(probe, term):
+        if term.numbers and not self._same_number(probe, term):
             return 0.0  # "in 2015" is not ES2015, "each 100" not H100, "Python 3.11" not 3.12
         score = self._similarity(probe, term, _CORRECT_FLOORS)
         return 0.95 * score if score >= self._threshold() else 0.0
 
     def _same_number(self, probe: _Probe, term: _Term) -> bool:
-        """Whether a run of words may be ``term``, a term with a number, on looks: it writes the
-        same number or none ("GPT" of "GPT 403" for GPT-4o), and the rest of it alone looks
-        like the rest of the term ("Lama 3" for Llama 3). A number that looks like the term's is
-        another number, and the number must not carry a look-alike: in "in 2015" only "in"
-        could be ES2015's "ES", and is not.
+        """Whether a run of words may be ``term``, a term with a number, on looks. A run that
+        says a number, in digits or words, must say the term's, and the rest of it alone must
+        look like the rest of the term ("Lama 3" for Llama 3): the number must not carry a
+        look-alike ("in 2015" and "in twenty fifteen" are not ES2015, "each 100" not H100). A
+        run without a number is judged as any other ("flakeate" is Flake8 said, "GPT" of
+        "GPT 403" is GPT-4o).
         """
-        digits = re.sub(r"\D", "", probe.letters)
-        if digits and digits != term.digits:
+        said = _number_of(probe.raw_spoken)
+        if not said:
+            return True
+        if said not in term.numbers:
             return False
         rest = _without_number(probe.raw_spoken)
         if not rest or not term.named_by:
@@ -721,11 +728,17 @@ class Vocabulary:
         return out
 
 
+def _number_of(text: str) -> tuple[str, ...]:
+    """The number ``text`` says: its digit runs and number words, in order ("H100": ("100",),
+    "aitch one hundred": ("one", "hundred"), "Python 3.12": ("3", "12"))."""
+    return tuple(w for w in re.findall(r"\d+|[a-z]+", text.lower()) if w.isdigit() or w in _SAID_NUMBERS)
+
+
 def _without_number(text: str) -> str:
     """The letters of ``text`` without its digits and number words ("aitch one hundred" and
     "H100" give "aitch" and "h")."""
-    words = (w for w in text.lower().split() if w not in NUMBER_WORDS)
-    return re.sub(r"[^a-z]", "", "".join(words))
+    words = (w for w in re.findall(r"\d+|[a-z]+", text.lower()) if w not in NUMBER_WORDS)
+    return "".join(w for w in words if not w.isdigit())
 
 
 def _word_letters(text: str) -> tuple[str, ...]:
