@@ -80,10 +80,27 @@ def test_the_held_set_is_other_sentences_with_mostly_new_terms() -> None:
         assert all(term in text for term in said), text  # each term is spoken as written
 
 
+def test_the_unseen_set_has_only_terms_no_other_set_has() -> None:
+    from app.bench.synth import (
+        CHECK_SENTENCES,
+        FRESH_SENTENCES,
+        HELD_SENTENCES,
+        SENTENCES,
+        UNSEEN_SENTENCES,
+    )
+
+    others = (SENTENCES, CHECK_SENTENCES, FRESH_SENTENCES, HELD_SENTENCES)
+    assert len(UNSEEN_SENTENCES) == 16 and len(_terms(UNSEEN_SENTENCES)) == 29
+    assert not _terms(UNSEEN_SENTENCES) & set().union(*map(_terms, others))
+    for _voice, text, said in UNSEEN_SENTENCES:
+        assert all(term in text for term in said), text  # each term is spoken as written
+
+
 @pytest.mark.parametrize(
     "flags",
     [
         ["--check", "--fresh"],
+        ["--unseen", "--held"],
         ["--fresh", "--from", "m.tsv"],
         ["--held", "--check"],
         ["--variants", "--other-synths"],

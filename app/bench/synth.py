@@ -11,7 +11,8 @@ Usage::
     python -m app.bench.synth /tmp/dev-draw1 --from ../shared/data/jargon-dev/manifest.tsv --draw 1
 
 ``--check`` speaks a second set kept for checking only (see ``CHECK_SENTENCES``), ``--fresh``
-a third (``FRESH_SENTENCES``), ``--held`` a fourth (``HELD_SENTENCES``). ``--from``
+a third (``FRESH_SENTENCES``), ``--held`` a fourth (``HELD_SENTENCES``), ``--unseen`` a fifth
+(``UNSEEN_SENTENCES``). ``--from``
 speaks another manifest's sentences with its voices instead (the shared development set was made
 the same way: espeak-ng at 160 words a minute, sox to 16 kHz). ``--draw N`` dithers
 the 16-bit audio with the N-th random draw instead of sox's fixed one: tiny.en's reading changes
@@ -317,6 +318,44 @@ HELD_SENTENCES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )
 
 
+# A fifth set, written on 2026-12-03 after that day's vocabulary change and measured once, to
+# see how terms no set has (languages, build tools, MLOps) fare: 16 sentences, 29 terms.
+UNSEEN_SENTENCES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("en-us", "We rewrote the Android client in Kotlin last spring.", ("Kotlin",)),
+    ("en-gb", "The edge functions run on Deno and store rows in Supabase.", ("Deno", "Supabase")),
+    ("en-us+m3", "He wrote the allocator in Zig and the tooling in Haskell.", ("Zig", "Haskell")),
+    ("en-gb+f3", "Our chat service is written in Elixir and scales well.", ("Elixir",)),
+    ("en-us", "The old billing code is in Clojure and nobody wants to touch it.", ("Clojure",)),
+    ("en-gb", "We keep the embeddings in Pinecone and detect faces with OpenCV.", ("Pinecone", "OpenCV")),
+    ("en-us+m3", "The nightly job runs on Spark over data that used to live in Hadoop.", ("Spark", "Hadoop")),
+    ("en-gb+f3", "Jenkins was replaced by CircleCI after the migration.", ("Jenkins", "CircleCI")),
+    ("en-us", "The service mesh is Istio and the static site is served by Caddy.", ("Istio", "Caddy")),
+    (
+        "en-gb",
+        "Push notifications go through Firebase and the schema lives in Prisma.",
+        ("Firebase", "Prisma"),
+    ),
+    (
+        "en-us+m3",
+        "The frontend talks to the server with tRPC and is bundled by Webpack.",
+        ("tRPC", "Webpack"),
+    ),
+    ("en-gb+f3", "We switched from Babel to esbuild and the build got much faster.", ("Babel", "esbuild")),
+    ("en-us", "Run ESLint and Prettier before you open a pull request.", ("ESLint", "Prettier")),
+    (
+        "en-gb",
+        "The research team trains models with Flax and organises pipelines with Kedro.",
+        ("Flax", "Kedro"),
+    ),
+    ("en-us+m3", "The inference server uses TensorRT on NVIDIA cards.", ("TensorRT", "NVIDIA")),
+    (
+        "en-gb+f3",
+        "For the text project we tokenised everything with NLTK and tested with nox.",
+        ("NLTK", "nox"),
+    ),
+)
+
+
 # espeak-ng voice variants no set uses (they all use +f1..f5, +m1..m7 or none), for --variants.
 VARIANTS = (
     "Alex", "Andy", "Annie", "Gene", "Henrique", "Hugo", "Mike", "aunty", "croak", "david",
@@ -458,7 +497,7 @@ def build(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m app.bench.synth OUT [--check | --fresh | --held | --from MANIFEST] [--draw N]
+    """``python -m app.bench.synth OUT [--check | --fresh | --held | --unseen | --from MANIFEST] [--draw N]
     [--variants | --other-synths]``."""
     from app.bench.jargon import read_manifest
     from app.errors import HoldtypeError
@@ -490,11 +529,16 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="speak the held-back sentences instead (30 clips, 57 terms, 53 in no other set)",
     )
+    parser.add_argument(
+        "--unseen",
+        action="store_true",
+        help="speak the unseen sentences instead (16 clips, 29 terms in no other set)",
+    )
     args = parser.parse_args(argv)
     if args.draw < 0:
         parser.error("--draw must be 0 or more")
-    if args.check + args.fresh + args.held + (args.source is not None) > 1:
-        parser.error("--check, --fresh, --held and --from are different sets; give one")
+    if args.check + args.fresh + args.held + args.unseen + (args.source is not None) > 1:
+        parser.error("--check, --fresh, --held, --unseen and --from are different sets; give one")
     if args.variants and args.other_synths:
         parser.error("--variants and --other-synths are different voices; give one")
     sentences = None
@@ -502,6 +546,7 @@ def main(argv: list[str] | None = None) -> None:
         ("check", "h", CHECK_SENTENCES),
         ("fresh", "f", FRESH_SENTENCES),
         ("held", "g", HELD_SENTENCES),
+        ("unseen", "u", UNSEEN_SENTENCES),
     ):
         if getattr(args, flag):
             sentences = numbered(prefix, chosen)
