@@ -40,9 +40,9 @@ FRAGMENT_READINGS: dict[str, tuple[str, ...]] = {
 # never read with one left out ("see" alone is not C++).
 SYMBOL_READINGS: dict[str, str] = {"+": "plus", "#": "sharp"}
 # "&" inside a word is "and" ("R&D" is "ar and dee", "AT&T" "ay tee and tee"). One between
-# words ("Weights & Biases") is matched by the words around it, as before "&" inside a word
-# had a reading: read "and" there too, it changed which terms a first reading names for the
-# second and cost the check set a term, with no term gained anywhere.
+# words ("Weights & Biases") keeps the readings it had before, and the fuzzy match reads "and"
+# there: read "and" too, it changed which terms a first reading names for the second and cost
+# the check set a term, with no term gained anywhere.
 AMPERSAND_READING = "and"
 
 _NUMBERS = [

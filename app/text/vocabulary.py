@@ -259,8 +259,11 @@ class Vocabulary:
             readings = frozenset(_word_letters(v) for v in (term, *variants))
             measured = [v for v in variants if short or not _LETTER_WORDS.intersection(v.split())]
             lengths = frozenset({len(letters), *(len(letters_of(v)) for v in measured)})
-            numbers = frozenset(_number_of(v) for v in (term, *variants)) if _number_of(term) else frozenset()
-            named_by = frozenset(_without_number(v) for v in (term, *variants)) if numbers else frozenset()
+            numbers: frozenset[tuple[str, ...]] = frozenset()
+            named_by: frozenset[str] = frozenset()
+            if _number_of(term):
+                numbers = frozenset(_number_of(v) for v in (term, *variants)) - {()}
+                named_by = frozenset(_without_number(v) for v in (term, *variants)) - {""}
             self._terms.append(
                 _Term(
                     term,
@@ -272,8 +275,8 @@ class Vocabulary:
                     readings,
                     lengths,
                     _word_letters(term),
-                    numbers - {()},
-                    named_by - {""},
+                    numbers,
+                    named_by,
                 )
             )
         self._short_terms = [t for t in self._terms if t.short]
