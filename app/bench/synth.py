@@ -356,6 +356,15 @@ UNSEEN_SENTENCES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )
 
 
+# The sets a flag of main() names, with the prefix of their clip ids.
+NAMED_SETS: dict[str, tuple[str, tuple[tuple[str, str, tuple[str, ...]], ...]]] = {
+    "check": ("h", CHECK_SENTENCES),
+    "fresh": ("f", FRESH_SENTENCES),
+    "held": ("g", HELD_SENTENCES),
+    "unseen": ("u", UNSEEN_SENTENCES),
+}
+
+
 # espeak-ng voice variants no set uses (they all use +f1..f5, +m1..m7 or none), for --variants.
 VARIANTS = (
     "Alex", "Andy", "Annie", "Gene", "Henrique", "Hugo", "Mike", "aunty", "croak", "david",
@@ -537,19 +546,13 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.draw < 0:
         parser.error("--draw must be 0 or more")
-    if args.check + args.fresh + args.held + args.unseen + (args.source is not None) > 1:
-        parser.error("--check, --fresh, --held, --unseen and --from are different sets; give one")
+    named = [flag for flag in NAMED_SETS if getattr(args, flag)]
+    if len(named) + (args.source is not None) > 1:
+        flags = ", ".join(f"--{flag}" for flag in NAMED_SETS)
+        parser.error(f"{flags} and --from are different sets; give one")
     if args.variants and args.other_synths:
         parser.error("--variants and --other-synths are different voices; give one")
-    sentences = None
-    for flag, prefix, chosen in (
-        ("check", "h", CHECK_SENTENCES),
-        ("fresh", "f", FRESH_SENTENCES),
-        ("held", "g", HELD_SENTENCES),
-        ("unseen", "u", UNSEEN_SENTENCES),
-    ):
-        if getattr(args, flag):
-            sentences = numbered(prefix, chosen)
+    sentences = numbered(*NAMED_SETS[named[0]]) if named else None
     if args.source is not None:
         try:
             items = read_manifest(args.source)
