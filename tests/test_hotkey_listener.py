@@ -356,3 +356,64 @@ def test_a_bound_key_does_not_reach_the_focused_window(  # type: ignore[no-untyp
     listener.paused = True  # paused, the key is the window's again
     x_env.xdotool("key", "d")
     target_window.wait_for_text("okd")
+
+
+def test_the_key_recording_is_on_when_start_returns(x_env: XDisplay, make_listener: Make) -> None:
+    """pynput's ``wait()`` returns just before its thread asks the X server to enable the RECORD
+    context: on a busy machine a tap sent right after start was never heard (a CI run lost the
+    first F9 of the toggle test). ``start()`` now returns once the server has it enabled, so a
+    key sent at once is heard, every time."""
+    from Xlib import display as xdisplay
+
+    from app.hotkey.xrecord import record_enabled
+
+    d = xdisplay.Display(x_env.display)
+    try:
+        for _ in range(8):
+            listener, actions = make_listener(key="f9", min_hold_s=0.0)
+            assert record_enabled(d, listener._listener._context)  # type: ignore[union-attr]
+            x_env.xdotool("key", "F9")
+            assert next_action(actions).kind is ActionKind.START
+            assert next_action(actions).kind is ActionKind.STOP
+            listener.stop()
+    finally:
+        d.close()
+
+
+def test_waiting_for_the_key_recording_reads_the_server(x_env: XDisplay) -> None:
+    """The wait asks the X server itself: a context that is created but not enabled is not
+    taken for one that records, and one enabled from another thread is seen at once."""
+    import threading
+    from types import SimpleNamespace
+
+    from Xlib import X
+    from Xlib import display as xdisplay
+    from Xlib.ext import record
+
+    from app.hotkey.xrecord import record_enabled, unblock_record, wait_until_recording
+
+    owner = xdisplay.Display(x_env.display)
+    reader = xdisplay.Display(x_env.display)
+    spec = {
+        "core_requests": (0, 0), "core_replies": (0, 0), "ext_requests": (0, 0, 0, 0),
+        "ext_replies": (0, 0, 0, 0), "delivered_events": (0, 0),
+        "device_events": (X.KeyPress, X.KeyRelease), "errors": (0, 0),
+        "client_started": False, "client_died": False,
+    }  # fmt: skip
+    context = owner.record_create_context(0, [record.AllClients], [spec])
+    owner.sync()
+    # Only the attributes of pynput's listener that the wait reads; the context is the server's.
+    listener = SimpleNamespace(_context=context, running=True)
+    thread = threading.Thread(target=owner.record_enable_context, args=(context, lambda reply: None))
+    try:
+        assert not record_enabled(reader, context)
+        assert not wait_until_recording(listener, timeout=0.2)
+        thread.start()
+        assert wait_until_recording(listener, timeout=5)
+        assert record_enabled(reader, context)
+    finally:
+        unblock_record(listener)
+        thread.join(timeout=5)
+        reader.close()
+        owner.close()
+    assert not thread.is_alive()

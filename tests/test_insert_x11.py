@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from app.config import PasteSettings
+from app.hotkey.xrecord import unblock_record, wait_until_recording
 from app.insert.base import Inserter, InsertError, choose_inserter, detect_backend, with_trailing_space
 from app.insert.x11 import X11Inserter, active_window_class, paste_shortcut
 from tests.fixtures.display import TargetWindow, XClipboard, XDisplay
@@ -222,6 +223,7 @@ def test_paste_while_the_hotkey_modifiers_are_held_and_caps_lock_is_on(
     listener = keyboard.Listener(on_press=lambda key, injected=False: seen.put(str(key)))
     listener.start()
     listener.wait()
+    assert wait_until_recording(listener), "pynput's key recording never came on"
     x_env.xdotool("key", "Caps_Lock")
     x_env.xdotool("keydown", "ctrl+alt")
     try:
@@ -240,7 +242,5 @@ def test_paste_while_the_hotkey_modifiers_are_held_and_caps_lock_is_on(
         x_env.xdotool("keyup", "ctrl+alt")
         x_env.xdotool("key", "Caps_Lock")
         listener.stop()
-        from app.hotkey.listener import _unblock_record
-
-        _unblock_record(listener)
+        unblock_record(listener)
         listener.join(timeout=5)

@@ -31,6 +31,7 @@ from app.config import HotkeySettings
 from app.errors import HoldtypeError
 from app.hotkey.binding import MODIFIER_OF, Binding, parse_binding
 from app.hotkey.gesture import Action, Gesture
+from app.hotkey.xrecord import unblock_record, wait_until_recording
 
 if TYPE_CHECKING:
     from app.hotkey.grab import KeyGrab
@@ -351,6 +352,8 @@ class HotkeyListener:
         listener.wait()
         if not listener.running:
             raise HotkeyError("the pynput keyboard listener stopped right after starting")
+        if _is_x11() and not wait_until_recording(listener):
+            log.warning("the key recording was not confirmed on; the first key may go unheard")
         self._listener = listener
         if not self._paused:
             self._take_grab()
@@ -381,7 +384,7 @@ class HotkeyListener:
         if listener is not None:
             listener.stop()
             if _is_x11():
-                _unblock_record(listener)
+                unblock_record(listener)
             if threading.current_thread() is not listener:
                 listener.join(timeout=5)
                 if listener.is_alive():
@@ -526,26 +529,3 @@ def _is_x11() -> bool:
         and bool(os.environ.get("DISPLAY"))
         and (os.environ.get("PYNPUT_BACKEND") in (None, "", "xorg"))
     )
-
-
-def _unblock_record(listener: Any) -> None:
-    """Disable pynput's RECORD context from a fresh X connection.
-
-    pynput sends the disable request on the very connection that is blocked reading recorded
-    events, so the server only acts on it with the next key event and ``stop()`` would hang until
-    the user types. Any client may disable a context, so we do it from our own connection.
-    """
-    context = getattr(listener, "_context", None)
-    if context is None:
-        return
-    try:
-        from Xlib import display as xdisplay
-
-        d = xdisplay.Display()
-        try:
-            d.record_disable_context(context)
-            d.sync()
-        finally:
-            d.close()
-    except Exception as exc:  # the context may already be gone
-        log.debug("could not disable the RECORD context: %s", exc)
