@@ -315,6 +315,23 @@ def test_terms_with_a_number_match_only_that_number() -> None:
         assert vocab.correct(ordinary) == ordinary
 
 
+def test_a_word_and_a_number_are_no_term_with_a_number() -> None:
+    """tiny.en writes "a hundred" as "A 100": an article and a number, not the A100 GPU (the
+    real model wrote "About A 100 people came." for "About a hundred people came."). Only the
+    joined "A100" is the term."""
+    vocab = Vocabulary(["A100", "H100", "I9"])
+    for ordinary in [
+        "About a 100 people came.",
+        "About A 100 people came.",
+        "I am a 100% sure.",
+        "About a hundred people came.",
+        "I 9 times out of ten agree.",
+    ]:
+        assert vocab.correct(ordinary) == ordinary
+    assert vocab.correct("the a100 is fast") == "the A100 is fast"
+    assert vocab.correct("we rent an H 100") == "we rent an H100"
+
+
 def test_terms_with_symbols_are_read_with_their_symbols() -> None:
     """C++ is "see plus plus", never "see" alone; .NET is "dot net", never "net" alone."""
     assert spoken_variants("C++") == ["c plus plus", "see plus plus", "c++"]

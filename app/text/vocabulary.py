@@ -534,6 +534,9 @@ class Vocabulary:
                 bounded = span[0].letters in _FUNCTION_WORDS or span[-1].letters in _FUNCTION_WORDS
                 if bounded and j - i == 1:
                     continue
+                if span[0].letters in _FUNCTION_WORDS and all(_says_number(t) for t in span[1:]):
+                    continue  # "a 100 people", "I am a 100% sure": a word and a number, not A100
+                    # (only the joined "A100" is the term)
                 spoken = " ".join(t.spoken for t in span)
                 raw_spoken = " ".join(t.text.lower() for t in span)
                 runs = None
@@ -729,6 +732,11 @@ class Vocabulary:
                 log.debug("vocabulary: %r -> %r (%.2f)", out[start:end], fixed, m.score)
                 out = out[:start] + fixed + out[end:]
         return out
+
+
+def _says_number(token: _Token) -> bool:
+    """Whether a word is a number, in digits ("100") or said ("hundred")."""
+    return token.letters.isdigit() or token.letters in _SAID_NUMBERS
 
 
 def _number_of(text: str) -> tuple[str, ...]:
