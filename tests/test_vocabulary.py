@@ -159,6 +159,29 @@ def test_known_acronyms_and_names_are_not_turned_into_look_alike_terms(text: str
     assert vocab.correct(text) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Whisper's transcripts of the speech set (a talk on printing), read with 305 terms:
+        # a first name Whisper knows is what it heard, not a misheard Prettier (as GitHub is
+        # not a misheard GitLab)...
+        ("printed at Mainz by Peter Schoeffer in 1462", "printed at Mainz by Peter Schoeffer in 1462"),
+        # ...a common word with a plural ending is that word, not a misheard cattrs...
+        ("before the wood cutters of the Netherlands", "before the wood cutters of the Netherlands"),
+        # ...and one word of a term heard exactly does not carry the word beside it.
+        ("used an exceedingly beautiful type, which", "used an exceedingly beautiful type, which"),
+        # The terms themselves still come out, said or misheard.
+        ("Format it with Pretier.", "Format it with Prettier."),
+        ("parse it with beautiful soup", "parse it with BeautifulSoup"),
+        ("load them with cat tres", "load them with cattrs"),
+        ("I googled it", "I Googled it"),
+    ],
+)
+def test_ordinary_speech_keeps_names_plurals_and_word_pairs(text: str, expected: str) -> None:
+    vocab = Vocabulary(["Prettier", "cattrs", "BeautifulSoup", "Google"])
+    assert vocab.correct(text) == expected
+
+
 def test_short_terms_need_an_exact_match() -> None:
     vocab = Vocabulary(["git", "uv", "pip"])
     assert vocab.correct("get the file and go") == "get the file and go"

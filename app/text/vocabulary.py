@@ -36,7 +36,7 @@ from app.text.readings import (
     spell_out,
     spoken_variants,
 )
-from app.transcribe.tokens import common_word, known_name
+from app.transcribe.tokens import common_word, given_name, inflected_common_word, known_name
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +87,10 @@ _SAID_NUMBERS = NUMBER_WORDS - {"point", "dot"}
 
 # The words of a term read letter by letter ("el el em"), digits as numbers.
 _LETTER_WORDS = frozenset(w for name in LETTER_NAMES.values() for w in name.split())
+
+# How alike the rest of a run must be to the rest of a term's reading when the two share a
+# first or last word (see _rest_alike): "psychic" for "sy kit" is 0.71, "type" for "soup" 0.46.
+_REST_BAR = 0.6
 
 # Small words that never start or end a fuzzy match (they rarely belong to a term).
 _FUNCTION_WORDS = frozenset([
@@ -480,6 +484,8 @@ class Vocabulary:
             return 0.0  # "TensorFlow" is not TensorFlow Lite: looks never add a word
         if term.numbers and not self._same_number(probe, term):
             return 0.0  # "in 2015" is not ES2015, "each 100" not H100, "Python 3.11" not 3.12
+        if not _rest_alike(probe, term):
+            return 0.0  # "beautiful type" is not BeautifulSoup: "type" is nothing like "soup"
         score = self._similarity(probe, term, _CORRECT_FLOORS)
         return 0.95 * score if score >= self._threshold() else 0.0
 
@@ -553,12 +559,27 @@ class Vocabulary:
                 if any(t.letters in self._by_letters for t in span):
                     continue  # never swallow a word that already is a term
                 named = all(_looks_named(text, t) for t in span)
+                word = span[0].text
                 ordinary = bounded or (
-                    j - i == 1 and (known_name(span[0].text) or (not named and common_word(span[0].text)))
+                    j - i == 1
+                    and (
+                        known_name(word)
+                        or given_name(word)
+                        or (not named and (common_word(word) or self._inflected_word(word)))
+                    )
                 )
                 said = frozenset({letters_of(spoken), letters_of(raw_spoken)})
                 keys = frozenset({sound_key(spoken), sound_key(raw_spoken)})
                 yield _Probe(i, j, letters, spoken, raw_spoken, named, ordinary, None, said, keys, runs)
+
+    def _inflected_word(self, word: str) -> bool:
+        """Whether ``word`` is a common word with an ending ("cutters", see
+        :func:`~app.transcribe.tokens.inflected_common_word`) that is not a term with that
+        ending ("googled" is Google's, when Google is a term)."""
+        if not inflected_common_word(word):
+            return False
+        low = letters_of(word)
+        return not any(low.endswith(e) and low[: -len(e)] in self._by_letters for e in _ENDINGS)
 
     def _candidates(self, tokens: list[_Token], text: str, probes: Iterable[_Probe]) -> list[_Match]:
         matches: list[_Match] = []
@@ -755,6 +776,34 @@ def _without_number(text: str) -> str:
 def _word_letters(text: str) -> tuple[str, ...]:
     """The letters of each word of ``text``: ``("my", "sql")`` for "My SQL"."""
     return tuple(w for w in (letters_of(part) for part in text.split()) if w)
+
+
+def _rest_alike(probe: _Probe, term: _Term) -> bool:
+    """Whether a run of two words or more that shares its first or last word with one of
+    ``term``'s readings has the rest of its words like the rest of that reading: "psychic
+    learn" for "sy kit learn" (scikit-learn), but not "beautiful type" for "beautiful soup"
+    (BeautifulSoup). A word heard exactly says nothing of the words heard beside it, which
+    must still sound like the term's: the mean of letter and sound similarity, at least
+    :data:`_REST_BAR`. A run that shares no end word with any reading is judged as before."""
+    runs = {_word_letters(probe.spoken), _word_letters(probe.raw_spoken)}
+    shared = False
+    for words in runs:
+        if len(words) < 2:
+            continue
+        for reading in term.readings:
+            if len(reading) < 2:
+                continue
+            if words[0] == reading[0]:
+                rest, wanted = "".join(words[1:]), "".join(reading[1:])
+            elif words[-1] == reading[-1]:
+                rest, wanted = "".join(words[:-1]), "".join(reading[:-1])
+            else:
+                continue
+            shared = True
+            alike = (fuzz.ratio(rest, wanted) + fuzz.ratio(sound_key(rest), sound_key(wanted))) / 200
+            if alike >= _REST_BAR:
+                return True
+    return not shared
 
 
 def _part_of_term(words: tuple[str, ...], term: _Term) -> bool:

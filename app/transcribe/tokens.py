@@ -74,6 +74,38 @@ def known_name(word: str) -> bool:
     return count_tokens(" " + word) == 1
 
 
+@functools.lru_cache(maxsize=4096)
+def given_name(word: str) -> bool:
+    """True when ``word`` is capitalised, one whole token of Whisper's vocabulary as written,
+    and not one written in lower case: a name Whisper knows ("Peter", "London"), not a common
+    word it capitalised ("Century" for Sentry, where " century" is one token too).
+
+    >>> given_name("Peter"), given_name("Century"), given_name("Sintra")
+    (True, False, False)
+    """
+    if not (word.isalpha() and len(word) >= 2 and word[0].isupper() and word[1:].islower()):
+        return False
+    return count_tokens(" " + word) == 1 and count_tokens(" " + word.lower()) > 1
+
+
+@functools.lru_cache(maxsize=4096)
+def inflected_common_word(word: str) -> bool:
+    """True when ``word``, lower-cased, is a common word (see :func:`common_word`) with a plural
+    or verb ending Whisper's vocabulary has no single token for ("cutters", "compiles").
+
+    >>> inflected_common_word("cutters"), inflected_common_word("cutter")
+    (True, False)
+    """
+    low = word.lower()
+    if not low.isalpha() or common_word(low):
+        return False
+    for ending in ("ing", "es", "ed", "s", "d"):
+        stem = low[: -len(ending)]
+        if low.endswith(ending) and len(stem) >= 3 and common_word(stem):
+            return True
+    return False
+
+
 def fit_prompt(
     measure: Callable[[list[int], str | None], int],
     previous: list[int],
