@@ -36,7 +36,13 @@ from app.text.readings import (
     spell_out,
     spoken_variants,
 )
-from app.transcribe.tokens import common_word, given_name, inflected_common_word, known_name
+from app.transcribe.tokens import (
+    WORD_ENDINGS,
+    common_word,
+    given_name,
+    inflected_common_word,
+    known_name,
+)
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +86,7 @@ _CAMEL_PIECE = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 # a look-alike at most 0.95.
 _READING_SCORE = 0.99
 # Endings a term keeps when a transcript adds them to it (see _word_ending), longest first.
-_ENDINGS = ("ing", "es", "ed", "s", "d")
+_ENDINGS = WORD_ENDINGS
 
 # The words that say a number (not "point" and "dot", which also join names: "Node dot js").
 _SAID_NUMBERS = NUMBER_WORDS - {"point", "dot"}

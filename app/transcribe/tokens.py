@@ -18,6 +18,9 @@ from app.transcribe import models
 PROMPT_MAX_TOKENS = 223  # 448 // 2 - 1: the prompt tokens Whisper is given
 PROMPT_MARGIN = 8  # slack for tokenizers that split a little differently from tiny.en's
 PROMPT_BUDGET = PROMPT_MAX_TOKENS - PROMPT_MARGIN  # what a prompt measured here may use
+# Plural and verb endings, longest first: the ones a common word (inflected_common_word) and
+# a term (app.text.vocabulary) may add.
+WORD_ENDINGS = ("ing", "es", "ed", "s", "d")
 _CAMEL = re.compile(r"[a-z][A-Z]")  # a capital inside a word: GitHub, YouTube
 WINDOW_TOKENS = 448  # Whisper's decoder: prompt, start tokens and the text it writes, together
 # What a decode without a cap on its text leaves it at least (long audio, window by window):
@@ -99,7 +102,7 @@ def inflected_common_word(word: str) -> bool:
     low = word.lower()
     if not low.isalpha() or common_word(low):
         return False
-    for ending in ("ing", "es", "ed", "s", "d"):
+    for ending in WORD_ENDINGS:
         stem = low[: -len(ending)]
         if low.endswith(ending) and len(stem) >= 3 and common_word(stem):
             return True
