@@ -179,6 +179,7 @@ class _Probe:
     exact: list[_Term] | None = None  # the terms it spells, when it spells one
     said: frozenset[str] = frozenset()  # the letters of spoken and raw_spoken
     keys: frozenset[str] = frozenset()  # their sound keys
+    words: frozenset[tuple[str, ...]] = frozenset()  # spoken and raw_spoken, word by word
     # Set when a small function word starts or ends the run: its words, word by word (as
     # spoken and as written), which must be one of a term's readings (see _Term.readings).
     bounded_words: frozenset[tuple[str, ...]] | None = None
@@ -551,9 +552,10 @@ class Vocabulary:
                     # (only the joined "A100" is the term)
                 spoken = " ".join(t.spoken for t in span)
                 raw_spoken = " ".join(t.text.lower() for t in span)
+                words = frozenset({_word_letters(spoken), _word_letters(raw_spoken)})
                 runs = None
                 if bounded and not all(len(t.letters) == 1 for t in span):  # "P Y P I" is spelled
-                    runs = frozenset({_word_letters(spoken), _word_letters(raw_spoken)})
+                    runs = words
                 exact = self._by_letters.get(letters)
                 if exact and runs is not None:
                     exact = [t for t in exact if runs & t.readings]
@@ -576,7 +578,9 @@ class Vocabulary:
                 )
                 said = frozenset({letters_of(spoken), letters_of(raw_spoken)})
                 keys = frozenset({sound_key(spoken), sound_key(raw_spoken)})
-                yield _Probe(i, j, letters, spoken, raw_spoken, named, ordinary, None, said, keys, runs)
+                yield _Probe(
+                    i, j, letters, spoken, raw_spoken, named, ordinary, None, said, keys, words, runs
+                )
 
     def _inflected_word(self, word: str) -> bool:
         """Whether ``word`` is a common word with an ending ("cutters", see
@@ -791,9 +795,8 @@ def _rest_alike(probe: _Probe, term: _Term) -> bool:
     (BeautifulSoup). A word heard exactly says nothing of the words heard beside it, which
     must still sound like the term's: the mean of letter and sound similarity, at least
     :data:`_REST_BAR`. A run that shares no end word with any reading is judged as before."""
-    runs = {_word_letters(probe.spoken), _word_letters(probe.raw_spoken)}
     shared = False
-    for words in runs:
+    for words in probe.words:
         if len(words) < 2:
             continue
         for reading in term.readings:
