@@ -182,6 +182,27 @@ def test_ordinary_speech_keeps_names_plurals_and_word_pairs(text: str, expected:
     assert vocab.correct(text) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # the end of a contraction is part of its word: no run of words starts there
+        ("It's too late.", "It's too late."),
+        ("I don't trust him.", "I don't trust him."),
+        ("I'll ask her.", "I'll ask her."),
+        ("That's quite good.", "That's quite good."),
+        ("It wasn't much.", "It wasn't much."),
+        ("There's three of them.", "There's three of them."),
+        ("I'd say so.", "I'd say so."),
+        # a term's possessive is still the term's
+        ("github's issues", "GitHub's issues"),
+        ("We keep logs in s3 and tmux's history.", "We keep logs in S3 and tmux's history."),
+    ],
+)
+def test_a_contraction_is_one_word(text: str, expected: str) -> None:
+    vocab = Vocabulary(["Istio", "Rust", "Flask", "SQLite", "tmux", "S3", "D", "GitHub"])
+    assert vocab.correct(text) == expected
+
+
 def test_short_terms_need_an_exact_match() -> None:
     vocab = Vocabulary(["git", "uv", "pip"])
     assert vocab.correct("get the file and go") == "get the file and go"

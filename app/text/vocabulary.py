@@ -51,6 +51,9 @@ log = logging.getLogger(__name__)
 # still match it together (see _JOINABLE_GAP), and a misheard term Whisper hyphenated onto its
 # neighbours ("store-to-land chain") is found.
 _TOKEN = re.compile(r"(?:(?<![^\s(\"'])\.)?[^\W_]+(?:[.+#][^\W_]+)*[+#]*")
+# The ends of English contractions and possessives, written after a letter and an apostrophe
+# ("it's", "don't", "we'll", "they're", "I've", "he'd", "I'm", "GitHub's").
+_CLITICS = frozenset({"s", "t", "ll", "re", "ve", "d", "m"})
 # What may separate the words of one match: spaces, commas, hyphens (not sentence punctuation).
 _JOINABLE_GAP = re.compile(r"[\s,\-]*")
 # The same, with an apostrophe: only for a vocabulary with a term that has one ("Let's Encrypt",
@@ -163,6 +166,9 @@ class _Token:
     end: int
     letters: str
     spoken: str
+    # The end of a contraction or possessive ("s" of "it's", "t" of "don't", "ll" of "I'll"):
+    # part of the word before it, so no run of words starts there ("it's too" is not Istio).
+    clitic: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,7 +237,9 @@ def _tokens(text: str) -> list[_Token]:
         spoken = spell_out(word) if _is_acronym_token(word) else word.lower()
         if len(letters) == 1 and letters.isalpha() and letters not in {"a", "i"}:
             spoken = LETTER_NAMES[letters]
-        tokens.append(_Token(word, m.start(), m.end(), letters, spoken))
+        at = m.start()
+        clitic = letters in _CLITICS and at >= 2 and text[at - 1] in "'’" and text[at - 2].isalpha()
+        tokens.append(_Token(word, m.start(), m.end(), letters, spoken, clitic))
     return tokens
 
 
@@ -428,6 +436,8 @@ class Vocabulary:
         keys: list[str] = []
         tokens = _tokens(text)
         for i in range(len(tokens)):
+            if tokens[i].clitic:
+                continue
             for j in range(i + 1, min(len(tokens), i + 4) + 1):
                 span = tokens[i:j]
                 letters = "".join(t.letters for t in span)
@@ -535,6 +545,8 @@ class Vocabulary:
         (no small function word at either end, no word that already is a term)."""
         n = len(tokens)
         for i in range(n):
+            if tokens[i].clitic:
+                continue  # "it's too" is no Istio: "s" belongs to "it"
             for j in range(i + 1, min(n, i + self._max_words) + 1):
                 if j - i > 1 and not self._gap.fullmatch(text[tokens[j - 2].end : tokens[j - 1].start]):
                     break
