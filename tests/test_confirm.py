@@ -176,6 +176,12 @@ def test_audio_past_one_window_is_not_scored(whisper: WhisperTranscriber) -> Non
             "The mobile client queries Strav QL through Apollo.",
             "The mobile client queries GraphQL through Apollo.",
         ),
+        (  # a common word capitalised as a name: looks alone no longer make it the term
+            "Errors from the web app go to Sentry now.",
+            ["Sentry", "Celery"],
+            "Errors from the web app go to Century now.",
+            "Errors from the web app go to Sentry now.",
+        ),
     ],
 )
 def test_the_audio_confirms_a_misheard_term(
@@ -207,6 +213,8 @@ def test_of_two_near_misses_the_audio_confirms_the_more_alike_wins(
     ("said", "terms"),
     [
         ("We bought a new Mac last week.", ["macOS", "Linux"]),
+        # a common word capitalised as a name: a near miss, since looks alone no longer decide
+        ("The Great Spirit made the rivers.", ["Pyright", "Helm"]),
     ],
 )
 def test_a_name_that_only_looks_like_a_term_stays(
@@ -214,7 +222,9 @@ def test_a_name_that_only_looks_like_a_term_stays(
 ) -> None:
     pipeline = _pipeline(terms)
     assert pipeline.vocabulary.near_misses(said), "the sentence should hold a near miss to check"
-    assert pipeline.confirm(whisper, load_audio(speak(said)), said) == said
+    audio = load_audio(speak(said))
+    assert pipeline.confirm(whisper, audio, said) == said
+    assert pipeline.finish(whisper, audio, said) == said
 
 
 def test_a_name_whisper_knows_is_no_near_miss() -> None:

@@ -182,13 +182,16 @@ class _Probe:
     raw_spoken: str  # as written, lower-cased
     named: bool  # written like a name: capitalised inside a sentence, or an acronym
     ordinary: bool  # one common word, or an acronym Whisper knows, written as such
-    exact: list[_Term] | None = None  # the terms it spells, when it spells one
     said: frozenset[str] = frozenset()  # the letters of spoken and raw_spoken
     keys: frozenset[str] = frozenset()  # their sound keys
     words: frozenset[tuple[str, ...]] = frozenset()  # spoken and raw_spoken, word by word
     # Set when a small function word starts or ends the run: its words, word by word (as
     # spoken and as written), which must be one of a term's readings (see _Term.readings).
     bounded_words: frozenset[tuple[str, ...]] | None = None
+    # One common word Whisper capitalised inside a sentence ("Century", "Tom"): as often a
+    # name or a title as a misheard term, so only the audio may make it a look-alike term.
+    capitalised: bool = False
+    exact: list[_Term] | None = None  # the terms it spells, when it spells one
 
 
 @dataclass(frozen=True, slots=True)
@@ -484,7 +487,10 @@ class Vocabulary:
         ("API", "GitHub", see :func:`~app.transcribe.tokens.known_name`): Whisper, shown the
         terms in its prompt, wrote the word it heard, so only the term itself or one of its
         spoken readings ("sequel" for SQL) replaces it, never a look-alike ("back" stays, not
-        Black; "API" stays, not PyPI; "GitHub" stays, not GitLab).
+        Black; "API" stays, not PyPI; "GitHub" stays, not GitLab). ``probe.capitalised``, one
+        common word capitalised inside a sentence, is a name as often as a misheard term ("talked
+        to Tom" is no TOML, "the Great Spirit" no Pyright): likewise, and :meth:`near_misses`
+        leaves it to the audio ("Errors go to Century" may be Sentry).
         """
         if probe.bounded_words is not None and not probe.bounded_words & term.readings:
             return 0.0  # "I sort" is not isort, "in it" not init; "my sequel" is MySQL
@@ -495,7 +501,9 @@ class Vocabulary:
             # written as such is that word, not the letter ("let me see the code").
             letter = len(term.letters) == 1 and probe.stop - probe.start == 1
             return 0.0 if letter and probe.ordinary else _READING_SCORE
-        if probe.ordinary or term.short or len(probe.letters) < (3 if probe.named else 4):
+        if probe.ordinary or probe.capitalised or term.short:
+            return 0.0  # only the term or a reading of it (above), never a look-alike
+        if len(probe.letters) < (3 if probe.named else 4):
             return 0.0
         if _part_of_term(_word_letters(probe.raw_spoken), term):
             return 0.0  # "TensorFlow" is not TensorFlow Lite: looks never add a word
@@ -574,7 +582,7 @@ class Vocabulary:
                     if not exact:
                         continue
                 if exact:
-                    yield _Probe(i, j, letters, "", "", False, False, exact)
+                    yield _Probe(i, j, letters, "", "", False, False, exact=exact)
                     continue
                 if any(t.letters in self._by_letters for t in span):
                     continue  # never swallow a word that already is a term
@@ -590,8 +598,9 @@ class Vocabulary:
                 )
                 said = frozenset({letters_of(spoken), letters_of(raw_spoken)})
                 keys = frozenset({sound_key(spoken), sound_key(raw_spoken)})
+                capitalised = j - i == 1 and named and not ordinary and common_word(word)
                 yield _Probe(
-                    i, j, letters, spoken, raw_spoken, named, ordinary, None, said, keys, words, runs
+                    i, j, letters, spoken, raw_spoken, named, ordinary, said, keys, words, runs, capitalised
                 )
 
     def _inflected_word(self, word: str) -> bool:
