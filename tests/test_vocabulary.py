@@ -548,3 +548,22 @@ def test_looks_never_add_a_word_to_what_whisper_wrote() -> None:
     # All of a term's words, misheard, are still the term.
     assert vocab.correct("ship it with tensor flow light") == "ship it with TensorFlow Lite"
     assert vocab.correct("on talk python to me") == "on Talk Python To Me"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # the first or last pieces of a name in camel case are what Whisper heard
+        ("Convert the tensor to an array.", "Convert the tensor to an array."),
+        ("Each batch holds a tensor of token ids.", "Each batch holds a tensor of token ids."),
+        ("We light a torch in the dark.", "We light a torch in the dark."),
+        # the whole name, misheard, is still the term
+        ("We serve it with tensor RT.", "We serve it with TensorRT."),
+        ("Train it with pie torch.", "Train it with PyTorch."),
+        # a piece that leaves out one letter is not enough to tell: "vee" is easily lost
+        ("Serve the model with the LLM.", "Serve the model with the vLLM."),
+    ],
+)
+def test_looks_never_add_a_piece_of_a_name(text: str, expected: str) -> None:
+    vocab = Vocabulary(["TensorRT", "PyTorch", "vLLM"])
+    assert vocab.correct(text) == expected

@@ -151,7 +151,9 @@ class _Term:
     # letter: "sequel lite" for SQLite, not "ess queue lite" or "oh en en ex" for ONNX. A short
     # term's letter-by-letter readings count too ("el el em" for LLM: only near misses use it).
     lengths: frozenset[int]
-    words: tuple[str, ...]  # the letters of each word of the term as written (see _part_of_term)
+    # The letters of the term's first and of its last pieces, not all of them ("tensor" and
+    # "rt" of TensorRT, "tensorflow" and "flowlite" of TensorFlow Lite; see _part_of_term).
+    parts: frozenset[str]
     # A term with a number ("H100", "ES2015", "Llama 3"): the number as written and as each
     # reading says it, and the letters of the rest, as written and in each reading with its
     # number left out (see _same_number).
@@ -296,7 +298,7 @@ class Vocabulary:
                     short,
                     readings,
                     lengths,
-                    _word_letters(term),
+                    _parts(term),
                     numbers,
                     named_by,
                 )
@@ -505,8 +507,8 @@ class Vocabulary:
             return 0.0  # only the term or a reading of it (above), never a look-alike
         if len(probe.letters) < (3 if probe.named else 4):
             return 0.0
-        if _part_of_term(_word_letters(probe.raw_spoken), term):
-            return 0.0  # "TensorFlow" is not TensorFlow Lite: looks never add a word
+        if _part_of_term(probe, term):
+            return 0.0  # "TensorFlow" is no TensorFlow Lite, "tensor" no TensorRT: looks add no piece
         if term.numbers and not self._same_number(probe, term):
             return 0.0  # "in 2015" is not ES2015, "each 100" not H100, "Python 3.11" not 3.12
         if not _rest_alike(probe, term):
@@ -836,14 +838,30 @@ def _rest_alike(probe: _Probe, term: _Term) -> bool:
     return not shared
 
 
-def _part_of_term(words: tuple[str, ...], term: _Term) -> bool:
-    """Whether ``words`` are the first or the last words of ``term`` as written (split at
-    spaces), but not all of them: "tensorflow" of TensorFlow Lite, "talk python" of Talk
-    Python To Me. Whisper wrote those words as it heard them; only the audio may add the rest
-    (``TextPipeline.confirm``)."""
-    own = term.words
-    size = len(words)
-    return size < len(own) and words in (own[:size], own[-size:])
+def _parts(term: str) -> frozenset[str]:
+    """The letters of the first words of ``term`` and of its last ones, not all of them, and
+    likewise of the pieces of a term without a number in camel case or with a hyphen: "tensor"
+    and "rt" of TensorRT; "talk", "talkpython", "pythontome"... of Talk Python To Me; "llama"
+    of Llama 3, but not "gpt" of GPT-4o (a term with a number is _same_number's to judge).
+    Pieces that leave out one letter only are none: Whisper often loses that letter's name
+    ("the LLM" for vLLM said "vee LLM")."""
+    words = _word_letters(term)
+    parts = {"".join(p) for size in range(1, len(words)) for p in (words[:size], words[-size:])}
+    if not any(c.isdigit() for c in term):
+        pieces = tuple(p.lower() for p in _CAMEL_PIECE.findall(term))
+        for size in range(1, len(pieces)):
+            for part, rest in ((pieces[:size], pieces[size:]), (pieces[-size:], pieces[:-size])):
+                if len("".join(rest)) >= 2:
+                    parts.add("".join(part))
+    return frozenset(parts)
+
+
+def _part_of_term(probe: _Probe, term: _Term) -> bool:
+    """Whether the run of words is the first or the last pieces of ``term`` as written, but
+    not all of them: "tensor" of TensorRT, "tensorflow" of TensorFlow Lite, "talk python" of
+    Talk Python To Me. Whisper wrote those words as it heard them; only the audio may add the
+    rest (``TextPipeline.confirm``)."""
+    return probe.letters in term.parts
 
 
 def _word_ending(written: str, term: _Term) -> str:
