@@ -122,3 +122,38 @@ def test_bench_wer_names_a_null_text_and_an_empty_manifest(tmp_path: Path) -> No
         "empty.jsonl": ("\n", "no clips in"),
     }
     _one_line_failures(tmp_path, "wer", cases)
+
+
+def test_bench_rewrites_counts_what_the_vocabulary_changes_in_plain_text(tmp_path: Path) -> None:
+    text = tmp_path / "prose.txt"
+    text.write_text(
+        "I don't trust him at all today.\nWe light a torch in the\ndark tonight. "
+        "We sparkle the dashboards with color! The black cat sat on the step.\nShort one.\n",
+        encoding="utf-8",
+    )
+    terms = tmp_path / "terms.txt"
+    terms.write_text("Rust\nPyTorch\nBlack\nSpark\n", encoding="utf-8")
+    proc = holdtype("bench", "rewrites", "--json", str(text), "--vocab-file", str(terms))
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["terms"] == 4
+    assert report["sentences"] == 4  # "Short one." is under 20 characters
+    assert report["rewritten"] == 1 and report["changed"] == 2
+    assert report["rewrites"] == [{"from": "sparkle", "to": "Spark", "count": 1}]
+    assert report["recased"] == [{"from": "black", "to": "Black", "count": 1}]
+    table = holdtype("bench", "rewrites", str(text), "--vocab-file", str(terms))
+    assert table.stdout.startswith("4 sentences, 4 terms: 1 rewritten (25.00%), 1 only recased")
+    assert "'sparkle' -> 'Spark'" in table.stdout
+
+
+def test_bench_rewrites_names_a_missing_file_and_text_without_sentences(tmp_path: Path) -> None:
+    terms = tmp_path / "terms.txt"
+    terms.write_text("Rust\n", encoding="utf-8")
+    missing = holdtype("bench", "rewrites", str(tmp_path / "nope.txt"), "--vocab-file", str(terms))
+    assert missing.returncode == 1
+    assert "nope.txt" in missing.stderr and "Traceback" not in missing.stderr
+    short = tmp_path / "short.txt"
+    short.write_text("Hi.\nOk.\n", encoding="utf-8")
+    empty = holdtype("bench", "rewrites", str(short), "--vocab-file", str(terms))
+    assert empty.returncode == 1
+    assert "no sentences" in empty.stderr

@@ -15,6 +15,10 @@ BENCHES: dict[str, tuple[str, str]] = {
     "latency": ("app.commands.bench_latency:latency", "Release-to-text time: streaming vs batch."),
     "idle": ("app.commands.bench_idle:idle", "CPU and memory of the armed, idle engine."),
     "cache": ("app.commands.bench_cache:cache_bench", "LLM cache hit time."),
+    "rewrites": (
+        "app.commands.bench_rewrites:rewrites",
+        "What the vocabulary changes in text without terms.",
+    ),
 }
 
 
