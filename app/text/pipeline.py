@@ -44,6 +44,11 @@ LONG_PROMPT_TOKENS = PROMPT_BUDGET // 2
 # development set's 12 with 103 terms), the near misses that were the term scored -3.6 to
 # +4.2; most others -5 to -30 (all of the speech set's: -11 or lower).
 CONFIRM_MARGIN = -4.0
+# The same for a common word Whisper capitalised as a name (NearMiss.capitalised): a real word
+# it chose, not a guess at one it did not know, so the term must be likelier. espeak-ng saying
+# Sentry, TOML, Trio where Whisper wrote "Century", "Tom", "Three" scored +1.4 to +12.2; the
+# names "Tom" in "I talked to Tom", "Ask Tom for the keys" -0.4 to -2.5 (TOML).
+CAPITALISED_CONFIRM_MARGIN = 0.0
 # A release that finds the pause's check of the same text still running waits this long at most.
 _WAIT_FOR_CHECK_S = 2.0
 
@@ -261,7 +266,9 @@ class TextPipeline:
         Actions). For the near misses (:meth:`Vocabulary.near_misses`, never a common word
         Whisper wrote as one), Whisper scores its own reading and, for each, the reading with
         the term, those terms named last in the prompt; a term is kept when its reading is
-        nearly as likely (:data:`CONFIRM_MARGIN`). Where two such overlap, the one more like
+        nearly as likely (:data:`CONFIRM_MARGIN`), or likelier for a common word Whisper
+        capitalised as a name (:data:`CAPITALISED_CONFIRM_MARGIN`: "Tom" stays, "Century"
+        for Sentry does not). Where two such overlap, the one more like
         Whisper's words wins: the scores favour fewer tokens and names tiny.en knows ("put
         Tritic" would be Pydantic rather than Triton, for speech that said Traefik). A
         transcriber that cannot score texts, or audio over one window, leaves ``heard`` as it
@@ -321,7 +328,8 @@ class TextPipeline:
         gains = [(alt - scores[0], miss) for alt, miss in zip(scores[1:], misses, strict=True)]
         chosen: list[NearMiss] = []
         for gain, miss in sorted(gains, key=lambda g: (-g[1].score, -g[0])):
-            if gain >= CONFIRM_MARGIN and all(miss.end <= c.start or c.end <= miss.start for c in chosen):
+            margin = CAPITALISED_CONFIRM_MARGIN if miss.capitalised else CONFIRM_MARGIN
+            if gain >= margin and all(miss.end <= c.start or c.end <= miss.start for c in chosen):
                 chosen.append(miss)
                 said = heard[miss.start : miss.end]
                 log.debug("vocabulary: %r -> %r confirmed by the audio (%+.2f)", said, miss.term, gain)

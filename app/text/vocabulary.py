@@ -191,7 +191,8 @@ class _Probe:
     # spoken and as written), which must be one of a term's readings (see _Term.readings).
     bounded_words: frozenset[tuple[str, ...]] | None = None
     # One common word Whisper capitalised inside a sentence ("Century", "Tom"): as often a
-    # name or a title as a misheard term, so only the audio may make it a look-alike term.
+    # name or a title as a misheard term, so only the audio may make it a look-alike term
+    # (NearMiss.capitalised).
     capitalised: bool = False
     exact: list[_Term] | None = None  # the terms it spells, when it spells one
 
@@ -205,6 +206,9 @@ class NearMiss:
     end: int
     term: str
     score: float
+    # The words are one common word Whisper capitalised as a name ("Century", "Tom"): a word it
+    # wrote on purpose, so the audio must find the term likelier (see TextPipeline.confirm).
+    capitalised: bool = False
 
 
 @dataclass(order=True, slots=True)
@@ -600,7 +604,8 @@ class Vocabulary:
                 )
                 said = frozenset({letters_of(spoken), letters_of(raw_spoken)})
                 keys = frozenset({sound_key(spoken), sound_key(raw_spoken)})
-                capitalised = j - i == 1 and named and not ordinary and common_word(word)
+                # one common word written capitalised ("Tom"), not in capitals ("BIP" for pip)
+                capitalised = j - i == 1 and named and not ordinary and word.istitle() and common_word(word)
                 yield _Probe(
                     i, j, letters, spoken, raw_spoken, named, ordinary, said, keys, words, runs, capitalised
                 )
@@ -674,7 +679,7 @@ class Vocabulary:
                 score = self._similarity(probe, term, _NEAR_FLOORS)
                 if score >= NEAR_MISS_BAR:
                     start, end = tokens[probe.start].start, tokens[probe.stop - 1].end
-                    found[(start, end, term.text)] = NearMiss(start, end, term.text, score)
+                    found[(start, end, term.text)] = NearMiss(start, end, term.text, score, probe.capitalised)
         for miss in self._fragment_misses(tokens, text, probes, spelled):
             found.setdefault((miss.start, miss.end, miss.term), miss)
         return sorted(found.values(), key=lambda m: -m.score)[:limit]
