@@ -248,7 +248,7 @@ def _tokens(text: str) -> list[_Token]:
             spoken = LETTER_NAMES[letters]
         at = m.start()
         clitic = letters in _CLITICS and at >= 2 and text[at - 1] in "'’" and text[at - 2].isalpha()
-        tokens.append(_Token(word, m.start(), m.end(), letters, spoken, clitic))
+        tokens.append(_Token(word, at, m.end(), letters, spoken, clitic))
     return tokens
 
 
