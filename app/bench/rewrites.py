@@ -47,7 +47,9 @@ class RewriteReport:
 
 
 def read_sentences(paths: Iterable[Path]) -> list[str]:
-    """The sentences of text files, 20 to 300 characters each, white space made single."""
+    """The sentences of text files, 20 to 300 characters each, white space made single.
+
+    Raises :class:`HoldtypeError` for a file that cannot be read, or files without one."""
     sentences: list[str] = []
     for path in paths:
         try:
@@ -57,6 +59,8 @@ def read_sentences(paths: Iterable[Path]) -> list[str]:
         for sentence in _SENTENCE_END.split(" ".join(text.split())):
             if _MIN_CHARS <= len(sentence) <= _MAX_CHARS:
                 sentences.append(sentence)
+    if not sentences:
+        raise HoldtypeError(f"no sentences of {_MIN_CHARS} to {_MAX_CHARS} characters in the files given")
     return sentences
 
 

@@ -88,8 +88,6 @@ _CAMEL_PIECE = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 # correct()'s score for one of a term's readings ("pie pie" for PyPI); its exact spelling is 1.0,
 # a look-alike at most 0.95.
 _READING_SCORE = 0.99
-# Endings a term keeps when a transcript adds them to it (see _word_ending), longest first.
-_ENDINGS = WORD_ENDINGS
 
 # The words that say a number (not "point" and "dot", which also join names: "Node dot js").
 _SAID_NUMBERS = NUMBER_WORDS - {"point", "dot"}
@@ -617,7 +615,7 @@ class Vocabulary:
         if not inflected_common_word(word):
             return False
         low = letters_of(word)
-        return not any(low.endswith(e) and low[: -len(e)] in self._by_letters for e in _ENDINGS)
+        return not any(low.endswith(e) and low[: -len(e)] in self._by_letters for e in WORD_ENDINGS)
 
     def _candidates(self, tokens: list[_Token], text: str, probes: Iterable[_Probe]) -> list[_Match]:
         matches: list[_Match] = []
@@ -884,7 +882,7 @@ def _word_ending(written: str, term: _Term) -> str:
     'Merge the DataFrames, then fit scikit-learn.'
     """
     targets = {term.letters, *term.variant_letters}
-    for ending in _ENDINGS:
+    for ending in WORD_ENDINGS:  # longest first
         if not written.endswith(ending) or term.letters.endswith(ending):
             continue
         if ending in {"s", "es"} and term.letters.endswith("s"):
