@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from app.config import ModelSettings, VocabularySettings
-from app.text.pipeline import REVIEW_MAX_S, TextPipeline
+from app.text.pipeline import TextPipeline
 from app.text.swaps import Swap, swapped, swaps
 from app.transcribe.audiofile import SAMPLE_RATE, load_audio
 from app.transcribe.whisper import LONG_FORM_S, DecodeOptions, Transcript, WhisperTranscriber
@@ -164,29 +164,3 @@ def test_a_failed_second_opinion_keeps_the_biased_reading(speak: Speak, whisper:
     assert pipeline.second_opinions == 0
     biased = whisper.transcribe(audio, pipeline.decode_options(DecodeOptions())).text
     assert text == biased  # the biased reading as it came
-
-
-@pytest.mark.slow
-def test_live_dictation_is_reviewed_in_the_pause(speak: Speak, whisper: WhisperTranscriber) -> None:
-    """The pause's text is reviewed while the key is held; the release, which finds the same
-    text, takes the reviewed answer from ``confirm`` without asking the audio again."""
-    pipeline = _pipeline(TERMS)
-    audio = load_audio(speak("Schedule the nightly jobs with Kestra instead of cron.", voice="en-us+m3"))
-    heard = "Have you all the nightly jobs with Kestra instead of cron?"
-    reviewed = pipeline.review(whisper, DecodeOptions(), audio, heard)
-    assert pipeline.second_opinions == 1
-    assert reviewed.lower().startswith("schedule the nightly jobs with kestra"), reviewed
-    checks = pipeline.confirm_checks
-    assert pipeline.confirm(whisper, audio, heard) == reviewed
-    assert pipeline.confirm_checks == checks
-    assert pipeline.finish(whisper, audio, heard).startswith("Schedule the nightly jobs with Kestra")
-
-
-@pytest.mark.slow
-def test_a_long_utterance_is_only_checked_in_the_pause(speak: Speak, whisper: WhisperTranscriber) -> None:
-    clip = load_audio(speak("Schedule the nightly jobs with Kestra instead of cron.", voice="en-us+m3"))
-    audio = np.concatenate([clip, np.zeros(int(REVIEW_MAX_S * SAMPLE_RATE), np.float32)])
-    pipeline = _pipeline(TERMS)
-    heard = "Have you all the nightly jobs with Kestra instead of cron?"
-    assert pipeline.review(whisper, DecodeOptions(), audio, heard) == heard
-    assert pipeline.second_opinions == 0

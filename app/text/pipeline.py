@@ -64,9 +64,6 @@ CAPITALISED_CONFIRM_MARGIN = 0.0
 # (natural log) over its own words; at most this many stretches are scored.
 SECOND_OPINION_MARGIN = 0.0
 MAX_SECOND_OPINIONS = 6
-# TextPipeline.review reads live dictation's audio without the vocabulary in a pause up to
-# this long (a 10 s utterance reads in about 0.3 s on one core of our 2-core VM).
-REVIEW_MAX_S = 10.0
 # A release that finds the pause's check of the same text still running waits this long at most.
 _WAIT_FOR_CHECK_S = 2.0
 
@@ -286,7 +283,14 @@ class TextPipeline:
         model's other worker) for :meth:`second_opinion`; None when there will be none: no
         vocabulary prompt, ``vocabulary.second_opinion`` off, hotwords (the audio check scores
         prompts only), a transcriber that cannot score texts, or audio over one window."""
-        if not self._second_opinion_for(transcriber, audio, base, options):
+        if (
+            not self.settings.second_opinion
+            or not options.initial_prompt
+            or options.initial_prompt == base.initial_prompt
+            or options.hotwords
+            or getattr(transcriber, "score_texts", None) is None
+            or len(audio) > LONG_FORM_S * SAMPLE_RATE
+        ):
             return None
         with self._confirm_lock:
             if self._pool is None:
@@ -294,28 +298,8 @@ class TextPipeline:
             pool = self._pool
         return pool.submit(transcriber.transcribe, audio, base, cancel)
 
-    def _second_opinion_for(
-        self, transcriber: Transcriber, audio: np.ndarray, base: DecodeOptions, options: DecodeOptions
-    ) -> bool:
-        """Whether a reading decoded with ``options`` (``base`` biased by the vocabulary) gets
-        a second opinion (see :meth:`_plain_reading`)."""
-        return bool(
-            self.settings.second_opinion
-            and options.initial_prompt
-            and options.initial_prompt != base.initial_prompt
-            and not options.hotwords
-            and getattr(transcriber, "score_texts", None) is not None
-            and len(audio) <= LONG_FORM_S * SAMPLE_RATE
-        )
-
     def second_opinion(
-        self,
-        transcriber: Transcriber,
-        audio: np.ndarray,
-        reading: Transcript,
-        plain: str,
-        prompt: str,
-        checked: str | None = None,
+        self, transcriber: Transcriber, audio: np.ndarray, reading: Transcript, plain: str, prompt: str
     ) -> Transcript:
         """``reading`` (Whisper's words under the vocabulary's ``prompt``) with the words of
         ``plain`` (a reading without the vocabulary) where Whisper, under that same prompt,
@@ -340,9 +324,7 @@ class TextPipeline:
             return reading
         # The terms the reading says: spelled once corrected, near misses the audio confirms
         # included. A swap must keep them on looks alone: its own near misses are unchecked.
-        if checked is None:
-            checked = self.confirm(transcriber, audio, reading.text)
-        terms = self._terms_in(checked)
+        terms = self._terms_in(self.confirm(transcriber, audio, reading.text))
         candidates = [c for c in changes if self._terms_in(swapped(reading.text, [c])) >= terms]
         if not candidates:
             return reading
@@ -391,10 +373,10 @@ class TextPipeline:
             second_look=(lambda heard, seconds: self.second_look(base, heard, seconds))
             if self._long
             else None,
-            # Review the pause's text while the key is held (a second opinion, near misses
-            # checked): a release right after finds the answer remembered (see confirm).
-            prepare=(lambda audio, heard: self.review(transcriber, base, audio, heard))
-            if self.vocabulary and (self.settings.autocorrect or self.settings.second_opinion)
+            # Check the pause's text for near misses while the key is held: a release right
+            # after finds the answer remembered (see confirm).
+            prepare=(lambda audio, heard: self.confirm(transcriber, audio, heard))
+            if self.settings.autocorrect and self.vocabulary
             else None,
         )
 
@@ -417,7 +399,13 @@ class TextPipeline:
         is. It costs one decoder pass per reading, only when there is a near miss (8 readings
         of the check set's 25 jargon clips, 7 of the speech set's 27 clips with 60 tech terms).
         """
-        if not heard.strip():
+        if not self.settings.autocorrect or not self.vocabulary or not heard.strip():
+            return heard
+        score = getattr(transcriber, "score_texts", None)
+        if score is None:
+            return heard
+        misses = self.vocabulary.near_misses(heard)
+        if not misses:
             return heard
         with self._confirm_lock:
             running = self._checking if self._checking and self._checking[0] == heard else None
@@ -425,82 +413,19 @@ class TextPipeline:
             running[1].wait(_WAIT_FOR_CHECK_S)  # the pause's check of this text: nearly done
         remembered = self._remembered(audio, heard)
         if remembered is not None:
-            # Live dictation checked (or reviewed) this text in the pause before release; the
-            # audio since is what the pause decode found silent.
+            # Live dictation checked this text in the pause before release; the audio since is
+            # what the pause decode found silent.
             return remembered
-        misses = self._near_misses(transcriber, heard)
-        if not misses:
-            return heard
         done = threading.Event()
         with self._confirm_lock:
             self._checking = (heard, done)
         try:
-            text = self._checked(transcriber, audio, heard, misses)
+            text = self._check(score, audio, heard, misses)
             with self._confirm_lock:
                 self._confirmed = (heard, len(audio), _digest(audio), text)
         finally:
             done.set()
         return text
-
-    def review(self, transcriber: Transcriber, base: DecodeOptions, audio: np.ndarray, heard: str) -> str:
-        """Live dictation's work on ``heard`` (the reading of ``audio`` in a pause, the key
-        still held): :meth:`second_opinion` from a reading without the vocabulary (as
-        :meth:`transcribe` gives files), then :meth:`confirm`'s check of near misses. The
-        answer is remembered: a release that finds the same text takes it from
-        :meth:`confirm`, waiting for it if it is still running. Audio over
-        :data:`REVIEW_MAX_S` is only checked: reading it again could keep a release waiting.
-        """
-        options = self.decode_options(base)
-        prompt = options.initial_prompt
-        if (
-            prompt is None
-            or not heard.strip()
-            or len(audio) > REVIEW_MAX_S * SAMPLE_RATE
-            or not self._second_opinion_for(transcriber, audio, base, options)
-        ):
-            return self.confirm(transcriber, audio, heard)
-        done = threading.Event()
-        with self._confirm_lock:
-            self._checking = (heard, done)
-        try:
-            checked = self._checked(transcriber, audio, heard)
-            text = checked
-            try:
-                plain = transcriber.transcribe(audio, base)
-            except DecodeCancelled:
-                raise
-            except Exception:
-                log.warning("the reading without the vocabulary failed", exc_info=True)
-            else:
-                self.second_opinions += 1
-                reading = Transcript(heard, len(audio) / SAMPLE_RATE)
-                better = self.second_opinion(transcriber, audio, reading, plain.text, prompt, checked).text
-                if better != heard:
-                    text = self._checked(transcriber, audio, better)
-            with self._confirm_lock:
-                self._confirmed = (heard, len(audio), _digest(audio), text)
-        finally:
-            done.set()
-        return text
-
-    def _near_misses(self, transcriber: Transcriber, heard: str) -> list[NearMiss]:
-        """The near misses :meth:`confirm` would check in ``heard`` (none when it cannot)."""
-        if not self.settings.autocorrect or not self.vocabulary or not heard.strip():
-            return []
-        if getattr(transcriber, "score_texts", None) is None:
-            return []
-        return self.vocabulary.near_misses(heard)
-
-    def _checked(
-        self, transcriber: Transcriber, audio: np.ndarray, heard: str, misses: list[NearMiss] | None = None
-    ) -> str:
-        """:meth:`confirm`'s answer, worked out now (nothing remembered, nothing waited for),
-        for ``heard`` with ``misses`` (its near misses, found here when not given)."""
-        if misses is None:
-            misses = self._near_misses(transcriber, heard)
-        if not misses:
-            return heard
-        return self._check(transcriber.score_texts, audio, heard, misses)  # type: ignore[attr-defined]
 
     def _remembered(self, audio: np.ndarray, heard: str) -> str | None:
         """The last check's answer when it was of ``heard`` and of the start of ``audio``."""
