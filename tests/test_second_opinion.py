@@ -10,12 +10,16 @@ decode going wrong; the audio and its scoring are real (espeak-ng, the embedded 
 
 from __future__ import annotations
 
+import threading
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from app.config import ModelSettings, VocabularySettings
 from app.text.pipeline import TextPipeline
 from app.text.swaps import Swap, swapped, swaps
+from app.text.termfile import read_terms
 from app.transcribe.audiofile import SAMPLE_RATE, load_audio
 from app.transcribe.whisper import LONG_FORM_S, DecodeOptions, Transcript, WhisperTranscriber
 from tests.fixtures.speech import Speak
@@ -61,6 +65,8 @@ def _prompt(pipeline: TextPipeline) -> str:
 
 
 TERMS = ["Kestra", "Airflow", "Dagster", "cron"]
+# A vocabulary whose prompt is long (over LONG_PROMPT_TOKENS): the one that gets a second opinion.
+LONG_TERMS = read_terms(Path(__file__).parent / "data" / "tech_vocabulary.txt") + TERMS
 
 
 @pytest.mark.slow
@@ -113,21 +119,24 @@ def test_a_near_miss_of_a_term_is_kept_for_the_audio_check(speak: Speak, whisper
 
 
 @pytest.mark.slow
-def test_a_biased_reading_gets_a_second_opinion(speak: Speak, whisper: WhisperTranscriber) -> None:
+def test_a_long_vocabulary_gets_a_second_opinion(speak: Speak, whisper: WhisperTranscriber) -> None:
     audio = load_audio(speak("Schedule the nightly jobs with Kestra instead of cron.", voice="en-us+m3"))
-    pipeline = _pipeline(TERMS)
+    pipeline = _pipeline(LONG_TERMS)
     text = pipeline.transcribe(whisper, audio, DecodeOptions()).text
     assert pipeline.second_opinions == 1
     assert "Kestra" in text
+    short = _pipeline(TERMS)
+    short.transcribe(whisper, audio, DecodeOptions())
+    assert short.second_opinions == 0  # a short prompt nudges few words: one reading, no delay
     unbiased = TextPipeline(VocabularySettings(), [])
     unbiased.transcribe(whisper, audio, DecodeOptions())
     assert unbiased.second_opinions == 0  # no vocabulary: one reading, nothing to compare
-    hotwords = _pipeline(TERMS, bias="hotwords")
+    hotwords = _pipeline(LONG_TERMS, bias="hotwords")
     hotwords.transcribe(whisper, audio, DecodeOptions())
     assert hotwords.second_opinions == 0  # the audio check scores prompts, not hotwords
-    off = TextPipeline(VocabularySettings(terms=TERMS, second_opinion=False), [])
+    off = TextPipeline(VocabularySettings(terms=LONG_TERMS, second_opinion=False), [])
     off.transcribe(whisper, audio, DecodeOptions())
-    assert off.second_opinions == 0  # the user's choice: one reading, 0.1 s sooner
+    assert off.second_opinions == 0  # the user's choice
 
 
 @pytest.mark.slow
@@ -136,21 +145,21 @@ def test_audio_past_one_window_gets_no_second_opinion(speak: Speak, whisper: Whi
     gap = np.zeros(SAMPLE_RATE, np.float32)
     audio = np.concatenate([clip, gap] * (int(LONG_FORM_S) // 3))
     assert len(audio) > LONG_FORM_S * SAMPLE_RATE
-    pipeline = _pipeline(TERMS)
+    pipeline = _pipeline(LONG_TERMS)
     pipeline.transcribe(whisper, audio, DecodeOptions())
     assert pipeline.second_opinions == 0
 
 
 class PlainFails:
-    """A fake for what a real model cannot be made to do on cue: the decode without the
-    vocabulary fails (the biased one works, through the real model)."""
+    """A fake for what a real model cannot be made to do on cue: the reading without the
+    vocabulary, made beside the biased one, fails (every other decode is the real model's)."""
 
     def __init__(self, inner: WhisperTranscriber) -> None:
         self._inner = inner
         self.score_texts = inner.score_texts
 
     def transcribe(self, audio: np.ndarray, options: DecodeOptions, cancel: object = None) -> Transcript:
-        if not options.initial_prompt:
+        if threading.current_thread().name.startswith("plain-reading"):
             raise RuntimeError("the plain decode broke")
         return self._inner.transcribe(audio, options)
 
@@ -158,9 +167,8 @@ class PlainFails:
 @pytest.mark.slow
 def test_a_failed_second_opinion_keeps_the_biased_reading(speak: Speak, whisper: WhisperTranscriber) -> None:
     audio = load_audio(speak("Schedule the nightly jobs with Kestra instead of cron.", voice="en-us+m3"))
-    pipeline = _pipeline(TERMS)
+    pipeline = _pipeline(LONG_TERMS)
     text = pipeline.transcribe(PlainFails(whisper), audio, DecodeOptions()).text  # type: ignore[arg-type]
-    assert "Kestra" in text
     assert pipeline.second_opinions == 0
-    biased = whisper.transcribe(audio, pipeline.decode_options(DecodeOptions())).text
-    assert text == biased  # the biased reading as it came
+    off = TextPipeline(VocabularySettings(terms=LONG_TERMS, second_opinion=False), [])
+    assert text == off.transcribe(whisper, audio, DecodeOptions()).text  # as without a second opinion
