@@ -181,8 +181,8 @@ class VocabularySettings(_Section):
     autocorrect: bool = Field(True, description="Fix near misses of terms in the transcript")
     second_opinion: bool = Field(
         True,
-        description="Also read speech without the terms, and take its words where Whisper prefers "
-        "them (about 0.1 s more per utterance)",
+        description="With a long vocabulary, also read speech without the terms and take its words "
+        "where Whisper prefers them",
     )
     sensitivity: float = Field(
         0.5, ge=0.0, le=1.0, description="Higher corrects more eagerly (and risks false fixes)"

@@ -315,9 +315,9 @@ class TextPipeline:
         scored in place (one decoder pass each, spread over the model's workers) and taken when
         it scores higher than the reading's own words, unless it would lose a term the reading
         says (the prompt is there for the terms): one it spells once corrected, or a near miss
-        the audio confirms (:meth:`confirm`, whose answer the final text then reuses). On nine
-        synthesized jargon sets the final WER moved by -1.5 to +0.8 points and no term was
-        lost (BENCHMARKS.md, 2026-12-04).
+        the audio confirms (:meth:`confirm`, whose answer the final text then reuses). On six
+        synthesized jargon sets with long vocabularies the final WER moved by 0 to -1.5 points
+        and no term was lost (BENCHMARKS.md, 2026-12-04).
         """
         score = getattr(transcriber, "score_texts", None)
         if score is None or not plain.strip() or not reading.text.strip():
