@@ -328,10 +328,11 @@ class TextPipeline:
         # The terms the reading says: spelled once corrected, near misses the audio confirms
         # included. A swap must keep them on looks alone: its own near misses are unchecked.
         terms = self._terms_in(self.confirm(transcriber, audio, reading.text))
-        candidates = [c for c in changes if self._terms_in(swapped(reading.text, [c])) >= terms]
-        if not candidates:
+        alternatives = [(c, swapped(reading.text, [c])) for c in changes]
+        kept = [(c, text) for c, text in alternatives if self._terms_in(text) >= terms]
+        if not kept:
             return reading
-        texts = [swapped(reading.text, [c]) for c in candidates]
+        candidates, texts = [c for c, _ in kept], [text for _, text in kept]
         try:
             scores = score(audio, [reading.text, *texts], prompt)
         except Exception:  # a second opinion that fails must not cost the reading
