@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import logging
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -79,8 +78,9 @@ def manifest_terms(items: list[JargonItem]) -> list[str]:
 
 def term_present(term: str, text: str) -> bool:
     """True when ``term`` appears in ``text`` with exact spelling and casing, as whole words."""
-    pattern = r"(?<![\w])" + re.escape(term) + r"(?![\w])"
-    return re.search(pattern, text) is not None
+    from app.text.vocabulary import term_pattern
+
+    return term_pattern(term).search(text) is not None
 
 
 def term_hits(terms: tuple[str, ...], text: str) -> int:

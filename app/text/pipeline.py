@@ -20,7 +20,7 @@ import numpy as np
 from app.config import Rule, Settings, VocabularySettings
 from app.text.rules import RuleSet, compile_rules
 from app.text.swaps import swapped, swaps
-from app.text.vocabulary import SURE_BAR, NearMiss, Vocabulary, prompt_text
+from app.text.vocabulary import SURE_BAR, NearMiss, Vocabulary, prompt_text, term_pattern
 from app.transcribe.audiofile import SAMPLE_RATE
 from app.transcribe.streaming import Look, StreamingConfig, StreamingTranscriber
 from app.transcribe.tokens import PROMPT_BUDGET, common_word, count_tokens
@@ -355,9 +355,7 @@ class TextPipeline:
 
     def _term_patterns(self) -> list[tuple[str, re.Pattern[str]]]:
         if self._patterns is None:
-            self._patterns = [
-                (term, re.compile(r"(?<!\w)" + re.escape(term) + r"(?!\w)")) for term in self.vocabulary.terms
-            ]
+            self._patterns = [(term, term_pattern(term)) for term in self.vocabulary.terms]
         return self._patterns
 
     def streaming(

@@ -130,6 +130,11 @@ def _best_per_owner(scores: np.ndarray, owners: list[int], count: int) -> np.nda
     return np.maximum.reduceat(scores, firsts, axis=1)
 
 
+def term_pattern(term: str) -> re.Pattern[str]:
+    """``term`` with its exact spelling and casing, as whole words (not inside another word)."""
+    return re.compile(r"(?<!\w)" + re.escape(term) + r"(?!\w)")
+
+
 def prompt_text(terms: list[str]) -> str:
     """The vocabulary prompt's two sentences around ``terms`` (see :meth:`Vocabulary.prompt`)."""
     listed = ", ".join(terms[:-1]) + " and " + terms[-1] if len(terms) > 1 else "".join(terms)
