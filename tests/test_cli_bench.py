@@ -41,11 +41,21 @@ def test_bench_jargon_scores_every_stage_over_several_manifests(tmp_path: Path, 
     final = report["stages"]["+rules"]
     assert final["term_hits"] >= 2 and final["wer"] < 0.5, report
     assert (report["model"], report["beam_size"], report["compute_type"]) == ("tiny.en", 10, "auto")
+    # Each manifest's own clips are scored too, read with both manifests' terms.
+    parts = report["manifests"]
+    assert [(p["path"], p["clips"], p["terms"]) for p in parts] == [(str(first), 1, 1), (str(second), 1, 2)]
+    for stage in ("raw", "+rules"):
+        assert sum(p["stages"][stage]["term_hits"] for p in parts) == report["stages"][stage]["term_hits"]
     # The user's model settings are what is measured, and the table says which they were.
     assert holdtype("config", "set", "model.beam_size", "3").returncode == 0
     table = holdtype("bench", "jargon", str(first))
     assert table.returncode == 0 and table.stdout.startswith("1 clips, 1 terms"), table.stdout
     assert "model tiny.en (beam 3, compute auto)" in table.stdout.splitlines()[0], table.stdout
+    assert "each manifest" not in table.stdout  # one manifest: the table says it all
+    both = holdtype("bench", "jargon", str(first), str(second))
+    assert both.returncode == 0, both.stderr
+    rows = both.stdout.split("each manifest's clips, with every manifest's terms (+rules):\n")[1].splitlines()
+    assert rows[0].endswith(f"1 clips, {first}") and rows[1].endswith(f"1 clips, {second}"), both.stdout
 
 
 def test_bench_jargon_live_scores_the_clips_as_a_held_key_records_them(tmp_path: Path, speak) -> None:

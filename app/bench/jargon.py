@@ -130,6 +130,38 @@ class JargonReport:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class ManifestPart:
+    """The figures of one manifest's clips in a run over several (the vocabulary all of theirs)."""
+
+    path: str
+    clips: int
+    stages: list[StageResult]
+
+    def as_dict(self) -> dict[str, object]:
+        """A JSON-ready summary."""
+        return {
+            "path": self.path,
+            "clips": self.clips,
+            "terms": self.stages[0].total_terms if self.stages else 0,
+            "stages": {s.name: {"wer": round(s.wer, 4), "term_hits": s.term_hits} for s in self.stages},
+        }
+
+
+def by_manifest(report: JargonReport, groups: list[tuple[str, list[JargonItem]]]) -> list[ManifestPart]:
+    """Each manifest's share of ``report``, a run over the items of ``groups`` in that order:
+    how its own clips read with every manifest's terms as the vocabulary (the vocabulary's
+    length changes how Whisper is prompted, see ``TextPipeline.transcribe``)."""
+    parts: list[ManifestPart] = []
+    start = 0
+    for path, items in groups:
+        end = start + len(items)
+        stages = [score_stage(s.name, items, s.texts[start:end]) for s in report.stages]
+        parts.append(ManifestPart(path, len(items), stages))
+        start = end
+    return parts
+
+
 def score_stage(name: str, items: list[JargonItem], texts: list[str]) -> StageResult:
     """WER and term hits of ``texts`` against ``items``."""
     from app.bench.wer import corpus_wer

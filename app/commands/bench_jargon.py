@@ -39,20 +39,24 @@ def jargon(
     MANIFEST is a TSV (id, voice, text, terms) with audio at audio/<id>.wav beside it. The
     vocabulary is the union of the manifests' terms, in the order given (the last manifest's
     terms are the newest), nothing else; the rules are yours. Several manifests make a
-    vocabulary too long for Whisper's prompt.
+    vocabulary too long for Whisper's prompt; each manifest's own clips are then scored too.
 
     Example: holdtype bench jargon ../shared/data/jargon-dev/manifest.tsv
     """
-    from app.bench.jargon import read_manifest, run_jargon
+    from app.bench.jargon import by_manifest, read_manifest, run_jargon
     from app.bench.options import describe_model, model_fields, model_settings
 
     settings = _common.settings()
     model = model_settings(settings.model, model_name)
-    items = [item for manifest in manifests for item in read_manifest(manifest)]
+    groups = [(str(manifest), read_manifest(manifest)) for manifest in manifests]
+    items = [item for _, group in groups for item in group]
     report = run_jargon(items, model, settings.vocabulary, settings.rules, bias=bias, live=live)
+    parts = by_manifest(report, groups) if len(groups) > 1 else []
     if as_json:
         summary = report.as_dict()
         summary.update(model_fields(model))
+        if parts:
+            summary["manifests"] = [part.as_dict() for part in parts]
         _common.echo_json(summary)
         return
     click.echo(f"{len(items)} clips, {report.total_terms} terms, {describe_model(model)}, bias {report.bias}")
@@ -60,6 +64,12 @@ def jargon(
     for stage in report.stages:
         acc = f"{stage.term_hits}/{report.total_terms} {stage.term_accuracy:.0%}"
         click.echo(f"{stage.name:<14}{stage.wer:>8.1%}{acc:>14}")
+    if parts:
+        click.echo("each manifest's clips, with every manifest's terms (+rules):")
+        for part in parts:
+            final = next(s for s in part.stages if s.name == "+rules")
+            acc = f"{final.term_hits}/{final.total_terms} {final.term_accuracy:.0%}"
+            click.echo(f"{'':<14}{final.wer:>8.1%}{acc:>14}  {part.clips} clips, {part.path}")
     if report.second_readings:
         click.echo(
             f"{report.second_readings} of {len(items)} clips read twice "
