@@ -507,6 +507,17 @@ def test_a_term_with_an_apostrophe() -> None:
     assert vocab.correct("a book from o reilly, on github's page") == "a book from O'Reilly, on GitHub's page"
 
 
+def test_only_a_term_with_an_apostrophe_goes_on_past_a_contraction() -> None:
+    """With a term spelled with an apostrophe in the vocabulary, runs of words join across
+    apostrophes; "let's build" had then become esbuild, "it's dangerous" Itsdangerous."""
+    vocab = Vocabulary(["Let's Encrypt", "esbuild", "Itsdangerous"])
+    for ordinary in ["Let's build the app first.", "It's dangerous to go alone."]:
+        assert vocab.correct(ordinary) == ordinary
+        assert vocab.near_misses(ordinary) == []
+    assert vocab.correct("let's encrypt it, then es build it") == "Let's Encrypt it, then esbuild it"
+    assert vocab.correct("sign it with itsdangerous") == "sign it with Itsdangerous"
+
+
 def test_an_acronym_that_starts_a_word_is_read_whole() -> None:
     """'SQLite' splits like 'HTMLParser' ("SQ", "Lite") yet is said "sequel lite"; a run as
     long as such a reading is compared with the term, not one as long as its letters read one

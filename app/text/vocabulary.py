@@ -163,6 +163,11 @@ class _Term:
     numbers: frozenset[tuple[str, ...]] = frozenset()
     named_by: frozenset[str] = frozenset()
 
+    @property
+    def apostrophe(self) -> bool:
+        """Whether the term is written with an apostrophe ("Let's Encrypt", "O'Reilly")."""
+        return "'" in self.text or "’" in self.text
+
 
 @dataclass(frozen=True, slots=True)
 class _Token:
@@ -198,6 +203,9 @@ class _Probe:
     # (NearMiss.capitalised).
     capitalised: bool = False
     exact: list[_Term] | None = None  # the terms it spells, when it spells one
+    # The run goes on past a contraction or possessive ("let's build"): only a term written
+    # with an apostrophe may be it (see _probes).
+    contraction: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -503,6 +511,8 @@ class Vocabulary:
         """
         if probe.bounded_words is not None and not probe.bounded_words & term.readings:
             return 0.0  # "I sort" is not isort, "in it" not init; "my sequel" is MySQL
+        if probe.contraction and not term.apostrophe:
+            return 0.0  # "let's build" is not esbuild
         if probe.letters == term.letters:
             return 1.0
         if probe.said & term.variant_letters:
@@ -590,6 +600,14 @@ class Vocabulary:
                     exact = [t for t in exact if runs & t.readings]
                     if not exact:
                         continue
+                # Runs cross an apostrophe only for a vocabulary with a term written with one
+                # (see _JOINABLE_GAP_APOSTROPHE), and only such a term may be one: "let's
+                # build" is Let's Encrypt's neighbour, not esbuild.
+                contraction = any(t.clitic for t in span[1:])
+                if exact and contraction:
+                    exact = [t for t in exact if t.apostrophe]
+                    if not exact:
+                        continue
                 if exact:
                     yield _Probe(i, j, letters, "", "", False, False, exact=exact)
                     continue
@@ -610,7 +628,19 @@ class Vocabulary:
                 # one common word written capitalised ("Tom"), not in capitals ("BIP" for pip)
                 capitalised = j - i == 1 and named and not ordinary and word.istitle() and common_word(word)
                 yield _Probe(
-                    i, j, letters, spoken, raw_spoken, named, ordinary, said, keys, words, runs, capitalised
+                    i,
+                    j,
+                    letters,
+                    spoken,
+                    raw_spoken,
+                    named,
+                    ordinary,
+                    said,
+                    keys,
+                    words,
+                    runs,
+                    capitalised,
+                    contraction=contraction,
                 )
 
     def _inflected_word(self, word: str) -> bool:
@@ -673,6 +703,8 @@ class Vocabulary:
             )
             looked_up = self._lookup(probe, 100 * _NEAR_FLOORS[1] if unknown else _LOOKUP_CUTOFF)
             terms = [*looked_up, *(t for t in self._short_terms if t not in looked_up)]
+            if probe.contraction:
+                terms = [t for t in terms if t.apostrophe]
             if any(self._score(probe, term) > 0 for term in terms):
                 # correct() writes a term here on looks alone, which wins over a less alike
                 # one ("Alama" is Ollama, not LLM: tiny.en's check, with LLM said just before,
