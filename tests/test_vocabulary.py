@@ -578,3 +578,15 @@ def test_looks_never_add_a_word_to_what_whisper_wrote() -> None:
 def test_looks_never_add_a_piece_of_a_name(text: str, expected: str) -> None:
     vocab = Vocabulary(["TensorRT", "PyTorch", "vLLM"])
     assert vocab.correct(text) == expected
+
+
+def test_a_word_with_a_term_in_it_is_left_to_the_audio() -> None:
+    """A word that starts or ends with a term and has more letters is another word: names in
+    Debian's fortunes ("Lily Tomlin", "Clarence Darrow") had become TOML and Arrow, "a fire
+    hydrant" Hydra. It is a near miss now, for the audio to judge; an ending or a number that
+    Whisper glued on still reads as the term."""
+    vocab = Vocabulary(["Arrow", "TOML", "Hydra", "Spark", "Docker", "Poetry"])
+    for ordinary in ["Clarence Darrow met Lily Tomlin.", "Park by the fire hydrant.", "Sparky barked."]:
+        assert vocab.correct(ordinary) == ordinary
+    assert {m.term for m in vocab.near_misses("Clarence Darrow met Lily Tomlin.")} >= {"Arrow", "TOML"}
+    assert vocab.correct("Two dockers and poetry2 run here.") == "Two Dockers and Poetry run here."

@@ -524,6 +524,8 @@ class Vocabulary:
             return 0.0  # only the term or a reading of it (above), never a look-alike
         if len(probe.letters) < (3 if probe.named else 4):
             return 0.0
+        if _contains_term(probe, term):
+            return 0.0  # "Darrow" is no Arrow, "hydrant" no Hydra: another word with the term in it
         if _part_of_term(probe, term):
             return 0.0  # "TensorFlow" is no TensorFlow Lite, "tensor" no TensorRT: looks add no piece
         if term.numbers and not self._same_number(probe, term):
@@ -894,6 +896,21 @@ def _parts(term: str) -> frozenset[str]:
                 if len("".join(rest)) >= 2:
                     parts.add("".join(part))
     return frozenset(parts)
+
+
+def _contains_term(probe: _Probe, term: _Term) -> bool:
+    """Whether the run is one word that starts or ends with ``term``'s letters and has more:
+    another word with the term in it ("Darrow", "Tomlin", "hydrant", "Sparky"; Arrow, TOML,
+    Hydra, Spark), which only the audio may make the term (``TextPipeline.confirm``). More
+    letters that are a word ending ("Dockers") or a number ("Poetry2") still read as the term.
+    """
+    if probe.stop - probe.start != 1 or len(probe.letters) <= len(term.letters):
+        return False
+    word, letters = probe.letters, term.letters
+    if word.startswith(letters):
+        extra = word[len(letters) :]
+        return extra not in WORD_ENDINGS and not extra.isdigit()
+    return word.endswith(letters) and not word[: -len(letters)].isdigit()
 
 
 def _part_of_term(probe: _Probe, term: _Term) -> bool:
