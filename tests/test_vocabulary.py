@@ -197,6 +197,20 @@ def test_a_capitalised_common_word_is_left_to_the_audio() -> None:
     assert vocab.correct("Write it in Sequel now.") == "Write it in SQL now."
 
 
+def test_a_common_word_in_capitals_is_left_to_the_audio() -> None:
+    """The words "FACTS" and "DOCTOR" had become FAISS and Docker on looks (Debian's
+    fortunes); a word in capitals of four letters or more that is a common word is now checked
+    against the audio like a capitalised one. A shorter one is as often an acronym: "BIP" for
+    pip keeps the looser margin of other near misses."""
+    vocab = Vocabulary(["FAISS", "Docker", "pip"])
+    for text, term in [("Just the FACTS, please.", "FAISS"), ("Call the DOCTOR now!", "Docker")]:
+        assert vocab.correct(text) == text
+        misses = vocab.near_misses(text)
+        assert [(m.term, m.capitalised) for m in misses] == [(term, True)], misses
+    bip = vocab.near_misses("Install it with BIP first.")
+    assert [(m.term, m.capitalised) for m in bip] == [("pip", False)], bip
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

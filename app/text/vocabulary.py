@@ -198,9 +198,9 @@ class _Probe:
     # Set when a small function word starts or ends the run: its words, word by word (as
     # spoken and as written), which must be one of a term's readings (see _Term.readings).
     bounded_words: frozenset[tuple[str, ...]] | None = None
-    # One common word Whisper capitalised inside a sentence ("Century", "Tom"): as often a
-    # name or a title as a misheard term, so only the audio may make it a look-alike term
-    # (NearMiss.capitalised).
+    # One common word Whisper capitalised inside a sentence ("Century", "Tom") or wrote in
+    # capitals ("FACTS", four letters or more): as often a name, a title or emphasis as a
+    # misheard term, so only the audio may make it a look-alike term (NearMiss.capitalised).
     capitalised: bool = False
     exact: list[_Term] | None = None  # the terms it spells, when it spells one
     # The run goes on past a contraction or possessive ("let's build"): only a term written
@@ -627,8 +627,16 @@ class Vocabulary:
                 )
                 said = frozenset({letters_of(spoken), letters_of(raw_spoken)})
                 keys = frozenset({sound_key(spoken), sound_key(raw_spoken)})
-                # one common word written capitalised ("Tom"), not in capitals ("BIP" for pip)
-                capitalised = j - i == 1 and named and not ordinary and word.istitle() and common_word(word)
+                # One common word written capitalised ("Tom") or in capitals of four letters or
+                # more ("FACTS" is no FAISS, "DOCTOR" no Docker); a shorter one is an acronym as
+                # often ("BIP" for pip).
+                capitalised = (
+                    j - i == 1
+                    and named
+                    and not ordinary
+                    and (word.istitle() or (word.isupper() and len(word) >= 4))
+                    and common_word(word)
+                )
                 yield _Probe(
                     i,
                     j,
