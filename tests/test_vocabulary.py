@@ -594,6 +594,17 @@ def test_looks_never_add_a_piece_of_a_name(text: str, expected: str) -> None:
     assert vocab.correct(text) == expected
 
 
+@pytest.mark.parametrize("terms", [["Trio"], ["Trio", "Let's Encrypt"]])
+def test_a_run_of_words_never_ends_or_starts_inside_a_word_with_an_apostrophe(terms: list[str]) -> None:
+    """The words "Meet me at three o'clock." had become "Meet me at Trio'clock.": "three o"
+    was read as Trio, the "o" of "o'clock" taken for a word of its own."""
+    vocab = Vocabulary(terms)
+    for text in ["Meet me at three o'clock.", "Meet me at Three o'clock.", "Ask O'Brien about trio."]:
+        assert vocab.correct(text) == text.replace("trio", "Trio")
+        # "Three" alone may be a near miss, as in "World War Three"; "three o" never is
+        assert [text[m.start : m.end] for m in vocab.near_misses(text)] in ([], ["Three"])
+
+
 def test_a_word_with_a_term_in_it_is_left_to_the_audio() -> None:
     """A word that starts or ends with a term and has more letters is another word: names in
     Debian's fortunes ("Lily Tomlin", "Clarence Darrow") had become TOML and Arrow, "a fire

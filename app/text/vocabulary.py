@@ -263,6 +263,17 @@ def _tokens(text: str) -> list[_Token]:
     return tokens
 
 
+def _apostrophe_before(text: str, at: int) -> bool:
+    """Whether the word at ``at`` follows a letter and an apostrophe ("clock" of "o'clock")."""
+    return at >= 2 and text[at - 1] in "'’" and text[at - 2].isalpha()
+
+
+def _inside_word(text: str, before: _Token, after: _Token) -> bool:
+    """Whether two words are the halves of one joined by an apostrophe ("o'clock",
+    "O'Brien"), not a word and its contraction or possessive ("it's", "GitHub's")."""
+    return not after.clitic and text[before.end : after.start] in {"'", "’"}
+
+
 def _written(text: str, span: list[_Token]) -> str:
     """The words of ``span`` as ``text`` joins them: a hyphen kept ("Scikit-Learn"), any other
     gap (a space, a comma) as one space."""
@@ -576,9 +587,13 @@ class Vocabulary:
         for i in range(n):
             if tokens[i].clitic:
                 continue  # "it's too" is no Istio: "s" belongs to "it"
+            if _apostrophe_before(text, tokens[i].start):
+                continue  # "clock" of "o'clock", "Brien" of "O'Brien": the end of a word
             for j in range(i + 1, min(n, i + self._max_words) + 1):
                 if j - i > 1 and not self._gap.fullmatch(text[tokens[j - 2].end : tokens[j - 1].start]):
                     break
+                if j < n and _inside_word(text, tokens[j - 1], tokens[j]):
+                    continue  # the run would end inside "o'clock": "three o" is no Trio
                 span = tokens[i:j]
                 letters = "".join(t.letters for t in span)
                 # A run that starts or ends with a small word ("my", "no") is only a term when
