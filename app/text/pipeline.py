@@ -54,11 +54,12 @@ LONG_PROMPT_TOKENS = PROMPT_BUDGET // 2
 # development set's 12 with 103 terms), the near misses that were the term scored -3.6 to
 # +4.2; most others -5 to -30 (all of the speech set's: -11 or lower).
 CONFIRM_MARGIN = -4.0
-# The same for a common word Whisper capitalised as a name (NearMiss.capitalised): a real word
-# it chose, not a guess at one it did not know, so the term must be likelier. espeak-ng saying
+# The same for a word Whisper wrote on purpose (NearMiss.deliberate: a common word capitalised
+# as a name or in capitals, a rarer English word in lower case): a real word it chose, not a
+# guess at one it did not know, so the term must be likelier ("dangle" for Django: +3.2). espeak-ng saying
 # Sentry, TOML, Trio where Whisper wrote "Century", "Tom", "Three" scored +1.4 to +12.2; the
 # names "Tom" in "I talked to Tom", "Ask Tom for the keys" -0.4 to -2.5 (TOML).
-CAPITALISED_CONFIRM_MARGIN = 0.0
+DELIBERATE_CONFIRM_MARGIN = 0.0
 # TextPipeline.second_opinion: a stretch of the reading without the vocabulary is taken when
 # Whisper, under the vocabulary's prompt, finds the transcript with it likelier than this
 # (natural log) over its own words; at most this many stretches are scored.
@@ -392,9 +393,9 @@ class TextPipeline:
         Actions). For the near misses (:meth:`Vocabulary.near_misses`, never a common word
         Whisper wrote as one), Whisper scores its own reading and, for each, the reading with
         the term, those terms named last in the prompt; a term is kept when its reading is
-        nearly as likely (:data:`CONFIRM_MARGIN`), or likelier for a common word Whisper
-        capitalised as a name (:data:`CAPITALISED_CONFIRM_MARGIN`: "Tom" stays, "Century"
-        for Sentry does not). Where two such overlap, the one more like
+        nearly as likely (:data:`CONFIRM_MARGIN`), or likelier for a word Whisper wrote on
+        purpose, such as a common word capitalised as a name (:data:`DELIBERATE_CONFIRM_MARGIN`:
+        "Tom" stays, "Century" for Sentry does not). Where two such overlap, the one more like
         Whisper's words wins: the scores favour fewer tokens and names tiny.en knows ("put
         Tritic" would be Pydantic rather than Triton, for speech that said Traefik). A
         transcriber that cannot score texts, or audio over one window, leaves ``heard`` as it
@@ -454,7 +455,7 @@ class TextPipeline:
         gains = [(alt - scores[0], miss) for alt, miss in zip(scores[1:], misses, strict=True)]
         chosen: list[NearMiss] = []
         for gain, miss in sorted(gains, key=lambda g: (-g[1].score, -g[0])):
-            margin = CAPITALISED_CONFIRM_MARGIN if miss.capitalised else CONFIRM_MARGIN
+            margin = DELIBERATE_CONFIRM_MARGIN if miss.deliberate else CONFIRM_MARGIN
             if gain >= margin and all(miss.end <= c.start or c.end <= miss.start for c in chosen):
                 chosen.append(miss)
                 said = heard[miss.start : miss.end]

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from rapidfuzz import fuzz, process
 
+from app.text.english import english_word
 from app.text.readings import (
     LETTER_NAMES,
     NUMBER_WORDS,
@@ -198,10 +199,12 @@ class _Probe:
     # Set when a small function word starts or ends the run: its words, word by word (as
     # spoken and as written), which must be one of a term's readings (see _Term.readings).
     bounded_words: frozenset[tuple[str, ...]] | None = None
-    # One common word Whisper capitalised inside a sentence ("Century", "Tom") or wrote in
-    # capitals ("FACTS", four letters or more): as often a name, a title or emphasis as a
-    # misheard term, so only the audio may make it a look-alike term (NearMiss.capitalised).
-    capitalised: bool = False
+    # One word Whisper wrote on purpose: a common word capitalised inside a sentence
+    # ("Century", "Tom") or in capitals ("FACTS", four letters or more), or an English word
+    # or name that is no single token ("pottery", "Voltaire"; see app.text.english). As
+    # often a name, a title, emphasis or what was said as a misheard term, so only the audio
+    # may make it a look-alike term (NearMiss.deliberate).
+    deliberate: bool = False
     exact: list[_Term] | None = None  # the terms it spells, when it spells one
     # The run goes on past a contraction or possessive ("let's build"): only a term written
     # with an apostrophe may be it (see _probes).
@@ -217,9 +220,9 @@ class NearMiss:
     end: int
     term: str
     score: float
-    # The words are one common word Whisper capitalised as a name ("Century", "Tom"): a word it
+    # The words are one word Whisper wrote on purpose ("Century", "Tom", "FACTS", "pottery"): a word it
     # wrote on purpose, so the audio must find the term likelier (see TextPipeline.confirm).
-    capitalised: bool = False
+    deliberate: bool = False
 
 
 @dataclass(order=True, slots=True)
@@ -261,6 +264,12 @@ def _tokens(text: str) -> list[_Token]:
         clitic = letters in _CLITICS and at >= 2 and text[at - 1] in "'’" and text[at - 2].isalpha()
         tokens.append(_Token(word, at, m.end(), letters, spoken, clitic))
     return tokens
+
+
+def _inflection(word: str, term: str) -> bool:
+    """Whether the letters ``word`` are the letters ``term`` with a word ending, or ``term`` is
+    ``word`` with one ("dockers" of Docker, "panda" of pandas)."""
+    return any(word == term + e or term == word + e for e in WORD_ENDINGS)
 
 
 def _apostrophe_before(text: str, at: int) -> bool:
@@ -515,8 +524,9 @@ class Vocabulary:
         ("API", "GitHub", see :func:`~app.transcribe.tokens.known_name`): Whisper, shown the
         terms in its prompt, wrote the word it heard, so only the term itself or one of its
         spoken readings ("sequel" for SQL) replaces it, never a look-alike ("back" stays, not
-        Black; "API" stays, not PyPI; "GitHub" stays, not GitLab). ``probe.capitalised``, one
-        common word capitalised inside a sentence, is a name as often as a misheard term ("talked
+        Black; "API" stays, not PyPI; "GitHub" stays, not GitLab). ``probe.deliberate``, one
+        word Whisper wrote on purpose (a common word capitalised inside a sentence or in
+        capitals, a rare English word), is that word as often as a misheard term ("talked
         to Tom" is no TOML, "the Great Spirit" no Pyright): likewise, and :meth:`near_misses`
         leaves it to the audio ("Errors go to Century" may be Sentry).
         """
@@ -531,7 +541,9 @@ class Vocabulary:
             # written as such is that word, not the letter ("let me see the code").
             letter = len(term.letters) == 1 and probe.stop - probe.start == 1
             return 0.0 if letter and probe.ordinary else _READING_SCORE
-        if probe.ordinary or probe.capitalised or term.short:
+        # an English word that is the term with or without an ending ("dockers", "panda") is it
+        inflected = probe.deliberate and _inflection(probe.letters, term.letters)
+        if (probe.ordinary or probe.deliberate or term.short) and not inflected:
             return 0.0  # only the term or a reading of it (above), never a look-alike
         if len(probe.letters) < (3 if probe.named else 4):
             return 0.0
@@ -643,14 +655,20 @@ class Vocabulary:
                 said = frozenset({letters_of(spoken), letters_of(raw_spoken)})
                 keys = frozenset({sound_key(spoken), sound_key(raw_spoken)})
                 # One common word written capitalised ("Tom") or in capitals of four letters or
-                # more ("FACTS" is no FAISS, "DOCTOR" no Docker); a shorter one is an acronym as
-                # often ("BIP" for pip).
-                capitalised = (
+                # more ("FACTS" is no FAISS, "DOCTOR" no Docker; a shorter one is an acronym as
+                # often, "BIP" for pip), or a rarer English word or name in lower case or
+                # capitalised ("pottery" is no Poetry, "Voltaire" no Altair).
+                deliberate = (
                     j - i == 1
-                    and named
                     and not ordinary
-                    and (word.istitle() or (word.isupper() and len(word) >= 4))
-                    and common_word(word)
+                    and (
+                        (
+                            named
+                            and (word.istitle() or (word.isupper() and len(word) >= 4))
+                            and common_word(word)
+                        )
+                        or ((word.islower() or (named and word.istitle())) and english_word(word))
+                    )
                 )
                 yield _Probe(
                     i,
@@ -664,7 +682,7 @@ class Vocabulary:
                     keys,
                     words,
                     runs,
-                    capitalised,
+                    deliberate,
                     contraction=contraction,
                 )
 
@@ -739,7 +757,7 @@ class Vocabulary:
                 score = self._similarity(probe, term, _NEAR_FLOORS)
                 if score >= NEAR_MISS_BAR:
                     start, end = tokens[probe.start].start, tokens[probe.stop - 1].end
-                    found[(start, end, term.text)] = NearMiss(start, end, term.text, score, probe.capitalised)
+                    found[(start, end, term.text)] = NearMiss(start, end, term.text, score, probe.deliberate)
         for miss in self._fragment_misses(tokens, text, probes, spelled):
             found.setdefault((miss.start, miss.end, miss.term), miss)
         return sorted(found.values(), key=lambda m: -m.score)[:limit]

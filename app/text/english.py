@@ -1,0 +1,68 @@
+"""English words, to tell a word Whisper wrote on purpose from a guess at a term.
+
+Whisper writes the words it hears; a rare English word ("pottery", "fleas", "reeds") is as
+likely what was said as a misheard term (Poetry, Flask, Redis), and only the audio can tell
+(``TextPipeline.confirm``). :func:`english_word` says whether a word is one: a word of
+``resources/english/words.txt.gz``, the words that occur at least
+:data:`MIN_COUNT` times in pyspellchecker's English word frequency list (MIT; counted on
+OpenSubtitles). ``python -m app.text.english SOURCE.json.gz`` writes that file again from
+pyspellchecker's ``spellchecker/resources/en.json.gz``.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import json
+import logging
+import sys
+from pathlib import Path
+
+from app.paths import resources_dir
+
+log = logging.getLogger(__name__)
+
+# A word counted fewer times than this in the frequency list is left out: misspellings and
+# names ("jingo" 50, "tomlin" 50) are below it, "pottery" (2029), "reeds" (558), "taper" (454)
+# above.
+MIN_COUNT = 100
+
+
+def words_file() -> Path:
+    """Where the word list is (see the module's docstring)."""
+    return resources_dir() / "english" / "words.txt.gz"
+
+
+@functools.cache
+def _words() -> frozenset[str]:
+    try:
+        with gzip.open(words_file(), "rt", encoding="utf-8") as handle:
+            return frozenset(handle.read().split())
+    except OSError as exc:  # a broken install (no resources): correct on looks, as before
+        log.warning("no English word list (%s): rare English words may be corrected to terms", exc)
+        return frozenset()
+
+
+def english_word(word: str) -> bool:
+    """Whether ``word``, lower-cased, is an English word of the list.
+
+    >>> english_word("pottery"), english_word("Pandera")
+    (True, False)
+    """
+    return word.isalpha() and word.lower() in _words()
+
+
+def write_words(source: Path, target: Path, min_count: int = MIN_COUNT) -> int:
+    """Write ``target`` (gzipped, one word a line) from a pyspellchecker frequency list
+    ``source`` (gzipped JSON of word -> count); return how many words it has."""
+    with gzip.open(source, "rt", encoding="utf-8") as handle:
+        counts: dict[str, int] = json.load(handle)
+    words = sorted(w for w, n in counts.items() if n >= min_count and w.isalpha() and w.islower())
+    with gzip.GzipFile(target, "wb", mtime=0) as out:
+        out.write(("\n".join(words) + "\n").encode("utf-8"))
+    return len(words)
+
+
+if __name__ == "__main__":  # python -m app.text.english SOURCE.json.gz
+    count = write_words(Path(sys.argv[1]), words_file())
+    print(f"{count} words written to {words_file()}")
