@@ -631,4 +631,5 @@ def test_a_rarer_english_word_is_left_to_the_audio() -> None:
         assert vocab.correct(text) == text
         assert [(m.term, m.deliberate) for m in vocab.near_misses(text)] == [(term, True)], text
     assert vocab.correct("two dockers and a panda") == "two Dockers and a pandas"
+    assert Vocabulary(["systemd"]).correct("The System is down.") == "The System is down."
     assert vocab.correct("a pyantic model") == "a pyantic model"  # not English, not a term here

@@ -267,9 +267,9 @@ def _tokens(text: str) -> list[_Token]:
 
 
 def _inflection(word: str, term: str) -> bool:
-    """Whether the letters ``word`` are the letters ``term`` with a word ending, or ``term`` is
-    ``word`` with one ("dockers" of Docker, "panda" of pandas)."""
-    return any(word == term + e or term == word + e for e in WORD_ENDINGS)
+    """Whether the letters ``word`` are the letters ``term`` with a plural ending, or ``term``
+    is ``word`` with one ("dockers" of Docker, "panda" of pandas; not "system" of systemd)."""
+    return any(word == term + e or term == word + e for e in ("s", "es"))
 
 
 def _apostrophe_before(text: str, at: int) -> bool:
@@ -541,7 +541,7 @@ class Vocabulary:
             # written as such is that word, not the letter ("let me see the code").
             letter = len(term.letters) == 1 and probe.stop - probe.start == 1
             return 0.0 if letter and probe.ordinary else _READING_SCORE
-        # an English word that is the term with or without an ending ("dockers", "panda") is it
+        # an English word that is the term with or without a plural ending ("dockers", "panda")
         inflected = probe.deliberate and _inflection(probe.letters, term.letters)
         if (probe.ordinary or probe.deliberate or term.short) and not inflected:
             return 0.0  # only the term or a reading of it (above), never a look-alike
