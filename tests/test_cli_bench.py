@@ -138,22 +138,22 @@ def test_bench_rewrites_counts_what_the_vocabulary_changes_in_plain_text(tmp_pat
     text = tmp_path / "prose.txt"
     text.write_text(
         "I don't trust him at all today.\nWe light a torch in the\ndark tonight. "
-        "We read Voltaire with a quill! The black cat sat on the step.\nShort one.\n",
+        "We read Maro with a quill! The black cat sat on the step.\nShort one.\n",
         encoding="utf-8",
     )
     terms = tmp_path / "terms.txt"
-    terms.write_text("Rust\nPyTorch\nBlack\nAltair\n", encoding="utf-8")
+    terms.write_text("Rust\nPyTorch\nBlack\nMarimo\n", encoding="utf-8")
     proc = holdtype("bench", "rewrites", "--json", str(text), "--vocab-file", str(terms))
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     assert report["terms"] == 4
     assert report["sentences"] == 4  # "Short one." is under 20 characters
     assert report["rewritten"] == 1 and report["changed"] == 2
-    assert report["rewrites"] == [{"from": "Voltaire", "to": "Altair", "count": 1}]
+    assert report["rewrites"] == [{"from": "Maro", "to": "Marimo", "count": 1}]
     assert report["recased"] == [{"from": "black", "to": "Black", "count": 1}]
     table = holdtype("bench", "rewrites", str(text), "--vocab-file", str(terms))
     assert table.stdout.startswith("4 sentences, 4 terms: 1 rewritten (25.00%), 1 only recased")
-    assert "'Voltaire' -> 'Altair'" in table.stdout
+    assert "'Maro' -> 'Marimo'" in table.stdout
 
 
 def test_bench_rewrites_names_a_missing_file_and_text_without_sentences(tmp_path: Path) -> None:
