@@ -55,10 +55,10 @@ LONG_PROMPT_TOKENS = PROMPT_BUDGET // 2
 # +4.2; most others -5 to -30 (all of the speech set's: -11 or lower).
 CONFIRM_MARGIN = -4.0
 # The same for a word Whisper wrote on purpose (NearMiss.deliberate: a common word capitalised
-# as a name or in capitals, a rarer English word in lower case): a real word it chose, not a
-# guess at one it did not know, so the term must be likelier ("dangle" for Django: +3.2). espeak-ng saying
-# Sentry, TOML, Trio where Whisper wrote "Century", "Tom", "Three" scored +1.4 to +12.2; the
-# names "Tom" in "I talked to Tom", "Ask Tom for the keys" -0.4 to -2.5 (TOML).
+# as a name or in capitals, a rarer English word or a name): a real word it chose, not a guess
+# at one it did not know, so the term must be likelier. espeak-ng saying Sentry, TOML, Trio
+# where Whisper wrote "Century", "Tom", "Three" scored +1.4 to +12.2, Django for "dangle"
+# +3.2; the names "Tom" in "I talked to Tom", "Ask Tom for the keys" -0.4 to -2.5 (TOML).
 DELIBERATE_CONFIRM_MARGIN = 0.0
 # TextPipeline.second_opinion: a stretch of the reading without the vocabulary is taken when
 # Whisper, under the vocabulary's prompt, finds the transcript with it likelier than this

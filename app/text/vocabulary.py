@@ -220,8 +220,9 @@ class NearMiss:
     end: int
     term: str
     score: float
-    # The words are one word Whisper wrote on purpose ("Century", "Tom", "FACTS", "pottery"): a word it
-    # wrote on purpose, so the audio must find the term likelier (see TextPipeline.confirm).
+    # The words are one word Whisper wrote on purpose ("Century", "Tom", "FACTS", "pottery"),
+    # not a guess at one it did not know, so the audio must find the term likelier (see
+    # TextPipeline.confirm).
     deliberate: bool = False
 
 
@@ -270,11 +271,6 @@ def _inflection(word: str, term: str) -> bool:
     """Whether the letters ``word`` are the letters ``term`` with a plural ending, or ``term``
     is ``word`` with one ("dockers" of Docker, "panda" of pandas; not "system" of systemd)."""
     return any(word == term + e or term == word + e for e in ("s", "es"))
-
-
-def _apostrophe_before(text: str, at: int) -> bool:
-    """Whether the word at ``at`` follows a letter and an apostrophe ("clock" of "o'clock")."""
-    return at >= 2 and text[at - 1] in "'’" and text[at - 2].isalpha()
 
 
 def _inside_word(text: str, before: _Token, after: _Token) -> bool:
@@ -599,7 +595,7 @@ class Vocabulary:
         for i in range(n):
             if tokens[i].clitic:
                 continue  # "it's too" is no Istio: "s" belongs to "it"
-            if _apostrophe_before(text, tokens[i].start):
+            if i > 0 and _inside_word(text, tokens[i - 1], tokens[i]):
                 continue  # "clock" of "o'clock", "Brien" of "O'Brien": the end of a word
             for j in range(i + 1, min(n, i + self._max_words) + 1):
                 if j - i > 1 and not self._gap.fullmatch(text[tokens[j - 2].end : tokens[j - 1].start]):
