@@ -251,11 +251,13 @@ class TextPipeline:
             first = transcriber.transcribe(audio, options, cancel=cancel)
             best, read_with = first, options
             look = self.second_look(base, first.text, first.duration)
+            # The plain reading, waited for once: by a second look that reads without the
+            # vocabulary, else by the second opinion.
+            other = _result(plain) if look is not None and look.replaces else None
             if look is not None:
                 self.second_readings += 1
-                made = _result(plain) if look.replaces else None
-                if made is not None:
-                    second = made  # the reading without the vocabulary: made beside the first
+                if other is not None:
+                    second = other  # the reading without the vocabulary: made beside the first
                 else:
                     second = transcriber.transcribe(audio, look.options, cancel=cancel)
                 if look.keeps(first, second):
@@ -263,7 +265,8 @@ class TextPipeline:
                 kept = "second" if best is second else "first"
                 log.debug("second reading %r; kept the %s", second.text, kept)
                 best = dataclasses.replace(best, elapsed_ms=first.elapsed_ms + second.elapsed_ms)
-            other = _result(plain)
+            if look is None or not look.replaces:
+                other = _result(plain)
             if other is not None and read_with.initial_prompt:
                 self.second_opinions += 1
                 best = self.second_opinion(transcriber, audio, best, other.text, read_with.initial_prompt)
