@@ -66,12 +66,14 @@ _POLL_S = 0.1  # how often the streaming loop looks at new audio
 class _Begin:
     mode: str | None
     at: float
+    from_key: bool = False  # sent by the hotkey listener (else by the tray, CLI or a test)
 
 
 @dataclass(frozen=True, slots=True)
 class _End:
     at: float
     discard: bool = False
+    from_key: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,8 +155,8 @@ class Engine:
         self._subscribers: list[Subscriber] = []
         self._sub_lock = threading.Lock()
         self._commands: queue.Queue[object] = queue.Queue()
-        self._transcribe_jobs: queue.Queue[Callable[[], None] | None] = queue.Queue()
-        self._output_jobs: queue.Queue[Callable[[], None] | None] = queue.Queue()
+        self._transcribe_jobs: queue.Queue[Callable[[], object] | None] = queue.Queue()
+        self._output_jobs: queue.Queue[Callable[[], object] | None] = queue.Queue()
         self._generation = 0
         self._current: _Utterance | None = None  # being recorded
         self._busy: dict[int, State] = {}  # generation -> stage, for utterances in flight
@@ -407,6 +409,8 @@ class Engine:
         if self._recorder is None or not self._recorder.armed:
             self._arm_audio()
             if self._recorder is None or not self._recorder.armed:
+                if command.from_key:
+                    self._forget_key_recording()  # its next press must start one, not stop none
                 return  # the error was published by _arm_audio
         self._generation += 1
         gen = self._generation
@@ -444,7 +448,11 @@ class Engine:
         self._current = None
         if self._recorder.lost_error:
             utt.error = self._recorder.lost_error
-        if command.discard:
+        if not command.from_key:
+            self._forget_key_recording()  # ended from the tray: the key's next press starts one
+        # A key tap under min_hold_s is no dictation; but one that ends a longer recording
+        # started elsewhere (the tray) stops it as any end does: that audio is kept.
+        if command.discard and command.at - utt.key_down < self._settings.hotkey.min_hold_s:
             if utt.spool is not None:
                 utt.spool.close(keep=False)
             self._set_state(utt.generation)
@@ -455,6 +463,13 @@ class Engine:
         self._busy[utt.generation] = State.TRANSCRIBING
         self._set_state(utt.generation)
         self._transcribe_jobs.put(lambda: self._finish(utt))
+
+    def _forget_key_recording(self) -> None:
+        """Tell the hotkey listener no recording of its own is under way (a toggle's next
+        press then starts one rather than stopping one that is not there)."""
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                self._listener.reset()
 
     def _on_cancel(self) -> None:
         if self._current is not None:
@@ -560,17 +575,17 @@ class Engine:
 
         now = time.time()
         if action.kind == ActionKind.START:
-            self._commands.put(_Begin(action.mode_name or None, now))
+            self._commands.put(_Begin(action.mode_name or None, now, from_key=True))
         elif action.kind == ActionKind.STOP:
-            self._commands.put(_End(now))
+            self._commands.put(_End(now, from_key=True))
         elif action.kind == ActionKind.DISCARD:
-            self._commands.put(_End(now, discard=True))
+            self._commands.put(_End(now, discard=True, from_key=True))
         elif action.kind == ActionKind.CANCEL:
             self._commands.put(_Cancel())
 
     # --- workers ---------------------------------------------------------------------------------
     @staticmethod
-    def _worker_loop(jobs: queue.Queue[Callable[[], None] | None]) -> None:
+    def _worker_loop(jobs: queue.Queue[Callable[[], object] | None]) -> None:
         while True:
             job = jobs.get()
             if job is None:
@@ -580,14 +595,15 @@ class Engine:
             except Exception:
                 log.exception("worker job failed")
 
-    def _load_model(self) -> None:
+    def _load_model(self) -> str | None:
+        """Load the model (transcription worker); the reason when it cannot be loaded."""
         transcriber = self._transcriber
         try:
             if isinstance(transcriber, WhisperTranscriber):
                 transcriber.load()
         except HoldtypeError as exc:
             self._publish(ev.ErrorRaised(str(exc), "model"))
-            return
+            return str(exc)
         self._ready.set()
         _release_freed_memory()
         if isinstance(transcriber, WhisperTranscriber):
@@ -600,6 +616,7 @@ class Engine:
                     tuple(self._problems),
                 )
             )
+        return None
 
     def _load_and_recover(self) -> None:
         self._load_model()
@@ -709,8 +726,12 @@ class Engine:
     def _finish(self, utt: _Utterance) -> None:
         """Decode what is left and hand the text to the output worker (transcription worker)."""
         audio = utt.audio if utt.audio is not None else np.zeros(0, np.float32)
-        self._ready.wait()
+        # Jobs on this worker run in turn: a model that failed to load (or a new one queued
+        # behind this job) will not load while this job waits, so it tries here itself.
+        problem = None if self._ready.is_set() else self._load_model()
         try:
+            if problem is not None:
+                raise HoldtypeError(f"the model is not loaded ({problem})")
             if utt.streaming is not None:
                 transcript = utt.streaming.finish(audio)
             else:
@@ -749,6 +770,8 @@ class Engine:
                 log.debug("dictation #%d waited for the hotkey to come up before it went in", gen)
             if utt.cancelled or gen in self._cancelled:
                 outcome = Outcome.CANCELLED
+            elif error and not text:  # nothing transcribed: the audio is kept to try again
+                outcome = Outcome.FAILED
             elif text:
                 self._commands.put(_Stage(gen, State.INSERTING))
                 result = self._insert_between_holds(gen, text)
@@ -870,20 +893,26 @@ class Engine:
     def _insert(self, text: str) -> InsertResult:
         from app.insert.base import InsertResult, choose_inserter
 
-        if self._inserter is None:
+        inserter = self._inserter  # read once: applied settings may replace it meanwhile
+        if inserter is None:
             try:
-                self._inserter = choose_inserter(self._settings.paste)
+                inserter = self._inserter = choose_inserter(self._settings.paste)
             except HoldtypeError as exc:
                 self.copy_to_clipboard(text)
                 return InsertResult(False, "paste", "none", str(exc))
             from app.insert.x11 import X11Inserter
 
-            if isinstance(self._inserter, X11Inserter):
-                self._inserter.between_words = self._wait_for_keys_up
+            if isinstance(inserter, X11Inserter):
+                inserter.between_words = self._wait_for_keys_up
         listener = self._listener
-        # Its Shift (a capital typed) and Ctrl (the paste) must not spoil a hotkey press.
-        with listener.sending_keys() if listener is not None else contextlib.nullcontext():
-            return self._inserter.insert(text)
+        try:
+            # Its Shift (a capital typed) and Ctrl (the paste) must not spoil a hotkey press.
+            with listener.sending_keys() if listener is not None else contextlib.nullcontext():
+                return inserter.insert(text)
+        except Exception as exc:  # an inserter's bug or a stuck tool must not lose the text
+            log.exception("inserting the text failed")
+            self.copy_to_clipboard(text)
+            return InsertResult(False, "paste", type(inserter).__name__, f"paste failed: {exc}")
 
     def _insert_only(self, text: str) -> None:
         result = self._insert(text)

@@ -252,3 +252,106 @@ def test_a_mode_that_fails_in_an_unforeseen_way_pastes_the_plain_transcript(
         assert eng.history.get(result.history_id).text == result.text
     finally:
         eng.shutdown()
+
+
+def test_a_model_that_cannot_load_fails_the_dictation_and_the_next_model_loads(x_env, target_window, speak):
+    """A real load failure (base.en was never downloaded here): the dictation used to wait for
+    the model for ever, and so did the load of the model picked next, queued behind it."""
+    settings = Settings()
+    settings.model.name = "base.en"
+    eng = Engine(settings, enable_hotkeys=False, enable_audio=False)
+    seen = Recorder()
+    eng.subscribe(seen)
+    try:
+        eng.start()
+        wait_for(
+            lambda: [e for e in seen.of(ev.ErrorRaised) if e.source == "model"],
+            timeout=60,
+            what="the load error",
+        )
+        audio = load_audio(speak("The meeting moved to Thursday.", speed=150))
+        eng.dictate_audio(audio)
+        failed = wait_for(lambda: seen.of(ev.UtteranceResult), timeout=60, what="a result")[0]
+        assert failed.outcome == ev.Outcome.FAILED and failed.text == ""
+        assert failed.error and "not downloaded" in failed.error, failed.error
+        assert eng.history.get(failed.history_id).outcome == ev.Outcome.FAILED
+        eng.apply_settings(Settings())  # back to the embedded tiny.en
+        assert eng.wait_ready(120)
+        target_window.focus()
+        eng.dictate_audio(audio)
+        second = wait_for(lambda: seen.of(ev.UtteranceResult)[1:], timeout=60, what="a second result")[0]
+        assert second.outcome == ev.Outcome.PASTED and "thursday" in second.text.lower(), second
+    finally:
+        eng.shutdown()
+
+
+def test_a_key_tap_that_ends_a_recording_started_from_the_tray_keeps_it(x_env, pulse, target_window, speak):
+    """The tray starts a recording; a short tap of the hotkey (hold mode) stops it. The tap
+    is under ``min_hold_s``, which used to discard the whole recording as a stray tap."""
+    eng = Engine(Settings(), enable_hotkeys=True, enable_audio=True)
+    try:
+        seen = _start(eng)
+        target_window.focus()
+        eng.begin()  # what the tray's "Start dictation" does
+        wait_for(lambda: eng.state == ev.State.RECORDING, timeout=10, what="recording")
+        pulse.play(speak("Please book a table for four people.", speed=150))
+        x_env.xdotool("key", "Caps_Lock")
+        result = wait_for(lambda: seen.of(ev.UtteranceResult), timeout=60, what="a result")[0]
+        assert result.outcome == ev.Outcome.PASTED and "table" in result.text.lower(), result
+        assert not [n for n in seen.of(ev.Notice) if "tap" in n.message.lower()]
+        # The listener took no part in that recording: its next hold records as usual.
+        x_env.xdotool("keydown", "Caps_Lock")
+        wait_for(lambda: eng.state == ev.State.RECORDING, timeout=10, what="a second recording")
+        pulse.play(speak("The weather is lovely today.", speed=150))
+        x_env.xdotool("keyup", "Caps_Lock")
+        second = wait_for(lambda: seen.of(ev.UtteranceResult)[1:], timeout=60, what="a second result")[0]
+        assert "lovely today" in second.text.lower(), second
+    finally:
+        eng.shutdown()
+
+
+def test_a_toggle_recording_stopped_from_the_tray_lets_the_next_press_start_one(
+    x_env, pulse, target_window, speak
+):
+    """Toggle mode: the key starts a recording, the tray stops it. The listener still took
+    it for running, so the next press was sent as a stop and did nothing."""
+    eng = Engine(Settings(hotkey=HotkeySettings(mode="toggle")), enable_hotkeys=True, enable_audio=True)
+    try:
+        seen = _start(eng)
+        target_window.focus()
+        x_env.xdotool("key", "Caps_Lock")
+        wait_for(lambda: eng.state == ev.State.RECORDING, timeout=10, what="recording")
+        pulse.play(speak("Please book a table for four people.", speed=150))
+        eng.end()  # what the tray's "Stop dictation" does
+        wait_for(lambda: seen.of(ev.UtteranceResult), timeout=60, what="a result")
+        x_env.xdotool("key", "Caps_Lock")
+        wait_for(lambda: eng.state == ev.State.RECORDING, timeout=10, what="the next press to record")
+        pulse.play(speak("The weather is lovely today.", speed=150))
+        x_env.xdotool("key", "Caps_Lock")
+        second = wait_for(lambda: seen.of(ev.UtteranceResult)[1:], timeout=60, what="a second result")[0]
+        assert "lovely today" in second.text.lower(), second
+    finally:
+        eng.shutdown()
+
+
+def test_an_inserter_that_raises_leaves_the_text_on_the_clipboard_and_in_history(
+    x_env, clipboard, speak, monkeypatch
+):
+    from app.insert.x11 import X11Inserter
+
+    def broken(self, text):  # FAKE: a bug or a stuck tool inside an inserter, not a real failure
+        raise RuntimeError("stuck")
+
+    monkeypatch.setattr(X11Inserter, "insert", broken)
+    eng = Engine(Settings(), enable_hotkeys=False, enable_audio=False)
+    try:
+        seen = _start(eng)
+        eng.dictate_audio(load_audio(speak("The meeting moved to Thursday.", speed=150)))
+        result = wait_for(lambda: seen.of(ev.UtteranceResult), timeout=60, what="a result")[0]
+        assert result.outcome == ev.Outcome.FAILED and "thursday" in result.text.lower(), result
+        assert "stuck" in (result.error or "")
+        assert any("clipboard" in e.message for e in seen.of(ev.ErrorRaised))
+        wait_for(lambda: "Thursday" in (clipboard.get() or ""), timeout=10, what="the text on the clipboard")
+        assert eng.history.get(result.history_id).text == result.text
+    finally:
+        eng.shutdown()
