@@ -465,29 +465,31 @@ def load_settings(path: Path | None = None) -> LoadResult:
     path = path or get_paths().config_file
     if not path.exists():
         return LoadResult(Settings(), path)
+    data = None
     try:
-        raw = tomllib.loads(read_text(path))
+        data = read_text(path)
+        raw = tomllib.loads(data)
     except PermissionError as exc:
         raise ConfigError(
             f"cannot read the settings file {path}: {exc.strerror or exc}; give your user access "
             f"to it (chmod u+rw {path})"
         ) from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        return _set_aside(path, f"cannot be parsed: {exc}", Settings(), None)
+        return _set_aside(path, data, f"cannot be parsed: {exc}", Settings(), None)
     try:
         version = schema_version(raw)
     except ConfigError as exc:
-        return _set_aside(path, f"is not valid: {exc}", *salvage(raw))
+        return _set_aside(path, data, f"is not valid: {exc}", *salvage(raw))
     if version > SCHEMA_VERSION:
         problem = (
             f"was written by a newer Holdtype (settings schema {version}; this one reads {SCHEMA_VERSION})"
         )
-        return _set_aside(path, problem, Settings(), None)
+        return _set_aside(path, data, problem, Settings(), None)
     raw = migrate(raw)
     try:
         return LoadResult(Settings.model_validate(raw), path)
     except ValidationError as exc:
-        return _set_aside(path, f"is not valid: {_describe(exc)}", *salvage(raw))
+        return _set_aside(path, data, f"is not valid: {_describe(exc)}", *salvage(raw))
 
 
 def read_settings(path: Path) -> Settings:
@@ -505,21 +507,38 @@ def read_settings(path: Path) -> Settings:
         raise ConfigError(f"the settings file {path} is not valid: {_describe(exc)}") from exc
 
 
-def _set_aside(path: Path, problem: str, settings: Settings, dropped: list[str] | None) -> LoadResult:
-    """Move the file at ``path`` aside and report it; ``dropped`` (None: nothing was kept) names
-    what ``settings``, the values kept from it, lack. The kept values are saved in its place."""
-    target = move_aside(path.resolve(), "broken")  # a link (dotfiles): its target goes aside
-    message = f"Settings file {path} {problem}. It was moved to {target}; "
-    if dropped is None:
-        message += "using defaults."
-    else:
-        message += f"kept the rest of it, with defaults for: {', '.join(dropped)}."
-    log.warning("%s", message, extra=SHOWN_TO_USER)
-    result = LoadResult(settings, path, message, target, dropped or [])
-    if dropped is not None:
-        with settings_lock(path):
+def _set_aside(
+    path: Path, seen: str | None, problem: str, settings: Settings, dropped: list[str] | None
+) -> LoadResult:
+    """Move the file at ``path`` (whose text was ``seen``, None when it could not be read)
+    aside and report it; ``dropped`` (None: nothing was kept) names what ``settings``, the values
+    kept from it, lack. The kept values are saved in its place.
+
+    All under the settings lock, and only if the file still holds what was read: a command
+    saving meanwhile (``vocab add``) would otherwise find no file, save defaults with its
+    change, and have that overwritten by the kept values, or see its own file moved aside.
+    """
+    with settings_lock(path):
+        if not path.exists() or _text_of(path) != seen:
+            return load_settings(path)  # another process set it aside or saved since
+        target = move_aside(path.resolve(), "broken")  # a link (dotfiles): its target goes aside
+        message = f"Settings file {path} {problem}. It was moved to {target}; "
+        if dropped is None:
+            message += "using defaults."
+        else:
+            message += f"kept the rest of it, with defaults for: {', '.join(dropped)}."
+        log.warning("%s", message, extra=SHOWN_TO_USER)
+        if dropped is not None:
             save_settings(settings, path)
-    return result
+    return LoadResult(settings, path, message, target, dropped or [])
+
+
+def _text_of(path: Path) -> str | None:
+    """The text of the file at ``path``; None when it cannot be read or decoded."""
+    try:
+        return read_text(path)
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 # How long a change waits for another process saving the settings (a save takes milliseconds).

@@ -22,6 +22,7 @@ from app.config import (
 )
 from app.paths import get_paths
 from tests.fixtures.holder import holding
+from tests.fixtures.waiting import wait_for
 
 
 def test_holdtype_home_puts_every_folder_under_it(holdtype_home: Path) -> None:
@@ -286,3 +287,42 @@ def test_an_empty_value_for_a_setting_that_needs_one_says_so(key: str) -> None:
     with pytest.raises(ConfigError, match=f"{key} cannot be left empty"):
         set_text(Settings(), key, "")
     assert set_text(Settings(), "model.language", "").model.language is None  # empty: detect it
+
+
+def test_a_broken_file_is_set_aside_only_once_another_process_saving_is_done(tmp_path: Path) -> None:
+    """A command saving the settings (holding their lock) while another found the file broken:
+    the file was moved aside at once, outside the lock, and the saving command's change was
+    then overwritten or moved aside with it. Now the set-aside waits for the lock and reads
+    the file again: the other process's good file stands."""
+    import sys
+    import threading
+    import traceback
+
+    path = tmp_path / "config.toml"
+    path.write_text("[vocabulary\nterms = [", encoding="utf-8")
+    code = (
+        "import sys; from pathlib import Path\n"
+        "from app.config import Settings, save_settings, settings_lock\n"
+        "path = Path(sys.argv[1])\n"
+        "with settings_lock(path):\n"
+        "    print('held', flush=True); sys.stdin.readline()\n"
+        "    settings = Settings(); settings.vocabulary.terms = ['keep']; save_settings(settings, path)"
+    )
+    results: list = []
+    with holding(code, str(path)) as holder:
+        loader = threading.Thread(target=lambda: results.append(load_settings(path)), daemon=True)
+        loader.start()
+
+        def waiting_for_the_lock() -> bool:
+            frame = sys._current_frames().get(loader.ident or 0)
+            return frame is not None and any(f.name == "lock_within" for f in traceback.extract_stack(frame))
+
+        wait_for(waiting_for_the_lock, timeout=10, what="the loader to wait for the settings lock")
+        assert path.read_text(encoding="utf-8").startswith("[vocabulary\n")  # not moved yet
+        assert holder.stdin is not None
+        holder.stdin.write("go\n")
+        holder.stdin.flush()
+        loader.join(30)
+    assert results and results[0].problem is None, results
+    assert results[0].settings.vocabulary.terms == ["keep"]
+    assert not list(tmp_path.glob("*.broken-*"))
