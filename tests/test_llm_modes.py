@@ -151,6 +151,18 @@ def test_commit_mode_reads_the_staged_diff(tmp_path: Path) -> None:
     assert rendered.prompt.count("<<<END-DIFF-") == 2  # the diff is framed on its own
 
 
+def test_a_staged_file_that_is_not_utf8_still_gives_a_diff(tmp_path: Path) -> None:
+    # git prints the file's own bytes: a Latin-1 "é" raised UnicodeDecodeError out of the mode.
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], cwd=repo, check=True)
+    (repo / "notes.txt").write_bytes("caf\u00e9 = 1\n".encode("latin-1"))
+    subprocess.run([*git, "add", "notes.txt"], cwd=repo, check=True)
+    diff = staged_diff(repo)
+    assert diff is not None and "caf\ufffd = 1" in diff
+
+
 def test_settings_default_mode_is_raw() -> None:
     assert Settings().modes.active == RAW
     assert LLMSettings().timeout_s == 10.0

@@ -119,6 +119,39 @@ def test_schema_retries_exhausted_fall_back(chat_stub: OpenAIChatStub) -> None:
     assert result.text == "eggs and bread"
     assert result.fallback_reason and "did not match the schema after 2 attempt(s)" in result.fallback_reason
     assert "not JSON" in result.fallback_reason
+    # The failure is not cached: the same dictation asks the model again, which now answers.
+    chat_stub.replies = ['{"items": ["eggs", "bread"]}']
+    again = ModeRunner(_settings("stub", retries=1)).run("list", "eggs and bread")
+    assert not again.cached and again.fallback_reason is None and again.text == "- eggs\n- bread"
+    assert len(chat_stub.bodies) == 3
+
+
+def test_a_reply_nested_past_pythons_limit_falls_back(chat_stub: OpenAIChatStub) -> None:
+    chat_stub.replies = ["[" * 5000]  # json.loads raised RecursionError out of the runner
+    write_llm_models([model_entry("stub", chat_stub.api_base)])
+    result = ModeRunner(_settings("stub", retries=0)).run("list", "eggs and bread")
+    assert result.text == "eggs and bread"
+    assert result.fallback_reason and "not JSON" in result.fallback_reason
+
+
+def test_a_cached_reply_is_not_served_once_its_alias_names_another_model() -> None:
+    """`llm aliases set fast ...` repointed: the reply cached for the old model was served."""
+    import llm
+
+    first, second = OpenAIChatStub(["Ship the release today."]), OpenAIChatStub(["We ship today."])
+    try:
+        write_llm_models([model_entry("stub-a", first.api_base), model_entry("stub-b", second.api_base)])
+        llm.set_alias("fast", "stub-a")
+        one = ModeRunner(_settings("fast")).run("clean", TEXT)
+        assert one.fallback_reason is None and len(first.bodies) == 1
+        llm.set_alias("fast", "stub-b")
+        two = ModeRunner(_settings("fast")).run("clean", TEXT)
+        assert not two.cached and len(second.bodies) == 1 and two.text == "We ship today."
+        three = ModeRunner(_settings("fast")).run("clean", TEXT)
+        assert three.cached and three.text == "We ship today." and len(second.bodies) == 1
+    finally:
+        first.close()
+        second.close()
 
 
 def test_schema_goes_as_response_format_when_the_model_takes_it(chat_stub: OpenAIChatStub) -> None:

@@ -226,6 +226,7 @@ def staged_diff(cwd: Path | None = None, timeout_s: float = 5.0) -> str | None:
             cwd=cwd,
             capture_output=True,
             text=True,
+            errors="replace",  # a file in Latin-1 or a binary diff must not stop the mode
             timeout=timeout_s,
             check=False,
         )

@@ -173,13 +173,23 @@ class ModeRunner:
 
     # --- running ---------------------------------------------------------------------------------
     def run(self, mode_name: str, text: str, sample: int = 0) -> ModeResult:
-        """Rewrite ``text`` with mode ``mode_name``; never raises for a failing model.
+        """Rewrite ``text`` with mode ``mode_name``; never raises: whatever fails (the model,
+        a plugin, the cache, a staged diff, or a fault of Holdtype's own) gives ``text`` back
+        with the reason in ``fallback_reason``.
 
         ``sample`` selects one of N cached samples of the same prompt (for evals).
         """
         start = time.perf_counter()
         if mode_name == RAW or not text.strip():
             return ModeResult(text=text, mode=mode_name, model=None, cached=False, llm_ms=0.0)
+        try:
+            return self._run(mode_name, text, sample, start)
+        except Exception as exc:  # the words must never be lost to a bug on this path
+            log.exception("mode %s failed", mode_name)
+            return self._fallback(mode_name, None, text, f"internal error: {_one_line(exc)}", start)
+
+    def _run(self, mode_name: str, text: str, sample: int, start: float) -> ModeResult:
+        """:meth:`run` for a mode that may use a model."""
         try:
             mode = self.mode(mode_name)
         except ModeError as exc:
@@ -195,7 +205,10 @@ class ModeRunner:
         rendered = render_prompt(mode, text, diff)
         options = dict(mode.options)
         options.setdefault("max_tokens", _max_tokens(text, mode))
-        key = cache_key(model_id, options, rendered.system, rendered.prompt, mode.schema_, sample)
+        # The model an alias names now (`llm aliases set fast ...` may repoint it).
+        key = cache_key(
+            resolved_model_id(model_id), options, rendered.system, rendered.prompt, mode.schema_, sample
+        )
 
         cache = self.cache
         entry = _cache_get(cache, key)
@@ -215,7 +228,9 @@ class ModeRunner:
             reply = self._call(mode, model_id, rendered.system, rendered.prompt, options)
         except _Fallback as exc:
             return self._fallback(mode.name, model_id, text, str(exc), start, key=key)
-        if cache is not None:
+        # A reply that never matched the schema is not kept: the next dictation asks again
+        # (with llm.retries as they are then) rather than falling back on the stored failure.
+        if cache is not None and reply.schema_error is None:
             _cache_put(
                 cache,
                 CacheEntry(
@@ -411,6 +426,18 @@ class NoModel(Exception):
         self.fix = fix
 
 
+def resolved_model_id(model_id: str) -> str:
+    """The id of the model ``model_id`` names (an llm alias names another), else ``model_id``
+    as given (a model llm does not know: its call says so)."""
+    import llm
+
+    try:
+        with PLUGIN_LOCK:
+            return str(llm.get_model(model_id).model_id)
+    except Exception:  # an unknown model or a broken plugin: the call reports it
+        return model_id
+
+
 def pick_model(mode: Mode, settings: Settings) -> str:
     """The model id ``mode`` runs on: its own, else Holdtype's ``llm.model``, else llm's
     default when that is a local model (one that needs no API key).
@@ -478,7 +505,7 @@ def validate_reply(reply: str, schema: dict[str, Any]) -> ReplyCheck:
         parsed = json.loads(body)
     except json.JSONDecodeError as exc:  # its message is a position, never the reply's text
         return ReplyCheck(None, f"reply is not JSON ({exc})", f"reply is not JSON ({exc})")
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested past Python's limit
         return ReplyCheck(None, "reply is not JSON", "reply is not JSON")
     try:
         jsonschema.validate(parsed, schema)
