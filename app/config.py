@@ -247,7 +247,7 @@ class LLMSettings(_Section):
     retries: int = Field(2, ge=0, le=10, description="Extra attempts when a reply fails its schema")
     cache_enabled: bool = True
     cache_size_mb: int = Field(256, ge=1, le=100_000)
-    cache_ttl_days: float | None = Field(None, gt=0.0)
+    cache_ttl_days: float | None = Field(None, gt=0.0, allow_inf_nan=False)
 
 
 # The key formats of the providers llm's plugins reach: OpenAI and DeepSeek (sk-, sk-proj-),
@@ -277,6 +277,25 @@ def looks_like_api_key(value: str) -> bool:
         and len(token) >= _KEY_MIN_LENGTH
         and all(c.isascii() and (c.isalnum() or c in "-_") for c in token)
     )
+
+
+def api_key_in(value: Any, where: str = "") -> str | None:
+    """The dotted place of the first string in ``value`` (settings as JSON-like data) with a
+    word shaped like an API key (:func:`looks_like_api_key`), else None.
+
+    >>> api_key_in({"rules": [{"find": "my key", "replace": "sk-proj-" + "Ab3" * 16}]})
+    'rules.0.replace'
+    >>> api_key_in({"vocabulary": {"terms": ["scikit-learn", "sk-learn"]}}) is None
+    True
+    """
+    if isinstance(value, str):
+        return (where or "the value") if any(looks_like_api_key(w) for w in value.split()) else None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for name, item in items:
+        found = api_key_in(item, f"{where}.{name}" if where else str(name))
+        if found is not None:
+            return found
+    return None
 
 
 class PasteSettings(_Section):
@@ -611,6 +630,9 @@ def save_settings(settings: Settings, path: Path | None = None) -> Path:
     """Write settings atomically: a temporary file in the same folder, then a rename. A symbolic
     link (a dotfiles repository) keeps pointing at its file, which gets the settings."""
     path = (path or get_paths().config_file).resolve()
+    where = api_key_in(settings.model_dump(mode="json"))
+    if where is not None:  # the settings file is plain text: no setting holds a key
+        raise ConfigError(f"not saved: {where} looks like an API key; {KEYS_GO_TO_LLM}")
     ensure_dir(path.parent)
     text = settings_to_toml(settings, _current_text(path))
     fd, tmp = tempfile.mkstemp(prefix=".config-", suffix=".toml", dir=path.parent)

@@ -171,3 +171,10 @@ def test_copy_without_display_is_one_line(filled: list[int]) -> None:
     )
     assert out.returncode == 1
     assert out.stderr.strip() == "Error: DISPLAY is not set (no X session)"
+
+
+def test_a_limit_past_what_sqlite_counts_lists_everything() -> None:
+    # --limit 99999999999999999999 printed an OverflowError traceback.
+    for command in (["list"], ["search", "x"]):
+        done = holdtype("history", *command, "--limit", "99999999999999999999")
+        assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr

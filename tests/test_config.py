@@ -326,3 +326,9 @@ def test_a_broken_file_is_set_aside_only_once_another_process_saving_is_done(tmp
     assert results and results[0].problem is None, results
     assert results[0].settings.vocabulary.terms == ["keep"]
     assert not list(tmp_path.glob("*.broken-*"))
+
+
+def test_an_endless_cache_lifetime_is_refused_not_stored_as_infinity() -> None:
+    # `config set llm.cache_ttl_days inf` was taken, and `cache stats --json` printed Infinity.
+    with pytest.raises(ConfigError, match="finite"):
+        set_value(Settings(), "llm.cache_ttl_days", float("inf"))

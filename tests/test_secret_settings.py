@@ -61,3 +61,26 @@ def test_a_key_typed_into_the_file_is_not_kept_in_it() -> None:
     assert done.returncode == 0, done.stderr
     assert "API key" in done.stderr and key not in done.stderr + done.stdout
     assert key not in config.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [("audio.device", f'"{FAKE_KEYS[0]}"'), ("paste.terminal_classes", f'["xterm", "{FAKE_KEYS[1]}"]')],
+)
+def test_config_set_refuses_a_key_inside_a_json_value(setting: str, value: str) -> None:
+    """Only the typed text was checked: quoted as a JSON string, or in a list, a key was saved."""
+    done = holdtype("config", "set", setting, value)
+    assert done.returncode == 1 and "API key" in done.stderr, done.stderr
+    config = get_paths().config_file
+    assert not config.exists() or "FAKEfake" not in config.read_text(encoding="utf-8")
+
+
+def test_a_rule_that_would_type_a_key_is_not_saved() -> None:
+    """Every save checks every setting: a replacement rule is text in the plain config file too."""
+    key = FAKE_KEYS[0]
+    done = holdtype("rules", "add", "my key", key)
+    assert done.returncode == 1 and "rules.0.replace looks like an API key" in done.stderr, done.stderr
+    assert key not in done.stderr + done.stdout
+    config = get_paths().config_file
+    assert not config.exists() or key not in config.read_text(encoding="utf-8")
+    assert holdtype("rules", "add", "my email", "ana@example.com").returncode == 0

@@ -14,6 +14,7 @@ from app.config import (
     KEYS_GO_TO_LLM,
     HotkeySettings,
     Settings,
+    api_key_in,
     get_value,
     looks_like_api_key,
     set_text,
@@ -114,6 +115,8 @@ def config_set(key: str, value: str) -> None:
         raise click.ClickException(f"not saved: this looks like an API key; {KEYS_GO_TO_LLM}")
     with editing() as current:
         new = _normalised(key, set_text(current, key, value))
+        if api_key_in(get_value(new, key)) is not None:  # inside a JSON value: '"sk-..."', ["sk-..."]
+            raise click.ClickException(f"not saved: this looks like an API key; {KEYS_GO_TO_LLM}")
         notes = _check_in_place(key, new)
         save(new)
     shown = get_value(new, key)

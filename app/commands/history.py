@@ -13,6 +13,9 @@ from app.history.store import HistoryEntry, HistoryStore
 # SQLite's largest row id: a bigger number names no utterance (and overflows its integers).
 MAX_ID = 2**63 - 1
 
+# How many rows `list` and `search` show: a bigger number than SQLite takes means all of them.
+_LIMIT = click.IntRange(min=1, max=MAX_ID, clamp=True)
+
 # The fields of a `list --json` row, in their order (other tools read them: add, never rename);
 # `show --json` prints the same, then the entry's other fields.
 _JSON_FIELDS = (
@@ -92,7 +95,7 @@ def history() -> None:
 
 
 @history.command("list")
-@click.option("--limit", "-n", default=20, show_default=True, type=click.IntRange(min=1))
+@click.option("--limit", "-n", default=20, show_default=True, type=_LIMIT)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def list_command(limit: int, as_json: bool) -> None:
     """List recent utterances, newest first.
@@ -110,7 +113,7 @@ def list_command(limit: int, as_json: bool) -> None:
 
 @history.command()
 @click.argument("text")
-@click.option("--limit", "-n", default=20, show_default=True, type=click.IntRange(min=1))
+@click.option("--limit", "-n", default=20, show_default=True, type=_LIMIT)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def search(text: str, limit: int, as_json: bool) -> None:
     """Find utterances whose text contains TEXT (case-insensitive).
