@@ -789,7 +789,13 @@ class Engine:
             audio_path = None
             if utt.spool is not None:
                 keep = self._settings.audio.keep_audio or outcome in (Outcome.FAILED, Outcome.CANCELLED)
-                kept = utt.spool.close(keep=keep, keep_dir=self._paths.audio_dir)
+                try:
+                    kept = utt.spool.close(keep=keep, keep_dir=self._paths.audio_dir)
+                except OSError as exc:  # a full disk: the file stays in the spool, for recovery
+                    log.warning("could not close the recording's spool file", exc_info=True)
+                    message = f"could not keep the recording ({exc}); it is recovered at the next start"
+                    self._publish(ev.ErrorRaised(message, "spool"))
+                    kept = None
                 audio_path = str(kept) if kept else None
             entry_id = None
             if self._settings.history.enabled or outcome == Outcome.FAILED:

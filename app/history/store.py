@@ -167,12 +167,22 @@ class HistoryStore:
 
     @contextlib.contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._connection(), self._conn:
+            yield self._conn
+
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        """The connection, under the lock; SQLite's errors raised as :class:`HistoryError`."""
         with self._lock:
             try:
-                with self._conn:
-                    yield self._conn
+                yield self._conn
             except sqlite3.OperationalError as exc:
                 raise _unusable(self.path, exc) from exc
+            except sqlite3.DatabaseError as exc:  # damaged since it was opened (checked then)
+                raise HistoryError(
+                    f"the history database {self.path} is damaged ({exc}); the next start of "
+                    "Holdtype moves it aside and starts a new one"
+                ) from exc
 
     def close(self) -> None:
         """Close the database connection."""
@@ -227,14 +237,14 @@ class HistoryStore:
     # --- reading ---------------------------------------------------------------------------
     def get(self, entry_id: int) -> HistoryEntry | None:
         """Return entry ``entry_id``, or None."""
-        with self._lock:
-            row = self._conn.execute("SELECT * FROM utterances WHERE id = ?", (entry_id,)).fetchone()
+        with self._connection() as conn:
+            row = conn.execute("SELECT * FROM utterances WHERE id = ?", (entry_id,)).fetchone()
         return _row_to_entry(row) if row else None
 
     def list(self, limit: int = 20, offset: int = 0) -> list[HistoryEntry]:
         """The newest entries first."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._connection() as conn:
+            rows = conn.execute(
                 "SELECT * FROM utterances ORDER BY created DESC, id DESC LIMIT ? OFFSET ?",
                 (limit, offset),
             ).fetchall()
@@ -245,8 +255,8 @@ class HistoryStore:
         every letter ("ÉCOLE" finds "école", "STRASSE" finds "straße"), not only for ASCII as
         SQLite's LIKE does."""
         needle = text.casefold()
-        with self._lock:
-            rows = self._conn.execute(
+        with self._connection() as conn:
+            rows = conn.execute(
                 "SELECT * FROM utterances WHERE holdtype_contains(text, ?) OR holdtype_contains(raw, ?) "
                 "ORDER BY created DESC, id DESC LIMIT ?",
                 (needle, needle, limit),
@@ -255,13 +265,13 @@ class HistoryStore:
 
     def count(self) -> int:
         """How many entries there are."""
-        with self._lock:
-            return int(self._conn.execute("SELECT COUNT(*) FROM utterances").fetchone()[0])
+        with self._connection() as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM utterances").fetchone()[0])
 
     def journal_mode(self) -> str:
         """The SQLite journal mode in use (``wal``)."""
-        with self._lock:
-            return str(self._conn.execute("PRAGMA journal_mode").fetchone()[0])
+        with self._connection() as conn:
+            return str(conn.execute("PRAGMA journal_mode").fetchone()[0])
 
     def export(self, path: Path, fmt: Literal["jsonl", "json", "csv"] = "jsonl") -> int:
         """Write every entry (oldest first) to ``path`` as JSON lines, a JSON array or CSV.
