@@ -59,6 +59,7 @@ log = logging.getLogger(__name__)
 
 Subscriber = Callable[[EngineEvent], None]
 _POLL_S = 0.1  # how often the streaming loop looks at new audio
+PRUNE_EVERY_S = 3600.0  # how often a running app deletes history past its retention
 
 
 # --- commands consumed by the engine thread ------------------------------------------------------
@@ -177,6 +178,7 @@ class Engine:
         self._mode_runner: Any = None
         self._problems: list[str] = []
         self._cancelled: set[int] = set()  # generations cancelled while in flight
+        self._pruned_at = -PRUNE_EVERY_S  # when history was last pruned (monotonic seconds)
 
     # --- public API ------------------------------------------------------------------------------
     @property
@@ -235,6 +237,7 @@ class Engine:
             self._threads.append(thread)
         self._rebuild_text_parts()
         _ = self.history
+        self._output_jobs.put(lambda: self._apply_retention(force=True))
         if self._enable_audio:
             self._arm_audio()
         if self._enable_hotkeys:
@@ -485,6 +488,8 @@ class Engine:
 
     def _on_apply(self, settings: Settings) -> None:
         old, self._settings = self._settings, settings
+        if settings.history.retention_days != old.history.retention_days:
+            self._output_jobs.put(lambda: self._apply_retention(force=True))
         if settings.model != old.model and isinstance(self._transcriber, WhisperTranscriber):
             if settings.model.model_dump(exclude={"streaming"}) != old.model.model_dump(
                 exclude={"streaming"}
@@ -824,6 +829,27 @@ class Engine:
                 )
             )
             self._commands.put(_Stage(gen, State.IDLE))
+            self._apply_retention()
+
+    def _apply_retention(self, force: bool = False) -> None:
+        """Delete history entries (and their kept audio) older than ``history.retention_days``
+        (output worker): at start, when the setting changes, and at most every
+        :data:`PRUNE_EVERY_S` after a dictation, so an app left running keeps to it too."""
+        days = self._settings.history.retention_days
+        now = time.monotonic()
+        if days is None or (not force and now - self._pruned_at < PRUNE_EVERY_S):
+            return
+        self._pruned_at = now
+        from app.history.store import HistoryError
+
+        try:
+            removed = self.history.prune(days)
+        except HistoryError as exc:
+            message = f"{exc}; entries older than {days} days are deleted later"
+            self._publish(ev.ErrorRaised(message, "history"))
+            return
+        if removed:
+            log.info("deleted %d history entries older than %d days", removed, days)
 
     def _wait_for_keys_up(self) -> bool:
         """Wait while a hotkey is held down (output worker); return whether it waited.

@@ -178,3 +178,13 @@ def test_a_limit_past_what_sqlite_counts_lists_everything() -> None:
     for command in (["list"], ["search", "x"]):
         done = holdtype("history", *command, "--limit", "99999999999999999999")
         assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+
+
+def test_history_delete_deletes_the_recording_it_kept(tmp_path: Path) -> None:
+    wav = tmp_path / "kept.wav"
+    wav.write_bytes(b"RIFF")
+    with HistoryStore() as store:
+        entry_id = store.add(HistoryEntry(Outcome.FAILED, text="kept", audio_path=str(wav)))
+    done = holdtype("history", "delete", str(entry_id))
+    assert done.returncode == 0, done.stderr
+    assert not wav.exists()

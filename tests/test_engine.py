@@ -355,3 +355,38 @@ def test_an_inserter_that_raises_leaves_the_text_on_the_clipboard_and_in_history
         assert eng.history.get(result.history_id).text == result.text
     finally:
         eng.shutdown()
+
+
+def test_history_past_its_retention_is_deleted_at_start_and_when_the_setting_changes(holdtype_home: Path):
+    """history.retention_days was saved and shown in the settings window, and nothing ever
+    deleted anything."""
+    import time
+
+    from app.events import Outcome
+    from app.history.store import HistoryEntry
+
+    now = time.time()
+    audio = get_paths().audio_dir
+    audio.mkdir(parents=True, exist_ok=True)
+    wav = audio / "old.wav"
+    wav.write_bytes(b"RIFF")
+    with HistoryStore(get_paths().history_db) as store:
+        store.add(
+            HistoryEntry(Outcome.PASTED, text="forty days ago", created=now - 40 * 86400, audio_path=str(wav))
+        )
+        store.add(HistoryEntry(Outcome.PASTED, text="ten days ago", created=now - 10 * 86400))
+        store.add(HistoryEntry(Outcome.PASTED, text="today", created=now - 60))
+    settings = Settings()
+    settings.history.retention_days = 30
+    eng = Engine(settings, enable_hotkeys=False, enable_audio=False)
+    try:
+        eng.start()
+        wait_for(lambda: eng.history.count() == 2, timeout=30, what="the 40-day-old entry to go")
+        assert not wav.exists()
+        shorter = settings.model_copy(deep=True)
+        shorter.history.retention_days = 7
+        eng.apply_settings(shorter)
+        wait_for(lambda: eng.history.count() == 1, timeout=30, what="the 10-day-old entry to go")
+        assert [e.text for e in eng.history.list()] == ["today"]
+    finally:
+        eng.shutdown()

@@ -97,6 +97,22 @@ def test_prune_by_age(store: HistoryStore) -> None:
     assert store.get(old) is None and store.get(new) is not None
 
 
+def test_deleting_an_entry_deletes_the_recording_it_kept(store: HistoryStore, tmp_path: Path) -> None:
+    """A kept recording is as private as its text: `history delete` and the retention left
+    the WAV files behind (only the settings window's Delete removed them)."""
+    now = time.time()
+    wavs = [tmp_path / f"{name}.wav" for name in ("old", "gone", "new")]
+    for wav in wavs:
+        wav.write_bytes(b"RIFF")
+    old = store.add(entry("old", created=now - 10 * 86400, audio_path=str(wavs[0])))
+    gone = store.add(entry("gone", created=now - 3600, audio_path=str(wavs[1])))
+    new = store.add(entry("new", created=now - 3600, audio_path=str(wavs[2])))
+    assert store.prune(7, now=now) == 1 and not wavs[0].exists()
+    assert store.delete(gone) and not wavs[1].exists()
+    assert store.get(new) is not None and wavs[2].exists()
+    assert store.get(old) is None and not store.delete(old)
+
+
 def test_export_over_a_readable_file_makes_it_private(store: HistoryStore, tmp_path: Path) -> None:
     # The settings window's Export picks a name the user may have used before (a file made
     # 0644 by another program, or an older export): it held the whole history, readable by all.

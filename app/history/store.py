@@ -224,15 +224,30 @@ class HistoryStore:
             return cur.rowcount > 0
 
     def delete(self, entry_id: int) -> bool:
-        """Delete entry ``entry_id``; returns False when there is no such entry."""
-        with self._tx() as conn:
-            return conn.execute("DELETE FROM utterances WHERE id = ?", (entry_id,)).rowcount > 0
+        """Delete entry ``entry_id`` and its kept recording; returns False when there is no
+        such entry."""
+        return self._delete_where("id = ?", (entry_id,)) > 0
 
     def prune(self, retention_days: float, now: float | None = None) -> int:
-        """Delete entries older than ``retention_days``; returns how many were deleted."""
+        """Delete entries older than ``retention_days``, and their kept recordings; returns how
+        many were deleted."""
         cutoff = (time.time() if now is None else now) - retention_days * 86400.0
+        return self._delete_where("created < ?", (cutoff,))
+
+    def _delete_where(self, condition: str, params: tuple[Any, ...]) -> int:
+        """Delete the entries matching ``condition`` and the audio files they kept (a recording
+        is as private as its text); returns how many entries were deleted."""
         with self._tx() as conn:
-            return conn.execute("DELETE FROM utterances WHERE created < ?", (cutoff,)).rowcount
+            kept = conn.execute(
+                f"SELECT audio_path FROM utterances WHERE audio_path IS NOT NULL AND {condition}", params
+            ).fetchall()
+            deleted = conn.execute(f"DELETE FROM utterances WHERE {condition}", params).rowcount
+        for (audio,) in kept:
+            try:
+                Path(audio).unlink(missing_ok=True)
+            except OSError as exc:  # the entry is gone; say which file is left
+                log.warning("could not delete the recording %s: %s", audio, exc)
+        return int(deleted)
 
     # --- reading ---------------------------------------------------------------------------
     def get(self, entry_id: int) -> HistoryEntry | None:

@@ -233,10 +233,7 @@ class HistoryTab(SettingsTab):
             return
         store = self.store()
         for entry in chosen:
-            store.delete(entry.id)
-            audio = getattr(entry, "audio_path", None)
-            if audio:
-                Path(audio).unlink(missing_ok=True)
+            store.delete(entry.id)  # its kept audio too
         self.message.setText(f"Deleted {len(chosen)} entr{'y' if len(chosen) == 1 else 'ies'}.")
         self.refresh()
 
