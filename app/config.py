@@ -314,9 +314,12 @@ class PasteSettings(_Section):
             "kitty",
             "alacritty",
             "wezterm",
+            "org.wezfurlong.wezterm",  # WezTerm's own class
+            "com.mitchellh.ghostty",
             "tilix",
             "terminator",
             "st",
+            "st-256color",  # st as built by default
             "foot",
             "lxterminal",
             "mate-terminal",

@@ -91,3 +91,14 @@ def test_the_right_hand_modifiers_stay_free_to_bind(key: str) -> None:
     from app.hotkey.binding import check_hotkey
 
     assert check_hotkey(key, HotkeySettings()) == (canonical(key), None)
+
+
+@pytest.mark.parametrize("key", ["+", "d", "space", "plus"])
+def test_a_key_needed_for_typing_is_refused_alone(key: str) -> None:
+    # "+" split on "+" looked like two parts, so numpad + was taken alone and grabbed "=".
+    from app.config import HotkeySettings
+    from app.hotkey.binding import check_hotkey
+
+    accepted, problem = check_hotkey(key, HotkeySettings())
+    assert accepted is None and "alone" in (problem or ""), problem
+    assert check_hotkey(f"ctrl+alt+{key}", HotkeySettings())[0] == canonical(f"ctrl+alt+{key}")

@@ -26,8 +26,11 @@ def settings(**changes: object) -> PasteSettings:
 @pytest.mark.parametrize(
     ("wm_class", "expected"),
     [
-        (("st-256color", "st-256color"), "ctrl+v"),
+        (("st-256color", "st-256color"), "ctrl+shift+v"),  # st's class as built by default
         (("st", "st"), "ctrl+shift+v"),
+        (("stellarium", "Stellarium"), "ctrl+v"),  # whole names only: "st" is no prefix
+        (("org.wezfurlong.wezterm", "org.wezfurlong.wezterm"), "ctrl+shift+v"),
+        (("com.mitchellh.ghostty", "com.mitchellh.ghostty"), "ctrl+shift+v"),
         (("gnome-terminal-server", "Gnome-terminal"), "ctrl+shift+v"),
         (("Alacritty", "Alacritty"), "ctrl+shift+v"),
         (("kitty", "kitty"), "ctrl+shift+v"),

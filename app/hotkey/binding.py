@@ -226,9 +226,9 @@ def check_hotkey(key: str, hotkey: HotkeySettings) -> tuple[str | None, str | No
             "shift when typing), so each paste would start a dictation; pick another key (ctrl_r, "
             "F9, Caps Lock…)"
         )
-    parts = key.split("+")
-    if len(parts) == 1 and len(key) == 1:
+    binding = parse_binding(key)  # not key.split("+"): "+" alone is one key, not two parts
+    if not binding.modifiers and binding.is_char:
         return None, f"'{key}' alone would stop you typing it; add a modifier (e.g. ctrl+alt+{key})"
-    if parts[-1] in {"enter", "tab", "backspace", "space"} and len(parts) == 1:
+    if not binding.modifiers and binding.key in {"enter", "tab", "backspace", "space"}:
         return None, f"'{key}' alone is needed for typing; add a modifier or choose F9, Caps Lock…"
     return key, None
