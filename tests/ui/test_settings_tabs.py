@@ -702,3 +702,42 @@ def test_advanced_tab_runs_doctor_in_a_frozen_bundle(  # type: ignore[no-untyped
     qtbot.waitUntil(lambda: "doctor exited with code" in tab.output.toPlainText(), timeout=60000)
     assert "No such option" not in tab.output.toPlainText()
     assert "[ok  ] python:" in tab.output.toPlainText()
+
+
+def test_an_edit_that_cannot_be_saved_stays_pending(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
+    """A save refused by a real check (no API key is written to the settings file): the edit
+    was marked saved all the same, so closing the window or the next edit elsewhere never
+    tried it again."""
+    write_settings(Settings())
+    window = open_window(qtbot, config_path)
+    tab = window.pages["vocabulary"]
+    tab.add_rule(Rule(find="my key", replace="sk-proj-" + "Ab3" * 16))
+    qtbot.waitUntil(
+        lambda: "Could not save" in window.status.text() or "Not saved" in window.status.text(), timeout=5000
+    )
+    assert "vocabulary" in window._dirty
+    assert saved(config_path).rules == []
+    tab.rules.item(0, 1).setText("ana@example.com")  # fixed: the pending edit goes in
+    commit(qtbot, window)
+    assert [(r.find, r.replace) for r in saved(config_path).rules] == [("my key", "ana@example.com")]
+
+
+def test_the_model_in_use_cannot_be_removed(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
+    """Removed, it could not be loaded at the next start; another downloaded model can be."""
+    import shutil
+
+    from app.transcribe.models import downloaded_path, embedded_model_path
+
+    for name in ("base.en", "small.en"):  # real model files (the embedded tiny.en's), as if downloaded
+        shutil.copytree(embedded_model_path(), downloaded_path(name))
+    s = Settings()
+    s.model.name = "base.en"
+    write_settings(s)
+    window = open_window(qtbot, config_path)
+    tab = window.pages["model"]
+    tab.select("base.en")
+    assert not tab.remove_button.isEnabled()
+    tab.select("small.en")
+    assert tab.remove_button.isEnabled()
+    tab.remove_selected()
+    assert not downloaded_path("small.en").exists() and downloaded_path("base.en").is_dir()

@@ -270,7 +270,9 @@ class ModelTab(SettingsTab):
         listed = name in models.REGISTRY  # a folder of the user's is never downloaded or deleted
         self.use_button.setEnabled(bool(name) and installed and name != self.ctx.live.settings.model.name)
         self.download_button.setEnabled(listed and not installed and not busy)
-        self.remove_button.setEnabled(listed and installed and name != models.EMBEDDED and not busy)
+        # The model in use, removed, could not be loaded at the next start.
+        removable = listed and installed and name not in (models.EMBEDDED, self.ctx.live.settings.model.name)
+        self.remove_button.setEnabled(removable and not busy)
         self.cancel_button.setEnabled(busy)
 
     # --- actions --------------------------------------------------------------------------

@@ -120,8 +120,10 @@ class SettingsWindow(QWidget):
         except (ValueError, HoldtypeError) as exc:
             self._show_problem(f"Not saved: {exc}")
             return False
+        pending = set(self._dirty)
         self._dirty.clear()
         if not self.ctx.live.commit(settings):
+            self._dirty |= pending  # not saved (a full disk): kept, for the next try or the close
             return False
         for page in dirty:
             page.committed(settings)
