@@ -13,6 +13,7 @@ from app.hotkey.xrecord import unblock_record, wait_until_recording
 from app.insert.base import Inserter, InsertError, choose_inserter, detect_backend, with_trailing_space
 from app.insert.x11 import X11Inserter, active_window_class, paste_shortcut
 from tests.fixtures.display import TargetWindow, XClipboard, XDisplay
+from tests.fixtures.holder import holding
 from tests.fixtures.parts import require_tools
 from tests.fixtures.waiting import wait_for
 
@@ -247,3 +248,28 @@ def test_paste_while_the_hotkey_modifiers_are_held_and_caps_lock_is_on(
         listener.stop()
         unblock_record(listener)
         listener.join(timeout=5)
+
+
+HANGING_OWNER = """
+import sys
+from Xlib import X, display
+d = display.Display()
+w = d.screen().root.create_window(0, 0, 1, 1, 0, X.CopyFromParent)
+w.set_selection_owner(d.intern_atom("CLIPBOARD"), X.CurrentTime)
+d.sync()
+print("held", flush=True)
+sys.stdin.read()  # owns the clipboard and never answers a request for it
+"""
+
+
+def test_a_clipboard_owner_that_never_answers_does_not_lose_the_dictation(
+    x_env: XDisplay, clipboard: XClipboard, target_window: TargetWindow
+) -> None:
+    """A real X client that owns the clipboard and hangs: reading the old clipboard failed,
+    and the paste gave up with nothing pasted and nothing on the clipboard."""
+    with holding(HANGING_OWNER):
+        target_window.focus()
+        result = X11Inserter(settings()).insert("Hello despite a stuck clipboard.")
+        assert result.ok, result.error
+        target_window.wait_for_text("Hello despite a stuck clipboard.")
+    assert clipboard.get() == "Hello despite a stuck clipboard."  # what was there could not be read

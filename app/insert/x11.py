@@ -299,10 +299,12 @@ class X11Inserter:
         shortcut: str | None = None
         error: str | None = None
         unread = False
+        keep = not self.settings.restore_clipboard
         try:
             old = self.clipboard.get()
-        except ClipboardError as exc:
-            return InsertResult(False, "paste", self.name, f"cannot read the clipboard: {exc}")
+        except ClipboardError as exc:  # its owner hangs: paste all the same, and leave the text
+            log.warning("cannot read the clipboard (%s); pasting without restoring it", exc)
+            old, keep = None, True
         unread_before, self._unread = self._unread, None
         if unread_before is not None and unread_before[0] == text == old:
             old = unread_before[1]  # pasted again after a try nobody read
@@ -324,7 +326,7 @@ class X11Inserter:
             log.exception("paste failed")
             error = f"paste failed: {exc}"
         finally:
-            error = self._settle(text, old, owner, error)
+            error = self._settle(text, old, owner, error, keep)
         if error:
             # The engine reports it as an insert error (one line in `run --no-tray`).
             log.warning(
@@ -337,11 +339,12 @@ class X11Inserter:
         return InsertResult(error is None, "paste", self.name, error, shortcut, unread and error is not None)
 
     def _settle(
-        self, text: str, old: str | None, owner: SelectionOwner | None, error: str | None
+        self, text: str, old: str | None, owner: SelectionOwner | None, error: str | None, keep: bool
     ) -> str | None:
-        """Leave the clipboard in its final state; returns the (possibly extended) error."""
+        """Leave the clipboard in its final state (``text`` on it when ``keep``, or the paste
+        failed; else ``old``); returns the (possibly extended) error."""
         try:
-            if error is not None or not self.settings.restore_clipboard:
+            if error is not None or keep:
                 self.clipboard.set(text)  # keep the text available, served by xclip after we stop
             elif old is not None:
                 self.clipboard.set(old)
