@@ -20,9 +20,6 @@ from app.insert.base import Backend, detect_backend
 log = logging.getLogger(__name__)
 
 TIMEOUT_S = 5.0
-# Reading waits on the program that owns the clipboard; one that hangs must not hold up a
-# dictation for long (a text answer takes milliseconds).
-READ_TIMEOUT_S = 2.0
 
 
 class ClipboardError(HoldtypeError):
@@ -46,7 +43,7 @@ class Clipboard(Protocol):
 
 
 def _run(
-    args: list[str], data: bytes | None = None, *, detach: bool = False, timeout_s: float = TIMEOUT_S
+    args: list[str], data: bytes | None = None, *, detach: bool = False
 ) -> subprocess.CompletedProcess[bytes]:
     """Run a clipboard tool. ``detach``: the tool forks a server, so don't capture its output."""
     try:
@@ -55,13 +52,13 @@ def _run(
             input=data,
             stdout=subprocess.DEVNULL if detach else subprocess.PIPE,
             stderr=subprocess.DEVNULL if detach else subprocess.PIPE,
-            timeout=timeout_s,
+            timeout=TIMEOUT_S,
             check=False,
         )
     except FileNotFoundError as exc:
         raise ClipboardError(f"{args[0]} is not installed") from exc
     except subprocess.TimeoutExpired as exc:
-        raise ClipboardError(f"{args[0]} did not answer within {timeout_s:g} s") from exc
+        raise ClipboardError(f"{args[0]} did not answer within {TIMEOUT_S:.0f} s") from exc
 
 
 class X11Clipboard:
@@ -89,13 +86,11 @@ class X11Clipboard:
         """The clipboard's text (UTF-8), or None when nothing owns it or it has no text."""
         tool = self._tool()
         if tool == "xclip":
-            out = _run(
-                ["xclip", "-selection", "clipboard", "-o", "-t", "UTF8_STRING"], timeout_s=READ_TIMEOUT_S
-            )
+            out = _run(["xclip", "-selection", "clipboard", "-o", "-t", "UTF8_STRING"])
             if out.returncode != 0:
-                out = _run(["xclip", "-selection", "clipboard", "-o"], timeout_s=READ_TIMEOUT_S)
+                out = _run(["xclip", "-selection", "clipboard", "-o"])
         else:
-            out = _run(["xsel", "--clipboard", "--output"], timeout_s=READ_TIMEOUT_S)
+            out = _run(["xsel", "--clipboard", "--output"])
         if out.returncode != 0:
             return None
         return out.stdout.decode("utf-8", errors="replace")
