@@ -159,6 +159,18 @@ def test_typing_strategy(x_env: XDisplay, clipboard: XClipboard, target_window: 
     assert clipboard.get() == "untouched"
 
 
+def test_typing_keeps_accents_capitals_other_scripts_and_line_breaks(
+    x_env: XDisplay, target_window: TargetWindow
+) -> None:
+    """xdotool type lost characters no key makes ("Caf nave ber 5" at 2 ms a key), wrote "Ü"
+    as "ü" at any pace, and sent line breaks as Linefeed, which Qt ignores."""
+    text = "Café naïve Über €5 日本\nSecond line ✓"
+    target_window.focus()
+    result = X11Inserter(settings(strategy="type")).insert(text)
+    assert result.ok, result.error
+    target_window.wait_for_text(text)
+
+
 def test_failed_paste_leaves_text_on_clipboard(
     x_env: XDisplay,
     clipboard: XClipboard,

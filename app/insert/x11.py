@@ -282,16 +282,15 @@ class X11Inserter:
         With Caps Lock on, letters come out case-inverted (as with any typing tool).
         """
         release_held_modifiers()
-        if self.between_words is None:
-            error = _xdotool(["type", "--delay", "2", "--", text], timeout=30 + len(text) * 0.05)
-            return InsertResult(error is None, "type", self.name, error)
+        words = [text] if self.between_words is None else re.findall(r"\s*\S+\s*", text) or [text]
         error = None
-        for word in re.findall(r"\s*\S+\s*", text) or [text]:  # each with the spaces around it
-            if self.between_words():
+        for word in words:  # each with the spaces around it
+            if self.between_words is not None and self.between_words():
                 release_held_modifiers()  # those of a ctrl+alt+space held meanwhile
-            error = _xdotool(["type", "--delay", "2", "--", word], timeout=30 + len(word) * 0.05)
-            if error is not None:
-                break
+            for command in typing_commands(word):
+                error = _xdotool(command, timeout=30 + len(word) * 0.05)
+                if error is not None:
+                    return InsertResult(False, "type", self.name, error)
         return InsertResult(error is None, "type", self.name, error)
 
     def paste(self, text: str) -> InsertResult:
@@ -358,6 +357,41 @@ class X11Inserter:
             if owner is not None:
                 owner.close()
         return error
+
+
+_TYPED_AS_IS = re.compile(r"[^\n\x80-\U0010ffff]+")  # ASCII but line breaks
+
+
+def typing_commands(text: str) -> list[list[str]]:
+    """The xdotool commands that type ``text``: runs of ASCII with ``type``; a line break as
+    the Return key; every other character as its own key, shifted when it is a capital.
+
+    ``xdotool type`` sends a line break as Linefeed, which Qt and GTK widgets ignore
+    ("Hello\nWorld" came out "HelloWorld"), and types a character no key makes by mapping a
+    spare key to it and back, which the window often reads after the mapping is gone: at 2 ms
+    between keys "Café naïve Über €5" came out "Caf nave ber 5", and "Ü" came out "ü" at any
+    pace. One ``xdotool key`` per such character, with Shift for a capital, typed them all.
+
+    >>> typing_commands("Ü\nok")
+    [['key', 'shift+U00DC'], ['key', 'Return'], ['type', '--delay', '2', '--', 'ok']]
+    """
+    commands: list[list[str]] = []
+    at = 0
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    while at < len(text):
+        run = _TYPED_AS_IS.match(text, at)
+        if run is not None:
+            commands.append(["type", "--delay", "2", "--", run.group()])
+            at = run.end()
+            continue
+        char = text[at]
+        if char == "\n":
+            commands.append(["key", "Return"])
+        else:
+            shift = "shift+" if char.isupper() else ""
+            commands.append(["key", f"{shift}U{ord(char):04X}"])
+        at += 1
+    return commands
 
 
 def release_held_modifiers(display_name: str | None = None) -> list[int]:
