@@ -741,3 +741,28 @@ def test_the_model_in_use_cannot_be_removed(qtbot, config_path: Path, write_sett
     assert tab.remove_button.isEnabled()
     tab.remove_selected()
     assert not downloaded_path("small.en").exists() and downloaded_path("base.en").is_dir()
+
+
+def test_a_mode_being_written_survives_a_settings_change_elsewhere(
+    qtbot, config_path: Path, write_settings
+) -> None:  # type: ignore[no-untyped-def]
+    """Every settings change (another tab, the tray, `holdtype vocab add`) refilled the Modes
+    tab from the mode files: a new mode being written, or edits to one, were wiped."""
+    write_settings(Settings())
+    window = open_window(qtbot, config_path)
+    tab = window.pages["modes"]
+    tab.new_mode()
+    qtbot.keyClicks(tab.system, " Keep it short.")
+    window.pages["general"].sounds.setChecked(not window.pages["general"].sounds.isChecked())
+    commit(qtbot, window)
+    assert "Keep it short." in tab.system.toPlainText() and tab.system.isEnabled()
+    assert tab.selected_name() is None and tab.name.text() == "my-mode"
+    # edits to a saved mode too; choosing another mode in the list shows that one
+    tab.select("email")
+    qtbot.keyClicks(tab.template, " Sign it Ana.")
+    s = saved(config_path)
+    s.vocabulary.terms = ["PyPI"]
+    window.ctx.live.commit(s)  # as from another process: the window takes the file's settings
+    assert "Sign it Ana." in tab.template.toPlainText() and tab.selected_name() == "email"
+    tab.select("clean")
+    assert "Sign it Ana." not in tab.template.toPlainText()

@@ -150,6 +150,18 @@ class ModesTab(SettingsTab):
         self._mode_keys: dict[str, str] = {}
         self._active = "raw"
         self._job: Job | None = None
+        # The editor holds edits not saved to a mode file (a new mode, or changes to one):
+        # a reload of the list (any settings change, here or from the CLI) keeps them.
+        self._draft = False
+        self._filling = False  # the editor is being filled from a mode, not edited
+        for line in (self.name, self.description, self.model, self.output_field):
+            line.textEdited.connect(self._edited)
+        for box in (self.system, self.template, self.schema):
+            box.textChanged.connect(self._edited)
+
+    def _edited(self, *_: object) -> None:
+        if not self._filling:
+            self._draft = True
 
     # --- list -----------------------------------------------------------------------------
     def reload_modes(self) -> None:
@@ -161,7 +173,9 @@ class ModesTab(SettingsTab):
         except HoldtypeError as exc:
             self.origin.setText(str(exc))
             self._modes = {}
-        selected = self.selected_name() or self._active
+        selected = self.selected_name()
+        if selected is None and not self._draft:  # a new mode's draft has none selected
+            selected = self._active
         self.list.blockSignals(True)
         self.list.clear()
         for name, mode in self._modes.items():
@@ -176,7 +190,8 @@ class ModesTab(SettingsTab):
             if name == selected:
                 self.list.setCurrentItem(item)
         self.list.blockSignals(False)
-        self._show_selected()
+        if not self._draft:
+            self._show_selected()
 
     def selected_name(self) -> str | None:
         """The name of the selected mode."""
@@ -207,6 +222,14 @@ class ModesTab(SettingsTab):
         mode = self._modes.get(self.selected_name() or "")
         if mode is None:
             return
+        self._filling = True
+        try:
+            self._fill_editor(mode)
+        finally:
+            self._filling = False
+        self._draft = False
+
+    def _fill_editor(self, mode: Any) -> None:
         self.name.setText(mode.name)
         self.description.setText(mode.description)
         self.model.setText(mode.model or "")
@@ -231,6 +254,14 @@ class ModesTab(SettingsTab):
         self.list.clearSelection()
         self.list.blockSignals(False)
         self.bind_field.set_binding("")
+        self._filling = True
+        try:
+            self._fill_new()
+        finally:
+            self._filling = False
+        self._draft = True
+
+    def _fill_new(self) -> None:
         self.name.setText("my-mode")
         self.description.setText("")
         self.model.setText("")
@@ -266,6 +297,7 @@ class ModesTab(SettingsTab):
             self.origin.setText(f"Not saved: {exc}")
             return None
         name = self.name.text().strip()
+        self._draft = False  # saved: the list may show it afresh
         self.reload_modes()
         self.select(name)
         self.origin.setText(f"saved to {path}")
