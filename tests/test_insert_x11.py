@@ -94,6 +94,32 @@ def test_paste_into_window_restores_old_clipboard(
     assert clipboard.get() == "what the user had copied"
 
 
+def test_a_picture_on_the_clipboard_is_put_back_after_the_paste(
+    x_env: XDisplay, clipboard: XClipboard, target_window: TargetWindow
+) -> None:
+    """A screenshot copied before a dictation was wiped: only text was read back to restore."""
+    picture = (Path(__file__).resolve().parent.parent / "resources" / "icons" / "idle-64.png").read_bytes()
+    subprocess.run(
+        ["xclip", "-selection", "clipboard", "-t", "image/png", "-i"],
+        input=picture,
+        env=x_env.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=True,
+        timeout=10,
+    )
+    result = X11Inserter(settings()).insert("Pasted over a picture.")
+    assert result.ok, result.error
+    target_window.wait_for_text("Pasted over a picture.")
+    back = subprocess.run(
+        ["xclip", "-selection", "clipboard", "-o", "-t", "image/png"],
+        env=x_env.env,
+        capture_output=True,
+        timeout=10,
+    )
+    assert back.returncode == 0 and back.stdout == picture
+
+
 def test_empty_clipboard_stays_empty(
     x_env: XDisplay, clipboard: XClipboard, target_window: TargetWindow
 ) -> None:

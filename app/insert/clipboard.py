@@ -22,6 +22,14 @@ log = logging.getLogger(__name__)
 TIMEOUT_S = 5.0
 
 
+# The image types a clipboard holding a picture (a screenshot, an image copied from a browser)
+# is read in, to be put back after a paste; the first one offered is kept.
+IMAGE_TARGETS = ("image/png", "image/jpeg", "image/bmp", "image/gif", "image/tiff")
+_TEXT_TARGETS = frozenset(
+    ("UTF8_STRING", "STRING", "TEXT", "COMPOUND_TEXT", "text/plain", "text/plain;charset=utf-8")
+)
+
+
 class ClipboardError(HoldtypeError):
     """The clipboard cannot be read or written (tool missing, no display...)."""
 
@@ -86,6 +94,9 @@ class X11Clipboard:
         """The clipboard's text (UTF-8), or None when nothing owns it or it has no text."""
         tool = self._tool()
         if tool == "xclip":
+            offered = self._targets()
+            if offered is not None and not offered & _TEXT_TARGETS:
+                return None  # a picture only: xclip serving one answers a text request with it
             out = _run(["xclip", "-selection", "clipboard", "-o", "-t", "UTF8_STRING"])
             if out.returncode != 0:
                 out = _run(["xclip", "-selection", "clipboard", "-o"])
@@ -106,6 +117,33 @@ class X11Clipboard:
         out = _run(args, text.encode("utf-8"), detach=True)
         if out.returncode != 0:
             raise ClipboardError(f"{tool} could not set the clipboard (exit {out.returncode})")
+
+    def get_image(self) -> tuple[str, bytes] | None:
+        """The clipboard's image as (its type, its bytes), in the first of :data:`IMAGE_TARGETS`
+        it is offered in; None when it holds none (or only xsel is there, which reads text)."""
+        offered = self._targets() if self._tool() == "xclip" else None
+        for target in IMAGE_TARGETS:
+            if offered is not None and target in offered:
+                out = _run(["xclip", "-selection", "clipboard", "-o", "-t", target])
+                if out.returncode == 0 and out.stdout:
+                    return target, out.stdout
+        return None
+
+    def _targets(self) -> frozenset[str] | None:
+        """The types the clipboard's owner offers its data in; None when there is no owner or
+        it does not say (an old program: then only a read tells)."""
+        listed = _run(["xclip", "-selection", "clipboard", "-o", "-t", "TARGETS"])
+        if listed.returncode != 0:
+            return None
+        return frozenset(listed.stdout.decode("ascii", errors="replace").split())
+
+    def set_image(self, target: str, data: bytes) -> None:
+        """Own the clipboard with an image of type ``target`` (served by a background xclip)."""
+        if self._tool() != "xclip":
+            raise ClipboardError("putting an image on the clipboard needs xclip (sudo apt-get install xclip)")
+        out = _run(["xclip", "-selection", "clipboard", "-t", target, "-i"], data, detach=True)
+        if out.returncode != 0:
+            raise ClipboardError(f"xclip could not set the clipboard (exit {out.returncode})")
 
     def clear(self) -> None:
         """Leave the clipboard without an owner, i.e. empty."""

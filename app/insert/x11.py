@@ -16,7 +16,9 @@ Paste, step by step:
    (no xdotool, injection error, the target never read it) the text is left on the clipboard
    instead, served by xclip, so the user can paste it by hand.
 
-Only text is saved and restored; a clipboard holding only non-text data (an image) is not restored.
+The old clipboard's text is restored; a clipboard holding a picture and no text gets the
+picture back (in the first of PNG, JPEG, BMP, GIF, TIFF it was offered in). Other kinds of data
+are not kept: copied HTML comes back as its plain text, a copied file list is lost.
 """
 
 from __future__ import annotations
@@ -299,8 +301,11 @@ class X11Inserter:
         error: str | None = None
         unread = False
         keep = not self.settings.restore_clipboard
+        image: tuple[str, bytes] | None = None
         try:
             old = self.clipboard.get()
+            if old is None and not keep:
+                image = self.clipboard.get_image()  # a screenshot the user copied is put back too
         except ClipboardError as exc:  # its owner hangs: paste all the same, and leave the text
             log.warning("cannot read the clipboard (%s); pasting without restoring it", exc)
             old, keep = None, True
@@ -325,7 +330,7 @@ class X11Inserter:
             log.exception("paste failed")
             error = f"paste failed: {exc}"
         finally:
-            error = self._settle(text, old, owner, error, keep)
+            error = self._settle(text, old, owner, error, keep, image)
         if error:
             # The engine reports it as an insert error (one line in `run --no-tray`).
             log.warning(
@@ -338,15 +343,24 @@ class X11Inserter:
         return InsertResult(error is None, "paste", self.name, error, shortcut, unread and error is not None)
 
     def _settle(
-        self, text: str, old: str | None, owner: SelectionOwner | None, error: str | None, keep: bool
+        self,
+        text: str,
+        old: str | None,
+        owner: SelectionOwner | None,
+        error: str | None,
+        keep: bool,
+        image: tuple[str, bytes] | None = None,
     ) -> str | None:
         """Leave the clipboard in its final state (``text`` on it when ``keep``, or the paste
-        failed; else ``old``); returns the (possibly extended) error."""
+        failed; else ``old``, or ``image``, a clipboard holding only a picture); returns the
+        (possibly extended) error."""
         try:
             if error is not None or keep:
                 self.clipboard.set(text)  # keep the text available, served by xclip after we stop
             elif old is not None:
                 self.clipboard.set(old)
+            elif image is not None:
+                self.clipboard.set_image(*image)
             else:
                 self.clipboard.clear()
         except ClipboardError as exc:
