@@ -229,6 +229,19 @@ def test_combination_needs_its_modifiers(x_env: XDisplay, make_listener: Make) -
     assert drained(actions) == []
 
 
+def test_a_shifted_character_released_after_shift_still_stops(x_env: XDisplay, make_listener: Make) -> None:
+    """Ctrl+Shift+1 goes down as "!" (what the settings field captures) but, with Shift let go
+    first, comes up as "1": the recording never stopped and text waited for the key for ever."""
+    listener, actions = make_listener(key="ctrl+shift+!", min_hold_s=0.0)
+    x_env.xdotool("keydown", "ctrl", "keydown", "shift", "keydown", "1")
+    assert next_action(actions).kind is ActionKind.START
+    x_env.xdotool("keyup", "shift", "keyup", "1")
+    assert next_action(actions).kind is ActionKind.STOP
+    assert listener.wait_keys_up(5)
+    x_env.xdotool("keyup", "ctrl")
+    assert drained(actions) == []
+
+
 def test_a_modifier_holdtype_itself_holds_does_not_spoil_a_press(
     x_env: XDisplay, make_listener: Make
 ) -> None:

@@ -223,6 +223,7 @@ class HotkeyListener:
         self._gestures = {b: Gesture(mode, min_hold_s) for b in self.bindings}
         self._active: Binding | None = None
         self._held: set[str] = set()  # modifier keys held, pynput names
+        self._down: set[str] = set()  # other keys held, by the names they went down with
         self._own: set[str] = set()  # of those, the ones that went down while Holdtype sent keys
         self._sending = 0  # how many sending_keys() blocks are open
         self._sent_until = 0.0  # their keys may still be on their way to us until then
@@ -429,6 +430,13 @@ class HotkeyListener:
         now = time.monotonic()
         actions: list[HotkeyAction] = []
         with self._state_lock:
+            if name not in MODIFIER_OF:
+                if pressed:
+                    self._down.add(name)
+                else:
+                    if name not in self._down:
+                        name = self._renamed(name)
+                    self._down.discard(name)
             if name in MODIFIER_OF and pressed:
                 self._held.add(name)
                 if self._sending or now < self._sent_until:
@@ -447,6 +455,21 @@ class HotkeyListener:
                 self._keys_up.set()
         for action in actions:
             self.on_action(action)
+
+    def _renamed(self, name: str) -> str:
+        """The name a key released as ``name`` went down with, when it is a bound character key
+        held now: a character is named by the Shift state at each event, so with Shift let go
+        first ``ctrl+shift+!`` goes down as "!" and comes up as "1", and the recording never
+        stopped. Else ``name``."""
+        held = [
+            key
+            for key in self._down
+            if any(
+                gesture.down and binding.is_char and key_matches(binding.key, key)
+                for binding, gesture in self._gestures.items()
+            )
+        ]
+        return held[0] if len(held) == 1 else name
 
     def _held_modifiers(self, exclude: str, users_only: bool = False) -> frozenset[str]:
         """The modifiers held, other than the one the key ``exclude`` is (if it is one);
