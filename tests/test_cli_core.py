@@ -256,6 +256,15 @@ def test_doctor_reports_missing_parts_with_fixes() -> None:
     assert "fix:" in result.stdout
 
 
+def test_doctor_names_the_fix_for_cuda_without_a_gpu() -> None:
+    # The model check said "fix: holdtype models download tiny.en" for model.device cuda.
+    assert holdtype("config", "set", "model.device", "cuda").returncode == 0
+    result = holdtype("doctor", env={"DISPLAY": ""})
+    assert "[FAIL] model" in result.stdout and "sees no CUDA GPU" in result.stdout, result.stdout
+    assert "fix: holdtype config set model.device auto" in result.stdout
+    assert "models download" not in result.stdout
+
+
 def test_doctor_takes_xsel_for_the_clipboard(tmp_path: Path) -> None:
     # Pasting works with xsel when xclip is missing (app/insert/clipboard.py); doctor said
     # "[FAIL] xclip: missing" and exited 1 on such a machine. PATH holds only real xsel and xdotool.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import http.server
+import shutil
 import socket
 import threading
 import time
@@ -132,3 +134,53 @@ def test_utterances_get_the_wide_beam_and_long_recordings_at_most_five() -> None
     assert beam_for(LONG_FORM_S, wide) == wide  # one window: an utterance
     assert beam_for(LONG_FORM_S + 1, wide) == LONG_AUDIO_BEAM
     assert beam_for(LONG_FORM_S + 1, 2) == 2  # a narrower beam the user chose is kept
+
+
+def test_remove_deletes_only_a_model_holdtype_downloaded(tmp_path: Path) -> None:
+    # `models remove ~/my-model` deleted the user's folder, `models remove ..` the whole cache.
+    mine = tmp_path / "my-model"
+    mine.mkdir()
+    models.downloaded_path("base.en").parent.mkdir(parents=True, exist_ok=True)
+    for name in (str(mine), "..", "../models", "tiny.en"):
+        with pytest.raises(ModelError):
+            models.remove(name)
+    assert mine.is_dir() and models.downloaded_path("base.en").parent.is_dir()
+
+
+def test_a_model_folder_without_its_tokenizer_is_refused(tmp_path: Path) -> None:
+    # faster-whisper fetched the tokenizer from Hugging Face: 24 s of retries offline.
+    folder = tmp_path / "no-tokenizer"
+    shutil.copytree(models.embedded_model_path(), folder)
+    (folder / "tokenizer.json").unlink()
+    with pytest.raises(ModelError, match=r"no tokenizer\.json"):
+        models.resolve(str(folder))
+
+
+class _CutShort(http.server.BaseHTTPRequestHandler):
+    """A real HTTP server whose connection closes halfway through every file it promises."""
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "2000000")
+        self.end_headers()
+        self.wfile.write(b"\0" * 1_000_000)
+        self.close_connection = True
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_download_cut_short_is_not_installed(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A connection closed early ended the read like the end of the file: the half model was
+    installed, failed to load, and `models download` then said it was installed already."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _CutShort)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.server_address[1]}")
+    try:
+        with pytest.raises(ModelError, match="closed after 1000000 of 2000000 bytes"):
+            models.download("base.en")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert not models.is_installed("base.en")
+    assert not models.downloaded_path("base.en").with_name("base.en.partial").exists()

@@ -73,14 +73,17 @@ def _model() -> Check:
     settings = load().settings
     try:
         path = models.resolve(settings.model.name)
-        device, compute = choose_device(
-            settings.model.device, settings.model.compute_type, cuda_device_count()
-        )
     except ModelError as exc:
         fix = f"holdtype models download {settings.model.name}"
         if settings.model.name not in models.REGISTRY:  # a folder that is gone, or a typo
             fix = "holdtype models list; holdtype config set model.name tiny.en (or a model folder)"
         return Check("model", False, str(exc), fix)
+    try:
+        device, compute = choose_device(
+            settings.model.device, settings.model.compute_type, cuda_device_count()
+        )
+    except ModelError as exc:  # model.device cuda with no GPU, or a compute type it lacks
+        return Check("model", False, str(exc), "holdtype config set model.device auto")
     return Check("model", True, f"{settings.model.name} at {path} ({device}/{compute})")
 
 

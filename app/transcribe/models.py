@@ -155,7 +155,7 @@ def resolve(name: str) -> Path:
     candidate = Path(name).expanduser()
     if name not in REGISTRY and (candidate.is_absolute() or name.startswith((".", "~"))):
         if _is_model_dir(candidate):
-            return candidate
+            return _with_tokenizer(candidate)
         raise ModelError(
             f"{candidate} is not a CTranslate2 model folder (it needs {', '.join(_REQUIRED_FILES)})"
         )
@@ -163,13 +163,24 @@ def resolve(name: str) -> Path:
         return embedded_model_path()
     if name not in REGISTRY:
         if _is_model_dir(candidate):
-            return candidate
+            return _with_tokenizer(candidate)
         known = ", ".join(REGISTRY)
         raise ModelError(f"unknown model '{name}'; known models: {known}, or a model folder path")
     path = downloaded_path(name)
     if _is_model_dir(path):
         return path
     raise ModelError(f"model '{name}' is not downloaded yet; run: holdtype models download {name}")
+
+
+def _with_tokenizer(folder: Path) -> Path:
+    """``folder`` (a model folder of the user's) if it has its tokenizer: without one,
+    faster-whisper fetches it from Hugging Face, 24 s of retries offline before an error."""
+    if not (folder / "tokenizer.json").is_file():
+        raise ModelError(
+            f"{folder} has no tokenizer.json; copy it from the model's repository "
+            "(ct2-transformers-converter --copy_files tokenizer.json)"
+        )
+    return folder
 
 
 def download(name: str, progress: ProgressCallback | None = None, cancel: Cancel | None = None) -> Path:
@@ -194,13 +205,16 @@ def download(name: str, progress: ProgressCallback | None = None, cancel: Cancel
     except DownloadCancelled:
         shutil.rmtree(partial, ignore_errors=True)
         raise
-    except (OSError, ValueError) as exc:  # urllib's network and HTTP errors are OSErrors
+    except (OSError, ValueError, http.client.HTTPException) as exc:  # urllib's errors are OSErrors
         shutil.rmtree(partial, ignore_errors=True)
         raise ModelError(
             f"could not download '{name}' ({info.size_mb} MB): {_short_reason(exc)}. Check the "
             f"network connection and try again; the embedded '{EMBEDDED}' model keeps working "
             "offline."
         ) from exc
+    except BaseException:  # Ctrl-C, a bug: no half-finished model is left behind
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
     if not _is_model_dir(partial):
         shutil.rmtree(partial, ignore_errors=True)
         raise ModelError(f"the download of '{name}' is incomplete; try again")
@@ -215,9 +229,15 @@ class DownloadCancelled(ModelError):
 
 
 def remove(name: str) -> None:
-    """Delete a downloaded model (the embedded one cannot be removed)."""
+    """Delete a downloaded model (the embedded one cannot be removed, nor anything Holdtype
+    did not download: ``remove ~/my-model`` deleted the folder, ``remove ..`` the cache)."""
     if name == EMBEDDED:
         raise ModelError(f"'{EMBEDDED}' is embedded in Holdtype and cannot be removed")
+    if name not in REGISTRY:
+        raise ModelError(
+            f"'{name}' is not a model Holdtype downloads (those are: {', '.join(REGISTRY)}); "
+            "a model folder of your own is yours to delete"
+        )
     path = downloaded_path(name)
     if not path.exists():
         raise ModelError(f"model '{name}' is not downloaded")
@@ -371,11 +391,17 @@ def _fetch_files(
             length = int(response.headers.get("Content-Length") or 0)
             if filename == "model.bin" and length:
                 total = done + length
+            got = 0
             while not (cancel is not None and cancel.is_set()):
                 chunk = response.read(CHUNK)
                 if not chunk:
                     break
                 out.write(chunk)
+                got += len(chunk)
                 done += len(chunk)
                 if progress:
                     progress(done, max(total, done))
+            if length and got != length and not (cancel is not None and cancel.is_set()):
+                # A connection closed early ends the read like the end of the file: the
+                # model would be installed cut short, and fail to load ever after.
+                raise OSError(f"the connection closed after {got} of {length} bytes of {filename}")
