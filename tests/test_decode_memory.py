@@ -15,7 +15,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from app.transcribe.native_cache import PRIMITIVE_CACHE_CAPACITY, bound_native_caches
@@ -58,3 +60,38 @@ def test_the_model_loads_with_onednn_s_cache_bounded() -> None:
 def test_a_capacity_the_user_set_is_kept() -> None:
     assert bound_native_caches({}) == str(PRIMITIVE_CACHE_CAPACITY)
     assert bound_native_caches({"ONEDNN_PRIMITIVE_CACHE_CAPACITY": "0"}) == "0"
+
+
+def test_a_long_recording_is_cut_into_chunks_at_its_pauses() -> None:
+    from app.transcribe import whisper
+
+    rate = whisper.SAMPLE_RATE
+    rng = np.random.default_rng(0)
+    audio = (rng.standard_normal(int(1500 * rate)) * 0.1).astype(np.float32)  # 25 minutes of "speech"
+    for pause in (590, 1185):  # a quiet second near each chunk's end
+        audio[pause * rate : (pause + 1) * rate] = 0.0
+    cuts = whisper.chunk_points(audio)
+    assert [round(c / rate) for c in cuts] == [590, 1185], [c / rate for c in cuts]
+    assert whisper.chunk_points(audio[: int(800 * rate)]) == []  # up to 15 minutes: one piece
+
+
+def test_chunks_of_a_long_recording_are_read_in_turn(speak, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Past CHUNK_S and a half, a recording went to faster-whisper whole, whose features of two
+    hours take 6.4 GB; it is read chunk by chunk. (CHUNK_S made small, so as not to wait for
+    ten minutes of speech: the same code path.)"""
+    from app.config import ModelSettings
+    from app.transcribe import whisper
+    from app.transcribe.audiofile import load_audio
+
+    sentences = ["The library opens at nine.", "Bring your own laptop.", "Lunch is served at noon."]
+    audio = np.concatenate([load_audio(speak(s, speed=150, pad_s=0.8)) for s in sentences])
+    monkeypatch.setattr(whisper, "CHUNK_S", len(audio) / whisper.SAMPLE_RATE / 2.6)
+    assert len(whisper.chunk_points(audio)) == 2
+    model = whisper.WhisperTranscriber(ModelSettings())
+    options = replace(whisper.DecodeOptions.from_settings(model.settings), word_timestamps=True)
+    result = model.transcribe(audio, options)
+    text = result.text.lower()
+    assert "library" in text and "laptop" in text and "lunch" in text, result.text
+    assert len(result.segments) >= 3
+    starts = [w.start for w in result.words]
+    assert starts == sorted(starts) and starts[-1] > len(audio) / whisper.SAMPLE_RATE * 0.6

@@ -47,6 +47,9 @@ FRAMES_PER_S = 100  # log-mel frames per second of audio
 WINDOW_FRAMES = 3000  # Whisper's 30 s window
 PIECE_MIN_S = 15.0  # long audio (short_context) is decoded in pieces of this many seconds...
 PIECE_MAX_S = 25.0  # ...up to this many, cut at pauses
+# Longer audio is decoded in chunks of about this length, cut at pauses: faster-whisper computes
+# the features of all it is given at once (6.4 GB for two hours; 0.5 GB for ten minutes).
+CHUNK_S = 600.0
 SAMPLING_SEED = 20_260_101  # any fixed number: see WhisperTranscriber.load
 # A decode that loops (see :func:`looping`) is read again with repeated tokens penalised so.
 LOOP_PENALTY = 1.3
@@ -202,6 +205,18 @@ def split_points(audio: np.ndarray) -> list[int]:
         cut = quietest(audio, start + int(PIECE_MIN_S * SAMPLE_RATE), start + int(PIECE_MAX_S * SAMPLE_RATE))
         cuts.append(cut)
         start = cut
+    return cuts
+
+
+def chunk_points(audio: np.ndarray) -> list[int]:
+    """Sample offsets that cut a long recording into chunks of about :data:`CHUNK_S` (the last
+    up to half as long again), each cut at the quietest moment of the chunk's last 30 s."""
+    step = int(CHUNK_S * SAMPLE_RATE)
+    cuts: list[int] = []
+    at = 0
+    while len(audio) - at > step * 1.5:
+        at = quietest(audio, at + max(step // 2, step - 30 * SAMPLE_RATE), at + step)
+        cuts.append(at)
     return cuts
 
 
@@ -469,6 +484,8 @@ class WhisperTranscriber:
         options = replace(options, beam_size=beam_for(duration, options.beam_size))
         if _prompted(options) and duration > PIECE_MAX_S:
             return self._transcribe_pieces(audio, options, started)
+        if duration > CHUNK_S * 1.5:
+            return self._transcribe_pieces(audio, options, started, chunk_points(audio), carry=False)
         frames = encoder_frames(duration, options.context_margin_s)
         spoken = audio  # as given: padded below for the encoder
         if frames is not None:
@@ -622,10 +639,17 @@ class WhisperTranscriber:
         return said < SPARSE_WORDS_PER_S * seconds and said < SPARSE_WORDS_PER_S * vad.speech_seconds(audio)
 
     def _transcribe_pieces(
-        self, audio: np.ndarray, options: DecodeOptions, started: float, cuts: list[int] | None = None
+        self,
+        audio: np.ndarray,
+        options: DecodeOptions,
+        started: float,
+        cuts: list[int] | None = None,
+        carry: bool = True,
     ) -> Transcript:
         """Long audio, piece by piece (cut at pauses, see :func:`split_points`, or at ``cuts``),
-        each with the short context, the caller's prompt and the end of the text so far.
+        each with the short context, the caller's prompt and (``carry``) the end of the text so
+        far; without ``carry`` (chunks of a long recording, see :data:`CHUNK_S`) each piece is
+        decoded as if it were the whole audio.
 
         Whisper's own long-form decoding, given a vocabulary prompt, stops emitting timestamps
         and skips whole sentences (on a 231 s reading: 104 word errors instead of 31; in pieces,
@@ -638,10 +662,8 @@ class WhisperTranscriber:
         weighted, weight = 0.0, 0  # mean log-probability over the pieces, by length of text
         for cut in [*(split_points(audio) if cuts is None else cuts), len(audio)]:
             context = " ".join(t for t in (options.context, *texts) if t)[-PIECE_CONTEXT_CHARS:]
-            piece = self._transcribe(
-                audio[offset:cut],
-                replace(options, context=context or None, condition_on_previous_text=False),
-            )
+            own = replace(options, context=context or None, condition_on_previous_text=False)
+            piece = self._transcribe(audio[offset:cut], own if carry else options)
             shift = offset / SAMPLE_RATE
             words.extend(replace(w, start=w.start + shift, end=w.end + shift) for w in piece.words)
             if piece.text:
