@@ -99,6 +99,11 @@ class _Apply:
 
 
 @dataclass(frozen=True, slots=True)
+class _Pause:
+    paused: bool
+
+
+@dataclass(frozen=True, slots=True)
 class _Submit:
     audio: np.ndarray
     mode: str | None
@@ -291,12 +296,9 @@ class Engine:
         self._commands.put(_Cancel())
 
     def set_paused(self, paused: bool) -> None:
-        """Ignore (or listen to again) the hotkey."""
-        self.apply_settings(
-            self._settings.model_copy(
-                update={"hotkey": self._settings.hotkey.model_copy(update={"paused": paused})}
-            )
-        )
+        """Ignore (or listen to again) the hotkey. Made on the engine thread, on the settings
+        in force then: built here, it undid settings applied a moment before and still queued."""
+        self._commands.put(_Pause(paused))
 
     def apply_settings(self, settings: Settings) -> None:
         """Apply new settings live: model, hotkeys, microphone, text rules, paste, modes."""
@@ -388,6 +390,9 @@ class Engine:
             self._set_state(command.generation)
         elif isinstance(command, _Apply):
             self._on_apply(command.settings)
+        elif isinstance(command, _Pause):
+            hotkey = self._settings.hotkey.model_copy(update={"paused": command.paused})
+            self._on_apply(self._settings.model_copy(update={"hotkey": hotkey}))
         elif isinstance(command, _Submit):
             self._generation += 1
             now = time.time()

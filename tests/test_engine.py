@@ -390,3 +390,19 @@ def test_history_past_its_retention_is_deleted_at_start_and_when_the_setting_cha
         assert [e.text for e in eng.history.list()] == ["today"]
     finally:
         eng.shutdown()
+
+
+def test_pausing_right_after_a_settings_change_keeps_that_change(holdtype_home: Path):
+    """set_paused built its settings on those in force when called: a change applied a moment
+    before, still queued for the engine thread, was undone (here both wait for the start)."""
+    eng = Engine(Settings(), enable_hotkeys=False, enable_audio=False)
+    changed = Settings()
+    changed.vocabulary.terms = ["scikit-learn"]
+    eng.apply_settings(changed)
+    eng.set_paused(True)
+    try:
+        eng.start()
+        wait_for(lambda: eng.settings.hotkey.paused, timeout=30, what="the pause")
+        assert eng.settings.vocabulary.terms == ["scikit-learn"]
+    finally:
+        eng.shutdown()
