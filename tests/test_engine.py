@@ -285,6 +285,17 @@ def test_a_model_that_cannot_load_fails_the_dictation_and_the_next_model_loads(x
         eng.shutdown()
 
 
+def _dictate_again(eng, seen, x_env, pulse, speak, start: tuple[str, ...], stop: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
+    """A second dictation with the hotkey (``start``, ``stop``: xdotool's arguments): it records
+    and its words come out."""
+    x_env.xdotool(*start)
+    wait_for(lambda: eng.state == ev.State.RECORDING, timeout=10, what="the hotkey to record")
+    pulse.play(speak("The weather is lovely today.", speed=150))
+    x_env.xdotool(*stop)
+    second = wait_for(lambda: seen.of(ev.UtteranceResult)[1:], timeout=60, what="a second result")[0]
+    assert "lovely today" in second.text.lower(), second
+
+
 def test_a_key_tap_that_ends_a_recording_started_from_the_tray_keeps_it(x_env, pulse, target_window, speak):
     """The tray starts a recording; a short tap of the hotkey (hold mode) stops it. The tap
     is under ``min_hold_s``, which used to discard the whole recording as a stray tap."""
@@ -300,12 +311,7 @@ def test_a_key_tap_that_ends_a_recording_started_from_the_tray_keeps_it(x_env, p
         assert result.outcome == ev.Outcome.PASTED and "table" in result.text.lower(), result
         assert not [n for n in seen.of(ev.Notice) if "tap" in n.message.lower()]
         # The listener took no part in that recording: its next hold records as usual.
-        x_env.xdotool("keydown", "Caps_Lock")
-        wait_for(lambda: eng.state == ev.State.RECORDING, timeout=10, what="a second recording")
-        pulse.play(speak("The weather is lovely today.", speed=150))
-        x_env.xdotool("keyup", "Caps_Lock")
-        second = wait_for(lambda: seen.of(ev.UtteranceResult)[1:], timeout=60, what="a second result")[0]
-        assert "lovely today" in second.text.lower(), second
+        _dictate_again(eng, seen, x_env, pulse, speak, ("keydown", "Caps_Lock"), ("keyup", "Caps_Lock"))
     finally:
         eng.shutdown()
 
@@ -324,12 +330,7 @@ def test_a_toggle_recording_stopped_from_the_tray_lets_the_next_press_start_one(
         pulse.play(speak("Please book a table for four people.", speed=150))
         eng.end()  # what the tray's "Stop dictation" does
         wait_for(lambda: seen.of(ev.UtteranceResult), timeout=60, what="a result")
-        x_env.xdotool("key", "Caps_Lock")
-        wait_for(lambda: eng.state == ev.State.RECORDING, timeout=10, what="the next press to record")
-        pulse.play(speak("The weather is lovely today.", speed=150))
-        x_env.xdotool("key", "Caps_Lock")
-        second = wait_for(lambda: seen.of(ev.UtteranceResult)[1:], timeout=60, what="a second result")[0]
-        assert "lovely today" in second.text.lower(), second
+        _dictate_again(eng, seen, x_env, pulse, speak, ("key", "Caps_Lock"), ("key", "Caps_Lock"))
     finally:
         eng.shutdown()
 
