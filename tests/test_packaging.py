@@ -148,3 +148,25 @@ def test_build_script_reads_the_app_version() -> None:
         sys.path.remove(str(PACKAGING))
     assert build.version() == app.__version__
     assert build.SPEC == SPEC
+
+
+def test_the_wheel_lists_every_package_and_carries_the_resources() -> None:
+    """The wheel held app/*.py only: installed from it (pip install ., pipx), Holdtype stopped
+    at once for want of its resources folder. Packages are listed by hand so that resources/
+    goes in as app/resources: a package added under app/ must be listed too."""
+    import fnmatch
+
+    from app.config import tomllib  # tomli before Python 3.11
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "app").rglob("__init__.py")}
+    assert found | {"app.resources"} == set(config["packages"])
+    assert config["package-dir"]["app.resources"] == "resources"
+    patterns = config["package-data"]["app.resources"]
+    shipped = {
+        p.relative_to(ROOT / "resources").as_posix()
+        for p in (ROOT / "resources").rglob("*")
+        if p.is_file() and p.parts[len(ROOT.parts) + 1] != "screenshots" and p.suffix != ".md"
+    }
+    missed = sorted(f for f in shipped if not any(fnmatch.fnmatch(f, pattern) for pattern in patterns))
+    assert not missed, f"resources no package-data pattern takes: {missed}"
