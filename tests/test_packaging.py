@@ -170,3 +170,40 @@ def test_the_wheel_lists_every_package_and_carries_the_resources() -> None:
     }
     missed = sorted(f for f in shipped if not any(fnmatch.fnmatch(f, pattern) for pattern in patterns))
     assert not missed, f"resources no package-data pattern takes: {missed}"
+
+
+def test_uninstall_removes_the_start_at_login_entry_of_that_install(tmp_path: Path) -> None:
+    """install.sh --uninstall left ~/.config/autostart/holdtype.desktop behind: the session
+    tried to start the deleted binary at every login. An entry for another copy stays."""
+    import shutil
+
+    archive = tmp_path / "archive"
+    (archive / "holdtype").mkdir(parents=True)
+    shutil.copy(PACKAGING / "linux" / "install.sh", archive)
+    shutil.copy(DESKTOP, archive)
+    shutil.copy(ROOT / "resources" / "icons" / "idle-256.png", archive / "holdtype.png")
+    binary = archive / "holdtype" / "holdtype"  # STUB: stands in for the PyInstaller build
+    binary.write_text("#!/bin/sh\necho 'holdtype, version 0.1.0'\n", encoding="utf-8")
+    binary.chmod(0o755)
+    home = tmp_path / "home dir"
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")}
+
+    def run(*args: str) -> None:
+        done = subprocess.run(
+            ["bash", str(archive / "install.sh"), *args], env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+
+    run()
+    installed = home / ".local" / "opt" / "holdtype" / "holdtype"
+    assert installed.is_file()
+    autostart = home / ".config" / "autostart" / "holdtype.desktop"
+    autostart.parent.mkdir(parents=True)
+    autostart.write_text(f'[Desktop Entry]\nType=Application\nExec="{installed}"\n', encoding="utf-8")
+    run("--uninstall")
+    assert not installed.exists() and not autostart.exists()
+    autostart.write_text(
+        "[Desktop Entry]\nType=Application\nExec=/src/.venv/bin/holdtype\n", encoding="utf-8"
+    )
+    run("--uninstall")
+    assert autostart.exists()  # another copy's entry is not this installer's to remove

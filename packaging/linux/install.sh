@@ -27,6 +27,12 @@ if [[ "${1:-}" == "--uninstall" ]]; then
   rm -rf "$OPT"
   [[ -L "$BIN" ]] && rm -f "$BIN"
   rm -f "$DESKTOP" "$ICON"
+  # "Start at login" (settings window) wrote this entry to run the binary just removed.
+  AUTOSTART="${XDG_CONFIG_HOME:-$HOME/.config}/autostart/holdtype.desktop"
+  if [[ -f "$AUTOSTART" ]] && grep -qF "$OPT/holdtype" "$AUTOSTART"; then
+    rm -f "$AUTOSTART"
+    say "removed the start-at-login entry $AUTOSTART"
+  fi
   refresh_caches
   say "removed $OPT, $BIN, $DESKTOP and $ICON"
   say "your settings, history and downloaded models are kept (see: holdtype config path)"
