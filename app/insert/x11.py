@@ -290,7 +290,12 @@ class X11Inserter:
             if self.between_words is not None and self.between_words():
                 release_held_modifiers()  # those of a ctrl+alt+space held meanwhile
             for command in typing_commands(word):
-                error = _xdotool(command, timeout=30 + len(word) * 0.05)
+                error = _type_chars(command[1]) if command[0] == "chars" else None
+                if command[0] != "chars" or error == _NO_SPARE_KEYS:
+                    for part in _xdotool_commands(command):
+                        error = _xdotool(part, timeout=30 + len(word) * 0.05)
+                        if error is not None:
+                            break
                 if error is not None:
                     return InsertResult(False, "type", self.name, error)
         return InsertResult(error is None, "type", self.name, error)
@@ -376,36 +381,65 @@ class X11Inserter:
 _TYPED_AS_IS = re.compile(r"[^\n\x80-\U0010ffff]+")  # ASCII but line breaks
 
 
-def typing_commands(text: str) -> list[list[str]]:
-    """The xdotool commands that type ``text``: runs of ASCII with ``type``; a line break as
-    the Return key; every other character as its own key, shifted when it is a capital.
+_NOT_ASCII = re.compile(r"[\x80-\U0010ffff]+")
+_NO_SPARE_KEYS = "no spare keycodes"
+
+
+def typing_commands(text: str) -> list[tuple[str, str]]:
+    """How ``text`` is typed, in order: ("type", a run of ASCII) with ``xdotool type``; ("key",
+    "Return") for a line break; ("chars", a run of other characters), each typed on a spare
+    keycode (:mod:`app.insert.spare_keys`).
 
     ``xdotool type`` sends a line break as Linefeed, which Qt and GTK widgets ignore
     ("Hello\nWorld" came out "HelloWorld"), and types a character no key makes by mapping a
-    spare key to it and back, which the window often reads after the mapping is gone: at 2 ms
-    between keys "Café naïve Über €5" came out "Caf nave ber 5", and "Ü" came out "ü" at any
-    pace. One ``xdotool key`` per such character, with Shift for a capital, typed them all.
+    spare key to it and back at once, which a window often reads after the mapping is gone
+    ("Café naïve Über €5" came out "Caf nave ber 5"), and "Ü" came out "ü" at any pace.
 
-    >>> typing_commands("Ü\nok")
-    [['key', 'shift+U00DC'], ['key', 'Return'], ['type', '--delay', '2', '--', 'ok']]
+    >>> typing_commands("Ü ok\nÉté")
+    [('chars', 'Ü'), ('type', ' ok'), ('key', 'Return'), ('chars', 'É'), ('type', 't'), ('chars', 'é')]
     """
-    commands: list[list[str]] = []
+    commands: list[tuple[str, str]] = []
     at = 0
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     while at < len(text):
-        run = _TYPED_AS_IS.match(text, at)
-        if run is not None:
-            commands.append(["type", "--delay", "2", "--", run.group()])
-            at = run.end()
-            continue
-        char = text[at]
-        if char == "\n":
-            commands.append(["key", "Return"])
+        if (run := _TYPED_AS_IS.match(text, at)) is not None:
+            commands.append(("type", run.group()))
+        elif (run := _NOT_ASCII.match(text, at)) is not None:
+            commands.append(("chars", run.group()))
         else:
-            shift = "shift+" if char.isupper() else ""
-            commands.append(["key", f"{shift}U{ord(char):04X}"])
-        at += 1
+            commands.append(("key", "Return"))
+            at += 1
+            continue
+        at = run.end()
     return commands
+
+
+def _xdotool_commands(command: tuple[str, str]) -> list[list[str]]:
+    """The xdotool arguments for one of :func:`typing_commands`' steps; characters no key
+    makes as a key each (with Shift for a capital): the fallback without spare keycodes."""
+    kind, text = command
+    if kind == "type":
+        return [["type", "--delay", "2", "--", text]]
+    if kind == "key":
+        return [["key", text]]
+    return [["key", "--delay", "30", f"{'shift+' if c.isupper() else ''}U{ord(c):04X}"] for c in text]
+
+
+def _type_chars(text: str) -> str | None:
+    """Type ``text`` (characters no key makes) on spare keycodes; an error, or
+    :data:`_NO_SPARE_KEYS` when the display lends none (xdotool then types them)."""
+    from app.insert.spare_keys import forget_spare_keys, spare_keys
+
+    keys = spare_keys()
+    if keys is None:
+        return _NO_SPARE_KEYS
+    try:
+        keys.type(text)
+    except Exception as exc:  # the connection broke (X server restarted): xdotool instead
+        log.warning("typing on spare keycodes failed (%s); xdotool types instead", exc)
+        forget_spare_keys()
+        return _NO_SPARE_KEYS
+    return None
 
 
 def release_held_modifiers(display_name: str | None = None) -> list[int]:
