@@ -260,3 +260,46 @@ def test_an_argument_that_is_not_utf8_is_refused_before_it_is_stored() -> None:
         assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
         assert "'caf\\xe9' is not valid UTF-8 text" in out.stderr
     assert ok("vocab", "list") == "" and ok("rules", "list", "--json").strip() == "[]"
+
+
+def test_a_rule_added_again_is_replaced_where_it_stands() -> None:
+    """Rules apply in order; adding one again moved it to the end, after a rule it used to
+    run before ("new line" -> "\\n" then "line" -> "row": "a new row b")."""
+    for find, replace in (("new line", "\\n"), ("line", "row"), ("new line", "\\n\\n")):
+        assert holdtype("rules", "add", find, replace).returncode == 0
+    assert holdtype("rules", "test", "a new line b").stdout == "a\n\nb\n"
+
+
+def test_a_rule_is_the_same_rule_whatever_its_case_spacing_and_accents() -> None:
+    # "Pie Pie" and "pie pie" were two rules, the first shadowing the second; "PIE PIE",
+    # " gonna " and an accent typed as a combining mark could not be removed.
+    assert holdtype("rules", "add", "Pie Pie", "PyPI").returncode == 0
+    again = holdtype("rules", "add", "pie  pie", "PyPI.org")
+    assert again.returncode == 0 and "replaced" in again.stdout
+    assert holdtype("rules", "test", "pie pie").stdout.strip() == "PyPI.org"
+    assert holdtype("rules", "remove", "PIE PIE").returncode == 0
+    assert holdtype("rules", "add", " gonna ", "going to").returncode == 0
+    assert holdtype("rules", "remove", "gonna").returncode == 0
+    assert holdtype("rules", "add", "cafe\u0301", "coffee").returncode == 0
+    assert holdtype("rules", "test", "un caf\u00e9 noir").stdout.strip() == "un coffee noir"
+    assert holdtype("rules", "remove", "caf\u00e9").returncode == 0
+    assert holdtype("rules", "list", "--json").stdout.strip() == "[]"
+
+
+def test_a_term_typed_with_a_combining_accent_is_the_term_kept() -> None:
+    assert holdtype("vocab", "add", "cafe\u0301").returncode == 0
+    again = holdtype("vocab", "add", "cafe\u0301")
+    assert "1 in the vocabulary" in again.stdout, again.stdout
+    assert holdtype("vocab", "remove", "cafe\u0301").returncode == 0
+
+
+def test_a_term_file_of_the_wrong_shape_is_refused_and_a_sheet_title_is_no_term(tmp_path: Path) -> None:
+    (tmp_path / "v.toml").write_text('terms = "NumPy"\n', encoding="utf-8")  # was read as N, u, m, P, y
+    done = holdtype("vocab", "add", "--file", str(tmp_path / "v.toml"))
+    assert done.returncode == 1 and "terms must be a list" in done.stderr and "Traceback" not in done.stderr
+    (tmp_path / "w.toml").write_text('vocabulary = ["a"]\n', encoding="utf-8")  # was a traceback
+    done = holdtype("vocab", "add", "--file", str(tmp_path / "w.toml"))
+    assert done.returncode == 1 and "must be a table" in done.stderr and "Traceback" not in done.stderr
+    (tmp_path / "t.csv").write_text("Terms\nNumPy\nSciPy\n", encoding="utf-8")
+    assert holdtype("vocab", "add", "--file", str(tmp_path / "t.csv")).returncode == 0
+    assert holdtype("vocab", "list").stdout.split() == ["NumPy", "SciPy"]

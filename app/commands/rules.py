@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import click
 
 from app.commands import _common
@@ -27,14 +29,20 @@ def add(find: str, replace: str, is_regex: bool, case_sensitive: bool) -> None:
     """Add a rule: FIND becomes REPLACE. Example: holdtype rules add "pie pie" PyPI"""
     if not find.strip():
         raise RuleError("a rule needs something to find")
+    find = unicodedata.normalize("NFC", find if is_regex else " ".join(find.split()))
     rule = Rule.model_construct(find=find, replace=replace, regex=is_regex, case_sensitive=case_sensitive)
     validate_rule(rule)  # the reason, in one line (Rule's own check says the same, as pydantic)
     rule = Rule.model_validate(rule.model_dump())
     with _common.editing() as current:
-        kept = [r for r in current.rules if r.find != find]
-        new = current.model_copy(update={"rules": [*kept, rule]})
+        same = [i for i, r in enumerate(current.rules) if _same_find(r, find, is_regex)]
+        if same:  # replaced where it stands: rules apply in order, and the order is the user's
+            rules = [r for i, r in enumerate(current.rules) if i not in same[1:]]
+            rules[same[0]] = rule
+        else:
+            rules = [*current.rules, rule]
+        new = current.model_copy(update={"rules": rules})
         _common.save(new)
-    verb = "replaced" if len(kept) < len(current.rules) else "added"
+    verb = "replaced" if same else "added"
     click.echo(f"{verb} rule {find!r} -> {replace!r}; {len(new.rules)} rule(s)")
 
 
@@ -43,11 +51,24 @@ def add(find: str, replace: str, is_regex: bool, case_sensitive: bool) -> None:
 def remove(find: str) -> None:
     """Remove the rule whose FIND is exactly FIND. Example: holdtype rules remove "pie pie" """
     with _common.editing() as current:
-        kept = [r for r in current.rules if r.find != find]
+        kept = [r for r in current.rules if not _same_find(r, find)]
         if len(kept) == len(current.rules):
             raise RuleError(f"no rule finds {find!r} (see `holdtype rules list`)")
         _common.save(current.model_copy(update={"rules": kept}))
     click.echo(f"removed rule {find!r}; {len(kept)} rule(s)")
+
+
+def _same_find(rule: Rule, find: str, regex: bool | None = None) -> bool:
+    """Whether ``rule`` finds what ``find`` does: the same text, but for case (a rule that
+    ignores case), runs of spaces and how accents are composed; a regex rule the same pattern.
+    With ``regex`` (the kind of rule being added), only a rule of that kind."""
+    if regex is not None and rule.regex != regex:
+        return False
+    mine, theirs = (unicodedata.normalize("NFC", text) for text in (rule.find, find))
+    if rule.regex:
+        return mine == theirs
+    mine, theirs = " ".join(mine.split()), " ".join(theirs.split())
+    return mine == theirs if rule.case_sensitive else mine.casefold() == theirs.casefold()
 
 
 @rules.command("list")

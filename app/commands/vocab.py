@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 import sys
+import unicodedata
 from pathlib import Path
 
 import click
@@ -43,7 +44,7 @@ def add(terms: tuple[str, ...], term_file: Path | None) -> None:
         terms = (*terms, *_file_terms(term_file))
     elif not terms:
         raise click.UsageError("give TERMS to add, or --file with one term per line")
-    cleaned = [" ".join(term.split()) for term in terms]
+    cleaned = [_clean(term) for term in terms]
     if not any(cleaned):
         raise ConfigError("a vocabulary term cannot be empty")
     if blank := cleaned.count(""):
@@ -119,7 +120,7 @@ def remove(terms: tuple[str, ...]) -> None:
         drop: set[str] = set()
         unknown = []
         for term in terms:
-            clean = " ".join(term.split())
+            clean = _clean(term)
             matches = [clean] if clean in words else [t for t in words if t.casefold() == clean.casefold()]
             if not matches:
                 unknown.append(term)
@@ -147,3 +148,9 @@ def list_terms(as_json: bool) -> None:
     for term in v.terms:
         click.echo(term)
     _prompt_note(v.terms, v.bias)
+
+
+def _clean(term: str) -> str:
+    """``term`` as the vocabulary stores it: single spaces, composed accents (NFC), so that
+    "cafe\u0301" typed with a combining accent is removed and counted as the "café" kept."""
+    return unicodedata.normalize("NFC", " ".join(term.split()))

@@ -75,15 +75,28 @@ def read_vocabulary_file(path: Path) -> tuple[list[str], list[Rule]]:
     except ValidationError as exc:
         problem = exc.errors()[0]
         raise HoldtypeError(f"{path}: a rule is not valid: {problem['msg']}") from None
+    except HoldtypeError as exc:  # a value of the wrong kind
+        raise HoldtypeError(f"{path}: {exc}") from None
     except OSError as exc:
         raise HoldtypeError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
 def _from_toml(text: str) -> tuple[list[str], list[Rule]]:
     data = tomllib.loads(text)
-    terms = [str(t) for t in data.get("terms", data.get("vocabulary", {}).get("terms", []))]
-    rules = [Rule.model_validate(r) for r in data.get("rules", [])]
-    return terms, rules
+    section = data.get("vocabulary", {})
+    if not isinstance(section, dict):
+        raise HoldtypeError("[vocabulary] must be a table (with terms = [...] in it)")
+    terms = data.get("terms", section.get("terms", []))
+    if not isinstance(terms, list):  # terms = "NumPy" was read letter by letter
+        raise HoldtypeError(f'terms must be a list, as terms = ["NumPy", "PyPI"], not {terms!r}')
+    rules = data.get("rules", [])
+    if not isinstance(rules, list):
+        raise HoldtypeError("rules must be a list of tables ([[rules]] with find and replace)")
+    return [str(t) for t in terms], [Rule.model_validate(r) for r in rules]
+
+
+# Titles of a one-column sheet of terms, left out of the terms (compared in lower case).
+_TERM_HEADERS = frozenset({"terms", "term", "word", "words", "vocabulary"})
 
 
 def _from_csv(text: str) -> tuple[list[str], list[Rule]]:
@@ -96,6 +109,8 @@ def _from_csv(text: str) -> tuple[list[str], list[Rule]]:
     terms: list[str] = []
     rules: list[Rule] = []
     if "find" not in header and "term" not in header and "kind" not in header:
+        if header and header[0] in _TERM_HEADERS:  # a one-column sheet with a title: "Terms"
+            rows = rows[1:]
         return [r[0].strip() for r in rows if r and r[0].strip()], []
     for row in rows[1:]:
         # keep replacements verbatim (a rule may insert a newline); trim everything else
