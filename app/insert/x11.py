@@ -285,20 +285,17 @@ class X11Inserter:
         """
         release_held_modifiers()
         words = [text] if self.between_words is None else re.findall(r"\s*\S+\s*", text) or [text]
-        error = None
         for word in words:  # each with the spaces around it
             if self.between_words is not None and self.between_words():
                 release_held_modifiers()  # those of a ctrl+alt+space held meanwhile
-            for command in typing_commands(word):
-                error = _type_chars(command[1]) if command[0] == "chars" else None
-                if command[0] != "chars" or error == _NO_SPARE_KEYS:
-                    for part in _xdotool_commands(command):
-                        error = _xdotool(part, timeout=30 + len(word) * 0.05)
-                        if error is not None:
-                            break
-                if error is not None:
-                    return InsertResult(False, "type", self.name, error)
-        return InsertResult(error is None, "type", self.name, error)
+            for step in typing_commands(word):
+                if step[0] == "chars" and _typed_on_spare_keys(step[1]):
+                    continue
+                for command in _xdotool_commands(step):
+                    error = _xdotool(command, timeout=30 + len(word) * 0.05)
+                    if error is not None:
+                        return InsertResult(False, "type", self.name, error)
+        return InsertResult(True, "type", self.name)
 
     def paste(self, text: str) -> InsertResult:
         """Paste ``text`` through the clipboard and restore the old clipboard afterwards."""
@@ -382,7 +379,6 @@ _TYPED_AS_IS = re.compile(r"[^\n\x80-\U0010ffff]+")  # ASCII but line breaks
 
 
 _NOT_ASCII = re.compile(r"[\x80-\U0010ffff]+")
-_NO_SPARE_KEYS = "no spare keycodes"
 
 
 def typing_commands(text: str) -> list[tuple[str, str]]:
@@ -425,21 +421,21 @@ def _xdotool_commands(command: tuple[str, str]) -> list[list[str]]:
     return [["key", "--delay", "30", f"{'shift+' if c.isupper() else ''}U{ord(c):04X}"] for c in text]
 
 
-def _type_chars(text: str) -> str | None:
-    """Type ``text`` (characters no key makes) on spare keycodes; an error, or
-    :data:`_NO_SPARE_KEYS` when the display lends none (xdotool then types them)."""
+def _typed_on_spare_keys(text: str) -> bool:
+    """Type ``text`` (characters no key makes) on spare keycodes; False when the display
+    lends none or the typing failed (xdotool then types them)."""
     from app.insert.spare_keys import forget_spare_keys, spare_keys
 
     keys = spare_keys()
     if keys is None:
-        return _NO_SPARE_KEYS
+        return False
     try:
         keys.type(text)
     except Exception as exc:  # the connection broke (X server restarted): xdotool instead
         log.warning("typing on spare keycodes failed (%s); xdotool types instead", exc)
         forget_spare_keys()
-        return _NO_SPARE_KEYS
-    return None
+        return False
+    return True
 
 
 def release_held_modifiers(display_name: str | None = None) -> list[int]:
