@@ -92,19 +92,26 @@ class X11Clipboard:
 
     def get(self) -> str | None:
         """The clipboard's text (UTF-8), or None when nothing owns it or it has no text."""
+        return self.read(images=False)[0]
+
+    def read(self, images: bool = True) -> tuple[str | None, tuple[str, bytes] | None]:
+        """The clipboard's text, or (``images``, with xclip) when it holds no text its image
+        as (its type, its bytes), in the first of :data:`IMAGE_TARGETS` it is offered in; the
+        types on offer are asked once."""
         tool = self._tool()
         if tool == "xclip":
             offered = self._targets()
             if offered is not None and not offered & _TEXT_TARGETS:
-                return None  # a picture only: xclip serving one answers a text request with it
+                # a picture only: xclip serving one answers a text request with it
+                return None, self._image(offered) if images else None
             out = _run(["xclip", "-selection", "clipboard", "-o", "-t", "UTF8_STRING"])
             if out.returncode != 0:
                 out = _run(["xclip", "-selection", "clipboard", "-o"])
         else:
             out = _run(["xsel", "--clipboard", "--output"])
         if out.returncode != 0:
-            return None
-        return out.stdout.decode("utf-8", errors="replace")
+            return None, None
+        return out.stdout.decode("utf-8", errors="replace"), None
 
     def set(self, text: str) -> None:
         """Own the clipboard with ``text`` (a background xclip/xsel keeps serving it)."""
@@ -118,12 +125,10 @@ class X11Clipboard:
         if out.returncode != 0:
             raise ClipboardError(f"{tool} could not set the clipboard (exit {out.returncode})")
 
-    def get_image(self) -> tuple[str, bytes] | None:
-        """The clipboard's image as (its type, its bytes), in the first of :data:`IMAGE_TARGETS`
-        it is offered in; None when it holds none (or only xsel is there, which reads text)."""
-        offered = self._targets() if self._tool() == "xclip" else None
+    def _image(self, offered: frozenset[str]) -> tuple[str, bytes] | None:
+        """The image of the first of :data:`IMAGE_TARGETS` in ``offered``, read with xclip."""
         for target in IMAGE_TARGETS:
-            if offered is not None and target in offered:
+            if target in offered:
                 out = _run(["xclip", "-selection", "clipboard", "-o", "-t", target])
                 if out.returncode == 0 and out.stdout:
                     return target, out.stdout

@@ -304,10 +304,8 @@ class X11Inserter:
         unread = False
         keep = not self.settings.restore_clipboard
         image: tuple[str, bytes] | None = None
-        try:
-            old = self.clipboard.get()
-            if old is None and not keep:
-                image = self.clipboard.get_image()  # a screenshot the user copied is put back too
+        try:  # a screenshot the user copied is put back too
+            old, image = self.clipboard.read(images=not keep)
         except ClipboardError as exc:  # its owner hangs: paste all the same, and leave the text
             log.warning("cannot read the clipboard (%s); pasting without restoring it", exc)
             old, keep = None, True
