@@ -194,9 +194,7 @@ class VocabularySettings(_Section):
         # Exact-case de-duplication: "LLM" and "llm" are different spellings the user may want
         # both of (Vocabulary.correct keeps the one the transcript's casing points to).
         seen: dict[str, None] = {}
-        for term in value:
-            # NFC: "café" typed with a combining accent is the same term as with "é"
-            term = unicodedata.normalize("NFC", " ".join(term.split()))
+        for term in map(clean_term, value):
             if term:
                 seen.setdefault(term, None)
         return list(seen)
@@ -277,6 +275,16 @@ def looks_like_api_key(value: str) -> bool:
         and len(token) >= _KEY_MIN_LENGTH
         and all(c.isascii() and (c.isalnum() or c in "-_") for c in token)
     )
+
+
+def clean_term(term: str) -> str:
+    """``term`` as the vocabulary keeps it: single spaces, composed accents (NFC: "café" typed
+    with a combining accent is the same term as with "é").
+
+    >>> clean_term("  scikit   learn ") == "scikit learn", clean_term("cafe\u0301") == "caf\u00e9"
+    (True, True)
+    """
+    return unicodedata.normalize("NFC", " ".join(term.split()))
 
 
 def api_key_in(value: Any, where: str = "") -> str | None:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import shlex
 import sys
-import unicodedata
 from pathlib import Path
 
 import click
 
 from app.commands import _common
-from app.config import Rule
+from app.config import Rule, clean_term
 from app.errors import ConfigError
 from app.text.termfile import parse_terms, read_vocabulary_file
 from app.textfile import decode_text
@@ -44,7 +43,7 @@ def add(terms: tuple[str, ...], term_file: Path | None) -> None:
         terms = (*terms, *_file_terms(term_file))
     elif not terms:
         raise click.UsageError("give TERMS to add, or --file with one term per line")
-    cleaned = [_clean(term) for term in terms]
+    cleaned = [clean_term(term) for term in terms]
     if not any(cleaned):
         raise ConfigError("a vocabulary term cannot be empty")
     if blank := cleaned.count(""):
@@ -120,7 +119,7 @@ def remove(terms: tuple[str, ...]) -> None:
         drop: set[str] = set()
         unknown = []
         for term in terms:
-            clean = _clean(term)
+            clean = clean_term(term)
             matches = [clean] if clean in words else [t for t in words if t.casefold() == clean.casefold()]
             if not matches:
                 unknown.append(term)
@@ -148,9 +147,3 @@ def list_terms(as_json: bool) -> None:
     for term in v.terms:
         click.echo(term)
     _prompt_note(v.terms, v.bias)
-
-
-def _clean(term: str) -> str:
-    """``term`` as the vocabulary stores it: single spaces, composed accents (NFC), so that
-    "cafe\u0301" typed with a combining accent is removed and counted as the "café" kept."""
-    return unicodedata.normalize("NFC", " ".join(term.split()))
