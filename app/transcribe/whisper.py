@@ -48,7 +48,8 @@ WINDOW_FRAMES = 3000  # Whisper's 30 s window
 PIECE_MIN_S = 15.0  # long audio (short_context) is decoded in pieces of this many seconds...
 PIECE_MAX_S = 25.0  # ...up to this many, cut at pauses
 # Longer audio is decoded in chunks of about this length, cut at pauses: faster-whisper computes
-# the features of all it is given at once (6.4 GB for two hours; 0.5 GB for ten minutes).
+# the features of all it is given at once (+422 MB for ten minutes, about 5 GB for two hours:
+# BENCHMARKS.md, 2026-12-04, night).
 CHUNK_S = 600.0
 SAMPLING_SEED = 20_260_101  # any fixed number: see WhisperTranscriber.load
 # A decode that loops (see :func:`looping`) is read again with repeated tokens penalised so.

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -159,6 +161,15 @@ class ModesTab(SettingsTab):
         for box in (self.system, self.template, self.schema):
             box.textChanged.connect(self._edited)
 
+    @contextlib.contextmanager
+    def _filling_editor(self) -> Iterator[None]:
+        """While the editor is filled from a mode or a template: no edit of the user's."""
+        self._filling = True
+        try:
+            yield
+        finally:
+            self._filling = False
+
     def _edited(self, *_: object) -> None:
         if not self._filling:
             self._draft = True
@@ -222,11 +233,8 @@ class ModesTab(SettingsTab):
         mode = self._modes.get(self.selected_name() or "")
         if mode is None:
             return
-        self._filling = True
-        try:
+        with self._filling_editor():
             self._fill_editor(mode)
-        finally:
-            self._filling = False
         self._draft = False
 
     def _fill_editor(self, mode: Any) -> None:
@@ -254,11 +262,8 @@ class ModesTab(SettingsTab):
         self.list.clearSelection()
         self.list.blockSignals(False)
         self.bind_field.set_binding("")
-        self._filling = True
-        try:
+        with self._filling_editor():
             self._fill_new()
-        finally:
-            self._filling = False
         self._draft = True
 
     def _fill_new(self) -> None:
