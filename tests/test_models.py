@@ -184,3 +184,54 @@ def test_a_download_cut_short_is_not_installed(monkeypatch) -> None:  # type: ig
         server.server_close()
     assert not models.is_installed("base.en")
     assert not models.downloaded_path("base.en").with_name("base.en.partial").exists()
+
+
+class _ServesEmbedded(http.server.BaseHTTPRequestHandler):
+    """A real HTTP server of the embedded model's files that holds model.bin until ``gate`` is set."""
+
+    gate = threading.Event()
+    asked_for_model = threading.Event()
+
+    def do_GET(self) -> None:
+        filename = self.path.rsplit("/", 1)[-1]
+        source = models.embedded_model_path() / filename
+        if not source.is_file():
+            self.send_error(404)
+            return
+        if filename == "model.bin":
+            type(self).asked_for_model.set()
+            type(self).gate.wait(30)
+        data = source.read_bytes()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_second_download_of_a_model_being_downloaded_is_refused(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Two downloads of one model (the settings window and `models download`) wrote into one
+    .partial folder and removed it under each other; the second is now refused, clearly."""
+    _ServesEmbedded.gate.clear()
+    _ServesEmbedded.asked_for_model.clear()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _ServesEmbedded)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.server_address[1]}")
+    outcome: list[object] = []
+    first = threading.Thread(target=lambda: outcome.append(models.download("base.en")), daemon=True)
+    first.start()
+    try:
+        assert _ServesEmbedded.asked_for_model.wait(30)
+        with pytest.raises(ModelError, match=r"'base\.en' is being downloaded by another"):
+            models.download("base.en")
+        assert models.downloaded_path("base.en").with_name("base.en.partial").is_dir()  # untouched
+    finally:
+        _ServesEmbedded.gate.set()
+        first.join(60)
+        server.shutdown()
+        server.server_close()
+    assert outcome == [models.downloaded_path("base.en")]
+    assert models.is_installed("base.en")
+    assert models.download("base.en") == models.downloaded_path("base.en")  # installed: no lock

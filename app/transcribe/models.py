@@ -21,13 +21,13 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from app.errors import ModelError
-from app.paths import ensure_dir, get_paths
+from app.paths import ensure_dir, get_paths, lock_within
 
 log = logging.getLogger(__name__)
 
@@ -198,7 +198,41 @@ def download(name: str, progress: ProgressCallback | None = None, cancel: Cancel
     target = downloaded_path(name)
     if _is_model_dir(target):
         return target
+    with _download_lock(name):
+        if _is_model_dir(target):  # another process finished it while this one looked
+            return target
+        return _download_into(info, target, progress, cancel)
+
+
+@contextlib.contextmanager
+def _download_lock(name: str) -> Iterator[None]:
+    """Hold the lock of model ``name``'s download (``<name>.lock`` in the models folder) while
+    it runs. Two downloads of one model (the settings window and ``models download``, or two
+    terminals) wrote into the same ``.partial`` folder and removed it under each other."""
+    folder = ensure_dir(downloaded_path(name).parent)
+    lock_path = folder / f"{name}.lock"
+    handle = os.fdopen(os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600), "r+", encoding="utf-8")
+    try:
+        taken = lock_within(handle, 0)
+        if taken is False:
+            raise ModelError(
+                f"model '{name}' is being downloaded by another Holdtype process; wait for it "
+                "to finish (or stop it), then try again"
+            )
+        if taken is None:
+            log.debug("cannot lock %s; downloading unguarded", lock_path)
+        yield
+    finally:
+        handle.close()
+
+
+def _download_into(
+    info: ModelInfo, target: Path, progress: ProgressCallback | None, cancel: Cancel | None
+) -> Path:
+    """Fetch ``info``'s files into a ``.partial`` folder beside ``target``, then rename it."""
+    name = info.name
     partial = target.with_name(target.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)  # left by a download that was killed
     ensure_dir(partial)
     try:
         _fetch_repo(info, partial, progress, cancel)
