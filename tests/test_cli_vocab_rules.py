@@ -169,6 +169,15 @@ def test_vocab_add_skips_empty_terms_and_keeps_the_rest() -> None:
     assert ok("vocab", "list").splitlines() == ["NumPy", "Talk Python"]
 
 
+def test_vocab_add_refuses_what_is_no_term_and_what_would_read_back_as_a_comment() -> None:
+    # "# tools" was stored, printed by `vocab list`, and skipped as a comment by `vocab add --file`.
+    error = fails("vocab", "add", "NumPy", "...", "# tools")
+    assert "'...'" in error and "'# tools'" in error
+    assert holdtype("vocab", "list").stdout == ""  # nothing of the list was added
+    ok("vocab", "add", "#include", "C++", ".NET")
+    assert ok("vocab", "list").splitlines() == ["#include", "C++", ".NET"]
+
+
 def test_rules_add_list_test_remove() -> None:
     empty = holdtype("rules", "list")
     assert empty.stdout == "" and "holdtype rules add" in empty.stderr

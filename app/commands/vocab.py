@@ -46,6 +46,15 @@ def add(terms: tuple[str, ...], term_file: Path | None) -> None:
     cleaned = [clean_term(term) for term in terms]
     if not any(cleaned):
         raise ConfigError("a vocabulary term cannot be empty")
+    if unusable := [
+        t for t in cleaned if t and (t == "#" or t.startswith("# ") or not any(c.isalnum() for c in t))
+    ]:
+        # "..." can be neither said nor matched; "# tools" would read back from `vocab list`'s
+        # output (`vocab add --file`) as a comment.
+        raise ConfigError(
+            f"not a term: {', '.join(repr(t) for t in unusable)} (a term needs a letter or digit, "
+            'and cannot start with "# ", which starts a comment in a list of terms)'
+        )
     if blank := cleaned.count(""):
         # A list read from a file often ends in an empty line: skip it, keep the rest.
         click.echo(f"note: skipped {blank} empty term(s)", err=True)
