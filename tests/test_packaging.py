@@ -207,3 +207,24 @@ def test_uninstall_removes_the_start_at_login_entry_of_that_install(tmp_path: Pa
     )
     run("--uninstall")
     assert autostart.exists()  # another copy's entry is not this installer's to remove
+
+
+def test_setup_refuses_a_python_older_than_3_10_before_it_installs_anything(tmp_path: Path) -> None:
+    # A FAKE interpreter (no Python 3.9 here): it answers as a 3.8 would, and records each call.
+    calls = tmp_path / "calls"
+    old = tmp_path / "python3.8"
+    old.write_text(
+        f'#!/bin/sh\necho "$@" >> {calls}\n[ "$1" = -V ] && echo "Python 3.8.18" && exit 0\nexit 1\n'
+    )
+    old.chmod(0o755)
+    result = subprocess.run(
+        ["bash", str(PACKAGING / "linux" / "setup.sh")],
+        env={"PATH": "/usr/bin:/bin", "PYTHON": str(old)},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "needs Python 3.10 or newer" in result.stderr and "Python 3.8.18" in result.stderr
+    assert "installing" not in result.stderr and "-m venv" not in calls.read_text()

@@ -29,6 +29,15 @@ APT_DEV=(
   flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
 )
 
+PY="${PYTHON:-python3}"
+# Holdtype needs Python 3.10 or newer: pip's own refusal comes only after the apt step, and
+# names the package, not what to do.
+if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
+  echo "holdtype setup: Holdtype needs Python 3.10 or newer; $PY is $("$PY" -V 2>&1 || echo missing)." >&2
+  echo "  Install a newer Python, then run: PYTHON=python3.11 bash packaging/linux/setup.sh" >&2
+  exit 1
+fi
+
 SUDO=""
 if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
 PKGS=("${APT_RUNTIME[@]}")
@@ -38,12 +47,17 @@ for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if (( ${#missing[@]} )); then
+  if [[ -n "$SUDO" ]] && ! command -v sudo >/dev/null; then
+    echo "holdtype setup: these system packages are missing and sudo is not installed:" >&2
+    echo "  ${missing[*]}" >&2
+    echo "  As root, run: apt-get install ${missing[*]}; then run this script again." >&2
+    exit 1
+  fi
   echo "holdtype setup: installing ${missing[*]}" >&2
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-PY="${PYTHON:-python3}"
 if [[ ! -x "$ROOT/.venv/bin/python" ]]; then
   "$PY" -m venv "$ROOT/.venv"
 fi
