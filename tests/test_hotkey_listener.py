@@ -242,6 +242,28 @@ def test_a_shifted_character_released_after_shift_still_stops(x_env: XDisplay, m
     assert drained(actions) == []
 
 
+def test_a_shifted_digit_written_by_hand_fires(x_env: XDisplay, make_listener: Make) -> None:
+    """``config set hotkey.key ctrl+shift+1``: the press arrives as "!" (what Shift makes of
+    "1"), so the hotkey never fired, whichever key went up first."""
+    listener, actions = make_listener(key="ctrl+shift+1", min_hold_s=0.0)
+    for first_up in ("1", "shift"):
+        x_env.xdotool("keydown", "ctrl", "keydown", "shift", "keydown", "1")
+        start = next_action(actions)
+        assert (start.kind, start.binding) == (ActionKind.START, "ctrl+shift+1")
+        second_up = "shift" if first_up == "1" else "1"
+        x_env.xdotool("keyup", first_up, "keyup", second_up)
+        assert next_action(actions).kind is ActionKind.STOP
+        assert listener.wait_keys_up(5)
+        x_env.xdotool("keyup", "ctrl")
+    x_env.xdotool("keydown", "ctrl", "keydown", "1", "keyup", "1", "keyup", "ctrl")  # no Shift: not it
+    x_env.xdotool("keydown", "shift", "keydown", "1", "keyup", "1", "keyup", "shift")  # no Ctrl
+    x_env.xdotool("keydown", "ctrl", "keydown", "shift", "keydown", "1")  # comes after those events
+    assert next_action(actions).kind is ActionKind.START  # (not an action of theirs)
+    x_env.xdotool("keyup", "1", "keyup", "shift", "keyup", "ctrl")
+    assert next_action(actions).kind is ActionKind.STOP
+    assert drained(actions) == []
+
+
 def test_a_modifier_holdtype_itself_holds_does_not_spoil_a_press(
     x_env: XDisplay, make_listener: Make
 ) -> None:

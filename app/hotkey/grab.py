@@ -55,6 +55,48 @@ def keysym_name(key: str) -> str | None:
     return _KEYSYMS.get(key, key if len(key) == 1 else None)
 
 
+def shifted_characters(bindings: Iterable[Binding]) -> dict[str, str]:
+    """The characters Shift makes of the bound character keys that are held with Shift, in this
+    keyboard layout, each mapped to the bound one: ``{"!": "1"}`` for ``ctrl+shift+1`` on a US
+    layout. pynput names a key press by what it types, so Ctrl+Shift+1 arrived as "!" and the
+    hotkey ``ctrl+shift+1`` written by hand never fired (the grab took the key all the same).
+    A key whose shifted level is the same character (a letter, in lower case) adds nothing."""
+    from Xlib import XK
+    from Xlib import display as xdisplay
+
+    keys = {b.key for b in bindings if b.is_char and "shift" in b.modifiers}
+    found: dict[str, str] = {}
+    if not keys:
+        return found
+    d: Any = xdisplay.Display()
+    try:
+        for key in sorted(keys):
+            name = keysym_name(key)
+            keycode = d.keysym_to_keycode(XK.string_to_keysym(name)) if name else 0
+            if not keycode or d.keycode_to_keysym(keycode, 0) != XK.string_to_keysym(name):
+                continue  # not on the key's first level: Shift does not make it something else
+            char = _keysym_char(d.keycode_to_keysym(keycode, 1))
+            if char and char.lower() != key and char not in keys:
+                found[char.lower()] = key
+    finally:
+        d.close()
+    return found
+
+
+def _keysym_char(keysym: int) -> str | None:
+    """The character an X keysym types (Latin-1 keysyms are their code point; others are
+    0x1000000 + the code point), else None.
+
+    >>> _keysym_char(0x21), _keysym_char(0x10020AC), _keysym_char(0xFFBE) is None
+    ('!', '€', True)
+    """
+    if 0x20 <= keysym <= 0x7E or 0xA0 <= keysym <= 0xFF:
+        return chr(keysym)
+    if 0x1000100 <= keysym <= 0x110FFFF:
+        return chr(keysym - 0x1000000)
+    return None
+
+
 class KeyGrab:
     """Grabs ``bindings`` on the root window of a private X connection until :meth:`close`.
 

@@ -237,6 +237,7 @@ class HotkeyListener:
         self._keys_up = threading.Event()  # set while no bound key is down
         self._keys_up.set()
         self._presses = 0  # bound keys that went down so far
+        self._shifted: dict[str, str] = {}  # X11: "!" → "1" for ctrl+shift+1 (see shifted_characters)
 
     @classmethod
     def from_settings(
@@ -356,6 +357,13 @@ class HotkeyListener:
         if _is_x11() and not wait_until_recording(listener):
             log.warning("the key recording was not confirmed on; the first key may go unheard")
         self._listener = listener
+        if _is_x11():
+            from app.hotkey.grab import shifted_characters
+
+            try:
+                self._shifted = shifted_characters(self.bindings)
+            except Exception as exc:  # the binding as written still works with the shifted character
+                log.warning("cannot read the keyboard layout for shifted hotkeys: %s", exc)
         if not self._paused:
             self._take_grab()
         log.info("hotkeys armed: %s", ", ".join(str(b) for b in self.bindings))
@@ -430,6 +438,8 @@ class HotkeyListener:
         now = time.monotonic()
         actions: list[HotkeyAction] = []
         with self._state_lock:
+            if name in self._shifted and any(MODIFIER_OF[n] == "shift" for n in self._held):
+                name = self._shifted[name]  # Ctrl+Shift+1 arrives as "!": it is ctrl+shift+1
             if name not in MODIFIER_OF:
                 if pressed:
                     self._down.add(name)
