@@ -7,6 +7,7 @@ import shutil
 import socket
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -235,3 +236,63 @@ def test_a_second_download_of_a_model_being_downloaded_is_refused(monkeypatch) -
     assert outcome == [models.downloaded_path("base.en")]
     assert models.is_installed("base.en")
     assert models.download("base.en") == models.downloaded_path("base.en")  # installed: no lock
+
+
+def _libcublas_missing() -> RuntimeError:
+    """A FAKE of CTranslate2's error on a GPU machine without cuBLAS (no GPU here): it comes at
+    the first decode, after the model loaded on the GPU."""
+    return RuntimeError("Library libcublas.so.12 is not found or cannot be loaded")
+
+
+def test_a_cuda_failure_at_the_first_decode_moves_the_model_to_the_cpu(speak, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from app.transcribe.audiofile import load_audio
+    from app.transcribe.whisper import WhisperTranscriber
+
+    audio = load_audio(speak("Open the settings window."))
+    transcriber = WhisperTranscriber(ModelSettings())
+    transcriber.load()
+    on_gpu = transcriber._model
+    transcriber.device = "cuda"  # as after a load on a GPU that device "auto" chose
+    real = transcriber._transcribe
+    failures: list[object] = []
+
+    def first_decode_fails(*args: object, **kwargs: object) -> object:
+        if transcriber._model is on_gpu:
+            failures.append(on_gpu)
+            raise _libcublas_missing()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(transcriber, "_transcribe", first_decode_fails)
+    text = transcriber.transcribe(audio, DecodeOptions()).text  # used to raise, every time
+    assert "settings window" in text.lower()
+    assert failures == [on_gpu] and transcriber.device == "cpu" and transcriber._model is not on_gpu
+    assert transcriber.compute_type == "int8"
+
+
+def _raising(exc: BaseException) -> Callable[..., object]:
+    def fail(*args: object, **kwargs: object) -> object:
+        raise exc
+
+    return fail
+
+
+def test_a_cuda_failure_with_the_device_set_to_cuda_names_the_fix(speak, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from app.transcribe.audiofile import load_audio
+    from app.transcribe.whisper import WhisperTranscriber
+
+    transcriber = WhisperTranscriber(ModelSettings())
+    transcriber.load()
+    transcriber.device = "cuda"
+    transcriber.settings = ModelSettings(device="cuda")  # the user's explicit choice
+    monkeypatch.setattr(
+        transcriber, "_transcribe", lambda *a, **k: (_ for _ in ()).throw(_libcublas_missing())
+    )
+    with pytest.raises(ModelError, match=r"libcublas.*config set model\.device auto"):
+        transcriber.transcribe(load_audio(speak("Open the settings window.")), DecodeOptions())
+    # Any other error of a decode is not CUDA's: it is raised as it is.
+    transcriber.settings = ModelSettings()
+    monkeypatch.setattr(
+        transcriber, "_transcribe", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("bad"))
+    )
+    with pytest.raises(RuntimeError, match="bad"):
+        transcriber.transcribe(load_audio(speak("Open the settings window.")), DecodeOptions())

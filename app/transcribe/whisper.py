@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -314,6 +314,28 @@ def _context_model_class() -> type:
     return ContextWhisperModel
 
 
+_T = TypeVar("_T")
+
+#: Words of CTranslate2's errors that come from CUDA rather than from the model or the audio.
+_CUDA_WORDS = ("cuda", "cublas", "cudnn", "libcu", "nvrtc", "gpu")
+
+
+def is_cuda_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` (raised by a decode on the GPU) is CUDA's: a library missing ("Library
+    libcublas.so.12 is not found or cannot be loaded", faster-whisper's most reported GPU
+    fault), out of GPU memory, a driver too old.
+
+    >>> is_cuda_failure(RuntimeError("Library libcublas.so.12 is not found or cannot be loaded"))
+    True
+    >>> is_cuda_failure(RuntimeError("CUDA failed with error out of memory"))
+    True
+    >>> is_cuda_failure(ValueError("invalid prompt"))
+    False
+    """
+    text = str(exc).lower()
+    return isinstance(exc, RuntimeError) and any(word in text for word in _CUDA_WORDS)
+
+
 class WhisperTranscriber:
     """faster-whisper behind the :class:`Transcriber` interface; loads the model once."""
 
@@ -341,56 +363,63 @@ class WhisperTranscriber:
     def plain_transcribe(self, audio: np.ndarray) -> str:
         """faster-whisper with its own defaults (only language and beam size from the settings):
         the baseline the benchmarks compare Holdtype's pipeline with."""
-        self.load()
-        segments, _info = self._model.transcribe(  # type: ignore[union-attr]
-            audio, language=self.settings.language, beam_size=self.settings.beam_size
-        )
-        return " ".join(segment.text.strip() for segment in segments).strip()
+
+        def decode() -> str:
+            segments, _info = self._model.transcribe(  # type: ignore[union-attr]
+                audio, language=self.settings.language, beam_size=self.settings.beam_size
+            )
+            return " ".join(segment.text.strip() for segment in segments).strip()
+
+        return self._run(decode)
 
     def load(self) -> None:
         """Load the model if it is not loaded yet (safe to call from several threads)."""
         with self._lock:
             if self._model is not None:
                 return
-            bound_native_caches()  # before CTranslate2 builds anything: see its module
-            path = models.resolve(self.settings.name)
-            device, compute = choose_device(
-                self.settings.device, self.settings.compute_type, cuda_device_count()
-            )
-            threads, workers = self.settings.cpu_threads, 2
-            if device == "cpu":
-                threads, workers = cpu_workers(self.settings.cpu_threads, os.cpu_count())
-            started = time.perf_counter()
-            # Whisper's temperature fallback samples (about 1 decode in 80 on our jargon sets).
-            # Seeded, each of CTranslate2's worker threads draws the same numbers from one run
-            # to the next; which worker takes a decode is up to the scheduler, so a clip that
-            # needs the fallback can still read differently between runs (held set, g08).
-            # CTranslate2 takes no seed per call.
-            import ctranslate2
+            self._load_on(self.settings.device)
 
-            ctranslate2.set_random_seed(SAMPLING_SEED)
-            try:
-                self._model = _context_model_class()(
-                    str(path),
-                    device=device,
-                    compute_type=compute,
-                    cpu_threads=threads,
-                    num_workers=workers,
-                )
-            except (RuntimeError, ValueError, OSError) as exc:
-                fix = ""
-                if "compute type" in str(exc) and self.settings.compute_type != "auto":
-                    # float16 on a CPU, int8_float16 without a GPU: "auto" picks what this
-                    # device runs (see choose_device).
-                    fix = "; run: holdtype config set model.compute_type auto"
-                reason = str(exc).rstrip(".")
-                raise ModelError(f"cannot load model '{self.settings.name}': {reason}{fix}") from exc
-            self.device, self.compute_type = device, compute
-            self._workers = workers
-            if self.settings.speech_gate:
-                vad.warm_up()
-            self.load_ms = (time.perf_counter() - started) * 1000
-            log.info("loaded %s on %s/%s in %.0f ms", self.settings.name, device, compute, self.load_ms)
+    def _load_on(self, device_setting: str) -> None:
+        """Load the model for ``device_setting`` (auto, cpu or cuda); the caller holds the lock.
+        A device other than the settings' own takes the compute type that suits it."""
+        bound_native_caches()  # before CTranslate2 builds anything: see its module
+        path = models.resolve(self.settings.name)
+        compute_setting = self.settings.compute_type if device_setting == self.settings.device else "auto"
+        device, compute = choose_device(device_setting, compute_setting, cuda_device_count())
+        threads, workers = self.settings.cpu_threads, 2
+        if device == "cpu":
+            threads, workers = cpu_workers(self.settings.cpu_threads, os.cpu_count())
+        started = time.perf_counter()
+        # Whisper's temperature fallback samples (about 1 decode in 80 on our jargon sets).
+        # Seeded, each of CTranslate2's worker threads draws the same numbers from one run
+        # to the next; which worker takes a decode is up to the scheduler, so a clip that
+        # needs the fallback can still read differently between runs (held set, g08).
+        # CTranslate2 takes no seed per call.
+        import ctranslate2
+
+        ctranslate2.set_random_seed(SAMPLING_SEED)
+        try:
+            self._model = _context_model_class()(
+                str(path),
+                device=device,
+                compute_type=compute,
+                cpu_threads=threads,
+                num_workers=workers,
+            )
+        except (RuntimeError, ValueError, OSError) as exc:
+            fix = ""
+            if "compute type" in str(exc) and self.settings.compute_type != "auto":
+                # float16 on a CPU, int8_float16 without a GPU: "auto" picks what this
+                # device runs (see choose_device).
+                fix = "; run: holdtype config set model.compute_type auto"
+            reason = str(exc).rstrip(".")
+            raise ModelError(f"cannot load model '{self.settings.name}': {reason}{fix}") from exc
+        self.device, self.compute_type = device, compute
+        self._workers = workers
+        if self.settings.speech_gate:
+            vad.warm_up()
+        self.load_ms = (time.perf_counter() - started) * 1000
+        log.info("loaded %s on %s/%s in %.0f ms", self.settings.name, device, compute, self.load_ms)
 
     def transcribe(
         self, audio: np.ndarray, options: DecodeOptions, cancel: Callable[[], bool] | None = None
@@ -401,10 +430,44 @@ class WhisperTranscriber:
         word alignment) and a True answer raises :class:`DecodeCancelled`: a speculative decode
         the user no longer waits for gives the CPU back within one stage.
         """
+
+        def decode() -> Transcript:
+            with self._model.cancel_when(cancel):  # type: ignore[union-attr]
+                return self._transcribe(audio, options)
+
+        return self._run(decode)
+
+    def _run(self, work: Callable[[], _T]) -> _T:
+        """Load the model and do ``work`` with it; on the GPU, a CUDA failure moves the model
+        to the CPU and does the work again there (see :meth:`_leave_cuda`)."""
         self.load()
-        assert self._model is not None
-        with self._model.cancel_when(cancel):  # type: ignore[attr-defined]
-            return self._transcribe(audio, options)
+        model = self._model
+        try:
+            return work()
+        except RuntimeError as exc:
+            if not self._leave_cuda(model, exc):
+                raise
+        return work()
+
+    def _leave_cuda(self, failed: object, exc: RuntimeError) -> bool:
+        """After ``exc`` from a decode on ``failed``: when it is CUDA's (a cuBLAS or cuDNN
+        library that CTranslate2 opens only at the first decode, GPU memory taken by another
+        program), load the model on the CPU and return True: dictation goes on, slower,
+        rather than failing each time. With ``model.device = cuda`` set explicitly, raise
+        :class:`ModelError` naming the fix instead. False for any other error."""
+        if self.device != "cuda" or not is_cuda_failure(exc):
+            return False
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if self.settings.device == "cuda":
+            raise ModelError(
+                f"the GPU failed to run '{self.settings.name}': {reason}; install the CUDA 12 "
+                "libraries (cuBLAS, cuDNN 9) or run: holdtype config set model.device auto"
+            ) from exc
+        with self._lock:
+            if self._model is failed:  # (a decode beside this one may have moved it already)
+                log.warning("the GPU failed (%s); the model runs on the CPU from now on", reason)
+                self._load_on("cpu")
+        return True
 
     def score_texts(
         self, audio: np.ndarray, texts: list[str], prompt: str | None = None
@@ -424,7 +487,11 @@ class WhisperTranscriber:
         duration = len(audio) / SAMPLE_RATE
         if not texts or duration > LONG_FORM_S or len(audio) < SAMPLE_RATE // 10:
             return None
-        self.load()
+        return self._run(lambda: self._score_texts(audio, texts, prompt, duration))
+
+    def _score_texts(
+        self, audio: np.ndarray, texts: list[str], prompt: str | None, duration: float
+    ) -> list[float] | None:
         model = self._model
         assert model is not None
         if model.model.is_multilingual and not self.settings.language:  # type: ignore[attr-defined]
