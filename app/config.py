@@ -241,7 +241,9 @@ class LLMSettings(_Section):
             raise ValueError(KEY_NOT_HERE)
         return value
 
-    timeout_s: float = Field(10.0, gt=0.0, le=600.0)
+    timeout_s: float = Field(
+        10.0, gt=0.0, le=600.0, description="Seconds a mode may take, its retries included"
+    )
     retries: int = Field(2, ge=0, le=10, description="Extra attempts when a reply fails its schema")
     cache_enabled: bool = True
     cache_size_mb: int = Field(256, ge=1, le=100_000)

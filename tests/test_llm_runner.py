@@ -126,6 +126,19 @@ def test_schema_retries_exhausted_fall_back(chat_stub: OpenAIChatStub) -> None:
     assert len(chat_stub.bodies) == 3
 
 
+def test_schema_retries_share_the_time_limit(chat_stub: OpenAIChatStub) -> None:
+    """Each retry had llm.timeout_s of its own: slow replies failing the schema held the
+    dictation (1 + retries) times the limit. Replies take 0.7 s against a 1 s limit: less
+    than MIN_RETRY_S is left after the first, so there is no second (there were six)."""
+    chat_stub.replies = ["not json at all"]
+    chat_stub.delay_s = 0.7
+    write_llm_models([model_entry("stub", chat_stub.api_base)])
+    result = ModeRunner(_settings("stub", retries=5, timeout_s=1.0)).run("list", "eggs and bread")
+    assert result.text == "eggs and bread"
+    assert result.fallback_reason and "did not match the schema after 1 attempt(s)" in result.fallback_reason
+    assert len(chat_stub.bodies) == 1
+
+
 def test_a_reply_nested_past_pythons_limit_falls_back(chat_stub: OpenAIChatStub) -> None:
     chat_stub.replies = ["[" * 5000]  # json.loads raised RecursionError out of the runner
     write_llm_models([model_entry("stub", chat_stub.api_base)])

@@ -4,10 +4,11 @@
 without importing ``llm``. Any other mode is looked up in the cache first (a hit touches neither
 the network nor the model); on a miss the model is called through ``llm.get_model(id).prompt``
 in a worker thread that is abandoned after ``timeout_s``. With a schema, a reply that fails
-validation is retried (up to ``retries`` times) with the validation error in the next prompt.
-An error, a time-out, exhausted retries, or a reply that fails the sanity check (empty, far
-longer or shorter than the input, or answering the text instead of rewriting it) gives back the
-input text, with ``fallback_reason`` saying why; the reason is logged as well.
+validation is retried (up to ``retries`` times, within the same ``timeout_s``) with the
+validation error in the next prompt. An error, a time-out, exhausted retries, or a reply that
+fails the sanity check (empty, far longer or shorter than the input, or answering the text
+instead of rewriting it) gives back the input text, with ``fallback_reason`` saying why; the
+reason is logged as well.
 
 API keys are resolved by ``llm`` from its own key store (``llm keys set ...``) and never pass
 through Holdtype's settings or logs.
@@ -49,6 +50,8 @@ log = logging.getLogger(__name__)
 PLUGIN_LOCK = threading.RLock()
 
 MAX_TOKENS_CAP = 4096
+#: A schema retry is not started with less than this left of ``llm.timeout_s``.
+MIN_RETRY_S = 0.5
 _SHINGLE = 5  # words in a row that count as repeating the instructions
 
 # Openings that answer or refuse the text instead of rewriting it.
@@ -335,7 +338,10 @@ class ModeRunner:
                 f"{json.dumps(schema, sort_keys=True)}"
             ).strip()
 
+        # llm.timeout_s bounds the whole mode, its retries included: three slow replies that
+        # each failed the schema held a dictation three times the time limit.
         timeout = self.settings.llm.timeout_s
+        deadline = time.monotonic() + timeout
         attempts_allowed = 1 + (self.settings.llm.retries if schema is not None else 0)
         total_ms = 0.0
         tokens_in: int | None = None
@@ -343,9 +349,15 @@ class ModeRunner:
         next_prompt = prompt
         error: str | None = None
         reply_text = ""
+        attempts = 0
         for attempt in range(1, attempts_allowed + 1):
+            left = deadline - time.monotonic()
+            if attempt > 1 and left < MIN_RETRY_S:
+                log.info("mode %s: no time left for another attempt (llm.timeout_s)", mode.name)
+                break
+            attempts = attempt
             reply_text, usage, ms = _call_with_timeout(
-                model, model_id, next_prompt, system, send_schema, call_options, timeout
+                model, model_id, next_prompt, system, send_schema, call_options, timeout, left
             )
             total_ms += ms
             tokens_in = _add(tokens_in, usage[0])
@@ -362,7 +374,7 @@ class ModeRunner:
                 f"Previous reply:\n{reply_text[:2000]}\n"
                 "Reply again with JSON that matches the schema exactly, and nothing else."
             )
-        return _Reply(reply_text, None, attempts_allowed, total_ms, tokens_in, tokens_out, error)
+        return _Reply(reply_text, None, attempts, total_ms, tokens_in, tokens_out, error)
 
 
 def _cache_get(cache: LLMCache | None, key: str) -> CacheEntry | None:
@@ -392,8 +404,10 @@ def _call_with_timeout(
     schema: dict[str, Any] | None,
     options: dict[str, Any],
     timeout_s: float,
+    left_s: float,
 ) -> tuple[str, tuple[int | None, int | None], float]:
-    """One ``model.prompt`` call on a daemon thread, abandoned after ``timeout_s``."""
+    """One ``model.prompt`` call on a daemon thread, abandoned after ``left_s`` (what is left
+    of the mode's ``timeout_s``, the time limit the error message names)."""
     import llm
 
     outcome: dict[str, Any] = {}
@@ -413,7 +427,7 @@ def _call_with_timeout(
     start = time.perf_counter()
     worker = threading.Thread(target=work, name=f"llm-{model_id}", daemon=True)
     worker.start()
-    if not done.wait(timeout_s):
+    if not done.wait(max(0.0, left_s)):
         raise _Fallback(f"no reply from {model_id} within {timeout_s:g} s (llm.timeout_s)")
     ms = _ms_since(start)
     exc = outcome.get("error")

@@ -66,7 +66,7 @@ class LLMTab(SettingsTab):
         self.timeout.setRange(0.5, 600.0)
         self.timeout.setSuffix(" s")
         self.timeout.valueChanged.connect(self.changed)
-        form.addRow("Time limit per call:", self.timeout)
+        form.addRow("Time limit per dictation:", self.timeout)
         self.retries = QSpinBox()
         self.retries.setRange(0, 10)
         self.retries.valueChanged.connect(self.changed)
