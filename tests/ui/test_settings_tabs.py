@@ -78,6 +78,24 @@ def test_general_tab(qtbot, config_path: Path, write_settings, tmp_path: Path, m
     assert not entry.exists()
 
 
+def test_the_start_at_login_entry_starts_this_install_not_the_first_on_path(
+    tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The entry named whichever `holdtype` came first on PATH: a pipx install, an old one."""
+    import sys
+
+    from app.ui.settings.general import launch_command
+
+    other = tmp_path / "bin" / "holdtype"
+    other.parent.mkdir()
+    other.write_text("#!/bin/sh\nexit 0\n")
+    other.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{other.parent}{os.pathsep}{os.environ['PATH']}")
+    ours = Path(sys.executable).parent / "holdtype"
+    assert ours.is_file(), "the tests run from an install of Holdtype (README's command)"
+    assert launch_command() == [str(ours)]
+
+
 def test_general_tab_note_follows_the_hotkey_mode(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
     """The note said "hold-to-talk key" with toggle mode chosen."""
     s = Settings()

@@ -40,9 +40,15 @@ def autostart_file() -> Path:
 
 
 def launch_command() -> list[str]:
-    """The command that starts the tray app (the installed script, else ``python -m app``)."""
+    """The command that starts this Holdtype's tray app: the script installed beside the
+    running Python (its virtual environment's), else the one on PATH, else ``python -m app``.
+    The first ``holdtype`` on PATH alone could be another install (a pipx one, an old one)."""
     if getattr(sys, "frozen", False):  # a PyInstaller bundle: the executable is Holdtype itself
         return [sys.executable]
+    name = "holdtype.exe" if sys.platform == "win32" else "holdtype"
+    beside = Path(sys.executable).parent / name
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return [str(beside)]
     script = shutil.which("holdtype")
     if script:
         return [script]
