@@ -219,6 +219,20 @@ def test_max_record_length_stops_appending(pulse: PulseServer, speak: Speak, err
     assert "maximum length" in errors.messages[0] and "audio.max_record_s" in errors.messages[0]
 
 
+def test_a_pre_roll_longer_than_the_length_limit_is_cut_to_it(pulse: PulseServer, errors: Errors) -> None:
+    """pre_roll_s 3 with max_record_s 2: every press failed (a 3 s pre-roll into a 2 s buffer)."""
+    rec = Recorder(AudioSettings(pre_roll_s=3.0, max_record_s=2.0), on_error=errors)
+    rec.arm()
+    try:
+        assert rec.wait_frames(3 * SAMPLE_RATE, timeout=30)  # the ring holds more than 2 s
+        rec.start()
+        assert errors.event.wait(30), "no error for the length limit"
+        audio = rec.stop()
+    finally:
+        rec.disarm()
+    assert audio.size == 2 * SAMPLE_RATE
+
+
 def test_device_gone_mid_recording_keeps_the_audio(
     private_pulse: PulseServer, pulse_server: PulseServer, speak: Speak, errors: Errors
 ) -> None:

@@ -59,10 +59,12 @@ class Recorder:
         self._on_level = on_level
         self._on_error = on_error
         self._lock = threading.Condition(threading.Lock())
-        self._pre_frames = round(settings.pre_roll_s * SAMPLE_RATE)
+        self._max_frames = int(settings.max_record_s * SAMPLE_RATE)
+        # A pre-roll longer than a whole recording may be (pre_roll_s 3, max_record_s 2) made
+        # every press fail: it is cut to the recording's length.
+        self._pre_frames = min(round(settings.pre_roll_s * SAMPLE_RATE), self._max_frames)
         self._ring = np.zeros(max(self._pre_frames, SAMPLE_RATE // 2) + _LEVEL_WINDOW, np.float32)
         self._ring_total = 0  # frames ever written to the ring
-        self._max_frames = int(settings.max_record_s * SAMPLE_RATE)
         self._utt = np.zeros(0, np.float32)
         self._utt_len = 0
         self._recording = False
