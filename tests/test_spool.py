@@ -87,6 +87,30 @@ def test_live_file_is_not_a_leftover(tmp_path: Path) -> None:
     assert spool.leftovers() == []
 
 
+def test_a_spool_file_is_locked_before_recovery_can_see_it(tmp_path: Path) -> None:
+    """Created under its own name, a new spool file was there unlocked for an instant, and a
+    start's recovery scan in that instant took it for a crashed one (and deleted or moved it).
+    It is made under a name the scan skips, locked, then renamed."""
+    folder = tmp_path / "spool"
+    spool = Spool(folder)
+    seen: list[str] = []
+    real_rename = os.rename
+
+    def watched_rename(src: str | Path, dst: str | Path) -> None:  # the real rename, watched
+        seen.extend(p.name for p in spool.leftovers())  # what a scan finds right before it
+        seen.extend(p.name for p in folder.iterdir())
+        real_rename(src, dst)
+
+    os.rename = watched_rename  # type: ignore[assignment]
+    try:
+        writer = spool.open(generation=5)
+    finally:
+        os.rename = real_rename  # type: ignore[assignment]
+    assert seen == [f".{writer.path.name}.new"]  # no leftover, the name the glob skips
+    assert [p.name for p in folder.iterdir()] == [writer.path.name] and spool.leftovers() == []
+    writer.close(keep=False)
+
+
 def test_truncated_file_with_stale_header(tmp_path: Path) -> None:
     tone = _tone(0.5)
     pcm = np.rint(tone * 32767).astype("<i2").tobytes()

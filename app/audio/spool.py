@@ -86,12 +86,23 @@ class SpoolWriter:
         self._result: Path | None = None
         self._error: str | None = None
         self._flushed = threading.Condition()
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        # Made under a name recovery does not look at, locked, then renamed: between the
+        # create and the lock, a start's recovery scan took the new, unlocked file for a
+        # crashed one and deleted or moved it (the dictation then went to an unlinked file).
+        # The lock belongs to the open file, so it holds across the rename.
+        fresh = path.with_name(f".{path.name}.new") if fcntl is not None else path
+        fd = os.open(fresh, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
         if fcntl is not None:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as exc:  # a new file nobody else has open: this filesystem has no locks
                 log.warning("cannot lock %s (%s); its process id marks it as ours instead", path, exc)
+            try:
+                os.rename(fresh, path)
+            except OSError:
+                os.close(fd)
+                fresh.unlink(missing_ok=True)
+                raise
         self._file = os.fdopen(fd, "r+b", buffering=0)
         self._file.write(_wav_header(0))
         self._thread = threading.Thread(target=self._run, name=f"spool-g{generation}", daemon=True)
@@ -264,6 +275,21 @@ def _process_alive(pid: int) -> bool:
     except PermissionError:  # another user's process
         return True
     return True
+
+
+def save_wav(audio: np.ndarray, path: Path) -> Path:
+    """Write ``audio`` (float32, 16 kHz mono) to ``path`` as a 16-bit WAV file (mode 0600, in a
+    private folder) and return the path; a failed write leaves no file behind."""
+    ensure_dir(path.parent, private=True)
+    data = _to_pcm16(audio)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(_wav_header(len(data)) + data)
+    except OSError:
+        path.unlink(missing_ok=True)
+        raise
+    return path
 
 
 def read_spool(path: Path) -> np.ndarray:
