@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import logging
+import os
 import queue
 import sys
 import threading
@@ -40,7 +41,7 @@ from app import events as ev
 from app.config import AudioSettings, HotkeySettings, Settings
 from app.errors import HoldtypeError
 from app.events import EngineEvent, Outcome, State
-from app.paths import ensure_dir, get_paths
+from app.paths import get_paths
 from app.transcribe.audiofile import SAMPLE_RATE
 from app.transcribe.streaming import Partial, StreamingTranscriber, stream_while_recording
 from app.transcribe.whisper import DecodeOptions, Transcriber, WhisperTranscriber
@@ -59,6 +60,10 @@ log = logging.getLogger(__name__)
 
 Subscriber = Callable[[EngineEvent], None]
 _POLL_S = 0.1  # how often the streaming loop looks at new audio
+# After the microphone went away: the first try to open it again, and the longest wait
+# between tries (doubling from the first).
+REARM_FIRST_S = 1.0
+REARM_MAX_S = 30.0
 PRUNE_EVERY_S = 3600.0  # how often a running app deletes history past its retention
 
 
@@ -85,6 +90,11 @@ class _Cancel:
 @dataclass(frozen=True, slots=True)
 class _AudioFailed:
     message: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Rearm:
+    attempt: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +140,7 @@ class _Utterance:
     key_up_mono: float | None = None
     cancelled: bool = False
     error: str | None = None
+    spool_error: str | None = None  # the spool could not be made: no crash safety
 
 
 def _release_freed_memory() -> None:
@@ -382,6 +393,10 @@ class Engine:
                 if self._listener is not None:
                     self._listener.reset()
                 self._on_end(_End(time.time()))
+            if self._recorder is not None and not self._recorder.armed:
+                self._schedule_rearm(1)
+        elif isinstance(command, _Rearm):
+            self._on_rearm(command.attempt)
         elif isinstance(command, _Stage):
             if command.state == State.IDLE:
                 self._busy.pop(command.generation, None)
@@ -423,18 +438,25 @@ class Engine:
         self._generation += 1
         gen = self._generation
         spool: SpoolWriter | None = None
+        spool_error = None
         if self._spool is not None:
             try:
                 spool = self._spool.open(gen)
             except HoldtypeError as exc:  # record anyway; only crash safety is lost
-                self._publish(ev.ErrorRaised(str(exc), "spool"))
-        self._recorder.start(spool)
+                spool_error = str(exc)
+                self._publish(ev.ErrorRaised(f"{exc}; recording without crash safety", "spool"))
+        try:
+            self._recorder.start(spool)
+        except BaseException:  # (the device went away since it was found armed)
+            if spool is not None:
+                spool.close(keep=False)
+            raise
         mode = command.mode or self._settings.modes.active
         streaming = None
         if self._settings.model.streaming and self._pipeline is not None:
             base = DecodeOptions.from_settings(self._settings.model)
             streaming = self._pipeline.streaming(self._transcriber, base)
-        utt = _Utterance(gen, mode, command.at, time.monotonic(), streaming, spool)
+        utt = _Utterance(gen, mode, command.at, time.monotonic(), streaming, spool, spool_error=spool_error)
         utt.recording.set()
         self._current = utt
         self._set_state(gen)
@@ -566,6 +588,30 @@ class Engine:
             self._publish(ev.ErrorRaised(str(exc), "audio"))
             self._problems.append(str(exc))
 
+    def _schedule_rearm(self, attempt: int) -> None:
+        """Try to open the microphone again after a wait (see :meth:`_on_rearm`)."""
+        delay = min(REARM_MAX_S, REARM_FIRST_S * 2 ** (attempt - 1))
+        timer = threading.Timer(delay, lambda: self._commands.put(_Rearm(attempt)))
+        timer.daemon = True
+        timer.start()
+
+    def _on_rearm(self, attempt: int) -> None:
+        """Open the microphone that went away (a sound server restarting, a headset plugged
+        back in), so that the pre-roll runs before the next press: opened only by that press,
+        it lost the first two seconds said. Tried again, less and less often, until it opens."""
+        recorder = self._recorder
+        if self._stopped.is_set() or recorder is None or recorder.armed or self._current is not None:
+            return  # stopped, armed meanwhile (a press, new settings), or busy recording
+        try:
+            recorder.arm()
+        except HoldtypeError as exc:
+            log.debug("the microphone is still unavailable (try %d): %s", attempt, exc)
+            self._schedule_rearm(attempt + 1)
+            return
+        self._publish(
+            ev.Notice(f"The microphone is back: {recorder.device_name or 'default input'}", "audio")
+        )
+
     def _start_hotkeys(self) -> None:
         from app.hotkey.listener import HotkeyListener
 
@@ -634,55 +680,27 @@ class Engine:
             self._recover()
 
     def _recover(self) -> None:
-        """Transcribe recordings a crash left in the spool and add them to history."""
-        from app.audio.spool import Spool, read_spool
-        from app.history.store import HistoryEntry, HistoryError
+        """Transcribe recordings a crash left in the spool and add them to history: one per
+        job on the transcription worker, so that a dictation made meanwhile waits for one
+        recording at most (three minutes of leftover audio held a new one for 40 s)."""
+        from app.audio.spool import Spool
 
         spool = self._spool or Spool(self._paths.spool_dir)
-        recovered: list[str] = []
-        for path in spool.leftovers():
-            try:
-                audio = read_spool(path)
-            except HoldtypeError as exc:
-                self._set_aside(path, exc)
-                continue
-            if not len(audio):  # a crash right after the header: nothing was said, nothing to keep
-                spool.discard(path)
-                log.debug("deleted the spool file %s: a header and no audio", path)
-                continue
-            try:
-                text, raw = self._transcribe_batch(audio)
-            except HoldtypeError as exc:
-                self._publish(ev.ErrorRaised(f"could not recover {path.name}: {exc}", "recovery"))
-                continue
-            keep_dir = self._paths.audio_dir
-            kept = keep_dir / path.name
-            ensure_dir(keep_dir, private=True)  # as a kept recording's: no other user may play it
-            path.replace(kept)  # recovered audio is always kept: the user may want to replay it
-            try:
-                entry_id = self.history.add(
-                    HistoryEntry(
-                        Outcome.RECOVERED,
-                        text=text,
-                        raw=raw,
-                        created=kept.stat().st_mtime,
-                        model=self._transcriber_name(),
-                        mode="raw",
-                        audio_path=str(kept),
-                        audio_seconds=len(audio) / SAMPLE_RATE,
-                    )
-                )
-            except HistoryError as exc:  # locked by another program: try again at the next start
-                kept.replace(path)
-                self._publish(ev.ErrorRaised(f"could not recover {path.name}: {exc}", "recovery"))
-                break
-            recovered.append(f"#{entry_id}: {text[:60] or '(no speech)'}")  # the audio is kept
+        leftovers = spool.leftovers()
+        if leftovers:
             self._publish(
-                ev.UtteranceResult(
-                    0, entry_id, raw, text, Outcome.RECOVERED, "raw", len(audio) / SAMPLE_RATE, None
-                )
+                ev.Notice(f"Recovering {len(leftovers)} recording(s) from an earlier session…", "recovery")
             )
-        if recovered:
+            self._recover_next(spool, leftovers, [])
+
+    def _recover_next(self, spool: Spool, leftovers: list[Path], recovered: list[str]) -> None:
+        """Recover ``leftovers[0]``, then queue the rest behind whatever jobs wait meanwhile."""
+        path, rest = leftovers[0], leftovers[1:]
+        if not self._recover_one(spool, path, recovered):
+            rest = []  # history cannot be written now: the next start tries again
+        if rest:
+            self._transcribe_jobs.put(lambda: self._recover_next(spool, rest, recovered))
+        elif recovered:
             self._publish(
                 ev.Notice(
                     f"Recovered {len(recovered)} recording(s) from an earlier session into history",
@@ -690,6 +708,60 @@ class Engine:
                     said="; ".join(recovered),
                 )
             )
+
+    def _recover_one(self, spool: Spool, path: Path, recovered: list[str]) -> bool:
+        """Transcribe one leftover spool file into history, its audio kept as a whole WAV file
+        (the spool's header is as old as its last flush: players read the file short). False
+        when history could not be written."""
+        from app.audio.spool import read_spool, save_wav
+        from app.history.store import HistoryEntry, HistoryError
+
+        try:
+            audio = read_spool(path)
+        except HoldtypeError as exc:
+            self._set_aside(path, exc)
+            return True
+        if not len(audio):  # a crash right after the header: nothing was said, nothing to keep
+            spool.discard(path)
+            log.debug("deleted the spool file %s: a header and no audio", path)
+            return True
+        try:
+            text, raw = self._transcribe_batch(audio)
+        except HoldtypeError as exc:
+            self._publish(ev.ErrorRaised(f"could not recover {path.name}: {exc}", "recovery"))
+            return True
+        kept = self._paths.audio_dir / path.name
+        try:
+            created = path.stat().st_mtime
+            save_wav(audio, kept)  # recovered audio is always kept: the user may want to replay it
+        except OSError as exc:  # a full disk: the spool file stays for the next start
+            self._publish(ev.ErrorRaised(f"could not recover {path.name}: {exc}", "recovery"))
+            return True
+        try:
+            entry_id = self.history.add(
+                HistoryEntry(
+                    Outcome.RECOVERED,
+                    text=text,
+                    raw=raw,
+                    created=created,
+                    model=self._transcriber_name(),
+                    mode="raw",
+                    audio_path=str(kept),
+                    audio_seconds=len(audio) / SAMPLE_RATE,
+                )
+            )
+        except HistoryError as exc:  # locked by another program: try again at the next start
+            kept.unlink(missing_ok=True)
+            self._publish(ev.ErrorRaised(f"could not recover {path.name}: {exc}", "recovery"))
+            return False
+        spool.discard(path)
+        recovered.append(f"#{entry_id}: {text[:60] or '(no speech)'}")  # the audio is kept
+        self._publish(
+            ev.UtteranceResult(
+                0, entry_id, raw, text, Outcome.RECOVERED, "raw", len(audio) / SAMPLE_RATE, None
+            )
+        )
+        return True
 
     def _set_aside(self, path: Path, exc: HoldtypeError) -> None:
         """Get a spool file that cannot be read out of the way of the next start's recovery.
@@ -796,17 +868,8 @@ class Engine:
                     )
         finally:
             audio = utt.audio if utt.audio is not None else np.zeros(0, np.float32)
-            audio_path = None
-            if utt.spool is not None:
-                keep = self._settings.audio.keep_audio or outcome in (Outcome.FAILED, Outcome.CANCELLED)
-                try:
-                    kept = utt.spool.close(keep=keep, keep_dir=self._paths.audio_dir)
-                except OSError as exc:  # a full disk: the file stays in the spool, for recovery
-                    log.warning("could not close the recording's spool file", exc_info=True)
-                    message = f"could not keep the recording ({exc}); it is recovered at the next start"
-                    self._publish(ev.ErrorRaised(message, "spool"))
-                    kept = None
-                audio_path = str(kept) if kept else None
+            keep = self._settings.audio.keep_audio or outcome in (Outcome.FAILED, Outcome.CANCELLED)
+            audio_path = self._keep_audio(utt, audio, keep)
             entry_id = None
             if self._settings.history.enabled or outcome == Outcome.FAILED:
                 entry_id = self._remember(
@@ -835,6 +898,41 @@ class Engine:
             )
             self._commands.put(_Stage(gen, State.IDLE))
             self._apply_retention()
+
+    def _keep_audio(self, utt: _Utterance, audio: np.ndarray, keep: bool) -> str | None:
+        """Close the recording's spool file, moving it to the kept recordings when ``keep``;
+        return where the kept recording is. A spool that could not be made or written (a
+        full disk) holds a stub, or nothing: the recording is then written from memory,
+        where it is whole."""
+        from app.audio.spool import save_wav
+
+        spool = utt.spool
+        broken = utt.spool_error or (spool.error if spool is not None else None)
+        if spool is not None and broken is None:
+            try:
+                kept = spool.close(keep=keep, keep_dir=self._paths.audio_dir)
+            except OSError as exc:  # a full disk: the file stays in the spool, for recovery
+                log.warning("could not close the recording's spool file", exc_info=True)
+                message = f"could not keep the recording ({exc}); it is recovered at the next start"
+                self._publish(ev.ErrorRaised(message, "spool"))
+                return None
+            return str(kept) if kept else None
+        if broken is None:  # audio handed in (dictate_audio): the caller has it
+            return None
+        if spool is not None:
+            self._publish(ev.ErrorRaised(f"{broken}; the recording was not crash-safe", "spool"))
+            name = spool.path.name
+            with contextlib.suppress(OSError):
+                spool.close(keep=False)
+        else:
+            name = f"utt-{time.strftime('%Y%m%d-%H%M%S')}-p{os.getpid()}-g{utt.generation}.wav"
+        if not keep or not len(audio):
+            return None
+        try:
+            return str(save_wav(audio, self._paths.audio_dir / name))
+        except OSError as exc:
+            self._publish(ev.ErrorRaised(f"could not keep the recording: {exc}", "spool"))
+            return None
 
     def _apply_retention(self, force: bool = False) -> None:
         """Delete history entries (and their kept audio) older than ``history.retention_days``

@@ -134,24 +134,33 @@ def test_leftover_spool_is_recovered_into_history(x_env, speak, holdtype_home: P
     # A spool file whose writer is gone (as after kill -9): written, never closed, lock released.
     spool = Spool(get_paths().spool_dir)
     writer = spool.open(7)
-    writer.write(load_audio(speak("Buy milk and bread on the way home.", speed=150)))
+    audio = load_audio(speak("Buy milk and bread on the way home.", speed=150))
+    writer.write(audio)
     assert writer.flush()
     writer._file.close()  # the process "dies": its lock goes away, the file stays
+    # Its header as of a flush half a second earlier: the last writes came after it.
+    with writer.path.open("r+b") as torn:
+        torn.seek(40)
+        torn.write((2 * (len(audio) - 8000)).to_bytes(4, "little"))
     eng = Engine(Settings(), enable_hotkeys=False, enable_audio=False)
     try:
         seen = _start(eng)
-        notice = wait_for(
-            lambda: [n for n in seen.of(ev.Notice) if n.source == "recovery"],
+        wait_for(
+            lambda: [n for n in seen.of(ev.Notice) if n.message.startswith("Recovered")],
             timeout=60,
             what="the recovery notice",
-        )[0]
+        )
     finally:
         eng.shutdown()
-    assert "Recovered 1 recording" in notice.message
+    notices = [n.message for n in seen.of(ev.Notice) if n.source == "recovery"]
+    assert notices[0].startswith("Recovering 1 recording") and "Recovered 1 recording" in notices[1]
     rows = HistoryStore(get_paths().history_db).list(5)
     assert [r.outcome for r in rows] == [ev.Outcome.RECOVERED]
     assert "milk" in rows[0].text.lower()
     assert rows[0].audio_path and Path(rows[0].audio_path).exists()
+    # The kept file is whole for a player: its header was as old as the spool's last flush.
+    with wave.open(rows[0].audio_path) as kept:
+        assert kept.getnframes() == len(audio)
     assert spool.leftovers() == []
 
 
@@ -405,5 +414,114 @@ def test_pausing_right_after_a_settings_change_keeps_that_change(holdtype_home: 
         eng.start()
         wait_for(lambda: eng.settings.hotkey.paused, timeout=30, what="the pause")
         assert eng.settings.vocabulary.terms == ["scikit-learn"]
+    finally:
+        eng.shutdown()
+
+
+def _record(eng: Engine, seen: Recorder, pulse, speak, during=None) -> ev.UtteranceResult:  # type: ignore[no-untyped-def]
+    """Start a recording from the tray, play a sentence into the microphone, stop it."""
+    eng.begin()
+    wait_for(lambda: eng.state == ev.State.RECORDING, timeout=10, what="recording")
+    if during is not None:
+        during()
+    pulse.play(speak("Please book a table for four people.", speed=150))
+    eng.end()
+    return wait_for(lambda: seen.of(ev.UtteranceResult), timeout=60, what="a result")[0]
+
+
+def _kept_seconds(result: ev.UtteranceResult) -> float:
+    row = HistoryStore(get_paths().history_db).get(result.history_id)
+    assert row is not None and row.audio_path, row
+    with wave.open(row.audio_path) as kept:
+        return kept.getnframes() / kept.getframerate()
+
+
+def test_a_recording_whose_spool_cannot_be_made_is_kept_whole_from_memory(
+    x_env, pulse, target_window, speak, holdtype_home: Path
+):
+    """No spool (its folder cannot be made): a kept or failed recording had no audio kept at all."""
+    spool_dir = get_paths().spool_dir
+    spool_dir.parent.mkdir(parents=True, exist_ok=True)
+    spool_dir.write_text("")  # a file where the folder goes: a real failure to create the spool
+    eng = Engine(Settings(audio={"keep_audio": True}), enable_hotkeys=False, enable_audio=True)
+    try:
+        seen = _start(eng)
+        target_window.focus()
+        result = _record(eng, seen, pulse, speak)
+    finally:
+        eng.shutdown()
+    assert "table" in result.text.lower(), result
+    assert any("without crash safety" in e.message for e in seen.of(ev.ErrorRaised))
+    assert _kept_seconds(result) == pytest.approx(result.audio_seconds, abs=0.01)
+
+
+class _FullDisk:
+    """FAKE: a spool file on a disk that fills up mid-recording (no disk can be filled on cue
+    here); its writes fail as a full disk's do, the rest is the real file."""
+
+    def __init__(self, real) -> None:  # type: ignore[no-untyped-def]
+        self.real = real
+
+    def write(self, data: bytes) -> int:
+        import errno
+
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self.real, name)
+
+
+def test_a_recording_whose_spool_fills_the_disk_is_kept_whole_from_memory(
+    x_env, pulse, target_window, speak, holdtype_home: Path
+):
+    """The spool's writes failed: the kept recording was the stub written before, said nowhere."""
+    eng = Engine(Settings(audio={"keep_audio": True}), enable_hotkeys=False, enable_audio=True)
+
+    def fill_the_disk() -> None:
+        writer = eng._current.spool  # type: ignore[union-attr]
+        writer._file = _FullDisk(writer._file)
+
+    try:
+        seen = _start(eng)
+        target_window.focus()
+        result = _record(eng, seen, pulse, speak, during=fill_the_disk)
+    finally:
+        eng.shutdown()
+    assert "table" in result.text.lower(), result
+    assert any(
+        "No space left" in e.message and "not crash-safe" in e.message for e in seen.of(ev.ErrorRaised)
+    )
+    assert _kept_seconds(result) == pytest.approx(result.audio_seconds, abs=0.01)
+    assert not list(get_paths().spool_dir.glob("*.wav"))  # the stub is gone
+
+
+def test_a_microphone_that_comes_back_is_opened_before_the_next_press(
+    x_env, private_pulse, pulse_server, holdtype_home: Path
+):
+    """After the sound server went away, the microphone was opened only by the next press,
+    which then lost the first two seconds said (no pre-roll while it opened)."""
+    from app.audio import devices
+
+    eng = Engine(Settings(), enable_hotkeys=False, enable_audio=True)
+    try:
+        seen = _start(eng)
+        assert eng._recorder is not None and eng._recorder.armed
+        private_pulse.kill()  # the sound server goes away
+        wait_for(
+            lambda: [e for e in seen.of(ev.ErrorRaised) if e.source == "audio"], timeout=30, what="the loss"
+        )
+        with pytest.MonkeyPatch.context() as mp:
+            for key, value in pulse_server.client_env.items():  # a sound server comes back
+                mp.setenv(key, value)
+            back = wait_for(
+                lambda: [n for n in seen.of(ev.Notice) if "microphone is back" in n.message],
+                timeout=60,
+                what="the microphone to be opened again",
+            )
+            assert back and eng._recorder.armed and eng.state == ev.State.IDLE
+            assert eng._recorder.wait_running(30)  # the pre-roll runs before any press
+            eng._recorder.disarm()
+            mp.undo()
+            devices.refresh()
     finally:
         eng.shutdown()
