@@ -178,6 +178,10 @@ def test_a_limit_past_what_sqlite_counts_lists_everything() -> None:
     for command in (["list"], ["search", "x"]):
         done = holdtype("history", *command, "--limit", "99999999999999999999")
         assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+        for nothing in ("0", "-5"):  # showed one row, silently
+            done = holdtype("history", *command, "--limit", nothing)
+            assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+            assert "x>=1" in done.stderr, done.stderr
 
 
 def test_history_delete_deletes_the_recording_it_kept(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import click
 
@@ -13,8 +14,17 @@ from app.history.store import HistoryEntry, HistoryStore
 # SQLite's largest row id: a bigger number names no utterance (and overflows its integers).
 MAX_ID = 2**63 - 1
 
-# How many rows `list` and `search` show: a bigger number than SQLite takes means all of them.
-_LIMIT = click.IntRange(min=1, max=MAX_ID, clamp=True)
+
+class _Limit(click.IntRange):
+    """How many rows `list` and `search` show: 1 or more (0 and -5 showed one row, silently);
+    a bigger number than SQLite takes means all of them."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        number = click.INT.convert(value, param, ctx)
+        return MAX_ID if number > MAX_ID else int(super().convert(number, param, ctx))
+
+
+_LIMIT = _Limit(min=1)
 
 # The fields of a `list --json` row, in their order (other tools read them: add, never rename);
 # `show --json` prints the same, then the entry's other fields.
