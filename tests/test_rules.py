@@ -61,6 +61,10 @@ def test_rules_apply(rules: list[Rule], text: str, expected: str) -> None:
         ("(a)", r"\2", "no such group"),
         ("a*", "x", "between every two letters"),  # would write "xhxexlxlxox" for "hello"
         ("(um)?", "", "matches no text"),
+        (r"(?<=\w)", "-", "matches no text"),  # "hello" became "h-e-l-l-o-"
+        (r"(?=\w)", "-", "matches no text"),
+        (r"\b", "-", "matches no text"),
+        ("(?:" * 200 + "a" + ")" * 200, "x", "nested too deeply"),  # a RecursionError traceback
     ],
 )
 def test_invalid_regex_is_refused_with_the_reason(find: str, replace: str, reason: str) -> None:
@@ -71,6 +75,14 @@ def test_invalid_regex_is_refused_with_the_reason(find: str, replace: str, reaso
         validate_rule(rule)
     with pytest.raises(RuleError):
         compile_rules([rule])
+
+
+@pytest.mark.parametrize(("find", "text", "expected"), [("^", "hello", "> hello"), ("$", "hello", "hello >")])
+def test_a_regex_that_matches_nothing_at_the_edges_of_the_text_is_a_rule(
+    find: str, text: str, expected: str
+) -> None:
+    replace = "> " if find == "^" else " >"
+    assert compile_rules([Rule(find=find, replace=replace, regex=True)]).apply(text) == expected
 
 
 def test_plain_rule_with_regex_characters_is_literal() -> None:

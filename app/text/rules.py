@@ -42,8 +42,9 @@ def validate_rule(rule: Rule) -> None:
             pattern = regex.compile(rule.find, 0 if rule.case_sensitive else regex.IGNORECASE)
         except regex.error as exc:
             raise RuleError(f"invalid regular expression {rule.find!r}: {exc}") from None
-        inside = pattern.match("\0\0", 1)  # between two characters that are no letter or space
-        if inside is not None and not inside.group():
+        except (RecursionError, OverflowError, MemoryError):  # groups nested hundreds deep
+            raise RuleError(f"invalid regular expression {rule.find!r}: nested too deeply") from None
+        if _matches_nothing_inside_text(pattern):
             raise RuleError(
                 f"{rule.find!r} also matches no text at all, so the replacement would go between "
                 "every two letters; make it match at least one character (for example + instead of *)"
@@ -52,6 +53,22 @@ def validate_rule(rule: Rule) -> None:
             _dummy_match(pattern).expand(rule.replace)
         except (regex.error, IndexError) as exc:
             raise RuleError(f"invalid replacement {rule.replace!r} for {rule.find!r}: {exc}") from None
+
+
+def _matches_nothing_inside_text(pattern: regex.Pattern[str]) -> bool:
+    """Whether ``pattern`` matches an empty string inside text: between two characters that
+    are no letter or space, or inside or at the edges of words (``(?<=\\w)``, ``\\b``)."""
+    inside = pattern.match("\0\0", 1)
+    if inside is not None and not inside.group():
+        return True
+    probe = "ab cd"
+    try:
+        return any(
+            not found.group() and 0 < found.start() < len(probe)
+            for found in pattern.finditer(probe, timeout=0.1)
+        )
+    except TimeoutError:  # (a pattern that slow is stopped at dictation time, see apply)
+        return False
 
 
 def _dummy_match(pattern: regex.Pattern[str]) -> regex.Match[str]:
