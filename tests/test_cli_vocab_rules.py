@@ -219,6 +219,14 @@ def test_a_rule_can_break_the_line() -> None:
     assert out["final"] == "Dear Ann,\n\nthanks for the notes\nBob"
 
 
+def test_a_rule_can_put_in_a_tab() -> None:
+    """"\t" is a tab in plain rules as in regex ones: the last tidying took it for a space."""
+    ok("rules", "add", "tab key", "\\t")
+    ok("rules", "add", "indent(ed)?", "\\t", "--regex")
+    out = json.loads(ok("rules", "test", "--json", "name tab key value, then indent the line"))
+    assert out["final"] == "name\tvalue, then\tthe line"
+
+
 @pytest.mark.parametrize("pattern", ["(unclosed", "[a-", "*oops"])
 def test_rules_add_refuses_a_bad_regex(pattern: str) -> None:
     line = fails("rules", "add", pattern, "x", "--regex")

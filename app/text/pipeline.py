@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 # A space before punctuation that ends here (before a space, a closing quote or bracket, more
 # punctuation, or the end), so not before a dot that starts a word (".NET", ".env") nor before
 # an emoticon a rule put in (":)", ";-)", ":D").
+_SPACES = re.compile(r"[^\S\t\n]+")  # any run of white space but tabs and line breaks
+_AROUND_TAB = re.compile(r" *\t *")
 _SPACE_BEFORE_PUNCT = re.compile(r"[ \t]+([,;:!?](?=[\s\"'”’\].,;:!?]|$)|\.(?!\w))")
 # The first word of a transcript when it is in lower case (after any opening quote or bracket).
 _LOWER_START = re.compile(r"^([\"'(\[“‘]*)([a-z]+)(?=[\s,.;:!?'’\")\]]|$)")
@@ -71,14 +73,18 @@ _WAIT_FOR_CHECK_S = 2.0
 
 def tidy(text: str) -> str:
     r"""Collapse runs of spaces, drop spaces before punctuation and at the ends of lines. Line
-    breaks (which only a rule puts in: "new line" -> "\n") are kept, even at the end.
+    breaks and tabs (which only a rule puts in: "new line" -> "\n", "tab key" -> "\t") are
+    kept, without the spaces around a tab.
 
     >>> tidy("  one ,  two \n three ")
     'one, two\nthree'
     >>> tidy("ship it :) , then wait ?!")
     'ship it :), then wait?!'
+    >>> tidy("name \t value \n\t indented")
+    'name\tvalue\n\tindented'
     """
-    text = "\n".join(" ".join(line.split()) for line in text.replace("\r\n", "\n").split("\n"))
+    lines = text.replace("\r\n", "\n").split("\n")
+    text = "\n".join(_AROUND_TAB.sub("\t", _SPACES.sub(" ", line)).strip(" ") for line in lines)
     return _SPACE_BEFORE_PUNCT.sub(r"\1", text)
 
 
