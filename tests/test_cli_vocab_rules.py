@@ -220,7 +220,7 @@ def test_a_rule_can_break_the_line() -> None:
 
 
 def test_a_rule_can_put_in_a_tab() -> None:
-    """"\t" is a tab in plain rules as in regex ones: the last tidying took it for a space."""
+    """ "\t" is a tab in plain rules as in regex ones: the last tidying took it for a space."""
     ok("rules", "add", "tab key", "\\t")
     ok("rules", "add", "indent(ed)?", "\\t", "--regex")
     out = json.loads(ok("rules", "test", "--json", "name tab key value, then indent the line"))
@@ -320,3 +320,12 @@ def test_a_term_file_of_the_wrong_shape_is_refused_and_a_sheet_title_is_no_term(
     (tmp_path / "t.csv").write_text("Terms\nNumPy\nSciPy\n", encoding="utf-8")
     assert holdtype("vocab", "add", "--file", str(tmp_path / "t.csv")).returncode == 0
     assert holdtype("vocab", "list").stdout.split() == ["NumPy", "SciPy"]
+
+
+def test_a_removed_first_word_leaves_a_lower_case_term_as_it_is_spelled() -> None:
+    """`rules add um ""`: "Um, npm install works." became "Npm install works."."""
+    ok("vocab", "add", "npm", "pandas", "iPhone", "Talk Python")
+    ok("rules", "add", "um", "")
+    said = ["Um, npm install works.", "Um, iPhone sales rose.", "Um, so pandas. Um, talk python is on."]
+    got = [json.loads(ok("rules", "test", "--json", text))["final"] for text in said]
+    assert got == ["npm install works.", "iPhone sales rose.", "So pandas. Talk Python is on."]

@@ -135,9 +135,12 @@ class TextPipeline:
     def __init__(self, vocabulary: VocabularySettings, rules: list[Rule]) -> None:
         self.settings = vocabulary
         self.vocabulary = Vocabulary(vocabulary.terms, vocabulary.sensitivity)
-        # First words of the terms: a transcript starting with one keeps its casing.
-        self._term_starts = frozenset(t.split()[0].casefold() for t in self.vocabulary.terms)
-        self.rules: RuleSet = compile_rules(rules, strict=False)
+        # The first words of terms that start in lower case (npm, pandas, uv): never
+        # capitalised at a sentence's start, by the pipeline or by a rule.
+        self._term_starts = frozenset(
+            t.split()[0].casefold() for t in self.vocabulary.terms if not t[:1].isupper()
+        )
+        self.rules: RuleSet = compile_rules(rules, strict=False, keep=self._term_starts)
         # Measured once here, not at each utterance (the first count loads the tokenizer).
         self._prompt: str | None = None
         self._named: frozenset[str] = frozenset()  # the terms self._prompt names, casefolded

@@ -109,8 +109,10 @@ class CompiledRule:
     pattern: regex.Pattern[str]
     replacement: str
 
-    def apply(self, text: str) -> str:
-        """Apply this rule to ``text``; on a regex timeout, log a warning and return ``text``."""
+    def apply(self, text: str, keep: frozenset[str] = frozenset()) -> str:
+        """Apply this rule to ``text``; on a regex timeout, log a warning and return ``text``.
+        A word that becomes a sentence's first (the one before it removed) is capitalised,
+        but for those in ``keep`` (see :func:`_capitalize_first`)."""
         if self.rule.regex:
             try:
                 return self.pattern.sub(self.replacement, text, timeout=REGEX_TIMEOUT_S)
@@ -130,7 +132,7 @@ class CompiledRule:
         for m in self.pattern.finditer(text):
             gap = text[end : m.start()]
             if pending and gap.strip():
-                gap, pending = _capitalize_first(gap), False
+                gap, pending = _capitalize_first(gap, keep), False
             out.append(gap)
             end = m.end()
             starts = pending or (m.group("find")[:1].isupper() and _starts_sentence(text, m.start("find")))
@@ -141,14 +143,25 @@ class CompiledRule:
                 out.append(replacement)
                 pending = keep_capital and starts and not replacement.strip()
         tail = text[end:]
-        out.append(_capitalize_first(tail) if pending else tail)
+        out.append(_capitalize_first(tail, keep) if pending else tail)
         return "".join(out)
 
 
-def _capitalize_first(text: str) -> str:
-    """``text`` with its first non-blank character upper-cased when it is a lower-case letter."""
+def _capitalize_first(text: str, keep: frozenset[str] = frozenset()) -> str:
+    """``text`` with its first non-blank character upper-cased when it is a lower-case letter,
+    but for a word in ``keep`` (casefolded: the user's terms that start in lower case, as npm
+    or pandas) and one with a capital inside (iPhone, macOS).
+
+    >>> _capitalize_first(" so we go"), _capitalize_first(" npm works", frozenset({"npm"}))
+    (' So we go', ' npm works')
+    >>> _capitalize_first("iPhone sales")
+    'iPhone sales'
+    """
     stripped = text.lstrip()
     if not stripped[:1].islower():
+        return text
+    word = stripped.split(maxsplit=1)[0].rstrip(".,;:!?…\"'”’)]")
+    if word.casefold() in keep or any(c.isupper() for c in word[1:]):
         return text
     at = len(text) - len(stripped)
     return text[:at] + text[at].upper() + text[at + 1 :]
@@ -179,8 +192,9 @@ def unescape(replacement: str) -> str:
 class RuleSet:
     """Compiled rules, applied in order."""
 
-    def __init__(self, rules: list[CompiledRule]) -> None:
+    def __init__(self, rules: list[CompiledRule], keep: frozenset[str] = frozenset()) -> None:
         self.rules = rules
+        self.keep = keep  # words a rule never capitalises (see CompiledRule.apply)
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -188,12 +202,12 @@ class RuleSet:
     def apply(self, text: str) -> str:
         """Apply every rule in order to ``text``."""
         for rule in self.rules:
-            text = rule.apply(text)
+            text = rule.apply(text, self.keep)
         return text
 
 
-def compile_rules(rules: list[Rule], strict: bool = True) -> RuleSet:
-    """Validate and compile ``rules``.
+def compile_rules(rules: list[Rule], strict: bool = True, keep: frozenset[str] = frozenset()) -> RuleSet:
+    """Validate and compile ``rules``; ``keep``: words they never capitalise (casefolded).
 
     With ``strict`` the first invalid rule raises :class:`RuleError`; without it, invalid rules
     are left out with a logged warning (dictation must not stop over a hand-edited rule).
@@ -213,4 +227,4 @@ def compile_rules(rules: list[Rule], strict: bool = True) -> RuleSet:
         else:
             replacement = unescape(rule.replace)
             compiled.append(CompiledRule(rule, _plain_pattern(rule, replacement), replacement))
-    return RuleSet(compiled)
+    return RuleSet(compiled, keep)
