@@ -550,18 +550,27 @@ def _set_aside(
     saving meanwhile (``vocab add``) would otherwise find no file, save defaults with its
     change, and have that overwritten by the kept values, or see its own file moved aside.
     """
-    with settings_lock(path):
-        if not path.exists() or _text_of(path) != seen:
-            return load_settings(path)  # another process set it aside or saved since
-        target = move_aside(path.resolve(), "broken")  # a link (dotfiles): its target goes aside
-        message = f"Settings file {path} {problem}. It was moved to {target}; "
-        if dropped is None:
-            message += "using defaults."
-        else:
-            message += f"kept the rest of it, with defaults for: {', '.join(dropped)}."
+    kept = (
+        "using defaults"
+        if dropped is None
+        else f"kept the rest of it, with defaults for: {', '.join(dropped)}"
+    )
+    try:
+        with settings_lock(path):
+            if not path.exists() or _text_of(path) != seen:
+                return load_settings(path)  # another process set it aside or saved since
+            target = move_aside(path.resolve(), "broken")  # a link (dotfiles): its target goes aside
+            message = f"Settings file {path} {problem}. It was moved to {target}; {kept}."
+            log.warning("%s", message, extra=SHOWN_TO_USER)
+            if dropped is not None:
+                save_settings(settings, path)
+    except OSError as exc:  # a read-only folder: say what is wrong with the file, and go on
+        message = (
+            f"Settings file {path} {problem}. It could not be moved aside ({exc.strerror or exc}); "
+            f"{kept} until it is fixed."
+        )
         log.warning("%s", message, extra=SHOWN_TO_USER)
-        if dropped is not None:
-            save_settings(settings, path)
+        return LoadResult(settings, path, message, None, dropped or [])
     return LoadResult(settings, path, message, target, dropped or [])
 
 

@@ -61,6 +61,21 @@ def test_unparseable_file_is_moved_aside_and_reported() -> None:
     assert not path.exists()
 
 
+def test_a_broken_file_that_cannot_be_moved_aside_is_still_reported_and_defaults_used() -> None:
+    """In a read-only folder the move failed and every command said only "Permission denied",
+    never what was wrong with the file. A link to a file of /proc (where nothing can be moved;
+    a read-only folder does not stop the root user the tests may run as) fails the same way."""
+    path = get_paths().config_file
+    path.parent.mkdir(parents=True)
+    path.symlink_to("/proc/version")  # "Linux version ...": not TOML
+    result = load_settings()
+    assert result.settings == Settings() and result.moved_to is None
+    assert "cannot be parsed" in (result.problem or "") and "could not be moved aside" in (
+        result.problem or ""
+    )
+    assert path.is_symlink() and Path("/proc/version").exists()
+
+
 def test_a_file_saved_with_a_byte_order_mark_loads() -> None:
     # Notepad (before 2019) and PowerShell 5 save UTF-8 with a byte-order mark, which Python's
     # TOML parser rejects: the file, vocabulary and all, used to be set aside as broken.
