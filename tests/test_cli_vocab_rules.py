@@ -123,6 +123,9 @@ def test_vocab_add_file_errors_are_one_line(tmp_path: Path) -> None:
     broken = tmp_path / "broken.toml"
     broken.write_text('terms = ["NumPy"\n', encoding="utf-8")
     assert "not valid TOML" in fails("vocab", "add", "--file", str(broken))
+    tables = tmp_path / "tables.toml"
+    tables.write_text('terms = [{a = 1}, [1, 2], "NumPy"]\n', encoding="utf-8")  # added "{'a': 1}"
+    assert "terms must be words" in fails("vocab", "add", "--file", str(tables))
     assert ok("vocab", "list") == ""  # nothing half-added
 
 
@@ -171,8 +174,10 @@ def test_vocab_add_skips_empty_terms_and_keeps_the_rest() -> None:
 
 def test_vocab_add_refuses_what_is_no_term_and_what_would_read_back_as_a_comment() -> None:
     # "# tools" was stored, printed by `vocab list`, and skipped as a comment by `vocab add --file`.
-    error = fails("vocab", "add", "NumPy", "...", "# tools")
-    assert "'...'" in error and "'# tools'" in error
+    assert "'...'" in fails("vocab", "add", "NumPy", "...", "# tools")
+    assert "'# tools'" in fails("vocab", "add", "NumPy", "# tools")
+    assert "control characters" in fails("vocab", "add", "\x1b[31mred")  # printed as red text
+    assert "at most 200" in fails("vocab", "add", "a" * 201)
     assert holdtype("vocab", "list").stdout == ""  # nothing of the list was added
     ok("vocab", "add", "#include", "C++", ".NET")
     assert ok("vocab", "list").splitlines() == ["#include", "C++", ".NET"]

@@ -92,6 +92,8 @@ def _from_toml(text: str) -> tuple[list[str], list[Rule]]:
     rules = data.get("rules", [])
     if not isinstance(rules, list):
         raise HoldtypeError("rules must be a list of tables ([[rules]] with find and replace)")
+    if odd := [t for t in terms if not isinstance(t, (str, int, float)) or isinstance(t, bool)]:
+        raise HoldtypeError(f'terms must be words, as terms = ["NumPy", "PyPI"], not {odd[0]!r}')
     return [str(t) for t in terms], [Rule.model_validate(r) for r in rules]
 
 
