@@ -16,7 +16,7 @@ from typing import Any
 
 import tomlkit
 import tomlkit.exceptions
-from tomlkit.container import Container
+from tomlkit.container import Container, OutOfOrderTableProxy
 from tomlkit.items import AoT, Array, InlineTable, Table
 
 if sys.version_info >= (3, 11):
@@ -46,8 +46,8 @@ def update_toml(old_text: str, data: dict[str, Any]) -> str | None:
         text = tomlkit.dumps(doc)
         if tomllib.loads(text) != data:
             return None
-    except (tomlkit.exceptions.TOMLKitError, tomllib.TOMLDecodeError, ValueError, TypeError):
-        return None
+    except (tomlkit.exceptions.TOMLKitError, tomllib.TOMLDecodeError, ValueError, TypeError, AttributeError):
+        return None  # (AttributeError: a tomlkit without the private insert _merge_dotted uses)
     return text
 
 
@@ -58,6 +58,9 @@ def _merge(table: Container | Table | InlineTable, data: dict[str, Any]) -> None
     for key, value in data.items():
         if key in table:
             current = table[key]
+            if isinstance(value, dict) and isinstance(table, Container) and _dotted(current):
+                _merge_dotted(table, key, current, value)
+                continue
             if isinstance(value, dict) and isinstance(current, (Table, InlineTable)):
                 _merge(current, value)
                 continue
@@ -67,6 +70,31 @@ def _merge(table: Container | Table | InlineTable, data: dict[str, Any]) -> None
                 _merge_list(current, value)
                 continue
         table[key] = _item(value)
+
+
+def _dotted(item: Any) -> bool:
+    """Whether ``item`` is a section written as dotted keys (``model.name = "base.en"``)."""
+    return isinstance(item, OutOfOrderTableProxy) or (isinstance(item, Table) and item.is_super_table())
+
+
+def _merge_dotted(doc: Container, section: str, current: Any, data: dict[str, Any]) -> None:
+    """Make the section ``section`` of ``doc``, written as dotted keys, hold ``data``: changed
+    keys are replaced where they are, new ones written as dotted keys after the section's last
+    line. Set as a table, tomlkit rewrote the whole section as ``[model]`` without its comments."""
+    for key in [k for k in current if k not in data]:
+        del current[key]
+    at = 1 + max(i for i, (name, _) in enumerate(doc.body) if name is not None and name.key == section)
+    for key, value in data.items():
+        if key in current:
+            if _plain(current[key]) == value:
+                continue
+            if isinstance(value, list) and isinstance(current[key], (Array, AoT)) and len(current[key]):
+                _merge_list(current[key], value)
+            else:
+                current[key] = _item(value, inline=True)
+            continue
+        doc._insert_at(at, tomlkit.key([section, key]), _item(value, inline=True))
+        at += 1
 
 
 def _merge_list(current: Array | AoT, value: list[Any]) -> None:

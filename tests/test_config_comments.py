@@ -61,6 +61,31 @@ def test_commands_keep_the_comments_of_a_hand_written_file() -> None:
     assert settings.model.name == "base.en" and settings.model.beam_size == 5
 
 
+def test_a_file_written_with_dotted_keys_keeps_its_comments() -> None:
+    """Any key added to a section written as `model.name = ...` rewrote it as a [model] table,
+    without its comments."""
+    path = get_paths().config_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        '# top comment\nvocabulary.terms = ["NumPy"]  # dotted\n'
+        'model.beam_size = 5 # five\nmodel.name = "tiny.en" # model\n\n[audio]\nsounds = false\n',
+        encoding="utf-8",
+    )
+    for args in (("vocab", "add", "Rust"), ("config", "set", "model.name", "base.en")):
+        done = holdtype(*args)
+        assert done.returncode == 0, done.stderr
+    text = path.read_text(encoding="utf-8")
+    for kept in (
+        'vocabulary.terms = ["NumPy", "Rust"]  # dotted',
+        "model.beam_size = 5 # five",
+        '"base.en" # model',
+    ):
+        assert kept in text, text
+    assert "[model]" not in text and "[vocabulary]" not in text
+    settings = load_settings(path).settings
+    assert settings.model.name == "base.en" and settings.audio.sounds is False
+
+
 def test_a_saved_file_reads_back_as_the_settings_saved(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
     path.write_text(HAND_WRITTEN + "\n[ui]\nwelcomed = true  # seen it\n", encoding="utf-8")
