@@ -336,3 +336,19 @@ def test_a_final_decode_that_stops_early_does_not_drop_words_already_heard(whisp
     final = streaming.finish(audio).text
     assert streaming.finish_decoded, "the release found a pause decode: nothing to check"
     assert len(final.split()) >= heard_words - 1, f"heard {heard} but the final text is {final!r}"
+
+
+def test_a_release_mid_sentence_keeps_the_words_after_the_last_decode(whisper, speak) -> None:
+    """The final decode's new words were counted against only the audio after the settled
+    words: a normal tail (17 words in 4.4 s) was taken for a hallucination and the last
+    hypothesis kept, which stopped at the last speculative decode ("We walked along the
+    river" for "... the river for an hour and"). Fed when the engine's loop decoded."""
+    audio = np.concatenate([load_audio(speak(s, voice="en", speed=170)) for s in SENTENCES[:2]])
+    release = len(audio) - int(1.3 * SAMPLE_RATE)  # the key goes up mid-sentence
+    streaming = StreamingTranscriber(whisper, OPTIONS)
+    for seconds in (1.52, 3.10, 3.92, 5.44):
+        streaming.feed(audio[: int(seconds * SAMPLE_RATE)])
+    final = streaming.finish(audio[:release]).text
+    batch = whisper.transcribe(audio[:release], OPTIONS).text
+    assert "hour" in batch.lower(), batch  # what was said before the release
+    assert "hour" in final.lower(), final

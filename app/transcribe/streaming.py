@@ -483,7 +483,12 @@ class StreamingTranscriber:
         in_buffer = [norm_word(w.text) for w in known if (w.start + w.end) / 2 >= start]
         texts = _after_committed(result.text.split(), in_buffer)
         words = settled + [Word(known_until, end, " " + t, 1.0) for t in texts]
-        if _runaway(words[len(settled) :], max(0.0, end - known_until)):
+        # Judged on all the words of this decode against all the audio it heard: its new
+        # words against the audio after the settled ones took a normal tail for a runaway
+        # when the match with the known words was off by one ("walked" against "walk"), and
+        # the words said after the last speculative decode were lost.
+        heard = [Word(start, end, " " + t, 1.0) for t in result.text.split()]
+        if _runaway(heard, len(tail) / SAMPLE_RATE):
             log.info("streaming: the final tail looks like a hallucination; kept the hypothesis")
             return list(s.hypothesis)
         if _stopped_early(words, s.hypothesis, self.config.stopped_early_words):
