@@ -296,3 +296,63 @@ def test_a_cuda_failure_with_the_device_set_to_cuda_names_the_fix(speak, monkeyp
     )
     with pytest.raises(RuntimeError, match="bad"):
         transcriber.transcribe(load_audio(speak("Open the settings window.")), DecodeOptions())
+
+
+class _Odd(http.server.BaseHTTPRequestHandler):
+    """A real HTTP server that answers as a broken network or a proxy does, by ``how``."""
+
+    how = ""
+
+    def do_GET(self) -> None:
+        name = self.path.rsplit("/", 1)[-1]
+        if self.how == "no tokenizer" and name == "tokenizer.json":
+            self.send_error(404)
+            return
+        if self.how == "web page":
+            page = b"<html><body>Sign in to the Wi-Fi</body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+            return
+        if name == "model.bin" and self.how == "cut, no length":
+            self.send_response(200)  # no Content-Length: the end of the connection ends the file
+            self.end_headers()
+            self.wfile.write(b"\0" * 1_000_000)
+            self.close_connection = True
+            return
+        body = b"{}" if name.endswith(".json") else b"\0" * 1000
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("how", "reason"),
+    [
+        ("cut, no length", r"model\.bin ended after 1 of about 145 MB"),
+        ("web page", r"a web page instead of config\.json"),
+        (
+            "no tokenizer",
+            r"could not download .*Not Found",
+        ),  # installed, then 24 s of Hugging Face retries at each load
+    ],
+)
+def test_a_download_that_is_not_the_model_is_not_installed(how: str, reason: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    _Odd.how = how
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Odd)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.server_address[1]}")
+    try:
+        with pytest.raises(ModelError, match=reason):
+            models.download("base.en")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert not models.is_installed("base.en")
+    assert not models.downloaded_path("base.en").with_name("base.en.partial").exists()

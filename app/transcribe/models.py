@@ -12,6 +12,7 @@ import contextlib
 import errno
 import functools
 import http.client
+import json
 import logging
 import os
 import select
@@ -183,6 +184,18 @@ def _with_tokenizer(folder: Path) -> Path:
     return folder
 
 
+def _incomplete(folder: Path) -> str | None:
+    """What is wrong with a downloaded model folder, or None: a file missing (tokenizer.json
+    answered 404), a config.json that is no JSON (a page served in its place)."""
+    if missing := [f for f in (*_REQUIRED_FILES, "tokenizer.json") if not (folder / f).is_file()]:
+        return f"{', '.join(missing)} missing"
+    try:
+        json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return "config.json is not the model's"
+    return None
+
+
 def download(name: str, progress: ProgressCallback | None = None, cancel: Cancel | None = None) -> Path:
     """Download model ``name`` into the cache folder and return its path.
 
@@ -249,9 +262,9 @@ def _download_into(
     except BaseException:  # Ctrl-C, a bug: no half-finished model is left behind
         shutil.rmtree(partial, ignore_errors=True)
         raise
-    if not _is_model_dir(partial):
+    if problem := _incomplete(partial):
         shutil.rmtree(partial, ignore_errors=True)
-        raise ModelError(f"the download of '{name}' is incomplete; try again")
+        raise ModelError(f"the download of '{name}' is incomplete ({problem}); try again")
     if target.exists():
         shutil.rmtree(target)
     partial.rename(target)
@@ -298,7 +311,11 @@ _FILES = (
     "preprocessor_config.json",
     "model.bin",
 )
-_OPTIONAL = {"tokenizer.json", "vocabulary.txt", "vocabulary.json", "preprocessor_config.json"}
+# tokenizer.json is not optional: without it faster-whisper asks Hugging Face for it at every
+# load (24 s of retries offline, then an error).
+_OPTIONAL = {"vocabulary.txt", "vocabulary.json", "preprocessor_config.json"}
+#: A model.bin sent without its length must be at least this share of the registry's size.
+_MIN_SIZE_SHARE = 0.8
 
 
 #: How often a connection waiting to open looks at its cancel flag.
@@ -421,6 +438,9 @@ def _fetch_files(
             if exc.code == 404 and filename in _OPTIONAL:
                 continue
             raise
+        if response.headers.get("Content-Type", "").startswith("text/html"):
+            response.close()
+            raise OSError(f"the server sent a web page instead of {filename} (a proxy or a sign-in page?)")
         with response, open(dest / filename, "wb") as out:
             length = int(response.headers.get("Content-Length") or 0)
             if filename == "model.bin" and length:
@@ -435,7 +455,12 @@ def _fetch_files(
                 done += len(chunk)
                 if progress:
                     progress(done, max(total, done))
-            if length and got != length and not (cancel is not None and cancel.is_set()):
+            cancelled = cancel is not None and cancel.is_set()
+            short = got < _MIN_SIZE_SHARE * info.size_mb * 1_000_000
+            if filename == "model.bin" and not length and short and not cancelled:
+                # Sent without its length and cut short: nothing else tells the end was early.
+                raise OSError(f"model.bin ended after {got / 1e6:.0f} of about {info.size_mb} MB")
+            if length and got != length and not cancelled:
                 # A connection closed early ends the read like the end of the file: the
                 # model would be installed cut short, and fail to load ever after.
                 raise OSError(f"the connection closed after {got} of {length} bytes of {filename}")

@@ -412,6 +412,10 @@ class WhisperTranscriber:
                 # float16 on a CPU, int8_float16 without a GPU: "auto" picks what this
                 # device runs (see choose_device).
                 fix = "; run: holdtype config set model.compute_type auto"
+            elif self.settings.name in models.REGISTRY and self.settings.name != models.EMBEDDED:
+                # A download damaged since (a disk error, a file edited by hand): fetch it anew.
+                name = self.settings.name
+                fix = f"; run: holdtype models remove {name} && holdtype models download {name}"
             reason = str(exc).rstrip(".")
             raise ModelError(f"cannot load model '{self.settings.name}': {reason}{fix}") from exc
         self.device, self.compute_type = device, compute
