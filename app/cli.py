@@ -85,8 +85,8 @@ class LazyGroup(click.Group):
 def _check_arguments(args: list[str]) -> None:
     r"""Refuse an argument that is not valid text in the system's encoding (a term typed in a
     Latin-1 terminal on a UTF-8 system): Python keeps its bytes as lone surrogates, which no
-    settings file, history or clipboard can store. The name of an existing file to transcribe
-    is let through: the file system takes it back as it was.
+    settings file, history or clipboard can store. The arguments of ``transcribe`` are let
+    through: the file system takes a file's name back as it was.
 
     >>> _check_arguments(["vocab", "add", "naïve"])
     >>> _check_arguments(["vocab", "add", "bad\udcff"])  # doctest: +ELLIPSIS
@@ -99,8 +99,8 @@ def _check_arguments(args: list[str]) -> None:
         try:
             arg.encode("utf-8")
         except UnicodeEncodeError:
-            if command == "transcribe" and os.path.lexists(arg):  # a file named in another encoding
-                continue
+            if command == "transcribe":  # a file named in another encoding, there or not: a
+                continue  # missing one is its own failed line, and the other files are read
             shown = arg.encode("utf-8", "surrogateescape").decode("ascii", "backslashreplace")
             raise click.UsageError(
                 f"the argument '{shown}' is not valid UTF-8 text; type it again in a UTF-8 terminal"

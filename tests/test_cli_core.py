@@ -89,6 +89,19 @@ def test_transcribe_a_missing_file_among_several_keeps_the_others(speak, tmp_pat
     assert [row["path"] for row in rows] == [str(a), str(missing), str(b)]
     assert "mat" in rows[0]["text"].lower() and "door" in rows[2]["text"].lower()
     assert rows[1]["text"] == "" and "no such file" in rows[1]["error"]
+    # Missing first, and named in another encoding (the whole run was refused, as a typo'd term)
+    gone = os.fsdecode(bytes(tmp_path / "gone") + b"\xff.wav")
+    result = holdtype("transcribe", "--json", gone, str(a), str(b))
+    assert result.returncode == 1 and "1 of 3 files" in result.stderr, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert "no such file" in rows[0]["error"] and "mat" in rows[1]["text"].lower()
+    assert rows[1]["load_ms"] > 0 and rows[2]["load_ms"] == 0  # the first file read waited for the load
+
+
+def test_transcribe_with_an_empty_model_name_is_an_error(speak) -> None:
+    # --model "" used the configured model, silently.
+    result = holdtype("transcribe", "--model", "", str(speak("Please close the door.", speed=150)))
+    assert result.returncode == 1 and "unknown model ''" in result.stderr and result.stdout == ""
 
 
 def test_transcribe_a_file_whose_name_is_not_utf8(speak, tmp_path: Path) -> None:

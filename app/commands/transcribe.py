@@ -43,7 +43,7 @@ def transcribe(
     from app.transcribe.batch import STDIN, FileTranscriber
 
     config = settings()
-    if model_name:
+    if model_name is not None:  # (--model "" is an unknown model, not the configured one)
         models.resolve(model_name)  # a clear error before anything loads
         config = config.model_copy(update={"model": config.model.model_copy(update={"name": model_name})})
     if files.count(STDIN) > 1:
@@ -99,7 +99,7 @@ def _exit_now() -> None:
 def _failed(path: str, model: str, mode: str, error: str) -> dict[str, object]:
     """The --json line of a file that could not be transcribed: every field a transcribed
     file's line has (figures null), so a reader needs no special case, and the error."""
-    return {
+    line: dict[str, object] = {
         "path": path,
         "text": "",
         "raw": "",
@@ -108,5 +108,8 @@ def _failed(path: str, model: str, mode: str, error: str) -> dict[str, object]:
         "load_ms": None,
         "model": model,
         "mode": mode,
-        "error": error,
     }
+    if mode != "raw":  # as FileResult.to_dict has them
+        line.update(llm_ms=None, cached=None, fallback_reason=None)
+    line["error"] = error
+    return line

@@ -113,10 +113,13 @@ class FileTranscriber:
         pool = ThreadPoolExecutor(max(1, self.whisper.workers))
         self._stop.clear()
         try:
-            for index, outcome in enumerate(pool.map(self._attempt, paths)):
-                if isinstance(outcome, FileResult):  # the first file waited for the load; the
-                    # others' no-op load() can still wait on the model's lock behind a decode
-                    outcome = replace(outcome, load_ms=load_ms if index == 0 else 0.0)
+            loaded = False
+            for outcome in pool.map(self._attempt, paths):
+                if isinstance(outcome, FileResult):  # the first file read waited for the load
+                    # (an unreadable one before it did not); the others' no-op load() can
+                    # still wait on the model's lock behind a decode
+                    outcome = replace(outcome, load_ms=0.0 if loaded else load_ms)
+                    loaded = True
                 yield outcome
         finally:
             # Ctrl-C, or a caller that stops reading: the files not started yet are dropped,
