@@ -194,6 +194,18 @@ def test_eval_errors_are_one_line(tmp_path) -> None:  # type: ignore[no-untyped-
     _one_line_error(holdtype("eval", str(manifest), "--mode", "clean"), "missing audio")
     manifest.write_text("not json\n")
     _one_line_error(holdtype("eval", str(manifest), "--mode", "clean"), "m.jsonl:1")
+    # Tracebacks before: a number for a text or the terms, a Latin-1 byte; nothing at all.
+    for line, problem in (
+        ('{"path": "a.wav", "text": 5}', '"text" must be a string'),
+        ('{"path": "a.wav", "terms": 5}', '"terms" must be a list'),
+        ('{"path": "a.wav", "terms": [1]}', '"terms" must be a list'),
+        ("", "no clips in"),
+    ):
+        manifest.write_text(line + "\n")
+        _one_line_error(holdtype("eval", str(manifest), "--mode", "clean"), problem)
+    latin = tmp_path / "m.tsv"
+    latin.write_bytes(b"id\tvoice\ttext\tterms\nc1\ten\tcaf\xe9\t\n")
+    _one_line_error(holdtype("eval", str(latin), "--mode", "clean"), "is not UTF-8 text")
 
 
 @pytest.mark.llm

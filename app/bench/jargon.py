@@ -35,6 +35,13 @@ def read_manifest(path: Path) -> list[JargonItem]:
     """Read a TSV manifest (``id voice text terms``; audio at ``audio/<id>.wav`` beside it)."""
     if not path.is_file():
         raise HoldtypeError(f"no such manifest: {path}")
+    try:
+        return _read_manifest(path)
+    except UnicodeDecodeError as exc:
+        raise HoldtypeError(f"{path} is not UTF-8 text ({exc.reason})") from None
+
+
+def _read_manifest(path: Path) -> list[JargonItem]:
     items: list[JargonItem] = []
     with path.open(encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle, delimiter="\t")

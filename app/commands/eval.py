@@ -86,7 +86,11 @@ def read_clips(manifest: Path) -> list[Clip]:
         raise HoldtypeError(f"no such manifest: {manifest}")
     if manifest.suffix.lower() in {".jsonl", ".ndjson"}:
         clips: list[Clip] = []
-        for n, line in enumerate(manifest.read_text(encoding="utf-8").splitlines(), 1):
+        try:
+            text = manifest.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise HoldtypeError(f"{manifest} is not UTF-8 text ({exc.reason})") from None
+        for n, line in enumerate(text.splitlines(), 1):
             if not line.strip():
                 continue
             try:
@@ -94,8 +98,17 @@ def read_clips(manifest: Path) -> list[Clip]:
                 audio = (manifest.parent / row["path"]).resolve()
             except (ValueError, KeyError, TypeError) as exc:
                 raise HoldtypeError(f"{manifest}:{n}: expected a JSON object with 'path' ({exc})") from None
-            terms = tuple(row.get("terms") or ())
-            clips.append(Clip(str(row.get("id") or audio.stem), audio, row.get("text"), terms))
+            terms = row.get("terms") or []
+            if isinstance(terms, str):  # "Friday|PyPI", as the TSV manifests write them
+                terms = [t.strip() for t in terms.split("|") if t.strip()]
+            reference = row.get("text")
+            if not isinstance(terms, list) or not all(isinstance(t, str) for t in terms):
+                raise HoldtypeError(f'{manifest}:{n}: "terms" must be a list of words, not {terms!r}')
+            if reference is not None and not isinstance(reference, str):
+                raise HoldtypeError(f'{manifest}:{n}: "text" must be a string, not {reference!r}')
+            clips.append(Clip(str(row.get("id") or audio.stem), audio, reference, tuple(terms)))
+        if not clips:
+            raise HoldtypeError(f"no clips in {manifest}")
         return clips
     from app.bench.jargon import read_manifest
 
