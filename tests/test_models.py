@@ -122,6 +122,8 @@ def test_cancel_breaks_off_a_connection_that_never_opens(monkeypatch) -> None:  
         (0, 1, (1, 2)),
         (0, None, (1, 2)),  # os.cpu_count() may not know
         (3, 16, (3, 1)),  # an explicit count: one decode at a time, with that many threads
+        (64, 2, (2, 1)),  # ...but no more than the cores (64 on 2 cores: 6 times slower)
+        (8, None, (8, 1)),
     ],
 )
 def test_cpu_threads_and_parallel_decodes(setting: int, cores: int | None, expected: tuple[int, int]) -> None:
