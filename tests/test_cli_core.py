@@ -435,3 +435,17 @@ def test_ctrl_c_exits_with_the_shells_interrupt_code() -> None:
             proc.wait()
     assert proc.returncode == 130, err
     assert "Interrupted." in err and "Traceback" not in err
+
+
+def test_transcribe_reads_a_file_named_dash_given_as_dot_slash_dash(speak, tmp_path: Path) -> None:
+    # Path("./-") is Path("-"): standard input was read instead of the file.
+    shutil.copy(speak("Please close the door.", speed=150), tmp_path / "-")
+    done = subprocess.run(
+        [sys.executable, "-m", "app", "transcribe", "./-"],
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0 and "door" in done.stdout.lower(), done.stderr

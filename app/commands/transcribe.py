@@ -14,13 +14,13 @@ from app.errors import AudioError, HoldtypeError
 
 
 @click.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line per file.")
 @click.option("--model", "model_name", help="Model name or folder (default: the configured one).")
 @click.option("--no-rules", is_flag=True, help="Raw Whisper output: no vocabulary or rules.")
 @click.option("--mode", "mode", default=None, help="LLM mode to post-process with (default raw).")
 def transcribe(
-    files: tuple[Path, ...], as_json: bool, model_name: str | None, no_rules: bool, mode: str | None
+    files: tuple[str, ...], as_json: bool, model_name: str | None, no_rules: bool, mode: str | None
 ) -> None:
     """Transcribe audio FILES (any format ffmpeg reads) with your vocabulary and rules; "-"
     reads one audio file from standard input.
@@ -42,14 +42,16 @@ def transcribe(
     from app.transcribe import models
     from app.transcribe.batch import STDIN, FileTranscriber
 
+    # "-" alone is standard input; a file named "-" given as "./-" (which Path makes "-") is read.
+    paths = tuple(STDIN if name == "-" else _file_path(name) for name in files)
     config = settings()
     if model_name is not None:  # (--model "" is an unknown model, not the configured one)
         models.resolve(model_name)  # a clear error before anything loads
         config = config.model_copy(update={"model": config.model.model_copy(update={"name": model_name})})
-    if files.count(STDIN) > 1:
+    if paths.count(STDIN) > 1:
         raise HoldtypeError('"-" (standard input) can be given once')
     stdin = None
-    if STDIN in files:
+    if STDIN in paths:
         if sys.stdin is None or sys.stdin.isatty():
             raise AudioError(
                 '"-" reads audio from standard input; pipe a file in: holdtype transcribe - < note.wav'
@@ -57,9 +59,9 @@ def transcribe(
         stdin = sys.stdin.buffer.read()
     engine = FileTranscriber(config, use_rules=not no_rules, mode=mode or "raw", stdin=stdin)
     failures = 0
-    for path, result in zip(files, engine.transcribe_files(list(files)), strict=True):
+    for path, result in zip(paths, engine.transcribe_files(list(paths)), strict=True):
         if isinstance(result, AudioError):
-            if len(files) == 1:
+            if len(paths) == 1:
                 raise result
             failures += 1
             click.echo(f"Error: {result}", err=True)
@@ -82,8 +84,15 @@ def transcribe(
         else:
             click.echo(result.text)
     if failures:
-        raise HoldtypeError(f"{failures} of {len(files)} files could not be transcribed")
+        raise HoldtypeError(f"{failures} of {len(paths)} files could not be transcribed")
     _exit_now()
+
+
+def _file_path(name: str) -> Path:
+    """The path of the file ``name``; one that reads as "-" ("./-") is made absolute, so that it
+    is not taken for standard input."""
+    path = Path(name)
+    return Path.cwd() / path if str(path) == "-" else path
 
 
 def _exit_now() -> None:
