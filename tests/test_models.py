@@ -17,6 +17,7 @@ from app.errors import ModelError
 from app.transcribe import models
 from app.transcribe.device import choose_device, cpu_workers
 from app.transcribe.whisper import LONG_AUDIO_BEAM, LONG_FORM_S, DecodeOptions, beam_for
+from tests.fixtures.hub import send_body, serving
 from tests.fixtures.waiting import wait_for
 
 
@@ -176,15 +177,11 @@ class _CutShort(http.server.BaseHTTPRequestHandler):
 def test_a_download_cut_short_is_not_installed(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """A connection closed early ended the read like the end of the file: the half model was
     installed, failed to load, and `models download` then said it was installed already."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _CutShort)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.server_address[1]}")
-    try:
-        with pytest.raises(ModelError, match="closed after 1000000 of 2000000 bytes"):
-            models.download("base.en")
-    finally:
-        server.shutdown()
-        server.server_close()
+    with (
+        serving(_CutShort, monkeypatch),
+        pytest.raises(ModelError, match="closed after 1000000 of 2000000 bytes"),
+    ):
+        models.download("base.en")
     assert not models.is_installed("base.en")
     assert not models.downloaded_path("base.en").with_name("base.en.partial").exists()
 
@@ -204,11 +201,7 @@ class _ServesEmbedded(http.server.BaseHTTPRequestHandler):
         if filename == "model.bin":
             type(self).asked_for_model.set()
             type(self).gate.wait(30)
-        data = source.read_bytes()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_body(self, source.read_bytes())
 
     def log_message(self, *args: object) -> None:
         pass
@@ -219,22 +212,18 @@ def test_a_second_download_of_a_model_being_downloaded_is_refused(monkeypatch) -
     .partial folder and removed it under each other; the second is now refused, clearly."""
     _ServesEmbedded.gate.clear()
     _ServesEmbedded.asked_for_model.clear()
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _ServesEmbedded)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.server_address[1]}")
     outcome: list[object] = []
-    first = threading.Thread(target=lambda: outcome.append(models.download("base.en")), daemon=True)
-    first.start()
-    try:
-        assert _ServesEmbedded.asked_for_model.wait(30)
-        with pytest.raises(ModelError, match=r"'base\.en' is being downloaded by another"):
-            models.download("base.en")
-        assert models.downloaded_path("base.en").with_name("base.en.partial").is_dir()  # untouched
-    finally:
-        _ServesEmbedded.gate.set()
-        first.join(60)
-        server.shutdown()
-        server.server_close()
+    with serving(_ServesEmbedded, monkeypatch):
+        first = threading.Thread(target=lambda: outcome.append(models.download("base.en")), daemon=True)
+        first.start()
+        try:
+            assert _ServesEmbedded.asked_for_model.wait(30)
+            with pytest.raises(ModelError, match=r"'base\.en' is being downloaded by another"):
+                models.download("base.en")
+            assert models.downloaded_path("base.en").with_name("base.en.partial").is_dir()  # untouched
+        finally:
+            _ServesEmbedded.gate.set()
+            first.join(60)
     assert outcome == [models.downloaded_path("base.en")]
     assert models.is_installed("base.en")
     assert models.download("base.en") == models.downloaded_path("base.en")  # installed: no lock
@@ -311,12 +300,7 @@ class _Odd(http.server.BaseHTTPRequestHandler):
             self.send_error(404)
             return
         if self.how == "web page":
-            page = b"<html><body>Sign in to the Wi-Fi</body></html>"
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(page)))
-            self.end_headers()
-            self.wfile.write(page)
+            send_body(self, b"<html><body>Sign in to the Wi-Fi</body></html>", "text/html; charset=utf-8")
             return
         if name == "model.bin" and self.how == "cut, no length":
             self.send_response(200)  # no Content-Length: the end of the connection ends the file
@@ -324,11 +308,7 @@ class _Odd(http.server.BaseHTTPRequestHandler):
             self.wfile.write(b"\0" * 1_000_000)
             self.close_connection = True
             return
-        body = b"{}" if name.endswith(".json") else b"\0" * 1000
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        send_body(self, b"{}" if name.endswith(".json") else b"\0" * 1000)
 
     def log_message(self, *args: object) -> None:
         pass
@@ -347,14 +327,7 @@ class _Odd(http.server.BaseHTTPRequestHandler):
 )
 def test_a_download_that_is_not_the_model_is_not_installed(how: str, reason: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     _Odd.how = how
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Odd)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.server_address[1]}")
-    try:
-        with pytest.raises(ModelError, match=reason):
-            models.download("base.en")
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(_Odd, monkeypatch), pytest.raises(ModelError, match=reason):
+        models.download("base.en")
     assert not models.is_installed("base.en")
     assert not models.downloaded_path("base.en").with_name("base.en.partial").exists()
