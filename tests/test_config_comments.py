@@ -34,19 +34,24 @@ replace = ""
 """
 
 
+def _after(*commands: tuple[str, ...]) -> str:
+    """Run each of ``commands`` (each must succeed) and return the settings file's text."""
+    for args in commands:
+        done = holdtype(*args)
+        assert done.returncode == 0, done.stderr
+    return get_paths().config_file.read_text(encoding="utf-8")
+
+
 def test_commands_keep_the_comments_of_a_hand_written_file() -> None:
     path = get_paths().config_file
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(HAND_WRITTEN, encoding="utf-8")
-    for args in (
+    text = _after(
         ("vocab", "add", "NumPy"),
         ("rules", "add", "gonna", "going to"),
         ("vocab", "remove", "PyPI"),
         ("config", "set", "model.name", "base.en"),
-    ):
-        done = holdtype(*args)
-        assert done.returncode == 0, done.stderr
-    text = path.read_text(encoding="utf-8")
+    )
     for kept in (
         "# My Holdtype settings (kept in my dotfiles)",
         "beam_size = 5   # faster on the laptop",
@@ -71,10 +76,7 @@ def test_a_file_written_with_dotted_keys_keeps_its_comments() -> None:
         'model.beam_size = 5 # five\nmodel.name = "tiny.en" # model\n\n[audio]\nsounds = false\n',
         encoding="utf-8",
     )
-    for args in (("vocab", "add", "Rust"), ("config", "set", "model.name", "base.en")):
-        done = holdtype(*args)
-        assert done.returncode == 0, done.stderr
-    text = path.read_text(encoding="utf-8")
+    text = _after(("vocab", "add", "Rust"), ("config", "set", "model.name", "base.en"))
     for kept in (
         'vocabulary.terms = ["NumPy", "Rust"]  # dotted',
         "model.beam_size = 5 # five",
