@@ -256,6 +256,8 @@ class Engine:
         self._output_jobs.put(lambda: self._apply_retention(force=True))
         if self._enable_audio:
             self._arm_audio()
+            if self._recorder is not None and not self._recorder.armed:  # no microphone yet:
+                self._schedule_rearm(1)  # one plugged in later is opened without a press
         if self._enable_hotkeys:
             self._start_hotkeys()
         self._transcribe_jobs.put(self._load_and_recover)
@@ -597,8 +599,9 @@ class Engine:
 
     def _on_rearm(self, attempt: int) -> None:
         """Open the microphone that went away (a sound server restarting, a headset plugged
-        back in), so that the pre-roll runs before the next press: opened only by that press,
-        it lost the first two seconds said. Tried again, less and less often, until it opens."""
+        back in) or was not there at the start, so that the pre-roll runs before the next
+        press: opened only by that press, it lost the first two seconds said. Tried again,
+        less and less often, until it opens."""
         recorder = self._recorder
         if self._stopped.is_set() or recorder is None or recorder.armed or self._current is not None:
             return  # stopped, armed meanwhile (a press, new settings), or busy recording
@@ -609,7 +612,7 @@ class Engine:
             self._schedule_rearm(attempt + 1)
             return
         self._publish(
-            ev.Notice(f"The microphone is back: {recorder.device_name or 'default input'}", "audio")
+            ev.Notice(f"The microphone is ready: {recorder.device_name or 'default input'}", "audio")
         )
 
     def _start_hotkeys(self) -> None:

@@ -514,12 +514,37 @@ def test_a_microphone_that_comes_back_is_opened_before_the_next_press(
             for key, value in pulse_server.client_env.items():  # a sound server comes back
                 mp.setenv(key, value)
             back = wait_for(
-                lambda: [n for n in seen.of(ev.Notice) if "microphone is back" in n.message],
+                lambda: [n for n in seen.of(ev.Notice) if "microphone is ready" in n.message],
                 timeout=60,
                 what="the microphone to be opened again",
             )
             assert back and eng._recorder.armed and eng.state == ev.State.IDLE
             assert eng._recorder.wait_running(30)  # the pre-roll runs before any press
+            eng._recorder.disarm()
+            mp.undo()
+            devices.refresh()
+    finally:
+        eng.shutdown()
+
+
+def test_a_microphone_plugged_in_after_the_start_is_opened_without_a_press(
+    x_env, no_audio_device, pulse_server, holdtype_home: Path
+):
+    from app.audio import devices
+
+    eng = Engine(Settings(), enable_hotkeys=False, enable_audio=True)
+    try:
+        seen = _start(eng)
+        assert any("no input device" in e.message for e in seen.of(ev.ErrorRaised))
+        with pytest.MonkeyPatch.context() as mp:
+            for key, value in pulse_server.client_env.items():  # a microphone is plugged in
+                mp.setenv(key, value)
+            wait_for(
+                lambda: [n for n in seen.of(ev.Notice) if "microphone is ready" in n.message],
+                timeout=60,
+                what="the microphone to be opened",
+            )
+            assert eng._recorder is not None and eng._recorder.wait_running(30)
             eng._recorder.disarm()
             mp.undo()
             devices.refresh()
