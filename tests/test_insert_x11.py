@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -311,3 +314,29 @@ def test_a_clipboard_owner_that_never_answers_does_not_lose_the_dictation(
         assert result.ok, result.error
         target_window.wait_for_text("Hello despite a stuck clipboard.")
     assert clipboard.get() == "Hello despite a stuck clipboard."  # what was there could not be read
+
+
+def test_text_put_on_the_clipboard_outlives_a_ctrl_c_of_holdtype(
+    x_env: XDisplay, clipboard: XClipboard
+) -> None:
+    """Ctrl-C (or a closed terminal) signals Holdtype's whole process group: the xclip serving
+    the clipboard (the user's text put back after a paste, a dictation that could not be
+    pasted) was in it and died with Holdtype, and the clipboard was empty."""
+    code = "from app.insert.clipboard import X11Clipboard; X11Clipboard().set('words that must stay')"
+    holdtype = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)  # a terminal's job
+    assert holdtype.wait(60) == 0
+    wait_for(lambda: clipboard.get() == "words that must stay", timeout=10, what="the text on the clipboard")
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(holdtype.pid, signal.SIGINT)  # Ctrl-C in that terminal
+    wait_for(lambda: not _group_alive(holdtype.pid), timeout=10, what="the terminal's job to end")
+    assert clipboard.get() == "words that must stay"
+
+
+def _group_alive(group: int) -> bool:
+    """Whether any process of process group ``group`` is still alive (not a zombie)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == group and fields[0] != "Z":
+                return True
+    return False

@@ -53,7 +53,10 @@ class Clipboard(Protocol):
 def _run(
     args: list[str], data: bytes | None = None, *, detach: bool = False
 ) -> subprocess.CompletedProcess[bytes]:
-    """Run a clipboard tool. ``detach``: the tool forks a server, so don't capture its output."""
+    """Run a clipboard tool. ``detach``: the tool forks a server that keeps serving the text,
+    so its output is not captured and it runs in a session of its own: in Holdtype's process
+    group, the Ctrl-C or closed terminal that ends Holdtype ended it too, and the clipboard
+    (the user's own, put back after a paste, or a dictation that could not be pasted) was empty."""
     try:
         return subprocess.run(
             args,
@@ -62,6 +65,7 @@ def _run(
             stderr=subprocess.DEVNULL if detach else subprocess.PIPE,
             timeout=TIMEOUT_S,
             check=False,
+            start_new_session=detach and sys.platform != "win32",
         )
     except FileNotFoundError as exc:
         raise ClipboardError(f"{args[0]} is not installed") from exc
