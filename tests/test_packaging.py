@@ -228,3 +228,36 @@ def test_setup_refuses_a_python_older_than_3_10_before_it_installs_anything(tmp_
     assert result.returncode == 1
     assert "needs Python 3.10 or newer" in result.stderr and "Python 3.8.18" in result.stderr
     assert "installing" not in result.stderr and "-m venv" not in calls.read_text()
+
+
+def test_install_writes_the_menu_entry_for_any_prefix(tmp_path: Path) -> None:
+    """The installed path was put in the menu entry by sed: a prefix with & wrote
+    "Exec=.../RExec=holdtypeD tools/...". It is quoted now as the Desktop Entry spec wants."""
+    import shutil
+
+    from app.ui.settings.general import exec_line
+
+    archive = tmp_path / "archive"
+    (archive / "holdtype").mkdir(parents=True)
+    shutil.copy(PACKAGING / "linux" / "install.sh", archive)
+    shutil.copy(DESKTOP, archive)
+    shutil.copy(ROOT / "resources" / "icons" / "idle-256.png", archive / "holdtype.png")
+    binary = archive / "holdtype" / "holdtype"  # STUB: stands in for the PyInstaller build
+    binary.write_text("#!/bin/sh\necho 'holdtype, version 0.1.0'\n", encoding="utf-8")
+    binary.chmod(0o755)
+    prefix = tmp_path / 'R&D tools | "100%" $HOME \\ `x`'
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path / "home"), "PREFIX": str(prefix)}
+    done = subprocess.run(["bash", str(archive / "install.sh")], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    installed = prefix / "opt" / "holdtype" / "holdtype"
+    entry = (prefix / "share" / "applications" / "holdtype.desktop").read_text(encoding="utf-8")
+    lines = entry.splitlines()
+    assert f"Exec={exec_line([str(installed)])} run" in lines, entry
+    assert "TryExec=" + str(installed).replace("\\", "\\\\") in lines, entry
+    if shutil.which("desktop-file-validate"):
+        valid = subprocess.run(
+            ["desktop-file-validate", str(prefix / "share" / "applications" / "holdtype.desktop")],
+            capture_output=True,
+            text=True,
+        )
+        assert valid.returncode == 0, valid.stdout + valid.stderr

@@ -59,8 +59,18 @@ ln -sfn "$OPT/holdtype" "$BIN"
 install -m 0644 "$HERE/holdtype.png" "$ICON"
 # The menu entry runs the installed binary by its full path: ~/.local/bin may not be on the
 # desktop session's PATH.
-sed -e "s|^Exec=holdtype|Exec=\"$OPT/holdtype\"|" -e "s|^TryExec=holdtype|TryExec=$OPT/holdtype|" \
-  "$HERE/holdtype.desktop" > "$DESKTOP"
+# Quoted as the Desktop Entry spec wants (as exec_line in app/ui/settings/general.py does): in
+# the Exec argument " ` $ \ take a backslash, then every backslash is doubled and % is %%; in
+# TryExec only backslashes double. (Put in by sed, a prefix with & or | wrote a wrong path.)
+exec_path=$(printf '%s' "$OPT/holdtype" | sed -e 's/[\\"`$]/\\&/g' -e 's/\\/\\\\/g' -e 's/%/%%/g')
+try_path=$(printf '%s' "$OPT/holdtype" | sed -e 's/\\/\\\\/g')
+while IFS= read -r line || [[ -n "$line" ]]; do
+  case "$line" in
+    "Exec=holdtype"*) printf 'Exec="%s"%s\n' "$exec_path" "${line#Exec=holdtype}" ;;
+    "TryExec=holdtype"*) printf 'TryExec=%s%s\n' "$try_path" "${line#TryExec=holdtype}" ;;
+    *) printf '%s\n' "$line" ;;
+  esac
+done < "$HERE/holdtype.desktop" > "$DESKTOP"
 chmod 0644 "$DESKTOP"
 refresh_caches
 
