@@ -192,7 +192,8 @@ class Engine:
         self._pipeline: TextPipeline | None = None
         self._inserter: Inserter | None = None
         self._mode_runner: Any = None
-        self._problems: list[str] = []
+        self._problems: dict[str, str] = {}  # part ("audio", "hotkey") -> why it is not working
+        self._failed_now: list[str] = []  # the problems of the last settings change
         self._cancelled: set[int] = set()  # generations cancelled while in flight
         self._pruned_at = -PRUNE_EVERY_S  # when history was last pruned (monotonic seconds)
 
@@ -537,9 +538,9 @@ class Engine:
                 )
             )
             return  # _on_end calls _refresh_parts
-        before = len(self._problems)
+        self._failed_now = []
         self._refresh_parts()
-        failed = self._problems[before:]  # each also published as an error
+        failed = self._failed_now  # each also published as an error
         applied = f"Settings applied, except: {'; '.join(failed)}" if failed else "Settings applied."
         self._publish(ev.Notice(applied, "settings"))
 
@@ -588,7 +589,9 @@ class Engine:
                 log.warning("the microphone opened but delivers no audio yet")
         except HoldtypeError as exc:
             self._publish(ev.ErrorRaised(str(exc), "audio"))
-            self._problems.append(str(exc))
+            self._problem("audio", str(exc))
+        else:
+            self._problems.pop("audio", None)
 
     def _schedule_rearm(self, attempt: int) -> None:
         """Try to open the microphone again after a wait (see :meth:`_on_rearm`)."""
@@ -611,6 +614,7 @@ class Engine:
             log.debug("the microphone is still unavailable (try %d): %s", attempt, exc)
             self._schedule_rearm(attempt + 1)
             return
+        self._problems.pop("audio", None)
         self._publish(
             ev.Notice(f"The microphone is ready: {recorder.device_name or 'default input'}", "audio")
         )
@@ -624,9 +628,15 @@ class Engine:
             listener.start()
         except HoldtypeError as exc:
             self._publish(ev.ErrorRaised(f"hotkey unavailable: {exc}", "hotkey"))
-            self._problems.append(str(exc))
+            self._problem("hotkey", str(exc))
             return
+        self._problems.pop("hotkey", None)
         self._listener = listener
+
+    def _problem(self, part: str, message: str) -> None:
+        """Remember that ``part`` does not work (said at the next ready, until it works)."""
+        self._problems[part] = message
+        self._failed_now.append(message)
 
     def _on_hotkey(self, action: HotkeyAction) -> None:
         """Called on pynput's thread: only turn the action into a command."""
@@ -672,7 +682,7 @@ class Engine:
                     f"{transcriber.device}/{transcriber.compute_type}",
                     transcriber.load_ms or 0.0,
                     self._settings.hotkey.key,
-                    tuple(self._problems),
+                    tuple(self._problems.values()),
                 )
             )
         return None

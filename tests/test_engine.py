@@ -550,3 +550,26 @@ def test_a_microphone_plugged_in_after_the_start_is_opened_without_a_press(
             devices.refresh()
     finally:
         eng.shutdown()
+
+
+def test_a_problem_fixed_by_a_settings_change_is_no_longer_reported(pulse, holdtype_home: Path):
+    """ "1 problem (above)" stayed at each later ready after the microphone setting was fixed."""
+    eng = Engine(Settings(audio={"device": "No Such Mic"}), enable_hotkeys=False, enable_audio=True)
+    try:
+        seen = _start(eng)
+        first = wait_for(lambda: seen.of(ev.EngineReady), timeout=60, what="ready")[0]
+        assert any("No Such Mic" in p for p in first.problems), first
+        fixed = Settings()
+        eng.apply_settings(fixed)  # the default microphone
+        wait_for(
+            lambda: [n for n in seen.of(ev.Notice) if n.message == "Settings applied."],
+            timeout=30,
+            what="applied",
+        )
+        eng.apply_settings(
+            fixed.model_copy(update={"model": fixed.model.model_copy(update={"beam_size": 4})})
+        )
+        again = wait_for(lambda: seen.of(ev.EngineReady)[1:], timeout=60, what="ready again")[0]
+        assert again.problems == (), again
+    finally:
+        eng.shutdown()
