@@ -172,9 +172,9 @@ def test_the_wheel_lists_every_package_and_carries_the_resources() -> None:
     assert not missed, f"resources no package-data pattern takes: {missed}"
 
 
-def test_uninstall_removes_the_start_at_login_entry_of_that_install(tmp_path: Path) -> None:
-    """install.sh --uninstall left ~/.config/autostart/holdtype.desktop behind: the session
-    tried to start the deleted binary at every login. An entry for another copy stays."""
+def _release_archive(tmp_path: Path) -> Path:
+    """An unpacked release archive as install.sh finds it beside itself, its binary a STUB
+    that stands in for the PyInstaller build."""
     import shutil
 
     archive = tmp_path / "archive"
@@ -182,9 +182,16 @@ def test_uninstall_removes_the_start_at_login_entry_of_that_install(tmp_path: Pa
     shutil.copy(PACKAGING / "linux" / "install.sh", archive)
     shutil.copy(DESKTOP, archive)
     shutil.copy(ROOT / "resources" / "icons" / "idle-256.png", archive / "holdtype.png")
-    binary = archive / "holdtype" / "holdtype"  # STUB: stands in for the PyInstaller build
+    binary = archive / "holdtype" / "holdtype"
     binary.write_text("#!/bin/sh\necho 'holdtype, version 0.1.0'\n", encoding="utf-8")
     binary.chmod(0o755)
+    return archive
+
+
+def test_uninstall_removes_the_start_at_login_entry_of_that_install(tmp_path: Path) -> None:
+    """install.sh --uninstall left ~/.config/autostart/holdtype.desktop behind: the session
+    tried to start the deleted binary at every login. An entry for another copy stays."""
+    archive = _release_archive(tmp_path)
     home = tmp_path / "home dir"
     env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")}
 
@@ -237,14 +244,7 @@ def test_install_writes_the_menu_entry_for_any_prefix(tmp_path: Path) -> None:
 
     from app.ui.settings.general import exec_line
 
-    archive = tmp_path / "archive"
-    (archive / "holdtype").mkdir(parents=True)
-    shutil.copy(PACKAGING / "linux" / "install.sh", archive)
-    shutil.copy(DESKTOP, archive)
-    shutil.copy(ROOT / "resources" / "icons" / "idle-256.png", archive / "holdtype.png")
-    binary = archive / "holdtype" / "holdtype"  # STUB: stands in for the PyInstaller build
-    binary.write_text("#!/bin/sh\necho 'holdtype, version 0.1.0'\n", encoding="utf-8")
-    binary.chmod(0o755)
+    archive = _release_archive(tmp_path)
     prefix = tmp_path / 'R&D tools | "100%" $HOME \\ `x`'
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path / "home"), "PREFIX": str(prefix)}
     done = subprocess.run(["bash", str(archive / "install.sh")], env=env, capture_output=True, text=True)
