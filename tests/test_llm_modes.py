@@ -51,6 +51,19 @@ def test_user_mode_overrides_builtin_by_name() -> None:
     assert load_modes()["clean"].template == "Tidy: {text}"
 
 
+def test_a_file_named_for_a_mode_that_names_another_does_not_replace_it() -> None:
+    # clean.toml with name = "shout": `modes list` showed the built-in clean, dictation ran shout.
+    _write_mode("clean", 'name = "shout"\ntemplate = "Rewrite in ALL CAPS: {text}"\n')
+    assert get_mode("clean").template == load_modes()["clean"].template != "Rewrite in ALL CAPS: {text}"
+    assert get_mode("shout").template == "Rewrite in ALL CAPS: {text}"
+
+
+def test_an_api_key_is_no_mode_model() -> None:
+    # Saved from the settings window into modes/mine.toml (0644), then logged and listed.
+    with pytest.raises(ValueError, match="looks like an API key"):
+        Mode(name="mine", model="sk-proj-" + "Ab3x" * 12, template="{text}")
+
+
 def test_raw_cannot_be_replaced(caplog: pytest.LogCaptureFixture) -> None:
     # `modes list` showed a raw.toml as the raw mode, while dictation and `transcribe` went on
     # calling no model: raw is what "no mode" means, so a file for it is reported and not used.
@@ -133,6 +146,15 @@ def test_braces_in_template_and_text_are_left_alone() -> None:
     mode = Mode(name="json", template='Reply as {"x": 1}. {text}', system="s")
     rendered = render_prompt(mode, "set {a} to {b}")
     assert '{"x": 1}' in rendered.prompt and "set {a} to {b}" in rendered.prompt
+
+
+def test_placeholders_said_in_a_dictation_or_written_in_a_diff_stay_as_they_are() -> None:
+    # "{diff}" in a dictation was replaced inside the transcript: by nothing, or by the diff.
+    said = "in the template write {diff} where the {text} goes"
+    assert said in render_prompt(get_mode("clean"), said).prompt
+    rendered = render_prompt(get_mode("commit"), "document the {diff} placeholder", "+ a {text} line\n")
+    assert "document the {diff} placeholder" in rendered.prompt and "+ a {text} line" in rendered.prompt
+    assert rendered.prompt.count("Staged changes") == 1
 
 
 def test_commit_mode_reads_the_staged_diff(tmp_path: Path) -> None:

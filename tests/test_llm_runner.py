@@ -139,6 +139,17 @@ def test_schema_retries_share_the_time_limit(chat_stub: OpenAIChatStub) -> None:
     assert len(chat_stub.bodies) == 1
 
 
+def test_a_reply_that_fails_the_sanity_check_is_not_cached(chat_stub: OpenAIChatStub) -> None:
+    # Stored, it made that dictation fall back at every later try without asking the model.
+    chat_stub.replies = ["", "So I think we should ship the release today."]
+    write_llm_models([model_entry("stub", chat_stub.api_base)])
+    first = ModeRunner(_settings("stub")).run("clean", TEXT)
+    assert first.fallback_reason and first.text == TEXT
+    again = ModeRunner(_settings("stub")).run("clean", TEXT)
+    assert not again.cached and again.fallback_reason is None and "ship the release" in again.text
+    assert len(chat_stub.bodies) == 2
+
+
 def test_a_reply_nested_past_pythons_limit_falls_back(chat_stub: OpenAIChatStub) -> None:
     chat_stub.replies = ["[" * 5000]  # json.loads raised RecursionError out of the runner
     write_llm_models([model_entry("stub", chat_stub.api_base)])

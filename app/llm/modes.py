@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from app.config import KEY_NOT_HERE, looks_like_api_key
 from app.errors import HoldtypeError
 from app.paths import get_paths, resources_dir
 from app.textfile import read_text
@@ -40,6 +42,7 @@ log = logging.getLogger(__name__)
 RAW = "raw"
 PLACEHOLDER = "{text}"
 DIFF_PLACEHOLDER = "{diff}"
+_PLACEHOLDERS = re.compile(r"\{text\}|\{diff\}")
 MAX_DIFF_CHARS = 12_000
 
 
@@ -68,6 +71,8 @@ class Mode(BaseModel):
     @field_validator("model")
     @classmethod
     def _empty_model_is_default(cls, value: str | None) -> str | None:
+        if value and looks_like_api_key(value):  # as llm.model: it would be saved in plain text
+            raise ValueError(KEY_NOT_HERE)
         return value or None
 
     @model_validator(mode="after")
@@ -157,7 +162,9 @@ def get_mode(name: str, user_dir: Path | None = None) -> Mode:
     user_dir = user_dir if user_dir is not None else get_paths().modes_dir
     user_file = user_dir / f"{name}.toml"
     if name != RAW and user_file.is_file():  # a raw.toml of the user's is not used (load_modes)
-        return load_mode_file(user_file)
+        mode = load_mode_file(user_file)
+        if mode.name == name:  # (a clean.toml that names another mode is that mode, as in list)
+            return mode
     modes = load_modes(user_dir)
     if name not in modes:
         known = ", ".join(sorted(modes))
@@ -204,17 +211,15 @@ def render_prompt(mode: Mode, text: str, diff: str | None = None) -> RenderedPro
     in the text are left alone. With ``diff`` (for ``include_git_diff`` modes), the staged diff is
     framed the same way, at ``{diff}`` if the template has it, else after the text.
     """
-    framed = frame(text)
-    prompt = mode.template.replace(PLACEHOLDER, framed)
+    # One pass over the template: "{diff}" said in a dictation was replaced by the staged
+    # diff (or by nothing) inside the transcript, and a diff's "{text}" stays as it is.
+    diff_block = ""
     if diff is not None and diff.strip():
         diff_block = "Staged changes (git diff --staged):\n" + frame(diff, "DIFF")
-        prompt = (
-            prompt.replace(DIFF_PLACEHOLDER, diff_block)
-            if DIFF_PLACEHOLDER in prompt
-            else (f"{prompt}\n\n{diff_block}")
-        )
-    else:
-        prompt = prompt.replace(DIFF_PLACEHOLDER, "")
+    parts = {PLACEHOLDER: frame(text), DIFF_PLACEHOLDER: diff_block}
+    prompt = _PLACEHOLDERS.sub(lambda m: parts[m.group()], mode.template)
+    if diff_block and DIFF_PLACEHOLDER not in mode.template:
+        prompt = f"{prompt}\n\n{diff_block}"
     return RenderedPrompt(system=mode.system.strip(), prompt=prompt.strip())
 
 

@@ -233,9 +233,10 @@ class ModeRunner:
             reply = self._call(mode, model_id, rendered.system, rendered.prompt, options)
         except _Fallback as exc:
             return self._fallback(mode.name, model_id, text, str(exc), start, key=key)
-        # A reply that never matched the schema is not kept: the next dictation asks again
-        # (with llm.retries as they are then) rather than falling back on the stored failure.
-        if cache is not None and reply.schema_error is None:
+        # A reply that never matched the schema, or that fails the sanity check, is not kept:
+        # the next dictation asks again rather than falling back on the stored failure.
+        result = self._finish(mode, model_id, text, reply, key, False, start)
+        if cache is not None and reply.schema_error is None and result.fallback_reason is None:
             _cache_put(
                 cache,
                 CacheEntry(
@@ -254,7 +255,7 @@ class ModeRunner:
                     system=rendered.system,
                 ),
             )
-        return self._finish(mode, model_id, text, reply, key, False, start)
+        return result
 
     def _finish(
         self, mode: Mode, model_id: str, text: str, reply: _Reply, key: str, cached: bool, start: float
