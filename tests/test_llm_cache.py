@@ -69,6 +69,26 @@ def test_put_get_and_counters_persist_across_instances() -> None:
         assert stats.size_bytes > 0
 
 
+def test_a_damaged_entry_is_a_miss_and_is_dropped() -> None:
+    """One torn value (a disk error in one row) made its dictation fall back for good and
+    `cache list` fail with an UnpicklingError."""
+    import sqlite3
+
+    with LLMCache() as store:
+        store.put(_entry("a" * 64))
+        store.put(_entry("b" * 64, text="kept"))
+    database = sqlite3.connect(get_paths().llm_cache_dir / "cache.db")
+    with database:
+        database.execute("update Cache set value = substr(value, 1, 40) where key = ?", ("a" * 64,))
+    database.close()
+    with LLMCache() as store:
+        assert [e.text for e in store.entries()] == ["kept"]  # the damaged one is left out
+        assert store.get("a" * 64) is None
+        store.put(_entry("a" * 64, text="asked again"))
+        got = store.get("a" * 64)
+        assert got is not None and got.text == "asked again"
+
+
 def test_a_damaged_cache_is_set_aside_and_a_new_one_works(tmp_path) -> None:  # type: ignore[no-untyped-def]
     folder = tmp_path / "llm"
     folder.mkdir()

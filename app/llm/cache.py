@@ -20,6 +20,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import pickle
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -205,13 +206,24 @@ class LLMCache:
     def get(self, key: str, count: bool = True) -> CacheEntry | None:
         """Return the entry for ``key`` or None; ``count`` updates the hit/miss counters."""
         with self._using():
-            entry = _to_entry(self._cache.get(key))
+            entry = _to_entry(self._read(key))
         if count:
             try:
                 self._cache.incr(_HITS if entry is not None else _MISSES, 1, default=0)
             except (sqlite3.OperationalError, diskcache.Timeout) as exc:  # a reply read is a reply
                 log.debug("hit/miss not counted: %s", self._unavailable(exc))
         return entry
+
+    def _read(self, key: str) -> Any:
+        """The stored value of ``key``; a damaged one (a torn write, a disk error) is dropped and
+        read as a miss: kept, it made that dictation fall back for good, and `cache list` fail."""
+        try:
+            return self._cache.get(key)
+        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError) as exc:
+            log.warning("dropped a damaged LLM cache entry %s: %s", key[:12], exc)
+            with contextlib.suppress(*CACHE_FAILURES):
+                self._cache.delete(key)
+            return None
 
     def put(self, entry: CacheEntry) -> None:
         """Store ``entry`` (expiring after the TTL, if one is set)."""
@@ -230,7 +242,7 @@ class LLMCache:
     def entries(self) -> list[CacheEntry]:
         """All stored replies, newest first."""
         with self._using():
-            found = [e for e in (_to_entry(self._cache.get(k)) for k in list(self.keys())) if e is not None]
+            found = [e for e in (_to_entry(self._read(k)) for k in list(self.keys())) if e is not None]
         return sorted(found, key=lambda e: e.created, reverse=True)
 
     def show(self, key_or_prefix: str) -> CacheEntry:
@@ -277,7 +289,7 @@ class LLMCache:
             cutoff = time.time() - older_than_days * 86400.0
             removed = 0
             for key in list(self.keys()):
-                entry = _to_entry(self._cache.get(key))
+                entry = _to_entry(self._read(key))
                 if entry is None or entry.created < cutoff:
                     removed += int(self._cache.delete(key))
             self._cache.expire()
