@@ -139,15 +139,18 @@ def test_schema_retries_share_the_time_limit(chat_stub: OpenAIChatStub) -> None:
     assert len(chat_stub.bodies) == 1
 
 
-def test_a_reply_that_fails_the_sanity_check_is_not_cached(chat_stub: OpenAIChatStub) -> None:
-    # Stored, it made that dictation fall back at every later try without asking the model.
-    chat_stub.replies = ["", "So I think we should ship the release today."]
+def test_a_reply_cut_off_at_its_length_limit_falls_back(chat_stub: OpenAIChatStub) -> None:
+    # A long dictation's rewrite stopped at max_tokens (finish_reason "length") passed the
+    # length check and was pasted: 10,000 of 24,500 characters were lost.
+    chat_stub.replies = ["So I think we should ship the"]
+    chat_stub.finish_reason = "length"
     write_llm_models([model_entry("stub", chat_stub.api_base)])
-    first = ModeRunner(_settings("stub")).run("clean", TEXT)
-    assert first.fallback_reason and first.text == TEXT
-    again = ModeRunner(_settings("stub")).run("clean", TEXT)
-    assert not again.cached and again.fallback_reason is None and "ship the release" in again.text
-    assert len(chat_stub.bodies) == 2
+    result = ModeRunner(_settings("stub")).run("clean", TEXT)
+    assert result.text == TEXT
+    assert result.fallback_reason == "the reply was cut off at its length limit (max_tokens)"
+    assert result.raw_reply == "So I think we should ship the"
+    again = ModeRunner(_settings("stub")).run("clean", TEXT)  # from the cache: still cut off
+    assert again.cached and again.fallback_reason == result.fallback_reason and again.text == TEXT
 
 
 def test_a_reply_nested_past_pythons_limit_falls_back(chat_stub: OpenAIChatStub) -> None:

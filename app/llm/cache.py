@@ -104,6 +104,7 @@ class CacheEntry:
     schema_error: str | None = None
     prompt: str = ""
     system: str = ""
+    cut: bool = False  # the reply stopped at its length limit (see runner._Reply)
 
     def to_dict(self) -> dict[str, Any]:
         """The entry as plain data (for JSON output)."""

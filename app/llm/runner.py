@@ -109,6 +109,7 @@ class _Reply:
     input_tokens: int | None
     output_tokens: int | None
     schema_error: str | None
+    cut: bool = False  # stopped at its length limit (max_tokens): not all of the rewrite
 
 
 class ModeRunner:
@@ -226,6 +227,7 @@ class ModeRunner:
                 entry.input_tokens,
                 entry.output_tokens,
                 entry.schema_error,
+                entry.cut,
             )
             return self._finish(mode, model_id, text, reply, key, True, start)
 
@@ -233,10 +235,9 @@ class ModeRunner:
             reply = self._call(mode, model_id, rendered.system, rendered.prompt, options)
         except _Fallback as exc:
             return self._fallback(mode.name, model_id, text, str(exc), start, key=key)
-        # A reply that never matched the schema, or that fails the sanity check, is not kept:
-        # the next dictation asks again rather than falling back on the stored failure.
-        result = self._finish(mode, model_id, text, reply, key, False, start)
-        if cache is not None and reply.schema_error is None and result.fallback_reason is None:
+        # A reply that never matched the schema is not kept: the next dictation asks again
+        # (with llm.retries as they are then) rather than falling back on the stored failure.
+        if cache is not None and reply.schema_error is None:
             _cache_put(
                 cache,
                 CacheEntry(
@@ -253,9 +254,10 @@ class ModeRunner:
                     schema_error=reply.schema_error,
                     prompt=rendered.prompt,
                     system=rendered.system,
+                    cut=reply.cut,
                 ),
             )
-        return result
+        return self._finish(mode, model_id, text, reply, key, False, start)
 
     def _finish(
         self, mode: Mode, model_id: str, text: str, reply: _Reply, key: str, cached: bool, start: float
@@ -273,6 +275,9 @@ class ModeRunner:
         }
         if reply.schema_error is not None:
             reason = f"reply did not match the schema after {reply.attempts} attempt(s): {reply.schema_error}"
+            return self._fallback_result(text, reason, start, common)
+        if reply.cut:  # a long dictation's rewrite, cut off: the rest of it would be lost
+            reason = "the reply was cut off at its length limit (max_tokens)"
             return self._fallback_result(text, reason, start, common)
         out = _output_text(mode, reply)
         problem = sanity_problem(text, out, mode)
@@ -357,14 +362,14 @@ class ModeRunner:
                 log.info("mode %s: no time left for another attempt (llm.timeout_s)", mode.name)
                 break
             attempts = attempt
-            reply_text, usage, ms = _call_with_timeout(
+            reply_text, usage, ms, cut = _call_with_timeout(
                 model, model_id, next_prompt, system, send_schema, call_options, timeout, left
             )
             total_ms += ms
             tokens_in = _add(tokens_in, usage[0])
             tokens_out = _add(tokens_out, usage[1])
             if schema is None:
-                return _Reply(reply_text, None, attempt, total_ms, tokens_in, tokens_out, None)
+                return _Reply(reply_text, None, attempt, total_ms, tokens_in, tokens_out, None, cut)
             check = validate_reply(reply_text, schema)
             if check.error is None:
                 return _Reply(reply_text, check.parsed, attempt, total_ms, tokens_in, tokens_out, None)
@@ -406,9 +411,10 @@ def _call_with_timeout(
     options: dict[str, Any],
     timeout_s: float,
     left_s: float,
-) -> tuple[str, tuple[int | None, int | None], float]:
+) -> tuple[str, tuple[int | None, int | None], float, bool]:
     """One ``model.prompt`` call on a daemon thread, abandoned after ``left_s`` (what is left
-    of the mode's ``timeout_s``, the time limit the error message names)."""
+    of the mode's ``timeout_s``, the time limit the error message names): the reply, its token
+    counts, its milliseconds, and whether it stopped at its length limit."""
     import llm
 
     outcome: dict[str, Any] = {}
@@ -420,6 +426,7 @@ def _call_with_timeout(
             text = response.text()
             usage = response.usage()
             outcome["value"] = (text, (usage.input, usage.output))
+            outcome["cut"] = _cut_at_max_tokens(response)
         except BaseException as exc:  # handed to the caller
             outcome["error"] = exc
         finally:
@@ -434,7 +441,7 @@ def _call_with_timeout(
     exc = outcome.get("error")
     if exc is None:
         text, usage = outcome["value"]
-        return text, usage, ms
+        return text, usage, ms, bool(outcome.get("cut"))
     if isinstance(exc, llm.errors.NeedsKeyException):
         needs = getattr(model, "needs_key", None) or model_id
         raise _Fallback(f"{model_id} needs an API key; run: llm keys set {needs}")
@@ -443,6 +450,18 @@ def _call_with_timeout(
     if isinstance(exc, ValueError) and "schema" in str(exc):
         raise _Fallback(f"{model_id}: {_one_line(exc)}")
     raise _Fallback(f"{model_id} failed: {type(exc).__name__}: {_one_line(exc)}")
+
+
+def _cut_at_max_tokens(response: Any) -> bool:
+    """Whether an OpenAI-style reply stopped at its length limit (``finish_reason`` "length";
+    Anthropic's ``stop_reason`` "max_tokens"), as far as the plugin's response JSON tells."""
+    data = getattr(response, "response_json", None)
+    if not isinstance(data, dict):
+        return False
+    choices = data.get("choices")
+    if isinstance(choices, list) and choices and isinstance(choices[0], dict):
+        return choices[0].get("finish_reason") == "length"
+    return data.get("finish_reason") == "length" or data.get("stop_reason") == "max_tokens"
 
 
 # --- checks ----------------------------------------------------------------------------------------
