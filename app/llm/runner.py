@@ -614,12 +614,21 @@ def sanity_problem(source: str, reply: str, mode: Mode) -> str | None:
         return f"reply is far longer than the input ({n_out} vs {n_in} characters)"
     if n_out < mode.min_ratio * n_in - 10:
         return f"reply is far shorter than the input ({n_out} vs {n_in} characters)"
-    opening = _ANSWERING.match(reply)
+    opening = _ANSWERING.match(_folded(reply))
     if opening is not None:
-        said = opening.group(1).lower()
-        if not source.strip().lower().lstrip("\"'([ ").startswith(said.split()[0]):
+        # Said by the speaker too, near the start ("uh sorry I'm late" tidied as "Sorry I'm
+        # late"), the opening is theirs. Compared by whole words: "Is the server up" is no
+        # licence for "I cannot check", nor "Ask Maria" for "As an AI".
+        said = opening.group(1).lower().split()
+        head = re.findall(r"[\w']+", _folded(source).lower())[: len(said) + 2]
+        if not any(head[i : i + len(said)] == said for i in range(len(head))):
             return f"reply answers the text instead of rewriting it (starts with {reply[:40]!r})"
     return None
+
+
+def _folded(text: str) -> str:
+    """``text`` with typographic apostrophes as straight ones ("Here’s" is "Here's")."""
+    return text.replace("\u2019", "'").replace("\u2018", "'")
 
 
 def _shingles(text: str, n: int = _SHINGLE) -> dict[tuple[str, ...], str]:
