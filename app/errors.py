@@ -13,6 +13,18 @@ from __future__ import annotations
 SHOWN_TO_USER = {"shown_to_user": True}
 
 
+def short_reason(exc: BaseException) -> str:
+    """The first line of ``exc``'s message (its ``reason``, for urllib's errors), at most 200
+    characters; its type's name when it has none.
+
+    >>> short_reason(RuntimeError("Library libcublas.so.12 is not found\\nmore")), short_reason(OSError())
+    ('Library libcublas.so.12 is not found', 'OSError')
+    """
+    reason = getattr(exc, "reason", None)
+    text = str(reason if reason is not None else exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:200]
+
+
 class HoldtypeError(Exception):
     """An error with a message that tells the user what went wrong and how to fix it."""
 

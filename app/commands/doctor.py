@@ -218,13 +218,14 @@ def _display() -> Check:
     fix = "run Holdtype inside your desktop session"
     if not display:
         return Check("display", False, "DISPLAY is not set", fix)
+    from app.errors import short_reason
+
     try:
         from Xlib import display as xdisplay
 
         xdisplay.Display(display).close()
     except Exception as exc:  # Xlib's ConnectionClosedError, DisplayNameError, OSError...
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return Check("display", False, f"cannot open X display {display}: {reason}", fix)
+        return Check("display", False, f"cannot open X display {display}: {short_reason(exc)}", fix)
     return Check("display", True, f"X11 {display}")
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.errors import ModelError
+from app.errors import ModelError, short_reason
 from app.paths import ensure_dir, get_paths, lock_within
 
 log = logging.getLogger(__name__)
@@ -255,7 +255,7 @@ def _download_into(
     except (OSError, ValueError, http.client.HTTPException) as exc:  # urllib's errors are OSErrors
         shutil.rmtree(partial, ignore_errors=True)
         raise ModelError(
-            f"could not download '{name}' ({info.size_mb} MB): {_short_reason(exc)}. Check the "
+            f"could not download '{name}' ({info.size_mb} MB): {short_reason(exc)}. Check the "
             f"network connection and try again; the embedded '{EMBEDDED}' model keeps working "
             "offline."
         ) from exc
@@ -289,12 +289,6 @@ def remove(name: str) -> None:
     if not path.exists():
         raise ModelError(f"model '{name}' is not downloaded")
     shutil.rmtree(path)
-
-
-def _short_reason(exc: BaseException) -> str:
-    reason = getattr(exc, "reason", None)
-    text = str(reason if reason is not None else exc).strip()
-    return (text.splitlines()[0] if text else type(exc).__name__)[:200]
 
 
 def hub_url(repo_id: str, filename: str) -> str:

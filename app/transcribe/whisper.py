@@ -23,7 +23,7 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 
 from app.config import DEFAULT_BEAM_SIZE, ModelSettings
-from app.errors import ModelError
+from app.errors import ModelError, short_reason
 from app.transcribe import models, vad
 from app.transcribe.audiofile import SAMPLE_RATE
 from app.transcribe.device import choose_device, cpu_workers, cuda_device_count
@@ -461,7 +461,7 @@ class WhisperTranscriber:
         :class:`ModelError` naming the fix instead. False for any other error."""
         if self.device != "cuda" or not is_cuda_failure(exc):
             return False
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = short_reason(exc)
         if self.settings.device == "cuda":
             raise ModelError(
                 f"the GPU failed to run '{self.settings.name}': {reason}; install the CUDA 12 "
