@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from app.errors import SHOWN_TO_USER, ConfigError
 from app.paths import ensure_dir, get_paths, lock_within, move_aside
-from app.textfile import read_text
+from app.textfile import is_hidden, read_text
 from app.tomledit import update_toml
 
 if sys.version_info >= (3, 11):
@@ -287,6 +287,41 @@ def clean_term(term: str) -> str:
     (True, True)
     """
     return unicodedata.normalize("NFC", " ".join(term.split()))
+
+
+#: The longest vocabulary term (a 100,000-character one slowed every settings load to 10 s).
+MAX_TERM_CHARS = 200
+
+
+def term_problem(term: str) -> str | None:
+    """Why ``term`` (cleaned, :func:`clean_term`) cannot be a vocabulary term, or None: "..."
+    can be neither said nor matched; "# tools" would read back from `vocab list`'s output
+    (`vocab add --file`) as a comment; an escape sequence or a bidi control prints as something
+    else than it is. ``vocab add``, ``config set`` and the settings window refuse such a term;
+    a settings file that holds one still loads.
+
+    >>> [term_problem(t) for t in ("scikit-learn", "C#", "R")]
+    [None, None, None]
+    >>> term_problem("..."), term_problem("# tools")
+    ('a term needs a letter or digit', 'in a list of terms, "# " starts a comment')
+    """
+    if not any(c.isalnum() for c in term):
+        return "a term needs a letter or digit"
+    if term == "#" or term.startswith("# "):
+        return 'in a list of terms, "# " starts a comment'
+    if any(map(is_hidden, term)):
+        return "control characters cannot be said"
+    if len(term) > MAX_TERM_CHARS:
+        return f"a term is at most {MAX_TERM_CHARS} characters long"
+    return None
+
+
+def check_terms(terms: list[str]) -> None:
+    """Raise :class:`ConfigError` naming the first of ``terms`` that cannot be a term
+    (:func:`term_problem`); an empty one is skipped, as the settings skip it."""
+    for term in map(clean_term, terms):
+        if term and (problem := term_problem(term)):
+            raise ConfigError(f"not a term: {term[:80]!r}{'…' if len(term) > 80 else ''} ({problem})")
 
 
 def api_key_in(value: Any, where: str = "") -> str | None:

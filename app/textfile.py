@@ -9,6 +9,7 @@ settings file saved that way used to be set aside as broken, vocabulary and rule
 from __future__ import annotations
 
 import codecs
+import unicodedata
 from pathlib import Path
 
 _MARKS = (
@@ -37,3 +38,18 @@ def decode_text(data: bytes) -> str:
 def read_text(path: Path) -> str:
     """The text of the file at ``path`` (see :func:`decode_text`); OSError as ``open`` raises it."""
     return decode_text(path.read_bytes())
+
+
+# Characters that reorder the text around them (bidi embeddings, overrides and isolates): a stored
+# U+202E shows the rest of the line backwards.
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def is_hidden(ch: str) -> bool:
+    """Whether ``ch`` prints as something else than it is: a control character (an escape
+    sequence takes effect) or a bidi control (the text around it is reordered).
+
+    >>> is_hidden("\x1b"), is_hidden("\u202e"), is_hidden("é"), is_hidden(" ")
+    (True, True, False, False)
+    """
+    return unicodedata.category(ch) == "Cc" or ch in BIDI_CONTROLS

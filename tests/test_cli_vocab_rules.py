@@ -183,6 +183,17 @@ def test_vocab_add_refuses_what_is_no_term_and_what_would_read_back_as_a_comment
     assert ok("vocab", "list").splitlines() == ["#include", "C++", ".NET"]
 
 
+def test_config_set_refuses_the_terms_vocab_add_refuses() -> None:
+    # The checks lived in `vocab add`: `config set vocabulary.terms` stored "..." and an ESC.
+    ok("vocab", "add", "NumPy")
+    assert "'...'" in fails("config", "set", "vocabulary.terms", '["Polars", "..."]')
+    assert "control characters" in fails("config", "set", "vocabulary.terms", '["a\\u001bb"]')
+    assert "starts a comment" in fails("config", "set", "vocabulary", '{"terms": ["# tools"]}')
+    assert ok("vocab", "list").splitlines() == ["NumPy"]
+    ok("config", "set", "vocabulary.terms", '["Polars", "C#"]')
+    assert ok("vocab", "list").splitlines() == ["Polars", "C#"]
+
+
 def test_rules_add_list_test_remove() -> None:
     empty = holdtype("rules", "list")
     assert empty.stdout == "" and "holdtype rules add" in empty.stderr

@@ -5,13 +5,13 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
 import click
 
 from app.config import LoadResult, Settings, load_settings, save_settings, settings_lock
+from app.textfile import is_hidden
 
 
 def load() -> LoadResult:
@@ -46,11 +46,6 @@ def note_empty(message: str) -> None:
     click.secho(message, err=True, fg="bright_black")
 
 
-# Characters that reorder the text around them (bidi embeddings, overrides and isolates): a stored
-# U+202E shows the rest of the line backwards.
-_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-
-
 def visible(text: str, keep: str = "") -> str:
     r"""``text`` made safe to print to a terminal: control characters (ESC, so no escape
     sequence takes effect) and bidi controls are written as escapes; those in ``keep`` stay.
@@ -66,10 +61,7 @@ def visible(text: str, keep: str = "") -> str:
     if text.isprintable():  # what is escaped is never printable: the common case costs one scan
         return text
     return "".join(
-        ch.encode("unicode_escape").decode("ascii")
-        if ch not in keep and (unicodedata.category(ch) == "Cc" or ch in _BIDI_CONTROLS)
-        else ch
-        for ch in text
+        ch.encode("unicode_escape").decode("ascii") if ch not in keep and is_hidden(ch) else ch for ch in text
     )
 
 

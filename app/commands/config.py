@@ -14,6 +14,7 @@ from app.config import (
     KEYS_GO_TO_LLM,
     HotkeySettings,
     Settings,
+    check_terms,
     get_value,
     looks_like_api_key,
     set_text,
@@ -170,6 +171,8 @@ def _check_in_place(key: str, new: Settings) -> list[str]:
         notes += _check_model_name(new.model.name)
     if _touches(key, "model.language") or _touches(key, "model.name"):
         notes += _check_language(new.model.name, new.model.language, explicit=_touches(key, "model.language"))
+    if _touches(key, "vocabulary.terms"):
+        check_terms(new.vocabulary.terms)
     if _touches(key, "rules"):
         from app.text.rules import validate_rule
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from app.commands import _common
-from app.config import Rule, clean_term
+from app.config import Rule, check_terms, clean_term
 from app.errors import ConfigError
 from app.text.termfile import parse_terms, read_vocabulary_file
 from app.textfile import decode_text
@@ -46,9 +46,7 @@ def add(terms: tuple[str, ...], term_file: Path | None) -> None:
     cleaned = [clean_term(term) for term in terms]
     if not any(cleaned):
         raise ConfigError("a vocabulary term cannot be empty")
-    for term in cleaned:
-        if term and (problem := _problem(term)):
-            raise ConfigError(f"not a term: {term[:80]!r}{'…' if len(term) > 80 else ''} ({problem})")
+    check_terms(cleaned)
     if blank := cleaned.count(""):
         # A list read from a file often ends in an empty line: skip it, keep the rest.
         click.echo(f"note: skipped {blank} empty term(s)", err=True)
@@ -74,25 +72,6 @@ def add(terms: tuple[str, ...], term_file: Path | None) -> None:
         _common.save(new)
     click.echo(f"added {len(added)} term(s); {len(words)} in the vocabulary")
     _prompt_note(words, new.vocabulary.bias)
-
-
-#: The longest term `vocab add` takes (a 100,000-character one slowed every settings load to 10 s).
-MAX_TERM_CHARS = 200
-
-
-def _problem(term: str) -> str | None:
-    """Why ``term`` (cleaned) cannot be a term, or None: "..." can be neither said nor matched;
-    "# tools" would read back from `vocab list`'s output (`vocab add --file`) as a comment; an
-    escape sequence or a bidi control prints as something else than it is."""
-    if not any(c.isalnum() for c in term):
-        return "a term needs a letter or digit"
-    if term == "#" or term.startswith("# "):
-        return 'in a list of terms, "# " starts a comment'
-    if _common.visible(term) != term:
-        return "control characters cannot be said"
-    if len(term) > MAX_TERM_CHARS:
-        return f"a term is at most {MAX_TERM_CHARS} characters long"
-    return None
 
 
 def _file_terms(path: Path) -> list[str]:

@@ -374,6 +374,25 @@ def test_a_rule_that_cannot_run_is_shown_and_not_saved(  # type: ignore[no-untyp
     assert [(r.find, r.regex) for r in got.rules] == [("teh", False), (r"\(\[unclosed", True)]
 
 
+def test_a_term_that_cannot_be_one_is_not_saved_and_not_lost(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings
+) -> None:
+    # `vocab add` refused "..." and "# tools" (read back from `vocab list` as a comment), but the
+    # settings window saved them: the checks lived in the command.
+    write_settings(Settings(vocabulary={"terms": ["NumPy"]}))
+    window = open_window(qtbot, config_path)
+    tab = window.pages["vocabulary"]
+    tab.new_term.setText("# tools")
+    qtbot.keyClick(tab.new_term, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: "Not saved" in window.status.text(), timeout=5000)
+    assert "starts a comment" in window.status.text()
+    assert saved(config_path).vocabulary.terms == ["NumPy"]
+    assert tab.term_list() == ["NumPy", "# tools"]  # kept in the table, to be fixed
+    tab.terms.item(1, 0).setText("tools")
+    commit(qtbot, window)
+    assert saved(config_path).vocabulary.terms == ["NumPy", "tools"]
+
+
 def test_vocabulary_tab_says_when_the_prompt_cannot_hold_every_term(  # type: ignore[no-untyped-def]
     qtbot, config_path: Path, write_settings
 ) -> None:

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from app.config import Rule, Settings
+from app.config import Rule, Settings, check_terms
 from app.errors import HoldtypeError
 from app.text.termfile import read_vocabulary_file, write_vocabulary_file
 from app.ui.settings.base import SettingsTab, TabContext, section
@@ -337,11 +337,14 @@ class VocabularyTab(SettingsTab):
         self._update_prompt_note()
 
     def apply(self, settings: Settings) -> Settings:
-        """Return the settings with this tab's values."""
+        """Return the settings with this tab's values; a term that cannot be one ("...", a
+        control character) raises ConfigError naming it, and the window says "Not saved"."""
+        terms = self.term_list()
+        check_terms(terms)
         settings = section(
             settings,
             "vocabulary",
-            terms=self.term_list(),
+            terms=terms,
             autocorrect=self.autocorrect.isChecked(),
             bias=self.bias.currentData(),
         )
