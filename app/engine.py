@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import logging
-import os
 import queue
 import sys
 import threading
@@ -917,7 +916,7 @@ class Engine:
         return where the kept recording is. A spool that could not be made or written (a
         full disk) holds a stub, or nothing: the recording is then written from memory,
         where it is whole."""
-        from app.audio.spool import save_wav
+        from app.audio.spool import save_wav, unused_name
 
         spool = utt.spool
         broken = utt.spool_error or (spool.error if spool is not None else None)
@@ -934,15 +933,12 @@ class Engine:
             return None
         if spool is not None:
             self._publish(ev.ErrorRaised(f"{broken}; the recording was not crash-safe", "spool"))
-            name = spool.path.name
             with contextlib.suppress(OSError):
                 spool.close(keep=False)
-        else:
-            name = f"utt-{time.strftime('%Y%m%d-%H%M%S')}-p{os.getpid()}-g{utt.generation}.wav"
         if not keep or not len(audio):
             return None
         try:
-            return str(save_wav(audio, self._paths.audio_dir / name))
+            return str(save_wav(audio, unused_name(self._paths.audio_dir, utt.generation)))
         except OSError as exc:
             self._publish(ev.ErrorRaised(f"could not keep the recording: {exc}", "spool"))
             return None

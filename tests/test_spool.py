@@ -111,6 +111,20 @@ def test_a_spool_file_is_locked_before_recovery_can_see_it(tmp_path: Path) -> No
     writer.close(keep=False)
 
 
+def test_a_file_left_between_creation_and_rename_is_cleared(tmp_path: Path) -> None:
+    # A crash right after the create left ".utt-….wav.new" (no audio in it) in the folder for good.
+    folder = tmp_path / "spool"
+    folder.mkdir()
+    stale = folder / ".utt-20261204-101010-p4242-g1.wav.new"
+    stale.write_bytes(b"")
+    spool = Spool(folder)
+    assert spool.leftovers() == []
+    assert not stale.exists()
+    writer = spool.open(generation=1)  # an open spool file is kept
+    assert spool.leftovers() == [] and writer.path.exists()
+    writer.close(keep=False)
+
+
 def test_truncated_file_with_stale_header(tmp_path: Path) -> None:
     tone = _tone(0.5)
     pcm = np.rint(tone * 32767).astype("<i2").tobytes()

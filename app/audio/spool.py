@@ -202,6 +202,18 @@ class SpoolWriter:
         return self._result
 
 
+def unused_name(folder: Path, generation: int) -> Path:
+    """A new recording's file in ``folder``: ``utt-<date>-<time>-p<pid>-g<generation>.wav``
+    (what recovery looks for, and the kept recording's name), numbered when it exists."""
+    base = f"utt-{time.strftime('%Y%m%d-%H%M%S')}-p{os.getpid()}-g{generation}"
+    path = folder / f"{base}.wav"
+    n = 1
+    while path.exists():
+        n += 1
+        path = folder / f"{base}-{n}.wav"
+    return path
+
+
 class Spool:
     """The folder of in-progress recordings (``get_paths().spool_dir``)."""
 
@@ -213,22 +225,22 @@ class Spool:
     def open(self, generation: int) -> SpoolWriter:
         """Start the spool file of utterance ``generation``."""
         ensure_dir(self.dir, private=True)
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        base = f"utt-{stamp}-p{os.getpid()}-g{generation}"
-        path = self.dir / f"{base}.wav"
-        n = 1
-        while path.exists():
-            n += 1
-            path = self.dir / f"{base}-{n}.wav"
+        path = unused_name(self.dir, generation)
         try:
             return SpoolWriter(path, generation, self.flush_interval_s)
         except OSError as exc:
             raise AudioError(f"cannot create the recording spool in {self.dir}: {exc}") from exc
 
     def leftovers(self) -> list[Path]:
-        """Spool files left by a process that died (oldest first); files in use are skipped."""
+        """Spool files left by a process that died (oldest first); files in use are skipped.
+        A file a crash left between its creation and its first write (``.utt-….wav.new``,
+        which holds no audio) is deleted."""
         if not self.dir.is_dir():
             return []
+        for fresh in self.dir.glob(".utt-*.wav.new"):
+            if not _in_use(fresh):
+                with contextlib.suppress(OSError):
+                    fresh.unlink()
         found = [p for p in self.dir.glob("utt-*.wav") if _NAME_RE.match(p.name) and not _in_use(p)]
         return sorted(found, key=lambda p: (p.stat().st_mtime, p.name))
 
