@@ -299,6 +299,12 @@ class _Odd(http.server.BaseHTTPRequestHandler):
         if self.how == "no tokenizer" and name == "tokenizer.json":
             self.send_error(404)
             return
+        if self.how == "gone" and name == "model.bin":
+            self.send_error(404)
+            return
+        if self.how == "busy":
+            self.send_error(503)
+            return
         if self.how == "web page":
             send_body(self, b"<html><body>Sign in to the Wi-Fi</body></html>", "text/html; charset=utf-8")
             return
@@ -323,11 +329,40 @@ class _Odd(http.server.BaseHTTPRequestHandler):
             "no tokenizer",
             r"could not download .*Not Found",
         ),  # installed, then 24 s of Hugging Face retries at each load
+        # The server answered: "Check the network connection" sent users astray.
+        ("gone", r"model\.bin answered 404 \(Not Found\): the model is not at that address"),
+        ("busy", r"answered 503 .*try again later"),
     ],
 )
 def test_a_download_that_is_not_the_model_is_not_installed(how: str, reason: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     _Odd.how = how
     with serving(_Odd, monkeypatch), pytest.raises(ModelError, match=reason):
         models.download("base.en")
+    assert not models.is_installed("base.en")
+    assert not models.downloaded_path("base.en").with_name("base.en.partial").exists()
+
+
+def test_a_download_that_cannot_be_written_names_the_disk_not_the_network(hub, holdtype_home: Path) -> None:  # type: ignore[no-untyped-def]
+    """A full disk was reported as "Check the network connection". A real file-size limit
+    (RLIMIT_FSIZE, 1 MB, in the `models download` process) makes the writes fail on cue."""
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    def limited() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1_000_000, resource.RLIM_INFINITY))
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "app", "models", "download", "base.en"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=limited,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "could not write 'base.en'" in proc.stderr and "File too large" in proc.stderr, proc.stderr
+    assert "network" not in proc.stderr
     assert not models.is_installed("base.en")
     assert not models.downloaded_path("base.en").with_name("base.en.partial").exists()

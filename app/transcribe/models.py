@@ -252,6 +252,16 @@ def _download_into(
     except DownloadCancelled:
         shutil.rmtree(partial, ignore_errors=True)
         raise
+    except _WriteFailed as exc:  # not the network's fault: "check the network" sent users astray
+        shutil.rmtree(partial, ignore_errors=True)
+        raise ModelError(
+            f"could not write '{name}' ({info.size_mb} MB) to {target.parent}: "
+            f"{short_reason(exc.__cause__ or exc)}. Make room there (or fix its permissions) and try "
+            f"again; the embedded '{EMBEDDED}' model keeps working."
+        ) from exc
+    except urllib.error.HTTPError as exc:  # the server answered, so the network is fine
+        shutil.rmtree(partial, ignore_errors=True)
+        raise ModelError(f"could not download '{name}': {_server_said(exc)}") from exc
     except (OSError, ValueError, http.client.HTTPException) as exc:  # urllib's errors are OSErrors
         shutil.rmtree(partial, ignore_errors=True)
         raise ModelError(
@@ -269,6 +279,31 @@ def _download_into(
         shutil.rmtree(target)
     partial.rename(target)
     return target
+
+
+class _WriteFailed(Exception):
+    """A download's file could not be written here (a full disk, a read-only folder); its
+    cause is the OSError."""
+
+
+def _server_said(exc: urllib.error.HTTPError) -> str:
+    """What an HTTP error answer means for a model download, and what to do about it.
+
+    >>> said = _server_said(urllib.error.HTTPError("https://hf.co/x/model.bin", 404, "Not Found", {}, None))
+    >>> said.split(": ")[0], "set model.name to it" in said
+    ('https://hf.co/x/model.bin answered 404 (Not Found)', True)
+    """
+    said = f"{exc.url} answered {exc.code} ({short_reason(exc)})"
+    if exc.code == 404:
+        return (
+            f"{said}: the model is not at that address; if you set HF_ENDPOINT, check it, or "
+            "download the model folder yourself and set model.name to it"
+        )
+    if exc.code in (401, 403, 407):
+        return f"{said}: access was refused (a proxy or a sign-in in the way?)"
+    if exc.code == 429 or exc.code >= 500:
+        return f"{said}: the server is busy or failing; try again later"
+    return said
 
 
 class DownloadCancelled(ModelError):
@@ -435,7 +470,12 @@ def _fetch_files(
         if response.headers.get("Content-Type", "").startswith("text/html"):
             response.close()
             raise OSError(f"the server sent a web page instead of {filename} (a proxy or a sign-in page?)")
-        with response, open(dest / filename, "wb") as out:
+        try:
+            out = open(dest / filename, "wb")  # noqa: SIM115 (closed by the with below)
+        except OSError as exc:
+            response.close()
+            raise _WriteFailed() from exc
+        with response, out:
             length = int(response.headers.get("Content-Length") or 0)
             if filename == "model.bin" and length:
                 total = done + length
@@ -444,11 +484,18 @@ def _fetch_files(
                 chunk = response.read(CHUNK)
                 if not chunk:
                     break
-                out.write(chunk)
+                try:
+                    out.write(chunk)
+                except OSError as exc:
+                    raise _WriteFailed() from exc
                 got += len(chunk)
                 done += len(chunk)
                 if progress:
                     progress(done, max(total, done))
+            try:
+                out.flush()  # here, so that a full disk is not taken for the network at close
+            except OSError as exc:
+                raise _WriteFailed() from exc
             cancelled = cancel is not None and cancel.is_set()
             short = got < _MIN_SIZE_SHARE * info.size_mb * 1_000_000
             if filename == "model.bin" and not length and short and not cancelled:
