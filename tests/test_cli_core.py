@@ -314,14 +314,16 @@ def test_doctor_says_when_the_insert_backend_cannot_work(tmp_path: Path) -> None
     x11 = {"PATH": str(only), "XDG_SESSION_TYPE": "x11"}
     result = holdtype("doctor", env={**x11, "DISPLAY": ":99"})
     assert "[ok  ] insert backend: x11: paste with xdotool and xsel" in result.stdout, result.stdout
-    result = holdtype("doctor", env={**x11, "DISPLAY": ""})
+    result = holdtype("doctor", env={**x11, "DISPLAY": "", "WAYLAND_DISPLAY": ""})
     assert "[FAIL] insert backend: x11: DISPLAY is not set" in result.stdout, result.stdout
+    assert "wayland" not in result.stdout  # it said "try paste.backend = wayland" with no Wayland either
     (only / "xdotool").unlink()
     result = holdtype("doctor", env={**x11, "DISPLAY": ":99"})
     assert "[FAIL] insert backend: x11: xdotool is not installed" in result.stdout, result.stdout
     assert holdtype("config", "set", "paste.backend", "wayland").returncode == 0
     result = holdtype("doctor", env={**x11, "DISPLAY": ":99", "WAYLAND_DISPLAY": ""})
-    assert "[FAIL] insert backend: wayland (paste.backend): WAYLAND_DISPLAY is not set" in result.stdout
+    said = "[FAIL] insert backend: wayland (paste.backend): WAYLAND_DISPLAY is not set (X11): holdtype config"
+    assert said in result.stdout, result.stdout
     assert "fix: holdtype config set paste.backend auto" in result.stdout
 
 

@@ -51,7 +51,9 @@ class WaylandInserter:
     def is_available(self) -> tuple[bool, str]:
         """Needs WAYLAND_DISPLAY, wl-clipboard (for pasting) and wtype or a running ydotoold."""
         if not os.environ.get("WAYLAND_DISPLAY"):
-            return False, "WAYLAND_DISPLAY is not set (not a Wayland session); try paste.backend = x11"
+            if os.environ.get("DISPLAY"):
+                return False, "WAYLAND_DISPLAY is not set (X11): holdtype config set paste.backend x11"
+            return False, "WAYLAND_DISPLAY is not set: no desktop session here; run Holdtype inside yours"
         if self.settings.strategy == "paste" and not (shutil.which("wl-copy") and shutil.which("wl-paste")):
             return False, "wl-clipboard is not installed (sudo apt-get install wl-clipboard)"
         tool = self._keys_tool()

@@ -256,7 +256,9 @@ class X11Inserter:
     def is_available(self) -> tuple[bool, str]:
         """Needs DISPLAY, xdotool, and (for pasting) xclip or xsel."""
         if not os.environ.get("DISPLAY"):
-            return False, "DISPLAY is not set (not an X11 session); try paste.backend = wayland"
+            if os.environ.get("WAYLAND_DISPLAY"):
+                return False, "DISPLAY is not set (Wayland): holdtype config set paste.backend wayland"
+            return False, "DISPLAY is not set: no desktop session here; run Holdtype inside yours"
         if shutil.which("xdotool") is None:
             return False, "xdotool is not installed (sudo apt-get install xdotool)"
         if self.settings.strategy == "paste":
