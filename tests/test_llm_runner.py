@@ -181,6 +181,25 @@ def test_a_cached_reply_is_not_served_once_its_alias_names_another_model() -> No
         second.close()
 
 
+def test_a_cached_reply_is_not_served_once_its_model_id_names_another_server() -> None:
+    """extra-openai-models.yaml edited to send the same model id to another server (or model):
+    the reply cached for the old one was served, keyed by the unchanged id."""
+    first, second = OpenAIChatStub(["Ship the release today."]), OpenAIChatStub(["We ship today."])
+    try:
+        write_llm_models([model_entry("local", first.api_base)])
+        one = ModeRunner(_settings("local")).run("clean", TEXT)
+        assert one.fallback_reason is None and len(first.bodies) == 1
+        write_llm_models([model_entry("local", second.api_base)])
+        two = ModeRunner(_settings("local")).run("clean", TEXT)
+        assert not two.cached and len(second.bodies) == 1 and two.text == "We ship today."
+        write_llm_models([model_entry("local", second.api_base, model_name="other-gguf")])
+        three = ModeRunner(_settings("local")).run("clean", TEXT)
+        assert not three.cached and len(second.bodies) == 2
+    finally:
+        first.close()
+        second.close()
+
+
 def test_schema_goes_as_response_format_when_the_model_takes_it(chat_stub: OpenAIChatStub) -> None:
     chat_stub.replies = ['{"items": ["tea"]}']
     write_llm_models([dict(model_entry("stub", chat_stub.api_base), supports_schema=True)])

@@ -489,14 +489,25 @@ def _alias_files_stamp() -> object:
 
 def resolved_model_id(model_id: str) -> str:
     """The id of the model ``model_id`` names (an llm alias names another), else ``model_id``
-    as given (a model llm does not know: its call says so)."""
+    as given (a model llm does not know: its call says so). An OpenAI-compatible model of
+    ``extra-openai-models.yaml`` is also named by the server and model it asks (a model id
+    pointed at another server or model, its id kept, is another model for the cache).
+
+    >>> resolved_model_id("no-such-model-anywhere")
+    'no-such-model-anywhere'
+    """
     import llm
 
     try:
         with PLUGIN_LOCK:
-            return str(llm.get_model(model_id).model_id)
+            model = llm.get_model(model_id)
     except Exception:  # an unknown model or a broken plugin: the call reports it
         return model_id
+    resolved = str(model.model_id)
+    api_base = getattr(model, "api_base", None)
+    if api_base:
+        resolved += f" @ {api_base} {getattr(model, 'model_name', None) or ''}".rstrip()
+    return resolved
 
 
 def pick_model(mode: Mode, settings: Settings) -> str:
