@@ -217,6 +217,26 @@ def test_answering_reply_falls_back(chat_stub: OpenAIChatStub) -> None:
     assert result.raw_reply == chat_stub.replies[0]
 
 
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Cleaned text:\nWe should ship the release today.",
+        "**Corrected version:** We should ship the release today.",
+        "We should ship the release today.\n\nLet me know if you'd like any other changes!",
+        "We should ship the release today. I hope this helps! Would you like me to make it more formal?",
+    ],
+)
+def test_a_label_and_a_closing_offer_around_the_rewrite_are_not_pasted(
+    chat_stub: OpenAIChatStub, reply: str
+) -> None:
+    # They passed the sanity check and were pasted into the user's window with the rewrite.
+    chat_stub.replies = [reply]
+    write_llm_models([model_entry("stub", chat_stub.api_base)])
+    result = ModeRunner(_settings("stub")).run("clean", TEXT)
+    assert result.fallback_reason is None and result.text == "We should ship the release today."
+    assert result.raw_reply == reply
+
+
 def test_unknown_model_says_what_to_do() -> None:
     result = ModeRunner(_settings("no-such-model")).run("clean", TEXT)
     assert result.text == TEXT

@@ -61,6 +61,28 @@ _ANSWERING = re.compile(
     r"sorry\b|as\s+an\s+ai\b|i\s+won't\b|i\s+will\s+not\b|okay,?\s+here\b|ok,?\s+here\b)",
     re.IGNORECASE,
 )
+# A label a model puts before its rewrite ("Cleaned text:", "**Corrected version:**").
+_LABEL = re.compile(
+    r"^[\W_]{0,3}((?:the\s+)?(?:(?:cleaned|corrected|rewritten|revised|edited|polished|fixed|final|"
+    r"formatted|tidied|improved)(?:[\s-]+up)?\s+)?(?:text|version|transcript|transcription|dictation|"
+    r"output|result|rewrite))[*_]{0,2}\s*:[*_]{0,2}[ \t]*\n?\s*",
+    re.IGNORECASE,
+)
+# A sentence a chat model ends its reply with, offering more ("Let me know if you need changes.").
+_OFFER = re.compile(
+    r"^\W*(?:let\s+me\s+know\b|please\s+let\s+me\s+know\b|i\s+hope\s+(?:this|that)\s+helps|"
+    r"hope\s+(?:this|that)\s+helps|feel\s+free\s+to\b|if\s+you\s+(?:need|want|would\s+like|'d\s+like)\b|"
+    r"would\s+you\s+like\b|do\s+you\s+want\s+me\s+to\b|is\s+there\s+anything\s+else\b|"
+    r"happy\s+to\s+help\b|i\s+can\s+also\b|shall\s+i\b)",
+    re.IGNORECASE,
+)
+# ...about the rewrite itself: "Let me know if you have any questions." ends many an email.
+_ABOUT_ITSELF = re.compile(
+    r"\b(?:helps?|changes?|adjust\w*|edits?|modif\w*|tweak\w*|anything\s+else|further|me\s+to|"
+    r"more\s+(?:formal|casual|concise)|another\s+version|revis\w*|rephras\w*|rewrit\w*)\b",
+    re.IGNORECASE,
+)
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*[\"')\]]*")
 _MARKER_LINE = re.compile(r"^\s*<<<[A-Z-]*[0-9a-f]{12}>>>\s*$", re.MULTILINE)
 _FENCE = re.compile(r"^```[\w-]*\n(.*?)\n?```$", re.DOTALL)
 
@@ -280,6 +302,8 @@ class ModeRunner:
             reason = "the reply was cut off at its length limit (max_tokens)"
             return self._fallback_result(text, reason, start, common)
         out = _output_text(mode, reply)
+        if mode.schema_ is None:
+            out = trim_chatter(text, out)
         problem = sanity_problem(text, out, mode)
         if problem is not None:
             return self._fallback_result(text, problem, start, common)
@@ -608,6 +632,45 @@ def clean_reply(reply: str) -> str:
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'" and text.count(text[0]) == 2:
         text = text[1:-1].strip()
     return text
+
+
+def trim_chatter(source: str, reply: str) -> str:
+    """``reply`` without a label before the rewrite ("Cleaned text:") and the offers a chat
+    model ends with ("Let me know if you'd like any changes."), unless the dictation says
+    them itself; what is left must still pass :func:`sanity_problem`.
+
+    >>> trim_chatter("we ship today", "Cleaned text:\nWe ship today.\n\nLet me know if you need changes!")
+    'We ship today.'
+    >>> trim_chatter("ship it", "Hi Sam, we ship today. Let me know if you have any questions.")
+    'Hi Sam, we ship today. Let me know if you have any questions.'
+    >>> trim_chatter("let me know if the build is green", "Let me know if the build is green.")
+    'Let me know if the build is green.'
+    >>> trim_chatter("text: call mom at five", "Text: Call Mom at five.")
+    'Text: Call Mom at five.'
+    """
+    said = " ".join(re.findall(r"[\w']+", _folded(source).lower()))
+    text = reply
+    label = _LABEL.match(text)
+    if label and not _says(said, label.group(1)) and text[label.end() :].strip():
+        text = text[label.end() :]
+    for _ in range(3):  # an offer, a wish, a question: at most a few sentences
+        sentences = list(_SENTENCE.finditer(text))
+        last = sentences[-1] if sentences else None
+        if last is None or last.start() == 0:
+            break
+        sentence = _folded(last.group())
+        if not (_OFFER.match(sentence) and _ABOUT_ITSELF.search(sentence)):
+            break
+        if _says(said, " ".join(re.findall(r"[\w']+", _folded(last.group()))[:3])):
+            break
+        text = text[: last.start()].rstrip()
+    return text.strip()
+
+
+def _says(said: str, words: str) -> bool:
+    """Whether ``said`` (lower-case words, single spaces) holds ``words`` as whole words."""
+    wanted = " ".join(re.findall(r"[\w']+", _folded(words).lower()))
+    return bool(wanted) and f" {wanted} " in f" {said} "
 
 
 def sanity_problem(source: str, reply: str, mode: Mode) -> str | None:
