@@ -269,6 +269,20 @@ def test_a_local_default_of_llm_s_is_used(chat_stub: OpenAIChatStub) -> None:
     assert len(chat_stub.bodies) == 1 and result.model == "on-this-machine"
 
 
+def test_a_keyless_default_of_llm_s_on_another_machine_is_not_used_unless_named() -> None:
+    # A model without a key was taken for a local one: llm's default set to a server on the
+    # network (for the user's other work) got the dictation though Holdtype named no model.
+    # 192.0.2.1 is a documentation address: no connection is made to it either way.
+    import llm
+
+    write_llm_models([model_entry("team-server", "http://192.0.2.1:9/v1")])
+    llm.set_default_model("team-server")
+    result = ModeRunner(Settings()).run("clean", TEXT)
+    assert result.text == TEXT and result.model is None
+    assert result.fallback_reason and "runs on another machine" in result.fallback_reason
+    assert "holdtype config set llm.model team-server" in result.fallback_reason
+
+
 def test_missing_key_says_how_to_set_it(chat_stub: OpenAIChatStub) -> None:
     write_llm_models([dict(model_entry("keyed", chat_stub.api_base), api_key_name="holdtype-test")])
     result = ModeRunner(_settings("keyed")).run("clean", TEXT)

@@ -536,7 +536,8 @@ def resolved_model_id(model_id: str) -> str:
 
 def pick_model(mode: Mode, settings: Settings) -> str:
     """The model id ``mode`` runs on: its own, else Holdtype's ``llm.model``, else llm's
-    default when that is a local model (one that needs no API key).
+    default when that is a local model (one that needs no API key and whose server, if it
+    names one, is this machine).
 
     llm's default is usually a cloud model (gpt-4o-mini) and may have been picked for other
     work; what the user says leaves the machine only for a model named in Holdtype's settings
@@ -553,18 +554,41 @@ def pick_model(mode: Mode, settings: Settings) -> str:
         model_id = llm.get_default_model()
         fix = f"holdtype config set llm.model {model_id}"
         with PLUGIN_LOCK:
-            needs = getattr(llm.get_model(model_id), "needs_key", None)
+            model = llm.get_model(model_id)
     except llm.UnknownModelError:
         return model_id  # reported by the call, with what to do
     except Exception as exc:  # a broken llm config must not lose words
         raise NoModel(f"no model configured: set one with `{fix}` ({exc})", fix) from None
-    if needs:
+    if getattr(model, "needs_key", None) or _elsewhere(getattr(model, "api_base", None)):
         raise NoModel(
-            f"no model picked for mode {mode.name}, and llm's default, {model_id}, is a cloud "
-            f"service; Holdtype sends dictation only to a model you name: {fix}",
+            f"no model picked for mode {mode.name}, and llm's default, {model_id}, runs on "
+            f"another machine; Holdtype sends dictation only to a model you name: {fix}",
             fix,
         )
     return model_id
+
+
+def _elsewhere(api_base: str | None) -> bool:
+    """Whether an OpenAI-compatible model's server (``api_base``) is on another machine: any
+    host but this one's loopback names and addresses.
+
+    >>> [_elsewhere(b) for b in (None, "http://127.0.0.1:8080/v1", "http://localhost/v1", "http://[::1]:1/v1")]
+    [False, False, False, False]
+    >>> _elsewhere("https://llm.example.com/v1"), _elsewhere("http://192.168.1.20:11434/v1")
+    (True, True)
+    """
+    if not api_base:
+        return False
+    import ipaddress
+    import urllib.parse
+
+    host = (urllib.parse.urlsplit(api_base).hostname or "").rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True  # a name other than localhost
 
 
 def missing_key(model: Any) -> str | None:
