@@ -231,6 +231,46 @@ def test_target_that_never_reads_fails_and_keeps_text(x_env: XDisplay, clipboard
     assert clipboard.get() == "nobody reads this"
 
 
+def test_a_clipboard_managers_read_is_not_taken_for_the_paste(
+    x_env: XDisplay, clipboard: XClipboard, target_window: TargetWindow
+) -> None:
+    """A clipboard manager reads each new clipboard at once: its read counted as the window's
+    paste, so with a window that read nothing the old clipboard was put back and the result
+    said ok (the dictation only in history). The target here is stopped (SIGSTOP), a real
+    window that cannot read; the manager is a real XFixes client (tests/fixtures/clipboard_manager.py)."""
+    import json
+    import queue
+    import threading
+
+    script = Path(__file__).parent / "fixtures" / "clipboard_manager.py"
+    manager = subprocess.Popen(
+        [sys.executable, str(script)], env=x_env.env, stdout=subprocess.PIPE, text=True
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(
+        target=lambda: [lines.put(line.strip()) for line in manager.stdout or ()], daemon=True
+    ).start()
+    try:
+        assert lines.get(timeout=30) == "READY"
+        clipboard.set("what the user had copied")
+        assert lines.get(timeout=10) == f"READ {json.dumps('what the user had copied')}"
+        os.kill(target_window.proc.pid, signal.SIGSTOP)
+        try:
+            result = X11Inserter(settings(), read_timeout_s=1.0).insert("words nobody pasted")
+            assert lines.get(timeout=10) == f"READ {json.dumps('words nobody pasted')}"  # it did read
+        finally:
+            os.kill(target_window.proc.pid, signal.SIGCONT)
+        assert not result.ok and result.error and "did not read the clipboard" in result.error
+        assert clipboard.get() == "words nobody pasted"  # left there, to paste by hand
+        target_window.wait_for_text("words nobody pasted")  # the window, woken, pastes it
+        again = X11Inserter(settings()).insert(" and more")  # a window that reads: as before
+        assert again.ok, again.error
+        target_window.wait_for_text("words nobody pasted and more")
+    finally:
+        manager.kill()
+        manager.wait()
+
+
 @pytest.mark.parametrize(
     ("backend", "env", "fragment"),
     [

@@ -33,6 +33,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 from app.config import PasteSettings
 from app.errors import SHOWN_TO_USER
@@ -62,11 +63,16 @@ def paste_shortcut(wm_class: Sequence[str] | None, terminal_classes: Sequence[st
 class SelectionOwner:
     """Owns the X CLIPBOARD selection with one text, on its own X connection and thread.
 
-    :attr:`served` is set when a client has read the text (not just asked for TARGETS);
-    :attr:`lost` when another client took the selection over.
+    :attr:`served` is set when the paste's reader has read the text (not just asked for
+    TARGETS); :attr:`lost` when another client took the selection over. The reader is the
+    client of ``reader`` (the active window's id) when it is known; else, or when another
+    client reads after :meth:`paste_sent`, any client that did not already ask before the
+    paste key went out. A clipboard manager (CopyQ, GPaste, Klipper) reads each new
+    clipboard at once: its read had been taken for the paste, and the old clipboard was put
+    back while the window had read nothing (or before a slow one read).
     """
 
-    def __init__(self, text: str, display_name: str | None = None) -> None:
+    def __init__(self, text: str, display_name: str | None = None, reader: int | None = None) -> None:
         from Xlib import X, Xatom
         from Xlib import display as xdisplay
 
@@ -79,6 +85,10 @@ class SelectionOwner:
         self._stop = threading.Event()
         self._d = xdisplay.Display(display_name)
         d = self._d
+        self._client_mask = ~int(d.display.info.resource_id_mask)
+        self._reader = reader & self._client_mask if reader else None
+        self._watchers: set[int] = set()  # clients that asked before the paste key was sent
+        self._sent = False
         self._atoms = {name: d.intern_atom(name) for name in ("CLIPBOARD", "TARGETS", "TIMESTAMP", "INTEGER")}
         self._text_atoms = {d.intern_atom(name): name for name in _TEXT_TARGETS}
         self._string_atom = Xatom.STRING
@@ -137,6 +147,9 @@ class SelectionOwner:
         requestor = req.requestor  # type: ignore[attr-defined]
         self.requests += 1
         self.last_request = time.monotonic()
+        client = int(requestor.id) & self._client_mask
+        if not self._sent:
+            self._watchers.add(client)
         is_text = False
         try:
             if target == self._atoms["TARGETS"]:
@@ -168,8 +181,22 @@ class SelectionOwner:
         )
         requestor.send_event(notify, event_mask=0)
         self._d.flush()
-        if is_text:
+        if is_text and self._is_reader(client):
             self.served.set()
+        elif is_text:
+            log.debug("the clipboard was read by client %#x, not the paste's window", client)
+
+    def paste_sent(self) -> None:
+        """Mark the paste key as about to be sent: a client that asked before it watches the
+        clipboard (a manager) and is not the paste's reader."""
+        self._sent = True
+
+    def _is_reader(self, client: int) -> bool:
+        if self._reader is not None and client == self._reader:
+            return True
+        # The active window unknown, or its text read through another connection (Wine's
+        # clipboard thread): any client that was not watching before the paste.
+        return self._sent and client not in self._watchers
 
     def wait_quiet(self, quiet_s: float, timeout: float) -> None:
         """After the first read, wait until no request came for ``quiet_s`` (at most ``timeout``)."""
@@ -200,18 +227,26 @@ class SelectionOwner:
             self._d.close()
 
 
-def active_window_class(display_name: str | None = None) -> tuple[str, ...] | None:
-    """The (instance, class) WM_CLASS of the active window (EWMH), else of the input focus."""
+class ActiveWindow(NamedTuple):
+    """The window keys go to: its id and (instance, class) WM_CLASS, each None when unknown."""
+
+    id: int | None
+    wm_class: tuple[str, ...] | None
+
+
+def active_window(display_name: str | None = None) -> ActiveWindow:
+    """The active window (EWMH), else the input focus: its id and the WM_CLASS of it or of
+    its nearest ancestor that has one."""
     try:
         from Xlib import X
         from Xlib import display as xdisplay
     except ImportError:  # pragma: no cover
-        return None
+        return ActiveWindow(None, None)
     try:
         d = xdisplay.Display(display_name)
     except Exception as exc:
-        log.debug("no X display for the window class: %s", exc)
-        return None
+        log.debug("no X display for the active window: %s", exc)
+        return ActiveWindow(None, None)
     try:
         root = d.screen().root
         prop = root.get_full_property(d.intern_atom("_NET_ACTIVE_WINDOW"), X.AnyPropertyType)
@@ -220,18 +255,24 @@ def active_window_class(display_name: str | None = None) -> tuple[str, ...] | No
             window = d.create_resource_object("window", int(prop.value[0]))
         else:
             focus = d.get_input_focus().focus
-            window = focus if not isinstance(focus, int) else None
+            window = focus if not isinstance(focus, int) and focus != root else None
+        found = int(window.id) if window is not None else None
         while window is not None and window != root:
             wm_class = window.get_wm_class()
             if wm_class:
-                return tuple(wm_class)
+                return ActiveWindow(found, tuple(wm_class))
             window = window.query_tree().parent
-        return None
+        return ActiveWindow(found, None)
     except Exception as exc:  # a window can vanish between the calls
-        log.debug("could not read the active window's class: %s", exc)
-        return None
+        log.debug("could not read the active window: %s", exc)
+        return ActiveWindow(None, None)
     finally:
         d.close()
+
+
+def active_window_class(display_name: str | None = None) -> tuple[str, ...] | None:
+    """The (instance, class) WM_CLASS of the active window (EWMH), else of the input focus."""
+    return active_window(display_name).wm_class
 
 
 class X11Inserter:
@@ -316,9 +357,11 @@ class X11Inserter:
             old = unread_before[1]  # pasted again after a try nobody read
         owner: SelectionOwner | None = None
         try:
-            owner = SelectionOwner(text)
-            shortcut = paste_shortcut(active_window_class(), self.settings.terminal_classes)
+            target = active_window()
+            owner = SelectionOwner(text, reader=target.id)
+            shortcut = paste_shortcut(target.wm_class, self.settings.terminal_classes)
             release_held_modifiers()
+            owner.paste_sent()
             error = _xdotool(["key", shortcut])
             if error is None:
                 if owner.served.wait(self.read_timeout_s):
