@@ -372,10 +372,12 @@ class PasteSettings(_Section):
         description="Window classes that get Ctrl+Shift+V instead of Ctrl+V",
     )
     # xterm pastes only its PRIMARY selection (Shift+Insert), rxvt the same unless a Perl
-    # extension is set up: Ctrl+Shift+V reached the program as a literal ^V.
+    # extension is set up: Ctrl+Shift+V reached the program as a literal ^V. (The name is
+    # older than the PRIMARY paste: the text was typed into them.)
     type_classes: list[str] = Field(
         default_factory=lambda: ["xterm", "uxterm", "urxvt", "rxvt"],
-        description="Window classes with no key that pastes the clipboard: the text is typed (X11)",
+        description="Window classes with no key that pastes the clipboard: the text goes through "
+        "the PRIMARY selection and Shift+Insert (X11)",
     )
     trailing_space: bool = Field(True, description="Add a space after the inserted text")
 

@@ -97,6 +97,20 @@ def test_paste_into_window_restores_old_clipboard(
     assert clipboard.get() == "what the user had copied"
 
 
+def test_a_latin1_clipboard_is_put_back_as_it_was(
+    x_env: XDisplay, clipboard: XClipboard, target_window: TargetWindow
+) -> None:
+    # An old program offers its text as STRING (Latin-1) only: read as UTF-8, "café" came
+    # back "caf\ufffd" after the paste.
+    x_env.run(
+        "sh", "-c", "printf 'caf\\351 cr\\350me' | xclip -selection clipboard -t STRING -i >/dev/null 2>&1"
+    )
+    result = X11Inserter(settings()).insert("Hello.")
+    assert result.ok, result.error
+    target_window.wait_for_text("Hello.")
+    assert clipboard.get() == "café crème"
+
+
 def test_a_picture_on_the_clipboard_is_put_back_after_the_paste(
     x_env: XDisplay, clipboard: XClipboard, target_window: TargetWindow
 ) -> None:
@@ -151,29 +165,65 @@ def test_active_window_class(x_env: XDisplay, target_window_factory) -> None:  #
     window.close()
 
 
-def test_text_is_typed_into_a_real_xterm(x_env: XDisplay, clipboard: XClipboard, tmp_path: Path) -> None:
-    """xterm pastes only its PRIMARY selection: Ctrl+Shift+V reached the program in it as a
-    literal ^V, and the paste failed after 3 s. Its class is one of type_classes: typed."""
+def _xterm(x_env: XDisplay, *command: str) -> subprocess.Popen[bytes]:
+    """A real xterm running ``command``, once it is the active window."""
     require_tools("xterm", fix="sudo apt-get install xterm")
-    out = tmp_path / "received"
-    # -icanon: each character reaches cat as it is typed, not at Enter
-    term = subprocess.Popen(
-        ["xterm", "-e", "sh", "-c", f"stty -icanon; cat > {out}"], env=x_env.env, stderr=subprocess.DEVNULL
+    term = subprocess.Popen(["xterm", "-e", *command], env=x_env.env, stderr=subprocess.DEVNULL)
+    wait_for(
+        lambda: (active_window_class() or ("",))[-1] == "XTerm",
+        timeout=30,
+        what="the xterm window to be active",
     )
+    return term
+
+
+def test_text_is_pasted_into_a_real_xterm_with_shift_insert(
+    x_env: XDisplay, clipboard: XClipboard, tmp_path: Path
+) -> None:
+    """xterm pastes only its PRIMARY selection: Ctrl+Shift+V reached the program in it as a
+    literal ^V, and the paste failed after 3 s. Its class is one of type_classes: PRIMARY and
+    Shift+Insert, both selections as they were afterwards."""
+    out = tmp_path / "received"
+    # -icanon: each character reaches cat as it arrives, not at Enter
+    term = _xterm(x_env, "sh", "-c", f"stty -icanon; cat > {out}")
     try:
         wait_for(lambda: out.exists(), timeout=30, what="xterm to start cat")
-        wait_for(
-            lambda: (active_window_class() or ("",))[-1] == "XTerm",
-            timeout=30,
-            what="the xterm window to be active",
-        )
         clipboard.set("keep me")
-        result = X11Inserter(settings()).insert("typed into xterm")
-        assert result.ok and result.method == "type", result
+        x_env.run("sh", "-c", "printf 'selected text' | xclip -selection primary -i >/dev/null 2>&1")
+        result = X11Inserter(settings()).insert("pasted into xterm, Café")
+        assert result.ok and (result.method, result.shortcut) == ("paste", "shift+Insert"), result
         wait_for(
-            lambda: out.read_bytes() == b"typed into xterm", timeout=30, what=f"the text in xterm ({out})"
+            lambda: out.read_bytes().decode("utf-8", "replace") == "pasted into xterm, Café",
+            timeout=30,
+            what=f"the text in xterm ({out})",
         )
         assert clipboard.get() == "keep me"
+        assert x_env.run("xclip", "-selection", "primary", "-o").stdout == "selected text"
+    finally:
+        term.terminate()
+        term.wait(timeout=10)
+
+
+def test_dictated_lines_do_not_run_as_commands_in_xterm(
+    x_env: XDisplay, clipboard: XClipboard, tmp_path: Path
+) -> None:
+    """Typed into xterm, a line break was Return: each dictated line ran as a shell command at
+    once. Pasted, bash holds the lines (bracketed paste) for the user to run or drop: Ctrl+C
+    here drops them, and the command typed after it shows bash read everything before."""
+    require_tools("bash", fix="sudo apt-get install bash")
+    term = _xterm(
+        x_env, "env", "-i", f"HOME={tmp_path}", "TERM=xterm", "PS1=$ ", "bash", "--norc", "--noprofile", "-i"
+    )
+    try:
+        x_env.xdotool("type", "--delay", "20", f"cd {tmp_path}")
+        x_env.xdotool("key", "Return")
+        result = X11Inserter(settings()).insert("touch first\ntouch second")
+        assert result.ok, result
+        x_env.xdotool("key", "ctrl+c")
+        x_env.xdotool("type", "--delay", "20", "touch done")
+        x_env.xdotool("key", "Return")
+        wait_for(lambda: (tmp_path / "done").exists(), timeout=30, what="bash to run the command typed last")
+        assert not (tmp_path / "first").exists() and not (tmp_path / "second").exists()
     finally:
         term.terminate()
         term.wait(timeout=10)

@@ -12,7 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
-from typing import Protocol
+from typing import Literal, Protocol
 
 from app.errors import HoldtypeError
 from app.insert.base import Backend, detect_backend
@@ -74,10 +74,14 @@ def _run(
 
 
 class X11Clipboard:
-    """The X11 CLIPBOARD selection through xclip (or xsel)."""
+    """The X11 CLIPBOARD selection through xclip (or xsel); with ``selection="primary"``,
+    the PRIMARY selection (what xterm pastes with Shift+Insert and a middle click)."""
 
-    def __init__(self) -> None:
+    def __init__(self, selection: Literal["clipboard", "primary"] = "clipboard") -> None:
         self.tool = "xclip" if shutil.which("xclip") else "xsel" if shutil.which("xsel") else None
+        self.selection = selection
+        self._xclip = ["xclip", "-selection", selection]
+        self._xsel = ["xsel", f"--{selection}"]
 
     def available(self) -> tuple[bool, str]:
         """Whether xclip/xsel and a display are there."""
@@ -108,11 +112,16 @@ class X11Clipboard:
             if offered is not None and not offered & _TEXT_TARGETS:
                 # a picture only: xclip serving one answers a text request with it
                 return None, self._image(offered) if images else None
-            out = _run(["xclip", "-selection", "clipboard", "-o", "-t", "UTF8_STRING"])
+            if offered is not None and offered & _TEXT_TARGETS <= {"STRING", "TEXT"} and "STRING" in offered:
+                # Latin-1 only (an old program): read as UTF-8, "café" came back "caf\ufffd"
+                out = _run([*self._xclip, "-o", "-t", "STRING"])
+                if out.returncode == 0:
+                    return out.stdout.decode("latin-1"), None
+            out = _run([*self._xclip, "-o", "-t", "UTF8_STRING"])
             if out.returncode != 0:
-                out = _run(["xclip", "-selection", "clipboard", "-o"])
+                out = _run([*self._xclip, "-o"])
         else:
-            out = _run(["xsel", "--clipboard", "--output"])
+            out = _run([*self._xsel, "--output"])
         if out.returncode != 0:
             return None, None
         return out.stdout.decode("utf-8", errors="replace"), None
@@ -120,11 +129,7 @@ class X11Clipboard:
     def set(self, text: str) -> None:
         """Own the clipboard with ``text`` (a background xclip/xsel keeps serving it)."""
         tool = self._tool()
-        args = (
-            ["xclip", "-selection", "clipboard", "-i"]
-            if tool == "xclip"
-            else ["xsel", "--clipboard", "--input"]
-        )
+        args = [*self._xclip, "-i"] if tool == "xclip" else [*self._xsel, "--input"]
         out = _run(args, text.encode("utf-8"), detach=True)
         if out.returncode != 0:
             raise ClipboardError(f"{tool} could not set the clipboard (exit {out.returncode})")
@@ -133,7 +138,7 @@ class X11Clipboard:
         """The image of the first of :data:`IMAGE_TARGETS` in ``offered``, read with xclip."""
         for target in IMAGE_TARGETS:
             if target in offered:
-                out = _run(["xclip", "-selection", "clipboard", "-o", "-t", target])
+                out = _run([*self._xclip, "-o", "-t", target])
                 if out.returncode == 0 and out.stdout:
                     return target, out.stdout
         return None
@@ -141,7 +146,7 @@ class X11Clipboard:
     def _targets(self) -> frozenset[str] | None:
         """The types the clipboard's owner offers its data in; None when there is no owner or
         it does not say (an old program: then only a read tells)."""
-        listed = _run(["xclip", "-selection", "clipboard", "-o", "-t", "TARGETS"])
+        listed = _run([*self._xclip, "-o", "-t", "TARGETS"])
         if listed.returncode != 0:
             return None
         return frozenset(listed.stdout.decode("ascii", errors="replace").split())
@@ -150,21 +155,21 @@ class X11Clipboard:
         """Own the clipboard with an image of type ``target`` (served by a background xclip)."""
         if self._tool() != "xclip":
             raise ClipboardError("putting an image on the clipboard needs xclip (sudo apt-get install xclip)")
-        out = _run(["xclip", "-selection", "clipboard", "-t", target, "-i"], data, detach=True)
+        out = _run([*self._xclip, "-t", target, "-i"], data, detach=True)
         if out.returncode != 0:
             raise ClipboardError(f"xclip could not set the clipboard (exit {out.returncode})")
 
     def clear(self) -> None:
         """Leave the clipboard without an owner, i.e. empty."""
         if shutil.which("xsel"):
-            out = _run(["xsel", "--clipboard", "--clear"])
+            out = _run([*self._xsel, "--clear"])
             if out.returncode == 0:
                 return
-        clear_selection_owner()
+        clear_selection_owner(selection=self.selection.upper())
 
 
-def clear_selection_owner(display_name: str | None = None) -> None:
-    """Set the CLIPBOARD owner to None through Xlib (what ``xsel --clear`` does)."""
+def clear_selection_owner(display_name: str | None = None, selection: str = "CLIPBOARD") -> None:
+    """Set the ``selection``'s owner to None through Xlib (what ``xsel --clear`` does)."""
     try:
         from Xlib import X
         from Xlib import display as xdisplay
@@ -178,7 +183,7 @@ def clear_selection_owner(display_name: str | None = None) -> None:
         raise ClipboardError(f"cannot open the X display: {exc}") from exc
     try:
         request.SetSelectionOwner(
-            display=d.display, window=X.NONE, selection=d.intern_atom("CLIPBOARD"), time=X.CurrentTime
+            display=d.display, window=X.NONE, selection=d.intern_atom(selection), time=X.CurrentTime
         )
         d.sync()
     finally:

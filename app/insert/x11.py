@@ -7,8 +7,9 @@ Paste, step by step:
    moment the target window asks for the text instead of guessing with a sleep;
 3. release the modifiers the user still holds (e.g. of ``ctrl+alt+space``) through XTest, then
    send the paste shortcut with ``xdotool key``: Ctrl+V, or Ctrl+Shift+V when the active window's
-   WM_CLASS is one of ``terminal_classes`` (one of ``type_classes``, xterm and rxvt, which no key
-   pastes the clipboard into, gets the text typed instead). Not ``--clearmodifiers``: with Caps
+   WM_CLASS is one of ``terminal_classes``; one of ``type_classes`` (xterm and rxvt, which no key
+   pastes the clipboard into) gets the text through the PRIMARY selection and Shift+Insert
+   (typed, a line break was Return, and each line ran in the shell). Not ``--clearmodifiers``: with Caps
    Lock on, xdotool clears it by tapping Caps_Lock twice, which a Caps Lock hotkey would take for
    a new press;
 4. wait (bounded) until the target has read the text, then until its requests go quiet;
@@ -72,7 +73,13 @@ class SelectionOwner:
     back while the window had read nothing (or before a slow one read).
     """
 
-    def __init__(self, text: str, display_name: str | None = None, reader: int | None = None) -> None:
+    def __init__(
+        self,
+        text: str,
+        display_name: str | None = None,
+        reader: int | None = None,
+        selection: str = "CLIPBOARD",
+    ) -> None:
         from Xlib import X, Xatom
         from Xlib import display as xdisplay
 
@@ -89,7 +96,8 @@ class SelectionOwner:
         self._reader = reader & self._client_mask if reader else None
         self._watchers: set[int] = set()  # clients that asked before the paste key was sent
         self._sent = False
-        self._atoms = {name: d.intern_atom(name) for name in ("CLIPBOARD", "TARGETS", "TIMESTAMP", "INTEGER")}
+        self._atoms = {name: d.intern_atom(name) for name in ("TARGETS", "TIMESTAMP", "INTEGER")}
+        self._selection = d.intern_atom(selection)  # CLIPBOARD, or PRIMARY (xterm's Shift+Insert)
         self._text_atoms = {d.intern_atom(name): name for name in _TEXT_TARGETS}
         self._string_atom = Xatom.STRING
         self._atom_type = Xatom.ATOM
@@ -97,9 +105,9 @@ class SelectionOwner:
             0, 0, 1, 1, 0, X.CopyFromParent, event_mask=X.PropertyChangeMask
         )
         self.timestamp = self._server_time()
-        self._window.set_selection_owner(self._atoms["CLIPBOARD"], self.timestamp)
+        self._window.set_selection_owner(self._selection, self.timestamp)
         d.flush()
-        owner = d.get_selection_owner(self._atoms["CLIPBOARD"])
+        owner = d.get_selection_owner(self._selection)
         if owner != self._window:
             self._d.close()
             raise ClipboardError("could not take ownership of the X clipboard")
@@ -213,14 +221,14 @@ class SelectionOwner:
         self._thread.join(timeout=2)
         with contextlib.suppress(Exception):
             if not self.lost.is_set():
-                owner = self._d.get_selection_owner(self._atoms["CLIPBOARD"])
+                owner = self._d.get_selection_owner(self._selection)
                 if owner == self._window:
                     from Xlib.protocol import request
 
                     request.SetSelectionOwner(
                         display=self._d.display,
                         window=self._X.NONE,
-                        selection=self._atoms["CLIPBOARD"],
+                        selection=self._selection,
                         time=self.timestamp,
                     )
             self._window.destroy()
@@ -284,6 +292,7 @@ class X11Inserter:
         self.settings = settings
         self.read_timeout_s = read_timeout_s
         self.clipboard = X11Clipboard()
+        self.primary = X11Clipboard("primary")  # for xterm and rxvt, which paste only PRIMARY
         #: Called before each typed word; blocks while typing would go astray and returns
         #: whether it waited. The engine makes it wait while a hotkey is held: a held F9 has
         #: the keyboard grabbed (typed keys reach Holdtype, not the window), a held Caps Lock
@@ -316,9 +325,12 @@ class X11Inserter:
             return InsertResult(True, self.settings.strategy, self.name)
         if self.settings.strategy == "type":
             return self.type_text(text)
-        if window_in(active_window_class(), self.settings.type_classes):
-            return self.type_text(text)  # no key pastes the clipboard there (xterm)
-        return self.paste(text)
+        target = active_window()
+        if window_in(target.wm_class, self.settings.type_classes):
+            # No key pastes the clipboard there (xterm): Shift+Insert pastes PRIMARY. Typed,
+            # a line break was Return, and each dictated line ran as a shell command.
+            return self.paste(text, target, primary=True)
+        return self.paste(text, target)
 
     def type_text(self, text: str) -> InsertResult:
         """Type ``text`` into the focused window with ``xdotool type`` (held modifiers released first),
@@ -340,26 +352,30 @@ class X11Inserter:
                         return InsertResult(False, "type", self.name, error)
         return InsertResult(True, "type", self.name)
 
-    def paste(self, text: str) -> InsertResult:
-        """Paste ``text`` through the clipboard and restore the old clipboard afterwards."""
+    def paste(self, text: str, target: ActiveWindow | None = None, primary: bool = False) -> InsertResult:
+        """Paste ``text`` through the clipboard into ``target`` (the active window when None)
+        and restore the old clipboard afterwards; with ``primary``, through the PRIMARY
+        selection and Shift+Insert (a failed paste then leaves the text on both)."""
         shortcut: str | None = None
         error: str | None = None
         unread = False
         keep = not self.settings.restore_clipboard
         image: tuple[str, bytes] | None = None
+        board = self.primary if primary else self.clipboard
         try:  # a screenshot the user copied is put back too
-            old, image = self.clipboard.read(images=not keep)
+            old, image = board.read(images=not keep)
         except ClipboardError as exc:  # its owner hangs: paste all the same, and leave the text
             log.warning("cannot read the clipboard (%s); pasting without restoring it", exc)
             old, keep = None, True
         unread_before, self._unread = self._unread, None
-        if unread_before is not None and unread_before[0] == text == old:
+        if unread_before is not None and unread_before[0] == text == old and not primary:
             old = unread_before[1]  # pasted again after a try nobody read
         owner: SelectionOwner | None = None
         try:
-            target = active_window()
-            owner = SelectionOwner(text, reader=target.id)
+            target = target or active_window()
+            owner = SelectionOwner(text, reader=target.id, selection="PRIMARY" if primary else "CLIPBOARD")
             shortcut = paste_shortcut(target.wm_class, self.settings.terminal_classes)
+            shortcut = "shift+Insert" if primary else shortcut
             release_held_modifiers()
             owner.paste_sent()
             error = _xdotool(["key", shortcut])
@@ -375,7 +391,10 @@ class X11Inserter:
             log.exception("paste failed")
             error = f"paste failed: {exc}"
         finally:
-            error = self._settle(text, old, owner, error, keep, image)
+            error = self._settle(board, text, old, owner, error, keep, image)
+            if primary and error is not None:
+                with contextlib.suppress(ClipboardError):  # where the error message says it is
+                    self.clipboard.set(text)
         if error:
             # The engine reports it as an insert error (one line in `run --no-tray`).
             log.warning(
@@ -383,12 +402,13 @@ class X11Inserter:
                 error,
                 extra=SHOWN_TO_USER,
             )
-        if unread and error is not None:
+        if unread and error is not None and not primary:
             self._unread = (text, old)
         return InsertResult(error is None, "paste", self.name, error, shortcut, unread and error is not None)
 
     def _settle(
         self,
+        board: X11Clipboard,
         text: str,
         old: str | None,
         owner: SelectionOwner | None,
@@ -401,13 +421,13 @@ class X11Inserter:
         (possibly extended) error."""
         try:
             if error is not None or keep:
-                self.clipboard.set(text)  # keep the text available, served by xclip after we stop
+                board.set(text)  # keep the text available, served by xclip after we stop
             elif old is not None:
-                self.clipboard.set(old)
+                board.set(old)
             elif image is not None:
-                self.clipboard.set_image(*image)
+                board.set_image(*image)
             else:
-                self.clipboard.clear()
+                board.clear()
         except ClipboardError as exc:
             log.warning("could not settle the clipboard: %s", exc)
             if error is None:
