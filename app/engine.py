@@ -1052,11 +1052,14 @@ class Engine:
         try:
             # Its Shift (a capital typed) and Ctrl (the paste) must not spoil a hotkey press.
             with listener.sending_keys() if listener is not None else contextlib.nullcontext():
-                return inserter.insert(text)
+                result = inserter.insert(text)
         except Exception as exc:  # an inserter's bug or a stuck tool must not lose the text
             log.exception("inserting the text failed")
             self.copy_to_clipboard(text)
             return InsertResult(False, "paste", type(inserter).__name__, f"paste failed: {exc}")
+        if not result.ok and result.method == "type":
+            self.copy_to_clipboard(text)  # a failed paste leaves it there, and the notice says so
+        return result
 
     def _insert_only(self, text: str) -> None:
         result = self._insert(text)

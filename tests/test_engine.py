@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 import wave
 from pathlib import Path
@@ -128,6 +129,33 @@ def test_failed_paste_leaves_text_in_history_and_on_clipboard(x_env, speak, monk
     assert result.outcome == ev.Outcome.FAILED
     assert "thursday" in result.text.lower()
     assert any("clipboard" in e.message for e in seen.of(ev.ErrorRaised))
+
+
+def test_failed_typing_leaves_the_text_on_the_clipboard_as_the_notice_says(
+    x_env, clipboard, target_window, speak, monkeypatch, tmp_path: Path
+):
+    # "… The text is on the clipboard and in history." after a failed type, which never put it there.
+    only_clipboard = tmp_path / "bin"
+    only_clipboard.mkdir()
+    for tool in ("xclip", "xsel"):
+        if found := shutil.which(tool):
+            (only_clipboard / tool).symlink_to(found)
+    clipboard.set("what the user had copied")
+    later = load_audio(speak("The meeting moved to Thursday.", speed=150))
+    eng = Engine(Settings(paste={"strategy": "type"}), enable_hotkeys=False, enable_audio=False)
+    try:
+        seen = _start(eng)
+        eng.dictate_audio(load_audio(speak("Open the settings window.", speed=150)))
+        first = wait_for(lambda: seen.of(ev.UtteranceResult), timeout=60, what="a result")[0]
+        assert first.outcome == ev.Outcome.TYPED, first
+        monkeypatch.setenv("PATH", str(only_clipboard))  # xdotool gone once the inserter was chosen
+        eng.dictate_audio(later)
+        second = wait_for(lambda: seen.of(ev.UtteranceResult)[1:], timeout=60, what="a second result")[0]
+        assert second.outcome == ev.Outcome.FAILED and "xdotool" in (second.error or ""), second
+        assert any("on the clipboard" in e.message for e in seen.of(ev.ErrorRaised))
+        wait_for(lambda: "Thursday" in (clipboard.get() or ""), timeout=10, what="the text on the clipboard")
+    finally:
+        eng.shutdown()
 
 
 def test_leftover_spool_is_recovered_into_history(x_env, speak, holdtype_home: Path):
