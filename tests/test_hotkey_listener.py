@@ -148,6 +148,21 @@ def test_a_caps_lock_tap_too_short_to_dictate_toggles_the_lock(x_env: XDisplay, 
         caps_off(x_env)
 
 
+def test_a_caps_lock_double_tap_in_toggle_mode_toggles_the_lock(x_env: XDisplay, make_listener: Make) -> None:
+    # The double tap's discard came on its press and only a discard on a release kept the
+    # lock: in toggle mode Caps Lock could not be turned on or off while Holdtype ran.
+    _listener, actions = make_listener(key="caps_lock", mode="toggle", min_hold_s=5.0)
+    try:
+        for lock in (True, False):  # on, then off again
+            x_env.xdotool("key", "Caps_Lock")
+            assert next_action(actions).kind is ActionKind.START
+            x_env.xdotool("key", "Caps_Lock")
+            assert next_action(actions).kind is ActionKind.DISCARD
+            wait_for(lambda lock=lock: caps_on(x_env) == lock, timeout=5, what=f"the lock {lock}")
+    finally:
+        caps_off(x_env)
+
+
 def test_stopping_mid_hold_puts_caps_lock_back(x_env: XDisplay, make_listener: Make) -> None:
     # The app quitting (SIGTERM) with the key held left the lock on.
     listener, actions = make_listener(key="caps_lock", min_hold_s=0.0)

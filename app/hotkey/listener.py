@@ -513,7 +513,12 @@ class HotkeyListener:
                 continue
             if name == "caps_lock" and not gesture.down:
                 self._caps_before = self._caps_known
-            return self._emit(binding, gesture.on_press(now), now)
+            actions = self._emit(binding, gesture.on_press(now), now)
+            if name == "caps_lock" and any(action.kind is ActionKind.DISCARD for action in actions):
+                # A double tap in toggle mode: its release is then left alone, so the lock
+                # changes once, as a tap does in hold mode (put back, no tap ever changed it).
+                self._caps_before = None
+            return actions
         return []
 
     def _release(self, name: str, now: float) -> list[HotkeyAction]:
