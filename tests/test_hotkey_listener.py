@@ -11,6 +11,7 @@ from app.config import HotkeySettings
 from app.hotkey.binding import parse_binding
 from app.hotkey.listener import ActionKind, HotkeyAction, HotkeyError, HotkeyListener, key_matches
 from tests.fixtures.display import XDisplay
+from tests.fixtures.parts import require_tools
 from tests.fixtures.waiting import wait_for
 
 Make = Callable[..., tuple[HotkeyListener, "queue.Queue[HotkeyAction]"]]
@@ -330,6 +331,23 @@ def test_toggle_mode_and_mode_key(x_env: XDisplay, make_listener: Make) -> None:
     assert next_action(actions).kind is ActionKind.STOP
 
 
+def test_right_alt_is_heard_on_a_layout_with_altgr(x_env: XDisplay, make_listener: Make) -> None:
+    # On German, French, Nordic... layouts right Alt is ISO_Level3_Shift, which pynput names no
+    # key: a right_alt (or alt_gr) hotkey was never heard there, with no word why.
+    require_tools("setxkbmap", fix="sudo apt-get install x11-xkb-utils")
+    x_env.run("setxkbmap", "de")
+    try:
+        for key in ("right_alt", "alt_gr"):
+            listener, actions = make_listener(key=key, min_hold_s=0.0)
+            x_env.xdotool("keydown", "ISO_Level3_Shift")
+            assert next_action(actions).kind is ActionKind.START
+            x_env.xdotool("keyup", "ISO_Level3_Shift")
+            assert next_action(actions).kind is ActionKind.STOP
+            listener.stop()
+    finally:
+        x_env.run("setxkbmap", "us")
+
+
 def test_paused_ignores_the_hotkey(x_env: XDisplay, make_listener: Make) -> None:
     listener, actions = make_listener(key="f9", min_hold_s=0.0, paused=True)
     assert listener.paused
@@ -379,6 +397,8 @@ def test_same_key_bound_twice_is_an_error() -> None:
         ("ctrl_r", "ctrl", False),
         ("alt_r", "alt_r", True),
         ("alt_r", "alt", False),
+        ("alt_r", "alt_gr", True),  # the same key on a layout with AltGr
+        ("alt_gr", "alt_r", True),
         ("caps_lock", "caps_lock", True),
         ("d", "d", True),
         ("d", "e", False),

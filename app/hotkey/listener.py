@@ -73,8 +73,14 @@ class HotkeyAction:
 
 
 def key_matches(binding_key: str, event_key: str) -> bool:
-    """Whether a key event named ``event_key`` (pynput's name) is the binding's main key."""
+    """Whether a key event named ``event_key`` (pynput's name) is the binding's main key.
+
+    >>> key_matches("alt_r", "alt_gr"), key_matches("alt_gr", "alt_r"), key_matches("alt_l", "alt_gr")
+    (True, True, False)
+    """
     if binding_key == event_key:
+        return True
+    if {binding_key, event_key} == {"alt_r", "alt_gr"}:  # one key: AltGr on German, French... layouts
         return True
     if _GENERIC_OF_LEFT.get(binding_key) == event_key:  # "ctrl_l" binding, pynput says "ctrl"
         return True
@@ -82,11 +88,18 @@ def key_matches(binding_key: str, event_key: str) -> bool:
     return binding_key in ("ctrl", "alt", "shift", "cmd") and MODIFIER_OF.get(event_key) == binding_key
 
 
+#: X keysyms pynput names no ``Key`` for: ISO_Level3_Shift is the right Alt key of every layout
+#: with an AltGr (German, French, Spanish, Nordic...); pynput calls only Mode_switch alt_gr.
+_NAMELESS_VKS = {0xFE03: "alt_gr"}
+
+
 def key_name(key: Any) -> str | None:
     """pynput key → our name: ``Key`` members by name, characters lower-cased, else None."""
     name = getattr(key, "name", None)
     if isinstance(name, str):
         return name
+    if (known := _NAMELESS_VKS.get(getattr(key, "vk", None) or 0)) is not None:
+        return known
     char = getattr(key, "char", None)
     if isinstance(char, str) and len(char) == 1:
         return char.lower()

@@ -21,11 +21,12 @@ APT_RUNTIME=(
 # benchmarks' other synthesizers, `python -m app.bench.synth --other-synths`), a virtual X
 # server and window manager, a tray host, PulseAudio with a virtual source, a compiler for
 # llama.cpp, desktop-file-validate (tests/test_packaging.py checks the .desktop entry with it),
-# xterm (a terminal no key pastes the clipboard into: Holdtype types there), strace (the
-# privacy tests watch every connection a process tries) and git (the commit mode's staged diff).
+# xterm (a terminal no key pastes the clipboard into: Holdtype pastes PRIMARY there), setxkbmap
+# (other keyboard layouts), strace (the privacy tests watch every connection a process tries)
+# and git (the commit mode's staged diff).
 APT_DEV=(
   espeak-ng sox libsox-fmt-all xvfb openbox trayer x11-utils pulseaudio pulseaudio-utils
-  build-essential cmake desktop-file-utils xterm strace git
+  build-essential cmake desktop-file-utils xterm x11-xkb-utils strace git
   flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
 )
 
