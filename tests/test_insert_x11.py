@@ -250,6 +250,19 @@ def test_typing_keeps_accents_capitals_other_scripts_and_line_breaks(
     target_window.wait_for_text(text)
 
 
+def test_typing_more_distinct_characters_than_spare_keys_keeps_each(
+    x_env: XDisplay, target_window: TargetWindow
+) -> None:
+    # A keycode lent again at once turned the key sent on it before into the new character:
+    # "今日は天気がいいので、公園に…" came out "今日は天と一緒緒昼ご飯を…" (Xvfb lends 19 keycodes).
+    text = "今日は天気がいいので、公園に散歩に行きました。友達と一緒に昼ご飯を食べました。"
+    assert len(set(text)) > 30
+    target_window.focus()
+    result = X11Inserter(settings(strategy="type")).insert(text)
+    assert result.ok, result.error
+    target_window.wait_for_text(text)
+
+
 def test_failed_paste_leaves_text_on_clipboard(
     x_env: XDisplay,
     clipboard: XClipboard,

@@ -14,12 +14,18 @@ import contextlib
 import logging
 import os
 import threading
+import time
 from typing import Any
 
 log = logging.getLogger(__name__)
 
 #: How long the spare keycodes keep their characters after the last one was typed.
 KEEP_S = 2.0
+#: How long after its key was sent a keycode may be lent to another character. A window reads
+#: the character of a key through the mapping of the moment it handles the event: with more
+#: distinct characters in a row than spare keycodes (Xvfb has 19; a Japanese sentence has more)
+#: a keycode lent again at once turned the earlier key into the new character.
+REUSE_S = 0.5
 
 
 def keysym_of(char: str) -> int:
@@ -43,6 +49,7 @@ class SpareKeys:
         self._width = len(mapping[0]) if mapping else 2
         self._free = [first + i for i, syms in enumerate(mapping) if not any(syms)]
         self._lent: dict[str, int] = {}  # character -> keycode, oldest first
+        self._sent: dict[int, float] = {}  # keycode -> when its key was last sent (monotonic)
         self._shift = self._d.keysym_to_keycode(XK.string_to_keysym("Shift_L"))
         self._lock = threading.Lock()
         self._timer: threading.Timer | None = None
@@ -72,6 +79,7 @@ class SpareKeys:
                 if shift:
                     xtest.fake_input(self._d, X.KeyRelease, self._shift)
                 self._d.sync()
+                self._sent[code] = time.monotonic()
             self._timer = threading.Timer(KEEP_S, self.restore)
             self._timer.daemon = True
             self._timer.start()
@@ -81,7 +89,13 @@ class SpareKeys:
         free one, else the one lent longest ago (its character was typed well before)."""
         code = self._lent.pop(lower, None)
         if code is None:
-            code = self._free.pop(0) if self._free else self._lent.pop(next(iter(self._lent)))
+            if self._free:
+                code = self._free.pop(0)
+            else:
+                code = self._lent.pop(next(iter(self._lent)))
+                wait = REUSE_S - (time.monotonic() - self._sent.get(code, 0.0))
+                if wait > 0:  # its last key may not be read yet: typing slows to the windows' pace
+                    time.sleep(wait)
             levels = [keysym_of(lower), keysym_of(upper)] * (self._width // 2 + 1)
             self._d.change_keyboard_mapping(code, [levels[: self._width]])
             self._d.sync()
