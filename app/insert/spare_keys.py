@@ -15,6 +15,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Iterable
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,16 @@ class SpareKeys:
             self._timer = threading.Timer(KEEP_S, self.restore)
             self._timer.daemon = True
             self._timer.start()
+
+    def missing(self, chars: Iterable[str]) -> set[str]:
+        """Those of ``chars`` that no key of the current keyboard map makes, the keycodes
+        lent here aside (read afresh: ``setxkbmap`` may have changed the layout)."""
+        info = self._d.display.info
+        with self._lock:
+            mapping = self._d.get_keyboard_mapping(info.min_keycode, info.max_keycode - info.min_keycode + 1)
+            lent = set(self._lent.values())
+        present = {sym for i, syms in enumerate(mapping) if info.min_keycode + i not in lent for sym in syms}
+        return {char for char in chars if keysym_of(char) not in present}
 
     def _keycode(self, lower: str, upper: str) -> int:
         """The keycode lent to ``lower`` (and ``upper`` with Shift), lent now if need be: a

@@ -33,7 +33,7 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import NamedTuple
 
 from app.config import PasteSettings
@@ -339,11 +339,12 @@ class X11Inserter:
         With Caps Lock on, letters come out case-inverted (as with any typing tool).
         """
         release_held_modifiers()
+        absent = _not_on_keyboard(text)
         words = [text] if self.between_words is None else re.findall(r"\s*\S+\s*", text) or [text]
         for word in words:  # each with the spaces around it
             if self.between_words is not None and self.between_words():
                 release_held_modifiers()  # those of a ctrl+alt+space held meanwhile
-            for step in typing_commands(word):
+            for step in typing_commands(word, absent):
                 if step[0] == "chars" and _typed_on_spare_keys(step[1]):
                     continue
                 for command in _xdotool_commands(step):
@@ -438,38 +439,37 @@ class X11Inserter:
         return error
 
 
-_TYPED_AS_IS = re.compile(r"[^\n\x80-\U0010ffff]+")  # ASCII but line breaks
-
-
-_NOT_ASCII = re.compile(r"[\x80-\U0010ffff]+")
-
-
-def typing_commands(text: str) -> list[tuple[str, str]]:
+def typing_commands(text: str, absent: Collection[str] = ()) -> list[tuple[str, str]]:
     """How ``text`` is typed, in order: ("type", a run of ASCII) with ``xdotool type``; ("key",
-    "Return") for a line break; ("chars", a run of other characters), each typed on a spare
-    keycode (:mod:`app.insert.spare_keys`).
+    "Return") for a line break; ("chars", a run of other characters, and of the ASCII ones in
+    ``absent``: no key of the layout makes them), each typed on a spare keycode
+    (:mod:`app.insert.spare_keys`).
 
     ``xdotool type`` sends a line break as Linefeed, which Qt and GTK widgets ignore
     ("Hello\nWorld" came out "HelloWorld"), and types a character no key makes by mapping a
     spare key to it and back at once, which a window often reads after the mapping is gone
-    ("Café naïve Über €5" came out "Caf nave ber 5"), and "Ü" came out "ü" at any pace.
+    ("Café naïve Über €5" came out "Caf nave ber 5"; on a Russian layout "Hello" came out
+    "heo"), and "Ü" came out "ü" at any pace.
 
     >>> typing_commands("Ü ok\nÉté")
     [('chars', 'Ü'), ('type', ' ok'), ('key', 'Return'), ('chars', 'É'), ('type', 't'), ('chars', 'é')]
+    >>> typing_commands("Hi, 42", absent="Hi")
+    [('chars', 'Hi'), ('type', ', 42')]
     """
-    commands: list[tuple[str, str]] = []
-    at = 0
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    while at < len(text):
-        if (run := _TYPED_AS_IS.match(text, at)) is not None:
-            commands.append(("type", run.group()))
-        elif (run := _NOT_ASCII.match(text, at)) is not None:
-            commands.append(("chars", run.group()))
-        else:
+
+    def kind(ch: str) -> str:
+        return "key" if ch == "\n" else "chars" if ord(ch) > 0x7F or ch in absent else "type"
+
+    commands: list[tuple[str, str]] = []
+    for ch in text:
+        step = kind(ch)
+        if step == "key":
             commands.append(("key", "Return"))
-            at += 1
-            continue
-        at = run.end()
+        elif commands and commands[-1][0] == step:
+            commands[-1] = (step, commands[-1][1] + ch)
+        else:
+            commands.append((step, ch))
     return commands
 
 
@@ -482,6 +482,22 @@ def _xdotool_commands(command: tuple[str, str]) -> list[list[str]]:
     if kind == "key":
         return [["key", text]]
     return [["key", "--delay", "30", f"{'shift+' if c.isupper() else ''}U{ord(c):04X}"] for c in text]
+
+
+def _not_on_keyboard(text: str) -> frozenset[str]:
+    """The ASCII characters of ``text`` (line breaks aside) no key of the current layout makes
+    (Latin letters on a Russian or Greek layout), to be typed on spare keycodes."""
+    from app.insert.spare_keys import spare_keys
+
+    wanted = {ch for ch in text if ch.isascii() and ch not in "\r\n"}
+    keys = spare_keys() if wanted else None
+    if keys is None:
+        return frozenset()
+    try:
+        return frozenset(keys.missing(wanted))
+    except Exception as exc:  # the connection broke: xdotool types them as it can
+        log.debug("cannot read the keyboard map: %s", exc)
+        return frozenset()
 
 
 def _typed_on_spare_keys(text: str) -> bool:
