@@ -165,15 +165,16 @@ def test_active_window_class(x_env: XDisplay, target_window_factory) -> None:  #
     window.close()
 
 
-def _xterm(x_env: XDisplay, *command: str) -> subprocess.Popen[bytes]:
-    """A real xterm running ``command``, once it is the active window."""
+def _xterm(x_env: XDisplay, *command: str, cwd: Path | None = None) -> subprocess.Popen[bytes]:
+    """A real xterm running ``command`` (in ``cwd``), once it is the active window."""
     require_tools("xterm", fix="sudo apt-get install xterm")
-    term = subprocess.Popen(["xterm", "-e", *command], env=x_env.env, stderr=subprocess.DEVNULL)
-    wait_for(
-        lambda: (active_window_class() or ("",))[-1] == "XTerm",
-        timeout=30,
-        what="the xterm window to be active",
-    )
+    x_env.reset_keyboard()
+    term = subprocess.Popen(["xterm", "-e", *command], env=x_env.env, stderr=subprocess.DEVNULL, cwd=cwd)
+
+    def active_pid() -> str:
+        return x_env.run("xdotool", "getactivewindow", "getwindowpid", check=False).stdout.strip()
+
+    wait_for(lambda: active_pid() == str(term.pid), timeout=30, what="this xterm window to be active")
     return term
 
 
@@ -211,12 +212,10 @@ def test_dictated_lines_do_not_run_as_commands_in_xterm(
     once. Pasted, bash holds the lines (bracketed paste) for the user to run or drop: Ctrl+C
     here drops them, and the command typed after it shows bash read everything before."""
     require_tools("bash", fix="sudo apt-get install bash")
-    term = _xterm(
-        x_env, "env", "-i", f"HOME={tmp_path}", "TERM=xterm", "PS1=$ ", "bash", "--norc", "--noprofile", "-i"
-    )
+    env = ["env", "-i", f"HOME={tmp_path}", "TERM=xterm", "PS1=$ ", "PROMPT_COMMAND=touch .prompt"]
+    term = _xterm(x_env, *env, "bash", "--norc", "--noprofile", "-i", cwd=tmp_path)
     try:
-        x_env.xdotool("type", "--delay", "20", f"cd {tmp_path}")
-        x_env.xdotool("key", "Return")
+        wait_for(lambda: (tmp_path / ".prompt").exists(), timeout=30, what="bash's first prompt")
         result = X11Inserter(settings()).insert("touch first\ntouch second")
         assert result.ok, result
         x_env.xdotool("key", "ctrl+c")
@@ -224,6 +223,9 @@ def test_dictated_lines_do_not_run_as_commands_in_xterm(
         x_env.xdotool("key", "Return")
         wait_for(lambda: (tmp_path / "done").exists(), timeout=30, what="bash to run the command typed last")
         assert not (tmp_path / "first").exists() and not (tmp_path / "second").exists()
+        assert X11Inserter(settings()).insert("touch third").ok  # a paste reaches this bash
+        x_env.xdotool("key", "Return")
+        wait_for(lambda: (tmp_path / "third").exists(), timeout=30, what="the pasted command to run at Enter")
     finally:
         term.terminate()
         term.wait(timeout=10)
