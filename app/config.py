@@ -752,6 +752,23 @@ def set_text(settings: Settings, key: str, text: str) -> Settings:
             raise first from None
 
 
+def _is_section(key: str) -> bool:
+    """Whether the dotted ``key`` names a section of settings (``hotkey``, ``vocabulary``), not
+    one setting whose value is a table (``hotkey.mode_keys``).
+
+    >>> _is_section("vocabulary"), _is_section("hotkey.mode_keys"), _is_section("rules")
+    (True, False, False)
+    """
+    model: Any = Settings
+    for part in key.split("."):
+        fields = model.model_fields if isinstance(model, type) and issubclass(model, BaseModel) else {}
+        field = fields.get(part)
+        if field is None:
+            return False
+        model = field.annotation
+    return isinstance(model, type) and issubclass(model, BaseModel)
+
+
 def set_value(settings: Settings, key: str, value: Any) -> Settings:
     """Return new settings with the dotted ``key`` set to ``value``, validated."""
     data = settings.model_dump(mode="json")
@@ -763,6 +780,10 @@ def set_value(settings: Settings, key: str, value: Any) -> Settings:
         node = node[part]
     if not isinstance(node, dict) or parts[-1] not in node:
         raise ConfigError(f"unknown setting '{key}' (see `holdtype config show`)")
+    if isinstance(value, dict) and _is_section(key):
+        # The settings it names change, the others stay: `config set vocabulary
+        # '{"autocorrect": false}'` emptied the vocabulary's terms (defaults filled the gaps).
+        value = {**node[parts[-1]], **value}
     node[parts[-1]] = value
     try:
         new = Settings.model_validate(data)

@@ -432,6 +432,25 @@ def test_config_set_checks_a_whole_section_like_its_settings(tmp_path: Path) -> 
     assert "understands English only" in holdtype("config", "set", "model.language", "fr").stderr
 
 
+def test_config_set_of_a_section_keeps_the_settings_it_does_not_name() -> None:
+    # `config set vocabulary '{"autocorrect": false}'` emptied the terms, and a section set for
+    # its mode put hotkey.key back to caps_lock: defaults filled what the object left out.
+    assert holdtype("vocab", "add", "PyPI", "NumPy").returncode == 0
+    assert holdtype("config", "set", "hotkey.key", "f9").returncode == 0
+    assert holdtype("config", "set", "vocabulary", '{"autocorrect": false}').returncode == 0
+    assert holdtype("config", "set", "hotkey", '{"mode": "toggle"}').returncode == 0
+    assert holdtype("vocab", "list").stdout.splitlines() == ["PyPI", "NumPy"]
+    assert holdtype("config", "get", "vocabulary.autocorrect").stdout.strip() == "false"
+    assert holdtype("config", "get", "hotkey.key").stdout.strip() == "f9"
+    assert holdtype("config", "get", "hotkey.mode").stdout.strip() == "toggle"
+    # a table setting is still replaced whole, and a section's terms can still be emptied
+    assert holdtype("config", "set", "hotkey.mode_keys", '{"f10": "clean"}').returncode == 0
+    assert holdtype("config", "set", "hotkey.mode_keys", '{"f11": "email"}').returncode == 0
+    assert json.loads(holdtype("config", "get", "hotkey.mode_keys").stdout) == {"f11": "email"}
+    assert holdtype("config", "set", "vocabulary", '{"terms": []}').returncode == 0
+    assert holdtype("vocab", "list").stdout == ""
+
+
 def test_a_model_folder_given_relative_is_stored_absolute(tmp_path: Path) -> None:
     from app.transcribe.models import resolve
 

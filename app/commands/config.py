@@ -107,8 +107,9 @@ def config_set(key: str, value: str) -> None:
     """Change one setting (validated), e.g. `holdtype config set hotkey.mode toggle`.
 
     VALUE is read as JSON/TOML when it parses (numbers, true/false, lists), else as text;
-    `none` clears an optional setting. A whole section (`hotkey`, `rules`...) takes a JSON
-    object or list, checked like each of its settings. A value shaped like an API key is
+    `none` clears an optional setting. A whole section (`hotkey`, `vocabulary`...) takes a
+    JSON object whose settings are changed (the others keep their values), `rules` a JSON
+    list (the whole list), checked like each of its settings. A value shaped like an API key is
     refused for every setting: keys go in llm's key store (`llm keys set openai`).
     """
     if looks_like_api_key(value):  # the settings file is plain text, and no setting is a key
