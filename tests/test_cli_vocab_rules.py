@@ -262,6 +262,25 @@ def test_rules_remove_unknown_is_an_error() -> None:
     assert "no rule finds" in line
 
 
+def test_rules_remove_takes_the_one_rule_named_and_add_replaces_only_its_own_kind() -> None:
+    # `rules remove Api` removed 'Api' and the case-insensitive 'api' too, saying "removed rule
+    # 'Api'"; a plain 'a.b' and a regex 'a.b' went together; and a case-sensitive 'API' added
+    # replaced the case-insensitive 'api'.
+    ok("rules", "add", "api", "A.P.I.")
+    ok("rules", "add", "API", "API!", "--case-sensitive")
+    ok("rules", "add", "Api", "x", "--case-sensitive")
+    assert [r["find"] for r in json.loads(ok("rules", "list", "--json"))] == ["api", "API", "Api"]
+    assert "removed rule 'Api'" in ok("rules", "remove", "Api")
+    assert [r["find"] for r in json.loads(ok("rules", "list", "--json"))] == ["api", "API"]
+    ok("rules", "add", "a.b", "plain")
+    ok("rules", "add", "a.b", "pattern", "--regex")
+    assert "2 rules find 'a.b'" in fails("rules", "remove", "a.b")
+    ok("rules", "remove", "a.b", "--regex")
+    assert [r["replace"] for r in json.loads(ok("rules", "list", "--json"))] == ["A.P.I.", "API!", "plain"]
+    ok("rules", "remove", "A.B")  # no exact spelling: the rule that ignores case
+    assert [r["find"] for r in json.loads(ok("rules", "list", "--json"))] == ["api", "API"]
+
+
 def test_commands_saving_at_the_same_time_keep_every_change() -> None:
     # Each command reads the settings, changes them and saves them. Unguarded, ten `vocab add`
     # run at once kept six of the ten terms, each having said "added 1 term(s)".

@@ -34,7 +34,7 @@ def add(find: str, replace: str, is_regex: bool, case_sensitive: bool) -> None:
     validate_rule(rule)  # the reason, in one line (Rule's own check says the same, as pydantic)
     rule = Rule.model_validate(rule.model_dump())
     with _common.editing() as current:
-        same = [i for i, r in enumerate(current.rules) if _same_find(r, find, is_regex)]
+        same = [i for i, r in enumerate(current.rules) if _same_rule(r, rule)]
         if same:  # replaced where it stands: rules apply in order, and the order is the user's
             rules = [r for i, r in enumerate(current.rules) if i not in same[1:]]
             rules[same[0]] = rule
@@ -48,26 +48,73 @@ def add(find: str, replace: str, is_regex: bool, case_sensitive: bool) -> None:
 
 @rules.command("remove")
 @click.argument("find")
-def remove(find: str) -> None:
-    """Remove the rule whose FIND is exactly FIND. Example: holdtype rules remove "pie pie" """
+@click.option("--regex/--plain", "is_regex", default=None, help="Only a regex rule / only a plain one.")
+@click.option(
+    "--case-sensitive/--ignore-case",
+    "case_sensitive",
+    default=None,
+    help="Only a rule that matches case / not.",
+)
+def remove(find: str, is_regex: bool | None, case_sensitive: bool | None) -> None:
+    """Remove the rule whose FIND is FIND (spelled exactly, else ignoring case). When several
+    rules find it, --regex/--plain and --case-sensitive/--ignore-case say which.
+
+    Example: holdtype rules remove "pie pie"
+    """
     with _common.editing() as current:
-        kept = [r for r in current.rules if not _same_find(r, find)]
-        if len(kept) == len(current.rules):
+        candidates = [
+            i
+            for i, r in enumerate(current.rules)
+            if (is_regex is None or r.regex == is_regex)
+            and (case_sensitive is None or r.case_sensitive == case_sensitive)
+        ]
+        exact = [
+            i
+            for i in candidates
+            if _spelled(current.rules[i].find, current.rules[i].regex)
+            == _spelled(find, bool(current.rules[i].regex))
+        ]
+        matched = exact or [i for i in candidates if _same_find(current.rules[i], find)]
+        if not matched:
             raise RuleError(f"no rule finds {find!r} (see `holdtype rules list`)")
+        if len(matched) > 1:
+            listed = "; ".join(_shown(current.rules[i]) for i in matched)
+            raise RuleError(
+                f"{len(matched)} rules find {find!r} ({listed}); say which with --regex or --plain, "
+                "--case-sensitive or --ignore-case"
+            )
+        gone = current.rules[matched[0]]
+        kept = [r for i, r in enumerate(current.rules) if i != matched[0]]
         _common.save(current.model_copy(update={"rules": kept}))
-    click.echo(f"removed rule {find!r}; {len(kept)} rule(s)")
+    click.echo(f"removed rule {_shown(gone)}; {len(kept)} rule(s)")
 
 
-def _same_find(rule: Rule, find: str, regex: bool | None = None) -> bool:
-    """Whether ``rule`` finds what ``find`` does: the same text, but for case (a rule that
-    ignores case), runs of spaces and how accents are composed; a regex rule the same pattern.
-    With ``regex`` (the kind of rule being added), only a rule of that kind."""
-    if regex is not None and rule.regex != regex:
+def _spelled(find: str, regex: bool) -> str:
+    """``find`` as rules compare it: composed accents, and single spaces unless a regex."""
+    text = unicodedata.normalize("NFC", find)
+    return text if regex else " ".join(text.split())
+
+
+def _shown(rule: Rule) -> str:
+    """A rule in one line, as `rules list` shows it."""
+    flags = [name for name, on in (("regex", rule.regex), ("case-sensitive", rule.case_sensitive)) if on]
+    return f"{rule.find!r} -> {rule.replace!r}" + (f" [{', '.join(flags)}]" if flags else "")
+
+
+def _same_rule(rule: Rule, new: Rule) -> bool:
+    """Whether ``new`` (being added) takes the place of ``rule``: of the same kind and case
+    handling, finding the same text (ignoring case when neither matches case)."""
+    if (rule.regex, rule.case_sensitive) != (new.regex, new.case_sensitive):
         return False
-    mine, theirs = (unicodedata.normalize("NFC", text) for text in (rule.find, find))
+    return _same_find(rule, new.find)
+
+
+def _same_find(rule: Rule, find: str) -> bool:
+    """Whether ``rule`` finds what ``find`` does: the same text, but for case (a rule that
+    ignores case), runs of spaces and how accents are composed; a regex rule the same pattern."""
+    mine, theirs = _spelled(rule.find, rule.regex), _spelled(find, rule.regex)
     if rule.regex:
         return mine == theirs
-    mine, theirs = " ".join(mine.split()), " ".join(theirs.split())
     return mine == theirs if rule.case_sensitive else mine.casefold() == theirs.casefold()
 
 
