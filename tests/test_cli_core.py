@@ -451,6 +451,22 @@ def test_config_set_of_a_section_keeps_the_settings_it_does_not_name() -> None:
     assert holdtype("vocab", "list").stdout == ""
 
 
+def test_the_model_in_use_is_not_removed() -> None:
+    # `models remove base.en` while base.en was model.name: dictation and `transcribe` then
+    # failed with "not downloaded yet" (the settings window already refused it).
+    import shutil
+
+    from app.transcribe import models
+
+    shutil.copytree(models.resolve("tiny.en"), models.downloaded_path("base.en"))
+    assert holdtype("config", "set", "model.name", "base.en").returncode == 0
+    _one_line_error(holdtype("models", "remove", "base.en"), "'base.en' is the model in use")
+    assert models.is_installed("base.en")
+    assert holdtype("config", "set", "model.name", "tiny.en").returncode == 0
+    assert holdtype("models", "remove", "base.en").returncode == 0
+    assert not models.is_installed("base.en")
+
+
 def test_a_model_folder_given_relative_is_stored_absolute(tmp_path: Path) -> None:
     from app.transcribe.models import resolve
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -192,6 +193,19 @@ def test_config_set_refuses_the_terms_vocab_add_refuses() -> None:
     assert ok("vocab", "list").splitlines() == ["NumPy"]
     ok("config", "set", "vocabulary.terms", '["Polars", "C#"]')
     assert ok("vocab", "list").splitlines() == ["Polars", "C#"]
+
+
+def test_vocab_add_from_a_closed_standard_input_is_one_line() -> None:
+    # `vocab add --file - <&-` printed a traceback (sys.stdin is None).
+    proc = subprocess.run(
+        ["sh", "-c", f"exec {shlex.quote(sys.executable)} -m app vocab add --file - <&-"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "pipe them in" in proc.stderr
 
 
 def test_rules_add_list_test_remove() -> None:

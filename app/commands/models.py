@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 import click
 
 from app.commands._common import echo_json, settings
+from app.errors import ModelError
 
 
 @click.group()
@@ -106,8 +107,14 @@ def models_download(name: str) -> None:
 @models_group.command("remove")
 @click.argument("name")
 def models_remove(name: str) -> None:
-    """Delete a downloaded model."""
+    """Delete a downloaded model (not the one in use: set another first)."""
     from app.transcribe import models as registry
 
+    if name == settings().model.name and name != registry.EMBEDDED:
+        # Dictation and `transcribe` then failed with "not downloaded yet" until it was fetched again.
+        raise ModelError(
+            f"'{name}' is the model in use; pick another first: holdtype config set model.name "
+            f"{registry.EMBEDDED}, then remove it"
+        )
     registry.remove(name)
     click.echo(f"removed {name}")

@@ -79,6 +79,11 @@ def _file_terms(path: Path) -> list[str]:
     are left out (``holdtype rules add`` adds those)."""
     rules: list[Rule] = []
     if str(path) == "-":
+        if sys.stdin is None or sys.stdin.isatty():
+            raise ConfigError(
+                "--file - reads terms from standard input; pipe them in: "
+                "holdtype vocab add --file - < terms.txt"
+            )
         try:
             terms, name = parse_terms(decode_text(sys.stdin.buffer.read())), "standard input"
         except UnicodeDecodeError as exc:
