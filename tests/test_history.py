@@ -159,6 +159,21 @@ def test_data_survives_reopen(tmp_path: Path) -> None:
         assert got is not None and got.text == "kept"
 
 
+def test_a_column_of_a_newer_version_is_left_alone(tmp_path: Path) -> None:
+    # A newer Holdtype that adds a column to the history: this one's every listing failed
+    # with "unexpected keyword argument" (a traceback from `holdtype history list`).
+    import sqlite3
+
+    path = tmp_path / "h.sqlite3"
+    with HistoryStore(path) as s:
+        s.add(entry("before"))
+    with sqlite3.connect(path) as conn:
+        conn.execute("ALTER TABLE utterances ADD COLUMN language TEXT")
+    with HistoryStore(path) as s:
+        s.add(entry("after"))
+        assert [e.text for e in s.list()] == ["after", "before"]
+
+
 def test_not_a_database_is_moved_aside(tmp_path: Path) -> None:
     path = tmp_path / "history.sqlite3"
     path.write_bytes(b"this is not sqlite at all, just text " * 100)

@@ -96,6 +96,7 @@ class HistoryEntry:
 
 COLUMNS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(HistoryEntry) if f.name != "id")
 _UPDATABLE = frozenset(COLUMNS)
+_FIELDS = frozenset(("id", *COLUMNS))
 
 
 def _contains(haystack: str | None, needle: str) -> bool:
@@ -105,7 +106,9 @@ def _contains(haystack: str | None, needle: str) -> bool:
 
 
 def _row_to_entry(row: sqlite3.Row) -> HistoryEntry:
-    data = {key: row[key] for key in row.keys()}  # noqa: SIM118 - sqlite3.Row is not a mapping
+    # Known columns only: a newer Holdtype may have added one (an older one then read the
+    # database with a TypeError on every listing).
+    data = {key: row[key] for key in row.keys() if key in _FIELDS}  # noqa: SIM118 - sqlite3.Row is not a mapping
     try:
         data["outcome"] = Outcome(data["outcome"])
     except ValueError:
