@@ -121,12 +121,14 @@ class FileTranscriber:
                     outcome = replace(outcome, load_ms=0.0 if loaded else load_ms)
                     loaded = True
                 yield outcome
-        finally:
+        except BaseException:
             # Ctrl-C, or a caller that stops reading: the files not started yet are dropped,
-            # and the decodes running are given up between their stages, so the process exits
-            # at once instead of after them.
+            # and the decodes running are given up between their stages, without waiting
+            # for them (a window of a long file takes seconds to reach its next stage).
             self._stop.set()
-            pool.shutdown(wait=True, cancel_futures=True)
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
 
     def _attempt(self, path: Path) -> FileResult | AudioError:
         """:meth:`transcribe_file`, with an unreadable file's error returned, not raised."""
