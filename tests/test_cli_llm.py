@@ -208,6 +208,20 @@ def test_eval_errors_are_one_line(tmp_path) -> None:  # type: ignore[no-untyped-
     _one_line_error(holdtype("eval", str(latin), "--mode", "clean"), "is not UTF-8 text")
 
 
+def test_eval_gives_no_model_latency_when_no_model_was_asked(speak, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # With no model named, every clip fell back before any call, and the table showed a
+    # "median ms" of 280 as the model's latency.
+    manifest = tmp_path / "clips.jsonl"
+    manifest.write_text(json.dumps({"path": str(speak("Open the door.")), "text": "Open the door."}) + "\n")
+    out = tmp_path / "eval.json"
+    proc = holdtype(
+        "eval", str(manifest), "--mode", "clean", "--json-out", str(out), env={"OPENAI_API_KEY": ""}
+    )
+    assert proc.returncode == 0, proc.stderr
+    clean = {m["mode"]: m for m in json.loads(out.read_text())["modes"]}["clean"]
+    assert clean["fallback_rate"] == 1.0 and clean["latency_median_ms"] is None
+
+
 @pytest.mark.llm
 @pytest.mark.slow
 def test_eval_compares_raw_and_clean(local_llm, speak, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -214,7 +214,7 @@ def _score(score: ModeScore, clip: Clip, result: Any) -> None:
         score.reasons[reason] = score.reasons.get(reason, 0) + 1
     if result.cached:
         score.cached += 1
-    elif score.mode != "raw":
+    elif result.attempts:  # a model was asked (a mode that fell back before any call was not)
         score.fresh_ms.append(result.llm_ms)
     score.tokens_in += result.input_tokens or 0
     score.tokens_out += result.output_tokens or 0

@@ -119,7 +119,10 @@ class ModeResult:
 
 
 class _Fallback(Exception):
-    """Internal: the call failed in a way that returns the input text."""
+    """Internal: the call failed in a way that returns the input text; ``attempts`` is how
+    many requests reached for the model before it did (0: none was sent)."""
+
+    attempts = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,7 +259,7 @@ class ModeRunner:
         try:
             reply = self._call(mode, model_id, rendered.system, rendered.prompt, options)
         except _Fallback as exc:
-            return self._fallback(mode.name, model_id, text, str(exc), start, key=key)
+            return self._fallback(mode.name, model_id, text, str(exc), start, key=key, attempts=exc.attempts)
         # A reply that never matched the schema is not kept: the next dictation asks again
         # (with llm.retries as they are then) rather than falling back on the stored failure.
         if cache is not None and reply.schema_error is None:
@@ -317,8 +320,10 @@ class ModeRunner:
         reason: str,
         start: float,
         key: str | None = None,
+        attempts: int = 0,
     ) -> ModeResult:
-        common = {"mode": mode_name, "model": model_id, "cached": False, "cache_key": key}
+        common: dict[str, Any] = {"mode": mode_name, "model": model_id, "cached": False, "cache_key": key}
+        common["attempts"] = attempts
         return self._fallback_result(text, reason, start, common)
 
     def _fallback_result(self, text: str, reason: str, start: float, common: dict[str, Any]) -> ModeResult:
@@ -386,9 +391,13 @@ class ModeRunner:
                 log.info("mode %s: no time left for another attempt (llm.timeout_s)", mode.name)
                 break
             attempts = attempt
-            reply_text, usage, ms, cut = _call_with_timeout(
-                model, model_id, next_prompt, system, send_schema, call_options, timeout, left
-            )
+            try:
+                reply_text, usage, ms, cut = _call_with_timeout(
+                    model, model_id, next_prompt, system, send_schema, call_options, timeout, left
+                )
+            except _Fallback as exc:
+                exc.attempts = attempt
+                raise
             total_ms += ms
             tokens_in = _add(tokens_in, usage[0])
             tokens_out = _add(tokens_out, usage[1])
