@@ -86,7 +86,8 @@ def _check_arguments(args: list[str]) -> None:
     r"""Refuse an argument that is not valid text in the system's encoding (a term typed in a
     Latin-1 terminal on a UTF-8 system): Python keeps its bytes as lone surrogates, which no
     settings file, history or clipboard can store. The arguments of ``transcribe`` are let
-    through: the file system takes a file's name back as it was.
+    through, and anywhere the name of a file or folder there is (or of one to write in a
+    folder there is: ``--json-out``): the file system takes a file's name back as it was.
 
     >>> _check_arguments(["vocab", "add", "naïve"])
     >>> _check_arguments(["vocab", "add", "bad\udcff"])  # doctest: +ELLIPSIS
@@ -101,6 +102,8 @@ def _check_arguments(args: list[str]) -> None:
         except UnicodeEncodeError:
             if command == "transcribe":  # a file named in another encoding, there or not: a
                 continue  # missing one is its own failed line, and the other files are read
+            if os.path.lexists(arg) or (os.sep in arg and os.path.isdir(os.path.dirname(arg))):
+                continue  # `vocab add --file`, `eval MANIFEST`, `--json-out` name files
             shown = arg.encode("utf-8", "surrogateescape").decode("ascii", "backslashreplace")
             raise click.UsageError(
                 f"the argument '{shown}' is not valid UTF-8 text; type it again in a UTF-8 terminal"
@@ -141,9 +144,9 @@ def main(ctx: click.Context, verbose: int) -> None:
         requested = logging.INFO
     elif verbose >= 2:
         requested = logging.DEBUG
-    env_level = os.environ.get("HOLDTYPE_LOG_LEVEL")
-    if env_level:
-        requested = getattr(logging, env_level.upper(), requested)
+    env_level = os.environ.get("HOLDTYPE_LOG_LEVEL", "").upper()
+    if env_level in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):  # (BASIC_FORMAT is no level)
+        requested = getattr(logging, env_level)
     logs.request(requested)
     if requested is not None:
         level = requested

@@ -208,6 +208,19 @@ def test_vocab_add_from_a_closed_standard_input_is_one_line() -> None:
     assert "pipe them in" in proc.stderr
 
 
+def test_a_file_named_in_another_encoding_is_read(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # Refused as "not valid UTF-8 text; type it again in a UTF-8 terminal": the name is a
+    # Latin-1 file's, typed right. (A term in Latin-1 is still refused: it would be stored.)
+    latin = tmp_path / os.fsdecode(b"caf\xe9.txt")
+    latin.write_text("NumPy\n", encoding="utf-8")
+    ok("vocab", "add", "--file", str(latin))
+    assert ok("vocab", "list").splitlines() == ["NumPy"]
+    refused = holdtype("vocab", "add", os.fsdecode(b"na\xefve"))
+    assert refused.returncode == 2 and "not valid UTF-8" in refused.stderr
+    quiet = holdtype("vocab", "list", env={"HOLDTYPE_LOG_LEVEL": "basic_format"})  # no level: a traceback
+    assert quiet.returncode == 0 and quiet.stdout.splitlines() == ["NumPy"], quiet.stderr
+
+
 def test_rules_add_list_test_remove() -> None:
     empty = holdtype("rules", "list")
     assert empty.stdout == "" and "holdtype rules add" in empty.stderr
