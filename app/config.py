@@ -399,6 +399,11 @@ class UISettings(_Section):
     )
     welcomed: bool = False
 
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_in_capitals(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value  # `config set ui.log_level debug`
+
 
 class Settings(_Section):
     """All of Holdtype's settings."""

@@ -208,6 +208,16 @@ def test_eval_errors_are_one_line(tmp_path) -> None:  # type: ignore[no-untyped-
     _one_line_error(holdtype("eval", str(latin), "--mode", "clean"), "is not UTF-8 text")
 
 
+def test_eval_refuses_a_results_file_it_cannot_write_before_it_starts(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # It failed after transcribing every clip and making every model call.
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text('{"path": "missing.wav", "text": "hi"}\n')  # read after the check
+    out = str(tmp_path / "nowhere" / "eval.json")
+    _one_line_error(holdtype("eval", str(manifest), "--mode", "raw", "--json-out", out), "no folder")
+    negative = holdtype("modes", "test", "clean", "hi", "--sample", "-1")
+    assert negative.returncode == 2 and "not in the range" in negative.stderr
+
+
 def test_eval_gives_no_model_latency_when_no_model_was_asked(speak, tmp_path) -> None:  # type: ignore[no-untyped-def]
     # With no model named, every clip fell back before any call, and the table showed a
     # "median ms" of 280 as the model's latency.

@@ -347,3 +347,8 @@ def test_an_endless_cache_lifetime_is_refused_not_stored_as_infinity() -> None:
     # `config set llm.cache_ttl_days inf` was taken, and `cache stats --json` printed Infinity.
     with pytest.raises(ConfigError, match="finite"):
         set_value(Settings(), "llm.cache_ttl_days", float("inf"))
+
+
+def test_a_log_level_in_lower_case_is_taken() -> None:
+    # `config set ui.log_level debug` was refused; only DEBUG was.
+    assert set_value(Settings(), "ui.log_level", "debug").ui.log_level == "DEBUG"

@@ -145,6 +145,8 @@ def eval_command(
     cfg = load_settings()
     for name in modes:
         get_mode(name)  # unknown or broken modes fail before any transcription
+    if json_out is not None and not json_out.absolute().parent.is_dir():  # not after every clip and call
+        raise HoldtypeError(f"no folder {json_out.absolute().parent} to write {json_out.name} in")
     clips = read_clips(manifest)[:limit] if limit else read_clips(manifest)
     absent = [str(c.audio) for c in clips if not c.audio.is_file()]
     if absent:

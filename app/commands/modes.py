@@ -74,7 +74,13 @@ def show_mode(name: str) -> None:
 @modes.command("test")
 @click.argument("name")
 @click.argument("text")
-@click.option("--sample", default=0, show_default=True, help="Sample index (each is cached apart).")
+@click.option(
+    "--sample",
+    default=0,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Sample index (each is cached apart).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the whole result as JSON.")
 def test_mode(name: str, text: str, sample: int, as_json: bool) -> None:
     """Run mode NAME on TEXT and print what would be inserted.
