@@ -280,6 +280,23 @@ def test_a_shifted_digit_written_by_hand_fires(x_env: XDisplay, make_listener: M
     assert drained(actions) == []
 
 
+def test_a_character_typed_with_shift_fires_with_shift_held(x_env: XDisplay, make_listener: Make) -> None:
+    """``ctrl+alt++``: "+" is Shift and "=" on a US layout, so the press came with Shift held,
+    which did not match the binding's modifiers, and the grab took Ctrl+Alt+= instead."""
+    listener, actions = make_listener(key="ctrl+alt++", min_hold_s=0.0)
+    x_env.xdotool("keydown", "ctrl", "keydown", "alt", "keydown", "shift", "keydown", "equal")
+    start = next_action(actions)
+    assert (start.kind, start.binding) == (ActionKind.START, "ctrl+alt++")
+    x_env.xdotool("keyup", "equal", "keyup", "shift", "keyup", "alt", "keyup", "ctrl")
+    assert next_action(actions).kind is ActionKind.STOP
+    x_env.xdotool("keydown", "ctrl", "keydown", "alt", "keydown", "equal", "keyup", "equal")  # "=": not it
+    x_env.xdotool("keydown", "shift", "keydown", "equal")  # comes after those events
+    assert next_action(actions).kind is ActionKind.START  # (not an action of theirs)
+    x_env.xdotool("keyup", "equal", "keyup", "shift", "keyup", "alt", "keyup", "ctrl")
+    assert next_action(actions).kind is ActionKind.STOP
+    assert listener.wait_keys_up(5) and drained(actions) == []
+
+
 def test_a_modifier_holdtype_itself_holds_does_not_spoil_a_press(
     x_env: XDisplay, make_listener: Make
 ) -> None:

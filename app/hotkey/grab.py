@@ -83,6 +83,31 @@ def shifted_characters(bindings: Iterable[Binding]) -> dict[str, str]:
     return found
 
 
+def typed_with_shift(bindings: Iterable[Binding]) -> frozenset[str]:
+    """The bound character keys, bound without Shift, that this keyboard layout types only
+    with Shift ("+" on a US layout is Shift and "="): ``ctrl+alt++`` is pressed with Shift
+    held, which did not match its modifiers, and its grab (without Shift) took Ctrl+Alt+=."""
+    from Xlib import XK
+    from Xlib import display as xdisplay
+
+    keys = {b.key for b in bindings if b.is_char and "shift" not in b.modifiers}
+    found: set[str] = set()
+    if not keys:
+        return frozenset()
+    d: Any = xdisplay.Display()
+    try:
+        for key in sorted(keys):
+            name = keysym_name(key)
+            keysym = XK.string_to_keysym(name) if name else 0
+            keycode = d.keysym_to_keycode(keysym) if keysym else 0
+            levels = (d.keycode_to_keysym(keycode, 0), d.keycode_to_keysym(keycode, 1)) if keycode else ()
+            if levels and levels[0] != keysym and levels[1] == keysym:
+                found.add(key)
+    finally:
+        d.close()
+    return frozenset(found)
+
+
 def _keysym_char(keysym: int) -> str | None:
     """The character an X keysym types (Latin-1 keysyms are their code point; others are
     0x1000000 + the code point), else None.
@@ -105,7 +130,9 @@ class KeyGrab:
     its own (the listener gets them from RECORD).
     """
 
-    def __init__(self, bindings: Iterable[Binding]) -> None:
+    def __init__(self, bindings: Iterable[Binding], with_shift: Iterable[str] = ()) -> None:
+        """Grab each binding's key with its modifiers (and Shift for a key in ``with_shift``,
+        see :func:`typed_with_shift`)."""
         from Xlib import XK, X
         from Xlib import display as xdisplay
 
@@ -119,7 +146,7 @@ class KeyGrab:
             keycode = self._d.keysym_to_keycode(XK.string_to_keysym(name)) if name else 0
             if not keycode:
                 continue
-            modifiers = 0
+            modifiers = X.ShiftMask if binding.key in with_shift else 0
             for modifier in binding.modifiers:
                 modifiers |= masks[modifier]
             if self._grab(keycode, [modifiers | lock for lock in locks]):

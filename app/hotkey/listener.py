@@ -251,6 +251,7 @@ class HotkeyListener:
         self._keys_up.set()
         self._presses = 0  # bound keys that went down so far
         self._shifted: dict[str, str] = {}  # X11: "!" → "1" for ctrl+shift+1 (see shifted_characters)
+        self._with_shift: frozenset[str] = frozenset()  # X11: "+" of ctrl+alt++ (see typed_with_shift)
 
     @classmethod
     def from_settings(
@@ -371,10 +372,11 @@ class HotkeyListener:
             log.warning("the key recording was not confirmed on; the first key may go unheard")
         self._listener = listener
         if _is_x11():
-            from app.hotkey.grab import shifted_characters
+            from app.hotkey.grab import shifted_characters, typed_with_shift
 
             try:
                 self._shifted = shifted_characters(self.bindings)
+                self._with_shift = typed_with_shift(self.bindings)
             except Exception as exc:  # the binding as written still works with the shifted character
                 log.warning("cannot read the keyboard layout for shifted hotkeys: %s", exc)
         if not self._paused:
@@ -388,7 +390,7 @@ class HotkeyListener:
         from app.hotkey.grab import KeyGrab
 
         try:
-            self._grab = KeyGrab(self.bindings)
+            self._grab = KeyGrab(self.bindings, self._with_shift)
         except Exception as exc:  # the hotkey still works; the key also reaches the window
             log.warning("cannot grab the hotkey, so it also reaches the focused window: %s", exc)
             self._grab = None
@@ -503,8 +505,10 @@ class HotkeyListener:
 
     def _modifiers_match(self, binding: Binding, name: str) -> bool:
         """Whether the modifiers held as ``name`` goes down are those of ``binding``: all of
-        them, or all but the ones Holdtype's own keys hold."""
-        return binding.modifiers in (self._held_modifiers(name), self._held_modifiers(name, users_only=True))
+        them, or all but the ones Holdtype's own keys hold (and Shift, for a character the
+        layout types with it)."""
+        wanted = binding.modifiers | {"shift"} if binding.key in self._with_shift else binding.modifiers
+        return wanted in (self._held_modifiers(name), self._held_modifiers(name, users_only=True))
 
     def _press(self, name: str, now: float) -> list[HotkeyAction]:
         if self._paused:
