@@ -201,19 +201,22 @@ def xterm(display, tmp_path: Path) -> Iterator[tuple[int, Path]]:
         proc.wait()
 
 
-def test_text_typed_into_a_terminal_while_caps_lock_is_held_again_keeps_its_case(
-    live_env, display, pulse_server, xterm, speak
+@pytest.mark.parametrize(("strategy", "outcome"), [("paste", "pasted"), ("type", "typed")])
+def test_text_put_into_a_terminal_while_caps_lock_is_held_again_keeps_its_case(
+    live_env, display, pulse_server, xterm, speak, strategy: str, outcome: str
 ):
-    """xterm gets the text typed; typed while Caps Lock was held for the next dictation (the
-    lock is on while the key is down), it came out as "tHE CAT SAT ON THE MAT."."""
+    """xterm gets the text through PRIMARY and Shift+Insert, or typed (paste.strategy type);
+    typed while Caps Lock was held for the next dictation (the lock is on while the key is
+    down), it came out as "tHE CAT SAT ON THE MAT."."""
     _, typed = xterm
+    _set(live_env, "paste.strategy", strategy)
     caps_before = display.caps_lock_on()
     app = start_app(live_env)
     try:
         first, second = speak(FIRST, speed=170, pad_s=0.2), speak(SECOND, speed=170, pad_s=0.2)
         _two_holds_back_to_back(app, display, pulse_server, "Caps_Lock", first, second)
         rows = _rows(live_env, 2)
-        assert [r["outcome"] for r in rows] == ["typed", "typed"], app.log()
+        assert [r["outcome"] for r in rows] == [outcome, outcome], app.log()
         texts = [r["text"] for r in rows]
         wait_for(
             lambda: _in_order(texts, typed.read_text(encoding="utf-8")),
@@ -230,9 +233,11 @@ def test_a_hold_that_begins_while_a_terminal_is_being_typed_into_loses_at_most_a
 ):
     """Typing a long dictation into xterm takes a while; F9 held again meanwhile grabbed the
     keyboard and every key typed after it went to Holdtype: the rest of the text was lost, and
-    history said "typed". Typing now waits, word by word, for the key to come up."""
+    history said "typed". Typing now waits, word by word, for the key to come up. (xterm gets
+    pasted text unless paste.strategy is type.)"""
     _, typed = xterm
     _set(live_env, "hotkey.key", "f9")
+    _set(live_env, "paste.strategy", "type")
     long = (
         "This is a rather long sentence that takes a while to type, because it goes on and on "
         "about the weather and the garden and the neighbours."
