@@ -82,12 +82,18 @@ class LazyGroup(click.Group):
             raise click.ClickException(os_error_line(exc)) from None
 
 
+# Commands whose arguments are files (their terms, if any, come from files), and options that
+# name a file, anywhere: a name in another encoding is the file system's, taken back as it was.
+_PATH_COMMANDS = frozenset({"transcribe", "eval", "bench"})
+_PATH_OPTIONS = frozenset({"--file", "--json-out", "--vocab-file", "--clips"})
+
+
 def _check_arguments(args: list[str]) -> None:
     r"""Refuse an argument that is not valid text in the system's encoding (a term typed in a
     Latin-1 terminal on a UTF-8 system): Python keeps its bytes as lone surrogates, which no
     settings file, history or clipboard can store. The arguments of ``transcribe`` are let
-    through, and anywhere the name of a file or folder there is (or of one to write in a
-    folder there is: ``--json-out``): the file system takes a file's name back as it was.
+    through, as are those of ``eval`` and ``bench`` and the files options name (``--file``,
+    ``--json-out``): the file system takes a file's name back as it was.
 
     >>> _check_arguments(["vocab", "add", "naïve"])
     >>> _check_arguments(["vocab", "add", "bad\udcff"])  # doctest: +ELLIPSIS
@@ -96,14 +102,14 @@ def _check_arguments(args: list[str]) -> None:
     click.exceptions.UsageError: the argument 'bad\xff' is not valid UTF-8 text; type it again in...
     """
     command = next((arg for arg in args if not arg.startswith("-")), None)
-    for arg in args:
+    for before, arg in zip(["", *args], args, strict=False):  # each with the one before it
         try:
             arg.encode("utf-8")
         except UnicodeEncodeError:
             if command == "transcribe":  # a file named in another encoding, there or not: a
                 continue  # missing one is its own failed line, and the other files are read
-            if os.path.lexists(arg) or (os.sep in arg and os.path.isdir(os.path.dirname(arg))):
-                continue  # `vocab add --file`, `eval MANIFEST`, `--json-out` name files
+            if command in _PATH_COMMANDS or before in _PATH_OPTIONS or arg.split("=")[0] in _PATH_OPTIONS:
+                continue  # `eval MANIFEST`, `vocab add --file`, `--json-out` name files
             shown = arg.encode("utf-8", "surrogateescape").decode("ascii", "backslashreplace")
             raise click.UsageError(
                 f"the argument '{shown}' is not valid UTF-8 text; type it again in a UTF-8 terminal"
