@@ -451,6 +451,13 @@ def test_config_set_of_a_section_keeps_the_settings_it_does_not_name() -> None:
     assert holdtype("vocab", "list").stdout == ""
 
 
+def test_config_json_keeps_accents_like_every_other_json_output() -> None:
+    # `config get` and `config show --json` wrote "na\u00efve" where `vocab list --json` wrote "naïve".
+    assert holdtype("vocab", "add", "naïve").returncode == 0
+    assert holdtype("config", "get", "vocabulary.terms").stdout.strip() == '["naïve"]'
+    assert '"naïve"' in holdtype("config", "show", "--json").stdout
+
+
 def test_the_model_in_use_is_not_removed() -> None:
     # `models remove base.en` while base.en was model.name: dictation and `transcribe` then
     # failed with "not downloaded yet" (the settings window already refused it).

@@ -60,7 +60,7 @@ def config_show(as_json: bool) -> None:
     """Print all settings, defaults included."""
     settings = load().settings
     if as_json:
-        click.echo(json.dumps(settings.model_dump(mode="json"), indent=2))
+        click.echo(json.dumps(settings.model_dump(mode="json"), indent=2, ensure_ascii=False))
     else:
         click.echo(shown_toml(settings), nl=False)
 
@@ -97,7 +97,7 @@ def shown_toml(settings: Settings) -> str:
 def config_get(key: str) -> None:
     """Print one setting, e.g. `holdtype config get model.beam_size`."""
     value = get_value(load().settings, key)
-    click.echo(value if isinstance(value, str) else json.dumps(value))
+    click.echo(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
 
 
 @config.command("set", context_settings={"ignore_unknown_options": True})
@@ -119,7 +119,7 @@ def config_set(key: str, value: str) -> None:
         notes = _check_in_place(key, new)
         save(new)
     shown = get_value(new, key)
-    click.echo(f"{key} = {shown if isinstance(shown, str) else json.dumps(shown)}")
+    click.echo(f"{key} = {shown if isinstance(shown, str) else json.dumps(shown, ensure_ascii=False)}")
     for note in notes:
         click.echo(f"note: {note}", err=True)
 
