@@ -65,7 +65,10 @@ def visible(text: str, keep: str = "") -> str:
     )
 
 
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# Written as \uXXXX escapes: lone surrogates (UTF-8 cannot carry them), and the line separators
+# JSON allows raw but that end a line for str.splitlines() (U+0085, U+2028, U+2029), so each
+# object stays on one line for any reader.
+_ESCAPED = re.compile("[\ud800-\udfff\x85\u2028\u2029]")
 
 
 def echo_json(obj: Any) -> None:
@@ -77,6 +80,8 @@ def echo_json(obj: Any) -> None:
 
     >>> echo_json({"path": "caf\udce9.wav", "text": "naïve"})
     {"path": "caf\udce9.wav", "text": "naïve"}
+    >>> echo_json({"text": "one\u2028two"})
+    {"text": "one\u2028two"}
     """
     line = json.dumps(obj, ensure_ascii=False, default=str)
-    click.echo(_LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", line))
+    click.echo(_ESCAPED.sub(lambda m: f"\\u{ord(m.group()):04x}", line))
