@@ -104,6 +104,20 @@ def test_transcribe_with_an_empty_model_name_is_an_error(speak) -> None:
     assert result.returncode == 1 and "unknown model ''" in result.stderr and result.stdout == ""
 
 
+def test_transcribe_json_gives_each_path_as_it_was_given(speak) -> None:
+    # "./a.wav" came back as "a.wav": a script matching lines to its arguments missed it.
+    wav = speak("Please close the door.", speed=150)
+    given = [f"./{wav.name}", wav.name, str(wav), "./nosuch.wav"]
+    result = subprocess.run(
+        [sys.executable, "-m", "app", "transcribe", "--json", *given],
+        cwd=wav.parent,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert [json.loads(line)["path"] for line in result.stdout.splitlines()] == given, result.stderr
+
+
 def test_transcribe_a_file_whose_name_is_not_utf8(speak, tmp_path: Path) -> None:
     # Refused as "not valid UTF-8 text" by the check meant for typed terms.
     name = tmp_path / os.fsdecode(b"caf\xe9.wav")  # Latin-1 bytes, as an old archive unpacks them

@@ -63,7 +63,7 @@ def transcribe(
         stdin = sys.stdin.buffer.read()
     engine = FileTranscriber(config, use_rules=not no_rules, mode=mode or "raw", stdin=stdin)
     try:
-        failures = _print_results(engine, paths, as_json, mode)
+        failures = _print_results(engine, files, paths, as_json, mode)
     except KeyboardInterrupt:
         # Ctrl-C: the decodes in progress are given up, not waited for (nor are their threads
         # at exit); every line printed is out.
@@ -74,17 +74,21 @@ def transcribe(
     _exit_now()
 
 
-def _print_results(engine: FileTranscriber, paths: tuple[Path, ...], as_json: bool, mode: str | None) -> int:
-    """Print each file's result as it comes; return how many files failed."""
+def _print_results(
+    engine: FileTranscriber, names: tuple[str, ...], paths: tuple[Path, ...], as_json: bool, mode: str | None
+) -> int:
+    """Print each file's result as it comes, its ``path`` the argument as given (``./a.wav``
+    stays so, for a script that matches lines to its arguments); return how many failed."""
     failures = 0
-    for path, result in zip(paths, engine.transcribe_files(list(paths)), strict=True):
+    results = engine.transcribe_files(list(paths))
+    for name, path, result in zip(names, paths, results, strict=True):
         if isinstance(result, AudioError):
             if len(paths) == 1:
                 raise result
             failures += 1
             click.echo(f"Error: {result}", err=True)
             if as_json:
-                echo_json(_failed(str(path), engine.whisper.name, mode or "raw", str(result)))
+                echo_json(_failed(name, engine.whisper.name, mode or "raw", str(result)))
             else:
                 click.echo("")
             continue
@@ -98,7 +102,7 @@ def _print_results(engine: FileTranscriber, paths: tuple[Path, ...], as_json: bo
                 fg="yellow",
             )
         if as_json:
-            echo_json(result.to_dict())
+            echo_json({**result.to_dict(), "path": name})
         else:
             click.echo(result.text)
     return failures
