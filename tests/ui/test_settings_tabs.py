@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QAbstractItemView, QLineEdit
 
 from app.config import Rule, Settings, load_settings
 from app.ui.settings.base import TabContext
@@ -372,6 +373,43 @@ def test_a_rule_that_cannot_run_is_shown_and_not_saved(  # type: ignore[no-untyp
     got = saved(config_path)
     assert got.vocabulary.terms == ["scikit-learn"]
     assert [(r.find, r.regex) for r in got.rules] == [("teh", False), (r"\(\[unclosed", True)]
+
+
+def test_a_rule_replacement_being_typed_survives_the_save_of_its_find(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings
+) -> None:
+    # Find typed, Tab, Replace being typed: 300 ms after the Find edit the window saved and
+    # refilled the tab it had just saved, which closed the open Replace cell: the file got
+    # "recieve -> the" and what was typed in Replace was lost.
+    write_settings(Settings(rules=[Rule(find="teh", replace="the")]))
+    window = open_window(qtbot, config_path)
+    window.bring_forward("vocabulary")
+    qtbot.waitExposed(window)
+    tab = window.pages["vocabulary"]
+    tab.rules.item(0, 0).setText("recieve")  # the Find cell typed; Tab moves to Replace
+    tab.rules.setCurrentCell(0, 1)
+    tab.rules.editItem(tab.rules.item(0, 1))
+    editor = tab.rules.viewport().findChild(QLineEdit)
+    assert editor is not None
+    editor.selectAll()
+    qtbot.keyClicks(editor, "rece")
+    commit(qtbot, window)  # the Find edit is saved while Replace is being typed
+    assert tab.rules.state() == QAbstractItemView.State.EditingState
+    # a term added meanwhile (`holdtype vocab add`) waits until the focus leaves the tab
+    qtbot.waitUntil(editor.hasFocus, timeout=5000)
+    s = saved(config_path)
+    s.vocabulary.terms = ["PyPI"]
+    window.ctx.live.commit(s)
+    assert tab.rules.state() == QAbstractItemView.State.EditingState
+    qtbot.keyClicks(editor, "ive")
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: "vocabulary" in window._dirty, timeout=5000)
+    commit(qtbot, window)
+    got = saved(config_path)
+    assert [(r.find, r.replace) for r in got.rules] == [("recieve", "receive")]
+    assert got.vocabulary.terms == ["PyPI"]
+    window.tabs.tabBar().setFocus()
+    qtbot.waitUntil(lambda: tab.term_list() == ["PyPI"], timeout=5000)
 
 
 def test_a_term_that_cannot_be_one_is_not_saved_and_not_lost(  # type: ignore[no-untyped-def]

@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from PySide6.QtWidgets import QLabel, QWidget
 
 from app.config import Settings
+from app.errors import HoldtypeError
 from app.llm.runner import PLUGIN_LOCK
 from app.ui.settings.live import LiveSettings
 
@@ -62,6 +63,15 @@ class SettingsTab(QWidget):
 
     def fill(self, settings: Settings) -> None:
         """Subclasses: put ``settings`` into the widgets."""
+
+    def shows(self, settings: Settings) -> bool:
+        """Whether the widgets already show ``settings`` (this tab's part of them): refilling
+        would change nothing the user sees, and would close an open cell editor. False when the
+        tab's values cannot be read (a rule that cannot run): then it is refilled."""
+        try:
+            return self.apply(settings).model_dump() == settings.model_dump()
+        except (ValueError, HoldtypeError):
+            return False
 
     def apply(self, settings: Settings) -> Settings:
         """Return ``settings`` with this tab's values (subclasses override)."""

@@ -388,6 +388,10 @@ class ModesTab(SettingsTab):
         self._mode_keys = dict(settings.hotkey.mode_keys)
         self.reload_modes()
 
+    def shows(self, settings: Settings) -> bool:
+        """Always refilled: a refill re-reads the mode files, and keeps a draft being written."""
+        return False
+
     def apply(self, settings: Settings) -> Settings:
         """Return the settings with this tab's values."""
         settings = section(settings, "modes", active=self._active)

@@ -13,7 +13,7 @@ import logging
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QIcon
-from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QTabWidget, QVBoxLayout, QWidget
 
 from app.config import Settings
 from app.errors import HoldtypeError
@@ -51,6 +51,7 @@ class SettingsWindow(QWidget):
         self.tabs = QTabWidget()
         self.pages: dict[str, SettingsTab] = {}
         self._dirty: set[str] = set()
+        self._stale: set[str] = set()  # tabs with newer settings to show once the focus leaves
         for module_name, class_name in TABS:
             self._add_tab(module_name, class_name)
         self.status = QLabel("")
@@ -65,6 +66,9 @@ class SettingsWindow(QWidget):
         self._timer.timeout.connect(self.commit)
         ctx.live.changed.connect(self._reload)
         ctx.live.failed.connect(self._show_problem)
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.focusChanged.connect(self._focus_moved)
 
     def _add_tab(self, module_name: str, class_name: str) -> None:
         try:
@@ -132,9 +136,37 @@ class SettingsWindow(QWidget):
         return True
 
     def _reload(self, settings: Settings) -> None:
+        """Show new settings (saved here, from the tray or from another process) in the tabs.
+
+        A tab that already shows them is left as it is: the tab just saved shows what the user
+        typed, and refilling it closed the cell being typed in (a rule's replacement was lost).
+        A tab the user is working in (it has the focus) is refilled when the focus leaves it;
+        until then, like an edited tab, its next save puts only the user's changes on top.
+        """
         for key, page in self.pages.items():
-            if key not in self._dirty:
+            if key in self._dirty:
+                continue
+            if page.shows(settings):
+                page.shown = settings
+                self._stale.discard(key)
+            elif self._has_focus(page):
+                self._stale.add(key)
+            else:
+                self._stale.discard(key)
                 page.load(settings)
+
+    def _has_focus(self, page: QWidget) -> bool:
+        focus = QApplication.focusWidget()
+        return focus is not None and page.isAncestorOf(focus)
+
+    def _focus_moved(self, *_: object) -> None:
+        """The focus left a tab that has newer settings to show: show them now."""
+        for key in list(self._stale):
+            page = self.pages[key]
+            if key not in self._dirty and not self._has_focus(page):
+                self._stale.discard(key)
+                if not page.shows(self.ctx.live.settings):
+                    page.load(self.ctx.live.settings)
 
     def _show_problem(self, message: str) -> None:
         self.status.setStyleSheet("color: #c62828;")
