@@ -492,6 +492,42 @@ def test_modes_tab(qtbot, config_path: Path, write_settings, holdtype_home: Path
     assert "dictation hotkey" in tab.bind_problem.text()
 
 
+def test_saving_a_mode_keeps_what_the_editor_does_not_show(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings
+) -> None:
+    # The editor shows name, description, model, prompts, schema and output field; saving a
+    # mode wrote only those, so its options, include_git_diff and reply ratios were lost (the
+    # built-in commit mode saved with a new description no longer saw the staged diff).
+    from app.llm.modes import load_mode_file
+    from app.paths import get_paths
+
+    folder = get_paths().modes_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "gitmsg.toml").write_text(
+        'description = "Commit message"\nsystem = "Write a commit message."\ntemplate = "{text}"\n'
+        "include_git_diff = true\nmin_ratio = 0.1\nmax_ratio = 9.0\n"
+        "[options]\ntemperature = 0.2\n",
+        encoding="utf-8",
+    )
+    write_settings(Settings())
+    window = open_window(qtbot, config_path)
+    tab = window.pages["modes"]
+    tab.select("gitmsg")
+    tab.description.selectAll()
+    qtbot.keyClicks(tab.description, "Commit message, my wording")
+    path = tab.save_current()
+    assert path is not None
+    mode = load_mode_file(path)
+    assert mode.description == "Commit message, my wording"
+    assert mode.include_git_diff is True
+    assert mode.options == {"temperature": 0.2}
+    assert (mode.min_ratio, mode.max_ratio) == (0.1, 9.0)
+    tab.new_mode()  # a new mode starts from the defaults, not from the mode shown before
+    tab.name.setText("fresh")
+    mode = load_mode_file(tab.save_current() or Path())
+    assert mode.include_git_diff is False and mode.options == {}
+
+
 def test_a_mode_hotkey_is_changed_or_removed_from_the_modes_tab(  # type: ignore[no-untyped-def]
     qtbot, config_path: Path, write_settings
 ) -> None:

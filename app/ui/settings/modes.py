@@ -156,6 +156,7 @@ class ModesTab(SettingsTab):
         # a reload of the list (any settings change, here or from the CLI) keeps them.
         self._draft = False
         self._filling = False  # the editor is being filled from a mode, not edited
+        self._editing: Any = None  # the mode the editor was filled from (None: a new one)
         for line in (self.name, self.description, self.model, self.output_field):
             line.textEdited.connect(self._edited)
         for box in (self.system, self.template, self.schema):
@@ -238,6 +239,7 @@ class ModesTab(SettingsTab):
         self._draft = False
 
     def _fill_editor(self, mode: Any) -> None:
+        self._editing = mode
         self.name.setText(mode.name)
         self.description.setText(mode.description)
         self.model.setText(mode.model or "")
@@ -267,6 +269,7 @@ class ModesTab(SettingsTab):
         self._draft = True
 
     def _fill_new(self) -> None:
+        self._editing = None
         self.name.setText("my-mode")
         self.description.setText("")
         self.model.setText("")
@@ -278,13 +281,18 @@ class ModesTab(SettingsTab):
         self.origin.setText("new (not saved yet)")
 
     def editor_data(self) -> dict[str, Any]:
-        """The mode described by the editor fields (not validated)."""
-        data: dict[str, Any] = {
-            "name": self.name.text().strip(),
-            "description": self.description.text().strip(),
-            "system": self.system.toPlainText(),
-            "template": self.template.toPlainText(),
-        }
+        """The mode described by the editor fields (not validated), on top of the mode the
+        editor was filled from: what the editor does not show (options, include_git_diff,
+        min_ratio, max_ratio) is kept as that mode has it."""
+        data: dict[str, Any] = self._editing.to_toml_dict() if self._editing is not None else {}
+        data.update(
+            name=self.name.text().strip(),
+            description=self.description.text().strip(),
+            system=self.system.toPlainText(),
+            template=self.template.toPlainText(),
+        )
+        for key in ("model", "schema", "output_field"):  # emptied in the editor: unset
+            data.pop(key, None)
         if self.model.text().strip():
             data["model"] = self.model.text().strip()
         schema = self.schema.toPlainText().strip()
