@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractItemView, QLineEdit
+from PySide6.QtWidgets import QAbstractItemView, QLineEdit, QPushButton
 
 from app.config import Rule, Settings, load_settings
 from app.ui.settings.base import TabContext
@@ -410,6 +410,27 @@ def test_a_rule_replacement_being_typed_survives_the_save_of_its_find(  # type: 
     assert got.vocabulary.terms == ["PyPI"]
     window.tabs.tabBar().setFocus()
     qtbot.waitUntil(lambda: tab.term_list() == ["PyPI"], timeout=5000)
+
+
+def test_add_rule_saves_nothing_until_find_is_typed(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
+    # "Add rule" added and saved the placeholder rule "find me" -> "" at once: dictating
+    # "can you find me a flight" came out "can you a flight".
+    write_settings(Settings())
+    window = open_window(qtbot, config_path)
+    window.bring_forward("vocabulary")
+    qtbot.waitExposed(window)
+    tab = window.pages["vocabulary"]
+    button = next(b for b in tab.findChildren(QPushButton) if b.text() == "Add rule")
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert tab.rules.rowCount() == 1 and tab.rules.item(0, 0).text() == ""
+    assert not window._dirty  # nothing to save yet
+    assert tab.rules.state() == QAbstractItemView.State.EditingState  # Find is being typed
+    editor = tab.rules.viewport().findChild(QLineEdit)
+    qtbot.keyClicks(editor, "teh")
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    tab.rules.item(0, 1).setText("the")
+    commit(qtbot, window)
+    assert [(r.find, r.replace) for r in saved(config_path).rules] == [("teh", "the")]
 
 
 def test_a_term_that_cannot_be_one_is_not_saved_and_not_lost(  # type: ignore[no-untyped-def]

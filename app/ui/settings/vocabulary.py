@@ -122,7 +122,7 @@ class VocabularyTab(SettingsTab):
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.rules.itemChanged.connect(self._rule_edited)
         add_rule = QPushButton("Add rule")
-        add_rule.clicked.connect(lambda: self.add_rule(Rule(find="find me", replace="")))
+        add_rule.clicked.connect(self.new_rule)
         remove_rule = QPushButton("Remove")
         remove_rule.clicked.connect(lambda: self._remove_rows(self.rules))
         import_button = QPushButton("Import…")
@@ -187,6 +187,21 @@ class VocabularyTab(SettingsTab):
 
     def add_rule(self, rule: Rule) -> None:
         """Append ``rule`` to the rules table."""
+        self._insert_rule_row(rule)
+        self.changed()
+
+    def new_rule(self) -> None:
+        """Append an empty rule and start typing its Find cell. Nothing is saved until Find has
+        text (a row without one is skipped): a placeholder rule was saved at once, and deleted
+        its words from every dictation."""
+        row = self._insert_rule_row(
+            Rule.model_construct(find="", replace="", regex=False, case_sensitive=False)
+        )
+        self.rules.setCurrentCell(row, 0)
+        self.rules.scrollTo(self.rules.currentIndex())
+        self.rules.edit(self.rules.currentIndex())
+
+    def _insert_rule_row(self, rule: Rule) -> int:
         was, self._loading = self._loading, True
         try:
             row = self.rules.rowCount()
@@ -200,7 +215,7 @@ class VocabularyTab(SettingsTab):
                 self.rules.setItem(row, col, item)
         finally:
             self._loading = was
-        self.changed()
+        return row
 
     def _remove_rows(self, table: QTableWidget) -> None:
         rows = sorted({i.row() for i in table.selectedIndexes()}, reverse=True)
