@@ -433,6 +433,28 @@ def test_add_rule_saves_nothing_until_find_is_typed(qtbot, config_path: Path, wr
     assert [(r.find, r.replace) for r in saved(config_path).rules] == [("teh", "the")]
 
 
+def test_a_rule_edit_that_cannot_run_is_kept_when_another_tab_saves(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings
+) -> None:
+    # Ticking Regex on "([unclosed" was not marked as an edit: the next save (of another tab)
+    # refilled the table, which undid the tick, and the window said "Saved".
+    write_settings(Settings(rules=[Rule(find="([unclosed", replace="x")]))
+    window = open_window(qtbot, config_path)
+    tab = window.pages["vocabulary"]
+    tab.rules.item(0, 2).setCheckState(Qt.CheckState.Checked)
+    assert "invalid regular expression" in tab.rule_problem.text()
+    general = window.pages["general"]
+    general.sounds.setChecked(not general.sounds.isChecked())
+    qtbot.waitUntil(lambda: "Not saved" in window.status.text(), timeout=5000)
+    assert "invalid regular expression" in window.status.text()
+    assert tab.rules.item(0, 2).checkState() == Qt.CheckState.Checked  # the edit is kept
+    assert "invalid regular expression" in tab.rule_problem.text()
+    tab.rules.item(0, 2).setCheckState(Qt.CheckState.Unchecked)  # undone by the user: saved
+    commit(qtbot, window)
+    assert [(r.find, r.regex) for r in saved(config_path).rules] == [("([unclosed", False)]
+    assert saved(config_path).audio.sounds == general.sounds.isChecked()  # the other edit too
+
+
 def test_a_term_that_cannot_be_one_is_not_saved_and_not_lost(  # type: ignore[no-untyped-def]
     qtbot, config_path: Path, write_settings
 ) -> None:

@@ -269,8 +269,10 @@ class VocabularyTab(SettingsTab):
             return
         problems = [p for p in (check_rule(r) for r in self._rule_rows()) if p]
         self.rule_problem.setText("; ".join(problems))
-        if not problems:
-            self.changed()
+        # An edit that cannot run is an edit all the same: the window tries to save it, says
+        # "Not saved" and keeps it until it is fixed (it was left unmarked, so the next save
+        # refilled the table over it and said "Saved").
+        self.changed()
 
     # --- import / export ------------------------------------------------------------------
     def import_file(self, path: Path) -> None:
