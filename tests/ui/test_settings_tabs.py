@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractItemView, QLineEdit, QPushButton
+from PySide6.QtWidgets import QAbstractItemView, QApplication, QLineEdit, QPushButton
 
 from app.config import Rule, Settings, load_settings
 from app.ui.settings.base import TabContext
@@ -624,6 +624,41 @@ def test_llm_tab(qtbot, config_path: Path, write_settings, tmp_path: Path) -> No
     assert got.llm.model == "gpt-4o-mini"
     assert got.llm.retries == 3
     assert got.llm.cache_enabled is False
+
+
+@pytest.mark.parametrize("leave", [Qt.Key.Key_Return, Qt.Key.Key_Tab])
+def test_typed_combo_values_are_saved_as_typed(qtbot, config_path: Path, write_settings, leave) -> None:  # type: ignore[no-untyped-def]
+    # The editable boxes completed what was typed inline: "de" became "Detect automatically"
+    # (language None) and "gpt-4" became "gpt-4o" on Enter or Tab; a typed value that was
+    # refused stayed in the list. (Keys go to the completion popup while it is open.)
+    write_settings(Settings())
+    window = open_window(qtbot, config_path)
+    window.bring_forward("model")
+    qtbot.waitExposed(window)
+    language = window.pages["model"].language
+    items = language.count()
+    line = language.lineEdit()
+    line.setFocus()
+    qtbot.waitUntil(line.hasFocus, timeout=5000)
+    line.selectAll()
+    qtbot.keyClicks(line, "de")
+    qtbot.keyClick(QApplication.activePopupWidget() or QApplication.focusWidget(), leave)
+    commit(qtbot, window)
+    assert saved(config_path).model.language == "de"
+    assert language.count() == items
+
+    window.show_tab("llm")
+    tab = window.pages["llm"]
+    qtbot.waitUntil(lambda: tab._job is None, timeout=20000)
+    tab.model.addItem("gpt-4o")  # as listed by llm
+    line = tab.model.lineEdit()
+    line.setFocus()
+    qtbot.waitUntil(line.hasFocus, timeout=5000)
+    line.selectAll()
+    qtbot.keyClicks(line, "gpt-4")
+    qtbot.keyClick(QApplication.activePopupWidget() or QApplication.focusWidget(), leave)
+    commit(qtbot, window)
+    assert saved(config_path).llm.model == "gpt-4"
 
 
 def test_llm_tab_clear_cache_says_when_another_program_holds_it(qtbot, config_path: Path) -> None:  # type: ignore[no-untyped-def]

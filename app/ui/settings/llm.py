@@ -7,7 +7,6 @@ from typing import Any
 
 from PySide6.QtWidgets import (
     QCheckBox,
-    QComboBox,
     QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
@@ -20,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from app.config import Settings
 from app.ui.settings.base import LLM_LOCK, Job, SettingsTab, TabContext, note, section
+from app.ui.settings.widgets import editable_combo
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +53,8 @@ class LLMTab(SettingsTab):
         """Build the form (the model list loads in the background)."""
         super().__init__(ctx)
         form = QFormLayout()
-        self.model = QComboBox()
+        self.model = editable_combo()
         self.model.setObjectName("llm-model")
-        self.model.setEditable(True)
         self.model.setMinimumWidth(320)
         self.model.currentTextChanged.connect(self.changed)
         form.addRow("Default model:", self.model)

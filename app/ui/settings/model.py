@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from app.config import Settings
 from app.errors import HoldtypeError
 from app.ui.settings.base import Job, SettingsTab, TabContext, note, section
+from app.ui.settings.widgets import editable_combo
 
 if TYPE_CHECKING:
     from app.transcribe.models import Cancel
@@ -138,8 +139,7 @@ class ModelTab(SettingsTab):
         self.beam_size.setRange(1, 16)
         self.beam_size.valueChanged.connect(self.changed)
         form.addRow("Beam size:", self.beam_size)
-        self.language = QComboBox()
-        self.language.setEditable(True)
+        self.language = editable_combo()
         for code, label in LANGUAGES:
             self.language.addItem(f"{label} ({code})" if code else label, code)
         self.language.currentIndexChanged.connect(self.changed)

@@ -1,10 +1,10 @@
-"""Small widgets the tabs share: the hotkey capture field and a level meter."""
+"""Small widgets the tabs share: the hotkey capture field, a level meter, a typed-in combo box."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFocusEvent, QKeyEvent, QMouseEvent, QPainter, QPaintEvent
-from PySide6.QtWidgets import QLineEdit, QSizePolicy, QWidget
+from PySide6.QtWidgets import QComboBox, QCompleter, QLineEdit, QSizePolicy, QWidget
 
 # Qt key -> pynput key name (what parse_binding reads)
 _QT_KEYS: dict[int, str] = {
@@ -56,6 +56,20 @@ _MOD_FLAGS = (
     (Qt.KeyboardModifier.ShiftModifier, "shift"),
     (Qt.KeyboardModifier.MetaModifier, "cmd"),
 )
+
+
+def editable_combo() -> QComboBox:
+    """A combo box the user may type any value into, which keeps what was typed: its list is
+    offered in a popup, never completed into the field (typing "de" became "Detect
+    automatically", and "gpt-4" became "gpt-4o", on Enter or Tab), and a typed value is not
+    added to the list."""
+    combo = QComboBox()
+    combo.setEditable(True)
+    combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+    completer = combo.completer()
+    if completer is not None:
+        completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+    return combo
 
 
 def key_name(event: QKeyEvent) -> str | None:
