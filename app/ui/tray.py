@@ -15,7 +15,7 @@ from collections.abc import Callable
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, QRectF, Qt, Signal
+from PySide6.QtCore import QObject, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QColor, QGuiApplication, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QMenu, QMessageBox, QSystemTrayIcon
 
@@ -99,6 +99,9 @@ def installed_models() -> list[str]:
     return [name for name in models.REGISTRY if models.is_installed(name)]
 
 
+TRAY_CHECK_MS = 2000  # how often to look whether a tray host started or went away
+
+
 class TrayController(QObject):
     """Owns the tray icon and its menu, and turns menu clicks into engine calls."""
 
@@ -115,6 +118,10 @@ class TrayController(QObject):
         self.ready = False
         self.available = QSystemTrayIcon.isSystemTrayAvailable()
         self.problem: str | None = None if self.available else NO_TRAY_MESSAGE
+        # A tray host may start after Holdtype (a panel at login) or go away: look again.
+        self._tray_check = QTimer(self)
+        self._tray_check.setInterval(TRAY_CHECK_MS)
+        self._tray_check.timeout.connect(self.check_tray)
         self._level = -1
         self.about: QMessageBox | None = None
         self.icon = QSystemTrayIcon(state_icon("idle"), self)
@@ -387,13 +394,28 @@ class TrayController(QObject):
         self.pause_action.setChecked(self.live.settings.hotkey.paused)
 
     def show(self) -> bool:
-        """Put the icon in the tray; return False (and log why) when there is no tray host."""
+        """Put the icon in the tray; return False (and log why) when there is no tray host yet.
+        The icon is shown all the same: Qt docks it when a tray host starts (the icon was
+        never shown when the panel started after Holdtype)."""
+        self.icon.show()
+        self._tray_check.start()
         if not self.available:
             log.warning("%s", NO_TRAY_MESSAGE)
-            return False
-        self.icon.show()
-        return True
+        return self.available
 
     def hide(self) -> None:
         """Remove the icon from the tray."""
+        self._tray_check.stop()
         self.icon.hide()
+
+    def check_tray(self) -> None:
+        """Follow a tray host starting or going away (:attr:`available`, :attr:`problem`)."""
+        available = QSystemTrayIcon.isSystemTrayAvailable()
+        if available == self.available:
+            return
+        self.available = available
+        self.problem = None if available else NO_TRAY_MESSAGE
+        if available:
+            log.info("a system tray host started; the Holdtype icon is in it")
+        else:
+            log.warning("%s", NO_TRAY_MESSAGE)

@@ -6,6 +6,7 @@ display start first and points this process at it, so Qt connects to the real X 
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import shutil
@@ -65,6 +66,13 @@ def write_settings(config_path: Path):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def tray_host(display: XDisplay, qapp) -> Iterator[subprocess.Popen[bytes]]:  # type: ignore[no-untyped-def]
     """A real XEmbed system tray (trayer) on the test display, stopped after the test."""
+    with run_tray_host(display, qapp) as proc:
+        yield proc
+
+
+@contextlib.contextmanager
+def run_tray_host(display: XDisplay, qapp) -> Iterator[subprocess.Popen[bytes]]:  # type: ignore[no-untyped-def]
+    """Start trayer on the test display and wait until it owns the tray; stop it at the end."""
     from PySide6.QtWidgets import QSystemTrayIcon
 
     require_tools("trayer", fix="sudo apt-get install trayer")

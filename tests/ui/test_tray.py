@@ -47,7 +47,6 @@ def test_without_tray_host_the_app_still_runs_and_says_why(qtbot, holdtype, conf
     start_and_wait_ready(qtbot, holdtype)
     assert holdtype.tray.available is False
     assert holdtype.tray.problem == NO_TRAY_MESSAGE
-    assert not holdtype.tray.icon.isVisible()
     # first run: a welcome naming the hotkey, and why there is no icon
     assert holdtype.welcome is not None and holdtype.welcome.isVisible()
     text = holdtype.welcome.text()
@@ -64,6 +63,26 @@ def test_icon_gets_a_real_place_in_trayer(qtbot, tray_host, holdtype) -> None:  
     qtbot.waitUntil(lambda: holdtype.tray.icon_name() == "idle", timeout=10000)
     tip = icon.toolTip()
     assert "Hotkey: Caps Lock (hold)" in tip and "Mode: raw" in tip and "tiny.en" in tip
+
+
+def test_icon_appears_when_the_tray_host_starts_after_holdtype(  # type: ignore[no-untyped-def]
+    qtbot, qapp, display, holdtype
+) -> None:
+    # Without a tray host at start the icon was never shown, and `available` was never read
+    # again: a panel starting after Holdtype (at login) showed no Holdtype icon.
+    from tests.ui.conftest import run_tray_host
+
+    assert not QSystemTrayIcon.isSystemTrayAvailable()
+    start_and_wait_ready(qtbot, holdtype)
+    assert holdtype.tray.available is False
+    with run_tray_host(display, qapp):
+        icon = holdtype.tray.icon
+        qtbot.waitUntil(lambda: holdtype.tray.available, timeout=20000)
+        assert holdtype.tray.problem is None
+        qtbot.waitUntil(lambda: icon.isVisible() and not icon.geometry().isEmpty(), timeout=20000)
+        assert icon.geometry().width() >= 16
+    qtbot.waitUntil(lambda: not holdtype.tray.available, timeout=20000)
+    assert holdtype.tray.problem == NO_TRAY_MESSAGE
 
 
 def action(ui: HoldtypeApp, name: str):  # type: ignore[no-untyped-def]
