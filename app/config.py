@@ -514,9 +514,10 @@ def _drop(data: dict[str, Any], loc: tuple[int | str, ...]) -> tuple[int | str, 
     return tuple(part for _, part in parents)
 
 
-def _describe(exc: Exception, key: str = "") -> str:
+def describe_error(exc: Exception, key: str = "") -> str:
     """The problems of ``exc`` in one line, each after the setting it is about (left out when
-    that is ``key``, or a section holding it: the caller names it)."""
+    that is ``key``, or a section holding it: the caller names it). A validation error's
+    values are not repeated (pydantic's own text echoes them: part of an API key)."""
     if isinstance(exc, ValidationError):
         parts = []
         for err in exc.errors()[:5]:
@@ -563,7 +564,7 @@ def load_settings(path: Path | None = None) -> LoadResult:
     try:
         return LoadResult(Settings.model_validate(raw), path)
     except ValidationError as exc:
-        return _set_aside(path, data, f"is not valid: {_describe(exc)}", *salvage(raw))
+        return _set_aside(path, data, f"is not valid: {describe_error(exc)}", *salvage(raw))
 
 
 def read_settings(path: Path) -> Settings:
@@ -578,7 +579,7 @@ def read_settings(path: Path) -> Settings:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"the settings file {path} cannot be parsed: {exc}") from exc
     except ValidationError as exc:
-        raise ConfigError(f"the settings file {path} is not valid: {_describe(exc)}") from exc
+        raise ConfigError(f"the settings file {path} is not valid: {describe_error(exc)}") from exc
 
 
 def _set_aside(
@@ -793,7 +794,7 @@ def set_value(settings: Settings, key: str, value: Any) -> Settings:
     try:
         new = Settings.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(f"invalid value for {key}: {_describe(exc, key)}") from exc
+        raise ConfigError(f"invalid value for {key}: {describe_error(exc, key)}") from exc
     if isinstance(value, bool) and not isinstance(get_value(new, key), bool):
         # pydantic reads true as 1: `audio.device true` picked input device 1.
         raise ConfigError(f"invalid value for {key}: it is not a true/false setting")

@@ -911,6 +911,26 @@ def test_an_edit_that_cannot_be_saved_stays_pending(qtbot, config_path: Path, wr
     assert [(r.find, r.replace) for r in saved(config_path).rules] == [("my key", "ana@example.com")]
 
 
+def test_a_refused_value_is_not_echoed_in_the_message(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
+    # An API key pasted as the model was refused with pydantic's raw text, which repeats the
+    # input: part of the key was shown in the window (and in a mode's "Not saved" line).
+    write_settings(Settings())
+    window = open_window(qtbot, config_path)
+    key = "sk-proj-" + "Ab3xY9" * 8
+    window.pages["llm"].model.setEditText(key)
+    qtbot.waitUntil(lambda: "saved" in window.status.text().lower(), timeout=5000)
+    assert "Not saved" in window.status.text() or "Could not save" in window.status.text()
+    assert "Ab3xY9" not in window.status.text() and "input_value" not in window.status.text()
+    assert saved(config_path).llm.model is None
+    modes = window.pages["modes"]
+    modes.new_mode()
+    modes.name.setText("mine")
+    modes.model.setText(key)
+    assert modes.save_current() is None
+    assert "Not saved" in modes.origin.text()
+    assert "Ab3xY9" not in modes.origin.text() and "input_value" not in modes.origin.text()
+
+
 def test_the_model_in_use_cannot_be_removed(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
     """Removed, it could not be loaded at the next start; another downloaded model can be."""
     import shutil

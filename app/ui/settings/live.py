@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from app.config import Settings, save_settings, settings_lock
+from app.config import Settings, describe_error, save_settings, settings_lock
 from app.errors import ConfigError, HoldtypeError
 from app.paths import move_aside
 from app.settings_watch import POLL_INTERVAL_S, SettingsFileWatch, merge_changes
@@ -69,7 +69,7 @@ class LiveSettings(QObject):
                 save_settings(settings, self.path)
                 self._watch.mark()
         except (HoldtypeError, OSError, ValueError) as exc:
-            message = f"Could not save settings: {exc}"
+            message = f"Could not save settings: {describe_error(exc)}"
             log.warning("%s", message)
             self.failed.emit(message)
             return False

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.config import HotkeySettings, Settings
+from app.config import HotkeySettings, Settings, describe_error
 from app.errors import HoldtypeError
 from app.hotkey.binding import check_hotkey
 from app.paths import ensure_dir, get_paths
@@ -307,7 +307,7 @@ class ModesTab(SettingsTab):
         try:
             path = save_user_mode(self.editor_data())
         except (ValueError, HoldtypeError) as exc:
-            self.origin.setText(f"Not saved: {exc}")
+            self.origin.setText(f"Not saved: {describe_error(exc)}")
             return None
         name = self.name.text().strip()
         self._draft = False  # saved: the list may show it afresh

@@ -15,7 +15,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QIcon
 from PySide6.QtWidgets import QApplication, QLabel, QTabWidget, QVBoxLayout, QWidget
 
-from app.config import Settings
+from app.config import Settings, describe_error
 from app.errors import HoldtypeError
 from app.paths import resources_dir
 from app.settings_watch import merge_changes
@@ -122,7 +122,7 @@ class SettingsWindow(QWidget):
                     merge_changes(shown.model_dump(), mine, settings.model_dump())
                 )
         except (ValueError, HoldtypeError) as exc:
-            self._show_problem(f"Not saved: {exc}")
+            self._show_problem(f"Not saved: {describe_error(exc)}")
             return False
         pending = set(self._dirty)
         self._dirty.clear()
