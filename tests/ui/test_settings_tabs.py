@@ -35,6 +35,24 @@ def commit(qtbot, window: SettingsWindow) -> None:  # type: ignore[no-untyped-de
     assert "Saved" in window.status.text(), window.status.text()
 
 
+def test_values_a_spin_box_shows_are_saved_as_they_were(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings
+) -> None:
+    # Two decimals and a 0.5 s floor: changing another setting on the tab saved 0.125 s as
+    # 0.13 and a 0.25 s LLM time limit as 0.5.
+    s = Settings()
+    s.hotkey.min_hold_s, s.audio.pre_roll_s, s.llm.timeout_s = 0.125, 0.125, 0.25
+    write_settings(s)
+    window = open_window(qtbot, config_path)
+    window.pages["general"].sounds.setChecked(not s.audio.sounds)
+    window.pages["audio"].keep_audio.setChecked(True)
+    window.pages["llm"].retries.setValue(3)
+    commit(qtbot, window)
+    got = saved(config_path)
+    assert (got.hotkey.min_hold_s, got.audio.pre_roll_s, got.llm.timeout_s) == (0.125, 0.125, 0.25)
+    assert got.llm.retries == 3 and got.audio.keep_audio and got.audio.sounds is not s.audio.sounds
+
+
 def test_all_tabs_load(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
     write_settings(Settings())
     window = open_window(qtbot, config_path)

@@ -136,6 +136,7 @@ class AudioTab(SettingsTab):
         self.test_result.setWordWrap(True)
         form.addRow("", self.test_result)
         self.pre_roll = QDoubleSpinBox()
+        self.pre_roll.setDecimals(3)
         self.pre_roll.setRange(0.0, 3.0)
         self.pre_roll.setSingleStep(0.1)
         self.pre_roll.setSuffix(" s")

@@ -173,6 +173,7 @@ class GeneralTab(SettingsTab):
         form.addRow("Hotkey mode:", mode_box)
 
         self.min_hold = QDoubleSpinBox()
+        self.min_hold.setDecimals(3)  # 0.125 s was saved as 0.13 when another setting changed
         self.min_hold.setRange(0.0, 5.0)
         self.min_hold.setSingleStep(0.05)
         self.min_hold.setSuffix(" s")

@@ -62,7 +62,8 @@ class LLMTab(SettingsTab):
         self.models_note.setWordWrap(True)
         form.addRow("", self.models_note)
         self.timeout = QDoubleSpinBox()
-        self.timeout.setRange(0.5, 600.0)
+        self.timeout.setDecimals(3)  # a limit under 0.5 s was raised to 0.5 at the next save
+        self.timeout.setRange(0.001, 600.0)
         self.timeout.setSuffix(" s")
         self.timeout.valueChanged.connect(self.changed)
         form.addRow("Time limit per dictation:", self.timeout)
