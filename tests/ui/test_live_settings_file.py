@@ -72,3 +72,19 @@ def test_a_term_typed_in_the_window_and_one_added_by_the_cli_both_stay(  # type:
     terms = load_settings(path).settings.vocabulary.terms
     assert sorted(terms) == ["PyPI", "Pydantic", "scikit-learn"]
     assert sorted(tab.term_list()) == sorted(terms)  # refilled with both once saved
+
+
+def test_the_window_stops_saying_a_file_is_broken_once_it_is_fixed(qtbot, holdtype_home: Path) -> None:  # type: ignore[no-untyped-def]
+    # The red "Not applied: … cannot be parsed" stayed after the file was fixed and applied.
+    from app.ui.settings.base import TabContext
+    from app.ui.settings.window import SettingsWindow
+
+    live = _live(qtbot, holdtype_home)
+    window = SettingsWindow(TabContext(live))
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(live.failed, timeout=10000):
+        live.path.write_text("[hotkey]\nkey = = 'f9'\n", encoding="utf-8")  # an editor, mid-edit
+    assert window.status.text().startswith("Not applied")
+    with qtbot.waitSignal(live.changed, timeout=10000):
+        live.path.write_text("[hotkey]\nkey = 'f9'\n", encoding="utf-8")  # and saved as meant
+    assert window.status.text() == "" and window.pages["general"].shown.hotkey.key == "f9"

@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: How a settings file that cannot be read is reported; the window clears it once one is read.
+NOT_APPLIED = "Not applied"
+
 # How long a save in the window waits for a CLI command saving the settings (milliseconds, as a
 # rule); past it the save fails and says so.
 SAVE_WAIT_S = 3.0
@@ -84,7 +87,7 @@ class LiveSettings(QObject):
         if found is None:
             return False
         if isinstance(found, ConfigError):
-            message = f"Not applied: {found}; the settings in use stay until it is fixed"
+            message = f"{NOT_APPLIED}: {found}; the settings in use stay until it is fixed"
             log.warning("%s", message)
             self.failed.emit(message)
             return False

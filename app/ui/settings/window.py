@@ -20,6 +20,7 @@ from app.errors import HoldtypeError
 from app.paths import resources_dir
 from app.settings_watch import merge_changes
 from app.ui.settings.base import SettingsTab, TabContext
+from app.ui.settings.live import NOT_APPLIED
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +144,8 @@ class SettingsWindow(QWidget):
         A tab the user is working in (it has the focus) is refilled when the focus leaves it;
         until then, like an edited tab, its next save puts only the user's changes on top.
         """
+        if self.status.text().startswith(NOT_APPLIED):  # the file is read again: no longer so
+            self.status.setText("")
         for key, page in self.pages.items():
             if key in self._dirty:
                 continue
