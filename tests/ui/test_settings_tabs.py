@@ -679,6 +679,25 @@ def test_typed_combo_values_are_saved_as_typed(qtbot, config_path: Path, write_s
     assert saved(config_path).llm.model == "gpt-4"
 
 
+def test_llm_tab_shows_a_key_set_while_the_window_was_open(qtbot, config_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # Read once when the window was made (it lives until Holdtype quits): still "No keys set
+    # yet." after `llm keys set openai` and the window closed and opened again.
+    import os
+
+    window = open_window(qtbot, config_path)
+    tab = window.pages["llm"]
+    window.show()
+    window.tabs.setCurrentWidget(tab)
+    qtbot.waitUntil(tab.isVisible, timeout=5000)
+    assert tab.keys.text() == "No keys set yet."
+    (Path(os.environ["LLM_USER_PATH"]) / "keys.json").write_text(
+        json.dumps({"openai": "sk-x"})
+    )  # llm's store
+    window.hide()
+    window.show()
+    qtbot.waitUntil(lambda: "openai" in tab.keys.text(), timeout=5000)
+
+
 def test_llm_tab_clear_cache_says_when_another_program_holds_it(qtbot, config_path: Path) -> None:  # type: ignore[no-untyped-def]
     import sqlite3
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QDoubleSpinBox,
@@ -110,7 +111,17 @@ class LLMTab(SettingsTab):
         layout.addWidget(cache_box)
         layout.addStretch(1)
         self._job: Job | None = None
+        self._shown_once = False
         self.refresh()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Re-read what may have changed outside (``llm keys set``, a plugin installed, the
+        cache used) each time the tab is shown: the window lives until Holdtype quits, and the
+        tab said "No keys set yet." after a key was set."""
+        super().showEvent(event)
+        if self._shown_once:
+            self.refresh()
+        self._shown_once = True
 
     def refresh(self) -> None:
         """Re-read key names and cache stats, and list models in the background."""
