@@ -203,26 +203,29 @@ class ModeRunner:
         return problem
 
     # --- running ---------------------------------------------------------------------------------
-    def run(self, mode_name: str, text: str, sample: int = 0) -> ModeResult:
+    def run(self, mode_name: str, text: str, sample: int = 0, mode: Mode | None = None) -> ModeResult:
         """Rewrite ``text`` with mode ``mode_name``; never raises: whatever fails (the model,
         a plugin, the cache, a staged diff, or a fault of Holdtype's own) gives ``text`` back
         with the reason in ``fallback_reason``.
 
-        ``sample`` selects one of N cached samples of the same prompt (for evals).
+        ``sample`` selects one of N cached samples of the same prompt (for evals); ``mode``
+        is the mode itself, not its file (the settings window's Test of an unsaved edit).
         """
         start = time.perf_counter()
         if mode_name == RAW or not text.strip():
             return ModeResult(text=text, mode=mode_name, model=None, cached=False, llm_ms=0.0)
         try:
-            return self._run(mode_name, text, sample, start)
+            return self._run(mode_name, text, sample, start, mode)
         except Exception as exc:  # the words must never be lost to a bug on this path
             log.exception("mode %s failed", mode_name)
             return self._fallback(mode_name, None, text, f"internal error: {_one_line(exc)}", start)
 
-    def _run(self, mode_name: str, text: str, sample: int, start: float) -> ModeResult:
+    def _run(
+        self, mode_name: str, text: str, sample: int, start: float, given: Mode | None = None
+    ) -> ModeResult:
         """:meth:`run` for a mode that may use a model."""
         try:
-            mode = self.mode(mode_name)
+            mode = given or self.mode(mode_name)
         except ModeError as exc:
             return self._fallback(mode_name, None, text, str(exc), start)
         if not mode.uses_llm:

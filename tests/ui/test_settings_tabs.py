@@ -878,6 +878,23 @@ def test_advanced_tab(qtbot, config_path: Path, write_settings) -> None:  # type
     assert tab.doctor_button.isEnabled()
 
 
+def test_modes_tab_tests_the_mode_as_the_editor_shows_it(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
+    # Test ran the saved mode: with email's model edited (not saved), it said "no model picked
+    # for mode email". The model named here is one llm does not know: no call is made.
+    write_settings(Settings())
+    window = open_window(qtbot, config_path)
+    tab = window.pages["modes"]
+    tab.select("email")
+    tab.model.setText("my-edited-model-xyz")
+    tab.sample.setText("tell sam the build is green")
+    tab.test_button.click()
+    qtbot.waitUntil(lambda: tab.test_button.isEnabled(), timeout=60000)
+    assert "unknown llm model 'my-edited-model-xyz'" in tab.result.text(), tab.result.text()
+    tab.template.setPlainText("no placeholder")  # an edit that is no mode: said, not run
+    tab.test_button.click()
+    assert tab.result.text().startswith("Cannot test:") and tab.test_button.isEnabled()
+
+
 @pytest.mark.llm
 def test_modes_tab_tests_a_mode_on_the_local_llm(qtbot, local_llm, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
     s = Settings()

@@ -329,20 +329,26 @@ class ModesTab(SettingsTab):
         name = self.selected_name()
         if not name or self._job is not None:
             return
+        from app.llm.modes import Mode
         from app.llm.runner import ModeRunner
 
+        try:  # the mode as the editor shows it, saved or not (the saved one was run)
+            mode = Mode.model_validate(self.editor_data())
+        except (ValueError, HoldtypeError) as exc:
+            self.result.setText(f"Cannot test: {describe_error(exc)}")
+            return
         runner = ModeRunner(self.ctx.live.settings)
         text = self.sample.text()
 
         def work(_progress: Any) -> Any:
             with LLM_LOCK:
-                return runner.run(name, text)
+                return runner.run(mode.name, text, mode=mode)
 
         job = Job(work)
         job.signals.done.connect(self._test_done)
         job.signals.failed.connect(lambda message: self._test_done(None, message))
         self.test_button.setEnabled(False)
-        self.result.setText(f"Running {name}…")
+        self.result.setText(f"Running {mode.name}…")
         self._job = job.start()
 
     def _test_done(self, result: Any, error: str | None = None) -> None:
