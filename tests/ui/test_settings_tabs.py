@@ -811,6 +811,11 @@ def test_history_tab_copies_what_it_shows_and_deletes_every_selected_row(  # typ
     tab = window.pages["history"]
     qtbot.waitUntil(lambda: tab.table.rowCount() == history_page, timeout=5000)
     assert "newest 200 of 202" in tab.message.text()  # the rest are not silently missing
+    tab.search.setText("note 19")  # search results: the "newest 200 of …" line stayed over them
+    tab.refresh()
+    assert tab.table.rowCount() == 11 and "newest" not in tab.message.text()  # 19, 190-199
+    tab.search.setText("")
+    tab.refresh()
     QGuiApplication.clipboard().setText("keep me")
     tab.table.selectRow(0)  # a failed paste: only Whisper's words were kept
     tab.copy_selected()

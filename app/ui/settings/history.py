@@ -33,6 +33,7 @@ from app.ui.settings.base import Job, SettingsTab, TabContext, section
 from app.ui.sounds import portaudio_stream
 
 log = logging.getLogger(__name__)
+_NEWEST = "Showing the newest"
 
 COLUMNS = ("When", "Text", "Mode", "Outcome")
 PAGE = 200
@@ -161,9 +162,9 @@ class HistoryTab(SettingsTab):
             self.message.setText(f"History unavailable: {exc}")
             self._entries, total = [], 0
         if not query and total > len(self._entries):
-            self.message.setText(
-                f"Showing the newest {len(self._entries)} of {total}; search to find older ones."
-            )
+            self.message.setText(f"{_NEWEST} {len(self._entries)} of {total}; search to find older ones.")
+        elif self.message.text().startswith(_NEWEST):  # search results, or all of them shown
+            self.message.setText("")
         self.table.setRowCount(len(self._entries))
         for row, entry in enumerate(self._entries):
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.created))
