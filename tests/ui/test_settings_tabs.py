@@ -611,6 +611,8 @@ def test_a_mode_hotkey_is_changed_or_removed_from_the_modes_tab(  # type: ignore
     tab.new_mode()
     assert tab.selected_name() is None
     tab.bind_field.captured.emit("f12")
+    # the field showed f12, with no word, and nothing was ever bound
+    assert tab.bind_field.binding() == "" and "Save the mode first" in tab.bind_problem.text()
     tab.use_selected()
     assert tab.name.text() == "my-mode"  # the draft was not replaced by the old selection
     assert saved(config_path).hotkey.mode_keys == {} and saved(config_path).modes.active == "raw"

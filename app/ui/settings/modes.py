@@ -365,7 +365,9 @@ class ModesTab(SettingsTab):
 
     def _bind_captured(self, key: str) -> None:
         name = self.selected_name()
-        if not name:
+        if not name or self._draft:  # a new mode not saved yet: the key was kept for nothing
+            self.bind_problem.setText("Save the mode first, then give it a key.")
+            self.bind_field.set_binding("")
             return
         others = {k: m for k, m in self._mode_keys.items() if m != name}
         hotkey = section(self.ctx.live.settings, "hotkey", mode_keys=others).hotkey
