@@ -18,6 +18,7 @@ import os
 import signal
 import socket
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -365,7 +366,10 @@ def run_tray(settings: Settings, config_path: Path | None = None, problem: str |
         return 0
     try:
         instance = claim("tray", wait_s=3.0)  # noqa: F841 - held until the process ends
-    except AlreadyRunning as exc:  # a headless loop, which has no window to show
+    except AlreadyRunning as exc:  # a headless loop, which has no window to show...
+        if exc.kind == "tray" and _handed_over():  # ...or a tray still starting: it answers soon
+            log.info("Holdtype is already running; asked it to show its settings")
+            return 0
         log.error("%s", exc)
         QMessageBox.warning(None, "Holdtype is already running", str(exc))
         return 1
@@ -381,6 +385,22 @@ def run_tray(settings: Settings, config_path: Path | None = None, problem: str |
     if problem:
         QTimer.singleShot(0, lambda: holdtype.tray.notify("Holdtype settings", problem, error=True))
     return int(app.exec())
+
+
+#: How long a second start waits for a tray that holds the lock but does not answer yet.
+HANDOVER_WAIT_S = 10.0
+
+
+def _handed_over() -> bool:
+    """Ask the tray that holds the instance lock to show its settings until it answers (it
+    takes the lock before it listens: two launches a few ms apart, as a double-click on the
+    menu entry makes, showed "already running" in a dialog instead)."""
+    deadline = time.monotonic() + HANDOVER_WAIT_S
+    while time.monotonic() < deadline:
+        if ask_running_instance():
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def _quit_on_signals(holdtype: HoldtypeApp) -> None:

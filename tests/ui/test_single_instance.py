@@ -95,6 +95,50 @@ def test_real_second_start_hands_over_and_exits(display, tmp_path, holdtype_home
             first.wait()
 
 
+def test_two_starts_at_once_hand_over_without_a_dialog(display, tmp_path, holdtype_home) -> None:  # type: ignore[no-untyped-def]
+    """Two `holdtype run` a few ms apart (a double-click on the menu entry): the one that lost
+    the lock found a tray not listening yet and showed "already running" in a modal dialog,
+    waiting there. It now asks until the tray answers, and exits 0."""
+    import os
+
+    from tests.fixtures.waiting import wait_for
+
+    env = {**display.env, "HOLDTYPE_HOME": str(holdtype_home), "LLM_USER_PATH": os.environ["LLM_USER_PATH"]}
+    logs = [tmp_path / "a.log", tmp_path / "b.log"]
+    starts = []
+    for path in logs:
+        with open(path, "w") as log:
+            starts.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "app", "-v", "run"],
+                    env=env,
+                    cwd=str(_root()),
+                    stdout=log,
+                    stderr=log,
+                )
+            )
+    try:
+        wait_for(lambda: any(p.poll() is not None for p in starts), timeout=90, what="one start to hand over")
+        ended = next(p for p in starts if p.poll() is not None)
+        kept = next(p for p in starts if p is not ended)
+        assert ended.returncode == 0, logs[starts.index(ended)].read_text()[-2000:]
+        assert kept.poll() is None
+        wait_for(
+            lambda: "asked for the settings window" in logs[starts.index(kept)].read_text(),
+            timeout=30,
+            what="the running tray to get the request",
+        )
+    finally:
+        for p in starts:
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+
+
 def test_tray_does_not_start_beside_a_headless_loop(display, tmp_path, holdtype_home) -> None:  # type: ignore[no-untyped-def]
     """Headless first: a second headless loop and a tray both refuse, since each would paste
     every dictation twice; the tray says so in a message box, closed here with a real key."""
