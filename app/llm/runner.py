@@ -684,7 +684,7 @@ def trim_chatter(source: str, reply: str) -> str:
     >>> trim_chatter("text: call mom at five", "Text: Call Mom at five.")
     'Text: Call Mom at five.'
     """
-    said = " ".join(re.findall(r"[\w']+", _folded(source).lower()))
+    said = " ".join(_words(source))
     text = reply
     label = _LABEL.match(text)
     if label and not _says(said, label.group(1)) and text[label.end() :].strip():
@@ -697,7 +697,7 @@ def trim_chatter(source: str, reply: str) -> str:
         sentence = _folded(last.group())
         if not (_OFFER.match(sentence) and _ABOUT_ITSELF.search(sentence)):
             break
-        if _says(said, " ".join(re.findall(r"[\w']+", _folded(last.group()))[:3])):
+        if _says(said, " ".join(_words(last.group())[:3])):
             break
         text = text[: last.start()].rstrip()
     return text.strip()
@@ -705,7 +705,7 @@ def trim_chatter(source: str, reply: str) -> str:
 
 def _says(said: str, words: str) -> bool:
     """Whether ``said`` (lower-case words, single spaces) holds ``words`` as whole words."""
-    wanted = " ".join(re.findall(r"[\w']+", _folded(words).lower()))
+    wanted = " ".join(_words(words))
     return bool(wanted) and f" {wanted} " in f" {said} "
 
 
@@ -730,10 +730,15 @@ def sanity_problem(source: str, reply: str, mode: Mode) -> str | None:
         # late"), the opening is theirs. Compared by whole words: "Is the server up" is no
         # licence for "I cannot check", nor "Ask Maria" for "As an AI".
         said = opening.group(1).lower().split()
-        head = re.findall(r"[\w']+", _folded(source).lower())[: len(said) + 2]
+        head = _words(source)[: len(said) + 2]
         if not any(head[i : i + len(said)] == said for i in range(len(head))):
             return f"reply answers the text instead of rewriting it (starts with {reply[:40]!r})"
     return None
+
+
+def _words(text: str) -> list[str]:
+    """The words of ``text`` in lower case, apostrophes folded and kept ("Here’s" is "here's")."""
+    return re.findall(r"[\w']+", _folded(text).lower())
 
 
 def _folded(text: str) -> str:
