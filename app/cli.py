@@ -28,6 +28,7 @@ from app.errors import HoldtypeError
 # name -> (module:attribute, one-line help). Short help is static so --help imports nothing.
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("app.commands.run:run", "Run the dictation engine (tray app, or headless)."),
+    "dictate": ("app.commands.dictate:dictate", "Start and stop the running Holdtype's dictation."),
     "transcribe": ("app.commands.transcribe:transcribe", "Transcribe audio files."),
     "vocab": ("app.commands.vocab:vocab", "Manage vocabulary terms."),
     "rules": ("app.commands.rules:rules", "Manage replacement rules."),

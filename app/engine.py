@@ -203,6 +203,12 @@ class Engine:
         return self._state
 
     @property
+    def recording(self) -> int | None:
+        """The number of the utterance being recorded (as in its events), None when none is."""
+        current = self._current
+        return None if current is None else current.generation
+
+    @property
     def settings(self) -> Settings:
         """The settings in force."""
         return self._settings

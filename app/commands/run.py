@@ -18,10 +18,12 @@ from app import events as ev
 from app import logs
 from app.commands._common import load
 from app.config import Settings
+from app.engine_control import NO_HOTKEY_HINT
 from app.errors import HoldtypeError
 from app.settings_watch import POLL_INTERVAL_S, SettingsFileWatch
 
 if TYPE_CHECKING:
+    from app.control import ControlServer
     from app.engine import Engine
 
 
@@ -99,6 +101,8 @@ def run_headless() -> int:
         if isinstance(event, ev.LevelChanged):
             return  # 20 lines a second would drown the log
         click.echo(f"holdtype: {describe(event)}", err=True)
+        if isinstance(event, ev.ErrorRaised) and event.source == "hotkey":
+            click.echo(f"holdtype: {NO_HOTKEY_HINT}", err=True)
 
     engine.subscribe(log_event)
 
@@ -115,14 +119,29 @@ def run_headless() -> int:
         err=True,
     )
     engine.start()
+    control = serve_control(engine)
     watch = SettingsFileWatch(loaded.path)
     while not stop.wait(POLL_INTERVAL_S):
         settings = _follow_settings_file(watch, engine, settings)
     click.echo("holdtype: shutting down", err=True)
+    if control is not None:
+        control.close()
     engine.shutdown()
     instance.release()
     click.echo("holdtype: stopped", err=True)
     return 0
+
+
+def serve_control(engine: Engine) -> ControlServer | None:
+    """Open the control channel (``holdtype dictate …``) for ``engine``; None, with the reason
+    on stderr, when it cannot be opened (the hotkey still works)."""
+    from app.engine_control import serve
+
+    try:
+        return serve(engine)
+    except HoldtypeError as exc:
+        click.echo(f"holdtype: error (control): {exc}; `holdtype dictate` cannot reach this one", err=True)
+        return None
 
 
 def _follow_settings_file(watch: SettingsFileWatch, engine: Engine, settings: Settings) -> Settings:

@@ -136,7 +136,7 @@ def is_available() -> tuple[bool, str]:
             return False, (
                 "Wayland does not let apps watch global keys: run under XWayland with DISPLAY set (keys "
                 "are then seen only while an X11 window has focus), or set PYNPUT_BACKEND=uinput and "
-                "join the 'input' group, or bind a desktop shortcut to `holdtype` instead"
+                "join the 'input' group, or bind a desktop shortcut to `holdtype dictate toggle` instead"
             )
         return False, "DISPLAY is not set: no X server to listen to"
     try:

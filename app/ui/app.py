@@ -29,6 +29,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app import logs
 from app.config import Settings
+from app.errors import HoldtypeError
 from app.events import EngineReady
 from app.instance import AlreadyRunning, claim
 from app.paths import HOME_ENV, get_paths, resources_dir
@@ -41,6 +42,7 @@ from app.ui.sounds import CuePlayer
 from app.ui.tray import NO_TRAY_MESSAGE, TrayController, describe_hotkey
 
 if TYPE_CHECKING:
+    from app.control import ControlServer
     from app.engine import Engine
     from app.ui.settings.window import SettingsWindow
 
@@ -101,7 +103,8 @@ def welcome_text(settings: Settings, tray_available: bool) -> str:
         parts.append(
             "<p><b>One more step on Wayland:</b> the global hotkey needs permission to read the "
             "keyboard — add yourself to the <code>input</code> group (<code>sudo usermod -aG input "
-            "$USER</code>, then log in again) or pick an X11 session; pasting needs "
+            "$USER</code>, then log in again), bind a desktop shortcut to <code>holdtype dictate "
+            "toggle</code>, or pick an X11 session; pasting needs "
             "<code>wl-clipboard</code> and <code>ydotool</code>.</p>"
         )
     if tray_available:
@@ -214,6 +217,7 @@ class HoldtypeApp(QObject):
         self.settings_window: SettingsWindow | None = None
         self.welcome: QMessageBox | None = None
         self.server: InstanceServer | None = None
+        self.control: ControlServer | None = None  # `holdtype dictate`'s channel, once served
         self.ready_event: EngineReady | None = None
         self._stopped = False
         self._signal_sockets: tuple[object, ...] = ()
@@ -224,6 +228,18 @@ class HoldtypeApp(QObject):
         self.server = InstanceServer(self)
         self.server.show_requested.connect(lambda: self.open_settings(""))
         return self.server.listen(name)
+
+    def serve_control(self) -> bool:
+        """Open the control channel (``holdtype dictate …``); False, with a warning, when it
+        cannot be opened (the hotkey and the tray still work)."""
+        from app.engine_control import serve
+
+        try:
+            self.control = serve(self.engine)
+        except HoldtypeError as exc:
+            log.warning("%s; `holdtype dictate` cannot reach this Holdtype", exc)
+            return False
+        return True
 
     def start(self) -> None:
         """Start the engine, show the tray icon, and welcome a first-time user."""
@@ -284,6 +300,8 @@ class HoldtypeApp(QObject):
         self.cues.close()
         if self.server is not None:
             self.server.close()
+        if self.control is not None:
+            self.control.close()
         self.bridge.detach()
         try:
             self.engine.shutdown()
@@ -379,6 +397,7 @@ def run_tray(settings: Settings, config_path: Path | None = None, problem: str |
     holdtype = HoldtypeApp(settings, config_path=config_path, set_aside=problem is not None)
     if not holdtype.listen():
         log.warning("could not claim the single-instance socket; a second start will run twice")
+    holdtype.serve_control()
     app.aboutToQuit.connect(holdtype.shutdown)
     _quit_on_signals(holdtype)
     QTimer.singleShot(0, holdtype.start)

@@ -86,9 +86,21 @@ def test_real_second_start_hands_over_and_exits(display, tmp_path, holdtype_home
         )
         assert headless.returncode == 1 and "Traceback" not in headless.stderr
         assert f"already running: the tray app (pid {first.pid})" in headless.stderr
+        # The tray serves `holdtype dictate` (a desktop shortcut's way in, on Wayland)
+        status = subprocess.run(
+            [sys.executable, "-m", "app", "dictate", "status", "--json"],
+            env=env,
+            cwd=str(_root()),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert status.returncode == 0, status.stderr
+        assert '"state": "idle"' in status.stdout and '"ready": true' in status.stdout
         # The terminal it was started from closes: a clean quit, as on SIGTERM and Ctrl-C.
         first.send_signal(signal.SIGHUP)
         assert first.wait(timeout=30) == 0
+        assert not (holdtype_home / "data" / "control.key").exists()  # nothing stale is left
     finally:
         if first.poll() is None:
             first.kill()

@@ -1,0 +1,106 @@
+"""``holdtype dictate …`` drives a running ``holdtype run --no-tray``: the desktop-shortcut way
+to dictate where no hotkey can be watched (Wayland). Real parts: Xvfb with a Qt target window,
+PulseAudio's virtual source as the microphone, the embedded model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.cli import holdtype
+from tests.e2e.live import app_env, history_rows, start_app
+from tests.fixtures.waiting import wait_for
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+SENTENCE = "We use scikit learn for machine learning every day."
+
+
+@pytest.fixture
+def vocab_env(holdtype_home: Path) -> dict[str, str]:
+    """HOLDTYPE_HOME with scikit-learn in the vocabulary."""
+    added = holdtype("vocab", "add", "scikit-learn")
+    assert added.returncode == 0, added.stderr
+    return {}
+
+
+def test_start_and_stop_from_the_command_line_paste_into_the_focused_window(
+    vocab_env, display, pulse_server, target_window, speak
+):
+    env = app_env(display.env, pulse_server.client_env)
+    wav = speak(SENTENCE, speed=150, pad_s=0.3)
+    app = start_app(env)
+    try:
+        target_window.focus()
+        assert holdtype("dictate", "status", env=env).stdout == "idle\n"
+        started = holdtype("dictate", "start", env=env)
+        assert started.returncode == 0, started.stderr
+        assert "recording" in started.stderr
+        assert holdtype("dictate", "status", env=env).stdout == "recording\n"
+        again = holdtype("dictate", "start", env=env)  # a second press of the shortcut
+        assert again.returncode == 0 and "already recording" in again.stderr
+        pulse_server.play(wav)
+        stopped = holdtype("dictate", "stop", "--wait", env=env)
+        assert stopped.returncode == 0, stopped.stderr + app.log()
+        assert "scikit-learn" in stopped.stdout, stopped.stdout
+        pasted = wait_for(
+            lambda: "scikit-learn" in target_window.text() and target_window.text(),
+            timeout=20,
+            what="the dictated text in the target window",
+        )
+        assert "machine learning" in pasted.lower(), pasted
+        assert holdtype("dictate", "status", env=env).stdout == "idle\n"
+        not_recording = holdtype("dictate", "stop", env=env)
+        assert not_recording.returncode == 1 and "not recording" in not_recording.stderr
+    finally:
+        assert app.stop() == 0
+    rows = history_rows(env)
+    assert [r["outcome"] for r in rows] == ["pasted"]
+    assert rows[0]["text"].strip() == stopped.stdout.strip()
+
+
+def test_without_any_hotkey_toggle_still_dictates_and_keeps_the_text(
+    vocab_env, pulse_server, speak, monkeypatch: pytest.MonkeyPatch
+):
+    """No display at all (as on Wayland, no key can be watched): the log says how to dictate,
+    and the shortcut's command does it; the text cannot be pasted, so it is kept in history."""
+    for name in ("DISPLAY", "WAYLAND_DISPLAY"):
+        monkeypatch.delenv(name, raising=False)
+    env = app_env(pulse_server.client_env)
+    app = start_app(env)
+    try:
+        app.wait_line("bind it to a desktop shortcut")
+        assert holdtype("dictate", "toggle", env=env).returncode == 0
+        app.wait_line("state: recording")
+        pulse_server.play(speak(SENTENCE, speed=150, pad_s=0.3))
+        ended = holdtype("dictate", "toggle", "--wait", env=env)
+        assert ended.returncode == 1, ended.stderr  # nothing to paste into...
+        assert "scikit-learn" in ended.stdout, ended.stdout  # ...but the words are there
+        assert "Traceback" not in ended.stderr
+    finally:
+        assert app.stop() == 0
+    rows = history_rows(env)
+    assert [r["outcome"] for r in rows] == ["failed"]
+    assert "scikit-learn" in rows[0]["text"]
+    assert rows[0]["text"].strip() == ended.stdout.strip()
+
+
+def test_cancel_from_the_command_line_keeps_the_recording_and_pastes_nothing(
+    vocab_env, display, pulse_server, target_window, speak
+):
+    env = app_env(display.env, pulse_server.client_env)
+    app = start_app(env)
+    try:
+        target_window.focus()
+        assert holdtype("dictate", "start", env=env).returncode == 0
+        pulse_server.play(speak("The library will close early tomorrow morning.", speed=150))
+        cancelled = holdtype("dictate", "cancel", env=env)
+        assert cancelled.returncode == 0, cancelled.stderr
+        result = app.wait_line("result #1", timeout=60)
+        assert "(cancelled" in result, result
+    finally:
+        assert app.stop() == 0
+    assert target_window.text() == ""
+    assert [r["outcome"] for r in history_rows(env)] == ["cancelled"]
