@@ -36,7 +36,7 @@ else:  # pragma: no cover
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class _Section(BaseModel):
@@ -343,6 +343,30 @@ def api_key_in(value: Any, where: str = "") -> str | None:
     return None
 
 
+# Terminals named since settings schema 2: a settings file keeps the whole list it was saved
+# with, so migration 1 -> 2 adds these to it (a terminal the user took out later stays out).
+TERMINALS_SINCE_2 = (
+    "kgx",  # GNOME Console
+    "org.gnome.Console",
+    "ptyxis",
+    "org.gnome.Ptyxis",
+    "guake",
+    "tilda",
+    "yakuake",
+    "terminology",
+    "qterminal",
+    "sakura",
+    "roxterm",
+    "termite",
+    "deepin-terminal",
+    "io.elementary.terminal",
+    "com.raggesilver.BlackBox",
+    "cool-retro-term",
+    "hyper",
+    "tabby",
+)
+
+
 class PasteSettings(_Section):
     """How text reaches the active window."""
 
@@ -368,6 +392,7 @@ class PasteSettings(_Section):
             "foot",
             "lxterminal",
             "mate-terminal",
+            *TERMINALS_SINCE_2,
         ],
         description="Window classes that get Ctrl+Shift+V instead of Ctrl+V",
     )
@@ -423,7 +448,19 @@ class Settings(_Section):
 
 # --- migrations ---------------------------------------------------------------------------------
 # Each entry upgrades a raw settings dict from version N to N+1. Append, never edit.
-MIGRATIONS: list[Callable[[dict[str, Any]], dict[str, Any]]] = []
+def _terminals_since_2(raw: dict[str, Any]) -> dict[str, Any]:
+    """1 -> 2: the terminals named since are added to a saved ``paste.terminal_classes``
+    (before, a settings file saved once kept GNOME Console, Ptyxis, Guake... on Ctrl+V, which
+    they take as a literal ^V: the paste failed after 3 s)."""
+    paste = raw.get("paste")
+    classes = paste.get("terminal_classes") if isinstance(paste, dict) else None
+    if isinstance(classes, list):
+        known = {c.casefold() for c in classes if isinstance(c, str)}
+        classes.extend(name for name in TERMINALS_SINCE_2 if name.casefold() not in known)
+    return raw
+
+
+MIGRATIONS: list[Callable[[dict[str, Any]], dict[str, Any]]] = [_terminals_since_2]
 
 
 def schema_version(raw: dict[str, Any]) -> int:

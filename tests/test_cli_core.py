@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from app.config import SCHEMA_VERSION
 from tests.cli import ROOT, holdtype
 
 pytestmark = pytest.mark.slow
@@ -422,7 +423,7 @@ def test_config_set_refuses_what_names_nothing_here(tmp_path: Path) -> None:
     german = holdtype("config", "set", "model.language", "de")
     assert german.returncode == 0 and "understands English only" in german.stderr
     assert holdtype("config", "set", "modes.active", "clean").returncode == 0
-    assert holdtype("config", "get", "schema_version").stdout.strip() == "1"
+    assert holdtype("config", "get", "schema_version").stdout.strip() == str(SCHEMA_VERSION)
 
 
 def test_config_set_checks_a_whole_section_like_its_settings(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from app.config import (
+    SCHEMA_VERSION,
     ConfigError,
     Settings,
     get_value,
@@ -125,6 +126,26 @@ def test_a_mistyped_key_or_a_wrong_value_costs_only_itself() -> None:
     problem = result.problem or ""
     assert "vocabulary.sensitivty" in problem and str(result.moved_to) in problem
     assert load_settings().settings == settings  # what was kept is the file now
+
+
+def test_a_file_of_schema_1_gets_the_terminals_named_since_and_keeps_its_own() -> None:
+    """A settings file saved once holds the whole terminal list of its day: GNOME Console and
+    the rest, named later, got Ctrl+V (a literal ^V there) until the migration added them."""
+    path = get_paths().config_file
+    path.parent.mkdir(parents=True)
+    path.write_text('schema_version = 1\n\n[paste]\nterminal_classes = ["konsole", "my-term", "GUAKE"]\n')
+    result = load_settings()
+    assert result.problem is None
+    classes = result.settings.paste.terminal_classes
+    assert classes[:3] == ["konsole", "my-term", "GUAKE"]  # the user's, first and unchanged
+    assert "kgx" in classes and "org.gnome.Ptyxis" in classes
+    assert "guake" not in classes  # already there, spelled otherwise
+    assert result.settings.schema_version == SCHEMA_VERSION == 2
+    # Saved as schema 2, it is not migrated again: a terminal the user takes out stays out.
+    trimmed = [c for c in classes if c != "kgx"]
+    paste = result.settings.paste.model_copy(update={"terminal_classes": trimmed})
+    save_settings(result.settings.model_copy(update={"paste": paste}))
+    assert "kgx" not in load_settings().settings.paste.terminal_classes
 
 
 def test_a_schema_version_that_is_no_number_is_reported_not_a_crash() -> None:

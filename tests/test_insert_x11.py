@@ -38,6 +38,9 @@ def settings(**changes: object) -> PasteSettings:
         (("gnome-terminal-server", "Gnome-terminal"), "ctrl+shift+v"),
         (("Alacritty", "Alacritty"), "ctrl+shift+v"),
         (("kitty", "kitty"), "ctrl+shift+v"),
+        (("kgx", "org.gnome.Console"), "ctrl+shift+v"),  # GNOME Console
+        (("org.gnome.Ptyxis", "Ptyxis"), "ctrl+shift+v"),
+        (("guake", "Guake"), "ctrl+shift+v"),
         (("code", "Code"), "ctrl+v"),
         (("holdtype-target", "holdtype-target"), "ctrl+v"),
         (None, "ctrl+v"),
