@@ -29,7 +29,7 @@ def add(find: str, replace: str, is_regex: bool, case_sensitive: bool) -> None:
     """Add a rule: FIND becomes REPLACE. Example: holdtype rules add "pie pie" PyPI"""
     if not find.strip():
         raise RuleError("a rule needs something to find")
-    find = unicodedata.normalize("NFC", find if is_regex else " ".join(find.split()))
+    find = _spelled(find, is_regex)
     rule = Rule.model_construct(find=find, replace=replace, regex=is_regex, case_sensitive=case_sensitive)
     validate_rule(rule)  # the reason, in one line (Rule's own check says the same, as pydantic)
     rule = Rule.model_validate(rule.model_dump())
@@ -95,10 +95,10 @@ def _spelled(find: str, regex: bool) -> str:
     return text if regex else " ".join(text.split())
 
 
-def _shown(rule: Rule) -> str:
-    """A rule in one line, as `rules list` shows it."""
+def _shown(rule: Rule, gap: str = " ") -> str:
+    """A rule in one line, as `rules list` shows it (there with two spaces before the flags)."""
     flags = [name for name, on in (("regex", rule.regex), ("case-sensitive", rule.case_sensitive)) if on]
-    return f"{rule.find!r} -> {rule.replace!r}" + (f" [{', '.join(flags)}]" if flags else "")
+    return f"{rule.find!r} -> {rule.replace!r}" + (f"{gap}[{', '.join(flags)}]" if flags else "")
 
 
 def _same_rule(rule: Rule, new: Rule) -> bool:
@@ -129,9 +129,7 @@ def list_rules(as_json: bool) -> None:
     if not current:
         _common.note_empty("No replacement rules; add one with `holdtype rules add FIND REPLACE`.")
     for r in current:
-        flags = [name for name, on in (("regex", r.regex), ("case-sensitive", r.case_sensitive)) if on]
-        extra = f"  [{', '.join(flags)}]" if flags else ""
-        click.echo(f"{r.find!r} -> {r.replace!r}{extra}")
+        click.echo(_shown(r, gap="  "))
 
 
 @rules.command("test")
