@@ -43,6 +43,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "doctor": ("app.commands.doctor:doctor", "Check the machine and say what is missing."),
 }
 
+# Commands Holdtype runs itself, in a process of their own: neither listed nor documented.
+INTERNAL: dict[str, str] = {"_keep-clipboard": "app.insert.x11_keeper:keep_clipboard"}
+
 
 class LazyGroup(click.Group):
     """A click group whose subcommands are imported on first use."""
@@ -53,10 +56,10 @@ class LazyGroup(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         """Import and return the subcommand ``cmd_name``."""
-        target = COMMANDS.get(cmd_name)
+        target = COMMANDS[cmd_name][0] if cmd_name in COMMANDS else INTERNAL.get(cmd_name)
         if target is None:
             return None
-        module_name, attr = target[0].split(":")
+        module_name, attr = target.split(":")
         module = importlib.import_module(module_name)
         return getattr(module, attr)
 

@@ -7,11 +7,14 @@ and pbcopy keep serving it; Windows copies it into the system clipboard).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Literal, Protocol
 
 from app.errors import HoldtypeError
@@ -22,12 +25,34 @@ log = logging.getLogger(__name__)
 TIMEOUT_S = 5.0
 
 
-# The image types a clipboard holding a picture (a screenshot, an image copied from a browser)
-# is read in, to be put back after a paste; the first one offered is kept.
+# The image types a picture is put back in when the process that keeps a clipboard's formats
+# cannot start (then xclip serves the first one offered).
 IMAGE_TARGETS = ("image/png", "image/jpeg", "image/bmp", "image/gif", "image/tiff")
 _TEXT_TARGETS = frozenset(
     ("UTF8_STRING", "STRING", "TEXT", "COMPOUND_TEXT", "text/plain", "text/plain;charset=utf-8")
 )
+#: At most this many of a clipboard's other formats are kept (an office suite offers dozens).
+MAX_FORMATS = 16
+#: Formats bigger than this are not kept, nor any once this many bytes were read.
+MAX_FORMAT_BYTES = 32 * 1024 * 1024
+MAX_FORMATS_BYTES = 64 * 1024 * 1024
+#: How long reading the other formats may take before the paste, in all (they are read together).
+FORMATS_READ_S = 1.5
+#: How long the process that keeps the old clipboard gets to start and own it.
+KEEPER_START_S = 10.0
+
+
+def other_formats(offered: Sequence[str]) -> list[str]:
+    """The formats of ``offered`` (a clipboard's TARGETS) worth putting back besides its text:
+    the MIME types (HTML, a file manager's file list, pictures), not the plain-text ones, nor X's
+    own (PIXMAP names a server resource its owner frees; TARGETS, TIMESTAMP, MULTIPLE...).
+
+    >>> other_formats(["TARGETS", "text/html", "UTF8_STRING", "text/plain;charset=UTF-8", "PIXMAP",
+    ...                "x-special/gnome-copied-files", "image/png"])
+    ['text/html', 'x-special/gnome-copied-files', 'image/png']
+    """
+    kept = [t for t in offered if "/" in t and not t.casefold().startswith("text/plain")]
+    return list(dict.fromkeys(kept))[:MAX_FORMATS]
 
 
 class ClipboardError(HoldtypeError):
@@ -51,7 +76,7 @@ class Clipboard(Protocol):
 
 
 def _run(
-    args: list[str], data: bytes | None = None, *, detach: bool = False
+    args: list[str], data: bytes | None = None, *, detach: bool = False, timeout: float = TIMEOUT_S
 ) -> subprocess.CompletedProcess[bytes]:
     """Run a clipboard tool. ``detach``: the tool forks a server that keeps serving the text,
     so its output is not captured and it runs in a session of its own: in Holdtype's process
@@ -63,14 +88,14 @@ def _run(
             input=data,
             stdout=subprocess.DEVNULL if detach else subprocess.PIPE,
             stderr=subprocess.DEVNULL if detach else subprocess.PIPE,
-            timeout=TIMEOUT_S,
+            timeout=timeout,
             check=False,
             start_new_session=detach and sys.platform != "win32",
         )
     except FileNotFoundError as exc:
         raise ClipboardError(f"{args[0]} is not installed") from exc
     except subprocess.TimeoutExpired as exc:
-        raise ClipboardError(f"{args[0]} did not answer within {TIMEOUT_S:.0f} s") from exc
+        raise ClipboardError(f"{args[0]} did not answer within {timeout:g} s") from exc
 
 
 class X11Clipboard:
@@ -100,31 +125,35 @@ class X11Clipboard:
 
     def get(self) -> str | None:
         """The clipboard's text (UTF-8), or None when nothing owns it or it has no text."""
-        return self.read(images=False)[0]
+        return self.read(formats=False)[0]
 
-    def read(self, images: bool = True) -> tuple[str | None, tuple[str, bytes] | None]:
-        """The clipboard's text, or (``images``, with xclip) when it holds no text its image
-        as (its type, its bytes), in the first of :data:`IMAGE_TARGETS` it is offered in; the
-        types on offer are asked once."""
+    def read(self, formats: bool = True) -> tuple[str | None, dict[str, bytes]]:
+        """The clipboard's text, and (``formats``, with xclip) its data in the other formats it
+        is offered in (:func:`other_formats`: HTML, a copied file list, a picture), by format,
+        to put it back whole after a paste; the types on offer are asked once."""
         tool = self._tool()
+        extra: dict[str, bytes] = {}
         if tool == "xclip":
-            offered = self._targets()
-            if offered is not None and not offered & _TEXT_TARGETS:
-                # a picture only: xclip serving one answers a text request with it
-                return None, self._image(offered) if images else None
-            if offered is not None and offered & _TEXT_TARGETS <= {"STRING", "TEXT"} and "STRING" in offered:
+            listed = self._targets()
+            offered = frozenset(listed or ())
+            if formats and listed:
+                extra = self._formats(other_formats(listed))
+            if listed is not None and not offered & _TEXT_TARGETS:
+                # no text: xclip serving a picture answers a text request with the picture
+                return None, extra
+            if listed is not None and offered & _TEXT_TARGETS <= {"STRING", "TEXT"} and "STRING" in offered:
                 # Latin-1 only (an old program): read as UTF-8, "café" came back "caf\ufffd"
                 out = _run([*self._xclip, "-o", "-t", "STRING"])
                 if out.returncode == 0:
-                    return out.stdout.decode("latin-1"), None
+                    return out.stdout.decode("latin-1"), extra
             out = _run([*self._xclip, "-o", "-t", "UTF8_STRING"])
             if out.returncode != 0:
                 out = _run([*self._xclip, "-o"])
         else:
             out = _run([*self._xsel, "--output"])
         if out.returncode != 0:
-            return None, None
-        return out.stdout.decode("utf-8", errors="replace"), None
+            return None, extra
+        return out.stdout.decode("utf-8", errors="replace"), extra
 
     def set(self, text: str) -> None:
         """Own the clipboard with ``text`` (a background xclip/xsel keeps serving it)."""
@@ -134,22 +163,75 @@ class X11Clipboard:
         if out.returncode != 0:
             raise ClipboardError(f"{tool} could not set the clipboard (exit {out.returncode})")
 
-    def _image(self, offered: frozenset[str]) -> tuple[str, bytes] | None:
-        """The image of the first of :data:`IMAGE_TARGETS` in ``offered``, read with xclip."""
-        for target in IMAGE_TARGETS:
-            if target in offered:
-                out = _run([*self._xclip, "-o", "-t", target])
-                if out.returncode == 0 and out.stdout:
-                    return target, out.stdout
-        return None
+    def _formats(self, names: list[str]) -> dict[str, bytes]:
+        """The clipboard's data in each of ``names``, read with xclip all at once, within
+        :data:`FORMATS_READ_S` in all (a format still being made then is left out), and within
+        the size limits; in the order of ``names``."""
+        if not names:
+            return {}
+        pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="holdtype-clipboard")
+        reads = {
+            name: pool.submit(_run, [*self._xclip, "-o", "-t", name], timeout=FORMATS_READ_S)
+            for name in names
+        }
+        wait(reads.values(), timeout=FORMATS_READ_S)
+        pool.shutdown(wait=False, cancel_futures=True)
+        found: dict[str, bytes] = {}
+        total = 0
+        for name, future in reads.items():
+            if not future.done() or future.cancelled() or future.exception() is not None:
+                log.debug("clipboard format %s not kept: not read in time", name)
+                continue
+            out = future.result()
+            if out.returncode != 0 or not out.stdout or len(out.stdout) > MAX_FORMAT_BYTES:
+                continue
+            if total + len(out.stdout) > MAX_FORMATS_BYTES:
+                continue
+            total += len(out.stdout)
+            found[name] = out.stdout
+        return found
 
-    def _targets(self) -> frozenset[str] | None:
-        """The types the clipboard's owner offers its data in; None when there is no owner or
-        it does not say (an old program: then only a read tells)."""
+    def _targets(self) -> list[str] | None:
+        """The types the clipboard's owner offers its data in, in its order; None when there
+        is no owner or it does not say (an old program: then only a read tells)."""
         listed = _run([*self._xclip, "-o", "-t", "TARGETS"])
         if listed.returncode != 0:
             return None
-        return frozenset(listed.stdout.decode("ascii", errors="replace").split())
+        return listed.stdout.decode("ascii", errors="replace").split()
+
+    def keep(self, text: str | None, extra: dict[str, bytes]) -> None:
+        """Own the clipboard with ``text`` and the data of ``extra`` (by format), served by a
+        process of Holdtype's own that outlives it, as xclip does for one format, and ends when
+        another program takes the clipboard over."""
+        from app.paths import holdtype_command
+
+        header = {
+            "selection": self.selection.upper(),
+            "text": text,
+            "formats": [[n, len(d)] for n, d in extra.items()],
+        }
+        payload = json.dumps(header).encode("utf-8") + b"\n" + b"".join(extra.values())
+        try:
+            proc = subprocess.Popen(
+                [*holdtype_command(), "_keep-clipboard"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise ClipboardError(f"cannot start the process that keeps the clipboard: {exc}") from exc
+        try:
+            said, _ = proc.communicate(payload, timeout=KEEPER_START_S)  # it forks and owns
+        except subprocess.TimeoutExpired as exc:
+            proc.kill()
+            proc.communicate()
+            raise ClipboardError(
+                f"the process that keeps the clipboard did not start within {KEEPER_START_S:g} s"
+            ) from exc
+        if said.strip() != b"owned":
+            reason = said.decode("utf-8", errors="replace").strip() or f"exit {proc.returncode}"
+            raise ClipboardError(f"the process that keeps the clipboard failed: {reason}")
 
     def set_image(self, target: str, data: bytes) -> None:
         """Own the clipboard with an image of type ``target`` (served by a background xclip)."""

@@ -2,7 +2,7 @@
 
 Paste, step by step:
 
-1. read the old clipboard text (xclip/xsel);
+1. read the old clipboard: its text and its other formats (xclip/xsel);
 2. own the CLIPBOARD selection *in this process* with the new text (python-xlib), so we see the
    moment the target window asks for the text instead of guessing with a sleep;
 3. release the modifiers the user still holds (e.g. of ``ctrl+alt+space``) through XTest, then
@@ -13,13 +13,13 @@ Paste, step by step:
    Lock on, xdotool clears it by tapping Caps_Lock twice, which a Caps Lock hotkey would take for
    a new press;
 4. wait (bounded) until the target has read the text, then until its requests go quiet;
-5. ``finally``: restore the old text (an empty clipboard is emptied again); if the paste failed
+5. ``finally``: restore the old clipboard (an empty clipboard is emptied again); if the paste failed
    (no xdotool, injection error, the target never read it) the text is left on the clipboard
    instead, served by xclip, so the user can paste it by hand.
 
-The old clipboard's text is restored; a clipboard holding a picture and no text gets the
-picture back (in the first of PNG, JPEG, BMP, GIF, TIFF it was offered in). Other kinds of data
-are not kept: copied HTML comes back as its plain text, a copied file list is lost.
+The old clipboard is restored with its text and its other formats (copied HTML, a file
+manager's file list, a picture: see ``other_formats``), served by a small process of
+Holdtype's own (``app.insert.x11_keeper``) where xclip would serve one format.
 """
 
 from __future__ import annotations
@@ -28,24 +28,21 @@ import contextlib
 import logging
 import os
 import re
-import select
 import shutil
 import subprocess
-import threading
-import time
 from collections.abc import Callable, Collection, Sequence
 from typing import NamedTuple
 
 from app.config import PasteSettings
 from app.errors import SHOWN_TO_USER
 from app.insert.base import InsertResult, with_trailing_space
-from app.insert.clipboard import ClipboardError, X11Clipboard
+from app.insert.clipboard import IMAGE_TARGETS, ClipboardError, X11Clipboard
+from app.insert.x11_selection import SelectionOwner
 
 log = logging.getLogger(__name__)
 
 #: How long the target window gets to ask for the clipboard after the paste shortcut.
 READ_TIMEOUT_S = 3.0
-_TEXT_TARGETS = ("UTF8_STRING", "text/plain;charset=utf-8", "text/plain", "STRING", "TEXT", "COMPOUND_TEXT")
 
 
 def window_in(wm_class: Sequence[str] | None, classes: Sequence[str]) -> bool:
@@ -59,180 +56,6 @@ def paste_shortcut(wm_class: Sequence[str] | None, terminal_classes: Sequence[st
     """The xdotool key name of the paste shortcut for a window of class ``wm_class``:
     ``ctrl+shift+v`` for one of ``terminal_classes``, else ``ctrl+v``."""
     return "ctrl+shift+v" if window_in(wm_class, terminal_classes) else "ctrl+v"
-
-
-class SelectionOwner:
-    """Owns the X CLIPBOARD selection with one text, on its own X connection and thread.
-
-    :attr:`served` is set when the paste's reader has read the text (not just asked for
-    TARGETS); :attr:`lost` when another client took the selection over. The reader is the
-    client of ``reader`` (the active window's id) when it is known; else, or when another
-    client reads after :meth:`paste_sent`, any client that did not already ask before the
-    paste key went out. A clipboard manager (CopyQ, GPaste, Klipper) reads each new
-    clipboard at once: its read had been taken for the paste, and the old clipboard was put
-    back while the window had read nothing (or before a slow one read).
-    """
-
-    def __init__(
-        self,
-        text: str,
-        display_name: str | None = None,
-        reader: int | None = None,
-        selection: str = "CLIPBOARD",
-    ) -> None:
-        from Xlib import X, Xatom
-        from Xlib import display as xdisplay
-
-        self._X = X
-        self.data = text.encode("utf-8")
-        self.served = threading.Event()
-        self.lost = threading.Event()
-        self.last_request = 0.0
-        self.requests = 0
-        self._stop = threading.Event()
-        self._d = xdisplay.Display(display_name)
-        d = self._d
-        self._client_mask = ~int(d.display.info.resource_id_mask)
-        self._reader = reader & self._client_mask if reader else None
-        self._watchers: set[int] = set()  # clients that asked before the paste key was sent
-        self._sent = False
-        self._atoms = {name: d.intern_atom(name) for name in ("TARGETS", "TIMESTAMP", "INTEGER")}
-        self._selection = d.intern_atom(selection)  # CLIPBOARD, or PRIMARY (xterm's Shift+Insert)
-        self._text_atoms = {d.intern_atom(name): name for name in _TEXT_TARGETS}
-        self._string_atom = Xatom.STRING
-        self._atom_type = Xatom.ATOM
-        self._window = d.screen().root.create_window(
-            0, 0, 1, 1, 0, X.CopyFromParent, event_mask=X.PropertyChangeMask
-        )
-        self.timestamp = self._server_time()
-        self._window.set_selection_owner(self._selection, self.timestamp)
-        d.flush()
-        owner = d.get_selection_owner(self._selection)
-        if owner != self._window:
-            self._d.close()
-            raise ClipboardError("could not take ownership of the X clipboard")
-        self._thread = threading.Thread(target=self._serve, name="holdtype-x11-selection", daemon=True)
-        self._thread.start()
-
-    def _server_time(self) -> int:
-        """A real server timestamp (ICCCM): append nothing to a property and read the event time."""
-        X = self._X
-        atom = self._d.intern_atom("HOLDTYPE_TIMESTAMP")
-        self._window.change_property(atom, self._string_atom, 8, b"", mode=X.PropModeAppend)
-        self._d.flush()
-        deadline = time.monotonic() + 2.0
-        while time.monotonic() < deadline:
-            while self._d.pending_events():
-                event = self._d.next_event()
-                if event.type == X.PropertyNotify and event.atom == atom:
-                    return int(event.time)
-            select.select([self._d.fileno()], [], [], 0.05)
-        return X.CurrentTime
-
-    def _serve(self) -> None:
-        X = self._X
-        try:
-            while not self._stop.is_set():
-                if not self._d.pending_events():
-                    select.select([self._d.fileno()], [], [], 0.05)
-                    continue
-                event = self._d.next_event()
-                if event.type == X.SelectionRequest:
-                    self._answer(event)
-                elif event.type == X.SelectionClear:
-                    self.lost.set()
-                    return
-        except Exception:  # the connection broke; nothing more can be served
-            log.exception("the X clipboard owner stopped")
-            self.lost.set()
-
-    def _answer(self, req: object) -> None:
-        from Xlib.protocol import event as xevent
-
-        X = self._X
-        prop = req.property or req.target  # type: ignore[attr-defined]  # obsolete clients: property None
-        target = req.target  # type: ignore[attr-defined]
-        requestor = req.requestor  # type: ignore[attr-defined]
-        self.requests += 1
-        self.last_request = time.monotonic()
-        client = int(requestor.id) & self._client_mask
-        if not self._sent:
-            self._watchers.add(client)
-        is_text = False
-        try:
-            if target == self._atoms["TARGETS"]:
-                atoms = [self._atoms["TARGETS"], self._atoms["TIMESTAMP"], *self._text_atoms]
-                requestor.change_property(prop, self._atom_type, 32, atoms)
-            elif target == self._atoms["TIMESTAMP"]:
-                requestor.change_property(prop, self._atoms["INTEGER"], 32, [self.timestamp])
-            elif target in self._text_atoms:
-                name = self._text_atoms[target]
-                if name == "STRING":
-                    data = self.data.decode("utf-8").encode("latin-1", errors="replace")
-                    requestor.change_property(prop, self._string_atom, 8, data)
-                else:
-                    kind = target if name.startswith("text/") else self._d.intern_atom("UTF8_STRING")
-                    requestor.change_property(prop, kind, 8, self.data)
-                is_text = True
-            else:
-                prop = X.NONE
-        except Exception:
-            log.exception("could not answer a clipboard request")
-            prop = X.NONE
-            is_text = False
-        notify = xevent.SelectionNotify(
-            time=req.time,  # type: ignore[attr-defined]
-            requestor=requestor,
-            selection=req.selection,  # type: ignore[attr-defined]
-            target=target,
-            property=prop,
-        )
-        requestor.send_event(notify, event_mask=0)
-        self._d.flush()
-        if is_text and self._is_reader(client):
-            self.served.set()
-        elif is_text:
-            log.debug("the clipboard was read by client %#x, not the paste's window", client)
-
-    def paste_sent(self) -> None:
-        """Mark the paste key as about to be sent: a client that asked before it watches the
-        clipboard (a manager) and is not the paste's reader."""
-        self._sent = True
-
-    def _is_reader(self, client: int) -> bool:
-        if self._reader is not None and client == self._reader:
-            return True
-        # The active window unknown, or its text read through another connection (Wine's
-        # clipboard thread): any client that was not watching before the paste.
-        return self._sent and client not in self._watchers
-
-    def wait_quiet(self, quiet_s: float, timeout: float) -> None:
-        """After the first read, wait until no request came for ``quiet_s`` (at most ``timeout``)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and not self.lost.is_set():
-            idle = time.monotonic() - self.last_request
-            if idle >= quiet_s:
-                return
-            self.lost.wait(min(quiet_s - idle, deadline - time.monotonic()))
-
-    def close(self) -> None:
-        """Stop serving, release the selection if still ours, and close the connection."""
-        self._stop.set()
-        self._thread.join(timeout=2)
-        with contextlib.suppress(Exception):
-            if not self.lost.is_set():
-                owner = self._d.get_selection_owner(self._selection)
-                if owner == self._window:
-                    from Xlib.protocol import request
-
-                    request.SetSelectionOwner(
-                        display=self._d.display,
-                        window=self._X.NONE,
-                        selection=self._selection,
-                        time=self.timestamp,
-                    )
-            self._window.destroy()
-            self._d.close()
 
 
 class ActiveWindow(NamedTuple):
@@ -361,10 +184,10 @@ class X11Inserter:
         error: str | None = None
         unread = False
         keep = not self.settings.restore_clipboard
-        image: tuple[str, bytes] | None = None
+        extra: dict[str, bytes] = {}
         board = self.primary if primary else self.clipboard
         try:  # a screenshot the user copied is put back too
-            old, image = board.read(images=not keep)
+            old, extra = board.read(formats=not keep)
         except ClipboardError as exc:  # its owner hangs: paste all the same, and leave the text
             log.warning("cannot read the clipboard (%s); pasting without restoring it", exc)
             old, keep = None, True
@@ -392,7 +215,7 @@ class X11Inserter:
             log.exception("paste failed")
             error = f"paste failed: {exc}"
         finally:
-            error = self._settle(board, text, old, owner, error, keep, image)
+            error = self._settle(board, text, old, owner, error, keep, extra)
             if primary and error is not None:
                 with contextlib.suppress(ClipboardError):  # where the error message says it is
                     self.clipboard.set(text)
@@ -415,18 +238,18 @@ class X11Inserter:
         owner: SelectionOwner | None,
         error: str | None,
         keep: bool,
-        image: tuple[str, bytes] | None = None,
+        extra: dict[str, bytes] | None = None,
     ) -> str | None:
         """Leave the clipboard in its final state (``text`` on it when ``keep``, or the paste
-        failed; else ``old``, or ``image``, a clipboard holding only a picture); returns the
-        (possibly extended) error."""
+        failed; else ``old`` with the ``extra`` formats it was offered in: HTML, a file list,
+        a picture); returns the (possibly extended) error."""
         try:
             if error is not None or keep:
                 board.set(text)  # keep the text available, served by xclip after we stop
+            elif extra:
+                _keep_all(board, old, extra)
             elif old is not None:
                 board.set(old)
-            elif image is not None:
-                board.set_image(*image)
             else:
                 board.clear()
         except ClipboardError as exc:
@@ -437,6 +260,23 @@ class X11Inserter:
             if owner is not None:
                 owner.close()
         return error
+
+
+def _keep_all(board: X11Clipboard, old: str | None, extra: dict[str, bytes]) -> None:
+    """Put the old clipboard back in all its formats; when the process that keeps them cannot
+    start, its text alone (or its first picture) through xclip."""
+    try:
+        board.keep(old, extra)
+        return
+    except ClipboardError as exc:
+        log.warning("%s; putting back only the old clipboard's text or picture", exc)
+    picture = next(((kind, data) for kind, data in extra.items() if kind in IMAGE_TARGETS), None)
+    if old is not None:
+        board.set(old)
+    elif picture is not None:
+        board.set_image(*picture)
+    else:
+        board.clear()
 
 
 def typing_commands(text: str, absent: Collection[str] = ()) -> list[tuple[str, str]]:
