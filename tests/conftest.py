@@ -13,6 +13,7 @@ pytest_plugins = [
     "tests.fixtures.speech",
     "tests.fixtures.pulse",
     "tests.fixtures.display",
+    "tests.fixtures.wayland",
     "tests.fixtures.llama",
     "tests.fixtures.hub",
 ]

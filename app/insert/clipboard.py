@@ -282,6 +282,22 @@ class WaylandClipboard:
             return None
         return out.stdout.decode("utf-8", errors="replace")
 
+    def types(self) -> list[str]:
+        """The types the clipboard is offered in (none when it is empty)."""
+        out = _run(["wl-paste", "--list-types"])
+        return out.stdout.decode("utf-8", errors="replace").split() if out.returncode == 0 else []
+
+    def get_type(self, kind: str) -> bytes | None:
+        """The clipboard's data of type ``kind`` (a picture's bytes), or None."""
+        out = _run(["wl-paste", "--no-newline", "--type", kind])
+        return out.stdout if out.returncode == 0 and out.stdout else None
+
+    def set_type(self, kind: str, data: bytes) -> None:
+        """Put ``data`` of type ``kind`` on the clipboard (wl-copy forks a server for it)."""
+        out = _run(["wl-copy", "--type", kind], data, detach=True)
+        if out.returncode != 0:
+            raise ClipboardError(f"wl-copy failed (exit {out.returncode})")
+
     def set(self, text: str) -> None:
         """Put ``text`` on the clipboard (wl-copy forks a server for it)."""
         out = _run(["wl-copy", "--type", "text/plain;charset=utf-8"], text.encode("utf-8"), detach=True)

@@ -1,7 +1,10 @@
 """Insert text on Wayland: wl-copy + a paste shortcut sent with wtype (or ydotool), or typing.
 
 ``wl-copy --paste-once --foreground`` serves the text to exactly one paste and then exits, so its
-exit tells us the target has read it. Wayland compositors decide whether virtual keyboards are
+exit tells us the target has read it. A clipboard manager (cliphist's ``wl-paste --watch``) reads
+each new clipboard at once, before the paste key: when the one read is gone that soon, the text
+is served again to every reader and put away ``restore_delay_ms`` after the key (Wayland does
+not say who reads). The old clipboard's text is put back, or with no text its picture. Wayland compositors decide whether virtual keyboards are
 allowed: wtype needs the virtual-keyboard protocol (wlroots compositors, KDE; not GNOME), ydotool
 needs its ``ydotoold`` daemon and access to ``/dev/uinput``. :meth:`WaylandInserter.is_available`
 says which of these is missing.
@@ -13,17 +16,26 @@ import logging
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 from app.config import PasteSettings
 from app.insert.base import InsertResult, with_trailing_space
-from app.insert.clipboard import ClipboardError, WaylandClipboard
+from app.insert.clipboard import IMAGE_TARGETS, ClipboardError, WaylandClipboard
 
 log = logging.getLogger(__name__)
 
 READ_TIMEOUT_S = 3.0
+#: wtype waits this long (ms) before its first key: sent at once, the first key of each run was
+#: lost on sway and Hyprland (its virtual keyboard's keymap not in place yet): "Hello" typed
+#: "ello", and every other Ctrl+V reached the window as a plain "v", or not at all.
+WTYPE_START_MS = 50
+#: A clipboard manager (cliphist's and clipman's ``wl-paste --watch``, KDE's Klipper) reads a new
+#: clipboard within this long of it being set, before any paste key went out.
+MANAGER_READ_S = 0.1
 # Linux input event codes for ydotool: KEY_LEFTCTRL 29, KEY_LEFTSHIFT 42, KEY_V 47.
 _YDOTOOL_CTRL_V = ["29:1", "47:1", "47:0", "29:0"]
+_TEXT_TYPES = frozenset(("TEXT", "STRING", "UTF8_STRING", "COMPOUND_TEXT"))
 
 
 def _ydotool_ready() -> bool:
@@ -73,55 +85,100 @@ class WaylandInserter:
         if tool is None:
             return InsertResult(False, self.settings.strategy, self.name, self.is_available()[1])
         if self.settings.strategy == "type":
-            args = ["wtype", "--", text] if tool == "wtype" else ["ydotool", "type", "--", text]
+            args = (
+                ["wtype", "-s", str(WTYPE_START_MS), "--", text]
+                if tool == "wtype"
+                else ["ydotool", "type", "--", text]
+            )
             error = _run(args, timeout=30 + len(text) * 0.05)
             return InsertResult(error is None, "type", self.name, error)
         return self._paste(text, tool)
 
     def _paste(self, text: str, tool: str) -> InsertResult:
         try:
-            old = self.clipboard.get()
+            old, picture = self._read_old()
         except ClipboardError as exc:
             return InsertResult(False, "paste", self.name, f"cannot read the clipboard: {exc}")
+        keys = (
+            ["wtype", "-s", str(WTYPE_START_MS), "-M", "ctrl", "v", "-m", "ctrl"]
+            if tool == "wtype"
+            else ["ydotool", "key", *_YDOTOOL_CTRL_V]
+        )
         server: subprocess.Popen[bytes] | None = None
         error: str | None = None
         try:
-            server = subprocess.Popen(
-                ["wl-copy", "--foreground", "--paste-once", "--type", "text/plain;charset=utf-8"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            assert server.stdin is not None
-            server.stdin.write(text.encode("utf-8"))
-            server.stdin.close()
-            keys = (
-                ["wtype", "-M", "ctrl", "v", "-m", "ctrl"]
-                if tool == "wtype"
-                else ["ydotool", "key", *_YDOTOOL_CTRL_V]
-            )
-            error = _run(keys)
-            if error is None:
-                try:
-                    server.wait(timeout=self.read_timeout_s)
-                except subprocess.TimeoutExpired:
-                    error = f"the active window did not read the clipboard within {self.read_timeout_s:.0f} s"
+            server = _serve(text, once=True)
+            try:  # its one read gone at once: a clipboard manager's, not the window's
+                server.wait(timeout=MANAGER_READ_S)
+                log.debug("a clipboard manager read the clipboard first; pasting without a read check")
+                server = _serve(text, once=False)
+                error = _run(keys)
+                time.sleep(max(self.settings.restore_delay_ms / 1000.0, MANAGER_READ_S * 3))
+            except subprocess.TimeoutExpired:
+                error = _run(keys)
+                if error is None:
+                    try:
+                        server.wait(timeout=self.read_timeout_s)
+                    except subprocess.TimeoutExpired:
+                        error = (
+                            f"the active window did not read the clipboard within {self.read_timeout_s:.0f} s"
+                        )
         except OSError as exc:
             error = f"paste failed: {exc}"
         finally:
             if server is not None and server.poll() is None:
                 server.terminate()
                 server.wait(timeout=5)
-            try:
-                if error is not None or not self.settings.restore_clipboard:
-                    self.clipboard.set(text)
-                elif old is not None:
-                    self.clipboard.set(old)
-                else:
-                    self.clipboard.clear()
-            except ClipboardError as exc:
-                log.warning("could not settle the clipboard: %s", exc)
+            self._settle(text, old, picture, error)
         return InsertResult(error is None, "paste", self.name, error, "ctrl+v")
+
+    def _read_old(self) -> tuple[str | None, tuple[str, bytes] | None]:
+        """The clipboard's text, or (none) its picture as (type, bytes), to put back."""
+        if not self.settings.restore_clipboard:
+            return None, None
+        types = self.clipboard.types()
+        if types and not any(t.startswith("text/") or t in _TEXT_TYPES for t in types):
+            kind = next((t for t in IMAGE_TARGETS if t in types), None)
+            data = self.clipboard.get_type(kind) if kind else None
+            return None, (kind, data) if kind and data else None
+        return self.clipboard.get(), None
+
+    def _settle(
+        self, text: str, old: str | None, picture: tuple[str, bytes] | None, error: str | None
+    ) -> None:
+        """Leave the dictated text on the clipboard (a failed paste, or no restoring), else
+        the old text or picture, else nothing."""
+        try:
+            if error is not None or not self.settings.restore_clipboard:
+                self.clipboard.set(text)
+            elif old is not None:
+                self.clipboard.set(old)
+            elif picture is not None:
+                self.clipboard.set_type(*picture)
+            else:
+                self.clipboard.clear()
+        except ClipboardError as exc:
+            log.warning("could not settle the clipboard: %s", exc)
+
+
+def _serve(text: str, once: bool) -> subprocess.Popen[bytes]:
+    """wl-copy serving ``text`` in the foreground: to one read (``once``), or until stopped."""
+    server = subprocess.Popen(
+        [
+            "wl-copy",
+            "--foreground",
+            *(["--paste-once"] if once else []),
+            "--type",
+            "text/plain;charset=utf-8",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    assert server.stdin is not None
+    server.stdin.write(text.encode("utf-8"))
+    server.stdin.close()
+    return server
 
 
 def _run(args: list[str], timeout: float = 30.0) -> str | None:

@@ -15,18 +15,19 @@ APT_RUNTIME=(
   python3-venv ffmpeg libportaudio2 libasound2-plugins xclip xsel xdotool
   libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0
   libxcb-xinerama0 libxcb-randr0 libxcb-render-util0 libxcb-image0 libegl1 libgl1
-  libdbus-1-3 libfontconfig1
+  libdbus-1-3 libfontconfig1 wl-clipboard wtype
 )
 # Packages the tests need: speech synthesis (espeak-ng; flite and festival voices for the
 # benchmarks' other synthesizers, `python -m app.bench.synth --other-synths`), a virtual X
 # server and window manager, a tray host, PulseAudio with a virtual source, a compiler for
 # llama.cpp, desktop-file-validate (tests/test_packaging.py checks the .desktop entry with it),
 # xterm (a terminal no key pastes the clipboard into: Holdtype pastes PRIMARY there), setxkbmap
-# (other keyboard layouts), strace (the privacy tests watch every connection a process tries)
-# and git (the commit mode's staged diff).
+# (other keyboard layouts), strace (the privacy tests watch every connection a process tries),
+# git (the commit mode's staged diff) and sway (a headless Wayland session for the Wayland
+# paste tests).
 APT_DEV=(
   espeak-ng sox libsox-fmt-all xvfb openbox trayer x11-utils pulseaudio pulseaudio-utils
-  build-essential cmake desktop-file-utils xterm x11-xkb-utils strace git
+  build-essential cmake desktop-file-utils xterm x11-xkb-utils strace git sway
   flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
 )
 
