@@ -12,8 +12,8 @@ import pytest
 from app.config import PasteSettings
 from app.insert.base import choose_inserter
 from app.insert.wayland import WaylandInserter
-from tests.fixtures.wayland import WaylandSession, WaylandWindow
 from tests.fixtures.waiting import wait_for
+from tests.fixtures.wayland import WaylandSession, WaylandWindow
 
 
 def settings(**changes: object) -> PasteSettings:
@@ -25,7 +25,7 @@ def settings(**changes: object) -> PasteSettings:
 def test_paste_reaches_the_window_and_the_old_clipboard_comes_back(
     wayland: WaylandSession, wayland_window: WaylandWindow
 ) -> None:
-    wayland.copy("what the user had copied".encode())
+    wayland.copy(b"what the user had copied")
     inserter = choose_inserter(settings(backend="auto"))
     assert inserter.name == "wayland"
     for n in range(4):  # the first key of each wtype went missing on every other paste

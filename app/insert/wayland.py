@@ -4,10 +4,12 @@
 exit tells us the target has read it. A clipboard manager (cliphist's ``wl-paste --watch``) reads
 each new clipboard at once, before the paste key: when the one read is gone that soon, the text
 is served again to every reader and put away ``restore_delay_ms`` after the key (Wayland does
-not say who reads). The old clipboard's text is put back, or with no text its picture. Wayland compositors decide whether virtual keyboards are
-allowed: wtype needs the virtual-keyboard protocol (wlroots compositors, KDE; not GNOME), ydotool
-needs its ``ydotoold`` daemon and access to ``/dev/uinput``. :meth:`WaylandInserter.is_available`
-says which of these is missing.
+not say who reads). The old clipboard's text is put back, or with no text its picture.
+
+Wayland compositors decide whether virtual keyboards are allowed: wtype needs the
+virtual-keyboard protocol (wlroots compositors, KDE; not GNOME), ydotool needs its ``ydotoold``
+daemon and access to ``/dev/uinput``. :meth:`WaylandInserter.is_available` says which of these
+is missing.
 """
 
 from __future__ import annotations

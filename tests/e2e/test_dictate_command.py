@@ -104,3 +104,25 @@ def test_cancel_from_the_command_line_keeps_the_recording_and_pastes_nothing(
         assert app.stop() == 0
     assert target_window.text() == ""
     assert [r["outcome"] for r in history_rows(env)] == ["cancelled"]
+
+
+def test_on_wayland_a_desktop_shortcuts_toggle_pastes_into_the_focused_window(
+    vocab_env, wayland, wayland_window, pulse_server, speak
+):
+    """The Wayland user's whole loop: no key can be watched, so a desktop shortcut runs
+    `holdtype dictate toggle` twice; the words are pasted with wl-clipboard and wtype."""
+    env = app_env(pulse_server.client_env, wayland.env)
+    app = start_app(env)
+    try:
+        app.wait_line("bind it to a desktop shortcut")  # Wayland lets no app watch the keys
+        assert holdtype("dictate", "toggle", env=env).returncode == 0
+        pulse_server.play(speak(SENTENCE, speed=150, pad_s=0.3))
+        ended = holdtype("dictate", "toggle", "--wait", env=env)
+        assert ended.returncode == 0, ended.stderr + app.log()
+        assert "scikit-learn" in ended.stdout, ended.stdout
+        wait_for(
+            lambda: "scikit-learn" in wayland_window.text(), timeout=20, what="the text in the Wayland window"
+        )
+    finally:
+        assert app.stop() == 0
+    assert [r["outcome"] for r in history_rows(env)] == ["pasted"]
