@@ -85,3 +85,35 @@ def test_a_clipboard_managers_read_is_not_taken_for_the_paste(
     assert result.ok, result.error
     wayland_window.wait_for_text("Dictated, not the old clipboard.")
     wait_for(lambda: wayland.paste() == b"old clipboard", timeout=10, what="the old clipboard to come back")
+
+
+def test_a_terminal_on_sway_gets_ctrl_shift_v(wayland: WaylandSession, tmp_path: Path) -> None:
+    """foot (as kitty, Alacritty...) takes Ctrl+V as a literal ^V: the paste was never read and
+    the dictation stayed on the clipboard. sway says which window has the focus."""
+    import os
+
+    from app.insert.wayland import focused_app_id
+    from tests.fixtures.parts import require_tools
+
+    require_tools("foot", fix="sudo apt-get install foot")
+    out = tmp_path / "typed.txt"
+    ready = tmp_path / "ready"
+    script = f"stty -icanon -echo && touch {ready} && exec cat > {out}"
+    terminal = subprocess.Popen(
+        ["foot", "sh", "-c", script], env={**os.environ}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_for(
+            lambda: ready.exists() and focused_app_id() == "foot", timeout=30, what="foot to have the focus"
+        )
+        result = WaylandInserter(settings()).insert("git commit -m 'dictated'")
+        assert result.ok, result.error
+        assert result.shortcut == "ctrl+shift+v"
+        wait_for(
+            lambda: out.read_text() == "git commit -m 'dictated'",
+            timeout=15,
+            what="the text in the terminal",
+        )
+    finally:
+        terminal.kill()
+        terminal.wait()

@@ -11,6 +11,7 @@ import importlib
 import logging
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
@@ -113,3 +114,10 @@ def choose_inserter(settings: PasteSettings) -> Inserter:
         raise InsertError(f"cannot insert text with the {backend} backend ({how}): {reason}")
     log.info("inserting text with the %s backend: %s", backend, reason)
     return inserter
+
+
+def window_in(wm_class: Sequence[str] | None, classes: Sequence[str]) -> bool:
+    """Whether a window of class ``wm_class`` (its (instance, class) pair) is one of
+    ``classes``: either part matches, ignoring case."""
+    names = {name.casefold() for name in classes}
+    return bool(wm_class) and any(part.casefold() in names for part in wm_class or () if part)

@@ -14,15 +14,17 @@ is missing.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 from app.config import PasteSettings
-from app.insert.base import InsertResult, with_trailing_space
+from app.insert.base import InsertResult, window_in, with_trailing_space
 from app.insert.clipboard import IMAGE_TARGETS, ClipboardError, WaylandClipboard
 
 log = logging.getLogger(__name__)
@@ -37,12 +39,67 @@ WTYPE_START_MS = 50
 MANAGER_READ_S = 0.1
 # Linux input event codes for ydotool: KEY_LEFTCTRL 29, KEY_LEFTSHIFT 42, KEY_V 47.
 _YDOTOOL_CTRL_V = ["29:1", "47:1", "47:0", "29:0"]
+_YDOTOOL_CTRL_SHIFT_V = ["29:1", "42:1", "47:1", "47:0", "42:0", "29:0"]
+#: How long the compositor gets to say which window has the focus.
+IPC_TIMEOUT_S = 2.0
 _TEXT_TYPES = frozenset(("TEXT", "STRING", "UTF8_STRING", "COMPOUND_TEXT"))
 
 
 def _ydotool_ready() -> bool:
     socket = os.environ.get("YDOTOOL_SOCKET") or "/tmp/.ydotool_socket"
     return shutil.which("ydotool") is not None and Path(socket).exists()
+
+
+def paste_keys(tool: str, terminal: bool) -> list[str]:
+    """The command that sends the paste shortcut with ``tool`` (wtype or ydotool):
+    Ctrl+Shift+V for a ``terminal``, else Ctrl+V.
+
+    >>> paste_keys("wtype", terminal=True)
+    ['wtype', '-s', '50', '-M', 'ctrl', '-M', 'shift', 'v', '-m', 'shift', '-m', 'ctrl']
+    """
+    if tool == "ydotool":
+        return ["ydotool", "key", *(_YDOTOOL_CTRL_SHIFT_V if terminal else _YDOTOOL_CTRL_V)]
+    held = ["ctrl", "shift"] if terminal else ["ctrl"]
+    press = [arg for name in held for arg in ("-M", name)]
+    release = [arg for name in reversed(held) for arg in ("-m", name)]
+    return ["wtype", "-s", str(WTYPE_START_MS), *press, "v", *release]
+
+
+def focused_app_id() -> str | None:
+    """The app id (or X11 class) of the focused window, asked of sway or Hyprland through their
+    IPC; None on other compositors (GNOME and KDE do not say) or when it cannot be told."""
+    if os.environ.get("SWAYSOCK") and shutil.which("swaymsg"):
+        tree = _ipc_json(["swaymsg", "-r", "-t", "get_tree"])
+        node = _focused(tree) if isinstance(tree, dict) else None
+        if node is not None:
+            props = node.get("window_properties") or {}
+            return node.get("app_id") or props.get("class") or None
+        return None
+    if os.environ.get("HYPRLAND_INSTANCE_SIGNATURE") and shutil.which("hyprctl"):
+        window = _ipc_json(["hyprctl", "activewindow", "-j"])
+        return (
+            (window.get("class") or window.get("initialClass") or None) if isinstance(window, dict) else None
+        )
+    return None
+
+
+def _ipc_json(args: list[str]) -> object:
+    """A compositor command's JSON answer, or None."""
+    try:
+        out = subprocess.run(args, capture_output=True, timeout=IPC_TIMEOUT_S, check=False)
+        return json.loads(out.stdout) if out.returncode == 0 else None
+    except (OSError, subprocess.TimeoutExpired, ValueError):
+        return None
+
+
+def _focused(node: dict[str, Any]) -> dict[str, Any] | None:
+    """The focused window in a sway tree."""
+    if node.get("focused") and node.get("type") in ("con", "floating_con"):
+        return node
+    for child in (*node.get("nodes", ()), *node.get("floating_nodes", ())):
+        if isinstance(child, dict) and (found := _focused(child)) is not None:
+            return found
+    return None
 
 
 class WaylandInserter:
@@ -101,11 +158,9 @@ class WaylandInserter:
             old, picture = self._read_old()
         except ClipboardError as exc:
             return InsertResult(False, "paste", self.name, f"cannot read the clipboard: {exc}")
-        keys = (
-            ["wtype", "-s", str(WTYPE_START_MS), "-M", "ctrl", "v", "-m", "ctrl"]
-            if tool == "wtype"
-            else ["ydotool", "key", *_YDOTOOL_CTRL_V]
-        )
+        terminal = window_in((focused_app_id() or "",), self.settings.terminal_classes)
+        keys = paste_keys(tool, terminal)
+        shortcut = "ctrl+shift+v" if terminal else "ctrl+v"
         server: subprocess.Popen[bytes] | None = None
         error: str | None = None
         try:
@@ -132,7 +187,7 @@ class WaylandInserter:
                 server.terminate()
                 server.wait(timeout=5)
             self._settle(text, old, picture, error)
-        return InsertResult(error is None, "paste", self.name, error, "ctrl+v")
+        return InsertResult(error is None, "paste", self.name, error, shortcut)
 
     def _read_old(self) -> tuple[str | None, tuple[str, bytes] | None]:
         """The clipboard's text, or (none) its picture as (type, bytes), to put back."""

@@ -35,7 +35,7 @@ from typing import NamedTuple
 
 from app.config import PasteSettings
 from app.errors import SHOWN_TO_USER
-from app.insert.base import InsertResult, with_trailing_space
+from app.insert.base import InsertResult, window_in, with_trailing_space
 from app.insert.clipboard import IMAGE_TARGETS, ClipboardError, X11Clipboard
 from app.insert.x11_selection import SelectionOwner
 
@@ -43,13 +43,6 @@ log = logging.getLogger(__name__)
 
 #: How long the target window gets to ask for the clipboard after the paste shortcut.
 READ_TIMEOUT_S = 3.0
-
-
-def window_in(wm_class: Sequence[str] | None, classes: Sequence[str]) -> bool:
-    """Whether a window of class ``wm_class`` (its (instance, class) pair) is one of
-    ``classes``: either part matches, ignoring case."""
-    names = {name.casefold() for name in classes}
-    return bool(wm_class) and any(part.casefold() in names for part in wm_class or () if part)
 
 
 def paste_shortcut(wm_class: Sequence[str] | None, terminal_classes: Sequence[str]) -> str:

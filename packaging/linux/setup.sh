@@ -23,11 +23,11 @@ APT_RUNTIME=(
 # llama.cpp, desktop-file-validate (tests/test_packaging.py checks the .desktop entry with it),
 # xterm (a terminal no key pastes the clipboard into: Holdtype pastes PRIMARY there), setxkbmap
 # (other keyboard layouts), strace (the privacy tests watch every connection a process tries),
-# git (the commit mode's staged diff) and sway (a headless Wayland session for the Wayland
-# paste tests).
+# git (the commit mode's staged diff), sway (a headless Wayland session for the Wayland
+# paste tests) and foot (a Wayland terminal there).
 APT_DEV=(
   espeak-ng sox libsox-fmt-all xvfb openbox trayer x11-utils pulseaudio pulseaudio-utils
-  build-essential cmake desktop-file-utils xterm x11-xkb-utils strace git sway
+  build-essential cmake desktop-file-utils xterm x11-xkb-utils strace git sway foot
   flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
 )
 
