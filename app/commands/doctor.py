@@ -252,7 +252,7 @@ def _hotkey() -> Check:
         "hotkey",
         ok,
         reason or "global key listening available",
-        "see the README's platform notes",
+        "bind a desktop shortcut to `holdtype dictate toggle` (see the README's platform notes)",
         required=False,
     )
 
