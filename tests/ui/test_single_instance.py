@@ -113,7 +113,7 @@ def test_two_starts_at_once_hand_over_without_a_dialog(display, tmp_path, holdty
     waiting there. It now asks until the tray answers, and exits 0."""
     import os
 
-    from tests.fixtures.waiting import wait_for
+    from tests.fixtures.waiting import end_process, wait_for
 
     env = {**display.env, "HOLDTYPE_HOME": str(holdtype_home), "LLM_USER_PATH": os.environ["LLM_USER_PATH"]}
     logs = [tmp_path / "a.log", tmp_path / "b.log"]
@@ -142,13 +142,7 @@ def test_two_starts_at_once_hand_over_without_a_dialog(display, tmp_path, holdty
         )
     finally:
         for p in starts:
-            if p.poll() is None:
-                p.terminate()
-                try:
-                    p.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+            end_process(p, timeout=30)
 
 
 def test_tray_does_not_start_beside_a_headless_loop(display, tmp_path, holdtype_home) -> None:  # type: ignore[no-untyped-def]
