@@ -253,6 +253,8 @@ def test_install_writes_the_menu_entry_for_any_prefix(tmp_path: Path) -> None:
     entry = (prefix / "share" / "applications" / "holdtype.desktop").read_text(encoding="utf-8")
     lines = entry.splitlines()
     assert f"Exec={exec_line([str(installed)])} run" in lines, entry
+    # the menu entry's action (and a command to bind a desktop shortcut to, on Wayland)
+    assert f"Exec={exec_line([str(installed)])} dictate toggle" in lines, entry
     assert "TryExec=" + str(installed).replace("\\", "\\\\") in lines, entry
     if shutil.which("desktop-file-validate"):
         valid = subprocess.run(
