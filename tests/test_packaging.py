@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import os
 import pkgutil
 import re
 import subprocess
@@ -89,11 +90,16 @@ def test_spec_collects_what_the_app_loads_dynamically(tmp_path: Path) -> None:
         "DISTPATH": str(tmp_path / "dist"),
         **{name: _Recorder(name, calls) for name in ("Analysis", "PYZ", "EXE", "COLLECT", "BUNDLE")},
     }
-    saved_path = list(sys.path)
+    saved_path, saved_env = list(sys.path), dict(os.environ)
     try:
         exec(compile(SPEC.read_text(encoding="utf-8"), str(SPEC), "exec"), namespace)
     finally:
+        # The spec sets PYNPUT_BACKEND=dummy for a build: left in this process, every later
+        # test saw a session where Caps Lock cannot be read (the hotkey capture's restore
+        # then did nothing, in the full run only).
         sys.path[:] = saved_path
+        os.environ.clear()
+        os.environ.update(saved_env)
     (analysis,) = calls["Analysis"]
     hidden = set(analysis["hiddenimports"])
     uncollected = [m for m in LAZY_MODULES if m not in hidden]
