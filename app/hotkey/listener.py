@@ -210,6 +210,36 @@ class _CapsLock:
             self._x11.XCloseDisplay(self._xdpy)
 
 
+def caps_lock_state() -> bool | None:
+    """Whether Caps Lock is on (X11), or None when it cannot be read here."""
+    if not _is_x11():
+        return None
+    try:
+        caps = _CapsLock()
+    except Exception as exc:  # no libX11, no display: nothing to put back
+        log.debug("cannot read Caps Lock: %s", exc)
+        return None
+    try:
+        return caps.locked()
+    finally:
+        caps.close()
+
+
+def set_caps_lock(locked: bool) -> None:
+    """Turn Caps Lock on or off (X11), without a key event; a failure is logged."""
+    try:
+        caps = _CapsLock()
+    except Exception as exc:
+        log.debug("cannot set Caps Lock: %s", exc)
+        return
+    try:
+        caps.set(locked)
+    except HotkeyError as exc:
+        log.debug("cannot set Caps Lock: %s", exc)
+    finally:
+        caps.close()
+
+
 class HotkeyListener:
     """Watches the keyboard and turns the bound keys into :class:`HotkeyAction` calls.
 

@@ -113,6 +113,8 @@ class HotkeyField(QLineEdit):
         self.capturing = False
         self._binding = ""
         self._solo: str | None = None
+        self._caps_before: bool | None = None  # X11: the lock as it was when the capture began
+        self._caps_after_release: bool | None = None  # to set again as the captured Caps Lock comes up
 
     def binding(self) -> str:
         """The binding shown (e.g. ``caps_lock``)."""
@@ -126,8 +128,11 @@ class HotkeyField(QLineEdit):
 
     def start_capture(self) -> None:
         """Wait for the next key press (grabs the keyboard until a key is recorded)."""
+        from app.hotkey.listener import caps_lock_state
+
         self.capturing = True
         self._solo = None
+        self._caps_before = caps_lock_state()
         self.setText("")
         self.setPlaceholderText("press the key or combination… (Esc cancels)")
         self.setFocus(Qt.FocusReason.OtherFocusReason)
@@ -137,6 +142,11 @@ class HotkeyField(QLineEdit):
         """Stop capturing; a non-empty ``binding`` is shown and emitted."""
         if self.capturing:
             self.releaseKeyboard()
+        if binding and binding.split("+")[-1] == "caps_lock" and self._caps_before is not None:
+            from app.hotkey.listener import set_caps_lock
+
+            set_caps_lock(self._caps_before)  # pressing it to capture it turned the lock on
+            self._caps_after_release = self._caps_before  # and once more when it comes up
         self.capturing = False
         self._solo = None
         self.setPlaceholderText("click, then press a key")
@@ -185,6 +195,11 @@ class HotkeyField(QLineEdit):
     def keyReleaseEvent(self, event: QKeyEvent) -> None:
         """A modifier released with no other key pressed becomes the binding on its own."""
         if not self.capturing:
+            if event.key() == Qt.Key.Key_CapsLock and self._caps_after_release is not None:
+                from app.hotkey.listener import set_caps_lock
+
+                set_caps_lock(self._caps_after_release)
+                self._caps_after_release = None
             super().keyReleaseEvent(event)
             return
         event.accept()
