@@ -17,6 +17,15 @@ from app.ui.settings.live import LiveSettings
 from app.ui.settings.window import SettingsWindow
 
 
+def answer_delete(qtbot, tab, yes: bool = True) -> None:  # type: ignore[no-untyped-def]
+    """Answer the history tab's "Delete …?" question (Delete, or Cancel)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    qtbot.waitUntil(lambda: tab.confirm_delete is not None and tab.confirm_delete.isVisible(), timeout=5000)
+    button = QMessageBox.StandardButton.Yes if yes else QMessageBox.StandardButton.Cancel
+    tab.confirm_delete.button(button).click()
+
+
 def open_window(qtbot, config_path: Path) -> SettingsWindow:  # type: ignore[no-untyped-def]
     """The settings window over the settings file (no engine: the file is the only output)."""
     live = LiveSettings(load_settings(config_path).settings, config_path)
@@ -743,6 +752,11 @@ def test_history_tab(qtbot, config_path: Path, write_settings, tmp_path: Path) -
     qtbot.waitUntil(lambda: tab.table.rowCount() == 1, timeout=5000)
     tab.table.selectRow(0)
     tab.delete_selected()
+    assert tab.table.rowCount() == 1  # asked first; Cancel (the default) keeps it
+    answer_delete(qtbot, tab, yes=False)
+    assert tab.table.rowCount() == 1
+    tab.delete_selected()
+    answer_delete(qtbot, tab)
     assert tab.table.rowCount() == 0
     tab.search.setText("")
     qtbot.waitUntil(lambda: tab.table.rowCount() == 1, timeout=5000)
@@ -831,6 +845,7 @@ def test_history_tab_copies_what_it_shows_and_deletes_every_selected_row(  # typ
     for row in (0, 1, 2):
         tab.table.selectRow(row)
     tab.delete_selected()  # all three, not the first alone
+    answer_delete(qtbot, tab)
     with HistoryStore() as store:
         assert store.count() == 199 and history.Outcome.FAILED not in {e.outcome for e in store.list(limit=5)}
 
@@ -864,6 +879,7 @@ def test_history_selection_follows_its_entry_when_a_dictation_lands(  # type: ig
     qtbot.waitUntil(lambda: tab.table.rowCount() == 3, timeout=5000)
     assert [e.text for e in tab.selected_entries()] == ["older note"]
     tab.delete_selected()
+    answer_delete(qtbot, tab)
     with HistoryStore() as store:
         assert [e.text for e in store.list(limit=5)] == ["just dictated", "newer note"]
     tab.table.selectRow(1)

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QSpinBox,
     QTableWidget,
@@ -68,6 +69,7 @@ class HistoryTab(SettingsTab):
     def __init__(self, ctx: TabContext) -> None:
         """Build the search field, table and actions."""
         super().__init__(ctx)
+        self.confirm_delete: QMessageBox | None = None  # the open "Delete …?" question
         self.search = QLineEdit()
         self.search.setObjectName("history-search")
         self.search.setPlaceholderText("Search what you dictated…")
@@ -228,14 +230,41 @@ class HistoryTab(SettingsTab):
             self.ctx.engine.repaste(entry.id)
 
     def delete_selected(self) -> None:
-        """Delete the selected entries (and their kept audio)."""
-        chosen = [entry for entry in self.selected_entries() if entry.id is not None]
-        if not chosen:
+        """Ask, then delete the selected entries (and their kept audio): the question is
+        :attr:`confirm_delete`, open until answered; Cancel (the default, and Esc) keeps them."""
+        ids = [entry.id for entry in self.selected_entries() if entry.id is not None]
+        if not ids:
             return
+        what = "this entry" if len(ids) == 1 else f"these {len(ids)} entries"
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Delete from history",
+            f"Delete {what}? The words and any kept recording are removed for good.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        box.setObjectName("history-delete-confirm")
+        delete = box.button(QMessageBox.StandardButton.Yes)
+        delete.setText("Delete")
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.setEscapeButton(QMessageBox.StandardButton.Cancel)
+        # The entries chosen now, by id: a dictation landing meanwhile moves the rows.
+        box.buttonClicked.connect(lambda button: self._delete(ids) if button is delete else None)
+        box.finished.connect(self._asked)
+        self.confirm_delete = box
+        box.open()
+
+    def _asked(self) -> None:
+        """The question was answered (or closed): let it go."""
+        if self.confirm_delete is not None:
+            self.confirm_delete.deleteLater()
+            self.confirm_delete = None
+
+    def _delete(self, ids: list[int]) -> None:
         store = self.store()
-        for entry in chosen:
-            store.delete(entry.id)  # its kept audio too
-        self.message.setText(f"Deleted {len(chosen)} entr{'y' if len(chosen) == 1 else 'ies'}.")
+        for entry_id in ids:
+            store.delete(entry_id)  # its kept audio too
+        self.message.setText(f"Deleted {len(ids)} entr{'y' if len(ids) == 1 else 'ies'}.")
         self.refresh()
 
     def play_selected(self) -> None:
