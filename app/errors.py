@@ -41,6 +41,10 @@ class AudioError(HoldtypeError):
     """Audio cannot be read from a file or captured from a device."""
 
 
+class AutostartError(HoldtypeError):
+    """The start-at-login entry cannot be written or removed."""
+
+
 class RuleError(HoldtypeError):
     """A replacement rule is invalid (for example a regular expression that does not compile)."""
 

@@ -8,6 +8,7 @@ import importlib
 import pytest
 
 MODULES = [
+    "app.autostart",
     "app.cli",
     "app.commands._common",
     "app.commands.config",
@@ -23,7 +24,6 @@ MODULES = [
     "app.textfile",
     "app.tomledit",
     "app.transcribe.tokens",
-    "app.ui.settings.general",
 ]
 
 

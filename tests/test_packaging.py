@@ -248,7 +248,7 @@ def test_install_writes_the_menu_entry_for_any_prefix(tmp_path: Path) -> None:
     "Exec=.../RExec=holdtypeD tools/...". It is quoted now as the Desktop Entry spec wants."""
     import shutil
 
-    from app.ui.settings.general import exec_line
+    from app.autostart import exec_line
 
     archive = _release_archive(tmp_path)
     prefix = tmp_path / 'R&D tools | "100%" $HOME \\ `x`'

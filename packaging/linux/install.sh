@@ -59,7 +59,7 @@ ln -sfn "$OPT/holdtype" "$BIN"
 install -m 0644 "$HERE/holdtype.png" "$ICON"
 # The menu entry runs the installed binary by its full path: ~/.local/bin may not be on the
 # desktop session's PATH.
-# Quoted as the Desktop Entry spec wants (as exec_line in app/ui/settings/general.py does): in
+# Quoted as the Desktop Entry spec wants (as exec_line in app/autostart.py does): in
 # the Exec argument " ` $ \ take a backslash, then every backslash is doubled and % is %%; in
 # TryExec only backslashes double. (Put in by sed, a prefix with & or | wrote a wrong path.)
 exec_path=$(printf '%s' "$OPT/holdtype" | sed -e 's/[\\"`$]/\\&/g' -e 's/\\/\\\\/g' -e 's/%/%%/g')

@@ -78,7 +78,8 @@ class SettingsTab(QWidget):
         return settings
 
     def committed(self, settings: Settings) -> None:
-        """Called after ``settings`` were saved: side effects beyond the file (autostart...)."""
+        """Called after ``settings`` were saved: side effects beyond the file (autostart...).
+        A :class:`~app.errors.HoldtypeError` raised here is shown in the window."""
 
     def stop(self) -> None:
         """Called when the app quits: end background work that would outlive it (a download)."""

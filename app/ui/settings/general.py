@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import os
-import shutil
-import sys
-from pathlib import Path
-
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -22,106 +16,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.autostart import set_start_at_login
 from app.config import Settings
 from app.hotkey.binding import check_hotkey
-from app.paths import HOME_ENV, resources_dir
 from app.ui.settings.base import SettingsTab, TabContext, note, section
 from app.ui.settings.widgets import HotkeyField
-
-log = logging.getLogger(__name__)
-
-AUTOSTART_NAME = "holdtype.desktop"
-
-
-def autostart_file() -> Path:
-    """Where the XDG autostart entry lives (``$XDG_CONFIG_HOME/autostart/holdtype.desktop``)."""
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "autostart" / AUTOSTART_NAME
-
-
-def launch_command() -> list[str]:
-    """The command that starts this Holdtype's tray app: the script installed beside the
-    running Python (its virtual environment's), else the one on PATH, else ``python -m app``.
-    The first ``holdtype`` on PATH alone could be another install (a pipx one, an old one)."""
-    if getattr(sys, "frozen", False):  # a PyInstaller bundle: the executable is Holdtype itself
-        return [sys.executable]
-    name = "holdtype.exe" if sys.platform == "win32" else "holdtype"
-    beside = Path(sys.executable).parent / name
-    if beside.is_file() and os.access(beside, os.X_OK):
-        return [str(beside)]
-    script = shutil.which("holdtype")
-    if script:
-        return [script]
-    return [sys.executable, "-m", "app"]
-
-
-_EXEC_RESERVED = set(" \t\n\"'\\><~|&;$*?#()`")
-
-
-def exec_line(args: list[str]) -> str:
-    """``args`` as the Exec value of a desktop entry, quoted as the Desktop Entry spec says:
-    in double quotes (a shell's single quotes are invalid there) with the double quote, backquote,
-    dollar and backslash escaped, backslashes doubled once more for the string value, and ``%``
-    written ``%%``.
-
-    >>> exec_line(["env", "HOLDTYPE_HOME=/home/a b/ht", "/opt/holdtype/holdtype"])
-    'env "HOLDTYPE_HOME=/home/a b/ht" /opt/holdtype/holdtype'
-    >>> exec_line(["/x/100%/holdtype"])
-    '/x/100%%/holdtype'
-    """
-    parts = []
-    for arg in args:
-        if arg and not (_EXEC_RESERVED & set(arg)):
-            parts.append(arg.replace("%", "%%"))
-            continue
-        quoted = "".join("\\" + c if c in '"`$\\' else c for c in arg)
-        parts.append('"' + quoted.replace("\\", "\\\\").replace("%", "%%") + '"')
-    return " ".join(parts)
-
-
-def desktop_icon() -> str:
-    """The Icon of the autostart entry: ``holdtype``, the name packaging/linux/install.sh (and
-    the menu entry) use, when an icon of that name is installed where desktops look (the XDG
-    data folders); else the path of Holdtype's own icon, which is valid wherever Holdtype is."""
-    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    data_dirs = (os.environ.get("XDG_DATA_DIRS") or "/usr/local/share:/usr/share").split(":")
-    for base in (data_home, *data_dirs):
-        if not base:
-            continue
-        icons = Path(base) / "icons" / "hicolor"
-        if any(icons.glob("*/apps/holdtype.png")) or any(icons.glob("*/apps/holdtype.svg")):
-            return "holdtype"
-        if (Path(base) / "pixmaps" / "holdtype.png").is_file():
-            return "holdtype"
-    return str(resources_dir() / "icons" / "holdtype.png")
-
-
-def set_start_at_login(enabled: bool) -> Path | None:
-    """Write or remove the autostart entry (Linux desktops); return its path when written."""
-    if not sys.platform.startswith("linux"):
-        log.info("start at login is only automated on Linux for now")
-        return None
-    path = autostart_file()
-    if not enabled:
-        path.unlink(missing_ok=True)
-        return None
-    path.parent.mkdir(parents=True, exist_ok=True)
-    home = os.environ.get(HOME_ENV)
-    command = launch_command()
-    if home:
-        command = ["env", f"{HOME_ENV}={home}", *command]
-    path.write_text(
-        "[Desktop Entry]\n"
-        "Type=Application\n"
-        "Name=Holdtype\n"
-        "Comment=Hold a key, speak, let go: dictation into any window\n"
-        f"Exec={exec_line(command)}\n"
-        f"Icon={desktop_icon()}\n"
-        "Terminal=false\n"
-        "X-GNOME-Autostart-enabled=true\n",
-        encoding="utf-8",
-    )
-    return path
 
 
 def hotkey_note(mode: str) -> str:
@@ -258,8 +157,6 @@ class GeneralTab(SettingsTab):
         )
 
     def committed(self, settings: Settings) -> None:
-        """Keep the autostart entry in step with the setting."""
-        try:
-            set_start_at_login(settings.ui.start_at_login)
-        except OSError as exc:
-            log.warning("could not update the autostart entry: %s", exc)
+        """Keep the start-at-login entry in step with the setting (an
+        :class:`~app.errors.AutostartError` when it cannot: the window shows it)."""
+        set_start_at_login(settings.ui.start_at_login)

@@ -130,8 +130,16 @@ class SettingsWindow(QWidget):
         if not self.ctx.live.commit(settings):
             self._dirty |= pending  # not saved (a full disk): kept, for the next try or the close
             return False
+        problems = []
         for page in dirty:
-            page.committed(settings)
+            try:
+                page.committed(settings)
+            except HoldtypeError as exc:  # the settings are saved; what follows from them is not
+                log.warning("%s", exc)
+                problems.append(describe_error(exc))
+        if problems:
+            self._show_problem("Saved, but: " + " ".join(problems))
+            return True
         self.status.setStyleSheet("color: palette(mid);")
         self.status.setText("Saved — changes are in effect.")
         return True

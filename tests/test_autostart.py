@@ -1,0 +1,196 @@
+"""Start at login: the entry each platform reads, written to real files in a scratch home.
+
+The Linux entry and the macOS LaunchAgent are written and read back here (the LaunchAgent's
+writer runs on Linux too: it only writes a file under ``Path.home()``). The Windows Run value
+needs the registry: its command line is tested here, the few winreg calls are not.
+"""
+
+from __future__ import annotations
+
+import os
+import plistlib
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.autostart import (
+    LAUNCH_AGENT_LABEL,
+    launch_agent,
+    launch_command,
+    run_command_line,
+    set_desktop_entry,
+    set_launch_agent,
+    set_start_at_login,
+)
+from app.errors import AutostartError
+from app.paths import resources_dir
+from tests.fixtures.parts import require_tools
+
+ROOT = Path(__file__).resolve().parent.parent
+BUNDLED = "/Applications/Holdtype.app/Contents/MacOS/holdtype"
+
+
+def test_the_launch_agent_runs_holdtype_once_at_login_and_survives_a_plist_round_trip() -> None:
+    agent = launch_agent([BUNDLED], "/Users/a b/holdtype home")
+    assert plistlib.loads(plistlib.dumps(agent)) == {
+        "Label": "org.holdtype.Holdtype",
+        "ProgramArguments": [BUNDLED],
+        "RunAtLoad": True,
+        "ProcessType": "Interactive",
+        "EnvironmentVariables": {"HOLDTYPE_HOME": "/Users/a b/holdtype home"},
+    }  # no KeepAlive: Quit from the menu bar leaves Holdtype quit
+    plain = plistlib.loads(plistlib.dumps(launch_agent(["/venv/bin/python", "-m", "app"], None)))
+    assert plain["ProgramArguments"] == ["/venv/bin/python", "-m", "app"]
+    assert "EnvironmentVariables" not in plain and "KeepAlive" not in plain
+
+
+def test_the_launch_agent_label_is_the_app_bundle_identifier() -> None:
+    """One name for Holdtype on macOS: the bundle's id (packaging/holdtype.spec) labels the agent."""
+    spec = (ROOT / "packaging" / "holdtype.spec").read_text(encoding="utf-8")
+    found = re.search(r'bundle_identifier="([^"]+)"', spec)
+    assert found is not None and found.group(1) == LAUNCH_AGENT_LABEL
+
+
+def test_the_launch_agent_is_written_to_the_users_launch_agents_and_removed(  # type: ignore[no-untyped-def]
+    tmp_path: Path, monkeypatch
+) -> None:
+    mac_home = tmp_path / "Users" / "a b"
+    mac_home.mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(mac_home))  # Path.home(): where ~/Library/LaunchAgents is
+    holdtype_home = os.environ["HOLDTYPE_HOME"]  # each test's own (tests/conftest.py)
+
+    path = set_launch_agent(True)
+    assert path == mac_home / "Library" / "LaunchAgents" / "org.holdtype.Holdtype.plist"
+    with path.open("rb") as f:
+        agent = plistlib.load(f)
+    assert agent == {
+        "Label": "org.holdtype.Holdtype",
+        "ProgramArguments": launch_command(),
+        "RunAtLoad": True,
+        "ProcessType": "Interactive",
+        "EnvironmentVariables": {"HOLDTYPE_HOME": holdtype_home},
+    }
+    assert set_launch_agent(True) == path  # written again over the old one
+    assert set_launch_agent(False) is None
+    assert not path.exists() and path.parent.is_dir()
+    assert set_launch_agent(False) is None  # already gone: no error
+
+    monkeypatch.delenv("HOLDTYPE_HOME")
+    with set_launch_agent(True).open("rb") as f:  # type: ignore[union-attr]
+        assert "EnvironmentVariables" not in plistlib.load(f)
+
+
+@pytest.mark.parametrize(
+    ("command", "line"),
+    [
+        ([r"C:\Program Files\Holdtype\holdtype-tray.exe"], r'"C:\Program Files\Holdtype\holdtype-tray.exe"'),
+        ([r"C:\Users\Ann\Holdtype\holdtype-tray.exe"], r"C:\Users\Ann\Holdtype\holdtype-tray.exe"),
+        (
+            [r"C:\Users\Ann Lee\venv\Scripts\python.exe", "-m", "app"],
+            r'"C:\Users\Ann Lee\venv\Scripts\python.exe" -m app',
+        ),
+        # A double quote inside an argument takes a backslash; backslashes before a quote
+        # (the closing one too) are doubled, so the C runtime splits the line back the same.
+        ([r'C:\odd "name"\holdtype.exe'], r'"C:\odd \"name\"\holdtype.exe"'),
+        (["C:\\with space\\", "x"], '"C:\\with space\\\\" x'),  # one backslash at the end
+        ([r"C:\O'Brien's\holdtype.exe"], r"C:\O'Brien's\holdtype.exe"),
+    ],
+    ids=["spaces", "plain", "python -m app", "quotes", "trailing backslash", "apostrophes"],
+)
+def test_the_windows_run_value_quotes_paths_as_windows_splits_them(command: list[str], line: str) -> None:
+    assert run_command_line(command) == line
+
+
+def test_the_desktop_entry_is_written_and_removed(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    entry = set_start_at_login(True)
+    assert entry == tmp_path / "xdg" / "autostart" / "holdtype.desktop" == set_desktop_entry(True)
+    text = entry.read_text(encoding="utf-8")
+    assert "Type=Application" in text and "HOLDTYPE_HOME=" in text
+    assert set_start_at_login(False) is None and not entry.exists()
+    assert set_start_at_login(False) is None  # already gone: no error
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the XDG entry is Linux's")
+def test_an_entry_that_cannot_be_written_or_removed_says_where_and_what_to_check(  # type: ignore[no-untyped-def]
+    tmp_path: Path, monkeypatch
+) -> None:
+    """A real obstacle, not a permission (the tests may run as root): a file where the
+    autostart folder should be, then a folder where the entry should be."""
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "autostart").write_text("not a folder")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
+    with pytest.raises(AutostartError) as failed:
+        set_start_at_login(True)
+    message = str(failed.value)
+    assert message.startswith(
+        f"Could not add the start-at-login entry {config / 'autostart' / 'holdtype.desktop'}"
+    )
+    assert f"check that {config / 'autostart'} is yours and you may write to it" in message
+    assert "off and on again" in message and isinstance(failed.value.__cause__, OSError)
+
+    (config / "autostart").unlink()
+    (config / "autostart" / "holdtype.desktop").mkdir(parents=True)
+    with pytest.raises(AutostartError, match="Could not remove the start-at-login entry"):
+        set_start_at_login(False)
+
+
+def test_the_start_at_login_entry_starts_this_install_not_the_first_on_path(
+    tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The entry named whichever `holdtype` came first on PATH: a pipx install, an old one."""
+    other = tmp_path / "bin" / "holdtype"
+    other.parent.mkdir()
+    other.write_text("#!/bin/sh\nexit 0\n")
+    other.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{other.parent}{os.pathsep}{os.environ['PATH']}")
+    ours = Path(sys.executable).parent / "holdtype"
+    assert ours.is_file(), "the tests run from an install of Holdtype (README's command)"
+    assert launch_command() == [str(ours)]
+
+
+def test_start_at_login_entry_uses_the_icon_install_sh_installs(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The autostart entry named the theme icon audio-input-microphone, while install.sh installs
+    (and the menu entry uses) one named holdtype."""
+    require_tools("desktop-file-validate", fix="sudo apt-get install desktop-file-utils")
+    packaging = ROOT / "packaging" / "linux"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("XDG_DATA_DIRS", str(tmp_path / "no-system-data"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "prefix" / "share"))
+
+    def icon_line() -> str:
+        entry = set_start_at_login(True)
+        assert isinstance(entry, Path)
+        check = subprocess.run(["desktop-file-validate", str(entry)], capture_output=True, text=True)
+        assert check.returncode == 0, check.stdout + check.stderr
+        return next(line for line in entry.read_text().splitlines() if line.startswith("Icon="))
+
+    # Not installed: Holdtype's own icon by its path, which exists (no theme has "holdtype")
+    icon = icon_line().removeprefix("Icon=")
+    assert Path(icon).is_file() and Path(icon) == resources_dir() / "icons" / "holdtype.png"
+
+    # The real install.sh, run on an unpacked archive whose bundle is a FAKE (a script that
+    # answers --version in place of the PyInstaller build, which takes minutes to make)
+    archive = tmp_path / "archive"
+    (archive / "holdtype").mkdir(parents=True)
+    fake = archive / "holdtype" / "holdtype"
+    fake.write_text("#!/bin/sh\necho 'holdtype 0.0 (FAKE bundle)'\n")
+    fake.chmod(0o755)
+    shutil.copy(packaging / "install.sh", archive / "install.sh")
+    shutil.copy(packaging / "holdtype.desktop", archive / "holdtype.desktop")
+    shutil.copy(resources_dir() / "icons" / "holdtype.png", archive / "holdtype.png")
+    subprocess.run(
+        ["bash", str(archive / "install.sh")],
+        env={**os.environ, "PREFIX": str(tmp_path / "prefix")},
+        check=True,
+        capture_output=True,
+    )
+    menu = (tmp_path / "prefix" / "share" / "applications" / "holdtype.desktop").read_text()
+    assert "Icon=holdtype" in menu.splitlines()
+    assert icon_line() == "Icon=holdtype"  # the same icon as the menu entry
+    set_start_at_login(False)
