@@ -28,9 +28,10 @@ TIMEOUT_S = 5.0
 # The image types a picture is put back in when the process that keeps a clipboard's formats
 # cannot start (then xclip serves the first one offered).
 IMAGE_TARGETS = ("image/png", "image/jpeg", "image/bmp", "image/gif", "image/tiff")
-_TEXT_TARGETS = frozenset(
-    ("UTF8_STRING", "STRING", "TEXT", "COMPOUND_TEXT", "text/plain", "text/plain;charset=utf-8")
-)
+#: The targets text is offered in on X11 (UTF-8 but for STRING, which is Latin-1), in the order
+#: Holdtype offers them; Wayland's wl-paste lists the same names beside its MIME types.
+TEXT_TARGETS = ("UTF8_STRING", "text/plain;charset=utf-8", "text/plain", "STRING", "TEXT", "COMPOUND_TEXT")
+_TEXT_TARGETS = frozenset(TEXT_TARGETS)
 #: At most this many of a clipboard's other formats are kept (an office suite offers dozens).
 MAX_FORMATS = 16
 #: Formats bigger than this are not kept, nor any once this many bytes were read.

@@ -25,7 +25,7 @@ from typing import Any
 
 from app.config import PasteSettings
 from app.insert.base import InsertResult, window_in, with_trailing_space
-from app.insert.clipboard import IMAGE_TARGETS, ClipboardError, WaylandClipboard
+from app.insert.clipboard import IMAGE_TARGETS, TEXT_TARGETS, ClipboardError, WaylandClipboard
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,6 @@ _YDOTOOL_CTRL_V = ["29:1", "47:1", "47:0", "29:0"]
 _YDOTOOL_CTRL_SHIFT_V = ["29:1", "42:1", "47:1", "47:0", "42:0", "29:0"]
 #: How long the compositor gets to say which window has the focus.
 IPC_TIMEOUT_S = 2.0
-_TEXT_TYPES = frozenset(("TEXT", "STRING", "UTF8_STRING", "COMPOUND_TEXT"))
 
 
 def _ydotool_ready() -> bool:
@@ -194,7 +193,7 @@ class WaylandInserter:
         if not self.settings.restore_clipboard:
             return None, None
         types = self.clipboard.types()
-        if types and not any(t.startswith("text/") or t in _TEXT_TYPES for t in types):
+        if types and not any(t.startswith("text/") or t in TEXT_TARGETS for t in types):
             kind = next((t for t in IMAGE_TARGETS if t in types), None)
             data = self.clipboard.get_type(kind) if kind else None
             return None, (kind, data) if kind and data else None

@@ -17,12 +17,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from app.insert.clipboard import ClipboardError
+from app.insert.clipboard import TEXT_TARGETS, ClipboardError
 
 log = logging.getLogger(__name__)
 
-#: The targets text is offered in (UTF-8 but for STRING, which is Latin-1).
-TEXT_TARGETS = ("UTF8_STRING", "text/plain;charset=utf-8", "text/plain", "STRING", "TEXT", "COMPOUND_TEXT")
 #: Data longer than this goes in pieces of this size (well under the 256 KB request limit).
 CHUNK = 64 * 1024
 #: A transfer whose reader took no piece for this long is given up (once the selection is lost).
