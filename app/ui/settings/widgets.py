@@ -114,7 +114,6 @@ class HotkeyField(QLineEdit):
         self._binding = ""
         self._solo: str | None = None
         self._caps_before: bool | None = None  # X11: the lock as it was when the capture began
-        self._caps_after_release: bool | None = None  # to set again as the captured Caps Lock comes up
 
     def binding(self) -> str:
         """The binding shown (e.g. ``caps_lock``)."""
@@ -145,8 +144,9 @@ class HotkeyField(QLineEdit):
         if binding and binding.split("+")[-1] == "caps_lock" and self._caps_before is not None:
             from app.hotkey.listener import set_caps_lock
 
-            set_caps_lock(self._caps_before)  # pressing it to capture it turned the lock on
-            self._caps_after_release = self._caps_before  # and once more when it comes up
+            # Pressing it to capture it turned the lock on. Its release changes nothing: XKB
+            # unlocks on release only a lock that was on before the press.
+            set_caps_lock(self._caps_before)
         self.capturing = False
         self._solo = None
         self.setPlaceholderText("click, then press a key")
@@ -195,11 +195,6 @@ class HotkeyField(QLineEdit):
     def keyReleaseEvent(self, event: QKeyEvent) -> None:
         """A modifier released with no other key pressed becomes the binding on its own."""
         if not self.capturing:
-            if event.key() == Qt.Key.Key_CapsLock and self._caps_after_release is not None:
-                from app.hotkey.listener import set_caps_lock
-
-                set_caps_lock(self._caps_after_release)
-                self._caps_after_release = None
             super().keyReleaseEvent(event)
             return
         event.accept()
