@@ -21,6 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from xml.parsers.expat import ExpatError
 
 from app.errors import AutostartError
 from app.paths import HOME_ENV, resources_dir
@@ -211,6 +212,77 @@ def _write_run_value(command: str | None) -> None:
             return
         with contextlib.suppress(FileNotFoundError):  # not there: nothing to remove
             winreg.DeleteValue(key, RUN_VALUE)
+
+
+def _read_run_value() -> str | None:
+    """The Run value's command line, or None when there is none.
+
+    Not exercised on Linux CI (winreg exists on Windows only): keep it to the registry calls.
+    """
+    if sys.platform != "win32":
+        raise OSError(f"the registry exists on Windows only, not on {sys.platform}")
+    import winreg
+
+    try:
+        with winreg.OpenKey(winreg.HKEY_CURRENT_USER, RUN_KEY) as key:
+            value, _kind = winreg.QueryValueEx(key, RUN_VALUE)
+    except FileNotFoundError:
+        return None
+    return str(value)
+
+
+def desktop_entry_enabled(path: Path) -> bool:
+    """Whether the XDG autostart entry at ``path`` starts anything: it exists and neither
+    ``Hidden=true`` (the spec's way to turn an entry off) nor ``X-GNOME-Autostart-enabled=false``
+    (what GNOME's Startup Applications and Tweaks write) says otherwise.
+
+    >>> desktop_entry_enabled(Path("/nonexistent/holdtype.desktop"))
+    False
+    """
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return False
+    in_main = False
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith("["):
+            in_main = line == "[Desktop Entry]"
+            continue
+        key, sep, value = line.partition("=")
+        if not in_main or not sep:
+            continue
+        key, value = key.strip(), value.strip().lower()
+        if (key == "Hidden" and value == "true") or (key == "X-GNOME-Autostart-enabled" and value == "false"):
+            return False
+    return True
+
+
+def launch_agent_enabled(path: Path) -> bool:
+    """Whether the LaunchAgent at ``path`` runs at login: it exists and is not ``Disabled``.
+    One launchd reads but we cannot is counted as there (launchd decides)."""
+    try:
+        with path.open("rb") as f:
+            agent = plistlib.load(f)
+    except FileNotFoundError:
+        return False
+    except (ValueError, ExpatError):
+        return True
+    return not (isinstance(agent, dict) and agent.get("Disabled") is True)
+
+
+def start_at_login_enabled() -> bool:
+    """Whether this platform's start-at-login entry is there now, whoever wrote it: the
+    settings window, an installer (the Windows one writes the same Run value), or the user
+    (a desktop's own startup settings turn an XDG entry off).
+
+    Raises :class:`OSError` when the entry cannot be read (the caller falls back on the setting).
+    """
+    if sys.platform == "win32":
+        return _read_run_value() is not None
+    if sys.platform == "darwin":
+        return launch_agent_enabled(launch_agent_file())
+    return desktop_entry_enabled(autostart_file())
 
 
 def entry_location() -> Path | str:

@@ -19,12 +19,15 @@ import pytest
 
 from app.autostart import (
     LAUNCH_AGENT_LABEL,
+    desktop_entry_enabled,
     launch_agent,
+    launch_agent_enabled,
     launch_command,
     run_command_line,
     set_desktop_entry,
     set_launch_agent,
     set_start_at_login,
+    start_at_login_enabled,
 )
 from app.errors import AutostartError
 from app.paths import resources_dir
@@ -194,3 +197,38 @@ def test_start_at_login_entry_uses_the_icon_install_sh_installs(tmp_path: Path, 
     assert "Icon=holdtype" in menu.splitlines()
     assert icon_line() == "Icon=holdtype"  # the same icon as the menu entry
     set_start_at_login(False)
+
+
+def test_start_at_login_is_read_from_the_entry_as_desktops_turn_it_off(  # type: ignore[no-untyped-def]
+    tmp_path: Path, monkeypatch
+) -> None:
+    """The entry, not the saved setting, says whether Holdtype starts at login: GNOME's startup
+    settings turn an entry off with X-GNOME-Autostart-enabled=false, the spec with Hidden=true."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    assert start_at_login_enabled() is False  # no entry
+    entry = set_start_at_login(True)
+    assert isinstance(entry, Path) and start_at_login_enabled() is True
+    written = entry.read_text(encoding="utf-8")
+    assert "X-GNOME-Autostart-enabled=true" in written
+    entry.write_text(written.replace("X-GNOME-Autostart-enabled=true", "X-GNOME-Autostart-enabled=false"))
+    assert start_at_login_enabled() is False
+    entry.write_text(written + "Hidden=true\n")
+    assert start_at_login_enabled() is False
+    # The same keys in another group (an action) do not turn the entry off
+    entry.write_text(written + "\n[Desktop Action quiet]\nName=Quiet\nHidden=true\n")
+    assert desktop_entry_enabled(entry) is True
+    set_start_at_login(False)
+    assert start_at_login_enabled() is False
+
+
+def test_a_launch_agent_counts_unless_missing_or_disabled(tmp_path: Path) -> None:
+    path = tmp_path / f"{LAUNCH_AGENT_LABEL}.plist"
+    assert launch_agent_enabled(path) is False
+    agent = launch_agent([BUNDLED], None)
+    path.write_bytes(plistlib.dumps(agent))
+    assert launch_agent_enabled(path) is True
+    path.write_bytes(plistlib.dumps({**agent, "Disabled": True}))
+    assert launch_agent_enabled(path) is False
+    path.write_bytes(b"<plist><dict><key>Label")  # cut short: launchd decides, not us
+    assert launch_agent_enabled(path) is True
+

@@ -34,6 +34,16 @@ def qapp_args(display: XDisplay) -> list[str]:
 
 
 @pytest.fixture(autouse=True)
+def own_autostart_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh ``XDG_CONFIG_HOME`` for each test: the General tab shows whether the real
+    start-at-login entry is there and writes or removes it when saved, which must never be
+    the entry of the account the tests run under."""
+    folder = tmp_path / "xdg-config"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(folder))
+    return folder
+
+
+@pytest.fixture(autouse=True)
 def gc_on_main_thread() -> Iterator[None]:
     """Collect garbage on the main thread only (see app/ui/gc_guard.py): a collection started by
     a worker thread could destroy Qt objects of an earlier test there, and crash."""

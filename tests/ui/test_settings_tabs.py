@@ -106,6 +106,36 @@ def test_general_tab(qtbot, config_path: Path, write_settings, tmp_path: Path, m
     assert not entry.exists()
 
 
+def test_start_at_login_shows_the_entry_there_now_and_a_save_keeps_it(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings, own_autostart_folder: Path
+) -> None:
+    """The box showed the saved setting. An entry someone else wrote (the Windows installer
+    writes the same one) showed unchecked, and saving any other setting removed it; an entry
+    turned off in the desktop's startup settings showed checked, and a save turned it back on."""
+    from app.autostart import set_start_at_login
+
+    s = Settings()
+    write_settings(s)  # start_at_login = false in the file
+    entry = set_start_at_login(True)  # written by "the installer", not by this window
+    assert isinstance(entry, Path) and entry.parent == own_autostart_folder / "autostart"
+    window = open_window(qtbot, config_path)
+    tab = window.pages["general"]
+    assert tab.start_at_login.isChecked()
+    tab.sounds.setChecked(not s.audio.sounds)  # another setting of the same tab
+    commit(qtbot, window)
+    assert entry.is_file() and saved(config_path).ui.start_at_login is True
+
+    # Turned off the way GNOME's startup settings do it, while the file says true
+    entry.write_text(entry.read_text().replace("Autostart-enabled=true", "Autostart-enabled=false"))
+    window.close()
+    window = open_window(qtbot, config_path)
+    tab = window.pages["general"]
+    assert not tab.start_at_login.isChecked()
+    tab.sounds.setChecked(s.audio.sounds)
+    commit(qtbot, window)
+    assert not entry.exists() and saved(config_path).ui.start_at_login is False
+
+
 def test_general_tab_note_follows_the_hotkey_mode(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
     """The note said "hold-to-talk key" with toggle mode chosen."""
     s = Settings()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -16,11 +18,26 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.autostart import set_start_at_login
+from app.autostart import set_start_at_login, start_at_login_enabled
 from app.config import Settings
 from app.hotkey.binding import check_hotkey
 from app.ui.settings.base import SettingsTab, TabContext, note, section
 from app.ui.settings.widgets import HotkeyField
+
+log = logging.getLogger(__name__)
+
+
+def start_at_login_shown(setting: bool) -> bool:
+    """What the start-at-login box shows: whether the entry is there now, whoever wrote or
+    turned it off (the Windows installer writes the same entry; a desktop's startup settings
+    turn an XDG entry off). Showing the saved setting instead, a save of any other setting
+    removed the installer's entry or wrote back one the user had turned off elsewhere.
+    ``setting`` is shown when the entry cannot be read."""
+    try:
+        return start_at_login_enabled()
+    except OSError as exc:
+        log.warning("could not tell whether Holdtype starts at login (%s): showing the setting", exc)
+        return setting
 
 
 def hotkey_note(mode: str) -> str:
@@ -128,7 +145,7 @@ class GeneralTab(SettingsTab):
         (self.hold if settings.hotkey.mode == "hold" else self.toggle).setChecked(True)
         self._show_mode_note()
         self.min_hold.setValue(settings.hotkey.min_hold_s)
-        self.start_at_login.setChecked(settings.ui.start_at_login)
+        self.start_at_login.setChecked(start_at_login_shown(settings.ui.start_at_login))
         self.sounds.setChecked(settings.audio.sounds)
         self.overlay.setChecked(settings.ui.overlay)
         self.strategy.setCurrentIndex(max(0, self.strategy.findData(settings.paste.strategy)))
