@@ -51,22 +51,32 @@ def launch_agent_file() -> Path:
 def launch_command() -> list[str]:
     """The command that starts this Holdtype's tray app: the script installed beside the
     running Python (its virtual environment's), else the one on PATH, else ``python -m app``.
-    The first ``holdtype`` on PATH alone could be another install (a pipx one, an old one)."""
+    The first ``holdtype`` on PATH alone could be another install (a pipx one, an old one).
+
+    On Windows the windowed launcher comes first (``holdtype-tray.exe``, a GUI script, and
+    ``pythonw.exe`` for ``-m app``): the console ones would open a console window at sign-in.
+    """
+    windows = sys.platform == "win32"
     if getattr(sys, "frozen", False):  # a PyInstaller bundle: the executable is Holdtype itself
-        # On Windows the bundle has two launchers; the console one (holdtype.exe) would open a
-        # console window at sign-in, so the entry names holdtype-tray.exe, as the installer does.
+        # The Windows bundle has two launchers, as a pip install does; the entry names
+        # holdtype-tray.exe, as the installer does.
         tray = Path(sys.executable).with_name("holdtype-tray.exe")
-        if sys.platform == "win32" and tray.is_file():
+        if windows and tray.is_file():
             return [str(tray)]
         return [sys.executable]
-    name = "holdtype.exe" if sys.platform == "win32" else "holdtype"
-    beside = Path(sys.executable).parent / name
-    if beside.is_file() and os.access(beside, os.X_OK):
-        return [str(beside)]
-    script = shutil.which("holdtype")
-    if script:
-        return [script]
-    return [sys.executable, "-m", "app"]
+    names = ("holdtype-tray", "holdtype") if windows else ("holdtype",)
+    here = Path(sys.executable).parent
+    for name in names:
+        beside = here / (f"{name}.exe" if windows else name)
+        if beside.is_file() and os.access(beside, os.X_OK):
+            return [str(beside)]
+    for name in names:
+        script = shutil.which(name)
+        if script:
+            return [script]
+    windowed = here / "pythonw.exe"
+    python = str(windowed) if windows and windowed.is_file() else sys.executable
+    return [python, "-m", "app"]
 
 
 def _home() -> str | None:

@@ -169,3 +169,13 @@ def main(ctx: click.Context, verbose: int) -> None:
         run_cmd = LazyGroup.get_command(main, ctx, "run")  # type: ignore[arg-type]
         assert run_cmd is not None
         ctx.invoke(run_cmd)
+
+
+def tray_main() -> None:
+    """Entry point of ``holdtype-tray``, the windowed launcher (a GUI script: on Windows it
+    opens no console window, which is what the Start menu and start at login want). Without
+    a console there are no standard streams: they are pointed at the null device first."""
+    from app.std_streams import ensure_std_streams
+
+    ensure_std_streams()
+    main()

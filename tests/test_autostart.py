@@ -232,3 +232,29 @@ def test_a_launch_agent_counts_unless_missing_or_disabled(tmp_path: Path) -> Non
     path.write_bytes(b"<plist><dict><key>Label")  # cut short: launchd decides, not us
     assert launch_agent_enabled(path) is True
 
+
+def test_on_windows_the_entry_names_the_windowed_launcher(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The choosing logic for a pip install on Windows, run here with the platform set to
+    win32 over a folder laid out like a venv's Scripts: holdtype.exe is a console script, and
+    naming it opened a console window at every sign-in; holdtype-tray.exe is the GUI script."""
+    scripts = tmp_path / "venv" / "Scripts"
+    scripts.mkdir(parents=True)
+    monkeypatch.setattr(sys, "platform", "win32")
+    monkeypatch.setattr(sys, "executable", str(scripts / "python.exe"))
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # not this machine's holdtype-tray
+    monkeypatch.delattr(sys, "frozen", raising=False)
+
+    def put(name: str) -> Path:
+        path = scripts / name
+        path.write_text("")
+        path.chmod(0o755)
+        return path
+
+    console, windowed, python = put("holdtype.exe"), put("holdtype-tray.exe"), put("python.exe")
+    assert launch_command() == [str(windowed)]
+    windowed.unlink()  # an install from before holdtype-tray existed
+    assert launch_command() == [str(console)]
+    console.unlink()
+    assert launch_command() == [str(python), "-m", "app"]
+    pythonw = put("pythonw.exe")
+    assert launch_command() == [str(pythonw), "-m", "app"]

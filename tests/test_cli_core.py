@@ -548,3 +548,22 @@ def test_transcribe_reads_a_file_named_dash_given_as_dot_slash_dash(speak, tmp_p
         timeout=300,
     )
     assert done.returncode == 0 and "door" in done.stdout.lower(), done.stderr
+
+
+def test_the_windowed_launcher_is_installed_and_runs_without_standard_streams(speak) -> None:
+    """`holdtype-tray` is the GUI script the Windows start-at-login entry names (no console
+    window), so it starts with no standard streams at all: on Linux, file descriptors 0-2
+    closed give Python the same None streams. `transcribe` flushes its output, which raised
+    on a None stream; the launcher points the streams at the null device first."""
+    tray = Path(sys.executable).parent / "holdtype-tray"
+    assert tray.is_file(), "installed by README's setup command (pyproject's gui-scripts)"
+    version = subprocess.run([str(tray), "--version"], capture_output=True, text=True, timeout=60)
+    assert version.returncode == 0 and version.stdout == holdtype("--version").stdout
+    wav = speak("The windowed launcher has no console.")
+
+    def no_streams() -> None:
+        for fd in (0, 1, 2):
+            os.close(fd)
+
+    run = subprocess.run([str(tray), "transcribe", str(wav)], preexec_fn=no_streams, timeout=300)
+    assert run.returncode == 0

@@ -16,6 +16,7 @@ MODULES = [
     "app.hotkey.grab",
     "app.logs",
     "app.settings_watch",
+    "app.std_streams",
     "app.text.normalize",
     "app.text.pipeline",
     "app.text.readings",
