@@ -64,11 +64,20 @@ Source: "{#BuildDir}\*"; DestDir: "{app}"; Flags: ignoreversion recursesubdirs c
 [InstallDelete]
 ; Files of an older version that the new one no longer ships would otherwise stay and may be loaded.
 Type: filesandordirs; Name: "{app}\_internal"
+; Older installers started Holdtype at sign-in by a Startup-folder shortcut; the Run value below
+; (the one the app's own "Start Holdtype when I log in" writes) replaces it.
+Type: files; Name: "{userstartup}\Holdtype.lnk"
+
+[Registry]
+; Start at sign-in: the same per-user Run value app/autostart.py writes and reads, so the
+; settings window shows the box checked and turning it off there removes this entry.
+Root: HKCU; Subkey: "Software\Microsoft\Windows\CurrentVersion\Run"; ValueType: string; ValueName: "Holdtype"; ValueData: """{app}\holdtype-tray.exe"""; Tasks: autostart
+; Uninstalling removes the value whoever wrote it (the task above or the settings window).
+Root: HKCU; Subkey: "Software\Microsoft\Windows\CurrentVersion\Run"; ValueType: none; ValueName: "Holdtype"; Flags: uninsdeletevalue dontcreatekey
 
 [Icons]
 Name: "{autoprograms}\Holdtype"; Filename: "{app}\holdtype-tray.exe"; Comment: "Hold a key, speak, let go"
 Name: "{autodesktop}\Holdtype"; Filename: "{app}\holdtype-tray.exe"; Tasks: desktopicon
-Name: "{userstartup}\Holdtype"; Filename: "{app}\holdtype-tray.exe"; Tasks: autostart
 
 [Run]
 Filename: "{app}\holdtype-tray.exe"; Description: "{cm:LaunchProgram,Holdtype}"; Flags: nowait postinstall skipifsilent
