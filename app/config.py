@@ -593,10 +593,12 @@ def load_settings(path: Path | None = None) -> LoadResult:
     except ConfigError as exc:
         return _set_aside(path, data, f"is not valid: {exc}", *salvage(raw))
     if version > SCHEMA_VERSION:
+        # Going back to an older Holdtype: keep every setting this one knows (the vocabulary,
+        # the rules, the hotkey), not defaults; the newer file is kept whole beside it.
         problem = (
             f"was written by a newer Holdtype (settings schema {version}; this one reads {SCHEMA_VERSION})"
         )
-        return _set_aside(path, data, problem, Settings(), None)
+        return _set_aside(path, data, problem, *salvage(raw))
     raw = migrate(raw)
     try:
         return LoadResult(Settings.model_validate(raw), path)
@@ -630,11 +632,12 @@ def _set_aside(
     saving meanwhile (``vocab add``) would otherwise find no file, save defaults with its
     change, and have that overwritten by the kept values, or see its own file moved aside.
     """
-    kept = (
-        "using defaults"
-        if dropped is None
-        else f"kept the rest of it, with defaults for: {', '.join(dropped)}"
-    )
+    if dropped is None:
+        kept = "using defaults"
+    elif dropped:
+        kept = f"kept the rest of it, with defaults for: {', '.join(dropped)}"
+    else:
+        kept = "kept all of its settings"
     try:
         with settings_lock(path):
             if not path.exists() or _text_of(path) != seen:

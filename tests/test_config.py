@@ -148,6 +148,33 @@ def test_a_file_of_schema_1_gets_the_terminals_named_since_and_keeps_its_own() -
     assert "kgx" not in load_settings().settings.paste.terminal_classes
 
 
+def test_a_file_of_a_newer_holdtype_keeps_what_this_one_knows() -> None:
+    """Going back to an older Holdtype set a newer settings file aside and used defaults: the
+    user's vocabulary, rules and hotkey were gone until they found the file set aside."""
+    path = get_paths().config_file
+    path.parent.mkdir(parents=True)
+    newer = (
+        f'schema_version = {SCHEMA_VERSION + 1}\n\n[hotkey]\nkey = "f9"\n\n'
+        '[vocabulary]\nterms = ["PyPI", "scikit-learn"]\nsounds_like = "new in a later version"\n'
+    )
+    path.write_text(newer)
+    result = load_settings()
+    assert result.settings.vocabulary.terms == ["PyPI", "scikit-learn"]
+    assert result.settings.hotkey.key == "f9"
+    assert result.dropped == ["vocabulary.sounds_like"]
+    problem = result.problem or ""
+    assert f"newer Holdtype (settings schema {SCHEMA_VERSION + 1}" in problem
+    assert "defaults for: vocabulary.sounds_like" in problem
+    assert result.moved_to is not None and result.moved_to.read_text() == newer  # kept whole
+    assert load_settings().settings == result.settings  # what was kept is the file now
+
+    # Nothing this Holdtype does not know: all of it is kept, and the message says so
+    path.write_text(f'schema_version = {SCHEMA_VERSION + 1}\n\n[hotkey]\nkey = "f8"\n')
+    result = load_settings()
+    assert result.settings.hotkey.key == "f8" and result.dropped == []
+    assert (result.problem or "").endswith("; kept all of its settings.")
+
+
 def test_a_schema_version_that_is_no_number_is_reported_not_a_crash() -> None:
     path = get_paths().config_file
     path.parent.mkdir(parents=True)
