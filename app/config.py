@@ -226,6 +226,28 @@ class ModesSettings(_Section):
     """Which LLM mode post-processes dictation (``raw`` means none)."""
 
     active: str = "raw"
+    apps: dict[str, str] = Field(
+        default_factory=dict,
+        description="Modes used on their own in some apps: {window class or app id: mode}; "
+        "a mode's own hotkey still picks that mode",
+    )
+
+    @field_validator("apps")
+    @classmethod
+    def _apps_named(cls, value: dict[str, str]) -> dict[str, str]:
+        apps: dict[str, str] = {}
+        seen: dict[str, str] = {}
+        for app, mode in value.items():
+            name, mode = app.strip(), mode.strip()
+            if not name:
+                raise ValueError("an app's name (its window class or app id) cannot be empty")
+            if not mode:
+                raise ValueError(f"give the mode used in {name}")
+            if name.casefold() in seen:  # matched ignoring case: two entries would be one
+                raise ValueError(f"{name} is named twice (as {seen[name.casefold()]} too)")
+            seen[name.casefold()] = name
+            apps[name] = mode
+        return apps
 
 
 class LLMSettings(_Section):

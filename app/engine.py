@@ -459,7 +459,7 @@ class Engine:
             if spool is not None:
                 spool.close(keep=False)
             raise
-        mode = command.mode or self._settings.modes.active
+        mode = command.mode or self._mode_for_focused_app() or self._settings.modes.active
         streaming = None
         if self._settings.model.streaming and self._pipeline is not None:
             base = DecodeOptions.from_settings(self._settings.model)
@@ -469,6 +469,22 @@ class Engine:
         self._current = utt
         self._set_state(gen)
         self._transcribe_jobs.put(lambda: self._stream(utt))
+
+    def _mode_for_focused_app(self) -> str | None:
+        """The mode ``modes.apps`` ties to the app being dictated into, asked at the press
+        (after the recording started: the query never delays it); None when none is."""
+        apps = self._settings.modes.apps
+        if not apps:
+            return None
+        from app.insert.base import detect_backend
+        from app.insert.focus import focused_app
+        from app.llm.modes import mode_for_app
+
+        backend = self._settings.paste.backend
+        names = focused_app(detect_backend() if backend == "auto" else backend)
+        mode = mode_for_app(names, apps)
+        log.debug("dictating into %s: mode %s", names, mode or "(the active one)")
+        return mode
 
     def _on_end(self, command: _End) -> None:
         try:

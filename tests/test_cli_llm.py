@@ -37,6 +37,17 @@ def test_modes_list_and_show() -> None:
     assert next(r for r in rows if r["name"] == "raw")["active"] is True
     shown = holdtype("modes", "show", "list")
     assert shown.returncode == 0 and 'output_field = "items"' in shown.stdout
+    assert all(r["apps"] == [] for r in rows)
+
+
+def test_apps_tied_to_a_mode_are_set_and_listed() -> None:
+    tied = holdtype("config", "set", "modes.apps", '{"thunderbird": "email", "Geary": "email"}')
+    assert tied.returncode == 0, tied.stderr
+    rows = _json_lines(holdtype("modes", "list", "--json").stdout)
+    assert next(r for r in rows if r["name"] == "email")["apps"] == ["thunderbird", "Geary"]
+    assert "used in: thunderbird, Geary" in holdtype("modes", "list").stdout
+    twice = holdtype("config", "set", "modes.apps", '{"slack": "message", "SLACK": "clean"}')
+    assert twice.returncode != 0 and "named twice" in twice.stderr
 
 
 def test_modes_errors_are_one_line() -> None:

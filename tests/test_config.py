@@ -400,3 +400,14 @@ def test_an_endless_cache_lifetime_is_refused_not_stored_as_infinity() -> None:
 def test_a_log_level_in_lower_case_is_taken() -> None:
     # `config set ui.log_level debug` was refused; only DEBUG was.
     assert set_value(Settings(), "ui.log_level", "debug").ui.log_level == "DEBUG"
+
+
+def test_apps_tied_to_modes_are_named_once_and_in_full() -> None:
+    settings = set_value(Settings(), "modes.apps", {" thunderbird ": "email", "Slack": "message"})
+    assert settings.modes.apps == {"thunderbird": "email", "Slack": "message"}
+    with pytest.raises(ConfigError, match="named twice"):  # matched ignoring case: one app
+        set_value(Settings(), "modes.apps", {"slack": "message", "Slack": "clean"})
+    with pytest.raises(ConfigError, match="cannot be empty"):
+        set_value(Settings(), "modes.apps", {" ": "email"})
+    with pytest.raises(ConfigError, match="give the mode used in thunderbird"):
+        set_value(Settings(), "modes.apps", {"thunderbird": ""})

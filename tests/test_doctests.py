@@ -14,6 +14,7 @@ MODULES = [
     "app.commands.config",
     "app.errors",
     "app.hotkey.grab",
+    "app.llm.modes",
     "app.logs",
     "app.settings_watch",
     "app.std_streams",

@@ -601,3 +601,32 @@ def test_a_problem_fixed_by_a_settings_change_is_no_longer_reported(pulse, holdt
         assert again.problems == (), again
     finally:
         eng.shutdown()
+
+
+def test_a_mode_tied_to_an_app_is_used_when_dictating_into_it(x_env, pulse, target_window_factory, speak):
+    """``modes.apps``: the press reads which app has the focus (a real window's WM_CLASS); a
+    window of a tied app gets that app's mode, any other window the active mode."""
+    settings = Settings()
+    settings.modes.active = "clean"  # an LLM mode; no LLM is set up: it falls back, with a notice
+    settings.modes.apps = {"Holdtype-Mail": "raw"}  # matched whatever the case
+    eng = Engine(settings, enable_hotkeys=False, enable_audio=True)
+    try:
+        seen = _start(eng)
+        mail = target_window_factory("holdtype-mail")
+        mail.focus()
+        first = _record(eng, seen, pulse, speak)
+        assert first.outcome == ev.Outcome.PASTED and first.mode == "raw", first
+        wait_for(lambda: "table" in mail.text().lower(), timeout=15, what="the text in the mail window")
+        assert not seen.of(ev.Notice)  # raw: no LLM was asked, so nothing fell back
+
+        editor = target_window_factory("holdtype-editor")
+        editor.focus()
+        eng.begin()
+        wait_for(lambda: eng.state == ev.State.RECORDING, timeout=10, what="recording")
+        pulse.play(speak("Please book a table for four people.", speed=150))
+        eng.end()
+        second = wait_for(lambda: seen.of(ev.UtteranceResult)[1:], timeout=60, what="a second result")[0]
+        assert second.mode == "clean" and eng.history.get(second.history_id).mode == "clean", second
+        assert any("plain transcript" in n.message for n in seen.of(ev.Notice))
+    finally:
+        eng.shutdown()

@@ -92,6 +92,7 @@ def test_a_terminal_on_sway_gets_ctrl_shift_v(wayland: WaylandSession, tmp_path:
     the dictation stayed on the clipboard. sway says which window has the focus."""
     import os
 
+    from app.insert.focus import focused_app
     from app.insert.wayland import focused_app_id
     from tests.fixtures.parts import require_tools
 
@@ -106,6 +107,7 @@ def test_a_terminal_on_sway_gets_ctrl_shift_v(wayland: WaylandSession, tmp_path:
         wait_for(
             lambda: ready.exists() and focused_app_id() == "foot", timeout=30, what="foot to have the focus"
         )
+        assert focused_app("wayland") == ("foot",)  # what a modes.apps entry is matched against
         result = WaylandInserter(settings()).insert("git commit -m 'dictated'")
         assert result.ok, result.error
         assert result.shortcut == "ctrl+shift+v"

@@ -43,6 +43,7 @@ def list_modes(as_json: bool) -> None:
                     "schema": mode.schema_ is not None,
                     "source": mode.source,
                     "active": mode.name == cfg.modes.active,
+                    "apps": [app for app, tied in cfg.modes.apps.items() if tied == mode.name],
                 }
             )
         return
@@ -51,6 +52,9 @@ def list_modes(as_json: bool) -> None:
         mark = "*" if mode.name == cfg.modes.active else " "
         model = mode.model or (cfg.llm.model or "(llm default)") if mode.uses_llm else "-"
         click.echo(f"{mark} {mode.name:<{width}}  {model:<24}  {mode.description}")
+        apps = [app for app, tied in cfg.modes.apps.items() if tied == mode.name]
+        if apps:
+            click.echo(f"  {'':<{width}}  used in: {', '.join(apps)}")
     from app.paths import get_paths
 
     click.echo(f"\nYour modes folder: {get_paths().modes_dir}")

@@ -21,6 +21,7 @@ import logging
 import re
 import subprocess
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from app.config import KEY_NOT_HERE, looks_like_api_key
 from app.errors import HoldtypeError
+from app.insert.base import window_in
 from app.paths import get_paths, resources_dir
 from app.textfile import read_text
 
@@ -105,6 +107,22 @@ class Mode(BaseModel):
 
 
 RAW_MODE = Mode(name=RAW, description="No LLM: the transcript after vocabulary and rules.")
+
+
+def mode_for_app(names: Sequence[str] | None, apps: Mapping[str, str]) -> str | None:
+    """The mode ``apps`` (the ``modes.apps`` setting) ties to the focused app, whose names
+    (:func:`app.insert.focus.focused_app`) are ``names``; None when none is tied to it.
+    An entry matches any of the names, ignoring case.
+
+    >>> mode_for_app(("Mail", "Thunderbird"), {"slack": "message", "thunderbird": "email"})
+    'email'
+    >>> mode_for_app(None, {"thunderbird": "email"}) is None
+    True
+    """
+    for app, mode in apps.items():
+        if window_in(names, [app]):
+            return mode
+    return None
 
 
 def load_mode_file(path: Path) -> Mode:

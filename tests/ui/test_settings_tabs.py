@@ -621,6 +621,38 @@ def test_a_mode_hotkey_is_changed_or_removed_from_the_modes_tab(  # type: ignore
     assert tab.save_current() is None and "raw is the built-in mode" in tab.origin.text()
 
 
+def test_apps_are_tied_to_a_mode_from_the_modes_tab(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings
+) -> None:
+    """modes.apps, edited where the mode is: the field lists the apps of the selected mode;
+    naming an app another mode had moves it; a name given twice is refused, with the reason."""
+    s = Settings()
+    s.modes.apps = {"Slack": "message"}
+    write_settings(s)
+    window = open_window(qtbot, config_path)
+    tab = window.pages["modes"]
+    tab.select("message")
+    assert tab.apps_field.text() == "Slack"
+    tab.select("email")
+    assert tab.apps_field.text() == ""
+    tab.apps_field.setText("thunderbird, slack")
+    tab.apps_field.editingFinished.emit()
+    commit(qtbot, window)
+    assert saved(config_path).modes.apps == {"thunderbird": "email", "slack": "email"}
+    email = next(
+        tab.list.item(r) for r in range(tab.list.count()) if tab.list.item(r).text().startswith("email")
+    )
+    assert "in thunderbird, slack" in email.text()
+
+    tab.apps_field.setText("thunderbird, Thunderbird")
+    tab.apps_field.editingFinished.emit()
+    assert "named twice" in tab.apps_problem.text()
+    tab.apps_field.setText("")  # none: the mode is tied to no app
+    tab.apps_field.editingFinished.emit()
+    commit(qtbot, window)
+    assert saved(config_path).modes.apps == {} and tab.apps_problem.text() == ""
+
+
 def test_llm_tab(qtbot, config_path: Path, write_settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
 
     keys = Path(os.environ["LLM_USER_PATH"]) / "keys.json"

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.config import HotkeySettings, Settings, describe_error
+from app.config import HotkeySettings, ModesSettings, Settings, describe_error
 from app.errors import HoldtypeError
 from app.hotkey.binding import check_hotkey
 from app.paths import ensure_dir, get_paths
@@ -127,6 +127,16 @@ class ModesTab(SettingsTab):
         self.bind_problem = QLabel("")
         self.bind_problem.setStyleSheet("color: #c62828;")
 
+        self.apps_field = QLineEdit()
+        self.apps_field.setObjectName("mode-apps")
+        self.apps_field.setPlaceholderText("e.g. thunderbird, Slack (comma-separated)")
+        self.apps_field.editingFinished.connect(self._apps_edited)
+        apps_row = QHBoxLayout()
+        apps_row.addWidget(QLabel("Use it on its own in:"))
+        apps_row.addWidget(self.apps_field, 1)
+        self.apps_problem = QLabel("")
+        self.apps_problem.setStyleSheet("color: #c62828;")
+
         right = QVBoxLayout()
         right.addLayout(form)
         buttons = QHBoxLayout()
@@ -138,6 +148,15 @@ class ModesTab(SettingsTab):
         right.addWidget(self.result)
         right.addLayout(bind_row)
         right.addWidget(self.bind_problem)
+        right.addLayout(apps_row)
+        right.addWidget(self.apps_problem)
+        right.addWidget(
+            note(
+                "Apps by window class or app id (X11: xprop WM_CLASS; sway: swaymsg -t get_tree; "
+                "Windows: the program's name; macOS: the app's name). Dictating into one of them "
+                "uses this mode instead of the one in use; a mode's hotkey still picks its mode."
+            )
+        )
         right.addWidget(note("Built-in modes are read-only; saving one under its name makes your own copy."))
         right.addStretch(1)
         right_box = QWidget()
@@ -150,6 +169,7 @@ class ModesTab(SettingsTab):
         layout.addWidget(splitter)
         self._modes: dict[str, Any] = {}
         self._mode_keys: dict[str, str] = {}
+        self._mode_apps: dict[str, str] = {}
         self._active = "raw"
         self._job: Job | None = None
         # The editor holds edits not saved to a mode file (a new mode, or changes to one):
@@ -195,6 +215,9 @@ class ModesTab(SettingsTab):
             label = name + ("  ✓ in use" if name == self._active else "")
             if keys:
                 label += f"  [{', '.join(keys)}]"
+            apps = self._apps_of(name)
+            if apps:
+                label += f"  in {', '.join(apps)}"
             item = QListWidgetItem(label)
             item.setData(Qt.ItemDataRole.UserRole, name)
             item.setToolTip(getattr(mode, "description", ""))
@@ -253,6 +276,8 @@ class ModesTab(SettingsTab):
         self._set_editable(mode.name != "raw")
         keys = [k for k, m in self._mode_keys.items() if m == mode.name]
         self.bind_field.set_binding(keys[0] if keys else "")
+        self.apps_field.setText(", ".join(self._apps_of(mode.name)))
+        self.apps_problem.setText("")
         self.result.setText("")
 
     # --- actions --------------------------------------------------------------------------
@@ -264,6 +289,7 @@ class ModesTab(SettingsTab):
         self.list.clearSelection()
         self.list.blockSignals(False)
         self.bind_field.set_binding("")
+        self.apps_field.setText("")
         with self._filling_editor():
             self._fill_new()
         self._draft = True
@@ -389,6 +415,37 @@ class ModesTab(SettingsTab):
         self.changed()
         self.reload_modes()
 
+    def _apps_of(self, mode: str) -> list[str]:
+        """The apps tied to ``mode`` (``modes.apps``), as the user wrote them."""
+        return [app for app, tied in self._mode_apps.items() if tied == mode]
+
+    def _apps_edited(self) -> None:
+        """Tie the apps in the field to the selected mode (an app tied to another mode moves)."""
+        name = self.selected_name()
+        typed = [app.strip() for app in self.apps_field.text().split(",") if app.strip()]
+        if not name or self._draft:
+            if typed:
+                self.apps_problem.setText("Save the mode first, then name its apps.")
+            return
+        if typed == self._apps_of(name):
+            return
+        folded = {app.casefold() for app in typed}
+        apps = {
+            app: mode
+            for app, mode in self._mode_apps.items()
+            if mode != name and app.casefold() not in folded
+        }
+        apps.update(dict.fromkeys(typed, name))
+        try:
+            checked = ModesSettings.model_validate({"apps": apps}).apps
+        except ValidationError as exc:
+            self.apps_problem.setText(exc.errors()[0]["msg"].removeprefix("Value error, "))
+            return
+        self.apps_problem.setText("")
+        self._mode_apps = checked
+        self.changed()
+        self.reload_modes()
+
     def unbind_selected(self) -> None:
         """Remove the hotkey of the selected mode."""
         name = self.selected_name()
@@ -402,6 +459,7 @@ class ModesTab(SettingsTab):
         """Show the settings."""
         self._active = settings.modes.active
         self._mode_keys = dict(settings.hotkey.mode_keys)
+        self._mode_apps = dict(settings.modes.apps)
         self.reload_modes()
 
     def shows(self, settings: Settings) -> bool:
@@ -410,7 +468,7 @@ class ModesTab(SettingsTab):
 
     def apply(self, settings: Settings) -> Settings:
         """Return the settings with this tab's values."""
-        settings = section(settings, "modes", active=self._active)
+        settings = section(settings, "modes", active=self._active, apps=dict(self._mode_apps))
         return section(settings, "hotkey", mode_keys=dict(self._mode_keys))
 
 
