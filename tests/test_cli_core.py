@@ -284,6 +284,18 @@ def test_doctor_reports_missing_parts_with_fixes() -> None:
     assert "fix:" in result.stdout
 
 
+def test_doctor_warns_of_apps_tied_to_no_mode_or_that_cannot_be_told() -> None:
+    env = {"DISPLAY": "", "XDG_SESSION_TYPE": "x11"}
+    assert "mode apps" not in holdtype("doctor", env=env).stdout  # none tied: no line
+    assert holdtype("config", "set", "modes.apps", '{"thunderbird": "emial"}').returncode == 0
+    result = holdtype("doctor", env=env)
+    assert "[warn] mode apps: modes.apps names no such mode: emial" in result.stdout, result.stdout
+    assert holdtype("config", "set", "modes.apps", '{"thunderbird": "email"}').returncode == 0
+    assert "[ok  ] mode apps: 1 app(s)" in holdtype("doctor", env=env).stdout
+    gnome = {"DISPLAY": "", "XDG_SESSION_TYPE": "wayland", "SWAYSOCK": "", "HYPRLAND_INSTANCE_SIGNATURE": ""}
+    assert "does not say which window has the focus" in holdtype("doctor", env=gnome).stdout
+
+
 def test_doctor_names_the_fix_for_cuda_without_a_gpu() -> None:
     # The model check said "fix: holdtype models download tiny.en" for model.device cuda.
     assert holdtype("config", "set", "model.device", "cuda").returncode == 0

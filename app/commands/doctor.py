@@ -291,10 +291,43 @@ def _llm() -> Check:
     return Check("llm", True, f"mode {active} via {model_id}", required=False)
 
 
+def _mode_apps() -> list[Check]:
+    """The modes tied to apps (``modes.apps``) exist, and this session can tell which app has
+    the focus; no line when no app is tied to a mode. A problem is a warning: those apps get
+    the mode in use, or (an unknown mode) the plain transcript."""
+    from app.insert.base import detect_backend
+    from app.llm.modes import load_modes
+
+    settings = load().settings
+    apps = settings.modes.apps
+    if not apps:
+        return []
+    unknown = sorted({mode for mode in apps.values() if mode not in load_modes()})
+    if unknown:
+        detail = f"modes.apps names no such mode: {', '.join(unknown)} (its apps get the plain transcript)"
+        return [
+            Check(
+                "mode apps",
+                False,
+                detail,
+                "holdtype modes list; holdtype config set modes.apps '{...}'",
+                False,
+            )
+        ]
+    backend = detect_backend() if settings.paste.backend == "auto" else settings.paste.backend
+    told = os.environ.get("SWAYSOCK") or os.environ.get("HYPRLAND_INSTANCE_SIGNATURE")
+    if backend == "wayland" and not told:
+        detail = (
+            "this Wayland desktop does not say which window has the focus: the mode in use applies everywhere"
+        )
+        return [Check("mode apps", False, detail, "bind a shortcut per mode (hotkey.mode_keys)", False)]
+    return [Check("mode apps", True, f"{len(apps)} app(s) with a mode of their own", required=False)]
+
+
 def run_checks() -> list[Check]:
     """Run every check and return the results (never raises for a missing part)."""
     checks = [_python(), _storage(), _settings(), _model(), _audio(), *_session(), _hotkey(), _llm()]
-    return checks
+    return [*checks, *_mode_apps()]
 
 
 @click.command()
