@@ -590,6 +590,15 @@ def test_saving_a_mode_keeps_what_the_editor_does_not_show(  # type: ignore[no-u
     assert mode.include_git_diff is False and mode.options == {}
 
 
+def modes_tab(qtbot, config_path: Path, write_settings, settings: Settings, selected: str):  # type: ignore[no-untyped-def]
+    """The window over ``settings`` (written first), and its Modes tab with ``selected`` chosen."""
+    write_settings(settings)
+    window = open_window(qtbot, config_path)
+    tab = window.pages["modes"]
+    tab.select(selected)
+    return window, tab
+
+
 def test_a_mode_hotkey_is_changed_or_removed_from_the_modes_tab(  # type: ignore[no-untyped-def]
     qtbot, config_path: Path, write_settings
 ) -> None:
@@ -597,10 +606,7 @@ def test_a_mode_hotkey_is_changed_or_removed_from_the_modes_tab(  # type: ignore
     # removed in the window stayed, so "Remove binding" did nothing and a new key added a second.
     s = Settings()
     s.hotkey.mode_keys = {"f10": "email"}
-    write_settings(s)
-    window = open_window(qtbot, config_path)
-    tab = window.pages["modes"]
-    tab.select("email")
+    window, tab = modes_tab(qtbot, config_path, write_settings, s, "email")
     tab.bind_field.captured.emit("f11")
     commit(qtbot, window)
     assert saved(config_path).hotkey.mode_keys == {"f11": "email"}
@@ -628,10 +634,7 @@ def test_apps_are_tied_to_a_mode_from_the_modes_tab(  # type: ignore[no-untyped-
     naming an app another mode had moves it; a name given twice is refused, with the reason."""
     s = Settings()
     s.modes.apps = {"Slack": "message"}
-    write_settings(s)
-    window = open_window(qtbot, config_path)
-    tab = window.pages["modes"]
-    tab.select("message")
+    window, tab = modes_tab(qtbot, config_path, write_settings, s, "message")
     assert tab.apps_field.text() == "Slack"
     tab.select("email")
     assert tab.apps_field.text() == ""
