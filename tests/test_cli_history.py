@@ -192,3 +192,31 @@ def test_history_delete_deletes_the_recording_it_kept(tmp_path: Path) -> None:
     done = holdtype("history", "delete", str(entry_id))
     assert done.returncode == 0, done.stderr
     assert not wav.exists()
+
+
+def test_export_writes_every_entry_oldest_first_in_the_format_asked(
+    filled: list[int], tmp_path: Path
+) -> None:
+    """The settings window's Export, from the command line (a CLI for everything the app does)."""
+    import csv
+    import os
+    import stat
+
+    out = holdtype("history", "export", str(tmp_path / "said.csv"))
+    assert out.returncode == 0 and "exported 3 entries" in out.stdout, out.stderr
+    with (tmp_path / "said.csv").open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["id"]) for r in rows] == filled and rows[0]["raw"] == "install psychic learn today"
+    assert stat.S_IMODE(os.stat(tmp_path / "said.csv").st_mode) == 0o600  # the history is private
+
+    assert holdtype("history", "export", "--format", "json", str(tmp_path / "said.txt")).returncode == 0
+    items = json.loads((tmp_path / "said.txt").read_text(encoding="utf-8"))
+    assert [item["outcome"] for item in items] == ["pasted", "failed", "cancelled"]
+
+    assert holdtype("history", "export", str(tmp_path / "said")).returncode == 0  # no suffix: JSON lines
+    lines = (tmp_path / "said").read_text(encoding="utf-8").splitlines()
+    assert json.loads(lines[1])["error"] == "xdotool key failed"
+
+    failed = holdtype("history", "export", str(tmp_path / "no-such-folder" / "said.csv"))
+    assert failed.returncode == 1 and "Traceback" not in failed.stderr
+    assert f"cannot write {tmp_path / 'no-such-folder' / 'said.csv'}" in failed.stderr

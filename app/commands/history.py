@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
 import click
 
 from app.commands._common import echo_json, note_empty, settings, visible
 from app.errors import HoldtypeError
-from app.history.store import HistoryEntry, HistoryStore
+from app.history.store import ExportFormat, HistoryEntry, HistoryStore
 
 # SQLite's largest row id: a bigger number names no utterance (and overflows its integers).
 MAX_ID = 2**63 - 1
@@ -189,3 +190,25 @@ def delete(entry_id: int) -> None:
         if not store.delete(entry_id):
             raise HoldtypeError(f"no history entry with id {entry_id} (see `holdtype history list`)")
     click.echo(f"deleted entry {entry_id}")
+
+
+@history.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "json", "csv"]),
+    help="Default: by PATH's suffix (.csv, .json), else JSON lines.",
+)
+def export(path: Path, fmt: str | None) -> None:
+    """Write the whole history, oldest first, to PATH (readable by you alone), as the
+    settings window's Export does: every field of `history show --json`.
+
+    Example: holdtype history export ~/holdtype-history.csv
+    """
+    with _open() as store:
+        try:
+            count = store.export(path, cast("ExportFormat | None", fmt))
+        except OSError as exc:
+            raise HoldtypeError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    click.echo(f"exported {count} entries to {path}")

@@ -117,6 +117,19 @@ def _row_to_entry(row: sqlite3.Row) -> HistoryEntry:
     return HistoryEntry(**data)
 
 
+ExportFormat = Literal["jsonl", "json", "csv"]
+
+
+def export_format(path: Path) -> ExportFormat:
+    """The export format a file's suffix asks for: ``.csv``, ``.json``, else JSON lines.
+
+    >>> export_format(Path("said.CSV")), export_format(Path("said.json")), export_format(Path("said"))
+    ('csv', 'json', 'jsonl')
+    """
+    suffix = path.suffix.lower()
+    return "csv" if suffix == ".csv" else "json" if suffix == ".json" else "jsonl"
+
+
 class HistoryStore:
     """Read and write the history database at ``path`` (default: the user's data folder)."""
 
@@ -291,13 +304,15 @@ class HistoryStore:
         with self._connection() as conn:
             return str(conn.execute("PRAGMA journal_mode").fetchone()[0])
 
-    def export(self, path: Path, fmt: Literal["jsonl", "json", "csv"] = "jsonl") -> int:
-        """Write every entry (oldest first) to ``path`` as JSON lines, a JSON array or CSV.
+    def export(self, path: Path, fmt: ExportFormat | None = None) -> int:
+        """Write every entry (oldest first) to ``path`` as JSON lines, a JSON array or CSV
+        (``fmt``; None: by the file's suffix, see :func:`export_format`).
 
         The file is mode 0600, also when it was there before with another mode (it is
         truncated and rewritten: the old mode would have opened the whole history to others).
         Returns the number of entries written.
         """
+        fmt = fmt or export_format(path)
         with self._lock:
             rows = self._conn.execute("SELECT * FROM utterances ORDER BY created, id").fetchall()
         entries = [_row_to_entry(r).to_dict() for r in rows]

@@ -305,8 +305,7 @@ class HistoryTab(SettingsTab):
 
     def export_to(self, path: Path) -> int:
         """Export the whole history to ``path`` (format from the suffix: .csv, .json, .jsonl)."""
-        fmt = {".csv": "csv", ".json": "json"}.get(path.suffix.lower(), "jsonl")
-        count = int(self.store().export(path, fmt))
+        count = int(self.store().export(path))
         self.message.setText(f"Exported {count} entries to {path}.")
         return count
 
