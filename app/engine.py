@@ -331,6 +331,51 @@ class Engine:
             return
         self._output_jobs.put(lambda: self._insert_only(entry.text))
 
+    def transcribe_again(self, history_id: int) -> None:
+        """Transcribe the kept recording of history entry ``history_id`` again, with the model,
+        vocabulary and rules in use now and the entry's mode, and keep the new words in that
+        entry (:mod:`app.history.again`). Published as an :class:`~app.events.UtteranceResult`
+        of generation 0, as a recovered recording is; a problem as an ``ErrorRaised``."""
+        self._transcribe_jobs.put(lambda: self._read_again(history_id))
+
+    def _read_again(self, history_id: int) -> None:
+        """Decode a kept recording again (transcription worker); the output worker finishes."""
+        from app.history.again import kept_recording
+        from app.transcribe.audiofile import load_audio
+
+        try:
+            entry = self.history.get(history_id)
+            if entry is None:
+                raise HoldtypeError(f"no history entry {history_id}")
+            audio = load_audio(kept_recording(entry))
+            problem = None if self._ready.is_set() else self._load_model()
+            if problem is not None:
+                raise HoldtypeError(f"the model is not loaded ({problem})")
+            text, raw = self._transcribe_batch(audio)
+        except Exception as exc:  # a decode that broke too: said, and the entry stays as it is
+            if not isinstance(exc, HoldtypeError):
+                log.exception("transcribing entry %s again failed", history_id)
+            self._publish(ev.ErrorRaised(f"could not transcribe entry {history_id} again: {exc}", "history"))
+            return
+        self._output_jobs.put(lambda: self._keep_reading(entry, raw, text, len(audio) / SAMPLE_RATE))
+
+    def _keep_reading(self, entry: HistoryEntry, raw: str, text: str, seconds: float) -> None:
+        """Run the entry's mode on its new reading and keep both in it (output worker)."""
+        from app.history.again import new_reading
+
+        assert entry.id is not None
+        mode = entry.mode or "raw"
+        try:
+            if text and mode != "raw":
+                text = self._run_mode(mode, text)  # its failure: the reading, with a notice
+            fields = new_reading(entry, raw, text, self._transcriber_name())
+            self.history.update(entry.id, **fields)
+        except HoldtypeError as exc:
+            self._publish(ev.ErrorRaised(f"could not transcribe entry {entry.id} again: {exc}", "history"))
+            return
+        outcome = Outcome(fields.get("outcome", entry.outcome))
+        self._publish(ev.UtteranceResult(0, entry.id, raw, text, outcome, mode, seconds, None))
+
     def copy_to_clipboard(self, text: str) -> None:
         """Put ``text`` on the clipboard."""
         from app.insert.base import detect_backend

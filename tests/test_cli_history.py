@@ -220,3 +220,29 @@ def test_export_writes_every_entry_oldest_first_in_the_format_asked(
     failed = holdtype("history", "export", str(tmp_path / "no-such-folder" / "said.csv"))
     assert failed.returncode == 1 and "Traceback" not in failed.stderr
     assert f"cannot write {tmp_path / 'no-such-folder' / 'said.csv'}" in failed.stderr
+
+
+@pytest.mark.slow
+def test_retry_reads_a_kept_recording_again_into_its_entry(speak) -> None:  # type: ignore[no-untyped-def]
+    wav = speak("We use scikit learn for machine learning every day.", speed=150)
+    with HistoryStore() as store:
+        failed = store.add(HistoryEntry(Outcome.FAILED, error="the model is not loaded", audio_path=str(wav)))
+        pasted = store.add(HistoryEntry(Outcome.PASTED, text="no recording", mode="raw"))
+    assert holdtype("vocab", "add", "scikit-learn").returncode == 0
+    out = holdtype("history", "retry", str(failed), "--json")
+    assert out.returncode == 0, out.stderr
+    row = json.loads(out.stdout)
+    assert row["id"] == failed and row["outcome"] == "recovered" and row["error"] is None
+    assert "scikit-learn" in row["text"] and row["model"] == "tiny.en" and row["mode"] == "raw"
+    with HistoryStore() as store:
+        assert store.get(failed).text == row["text"]
+
+    none = holdtype("history", "retry", str(pasted))
+    assert none.returncode == 1 and "kept no recording" in none.stderr and "Traceback" not in none.stderr
+    wav_copy = Path(str(wav) + ".moved")
+    with HistoryStore() as store:
+        gone = store.add(HistoryEntry(Outcome.FAILED, audio_path=str(wav_copy)))
+    missing = holdtype("history", "retry", str(gone))
+    assert missing.returncode == 1 and "is gone" in missing.stderr
+    unknown_model = holdtype("history", "retry", str(failed), "--model", "nope")
+    assert unknown_model.returncode != 0 and "Traceback" not in unknown_model.stderr

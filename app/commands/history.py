@@ -212,3 +212,46 @@ def export(path: Path, fmt: str | None) -> None:
         except OSError as exc:
             raise HoldtypeError(f"cannot write {path}: {exc.strerror or exc}") from exc
     click.echo(f"exported {count} entries to {path}")
+
+
+@history.command()
+@click.argument("entry_id", metavar="ID", type=click.IntRange(1, MAX_ID))
+@click.option("--model", "model_name", help="Model name or folder (default: the configured one).")
+@click.option("--mode", "mode", help="LLM mode to run (default: the entry's own).")
+@click.option("--json", "as_json", is_flag=True, help="The entry's new fields as one JSON object.")
+def retry(entry_id: int, model_name: str | None, mode: str | None, as_json: bool) -> None:
+    """Transcribe an utterance's kept recording again, with your vocabulary and rules as they
+    are now, and keep the new words in its entry. A failed or cancelled dictation keeps its
+    recording (every one does with audio.keep_audio); once it has words it is `recovered`.
+
+    Example: holdtype history retry 42 --model small.en
+    """
+    from app.history.again import kept_recording, new_reading
+    from app.transcribe import models
+    from app.transcribe.batch import FileTranscriber
+
+    with _open() as store:
+        entry = _get(store, entry_id)
+    path = kept_recording(entry)
+    config = settings()
+    if model_name is not None:
+        models.resolve(model_name)  # a clear error before anything loads
+        config = config.model_copy(update={"model": config.model.model_copy(update={"name": model_name})})
+    engine = FileTranscriber(config, use_rules=True, mode=mode or entry.mode or "raw")
+    result = next(iter(engine.transcribe_files([path])))
+    if isinstance(result, Exception):
+        raise result
+    if result.fallback_reason:
+        click.secho(
+            f"warning: mode {result.mode} fell back to the transcript: {result.fallback_reason}",
+            err=True,
+            fg="yellow",
+        )
+    fields = new_reading(entry, result.raw, result.text, result.model)
+    with _open() as store:
+        store.update(entry_id, **fields, mode=result.mode)
+        entry = _get(store, entry_id)
+    if as_json:
+        echo_json(_summary(entry))
+    else:
+        click.echo(entry.text)

@@ -237,3 +237,60 @@ def test_missing_microphone_is_notified_once(  # type: ignore[no-untyped-def]
     finally:
         qapp.removeEventFilter(balloons)
         ui.shutdown()
+
+
+def test_transcribe_again_puts_new_words_into_a_failed_entry(
+    qtbot, config_path: Path, speak, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """A dictation that failed keeps its recording; "Transcribe again" on the History tab reads
+    it with the real model and the vocabulary as it is now, and the entry gets the words."""
+    settings = Settings()
+    settings.vocabulary.terms = ["scikit-learn"]
+    holdtype = HoldtypeApp(settings, config_path=config_path, enable_hotkeys=False, enable_audio=False)
+    try:
+        _transcribe_again(qtbot, holdtype, speak, tmp_path)
+    finally:
+        holdtype.shutdown()
+
+
+def _transcribe_again(qtbot, holdtype: HoldtypeApp, speak, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    from app.history.store import HistoryEntry
+
+    start_and_wait_ready(qtbot, holdtype)
+    wav = speak("We use scikit learn for machine learning every day.", speed=150)
+    history = holdtype.engine.history
+    failed = history.add(
+        HistoryEntry(
+            Outcome.FAILED, error="transcription failed: the model is not loaded", audio_path=str(wav)
+        )
+    )
+    nothing = history.add(HistoryEntry(Outcome.PASTED, text="no recording kept"))
+    window = holdtype.open_settings("history")
+    tab = window.pages["history"]
+    qtbot.waitUntil(lambda: tab.table.rowCount() == 2, timeout=5000)
+    tab.table.selectRow(0)  # newest first: the entry with no recording
+    assert tab.selected().id == nothing and not tab.again_button.isEnabled()
+    tab.table.selectRow(1)
+    assert tab.selected().id == failed and tab.again_button.isEnabled()
+    tab.again_button.click()
+    assert not tab.again_button.isEnabled()  # one at a time
+    qtbot.waitUntil(lambda: "Transcribed entry" in tab.message.text(), timeout=60000)
+    entry = history.get(failed)
+    assert entry.outcome == Outcome.RECOVERED and entry.error is None, entry
+    assert "scikit-learn" in entry.text and entry.model == "tiny.en"
+    qtbot.waitUntil(lambda: any("scikit-learn" in (e.text or "") for e in tab._entries), timeout=5000)
+
+    # The recording went away after the row was shown: the reason is said on the tab
+    soon_gone = tmp_path / "soon-gone.wav"
+    shutil.copy(wav, soon_gone)
+    gone = history.add(HistoryEntry(Outcome.FAILED, audio_path=str(soon_gone)))
+    tab.refresh()
+    tab.table.selectRow(0)
+    assert tab.selected().id == gone and tab.again_button.isEnabled()
+    soon_gone.unlink()
+    tab.again_button.click()
+    qtbot.waitUntil(lambda: "is gone" in tab.message.text(), timeout=30000)
+    assert tab.message.text().startswith(f"Could not transcribe entry {gone} again")
+    assert history.get(gone).outcome == Outcome.FAILED

@@ -1,4 +1,5 @@
-"""History tab: search, copy, paste again, delete, export, play kept audio; retention."""
+"""History tab: search, copy, paste again, transcribe again, delete, export, play kept audio;
+retention."""
 
 from __future__ import annotations
 
@@ -95,13 +96,25 @@ class HistoryTab(SettingsTab):
         self.paste_button.clicked.connect(self.repaste_selected)
         self.play_button = QPushButton("Play audio")
         self.play_button.clicked.connect(self.play_selected)
+        self.again_button = QPushButton("Transcribe again")
+        self.again_button.setObjectName("history-again")
+        self.again_button.setToolTip(
+            "Read the kept recording again with the model, vocabulary and rules in use now"
+        )
+        self.again_button.clicked.connect(self.transcribe_selected_again)
         self.delete_button = QPushButton("Delete")
         self.delete_button.setObjectName("history-delete")
         self.delete_button.clicked.connect(self.delete_selected)
         export = QPushButton("Export…")
         export.clicked.connect(self._export_dialog)
         buttons = QHBoxLayout()
-        for b in (self.copy_button, self.paste_button, self.play_button, self.delete_button):
+        for b in (
+            self.copy_button,
+            self.paste_button,
+            self.play_button,
+            self.again_button,
+            self.delete_button,
+        ):
             buttons.addWidget(b)
         buttons.addStretch(1)
         buttons.addWidget(export)
@@ -130,8 +143,10 @@ class HistoryTab(SettingsTab):
         self._entries: list[Any] = []
         self._job: Job | None = None
         self._stop_playing: threading.Event | None = None
+        self._again: int | None = None  # the entry being transcribed again
         if ctx.bridge is not None:
             ctx.bridge.utterance.connect(self._on_utterance)
+            ctx.bridge.error.connect(self._on_error)
         self._update_buttons()
 
     # --- store ----------------------------------------------------------------------------
@@ -145,10 +160,23 @@ class HistoryTab(SettingsTab):
             self._store = HistoryStore()
         return self._store
 
-    def _on_utterance(self, _event: object) -> None:
-        """A new dictation landed: show it if the tab is on screen (else on the next show)."""
+    def _on_utterance(self, event: object) -> None:
+        """A new dictation landed, or an entry was transcribed again: show it if the tab is on
+        screen (else on the next show)."""
+        if self._again is not None and getattr(event, "history_id", None) == self._again:
+            self.message.setText(f"Transcribed entry {self._again} again.")
+            self._again = None
+            self._update_buttons()
         if self.isVisible():
             self.refresh()
+
+    def _on_error(self, event: object) -> None:
+        """An entry being transcribed again could not be: say why here too."""
+        message = str(getattr(event, "message", ""))
+        if self._again is not None and message.startswith(f"could not transcribe entry {self._again} again"):
+            self.message.setText(message[0].upper() + message[1:])
+            self._again = None
+            self._update_buttons()
 
     def refresh(self) -> None:
         """Reload the table (search results when the search field has text)."""
@@ -204,7 +232,11 @@ class HistoryTab(SettingsTab):
         self.paste_button.setEnabled(has and self.ctx.engine is not None)
         audio = getattr(entry, "audio_path", None) if has else None
         playing = self._job is not None  # the button stops it, whatever is selected
-        self.play_button.setEnabled(playing or (bool(audio) and Path(str(audio)).is_file()))
+        kept = bool(audio) and Path(str(audio)).is_file()
+        self.play_button.setEnabled(playing or kept)
+        self.again_button.setEnabled(
+            kept and len(self.selected_entries()) == 1 and self.ctx.engine is not None and self._again is None
+        )
 
     # --- actions --------------------------------------------------------------------------
     def copy_selected(self) -> None:
@@ -228,6 +260,17 @@ class HistoryTab(SettingsTab):
         if entry is not None and self.ctx.engine is not None and entry.id is not None:
             self.window().showMinimized()
             self.ctx.engine.repaste(entry.id)
+
+    def transcribe_selected_again(self) -> None:
+        """Read the selected entry's kept recording again (the engine's transcription worker);
+        the new words replace the entry's when they come (:meth:`_on_utterance`)."""
+        entry = self.selected()
+        if entry is None or entry.id is None or self.ctx.engine is None:
+            return
+        self._again = entry.id
+        self.ctx.engine.transcribe_again(entry.id)
+        self.message.setText(f"Transcribing entry {entry.id} again…")
+        self._update_buttons()
 
     def delete_selected(self) -> None:
         """Ask, then delete the selected entries (and their kept audio): the question is
