@@ -140,6 +140,7 @@ class _Utterance:
     cancelled: bool = False
     error: str | None = None
     spool_error: str | None = None  # the spool could not be made: no crash safety
+    app: str = ""  # the app dictated into, as the press found it ("" when unknown)
 
 
 def _release_freed_memory() -> None:
@@ -504,32 +505,44 @@ class Engine:
             if spool is not None:
                 spool.close(keep=False)
             raise
-        mode = command.mode or self._mode_for_focused_app() or self._settings.modes.active
+        from app.llm.modes import mode_for_app
+
+        app = self._focused_app()
+        mode = command.mode or mode_for_app(app, self._settings.modes.apps) or self._settings.modes.active
         streaming = None
         if self._settings.model.streaming and self._pipeline is not None:
             base = DecodeOptions.from_settings(self._settings.model)
             streaming = self._pipeline.streaming(self._transcriber, base)
-        utt = _Utterance(gen, mode, command.at, time.monotonic(), streaming, spool, spool_error=spool_error)
+        utt = _Utterance(
+            gen,
+            mode,
+            command.at,
+            time.monotonic(),
+            streaming,
+            spool,
+            spool_error=spool_error,
+            app=app[0] if app else "",
+        )
         utt.recording.set()
         self._current = utt
         self._set_state(gen)
         self._transcribe_jobs.put(lambda: self._stream(utt))
 
-    def _mode_for_focused_app(self) -> str | None:
-        """The mode ``modes.apps`` ties to the app being dictated into, asked at the press
-        (after the recording started: the query never delays it); None when none is."""
-        apps = self._settings.modes.apps
-        if not apps:
-            return None
+    def _focused_app(self) -> tuple[str, ...] | None:
+        """The names of the app being dictated into (:func:`app.insert.focus.focused_app`),
+        asked at the press after the recording started, so the query never delays it: for the
+        history, and for ``modes.apps``. On macOS only when ``modes.apps`` needs it: there
+        the query is a System Events script (0.1 s or more)."""
         from app.insert.base import detect_backend
         from app.insert.focus import focused_app
-        from app.llm.modes import mode_for_app
 
         backend = self._settings.paste.backend
-        names = focused_app(detect_backend() if backend == "auto" else backend)
-        mode = mode_for_app(names, apps)
-        log.debug("dictating into %s: mode %s", names, mode or "(the active one)")
-        return mode
+        backend = detect_backend() if backend == "auto" else backend
+        if backend == "macos" and not self._settings.modes.apps:
+            return None
+        names = focused_app(backend)
+        log.debug("dictating into %s", names)
+        return names
 
     def _on_end(self, command: _End) -> None:
         try:
@@ -968,6 +981,7 @@ class Engine:
                         audio_path=audio_path,
                         audio_seconds=len(audio) / SAMPLE_RATE,
                         release_to_text_ms=release_ms,
+                        app=utt.app,
                     )
                 )
             self._publish(

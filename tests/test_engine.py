@@ -618,6 +618,7 @@ def test_a_mode_tied_to_an_app_is_used_when_dictating_into_it(x_env, pulse, targ
         assert first.outcome == ev.Outcome.PASTED and first.mode == "raw", first
         wait_for(lambda: "table" in mail.text().lower(), timeout=15, what="the text in the mail window")
         assert not seen.of(ev.Notice)  # raw: no LLM was asked, so nothing fell back
+        assert eng.history.get(first.history_id).app.casefold() == "holdtype-mail"  # kept for the user
 
         editor = target_window_factory("holdtype-editor")
         editor.focus()

@@ -174,6 +174,29 @@ def test_a_column_of_a_newer_version_is_left_alone(tmp_path: Path) -> None:
         assert [e.text for e in s.list()] == ["after", "before"]
 
 
+def test_a_history_made_before_the_app_column_gets_it_when_opened(tmp_path: Path) -> None:
+    """The app each dictation went into is a column added later: a database of before it is
+    read as it was, and takes the app of new entries."""
+    import sqlite3
+
+    path = tmp_path / "h.sqlite3"
+    with sqlite3.connect(path) as conn:  # the first schema, as a Holdtype of then made it
+        conn.execute(
+            "CREATE TABLE utterances (id INTEGER PRIMARY KEY AUTOINCREMENT, created REAL NOT NULL, "
+            "key_down REAL, key_up REAL, text_ready REAL, inserted REAL, raw TEXT NOT NULL DEFAULT '', "
+            "text TEXT NOT NULL DEFAULT '', model TEXT NOT NULL DEFAULT '', mode TEXT NOT NULL DEFAULT '', "
+            "device TEXT NOT NULL DEFAULT '', outcome TEXT NOT NULL, error TEXT, audio_path TEXT, "
+            "audio_seconds REAL, release_to_text_ms REAL)"
+        )
+        conn.execute("INSERT INTO utterances (created, text, outcome) VALUES (1.0, 'old words', 'pasted')")
+    conn.close()
+    with HistoryStore(path) as s:
+        s.add(HistoryEntry(Outcome.PASTED, text="new words", app="thunderbird"))
+        assert [(e.text, e.app) for e in s.list()] == [("new words", "thunderbird"), ("old words", "")]
+    with HistoryStore(path) as s:  # opened again: nothing to add, nothing lost
+        assert s.count() == 2
+
+
 def test_not_a_database_is_moved_aside(tmp_path: Path) -> None:
     path = tmp_path / "history.sqlite3"
     path.write_bytes(b"this is not sqlite at all, just text " * 100)

@@ -51,7 +51,8 @@ CREATE TABLE IF NOT EXISTS utterances (
     error TEXT,
     audio_path TEXT,
     audio_seconds REAL,
-    release_to_text_ms REAL
+    release_to_text_ms REAL,
+    app TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS utterances_created ON utterances(created);
 """
@@ -85,6 +86,9 @@ class HistoryEntry:
     audio_path: str | None = None
     audio_seconds: float | None = None
     release_to_text_ms: float | None = None
+    # The app the dictation went into (its window class or app id, as modes.apps names it;
+    # "" when it could not be told or was not asked).
+    app: str = ""
     id: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -115,6 +119,24 @@ def _row_to_entry(row: sqlite3.Row) -> HistoryEntry:
         log.warning("history row %s has unknown outcome %r", data["id"], data["outcome"])
         data["outcome"] = Outcome.FAILED
     return HistoryEntry(**data)
+
+
+# Columns added since the first history schema, with their definitions: a database made
+# before them gets them when it is opened.
+_ADDED_COLUMNS = {"app": "TEXT NOT NULL DEFAULT ''"}
+
+
+def _add_columns(conn: sqlite3.Connection) -> None:
+    """Add the columns a history database made by an older Holdtype lacks."""
+    have = {row[1] for row in conn.execute("PRAGMA table_info(utterances)")}
+    for name, definition in _ADDED_COLUMNS.items():
+        if name in have:
+            continue
+        try:
+            conn.execute(f"ALTER TABLE utterances ADD COLUMN {name} {definition}")
+        except sqlite3.OperationalError as exc:  # another process added it first
+            if "duplicate column" not in str(exc):
+                raise
 
 
 ExportFormat = Literal["jsonl", "json", "csv"]
@@ -163,6 +185,7 @@ class HistoryStore:
             if check != "ok":
                 raise sqlite3.DatabaseError(f"integrity check failed: {check}")
             conn.executescript(_SCHEMA)
+            _add_columns(conn)
         except sqlite3.DatabaseError:
             conn.close()
             raise

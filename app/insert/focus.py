@@ -2,15 +2,15 @@
 
 Each backend names the focused window's app its own way:
 
-- X11: the window's WM_CLASS, instance and class (``("thunderbird", "Thunderbird")``);
+- X11: the window's WM_CLASS, class first (``("firefox", "Navigator")``);
 - Wayland: the app id sway or Hyprland report (``org.gnome.Evolution``); GNOME and KDE do not
   say which window has the focus, so there no app is known;
 - Windows: the foreground window's program, as ``thunderbird`` and ``thunderbird.exe``;
-- macOS: the frontmost app's bundle id and name (``com.apple.mail``, ``Mail``), asked of
+- macOS: the frontmost app's name and bundle id (``Mail``, ``com.apple.mail``), asked of
   System Events, which needs the Accessibility permission pasting needs anyway.
 
-Each answer is a tuple of names, any of which a ``modes.apps`` entry may use (any case), or
-None when it cannot be told.
+Each answer is a tuple of names, the one to show first (the history keeps it), any of which
+a ``modes.apps`` entry may use (any case), or None when it cannot be told.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ def focused_app(backend: Backend) -> tuple[str, ...] | None:
         if backend == "x11":
             from app.insert.x11 import active_window_class
 
-            return active_window_class()
+            wm_class = active_window_class()  # (instance, class): the class names the app
+            return (*wm_class[1:], wm_class[0]) if wm_class else None
         if backend == "wayland":
             from app.insert.wayland import focused_app_id
 
@@ -93,12 +94,12 @@ def _windows_foreground_program() -> tuple[str, ...] | None:
 
 _FRONTMOST = (
     'tell application "System Events" to tell (first application process whose frontmost is true) '
-    "to return (bundle identifier as text) & linefeed & (name as text)"
+    "to return (name as text) & linefeed & (bundle identifier as text)"
 )
 
 
 def _macos_frontmost_app() -> tuple[str, ...] | None:
-    """The frontmost app's bundle id and name (``("com.apple.mail", "Mail")``).
+    """The frontmost app's name and bundle id (``("Mail", "com.apple.mail")``).
 
     Not exercised on Linux CI (osascript exists on macOS only).
     """

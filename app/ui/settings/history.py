@@ -37,7 +37,7 @@ from app.ui.sounds import portaudio_stream
 log = logging.getLogger(__name__)
 _NEWEST = "Showing the newest"
 
-COLUMNS = ("When", "Text", "Mode", "Outcome")
+COLUMNS = ("When", "Text", "App", "Mode", "Outcome")
 PAGE = 200
 
 
@@ -199,7 +199,7 @@ class HistoryTab(SettingsTab):
         for row, entry in enumerate(self._entries):
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.created))
             outcome = getattr(entry.outcome, "value", str(entry.outcome))
-            cells = (when, entry.text or entry.raw, entry.mode, outcome)
+            cells = (when, entry.text or entry.raw, entry.app, entry.mode, outcome)
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(str(text))
                 if col == 1:

@@ -152,9 +152,9 @@ class ModesTab(SettingsTab):
         right.addWidget(self.apps_problem)
         right.addWidget(
             note(
-                "Apps by window class or app id (X11: xprop WM_CLASS; sway: swaymsg -t get_tree; "
-                "Windows: the program's name; macOS: the app's name). Dictating into one of them "
-                "uses this mode instead of the one in use; a mode's hotkey still picks its mode."
+                "Apps by window class or app id, as the History tab's App column names the app "
+                "each dictation went into. Dictating into one of them uses this mode instead of "
+                "the one in use; a mode's hotkey still picks its mode."
             )
         )
         right.addWidget(note("Built-in modes are read-only; saving one under its name makes your own copy."))
