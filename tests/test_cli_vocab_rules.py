@@ -110,6 +110,28 @@ def test_vocab_add_reads_the_settings_windows_export(tmp_path: Path) -> None:
         write_vocabulary_file(plain, ["Polars"], [Rule(find="teh", replace="the")])
 
 
+def test_vocab_export_writes_what_vocab_add_reads_back(tmp_path: Path) -> None:
+    """The settings window's Export on the command line: terms and rules by the suffix."""
+    from app.text.termfile import read_vocabulary_file
+
+    ok("vocab", "add", "scikit-learn", "Talk Python To Me")
+    ok("rules", "add", "new line", "\\n")
+    for suffix in (".toml", ".csv"):
+        path = tmp_path / f"mine{suffix}"
+        assert "exported 2 term(s) and 1 rule(s)" in ok("vocab", "export", str(path))
+        terms, rules = read_vocabulary_file(path)
+        assert terms == ["scikit-learn", "Talk Python To Me"]
+        assert [(r.find, r.replace) for r in rules] == [("new line", "\\n")]
+    refused = holdtype("vocab", "export", str(tmp_path / "terms.txt"))  # a plain list has no rules
+    assert refused.returncode == 1 and "export as .toml or .csv" in refused.stderr
+    assert "Traceback" not in refused.stderr and not (tmp_path / "terms.txt").exists()
+    ok("rules", "remove", "new line")
+    ok("vocab", "export", str(tmp_path / "terms.txt"))
+    assert (tmp_path / "terms.txt").read_text(encoding="utf-8") == "scikit-learn\nTalk Python To Me\n"
+    gone = holdtype("vocab", "export", str(tmp_path / "no-such-folder" / "v.toml"))
+    assert gone.returncode == 1 and "cannot write" in gone.stderr and "Traceback" not in gone.stderr
+
+
 def test_vocab_add_file_errors_are_one_line(tmp_path: Path) -> None:
     assert "no such vocabulary file" in fails("vocab", "add", "--file", str(tmp_path / "missing.txt"))
     comments = tmp_path / "comments.txt"

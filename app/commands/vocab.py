@@ -10,8 +10,8 @@ import click
 
 from app.commands import _common
 from app.config import Rule, check_terms, clean_term
-from app.errors import ConfigError
-from app.text.termfile import parse_terms, read_vocabulary_file
+from app.errors import ConfigError, HoldtypeError
+from app.text.termfile import parse_terms, read_vocabulary_file, write_vocabulary_file
 from app.textfile import decode_text
 
 
@@ -153,3 +153,20 @@ def list_terms(as_json: bool) -> None:
     for term in v.terms:
         click.echo(term)
     _prompt_note(v.terms, v.bias)
+
+
+@vocab.command("export")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def export(path: Path) -> None:
+    """Write the vocabulary to PATH as the settings window's Export does: terms and rules as
+    TOML (.toml) or CSV (.csv), or terms alone, one per line (any other name; refused when
+    there are rules, which it cannot hold). `vocab add --file` reads any of them back.
+
+    Example: holdtype vocab export ~/holdtype-vocabulary.toml
+    """
+    current = _common.settings()
+    try:
+        write_vocabulary_file(path, list(current.vocabulary.terms), list(current.rules))
+    except OSError as exc:
+        raise HoldtypeError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    click.echo(f"exported {len(current.vocabulary.terms)} term(s) and {len(current.rules)} rule(s) to {path}")
