@@ -246,3 +246,24 @@ def test_retry_reads_a_kept_recording_again_into_its_entry(speak) -> None:  # ty
     assert missing.returncode == 1 and "is gone" in missing.stderr
     unknown_model = holdtype("history", "retry", str(failed), "--model", "nope")
     assert unknown_model.returncode != 0 and "Traceback" not in unknown_model.stderr
+
+
+def test_paste_puts_an_entry_into_the_focused_window(
+    filled: list[int], display: XDisplay, target_window
+) -> None:  # type: ignore[no-untyped-def]
+    """The tray's Shift+click on a Recent entry, from the command line (or a desktop shortcut):
+    without an ID the newest entry with text, into the real focused window."""
+    target_window.focus()
+    out = holdtype("history", "paste", env=display.env)
+    assert out.returncode == 0, out.stderr
+    assert f"pasted entry {filled[1]}" in out.stderr  # the newest (filled[2]) has no text
+    target_window.wait_for_text("Second thought. ")  # with the trailing space, as dictation has it
+    out = holdtype("history", "paste", str(filled[0]), env=display.env)
+    assert out.returncode == 0, out.stderr
+    target_window.wait_for_text("Second thought. Install scikit-learn today. ")
+    empty = holdtype("history", "paste", str(filled[2]), env=display.env)
+    assert empty.returncode == 1 and f"entry {filled[2]} has no text" in empty.stderr
+    nowhere = holdtype(
+        "history", "paste", env={"DISPLAY": "", "XDG_SESSION_TYPE": "x11", "WAYLAND_DISPLAY": ""}
+    )
+    assert nowhere.returncode == 1 and "Traceback" not in nowhere.stderr and "DISPLAY" in nowhere.stderr

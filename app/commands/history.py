@@ -182,6 +182,37 @@ def copy(entry_id: int) -> None:
 
 
 @history.command()
+@click.argument("entry_id", metavar="[ID]", required=False, type=click.IntRange(1, MAX_ID))
+def paste(entry_id: int | None) -> None:
+    """Paste an utterance's text into the window that has the focus, as Shift+click in the
+    tray's Recent menu does; without ID, the newest one that has text. Bind a desktop shortcut
+    to `holdtype history paste` to put your last dictation in again. A paste that fails
+    leaves the text on the clipboard.
+
+    Example: holdtype history paste 42
+    """
+    from app.insert.base import choose_inserter
+
+    with _open() as store:
+        if entry_id is not None:
+            entry: HistoryEntry | None = _get(store, entry_id)
+        else:
+            entry = next((e for e in store.list(limit=50) if e.text.strip()), None)
+    if entry is None:
+        raise HoldtypeError("nothing in the recent history has text to paste")
+    if not entry.text.strip():
+        raise HoldtypeError(f"history entry {entry.id} has no text (`holdtype history retry {entry.id}`?)")
+    result = choose_inserter(settings().paste).insert(entry.text)
+    if not result.ok:
+        if result.method == "type":  # a failed paste leaves the text on the clipboard itself
+            from app.insert.clipboard import get_clipboard
+
+            get_clipboard().set(entry.text)
+        raise HoldtypeError(f"{result.error or 'the paste failed'}; the text is on the clipboard")
+    click.echo(f"pasted entry {entry.id} ({len(entry.text)} characters)", err=True)
+
+
+@history.command()
 @click.argument("entry_id", metavar="ID", type=click.IntRange(1, MAX_ID))
 def delete(entry_id: int) -> None:
     """Delete one utterance from the history.
