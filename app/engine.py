@@ -293,7 +293,8 @@ class Engine:
         self._stopped.set()
 
     def begin(self, mode: str | None = None) -> None:
-        """Start recording (for the mode ``mode``, else the active one)."""
+        """Start recording (for the mode ``mode``, else the focused app's in ``modes.apps``,
+        else the active one)."""
         self._commands.put(_Begin(mode, time.time()))
 
     def end(self) -> None:

@@ -14,7 +14,11 @@ from app.control import Reply, send
 from app.engine_control import RESULT_S, SWITCH_S
 from app.errors import HoldtypeError
 
-_MODE = click.option("--mode", metavar="NAME", help="Dictate in this mode (default: the active one).")
+_MODE = click.option(
+    "--mode",
+    metavar="NAME",
+    help="Dictate in this mode (default: the focused app's mode in modes.apps, else the active one).",
+)
 _WAIT = click.option("--wait", is_flag=True, help="Wait for the text and print it (default: return at once).")
 
 
