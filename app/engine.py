@@ -418,7 +418,8 @@ class Engine:
             new = State.IDLE
         if new != self._state:
             self._state = new
-            self._publish(ev.StateChanged(new, generation))
+            mode = self._current.mode if self._current is not None else ""
+            self._publish(ev.StateChanged(new, generation, mode))
 
     # --- engine thread ---------------------------------------------------------------------------
     def _engine_loop(self) -> None:

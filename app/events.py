@@ -34,10 +34,13 @@ class Outcome(str, enum.Enum):
 # --- published by the engine ------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class StateChanged:
-    """The engine moved to ``state`` while handling utterance ``generation``."""
+    """The engine moved to ``state`` while handling utterance ``generation``; while recording,
+    ``mode`` is the mode the words will go through (a mode key's, the focused app's, or the
+    active one)."""
 
     state: State
     generation: int
+    mode: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -629,5 +629,7 @@ def test_a_mode_tied_to_an_app_is_used_when_dictating_into_it(x_env, pulse, targ
         second = wait_for(lambda: seen.of(ev.UtteranceResult)[1:], timeout=60, what="a second result")[0]
         assert second.mode == "clean" and eng.history.get(second.history_id).mode == "clean", second
         assert any("plain transcript" in n.message for n in seen.of(ev.Notice))
+        # The overlay is told which mode each recording goes through
+        assert [e.mode for e in seen.of(ev.StateChanged) if e.state == ev.State.RECORDING] == ["raw", "clean"]
     finally:
         eng.shutdown()

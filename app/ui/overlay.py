@@ -49,6 +49,7 @@ class RecordingOverlay(QWidget):
         self._peak = 0.0
         self._history = [0.0] * BARS
         self._text = ""
+        self._mode = ""
         self._tick = QTimer(self)
         self._tick.setInterval(100)
         self._tick.timeout.connect(self.update)
@@ -64,6 +65,11 @@ class RecordingOverlay(QWidget):
         """The partial words currently shown."""
         return self._text
 
+    @property
+    def mode(self) -> str:
+        """The LLM mode of the recording shown ("" for raw: no label)."""
+        return self._mode
+
     def on_state(self, event: StateChanged) -> None:
         """Show, relabel or hide the pill for a state change."""
         self._state = event.state
@@ -72,6 +78,7 @@ class RecordingOverlay(QWidget):
                 self._text = ""
                 self._history = [0.0] * BARS
                 self._started = time.monotonic()
+                self._mode = "" if event.mode in ("", "raw") else event.mode
             self._generation = event.generation
             self._popup()
         elif event.state in (State.TRANSCRIBING, State.PROCESSING, State.INSERTING):
@@ -107,6 +114,18 @@ class RecordingOverlay(QWidget):
         self._tick.start()
         self.update()
 
+    def caption(self) -> str:
+        """The words the pill shows after its meter: the mode (an LLM mode only: the focused
+        app's or a mode key's may not be the one the user set), then the words heard so far
+        or what is being done."""
+        if self._state is State.RECORDING:
+            words = self._text or "listening…"
+        else:
+            words = "transcribing…" if self._state is State.TRANSCRIBING else "finishing…"
+            if self._text:
+                words = f"{words} {self._text}"
+        return f"{self._mode} · {words}" if self._mode else words
+
     def elapsed_s(self) -> float:
         """Seconds since recording started (0 when not recording)."""
         return time.monotonic() - self._started if self._started else 0.0
@@ -140,13 +159,10 @@ class RecordingOverlay(QWidget):
             clock = f"{secs // 60}:{secs % 60:02d}"
             p.drawText(QRectF(x, 0, 44, HEIGHT), Qt.AlignmentFlag.AlignVCenter, clock)
             x += 46
-            words = self._text or "listening…"
             color = QColor("#eceff1") if self._text else QColor("#90a4ae")
         else:
-            words = "transcribing…" if self._state is State.TRANSCRIBING else "finishing…"
-            if self._text:
-                words = f"{words} {self._text}"
             color = QColor("#ffe082")
+        words = self.caption()
         p.setPen(color)
         room = int(WIDTH - x - 20)
         # keep the end of the sentence in view: elide on the left

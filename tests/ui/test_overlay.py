@@ -72,3 +72,20 @@ def test_new_recording_clears_old_words(qtbot) -> None:  # type: ignore[no-untyp
     overlay.on_state(StateChanged(State.RECORDING, 2))
     assert overlay.text == ""
     overlay.hide()
+
+
+def test_the_pill_names_an_llm_mode_the_words_will_go_through(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """A mode key or the focused app (modes.apps) may pick another mode than the one set: the
+    pill says which, so a dictation into the mail app is seen to go through "email"."""
+    overlay = RecordingOverlay()
+    qtbot.addWidget(overlay)
+    overlay.on_state(StateChanged(State.RECORDING, 1, "email"))
+    assert overlay.mode == "email" and overlay.caption() == "email · listening…"
+    overlay.on_partial(PartialText(1, "dear Ann", ""))
+    assert overlay.caption() == "email · dear Ann"
+    overlay.on_state(StateChanged(State.TRANSCRIBING, 1))  # the busy states carry no mode: kept
+    assert overlay.caption() == "email · transcribing… dear Ann"
+    overlay.on_state(StateChanged(State.IDLE, 1))
+    overlay.on_state(StateChanged(State.RECORDING, 2, "raw"))  # no LLM: no label
+    assert overlay.mode == "" and overlay.caption() == "listening…"
+    overlay.hide()
