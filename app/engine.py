@@ -210,6 +210,13 @@ class Engine:
         return None if current is None else current.generation
 
     @property
+    def recording_mode(self) -> str | None:
+        """The mode of the recording in progress (a mode key's, the focused app's or the
+        active one), None when none is being recorded."""
+        current = self._current
+        return None if current is None else current.mode
+
+    @property
     def settings(self) -> Settings:
         """The settings in force."""
         return self._settings
@@ -507,34 +514,37 @@ class Engine:
             if spool is not None:
                 spool.close(keep=False)
             raise
-        from app.llm.modes import mode_for_app
-
-        app = self._focused_app()
-        mode = command.mode or mode_for_app(app, self._settings.modes.apps) or self._settings.modes.active
         streaming = None
         if self._settings.model.streaming and self._pipeline is not None:
             base = DecodeOptions.from_settings(self._settings.model)
             streaming = self._pipeline.streaming(self._transcriber, base)
-        utt = _Utterance(
-            gen,
-            mode,
-            command.at,
-            time.monotonic(),
-            streaming,
-            spool,
-            spool_error=spool_error,
-            app=app[0] if app else "",
-        )
+        mode = command.mode or self._settings.modes.active
+        utt = _Utterance(gen, mode, command.at, time.monotonic(), streaming, spool, spool_error=spool_error)
         utt.recording.set()
         self._current = utt
-        self._set_state(gen)
+        self._set_state(gen)  # the start cue, the overlay, `dictate start`: told at once
         self._transcribe_jobs.put(lambda: self._stream(utt))
+        self._place(utt, pick_mode=command.mode is None)
+
+    def _place(self, utt: _Utterance, pick_mode: bool) -> None:
+        """Ask which app the recording is dictated into, once its start is shown (a few ms; on
+        macOS a script): keep the app's name, and unless a mode was asked for (``pick_mode``
+        False), take the mode ``modes.apps`` ties to it, saying so with another
+        ``StateChanged``. On the command thread, so before any end of this recording is
+        handled: its output sees the mode set here."""
+        from app.llm.modes import mode_for_app
+
+        app = self._focused_app()
+        utt.app = app[0] if app else ""
+        tied = mode_for_app(app, self._settings.modes.apps) if pick_mode else None
+        if tied and tied != utt.mode:
+            utt.mode = tied
+            self._publish(ev.StateChanged(State.RECORDING, utt.generation, tied))
 
     def _focused_app(self) -> tuple[str, ...] | None:
         """The names of the app being dictated into (:func:`app.insert.focus.focused_app`),
-        asked at the press after the recording started, so the query never delays it: for the
-        history, and for ``modes.apps``. On macOS only when ``modes.apps`` needs it: there
-        the query is a System Events script (0.1 s or more)."""
+        for the history and for ``modes.apps``. On macOS only when ``modes.apps`` needs it:
+        there the query is a System Events script (0.1 s or more)."""
         from app.insert.base import detect_backend
         from app.insert.focus import focused_app
 

@@ -61,7 +61,7 @@ def _status(engine: Engine) -> Reply:
         "state": engine.state.value,
         "ready": engine.ready,
         "paused": settings.hotkey.paused,
-        "mode": settings.modes.active,
+        "mode": engine.recording_mode or settings.modes.active,
     }
 
 

@@ -614,7 +614,11 @@ def test_a_mode_tied_to_an_app_is_used_when_dictating_into_it(x_env, pulse, targ
         seen = _start(eng)
         mail = target_window_factory("holdtype-mail")
         mail.focus()
-        first = _record(eng, seen, pulse, speak)
+
+        def mail_mode() -> None:
+            wait_for(lambda: eng.recording_mode == "raw", timeout=5, what="the mail app's mode")
+
+        first = _record(eng, seen, pulse, speak, during=mail_mode)  # (`dictate status` says it)
         assert first.outcome == ev.Outcome.PASTED and first.mode == "raw", first
         wait_for(lambda: "table" in mail.text().lower(), timeout=15, what="the text in the mail window")
         assert not seen.of(ev.Notice)  # raw: no LLM was asked, so nothing fell back
@@ -629,7 +633,9 @@ def test_a_mode_tied_to_an_app_is_used_when_dictating_into_it(x_env, pulse, targ
         second = wait_for(lambda: seen.of(ev.UtteranceResult)[1:], timeout=60, what="a second result")[0]
         assert second.mode == "clean" and eng.history.get(second.history_id).mode == "clean", second
         assert any("plain transcript" in n.message for n in seen.of(ev.Notice))
-        # The overlay is told which mode each recording goes through
-        assert [e.mode for e in seen.of(ev.StateChanged) if e.state == ev.State.RECORDING] == ["raw", "clean"]
+        # The overlay is told which mode each recording goes through: the start at once, in the
+        # mode set, then the mail app's once the press found it
+        modes = [e.mode for e in seen.of(ev.StateChanged) if e.state == ev.State.RECORDING]
+        assert modes == ["clean", "raw", "clean"]
     finally:
         eng.shutdown()

@@ -52,7 +52,8 @@ def describe(event: ev.EngineEvent) -> str:
             f"hotkey {event.hotkey}{extra}"
         )
     if isinstance(event, ev.StateChanged):
-        return f"state: {event.state.value} (#{event.generation})"
+        mode = f", mode {event.mode}" if event.mode else ""
+        return f"state: {event.state.value} (#{event.generation}{mode})"
     if isinstance(event, ev.PartialText):
         return f"partial #{event.generation}: {tail(event.committed)} [{event.tentative}]"
     if isinstance(event, ev.UtteranceResult):

@@ -78,7 +78,8 @@ class RecordingOverlay(QWidget):
                 self._text = ""
                 self._history = [0.0] * BARS
                 self._started = time.monotonic()
-                self._mode = "" if event.mode in ("", "raw") else event.mode
+            # (a second event of the same recording: the focused app's mode, found after)
+            self._mode = "" if event.mode in ("", "raw") else event.mode
             self._generation = event.generation
             self._popup()
         elif event.state in (State.TRANSCRIBING, State.PROCESSING, State.INSERTING):

@@ -88,4 +88,7 @@ def test_the_pill_names_an_llm_mode_the_words_will_go_through(qtbot) -> None:  #
     overlay.on_state(StateChanged(State.IDLE, 1))
     overlay.on_state(StateChanged(State.RECORDING, 2, "raw"))  # no LLM: no label
     assert overlay.mode == "" and overlay.caption() == "listening…"
+    overlay.on_partial(PartialText(2, "git", ""))
+    overlay.on_state(StateChanged(State.RECORDING, 2, "commit"))  # the focused app's, found after
+    assert overlay.caption() == "commit · git"  # the same recording: its words stay
     overlay.hide()
