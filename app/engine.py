@@ -369,21 +369,21 @@ class Engine:
         self._output_jobs.put(lambda: self._keep_reading(entry, raw, text, len(audio) / SAMPLE_RATE))
 
     def _keep_reading(self, entry: HistoryEntry, raw: str, text: str, seconds: float) -> None:
-        """Run the entry's mode on its new reading and keep both in it (output worker)."""
-        from app.history.again import new_reading
+        """Run the entry's mode on its new reading and keep it (output worker): in the entry,
+        or in a new one when the entry's text went into a window (:func:`keep_reading`)."""
+        from app.history.again import keep_reading, said_again
 
         assert entry.id is not None
         mode = entry.mode or "raw"
         try:
             if text and mode != "raw":
                 text = self._run_mode(mode, text)  # its failure: the reading, with a notice
-            fields = new_reading(entry, raw, text, self._transcriber_name())
-            self.history.update(entry.id, **fields)
+            kept = keep_reading(self.history, entry, raw, text, self._transcriber_name(), mode)
         except HoldtypeError as exc:
             self._publish(ev.ErrorRaised(f"could not transcribe entry {entry.id} again: {exc}", "history"))
             return
-        outcome = Outcome(fields.get("outcome", entry.outcome))
-        self._publish(ev.UtteranceResult(0, entry.id, raw, text, outcome, mode, seconds, None))
+        self._publish(ev.Notice(said_again(entry.id, kept), "history"))
+        self._publish(ev.UtteranceResult(0, kept, raw, text, Outcome.RECOVERED, mode, seconds, None))
 
     def copy_to_clipboard(self, text: str) -> None:
         """Put ``text`` on the clipboard."""

@@ -237,6 +237,28 @@ def test_retry_reads_a_kept_recording_again_into_its_entry(speak) -> None:  # ty
     with HistoryStore() as store:
         assert store.get(failed).text == row["text"]
 
+    # An entry whose text went in keeps it: the new reading is an entry of its own
+    with HistoryStore() as store:
+        typed = store.add(
+            HistoryEntry(
+                Outcome.TYPED,
+                text="We use psychic learn.",
+                mode="gone-mode",
+                audio_path=str(wav),
+                app="kitty",
+            )
+        )
+    again = holdtype("history", "retry", str(typed), "--json")
+    assert again.returncode == 0, again.stderr
+    assert "mode 'gone-mode' is gone" in again.stderr  # a mode since removed: read without an LLM
+    newer = json.loads(again.stdout)
+    assert newer["id"] != typed and newer["outcome"] == "recovered" and newer["app"] == "kitty"
+    assert "scikit-learn" in newer["text"] and newer["mode"] == "raw"
+    assert f"Transcribed entry {typed} again, as entry {newer['id']}" in again.stderr
+    with HistoryStore() as store:
+        kept = store.get(typed)
+        assert kept.text == "We use psychic learn." and kept.outcome == Outcome.TYPED
+
     none = holdtype("history", "retry", str(pasted))
     assert none.returncode == 1 and "kept no recording" in none.stderr and "Traceback" not in none.stderr
     wav_copy = Path(str(wav) + ".moved")

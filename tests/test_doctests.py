@@ -13,6 +13,7 @@ MODULES = [
     "app.commands._common",
     "app.commands.config",
     "app.errors",
+    "app.history.again",
     "app.history.store",
     "app.hotkey.grab",
     "app.llm.modes",

@@ -254,12 +254,15 @@ def export(path: Path, fmt: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="The entry's new fields as one JSON object.")
 def retry(entry_id: int, model_name: str | None, mode: str | None, as_json: bool) -> None:
     """Transcribe an utterance's kept recording again, with your vocabulary and rules as they
-    are now, and keep the new words in its entry. A failed or cancelled dictation keeps its
-    recording (every one does with audio.keep_audio); once it has words it is `recovered`.
+    are now, and keep the new words: in its entry when it inserted nothing (it is then
+    `recovered`), else in a new entry, so the text that went in stays. A failed or cancelled
+    dictation keeps its recording (every one does with audio.keep_audio). Prints the text,
+    or with --json the entry holding it.
 
     Example: holdtype history retry 42 --model small.en
     """
-    from app.history.again import kept_recording, new_reading
+    from app.history.again import keep_reading, kept_recording, said_again
+    from app.llm.modes import load_modes
     from app.transcribe import models
     from app.transcribe.batch import FileTranscriber
 
@@ -270,7 +273,14 @@ def retry(entry_id: int, model_name: str | None, mode: str | None, as_json: bool
     if model_name is not None:
         models.resolve(model_name)  # a clear error before anything loads
         config = config.model_copy(update={"model": config.model.model_copy(update={"name": model_name})})
-    engine = FileTranscriber(config, use_rules=True, mode=mode or entry.mode or "raw")
+    if mode is None:
+        mode = entry.mode or "raw"
+        if mode not in load_modes():  # a mode of the user's since removed: the plain reading
+            click.secho(
+                f"warning: the entry's mode {mode!r} is gone; read without an LLM", err=True, fg="yellow"
+            )
+            mode = "raw"
+    engine = FileTranscriber(config, use_rules=True, mode=mode)
     result = next(iter(engine.transcribe_files([path])))
     if isinstance(result, Exception):
         raise result
@@ -280,10 +290,10 @@ def retry(entry_id: int, model_name: str | None, mode: str | None, as_json: bool
             err=True,
             fg="yellow",
         )
-    fields = new_reading(entry, result.raw, result.text, result.model)
     with _open() as store:
-        store.update(entry_id, **fields, mode=result.mode)
-        entry = _get(store, entry_id)
+        kept = keep_reading(store, entry, result.raw, result.text, result.model, result.mode)
+        entry = _get(store, kept)
+    click.echo(said_again(entry_id, kept), err=True)
     if as_json:
         echo_json(_summary(entry))
     else:

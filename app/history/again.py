@@ -3,20 +3,22 @@ again" and ``holdtype history retry`` share.
 
 A dictation that failed (the model could not load, the decode broke) keeps its recording, and
 so does every dictation with ``audio.keep_audio`` on; reading it again (with a bigger model, or
-after adding a term to the vocabulary) puts the new words into the same entry.
+after adding a term to the vocabulary) keeps the new words. No words are lost doing so: an
+entry whose text went into a window keeps that text, and the new reading becomes an entry of
+its own.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
-from typing import Any
 
 from app.errors import HoldtypeError
 from app.events import Outcome
-from app.history.store import HistoryEntry
+from app.history.store import HistoryEntry, HistoryStore
 
-#: Outcomes whose entry inserted nothing: once there are words, it is a recovered dictation.
-NOTHING_INSERTED = frozenset({Outcome.FAILED, Outcome.EMPTY, Outcome.CANCELLED})
+#: Outcomes whose text went into a window: history keeps it as it was inserted.
+INSERTED = frozenset({Outcome.PASTED, Outcome.TYPED})
 
 
 def kept_recording(entry: HistoryEntry) -> Path:
@@ -32,14 +34,44 @@ def kept_recording(entry: HistoryEntry) -> Path:
     return path
 
 
-def new_reading(entry: HistoryEntry, raw: str, text: str, model: str) -> dict[str, Any]:
-    """The fields of ``entry`` to change for its new reading (``raw``, then ``text`` after the
-    vocabulary, rules and mode, by ``model``): an entry that inserted nothing is now
-    ``recovered``, its old error gone; one that was pasted or typed stays so (its ``inserted``
-    time says when). A reading with no words changes nothing: :class:`HoldtypeError`."""
+def keep_reading(store: HistoryStore, entry: HistoryEntry, raw: str, text: str, model: str, mode: str) -> int:
+    """Keep the new reading of ``entry``'s recording (``raw``, then ``text`` after the
+    vocabulary, rules and ``mode``, by ``model``) and return the id of the entry holding it.
+
+    An entry that inserted nothing (failed, cancelled, empty, recovered) takes the words and
+    becomes ``recovered``, its old error gone. One that was pasted or typed keeps the text
+    that went in; the reading is a new ``recovered`` entry, newest in the history, of the same
+    app and microphone (the recording stays with the first). A reading with no words changes
+    nothing: :class:`HoldtypeError`."""
+    assert entry.id is not None
     if not text.strip():
         raise HoldtypeError(f"no words heard in the recording of history entry {entry.id}; it is unchanged")
-    fields: dict[str, Any] = {"raw": raw, "text": text, "model": model, "error": None}
-    if entry.outcome in NOTHING_INSERTED:
-        fields["outcome"] = Outcome.RECOVERED.value
-    return fields
+    if entry.outcome in INSERTED:
+        return store.add(
+            HistoryEntry(
+                Outcome.RECOVERED,
+                text=text,
+                raw=raw,
+                created=time.time(),
+                model=model,
+                mode=mode,
+                device=entry.device,
+                audio_seconds=entry.audio_seconds,
+                app=entry.app,
+            )
+        )
+    store.update(
+        entry.id, raw=raw, text=text, model=model, mode=mode, error=None, outcome=Outcome.RECOVERED.value
+    )
+    return entry.id
+
+
+def said_again(old: int, new: int) -> str:
+    """What the user is told once entry ``old`` was read again into entry ``new``.
+
+    >>> said_again(7, 7), said_again(7, 9)
+    ('Transcribed entry 7 again', 'Transcribed entry 7 again, as entry 9 (entry 7 keeps what went in)')
+    """
+    if new == old:
+        return f"Transcribed entry {old} again"
+    return f"Transcribed entry {old} again, as entry {new} (entry {old} keeps what went in)"

@@ -281,6 +281,18 @@ def _transcribe_again(qtbot, holdtype: HoldtypeApp, speak, tmp_path: Path) -> No
     assert entry.outcome == Outcome.RECOVERED and entry.error is None, entry
     assert "scikit-learn" in entry.text and entry.model == "tiny.en"
     qtbot.waitUntil(lambda: any("scikit-learn" in (e.text or "") for e in tab._entries), timeout=5000)
+    assert tab.message.text() == f"Transcribed entry {failed} again."
+
+    # A pasted entry keeps what went in: the new reading is an entry of its own, shown first
+    pasted = history.add(HistoryEntry(Outcome.PASTED, text="We use psychic learn.", audio_path=str(wav)))
+    tab.refresh()
+    tab.table.selectRow(0)
+    assert tab.selected().id == pasted
+    tab.again_button.click()
+    qtbot.waitUntil(lambda: "as entry" in tab.message.text(), timeout=60000)
+    assert history.get(pasted).text == "We use psychic learn."
+    qtbot.waitUntil(lambda: tab.table.rowCount() == 4, timeout=5000)
+    assert tab._entries[0].outcome == Outcome.RECOVERED and "scikit-learn" in tab._entries[0].text
 
     # The recording went away after the row was shown: the reason is said on the tab
     soon_gone = tmp_path / "soon-gone.wav"

@@ -146,7 +146,8 @@ class HistoryTab(SettingsTab):
         self._again: int | None = None  # the entry being transcribed again
         if ctx.bridge is not None:
             ctx.bridge.utterance.connect(self._on_utterance)
-            ctx.bridge.error.connect(self._on_error)
+            ctx.bridge.notice.connect(self._on_again)
+            ctx.bridge.error.connect(self._on_again)
         self._update_buttons()
 
     # --- store ----------------------------------------------------------------------------
@@ -160,21 +161,22 @@ class HistoryTab(SettingsTab):
             self._store = HistoryStore()
         return self._store
 
-    def _on_utterance(self, event: object) -> None:
+    def _on_utterance(self, _event: object) -> None:
         """A new dictation landed, or an entry was transcribed again: show it if the tab is on
         screen (else on the next show)."""
-        if self._again is not None and getattr(event, "history_id", None) == self._again:
-            self.message.setText(f"Transcribed entry {self._again} again.")
-            self._again = None
-            self._update_buttons()
         if self.isVisible():
             self.refresh()
 
-    def _on_error(self, event: object) -> None:
-        """An entry being transcribed again could not be: say why here too."""
+    def _on_again(self, event: object) -> None:
+        """The entry being transcribed again was (a notice), or could not be (an error): say
+        so here too."""
+        if self._again is None:
+            return
         message = str(getattr(event, "message", ""))
-        if self._again is not None and message.startswith(f"could not transcribe entry {self._again} again"):
-            self.message.setText(message[0].upper() + message[1:])
+        done = f"Transcribed entry {self._again} again"
+        failed = f"could not transcribe entry {self._again} again"
+        if message.startswith(done) or message.startswith(failed):
+            self.message.setText(message[0].upper() + message[1:] + ".")
             self._again = None
             self._update_buttons()
 
