@@ -48,6 +48,9 @@ def test_apps_tied_to_a_mode_are_set_and_listed() -> None:
     assert "used in: thunderbird, Geary" in holdtype("modes", "list").stdout
     twice = holdtype("config", "set", "modes.apps", '{"slack": "message", "SLACK": "clean"}')
     assert twice.returncode != 0 and "named twice" in twice.stderr
+    unknown = holdtype("config", "set", "modes.apps", '{"thunderbird": "emial"}')  # as modes.active
+    assert unknown.returncode != 0 and "emial" in unknown.stderr and "Traceback" not in unknown.stderr
+    assert "thunderbird" in holdtype("config", "get", "modes.apps").stdout  # the old value stays
 
 
 def test_modes_errors_are_one_line() -> None:

@@ -181,12 +181,14 @@ def _check_in_place(key: str, new: Settings) -> list[str]:
             validate_rule(rule)
     if _touches(key, "llm.model") and new.llm.model:
         notes += _llm_model_notes(new.llm.model)
-    if _touches(key, "modes.active") or _touches(key, "hotkey.mode_keys"):
+    if _touches(key, "modes.active") or _touches(key, "hotkey.mode_keys") or _touches(key, "modes.apps"):
         from app.llm.modes import get_mode
 
         named = [new.modes.active] if _touches(key, "modes.active") else []
         if _touches(key, "hotkey.mode_keys"):
             named += new.hotkey.mode_keys.values()
+        if _touches(key, "modes.apps"):
+            named += new.modes.apps.values()
         for mode in named:
             get_mode(mode)  # unknown or broken: refused with the known names
     return notes

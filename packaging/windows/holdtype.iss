@@ -46,6 +46,9 @@ UninstallDisplayName=Holdtype
 Compression=lzma2/max
 SolidCompression=yes
 WizardStyle=modern
+; An upgrade does not tick last time's tasks again: "Start Holdtype when I sign in" would write
+; the Run value back after the user turned it off in the app (what exists stays as it is).
+UsePreviousTasks=no
 ; Ask a running Holdtype to close before files are replaced.
 CloseApplications=yes
 RestartApplications=no
