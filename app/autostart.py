@@ -35,6 +35,9 @@ RUN_KEY = r"Software\Microsoft\Windows\CurrentVersion\Run"
 RUN_VALUE = "Holdtype"
 #: What :func:`set_start_at_login` returns on Windows: the registry value it wrote.
 RUN_ENTRY = rf"HKEY_CURRENT_USER\{RUN_KEY}\{RUN_VALUE}"
+#: Where Windows keeps its own on/off switch for each Run value (Task Manager's Startup tab,
+#: Settings > Apps > Startup): a value of the same name, whose first byte is odd when off.
+APPROVED_KEY = r"Software\Microsoft\Windows\CurrentVersion\Explorer\StartupApproved\Run"
 
 
 def autostart_file() -> Path:
@@ -219,9 +222,16 @@ def _write_run_value(command: str | None) -> None:
     with winreg.CreateKeyEx(winreg.HKEY_CURRENT_USER, RUN_KEY, 0, winreg.KEY_SET_VALUE) as key:
         if command is not None:
             winreg.SetValueEx(key, RUN_VALUE, 0, winreg.REG_SZ, command)
-            return
-        with contextlib.suppress(FileNotFoundError):  # not there: nothing to remove
-            winreg.DeleteValue(key, RUN_VALUE)
+        else:
+            with contextlib.suppress(FileNotFoundError):  # not there: nothing to remove
+                winreg.DeleteValue(key, RUN_VALUE)
+    # Windows' own switch: turned off in Task Manager, the value would stay off when the box
+    # is ticked again. Without it, the Run value counts as on.
+    with (
+        contextlib.suppress(FileNotFoundError),  # no switch yet: nothing to reset
+        winreg.OpenKey(winreg.HKEY_CURRENT_USER, APPROVED_KEY, 0, winreg.KEY_SET_VALUE) as key,
+    ):
+        winreg.DeleteValue(key, RUN_VALUE)
 
 
 def _read_run_value() -> str | None:
@@ -239,6 +249,34 @@ def _read_run_value() -> str | None:
     except FileNotFoundError:
         return None
     return str(value)
+
+
+def _read_approved() -> bytes | None:
+    """The data of Windows' own switch for the Run value (:data:`APPROVED_KEY`), or None.
+
+    Not exercised on Linux CI (winreg exists on Windows only): keep it to the registry calls.
+    """
+    if sys.platform != "win32":
+        raise OSError(f"the registry exists on Windows only, not on {sys.platform}")
+    import winreg
+
+    try:
+        with winreg.OpenKey(winreg.HKEY_CURRENT_USER, APPROVED_KEY) as key:
+            value, _kind = winreg.QueryValueEx(key, RUN_VALUE)
+    except FileNotFoundError:
+        return None
+    return bytes(value) if isinstance(value, bytes | bytearray) else None
+
+
+def startup_approved(data: bytes | None) -> bool:
+    """Whether Windows' own switch lets a Run value start: no switch (never touched), or its
+    first byte even (2 on, 3 off, as Task Manager writes them).
+
+    >>> on, off = bytes([2] + [0] * 11), bytes([3] + [0] * 11)
+    >>> startup_approved(None), startup_approved(on), startup_approved(off)
+    (True, True, False)
+    """
+    return not data or data[0] % 2 == 0
 
 
 def desktop_entry_enabled(path: Path) -> bool:
@@ -289,7 +327,7 @@ def start_at_login_enabled() -> bool:
     Raises :class:`OSError` when the entry cannot be read (the caller falls back on the setting).
     """
     if sys.platform == "win32":
-        return _read_run_value() is not None
+        return _read_run_value() is not None and startup_approved(_read_approved())
     if sys.platform == "darwin":
         return launch_agent_enabled(launch_agent_file())
     return desktop_entry_enabled(autostart_file())
