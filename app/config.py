@@ -620,7 +620,7 @@ def load_settings(path: Path | None = None) -> LoadResult:
         problem = (
             f"was written by a newer Holdtype (settings schema {version}; this one reads {SCHEMA_VERSION})"
         )
-        return _set_aside(path, data, problem, *salvage(raw))
+        return _set_aside(path, data, problem, *salvage(raw), label="newer")
     raw = migrate(raw)
     try:
         return LoadResult(Settings.model_validate(raw), path)
@@ -644,11 +644,17 @@ def read_settings(path: Path) -> Settings:
 
 
 def _set_aside(
-    path: Path, seen: str | None, problem: str, settings: Settings, dropped: list[str] | None
+    path: Path,
+    seen: str | None,
+    problem: str,
+    settings: Settings,
+    dropped: list[str] | None,
+    label: str = "broken",
 ) -> LoadResult:
     """Move the file at ``path`` (whose text was ``seen``, None when it could not be read)
-    aside and report it; ``dropped`` (None: nothing was kept) names what ``settings``, the values
-    kept from it, lack. The kept values are saved in its place.
+    aside as ``<name>.<label>-<time>`` and report it; ``dropped`` (None: nothing was kept)
+    names what ``settings``, the values kept from it, lack. The kept values are saved in its
+    place. A file of a newer Holdtype is ``newer``, not ``broken``: nothing is wrong with it.
 
     All under the settings lock, and only if the file still holds what was read: a command
     saving meanwhile (``vocab add``) would otherwise find no file, save defaults with its
@@ -664,7 +670,7 @@ def _set_aside(
         with settings_lock(path):
             if not path.exists() or _text_of(path) != seen:
                 return load_settings(path)  # another process set it aside or saved since
-            target = move_aside(path.resolve(), "broken")  # a link (dotfiles): its target goes aside
+            target = move_aside(path.resolve(), label)  # a link (dotfiles): its target goes aside
             message = f"Settings file {path} {problem}. It was moved to {target}; {kept}."
             log.warning("%s", message, extra=SHOWN_TO_USER)
             if dropped is not None:

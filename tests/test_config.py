@@ -166,6 +166,7 @@ def test_a_file_of_a_newer_holdtype_keeps_what_this_one_knows() -> None:
     assert f"newer Holdtype (settings schema {SCHEMA_VERSION + 1}" in problem
     assert "defaults for: vocabulary.sounds_like" in problem
     assert result.moved_to is not None and result.moved_to.read_text() == newer  # kept whole
+    assert result.moved_to.name.startswith("config.toml.newer-")  # not "broken": it is not
     assert load_settings().settings == result.settings  # what was kept is the file now
 
     # Nothing this Holdtype does not know: all of it is kept, and the message says so

@@ -39,7 +39,9 @@ def _settings() -> Check:
     result = load()
     if result.problem:
         fix = "fix or delete the file named above"
-        if result.moved_to is not None:  # (this very run moved it: it is not there to fix)
+        if result.moved_to is not None and ".newer-" in result.moved_to.name:  # nothing to fix
+            fix = f"with the newer Holdtype installed again, move {result.moved_to} back to {result.path}"
+        elif result.moved_to is not None:  # (this very run moved it: it is not there to fix)
             fix = f"fix {result.moved_to} and move it back to {result.path}, or keep the defaults"
         return Check("settings", False, result.problem, fix, False)
     return Check("settings", True, str(result.path))
