@@ -217,6 +217,9 @@ def test_export_writes_every_entry_oldest_first_in_the_format_asked(
     lines = (tmp_path / "said").read_text(encoding="utf-8").splitlines()
     assert json.loads(lines[1])["error"] == "xdotool key failed"
 
+    dash = holdtype("history", "export", "-")  # not standard output: no file named "-" either
+    assert dash.returncode == 2 and "not standard output" in dash.stderr and not Path("-").exists()
+
     failed = holdtype("history", "export", str(tmp_path / "no-such-folder" / "said.csv"))
     assert failed.returncode == 1 and "Traceback" not in failed.stderr
     assert f"cannot write {tmp_path / 'no-such-folder' / 'said.csv'}" in failed.stderr

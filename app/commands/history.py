@@ -186,8 +186,9 @@ def copy(entry_id: int) -> None:
 def paste(entry_id: int | None) -> None:
     """Paste an utterance's text into the window that has the focus, as Shift+click in the
     tray's Recent menu does; without ID, the newest one that has text. Bind a desktop shortcut
-    to `holdtype history paste` to put your last dictation in again. A paste that fails
-    leaves the text on the clipboard.
+    to `holdtype history paste` to put your last dictation in again (on Windows to
+    `holdtype-tray history paste`, which opens no console window to take the focus). A paste
+    that fails leaves the text on the clipboard.
 
     Example: holdtype history paste 42
     """
@@ -239,6 +240,8 @@ def export(path: Path, fmt: str | None) -> None:
 
     Example: holdtype history export ~/holdtype-history.csv
     """
+    if str(path) == "-":
+        raise click.UsageError("give a file name to export to (- is not standard output here)")
     with _open() as store:
         try:
             count = store.export(path, cast("ExportFormat | None", fmt))

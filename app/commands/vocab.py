@@ -97,6 +97,13 @@ def _file_terms(path: Path) -> list[str]:
     return terms
 
 
+def _not_standard_output(path: Path) -> None:
+    """Refuse ``-`` as a file to write: it reads as standard output, which export does not
+    write to (a file named "-" would appear instead)."""
+    if str(path) == "-":
+        raise click.UsageError("give a file name to export to (- is not standard output here)")
+
+
 def _prompt_note(terms: list[str], bias: str) -> None:
     """Say on stderr when Whisper's prompt cannot name every term (and the bias uses one)."""
     from app.text.pipeline import PROMPT_BIASES, prompt_coverage
@@ -160,10 +167,12 @@ def list_terms(as_json: bool) -> None:
 def export(path: Path) -> None:
     """Write the vocabulary to PATH as the settings window's Export does: terms and rules as
     TOML (.toml) or CSV (.csv), or terms alone, one per line (any other name; refused when
-    there are rules, which it cannot hold). `vocab add --file` reads any of them back.
+    there are rules, which it cannot hold). `vocab add --file` adds the terms of any of them;
+    the settings window's Import adds the rules too.
 
     Example: holdtype vocab export ~/holdtype-vocabulary.toml
     """
+    _not_standard_output(path)
     current = _common.settings()
     try:
         write_vocabulary_file(path, list(current.vocabulary.terms), list(current.rules))
