@@ -234,8 +234,8 @@ def _write_run_value(command: str | None) -> None:
         winreg.DeleteValue(key, RUN_VALUE)
 
 
-def _read_run_value() -> str | None:
-    """The Run value's command line, or None when there is none.
+def _read_value(key: str) -> object:
+    """The value :data:`RUN_VALUE` under ``HKEY_CURRENT_USER\\key``, or None when there is none.
 
     Not exercised on Linux CI (winreg exists on Windows only): keep it to the registry calls.
     """
@@ -244,28 +244,11 @@ def _read_run_value() -> str | None:
     import winreg
 
     try:
-        with winreg.OpenKey(winreg.HKEY_CURRENT_USER, RUN_KEY) as key:
-            value, _kind = winreg.QueryValueEx(key, RUN_VALUE)
+        with winreg.OpenKey(winreg.HKEY_CURRENT_USER, key) as handle:
+            value, _kind = winreg.QueryValueEx(handle, RUN_VALUE)
     except FileNotFoundError:
         return None
-    return str(value)
-
-
-def _read_approved() -> bytes | None:
-    """The data of Windows' own switch for the Run value (:data:`APPROVED_KEY`), or None.
-
-    Not exercised on Linux CI (winreg exists on Windows only): keep it to the registry calls.
-    """
-    if sys.platform != "win32":
-        raise OSError(f"the registry exists on Windows only, not on {sys.platform}")
-    import winreg
-
-    try:
-        with winreg.OpenKey(winreg.HKEY_CURRENT_USER, APPROVED_KEY) as key:
-            value, _kind = winreg.QueryValueEx(key, RUN_VALUE)
-    except FileNotFoundError:
-        return None
-    return bytes(value) if isinstance(value, bytes | bytearray) else None
+    return value
 
 
 def startup_approved(data: bytes | None) -> bool:
@@ -327,7 +310,10 @@ def start_at_login_enabled() -> bool:
     Raises :class:`OSError` when the entry cannot be read (the caller falls back on the setting).
     """
     if sys.platform == "win32":
-        return _read_run_value() is not None and startup_approved(_read_approved())
+        switch = _read_value(APPROVED_KEY)
+        return _read_value(RUN_KEY) is not None and startup_approved(
+            switch if isinstance(switch, bytes) else None
+        )
     if sys.platform == "darwin":
         return launch_agent_enabled(launch_agent_file())
     return desktop_entry_enabled(autostart_file())
