@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import stat
 import sys
 import time
 from collections.abc import Callable
@@ -91,7 +92,8 @@ def ensure_dir(path: Path, private: bool = False) -> Path:
 
     A private folder's missing parents are made 0700 too, whatever the umask: the spool
     (``data/spool``) used to create ``data/``, where the history and the log live, 0775 under
-    umask 0002. Parents that exist already are left as they are.
+    umask 0002. Parents that exist already are left as they are, and so is a shared sticky
+    folder such as ``/tmp`` given as ``path`` (a history database put there, say).
     """
     if private:
         for folder in reversed([path, *path.parents]):
@@ -99,7 +101,10 @@ def ensure_dir(path: Path, private: bool = False) -> Path:
                 with contextlib.suppress(FileExistsError):  # made meanwhile by another process
                     folder.mkdir(mode=0o700)
         with contextlib.suppress(OSError):  # e.g. a filesystem without permissions
-            path.chmod(0o700)
+            if not path.stat().st_mode & stat.S_ISVTX:
+                path.chmod(0o700)
+            # else a shared folder such as /tmp (sticky, open to all): made 0700, it would lock
+            # every other user and service out of it
         return path
     path.mkdir(parents=True, exist_ok=True)
     return path

@@ -136,3 +136,23 @@ def leftover_spool_file(folder: Path, audio: np.ndarray) -> Path:
     assert writer.flush()
     writer._file.close()  # the process "dies": its lock goes away, the file stays
     return writer.path
+
+
+def test_a_shared_sticky_folder_is_not_made_private(tmp_path: Path) -> None:
+    """A history database put straight into /tmp made /tmp itself 0700 (found when a review's
+    experiment did it on this VM: every other user, and sway run as nobody, lost /tmp). A
+    sticky folder open to all is left as it is; an ordinary existing folder is still tightened."""
+    from app.history.store import HistoryStore
+
+    shared = tmp_path / "shared-tmp"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    with HistoryStore(shared / "history.sqlite3") as store:
+        assert store.count() == 0
+    assert mode(shared) == 0o1777
+    assert mode(shared / "history.sqlite3") == 0o600  # the database itself is still private
+    own = tmp_path / "own"
+    own.mkdir(mode=0o755)
+    with HistoryStore(own / "history.sqlite3"):
+        pass
+    assert mode(own) == 0o700
