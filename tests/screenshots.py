@@ -76,18 +76,21 @@ def seed(home: Path) -> None:
     settings = Settings()
     settings.vocabulary.terms = ["scikit-learn", "PyPI", "Kubernetes", "Talk Python To Me"]
     settings.rules = [Rule(find="new paragraph", replace="\n\n"), Rule(find="smiley", replace=":)")]
+    settings.modes.apps = {"thunderbird": "email", "Slack": "message"}
     save_settings(settings, get_paths().config_file)
     store = HistoryStore()
     now = time.time()
-    for i, text in enumerate(
+    for i, (text, app, mode) in enumerate(
         [
-            "Let's ship the release on Thursday after the tests pass.",
-            "Install scikit-learn from PyPI and pin the version.",
-            "Remind me to call the dentist tomorrow morning.",
+            ("Let's ship the release on Thursday after the tests pass.", "Slack", "message"),
+            ("Install scikit-learn from PyPI and pin the version.", "kitty", "raw"),
+            ("Hi Ann, could we move our call to Friday at ten? Thanks, Sam", "thunderbird", "email"),
         ]
     ):
         store.add(
-            HistoryEntry(outcome=Outcome.PASTED, text=text, raw=text, mode="raw", created=now - 600 * i)
+            HistoryEntry(
+                outcome=Outcome.PASTED, text=text, raw=text, mode=mode, app=app, created=now - 600 * i
+            )
         )
     store.close()
 
