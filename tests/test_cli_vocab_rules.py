@@ -98,7 +98,7 @@ def test_vocab_add_reads_the_settings_windows_export(tmp_path: Path) -> None:
         write_vocabulary_file(exported, ["Polars", "DuckDB"], [Rule(find="teh", replace="the")])
         out = holdtype("vocab", "add", "--file", str(exported))
         assert out.returncode == 0, out.stderr
-        assert "holds 1 rule(s)" in out.stderr
+        assert "holds 1 rule(s); add them with --rules" in out.stderr
         assert ok("vocab", "list").splitlines() == ["Polars", "DuckDB"]
         assert json.loads(ok("rules", "list", "--json")) == []
         ok("vocab", "remove", "Polars", "DuckDB")
@@ -125,6 +125,17 @@ def test_vocab_export_writes_what_vocab_add_reads_back(tmp_path: Path) -> None:
     refused = holdtype("vocab", "export", str(tmp_path / "terms.txt"))  # a plain list has no rules
     assert refused.returncode == 1 and "export as .toml or .csv" in refused.stderr
     assert "Traceback" not in refused.stderr and not (tmp_path / "terms.txt").exists()
+    # Read back whole with --rules (the settings window's Import), into a fresh vocabulary
+    ok("rules", "remove", "new line")
+    ok("vocab", "remove", "scikit-learn", "Talk Python To Me")
+    ok("rules", "add", "NEW  LINE", "<br>")  # the same find: replaced where it stands, not doubled
+    back = holdtype("vocab", "add", "--file", str(tmp_path / "mine.toml"), "--rules")
+    assert back.returncode == 0 and "added 1 rule(s)" in back.stdout, back.stderr
+    assert ok("vocab", "list").splitlines() == ["scikit-learn", "Talk Python To Me"]
+    assert [(r["find"], r["replace"]) for r in json.loads(ok("rules", "list", "--json"))] == [
+        ("new line", "\\n")
+    ]
+    assert holdtype("vocab", "add", "--rules", "x").returncode == 2  # --rules needs --file
     ok("rules", "remove", "new line")
     ok("vocab", "export", str(tmp_path / "terms.txt"))
     assert (tmp_path / "terms.txt").read_text(encoding="utf-8") == "scikit-learn\nTalk Python To Me\n"

@@ -34,15 +34,10 @@ def add(find: str, replace: str, is_regex: bool, case_sensitive: bool) -> None:
     validate_rule(rule)  # the reason, in one line (Rule's own check says the same, as pydantic)
     rule = Rule.model_validate(rule.model_dump())
     with _common.editing() as current:
-        same = [i for i, r in enumerate(current.rules) if _same_rule(r, rule)]
-        if same:  # replaced where it stands: rules apply in order, and the order is the user's
-            rules = [r for i, r in enumerate(current.rules) if i not in same[1:]]
-            rules[same[0]] = rule
-        else:
-            rules = [*current.rules, rule]
+        rules, replaced = with_rule(current.rules, rule)
         new = current.model_copy(update={"rules": rules})
         _common.save(new)
-    verb = "replaced" if same else "added"
+    verb = "replaced" if replaced else "added"
     click.echo(f"{verb} rule {find!r} -> {replace!r}; {len(new.rules)} rule(s)")
 
 
@@ -87,6 +82,17 @@ def remove(find: str, is_regex: bool | None, case_sensitive: bool | None) -> Non
         kept = [r for i, r in enumerate(current.rules) if i != matched[0]]
         _common.save(current.model_copy(update={"rules": kept}))
     click.echo(f"removed rule {_shown(gone)}; {len(kept)} rule(s)")
+
+
+def with_rule(rules: list[Rule], rule: Rule) -> tuple[list[Rule], bool]:
+    """``rules`` with ``rule`` added at the end, or in the place of the rule that finds the same
+    (rules apply in order, and the order is the user's); and whether it replaced one."""
+    same = [i for i, r in enumerate(rules) if _same_rule(r, rule)]
+    if not same:
+        return [*rules, rule], False
+    kept = [r for i, r in enumerate(rules) if i not in same[1:]]
+    kept[same[0]] = rule
+    return kept, True
 
 
 def _spelled(find: str, regex: bool) -> str:

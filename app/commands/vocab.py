@@ -9,8 +9,10 @@ from pathlib import Path
 import click
 
 from app.commands import _common
+from app.commands.rules import with_rule
 from app.config import Rule, check_terms, clean_term
 from app.errors import ConfigError, HoldtypeError
+from app.text.rules import validate_rule
 from app.text.termfile import parse_terms, read_vocabulary_file, write_vocabulary_file
 from app.textfile import decode_text
 
@@ -30,23 +32,38 @@ def vocab() -> None:
     "term_file",
     type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
     help='Also add the terms of this file: one per line ("# " starts a comment), or a .toml/.csv the '
-    "settings window exported; - reads standard input.",
+    "settings window or `vocab export` wrote; - reads standard input.",
 )
-def add(terms: tuple[str, ...], term_file: Path | None) -> None:
+@click.option(
+    "--rules",
+    "with_rules",
+    is_flag=True,
+    help="Also add the rules of --file (a .toml/.csv export), each in the place of a rule that "
+    "finds the same: the settings window's Import.",
+)
+def add(terms: tuple[str, ...], term_file: Path | None, with_rules: bool) -> None:
     """Add TERMS (quote terms with spaces), and those of --file.
 
     Example: holdtype vocab add NumPy "Hugging Face"
 
     Example: holdtype vocab add --file glossary.txt (a file `holdtype vocab list` wrote will do)
+
+    Example: holdtype vocab add --file vocabulary.toml --rules (what `vocab export` wrote)
     """
+    rules: list[Rule] = []
+    if with_rules and term_file is None:
+        raise click.UsageError("--rules adds the rules of --file: give the file")
     if term_file is not None:
-        terms = (*terms, *_file_terms(term_file))
+        file_terms, rules = _file_contents(term_file, with_rules)
+        terms = (*terms, *file_terms)
     elif not terms:
         raise click.UsageError("give TERMS to add, or --file with one term per line")
     cleaned = [clean_term(term) for term in terms]
-    if not any(cleaned):
+    if not any(cleaned) and not rules:
         raise ConfigError("a vocabulary term cannot be empty")
     check_terms(cleaned)
+    for rule in rules:  # the reason, in one line, before anything is saved
+        validate_rule(rule)
     if blank := cleaned.count(""):
         # A list read from a file often ends in an empty line: skip it, keep the rest.
         click.echo(f"note: skipped {blank} empty term(s)", err=True)
@@ -68,15 +85,20 @@ def add(terms: tuple[str, ...], term_file: Path | None) -> None:
                 known.add(clean)
                 added.append(clean)
         vocabulary = current.vocabulary.model_copy(update={"terms": words})
-        new = current.model_copy(update={"vocabulary": vocabulary})
+        kept = list(current.rules)
+        for rule in rules:
+            kept, _replaced = with_rule(kept, rule)
+        new = current.model_copy(update={"vocabulary": vocabulary, "rules": kept})
         _common.save(new)
     click.echo(f"added {len(added)} term(s); {len(words)} in the vocabulary")
+    if rules:
+        click.echo(f"added {len(rules)} rule(s) from {term_file}; {len(kept)} rule(s)")
     _prompt_note(words, new.vocabulary.bias)
 
 
-def _file_terms(path: Path) -> list[str]:
-    """The terms of ``path`` (``-``: standard input, one per line), saying which rules it holds
-    are left out (``holdtype rules add`` adds those)."""
+def _file_contents(path: Path, with_rules: bool) -> tuple[list[str], list[Rule]]:
+    """The terms of ``path`` (``-``: standard input, one per line), and its rules when
+    ``with_rules`` (else saying that they are left out, and how to add them)."""
     rules: list[Rule] = []
     if str(path) == "-":
         if sys.stdin is None or sys.stdin.isatty():
@@ -90,11 +112,12 @@ def _file_terms(path: Path) -> list[str]:
             raise ConfigError(f"standard input is not UTF-8 text ({exc.reason})") from None
     else:
         (terms, rules), name = read_vocabulary_file(path), str(path)
-    if rules:
-        click.echo(f"note: {name} also holds {len(rules)} rule(s); `vocab add` adds its terms only", err=True)
-    if not terms:
+    if rules and not with_rules:
+        click.echo(f"note: {name} also holds {len(rules)} rule(s); add them with --rules", err=True)
+        rules = []
+    if not terms and not rules:
         raise ConfigError(f"no terms in {name}")
-    return terms
+    return terms, rules
 
 
 def _not_standard_output(path: Path) -> None:
