@@ -190,8 +190,8 @@ def list_terms(as_json: bool) -> None:
 def export(path: Path) -> None:
     """Write the vocabulary to PATH as the settings window's Export does: terms and rules as
     TOML (.toml) or CSV (.csv), or terms alone, one per line (any other name; refused when
-    there are rules, which it cannot hold). `vocab add --file` adds the terms of any of them;
-    the settings window's Import adds the rules too.
+    there are rules, which it cannot hold). `vocab add --file PATH --rules` reads it back
+    whole.
 
     Example: holdtype vocab export ~/holdtype-vocabulary.toml
     """
