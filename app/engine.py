@@ -342,9 +342,10 @@ class Engine:
 
     def transcribe_again(self, history_id: int) -> None:
         """Transcribe the kept recording of history entry ``history_id`` again, with the model,
-        vocabulary and rules in use now and the entry's mode, and keep the new words in that
-        entry (:mod:`app.history.again`). Published as an :class:`~app.events.UtteranceResult`
-        of generation 0, as a recovered recording is; a problem as an ``ErrorRaised``."""
+        vocabulary and rules in use now and the entry's mode, and keep the new words: in that
+        entry, or in a new one when its text went into a window (:mod:`app.history.again`).
+        Published as a ``Notice`` and an :class:`~app.events.UtteranceResult` of generation 0,
+        as a recovered recording is; a problem as an ``ErrorRaised``."""
         self._transcribe_jobs.put(lambda: self._read_again(history_id))
 
     def _read_again(self, history_id: int) -> None:

@@ -264,8 +264,9 @@ class HistoryTab(SettingsTab):
             self.ctx.engine.repaste(entry.id)
 
     def transcribe_selected_again(self) -> None:
-        """Read the selected entry's kept recording again (the engine's transcription worker);
-        the new words replace the entry's when they come (:meth:`_on_utterance`)."""
+        """Read the selected entry's kept recording again (the engine's transcription worker):
+        the words go where :func:`app.history.again.keep_reading` puts them, and
+        :meth:`_on_again` says so when they come."""
         entry = self.selected()
         if entry is None or entry.id is None or self.ctx.engine is None:
             return
