@@ -6,6 +6,7 @@ import contextlib
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import click
@@ -85,3 +86,11 @@ def echo_json(obj: Any) -> None:
     """
     line = json.dumps(obj, ensure_ascii=False, default=str)
     click.echo(_ESCAPED.sub(lambda m: f"\\u{ord(m.group()):04x}", line))
+
+
+def export_target(path: Path) -> Path:
+    """``path`` as a file to export to; ``-`` is refused (a usage error): it reads as standard
+    output, which the export commands do not write to, and a file named "-" would appear."""
+    if str(path) == "-":
+        raise click.UsageError("give a file name to export to (- is not standard output here)")
+    return path

@@ -8,7 +8,7 @@ from typing import Any, cast
 
 import click
 
-from app.commands._common import echo_json, note_empty, settings, visible
+from app.commands._common import echo_json, export_target, note_empty, settings, visible
 from app.errors import HoldtypeError
 from app.history.store import ExportFormat, HistoryEntry, HistoryStore
 
@@ -240,11 +240,9 @@ def export(path: Path, fmt: str | None) -> None:
 
     Example: holdtype history export ~/holdtype-history.csv
     """
-    if str(path) == "-":
-        raise click.UsageError("give a file name to export to (- is not standard output here)")
     with _open() as store:
         try:
-            count = store.export(path, cast("ExportFormat | None", fmt))
+            count = store.export(export_target(path), cast("ExportFormat | None", fmt))
         except OSError as exc:
             raise HoldtypeError(f"cannot write {path}: {exc.strerror or exc}") from exc
     click.echo(f"exported {count} entries to {path}")

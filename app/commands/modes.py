@@ -12,6 +12,7 @@ from __future__ import annotations
 import click
 
 from app.commands._common import echo_json, settings
+from app.config import Settings
 from app.llm.modes import get_mode, load_modes
 
 
@@ -43,7 +44,7 @@ def list_modes(as_json: bool) -> None:
                     "schema": mode.schema_ is not None,
                     "source": mode.source,
                     "active": mode.name == cfg.modes.active,
-                    "apps": [app for app, tied in cfg.modes.apps.items() if tied == mode.name],
+                    "apps": _apps_of(cfg, mode.name),
                 }
             )
         return
@@ -52,7 +53,7 @@ def list_modes(as_json: bool) -> None:
         mark = "*" if mode.name == cfg.modes.active else " "
         model = mode.model or (cfg.llm.model or "(llm default)") if mode.uses_llm else "-"
         click.echo(f"{mark} {mode.name:<{width}}  {model:<24}  {mode.description}")
-        apps = [app for app, tied in cfg.modes.apps.items() if tied == mode.name]
+        apps = _apps_of(cfg, mode.name)
         if apps:
             click.echo(f"  {'':<{width}}  used in: {', '.join(apps)}")
     from app.paths import get_paths
@@ -114,3 +115,8 @@ def test_mode(name: str, text: str, sample: int, as_json: bool) -> None:
         return
     suffix = " (cached)" if result.cached else ""
     click.secho(f"{result.model}: {result.llm_ms:.0f} ms{suffix}", err=True, fg="bright_black")
+
+
+def _apps_of(cfg: Settings, mode: str) -> list[str]:
+    """The apps ``modes.apps`` ties to ``mode``, as the user named them."""
+    return [app for app, tied in cfg.modes.apps.items() if tied == mode]

@@ -120,13 +120,6 @@ def _file_contents(path: Path, with_rules: bool) -> tuple[list[str], list[Rule]]
     return terms, rules
 
 
-def _not_standard_output(path: Path) -> None:
-    """Refuse ``-`` as a file to write: it reads as standard output, which export does not
-    write to (a file named "-" would appear instead)."""
-    if str(path) == "-":
-        raise click.UsageError("give a file name to export to (- is not standard output here)")
-
-
 def _prompt_note(terms: list[str], bias: str) -> None:
     """Say on stderr when Whisper's prompt cannot name every term (and the bias uses one)."""
     from app.text.pipeline import PROMPT_BIASES, prompt_coverage
@@ -195,7 +188,7 @@ def export(path: Path) -> None:
 
     Example: holdtype vocab export ~/holdtype-vocabulary.toml
     """
-    _not_standard_output(path)
+    _common.export_target(path)
     current = _common.settings()
     try:
         write_vocabulary_file(path, list(current.vocabulary.terms), list(current.rules))
