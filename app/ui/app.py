@@ -158,11 +158,16 @@ class InstanceServer(QObject):
             self._conns.append(conn)
             conn.readyRead.connect(self._on_ready_read)
             conn.disconnected.connect(self._on_disconnected)
+            if conn.bytesAvailable():  # read in before the signal was connected: no readyRead
+                self._take(conn)  # comes for it, the second start having written and gone
 
     def _on_ready_read(self) -> None:
         conn = self.sender()
-        if not isinstance(conn, QLocalSocket):
-            return
+        if isinstance(conn, QLocalSocket):
+            self._take(conn)
+
+    def _take(self, conn: QLocalSocket) -> None:
+        """Act on what a second start wrote (``show-settings``)."""
         data = bytes(conn.readAll().data())
         if SHOW_COMMAND.strip() in data:
             log.info("another start asked for the settings window")
