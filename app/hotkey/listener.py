@@ -210,34 +210,38 @@ class _CapsLock:
             self._x11.XCloseDisplay(self._xdpy)
 
 
+@contextlib.contextmanager
+def _caps_lock(doing: str) -> Iterator[_CapsLock | None]:
+    """The X11 Caps Lock, closed after use; None (logged, ``doing`` it) when it cannot be had."""
+    try:
+        caps = _CapsLock()
+    except Exception as exc:  # no libX11, no display: nothing to read or put back
+        log.debug("cannot %s Caps Lock: %s", doing, exc)
+        yield None
+        return
+    try:
+        yield caps
+    finally:
+        caps.close()
+
+
 def caps_lock_state() -> bool | None:
     """Whether Caps Lock is on (X11), or None when it cannot be read here."""
     if not _is_x11():
         return None
-    try:
-        caps = _CapsLock()
-    except Exception as exc:  # no libX11, no display: nothing to put back
-        log.debug("cannot read Caps Lock: %s", exc)
-        return None
-    try:
-        return caps.locked()
-    finally:
-        caps.close()
+    with _caps_lock("read") as caps:
+        return None if caps is None else caps.locked()
 
 
 def set_caps_lock(locked: bool) -> None:
     """Turn Caps Lock on or off (X11), without a key event; a failure is logged."""
-    try:
-        caps = _CapsLock()
-    except Exception as exc:
-        log.debug("cannot set Caps Lock: %s", exc)
-        return
-    try:
-        caps.set(locked)
-    except HotkeyError as exc:
-        log.debug("cannot set Caps Lock: %s", exc)
-    finally:
-        caps.close()
+    with _caps_lock("set") as caps:
+        if caps is None:
+            return
+        try:
+            caps.set(locked)
+        except HotkeyError as exc:
+            log.debug("cannot set Caps Lock: %s", exc)
 
 
 class HotkeyListener:
