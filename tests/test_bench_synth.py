@@ -96,11 +96,25 @@ def test_the_unseen_set_has_only_terms_no_other_set_has() -> None:
         assert all(term in text for term in said), text  # each term is spoken as written
 
 
+def test_the_probe_set_has_only_terms_no_other_set_has() -> None:
+    from app.bench.synth import NAMED_SETS, PROBE_SENTENCES, SENTENCES
+
+    others = [SENTENCES, *(s for name, (_p, s) in NAMED_SETS.items() if name != "probe")]
+    assert NAMED_SETS["probe"] == ("p", PROBE_SENTENCES)
+    assert len(PROBE_SENTENCES) == 30 and len(_terms(PROBE_SENTENCES)) == 49
+    assert not {t.casefold() for t in _terms(PROBE_SENTENCES)} & {
+        t.casefold() for t in set().union(*map(_terms, others))
+    }
+    for _voice, text, said in PROBE_SENTENCES:
+        assert all(term in text for term in said), text  # each term is spoken as written
+
+
 @pytest.mark.parametrize(
     "flags",
     [
         ["--check", "--fresh"],
         ["--unseen", "--held"],
+        ["--probe", "--unseen"],
         ["--fresh", "--from", "m.tsv"],
         ["--held", "--check"],
         ["--variants", "--other-synths"],

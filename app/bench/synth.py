@@ -10,13 +10,13 @@ Usage::
     python -m app.bench.synth /tmp/jargon-check --check
     python -m app.bench.synth /tmp/dev-draw1 --from ../shared/data/jargon-dev/manifest.tsv --draw 1
 
-``--check`` speaks a second set kept for checking only (see ``CHECK_SENTENCES``), ``--fresh``
-a third (``FRESH_SENTENCES``), ``--held`` a fourth (``HELD_SENTENCES``), ``--unseen`` a fifth
-(``UNSEEN_SENTENCES``). ``--from``
-speaks another manifest's sentences with its voices instead (the shared development set was made
-the same way: espeak-ng at 160 words a minute, sox to 16 kHz). ``--draw N`` dithers
-the 16-bit audio with the N-th random draw instead of sox's fixed one: tiny.en's reading changes
-with that last bit, so a figure on one draw is one sample of what sentences like these give.
+``--check`` speaks a second set kept for checking only (see ``CHECK_SENTENCES``), ``--fresh`` a
+third (``FRESH_SENTENCES``), ``--held`` a fourth (``HELD_SENTENCES``), ``--unseen`` a fifth
+(``UNSEEN_SENTENCES``), ``--probe`` a sixth (``PROBE_SENTENCES``). ``--from`` speaks another
+manifest's sentences with its voices instead (the shared development set was made the same way:
+espeak-ng at 160 words a minute, sox to 16 kHz). ``--draw N`` dithers the 16-bit audio with the
+N-th random draw instead of sox's fixed one: tiny.en's reading changes with that last bit, so a
+figure on one draw is one sample of what sentences like these give.
 ``--variants`` speaks the chosen sentences with espeak-ng's other voice variants
 (:data:`VARIANTS`, in turn, on the sentence's English), none of them in any set: voices
 Holdtype was never tuned on. ``--other-synths`` speaks them with other speech synthesizers'
@@ -356,12 +356,86 @@ UNSEEN_SENTENCES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )
 
 
+# A sixth set, written on 2026-12-05 and measured before any change made for it, to see how
+# terms no other set has (scientific Python, web tooling, infrastructure) fare: 30 sentences,
+# 49 terms.
+PROBE_SENTENCES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("en-us", "We resize the thumbnails with Pillow before they go to the bucket.", ("Pillow",)),
+    (
+        "en-gb",
+        "The dependency graph is built with NetworkX and drawn with Graphviz.",
+        ("NetworkX", "Graphviz"),
+    ),
+    ("en-us+f3", "She solved the integrals symbolically with SymPy.", ("SymPy",)),
+    (
+        "en-gb+m3",
+        "The regression tables come from statsmodels and the maps from GeoPandas.",
+        ("statsmodels", "GeoPandas"),
+    ),
+    ("en-us+m1", "Climate data is loaded with Xarray and stored as Zarr in the cloud.", ("Xarray", "Zarr")),
+    ("en-gb+f2", "Our Bayesian model is written in PyMC and the forecasts use Prophet.", ("PyMC", "Prophet")),
+    ("en-us", "Cache the expensive steps with joblib so the notebook reruns quickly.", ("joblib",)),
+    (
+        "en-gb",
+        "We replaced the logging setup with Loguru in the tool and structlog in the service.",
+        ("Loguru", "structlog"),
+    ),
+    ("en-us+m3", "The terminal dashboard is built with Textual and looks great.", ("Textual",)),
+    ("en-gb+f3", "The old web server was Tornado, and before that it was Twisted.", ("Tornado", "Twisted")),
+    ("en-us+f1", "Install uvloop and orjson to make the service a little faster.", ("uvloop", "orjson")),
+    (
+        "en-gb+m1",
+        "We decode the messages with msgspec and highlight the code with Pygments.",
+        ("msgspec", "Pygments"),
+    ),
+    ("en-us", "The admin page uses HTMX instead of a big framework.", ("HTMX",)),
+    ("en-gb", "He runs the scripts with Bun and builds the blog with Astro.", ("Bun", "Astro")),
+    (
+        "en-us+m3",
+        "We run the containers with Podman and patch the manifests with Kustomize.",
+        ("Podman", "Kustomize"),
+    ),
+    (
+        "en-gb+f3",
+        "Traffic between services is encrypted by Linkerd and workflows run on Temporal.",
+        ("Linkerd", "Temporal"),
+    ),
+    ("en-us+m1", "The load test was written with Locust and ran for an hour.", ("Locust",)),
+    (
+        "en-gb+m3",
+        "We trained the large model with DeepSpeed and the small one with Lightning.",
+        ("DeepSpeed", "Lightning"),
+    ),
+    (
+        "en-us+f3",
+        "The endpoint is deployed on SageMaker and the project was started from Cookiecutter.",
+        ("SageMaker", "Cookiecutter"),
+    ),
+    ("en-gb", "Most of the analysts still install their packages with Anaconda.", ("Anaconda",)),
+    ("en-us", "Our code is mirrored to Gitea and the builds are reproducible with Nix.", ("Gitea", "Nix")),
+    ("en-gb+m1", "The memory leak showed up in Valgrind after the third run.", ("Valgrind",)),
+    ("en-us+m3", "Move the array math to CuPy so it runs on the card.", ("CuPy",)),
+    (
+        "en-gb+f3",
+        "We explain the predictions with SHAP and check drift with Evidently.",
+        ("SHAP", "Evidently"),
+    ),
+    ("en-us+f1", "The feature store is Feast and the stream goes through Redpanda.", ("Feast", "Redpanda")),
+    ("en-gb", "The form input is checked with Zod on the client and on the server.", ("Zod",)),
+    ("en-us", "The monorepo is built with Bazel, but the crates still use Cargo.", ("Bazel", "Cargo")),
+    ("en-gb+m3", "The paper is written in LaTeX and the website is made with Hugo.", ("LaTeX", "Hugo")),
+    ("en-us+f3", "The geometry checks use Shapely, and the batch jobs run on Modal.", ("Shapely", "Modal")),
+    ("en-gb+f2", "We ported the hot loop to Mojo to see if it beats the old version.", ("Mojo",)),
+)
+
+
 # The sets a flag of main() names, with the prefix of their clip ids.
 NAMED_SETS: dict[str, tuple[str, tuple[tuple[str, str, tuple[str, ...]], ...]]] = {
     "check": ("h", CHECK_SENTENCES),
     "fresh": ("f", FRESH_SENTENCES),
     "held": ("g", HELD_SENTENCES),
     "unseen": ("u", UNSEEN_SENTENCES),
+    "probe": ("p", PROBE_SENTENCES),
 }
 
 
@@ -506,8 +580,8 @@ def build(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m app.bench.synth OUT [--check | --fresh | --held | --unseen | --from MANIFEST] [--draw N]
-    [--variants | --other-synths]``."""
+    """``python -m app.bench.synth OUT [--check | --fresh | --held | --unseen | --probe |
+    --from MANIFEST] [--draw N] [--variants | --other-synths]``."""
     from app.bench.jargon import read_manifest
     from app.errors import HoldtypeError
 
@@ -542,6 +616,11 @@ def main(argv: list[str] | None = None) -> None:
         "--unseen",
         action="store_true",
         help="speak the unseen sentences instead (16 clips, 29 terms in no other set)",
+    )
+    parser.add_argument(
+        "--probe",
+        action="store_true",
+        help="speak the probe sentences instead (30 clips, 49 terms in no other set)",
     )
     args = parser.parse_args(argv)
     if args.draw < 0:
