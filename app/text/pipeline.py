@@ -62,6 +62,11 @@ CONFIRM_MARGIN = -4.0
 # where Whisper wrote "Century", "Tom", "Three" scored +1.4 to +12.2, Django for "dangle"
 # +3.2; the names "Tom" in "I talked to Tom", "Ask Tom for the keys" -0.4 to -2.5 (TOML).
 DELIBERATE_CONFIRM_MARGIN = 0.0
+# TextPipeline.confirm: two terms confirmed for the same words whose looks (NearMiss.score)
+# are this close are told apart by the audio's scores instead ("Modo": Modal 0.83, Mojo 0.80;
+# "TAS": AWS 0.72, FAISS 0.67). Further apart, looks win: the scores favour names tiny.en
+# knows ("Pydist": pytest 0.80, Pydantic 0.69, Pydantic the likelier for speech saying pytest).
+LOOKS_TIE = 0.05
 # TextPipeline.second_opinion: a stretch of the reading without the vocabulary is taken when
 # Whisper, under the vocabulary's prompt, finds the transcript with it likelier than this
 # (natural log) over its own words; at most this many stretches are scored.
@@ -409,7 +414,9 @@ class TextPipeline:
         purpose, such as a common word capitalised as a name (:data:`DELIBERATE_CONFIRM_MARGIN`:
         "Tom" stays, "Century" for Sentry does not). Where two such overlap, the one more like
         Whisper's words wins: the scores favour fewer tokens and names tiny.en knows ("put
-        Tritic" would be Pydantic rather than Triton, for speech that said Traefik). A
+        Tritic" would be Pydantic rather than Triton, for speech that said Traefik); of two
+        terms for the same words about as alike (:data:`LOOKS_TIE`), the likelier wins ("Modo"
+        is Mojo rather than Modal, for speech that said Mojo). A
         transcriber that cannot score texts, or audio over one window, leaves ``heard`` as it
         is. It costs one decoder pass per reading, only when there is a near miss (8 readings
         of the check set's 25 jargon clips, 7 of the speech set's 27 clips with 60 tech terms).
@@ -464,11 +471,14 @@ class TextPipeline:
             return heard
         if scores is None:
             return heard
-        gains = [(alt - scores[0], miss) for alt, miss in zip(scores[1:], misses, strict=True)]
+        by_run: dict[tuple[int, int], list[tuple[float, NearMiss]]] = {}
+        for alt, miss in zip(scores[1:], misses, strict=True):
+            gain = alt - scores[0]
+            if gain >= (DELIBERATE_CONFIRM_MARGIN if miss.deliberate else CONFIRM_MARGIN):
+                by_run.setdefault((miss.start, miss.end), []).append((gain, miss))
         chosen: list[NearMiss] = []
-        for gain, miss in sorted(gains, key=lambda g: (-g[1].score, -g[0])):
-            margin = DELIBERATE_CONFIRM_MARGIN if miss.deliberate else CONFIRM_MARGIN
-            if gain >= margin and all(miss.end <= c.start or c.end <= miss.start for c in chosen):
+        for gain, miss in sorted(map(_likeliest_alike, by_run.values()), key=lambda g: (-g[1].score, -g[0])):
+            if all(miss.end <= c.start or c.end <= miss.start for c in chosen):
                 chosen.append(miss)
                 said = heard[miss.start : miss.end]
                 log.debug("vocabulary: %r -> %r confirmed by the audio (%+.2f)", said, miss.term, gain)
@@ -501,6 +511,14 @@ class TextPipeline:
     def apply(self, raw: str) -> str:
         """The whole pipeline: vocabulary, rules, tidy whitespace."""
         return tidy(self.apply_rules(self.apply_vocabulary(tidy(raw))))
+
+
+def _likeliest_alike(confirmed: list[tuple[float, NearMiss]]) -> tuple[float, NearMiss]:
+    """Of the confirmed terms (``(gain, near miss)``) for one run of words, the most alike,
+    or the likeliest of those within :data:`LOOKS_TIE` of it: looks that close cannot tell
+    the terms apart, and their readings differ only in the term."""
+    top = max(miss.score for _gain, miss in confirmed)
+    return max((g for g in confirmed if g[1].score >= top - LOOKS_TIE), key=lambda g: (g[0], g[1].score))
 
 
 def _result(plain: Future[Transcript] | None) -> Transcript | None:
