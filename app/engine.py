@@ -11,7 +11,8 @@ Threads:
   the only one that changes :attr:`Engine.state`; pynput and audio callbacks only put commands
   on that queue;
 * the **transcription worker** streams decodes while the key is held, finishes each utterance
-  on release, loads the model, and recovers recordings left by a crash;
+  on release, loads the model, and, when no dictation wants it, transcribes history entries
+  again and recovers recordings left by a crash (:mod:`app.transcribe_queue`);
 * the **output worker** runs text rules, the LLM mode, insertion and history, in order, so a
   slow LLM never delays the next recording.
 
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import logging
 import queue
 import sys
@@ -43,7 +45,8 @@ from app.events import EngineEvent, Outcome, State
 from app.paths import get_paths
 from app.transcribe.audiofile import SAMPLE_RATE
 from app.transcribe.streaming import Partial, StreamingTranscriber, stream_while_recording
-from app.transcribe.whisper import DecodeOptions, Transcriber, WhisperTranscriber
+from app.transcribe.whisper import DecodeCancelled, DecodeOptions, Transcriber, WhisperTranscriber
+from app.transcribe_queue import TranscribeQueue
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -172,7 +175,7 @@ class Engine:
         self._subscribers: list[Subscriber] = []
         self._sub_lock = threading.Lock()
         self._commands: queue.Queue[object] = queue.Queue()
-        self._transcribe_jobs: queue.Queue[Callable[[], object] | None] = queue.Queue()
+        self._transcribe_jobs = TranscribeQueue(lambda: self._current is not None)
         self._output_jobs: queue.Queue[Callable[[], object] | None] = queue.Queue()
         self._generation = 0
         self._current: _Utterance | None = None  # being recorded
@@ -259,7 +262,7 @@ class Engine:
         self._started = True
         for name, target in (
             ("holdtype-engine", self._engine_loop),
-            ("holdtype-transcribe", lambda: self._worker_loop(self._transcribe_jobs)),
+            ("holdtype-transcribe", lambda: self._worker_loop(self._transcribe_jobs.jobs)),
             ("holdtype-output", lambda: self._worker_loop(self._output_jobs)),
         ):
             thread = threading.Thread(target=target, name=name, daemon=True)
@@ -346,10 +349,11 @@ class Engine:
         entry, or in a new one when its text went into a window (:mod:`app.history.again`).
         Published as a ``Notice`` and an :class:`~app.events.UtteranceResult` of generation 0,
         as a recovered recording is; a problem as an ``ErrorRaised``."""
-        self._transcribe_jobs.put(lambda: self._read_again(history_id))
+        self._transcribe_jobs.background(lambda cancel: self._read_again(history_id, cancel))
 
-    def _read_again(self, history_id: int) -> None:
-        """Decode a kept recording again (transcription worker); the output worker finishes."""
+    def _read_again(self, history_id: int, cancel: Callable[[], bool]) -> None:
+        """Decode a kept recording again (transcription worker, a background job: gives way to
+        a dictation when ``cancel`` says so); the output worker finishes."""
         from app.history.again import kept_recording
         from app.transcribe.audiofile import load_audio
 
@@ -361,7 +365,9 @@ class Engine:
             problem = None if self._ready.is_set() else self._load_model()
             if problem is not None:
                 raise HoldtypeError(f"the model is not loaded ({problem})")
-            text, raw = self._transcribe_batch(audio)
+            text, raw = self._transcribe_batch(audio, cancel)
+        except DecodeCancelled:
+            raise  # it starts over after the dictation
         except Exception as exc:  # a decode that broke too: said, and the entry stays as it is
             if not isinstance(exc, HoldtypeError):
                 log.exception("transcribing entry %s again failed", history_id)
@@ -488,7 +494,7 @@ class Engine:
             )
             self._busy[utt.generation] = State.TRANSCRIBING
             self._set_state(utt.generation)
-            self._transcribe_jobs.put(lambda: self._finish(utt))
+            self._transcribe_jobs.dictation(lambda: self._finish(utt))
 
     def _on_begin(self, command: _Begin) -> None:
         if self._current is not None:
@@ -524,7 +530,7 @@ class Engine:
         utt.recording.set()
         self._current = utt
         self._set_state(gen)  # the start cue, the overlay, `dictate start`: told at once
-        self._transcribe_jobs.put(lambda: self._stream(utt))
+        self._transcribe_jobs.dictation(lambda: self._stream(utt))
         self._place(utt, pick_mode=command.mode is None)
 
     def _place(self, utt: _Utterance, pick_mode: bool) -> None:
@@ -561,6 +567,7 @@ class Engine:
         try:
             self._end_recording(command)
         finally:
+            self._transcribe_jobs.recording_ended()  # background decodes held back, behind it
             self._refresh_parts()  # settings changed while the key was held, now in force
 
     def _end_recording(self, command: _End) -> None:
@@ -587,7 +594,7 @@ class Engine:
             return
         self._busy[utt.generation] = State.TRANSCRIBING
         self._set_state(utt.generation)
-        self._transcribe_jobs.put(lambda: self._finish(utt))
+        self._transcribe_jobs.dictation(lambda: self._finish(utt))
 
     def _forget_key_recording(self) -> None:
         """Tell the hotkey listener no recording of its own is under way (a toggle's next
@@ -786,8 +793,8 @@ class Engine:
 
     def _recover(self) -> None:
         """Transcribe recordings a crash left in the spool and add them to history: one per
-        job on the transcription worker, so that a dictation made meanwhile waits for one
-        recording at most (three minutes of leftover audio held a new one for 40 s)."""
+        background job on the transcription worker, which gives way to a dictation made
+        meanwhile (three minutes of leftover audio once held a new one for 40 s)."""
         from app.audio.spool import Spool
 
         spool = self._spool or Spool(self._paths.spool_dir)
@@ -796,15 +803,17 @@ class Engine:
             self._publish(
                 ev.Notice(f"Recovering {len(leftovers)} recording(s) from an earlier session…", "recovery")
             )
-            self._recover_next(spool, leftovers, [])
+            self._transcribe_jobs.background(functools.partial(self._recover_next, spool, leftovers, []))
 
-    def _recover_next(self, spool: Spool, leftovers: list[Path], recovered: list[str]) -> None:
+    def _recover_next(
+        self, spool: Spool, leftovers: list[Path], recovered: list[str], cancel: Callable[[], bool]
+    ) -> None:
         """Recover ``leftovers[0]``, then queue the rest behind whatever jobs wait meanwhile."""
         path, rest = leftovers[0], leftovers[1:]
-        if not self._recover_one(spool, path, recovered):
+        if not self._recover_one(spool, path, recovered, cancel):
             rest = []  # history cannot be written now: the next start tries again
         if rest:
-            self._transcribe_jobs.put(lambda: self._recover_next(spool, rest, recovered))
+            self._transcribe_jobs.background(functools.partial(self._recover_next, spool, rest, recovered))
         elif recovered:
             self._publish(
                 ev.Notice(
@@ -814,7 +823,9 @@ class Engine:
                 )
             )
 
-    def _recover_one(self, spool: Spool, path: Path, recovered: list[str]) -> bool:
+    def _recover_one(
+        self, spool: Spool, path: Path, recovered: list[str], cancel: Callable[[], bool]
+    ) -> bool:
         """Transcribe one leftover spool file into history, its audio kept as a whole WAV file
         (the spool's header is as old as its last flush: players read the file short). False
         when history could not be written."""
@@ -831,7 +842,7 @@ class Engine:
             log.debug("deleted the spool file %s: a header and no audio", path)
             return True
         try:
-            text, raw = self._transcribe_batch(audio)
+            text, raw = self._transcribe_batch(audio, cancel)
         except HoldtypeError as exc:
             self._publish(ev.ErrorRaised(f"could not recover {path.name}: {exc}", "recovery"))
             return True
@@ -891,10 +902,12 @@ class Engine:
     def _transcriber_name(self) -> str:
         return getattr(self._transcriber, "name", type(self._transcriber).__name__)
 
-    def _transcribe_batch(self, audio: np.ndarray) -> tuple[str, str]:
+    def _transcribe_batch(self, audio: np.ndarray, cancel: Callable[[], bool]) -> tuple[str, str]:
+        """The final text and Whisper's words of ``audio``, read as a whole (a background
+        job's decode: ``cancel`` raises DecodeCancelled when a dictation comes)."""
         assert self._pipeline is not None
         base = DecodeOptions.from_settings(self._settings.model)
-        raw = self._pipeline.transcribe(self._transcriber, audio, base).text
+        raw = self._pipeline.transcribe(self._transcriber, audio, base, cancel=cancel).text
         return self._pipeline.finish(self._transcriber, audio, raw), raw
 
     def _stream(self, utt: _Utterance) -> None:

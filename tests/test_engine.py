@@ -639,3 +639,71 @@ def test_a_mode_tied_to_an_app_is_used_when_dictating_into_it(x_env, pulse, targ
         assert modes == ["clean", "raw", "clean"]
     finally:
         eng.shutdown()
+
+
+# About 50 s of speech: tiny.en takes seconds to read it, a dictation a fraction of one.
+_LONG_TALK = " ".join(
+    [
+        "The river runs past the old mill and under the stone bridge into the town.",
+        "Every morning the baker opens his shop before the sun comes up over the hills.",
+        "Children walk to school along the path beside the water and count the ducks.",
+    ]
+    * 4
+)
+
+
+def _failed_entry(eng: Engine, speak) -> int:  # type: ignore[no-untyped-def]
+    """A failed dictation of ``_LONG_TALK`` whose recording was kept, as transcribe-again finds it."""
+    from app.history.store import HistoryEntry
+
+    wav = speak(_LONG_TALK, speed=170)
+    return eng.history.add(HistoryEntry(ev.Outcome.FAILED, error="transcription failed", audio_path=str(wav)))
+
+
+def _two(seen: Recorder) -> list[ev.UtteranceResult] | None:
+    results = seen.of(ev.UtteranceResult)
+    return results if len(results) >= 2 else None
+
+
+def test_a_dictation_made_while_an_entry_is_transcribed_again_comes_first(engine, target_window, speak):
+    """A long recording read again gives way to a dictation made meanwhile (it used to wait for
+    the whole of it), then starts over and still gets its words."""
+    seen = _start(engine)
+    target_window.focus()
+    entry = _failed_entry(engine, speak)
+    dictated = load_audio(speak("Please book a table for four people.", speed=150))
+    engine.transcribe_again(entry)  # on the transcription worker before the dictation
+    engine.dictate_audio(dictated)
+    results = wait_for(lambda: _two(seen), timeout=120, what="two results")
+    assert [r.generation for r in results] == [1, 0], results
+    assert results[0].outcome == ev.Outcome.PASTED and "table" in results[0].text.lower()
+    wait_for(lambda: "table" in target_window.text().lower(), timeout=15, what="the dictation pasted")
+    again = engine.history.get(entry)
+    assert results[1].history_id == entry and again.outcome == ev.Outcome.RECOVERED, again
+    assert "river" in again.text.lower() and "ducks" in again.text.lower(), again.text
+
+
+def test_an_entry_transcribed_again_during_a_recording_waits_for_its_dictation(
+    x_env, pulse, target_window, speak
+):
+    """Without streaming the worker is free while the key is held: a transcribe-again asked
+    then is held back until the recording ends, and its dictation is read first."""
+    settings = Settings()
+    settings.model.streaming = False
+    eng = Engine(settings, enable_hotkeys=False, enable_audio=True)
+    try:
+        seen = _start(eng)
+        target_window.focus()
+        entry = _failed_entry(eng, speak)
+        eng.begin()
+        wait_for(lambda: eng.state == ev.State.RECORDING, timeout=10, what="recording")
+        eng.transcribe_again(entry)
+        pulse.play(speak("Please book a table for four people.", speed=150))
+        assert not seen.of(ev.UtteranceResult)  # held back: nothing read it while recording
+        eng.end()
+        results = wait_for(lambda: _two(seen), timeout=120, what="two results")
+        assert [r.generation for r in results] == [1, 0], results
+        assert "table" in results[0].text.lower() and results[1].history_id == entry, results
+        assert "ducks" in eng.history.get(entry).text.lower()
+    finally:
+        eng.shutdown()
