@@ -424,3 +424,20 @@ def test_a_removed_first_word_leaves_a_lower_case_term_as_it_is_spelled() -> Non
     said = ["Um, npm install works.", "Um, iPhone sales rose.", "Um, so pandas. Um, talk python is on."]
     got = [json.loads(ok("rules", "test", "--json", text))["final"] for text in said]
     assert got == ["npm install works.", "iPhone sales rose.", "So pandas. Talk Python is on."]
+
+
+def test_a_regex_rule_that_starts_with_a_space_reads_back_from_csv(tmp_path: Path) -> None:
+    # A CSV's finds were trimmed: " +([,.])" read back as "+([,.])", an invalid regex that
+    # stopped the whole import (and "Mr\. " would have lost its space without a word).
+    ok("rules", "add", "--regex", " +([,.])", "\\1")
+    ok("rules", "add", "  spaced  ", "plain")  # no regex: trimmed as before
+    path = tmp_path / "mine.csv"
+    ok("vocab", "export", str(path))
+    ok("rules", "remove", " +([,.])")
+    ok("rules", "remove", "spaced")
+    ok("vocab", "add", "--file", str(path), "--rules")
+    assert [r["find"] for r in json.loads(ok("rules", "list", "--json"))] == [" +([,.])", "spaced"]
+    # Standard input holds terms only: a CSV's rows piped in with --rules became terms
+    piped = holdtype("vocab", "add", "--file", "-", "--rules", input=path.read_text(encoding="utf-8"))
+    assert piped.returncode == 1 and "standard input holds terms only" in piped.stderr, piped.stderr
+    assert ok("vocab", "list").strip() == ""

@@ -101,6 +101,8 @@ def _file_contents(path: Path, with_rules: bool) -> tuple[list[str], list[Rule]]
     ``with_rules`` (else saying that they are left out, and how to add them)."""
     rules: list[Rule] = []
     if str(path) == "-":
+        if with_rules:  # standard input is read as terms, one per line: a CSV's rows became terms
+            raise ConfigError("--rules reads a .toml or .csv file; standard input holds terms only")
         if sys.stdin is None or sys.stdin.isatty():
             raise ConfigError(
                 "--file - reads terms from standard input; pipe them in: "

@@ -115,11 +115,15 @@ def _from_csv(text: str) -> tuple[list[str], list[Rule]]:
             rows = rows[1:]
         return [r[0].strip() for r in rows if r and r[0].strip()], []
     for row in rows[1:]:
-        # keep replacements verbatim (a rule may insert a newline); trim everything else
+        # keep replacements and finds verbatim (a rule may insert a newline, a regex may start
+        # with a space: " +([,.])"); trim everything else, and a find that is no regex below
         record = {
-            h: (row[i] if h == "replace" else row[i].strip()) if i < len(row) else ""
+            h: (row[i] if h in {"replace", "find"} else row[i].strip()) if i < len(row) else ""
             for i, h in enumerate(header)
         }
+        regex = _truthy(record.get("regex", ""))
+        if not regex:
+            record["find"] = record.get("find", "").strip()
         kind = record.get("kind", "")
         if kind == "term" or (not kind and record.get("term")):
             term = record.get("term") or record.get("find", "")
@@ -130,7 +134,7 @@ def _from_csv(text: str) -> tuple[list[str], list[Rule]]:
                 Rule(
                     find=record["find"],
                     replace=record.get("replace", ""),
-                    regex=_truthy(record.get("regex", "")),
+                    regex=regex,
                     case_sensitive=_truthy(record.get("case_sensitive", "")),
                 )
             )
