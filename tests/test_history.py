@@ -290,3 +290,17 @@ def test_entry_is_frozen() -> None:
     with pytest.raises(AttributeError):
         e.text = "y"  # type: ignore[misc]
     assert e.to_dict()["outcome"] == "pasted"
+
+
+def test_words_read_again_for_an_entry_deleted_meanwhile_are_not_said_kept(store: HistoryStore) -> None:
+    """The entry went (deleted in the window, pruned) while its recording was read again: the
+    update found nothing, yet "Transcribed entry N again" was said and the words were lost."""
+    from app.errors import HoldtypeError
+    from app.history.again import keep_reading
+
+    entry = store.get(store.add(HistoryEntry(Outcome.FAILED, error="transcription failed")))
+    assert entry is not None and entry.id is not None
+    store.delete(entry.id)
+    with pytest.raises(HoldtypeError, match=r"was deleted while it was read again; its new words: new words"):
+        keep_reading(store, entry, "new words", "new words", "tiny.en", "raw")
+    assert store.count() == 0

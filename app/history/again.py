@@ -60,9 +60,10 @@ def keep_reading(store: HistoryStore, entry: HistoryEntry, raw: str, text: str, 
                 app=entry.app,
             )
         )
-    store.update(
+    if not store.update(
         entry.id, raw=raw, text=text, model=model, mode=mode, error=None, outcome=Outcome.RECOVERED.value
-    )
+    ):
+        raise HoldtypeError(f"entry {entry.id} was deleted while it was read again; its new words: {text}")
     return entry.id
 
 
