@@ -53,6 +53,28 @@ def test_apps_tied_to_a_mode_are_set_and_listed() -> None:
     assert "thunderbird" in holdtype("config", "get", "modes.apps").stdout  # the old value stays
 
 
+def test_an_app_tied_to_a_deleted_mode_is_said_and_does_not_block_the_others() -> None:
+    modes_dir = os.path.join(os.environ["HOLDTYPE_HOME"], "config", "modes")
+    os.makedirs(modes_dir)
+    with open(os.path.join(modes_dir, "memo.toml"), "w") as f:
+        f.write('description = "Memo"\ntemplate = "Memo: {text}"\n')
+    tied = holdtype("config", "set", "modes.apps", '{"mutt": "memo", "slack": "message"}')
+    assert tied.returncode == 0, tied.stderr
+    os.remove(os.path.join(modes_dir, "memo.toml"))  # deleted by hand, still tied
+    listed = holdtype("modes", "list")
+    assert listed.returncode == 0
+    assert "modes.apps ties mutt to 'memo': no such mode" in listed.stderr, listed.stderr
+    assert """holdtype config set modes.apps '{"slack": "message"}'""" in listed.stderr
+    # Adding an entry or changing another is not refused for the stale one (it was, whole)
+    more = holdtype("config", "set", "modes.apps", '{"mutt": "memo", "slack": "clean", "geary": "email"}')
+    assert more.returncode == 0, more.stderr
+    typo = holdtype("config", "set", "modes.apps", '{"mutt": "memo", "slack": "clena"}')
+    assert typo.returncode == 1 and "unknown mode 'clena'" in typo.stderr  # what changed is checked
+    dropped = holdtype("config", "set", "modes.apps", '{"slack": "clean"}')
+    assert dropped.returncode == 0, dropped.stderr
+    assert "no such mode" not in holdtype("modes", "list").stderr
+
+
 def test_modes_errors_are_one_line() -> None:
     _one_line_error(holdtype("modes", "show", "nope"), "unknown mode 'nope'")
     _one_line_error(holdtype("modes", "test", "nope", "hello"), "unknown mode 'nope'")

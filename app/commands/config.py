@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 import click
@@ -116,7 +116,7 @@ def config_set(key: str, value: str) -> None:
         raise click.ClickException(f"not saved: this looks like an API key; {KEYS_GO_TO_LLM}")
     with editing() as current:
         new = _normalised(key, set_text(current, key, value))  # a key inside JSON: save refuses it
-        notes = _check_in_place(key, new)
+        notes = _check_in_place(key, new, current)
         save(new)
     shown = get_value(new, key)
     click.echo(f"{key} = {shown if isinstance(shown, str) else json.dumps(shown, ensure_ascii=False)}")
@@ -157,13 +157,15 @@ def _normalised(key: str, new: Settings) -> Settings:
     return new
 
 
-def _check_in_place(key: str, new: Settings) -> list[str]:
+def _check_in_place(key: str, new: Settings, old: Settings) -> list[str]:
     """Refuse a value that is valid in the file but names nothing on this machine (a model, a
     language or a mode that does not exist), a key that collides with another, a rule that
     cannot run, before it breaks dictation; return notes on values that work but need a step
     first. Whatever ``key`` sets is checked, one setting or a whole section. The settings file
     itself stays lenient: a model folder on a drive that is not mounted is no reason to set the
-    user's whole file aside."""
+    user's whole file aside. Of the modes named in tables (``modes.apps``,
+    ``hotkey.mode_keys``) only those this change names are checked: a mode deleted since it was
+    tied must not block mending the table one entry at a time."""
     if key == "schema_version":
         raise ConfigError("schema_version is kept by Holdtype itself; it cannot be set")
     notes: list[str] = []
@@ -186,12 +188,21 @@ def _check_in_place(key: str, new: Settings) -> list[str]:
 
         named = [new.modes.active] if _touches(key, "modes.active") else []
         if _touches(key, "hotkey.mode_keys"):
-            named += new.hotkey.mode_keys.values()
+            named += _changed_values(old.hotkey.mode_keys, new.hotkey.mode_keys)
         if _touches(key, "modes.apps"):
-            named += new.modes.apps.values()
+            named += _changed_values(old.modes.apps, new.modes.apps)
         for mode in named:
             get_mode(mode)  # unknown or broken: refused with the known names
     return notes
+
+
+def _changed_values(old: Mapping[str, str], new: Mapping[str, str]) -> list[str]:
+    """The values of ``new`` set or changed since ``old`` (a key's removal names nothing).
+
+    >>> _changed_values({"slack": "gone", "mutt": "email"}, {"slack": "gone", "mutt": "clean"})
+    ['clean']
+    """
+    return [value for name, value in new.items() if old.get(name) != value]
 
 
 def _check_model_name(name: str) -> list[str]:

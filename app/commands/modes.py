@@ -9,6 +9,10 @@ Examples::
 
 from __future__ import annotations
 
+import json
+import shlex
+from collections.abc import Mapping
+
 import click
 
 from app.commands._common import echo_json, settings
@@ -34,6 +38,7 @@ def list_modes(as_json: bool) -> None:
     """
     cfg = settings()
     found = load_modes()
+    _warn_stale_apps(cfg, found)
     if as_json:
         for mode in found.values():
             echo_json(
@@ -120,3 +125,20 @@ def test_mode(name: str, text: str, sample: int, as_json: bool) -> None:
 def _apps_of(cfg: Settings, mode: str) -> list[str]:
     """The apps ``modes.apps`` ties to ``mode``, as the user named them."""
     return [app for app, tied in cfg.modes.apps.items() if tied == mode]
+
+
+def _warn_stale_apps(cfg: Settings, found: Mapping[str, object]) -> None:
+    """Say on stderr which ``modes.apps`` entries name no mode (one deleted since it was tied),
+    with the command that drops them: their apps get the mode in use."""
+    stale = {app: mode for app, mode in cfg.modes.apps.items() if mode not in found}
+    if not stale:
+        return
+    ties = ", ".join(f"{app} to '{mode}'" for app, mode in stale.items())
+    kept = {app: mode for app, mode in cfg.modes.apps.items() if app not in stale}
+    command = f"holdtype config set modes.apps {shlex.quote(json.dumps(kept, ensure_ascii=False))}"
+    click.secho(
+        f"warning: modes.apps ties {ties}: no such mode (the mode in use applies there); "
+        f"drop it with: {command}",
+        err=True,
+        fg="yellow",
+    )
