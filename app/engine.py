@@ -195,6 +195,7 @@ class Engine:
         self._pipeline: TextPipeline | None = None
         self._inserter: Inserter | None = None
         self._mode_runner: Any = None
+        self._stale_modes: set[str] = set()  # modes.apps' modes already said to be unusable
         self._problems: dict[str, str] = {}  # part ("audio", "hotkey") -> why it is not working
         self._failed_now: list[str] = []  # the problems of the last settings change
         self._cancelled: set[int] = set()  # generations cancelled while in flight
@@ -544,9 +545,42 @@ class Engine:
         app = self._focused_app()
         utt.app = app[0] if app else ""
         tied = mode_for_app(app, self._settings.modes.apps) if pick_mode else None
+        if tied and not self._mode_usable(tied, utt.app):
+            tied = None
         if tied and tied != utt.mode:
             utt.mode = tied
             self._publish(ev.StateChanged(State.RECORDING, utt.generation, tied))
+
+    def _mode_usable(self, mode: str, app: str) -> bool:
+        """Whether ``mode``, which ``modes.apps`` ties to ``app``, can be run; one that was
+        deleted (or whose file is broken) since it was tied is said once, and the mode in use
+        applies instead (its dictation used to get the plain transcript, with a notice each
+        time)."""
+        from app.llm.modes import ModeError
+
+        try:
+            self._runner().mode(mode)
+        except ModeError as exc:
+            if mode not in self._stale_modes:
+                self._stale_modes.add(mode)
+                self._publish(
+                    ev.Notice(
+                        f"modes.apps ties {app} to a mode that cannot be used ({exc}); "
+                        f"the mode in use applies there",
+                        "llm",
+                    )
+                )
+            return False
+        self._stale_modes.discard(mode)
+        return True
+
+    def _runner(self) -> Any:
+        """The LLM mode runner, made on first use (``ModeRunner``)."""
+        if self._mode_runner is None:
+            from app.llm.runner import ModeRunner
+
+            self._mode_runner = ModeRunner(self._settings)
+        return self._mode_runner
 
     def _focused_app(self) -> tuple[str, ...] | None:
         """The names of the app being dictated into (:func:`app.insert.focus.focused_app`),
@@ -1123,16 +1157,13 @@ class Engine:
         """``text`` through ``mode``; the text as it was when the mode fails in any way (the
         runner itself falls back on a model's failures: this also covers its own)."""
         try:
-            if self._mode_runner is None:
-                from app.llm.runner import ModeRunner
-
-                self._mode_runner = ModeRunner(self._settings)
-            result = self._mode_runner.run(mode, text)
+            runner = self._runner()  # (new settings may drop it meanwhile)
+            result = runner.run(mode, text)
         except Exception as exc:
             log.exception("mode %s failed", mode)
             self._publish(ev.Notice(f"Mode '{mode}' failed ({exc}); the plain transcript is used", "llm"))
             return text
-        problem = self._mode_runner.cache_problem()
+        problem = runner.cache_problem()
         if problem:
             self._publish(ev.ErrorRaised(problem, "llm"))
         if result.fallback_reason:

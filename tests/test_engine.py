@@ -641,6 +641,33 @@ def test_a_mode_tied_to_an_app_is_used_when_dictating_into_it(x_env, pulse, targ
         eng.shutdown()
 
 
+def test_an_app_tied_to_a_deleted_mode_gets_the_mode_in_use(x_env, pulse, target_window_factory, speak):
+    """A mode deleted since ``modes.apps`` tied it to an app: dictating there uses the active
+    mode, said once (each dictation used to fall back to the plain transcript, with a notice)."""
+    settings = Settings()
+    settings.modes.apps = {"holdtype-mail": "deleted-since"}  # as a file edited by hand leaves it
+    eng = Engine(settings, enable_hotkeys=False, enable_audio=True)
+    try:
+        seen = _start(eng)
+        mail = target_window_factory("holdtype-mail")
+        mail.focus()
+        first = _record(eng, seen, pulse, speak)
+        assert first.outcome == ev.Outcome.PASTED and first.mode == "raw", first
+        wait_for(lambda: "table" in mail.text().lower(), timeout=15, what="the text in the mail window")
+        eng.begin()
+        wait_for(lambda: eng.state == ev.State.RECORDING, timeout=10, what="recording")
+        eng.end()
+        second = wait_for(lambda: seen.of(ev.UtteranceResult)[1:], timeout=60, what="a second result")[0]
+        assert second.mode == "raw", second
+        said = [n.message for n in seen.of(ev.Notice) if "modes.apps" in n.message]
+        assert len(said) == 1 and "deleted-since" in said[0] and "holdtype-mail" in said[0].casefold(), said
+        assert not any("plain transcript" in n.message for n in seen.of(ev.Notice))
+        modes = {e.mode for e in seen.of(ev.StateChanged) if e.state == ev.State.RECORDING}
+        assert modes == {"raw"}, modes
+    finally:
+        eng.shutdown()
+
+
 # About 50 s of speech: tiny.en takes seconds to read it, a dictation a fraction of one.
 _LONG_TALK = " ".join(
     [
