@@ -30,7 +30,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from app.config import KEY_NOT_HERE, looks_like_api_key
 from app.errors import HoldtypeError
-from app.insert.base import window_in
 from app.paths import get_paths, resources_dir
 from app.textfile import read_text
 
@@ -112,15 +111,21 @@ RAW_MODE = Mode(name=RAW, description="No LLM: the transcript after vocabulary a
 def mode_for_app(names: Sequence[str] | None, apps: Mapping[str, str]) -> str | None:
     """The mode ``apps`` (the ``modes.apps`` setting) ties to the focused app, whose names
     (:func:`app.insert.focus.focused_app`) are ``names``; None when none is tied to it.
-    An entry matches any of the names, ignoring case.
+    An entry matches any of the names, ignoring case; when entries match two of them, the one
+    for the name shown first (the app's, see :mod:`app.insert.focus`) wins, whatever order the
+    entries were written in.
 
     >>> mode_for_app(("Mail", "Thunderbird"), {"slack": "message", "thunderbird": "email"})
     'email'
+    >>> mode_for_app(("firefox", "Navigator"), {"navigator": "clean", "Firefox": "message"})
+    'message'
     >>> mode_for_app(None, {"thunderbird": "email"}) is None
     True
     """
-    for app, mode in apps.items():
-        if window_in(names, [app]):
+    by_name = {app.casefold(): mode for app, mode in apps.items()}
+    for name in names or ():
+        mode = by_name.get(name.casefold()) if name else None
+        if mode is not None:
             return mode
     return None
 
