@@ -294,9 +294,13 @@ def test_doctor_warns_of_apps_tied_to_no_mode_or_that_cannot_be_told() -> None:
     result = holdtype("doctor", env=env)
     assert "[warn] mode apps: modes.apps names no such mode: emial" in result.stdout, result.stdout
     assert holdtype("config", "set", "modes.apps", '{"thunderbird": "email"}').returncode == 0
-    assert "[ok  ] mode apps: 1 app(s)" in holdtype("doctor", env=env).stdout
+    assert "[warn] mode apps: DISPLAY is not set" in holdtype("doctor", env=env).stdout
+    assert "[ok  ] mode apps: 1 app(s)" in holdtype("doctor", env={**env, "DISPLAY": ":97"}).stdout
     gnome = {"DISPLAY": "", "XDG_SESSION_TYPE": "wayland", "SWAYSOCK": "", "HYPRLAND_INSTANCE_SIGNATURE": ""}
     assert "does not say which window has the focus" in holdtype("doctor", env=gnome).stdout
+    hyprland = {**gnome, "HYPRLAND_INSTANCE_SIGNATURE": "x"}
+    assert shutil.which("hyprctl") is None  # (not installed here): its absence is what is said
+    assert "[warn] mode apps: hyprctl is not on PATH" in holdtype("doctor", env=hyprland).stdout
 
 
 def test_doctor_names_the_fix_for_cuda_without_a_gpu() -> None:

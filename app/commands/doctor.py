@@ -306,7 +306,7 @@ def _mode_apps() -> list[Check]:
         return []
     unknown = sorted({mode for mode in apps.values() if mode not in load_modes()})
     if unknown:
-        detail = f"modes.apps names no such mode: {', '.join(unknown)} (its apps get the plain transcript)"
+        detail = f"modes.apps names no such mode: {', '.join(unknown)} (its apps get the mode in use)"
         return [
             Check(
                 "mode apps",
@@ -317,13 +317,27 @@ def _mode_apps() -> list[Check]:
             )
         ]
     backend = detect_backend() if settings.paste.backend == "auto" else settings.paste.backend
-    told = os.environ.get("SWAYSOCK") or os.environ.get("HYPRLAND_INSTANCE_SIGNATURE")
-    if backend == "wayland" and not told:
-        detail = (
-            "this Wayland desktop does not say which window has the focus: the mode in use applies everywhere"
-        )
-        return [Check("mode apps", False, detail, "bind a shortcut per mode (hotkey.mode_keys)", False)]
+    problem = _focus_problem(backend)
+    if problem:
+        detail = f"{problem[0]}: the mode in use applies everywhere"
+        return [Check("mode apps", False, detail, problem[1], False)]
     return [Check("mode apps", True, f"{len(apps)} app(s) with a mode of their own", required=False)]
+
+
+def _focus_problem(backend: str) -> tuple[str, str] | None:
+    """Why the focused app cannot be told under ``backend`` here, and the fix; None when it can
+    (as far as can be seen without asking: the desktop's own tool is on PATH)."""
+    if backend == "x11" and not os.environ.get("DISPLAY"):
+        return "DISPLAY is not set, so no window can be asked", "run Holdtype in your desktop session"
+    if backend != "wayland":
+        return None
+    for variable, tool in (("SWAYSOCK", "swaymsg"), ("HYPRLAND_INSTANCE_SIGNATURE", "hyprctl")):
+        if os.environ.get(variable):
+            if shutil.which(tool):
+                return None
+            return f"{tool} is not on PATH, so the focused window cannot be asked", f"put {tool} on PATH"
+    unknown = "this Wayland desktop does not say which window has the focus"
+    return unknown, "bind a shortcut per mode (hotkey.mode_keys)"
 
 
 def run_checks() -> list[Check]:
