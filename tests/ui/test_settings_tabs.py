@@ -655,6 +655,37 @@ def test_apps_are_tied_to_a_mode_from_the_modes_tab(  # type: ignore[no-untyped-
     commit(qtbot, window)
     assert saved(config_path).modes.apps == {} and tab.apps_problem.text() == ""
 
+    # A saved mode with unsaved edits is still that mode: its apps are tied (they were refused
+    # as "save the mode first", then dropped), and emptying the field unties them
+    tab.description.setText("Edited, not saved")
+    tab.description.textEdited.emit("Edited, not saved")
+    tab.apps_field.setText("geary")
+    tab.apps_field.editingFinished.emit()
+    assert tab.apps_problem.text() == ""
+    commit(qtbot, window)
+    assert saved(config_path).modes.apps == {"geary": "email"}
+    assert tab.description.text() == "Edited, not saved"  # the edits stay in the editor
+    tab.apps_field.setText("")
+    tab.apps_field.editingFinished.emit()
+    commit(qtbot, window)
+    assert saved(config_path).modes.apps == {}
+
+
+def test_apps_tied_to_a_deleted_mode_are_shown_and_can_be_forgotten(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings
+) -> None:
+    """A mode deleted since an app was tied to it: the tab says so (the tie was invisible, and
+    kept), and "Forget them" drops those ties alone."""
+    s = Settings()
+    s.modes.apps = {"mutt": "deleted-since", "Slack": "message"}
+    window, tab = modes_tab(qtbot, config_path, write_settings, s, "message")
+    assert tab.stale_apps.isVisibleTo(tab) and tab.forget_stale.isVisibleTo(tab)
+    assert "mutt (to 'deleted-since')" in tab.stale_apps.text()
+    tab.forget_stale.click()
+    commit(qtbot, window)
+    assert saved(config_path).modes.apps == {"Slack": "message"}
+    assert not tab.stale_apps.isVisibleTo(tab) and not tab.forget_stale.isVisibleTo(tab)
+
 
 def test_llm_tab(qtbot, config_path: Path, write_settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
 

@@ -136,6 +136,14 @@ class ModesTab(SettingsTab):
         apps_row.addWidget(self.apps_field, 1)
         self.apps_problem = QLabel("")
         self.apps_problem.setStyleSheet("color: #c62828;")
+        self.stale_apps = QLabel("")  # apps tied to a mode that is gone (deleted since)
+        self.stale_apps.setObjectName("stale-apps")
+        self.stale_apps.setWordWrap(True)
+        self.forget_stale = QPushButton("Forget them")
+        self.forget_stale.clicked.connect(self.forget_stale_apps)
+        stale_row = QHBoxLayout()
+        stale_row.addWidget(self.stale_apps, 1)
+        stale_row.addWidget(self.forget_stale)
 
         right = QVBoxLayout()
         right.addLayout(form)
@@ -150,6 +158,7 @@ class ModesTab(SettingsTab):
         right.addWidget(self.bind_problem)
         right.addLayout(apps_row)
         right.addWidget(self.apps_problem)
+        right.addLayout(stale_row)
         right.addWidget(
             note(
                 "Apps by window class or app id, as the History tab's App column names the app "
@@ -225,8 +234,34 @@ class ModesTab(SettingsTab):
             if name == selected:
                 self.list.setCurrentItem(item)
         self.list.blockSignals(False)
+        self._show_stale_apps()
         if not self._draft:
             self._show_selected()
+
+    def stale_ties(self) -> dict[str, str]:
+        """The ``modes.apps`` entries whose mode is not among the modes (deleted since it was
+        tied, or its file broken): dictation there uses the mode in use. None while the modes
+        could not be read at all."""
+        if not self._modes:
+            return {}
+        return {app: mode for app, mode in self._mode_apps.items() if mode not in self._modes}
+
+    def _show_stale_apps(self) -> None:
+        stale = self.stale_ties()
+        ties = ", ".join(f"{app} (to '{mode}')" for app, mode in stale.items())
+        self.stale_apps.setText(
+            f"Tied to a mode that is gone: {ties}. The mode in use applies there." if stale else ""
+        )
+        self.stale_apps.setVisible(bool(stale))
+        self.forget_stale.setVisible(bool(stale))
+
+    def forget_stale_apps(self) -> None:
+        """Drop the apps tied to a mode that is gone (:meth:`stale_ties`)."""
+        stale = self.stale_ties()
+        if stale:
+            self._mode_apps = {app: mode for app, mode in self._mode_apps.items() if app not in stale}
+            self.changed()
+            self.reload_modes()
 
     def selected_name(self) -> str | None:
         """The name of the selected mode."""
@@ -391,7 +426,7 @@ class ModesTab(SettingsTab):
 
     def _bind_captured(self, key: str) -> None:
         name = self.selected_name()
-        if not name or self._draft:  # a new mode not saved yet: the key was kept for nothing
+        if not name:  # a new mode not saved yet (none is selected): the key was kept for nothing
             self.bind_problem.setText("Save the mode first, then give it a key.")
             self.bind_field.set_binding("")
             return
@@ -423,7 +458,7 @@ class ModesTab(SettingsTab):
         """Tie the apps in the field to the selected mode (an app tied to another mode moves)."""
         name = self.selected_name()
         typed = [app.strip() for app in self.apps_field.text().split(",") if app.strip()]
-        if not name or self._draft:
+        if not name:  # a new mode not saved yet; a saved one being edited is tied as it is saved
             if typed:
                 self.apps_problem.setText("Save the mode first, then name its apps.")
             return
