@@ -21,6 +21,8 @@ from typing import IO
 
 import platformdirs
 
+from app.errors import HoldtypeError
+
 APP_NAME = "holdtype"
 HOME_ENV = "HOLDTYPE_HOME"
 
@@ -85,6 +87,24 @@ def get_paths() -> Paths:
         Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
         Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False)),
     )
+
+
+def check_export_target(path: Path) -> None:
+    """Refuse to export to ``path`` when it lies in one of Holdtype's own folders: named there,
+    an export would overwrite the settings or the history database it was made from (they were
+    then moved aside as broken on the next start).
+
+    Raises :class:`app.errors.HoldtypeError` naming the folder.
+    """
+    target = path.expanduser().resolve()
+    paths = get_paths()
+    for folder in (paths.config_dir, paths.data_dir, paths.cache_dir):
+        folder = folder.resolve()
+        if target == folder or folder in target.parents:
+            raise HoldtypeError(
+                f"{path} is in Holdtype's own folder {folder}, where it could overwrite Holdtype's "
+                "files; export to a file elsewhere"
+            )
 
 
 def ensure_dir(path: Path, private: bool = False) -> Path:

@@ -10,6 +10,7 @@ import pytest
 
 from app.events import Outcome
 from app.history.store import HistoryEntry, HistoryStore
+from app.paths import get_paths
 from tests.cli import holdtype
 from tests.fixtures.display import XClipboard, XDisplay
 
@@ -223,6 +224,12 @@ def test_export_writes_every_entry_oldest_first_in_the_format_asked(
     failed = holdtype("history", "export", str(tmp_path / "no-such-folder" / "said.csv"))
     assert failed.returncode == 1 and "Traceback" not in failed.stderr
     assert f"cannot write {tmp_path / 'no-such-folder' / 'said.csv'}" in failed.stderr
+
+    database = get_paths().history_db  # named as the target, it was overwritten with the export
+    own = holdtype("history", "export", "--format", "csv", str(database))
+    assert own.returncode == 1 and "Holdtype's own folder" in own.stderr and "Traceback" not in own.stderr
+    with HistoryStore() as store:
+        assert [e.id for e in store.list()] == filled[::-1]  # still a database, every entry in it
 
 
 @pytest.mark.slow

@@ -141,6 +141,11 @@ def test_vocab_export_writes_what_vocab_add_reads_back(tmp_path: Path) -> None:
     assert (tmp_path / "terms.txt").read_text(encoding="utf-8") == "scikit-learn\nTalk Python To Me\n"
     gone = holdtype("vocab", "export", str(tmp_path / "no-such-folder" / "v.toml"))
     assert gone.returncode == 1 and "cannot write" in gone.stderr and "Traceback" not in gone.stderr
+    settings_file = Path(holdtype("config", "path").stdout.strip())
+    own = holdtype("vocab", "export", str(settings_file))  # it became a list of terms
+    assert own.returncode == 1 and "Holdtype's own folder" in own.stderr and "Traceback" not in own.stderr
+    assert "scikit-learn" in ok("vocab", "list")
+    assert "broken" not in holdtype("vocab", "list").stderr  # the settings file is as it was
 
 
 def test_vocab_add_file_errors_are_one_line(tmp_path: Path) -> None:

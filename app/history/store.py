@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 from app.errors import SHOWN_TO_USER, HoldtypeError, unusable
 from app.events import Outcome
-from app.paths import ensure_dir, get_paths, move_aside, private_file
+from app.paths import check_export_target, ensure_dir, get_paths, move_aside, private_file
 
 log = logging.getLogger(__name__)
 
@@ -333,8 +333,10 @@ class HistoryStore:
 
         The file is mode 0600, also when it was there before with another mode (it is
         truncated and rewritten: the old mode would have opened the whole history to others).
-        Returns the number of entries written.
+        Returns the number of entries written. A file in Holdtype's own folders is refused
+        (:func:`app.paths.check_export_target`).
         """
+        check_export_target(path)
         fmt = fmt or export_format(path)
         with self._lock:
             rows = self._conn.execute("SELECT * FROM utterances ORDER BY created, id").fetchall()

@@ -25,6 +25,7 @@ from pydantic import ValidationError
 
 from app.config import Rule
 from app.errors import HoldtypeError
+from app.paths import check_export_target
 from app.textfile import read_text
 
 if sys.version_info >= (3, 11):
@@ -149,7 +150,9 @@ def write_vocabulary_file(path: Path, terms: list[str], rules: list[Rule]) -> No
     """Write terms and rules as :func:`read_vocabulary_file` reads them back: TOML (``.toml``),
     CSV (``.csv``), or for any other name plain text, one term per line. Plain text has no
     room for rules: with rules, :class:`HoldtypeError` asks for .toml or .csv (a .txt used to
-    get CSV, which read back as terms such as "kind,find,replace,regex,case_sensitive")."""
+    get CSV, which read back as terms such as "kind,find,replace,regex,case_sensitive"). A
+    file in Holdtype's own folders is refused (:func:`app.paths.check_export_target`)."""
+    check_export_target(path)
     suffix = path.suffix.lower()
     if suffix == ".toml":
         data: dict[str, Any] = {"terms": terms, "rules": [r.model_dump() for r in rules]}
