@@ -130,7 +130,10 @@ def test_vocab_export_writes_what_vocab_add_reads_back(tmp_path: Path) -> None:
     ok("vocab", "remove", "scikit-learn", "Talk Python To Me")
     ok("rules", "add", "NEW  LINE", "<br>")  # the same find: replaced where it stands, not doubled
     back = holdtype("vocab", "add", "--file", str(tmp_path / "mine.toml"), "--rules")
-    assert back.returncode == 0 and "added 1 rule(s)" in back.stdout, back.stderr
+    assert back.returncode == 0, back.stderr  # (it was counted as added)
+    assert "added 0 rule(s), replaced 1 with the same find from" in back.stdout, back.stdout
+    again = ok("vocab", "add", "--file", str(tmp_path / "mine.toml"), "--rules")
+    assert "added 0 rule(s), 1 already there from" in again and "added 0 term(s)" in again
     assert ok("vocab", "list").splitlines() == ["scikit-learn", "Talk Python To Me"]
     assert [(r["find"], r["replace"]) for r in json.loads(ok("rules", "list", "--json"))] == [
         ("new line", "\\n")

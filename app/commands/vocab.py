@@ -86,13 +86,21 @@ def add(terms: tuple[str, ...], term_file: Path | None, with_rules: bool) -> Non
                 added.append(clean)
         vocabulary = current.vocabulary.model_copy(update={"terms": words})
         kept = list(current.rules)
+        counts = {"added": 0, "replaced": 0, "same": 0}  # of the file's rules
         for rule in rules:
-            kept, _replaced = with_rule(kept, rule)
+            before = kept
+            kept, replaced = with_rule(kept, rule)
+            counts["same" if kept == before else "replaced" if replaced else "added"] += 1
         new = current.model_copy(update={"vocabulary": vocabulary, "rules": kept})
         _common.save(new)
     click.echo(f"added {len(added)} term(s); {len(words)} in the vocabulary")
     if rules:
-        click.echo(f"added {len(rules)} rule(s) from {term_file}; {len(kept)} rule(s)")
+        parts = [f"added {counts['added']} rule(s)"]
+        if counts["replaced"]:
+            parts.append(f"replaced {counts['replaced']} with the same find")
+        if counts["same"]:
+            parts.append(f"{counts['same']} already there")
+        click.echo(f"{', '.join(parts)} from {term_file}; {len(kept)} rule(s)")
     _prompt_note(words, new.vocabulary.bias)
 
 
