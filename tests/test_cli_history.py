@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import wave
 from pathlib import Path
 
 import pytest
@@ -281,7 +282,7 @@ def test_retry_reads_a_kept_recording_again_into_its_entry(speak) -> None:  # ty
 
 
 def test_paste_puts_an_entry_into_the_focused_window(
-    filled: list[int], display: XDisplay, target_window
+    filled: list[int], display: XDisplay, target_window, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
     """The tray's Shift+click on a Recent entry, from the command line (or a desktop shortcut):
     without an ID the newest entry with text, into the real focused window."""
@@ -295,6 +296,17 @@ def test_paste_puts_an_entry_into_the_focused_window(
     target_window.wait_for_text("Second thought. Install scikit-learn today. ")
     empty = holdtype("history", "paste", str(filled[2]), env=display.env)
     assert empty.returncode == 1 and f"entry {filled[2]} has no text" in empty.stderr
+    assert "kept no recording" in empty.stderr and "history retry" not in empty.stderr  # it has none
+    recording = tmp_path / "kept.wav"  # (its words are not read here: that is `history retry`)
+    with wave.open(str(recording), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16000)
+        out.writeframes(bytes(3200))
+    with HistoryStore() as store:
+        store.update(filled[2], audio_path=str(recording))
+    kept = holdtype("history", "paste", str(filled[2]), env=display.env)
+    assert kept.returncode == 1 and f"`holdtype history retry {filled[2]}` reads it again" in kept.stderr
     nowhere = holdtype(
         "history", "paste", env={"DISPLAY": "", "XDG_SESSION_TYPE": "x11", "WAYLAND_DISPLAY": ""}
     )

@@ -202,7 +202,7 @@ def paste(entry_id: int | None) -> None:
     if entry is None:
         raise HoldtypeError("nothing in the recent history has text to paste")
     if not entry.text.strip():
-        raise HoldtypeError(f"history entry {entry.id} has no text (`holdtype history retry {entry.id}`?)")
+        raise HoldtypeError(f"history entry {entry.id} has no text{_retry_hint(entry)}")
     result = choose_inserter(settings().paste).insert(entry.text)
     if not result.ok:
         if result.method == "type":  # a failed paste leaves the text on the clipboard itself
@@ -211,6 +211,17 @@ def paste(entry_id: int | None) -> None:
             get_clipboard().set(entry.text)
         raise HoldtypeError(f"{result.error or 'the paste failed'}; the text is on the clipboard")
     click.echo(f"pasted entry {entry.id} ({len(entry.text)} characters)", err=True)
+
+
+def _retry_hint(entry: HistoryEntry) -> str:
+    """How an entry with no text may still get some: read again when its recording is there."""
+    from app.history.again import kept_recording
+
+    try:
+        kept_recording(entry)
+    except HoldtypeError as exc:
+        return f"; nothing can read it again: {exc}"
+    return f"; its recording is kept: `holdtype history retry {entry.id}` reads it again"
 
 
 @history.command()
