@@ -197,6 +197,45 @@ def test_a_history_made_before_the_app_column_gets_it_when_opened(tmp_path: Path
         assert s.count() == 2
 
 
+def test_a_history_of_before_the_app_column_is_read_while_another_process_writes(tmp_path: Path) -> None:
+    """Adding the column needs the write lock: while another process held it, even a listing
+    waited its whole timeout and failed. It reads without the column; a write adds it first."""
+    import sqlite3
+
+    path = tmp_path / "h.sqlite3"
+    with sqlite3.connect(path) as conn:  # the first schema, in WAL mode as Holdtype used it
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(
+            "CREATE TABLE utterances (id INTEGER PRIMARY KEY AUTOINCREMENT, created REAL NOT NULL, "
+            "key_down REAL, key_up REAL, text_ready REAL, inserted REAL, raw TEXT NOT NULL DEFAULT '', "
+            "text TEXT NOT NULL DEFAULT '', model TEXT NOT NULL DEFAULT '', mode TEXT NOT NULL DEFAULT '', "
+            "device TEXT NOT NULL DEFAULT '', outcome TEXT NOT NULL, error TEXT, audio_path TEXT, "
+            "audio_seconds REAL, release_to_text_ms REAL)"
+        )
+        conn.execute("CREATE INDEX utterances_created ON utterances(created)")  # there from the first
+        conn.execute("INSERT INTO utterances (created, text, outcome) VALUES (1.0, 'old words', 'pasted')")
+    conn.close()
+    writer = sqlite3.connect(path, isolation_level=None)  # another process's write, under way
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        with HistoryStore(path, timeout_s=1.0) as s:
+            assert [(e.text, e.app) for e in s.list()] == [("old words", "")]
+            with pytest.raises(HistoryError):  # the column cannot be added yet: the write waits
+                s.add(HistoryEntry(Outcome.PASTED, text="new words", app="thunderbird"))
+            writer.execute("COMMIT")
+            s.add(HistoryEntry(Outcome.PASTED, text="new words", app="thunderbird"))
+            assert [(e.text, e.app) for e in s.list()] == [("new words", "thunderbird"), ("old words", "")]
+        writer.execute("BEGIN IMMEDIATE")  # the schema as it is now: opening writes nothing either
+        with HistoryStore(path, timeout_s=1.0) as s:
+            assert s.count() == 2
+        writer.execute("COMMIT")
+    finally:
+        writer.close()
+    with sqlite3.connect(path) as conn:
+        assert "app" in {row[1] for row in conn.execute("PRAGMA table_info(utterances)")}
+    conn.close()
+
+
 def test_not_a_database_is_moved_aside(tmp_path: Path) -> None:
     path = tmp_path / "history.sqlite3"
     path.write_bytes(b"this is not sqlite at all, just text " * 100)

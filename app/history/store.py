@@ -126,17 +126,35 @@ def _row_to_entry(row: sqlite3.Row) -> HistoryEntry:
 _ADDED_COLUMNS = {"app": "TEXT NOT NULL DEFAULT ''"}
 
 
-def _add_columns(conn: sqlite3.Connection) -> None:
-    """Add the columns a history database made by an older Holdtype lacks."""
+#: How long opening the history waits for another process's write lock to add a column;
+#: after that the column is added before the first write (reading needs none of them).
+MIGRATE_WAIT_S = 0.5
+
+
+def _add_columns(conn: sqlite3.Connection, wait_s: float, restore_s: float) -> list[str]:
+    """Add the columns a history database made by an older Holdtype lacks, waiting at most
+    ``wait_s`` for another process's write lock (then ``restore_s`` is the connection's wait
+    again); return those still missing because the lock was not given up (with ``wait_s`` as
+    long as the connection's own wait, a lock is :class:`sqlite3.OperationalError`)."""
     have = {row[1] for row in conn.execute("PRAGMA table_info(utterances)")}
-    for name, definition in _ADDED_COLUMNS.items():
-        if name in have:
-            continue
-        try:
-            conn.execute(f"ALTER TABLE utterances ADD COLUMN {name} {definition}")
-        except sqlite3.OperationalError as exc:  # another process added it first
-            if "duplicate column" not in str(exc):
-                raise
+    missing = []
+    conn.execute(f"PRAGMA busy_timeout = {int(wait_s * 1000)}")
+    try:
+        for name, definition in _ADDED_COLUMNS.items():
+            if name in have:
+                continue
+            try:
+                conn.execute(f"ALTER TABLE utterances ADD COLUMN {name} {definition}")
+            except sqlite3.OperationalError as exc:
+                if "duplicate column" in str(exc):  # another process added it first
+                    continue
+                if "locked" not in str(exc) or wait_s >= restore_s:
+                    raise
+                log.info("history column %s is added later: %s", name, exc)
+                missing.append(name)
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {int(restore_s * 1000)}")
+    return missing
 
 
 ExportFormat = Literal["jsonl", "json", "csv"]
@@ -162,6 +180,7 @@ class HistoryStore:
         self.problem: str | None = None
         self.moved_to: Path | None = None
         self._timeout_s = timeout_s
+        self._missing: list[str] = []  # columns of a database of before them, not added yet
         self._lock = threading.RLock()
         ensure_dir(self.path.parent, private=True)  # the history's -wal and -shm files go here too
         try:
@@ -184,8 +203,13 @@ class HistoryStore:
             check = conn.execute("PRAGMA quick_check").fetchone()[0]
             if check != "ok":
                 raise sqlite3.DatabaseError(f"integrity check failed: {check}")
-            conn.executescript(_SCHEMA)
-            _add_columns(conn)
+            # Even CREATE ... IF NOT EXISTS takes the write lock: under another process's
+            # write, a listing waited its whole timeout and failed. So it runs only for a new
+            # database, and a missing column waits for the first write (reads need none).
+            made = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+            if not {"utterances", "utterances_created"} <= made:
+                conn.executescript(_SCHEMA)
+            self._missing = _add_columns(conn, min(MIGRATE_WAIT_S, self._timeout_s), self._timeout_s)
         except sqlite3.DatabaseError:
             conn.close()
             raise
@@ -207,6 +231,8 @@ class HistoryStore:
     @contextlib.contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         with self._connection(), self._conn:
+            if self._missing:  # columns the opening could not add (see _open)
+                self._missing = _add_columns(self._conn, self._timeout_s, self._timeout_s)
             yield self._conn
 
     @contextlib.contextmanager
