@@ -599,9 +599,11 @@ class Engine:
 
     def _on_end(self, command: _End) -> None:
         try:
-            self._end_recording(command)
+            # From before the recording is no longer under way until its job is queued: no
+            # background decode starts in between; those held back go behind it.
+            with self._transcribe_jobs.recording_ending():
+                self._end_recording(command)
         finally:
-            self._transcribe_jobs.recording_ended()  # background decodes held back, behind it
             self._refresh_parts()  # settings changed while the key was held, now in force
 
     def _end_recording(self, command: _End) -> None:

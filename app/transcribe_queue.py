@@ -15,10 +15,11 @@ longer.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from app.transcribe.whisper import DecodeCancelled
 
@@ -33,9 +34,9 @@ BackgroundJob = Callable[[Callable[[], bool]], object]
 class TranscribeQueue:
     """Jobs for the transcription worker (see the module's docstring).
 
-    ``recording`` says whether a recording is under way; :meth:`recording_ended` must be
-    called after each recording ends, once its last job is queued (the background jobs held
-    back meanwhile go behind it).
+    ``recording`` says whether a recording is under way; each recording is ended inside
+    :meth:`recording_ending`, which its last job is queued in (the background jobs held back
+    meanwhile go behind it).
     """
 
     def __init__(self, recording: Callable[[], bool]) -> None:
@@ -44,6 +45,7 @@ class TranscribeQueue:
         self._recording = recording
         self._lock = threading.Lock()
         self._dictation_waiting = 0  # dictation jobs queued and not yet started
+        self._ending = 0  # recordings being ended (their last job not queued yet)
         self._held: list[BackgroundJob] = []  # background jobs waiting for a recording to end
 
     def put(self, job: Job | None) -> None:
@@ -67,34 +69,61 @@ class TranscribeQueue:
         self.jobs.put(lambda: self._run_background(job))
 
     def dictation_first(self) -> bool:
-        """Whether a dictation wants the worker: a recording is under way or its job waits."""
+        """Whether a dictation wants the worker: a recording is under way or being ended, or
+        its job waits."""
         with self._lock:
-            waiting = self._dictation_waiting > 0
+            waiting = self._dictation_waiting > 0 or self._ending > 0
         return waiting or self._recording()
 
-    def recording_ended(self) -> None:
-        """Queue the background jobs held back during the recording, behind its jobs."""
+    @contextlib.contextmanager
+    def recording_ending(self) -> Iterator[None]:
+        """While a recording is ended: from before it stops being under way (``recording``
+        says no) until its last job is queued, a dictation still wants the worker (else a
+        background job could start in that gap); then the background jobs held back during
+        the recording are queued, behind its jobs."""
         with self._lock:
-            held, self._held = self._held, []
-        for job in held:
-            self.background(job)
+            self._ending += 1
+        try:
+            yield
+        finally:
+            with self._lock:  # with the count, atomically: a job held back now is queued here
+                self._ending -= 1
+                held, self._held = (self._held, []) if not self._ending else ([], self._held)
+            for job in held:
+                self.background(job)
 
     def _run_background(self, job: BackgroundJob) -> None:
         if self.dictation_first():
             self._defer(job)
             return
         try:
-            job(self.dictation_first)
+            job(_Latch(self.dictation_first))
         except DecodeCancelled:
             log.debug("a background decode gave way to a dictation; it starts over after it")
             self._defer(job)
 
     def _defer(self, job: BackgroundJob) -> None:
         """Put ``job`` back: until the recording under way ends, or behind the dictation jobs
-        waiting. The recording is asked under the lock :meth:`recording_ended` takes, which
-        is called after a recording stops: a job held back is always queued again."""
+        waiting. The recording is asked under the lock :meth:`recording_ending` takes as it
+        ends, after a recording stops: a job held back is always queued again."""
         with self._lock:
-            if self._recording():
+            if self._ending or self._recording():
                 self._held.append(job)
                 return
         self.background(job)
+
+
+class _Latch:
+    """A background job's ``cancel``: once it has said yes, it keeps saying yes. The question
+    changes answer when the dictation's job starts, and a decode beside the job's own (the
+    plain reading of a long vocabulary, on the model's other worker) asks it after that: it
+    ran on, beside the dictation it should have given way to."""
+
+    def __init__(self, ask: Callable[[], bool]) -> None:
+        self._ask = ask
+        self._said = False
+
+    def __call__(self) -> bool:
+        """Whether the job is to give way (now, or since it was first told so)."""
+        self._said = self._said or self._ask()
+        return self._said

@@ -85,9 +85,9 @@ def test_a_background_job_waits_while_a_recording_is_under_way(worker: _Worker) 
     assert checked.wait(10)
     assert worker.done == []  # held back, not run
     worker.queue.dictation(lambda: worker.done.append("stream"))
-    worker.recording = False
-    worker.queue.dictation(lambda: worker.done.append("finish"))
-    worker.queue.recording_ended()
+    with worker.queue.recording_ending():
+        worker.recording = False
+        worker.queue.dictation(lambda: worker.done.append("finish"))
     assert ran.wait(10)
     assert worker.done == ["stream", "finish", "again"]
 
@@ -98,3 +98,56 @@ def test_without_dictation_a_background_job_runs_in_turn(worker: _Worker) -> Non
     worker.queue.put(lambda: worker.done.append("after"))
     wait_for(lambda: worker.done, timeout=10, what="the job behind it")
     assert seen == [False]  # asked by the job: no dictation wanted the worker
+
+
+def test_a_decode_beside_a_job_that_gave_way_stays_cancelled(worker: _Worker) -> None:
+    """A background job's ``cancel`` latches: the plain reading a long vocabulary decodes beside
+    the job's own (another thread) asked it once the dictation's job had started, was told no,
+    and ran on beside the dictation."""
+    started, ask_now = threading.Event(), threading.Event()
+    answers: list[bool] = []
+    side: list[threading.Thread] = []
+
+    def again(cancel: Callable[[], bool]) -> None:
+        if side:  # run again after the dictation: done at once
+            worker.done.append("again")
+            return
+
+        def beside() -> None:  # asks only while the dictation runs
+            assert ask_now.wait(10)
+            answers.append(cancel())
+
+        side.append(threading.Thread(target=beside, daemon=True))
+        side[0].start()
+        started.set()
+        wait_for(cancel, timeout=10, what="the dictation to be queued")
+        raise DecodeCancelled
+
+    worker.queue.background(again)
+    assert started.wait(10)
+
+    def dictation() -> None:
+        worker.done.append("dictation")
+        ask_now.set()
+        wait_for(lambda: answers, timeout=10, what="the decode beside to ask")
+
+    worker.queue.dictation(dictation)
+    wait_for(lambda: "again" in worker.done, timeout=10, what="the job run again")
+    assert answers == [True], answers  # was [False]: the dictation's job had started
+    assert worker.done == ["dictation", "again"]
+
+
+def test_no_background_job_starts_while_a_recording_is_being_ended(worker: _Worker) -> None:
+    """Between a recording no longer being under way and its last job being queued, a background
+    job found no dictation wanting the worker and started (the last job then waited a stage)."""
+    worker.recording = True
+    with worker.queue.recording_ending():
+        worker.recording = False  # the recording stopped; its job is not queued yet
+        worker.queue.background(lambda cancel: worker.done.append("again"))
+        checked = threading.Event()
+        worker.queue.put(checked.set)
+        assert checked.wait(10)
+        assert worker.done == []  # held back, not run in the gap
+        worker.queue.dictation(lambda: worker.done.append("finish"))
+    wait_for(lambda: "again" in worker.done, timeout=10, what="the job held back")
+    assert worker.done == ["finish", "again"]
