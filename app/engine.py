@@ -67,6 +67,9 @@ _POLL_S = 0.1  # how often the streaming loop looks at new audio
 REARM_FIRST_S = 1.0
 REARM_MAX_S = 30.0
 PRUNE_EVERY_S = 3600.0  # how often a running app deletes history past its retention
+# How long a dictation's output waits to know which app it went into; the queries' own time
+# limits are shorter (swaymsg and hyprctl 2 s, macOS's script 1 s).
+PLACE_WAIT_S = 3.0
 
 
 # --- commands consumed by the engine thread ------------------------------------------------------
@@ -126,6 +129,20 @@ class _Stop:
     pass
 
 
+def _set_event() -> threading.Event:
+    event = threading.Event()
+    event.set()
+    return event
+
+
+@dataclass(frozen=True, slots=True)
+class _Placed:
+    """The app a recording is dictated into is known, and its mode is now the one
+    ``modes.apps`` ties to that app (see ``Engine._place``)."""
+
+    utterance: _Utterance
+
+
 @dataclass(slots=True)
 class _Utterance:
     """Everything known about one recording, handed from worker to worker."""
@@ -144,6 +161,9 @@ class _Utterance:
     error: str | None = None
     spool_error: str | None = None  # the spool could not be made: no crash safety
     app: str = ""  # the app dictated into, as the press found it ("" when unknown)
+    # Set once ``app`` (and the mode ``modes.apps`` ties to it) is known: the output waits
+    # for it. Set from the start for audio dictated without a press.
+    placed: threading.Event = field(default_factory=_set_event)
 
 
 def _release_freed_memory() -> None:
@@ -468,6 +488,8 @@ class Engine:
                 self._schedule_rearm(1)
         elif isinstance(command, _Rearm):
             self._on_rearm(command.attempt)
+        elif isinstance(command, _Placed):
+            self._on_placed(command)
         elif isinstance(command, _Stage):
             if command.state == State.IDLE:
                 self._busy.pop(command.generation, None)
@@ -532,24 +554,40 @@ class Engine:
         self._current = utt
         self._set_state(gen)  # the start cue, the overlay, `dictate start`: told at once
         self._transcribe_jobs.dictation(lambda: self._stream(utt))
-        self._place(utt, pick_mode=command.mode is None)
+        utt.placed.clear()
+        place = threading.Thread(
+            target=self._place, args=(utt, command.mode is None), name="holdtype-focus", daemon=True
+        )
+        place.start()
 
     def _place(self, utt: _Utterance, pick_mode: bool) -> None:
         """Ask which app the recording is dictated into, once its start is shown (a few ms; on
-        macOS a script): keep the app's name, and unless a mode was asked for (``pick_mode``
-        False), take the mode ``modes.apps`` ties to it, saying so with another
-        ``StateChanged``. On the command thread, so before any end of this recording is
-        handled: its output sees the mode set here."""
+        macOS a script, on sway a swaymsg): keep the app's name, and unless a mode was asked
+        for (``pick_mode`` False), take the mode ``modes.apps`` ties to it. On a thread of its
+        own: on the command thread, a query that stalled (up to its 2 s time limit) held up
+        the release and the cancel key. The output waits for ``utt.placed``; the command
+        thread tells the overlay of the new mode (:class:`_Placed`)."""
         from app.llm.modes import mode_for_app
 
-        app = self._focused_app()
-        utt.app = app[0] if app else ""
-        tied = mode_for_app(app, self._settings.modes.apps) if pick_mode else None
-        if tied and not self._mode_usable(tied, utt.app):
-            tied = None
-        if tied and tied != utt.mode:
-            utt.mode = tied
-            self._publish(ev.StateChanged(State.RECORDING, utt.generation, tied))
+        moved = False
+        try:
+            app = self._focused_app()
+            utt.app = app[0] if app else ""
+            tied = mode_for_app(app, self._settings.modes.apps) if pick_mode else None
+            if tied and tied != utt.mode and self._mode_usable(tied, utt.app):
+                utt.mode, moved = tied, True
+        except Exception:  # never let the query stop dictation
+            log.exception("could not tell which app is dictated into")
+        finally:
+            utt.placed.set()
+        if moved:
+            self._commands.put(_Placed(utt))
+
+    def _on_placed(self, command: _Placed) -> None:
+        """Show the mode ``modes.apps`` chose, if its recording is still under way."""
+        utt = command.utterance
+        if utt is self._current:
+            self._publish(ev.StateChanged(State.RECORDING, utt.generation, utt.mode))
 
     def _mode_usable(self, mode: str, app: str) -> bool:
         """Whether ``mode``, which ``modes.apps`` ties to ``app``, can be run; one that was
@@ -994,6 +1032,8 @@ class Engine:
         assert self._pipeline is not None
         gen = utt.generation
         text = self._pipeline.polish(heard) if heard else ""
+        if not utt.placed.wait(PLACE_WAIT_S):  # (each query has a shorter time limit of its own)
+            log.warning("which app dictation #%d went into was not told in time", gen)
         mode = utt.mode
         outcome = Outcome.EMPTY
         error = utt.error

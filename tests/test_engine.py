@@ -668,6 +668,40 @@ def test_an_app_tied_to_a_deleted_mode_gets_the_mode_in_use(x_env, pulse, target
         eng.shutdown()
 
 
+def test_a_stalled_focus_query_does_not_hold_up_the_release(pulse, holdtype_home, monkeypatch):
+    """Which app a recording goes into is asked as it starts; the query ran on the command
+    thread, so one that stalled (a compositor or X server that does not answer) held up the
+    release and the cancel key until it gave up. Here a real X server of its own, stopped
+    with SIGSTOP, stalls it: the release is still handled, and the dictation ends."""
+    import os
+    import signal
+
+    from tests.fixtures.display import _start_xvfb
+
+    xvfb, name = _start_xvfb()
+    try:
+        monkeypatch.setenv("DISPLAY", name)
+        monkeypatch.setenv("XDG_SESSION_TYPE", "x11")
+        monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+        eng = Engine(Settings(), enable_hotkeys=False, enable_audio=True)
+        try:
+            seen = _start(eng)
+            os.kill(xvfb.pid, signal.SIGSTOP)  # from now on a new X connection waits forever
+            eng.begin()
+            wait_for(lambda: eng.state == ev.State.RECORDING, timeout=10, what="recording")
+            eng.end()
+            states = lambda: [e.state for e in seen.of(ev.StateChanged)]  # noqa: E731
+            wait_for(lambda: ev.State.TRANSCRIBING in states(), timeout=20, what="the release handled")
+            result = wait_for(lambda: seen.of(ev.UtteranceResult), timeout=60, what="a result")[0]
+            assert result.mode == "raw" and eng.history.get(result.history_id).app == "", result
+        finally:
+            os.kill(xvfb.pid, signal.SIGCONT)
+            eng.shutdown()
+    finally:
+        xvfb.terminate()
+        xvfb.wait(10)
+
+
 # About 50 s of speech: tiny.en takes seconds to read it, a dictation a fraction of one.
 _LONG_TALK = " ".join(
     [
