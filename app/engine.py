@@ -622,15 +622,14 @@ class Engine:
 
     def _focused_app(self) -> tuple[str, ...] | None:
         """The names of the app being dictated into (:func:`app.insert.focus.focused_app`),
-        for the history and for ``modes.apps``. On macOS only when ``modes.apps`` needs it:
-        there the query is a System Events script (0.1 s or more)."""
+        for the history and for ``modes.apps``. On macOS the query is a System Events script
+        (0.1 s or more); it used to be skipped unless ``modes.apps`` needed it, which left the
+        history's App column empty there, when it ran on the command thread."""
         from app.insert.base import detect_backend
         from app.insert.focus import focused_app
 
         backend = self._settings.paste.backend
         backend = detect_backend() if backend == "auto" else backend
-        if backend == "macos" and not self._settings.modes.apps:
-            return None
         names = focused_app(backend)
         log.debug("dictating into %s", names)
         return names
