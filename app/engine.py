@@ -603,8 +603,7 @@ class Engine:
                 self._stale_modes.add(mode)
                 self._publish(
                     ev.Notice(
-                        f"modes.apps ties {app} to a mode that cannot be used ({exc}); "
-                        f"the mode in use applies there",
+                        f"{exc}; modes.apps ties {app or 'an app'} to it, so the mode in use applies there",
                         "llm",
                     )
                 )
