@@ -174,13 +174,13 @@ def test_a_column_of_a_newer_version_is_left_alone(tmp_path: Path) -> None:
         assert [e.text for e in s.list()] == ["after", "before"]
 
 
-def test_a_history_made_before_the_app_column_gets_it_when_opened(tmp_path: Path) -> None:
-    """The app each dictation went into is a column added later: a database of before it is
-    read as it was, and takes the app of new entries."""
+def _first_schema(path: Path) -> Path:
+    """A history database at ``path`` as the first Holdtype made it (WAL, no app column), with
+    one entry, "old words"."""
     import sqlite3
 
-    path = tmp_path / "h.sqlite3"
-    with sqlite3.connect(path) as conn:  # the first schema, as a Holdtype of then made it
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(
             "CREATE TABLE utterances (id INTEGER PRIMARY KEY AUTOINCREMENT, created REAL NOT NULL, "
             "key_down REAL, key_up REAL, text_ready REAL, inserted REAL, raw TEXT NOT NULL DEFAULT '', "
@@ -188,8 +188,17 @@ def test_a_history_made_before_the_app_column_gets_it_when_opened(tmp_path: Path
             "device TEXT NOT NULL DEFAULT '', outcome TEXT NOT NULL, error TEXT, audio_path TEXT, "
             "audio_seconds REAL, release_to_text_ms REAL)"
         )
+        conn.execute("CREATE INDEX utterances_created ON utterances(created)")
         conn.execute("INSERT INTO utterances (created, text, outcome) VALUES (1.0, 'old words', 'pasted')")
     conn.close()
+    return path
+
+
+def test_a_history_made_before_the_app_column_gets_it_when_opened(tmp_path: Path) -> None:
+    """The app each dictation went into is a column added later: a database of before it is
+    read as it was, and takes the app of new entries."""
+
+    path = _first_schema(tmp_path / "h.sqlite3")
     with HistoryStore(path) as s:
         s.add(HistoryEntry(Outcome.PASTED, text="new words", app="thunderbird"))
         assert [(e.text, e.app) for e in s.list()] == [("new words", "thunderbird"), ("old words", "")]
@@ -202,19 +211,7 @@ def test_a_history_of_before_the_app_column_is_read_while_another_process_writes
     waited its whole timeout and failed. It reads without the column; a write adds it first."""
     import sqlite3
 
-    path = tmp_path / "h.sqlite3"
-    with sqlite3.connect(path) as conn:  # the first schema, in WAL mode as Holdtype used it
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute(
-            "CREATE TABLE utterances (id INTEGER PRIMARY KEY AUTOINCREMENT, created REAL NOT NULL, "
-            "key_down REAL, key_up REAL, text_ready REAL, inserted REAL, raw TEXT NOT NULL DEFAULT '', "
-            "text TEXT NOT NULL DEFAULT '', model TEXT NOT NULL DEFAULT '', mode TEXT NOT NULL DEFAULT '', "
-            "device TEXT NOT NULL DEFAULT '', outcome TEXT NOT NULL, error TEXT, audio_path TEXT, "
-            "audio_seconds REAL, release_to_text_ms REAL)"
-        )
-        conn.execute("CREATE INDEX utterances_created ON utterances(created)")  # there from the first
-        conn.execute("INSERT INTO utterances (created, text, outcome) VALUES (1.0, 'old words', 'pasted')")
-    conn.close()
+    path = _first_schema(tmp_path / "h.sqlite3")
     writer = sqlite3.connect(path, isolation_level=None)  # another process's write, under way
     writer.execute("BEGIN IMMEDIATE")
     try:
