@@ -216,6 +216,7 @@ class Engine:
         self._inserter: Inserter | None = None
         self._mode_runner: Any = None
         self._stale_modes: set[str] = set()  # modes.apps' modes already said to be unusable
+        self._runner_lock = threading.Lock()
         self._problems: dict[str, str] = {}  # part ("audio", "hotkey") -> why it is not working
         self._failed_now: list[str] = []  # the problems of the last settings change
         self._cancelled: set[int] = set()  # generations cancelled while in flight
@@ -612,12 +613,16 @@ class Engine:
         return True
 
     def _runner(self) -> Any:
-        """The LLM mode runner, made on first use (``ModeRunner``)."""
-        if self._mode_runner is None:
-            from app.llm.runner import ModeRunner
+        """The LLM mode runner for the settings in force, made on first use (``ModeRunner``);
+        called from the focus thread and the output worker while settings may be applied."""
+        from app.llm.runner import ModeRunner
 
-            self._mode_runner = ModeRunner(self._settings)
-        return self._mode_runner
+        with self._runner_lock:
+            runner = self._mode_runner
+            settings = self._settings
+            if runner is None or runner.settings is not settings:
+                runner = self._mode_runner = ModeRunner(settings)
+            return runner
 
     def _focused_app(self) -> tuple[str, ...] | None:
         """The names of the app being dictated into (:func:`app.insert.focus.focused_app`),

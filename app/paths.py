@@ -96,11 +96,14 @@ def check_export_target(path: Path) -> None:
 
     Raises :class:`app.errors.HoldtypeError` naming the folder.
     """
-    target = path.expanduser().resolve()
+    # Both as named and as resolved: the settings file may be a symlink into a dotfiles
+    # repository, which resolves outside the folder but is still Holdtype's.
+    named = Path(os.path.abspath(path.expanduser()))
+    targets = {named, path.expanduser().resolve()}
     paths = get_paths()
     for folder in (paths.config_dir, paths.data_dir, paths.cache_dir):
-        folder = folder.resolve()
-        if target == folder or folder in target.parents:
+        folders = {Path(os.path.abspath(folder)), folder.resolve()}
+        if any(t == f or f in t.parents for t in targets for f in folders):
             raise HoldtypeError(
                 f"{path} is in Holdtype's own folder {folder}, where it could overwrite Holdtype's "
                 "files; export to a file elsewhere"

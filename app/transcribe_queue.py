@@ -125,5 +125,6 @@ class _Latch:
 
     def __call__(self) -> bool:
         """Whether the job is to give way (now, or since it was first told so)."""
-        self._said = self._said or self._ask()
+        if not self._said and self._ask():  # never written back to no: another thread's
+            self._said = True  # slower "no" must not undo a "yes"
         return self._said

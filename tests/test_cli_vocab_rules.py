@@ -149,6 +149,13 @@ def test_vocab_export_writes_what_vocab_add_reads_back(tmp_path: Path) -> None:
     assert own.returncode == 1 and "Holdtype's own folder" in own.stderr and "Traceback" not in own.stderr
     assert "scikit-learn" in ok("vocab", "list")
     assert "broken" not in holdtype("vocab", "list").stderr  # the settings file is as it was
+    dotfiles = tmp_path / "dotfiles" / "config.toml"  # kept in a dotfiles repository, linked
+    dotfiles.parent.mkdir()
+    settings_file.rename(dotfiles)
+    settings_file.symlink_to(dotfiles)
+    linked = holdtype("vocab", "export", str(settings_file))  # resolves outside the folder
+    assert linked.returncode == 1 and "Holdtype's own folder" in linked.stderr, linked.stderr
+    assert "scikit-learn" in ok("vocab", "list")
 
 
 def test_vocab_add_file_errors_are_one_line(tmp_path: Path) -> None:

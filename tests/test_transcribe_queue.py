@@ -151,3 +151,28 @@ def test_no_background_job_starts_while_a_recording_is_being_ended(worker: _Work
         worker.queue.dictation(lambda: worker.done.append("finish"))
     wait_for(lambda: "again" in worker.done, timeout=10, what="the job held back")
     assert worker.done == ["finish", "again"]
+
+
+def test_a_latched_cancel_is_not_undone_by_a_slower_no() -> None:
+    """Two threads ask at once: one told yes, one whose "no" comes back later; the "no" used to
+    overwrite the "yes"."""
+    from app.transcribe_queue import _Latch
+
+    answers = iter([False, True])
+    slow_no, asked = threading.Event(), threading.Event()
+
+    def ask() -> bool:
+        answer = next(answers)
+        if not answer:  # the first asker's "no" is held up until the other has said yes
+            asked.set()
+            assert slow_no.wait(10)
+        return answer
+
+    latch = _Latch(ask)
+    first = threading.Thread(target=latch)
+    first.start()
+    assert asked.wait(10)
+    assert latch() is True
+    slow_no.set()
+    first.join(10)
+    assert latch() is True  # was False

@@ -86,11 +86,14 @@ def add(terms: tuple[str, ...], term_file: Path | None, with_rules: bool) -> Non
                 added.append(clean)
         vocabulary = current.vocabulary.model_copy(update={"terms": words})
         kept = list(current.rules)
-        counts = {"added": 0, "replaced": 0, "same": 0}  # of the file's rules
         for rule in rules:
-            before = kept
-            kept, replaced = with_rule(kept, rule)
-            counts["same" if kept == before else "replaced" if replaced else "added"] += 1
+            kept = with_rule(kept, rule)[0]
+        # Each of the file's rules as the rules were before (a later row of the file with the
+        # same find wins, as it does in the list)
+        counts = {"added": 0, "replaced": 0, "same": 0}
+        for rule in rules:
+            replaced = with_rule(list(current.rules), rule)[1]
+            counts["same" if rule in current.rules else "replaced" if replaced else "added"] += 1
         new = current.model_copy(update={"vocabulary": vocabulary, "rules": kept})
         _common.save(new)
     click.echo(f"added {len(added)} term(s); {len(words)} in the vocabulary")

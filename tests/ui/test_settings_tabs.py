@@ -669,6 +669,11 @@ def test_apps_are_tied_to_a_mode_from_the_modes_tab(  # type: ignore[no-untyped-
     tab.apps_field.editingFinished.emit()
     commit(qtbot, window)
     assert saved(config_path).modes.apps == {}
+    tab.name.setText("mail2")  # renamed, not saved: the apps would go to the old name
+    tab.name.textEdited.emit("mail2")
+    tab.apps_field.setText("geary")
+    tab.apps_field.editingFinished.emit()
+    assert "Save the mode first" in tab.apps_problem.text()
 
 
 def test_apps_tied_to_a_deleted_mode_are_shown_and_can_be_forgotten(  # type: ignore[no-untyped-def]

@@ -240,7 +240,7 @@ class ModesTab(SettingsTab):
 
     def stale_ties(self) -> dict[str, str]:
         """The ``modes.apps`` entries whose mode is not among the modes (deleted since it was
-        tied, or its file broken): dictation there uses the mode in use. None while the modes
+        tied, or its file broken): dictation there uses the mode in use. Empty while the modes
         could not be read at all."""
         if not self._modes:
             return {}
@@ -426,7 +426,7 @@ class ModesTab(SettingsTab):
 
     def _bind_captured(self, key: str) -> None:
         name = self.selected_name()
-        if not name:  # a new mode not saved yet (none is selected): the key was kept for nothing
+        if not name or self._renamed():  # a new mode not saved yet: the key was kept for nothing
             self.bind_problem.setText("Save the mode first, then give it a key.")
             self.bind_field.set_binding("")
             return
@@ -450,6 +450,11 @@ class ModesTab(SettingsTab):
         self.changed()
         self.reload_modes()
 
+    def _renamed(self) -> bool:
+        """Whether the editor holds unsaved edits that rename the selected mode: its key and
+        apps would go to the old name."""
+        return self._draft and self.name.text().strip() != self.selected_name()
+
     def _apps_of(self, mode: str) -> list[str]:
         """The apps tied to ``mode`` (``modes.apps``), as the user wrote them."""
         return [app for app, tied in self._mode_apps.items() if tied == mode]
@@ -458,7 +463,7 @@ class ModesTab(SettingsTab):
         """Tie the apps in the field to the selected mode (an app tied to another mode moves)."""
         name = self.selected_name()
         typed = [app.strip() for app in self.apps_field.text().split(",") if app.strip()]
-        if not name:  # a new mode not saved yet; a saved one being edited is tied as it is saved
+        if not name or self._renamed():  # a new mode, or one renamed, not saved yet
             if typed:
                 self.apps_problem.setText("Save the mode first, then name its apps.")
             return
