@@ -568,15 +568,18 @@ class Engine:
         own: on the command thread, a query that stalled (up to its 2 s time limit) held up
         the release and the cancel key. The output waits for ``utt.placed``; the command
         thread tells the overlay of the new mode (:class:`_Placed`)."""
-        from app.llm.modes import mode_for_app
+        from app.llm.modes import modes_for_app
 
         moved = False
         try:
             app = self._focused_app()
             utt.app = app[0] if app else ""
-            tied = mode_for_app(app, self._settings.modes.apps) if pick_mode else None
-            if tied and tied != utt.mode and self._mode_usable(tied, utt.app):
-                utt.mode, moved = tied, True
+            for tied in modes_for_app(app, self._settings.modes.apps) if pick_mode else ():
+                if tied == utt.mode:
+                    break
+                if self._mode_usable(tied, utt.app):  # (else the next name's tie, if any)
+                    utt.mode, moved = tied, True
+                    break
         except Exception:  # never let the query stop dictation
             log.exception("could not tell which app is dictated into")
         finally:

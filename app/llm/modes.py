@@ -108,26 +108,28 @@ class Mode(BaseModel):
 RAW_MODE = Mode(name=RAW, description="No LLM: the transcript after vocabulary and rules.")
 
 
-def mode_for_app(names: Sequence[str] | None, apps: Mapping[str, str]) -> str | None:
-    """The mode ``apps`` (the ``modes.apps`` setting) ties to the focused app, whose names
-    (:func:`app.insert.focus.focused_app`) are ``names``; None when none is tied to it.
-    An entry matches any of the names, ignoring case; when entries match two of them, the one
-    for the name shown first (the app's, see :mod:`app.insert.focus`) wins, whatever order the
-    entries were written in.
+def modes_for_app(names: Sequence[str] | None, apps: Mapping[str, str]) -> tuple[str, ...]:
+    """The modes ``apps`` (the ``modes.apps`` setting) ties to the focused app, whose names
+    (:func:`app.insert.focus.focused_app`) are ``names``, best first; empty when none is tied
+    to it. An entry matches any of the names, ignoring case; when entries match two of them,
+    the one for the name shown first (the app's, see :mod:`app.insert.focus`) comes first,
+    whatever order the entries were written in. The caller takes the first it can run, so an
+    entry whose mode was deleted does not hide one that still works.
 
-    >>> mode_for_app(("Mail", "Thunderbird"), {"slack": "message", "thunderbird": "email"})
-    'email'
-    >>> mode_for_app(("firefox", "Navigator"), {"navigator": "clean", "Firefox": "message"})
-    'message'
-    >>> mode_for_app(None, {"thunderbird": "email"}) is None
-    True
+    >>> modes_for_app(("Mail", "Thunderbird"), {"slack": "message", "thunderbird": "email"})
+    ('email',)
+    >>> modes_for_app(("firefox", "Navigator"), {"navigator": "clean", "Firefox": "message"})
+    ('message', 'clean')
+    >>> modes_for_app(None, {"thunderbird": "email"})
+    ()
     """
     by_name = {app.casefold(): mode for app, mode in apps.items()}
+    found: list[str] = []
     for name in names or ():
         mode = by_name.get(name.casefold()) if name else None
-        if mode is not None:
-            return mode
-    return None
+        if mode is not None and mode not in found:
+            found.append(mode)
+    return tuple(found)
 
 
 def load_mode_file(path: Path) -> Mode:
