@@ -217,6 +217,7 @@ class Engine:
         self._mode_runner: Any = None
         self._stale_modes: set[str] = set()  # modes.apps' modes already said to be unusable
         self._runner_lock = threading.Lock()
+        self._placing: threading.Thread | None = None  # the last press's focus query
         self._problems: dict[str, str] = {}  # part ("audio", "hotkey") -> why it is not working
         self._failed_now: list[str] = []  # the problems of the last settings change
         self._cancelled: set[int] = set()  # generations cancelled while in flight
@@ -556,10 +557,16 @@ class Engine:
         self._set_state(gen)  # the start cue, the overlay, `dictate start`: told at once
         self._transcribe_jobs.dictation(lambda: self._stream(utt))
         utt.placed.clear()
-        place = threading.Thread(
+        if self._placing is not None and self._placing.is_alive():
+            # An earlier query never came back (an X server or compositor that does not
+            # answer): asking again would leave one more thread waiting at every press.
+            log.warning("the focus query of an earlier press has not returned; the app is not asked")
+            utt.placed.set()
+            return
+        self._placing = threading.Thread(
             target=self._place, args=(utt, command.mode is None), name="holdtype-focus", daemon=True
         )
-        place.start()
+        self._placing.start()
 
     def _place(self, utt: _Utterance, pick_mode: bool) -> None:
         """Ask which app the recording is dictated into, once its start is shown (a few ms; on

@@ -694,6 +694,15 @@ def test_a_stalled_focus_query_does_not_hold_up_the_release(pulse, holdtype_home
             wait_for(lambda: ev.State.TRANSCRIBING in states(), timeout=20, what="the release handled")
             result = wait_for(lambda: seen.of(ev.UtteranceResult), timeout=60, what="a result")[0]
             assert result.mode == "raw" and eng.history.get(result.history_id).app == "", result
+            # A second press while the first query still waits: not asked again (a thread
+            # more per press was left waiting), and its dictation ends too
+            eng.begin()
+            wait_for(lambda: eng.state == ev.State.RECORDING, timeout=10, what="recording again")
+            eng.end()
+            second = wait_for(lambda: seen.of(ev.UtteranceResult)[1:], timeout=60, what="a second result")[0]
+            assert eng.history.get(second.history_id).app == "", second
+            waiting = [t for t in threading.enumerate() if t.name == "holdtype-focus"]
+            assert len(waiting) == 1, waiting
         finally:
             os.kill(xvfb.pid, signal.SIGCONT)
             eng.shutdown()
