@@ -73,6 +73,15 @@ def test_an_app_tied_to_a_deleted_mode_is_said_and_does_not_block_the_others() -
     dropped = holdtype("config", "set", "modes.apps", '{"slack": "clean"}')
     assert dropped.returncode == 0, dropped.stderr
     assert "no such mode" not in holdtype("modes", "list").stderr
+    # A mode whose file was broken since it was tied is not "no such mode": what is wrong is said
+    with open(os.path.join(modes_dir, "memo.toml"), "w") as f:
+        f.write('description = "Memo"\ntemplate = "Memo: {text}"\n')
+    assert holdtype("config", "set", "modes.apps", '{"mutt": "memo", "slack": "clean"}').returncode == 0
+    with open(os.path.join(modes_dir, "memo.toml"), "w") as f:
+        f.write('description = "Memo"\ntemplate = "Memo without a placeholder"\n')
+    broken = holdtype("modes", "list").stderr
+    assert "modes.apps ties mutt to 'memo': mode file" in broken and "must contain {text}" in broken, broken
+    assert "fix the mode file or drop it with:" in broken and "no such mode" not in broken, broken
 
 
 def test_modes_errors_are_one_line() -> None:

@@ -17,7 +17,7 @@ import click
 
 from app.commands._common import echo_json, settings
 from app.config import Settings
-from app.llm.modes import get_mode, load_modes
+from app.llm.modes import broken_mode_reason, get_mode, load_modes
 
 
 @click.group()
@@ -128,17 +128,25 @@ def _apps_of(cfg: Settings, mode: str) -> list[str]:
 
 
 def _warn_stale_apps(cfg: Settings, found: Mapping[str, object]) -> None:
-    """Say on stderr which ``modes.apps`` entries name no mode (one deleted since it was tied),
-    with the command that drops them: their apps get the mode in use."""
+    """Say on stderr which ``modes.apps`` entries name no mode (one deleted since it was tied,
+    or whose file is broken, with what is wrong in it), with the command that drops them:
+    their apps get the mode in use."""
     stale = {app: mode for app, mode in cfg.modes.apps.items() if mode not in found}
     if not stale:
         return
-    ties = ", ".join(f"{app} to '{mode}'" for app, mode in stale.items())
     kept = {app: mode for app, mode in cfg.modes.apps.items() if app not in stale}
     command = f"holdtype config set modes.apps {shlex.quote(json.dumps(kept, ensure_ascii=False))}"
-    click.secho(
-        f"warning: modes.apps ties {ties}: no such mode (the mode in use applies there); "
-        f"drop it with: {command}",
-        err=True,
-        fg="yellow",
-    )
+    broken = False
+    for mode in dict.fromkeys(stale.values()):
+        apps = ", ".join(app for app, tied in stale.items() if tied == mode)
+        why = broken_mode_reason(mode)
+        broken = broken or bool(why)
+        click.secho(
+            f"warning: modes.apps ties {apps} to '{mode}': {why or 'no such mode'} "
+            "(the mode in use applies there)",
+            err=True,
+            fg="yellow",
+        )
+    what = "them" if len(stale) > 1 else "it"
+    fix = f"fix the mode file or drop {what}" if broken else f"drop {what}"
+    click.secho(f"  {fix} with: {command}", err=True, fg="yellow")

@@ -197,6 +197,19 @@ def get_mode(name: str, user_dir: Path | None = None) -> Mode:
     return modes[name]
 
 
+def broken_mode_reason(name: str, user_dir: Path | None = None) -> str:
+    """What is wrong with the user's file of mode ``name`` (which :func:`load_modes` skipped),
+    or "" when there is no such file (the mode was deleted) or it loads."""
+    user_dir = user_dir if user_dir is not None else get_paths().modes_dir
+    if name == RAW or not (user_dir / f"{name}.toml").is_file():
+        return ""
+    try:
+        get_mode(name, user_dir)
+    except ModeError as exc:
+        return str(exc)
+    return ""
+
+
 # --- prompt rendering -----------------------------------------------------------------------------
 def marker_digest(text: str, kind: str = "TRANSCRIPT") -> str:
     """The 12 hex digits that mark ``text`` in the prompt (see :func:`frame`); a reply that

@@ -681,11 +681,18 @@ def test_apps_tied_to_a_deleted_mode_are_shown_and_can_be_forgotten(  # type: ig
 ) -> None:
     """A mode deleted since an app was tied to it: the tab says so (the tie was invisible, and
     kept), and "Forget them" drops those ties alone."""
+    from app.paths import get_paths
+
+    modes_dir = get_paths().modes_dir
+    modes_dir.mkdir(parents=True, exist_ok=True)
+    (modes_dir / "half-done.toml").write_text('template = "no placeholder"\n')  # broken by hand
     s = Settings()
-    s.modes.apps = {"mutt": "deleted-since", "Slack": "message"}
+    s.modes.apps = {"mutt": "deleted-since", "Slack": "message", "geary": "half-done"}
     window, tab = modes_tab(qtbot, config_path, write_settings, s, "message")
     assert tab.stale_apps.isVisibleTo(tab) and tab.forget_stale.isVisibleTo(tab)
-    assert "mutt (to 'deleted-since')" in tab.stale_apps.text()
+    assert "mutt: tied to 'deleted-since', which is gone" in tab.stale_apps.text()
+    assert "geary: tied to 'half-done', whose file is broken" in tab.stale_apps.text()  # not "gone"
+    assert "must contain {text}" in tab.stale_apps.text()
     tab.forget_stale.click()
     commit(qtbot, window)
     assert saved(config_path).modes.apps == {"Slack": "message"}

@@ -247,11 +247,18 @@ class ModesTab(SettingsTab):
         return {app: mode for app, mode in self._mode_apps.items() if mode not in self._modes}
 
     def _show_stale_apps(self) -> None:
+        from app.llm.modes import broken_mode_reason
+
         stale = self.stale_ties()
-        ties = ", ".join(f"{app} (to '{mode}')" for app, mode in stale.items())
-        self.stale_apps.setText(
-            f"Tied to a mode that is gone: {ties}. The mode in use applies there." if stale else ""
-        )
+        lines = []
+        for mode in dict.fromkeys(stale.values()):
+            apps = ", ".join(app for app, tied in stale.items() if tied == mode)
+            why = broken_mode_reason(mode)
+            lines.append(
+                f"{apps}: tied to '{mode}', "
+                + (f"whose file is broken ({why})." if why else "which is gone.")
+            )
+        self.stale_apps.setText("\n".join([*lines, "The mode in use applies there."]) if stale else "")
         self.stale_apps.setVisible(bool(stale))
         self.forget_stale.setVisible(bool(stale))
 
