@@ -217,7 +217,7 @@ class Engine:
         self._mode_runner: Any = None
         self._stale_modes: set[str] = set()  # modes.apps' modes already said to be unusable
         self._runner_lock = threading.Lock()
-        self._placing: threading.Thread | None = None  # the last press's focus query
+        self._placing: tuple[threading.Thread | None, float] = (None, 0.0)  # last focus query, since
         self._problems: dict[str, str] = {}  # part ("audio", "hotkey") -> why it is not working
         self._failed_now: list[str] = []  # the problems of the last settings change
         self._cancelled: set[int] = set()  # generations cancelled while in flight
@@ -557,16 +557,19 @@ class Engine:
         self._set_state(gen)  # the start cue, the overlay, `dictate start`: told at once
         self._transcribe_jobs.dictation(lambda: self._stream(utt))
         utt.placed.clear()
-        if self._placing is not None and self._placing.is_alive():
+        placing, since = self._placing
+        if placing is not None and placing.is_alive() and time.monotonic() - since > PLACE_WAIT_S:
             # An earlier query never came back (an X server or compositor that does not
-            # answer): asking again would leave one more thread waiting at every press.
+            # answer): asking again would leave one more thread waiting at every press. (One
+            # merely slow, within its time limit, is not in the way of the next press's.)
             log.warning("the focus query of an earlier press has not returned; the app is not asked")
             utt.placed.set()
             return
-        self._placing = threading.Thread(
+        placing = threading.Thread(
             target=self._place, args=(utt, command.mode is None), name="holdtype-focus", daemon=True
         )
-        self._placing.start()
+        self._placing = (placing, time.monotonic())
+        placing.start()
 
     def _place(self, utt: _Utterance, pick_mode: bool) -> None:
         """Ask which app the recording is dictated into, once its start is shown (a few ms; on
