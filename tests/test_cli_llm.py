@@ -82,6 +82,10 @@ def test_an_app_tied_to_a_deleted_mode_is_said_and_does_not_block_the_others() -
     broken = holdtype("modes", "list").stderr
     assert "modes.apps ties mutt to 'memo': mode file" in broken and "must contain {text}" in broken, broken
     assert "fix the mode file or drop it with:" in broken and "no such mode" not in broken, broken
+    with open(os.path.join(modes_dir, "memo.toml"), "w") as f:  # valid, but renamed inside
+        f.write('name = "notes"\ndescription = "Memo"\ntemplate = "Memo: {text}"\n')
+    renamed = holdtype("modes", "list").stderr
+    assert "memo.toml names another mode, 'notes'" in renamed, renamed
 
 
 def test_modes_errors_are_one_line() -> None:

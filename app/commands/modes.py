@@ -17,7 +17,7 @@ import click
 
 from app.commands._common import echo_json, settings
 from app.config import Settings
-from app.llm.modes import broken_mode_reason, get_mode, load_modes
+from app.llm.modes import get_mode, load_modes, unusable_ties
 
 
 @click.group()
@@ -137,12 +137,10 @@ def _warn_stale_apps(cfg: Settings, found: Mapping[str, object]) -> None:
     kept = {app: mode for app, mode in cfg.modes.apps.items() if app not in stale}
     command = f"holdtype config set modes.apps {shlex.quote(json.dumps(kept, ensure_ascii=False))}"
     broken = False
-    for mode in dict.fromkeys(stale.values()):
-        apps = ", ".join(app for app, tied in stale.items() if tied == mode)
-        why = broken_mode_reason(mode)
+    for mode, apps, why in unusable_ties(stale):
         broken = broken or bool(why)
         click.secho(
-            f"warning: modes.apps ties {apps} to '{mode}': {why or 'no such mode'} "
+            f"warning: modes.apps ties {', '.join(apps)} to '{mode}': {why or 'no such mode'} "
             "(the mode in use applies there)",
             err=True,
             fg="yellow",

@@ -198,16 +198,25 @@ def get_mode(name: str, user_dir: Path | None = None) -> Mode:
 
 
 def broken_mode_reason(name: str, user_dir: Path | None = None) -> str:
-    """What is wrong with the user's file of mode ``name`` (which :func:`load_modes` skipped),
-    or "" when there is no such file (the mode was deleted) or it loads."""
-    user_dir = user_dir if user_dir is not None else get_paths().modes_dir
-    if name == RAW or not (user_dir / f"{name}.toml").is_file():
+    """What is wrong with the user's file of mode ``name``, which :func:`load_modes` did not
+    give, or "" when there is no such file (the mode was deleted)."""
+    path = (user_dir if user_dir is not None else get_paths().modes_dir) / f"{name}.toml"
+    if name == RAW or not path.is_file():
         return ""
     try:
-        get_mode(name, user_dir)
+        mode = load_mode_file(path)
     except ModeError as exc:
         return str(exc)
-    return ""
+    return f"mode file {path} names another mode, '{mode.name}'" if mode.name != name else ""
+
+
+def unusable_ties(stale: Mapping[str, str], user_dir: Path | None = None) -> list[tuple[str, list[str], str]]:
+    """``modes.apps`` entries whose mode cannot be run (``stale``, app → mode), by mode: each
+    mode, the apps tied to it, and what is wrong with its file ("" when it was deleted)."""
+    return [
+        (mode, [app for app, tied in stale.items() if tied == mode], broken_mode_reason(mode, user_dir))
+        for mode in dict.fromkeys(stale.values())
+    ]
 
 
 # --- prompt rendering -----------------------------------------------------------------------------

@@ -247,17 +247,14 @@ class ModesTab(SettingsTab):
         return {app: mode for app, mode in self._mode_apps.items() if mode not in self._modes}
 
     def _show_stale_apps(self) -> None:
-        from app.llm.modes import broken_mode_reason
+        from app.llm.modes import unusable_ties
 
         stale = self.stale_ties()
-        lines = []
-        for mode in dict.fromkeys(stale.values()):
-            apps = ", ".join(app for app, tied in stale.items() if tied == mode)
-            why = broken_mode_reason(mode)
-            lines.append(
-                f"{apps}: tied to '{mode}', "
-                + (f"whose file is broken ({why})." if why else "which is gone.")
-            )
+        lines = [
+            f"{', '.join(apps)}: tied to '{mode}', "
+            + (f"whose file is broken ({why})." if why else "which is gone.")
+            for mode, apps, why in unusable_ties(stale)
+        ]
         self.stale_apps.setText("\n".join([*lines, "The mode in use applies there."]) if stale else "")
         self.stale_apps.setVisible(bool(stale))
         self.forget_stale.setVisible(bool(stale))
