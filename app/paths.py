@@ -92,9 +92,12 @@ def get_paths() -> Paths:
 def check_export_target(path: Path) -> None:
     """Refuse to export to ``path`` when it lies in one of Holdtype's own folders: named there,
     an export would overwrite the settings or the history database it was made from (they were
-    then moved aside as broken on the next start).
+    then moved aside as broken on the next start). The same goes for one of Holdtype's files
+    under another name: the dotfiles file the settings link to, a hard link of the history.
+    Paths are compared by name, resolved, and by identity (device and inode), which also
+    catches a differently cased name on a case-insensitive filesystem and a bind mount.
 
-    Raises :class:`app.errors.HoldtypeError` naming the folder.
+    Raises :class:`app.errors.HoldtypeError` naming the folder or file.
     """
     # Both as named and as resolved: the settings file may be a symlink into a dotfiles
     # repository, which resolves outside the folder but is still Holdtype's.
@@ -103,11 +106,64 @@ def check_export_target(path: Path) -> None:
     paths = get_paths()
     for folder in (paths.config_dir, paths.data_dir, paths.cache_dir):
         folders = {Path(os.path.abspath(folder)), folder.resolve()}
-        if any(t == f or f in t.parents for t in targets for f in folders):
+        if any(t == f or f in t.parents for t in targets for f in folders) or _inside_by_identity(
+            named, folder
+        ):
             raise HoldtypeError(
                 f"{path} is in Holdtype's own folder {folder}, where it could overwrite Holdtype's "
                 "files; export to a file elsewhere"
             )
+    twin = _same_file_in(named, paths.config_dir, paths.data_dir)
+    if twin is not None:
+        raise HoldtypeError(
+            f"{path} is the same file as Holdtype's {twin}, which an export there would "
+            "overwrite; export to a file elsewhere"
+        )
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """The (device, inode) of ``path``, following links; None when it cannot be read."""
+    try:
+        info = path.stat()
+    except (OSError, ValueError):
+        return None
+    return (info.st_dev, info.st_ino)
+
+
+def _inside_by_identity(target: Path, folder: Path) -> bool:
+    """Whether ``target`` or a folder above it is ``folder`` by identity rather than by name:
+    on a case-insensitive filesystem (macOS, Windows) ``~/Library/Application
+    Support/HOLDTYPE`` is Holdtype's folder under another spelling, and a bind mount shows a
+    folder at a second place. Only the parts that exist can be compared."""
+    own = _identity(folder)
+    if own is None:
+        return False
+    return any(_identity(part) == own for part in (target, *target.parents))
+
+
+def _same_file_in(target: Path, config_dir: Path, data_dir: Path) -> Path | None:
+    """The file of Holdtype's that ``target`` is under another name, if any: the file a
+    settings symlink points to (a dotfiles repository), or a hard link of the history.
+
+    Exports rewrite their file in place, so writing there rewrites Holdtype's own file. The
+    config folder (settings, modes: a few files) is always looked through; the data folder
+    (history, log, kept recordings) only when the target has several hard links, which is rare.
+    """
+    try:
+        info = target.stat()
+    except (OSError, ValueError):
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        return None
+    key = (info.st_dev, info.st_ino)
+    folders = [config_dir] + ([data_dir] if info.st_nlink > 1 else [])
+    for folder in folders:
+        for root, _dirs, files in os.walk(folder):
+            for name in files:
+                candidate = Path(root) / name
+                if _identity(candidate) == key:
+                    return candidate
+    return None
 
 
 def ensure_dir(path: Path, private: bool = False) -> Path:

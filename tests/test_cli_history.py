@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 import time
 import wave
 from pathlib import Path
@@ -12,7 +14,7 @@ import pytest
 from app.events import Outcome
 from app.history.store import HistoryEntry, HistoryStore
 from app.paths import get_paths
-from tests.cli import holdtype
+from tests.cli import ROOT, holdtype
 from tests.fixtures.display import XClipboard, XDisplay
 
 
@@ -201,7 +203,6 @@ def test_export_writes_every_entry_oldest_first_in_the_format_asked(
 ) -> None:
     """The settings window's Export, from the command line (a CLI for everything the app does)."""
     import csv
-    import os
     import stat
 
     out = holdtype("history", "export", str(tmp_path / "said.csv"))
@@ -231,6 +232,52 @@ def test_export_writes_every_entry_oldest_first_in_the_format_asked(
     assert own.returncode == 1 and "Holdtype's own folder" in own.stderr and "Traceback" not in own.stderr
     with HistoryStore() as store:
         assert [e.id for e in store.list()] == filled[::-1]  # still a database, every entry in it
+
+    twin = tmp_path / "backup.db"  # the same file under another name: a hard link outside
+    os.link(database, twin)
+    linked = holdtype("history", "export", "--format", "csv", str(twin))
+    assert linked.returncode == 1 and f"the same file as Holdtype's {database}" in linked.stderr
+    with HistoryStore() as store:
+        assert [e.id for e in store.list()] == filled[::-1]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="bind mounts are Linux's")
+def test_export_refuses_holdtypes_folder_seen_through_a_bind_mount(filled: list[int], tmp_path: Path) -> None:
+    """Names cannot tell a folder shown at a second place (as on a case-insensitive filesystem,
+    where HOLDTYPE and holdtype are one folder); the guard compares the folders themselves.
+    Runs in a private mount namespace (``unshare``), so nothing outside the test sees it."""
+    import shutil
+    import subprocess
+
+    if shutil.which("unshare") is None:
+        pytest.fail("unshare (util-linux) is missing: apt install util-linux")
+    data = get_paths().data_dir
+    view = tmp_path / "view"
+    view.mkdir()
+    script = 'mount --bind "$1" "$2" && exec "$3" -m app history export --format csv "$2/said.csv"'
+    run = subprocess.run(
+        [
+            "unshare",
+            "--user",
+            "--map-root-user",
+            "--mount",
+            "sh",
+            "-c",
+            script,
+            "sh",
+            data,
+            view,
+            sys.executable,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert run.returncode == 1 and "Holdtype's own folder" in run.stderr, (run.returncode, run.stderr)
+    assert not (data / "said.csv").exists()
+    with HistoryStore() as store:
+        assert [e.id for e in store.list()] == filled[::-1]
 
 
 @pytest.mark.slow

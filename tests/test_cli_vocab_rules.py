@@ -156,6 +156,9 @@ def test_vocab_export_writes_what_vocab_add_reads_back(tmp_path: Path) -> None:
     linked = holdtype("vocab", "export", str(settings_file))  # resolves outside the folder
     assert linked.returncode == 1 and "Holdtype's own folder" in linked.stderr, linked.stderr
     assert "scikit-learn" in ok("vocab", "list")
+    behind = holdtype("vocab", "export", str(dotfiles))  # the file the link points to, by its name
+    assert behind.returncode == 1 and f"the same file as Holdtype's {settings_file}" in behind.stderr
+    assert "scikit-learn" in ok("vocab", "list")
 
 
 def test_vocab_add_file_errors_are_one_line(tmp_path: Path) -> None:
