@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import click
 
@@ -37,8 +37,11 @@ def list_modes(as_json: bool) -> None:
     Example: holdtype modes list --json
     """
     cfg = settings()
-    found = load_modes()
-    _warn_stale_apps(cfg, found)
+    broken: list[str] = []
+    found = load_modes(skipped=broken)
+    for problem in broken:
+        click.secho(f"warning: {problem} (skipped)", err=True, fg="yellow")
+    _warn_stale_apps(cfg, found, said=broken)
     if as_json:
         for mode in found.values():
             echo_json(
@@ -127,10 +130,10 @@ def _apps_of(cfg: Settings, mode: str) -> list[str]:
     return [app for app, tied in cfg.modes.apps.items() if tied == mode]
 
 
-def _warn_stale_apps(cfg: Settings, found: Mapping[str, object]) -> None:
+def _warn_stale_apps(cfg: Settings, found: Mapping[str, object], said: Sequence[str] = ()) -> None:
     """Say on stderr which ``modes.apps`` entries name no mode (one deleted since it was tied,
-    or whose file is broken, with what is wrong in it), with the command that drops them:
-    their apps get the mode in use."""
+    or whose file is broken, with what is wrong in it unless that was ``said`` already), with
+    the command that drops them: their apps get the mode in use."""
     stale = {app: mode for app, mode in cfg.modes.apps.items() if mode not in found}
     if not stale:
         return
@@ -139,6 +142,8 @@ def _warn_stale_apps(cfg: Settings, found: Mapping[str, object]) -> None:
     broken = False
     for mode, apps, why in unusable_ties(stale):
         broken = broken or bool(why)
+        if why in said:
+            why = "its file cannot be used, as said above"
         click.secho(
             f"warning: modes.apps ties {', '.join(apps)} to '{mode}': {why or 'no such mode'} "
             "(the mode in use applies there)",

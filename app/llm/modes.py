@@ -154,11 +154,14 @@ def builtin_dir() -> Path:
     return resources_dir() / "prompts"
 
 
-def load_modes(user_dir: Path | None = None, strict: bool = False) -> dict[str, Mode]:
+def load_modes(
+    user_dir: Path | None = None, strict: bool = False, skipped: list[str] | None = None
+) -> dict[str, Mode]:
     """Return every mode by name: ``raw``, the built-ins, then the user's (which override).
 
     A broken user file is logged and skipped (``strict`` raises instead), so one bad file never
-    takes the other modes away.
+    takes the other modes away. Given a ``skipped`` list, what is wrong with each such file is
+    put there instead of in the log, for a caller that reports it itself (``modes list``).
     """
     modes: dict[str, Mode] = {RAW: RAW_MODE}
     user_dir = user_dir if user_dir is not None else get_paths().modes_dir
@@ -171,7 +174,10 @@ def load_modes(user_dir: Path | None = None, strict: bool = False) -> dict[str, 
             except ModeError as exc:
                 if strict or not is_user:
                     raise
-                log.warning("%s (skipped)", exc)
+                if skipped is None:
+                    log.warning("%s (skipped)", exc)
+                else:
+                    skipped.append(str(exc))
                 continue
             if mode.name == RAW and is_user:  # what dictation does without a mode: no LLM call
                 log.warning("mode file %s is not used: raw (no LLM) cannot be replaced; rename it", path)
