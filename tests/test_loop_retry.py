@@ -14,6 +14,7 @@ from app.transcribe.glitches import loop_excess, looping, said_twice, words_of
 from app.transcribe.whisper import (
     LONG_FORM_S,
     LOOP_PENALTY,
+    SHORT_CONTEXT_MARGIN_S,
     DecodeOptions,
     Transcript,
     WhisperTranscriber,
@@ -78,12 +79,14 @@ class ScriptedDecodes(WhisperTranscriber):
         self.script = list(script)
         self.penalties: list[float] = []
         self.prompts: list[str | None] = []
+        self.frames: list[int | None] = []
         self._model = object()
         self._commas = (11, 837)
 
     def _decode_window(self, audio, options, started, duration, frames, suppress=(), repetition_penalty=1.0):  # type: ignore[no-untyped-def]
         self.penalties.append(repetition_penalty)
         self.prompts.append(options.initial_prompt)
+        self.frames.append(frames)
         return self.script[len(self.penalties) - 1]
 
 
@@ -154,15 +157,41 @@ def test_a_stretch_read_twice_is_read_again_and_may_have_fewer_words() -> None:
         4.0,
         "en",
     )
-    whisper = ScriptedDecodes(twice, again)
-    assert whisper._transcribe(AUDIO, DecodeOptions()).text == again.text
-    assert whisper.penalties == [1.0, LOOP_PENALTY]
+    whole = Transcript("The FastAPI and Pydantic, the first API endpoint validates the request.", 4.0, "en")
+    whisper = ScriptedDecodes(twice, whole, again)
+    assert whisper._transcribe(AUDIO, SHORT).text == again.text
+    assert whisper.penalties == [1.0, 1.0, LOOP_PENALTY]
+    assert whisper.frames[1] is None  # the check: a reading with the whole window, which did not repeat
+
+
+SHORT = DecodeOptions(context_margin_s=SHORT_CONTEXT_MARGIN_S)  # the default: a short encoder context
+SAID = Transcript("Open the file and read it, open the file and read it, then close it.", 4.0, "en")
 
 
 def test_a_stretch_read_twice_is_kept_when_the_second_reading_loses_more() -> None:
-    said = Transcript("Open the file and read it, open the file and read it, then close it.", 4.0, "en")
-    whisper = ScriptedDecodes(said, Transcript("Open the file.", 4.0, "en"))
-    assert whisper._transcribe(AUDIO, DecodeOptions()).text == said.text
+    whole = Transcript("Open the file and read it, then close it.", 4.0, "en")
+    whisper = ScriptedDecodes(SAID, whole, Transcript("Open the file.", 4.0, "en"))
+    assert whisper._transcribe(AUDIO, SHORT).text == SAID.text
+
+
+def test_a_stretch_the_whole_window_reads_twice_too_was_said_twice() -> None:
+    """The speaker said it twice: no penalised reading, which would drop the second copy."""
+    whisper = ScriptedDecodes(SAID, SAID)
+    assert whisper._transcribe(AUDIO, SHORT).text == SAID.text
+    assert whisper.penalties == [1.0, 1.0] and whisper.frames[1] is None
+
+
+def test_a_stretch_read_twice_by_the_whole_window_is_checked_without_the_prompt() -> None:
+    """Read with the whole window already (a long utterance, or short_context off), the second
+    opinion goes without the prompt, which is what tips tiny.en into the glitch; with no
+    prompt at all, the reading is taken as it is, as plain faster-whisper would."""
+    prompted = DecodeOptions(initial_prompt="Today we talked about FastAPI.")
+    whisper = ScriptedDecodes(SAID, SAID)
+    assert whisper._transcribe(AUDIO, prompted).text == SAID.text
+    assert whisper.prompts == [prompted.initial_prompt, None]
+    alone = ScriptedDecodes(SAID)
+    assert alone._transcribe(AUDIO, DecodeOptions()).text == SAID.text
+    assert alone.penalties == [1.0]
 
 
 def test_a_second_reading_that_loops_too_is_not_taken() -> None:

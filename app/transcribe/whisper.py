@@ -28,6 +28,7 @@ from app.transcribe import models, vad
 from app.transcribe.audiofile import SAMPLE_RATE
 from app.transcribe.device import choose_device, cpu_workers, cuda_device_count
 from app.transcribe.glitches import (
+    TWICE_MIN_WORDS,
     list_like,
     loop_excess,
     looping,
@@ -54,6 +55,9 @@ CHUNK_S = 600.0
 SAMPLING_SEED = 20_260_101  # any fixed number: see WhisperTranscriber.load
 # A decode that loops (see :func:`looping`) is read again with repeated tokens penalised so.
 LOOP_PENALTY = 1.3
+# A read-again ending (see glitches.repeat_start) this many words long or longer is checked by
+# a reading with the whole window before it is cut: a sentence may really be said twice.
+REPEAT_CHECK_WORDS = 3
 # Audio over one window (a long recording, not an utterance) is decoded with at most this beam:
 # the wider default beam was measured on utterances; on the speech set's long recordings it
 # made the whole set's decoding about 25 % slower (real-time factor 0.063 against 0.050) and
@@ -125,6 +129,9 @@ class Transcript:
     segments: tuple[str, ...] = field(default=())
     # Mean log-probability of the decoded tokens (0.0 when unknown): how sure Whisper was.
     logprob: float = 0.0
+    # A repeat in it was checked by a reading with the whole window, which heard it too: the
+    # words were said twice (see ``WhisperTranscriber._heard_twice``).
+    repeat_heard: bool = False
 
 
 class DecodeCancelled(Exception):
@@ -182,6 +189,16 @@ def _trim_repeat(transcript: Transcript) -> Transcript:
         return transcript
     text = " ".join(tokens[:cut])
     return replace(transcript, text=text, segments=(text,))
+
+
+def _words_cut(before: Transcript, after: Transcript) -> int:
+    """How many words ``after`` has fewer than ``before``."""
+    return len(words_of(before.text)) - len(words_of(after.text))
+
+
+def _prompt_text(options: DecodeOptions) -> str:
+    """All the text that steers the decode: ``initial_prompt``, hotwords and context."""
+    return " ".join(p for p in (options.initial_prompt, options.hotwords, options.context) if p)
 
 
 def _prompted(options: DecodeOptions) -> bool:
@@ -563,7 +580,7 @@ class WhisperTranscriber:
         if frames is not None:
             audio = _silence_to(audio, frames)
         result = self._decode_window(audio, options, started, duration, frames)
-        prompt = " ".join(p for p in (options.initial_prompt, options.hotwords, options.context) if p)
+        prompt = _prompt_text(options)
         if prompt and prompt_echo(result.text, prompt):
             # No speech, read as the prompt: what the audio says is what Whisper hears unhelped.
             log.debug("decode %r echoes the prompt; read again without it", result.text)
@@ -583,6 +600,10 @@ class WhisperTranscriber:
                 result = replace(result, elapsed_ms=retry.elapsed_ms)
         stuck = looping(result.text)
         twice = 0 if stuck else said_twice(result.text)
+        if twice and not result.repeat_heard and duration <= LONG_FORM_S:
+            result = self._check_twice(spoken, options, started, duration, frames, result, twice)
+        if result.repeat_heard:
+            twice = 0
         if duration <= LONG_FORM_S and (stuck or twice):
             # Whisper stuck on a word ("Build, Weav, Weav, Weav, Weav,"), or reading a stretch
             # twice: what follows the repeat is lost. Read again with repeated tokens
@@ -628,6 +649,34 @@ class WhisperTranscriber:
             return replace(result, elapsed_ms=halves.elapsed_ms)
         return result
 
+    def _check_twice(
+        self,
+        spoken: np.ndarray,
+        options: DecodeOptions,
+        started: float,
+        duration: float,
+        frames: int | None,
+        result: Transcript,
+        twice: int,
+    ) -> Transcript:
+        """``result``, which says a stretch of ``twice`` words twice in a row, marked
+        ``repeat_heard`` when a second reading says it twice too: the speaker did ("Run the
+        tests again. Run the tests again."), and the repeat stays.
+
+        The glitch it may be (see :func:`said_twice`) comes of the prompt and the short
+        context: the second reading hears the whole window, or, when ``result`` heard it
+        already, goes without the prompt. A reading with neither is taken as it is."""
+        if frames is not None:
+            second = self._decode_window(spoken, options, started, duration, None)
+        elif _prompted(options):
+            second = self._decode_window(spoken, _unprompted(options), started, duration, None)
+        else:
+            return replace(result, repeat_heard=True)
+        heard = said_twice(second.text) >= max(TWICE_MIN_WORDS, twice - 1)
+        if heard:
+            log.debug("%r: its repeat is heard by a second reading too (%r)", result.text, second.text)
+        return replace(result, elapsed_ms=second.elapsed_ms, repeat_heard=heard)
+
     def _decode_window(
         self,
         audio: np.ndarray,
@@ -642,9 +691,42 @@ class WhisperTranscriber:
         if frames is None:
             return self._decode(audio, options, started, duration, suppress, repetition_penalty)
         with self._model.encoder_frames(frames):  # type: ignore[union-attr]
-            # Short context sometimes makes Whisper read the utterance twice, or hear words in
-            # the padding: cut those off.
-            return _trim_repeat(self._decode(audio, options, started, duration, suppress, repetition_penalty))
+            raw = self._decode(audio, options, started, duration, suppress, repetition_penalty)
+        # Short context sometimes makes Whisper read the utterance twice, or hear words in the
+        # padding: cut those off. But a speaker may say a sentence twice ("Testing one two
+        # three, testing one two three"): a repeat of a few words is cut only when Whisper,
+        # hearing the audio in its whole window (as it was trained), does not say it twice too.
+        trimmed = _trim_repeat(raw)
+        if _words_cut(raw, trimmed) < REPEAT_CHECK_WORDS or prompt_echo(trimmed.text, _prompt_text(options)):
+            return trimmed  # (a prompt read back twice is no speech at all: read again unprompted)
+        whole = self._heard_twice(audio, options, started, duration, suppress, repetition_penalty)
+        if whole is not None:
+            log.debug("repeat in %r heard by the whole window too: %r", raw.text, whole.text)
+            return whole
+        return replace(trimmed, elapsed_ms=(time.perf_counter() - started) * 1000)
+
+    def _heard_twice(
+        self,
+        audio: np.ndarray,
+        options: DecodeOptions,
+        started: float,
+        duration: float,
+        suppress: tuple[int, ...],
+        repetition_penalty: float,
+    ) -> Transcript | None:
+        """A reading of ``audio`` with the whole 30 s window, when it too reads words again
+        at its end (see :func:`_trim_repeat`): the speaker said them twice. Else None.
+
+        Whisper reads the utterance again when its encoder hears less than the whole window;
+        with the whole window it does not (the development sets' read-agains in about 300
+        short-context decodes read once there), while a sentence said twice is read twice
+        both ways. The whole window's reading is the one kept: a short context may have added
+        a copy to those said ("Hello? Can you hear me?" said twice, read three times)."""
+        spoken = audio[: round(duration * SAMPLE_RATE)]  # without the silence added for the encoder
+        whole = self._decode_window(spoken, options, started, duration, None, suppress, repetition_penalty)
+        if _words_cut(whole, _trim_repeat(whole)) >= REPEAT_CHECK_WORDS:
+            return replace(whole, repeat_heard=True)
+        return None
 
     def _prompt(self, options: DecodeOptions) -> str | list[int] | None:
         """The prompt for faster-whisper: ``initial_prompt``, then as much of ``context``'s end
