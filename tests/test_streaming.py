@@ -224,6 +224,40 @@ def test_runaway_final_tails_are_recognised(text: str, seconds: float, runaway: 
     assert _runaway(words, seconds) is runaway
 
 
+def test_a_repeat_a_second_reading_heard_is_no_runaway() -> None:
+    from app.transcribe.streaming import _runaway
+    from app.transcribe.whisper import Word
+
+    words = [Word(0.0, 4.4, " " + w, 1.0) for w in ("the build is green " * 3).split()]
+    assert _runaway(words, 4.4) is True  # by its trigrams, a loop
+    assert _runaway(words, 4.4, repeat_heard=True) is False  # said three times over
+    assert _runaway(words, 1.0, repeat_heard=True) is True  # still too many words for the audio
+
+
+@pytest.mark.parametrize(
+    ("text", "voice", "key"),
+    [
+        ("The build is green. The build is green. The build is green.", "en-gb", "build"),
+        (
+            "Remember to water the plants on the balcony while I am away. Testing the microphone, "
+            "testing the microphone. One more time, testing the microphone.",
+            "en-gb",
+            "microphone",
+        ),
+    ],
+)
+def test_words_said_again_are_streamed_again(whisper, speak, text: str, voice: str, key: str) -> None:
+    """A sentence said over and over was taken for a loop, and words said again just after a
+    commit point for an echo of it: streamed, they were lost (batch decoding kept them)."""
+    audio = load_audio(speak(text, voice=voice))
+    audio = np.concatenate([audio, np.zeros(int(0.3 * SAMPLE_RATE), np.float32)])
+    streaming = StreamingTranscriber(whisper, OPTIONS)
+    _feed(streaming, audio)
+    final = streaming.finish(audio).text
+    said = text.lower().count(key)
+    assert [norm_word(w) for w in final.split()].count(key) == said, final
+
+
 @pytest.mark.parametrize(
     ("decoded", "committed", "rest"),
     [

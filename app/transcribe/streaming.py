@@ -86,11 +86,24 @@ def _stopped_early(final: list[Word], hypothesis: list[Word], fewer: int) -> boo
     return len(final) + fewer <= len(hypothesis)
 
 
-def _runaway(words: list[Word], seconds: float) -> bool:
-    """Whether decoded words look like a hallucination: too many for the audio, or looping."""
+# A leading word of a decode that starts this much or more before the committed words end
+# overlaps them: an echo of the cut point (see StreamingTranscriber._said_again). Whisper's
+# word times come in steps of 20 ms.
+ECHO_OVERLAP_S = 0.03
+
+
+def _runaway(words: list[Word], seconds: float, repeat_heard: bool = False) -> bool:
+    """Whether decoded words look like a hallucination: too many for the audio, or looping.
+
+    ``repeat_heard``: the decode's repeats were heard by a second reading too (see
+    ``Transcript.repeat_heard``): a sentence said three times over ("The build is green. The
+    build is green. The build is green.") is no loop, and only the count of words is judged.
+    """
     tokens = [norm_word(t) for w in words for t in w.text.split()]
     if len(tokens) > max(6.0, 5.0 * seconds):
         return True
+    if repeat_heard:
+        return False
     trigrams = [tuple(tokens[i : i + 3]) for i in range(len(tokens) - 2)]
     return len(trigrams) >= 6 and len(set(trigrams)) < len(trigrams) / 2
 
@@ -421,7 +434,7 @@ class StreamingTranscriber:
         text = result.text.strip()
         words = [Word(0.0, end, " " + text, 1.0)] if text else []
         heard = s.committed + s.hypothesis
-        if (not words and heard) or _runaway(words, end):
+        if (not words and heard) or _runaway(words, end, result.repeat_heard):
             log.info("streaming: the whole decode looks empty or runaway; kept the streamed words")
             return heard
         s.whole_logprob = result.logprob
@@ -458,7 +471,7 @@ class StreamingTranscriber:
         text = result.text.strip()
         read = [Word(0.0, heard_s, " " + text, 1.0)] if text else []
         first = Transcript(_join(words), heard_s, logprob=first_logprob)
-        if not read or _runaway(read, heard_s) or not look.keeps(first, result):
+        if not read or _runaway(read, heard_s, result.repeat_heard) or not look.keeps(first, result):
             return
         with self._lock:
             if self._closed or s.candidate is not candidate:
@@ -488,7 +501,7 @@ class StreamingTranscriber:
         # when the match with the known words was off by one ("walked" against "walk"), and
         # the words said after the last speculative decode were lost.
         heard = [Word(start, end, " " + t, 1.0) for t in result.text.split()]
-        if _runaway(heard, len(tail) / SAMPLE_RATE):
+        if _runaway(heard, len(tail) / SAMPLE_RATE, result.repeat_heard):
             log.info("streaming: the final tail looks like a hallucination; kept the hypothesis")
             return list(s.hypothesis)
         if _stopped_early(words, s.hypothesis, self.config.stopped_early_words):
@@ -588,8 +601,21 @@ class StreamingTranscriber:
         new = [norm_word(w.text) for w in words]
         for n in range(min(3, len(new), len(committed)), 0, -1):
             if new[:n] == committed[-n:]:
-                return words[n:]
+                return words if self._said_again(words[:n]) else words[n:]
         return words
+
+    def _said_again(self, words: list[Word]) -> bool:
+        """Whether ``words``, the same as the last committed ones, were said again rather than
+        heard again at the cut ("testing the microphone, testing the microphone").
+
+        An echo is the committed words' own audio: Whisper places it over them, so it starts
+        before they end (" a" at 4.16 s when the committed " a" spans 4.16 – 4.28 s). Words
+        said again start after them and take about as long to say."""
+        s = self._s
+        said = s.committed[-len(words) :]
+        if words[0].start < s.committed_until - ECHO_OVERLAP_S:
+            return False
+        return words[-1].end - words[0].start >= 0.5 * (said[-1].end - said[0].start)
 
     def _decode_and_commit(self, audio: np.ndarray, cancel: Callable[[], bool] | None = None) -> None:
         now = len(audio) / SAMPLE_RATE
