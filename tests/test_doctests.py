@@ -27,6 +27,7 @@ MODULES = [
     "app.text.vocabulary",
     "app.textfile",
     "app.tomledit",
+    "app.transcribe.glitches",
     "app.transcribe.tokens",
 ]
 

@@ -88,6 +88,27 @@ def _restart_like(norm: list[str], min_words: int) -> int | None:
     return None
 
 
+def doubled(text: str) -> bool:
+    """True when ``text`` is one run of words said twice, whole: "Done. Done.", "Bye bye."
+
+    Given a short context, tiny.en may read a one-word utterance twice over ("Done." read
+    "Done. Done."), too short a repeat for :func:`repeat_start` to cut; a speaker may say so
+    too, so the caller checks the audio.
+
+    >>> doubled("Done. Done.")
+    True
+    >>> doubled("Run the tests. Run the tests.")
+    True
+    >>> doubled("apple pie pie")
+    False
+    >>> doubled("Done.")
+    False
+    """
+    words = words_of(text)
+    half = len(words) // 2
+    return half > 0 and len(words) == 2 * half and words[:half] == words[half:]
+
+
 def list_like(text: str) -> bool:
     """True when ``text`` reads like a comma-separated list of one- and two-word items.
 

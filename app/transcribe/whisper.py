@@ -29,6 +29,7 @@ from app.transcribe.audiofile import SAMPLE_RATE
 from app.transcribe.device import choose_device, cpu_workers, cuda_device_count
 from app.transcribe.glitches import (
     TWICE_MIN_WORDS,
+    doubled,
     list_like,
     loop_excess,
     looping,
@@ -130,7 +131,7 @@ class Transcript:
     # Mean log-probability of the decoded tokens (0.0 when unknown): how sure Whisper was.
     logprob: float = 0.0
     # A repeat in it was checked by a reading with the whole window, which heard it too: the
-    # words were said twice (see ``WhisperTranscriber._heard_twice``).
+    # words were said twice (see ``WhisperTranscriber._decode_window``).
     repeat_heard: bool = False
 
 
@@ -189,6 +190,16 @@ def _trim_repeat(transcript: Transcript) -> Transcript:
         return transcript
     text = " ".join(tokens[:cut])
     return replace(transcript, text=text, segments=(text,))
+
+
+def _repeats(transcript: Transcript) -> bool:
+    """Whether ``transcript`` reads words again at its end (see :func:`_trim_repeat`), or is
+    one short utterance read twice over (see :func:`doubled`). A reading stuck in a loop
+    ("The GPU jumps run run run run...", see :func:`looping`) is no repeat of what was said."""
+    if looping(transcript.text):
+        return False
+    trimmed = _trim_repeat(transcript)
+    return _words_cut(transcript, trimmed) >= REPEAT_CHECK_WORDS or doubled(trimmed.text)
 
 
 def _words_cut(before: Transcript, after: Transcript) -> int:
@@ -672,7 +683,7 @@ class WhisperTranscriber:
             second = self._decode_window(spoken, _unprompted(options), started, duration, None)
         else:
             return replace(result, repeat_heard=True)
-        heard = said_twice(second.text) >= max(TWICE_MIN_WORDS, twice - 1)
+        heard = said_twice(second.text) >= max(TWICE_MIN_WORDS, twice - 1) and not looping(second.text)
         if heard:
             log.debug("%r: its repeat is heard by a second reading too (%r)", result.text, second.text)
         return replace(result, elapsed_ms=second.elapsed_ms, repeat_heard=heard)
@@ -696,37 +707,21 @@ class WhisperTranscriber:
         # padding: cut those off. But a speaker may say a sentence twice ("Testing one two
         # three, testing one two three"): a repeat of a few words is cut only when Whisper,
         # hearing the audio in its whole window (as it was trained), does not say it twice too.
+        # A short utterance read twice over ("Done. Done." for "Done.") is checked so as well.
         trimmed = _trim_repeat(raw)
-        if _words_cut(raw, trimmed) < REPEAT_CHECK_WORDS or prompt_echo(trimmed.text, _prompt_text(options)):
+        cut = _words_cut(raw, trimmed) >= REPEAT_CHECK_WORDS
+        if not (cut or doubled(trimmed.text)) or prompt_echo(trimmed.text, _prompt_text(options)):
             return trimmed  # (a prompt read back twice is no speech at all: read again unprompted)
-        whole = self._heard_twice(audio, options, started, duration, suppress, repetition_penalty)
-        if whole is not None:
-            log.debug("repeat in %r heard by the whole window too: %r", raw.text, whole.text)
-            return whole
-        return replace(trimmed, elapsed_ms=(time.perf_counter() - started) * 1000)
-
-    def _heard_twice(
-        self,
-        audio: np.ndarray,
-        options: DecodeOptions,
-        started: float,
-        duration: float,
-        suppress: tuple[int, ...],
-        repetition_penalty: float,
-    ) -> Transcript | None:
-        """A reading of ``audio`` with the whole 30 s window, when it too reads words again
-        at its end (see :func:`_trim_repeat`): the speaker said them twice. Else None.
-
-        Whisper reads the utterance again when its encoder hears less than the whole window;
-        with the whole window it does not (the development sets' read-agains in about 300
-        short-context decodes read once there), while a sentence said twice is read twice
-        both ways. The whole window's reading is the one kept: a short context may have added
-        a copy to those said ("Hello? Can you hear me?" said twice, read three times)."""
         spoken = audio[: round(duration * SAMPLE_RATE)]  # without the silence added for the encoder
         whole = self._decode_window(spoken, options, started, duration, None, suppress, repetition_penalty)
-        if _words_cut(whole, _trim_repeat(whole)) >= REPEAT_CHECK_WORDS:
+        if _repeats(whole):
+            # Said so: the whole window's reading is kept, as a short context may have added
+            # a copy to those said ("Hello? Can you hear me?" said twice, read three times).
+            log.debug("repeat in %r heard by the whole window too: %r", raw.text, whole.text)
             return replace(whole, repeat_heard=True)
-        return None
+        # Not said (the development sets' read-agains, 4 in about 300 short-context decodes,
+        # all read once with the whole window).
+        return replace(trimmed, elapsed_ms=whole.elapsed_ms) if cut else whole
 
     def _prompt(self, options: DecodeOptions) -> str | list[int] | None:
         """The prompt for faster-whisper: ``initial_prompt``, then as much of ``context``'s end
