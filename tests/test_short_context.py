@@ -340,6 +340,11 @@ def test_a_copy_the_short_context_added_to_those_said_is_dropped() -> None:
     )
     result = _decode_short(whisper, 3.4)
     assert result.text == "Hello? Can you hear me? Hello? Can you hear me?" and result.repeat_heard
+    # As many copies both ways: the short context's reading stands (it reads as every other
+    # decode does; here the whole window misheard "ducks").
+    short = "Children count the ducks. Children count the ducks. Children count the ducks."
+    agree = _ScriptedReadings(short, short.replace("ducks", "nucks"))
+    assert _decode_short(agree, 6.0).text == short
 
 
 def test_a_loop_in_the_whole_window_confirms_no_repeat() -> None:

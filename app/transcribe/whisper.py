@@ -715,10 +715,15 @@ class WhisperTranscriber:
         spoken = audio[: round(duration * SAMPLE_RATE)]  # without the silence added for the encoder
         whole = self._decode_window(spoken, options, started, duration, None, suppress, repetition_penalty)
         if _repeats(whole):
-            # Said so: the whole window's reading is kept, as a short context may have added
-            # a copy to those said ("Hello? Can you hear me?" said twice, read three times).
+            # Said so. The short context's reading stands (it reads as every other decode
+            # does), unless it has a copy more than the whole window's: it may have added one
+            # to those said ("Hello? Can you hear me?" said twice, read three times).
             log.debug("repeat in %r heard by the whole window too: %r", raw.text, whole.text)
-            return replace(whole, repeat_heard=True)
+            # One copy's words: the repeated ending, or (when the trim cut whole copies) the
+            # one copy it kept; of a reading said twice over, half of it.
+            copy = min(_words_cut(raw, trimmed), len(words_of(trimmed.text))) or len(words_of(raw.text)) // 2
+            kept = whole if 2 * _words_cut(raw, whole) >= copy else raw
+            return replace(kept, elapsed_ms=whole.elapsed_ms, repeat_heard=True)
         # Not said (the development sets' read-agains, 4 in about 300 short-context decodes,
         # all read once with the whole window).
         return replace(trimmed, elapsed_ms=whole.elapsed_ms) if cut else whole
