@@ -557,20 +557,15 @@ class StreamingTranscriber:
             temperature=self.options.temperature[:1],
         )
 
-    def _decode_tail(
-        self, audio: np.ndarray, word_timestamps: bool, cancel: Callable[[], bool] | None = None
-    ) -> list[Word]:
-        """Decode audio from the current start; return the words not committed yet."""
+    def _decode_tail(self, audio: np.ndarray, cancel: Callable[[], bool] | None = None) -> list[Word]:
+        """Decode audio from the current start, with word times; return the words not
+        committed yet."""
         s = self._s
         tail = audio[int(s.start * SAMPLE_RATE) :]
-        end = len(audio) / SAMPLE_RATE
-        options = self._options_for_tail(word_timestamps)
-        if word_timestamps and self.config.chunk_beam is not None:
+        options = self._options_for_tail(True)
+        if self.config.chunk_beam is not None:
             options = replace(options, beam_size=min(options.beam_size, self.config.chunk_beam))
         result = self._transcribe(tail, options, cancel)
-        if not word_timestamps:
-            text = result.text.strip()
-            return self._dedupe([Word(s.start, end, " " + text, 1.0)]) if text else []
         words: list[Word] = []
         for w in result.words:
             word = Word(s.start + float(w.start), s.start + float(w.end), w.text, float(w.probability))
@@ -589,14 +584,6 @@ class StreamingTranscriber:
         """Drop leading words that repeat the end of the committed text (cut-point echoes)."""
         committed = [norm_word(w.text) for w in self._s.committed]
         if not committed or not words:
-            return words
-        if len(words) == 1 and " " in words[0].text.strip():
-            # A single text blob (final tail): compare word by word.
-            parts = words[0].text.split()
-            for n in range(min(3, len(parts), len(committed)), 0, -1):
-                if [norm_word(p) for p in parts[:n]] == committed[-n:]:
-                    rest = " ".join(parts[n:])
-                    return [replace(words[0], text=" " + rest)] if rest else []
             return words
         new = [norm_word(w.text) for w in words]
         for n in range(min(3, len(new), len(committed)), 0, -1):
@@ -619,7 +606,7 @@ class StreamingTranscriber:
 
     def _decode_and_commit(self, audio: np.ndarray, cancel: Callable[[], bool] | None = None) -> None:
         now = len(audio) / SAMPLE_RATE
-        words = self._decode_tail(audio, word_timestamps=True, cancel=cancel)
+        words = self._decode_tail(audio, cancel=cancel)
         with self._lock:
             if self._closed:
                 raise DecodeCancelled
