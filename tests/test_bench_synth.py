@@ -109,9 +109,24 @@ def test_the_probe_set_has_only_terms_no_other_set_has() -> None:
         assert all(term in text for term in said), text  # each term is spoken as written
 
 
+def test_the_repeats_set_says_words_again_and_has_no_terms() -> None:
+    from app.bench.synth import NAMED_SETS, REPEAT_SENTENCES
+
+    assert NAMED_SETS["repeats"] == ("r", REPEAT_SENTENCES)
+    assert not _terms(REPEAT_SENTENCES)
+    from app.transcribe.glitches import words_of
+
+    for _voice, text, _said in REPEAT_SENTENCES:
+        words = words_of(text)
+        runs = [tuple(words[i : i + 3]) for i in range(len(words) - 2)]
+        # a run of words said again, or a word or two dictated alone
+        assert len(runs) > len(set(runs)) or len(words) <= 2, text
+
+
 @pytest.mark.parametrize(
     "flags",
     [
+        ["--repeats", "--probe"],
         ["--check", "--fresh"],
         ["--unseen", "--held"],
         ["--probe", "--unseen"],

@@ -12,7 +12,8 @@ Usage::
 
 ``--check`` speaks a second set kept for checking only (see ``CHECK_SENTENCES``), ``--fresh`` a
 third (``FRESH_SENTENCES``), ``--held`` a fourth (``HELD_SENTENCES``), ``--unseen`` a fifth
-(``UNSEEN_SENTENCES``), ``--probe`` a sixth (``PROBE_SENTENCES``). ``--from`` speaks another
+(``UNSEEN_SENTENCES``), ``--probe`` a sixth (``PROBE_SENTENCES``), ``--repeats`` words said
+again, without terms (``REPEAT_SENTENCES``). ``--from`` speaks another
 manifest's sentences with its voices instead (the shared development set was made the same way:
 espeak-ng at 160 words a minute, sox to 16 kHz). ``--draw N`` dithers the 16-bit audio with the
 N-th random draw instead of sox's fixed one: tiny.en's reading changes with that last bit, so a
@@ -429,6 +430,28 @@ PROBE_SENTENCES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )
 
 
+# A set of words said again, no terms (2026-12-05): sentences said two or three times over and
+# one-word dictations, which the short context used to write once or twice over respectively.
+REPEAT_SENTENCES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("en-us", "Testing the microphone, testing the microphone.", ()),
+    ("en-us", "Run the tests again. Run the tests again.", ()),
+    ("en-us", "Please send the report by Friday. Please send the report by Friday.", ()),
+    ("en-us", "Hello, can you hear me? Hello, can you hear me?", ()),
+    ("en-gb", "The build is green. The build is green. The build is green.", ()),
+    ("en-us+f2", "Go to line forty two. Go to line forty two.", ()),
+    ("en-us", "Great.", ()),
+    ("en-us+f2", "Sure.", ()),
+    ("en-gb", "Done.", ()),
+    ("en-us", "Bye bye.", ()),
+    (
+        "en-us",
+        "Remember to water the plants on the balcony while I am away. Testing the microphone, "
+        "testing the microphone. One more time, testing the microphone.",
+        (),
+    ),
+)
+
+
 # The sets a flag of main() names, with the prefix of their clip ids.
 NAMED_SETS: dict[str, tuple[str, tuple[tuple[str, str, tuple[str, ...]], ...]]] = {
     "check": ("h", CHECK_SENTENCES),
@@ -436,6 +459,7 @@ NAMED_SETS: dict[str, tuple[str, tuple[tuple[str, str, tuple[str, ...]], ...]]] 
     "held": ("g", HELD_SENTENCES),
     "unseen": ("u", UNSEEN_SENTENCES),
     "probe": ("p", PROBE_SENTENCES),
+    "repeats": ("r", REPEAT_SENTENCES),
 }
 
 
@@ -581,7 +605,7 @@ def build(
 
 def main(argv: list[str] | None = None) -> None:
     """``python -m app.bench.synth OUT [--check | --fresh | --held | --unseen | --probe |
-    --from MANIFEST] [--draw N] [--variants | --other-synths]``."""
+    --repeats | --from MANIFEST] [--draw N] [--variants | --other-synths]``."""
     from app.bench.jargon import read_manifest
     from app.errors import HoldtypeError
 
@@ -621,6 +645,11 @@ def main(argv: list[str] | None = None) -> None:
         "--probe",
         action="store_true",
         help="speak the probe sentences instead (30 clips, 49 terms in no other set)",
+    )
+    parser.add_argument(
+        "--repeats",
+        action="store_true",
+        help="speak sentences said two or three times over and one-word dictations (11 clips, no terms)",
     )
     args = parser.parse_args(argv)
     if args.draw < 0:
