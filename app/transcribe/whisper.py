@@ -214,7 +214,7 @@ def _prompt_text(options: DecodeOptions) -> str:
 
 def _prompted(options: DecodeOptions) -> bool:
     """True when the decode is steered by a prompt or hotwords."""
-    return bool(options.initial_prompt or options.context or options.hotwords)
+    return bool(_prompt_text(options))
 
 
 def _unprompted(options: DecodeOptions) -> DecodeOptions:
@@ -709,7 +709,8 @@ class WhisperTranscriber:
         # hearing the audio in its whole window (as it was trained), does not say it twice too.
         # A short utterance read twice over ("Done. Done." for "Done.") is checked so as well.
         trimmed = _trim_repeat(raw)
-        cut = _words_cut(raw, trimmed) >= REPEAT_CHECK_WORDS
+        cut_words = _words_cut(raw, trimmed)
+        cut = cut_words >= REPEAT_CHECK_WORDS
         if not (cut or doubled(trimmed.text)) or prompt_echo(trimmed.text, _prompt_text(options)):
             return trimmed  # (a prompt read back twice is no speech at all: read again unprompted)
         spoken = audio[: round(duration * SAMPLE_RATE)]  # without the silence added for the encoder
@@ -721,7 +722,7 @@ class WhisperTranscriber:
             log.debug("repeat in %r heard by the whole window too: %r", raw.text, whole.text)
             # One copy's words: the repeated ending, or (when the trim cut whole copies) the
             # one copy it kept; of a reading said twice over, half of it.
-            copy = min(_words_cut(raw, trimmed), len(words_of(trimmed.text))) or len(words_of(raw.text)) // 2
+            copy = min(cut_words, len(words_of(trimmed.text))) or len(words_of(raw.text)) // 2
             kept = whole if 2 * _words_cut(raw, whole) >= copy else raw
             return replace(kept, elapsed_ms=whole.elapsed_ms, repeat_heard=True)
         # Not said (the development sets' read-agains, 4 in about 300 short-context decodes,
