@@ -236,7 +236,8 @@ _SAID_TWICE = [  # sentence, voice, a word each copy has once
     ("Run the tests again. Run the tests again.", "en-us", "again"),
     ("Please send the report by Friday. Please send the report by Friday.", "en-us", "report"),
     ("Hello, can you hear me? Hello, can you hear me?", "en-us", "hear"),
-    ("The build is green. The build is green. The build is green.", "en-gb", "build"),
+    # (Not "The build is green." three times: read with a fourth copy, Whisper's compression
+    # test sends it to the sampled fallback, whose reading depends on the decodes before it.)
 ]
 
 
