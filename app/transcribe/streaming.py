@@ -577,18 +577,27 @@ class StreamingTranscriber:
             else:
                 words.append(word)
         # Words the tail re-heard from before the commit point are already committed.
-        words = [w for w in words if (w.start + w.end) / 2 >= s.committed_until - 0.05]
-        return self._dedupe(words)
+        cut = s.committed_until - 0.05
+        heard = [norm_word(w.text) for w in words if (w.start + w.end) / 2 < cut]
+        words = [w for w in words if (w.start + w.end) / 2 >= cut]
+        return self._dedupe(words, heard)
 
-    def _dedupe(self, words: list[Word]) -> list[Word]:
-        """Drop leading words that repeat the end of the committed text (cut-point echoes)."""
+    def _dedupe(self, words: list[Word], heard: list[str] | None = None) -> list[Word]:
+        """Drop leading words that repeat the end of the committed text (cut-point echoes).
+
+        ``heard``: the decode's own words placed before the commit point (normalised). When
+        they end with the same words, the decode heard the committed copy where it was said,
+        and the one after it was said again ("I said no, no, not that way": the second "no",
+        heard 0.4 s after the first, was dropped as an echo, its time being too short a word's).
+        """
         committed = [norm_word(w.text) for w in self._s.committed]
         if not committed or not words:
             return words
         new = [norm_word(w.text) for w in words]
         for n in range(min(3, len(new), len(committed)), 0, -1):
             if new[:n] == committed[-n:]:
-                return words if self._said_again(words[:n]) else words[n:]
+                heard_twice = heard is not None and heard[-n:] == committed[-n:]
+                return words if heard_twice or self._said_again(words[:n]) else words[n:]
         return words
 
     def _said_again(self, words: list[Word]) -> bool:
