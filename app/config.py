@@ -73,7 +73,10 @@ class HotkeySettings(_Section):
     def _keys_differ(self) -> HotkeySettings:
         key = _canonical_key(self.key)
         if key == _canonical_key(self.cancel_key):
-            raise ValueError(f"{key} is the cancel key too; the dictation key and the cancel key must differ")
+            raise ValueError(
+                f"{key} is both the dictation key (hotkey.key) and the cancel key (hotkey.cancel_key); "
+                "they must differ"
+            )
         seen = {key: "it is the dictation hotkey", _canonical_key(self.cancel_key): "it is the cancel key"}
         for mode_key, mode in self.mode_keys.items():
             canonical = _canonical_key(mode_key)
@@ -301,14 +304,24 @@ def looks_like_api_key(value: str) -> bool:
     )
 
 
+# Characters that take no room and are never said, which a term copied from a web page or a
+# document brings along (a zero-width space, a soft hyphen, a byte-order mark, a word joiner):
+# auto-correction would type them into the user's text unseen, and "NumPy" with one would be
+# a second term. (The zero-width joiners U+200C and U+200D shape some scripts' letters: kept.)
+INVISIBLE = dict.fromkeys(map(ord, "\u200b\u00ad\ufeff\u2060"))
+
+
 def clean_term(term: str) -> str:
     """``term`` as the vocabulary keeps it: single spaces, composed accents (NFC: "café" typed
-    with a combining accent is the same term as with "é").
+    with a combining accent is the same term as with "é"), no invisible characters (see
+    :data:`INVISIBLE`).
 
     >>> clean_term("  scikit   learn ") == "scikit learn", clean_term("cafe\u0301") == "caf\u00e9"
     (True, True)
+    >>> clean_term("Num\u00adPy\u200b")
+    'NumPy'
     """
-    return unicodedata.normalize("NFC", " ".join(term.split()))
+    return unicodedata.normalize("NFC", " ".join(term.translate(INVISIBLE).split()))
 
 
 #: The longest vocabulary term (a 100,000-character one slowed every settings load to 10 s).

@@ -190,6 +190,15 @@ def test_vocab_keeps_terms_that_differ_only_in_case() -> None:
     assert ok("vocab", "list").splitlines() == ["LLM"]
 
 
+def test_vocab_add_drops_invisible_characters_a_copied_term_brings() -> None:
+    # A term copied from a web page kept its zero-width space or soft hyphen: a second
+    # "NumPy" in the list, and auto-correction typed the invisible character into the text.
+    ok("vocab", "add", "NumPy", "Num\u00adPy\u200b", "\ufeffPyPI")
+    assert ok("vocab", "list").splitlines() == ["NumPy", "PyPI"]
+    final = json.loads(ok("rules", "test", "--json", "install num pie now"))["final"]
+    assert final == "install NumPy now" and final.isascii(), final
+
+
 def test_vocab_remove_unknown_term_is_an_error() -> None:
     ok("vocab", "add", "NumPy")
     line = fails("vocab", "remove", "Pandas")

@@ -338,8 +338,12 @@ def test_a_hotkey_holdtype_does_not_know_is_invalid_in_the_file_too() -> None:
     result = load_settings()
     assert result.dropped == ["hotkey.key"] and result.settings.hotkey.mode == "toggle"
     assert result.settings.hotkey.key == "caps_lock"
-    with pytest.raises(ConfigError, match="esc is the cancel key too"):
+    with pytest.raises(ConfigError, match=r"esc is both the dictation key \(hotkey\.key\) and the cancel"):
         set_value(Settings(), "hotkey.key", "Esc")
+    # Set from the other side, the message named the key it set ("caps_lock is the cancel key
+    # too") where caps_lock was the dictation key.
+    with pytest.raises(ConfigError, match=r"caps_lock is both the dictation key"):
+        set_value(Settings(), "hotkey.cancel_key", "caps_lock")
     with pytest.raises(ConfigError, match="unknown key"):
         set_value(Settings(), "hotkey.mode_keys", {"bogus_key": "clean"})
 
