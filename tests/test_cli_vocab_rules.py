@@ -298,6 +298,20 @@ def test_rules_add_list_test_remove() -> None:
     assert [r["find"] for r in json.loads(ok("rules", "list", "--json"))] == [r"(\d+) percent", "Bob"]
 
 
+def test_rules_add_says_when_a_plain_replacement_inserts_a_line_break() -> None:
+    # 'C:\new folder\table' pasted "C:", a line break, "ew folder", a tab, "able", and
+    # `rules add` echoed it back as if kept as typed.
+    path = holdtype("rules", "add", "my path", "C:\\new folder\\table")
+    assert path.returncode == 0, path.stderr
+    assert "\\n inserts a line break and \\t inserts a tab; write \\\\ to keep a backslash" in path.stderr
+    assert '"C:\\\\new"' in holdtype("rules", "add", "--help").stdout  # the help says how
+    kept = holdtype("rules", "add", "other path", "C:\\\\new")  # as the note says
+    assert kept.returncode == 0 and "note" not in kept.stderr, kept.stderr
+    assert ok("rules", "test", "open other path").strip() == "open C:\\new"
+    plain = holdtype("rules", "add", "pie pie", "PyPI")
+    assert plain.returncode == 0 and "note" not in plain.stderr, plain.stderr
+
+
 def test_rules_test_applies_the_vocabulary_first() -> None:
     ok("vocab", "add", "scikit-learn", "PyPI")
     ok("rules", "add", "PyPI", "the Python Package Index", "--case-sensitive")

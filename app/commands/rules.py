@@ -9,7 +9,7 @@ import click
 from app.commands import _common
 from app.config import Rule
 from app.errors import RuleError
-from app.text.rules import validate_rule
+from app.text.rules import unescape, validate_rule
 
 
 @click.group()
@@ -26,7 +26,11 @@ def rules() -> None:
 @click.option("--regex", "is_regex", is_flag=True, help="FIND is a regular expression.")
 @click.option("--case-sensitive", is_flag=True, help="Match FIND's case exactly.")
 def add(find: str, replace: str, is_regex: bool, case_sensitive: bool) -> None:
-    """Add a rule: FIND becomes REPLACE. Example: holdtype rules add "pie pie" PyPI"""
+    """Add a rule: FIND becomes REPLACE. Example: holdtype rules add "pie pie" PyPI
+
+    In a plain rule's REPLACE, \\n is a line break, \\t a tab and \\\\ one backslash (a
+    Windows path: "C:\\\\new"); a regex rule's REPLACE is a template (\\1, \\g<name>).
+    """
     if not find.strip():
         raise RuleError("a rule needs something to find")
     find = _spelled(find, is_regex)
@@ -39,6 +43,14 @@ def add(find: str, replace: str, is_regex: bool, case_sensitive: bool) -> None:
         _common.save(new)
     verb = "replaced" if replaced else "added"
     click.echo(f"{verb} rule {find!r} -> {replace!r}; {len(new.rules)} rule(s)")
+    breaks = "" if is_regex else "".join(dict.fromkeys(c for c in unescape(replace) if c in "\n\t"))
+    if breaks:  # "C:\new folder" would paste a line break: say so, at once
+        what = " and ".join({"\n": "\\n inserts a line break", "\t": "\\t inserts a tab"}[c] for c in breaks)
+        click.secho(
+            f"note: in REPLACE, {what}; write \\\\ to keep a backslash",
+            err=True,
+            fg="bright_black",
+        )
 
 
 @rules.command("remove")
