@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from app.errors import SHOWN_TO_USER, ConfigError
 from app.paths import ensure_dir, get_paths, lock_within, move_aside
 from app.textfile import is_hidden, read_text
+from app.toml_salvage import parse_salvaging
 from app.tomledit import update_toml
 
 if sys.version_info >= (3, 11):
@@ -621,7 +622,14 @@ def load_settings(path: Path | None = None) -> LoadResult:
             f"cannot read the settings file {path}: {exc.strerror or exc}; give your user access "
             f"to it (chmod u+rw {path})"
         ) from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+    except tomllib.TOMLDecodeError as exc:
+        # One typo there cost the vocabulary and the rules too: the rest is read and kept.
+        try:
+            raw, lost = parse_salvaging(data or "")
+        except tomllib.TOMLDecodeError:
+            return _set_aside(path, data, f"cannot be parsed: {exc}", Settings(), None)
+        return _set_aside(path, data, f"cannot be parsed: {exc}", *_salvage_parsed(raw, lost))
+    except (OSError, UnicodeDecodeError) as exc:
         return _set_aside(path, data, f"cannot be parsed: {exc}", Settings(), None)
     try:
         version = schema_version(raw)
@@ -639,6 +647,19 @@ def load_settings(path: Path | None = None) -> LoadResult:
         return LoadResult(Settings.model_validate(raw), path)
     except ValidationError as exc:
         return _set_aside(path, data, f"is not valid: {describe_error(exc)}", *salvage(raw))
+
+
+def _salvage_parsed(raw: dict[str, Any], lost: list[str]) -> tuple[Settings, list[str] | None]:
+    """Settings from ``raw``, what :func:`parse_salvaging` read of a file (``lost``: the
+    statements it left out), as :func:`load_settings` takes them from a readable file."""
+    try:
+        if schema_version(raw) > SCHEMA_VERSION:
+            return Settings(), None  # a newer file with a typo: not guessed at
+        raw = migrate(raw)
+    except ConfigError:
+        pass  # a bad schema_version: salvage drops it
+    settings, dropped = salvage(raw)
+    return settings, None if dropped is None else lost + dropped
 
 
 def read_settings(path: Path) -> Settings:

@@ -229,7 +229,15 @@ def test_broken_config_is_reported_by_any_command(holdtype_home: Path) -> None:
     assert result.stdout.strip() == "caps_lock"
     assert "config.toml" in result.stderr and "moved to" in result.stderr
     assert result.stderr.count("moved to") == 1, result.stderr  # once, not logged as well
-    assert list(config.parent.glob("config.toml.broken-*"))
+    aside = list(config.parent.glob("config.toml.broken-*"))
+    assert aside
+    # Said once; `doctor` goes on saying a copy is there, with what it may hold to take back.
+    later = holdtype("config", "get", "hotkey.key")
+    assert later.returncode == 0 and "moved to" not in later.stderr
+    doctor = holdtype("doctor").stdout
+    said = f"[warn] settings: {config}; a broken copy set aside beside it, the newest {aside[0].name}"
+    assert said in doctor, doctor
+    assert f"take back what you miss from {aside[0]}" in doctor
 
 
 def test_models_list_and_offline_download() -> None:

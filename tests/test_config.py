@@ -62,6 +62,32 @@ def test_unparseable_file_is_moved_aside_and_reported() -> None:
     assert not path.exists()
 
 
+def test_a_typo_that_breaks_the_syntax_costs_only_its_own_statement() -> None:
+    """ "sensitivity = 0,5" made the whole file unreadable: dictation went on without the
+    vocabulary and the rules, and the next `vocab add` saved defaults with its one term."""
+    path = get_paths().config_file
+    path.parent.mkdir(parents=True)
+    text = (
+        '[hotkey]\nkey = "f9"\n\n[vocabulary]\nterms = ["NumPy", "PyPI"]\nsensitivity = 0,5\n\n'
+        '[[rules]]\nfind = "teh"\nreplace = "the"\n\n'
+        '[[rules]]\nfind = "(\\\\d+) percent"\nreplace = "\\\\1%"\nregex = tru\n\n'
+        '[[rules]]\nfind = "pie pie"\nreplace = "PyPI"\n'
+    )
+    path.write_text(text)
+    result = load_settings()
+    kept = result.settings
+    assert kept.vocabulary.terms == ["NumPy", "PyPI"] and kept.vocabulary.sensitivity == 0.5
+    assert kept.hotkey.key == "f9"
+    # A rule with a broken statement goes whole: without its flag it would match other text.
+    assert [(r.find, r.regex) for r in kept.rules] == [("teh", False), ("pie pie", False)]
+    assert result.dropped == ["vocabulary.sensitivity (line 6)", "rules.1 (lines 12-16)"]
+    problem = result.problem or ""
+    assert "cannot be parsed" in problem and "line 6" in problem and "vocabulary.sensitivity" in problem
+    assert result.moved_to is not None and result.moved_to.read_text() == text  # nothing lost
+    again = load_settings()  # what was kept was saved in its place
+    assert again.problem is None and again.settings == kept
+
+
 def test_a_broken_file_that_cannot_be_moved_aside_is_still_reported_and_defaults_used() -> None:
     """In a read-only folder the move failed and every command said only "Permission denied",
     never what was wrong with the file. A link to a file of /proc (where nothing can be moved;

@@ -7,6 +7,7 @@ import platform
 import shutil
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -42,9 +43,30 @@ def _settings() -> Check:
         if result.moved_to is not None and ".newer-" in result.moved_to.name:  # nothing to fix
             fix = f"with the newer Holdtype installed again, move {result.moved_to} back to {result.path}"
         elif result.moved_to is not None:  # (this very run moved it: it is not there to fix)
-            fix = f"fix {result.moved_to} and move it back to {result.path}, or keep the defaults"
+            fix = (
+                f"take back what you miss from {result.moved_to} (holdtype config set KEY VALUE), "
+                f"or fix it and move it back to {result.path}"
+            )
         return Check("settings", False, result.problem, fix, False)
+    aside = sorted(result.path.parent.glob(f"{result.path.name}.broken-*"), key=_mtime)
+    if aside:  # said once, when it was set aside: what it held may still be missed
+        what = f"{len(aside)} broken copies" if len(aside) > 1 else "a broken copy"
+        return Check(
+            "settings",
+            False,
+            f"{result.path}; {what} set aside beside it, the newest {aside[-1].name}",
+            f"take back what you miss from {aside[-1]} (holdtype config set KEY VALUE), then delete it",
+            False,
+        )
     return Check("settings", True, str(result.path))
+
+
+def _mtime(path: Path) -> float:
+    """When ``path`` was last changed (0 when it is gone)."""
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def _storage() -> Check:

@@ -1,0 +1,103 @@
+"""Read what can be read of a settings file with a TOML syntax error.
+
+One typo ("sensitivity = 0,5") made the whole file unreadable, and Holdtype went on with
+defaults: the vocabulary and the rules were gone from dictation until the file was mended.
+:func:`parse_salvaging` leaves out the statement the error is on, and reads the rest.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+# tomllib's messages end with where the error is.
+_WHERE = re.compile(r"\(at line (\d+), column \d+\)$")
+# A line that starts a key = value statement: a bare, quoted or dotted key, then "=".
+_PART = r"""(?:[A-Za-z0-9_-]+|"[^"\n]*"|'[^'\n]*')"""
+_KEY_LINE = re.compile(rf"^\s*({_PART}(?:\s*\.\s*{_PART})*)\s*=")
+# A table header: [name] or [[name]].
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\[\]]+?)\s*\]\]?\s*(?:#.*)?$")
+
+#: At most this many statements are left out; a file with more errors is not salvaged.
+MAX_DROPS = 10
+
+
+def _error_line(exc: tomllib.TOMLDecodeError) -> int | None:
+    """The 1-based line number ``exc`` names, or None."""
+    found = _WHERE.search(str(exc))
+    return int(found.group(1)) if found else None
+
+
+def _unquoted(key: str) -> str:
+    """A dotted key as settings name it ("vocabulary.sensitivity"), quotes and spaces removed."""
+    return ".".join(part.strip().strip("\"'") for part in key.split("."))
+
+
+def _table_of(lines: list[str], index: int) -> tuple[int | None, str, bool]:
+    """The table the line at ``index`` belongs to: its header's index (None: the top of the
+    file), its name, and whether it is an element of an array of tables (``[[rules]]``)."""
+    for i in range(index - 1, -1, -1):
+        header = _HEADER.match(lines[i])
+        if header:
+            return i, _unquoted(header.group(2)), header.group(1) == "[["
+    return None, "", False
+
+
+def _drop(lines: list[str], index: int) -> str | None:
+    """Blank the statement at ``lines[index]`` (in place) and say what it was, or None when
+    the line is not one a drop can help: a table header, a line inside a value.
+
+    A statement in an element of an array of tables takes the whole element with it: a rule
+    whose ``regex = tru`` lost its flag would match something else."""
+    key = _KEY_LINE.match(lines[index])
+    if key is None:
+        return None
+    start, table, element = _table_of(lines, index)
+    if element and start is not None:
+        end = next((i for i in range(start + 1, len(lines)) if _HEADER.match(lines[i])), len(lines))
+        number = sum(
+            1
+            for line in lines[:start]
+            if (h := _HEADER.match(line)) and h.group(1) == "[[" and _unquoted(h.group(2)) == table
+        )
+        for i in range(start, end):
+            lines[i] = ""
+        return f"{table}.{number} (lines {start + 1}-{end})"
+    lines[index] = ""
+    name = _unquoted(key.group(1))
+    return f"{table + '.' if table else ''}{name} (line {index + 1})"
+
+
+def parse_salvaging(text: str) -> tuple[dict[str, Any], list[str]]:
+    """Parse ``text`` as TOML, leaving out each statement a syntax error is on; return the
+    data and what was left out ("vocabulary.sensitivity (line 12)"), in the file's terms.
+
+    Raises the first error when leaving statements out cannot help (an error on a table
+    header, inside a value spanning lines, or more than :data:`MAX_DROPS` errors).
+
+    >>> parse_salvaging('[vocabulary]\\nterms = ["NumPy"]\\nsensitivity = 0,5\\n')
+    ({'vocabulary': {'terms': ['NumPy']}}, ['vocabulary.sensitivity (line 3)'])
+    >>> parse_salvaging('[[rules]]\\nfind = "a"\\nregex = tru\\n[[rules]]\\nfind = "b"\\n')
+    ({'rules': [{'find': 'b'}]}, ['rules.0 (lines 1-3)'])
+    """
+    lines = text.split("\n")
+    dropped: list[str] = []
+    first: tomllib.TOMLDecodeError | None = None
+    for _ in range(MAX_DROPS + 1):
+        try:
+            return tomllib.loads("\n".join(lines)), dropped
+        except tomllib.TOMLDecodeError as exc:
+            first = first or exc
+            line = _error_line(exc)
+            what = _drop(lines, line - 1) if line is not None and 0 < line <= len(lines) else None
+            if what is None or len(dropped) == MAX_DROPS:
+                break
+            dropped.append(what)
+    assert first is not None
+    raise first
