@@ -41,6 +41,8 @@ def test_vocab_add_list_remove() -> None:
     data = json.loads(ok("vocab", "list", "--json"))
     assert data["terms"] == ["scikit-learn", "PyPI", "Talk Python To Me"]
     assert data["bias"] in {"prompt", "hotwords", "both", "none"}
+    # Every setting of the section, as `config get vocabulary` (second_opinion was left out).
+    assert data == json.loads(ok("config", "get", "vocabulary"))
     ok("vocab", "remove", "pypi")  # no exact match: removes the term whatever its casing
     assert ok("vocab", "list").splitlines() == ["scikit-learn", "Talk Python To Me"]
 

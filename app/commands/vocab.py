@@ -175,14 +175,12 @@ def remove(terms: tuple[str, ...]) -> None:
 
 
 @vocab.command("list")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object: terms, bias, autocorrect.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: the vocabulary settings.")
 def list_terms(as_json: bool) -> None:
     """List the vocabulary terms, one per line."""
     v = _common.settings().vocabulary
     if as_json:
-        _common.echo_json(
-            {"terms": v.terms, "bias": v.bias, "autocorrect": v.autocorrect, "sensitivity": v.sensitivity}
-        )
+        _common.echo_json(v.model_dump(mode="json"))  # every setting of the section, as `config get`
         return
     if not v.terms:
         _common.note_empty("The vocabulary is empty; add terms with `holdtype vocab add TERM...`.")
