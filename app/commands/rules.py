@@ -154,7 +154,11 @@ def list_rules(as_json: bool) -> None:
 @click.argument("text")
 @click.option("--json", "as_json", is_flag=True, help="Print raw, after vocabulary and after rules.")
 def test(text: str, as_json: bool) -> None:
-    """Show TEXT after the vocabulary and the rules. Example: holdtype rules test "sicket learn" """
+    """Show TEXT after the vocabulary and the rules. Example: holdtype rules test "sicket learn"
+
+    TEXT is taken as typed: a dictation's text also gets a capital at its start, which this
+    leaves out (what the vocabulary and the rules do shows alone).
+    """
     from app.text.pipeline import TextPipeline
 
     pipeline = TextPipeline.from_settings(_common.settings())
