@@ -39,6 +39,12 @@ def _unquoted(key: str) -> str:
     return ".".join(part.strip().strip("\"'") for part in key.split("."))
 
 
+def _element_of(line: str) -> str | None:
+    """The name of the array of tables whose element ``line`` starts (``[[rules]]``), or None."""
+    header = _HEADER.match(line)
+    return _unquoted(header.group(2)) if header and header.group(1) == "[[" else None
+
+
 def _table_of(lines: list[str], index: int) -> tuple[int | None, str, bool]:
     """The table the line at ``index`` belongs to: its header's index (None: the top of the
     file), its name, and whether it is an element of an array of tables (``[[rules]]``)."""
@@ -49,9 +55,10 @@ def _table_of(lines: list[str], index: int) -> tuple[int | None, str, bool]:
     return None, "", False
 
 
-def _drop(lines: list[str], index: int) -> str | None:
+def _drop(lines: list[str], index: int, original: list[str]) -> str | None:
     """Blank the statement at ``lines[index]`` (in place) and say what it was, or None when
-    the line is not one a drop can help: a table header, a line inside a value.
+    the line is not one a drop can help: a table header, a line inside a value. ``original``:
+    the file's lines before any was blanked (an element's number in its array is counted there).
 
     A statement in an element of an array of tables takes the whole element with it: a rule
     whose ``regex = tru`` lost its flag would match something else."""
@@ -61,13 +68,11 @@ def _drop(lines: list[str], index: int) -> str | None:
     start, table, element = _table_of(lines, index)
     if element and start is not None:
         end = next((i for i in range(start + 1, len(lines)) if _HEADER.match(lines[i])), len(lines))
-        number = sum(
-            1
-            for line in lines[:start]
-            if (h := _HEADER.match(line)) and h.group(1) == "[[" and _unquoted(h.group(2)) == table
-        )
+        number = sum(1 for line in original[:start] if _element_of(line) == table)
         for i in range(start, end):
             lines[i] = ""
+        while end > start + 1 and not original[end - 1].strip():
+            end -= 1  # the blank lines before the next table are no part of it
         return f"{table}.{number} (lines {start + 1}-{end})"
     lines[index] = ""
     name = _unquoted(key.group(1))
@@ -85,8 +90,11 @@ def parse_salvaging(text: str) -> tuple[dict[str, Any], list[str]]:
     ({'vocabulary': {'terms': ['NumPy']}}, ['vocabulary.sensitivity (line 3)'])
     >>> parse_salvaging('[[rules]]\\nfind = "a"\\nregex = tru\\n[[rules]]\\nfind = "b"\\n')
     ({'rules': [{'find': 'b'}]}, ['rules.0 (lines 1-3)'])
+    >>> parse_salvaging('[[rules]]\\nfind = 1 2\\n[[rules]]\\nfind = 3 4\\n')
+    ({}, ['rules.0 (lines 1-2)', 'rules.1 (lines 3-4)'])
     """
-    lines = text.split("\n")
+    original = text.split("\n")
+    lines = list(original)
     dropped: list[str] = []
     first: tomllib.TOMLDecodeError | None = None
     for _ in range(MAX_DROPS + 1):
@@ -95,7 +103,7 @@ def parse_salvaging(text: str) -> tuple[dict[str, Any], list[str]]:
         except tomllib.TOMLDecodeError as exc:
             first = first or exc
             line = _error_line(exc)
-            what = _drop(lines, line - 1) if line is not None and 0 < line <= len(lines) else None
+            what = _drop(lines, line - 1, original) if line is not None and 0 < line <= len(lines) else None
             if what is None or len(dropped) == MAX_DROPS:
                 break
             dropped.append(what)

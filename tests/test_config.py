@@ -80,7 +80,7 @@ def test_a_typo_that_breaks_the_syntax_costs_only_its_own_statement() -> None:
     assert kept.hotkey.key == "f9"
     # A rule with a broken statement goes whole: without its flag it would match other text.
     assert [(r.find, r.regex) for r in kept.rules] == [("teh", False), ("pie pie", False)]
-    assert result.dropped == ["vocabulary.sensitivity (line 6)", "rules.1 (lines 12-16)"]
+    assert result.dropped == ["vocabulary.sensitivity (line 6)", "rules.1 (lines 12-15)"]
     problem = result.problem or ""
     assert "cannot be parsed" in problem and "line 6" in problem and "vocabulary.sensitivity" in problem
     assert result.moved_to is not None and result.moved_to.read_text() == text  # nothing lost
