@@ -437,7 +437,7 @@ def test_config_set_refuses_what_names_nothing_here(tmp_path: Path) -> None:
     _one_line_error(holdtype("config", "set", "model.cpu_threads", "-2"), "greater than or equal to 0")
     # Keys that collide or that typing needs are refused, as in the settings window.
     _one_line_error(holdtype("config", "set", "hotkey.key", "a"), "would stop you typing it")
-    _one_line_error(holdtype("config", "set", "hotkey.key", "Esc"), "esc is the cancel key")
+    _one_line_error(holdtype("config", "set", "hotkey.key", "Esc"), "esc is both the dictation key")
     _one_line_error(holdtype("config", "set", "hotkey.cancel_key", "caps_lock"), "must differ")
     clash = holdtype("config", "set", "hotkey.mode_keys", '{"caps_lock": "clean"}')
     _one_line_error(clash, "it is the dictation hotkey")
@@ -455,7 +455,7 @@ def test_config_set_refuses_what_names_nothing_here(tmp_path: Path) -> None:
 
 def test_config_set_checks_a_whole_section_like_its_settings(tmp_path: Path) -> None:
     # Set as a section, these skipped every check `config set hotkey.key` and the rest make.
-    _one_line_error(holdtype("config", "set", "hotkey", '{"key": "Esc"}'), "esc is the cancel key")
+    _one_line_error(holdtype("config", "set", "hotkey", '{"key": "Esc"}'), "esc is both the dictation key")
     _one_line_error(holdtype("config", "set", "model", '{"name": "huge.xx"}'), "unknown model 'huge.xx'")
     _one_line_error(holdtype("config", "set", "model", '{"language": "xx"}'), "unknown language code")
     _one_line_error(holdtype("config", "set", "modes", '{"active": "nope"}'), "unknown mode 'nope'")
