@@ -445,6 +445,33 @@ def test_a_bound_key_does_not_reach_the_focused_window(  # type: ignore[no-untyp
     target_window.wait_for_text("okd")
 
 
+def test_the_cancel_key_does_not_reach_the_focused_window_while_recording(  # type: ignore[no-untyped-def]
+    x_env: XDisplay, make_listener: Make, target_window
+) -> None:
+    """Esc cancelled the dictation and reached the window too (vim left insert mode): with
+    Caps Lock (never grabbed) or in toggle mode no key is held, so the keyboard was not
+    grabbed. A letter as the cancel key shows it in a text field; idle, it is the window's."""
+    listener, actions = make_listener(key="d", cancel_key="e", mode="toggle", min_hold_s=0.0)
+    target_window.focus()
+    x_env.xdotool("key", "d")
+    assert next_action(actions).kind is ActionKind.START
+    x_env.xdotool("key", "e")
+    assert next_action(actions).kind is ActionKind.CANCEL
+    assert not listener.recording
+    x_env.xdotool("type", "ok")
+    target_window.wait_for_text("ok")
+    assert target_window.text() == "ok"  # neither the "d" nor the "e" reached it
+    x_env.xdotool("key", "e")  # idle: the key is the window's again (and cancels nothing there)
+    target_window.wait_for_text("oke")
+    assert next_action(actions).kind is ActionKind.CANCEL
+    x_env.xdotool("key", "d")  # a recording that ends by the hotkey gives the key back too
+    assert next_action(actions).kind is ActionKind.START
+    x_env.xdotool("key", "d")
+    assert next_action(actions).kind is ActionKind.STOP
+    x_env.xdotool("key", "e")
+    target_window.wait_for_text("okee")
+
+
 def test_the_key_recording_is_on_when_start_returns(x_env: XDisplay, make_listener: Make) -> None:
     """pynput's ``wait()`` returns just before its thread asks the X server to enable the RECORD
     context: on a busy machine a tap sent right after start was never heard (a CI run lost the

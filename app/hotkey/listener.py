@@ -281,6 +281,9 @@ class HotkeyListener:
         self._caps_before: bool | None = None  # lock state before the current bound press
         self._state_lock = threading.Lock()
         self._grab: KeyGrab | None = None  # X11: the bound keys kept from the focused window
+        # X11: the cancel key kept from it while a recording runs (see _hold_cancel_key)
+        self._cancel_grab: KeyGrab | None = None
+        self._cancel_down = False  # the cancel key went down during a recording and is still down
         self._keys_up = threading.Event()  # set while no bound key is down
         self._keys_up.set()
         self._presses = 0  # bound keys that went down so far
@@ -434,9 +437,30 @@ class HotkeyListener:
         if grab is not None:
             grab.close()
 
+    def _hold_cancel_key(self, held: bool) -> None:
+        """On X11, keep the cancel key from the focused window while a recording runs (``held``)
+        and give it back after: Esc cancelled the dictation and also reached the window (vim left
+        insert mode, a dialog closed). Only with a bound key held is the keyboard grabbed
+        anyway; Caps Lock is not grabbed, and a toggle's recording holds no key. Idle, the
+        cancel key is the window's (it cancels a dictation still in flight there too)."""
+        if held == (self._cancel_grab is not None) or not _is_x11():
+            return
+        if not held:
+            grab, self._cancel_grab = self._cancel_grab, None
+            if grab is not None:
+                grab.close()
+            return
+        from app.hotkey.grab import KeyGrab
+
+        try:
+            self._cancel_grab = KeyGrab([self.cancel])
+        except Exception as exc:  # it still cancels; the key also reaches the window
+            log.debug("cannot grab the cancel key: %s", exc)
+
     def stop(self) -> None:
         """Stop listening (safe to call twice, and from any thread but pynput's own)."""
         self._release_grab()
+        self._hold_cancel_key(False)
         self._keys_up.set()  # no release will be heard any more: let no one wait for it
         listener, self._listener = self._listener, None
         if listener is not None:
@@ -464,6 +488,7 @@ class HotkeyListener:
             for gesture in self._gestures.values():
                 gesture.reset()
             self._active = None
+            self._hold_cancel_key(self._cancel_down)
 
     def _uses_caps_lock(self) -> bool:
         return any(b.key == "caps_lock" for b in self.bindings)
@@ -554,6 +579,7 @@ class HotkeyListener:
                 return [HotkeyAction(ActionKind.CANCEL, "", now)]
             self._gestures[binding].cancel()
             self._active = None
+            self._cancel_down = True  # its grab goes when the key is up: its release is ours too
             return [HotkeyAction(ActionKind.CANCEL, self.bindings[binding], now, str(binding))]
         for binding, gesture in self._gestures.items():
             if not key_matches(binding.key, name):
@@ -573,6 +599,10 @@ class HotkeyListener:
         return []
 
     def _release(self, name: str, now: float) -> list[HotkeyAction]:
+        if self._cancel_down and key_matches(self.cancel.key, name):
+            self._cancel_down = False
+            if self._active is None:
+                self._hold_cancel_key(False)
         result: list[HotkeyAction] = []
         for binding, gesture in self._gestures.items():
             if gesture.down and key_matches(binding.key, name):
@@ -591,6 +621,7 @@ class HotkeyListener:
             self._active = binding
         else:
             self._active = None
+        self._hold_cancel_key(self._active is not None or self._cancel_down)
         kind = {
             Action.START: ActionKind.START,
             Action.STOP: ActionKind.STOP,
