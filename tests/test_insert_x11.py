@@ -243,6 +243,22 @@ def test_typing_strategy(x_env: XDisplay, clipboard: XClipboard, target_window: 
     assert clipboard.get() == "untouched"
 
 
+def test_typing_with_caps_lock_on_keeps_the_case_and_the_lock(
+    x_env: XDisplay, target_window: TargetWindow
+) -> None:
+    """With Caps Lock on, typed text came out case-inverted ("bRING ME A CUP")."""
+    target_window.focus()
+    x_env.xdotool("key", "Caps_Lock")
+    wait_for(x_env.caps_lock_on, timeout=5, what="Caps Lock to turn on")
+    try:
+        result = X11Inserter(settings(strategy="type")).insert("Bring me a Cup")
+        assert result.ok, result.error
+        target_window.wait_for_text("Bring me a Cup")
+        assert x_env.caps_lock_on()  # put back as the user had it
+    finally:
+        x_env.reset_keyboard()
+
+
 def test_typing_keeps_accents_capitals_other_scripts_and_line_breaks(
     x_env: XDisplay, target_window: TargetWindow
 ) -> None:

@@ -152,8 +152,22 @@ class X11Inserter:
         """Type ``text`` into the focused window with ``xdotool type`` (held modifiers released first),
         word by word when :attr:`between_words` is set, asking it before each word.
 
-        With Caps Lock on, letters come out case-inverted (as with any typing tool).
+        Caps Lock is turned off while typing and back on after: with it on, letters came out
+        case-inverted ("bRING ME A CUP").
         """
+        from app.hotkey.listener import caps_lock_state, set_caps_lock
+
+        locked = caps_lock_state()
+        if locked:
+            set_caps_lock(False)
+        try:
+            return self._type_words(text)
+        finally:
+            if locked:
+                set_caps_lock(True)
+
+    def _type_words(self, text: str) -> InsertResult:
+        """:meth:`type_text`'s typing, with the lock modifiers as they should be."""
         release_held_modifiers()
         absent = _not_on_keyboard(text)
         words = [text] if self.between_words is None else re.findall(r"\s*\S+\s*", text) or [text]
