@@ -665,7 +665,9 @@ class Engine:
         if utt is None or self._recorder is None:
             return
         utt.audio = self._recorder.stop()
-        utt.key_up, utt.key_up_mono = command.at, time.monotonic()
+        # Release to text counts from the release itself (the key event, or the request), not
+        # from here: the queue and stopping the microphone took 40 – 50 ms of it unseen.
+        utt.key_up, utt.key_up_mono = command.at, time.monotonic() - max(0.0, time.time() - command.at)
         utt.recording.clear()
         self._current = None
         if self._recorder.lost_error:
@@ -831,7 +833,7 @@ class Engine:
         """Called on pynput's thread: only turn the action into a command."""
         from app.hotkey.listener import ActionKind
 
-        now = time.time()
+        now = time.time() - max(0.0, time.monotonic() - action.time)  # when the key event came
         if action.kind == ActionKind.START:
             self._commands.put(_Begin(action.mode_name or None, now, from_key=True))
         elif action.kind == ActionKind.STOP:
