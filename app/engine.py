@@ -940,7 +940,9 @@ class Engine:
             return True
         kept = self._paths.audio_dir / path.name
         try:
-            created = path.stat().st_mtime
+            # When the recording started: the file was last written as it ended (flushed at
+            # least every half second); dated by that, a 29 s recording was listed 30 s late.
+            created = path.stat().st_mtime - len(audio) / SAMPLE_RATE
             save_wav(audio, kept)  # recovered audio is always kept: the user may want to replay it
         except OSError as exc:  # a full disk: the spool file stays for the next start
             self._publish(ev.ErrorRaised(f"could not recover {path.name}: {exc}", "recovery"))

@@ -170,6 +170,7 @@ def test_leftover_spool_is_recovered_into_history(x_env, speak, holdtype_home: P
     with writer.path.open("r+b") as torn:
         torn.seek(40)
         torn.write((2 * (len(audio) - 8000)).to_bytes(4, "little"))
+    ended = writer.path.stat().st_mtime
     eng = Engine(Settings(), enable_hotkeys=False, enable_audio=False)
     try:
         seen = _start(eng)
@@ -185,6 +186,8 @@ def test_leftover_spool_is_recovered_into_history(x_env, speak, holdtype_home: P
     rows = HistoryStore(get_paths().history_db).list(5)
     assert [r.outcome for r in rows] == [ev.Outcome.RECOVERED]
     assert "milk" in rows[0].text.lower()
+    # Dated when it started, not when the file was last written (as it ended).
+    assert rows[0].created == pytest.approx(ended - len(audio) / 16000, abs=0.01)
     assert rows[0].audio_path and Path(rows[0].audio_path).exists()
     # The kept file is whole for a player: its header was as old as the spool's last flush.
     with wave.open(rows[0].audio_path) as kept:
