@@ -15,6 +15,7 @@ desktop shortcut) is left to it, with a warning: Holdtype still hears it.
 from __future__ import annotations
 
 import logging
+import os
 import select
 import threading
 from collections.abc import Iterable
@@ -154,6 +155,9 @@ class KeyGrab:
             else:
                 log.warning("%s is grabbed by another program; it may also reach that program", binding)
         self._stop = threading.Event()
+        # Written by close(): the drain thread wakes at once (a recording's cancel-key grab is
+        # closed on the key listener's thread, right before the release reaches the engine).
+        self._wake_r, self._wake_w = os.pipe()
         self._thread = threading.Thread(target=self._drain, name="holdtype-keygrab", daemon=True)
         self._thread.start()
 
@@ -178,8 +182,8 @@ class KeyGrab:
         fd = self._d.fileno()
         while not self._stop.is_set():
             try:
-                ready, _, _ = select.select([fd], [], [], 0.2)
-                if ready:
+                ready, _, _ = select.select([fd, self._wake_r], [], [], 0.2)
+                if fd in ready:
                     for _ in range(self._d.pending_events()):
                         self._d.next_event()
             except Exception as exc:  # the connection went away: nothing left to drain
@@ -191,7 +195,10 @@ class KeyGrab:
         if self._stop.is_set():
             return
         self._stop.set()
+        os.write(self._wake_w, b"x")
         self._thread.join(timeout=2)
+        for end in (self._wake_r, self._wake_w):
+            os.close(end)
         try:
             for keycode, modifiers in self._grabs:
                 self._root.ungrab_key(keycode, modifiers)

@@ -446,9 +446,9 @@ class HotkeyListener:
         if held == (self._cancel_grab is not None) or not _is_x11():
             return
         if not held:
-            grab, self._cancel_grab = self._cancel_grab, None
-            if grab is not None:
-                grab.close()
+            if self._cancel_grab is not None:
+                self._cancel_grab.close()
+            self._cancel_grab = None  # once closed: the key is the window's from here
             return
         from app.hotkey.grab import KeyGrab
 
@@ -460,7 +460,6 @@ class HotkeyListener:
     def stop(self) -> None:
         """Stop listening (safe to call twice, and from any thread but pynput's own)."""
         self._release_grab()
-        self._hold_cancel_key(False)
         self._keys_up.set()  # no release will be heard any more: let no one wait for it
         listener, self._listener = self._listener, None
         if listener is not None:
@@ -471,6 +470,9 @@ class HotkeyListener:
                 listener.join(timeout=5)
                 if listener.is_alive():
                     log.warning("the pynput listener thread did not end within 5 s")
+        with self._state_lock:  # (after its thread: no key handled now takes the grab again)
+            self._cancel_down = False
+            self._hold_cancel_key(False)
         if self._caps is not None:
             with self._state_lock:
                 before, self._caps_before = self._caps_before, None
@@ -539,6 +541,9 @@ class HotkeyListener:
                 self._keys_up.set()
         for action in actions:
             self.on_action(action)
+        if actions or not pressed:  # after the engine has them: a grab takes 10 - 20 ms
+            with self._state_lock:
+                self._hold_cancel_key(self._active is not None or self._cancel_down)
 
     def _renamed(self, name: str) -> str:
         """The name a key released as ``name`` went down with, when it is a bound character key
@@ -601,8 +606,6 @@ class HotkeyListener:
     def _release(self, name: str, now: float) -> list[HotkeyAction]:
         if self._cancel_down and key_matches(self.cancel.key, name):
             self._cancel_down = False
-            if self._active is None:
-                self._hold_cancel_key(False)
         result: list[HotkeyAction] = []
         for binding, gesture in self._gestures.items():
             if gesture.down and key_matches(binding.key, name):
@@ -621,7 +624,6 @@ class HotkeyListener:
             self._active = binding
         else:
             self._active = None
-        self._hold_cancel_key(self._active is not None or self._cancel_down)
         kind = {
             Action.START: ActionKind.START,
             Action.STOP: ActionKind.STOP,
