@@ -582,7 +582,7 @@ class StreamingTranscriber:
         words = [w for w in words if (w.start + w.end) / 2 >= cut]
         return self._dedupe(words, heard)
 
-    def _dedupe(self, words: list[Word], heard: list[str] | None = None) -> list[Word]:
+    def _dedupe(self, words: list[Word], heard: list[str]) -> list[Word]:
         """Drop leading words that repeat the end of the committed text (cut-point echoes).
 
         ``heard``: the decode's own words placed before the commit point (normalised). When
@@ -596,7 +596,7 @@ class StreamingTranscriber:
         new = [norm_word(w.text) for w in words]
         for n in range(min(3, len(new), len(committed)), 0, -1):
             if new[:n] == committed[-n:]:
-                heard_twice = heard is not None and heard[-n:] == committed[-n:]
+                heard_twice = heard[-n:] == committed[-n:]
                 return words if heard_twice or self._said_again(words[:n]) else words[n:]
         return words
 
