@@ -7,7 +7,6 @@ import platform
 import shutil
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -48,7 +47,9 @@ def _settings() -> Check:
                 f"or fix it and move it back to {result.path}"
             )
         return Check("settings", False, result.problem, fix, False)
-    aside = sorted(result.path.parent.glob(f"{result.path.name}.broken-*"), key=_mtime)
+    # Named by when they were set aside (``move_aside``): by name, the newest is last. (A
+    # moved file's own time is its last edit, not when it went aside.)
+    aside = sorted(result.path.parent.glob(f"{result.path.name}.broken-*"))
     if aside:  # said once, when it was set aside: what it held may still be missed
         what = f"{len(aside)} broken copies" if len(aside) > 1 else "a broken copy"
         return Check(
@@ -59,14 +60,6 @@ def _settings() -> Check:
             False,
         )
     return Check("settings", True, str(result.path))
-
-
-def _mtime(path: Path) -> float:
-    """When ``path`` was last changed (0 when it is gone)."""
-    try:
-        return path.stat().st_mtime
-    except OSError:
-        return 0.0
 
 
 def _storage() -> Check:
