@@ -990,7 +990,7 @@ def test_modes_tab_tests_the_mode_as_the_editor_shows_it(qtbot, config_path: Pat
 def test_modes_tab_tests_a_mode_on_the_local_llm(qtbot, local_llm, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
     s = Settings()
     s.llm.model = local_llm.model_id
-    s.llm.timeout_s = 60.0
+    s.llm.timeout_s = 240.0  # ~6 s here; a call that times out is not cached, and this tests the cache
     write_settings(s)
     window = open_window(qtbot, config_path)
     tab = window.pages["modes"]
@@ -1001,14 +1001,14 @@ def test_modes_tab_tests_a_mode_on_the_local_llm(qtbot, local_llm, config_path: 
     tab.sample.setText("hello there how are you today")
     before = local_llm.requests
     tab.test_button.click()
-    qtbot.waitUntil(lambda: tab.test_button.isEnabled(), timeout=120000)
+    qtbot.waitUntil(lambda: tab.test_button.isEnabled(), timeout=300000)
     first = tab.result.text()
     assert f"model {local_llm.model_id}" in first, first
     assert local_llm.requests > before
     sent = local_llm.requests
     tab.test_button.click()
-    qtbot.waitUntil(lambda: tab.test_button.isEnabled(), timeout=60000)
-    assert "from the cache" in tab.result.text(), tab.result.text()
+    qtbot.waitUntil(lambda: tab.test_button.isEnabled(), timeout=300000)
+    assert "from the cache" in tab.result.text(), (first, tab.result.text())
     assert local_llm.requests == sent  # the cache answered
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import uuid
@@ -15,6 +16,10 @@ from app.ui.app import ask_running_instance
 app = QCoreApplication([])
 sys.exit(0 if ask_running_instance(sys.argv[1]) else 3)
 """
+
+
+#: A start that hangs shows where: see _wait_for_log.
+FAULTS = {"PYTHONFAULTHANDLER": "1"}
 
 
 def test_second_start_asks_first_for_settings(qtbot, display) -> None:  # type: ignore[no-untyped-def]
@@ -41,6 +46,32 @@ def test_name_is_per_home(monkeypatch, tmp_path) -> None:  # type: ignore[no-unt
     assert first.startswith("holdtype-")
 
 
+def _wait_for_log(path, text: str, timeout: float, what: str, proc=None) -> None:  # type: ignore[no-untyped-def]
+    """Wait until ``text`` is in the log at ``path``, or ``proc`` ends (a failure at once). On a
+    timeout, ``proc`` (started with ``PYTHONFAULTHANDLER=1``) is aborted so that its threads'
+    stacks land in the log. Either way the failure shows the log's tail."""
+    import signal
+
+    from tests.fixtures.waiting import WaitTimeout, wait_for
+
+    def seen() -> bool:
+        return text in path.read_text() or (proc is not None and proc.poll() is not None)
+
+    try:
+        wait_for(seen, timeout=timeout, what=what)
+    except WaitTimeout as exc:
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGABRT)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=10)
+        raise WaitTimeout(f"{exc}\n--- {path.name} ---\n{path.read_text()[-6000:]}") from None
+    if text not in path.read_text():
+        raise AssertionError(
+            f"{what}: the process ended (exit code {proc.returncode}) first\n"
+            f"--- {path.name} ---\n{path.read_text()[-6000:]}"
+        )
+
+
 def _root():  # type: ignore[no-untyped-def]
     from pathlib import Path
 
@@ -52,16 +83,19 @@ def test_real_second_start_hands_over_and_exits(display, tmp_path, holdtype_home
     import os
     import signal
 
-    from tests.fixtures.waiting import wait_for
-
-    env = {**display.env, "HOLDTYPE_HOME": str(holdtype_home), "LLM_USER_PATH": os.environ["LLM_USER_PATH"]}
+    env = {
+        **display.env,
+        "HOLDTYPE_HOME": str(holdtype_home),
+        "LLM_USER_PATH": os.environ["LLM_USER_PATH"],
+        **FAULTS,
+    }
     log_path = tmp_path / "first.log"
     with open(log_path, "w") as log:
         first = subprocess.Popen(
             [sys.executable, "-m", "app", "-v", "run"], env=env, cwd=str(_root()), stdout=log, stderr=log
         )
     try:
-        wait_for(lambda: "ready:" in log_path.read_text(), timeout=120, what="the first instance to be ready")
+        _wait_for_log(log_path, "ready:", timeout=120, what="the first instance to be ready", proc=first)
         second = subprocess.run(
             [sys.executable, "-m", "app", "-v", "run"],
             env=env,
@@ -70,10 +104,13 @@ def test_real_second_start_hands_over_and_exits(display, tmp_path, holdtype_home
             timeout=60,
         )
         assert second.returncode == 0, second.stderr.decode()[-2000:]
-        wait_for(  # (seen to take over 20 s once, on a loaded 2-core CI machine)
-            lambda: "asked for the settings window" in log_path.read_text(),
+        # (seen to take over 20 s once, on a loaded 2-core CI machine)
+        _wait_for_log(
+            log_path,
+            "asked for the settings window",
             timeout=60,
             what="the first instance to get the request",
+            proc=first,
         )
         assert first.poll() is None  # the first one keeps running
         headless = subprocess.run(
@@ -115,7 +152,12 @@ def test_two_starts_at_once_hand_over_without_a_dialog(display, tmp_path, holdty
 
     from tests.fixtures.waiting import end_process, wait_for
 
-    env = {**display.env, "HOLDTYPE_HOME": str(holdtype_home), "LLM_USER_PATH": os.environ["LLM_USER_PATH"]}
+    env = {
+        **display.env,
+        "HOLDTYPE_HOME": str(holdtype_home),
+        "LLM_USER_PATH": os.environ["LLM_USER_PATH"],
+        **FAULTS,
+    }
     logs = [tmp_path / "a.log", tmp_path / "b.log"]
     starts = []
     for path in logs:
@@ -153,14 +195,19 @@ def test_tray_does_not_start_beside_a_headless_loop(display, tmp_path, holdtype_
 
     from tests.fixtures.waiting import wait_for
 
-    env = {**display.env, "HOLDTYPE_HOME": str(holdtype_home), "LLM_USER_PATH": os.environ["LLM_USER_PATH"]}
+    env = {
+        **display.env,
+        "HOLDTYPE_HOME": str(holdtype_home),
+        "LLM_USER_PATH": os.environ["LLM_USER_PATH"],
+        **FAULTS,
+    }
     log_path = tmp_path / "headless.log"
     with open(log_path, "w") as log:
         headless = [sys.executable, "-m", "app", "run", "--no-tray"]
         first = subprocess.Popen(headless, env=env, cwd=str(_root()), stdout=log, stderr=log)
     tray = None
     try:
-        wait_for(lambda: "ready:" in log_path.read_text(), timeout=120, what="the headless loop to be ready")
+        _wait_for_log(log_path, "ready:", timeout=120, what="the headless loop to be ready", proc=first)
         second = subprocess.run(headless, env=env, cwd=_root(), capture_output=True, text=True, timeout=60)
         assert second.returncode == 1 and "Traceback" not in second.stderr
         lines = [line for line in second.stderr.splitlines() if line.strip()]
@@ -200,7 +247,12 @@ def test_a_start_waits_for_a_loop_that_is_stopping(display, tmp_path, holdtype_h
 
     from tests.fixtures.waiting import wait_for
 
-    env = {**display.env, "HOLDTYPE_HOME": str(holdtype_home), "LLM_USER_PATH": os.environ["LLM_USER_PATH"]}
+    env = {
+        **display.env,
+        "HOLDTYPE_HOME": str(holdtype_home),
+        "LLM_USER_PATH": os.environ["LLM_USER_PATH"],
+        **FAULTS,
+    }
     headless = [sys.executable, "-m", "app", "run", "--no-tray"]
     logs = [tmp_path / "old.log", tmp_path / "new.log"]
     procs: list[subprocess.Popen[bytes]] = []
@@ -209,13 +261,13 @@ def test_a_start_waits_for_a_loop_that_is_stopping(display, tmp_path, holdtype_h
             with open(path, "w") as log:
                 procs.append(subprocess.Popen(headless, env=env, cwd=_root(), stdout=log, stderr=log))
             if not procs[1:]:
-                wait_for(lambda: "ready:" in logs[0].read_text(), timeout=120, what="the old loop")
+                _wait_for_log(logs[0], "ready:", timeout=120, what="the old loop", proc=procs[0])
         old, new = procs
         wait_for(lambda: "waiting up to" in logs[1].read_text(), timeout=60, what="the new loop to wait")
         assert f"pid {old.pid}" in logs[1].read_text()
         old.send_signal(signal.SIGTERM)
         assert old.wait(timeout=30) == 0
-        wait_for(lambda: "ready:" in logs[1].read_text(), timeout=120, what="the new loop to start")
+        _wait_for_log(logs[1], "ready:", timeout=120, what="the new loop to start", proc=new)
         new.send_signal(signal.SIGTERM)
         assert new.wait(timeout=30) == 0
     finally:
