@@ -533,3 +533,30 @@ def test_waiting_for_the_key_recording_reads_the_server(x_env: XDisplay) -> None
         reader.close()
         owner.close()
     assert not thread.is_alive()
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_listener_that_cannot_reach_the_display_is_not_waited_on_forever(
+    x_env: XDisplay, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """pynput's own wait() never returns when its thread fails before it is ready: a start
+    whose display connection was refused hung Holdtype before it was ready, for good."""
+    from pynput import keyboard  # imported while the display answers, as Holdtype does
+
+    from app.hotkey.listener import wait_ready
+
+    monkeypatch.setenv("DISPLAY", ":4093")  # no X server there: the listener's thread fails to connect
+    listener = keyboard.Listener()
+    listener.daemon = True
+    listener.start()
+    assert wait_ready(listener, timeout=60) is False
+    assert not listener.is_alive()
+    monkeypatch.setenv("DISPLAY", x_env.display)
+    ready = keyboard.Listener()
+    ready.daemon = True
+    ready.start()
+    try:
+        assert wait_ready(ready, timeout=60) is True
+    finally:
+        ready.stop()
+        ready.join(5)

@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 
 #: How long after a :meth:`HotkeyListener.sending_keys` block its keys may still arrive (s).
 SENT_GRACE_S = 0.5
+#: How long a starting pynput listener may take to be ready (it opens its display connections).
+READY_TIMEOUT_S = 10.0
 #: Left-hand modifier names that pynput reports under the generic name (Key.ctrl_l is Key.ctrl).
 _GENERIC_OF_LEFT = {"ctrl_l": "ctrl", "alt_l": "alt", "shift_l": "shift", "cmd_l": "cmd"}
 
@@ -157,6 +159,25 @@ def is_available() -> tuple[bool, str]:
 
 #: XkbUseCoreKbd: the core keyboard, in libX11's Xkb calls.
 _XKB_USE_CORE_KBD = 0x0100
+
+
+def wait_ready(listener: Any, timeout: float = READY_TIMEOUT_S) -> bool:
+    """Wait until pynput's started ``listener`` is ready to hear keys; False when its thread
+    ended first, or after ``timeout`` seconds.
+
+    pynput's own ``wait()`` has no timeout and never returns when the listener's thread fails
+    before it is ready (on X11: a display connection refused, a RECORD context not created):
+    Holdtype hung at start, the engine never ready.
+    """
+    if not hasattr(listener, "_ready"):  # a pynput that no longer has the flag: its own wait
+        listener.wait()
+        return True
+    deadline = time.monotonic() + timeout
+    while not listener._ready:
+        if not listener.is_alive() or time.monotonic() >= deadline:
+            return bool(listener._ready)
+        listener.join(0.01)  # returns at once when the thread ends
+    return True
 
 
 class _CapsLock:
@@ -399,10 +420,20 @@ class HotkeyListener:
             except Exception as exc:
                 log.warning("cannot watch the Caps Lock state, it will not be restored: %s", exc)
                 self._caps = None
-        listener = keyboard.Listener(on_press=self._on_press, on_release=self._on_release)
-        listener.daemon = True
-        listener.start()
-        listener.wait()
+        for attempt in (1, 2):  # a connection refused once (the X server at its client limit)
+            listener = keyboard.Listener(on_press=self._on_press, on_release=self._on_release)
+            listener.daemon = True
+            listener.start()
+            if wait_ready(listener):
+                break
+            if listener.is_alive():  # hung: stopping it could hang too, and it is a daemon
+                raise HotkeyError(f"the pynput keyboard listener was not ready within {READY_TIMEOUT_S:g} s")
+            log.warning("the pynput keyboard listener ended before it was ready (try %d of 2)", attempt)
+        else:
+            raise HotkeyError(
+                "the pynput keyboard listener ended before it was ready: it could not set up its "
+                "connection to the display server (its error is in the log); restart Holdtype"
+            )
         if not listener.running:
             raise HotkeyError("the pynput keyboard listener stopped right after starting")
         if _is_x11() and not wait_until_recording(listener):
