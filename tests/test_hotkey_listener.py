@@ -560,3 +560,20 @@ def test_a_listener_that_cannot_reach_the_display_is_not_waited_on_forever(
     finally:
         ready.stop()
         ready.join(5)
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_start_whose_listener_cannot_connect_says_so(x_env: XDisplay, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The start gives up with a HotkeyError (the engine reports the hotkey unavailable and
+    starts the rest) instead of waiting for good. FAKE: the display check that comes first is
+    told the display answers, to reach what it cannot see: a connection refused after it."""
+    from pynput import keyboard  # noqa: F401 - imported while the display answers
+
+    import app.hotkey.listener as listener_module
+
+    monkeypatch.setattr(listener_module, "is_available", lambda: (True, "X11 (told so by the test)"))
+    monkeypatch.setenv("DISPLAY", ":4093")  # no X server there
+    listener = HotkeyListener.from_settings(HotkeySettings(key="f9"), lambda action: None)
+    with pytest.raises(HotkeyError, match="ended before it was ready"):
+        listener.start()
+    assert not listener.running

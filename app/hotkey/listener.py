@@ -420,22 +420,13 @@ class HotkeyListener:
             except Exception as exc:
                 log.warning("cannot watch the Caps Lock state, it will not be restored: %s", exc)
                 self._caps = None
-        for attempt in (1, 2):  # a connection refused once (the X server at its client limit)
-            listener = keyboard.Listener(on_press=self._on_press, on_release=self._on_release)
-            listener.daemon = True
-            listener.start()
-            if wait_ready(listener):
-                break
-            if listener.is_alive():  # hung: stopping it could hang too, and it is a daemon
-                raise HotkeyError(f"the pynput keyboard listener was not ready within {READY_TIMEOUT_S:g} s")
-            log.warning("the pynput keyboard listener ended before it was ready (try %d of 2)", attempt)
-        else:
-            raise HotkeyError(
-                "the pynput keyboard listener ended before it was ready: it could not set up its "
-                "connection to the display server (its error is in the log); restart Holdtype"
-            )
-        if not listener.running:
-            raise HotkeyError("the pynput keyboard listener stopped right after starting")
+        try:
+            listener = self._start_pynput(keyboard)
+        except HotkeyError:
+            if self._caps is not None:
+                self._caps.close()
+                self._caps = None
+            raise
         if _is_x11() and not wait_until_recording(listener):
             log.warning("the key recording was not confirmed on; the first key may go unheard")
         self._listener = listener
@@ -450,6 +441,33 @@ class HotkeyListener:
         if not self._paused:
             self._take_grab()
         log.info("hotkeys armed: %s", ", ".join(str(b) for b in self.bindings))
+
+    def _start_pynput(self, keyboard: Any) -> Any:
+        """Start pynput's keyboard listener and return it once it is ready; raise
+        :class:`HotkeyError` when it is not (see :func:`wait_ready`)."""
+        for attempt in (1, 2):  # a connection refused once (the X server at its client limit)
+            listener = keyboard.Listener(on_press=self._on_press, on_release=self._on_release)
+            listener.daemon = True
+            listener.start()
+            if wait_ready(listener):
+                break
+            if listener.is_alive():  # hung: stopped if it ever gets ready (stopping it now hangs)
+                stop_when_ready = threading.Thread(
+                    target=lambda late=listener: (late.wait(), late.stop()),
+                    name="holdtype-late-keys",
+                    daemon=True,
+                )
+                stop_when_ready.start()
+                raise HotkeyError(f"the pynput keyboard listener was not ready within {READY_TIMEOUT_S:g} s")
+            log.warning("the pynput keyboard listener ended before it was ready (try %d of 2)", attempt)
+        else:
+            raise HotkeyError(
+                "the pynput keyboard listener ended before it was ready: it could not set up its "
+                "connection to the display server (its error is in the log); restart Holdtype"
+            )
+        if not listener.running:
+            raise HotkeyError("the pynput keyboard listener stopped right after starting")
+        return listener
 
     def _take_grab(self) -> None:
         """On X11, keep the bound keys from the focused window (see :mod:`app.hotkey.grab`)."""
