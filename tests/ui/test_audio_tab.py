@@ -34,3 +34,33 @@ def test_microphone_test_transcribes_what_was_said(
     text = tab.test_result.text().lower()
     assert text.startswith("heard:"), text
     assert "walked" in text and "river" in text
+
+
+def test_a_microphone_test_on_a_sound_server_that_stops_answering_ends(
+    qtbot, private_pulse, config_path: Path, write_settings
+) -> None:  # type: ignore[no-untyped-def]
+    """The sound server stops answering during the test (SIGSTOP: a real PulseAudio, stalled):
+    sounddevice's wait() never returned, and the test stayed at "Recording" for good, its
+    button off. It now fails with what to check, and leaves the stalled server alone."""
+    import signal
+
+    write_settings(Settings())
+    live = LiveSettings(load_settings(config_path).settings, config_path)
+    window = SettingsWindow(TabContext(live))
+    qtbot.addWidget(window)
+    window.bring_forward("audio")
+    tab = window.pages["audio"]
+    qtbot.waitUntil(lambda: tab.device.count() > 1, timeout=10000)
+    tab.test_button.click()
+    qtbot.waitUntil(
+        lambda: tab.test_result.text().startswith("Recording") or tab.test_button.isEnabled(), timeout=10000
+    )
+    assert tab.test_result.text().startswith("Recording"), tab.test_result.text()
+    private_pulse.process.send_signal(signal.SIGSTOP)
+    try:
+        qtbot.waitUntil(lambda: tab.test_button.isEnabled(), timeout=60000)
+        assert tab.test_result.text().startswith("Test failed: the microphone delivered no audio for 8 s")
+        assert "pactl info" in tab.test_result.text()
+        assert tab._meter is None  # no stream opened on the stalled server (it would block the window)
+    finally:
+        private_pulse.process.send_signal(signal.SIGCONT)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from typing import Any
 
 import numpy as np
@@ -19,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.config import Settings
+from app.errors import AudioError
 from app.transcribe.audiofile import SAMPLE_RATE
 from app.ui.settings.base import Job, SettingsTab, TabContext, note, section
 from app.ui.settings.widgets import LevelMeter
@@ -28,6 +31,11 @@ log = logging.getLogger(__name__)
 
 POLL_MS = 2000
 TEST_SECONDS = 3.0
+#: How long past its length the microphone test's recording (or playback) may run before the
+#: sound server is taken to have stopped answering.
+STALL_S = 5.0
+#: How a stalled microphone test's failure begins (the level meter is not restarted after it).
+STALLED = "the microphone delivered no audio"
 
 
 def input_device_names(refresh: bool = True) -> list[str]:
@@ -78,6 +86,35 @@ class _Meter:
             self._guard.__exit__(None, None, None)
 
 
+def finished_within(sd: Any, seconds: float) -> bool:
+    """Wait until sounddevice's ``rec``/``play`` stream has finished, ``seconds`` at most.
+
+    False when it has not: the sound server stopped answering (sounddevice's own ``wait()``
+    then never returns, and the microphone test stayed at "Recording" for good). The stream is
+    then stopped on a thread of its own, since stopping it can block as long; it counts as an
+    open stream until then, so that PortAudio is not restarted under it.
+    """
+    from app.audio import devices
+
+    stream = sd.get_stream()
+    deadline = time.monotonic() + seconds
+    while stream.active:
+        if time.monotonic() >= deadline:
+            devices._stream_opened()
+
+            def stop() -> None:
+                try:
+                    sd.stop(ignore_errors=True)
+                finally:
+                    devices._stream_closed()
+
+            threading.Thread(target=stop, name="holdtype-stop-stalled", daemon=True).start()
+            return False
+        time.sleep(0.05)
+    sd.wait()  # finished: returns at once (and raises what the stream ran into)
+    return True
+
+
 def record_play_transcribe(device: str | None, settings: Settings, progress: Any) -> str:
     """Record :data:`TEST_SECONDS` from ``device``, play it back, and return the transcript."""
     import sounddevice as sd
@@ -91,13 +128,20 @@ def record_play_transcribe(device: str | None, settings: Settings, progress: Any
         progress("Recording 3 seconds — say something…")
         frames = int(TEST_SECONDS * SAMPLE_RATE)
         audio = sd.rec(frames, samplerate=SAMPLE_RATE, channels=1, dtype="float32", device=index)
-        sd.wait()
+        if not finished_within(sd, TEST_SECONDS + STALL_S):
+            raise AudioError(
+                f"{STALLED} for {TEST_SECONDS + STALL_S:g} s: the sound server does not answer, "
+                "or the device stopped. Check the sound server (`pactl info`), then show this "
+                "tab again (the level meter is off until then)"
+            )
     audio = audio[:, 0].copy()
     peak = float(np.max(np.abs(audio))) if audio.size else 0.0
     progress("Playing it back…")
     try:
         with portaudio_stream():
-            sd.play(audio, SAMPLE_RATE, blocking=True)
+            sd.play(audio, SAMPLE_RATE)
+            if not finished_within(sd, TEST_SECONDS + STALL_S):
+                log.info("the playback did not finish; the sound server does not answer")
     except sd.PortAudioError as exc:
         log.info("playback failed: %s", exc)
     if peak < 0.003:
@@ -247,14 +291,18 @@ class AudioTab(SettingsTab):
         job = Job(lambda progress: record_play_transcribe(device, settings, progress))
         job.signals.progress.connect(lambda text: self.test_result.setText(str(text)))
         job.signals.done.connect(lambda text: self._test_done(f"Heard: {text}"))
-        job.signals.failed.connect(lambda message: self._test_done(f"Test failed: {message}"))
+        job.signals.failed.connect(
+            lambda message: self._test_done(f"Test failed: {message}", meter=not message.startswith(STALLED))
+        )
         self._job = job.start()
 
-    def _test_done(self, message: str) -> None:
+    def _test_done(self, message: str, meter: bool = True) -> None:
+        """Show the test's outcome; the level meter runs again unless the sound server stalled
+        (opening its stream on a server that does not answer would block this window)."""
         self.test_result.setText(message)
         self.test_button.setEnabled(True)
         self._job = None
-        if self.isVisible():
+        if meter and self.isVisible():
             self._start_meter()
 
     # --- settings -------------------------------------------------------------------------
