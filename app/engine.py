@@ -672,6 +672,8 @@ class Engine:
         self._current = None
         if self._recorder.lost_error:
             utt.error = self._recorder.lost_error
+        elif self._recorder.starved:
+            utt.error = self._recorder.starved
         if not command.from_key:
             self._forget_key_recording()  # ended from the tray: the key's next press starts one
         # A key tap under min_hold_s is no dictation; but one that ends a longer recording

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+import time
 import wave
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from app.config import HotkeySettings, Settings
 from app.engine import Engine
 from app.history.store import HistoryStore
 from app.paths import get_paths
-from app.transcribe.audiofile import load_audio
+from app.transcribe.audiofile import SAMPLE_RATE, load_audio
 from tests.fixtures.waiting import wait_for
 
 pytestmark = pytest.mark.slow
@@ -554,6 +555,52 @@ def test_a_microphone_that_comes_back_is_opened_before_the_next_press(
             eng._recorder.disarm()
             mp.undo()
             devices.refresh()
+    finally:
+        eng.shutdown()
+
+
+def test_a_recording_the_stalled_sound_server_gave_no_audio_says_so(
+    x_env, private_pulse, holdtype_home: Path
+):
+    """The sound server stops answering (SIGSTOP: a real PulseAudio, stalled) before a press:
+    the stream delivers nothing and reports nothing, and the recording read as "no speech was
+    heard". It now fails with why, and the microphone works again once the server answers."""
+    import signal
+
+    eng = Engine(Settings(), enable_hotkeys=False, enable_audio=True)
+    try:
+        seen = _start(eng)
+        assert eng._recorder is not None and eng._recorder.wait_running(30)
+        private_pulse.process.send_signal(signal.SIGSTOP)
+        try:
+            last = [-1]
+
+            def stopped_delivering() -> bool:  # (what the stream had buffered has come in)
+                now = eng._recorder.frames_captured  # type: ignore[union-attr]
+                same, last[0] = now == last[0], now
+                return same
+
+            wait_for(stopped_delivering, timeout=10, what="the stream to stop delivering", interval=0.3)
+            eng.begin()
+            wait_for(lambda: eng.state == ev.State.RECORDING, timeout=10, what="recording")
+            held = eng._recorder.frames_captured
+            wait_for(  # two seconds held, by the clock: the recording's own frames do not move
+                lambda: time.monotonic() - eng._current.key_down_mono >= 2.0,  # type: ignore[union-attr]
+                timeout=10,
+                what="two seconds of recording",
+            )
+            assert eng._recorder.frames_captured - held < SAMPLE_RATE // 2
+            eng.end()
+            result = wait_for(lambda: seen.of(ev.UtteranceResult), timeout=60, what="a result")[0]
+        finally:
+            private_pulse.process.send_signal(signal.SIGCONT)
+        assert result.outcome == ev.Outcome.FAILED, result
+        assert result.error and result.error.startswith("the microphone delivered 0."), result.error
+        assert "sound server does not answer" in result.error
+        before = eng._recorder.frames_captured
+        wait_for(
+            lambda: eng._recorder.frames_captured > before + SAMPLE_RATE // 2, timeout=30, what="audio again"
+        )
     finally:
         eng.shutdown()
 

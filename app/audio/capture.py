@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +36,28 @@ BLOCK_S = 0.05  # 20 ms blocks cost ~1.3 % CPU while idle-armed, 50 ms ~0.5 %
 _LEVEL_WINDOW = SAMPLE_RATE // 20
 _INITIAL_UTTERANCE_S = 30.0
 _GROW_MARGIN_S = 5.0
+#: A recording at least this long (s) that got under STARVED_SHARE of its length from the
+#: device was starved: the sound server stopped answering, or the device stopped delivering.
+STARVED_MIN_S = 1.0
+STARVED_SHARE = 0.5
+
+
+def starved(lasted_s: float, received_s: float) -> str | None:
+    """What to tell of a recording that lasted ``lasted_s`` seconds and got ``received_s`` of
+    audio from the device, when that is much less (a stalled sound server delivers nothing,
+    and says nothing: the recording read as "no speech"); None when the audio came.
+
+    >>> starved(2.5, 2.4) is None
+    True
+    >>> starved(2.5, 0.0).split(":")[0]
+    'the microphone delivered 0.0 s of audio in the 2.5 s recorded'
+    """
+    if lasted_s < STARVED_MIN_S or received_s >= STARVED_SHARE * lasted_s:
+        return None
+    return (
+        f"the microphone delivered {received_s:.1f} s of audio in the {lasted_s:.1f} s recorded: "
+        "the sound server does not answer, or the device stopped"
+    )
 
 
 class Recorder:
@@ -79,6 +102,8 @@ class Recorder:
         self._lost: str | None = None
         self._lost_reported = False
         self._overflows = 0
+        self._started = (0.0, 0)  # monotonic time and ring frames at the utterance's start
+        self._starved: str | None = None
         self._level = (0.0, 0.0)
         self._monitor: threading.Thread | None = None
         self._wake = threading.Event()
@@ -132,6 +157,12 @@ class Recorder:
     def lost_error(self) -> str | None:
         """Why the stream stopped on its own (device gone), or None."""
         return self._lost
+
+    @property
+    def starved(self) -> str | None:
+        """Why the last utterance holds much less audio than it lasted (see :func:`starved`),
+        or None."""
+        return self._starved
 
     @property
     def overflows(self) -> int:
@@ -270,6 +301,8 @@ class Recorder:
                 idx = np.arange(end - pre, end) % self._ring.size
                 self._utt[:pre] = self._ring[idx]
             self._utt_len = pre
+            self._started = (time.monotonic(), self._ring_total)
+            self._starved = None
             self._limit_hit = False
             self._limit_reported = False
             self._spool = spool
@@ -301,6 +334,8 @@ class Recorder:
             self._recording = False
             self._spool = None
             audio = self._utt[: self._utt_len].copy()
+            since, frames = self._started
+            self._starved = starved(time.monotonic() - since, (self._ring_total - frames) / SAMPLE_RATE)
         self._level = (0.0, 0.0)
         return audio
 
