@@ -10,11 +10,9 @@ from app.ui.settings.live import LiveSettings
 from app.ui.settings.window import SettingsWindow
 
 
-def test_microphone_test_transcribes_what_was_said(
-    qtbot, pulse, speak, config_path: Path, write_settings
-) -> None:  # type: ignore[no-untyped-def]
-    # A phrase tiny.en hears reliably in espeak's voice ("hello" sometimes comes out "the law").
-    speech = speak("we walked along the river", speed=150, pad_s=0.2)
+def _start_test(qtbot, config_path: Path, write_settings):  # type: ignore[no-untyped-def]
+    """Open the settings on the Audio tab, start its microphone test, and return the tab once
+    it is recording."""
     write_settings(Settings())
     live = LiveSettings(load_settings(config_path).settings, config_path)
     window = SettingsWindow(TabContext(live))
@@ -28,6 +26,15 @@ def test_microphone_test_transcribes_what_was_said(
         lambda: tab.test_result.text().startswith("Recording") or tab.test_button.isEnabled(), timeout=10000
     )
     assert tab.test_result.text().startswith("Recording"), tab.test_result.text()
+    return tab
+
+
+def test_microphone_test_transcribes_what_was_said(
+    qtbot, pulse, speak, config_path: Path, write_settings
+) -> None:  # type: ignore[no-untyped-def]
+    # A phrase tiny.en hears reliably in espeak's voice ("hello" sometimes comes out "the law").
+    speech = speak("we walked along the river", speed=150, pad_s=0.2)
+    tab = _start_test(qtbot, config_path, write_settings)
     player = pulse.play(speech, wait=False)  # the user speaks
     qtbot.waitUntil(lambda: tab.test_button.isEnabled(), timeout=90000)
     player.wait(timeout=30)
@@ -44,18 +51,7 @@ def test_a_microphone_test_on_a_sound_server_that_stops_answering_ends(
     button off. It now fails with what to check, and leaves the stalled server alone."""
     import signal
 
-    write_settings(Settings())
-    live = LiveSettings(load_settings(config_path).settings, config_path)
-    window = SettingsWindow(TabContext(live))
-    qtbot.addWidget(window)
-    window.bring_forward("audio")
-    tab = window.pages["audio"]
-    qtbot.waitUntil(lambda: tab.device.count() > 1, timeout=10000)
-    tab.test_button.click()
-    qtbot.waitUntil(
-        lambda: tab.test_result.text().startswith("Recording") or tab.test_button.isEnabled(), timeout=10000
-    )
-    assert tab.test_result.text().startswith("Recording"), tab.test_result.text()
+    tab = _start_test(qtbot, config_path, write_settings)
     private_pulse.process.send_signal(signal.SIGSTOP)
     try:
         qtbot.waitUntil(lambda: tab.test_button.isEnabled(), timeout=60000)
