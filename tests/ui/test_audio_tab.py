@@ -51,6 +51,9 @@ def test_a_microphone_test_on_a_sound_server_that_stops_answering_ends(
     button off. It now fails with what to check, and leaves the stalled server alone."""
     import signal
 
+    from app.audio import devices
+    from tests.fixtures.waiting import wait_for
+
     tab = _start_test(qtbot, config_path, write_settings)
     private_pulse.process.send_signal(signal.SIGSTOP)
     try:
@@ -60,3 +63,6 @@ def test_a_microphone_test_on_a_sound_server_that_stops_answering_ends(
         assert tab._meter is None  # no stream opened on the stalled server (it would block the window)
     finally:
         private_pulse.process.send_signal(signal.SIGCONT)
+        # The stalled stream is stopped once the server answers; until then PortAudio is not
+        # re-read, and the next tests would open the devices of this server, gone by then.
+        wait_for(lambda: devices._open_streams == 0, timeout=30, what="the stalled stream to be stopped")
