@@ -18,10 +18,6 @@ sys.exit(0 if ask_running_instance(sys.argv[1]) else 3)
 """
 
 
-#: A start that hangs shows where: see _wait_for_log.
-FAULTS = {"PYTHONFAULTHANDLER": "1"}
-
-
 def test_second_start_asks_first_for_settings(qtbot, display) -> None:  # type: ignore[no-untyped-def]
     name = f"holdtype-test-{uuid.uuid4().hex[:8]}"
     server = InstanceServer()
@@ -44,6 +40,20 @@ def test_name_is_per_home(monkeypatch, tmp_path) -> None:  # type: ignore[no-unt
     monkeypatch.setenv("HOLDTYPE_HOME", str(tmp_path / "b"))
     assert instance_name() != first
     assert first.startswith("holdtype-")
+
+
+def _start_env(display, holdtype_home) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """The environment of a `holdtype run` started by these tests: the test display, the
+    test's home and LLM config, and ``PYTHONFAULTHANDLER`` (a start that hangs shows where:
+    see :func:`_wait_for_log`)."""
+    import os
+
+    return {
+        **display.env,
+        "HOLDTYPE_HOME": str(holdtype_home),
+        "LLM_USER_PATH": os.environ["LLM_USER_PATH"],
+        "PYTHONFAULTHANDLER": "1",
+    }
 
 
 def _wait_for_log(path, text: str, timeout: float, what: str, proc=None) -> None:  # type: ignore[no-untyped-def]
@@ -80,15 +90,9 @@ def _root():  # type: ignore[no-untyped-def]
 
 def test_real_second_start_hands_over_and_exits(display, tmp_path, holdtype_home) -> None:  # type: ignore[no-untyped-def]
     """`holdtype run` twice: the second asks the first for its settings window and exits 0."""
-    import os
     import signal
 
-    env = {
-        **display.env,
-        "HOLDTYPE_HOME": str(holdtype_home),
-        "LLM_USER_PATH": os.environ["LLM_USER_PATH"],
-        **FAULTS,
-    }
+    env = _start_env(display, holdtype_home)
     log_path = tmp_path / "first.log"
     with open(log_path, "w") as log:
         first = subprocess.Popen(
@@ -148,16 +152,10 @@ def test_two_starts_at_once_hand_over_without_a_dialog(display, tmp_path, holdty
     """Two `holdtype run` a few ms apart (a double-click on the menu entry): the one that lost
     the lock found a tray not listening yet and showed "already running" in a modal dialog,
     waiting there. It now asks until the tray answers, and exits 0."""
-    import os
 
     from tests.fixtures.waiting import end_process, wait_for
 
-    env = {
-        **display.env,
-        "HOLDTYPE_HOME": str(holdtype_home),
-        "LLM_USER_PATH": os.environ["LLM_USER_PATH"],
-        **FAULTS,
-    }
+    env = _start_env(display, holdtype_home)
     logs = [tmp_path / "a.log", tmp_path / "b.log"]
     starts = []
     for path in logs:
@@ -190,17 +188,11 @@ def test_two_starts_at_once_hand_over_without_a_dialog(display, tmp_path, holdty
 def test_tray_does_not_start_beside_a_headless_loop(display, tmp_path, holdtype_home) -> None:  # type: ignore[no-untyped-def]
     """Headless first: a second headless loop and a tray both refuse, since each would paste
     every dictation twice; the tray says so in a message box, closed here with a real key."""
-    import os
     import signal
 
     from tests.fixtures.waiting import wait_for
 
-    env = {
-        **display.env,
-        "HOLDTYPE_HOME": str(holdtype_home),
-        "LLM_USER_PATH": os.environ["LLM_USER_PATH"],
-        **FAULTS,
-    }
+    env = _start_env(display, holdtype_home)
     log_path = tmp_path / "headless.log"
     with open(log_path, "w") as log:
         headless = [sys.executable, "-m", "app", "run", "--no-tray"]
@@ -242,17 +234,11 @@ def test_tray_does_not_start_beside_a_headless_loop(display, tmp_path, holdtype_
 
 def test_a_start_waits_for_a_loop_that_is_stopping(display, tmp_path, holdtype_home) -> None:  # type: ignore[no-untyped-def]
     """A restart (stop, start at once) works: the new loop waits for the old one to let go."""
-    import os
     import signal
 
     from tests.fixtures.waiting import wait_for
 
-    env = {
-        **display.env,
-        "HOLDTYPE_HOME": str(holdtype_home),
-        "LLM_USER_PATH": os.environ["LLM_USER_PATH"],
-        **FAULTS,
-    }
+    env = _start_env(display, holdtype_home)
     headless = [sys.executable, "-m", "app", "run", "--no-tray"]
     logs = [tmp_path / "old.log", tmp_path / "new.log"]
     procs: list[subprocess.Popen[bytes]] = []
