@@ -111,7 +111,7 @@ def finished_within(sd: Any, seconds: float) -> bool:
             threading.Thread(target=stop, name="holdtype-stop-stalled", daemon=True).start()
             return False
         time.sleep(0.05)
-    sd.wait()  # finished: returns at once (and raises what the stream ran into)
+    sd.wait()  # finished: returns at once, and closes the stream
     return True
 
 
