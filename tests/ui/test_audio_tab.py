@@ -10,9 +10,9 @@ from app.ui.settings.live import LiveSettings
 from app.ui.settings.window import SettingsWindow
 
 
-def _start_test(qtbot, config_path: Path, write_settings):  # type: ignore[no-untyped-def]
-    """Open the settings on the Audio tab, start its microphone test, and return the tab once
-    it is recording."""
+def _open_tab(qtbot, config_path: Path, write_settings):  # type: ignore[no-untyped-def]
+    """Open the settings on the Audio tab; return the window and the tab once its level meter
+    runs on the virtual microphone."""
     write_settings(Settings())
     live = LiveSettings(load_settings(config_path).settings, config_path)
     window = SettingsWindow(TabContext(live))
@@ -20,13 +20,21 @@ def _start_test(qtbot, config_path: Path, write_settings):  # type: ignore[no-un
     window.bring_forward("audio")
     tab = window.pages["audio"]
     qtbot.waitUntil(lambda: tab.device.count() > 1, timeout=10000)  # the virtual microphone is listed
+    qtbot.waitUntil(lambda: tab._meter is not None, timeout=10000)
+    return window, tab
+
+
+def _start_test(qtbot, config_path: Path, write_settings):  # type: ignore[no-untyped-def]
+    """Open the settings on the Audio tab, start its microphone test, and return the window and
+    the tab once it is recording."""
+    window, tab = _open_tab(qtbot, config_path, write_settings)
     tab.test_button.click()
     # Recording, or already over (a failure must show its message, not a bare timeout)
     qtbot.waitUntil(
         lambda: tab.test_result.text().startswith("Recording") or tab.test_button.isEnabled(), timeout=10000
     )
     assert tab.test_result.text().startswith("Recording"), tab.test_result.text()
-    return tab
+    return window, tab
 
 
 def test_microphone_test_transcribes_what_was_said(
@@ -34,7 +42,7 @@ def test_microphone_test_transcribes_what_was_said(
 ) -> None:  # type: ignore[no-untyped-def]
     # A phrase tiny.en hears reliably in espeak's voice ("hello" sometimes comes out "the law").
     speech = speak("we walked along the river", speed=150, pad_s=0.2)
-    tab = _start_test(qtbot, config_path, write_settings)
+    _, tab = _start_test(qtbot, config_path, write_settings)
     player = pulse.play(speech, wait=False)  # the user speaks
     qtbot.waitUntil(lambda: tab.test_button.isEnabled(), timeout=90000)
     player.wait(timeout=30)
@@ -48,21 +56,55 @@ def test_a_microphone_test_on_a_sound_server_that_stops_answering_ends(
 ) -> None:  # type: ignore[no-untyped-def]
     """The sound server stops answering during the test (SIGSTOP: a real PulseAudio, stalled):
     sounddevice's wait() never returned, and the test stayed at "Recording" for good, its
-    button off. It now fails with what to check, and leaves the stalled server alone."""
+    button off. It now fails with what to check, and the tab recovers once the server answers."""
     import signal
 
-    from app.audio import devices
-    from tests.fixtures.waiting import wait_for
-
-    tab = _start_test(qtbot, config_path, write_settings)
+    window, tab = _start_test(qtbot, config_path, write_settings)
     private_pulse.process.send_signal(signal.SIGSTOP)
     try:
         qtbot.waitUntil(lambda: tab.test_button.isEnabled(), timeout=60000)
         assert tab.test_result.text().startswith("Test failed: the microphone delivered no audio for 8 s")
         assert "pactl info" in tab.test_result.text()
-        assert tab._meter is None  # no stream opened on the stalled server (it would block the window)
+        assert tab._meter is None  # its stream cannot open on the stalled server
     finally:
         private_pulse.process.send_signal(signal.SIGCONT)
-        # The stalled stream is stopped once the server answers; until then PortAudio is not
-        # re-read, and the next tests would open the devices of this server, gone by then.
-        wait_for(lambda: devices._open_streams == 0, timeout=30, what="the stalled stream to be stopped")
+    _meter_back_then_closed(qtbot, window, tab)
+
+
+def _meter_back_then_closed(qtbot, window, tab) -> None:  # type: ignore[no-untyped-def]
+    """Once the server answers again, the level meter comes back by itself; then the window is
+    closed, and the test waits for every stream of the tab to be closed: until then PortAudio
+    is not re-read, and the next tests would open the devices of this server, gone by then."""
+    from app.audio import devices
+    from tests.fixtures.waiting import wait_for
+
+    qtbot.waitUntil(lambda: tab._meter is not None and tab.meter_note.text() == "", timeout=60000)
+    window.close()
+    wait_for(lambda: devices._open_streams == 0, timeout=30, what="the tab's streams to be closed")
+
+
+def test_the_audio_tab_answers_while_the_sound_server_does_not(
+    qtbot, private_pulse, config_path: Path, write_settings
+) -> None:  # type: ignore[no-untyped-def]
+    """With the sound server stalled (SIGSTOP: a real PulseAudio), closing the meter's stream,
+    re-reading the device list and opening the stream again block until it answers (30 s and
+    more). The tab made those calls on the window's thread: leaving it and coming back froze
+    the window. They run on a thread of their own now: the window goes on and says why the
+    level is gone, and the meter comes back when the server answers."""
+    import signal
+
+    window, tab = _open_tab(qtbot, config_path, write_settings)
+    private_pulse.process.send_signal(signal.SIGSTOP)
+    try:
+        window.show_tab("general")  # the meter's stream is closed
+        window.show_tab("audio")  # the device list re-read, the stream opened again
+        # The tab's 2 s poll runs on the window's thread: this note needs it running.
+        qtbot.waitUntil(lambda: "sound server has not answered" in tab.meter_note.text(), timeout=30000)
+        assert "pactl info" in tab.meter_note.text()
+        assert tab._meter is None
+        tab.test_button.click()  # a test waits for the meter's calls, then gives up
+        qtbot.waitUntil(lambda: tab.test_button.isEnabled(), timeout=30000)
+        assert tab.test_result.text().startswith("Test failed: the sound server has not answered for 5 s")
+    finally:
+        private_pulse.process.send_signal(signal.SIGCONT)
+    _meter_back_then_closed(qtbot, window, tab)

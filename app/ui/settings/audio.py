@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
 from app.config import Settings
 from app.errors import AudioError
 from app.transcribe.audiofile import SAMPLE_RATE
+from app.ui.settings.audio_calls import AudioCalls
 from app.ui.settings.base import Job, SettingsTab, TabContext, note, section
 from app.ui.settings.widgets import LevelMeter
 from app.ui.sounds import portaudio_stream
@@ -34,8 +36,6 @@ TEST_SECONDS = 3.0
 #: How long past its length the microphone test's recording (or playback) may run before the
 #: sound server is taken to have stopped answering.
 STALL_S = 5.0
-#: How a stalled microphone test's failure begins (the level meter is not restarted after it).
-STALLED = "the microphone delivered no audio"
 
 
 def input_device_names(refresh: bool = True) -> list[str]:
@@ -115,8 +115,14 @@ def finished_within(sd: Any, seconds: float) -> bool:
     return True
 
 
-def record_play_transcribe(device: str | None, settings: Settings, progress: Any) -> str:
-    """Record :data:`TEST_SECONDS` from ``device``, play it back, and return the transcript."""
+def record_play_transcribe(
+    device: str | None, settings: Settings, progress: Any, before: Callable[[float], bool] | None = None
+) -> str:
+    """Record :data:`TEST_SECONDS` from ``device``, play it back, and return the transcript.
+
+    ``before(timeout)``, when given, waits for the caller's other streams to be closed; False
+    (they were not, in :data:`STALL_S`) means the sound server does not answer.
+    """
     import sounddevice as sd
 
     from app.audio.devices import resolve_device
@@ -124,15 +130,20 @@ def record_play_transcribe(device: str | None, settings: Settings, progress: Any
 
     # Held from choosing the device on: the tab's device poll must not restart PortAudio between.
     with portaudio_stream():
+        if before is not None and not before(STALL_S):
+            raise AudioError(
+                f"the sound server has not answered for {STALL_S:g} s (the level meter is still "
+                "waiting for it). Check it with `pactl info`, then test again"
+            )
         index = resolve_device(device).index
         progress("Recording 3 seconds — say something…")
         frames = int(TEST_SECONDS * SAMPLE_RATE)
         audio = sd.rec(frames, samplerate=SAMPLE_RATE, channels=1, dtype="float32", device=index)
         if not finished_within(sd, TEST_SECONDS + STALL_S):
             raise AudioError(
-                f"{STALLED} for {TEST_SECONDS + STALL_S:g} s: the sound server does not answer, "
-                "or the device stopped. Check the sound server (`pactl info`), then show this "
-                "tab again (the level meter is off until then)"
+                f"the microphone delivered no audio for {TEST_SECONDS + STALL_S:g} s: the sound "
+                "server does not answer, or the device stopped. Check the sound server "
+                "(`pactl info`), then test again"
             )
     audio = audio[:, 0].copy()
     peak = float(np.max(np.abs(audio))) if audio.size else 0.0
@@ -205,18 +216,50 @@ class AudioTab(SettingsTab):
         self._meter_timer.setInterval(50)
         self._meter_timer.timeout.connect(self._update_meter)
         self._meter: _Meter | None = None
+        self._meter_lock = threading.Lock()  # the meter is handed over by the calls' thread
+        self._meter_generation = 0  # a meter opened for an older generation is closed at once
+        self._calls = AudioCalls(self)
+        self._listing = False  # a device-list call is queued or running
+        self._device_note = False  # the note shows the device list's state
         self._job: Job | None = None
         self._wanted: str | None = None
 
     # --- devices --------------------------------------------------------------------------
     def refresh_devices(self) -> None:
-        """Re-read the device list (called every 2 s while the tab is shown)."""
-        try:
-            # PortAudio is only re-initialised while this tab holds no stream of its own
-            names = input_device_names(refresh=self._meter is None)
-        except Exception as exc:  # PortAudio not available: say so instead of a stale list
-            self.meter_note.setText(f"Cannot list input devices: {exc}")
-            names = []
+        """Re-read the device list (every 2 s while the tab is shown), off the main thread.
+
+        While a PortAudio call of the tab has waited :data:`STALL_S` or more, the tab says the
+        sound server does not answer instead of reading the list again.
+        """
+        waited = self._calls.busy_for()
+        if waited >= STALL_S:
+            self._set_device_note(
+                f"The sound server has not answered for {waited:.0f} s: the device list and the "
+                "level are paused until it does. Check it with `pactl info`."
+            )
+        if self._listing:
+            return
+        self._listing = True
+        # PortAudio is re-read only while no stream is open (the meter's, a test's)
+        self._calls.submit(input_device_names, self._devices_listed, self._devices_failed)
+
+    def _devices_listed(self, names: list[str]) -> None:
+        self._listing = False
+        self._set_device_note("")
+        self._show_devices(names)
+
+    def _devices_failed(self, exc: Exception) -> None:  # PortAudio not available: say so
+        self._listing = False
+        self._set_device_note(f"Cannot list input devices: {exc}")
+        self._show_devices([])
+
+    def _set_device_note(self, text: str) -> None:
+        """Show (or clear, with "") a note about the device list; the meter's own notes stay."""
+        if text or self._device_note:
+            self.meter_note.setText(text)
+        self._device_note = bool(text)
+
+    def _show_devices(self, names: list[str]) -> None:
         current = [self.device.itemData(i) for i in range(1, self.device.count())]
         wanted = self._wanted
         if wanted and wanted not in names:
@@ -243,28 +286,54 @@ class AudioTab(SettingsTab):
 
     # --- level meter ----------------------------------------------------------------------
     def _start_meter(self) -> None:
+        """Open the meter's stream off the main thread; it shows levels once open."""
         self._stop_meter()
-        try:
-            self._meter = _Meter(self.device.currentData())
-        except Exception as exc:  # no device, busy device, no PortAudio
-            self.meter_note.setText(f"No level: {exc}")
-            return
-        self.meter_note.setText("")
-        self._meter_timer.start()
+        with self._meter_lock:
+            generation = self._meter_generation
+        device = self.device.currentData()
+
+        def open_meter() -> None:
+            meter = _Meter(device)
+            with self._meter_lock:
+                if generation == self._meter_generation:
+                    self._meter = meter
+                    return
+            meter.close()  # stopped meanwhile (hidden, another device, a test)
+
+        self._calls.submit(open_meter, self._meter_opened(generation), self._meter_failed(generation))
+
+    def _meter_opened(self, generation: int) -> Callable[[object], None]:
+        def opened(_: object) -> None:
+            if generation == self._meter_generation and self._meter is not None:
+                self._set_device_note("")
+                self.meter_note.setText("")
+                self._meter_timer.start()
+
+        return opened
+
+    def _meter_failed(self, generation: int) -> Callable[[Exception], None]:
+        def failed(exc: Exception) -> None:  # no device, busy device, no PortAudio
+            if generation == self._meter_generation:
+                self._device_note = False
+                self.meter_note.setText(f"No level: {exc}")
+
+        return failed
 
     def _stop_meter(self) -> None:
+        """Close the meter's stream (off the main thread); a meter still opening is closed once
+        it is open."""
         self._meter_timer.stop()
-        if self._meter is not None:
-            try:
-                self._meter.close()
-            except Exception as exc:  # closing a vanished device
-                log.debug("meter close: %s", exc)
-            self._meter = None
+        with self._meter_lock:
+            self._meter_generation += 1
+            meter, self._meter = self._meter, None
+        if meter is not None:
+            self._calls.submit(meter.close, failed=lambda exc: log.debug("meter close: %s", exc))
         self.meter.set_level(0.0, 0.0)
 
     def _update_meter(self) -> None:
-        if self._meter is not None:
-            self.meter.set_level(self._meter.rms, self._meter.peak)
+        meter = self._meter
+        if meter is not None:
+            self.meter.set_level(meter.rms, meter.peak)
 
     def showEvent(self, event: QShowEvent) -> None:  # Qt override
         """Start polling devices and metering while visible."""
@@ -288,21 +357,25 @@ class AudioTab(SettingsTab):
         self.test_button.setEnabled(False)
         device = self.device.currentData()
         settings = self.ctx.live.settings
-        job = Job(lambda progress: record_play_transcribe(device, settings, progress))
+        calls = self._calls
+
+        def work(progress: Callable[[Any], None]) -> str:
+            # The meter's stream is closed first (an exclusive device would refuse a second).
+            return record_play_transcribe(device, settings, progress, before=calls.wait_idle)
+
+        job = Job(work)
         job.signals.progress.connect(lambda text: self.test_result.setText(str(text)))
         job.signals.done.connect(lambda text: self._test_done(f"Heard: {text}"))
-        job.signals.failed.connect(
-            lambda message: self._test_done(f"Test failed: {message}", meter=not message.startswith(STALLED))
-        )
+        job.signals.failed.connect(lambda message: self._test_done(f"Test failed: {message}"))
         self._job = job.start()
 
-    def _test_done(self, message: str, meter: bool = True) -> None:
-        """Show the test's outcome; the level meter runs again unless the sound server stalled
-        (opening its stream on a server that does not answer would block this window)."""
+    def _test_done(self, message: str) -> None:
+        """Show the test's outcome; the level meter runs again (its stream opens off the main
+        thread, so a sound server that does not answer cannot block this window)."""
         self.test_result.setText(message)
         self.test_button.setEnabled(True)
         self._job = None
-        if meter and self.isVisible():
+        if self.isVisible():
             self._start_meter()
 
     # --- settings -------------------------------------------------------------------------
