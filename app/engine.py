@@ -66,6 +66,9 @@ _POLL_S = 0.1  # how often the streaming loop looks at new audio
 # between tries (doubling from the first).
 REARM_FIRST_S = 1.0
 REARM_MAX_S = 30.0
+# How long opening the microphone may take before the user is told the sound server does not
+# answer (a stalled PulseAudio holds PortAudio's calls until it answers).
+ARM_SLOW_S = 5.0
 PRUNE_EVERY_S = 3600.0  # how often a running app deletes history past its retention
 # How long a dictation's output waits to know which app it went into; the queries' own time
 # limits are shorter (swaymsg and hyprctl 2 s, macOS's script 1 s).
@@ -777,7 +780,7 @@ class Engine:
                 on_error=lambda message: self._commands.put(_AudioFailed(message)),
             )
         try:
-            self._recorder.arm()
+            self._arm(self._recorder)
             if not self._recorder.wait_running(3.0):
                 log.warning("the microphone opened but delivers no audio yet")
         except HoldtypeError as exc:
@@ -802,15 +805,48 @@ class Engine:
         if self._stopped.is_set() or recorder is None or recorder.armed or self._current is not None:
             return  # stopped, armed meanwhile (a press, new settings), or busy recording
         try:
-            recorder.arm()
+            slow = self._arm(recorder)
         except HoldtypeError as exc:
             log.debug("the microphone is still unavailable (try %d): %s", attempt, exc)
             self._schedule_rearm(attempt + 1)
             return
         self._problems.pop("audio", None)
-        self._publish(
-            ev.Notice(f"The microphone is ready: {recorder.device_name or 'default input'}", "audio")
-        )
+        if not slow:  # (a slow one has said so already)
+            self._publish(
+                ev.Notice(f"The microphone is ready: {recorder.device_name or 'default input'}", "audio")
+            )
+
+    def _arm(self, recorder: Recorder) -> bool:
+        """Open the microphone (``recorder.arm()``), saying so when the sound server keeps it
+        waiting: PortAudio's calls then block, and so does the thread that made them (with a
+        stalled PulseAudio, until it answers), so that without a word a press did nothing.
+
+        Returns whether it was slow; a slow one that opened says the microphone is ready.
+        """
+        said = threading.Event()
+
+        def slow() -> None:
+            said.set()
+            check = "check it with `pactl info`" if sys.platform.startswith("linux") else "check it"
+            message = (
+                f"the sound server has not answered for {ARM_SLOW_S:g} s: the microphone is not open "
+                f"yet ({check}); Holdtype opens it once the server answers"
+            )
+            self._publish(ev.ErrorRaised(message, "audio"))
+
+        timer = threading.Timer(ARM_SLOW_S, slow)
+        timer.daemon = True
+        timer.start()
+        try:
+            recorder.arm()
+        finally:
+            timer.cancel()
+            timer.join()
+        if said.is_set():
+            self._publish(
+                ev.Notice(f"The microphone is ready: {recorder.device_name or 'default input'}", "audio")
+            )
+        return said.is_set()
 
     def _start_hotkeys(self) -> None:
         from app.hotkey.listener import HotkeyListener

@@ -605,6 +605,42 @@ def test_a_recording_the_stalled_sound_server_gave_no_audio_says_so(
         eng.shutdown()
 
 
+def test_a_press_that_waits_on_a_stalled_sound_server_says_so(x_env, private_pulse, holdtype_home: Path):
+    """The microphone is not open (a lost device, say) and the sound server stops answering
+    (SIGSTOP: a real PulseAudio, stalled): the press opens the microphone, which blocks in
+    PortAudio until the server answers, and nothing told the user why the key did nothing. It
+    now says so after 5 s, says when the microphone is ready, and the press records then."""
+    import signal
+
+    eng = Engine(Settings(), enable_hotkeys=False, enable_audio=True)
+    try:
+        seen = _start(eng)
+        assert eng._recorder is not None and eng._recorder.wait_running(30)
+        eng._recorder.disarm()  # (the engine is idle: nothing else touches the recorder now)
+        private_pulse.process.send_signal(signal.SIGSTOP)
+        try:
+            eng.begin()
+            said = wait_for(
+                lambda: [e for e in seen.of(ev.ErrorRaised) if "sound server has not answered" in e.message],
+                timeout=60,
+                what="the press to say the sound server does not answer",
+            )
+            assert said[0].source == "audio" and "pactl info" in said[0].message
+            assert eng.state == ev.State.IDLE and not eng._recorder.armed
+        finally:
+            private_pulse.process.send_signal(signal.SIGCONT)
+        wait_for(
+            lambda: [n for n in seen.of(ev.Notice) if "microphone is ready" in n.message],
+            timeout=60,
+            what="the microphone to be ready",
+        )
+        wait_for(lambda: eng.state == ev.State.RECORDING, timeout=30, what="the press to record")
+        eng.cancel()
+        wait_for(lambda: eng.state == ev.State.IDLE, timeout=30, what="the recording to be cancelled")
+    finally:
+        eng.shutdown()
+
+
 def test_a_microphone_plugged_in_after_the_start_is_opened_without_a_press(
     x_env, no_audio_device, pulse_server, holdtype_home: Path
 ):
