@@ -1,4 +1,4 @@
-"""Standard streams for a Holdtype started without a console.
+"""Standard streams: for a Holdtype started without a console, and kept from C libraries.
 
 A windowed launcher (``holdtype-tray.exe`` of a pip install or of the PyInstaller build on
 Windows, the ``.app`` on macOS started from Finder) runs with ``sys.stdout``/``sys.stderr`` set
@@ -8,6 +8,7 @@ log file (``holdtype.log``) records everything either way.
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 
@@ -24,3 +25,30 @@ def ensure_std_streams() -> None:
             setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115 - lives as long as the app
     if sys.stdin is None:
         sys.stdin = open(os.devnull, encoding="utf-8")  # noqa: SIM115
+
+
+def keep_stderr_from_redirects() -> None:
+    """Write Python's stderr through a copy of file descriptor 2, so that a C library pointing
+    descriptor 2 elsewhere for a while cannot swallow Holdtype's lines.
+
+    sounddevice silences PortAudio's start-up (ALSA's noise) by pointing descriptor 2 at the
+    null device while ``Pa_Initialize`` runs: about 20 ms with no sound server, and until it
+    answers with a stalled one. Holdtype re-reads the device list that way (a microphone
+    plugged in later), so a line another thread logged meanwhile was lost: the headless app's
+    "ready:", or its "the sound server has not answered". Only a stream that writes to
+    descriptor 2 itself is replaced, not a capture of it (pytest's, click's test runner's).
+    """
+    stream = sys.stderr
+    try:
+        if stream is None or stream.fileno() != 2:
+            return
+    except (AttributeError, OSError, ValueError):  # a stream with no descriptor
+        return
+    stream.flush()
+    sys.stderr = io.TextIOWrapper(
+        io.FileIO(os.dup(2), "w"),
+        encoding=stream.encoding,
+        errors=stream.errors,
+        line_buffering=True,
+        write_through=True,
+    )
