@@ -104,6 +104,25 @@ def test_doctor_opens_the_microphone_it_names(pulse: PulseServer) -> None:
     assert "[ok  ] microphone: " in holdtype("doctor").stdout
 
 
+def test_doctor_says_when_the_sound_server_does_not_answer(private_pulse: PulseServer) -> None:
+    """A stalled sound server (SIGSTOP: a real PulseAudio) blocks PortAudio's first call until
+    it answers, and doctor printed nothing, for good. The microphone check now gives up after
+    10 s with what to do, the other checks are made, and doctor exits."""
+    import signal
+
+    private_pulse.process.send_signal(signal.SIGSTOP)
+    try:
+        result = holdtype("doctor", timeout=120)
+    finally:
+        private_pulse.process.send_signal(signal.SIGCONT)
+    assert "[FAIL] microphone: the sound server does not answer (no reply in 10 s)\n" in result.stdout
+    assert "fix: check it with `pactl info`" in result.stdout
+    assert "[ok  ] llm: " in result.stdout, result.stdout  # the checks after it were made
+    # Written while the blocked call had descriptor 2 pointed at the null device:
+    assert "Some required parts are missing" in result.stderr, result.stderr
+    assert result.returncode == 1
+
+
 def test_refresh_sees_a_server_that_appears(no_audio_device: dict[str, str], pulse: PulseServer) -> None:
     # ``pulse`` was applied after ``no_audio_device``: the refreshed list now has the devices.
     assert devices.list_input_devices(refresh_first=True)

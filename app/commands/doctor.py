@@ -6,6 +6,8 @@ import os
 import platform
 import shutil
 import sys
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -18,6 +20,11 @@ if TYPE_CHECKING:
     from app.insert.base import Backend
 
 
+#: How long the microphone check waits for the sound server: a stalled one (PulseAudio stopped
+#: or hung) blocks PortAudio's calls until it answers, and doctor printed nothing for good.
+AUDIO_CHECK_S = 10.0
+
+
 @dataclass(frozen=True, slots=True)
 class Check:
     """One line of the report."""
@@ -27,6 +34,9 @@ class Check:
     detail: str
     fix: str = ""
     required: bool = True
+    #: The check was given up while a call of it still blocks (the process must not wait for
+    #: it at exit).
+    abandoned: bool = False
 
 
 def _python() -> Check:
@@ -144,6 +154,34 @@ def _audio() -> Check:
         fix = "holdtype config set audio.device NAME (another input), or check the sound settings"
         return Check("microphone", False, f"cannot open {device.describe()}: {exc}", fix)
     return Check("microphone", True, device.describe())
+
+
+def _audio_within(timeout: float) -> Check:
+    """:func:`_audio`, given up after ``timeout`` seconds: the sound server does not answer."""
+    outcome: list[Check | BaseException] = []
+
+    def check() -> None:
+        try:
+            outcome.append(_audio())
+        except BaseException as exc:  # raised again on the caller's thread
+            outcome.append(exc)
+
+    thread = threading.Thread(target=check, name="holdtype-doctor-audio", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if not outcome:
+        if sys.platform.startswith("linux"):
+            fix = (
+                "check it with `pactl info`; restart it: systemctl --user restart pipewire "
+                "pipewire-pulse (or pulseaudio -k)"
+            )
+        else:
+            fix = "restart the sound service, or the computer"
+        detail = f"the sound server does not answer (no reply in {timeout:g} s)"
+        return Check("microphone", False, detail, fix, abandoned=True)
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]
 
 
 def _no_input_device_fix() -> str:
@@ -355,10 +393,22 @@ def _focus_problem(backend: str) -> tuple[str, str] | None:
     return unknown, "bind a shortcut per mode (hotkey.mode_keys)"
 
 
+def iter_checks() -> Iterator[Check]:
+    """Run every check, yielding each result as it is known (never raises for a missing part)."""
+    yield _python()
+    yield _storage()
+    yield _settings()
+    yield _model()
+    yield _audio_within(AUDIO_CHECK_S)
+    yield from _session()
+    yield _hotkey()
+    yield _llm()
+    yield from _mode_apps()
+
+
 def run_checks() -> list[Check]:
     """Run every check and return the results (never raises for a missing part)."""
-    checks = [_python(), _storage(), _settings(), _model(), _audio(), *_session(), _hotkey(), _llm()]
-    return [*checks, *_mode_apps()]
+    return list(iter_checks())
 
 
 @click.command()
@@ -370,14 +420,21 @@ def doctor() -> None:
 
     Example: holdtype doctor
     """
-    failed_required = False
-    for check in run_checks():
+    failed_required = abandoned = False
+    for check in iter_checks():
         mark = "ok  " if check.ok else ("FAIL" if check.required else "warn")
         click.echo(f"[{mark}] {check.name}: {check.detail}")
         if not check.ok and check.fix:
             click.echo(f"       fix: {check.fix}")
         failed_required |= check.required and not check.ok
+        abandoned |= check.abandoned
     if failed_required:
         click.echo("Some required parts are missing; see the fixes above.", err=True)
+    else:
+        click.echo("Everything Holdtype needs is here.")
+    if abandoned:  # PortAudio's exit handler would wait on the stalled sound server again
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(1 if failed_required else 0)
+    if failed_required:
         sys.exit(1)
-    click.echo("Everything Holdtype needs is here.")
