@@ -1120,3 +1120,47 @@ def test_a_mode_being_written_survives_a_settings_change_elsewhere(
     assert "Sign it Ana." in tab.template.toPlainText() and tab.selected_name() == "email"
     tab.select("clean")
     assert "Sign it Ana." not in tab.template.toPlainText()
+
+
+def test_choosing_another_mode_with_unsaved_edits_asks_first(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings
+) -> None:
+    """Edits to a mode were dropped without a word when another mode was clicked in the list
+    (every other tab saves as you type). The tab now asks: Save, Discard, or Cancel."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from app.llm.modes import load_modes
+
+    write_settings(Settings())
+    window = open_window(qtbot, config_path)
+    tab = window.pages["modes"]
+
+    def click(name: str) -> None:
+        row = next(
+            r for r in range(tab.list.count()) if tab.list.item(r).data(Qt.ItemDataRole.UserRole) == name
+        )
+        rect = tab.list.visualItemRect(tab.list.item(row))
+        qtbot.mouseClick(tab.list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+
+    click("email")
+    assert tab.confirm_switch is None  # nothing edited yet: no question
+    qtbot.keyClicks(tab.template, " Sign it Ana.")
+    click("clean")
+    box = tab.confirm_switch
+    assert box is not None and "'email'" in box.text() and "'clean'" in box.text()
+    assert tab.selected_name() == "email" and "Sign it Ana." in tab.template.toPlainText()
+    box.button(QMessageBox.StandardButton.Cancel).click()
+    qtbot.waitUntil(lambda: tab.confirm_switch is None)
+    assert tab.selected_name() == "email" and "Sign it Ana." in tab.template.toPlainText()
+
+    click("clean")
+    tab.confirm_switch.button(QMessageBox.StandardButton.Discard).click()
+    assert tab.selected_name() == "clean" and "Sign it Ana." not in tab.template.toPlainText()
+    assert "Sign it Ana." not in load_modes()["email"].template
+
+    click("email")
+    qtbot.keyClicks(tab.template, " Sign it Bo.")
+    click("clean")
+    tab.confirm_switch.button(QMessageBox.StandardButton.Save).click()
+    assert tab.selected_name() == "clean"
+    assert "Sign it Bo." in load_modes()["email"].template

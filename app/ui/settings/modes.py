@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
@@ -63,7 +64,7 @@ class ModesTab(SettingsTab):
         super().__init__(ctx)
         self.list = QListWidget()
         self.list.setObjectName("modes-list")
-        self.list.currentItemChanged.connect(self._show_selected)
+        self.list.currentItemChanged.connect(self._selection_changed)
         self.use_button = QPushButton("Use for dictation")
         self.use_button.setObjectName("use-mode")
         self.use_button.clicked.connect(self.use_selected)
@@ -186,6 +187,8 @@ class ModesTab(SettingsTab):
         self._draft = False
         self._filling = False  # the editor is being filled from a mode, not edited
         self._editing: Any = None  # the mode the editor was filled from (None: a new one)
+        self._quiet_select = False  # the list's selection is changed by code: no question
+        self.confirm_switch: QMessageBox | None = None  # the open "Save your changes…?" question
         for line in (self.name, self.description, self.model, self.output_field):
             line.textEdited.connect(self._edited)
         for box in (self.system, self.template, self.schema):
@@ -273,11 +276,70 @@ class ModesTab(SettingsTab):
         return None if item is None else str(item.data(Qt.ItemDataRole.UserRole))
 
     def select(self, name: str) -> None:
-        """Select mode ``name`` in the list."""
+        """Select mode ``name`` in the list and show it (unsaved edits are dropped: the caller
+        saved them, or means to drop them)."""
         for row in range(self.list.count()):
             if self.list.item(row).data(Qt.ItemDataRole.UserRole) == name:
-                self.list.setCurrentRow(row)
+                self._quiet_select = True
+                try:
+                    self.list.setCurrentRow(row)
+                finally:
+                    self._quiet_select = False
                 return
+
+    def _selection_changed(self, current: QListWidgetItem | None, previous: QListWidgetItem | None) -> None:
+        """Show the mode the user chose; with unsaved edits in the editor, ask first (they were
+        dropped without a word, where every other tab saves as you type)."""
+        if not self._draft or self._quiet_select or current is None:
+            self._show_selected()
+            return
+        target = str(current.data(Qt.ItemDataRole.UserRole))
+        self.list.blockSignals(True)  # the draft's mode stays selected until the user answers
+        if previous is None:
+            self.list.setCurrentRow(-1)
+            self.list.clearSelection()
+        else:
+            self.list.setCurrentItem(previous)
+        self.list.blockSignals(False)
+        self._ask_about_draft(target)
+
+    def _ask_about_draft(self, target: str) -> None:
+        """Ask whether to save the editor's changes before showing mode ``target``: the question
+        is :attr:`confirm_switch`, open until answered; Cancel (and Esc) keeps editing."""
+        if self.confirm_switch is not None:
+            return
+        name = self.name.text().strip() or "this mode"
+        buttons = QMessageBox.StandardButton
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Unsaved mode",
+            f"Save your changes to mode '{name}' before showing '{target}'?",
+            buttons.Save | buttons.Discard | buttons.Cancel,
+            self,
+        )
+        box.setObjectName("modes-unsaved-confirm")
+        box.setDefaultButton(buttons.Save)
+        box.setEscapeButton(buttons.Cancel)
+        box.buttonClicked.connect(lambda button: self._draft_answered(box.standardButton(button), target))
+        box.finished.connect(self._asked)
+        self.confirm_switch = box
+        box.open()
+
+    def _draft_answered(self, answer: QMessageBox.StandardButton, target: str) -> None:
+        if answer == QMessageBox.StandardButton.Save:
+            if self.save_current() is None:
+                return  # not saved: the reason is shown, and the edits stay
+        elif answer == QMessageBox.StandardButton.Discard:
+            self._draft = False
+        else:
+            return
+        self.select(target)
+
+    def _asked(self) -> None:
+        """The question was answered (or closed): let it go."""
+        if self.confirm_switch is not None:
+            self.confirm_switch.deleteLater()
+            self.confirm_switch = None
 
     def _set_editable(self, editable: bool) -> None:
         """Let the mode's fields be edited and saved, or not (the built-in raw mode)."""
