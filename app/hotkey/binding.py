@@ -10,6 +10,7 @@ This module imports no pynput (pynput needs a display at import time), so it can
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -232,3 +233,14 @@ def check_hotkey(key: str, hotkey: HotkeySettings) -> tuple[str | None, str | No
     if not binding.modifiers and binding.key in {"enter", "tab", "backspace", "space"}:
         return None, f"'{key}' alone is needed for typing; add a modifier or choose F9, Caps Lock…"
     return key, None
+
+
+def describe_hotkey(key: str) -> str:
+    """Return a human form of a binding such as ``caps_lock`` → ``Caps Lock``.
+
+    >>> describe_hotkey("ctrl+alt+space")
+    'Ctrl+Alt+Space'
+    """
+    with contextlib.suppress(BindingError):  # an invalid key is shown as written
+        key = canonical(key)
+    return "+".join(part if len(part) == 1 else part.replace("_", " ").title() for part in key.split("+"))

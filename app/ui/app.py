@@ -31,6 +31,7 @@ from app import logs
 from app.config import Settings
 from app.errors import HoldtypeError
 from app.events import EngineReady
+from app.hotkey.binding import describe_hotkey
 from app.instance import AlreadyRunning, claim
 from app.paths import HOME_ENV, get_paths, resources_dir
 from app.ui.gc_guard import collect_on_main_thread
@@ -39,7 +40,7 @@ from app.ui.qt_bridge import EngineBridge
 from app.ui.settings.base import TabContext
 from app.ui.settings.live import LiveSettings
 from app.ui.sounds import CuePlayer
-from app.ui.tray import NO_TRAY_MESSAGE, TrayController, describe_hotkey
+from app.ui.tray import NO_TRAY_MESSAGE, TrayController
 
 if TYPE_CHECKING:
     from app.control import ControlServer

@@ -9,7 +9,6 @@ says why there is no icon.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Callable
 from functools import cache, lru_cache
@@ -21,6 +20,7 @@ from PySide6.QtWidgets import QMenu, QMessageBox, QSystemTrayIcon
 
 from app.config import Settings
 from app.events import EngineReady, ErrorRaised, Notice, State, StateChanged, UtteranceResult
+from app.hotkey.binding import describe_hotkey
 from app.paths import resources_dir
 from app.ui.qt_bridge import EngineBridge
 from app.ui.settings.live import LiveSettings
@@ -67,15 +67,6 @@ def _level_icon(level: int) -> QIcon:
         p.drawRoundedRect(QRectF(54, 54 - h, 6, h), 3, 3)
     p.end()
     return QIcon(pixmap)
-
-
-def describe_hotkey(key: str) -> str:
-    """Return a human form of a binding such as ``caps_lock`` → ``Caps Lock``."""
-    from app.hotkey.binding import BindingError, canonical
-
-    with contextlib.suppress(BindingError):  # an invalid key is shown as written
-        key = canonical(key)
-    return "+".join(part if len(part) == 1 else part.replace("_", " ").title() for part in key.split("+"))
 
 
 def list_mode_names() -> list[str]:

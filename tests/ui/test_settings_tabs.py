@@ -73,14 +73,15 @@ def test_all_tabs_load(qtbot, config_path: Path, write_settings) -> None:  # typ
 def test_general_tab(qtbot, config_path: Path, write_settings, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     s = Settings()
-    s.hotkey.key = "f9"
+    s.hotkey.key = "ctrl+alt+page_down"
     s.hotkey.mode = "toggle"
     s.hotkey.min_hold_s = 0.4
     s.paste.strategy = "type"
     write_settings(s)
     window = open_window(qtbot, config_path)
     tab = window.pages["general"]
-    assert tab.hotkey.binding() == "f9"
+    assert tab.hotkey.binding() == "ctrl+alt+page_down"
+    assert tab.hotkey.text() == "Ctrl+Alt+Page Down"  # as the tray names it
     assert tab.toggle.isChecked()
     assert tab.min_hold.value() == pytest.approx(0.4)
     assert tab.strategy.currentData() == "type"
@@ -1164,3 +1165,4 @@ def test_choosing_another_mode_with_unsaved_edits_asks_first(  # type: ignore[no
     tab.confirm_switch.button(QMessageBox.StandardButton.Save).click()
     assert tab.selected_name() == "clean"
     assert "Sign it Bo." in load_modes()["email"].template
+

@@ -6,6 +6,8 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFocusEvent, QKeyEvent, QMouseEvent, QPainter, QPaintEvent
 from PySide6.QtWidgets import QComboBox, QCompleter, QLineEdit, QSizePolicy, QWidget
 
+from app.hotkey.binding import describe_hotkey
+
 # Qt key -> pynput key name (what parse_binding reads)
 _QT_KEYS: dict[int, str] = {
     Qt.Key.Key_CapsLock: "caps_lock",
@@ -123,7 +125,7 @@ class HotkeyField(QLineEdit):
         """Show ``text`` without emitting ``captured``."""
         self._binding = text
         if not self.capturing:
-            self.setText(text)
+            self.setText(describe_hotkey(text) if text else "")
 
     def start_capture(self) -> None:
         """Wait for the next key press (grabs the keyboard until a key is recorded)."""
@@ -152,7 +154,7 @@ class HotkeyField(QLineEdit):
         self.setPlaceholderText("click, then press a key")
         if binding:
             self._binding = binding
-        self.setText(self._binding)
+        self.setText(describe_hotkey(self._binding) if self._binding else "")
         if binding:
             self.captured.emit(binding)
 
