@@ -1166,3 +1166,32 @@ def test_choosing_another_mode_with_unsaved_edits_asks_first(  # type: ignore[no
     assert tab.selected_name() == "clean"
     assert "Sign it Bo." in load_modes()["email"].template
 
+
+def test_explanatory_notes_are_readable(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """The notes under the settings were Qt's ``mid`` grey: #b8b8b8 on #fbfbfb, a contrast of
+    about 1.9:1 (WCAG asks 4.5:1 for text)."""
+    from PySide6.QtGui import QColor, QPalette
+
+    from app.ui.settings.base import note
+
+    label = note("Pre-roll keeps the last moment")
+    qtbot.addWidget(label)
+    font = label.font()
+    font.setPointSize(48)  # glyphs wide enough to have pixels of the text's own colour
+    label.setFont(font)
+    label.adjustSize()
+    image = label.grab().toImage()
+
+    def luminance(color: QColor) -> float:
+        def channel(value: int) -> float:
+            c = value / 255
+            return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+        red, green, blue = (channel(v) for v in (color.red(), color.green(), color.blue()))
+        return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+    back = label.palette().color(QPalette.ColorRole.Window)
+    drawn = [image.pixelColor(x, y) for x in range(0, image.width(), 2) for y in range(0, image.height(), 2)]
+    text = max(drawn, key=lambda c: abs(luminance(c) - luminance(back)))  # as rendered
+    lighter, darker = sorted((luminance(text), luminance(back)), reverse=True)
+    assert (lighter + 0.05) / (darker + 0.05) >= 4.5, (text.name(), back.name())

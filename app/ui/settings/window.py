@@ -19,7 +19,7 @@ from app.config import Settings, describe_error
 from app.errors import HoldtypeError
 from app.paths import resources_dir
 from app.settings_watch import merge_changes
-from app.ui.settings.base import SettingsTab, TabContext
+from app.ui.settings.base import SettingsTab, TabContext, secondary_text_color
 from app.ui.settings.live import NOT_APPLIED
 
 log = logging.getLogger(__name__)
@@ -140,7 +140,7 @@ class SettingsWindow(QWidget):
         if problems:
             self._show_problem("Saved, but: " + " ".join(problems))
             return True
-        self.status.setStyleSheet("color: palette(mid);")
+        self.status.setStyleSheet(f"color: {secondary_text_color(self.status)};")
         self.status.setText("Saved — changes are in effect.")
         return True
 
