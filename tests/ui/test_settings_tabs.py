@@ -1195,3 +1195,26 @@ def test_explanatory_notes_are_readable(qtbot) -> None:  # type: ignore[no-untyp
     text = max(drawn, key=lambda c: abs(luminance(c) - luminance(back)))  # as rendered
     lighter, darker = sorted((luminance(text), luminance(back)), reverse=True)
     assert (lighter + 0.05) / (darker + 0.05) >= 4.5, (text.name(), back.name())
+
+
+def test_history_tab_says_why_an_entry_failed(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
+    """A failed dictation with no words showed an empty row: its reason, kept in history, was
+    nowhere to be seen. It stands in for the text now, and the outcome's tooltip gives it."""
+    from app.events import Outcome
+    from app.history.store import HistoryEntry, HistoryStore
+
+    reason = "model 'small.en' is not installed; download it with `holdtype models download small.en`"
+    with HistoryStore() as store:
+        failed = Outcome.FAILED
+        store.add(HistoryEntry(outcome=failed, text="", raw="", mode="raw", created=1000.0, error=reason))
+        store.add(HistoryEntry(outcome=failed, text="kept words", mode="raw", created=2000.0, error="x"))
+    write_settings(Settings())
+    window = open_window(qtbot, config_path)
+    window.show()
+    window.show_tab("history")
+    tab = window.pages["history"]
+    qtbot.waitUntil(lambda: tab.table.rowCount() == 2, timeout=5000)
+    words, silent = 0, 1  # newest first
+    assert tab.table.item(words, 1).text() == "kept words" and tab.table.item(words, 4).toolTip() == "x"
+    assert tab.table.item(silent, 1).text() == f"({reason})"
+    assert tab.table.item(silent, 1).font().italic() and tab.table.item(silent, 4).toolTip() == reason

@@ -201,11 +201,20 @@ class HistoryTab(SettingsTab):
         for row, entry in enumerate(self._entries):
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.created))
             outcome = getattr(entry.outcome, "value", str(entry.outcome))
-            cells = (when, entry.text or entry.raw, entry.app, entry.mode, outcome)
+            said = entry.text or entry.raw
+            error = getattr(entry, "error", None) or ""
+            # A failed entry with no words said why nowhere: its reason stands in for the text.
+            cells = (when, said or (f"({error})" if error else ""), entry.app, entry.mode, outcome)
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(str(text))
                 if col == 1:
                     item.setToolTip(str(text))
+                    if not said:
+                        font = item.font()
+                        font.setItalic(True)
+                        item.setFont(font)
+                elif col == 4 and error:
+                    item.setToolTip(error)
                 self.table.setItem(row, col, item)
         self.table.clearSelection()
         for row, entry in enumerate(self._entries):
