@@ -982,6 +982,9 @@ def test_modes_tab_tests_the_mode_as_the_editor_shows_it(qtbot, config_path: Pat
     tab.test_button.click()
     qtbot.waitUntil(lambda: tab.test_button.isEnabled(), timeout=60000)
     assert "unknown llm model 'my-edited-model-xyz'" in tab.result.text(), tab.result.text()
+    # Said as what it is: it read as a model's reply in bold, the failure in small italics.
+    assert tab.result.text().startswith("<b>Fell back to the plain text: "), tab.result.text()
+    assert "; dictation in this mode pastes: tell sam the build is green</i>" in tab.result.text()
     tab.template.setPlainText("no placeholder")  # an edit that is no mode: said, not run
     tab.test_button.click()
     assert tab.result.text().startswith("Cannot test:") and tab.test_button.isEnabled()

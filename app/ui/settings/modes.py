@@ -484,11 +484,22 @@ class ModesTab(SettingsTab):
         if result is None:
             self.result.setText(f"Failed: {error}")
             return
-        source = "from the cache" if result.cached else f"model {result.model or '—'}"
-        line = f"<b>{_html(result.text)}</b><br><i>{source}, {result.llm_ms:.0f} ms"
-        if result.fallback_reason:
-            line += f"; fell back to the plain text: {_html(result.fallback_reason)}"
-        self.result.setText(line + "</i>")
+        if result.cached:
+            source = "from the cache"
+        elif result.model:
+            source = f"model {result.model}, {result.llm_ms:.0f} ms"
+        else:
+            source = "no model called"
+        if result.fallback_reason:  # said first: the text below is no reply of a model
+            reason = result.fallback_reason
+            if "config set llm.model" in reason:
+                reason += " (or pick a default model in the LLM tab)"
+            self.result.setText(
+                f"<b>Fell back to the plain text: {_html(reason)}</b><br><i>{source}; dictation in "
+                f"this mode pastes: {_html(result.text)}</i>"
+            )
+            return
+        self.result.setText(f"<b>{_html(result.text)}</b><br><i>{source}</i>")
 
     def _bind_captured(self, key: str) -> None:
         name = self.selected_name()
