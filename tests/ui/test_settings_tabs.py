@@ -715,6 +715,12 @@ def test_llm_tab(qtbot, config_path: Path, write_settings, tmp_path: Path) -> No
     qtbot.waitUntil(lambda: tab._job is None, timeout=20000)
     assert "models reachable" in tab.models_note.text()
     assert "0 replies" in tab.cache_stats.text()
+    # No default model: the blank box says what that means; each model's description is its tooltip
+    assert tab.model.currentText() == "" and "plain text" in tab.model.lineEdit().placeholderText()
+    listed = [tab.model.itemText(i) for i in range(tab.model.count())]
+    mini = tab.model.findText("gpt-4o-mini")
+    assert mini > 0 and tab.model.itemData(mini) == "gpt-4o-mini", listed
+    assert tab.model.itemData(mini, Qt.ItemDataRole.ToolTipRole), listed
     tab.model.setEditText("gpt-4o-mini")
     tab.retries.setValue(3)
     tab.cache_enabled.setChecked(False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -57,6 +58,9 @@ class LLMTab(SettingsTab):
         self.model = editable_combo()
         self.model.setObjectName("llm-model")
         self.model.setMinimumWidth(320)
+        line = self.model.lineEdit()
+        if line is not None:  # blank said what it means: no LLM runs, modes paste plain text
+            line.setPlaceholderText("none: modes without their own model paste the plain text")
         self.model.currentTextChanged.connect(self.changed)
         form.addRow("Default model:", self.model)
         self.models_note = QLabel("Looking for models…")
@@ -148,7 +152,7 @@ class LLMTab(SettingsTab):
             self.model.addItem("", "")
             for model_id, description in models:
                 self.model.addItem(model_id, model_id)
-                self.model.setItemData(self.model.count() - 1, description)
+                self.model.setItemData(self.model.count() - 1, description, Qt.ItemDataRole.ToolTipRole)
             self.model.setEditText(current)
         finally:
             self._loading = was
