@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
-    QLabel,
     QPushButton,
     QRadioButton,
     QVBoxLayout,
@@ -22,7 +21,7 @@ from app.autostart import set_start_at_login, start_at_login_enabled
 from app.config import Settings
 from app.hotkey.binding import check_hotkey
 from app.ui.settings.base import SettingsTab, TabContext, note, section
-from app.ui.settings.widgets import HotkeyField
+from app.ui.settings.widgets import HotkeyField, ProblemLabel
 
 log = logging.getLogger(__name__)
 
@@ -68,11 +67,9 @@ class GeneralTab(SettingsTab):
         box.setLayout(row)
         row.setContentsMargins(0, 0, 0, 0)
         form.addRow("Dictation hotkey:", box)
-        self.hotkey_problem = QLabel("")
+        self.hotkey_problem = ProblemLabel()
         self.hotkey_problem.setObjectName("hotkey-problem")
-        self.hotkey_problem.setWordWrap(True)
-        self.hotkey_problem.setStyleSheet("color: #c62828;")
-        form.addRow("", self.hotkey_problem)
+        form.addRow(self.hotkey_problem)
 
         self.hold = QRadioButton("Hold to talk (release to insert)")
         self.toggle = QRadioButton("Press to start, press again to stop")

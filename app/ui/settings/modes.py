@@ -32,7 +32,7 @@ from app.errors import HoldtypeError
 from app.hotkey.binding import check_hotkey
 from app.paths import ensure_dir, get_paths
 from app.ui.settings.base import LLM_LOCK, Job, SettingsTab, TabContext, note, section
-from app.ui.settings.widgets import HotkeyField
+from app.ui.settings.widgets import HotkeyField, ProblemLabel
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ class ModesTab(SettingsTab):
         self.model = QLineEdit()
         self.model.setPlaceholderText("default model (LLM tab)")
         self.system = QPlainTextEdit()
-        self.system.setMaximumHeight(90)
+        self.system.setMinimumHeight(90)  # grows with the window: the prompt is most of a mode
         self.template = QPlainTextEdit()
         self.template.setMaximumHeight(60)
         self.schema = QPlainTextEdit()
@@ -125,8 +125,7 @@ class ModesTab(SettingsTab):
         bind_row.addWidget(QLabel("Hotkey for this mode:"))
         bind_row.addWidget(self.bind_field, 1)
         bind_row.addWidget(unbind)
-        self.bind_problem = QLabel("")
-        self.bind_problem.setStyleSheet("color: #c62828;")
+        self.bind_problem = ProblemLabel()
 
         self.apps_field = QLineEdit()
         self.apps_field.setObjectName("mode-apps")
@@ -135,8 +134,7 @@ class ModesTab(SettingsTab):
         apps_row = QHBoxLayout()
         apps_row.addWidget(QLabel("Use it on its own in:"))
         apps_row.addWidget(self.apps_field, 1)
-        self.apps_problem = QLabel("")
-        self.apps_problem.setStyleSheet("color: #c62828;")
+        self.apps_problem = ProblemLabel()
         self.stale_apps = QLabel("")  # apps tied to a mode that is gone (deleted since)
         self.stale_apps.setObjectName("stale-apps")
         self.stale_apps.setWordWrap(True)
@@ -168,13 +166,13 @@ class ModesTab(SettingsTab):
             )
         )
         right.addWidget(note("Built-in modes are read-only; saving one under its name makes your own copy."))
-        right.addStretch(1)
         right_box = QWidget()
         right_box.setLayout(right)
         splitter = QSplitter()
         splitter.addWidget(left_box)
         splitter.addWidget(right_box)
         splitter.setStretchFactor(1, 3)
+        splitter.setSizes([180, 560])  # the list holds short names; the editor needs the room
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
         self._modes: dict[str, Any] = {}
@@ -366,6 +364,7 @@ class ModesTab(SettingsTab):
         self._editing = mode
         self.name.setText(mode.name)
         self.description.setText(mode.description)
+        self.description.setCursorPosition(0)  # its start shown, not its end
         self.model.setText(mode.model or "")
         self.system.setPlainText(mode.system)
         self.template.setPlainText(mode.template)

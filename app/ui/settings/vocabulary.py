@@ -26,6 +26,7 @@ from app.config import Rule, Settings, check_terms
 from app.errors import HoldtypeError
 from app.text.termfile import read_vocabulary_file, write_vocabulary_file
 from app.ui.settings.base import SettingsTab, TabContext, section
+from app.ui.settings.widgets import ProblemLabel
 
 log = logging.getLogger(__name__)
 
@@ -135,9 +136,7 @@ class VocabularyTab(SettingsTab):
         buttons.addStretch(1)
         buttons.addWidget(import_button)
         buttons.addWidget(export_button)
-        self.rule_problem = QLabel("")
-        self.rule_problem.setStyleSheet("color: #c62828;")
-        self.rule_problem.setWordWrap(True)
+        self.rule_problem = ProblemLabel()
         rules_layout = QVBoxLayout(rules_box)
         rules_layout.addWidget(self.rules)
         rules_layout.addLayout(buttons)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFocusEvent, QKeyEvent, QMouseEvent, QPainter, QPaintEvent
-from PySide6.QtWidgets import QComboBox, QCompleter, QLineEdit, QSizePolicy, QWidget
+from PySide6.QtWidgets import QComboBox, QCompleter, QLabel, QLineEdit, QSizePolicy, QWidget
 
 from app.hotkey.binding import describe_hotkey
 
@@ -241,3 +241,20 @@ class LevelMeter(QWidget):
         p.setBrush(QColor("#263238"))
         p.drawRect(QRectF(r.x() + r.width() * self.peak - 1, r.y(), 2, r.height()))
         p.end()
+
+
+class ProblemLabel(QLabel):
+    """A red, wrapping line that says what is wrong, and takes no room while nothing is (empty
+    problem lines left blank gaps between the rows of a form)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        """Create it empty and hidden."""
+        super().__init__("", parent)
+        self.setWordWrap(True)
+        self.setStyleSheet("color: #c62828;")
+        self.setVisible(False)
+
+    def setText(self, text: str) -> None:  # Qt override (called from Python only)
+        """Show ``text``; hide the line when it is empty."""
+        super().setText(text)
+        self.setVisible(bool(text))
