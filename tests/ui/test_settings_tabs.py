@@ -339,6 +339,12 @@ def test_vocabulary_tab(qtbot, config_path: Path, write_settings, tmp_path: Path
     tab.new_term.setText("scikit-learn")
     qtbot.keyClick(tab.new_term, Qt.Key.Key_Return)
     tab.add_rule(Rule(find="teh", replace="the"))
+    remove = tab.findChild(QPushButton, "remove-term")
+    assert not remove.isEnabled()  # nothing selected: it did nothing when clicked
+    tab.terms.selectRow(0)
+    assert remove.isEnabled()
+    tab.terms.clearSelection()
+    assert not remove.isEnabled()
     commit(qtbot, window)
     got = saved(config_path)
     assert got.vocabulary.terms == ["PyPI", "scikit-learn"]

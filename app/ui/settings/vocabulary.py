@@ -77,7 +77,9 @@ class VocabularyTab(SettingsTab):
         add_term = QPushButton("Add")
         add_term.clicked.connect(self.add_term)
         remove_term = QPushButton("Remove")
+        remove_term.setObjectName("remove-term")
         remove_term.clicked.connect(lambda: self._remove_rows(self.terms))
+        _enabled_by_selection(remove_term, self.terms)
         row = QHBoxLayout()
         row.addWidget(self.new_term, 1)
         row.addWidget(add_term)
@@ -126,6 +128,7 @@ class VocabularyTab(SettingsTab):
         add_rule.clicked.connect(self.new_rule)
         remove_rule = QPushButton("Remove")
         remove_rule.clicked.connect(lambda: self._remove_rows(self.rules))
+        _enabled_by_selection(remove_rule, self.rules)
         import_button = QPushButton("Import…")
         import_button.clicked.connect(self._import_dialog)
         export_button = QPushButton("Export…")
@@ -365,3 +368,9 @@ class VocabularyTab(SettingsTab):
             bias=self.bias.currentData(),
         )
         return settings.model_copy(update={"rules": self.rule_list()})
+
+
+def _enabled_by_selection(button: QPushButton, table: QTableWidget) -> None:
+    """Enable ``button`` only while ``table`` has a selection (Remove did nothing without one)."""
+    button.setEnabled(False)
+    table.itemSelectionChanged.connect(lambda: button.setEnabled(bool(table.selectedItems())))
