@@ -406,11 +406,6 @@ def iter_checks() -> Iterator[Check]:
     yield from _mode_apps()
 
 
-def run_checks() -> list[Check]:
-    """Run every check and return the results (never raises for a missing part)."""
-    return list(iter_checks())
-
-
 @click.command()
 def doctor() -> None:
     """Check Python, the model, the microphone, display and paste tools, hotkeys and LLM.

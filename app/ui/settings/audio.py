@@ -132,8 +132,8 @@ def record_play_transcribe(
     with portaudio_stream():
         if before is not None and not before(STALL_S):
             raise AudioError(
-                f"the sound server has not answered for {STALL_S:g} s (the level meter is still "
-                "waiting for it). Check it with `pactl info`, then test again"
+                f"the sound server has not answered for {STALL_S:g} s (an earlier call of this "
+                "tab still waits on it). Check it with `pactl info`, then test again"
             )
         index = resolve_device(device).index
         progress("Recording 3 seconds — say something…")
