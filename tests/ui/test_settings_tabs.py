@@ -848,6 +848,10 @@ def test_history_tab(qtbot, config_path: Path, write_settings, tmp_path: Path) -
     tab.retention.setValue(30)
     commit(qtbot, window)
     assert saved(config_path).history.retention_days == 30
+    tab.enabled.setChecked(False)  # no history: how long to keep it is moot
+    assert not tab.retention.isEnabled()
+    tab.enabled.setChecked(True)
+    assert tab.retention.isEnabled()
 
 
 def test_history_play_says_it_is_playing_and_a_second_click_stops_it(  # type: ignore[no-untyped-def]

@@ -123,6 +123,7 @@ class HistoryTab(SettingsTab):
         keep = QHBoxLayout()
         self.enabled = QCheckBox("Keep a history")
         self.enabled.toggled.connect(self.changed)
+        self.enabled.toggled.connect(lambda on: self.retention.setEnabled(on))  # moot without one
         self.retention = QSpinBox()
         self.retention.setObjectName("retention-days")
         self.retention.setRange(0, 36_500)
@@ -383,6 +384,7 @@ class HistoryTab(SettingsTab):
     def fill(self, settings: Settings) -> None:
         """Show the settings."""
         self.enabled.setChecked(settings.history.enabled)
+        self.retention.setEnabled(settings.history.enabled)
         self.retention.setValue(settings.history.retention_days or 0)
 
     def apply(self, settings: Settings) -> Settings:
