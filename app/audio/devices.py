@@ -116,9 +116,10 @@ def list_input_devices(refresh_first: bool = False) -> list[InputDevice]:
     if refresh_first:
         refresh()
     try:
-        raw = sd.query_devices()
-        apis = sd.query_hostapis()
-        default_in = sd.default.device[0]
+        with _lock:  # not while another thread's refresh() restarts PortAudio under the reads
+            raw = sd.query_devices()
+            apis = sd.query_hostapis()
+            default_in = sd.default.device[0]
     except sd.PortAudioError as exc:
         raise AudioError(f"cannot list audio devices: {exc}") from exc
     if default_in is None or default_in < 0:
