@@ -108,3 +108,20 @@ def test_the_audio_tab_answers_while_the_sound_server_does_not(
     finally:
         private_pulse.process.send_signal(signal.SIGCONT)
     _meter_back_then_closed(qtbot, window, tab)
+
+
+def test_with_no_microphone_the_tab_says_so_once(  # type: ignore[no-untyped-def]
+    qtbot, no_audio_device, config_path: Path, write_settings
+) -> None:
+    """No input device at all: the level note said so, and the enabled test button failed
+    with the same long message a second time. The button now waits for a microphone."""
+    write_settings(Settings())
+    live = LiveSettings(load_settings(config_path).settings, config_path)
+    window = SettingsWindow(TabContext(live))
+    qtbot.addWidget(window)
+    window.bring_forward("audio")
+    tab = window.pages["audio"]
+    qtbot.waitUntil(lambda: "no input device found" in tab.meter_note.text(), timeout=20000)
+    qtbot.waitUntil(lambda: not tab.test_button.isEnabled(), timeout=10000)
+    assert tab.device.count() == 1  # "System default" alone
+    assert tab.test_result.text() == ""

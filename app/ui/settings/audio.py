@@ -136,9 +136,9 @@ def record_play_transcribe(
                 "tab still waits on it). Check it with `pactl info`, then test again"
             )
         index = resolve_device(device).index
-        progress("Recording 3 seconds — say something…")
         frames = int(TEST_SECONDS * SAMPLE_RATE)
         audio = sd.rec(frames, samplerate=SAMPLE_RATE, channels=1, dtype="float32", device=index)
+        progress("Recording 3 seconds — say something…")  # once the stream runs, not before
         if not finished_within(sd, TEST_SECONDS + STALL_S):
             raise AudioError(
                 f"the microphone delivered no audio for {TEST_SECONDS + STALL_S:g} s: the sound "
@@ -220,6 +220,7 @@ class AudioTab(SettingsTab):
         self._meter_generation = 0  # a meter opened for an older generation is closed at once
         self._calls = AudioCalls(self)
         self._listing = False  # a device-list call is queued or running
+        self._have_devices = True  # PortAudio listed an input device (until it lists none)
         self._device_note = False  # the note shows the device list's state
         self._job: Job | None = None
         self._wanted: str | None = None
@@ -260,6 +261,9 @@ class AudioTab(SettingsTab):
         self._device_note = bool(text)
 
     def _show_devices(self, names: list[str]) -> None:
+        # No microphone at all: the test could only fail as the level note already says.
+        self._have_devices = bool(names)
+        self.test_button.setEnabled(self._have_devices and self._job is None)
         current = [self.device.itemData(i) for i in range(1, self.device.count())]
         wanted = self._wanted
         if wanted and wanted not in names:
@@ -373,8 +377,8 @@ class AudioTab(SettingsTab):
         """Show the test's outcome; the level meter runs again (its stream opens off the main
         thread, so a sound server that does not answer cannot block this window)."""
         self.test_result.setText(message)
-        self.test_button.setEnabled(True)
         self._job = None
+        self.test_button.setEnabled(self._have_devices)
         if self.isVisible():
             self._start_meter()
 
