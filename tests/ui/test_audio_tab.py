@@ -10,15 +10,20 @@ from app.ui.settings.live import LiveSettings
 from app.ui.settings.window import SettingsWindow
 
 
-def _open_tab(qtbot, config_path: Path, write_settings):  # type: ignore[no-untyped-def]
-    """Open the settings on the Audio tab; return the window and the tab once its level meter
-    runs on the virtual microphone."""
+def _show_audio_tab(qtbot, config_path: Path, write_settings):  # type: ignore[no-untyped-def]
+    """Open the settings (default settings) on the Audio tab; return the window and the tab."""
     write_settings(Settings())
     live = LiveSettings(load_settings(config_path).settings, config_path)
     window = SettingsWindow(TabContext(live))
     qtbot.addWidget(window)
     window.bring_forward("audio")
-    tab = window.pages["audio"]
+    return window, window.pages["audio"]
+
+
+def _open_tab(qtbot, config_path: Path, write_settings):  # type: ignore[no-untyped-def]
+    """Open the settings on the Audio tab; return the window and the tab once its level meter
+    runs on the virtual microphone."""
+    window, tab = _show_audio_tab(qtbot, config_path, write_settings)
     qtbot.waitUntil(lambda: tab.device.count() > 1, timeout=10000)  # the virtual microphone is listed
     qtbot.waitUntil(lambda: tab._meter is not None, timeout=10000)
     return window, tab
@@ -115,12 +120,7 @@ def test_with_no_microphone_the_tab_says_so_once(  # type: ignore[no-untyped-def
 ) -> None:
     """No input device at all: the level note said so, and the enabled test button failed
     with the same long message a second time. The button now waits for a microphone."""
-    write_settings(Settings())
-    live = LiveSettings(load_settings(config_path).settings, config_path)
-    window = SettingsWindow(TabContext(live))
-    qtbot.addWidget(window)
-    window.bring_forward("audio")
-    tab = window.pages["audio"]
+    _, tab = _show_audio_tab(qtbot, config_path, write_settings)
     qtbot.waitUntil(lambda: "no input device found" in tab.meter_note.text(), timeout=20000)
     qtbot.waitUntil(lambda: not tab.test_button.isEnabled(), timeout=10000)
     assert tab.device.count() == 1  # "System default" alone

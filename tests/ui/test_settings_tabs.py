@@ -34,6 +34,18 @@ def open_window(qtbot, config_path: Path) -> SettingsWindow:  # type: ignore[no-
     return window
 
 
+def open_history(qtbot, config_path: Path, write_settings, rows: int):  # type: ignore[no-untyped-def]
+    """Open the settings (default settings) on the History tab; return the window and the tab
+    once it shows ``rows`` entries."""
+    write_settings(Settings())
+    window = open_window(qtbot, config_path)
+    window.show()
+    window.show_tab("history")
+    tab = window.pages["history"]
+    qtbot.waitUntil(lambda: tab.table.rowCount() == rows, timeout=5000)
+    return window, tab
+
+
 def saved(config_path: Path) -> Settings:
     return load_settings(config_path).settings
 
@@ -824,12 +836,7 @@ def test_history_tab(qtbot, config_path: Path, write_settings, tmp_path: Path) -
     store.add(HistoryEntry(outcome=Outcome.PASTED, text="hello world", mode="raw"))
     store.add(HistoryEntry(outcome=Outcome.PASTED, text="second note", mode="raw"))
     store.close()
-    write_settings(Settings())
-    window = open_window(qtbot, config_path)
-    window.show()
-    window.show_tab("history")
-    tab = window.pages["history"]
-    qtbot.waitUntil(lambda: tab.table.rowCount() == 2, timeout=5000)
+    window, tab = open_history(qtbot, config_path, write_settings, rows=2)
     tab.search.setText("second")
     qtbot.waitUntil(lambda: tab.table.rowCount() == 1, timeout=5000)
     tab.table.selectRow(0)
@@ -871,12 +878,7 @@ def test_history_play_says_it_is_playing_and_a_second_click_stops_it(  # type: i
         w.writeframes(bytes(range(256)) * (20 * 16000 * 2 // 256))
     with HistoryStore() as store:
         store.add(HistoryEntry(outcome=Outcome.PASTED, text="kept audio", mode="raw", audio_path=str(wav)))
-    write_settings(Settings())
-    window = open_window(qtbot, config_path)
-    window.show()
-    window.show_tab("history")
-    tab = window.pages["history"]
-    qtbot.waitUntil(lambda: tab.table.rowCount() == 1, timeout=5000)
+    _, tab = open_history(qtbot, config_path, write_settings, rows=1)
     tab.table.selectRow(0)
     assert tab.play_button.isEnabled() and tab.play_button.text() == "Play audio"
     tab.play_button.click()
@@ -906,12 +908,7 @@ def test_history_tab_copies_what_it_shows_and_deletes_every_selected_row(  # typ
             store.add(HistoryEntry(outcome=Outcome.PASTED, text=f"note {n}", mode="raw", created=1000.0 + n))
         store.add(HistoryEntry(outcome=Outcome.EMPTY, text="", raw="", mode="raw", created=5000.0))
         store.add(HistoryEntry(outcome=Outcome.FAILED, text="", raw="raw only", mode="raw", created=6000.0))
-    write_settings(Settings())
-    window = open_window(qtbot, config_path)
-    window.show()
-    window.show_tab("history")
-    tab = window.pages["history"]
-    qtbot.waitUntil(lambda: tab.table.rowCount() == history_page, timeout=5000)
+    _, tab = open_history(qtbot, config_path, write_settings, rows=history_page)
     assert "newest 200 of 202" in tab.message.text()  # the rest are not silently missing
     tab.search.setText("note 19")  # search results: the "newest 200 of …" line stayed over them
     tab.refresh()
@@ -1228,12 +1225,7 @@ def test_history_tab_says_why_an_entry_failed(qtbot, config_path: Path, write_se
         failed = Outcome.FAILED
         store.add(HistoryEntry(outcome=failed, text="", raw="", mode="raw", created=1000.0, error=reason))
         store.add(HistoryEntry(outcome=failed, text="kept words", mode="raw", created=2000.0, error="x"))
-    write_settings(Settings())
-    window = open_window(qtbot, config_path)
-    window.show()
-    window.show_tab("history")
-    tab = window.pages["history"]
-    qtbot.waitUntil(lambda: tab.table.rowCount() == 2, timeout=5000)
+    _, tab = open_history(qtbot, config_path, write_settings, rows=2)
     words, silent = 0, 1  # newest first
     assert tab.table.item(words, 1).text() == "kept words" and tab.table.item(words, 4).toolTip() == "x"
     assert tab.table.item(silent, 1).text() == f"({reason})"
