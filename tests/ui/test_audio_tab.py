@@ -47,13 +47,14 @@ def test_microphone_test_transcribes_what_was_said(
 ) -> None:  # type: ignore[no-untyped-def]
     # A phrase tiny.en hears reliably in espeak's voice ("hello" sometimes comes out "the law").
     speech = speak("we walked along the river", speed=150, pad_s=0.2)
-    _, tab = _start_test(qtbot, config_path, write_settings)
+    window, tab = _start_test(qtbot, config_path, write_settings)
     player = pulse.play(speech, wait=False)  # the user speaks
     qtbot.waitUntil(lambda: tab.test_button.isEnabled(), timeout=90000)
     player.wait(timeout=30)
     text = tab.test_result.text().lower()
     assert text.startswith("heard:"), text
     assert "walked" in text and "river" in text
+    _meter_back_then_closed(qtbot, window, tab)
 
 
 def test_a_microphone_test_on_a_sound_server_that_stops_answering_ends(
@@ -77,9 +78,11 @@ def test_a_microphone_test_on_a_sound_server_that_stops_answering_ends(
 
 
 def _meter_back_then_closed(qtbot, window, tab) -> None:  # type: ignore[no-untyped-def]
-    """Once the server answers again, the level meter comes back by itself; then the window is
-    closed, and the test waits for every stream of the tab to be closed: until then PortAudio
-    is not re-read, and the next tests would open the devices of this server, gone by then."""
+    """The level meter comes back by itself (once the server answers again); then the window is
+    closed, and the test waits for every stream of the tab to be closed (they close on the
+    tab's own thread): until then PortAudio is not re-read, and the next tests would open the
+    devices of a server gone by then; a stream left open on a server that goes away makes
+    PortAudio's ALSA thread print errors without end."""
     from app.audio import devices
     from tests.fixtures.waiting import wait_for
 
