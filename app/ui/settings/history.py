@@ -123,13 +123,13 @@ class HistoryTab(SettingsTab):
         keep = QHBoxLayout()
         self.enabled = QCheckBox("Keep a history")
         self.enabled.toggled.connect(self.changed)
-        self.enabled.toggled.connect(lambda on: self.retention.setEnabled(on))  # moot without one
         self.retention = QSpinBox()
         self.retention.setObjectName("retention-days")
         self.retention.setRange(0, 36_500)
         self.retention.setSpecialValueText("forever")
         self.retention.setSuffix(" days")
         self.retention.valueChanged.connect(self.changed)
+        self.enabled.toggled.connect(self.retention.setEnabled)  # moot without a history
         keep.addWidget(self.enabled)
         keep.addStretch(1)
         keep.addWidget(QLabel("Delete entries older than:"))
