@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
 
 from app.config import Settings
 from app.errors import HoldtypeError
@@ -110,6 +110,30 @@ def secondary_text_color(widget: QWidget) -> str:
         (2 * text.blue() + back.blue()) // 3,
     )
     return str(mixed.name())
+
+
+def open_question(
+    parent: QWidget,
+    name: str,
+    text: tuple[str, str],
+    buttons: QMessageBox.StandardButton,
+    default: QMessageBox.StandardButton,
+    answered: Callable[[QMessageBox.StandardButton], None],
+    closed: Callable[[], None],
+) -> QMessageBox:
+    """Ask a question over ``parent`` without blocking (``text`` is the title and the question;
+    Esc answers Cancel): ``answered(button)`` runs with the button clicked, then ``closed()``
+    once the box is gone (it deletes itself). Returns the open box."""
+    title, question = text
+    box = QMessageBox(QMessageBox.Icon.Question, title, question, buttons, parent)
+    box.setObjectName(name)
+    box.setDefaultButton(default)
+    box.setEscapeButton(QMessageBox.StandardButton.Cancel)
+    box.buttonClicked.connect(lambda button: answered(box.standardButton(button)))
+    box.finished.connect(closed)
+    box.finished.connect(box.deleteLater)
+    box.open()
+    return box
 
 
 def note(text: str) -> QLabel:

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from app.config import Settings
 from app.errors import HoldtypeError
-from app.ui.settings.base import Job, SettingsTab, TabContext, section
+from app.ui.settings.base import Job, SettingsTab, TabContext, open_question, section
 from app.ui.sounds import portaudio_stream
 
 log = logging.getLogger(__name__)
@@ -292,29 +292,23 @@ class HistoryTab(SettingsTab):
         if not ids:
             return
         what = "this entry" if len(ids) == 1 else f"these {len(ids)} entries"
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
-            "Delete from history",
-            f"Delete {what}? The words and any kept recording are removed for good.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-            self,
-        )
-        box.setObjectName("history-delete-confirm")
-        delete = box.button(QMessageBox.StandardButton.Yes)
-        delete.setText("Delete")
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        box.setEscapeButton(QMessageBox.StandardButton.Cancel)
+        yes = QMessageBox.StandardButton.Yes
+        cancel = QMessageBox.StandardButton.Cancel
         # The entries chosen now, by id: a dictation landing meanwhile moves the rows.
-        box.buttonClicked.connect(lambda button: self._delete(ids) if button is delete else None)
-        box.finished.connect(self._asked)
-        self.confirm_delete = box
-        box.open()
+        self.confirm_delete = open_question(
+            self,
+            "history-delete-confirm",
+            ("Delete from history", f"Delete {what}? The words and any kept recording are removed for good."),
+            yes | cancel,
+            cancel,
+            answered=lambda answer: self._delete(ids) if answer == yes else None,
+            closed=self._asked,
+        )
+        self.confirm_delete.button(yes).setText("Delete")
 
     def _asked(self) -> None:
         """The question was answered (or closed): let it go."""
-        if self.confirm_delete is not None:
-            self.confirm_delete.deleteLater()
-            self.confirm_delete = None
+        self.confirm_delete = None
 
     def _delete(self, ids: list[int]) -> None:
         store = self.store()

@@ -31,7 +31,7 @@ from app.config import HotkeySettings, ModesSettings, Settings, describe_error
 from app.errors import HoldtypeError
 from app.hotkey.binding import check_hotkey
 from app.paths import ensure_dir, get_paths
-from app.ui.settings.base import LLM_LOCK, Job, SettingsTab, TabContext, note, section
+from app.ui.settings.base import LLM_LOCK, Job, SettingsTab, TabContext, note, open_question, section
 from app.ui.settings.widgets import HotkeyField, ProblemLabel
 
 log = logging.getLogger(__name__)
@@ -308,20 +308,15 @@ class ModesTab(SettingsTab):
             return
         name = self.name.text().strip() or "this mode"
         buttons = QMessageBox.StandardButton
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
-            "Unsaved mode",
-            f"Save your changes to mode '{name}' before showing '{target}'?",
-            buttons.Save | buttons.Discard | buttons.Cancel,
+        self.confirm_switch = open_question(
             self,
+            "modes-unsaved-confirm",
+            ("Unsaved mode", f"Save your changes to mode '{name}' before showing '{target}'?"),
+            buttons.Save | buttons.Discard | buttons.Cancel,
+            buttons.Save,
+            answered=lambda answer: self._draft_answered(answer, target),
+            closed=self._asked,
         )
-        box.setObjectName("modes-unsaved-confirm")
-        box.setDefaultButton(buttons.Save)
-        box.setEscapeButton(buttons.Cancel)
-        box.buttonClicked.connect(lambda button: self._draft_answered(box.standardButton(button), target))
-        box.finished.connect(self._asked)
-        self.confirm_switch = box
-        box.open()
 
     def _draft_answered(self, answer: QMessageBox.StandardButton, target: str) -> None:
         if answer == QMessageBox.StandardButton.Save:
@@ -335,9 +330,7 @@ class ModesTab(SettingsTab):
 
     def _asked(self) -> None:
         """The question was answered (or closed): let it go."""
-        if self.confirm_switch is not None:
-            self.confirm_switch.deleteLater()
-            self.confirm_switch = None
+        self.confirm_switch = None
 
     def _set_editable(self, editable: bool) -> None:
         """Let the mode's fields be edited and saved, or not (the built-in raw mode)."""
