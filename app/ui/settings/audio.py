@@ -309,8 +309,8 @@ class AudioTab(SettingsTab):
     def _meter_opened(self, generation: int) -> Callable[[object], None]:
         def opened(_: object) -> None:
             if generation == self._meter_generation and self._meter is not None:
-                self._set_device_note("")
-                self.meter_note.setText("")
+                self._device_note = False
+                self.meter_note.setText("")  # its own notes, and the device list's
                 self._meter_timer.start()
 
         return opened
