@@ -292,14 +292,19 @@ class ModesTab(SettingsTab):
             self._show_selected()
             return
         target = str(current.data(Qt.ItemDataRole.UserRole))
-        self.list.blockSignals(True)  # the draft's mode stays selected until the user answers
-        if previous is None:
+        self._set_current_quietly(previous)  # the draft's mode stays selected until answered
+        self._ask_about_draft(target)
+
+    def _set_current_quietly(self, item: QListWidgetItem | None) -> None:
+        """Make ``item`` the list's current one (None: none at all, not only unselected: the
+        actions follow the current item), without showing it in the editor."""
+        self.list.blockSignals(True)
+        if item is None:
             self.list.setCurrentRow(-1)
             self.list.clearSelection()
         else:
-            self.list.setCurrentItem(previous)
+            self.list.setCurrentItem(item)
         self.list.blockSignals(False)
-        self._ask_about_draft(target)
 
     def _ask_about_draft(self, target: str) -> None:
         """Ask whether to save the editor's changes before showing mode ``target``: the question
@@ -377,10 +382,7 @@ class ModesTab(SettingsTab):
     def new_mode(self) -> None:
         """Start a new mode from a simple template. No mode is selected while it is drafted:
         "Use for dictation" and the mode's hotkey wait until it is saved."""
-        self.list.blockSignals(True)
-        self.list.setCurrentRow(-1)  # not only unselected: the actions follow the current item
-        self.list.clearSelection()
-        self.list.blockSignals(False)
+        self._set_current_quietly(None)
         self.bind_field.set_binding("")
         self.apps_field.setText("")
         with self._filling_editor():
