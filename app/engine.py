@@ -812,9 +812,7 @@ class Engine:
             return
         self._problems.pop("audio", None)
         if not slow:  # (a slow one has said so already)
-            self._publish(
-                ev.Notice(f"The microphone is ready: {recorder.device_name or 'default input'}", "audio")
-            )
+            self._say_microphone_ready(recorder)
 
     def _arm(self, recorder: Recorder) -> bool:
         """Open the microphone (``recorder.arm()``), saying so when the sound server keeps it
@@ -843,10 +841,14 @@ class Engine:
             timer.cancel()
             timer.join()
         if said.is_set():
-            self._publish(
-                ev.Notice(f"The microphone is ready: {recorder.device_name or 'default input'}", "audio")
-            )
+            self._say_microphone_ready(recorder)
         return said.is_set()
+
+    def _say_microphone_ready(self, recorder: Recorder) -> None:
+        """Tell the user the microphone opened (after it was lost, or kept them waiting)."""
+        self._publish(
+            ev.Notice(f"The microphone is ready: {recorder.device_name or 'default input'}", "audio")
+        )
 
     def _start_hotkeys(self) -> None:
         from app.hotkey.listener import HotkeyListener
