@@ -118,6 +118,26 @@ def test_the_audio_tab_answers_while_the_sound_server_does_not(
     _meter_back_then_closed(qtbot, window, tab)
 
 
+def test_a_level_meter_that_stops_delivering_is_closed_and_comes_back(  # type: ignore[no-untyped-def]
+    qtbot, private_pulse, config_path: Path, write_settings
+) -> None:
+    """The sound server stops answering under the open level meter (SIGSTOP: a real PulseAudio,
+    stalled), the tab being shown all along. The level sat at zero without a word, and the dead
+    stream, still open, kept PortAudio from being re-read. The meter now notices that no audio
+    comes, says so, closes its stream, and opens again once the server answers."""
+    import signal
+
+    window, tab = _open_tab(qtbot, config_path, write_settings)
+    private_pulse.process.send_signal(signal.SIGSTOP)
+    try:
+        qtbot.waitUntil(lambda: "stopped delivering audio" in tab.meter_note.text(), timeout=30000)
+        assert tab._meter is None
+        assert tab.isVisible()  # noticed by the meter itself, not by leaving the tab
+    finally:
+        private_pulse.process.send_signal(signal.SIGCONT)
+    _meter_back_then_closed(qtbot, window, tab)
+
+
 def test_with_no_microphone_the_tab_says_so_once(  # type: ignore[no-untyped-def]
     qtbot, no_audio_device, config_path: Path, write_settings
 ) -> None:

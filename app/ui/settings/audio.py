@@ -36,6 +36,12 @@ TEST_SECONDS = 3.0
 #: How long past its length the microphone test's recording (or playback) may run before the
 #: sound server is taken to have stopped answering.
 STALL_S = 5.0
+#: The level meter, when its stream could not open or stopped, is opened again after this long,
+#: doubled on each failure up to :data:`METER_RETRY_MAX_S` (the device list's poll does so).
+METER_RETRY_S = 2.0
+METER_RETRY_MAX_S = 30.0
+#: A meter whose stream has delivered nothing for this long is taken to have stopped.
+METER_SILENT_S = 1.5
 
 
 def input_device_names(refresh: bool = True) -> list[str]:
@@ -50,7 +56,14 @@ def input_device_names(refresh: bool = True) -> list[str]:
 
 
 class _Meter:
-    """A sounddevice input stream that only stores the latest level (read by a Qt timer)."""
+    """A sounddevice input stream that only stores the latest level (read by a Qt timer).
+
+    :meth:`stopped` tells when the stream stopped by itself (the device unplugged, the sound
+    server gone): its owner then closes it, so that PortAudio can be re-read and the meter opened
+    anew. Stopped means ended, or silent for :data:`METER_SILENT_S`: PortAudio's ALSA thread
+    does not always end when the server dies; it then loops, printing an error each time, until
+    the stream is stopped.
+    """
 
     def __init__(self, device: str | None) -> None:
         import sounddevice as sd
@@ -59,6 +72,9 @@ class _Meter:
 
         self.rms = 0.0
         self.peak = 0.0
+        self._ended = threading.Event()
+        self._closing = False
+        self._last_block = time.monotonic()
         self._guard = portaudio_stream()
         self._guard.__enter__()
         try:
@@ -68,19 +84,32 @@ class _Meter:
                 dtype="float32",
                 device=resolve_device(device).index,
                 callback=self._callback,
+                finished_callback=self._finished,
             )
             self.stream.start()
+            self._last_block = time.monotonic()
         except BaseException:
             self._guard.__exit__(None, None, None)
             raise
 
     def _callback(self, data: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+        self._last_block = time.monotonic()
         self.rms = float(np.sqrt(np.mean(np.square(data)))) if frames else 0.0
         self.peak = float(np.max(np.abs(data))) if frames else 0.0
 
+    def _finished(self) -> None:
+        if not self._closing:
+            self._ended.set()
+
+    def stopped(self) -> bool:
+        """Whether the stream ended, or has delivered no audio for :data:`METER_SILENT_S`."""
+        return self._ended.is_set() or time.monotonic() - self._last_block > METER_SILENT_S
+
     def close(self) -> None:
+        """Stop and close the stream (it may block while the sound server does not answer)."""
+        self._closing = True
         try:
-            self.stream.stop()
+            self.stream.abort()
             self.stream.close()
         finally:
             self._guard.__exit__(None, None, None)
@@ -218,6 +247,8 @@ class AudioTab(SettingsTab):
         self._meter: _Meter | None = None
         self._meter_lock = threading.Lock()  # the meter is handed over by the calls' thread
         self._meter_generation = 0  # a meter opened for an older generation is closed at once
+        self._meter_retry_s = METER_RETRY_S  # how long after a failed open it is tried again
+        self._meter_retry_at: float | None = None  # when (monotonic) the poll opens it again
         self._calls = AudioCalls(self)
         self._listing = False  # a device-list call is queued or running
         self._have_devices = True  # PortAudio listed an input device (until it lists none)
@@ -248,6 +279,9 @@ class AudioTab(SettingsTab):
         self._listing = False
         self._set_device_note("")
         self._show_devices(names)
+        retry_at = self._meter_retry_at
+        if names and retry_at is not None and time.monotonic() >= retry_at:
+            self._start_meter()  # it failed to open, or stopped: try again
 
     def _devices_failed(self, exc: Exception) -> None:  # PortAudio not available: say so
         self._listing = False
@@ -309,6 +343,8 @@ class AudioTab(SettingsTab):
     def _meter_opened(self, generation: int) -> Callable[[object], None]:
         def opened(_: object) -> None:
             if generation == self._meter_generation and self._meter is not None:
+                self._meter_retry_at = None
+                self._meter_retry_s = METER_RETRY_S
                 self._device_note = False
                 self.meter_note.setText("")  # its own notes, and the device list's
                 self._meter_timer.start()
@@ -318,6 +354,7 @@ class AudioTab(SettingsTab):
     def _meter_failed(self, generation: int) -> Callable[[Exception], None]:
         def failed(exc: Exception) -> None:  # no device, busy device, no PortAudio
             if generation == self._meter_generation:
+                self._retry_meter_later()
                 self._device_note = False
                 self.meter_note.setText(f"No level: {exc}")
 
@@ -327,6 +364,7 @@ class AudioTab(SettingsTab):
         """Close the meter's stream (off the main thread); a meter still opening is closed once
         it is open."""
         self._meter_timer.stop()
+        self._meter_retry_at = None
         with self._meter_lock:
             self._meter_generation += 1
             meter, self._meter = self._meter, None
@@ -334,10 +372,25 @@ class AudioTab(SettingsTab):
             self._calls.submit(meter.close, failed=lambda exc: log.debug("meter close: %s", exc))
         self.meter.set_level(0.0, 0.0)
 
+    def _retry_meter_later(self) -> None:
+        """Have the device poll open the meter again after a while, longer after each failure."""
+        self._meter_retry_at = time.monotonic() + self._meter_retry_s
+        self._meter_retry_s = min(METER_RETRY_MAX_S, self._meter_retry_s * 2)
+
     def _update_meter(self) -> None:
         meter = self._meter
-        if meter is not None:
-            self.meter.set_level(meter.rms, meter.peak)
+        if meter is None:
+            return
+        if meter.stopped():  # unplugged, or the sound server went away (or stalls)
+            self._stop_meter()  # closed, so that PortAudio can be re-read
+            self._retry_meter_later()
+            self._device_note = False
+            self.meter_note.setText(
+                "The microphone stopped delivering audio (unplugged, or the sound server went "
+                "away). The level comes back when it does."
+            )
+            return
+        self.meter.set_level(meter.rms, meter.peak)
 
     def showEvent(self, event: QShowEvent) -> None:  # Qt override
         """Start polling devices and metering while visible."""
