@@ -6,6 +6,7 @@ terminal closed) shuts down cleanly (a recording in progress is transcribed and 
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sys
@@ -21,6 +22,8 @@ from app.config import Settings
 from app.engine_control import NO_HOTKEY_HINT
 from app.errors import HoldtypeError
 from app.settings_watch import POLL_INTERVAL_S, SettingsFileWatch
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from app.control import ControlServer
@@ -170,6 +173,17 @@ def _has_gui() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+def _native_runaway(line: str) -> None:
+    """Say once that a C library prints the same line in a loop (see :mod:`app.native_stderr`)."""
+    hint = ""
+    if "pa_linux_alsa" in line:
+        hint = (
+            ": PortAudio's audio thread is stuck since the sound server went away (a PortAudio "
+            "19.6 bug); quit and start Holdtype again to record"
+        )
+    log.error("a library prints the same line over and over (shown 3 times, then counted)%s: %s", hint, line)
+
+
 @click.command()
 @click.option("--no-tray", is_flag=True, help="Run headless: no tray icon or windows; log events.")
 def run(no_tray: bool) -> None:
@@ -177,6 +191,9 @@ def run(no_tray: bool) -> None:
 
     Example: holdtype run --no-tray
     """
+    from app.native_stderr import govern_native_stderr
+
+    govern_native_stderr(on_runaway=_native_runaway)  # a C library's error loop must not fill the disk
     if no_tray:
         sys.exit(run_headless())
     if not _has_gui():
