@@ -224,19 +224,15 @@ def _check_language(model: str, language: str | None, explicit: bool) -> list[st
         return []
     from faster_whisper.tokenizer import _LANGUAGE_CODES
 
-    from app.transcribe.models import REGISTRY
+    from app.transcribe.models import english_only_note
 
     if explicit and language not in _LANGUAGE_CODES:
         raise ConfigError(
             f"unknown language code '{language}' (Whisper's codes: en, de, fr, es, ...; "
             "`holdtype config set model.language none` detects the language)"
         )
-    info = REGISTRY.get(model)
-    english_only = info.english_only if info is not None else model.endswith(".en")
-    if english_only and language != "en":
-        multilingual = ", ".join(name for name, known in REGISTRY.items() if not known.english_only)
-        return [f"{model} understands English only; a multilingual model: {multilingual}"]
-    return []
+    note = english_only_note(model, language)
+    return [note] if note else []
 
 
 def _llm_model_notes(model_id: str) -> list[str]:

@@ -75,6 +75,26 @@ REGISTRY: dict[str, ModelInfo] = {
     )
 }
 
+
+def english_only_note(model: str, language: str | None) -> str | None:
+    """What to say when ``model`` understands English only and ``language`` is another one
+    (None when it is not so): Whisper's English-only models write what they hear as English.
+
+    >>> english_only_note("tiny.en", "de")
+    'tiny.en understands English only; a multilingual model: large-v3, large-v3-turbo'
+    >>> english_only_note("large-v3", "de") is None and english_only_note("tiny.en", "en") is None
+    True
+    """
+    if not language or language == "en":
+        return None
+    info = REGISTRY.get(model)
+    english_only = info.english_only if info is not None else model.endswith(".en")
+    if not english_only:
+        return None
+    multilingual = ", ".join(name for name, known in REGISTRY.items() if not known.english_only)
+    return f"{model} understands English only; a multilingual model: {multilingual}"
+
+
 # (bytes done, bytes total or 0 if unknown) -> None
 ProgressCallback = Callable[[int, int], None]
 

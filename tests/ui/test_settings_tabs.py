@@ -97,10 +97,12 @@ def test_general_tab(qtbot, config_path: Path, write_settings, tmp_path: Path, m
     assert tab.toggle.isChecked()
     assert tab.min_hold.value() == pytest.approx(0.4)
     assert tab.strategy.currentData() == "type"
+    assert not tab.restore_clipboard.isEnabled()  # typing leaves the clipboard alone
 
     tab.hold.setChecked(True)
     tab.min_hold.setValue(0.6)
     tab.strategy.setCurrentIndex(tab.strategy.findData("paste"))
+    assert tab.restore_clipboard.isEnabled()
     tab.restore_clipboard.setChecked(False)
     tab.start_at_login.setChecked(True)
     commit(qtbot, window)
@@ -271,6 +273,9 @@ def test_model_tab(qtbot, config_path: Path, write_settings) -> None:  # type: i
     tab = window.pages["model"]
     assert tab.beam_size.value() == 3
     assert tab.language.currentData() == "de"
+    # tiny.en (in use) writes German as English: said where the language is chosen
+    assert tab.language_note.isVisibleTo(tab)
+    assert tab.language_note.text().startswith("tiny.en understands English only")
     assert tab.device.currentData() == "cpu"
     assert not tab.short_context.isChecked()
     assert not tab.speech_gate.isChecked()
@@ -281,6 +286,7 @@ def test_model_tab(qtbot, config_path: Path, write_settings) -> None:  # type: i
     tab.short_context.setChecked(True)
     tab.speech_gate.setChecked(True)
     tab.language.setCurrentIndex(tab.language.findData(""))
+    assert not tab.language_note.isVisibleTo(tab)  # detected: English is one answer
     tab.compute_type.setCurrentIndex(tab.compute_type.findData("int8"))
     commit(qtbot, window)
     got = saved(config_path)
@@ -296,6 +302,7 @@ def test_model_tab(qtbot, config_path: Path, write_settings) -> None:  # type: i
     line.editingFinished.emit()
     commit(qtbot, window)
     assert saved(config_path).model.language == "de"
+    assert "English only" in tab.language_note.text()  # a typed language is checked too
     line.setText("Klingon")
     line.editingFinished.emit()
     qtbot.waitUntil(lambda: "Not saved" in window.status.text(), timeout=5000)
@@ -627,12 +634,19 @@ def test_a_mode_hotkey_is_changed_or_removed_from_the_modes_tab(  # type: ignore
     s = Settings()
     s.hotkey.mode_keys = {"f10": "email"}
     window, tab = modes_tab(qtbot, config_path, write_settings, s, "email")
+    assert tab.unbind_button.isEnabled()
     tab.bind_field.captured.emit("f11")
     commit(qtbot, window)
     assert saved(config_path).hotkey.mode_keys == {"f11": "email"}
-    tab.unbind_selected()
+    tab.unbind_button.click()
     commit(qtbot, window)
     assert saved(config_path).hotkey.mode_keys == {}
+    assert not tab.unbind_button.isEnabled()  # nothing left to remove
+    tab.select("message")  # a mode with no key
+    assert not tab.unbind_button.isEnabled()
+    tab.bind_field.captured.emit("f9")
+    assert tab.unbind_button.isEnabled()
+    tab.unbind_button.click()
     # A new mode being drafted is no mode yet: its hotkey and "use" wait for the save.
     tab.select("email")
     tab.new_mode()
@@ -826,6 +840,23 @@ def test_llm_tab_clear_cache_says_when_another_program_holds_it(qtbot, config_pa
     assert "another program holds it" in tab.cache_stats.text()
     tab.clear_cache()
     assert "0 replies" in tab.cache_stats.text()
+    assert not tab.clear_button.isEnabled()  # nothing to clear
+
+
+def test_llm_tab_clear_cache_is_offered_while_there_are_replies(qtbot, config_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    from app.llm.cache import CacheEntry, LLMCache
+
+    window = open_window(qtbot, config_path)
+    tab = window.pages["llm"]
+    assert "0 replies" in tab.cache_stats.text() and not tab.clear_button.isEnabled()
+    with LLMCache() as cache:
+        cache.put(CacheEntry("b" * 64, "reply", None, "some-model", "clean", 12.0, time.time()))
+    tab.refresh_cache_stats()
+    assert "1 reply," in tab.cache_stats.text() and tab.clear_button.isEnabled()
+    tab.clear_button.click()
+    assert "0 replies" in tab.cache_stats.text() and not tab.clear_button.isEnabled()
 
 
 def test_history_tab(qtbot, config_path: Path, write_settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -107,6 +107,7 @@ class GeneralTab(SettingsTab):
         self.strategy.addItem("Paste (fast; uses the clipboard)", "paste")
         self.strategy.addItem("Type the characters (slower; leaves the clipboard alone)", "type")
         self.strategy.currentIndexChanged.connect(self.changed)
+        self.strategy.currentIndexChanged.connect(self._show_strategy)
         form.addRow("Insert text by:", self.strategy)
         self.restore_clipboard = QCheckBox("Put the previous clipboard back after pasting")
         self.restore_clipboard.toggled.connect(self.changed)
@@ -122,6 +123,13 @@ class GeneralTab(SettingsTab):
         outer.addLayout(form)
         outer.addWidget(self.hotkey_note)
         outer.addStretch(1)
+
+    def _show_strategy(self) -> None:
+        """Typing leaves the clipboard alone: putting it back has nothing to do then (the
+        choice is kept for when pasting is picked again)."""
+        pasting = self.strategy.currentData() == "paste"
+        self.restore_clipboard.setEnabled(pasting)
+        self.restore_clipboard.setToolTip("" if pasting else "Typing leaves the clipboard alone.")
 
     def _show_mode_note(self) -> None:
         self.hotkey_note.setText(hotkey_note("hold" if self.hold.isChecked() else "toggle"))
@@ -146,6 +154,7 @@ class GeneralTab(SettingsTab):
         self.sounds.setChecked(settings.audio.sounds)
         self.overlay.setChecked(settings.ui.overlay)
         self.strategy.setCurrentIndex(max(0, self.strategy.findData(settings.paste.strategy)))
+        self._show_strategy()
         self.restore_clipboard.setChecked(settings.paste.restore_clipboard)
         self.trailing_space.setChecked(settings.paste.trailing_space)
 

@@ -102,11 +102,11 @@ class LLMTab(SettingsTab):
         cache_form.addRow("Size limit:", self.cache_size)
         self.cache_stats = QLabel("")
         self.cache_stats.setObjectName("cache-stats")
-        clear = QPushButton("Clear cache")
-        clear.clicked.connect(self.clear_cache)
+        self.clear_button = QPushButton("Clear cache")
+        self.clear_button.clicked.connect(self.clear_cache)
         row = QHBoxLayout()
         row.addWidget(self.cache_stats, 1)
-        row.addWidget(clear)
+        row.addWidget(self.clear_button)
         cache_form.addRow("Stored:", row)
 
         layout = QVBoxLayout(self)
@@ -170,10 +170,13 @@ class LLMTab(SettingsTab):
                 stats: Any = cache.stats()
         except Exception as exc:  # cache folder unreadable: show why
             self.cache_stats.setText(f"unavailable ({exc})")
+            self.clear_button.setEnabled(True)  # clearing says why it cannot, next to it
             return
+        self.clear_button.setEnabled(stats.entries > 0)  # nothing to clear
         lookups = stats.hits + stats.misses
         rate = f", {stats.hits * 100 // lookups}% hits" if lookups else ""
-        self.cache_stats.setText(f"{stats.entries} replies, {stats.size_bytes / 1e6:.1f} MB{rate}")
+        replies = "1 reply" if stats.entries == 1 else f"{stats.entries} replies"
+        self.cache_stats.setText(f"{replies}, {stats.size_bytes / 1e6:.1f} MB{rate}")
 
     def clear_cache(self) -> None:
         """Delete every cached reply; a cache that cannot be used now (another program holds

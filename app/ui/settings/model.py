@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from app.config import Settings
 from app.errors import HoldtypeError
 from app.ui.settings.base import Job, SettingsTab, TabContext, note, section
-from app.ui.settings.widgets import editable_combo
+from app.ui.settings.widgets import ProblemLabel, editable_combo
 
 if TYPE_CHECKING:
     from app.transcribe.models import Cancel
@@ -143,10 +143,15 @@ class ModelTab(SettingsTab):
         for code, label in LANGUAGES:
             self.language.addItem(f"{label} ({code})" if code else label, code)
         self.language.currentIndexChanged.connect(self.changed)
+        self.language.currentIndexChanged.connect(self._show_language_note)
         line = self.language.lineEdit()
         if line is not None:  # a code typed in counts when the field is left, Enter or not
             line.editingFinished.connect(self.changed)
+            line.editingFinished.connect(self._show_language_note)
         form.addRow("Spoken language:", self.language)
+        self.language_note = ProblemLabel()  # an English-only model for another language
+        self.language_note.setObjectName("language-note")
+        form.addRow("", self.language_note)
         self.short_context = QCheckBox("Fast decoding of short audio")
         self.short_context.setToolTip(
             "Whisper's encoder hears the audio plus 5 s of silence instead of a whole 30 s "
@@ -288,6 +293,7 @@ class ModelTab(SettingsTab):
             return
         self._chosen = name
         self.changed()
+        self._show_language_note()
         self.message.setText(f"Switching to {name}; it loads in the background.")
 
     def choose_folder(self) -> None:
@@ -307,6 +313,7 @@ class ModelTab(SettingsTab):
             self.message.setText(str(exc))
             return False
         self._chosen = str(path)
+        self._show_language_note()
         self.message.setStyleSheet("")
         self.message.setText(f"Switching to the model in {path}; it loads in the background.")
         self.changed()
@@ -410,16 +417,35 @@ class ModelTab(SettingsTab):
             self.language.addItem(language, language)
             index = self.language.count() - 1
         self.language.setCurrentIndex(index)
+        self._show_language_note()
         if hasattr(self, "table"):
             self.refresh()
 
-    def apply(self, settings: Settings) -> Settings:
-        """Return the settings with this tab's values."""
+    def _language(self) -> str:
+        """The language code chosen or typed ("" to detect); ValueError for an unknown one."""
         language = self.language.currentData()
         if language is None or self.language.currentText() != self.language.itemText(
             self.language.currentIndex()
         ):
             language = spoken_language(self.language.currentText())
+        return str(language)
+
+    def _show_language_note(self) -> None:
+        """Say so when the model in use understands English only and another language is
+        chosen: it writes what it hears as English (or nothing)."""
+        from app.transcribe.models import english_only_note
+
+        chosen = getattr(self, "_chosen", None)
+        try:
+            language = self._language()
+        except ValueError:  # an unknown language: saving says so
+            language = ""
+        note = english_only_note(Path(chosen).name if chosen else "", language) if chosen else None
+        self.language_note.setText(f"{note}: download one above, then \"Use this model\"." if note else "")
+
+    def apply(self, settings: Settings) -> Settings:
+        """Return the settings with this tab's values."""
+        language = self._language()
         return section(
             settings,
             "model",

@@ -119,12 +119,13 @@ class ModesTab(SettingsTab):
         self.bind_field = HotkeyField()
         self.bind_field.setObjectName("mode-hotkey")
         self.bind_field.captured.connect(self._bind_captured)
-        unbind = QPushButton("Remove binding")
-        unbind.clicked.connect(self.unbind_selected)
+        self.unbind_button = QPushButton("Remove binding")
+        self.unbind_button.clicked.connect(self.unbind_selected)
+        self.unbind_button.setEnabled(False)  # until a mode with a key is shown
         bind_row = QHBoxLayout()
         bind_row.addWidget(QLabel("Hotkey for this mode:"))
         bind_row.addWidget(self.bind_field, 1)
-        bind_row.addWidget(unbind)
+        bind_row.addWidget(self.unbind_button)
         self.bind_problem = ProblemLabel()
 
         self.apps_field = QLineEdit()
@@ -373,7 +374,7 @@ class ModesTab(SettingsTab):
         self.origin.setText("your mode" if is_user else ("built in" if mode.source else ""))
         self._set_editable(mode.name != "raw")
         keys = [k for k, m in self._mode_keys.items() if m == mode.name]
-        self.bind_field.set_binding(keys[0] if keys else "")
+        self._show_binding(keys[0] if keys else "")
         self.apps_field.setText(", ".join(self._apps_of(mode.name)))
         self.apps_problem.setText("")
         self.result.setText("")
@@ -383,7 +384,7 @@ class ModesTab(SettingsTab):
         """Start a new mode from a simple template. No mode is selected while it is drafted:
         "Use for dictation" and the mode's hotkey wait until it is saved."""
         self._set_current_quietly(None)
-        self.bind_field.set_binding("")
+        self._show_binding("")
         self.apps_field.setText("")
         with self._filling_editor():
             self._fill_new()
@@ -499,7 +500,7 @@ class ModesTab(SettingsTab):
         name = self.selected_name()
         if not name or self._renamed():  # a new mode not saved yet: the key was kept for nothing
             self.bind_problem.setText("Save the mode first, then give it a key.")
-            self.bind_field.set_binding("")
+            self._show_binding("")
             return
         others = {k: m for k, m in self._mode_keys.items() if m != name}
         hotkey = section(self.ctx.live.settings, "hotkey", mode_keys=others).hotkey
@@ -513,9 +514,10 @@ class ModesTab(SettingsTab):
         if problem:
             self.bind_problem.setText(problem)
             kept = [k for k, m in self._mode_keys.items() if m == name]
-            self.bind_field.set_binding(kept[0] if kept else "")  # the binding it still has
+            self._show_binding(kept[0] if kept else "")  # the binding it still has
             return
         self.bind_problem.setText("")
+        self._show_binding(canonical or key)
         self._mode_keys = {k: m for k, m in self._mode_keys.items() if m != name}
         self._mode_keys[canonical or key] = name
         self.changed()
@@ -557,11 +559,16 @@ class ModesTab(SettingsTab):
         self.changed()
         self.reload_modes()
 
+    def _show_binding(self, key: str) -> None:
+        """Show the selected mode's hotkey; "Remove binding" is there only when it has one."""
+        self.bind_field.set_binding(key)
+        self.unbind_button.setEnabled(bool(key))
+
     def unbind_selected(self) -> None:
         """Remove the hotkey of the selected mode."""
         name = self.selected_name()
         self._mode_keys = {k: m for k, m in self._mode_keys.items() if m != name}
-        self.bind_field.set_binding("")
+        self._show_binding("")
         self.changed()
         self.reload_modes()
 
