@@ -72,6 +72,26 @@ def test_values_a_spin_box_shows_are_saved_as_they_were(  # type: ignore[no-unty
     got = saved(config_path)
     assert (got.hotkey.min_hold_s, got.audio.pre_roll_s, got.llm.timeout_s) == (0.125, 0.125, 0.25)
     assert got.llm.retries == 3 and got.audio.keep_audio and got.audio.sounds is not s.audio.sounds
+    # shown as written, not to three decimals ("0.300 s")
+    assert window.pages["general"].min_hold.text() == "0.125 s"
+    window.pages["audio"].pre_roll.setValue(0.3)
+    assert window.pages["audio"].pre_roll.text() == "0.3 s"
+    assert window.pages["llm"].timeout.text() == "0.25 s"
+
+
+def test_seconds_are_shown_and_read_in_the_users_locale(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import QLocale
+
+    from app.ui.settings.widgets import SecondsBox
+
+    box = SecondsBox(0.0, 600.0)
+    qtbot.addWidget(box)
+    box.setLocale(QLocale(QLocale.Language.German))
+    box.setValue(20.0)
+    assert box.text() == "20 s"
+    box.setValue(0.125)
+    assert box.text() == "0,125 s"
+    assert box.valueFromText("1,5") == 1.5
 
 
 def test_all_tabs_load(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]

@@ -14,7 +14,6 @@ from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFormLayout,
     QLabel,
     QPushButton,
@@ -26,7 +25,7 @@ from app.errors import AudioError
 from app.transcribe.audiofile import SAMPLE_RATE
 from app.ui.settings.audio_calls import AudioCalls
 from app.ui.settings.base import Job, SettingsTab, TabContext, note, section
-from app.ui.settings.widgets import LevelMeter
+from app.ui.settings.widgets import LevelMeter, SecondsBox
 from app.ui.sounds import portaudio_stream
 
 log = logging.getLogger(__name__)
@@ -219,11 +218,7 @@ class AudioTab(SettingsTab):
         self.test_result.setObjectName("mic-test-result")
         self.test_result.setWordWrap(True)
         form.addRow("", self.test_result)
-        self.pre_roll = QDoubleSpinBox()
-        self.pre_roll.setDecimals(3)
-        self.pre_roll.setRange(0.0, 3.0)
-        self.pre_roll.setSingleStep(0.1)
-        self.pre_roll.setSuffix(" s")
+        self.pre_roll = SecondsBox(0.0, 3.0, step=0.1)
         self.pre_roll.valueChanged.connect(self.changed)
         form.addRow("Keep audio from before the key press:", self.pre_roll)
         self.keep_audio = QCheckBox("Keep each recording's audio in the history")

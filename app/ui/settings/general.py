@@ -8,7 +8,6 @@ from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
     QPushButton,
@@ -21,7 +20,7 @@ from app.autostart import set_start_at_login, start_at_login_enabled
 from app.config import Settings
 from app.hotkey.binding import check_hotkey
 from app.ui.settings.base import SettingsTab, TabContext, note, section
-from app.ui.settings.widgets import HotkeyField, ProblemLabel
+from app.ui.settings.widgets import HotkeyField, ProblemLabel, SecondsBox
 
 log = logging.getLogger(__name__)
 
@@ -85,11 +84,7 @@ class GeneralTab(SettingsTab):
         mode_box.setLayout(modes)
         form.addRow("Hotkey mode:", mode_box)
 
-        self.min_hold = QDoubleSpinBox()
-        self.min_hold.setDecimals(3)  # 0.125 s was saved as 0.13 when another setting changed
-        self.min_hold.setRange(0.0, 5.0)
-        self.min_hold.setSingleStep(0.05)
-        self.min_hold.setSuffix(" s")
+        self.min_hold = SecondsBox(0.0, 5.0, step=0.05)
         self.min_hold.valueChanged.connect(self.changed)
         form.addRow("Ignore taps shorter than:", self.min_hold)
 

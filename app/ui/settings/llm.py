@@ -9,7 +9,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
-    QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -21,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from app.config import Settings
 from app.ui.settings.base import LLM_LOCK, Job, SettingsTab, TabContext, note, section
-from app.ui.settings.widgets import editable_combo
+from app.ui.settings.widgets import SecondsBox, editable_combo
 
 log = logging.getLogger(__name__)
 
@@ -66,10 +65,7 @@ class LLMTab(SettingsTab):
         self.models_note = QLabel("Looking for models…")
         self.models_note.setWordWrap(True)
         form.addRow("", self.models_note)
-        self.timeout = QDoubleSpinBox()
-        self.timeout.setDecimals(3)  # a limit under 0.5 s was raised to 0.5 at the next save
-        self.timeout.setRange(0.001, 600.0)
-        self.timeout.setSuffix(" s")
+        self.timeout = SecondsBox(0.001, 600.0, step=1.0)  # a limit under 0.5 s was raised to 0.5
         self.timeout.valueChanged.connect(self.changed)
         form.addRow("Time limit per dictation:", self.timeout)
         self.retries = QSpinBox()

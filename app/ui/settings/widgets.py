@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFocusEvent, QKeyEvent, QMouseEvent, QPainter, QPaintEvent
-from PySide6.QtWidgets import QComboBox, QCompleter, QLabel, QLineEdit, QSizePolicy, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QCompleter,
+    QDoubleSpinBox,
+    QLabel,
+    QLineEdit,
+    QSizePolicy,
+    QWidget,
+)
 
 from app.hotkey.binding import describe_hotkey
 
@@ -258,3 +266,27 @@ class ProblemLabel(QLabel):
         """Show ``text``; hide the line when it is empty."""
         super().setText(text)
         self.setVisible(bool(text))
+
+
+class SecondsBox(QDoubleSpinBox):
+    """Seconds to the millisecond, shown without trailing zeros: "0.3 s", "0.125 s", "20 s".
+
+    Three decimals keep what a settings file holds (0.125 s was saved as 0.13 when another
+    setting changed); showing them all read as "0.300 s".
+    """
+
+    def __init__(self, minimum: float, maximum: float, step: float = 0.1) -> None:
+        """A box for ``minimum``..``maximum`` seconds, moved by ``step`` with the arrows."""
+        super().__init__()
+        self.setDecimals(3)
+        self.setRange(minimum, maximum)
+        self.setSingleStep(step)
+        self.setSuffix(" s")
+
+    def textFromValue(self, value: float) -> str:  # Qt override
+        """The value in the user's locale, trailing zeros dropped."""
+        text = self.locale().toString(value, "f", self.decimals())
+        point = self.locale().decimalPoint()
+        if point in text:
+            text = text.rstrip("0").removesuffix(point)
+        return text
