@@ -32,7 +32,7 @@ import queue
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -748,10 +748,14 @@ class Engine:
         if self._current is not None:
             return
         if self._enable_audio and self._armed_audio is not None and self._settings.audio != self._armed_audio:
+            slow = False
             if self._recorder is not None:
-                self._recorder.disarm()
+                # closing the old stream blocks as opening does while the server is stalled
+                with self._saying_when_slow("the new audio settings are not applied yet") as said:
+                    self._recorder.disarm()
+                slow = said.is_set()
                 self._recorder = None
-            self._arm_audio()
+            self._arm_audio(slow)
         if self._enable_hotkeys and self._settings.hotkey != self._listening_hotkey:
             if self._listener is not None:
                 self._listener.stop()
@@ -766,7 +770,9 @@ class Engine:
         self._inserter = None  # chosen again on next insert, from the new paste settings
         self._mode_runner = None
 
-    def _arm_audio(self) -> None:
+    def _arm_audio(self, slow: bool = False) -> None:
+        """Open the microphone of the audio settings (``slow``: the user was already told the
+        sound server keeps it waiting, so they are told when it is ready)."""
         from app.audio.capture import Recorder
         from app.audio.spool import Spool
 
@@ -780,7 +786,7 @@ class Engine:
                 on_error=lambda message: self._commands.put(_AudioFailed(message)),
             )
         try:
-            self._arm(self._recorder)
+            self._arm(self._recorder, slow)
             if not self._recorder.wait_running(3.0):
                 log.warning("the microphone opened but delivers no audio yet")
         except HoldtypeError as exc:
@@ -814,21 +820,32 @@ class Engine:
         if not slow:  # (a slow one has said so already)
             self._say_microphone_ready(recorder)
 
-    def _arm(self, recorder: Recorder) -> bool:
+    def _arm(self, recorder: Recorder, told: bool = False) -> bool:
         """Open the microphone (``recorder.arm()``), saying so when the sound server keeps it
         waiting: PortAudio's calls then block, and so does the thread that made them (with a
         stalled PulseAudio, until it answers), so that without a word a press did nothing.
 
-        Returns whether it was slow; a slow one that opened says the microphone is ready.
+        Returns whether it was slow; a slow one that opened (or one the user was ``told``
+        about already) says the microphone is ready.
         """
+        with self._saying_when_slow("the microphone is not open yet") as said:
+            recorder.arm()
+        if said.is_set() or told:
+            self._say_microphone_ready(recorder)
+        return said.is_set()
+
+    @contextlib.contextmanager
+    def _saying_when_slow(self, waiting: str) -> Iterator[threading.Event]:
+        """Publish an audio error when the block's PortAudio call has not returned after
+        :data:`ARM_SLOW_S` (``waiting`` says what waits); the event tells whether it was said."""
         said = threading.Event()
 
         def slow() -> None:
             said.set()
             check = "check it with `pactl info`" if sys.platform.startswith("linux") else "check it"
             message = (
-                f"the sound server has not answered for {ARM_SLOW_S:g} s: the microphone is not open "
-                f"yet ({check}); Holdtype opens it once the server answers"
+                f"the sound server has not answered for {ARM_SLOW_S:g} s: {waiting} ({check}); "
+                "Holdtype goes on once the server answers"
             )
             self._publish(ev.ErrorRaised(message, "audio"))
 
@@ -836,13 +853,10 @@ class Engine:
         timer.daemon = True
         timer.start()
         try:
-            recorder.arm()
+            yield said
         finally:
             timer.cancel()
             timer.join()
-        if said.is_set():
-            self._say_microphone_ready(recorder)
-        return said.is_set()
 
     def _say_microphone_ready(self, recorder: Recorder) -> None:
         """Tell the user the microphone opened (after it was lost, or kept them waiting)."""

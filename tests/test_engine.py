@@ -641,6 +641,46 @@ def test_a_press_that_waits_on_a_stalled_sound_server_says_so(x_env, private_pul
         eng.shutdown()
 
 
+def test_new_audio_settings_on_a_stalled_sound_server_say_so(x_env, private_pulse, holdtype_home: Path):
+    """New audio settings close the open microphone and open it anew; with the sound server
+    stalled (SIGSTOP: a real PulseAudio), closing blocks until it answers, and the settings
+    were applied later without a word. It now says so after 5 s, then that the microphone is
+    ready and the settings applied."""
+    import signal
+
+    eng = Engine(Settings(), enable_hotkeys=False, enable_audio=True)
+    try:
+        seen = _start(eng)
+        assert eng._recorder is not None and eng._recorder.wait_running(30)
+        changed = Settings()
+        changed.audio.pre_roll_s = 0.25
+        private_pulse.process.send_signal(signal.SIGSTOP)
+        try:
+            eng.apply_settings(changed)
+            said = wait_for(
+                lambda: [e for e in seen.of(ev.ErrorRaised) if "sound server has not answered" in e.message],
+                timeout=60,
+                what="the settings change to say the sound server does not answer",
+            )
+            assert said[0].source == "audio" and "new audio settings are not applied yet" in said[0].message
+            assert not [n for n in seen.of(ev.Notice) if n.message == "Settings applied."]
+        finally:
+            private_pulse.process.send_signal(signal.SIGCONT)
+        wait_for(
+            lambda: [n for n in seen.of(ev.Notice) if "microphone is ready" in n.message],
+            timeout=60,
+            what="the microphone to be ready",
+        )
+        wait_for(
+            lambda: [n for n in seen.of(ev.Notice) if n.message == "Settings applied."],
+            timeout=30,
+            what="the settings to be applied",
+        )
+        assert eng._recorder is not None and eng._recorder.armed
+    finally:
+        eng.shutdown()
+
+
 def test_a_microphone_plugged_in_after_the_start_is_opened_without_a_press(
     x_env, no_audio_device, pulse_server, holdtype_home: Path
 ):
