@@ -79,6 +79,26 @@ def test_values_a_spin_box_shows_are_saved_as_they_were(  # type: ignore[no-unty
     assert window.pages["llm"].timeout.text() == "0.25 s"
 
 
+def test_the_window_fits_a_short_screen_and_its_pages_scroll(qtbot, config_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The Modes page needed ~650 px, the window could not be made shorter, and on a laptop at
+    150 % (720 px of screen) its lower buttons sat below the screen's edge."""
+    window = open_window(qtbot, config_path)
+    window.show_tab("modes")
+    window.show()
+    qtbot.waitExposed(window)
+    modes = window.pages["modes"]
+    screen = window.screen().availableGeometry().height()
+    assert window.height() >= min(modes.minimumSizeHint().height(), screen - 100)  # opens whole
+    assert window.height() <= screen
+    assert window.minimumSizeHint().height() <= 400
+    window.resize(window.width(), 400)
+    holder = window._holders["modes"]
+    qtbot.waitUntil(lambda: holder.verticalScrollBar().maximum() > 0, timeout=5000)
+    holder.ensureWidgetVisible(modes.test_button)  # what was below the edge is reached
+    qtbot.waitUntil(lambda: modes.test_button.visibleRegion().isEmpty() is False, timeout=5000)
+    assert window.current_page() is modes
+
+
 def test_seconds_are_shown_and_read_in_the_users_locale(qtbot) -> None:  # type: ignore[no-untyped-def]
     from PySide6.QtCore import QLocale
 
@@ -826,7 +846,7 @@ def test_llm_tab_shows_a_key_set_while_the_window_was_open(qtbot, config_path: P
     window = open_window(qtbot, config_path)
     tab = window.pages["llm"]
     window.show()
-    window.tabs.setCurrentWidget(tab)
+    window.show_tab(tab.key)
     qtbot.waitUntil(tab.isVisible, timeout=5000)
     assert tab.keys.text() == "No keys set yet."
     (Path(os.environ["LLM_USER_PATH"]) / "keys.json").write_text(

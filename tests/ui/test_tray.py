@@ -133,7 +133,7 @@ def test_menu_actions_drive_the_engine(qtbot, holdtype_with_mic, config_path: Pa
     action(holdtype, "history").trigger()
     window = holdtype.settings_window
     assert window is not None and window.isVisible()
-    assert window.tabs.currentWidget() is window.pages["history"]
+    assert window.current_page() is window.pages["history"]
 
 
 def test_recent_click_copies(qtbot, holdtype, clipboard) -> None:  # type: ignore[no-untyped-def]

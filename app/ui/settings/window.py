@@ -13,7 +13,7 @@ import logging
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QIcon
-from PySide6.QtWidgets import QApplication, QLabel, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QFrame, QLabel, QScrollArea, QTabWidget, QVBoxLayout, QWidget
 
 from app.config import Settings, describe_error
 from app.errors import HoldtypeError
@@ -48,9 +48,9 @@ class SettingsWindow(QWidget):
         self.setObjectName("holdtype-settings")
         self.setWindowTitle("Holdtype settings")
         self.setWindowIcon(QIcon(str(resources_dir() / "icons" / "holdtype.png")))
-        self.resize(760, 560)
         self.tabs = QTabWidget()
         self.pages: dict[str, SettingsTab] = {}
+        self._holders: dict[str, QScrollArea] = {}  # each page scrolls in a window kept short
         self._dirty: set[str] = set()
         self._stale: set[str] = set()  # tabs with newer settings to show once the focus leaves
         for module_name, class_name in TABS:
@@ -61,6 +61,7 @@ class SettingsWindow(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.tabs, 1)
         layout.addWidget(self.status)
+        self._fit_screen(layout)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(COMMIT_DELAY_MS)
@@ -84,13 +85,37 @@ class SettingsWindow(QWidget):
         tab.load(self.ctx.live.settings)
         tab.edited.connect(lambda k=tab.key: self._on_edited(k))
         self.pages[tab.key] = tab
-        self.tabs.addTab(tab, tab.title)
+        holder = QScrollArea()
+        holder.setWidget(tab)
+        holder.setWidgetResizable(True)  # the page fills the room there is, scrolls below its minimum
+        holder.setFrameShape(QFrame.Shape.NoFrame)
+        self._holders[tab.key] = holder
+        self.tabs.addTab(holder, tab.title)
+
+    def _fit_screen(self, layout: QVBoxLayout) -> None:
+        """Open tall enough for the tallest page, but never taller than the screen: the Modes
+        page alone needs ~650 px, and at 150 % on a 1080p laptop the window did not fit (its
+        buttons below the screen's edge); a page that does not fit now scrolls instead."""
+        tallest = max((page.minimumSizeHint().height() for page in self.pages.values()), default=0)
+        outer = layout.contentsMargins().top() + layout.contentsMargins().bottom() + layout.spacing()
+        bar = self.tabs.tabBar().sizeHint().height() + 8  # (and the pages' frame)
+        height = max(560, tallest + bar + self.status.sizeHint().height() + outer)
+        screen = self.screen().availableGeometry() if self.screen() is not None else None
+        if screen is not None and screen.height() > 0:
+            height = min(height, screen.height() - 48)  # the title bar, and some air
+        self.setMinimumSize(480, 320)
+        self.resize(760, height)
+
+    def current_page(self) -> SettingsTab | None:
+        """The page on show (None for a page that could not be built)."""
+        holder = self.tabs.currentWidget()
+        return next((self.pages[key] for key, shown in self._holders.items() if shown is holder), None)
 
     def show_tab(self, key: str) -> None:
         """Switch to the tab called ``key`` (e.g. ``"history"``); unknown keys are ignored."""
-        page = self.pages.get(key)
-        if page is not None:
-            self.tabs.setCurrentWidget(page)
+        holder = self._holders.get(key)
+        if holder is not None:
+            self.tabs.setCurrentWidget(holder)
 
     def bring_forward(self, key: str = "") -> None:
         """Show the window on top and give it the focus (a second ``holdtype`` start does this)."""
