@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from app import events as ev
+from app import native_stderr
 from app.config import AudioSettings, HotkeySettings, Settings
 from app.errors import HoldtypeError
 from app.events import EngineEvent, Outcome, State
@@ -222,6 +223,10 @@ class Engine:
         self._runner_lock = threading.Lock()
         self._placing: tuple[threading.Thread | None, float] = (None, 0.0)  # last focus query, since
         self._problems: dict[str, str] = {}  # part ("audio", "hotkey") -> why it is not working
+        #: PortAudio's thread loops for good (see :meth:`_on_native_runaway`): the microphone's
+        #: stream must not be closed (that waits on the thread), and the process must leave
+        #: without PortAudio's exit handler (it closes the stream too).
+        self.audio_stuck = False
         self._failed_now: list[str] = []  # the problems of the last settings change
         self._cancelled: set[int] = set()  # generations cancelled while in flight
         self._pruned_at = -PRUNE_EVERY_S  # when history was last pruned (monotonic seconds)
@@ -298,6 +303,7 @@ class Engine:
         _ = self.history
         self._output_jobs.put(lambda: self._apply_retention(force=True))
         if self._enable_audio:
+            native_stderr.add_runaway_listener(self._on_native_runaway)
             self._arm_audio()
             if self._recorder is not None and not self._recorder.armed:  # no microphone yet:
                 self._schedule_rearm(1)  # one plugged in later is opened without a press
@@ -321,7 +327,8 @@ class Engine:
         self._threads[1].join(max(0.0, deadline - time.monotonic()))
         self._output_jobs.put(None)
         self._threads[2].join(max(0.0, deadline - time.monotonic()))
-        if self._recorder is not None:
+        native_stderr.remove_runaway_listener(self._on_native_runaway)
+        if self._recorder is not None and not self.audio_stuck:  # (closing it would wait for good)
             with contextlib.suppress(Exception):
                 self._recorder.disarm()
         if self._history is not None:
@@ -747,7 +754,12 @@ class Engine:
         open recording keeps the microphone it started with."""
         if self._current is not None:
             return
-        if self._enable_audio and self._armed_audio is not None and self._settings.audio != self._armed_audio:
+        if (
+            self._enable_audio
+            and self._armed_audio is not None
+            and self._settings.audio != self._armed_audio
+            and not self.audio_stuck  # its stream cannot be closed: the settings wait for a restart
+        ):
             slow = False
             if self._recorder is not None:
                 # closing the old stream blocks as opening does while the server is stalled
@@ -857,6 +869,21 @@ class Engine:
         finally:
             timer.cancel()
             timer.join()
+
+    def _on_native_runaway(self, line: str) -> None:
+        """A C library prints one line in a loop (:mod:`app.native_stderr`): PortAudio 19.6's
+        ALSA thread does so for good once the sound server went away under an open stream.
+        The stream never reports its end and cannot be closed (closing waits on that thread),
+        so the microphone cannot be opened again in this process: say so, and what to do."""
+        if "pa_linux_alsa" not in line:
+            return
+        self.audio_stuck = True
+        message = (
+            "the microphone's audio thread is stuck since the sound server went away (a bug of "
+            "PortAudio 19.6, the audio library): quit Holdtype and start it again to record"
+        )
+        self._problems["audio"] = message  # said again at each ready, until Holdtype restarts
+        self._publish(ev.ErrorRaised(message, "audio"))
 
     def _say_microphone_ready(self, recorder: Recorder) -> None:
         """Tell the user the microphone opened (after it was lost, or kept them waiting)."""

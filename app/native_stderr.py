@@ -10,6 +10,8 @@ by a thread of its own, which passes each line on to where descriptor 2 went bef
 a line repeated in a row is passed on :data:`REPEATS_SHOWN` times, then counted: the count is
 printed when another line comes, and every :data:`SUMMARY_S` while the repeats go on. Python's
 own standard error does not go through it (see :func:`app.std_streams.keep_stderr_from_redirects`).
+Whoever wants to know of such a loop (the engine, to tell the user what it means) listens with
+:func:`add_runaway_listener`.
 """
 
 from __future__ import annotations
@@ -33,6 +35,44 @@ SUMMARY_S = 60.0
 RUNAWAY_REPEATS = 1000
 #: The longest line kept whole; a longer one is passed on in pieces.
 MAX_LINE = 8192
+
+_listeners: list[Callable[[str], None]] = []
+_listeners_lock = threading.Lock()
+
+
+def add_runaway_listener(listener: Callable[[str], None]) -> None:
+    """Call ``listener(line)`` (on the filter's thread) for each line that repeated
+    :data:`RUNAWAY_REPEATS` times in a row, once per line."""
+    with _listeners_lock:
+        _listeners.append(listener)
+
+
+def remove_runaway_listener(listener: Callable[[str], None]) -> None:
+    """Stop calling ``listener``; one that is not listening is ignored."""
+    with _listeners_lock:
+        if listener in _listeners:
+            _listeners.remove(listener)
+
+
+_seen: list[str] = []
+
+
+def runaway_seen(part: str) -> bool:
+    """Whether a line containing ``part`` repeated in a loop in this process."""
+    with _listeners_lock:
+        return any(part in line for line in _seen)
+
+
+def tell_runaway(line: str) -> None:
+    """Tell every listener that ``line`` repeats in a loop (a failing listener is logged)."""
+    with _listeners_lock:
+        _seen.append(line)
+        listeners = list(_listeners)
+    for listener in listeners:
+        try:
+            listener(line)
+        except Exception:
+            log.exception("a runaway-output listener failed")
 
 
 class RepeatFilter:
@@ -87,10 +127,9 @@ class RepeatFilter:
 
 
 class _Governor:
-    def __init__(self, read_fd: int, out_fd: int, on_runaway: Callable[[str], None] | None) -> None:
+    def __init__(self, read_fd: int, out_fd: int) -> None:
         self._read_fd = read_fd
         self._out_fd = out_fd
-        self._on_runaway = on_runaway
         self._filter = RepeatFilter()
         self.thread = threading.Thread(target=self._pump, name="holdtype-native-stderr", daemon=True)
 
@@ -122,11 +161,8 @@ class _Governor:
             out = b"".join(self._filter.feed(line + b"\n") for line in lines)
             self._write(out)
             runaway, self._filter.runaway = self._filter.runaway, None
-            if runaway is not None and self._on_runaway is not None:
-                try:
-                    self._on_runaway(runaway.decode(errors="replace").strip())
-                except Exception:
-                    log.exception("the runaway-output callback failed")
+            if runaway is not None:
+                tell_runaway(runaway.decode(errors="replace").strip())
 
     def _write(self, data: bytes) -> None:
         while data:
@@ -137,11 +173,11 @@ class _Governor:
             data = data[written:]
 
 
-def govern_native_stderr(on_runaway: Callable[[str], None] | None = None) -> bool:
-    """Pass what C libraries print on descriptor 2 through a :class:`RepeatFilter`.
+def govern_native_stderr() -> bool:
+    """Pass what C libraries print on descriptor 2 through a :class:`RepeatFilter`; a line
+    repeated :data:`RUNAWAY_REPEATS` times in a row goes to the runaway listeners.
 
-    ``on_runaway(line)`` is called (on the filter's thread) when a line repeated
-    :data:`RUNAWAY_REPEATS` times in a row. Returns whether descriptor 2 is governed now; it is
+    Returns whether descriptor 2 is governed now; it is
     not on Windows, nor when descriptor 2 is closed. Should the thread fail, and at exit,
     descriptor 2 goes back to where it went before, so that nothing printed later is lost.
     Child processes inherit the pipe as their standard error, and are filtered alike.
@@ -155,7 +191,7 @@ def govern_native_stderr(on_runaway: Callable[[str], None] | None = None) -> boo
     read_fd, write_fd = os.pipe()
     os.dup2(write_fd, 2)
     os.close(write_fd)
-    governor = _Governor(read_fd, out_fd, on_runaway)
+    governor = _Governor(read_fd, out_fd)
     governor.thread.start()
 
     def restore() -> None:

@@ -681,6 +681,43 @@ def test_new_audio_settings_on_a_stalled_sound_server_say_so(x_env, private_puls
         eng.shutdown()
 
 
+def test_a_stuck_portaudio_thread_is_said_and_its_stream_left_alone(x_env, pulse, holdtype_home: Path):
+    """PortAudio 19.6's ALSA thread, once the sound server went away under the stream, can
+    loop for good printing one line (app.native_stderr spots the loop). The stream then never
+    ends and closing it waits on that thread: new audio settings froze the engine, and so did
+    quitting. The loop cannot be made on cue here; the stuck thread is stood in for by telling
+    the engine of the loop (the spotting itself is tested in test_native_stderr), the stream
+    being a real, working one."""
+    from tests.test_native_stderr import PORTAUDIO_LINE
+
+    eng = Engine(Settings(), enable_hotkeys=False, enable_audio=True)
+    recorder = None
+    try:
+        seen = _start(eng)
+        recorder = eng._recorder
+        assert recorder is not None and recorder.wait_running(30)
+        eng._on_native_runaway("some other library: the same line again")  # not PortAudio's
+        assert not eng.audio_stuck
+        eng._on_native_runaway(PORTAUDIO_LINE.decode().strip())  # the stand-in
+        said = [e for e in seen.of(ev.ErrorRaised) if "audio thread is stuck" in e.message]
+        assert said and said[0].source == "audio" and "start it again" in said[0].message
+        changed = Settings()
+        changed.audio.pre_roll_s = 0.25
+        eng.apply_settings(changed)
+        wait_for(
+            lambda: [n for n in seen.of(ev.Notice) if n.message.startswith("Settings applied")],
+            timeout=30,
+            what="the settings to be applied (without closing the stuck stream)",
+        )
+        assert eng._recorder is recorder and recorder.armed  # left alone
+        eng.shutdown()
+        assert recorder.armed  # quitting left it alone too
+    finally:
+        eng.shutdown()
+        if recorder is not None:
+            recorder.disarm()  # (a real stream, not stuck: the test closes it)
+
+
 def test_a_microphone_plugged_in_after_the_start_is_opened_without_a_press(
     x_env, no_audio_device, pulse_server, holdtype_home: Path
 ):

@@ -174,14 +174,9 @@ def _has_gui() -> bool:
 
 
 def _native_runaway(line: str) -> None:
-    """Say once that a C library prints the same line in a loop (see :mod:`app.native_stderr`)."""
-    hint = ""
-    if "pa_linux_alsa" in line:
-        hint = (
-            ": PortAudio's audio thread is stuck since the sound server went away (a PortAudio "
-            "19.6 bug); quit and start Holdtype again to record"
-        )
-    log.error("a library prints the same line over and over (shown 3 times, then counted)%s: %s", hint, line)
+    """Log once that a C library prints the same line in a loop (see :mod:`app.native_stderr`;
+    the engine tells the user what PortAudio's loop means)."""
+    log.warning("a library prints the same line over and over (shown 3 times, then counted): %s", line)
 
 
 @click.command()
@@ -191,11 +186,12 @@ def run(no_tray: bool) -> None:
 
     Example: holdtype run --no-tray
     """
-    from app.native_stderr import govern_native_stderr
+    from app.native_stderr import add_runaway_listener, govern_native_stderr
 
-    govern_native_stderr(on_runaway=_native_runaway)  # a C library's error loop must not fill the disk
+    add_runaway_listener(_native_runaway)
+    govern_native_stderr()  # a C library's error loop must not fill the disk
     if no_tray:
-        sys.exit(run_headless())
+        _exit(run_headless())
     if not _has_gui():
         raise HoldtypeError(
             "no graphical session (DISPLAY and WAYLAND_DISPLAY are unset), so there is no tray to "
@@ -204,4 +200,17 @@ def run(no_tray: bool) -> None:
     from app.ui.app import run_tray
 
     loaded = load()
-    sys.exit(run_tray(loaded.settings, loaded.path, loaded.problem))
+    _exit(run_tray(loaded.settings, loaded.path, loaded.problem))
+
+
+def _exit(code: int) -> None:
+    """Exit with ``code``; past PortAudio's exit handler when its audio thread is stuck (that
+    handler closes the stream, which waits on the thread for good: Holdtype did not quit)."""
+    from app.native_stderr import runaway_seen
+
+    if not runaway_seen("pa_linux_alsa"):
+        sys.exit(code)
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
