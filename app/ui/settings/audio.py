@@ -59,9 +59,9 @@ class _Meter:
 
     :meth:`stopped` tells when the stream stopped by itself (the device unplugged, the sound
     server gone): its owner then closes it, so that PortAudio can be re-read and the meter opened
-    anew. Stopped means ended, or silent for :data:`METER_SILENT_S`: PortAudio's ALSA thread
-    does not always end when the server dies; it then loops, printing an error each time, until
-    the stream is stopped.
+    anew. Stopped means ended, or silent for :data:`METER_SILENT_S`: a stalled server delivers
+    nothing without ending the stream, and PortAudio 19.6's ALSA thread may loop for good instead
+    of ending when the server dies (see :mod:`app.native_stderr`).
     """
 
     def __init__(self, device: str | None) -> None:
