@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 REPEATS_SHOWN = 3
 #: While a line keeps repeating, how often the count so far is printed (seconds).
 SUMMARY_S = 60.0
-#: Repeats in a row after which ``on_runaway`` is told (once per line).
+#: Repeats in a row after which the runaway listeners are told (once per run of repeats).
 RUNAWAY_REPEATS = 1000
 #: The longest line kept whole; a longer one is passed on in pieces.
 MAX_LINE = 8192
@@ -42,7 +42,7 @@ _listeners_lock = threading.Lock()
 
 def add_runaway_listener(listener: Callable[[str], None]) -> None:
     """Call ``listener(line)`` (on the filter's thread) for each line that repeated
-    :data:`RUNAWAY_REPEATS` times in a row, once per line."""
+    :data:`RUNAWAY_REPEATS` times in a row, once per run of repeats."""
     with _listeners_lock:
         _listeners.append(listener)
 
