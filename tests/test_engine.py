@@ -56,6 +56,11 @@ def _start(engine: Engine) -> Recorder:
     return seen
 
 
+def _said(seen: Recorder, kind: type, part: str, what: str, timeout: float = 60) -> list:
+    """Wait until ``seen`` holds an event of ``kind`` whose message contains ``part``; those events."""
+    return wait_for(lambda: [e for e in seen.of(kind) if part in e.message], timeout=timeout, what=what)
+
+
 def test_dictated_audio_is_pasted_and_kept_in_history(engine, target_window, clipboard, speak):
     seen = _start(engine)
     clipboard.set("keep me")
@@ -545,11 +550,7 @@ def test_a_microphone_that_comes_back_is_opened_before_the_next_press(
         with pytest.MonkeyPatch.context() as mp:
             for key, value in pulse_server.client_env.items():  # a sound server comes back
                 mp.setenv(key, value)
-            back = wait_for(
-                lambda: [n for n in seen.of(ev.Notice) if "microphone is ready" in n.message],
-                timeout=60,
-                what="the microphone to be opened again",
-            )
+            back = _said(seen, ev.Notice, "microphone is ready", "the microphone to be opened again")
             assert back and eng._recorder.armed and eng.state == ev.State.IDLE
             assert eng._recorder.wait_running(30)  # the pre-roll runs before any press
             eng._recorder.disarm()
@@ -620,20 +621,17 @@ def test_a_press_that_waits_on_a_stalled_sound_server_says_so(x_env, private_pul
         private_pulse.process.send_signal(signal.SIGSTOP)
         try:
             eng.begin()
-            said = wait_for(
-                lambda: [e for e in seen.of(ev.ErrorRaised) if "sound server has not answered" in e.message],
-                timeout=60,
-                what="the press to say the sound server does not answer",
+            said = _said(
+                seen,
+                ev.ErrorRaised,
+                "sound server has not answered",
+                "the press to say the sound server does not answer",
             )
             assert said[0].source == "audio" and "pactl info" in said[0].message
             assert eng.state == ev.State.IDLE and not eng._recorder.armed
         finally:
             private_pulse.process.send_signal(signal.SIGCONT)
-        wait_for(
-            lambda: [n for n in seen.of(ev.Notice) if "microphone is ready" in n.message],
-            timeout=60,
-            what="the microphone to be ready",
-        )
+        _said(seen, ev.Notice, "microphone is ready", "the microphone to be ready")
         wait_for(lambda: eng.state == ev.State.RECORDING, timeout=30, what="the press to record")
         eng.cancel()
         wait_for(lambda: eng.state == ev.State.IDLE, timeout=30, what="the recording to be cancelled")
@@ -657,20 +655,17 @@ def test_new_audio_settings_on_a_stalled_sound_server_say_so(x_env, private_puls
         private_pulse.process.send_signal(signal.SIGSTOP)
         try:
             eng.apply_settings(changed)
-            said = wait_for(
-                lambda: [e for e in seen.of(ev.ErrorRaised) if "sound server has not answered" in e.message],
-                timeout=60,
-                what="the settings change to say the sound server does not answer",
+            said = _said(
+                seen,
+                ev.ErrorRaised,
+                "sound server has not answered",
+                "the settings change to say the sound server does not answer",
             )
             assert said[0].source == "audio" and "new audio settings are not applied yet" in said[0].message
             assert not [n for n in seen.of(ev.Notice) if n.message == "Settings applied."]
         finally:
             private_pulse.process.send_signal(signal.SIGCONT)
-        wait_for(
-            lambda: [n for n in seen.of(ev.Notice) if "microphone is ready" in n.message],
-            timeout=60,
-            what="the microphone to be ready",
-        )
+        _said(seen, ev.Notice, "microphone is ready", "the microphone to be ready")
         wait_for(
             lambda: [n for n in seen.of(ev.Notice) if n.message == "Settings applied."],
             timeout=30,
@@ -730,11 +725,7 @@ def test_a_microphone_plugged_in_after_the_start_is_opened_without_a_press(
         with pytest.MonkeyPatch.context() as mp:
             for key, value in pulse_server.client_env.items():  # a microphone is plugged in
                 mp.setenv(key, value)
-            wait_for(
-                lambda: [n for n in seen.of(ev.Notice) if "microphone is ready" in n.message],
-                timeout=60,
-                what="the microphone to be opened",
-            )
+            _said(seen, ev.Notice, "microphone is ready", "the microphone to be opened")
             assert eng._recorder is not None and eng._recorder.wait_running(30)
             eng._recorder.disarm()
             mp.undo()
