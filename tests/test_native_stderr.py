@@ -33,12 +33,11 @@ def test_a_line_printed_in_a_loop_reaches_stderr_a_few_times_and_a_count() -> No
         f"""
         import logging, os, sys, threading
         from app.std_streams import keep_stderr_from_redirects
-        from app.native_stderr import add_runaway_listener, govern_native_stderr, runaway_seen
-        from app.commands.run import _native_runaway  # what `holdtype run` listens with
+        from app.native_stderr import runaway_seen
+        from app.commands.run import guard_stderr  # what `holdtype run` starts with
         keep_stderr_from_redirects()
         logging.basicConfig(stream=sys.stderr, format="%(levelname)s %(message)s")
-        add_runaway_listener(_native_runaway)
-        assert govern_native_stderr()
+        guard_stderr()
         os.write(2, b"ALSA lib: a first message\\n")
         line = {PORTAUDIO_LINE!r}
 
@@ -66,6 +65,31 @@ def test_a_line_printed_in_a_loop_reaches_stderr_a_few_times_and_a_count() -> No
     assert err.count(b"the same line over and over (shown 3 times, then counted): Expression") == 1
     assert b"python's own stderr" in err
     assert proc.stdout.split() == [b"seen", b"True", b"False"]
+
+
+def test_a_crash_still_prints_its_traceback() -> None:
+    """A crash (a segmentation fault, made on purpose by CPython's own fault helper: the
+    stand-in for a C library crashing) prints its Python traceback on the real standard error,
+    past the filter: the filter's thread dies with the process, so what a crash wrote into its
+    pipe could be lost. Before, a crash printed no traceback at all."""
+    proc = _run(
+        """
+        import faulthandler
+        from app.std_streams import keep_stderr_from_redirects
+        from app.commands.run import guard_stderr
+        keep_stderr_from_redirects()
+        guard_stderr()
+
+        def dictating():
+            faulthandler._sigsegv()  # the stand-in crash
+
+        dictating()
+        """
+    )
+    err = proc.stderr.decode(errors="replace")
+    assert proc.returncode != 0
+    assert "Fatal Python error: Segmentation fault" in err, err
+    assert "in dictating" in err
 
 
 def test_a_line_that_keeps_repeating_is_counted_every_minute() -> None:

@@ -6,6 +6,7 @@ terminal closed) shuts down cleanly (a recording in progress is transcribed and 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -173,6 +174,20 @@ def _has_gui() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+def guard_stderr() -> None:
+    """Set up standard error for a long run: a C library's error loop must not fill the disk
+    (:mod:`app.native_stderr`), and a crash still prints its Python traceback, on the real
+    standard error, past that filter (the filter's thread dies with the process)."""
+    import faulthandler
+
+    from app.native_stderr import add_runaway_listener, govern_native_stderr
+
+    with contextlib.suppress(AttributeError, OSError, ValueError):  # a stream with no descriptor
+        faulthandler.enable(file=sys.stderr)
+    add_runaway_listener(_native_runaway)
+    govern_native_stderr()
+
+
 def _native_runaway(line: str) -> None:
     """Log once that a C library prints the same line in a loop (see :mod:`app.native_stderr`;
     the engine tells the user what PortAudio's loop means)."""
@@ -186,10 +201,7 @@ def run(no_tray: bool) -> None:
 
     Example: holdtype run --no-tray
     """
-    from app.native_stderr import add_runaway_listener, govern_native_stderr
-
-    add_runaway_listener(_native_runaway)
-    govern_native_stderr()  # a C library's error loop must not fill the disk
+    guard_stderr()
     if no_tray:
         _exit(run_headless())
     if not _has_gui():
