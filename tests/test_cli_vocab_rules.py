@@ -484,3 +484,26 @@ def test_a_regex_rule_that_starts_with_a_space_reads_back_from_csv(tmp_path: Pat
     piped = holdtype("vocab", "add", "--file", "-", "--rules", input=path.read_text(encoding="utf-8"))
     assert piped.returncode == 1 and "standard input holds terms only" in piped.stderr, piped.stderr
     assert ok("vocab", "list").strip() == ""
+
+
+def test_a_spreadsheets_kind_column_is_read_whatever_its_case(tmp_path: Path) -> None:
+    # "Term" and "TERM" (as a spreadsheet writes them) were not "term": those rows became rules
+    # replacing the terms with nothing, so every dictation of scikit-learn lost the word.
+    sheet = tmp_path / "excel.csv"
+    sheet.write_text(
+        "Kind,Find,Replace,Regex,Case_sensitive\n"
+        "Term,scikit-learn,,,\nTERM,PyPI,,,\nRule,pie pie,PyPI,FALSE,FALSE\n",
+        encoding="utf-8",
+    )
+    ok("vocab", "add", "--file", str(sheet), "--rules")
+    assert ok("vocab", "list").split() == ["scikit-learn", "PyPI"]
+    rules = json.loads(ok("rules", "list", "--json"))
+    assert [(r["find"], r["replace"]) for r in rules] == [("pie pie", "PyPI")]
+    said = json.loads(ok("rules", "test", "--json", "we use scikit-learn from PyPI and pie pie"))["final"]
+    assert said == "we use scikit-learn from PyPI and PyPI"
+    # A kind that is neither (a typo) is refused with its row, and nothing is added
+    typo = tmp_path / "typo.csv"
+    typo.write_text("kind,find,replace\nterm,NumPy,\nterrm,pandas,\n", encoding="utf-8")
+    refused = holdtype("vocab", "add", "--file", str(typo), "--rules")
+    assert refused.returncode == 1 and "row 3: kind 'terrm' is neither term nor rule" in refused.stderr
+    assert "NumPy" not in ok("vocab", "list").split()

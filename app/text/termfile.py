@@ -115,7 +115,7 @@ def _from_csv(text: str) -> tuple[list[str], list[Rule]]:
         if header and header[0] in _TERM_HEADERS:  # a one-column sheet with a title: "Terms"
             rows = rows[1:]
         return [r[0].strip() for r in rows if r and r[0].strip()], []
-    for row in rows[1:]:
+    for number, row in enumerate(rows[1:], start=2):
         # keep replacements and finds verbatim (a rule may insert a newline, a regex may start
         # with a space: " +([,.])"); trim everything else, and a find that is no regex below
         record = {
@@ -125,8 +125,10 @@ def _from_csv(text: str) -> tuple[list[str], list[Rule]]:
         regex = _truthy(record.get("regex", ""))
         if not regex:
             record["find"] = record.get("find", "").strip()
-        kind = record.get("kind", "")
-        if kind == "term" or (not kind and record.get("term")):
+        kind = record.get("kind", "").lower()  # as a spreadsheet writes it: "Term", "RULE"
+        if kind not in _KINDS:
+            raise HoldtypeError(f"row {number}: kind {record['kind']!r} is neither term nor rule")
+        if kind in ("term", "terms") or (not kind and record.get("term")):
             term = record.get("term") or record.get("find", "")
             if term:
                 terms.append(term)
@@ -140,6 +142,10 @@ def _from_csv(text: str) -> tuple[list[str], list[Rule]]:
                 )
             )
     return terms, rules
+
+
+#: The ``kind`` column's values: a term (or terms), a rule (or rules), or blank (by the columns).
+_KINDS = ("term", "terms", "rule", "rules", "")
 
 
 def _truthy(value: str) -> bool:
