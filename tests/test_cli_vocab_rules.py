@@ -206,6 +206,10 @@ def test_vocab_remove_unknown_term_is_an_error() -> None:
     line = fails("vocab", "remove", "Pandas")
     assert "not in the vocabulary" in line and "Pandas" in line
     assert ok("vocab", "list").splitlines() == ["NumPy"]
+    # One unknown among several removes none of them, and says so
+    line = fails("vocab", "remove", "NumPy", "Pandas")
+    assert "not in the vocabulary: Pandas; nothing removed" in line, line
+    assert ok("vocab", "list").splitlines() == ["NumPy"]
 
 
 def test_vocab_add_says_when_the_prompt_cannot_name_every_term() -> None:

@@ -167,7 +167,10 @@ def remove(terms: tuple[str, ...]) -> None:
                 unknown.append(term)
             drop.update(matches)
         if unknown:
-            raise ConfigError(f"not in the vocabulary: {', '.join(unknown)} (see `holdtype vocab list`)")
+            found = "; nothing removed" if len(unknown) < len(terms) else ""  # (all or none)
+            raise ConfigError(
+                f"not in the vocabulary: {', '.join(unknown)}{found} (see `holdtype vocab list`)"
+            )
         kept = [t for t in words if t not in drop]
         new = current.model_copy(update={"vocabulary": current.vocabulary.model_copy(update={"terms": kept})})
         _common.save(new)
