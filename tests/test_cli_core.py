@@ -97,6 +97,11 @@ def test_transcribe_a_missing_file_among_several_keeps_the_others(speak, tmp_pat
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert "no such file" in rows[0]["error"] and "mat" in rows[1]["text"].lower()
     assert rows[1]["load_ms"] > 0 and rows[2]["load_ms"] == 0  # the first file read waited for the load
+    # Alone, with --json: a script reading one object per file got nothing to parse
+    result = holdtype("transcribe", "--json", str(missing))
+    assert result.returncode == 1 and f"no such file: {missing}" in result.stderr
+    (row,) = [json.loads(line) for line in result.stdout.splitlines()]
+    assert row["path"] == str(missing) and row["text"] == "" and "no such file" in row["error"]
 
 
 def test_transcribe_with_an_empty_model_name_is_an_error(speak) -> None:

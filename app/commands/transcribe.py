@@ -32,9 +32,9 @@ def transcribe(
     Prints one line of text per file; with --json one object per line with path, text, raw,
     seconds, elapsed_ms (decoding and text clean-up), load_ms (the one-time model load, which
     the first file waits for), model, mode (plus llm_ms, cached, fallback_reason with --mode).
-    A file that is missing or cannot be read, among several, gets its error on stderr and an
-    empty line (with --json: the same fields, text and raw "", the figures null, and error),
-    so line N is still file N; the exit code is 1. A text with line breaks (a rule that
+    A file that is missing or cannot be read gets its error on stderr and, among several, an
+    empty line (with --json, alone too: the same fields, text and raw "", the figures null,
+    and error), so line N is still file N; the exit code is 1. A text with line breaks (a rule that
     replaces with \\n) keeps them in plain output: read several such files with --json.
     Several files are decoded side by side (two at a time on a CPU with two cores or more);
     the output keeps their order.
@@ -83,7 +83,9 @@ def _print_results(
     results = engine.transcribe_files(list(paths))
     for name, path, result in zip(names, paths, results, strict=True):
         if isinstance(result, AudioError):
-            if len(paths) == 1:
+            if len(paths) == 1:  # one error line and exit 1, and a line a JSON reader can parse
+                if as_json:
+                    echo_json(_failed(name, engine.whisper.name, mode or "raw", str(result)))
                 raise result
             failures += 1
             click.echo(f"Error: {result}", err=True)
