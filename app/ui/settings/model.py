@@ -440,7 +440,7 @@ class ModelTab(SettingsTab):
             language = self._language()
         except ValueError:  # an unknown language: saving says so
             language = ""
-        note = english_only_note(Path(chosen).name if chosen else "", language) if chosen else None
+        note = english_only_note(Path(chosen).name, language) if chosen else None
         self.language_note.setText(f'{note}: download one above, then "Use this model".' if note else "")
 
     def apply(self, settings: Settings) -> Settings:
