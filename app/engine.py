@@ -207,6 +207,7 @@ class Engine:
         self._threads: list[threading.Thread] = []
         self._started = False
         self._stopped = threading.Event()
+        self._stopping = threading.Event()  # shutdown() began: a load ending now is not "ready"
         self._ready = threading.Event()
         self._recorder: Recorder | None = None
         self._spool: Spool | None = None
@@ -315,6 +316,7 @@ class Engine:
         """Finish what is in flight (a recording in progress is transcribed and kept), then stop."""
         if not self._started or self._stopped.is_set():
             return
+        self._stopping.set()
         if self._listener is not None:
             with contextlib.suppress(Exception):
                 self._listener.stop()
@@ -947,7 +949,7 @@ class Engine:
             return str(exc)
         self._ready.set()
         _release_freed_memory()
-        if isinstance(transcriber, WhisperTranscriber):
+        if isinstance(transcriber, WhisperTranscriber) and not self._stopping.is_set():
             self._publish(
                 ev.EngineReady(
                     transcriber.name,
@@ -961,7 +963,7 @@ class Engine:
 
     def _load_and_recover(self) -> None:
         self._load_model()
-        if self._ready.is_set():
+        if self._ready.is_set() and not self._stopping.is_set():  # (else the next start does)
             self._recover()
 
     def _recover(self) -> None:

@@ -13,11 +13,12 @@ import pytest
 
 from app import events as ev
 from app.audio.spool import Spool
-from app.config import HotkeySettings, Settings
+from app.config import HotkeySettings, ModelSettings, Settings
 from app.engine import Engine
 from app.history.store import HistoryStore
 from app.paths import get_paths
 from app.transcribe.audiofile import SAMPLE_RATE, load_audio
+from app.transcribe.whisper import WhisperTranscriber
 from tests.fixtures.waiting import wait_for
 
 pytestmark = pytest.mark.slow
@@ -329,6 +330,40 @@ def test_a_model_that_cannot_load_fails_the_dictation_and_the_next_model_loads(x
         assert second.outcome == ev.Outcome.PASTED and "thursday" in second.text.lower(), second
     finally:
         eng.shutdown()
+
+
+class _LoadsOnCue(WhisperTranscriber):
+    """FAKE timing (named as such): the real model's load waits for the test's cue first, since
+    a quit that lands in the ~0.3 s the embedded model takes to load cannot be made on cue."""
+
+    def __init__(self) -> None:
+        super().__init__(ModelSettings())
+        self.loading = threading.Event()
+        self.go = threading.Event()
+
+    def load(self) -> None:
+        self.loading.set()
+        self.go.wait(60)
+        super().load()
+
+
+def test_a_quit_during_the_model_load_does_not_say_ready_afterwards(holdtype_home: Path):
+    """`holdtype run --no-tray` stopped while the model loaded printed "ready: ..." after
+    "shutting down": the load ended, and the engine said it was ready while it was going away."""
+    transcriber = _LoadsOnCue()
+    eng = Engine(Settings(), enable_hotkeys=False, enable_audio=False, transcriber=transcriber)
+    seen = Recorder()
+    eng.subscribe(seen)
+    eng.start()
+    assert transcriber.loading.wait(60)
+    quitting = threading.Thread(target=eng.shutdown)
+    quitting.start()
+    wait_for(lambda: not eng._threads[0].is_alive(), timeout=30, what="the engine's loop to stop")
+    transcriber.go.set()
+    quitting.join(60)
+    assert not quitting.is_alive()
+    assert transcriber.load_ms is not None, "the load ran to its end"
+    assert seen.of(ev.EngineReady) == []
 
 
 def _dictate_again(eng, seen, x_env, pulse, speak, start: tuple[str, ...], stop: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
