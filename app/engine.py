@@ -563,6 +563,8 @@ class Engine:
             base = DecodeOptions.from_settings(self._settings.model)
             streaming = self._pipeline.streaming(self._transcriber, base)
         mode = command.mode or self._settings.modes.active
+        if spool is not None:  # for a recovery after a crash: where and when this was said
+            spool.note(key_down=command.at, device=self._recorder.device_name or "")
         utt = _Utterance(gen, mode, command.at, time.monotonic(), streaming, spool, spool_error=spool_error)
         utt.recording.set()
         self._current = utt
@@ -596,6 +598,8 @@ class Engine:
         try:
             app = self._focused_app()
             utt.app = app[0] if app else ""
+            if utt.app and utt.spool is not None:
+                utt.spool.note(app=utt.app)
             for tied in modes_for_app(app, self._settings.modes.apps) if pick_mode else ():
                 if tied == utt.mode:
                     break
@@ -1004,7 +1008,7 @@ class Engine:
         """Transcribe one leftover spool file into history, its audio kept as a whole WAV file
         (the spool's header is as old as its last flush: players read the file short). False
         when history could not be written."""
-        from app.audio.spool import read_spool, save_wav
+        from app.audio.spool import read_note, read_spool, save_wav
         from app.history.store import HistoryEntry, HistoryError
 
         try:
@@ -1022,10 +1026,13 @@ class Engine:
             self._publish(ev.ErrorRaised(f"could not recover {path.name}: {exc}", "recovery"))
             return True
         kept = self._paths.audio_dir / path.name
+        notes = read_note(path)
+        key_down = notes.get("key_down")
+        key_down = float(key_down) if isinstance(key_down, (int, float)) else None
         try:
-            # When the recording started: the file was last written as it ended (flushed at
-            # least every half second); dated by that, a 29 s recording was listed 30 s late.
-            created = path.stat().st_mtime - len(audio) / SAMPLE_RATE
+            # When the recording started: the key's press as noted, else the time the file was
+            # last written (as it ended: flushed at least every half second) less its length.
+            created = key_down or path.stat().st_mtime - len(audio) / SAMPLE_RATE
             save_wav(audio, kept)  # recovered audio is always kept: the user may want to replay it
         except OSError as exc:  # a full disk: the spool file stays for the next start
             self._publish(ev.ErrorRaised(f"could not recover {path.name}: {exc}", "recovery"))
@@ -1037,10 +1044,13 @@ class Engine:
                     text=text,
                     raw=raw,
                     created=created,
+                    key_down=key_down,
                     model=self._transcriber_name(),
                     mode="raw",
+                    device=str(notes.get("device") or ""),
                     audio_path=str(kept),
                     audio_seconds=len(audio) / SAMPLE_RATE,
+                    app=str(notes.get("app") or ""),
                 )
             )
         except HistoryError as exc:  # locked by another program: try again at the next start

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from app.audio.spool import SAMPLE_RATE, Spool, read_spool
+from app.audio.spool import SAMPLE_RATE, Spool, read_note, read_spool
 from app.errors import AudioError
 from app.paths import get_paths
 from tests.fixtures.pulse import PulseServer
@@ -123,6 +123,50 @@ def test_a_file_left_between_creation_and_rename_is_cleared(tmp_path: Path) -> N
     writer = spool.open(generation=1)  # an open spool file is kept
     assert spool.leftovers() == [] and writer.path.exists()
     writer.close(keep=False)
+
+
+def test_a_recordings_note_is_kept_beside_it_and_goes_with_it(tmp_path: Path) -> None:
+    """What recovery lists a crashed recording with (its app, its microphone, the press) is
+    noted beside the file, private, each note added to the last; it goes when the file does."""
+    spool = Spool(tmp_path / "spool")
+    writer = spool.open(generation=1)
+    note = writer.path.with_name(writer.path.name + ".json")
+    writer.note(key_down=1764990000.25, device="USB Mic")
+    writer.note(app="kitty")
+    assert read_note(writer.path) == {"key_down": 1764990000.25, "device": "USB Mic", "app": "kitty"}
+    assert oct(note.stat().st_mode & 0o777) == "0o600"
+    assert spool.leftovers() == []  # the note is no recording
+    writer.close(keep=False)
+    assert not note.exists()
+    writer.note(app="late")  # a note after the close (the focus query came back late): none
+    assert list((tmp_path / "spool").iterdir()) == []
+
+    kept = spool.open(generation=2)
+    kept.note(device="USB Mic")
+    path = kept.close(keep=True, keep_dir=tmp_path / "audio")
+    assert path is not None and path.exists() and list((tmp_path / "spool").iterdir()) == []
+
+
+def test_a_leftovers_note_is_read_and_deleted_with_it(tmp_path: Path) -> None:
+    folder = tmp_path / "spool"
+    spool = Spool(folder)
+    writer = spool.open(generation=1)
+    writer.note(app="kitty")
+    writer.write(_tone(0.2))
+    assert writer.flush()
+    writer._file.close()  # the process "dies": its lock goes away, the file and its note stay
+    assert spool.leftovers() == [writer.path] and read_note(writer.path) == {"app": "kitty"}
+    spool.discard(writer.path)
+    assert list(folder.iterdir()) == []
+    # A note whose recording is gone (set aside as broken, or a crash between the two
+    # deletions) is cleared; a note that is not JSON is read as no note.
+    orphan = folder / "utt-20261204-101010-p4242-g1.wav.json"
+    orphan.write_text("{}")
+    assert spool.leftovers() == [] and not orphan.exists()
+    broken = folder / "utt-20261204-101010-p4242-g2.wav"
+    broken.write_bytes(b"RIFF")
+    (folder / (broken.name + ".json")).write_text("{not json")
+    assert read_note(broken) == {}
 
 
 def test_truncated_file_with_stale_header(tmp_path: Path) -> None:

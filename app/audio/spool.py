@@ -10,11 +10,18 @@ A spool file belongs to a live process while that process holds an exclusive ``f
 lists only the files nobody holds: the recordings of a crashed process. :func:`read_spool` reads
 such a file even when its header is stale or the last sample is cut in half: the number of frames
 comes from the file size, not from the header.
+
+Beside each file, a small JSON *note* (``utt-….wav.json``, :meth:`SpoolWriter.note`) keeps what
+else is known of the recording (the microphone, the app dictated into, when the key went down), so
+a recovered recording is listed in history as the dictation would have been; :func:`read_note`
+reads it back. The note goes with its recording: deleted when the file is, never needed to recover
+the audio.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import queue
@@ -24,6 +31,7 @@ import struct
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -86,6 +94,8 @@ class SpoolWriter:
         self._result: Path | None = None
         self._error: str | None = None
         self._flushed = threading.Condition()
+        self._notes: dict[str, Any] = {}
+        self._note_lock = threading.Lock()  # a note written as the file closes is not left behind
         # Made under a name recovery does not look at, locked, then renamed: between the
         # create and the lock, a start's recovery scan took the new, unlocked file for a
         # crashed one and deleted or moved it (the dictation then went to an unlinked file).
@@ -127,6 +137,25 @@ class SpoolWriter:
         """Queue a copy of ``frames`` (float32, 16 kHz) for writing; never blocks."""
         if not self._closed:
             self._queue.put(np.array(frames, dtype=np.float32, copy=True))
+
+    def note(self, **fields: str | float | None) -> None:
+        """Keep ``fields`` (``device``, ``app``, ``key_down``...) in the note beside the file,
+        added to those noted before. Best effort: a note that cannot be written costs a
+        recovered recording those details, never its audio."""
+        with self._note_lock:
+            if self._closed:
+                return
+            self._notes.update(fields)
+            target = note_path(self._path)
+            fresh = target.with_name(f".{target.name}.new")
+            try:
+                fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "w", encoding="utf-8") as out:
+                    json.dump(self._notes, out)
+                os.replace(fresh, target)
+            except OSError as exc:
+                fresh.unlink(missing_ok=True)
+                log.warning("cannot write the note of %s: %s", self._path.name, exc)
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until everything queued so far is in the file with an up-to-date header."""
@@ -183,9 +212,11 @@ class SpoolWriter:
         Without ``keep_dir`` a kept file stays where it is. Only the first call acts; later calls
         return what the first one returned.
         """
-        if self._closed:
-            return self._result
-        self._closed = True
+        with self._note_lock:
+            if self._closed:
+                return self._result
+            self._closed = True
+            note_path(self._path).unlink(missing_ok=True)
         self._queue.put(_STOP)
         self._thread.join(timeout=10.0)
         self._file.close()  # also releases the lock
@@ -200,6 +231,23 @@ class SpoolWriter:
             shutil.move(str(self._path), target)
             self._path = self._result = target
         return self._result
+
+
+def note_path(path: Path) -> Path:
+    """The note beside the spool file ``path`` (see the module docstring)."""
+    return path.with_name(f"{path.name}.json")
+
+
+def read_note(path: Path) -> dict[str, Any]:
+    """What the note beside spool file ``path`` says (``{}`` when it is missing or unreadable:
+    the recording is recovered without those details)."""
+    try:
+        notes = json.loads(note_path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        if not isinstance(exc, FileNotFoundError):
+            log.warning("cannot read the note of %s: %s", path.name, exc)
+        return {}
+    return notes if isinstance(notes, dict) else {}
 
 
 def unused_name(folder: Path, generation: int) -> Path:
@@ -241,12 +289,17 @@ class Spool:
             if not _in_use(fresh):
                 with contextlib.suppress(OSError):
                     fresh.unlink()
+        for note in self.dir.glob("utt-*.wav.json"):  # its recording was recovered or closed
+            if not note.with_suffix("").exists():
+                with contextlib.suppress(OSError):
+                    note.unlink()
         found = [p for p in self.dir.glob("utt-*.wav") if _NAME_RE.match(p.name) and not _in_use(p)]
         return sorted(found, key=lambda p: (p.stat().st_mtime, p.name))
 
     def discard(self, path: Path) -> None:
-        """Delete a spool file (after it was recovered)."""
+        """Delete a spool file and its note (after it was recovered)."""
         path.unlink(missing_ok=True)
+        note_path(path).unlink(missing_ok=True)
 
 
 def _in_use(path: Path) -> bool:

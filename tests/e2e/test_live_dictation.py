@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -160,9 +161,11 @@ def test_a_tap_shorter_than_the_minimum_is_ignored(live_env, display, target_win
 
 
 def test_a_crash_mid_recording_is_recovered_at_nextstart_app(
-    live_env, display, pulse_server, holdtype_home, speak
+    live_env, display, pulse_server, target_window, holdtype_home, speak
 ):
     app = start_app(live_env)
+    target_window.focus()
+    pressed = time.time()
     display.xdotool("keydown", "Caps_Lock")
     try:
         wav = speak("Remember to buy milk and bread on the way home.", speed=150)
@@ -181,6 +184,10 @@ def test_a_crash_mid_recording_is_recovered_at_nextstart_app(
     assert [r["outcome"] for r in rows] == ["recovered"]
     assert "milk" in rows[0]["text"].lower() or "bread" in rows[0]["text"].lower()
     assert not spool_files(holdtype_home)
+    assert not list((holdtype_home / "data" / "spool").iterdir())  # nor the recording's note
+    # Listed as the dictation would have been: its app, its microphone, when the key went down.
+    assert rows[0]["app"] == "holdtype-target" and rows[0]["device"], rows[0]
+    assert rows[0]["created"] == pytest.approx(pressed, abs=1.0)
 
 
 def test_no_input_device_is_reported_and_the_app_keeps_running(display, no_audio_device, holdtype_home):
