@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import functools
 import logging
 import queue
 import sys
@@ -50,8 +49,6 @@ from app.transcribe.whisper import DecodeCancelled, DecodeOptions, Transcriber, 
 from app.transcribe_queue import TranscribeQueue
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from app.audio.capture import Recorder
     from app.audio.spool import Spool, SpoolWriter
     from app.history.store import HistoryEntry, HistoryStore
@@ -971,120 +968,19 @@ class Engine:
             self._recover()
 
     def _recover(self) -> None:
-        """Transcribe recordings a crash left in the spool and add them to history: one per
-        background job on the transcription worker, which gives way to a dictation made
-        meanwhile (three minutes of leftover audio once held a new one for 40 s)."""
+        """Transcribe recordings a crash left in the spool into history (:mod:`app.recovery`)."""
         from app.audio.spool import Spool
+        from app.recovery import SpoolRecovery
 
-        spool = self._spool or Spool(self._paths.spool_dir)
-        leftovers = spool.leftovers()
-        if leftovers:
-            self._publish(
-                ev.Notice(f"Recovering {len(leftovers)} recording(s) from an earlier session…", "recovery")
-            )
-            self._transcribe_jobs.background(functools.partial(self._recover_next, spool, leftovers, []))
-
-    def _recover_next(
-        self, spool: Spool, leftovers: list[Path], recovered: list[str], cancel: Callable[[], bool]
-    ) -> None:
-        """Recover ``leftovers[0]``, then queue the rest behind whatever jobs wait meanwhile."""
-        path, rest = leftovers[0], leftovers[1:]
-        if not self._recover_one(spool, path, recovered, cancel):
-            rest = []  # history cannot be written now: the next start tries again
-        if rest:
-            self._transcribe_jobs.background(functools.partial(self._recover_next, spool, rest, recovered))
-        elif recovered:
-            self._publish(
-                ev.Notice(
-                    f"Recovered {len(recovered)} recording(s) from an earlier session into history",
-                    "recovery",
-                    said="; ".join(recovered),
-                )
-            )
-
-    def _recover_one(
-        self, spool: Spool, path: Path, recovered: list[str], cancel: Callable[[], bool]
-    ) -> bool:
-        """Transcribe one leftover spool file into history, its audio kept as a whole WAV file
-        (the spool's header is as old as its last flush: players read the file short). False
-        when history could not be written."""
-        from app.audio.spool import read_note, read_spool, save_wav
-        from app.history.store import HistoryEntry, HistoryError
-
-        try:
-            audio = read_spool(path)
-        except HoldtypeError as exc:
-            self._set_aside(path, exc)
-            return True
-        if not len(audio):  # a crash right after the header: nothing was said, nothing to keep
-            spool.discard(path)
-            log.debug("deleted the spool file %s: a header and no audio", path)
-            return True
-        try:
-            text, raw = self._transcribe_batch(audio, cancel)
-        except HoldtypeError as exc:
-            self._publish(ev.ErrorRaised(f"could not recover {path.name}: {exc}", "recovery"))
-            return True
-        kept = self._paths.audio_dir / path.name
-        notes = read_note(path)
-        key_down = notes.get("key_down")
-        key_down = float(key_down) if isinstance(key_down, (int, float)) else None
-        try:
-            # When the recording started: the key's press as noted, else the time the file was
-            # last written (as it ended: flushed at least every half second) less its length.
-            created = key_down or path.stat().st_mtime - len(audio) / SAMPLE_RATE
-            save_wav(audio, kept)  # recovered audio is always kept: the user may want to replay it
-        except OSError as exc:  # a full disk: the spool file stays for the next start
-            self._publish(ev.ErrorRaised(f"could not recover {path.name}: {exc}", "recovery"))
-            return True
-        try:
-            entry_id = self.history.add(
-                HistoryEntry(
-                    Outcome.RECOVERED,
-                    text=text,
-                    raw=raw,
-                    created=created,
-                    key_down=key_down,
-                    model=self._transcriber_name(),
-                    mode="raw",
-                    device=str(notes.get("device") or ""),
-                    audio_path=str(kept),
-                    audio_seconds=len(audio) / SAMPLE_RATE,
-                    app=str(notes.get("app") or ""),
-                )
-            )
-        except HistoryError as exc:  # locked by another program: try again at the next start
-            kept.unlink(missing_ok=True)
-            self._publish(ev.ErrorRaised(f"could not recover {path.name}: {exc}", "recovery"))
-            return False
-        spool.discard(path)
-        recovered.append(f"#{entry_id}: {text[:60] or '(no speech)'}")  # the audio is kept
-        self._publish(
-            ev.UtteranceResult(
-                0, entry_id, raw, text, Outcome.RECOVERED, "raw", len(audio) / SAMPLE_RATE, None
-            )
-        )
-        return True
-
-    def _set_aside(self, path: Path, exc: HoldtypeError) -> None:
-        """Get a spool file that cannot be read out of the way of the next start's recovery.
-
-        An empty file (a crash before the header was written, a full disk) holds nothing and goes
-        quietly; any other is renamed ``<name>.broken-<time>`` and named once, so its bytes are
-        still there for the user.
-        """
-        from app.paths import move_aside
-
-        try:
-            if path.stat().st_size == 0:
-                path.unlink()
-                log.debug("deleted the empty spool file %s: nothing to recover", path)
-                return
-            target = move_aside(path, "broken")
-        except OSError as err:  # said again at the next start, until the file can be moved
-            self._publish(ev.ErrorRaised(f"could not recover {path.name}: {exc} ({err})", "recovery"))
-            return
-        self._publish(ev.ErrorRaised(f"could not recover {path.name}: {exc}; kept as {target}", "recovery"))
+        SpoolRecovery(
+            self._spool or Spool(self._paths.spool_dir),
+            self._paths.audio_dir,
+            lambda: self.history,
+            self._transcribe_batch,
+            self._transcriber_name,
+            self._publish,
+            self._transcribe_jobs.background,
+        ).start()
 
     def _transcriber_name(self) -> str:
         return getattr(self._transcriber, "name", type(self._transcriber).__name__)

@@ -1,0 +1,146 @@
+"""Recordings a crash left in the spool, transcribed into history at the next start.
+
+A spool file nobody holds (:meth:`app.audio.spool.Spool.leftovers`) is a recording whose process
+died. Each is read (trusting its size over its stale header), transcribed, kept as a whole WAV
+file in the audio folder and added to history as ``recovered``, with what its note says (the app,
+the microphone, when the key went down). One recording per background job on the transcription
+worker, which gives way to a dictation made meanwhile: three minutes of leftover audio once held
+a new dictation for 40 s. A file that cannot be read is set aside, never deleted unless empty.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from app import events as ev
+from app.audio.spool import Spool, read_note, read_spool, save_wav
+from app.errors import HoldtypeError
+from app.events import EngineEvent, Outcome
+from app.history.store import HistoryEntry, HistoryError, HistoryStore
+from app.paths import move_aside
+from app.transcribe.audiofile import SAMPLE_RATE
+from app.transcribe_queue import BackgroundJob
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SpoolRecovery:
+    """Recovers ``spool``'s leftovers (see the module docstring) with the engine's parts."""
+
+    spool: Spool
+    audio_dir: Path  # where recovered audio is kept
+    history: Callable[[], HistoryStore]
+    # The final text and Whisper's words of some audio; the callable asks whether to give way.
+    transcribe: Callable[[np.ndarray, Callable[[], bool]], tuple[str, str]]
+    model_name: Callable[[], str]
+    publish: Callable[[EngineEvent], None]
+    background: Callable[[BackgroundJob], None]  # queue a job on the transcription worker
+
+    def start(self) -> None:
+        """Say how many recordings wait, and queue the first one's recovery."""
+        leftovers = self.spool.leftovers()
+        if leftovers:
+            self.publish(
+                ev.Notice(f"Recovering {len(leftovers)} recording(s) from an earlier session…", "recovery")
+            )
+            self.background(functools.partial(self._next, leftovers, []))
+
+    def _next(self, leftovers: list[Path], recovered: list[str], cancel: Callable[[], bool]) -> None:
+        """Recover ``leftovers[0]``, then queue the rest behind whatever jobs wait meanwhile."""
+        path, rest = leftovers[0], leftovers[1:]
+        if not self._one(path, recovered, cancel):
+            rest = []  # history cannot be written now: the next start tries again
+        if rest:
+            self.background(functools.partial(self._next, rest, recovered))
+        elif recovered:
+            self.publish(
+                ev.Notice(
+                    f"Recovered {len(recovered)} recording(s) from an earlier session into history",
+                    "recovery",
+                    said="; ".join(recovered),
+                )
+            )
+
+    def _one(self, path: Path, recovered: list[str], cancel: Callable[[], bool]) -> bool:
+        """Transcribe one leftover spool file into history, its audio kept as a whole WAV file
+        (the spool's header is as old as its last flush: players read the file short). False
+        when history could not be written."""
+        try:
+            audio = read_spool(path)
+        except HoldtypeError as exc:
+            self._set_aside(path, exc)
+            return True
+        if not len(audio):  # a crash right after the header: nothing was said, nothing to keep
+            self.spool.discard(path)
+            log.debug("deleted the spool file %s: a header and no audio", path)
+            return True
+        try:
+            text, raw = self.transcribe(audio, cancel)
+        except HoldtypeError as exc:
+            self.publish(ev.ErrorRaised(f"could not recover {path.name}: {exc}", "recovery"))
+            return True
+        kept = self.audio_dir / path.name
+        notes = read_note(path)
+        key_down = notes.get("key_down")
+        key_down = float(key_down) if isinstance(key_down, (int, float)) else None
+        try:
+            # When the recording started: the key's press as noted, else the time the file was
+            # last written (as it ended: flushed at least every half second) less its length.
+            created = key_down or path.stat().st_mtime - len(audio) / SAMPLE_RATE
+            save_wav(audio, kept)  # recovered audio is always kept: the user may want to replay it
+        except OSError as exc:  # a full disk: the spool file stays for the next start
+            self.publish(ev.ErrorRaised(f"could not recover {path.name}: {exc}", "recovery"))
+            return True
+        try:
+            entry_id = self.history().add(
+                HistoryEntry(
+                    Outcome.RECOVERED,
+                    text=text,
+                    raw=raw,
+                    created=created,
+                    key_down=key_down,
+                    model=self.model_name(),
+                    mode="raw",
+                    device=str(notes.get("device") or ""),
+                    audio_path=str(kept),
+                    audio_seconds=len(audio) / SAMPLE_RATE,
+                    app=str(notes.get("app") or ""),
+                )
+            )
+        except HistoryError as exc:  # locked by another program: try again at the next start
+            kept.unlink(missing_ok=True)
+            self.publish(ev.ErrorRaised(f"could not recover {path.name}: {exc}", "recovery"))
+            return False
+        self.spool.discard(path)
+        recovered.append(f"#{entry_id}: {text[:60] or '(no speech)'}")  # the audio is kept
+        self.publish(
+            ev.UtteranceResult(
+                0, entry_id, raw, text, Outcome.RECOVERED, "raw", len(audio) / SAMPLE_RATE, None
+            )
+        )
+        return True
+
+    def _set_aside(self, path: Path, exc: HoldtypeError) -> None:
+        """Get a spool file that cannot be read out of the way of the next start's recovery.
+
+        An empty file (a crash before the header was written, a full disk) holds nothing and goes
+        quietly; any other is renamed ``<name>.broken-<time>`` and named once, so its bytes are
+        still there for the user.
+        """
+        try:
+            if path.stat().st_size == 0:
+                path.unlink()
+                log.debug("deleted the empty spool file %s: nothing to recover", path)
+                return
+            target = move_aside(path, "broken")
+        except OSError as err:  # said again at the next start, until the file can be moved
+            self.publish(ev.ErrorRaised(f"could not recover {path.name}: {exc} ({err})", "recovery"))
+            return
+        self.publish(ev.ErrorRaised(f"could not recover {path.name}: {exc}; kept as {target}", "recovery"))
