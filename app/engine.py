@@ -1050,7 +1050,9 @@ class Engine:
         try:
             if text and mode != "raw" and not utt.cancelled:
                 self._commands.put(_Stage(gen, State.PROCESSING))
-                text = self._run_mode(mode, text)
+                # Esc after the release gives up on the model at once: a hung server held
+                # this worker, and every dictation after it, for llm.timeout_s.
+                text = self._run_mode(mode, text, lambda: utt.cancelled or gen in self._cancelled)
             if text and not (utt.cancelled or gen in self._cancelled) and self._wait_for_keys_up():
                 log.debug("dictation #%d waited for the hotkey to come up before it went in", gen)
             if utt.cancelled or gen in self._cancelled:
@@ -1204,12 +1206,15 @@ class Engine:
             self._publish(ev.ErrorRaised(message, "history"))
             return None
 
-    def _run_mode(self, mode: str, text: str) -> str:
+    def _run_mode(self, mode: str, text: str, cancel: Callable[[], bool] | None = None) -> str:
         """``text`` through ``mode``; the text as it was when the mode fails in any way (the
-        runner itself falls back on a model's failures: this also covers its own)."""
+        runner itself falls back on a model's failures: this also covers its own). ``cancel``
+        says the dictation was cancelled: the model is no longer waited for."""
+        from app.llm.runner import CANCELLED
+
         try:
             runner = self._runner()  # (new settings may drop it meanwhile)
-            result = runner.run(mode, text)
+            result = runner.run(mode, text, cancel=cancel)
         except Exception as exc:
             log.exception("mode %s failed", mode)
             self._publish(ev.Notice(f"Mode '{mode}' failed ({exc}); the plain transcript is used", "llm"))
@@ -1217,7 +1222,7 @@ class Engine:
         problem = runner.cache_problem()
         if problem:
             self._publish(ev.ErrorRaised(problem, "llm"))
-        if result.fallback_reason:
+        if result.fallback_reason and result.fallback_reason != CANCELLED:
             self._publish(
                 ev.Notice(f"Mode '{mode}' fell back to the plain transcript: {result.fallback_reason}", "llm")
             )

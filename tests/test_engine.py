@@ -19,6 +19,7 @@ from app.history.store import HistoryStore
 from app.paths import get_paths
 from app.transcribe.audiofile import SAMPLE_RATE, load_audio
 from app.transcribe.whisper import WhisperTranscriber
+from tests.fixtures.llama import SilentStub, model_entry, write_llm_models
 from tests.fixtures.waiting import wait_for
 
 pytestmark = pytest.mark.slow
@@ -299,6 +300,36 @@ def test_a_mode_that_fails_in_an_unforeseen_way_pastes_the_plain_transcript(
         assert eng.history.get(result.history_id).text == result.text
     finally:
         eng.shutdown()
+
+
+def test_a_cancel_while_a_hung_model_is_asked_frees_the_next_dictation(x_env, target_window, speak):
+    """Esc after the release, while the mode's model had not answered, was taken ("nothing will
+    be inserted") but the output worker kept waiting on the model for llm.timeout_s, and the
+    next dictation, with no mode at all, waited behind it."""
+    stub = SilentStub()  # STUB: a hung LLM server (accepts, never answers); none hangs on cue
+    write_llm_models([model_entry("hung", stub.api_base)])
+    settings = Settings()
+    settings.modes.active = "clean"
+    settings.llm.model = "hung"
+    settings.llm.timeout_s = 600.0  # far past every wait below
+    eng = Engine(settings, enable_hotkeys=False, enable_audio=False)
+    try:
+        seen = _start(eng)
+        target_window.focus()
+        eng.dictate_audio(load_audio(speak("Nobody should ever see this text.", speed=150)))
+        assert stub.accepted.wait(60), "the mode never asked the model"
+        eng.cancel()
+        first = wait_for(lambda: seen.of(ev.UtteranceResult), timeout=30, what="the cancelled result")[0]
+        assert first.outcome == ev.Outcome.CANCELLED, first
+        assert not [n for n in seen.of(ev.Notice) if "fell back" in n.message]  # a cancel is no failure
+        eng.dictate_audio(load_audio(speak("The meeting moved to Thursday.", speed=150)), mode="raw")
+        second = wait_for(lambda: seen.of(ev.UtteranceResult)[1:], timeout=60, what="the next result")[0]
+        assert second.outcome == ev.Outcome.PASTED, second
+        wait_for(lambda: "Thursday" in target_window.text(), timeout=15, what="pasted text")
+        assert "Nobody" not in target_window.text()
+    finally:
+        eng.shutdown()
+        stub.close()
 
 
 def test_a_model_that_cannot_load_fails_the_dictation_and_the_next_model_loads(x_env, target_window, speak):

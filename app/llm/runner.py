@@ -22,6 +22,7 @@ import os
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -52,6 +53,10 @@ PLUGIN_LOCK = threading.RLock()
 MAX_TOKENS_CAP = 4096
 #: A schema retry is not started with less than this left of ``llm.timeout_s``.
 MIN_RETRY_S = 0.5
+#: How often a call waited for asks whether its dictation was cancelled.
+CANCEL_POLL_S = 0.05
+#: The fallback reason of a mode whose dictation was cancelled while the model was asked.
+CANCELLED = "cancelled while the model was asked"
 _SHINGLE = 5  # words in a row that count as repeating the instructions
 
 # Openings that answer or refuse the text instead of rewriting it.
@@ -203,25 +208,40 @@ class ModeRunner:
         return problem
 
     # --- running ---------------------------------------------------------------------------------
-    def run(self, mode_name: str, text: str, sample: int = 0, mode: Mode | None = None) -> ModeResult:
+    def run(
+        self,
+        mode_name: str,
+        text: str,
+        sample: int = 0,
+        mode: Mode | None = None,
+        cancel: Callable[[], bool] | None = None,
+    ) -> ModeResult:
         """Rewrite ``text`` with mode ``mode_name``; never raises: whatever fails (the model,
         a plugin, the cache, a staged diff, or a fault of Holdtype's own) gives ``text`` back
         with the reason in ``fallback_reason``.
 
         ``sample`` selects one of N cached samples of the same prompt (for evals); ``mode``
         is the mode itself, not its file (the settings window's Test of an unsaved edit).
+        ``cancel``, asked while the model is waited for, gives up on it when it says so (the
+        dictation was cancelled): ``text`` comes back at once, its reason :data:`CANCELLED`.
         """
         start = time.perf_counter()
         if mode_name == RAW or not text.strip():
             return ModeResult(text=text, mode=mode_name, model=None, cached=False, llm_ms=0.0)
         try:
-            return self._run(mode_name, text, sample, start, mode)
+            return self._run(mode_name, text, sample, start, mode, cancel)
         except Exception as exc:  # the words must never be lost to a bug on this path
             log.exception("mode %s failed", mode_name)
             return self._fallback(mode_name, None, text, f"internal error: {_one_line(exc)}", start)
 
     def _run(
-        self, mode_name: str, text: str, sample: int, start: float, given: Mode | None = None
+        self,
+        mode_name: str,
+        text: str,
+        sample: int,
+        start: float,
+        given: Mode | None = None,
+        cancel: Callable[[], bool] | None = None,
     ) -> ModeResult:
         """:meth:`run` for a mode that may use a model."""
         try:
@@ -260,7 +280,7 @@ class ModeRunner:
             return self._finish(mode, model_id, text, reply, key, True, start)
 
         try:
-            reply = self._call(mode, model_id, rendered.system, rendered.prompt, options)
+            reply = self._call(mode, model_id, rendered.system, rendered.prompt, options, cancel)
         except _Fallback as exc:
             return self._fallback(mode.name, model_id, text, str(exc), start, key=key, attempts=exc.attempts)
         # A reply that never matched the schema is not kept: the next dictation asks again
@@ -352,7 +372,15 @@ class ModeRunner:
             raise _Fallback(str(exc)) from None
 
     # --- the model call --------------------------------------------------------------------------
-    def _call(self, mode: Mode, model_id: str, system: str, prompt: str, options: dict[str, Any]) -> _Reply:
+    def _call(
+        self,
+        mode: Mode,
+        model_id: str,
+        system: str,
+        prompt: str,
+        options: dict[str, Any],
+        cancel: Callable[[], bool] | None = None,
+    ) -> _Reply:
         """Call the model (retrying schema failures); raise :class:`_Fallback` on any failure."""
         import llm
 
@@ -396,7 +424,7 @@ class ModeRunner:
             attempts = attempt
             try:
                 reply_text, usage, ms, cut = _call_with_timeout(
-                    model, model_id, next_prompt, system, send_schema, call_options, timeout, left
+                    model, model_id, next_prompt, system, send_schema, call_options, timeout, left, cancel
                 )
             except _Fallback as exc:
                 exc.attempts = attempt
@@ -447,10 +475,12 @@ def _call_with_timeout(
     options: dict[str, Any],
     timeout_s: float,
     left_s: float,
+    cancel: Callable[[], bool] | None = None,
 ) -> tuple[str, tuple[int | None, int | None], float, bool]:
     """One ``model.prompt`` call on a daemon thread, abandoned after ``left_s`` (what is left
-    of the mode's ``timeout_s``, the time limit the error message names): the reply, its token
-    counts, its milliseconds, and whether it stopped at its length limit."""
+    of the mode's ``timeout_s``, the time limit the error message names), or as soon as
+    ``cancel`` says so (asked every :data:`CANCEL_POLL_S`): the reply, its token counts, its
+    milliseconds, and whether it stopped at its length limit."""
     import llm
 
     outcome: dict[str, Any] = {}
@@ -471,8 +501,12 @@ def _call_with_timeout(
     start = time.perf_counter()
     worker = threading.Thread(target=work, name=f"llm-{model_id}", daemon=True)
     worker.start()
-    if not done.wait(max(0.0, left_s)):
-        raise _Fallback(f"no reply from {model_id} within {timeout_s:g} s (llm.timeout_s)")
+    deadline = time.monotonic() + max(0.0, left_s)
+    while not done.wait(min(CANCEL_POLL_S, max(0.0, deadline - time.monotonic()))):
+        if cancel is not None and cancel():
+            raise _Fallback(CANCELLED)
+        if time.monotonic() >= deadline:
+            raise _Fallback(f"no reply from {model_id} within {timeout_s:g} s (llm.timeout_s)")
     ms = _ms_since(start)
     exc = outcome.get("error")
     if exc is None:
