@@ -165,8 +165,11 @@ def main(ctx: click.Context, verbose: int) -> None:
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
+    from app.redact import RedactKeys
+
     for handler in logging.getLogger().handlers:  # the commands print these as "warning: ..."
         handler.addFilter(lambda record: not getattr(record, "shown_to_user", False))
+        handler.addFilter(RedactKeys())  # a provider's error may quote the key it was sent
     if ctx.invoked_subcommand is None:
         run_cmd = LazyGroup.get_command(main, ctx, "run")  # type: ignore[arg-type]
         assert run_cmd is not None

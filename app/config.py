@@ -279,7 +279,7 @@ class LLMSettings(_Section):
 # The key formats of the providers llm's plugins reach: OpenAI and DeepSeek (sk-, sk-proj-),
 # Anthropic (sk-ant-), OpenRouter (sk-or-), Groq (gsk_), xAI (xai-), Google (AIza), Hugging Face
 # (hf_), Replicate (r8_), Perplexity (pplx-), GitHub (ghp_, github_pat_). No model id starts so.
-_KEY_PREFIXES = ("sk-", "gsk_", "xai-", "AIza", "hf_", "r8_", "pplx-", "ghp_", "github_pat_")
+KEY_PREFIXES = ("sk-", "gsk_", "xai-", "AIza", "hf_", "r8_", "pplx-", "ghp_", "github_pat_")
 _KEY_MIN_LENGTH = 20
 KEYS_GO_TO_LLM = (
     "keys are not kept in Holdtype's settings but in llm's key store: "
@@ -299,7 +299,7 @@ def looks_like_api_key(value: str) -> bool:
     """
     token = value.strip()
     return (
-        token.startswith(_KEY_PREFIXES)
+        token.startswith(KEY_PREFIXES)
         and len(token) >= _KEY_MIN_LENGTH
         and all(c.isascii() and (c.isalnum() or c in "-_") for c in token)
     )

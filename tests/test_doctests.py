@@ -18,6 +18,7 @@ MODULES = [
     "app.hotkey.grab",
     "app.llm.modes",
     "app.logs",
+    "app.redact",
     "app.settings_watch",
     "app.std_streams",
     "app.text.normalize",

@@ -291,6 +291,19 @@ def test_missing_key_says_how_to_set_it(chat_stub: OpenAIChatStub) -> None:
     assert chat_stub.bodies == []
 
 
+def test_a_key_quoted_by_the_provider_is_masked_in_the_reason(chat_stub: OpenAIChatStub) -> None:
+    """Some OpenAI-compatible servers quote the whole key they were sent in a 401; the reason
+    became a notification and a log line with the key in it."""
+    key = "sk-proj-Ab3Xy9" + "Qw7Zt" * 8
+    chat_stub.status = 401
+    chat_stub.error = f"Incorrect API key provided: {key}. You can find your API key at example.com."
+    write_llm_models([model_entry("keyed", chat_stub.api_base)])
+    result = ModeRunner(_settings("keyed", timeout_s=30)).run("clean", TEXT)
+    assert result.text == TEXT and result.fallback_reason, result
+    assert "Incorrect API key provided: sk-pro…(key hidden)." in result.fallback_reason
+    assert key[:12] not in result.fallback_reason
+
+
 def test_unknown_mode_falls_back() -> None:
     result = ModeRunner(Settings()).run("nope", TEXT)
     assert result.text == TEXT and result.fallback_reason and "unknown mode" in result.fallback_reason

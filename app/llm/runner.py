@@ -43,6 +43,7 @@ from app.llm.modes import (
     staged_diff,
 )
 from app.paths import get_paths
+from app.redact import redact_keys
 
 log = logging.getLogger(__name__)
 
@@ -834,7 +835,9 @@ def _add(total: int | None, value: int | None) -> int | None:
 
 
 def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:300] or type(exc).__name__
+    """``exc``'s message on one line, shortened, any API key it quotes masked (it becomes a
+    fallback reason: a notification, a log line)."""
+    return redact_keys(" ".join(str(exc).split()))[:300] or type(exc).__name__
 
 
 def _ms_since(start: float) -> float:

@@ -34,6 +34,7 @@ from app.events import EngineReady
 from app.hotkey.binding import describe_hotkey
 from app.instance import AlreadyRunning, claim
 from app.paths import HOME_ENV, get_paths, resources_dir
+from app.redact import RedactKeys
 from app.ui.gc_guard import collect_on_main_thread
 from app.ui.overlay import RecordingOverlay
 from app.ui.qt_bridge import EngineBridge
@@ -368,6 +369,7 @@ def log_to_file(path: Path | None = None) -> logging.Handler | None:
         log.warning("cannot write the log file %s: %s", path, exc)
         return None
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler.addFilter(RedactKeys())  # a provider's error may quote the key it was sent
     logging.getLogger().addHandler(handler)
     return handler
 

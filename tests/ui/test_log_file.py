@@ -40,3 +40,30 @@ def test_tray_writes_the_log_file_the_advanced_tab_names(display, tmp_path, hold
         if tray.poll() is None:
             tray.kill()
             tray.wait()
+
+
+def test_the_log_file_masks_an_api_key_whatever_logged_it(tmp_path: Path) -> None:
+    """Keys are never in Holdtype's files: a line quoting one (a provider's error, a plugin's
+    debug output) is written with the key masked, its message and its traceback alike."""
+    import logging
+
+    from app.ui.app import log_to_file
+
+    key = "gsk_" + "Ab3Xy9Qw7Zt" * 4
+    handler = log_to_file(tmp_path / "holdtype.log")
+    assert handler is not None
+    plugin = logging.getLogger("llm_some_plugin")
+    plugin.setLevel(logging.INFO)
+    try:
+        plugin.warning("request refused: %s", f"key {key} is invalid")
+        try:
+            raise RuntimeError(f"401: {key}")
+        except RuntimeError:
+            plugin.exception("call failed")
+    finally:
+        logging.getLogger().removeHandler(handler)
+        handler.close()
+    written = (tmp_path / "holdtype.log").read_text(encoding="utf-8")
+    assert "request refused: key gsk_Ab…(key hidden) is invalid" in written
+    assert "RuntimeError: 401: gsk_Ab…(key hidden)" in written
+    assert key[:10] not in written

@@ -1,0 +1,57 @@
+"""API keys kept out of what Holdtype shows and logs.
+
+Keys live in llm's key store, never in Holdtype's files; but a provider's error message may
+quote the key it was sent ("Incorrect API key provided: sk-proj-…": OpenAI masks it, some
+OpenAI-compatible servers do not), and that message becomes a mode's fallback reason, a
+notification and a log line. :func:`redact_keys` masks such words wherever Holdtype passes
+them on; :class:`RedactKeys` does the same for every log record, whatever logged it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from app.config import KEY_PREFIXES, looks_like_api_key
+
+# A word that may be a key: a known prefix, then a run of key characters, wherever it stands
+# in a sentence (after a colon, before a full stop).
+_CANDIDATE = re.compile(
+    r"(?<![A-Za-z0-9_-])(?:" + "|".join(map(re.escape, KEY_PREFIXES)) + r")[A-Za-z0-9_-]+"
+)
+SHOWN = 6  # characters of a key left to tell which one it was
+
+
+def _is_key(word: str) -> bool:
+    """A key's shape (:func:`looks_like_api_key`) with both cases of letters in it: the random
+    part of every provider's keys has them, model ids ("xai-grok-2-latest") do not."""
+    return looks_like_api_key(word) and any(c.isupper() for c in word) and any(c.islower() for c in word)
+
+
+def redact_keys(text: str) -> str:
+    """``text`` with every word shaped like an API key masked after its first characters.
+
+    >>> redact_keys("Incorrect API key provided: sk-proj-Ab3Xy9" + "Qw7" * 10 + ". Check it.")
+    'Incorrect API key provided: sk-pro…(key hidden). Check it.'
+    >>> redact_keys("model xai-grok-2-vision-1212 and sk-learn are no keys")
+    'model xai-grok-2-vision-1212 and sk-learn are no keys'
+    """
+    if "-" not in text and "_" not in text and "AIza" not in text:
+        return text
+    return _CANDIDATE.sub(lambda m: f"{m[0][:SHOWN]}…(key hidden)" if _is_key(m[0]) else m[0], text)
+
+
+class RedactKeys(logging.Filter):
+    """A handler's filter that masks API keys in each record's message (:func:`redact_keys`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Mask keys in ``record``'s message (and its exception text); always let it through."""
+        message = record.getMessage()
+        masked = redact_keys(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact_keys(record.exc_text)
+        return True
