@@ -155,6 +155,32 @@ def test_llm_models_lists_configured_models() -> None:
     assert listed["needs_key"] is None and listed["has_key"] is True
 
 
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("- model_id: [oops\n", "is not valid YAML at line 2"),
+        ("model_id: local\nmodel_name: x\n", "start each with '- '"),
+        ("- model_name: x\n", "model 1 has no model_id"),
+        ("- model_id: local\n", "model 1 has no model_name"),
+        ("", "is empty"),
+    ],
+)
+def test_a_broken_extra_models_file_is_named_not_a_traceback(content: str, problem: str) -> None:
+    """llm's extra-openai-models.yaml is edited by hand to add a local model; a slip in it made
+    every llm lookup raise: `llm models` printed a traceback, a dictation's mode fell back with
+    "cannot load llm model 'x': 'model_id'"."""
+    path = os.path.join(os.environ["LLM_USER_PATH"], "extra-openai-models.yaml")
+    with open(path, "w", encoding="utf-8") as out:
+        out.write(content)
+    listed = holdtype("llm", "models")
+    _one_line_error(listed, path)
+    assert problem in listed.stderr
+    assert holdtype("config", "set", "llm.model", "local").returncode == 0
+    fell_back = holdtype("modes", "test", "clean", "so um ship it today")
+    _one_line_error(fell_back, problem)
+    assert path in fell_back.stderr and "Traceback" not in fell_back.stderr
+
+
 def test_config_set_llm_model_notes_a_model_llm_does_not_know() -> None:
     write_llm_models([model_entry("holdtype-test-known", "http://127.0.0.1:9/v1")])
     known = holdtype("config", "set", "llm.model", "holdtype-test-known")

@@ -250,8 +250,10 @@ def _llm_model_notes(model_id: str) -> list[str]:
             f"the llm library knows no model '{model_id}' here: install its plugin "
             "(llm install ...) or pick one from `holdtype llm models`"
         ]
-    except Exception as exc:  # a broken plugin: the value may still be right
-        return [f"could not look up llm model '{model_id}': {exc}"]
+    except Exception as exc:  # a broken plugin or llm setup: the value may still be right
+        from app.llm.setup import llm_failure
+
+        return [f"could not look up llm model '{model_id}': {llm_failure(exc)}"]
     return []
 
 

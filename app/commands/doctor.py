@@ -339,7 +339,11 @@ def _llm() -> Check:
         with PLUGIN_LOCK:
             needs = missing_key(llm.get_model(model_id))
     except Exception as exc:  # any plugin or key problem is reported, not raised
-        return Check("llm", False, str(exc), "holdtype llm models; llm keys set <provider>", False)
+        from app.llm.setup import extra_models_file, extra_models_problem, llm_failure
+
+        if extra_models_problem():
+            return Check("llm", False, llm_failure(exc), f"edit {extra_models_file()}", False)
+        return Check("llm", False, llm_failure(exc), "holdtype llm models; llm keys set <provider>", False)
     if needs:
         detail = f"mode {active} uses {model_id}, which has no API key: dictation pastes the transcript"
         return Check("llm", False, detail, f"llm keys set {needs}", False)

@@ -26,13 +26,19 @@ def models(as_json: bool) -> None:
     """
     import llm
 
-    from app.llm.runner import missing_key
+    from app.llm.runner import PLUGIN_LOCK, missing_key
+    from app.llm.setup import llm_failure
 
     try:
         default = llm.get_default_model()
     except Exception:  # a broken llm config only hides the default marker
         default = None
-    for item in llm.get_models_with_aliases():
+    try:
+        with PLUGIN_LOCK:
+            listed = llm.get_models_with_aliases()
+    except Exception as exc:  # a broken extra-openai-models.yaml, a broken plugin
+        raise click.ClickException(f"the llm library cannot list its models: {llm_failure(exc)}") from None
+    for item in listed:
         model = item.model
         needs = getattr(model, "needs_key", None)
         has_key = missing_key(model) is None

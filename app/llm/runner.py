@@ -42,6 +42,7 @@ from app.llm.modes import (
     render_prompt,
     staged_diff,
 )
+from app.llm.setup import extra_models_file, extra_models_problem, llm_failure
 from app.paths import get_paths
 from app.redact import redact_keys
 
@@ -393,8 +394,8 @@ class ModeRunner:
                 f"unknown llm model '{model_id}': install its plugin (llm install ...) or pick one "
                 "from `holdtype llm models`"
             ) from None
-        except Exception as exc:  # a broken plugin must not lose words
-            raise _Fallback(f"cannot load llm model '{model_id}': {_one_line(exc)}") from None
+        except Exception as exc:  # a broken plugin or llm setup must not lose words
+            raise _Fallback(f"cannot load llm model '{model_id}': {redact_keys(llm_failure(exc))}") from None
 
         call_options = _supported_options(model, options)
         schema = mode.schema_
@@ -605,7 +606,10 @@ def pick_model(mode: Mode, settings: Settings) -> str:
     except llm.UnknownModelError:
         return model_id  # reported by the call, with what to do
     except Exception as exc:  # a broken llm config must not lose words
-        raise NoModel(f"no model configured: set one with `{fix}` ({exc})", fix) from None
+        problem = extra_models_problem()
+        if problem:
+            raise NoModel(problem, f"edit {extra_models_file()}") from None
+        raise NoModel(f"no model configured: set one with `{fix}` ({llm_failure(exc)})", fix) from None
     if getattr(model, "needs_key", None) or _elsewhere(getattr(model, "api_base", None)):
         raise NoModel(
             f"no model picked for mode {mode.name}, and llm's default, {model_id}, runs on "

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.config import Settings
+from app.errors import HoldtypeError
 from app.ui.settings.base import LLM_LOCK, Job, SettingsTab, TabContext, note, section
 from app.ui.settings.widgets import SecondsBox, editable_combo
 
@@ -29,8 +30,13 @@ def reachable_models() -> list[tuple[str, str]]:
     """(model id, description) for every model the llm library and its plugins offer."""
     import llm
 
-    with LLM_LOCK:
-        return [(model.model_id, str(model)) for model in llm.get_models()]
+    from app.llm.setup import llm_failure
+
+    try:
+        with LLM_LOCK:
+            return [(model.model_id, str(model)) for model in llm.get_models()]
+    except Exception as exc:  # a broken extra-openai-models.yaml, a broken plugin
+        raise HoldtypeError(llm_failure(exc)) from None
 
 
 def key_names() -> list[str]:
