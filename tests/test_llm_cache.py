@@ -139,6 +139,35 @@ def test_ttl_expires_entries() -> None:
             time.sleep(0.05)
 
 
+def test_a_ttl_set_later_expires_entries_stored_before_it() -> None:
+    """Entries stored with no TTL carried no expiry: `cache_ttl_days` set afterwards left them
+    served (and listed) for good, the dictation in them too."""
+    with LLMCache() as store:
+        store.put(_entry("4" * 64, created=time.time() - 2 * 86400))
+        store.put(_entry("5" * 64))
+    with LLMCache(LLMSettings(cache_ttl_days=1.0)) as store:
+        assert [e.key for e in store.entries()] == ["5" * 64]
+        assert store.get("4" * 64) is None and store.get("5" * 64) is not None
+    with LLMCache() as store:  # dropped when read, not merely hidden
+        assert store.get("4" * 64, count=False) is None
+
+
+def test_a_full_cache_keeps_its_counters_and_writes_no_readable_file(holdtype_home) -> None:  # type: ignore[no-untyped-def]
+    """The hit and miss counters are cache entries: a cache at its size limit evicted them with
+    the oldest replies ("hits: 1" became 0). Replies over 32 KiB went to files of their own made
+    with the umask, readable by other users."""
+    with LLMCache(LLMSettings(cache_size_mb=1)) as store:
+        store.put(_entry("6" * 64))
+        assert store.get("6" * 64) is not None
+        for n in range(12):
+            store.put(_entry(f"{n:02d}" * 32, text=f"{n} " + "x" * 100_000))
+        stats = store.stats()
+        assert (stats.hits, stats.misses) == (1, 0), stats
+        assert stats.entries < 13  # the limit did evict replies
+    loose = [p for p in get_paths().llm_cache_dir.rglob("*") if p.is_file() and p.suffix == ".val"]
+    assert loose == []
+
+
 def test_size_limit_comes_from_settings() -> None:
     with LLMCache(LLMSettings(cache_size_mb=3)) as store:
         assert store.stats().size_limit_bytes == 3 * 1024 * 1024

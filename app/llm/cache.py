@@ -41,6 +41,10 @@ _HITS = _STATS_PREFIX + "hits"
 _MISSES = _STATS_PREFIX + "misses"
 
 
+# Replies up to this size stay in the (private) database: diskcache writes larger values to
+# files of their own, made with the umask (0644 in 0755 folders: readable by other users).
+IN_DATABASE_UP_TO = 64 * 1024 * 1024
+
 # How long an operation waits for another process's lock on the cache database: a reply is
 # worth less than the time it saves, and a dictation must not wait on it.
 WAIT_S = 1.0
@@ -167,6 +171,7 @@ class LLMCache:
             timeout=WAIT_S,
             size_limit=self.settings.cache_size_mb * 1024 * 1024,
             eviction_policy="least-recently-stored",
+            disk_min_file_size=IN_DATABASE_UP_TO,
         )
 
     def _unavailable(self, exc: BaseException) -> CacheUnavailable:
@@ -208,6 +213,9 @@ class LLMCache:
         """Return the entry for ``key`` or None; ``count`` updates the hit/miss counters."""
         with self._using():
             entry = _to_entry(self._read(key))
+            if entry is not None and self._expired(entry):  # stored before the TTL was set
+                self._cache.delete(key)
+                entry = None
         if count:
             try:
                 self._cache.incr(_HITS if entry is not None else _MISSES, 1, default=0)
@@ -226,12 +234,24 @@ class LLMCache:
                 self._cache.delete(key)
             return None
 
+    def _expired(self, entry: CacheEntry) -> bool:
+        """Whether ``entry`` is older than the TTL (entries stored before ``cache_ttl_days`` was
+        set, or made shorter, carry no expiry of their own: they are dropped when read)."""
+        ttl_days = self.settings.cache_ttl_days
+        return ttl_days is not None and entry.created < time.time() - ttl_days * 86400.0
+
     def put(self, entry: CacheEntry) -> None:
         """Store ``entry`` (expiring after the TTL, if one is set)."""
         ttl_days = self.settings.cache_ttl_days
         expire = ttl_days * 86400.0 if ttl_days else None
         with self._using():
+            counters = {name: self._cache.get(name) for name in (_HITS, _MISSES)}
             self._cache.set(entry.key, entry.to_dict(), expire=expire)
+            # Stored again after each reply, the counters are never the oldest entries, which a
+            # full cache evicts first: a cache at its size limit wiped its hit count.
+            for name, value in counters.items():
+                if value is not None:
+                    self._cache.set(name, value)
 
     def keys(self) -> Iterator[str]:
         """Keys of stored replies (not the counters)."""
@@ -243,7 +263,11 @@ class LLMCache:
     def entries(self) -> list[CacheEntry]:
         """All stored replies, newest first."""
         with self._using():
-            found = [e for e in (_to_entry(self._read(k)) for k in list(self.keys())) if e is not None]
+            found = [
+                e
+                for e in (_to_entry(self._read(k)) for k in list(self.keys()))
+                if e is not None and not self._expired(e)
+            ]
         return sorted(found, key=lambda e: e.created, reverse=True)
 
     def show(self, key_or_prefix: str) -> CacheEntry:
