@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from app.history.store import HistoryEntry, HistoryStore
     from app.hotkey.listener import HotkeyAction, HotkeyListener
     from app.insert.base import Inserter, InsertResult
+    from app.insert.focus import FocusedWindow
     from app.text.pipeline import TextPipeline
 
 log = logging.getLogger(__name__)
@@ -162,6 +163,7 @@ class _Utterance:
     error: str | None = None
     spool_error: str | None = None  # the spool could not be made: no crash safety
     app: str = ""  # the app dictated into, as the press found it ("" when unknown)
+    window_pid: int | None = None  # the process of the window dictated into (None: unknown)
     # Set once ``app`` (and the mode ``modes.apps`` ties to it) is known: the output waits
     # for it. Set from the start for audio dictated without a press.
     placed: threading.Event = field(default_factory=_set_event)
@@ -593,8 +595,10 @@ class Engine:
 
         moved = False
         try:
-            app = self._focused_app()
+            window = self._focused_window()
+            app = window.names
             utt.app = app[0] if app else ""
+            utt.window_pid = window.pid
             if utt.app and utt.spool is not None:
                 utt.spool.note(app=utt.app)
             for tied in modes_for_app(app, self._settings.modes.apps) if pick_mode else ():
@@ -650,19 +654,20 @@ class Engine:
                 runner = self._mode_runner = ModeRunner(settings)
             return runner
 
-    def _focused_app(self) -> tuple[str, ...] | None:
-        """The names of the app being dictated into (:func:`app.insert.focus.focused_app`),
-        for the history and for ``modes.apps``. On macOS the query is a System Events script
-        (0.1 s or more); it used to be skipped unless ``modes.apps`` needed it, which left the
-        history's App column empty there, when it ran on the command thread."""
+    def _focused_window(self) -> FocusedWindow:
+        """The window being dictated into (:func:`app.insert.focus.focused_window`): its app's
+        names for the history and for ``modes.apps``, its process for the staged diff. On
+        macOS the query is a System Events script (0.1 s or more); it used to be skipped unless
+        ``modes.apps`` needed it, which left the history's App column empty there, when it ran
+        on the command thread."""
         from app.insert.base import detect_backend
-        from app.insert.focus import focused_app
+        from app.insert.focus import focused_window
 
         backend = self._settings.paste.backend
         backend = detect_backend() if backend == "auto" else backend
-        names = focused_app(backend)
-        log.debug("dictating into %s", names)
-        return names
+        window = focused_window(backend)
+        log.debug("dictating into %s", window)
+        return window
 
     def _on_end(self, command: _End) -> None:
         try:
@@ -1052,7 +1057,9 @@ class Engine:
                 self._commands.put(_Stage(gen, State.PROCESSING))
                 # Esc after the release gives up on the model at once: a hung server held
                 # this worker, and every dictation after it, for llm.timeout_s.
-                text = self._run_mode(mode, text, lambda: utt.cancelled or gen in self._cancelled)
+                text = self._run_mode(
+                    mode, text, lambda: utt.cancelled or gen in self._cancelled, utt.window_pid
+                )
             if text and not (utt.cancelled or gen in self._cancelled) and self._wait_for_keys_up():
                 log.debug("dictation #%d waited for the hotkey to come up before it went in", gen)
             if utt.cancelled or gen in self._cancelled:
@@ -1206,15 +1213,30 @@ class Engine:
             self._publish(ev.ErrorRaised(message, "history"))
             return None
 
-    def _run_mode(self, mode: str, text: str, cancel: Callable[[], bool] | None = None) -> str:
+    def _run_mode(
+        self,
+        mode: str,
+        text: str,
+        cancel: Callable[[], bool] | None = None,
+        window_pid: int | None = None,
+    ) -> str:
         """``text`` through ``mode``; the text as it was when the mode fails in any way (the
         runner itself falls back on a model's failures: this also covers its own). ``cancel``
-        says the dictation was cancelled: the model is no longer waited for."""
+        says the dictation was cancelled: the model is no longer waited for. A mode that sends
+        the staged diff reads it in the folder of the terminal dictated into (the window of
+        process ``window_pid``), never in Holdtype's own (:mod:`app.llm.workdir`)."""
+        from app.llm.modes import ModeError
         from app.llm.runner import CANCELLED
+        from app.llm.workdir import foreground_directory
 
         try:
             runner = self._runner()  # (new settings may drop it meanwhile)
-            result = runner.run(mode, text, cancel=cancel)
+            repo = None
+            with contextlib.suppress(ModeError):  # (the run says what is wrong with the mode)
+                if runner.mode(mode).include_git_diff:
+                    repo = foreground_directory(window_pid) or False
+                    log.info("mode %s: staged diff of %s", mode, repo or "no folder (none sent)")
+            result = runner.run(mode, text, cancel=cancel, repo=repo)
         except Exception as exc:
             log.exception("mode %s failed", mode)
             self._publish(ev.Notice(f"Mode '{mode}' failed ({exc}); the plain transcript is used", "llm"))

@@ -19,6 +19,7 @@ import logging
 import subprocess
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 from app.insert.base import Backend
 
@@ -28,25 +29,39 @@ log = logging.getLogger(__name__)
 OSASCRIPT_TIMEOUT_S = 1.0
 
 
+class FocusedWindow(NamedTuple):
+    """The window that has the keyboard focus: its app's names (None when unknown) and, where
+    the desktop says (X11, sway, Hyprland), the process that owns it."""
+
+    names: tuple[str, ...] | None
+    pid: int | None = None
+
+
 def focused_app(backend: Backend) -> tuple[str, ...] | None:
     """The names of the app whose window has the keyboard focus under ``backend``, or None."""
+    return focused_window(backend).names
+
+
+def focused_window(backend: Backend) -> FocusedWindow:
+    """The window that has the keyboard focus under ``backend`` (see :class:`FocusedWindow`)."""
     try:
         if backend == "x11":
-            from app.insert.x11 import active_window_class
+            from app.insert.x11 import active_window
 
-            wm_class = active_window_class()  # (instance, class): the class names the app
-            return (*wm_class[1:], wm_class[0]) if wm_class else None
+            window = active_window()
+            wm_class = window.wm_class  # (instance, class): the class names the app
+            return FocusedWindow((*wm_class[1:], wm_class[0]) if wm_class else None, window.pid)
         if backend == "wayland":
-            from app.insert.wayland import focused_app_id
+            from app.insert.wayland import focused_wayland_window
 
-            app_id = focused_app_id()
-            return (app_id,) if app_id else None
+            app_id, pid = focused_wayland_window()
+            return FocusedWindow((app_id,) if app_id else None, pid)
         if backend == "windows":
-            return _windows_foreground_program()
-        return _macos_frontmost_app()
+            return FocusedWindow(_windows_foreground_program())
+        return FocusedWindow(_macos_frontmost_app())
     except Exception as exc:  # never let a query stop dictation
         log.debug("could not tell the focused app (%s): %s", backend, exc)
-        return None
+        return FocusedWindow(None)
 
 
 def _windows_foreground_program() -> tuple[str, ...] | None:

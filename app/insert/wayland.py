@@ -67,19 +67,29 @@ def paste_keys(tool: str, terminal: bool) -> list[str]:
 def focused_app_id() -> str | None:
     """The app id (or X11 class) of the focused window, asked of sway or Hyprland through their
     IPC; None on other compositors (GNOME and KDE do not say) or when it cannot be told."""
+    return focused_wayland_window()[0]
+
+
+def focused_wayland_window() -> tuple[str | None, int | None]:
+    """The focused window's app id (or X11 class) and process id, as sway or Hyprland report
+    them through their IPC; (None, None) on other compositors or when it cannot be told."""
     if os.environ.get("SWAYSOCK") and shutil.which("swaymsg"):
         tree = _ipc_json(["swaymsg", "-r", "-t", "get_tree"])
         node = _focused(tree) if isinstance(tree, dict) else None
         if node is not None:
             props = node.get("window_properties") or {}
-            return node.get("app_id") or props.get("class") or None
-        return None
+            return node.get("app_id") or props.get("class") or None, _pid(node.get("pid"))
+        return None, None
     if os.environ.get("HYPRLAND_INSTANCE_SIGNATURE") and shutil.which("hyprctl"):
         window = _ipc_json(["hyprctl", "activewindow", "-j"])
-        return (
-            (window.get("class") or window.get("initialClass") or None) if isinstance(window, dict) else None
-        )
-    return None
+        if isinstance(window, dict):
+            return window.get("class") or window.get("initialClass") or None, _pid(window.get("pid"))
+    return None, None
+
+
+def _pid(value: object) -> int | None:
+    """A process id as a compositor reports it (a positive int), else None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
 def _ipc_json(args: list[str]) -> object:

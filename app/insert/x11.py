@@ -52,10 +52,12 @@ def paste_shortcut(wm_class: Sequence[str] | None, terminal_classes: Sequence[st
 
 
 class ActiveWindow(NamedTuple):
-    """The window keys go to: its id and (instance, class) WM_CLASS, each None when unknown."""
+    """The window keys go to: its id, (instance, class) WM_CLASS and the process that made it
+    (``_NET_WM_PID``, of the window that has the WM_CLASS), each None when unknown."""
 
     id: int | None
     wm_class: tuple[str, ...] | None
+    pid: int | None = None
 
 
 def active_window(display_name: str | None = None) -> ActiveWindow:
@@ -84,7 +86,9 @@ def active_window(display_name: str | None = None) -> ActiveWindow:
         while window is not None and window != root:
             wm_class = window.get_wm_class()
             if wm_class:
-                return ActiveWindow(found, tuple(wm_class))
+                owner = window.get_full_property(d.intern_atom("_NET_WM_PID"), X.AnyPropertyType)
+                pid = int(owner.value[0]) if owner is not None and len(owner.value) else None
+                return ActiveWindow(found, tuple(wm_class), pid)
             window = window.query_tree().parent
         return ActiveWindow(found, None)
     except Exception as exc:  # a window can vanish between the calls

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from app.config import Settings
 from app.errors import SHOWN_TO_USER
@@ -217,6 +217,7 @@ class ModeRunner:
         sample: int = 0,
         mode: Mode | None = None,
         cancel: Callable[[], bool] | None = None,
+        repo: Path | Literal[False] | None = None,
     ) -> ModeResult:
         """Rewrite ``text`` with mode ``mode_name``; never raises: whatever fails (the model,
         a plugin, the cache, a staged diff, or a fault of Holdtype's own) gives ``text`` back
@@ -226,12 +227,14 @@ class ModeRunner:
         is the mode itself, not its file (the settings window's Test of an unsaved edit).
         ``cancel``, asked while the model is waited for, gives up on it when it says so (the
         dictation was cancelled): ``text`` comes back at once, its reason :data:`CANCELLED`.
+        ``repo`` is the folder whose staged diff an ``include_git_diff`` mode sends: None for
+        the runner's ``cwd``, False for none (dictation into a window whose folder is unknown).
         """
         start = time.perf_counter()
         if mode_name == RAW or not text.strip():
             return ModeResult(text=text, mode=mode_name, model=None, cached=False, llm_ms=0.0)
         try:
-            return self._run(mode_name, text, sample, start, mode, cancel)
+            return self._run(mode_name, text, sample, start, mode, cancel, repo)
         except Exception as exc:  # the words must never be lost to a bug on this path
             log.exception("mode %s failed", mode_name)
             return self._fallback(mode_name, None, text, f"internal error: {_one_line(exc)}", start)
@@ -244,6 +247,7 @@ class ModeRunner:
         start: float,
         given: Mode | None = None,
         cancel: Callable[[], bool] | None = None,
+        repo: Path | Literal[False] | None = None,
     ) -> ModeResult:
         """:meth:`run` for a mode that may use a model."""
         try:
@@ -257,7 +261,9 @@ class ModeRunner:
             model_id = self._model_id(mode)
         except _Fallback as exc:
             return self._fallback(mode.name, None, text, str(exc), start)
-        diff = staged_diff(self.cwd) if mode.include_git_diff else None
+        diff = None
+        if mode.include_git_diff and repo is not False:
+            diff = staged_diff(self.cwd if repo is None else repo)
         rendered = render_prompt(mode, text, diff)
         options = dict(mode.options)
         options.setdefault("max_tokens", _max_tokens(text, mode))
