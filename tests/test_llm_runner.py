@@ -304,6 +304,35 @@ def test_a_key_quoted_by_the_provider_is_masked_in_the_reason(chat_stub: OpenAIC
     assert key[:12] not in result.fallback_reason
 
 
+@pytest.mark.parametrize(
+    ("options", "problem"),
+    [
+        ({"temprature": 0.0}, "stub takes no option 'temprature'; did you mean 'temperature'?"),
+        (
+            {"temperature": "hot"},
+            "option temperature = 'hot' is not valid for stub (Input should be a valid number",
+        ),
+    ],
+)
+def test_a_slip_in_a_modes_options_is_said_not_sent(chat_stub: OpenAIChatStub, options, problem) -> None:  # type: ignore[no-untyped-def]
+    """A misspelled option was dropped without a word (the reply came without it), a bad value
+    made each dictation fall back with pydantic's raw message; an option of another provider's
+    models (top_k) is still dropped quietly: a mode may carry options for several."""
+    write_llm_models([model_entry("stub", chat_stub.api_base)])
+    runner = ModeRunner(_settings("stub", timeout_s=30))
+    mode = get_mode("clean")
+    slipped = runner.run("clean", TEXT, mode=mode.model_copy(update={"options": options}))
+    assert slipped.text == TEXT and slipped.fallback_reason, slipped
+    assert slipped.fallback_reason.startswith(f"mode clean: {problem}"), slipped.fallback_reason
+    assert chat_stub.bodies == []  # nothing was sent
+    chat_stub.replies = ["So I think we should ship the release today."]
+    other = runner.run(
+        "clean", TEXT, mode=mode.model_copy(update={"options": {"top_k": 40, "temperature": 0.2}})
+    )
+    assert other.fallback_reason is None and "top_k" not in chat_stub.bodies[0], other
+    assert chat_stub.bodies[0]["temperature"] == 0.2
+
+
 def test_unknown_mode_falls_back() -> None:
     result = ModeRunner(Settings()).run("nope", TEXT)
     assert result.text == TEXT and result.fallback_reason and "unknown mode" in result.fallback_reason

@@ -404,6 +404,11 @@ class ModeRunner:
             raise _Fallback(f"cannot load llm model '{model_id}': {redact_keys(llm_failure(exc))}") from None
 
         call_options = _supported_options(model, options)
+        problem = _options_problem(model, model_id, options, call_options)
+        if problem:
+            raise _Fallback(
+                f"mode {mode.name}: {problem}; fix [options] in its file (holdtype modes show {mode.name})"
+            )
         schema = mode.schema_
         send_schema = schema if schema is not None and getattr(model, "supports_schema", False) else None
         if schema is not None and send_schema is None:
@@ -821,6 +826,33 @@ def _supported_options(model: Any, options: dict[str, Any]) -> dict[str, Any]:
     if dropped:
         log.debug("model %s takes no option(s) %s", getattr(model, "model_id", model), ", ".join(dropped))
     return {k: v for k, v in options.items() if k in fields}
+
+
+def _options_problem(model: Any, model_id: str, given: dict[str, Any], taken: dict[str, Any]) -> str | None:
+    """What is wrong with a mode's options for ``model``: a name the model does not take that
+    is a slip for one it does ("temprature": dropped without a word, the reply came without
+    it), or a value it refuses (a raw pydantic error at each dictation before); else None.
+    Other names it does not take are dropped (:func:`_supported_options`): a mode may carry
+    options for several providers."""
+    import difflib
+
+    from pydantic import ValidationError
+
+    fields = list(getattr(getattr(model, "Options", None), "model_fields", None) or ())
+    for name in sorted(set(given) - set(taken)):
+        close = difflib.get_close_matches(name, fields, n=1, cutoff=0.85)  # (not top_k for top_p)
+        if close:
+            return f"{model_id} takes no option '{name}'; did you mean '{close[0]}'?"
+    try:
+        model.Options(**taken)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = ".".join(str(part) for part in error.get("loc", ())) or "?"
+        value = taken.get(name, error.get("input"))
+        return f"option {name} = {value!r} is not valid for {model_id} ({error.get('msg', exc)})"
+    except Exception:  # a plugin's own Options may check more in its own way: its call will say
+        return None
+    return None
 
 
 def _max_tokens(text: str, mode: Mode) -> int:
