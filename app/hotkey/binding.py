@@ -191,7 +191,16 @@ def format_binding(binding: Binding) -> str:
 # Keys Holdtype presses itself to insert text (xdotool key ctrl+v / ctrl+shift+v, and the left
 # Shift for capitals when it types): bound, each paste would start a dictation of its own
 # (with ctrl+v, auto-repeat pasted the clipboard some fifty times).
-PASTE_KEYS = frozenset({"ctrl", "ctrl_l", "shift", "shift_l", "ctrl+v", "ctrl+shift+v"})
+PASTE_KEYS = frozenset(
+    {"ctrl", "ctrl_l", "shift", "shift_l", "ctrl+v", "ctrl+shift+v", "shift+insert", "cmd+v"}
+)
+# The editing shortcuts every app shares: a dictation hotkey is taken from the apps (grabbed on
+# X11), so bound, copy, cut, undo or select all would stop working everywhere.
+EDITING_KEYS = {
+    f"{mod}+{key}": what
+    for mod in ("ctrl", "cmd")
+    for key, what in (("c", "copies"), ("x", "cuts"), ("z", "undoes"), ("a", "selects all"))
+}
 
 
 def canonical(spec: str) -> str:
@@ -223,9 +232,14 @@ def check_hotkey(key: str, hotkey: HotkeySettings) -> tuple[str | None, str | No
             return None, f"{key} already starts the '{mode}' mode (Modes tab, hotkey.mode_keys)"
     if key in PASTE_KEYS:
         return None, (
-            f"Holdtype presses {key} itself to insert text (ctrl+v, ctrl+shift+v in terminals, "
-            "shift when typing), so each paste would start a dictation; pick another key (ctrl_r, "
-            "F9, Caps Lock…)"
+            f"Holdtype presses {key} itself to insert text (ctrl+v, ctrl+shift+v or shift+insert "
+            "in terminals, cmd+v on macOS, shift when typing), so each paste would start a "
+            "dictation; pick another key (ctrl_r, F9, Caps Lock…)"
+        )
+    if key in EDITING_KEYS:
+        return None, (
+            f"{key} {EDITING_KEYS[key]} in every app, and a hotkey is taken from the apps: it "
+            "would stop doing so; pick another key (ctrl_r, F9, Caps Lock…)"
         )
     binding = parse_binding(key)  # not key.split("+"): "+" alone is one key, not two parts
     if not binding.modifiers and binding.is_char:
