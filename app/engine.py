@@ -762,12 +762,22 @@ class Engine:
         open recording keeps the microphone it started with."""
         if self._current is not None:
             return
-        if (
-            self._enable_audio
-            and self._armed_audio is not None
-            and self._settings.audio != self._armed_audio
-            and not self.audio_stuck  # its stream cannot be closed: the settings wait for a restart
-        ):
+        # The hotkeys first: a press made while the microphone reopens (up to seconds) waits
+        # for it on the command queue, where a listener not yet started would not hear it.
+        if self._enable_hotkeys and self._settings.hotkey != self._listening_hotkey:
+            if self._listener is not None:
+                self._listener.stop()
+                self._listener = None
+            self._start_hotkeys()
+        audio = self._settings.audio
+        if not self._enable_audio or self._armed_audio is None or audio == self._armed_audio:
+            return
+        recorder = self._recorder
+        # The same device keeps its stream (one that is not open is opened again: that may
+        # mend it); a stuck one cannot be closed: the settings wait for a restart.
+        if recorder is not None and recorder.armed and recorder.retune(audio):
+            self._armed_audio = audio
+        elif not self.audio_stuck:
             slow = False
             if self._recorder is not None:
                 # closing the old stream blocks as opening does while the server is stalled
@@ -776,11 +786,6 @@ class Engine:
                 slow = said.is_set()
                 self._recorder = None
             self._arm_audio(slow)
-        if self._enable_hotkeys and self._settings.hotkey != self._listening_hotkey:
-            if self._listener is not None:
-                self._listener.stop()
-                self._listener = None
-            self._start_hotkeys()
 
     # --- parts -----------------------------------------------------------------------------------
     def _rebuild_text_parts(self) -> None:

@@ -717,7 +717,7 @@ def test_new_audio_settings_on_a_stalled_sound_server_say_so(x_env, private_puls
         seen = _start(eng)
         assert eng._recorder is not None and eng._recorder.wait_running(30)
         changed = Settings()
-        changed.audio.pre_roll_s = 0.25
+        changed.audio.device = "default"  # another device setting: the stream is opened anew
         private_pulse.process.send_signal(signal.SIGSTOP)
         try:
             eng.apply_settings(changed)
@@ -763,7 +763,7 @@ def test_a_stuck_portaudio_thread_is_said_and_its_stream_left_alone(x_env, pulse
         said = [e for e in seen.of(ev.ErrorRaised) if "audio thread is stuck" in e.message]
         assert said and said[0].source == "audio" and "start it again" in said[0].message
         changed = Settings()
-        changed.audio.pre_roll_s = 0.25
+        changed.audio.device = "default"  # a change that opens the stream anew, but for the loop
         eng.apply_settings(changed)
         wait_for(
             lambda: [n for n in seen.of(ev.Notice) if n.message.startswith("Settings applied")],
@@ -777,6 +777,43 @@ def test_a_stuck_portaudio_thread_is_said_and_its_stream_left_alone(x_env, pulse
         eng.shutdown()
         if recorder is not None:
             recorder.disarm()  # (a real stream, not stuck: the test closes it)
+
+
+def test_audio_settings_that_keep_the_microphone_keep_its_stream(x_env, pulse, holdtype_home: Path):
+    """Any audio setting (the pre-roll, the length limit, the sounds) closed the microphone
+    and opened it again: up to 2 s in the running app, and a press meanwhile lost its first
+    words, or, with a hotkey change in the same save, was not heard at all. The same device
+    keeps its stream now, and the new pre-roll and limit apply to the next recording."""
+    eng = Engine(Settings(), enable_hotkeys=False, enable_audio=True)
+    try:
+        seen = _start(eng)
+        recorder = eng._recorder
+        assert recorder is not None and recorder.wait_running(30)
+        stream = recorder._stream
+        changed = Settings()
+        changed.audio.pre_roll_s = 1.5
+        changed.audio.max_record_s = 42.0
+        changed.audio.sounds = False
+        eng.apply_settings(changed)
+        _said(seen, ev.Notice, "Settings applied", "the settings to be applied")
+        assert eng._recorder is recorder and recorder._stream is stream and recorder.armed
+        assert recorder.wait_frames(recorder.frames_captured + 2 * SAMPLE_RATE, 30)  # 1.5 s to take
+        eng.begin()
+        wait_for(lambda: eng.state == ev.State.RECORDING, timeout=10, what="recording")
+        eng.end()
+        result = wait_for(lambda: seen.of(ev.UtteranceResult), timeout=60, what="a result")[0]
+        assert result.audio_seconds >= 1.5, result  # the new pre-roll (it was 0.3 s)
+        moved = changed.model_copy(deep=True)  # (the engine holds `changed` itself)
+        moved.audio.device = "default"  # another device setting: opened anew
+        eng.apply_settings(moved)
+        wait_for(
+            lambda: [n for n in seen.of(ev.Notice) if n.message == "Settings applied."][1:],
+            timeout=30,
+            what="the device change to be applied",
+        )
+        assert eng._recorder is not recorder and eng._recorder is not None and eng._recorder.armed
+    finally:
+        eng.shutdown()
 
 
 def test_a_microphone_plugged_in_after_the_start_is_opened_without_a_press(

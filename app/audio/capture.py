@@ -289,6 +289,33 @@ class Recorder:
             with self._lock:
                 self._lock.notify_all()
 
+    def retune(self, settings: AudioSettings) -> bool:
+        """Take ``settings``' pre-roll and length limit without closing the stream: reopening
+        it for them took up to 2 s, and a press meanwhile lost its first words. False, with
+        nothing changed, when the device differs (the caller reopens) or a recording is under
+        way. The audio already in the pre-roll is kept."""
+        if settings.device != self._settings.device:
+            return False
+        max_frames = int(settings.max_record_s * SAMPLE_RATE)
+        pre_frames = min(round(settings.pre_roll_s * SAMPLE_RATE), max_frames)
+        size = max(pre_frames, SAMPLE_RATE // 2) + _LEVEL_WINDOW
+        with self._lock:
+            if self._recording:
+                return False
+            if size != self._ring.size:
+                ring = np.zeros(size, np.float32)
+                kept = np.arange(
+                    self._ring_total - min(self._ring_total, self._ring.size, size), self._ring_total
+                )
+                ring[kept % size] = self._ring[kept % self._ring.size]  # where writing goes on
+                self._ring = ring
+            if self._utt.size < pre_frames:  # (an utterance starts with the pre-roll in it)
+                self._utt = np.zeros(
+                    min(max_frames, max(pre_frames, int(_INITIAL_UTTERANCE_S * SAMPLE_RATE))), np.float32
+                )
+            self._settings, self._max_frames, self._pre_frames = settings, max_frames, pre_frames
+        return True
+
     # --- utterances -------------------------------------------------------------------------
     def start(self, spool: SpoolWriter | None = None) -> None:
         """Begin an utterance with the last ``pre_roll_s`` seconds already in it."""
