@@ -17,6 +17,7 @@ MODULES = [
     "app.history.store",
     "app.hotkey.grab",
     "app.llm.modes",
+    "app.llm.runner",
     "app.logs",
     "app.redact",
     "app.settings_watch",

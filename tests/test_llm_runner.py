@@ -333,6 +333,34 @@ def test_a_slip_in_a_modes_options_is_said_not_sent(chat_stub: OpenAIChatStub, o
     assert chat_stub.bodies[0]["temperature"] == 0.2
 
 
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "<think>\nThe user wants filler words removed. Keep the meaning.\n</think>\n\n"
+        "So I think we should ship the release today.",
+        "Sure! Here is the cleaned-up text:\n\nSo I think we should ship the release today.",
+    ],
+)
+def test_a_thinking_models_reasoning_and_a_lead_in_are_not_pasted(
+    chat_stub: OpenAIChatStub, reply: str
+) -> None:
+    """A local reasoning model (Qwen3, DeepSeek-R1) writes its thinking first: it was pasted
+    with the rewrite. A chat model's "Sure! Here is...:" line made the mode fall back."""
+    chat_stub.replies = [reply]
+    write_llm_models([model_entry("stub", chat_stub.api_base)])
+    result = ModeRunner(_settings("stub", timeout_s=30)).run("clean", TEXT)
+    assert result.fallback_reason is None, result
+    assert result.text == "So I think we should ship the release today."
+
+
+def test_a_reply_that_is_all_unfinished_thinking_falls_back(chat_stub: OpenAIChatStub) -> None:
+    chat_stub.replies = ["<think>The user said so um, I think"]
+    write_llm_models([model_entry("stub", chat_stub.api_base)])
+    result = ModeRunner(_settings("stub", timeout_s=30)).run("clean", TEXT)
+    assert result.text == TEXT and result.fallback_reason, result
+    assert "<think>" not in (result.fallback_reason or "")
+
+
 def test_unknown_mode_falls_back() -> None:
     result = ModeRunner(Settings()).run("nope", TEXT)
     assert result.text == TEXT and result.fallback_reason and "unknown mode" in result.fallback_reason

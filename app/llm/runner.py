@@ -90,6 +90,15 @@ _ABOUT_ITSELF = re.compile(
     re.IGNORECASE,
 )
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*[\"')\]]*")
+# The reasoning a local "thinking" model (Qwen3, DeepSeek-R1 through Ollama or llama.cpp) puts
+# before its answer; one left open is all reasoning (cut off at the length limit).
+_THINKING = re.compile(r"^\s*<(think|thinking|reasoning)>(?:.*?</\1>|.*\Z)\s*", re.DOTALL | re.IGNORECASE)
+# A chat model's lead-in line before the rewrite ("Sure! Here is the cleaned-up text:").
+_LEAD_IN = re.compile(
+    r"^\W*(?:(?:sure|certainly|of course|okay|ok|absolutely)\b[!,.]*\s*)?"
+    r"(here(?:'s|\s+is|\s+are)\b[^\n:]{0,80}):[*_]{0,2}[ \t]*\n\s*",
+    re.IGNORECASE,
+)
 _MARKER_LINE = re.compile(r"^\s*<<<[A-Z-]*[0-9a-f]{12}>>>\s*$", re.MULTILINE)
 _FENCE = re.compile(r"^```[\w-]*\n(.*?)\n?```$", re.DOTALL)
 
@@ -442,6 +451,7 @@ class ModeRunner:
             except _Fallback as exc:
                 exc.attempts = attempt
                 raise
+            reply_text = strip_thinking(reply_text)
             total_ms += ms
             tokens_in = _add(tokens_in, usage[0])
             tokens_out = _add(tokens_out, usage[1])
@@ -720,8 +730,19 @@ def clean_reply(reply: str) -> str:
     return text
 
 
+def strip_thinking(reply: str) -> str:
+    r"""``reply`` without the reasoning a thinking model writes before its answer.
+
+    >>> strip_thinking("<think>The user wants it tidied.</think>\n\nWe ship today.")
+    'We ship today.'
+    >>> strip_thinking("<think>Let me see, the user said"), strip_thinking("We <think> today")
+    ('', 'We <think> today')
+    """
+    return _THINKING.sub("", reply, count=1)
+
+
 def trim_chatter(source: str, reply: str) -> str:
-    """``reply`` without a label before the rewrite ("Cleaned text:") and the offers a chat
+    r"""``reply`` without a label before the rewrite ("Cleaned text:") and the offers a chat
     model ends with ("Let me know if you'd like any changes."), unless the dictation says
     them itself; what is left must still pass :func:`sanity_problem`.
 
@@ -733,9 +754,16 @@ def trim_chatter(source: str, reply: str) -> str:
     'Let me know if the build is green.'
     >>> trim_chatter("text: call mom at five", "Text: Call Mom at five.")
     'Text: Call Mom at five.'
+    >>> trim_chatter("so um we ship today", "Sure! Here is the cleaned-up text:\n\nWe ship today.")
+    'We ship today.'
+    >>> trim_chatter("here is the plan: we ship today", "Here is the plan:\nWe ship today.")
+    'Here is the plan:\nWe ship today.'
     """
     said = " ".join(_words(source))
     text = reply
+    lead_in = _LEAD_IN.match(text)
+    if lead_in and not _says(said, " ".join(_words(lead_in.group(1))[:3])) and text[lead_in.end() :].strip():
+        text = text[lead_in.end() :]
     label = _LABEL.match(text)
     if label and not _says(said, label.group(1)) and text[label.end() :].strip():
         text = text[label.end() :]
