@@ -119,7 +119,7 @@ class SpoolRecovery:
             self.publish(ev.ErrorRaised(f"could not recover {path.name}: {exc}", "recovery"))
             return False
         self.spool.discard(path)
-        recovered.append(f"#{entry_id}: {text[:60] or '(no speech)'}")  # the audio is kept
+        recovered.append(f"#{entry_id}: {_opening(text) or '(no speech)'}")  # the audio is kept
         self.publish(
             ev.UtteranceResult(
                 0, entry_id, raw, text, Outcome.RECOVERED, "raw", len(audio) / SAMPLE_RATE, None
@@ -144,3 +144,17 @@ class SpoolRecovery:
             self.publish(ev.ErrorRaised(f"could not recover {path.name}: {exc} ({err})", "recovery"))
             return
         self.publish(ev.ErrorRaised(f"could not recover {path.name}: {exc}; kept as {target}", "recovery"))
+
+
+def _opening(text: str, limit: int = 60) -> str:
+    """The start of ``text`` for a notice: whole words up to ``limit`` characters, then "…".
+
+    >>> _opening("We should talk about the quarterly numbers before the meeting on Friday.")
+    'We should talk about the quarterly numbers before the…'
+    >>> _opening("Short enough."), _opening("x" * 70) == "x" * 60 + "…"
+    ('Short enough.', True)
+    """
+    if len(text) <= limit:
+        return text
+    cut = text[: limit + 1].rsplit(" ", 1)[0] if " " in text[:limit] else text[:limit]
+    return cut.rstrip(" ,;:") + "…"

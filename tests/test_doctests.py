@@ -19,6 +19,7 @@ MODULES = [
     "app.llm.modes",
     "app.llm.runner",
     "app.logs",
+    "app.recovery",
     "app.redact",
     "app.settings_watch",
     "app.std_streams",

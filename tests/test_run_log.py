@@ -24,3 +24,14 @@ def test_a_long_hold_partial_line_shows_only_the_end_of_the_committed_text() -> 
 def test_tail_of_one_long_word_is_cut_inside_it() -> None:
     assert tail("x" * 300) == "…" + "x" * PARTIAL_TAIL_CHARS
     assert tail("") == ""
+
+
+def test_a_result_line_says_only_what_is_true_of_it() -> None:
+    """A recording read again (recovered, generation 0) was "result #0"; a dictation cancelled
+    before its release was "in 49 ms after release"."""
+    recovered = describe(ev.UtteranceResult(0, 12, "hi", "Hi.", ev.Outcome.RECOVERED, "raw", 1.0, None))
+    assert recovered.startswith("result (recovered, mode raw, 1.0 s audio, history 12)")
+    cancelled = describe(ev.UtteranceResult(4, 13, "no", "No.", ev.Outcome.CANCELLED, "raw", 0.8, 49.0))
+    assert cancelled.startswith("result #4 (cancelled, mode raw, 0.8 s audio, history 13)")
+    pasted = describe(ev.UtteranceResult(5, 14, "yes", "Yes.", ev.Outcome.PASTED, "raw", 0.9, 52.0))
+    assert "0.9 s audio in 52 ms after release, history 14" in pasted

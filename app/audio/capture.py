@@ -408,7 +408,8 @@ class Recorder:
         device = self.device_name or "the microphone"
         self._lost = (
             f"input device '{device}' stopped delivering audio (unplugged or the sound server "
-            "went away); what was recorded so far is kept. Re-arm or check `holdtype doctor`"
+            "went away); what was recorded so far is kept. It is opened again when it comes back "
+            "(`holdtype doctor` lists the devices)"
         )
         with self._lock:
             self._lock.notify_all()

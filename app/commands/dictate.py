@@ -35,7 +35,7 @@ def _ask(command: str, **fields: object) -> Reply:
     """Send ``command`` to the running Holdtype; its refusal becomes the error (exit 1)."""
     wait = bool(fields.get("wait"))
     reply = send({"command": command, **fields}, timeout=(RESULT_S if wait else SWITCH_S) + 5)
-    if "text" in reply and wait:
+    if reply.get("text") and wait:  # (nothing heard: no empty line, the error says so)
         click.echo(visible(str(reply["text"]), keep="\n"))
     if not reply.get("ok"):
         raise HoldtypeError(str(reply.get("message") or "the running Holdtype refused"))

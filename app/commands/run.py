@@ -63,12 +63,13 @@ def describe(event: ev.EngineEvent) -> str:
     if isinstance(event, ev.UtteranceResult):
         timing = (
             f" in {event.release_to_text_ms:.0f} ms after release"
-            if event.release_to_text_ms is not None
+            if event.release_to_text_ms is not None and event.outcome != ev.Outcome.CANCELLED
             else ""
         )
         error = f" error: {event.error}" if event.error else ""
+        number = f" #{event.generation}" if event.generation else ""  # (0: a recording read again)
         return (
-            f"result #{event.generation} ({event.outcome.value}, mode {event.mode}, "
+            f"result{number} ({event.outcome.value}, mode {event.mode}, "
             f"{event.audio_seconds:.1f} s audio{timing}, history {event.history_id}): "
             f"{event.text!r}{error}"
         )

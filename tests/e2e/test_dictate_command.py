@@ -54,11 +54,14 @@ def test_start_and_stop_from_the_command_line_paste_into_the_focused_window(
         assert holdtype("dictate", "status", env=env).stdout == "idle\n"
         not_recording = holdtype("dictate", "stop", env=env)
         assert not_recording.returncode == 1 and "not recording" in not_recording.stderr
+        assert holdtype("dictate", "start", env=env).returncode == 0
+        silent = holdtype("dictate", "stop", "--wait", env=env)  # nothing said
+        assert silent.returncode == 1 and silent.stdout == "", silent  # no empty line for a script
     finally:
         assert app.stop() == 0
     rows = history_rows(env)
-    assert [r["outcome"] for r in rows] == ["pasted"]
-    assert rows[0]["text"].strip() == stopped.stdout.strip()
+    assert [r["outcome"] for r in rows] == ["empty", "pasted"]
+    assert rows[1]["text"].strip() == stopped.stdout.strip()
 
 
 def test_without_any_hotkey_toggle_still_dictates_and_keeps_the_text(
