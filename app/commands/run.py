@@ -160,9 +160,10 @@ def _follow_settings_file(watch: SettingsFileWatch, engine: Engine, settings: Se
         return settings
     if found is None:
         return settings
+    # Said before it is applied: the engine's "Settings applied." (or what could not be) follows.
+    click.echo(f"holdtype: settings: {watch.path} changed", err=True)
     engine.apply_settings(found)
     logs.follow_setting(found.ui.log_level)
-    click.echo(f"holdtype: settings: {watch.path} changed; applied", err=True)
     return found
 
 

@@ -112,8 +112,14 @@ def choose_inserter(settings: PasteSettings) -> Inserter:
     if not ok:
         how = "detected from the session" if settings.backend == "auto" else "set in paste.backend"
         raise InsertError(f"cannot insert text with the {backend} backend ({how}): {reason}")
-    log.info("inserting text with the %s backend: %s", backend, reason)
+    global _last_said
+    if (backend, reason) != _last_said:  # (said again at each settings change, it was noise)
+        _last_said = (backend, reason)
+        log.info("inserting text with the %s backend: %s", backend, reason)
     return inserter
+
+
+_last_said: tuple[str, str] | None = None  # the backend choose_inserter last logged, and why
 
 
 def window_in(wm_class: Sequence[str] | None, classes: Sequence[str]) -> bool:

@@ -241,7 +241,8 @@ def test_a_term_added_from_the_cli_while_running_is_used(
     try:
         added = holdtype("vocab", "add", "scikit-learn", env=env)
         assert added.returncode == 0, added.stderr
-        app.wait_line("changed; applied", timeout=30)
+        app.wait_line("config.toml changed", timeout=30)
+        app.wait_line("notice (settings): Settings applied", timeout=30)
         result = _dictate(app, display, pulse_server, target_window, speak(SENTENCE, speed=150, pad_s=0.3))
         assert "scikit-learn" in result, result
     finally:
