@@ -1168,6 +1168,23 @@ class Engine:
             return
         if removed:
             log.info("deleted %d history entries older than %d days", removed, days)
+        self._prune_reply_cache(days)
+
+    def _prune_reply_cache(self, days: float) -> None:
+        """Delete LLM replies older than ``days`` too: each holds a dictation (its prompt) as
+        history does, and kept past the retention it outlived the entry it came from."""
+        from app.llm.cache import CACHE_FAILURES
+
+        if not self._settings.llm.cache_enabled:
+            return
+        try:
+            cache = self._runner().cache
+            removed = cache.clear(older_than_days=days) if cache is not None else 0
+        except CACHE_FAILURES as exc:  # (another program holds it: the next pruning tries again)
+            log.warning("LLM replies older than %s days are deleted later: %s", days, exc)
+            return
+        if removed:
+            log.info("deleted %d LLM replies older than %s days", removed, days)
 
     def _wait_for_keys_up(self) -> bool:
         """Wait while a hotkey is held down (output worker); return whether it waited.

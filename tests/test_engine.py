@@ -505,6 +505,37 @@ def test_history_past_its_retention_is_deleted_at_start_and_when_the_setting_cha
         eng.shutdown()
 
 
+def test_llm_replies_past_the_history_retention_are_deleted_with_it(holdtype_home: Path):
+    """The reply cache holds each dictation a mode sent (its prompt): past the history's
+    retention the entries were deleted and the replies, with the words in them, stayed."""
+    import time
+
+    from app.llm.cache import CacheEntry, LLMCache
+
+    def reply(key: str, age_days: float) -> CacheEntry:
+        created = time.time() - age_days * 86400
+        return CacheEntry(
+            key=key, text="Lunch at noon?", parsed=None, model="m", mode="clean", llm_ms=1.0, created=created
+        )
+
+    with LLMCache() as cache:
+        cache.put(reply("a" * 64, 10))
+        cache.put(reply("b" * 64, 0.01))
+    settings = Settings()
+    settings.history.retention_days = 7
+    eng = Engine(settings, enable_hotkeys=False, enable_audio=False)
+    try:
+        eng.start()
+
+        def kept() -> list[str]:
+            with LLMCache() as cache:
+                return [e.key[0] for e in cache.entries()]
+
+        wait_for(lambda: kept() == ["b"], timeout=30, what="the 10-day-old reply to go")
+    finally:
+        eng.shutdown()
+
+
 def test_pausing_right_after_a_settings_change_keeps_that_change(holdtype_home: Path):
     """set_paused built its settings on those in force when called: a change applied a moment
     before, still queued for the engine thread, was undone (here both wait for the start)."""
