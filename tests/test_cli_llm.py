@@ -117,6 +117,16 @@ def test_modes_test_raw_says_no_model_is_called() -> None:
     assert "calls no model" in proc.stderr and "None" not in proc.stderr  # was "None: 0 ms"
 
 
+def test_modes_test_gives_the_mode_the_text_after_the_vocabulary_and_rules() -> None:
+    """It printed what would be inserted without the rules a dictation goes through first."""
+    assert holdtype("rules", "add", "gonna", "going to").returncode == 0
+    assert holdtype("vocab", "add", "scikit-learn").returncode == 0
+    proc = holdtype("modes", "test", "raw", "I'm gonna try psychic learn")
+    assert proc.returncode == 0 and proc.stdout.strip() == "I'm going to try scikit-learn", proc
+    as_json = json.loads(holdtype("modes", "test", "raw", "gonna", "--json").stdout)
+    assert as_json["input"] == as_json["text"] == "going to"
+
+
 def test_modes_test_fallback_is_an_error_without_json() -> None:
     save_settings(Settings(llm=LLMSettings(model="no-such-model")))
     proc = holdtype("modes", "test", "clean", "hello there")

@@ -98,22 +98,27 @@ def show_mode(name: str) -> None:
 def test_mode(name: str, text: str, sample: int, as_json: bool) -> None:
     """Run mode NAME on TEXT and print what would be inserted.
 
-    Without --json, a mode that fell back to the input prints the input and exits with 1.
+    TEXT is taken as heard: the vocabulary and the rules apply first, as in a dictation (the
+    mode gets what `holdtype rules test TEXT` prints). Without --json, a mode that fell back
+    prints that text and exits with 1; --json adds it as "input".
 
     Example: holdtype modes test clean "um so uh ship it"
     """
     from app.llm.runner import ModeRunner
+    from app.text.pipeline import TextPipeline
 
-    runner = ModeRunner(settings())
+    cfg = settings()
+    runner = ModeRunner(cfg)
     # An unknown or broken mode is an error here, not a fallback; the run reuses what this read
     # (reading the modes twice said each broken mode file's warning twice).
     runner.mode(name)
+    text = TextPipeline.from_settings(cfg).apply(text)  # what a dictation hands the mode
     result = runner.run(name, text, sample=sample)  # a fallback is this command's error line below
     problem = runner.cache_problem()
     if problem:
         click.secho(f"warning: {problem}", err=True, fg="yellow")
     if as_json:
-        echo_json(result.to_dict())
+        echo_json({**result.to_dict(), "input": text})
         return
     click.echo(result.text)
     if result.fallback_reason:
