@@ -75,6 +75,7 @@ def test_server_down_falls_back_with_reason() -> None:
     assert result.text == TEXT
     assert result.fallback_reason and "down failed" in result.fallback_reason
     assert "Connection" in result.fallback_reason
+    assert f"nothing answers at http://127.0.0.1:{port}/v1: is its server running?" in result.fallback_reason
 
 
 def test_server_slower_than_time_limit_falls_back() -> None:

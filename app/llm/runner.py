@@ -542,6 +542,12 @@ def _call_with_timeout(
         raise _Fallback(f"{model_id} failed: {_one_line(exc)}")
     if isinstance(exc, ValueError) and "schema" in str(exc):
         raise _Fallback(f"{model_id}: {_one_line(exc)}")
+    server = getattr(model, "api_base", None)
+    if server and "connect" in type(exc).__name__.lower():  # (openai's APIConnectionError)
+        raise _Fallback(
+            f"{model_id} failed: {type(exc).__name__}: {_one_line(exc)} (nothing answers at "
+            f"{server}: is its server running?)"
+        )
     raise _Fallback(f"{model_id} failed: {type(exc).__name__}: {_one_line(exc)}")
 
 
