@@ -115,8 +115,9 @@ def list_command(limit: int, as_json: bool) -> None:
     With --json, one object per line with the fields id, created (unix seconds), text (as
     inserted), raw (as Whisper heard it), outcome (pasted, typed, failed, cancelled, recovered,
     empty), mode, model, device (the microphone), audio_seconds, release_to_text_ms, error
-    (null, or why it failed) and app (the app dictated into: its window class or app id, as
-    modes.apps names it; "" when unknown); `history show ID --json` gives these and the rest.
+    (null, or why it failed) and app (the app dictated into, focused at the press: its window
+    class or app id, as modes.apps names it; "" when unknown); `history show ID --json`
+    gives these and the rest.
 
     Example: holdtype history list --json --limit 50
     """
