@@ -416,13 +416,15 @@ class Engine:
 
         assert entry.id is not None
         mode = entry.mode or "raw"
+        reply_key = None
         try:
             if text and mode != "raw":
-                text = self._run_mode(mode, text)  # its failure: the reading, with a notice
+                text, reply_key = self._run_mode(mode, text)  # its failure: the reading, with a notice
             kept = keep_reading(self.history, entry, raw, text, self._transcriber_name(), mode)
         except HoldtypeError as exc:
             self._publish(ev.ErrorRaised(f"could not transcribe entry {entry.id} again: {exc}", "history"))
             return
+        self._link_reply(kept, reply_key)
         self._publish(ev.Notice(said_again(entry.id, kept), "history"))
         self._publish(ev.UtteranceResult(0, kept, raw, text, Outcome.RECOVERED, mode, seconds, None))
 
@@ -1057,12 +1059,13 @@ class Engine:
         outcome = Outcome.EMPTY
         error = utt.error
         inserted_at = None
+        reply_key: str | None = None
         try:
             if text and mode != "raw" and not utt.cancelled:
                 self._commands.put(_Stage(gen, State.PROCESSING))
                 # Esc after the release gives up on the model at once: a hung server held
                 # this worker, and every dictation after it, for llm.timeout_s.
-                text = self._run_mode(
+                text, reply_key = self._run_mode(
                     mode, text, lambda: utt.cancelled or gen in self._cancelled, utt.window_pid
                 )
             if text and not (utt.cancelled or gen in self._cancelled) and self._wait_for_keys_up():
@@ -1109,6 +1112,7 @@ class Engine:
                         app=utt.app,
                     )
                 )
+                self._link_reply(entry_id, reply_key)
             self._publish(
                 ev.UtteranceResult(
                     gen, entry_id, raw, text, outcome, mode, len(audio) / SAMPLE_RATE, release_ms, error
@@ -1241,9 +1245,10 @@ class Engine:
         text: str,
         cancel: Callable[[], bool] | None = None,
         window_pid: int | None = None,
-    ) -> str:
-        """``text`` through ``mode``; the text as it was when the mode fails in any way (the
-        runner itself falls back on a model's failures: this also covers its own). ``cancel``
+    ) -> tuple[str, str | None]:
+        """``text`` through ``mode``, and the reply cache's key of the model's reply (None when
+        no model was asked); the text as it was when the mode fails in any way (the runner
+        itself falls back on a model's failures: this also covers its own). ``cancel``
         says the dictation was cancelled: the model is no longer waited for. A mode that sends
         the staged diff reads it in the folder of the terminal dictated into (the window of
         process ``window_pid``), never in Holdtype's own (:mod:`app.llm.workdir`)."""
@@ -1262,7 +1267,7 @@ class Engine:
         except Exception as exc:
             log.exception("mode %s failed", mode)
             self._publish(ev.Notice(f"Mode '{mode}' failed ({exc}); the plain transcript is used", "llm"))
-            return text
+            return text, None
         problem = runner.cache_problem()
         if problem:
             self._publish(ev.ErrorRaised(problem, "llm"))
@@ -1270,7 +1275,19 @@ class Engine:
             self._publish(
                 ev.Notice(f"Mode '{mode}' fell back to the plain transcript: {result.fallback_reason}", "llm")
             )
-        return result.text
+        return result.text, result.cache_key
+
+    def _link_reply(self, entry_id: int | None, reply_key: str | None) -> None:
+        """Tie the LLM reply ``reply_key`` to history entry ``entry_id``: deleting the entry
+        deletes the reply (its words are the entry's)."""
+        from app.history.store import HistoryError
+
+        if entry_id is None or reply_key is None:
+            return
+        try:
+            self.history.link_reply(entry_id, reply_key)
+        except HistoryError as exc:  # (the entry is kept; only this tie is lost)
+            log.warning("entry %s is not tied to its LLM reply: %s", entry_id, exc)
 
     def _insert(self, text: str) -> InsertResult:
         from app.insert.base import InsertResult, choose_inserter

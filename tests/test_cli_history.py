@@ -281,6 +281,31 @@ def test_export_refuses_holdtypes_folder_seen_through_a_bind_mount(filled: list[
 
 
 @pytest.mark.slow
+def test_a_retry_through_a_mode_is_deleted_with_its_llm_reply(speak) -> None:  # type: ignore[no-untyped-def]
+    from app.llm.cache import LLMCache
+    from tests.fixtures.llama import OpenAIChatStub, model_entry, write_llm_models
+
+    stub = OpenAIChatStub(["We use scikit-learn every day."])  # STUB: an OpenAI-compatible server
+    try:
+        write_llm_models([model_entry("stub", stub.api_base)])
+        assert holdtype("config", "set", "llm.model", "stub").returncode == 0
+        wav = speak("We use scikit learn every day.", speed=150)
+        with HistoryStore() as store:
+            failed = store.add(
+                HistoryEntry(Outcome.FAILED, error="the model is not loaded", audio_path=str(wav))
+            )
+        out = holdtype("history", "retry", str(failed), "--mode", "clean", "--json")
+        assert out.returncode == 0 and json.loads(out.stdout)["text"] == "We use scikit-learn every day.", out
+    finally:
+        stub.close()
+    with LLMCache() as cache:
+        assert len(cache.entries()) == 1
+    assert holdtype("history", "delete", str(failed)).returncode == 0
+    with LLMCache() as cache:
+        assert cache.entries() == []
+
+
+@pytest.mark.slow
 def test_retry_reads_a_kept_recording_again_into_its_entry(speak) -> None:  # type: ignore[no-untyped-def]
     wav = speak("We use scikit learn for machine learning every day.", speed=150)
     with HistoryStore() as store:

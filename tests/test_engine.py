@@ -19,7 +19,7 @@ from app.history.store import HistoryStore
 from app.paths import get_paths
 from app.transcribe.audiofile import SAMPLE_RATE, load_audio
 from app.transcribe.whisper import WhisperTranscriber
-from tests.fixtures.llama import SilentStub, model_entry, write_llm_models
+from tests.fixtures.llama import OpenAIChatStub, SilentStub, model_entry, write_llm_models
 from tests.fixtures.waiting import wait_for
 
 pytestmark = pytest.mark.slow
@@ -330,6 +330,43 @@ def test_a_cancel_while_a_hung_model_is_asked_frees_the_next_dictation(x_env, ta
     finally:
         eng.shutdown()
         stub.close()
+
+
+def test_deleting_an_entry_deletes_the_llm_reply_made_from_it(x_env, target_window, speak):
+    """A mode's reply is cached with the dictation in its prompt: `history delete` removed the
+    entry and its recording, and the words stayed in the reply cache."""
+    import sqlite3
+
+    from app.llm.cache import LLMCache
+    from tests.cli import holdtype
+
+    stub = OpenAIChatStub(["The meeting moved to Thursday."])  # STUB: an OpenAI-compatible server
+    write_llm_models([model_entry("stub", stub.api_base)])
+    settings = Settings()
+    settings.modes.active = "clean"
+    settings.llm.model = "stub"
+    eng = Engine(settings, enable_hotkeys=False, enable_audio=False)
+    try:
+        seen = _start(eng)
+        target_window.focus()
+        eng.dictate_audio(load_audio(speak("The meeting moved to Thursday.", speed=150)))
+        result = wait_for(lambda: seen.of(ev.UtteranceResult), timeout=60, what="a result")[0]
+        assert result.outcome == ev.Outcome.PASTED and stub.bodies, result
+    finally:
+        eng.shutdown()
+        stub.close()
+    with LLMCache() as cache:
+        assert [e.text for e in cache.entries()] == ["The meeting moved to Thursday."]
+    deleted = holdtype("history", "delete", str(result.history_id))
+    assert deleted.returncode == 0, deleted.stderr
+    with LLMCache() as cache:
+        assert cache.entries() == []
+        assert cache._cache._sql("PRAGMA secure_delete").fetchone()[0] == 1  # words overwritten
+    history = sqlite3.connect(get_paths().history_db)
+    try:
+        assert history.execute("SELECT COUNT(*) FROM mode_replies").fetchone()[0] == 0
+    finally:
+        history.close()
 
 
 def test_a_model_that_cannot_load_fails_the_dictation_and_the_next_model_loads(x_env, target_window, speak):

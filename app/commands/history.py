@@ -305,6 +305,8 @@ def retry(entry_id: int, model_name: str | None, mode: str | None, as_json: bool
         )
     with _open() as store:
         kept = keep_reading(store, entry, result.raw, result.text, result.model, result.mode)
+        if result.cache_key is not None:  # deleting the entry deletes the reply (the same words)
+            store.link_reply(kept, result.cache_key)
         entry = _get(store, kept)
     click.echo(said_again(entry_id, kept), err=True)
     if as_json:

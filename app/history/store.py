@@ -56,6 +56,9 @@ CREATE TABLE IF NOT EXISTS utterances (
 );
 CREATE INDEX IF NOT EXISTS utterances_created ON utterances(created);
 """
+# Which LLM replies (their keys in the reply cache) an entry's text came from: they hold the
+# same words, so deleting the entry deletes them. Made at the first link (older databases).
+_REPLIES = "CREATE TABLE IF NOT EXISTS mode_replies (entry_id INTEGER NOT NULL, cache_key TEXT NOT NULL)"
 
 
 class HistoryError(HoldtypeError):
@@ -200,6 +203,7 @@ class HistoryStore:
             conn.create_function("holdtype_contains", 2, _contains, deterministic=True)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA secure_delete=ON")  # a deleted entry's words are overwritten
             check = conn.execute("PRAGMA quick_check").fetchone()[0]
             if check != "ok":
                 raise sqlite3.DatabaseError(f"integrity check failed: {check}")
@@ -288,9 +292,18 @@ class HistoryStore:
             cur = conn.execute(f"UPDATE utterances SET {assignments} WHERE id = ?", [*values, entry_id])
             return cur.rowcount > 0
 
+    def link_reply(self, entry_id: int, cache_key: str) -> None:
+        """Remember that entry ``entry_id``'s text came from the LLM reply cached under
+        ``cache_key``: deleting the entry deletes that reply too."""
+        with self._tx() as conn:
+            conn.execute(_REPLIES)
+            conn.execute(
+                "INSERT INTO mode_replies (entry_id, cache_key) VALUES (?, ?)", (entry_id, cache_key)
+            )
+
     def delete(self, entry_id: int) -> bool:
-        """Delete entry ``entry_id`` and its kept recording; returns False when there is no
-        such entry."""
+        """Delete entry ``entry_id``, its kept recording and its LLM replies; returns False when
+        there is no such entry."""
         return self._delete_where("id = ?", (entry_id,)) > 0
 
     def prune(self, retention_days: float, now: float | None = None) -> int:
@@ -300,13 +313,25 @@ class HistoryStore:
         return self._delete_where("created < ?", (cutoff,))
 
     def _delete_where(self, condition: str, params: tuple[Any, ...]) -> int:
-        """Delete the entries matching ``condition`` and the audio files they kept (a recording
-        is as private as its text); returns how many entries were deleted."""
+        """Delete the entries matching ``condition``, the audio files they kept and the LLM
+        replies their text came from (each as private as the text); returns how many entries
+        were deleted."""
+        replies: list[str] = []
         with self._tx() as conn:
             kept = conn.execute(
                 f"SELECT audio_path FROM utterances WHERE audio_path IS NOT NULL AND {condition}", params
             ).fetchall()
+            if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'mode_replies'").fetchone():
+                of = f"entry_id IN (SELECT id FROM utterances WHERE {condition})"
+                replies = [
+                    key for (key,) in conn.execute(f"SELECT cache_key FROM mode_replies WHERE {of}", params)
+                ]
+                conn.execute(f"DELETE FROM mode_replies WHERE {of}", params)
             deleted = conn.execute(f"DELETE FROM utterances WHERE {condition}", params).rowcount
+        if replies:
+            from app.llm.cache import forget_replies
+
+            forget_replies(replies)
         for (audio,) in kept:
             try:
                 Path(audio).unlink(missing_ok=True)

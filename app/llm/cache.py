@@ -172,6 +172,7 @@ class LLMCache:
             size_limit=self.settings.cache_size_mb * 1024 * 1024,
             eviction_policy="least-recently-stored",
             disk_min_file_size=IN_DATABASE_UP_TO,
+            sqlite_secure_delete=1,  # a deleted reply's words are overwritten, not left in free pages
         )
 
     def _unavailable(self, exc: BaseException) -> CacheUnavailable:
@@ -319,6 +320,22 @@ class LLMCache:
                     removed += int(self._cache.delete(key))
             self._cache.expire()
             return removed
+
+
+def forget_replies(keys: list[str], directory: Path | None = None) -> int:
+    """Delete the replies cached under ``keys`` (those of deleted history entries) and return
+    how many were there. The cache is opened with the settings it has (not the defaults,
+    which would become its size limit); one that cannot be used now keeps them, said in the
+    log, and `holdtype cache clear` removes them."""
+    folder = directory or get_paths().llm_cache_dir
+    if not (folder / diskcache.core.DBNAME).is_file():
+        return 0
+    try:
+        with diskcache.Cache(str(folder), timeout=WAIT_S, sqlite_secure_delete=1) as cache:
+            return sum(int(cache.delete(key)) for key in keys)
+    except CACHE_FAILURES as exc:
+        log.warning("the LLM replies of the deleted history entries stay in the cache (%s): %s", folder, exc)
+        return 0
 
 
 def _to_entry(raw: object) -> CacheEntry | None:

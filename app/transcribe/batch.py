@@ -39,6 +39,7 @@ class FileResult:
     llm_ms: float | None = None
     cached: bool | None = None
     fallback_reason: str | None = None
+    cache_key: str | None = None  # the LLM reply's key in the reply cache (not printed)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields (LLM fields only when a mode ran)."""
@@ -175,4 +176,5 @@ class FileTranscriber:
             mode_result.llm_ms,
             mode_result.cached,
             mode_result.fallback_reason,
+            mode_result.cache_key,
         )
