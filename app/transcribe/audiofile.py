@@ -35,17 +35,50 @@ def decode_bytes(data: bytes, name: str = "standard input") -> np.ndarray:
 
 
 def _decode(source: str | BinaryIO, name: str) -> np.ndarray:
-    from faster_whisper import decode_audio
-
     try:
-        audio = decode_audio(source, sampling_rate=SAMPLE_RATE)
-    except IndexError as exc:  # faster-whisper takes ``streams.audio[0]`` without looking
-        raise AudioError(f"cannot read audio from {name}: it has no audio track") from exc
+        audio = _decode_with_pyav(source)
+    except AudioError as exc:
+        raise AudioError(f"cannot read audio from {name}: {exc}") from exc
     except Exception as exc:  # PyAV raises many error types for unreadable input
         raise AudioError(f"cannot read audio from {name}: {_decode_failure(exc)}") from exc
     if len(audio) == 0:  # a WAV header and nothing after it: a recording cut off at the start
         raise AudioError(f"cannot read audio from {name}: it holds no sound, only a header")
-    return np.asarray(audio, dtype=np.float32)
+    return audio
+
+
+def _decode_with_pyav(source: str | BinaryIO) -> np.ndarray:
+    """The first audio track of ``source`` as 16 kHz mono float32, resampled by ffmpeg.
+
+    Holdtype's own, not faster-whisper's ``decode_audio``: that passes ``metadata_errors`` to
+    ``av.open``, which PyAV 19 (what pip installs on Python 3.12 and later) no longer takes, so
+    every file failed to open there. Frames ffmpeg cannot decode are skipped, as there.
+    """
+    import av
+
+    try:
+        container = av.open(source, mode="r", metadata_errors="ignore")  # (tags in any encoding)
+    except TypeError as exc:  # PyAV 19: metadata is read without that choice
+        if "metadata_errors" not in str(exc):
+            raise
+        container = av.open(source, mode="r")
+    chunks: list[np.ndarray] = []
+    with container:
+        if not container.streams.audio:
+            raise AudioError("it has no audio track")
+        resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
+        frames = iter(container.decode(container.streams.audio[0]))
+        while True:
+            try:
+                frame = next(frames)
+            except StopIteration:
+                break
+            except av.error.InvalidDataError:  # a damaged frame: the rest is still read
+                continue
+            chunks.extend(out.to_ndarray().reshape(-1) for out in resampler.resample(frame))
+        chunks.extend(out.to_ndarray().reshape(-1) for out in resampler.resample(None))  # its tail
+    if not chunks:
+        return np.zeros(0, np.float32)
+    return np.concatenate(chunks).astype(np.float32) / 32768.0
 
 
 def _decode_failure(exc: Exception) -> str:

@@ -1,0 +1,30 @@
+"""Audio files are read by Holdtype's own PyAV decoder: as faster-whisper reads them, on every
+PyAV version (faster-whisper's ``decode_audio`` passes an argument PyAV 19 dropped, and pip
+installs PyAV 19 on Python 3.12 and later: every file failed to open there)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.transcribe.audiofile import decode_bytes, load_audio
+from tests.fixtures.parts import require_tools
+from tests.fixtures.speech import Speak
+
+
+@pytest.mark.parametrize("suffix", ["wav", "flac", "ogg"])
+def test_a_file_reads_as_faster_whisper_reads_it(speak: Speak, tmp_path: Path, suffix: str) -> None:
+    from faster_whisper import decode_audio
+
+    require_tools("sox", fix="sudo apt-get install sox libsox-fmt-all")
+    spoken = speak("Decoding a stereo file at forty four kilohertz.")
+    other = tmp_path / f"stereo.{suffix}"
+    subprocess.run(["sox", str(spoken), "-r", "44100", "-c", "2", str(other)], check=True)
+    ours = load_audio(other)
+    assert ours.dtype == np.float32 and ours.ndim == 1
+    assert abs(len(ours) / 16000 - len(load_audio(spoken)) / 16000) < 0.05  # resampled to 16 kHz
+    np.testing.assert_array_equal(ours, decode_audio(str(other), sampling_rate=16000))
+    np.testing.assert_array_equal(decode_bytes(other.read_bytes()), ours)
