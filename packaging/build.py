@@ -10,7 +10,7 @@ freezes exactly what that environment holds. Steps:
 4. wrap it for this platform:
 
    - Linux:   ``dist/holdtype-<version>-linux-<arch>.tar.gz`` (the folder, ``install.sh``,
-     ``holdtype.desktop``, the icon);
+     ``holdtype.desktop``, the icon, the licence);
    - Windows: ``dist/holdtype-<version>-windows-<arch>.zip``, and ``dist/holdtype-<version>-setup.exe``
      from ``packaging/windows/holdtype.iss`` when Inno Setup's ``iscc`` is found;
    - macOS:   ``dist/holdtype-<version>-macos-<arch>.zip`` (the .app, by ``ditto``) and a ``.dmg``
@@ -135,6 +135,7 @@ def package_linux(dist: Path, ver: str) -> list[Path]:
         "holdtype.desktop": PACKAGING / "linux" / "holdtype.desktop",
         "holdtype.png": ROOT / "resources" / "icons" / "holdtype.png",
         "README.txt": PACKAGING / "linux" / "README.txt",
+        "LICENSE": ROOT / "LICENSE",
     }
 
     def executable(info: tarfile.TarInfo) -> tarfile.TarInfo:

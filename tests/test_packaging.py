@@ -15,6 +15,7 @@ import importlib
 import os
 import pkgutil
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -166,14 +167,21 @@ def test_the_wheel_lists_every_package_and_carries_the_resources() -> None:
 
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
     found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "app").rglob("__init__.py")}
-    assert found | {"app.resources"} == set(config["packages"])
-    assert config["package-dir"]["app.resources"] == "resources"
-    patterns = config["package-data"]["app.resources"]
     shipped = {
         p.relative_to(ROOT / "resources").as_posix()
         for p in (ROOT / "resources").rglob("*")
         if p.is_file() and p.parts[len(ROOT.parts) + 1] != "screenshots" and p.suffix != ".md"
     }
+    # Each resources folder is a data-only package of its own (setuptools warned of each).
+    folders = {f"app.resources.{f.split('/')[0]}" for f in shipped}
+    assert found | {"app.resources"} | folders == set(config["packages"])
+    assert config["package-dir"]["app.resources"] == "resources"
+    patterns = [
+        f"{package.removeprefix('app.resources.')}/{pattern}"
+        for package, listed in config["package-data"].items()
+        if package.startswith("app.resources.")
+        for pattern in listed
+    ]
     missed = sorted(f for f in shipped if not any(fnmatch.fnmatch(f, pattern) for pattern in patterns))
     assert not missed, f"resources no package-data pattern takes: {missed}"
 
@@ -241,6 +249,41 @@ def test_setup_refuses_a_python_older_than_3_10_before_it_installs_anything(tmp_
     assert result.returncode == 1
     assert "needs Python 3.10 or newer" in result.stderr and "Python 3.8.18" in result.stderr
     assert "installing" not in result.stderr and "-m venv" not in calls.read_text()
+
+
+def test_setup_refuses_an_unknown_option_and_goes_on_without_apt(tmp_path: Path) -> None:
+    """`setup.sh --help` (or -dev) ran a whole install; off Debian/Ubuntu it listed every
+    package as missing and died on `apt-get: command not found`."""
+    script = str(PACKAGING / "linux" / "setup.sh")
+    wrong = subprocess.run(
+        ["bash", script, "--help"], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert wrong.returncode == 2 and "usage: bash packaging/linux/setup.sh [--dev]" in wrong.stderr
+    # A machine without apt: a PATH of the few tools the script uses, none of apt's; the
+    # script in a checkout of its own, with no .venv (this one's must not be touched).
+    checkout = tmp_path / "checkout" / "packaging" / "linux"
+    checkout.mkdir(parents=True)
+    script = str(shutil.copy(script, checkout))
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("id", "dirname", "grep"):
+        (bin_dir / tool).symlink_to(shutil.which(tool) or f"/usr/bin/{tool}")
+    # A FAKE interpreter: a 3.11 for the version check, recording calls; making the venv fails.
+    calls = tmp_path / "calls"
+    python = tmp_path / "python3"
+    python.write_text(f'#!/bin/sh\necho "$@" >> {calls}\n[ "$1" = -c ] && exit 0\nexit 1\n')
+    python.chmod(0o755)
+    result = subprocess.run(
+        ["/bin/bash", script],
+        env={"PATH": str(bin_dir), "PYTHON": str(python)},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert "no apt here (not Debian/Ubuntu)" in result.stderr and "libportaudio2" in result.stderr
+    assert "command not found" not in result.stderr
+    assert "-m venv" in calls.read_text()  # it went on to the Python part
 
 
 def test_install_writes_the_menu_entry_for_any_prefix(tmp_path: Path) -> None:

@@ -8,7 +8,14 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 DEV=0
-[[ "${1:-}" == "--dev" ]] && DEV=1
+case "${1:-}" in
+  "") ;;
+  --dev) DEV=1 ;;
+  *)
+    echo "usage: bash packaging/linux/setup.sh [--dev]   (--dev adds the test tools)" >&2
+    exit 2
+    ;;
+esac
 
 # Packages the app needs at run time: audio I/O, decoding, clipboard and key injection, Qt's xcb.
 APT_RUNTIME=(
@@ -45,9 +52,16 @@ if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
 PKGS=("${APT_RUNTIME[@]}")
 (( DEV )) && PKGS+=("${APT_DEV[@]}")
 missing=()
-for p in "${PKGS[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
+if ! command -v apt-get >/dev/null || ! command -v dpkg-query >/dev/null; then
+  # Not Debian or Ubuntu: the Python part still works; the system part is the user's to do.
+  echo "holdtype setup: no apt here (not Debian/Ubuntu); install your system's packages for:" >&2
+  echo "  ${PKGS[*]}" >&2
+  echo "  (names differ by distribution; \`holdtype doctor\` says what is still missing)" >&2
+else
+  for p in "${PKGS[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+fi
 if (( ${#missing[@]} )); then
   if [[ -n "$SUDO" ]] && ! command -v sudo >/dev/null; then
     echo "holdtype setup: these system packages are missing and sudo is not installed:" >&2
@@ -64,6 +78,7 @@ if [[ ! -x "$ROOT/.venv/bin/python" ]]; then
   "$PY" -m venv "$ROOT/.venv"
 fi
 VPIP=("$ROOT/.venv/bin/python" -m pip install -q --disable-pip-version-check)
+echo "holdtype setup: installing Holdtype and its Python packages into .venv (minutes the first time)" >&2
 "${VPIP[@]}" --upgrade pip >/dev/null
 if (( DEV )); then
   "${VPIP[@]}" -e "$ROOT[dev]"
@@ -76,4 +91,4 @@ if (( DEV )); then
 else
   "${VPIP[@]}" -e "$ROOT"
 fi
-echo "holdtype setup: ready ($ROOT/.venv/bin/holdtype)" >&2
+echo "holdtype setup: ready. Start it: $ROOT/.venv/bin/holdtype  (check the machine: .venv/bin/holdtype doctor)" >&2
