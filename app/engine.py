@@ -271,6 +271,11 @@ class Engine:
         """True once the model is loaded."""
         return self._ready.is_set()
 
+    @property
+    def problems(self) -> tuple[str, ...]:
+        """What does not work now (no microphone, no hotkey), each in a sentence."""
+        return tuple(self._problems.values())
+
     def wait_ready(self, timeout: float | None = None) -> bool:
         """Block until the model is loaded (or ``timeout``); return whether it is."""
         return self._ready.wait(timeout)

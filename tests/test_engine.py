@@ -912,6 +912,7 @@ def test_a_problem_fixed_by_a_settings_change_is_no_longer_reported(pulse, holdt
         seen = _start(eng)
         first = wait_for(lambda: seen.of(ev.EngineReady), timeout=60, what="ready")[0]
         assert any("No Such Mic" in p for p in first.problems), first
+        assert eng.problems == first.problems  # (what the first-run welcome lists)
         fixed = Settings()
         eng.apply_settings(fixed)  # the default microphone
         wait_for(
@@ -923,7 +924,7 @@ def test_a_problem_fixed_by_a_settings_change_is_no_longer_reported(pulse, holdt
             fixed.model_copy(update={"model": fixed.model.model_copy(update={"beam_size": 4})})
         )
         again = wait_for(lambda: seen.of(ev.EngineReady)[1:], timeout=60, what="ready again")[0]
-        assert again.problems == (), again
+        assert again.problems == () == eng.problems, again
     finally:
         eng.shutdown()
 

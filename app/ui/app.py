@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import getpass
 import hashlib
+import html
 import io
 import logging
 import logging.handlers
@@ -19,6 +20,7 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -78,8 +80,9 @@ def ask_running_instance(name: str | None = None, timeout_ms: int = CONNECT_TIME
     return True
 
 
-def welcome_text(settings: Settings, tray_available: bool) -> str:
-    """The first-run message: the hotkey, and what the user still has to grant (macOS/Wayland)."""
+def welcome_text(settings: Settings, tray_available: bool, problems: Sequence[str] = ()) -> str:
+    """The first-run message: the hotkey, and what the user still has to grant (macOS/Wayland)
+    or to fix (``problems``: what did not start, a missing microphone or hotkey)."""
     key = describe_hotkey(settings.hotkey.key)
     how = "Hold" if settings.hotkey.mode == "hold" else "Press"
     ending = "and let go" if settings.hotkey.mode == "hold" else f"and press {key} again"
@@ -89,8 +92,9 @@ def welcome_text(settings: Settings, tray_available: bool) -> str:
         if mode == "raw"
         else "has an LLM rework what you said before it is inserted"
     )
+    ready = "Holdtype is almost ready" if problems else "Holdtype is ready"
     parts = [
-        f"<p><b>Holdtype is ready.</b> {how} <b>{key}</b>, speak, {ending}: your words are typed "
+        f"<p><b>{ready}.</b> {how} <b>{key}</b>, speak, {ending}: your words are typed "
         "where the cursor is.</p>",
         f"<p>Speech is recognised on this computer with the <b>{settings.model.name}</b> model; "
         f"mode <b>{mode}</b> {does}.</p>",
@@ -109,6 +113,9 @@ def welcome_text(settings: Settings, tray_available: bool) -> str:
             "toggle</code>, or pick an X11 session; pasting needs "
             "<code>wl-clipboard</code> and <code>ydotool</code>.</p>"
         )
+    if problems:  # said as they happened too, but a first start should not claim all is well
+        listed = "".join(f"<li>{html.escape(problem)}</li>" for problem in problems)
+        parts.append(f"<p><b>Not working yet:</b></p><ul>{listed}</ul>")
     if tray_available:
         parts.append("<p>The microphone icon in the tray has the menu: modes, models, history, settings.</p>")
     else:
@@ -268,7 +275,7 @@ class HoldtypeApp(QObject):
         box.setWindowTitle("Welcome to Holdtype")
         box.setIconPixmap(QIcon(str(resources_dir() / "icons" / "holdtype.png")).pixmap(64, 64))
         box.setTextFormat(Qt.TextFormat.RichText)
-        box.setText(welcome_text(self.live.settings, self.tray.available))
+        box.setText(welcome_text(self.live.settings, self.tray.available, self.engine.problems))
         box.setStandardButtons(QMessageBox.StandardButton.Ok)
         box.setEscapeButton(QMessageBox.StandardButton.Ok)  # Esc and the title-bar close work
         settings_button = box.addButton("Open settings", QMessageBox.ButtonRole.ActionRole)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import pytest
 
 from app.config import Settings
@@ -73,3 +75,12 @@ def test_a_settings_file_set_aside_does_not_bring_the_welcome_back(display, hold
         tray.terminate()
         tray.wait(timeout=30)
     assert list(config.parent.glob("config.toml.broken-*"))
+
+
+def test_the_welcome_does_not_say_ready_when_a_part_did_not_start() -> None:
+    # With no microphone the first start said "Holdtype is ready." (the problem was in the log).
+    problem = "no input device found: plug in a microphone <or> check PulseAudio"
+    text = welcome_text(Settings(), tray_available=True, problems=[problem])
+    assert "<b>Holdtype is almost ready.</b>" in text and "Holdtype is ready" not in text
+    assert "<b>Not working yet:</b>" in text and html.escape(problem) in text
+    assert "Holdtype is ready." in welcome_text(Settings(), tray_available=True)
