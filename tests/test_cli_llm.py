@@ -40,6 +40,19 @@ def test_modes_list_and_show() -> None:
     assert all(r["apps"] == [] for r in rows)
 
 
+def test_modes_list_says_which_model_a_mode_without_one_runs_on() -> None:
+    """It said "(llm default)" when llm's default was a cloud model Holdtype does not use
+    unless named (the modes then fall back): now it says none is set, or names the model."""
+    listed = holdtype("modes", "list")
+    clean = next(line for line in listed.stdout.splitlines() if line.split()[:1] == ["clean"])
+    assert "(none: set llm.model)" in clean, listed.stdout
+    write_llm_models([model_entry("holdtype-local", "http://127.0.0.1:9/v1")])
+    assert holdtype("config", "set", "llm.model", "holdtype-local").returncode == 0
+    listed = holdtype("modes", "list")
+    clean = next(line for line in listed.stdout.splitlines() if line.split()[:1] == ["clean"])
+    assert "holdtype-local" in clean, listed.stdout
+
+
 def test_apps_tied_to_a_mode_are_set_and_listed() -> None:
     tied = holdtype("config", "set", "modes.apps", '{"thunderbird": "email", "Geary": "email"}')
     assert tied.returncode == 0, tied.stderr

@@ -17,7 +17,7 @@ import click
 
 from app.commands._common import echo_json, settings
 from app.config import Settings
-from app.llm.modes import get_mode, load_modes, unusable_ties
+from app.llm.modes import Mode, get_mode, load_modes, unusable_ties
 
 
 @click.group()
@@ -57,9 +57,10 @@ def list_modes(as_json: bool) -> None:
             )
         return
     width = max(len(n) for n in found)
+    default = cfg.llm.model or _llm_default(cfg, [m for m in found.values() if m.uses_llm and not m.model])
     for mode in found.values():
         mark = "*" if mode.name == cfg.modes.active else " "
-        model = mode.model or (cfg.llm.model or "(llm default)") if mode.uses_llm else "-"
+        model = (mode.model or default) if mode.uses_llm else "-"
         click.echo(f"{mark} {mode.name:<{width}}  {model:<24}  {mode.description}")
         apps = _apps_of(cfg, mode.name)
         if apps:
@@ -128,6 +129,19 @@ def test_mode(name: str, text: str, sample: int, as_json: bool) -> None:
         return
     suffix = " (cached)" if result.cached else ""
     click.secho(f"{result.model}: {result.llm_ms:.0f} ms{suffix}", err=True, fg="bright_black")
+
+
+def _llm_default(cfg: Settings, needing: list[Mode]) -> str:
+    """What the modes in ``needing`` (LLM modes naming no model, with no ``llm.model`` set)
+    run on: llm's default model when Holdtype would use it (a local one), else that none is."""
+    if not needing:
+        return "-"
+    from app.llm.runner import NoModel, pick_model
+
+    try:
+        return f"{pick_model(needing[0], cfg)} (llm's default)"
+    except NoModel:  # a cloud default is not used unless named: these modes fall back
+        return "(none: set llm.model)"
 
 
 def _apps_of(cfg: Settings, mode: str) -> list[str]:
