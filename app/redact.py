@@ -23,9 +23,15 @@ SHOWN = 6  # characters of a key left to tell which one it was
 
 
 def _is_key(word: str) -> bool:
-    """A key's shape (:func:`looks_like_api_key`) with both cases of letters in it: the random
-    part of every provider's keys has them, model ids ("xai-grok-2-latest") do not."""
-    return looks_like_api_key(word) and any(c.isupper() for c in word) and any(c.islower() for c in word)
+    """A key's shape (:func:`looks_like_api_key`) with a random part: letters of both cases
+    (OpenAI, Anthropic, Groq, Google), or a run of 20 or more letters and digits with a digit
+    in it (the lower-case hex of DeepSeek, OpenRouter, Perplexity). Model ids
+    ("xai-grok-2-vision-1212") have neither."""
+    if not looks_like_api_key(word):
+        return False
+    if any(c.isupper() for c in word) and any(c.islower() for c in word):
+        return True
+    return any(len(run) >= 20 and any(c.isdigit() for c in run) for run in re.split(r"[-_]", word))
 
 
 def redact_keys(text: str) -> str:
@@ -35,6 +41,8 @@ def redact_keys(text: str) -> str:
     'Incorrect API key provided: sk-pro…(key hidden). Check it.'
     >>> redact_keys("model xai-grok-2-vision-1212 and sk-learn are no keys")
     'model xai-grok-2-vision-1212 and sk-learn are no keys'
+    >>> redact_keys("Authentication Fails (sk-or-v1-0123456789abcdef0123456789abcdef)")
+    'Authentication Fails (sk-or-…(key hidden))'
     """
     if "-" not in text and "_" not in text and "AIza" not in text:
         return text

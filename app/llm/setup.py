@@ -30,7 +30,10 @@ def extra_models_problem(path: Path | None = None) -> str | None:
     import yaml
 
     path = path or extra_models_file()
-    if not path.exists():
+    try:
+        if not path.exists():
+            return None
+    except OSError:  # (an unreadable folder: llm's own error says more)
         return None
     fix = "fix it or move it away"
     try:
@@ -53,7 +56,7 @@ def extra_models_problem(path: Path | None = None) -> str | None:
     for number, entry in enumerate(data, 1):
         if not isinstance(entry, dict):
             return f"{path}: model {number} is not a set of fields ('model_id: ...'); {fix}"
-        missing = [name for name in REQUIRED_FIELDS if not entry.get(name)]
+        missing = [name for name in REQUIRED_FIELDS if name not in entry]
         if missing:
             return f"{path}: model {number} has no {' and no '.join(missing)}; {fix}"
     return None
@@ -62,4 +65,7 @@ def extra_models_problem(path: Path | None = None) -> str | None:
 def llm_failure(exc: BaseException) -> str:
     """What an exception from the llm library's model lookup means: the problem of
     ``extra-openai-models.yaml`` when it has one, else the error on one line."""
-    return extra_models_problem() or f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+    from app.redact import redact_keys
+
+    said = redact_keys(" ".join(str(exc).split()))  # masked before it is cut: a cut key is no key
+    return extra_models_problem() or f"{type(exc).__name__}: {said[:300]}"
