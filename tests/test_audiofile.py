@@ -28,3 +28,25 @@ def test_a_file_reads_as_faster_whisper_reads_it(speak: Speak, tmp_path: Path, s
     assert abs(len(ours) / 16000 - len(load_audio(spoken)) / 16000) < 0.05  # resampled to 16 kHz
     np.testing.assert_array_equal(ours, decode_audio(str(other), sampling_rate=16000))
     np.testing.assert_array_equal(decode_bytes(other.read_bytes()), ours)
+
+
+def test_a_damaged_stretch_in_the_middle_does_not_cut_the_rest(speak: Speak, tmp_path: Path) -> None:
+    """faster-whisper's reader skips a frame ffmpeg cannot decode but, its generator ended by
+    the error, reads nothing after it: an MP3 damaged a third of the way in came out a third
+    long, without a word of warning."""
+    require_tools("ffmpeg", fix="sudo apt-get install ffmpeg")
+    spoken = speak(
+        "This is a longer sentence that we damage in the middle, to see whether the reader goes on "
+        "after the damage and keeps the rest of the words."
+    )
+    mp3 = tmp_path / "whole.mp3"
+    subprocess.run(
+        ["ffmpeg", "-loglevel", "error", "-i", str(spoken), "-c:a", "libmp3lame", str(mp3)], check=True
+    )
+    data = bytearray(mp3.read_bytes())
+    for at in (len(data) // 3, len(data) // 2):  # two stretches of garbage, as a bad disk or copy gives
+        data[at : at + 400] = bytes([0xFF, 0x00, 0x13, 0x37]) * 100
+    damaged = tmp_path / "damaged.mp3"
+    damaged.write_bytes(bytes(data))
+    whole = len(load_audio(mp3))
+    assert len(load_audio(damaged)) > 0.8 * whole

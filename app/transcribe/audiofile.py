@@ -51,7 +51,8 @@ def _decode_with_pyav(source: str | BinaryIO) -> np.ndarray:
 
     Holdtype's own, not faster-whisper's ``decode_audio``: that passes ``metadata_errors`` to
     ``av.open``, which PyAV 19 (what pip installs on Python 3.12 and later) no longer takes, so
-    every file failed to open there. Frames ffmpeg cannot decode are skipped, as there.
+    every file failed to open there. A packet ffmpeg cannot decode is skipped and the rest is
+    read (faster-whisper meant to, but its generator ended at the first damaged frame).
     """
     import av
 
@@ -66,15 +67,13 @@ def _decode_with_pyav(source: str | BinaryIO) -> np.ndarray:
         if not container.streams.audio:
             raise AudioError("it has no audio track")
         resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
-        frames = iter(container.decode(container.streams.audio[0]))
-        while True:
+        for packet in container.demux(container.streams.audio[0]):  # (the last one flushes)
             try:
-                frame = next(frames)
-            except StopIteration:
-                break
-            except av.error.InvalidDataError:  # a damaged frame: the rest is still read
+                frames = packet.decode()
+            except av.error.InvalidDataError:  # a damaged packet: the rest is still read
                 continue
-            chunks.extend(out.to_ndarray().reshape(-1) for out in resampler.resample(frame))
+            for frame in frames:
+                chunks.extend(out.to_ndarray().reshape(-1) for out in resampler.resample(frame))
         chunks.extend(out.to_ndarray().reshape(-1) for out in resampler.resample(None))  # its tail
     if not chunks:
         return np.zeros(0, np.float32)
