@@ -262,3 +262,30 @@ def test_a_cache_another_program_holds_costs_a_dictation_about_a_second(local_ll
     assert [p.name for p in folder.parent.iterdir()] == ["llm"]  # was moved aside as "corrupt"
     with LLMCache() as store:
         assert store.get(first.cache_key, count=False) is not None
+
+
+def test_forgetting_replies_gives_up_soon_on_a_cache_another_program_holds(caplog) -> None:  # type: ignore[no-untyped-def]
+    """Deleting a history entry deletes its reply; with the cache held by another program,
+    diskcache's opening retried for 60 s (on the settings window's thread)."""
+    import sqlite3
+    import threading
+
+    import diskcache
+
+    from app.llm.cache import forget_replies
+
+    with LLMCache() as store:
+        store.put(_entry("7" * 64))
+    holder = sqlite3.connect(get_paths().llm_cache_dir / diskcache.core.DBNAME, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another program writing, for longer than any wait below
+    try:
+        done: list[int] = []
+        worker = threading.Thread(target=lambda: done.append(forget_replies(["7" * 64])), daemon=True)
+        worker.start()
+        worker.join(20)
+        assert done == [0], "forgetting waited on the held cache"
+        assert "stay in the cache" in caplog.text
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert forget_replies(["7" * 64]) == 1

@@ -150,19 +150,7 @@ class LLMCache:
     def _wait_for_writers(self) -> None:
         """Wait up to :data:`WAIT_S` for the write lock that opening takes (diskcache's own
         opening retries for 60 s whatever its timeout): sqlite3.OperationalError if it is held."""
-        db = self.directory / diskcache.core.DBNAME
-        if not db.is_file():
-            return
-        conn = sqlite3.connect(db, timeout=WAIT_S, isolation_level=None)
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute("ROLLBACK")
-        except sqlite3.OperationalError:
-            raise
-        except sqlite3.DatabaseError:  # not a database: opening sets it aside
-            pass
-        finally:
-            conn.close()
+        _wait_for_writers(self.directory)
 
     def _open(self) -> diskcache.Cache:
         private_file(self.directory / diskcache.core.DBNAME)  # it holds what was said, as history
@@ -322,6 +310,25 @@ class LLMCache:
             return removed
 
 
+def _wait_for_writers(directory: Path) -> None:
+    """Wait up to :data:`WAIT_S` for the cache database's write lock (diskcache's own opening
+    retries for 60 s whatever its timeout): sqlite3.OperationalError if another process holds
+    it longer. A file that is no database passes: opening it says so."""
+    db = directory / diskcache.core.DBNAME
+    if not db.is_file():
+        return
+    conn = sqlite3.connect(db, timeout=WAIT_S, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("ROLLBACK")
+    except sqlite3.OperationalError:
+        raise
+    except sqlite3.DatabaseError:  # not a database: opening sets it aside
+        pass
+    finally:
+        conn.close()
+
+
 def forget_replies(keys: list[str], directory: Path | None = None) -> int:
     """Delete the replies cached under ``keys`` (those of deleted history entries) and return
     how many were there. The cache is opened with the settings it has (not the defaults,
@@ -331,8 +338,11 @@ def forget_replies(keys: list[str], directory: Path | None = None) -> int:
     if not (folder / diskcache.core.DBNAME).is_file():
         return 0
     try:
+        _wait_for_writers(folder)  # (the settings window deletes on its own thread)
         with diskcache.Cache(str(folder), timeout=WAIT_S, sqlite_secure_delete=1) as cache:
-            return sum(int(cache.delete(key)) for key in keys)
+            removed = sum(int(cache.delete(key)) for key in keys)
+            cache._sql("PRAGMA wal_checkpoint(TRUNCATE)")  # old page images leave the WAL too
+            return removed
     except CACHE_FAILURES as exc:
         log.warning("the LLM replies of the deleted history entries stay in the cache (%s): %s", folder, exc)
         return 0
