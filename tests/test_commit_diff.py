@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -33,7 +34,8 @@ for folder in sys.argv[1:]:
     pid, fd = pty.fork()
     if pid == 0:
         os.chdir(folder)
-        os.execvp("sleep", ["sleep", "120"])
+        program = os.environ.get("PROGRAM", "sleep")
+        os.execv(program if "/" in program else "/bin/sleep", [program, "120"])
 print("ready", flush=True)
 time.sleep(120)
 """
@@ -43,9 +45,10 @@ time.sleep(120)
 def window_process() -> Iterator:
     started: list[subprocess.Popen[str]] = []
 
-    def start(*folders: Path) -> subprocess.Popen[str]:
+    def start(*folders: Path, program: str = "sleep") -> subprocess.Popen[str]:
         proc = subprocess.Popen(
             [sys.executable, "-c", WINDOW, *map(str, folders)],
+            env={**os.environ, "PROGRAM": program},
             stdout=subprocess.PIPE,
             text=True,
             start_new_session=True,  # no terminal of its own, like a window started from a menu
@@ -78,9 +81,19 @@ def test_no_folder_when_a_window_has_no_terminal_or_several(window_process, tmp_
     assert foreground_directory(None) is None
 
 
-def _children(pid: int) -> list[str]:
+def test_no_folder_when_the_terminal_runs_ssh_or_tmux(window_process, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """tmux's client sits in the folder it was attached from, not the pane's; ssh's shell is
+    on another machine: their folder is not the one worked in."""
+    ssh = tmp_path / "ssh"
+    ssh.symlink_to(shutil.which("sleep") or "/bin/sleep")  # a program named ssh, as the terminal sees it
+    remote = window_process(tmp_path, program=str(ssh))
+    wait_for(lambda: _children(remote.pid, "ssh"), timeout=10, what="the 'ssh' in the terminal")
+    assert foreground_directory(remote.pid) is None
+
+
+def _children(pid: int, name: str = "sleep") -> list[str]:
     out = subprocess.run(["ps", "-o", "pid=,comm=", "--ppid", str(pid)], capture_output=True, text=True)
-    return [line for line in out.stdout.splitlines() if "sleep" in line]
+    return [line for line in out.stdout.splitlines() if name in line]
 
 
 def _repo(folder: Path, staged: str) -> Path:

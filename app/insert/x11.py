@@ -29,9 +29,10 @@ import logging
 import os
 import re
 import shutil
+import socket
 import subprocess
 from collections.abc import Callable, Collection, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from app.config import PasteSettings
 from app.errors import SHOWN_TO_USER
@@ -86,9 +87,7 @@ def active_window(display_name: str | None = None) -> ActiveWindow:
         while window is not None and window != root:
             wm_class = window.get_wm_class()
             if wm_class:
-                owner = window.get_full_property(d.intern_atom("_NET_WM_PID"), X.AnyPropertyType)
-                pid = int(owner.value[0]) if owner is not None and len(owner.value) else None
-                return ActiveWindow(found, tuple(wm_class), pid)
+                return ActiveWindow(found, tuple(wm_class), _local_pid(d, window))
             window = window.query_tree().parent
         return ActiveWindow(found, None)
     except Exception as exc:  # a window can vanish between the calls
@@ -96,6 +95,25 @@ def active_window(display_name: str | None = None) -> ActiveWindow:
         return ActiveWindow(None, None)
     finally:
         d.close()
+
+
+def _local_pid(d: Any, window: Any) -> int | None:
+    """The process of ``window`` (``_NET_WM_PID``) when it runs on this machine (its
+    ``WM_CLIENT_MACHINE`` is this host): a window forwarded over ssh names a pid of another."""
+    from Xlib import X
+
+    owner = window.get_full_property(d.intern_atom("_NET_WM_PID"), X.AnyPropertyType)
+    if owner is None or not len(owner.value):
+        return None
+    machine = window.get_full_property(d.intern_atom("WM_CLIENT_MACHINE"), X.AnyPropertyType)
+    host = (
+        machine.value.decode(errors="replace")
+        if machine is not None and isinstance(machine.value, bytes)
+        else ""
+    )
+    if host and host.split(".")[0] != socket.gethostname().split(".")[0]:
+        return None
+    return int(owner.value[0])
 
 
 def active_window_class(display_name: str | None = None) -> tuple[str, ...] | None:

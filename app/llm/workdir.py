@@ -10,9 +10,10 @@ secrets included, to the model. What counts there is the folder of the terminal 
 focused window's process started, those in the foreground of a terminal (their process group is
 their terminal's foreground group: the shell at its prompt, or ``git commit``'s editor). When
 they all sit in one terminal, the newest one's working folder is the answer. A window with no
-terminal in it (an editor, a browser), or several terminals (tabs, or one server process for
-every window, as gnome-terminal has), cannot tell which folder is meant: None, and the mode
-goes without a diff rather than send the wrong one.
+terminal in it (an editor, a browser), several terminals (tabs, or one server process for
+every window, as gnome-terminal has), or a terminal running tmux, screen or ssh (the folder
+worked in is not theirs), cannot tell which folder is meant: None, and the mode goes without
+a diff rather than send the wrong one.
 """
 
 from __future__ import annotations
@@ -27,9 +28,16 @@ from typing import NamedTuple
 log = logging.getLogger(__name__)
 
 PROC = Path("/proc")
+# Foreground programs whose own folder is not the one worked in: a terminal multiplexer's
+# client (its panes' shells belong to its server, elsewhere), a session on another machine.
+ELSEWHERE = frozenset(
+    {"tmux", "tmux: client", "screen", "zellij", "ssh", "mosh-client", "et", "docker", "podman",
+     "kubectl", "distrobox", "toolbox", "vagrant", "lxc", "incus", "machinectl", "sudo"}
+)  # fmt: skip
 
 
 class _Process(NamedTuple):
+    name: str  # the command name (comm)
     pid: int
     ppid: int
     pgrp: int
@@ -47,9 +55,16 @@ def _read_stat(pid_dir: Path) -> _Process | None:
     # "pid (comm) state ppid pgrp session tty_nr tpgid flags ... starttime(22nd)": the command
     # name may hold spaces and parentheses, so the fields are counted from its closing one.
     fields = text[text.rfind(")") + 2 :].split()
+    name = text[text.find("(") + 1 : text.rfind(")")]
     try:
         return _Process(
-            int(pid_dir.name), int(fields[1]), int(fields[2]), int(fields[4]), int(fields[5]), int(fields[19])
+            name,
+            int(pid_dir.name),
+            int(fields[1]),
+            int(fields[2]),
+            int(fields[4]),
+            int(fields[5]),
+            int(fields[19]),
         )
     except (IndexError, ValueError):
         return None
@@ -68,14 +83,20 @@ def foreground_directory(pid: int | None, proc: Path = PROC) -> Path | None:
         if entry.name.isdigit() and (process := _read_stat(entry)) is not None:
             children.setdefault(process.ppid, []).append(process)
     foreground: list[_Process] = []
-    todo = [pid]
+    todo, seen = [pid], {pid}
     while todo:
         for child in children.get(todo.pop(), ()):
+            if child.pid in seen:  # (a pid reused during the scan)
+                continue
+            seen.add(child.pid)
             todo.append(child.pid)
             if child.tty and child.pgrp == child.tpgid:
                 foreground.append(child)
     if len({p.tty for p in foreground}) != 1:
         log.debug("window process %s: %d terminal(s) in the foreground: folder unknown", pid, len(foreground))
+        return None
+    if any(p.name in ELSEWHERE for p in foreground):
+        log.debug("window process %s runs tmux, ssh or the like: folder unknown", pid)
         return None
     newest = max(foreground, key=lambda p: (p.started, p.pid))
     with contextlib.suppress(OSError):
