@@ -176,6 +176,27 @@ def test_pre_roll_keeps_audio_from_before_start(
         assert _speech_span(audio) == 0.0  # without pre-roll the word is lost: the test can tell
 
 
+def test_a_longer_pre_roll_set_while_armed_adds_no_silence_it_never_heard(
+    pulse: PulseServer, speak: Speak, errors: Errors
+) -> None:
+    """`retune` grows the ring for a longer pre-roll on the open stream: a press right after
+    took the whole new pre-roll from a ring that held 0.5 s, 1.5 s of it zeros never heard."""
+    rec = Recorder(AudioSettings(pre_roll_s=0.3), on_error=errors)
+    rec.arm()
+    try:
+        assert rec.wait_frames(int(1.0 * SAMPLE_RATE), timeout=30)
+        assert rec.retune(AudioSettings(pre_roll_s=2.0))
+        rec.start()  # at once: the grown ring holds what the old one had, 0.5 s and a little
+        audio = rec.stop()
+        assert audio.size < int(1.0 * SAMPLE_RATE), audio.size / SAMPLE_RATE
+        assert rec.wait_frames(rec.frames_captured + int(2.2 * SAMPLE_RATE), timeout=30)
+        _play_and_capture(pulse, rec, speak("Hello."))
+        rec.start()  # the new pre-roll, whole, once as much audio came
+        assert rec.stop().size >= int(2.0 * SAMPLE_RATE)
+    finally:
+        rec.disarm()
+
+
 def test_spool_gets_the_same_audio(pulse: PulseServer, recorder: Recorder, speak: Speak) -> None:
     clip = speak("Testing the spool.")
     writer = Spool(get_paths().spool_dir).open(generation=1)

@@ -88,6 +88,7 @@ class Recorder:
         self._pre_frames = min(round(settings.pre_roll_s * SAMPLE_RATE), self._max_frames)
         self._ring = np.zeros(max(self._pre_frames, SAMPLE_RATE // 2) + _LEVEL_WINDOW, np.float32)
         self._ring_total = 0  # frames ever written to the ring
+        self._ring_from = 0  # the first of them the ring holds for sure (see retune)
         self._utt = np.zeros(0, np.float32)
         self._utt_len = 0
         self._recording = False
@@ -222,7 +223,7 @@ class Recorder:
         self._channels = channels
         with self._lock:
             self._ring[:] = 0.0
-            self._ring_total = 0
+            self._ring_total = self._ring_from = 0
             self._lost = None
             self._lost_reported = False
             self._closing = False
@@ -305,10 +306,14 @@ class Recorder:
             if size != self._ring.size:
                 ring = np.zeros(size, np.float32)
                 kept = np.arange(
-                    self._ring_total - min(self._ring_total, self._ring.size, size), self._ring_total
+                    self._ring_total - min(self._ring_total - self._ring_from, self._ring.size, size),
+                    self._ring_total,
                 )
                 ring[kept % size] = self._ring[kept % self._ring.size]  # where writing goes on
                 self._ring = ring
+                # A bigger ring holds only what the smaller one had: the rest of a longer
+                # pre-roll fills in as audio comes, never as the zeros it starts with.
+                self._ring_from = int(kept[0]) if kept.size else self._ring_total
             if self._utt.size < pre_frames:  # (an utterance starts with the pre-roll in it)
                 self._utt = np.zeros(
                     min(max_frames, max(pre_frames, int(_INITIAL_UTTERANCE_S * SAMPLE_RATE))), np.float32
@@ -322,7 +327,7 @@ class Recorder:
         if not self.armed:
             raise AudioError(self._lost or "the microphone is not armed (no input device open)")
         with self._lock:
-            pre = min(self._pre_frames, self._ring_total, self._ring.size)
+            pre = min(self._pre_frames, self._ring_total - self._ring_from, self._ring.size)
             if pre:
                 end = self._ring_total % self._ring.size
                 idx = np.arange(end - pre, end) % self._ring.size
