@@ -340,6 +340,9 @@ def test_a_slip_in_a_modes_options_is_said_not_sent(chat_stub: OpenAIChatStub, o
         "<think>\nThe user wants filler words removed. Keep the meaning.\n</think>\n\n"
         "So I think we should ship the release today.",
         "Sure! Here is the cleaned-up text:\n\nSo I think we should ship the release today.",
+        # DeepSeek-R1's distills and Qwen3 under many templates: the opening tag is the prompt's
+        "Okay, the user wants the fillers out.\n</think>\n\nSo I think we should ship the release today.",
+        "Here\u2019s the cleaned-up text:\nSo I think we should ship the release today.",
     ],
 )
 def test_a_thinking_models_reasoning_and_a_lead_in_are_not_pasted(

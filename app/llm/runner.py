@@ -91,12 +91,14 @@ _ABOUT_ITSELF = re.compile(
 )
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*[\"')\]]*")
 # The reasoning a local "thinking" model (Qwen3, DeepSeek-R1 through Ollama or llama.cpp) puts
-# before its answer; one left open is all reasoning (cut off at the length limit).
-_THINKING = re.compile(r"^\s*<(think|thinking|reasoning)>(?:.*?</\1>|.*\Z)\s*", re.DOTALL | re.IGNORECASE)
+# before its answer: opened by a tag, or with the opening tag in the chat template (only the
+# closing one in the reply); one left open is all reasoning (cut off at the length limit).
+_THINK_OPEN = re.compile(r"\s*<(?:think|thinking|reasoning)>", re.IGNORECASE)
+_THINK_CLOSE = re.compile(r"</(?:think|thinking|reasoning)>\s*", re.IGNORECASE)
 # A chat model's lead-in line before the rewrite ("Sure! Here is the cleaned-up text:").
 _LEAD_IN = re.compile(
     r"^\W*(?:(?:sure|certainly|of course|okay|ok|absolutely)\b[!,.]*\s*)?"
-    r"(here(?:'s|\s+is|\s+are)\b[^\n:]{0,80}):[*_]{0,2}[ \t]*\n\s*",
+    r"(here(?:['\u2019]s|\s+is|\s+are)\b[^\n:]{0,80}):[*_]{0,2}[ \t]*\n\s*",
     re.IGNORECASE,
 )
 _MARKER_LINE = re.compile(r"^\s*<<<[A-Z-]*[0-9a-f]{12}>>>\s*$", re.MULTILINE)
@@ -724,7 +726,7 @@ def _output_text(mode: Mode, reply: _Reply) -> str:
         if isinstance(value, list):
             return "\n".join(f"- {str(item).strip()}" for item in value)
         return "" if value is None else str(value).strip()
-    return clean_reply(reply.text)
+    return clean_reply(strip_thinking(reply.text))  # (a reply cached before it was dropped at once)
 
 
 def clean_reply(reply: str) -> str:
@@ -741,10 +743,16 @@ def strip_thinking(reply: str) -> str:
 
     >>> strip_thinking("<think>The user wants it tidied.</think>\n\nWe ship today.")
     'We ship today.'
+    >>> strip_thinking("Okay, the user wants it tidied.\n</think>\n\nWe ship today.")
+    'We ship today.'
     >>> strip_thinking("<think>Let me see, the user said"), strip_thinking("We <think> today")
     ('', 'We <think> today')
     """
-    return _THINKING.sub("", reply, count=1)
+    opened = _THINK_OPEN.match(reply)
+    closed = _THINK_CLOSE.search(reply)
+    if closed is not None and (opened or not _THINK_OPEN.search(reply, 0, closed.start())):
+        return reply[closed.end() :]  # (any of the three names closes: a model may mix them)
+    return "" if opened else reply
 
 
 def trim_chatter(source: str, reply: str) -> str:
@@ -761,6 +769,8 @@ def trim_chatter(source: str, reply: str) -> str:
     >>> trim_chatter("text: call mom at five", "Text: Call Mom at five.")
     'Text: Call Mom at five.'
     >>> trim_chatter("so um we ship today", "Sure! Here is the cleaned-up text:\n\nWe ship today.")
+    'We ship today.'
+    >>> trim_chatter("so um we ship today", "Here’s the cleaned-up text:\nWe ship today.")
     'We ship today.'
     >>> trim_chatter("here is the plan: we ship today", "Here is the plan:\nWe ship today.")
     'Here is the plan:\nWe ship today.'
