@@ -1182,13 +1182,15 @@ class Engine:
     def _prune_reply_cache(self, days: float) -> None:
         """Delete LLM replies older than ``days`` too: each holds a dictation (its prompt) as
         history does, and kept past the retention it outlived the entry it came from."""
-        from app.llm.cache import CACHE_FAILURES
+        from app.llm.cache import CACHE_FAILURES, LLMCache
 
-        if not self._settings.llm.cache_enabled:
-            return
         try:
             cache = self._runner().cache
-            removed = cache.clear(older_than_days=days) if cache is not None else 0
+            if cache is None and self._paths.llm_cache_dir.is_dir():  # caching off since: still pruned
+                with LLMCache(self._settings.llm) as off:
+                    removed = off.clear(older_than_days=days)
+            else:
+                removed = cache.clear(older_than_days=days) if cache is not None else 0
         except CACHE_FAILURES as exc:  # (another program holds it: the next pruning tries again)
             log.warning("LLM replies older than %s days are deleted later: %s", days, exc)
             return

@@ -542,9 +542,11 @@ def test_history_past_its_retention_is_deleted_at_start_and_when_the_setting_cha
         eng.shutdown()
 
 
-def test_llm_replies_past_the_history_retention_are_deleted_with_it(holdtype_home: Path):
+@pytest.mark.parametrize("caching", [True, False])
+def test_llm_replies_past_the_history_retention_are_deleted_with_it(holdtype_home: Path, caching: bool):
     """The reply cache holds each dictation a mode sent (its prompt): past the history's
-    retention the entries were deleted and the replies, with the words in them, stayed."""
+    retention the entries were deleted and the replies, with the words in them, stayed (also
+    those cached before caching was turned off)."""
     import time
 
     from app.llm.cache import CacheEntry, LLMCache
@@ -560,6 +562,7 @@ def test_llm_replies_past_the_history_retention_are_deleted_with_it(holdtype_hom
         cache.put(reply("b" * 64, 0.01))
     settings = Settings()
     settings.history.retention_days = 7
+    settings.llm.cache_enabled = caching
     eng = Engine(settings, enable_hotkeys=False, enable_audio=False)
     try:
         eng.start()

@@ -162,7 +162,9 @@ def test_a_leftovers_note_is_read_and_deleted_with_it(tmp_path: Path) -> None:
     # deletions) is cleared; a note that is not JSON is read as no note.
     orphan = folder / "utt-20261204-101010-p4242-g1.wav.json"
     orphan.write_text("{}")
-    assert spool.leftovers() == [] and not orphan.exists()
+    torn = folder / ".utt-20261204-101010-p999999999-g2.wav.json.new"  # a dead process's write
+    torn.write_text('{"app": "kit')
+    assert spool.leftovers() == [] and not orphan.exists() and not torn.exists()
     broken = folder / "utt-20261204-101010-p4242-g2.wav"
     broken.write_bytes(b"RIFF")
     (folder / (broken.name + ".json")).write_text("{not json")

@@ -216,7 +216,8 @@ class SpoolWriter:
             if self._closed:
                 return self._result
             self._closed = True
-            note_path(self._path).unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # (the file must still be closed below)
+                note_path(self._path).unlink(missing_ok=True)
         self._queue.put(_STOP)
         self._thread.join(timeout=10.0)
         self._file.close()  # also releases the lock
@@ -293,6 +294,11 @@ class Spool:
             if not note.with_suffix("").exists():
                 with contextlib.suppress(OSError):
                     note.unlink()
+        for fresh in self.dir.glob(".utt-*.wav.json.new"):  # a note's write a crash cut short
+            match = _NAME_RE.match(fresh.name[1 : -len(".json.new")])
+            if match is None or not _process_alive(int(match["pid"])):
+                with contextlib.suppress(OSError):
+                    fresh.unlink()
         found = [p for p in self.dir.glob("utt-*.wav") if _NAME_RE.match(p.name) and not _in_use(p)]
         return sorted(found, key=lambda p: (p.stat().st_mtime, p.name))
 

@@ -415,7 +415,7 @@ class ModeRunner:
             raise _Fallback(f"cannot load llm model '{model_id}': {redact_keys(llm_failure(exc))}") from None
 
         call_options = _supported_options(model, options)
-        problem = _options_problem(model, model_id, options, call_options)
+        problem = _options_problem(model, model_id, mode.options, call_options)  # (the file's own)
         if problem:
             raise _Fallback(
                 f"mode {mode.name}: {problem}; fix [options] in its file (holdtype modes show {mode.name})"
