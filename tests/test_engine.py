@@ -58,6 +58,15 @@ def _start(engine: Engine) -> Recorder:
     return seen
 
 
+def _dictate_once(eng: Engine, target_window, speak) -> tuple[Recorder, ev.UtteranceResult]:  # type: ignore[no-untyped-def]
+    """Start ``eng``, dictate "The meeting moved to Thursday." into the target window; the
+    events seen and the result."""
+    seen = _start(eng)
+    target_window.focus()
+    eng.dictate_audio(load_audio(speak("The meeting moved to Thursday.", speed=150)))
+    return seen, wait_for(lambda: seen.of(ev.UtteranceResult), timeout=60, what="a result")[0]
+
+
 def _said(seen: Recorder, kind: type, part: str, what: str, timeout: float = 60) -> list:
     """Wait until ``seen`` holds an event of ``kind`` whose message contains ``part``; those events."""
     return wait_for(lambda: [e for e in seen.of(kind) if part in e.message], timeout=timeout, what=what)
@@ -290,10 +299,7 @@ def test_a_mode_that_fails_in_an_unforeseen_way_pastes_the_plain_transcript(
     settings.modes.active = "clean"
     eng = Engine(settings, enable_hotkeys=False, enable_audio=False)
     try:
-        seen = _start(eng)
-        target_window.focus()
-        eng.dictate_audio(load_audio(speak("The meeting moved to Thursday.", speed=150)))
-        result = wait_for(lambda: seen.of(ev.UtteranceResult), timeout=60, what="a result")[0]
+        seen, result = _dictate_once(eng, target_window, speak)
         assert result.outcome == ev.Outcome.PASTED and "thursday" in result.text.lower(), result
         wait_for(lambda: "Thursday" in target_window.text(), timeout=15, what="pasted text")
         assert any("plain transcript" in e.message for e in seen.of(ev.Notice))
@@ -347,10 +353,7 @@ def test_deleting_an_entry_deletes_the_llm_reply_made_from_it(x_env, target_wind
     settings.llm.model = "stub"
     eng = Engine(settings, enable_hotkeys=False, enable_audio=False)
     try:
-        seen = _start(eng)
-        target_window.focus()
-        eng.dictate_audio(load_audio(speak("The meeting moved to Thursday.", speed=150)))
-        result = wait_for(lambda: seen.of(ev.UtteranceResult), timeout=60, what="a result")[0]
+        result = _dictate_once(eng, target_window, speak)[1]
         assert result.outcome == ev.Outcome.PASTED and stub.bodies, result
     finally:
         eng.shutdown()
