@@ -139,18 +139,13 @@ class LLMCache:
         self.problem: str | None = None
         ensure_dir(self.directory, private=True)
         try:
-            self._wait_for_writers()
+            _wait_for_writers(self.directory)
             self._cache = self._open()
         except sqlite3.OperationalError as exc:  # locked, read-only, disk full: not damage
             raise self._unavailable(exc) from exc
         except sqlite3.DatabaseError as exc:  # a damaged database: start a new cache beside it
             self._set_aside(exc)
             self._cache = self._open()
-
-    def _wait_for_writers(self) -> None:
-        """Wait up to :data:`WAIT_S` for the write lock that opening takes (diskcache's own
-        opening retries for 60 s whatever its timeout): sqlite3.OperationalError if it is held."""
-        _wait_for_writers(self.directory)
 
     def _open(self) -> diskcache.Cache:
         private_file(self.directory / diskcache.core.DBNAME)  # it holds what was said, as history

@@ -287,7 +287,7 @@ class ModeRunner:
         entry = _cache_get(cache, key)
         if entry is not None:
             reply = _Reply(
-                entry.text,
+                strip_thinking(entry.text),  # (a reply cached before the reasoning was dropped)
                 entry.parsed,
                 entry.attempts,
                 entry.llm_ms,
@@ -412,7 +412,7 @@ class ModeRunner:
                 "from `holdtype llm models`"
             ) from None
         except Exception as exc:  # a broken plugin or llm setup must not lose words
-            raise _Fallback(f"cannot load llm model '{model_id}': {redact_keys(llm_failure(exc))}") from None
+            raise _Fallback(f"cannot load llm model '{model_id}': {llm_failure(exc)}") from None
 
         call_options = _supported_options(model, options)
         problem = _options_problem(model, model_id, mode.options, call_options)  # (the file's own)
@@ -726,7 +726,7 @@ def _output_text(mode: Mode, reply: _Reply) -> str:
         if isinstance(value, list):
             return "\n".join(f"- {str(item).strip()}" for item in value)
         return "" if value is None else str(value).strip()
-    return clean_reply(strip_thinking(reply.text))  # (a reply cached before it was dropped at once)
+    return clean_reply(reply.text)
 
 
 def clean_reply(reply: str) -> str:
