@@ -1184,13 +1184,11 @@ class Engine:
         history does, and kept past the retention it outlived the entry it came from."""
         from app.llm.cache import CACHE_FAILURES, LLMCache
 
+        if not self._paths.llm_cache_dir.is_dir():  # (also pruned with caching turned off since)
+            return
         try:
-            cache = self._runner().cache
-            if cache is None and self._paths.llm_cache_dir.is_dir():  # caching off since: still pruned
-                with LLMCache(self._settings.llm) as off:
-                    removed = off.clear(older_than_days=days)
-            else:
-                removed = cache.clear(older_than_days=days) if cache is not None else 0
+            with LLMCache(self._settings.llm) as cache:
+                removed = cache.clear(older_than_days=days)
         except CACHE_FAILURES as exc:  # (another program holds it: the next pruning tries again)
             log.warning("LLM replies older than %s days are deleted later: %s", days, exc)
             return
