@@ -22,6 +22,8 @@ from app.commands._common import load
 from app.config import Settings
 from app.engine_control import NO_HOTKEY_HINT
 from app.errors import HoldtypeError
+from app.hotkey.darwin_layout import prepare_keyboard_layout
+from app.hotkey.gesture import mode_for_key
 from app.settings_watch import POLL_INTERVAL_S, SettingsFileWatch
 
 log = logging.getLogger(__name__)
@@ -120,10 +122,12 @@ def run_headless() -> int:
     if hasattr(signal, "SIGHUP"):  # its terminal closed: shut down as cleanly as for Ctrl-C
         signal.signal(signal.SIGHUP, on_signal)
     click.echo(
-        f"holdtype: starting (hotkey {settings.hotkey.key}, {settings.hotkey.mode} mode, "
+        f"holdtype: starting (hotkey {settings.hotkey.key}, "
+        f"{mode_for_key(settings.hotkey.key, settings.hotkey.mode)} mode, "
         f"model {settings.model.name}, mode {settings.modes.active}); Ctrl-C to quit",
         err=True,
     )
+    prepare_keyboard_layout()  # macOS: pynput's layout read on this, the main, thread
     engine.start()
     control = serve_control(engine)
     watch = SettingsFileWatch(loaded.path)

@@ -13,6 +13,7 @@ double tap) is discarded; releases do nothing. In both modes repeated presses wi
 from __future__ import annotations
 
 import enum
+import sys
 from typing import Literal
 
 
@@ -23,6 +24,32 @@ class Action(str, enum.Enum):
     START = "start"
     STOP = "stop"
     DISCARD = "discard"
+
+
+def mode_for_key(
+    key: str, mode: Literal["hold", "toggle"], platform: str | None = None
+) -> Literal["hold", "toggle"]:
+    """The mode the hotkey ``key`` (``caps_lock``, ``ctrl+caps_lock``) really works in, given
+    ``hotkey.mode``.
+
+    macOS tells of Caps Lock only when its lock turns on or off, as a press and a release at
+    once (pynput makes up both): held, it would never start a dictation. There Caps Lock
+    starts one at a press and stops it at the next, and the lock ends as it was.
+
+    >>> mode_for_key("caps_lock", "hold", "darwin"), mode_for_key("caps_lock", "hold", "linux")
+    ('toggle', 'hold')
+    >>> mode_for_key("ctrl+caps_lock", "hold", "darwin"), mode_for_key("f9", "hold", "darwin")
+    ('toggle', 'hold')
+    """
+    if (platform or sys.platform) != "darwin":
+        return mode
+    from app.hotkey.binding import BindingError, parse_binding
+
+    try:
+        main = parse_binding(key).key
+    except BindingError:
+        return mode
+    return "toggle" if main == "caps_lock" else mode
 
 
 class Gesture:

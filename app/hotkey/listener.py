@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from app.config import HotkeySettings
 from app.errors import HoldtypeError
 from app.hotkey.binding import MODIFIER_OF, Binding, parse_binding
-from app.hotkey.gesture import Action, Gesture
+from app.hotkey.gesture import Action, Gesture, mode_for_key
 from app.hotkey.xrecord import unblock_record, wait_until_recording
 
 if TYPE_CHECKING:
@@ -288,7 +288,7 @@ class HotkeyListener:
         self.cancel = parse_binding(cancel_key)
         self.on_action = on_action
         self.restore_caps_lock = restore_caps_lock
-        self._gestures = {b: Gesture(mode, min_hold_s) for b in self.bindings}
+        self._gestures = {b: Gesture(mode_for_key(str(b), mode), min_hold_s) for b in self.bindings}
         self._active: Binding | None = None
         self._held: set[str] = set()  # modifier keys held, pynput names
         self._down: set[str] = set()  # other keys held, by the names they went down with

@@ -34,6 +34,7 @@ from app.config import Settings
 from app.errors import HoldtypeError
 from app.events import EngineReady
 from app.hotkey.binding import describe_hotkey
+from app.hotkey.darwin_layout import prepare_keyboard_layout
 from app.instance import AlreadyRunning, claim
 from app.paths import HOME_ENV, get_paths, resources_dir
 from app.redact import RedactKeys
@@ -259,6 +260,7 @@ class HoldtypeApp(QObject):
         """Start the engine, show the tray icon, and welcome a first-time user."""
         self.bridge.attach(self.engine)
         shown = self.tray.show()
+        prepare_keyboard_layout()  # macOS: pynput's layout read on this, the main, thread
         self.engine.start()
         if self.first_run:
             self.show_welcome()

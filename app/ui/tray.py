@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QMenu, QMessageBox, QSystemTrayIcon
 from app.config import Settings
 from app.events import EngineReady, ErrorRaised, Notice, State, StateChanged, UtteranceResult
 from app.hotkey.binding import describe_hotkey
+from app.hotkey.gesture import mode_for_key
 from app.paths import resources_dir
 from app.ui.qt_bridge import EngineBridge
 from app.ui.settings.live import LiveSettings
@@ -363,7 +364,7 @@ class TrayController(QObject):
             status = "hotkey paused"
         else:
             status = self.state.value
-        hold = "hold" if s.hotkey.mode == "hold" else "press to start/stop"
+        hold = "hold" if mode_for_key(s.hotkey.key, s.hotkey.mode) == "hold" else "press to start/stop"
         lines = [
             f"Holdtype — {status}",
             f"Hotkey: {describe_hotkey(s.hotkey.key)} ({hold})",
