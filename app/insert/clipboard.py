@@ -77,7 +77,12 @@ class Clipboard(Protocol):
 
 
 def _run(
-    args: list[str], data: bytes | None = None, *, detach: bool = False, timeout: float = TIMEOUT_S
+    args: list[str],
+    data: bytes | None = None,
+    *,
+    detach: bool = False,
+    timeout: float = TIMEOUT_S,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
     """Run a clipboard tool. ``detach``: the tool forks a server that keeps serving the text,
     so its output is not captured and it runs in a session of its own: in Holdtype's process
@@ -92,6 +97,7 @@ def _run(
             timeout=timeout,
             check=False,
             start_new_session=detach and sys.platform != "win32",
+            env=env,
         )
     except FileNotFoundError as exc:
         raise ClipboardError(f"{args[0]} is not installed") from exc
@@ -310,25 +316,93 @@ class WaylandClipboard:
         _run(["wl-copy", "--clear"])
 
 
+def utf8_locale_env() -> dict[str, str]:
+    """This process's environment with a UTF-8 locale for pbcopy and pbpaste, which take the
+    text's encoding from the locale: an app started by Finder or at login (launchd) has none,
+    and "café" or a curly apostrophe came out as "cafÃ©"."""
+    env = dict(os.environ)
+    if "utf-8" not in (env.get("LC_ALL") or env.get("LC_CTYPE") or env.get("LANG") or "").lower().replace(
+        "utf8", "utf-8"
+    ):
+        env.pop("LC_ALL", None)
+        env["LC_CTYPE"] = "en_US.UTF-8"
+        env["LANG"] = "en_US.UTF-8"
+    return env
+
+
+#: One item of the macOS pasteboard: its data by type (``public.png``, ``public.utf8-plain-text``…).
+PasteboardItem = dict[str, bytes]
+
+
 class MacClipboard:
-    """The macOS pasteboard through pbcopy / pbpaste."""
+    """The macOS pasteboard through pbcopy / pbpaste, and AppKit for what is not text."""
 
     def get(self) -> str | None:
         """The pasteboard's text, or None when it has none."""
-        out = _run(["pbpaste", "-Prefer", "txt"])
+        out = _run(["pbpaste", "-Prefer", "txt"], env=utf8_locale_env())
         if out.returncode != 0 or not out.stdout:
             return None
         return out.stdout.decode("utf-8", errors="replace")
 
     def set(self, text: str) -> None:
         """Put ``text`` on the pasteboard."""
-        out = _run(["pbcopy"], text.encode("utf-8"))
+        out = _run(["pbcopy"], text.encode("utf-8"), env=utf8_locale_env())
         if out.returncode != 0:
             raise ClipboardError(f"pbcopy failed (exit {out.returncode})")
 
     def clear(self) -> None:
         """Empty the pasteboard (pbcopy of nothing leaves an empty string)."""
-        _run(["pbcopy"], b"")
+        _run(["pbcopy"], b"", env=utf8_locale_env())
+
+    def snapshot(self) -> list[PasteboardItem] | None:
+        """Every item on the pasteboard with its data of every type (a screenshot, copied
+        files, styled text: pbpaste reads text only, and after a paste the pasteboard was
+        emptied), within :data:`MAX_FORMATS_BYTES`; None when AppKit (PyObjC, which pynput
+        brings on macOS) cannot read it or there is more."""
+        try:
+            from AppKit import NSPasteboard  # type: ignore[import-not-found]
+        except ImportError:
+            return None
+        try:
+            board = NSPasteboard.generalPasteboard()
+            items: list[PasteboardItem] = []
+            total = 0
+            for item in board.pasteboardItems() or ():
+                data: PasteboardItem = {}
+                for kind in item.types() or ():
+                    raw = item.dataForType_(kind)
+                    if raw is None:
+                        continue
+                    data[str(kind)] = value = bytes(raw)
+                    total += len(value)
+                    if total > MAX_FORMATS_BYTES:
+                        return None
+                items.append(data)
+            return items
+        except Exception as exc:  # PyObjC raises its own errors; the text path still works
+            log.debug("cannot read the pasteboard's items: %s", exc)
+            return None
+
+    def restore(self, items: list[PasteboardItem]) -> None:
+        """Put back what :meth:`snapshot` read (an empty list empties the pasteboard)."""
+        try:
+            from AppKit import NSPasteboard, NSPasteboardItem  # type: ignore[import-not-found]
+            from Foundation import NSData  # type: ignore[import-not-found]
+
+            board = NSPasteboard.generalPasteboard()
+            board.clearContents()
+            objects = []
+            for data in items:
+                item = NSPasteboardItem.alloc().init()
+                for kind, raw in data.items():
+                    item.setData_forType_(NSData.dataWithBytes_length_(raw, len(raw)), kind)
+                objects.append(item)
+            if objects and not board.writeObjects_(objects):
+                raise ClipboardError("the pasteboard refused the items put back")
+        except ClipboardError:
+            raise
+        except Exception as exc:
+            raise ClipboardError(f"cannot put the pasteboard's items back: {exc}") from exc
 
 
 class WindowsClipboard:

@@ -37,14 +37,40 @@ def accessibility_trusted() -> bool | None:
         return None
 
 
-def _osascript(script: str) -> str | None:
-    out = subprocess.run(["osascript", "-e", script], capture_output=True, text=True, timeout=30, check=False)
-    if out.returncode == 0:
+AUTOMATION_HINT = (
+    "macOS did not let Holdtype control System Events, which sends the key press: allow it in "
+    "System Settings → Privacy & Security → Automation (Holdtype, or your terminal → System "
+    "Events), then try again"
+)
+
+
+def osascript_problem(returncode: int, stderr: str) -> str | None:
+    """What an osascript run that ended with ``returncode`` and ``stderr`` means for the user:
+    None when it worked, the permission to grant when macOS refused it, else its last line.
+
+    >>> osascript_problem(1, "Not authorized to send Apple events to System Events.") == AUTOMATION_HINT
+    True
+    >>> osascript_problem(1, "execution error: System Events got an error: osascript is not allowed")[:20]
+    'macOS blocked the ke'
+    """
+    if returncode == 0:
         return None
-    message = out.stderr.strip()
+    message = stderr.strip()
+    if "-1743" in message or "not authorized to send apple events" in message.lower():
+        return AUTOMATION_HINT
     if "1002" in message or "-1719" in message or "not allowed" in message:
         return PERMISSION_HINT
-    return f"osascript failed: {message.splitlines()[-1] if message else out.returncode}"
+    return f"osascript failed: {message.splitlines()[-1] if message else returncode}"
+
+
+def _osascript(script: str) -> str | None:
+    try:
+        out = subprocess.run(
+            ["osascript", "-e", script], capture_output=True, text=True, timeout=30, check=False
+        )
+    except subprocess.TimeoutExpired:  # the first run waits on macOS's consent dialog
+        return "osascript did not finish within 30 s (is macOS asking for a permission?); try again"
+    return osascript_problem(out.returncode, out.stderr)
 
 
 class MacInserter:
@@ -75,8 +101,9 @@ class MacInserter:
             quoted = text.replace("\\", "\\\\").replace('"', '\\"')
             error = _osascript(f'tell application "System Events" to keystroke "{quoted}"')
             return InsertResult(error is None, "type", self.name, error)
+        items = self.clipboard.snapshot() if self.settings.restore_clipboard else None
         try:
-            old = self.clipboard.get()
+            old = self.clipboard.get() if items is None else None
             self.clipboard.set(text)
         except ClipboardError as exc:
             return InsertResult(False, "paste", self.name, f"clipboard: {exc}")
@@ -88,7 +115,10 @@ class MacInserter:
         finally:
             try:
                 if error is None and self.settings.restore_clipboard:
-                    self.clipboard.set(old) if old is not None else self.clipboard.clear()
+                    if items is not None:
+                        self.clipboard.restore(items)
+                    else:
+                        self.clipboard.set(old) if old is not None else self.clipboard.clear()
             except ClipboardError as exc:
                 log.warning("could not restore the clipboard: %s", exc)
         return InsertResult(error is None, "paste", self.name, error, "cmd+v")
