@@ -120,3 +120,13 @@ def test_nothing_is_done_off_macos_or_off_the_main_thread() -> None:
     thread.start()
     thread.join(5)
     assert result == [False]
+
+
+@pytest.mark.parametrize("key", ["insert", "print_screen", "ctrl+scroll_lock", "pause"])
+def test_keys_macos_does_not_report_are_refused_there(key: str) -> None:
+    from app.config import HotkeySettings
+    from app.hotkey.binding import check_hotkey
+
+    canonical, problem = check_hotkey(key, HotkeySettings(), platform="darwin")
+    assert canonical is None and problem is not None and "macOS has no" in problem
+    assert check_hotkey(key, HotkeySettings(), platform="linux")[1] is None

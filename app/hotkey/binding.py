@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -208,10 +209,17 @@ def canonical(spec: str) -> str:
     return format_binding(parse_binding(spec))
 
 
-def check_hotkey(key: str, hotkey: HotkeySettings) -> tuple[str | None, str | None]:
+#: Keys pynput's macOS backend has no name for (its ``Key`` lacks them): never heard there.
+NOT_ON_MACOS = frozenset({"insert", "menu", "num_lock", "pause", "print_screen", "scroll_lock"})
+
+
+def check_hotkey(
+    key: str, hotkey: HotkeySettings, platform: str | None = None
+) -> tuple[str | None, str | None]:
     """Check a dictation hotkey against the other keys of ``hotkey`` (the cancel key, the mode
     keys) and against typing: return (canonical key, None), or (None, the problem). A letter,
-    Enter, Tab, Backspace or Space alone is refused: holding it would take it from typing.
+    Enter, Tab, Backspace or Space alone is refused: holding it would take it from typing,
+    and on macOS (``platform``, this one's by default) a key it does not report.
     """
     try:
         key = canonical(key)
@@ -242,6 +250,11 @@ def check_hotkey(key: str, hotkey: HotkeySettings) -> tuple[str | None, str | No
             "would stop doing so; pick another key (ctrl_r, F9, Caps Lock…)"
         )
     binding = parse_binding(key)  # not key.split("+"): "+" alone is one key, not two parts
+    if (platform or sys.platform) == "darwin" and binding.key in NOT_ON_MACOS:
+        return None, (
+            f"macOS has no {describe_hotkey(binding.key)} key that apps can watch; pick another key "
+            "(alt_r, F13, Caps Lock…)"
+        )
     if not binding.modifiers and binding.is_char:
         return None, f"'{key}' alone would stop you typing it; add a modifier (e.g. ctrl+alt+{key})"
     if not binding.modifiers and binding.key in {"enter", "tab", "backspace", "space"}:

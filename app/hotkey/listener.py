@@ -465,7 +465,7 @@ class HotkeyListener:
                 "the pynput keyboard listener ended before it was ready: it could not set up its "
                 "connection to the display server (its error is in the log); restart Holdtype"
             )
-        if not listener.running:
+        if not listener.running or not listener.is_alive():  # (macOS: no event tap, ended at once)
             raise HotkeyError("the pynput keyboard listener stopped right after starting")
         return listener
 

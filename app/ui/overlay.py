@@ -8,6 +8,7 @@ without activation, and bypasses the window manager on X11 (so the WM cannot foc
 
 from __future__ import annotations
 
+import sys
 import time
 
 from PySide6.QtCore import QRectF, Qt, QTimer
@@ -39,6 +40,9 @@ class RecordingOverlay(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating, True)
         self.setAttribute(Qt.WidgetAttribute.WA_TranslucentBackground, True)
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents, True)
+        if sys.platform == "darwin":  # a tool window (an NSPanel) hides while its app is not the
+            # active one, which Holdtype never is while you dictate into another app
+            self.setAttribute(Qt.WidgetAttribute.WA_MacAlwaysShowToolWindow, True)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.setFixedSize(WIDTH, HEIGHT)
         self.enabled = enabled

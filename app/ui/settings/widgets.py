@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFocusEvent, QKeyEvent, QMouseEvent, QPainter, QPaintEvent
 from PySide6.QtWidgets import (
@@ -58,14 +60,25 @@ _MODIFIER_KEYS: dict[int, str] = {
     Qt.Key.Key_Super_L: "cmd",
     Qt.Key.Key_Super_R: "cmd_r",
 }
-# X11 keysyms of the right-hand modifiers (Qt reports both sides as one key)
+# The right-hand modifiers (Qt reports both sides as one key), by what tells them apart on each
+# system: X11 keysyms (nativeVirtualKey); Windows scan codes with the extended-key bit (0x100)
+# that Qt keeps (nativeScanCode); macOS virtual key codes, kVK_Right* (nativeVirtualKey).
 _RIGHT_KEYSYMS = {0xFFE4: "ctrl_r", 0xFFE2: "shift_r", 0xFFEA: "alt_r", 0xFFEC: "cmd_r", 0xFE03: "alt_gr"}
+_RIGHT_WINDOWS_SCANCODES = {0x11D: "ctrl_r", 0x36: "shift_r", 0x138: "alt_r", 0x15C: "cmd_r"}
+_RIGHT_MACOS_KEYCODES = {0x36: "cmd_r", 0x3C: "shift_r", 0x3D: "alt_r", 0x3E: "ctrl_r"}
 _MOD_FLAGS = (
     (Qt.KeyboardModifier.ControlModifier, "ctrl"),
     (Qt.KeyboardModifier.AltModifier, "alt"),
     (Qt.KeyboardModifier.ShiftModifier, "shift"),
     (Qt.KeyboardModifier.MetaModifier, "cmd"),
 )
+# On macOS Qt names the Command key Control and the Control key Meta (its shortcuts then read
+# the same on every system); pynput names them as printed on the keys.
+_MACOS_SWAP = {"ctrl": "cmd", "cmd": "ctrl", "ctrl_r": "cmd_r", "cmd_r": "ctrl_r"}
+
+
+def _as_pynput(name: str, platform: str | None) -> str:
+    return _MACOS_SWAP.get(name, name) if (platform or sys.platform) == "darwin" else name
 
 
 def editable_combo() -> QComboBox:
@@ -82,10 +95,17 @@ def editable_combo() -> QComboBox:
     return combo
 
 
-def key_name(event: QKeyEvent) -> str | None:
-    """Return the pynput name of the key in ``event`` (``None`` if it has no usable name)."""
+def key_name(event: QKeyEvent, platform: str | None = None) -> str | None:
+    """Return the pynput name of the key in ``event`` (``None`` if it has no usable name);
+    ``platform``: the ``sys.platform`` it came from (this one's by default)."""
     key = event.key()
     if key in _MODIFIER_KEYS:
+        platform = platform or sys.platform
+        if platform == "darwin":
+            right = _RIGHT_MACOS_KEYCODES.get(event.nativeVirtualKey())
+            return right or _as_pynput(_MODIFIER_KEYS[key], platform)
+        if platform == "win32":
+            return _RIGHT_WINDOWS_SCANCODES.get(event.nativeScanCode(), _MODIFIER_KEYS[key])
         return _RIGHT_KEYSYMS.get(event.nativeVirtualKey(), _MODIFIER_KEYS[key])
     if key in _QT_KEYS:
         return _QT_KEYS[key]
@@ -99,10 +119,12 @@ def key_name(event: QKeyEvent) -> str | None:
     return None
 
 
-def held_modifiers(event: QKeyEvent, exclude: str | None = None) -> list[str]:
-    """Generic modifiers held during ``event`` (ctrl, alt, shift, cmd order)."""
+def held_modifiers(event: QKeyEvent, exclude: str | None = None, platform: str | None = None) -> list[str]:
+    """Generic modifiers held during ``event`` (ctrl, alt, shift, cmd order), but for the one
+    the key ``exclude`` is; ``platform`` as for :func:`key_name`."""
     generic = exclude.split("_")[0] if exclude else None
-    return [name for flag, name in _MOD_FLAGS if event.modifiers() & flag and name != generic]
+    held = {_as_pynput(name, platform) for flag, name in _MOD_FLAGS if event.modifiers() & flag}
+    return [name for name in ("ctrl", "alt", "shift", "cmd") if name in held and name != generic]
 
 
 class HotkeyField(QLineEdit):
