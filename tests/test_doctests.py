@@ -16,6 +16,7 @@ MODULES = [
     "app.history.again",
     "app.history.store",
     "app.hotkey.grab",
+    "app.insert.windows",
     "app.llm.modes",
     "app.llm.runner",
     "app.logs",

@@ -9,12 +9,49 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections.abc import Callable
 
 from app.config import PasteSettings
 from app.insert.base import InsertResult, with_trailing_space
 from app.insert.clipboard import ClipboardError, get_clipboard
 
 log = logging.getLogger(__name__)
+
+#: Modifiers the user's hotkey may still hold down when the paste goes out: virtual key code →
+#: pynput ``Key`` name (the right-hand ones are extended keys; pynput's members say so).
+HOTKEY_MODIFIERS = {
+    0xA4: "alt_l",  # VK_LMENU
+    0xA5: "alt_r",  # VK_RMENU (AltGr)
+    0xA0: "shift_l",  # VK_LSHIFT
+    0xA1: "shift_r",  # VK_RSHIFT
+    0x5B: "cmd_l",  # VK_LWIN
+    0x5C: "cmd_r",  # VK_RWIN
+    0xA2: "ctrl_l",  # VK_LCONTROL
+    0xA3: "ctrl_r",  # VK_RCONTROL
+}
+
+
+def held_modifiers(key_state: Callable[[int], int]) -> list[str]:
+    """The pynput names of the :data:`HOTKEY_MODIFIERS` that ``key_state`` (``GetAsyncKeyState``)
+    says are down now (its high bit, 0x8000), in the table's order.
+
+    Only those are released before the paste: a key-up of Alt or Win the user never pressed
+    opens the window's menu bar or the Start menu.
+
+    >>> held_modifiers(lambda vk: -32768 if vk == 0xA5 else 0)
+    ['alt_r']
+    """
+    return [name for vk, name in HOTKEY_MODIFIERS.items() if key_state(vk) & 0x8000]
+
+
+def _async_key_state(vk: int) -> int:
+    """``GetAsyncKeyState(vk)`` (Windows only)."""
+    import ctypes
+
+    user32 = ctypes.WinDLL("user32", use_last_error=True)  # type: ignore[attr-defined]
+    user32.GetAsyncKeyState.argtypes = [ctypes.c_int]
+    user32.GetAsyncKeyState.restype = ctypes.c_short
+    return int(user32.GetAsyncKeyState(vk))
 
 
 class WindowsInserter:
@@ -57,8 +94,8 @@ class WindowsInserter:
             return InsertResult(False, "paste", self.name, f"cannot read the clipboard: {exc}")
         try:
             board.set(text)
-            for held in (Key.alt, Key.alt_r, Key.shift, Key.cmd, Key.ctrl_r):  # the user's hotkey
-                keys.release(held)
+            for held in held_modifiers(_async_key_state):  # the user's hotkey, if still down
+                keys.release(Key[held])
             with keys.pressed(Key.ctrl):
                 keys.tap("v")
             time.sleep(self.settings.restore_delay_ms / 1000.0)  # no read notification on Windows
