@@ -17,6 +17,8 @@ from app.insert.clipboard import ClipboardError, get_clipboard
 
 log = logging.getLogger(__name__)
 
+#: VK_V: the key that pastes with Ctrl, by its position, whatever the layout types with it.
+VK_V = 0x56
 #: Modifiers the user's hotkey may still hold down when the paste goes out: virtual key code →
 #: pynput ``Key`` name (the right-hand ones are extended keys; pynput's members say so).
 HOTKEY_MODIFIERS = {
@@ -74,7 +76,7 @@ class WindowsInserter:
 
     def insert(self, text: str) -> InsertResult:
         """Insert ``text`` (plus the configured trailing space) by the configured strategy."""
-        from pynput.keyboard import Controller, Key
+        from pynput.keyboard import Controller, Key, KeyCode
 
         text = with_trailing_space(text, self.settings)
         if not text:
@@ -97,7 +99,9 @@ class WindowsInserter:
             for held in held_modifiers(_async_key_state):  # the user's hotkey, if still down
                 keys.release(Key[held])
             with keys.pressed(Key.ctrl):
-                keys.tap("v")
+                # by virtual key: a character 'v' goes out as a Unicode packet (no Ctrl+V at all)
+                # on a layout without a 'v' key (Russian, Greek...)
+                keys.tap(KeyCode.from_vk(VK_V))
             time.sleep(self.settings.restore_delay_ms / 1000.0)  # no read notification on Windows
         except Exception as exc:
             error = f"paste failed: {exc}"
