@@ -108,6 +108,34 @@ def key_name(key: Any) -> str | None:
     return None
 
 
+def win32_key_name(key: Any, canonical: Callable[[Any], Any] | None = None) -> str | None:
+    """Our name of a key event from pynput's Windows backend, whatever modifiers are held.
+
+    pynput's Windows listener gives a key the character the layout types with the modifiers
+    held at that moment: with Ctrl, D arrives as ``'\\x04'``, with Ctrl+Alt as no character (or
+    AltGr's '€'), so ``ctrl+alt+d`` and ``ctrl+shift+1`` never matched. A letter or digit key is
+    named by its virtual key code instead (VK_0..VK_9, VK_A..VK_Z: the layout's own letters); any
+    other key by its character when it is a printable one, else by ``canonical`` (the
+    listener's: pynput's Windows ``canonical`` gives the key's character with no modifier, from
+    its scan code). ``Key`` members go by name, as everywhere.
+    """
+    name = getattr(key, "name", None)
+    if isinstance(name, str):
+        return name
+    vk = getattr(key, "vk", None)
+    if isinstance(vk, int) and (0x30 <= vk <= 0x39 or 0x41 <= vk <= 0x5A):
+        return chr(vk).lower()
+    char = getattr(key, "char", None)
+    if isinstance(char, str) and len(char) == 1 and char.isprintable():
+        return char.lower()
+    if canonical is not None:
+        with contextlib.suppress(Exception):  # a key the layout has no character for
+            plain = getattr(canonical(key), "char", None)
+            if isinstance(plain, str) and len(plain) == 1 and plain.isprintable():
+                return plain.lower()
+    return None
+
+
 def is_available() -> tuple[bool, str]:
     """Whether global key listening can work in this session, and why not."""
     if sys.platform == "darwin":
@@ -297,6 +325,7 @@ class HotkeyListener:
         self._sent_until = 0.0  # their keys may still be on their way to us until then
         self._paused = False
         self._listener: Any = None
+        self._pynput: Any = None  # the pynput listener being started or running (its canonical())
         self._caps: _CapsLock | None = None
         self._caps_known: bool | None = None  # lock state after the last Caps Lock release
         self._caps_before: bool | None = None  # lock state before the current bound press
@@ -448,6 +477,7 @@ class HotkeyListener:
         for attempt in (1, 2):  # a connection refused once (the X server at its client limit)
             listener = keyboard.Listener(on_press=self._on_press, on_release=self._on_release)
             listener.daemon = True
+            self._pynput = listener
             listener.start()
             if wait_ready(listener):
                 break
@@ -547,15 +577,21 @@ class HotkeyListener:
     # --- pynput callbacks (pynput's thread) ------------------------------------------------
     def _on_press(self, key: Any, injected: bool = False) -> None:
         try:
-            self._handle(key_name(key), pressed=True)
+            self._handle(self._key_name(key), pressed=True)
         except Exception:  # an exception would stop pynput's listener for good
             log.exception("hotkey press handling failed")
 
     def _on_release(self, key: Any, injected: bool = False) -> None:
         try:
-            self._handle(key_name(key), pressed=False)
+            self._handle(self._key_name(key), pressed=False)
         except Exception:
             log.exception("hotkey release handling failed")
+
+    def _key_name(self, key: Any) -> str | None:
+        if sys.platform == "win32":
+            pynput = self._pynput
+            return win32_key_name(key, None if pynput is None else pynput.canonical)
+        return key_name(key)
 
     def _handle(self, name: str | None, pressed: bool) -> None:
         if name is None:
