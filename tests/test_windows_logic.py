@@ -4,8 +4,12 @@ which clipboard formats are kept... The Win32 calls themselves are not run by th
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
+from app.hotkey.binding import parse_binding
+from app.hotkey.listener import ActionKind, HotkeyListener
 from app.insert.windows import held_modifiers
 
 DOWN = -32768  # GetAsyncKeyState's high bit set, as the signed SHORT ctypes returns
@@ -64,3 +68,71 @@ def test_a_windows_punctuation_key_with_ctrl_is_named_by_its_plain_character(x_e
     assert win32_key_name(KeyCode(vk=0xBB, char="\x1d"), canonical) == "="
     assert win32_key_name(Key.caps_lock) == "caps_lock"
     assert win32_key_name(KeyCode(vk=0xBB), lambda key: 1 / 0) is None  # canonical failed: unnamed
+
+
+def _caps_listener(mode: str, **bindings: str) -> tuple[HotkeyListener, list[ActionKind]]:
+    kinds: list[ActionKind] = []
+    keys = {parse_binding(key): name for key, name in (bindings or {"caps_lock": ""}).items()}
+    listener = HotkeyListener(
+        keys, "esc", lambda action: kinds.append(action.kind), mode=mode, min_hold_s=0.2
+    )  # type: ignore[arg-type]
+    return listener, kinds
+
+
+def test_windows_keeps_a_dictating_caps_lock_from_the_system() -> None:
+    """A hold long enough to dictate: press, auto-repeats and release all kept from Windows
+    (so the lock never toggles), and no tap put through afterwards."""
+    listener, kinds = _caps_listener("hold")
+    assert listener._win32_caps_event(pressed=True) == (True, False)
+    assert listener._win32_caps_event(pressed=True) == (True, False)  # auto-repeat
+    time.sleep(0.25)
+    assert listener._win32_caps_event(pressed=False) == (True, False)
+    assert kinds == [ActionKind.START, ActionKind.STOP]
+
+
+def test_windows_turns_a_caps_lock_tap_into_one_toggle() -> None:
+    """A tap too short to dictate toggles the lock, as it does on X11: that is how the lock is
+    turned on or off while Holdtype runs."""
+    listener, kinds = _caps_listener("hold")
+    assert listener._win32_caps_event(pressed=True) == (True, False)
+    assert listener._win32_caps_event(pressed=False) == (True, True)
+    assert kinds == [ActionKind.START, ActionKind.DISCARD]
+
+
+def test_windows_toggle_mode_double_tap_toggles_the_lock_once() -> None:
+    listener, kinds = _caps_listener("toggle")
+    assert listener._win32_caps_event(pressed=True) == (True, False)  # starts
+    assert listener._win32_caps_event(pressed=False) == (True, False)
+    assert listener._win32_caps_event(pressed=True) == (True, False)  # too soon: a double tap
+    assert listener._win32_caps_event(pressed=False) == (True, True)
+    assert kinds == [ActionKind.START, ActionKind.DISCARD]
+
+
+def test_windows_leaves_a_caps_lock_no_binding_takes_to_the_system() -> None:
+    """Paused, or bound only with a modifier not held: Caps Lock is the system's, and toggles."""
+    paused, kinds = _caps_listener("hold")
+    paused.paused = True
+    assert paused._win32_caps_event(pressed=True) == (False, False)
+    assert paused._win32_caps_event(pressed=False) == (False, False)
+    with_shift, more = _caps_listener("hold", **{"shift+caps_lock": ""})
+    assert with_shift._win32_caps_event(pressed=True) == (False, False)
+    assert with_shift._win32_caps_event(pressed=False) == (False, False)
+    assert kinds == more == []
+
+
+@pytest.mark.parametrize(
+    ("platform", "env", "says"),
+    [
+        ("win32", {}, "Holdtype undoes the Caps Lock toggle."),
+        ("linux", {"DISPLAY": ":0", "XDG_SESSION_TYPE": "x11"}, "Holdtype undoes the Caps Lock toggle."),
+        ("linux", {"DISPLAY": ":0", "XDG_SESSION_TYPE": "wayland"}, "X11 windows only"),
+        ("linux", {"DISPLAY": ":0", "PYNPUT_BACKEND": "uinput"}, "still toggles"),
+        ("darwin", {}, "still toggles"),
+    ],
+)
+def test_the_settings_say_where_the_caps_lock_toggle_is_undone(
+    platform: str, env: dict[str, str], says: str
+) -> None:
+    from app.ui.settings.general import caps_lock_undo
+
+    assert says in caps_lock_undo(platform, env)

@@ -11,6 +11,10 @@ can be mistaken for one of ours, and no window sees a Caps Lock tap it should no
 A tap too short to dictate (under ``min_hold_s``) keeps its toggle: that is how the lock is
 turned on or off while Holdtype runs. Stopping the listener mid-hold puts the lock back too.
 
+On Windows the bound Caps Lock never reaches the system at all (see
+:meth:`HotkeyListener._win32_filter`), so the lock does not change; a tap too short to dictate
+is then passed on as one injected Caps Lock tap.
+
 pynput is imported only in :meth:`HotkeyListener.start` (on X11 it needs a display at import).
 """
 
@@ -185,6 +189,12 @@ def is_available() -> tuple[bool, str]:
     return True, f"X11 {display} (RECORD)"
 
 
+#: Windows: VK_CAPITAL, the low-level hook's flag of an injected event (LLKHF_INJECTED), and the
+#: key-down messages (WM_KEYDOWN, WM_SYSKEYDOWN).
+_VK_CAPITAL = 0x14
+_LLKHF_INJECTED = 0x10
+_WM_KEYDOWNS = (0x0100, 0x0104)
+
 #: XkbUseCoreKbd: the core keyboard, in libX11's Xkb calls.
 _XKB_USE_CORE_KBD = 0x0100
 
@@ -329,6 +339,8 @@ class HotkeyListener:
         self._caps: _CapsLock | None = None
         self._caps_known: bool | None = None  # lock state after the last Caps Lock release
         self._caps_before: bool | None = None  # lock state before the current bound press
+        self._win_caps_kept = False  # Windows: the Caps Lock down now is kept from the system
+        self._win_caps_tap = False  # Windows: ...and its press made a tap of it (see _win32_caps_event)
         self._state_lock = threading.Lock()
         self._grab: KeyGrab | None = None  # X11: the bound keys kept from the focused window
         # X11: the cancel key kept from it while a recording runs (see _hold_cancel_key)
@@ -449,8 +461,12 @@ class HotkeyListener:
             except Exception as exc:
                 log.warning("cannot watch the Caps Lock state, it will not be restored: %s", exc)
                 self._caps = None
+        options: dict[str, Any] = {}
+        if sys.platform == "win32" and self.restore_caps_lock and self._uses_caps_lock():
+            self._win_caps_kept = self._win_caps_tap = False
+            options["win32_event_filter"] = self._win32_filter
         try:
-            listener = self._start_pynput(keyboard)
+            listener = self._start_pynput(keyboard, **options)
         except HotkeyError:
             if self._caps is not None:
                 self._caps.close()
@@ -471,11 +487,11 @@ class HotkeyListener:
             self._take_grab()
         log.info("hotkeys armed: %s", ", ".join(str(b) for b in self.bindings))
 
-    def _start_pynput(self, keyboard: Any) -> Any:
+    def _start_pynput(self, keyboard: Any, **options: Any) -> Any:
         """Start pynput's keyboard listener and return it once it is ready; raise
         :class:`HotkeyError` when it is not (see :func:`wait_ready`)."""
         for attempt in (1, 2):  # a connection refused once (the X server at its client limit)
-            listener = keyboard.Listener(on_press=self._on_press, on_release=self._on_release)
+            listener = keyboard.Listener(on_press=self._on_press, on_release=self._on_release, **options)
             listener.daemon = True
             self._pynput = listener
             listener.start()
@@ -593,9 +609,62 @@ class HotkeyListener:
             return win32_key_name(key, None if pynput is None else pynput.canonical)
         return key_name(key)
 
-    def _handle(self, name: str | None, pressed: bool) -> None:
+    def _win32_filter(self, msg: int, data: Any) -> bool:
+        """pynput's ``win32_event_filter``, for a bound Caps Lock with ``restore_caps_lock``.
+
+        Windows has no way to set the lock without a key event, and reading it back
+        (``GetKeyState``) from a background thread is not reliable, so instead of putting the
+        lock back after the fact (as on X11) the bound Caps Lock is kept from the system: it
+        never toggles. pynput calls this filter in its low-level keyboard hook, on the thread
+        that also runs our callbacks, before the event is queued for them; ``suppress_event()``
+        keeps the event from the system *and* from those callbacks, so a Caps Lock event is
+        handled here and never reaches :meth:`_on_press`. Returning False lets the system have
+        it without our callbacks. An injected Caps Lock (our own tap, or another program's) is
+        only the system's: our tap must not start a dictation. Any failure lets the event
+        through to the system, as without Holdtype; an exception would stop pynput's listener.
+        """
+        if data.vkCode != _VK_CAPITAL:
+            return True
+        if data.flags & _LLKHF_INJECTED:
+            return False
+        try:
+            keep, tap = self._win32_caps_event(pressed=msg in _WM_KEYDOWNS)
+            if tap:  # not from inside the hook: SendInput's event comes back through it
+                threading.Thread(target=_win32_tap_caps_lock, name="holdtype-caps-tap", daemon=True).start()
+        except Exception:
+            log.exception("Caps Lock handling failed")
+            return False
+        if keep:
+            self._pynput.suppress_event()  # raises pynput's SuppressException: the hook returns 1
+        return False
+
+    def _win32_caps_event(self, pressed: bool) -> tuple[bool, bool]:
+        """Handle a Caps Lock event on Windows; return whether to keep it from the system, and
+        whether the lock must now be toggled by an injected tap.
+
+        A press is kept when a Caps Lock binding took it (its gesture is down: not paused, its
+        modifiers held); its auto-repeats and its release are kept with it, so the system sees
+        neither half and the lock stays as it was. A press no binding takes toggles the lock as
+        usual. When the press or release ends in a discard (a hold too short to dictate, a
+        double tap in toggle mode) the user meant a tap: the lock is toggled once, as on X11.
+        """
+        if pressed and self._win_caps_kept:  # auto-repeat
+            self._handle("caps_lock", pressed=True)
+            return True, False
+        actions = self._handle("caps_lock", pressed)
+        discarded = any(action.kind is ActionKind.DISCARD for action in actions)
+        if pressed:
+            self._win_caps_kept = any(b.key == "caps_lock" and g.down for b, g in self._gestures.items())
+            self._win_caps_tap = self._win_caps_kept and discarded
+            return self._win_caps_kept, False
+        kept, self._win_caps_kept = self._win_caps_kept, False
+        tap, self._win_caps_tap = kept and (self._win_caps_tap or discarded), False
+        return kept, tap
+
+    def _handle(self, name: str | None, pressed: bool) -> list[HotkeyAction]:
+        """Handle a key event; return the actions handed to ``on_action``."""
         if name is None:
-            return
+            return []
         now = time.monotonic()
         actions: list[HotkeyAction] = []
         with self._state_lock:
@@ -629,6 +698,7 @@ class HotkeyListener:
         if actions or not pressed:  # after the engine has them: a grab takes 10 - 20 ms
             with self._state_lock:
                 self._hold_cancel_key(self._active is not None or self._cancel_down)
+        return actions
 
     def _renamed(self, name: str) -> str:
         """The name a key released as ``name`` went down with, when it is a bound character key
@@ -728,6 +798,17 @@ class HotkeyListener:
             now_locked = before
             log.debug("Caps Lock restored to %s", "on" if before else "off")
         self._caps_known = now_locked
+
+
+def _win32_tap_caps_lock() -> None:
+    """Toggle Caps Lock on Windows with an injected tap (pynput's Controller: ``SendInput`` of
+    VK_CAPITAL down and up); a failure is logged."""
+    try:
+        from pynput.keyboard import Controller, Key
+
+        Controller().tap(Key.caps_lock)
+    except Exception as exc:
+        log.warning("cannot toggle Caps Lock after a short tap: %s", exc)
 
 
 def _is_x11() -> bool:
