@@ -4,13 +4,18 @@ which clipboard formats are kept... The Win32 calls themselves are not run by th
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from app.hotkey.binding import parse_binding
 from app.hotkey.listener import ActionKind, HotkeyListener
 from app.insert.windows import held_modifiers
+from app.paths import pid_alive
 
 DOWN = -32768  # GetAsyncKeyState's high bit set, as the signed SHORT ctypes returns
 DOWN_AND_PRESSED_SINCE = -32767  # high bit and the low "pressed since the last call" bit
@@ -136,3 +141,29 @@ def test_the_settings_say_where_the_caps_lock_toggle_is_undone(
     from app.ui.settings.general import caps_lock_undo
 
     assert says in caps_lock_undo(platform, env)
+
+
+def test_a_pid_is_alive_while_its_process_runs_and_not_once_reaped() -> None:
+    """The POSIX side of ``pid_alive`` (signal 0, nothing sent), on a real child process; the
+    Windows side (OpenProcess + GetExitCodeProcess) cannot run here."""
+    child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    try:
+        assert pid_alive(child.pid)
+        assert pid_alive(os.getpid())
+    finally:
+        assert child.stdin is not None
+        child.stdin.close()
+        child.wait(timeout=20)
+    assert not pid_alive(child.pid)  # ended and reaped: no such process
+    assert not pid_alive(0) and not pid_alive(-1)  # never "the process group" (kill(0, ...))
+
+
+def test_no_liveness_check_sends_a_signal_on_windows() -> None:
+    """``os.kill(pid, 0)`` is CTRL_C_EVENT on Windows: the one check lives in ``pid_alive``."""
+    app = Path(__file__).resolve().parent.parent / "app"
+    users = [
+        p.relative_to(app).as_posix()
+        for p in app.rglob("*.py")
+        if "os.kill(" in p.read_text(encoding="utf-8")
+    ]
+    assert users == ["paths.py"]
