@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from app.bench.idle import memory_unmeasurable, peak_rss_mb, rss_mb
 from app.hotkey.binding import parse_binding
 from app.hotkey.listener import ActionKind, HotkeyListener
 from app.insert.windows import held_modifiers
@@ -167,3 +168,19 @@ def test_no_liveness_check_sends_a_signal_on_windows() -> None:
         if "os.kill(" in p.read_text(encoding="utf-8")
     ]
     assert users == ["paths.py"]
+
+
+@pytest.mark.parametrize(
+    ("present", "measurable"),
+    [({"resource"}, True), ({"resource", "psutil"}, True), ({"psutil"}, True), (set(), False)],
+)
+def test_bench_idle_says_where_it_cannot_measure_memory(present: set[str], measurable: bool) -> None:
+    """Windows has no ``resource`` module: without psutil the bench says so before it starts."""
+    why = memory_unmeasurable(lambda name: name in present)
+    assert (why is None) is measurable
+    assert why is None or "Linux and macOS only" in why
+
+
+def test_bench_idle_measures_memory_here() -> None:
+    assert memory_unmeasurable() is None
+    assert 0 < rss_mb() <= peak_rss_mb() + 1
