@@ -257,6 +257,35 @@ def try_lock(handle: IO[str]) -> None:
     msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
 
 
+#: How long a file replace that Windows refuses is tried again (s): see :func:`replace_file`.
+REPLACE_RETRY_S = 1.0
+
+
+def replace_file(src: str | Path, dst: str | Path, retry_s: float | None = None) -> None:
+    """``os.replace(src, dst)`` (the rename that ends an atomic write), tried again for up to
+    ``retry_s`` seconds while it raises PermissionError; then that error is raised.
+
+    On Windows a file cannot be replaced while another program has it open without sharing
+    its deletion (an editor, the search indexer, an antivirus scan), which lasts a moment: so
+    ``retry_s`` is :data:`REPLACE_RETRY_S` there by default, and 0 elsewhere, where a
+    PermissionError is a real lack of permission and a retry would only wait.
+    """
+    if retry_s is None:
+        retry_s = REPLACE_RETRY_S if sys.platform == "win32" else 0.0
+    deadline = time.monotonic() + retry_s
+    delay = 0.02
+    while True:
+        try:
+            os.replace(src, dst)
+            return
+        except PermissionError:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise
+            time.sleep(min(delay, left))
+            delay = min(delay * 2, 0.2)
+
+
 #: OpenProcess's right to ask for a process's exit code, and the code of one still running.
 _PROCESS_QUERY_LIMITED_INFORMATION = 0x1000
 _STILL_ACTIVE = 259

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from app.bench.idle import memory_unmeasurable, peak_rss_mb, rss_mb
 from app.hotkey.binding import parse_binding
 from app.hotkey.listener import ActionKind, HotkeyListener
 from app.insert.windows import held_modifiers
-from app.paths import pid_alive
+from app.paths import REPLACE_RETRY_S, pid_alive, replace_file
 
 DOWN = -32768  # GetAsyncKeyState's high bit set, as the signed SHORT ctypes returns
 DOWN_AND_PRESSED_SINCE = -32767  # high bit and the low "pressed since the last call" bit
@@ -184,3 +185,47 @@ def test_bench_idle_says_where_it_cannot_measure_memory(present: set[str], measu
 def test_bench_idle_measures_memory_here() -> None:
     assert memory_unmeasurable() is None
     assert 0 < rss_mb() <= peak_rss_mb() + 1
+
+
+def _immutable(path: Path, on: bool) -> bool:
+    out = subprocess.run(["chattr", "+i" if on else "-i", str(path)], capture_output=True, check=False)
+    return out.returncode == 0
+
+
+def test_a_replace_refused_for_a_moment_is_tried_again(tmp_path: Path) -> None:
+    """A settings file Windows will not let go of for a moment (an editor or a scan has it
+    open) is written once it is free. Here a real refusal: the target made immutable (rename
+    over it: EPERM, a PermissionError), let go 0.3 s later by another thread."""
+    target, fresh = tmp_path / "config.toml", tmp_path / ".config-new.toml"
+    target.write_text("old", encoding="utf-8")
+    fresh.write_text("new", encoding="utf-8")
+    if not _immutable(target, True):
+        pytest.skip("this filesystem or user cannot make a file immutable (chattr)")
+    letting_go = threading.Timer(0.3, _immutable, (target, False))
+    letting_go.start()
+    try:
+        with pytest.raises(PermissionError):
+            replace_file(fresh, target)  # on Linux: no retry, the error at once
+        started = time.monotonic()
+        replace_file(fresh, target, retry_s=REPLACE_RETRY_S)
+        assert 0.25 < time.monotonic() - started < REPLACE_RETRY_S
+    finally:
+        letting_go.join()
+        _immutable(target, False)
+    assert target.read_text(encoding="utf-8") == "new" and not fresh.exists()
+
+
+def test_a_replace_still_refused_after_the_retries_raises(tmp_path: Path) -> None:
+    target, fresh = tmp_path / "config.toml", tmp_path / ".config-new.toml"
+    target.write_text("old", encoding="utf-8")
+    fresh.write_text("new", encoding="utf-8")
+    if not _immutable(target, True):
+        pytest.skip("this filesystem or user cannot make a file immutable (chattr)")
+    try:
+        started = time.monotonic()
+        with pytest.raises(PermissionError):
+            replace_file(fresh, target, retry_s=0.3)
+        assert 0.25 < time.monotonic() - started < 1.0
+    finally:
+        _immutable(target, False)
+    assert target.read_text(encoding="utf-8") == "old" and fresh.exists()

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from app.errors import AudioError
-from app.paths import ensure_dir, lock_held, pid_alive
+from app.paths import ensure_dir, lock_held, pid_alive, replace_file
 from app.transcribe.audiofile import SAMPLE_RATE  # recorded at the rate Whisper takes
 
 try:  # POSIX
@@ -152,7 +152,7 @@ class SpoolWriter:
                 fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
                 with os.fdopen(fd, "w", encoding="utf-8") as out:
                     json.dump(self._notes, out)
-                os.replace(fresh, target)
+                replace_file(fresh, target)
             except OSError as exc:
                 fresh.unlink(missing_ok=True)
                 log.warning("cannot write the note of %s: %s", self._path.name, exc)
