@@ -229,3 +229,19 @@ def test_a_replace_still_refused_after_the_retries_raises(tmp_path: Path) -> Non
     finally:
         _immutable(target, False)
     assert target.read_text(encoding="utf-8") == "old" and fresh.exists()
+
+
+@pytest.mark.parametrize(
+    ("system", "portaudio", "storage"),
+    [
+        ("linux", "sudo apt-get install libportaudio2", "sudo chown -R $USER"),
+        ("darwin", "brew install portaudio", "sudo chown -R $USER"),
+        ("win32", "pip install --force-reinstall sounddevice", "icacls"),
+    ],
+)
+def test_doctor_fixes_are_the_platforms_own(system: str, portaudio: str, storage: str) -> None:
+    from app.commands.doctor import portaudio_fix, storage_fix
+
+    assert portaudio in portaudio_fix(system)
+    assert storage in storage_fix(Path("/somewhere/holdtype"), system)
+    assert ("apt-get" in portaudio_fix(system)) is (system == "linux")
