@@ -16,6 +16,7 @@ import pytest
 from app.bench.idle import memory_unmeasurable, peak_rss_mb, rss_mb
 from app.hotkey.binding import parse_binding
 from app.hotkey.listener import ActionKind, HotkeyListener
+from app.insert.clipboard import win_formats_to_keep, win_restore_plan
 from app.insert.windows import held_modifiers
 from app.paths import REPLACE_RETRY_S, pid_alive, replace_file
 
@@ -245,3 +246,26 @@ def test_doctor_fixes_are_the_platforms_own(system: str, portaudio: str, storage
     assert portaudio in portaudio_fix(system)
     assert storage in storage_fix(Path("/somewhere/holdtype"), system)
     assert ("apt-get" in portaudio_fix(system)) is (system == "linux")
+
+
+def test_only_clipboard_formats_held_as_bytes_are_saved() -> None:
+    """A screenshot (CF_DIB 8, CF_BITMAP 2 beside it, made from it again by Windows), HTML (a
+    registered format, 0xC000 up), files (CF_HDROP 15): the handle formats are left out."""
+    formats = [2, 8, 17, 0xC0A1, 15, 14, 3, 0x80, 0x82, 0x83, 0x8E, 9, 0x200, 0x3FF, 13, 13]
+    assert win_formats_to_keep(formats) == [8, 17, 0xC0A1, 15, 13]
+
+
+@pytest.mark.parametrize(
+    ("old", "saved", "had_formats", "plan"),
+    [
+        ("text", [(13, b"t\\x00")], True, "formats"),
+        (None, [(8, b"BM...")], True, "formats"),  # a picture only: put back
+        ("text", None, True, "text"),  # the formats could not be saved: the text, as before
+        (None, None, True, "leave"),  # something unreadable was there: never emptied
+        (None, [], False, "clear"),  # it was empty: emptied again
+    ],
+)
+def test_the_windows_clipboard_restore_plan(
+    old: str | None, saved: list[tuple[int, bytes]] | None, had_formats: bool, plan: str
+) -> None:
+    assert win_restore_plan(old, saved, had_formats) == plan

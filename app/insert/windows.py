@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from app.config import PasteSettings
 from app.insert.base import InsertResult, with_trailing_space
-from app.insert.clipboard import ClipboardError, get_clipboard
+from app.insert.clipboard import ClipboardError, WindowsClipboard, get_clipboard, win_restore_plan
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,29 @@ def _async_key_state(vk: int) -> int:
     return int(user32.GetAsyncKeyState(vk))
 
 
+def _restore(
+    board: WindowsClipboard, old: str | None, saved: list[tuple[int, bytes]] | None, had_formats: bool
+) -> None:
+    """Put the clipboard back as it was before the paste (see :func:`win_restore_plan`); when
+    its formats cannot all be set back, its text alone. Failures are logged (the dictated text
+    is in the history)."""
+    plan = win_restore_plan(old, saved, had_formats)
+    try:
+        if plan == "formats" and saved:
+            try:
+                board.restore(saved)
+                return
+            except ClipboardError as exc:
+                log.warning("could not put back every clipboard format, only its text: %s", exc)
+                plan = win_restore_plan(old, None, had_formats)
+        if plan == "text" and old is not None:
+            board.set(old)
+        elif plan == "clear":
+            board.clear()
+    except ClipboardError as exc:
+        log.warning("could not restore the clipboard: %s", exc)
+
+
 class WindowsInserter:
     """Pastes (or types) text into the focused Windows window."""
 
@@ -89,11 +112,20 @@ class WindowsInserter:
                 return InsertResult(False, "type", self.name, f"typing failed: {exc}")
             return InsertResult(True, "type", self.name)
         board = get_clipboard("windows")
+        assert isinstance(board, WindowsClipboard)
         error: str | None = None
         try:
             old = board.get()
         except ClipboardError as exc:
             return InsertResult(False, "paste", self.name, f"cannot read the clipboard: {exc}")
+        saved: list[tuple[int, bytes]] | None = None
+        had_formats = True  # unknown: never emptied
+        if self.settings.restore_clipboard:
+            try:  # a picture, files, rich text: all put back after the paste
+                had_formats = board.format_count() > 0
+                saved = board.snapshot()
+            except Exception as exc:  # the text alone is put back, as before
+                log.warning("cannot save the clipboard's other formats: %s", exc)
         try:
             board.set(text)
             for held in held_modifiers(_async_key_state):  # the user's hotkey, if still down
@@ -106,9 +138,6 @@ class WindowsInserter:
         except Exception as exc:
             error = f"paste failed: {exc}"
         finally:
-            try:
-                if error is None and self.settings.restore_clipboard:
-                    board.set(old) if old is not None else board.clear()
-            except ClipboardError as exc:
-                log.warning("could not restore the clipboard: %s", exc)
+            if error is None and self.settings.restore_clipboard:
+                _restore(board, old, saved, had_formats)
         return InsertResult(error is None, "paste", self.name, error, "ctrl+v")
