@@ -25,7 +25,7 @@ import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from app.errors import SHOWN_TO_USER, ConfigError
-from app.paths import ensure_dir, get_paths, lock_within, move_aside
+from app.paths import ensure_dir, get_paths, lock_within, move_aside, replace_file
 from app.textfile import is_hidden, read_text
 from app.toml_salvage import parse_salvaging
 from app.tomledit import update_toml
@@ -808,7 +808,7 @@ def save_settings(settings: Settings, path: Path | None = None) -> Path:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        replace_file(tmp, path)  # retried a moment on Windows, where an open file cannot be replaced
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -257,6 +257,78 @@ def try_lock(handle: IO[str]) -> None:
     msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
 
 
+#: How long a file replace that Windows refuses is tried again (s): see :func:`replace_file`.
+REPLACE_RETRY_S = 1.0
+
+
+def replace_file(src: str | Path, dst: str | Path, retry_s: float | None = None) -> None:
+    """``os.replace(src, dst)`` (the rename that ends an atomic write), tried again for up to
+    ``retry_s`` seconds while it raises PermissionError; then that error is raised.
+
+    On Windows a file cannot be replaced while another program has it open without sharing
+    its deletion (an editor, the search indexer, an antivirus scan), which lasts a moment: so
+    ``retry_s`` is :data:`REPLACE_RETRY_S` there by default, and 0 elsewhere, where a
+    PermissionError is a real lack of permission and a retry would only wait.
+    """
+    if retry_s is None:
+        retry_s = REPLACE_RETRY_S if sys.platform == "win32" else 0.0
+    deadline = time.monotonic() + retry_s
+    delay = 0.02
+    while True:
+        try:
+            os.replace(src, dst)
+            return
+        except PermissionError:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise
+            time.sleep(min(delay, left))
+            delay = min(delay * 2, 0.2)
+
+
+#: OpenProcess's right to ask for a process's exit code, and the code of one still running.
+_PROCESS_QUERY_LIMITED_INFORMATION = 0x1000
+_STILL_ACTIVE = 259
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (this one included).
+
+    Not ``os.kill(pid, 0)`` on Windows: there signal 0 is ``CTRL_C_EVENT``, sent to the
+    process group of the console, and a liveness check interrupted Holdtype itself. Windows
+    asks the process for its exit code instead (one it may not open, another user's or a
+    protected one, exists). Elsewhere, signal 0 checks without sending anything.
+    """
+    if pid <= 0:
+        return False
+    if sys.platform == "win32":  # pragma: no cover - not run on Linux
+        import ctypes
+        from ctypes import wintypes
+
+        kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
+        kernel32.OpenProcess.argtypes = [wintypes.DWORD, wintypes.BOOL, wintypes.DWORD]
+        kernel32.OpenProcess.restype = wintypes.HANDLE
+        kernel32.GetExitCodeProcess.argtypes = [wintypes.HANDLE, ctypes.POINTER(wintypes.DWORD)]
+        kernel32.CloseHandle.argtypes = [wintypes.HANDLE]
+        handle = kernel32.OpenProcess(_PROCESS_QUERY_LIMITED_INFORMATION, False, pid)
+        if not handle:
+            return ctypes.get_last_error() == 5  # ERROR_ACCESS_DENIED: it exists, not ours to open
+        try:
+            code = wintypes.DWORD()
+            return (
+                bool(kernel32.GetExitCodeProcess(handle, ctypes.byref(code))) and code.value == _STILL_ACTIVE
+            )
+        finally:
+            kernel32.CloseHandle(handle)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
 def resources_dir() -> Path:
     """Return the folder of bundled resources (icons, sounds, default prompts)."""
     here = Path(__file__).resolve().parent

@@ -18,6 +18,7 @@ MODULES = [
     "app.hotkey.gesture",
     "app.hotkey.grab",
     "app.insert.macos",
+    "app.insert.windows",
     "app.llm.modes",
     "app.llm.runner",
     "app.logs",

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from app.errors import AudioError
-from app.paths import ensure_dir, lock_held
+from app.paths import ensure_dir, lock_held, pid_alive, replace_file
 from app.transcribe.audiofile import SAMPLE_RATE  # recorded at the rate Whisper takes
 
 try:  # POSIX
@@ -152,7 +152,7 @@ class SpoolWriter:
                 fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
                 with os.fdopen(fd, "w", encoding="utf-8") as out:
                     json.dump(self._notes, out)
-                os.replace(fresh, target)
+                replace_file(fresh, target)
             except OSError as exc:
                 fresh.unlink(missing_ok=True)
                 log.warning("cannot write the note of %s: %s", self._path.name, exc)
@@ -296,7 +296,7 @@ class Spool:
                     note.unlink()
         for fresh in self.dir.glob(".utt-*.wav.json.new"):  # a note's write a crash cut short
             match = _NAME_RE.match(fresh.name[1 : -len(".json.new")])
-            if match is None or not _process_alive(int(match["pid"])):
+            if match is None or not pid_alive(int(match["pid"])):
                 with contextlib.suppress(OSError):
                     fresh.unlink()
         found = [p for p in self.dir.glob("utt-*.wav") if _NAME_RE.match(p.name) and not _in_use(p)]
@@ -320,7 +320,7 @@ def _in_use(path: Path) -> bool:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
             # No locks on this filesystem: the file is in use while the process named in it lives.
-            return lock_held(exc) or (match is not None and _process_alive(int(match["pid"])))
+            return lock_held(exc) or (match is not None and pid_alive(int(match["pid"])))
         finally:
             os.close(fd)  # closing drops our probe lock
         return False
@@ -335,17 +335,6 @@ def _in_use(path: Path) -> bool:
     with contextlib.suppress(OSError):
         os.rename(probe, path)
     return False
-
-
-def _process_alive(pid: int) -> bool:
-    """Whether process ``pid`` exists (this one included)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
 
 
 def save_wav(audio: np.ndarray, path: Path) -> Path:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from app import events as ev
@@ -25,8 +27,23 @@ class IdleFigures:
     problems: tuple[str, ...]
 
 
+def _importable(name: str) -> bool:
+    return importlib.util.find_spec(name) is not None
+
+
+def memory_unmeasurable(importable: Callable[[str], bool] = _importable) -> str | None:
+    """Why this process's memory cannot be measured here, or None when it can: the standard
+    ``resource`` module (Linux, macOS) or psutil (Windows, when installed) is needed."""
+    if importable("resource") or importable("psutil"):
+        return None
+    return (
+        "holdtype bench idle measures memory on Linux and macOS only; on Windows install psutil "
+        "(pip install psutil) to measure there"
+    )
+
+
 def rss_mb() -> float:
-    """Resident memory of this process in MB (Linux /proc; peak RSS elsewhere)."""
+    """Resident memory of this process in MB (Linux /proc; psutil or peak RSS elsewhere)."""
     try:
         with open("/proc/self/status", encoding="ascii") as status:
             for line in status:
@@ -34,11 +51,21 @@ def rss_mb() -> float:
                     return int(line.split()[1]) / 1024
     except OSError:
         pass
+    if _importable("psutil"):
+        import psutil
+
+        return float(psutil.Process().memory_info().rss) / (1024 * 1024)
     return peak_rss_mb()
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process in MB."""
+    """Peak resident memory of this process in MB (``resource``; psutil's peak working set
+    on Windows, which has no ``resource`` module)."""
+    if not _importable("resource"):
+        import psutil  # memory_unmeasurable() said it is there
+
+        info = psutil.Process().memory_info()
+        return float(getattr(info, "peak_wset", info.rss)) / (1024 * 1024)
     import resource
 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -46,7 +73,12 @@ def peak_rss_mb() -> float:
 
 
 def measure_idle(settings: Settings, seconds: float = 20.0, settle_s: float = 3.0) -> IdleFigures:
-    """Start the engine, wait until ready and settled, then measure CPU over ``seconds``."""
+    """Start the engine, wait until ready and settled, then measure CPU over ``seconds``.
+
+    Raises RuntimeError (before the model loads) where memory cannot be measured (see
+    :func:`memory_unmeasurable`)."""
+    if (why := memory_unmeasurable()) is not None:
+        raise RuntimeError(why)
     from app.engine import Engine
 
     problems: list[str] = []

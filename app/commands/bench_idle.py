@@ -15,8 +15,10 @@ def idle(seconds: float) -> None:
 
     Example: holdtype bench idle --seconds 30
     """
-    from app.bench.idle import measure_idle
+    from app.bench.idle import measure_idle, memory_unmeasurable
 
+    if (why := memory_unmeasurable()) is not None:
+        raise click.ClickException(why)
     figures = measure_idle(settings(), seconds)
     click.echo(f"launch to ready  {figures.launch_to_ready_ms:8.0f} ms")
     click.echo(f"idle CPU         {figures.cpu_percent:8.2f} % of one core over {figures.seconds:.0f} s")

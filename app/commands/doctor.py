@@ -16,6 +16,8 @@ import click
 from app.commands._common import load
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from app.config import PasteSettings
     from app.insert.base import Backend
 
@@ -87,9 +89,7 @@ def _storage() -> Check:
         except OSError as exc:
             home = os.environ.get(HOME_ENV)
             fix = (
-                f"point {HOME_ENV} at a folder you can write to (now {home})"
-                if home
-                else f"make {folder} a folder you own: sudo chown -R $USER {folder}"
+                f"point {HOME_ENV} at a folder you can write to (now {home})" if home else storage_fix(folder)
             )
             return Check("storage", False, f"cannot write to {folder}: {exc.strerror or exc}", fix)
     return Check("storage", True, f"config {paths.config_dir}, data {paths.data_dir}")
@@ -130,6 +130,27 @@ def _model() -> Check:
     return Check("model", True, f"{settings.model.name} at {path} ({device}/{compute})")
 
 
+def storage_fix(folder: Path, system: str = sys.platform) -> str:
+    """How to make ``folder`` writable again, in the words of ``system`` (a ``sys.platform``)."""
+    if system == "win32":
+        return (
+            f"give yourself Full control of {folder} (Explorer: Properties → Security), or: "
+            f'icacls "{folder}" /grant "%USERNAME%":(OI)(CI)F /T'
+        )
+    return f"make {folder} a folder you own: sudo chown -R $USER {folder}"
+
+
+def portaudio_fix(system: str = sys.platform) -> str:
+    """How to get PortAudio (the sound library sounddevice loads) on ``system`` (a ``sys.platform``)."""
+    if system == "win32":  # sounddevice's wheel carries its own PortAudio DLL
+        return (
+            "reinstall sounddevice, whose wheel brings PortAudio: pip install --force-reinstall sounddevice"
+        )
+    if system == "darwin":
+        return "brew install portaudio (or: pip install --force-reinstall sounddevice)"
+    return "sudo apt-get install libportaudio2"
+
+
 def _audio() -> Check:
     from app.audio import devices
     from app.errors import AudioError
@@ -144,7 +165,7 @@ def _audio() -> Check:
         fix = "holdtype config set audio.device NAME (one of those listed), or '' for the default"
         return Check("microphone", False, str(exc), fix)
     except OSError as exc:  # PortAudio itself missing
-        return Check("microphone", False, str(exc), "sudo apt-get install libportaudio2")
+        return Check("microphone", False, str(exc), portaudio_fix())
     try:  # listed is not openable (a sound server's source that is gone, a busy device)
         stream = devices._sd().InputStream(
             device=device.index, samplerate=device.default_samplerate, channels=1, dtype="float32"

@@ -11,6 +11,10 @@ can be mistaken for one of ours, and no window sees a Caps Lock tap it should no
 A tap too short to dictate (under ``min_hold_s``) keeps its toggle: that is how the lock is
 turned on or off while Holdtype runs. Stopping the listener mid-hold puts the lock back too.
 
+On Windows the bound Caps Lock never reaches the system at all (see
+:meth:`HotkeyListener._win32_filter`), so the lock does not change; a tap too short to dictate
+is then passed on as one injected Caps Lock tap.
+
 pynput is imported only in :meth:`HotkeyListener.start` (on X11 it needs a display at import).
 """
 
@@ -108,6 +112,34 @@ def key_name(key: Any) -> str | None:
     return None
 
 
+def win32_key_name(key: Any, canonical: Callable[[Any], Any] | None = None) -> str | None:
+    """Our name of a key event from pynput's Windows backend, whatever modifiers are held.
+
+    pynput's Windows listener gives a key the character the layout types with the modifiers
+    held at that moment: with Ctrl, D arrives as ``'\\x04'``, with Ctrl+Alt as no character (or
+    AltGr's '€'), so ``ctrl+alt+d`` and ``ctrl+shift+1`` never matched. A letter or digit key is
+    named by its virtual key code instead (VK_0..VK_9, VK_A..VK_Z: the layout's own letters); any
+    other key by its character when it is a printable one, else by ``canonical`` (the
+    listener's: pynput's Windows ``canonical`` gives the key's character with no modifier, from
+    its scan code). ``Key`` members go by name, as everywhere.
+    """
+    name = getattr(key, "name", None)
+    if isinstance(name, str):
+        return name
+    vk = getattr(key, "vk", None)
+    if isinstance(vk, int) and (0x30 <= vk <= 0x39 or 0x41 <= vk <= 0x5A):
+        return chr(vk).lower()
+    char = getattr(key, "char", None)
+    if isinstance(char, str) and len(char) == 1 and char.isprintable():
+        return char.lower()
+    if canonical is not None:
+        with contextlib.suppress(Exception):  # a key the layout has no character for
+            plain = getattr(canonical(key), "char", None)
+            if isinstance(plain, str) and len(plain) == 1 and plain.isprintable():
+                return plain.lower()
+    return None
+
+
 def is_available() -> tuple[bool, str]:
     """Whether global key listening can work in this session, and why not."""
     if sys.platform == "darwin":
@@ -156,6 +188,12 @@ def is_available() -> tuple[bool, str]:
         return True, f"XWayland {display}: keys are seen only while an X11 window has focus"
     return True, f"X11 {display} (RECORD)"
 
+
+#: Windows: VK_CAPITAL, the low-level hook's flag of an injected event (LLKHF_INJECTED), and the
+#: key-down messages (WM_KEYDOWN, WM_SYSKEYDOWN).
+_VK_CAPITAL = 0x14
+_LLKHF_INJECTED = 0x10
+_WM_KEYDOWNS = (0x0100, 0x0104)
 
 #: XkbUseCoreKbd: the core keyboard, in libX11's Xkb calls.
 _XKB_USE_CORE_KBD = 0x0100
@@ -297,9 +335,12 @@ class HotkeyListener:
         self._sent_until = 0.0  # their keys may still be on their way to us until then
         self._paused = False
         self._listener: Any = None
+        self._pynput: Any = None  # the pynput listener being started or running (its canonical())
         self._caps: _CapsLock | None = None
         self._caps_known: bool | None = None  # lock state after the last Caps Lock release
         self._caps_before: bool | None = None  # lock state before the current bound press
+        self._win_caps_kept = False  # Windows: the Caps Lock down now is kept from the system
+        self._win_caps_tap = False  # Windows: ...and its press made a tap of it (see _win32_caps_event)
         self._state_lock = threading.Lock()
         self._grab: KeyGrab | None = None  # X11: the bound keys kept from the focused window
         # X11: the cancel key kept from it while a recording runs (see _hold_cancel_key)
@@ -420,8 +461,12 @@ class HotkeyListener:
             except Exception as exc:
                 log.warning("cannot watch the Caps Lock state, it will not be restored: %s", exc)
                 self._caps = None
+        options: dict[str, Any] = {}
+        if sys.platform == "win32" and self.restore_caps_lock and self._uses_caps_lock():
+            self._win_caps_kept = self._win_caps_tap = False
+            options["win32_event_filter"] = self._win32_filter
         try:
-            listener = self._start_pynput(keyboard)
+            listener = self._start_pynput(keyboard, **options)
         except HotkeyError:
             if self._caps is not None:
                 self._caps.close()
@@ -442,12 +487,13 @@ class HotkeyListener:
             self._take_grab()
         log.info("hotkeys armed: %s", ", ".join(str(b) for b in self.bindings))
 
-    def _start_pynput(self, keyboard: Any) -> Any:
+    def _start_pynput(self, keyboard: Any, **options: Any) -> Any:
         """Start pynput's keyboard listener and return it once it is ready; raise
         :class:`HotkeyError` when it is not (see :func:`wait_ready`)."""
         for attempt in (1, 2):  # a connection refused once (the X server at its client limit)
-            listener = keyboard.Listener(on_press=self._on_press, on_release=self._on_release)
+            listener = keyboard.Listener(on_press=self._on_press, on_release=self._on_release, **options)
             listener.daemon = True
+            self._pynput = listener
             listener.start()
             if wait_ready(listener):
                 break
@@ -547,19 +593,78 @@ class HotkeyListener:
     # --- pynput callbacks (pynput's thread) ------------------------------------------------
     def _on_press(self, key: Any, injected: bool = False) -> None:
         try:
-            self._handle(key_name(key), pressed=True)
+            self._handle(self._key_name(key), pressed=True)
         except Exception:  # an exception would stop pynput's listener for good
             log.exception("hotkey press handling failed")
 
     def _on_release(self, key: Any, injected: bool = False) -> None:
         try:
-            self._handle(key_name(key), pressed=False)
+            self._handle(self._key_name(key), pressed=False)
         except Exception:
             log.exception("hotkey release handling failed")
 
-    def _handle(self, name: str | None, pressed: bool) -> None:
+    def _key_name(self, key: Any) -> str | None:
+        if sys.platform == "win32":
+            pynput = self._pynput
+            return win32_key_name(key, None if pynput is None else pynput.canonical)
+        return key_name(key)
+
+    def _win32_filter(self, msg: int, data: Any) -> bool:
+        """pynput's ``win32_event_filter``, for a bound Caps Lock with ``restore_caps_lock``.
+
+        Windows has no way to set the lock without a key event, and reading it back
+        (``GetKeyState``) from a background thread is not reliable, so instead of putting the
+        lock back after the fact (as on X11) the bound Caps Lock is kept from the system: it
+        never toggles. pynput calls this filter in its low-level keyboard hook, on the thread
+        that also runs our callbacks, before the event is queued for them; ``suppress_event()``
+        keeps the event from the system *and* from those callbacks, so a Caps Lock event is
+        handled here and never reaches :meth:`_on_press`. Returning False lets the system have
+        it without our callbacks. An injected Caps Lock (our own tap, or another program's) is
+        only the system's: our tap must not start a dictation. Any failure lets the event
+        through to the system, as without Holdtype; an exception would stop pynput's listener.
+        """
+        if data.vkCode != _VK_CAPITAL:
+            return True
+        if data.flags & _LLKHF_INJECTED:
+            return False
+        try:
+            keep, tap = self._win32_caps_event(pressed=msg in _WM_KEYDOWNS)
+            if tap:  # not from inside the hook: SendInput's event comes back through it
+                threading.Thread(target=_win32_tap_caps_lock, name="holdtype-caps-tap", daemon=True).start()
+        except Exception:
+            log.exception("Caps Lock handling failed")
+            return False
+        if keep:
+            self._pynput.suppress_event()  # raises pynput's SuppressException: the hook returns 1
+        return False
+
+    def _win32_caps_event(self, pressed: bool) -> tuple[bool, bool]:
+        """Handle a Caps Lock event on Windows; return whether to keep it from the system, and
+        whether the lock must now be toggled by an injected tap.
+
+        A press is kept when a Caps Lock binding took it (its gesture is down: not paused, its
+        modifiers held); its auto-repeats and its release are kept with it, so the system sees
+        neither half and the lock stays as it was. A press no binding takes toggles the lock as
+        usual. When the press or release ends in a discard (a hold too short to dictate, a
+        double tap in toggle mode) the user meant a tap: the lock is toggled once, as on X11.
+        """
+        if pressed and self._win_caps_kept:  # auto-repeat
+            self._handle("caps_lock", pressed=True)
+            return True, False
+        actions = self._handle("caps_lock", pressed)
+        discarded = any(action.kind is ActionKind.DISCARD for action in actions)
+        if pressed:
+            self._win_caps_kept = any(b.key == "caps_lock" and g.down for b, g in self._gestures.items())
+            self._win_caps_tap = self._win_caps_kept and discarded
+            return self._win_caps_kept, False
+        kept, self._win_caps_kept = self._win_caps_kept, False
+        tap, self._win_caps_tap = kept and (self._win_caps_tap or discarded), False
+        return kept, tap
+
+    def _handle(self, name: str | None, pressed: bool) -> list[HotkeyAction]:
+        """Handle a key event; return the actions handed to ``on_action``."""
         if name is None:
-            return
+            return []
         now = time.monotonic()
         actions: list[HotkeyAction] = []
         with self._state_lock:
@@ -593,6 +698,7 @@ class HotkeyListener:
         if actions or not pressed:  # after the engine has them: a grab takes 10 - 20 ms
             with self._state_lock:
                 self._hold_cancel_key(self._active is not None or self._cancel_down)
+        return actions
 
     def _renamed(self, name: str) -> str:
         """The name a key released as ``name`` went down with, when it is a bound character key
@@ -692,6 +798,17 @@ class HotkeyListener:
             now_locked = before
             log.debug("Caps Lock restored to %s", "on" if before else "off")
         self._caps_known = now_locked
+
+
+def _win32_tap_caps_lock() -> None:
+    """Toggle Caps Lock on Windows with an injected tap (pynput's Controller: ``SendInput`` of
+    VK_CAPITAL down and up); a failure is logged."""
+    try:
+        from pynput.keyboard import Controller, Key
+
+        Controller().tap(Key.caps_lock)
+    except Exception as exc:
+        log.warning("cannot toggle Caps Lock after a short tap: %s", exc)
 
 
 def _is_x11() -> bool:

@@ -13,7 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Literal, Protocol
 
@@ -405,8 +405,51 @@ class MacClipboard:
             raise ClipboardError(f"cannot put the pasteboard's items back: {exc}") from exc
 
 
+#: Windows clipboard formats whose data is not an HGLOBAL of bytes (a bitmap, metafile or palette
+#: handle, an owner-drawn one) and cannot be copied as bytes; Windows makes CF_BITMAP from CF_DIB
+#: again by itself. 0x200-0x2FF (CF_PRIVATEFIRST..LAST) and 0x300-0x3FF (CF_GDIOBJFIRST..LAST)
+#: hold handles of the owner's own kind too.
+WIN_HANDLE_FORMATS = frozenset({2, 3, 9, 14, 0x80, 0x82, 0x83, 0x8E})
+
+
+def win_formats_to_keep(formats: Iterable[int]) -> list[int]:
+    """Of the Windows clipboard ``formats`` (``EnumClipboardFormats`` order), those whose data
+    can be copied as bytes and put back (every one but :data:`WIN_HANDLE_FORMATS` and the
+    private and GDI object ranges), in order, each once."""
+    kept: list[int] = []
+    for fmt in formats:
+        if fmt in WIN_HANDLE_FORMATS or 0x200 <= fmt <= 0x3FF or fmt in kept:
+            continue
+        kept.append(fmt)
+    return kept
+
+
+WinRestore = Literal["formats", "text", "clear", "leave"]
+
+
+def win_restore_plan(
+    old_text: str | None, saved: list[tuple[int, bytes]] | None, had_formats: bool
+) -> WinRestore:
+    """How the Windows clipboard is put back after a paste: ``formats`` (every format saved
+    before, a picture or files with the text), else the ``text`` alone, else ``clear`` when it
+    was empty, else ``leave`` it holding the dictated text: a clipboard that held something
+    that could not be saved (a picture only) is never emptied."""
+    if saved:
+        return "formats"
+    if old_text is not None:
+        return "text"
+    return "leave" if had_formats else "clear"
+
+
 class WindowsClipboard:
-    """The Windows clipboard through the Win32 API (ctypes), CF_UNICODETEXT only."""
+    """The Windows clipboard through the Win32 API (ctypes): its text, and a snapshot of all
+    its formats to put back after a paste.
+
+    It is opened with no owner window (``OpenClipboard(NULL)``): Microsoft documents that
+    ``SetClipboardData`` may then fail after ``EmptyClipboard``; a failure is reported as a
+    :class:`ClipboardError`. A message-only owner window was not added, because a window with
+    no message loop as clipboard owner could not be tried on Windows here.
+    """
 
     CF_UNICODETEXT = 13
     GMEM_MOVEABLE = 0x0002
@@ -426,6 +469,12 @@ class WindowsClipboard:
         self.kernel32.GlobalLock.argtypes = [wintypes.HGLOBAL]
         self.kernel32.GlobalLock.restype = wintypes.LPVOID
         self.kernel32.GlobalUnlock.argtypes = [wintypes.HGLOBAL]
+        self.kernel32.GlobalSize.argtypes = [wintypes.HGLOBAL]
+        self.kernel32.GlobalSize.restype = ctypes.c_size_t
+        self.kernel32.GlobalFree.argtypes = [wintypes.HGLOBAL]
+        self.kernel32.GlobalFree.restype = wintypes.HGLOBAL
+        self.user32.EnumClipboardFormats.argtypes = [wintypes.UINT]
+        self.user32.EnumClipboardFormats.restype = wintypes.UINT
 
     def _open(self) -> None:
         for _ in range(20):  # another process may hold the clipboard for a moment
@@ -472,6 +521,57 @@ class WindowsClipboard:
         self._open()
         try:
             self.user32.EmptyClipboard()
+        finally:
+            self.user32.CloseClipboard()
+
+    def format_count(self) -> int:
+        """How many formats the clipboard holds (0: empty)."""
+        return int(self.user32.CountClipboardFormats())
+
+    def snapshot(self) -> list[tuple[int, bytes]]:
+        """Every format's data that can be kept (see :func:`win_formats_to_keep`), as bytes.
+        Raises :class:`ClipboardError` when a format's data cannot be read."""
+        self._open()
+        try:
+            formats: list[int] = []
+            fmt = self.user32.EnumClipboardFormats(0)
+            while fmt:
+                formats.append(fmt)
+                fmt = self.user32.EnumClipboardFormats(fmt)
+            saved: list[tuple[int, bytes]] = []
+            for fmt in win_formats_to_keep(formats):
+                handle = self.user32.GetClipboardData(fmt)
+                if not handle:
+                    raise ClipboardError(f"cannot read clipboard format {fmt}")
+                size = self.kernel32.GlobalSize(handle)
+                pointer = self.kernel32.GlobalLock(handle)
+                if not pointer:
+                    raise ClipboardError(f"cannot lock clipboard format {fmt}")
+                try:
+                    saved.append((fmt, self._ct.string_at(pointer, size)))
+                finally:
+                    self.kernel32.GlobalUnlock(handle)
+            return saved
+        finally:
+            self.user32.CloseClipboard()
+
+    def restore(self, saved: list[tuple[int, bytes]]) -> None:
+        """Put a :meth:`snapshot` back, all its formats at once. Raises :class:`ClipboardError`
+        when one cannot be set (the clipboard may then hold only some of them)."""
+        self._open()
+        try:
+            self.user32.EmptyClipboard()
+            for fmt, data in saved:
+                handle = self.kernel32.GlobalAlloc(self.GMEM_MOVEABLE, max(len(data), 1))
+                if not handle:
+                    raise ClipboardError("out of memory for the clipboard")
+                pointer = self.kernel32.GlobalLock(handle)
+                if pointer:
+                    self._ct.memmove(pointer, data, len(data))
+                    self.kernel32.GlobalUnlock(handle)
+                if not pointer or not self.user32.SetClipboardData(fmt, handle):
+                    self.kernel32.GlobalFree(handle)  # still ours: the clipboard did not take it
+                    raise ClipboardError(f"cannot set clipboard format {fmt}")
         finally:
             self.user32.CloseClipboard()
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
+from collections.abc import Mapping
 
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -38,10 +41,31 @@ def start_at_login_shown(setting: bool) -> bool:
         return setting
 
 
+def caps_lock_undo(platform: str = sys.platform, env: Mapping[str, str] = os.environ) -> str:
+    """What Holdtype does about the lock a Caps Lock hotkey toggles, here (one sentence).
+
+    It undoes the toggle on X11 (through XKB) and on Windows (the key is kept from the system);
+    under Wayland it can set the lock of XWayland only, and the uinput backend and macOS leave
+    the lock alone (see :mod:`app.hotkey.listener`).
+    """
+    undone = "Holdtype undoes the Caps Lock toggle."
+    if platform == "win32":
+        return undone
+    if platform == "darwin":
+        return "On macOS the lock still toggles with each press."
+    session = env.get("XDG_SESSION_TYPE", "").lower()
+    wayland = session == "wayland" or (bool(env.get("WAYLAND_DISPLAY")) and session != "x11")
+    if env.get("PYNPUT_BACKEND", "") not in ("", "xorg") or not env.get("DISPLAY"):
+        return "The lock still toggles with each press here (Holdtype undoes it on X11 and Windows)."
+    if wayland:
+        return "Holdtype undoes the toggle for X11 windows only: Wayland windows may see the lock on."
+    return undone
+
+
 def hotkey_note(mode: str) -> str:
     """The tab's note on the hotkey, in the words of the hotkey mode (``hold`` or ``toggle``)."""
     kind = "a hold-to-talk key" if mode == "hold" else "the key that starts and stops dictation"
-    return f"Caps Lock works well as {kind}: Holdtype undoes the Caps Lock toggle. Esc cancels a recording."
+    return f"Caps Lock works well as {kind}: {caps_lock_undo()} Esc cancels a recording."
 
 
 class GeneralTab(SettingsTab):

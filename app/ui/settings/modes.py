@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 from app.config import HotkeySettings, ModesSettings, Settings, describe_error
 from app.errors import HoldtypeError
 from app.hotkey.binding import check_hotkey
-from app.paths import ensure_dir, get_paths
+from app.paths import ensure_dir, get_paths, replace_file
 from app.ui.settings.base import LLM_LOCK, Job, SettingsTab, TabContext, note, open_question, section
 from app.ui.settings.widgets import HotkeyField, ProblemLabel
 
@@ -49,7 +49,7 @@ def save_user_mode(data: dict[str, Any], folder: Path | None = None) -> Path:
     path = folder / f"{mode.name}.toml"
     tmp = path.with_suffix(".toml.tmp")
     tmp.write_text(tomli_w.dumps(mode.to_toml_dict()), encoding="utf-8")
-    tmp.replace(path)
+    replace_file(tmp, path)
     return path
 
 
