@@ -21,12 +21,13 @@ GATE_MIN_SPEECH_MS = 60
 _lock = threading.Lock()
 
 
-def speech_seconds(audio: np.ndarray) -> float:
-    """Seconds of ``audio`` (16 kHz mono float32) the voice detector takes for speech."""
+def speech_spans(audio: np.ndarray) -> list[tuple[float, float]]:
+    """The stretches of ``audio`` (16 kHz mono float32) the voice detector takes for speech,
+    as (start, end) seconds, in order."""
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
     if len(audio) == 0:
-        return 0.0
+        return []
     options = VadOptions(
         threshold=GATE_THRESHOLD,
         min_speech_duration_ms=GATE_MIN_SPEECH_MS,
@@ -34,7 +35,12 @@ def speech_seconds(audio: np.ndarray) -> float:
         speech_pad_ms=0,
     )
     spans = get_speech_timestamps(np.ascontiguousarray(audio, dtype=np.float32), options)
-    return sum(span["end"] - span["start"] for span in spans) / SAMPLE_RATE
+    return [(span["start"] / SAMPLE_RATE, span["end"] / SAMPLE_RATE) for span in spans]
+
+
+def speech_seconds(audio: np.ndarray) -> float:
+    """Seconds of ``audio`` (16 kHz mono float32) the voice detector takes for speech."""
+    return sum(end - start for start, end in speech_spans(audio))
 
 
 def has_speech(audio: np.ndarray) -> bool:

@@ -72,6 +72,16 @@ PIECE_CONTEXT_CHARS = 200  # the end of the text so far, passed as prompt to the
 # sentences had 0.7 a second of audio, every other piece 2.5 to 3.1.
 SPARSE_MIN_S = 8.0
 SPARSE_WORDS_PER_S = 1.0
+# A prompted reading can also end a sentence early and drop the rest of a short utterance: a
+# long vocabulary prompt (100 terms) read "Load the CSV with pandas, then plot it with
+# Matplotlib in Jupyter." as "Load the CSV Win pandas, then plot it", sure of it, where the
+# reading without the prompt and the second look heard it all. A reading with fewer words than
+# EARLY_WORDS_PER_S a second of speech is aligned with the audio (one decoder pass); when its
+# last word ends EARLY_END_S or more before the speech does, the rest is read on its own, after
+# the text so far, and added.
+EARLY_WORDS_PER_S = 2.2
+EARLY_END_S = 1.0
+SECONDS_PER_ENCODER_FRAME = 0.02
 SILENT_PEAK = 2e-4  # audio that never goes above this (-74 dBFS, 7 LSB of 16 bits) is silence
 
 
@@ -528,14 +538,7 @@ class WhisperTranscriber:
         assert model is not None
         if model.model.is_multilingual and not self.settings.language:  # type: ignore[attr-defined]
             return None
-        frames = encoder_frames(duration, DecodeOptions.from_settings(self.settings).context_margin_s)
-        if frames is not None:
-            audio = _silence_to(audio, frames)
-        features = model.feature_extractor(audio)  # type: ignore[attr-defined]
-        if frames is None:
-            frames = WINDOW_FRAMES
-            features = np.pad(features[:, :frames], ((0, 0), (0, max(0, frames - features.shape[-1]))))
-        encoded = model.encode(np.ascontiguousarray(features[:, :frames]))  # type: ignore[attr-defined]
+        encoded, frames = self._encoded(audio, duration)
         tokenizer = self._tokenizer()
         previous = tokenizer.encode(" " + prompt.strip())[-PROMPT_MAX_TOKENS:] if prompt else []
         start = model.get_prompt(tokenizer, previous, without_timestamps=True)  # type: ignore[attr-defined]
@@ -553,6 +556,21 @@ class WhisperTranscriber:
         # One text per call on each of the model's workers: a batch would run on one of them.
         with ThreadPoolExecutor(min(len(texts), self._workers)) as pool:
             return list(pool.map(score, texts))
+
+    def _encoded(self, audio: np.ndarray, duration: float) -> tuple[Any, int]:
+        """The encoder's output for ``audio`` as :meth:`transcribe` makes it (the short context
+        when that setting is on: right after a decode of the same audio, its encoding is
+        reused), and how many log-mel frames it heard."""
+        model = self._model
+        assert model is not None
+        frames = encoder_frames(duration, DecodeOptions.from_settings(self.settings).context_margin_s)
+        if frames is not None:
+            audio = _silence_to(audio, frames)
+        features = model.feature_extractor(audio)  # type: ignore[attr-defined]
+        if frames is None:
+            frames = WINDOW_FRAMES
+            features = np.pad(features[:, :frames], ((0, 0), (0, max(0, frames - features.shape[-1]))))
+        return model.encode(np.ascontiguousarray(features[:, :frames])), frames  # type: ignore[attr-defined]
 
     def _tokenizer(self) -> Any:
         """faster-whisper's tokenizer for this model and language (made once)."""
@@ -658,7 +676,74 @@ class WhisperTranscriber:
                 log.debug("reading %r stopped early; in two halves: %r", result.text, halves.text)
                 return halves
             return replace(result, elapsed_ms=halves.elapsed_ms)
+        cut = self._early_end(spoken, result, options)
+        if cut is not None:
+            return self._read_on(spoken, cut, result, options, started)
         return result
+
+    def _early_end(self, spoken: np.ndarray, result: Transcript, options: DecodeOptions) -> int | None:
+        """Where the speech goes on after a prompted reading of one window ended (a sample
+        offset, in the pause after its last word), or None when it did not end early (see
+        :data:`EARLY_END_S`)."""
+        duration = len(spoken) / SAMPLE_RATE
+        said = len(words_of(result.text))
+        if not _prompted(options) or not said or duration < 2 * EARLY_END_S or duration > LONG_FORM_S:
+            return None
+        spans = vad.speech_spans(spoken)
+        if not spans or said >= EARLY_WORDS_PER_S * sum(end - start for start, end in spans):
+            return None
+        text_end = self._text_end(spoken, result.text, self._prompt(options), duration)
+        if text_end is None or spans[-1][1] - text_end < EARLY_END_S:
+            return None
+        low = max(0, round((text_end - 0.1) * SAMPLE_RATE))
+        return quietest(spoken, low, min(len(spoken), low + round(0.5 * SAMPLE_RATE)))
+
+    def _read_on(
+        self, spoken: np.ndarray, cut: int, result: Transcript, options: DecodeOptions, started: float
+    ) -> Transcript:
+        """``result`` with the audio after ``cut`` read on its own, after ``result``'s words,
+        and added; ``result`` as it is when that reading adds no words."""
+        context = " ".join(t for t in (options.context, result.text) if t)[-PIECE_CONTEXT_CHARS:]
+        rest = self._transcribe(
+            spoken[cut:], replace(options, context=context, condition_on_previous_text=False)
+        )
+        elapsed = (time.perf_counter() - started) * 1000
+        if not words_of(rest.text):
+            return replace(result, elapsed_ms=elapsed)
+        log.debug("reading %r ended before the speech did; read on: %r", result.text, rest.text)
+        shift = cut / SAMPLE_RATE
+        first, second = len(result.text), len(rest.text)
+        return replace(
+            result,
+            text=f"{result.text} {rest.text}",
+            words=(
+                *result.words,
+                *(replace(w, start=w.start + shift, end=w.end + shift) for w in rest.words),
+            ),
+            segments=(*result.segments, *rest.segments),
+            logprob=(result.logprob * first + rest.logprob * second) / (first + second),
+            elapsed_ms=elapsed,
+        )
+
+    def _text_end(
+        self, audio: np.ndarray, text: str, prompt: str | list[int] | None, duration: float
+    ) -> float | None:
+        """Seconds into ``audio`` at which Whisper, reading it after ``prompt``, places the end
+        of ``text``'s last token (its cross-attention alignment); None when it cannot tell."""
+        model = self._model
+        assert model is not None
+        if model.model.is_multilingual and not self.settings.language:  # type: ignore[attr-defined]
+            return None  # (the language token is part of the prompt)
+        tokenizer = self._tokenizer()
+        ids = tokenizer.encode(" " + text.strip())
+        if not ids:
+            return None
+        encoded, frames = self._encoded(audio, duration)
+        previous = tokenizer.encode(" " + prompt.strip()) if isinstance(prompt, str) else list(prompt or [])
+        start = model.get_prompt(tokenizer, previous[-PROMPT_MAX_TOKENS:], without_timestamps=True)  # type: ignore[attr-defined]
+        result = model.model.align(encoded, start, [ids], [frames], median_filter_width=7)[0]  # type: ignore[attr-defined]
+        last = [time_index for text_index, time_index in result.alignments if text_index == len(ids) - 1]
+        return (max(last) + 1) * SECONDS_PER_ENCODER_FRAME if last else None
 
     def _check_twice(
         self,

@@ -1,0 +1,76 @@
+"""A prompted reading that ends before the speech does (a long vocabulary prompt made Whisper
+close the sentence early and drop its end) is read on from where it stopped."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.config import ModelSettings
+from app.transcribe.audiofile import SAMPLE_RATE, load_audio
+from app.transcribe.glitches import words_of
+from app.transcribe.whisper import EARLY_END_S, DecodeOptions, Transcript, WhisperTranscriber
+
+pytestmark = pytest.mark.slow
+
+SENTENCE = "Load the CSV with pandas, then plot it with Matplotlib in Jupyter notebooks."
+CUT_SHORT = "Load the CSV with pandas, then plot it"
+PROMPT = "Today we talked about pandas, Matplotlib and Jupyter."
+
+
+class EndsEarly(WhisperTranscriber):
+    """FAKE first reading (named as such): the real model drops a sentence's end under a long
+    prompt only on some audio and some CPUs, not on cue. The reading of the whole audio is
+    scripted to stop after "plot it"; the alignment, the voice detector and the reading of the
+    rest are the real model's."""
+
+    def __init__(self, whole_samples: int) -> None:
+        super().__init__(ModelSettings())
+        self.whole_samples = whole_samples
+        self.decodes: list[float] = []
+
+    def _decode_window(self, audio, options, started, duration, frames, suppress=(), repetition_penalty=1.0):  # type: ignore[no-untyped-def]
+        self.decodes.append(duration)
+        if round(duration * SAMPLE_RATE) == self.whole_samples:
+            return Transcript(CUT_SHORT, duration, "en", logprob=-0.2)
+        return super()._decode_window(audio, options, started, duration, frames, suppress, repetition_penalty)
+
+
+@pytest.fixture(scope="module")
+def sentence(speak) -> np.ndarray:  # type: ignore[no-untyped-def]
+    return load_audio(speak(SENTENCE, speed=150))
+
+
+def test_a_reading_that_ended_early_is_read_on(sentence: np.ndarray) -> None:
+    transcriber = EndsEarly(len(sentence))
+    result = transcriber.transcribe(sentence, DecodeOptions(initial_prompt=PROMPT))
+    words = words_of(result.text)
+    assert result.text.startswith(CUT_SHORT), result.text  # the first reading kept as it was
+    assert len(words) >= len(words_of(CUT_SHORT)) + 3, result.text  # and the end added
+    assert "jupyter" in words or "notebooks" in words, result.text
+    assert len(transcriber.decodes) == 2  # the whole, then only what follows "plot it"
+    assert transcriber.decodes[1] < len(sentence) / SAMPLE_RATE * 0.6
+
+
+def test_where_the_reading_ended_is_told_by_the_audio(
+    sentence: np.ndarray, whisper: WhisperTranscriber
+) -> None:
+    options = DecodeOptions(initial_prompt=PROMPT)
+    duration = len(sentence) / SAMPLE_RATE
+    short = Transcript(CUT_SHORT, duration, "en")
+    cut = whisper._early_end(sentence, short, options)
+    assert cut is not None
+    # in the pause after "plot it": the words said after it are more than EARLY_END_S long
+    end = whisper._text_end(sentence, CUT_SHORT, PROMPT, duration)
+    assert end is not None and end + EARLY_END_S < duration
+    assert abs(cut / SAMPLE_RATE - end) < 0.6
+    # the whole sentence read is not read on, and without a prompt nothing is checked
+    full = whisper.transcribe(sentence, options)
+    assert whisper._early_end(sentence, full, options) is None, full.text
+    assert whisper._early_end(sentence, short, DecodeOptions()) is None
+
+
+def test_a_pause_after_the_words_is_not_taken_for_more_speech(speak, whisper: WhisperTranscriber) -> None:  # type: ignore[no-untyped-def]
+    audio = load_audio(speak("Ship it today.", speed=150, pad_s=3.0))
+    said = Transcript("Ship it today.", len(audio) / SAMPLE_RATE, "en")
+    assert whisper._early_end(audio, said, DecodeOptions(initial_prompt=PROMPT)) is None
