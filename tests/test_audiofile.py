@@ -50,3 +50,23 @@ def test_a_damaged_stretch_in_the_middle_does_not_cut_the_rest(speak: Speak, tmp
     damaged.write_bytes(bytes(data))
     whole = len(load_audio(mp3))
     assert len(load_audio(damaged)) > 0.8 * whole
+
+
+def test_a_file_whose_rate_changes_midway_is_read_whole(speak: Speak, tmp_path: Path) -> None:
+    """An MP3 whose frames change sample rate (two files joined end to end, or a frame whose
+    header damage says another rate) stopped the resampler: "Frame does not match
+    AudioResampler setup", and not a word of the file was transcribed."""
+    require_tools("ffmpeg", fix="sudo apt-get install ffmpeg")
+    parts = []
+    for rate, text in ((22050, "The first half is sampled slowly."), (44100, "The second half is faster.")):
+        part = tmp_path / f"part{rate}.mp3"
+        subprocess.run(
+            ["ffmpeg", "-loglevel", "error", "-i", str(speak(text)), "-ar", str(rate), "-c:a", "libmp3lame",
+             str(part)],
+            check=True,
+        )  # fmt: skip
+        parts.append(part)
+    joined = tmp_path / "joined.mp3"
+    joined.write_bytes(b"".join(part.read_bytes() for part in parts))
+    expected = sum(len(load_audio(part)) for part in parts)
+    assert abs(len(load_audio(joined)) - expected) < 0.1 * 16000

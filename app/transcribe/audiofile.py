@@ -73,7 +73,15 @@ def _decode_with_pyav(source: str | BinaryIO) -> np.ndarray:
             except av.error.InvalidDataError:  # a damaged packet: the rest is still read
                 continue
             for frame in frames:
-                chunks.extend(out.to_ndarray().reshape(-1) for out in resampler.resample(frame))
+                try:
+                    outs = resampler.resample(frame)
+                except ValueError:  # "Frame does not match AudioResampler setup": the rate or
+                    # channels changed (a damaged MP3 frame, files joined end to end); what came
+                    # before is flushed and a resampler for the new shape takes over
+                    chunks.extend(out.to_ndarray().reshape(-1) for out in resampler.resample(None))
+                    resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
+                    outs = resampler.resample(frame)
+                chunks.extend(out.to_ndarray().reshape(-1) for out in outs)
         chunks.extend(out.to_ndarray().reshape(-1) for out in resampler.resample(None))  # its tail
     if not chunks:
         return np.zeros(0, np.float32)
