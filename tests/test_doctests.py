@@ -33,6 +33,7 @@ MODULES = [
     "app.text.vocabulary",
     "app.textfile",
     "app.tomledit",
+    "app.transcribe.gaps",
     "app.transcribe.glitches",
     "app.transcribe.tokens",
 ]

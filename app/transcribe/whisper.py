@@ -24,7 +24,7 @@ import numpy as np
 
 from app.config import DEFAULT_BEAM_SIZE, ModelSettings
 from app.errors import ModelError, short_reason
-from app.transcribe import models, vad
+from app.transcribe import gaps, models, vad
 from app.transcribe.audiofile import SAMPLE_RATE
 from app.transcribe.device import choose_device, cpu_workers, cuda_device_count
 from app.transcribe.glitches import (
@@ -143,6 +143,8 @@ class Transcript:
     # A repeat in it was checked by a reading with the whole window, which heard it too: the
     # words were said twice (see ``WhisperTranscriber._decode_window``).
     repeat_heard: bool = False
+    # The (start, end) seconds of each of ``segments``, as Whisper placed them.
+    times: tuple[tuple[float, float], ...] = ()
 
 
 class DecodeCancelled(Exception):
@@ -182,6 +184,12 @@ def _silence_to(audio: np.ndarray, frames: int) -> np.ndarray:
     not silence to the model)."""
     pad = frames * (SAMPLE_RATE // FRAMES_PER_S) - len(audio)
     return np.concatenate([audio, np.zeros(max(0, pad), np.float32)])
+
+
+def _no_speech(duration: float, options: DecodeOptions, started: float) -> Transcript:
+    """The empty reading of audio the voice detector hears no speech in."""
+    log.debug("no speech in %.1f s of audio; not decoded", duration)
+    return Transcript("", duration, options.language, (), (time.perf_counter() - started) * 1000)
 
 
 def _trim_repeat(transcript: Transcript) -> Transcript:
@@ -596,19 +604,25 @@ class WhisperTranscriber:
             return Transcript("", duration, options.language, (), 0.0)
         if self.settings.speech_gate and duration <= LONG_FORM_S and not vad.has_speech(audio):
             # Noise, a breath, a key held by mistake: Whisper would invent words. (Longer
-            # audio goes window by window, or piece by piece through this same check.)
-            log.debug("no speech in %.1f s of audio; not decoded", duration)
-            return Transcript("", duration, options.language, (), (time.perf_counter() - started) * 1000)
+            # audio is checked below, or piece by piece through this same check.)
+            return _no_speech(duration, options, started)
         options = replace(options, beam_size=beam_for(duration, options.beam_size))
         if _prompted(options) and duration > PIECE_MAX_S:
             return self._transcribe_pieces(audio, options, started)
         if duration > CHUNK_S * 1.5:
             return self._transcribe_pieces(audio, options, started, chunk_points(audio), carry=False)
+        speech: list[tuple[float, float]] = []
+        if duration > LONG_FORM_S:  # (read window by window: see _mend_long)
+            speech = vad.speech_spans(audio)
+            if self.settings.speech_gate and not speech:  # 40 s of hum read as "You", in 8 s
+                return _no_speech(duration, options, started)
         frames = encoder_frames(duration, options.context_margin_s)
         spoken = audio  # as given: padded below for the encoder
         if frames is not None:
             audio = _silence_to(audio, frames)
         result = self._decode_window(audio, options, started, duration, frames)
+        if duration > LONG_FORM_S:
+            result = self._mend_long(spoken, result, options, started, speech)
         prompt = _prompt_text(options)
         if prompt and prompt_echo(result.text, prompt):
             # No speech, read as the prompt: what the audio says is what Whisper hears unhelped.
@@ -680,6 +694,61 @@ class WhisperTranscriber:
         if cut is not None:
             return self._read_on(spoken, cut, result, options, started)
         return result
+
+    def _mend_long(
+        self,
+        spoken: np.ndarray,
+        result: Transcript,
+        options: DecodeOptions,
+        started: float,
+        speech: list[tuple[float, float]],
+    ) -> Transcript:
+        """``result``, a reading of a long recording window by window, without the segments
+        of a few words it made up where the voice detector hears no ``speech`` (its spans),
+        and with the speech it skipped read again and put in its place (see
+        :mod:`app.transcribe.gaps`)."""
+        if not result.times or len(result.times) != len(result.segments):
+            return result
+        kept = [
+            (span, text)
+            for span, text in zip(result.times, result.segments, strict=True)
+            if not gaps.stray(span, text, speech)
+        ]
+        missing = gaps.uncovered(speech, [span for span, _ in kept])
+        if len(kept) == len(result.times) and not missing:
+            return result
+        if len(kept) < len(result.times):
+            log.debug("dropped %d segment(s) read where no one speaks", len(result.times) - len(kept))
+        pieces = [
+            (span[0], text, [w for w in result.words if span[0] <= (w.start + w.end) / 2 <= span[1]])
+            for span, text in kept
+        ]
+        for start, end in missing:
+            low = max(0, round((start - 0.3) * SAMPLE_RATE))
+            high = min(len(spoken), round((end + 0.3) * SAMPLE_RATE))
+            before = " ".join(
+                text.strip() for at, text, _ in sorted(pieces, key=lambda p: p[0]) if at < start
+            )
+            context = " ".join(t for t in (options.context, before) if t)[-PIECE_CONTEXT_CHARS:]
+            own = replace(options, context=context or None, condition_on_previous_text=False)
+            piece = self._transcribe(spoken[low:high], own)
+            log.debug(
+                "%.1f s of speech at %.1f s was skipped; read again: %r", end - start, start, piece.text
+            )
+            if piece.text.strip():
+                shift = low / SAMPLE_RATE
+                moved = [replace(w, start=w.start + shift, end=w.end + shift) for w in piece.words]
+                pieces.append((start, piece.text, moved))
+        pieces.sort(key=lambda piece: piece[0])
+        texts = tuple(text for _, text, _ in pieces)
+        return replace(
+            result,
+            text=" ".join(text.strip() for text in texts if text.strip()),
+            segments=texts,
+            words=tuple(w for _, _, words in pieces for w in words),
+            times=(),  # (the pieces read again have their own)
+            elapsed_ms=(time.perf_counter() - started) * 1000,
+        )
 
     def _early_end(self, spoken: np.ndarray, result: Transcript, options: DecodeOptions) -> int | None:
         """Where the speech goes on after a prompted reading of one window ended (a sample
@@ -951,11 +1020,13 @@ class WhisperTranscriber:
             repetition_penalty=repetition_penalty,
         )
         texts: list[str] = []
+        times: list[tuple[float, float]] = []
         words: list[Word] = []
         logprob_sum = 0.0
         tokens = 0
         for segment in segments:
             texts.append(segment.text)
+            times.append((segment.start, segment.end))
             logprob_sum += segment.avg_logprob * len(segment.tokens)
             tokens += len(segment.tokens)
             for w in segment.words or ():
@@ -963,4 +1034,6 @@ class WhisperTranscriber:
         text = " ".join(t.strip() for t in texts if t.strip())
         elapsed = (time.perf_counter() - started) * 1000
         logprob = logprob_sum / tokens if tokens else 0.0
-        return Transcript(text, duration, info.language, tuple(words), elapsed, tuple(texts), logprob)
+        return Transcript(
+            text, duration, info.language, tuple(words), elapsed, tuple(texts), logprob, times=tuple(times)
+        )

@@ -1,0 +1,83 @@
+"""What Whisper's reading of a long recording left out, or made up, by the voice detector.
+
+Past one 30 s window Whisper seeks from window to window by its own timestamps, and now and then
+a seek jumps over speech: on a 334 s recording of the speech set's clips joined end to end,
+tiny.en (plain faster-whisper as well) skipped 22 s, 63 words, in the middle. In long silence
+or hum it writes a stray "You". The voice detector tells both: speech that no segment covers is
+read again (:func:`uncovered`), and a segment of a few words where it hears no speech at all is
+dropped (:func:`stray`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+Span = tuple[float, float]
+
+#: Uncovered speech at least this long (seconds) is read again.
+GAP_MIN_S = 1.0
+#: A segment is taken to cover this much before and after its timestamps (they are rounded to
+#: 20 ms and Whisper's are loose by a few hundred ms).
+EDGE_S = 0.5
+#: Uncovered stretches closer than this are read together.
+JOIN_S = 1.0
+#: A segment of at most this many words that overlaps no speech is a stray.
+STRAY_MAX_WORDS = 3
+
+
+def _merged(spans: Sequence[Span]) -> list[Span]:
+    merged: list[Span] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def uncovered(speech: Sequence[Span], segments: Sequence[Span], min_s: float = GAP_MIN_S) -> list[Span]:
+    """The stretches of ``speech`` (the voice detector's spans, seconds) that no segment of a
+    reading covers, those closer than :data:`JOIN_S` joined, each at least ``min_s`` of speech.
+
+    >>> uncovered([(0.0, 10.0), (12.0, 20.0)], [(0.0, 9.8), (15.0, 20.0)])
+    [(12.0, 14.5)]
+    >>> uncovered([(0.0, 4.0)], [(0.0, 4.2)])
+    []
+    """
+    covered = _merged([(start - EDGE_S, end + EDGE_S) for start, end in segments])
+    pieces: list[Span] = []
+    for start, end in speech:
+        at = start
+        for low, high in covered:
+            if high <= at or low >= end:
+                continue
+            if low > at:
+                pieces.append((at, low))
+            at = max(at, high)
+        if at < end:
+            pieces.append((at, end))
+    gaps: list[list[float]] = []  # [start, end, seconds of speech]
+    for start, end in pieces:
+        if gaps and start - gaps[-1][1] < JOIN_S:
+            gaps[-1][1] = end
+            gaps[-1][2] += end - start
+        else:
+            gaps.append([start, end, end - start])
+    return [(start, end) for start, end, said in gaps if said >= min_s]
+
+
+def stray(segment: Span, text: str, speech: Sequence[Span]) -> bool:
+    """Whether a segment of a reading (its span and text) is one Whisper made up: a few words
+    (:data:`STRAY_MAX_WORDS`) where the voice detector hears no speech at all.
+
+    >>> stray((30.0, 32.0), "You", [(0.0, 20.0), (50.0, 60.0)])
+    True
+    >>> stray((30.0, 32.0), "You", [(31.0, 31.5)])
+    False
+    >>> stray((30.0, 32.0), "and then we all went home", [])
+    False
+    """
+    if len(text.split()) > STRAY_MAX_WORDS or not text.strip():
+        return False
+    start, end = segment[0] - EDGE_S, segment[1] + EDGE_S
+    return not any(low < end and high > start for low, high in speech)

@@ -1,0 +1,64 @@
+"""A long recording read window by window: speech Whisper skipped is read again, words it made
+up where no one speaks are dropped, and audio with no speech at all is not decoded."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.config import ModelSettings
+from app.transcribe.audiofile import SAMPLE_RATE, load_audio
+from app.transcribe.glitches import words_of
+from app.transcribe.whisper import LONG_FORM_S, DecodeOptions, Transcript, WhisperTranscriber
+from tests.fixtures.parts import require_tools
+
+pytestmark = pytest.mark.slow
+
+FIRST = "The first part of the recording talks about the weather in the mountains."
+SECOND = "After a long pause the speaker describes a garden full of tomatoes and roses."
+
+
+class SkipsSpeech(WhisperTranscriber):
+    """FAKE reading of the whole recording (named as such): Whisper skips speech between
+    windows only on some long recordings and some CPUs, not on cue. The whole recording's
+    reading is scripted to hold the first sentence and a stray "You" in the silence, and to
+    skip the second sentence; the voice detector and every other decode are the real ones."""
+
+    def __init__(self, whole_samples: int, first_s: float) -> None:
+        super().__init__(ModelSettings())
+        self.whole_samples = whole_samples
+        self.first_s = first_s
+
+    def _decode_window(self, audio, options, started, duration, frames, suppress=(), repetition_penalty=1.0):  # type: ignore[no-untyped-def]
+        if round(duration * SAMPLE_RATE) == self.whole_samples:
+            segments = (f" {FIRST}", " You")
+            times = ((0.0, self.first_s), (self.first_s + 10.0, self.first_s + 12.0))
+            return Transcript(f"{FIRST} You", duration, "en", segments=segments, times=times)
+        return super()._decode_window(audio, options, started, duration, frames, suppress, repetition_penalty)
+
+
+def test_skipped_speech_is_read_again_and_a_stray_word_dropped(speak) -> None:  # type: ignore[no-untyped-def]
+    first, second = load_audio(speak(FIRST)), load_audio(speak(SECOND))
+    pause = np.zeros(25 * SAMPLE_RATE, np.float32)
+    audio = np.concatenate([first, pause, second])
+    assert len(audio) / SAMPLE_RATE > LONG_FORM_S
+    transcriber = SkipsSpeech(len(audio), len(first) / SAMPLE_RATE)
+    result = transcriber.transcribe(audio, DecodeOptions())
+    words = words_of(result.text)
+    assert result.text.startswith(FIRST), result.text
+    assert {"garden", "tomatoes"} <= set(words), result.text  # the skipped sentence, read again
+    assert "you" not in words, result.text  # the stray, dropped
+
+
+def test_a_long_hum_is_not_read_as_words(tmp_path: Path, whisper: WhisperTranscriber) -> None:
+    require_tools("sox", fix="sudo apt-get install sox")
+    hum = tmp_path / "hum.wav"
+    subprocess.run(
+        ["sox", "-n", "-r", "16000", "-c", "1", str(hum), "synth", "40", "sine", "60", "vol", "0.2"],
+        check=True,
+    )
+    result = whisper.transcribe(load_audio(hum), DecodeOptions())
+    assert result.text == ""  # tiny.en wrote "You", after 8 s of decoding
