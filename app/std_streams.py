@@ -14,15 +14,24 @@ import sys
 
 
 def ensure_std_streams() -> None:
-    """Point each missing standard stream (``None``) at the null device; leave real ones be.
+    """Point each missing standard stream (``None``) at the null device, and have an output
+    stream that cannot encode every character write "?" for those it cannot.
 
     >>> ensure_std_streams()
     >>> sys.stdout is not None and sys.stderr is not None and sys.stdin is not None
     True
     """
     for name in ("stdout", "stderr"):
-        if getattr(sys, name) is None:
+        stream = getattr(sys, name)
+        if stream is None:
             setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115 - lives as long as the app
+        elif "utf" not in (getattr(stream, "encoding", None) or "utf-8").lower() and hasattr(
+            stream, "reconfigure"
+        ):
+            # Piped on Windows, the streams take the ANSI code page (cp1252), strictly: a device
+            # or file name outside it ("ü名前.wav") ended the command with UnicodeEncodeError.
+            # Such a character is written as "?" instead.
+            stream.reconfigure(errors="replace")
     if sys.stdin is None:
         sys.stdin = open(os.devnull, encoding="utf-8")  # noqa: SIM115
 
