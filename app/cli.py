@@ -147,9 +147,9 @@ def main(ctx: click.Context, verbose: int) -> None:
     With no command, starts the tray app (same as `holdtype run`).
     """
     from app import logs
-    from app.std_streams import ensure_std_streams, keep_stderr_from_redirects
+    from app.std_streams import keep_stderr_from_redirects, replace_unencodable_output
 
-    ensure_std_streams()
+    replace_unencodable_output()
     keep_stderr_from_redirects()  # before the log handler takes sys.stderr
     level = logging.WARNING
     requested: int | None = None

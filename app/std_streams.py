@@ -14,26 +14,28 @@ import sys
 
 
 def ensure_std_streams() -> None:
-    """Point each missing standard stream (``None``) at the null device, and have an output
-    stream that cannot encode every character write "?" for those it cannot.
+    """Point each missing standard stream (``None``) at the null device; leave real ones be.
 
     >>> ensure_std_streams()
     >>> sys.stdout is not None and sys.stderr is not None and sys.stdin is not None
     True
     """
     for name in ("stdout", "stderr"):
-        stream = getattr(sys, name)
-        if stream is None:
+        if getattr(sys, name) is None:
             setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115 - lives as long as the app
-        elif "utf" not in (getattr(stream, "encoding", None) or "utf-8").lower() and hasattr(
-            stream, "reconfigure"
-        ):
-            # Piped on Windows, the streams take the ANSI code page (cp1252), strictly: a device
-            # or file name outside it ("ü名前.wav") ended the command with UnicodeEncodeError.
-            # Such a character is written as "?" instead.
-            stream.reconfigure(errors="replace")
     if sys.stdin is None:
         sys.stdin = open(os.devnull, encoding="utf-8")  # noqa: SIM115
+
+
+def replace_unencodable_output() -> None:
+    """Have stdout and stderr write "?" for a character their encoding lacks, when it is not a
+    UTF: piped on Windows, Python's streams take the ANSI code page (cp1252) strictly, and a
+    microphone, term or file name outside it ("ü名前.wav") ended the command with a
+    UnicodeEncodeError traceback."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "utf-8").lower()
+        if "utf" not in encoding and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
 
 
 def keep_stderr_from_redirects() -> None:
