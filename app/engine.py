@@ -72,6 +72,9 @@ PRUNE_EVERY_S = 3600.0  # how often a running app deletes history past its reten
 # How long a dictation's output waits to know which app it went into; the queries' own time
 # limits are shorter (swaymsg and hyprctl 2 s, macOS's script 1 s).
 PLACE_WAIT_S = 3.0
+# A recording of at least this many seconds that came out empty keeps its audio, for `history
+# retry`: a long dictation read as nothing is more likely a misreading than silence.
+KEEP_EMPTY_S = 3.0
 
 
 # --- commands consumed by the engine thread ------------------------------------------------------
@@ -1093,31 +1096,42 @@ class Engine:
                     )
         finally:
             audio = utt.audio if utt.audio is not None else np.zeros(0, np.float32)
-            keep = self._settings.audio.keep_audio or outcome in (Outcome.FAILED, Outcome.CANCELLED)
-            audio_path = self._keep_audio(utt, audio, keep)
+            keep = (
+                self._settings.audio.keep_audio
+                or outcome in (Outcome.FAILED, Outcome.CANCELLED)
+                # nothing came of a long recording: kept for `history retry`
+                or (outcome == Outcome.EMPTY and len(audio) >= KEEP_EMPTY_S * SAMPLE_RATE)
+            )
+            entry = HistoryEntry(
+                outcome,
+                text=text,
+                raw=raw,
+                created=utt.key_down,
+                key_down=utt.key_down,
+                key_up=utt.key_up,
+                text_ready=text_ready,
+                inserted=inserted_at,
+                model=self._transcriber_name(),
+                mode=mode,
+                device=(self._recorder.device_name or "") if self._recorder else "",
+                error=error,
+                audio_seconds=len(audio) / SAMPLE_RATE,
+                release_to_text_ms=release_ms,
+                app=utt.app,
+            )
             entry_id = None
+            audio_path = None
+            left = False
             if self._settings.history.enabled or outcome == Outcome.FAILED:
-                entry_id = self._remember(
-                    HistoryEntry(
-                        outcome,
-                        text=text,
-                        raw=raw,
-                        created=utt.key_down,
-                        key_down=utt.key_down,
-                        key_up=utt.key_up,
-                        text_ready=text_ready,
-                        inserted=inserted_at,
-                        model=self._transcriber_name(),
-                        mode=mode,
-                        device=(self._recorder.device_name or "") if self._recorder else "",
-                        error=error,
-                        audio_path=audio_path,
-                        audio_seconds=len(audio) / SAMPLE_RATE,
-                        release_to_text_ms=release_ms,
-                        app=utt.app,
-                    )
-                )
-                self._link_reply(entry_id, reply_key)
+                spool_ok = utt.spool is not None and not utt.spool_error and utt.spool.error is None
+                entry_id = self._remember(entry, "it is added at the next start" if spool_ok else None)
+                if entry_id is None and spool_ok:
+                    left = self._leave_for_next_start(utt, entry, keep)
+            if not left:
+                audio_path = self._keep_audio(utt, audio, keep)
+                if entry_id is not None and audio_path:
+                    self._set_audio_path(entry_id, audio_path)
+            self._link_reply(entry_id, reply_key)
             self._publish(
                 ev.UtteranceResult(
                     gen, entry_id, raw, text, outcome, mode, len(audio) / SAMPLE_RATE, release_ms, error
@@ -1232,17 +1246,54 @@ class Engine:
             result = self._insert(text)
         return result
 
-    def _remember(self, entry: HistoryEntry) -> int | None:
+    def _remember(self, entry: HistoryEntry, later: str | None = None) -> int | None:
         """Add ``entry`` to history; None when the database cannot take it now (another
-        program holds it), which is said, with the text, rather than ending the dictation."""
+        program holds it, a full disk), which is said, with the text, rather than ending the
+        dictation; ``later`` says what becomes of it then."""
         from app.history.store import HistoryError
 
         try:
             return self.history.add(entry)
         except HistoryError as exc:
-            message = f"{exc}; this dictation is not in history: {entry.text!r}"
-            self._publish(ev.ErrorRaised(message, "history"))
+            then = later or "this dictation is not in history"
+            self._publish(ev.ErrorRaised(f"{exc}; {then}: {entry.text!r}", "history"))
             return None
+
+    def _set_audio_path(self, entry_id: int, audio_path: str) -> None:
+        """Name the kept recording of entry ``entry_id`` (written before the audio was kept)."""
+        from app.history.store import HistoryError
+
+        try:
+            self.history.update(entry_id, audio_path=audio_path)
+        except HistoryError as exc:
+            log.warning("history entry #%d does not name its recording %s: %s", entry_id, audio_path, exc)
+
+    def _leave_for_next_start(self, utt: _Utterance, entry: HistoryEntry, keep_audio: bool) -> bool:
+        """Leave the recording's spool file, and a note of what became of it (``entry``), for
+        the next start's recovery, which adds the entry then: history could not take it now,
+        and deleting the recording lost the dictation for good. False when that fails too."""
+        spool = utt.spool
+        assert spool is not None
+        spool.note(
+            done=True,
+            outcome=entry.outcome.value,
+            text=entry.text,
+            raw=entry.raw,
+            key_up=entry.key_up,
+            text_ready=entry.text_ready,
+            inserted=entry.inserted,
+            model=entry.model,
+            mode=entry.mode,
+            error=entry.error,
+            release_to_text_ms=entry.release_to_text_ms,
+            keep_audio=keep_audio,
+        )
+        try:
+            spool.close(keep=True, keep_note=True)
+        except OSError:
+            log.warning("could not leave the recording for the next start", exc_info=True)
+            return False
+        return True
 
     def _run_mode(
         self,

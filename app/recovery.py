@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -77,6 +78,9 @@ class SpoolRecovery:
         except HoldtypeError as exc:
             self._set_aside(path, exc)
             return True
+        notes = read_note(path)
+        if notes.get("done"):  # a dictation that went in, but history could not take it then
+            return self._finished(path, audio, notes, recovered)
         if not len(audio):  # a crash right after the header: nothing was said, nothing to keep
             self.spool.discard(path)
             log.debug("deleted the spool file %s: a header and no audio", path)
@@ -87,7 +91,6 @@ class SpoolRecovery:
             self.publish(ev.ErrorRaised(f"could not recover {path.name}: {exc}", "recovery"))
             return True
         kept = self.audio_dir / path.name
-        notes = read_note(path)
         key_down = notes.get("key_down")
         key_down = float(key_down) if isinstance(key_down, (int, float)) else None
         try:
@@ -127,6 +130,53 @@ class SpoolRecovery:
         )
         return True
 
+    def _finished(self, path: Path, audio: np.ndarray, notes: dict[str, Any], recovered: list[str]) -> bool:
+        """Add the entry a finished dictation's note describes (see
+        ``Engine._leave_for_next_start``), as it was then, its audio kept only if it was to be;
+        False when history still cannot take it (the file waits for the next start)."""
+        try:
+            outcome = Outcome(str(notes.get("outcome")))
+        except ValueError:
+            outcome = Outcome.FAILED
+        kept = self.audio_dir / path.name if notes.get("keep_audio") and len(audio) else None
+        try:
+            if kept is not None:
+                save_wav(audio, kept)
+        except OSError as exc:  # a full disk: the spool file stays for the next start
+            self.publish(ev.ErrorRaised(f"could not keep {path.name}: {exc}", "recovery"))
+            return False
+        key_down = _number(notes.get("key_down"))
+        text, raw = str(notes.get("text") or ""), str(notes.get("raw") or "")
+        try:
+            entry_id = self.history().add(
+                HistoryEntry(
+                    outcome,
+                    text=text,
+                    raw=raw,
+                    created=key_down or path.stat().st_mtime - len(audio) / SAMPLE_RATE,
+                    key_down=key_down,
+                    key_up=_number(notes.get("key_up")),
+                    text_ready=_number(notes.get("text_ready")),
+                    inserted=_number(notes.get("inserted")),
+                    model=str(notes.get("model") or self.model_name()),
+                    mode=str(notes.get("mode") or "raw"),
+                    device=str(notes.get("device") or ""),
+                    error=str(notes["error"]) if notes.get("error") else None,
+                    audio_path=str(kept) if kept is not None else None,
+                    audio_seconds=len(audio) / SAMPLE_RATE,
+                    release_to_text_ms=_number(notes.get("release_to_text_ms")),
+                    app=str(notes.get("app") or ""),
+                )
+            )
+        except (HistoryError, OSError) as exc:
+            if kept is not None:
+                kept.unlink(missing_ok=True)
+            self.publish(ev.ErrorRaised(f"could not add {path.name} to history: {exc}", "history"))
+            return False
+        self.spool.discard(path)
+        recovered.append(f"#{entry_id}: {_opening(text) or '(no speech)'}")
+        return True
+
     def _set_aside(self, path: Path, exc: HoldtypeError) -> None:
         """Get a spool file that cannot be read out of the way of the next start's recovery.
 
@@ -144,6 +194,11 @@ class SpoolRecovery:
             self.publish(ev.ErrorRaised(f"could not recover {path.name}: {exc} ({err})", "recovery"))
             return
         self.publish(ev.ErrorRaised(f"could not recover {path.name}: {exc}; kept as {target}", "recovery"))
+
+
+def _number(value: object) -> float | None:
+    """A note's number, or None for anything else (a note is JSON: bool is not a number)."""
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def _opening(text: str, limit: int = 60) -> str:

@@ -1109,3 +1109,72 @@ def test_an_entry_transcribed_again_during_a_recording_waits_for_its_dictation(
         assert "ducks" in eng.history.get(entry).text.lower()
     finally:
         eng.shutdown()
+
+
+def test_a_dictation_history_could_not_take_is_added_at_the_next_start(
+    x_env, pulse, target_window, speak, holdtype_home: Path
+):
+    """History held by another program as a recording ended: the text went in, the error said
+    it was "not in history", and the recording was deleted: the dictation was gone for good."""
+    import sqlite3
+
+    eng = Engine(Settings(), enable_hotkeys=False, enable_audio=True)
+    try:
+        seen = _start(eng)
+        eng.history._conn.execute("PRAGMA busy_timeout = 300")  # wait 0.3 s for the lock, not 10 s
+        other = sqlite3.connect(eng.history.path, isolation_level=None)  # a database browser
+        other.execute("BEGIN IMMEDIATE")
+        target_window.focus()
+        try:
+            result = _record(eng, seen, pulse, speak)
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+    finally:
+        eng.shutdown()
+    assert result.outcome == ev.Outcome.PASTED and result.history_id is None, result
+    said = [e.message for e in seen.of(ev.ErrorRaised) if e.source == "history"]
+    assert len(said) == 1 and "added at the next start" in said[0], said
+    assert len(Spool(get_paths().spool_dir).leftovers()) == 1  # the recording, left for then
+
+    again = Engine(Settings(), enable_hotkeys=False, enable_audio=False)
+    try:
+        seen = _start(again)
+        wait_for(
+            lambda: [n for n in seen.of(ev.Notice) if n.message.startswith("Recovered")],
+            timeout=60,
+            what="the recovery notice",
+        )
+    finally:
+        again.shutdown()
+    rows = HistoryStore(get_paths().history_db).list(5)
+    assert len(rows) == 1 and rows[0].outcome == ev.Outcome.PASTED, rows  # as it was, not "recovered"
+    assert rows[0].text == result.text and rows[0].raw == result.raw
+    assert rows[0].key_up is not None and rows[0].release_to_text_ms is not None
+    assert rows[0].audio_path is None  # audio.keep_audio is off: none kept then, none now
+    assert Spool(get_paths().spool_dir).leftovers() == []
+
+
+def test_a_long_recording_that_came_out_empty_keeps_its_audio(x_env, pulse, holdtype_home: Path):
+    """Seconds of recording read as nothing: a misreading more likely than silence, whose audio
+    was deleted with the result (nothing left for `history retry`)."""
+    eng = Engine(Settings(), enable_hotkeys=False, enable_audio=True)
+    try:
+        seen = _start(eng)
+        eng.begin()
+        wait_for(lambda: eng.state == ev.State.RECORDING, timeout=10, what="recording")
+        wait_for(
+            lambda: (
+                eng._current is not None
+                and eng._current.spool is not None
+                and eng._current.spool.frames_written >= 3.5 * SAMPLE_RATE
+            ),
+            timeout=20,
+            what="3.5 s recorded",
+        )
+        eng.end()
+        result = wait_for(lambda: seen.of(ev.UtteranceResult), timeout=60, what="a result")[0]
+    finally:
+        eng.shutdown()
+    assert result.outcome == ev.Outcome.EMPTY and result.history_id is not None, result
+    assert _kept_seconds(result) >= 3.5

@@ -138,7 +138,7 @@ class SpoolWriter:
         if not self._closed:
             self._queue.put(np.array(frames, dtype=np.float32, copy=True))
 
-    def note(self, **fields: str | float | None) -> None:
+    def note(self, **fields: str | float | bool | None) -> None:
         """Keep ``fields`` (``device``, ``app``, ``key_down``...) in the note beside the file,
         added to those noted before. Best effort: a note that cannot be written costs a
         recovered recording those details, never its audio."""
@@ -206,18 +206,20 @@ class SpoolWriter:
             self._error = f"cannot flush the recording spool {self._path}: {exc}"
             log.error("%s", self._error)
 
-    def close(self, keep: bool, keep_dir: Path | None = None) -> Path | None:
+    def close(self, keep: bool, keep_dir: Path | None = None, keep_note: bool = False) -> Path | None:
         """Finish the file; delete it, or (``keep``) move it to ``keep_dir`` and return its path.
 
-        Without ``keep_dir`` a kept file stays where it is. Only the first call acts; later calls
+        Without ``keep_dir`` a kept file stays where it is, with its note when ``keep_note``:
+        the next start's recovery then reads both. Only the first call acts; later calls
         return what the first one returned.
         """
         with self._note_lock:
             if self._closed:
                 return self._result
             self._closed = True
-            with contextlib.suppress(OSError):  # (the file must still be closed below)
-                note_path(self._path).unlink(missing_ok=True)
+            if not (keep_note and keep and keep_dir is None):
+                with contextlib.suppress(OSError):  # (the file must still be closed below)
+                    note_path(self._path).unlink(missing_ok=True)
         self._queue.put(_STOP)
         self._thread.join(timeout=10.0)
         self._file.close()  # also releases the lock
