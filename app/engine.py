@@ -68,7 +68,7 @@ REARM_MAX_S = 30.0
 # How long opening the microphone may take before the user is told the sound server does not
 # answer (a stalled PulseAudio holds PortAudio's calls until it answers).
 ARM_SLOW_S = 5.0
-PRUNE_EVERY_S = 3600.0  # how often a running app deletes history past its retention
+PRUNE_EVERY_S = 3600.0  # how often a running app deletes history past its retention, idle or not
 # How long a dictation's output waits to know which app it went into; the queries' own time
 # limits are shorter (swaymsg and hyprctl 2 s, macOS's script 1 s).
 PLACE_WAIT_S = 3.0
@@ -482,7 +482,11 @@ class Engine:
     # --- engine thread ---------------------------------------------------------------------------
     def _engine_loop(self) -> None:
         while True:
-            command = self._commands.get()
+            try:
+                command = self._commands.get(timeout=PRUNE_EVERY_S / 4)
+            except queue.Empty:  # idle: history past its retention goes on the hour all the same
+                self._output_jobs.put(self._apply_retention)
+                continue
             try:
                 if isinstance(command, _Stop):
                     return

@@ -1178,3 +1178,27 @@ def test_a_long_recording_that_came_out_empty_keeps_its_audio(x_env, pulse, hold
         eng.shutdown()
     assert result.outcome == ev.Outcome.EMPTY and result.history_id is not None, result
     assert _kept_seconds(result) >= 3.5
+
+
+def test_an_idle_app_keeps_to_the_history_retention(holdtype_home: Path, monkeypatch: pytest.MonkeyPatch):
+    """Pruning ran at start, on a settings change and after a dictation: an app left idle for
+    days kept entries past the retention. (The hour is shortened to a second here.)"""
+    from app import engine as engine_module
+    from app.events import Outcome
+    from app.history.store import HistoryEntry
+
+    monkeypatch.setattr(engine_module, "PRUNE_EVERY_S", 1.0)
+    settings = Settings()
+    settings.history.retention_days = 30
+    eng = Engine(settings, enable_hotkeys=False, enable_audio=False)
+    try:
+        eng.start()
+        assert eng.wait_ready(120)
+        wait_for(lambda: eng._pruned_at > 0, timeout=30, what="the pruning at start")
+        # written after the start's pruning (another Holdtype's dictation, days ago by now)
+        with HistoryStore(get_paths().history_db) as store:
+            store.add(HistoryEntry(Outcome.PASTED, text="forty days ago", created=time.time() - 40 * 86400))
+        assert eng.history.count() == 1
+        wait_for(lambda: eng.history.count() == 0, timeout=30, what="the idle app's pruning")
+    finally:
+        eng.shutdown()
