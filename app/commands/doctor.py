@@ -74,6 +74,26 @@ def _settings() -> Check:
     return Check("settings", True, str(result.path))
 
 
+def _history() -> Check:
+    """The history database, and any damaged copy of it set aside (said once, when it was):
+    the entries it still gave are in the new history, but a tool may read more of it."""
+    from app.paths import get_paths
+
+    path = get_paths().history_db
+    aside = sorted(path.parent.glob(f"{path.name}.corrupt-*"))  # by name: the newest is last
+    if aside:
+        what = f"{len(aside)} damaged copies" if len(aside) > 1 else "a damaged copy"
+        return Check(
+            "history",
+            False,
+            f"{path}; {what} set aside beside it, the newest {aside[-1].name} (the entries it "
+            "still gave are in the new history)",
+            f"`sqlite3 {aside[-1]} .recover` may read more of it; delete it when you have what you need",
+            False,
+        )
+    return Check("history", True, str(path) if path.exists() else f"{path} (made at the first dictation)")
+
+
 def _storage() -> Check:
     """The config, data and cache folders exist (or can be made) and take a new file."""
     import tempfile
@@ -423,6 +443,7 @@ def iter_checks() -> Iterator[Check]:
     yield _python()
     yield _storage()
     yield _settings()
+    yield _history()
     yield _model()
     yield _audio_within(AUDIO_CHECK_S)
     yield from _session()

@@ -193,6 +193,8 @@ class HistoryStore:
         except sqlite3.DatabaseError as exc:  # not a database, or malformed
             self._set_aside(exc)
             self._conn = self._open()
+            self._read_back()
+            log.warning("%s", self.problem, extra=SHOWN_TO_USER)
 
     # --- opening ---------------------------------------------------------------------------
     def _open(self) -> sqlite3.Connection:
@@ -230,7 +232,34 @@ class HistoryStore:
             f"The history database {self.path} could not be read ({exc}); it was moved to {target} "
             "and a new, empty history was started."
         )
-        log.warning("%s", self.problem, extra=SHOWN_TO_USER)
+
+    def _read_back(self) -> None:
+        """Start the new history with the entries the set-aside database still gives (see
+        :mod:`app.history.salvage`), and say how many."""
+        from app.history.salvage import readable_rows
+
+        if self.moved_to is None:
+            return
+        rows = readable_rows(self.moved_to)
+        if not rows:
+            return
+        columns = [row[1] for row in self._conn.execute("PRAGMA table_info(utterances)")]
+        taken = 0
+        with self._conn:
+            for row in rows:
+                names = [name for name in columns if name in row]
+                if "created" not in names or "outcome" not in names:
+                    continue
+                marks = ", ".join("?" for _ in names)
+                self._conn.execute(
+                    f"INSERT OR IGNORE INTO utterances ({', '.join(names)}) VALUES ({marks})",
+                    [row[name] for name in names],
+                )
+                taken += 1
+        self.problem = (
+            f"The history database {self.path} was damaged; it was moved to {self.moved_to}, and "
+            f"the {taken} entries that could still be read are in a new history."
+        )
 
     @contextlib.contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:

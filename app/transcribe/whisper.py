@@ -82,6 +82,12 @@ SPARSE_WORDS_PER_S = 1.0
 EARLY_WORDS_PER_S = 2.2
 EARLY_END_S = 1.0
 SECONDS_PER_ENCODER_FRAME = 0.02
+# faster-whisper's test for a reading that loops: text that compresses better than this is
+# read again at rising temperatures. Speech said twice over compresses as well as a loop:
+# "We will close early... Please remember..." said twice (24 s) was read seven times over, in
+# 11.5 s, and the sampled readings could come out short or empty ("in one process of two").
+# Up to one window a reading is tested by :func:`looping` first (see ``_decode``).
+COMPRESSION_RATIO_THRESHOLD = 2.4
 SILENT_PEAK = 2e-4  # audio that never goes above this (-74 dBFS, 7 LSB of 16 bits) is silence
 
 
@@ -997,6 +1003,29 @@ class WhisperTranscriber:
         suppress: tuple[int, ...] = (),
         repetition_penalty: float = 1.0,
     ) -> Transcript:
+        """One decode of ``audio``. Up to one window, Whisper's reading at its first
+        temperature is taken unless it loops (:func:`looping`); only then is it read again
+        with Whisper's fallback (see :data:`COMPRESSION_RATIO_THRESHOLD`)."""
+        if duration > LONG_FORM_S or len(options.temperature) < 2:
+            return self._decode_once(audio, options, started, duration, suppress, repetition_penalty)
+        first = self._decode_once(
+            audio, options, started, duration, suppress, repetition_penalty, fallback=False
+        )
+        if not looping(first.text):
+            return first
+        log.debug("decode %r loops; read again with the temperature fallback", first.text)
+        return self._decode_once(audio, options, started, duration, suppress, repetition_penalty)
+
+    def _decode_once(
+        self,
+        audio: np.ndarray,
+        options: DecodeOptions,
+        started: float,
+        duration: float,
+        suppress: tuple[int, ...] = (),
+        repetition_penalty: float = 1.0,
+        fallback: bool = True,
+    ) -> Transcript:
         new_tokens = max_new_tokens(duration)
         prompt, hotwords = self._fit(options, new_tokens)
         segments, info = self._model.transcribe(  # type: ignore[union-attr]
@@ -1015,6 +1044,7 @@ class WhisperTranscriber:
             and not options.word_timestamps
             and duration <= LONG_FORM_S,
             temperature=list(options.temperature),
+            compression_ratio_threshold=COMPRESSION_RATIO_THRESHOLD if fallback else None,
             max_new_tokens=new_tokens,
             suppress_tokens=[-1, *suppress],  # -1: Whisper's usual set (symbols, speaker tags)
             repetition_penalty=repetition_penalty,

@@ -1,0 +1,54 @@
+"""The entries that can still be read from a damaged history database.
+
+A damaged page costs the rows on it, not the rest: one bad page of a 300-entry history kept 286
+entries readable (``sqlite3 FILE .dump``), and Holdtype used to start a new, empty history
+without them. :func:`readable_rows` reads a damaged database's entries in order of id, stepping
+over the ids a damaged page hides, so the new history can start with them.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+#: How many ids past a failing one are tried before giving up (a damaged page holds a few
+#: dozen entries; a damaged interior page hides more).
+MAX_SKIP = 5000
+
+
+def readable_rows(path: Path, table: str = "utterances") -> list[dict[str, Any]]:
+    """Every row of ``table`` in the database at ``path`` that SQLite can still read, by id;
+    ``[]`` when none can be (not a database, no such table)."""
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        log.debug("cannot open %s to read what is left: %s", path, exc)
+        return []
+    rows: list[dict[str, Any]] = []
+    try:
+        conn.row_factory = sqlite3.Row
+        after = 0  # the last id read, or stepped over
+        failures = 0
+        while failures <= MAX_SKIP:
+            try:
+                cursor = conn.execute(f"SELECT * FROM {table} WHERE id > ? ORDER BY id", (after,))
+                for row in cursor:  # row by row: the rows before a damaged page are kept
+                    rows.append(dict(row))
+                    after = row["id"]
+                    failures = 0
+                break  # read to the end
+            except sqlite3.OperationalError as exc:  # no such table, a locked file: not damage
+                log.debug("cannot read %s: %s", path, exc)
+                break
+            except sqlite3.DatabaseError:
+                after += 1  # an id on a damaged page: the next one may be on a good page
+                failures += 1
+    except sqlite3.Error as exc:
+        log.debug("stopped reading %s: %s", path, exc)
+    finally:
+        conn.close()
+    return rows
