@@ -206,7 +206,7 @@ def test_export_writes_every_entry_oldest_first_in_the_format_asked(
     import stat
 
     out = holdtype("history", "export", str(tmp_path / "said.csv"))
-    assert out.returncode == 0 and "exported 3 entries" in out.stdout, out.stderr
+    assert out.returncode == 0 and "exported 3 entries" in out.stderr, out.stderr
     with (tmp_path / "said.csv").open(newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     assert [int(r["id"]) for r in rows] == filled and rows[0]["raw"] == "install psychic learn today"
@@ -219,6 +219,9 @@ def test_export_writes_every_entry_oldest_first_in_the_format_asked(
     assert holdtype("history", "export", str(tmp_path / "said")).returncode == 0  # no suffix: JSON lines
     lines = (tmp_path / "said").read_text(encoding="utf-8").splitlines()
     assert json.loads(lines[1])["error"] == "xdotool key failed"
+    # every field of `history show --json`, in its order (the CSV's columns too)
+    shown = json.loads(holdtype("history", "show", "--json", str(filled[0])).stdout)
+    assert list(json.loads(lines[0])) == list(shown) == list(rows[0]) and list(shown)[0] == "id"
 
     dash = holdtype("history", "export", "-")  # not standard output: no file named "-" either
     assert dash.returncode == 2 and "not standard output" in dash.stderr and not Path("-").exists()

@@ -10,7 +10,7 @@ import click
 
 from app.commands._common import echo_json, export_target, note_empty, settings, visible
 from app.errors import HoldtypeError
-from app.history.store import ExportFormat, HistoryEntry, HistoryStore
+from app.history.store import SUMMARY_FIELDS, ExportFormat, HistoryEntry, HistoryStore
 
 # SQLite's largest row id: a bigger number names no utterance (and overflows its integers).
 MAX_ID = 2**63 - 1
@@ -27,23 +27,6 @@ class _Limit(click.IntRange):
 
 _LIMIT = _Limit(min=1)
 
-# The fields of a `list --json` row, in their order (other tools read them: add, never rename);
-# `show --json` prints the same, then the entry's other fields.
-_JSON_FIELDS = (
-    "id",
-    "created",
-    "text",
-    "raw",
-    "outcome",
-    "mode",
-    "model",
-    "device",
-    "audio_seconds",
-    "release_to_text_ms",
-    "error",
-    "app",
-)
-
 
 def _open() -> HistoryStore:
     store = HistoryStore()
@@ -58,12 +41,12 @@ def _when(ts: float) -> str:
 
 def _summary(entry: HistoryEntry) -> dict[str, object]:
     data = entry.to_dict()
-    return {name: data[name] for name in _JSON_FIELDS}
+    return {name: data[name] for name in SUMMARY_FIELDS}
 
 
 def _details(entry: HistoryEntry) -> dict[str, object]:
     """Every field: those of a `list --json` row in its order, then the others."""
-    return {**_summary(entry), **entry.to_dict()}
+    return entry.details()
 
 
 def _line(entry: HistoryEntry) -> str:
@@ -257,7 +240,7 @@ def export(path: Path, fmt: str | None) -> None:
             count = store.export(export_target(path), cast("ExportFormat | None", fmt))
         except OSError as exc:
             raise HoldtypeError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    click.echo(f"exported {count} entries to {path}")
+    click.echo(f"exported {count} entries to {path}", err=True)  # (not into PATH: /dev/stdout)
 
 
 @history.command()

@@ -100,6 +100,30 @@ class HistoryEntry:
         data["outcome"] = self.outcome.value
         return data
 
+    def details(self) -> dict[str, Any]:
+        """:meth:`to_dict` in the order of ``history show --json`` and the exports: the fields
+        of a ``list --json`` row (:data:`SUMMARY_FIELDS`), then the others."""
+        data = self.to_dict()
+        return {**{name: data[name] for name in SUMMARY_FIELDS}, **data}
+
+
+# The fields of a `history list --json` row, in their order (other tools read them: add, never
+# rename); `show --json` and the exports give the same, then the entry's other fields.
+SUMMARY_FIELDS = (
+    "id",
+    "created",
+    "text",
+    "raw",
+    "outcome",
+    "mode",
+    "model",
+    "device",
+    "audio_seconds",
+    "release_to_text_ms",
+    "error",
+    "app",
+)
+
 
 COLUMNS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(HistoryEntry) if f.name != "id")
 _UPDATABLE = frozenset(COLUMNS)
@@ -420,7 +444,7 @@ class HistoryStore:
         fmt = fmt or export_format(path)
         with self._lock:
             rows = self._conn.execute("SELECT * FROM utterances ORDER BY created, id").fetchall()
-        entries = [_row_to_entry(r).to_dict() for r in rows]
+        entries = [_row_to_entry(r).details() for r in rows]
         fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
         if hasattr(os, "fchmod"):  # not on Windows, where modes do not apply
             os.fchmod(fd, 0o600)
@@ -431,7 +455,7 @@ class HistoryStore:
             elif fmt == "json":
                 json.dump(entries, handle, ensure_ascii=False, indent=1)
             elif fmt == "csv":
-                writer = csv.DictWriter(handle, fieldnames=["id", *COLUMNS])
+                writer = csv.DictWriter(handle, fieldnames=list(HistoryEntry(Outcome.EMPTY).details()))
                 writer.writeheader()
                 writer.writerows(entries)
             else:
