@@ -87,6 +87,8 @@ def test_search_text_and_raw_case_insensitive(store: HistoryStore) -> None:
     c = store.add(entry("Retour à l'école, dans la straße"))
     assert [e.id for e in store.search("ÉCOLE")] == [c]
     assert [e.id for e in store.search("STRASSE")] == [c]
+    d = store.add(entry("Flights to İstanbul on Friday"))  # its İ folds to i and a dot above
+    assert [e.id for e in store.search("istanbul")] == [d] == [e.id for e in store.search("İSTANBUL")]
 
 
 def test_prune_by_age(store: HistoryStore) -> None:

@@ -145,6 +145,8 @@ def show(entry_id: int, as_json: bool) -> None:
             continue
         if name in {"created", "key_down", "key_up", "text_ready", "inserted"}:
             value = _when(value) + f" ({value:.3f})"
+        elif isinstance(value, float):  # (release_to_text_ms: 54.092848684376804)
+            value = f"{value:.1f}"
         click.echo(f"{name:>18}: {visible(str(value))}")
     click.echo(f"{'raw':>18}: " + visible(entry.raw, keep="\n"))
     click.echo(f"{'text':>18}: " + visible(entry.text, keep="\n"))

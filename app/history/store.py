@@ -130,10 +130,20 @@ _UPDATABLE = frozenset(COLUMNS)
 _FIELDS = frozenset(("id", *COLUMNS))
 
 
+def _folded(text: str) -> str:
+    """``text`` as search compares it: casefolded, without the dot above that folding leaves
+    of a capital I with a dot ("İstanbul" folds to "i̇stanbul", which "istanbul" did not find).
+
+    >>> _folded("İSTANBUL") == _folded("istanbul") == "istanbul"
+    True
+    """
+    return text.casefold().replace("\u0307", "")
+
+
 def _contains(haystack: str | None, needle: str) -> bool:
-    """SQL ``holdtype_contains``: whether ``haystack`` holds ``needle`` (already casefolded),
-    ignoring case."""
-    return haystack is not None and needle in haystack.casefold()
+    """SQL ``holdtype_contains``: whether ``haystack`` holds ``needle`` (already folded by
+    :func:`_folded`), ignoring case."""
+    return haystack is not None and needle in _folded(haystack)
 
 
 def _row_to_entry(row: sqlite3.Row) -> HistoryEntry:
@@ -412,7 +422,7 @@ class HistoryStore:
         """Entries whose final or raw text contains ``text``, newest first. Case is ignored for
         every letter ("ÉCOLE" finds "école", "STRASSE" finds "straße"), not only for ASCII as
         SQLite's LIKE does."""
-        needle = text.casefold()
+        needle = _folded(text)
         with self._connection() as conn:
             rows = conn.execute(
                 "SELECT * FROM utterances WHERE holdtype_contains(text, ?) OR holdtype_contains(raw, ?) "
