@@ -221,7 +221,7 @@ def test_export_writes_every_entry_oldest_first_in_the_format_asked(
     assert json.loads(lines[1])["error"] == "xdotool key failed"
     # every field of `history show --json`, in its order (the CSV's columns too)
     shown = json.loads(holdtype("history", "show", "--json", str(filled[0])).stdout)
-    assert list(json.loads(lines[0])) == list(shown) == list(rows[0]) and list(shown)[0] == "id"
+    assert list(json.loads(lines[0])) == list(shown) == list(rows[0]) and next(iter(shown)) == "id"
 
     dash = holdtype("history", "export", "-")  # not standard output: no file named "-" either
     assert dash.returncode == 2 and "not standard output" in dash.stderr and not Path("-").exists()
