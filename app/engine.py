@@ -233,6 +233,7 @@ class Engine:
         self._failed_now: list[str] = []  # the problems of the last settings change
         self._cancelled: set[int] = set()  # generations cancelled while in flight
         self._pruned_at = -PRUNE_EVERY_S  # when history was last pruned (monotonic seconds)
+        self._prune_queued = threading.Event()  # a pruning waits on the output worker
 
     # --- public API ------------------------------------------------------------------------------
     @property
@@ -482,10 +483,18 @@ class Engine:
     # --- engine thread ---------------------------------------------------------------------------
     def _engine_loop(self) -> None:
         while True:
+            # History past its retention goes on the hour, idle or not (a missing microphone's
+            # re-arm every 30 s kept the queue from ever falling idle).
+            if (
+                self._settings.history.retention_days is not None
+                and time.monotonic() - self._pruned_at >= PRUNE_EVERY_S
+                and not self._prune_queued.is_set()
+            ):
+                self._prune_queued.set()
+                self._output_jobs.put(self._apply_retention)
             try:
                 command = self._commands.get(timeout=PRUNE_EVERY_S / 4)
-            except queue.Empty:  # idle: history past its retention goes on the hour all the same
-                self._output_jobs.put(self._apply_retention)
+            except queue.Empty:
                 continue
             try:
                 if isinstance(command, _Stop):
@@ -1100,12 +1109,28 @@ class Engine:
                     )
         finally:
             audio = utt.audio if utt.audio is not None else np.zeros(0, np.float32)
-            keep = (
-                self._settings.audio.keep_audio
-                or outcome in (Outcome.FAILED, Outcome.CANCELLED)
-                # nothing came of a long recording: kept for `history retry`
-                or (outcome == Outcome.EMPTY and len(audio) >= KEEP_EMPTY_S * SAMPLE_RATE)
+            remember = self._settings.history.enabled or outcome == Outcome.FAILED
+            keep = self._settings.audio.keep_audio or (
+                remember  # (audio no entry names would never be deleted)
+                and (
+                    outcome in (Outcome.FAILED, Outcome.CANCELLED)
+                    # nothing came of a long recording: kept for `history retry`
+                    or (outcome == Outcome.EMPTY and len(audio) >= KEEP_EMPTY_S * SAMPLE_RATE)
+                )
             )
+            entry_id = None
+            audio_path = None
+            left = False
+            spool = (
+                utt.spool
+                if utt.spool is not None and not utt.spool_error and utt.spool.error is None
+                else None
+            )
+            spool_ok = spool is not None
+            # Where the recording will be kept (the spool file moved to the audio folder), named
+            # in the entry as it is written: the entry goes in first, so that a dictation history
+            # cannot take now is left for the next start with its recording.
+            planned = str(self._paths.audio_dir / spool.path.name) if keep and spool is not None else None
             entry = HistoryEntry(
                 outcome,
                 text=text,
@@ -1119,21 +1144,18 @@ class Engine:
                 mode=mode,
                 device=(self._recorder.device_name or "") if self._recorder else "",
                 error=error,
+                audio_path=planned,
                 audio_seconds=len(audio) / SAMPLE_RATE,
                 release_to_text_ms=release_ms,
                 app=utt.app,
             )
-            entry_id = None
-            audio_path = None
-            left = False
-            if self._settings.history.enabled or outcome == Outcome.FAILED:
-                spool_ok = utt.spool is not None and not utt.spool_error and utt.spool.error is None
+            if remember:
                 entry_id = self._remember(entry, "it is added at the next start" if spool_ok else None)
                 if entry_id is None and spool_ok:
                     left = self._leave_for_next_start(utt, entry, keep)
             if not left:
                 audio_path = self._keep_audio(utt, audio, keep)
-                if entry_id is not None and audio_path:
+                if entry_id is not None and audio_path != planned:  # kept from memory, or not kept
                     self._set_audio_path(entry_id, audio_path)
             self._link_reply(entry_id, reply_key)
             self._publish(
@@ -1180,6 +1202,7 @@ class Engine:
         """Delete history entries (and their kept audio) older than ``history.retention_days``
         (output worker): at start, when the setting changes, and at most every
         :data:`PRUNE_EVERY_S` after a dictation, so an app left running keeps to it too."""
+        self._prune_queued.clear()
         days = self._settings.history.retention_days
         now = time.monotonic()
         if days is None or (not force and now - self._pruned_at < PRUNE_EVERY_S):
@@ -1263,8 +1286,9 @@ class Engine:
             self._publish(ev.ErrorRaised(f"{exc}; {then}: {entry.text!r}", "history"))
             return None
 
-    def _set_audio_path(self, entry_id: int, audio_path: str) -> None:
-        """Name the kept recording of entry ``entry_id`` (written before the audio was kept)."""
+    def _set_audio_path(self, entry_id: int, audio_path: str | None) -> None:
+        """Name the kept recording of entry ``entry_id`` (None: there is none), where it is not
+        where the entry was told it would be."""
         from app.history.store import HistoryError
 
         try:

@@ -1202,3 +1202,30 @@ def test_an_idle_app_keeps_to_the_history_retention(holdtype_home: Path, monkeyp
         wait_for(lambda: eng.history.count() == 0, timeout=30, what="the idle app's pruning")
     finally:
         eng.shutdown()
+
+
+def test_with_history_off_a_long_empty_recording_keeps_no_audio(x_env, pulse, holdtype_home: Path):
+    """Audio no entry names is never deleted by the retention: kept with history off, it
+    stayed for good."""
+    eng = Engine(Settings(history={"enabled": False}), enable_hotkeys=False, enable_audio=True)
+    try:
+        seen = _start(eng)
+        eng.begin()
+        wait_for(lambda: eng.state == ev.State.RECORDING, timeout=10, what="recording")
+        wait_for(
+            lambda: (
+                eng._current is not None
+                and eng._current.spool is not None
+                and eng._current.spool.frames_written >= 3.5 * SAMPLE_RATE
+            ),
+            timeout=20,
+            what="3.5 s recorded",
+        )
+        eng.end()
+        result = wait_for(lambda: seen.of(ev.UtteranceResult), timeout=60, what="a result")[0]
+    finally:
+        eng.shutdown()
+    assert result.outcome == ev.Outcome.EMPTY and result.history_id is None, result
+    audio_dir = get_paths().audio_dir
+    assert not audio_dir.exists() or list(audio_dir.iterdir()) == []
+    assert Spool(get_paths().spool_dir).leftovers() == []
