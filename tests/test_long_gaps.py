@@ -27,8 +27,8 @@ class SkipsSpeech(WhisperTranscriber):
     reading is scripted to hold the first sentence and a stray "You" in the silence, and to
     skip the second sentence; the voice detector and every other decode are the real ones."""
 
-    def __init__(self, whole_samples: int, first_s: float) -> None:
-        super().__init__(ModelSettings())
+    def __init__(self, whole_samples: int, first_s: float, speech_gate: bool = True) -> None:
+        super().__init__(ModelSettings(speech_gate=speech_gate))
         self.whole_samples = whole_samples
         self.first_s = first_s
 
@@ -62,3 +62,14 @@ def test_a_long_hum_is_not_read_as_words(tmp_path: Path, whisper: WhisperTranscr
     )
     result = whisper.transcribe(load_audio(hum), DecodeOptions())
     assert result.text == ""  # tiny.en wrote "You", after 8 s of decoding
+
+
+def test_with_the_speech_gate_off_no_segment_is_dropped(speak) -> None:  # type: ignore[no-untyped-def]
+    """The gate is turned off for a voice the detector does not hear: its say on what is
+    speech is not taken then (a short real segment would go)."""
+    first, second = load_audio(speak(FIRST)), load_audio(speak(SECOND))
+    audio = np.concatenate([first, np.zeros(25 * SAMPLE_RATE, np.float32), second])
+    transcriber = SkipsSpeech(len(audio), len(first) / SAMPLE_RATE, speech_gate=False)
+    result = transcriber.transcribe(audio, DecodeOptions())
+    assert "you" in words_of(result.text), result.text
+    assert "garden" in words_of(result.text), result.text  # skipped speech is still read again

@@ -601,7 +601,7 @@ class WhisperTranscriber:
             )
         return self._tokenizer_cache
 
-    def _transcribe(self, audio: np.ndarray, options: DecodeOptions) -> Transcript:
+    def _transcribe(self, audio: np.ndarray, options: DecodeOptions, read_on: bool = True) -> Transcript:
         started = time.perf_counter()
         duration = len(audio) / SAMPLE_RATE
         if len(audio) < SAMPLE_RATE // 10 or float(np.max(np.abs(audio))) < SILENT_PEAK:
@@ -696,7 +696,7 @@ class WhisperTranscriber:
                 log.debug("reading %r stopped early; in two halves: %r", result.text, halves.text)
                 return halves
             return replace(result, elapsed_ms=halves.elapsed_ms)
-        cut = self._early_end(spoken, result, options)
+        cut = self._early_end(spoken, result, options) if read_on else None
         if cut is not None:
             return self._read_on(spoken, cut, result, options, started)
         return result
@@ -713,12 +713,14 @@ class WhisperTranscriber:
         of a few words it made up where the voice detector hears no ``speech`` (its spans),
         and with the speech it skipped read again and put in its place (see
         :mod:`app.transcribe.gaps`)."""
-        if not result.times or len(result.times) != len(result.segments):
+        if not result.times or len(result.times) != len(result.segments) or not speech:
             return result
+        # With the gate off the detector is not trusted to hear every voice: nothing is dropped.
+        gate = self.settings.speech_gate
         kept = [
             (span, text)
             for span, text in zip(result.times, result.segments, strict=True)
-            if not gaps.stray(span, text, speech)
+            if not (gate and gaps.stray(span, text, speech))
         ]
         missing = gaps.uncovered(speech, [span for span, _ in kept])
         if len(kept) == len(result.times) and not missing:
@@ -779,9 +781,8 @@ class WhisperTranscriber:
         """``result`` with the audio after ``cut`` read on its own, after ``result``'s words,
         and added; ``result`` as it is when that reading adds no words."""
         context = " ".join(t for t in (options.context, result.text) if t)[-PIECE_CONTEXT_CHARS:]
-        rest = self._transcribe(
-            spoken[cut:], replace(options, context=context, condition_on_previous_text=False)
-        )
+        own = replace(options, context=context, condition_on_previous_text=False)
+        rest = self._transcribe(spoken[cut:], own, read_on=False)  # (once: the rest is not read on)
         elapsed = (time.perf_counter() - started) * 1000
         if not words_of(rest.text):
             return replace(result, elapsed_ms=elapsed)
@@ -816,7 +817,8 @@ class WhisperTranscriber:
         encoded, frames = self._encoded(audio, duration)
         previous = tokenizer.encode(" " + prompt.strip()) if isinstance(prompt, str) else list(prompt or [])
         start = model.get_prompt(tokenizer, previous[-PROMPT_MAX_TOKENS:], without_timestamps=True)  # type: ignore[attr-defined]
-        result = model.model.align(encoded, start, [ids], [frames], median_filter_width=7)[0]  # type: ignore[attr-defined]
+        own = min(frames, round(duration * FRAMES_PER_S))  # the audio's frames, not the padding's
+        result = model.model.align(encoded, start, [ids], [own], median_filter_width=7)[0]  # type: ignore[attr-defined]
         last = [time_index for text_index, time_index in result.alignments if text_index == len(ids) - 1]
         return (max(last) + 1) * SECONDS_PER_ENCODER_FRAME if last else None
 
