@@ -144,7 +144,7 @@ class SpoolRecovery:
                 save_wav(audio, kept)
         except OSError as exc:  # a full disk: the spool file stays for the next start
             self.publish(ev.ErrorRaised(f"could not keep {path.name}: {exc}", "recovery"))
-            return False
+            return True  # (the others are still recovered)
         key_down = _number(notes.get("key_down"))
         text, raw = str(notes.get("text") or ""), str(notes.get("raw") or "")
         try:

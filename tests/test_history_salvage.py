@@ -19,7 +19,9 @@ def _history_of(path: Path, n: int) -> None:
 
 
 def test_the_readable_entries_of_a_damaged_history_are_kept(tmp_path: Path) -> None:
-    path = tmp_path / "history.sqlite3"
+    folder = tmp_path / "a#b?c%20d"  # characters a database URI would read as its own
+    folder.mkdir()
+    path = folder / "history.sqlite3"
     _history_of(path, 300)
     page = 4096
     data = bytearray(path.read_bytes())

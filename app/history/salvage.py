@@ -18,13 +18,15 @@ log = logging.getLogger(__name__)
 #: How many ids past a failing one are tried before giving up (a damaged page holds a few
 #: dozen entries; a damaged interior page hides more).
 MAX_SKIP = 5000
+MAX_ID = 2**63 - 1  # SQLite's largest rowid
 
 
 def readable_rows(path: Path, table: str = "utterances") -> list[dict[str, Any]]:
     """Every row of ``table`` in the database at ``path`` that SQLite can still read, by id;
     ``[]`` when none can be (not a database, no such table)."""
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        # (as a URI: a "#", "?" or "%" in a folder's name is escaped)
+        conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
     except sqlite3.Error as exc:
         log.debug("cannot open %s to read what is left: %s", path, exc)
         return []
@@ -33,7 +35,7 @@ def readable_rows(path: Path, table: str = "utterances") -> list[dict[str, Any]]
         conn.row_factory = sqlite3.Row
         after = 0  # the last id read, or stepped over
         failures = 0
-        while failures <= MAX_SKIP:
+        while failures <= MAX_SKIP and after < MAX_ID:
             try:
                 cursor = conn.execute(f"SELECT * FROM {table} WHERE id > ? ORDER BY id", (after,))
                 for row in cursor:  # row by row: the rows before a damaged page are kept

@@ -227,7 +227,10 @@ class HistoryStore:
         except sqlite3.DatabaseError as exc:  # not a database, or malformed
             self._set_aside(exc)
             self._conn = self._open()
-            self._read_back()
+            try:
+                self._read_back()
+            except sqlite3.Error as more:  # (a full disk): the new history starts empty, as said
+                log.warning("could not read back the entries of %s: %s", self.moved_to, more)
             log.warning("%s", self.problem, extra=SHOWN_TO_USER)
 
     # --- opening ---------------------------------------------------------------------------
