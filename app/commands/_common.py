@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -84,7 +85,9 @@ def echo_json(obj: Any) -> None:
     >>> echo_json({"text": "one\u2028two"})
     {"text": "one\u2028two"}
     """
-    line = json.dumps(obj, ensure_ascii=False, default=str)
+    encoding = (getattr(sys.stdout, "encoding", None) or "utf-8").lower()
+    # A stream that is not UTF (a pipe on Windows: cp1252) gets escapes, never a "?" for a letter
+    line = json.dumps(obj, ensure_ascii="utf" not in encoding, default=str)
     click.echo(_ESCAPED.sub(lambda m: f"\\u{ord(m.group()):04x}", line))
 
 

@@ -539,11 +539,15 @@ class WindowsClipboard:
                 formats.append(fmt)
                 fmt = self.user32.EnumClipboardFormats(fmt)
             saved: list[tuple[int, bytes]] = []
-            for fmt in win_formats_to_keep(formats):
-                handle = self.user32.GetClipboardData(fmt)
+            total = 0
+            for fmt in win_formats_to_keep(formats)[:MAX_FORMATS]:
+                handle = self.user32.GetClipboardData(fmt)  # (an app may render it only now)
                 if not handle:
                     raise ClipboardError(f"cannot read clipboard format {fmt}")
                 size = self.kernel32.GlobalSize(handle)
+                total += size
+                if size > MAX_FORMAT_BYTES or total > MAX_FORMATS_BYTES:  # (a big spreadsheet range)
+                    raise ClipboardError(f"clipboard format {fmt} is too big to keep ({size} bytes)")
                 pointer = self.kernel32.GlobalLock(handle)
                 if not pointer:
                     raise ClipboardError(f"cannot lock clipboard format {fmt}")

@@ -103,7 +103,7 @@ class MacInserter:
             return InsertResult(error is None, "type", self.name, error)
         items = self.clipboard.snapshot() if self.settings.restore_clipboard else None
         try:
-            old = self.clipboard.get() if items is None else None
+            old = self.clipboard.get()  # (also when the items were read: if they cannot go back)
             self.clipboard.set(text)
         except ClipboardError as exc:
             return InsertResult(False, "paste", self.name, f"clipboard: {exc}")
@@ -116,7 +116,11 @@ class MacInserter:
             try:
                 if error is None and self.settings.restore_clipboard:
                     if items is not None:
-                        self.clipboard.restore(items)
+                        try:
+                            self.clipboard.restore(items)
+                        except ClipboardError as exc:
+                            log.warning("could not put the pasteboard's items back: %s", exc)
+                            self.clipboard.set(old) if old is not None else self.clipboard.clear()
                     else:
                         self.clipboard.set(old) if old is not None else self.clipboard.clear()
             except ClipboardError as exc:
