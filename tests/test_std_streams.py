@@ -23,3 +23,18 @@ def test_a_term_outside_the_streams_code_page_is_listed_not_a_traceback() -> Non
     assert listed.returncode == 0, listed.stderr
     assert b"Traceback" not in listed.stderr
     assert listed.stdout.decode("cp1252").strip() == "Zürich??"
+
+
+def test_json_on_such_a_stream_escapes_what_it_cannot_encode() -> None:
+    import json
+
+    assert holdtype("vocab", "add", "Zürich名前").returncode == 0
+    listed = subprocess.run(
+        [sys.executable, "-m", "app", "vocab", "list", "--json"],
+        capture_output=True,
+        env={**os.environ, "PYTHONIOENCODING": "cp1252"},
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout.decode("cp1252"))["terms"] == ["Zürich名前"]  # no "?" for a letter
