@@ -11,6 +11,7 @@ from app.transcribe import vad
 from app.transcribe.audiofile import SAMPLE_RATE, load_audio
 from app.transcribe.glitches import words_of
 from app.transcribe.whisper import SPARSE_MIN_S, DecodeOptions, Transcript, WhisperTranscriber
+from tests.fixtures.scripted import ScriptedWhole
 
 pytestmark = pytest.mark.slow
 
@@ -20,21 +21,11 @@ THIRD = "Then the dashboard shows the results to the whole team every morning."
 PROMPT = "Today we talked about Vector, ClickHouse and Pandera. Let me tell you what I did."
 
 
-class StopsEarly(WhisperTranscriber):
+def stops_early(whole_samples: int) -> ScriptedWhole:
     """FAKE first reading (named as such): the real model drops sentences under a prompt only
     on some audio and some CPUs, not on cue. The reading of the whole audio is scripted to stop
     after its first sentence; every other decode (the two halves) is the real model's."""
-
-    def __init__(self, whole_samples: int) -> None:
-        super().__init__(ModelSettings())
-        self.whole_samples = whole_samples
-        self.decodes: list[float] = []
-
-    def _decode_window(self, audio, options, started, duration, frames, suppress=(), repetition_penalty=1.0):  # type: ignore[no-untyped-def]
-        self.decodes.append(duration)
-        if round(duration * SAMPLE_RATE) == self.whole_samples:
-            return Transcript(FIRST, duration, "en", logprob=-0.3)
-        return super()._decode_window(audio, options, started, duration, frames, suppress, repetition_penalty)
+    return ScriptedWhole(whole_samples, lambda duration: Transcript(FIRST, duration, "en", logprob=-0.3))
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +36,7 @@ def three_sentences(speak) -> np.ndarray:  # type: ignore[no-untyped-def]
 
 
 def test_a_reading_that_stopped_early_is_read_again_in_halves(three_sentences: np.ndarray) -> None:
-    transcriber = StopsEarly(len(three_sentences))
+    transcriber = stops_early(len(three_sentences))
     result = transcriber.transcribe(three_sentences, DecodeOptions(initial_prompt=PROMPT))
     words = words_of(result.text)
     assert {"pandera", "dashboard", "morning"} <= set(words), result.text  # the dropped sentences

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.config import ModelSettings
 from app.transcribe.audiofile import SAMPLE_RATE, load_audio
 from app.transcribe.glitches import words_of
 from app.transcribe.whisper import EARLY_END_S, DecodeOptions, Transcript, WhisperTranscriber
+from tests.fixtures.scripted import ScriptedWhole
 
 pytestmark = pytest.mark.slow
 
@@ -18,22 +18,12 @@ CUT_SHORT = "Load the CSV with pandas, then plot it"
 PROMPT = "Today we talked about pandas, Matplotlib and Jupyter."
 
 
-class EndsEarly(WhisperTranscriber):
+def ends_early(whole_samples: int) -> ScriptedWhole:
     """FAKE first reading (named as such): the real model drops a sentence's end under a long
     prompt only on some audio and some CPUs, not on cue. The reading of the whole audio is
     scripted to stop after "plot it"; the alignment, the voice detector and the reading of the
     rest are the real model's."""
-
-    def __init__(self, whole_samples: int) -> None:
-        super().__init__(ModelSettings())
-        self.whole_samples = whole_samples
-        self.decodes: list[float] = []
-
-    def _decode_window(self, audio, options, started, duration, frames, suppress=(), repetition_penalty=1.0):  # type: ignore[no-untyped-def]
-        self.decodes.append(duration)
-        if round(duration * SAMPLE_RATE) == self.whole_samples:
-            return Transcript(CUT_SHORT, duration, "en", logprob=-0.2)
-        return super()._decode_window(audio, options, started, duration, frames, suppress, repetition_penalty)
+    return ScriptedWhole(whole_samples, lambda duration: Transcript(CUT_SHORT, duration, "en", logprob=-0.2))
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +32,7 @@ def sentence(speak) -> np.ndarray:  # type: ignore[no-untyped-def]
 
 
 def test_a_reading_that_ended_early_is_read_on(sentence: np.ndarray) -> None:
-    transcriber = EndsEarly(len(sentence))
+    transcriber = ends_early(len(sentence))
     result = transcriber.transcribe(sentence, DecodeOptions(initial_prompt=PROMPT))
     words = words_of(result.text)
     assert result.text.startswith(CUT_SHORT), result.text  # the first reading kept as it was

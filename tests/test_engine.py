@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import threading
 import time
 import wave
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -175,6 +177,22 @@ def test_failed_typing_leaves_the_text_on_the_clipboard_as_the_notice_says(
         eng.shutdown()
 
 
+def _start_and_recover() -> Recorder:
+    """Start an engine (no microphone, no hotkeys), wait until it says what it recovered from
+    the spool, shut it down; the events it gave."""
+    eng = Engine(Settings(), enable_hotkeys=False, enable_audio=False)
+    try:
+        seen = _start(eng)
+        wait_for(
+            lambda: [n for n in seen.of(ev.Notice) if n.message.startswith("Recovered")],
+            timeout=60,
+            what="the recovery notice",
+        )
+    finally:
+        eng.shutdown()
+    return seen
+
+
 def test_leftover_spool_is_recovered_into_history(x_env, speak, holdtype_home: Path):
     # A spool file whose writer is gone (as after kill -9): written, never closed, lock released.
     spool = Spool(get_paths().spool_dir)
@@ -188,16 +206,7 @@ def test_leftover_spool_is_recovered_into_history(x_env, speak, holdtype_home: P
         torn.seek(40)
         torn.write((2 * (len(audio) - 8000)).to_bytes(4, "little"))
     ended = writer.path.stat().st_mtime
-    eng = Engine(Settings(), enable_hotkeys=False, enable_audio=False)
-    try:
-        seen = _start(eng)
-        wait_for(
-            lambda: [n for n in seen.of(ev.Notice) if n.message.startswith("Recovered")],
-            timeout=60,
-            what="the recovery notice",
-        )
-    finally:
-        eng.shutdown()
+    seen = _start_and_recover()
     notices = [n.message for n in seen.of(ev.Notice) if n.source == "recovery"]
     assert notices[0].startswith("Recovering 1 recording") and "Recovered 1 recording" in notices[1]
     rows = HistoryStore(get_paths().history_db).list(5)
@@ -261,20 +270,28 @@ def test_settings_applied_says_which_part_could_not_be_set_up(holdtype_home, mon
         eng.shutdown()
 
 
-def test_a_history_held_by_another_program_does_not_stop_the_dictation(engine, target_window, speak):
+@contextlib.contextmanager
+def _history_held(eng: Engine) -> Iterator[None]:
+    """Another program (a database browser) holds the history's write lock meanwhile; the
+    engine waits 0.3 s for it, not 10 s."""
     import sqlite3
 
-    seen = _start(engine)
-    engine.history._conn.execute("PRAGMA busy_timeout = 300")  # wait 0.3 s for the lock, not 10 s
-    other = sqlite3.connect(engine.history.path, isolation_level=None)  # a database browser
+    eng.history._conn.execute("PRAGMA busy_timeout = 300")
+    other = sqlite3.connect(eng.history.path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
-    target_window.focus()
     try:
-        engine.dictate_audio(load_audio(speak("We use scikit learn for machine learning.", speed=150)))
-        result = wait_for(lambda: seen.of(ev.UtteranceResult), timeout=60, what="a result")[0]
+        yield
     finally:
         other.execute("ROLLBACK")
         other.close()
+
+
+def test_a_history_held_by_another_program_does_not_stop_the_dictation(engine, target_window, speak):
+    seen = _start(engine)
+    target_window.focus()
+    with _history_held(engine):
+        engine.dictate_audio(load_audio(speak("We use scikit learn for machine learning.", speed=150)))
+        result = wait_for(lambda: seen.of(ev.UtteranceResult), timeout=60, what="a result")[0]
     assert result.outcome == ev.Outcome.PASTED and result.history_id is None
     wait_for(lambda: "scikit-learn" in target_window.text(), timeout=15, what="pasted text")
     said = [e.message for e in seen.of(ev.ErrorRaised) if e.source == "history"]
@@ -1116,20 +1133,12 @@ def test_a_dictation_history_could_not_take_is_added_at_the_next_start(
 ):
     """History held by another program as a recording ended: the text went in, the error said
     it was "not in history", and the recording was deleted: the dictation was gone for good."""
-    import sqlite3
-
     eng = Engine(Settings(), enable_hotkeys=False, enable_audio=True)
     try:
         seen = _start(eng)
-        eng.history._conn.execute("PRAGMA busy_timeout = 300")  # wait 0.3 s for the lock, not 10 s
-        other = sqlite3.connect(eng.history.path, isolation_level=None)  # a database browser
-        other.execute("BEGIN IMMEDIATE")
         target_window.focus()
-        try:
+        with _history_held(eng):
             result = _record(eng, seen, pulse, speak)
-        finally:
-            other.execute("ROLLBACK")
-            other.close()
     finally:
         eng.shutdown()
     assert result.outcome == ev.Outcome.PASTED and result.history_id is None, result
@@ -1137,16 +1146,7 @@ def test_a_dictation_history_could_not_take_is_added_at_the_next_start(
     assert len(said) == 1 and "added at the next start" in said[0], said
     assert len(Spool(get_paths().spool_dir).leftovers()) == 1  # the recording, left for then
 
-    again = Engine(Settings(), enable_hotkeys=False, enable_audio=False)
-    try:
-        seen = _start(again)
-        wait_for(
-            lambda: [n for n in seen.of(ev.Notice) if n.message.startswith("Recovered")],
-            timeout=60,
-            what="the recovery notice",
-        )
-    finally:
-        again.shutdown()
+    seen = _start_and_recover()
     rows = HistoryStore(get_paths().history_db).list(5)
     assert len(rows) == 1 and rows[0].outcome == ev.Outcome.PASTED, rows  # as it was, not "recovered"
     assert rows[0].text == result.text and rows[0].raw == result.raw
@@ -1155,25 +1155,30 @@ def test_a_dictation_history_could_not_take_is_added_at_the_next_start(
     assert Spool(get_paths().spool_dir).leftovers() == []
 
 
+def _record_silence(eng: Engine, seconds: float) -> ev.UtteranceResult:
+    """Start ``eng``, record ``seconds`` of the silent microphone from the tray; the result."""
+    seen = _start(eng)
+    eng.begin()
+    wait_for(lambda: eng.state == ev.State.RECORDING, timeout=10, what="recording")
+    wait_for(
+        lambda: (
+            eng._current is not None
+            and eng._current.spool is not None
+            and eng._current.spool.frames_written >= seconds * SAMPLE_RATE
+        ),
+        timeout=20,
+        what=f"{seconds} s recorded",
+    )
+    eng.end()
+    return wait_for(lambda: seen.of(ev.UtteranceResult), timeout=60, what="a result")[0]
+
+
 def test_a_long_recording_that_came_out_empty_keeps_its_audio(x_env, pulse, holdtype_home: Path):
     """Seconds of recording read as nothing: a misreading more likely than silence, whose audio
     was deleted with the result (nothing left for `history retry`)."""
     eng = Engine(Settings(), enable_hotkeys=False, enable_audio=True)
     try:
-        seen = _start(eng)
-        eng.begin()
-        wait_for(lambda: eng.state == ev.State.RECORDING, timeout=10, what="recording")
-        wait_for(
-            lambda: (
-                eng._current is not None
-                and eng._current.spool is not None
-                and eng._current.spool.frames_written >= 3.5 * SAMPLE_RATE
-            ),
-            timeout=20,
-            what="3.5 s recorded",
-        )
-        eng.end()
-        result = wait_for(lambda: seen.of(ev.UtteranceResult), timeout=60, what="a result")[0]
+        result = _record_silence(eng, 3.5)
     finally:
         eng.shutdown()
     assert result.outcome == ev.Outcome.EMPTY and result.history_id is not None, result
@@ -1209,20 +1214,7 @@ def test_with_history_off_a_long_empty_recording_keeps_no_audio(x_env, pulse, ho
     stayed for good."""
     eng = Engine(Settings(history={"enabled": False}), enable_hotkeys=False, enable_audio=True)
     try:
-        seen = _start(eng)
-        eng.begin()
-        wait_for(lambda: eng.state == ev.State.RECORDING, timeout=10, what="recording")
-        wait_for(
-            lambda: (
-                eng._current is not None
-                and eng._current.spool is not None
-                and eng._current.spool.frames_written >= 3.5 * SAMPLE_RATE
-            ),
-            timeout=20,
-            what="3.5 s recorded",
-        )
-        eng.end()
-        result = wait_for(lambda: seen.of(ev.UtteranceResult), timeout=60, what="a result")[0]
+        result = _record_silence(eng, 3.5)
     finally:
         eng.shutdown()
     assert result.outcome == ev.Outcome.EMPTY and result.history_id is None, result

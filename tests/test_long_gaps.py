@@ -14,6 +14,7 @@ from app.transcribe.audiofile import SAMPLE_RATE, load_audio
 from app.transcribe.glitches import words_of
 from app.transcribe.whisper import LONG_FORM_S, DecodeOptions, Transcript, WhisperTranscriber
 from tests.fixtures.parts import require_tools
+from tests.fixtures.scripted import ScriptedWhole
 
 pytestmark = pytest.mark.slow
 
@@ -21,23 +22,18 @@ FIRST = "The first part of the recording talks about the weather in the mountain
 SECOND = "After a long pause the speaker describes a garden full of tomatoes and roses."
 
 
-class SkipsSpeech(WhisperTranscriber):
+def skips_speech(whole_samples: int, first_s: float, speech_gate: bool = True) -> ScriptedWhole:
     """FAKE reading of the whole recording (named as such): Whisper skips speech between
     windows only on some long recordings and some CPUs, not on cue. The whole recording's
     reading is scripted to hold the first sentence and a stray "You" in the silence, and to
     skip the second sentence; the voice detector and every other decode are the real ones."""
 
-    def __init__(self, whole_samples: int, first_s: float, speech_gate: bool = True) -> None:
-        super().__init__(ModelSettings(speech_gate=speech_gate))
-        self.whole_samples = whole_samples
-        self.first_s = first_s
+    def reading(duration: float) -> Transcript:
+        segments = (f" {FIRST}", " You")
+        times = ((0.0, first_s), (first_s + 10.0, first_s + 12.0))
+        return Transcript(f"{FIRST} You", duration, "en", segments=segments, times=times)
 
-    def _decode_window(self, audio, options, started, duration, frames, suppress=(), repetition_penalty=1.0):  # type: ignore[no-untyped-def]
-        if round(duration * SAMPLE_RATE) == self.whole_samples:
-            segments = (f" {FIRST}", " You")
-            times = ((0.0, self.first_s), (self.first_s + 10.0, self.first_s + 12.0))
-            return Transcript(f"{FIRST} You", duration, "en", segments=segments, times=times)
-        return super()._decode_window(audio, options, started, duration, frames, suppress, repetition_penalty)
+    return ScriptedWhole(whole_samples, reading, ModelSettings(speech_gate=speech_gate))
 
 
 def test_skipped_speech_is_read_again_and_a_stray_word_dropped(speak) -> None:  # type: ignore[no-untyped-def]
@@ -45,7 +41,7 @@ def test_skipped_speech_is_read_again_and_a_stray_word_dropped(speak) -> None:  
     pause = np.zeros(25 * SAMPLE_RATE, np.float32)
     audio = np.concatenate([first, pause, second])
     assert len(audio) / SAMPLE_RATE > LONG_FORM_S
-    transcriber = SkipsSpeech(len(audio), len(first) / SAMPLE_RATE)
+    transcriber = skips_speech(len(audio), len(first) / SAMPLE_RATE)
     result = transcriber.transcribe(audio, DecodeOptions())
     words = words_of(result.text)
     assert result.text.startswith(FIRST), result.text
@@ -69,7 +65,7 @@ def test_with_the_speech_gate_off_no_segment_is_dropped(speak) -> None:  # type:
     speech is not taken then (a short real segment would go)."""
     first, second = load_audio(speak(FIRST)), load_audio(speak(SECOND))
     audio = np.concatenate([first, np.zeros(25 * SAMPLE_RATE, np.float32), second])
-    transcriber = SkipsSpeech(len(audio), len(first) / SAMPLE_RATE, speech_gate=False)
+    transcriber = skips_speech(len(audio), len(first) / SAMPLE_RATE, speech_gate=False)
     result = transcriber.transcribe(audio, DecodeOptions())
     assert "you" in words_of(result.text), result.text
     assert "garden" in words_of(result.text), result.text  # skipped speech is still read again
