@@ -192,6 +192,13 @@ def _silence_to(audio: np.ndarray, frames: int) -> np.ndarray:
     return np.concatenate([audio, np.zeros(max(0, pad), np.float32)])
 
 
+def _after(options: DecodeOptions, *said: str) -> DecodeOptions:
+    """``options`` for audio that follows the text ``said`` so far: its end (and the caller's
+    own context) is the prompt's context, as Whisper's previous text would be."""
+    context = " ".join(t for t in (options.context, *said) if t)[-PIECE_CONTEXT_CHARS:]
+    return replace(options, context=context or None, condition_on_previous_text=False)
+
+
 def _no_speech(duration: float, options: DecodeOptions, started: float) -> Transcript:
     """The empty reading of audio the voice detector hears no speech in."""
     log.debug("no speech in %.1f s of audio; not decoded", duration)
@@ -608,16 +615,19 @@ class WhisperTranscriber:
             # Too short to hold a word, or digital silence (a muted microphone): Whisper would
             # only invent something ("you").
             return Transcript("", duration, options.language, (), 0.0)
-        if self.settings.speech_gate and duration <= LONG_FORM_S and not vad.has_speech(audio):
-            # Noise, a breath, a key held by mistake: Whisper would invent words. (Longer
-            # audio is checked below, or piece by piece through this same check.)
-            return _no_speech(duration, options, started)
+        # The voice detector's spans, once: for the speech gate, and what a reading missed.
+        speech: list[tuple[float, float]] | None = None
+        if self.settings.speech_gate and duration <= LONG_FORM_S:
+            speech = vad.speech_spans(audio)
+            if not speech:
+                # Noise, a breath, a key held by mistake: Whisper would invent words. (Longer
+                # audio is checked below, or piece by piece through this same check.)
+                return _no_speech(duration, options, started)
         options = replace(options, beam_size=beam_for(duration, options.beam_size))
         if _prompted(options) and duration > PIECE_MAX_S:
             return self._transcribe_pieces(audio, options, started)
         if duration > CHUNK_S * 1.5:
             return self._transcribe_pieces(audio, options, started, chunk_points(audio), carry=False)
-        speech: list[tuple[float, float]] = []
         if duration > LONG_FORM_S:  # (read window by window: see _mend_long)
             speech = vad.speech_spans(audio)
             if self.settings.speech_gate and not speech:  # 40 s of hum read as "You", in 8 s
@@ -628,7 +638,7 @@ class WhisperTranscriber:
             audio = _silence_to(audio, frames)
         result = self._decode_window(audio, options, started, duration, frames)
         if duration > LONG_FORM_S:
-            result = self._mend_long(spoken, result, options, started, speech)
+            result = self._mend_long(spoken, result, options, started, speech or [])
         prompt = _prompt_text(options)
         if prompt and prompt_echo(result.text, prompt):
             # No speech, read as the prompt: what the audio says is what Whisper hears unhelped.
@@ -696,7 +706,7 @@ class WhisperTranscriber:
                 log.debug("reading %r stopped early; in two halves: %r", result.text, halves.text)
                 return halves
             return replace(result, elapsed_ms=halves.elapsed_ms)
-        cut = self._early_end(spoken, result, options) if read_on else None
+        cut = self._early_end(spoken, result, options, speech) if read_on else None
         if cut is not None:
             return self._read_on(spoken, cut, result, options, started)
         return result
@@ -737,9 +747,7 @@ class WhisperTranscriber:
             before = " ".join(
                 text.strip() for at, text, _ in sorted(pieces, key=lambda p: p[0]) if at < start
             )
-            context = " ".join(t for t in (options.context, before) if t)[-PIECE_CONTEXT_CHARS:]
-            own = replace(options, context=context or None, condition_on_previous_text=False)
-            piece = self._transcribe(spoken[low:high], own)
+            piece = self._transcribe(spoken[low:high], _after(options, before))
             log.debug(
                 "%.1f s of speech at %.1f s was skipped; read again: %r", end - start, start, piece.text
             )
@@ -758,15 +766,21 @@ class WhisperTranscriber:
             elapsed_ms=(time.perf_counter() - started) * 1000,
         )
 
-    def _early_end(self, spoken: np.ndarray, result: Transcript, options: DecodeOptions) -> int | None:
+    def _early_end(
+        self,
+        spoken: np.ndarray,
+        result: Transcript,
+        options: DecodeOptions,
+        speech: list[tuple[float, float]] | None = None,
+    ) -> int | None:
         """Where the speech goes on after a prompted reading of one window ended (a sample
         offset, in the pause after its last word), or None when it did not end early (see
-        :data:`EARLY_END_S`)."""
+        :data:`EARLY_END_S`). ``speech``: the voice detector's spans of ``spoken``, when known."""
         duration = len(spoken) / SAMPLE_RATE
         said = len(words_of(result.text))
         if not _prompted(options) or not said or duration < 2 * EARLY_END_S or duration > LONG_FORM_S:
             return None
-        spans = vad.speech_spans(spoken)
+        spans = vad.speech_spans(spoken) if speech is None else speech
         if not spans or said >= EARLY_WORDS_PER_S * sum(end - start for start, end in spans):
             return None
         text_end = self._text_end(spoken, result.text, self._prompt(options), duration)
@@ -780,9 +794,7 @@ class WhisperTranscriber:
     ) -> Transcript:
         """``result`` with the audio after ``cut`` read on its own, after ``result``'s words,
         and added; ``result`` as it is when that reading adds no words."""
-        context = " ".join(t for t in (options.context, result.text) if t)[-PIECE_CONTEXT_CHARS:]
-        own = replace(options, context=context, condition_on_previous_text=False)
-        rest = self._transcribe(spoken[cut:], own, read_on=False)  # (once: the rest is not read on)
+        rest = self._transcribe(spoken[cut:], _after(options, result.text), read_on=False)  # (once)
         elapsed = (time.perf_counter() - started) * 1000
         if not words_of(rest.text):
             return replace(result, elapsed_ms=elapsed)
@@ -978,9 +990,7 @@ class WhisperTranscriber:
         offset = 0
         weighted, weight = 0.0, 0  # mean log-probability over the pieces, by length of text
         for cut in [*(split_points(audio) if cuts is None else cuts), len(audio)]:
-            context = " ".join(t for t in (options.context, *texts) if t)[-PIECE_CONTEXT_CHARS:]
-            own = replace(options, context=context or None, condition_on_previous_text=False)
-            piece = self._transcribe(audio[offset:cut], own if carry else options)
+            piece = self._transcribe(audio[offset:cut], _after(options, *texts) if carry else options)
             shift = offset / SAMPLE_RATE
             words.extend(replace(w, start=w.start + shift, end=w.end + shift) for w in piece.words)
             if piece.text:
