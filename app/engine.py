@@ -1126,7 +1126,6 @@ class Engine:
                 if utt.spool is not None and not utt.spool_error and utt.spool.error is None
                 else None
             )
-            spool_ok = spool is not None
             # Where the recording will be kept (the spool file moved to the audio folder), named
             # in the entry as it is written: the entry goes in first, so that a dictation history
             # cannot take now is left for the next start with its recording.
@@ -1150,8 +1149,10 @@ class Engine:
                 app=utt.app,
             )
             if remember:
-                entry_id = self._remember(entry, "it is added at the next start" if spool_ok else None)
-                if entry_id is None and spool_ok:
+                entry_id = self._remember(
+                    entry, "it is added at the next start" if spool is not None else None
+                )
+                if entry_id is None and spool is not None:
                     left = self._leave_for_next_start(utt, entry, keep)
             if not left:
                 audio_path = self._keep_audio(utt, audio, keep)
@@ -1200,8 +1201,8 @@ class Engine:
 
     def _apply_retention(self, force: bool = False) -> None:
         """Delete history entries (and their kept audio) older than ``history.retention_days``
-        (output worker): at start, when the setting changes, and at most every
-        :data:`PRUNE_EVERY_S` after a dictation, so an app left running keeps to it too."""
+        (output worker): at start, when the setting changes, and every :data:`PRUNE_EVERY_S`
+        (asked for by the engine loop, idle or not), so an app left running keeps to it too."""
         self._prune_queued.clear()
         days = self._settings.history.retention_days
         now = time.monotonic()

@@ -91,8 +91,7 @@ class SpoolRecovery:
             self.publish(ev.ErrorRaised(f"could not recover {path.name}: {exc}", "recovery"))
             return True
         kept = self.audio_dir / path.name
-        key_down = notes.get("key_down")
-        key_down = float(key_down) if isinstance(key_down, (int, float)) else None
+        key_down = _number(notes.get("key_down"))
         try:
             # When the recording started: the key's press as noted, else the time the file was
             # last written (as it ended: flushed at least every half second) less its length.
