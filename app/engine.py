@@ -1303,20 +1303,7 @@ class Engine:
         and deleting the recording lost the dictation for good. False when that fails too."""
         spool = utt.spool
         assert spool is not None
-        spool.note(
-            done=True,
-            outcome=entry.outcome.value,
-            text=entry.text,
-            raw=entry.raw,
-            key_up=entry.key_up,
-            text_ready=entry.text_ready,
-            inserted=entry.inserted,
-            model=entry.model,
-            mode=entry.mode,
-            error=entry.error,
-            release_to_text_ms=entry.release_to_text_ms,
-            keep_audio=keep_audio,
-        )
+        spool.note(entry=entry.to_dict(), keep_audio=keep_audio)
         try:
             spool.close(keep=True, keep_note=True)
         except OSError:

@@ -10,6 +10,7 @@ a new dictation for 40 s. A file that cannot be read is set aside, never deleted
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from app import events as ev
 from app.audio.spool import Spool, read_note, read_spool, save_wav
 from app.errors import HoldtypeError
 from app.events import EngineEvent, Outcome
-from app.history.store import HistoryEntry, HistoryError, HistoryStore
+from app.history.store import HistoryEntry, HistoryError, HistoryStore, entry_from_dict
 from app.paths import move_aside
 from app.transcribe.audiofile import SAMPLE_RATE
 from app.transcribe_queue import BackgroundJob
@@ -79,7 +80,7 @@ class SpoolRecovery:
             self._set_aside(path, exc)
             return True
         notes = read_note(path)
-        if notes.get("done"):  # a dictation that went in, but history could not take it then
+        if isinstance(notes.get("entry"), dict):  # a dictation that went in; history could not take it
             return self._finished(path, audio, notes, recovered)
         if not len(audio):  # a crash right after the header: nothing was said, nothing to keep
             self.spool.discard(path)
@@ -133,10 +134,6 @@ class SpoolRecovery:
         """Add the entry a finished dictation's note describes (see
         ``Engine._leave_for_next_start``), as it was then, its audio kept only if it was to be;
         False when history still cannot take it (the file waits for the next start)."""
-        try:
-            outcome = Outcome(str(notes.get("outcome")))
-        except ValueError:
-            outcome = Outcome.FAILED
         kept = self.audio_dir / path.name if notes.get("keep_audio") and len(audio) else None
         try:
             if kept is not None:
@@ -144,36 +141,18 @@ class SpoolRecovery:
         except OSError as exc:  # a full disk: the spool file stays for the next start
             self.publish(ev.ErrorRaised(f"could not keep {path.name}: {exc}", "recovery"))
             return True  # (the others are still recovered)
-        key_down = _number(notes.get("key_down"))
-        text, raw = str(notes.get("text") or ""), str(notes.get("raw") or "")
+        entry = dataclasses.replace(
+            entry_from_dict(notes["entry"]), id=None, audio_path=str(kept) if kept is not None else None
+        )
         try:
-            entry_id = self.history().add(
-                HistoryEntry(
-                    outcome,
-                    text=text,
-                    raw=raw,
-                    created=key_down or path.stat().st_mtime - len(audio) / SAMPLE_RATE,
-                    key_down=key_down,
-                    key_up=_number(notes.get("key_up")),
-                    text_ready=_number(notes.get("text_ready")),
-                    inserted=_number(notes.get("inserted")),
-                    model=str(notes.get("model") or self.model_name()),
-                    mode=str(notes.get("mode") or "raw"),
-                    device=str(notes.get("device") or ""),
-                    error=str(notes["error"]) if notes.get("error") else None,
-                    audio_path=str(kept) if kept is not None else None,
-                    audio_seconds=len(audio) / SAMPLE_RATE,
-                    release_to_text_ms=_number(notes.get("release_to_text_ms")),
-                    app=str(notes.get("app") or ""),
-                )
-            )
+            entry_id = self.history().add(entry)
         except (HistoryError, OSError) as exc:
             if kept is not None:
                 kept.unlink(missing_ok=True)
             self.publish(ev.ErrorRaised(f"could not add {path.name} to history: {exc}", "history"))
             return False
         self.spool.discard(path)
-        recovered.append(f"#{entry_id}: {_opening(text) or '(no speech)'}")
+        recovered.append(f"#{entry_id}: {_opening(entry.text) or '(no speech)'}")
         return True
 
     def _set_aside(self, path: Path, exc: HoldtypeError) -> None:

@@ -138,8 +138,8 @@ class SpoolWriter:
         if not self._closed:
             self._queue.put(np.array(frames, dtype=np.float32, copy=True))
 
-    def note(self, **fields: str | float | bool | None) -> None:
-        """Keep ``fields`` (``device``, ``app``, ``key_down``...) in the note beside the file,
+    def note(self, **fields: Any) -> None:
+        """Keep ``fields`` (``device``, ``app``, ``key_down``..., JSON values) in the note beside the file,
         added to those noted before. Best effort: a note that cannot be written costs a
         recovered recording those details, never its audio."""
         with self._note_lock:

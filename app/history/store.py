@@ -23,7 +23,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -146,16 +146,21 @@ def _contains(haystack: str | None, needle: str) -> bool:
     return haystack is not None and needle in _folded(haystack)
 
 
-def _row_to_entry(row: sqlite3.Row) -> HistoryEntry:
-    # Known columns only: a newer Holdtype may have added one (an older one then read the
-    # database with a TypeError on every listing).
-    data = {key: row[key] for key in row.keys() if key in _FIELDS}  # noqa: SIM118 - sqlite3.Row is not a mapping
+def entry_from_dict(fields: Mapping[str, Any]) -> HistoryEntry:
+    """The entry whose fields (as :meth:`HistoryEntry.to_dict` gives them, or a database row)
+    are ``fields``. Known fields only: a newer Holdtype may have added one (an older one then
+    read the database with a TypeError on every listing); an unknown outcome reads as failed."""
+    data = {key: value for key, value in fields.items() if key in _FIELDS}
     try:
-        data["outcome"] = Outcome(data["outcome"])
+        data["outcome"] = Outcome(data.get("outcome"))
     except ValueError:
-        log.warning("history row %s has unknown outcome %r", data["id"], data["outcome"])
+        log.warning("history entry %s has unknown outcome %r", data.get("id"), data.get("outcome"))
         data["outcome"] = Outcome.FAILED
     return HistoryEntry(**data)
+
+
+def _row_to_entry(row: sqlite3.Row) -> HistoryEntry:
+    return entry_from_dict({key: row[key] for key in row.keys()})  # noqa: SIM118 - sqlite3.Row is not a mapping
 
 
 # Columns added since the first history schema, with their definitions: a database made
