@@ -551,8 +551,12 @@ def test_history_past_its_retention_is_deleted_at_start_and_when_the_setting_cha
     eng = Engine(settings, enable_hotkeys=False, enable_audio=False)
     try:
         eng.start()
-        wait_for(lambda: eng.history.count() == 2, timeout=30, what="the 40-day-old entry to go")
-        assert not wav.exists()
+        # (the entries go first, then the recordings they kept)
+        wait_for(
+            lambda: eng.history.count() == 2 and not wav.exists(),
+            timeout=30,
+            what="the 40-day-old entry to go",
+        )
         shorter = settings.model_copy(deep=True)
         shorter.history.retention_days = 7
         eng.apply_settings(shorter)
@@ -699,7 +703,7 @@ def test_a_microphone_that_comes_back_is_opened_before_the_next_press(
     eng = Engine(Settings(), enable_hotkeys=False, enable_audio=True)
     try:
         seen = _start(eng)
-        assert eng._recorder is not None and eng._recorder.armed
+        assert eng._mic.recorder is not None and eng._mic.recorder.armed
         private_pulse.kill()  # the sound server goes away
         wait_for(
             lambda: [e for e in seen.of(ev.ErrorRaised) if e.source == "audio"], timeout=30, what="the loss"
@@ -708,9 +712,9 @@ def test_a_microphone_that_comes_back_is_opened_before_the_next_press(
             for key, value in pulse_server.client_env.items():  # a sound server comes back
                 mp.setenv(key, value)
             back = _said(seen, ev.Notice, "microphone is ready", "the microphone to be opened again")
-            assert back and eng._recorder.armed and eng.state == ev.State.IDLE
-            assert eng._recorder.wait_running(30)  # the pre-roll runs before any press
-            eng._recorder.disarm()
+            assert back and eng._mic.recorder.armed and eng.state == ev.State.IDLE
+            assert eng._mic.recorder.wait_running(30)  # the pre-roll runs before any press
+            eng._mic.recorder.disarm()
             mp.undo()
             devices.refresh()
     finally:
@@ -728,26 +732,26 @@ def test_a_recording_the_stalled_sound_server_gave_no_audio_says_so(
     eng = Engine(Settings(), enable_hotkeys=False, enable_audio=True)
     try:
         seen = _start(eng)
-        assert eng._recorder is not None and eng._recorder.wait_running(30)
+        assert eng._mic.recorder is not None and eng._mic.recorder.wait_running(30)
         private_pulse.process.send_signal(signal.SIGSTOP)
         try:
             last = [-1]
 
             def stopped_delivering() -> bool:  # (what the stream had buffered has come in)
-                now = eng._recorder.frames_captured  # type: ignore[union-attr]
+                now = eng._mic.recorder.frames_captured  # type: ignore[union-attr]
                 same, last[0] = now == last[0], now
                 return same
 
             wait_for(stopped_delivering, timeout=10, what="the stream to stop delivering", interval=0.3)
             eng.begin()
             wait_for(lambda: eng.state == ev.State.RECORDING, timeout=10, what="recording")
-            held = eng._recorder.frames_captured
+            held = eng._mic.recorder.frames_captured
             wait_for(  # two seconds held, by the clock: the recording's own frames do not move
                 lambda: time.monotonic() - eng._current.key_down_mono >= 2.0,  # type: ignore[union-attr]
                 timeout=10,
                 what="two seconds of recording",
             )
-            assert eng._recorder.frames_captured - held < SAMPLE_RATE // 2
+            assert eng._mic.recorder.frames_captured - held < SAMPLE_RATE // 2
             eng.end()
             result = wait_for(lambda: seen.of(ev.UtteranceResult), timeout=60, what="a result")[0]
         finally:
@@ -755,9 +759,11 @@ def test_a_recording_the_stalled_sound_server_gave_no_audio_says_so(
         assert result.outcome == ev.Outcome.FAILED, result
         assert result.error and result.error.startswith("the microphone delivered 0."), result.error
         assert "sound server does not answer" in result.error
-        before = eng._recorder.frames_captured
+        before = eng._mic.recorder.frames_captured
         wait_for(
-            lambda: eng._recorder.frames_captured > before + SAMPLE_RATE // 2, timeout=30, what="audio again"
+            lambda: eng._mic.recorder.frames_captured > before + SAMPLE_RATE // 2,
+            timeout=30,
+            what="audio again",
         )
     finally:
         eng.shutdown()
@@ -773,8 +779,8 @@ def test_a_press_that_waits_on_a_stalled_sound_server_says_so(x_env, private_pul
     eng = Engine(Settings(), enable_hotkeys=False, enable_audio=True)
     try:
         seen = _start(eng)
-        assert eng._recorder is not None and eng._recorder.wait_running(30)
-        eng._recorder.disarm()  # (the engine is idle: nothing else touches the recorder now)
+        assert eng._mic.recorder is not None and eng._mic.recorder.wait_running(30)
+        eng._mic.recorder.disarm()  # (the engine is idle: nothing else touches the recorder now)
         private_pulse.process.send_signal(signal.SIGSTOP)
         try:
             eng.begin()
@@ -785,7 +791,7 @@ def test_a_press_that_waits_on_a_stalled_sound_server_says_so(x_env, private_pul
                 "the press to say the sound server does not answer",
             )
             assert said[0].source == "audio" and "pactl info" in said[0].message
-            assert eng.state == ev.State.IDLE and not eng._recorder.armed
+            assert eng.state == ev.State.IDLE and not eng._mic.recorder.armed
         finally:
             private_pulse.process.send_signal(signal.SIGCONT)
         _said(seen, ev.Notice, "microphone is ready", "the microphone to be ready")
@@ -806,7 +812,7 @@ def test_new_audio_settings_on_a_stalled_sound_server_say_so(x_env, private_puls
     eng = Engine(Settings(), enable_hotkeys=False, enable_audio=True)
     try:
         seen = _start(eng)
-        assert eng._recorder is not None and eng._recorder.wait_running(30)
+        assert eng._mic.recorder is not None and eng._mic.recorder.wait_running(30)
         changed = Settings()
         changed.audio.device = "default"  # another device setting: the stream is opened anew
         private_pulse.process.send_signal(signal.SIGSTOP)
@@ -828,7 +834,7 @@ def test_new_audio_settings_on_a_stalled_sound_server_say_so(x_env, private_puls
             timeout=30,
             what="the settings to be applied",
         )
-        assert eng._recorder is not None and eng._recorder.armed
+        assert eng._mic.recorder is not None and eng._mic.recorder.armed
     finally:
         eng.shutdown()
 
@@ -846,11 +852,11 @@ def test_a_stuck_portaudio_thread_is_said_and_its_stream_left_alone(x_env, pulse
     recorder = None
     try:
         seen = _start(eng)
-        recorder = eng._recorder
+        recorder = eng._mic.recorder
         assert recorder is not None and recorder.wait_running(30)
-        eng._on_native_runaway("some other library: the same line again")  # not PortAudio's
+        eng._mic.on_native_runaway("some other library: the same line again")  # not PortAudio's
         assert not eng.audio_stuck
-        eng._on_native_runaway(PORTAUDIO_LINE.decode().strip())  # the stand-in
+        eng._mic.on_native_runaway(PORTAUDIO_LINE.decode().strip())  # the stand-in
         said = [e for e in seen.of(ev.ErrorRaised) if "audio thread is stuck" in e.message]
         assert said and said[0].source == "audio" and "start it again" in said[0].message
         changed = Settings()
@@ -861,7 +867,7 @@ def test_a_stuck_portaudio_thread_is_said_and_its_stream_left_alone(x_env, pulse
             timeout=30,
             what="the settings to be applied (without closing the stuck stream)",
         )
-        assert eng._recorder is recorder and recorder.armed  # left alone
+        assert eng._mic.recorder is recorder and recorder.armed  # left alone
         eng.shutdown()
         assert recorder.armed  # quitting left it alone too
     finally:
@@ -878,7 +884,7 @@ def test_audio_settings_that_keep_the_microphone_keep_its_stream(x_env, pulse, h
     eng = Engine(Settings(), enable_hotkeys=False, enable_audio=True)
     try:
         seen = _start(eng)
-        recorder = eng._recorder
+        recorder = eng._mic.recorder
         assert recorder is not None and recorder.wait_running(30)
         stream = recorder._stream
         changed = Settings()
@@ -887,7 +893,7 @@ def test_audio_settings_that_keep_the_microphone_keep_its_stream(x_env, pulse, h
         changed.audio.sounds = False
         eng.apply_settings(changed)
         _said(seen, ev.Notice, "Settings applied", "the settings to be applied")
-        assert eng._recorder is recorder and recorder._stream is stream and recorder.armed
+        assert eng._mic.recorder is recorder and recorder._stream is stream and recorder.armed
         assert recorder.wait_frames(recorder.frames_captured + 2 * SAMPLE_RATE, 30)  # 1.5 s to take
         eng.begin()
         wait_for(lambda: eng.state == ev.State.RECORDING, timeout=10, what="recording")
@@ -902,7 +908,7 @@ def test_audio_settings_that_keep_the_microphone_keep_its_stream(x_env, pulse, h
             timeout=30,
             what="the device change to be applied",
         )
-        assert eng._recorder is not recorder and eng._recorder is not None and eng._recorder.armed
+        assert eng._mic.recorder is not recorder and eng._mic.recorder is not None and eng._mic.recorder.armed
     finally:
         eng.shutdown()
 
@@ -920,8 +926,8 @@ def test_a_microphone_plugged_in_after_the_start_is_opened_without_a_press(
             for key, value in pulse_server.client_env.items():  # a microphone is plugged in
                 mp.setenv(key, value)
             _said(seen, ev.Notice, "microphone is ready", "the microphone to be opened")
-            assert eng._recorder is not None and eng._recorder.wait_running(30)
-            eng._recorder.disarm()
+            assert eng._mic.recorder is not None and eng._mic.recorder.wait_running(30)
+            eng._mic.recorder.disarm()
             mp.undo()
             devices.refresh()
     finally:
@@ -1188,18 +1194,18 @@ def test_a_long_recording_that_came_out_empty_keeps_its_audio(x_env, pulse, hold
 def test_an_idle_app_keeps_to_the_history_retention(holdtype_home: Path, monkeypatch: pytest.MonkeyPatch):
     """Pruning ran at start, on a settings change and after a dictation: an app left idle for
     days kept entries past the retention. (The hour is shortened to a second here.)"""
-    from app import engine as engine_module
     from app.events import Outcome
+    from app.history import retention as retention_module
     from app.history.store import HistoryEntry
 
-    monkeypatch.setattr(engine_module, "PRUNE_EVERY_S", 1.0)
+    monkeypatch.setattr(retention_module, "PRUNE_EVERY_S", 1.0)
     settings = Settings()
     settings.history.retention_days = 30
     eng = Engine(settings, enable_hotkeys=False, enable_audio=False)
     try:
         eng.start()
         assert eng.wait_ready(120)
-        wait_for(lambda: eng._pruned_at > 0, timeout=30, what="the pruning at start")
+        wait_for(lambda: eng._retention.pruned_at > 0, timeout=30, what="the pruning at start")
         # written after the start's pruning (another Holdtype's dictation, days ago by now)
         with HistoryStore(get_paths().history_db) as store:
             store.add(HistoryEntry(Outcome.PASTED, text="forty days ago", created=time.time() - 40 * 86400))

@@ -95,14 +95,13 @@ def measure_idle(settings: Settings, seconds: float = 20.0, settle_s: float = 3.
         time.sleep(seconds)
         cpu1, wall1 = os.times(), time.perf_counter()
         used = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
-        recorder = engine._recorder
         return IdleFigures(
             seconds=wall1 - wall0,
             cpu_percent=100 * used / (wall1 - wall0),
             rss_mb=rss_mb(),
             peak_rss_mb=peak_rss_mb(),
-            armed_audio=bool(recorder is not None and recorder.armed),
-            armed_hotkey=engine._listener is not None,
+            armed_audio=engine.microphone_armed,
+            armed_hotkey=engine.hotkey_armed,
             launch_to_ready_ms=ready_ms,
             problems=tuple(problems),
         )

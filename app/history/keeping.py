@@ -1,0 +1,164 @@
+"""What is kept of a finished dictation (the engine's output worker): its history entry and,
+when it may be wanted again, its recording. Nothing said is lost: a dictation the history
+cannot take now is left, with its recording, for the next start (:mod:`app.recovery`)."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from app import events as ev
+from app.events import EngineEvent, Outcome
+from app.transcribe.audiofile import SAMPLE_RATE
+
+if TYPE_CHECKING:
+    from app.config import Settings
+    from app.engine_messages import Utterance
+    from app.history.store import HistoryEntry, HistoryStore
+
+log = logging.getLogger(__name__)
+
+# A recording of at least this many seconds that came out empty keeps its audio, for `history
+# retry`: a long dictation read as nothing is more likely a misreading than silence.
+KEEP_EMPTY_S = 3.0
+
+
+class DictationKeeper:
+    """Writes finished dictations to history and keeps (or deletes) their recordings."""
+
+    def __init__(
+        self,
+        settings: Callable[[], Settings],
+        history: Callable[[], HistoryStore],
+        audio_dir: Path,
+        publish: Callable[[EngineEvent], None],
+    ) -> None:
+        """``settings`` and ``history`` give those in force; kept recordings go to ``audio_dir``."""
+        self._settings = settings
+        self._history = history
+        self._audio_dir = audio_dir
+        self._publish = publish
+
+    def keep(self, utt: Utterance, entry: HistoryEntry, audio: np.ndarray) -> int | None:
+        """Keep the dictation ``utt`` as ``entry`` says it ended, with its recording when it
+        may be wanted again; return the entry's id (None: not in history, now or yet).
+
+        History takes it when it is on, and always when it failed (the text is nowhere
+        else). The recording is kept with ``audio.keep_audio``, and for an entry that failed,
+        was cancelled, or came out empty from 3 s or more (for ``history retry``).
+        """
+        settings = self._settings()
+        outcome = entry.outcome
+        remember = settings.history.enabled or outcome == Outcome.FAILED
+        keep = settings.audio.keep_audio or (
+            remember  # (audio no entry names would never be deleted)
+            and (
+                outcome in (Outcome.FAILED, Outcome.CANCELLED)
+                # nothing came of a long recording: kept for `history retry`
+                or (outcome == Outcome.EMPTY and len(audio) >= KEEP_EMPTY_S * SAMPLE_RATE)
+            )
+        )
+        spool = (
+            utt.spool if utt.spool is not None and not utt.spool_error and utt.spool.error is None else None
+        )
+        # Where the recording will be kept (the spool file moved to the audio folder), named
+        # in the entry as it is written: the entry goes in first, so that a dictation history
+        # cannot take now is left for the next start with its recording.
+        planned = str(self._audio_dir / spool.path.name) if keep and spool is not None else None
+        entry = dataclasses.replace(entry, audio_path=planned)
+        entry_id = None
+        if remember:
+            entry_id = self._remember(entry, "it is added at the next start" if spool is not None else None)
+            if entry_id is None and spool is not None and self._leave_for_next_start(utt, entry, keep):
+                return None
+        audio_path = self._keep_audio(utt, audio, keep)
+        if entry_id is not None and audio_path != planned:  # kept from memory, or not kept
+            self._set_audio_path(entry_id, audio_path)
+        return entry_id
+
+    def link_reply(self, entry_id: int | None, reply_key: str | None) -> None:
+        """Tie the LLM reply ``reply_key`` to history entry ``entry_id``: deleting the entry
+        deletes the reply (its words are the entry's)."""
+        from app.history.store import HistoryError
+
+        if entry_id is None or reply_key is None:
+            return
+        try:
+            self._history().link_reply(entry_id, reply_key)
+        except HistoryError as exc:  # (the entry is kept; only this tie is lost)
+            log.warning("entry %s is not tied to its LLM reply: %s", entry_id, exc)
+
+    def _remember(self, entry: HistoryEntry, later: str | None = None) -> int | None:
+        """Add ``entry`` to history; None when the database cannot take it now (another
+        program holds it, a full disk), which is said, with the text, rather than ending the
+        dictation; ``later`` says what becomes of it then."""
+        from app.history.store import HistoryError
+
+        try:
+            return self._history().add(entry)
+        except HistoryError as exc:
+            then = later or "this dictation is not in history"
+            self._publish(ev.ErrorRaised(f"{exc}; {then}: {entry.text!r}", "history"))
+            return None
+
+    def _set_audio_path(self, entry_id: int, audio_path: str | None) -> None:
+        """Name the kept recording of entry ``entry_id`` (None: there is none), where it is not
+        where the entry was told it would be."""
+        from app.history.store import HistoryError
+
+        try:
+            self._history().update(entry_id, audio_path=audio_path)
+        except HistoryError as exc:
+            log.warning("history entry #%d does not name its recording %s: %s", entry_id, audio_path, exc)
+
+    def _leave_for_next_start(self, utt: Utterance, entry: HistoryEntry, keep_audio: bool) -> bool:
+        """Leave the recording's spool file, and a note of what became of it (``entry``), for
+        the next start's recovery, which adds the entry then: history could not take it now,
+        and deleting the recording lost the dictation for good. False when that fails too."""
+        spool = utt.spool
+        assert spool is not None
+        spool.note(entry=entry.to_dict(), keep_audio=keep_audio)
+        try:
+            spool.close(keep=True, keep_note=True)
+        except OSError:
+            log.warning("could not leave the recording for the next start", exc_info=True)
+            return False
+        return True
+
+    def _keep_audio(self, utt: Utterance, audio: np.ndarray, keep: bool) -> str | None:
+        """Close the recording's spool file, moving it to the kept recordings when ``keep``;
+        return where the kept recording is. A spool that could not be made or written (a
+        full disk) holds a stub, or nothing: the recording is then written from memory,
+        where it is whole."""
+        from app.audio.spool import save_wav, unused_name
+
+        spool = utt.spool
+        broken = utt.spool_error or (spool.error if spool is not None else None)
+        if spool is not None and broken is None:
+            try:
+                kept = spool.close(keep=keep, keep_dir=self._audio_dir)
+            except OSError as exc:  # a full disk: the file stays in the spool, for recovery
+                log.warning("could not close the recording's spool file", exc_info=True)
+                message = f"could not keep the recording ({exc}); it is recovered at the next start"
+                self._publish(ev.ErrorRaised(message, "spool"))
+                return None
+            return str(kept) if kept else None
+        if broken is None:  # audio handed in (dictate_audio): the caller has it
+            return None
+        if spool is not None:
+            self._publish(ev.ErrorRaised(f"{broken}; the recording was not crash-safe", "spool"))
+            with contextlib.suppress(OSError):
+                spool.close(keep=False)
+        if not keep or not len(audio):
+            return None
+        try:
+            return str(save_wav(audio, unused_name(self._audio_dir, utt.generation)))
+        except OSError as exc:
+            self._publish(ev.ErrorRaised(f"could not keep the recording: {exc}", "spool"))
+            return None

@@ -1,0 +1,92 @@
+"""Keeping history to ``history.retention_days`` in a running app: entries past it, their
+kept recordings and the LLM replies made from them are deleted at the start, when the setting
+changes, and every :data:`PRUNE_EVERY_S`, idle or not."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from app import events as ev
+from app.events import EngineEvent
+
+if TYPE_CHECKING:
+    from app.config import Settings
+    from app.history.store import HistoryStore
+
+log = logging.getLogger(__name__)
+
+PRUNE_EVERY_S = 3600.0  # how often a running app deletes history past its retention, idle or not
+
+
+class Retention:
+    """Prunes history (and the reply cache) past the retention, on the output worker."""
+
+    def __init__(
+        self,
+        settings: Callable[[], Settings],
+        history: Callable[[], HistoryStore],
+        llm_cache_dir: Path,
+        publish: Callable[[EngineEvent], None],
+    ) -> None:
+        """``settings`` and ``history`` give those in force; nothing is pruned until asked."""
+        self._settings = settings
+        self._history = history
+        self._llm_cache_dir = llm_cache_dir
+        self._publish = publish
+        self.pruned_at = -PRUNE_EVERY_S  # when history was last pruned (monotonic seconds)
+        self._queued = threading.Event()  # a pruning waits on the output worker
+
+    def due(self) -> bool:
+        """Whether a pruning should be queued now (on the hour, none queued yet); a True
+        answer counts it as queued until :meth:`apply` runs."""
+        if (
+            self._settings().history.retention_days is None
+            or time.monotonic() - self.pruned_at < PRUNE_EVERY_S
+            or self._queued.is_set()
+        ):
+            return False
+        self._queued.set()
+        return True
+
+    def apply(self, force: bool = False) -> None:
+        """Delete history entries (and their kept audio) older than ``history.retention_days``
+        (output worker): ``force`` at start and when the setting changes, else once per
+        :data:`PRUNE_EVERY_S`, so an app left running keeps to it too."""
+        self._queued.clear()
+        days = self._settings().history.retention_days
+        now = time.monotonic()
+        if days is None or (not force and now - self.pruned_at < PRUNE_EVERY_S):
+            return
+        self.pruned_at = now
+        from app.history.store import HistoryError
+
+        try:
+            removed = self._history().prune(days)
+        except HistoryError as exc:
+            message = f"{exc}; entries older than {days} days are deleted later"
+            self._publish(ev.ErrorRaised(message, "history"))
+            return
+        if removed:
+            log.info("deleted %d history entries older than %d days", removed, days)
+        self._prune_reply_cache(days)
+
+    def _prune_reply_cache(self, days: float) -> None:
+        """Delete LLM replies older than ``days`` too: each holds a dictation (its prompt) as
+        history does, and kept past the retention it outlived the entry it came from."""
+        from app.llm.cache import CACHE_FAILURES, LLMCache
+
+        if not self._llm_cache_dir.is_dir():  # (also pruned with caching turned off since)
+            return
+        try:
+            with LLMCache(self._settings().llm) as cache:
+                removed = cache.clear(older_than_days=days)
+        except CACHE_FAILURES as exc:  # (another program holds it: the next pruning tries again)
+            log.warning("LLM replies older than %s days are deleted later: %s", days, exc)
+            return
+        if removed:
+            log.info("deleted %d LLM replies older than %s days", removed, days)

@@ -1,0 +1,108 @@
+"""The modes a dictation goes through, as the engine runs them (:mod:`app.engine`): the
+runner for the settings in force, which mode ``modes.apps`` may pick, and a run that never
+fails the dictation (any failure gives the plain transcript, with a notice)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from app import events as ev
+from app.events import EngineEvent
+
+if TYPE_CHECKING:
+    from app.config import Settings
+    from app.llm.runner import ModeRunner
+
+log = logging.getLogger(__name__)
+
+
+class DictationModes:
+    """Runs dictations through their modes; called from the focus thread and the output worker."""
+
+    def __init__(self, settings: Callable[[], Settings], publish: Callable[[EngineEvent], None]) -> None:
+        """``settings`` gives the settings in force (a new object whenever they change)."""
+        self._settings = settings
+        self._publish = publish
+        self._runner: ModeRunner | None = None
+        self._lock = threading.Lock()
+        self._stale: set[str] = set()  # modes.apps' modes already said to be unusable
+
+    def reset(self) -> None:
+        """Make the runner again on next use (the settings changed)."""
+        self._runner = None
+
+    def runner(self) -> ModeRunner:
+        """The mode runner for the settings in force, made on first use."""
+        from app.llm.runner import ModeRunner
+
+        with self._lock:
+            runner = self._runner
+            settings = self._settings()
+            if runner is None or runner.settings is not settings:
+                runner = self._runner = ModeRunner(settings)
+            return runner
+
+    def usable(self, mode: str, app: str) -> bool:
+        """Whether ``mode``, which ``modes.apps`` ties to ``app``, can be run; one that was
+        deleted (or whose file is broken) since it was tied is said once, and the mode in use
+        applies instead (its dictation used to get the plain transcript, with a notice each
+        time)."""
+        from app.llm.modes import ModeError
+
+        try:
+            self.runner().mode(mode)
+        except ModeError as exc:
+            if mode not in self._stale:
+                self._stale.add(mode)
+                self._publish(
+                    ev.Notice(
+                        f"{exc}; modes.apps ties {app or 'an app'} to it, so the mode in use applies there",
+                        "llm",
+                    )
+                )
+            return False
+        self._stale.discard(mode)
+        return True
+
+    def run(
+        self,
+        mode: str,
+        text: str,
+        cancel: Callable[[], bool] | None = None,
+        window_pid: int | None = None,
+    ) -> tuple[str, str | None]:
+        """``text`` through ``mode``, and the reply cache's key of the model's reply (None when
+        no model was asked); the text as it was when the mode fails in any way (the runner
+        itself falls back on a model's failures: this also covers its own). ``cancel``
+        says the dictation was cancelled: the model is no longer waited for. A mode that sends
+        the staged diff reads it in the folder of the terminal dictated into (the window of
+        process ``window_pid``), never in Holdtype's own (:mod:`app.llm.workdir`)."""
+        from app.llm.modes import ModeError
+        from app.llm.runner import CANCELLED
+        from app.llm.workdir import foreground_directory
+
+        try:
+            runner = self.runner()  # (new settings may drop it meanwhile)
+            repo: Path | Literal[False] | None = None
+            with contextlib.suppress(ModeError):  # (the run says what is wrong with the mode)
+                if runner.mode(mode).include_git_diff:
+                    repo = foreground_directory(window_pid) or False
+                    log.info("mode %s: staged diff of %s", mode, repo or "no folder (none sent)")
+            result = runner.run(mode, text, cancel=cancel, repo=repo)
+        except Exception as exc:
+            log.exception("mode %s failed", mode)
+            self._publish(ev.Notice(f"Mode '{mode}' failed ({exc}); the plain transcript is used", "llm"))
+            return text, None
+        problem = runner.cache_problem()
+        if problem:
+            self._publish(ev.ErrorRaised(problem, "llm"))
+        if result.fallback_reason and result.fallback_reason != CANCELLED:
+            self._publish(
+                ev.Notice(f"Mode '{mode}' fell back to the plain transcript: {result.fallback_reason}", "llm")
+            )
+        return result.text, result.cache_key
