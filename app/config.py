@@ -12,6 +12,7 @@ import copy
 import json
 import logging
 import os
+import re
 import sys
 import tempfile
 import threading
@@ -281,6 +282,11 @@ class LLMSettings(_Section):
 # (hf_), Replicate (r8_), Perplexity (pplx-), GitHub (ghp_, github_pat_). No model id starts so.
 KEY_PREFIXES = ("sk-", "gsk_", "xai-", "AIza", "hf_", "r8_", "pplx-", "ghp_", "github_pat_")
 _KEY_MIN_LENGTH = 20
+#: A word that may be a key: a known prefix, then a run of key characters, wherever it stands
+#: in a sentence (in quotes, after ``=`` or a colon, before a full stop).
+KEY_CANDIDATE = re.compile(
+    r"(?<![A-Za-z0-9_-])(?:" + "|".join(map(re.escape, KEY_PREFIXES)) + r")[A-Za-z0-9_-]+"
+)
 KEYS_GO_TO_LLM = (
     "keys are not kept in Holdtype's settings but in llm's key store: "
     "llm keys set openai (or the provider's name)"
@@ -368,11 +374,18 @@ def api_key_in(value: Any, where: str = "") -> str | None:
     'rules.0.replace'
     >>> api_key_in({"vocabulary": {"terms": ["scikit-learn", "sk-learn"]}}) is None
     True
+    >>> api_key_in({"rules": [{"find": "key", "replace": 'OPENAI_API_KEY="sk-proj-' + "Ab3" * 16 + '".'}]})
+    'rules.0.replace'
+    >>> api_key_in({"modes": {"apps": {"gsk_" + "x1" * 20: "email"}}})
+    'modes.apps'
     """
     if isinstance(value, str):
-        return (where or "the value") if any(looks_like_api_key(w) for w in value.split()) else None
+        found = any(looks_like_api_key(m[0]) for m in KEY_CANDIDATE.finditer(value))
+        return (where or "the value") if found else None
     items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
     for name, item in items:
+        if isinstance(name, str) and api_key_in(name) is not None:  # (a table's keys: modes.apps)
+            return where or "the value"
         found = api_key_in(item, f"{where}.{name}" if where else str(name))
         if found is not None:
             return found
@@ -700,6 +713,15 @@ def _set_aside(
         kept = f"kept the rest of it, with defaults for: {', '.join(dropped)}"
     else:
         kept = "kept all of its settings"
+    if dropped is not None and (where := api_key_in(settings.model_dump(mode="json"))) is not None:
+        # The kept values cannot be saved (no setting holds a key): moved aside, the file left
+        # nothing in its place, and the next start used defaults without a word.
+        message = (
+            f"Settings file {path} {problem}. It is left as it is, since {where} looks like an API "
+            f"key ({KEYS_GO_TO_LLM}): take the key out and fix the file; {kept} until then."
+        )
+        log.warning("%s", message, extra=SHOWN_TO_USER)
+        return LoadResult(settings, path, message, None, dropped)
     try:
         with settings_lock(path):
             if not path.exists() or _text_of(path) != seen:

@@ -12,13 +12,8 @@ from __future__ import annotations
 import logging
 import re
 
-from app.config import KEY_PREFIXES, looks_like_api_key
+from app.config import KEY_CANDIDATE, looks_like_api_key
 
-# A word that may be a key: a known prefix, then a run of key characters, wherever it stands
-# in a sentence (after a colon, before a full stop).
-_CANDIDATE = re.compile(
-    r"(?<![A-Za-z0-9_-])(?:" + "|".join(map(re.escape, KEY_PREFIXES)) + r")[A-Za-z0-9_-]+"
-)
 SHOWN = 6  # characters of a key left to tell which one it was
 
 
@@ -46,7 +41,7 @@ def redact_keys(text: str) -> str:
     """
     if "-" not in text and "_" not in text and "AIza" not in text:
         return text
-    return _CANDIDATE.sub(lambda m: f"{m[0][:SHOWN]}…(key hidden)" if _is_key(m[0]) else m[0], text)
+    return KEY_CANDIDATE.sub(lambda m: f"{m[0][:SHOWN]}…(key hidden)" if _is_key(m[0]) else m[0], text)
 
 
 class RedactKeys(logging.Filter):

@@ -84,3 +84,36 @@ def test_a_rule_that_would_type_a_key_is_not_saved() -> None:
     config = get_paths().config_file
     assert not config.exists() or key not in config.read_text(encoding="utf-8")
     assert holdtype("rules", "add", "my email", "ana@example.com").returncode == 0
+
+
+@pytest.mark.parametrize("around", ['"{}"', "OPENAI_API_KEY={}", "my key is {}.", "({})"])
+def test_a_key_next_to_punctuation_is_not_saved(around: str) -> None:
+    """The check split the value at spaces only: a key in quotes, after ``=`` or before a full
+    stop was no word of a key's shape, and went into the plain settings file."""
+    value = around.format(FAKE_KEYS[0])
+    done = holdtype("rules", "add", "my key", value)
+    assert done.returncode == 1 and "rules.0.replace looks like an API key" in done.stderr, done.stderr
+    config = get_paths().config_file
+    assert not config.exists() or "FAKEfake" not in config.read_text(encoding="utf-8")
+
+
+def test_a_broken_file_holding_a_key_is_left_as_it_is_and_said_at_each_start() -> None:
+    """A file with a typo and a key in a rule: it was moved aside, the values kept from it could
+    not be saved (they hold the key), the command failed, and the next start found no file and
+    used defaults without a word: the vocabulary was gone."""
+    key = FAKE_KEYS[0]
+    config = get_paths().config_file
+    config.parent.mkdir(parents=True, exist_ok=True)
+    text = (
+        '[vocabulary]\nterms = ["Kubernetes"]\nsensitivty = 0.5\n\n'
+        f'[[rules]]\nfind = "my key"\nreplace = "{key}"\n'
+    )
+    config.write_text(text, encoding="utf-8")
+    for _ in range(2):
+        done = holdtype("vocab", "list")
+        assert done.returncode == 0, done.stderr
+        assert "Kubernetes" in done.stdout
+        assert "sensitivty" in done.stderr and "API key" in done.stderr, done.stderr
+        assert key not in done.stderr + done.stdout
+        assert config.read_text(encoding="utf-8") == text  # nothing moved, nothing lost
+    assert not list(config.parent.glob("config.toml.broken-*"))
