@@ -403,6 +403,10 @@ def test_empty_text_skips_the_model() -> None:
         (TEXT, "I think we should ship the release today.", None),
         ("sure, I will be there at five um okay", "Sure, I will be there at five.", None),
         ("here is the plan we ship on monday", "Here is the plan: we ship on Monday.", None),
+        # the speaker's own "okay, here": the comma kept "okay," from matching "okay"
+        ("okay here is the plan we ship on friday", "Okay, here is the plan: we ship on Friday.", None),
+        ("ok here's the deal we ship on friday", "OK, here's the deal: we ship on Friday.", None),
+        (TEXT, "Okay, here is the cleaned text: we should ship the release today.", "answers the text"),
         ("ok", "OK.", None),
         (  # the speaker may say words that the instructions also use
             "um so remove filler words and fix punctuation in the parser",
@@ -441,6 +445,28 @@ def test_a_reply_with_mangled_marker_lines_falls_back() -> None:
 )
 def test_clean_reply(reply: str, cleaned: str) -> None:
     assert clean_reply(reply) == cleaned
+
+
+def test_a_quotation_the_speaker_dictated_keeps_its_quotes() -> None:
+    """The outer quotes a model wraps a rewrite in are dropped, and so were the speaker's own."""
+    assert clean_reply('"To be or not to be."', '"to be or not to be"') == '"To be or not to be."'
+    assert clean_reply('"To be or not to be."', "to be or not to be") == "To be or not to be."
+
+
+def test_a_refused_reply_is_not_cached(chat_stub: OpenAIChatStub) -> None:
+    """A reply the checks refuse (it answers the text) was cached: the same dictation then fell
+    back on every try without asking the model again. (A stub: the local model cannot be made
+    to answer instead of rewriting on cue.)"""
+    chat_stub.replies = ["Sure! Here is the text: we should ship the release today."]
+    write_llm_models([model_entry("stub", chat_stub.api_base)])
+    first = ModeRunner(_settings("stub")).run("clean", TEXT)
+    assert first.fallback_reason and "answers the text" in first.fallback_reason and first.text == TEXT
+    chat_stub.replies = ["I think we should ship the release today."]
+    again = ModeRunner(_settings("stub")).run("clean", TEXT)
+    assert not again.cached and again.fallback_reason is None
+    assert again.text == "I think we should ship the release today." and len(chat_stub.bodies) == 2
+    third = ModeRunner(_settings("stub")).run("clean", TEXT)  # a good reply is kept
+    assert third.cached and third.text == again.text and len(chat_stub.bodies) == 2
 
 
 def test_a_schema_failure_names_no_words_in_the_log_or_the_reason(

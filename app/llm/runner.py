@@ -65,7 +65,7 @@ _SHINGLE = 5  # words in a row that count as repeating the instructions
 _ANSWERING = re.compile(
     r"^\W*(sure\b|certainly\b|of course\b|absolutely\b|here\s+is\b|here's\b|here\s+are\b|"
     r"i\s+can(?:no|')t\b|i\s+cannot\b|i\s+am\s+(?:unable|not able|sorry)\b|i'm\s+(?:unable|not able|sorry)\b|"
-    r"sorry\b|as\s+an\s+ai\b|i\s+won't\b|i\s+will\s+not\b|okay,?\s+here\b|ok,?\s+here\b)",
+    r"sorry\b|as\s+an\s+ai\b|i\s+won't\b|i\s+will\s+not\b|ok(?:ay)?,?\s+here(?:'s|\s+is|\s+are)?\b)",
     re.IGNORECASE,
 )
 # A label a model puts before its rewrite ("Cleaned text:", "**Corrected version:**").
@@ -296,15 +296,21 @@ class ModeRunner:
                 entry.schema_error,
                 entry.cut,
             )
-            return self._finish(mode, model_id, text, reply, key, True, start)
+            served = self._finish(mode, model_id, text, reply, key, True, start)
+            if served.fallback_reason is None or reply.cut:
+                return served
+            # (a reply the checks refuse, kept by an older Holdtype: the model is asked again)
 
         try:
             reply = self._call(mode, model_id, rendered.system, rendered.prompt, options, cancel)
         except _Fallback as exc:
             return self._fallback(mode.name, model_id, text, str(exc), start, key=key, attempts=exc.attempts)
-        # A reply that never matched the schema is not kept: the next dictation asks again
-        # (with llm.retries as they are then) rather than falling back on the stored failure.
-        if cache is not None and reply.schema_error is None:
+        result = self._finish(mode, model_id, text, reply, key, False, start)
+        # A reply that never matched the schema, or that the checks refuse (it answers the
+        # text, it is empty), is not kept: the next dictation asks again (with llm.retries as
+        # they are then; a sampled model may do better) rather than falling back on the
+        # stored failure. A reply cut at its length limit is kept: the same limit cuts again.
+        if cache is not None and reply.schema_error is None and (result.fallback_reason is None or reply.cut):
             _cache_put(
                 cache,
                 CacheEntry(
@@ -324,7 +330,7 @@ class ModeRunner:
                     cut=reply.cut,
                 ),
             )
-        return self._finish(mode, model_id, text, reply, key, False, start)
+        return result
 
     def _finish(
         self, mode: Mode, model_id: str, text: str, reply: _Reply, key: str, cached: bool, start: float
@@ -346,7 +352,7 @@ class ModeRunner:
         if reply.cut:  # a long dictation's rewrite, cut off: the rest of it would be lost
             reason = "the reply was cut off at its length limit (max_tokens)"
             return self._fallback_result(text, reason, start, common)
-        out = _output_text(mode, reply)
+        out = _output_text(mode, reply, text)
         if mode.schema_ is None:
             out = trim_chatter(text, out)
         problem = sanity_problem(text, out, mode)
@@ -719,21 +725,31 @@ def validate_reply(reply: str, schema: dict[str, Any]) -> ReplyCheck:
     return ReplyCheck(parsed, None, None)
 
 
-def _output_text(mode: Mode, reply: _Reply) -> str:
-    """The text to insert: the schema's output field, or the cleaned-up reply."""
+def _output_text(mode: Mode, reply: _Reply, source: str) -> str:
+    """The text to insert: the schema's output field, or the cleaned-up reply of ``source``."""
     if mode.schema_ is not None and mode.output_field and isinstance(reply.parsed, dict):
         value = reply.parsed.get(mode.output_field)
         if isinstance(value, list):
             return "\n".join(f"- {str(item).strip()}" for item in value)
         return "" if value is None else str(value).strip()
-    return clean_reply(reply.text)
+    return clean_reply(reply.text, source)
 
 
-def clean_reply(reply: str) -> str:
-    """Strip what models wrap around a rewrite: code fences, echoed markers, outer quotes."""
+def _quoted(text: str) -> bool:
+    """Whether ``text`` is one quotation: a quote mark at each end, and no other."""
+    return len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'" and text.count(text[0]) == 2
+
+
+def clean_reply(reply: str, source: str = "") -> str:
+    """Strip what models wrap around a rewrite: code fences, echoed markers, outer quotes (not
+    those of a ``source`` that is itself one quotation: the speaker's own).
+
+    >>> clean_reply('"We ship today."', "we ship today"), clean_reply('"To be."', '"to be"')
+    ('We ship today.', '"To be."')
+    """
     text = _strip_fence(reply.strip())
     text = _MARKER_LINE.sub("", text).strip()
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'" and text.count(text[0]) == 2:
+    if _quoted(text) and not _quoted(source.strip()):
         text = text[1:-1].strip()
     return text
 
@@ -823,7 +839,7 @@ def sanity_problem(source: str, reply: str, mode: Mode) -> str | None:
         # Said by the speaker too, near the start ("uh sorry I'm late" tidied as "Sorry I'm
         # late"), the opening is theirs. Compared by whole words: "Is the server up" is no
         # licence for "I cannot check", nor "Ask Maria" for "As an AI".
-        said = opening.group(1).lower().split()
+        said = _words(opening.group(1))  # ("Okay, here's": "okay" as the speaker said it)
         head = _words(source)[: len(said) + 2]
         if not any(head[i : i + len(said)] == said for i in range(len(head))):
             return f"reply answers the text instead of rewriting it (starts with {reply[:40]!r})"
