@@ -109,3 +109,17 @@ def test_pipeline_skips_an_invalid_rule_instead_of_failing() -> None:
     pipeline = TextPipeline(VocabularySettings(), rules)
     assert len(pipeline.rules) == 1
     assert pipeline.apply("  teh   end ") == "the end"
+
+
+def test_a_rule_that_writes_a_lower_case_term_keeps_it_lower_case_at_a_sentence_start() -> None:
+    """The pipeline keeps the user's lower-case terms (npm, kubectl) lower-case at a sentence's
+    start, but a rule writing one in place of a capitalised first word wrote "Npm"."""
+    from app.config import VocabularySettings
+    from app.text.pipeline import TextPipeline
+
+    pipeline = TextPipeline(
+        VocabularySettings(terms=["npm", "kubectl"]),
+        [Rule(find="node package manager", replace="npm"), Rule(find="gonna", replace="going to")],
+    )
+    assert pipeline.polish("Node package manager is great.") == "npm is great."
+    assert pipeline.polish("Gonna ship. Node package manager works.") == "Going to ship. npm works."

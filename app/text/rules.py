@@ -136,7 +136,7 @@ class CompiledRule:
             out.append(gap)
             end = m.end()
             starts = pending or (m.group("find")[:1].isupper() and _starts_sentence(text, m.start("find")))
-            if keep_capital and starts and replacement[:1].isalpha():
+            if keep_capital and starts and replacement[:1].isalpha() and not _kept_lower(replacement, keep):
                 out.append(replacement[0].upper() + replacement[1:])
                 pending = False
             else:
@@ -165,6 +165,16 @@ def _capitalize_first(text: str, keep: frozenset[str] = frozenset()) -> str:
         return text
     at = len(text) - len(stripped)
     return text[:at] + text[at].upper() + text[at + 1 :]
+
+
+def _kept_lower(text: str, keep: frozenset[str]) -> bool:
+    """Whether ``text``'s first word stays in lower case at a sentence's start (one of the
+    user's terms that start in lower case: "npm", not "Npm").
+
+    >>> _kept_lower("npm install", frozenset({"npm"})), _kept_lower("going to", frozenset({"npm"}))
+    (True, False)
+    """
+    return _capitalize_first(text, keep) == text
 
 
 def _starts_sentence(text: str, index: int) -> bool:
