@@ -168,3 +168,57 @@ def test_the_keeper_refuses_a_cut_short_clipboard(x_env: XDisplay) -> None:
     )
     assert out.returncode == 1
     assert b"text/html was cut short (12 of 100 bytes)" in out.stdout
+
+
+# A program that owns the clipboard offering its text only as text/plain;charset=utf-8 (as
+# some toolkits and Electron apps do), until the clipboard is taken from it.
+PLAIN_OWNER = """
+import sys
+from Xlib import X, Xatom, display
+from Xlib.protocol import event
+d = display.Display()
+w = d.screen().root.create_window(0, 0, 1, 1, 0, X.CopyFromParent)
+clipboard, targets = d.intern_atom("CLIPBOARD"), d.intern_atom("TARGETS")
+plain = d.intern_atom("text/plain;charset=utf-8")
+w.set_selection_owner(clipboard, X.CurrentTime)
+d.sync()
+print("owned", flush=True)
+while True:
+    e = d.next_event()
+    if e.type == X.SelectionClear:
+        break
+    if e.type != X.SelectionRequest:
+        continue
+    prop = e.property or e.target
+    if e.target == targets:
+        e.requestor.change_property(prop, Xatom.ATOM, 32, [targets, plain])
+    elif e.target == plain:
+        e.requestor.change_property(prop, plain, 8, sys.argv[1].encode("utf-8"))
+    else:
+        prop = X.NONE
+    notify = event.SelectionNotify(
+        time=e.time, requestor=e.requestor, selection=e.selection, target=e.target, property=prop
+    )
+    e.requestor.send_event(notify, event_mask=0)
+    d.flush()
+"""
+
+
+def test_text_offered_only_as_text_plain_comes_back(
+    x_env: XDisplay, clipboard: XClipboard, target_window: TargetWindow
+) -> None:
+    """Only UTF8_STRING (then xclip's default, STRING) was asked for: text offered as
+    text/plain alone read as no text, and the paste left the clipboard empty."""
+    owner = subprocess.Popen(
+        [sys.executable, "-c", PLAIN_OWNER, "copied café"], env=x_env.env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert owner.stdout is not None and owner.stdout.readline().strip() == "owned"
+        assert X11Clipboard().get() == "copied café"
+        result = X11Inserter(PasteSettings(trailing_space=False, restore_delay_ms=50)).insert("Dictated.")
+        assert result.ok, result.error
+        target_window.wait_for_text("Dictated.")
+        wait_for(lambda: clipboard.get() == "copied café", timeout=20, what="the old clipboard back")
+    finally:
+        owner.kill()
+        owner.wait()

@@ -32,6 +32,7 @@ IMAGE_TARGETS = ("image/png", "image/jpeg", "image/bmp", "image/gif", "image/tif
 #: Holdtype offers them; Wayland's wl-paste lists the same names beside its MIME types.
 TEXT_TARGETS = ("UTF8_STRING", "text/plain;charset=utf-8", "text/plain", "STRING", "TEXT", "COMPOUND_TEXT")
 _TEXT_TARGETS = frozenset(TEXT_TARGETS)
+_UTF8_TARGETS = TEXT_TARGETS[:3]  # the names of UTF-8 text, the most usual first
 #: At most this many of a clipboard's other formats are kept (an office suite offers dozens).
 MAX_FORMATS = 16
 #: Formats bigger than this are not kept, nor any once this many bytes were read.
@@ -153,8 +154,14 @@ class X11Clipboard:
                 out = _run([*self._xclip, "-o", "-t", "STRING"])
                 if out.returncode == 0:
                     return out.stdout.decode("latin-1"), extra
-            out = _run([*self._xclip, "-o", "-t", "UTF8_STRING"])
-            if out.returncode != 0:
+            # UTF-8 text by the first name the owner offers it under (some offer it only as
+            # text/plain: asked for UTF8_STRING alone, their text read as none, and was lost)
+            utf8 = [t for t in _UTF8_TARGETS if listed is None or t in offered] or ["UTF8_STRING"]
+            for name in utf8:
+                out = _run([*self._xclip, "-o", "-t", name])
+                if out.returncode == 0:
+                    break
+            else:
                 out = _run([*self._xclip, "-o"])
         else:
             out = _run([*self._xsel, "--output"])
