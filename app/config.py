@@ -380,8 +380,8 @@ def api_key_in(value: Any, where: str = "") -> str | None:
     'modes.apps'
     """
     if isinstance(value, str):
-        found = any(looks_like_api_key(m[0]) for m in KEY_CANDIDATE.finditer(value))
-        return (where or "the value") if found else None
+        shaped = any(looks_like_api_key(m[0]) for m in KEY_CANDIDATE.finditer(value))
+        return (where or "the value") if shaped else None
     items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
     for name, item in items:
         if isinstance(name, str) and api_key_in(name) is not None:  # (a table's keys: modes.apps)
