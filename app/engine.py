@@ -40,7 +40,7 @@ from app import engine_messages as msg
 from app import events as ev
 from app import native_stderr
 from app.config import HotkeySettings, Settings
-from app.errors import HoldtypeError
+from app.errors import HoldtypeError, ModelMissing
 from app.events import EngineEvent, Outcome, State
 from app.history import retention
 from app.history.keeping import DictationKeeper
@@ -725,7 +725,10 @@ class Engine:
         transcriber = self._transcriber
         try:
             if isinstance(transcriber, WhisperTranscriber):
-                transcriber.load()
+                try:
+                    transcriber.load()
+                except ModelMissing as exc:
+                    transcriber = self._embedded_instead(transcriber, exc)
         except HoldtypeError as exc:
             self._publish(ev.ErrorRaised(str(exc), "model"))
             return str(exc)
@@ -742,6 +745,22 @@ class Engine:
                 )
             )
         return None
+
+    def _embedded_instead(self, missing: WhisperTranscriber, exc: ModelMissing) -> WhisperTranscriber:
+        """The embedded model, loaded in place of ``missing``, which is not on this machine
+        (removed, or chosen before it was downloaded): dictation stayed broken, at every start,
+        until it was downloaded again. Raises ``exc`` when it is the embedded one itself."""
+        from app.transcribe.models import EMBEDDED
+
+        if missing.name == EMBEDDED:
+            raise exc
+        embedded = WhisperTranscriber(missing.settings.model_copy(update={"name": EMBEDDED}))
+        embedded.load()
+        if self._transcriber is missing:  # (unless new settings chose another meanwhile)
+            self._transcriber = embedded
+        message = f"{exc}; the embedded {EMBEDDED} is used until then (restart Holdtype once it is there)"
+        self._publish(ev.Notice(message, "model"))
+        return embedded
 
     def _load_and_recover(self) -> None:
         self._load_model()

@@ -37,6 +37,10 @@ class ModelError(HoldtypeError):
     """A speech model cannot be found, downloaded or loaded."""
 
 
+class ModelMissing(ModelError):
+    """The chosen speech model is not on this machine (not downloaded yet, or removed)."""
+
+
 class AudioError(HoldtypeError):
     """Audio cannot be read from a file or captured from a device."""
 

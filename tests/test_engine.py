@@ -1227,3 +1227,22 @@ def test_with_history_off_a_long_empty_recording_keeps_no_audio(x_env, pulse, ho
     audio_dir = get_paths().audio_dir
     assert not audio_dir.exists() or list(audio_dir.iterdir()) == []
     assert Spool(get_paths().spool_dir).leftovers() == []
+
+
+def test_a_chosen_model_not_on_this_machine_gives_way_to_the_embedded_one(
+    x_env, target_window, holdtype_home: Path, speak
+):
+    """A model chosen and then removed (or chosen before its download finished) left the app
+    "loading" for good, and every dictation failed with "not downloaded", at every start."""
+    eng = Engine(Settings(model={"name": "base.en"}), enable_hotkeys=False, enable_audio=False)
+    try:
+        seen, result = _dictate_once(eng, target_window, speak)
+        ready = seen.of(ev.EngineReady)
+        assert ready and ready[0].model == "tiny.en", ready
+        said = _said(seen, ev.Notice, "not downloaded yet", "the notice of the missing model")
+        assert "holdtype models download base.en" in said[0].message and "tiny.en" in said[0].message
+        assert result.outcome == ev.Outcome.PASTED, result
+        assert "thursday" in result.text.lower()
+        assert eng.history.get(result.history_id).model == "tiny.en"  # type: ignore[union-attr]
+    finally:
+        eng.shutdown()

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.errors import ModelError, short_reason
+from app.errors import ModelError, ModelMissing, short_reason
 from app.paths import ensure_dir, get_paths, lock_within
 
 log = logging.getLogger(__name__)
@@ -177,7 +177,7 @@ def resolve(name: str) -> Path:
     if name not in REGISTRY and (candidate.is_absolute() or name.startswith((".", "~"))):
         if _is_model_dir(candidate):
             return _with_tokenizer(candidate)
-        raise ModelError(
+        raise ModelMissing(
             f"{candidate} is not a CTranslate2 model folder (it needs {', '.join(_REQUIRED_FILES)})"
         )
     if name == EMBEDDED:
@@ -190,7 +190,7 @@ def resolve(name: str) -> Path:
     path = downloaded_path(name)
     if _is_model_dir(path):
         return path
-    raise ModelError(f"model '{name}' is not downloaded yet; run: holdtype models download {name}")
+    raise ModelMissing(f"model '{name}' is not downloaded yet; run: holdtype models download {name}")
 
 
 def _with_tokenizer(folder: Path) -> Path:
