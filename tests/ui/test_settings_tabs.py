@@ -1186,6 +1186,30 @@ def test_the_model_in_use_cannot_be_removed(qtbot, config_path: Path, write_sett
     assert not downloaded_path("small.en").exists() and downloaded_path("base.en").is_dir()
 
 
+def test_after_use_this_model_the_table_shows_it_in_use_and_will_not_remove_it(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings
+) -> None:
+    """The table kept showing the old model in use: the new one could be removed at once, and
+    the next start had no model to load."""
+    import shutil
+
+    from app.transcribe.models import downloaded_path, embedded_model_path
+
+    shutil.copytree(embedded_model_path(), downloaded_path("base.en"))  # as if downloaded
+    write_settings(Settings())
+    window = open_window(qtbot, config_path)
+    tab = window.pages["model"]
+    tab.select("base.en")
+    tab.use_selected()
+    commit(qtbot, window)
+    assert saved(config_path).model.name == "base.en"
+    tab.select("base.en")
+    assert tab.table.item(1, 5).text() == "in use" and tab.table.item(1, 0).text() == "base.en"
+    assert not tab.remove_button.isEnabled() and not tab.use_button.isEnabled()
+    tab.remove_selected()  # (asked anyway: refused)
+    assert downloaded_path("base.en").is_dir() and "model in use" in tab.message.text()
+
+
 def test_a_mode_being_written_survives_a_settings_change_elsewhere(
     qtbot, config_path: Path, write_settings
 ) -> None:  # type: ignore[no-untyped-def]

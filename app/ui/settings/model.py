@@ -392,6 +392,9 @@ class ModelTab(SettingsTab):
         name = self.selected_name()
         if not name:
             return
+        if name == self.ctx.live.settings.model.name:  # (the buttons may show older settings)
+            self.message.setText(f"{name} is the model in use; choose another before removing it.")
+            return
         try:
             models.remove(name)
         except HoldtypeError as exc:
@@ -457,3 +460,8 @@ class ModelTab(SettingsTab):
             speech_gate=self.speech_gate.isChecked(),
             language=language or None,
         )
+
+    def committed(self, settings: Settings) -> None:
+        """Show the saved choice in the table: after "Use this model" it still showed the old
+        model in use, and offered to remove the new one, which the next start then lacked."""
+        self.refresh()
