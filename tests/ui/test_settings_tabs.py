@@ -1325,3 +1325,18 @@ def test_history_tab_says_why_an_entry_failed(qtbot, config_path: Path, write_se
     assert tab.table.item(words, 1).text() == "kept words" and tab.table.item(words, 4).toolTip() == "x"
     assert tab.table.item(silent, 1).text() == f"({reason})"
     assert tab.table.item(silent, 1).font().italic() and tab.table.item(silent, 4).toolTip() == reason
+
+
+def test_the_saved_line_keeps_its_colour_save_after_save(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
+    """Each save mixed the line's colour from its own palette, which the last save had already
+    lightened: after a few saves "Saved" was the colour of the background."""
+    write_settings(Settings())
+    window = open_window(qtbot, config_path)
+    sounds = window.pages["general"].sounds
+    colours = []
+    for _ in range(5):
+        sounds.setChecked(not sounds.isChecked())
+        commit(qtbot, window)
+        assert window.status.text() == "Saved — changes are in effect."
+        colours.append(window.status.styleSheet())
+    assert len(set(colours)) == 1, colours

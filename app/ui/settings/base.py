@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QWidget
 
 from app.config import Settings
 from app.errors import HoldtypeError
@@ -100,8 +100,10 @@ def section(settings: Settings, part: str, /, **values: Any) -> Settings:
 def secondary_text_color(widget: QWidget) -> str:
     """A colour for secondary text on ``widget``: two thirds of the text colour, one third of
     the background's. Qt's ``mid`` (used before) was #b8b8b8 on #fbfbfb, a contrast of about
-    1.9:1, hard to read; this stays readable in light and dark themes alike."""
-    palette = widget.palette()
+    1.9:1, hard to read; this stays readable in light and dark themes alike. Taken from the
+    application's palette for such a widget, not the widget's own: that one has the colour of
+    an earlier call in it, and a status line set again and again faded to the background."""
+    palette = QApplication.palette(widget)
     text = palette.color(QPalette.ColorRole.WindowText)
     back = palette.color(QPalette.ColorRole.Window)
     mixed = QColor(
