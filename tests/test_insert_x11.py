@@ -100,6 +100,21 @@ def test_paste_into_window_restores_old_clipboard(
     assert clipboard.get() == "what the user had copied"
 
 
+def test_a_copy_made_during_the_paste_is_not_overwritten_by_the_restore(
+    x_env: XDisplay, clipboard: XClipboard, target_window: TargetWindow
+) -> None:
+    """The window copies something the moment the dictation lands in it (a user's quick
+    copy): the old clipboard was put back over it, and the new copy was gone."""
+    clipboard.set("old clipboard")
+    target_window.copy_after_paste("copied just now")
+    # (the restore waits 0.5 s of quiet after the paste: the window's copy lands before it)
+    result = choose_inserter(settings(restore_delay_ms=500)).insert("Dictated words.")
+    assert result.ok, result.error
+    target_window.wait_for_text("Dictated words.")
+    target_window.wait_copied()
+    assert clipboard.get() == "copied just now"  # (the restore is over: insert() returned)
+
+
 def test_a_latin1_clipboard_is_put_back_as_it_was(
     x_env: XDisplay, clipboard: XClipboard, target_window: TargetWindow
 ) -> None:

@@ -273,7 +273,11 @@ class X11Inserter:
         failed; else ``old`` with the ``extra`` formats it was offered in: HTML, a file list,
         a picture); returns the (possibly extended) error."""
         try:
-            if error is not None or keep:
+            if error is None and owner is not None and owner.lost.is_set() and _copied_since(board, text):
+                # Something was copied during the paste (the user, at once): it stays. (A
+                # clipboard manager taking over our text is no copy: the old one comes back.)
+                log.info("the clipboard was copied to during the paste; it is left as it is")
+            elif error is not None or keep:
                 board.set(text)  # keep the text available, served by xclip after we stop
             elif extra:
                 _keep_all(board, old, extra)
@@ -289,6 +293,15 @@ class X11Inserter:
             if owner is not None:
                 owner.close()
         return error
+
+
+def _copied_since(board: X11Clipboard, text: str) -> bool:
+    """Whether the clipboard, which another program took during the paste of ``text``, now
+    holds something else than ``text`` (a new copy, not a manager keeping ours)."""
+    try:
+        return board.read(formats=False)[0] != text
+    except ClipboardError:
+        return False  # (cannot tell: restored as before)
 
 
 def _keep_all(board: X11Clipboard, old: str | None, extra: dict[str, bytes]) -> None:
