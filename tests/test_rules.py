@@ -15,6 +15,9 @@ from app.text.rules import compile_rules, validate_rule
     ("rules", "text", "expected"),
     [
         ([Rule(find="teh", replace="the")], "teh cat", "the cat"),
+        # full case folding, as history search does
+        ([Rule(find="straße", replace="Main Street")], "Go down STRASSE now", "Go down Main Street now"),
+        ([Rule(find="istanbul", replace="Istanbul, Türkiye")], "İSTANBUL it is", "Istanbul, Türkiye it is"),
         ([Rule(find="teh", replace="the")], "Teh cat and TEH dog", "The cat and the dog"),
         ([Rule(find="teh", replace="the")], "so Teh cat. Teh end", "so the cat. The end"),
         ([Rule(find="gonna", replace="going to")], 'Ok. "Gonna go," he said', 'Ok. "Going to go," he said'),

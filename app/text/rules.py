@@ -85,7 +85,8 @@ def _plain_pattern(rule: Rule, replacement: str) -> regex.Pattern[str]:
     the line takes the punctuation Whisper wrote after the spoken command with it ("new line."
     is one line break), and one that deletes a word (an empty replacement) one comma."""
     find = regex.escape(rule.find.strip())
-    flags = regex.V0 if rule.case_sensitive else regex.IGNORECASE
+    # full case folding: "straße" finds "STRASSE", "istanbul" finds "İSTANBUL"
+    flags = regex.V0 if rule.case_sensitive else regex.IGNORECASE | regex.FULLCASE
     word = rf"(?<![\w])(?P<find>{find})(?![\w])"
     if "\n" in replacement and not replacement.strip():
         return regex.compile(rf"{word}[ \t]*[.,;:!?]*[ \t]*", flags)
