@@ -313,6 +313,10 @@ def test_a_key_quoted_by_the_provider_is_masked_in_the_reason(chat_stub: OpenAIC
             {"temperature": "hot"},
             "option temperature = 'hot' is not valid for stub (Input should be a valid number",
         ),
+        (  # a key pasted as a value: masked, as in every other message
+            {"temperature": "sk-proj-FAKEfake0123456789abcdefFAKE"},
+            "option temperature = 'sk-pro…(key hidden)' is not valid for stub",
+        ),
     ],
 )
 def test_a_slip_in_a_modes_options_is_said_not_sent(chat_stub: OpenAIChatStub, options, problem) -> None:  # type: ignore[no-untyped-def]

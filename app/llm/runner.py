@@ -909,7 +909,8 @@ def _options_problem(model: Any, model_id: str, given: dict[str, Any], taken: di
         error = exc.errors()[0]
         name = ".".join(str(part) for part in error.get("loc", ())) or "?"
         value = taken.get(name, error.get("input"))
-        return f"option {name} = {value!r} is not valid for {model_id} ({error.get('msg', exc)})"
+        # (masked: a key pasted as an option's value would go into a notification and the log)
+        return redact_keys(f"option {name} = {value!r} is not valid for {model_id} ({error.get('msg', exc)})")
     except Exception:  # a plugin's own Options may check more in its own way: its call will say
         return None
     return None
