@@ -69,3 +69,21 @@ def test_escape_cancels_capture(qtbot, display: XDisplay, general) -> None:  # t
     display.xdotool("key", "Escape")
     qtbot.waitUntil(lambda: not tab.hotkey.capturing, timeout=10000)
     assert tab.hotkey.binding() == "caps_lock"
+
+
+def test_a_key_is_recorded_when_it_is_released(qtbot, display: XDisplay, general, config_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Recorded as it went down, the new binding was saved and armed while the key was still
+    held: a hold of a second in the field started a recording."""
+    tab = general.pages["general"]
+    tab.hotkey.start_capture()
+    emitted: list[str] = []
+    tab.hotkey.captured.connect(emitted.append)
+    display.xdotool("keydown", "F9")
+    try:
+        qtbot.waitUntil(lambda: tab.hotkey.text() == "F9", timeout=10000)  # the press was seen
+        assert tab.hotkey.capturing and emitted == []
+    finally:
+        display.xdotool("keyup", "F9")
+    qtbot.waitUntil(lambda: emitted == ["f9"], timeout=10000)
+    assert not tab.hotkey.capturing
+    qtbot.waitUntil(lambda: load_settings(config_path).settings.hotkey.key == "f9", timeout=5000)

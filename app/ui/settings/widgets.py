@@ -131,8 +131,10 @@ class HotkeyField(QLineEdit):
     """A read-only field that records the next key or combination pressed in it.
 
     Click it (or call :meth:`start_capture`), then press the key: a single key (``f9``), a
-    modifier alone (``ctrl_r``, recorded when it is released) or a combination
-    (``ctrl+alt+space``). Esc cancels. ``captured`` carries the binding text.
+    modifier alone (``ctrl_r``) or a combination (``ctrl+alt+space``), recorded when the key
+    is released: recorded as it went down, the new binding was saved and armed while the key
+    was still held, and a hold of a second started a recording. Esc cancels. ``captured``
+    carries the binding text.
     """
 
     captured = Signal(str)
@@ -145,6 +147,7 @@ class HotkeyField(QLineEdit):
         self.capturing = False
         self._binding = ""
         self._solo: str | None = None
+        self._pressed: tuple[int, str] | None = None  # the key down, and the binding it makes
         self._caps_before: bool | None = None  # X11: the lock as it was when the capture began
 
     def binding(self) -> str:
@@ -163,6 +166,7 @@ class HotkeyField(QLineEdit):
 
         self.capturing = True
         self._solo = None
+        self._pressed = None
         self._caps_before = caps_lock_state()
         self.setText("")
         self.setPlaceholderText("press the key or combination… (Esc cancels)")
@@ -181,6 +185,7 @@ class HotkeyField(QLineEdit):
             set_caps_lock(self._caps_before)
         self.capturing = False
         self._solo = None
+        self._pressed = None
         self.setPlaceholderText("click, then press a key")
         if binding:
             self._binding = binding
@@ -222,7 +227,9 @@ class HotkeyField(QLineEdit):
             mods = held_modifiers(event, exclude=name)
             self.setText("+".join([*mods, name, "…"]))
             return
-        self.stop_capture("+".join([*held_modifiers(event), name]))
+        binding = "+".join([*held_modifiers(event), name])
+        self._pressed = (event.key(), binding)
+        self.setText(describe_hotkey(binding))  # (recorded when it is released)
 
     def keyReleaseEvent(self, event: QKeyEvent) -> None:
         """A modifier released with no other key pressed becomes the binding on its own."""
@@ -230,7 +237,13 @@ class HotkeyField(QLineEdit):
             super().keyReleaseEvent(event)
             return
         event.accept()
-        if event.isAutoRepeat() or self._solo is None:
+        if event.isAutoRepeat():
+            return
+        if self._pressed is not None:
+            if event.key() == self._pressed[0]:
+                self.stop_capture(self._pressed[1])
+            return
+        if self._solo is None:
             return
         name = self._solo
         others = held_modifiers(event, exclude=name)
