@@ -1340,3 +1340,17 @@ def test_the_saved_line_keeps_its_colour_save_after_save(qtbot, config_path: Pat
         assert window.status.text() == "Saved — changes are in effect."
         colours.append(window.status.styleSheet())
     assert len(set(colours)) == 1, colours
+
+
+def test_a_default_model_llm_does_not_offer_is_said(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
+    """A typo in the model's name was saved without a word: only a dictation's notice told."""
+    write_settings(Settings())
+    window = open_window(qtbot, config_path)
+    tab = window.pages["llm"]
+    qtbot.waitUntil(lambda: tab._job is None, timeout=20000)
+    tab.model.setEditText("gpt-4o-mnii")
+    assert "gpt-4o-mnii</b> is not a model llm offers" in tab.models_note.text()
+    tab.model.setEditText("4o-mini")  # an alias llm takes
+    assert "models reachable" in tab.models_note.text()
+    tab.model.setEditText("")  # none: no model runs, nothing to say
+    assert "models reachable" in tab.models_note.text()

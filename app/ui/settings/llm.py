@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import logging
 from typing import Any
 
@@ -26,17 +27,20 @@ from app.ui.settings.widgets import SecondsBox, editable_combo
 log = logging.getLogger(__name__)
 
 
-def reachable_models() -> list[tuple[str, str]]:
-    """(model id, description) for every model the llm library and its plugins offer."""
+def reachable_models() -> tuple[list[tuple[str, str]], frozenset[str]]:
+    """(model id, description) for every model the llm library and its plugins offer, and
+    every name llm takes for a model (the ids and their aliases, ``llm aliases set`` too)."""
     import llm
 
     from app.llm.setup import llm_failure
 
     try:
         with LLM_LOCK:
-            return [(model.model_id, str(model)) for model in llm.get_models()]
+            models = [(model.model_id, str(model)) for model in llm.get_models()]
+            names = frozenset(llm.get_model_aliases())
     except Exception as exc:  # a broken extra-openai-models.yaml, a broken plugin
         raise HoldtypeError(llm_failure(exc)) from None
+    return models, names | {model_id for model_id, _ in models}
 
 
 def key_names() -> list[str]:
@@ -67,6 +71,9 @@ class LLMTab(SettingsTab):
         if line is not None:  # blank said what it means: no LLM runs, modes paste plain text
             line.setPlaceholderText("none: modes without their own model paste the plain text")
         self.model.currentTextChanged.connect(self.changed)
+        self.model.currentTextChanged.connect(self._say_if_unknown)
+        self._reachable: frozenset[str] | None = None  # the model ids and aliases llm offers
+        self._listed_note = ""
         form.addRow("Default model:", self.model)
         self.models_note = QLabel("Looking for models…")
         self.models_note.setWordWrap(True)
@@ -142,11 +149,14 @@ class LLMTab(SettingsTab):
             job.signals.failed.connect(lambda m: self._models_loaded(None, m))
             self._job = job.start()
 
-    def _models_loaded(self, models: list[tuple[str, str]] | None, error: str | None = None) -> None:
+    def _models_loaded(
+        self, found: tuple[list[tuple[str, str]], frozenset[str]] | None, error: str | None = None
+    ) -> None:
         self._job = None
-        if models is None:
+        if found is None:
             self.models_note.setText(f"Cannot list llm models: {error}")
             return
+        models, names = found
         current = self.model.currentText()
         was, self._loading = self._loading, True
         try:
@@ -158,10 +168,27 @@ class LLMTab(SettingsTab):
             self.model.setEditText(current)
         finally:
             self._loading = was
-        self.models_note.setText(
+        self._reachable = names
+        self._listed_note = (
             f"{len(models)} models reachable through llm and its plugins; install more with "
             "<code>llm install llm-ollama</code> and similar."
         )
+        self._say_if_unknown(self.model.currentText())
+
+    def _say_if_unknown(self, text: str) -> None:
+        """Say when the model typed is none llm offers (a typo, a plugin not installed): it
+        was saved without a word, and only a dictation's notice told."""
+        name = text.strip()
+        if self._reachable is None:
+            return
+        if name and name not in self._reachable:
+            self.models_note.setText(
+                f"<b>{html.escape(name)}</b> is not a model llm offers (check the name, or install "
+                "its plugin: <code>llm install llm-ollama</code> and similar); until it is, modes "
+                "without their own model paste the plain text."
+            )
+        else:
+            self.models_note.setText(self._listed_note)
 
     def refresh_cache_stats(self) -> None:
         """Show the cache's entries, size and hit rate."""
