@@ -390,8 +390,15 @@ def test_deleting_an_entry_deletes_the_llm_reply_made_from_it(x_env, target_wind
 
 
 def test_a_model_that_cannot_load_fails_the_dictation_and_the_next_model_loads(x_env, target_window, speak):
-    """A real load failure (base.en was never downloaded here): the dictation used to wait for
-    the model for ever, and so did the load of the model picked next, queued behind it."""
+    """A real load failure (a damaged download of base.en: CTranslate2 refuses its weights):
+    the dictation used to wait for the model for ever, and so did the load of the model picked
+    next, queued behind it. (A model that is not there at all gives way to the embedded one.)"""
+    from app.transcribe.models import downloaded_path
+
+    damaged = downloaded_path("base.en")
+    damaged.mkdir(parents=True)
+    (damaged / "config.json").write_text("{}")
+    (damaged / "model.bin").write_bytes(b"not a model" * 100)
     settings = Settings()
     settings.model.name = "base.en"
     eng = Engine(settings, enable_hotkeys=False, enable_audio=False)
@@ -408,7 +415,8 @@ def test_a_model_that_cannot_load_fails_the_dictation_and_the_next_model_loads(x
         eng.dictate_audio(audio)
         failed = wait_for(lambda: seen.of(ev.UtteranceResult), timeout=60, what="a result")[0]
         assert failed.outcome == ev.Outcome.FAILED and failed.text == ""
-        assert failed.error and "not downloaded" in failed.error, failed.error
+        assert failed.error and "cannot load model 'base.en'" in failed.error, failed.error
+        assert "holdtype models download base.en" in failed.error
         assert eng.history.get(failed.history_id).outcome == ev.Outcome.FAILED
         eng.apply_settings(Settings())  # back to the embedded tiny.en
         assert eng.wait_ready(120)
