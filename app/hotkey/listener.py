@@ -27,6 +27,7 @@ import os
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -293,7 +294,10 @@ def caps_lock_state() -> bool | None:
 
 
 def set_caps_lock(locked: bool) -> None:
-    """Turn Caps Lock on or off (X11), without a key event; a failure is logged."""
+    """Turn Caps Lock on or off (X11), without a key event; a failure is logged. The listeners
+    of this process are told: with no key event they kept the state they last saw, and put
+    that back after each dictation (the lock stayed on once the settings window's hotkey field
+    had put it back off after recording Caps Lock)."""
     with _caps_lock("set") as caps:
         if caps is None:
             return
@@ -301,6 +305,25 @@ def set_caps_lock(locked: bool) -> None:
             caps.set(locked)
         except HotkeyError as exc:
             log.debug("cannot set Caps Lock: %s", exc)
+            return
+    for listener in list(_LIVE):
+        listener.caps_lock_set(locked)
+
+
+#: The listeners started in this process (see :func:`set_caps_lock`).
+_LIVE: weakref.WeakSet[HotkeyListener] = weakref.WeakSet()
+#: Set while a key is being recorded for a binding (the settings window's hotkey field): a
+#: press then is the user choosing a key, not dictating (held a second, it recorded one).
+_KEY_CAPTURE = threading.Event()
+
+
+def capturing_keys(on: bool) -> None:
+    """Say that a key is being recorded for a binding (``on``), or no longer: meanwhile no
+    listener starts a recording."""
+    if on:
+        _KEY_CAPTURE.set()
+    else:
+        _KEY_CAPTURE.clear()
 
 
 class HotkeyListener:
@@ -475,6 +498,7 @@ class HotkeyListener:
         if _is_x11() and not wait_until_recording(listener):
             log.warning("the key recording was not confirmed on; the first key may go unheard")
         self._listener = listener
+        _LIVE.add(self)
         if _is_x11():
             from app.hotkey.grab import shifted_characters, typed_with_shift
 
@@ -556,6 +580,7 @@ class HotkeyListener:
         """Stop listening (safe to call twice, and from any thread but pynput's own)."""
         self._release_grab()
         self._keys_up.set()  # no release will be heard any more: let no one wait for it
+        _LIVE.discard(self)
         listener, self._listener = self._listener, None
         if listener is not None:
             listener.stop()
@@ -730,7 +755,7 @@ class HotkeyListener:
         return wanted in (self._held_modifiers(name), self._held_modifiers(name, users_only=True))
 
     def _press(self, name: str, now: float) -> list[HotkeyAction]:
-        if self._paused:
+        if self._paused or (_KEY_CAPTURE.is_set() and self._active is None):
             return []
         if key_matches(self.cancel.key, name) and self._held_modifiers(name) >= self.cancel.modifiers:
             binding = self._active
@@ -785,6 +810,11 @@ class HotkeyListener:
             Action.DISCARD: ActionKind.DISCARD,
         }
         return [HotkeyAction(kind[action], self.bindings[binding], now, str(binding))]
+
+    def caps_lock_set(self, locked: bool) -> None:
+        """Caps Lock was set to ``locked`` without a key event (:func:`set_caps_lock`)."""
+        if self._caps is not None and self._caps_before is None:  # (not mid-dictation)
+            self._caps_known = locked
 
     def _after_caps_release(self) -> None:
         """Put Caps Lock back to its state before a bound press; remember the state otherwise."""

@@ -87,3 +87,39 @@ def test_a_key_is_recorded_when_it_is_released(qtbot, display: XDisplay, general
     qtbot.waitUntil(lambda: emitted == ["f9"], timeout=10000)
     assert not tab.hotkey.capturing
     qtbot.waitUntil(lambda: load_settings(config_path).settings.hotkey.key == "f9", timeout=5000)
+
+
+def test_recording_caps_lock_in_the_field_leaves_dictation_with_the_lock_off(  # type: ignore[no-untyped-def]
+    qtbot, display: XDisplay, general
+) -> None:
+    """The field put the lock back off without a key event, and the listener, which had seen
+    it go on, put it back on after each dictation: the user typed in capitals from then on.
+    The press in the field started (and dropped) a dictation too."""
+    import queue
+    import time
+
+    from app.config import HotkeySettings
+    from app.hotkey.listener import HotkeyAction, HotkeyListener
+    from tests.fixtures.waiting import wait_for
+
+    actions: queue.Queue[HotkeyAction] = queue.Queue()
+    listener = HotkeyListener.from_settings(HotkeySettings(min_hold_s=0.1), actions.put)
+    listener.start()
+    try:
+        tab = general.pages["general"]
+        tab.hotkey.start_capture()
+        with qtbot.waitSignal(tab.hotkey.captured, timeout=10000):
+            display.xdotool("key", "Caps_Lock")
+        wait_for(lambda: not display.caps_lock_on(), timeout=10, what="the field to put the lock back")
+        assert actions.empty()  # choosing the key in the field is no dictation
+        general.hide()  # (Qt's window keeps no key grab: the dictation goes to the listener)
+        display.xdotool("keydown", "Caps_Lock")
+        assert actions.get(timeout=10).kind.name == "START"
+        held = time.monotonic()  # held past min_hold_s: a dictation, not a tap
+        wait_for(lambda: time.monotonic() - held > 0.4, timeout=5, what="a hold")
+        display.xdotool("keyup", "Caps_Lock")
+        assert actions.get(timeout=10).kind.name == "STOP"
+        wait_for(lambda: not display.caps_lock_on(), timeout=10, what="the lock off after the dictation")
+    finally:
+        listener.stop()
+        display.reset_keyboard()

@@ -162,8 +162,9 @@ class HotkeyField(QLineEdit):
 
     def start_capture(self) -> None:
         """Wait for the next key press (grabs the keyboard until a key is recorded)."""
-        from app.hotkey.listener import caps_lock_state
+        from app.hotkey.listener import caps_lock_state, capturing_keys
 
+        capturing_keys(True)  # (the key pressed here starts no dictation)
         self.capturing = True
         self._solo = None
         self._pressed = None
@@ -175,8 +176,11 @@ class HotkeyField(QLineEdit):
 
     def stop_capture(self, binding: str | None) -> None:
         """Stop capturing; a non-empty ``binding`` is shown and emitted."""
+        from app.hotkey.listener import capturing_keys
+
         if self.capturing:
             self.releaseKeyboard()
+            capturing_keys(False)
         if binding and binding.split("+")[-1] == "caps_lock" and self._caps_before is not None:
             from app.hotkey.listener import set_caps_lock
 
