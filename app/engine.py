@@ -114,6 +114,7 @@ class Engine:
         # recording is under way waits for it to end (see _refresh_parts).
         self._listening_hotkey: HotkeySettings | None = None
         self._history: HistoryStore | None = None
+        self._history_lock = threading.RLock()  # (a subscriber told of a problem may ask for it)
         self._pipeline: TextPipeline | None = None
         self._modes = DictationModes(lambda: self._settings, self._publish)
         self._inserting = HotkeyAwareInserter(
@@ -165,14 +166,15 @@ class Engine:
 
     @property
     def history(self) -> HistoryStore:
-        """The history store (opened on first use)."""
-        if self._history is None:
-            from app.history.store import HistoryStore
+        """The history store (opened on first use, by one thread)."""
+        with self._history_lock:
+            if self._history is None:
+                from app.history.store import HistoryStore
 
-            self._history = HistoryStore(self._paths.history_db)
-            if self._history.problem:
-                self._publish(ev.ErrorRaised(self._history.problem, "history"))
-        return self._history
+                self._history = HistoryStore(self._paths.history_db)
+                if self._history.problem:
+                    self._publish(ev.ErrorRaised(self._history.problem, "history"))
+            return self._history
 
     @property
     def ready(self) -> bool:
@@ -220,6 +222,10 @@ class Engine:
         if self._started:
             return
         self._started = True
+        # Before the workers: the engine loop's first retention check has the output worker
+        # open the history too, and two first opens at once found the database locked.
+        self._rebuild_text_parts()
+        _ = self.history
         for name, target in (
             ("holdtype-engine", self._engine_loop),
             ("holdtype-transcribe", lambda: self._worker_loop(self._transcribe_jobs.jobs)),
@@ -228,8 +234,6 @@ class Engine:
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
-        self._rebuild_text_parts()
-        _ = self.history
         self._output_jobs.put(lambda: self._retention.apply(force=True))
         if self._enable_audio:
             native_stderr.add_runaway_listener(self._mic.on_native_runaway)
