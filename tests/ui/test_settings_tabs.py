@@ -540,6 +540,28 @@ def test_a_rule_edit_that_cannot_run_is_kept_when_another_tab_saves(  # type: ig
     assert saved(config_path).audio.sounds == general.sounds.isChecked()  # the other edit too
 
 
+def test_an_edit_that_cannot_be_saved_keeps_no_other_tab_from_saving(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings
+) -> None:
+    # One bad rule stopped every tab from saving: "Play a short sound" unticked on General was
+    # shown, never saved, and closing the window (or Quit) dropped it without a word.
+    s = Settings(rules=[Rule(find="foo(bar", replace="x")])
+    s.audio.sounds = True
+    write_settings(s)
+    window = open_window(qtbot, config_path)
+    tab = window.pages["vocabulary"]
+    tab.rules.item(0, 2).setCheckState(Qt.CheckState.Checked)  # Regex: "foo(bar" cannot run
+    window.pages["general"].sounds.setChecked(False)
+    qtbot.waitUntil(lambda: "Not saved" in window.status.text(), timeout=5000)
+    assert "Vocabulary & Rules" in window.status.text(), window.status.text()
+    assert "invalid regular expression" in window.status.text()
+    assert saved(config_path).audio.sounds is False  # General is saved
+    assert window._dirty == {"vocabulary"}  # the bad edit stays pending, not lost
+    assert [(r.find, r.regex) for r in saved(config_path).rules] == [("foo(bar", False)]
+    window.close()
+    assert saved(config_path).audio.sounds is False
+
+
 def test_a_term_that_cannot_be_one_is_not_saved_and_not_lost(  # type: ignore[no-untyped-def]
     qtbot, config_path: Path, write_settings
 ) -> None:

@@ -38,6 +38,11 @@ TABS: tuple[tuple[str, str], ...] = (
 COMMIT_DELAY_MS = 300
 
 
+def tab_name(page: SettingsTab) -> str:
+    """The tab's title as shown (``&&`` in a title is a literal ``&``)."""
+    return page.title.replace("&&", "&")
+
+
 class SettingsWindow(QWidget):
     """All settings, in tabs; changes apply live."""
 
@@ -131,14 +136,21 @@ class SettingsWindow(QWidget):
         self._timer.start()
 
     def commit(self) -> bool:
-        """Write the edited tabs' values, save and apply; return False when it failed."""
+        """Write the edited tabs' values, save and apply; return False when something failed.
+
+        Each edited tab is put on the settings on its own: one that cannot be saved (a rule
+        that cannot run) stays edited and says so, naming its tab, and the others are saved
+        all the same (one bad rule kept every other tab's changes from ever being saved).
+        """
         self._timer.stop()
         if not self._dirty:
             return True
         dirty = [self.pages[k] for k in self.pages if k in self._dirty]
         settings: Settings = self.ctx.live.settings
-        try:
-            for page in dirty:
+        ready: list[SettingsTab] = []
+        refused: list[str] = []
+        for page in dirty:
+            try:
                 # The settings may have changed since the page was filled (`holdtype vocab add`
                 # while the user types a term; a dirty page is not refilled): put only what
                 # the user changed on the page on top, so both changes stay.
@@ -147,21 +159,28 @@ class SettingsWindow(QWidget):
                 settings = Settings.model_validate(
                     merge_changes(shown.model_dump(), mine, settings.model_dump())
                 )
-        except (ValueError, HoldtypeError) as exc:
-            self._show_problem(f"Not saved: {describe_error(exc)}")
-            return False
-        pending = set(self._dirty)
-        self._dirty.clear()
-        if not self.ctx.live.commit(settings):
-            self._dirty |= pending  # not saved (a full disk): kept, for the next try or the close
-            return False
+            except (ValueError, HoldtypeError) as exc:
+                refused.append(f"Not saved ({tab_name(page)} tab): {describe_error(exc)}")
+            else:
+                ready.append(page)
+        if ready:
+            pending = {page.key for page in ready}
+            self._dirty -= pending
+            if not self.ctx.live.commit(settings):
+                self._dirty |= pending  # not saved (a full disk): kept, for the next try or the close
+                return False
         problems = []
-        for page in dirty:
+        for page in ready:
             try:
                 page.committed(settings)
             except HoldtypeError as exc:  # the settings are saved; what follows from them is not
                 log.warning("%s", exc)
                 problems.append(describe_error(exc))
+        if refused:
+            if ready:
+                refused.append("The other changes are saved" + (", but: " if problems else "."))
+            self._show_problem(" ".join(refused + problems))
+            return False
         if problems:
             self._show_problem("Saved, but: " + " ".join(problems))
             return True
