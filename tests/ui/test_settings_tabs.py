@@ -603,6 +603,38 @@ def test_vocabulary_tab_says_when_the_prompt_cannot_hold_every_term(  # type: ig
     assert tab.prompt_note.isHidden()
 
 
+def test_an_import_of_many_terms_is_one_edit(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings, tmp_path: Path, monkeypatch
+) -> None:
+    # Importing 200 terms froze the window for ~10 s: each term reported two edits, and each
+    # measured the whole vocabulary against Whisper's prompt again (quadratic).
+    from app.text import pipeline
+
+    write_settings(Settings())
+    window = open_window(qtbot, config_path)
+    tab = window.pages["vocabulary"]
+    measured: list[int] = []
+    real = pipeline.prompt_coverage
+
+    def counted(terms: list[str]) -> tuple[int, int]:
+        measured.append(len(terms))
+        return real(terms)
+
+    monkeypatch.setattr(pipeline, "prompt_coverage", counted)  # a spy: the real one runs
+    edits: list[int] = []
+    tab.edited.connect(lambda: edits.append(1))
+    listed = tmp_path / "many.txt"
+    listed.write_text("".join(f"Zorblax{i}Kit\n" for i in range(200)), encoding="utf-8")
+    tab.import_file(listed)
+    assert len(tab.term_list()) == 200
+    assert (len(edits), measured) == (1, [200])
+    assert "of 200 terms" in tab.prompt_note.text() and not tab.prompt_note.isHidden()
+    tab.add_term("one more")  # one term added by hand: one edit too
+    assert (len(edits), measured[1:]) == (2, [201])
+    commit(qtbot, window)
+    assert len(saved(config_path).vocabulary.terms) == 201
+
+
 def test_vocabulary_try_it(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
     pytest.importorskip("app.text.pipeline", reason="the text pipeline has not landed yet")
     s = Settings()

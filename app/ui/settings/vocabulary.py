@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -176,15 +178,35 @@ class VocabularyTab(SettingsTab):
             for r in range(self.terms.rowCount())
             if (i := self.terms.item(r, 0)) and i.text().strip() == term
         ]
-        if rows:
-            self.terms.selectRow(rows[0])
-        else:
+        with self._one_edit():
+            if rows:
+                self.terms.selectRow(rows[0])
+            else:
+                self._append_term(term)
+            self.new_term.clear()
+
+    def _append_term(self, term: str) -> None:
+        """Append ``term`` to the table (reported by the caller: setting the cell is no edit)."""
+        was, self._loading = self._loading, True
+        try:
             row = self.terms.rowCount()
             self.terms.insertRow(row)
             item = QTableWidgetItem(term)
             self.terms.setItem(row, 0, item)
             self.terms.scrollToItem(item)
-        self.new_term.clear()
+        finally:
+            self._loading = was
+
+    @contextmanager
+    def _one_edit(self) -> Iterator[None]:
+        """Report what is changed inside as one edit, once it is done: each term added reported
+        itself twice, and each report measured the whole vocabulary against Whisper's prompt
+        (200 imported terms froze the window for seconds)."""
+        was, self._loading = self._loading, True
+        try:
+            yield
+        finally:
+            self._loading = was
         self.changed()
 
     def add_rule(self, rule: Rule) -> None:
@@ -281,10 +303,11 @@ class VocabularyTab(SettingsTab):
         """Merge the terms and rules of ``path`` (text, TOML or CSV, see
         :mod:`app.text.termfile`) into the tables."""
         terms, rules = read_vocabulary_file(path)
-        for term in terms:
-            self.add_term(term)
-        for rule in rules:
-            self.add_rule(rule)
+        with self._one_edit():
+            for term in terms:
+                self.add_term(term)
+            for rule in rules:
+                self.add_rule(rule)
 
     def export_file(self, path: Path) -> None:
         """Write the tables to ``path`` (TOML or CSV by suffix)."""
