@@ -114,6 +114,45 @@ def test_seconds_are_shown_and_read_in_the_users_locale(qtbot) -> None:  # type:
     assert box.valueFromText("1,5") == 1.5
 
 
+def test_a_decimal_comma_is_read_and_a_value_out_of_range_is_refused_aloud(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings
+) -> None:
+    # "Ignore taps shorter than": "0,5" typed in an English locale was saved as 5 s (the comma
+    # read as a thousands separator and dropped), and typing 9 (over the 5 s allowed) did
+    # nothing at all, without a word.
+    from PySide6.QtCore import QLocale
+
+    s = Settings()
+    s.hotkey.min_hold_s = 0.3
+    write_settings(s)
+    window = open_window(qtbot, config_path)
+    window.show()
+    tab = window.pages["general"]
+    box = tab.min_hold
+    for locale in (
+        QLocale(QLocale.Language.English, QLocale.Country.UnitedStates),
+        QLocale(QLocale.Language.German),
+    ):
+        box.setLocale(locale)
+        for typed, seconds in (("0,5", 0.5), ("0.25", 0.25)):
+            box.lineEdit().selectAll()
+            qtbot.keyClicks(box.lineEdit(), typed)
+            qtbot.keyClick(box.lineEdit(), Qt.Key.Key_Return)
+            commit(qtbot, window)
+            assert saved(config_path).hotkey.min_hold_s == seconds, (locale.name(), typed)
+    box.lineEdit().selectAll()
+    qtbot.keyClicks(box.lineEdit(), "9")
+    assert box.lineEdit().text().startswith("9")  # taken as typed...
+    qtbot.keyClick(box.lineEdit(), Qt.Key.Key_Return)
+    assert box.value() == 0.25  # ...and refused, saying why
+    assert box.problem.isVisible()
+    assert box.problem.text() == "9 s is more than the 5 s allowed; it stays 0,25 s."
+    qtbot.wait(400)
+    assert saved(config_path).hotkey.min_hold_s == 0.25
+    box.setValue(1.0)  # a value taken: the message has done its work
+    assert not box.problem.isVisible()
+
+
 def test_all_tabs_load(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
     write_settings(Settings())
     window = open_window(qtbot, config_path)

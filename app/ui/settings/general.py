@@ -111,6 +111,7 @@ class GeneralTab(SettingsTab):
         self.min_hold = SecondsBox(0.0, 5.0, step=0.05)
         self.min_hold.valueChanged.connect(self.changed)
         form.addRow("Ignore taps shorter than:", self.min_hold)
+        form.addRow(self.min_hold.problem)  # why a value typed there was refused
 
         self.start_at_login = QCheckBox("Start Holdtype when I log in")
         self.start_at_login.toggled.connect(self.changed)
