@@ -601,6 +601,42 @@ def test_an_edit_that_cannot_be_saved_keeps_no_other_tab_from_saving(  # type: i
     assert saved(config_path).audio.sounds is False
 
 
+def test_a_removed_rule_takes_its_message_along(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
+    # "invalid regular expression" stayed under the table after the bad rule was removed.
+    write_settings(Settings(rules=[Rule(find="teh", replace="the"), Rule(find="foo(bar", replace="x")]))
+    window = open_window(qtbot, config_path)
+    tab = window.pages["vocabulary"]
+    tab.rules.item(1, 2).setCheckState(Qt.CheckState.Checked)
+    assert "invalid regular expression" in tab.rule_problem.text()
+    tab.rules.selectRow(1)
+    remove = next(b for b in tab.findChildren(QPushButton) if b.text() == "Remove" and b.isEnabled())
+    remove.click()
+    assert tab.rule_problem.text() == "" and tab.rule_problem.isHidden()
+    commit(qtbot, window)
+    assert [r.find for r in saved(config_path).rules] == ["teh"]
+
+
+def test_a_term_already_listed_is_said_so_and_nothing_is_saved(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings
+) -> None:
+    # Adding a term already listed selected it, cleared the field and said "Saved".
+    write_settings(Settings(vocabulary={"terms": ["NumPy", "PyPI"]}))
+    window = open_window(qtbot, config_path)
+    tab = window.pages["vocabulary"]
+    tab.new_term.setText("PyPI")
+    qtbot.keyClick(tab.new_term, Qt.Key.Key_Return)
+    assert not window._dirty
+    qtbot.wait(400)  # the window's save would have come by now
+    assert "Saved" not in window.status.text()
+    assert "“PyPI” is already in the list" in tab.term_note.text() and not tab.term_note.isHidden()
+    assert [i.row() for i in tab.terms.selectionModel().selectedRows()] == [1]
+    tab.new_term.setText("Polars")  # a new one: added, saved, and the note goes
+    qtbot.keyClick(tab.new_term, Qt.Key.Key_Return)
+    assert tab.term_note.isHidden()
+    commit(qtbot, window)
+    assert saved(config_path).vocabulary.terms == ["NumPy", "PyPI", "Polars"]
+
+
 def test_a_term_that_cannot_be_one_is_not_saved_and_not_lost(  # type: ignore[no-untyped-def]
     qtbot, config_path: Path, write_settings
 ) -> None:

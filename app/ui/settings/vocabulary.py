@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from app.config import Rule, Settings, check_terms
 from app.errors import HoldtypeError
 from app.text.termfile import read_vocabulary_file, write_vocabulary_file
-from app.ui.settings.base import SettingsTab, TabContext, section
+from app.ui.settings.base import SettingsTab, TabContext, secondary_text_color, section
 from app.ui.settings.widgets import ProblemLabel
 
 log = logging.getLogger(__name__)
@@ -108,6 +108,10 @@ class VocabularyTab(SettingsTab):
         terms_layout = QVBoxLayout(terms_box)
         terms_layout.addWidget(self.terms)
         terms_layout.addLayout(row)
+        self.term_note = ProblemLabel()  # a term typed that is listed already (not an error)
+        self.term_note.setObjectName("term-note")
+        self.term_note.setStyleSheet(f"color: {secondary_text_color(self.term_note)};")
+        terms_layout.addWidget(self.term_note)
         terms_layout.addLayout(opts)
         terms_layout.addWidget(self.prompt_note)
         self.edited.connect(self._update_prompt_note)
@@ -178,12 +182,14 @@ class VocabularyTab(SettingsTab):
             for r in range(self.terms.rowCount())
             if (i := self.terms.item(r, 0)) and i.text().strip() == term
         ]
+        self.new_term.clear()
+        if rows:  # nothing changes: no edit, and no "Saved"
+            self.terms.selectRow(rows[0])
+            self.term_note.setText(f"“{term}” is already in the list.")
+            return
+        self.term_note.setText("")
         with self._one_edit():
-            if rows:
-                self.terms.selectRow(rows[0])
-            else:
-                self._append_term(term)
-            self.new_term.clear()
+            self._append_term(term)
 
     def _append_term(self, term: str) -> None:
         """Append ``term`` to the table (reported by the caller: setting the cell is no edit)."""
@@ -247,6 +253,8 @@ class VocabularyTab(SettingsTab):
             return
         for row in rows:
             table.removeRow(row)
+        if table is self.rules:
+            self._check_rules()  # the message of a rule removed went on showing
         self.changed()
 
     def term_list(self) -> list[str]:
@@ -291,12 +299,16 @@ class VocabularyTab(SettingsTab):
     def _rule_edited(self) -> None:
         if self._loading:
             return
-        problems = [p for p in (check_rule(r) for r in self._rule_rows()) if p]
-        self.rule_problem.setText("; ".join(problems))
+        self._check_rules()
         # An edit that cannot run is an edit all the same: the window tries to save it, says
         # "Not saved" and keeps it until it is fixed (it was left unmarked, so the next save
         # refilled the table over it and said "Saved").
         self.changed()
+
+    def _check_rules(self) -> None:
+        """Say under the table which rules cannot run (nothing when all can)."""
+        problems = [p for p in (check_rule(r) for r in self._rule_rows()) if p]
+        self.rule_problem.setText("; ".join(problems))
 
     # --- import / export ------------------------------------------------------------------
     def import_file(self, path: Path) -> None:
