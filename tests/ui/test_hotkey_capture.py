@@ -69,3 +69,25 @@ def test_escape_cancels_capture(qtbot, display: XDisplay, general) -> None:  # t
     display.xdotool("key", "Escape")
     qtbot.waitUntil(lambda: not tab.hotkey.capturing, timeout=10000)
     assert tab.hotkey.binding() == "caps_lock"
+
+
+def test_a_cancelled_capture_takes_the_refusal_along(qtbot, display: XDisplay, general) -> None:  # type: ignore[no-untyped-def]
+    """ "f8 already starts the 'clean' mode" stayed after a capture cancelled with Esc, and
+    was still there when the window was opened again."""
+    live = general.ctx.live
+    s = live.settings.model_copy(deep=True)
+    s.hotkey.mode_keys = {"f8": "clean"}
+    assert live.commit(s)
+    tab = general.pages["general"]
+    tab.hotkey.start_capture()
+    with qtbot.waitSignal(tab.hotkey.captured, timeout=10000):
+        display.xdotool("key", "F8")
+    assert "already starts the 'clean' mode" in tab.hotkey_problem.text()
+    tab.hotkey.start_capture()
+    display.xdotool("key", "Escape")
+    qtbot.waitUntil(lambda: not tab.hotkey.capturing, timeout=10000)
+    assert tab.hotkey_problem.text() == "" and tab.hotkey_problem.isHidden()
+    general.close()
+    general.bring_forward("general")
+    qtbot.waitExposed(general)
+    assert tab.hotkey_problem.isHidden()

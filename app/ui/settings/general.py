@@ -81,6 +81,7 @@ class GeneralTab(SettingsTab):
         self.hotkey = HotkeyField()
         self.hotkey.setObjectName("hotkey-field")
         self.hotkey.captured.connect(self._on_captured)
+        self.hotkey.cancelled.connect(self._on_cancelled)
         change = QPushButton("Change…")
         change.clicked.connect(self.hotkey.start_capture)
         row = QHBoxLayout()
@@ -163,6 +164,10 @@ class GeneralTab(SettingsTab):
         self.hotkey_problem.setText("")
         self.hotkey.set_binding(canonical or key)
         self.changed()
+
+    def _on_cancelled(self) -> None:
+        """A key refused before is no longer the question once a capture is cancelled."""
+        self.hotkey_problem.setText("")
 
     def fill(self, settings: Settings) -> None:
         """Show the settings."""

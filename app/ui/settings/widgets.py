@@ -133,10 +133,12 @@ class HotkeyField(QLineEdit):
 
     Click it (or call :meth:`start_capture`), then press the key: a single key (``f9``), a
     modifier alone (``ctrl_r``, recorded when it is released) or a combination
-    (``ctrl+alt+space``). Esc cancels. ``captured`` carries the binding text.
+    (``ctrl+alt+space``). Esc cancels. ``captured`` carries the binding text; ``cancelled`` says
+    a capture ended without a key (Esc, or the focus left).
     """
 
     captured = Signal(str)
+    cancelled = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         """Create the field (not capturing)."""
@@ -171,8 +173,9 @@ class HotkeyField(QLineEdit):
         self.grabKeyboard()
 
     def stop_capture(self, binding: str | None) -> None:
-        """Stop capturing; a non-empty ``binding`` is shown and emitted."""
-        if self.capturing:
+        """Stop capturing; a non-empty ``binding`` is shown and emitted (none: ``cancelled``)."""
+        was_capturing = self.capturing
+        if was_capturing:
             self.releaseKeyboard()
         if binding and binding.split("+")[-1] == "caps_lock" and self._caps_before is not None:
             from app.hotkey.listener import set_caps_lock
@@ -188,6 +191,8 @@ class HotkeyField(QLineEdit):
         self.setText(describe_hotkey(self._binding) if self._binding else "")
         if binding:
             self.captured.emit(binding)
+        elif was_capturing:
+            self.cancelled.emit()
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         """Clicking starts a capture."""
