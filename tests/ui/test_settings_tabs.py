@@ -1172,6 +1172,36 @@ def test_history_selection_follows_its_entry_when_a_dictation_lands(  # type: ig
     assert [e.text for e in tab.selected_entries()] == ["newer note"]
 
 
+def test_history_paste_again_says_what_it_did(  # type: ignore[no-untyped-def]
+    qtbot, x_env, config_path: Path, write_settings
+) -> None:
+    """After Copy, "Paste again" left "Copied." on show: it said what it had not done."""
+    from app.engine import Engine
+    from app.events import Outcome
+    from app.history.store import HistoryEntry, HistoryStore
+
+    with HistoryStore() as store:
+        store.add(HistoryEntry(outcome=Outcome.PASTED, text="hello again", mode="raw"))
+    write_settings(Settings())
+    engine = Engine(Settings(), enable_hotkeys=False, enable_audio=False)  # not started: nothing is pasted
+    try:
+        live = LiveSettings(load_settings(config_path).settings, config_path)
+        window = SettingsWindow(TabContext(live, engine))
+        qtbot.addWidget(window)
+        window.show()
+        window.show_tab("history")
+        tab = window.pages["history"]
+        qtbot.waitUntil(lambda: tab.table.rowCount() == 1, timeout=5000)
+        tab.table.selectRow(0)
+        tab.copy_button.click()
+        assert tab.message.text() == "Copied."
+        assert tab.paste_button.isEnabled()
+        tab.paste_button.click()
+        assert "again into the window you were in" in tab.message.text(), tab.message.text()
+    finally:
+        engine.history.close()
+
+
 def test_advanced_tab(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
     write_settings(Settings())
     window = open_window(qtbot, config_path)

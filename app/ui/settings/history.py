@@ -270,6 +270,8 @@ class HistoryTab(SettingsTab):
         """Paste the selected text again into the window that was active before this one."""
         entry = self.selected()
         if entry is not None and self.ctx.engine is not None and entry.id is not None:
+            # what was done, not what an earlier action said ("Copied." stayed)
+            self.message.setText("Pasting it again into the window you were in before this one.")
             self.window().showMinimized()
             self.ctx.engine.repaste(entry.id)
 
