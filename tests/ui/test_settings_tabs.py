@@ -557,6 +557,39 @@ def test_add_rule_saves_nothing_until_find_is_typed(qtbot, config_path: Path, wr
     assert [(r.find, r.replace) for r in saved(config_path).rules] == [("teh", "the")]
 
 
+def test_a_new_rule_is_not_in_use_until_its_replacement_is_entered(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings
+) -> None:
+    # Add rule, Find typed, Enter: 300 ms later "teh" -> "" was saved, which deleted "teh" from
+    # every dictation until Replace was filled in.
+    write_settings(Settings())
+    window = open_window(qtbot, config_path)
+    window.bring_forward("vocabulary")
+    qtbot.waitExposed(window)
+    tab = window.pages["vocabulary"]
+    button = next(b for b in tab.findChildren(QPushButton) if b.text() == "Add rule")
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    editor = tab.rules.viewport().findChild(QLineEdit)
+    qtbot.keyClicks(editor, "teh")
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    qtbot.wait(600)  # the window's save would have come by now
+    assert saved(config_path).rules == [] and not window._dirty
+    assert "Saved" not in window.status.text()
+    assert tab.rule_note.isVisible() and "Not in use yet: “teh”" in tab.rule_note.text()
+    tab.try_input.setText("teh cat")
+    assert tab.try_output.text() == "teh cat"  # not applied either
+    # Left empty on purpose (a rule that deletes the word): the empty cell opened and left with Enter
+    tab.rules.setCurrentCell(0, 1)
+    tab.rules.editItem(tab.rules.item(0, 1))
+    editor = tab.rules.viewport().findChild(QLineEdit)
+    qtbot.waitUntil(editor.hasFocus, timeout=5000)
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: "vocabulary" in window._dirty, timeout=5000)  # (the editor closes later)
+    commit(qtbot, window)
+    assert [(r.find, r.replace) for r in saved(config_path).rules] == [("teh", "")]
+    assert tab.rule_note.isHidden()
+
+
 def test_a_rule_edit_that_cannot_run_is_kept_when_another_tab_saves(  # type: ignore[no-untyped-def]
     qtbot, config_path: Path, write_settings
 ) -> None:

@@ -33,6 +33,9 @@ from app.ui.settings.widgets import ProblemLabel
 log = logging.getLogger(__name__)
 
 RULE_COLUMNS = ("Find", "Replace with", "Regex", "Match case")
+#: On the Replace cell of a rule added with "Add rule" whose replacement was never entered: such
+#: a rule is not saved (an empty replacement deletes its words from every dictation).
+UNCONFIRMED = Qt.ItemDataRole.UserRole + 1
 
 
 def check_rule(rule: Rule) -> str | None:
@@ -130,6 +133,9 @@ class VocabularyTab(SettingsTab):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.rules.itemChanged.connect(self._rule_edited)
+        # An editor closed on the Replace cell, changed or not: the replacement is entered (left
+        # empty, it is a rule that deletes its words).
+        self.rules.itemDelegate().commitData.connect(self._replace_entered)
         add_rule = QPushButton("Add rule")
         add_rule.clicked.connect(self.new_rule)
         remove_rule = QPushButton("Remove")
@@ -150,6 +156,10 @@ class VocabularyTab(SettingsTab):
         rules_layout.addWidget(self.rules)
         rules_layout.addLayout(buttons)
         rules_layout.addWidget(self.rule_problem)
+        self.rule_note = ProblemLabel()  # a new rule not in use yet (not an error)
+        self.rule_note.setObjectName("rule-note")
+        self.rule_note.setStyleSheet(f"color: {secondary_text_color(self.rule_note)};")
+        rules_layout.addWidget(self.rule_note)
 
         try_box = QGroupBox("Try it")
         form = QFormLayout(try_box)
@@ -223,13 +233,45 @@ class VocabularyTab(SettingsTab):
     def new_rule(self) -> None:
         """Append an empty rule and start typing its Find cell. Nothing is saved until Find has
         text (a row without one is skipped): a placeholder rule was saved at once, and deleted
-        its words from every dictation."""
+        its words from every dictation. Nor until its replacement is entered (typed, or its cell
+        opened and left empty on purpose): Find typed and Enter saved the rule with an empty
+        replacement, which deleted that word from every dictation meanwhile."""
         row = self._insert_rule_row(
             Rule.model_construct(find="", replace="", regex=False, case_sensitive=False)
         )
+        replace = self.rules.item(row, 1)
+        if replace is not None:
+            was, self._loading = self._loading, True
+            try:
+                replace.setData(UNCONFIRMED, True)
+            finally:
+                self._loading = was
         self.rules.setCurrentCell(row, 0)
         self.rules.scrollTo(self.rules.currentIndex())
         self.rules.edit(self.rules.currentIndex())
+
+    def _unconfirmed(self, row: int) -> bool:
+        """Whether the rule in ``row`` waits for its replacement (see :meth:`new_rule`)."""
+        item = self.rules.item(row, 1)
+        return item is not None and bool(item.data(UNCONFIRMED))
+
+    def _confirm(self, row: int) -> None:
+        """The replacement of the rule in ``row`` is entered: the rule is in use from now on."""
+        item = self.rules.item(row, 1)
+        if item is not None and item.data(UNCONFIRMED):
+            was, self._loading = self._loading, True
+            try:
+                item.setData(UNCONFIRMED, None)
+            finally:
+                self._loading = was
+
+    def _replace_entered(self) -> None:
+        """An editor was closed on a cell: on an unconfirmed rule's Replace cell, that enters
+        its replacement, empty as it may be (an unchanged cell reports no other edit)."""
+        index = self.rules.currentIndex()
+        if index.isValid() and index.column() == 1 and self._unconfirmed(index.row()):
+            self._confirm(index.row())
+            self._rules_changed()
 
     def _insert_rule_row(self, rule: Rule) -> int:
         was, self._loading = self._loading, True
@@ -266,10 +308,13 @@ class VocabularyTab(SettingsTab):
                 out.append(item.text().strip())
         return out
 
-    def _rule_rows(self) -> list[Rule]:
-        """Every rule in the table, as typed (not validated; rows without a ``find`` skipped)."""
+    def _rule_rows(self, unconfirmed: bool = False) -> list[Rule]:
+        """Every rule in the table, as typed (not validated; rows without a ``find`` skipped, and
+        new rules whose replacement was never entered unless ``unconfirmed``)."""
         out = []
         for row in range(self.rules.rowCount()):
+            if self._unconfirmed(row) and not unconfirmed:
+                continue
             cells = [self.rules.item(row, c) for c in range(len(RULE_COLUMNS))]
             find = cells[0].text() if cells[0] is not None else ""
             if not find.strip():
@@ -296,9 +341,17 @@ class VocabularyTab(SettingsTab):
             rules.append(Rule.model_validate(rule.model_dump()))
         return rules
 
-    def _rule_edited(self) -> None:
+    def _rule_edited(self, item: QTableWidgetItem) -> None:
         if self._loading:
             return
+        if item.column() == 1:
+            self._confirm(item.row())  # its replacement typed: a new rule is in use now
+        elif self._unconfirmed(item.row()):  # not in use yet: nothing to save
+            self._check_rules()
+            return
+        self._rules_changed()
+
+    def _rules_changed(self) -> None:
         self._check_rules()
         # An edit that cannot run is an edit all the same: the window tries to save it, says
         # "Not saved" and keeps it until it is fixed (it was left unmarked, so the next save
@@ -306,9 +359,21 @@ class VocabularyTab(SettingsTab):
         self.changed()
 
     def _check_rules(self) -> None:
-        """Say under the table which rules cannot run (nothing when all can)."""
-        problems = [p for p in (check_rule(r) for r in self._rule_rows()) if p]
+        """Say under the table which rules cannot run (nothing when all can), and which new
+        ones are not in use yet."""
+        problems = [p for p in (check_rule(r) for r in self._rule_rows(unconfirmed=True)) if p]
         self.rule_problem.setText("; ".join(problems))
+        waiting = []
+        for row in range(self.rules.rowCount()):
+            find = self.rules.item(row, 0)
+            if find is not None and find.text().strip() and self._unconfirmed(row):
+                waiting.append(f"“{find.text()}”")
+        self.rule_note.setText(
+            f"Not in use yet: {', '.join(waiting)}. Enter what replaces it in “Replace with” (left "
+            "empty, on purpose, the words are deleted)."
+            if waiting
+            else ""
+        )
 
     # --- import / export ------------------------------------------------------------------
     def import_file(self, path: Path) -> None:
@@ -389,6 +454,7 @@ class VocabularyTab(SettingsTab):
         self.autocorrect.setChecked(settings.vocabulary.autocorrect)
         self.bias.setCurrentIndex(max(0, self.bias.findData(settings.vocabulary.bias)))
         self._update_prompt_note()
+        self._check_rules()  # a new rule not in use yet is gone with the refill, and its note
 
     def apply(self, settings: Settings) -> Settings:
         """Return the settings with this tab's values; a term that cannot be one ("...", a
