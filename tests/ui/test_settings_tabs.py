@@ -1235,6 +1235,66 @@ def test_history_paste_again_says_what_it_did(  # type: ignore[no-untyped-def]
         engine.history.close()
 
 
+def shown_on(qtbot, window: SettingsWindow, key: str) -> None:  # type: ignore[no-untyped-def]
+    """Show ``window`` on the tab ``key``, active (keys typed go to it)."""
+    window.bring_forward(key)
+    qtbot.waitExposed(window)
+    qtbot.waitUntil(window.isActiveWindow, timeout=10000)
+
+
+def test_the_delete_key_removes_terms_and_rules(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
+    """Delete did nothing in the Terms and Rules tables; in a cell being edited it deletes a
+    character, as before."""
+    write_settings(
+        Settings(
+            vocabulary={"terms": ["NumPy", "PyPI"]},
+            rules=[Rule(find="teh", replace="the"), Rule(find="a", replace="b")],
+        )
+    )
+    window = open_window(qtbot, config_path)
+    shown_on(qtbot, window, "vocabulary")
+    tab = window.pages["vocabulary"]
+    tab.terms.setFocus()
+    tab.terms.selectRow(0)
+    qtbot.keyClick(tab.terms, Qt.Key.Key_Delete)
+    assert tab.term_list() == ["PyPI"]
+    tab.rules.setFocus()
+    tab.rules.selectRow(1)
+    qtbot.keyClick(tab.rules, Qt.Key.Key_Delete)
+    assert [r.find for r in tab.rule_list()] == ["teh"]
+    commit(qtbot, window)
+    got = saved(config_path)
+    assert got.vocabulary.terms == ["PyPI"] and [r.find for r in got.rules] == ["teh"]
+    tab.rules.setCurrentCell(0, 1)
+    tab.rules.editItem(tab.rules.item(0, 1))
+    editor = tab.rules.viewport().findChild(QLineEdit)
+    qtbot.waitUntil(editor.hasFocus, timeout=5000)
+    editor.setCursorPosition(0)
+    qtbot.keyClick(editor, Qt.Key.Key_Delete)
+    assert editor.text() == "he" and tab.rules.rowCount() == 1
+
+
+def test_the_delete_key_asks_before_deleting_history(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
+    from app.events import Outcome
+    from app.history.store import HistoryEntry, HistoryStore
+
+    with HistoryStore() as store:
+        store.add(HistoryEntry(outcome=Outcome.PASTED, text="hello world", mode="raw"))
+        store.add(HistoryEntry(outcome=Outcome.PASTED, text="second note", mode="raw"))
+    window, tab = open_history(qtbot, config_path, write_settings, rows=2)
+    shown_on(qtbot, window, "history")
+    tab.table.setFocus()
+    tab.table.selectRow(0)
+    qtbot.keyClick(tab.table, Qt.Key.Key_Delete)
+    answer_delete(qtbot, tab, yes=False)  # asked, as the button asks; Cancel keeps it
+    assert tab.table.rowCount() == 2
+    qtbot.waitUntil(lambda: tab.confirm_delete is None, timeout=5000)
+    tab.table.setFocus()
+    qtbot.keyClick(tab.table, Qt.Key.Key_Delete)
+    answer_delete(qtbot, tab)
+    assert tab.table.rowCount() == 1
+
+
 def test_advanced_tab(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
     write_settings(Settings())
     window = open_window(qtbot, config_path)

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from app.config import Rule, Settings, check_terms
 from app.errors import HoldtypeError
 from app.text.termfile import read_vocabulary_file, write_vocabulary_file
-from app.ui.settings.base import SettingsTab, TabContext, secondary_text_color, section
+from app.ui.settings.base import SettingsTab, TabContext, on_delete_key, secondary_text_color, section
 from app.ui.settings.widgets import ProblemLabel
 
 log = logging.getLogger(__name__)
@@ -85,6 +85,7 @@ class VocabularyTab(SettingsTab):
         remove_term.setObjectName("remove-term")
         remove_term.clicked.connect(lambda: self._remove_rows(self.terms))
         _enabled_by_selection(remove_term, self.terms)
+        on_delete_key(self.terms, lambda: self._delete_key(self.terms))
         row = QHBoxLayout()
         row.addWidget(self.new_term, 1)
         row.addWidget(add_term)
@@ -141,6 +142,7 @@ class VocabularyTab(SettingsTab):
         remove_rule = QPushButton("Remove")
         remove_rule.clicked.connect(lambda: self._remove_rows(self.rules))
         _enabled_by_selection(remove_rule, self.rules)
+        on_delete_key(self.rules, lambda: self._delete_key(self.rules))
         import_button = QPushButton("Import…")
         import_button.clicked.connect(self._import_dialog)
         export_button = QPushButton("Export…")
@@ -288,6 +290,11 @@ class VocabularyTab(SettingsTab):
         finally:
             self._loading = was
         return row
+
+    def _delete_key(self, table: QTableWidget) -> None:
+        """Delete pressed in ``table``: remove the selected rows, as Remove does."""
+        if table.selectedIndexes():
+            self._remove_rows(table)
 
     def _remove_rows(self, table: QTableWidget) -> None:
         rows = sorted({i.row() for i in table.selectedIndexes()}, reverse=True)
