@@ -87,7 +87,18 @@ def test_a_cancelled_capture_takes_the_refusal_along(qtbot, display: XDisplay, g
     display.xdotool("key", "Escape")
     qtbot.waitUntil(lambda: not tab.hotkey.capturing, timeout=10000)
     assert tab.hotkey_problem.text() == "" and tab.hotkey_problem.isHidden()
+    assert general.isVisible()  # Esc ended the capture, not the window
     general.close()
     general.bring_forward("general")
     qtbot.waitExposed(general)
     assert tab.hotkey_problem.isHidden()
+
+
+def test_ctrl_w_is_captured_not_the_window_closed(qtbot, display: XDisplay, general) -> None:  # type: ignore[no-untyped-def]
+    """Ctrl+W closes the settings window, but not while a hotkey is being captured."""
+    tab = general.pages["general"]
+    tab.hotkey.start_capture()
+    with qtbot.waitSignal(tab.hotkey.captured, timeout=10000) as blocker:
+        display.xdotool("key", "ctrl+w")
+    assert blocker.args == ["ctrl+w"]
+    assert general.isVisible()

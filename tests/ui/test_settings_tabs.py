@@ -1295,6 +1295,37 @@ def test_the_delete_key_asks_before_deleting_history(qtbot, config_path: Path, w
     assert tab.table.rowCount() == 1
 
 
+def test_esc_and_ctrl_w_close_the_window_and_save_its_edits(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
+    s = Settings()
+    s.audio.sounds = True
+    write_settings(s)
+    for keys in (
+        (Qt.Key.Key_Escape, Qt.KeyboardModifier.NoModifier),
+        (Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier),
+    ):
+        window = open_window(qtbot, config_path)
+        shown_on(qtbot, window, "vocabulary")
+        tab = window.pages["vocabulary"]
+        # Esc while a cell is edited ends the edit, not the window
+        tab.rules.setRowCount(0)
+        tab.add_rule(Rule(find="teh", replace="the"))
+        tab.rules.setCurrentCell(0, 1)
+        tab.rules.editItem(tab.rules.item(0, 1))
+        editor = tab.rules.viewport().findChild(QLineEdit)
+        qtbot.waitUntil(editor.hasFocus, timeout=5000)
+        qtbot.keyClick(editor, Qt.Key.Key_Escape)
+        assert window.isVisible()
+        general = window.pages["general"]
+        general.sounds.setChecked(not general.sounds.isChecked())  # pending when the key comes
+        window.show_tab("general")
+        general.sounds.setFocus()
+        qtbot.keyClick(general.sounds, keys[0], keys[1])
+        qtbot.waitUntil(lambda w=window: not w.isVisible(), timeout=5000)  # type: ignore[misc]
+        assert not window._dirty
+        assert saved(config_path).audio.sounds is general.sounds.isChecked()
+        assert [r.find for r in saved(config_path).rules] == ["teh"]
+
+
 def test_advanced_tab(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
     write_settings(Settings())
     window = open_window(qtbot, config_path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import sys
 
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFocusEvent, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QValidator
 from PySide6.QtWidgets import (
     QComboBox,
@@ -193,6 +193,14 @@ class HotkeyField(QLineEdit):
             self.captured.emit(binding)
         elif was_capturing:
             self.cancelled.emit()
+
+    def event(self, event: QEvent) -> bool:  # Qt override
+        """While capturing, every key is for the capture, not a shortcut (Ctrl+W closed the
+        window instead of being recorded). (Events come during ``__init__`` already.)"""
+        if getattr(self, "capturing", False) and event.type() == QEvent.Type.ShortcutOverride:
+            event.accept()
+            return True
+        return super().event(event)
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         """Clicking starts a capture."""

@@ -12,7 +12,7 @@ import importlib
 import logging
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QIcon
+from PySide6.QtGui import QCloseEvent, QIcon, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QApplication, QFrame, QLabel, QScrollArea, QTabWidget, QVBoxLayout, QWidget
 
 from app.config import Settings, describe_error
@@ -71,6 +71,8 @@ class SettingsWindow(QWidget):
         self._timer.setSingleShot(True)
         self._timer.setInterval(COMMIT_DELAY_MS)
         self._timer.timeout.connect(self.commit)
+        # Ctrl+W closes the window, as in other windows (pending edits are saved on close)
+        QShortcut(QKeySequence("Ctrl+W"), self, self.close)
         ctx.live.changed.connect(self._reload)
         ctx.live.failed.connect(self._show_problem)
         app = QApplication.instance()
@@ -231,6 +233,14 @@ class SettingsWindow(QWidget):
         """The app quits: the tabs end their background work (a model download)."""
         for page in self.pages.values():
             page.stop()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Esc closes the window, once nothing in it took the key (a cell being edited, a
+        hotkey being captured: those end with it)."""
+        if event.key() == Qt.Key.Key_Escape and not event.modifiers():
+            self.close()
+            return
+        super().keyPressEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Closing the window commits pending edits (the app keeps running in the tray)."""
