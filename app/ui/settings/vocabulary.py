@@ -388,10 +388,14 @@ class VocabularyTab(SettingsTab):
         :mod:`app.text.termfile`) into the tables."""
         terms, rules = read_vocabulary_file(path)
         with self._one_edit():
-            for term in terms:
-                self.add_term(term)
+            listed = set(self.term_list())  # (looked up term by term in the table: quadratic)
+            for text in terms:
+                term = " ".join(text.split())
+                if term and term not in listed:
+                    listed.add(term)
+                    self._append_term(term)
             for rule in rules:
-                self.add_rule(rule)
+                self._insert_rule_row(rule)
 
     def export_file(self, path: Path) -> None:
         """Write the tables to ``path`` (TOML or CSV by suffix)."""
