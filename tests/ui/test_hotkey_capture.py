@@ -123,3 +123,36 @@ def test_recording_caps_lock_in_the_field_leaves_dictation_with_the_lock_off(  #
     finally:
         listener.stop()
         display.reset_keyboard()
+
+
+def test_a_cancelled_capture_takes_the_refusal_along(qtbot, display: XDisplay, general) -> None:  # type: ignore[no-untyped-def]
+    """ "f8 already starts the 'clean' mode" stayed after a capture cancelled with Esc, and
+    was still there when the window was opened again."""
+    live = general.ctx.live
+    s = live.settings.model_copy(deep=True)
+    s.hotkey.mode_keys = {"f8": "clean"}
+    assert live.commit(s)
+    tab = general.pages["general"]
+    tab.hotkey.start_capture()
+    with qtbot.waitSignal(tab.hotkey.captured, timeout=10000):
+        display.xdotool("key", "F8")
+    assert "already starts the 'clean' mode" in tab.hotkey_problem.text()
+    tab.hotkey.start_capture()
+    display.xdotool("key", "Escape")
+    qtbot.waitUntil(lambda: not tab.hotkey.capturing, timeout=10000)
+    assert tab.hotkey_problem.text() == "" and tab.hotkey_problem.isHidden()
+    assert general.isVisible()  # Esc ended the capture, not the window
+    general.close()
+    general.bring_forward("general")
+    qtbot.waitExposed(general)
+    assert tab.hotkey_problem.isHidden()
+
+
+def test_ctrl_w_is_captured_not_the_window_closed(qtbot, display: XDisplay, general) -> None:  # type: ignore[no-untyped-def]
+    """Ctrl+W closes the settings window, but not while a hotkey is being captured."""
+    tab = general.pages["general"]
+    tab.hotkey.start_capture()
+    with qtbot.waitSignal(tab.hotkey.captured, timeout=10000) as blocker:
+        display.xdotool("key", "ctrl+w")
+    assert blocker.args == ["ctrl+w"]
+    assert general.isVisible()

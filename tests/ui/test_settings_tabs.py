@@ -114,6 +114,45 @@ def test_seconds_are_shown_and_read_in_the_users_locale(qtbot) -> None:  # type:
     assert box.valueFromText("1,5") == 1.5
 
 
+def test_a_decimal_comma_is_read_and_a_value_out_of_range_is_refused_aloud(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings
+) -> None:
+    # "Ignore taps shorter than": "0,5" typed in an English locale was saved as 5 s (the comma
+    # read as a thousands separator and dropped), and typing 9 (over the 5 s allowed) did
+    # nothing at all, without a word.
+    from PySide6.QtCore import QLocale
+
+    s = Settings()
+    s.hotkey.min_hold_s = 0.3
+    write_settings(s)
+    window = open_window(qtbot, config_path)
+    window.show()
+    tab = window.pages["general"]
+    box = tab.min_hold
+    for locale in (
+        QLocale(QLocale.Language.English, QLocale.Country.UnitedStates),
+        QLocale(QLocale.Language.German),
+    ):
+        box.setLocale(locale)
+        for typed, seconds in (("0,5", 0.5), ("0.25", 0.25)):
+            box.lineEdit().selectAll()
+            qtbot.keyClicks(box.lineEdit(), typed)
+            qtbot.keyClick(box.lineEdit(), Qt.Key.Key_Return)
+            commit(qtbot, window)
+            assert saved(config_path).hotkey.min_hold_s == seconds, (locale.name(), typed)
+    box.lineEdit().selectAll()
+    qtbot.keyClicks(box.lineEdit(), "9")
+    assert box.lineEdit().text().startswith("9")  # taken as typed...
+    qtbot.keyClick(box.lineEdit(), Qt.Key.Key_Return)
+    assert box.value() == 0.25  # ...and refused, saying why
+    assert box.problem.isVisible()
+    assert box.problem.text() == "9 s is more than the 5 s allowed; it stays 0,25 s."
+    qtbot.wait(400)
+    assert saved(config_path).hotkey.min_hold_s == 0.25
+    box.setValue(1.0)  # a value taken: the message has done its work
+    assert not box.problem.isVisible()
+
+
 def test_all_tabs_load(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
     write_settings(Settings())
     window = open_window(qtbot, config_path)
@@ -518,6 +557,39 @@ def test_add_rule_saves_nothing_until_find_is_typed(qtbot, config_path: Path, wr
     assert [(r.find, r.replace) for r in saved(config_path).rules] == [("teh", "the")]
 
 
+def test_a_new_rule_is_not_in_use_until_its_replacement_is_entered(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings
+) -> None:
+    # Add rule, Find typed, Enter: 300 ms later "teh" -> "" was saved, which deleted "teh" from
+    # every dictation until Replace was filled in.
+    write_settings(Settings())
+    window = open_window(qtbot, config_path)
+    window.bring_forward("vocabulary")
+    qtbot.waitExposed(window)
+    tab = window.pages["vocabulary"]
+    button = next(b for b in tab.findChildren(QPushButton) if b.text() == "Add rule")
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    editor = tab.rules.viewport().findChild(QLineEdit)
+    qtbot.keyClicks(editor, "teh")
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    qtbot.wait(600)  # the window's save would have come by now
+    assert saved(config_path).rules == [] and not window._dirty
+    assert "Saved" not in window.status.text()
+    assert tab.rule_note.isVisible() and "Not in use yet: “teh”" in tab.rule_note.text()
+    tab.try_input.setText("teh cat")
+    assert tab.try_output.text() == "teh cat"  # not applied either
+    # Left empty on purpose (a rule that deletes the word): the empty cell opened and left with Enter
+    tab.rules.setCurrentCell(0, 1)
+    tab.rules.editItem(tab.rules.item(0, 1))
+    editor = tab.rules.viewport().findChild(QLineEdit)
+    qtbot.waitUntil(editor.hasFocus, timeout=5000)
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: "vocabulary" in window._dirty, timeout=5000)  # (the editor closes later)
+    commit(qtbot, window)
+    assert [(r.find, r.replace) for r in saved(config_path).rules] == [("teh", "")]
+    assert tab.rule_note.isHidden()
+
+
 def test_a_rule_edit_that_cannot_run_is_kept_when_another_tab_saves(  # type: ignore[no-untyped-def]
     qtbot, config_path: Path, write_settings
 ) -> None:
@@ -538,6 +610,64 @@ def test_a_rule_edit_that_cannot_run_is_kept_when_another_tab_saves(  # type: ig
     commit(qtbot, window)
     assert [(r.find, r.regex) for r in saved(config_path).rules] == [("([unclosed", False)]
     assert saved(config_path).audio.sounds == general.sounds.isChecked()  # the other edit too
+
+
+def test_an_edit_that_cannot_be_saved_keeps_no_other_tab_from_saving(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings
+) -> None:
+    # One bad rule stopped every tab from saving: "Play a short sound" unticked on General was
+    # shown, never saved, and closing the window (or Quit) dropped it without a word.
+    s = Settings(rules=[Rule(find="foo(bar", replace="x")])
+    s.audio.sounds = True
+    write_settings(s)
+    window = open_window(qtbot, config_path)
+    tab = window.pages["vocabulary"]
+    tab.rules.item(0, 2).setCheckState(Qt.CheckState.Checked)  # Regex: "foo(bar" cannot run
+    window.pages["general"].sounds.setChecked(False)
+    qtbot.waitUntil(lambda: "Not saved" in window.status.text(), timeout=5000)
+    assert "Vocabulary & Rules" in window.status.text(), window.status.text()
+    assert "invalid regular expression" in window.status.text()
+    assert saved(config_path).audio.sounds is False  # General is saved
+    assert window._dirty == {"vocabulary"}  # the bad edit stays pending, not lost
+    assert [(r.find, r.regex) for r in saved(config_path).rules] == [("foo(bar", False)]
+    window.close()
+    assert saved(config_path).audio.sounds is False
+
+
+def test_a_removed_rule_takes_its_message_along(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
+    # "invalid regular expression" stayed under the table after the bad rule was removed.
+    write_settings(Settings(rules=[Rule(find="teh", replace="the"), Rule(find="foo(bar", replace="x")]))
+    window = open_window(qtbot, config_path)
+    tab = window.pages["vocabulary"]
+    tab.rules.item(1, 2).setCheckState(Qt.CheckState.Checked)
+    assert "invalid regular expression" in tab.rule_problem.text()
+    tab.rules.selectRow(1)
+    remove = next(b for b in tab.findChildren(QPushButton) if b.text() == "Remove" and b.isEnabled())
+    remove.click()
+    assert tab.rule_problem.text() == "" and tab.rule_problem.isHidden()
+    commit(qtbot, window)
+    assert [r.find for r in saved(config_path).rules] == ["teh"]
+
+
+def test_a_term_already_listed_is_said_so_and_nothing_is_saved(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings
+) -> None:
+    # Adding a term already listed selected it, cleared the field and said "Saved".
+    write_settings(Settings(vocabulary={"terms": ["NumPy", "PyPI"]}))
+    window = open_window(qtbot, config_path)
+    tab = window.pages["vocabulary"]
+    tab.new_term.setText("PyPI")
+    qtbot.keyClick(tab.new_term, Qt.Key.Key_Return)
+    assert not window._dirty
+    qtbot.wait(400)  # the window's save would have come by now
+    assert "Saved" not in window.status.text()
+    assert "“PyPI” is already in the list" in tab.term_note.text() and not tab.term_note.isHidden()
+    assert [i.row() for i in tab.terms.selectionModel().selectedRows()] == [1]
+    tab.new_term.setText("Polars")  # a new one: added, saved, and the note goes
+    qtbot.keyClick(tab.new_term, Qt.Key.Key_Return)
+    assert tab.term_note.isHidden()
+    commit(qtbot, window)
+    assert saved(config_path).vocabulary.terms == ["NumPy", "PyPI", "Polars"]
 
 
 def test_a_term_that_cannot_be_one_is_not_saved_and_not_lost(  # type: ignore[no-untyped-def]
@@ -579,6 +709,38 @@ def test_vocabulary_tab_says_when_the_prompt_cannot_hold_every_term(  # type: ig
     tab.terms.setRowCount(10)  # fewer terms: the note goes away with the next edit
     tab.changed()
     assert tab.prompt_note.isHidden()
+
+
+def test_an_import_of_many_terms_is_one_edit(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings, tmp_path: Path, monkeypatch
+) -> None:
+    # Importing 200 terms froze the window for ~10 s: each term reported two edits, and each
+    # measured the whole vocabulary against Whisper's prompt again (quadratic).
+    from app.text import pipeline
+
+    write_settings(Settings())
+    window = open_window(qtbot, config_path)
+    tab = window.pages["vocabulary"]
+    measured: list[int] = []
+    real = pipeline.prompt_coverage
+
+    def counted(terms: list[str]) -> tuple[int, int]:
+        measured.append(len(terms))
+        return real(terms)
+
+    monkeypatch.setattr(pipeline, "prompt_coverage", counted)  # a spy: the real one runs
+    edits: list[int] = []
+    tab.edited.connect(lambda: edits.append(1))
+    listed = tmp_path / "many.txt"
+    listed.write_text("".join(f"Zorblax{i}Kit\n" for i in range(200)), encoding="utf-8")
+    tab.import_file(listed)
+    assert len(tab.term_list()) == 200
+    assert (len(edits), measured) == (1, [200])
+    assert "of 200 terms" in tab.prompt_note.text() and not tab.prompt_note.isHidden()
+    tab.add_term("one more")  # one term added by hand: one edit too
+    assert (len(edits), measured[1:]) == (2, [201])
+    commit(qtbot, window)
+    assert len(saved(config_path).vocabulary.terms) == 201
 
 
 def test_vocabulary_try_it(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
@@ -1041,6 +1203,127 @@ def test_history_selection_follows_its_entry_when_a_dictation_lands(  # type: ig
     tab.search.setText("newer")  # the search moves the entry to row 0: the selection goes along
     qtbot.waitUntil(lambda: tab.table.rowCount() == 1, timeout=5000)
     assert [e.text for e in tab.selected_entries()] == ["newer note"]
+
+
+def test_history_paste_again_says_what_it_did(  # type: ignore[no-untyped-def]
+    qtbot, x_env, config_path: Path, write_settings
+) -> None:
+    """After Copy, "Paste again" left "Copied." on show: it said what it had not done."""
+    from app.engine import Engine
+    from app.events import Outcome
+    from app.history.store import HistoryEntry, HistoryStore
+
+    with HistoryStore() as store:
+        store.add(HistoryEntry(outcome=Outcome.PASTED, text="hello again", mode="raw"))
+    write_settings(Settings())
+    engine = Engine(Settings(), enable_hotkeys=False, enable_audio=False)  # not started: nothing is pasted
+    try:
+        live = LiveSettings(load_settings(config_path).settings, config_path)
+        window = SettingsWindow(TabContext(live, engine))
+        qtbot.addWidget(window)
+        window.show()
+        window.show_tab("history")
+        tab = window.pages["history"]
+        qtbot.waitUntil(lambda: tab.table.rowCount() == 1, timeout=5000)
+        tab.table.selectRow(0)
+        tab.copy_button.click()
+        assert tab.message.text() == "Copied."
+        assert tab.paste_button.isEnabled()
+        tab.paste_button.click()
+        assert "again into the window you were in" in tab.message.text(), tab.message.text()
+    finally:
+        engine.history.close()
+
+
+def shown_on(qtbot, window: SettingsWindow, key: str) -> None:  # type: ignore[no-untyped-def]
+    """Show ``window`` on the tab ``key``, active (keys typed go to it)."""
+    window.bring_forward(key)
+    qtbot.waitExposed(window)
+    qtbot.waitUntil(window.isActiveWindow, timeout=10000)
+
+
+def test_the_delete_key_removes_terms_and_rules(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
+    """Delete did nothing in the Terms and Rules tables; in a cell being edited it deletes a
+    character, as before."""
+    write_settings(
+        Settings(
+            vocabulary={"terms": ["NumPy", "PyPI"]},
+            rules=[Rule(find="teh", replace="the"), Rule(find="a", replace="b")],
+        )
+    )
+    window = open_window(qtbot, config_path)
+    shown_on(qtbot, window, "vocabulary")
+    tab = window.pages["vocabulary"]
+    tab.terms.setFocus()
+    tab.terms.selectRow(0)
+    qtbot.keyClick(tab.terms, Qt.Key.Key_Delete)
+    assert tab.term_list() == ["PyPI"]
+    tab.rules.setFocus()
+    tab.rules.selectRow(1)
+    qtbot.keyClick(tab.rules, Qt.Key.Key_Delete)
+    assert [r.find for r in tab.rule_list()] == ["teh"]
+    commit(qtbot, window)
+    got = saved(config_path)
+    assert got.vocabulary.terms == ["PyPI"] and [r.find for r in got.rules] == ["teh"]
+    tab.rules.setCurrentCell(0, 1)
+    tab.rules.editItem(tab.rules.item(0, 1))
+    editor = tab.rules.viewport().findChild(QLineEdit)
+    qtbot.waitUntil(editor.hasFocus, timeout=5000)
+    editor.setCursorPosition(0)
+    qtbot.keyClick(editor, Qt.Key.Key_Delete)
+    assert editor.text() == "he" and tab.rules.rowCount() == 1
+
+
+def test_the_delete_key_asks_before_deleting_history(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
+    from app.events import Outcome
+    from app.history.store import HistoryEntry, HistoryStore
+
+    with HistoryStore() as store:
+        store.add(HistoryEntry(outcome=Outcome.PASTED, text="hello world", mode="raw"))
+        store.add(HistoryEntry(outcome=Outcome.PASTED, text="second note", mode="raw"))
+    window, tab = open_history(qtbot, config_path, write_settings, rows=2)
+    shown_on(qtbot, window, "history")
+    tab.table.setFocus()
+    tab.table.selectRow(0)
+    qtbot.keyClick(tab.table, Qt.Key.Key_Delete)
+    answer_delete(qtbot, tab, yes=False)  # asked, as the button asks; Cancel keeps it
+    assert tab.table.rowCount() == 2
+    qtbot.waitUntil(lambda: tab.confirm_delete is None, timeout=5000)
+    tab.table.setFocus()
+    qtbot.keyClick(tab.table, Qt.Key.Key_Delete)
+    answer_delete(qtbot, tab)
+    assert tab.table.rowCount() == 1
+
+
+def test_esc_and_ctrl_w_close_the_window_and_save_its_edits(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
+    s = Settings()
+    s.audio.sounds = True
+    write_settings(s)
+    for keys in (
+        (Qt.Key.Key_Escape, Qt.KeyboardModifier.NoModifier),
+        (Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier),
+    ):
+        window = open_window(qtbot, config_path)
+        shown_on(qtbot, window, "vocabulary")
+        tab = window.pages["vocabulary"]
+        # Esc while a cell is edited ends the edit, not the window
+        tab.rules.setRowCount(0)
+        tab.add_rule(Rule(find="teh", replace="the"))
+        tab.rules.setCurrentCell(0, 1)
+        tab.rules.editItem(tab.rules.item(0, 1))
+        editor = tab.rules.viewport().findChild(QLineEdit)
+        qtbot.waitUntil(editor.hasFocus, timeout=5000)
+        qtbot.keyClick(editor, Qt.Key.Key_Escape)
+        assert window.isVisible()
+        general = window.pages["general"]
+        general.sounds.setChecked(not general.sounds.isChecked())  # pending when the key comes
+        window.show_tab("general")
+        general.sounds.setFocus()
+        qtbot.keyClick(general.sounds, keys[0], keys[1])
+        qtbot.waitUntil(lambda w=window: not w.isVisible(), timeout=5000)  # type: ignore[misc]
+        assert not window._dirty
+        assert saved(config_path).audio.sounds is general.sounds.isChecked()
+        assert [r.find for r in saved(config_path).rules] == ["teh"]
 
 
 def test_advanced_tab(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]

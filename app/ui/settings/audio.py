@@ -221,6 +221,7 @@ class AudioTab(SettingsTab):
         self.pre_roll = SecondsBox(0.0, 3.0, step=0.1)
         self.pre_roll.valueChanged.connect(self.changed)
         form.addRow("Keep audio from before the key press:", self.pre_roll)
+        form.addRow(self.pre_roll.problem)
         self.keep_audio = QCheckBox("Keep each recording's audio in the history")
         self.keep_audio.toggled.connect(self.changed)
         form.addRow("", self.keep_audio)

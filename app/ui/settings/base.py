@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
+from PySide6.QtGui import QColor, QKeySequence, QPalette, QShortcut
 from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QWidget
 
 from app.config import Settings
@@ -136,6 +136,15 @@ def open_question(
     box.finished.connect(box.deleteLater)
     box.open()
     return box
+
+
+def on_delete_key(widget: QWidget, action: Callable[[], None]) -> QShortcut:
+    """Run ``action`` when Delete is pressed while ``widget`` (a table) has the focus; not while
+    one of its cells is being edited, where Delete deletes a character."""
+    shortcut = QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), widget)
+    shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
+    shortcut.activated.connect(action)
+    return shortcut
 
 
 def note(text: str) -> QLabel:

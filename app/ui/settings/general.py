@@ -81,6 +81,7 @@ class GeneralTab(SettingsTab):
         self.hotkey = HotkeyField()
         self.hotkey.setObjectName("hotkey-field")
         self.hotkey.captured.connect(self._on_captured)
+        self.hotkey.cancelled.connect(self._on_cancelled)
         change = QPushButton("Change…")
         change.clicked.connect(self.hotkey.start_capture)
         row = QHBoxLayout()
@@ -111,6 +112,7 @@ class GeneralTab(SettingsTab):
         self.min_hold = SecondsBox(0.0, 5.0, step=0.05)
         self.min_hold.valueChanged.connect(self.changed)
         form.addRow("Ignore taps shorter than:", self.min_hold)
+        form.addRow(self.min_hold.problem)  # why a value typed there was refused
 
         self.start_at_login = QCheckBox("Start Holdtype when I log in")
         self.start_at_login.toggled.connect(self.changed)
@@ -162,6 +164,10 @@ class GeneralTab(SettingsTab):
         self.hotkey_problem.setText("")
         self.hotkey.set_binding(canonical or key)
         self.changed()
+
+    def _on_cancelled(self) -> None:
+        """A key refused before is no longer the question once a capture is cancelled."""
+        self.hotkey_problem.setText("")
 
     def fill(self, settings: Settings) -> None:
         """Show the settings."""

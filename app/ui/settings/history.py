@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from app.config import Settings
 from app.errors import HoldtypeError
-from app.ui.settings.base import Job, SettingsTab, TabContext, open_question, section
+from app.ui.settings.base import Job, SettingsTab, TabContext, on_delete_key, open_question, section
 from app.ui.sounds import portaudio_stream
 
 log = logging.getLogger(__name__)
@@ -105,6 +105,7 @@ class HistoryTab(SettingsTab):
         self.delete_button = QPushButton("Delete")
         self.delete_button.setObjectName("history-delete")
         self.delete_button.clicked.connect(self.delete_selected)
+        on_delete_key(self.table, self.delete_selected)  # asks first, as the button does
         export = QPushButton("Export…")
         export.clicked.connect(self._export_dialog)
         buttons = QHBoxLayout()
@@ -270,6 +271,8 @@ class HistoryTab(SettingsTab):
         """Paste the selected text again into the window that was active before this one."""
         entry = self.selected()
         if entry is not None and self.ctx.engine is not None and entry.id is not None:
+            # what was done, not what an earlier action said ("Copied." stayed)
+            self.message.setText("Pasting it again into the window you were in before this one.")
             self.window().showMinimized()
             self.ctx.engine.repaste(entry.id)
 

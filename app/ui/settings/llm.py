@@ -81,6 +81,7 @@ class LLMTab(SettingsTab):
         self.timeout = SecondsBox(0.001, 600.0, step=1.0)  # a limit under 0.5 s was raised to 0.5
         self.timeout.valueChanged.connect(self.changed)
         form.addRow("Time limit per dictation:", self.timeout)
+        form.addRow(self.timeout.problem)
         self.retries = QSpinBox()
         self.retries.setRange(0, 10)
         self.retries.valueChanged.connect(self.changed)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -25,12 +27,15 @@ from PySide6.QtWidgets import (
 from app.config import Rule, Settings, check_terms
 from app.errors import HoldtypeError
 from app.text.termfile import read_vocabulary_file, write_vocabulary_file
-from app.ui.settings.base import SettingsTab, TabContext, section
+from app.ui.settings.base import SettingsTab, TabContext, on_delete_key, secondary_text_color, section
 from app.ui.settings.widgets import ProblemLabel
 
 log = logging.getLogger(__name__)
 
 RULE_COLUMNS = ("Find", "Replace with", "Regex", "Match case")
+#: On the Replace cell of a rule added with "Add rule" whose replacement was never entered: such
+#: a rule is not saved (an empty replacement deletes its words from every dictation).
+UNCONFIRMED = Qt.ItemDataRole.UserRole + 1
 
 
 def check_rule(rule: Rule) -> str | None:
@@ -80,6 +85,7 @@ class VocabularyTab(SettingsTab):
         remove_term.setObjectName("remove-term")
         remove_term.clicked.connect(lambda: self._remove_rows(self.terms))
         _enabled_by_selection(remove_term, self.terms)
+        on_delete_key(self.terms, lambda: self._delete_key(self.terms))
         row = QHBoxLayout()
         row.addWidget(self.new_term, 1)
         row.addWidget(add_term)
@@ -106,6 +112,10 @@ class VocabularyTab(SettingsTab):
         terms_layout = QVBoxLayout(terms_box)
         terms_layout.addWidget(self.terms)
         terms_layout.addLayout(row)
+        self.term_note = ProblemLabel()  # a term typed that is listed already (not an error)
+        self.term_note.setObjectName("term-note")
+        self.term_note.setStyleSheet(f"color: {secondary_text_color(self.term_note)};")
+        terms_layout.addWidget(self.term_note)
         terms_layout.addLayout(opts)
         terms_layout.addWidget(self.prompt_note)
         self.edited.connect(self._update_prompt_note)
@@ -124,11 +134,15 @@ class VocabularyTab(SettingsTab):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.rules.itemChanged.connect(self._rule_edited)
+        # An editor closed on the Replace cell, changed or not: the replacement is entered (left
+        # empty, it is a rule that deletes its words).
+        self.rules.itemDelegate().commitData.connect(self._replace_entered)
         add_rule = QPushButton("Add rule")
         add_rule.clicked.connect(self.new_rule)
         remove_rule = QPushButton("Remove")
         remove_rule.clicked.connect(lambda: self._remove_rows(self.rules))
         _enabled_by_selection(remove_rule, self.rules)
+        on_delete_key(self.rules, lambda: self._delete_key(self.rules))
         import_button = QPushButton("Import…")
         import_button.clicked.connect(self._import_dialog)
         export_button = QPushButton("Export…")
@@ -144,6 +158,10 @@ class VocabularyTab(SettingsTab):
         rules_layout.addWidget(self.rules)
         rules_layout.addLayout(buttons)
         rules_layout.addWidget(self.rule_problem)
+        self.rule_note = ProblemLabel()  # a new rule not in use yet (not an error)
+        self.rule_note.setObjectName("rule-note")
+        self.rule_note.setStyleSheet(f"color: {secondary_text_color(self.rule_note)};")
+        rules_layout.addWidget(self.rule_note)
 
         try_box = QGroupBox("Try it")
         form = QFormLayout(try_box)
@@ -176,15 +194,37 @@ class VocabularyTab(SettingsTab):
             for r in range(self.terms.rowCount())
             if (i := self.terms.item(r, 0)) and i.text().strip() == term
         ]
-        if rows:
+        self.new_term.clear()
+        if rows:  # nothing changes: no edit, and no "Saved"
             self.terms.selectRow(rows[0])
-        else:
+            self.term_note.setText(f"“{term}” is already in the list.")
+            return
+        self.term_note.setText("")
+        with self._one_edit():
+            self._append_term(term)
+
+    def _append_term(self, term: str) -> None:
+        """Append ``term`` to the table (reported by the caller: setting the cell is no edit)."""
+        was, self._loading = self._loading, True
+        try:
             row = self.terms.rowCount()
             self.terms.insertRow(row)
             item = QTableWidgetItem(term)
             self.terms.setItem(row, 0, item)
             self.terms.scrollToItem(item)
-        self.new_term.clear()
+        finally:
+            self._loading = was
+
+    @contextmanager
+    def _one_edit(self) -> Iterator[None]:
+        """Report what is changed inside as one edit, once it is done: each term added reported
+        itself twice, and each report measured the whole vocabulary against Whisper's prompt
+        (200 imported terms froze the window for seconds)."""
+        was, self._loading = self._loading, True
+        try:
+            yield
+        finally:
+            self._loading = was
         self.changed()
 
     def add_rule(self, rule: Rule) -> None:
@@ -195,13 +235,45 @@ class VocabularyTab(SettingsTab):
     def new_rule(self) -> None:
         """Append an empty rule and start typing its Find cell. Nothing is saved until Find has
         text (a row without one is skipped): a placeholder rule was saved at once, and deleted
-        its words from every dictation."""
+        its words from every dictation. Nor until its replacement is entered (typed, or its cell
+        opened and left empty on purpose): Find typed and Enter saved the rule with an empty
+        replacement, which deleted that word from every dictation meanwhile."""
         row = self._insert_rule_row(
             Rule.model_construct(find="", replace="", regex=False, case_sensitive=False)
         )
+        replace = self.rules.item(row, 1)
+        if replace is not None:
+            was, self._loading = self._loading, True
+            try:
+                replace.setData(UNCONFIRMED, True)
+            finally:
+                self._loading = was
         self.rules.setCurrentCell(row, 0)
         self.rules.scrollTo(self.rules.currentIndex())
         self.rules.edit(self.rules.currentIndex())
+
+    def _unconfirmed(self, row: int) -> bool:
+        """Whether the rule in ``row`` waits for its replacement (see :meth:`new_rule`)."""
+        item = self.rules.item(row, 1)
+        return item is not None and bool(item.data(UNCONFIRMED))
+
+    def _confirm(self, row: int) -> None:
+        """The replacement of the rule in ``row`` is entered: the rule is in use from now on."""
+        item = self.rules.item(row, 1)
+        if item is not None and item.data(UNCONFIRMED):
+            was, self._loading = self._loading, True
+            try:
+                item.setData(UNCONFIRMED, None)
+            finally:
+                self._loading = was
+
+    def _replace_entered(self) -> None:
+        """An editor was closed on a cell: on an unconfirmed rule's Replace cell, that enters
+        its replacement, empty as it may be (an unchanged cell reports no other edit)."""
+        index = self.rules.currentIndex()
+        if index.isValid() and index.column() == 1 and self._unconfirmed(index.row()):
+            self._confirm(index.row())
+            self._rules_changed()
 
     def _insert_rule_row(self, rule: Rule) -> int:
         was, self._loading = self._loading, True
@@ -219,12 +291,19 @@ class VocabularyTab(SettingsTab):
             self._loading = was
         return row
 
+    def _delete_key(self, table: QTableWidget) -> None:
+        """Delete pressed in ``table``: remove the selected rows, as Remove does."""
+        if table.selectedIndexes():
+            self._remove_rows(table)
+
     def _remove_rows(self, table: QTableWidget) -> None:
         rows = sorted({i.row() for i in table.selectedIndexes()}, reverse=True)
         if not rows and table.rowCount():
             return
         for row in rows:
             table.removeRow(row)
+        if table is self.rules:
+            self._check_rules()  # the message of a rule removed went on showing
         self.changed()
 
     def term_list(self) -> list[str]:
@@ -236,10 +315,13 @@ class VocabularyTab(SettingsTab):
                 out.append(item.text().strip())
         return out
 
-    def _rule_rows(self) -> list[Rule]:
-        """Every rule in the table, as typed (not validated; rows without a ``find`` skipped)."""
+    def _rule_rows(self, unconfirmed: bool = False) -> list[Rule]:
+        """Every rule in the table, as typed (not validated; rows without a ``find`` skipped, and
+        new rules whose replacement was never entered unless ``unconfirmed``)."""
         out = []
         for row in range(self.rules.rowCount()):
+            if self._unconfirmed(row) and not unconfirmed:
+                continue
             cells = [self.rules.item(row, c) for c in range(len(RULE_COLUMNS))]
             find = cells[0].text() if cells[0] is not None else ""
             if not find.strip():
@@ -266,25 +348,54 @@ class VocabularyTab(SettingsTab):
             rules.append(Rule.model_validate(rule.model_dump()))
         return rules
 
-    def _rule_edited(self) -> None:
+    def _rule_edited(self, item: QTableWidgetItem) -> None:
         if self._loading:
             return
-        problems = [p for p in (check_rule(r) for r in self._rule_rows()) if p]
-        self.rule_problem.setText("; ".join(problems))
+        if item.column() == 1:
+            self._confirm(item.row())  # its replacement typed: a new rule is in use now
+        elif self._unconfirmed(item.row()):  # not in use yet: nothing to save
+            self._check_rules()
+            return
+        self._rules_changed()
+
+    def _rules_changed(self) -> None:
+        self._check_rules()
         # An edit that cannot run is an edit all the same: the window tries to save it, says
         # "Not saved" and keeps it until it is fixed (it was left unmarked, so the next save
         # refilled the table over it and said "Saved").
         self.changed()
+
+    def _check_rules(self) -> None:
+        """Say under the table which rules cannot run (nothing when all can), and which new
+        ones are not in use yet."""
+        problems = [p for p in (check_rule(r) for r in self._rule_rows(unconfirmed=True)) if p]
+        self.rule_problem.setText("; ".join(problems))
+        waiting = []
+        for row in range(self.rules.rowCount()):
+            find = self.rules.item(row, 0)
+            if find is not None and find.text().strip() and self._unconfirmed(row):
+                waiting.append(f"“{find.text()}”")
+        self.rule_note.setText(
+            f"Not in use yet: {', '.join(waiting)}. Enter what replaces it in “Replace with” (left "
+            "empty, on purpose, the words are deleted)."
+            if waiting
+            else ""
+        )
 
     # --- import / export ------------------------------------------------------------------
     def import_file(self, path: Path) -> None:
         """Merge the terms and rules of ``path`` (text, TOML or CSV, see
         :mod:`app.text.termfile`) into the tables."""
         terms, rules = read_vocabulary_file(path)
-        for term in terms:
-            self.add_term(term)
-        for rule in rules:
-            self.add_rule(rule)
+        with self._one_edit():
+            listed = set(self.term_list())  # (looked up term by term in the table: quadratic)
+            for text in terms:
+                term = " ".join(text.split())
+                if term and term not in listed:
+                    listed.add(term)
+                    self._append_term(term)
+            for rule in rules:
+                self._insert_rule_row(rule)
 
     def export_file(self, path: Path) -> None:
         """Write the tables to ``path`` (TOML or CSV by suffix)."""
@@ -354,6 +465,7 @@ class VocabularyTab(SettingsTab):
         self.autocorrect.setChecked(settings.vocabulary.autocorrect)
         self.bias.setCurrentIndex(max(0, self.bias.findData(settings.vocabulary.bias)))
         self._update_prompt_note()
+        self._check_rules()  # a new rule not in use yet is gone with the refill, and its note
 
     def apply(self, settings: Settings) -> Settings:
         """Return the settings with this tab's values; a term that cannot be one ("...", a

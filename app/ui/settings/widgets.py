@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import sys
 
-from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFocusEvent, QKeyEvent, QMouseEvent, QPainter, QPaintEvent
+from PySide6.QtCore import QEvent, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFocusEvent, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QValidator
 from PySide6.QtWidgets import (
     QComboBox,
     QCompleter,
@@ -134,10 +135,12 @@ class HotkeyField(QLineEdit):
     modifier alone (``ctrl_r``) or a combination (``ctrl+alt+space``), recorded when the key
     is released: recorded as it went down, the new binding was saved and armed while the key
     was still held, and a hold of a second started a recording. Esc cancels. ``captured``
-    carries the binding text.
+    carries the binding text; ``cancelled`` says a capture ended without a key (Esc, or the
+    focus left).
     """
 
     captured = Signal(str)
+    cancelled = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         """Create the field (not capturing)."""
@@ -175,10 +178,11 @@ class HotkeyField(QLineEdit):
         self.grabKeyboard()
 
     def stop_capture(self, binding: str | None) -> None:
-        """Stop capturing; a non-empty ``binding`` is shown and emitted."""
+        """Stop capturing; a non-empty ``binding`` is shown and emitted (none: ``cancelled``)."""
         from app.hotkey.listener import capturing_keys
 
-        if self.capturing:
+        was_capturing = self.capturing
+        if was_capturing:
             self.releaseKeyboard()
             capturing_keys(False)
         if binding and binding.split("+")[-1] == "caps_lock" and self._caps_before is not None:
@@ -196,6 +200,16 @@ class HotkeyField(QLineEdit):
         self.setText(describe_hotkey(self._binding) if self._binding else "")
         if binding:
             self.captured.emit(binding)
+        elif was_capturing:
+            self.cancelled.emit()
+
+    def event(self, event: QEvent) -> bool:  # Qt override
+        """While capturing, every key is for the capture, not a shortcut (Ctrl+W closed the
+        window instead of being recorded). (Events come during ``__init__`` already.)"""
+        if getattr(self, "capturing", False) and event.type() == QEvent.Type.ShortcutOverride:
+            event.accept()
+            return True
+        return super().event(event)
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         """Clicking starts a capture."""
@@ -312,6 +326,12 @@ class SecondsBox(QDoubleSpinBox):
 
     Three decimals keep what a settings file holds (0.125 s was saved as 0.13 when another
     setting changed); showing them all read as "0.300 s".
+
+    Both "." and "," are read as the decimal point, whatever the locale (no number of seconds
+    here needs a thousands separator): "0,5" typed in an English locale was read as 5 s. A
+    value out of range can be typed, and is refused when the edit ends: the box keeps its value
+    and :attr:`problem` (a line to put under the box) says why; the keystroke was dropped
+    without a word.
     """
 
     def __init__(self, minimum: float, maximum: float, step: float = 0.1) -> None:
@@ -321,6 +341,9 @@ class SecondsBox(QDoubleSpinBox):
         self.setRange(minimum, maximum)
         self.setSingleStep(step)
         self.setSuffix(" s")
+        self.problem = ProblemLabel()
+        self._kept: float | None = None  # the value kept when one out of range was refused
+        self.valueChanged.connect(self._taken)
 
     def textFromValue(self, value: float) -> str:  # Qt override
         """The value in the user's locale, trailing zeros dropped."""
@@ -329,3 +352,52 @@ class SecondsBox(QDoubleSpinBox):
         if point in text:
             text = text.rstrip("0").removesuffix(point)
         return text
+
+    def typed_seconds(self, text: str) -> float | None:
+        """The number in ``text`` (the suffix may be there; "." or "," as the decimal point),
+        or None when it is no number (yet)."""
+        number = text.strip().removesuffix(self.suffix().strip()).strip().replace(",", ".")
+        try:
+            return float(number) if _SECONDS.fullmatch(number) else None
+        except ValueError:  # "", "." or "-": a number still being typed
+            return None
+
+    def validate(self, text: str, pos: int) -> tuple[QValidator.State, str, int]:  # Qt override
+        """Any number with up to :meth:`decimals` decimals may be typed (out of range too: it is
+        refused, and said so, when the edit ends); anything else is not taken."""
+        number = text.strip().removesuffix(self.suffix().strip()).strip()
+        digits = number.replace(",", ".")
+        if not _SECONDS.fullmatch(digits) or len(digits.partition(".")[2]) > self.decimals():
+            return QValidator.State.Invalid, text, pos
+        value = self.typed_seconds(number)
+        if value is None or not self.minimum() <= value <= self.maximum():
+            return QValidator.State.Intermediate, text, pos
+        return QValidator.State.Acceptable, text, pos
+
+    def valueFromText(self, text: str) -> float:  # Qt override
+        """The seconds in ``text`` ("." or "," as the decimal point)."""
+        value = self.typed_seconds(text)
+        return self.value() if value is None else value
+
+    def fixup(self, text: str) -> str:  # Qt override
+        """An edit ended on a value out of range: say why the box keeps its value (Qt puts the
+        previous value back)."""
+        value = self.typed_seconds(text)
+        if value is not None and not self.minimum() <= value <= self.maximum():
+            limit = self.maximum() if value > self.maximum() else self.minimum()
+            self._kept = self.value()
+            self.problem.setText(
+                f"{self.textFromValue(value)} s is {'more' if value > limit else 'less'} than "
+                f"the {self.textFromValue(limit)} s allowed; it stays "
+                f"{self.textFromValue(self.value())} s."
+            )
+        return text
+
+    def _taken(self, value: float) -> None:
+        """A value was taken: what was said about a refused one is over (Qt emits the value it
+        puts back after a refusal: that one leaves the message)."""
+        if value != self._kept:
+            self.problem.setText("")
+
+
+_SECONDS = re.compile(r"-?\d*\.?\d*")  # what a number of seconds may look like, typed

@@ -12,7 +12,7 @@ import importlib
 import logging
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QIcon
+from PySide6.QtGui import QCloseEvent, QIcon, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QApplication, QFrame, QLabel, QScrollArea, QTabWidget, QVBoxLayout, QWidget
 
 from app.config import Settings, describe_error
@@ -36,6 +36,11 @@ TABS: tuple[tuple[str, str], ...] = (
     ("advanced", "AdvancedTab"),
 )
 COMMIT_DELAY_MS = 300
+
+
+def tab_name(page: SettingsTab) -> str:
+    """The tab's title as shown (``&&`` in a title is a literal ``&``)."""
+    return page.title.replace("&&", "&")
 
 
 class SettingsWindow(QWidget):
@@ -66,6 +71,8 @@ class SettingsWindow(QWidget):
         self._timer.setSingleShot(True)
         self._timer.setInterval(COMMIT_DELAY_MS)
         self._timer.timeout.connect(self.commit)
+        # Ctrl+W closes the window, as in other windows (pending edits are saved on close)
+        QShortcut(QKeySequence("Ctrl+W"), self, self.close)
         ctx.live.changed.connect(self._reload)
         ctx.live.failed.connect(self._show_problem)
         app = QApplication.instance()
@@ -131,14 +138,21 @@ class SettingsWindow(QWidget):
         self._timer.start()
 
     def commit(self) -> bool:
-        """Write the edited tabs' values, save and apply; return False when it failed."""
+        """Write the edited tabs' values, save and apply; return False when something failed.
+
+        Each edited tab is put on the settings on its own: one that cannot be saved (a rule
+        that cannot run) stays edited and says so, naming its tab, and the others are saved
+        all the same (one bad rule kept every other tab's changes from ever being saved).
+        """
         self._timer.stop()
         if not self._dirty:
             return True
         dirty = [self.pages[k] for k in self.pages if k in self._dirty]
         settings: Settings = self.ctx.live.settings
-        try:
-            for page in dirty:
+        ready: list[SettingsTab] = []
+        refused: list[str] = []
+        for page in dirty:
+            try:
                 # The settings may have changed since the page was filled (`holdtype vocab add`
                 # while the user types a term; a dirty page is not refilled): put only what
                 # the user changed on the page on top, so both changes stay.
@@ -147,21 +161,28 @@ class SettingsWindow(QWidget):
                 settings = Settings.model_validate(
                     merge_changes(shown.model_dump(), mine, settings.model_dump())
                 )
-        except (ValueError, HoldtypeError) as exc:
-            self._show_problem(f"Not saved: {describe_error(exc)}")
-            return False
-        pending = set(self._dirty)
-        self._dirty.clear()
-        if not self.ctx.live.commit(settings):
-            self._dirty |= pending  # not saved (a full disk): kept, for the next try or the close
-            return False
+            except (ValueError, HoldtypeError) as exc:
+                refused.append(f"Not saved ({tab_name(page)} tab): {describe_error(exc)}")
+            else:
+                ready.append(page)
+        if ready:
+            pending = {page.key for page in ready}
+            self._dirty -= pending
+            if not self.ctx.live.commit(settings):
+                self._dirty |= pending  # not saved (a full disk): kept, for the next try or the close
+                return False
         problems = []
-        for page in dirty:
+        for page in ready:
             try:
                 page.committed(settings)
             except HoldtypeError as exc:  # the settings are saved; what follows from them is not
                 log.warning("%s", exc)
                 problems.append(describe_error(exc))
+        if refused:
+            if ready:
+                refused.append("The other changes are saved" + (", but: " if problems else "."))
+            self._show_problem(" ".join(refused + problems))
+            return False
         if problems:
             self._show_problem("Saved, but: " + " ".join(problems))
             return True
@@ -212,6 +233,14 @@ class SettingsWindow(QWidget):
         """The app quits: the tabs end their background work (a model download)."""
         for page in self.pages.values():
             page.stop()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Esc closes the window, once nothing in it took the key (a cell being edited, a
+        hotkey being captured: those end with it)."""
+        if event.key() == Qt.Key.Key_Escape and not event.modifiers():
+            self.close()
+            return
+        super().keyPressEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Closing the window commits pending edits (the app keeps running in the tray)."""
