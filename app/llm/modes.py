@@ -45,6 +45,8 @@ PLACEHOLDER = "{text}"
 DIFF_PLACEHOLDER = "{diff}"
 _PLACEHOLDERS = re.compile(r"\{text\}|\{diff\}")
 MAX_DIFF_CHARS = 12_000
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+NAME_RULE = "use letters, digits, '_', '.' and '-' only, starting with a letter or a digit (no spaces)"
 
 
 class ModeError(HoldtypeError):
@@ -56,7 +58,7 @@ class Mode(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    name: str = Field(min_length=1)
     description: str = ""
     system: str = ""
     template: str = PLACEHOLDER
@@ -68,6 +70,13 @@ class Mode(BaseModel):
     min_ratio: float = Field(0.25, ge=0.0, description="Shortest sane reply, relative to the input")
     max_ratio: float = Field(3.0, gt=0.0, description="Longest sane reply, relative to the input")
     source: str = Field("", exclude=True, description="Where the mode was loaded from")
+
+    @field_validator("name")
+    @classmethod
+    def _a_name_for_a_file(cls, value: str) -> str:
+        if not _NAME.fullmatch(value):  # said in words: the pattern itself read as noise
+            raise ValueError(NAME_RULE)
+        return value
 
     @field_validator("model")
     @classmethod

@@ -657,6 +657,27 @@ def test_saving_a_mode_keeps_what_the_editor_does_not_show(  # type: ignore[no-u
     assert mode.include_git_diff is False and mode.options == {}
 
 
+def test_a_mode_that_cannot_be_saved_says_why_in_words(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
+    """The reasons read "Not saved: : template must contain {text}", a bad name's raw regex,
+    and JSON's "Expecting property name…" without saying that the Schema field was meant."""
+    write_settings(Settings())
+    window = open_window(qtbot, config_path)
+    tab = window.pages["modes"]
+    tab.new_mode()
+    tab.template.setPlainText("no placeholder")
+    assert tab.save_current() is None
+    assert tab.origin.text() == "Not saved: template must contain {text} (where the dictated text goes)"
+    tab.template.setPlainText("{text}")
+    tab.name.setText("my mode")
+    assert tab.save_current() is None
+    said = tab.origin.text()
+    assert said.startswith("Not saved: name: ") and "letters, digits" in said and "no spaces" in said
+    assert "^[" not in said and "pattern" not in said
+    tab.name.setText("mine")
+    tab.schema.setPlainText("{type: object}")
+    assert tab.save_current() is None
+    assert tab.origin.text().startswith("Not saved: Schema: Expecting property name"), tab.origin.text()
+
 def modes_tab(qtbot, config_path: Path, write_settings, settings: Settings, selected: str):  # type: ignore[no-untyped-def]
     """The window over ``settings`` (written first), and its Modes tab with ``selected`` chosen."""
     write_settings(settings)

@@ -419,7 +419,10 @@ class ModesTab(SettingsTab):
             data["model"] = self.model.text().strip()
         schema = self.schema.toPlainText().strip()
         if schema:
-            data["schema"] = json.loads(schema)
+            try:
+                data["schema"] = json.loads(schema)
+            except json.JSONDecodeError as exc:  # the field is named: JSON's message alone is not
+                raise ValueError(f"Schema: {exc}") from None
         if self.output_field.text().strip():
             data["output_field"] = self.output_field.text().strip()
         return data
