@@ -678,6 +678,7 @@ def test_a_mode_that_cannot_be_saved_says_why_in_words(qtbot, config_path: Path,
     assert tab.save_current() is None
     assert tab.origin.text().startswith("Not saved: Schema: Expecting property name"), tab.origin.text()
 
+
 def modes_tab(qtbot, config_path: Path, write_settings, settings: Settings, selected: str):  # type: ignore[no-untyped-def]
     """The window over ``settings`` (written first), and its Modes tab with ``selected`` chosen."""
     write_settings(settings)
@@ -769,6 +770,21 @@ def test_apps_are_tied_to_a_mode_from_the_modes_tab(  # type: ignore[no-untyped-
     tab.apps_field.setText("geary")
     tab.apps_field.editingFinished.emit()
     assert "Save the mode first" in tab.apps_problem.text()
+
+
+def test_an_app_taken_from_another_mode_is_said(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
+    """An app has one mode: naming one another mode had took it away without a word."""
+    s = Settings()
+    s.modes.apps = {"Thunderbird": "email"}
+    window, tab = modes_tab(qtbot, config_path, write_settings, s, "message")
+    tab.apps_field.setText("thunderbird, slack")
+    tab.apps_field.editingFinished.emit()
+    assert tab.apps_moved.text() == "thunderbird was tied to email; now to message"
+    assert tab.apps_moved.isVisibleTo(tab)
+    commit(qtbot, window)
+    assert saved(config_path).modes.apps == {"thunderbird": "message", "slack": "message"}
+    tab.select("email")  # said once, where it happened
+    assert not tab.apps_moved.isVisibleTo(tab)
 
 
 def test_apps_tied_to_a_deleted_mode_are_shown_and_can_be_forgotten(  # type: ignore[no-untyped-def]

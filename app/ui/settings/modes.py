@@ -136,6 +136,9 @@ class ModesTab(SettingsTab):
         apps_row.addWidget(QLabel("Use it on its own in:"))
         apps_row.addWidget(self.apps_field, 1)
         self.apps_problem = ProblemLabel()
+        self.apps_moved = note("")  # an app named here that was tied to another mode
+        self.apps_moved.setObjectName("mode-apps-moved")
+        self.apps_moved.setVisible(False)
         self.stale_apps = QLabel("")  # apps tied to a mode that is gone (deleted since)
         self.stale_apps.setObjectName("stale-apps")
         self.stale_apps.setWordWrap(True)
@@ -158,6 +161,7 @@ class ModesTab(SettingsTab):
         right.addWidget(self.bind_problem)
         right.addLayout(apps_row)
         right.addWidget(self.apps_problem)
+        right.addWidget(self.apps_moved)
         right.addLayout(stale_row)
         right.addWidget(
             note(
@@ -377,6 +381,7 @@ class ModesTab(SettingsTab):
         self._show_binding(keys[0] if keys else "")
         self.apps_field.setText(", ".join(self._apps_of(mode.name)))
         self.apps_problem.setText("")
+        self._say_moved([])
         self.result.setText("")
 
     # --- actions --------------------------------------------------------------------------
@@ -386,6 +391,7 @@ class ModesTab(SettingsTab):
         self._set_current_quietly(None)
         self._show_binding("")
         self.apps_field.setText("")
+        self._say_moved([])
         with self._filling_editor():
             self._fill_new()
         self._draft = True
@@ -546,6 +552,8 @@ class ModesTab(SettingsTab):
         if typed == self._apps_of(name):
             return
         folded = {app.casefold() for app in typed}
+        others = {app.casefold(): mode for app, mode in self._mode_apps.items() if mode != name}
+        moved = [(app, others[app.casefold()]) for app in typed if app.casefold() in others]
         apps = {
             app: mode
             for app, mode in self._mode_apps.items()
@@ -561,6 +569,12 @@ class ModesTab(SettingsTab):
         self._mode_apps = checked
         self.changed()
         self.reload_modes()
+        self._say_moved([f"{app} was tied to {mode}; now to {name}" for app, mode in moved])
+
+    def _say_moved(self, lines: list[str]) -> None:
+        """Say which apps just named were taken from another mode (an app has one mode)."""
+        self.apps_moved.setText("\n".join(lines))
+        self.apps_moved.setVisible(bool(lines))
 
     def _show_binding(self, key: str) -> None:
         """Show the selected mode's hotkey; "Remove binding" is there only when it has one."""
