@@ -140,13 +140,14 @@ def test_modes_remove_deletes_your_mode_and_lets_the_settings_go_of_it() -> None
     # a mode in use, bound to a key and tied to an app: removed, and the settings let go of it
     removed = holdtype("modes", "remove", "memo")
     assert removed.returncode == 0, removed.stderr
-    assert "dictation now uses 'raw'" in removed.stdout and "hotkey f8 was removed" in removed.stdout
+    assert "the mode in use becomes 'raw'" in removed.stdout and "hotkey f8 is unbound" in removed.stdout
     assert not os.path.exists(os.path.join(modes_dir, "memo.toml"))
     assert holdtype("config", "get", "modes.active").stdout.strip() == "raw"
     assert json.loads(holdtype("config", "get", "hotkey.mode_keys").stdout) == {"f9": "email"}
     assert json.loads(holdtype("config", "get", "modes.apps").stdout) == {"geary": "clean"}
     listed = holdtype("modes", "list")
     assert "memo" not in listed.stdout and "no such mode" not in listed.stderr
+
 
 def test_modes_test_says_a_broken_mode_file_once() -> None:
     modes_dir = os.path.join(os.environ["HOLDTYPE_HOME"], "config", "modes")

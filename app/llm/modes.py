@@ -284,16 +284,14 @@ def retarget_mode(settings: Settings, old: str, new: str | None) -> tuple[Settin
     >>> s = Settings.model_validate({"modes": {"active": "memo", "apps": {"mutt": "memo"}}})
     >>> s, said = retarget_mode(s, "memo", None)
     >>> s.modes.active, s.modes.apps, said
-    ('raw', {}, ["it was the mode in use: dictation now uses 'raw' (no LLM)", 'mutt gets the mode in use'])
+    ('raw', {}, ["the mode in use becomes 'raw' (no LLM)", 'mutt gets the mode in use'])
     """
     said: list[str] = []
     active = settings.modes.active
     if active == old:
         active = new or RAW
         said.append(
-            f"the mode in use is now '{new}'"
-            if new
-            else f"it was the mode in use: dictation now uses '{RAW}' (no LLM)"
+            f"the mode in use becomes '{new}'" if new else f"the mode in use becomes '{RAW}' (no LLM)"
         )
     keys = [key for key, mode in settings.hotkey.mode_keys.items() if mode == old]
     apps = [app for app, mode in settings.modes.apps.items() if mode == old]
@@ -301,7 +299,7 @@ def retarget_mode(settings: Settings, old: str, new: str | None) -> tuple[Settin
         mode_keys = {key: mode for key, mode in settings.hotkey.mode_keys.items() if mode != old}
         tied = {app: mode for app, mode in settings.modes.apps.items() if mode != old}
         if keys:
-            said.append(f"its hotkey {', '.join(keys)} was removed")
+            said.append(f"its hotkey {', '.join(keys)} is unbound")
         if apps:
             said.append(f"{', '.join(apps)} {'get' if len(apps) > 1 else 'gets'} the mode in use")
     else:
@@ -309,7 +307,7 @@ def retarget_mode(settings: Settings, old: str, new: str | None) -> tuple[Settin
         tied = {app: new if mode == old else mode for app, mode in settings.modes.apps.items()}
         if keys or apps:
             said.append(
-                f"{', '.join([*keys, *apps])} now {'use' if len(keys) + len(apps) > 1 else 'uses'} '{new}'"
+                f"{', '.join([*keys, *apps])} {'go' if len(keys) + len(apps) > 1 else 'goes'} with it"
             )
     modes = settings.modes.model_copy(update={"active": active, "apps": tied})
     hotkey = settings.hotkey.model_copy(update={"mode_keys": mode_keys})

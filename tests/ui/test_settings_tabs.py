@@ -772,6 +772,57 @@ def test_apps_are_tied_to_a_mode_from_the_modes_tab(  # type: ignore[no-untyped-
     assert "Save the mode first" in tab.apps_problem.text()
 
 
+def mode_names(tab) -> list[str]:  # type: ignore[no-untyped-def]
+    return [tab.list.item(r).data(Qt.ItemDataRole.UserRole) for r in range(tab.list.count())]
+
+
+def test_a_mode_of_yours_is_deleted_and_a_copy_of_a_builtin_restored(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings
+) -> None:
+    """A mode could not be deleted from the tab, and a saved copy of a built-in mode hid the
+    built-in for good. Delete asks first; on a copy it is "Restore built-in"; a mode deleted
+    is let go in the settings: none names a mode that is gone."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from app.paths import get_paths
+
+    folder = get_paths().modes_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "memo.toml").write_text('description = "Memo"\ntemplate = "Memo: {text}"\n')
+    (folder / "email.toml").write_text('description = "My email"\ntemplate = "Mine: {text}"\n')
+    s = Settings()
+    s.modes.active, s.hotkey.mode_keys = "memo", {"f8": "memo"}
+    s.modes.apps = {"mutt": "memo", "geary": "email"}
+    window, tab = modes_tab(qtbot, config_path, write_settings, s, "clean")
+    assert not tab.delete_button.isEnabled()  # a built-in mode: nothing to delete
+    tab.select("email")
+    assert tab.delete_button.isEnabled() and tab.delete_button.text() == "Restore built-in"
+    tab.delete_button.click()
+    box = tab.confirm_delete
+    assert box is not None and "your copy of 'email'" in box.text()
+    box.button(QMessageBox.StandardButton.Yes).click()
+    qtbot.waitUntil(lambda: tab.confirm_delete is None)
+    assert not (folder / "email.toml").exists()
+    assert tab.selected_name() == "email" and tab.description.text() != "My email"
+    assert "built-in email restored" in tab.origin.text() and not tab.delete_button.isEnabled()
+
+    tab.select("memo")
+    assert tab.delete_button.text() == "Delete mode"
+    tab.delete_button.click()
+    said = tab.confirm_delete.text()
+    assert "the mode in use becomes 'raw'" in said and "f8 is unbound" in said and "mutt gets" in said
+    tab.confirm_delete.button(QMessageBox.StandardButton.Cancel).click()
+    qtbot.waitUntil(lambda: tab.confirm_delete is None)
+    assert (folder / "memo.toml").exists() and "memo" in mode_names(tab)
+    tab.delete_button.click()
+    tab.confirm_delete.button(QMessageBox.StandardButton.Yes).click()
+    assert not (folder / "memo.toml").exists() and "memo" not in mode_names(tab)
+    assert tab.selected_name() == "raw"
+    commit(qtbot, window)
+    got = saved(config_path)
+    assert got.modes.active == "raw" and got.hotkey.mode_keys == {} and got.modes.apps == {"geary": "email"}
+
+
 def test_an_app_taken_from_another_mode_is_said(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
     """An app has one mode: naming one another mode had took it away without a word."""
     s = Settings()

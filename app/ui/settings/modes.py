@@ -100,6 +100,10 @@ class ModesTab(SettingsTab):
         form.addRow("Output field:", self.output_field)
         self.save_button = QPushButton("Save mode")
         self.save_button.clicked.connect(self.save_current)
+        self.delete_button = QPushButton("Delete mode")  # "Restore built-in" for a copy of one
+        self.delete_button.setObjectName("delete-mode")
+        self.delete_button.clicked.connect(self.delete_selected)
+        self.delete_button.setEnabled(False)  # until a mode of the user's is shown
         self.origin = QLabel("")
         self.origin.setWordWrap(True)
 
@@ -152,6 +156,7 @@ class ModesTab(SettingsTab):
         right.addLayout(form)
         buttons = QHBoxLayout()
         buttons.addWidget(self.save_button)
+        buttons.addWidget(self.delete_button)
         buttons.addWidget(self.origin, 1)
         right.addLayout(buttons)
         right.addWidget(QLabel("Try it on sample text:"))
@@ -170,7 +175,12 @@ class ModesTab(SettingsTab):
                 "the one in use; a mode's hotkey still picks its mode."
             )
         )
-        right.addWidget(note("Built-in modes are read-only; saving one under its name makes your own copy."))
+        right.addWidget(
+            note(
+                "Built-in modes are read-only; saving one under its name makes your own copy "
+                '("Restore built-in" deletes it).'
+            )
+        )
         right_box = QWidget()
         right_box.setLayout(right)
         splitter = QSplitter()
@@ -181,6 +191,7 @@ class ModesTab(SettingsTab):
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
         self._modes: dict[str, Any] = {}
+        self._builtins: set[str] = set()  # the names of the modes Holdtype ships
         self._mode_keys: dict[str, str] = {}
         self._mode_apps: dict[str, str] = {}
         self._active = "raw"
@@ -192,6 +203,7 @@ class ModesTab(SettingsTab):
         self._editing: Any = None  # the mode the editor was filled from (None: a new one)
         self._quiet_select = False  # the list's selection is changed by code: no question
         self.confirm_switch: QMessageBox | None = None  # the open "Save your changes…?" question
+        self.confirm_delete: QMessageBox | None = None  # the open "Delete mode…?" question
         for line in (self.name, self.description, self.model, self.output_field):
             line.textEdited.connect(self._edited)
         for box in (self.system, self.template, self.schema):
@@ -213,10 +225,11 @@ class ModesTab(SettingsTab):
     # --- list -----------------------------------------------------------------------------
     def reload_modes(self) -> None:
         """Re-read the mode files and refill the list."""
-        from app.llm.modes import load_modes
+        from app.llm.modes import builtin_names, load_modes
 
         try:
             self._modes = load_modes()
+            self._builtins = builtin_names()
         except HoldtypeError as exc:
             self.origin.setText(str(exc))
             self._modes = {}
@@ -373,10 +386,10 @@ class ModesTab(SettingsTab):
         self.template.setPlainText(mode.template)
         self.schema.setPlainText(json.dumps(mode.schema_, indent=1) if mode.schema_ else "")
         self.output_field.setText(mode.output_field or "")
-        user_dir = get_paths().modes_dir
-        is_user = bool(mode.source) and Path(mode.source).parent == user_dir
+        is_user = _is_user(mode)
         self.origin.setText("your mode" if is_user else ("built in" if mode.source else ""))
         self._set_editable(mode.name != "raw")
+        self._show_delete(mode)
         keys = [k for k, m in self._mode_keys.items() if m == mode.name]
         self._show_binding(keys[0] if keys else "")
         self.apps_field.setText(", ".join(self._apps_of(mode.name)))
@@ -390,6 +403,7 @@ class ModesTab(SettingsTab):
         "Use for dictation" and the mode's hotkey wait until it is saved."""
         self._set_current_quietly(None)
         self._show_binding("")
+        self._show_delete(None)
         self.apps_field.setText("")
         self._say_moved([])
         with self._filling_editor():
@@ -446,6 +460,81 @@ class ModesTab(SettingsTab):
         self.select(name)
         self.origin.setText(f"saved to {path}")
         return path
+
+    def _take(self, settings: Settings) -> None:
+        """Make the tab's values (mode in use, mode hotkeys, apps) those of ``settings``."""
+        self._active = settings.modes.active
+        self._mode_keys = dict(settings.hotkey.mode_keys)
+        self._mode_apps = dict(settings.modes.apps)
+
+    def _show_delete(self, mode: Any) -> None:
+        """Offer to delete the mode shown, a mode of the user's: "Restore built-in" for the
+        user's copy of a built-in mode; nothing for a built-in one or a new mode."""
+        mine = mode is not None and _is_user(mode)
+        copy = mine and mode.name in self._builtins
+        self.delete_button.setText("Restore built-in" if copy else "Delete mode")
+        self.delete_button.setEnabled(mine)
+
+    def delete_selected(self) -> None:
+        """Ask, then delete the selected mode of the user's (see :meth:`_delete_answered`)."""
+        from app.llm.modes import retarget_mode
+
+        name = self.selected_name() or ""
+        mode = self._modes.get(name)
+        if mode is None or not _is_user(mode) or self.confirm_delete is not None:
+            return
+        buttons = QMessageBox.StandardButton
+        if name in self._builtins:
+            title, action = "Restore built-in mode", "Restore built-in"
+            question = f"Delete your copy of '{name}' ({mode.source}) and use the built-in '{name}' again?"
+        else:
+            title, action = "Delete mode", "Delete"
+            _, said = retarget_mode(self.apply(self.ctx.live.settings), name, None)
+            question = f"Delete your mode '{name}' ({mode.source})?"
+            if said:
+                question += "\n\nThen " + "; ".join(said) + "."
+        if self._draft:
+            question += "\n\nYour unsaved changes to it are lost."
+        self.confirm_delete = open_question(
+            self,
+            "modes-delete-confirm",
+            (title, question),
+            buttons.Yes | buttons.Cancel,
+            buttons.Cancel,
+            answered=lambda answer: self._delete_answered(answer, name),
+            closed=self._delete_asked,
+        )
+        yes = self.confirm_delete.button(buttons.Yes)
+        yes.setText(action)
+
+    def _delete_asked(self) -> None:
+        self.confirm_delete = None
+
+    def _delete_answered(self, answer: QMessageBox.StandardButton, name: str) -> None:
+        """Delete mode ``name`` (answered Yes): the user's copy of a built-in gives the built-in
+        back; a mode of the user's alone is let go in the settings too (see
+        :func:`~app.llm.modes.retarget_mode`), which never name a mode that is gone."""
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        from app.llm.modes import remove_user_mode, retarget_mode
+
+        try:
+            files, restored = remove_user_mode(name)
+        except (OSError, HoldtypeError) as exc:
+            self.origin.setText(f"Not deleted: {exc}")
+            return
+        said: list[str] = []
+        if not restored:
+            moved, said = retarget_mode(self.apply(self.ctx.live.settings), name, None)
+            if said:
+                self._take(moved)
+                self.changed()
+        self._draft = False
+        self.reload_modes()
+        self.select(name if restored else self._active)
+        where = ", ".join(str(path) for path in files)
+        done = f"built-in {name} restored (deleted {where})" if restored else f"deleted {name} ({where})"
+        self.origin.setText("; ".join([done, *said]))
 
     def use_selected(self) -> None:
         """Make the selected mode the active one."""
@@ -605,6 +694,11 @@ class ModesTab(SettingsTab):
         """Return the settings with this tab's values."""
         settings = section(settings, "modes", active=self._active, apps=dict(self._mode_apps))
         return section(settings, "hotkey", mode_keys=dict(self._mode_keys))
+
+
+def _is_user(mode: Any) -> bool:
+    """Whether ``mode`` was loaded from the user's modes folder (not built in)."""
+    return bool(mode.source) and Path(mode.source).parent == get_paths().modes_dir
 
 
 def _html(text: str) -> str:
