@@ -823,6 +823,47 @@ def test_a_mode_of_yours_is_deleted_and_a_copy_of_a_builtin_restored(  # type: i
     assert got.modes.active == "raw" and got.hotkey.mode_keys == {} and got.modes.apps == {"geary": "email"}
 
 
+def test_renaming_a_mode_moves_it_and_what_named_it(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings
+) -> None:
+    """Renaming tidy to tidier and saving left both listed (two files), the settings on tidy.
+    A mode of yours is moved; a built-in one is copied under the new name, and stays."""
+    from app.paths import get_paths
+
+    folder = get_paths().modes_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "tidy.toml").write_text('description = "Tidy"\ntemplate = "Tidy: {text}"\n')
+    s = Settings()
+    s.modes.active, s.hotkey.mode_keys, s.modes.apps = "tidy", {"f8": "tidy"}, {"mutt": "tidy"}
+    window, tab = modes_tab(qtbot, config_path, write_settings, s, "tidy")
+    tab.name.selectAll()
+    qtbot.keyClicks(tab.name, "tidier")
+    assert tab.save_current() == folder / "tidier.toml"
+    assert not (folder / "tidy.toml").exists()
+    assert "tidier" in mode_names(tab) and "tidy" not in mode_names(tab)
+    assert tab.selected_name() == "tidier" and "renamed from tidy" in tab.origin.text()
+    commit(qtbot, window)
+    got = saved(config_path)
+    assert (got.modes.active, got.hotkey.mode_keys, got.modes.apps) == (
+        "tidier",
+        {"f8": "tidier"},
+        {"mutt": "tidier"},
+    )
+
+    tab.select("email")  # a built-in one: copied under the new name
+    tab.name.selectAll()
+    qtbot.keyClicks(tab.name, "email2")
+    assert tab.save_current() == folder / "email2.toml"
+    assert {"email", "email2"} <= set(mode_names(tab)) and not (folder / "email.toml").exists()
+    assert saved(config_path).modes.active == "tidier"
+
+    tab.select("tidier")  # onto another mode of yours: refused, both stay
+    tab.name.selectAll()
+    qtbot.keyClicks(tab.name, "email2")
+    assert tab.save_current() is None and "you have a mode called email2 already" in tab.origin.text()
+    assert (folder / "tidier.toml").exists() and (folder / "email2.toml").exists()
+
+
 def test_an_app_taken_from_another_mode_is_said(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
     """An app has one mode: naming one another mode had took it away without a word."""
     s = Settings()

@@ -178,7 +178,8 @@ class ModesTab(SettingsTab):
         right.addWidget(
             note(
                 "Built-in modes are read-only; saving one under its name makes your own copy "
-                '("Restore built-in" deletes it).'
+                '("Restore built-in" deletes it). Saving a mode of yours under another name '
+                "renames it; a built-in one is copied."
             )
         )
         right_box = QWidget()
@@ -448,17 +449,41 @@ class ModesTab(SettingsTab):
         return data
 
     def save_current(self) -> Path | None:
-        """Validate and save the editor as a user mode."""
+        """Validate and save the editor as a user mode. A mode of the user's saved under
+        another name is renamed: its old file goes, and the settings that named it (the mode in
+        use, its hotkey, its apps) follow it; a built-in one is copied under the new name."""
+        name = self.name.text().strip()
+        old = self._editing
+        renamed = old is not None and old.name != name
         try:
+            taken = self._modes.get(name)
+            if renamed and taken is not None and _is_user(taken):  # the move would delete it
+                raise ValueError(f"you have a mode called {name} already; pick another name")
             path = save_user_mode(self.editor_data())
         except (ValueError, HoldtypeError) as exc:
             self.origin.setText(f"Not saved: {describe_error(exc)}")
             return None
-        name = self.name.text().strip()
+        said: list[str] = []
+        if renamed and _is_user(old):
+            from app.llm.modes import retarget_mode
+
+            before = Path(old.source)
+            try:
+                if before.exists() and not before.samefile(path):  # (not a change of case alone)
+                    before.unlink()
+            except OSError as exc:
+                log.warning("mode file %s stays: %s", before, exc)
+            moved, said = retarget_mode(self.apply(self.ctx.live.settings), old.name, name)
+            if said:
+                self._take(moved)
+                self.changed()
         self._draft = False  # saved: the list may show it afresh
         self.reload_modes()
         self.select(name)
-        self.origin.setText(f"saved to {path}")
+        if renamed and _is_user(old):
+            self.origin.setText("; ".join([f"renamed from {old.name}, saved to {path}", *said]))
+        else:
+            self.origin.setText(f"saved to {path}")
         return path
 
     def _take(self, settings: Settings) -> None:
