@@ -879,6 +879,64 @@ def test_an_app_taken_from_another_mode_is_said(qtbot, config_path: Path, write_
     assert not tab.apps_moved.isVisibleTo(tab)
 
 
+def test_closing_the_window_with_an_unsaved_mode_asks_first(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings
+) -> None:
+    """Closing the settings kept a mode's unsaved edits in the editor alone, unsaid (and
+    Quit then dropped them). Closing asks: Save, Discard, or Cancel (the window stays)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from app.llm.modes import load_modes
+    from app.ui.settings.modes import kept_draft_path
+
+    write_settings(Settings())
+    window = open_window(qtbot, config_path)
+    window.show()
+    qtbot.waitExposed(window)
+    tab = window.pages["modes"]
+    tab.select("email")
+    window.show_tab("general")
+    qtbot.keyClicks(tab.template, " Sign it Ana.")
+    window.close()
+    box = tab.confirm_switch
+    assert box is not None and "before closing" in box.text() and "'email'" in box.text()
+    assert window.isVisible() and window.current_page() is tab
+    box.button(QMessageBox.StandardButton.Cancel).click()
+    qtbot.waitUntil(lambda: tab.confirm_switch is None)
+    assert window.isVisible() and "Sign it Ana." in tab.template.toPlainText()
+
+    window.close()
+    tab.confirm_switch.button(QMessageBox.StandardButton.Discard).click()
+    qtbot.waitUntil(lambda: not window.isVisible())
+    assert "Sign it Ana." not in tab.template.toPlainText()
+    assert "Sign it Ana." not in load_modes()["email"].template
+
+    window.show()
+    qtbot.keyClicks(tab.template, " Sign it Bo.")
+    window.close()
+    tab.confirm_switch.button(QMessageBox.StandardButton.Save).click()
+    qtbot.waitUntil(lambda: not window.isVisible())
+    assert "Sign it Bo." in load_modes()["email"].template
+
+    window.show()  # what cannot be saved stays, with the reason
+    tab.template.setPlainText("no placeholder")
+    window.close()
+    qtbot.waitUntil(lambda: tab.confirm_switch is not None)
+    tab.confirm_switch.button(QMessageBox.StandardButton.Save).click()
+    qtbot.waitUntil(lambda: tab.confirm_switch is None)
+    assert window.isVisible() and "must contain {text}" in tab.origin.text()
+    window.close()
+    tab.confirm_switch.button(QMessageBox.StandardButton.Discard).click()
+    qtbot.waitUntil(lambda: not window.isVisible())
+
+    window.show()  # "New mode" left as it came holds nothing to lose: no question, nothing kept
+    tab.new_mode()
+    window.close()
+    assert not window.isVisible() and tab.confirm_switch is None
+    window.stop()  # what Quit does
+    assert "my-mode" not in load_modes() and not kept_draft_path().exists()
+
+
 def test_apps_tied_to_a_deleted_mode_are_shown_and_can_be_forgotten(  # type: ignore[no-untyped-def]
     qtbot, config_path: Path, write_settings
 ) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,8 @@ from PySide6.QtWidgets import (
 from app.config import HotkeySettings, ModesSettings, Settings, describe_error
 from app.errors import HoldtypeError
 from app.hotkey.binding import check_hotkey
-from app.paths import ensure_dir, get_paths, replace_file
+from app.paths import ensure_dir, get_paths, private_file, replace_file
+from app.textfile import read_text
 from app.ui.settings.base import LLM_LOCK, Job, SettingsTab, TabContext, note, open_question, section
 from app.ui.settings.widgets import HotkeyField, ProblemLabel
 
@@ -51,6 +52,16 @@ def save_user_mode(data: dict[str, Any], folder: Path | None = None) -> Path:
     tmp.write_text(tomli_w.dumps(mode.to_toml_dict()), encoding="utf-8")
     replace_file(tmp, path)
     return path
+
+
+def kept_draft_path() -> Path:
+    """Where a mode being written that could not be saved when Holdtype quit waits for the
+    Modes tab to show it again (see :meth:`ModesTab.stop`)."""
+    return get_paths().data_dir / "mode-draft.json"
+
+
+#: The editor's fields, as a kept draft holds them (their text, valid or not).
+_FIELDS = ("name", "description", "model", "system", "template", "schema", "output_field")
 
 
 class ModesTab(SettingsTab):
@@ -203,6 +214,8 @@ class ModesTab(SettingsTab):
         self._filling = False  # the editor is being filled from a mode, not edited
         self._editing: Any = None  # the mode the editor was filled from (None: a new one)
         self._quiet_select = False  # the list's selection is changed by code: no question
+        self._kept_shown = False  # a draft kept when Holdtype last quit was looked for
+        self._fresh: dict[str, str] = {}  # the editor's texts as "New mode" filled them
         self.confirm_switch: QMessageBox | None = None  # the open "Save your changes…?" question
         self.confirm_delete: QMessageBox | None = None  # the open "Delete mode…?" question
         for line in (self.name, self.description, self.model, self.output_field):
@@ -312,7 +325,7 @@ class ModesTab(SettingsTab):
             return
         target = str(current.data(Qt.ItemDataRole.UserRole))
         self._set_current_quietly(previous)  # the draft's mode stays selected until answered
-        self._ask_about_draft(target)
+        self._ask_about_draft(f"before showing '{target}'", lambda: self.select(target))
 
     def _set_current_quietly(self, item: QListWidgetItem | None) -> None:
         """Make ``item`` the list's current one (None: none at all, not only unselected: the
@@ -325,9 +338,10 @@ class ModesTab(SettingsTab):
             self.list.setCurrentItem(item)
         self.list.blockSignals(False)
 
-    def _ask_about_draft(self, target: str) -> None:
-        """Ask whether to save the editor's changes before showing mode ``target``: the question
-        is :attr:`confirm_switch`, open until answered; Cancel (and Esc) keeps editing."""
+    def _ask_about_draft(self, before: str, then: Callable[[], object]) -> None:
+        """Ask whether to save the editor's changes ``before`` doing what ``then`` does (show
+        another mode, close the window): the question is :attr:`confirm_switch`, open until
+        answered; Cancel (and Esc) keeps editing."""
         if self.confirm_switch is not None:
             return
         name = self.name.text().strip() or "this mode"
@@ -335,22 +349,46 @@ class ModesTab(SettingsTab):
         self.confirm_switch = open_question(
             self,
             "modes-unsaved-confirm",
-            ("Unsaved mode", f"Save your changes to mode '{name}' before showing '{target}'?"),
+            ("Unsaved mode", f"Save your changes to mode '{name}' {before}?"),
             buttons.Save | buttons.Discard | buttons.Cancel,
             buttons.Save,
-            answered=lambda answer: self._draft_answered(answer, target),
+            answered=lambda answer: self._draft_answered(answer, then),
             closed=self._asked,
         )
 
-    def _draft_answered(self, answer: QMessageBox.StandardButton, target: str) -> None:
+    def _draft_answered(self, answer: QMessageBox.StandardButton, then: Callable[[], object]) -> None:
         if answer == QMessageBox.StandardButton.Save:
             if self.save_current() is None:
                 return  # not saved: the reason is shown, and the edits stay
         elif answer == QMessageBox.StandardButton.Discard:
             self._draft = False
+            self.reload_modes()  # the editor shows a saved mode again, not the dropped edits
         else:
             return
-        self.select(target)
+        then()
+
+    def close_requested(self, close: Callable[[], object]) -> bool:
+        """With unsaved edits to a mode, ask Save / Discard / Cancel first (closing the window
+        kept them in the editor alone, unsaid, until the app quit); ``close`` once answered."""
+        if not self._unsaved():
+            return True
+        self._ask_about_draft("before closing the settings", close)
+        return False
+
+    def _unsaved(self) -> bool:
+        """Whether the editor holds edits of the user's not saved: a new mode left as "New
+        mode" filled it is none (closing or quitting would ask about, or save, "my-mode")."""
+        return self._draft and not (self._editing is None and self._texts() == self._fresh)
+
+    def _texts(self) -> dict[str, str]:
+        """The editor's fields as they read, valid or not."""
+        texts = {key: line.text() for key, line in self._lines().items()}
+        texts.update(
+            system=self.system.toPlainText(),
+            template=self.template.toPlainText(),
+            schema=self.schema.toPlainText(),
+        )
+        return texts
 
     def _asked(self) -> None:
         """The question was answered (or closed): let it go."""
@@ -410,6 +448,7 @@ class ModesTab(SettingsTab):
         with self._filling_editor():
             self._fill_new()
         self._draft = True
+        self._fresh = self._texts()
 
     def _fill_new(self) -> None:
         self._editing = None
@@ -710,6 +749,90 @@ class ModesTab(SettingsTab):
         self._mode_keys = dict(settings.hotkey.mode_keys)
         self._mode_apps = dict(settings.modes.apps)
         self.reload_modes()
+        if not self._kept_shown:
+            self._kept_shown = True
+            self._show_kept_draft()
+
+    def stop(self) -> None:
+        """Holdtype quits with a mode being written: it is saved when it can be (every other tab
+        saves as you type; it was dropped without a word); else, so that nothing typed is lost
+        and nothing is asked while quitting (a logout quits too), it is kept in
+        :func:`kept_draft_path`, and the tab shows it again, unsaved, the next time it opens."""
+        if not self._unsaved() or self.save_current() is not None:
+            self._draft = False
+            return
+        self._draft = False
+        fields = self._texts()
+        problem = self.origin.text().removeprefix("Not saved: ")
+        kept = {
+            "fields": fields,
+            "editing": self._editing.to_toml_dict() if self._editing is not None else None,
+            "source": self._editing.source if self._editing is not None else "",
+            "problem": problem,
+        }
+        path = kept_draft_path()
+        try:
+            ensure_dir(path.parent, private=True)
+            tmp = private_file(path.with_suffix(".json.tmp"))  # the prompts are the user's own
+            tmp.write_text(json.dumps(kept, ensure_ascii=False, indent=1), encoding="utf-8")
+            replace_file(tmp, path)
+        except OSError as exc:
+            log.warning("the unsaved mode %s is lost: %s", fields["name"], exc)
+            return
+        log.info("the unsaved mode %s is kept in %s: %s", fields["name"], path, problem)
+
+    def _lines(self) -> dict[str, QLineEdit]:
+        """The editor's one-line fields, by the name a mode gives them."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "model": self.model,
+            "output_field": self.output_field,
+        }
+
+    def _show_kept_draft(self) -> None:
+        """Show the mode draft kept when Holdtype last quit (:meth:`stop`) in the editor,
+        unsaved, as it was left; the file goes (the draft is the editor's again)."""
+        from app.llm.modes import Mode
+
+        path = kept_draft_path()
+        try:
+            kept = json.loads(read_text(path))
+            fields = {key: str(kept["fields"].get(key) or "") for key in _FIELDS}
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            log.warning("the unsaved mode kept in %s cannot be read: %s", path, exc)
+            return
+        editing = None
+        if isinstance(kept.get("editing"), dict):
+            with contextlib.suppress(ValueError):  # (a ValidationError is one)
+                editing = Mode.model_validate({**kept["editing"], "source": str(kept.get("source") or "")})
+        name = editing.name if editing is not None and editing.name in self._modes else None
+        rows = [
+            r for r in range(self.list.count()) if self.list.item(r).data(Qt.ItemDataRole.UserRole) == name
+        ]
+        self._set_current_quietly(self.list.item(rows[0]) if rows else None)
+        with self._filling_editor():
+            self._editing = editing
+            for key, line in self._lines().items():
+                line.setText(fields[key])
+            self.system.setPlainText(fields["system"])
+            self.template.setPlainText(fields["template"])
+            self.schema.setPlainText(fields["schema"])
+            self._set_editable(True)
+        keys = [k for k, m in self._mode_keys.items() if m == name] if name else []
+        self._show_binding(keys[0] if keys else "")
+        self.apps_field.setText(", ".join(self._apps_of(name)) if name else "")
+        self._show_delete(self._modes.get(name) if name else None)
+        self._draft = True
+        problem = str(kept.get("problem") or "")
+        self.origin.setText(
+            f"Kept from when Holdtype quit, not saved{f' ({problem})' if problem else ''}: "
+            "save it, or choose another mode to discard it."
+        )
+        with contextlib.suppress(OSError):
+            path.unlink()
 
     def shows(self, settings: Settings) -> bool:
         """Always refilled: a refill re-reads the mode files, and keeps a draft being written."""
