@@ -610,7 +610,9 @@ def describe_error(exc: Exception, key: str = "") -> str:
             loc = ".".join(str(p) for p in err["loc"])
             # A validator's own message, without pydantic's "Value error, " in front of it.
             message = err["msg"].removeprefix("Value error, ")
-            parts.append(message if key and (key + ".").startswith(loc + ".") else f"{loc}: {message}")
+            # (A check of the whole model has no setting to name: its message alone, not ": …".)
+            bare = not loc or (bool(key) and (key + ".").startswith(loc + "."))
+            parts.append(message if bare else f"{loc}: {message}")
         return "; ".join(parts)
     return str(exc)
 

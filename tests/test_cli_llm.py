@@ -113,6 +113,42 @@ def test_modes_errors_are_one_line() -> None:
     assert holdtype("modes", "list").returncode == 0  # the other modes still list
 
 
+def test_modes_remove_deletes_your_mode_and_lets_the_settings_go_of_it() -> None:
+    """There was no way to delete a mode but by hand, and then the settings still named it."""
+    modes_dir = os.path.join(os.environ["HOLDTYPE_HOME"], "config", "modes")
+    os.makedirs(modes_dir)
+    with open(os.path.join(modes_dir, "memo.toml"), "w") as f:
+        f.write('description = "Memo"\ntemplate = "Memo: {text}"\n')
+    with open(os.path.join(modes_dir, "clean.toml"), "w") as f:  # the user's copy of a built-in
+        f.write('description = "My clean"\ntemplate = "Mine: {text}"\n')
+    for key, value in (
+        ("modes.active", "memo"),
+        ("hotkey.mode_keys", '{"f8": "memo", "f9": "email"}'),
+        ("modes.apps", '{"mutt": "memo", "geary": "clean"}'),
+    ):
+        assert holdtype("config", "set", key, value).returncode == 0
+    # a built-in never copied, raw, and a name nobody has: refused, nothing changes
+    _one_line_error(holdtype("modes", "remove", "email"), "'email' is a built-in mode and cannot be removed")
+    _one_line_error(holdtype("modes", "remove", "raw"), "'raw' is a built-in mode")
+    _one_line_error(holdtype("modes", "remove", "nope"), "unknown mode 'nope'")
+    # the user's copy of a built-in: removed, the built-in is back, and geary keeps it
+    restored = holdtype("modes", "remove", "clean")
+    assert restored.returncode == 0 and "the built-in clean is back" in restored.stdout, restored.stderr
+    assert not os.path.exists(os.path.join(modes_dir, "clean.toml"))
+    shown = holdtype("modes", "show", "clean")
+    assert "My clean" not in shown.stdout and "prompts" in shown.stdout.splitlines()[0]
+    # a mode in use, bound to a key and tied to an app: removed, and the settings let go of it
+    removed = holdtype("modes", "remove", "memo")
+    assert removed.returncode == 0, removed.stderr
+    assert "the mode in use becomes 'raw'" in removed.stdout and "hotkey f8 is unbound" in removed.stdout
+    assert not os.path.exists(os.path.join(modes_dir, "memo.toml"))
+    assert holdtype("config", "get", "modes.active").stdout.strip() == "raw"
+    assert json.loads(holdtype("config", "get", "hotkey.mode_keys").stdout) == {"f9": "email"}
+    assert json.loads(holdtype("config", "get", "modes.apps").stdout) == {"geary": "clean"}
+    listed = holdtype("modes", "list")
+    assert "memo" not in listed.stdout and "no such mode" not in listed.stderr
+
+
 def test_modes_test_says_a_broken_mode_file_once() -> None:
     modes_dir = os.path.join(os.environ["HOLDTYPE_HOME"], "config", "modes")
     os.makedirs(modes_dir)

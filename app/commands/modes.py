@@ -1,10 +1,11 @@
-"""``holdtype modes …``: list, show and test LLM modes.
+"""``holdtype modes …``: list, show, test and remove LLM modes.
 
 Examples::
 
     holdtype modes list
     holdtype modes show clean
     holdtype modes test clean "um so I think we should uh ship it"
+    holdtype modes remove memo
 """
 
 from __future__ import annotations
@@ -15,17 +16,17 @@ from collections.abc import Mapping, Sequence
 
 import click
 
-from app.commands._common import echo_json, settings
+from app.commands._common import echo_json, editing, save, settings
 from app.config import Settings
 from app.llm.modes import Mode, get_mode, load_modes, unusable_ties
 
 
 @click.group()
 def modes() -> None:
-    """List, show and test LLM modes (built-in and your own).
+    """List, show, test and remove LLM modes (built-in and your own).
 
     Your own modes are TOML files in the modes folder (see `holdtype modes list`); one with the
-    name of a built-in mode replaces it.
+    name of a built-in mode replaces it (`holdtype modes remove NAME` brings the built-in back).
     """
 
 
@@ -129,6 +130,36 @@ def test_mode(name: str, text: str, sample: int, as_json: bool) -> None:
         return
     suffix = " (cached)" if result.cached else ""
     click.secho(f"{result.model}: {result.llm_ms:.0f} ms{suffix}", err=True, fg="bright_black")
+
+
+@modes.command("remove")
+@click.argument("name")
+def remove_mode(name: str) -> None:
+    """Delete your mode NAME (its file in the modes folder).
+
+    Your copy of a built-in mode is removed and the built-in one is back; a built-in mode
+    itself cannot be removed. Settings never name a mode that is gone: if NAME was the mode in
+    use, dictation uses raw (no LLM) again; its hotkey (hotkey.mode_keys) is removed, and the
+    apps tied to it (modes.apps) get the mode in use.
+
+    Example: holdtype modes remove memo
+    """
+    from app.llm.modes import remove_user_mode, retarget_mode
+
+    with editing() as current:
+        files, builtin = remove_user_mode(name)
+        said: list[str] = []
+        if not builtin:  # the mode is gone: what named it is let go
+            new, said = retarget_mode(current, name, None)
+            if said:
+                save(new)
+    where = ", ".join(str(path) for path in files)
+    if builtin:
+        click.echo(f"removed your copy of {name} ({where}); the built-in {name} is back")
+    else:
+        click.echo(f"removed mode {name} ({where})")
+        for line in said:
+            click.echo(f"  {line}")
 
 
 def _llm_default(cfg: Settings, needing: list[Mode]) -> str:

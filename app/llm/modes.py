@@ -28,7 +28,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from app.config import KEY_NOT_HERE, looks_like_api_key
+from app.config import KEY_NOT_HERE, Settings, looks_like_api_key
 from app.errors import HoldtypeError
 from app.paths import get_paths, resources_dir
 from app.textfile import read_text
@@ -45,6 +45,8 @@ PLACEHOLDER = "{text}"
 DIFF_PLACEHOLDER = "{diff}"
 _PLACEHOLDERS = re.compile(r"\{text\}|\{diff\}")
 MAX_DIFF_CHARS = 12_000
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+NAME_RULE = "use letters, digits, '_', '.' and '-' only, starting with a letter or a digit (no spaces)"
 
 
 class ModeError(HoldtypeError):
@@ -56,7 +58,7 @@ class Mode(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    name: str = Field(min_length=1)
     description: str = ""
     system: str = ""
     template: str = PLACEHOLDER
@@ -68,6 +70,13 @@ class Mode(BaseModel):
     min_ratio: float = Field(0.25, ge=0.0, description="Shortest sane reply, relative to the input")
     max_ratio: float = Field(3.0, gt=0.0, description="Longest sane reply, relative to the input")
     source: str = Field("", exclude=True, description="Where the mode was loaded from")
+
+    @field_validator("name")
+    @classmethod
+    def _a_name_for_a_file(cls, value: str) -> str:
+        if not _NAME.fullmatch(value):  # said in words: the pattern itself read as noise
+            raise ValueError(NAME_RULE)
+        return value
 
     @field_validator("model")
     @classmethod
@@ -223,6 +232,86 @@ def unusable_ties(stale: Mapping[str, str], user_dir: Path | None = None) -> lis
         (mode, [app for app, tied in stale.items() if tied == mode], broken_mode_reason(mode, user_dir))
         for mode in dict.fromkeys(stale.values())
     ]
+
+
+def builtin_names() -> set[str]:
+    """The names of the modes Holdtype ships (``raw`` among them)."""
+    folder = builtin_dir()
+    paths = sorted(folder.glob("*.toml")) if folder.is_dir() else []
+    return {RAW, *(load_mode_file(path).name for path in paths)}
+
+
+def user_mode_files(name: str, user_dir: Path | None = None) -> list[Path]:
+    """The user's files that give mode ``name``: each that loads as it, and ``NAME.toml`` when
+    it cannot be loaded at all (a broken file of that name)."""
+    user_dir = user_dir if user_dir is not None else get_paths().modes_dir
+    found: list[Path] = []
+    for path in sorted(user_dir.glob("*.toml")) if user_dir.is_dir() else []:
+        try:
+            given = load_mode_file(path).name
+        except ModeError:
+            given = path.stem
+        if given == name:
+            found.append(path)
+    return found
+
+
+def remove_user_mode(name: str, user_dir: Path | None = None) -> tuple[list[Path], bool]:
+    """Delete the user's files of mode ``name``; return them, and whether the built-in mode of
+    that name is back (the files were the user's copy of it). A :class:`ModeError` when the user
+    has no such file: ``raw``, a built-in mode never copied, or an unknown name."""
+    builtin = name in builtin_names()
+    files = user_mode_files(name, user_dir) if name != RAW else []
+    if not files:
+        if builtin:
+            raise ModeError(
+                f"'{name}' is a built-in mode and cannot be removed; only your own modes, or your "
+                "copy of a built-in one, can be (see `holdtype modes list`)"
+            )
+        known = ", ".join(sorted(load_modes(user_dir)))
+        raise ModeError(f"unknown mode '{name}' (known: {known}; see `holdtype modes list`)")
+    for path in files:
+        path.unlink(missing_ok=True)
+    return files, builtin
+
+
+def retarget_mode(settings: Settings, old: str, new: str | None) -> tuple[Settings, list[str]]:
+    """``settings`` with every reference to mode ``old`` (``modes.active``, ``hotkey.mode_keys``,
+    ``modes.apps``) moved to mode ``new``, or, with ``new`` None (``old`` is gone), dropped: the
+    active mode falls back to ``raw``, the hotkeys go, and the apps get the mode in use. Also what
+    changed, in words (nothing for a mode nothing named).
+
+    >>> s = Settings.model_validate({"modes": {"active": "memo", "apps": {"mutt": "memo"}}})
+    >>> s, said = retarget_mode(s, "memo", None)
+    >>> s.modes.active, s.modes.apps, said
+    ('raw', {}, ["the mode in use becomes 'raw' (no LLM)", 'mutt gets the mode in use'])
+    """
+    said: list[str] = []
+    active = settings.modes.active
+    if active == old:
+        active = new or RAW
+        said.append(
+            f"the mode in use becomes '{new}'" if new else f"the mode in use becomes '{RAW}' (no LLM)"
+        )
+    keys = [key for key, mode in settings.hotkey.mode_keys.items() if mode == old]
+    apps = [app for app, mode in settings.modes.apps.items() if mode == old]
+    if new is None:
+        mode_keys = {key: mode for key, mode in settings.hotkey.mode_keys.items() if mode != old}
+        tied = {app: mode for app, mode in settings.modes.apps.items() if mode != old}
+        if keys:
+            said.append(f"its hotkey {', '.join(keys)} is unbound")
+        if apps:
+            said.append(f"{', '.join(apps)} {'get' if len(apps) > 1 else 'gets'} the mode in use")
+    else:
+        mode_keys = {key: new if mode == old else mode for key, mode in settings.hotkey.mode_keys.items()}
+        tied = {app: new if mode == old else mode for app, mode in settings.modes.apps.items()}
+        if keys or apps:
+            said.append(
+                f"{', '.join([*keys, *apps])} {'go' if len(keys) + len(apps) > 1 else 'goes'} with it"
+            )
+    modes = settings.modes.model_copy(update={"active": active, "apps": tied})
+    hotkey = settings.hotkey.model_copy(update={"mode_keys": mode_keys})
+    return settings.model_copy(update={"modes": modes, "hotkey": hotkey}), said
 
 
 # --- prompt rendering -----------------------------------------------------------------------------

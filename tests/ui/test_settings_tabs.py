@@ -819,6 +819,28 @@ def test_saving_a_mode_keeps_what_the_editor_does_not_show(  # type: ignore[no-u
     assert mode.include_git_diff is False and mode.options == {}
 
 
+def test_a_mode_that_cannot_be_saved_says_why_in_words(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
+    """The reasons read "Not saved: : template must contain {text}", a bad name's raw regex,
+    and JSON's "Expecting property name…" without saying that the Schema field was meant."""
+    write_settings(Settings())
+    window = open_window(qtbot, config_path)
+    tab = window.pages["modes"]
+    tab.new_mode()
+    tab.template.setPlainText("no placeholder")
+    assert tab.save_current() is None
+    assert tab.origin.text() == "Not saved: template must contain {text} (where the dictated text goes)"
+    tab.template.setPlainText("{text}")
+    tab.name.setText("my mode")
+    assert tab.save_current() is None
+    said = tab.origin.text()
+    assert said.startswith("Not saved: name: ") and "letters, digits" in said and "no spaces" in said
+    assert "^[" not in said and "pattern" not in said
+    tab.name.setText("mine")
+    tab.schema.setPlainText("{type: object}")
+    assert tab.save_current() is None
+    assert tab.origin.text().startswith("Not saved: Schema: Expecting property name"), tab.origin.text()
+
+
 def modes_tab(qtbot, config_path: Path, write_settings, settings: Settings, selected: str):  # type: ignore[no-untyped-def]
     """The window over ``settings`` (written first), and its Modes tab with ``selected`` chosen."""
     write_settings(settings)
@@ -910,6 +932,171 @@ def test_apps_are_tied_to_a_mode_from_the_modes_tab(  # type: ignore[no-untyped-
     tab.apps_field.setText("geary")
     tab.apps_field.editingFinished.emit()
     assert "Save the mode first" in tab.apps_problem.text()
+
+
+def mode_names(tab) -> list[str]:  # type: ignore[no-untyped-def]
+    return [tab.list.item(r).data(Qt.ItemDataRole.UserRole) for r in range(tab.list.count())]
+
+
+def test_a_mode_of_yours_is_deleted_and_a_copy_of_a_builtin_restored(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings
+) -> None:
+    """A mode could not be deleted from the tab, and a saved copy of a built-in mode hid the
+    built-in for good. Delete asks first; on a copy it is "Restore built-in"; a mode deleted
+    is let go in the settings: none names a mode that is gone."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from app.paths import get_paths
+
+    folder = get_paths().modes_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "memo.toml").write_text('description = "Memo"\ntemplate = "Memo: {text}"\n')
+    (folder / "email.toml").write_text('description = "My email"\ntemplate = "Mine: {text}"\n')
+    s = Settings()
+    s.modes.active, s.hotkey.mode_keys = "memo", {"f8": "memo"}
+    s.modes.apps = {"mutt": "memo", "geary": "email"}
+    window, tab = modes_tab(qtbot, config_path, write_settings, s, "clean")
+    assert not tab.delete_button.isEnabled()  # a built-in mode: nothing to delete
+    tab.select("email")
+    assert tab.delete_button.isEnabled() and tab.delete_button.text() == "Restore built-in"
+    tab.delete_button.click()
+    box = tab.confirm_delete
+    assert box is not None and "your copy of 'email'" in box.text()
+    box.button(QMessageBox.StandardButton.Yes).click()
+    qtbot.waitUntil(lambda: tab.confirm_delete is None)
+    assert not (folder / "email.toml").exists()
+    assert tab.selected_name() == "email" and tab.description.text() != "My email"
+    assert "built-in email restored" in tab.origin.text() and not tab.delete_button.isEnabled()
+
+    tab.select("memo")
+    assert tab.delete_button.text() == "Delete mode"
+    tab.delete_button.click()
+    said = tab.confirm_delete.text()
+    assert "the mode in use becomes 'raw'" in said and "f8 is unbound" in said and "mutt gets" in said
+    tab.confirm_delete.button(QMessageBox.StandardButton.Cancel).click()
+    qtbot.waitUntil(lambda: tab.confirm_delete is None)
+    assert (folder / "memo.toml").exists() and "memo" in mode_names(tab)
+    tab.delete_button.click()
+    tab.confirm_delete.button(QMessageBox.StandardButton.Yes).click()
+    assert not (folder / "memo.toml").exists() and "memo" not in mode_names(tab)
+    assert tab.selected_name() == "raw"
+    commit(qtbot, window)
+    got = saved(config_path)
+    assert got.modes.active == "raw" and got.hotkey.mode_keys == {} and got.modes.apps == {"geary": "email"}
+
+
+def test_renaming_a_mode_moves_it_and_what_named_it(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings
+) -> None:
+    """Renaming tidy to tidier and saving left both listed (two files), the settings on tidy.
+    A mode of yours is moved; a built-in one is copied under the new name, and stays."""
+    from app.paths import get_paths
+
+    folder = get_paths().modes_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "tidy.toml").write_text('description = "Tidy"\ntemplate = "Tidy: {text}"\n')
+    s = Settings()
+    s.modes.active, s.hotkey.mode_keys, s.modes.apps = "tidy", {"f8": "tidy"}, {"mutt": "tidy"}
+    window, tab = modes_tab(qtbot, config_path, write_settings, s, "tidy")
+    tab.name.selectAll()
+    qtbot.keyClicks(tab.name, "tidier")
+    assert tab.save_current() == folder / "tidier.toml"
+    assert not (folder / "tidy.toml").exists()
+    assert "tidier" in mode_names(tab) and "tidy" not in mode_names(tab)
+    assert tab.selected_name() == "tidier" and "renamed from tidy" in tab.origin.text()
+    commit(qtbot, window)
+    got = saved(config_path)
+    assert (got.modes.active, got.hotkey.mode_keys, got.modes.apps) == (
+        "tidier",
+        {"f8": "tidier"},
+        {"mutt": "tidier"},
+    )
+
+    tab.select("email")  # a built-in one: copied under the new name
+    tab.name.selectAll()
+    qtbot.keyClicks(tab.name, "email2")
+    assert tab.save_current() == folder / "email2.toml"
+    assert {"email", "email2"} <= set(mode_names(tab)) and not (folder / "email.toml").exists()
+    assert saved(config_path).modes.active == "tidier"
+
+    tab.select("tidier")  # onto another mode of yours: refused, both stay
+    tab.name.selectAll()
+    qtbot.keyClicks(tab.name, "email2")
+    assert tab.save_current() is None and "you have a mode called email2 already" in tab.origin.text()
+    assert (folder / "tidier.toml").exists() and (folder / "email2.toml").exists()
+
+
+def test_an_app_taken_from_another_mode_is_said(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
+    """An app has one mode: naming one another mode had took it away without a word."""
+    s = Settings()
+    s.modes.apps = {"Thunderbird": "email"}
+    window, tab = modes_tab(qtbot, config_path, write_settings, s, "message")
+    tab.apps_field.setText("thunderbird, slack")
+    tab.apps_field.editingFinished.emit()
+    assert tab.apps_moved.text() == "thunderbird was tied to email; now to message"
+    assert tab.apps_moved.isVisibleTo(tab)
+    commit(qtbot, window)
+    assert saved(config_path).modes.apps == {"thunderbird": "message", "slack": "message"}
+    tab.select("email")  # said once, where it happened
+    assert not tab.apps_moved.isVisibleTo(tab)
+
+
+def test_closing_the_window_with_an_unsaved_mode_asks_first(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings
+) -> None:
+    """Closing the settings kept a mode's unsaved edits in the editor alone, unsaid (and
+    Quit then dropped them). Closing asks: Save, Discard, or Cancel (the window stays)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from app.llm.modes import load_modes
+    from app.ui.settings.modes import kept_draft_path
+
+    write_settings(Settings())
+    window = open_window(qtbot, config_path)
+    window.show()
+    qtbot.waitExposed(window)
+    tab = window.pages["modes"]
+    tab.select("email")
+    window.show_tab("general")
+    qtbot.keyClicks(tab.template, " Sign it Ana.")
+    window.close()
+    box = tab.confirm_switch
+    assert box is not None and "before closing" in box.text() and "'email'" in box.text()
+    assert window.isVisible() and window.current_page() is tab
+    box.button(QMessageBox.StandardButton.Cancel).click()
+    qtbot.waitUntil(lambda: tab.confirm_switch is None)
+    assert window.isVisible() and "Sign it Ana." in tab.template.toPlainText()
+
+    window.close()
+    tab.confirm_switch.button(QMessageBox.StandardButton.Discard).click()
+    qtbot.waitUntil(lambda: not window.isVisible())
+    assert "Sign it Ana." not in tab.template.toPlainText()
+    assert "Sign it Ana." not in load_modes()["email"].template
+
+    window.show()
+    qtbot.keyClicks(tab.template, " Sign it Bo.")
+    window.close()
+    tab.confirm_switch.button(QMessageBox.StandardButton.Save).click()
+    qtbot.waitUntil(lambda: not window.isVisible())
+    assert "Sign it Bo." in load_modes()["email"].template
+
+    window.show()  # what cannot be saved stays, with the reason
+    tab.template.setPlainText("no placeholder")
+    window.close()
+    qtbot.waitUntil(lambda: tab.confirm_switch is not None)
+    tab.confirm_switch.button(QMessageBox.StandardButton.Save).click()
+    qtbot.waitUntil(lambda: tab.confirm_switch is None)
+    assert window.isVisible() and "must contain {text}" in tab.origin.text()
+    window.close()
+    tab.confirm_switch.button(QMessageBox.StandardButton.Discard).click()
+    qtbot.waitUntil(lambda: not window.isVisible())
+
+    window.show()  # "New mode" left as it came holds nothing to lose: no question, nothing kept
+    tab.new_mode()
+    window.close()
+    assert not window.isVisible() and tab.confirm_switch is None
+    window.stop()  # what Quit does
+    assert "my-mode" not in load_modes() and not kept_draft_path().exists()
 
 
 def test_apps_tied_to_a_deleted_mode_are_shown_and_can_be_forgotten(  # type: ignore[no-untyped-def]

@@ -306,3 +306,40 @@ def _transcribe_again(qtbot, holdtype: HoldtypeApp, speak, tmp_path: Path) -> No
     qtbot.waitUntil(lambda: "is gone" in tab.message.text(), timeout=30000)
     assert tab.message.text().startswith(f"Could not transcribe entry {gone} again")
     assert history.get(gone).outcome == Outcome.FAILED
+
+
+def test_quit_saves_a_mode_being_written(qtbot, holdtype) -> None:  # type: ignore[no-untyped-def]
+    """Quit dropped a mode's unsaved edits without a word; it saves them, as every other
+    settings tab saves as you type."""
+    from app.llm.modes import load_modes
+
+    tab = holdtype.open_settings("modes").pages["modes"]
+    tab.select("email")
+    qtbot.keyClicks(tab.template, " Sign it Ana.")
+    holdtype.shutdown()  # what the tray's Quit does before the event loop ends
+    assert "Sign it Ana." in load_modes()["email"].template
+
+
+def test_quit_keeps_a_mode_that_cannot_be_saved_for_next_time(  # type: ignore[no-untyped-def]
+    qtbot, holdtype, config_path: Path
+) -> None:
+    """A mode being written that cannot be saved yet (no {text} in its template) is kept, and
+    the Modes tab shows it again, unsaved, the next time it opens: nothing is asked while
+    quitting (a logout quits too), and nothing typed is lost."""
+    from app.llm.modes import load_modes
+    from app.ui.settings.modes import kept_draft_path
+    from tests.ui.test_settings_tabs import open_window
+
+    tab = holdtype.open_settings("modes").pages["modes"]
+    tab.new_mode()
+    tab.name.setText("memo")
+    tab.template.setPlainText("Memo, no placeholder yet")
+    holdtype.shutdown()
+    assert "memo" not in load_modes() and kept_draft_path().is_file()
+
+    tab = open_window(qtbot, config_path).pages["modes"]
+    assert tab.name.text() == "memo" and tab.template.toPlainText() == "Memo, no placeholder yet"
+    assert tab.selected_name() is None and "Kept from when Holdtype quit" in tab.origin.text()
+    assert "must contain {text}" in tab.origin.text() and not kept_draft_path().exists()
+    tab.template.setPlainText("Memo: {text}")
+    assert tab.save_current() is not None and "memo" in load_modes()

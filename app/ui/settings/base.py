@@ -85,6 +85,11 @@ class SettingsTab(QWidget):
     def stop(self) -> None:
         """Called when the app quits: end background work that would outlive it (a download)."""
 
+    def close_requested(self, close: Callable[[], object]) -> bool:
+        """The window is being closed: True to let it close now; False when the tab first asks
+        the user something (work not saved), and calls ``close()`` once the answer allows it."""
+        return True
+
     def changed(self, *_: object) -> None:
         """Slot for widget change signals: report an edit unless the tab is loading."""
         if not self._loading:

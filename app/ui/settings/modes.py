@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,8 @@ from PySide6.QtWidgets import (
 from app.config import HotkeySettings, ModesSettings, Settings, describe_error
 from app.errors import HoldtypeError
 from app.hotkey.binding import check_hotkey
-from app.paths import ensure_dir, get_paths, replace_file
+from app.paths import ensure_dir, get_paths, private_file, replace_file
+from app.textfile import read_text
 from app.ui.settings.base import LLM_LOCK, Job, SettingsTab, TabContext, note, open_question, section
 from app.ui.settings.widgets import HotkeyField, ProblemLabel
 
@@ -51,6 +52,16 @@ def save_user_mode(data: dict[str, Any], folder: Path | None = None) -> Path:
     tmp.write_text(tomli_w.dumps(mode.to_toml_dict()), encoding="utf-8")
     replace_file(tmp, path)
     return path
+
+
+def kept_draft_path() -> Path:
+    """Where a mode being written that could not be saved when Holdtype quit waits for the
+    Modes tab to show it again (see :meth:`ModesTab.stop`)."""
+    return get_paths().data_dir / "mode-draft.json"
+
+
+#: The editor's fields, as a kept draft holds them (their text, valid or not).
+_FIELDS = ("name", "description", "model", "system", "template", "schema", "output_field")
 
 
 class ModesTab(SettingsTab):
@@ -100,6 +111,10 @@ class ModesTab(SettingsTab):
         form.addRow("Output field:", self.output_field)
         self.save_button = QPushButton("Save mode")
         self.save_button.clicked.connect(self.save_current)
+        self.delete_button = QPushButton("Delete mode")  # "Restore built-in" for a copy of one
+        self.delete_button.setObjectName("delete-mode")
+        self.delete_button.clicked.connect(self.delete_selected)
+        self.delete_button.setEnabled(False)  # until a mode of the user's is shown
         self.origin = QLabel("")
         self.origin.setWordWrap(True)
 
@@ -136,6 +151,9 @@ class ModesTab(SettingsTab):
         apps_row.addWidget(QLabel("Use it on its own in:"))
         apps_row.addWidget(self.apps_field, 1)
         self.apps_problem = ProblemLabel()
+        self.apps_moved = note("")  # an app named here that was tied to another mode
+        self.apps_moved.setObjectName("mode-apps-moved")
+        self.apps_moved.setVisible(False)
         self.stale_apps = QLabel("")  # apps tied to a mode that is gone (deleted since)
         self.stale_apps.setObjectName("stale-apps")
         self.stale_apps.setWordWrap(True)
@@ -149,6 +167,7 @@ class ModesTab(SettingsTab):
         right.addLayout(form)
         buttons = QHBoxLayout()
         buttons.addWidget(self.save_button)
+        buttons.addWidget(self.delete_button)
         buttons.addWidget(self.origin, 1)
         right.addLayout(buttons)
         right.addWidget(QLabel("Try it on sample text:"))
@@ -158,6 +177,7 @@ class ModesTab(SettingsTab):
         right.addWidget(self.bind_problem)
         right.addLayout(apps_row)
         right.addWidget(self.apps_problem)
+        right.addWidget(self.apps_moved)
         right.addLayout(stale_row)
         right.addWidget(
             note(
@@ -166,7 +186,13 @@ class ModesTab(SettingsTab):
                 "the one in use; a mode's hotkey still picks its mode."
             )
         )
-        right.addWidget(note("Built-in modes are read-only; saving one under its name makes your own copy."))
+        right.addWidget(
+            note(
+                "Built-in modes are read-only; saving one under its name makes your own copy "
+                '("Restore built-in" deletes it). Saving a mode of yours under another name '
+                "renames it; a built-in one is copied."
+            )
+        )
         right_box = QWidget()
         right_box.setLayout(right)
         splitter = QSplitter()
@@ -177,6 +203,7 @@ class ModesTab(SettingsTab):
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
         self._modes: dict[str, Any] = {}
+        self._builtins: set[str] = set()  # the names of the modes Holdtype ships
         self._mode_keys: dict[str, str] = {}
         self._mode_apps: dict[str, str] = {}
         self._active = "raw"
@@ -187,7 +214,10 @@ class ModesTab(SettingsTab):
         self._filling = False  # the editor is being filled from a mode, not edited
         self._editing: Any = None  # the mode the editor was filled from (None: a new one)
         self._quiet_select = False  # the list's selection is changed by code: no question
+        self._kept_shown = False  # a draft kept when Holdtype last quit was looked for
+        self._fresh: dict[str, str] = {}  # the editor's texts as "New mode" filled them
         self.confirm_switch: QMessageBox | None = None  # the open "Save your changes…?" question
+        self.confirm_delete: QMessageBox | None = None  # the open "Delete mode…?" question
         for line in (self.name, self.description, self.model, self.output_field):
             line.textEdited.connect(self._edited)
         for box in (self.system, self.template, self.schema):
@@ -209,10 +239,11 @@ class ModesTab(SettingsTab):
     # --- list -----------------------------------------------------------------------------
     def reload_modes(self) -> None:
         """Re-read the mode files and refill the list."""
-        from app.llm.modes import load_modes
+        from app.llm.modes import builtin_names, load_modes
 
         try:
             self._modes = load_modes()
+            self._builtins = builtin_names()
         except HoldtypeError as exc:
             self.origin.setText(str(exc))
             self._modes = {}
@@ -294,7 +325,7 @@ class ModesTab(SettingsTab):
             return
         target = str(current.data(Qt.ItemDataRole.UserRole))
         self._set_current_quietly(previous)  # the draft's mode stays selected until answered
-        self._ask_about_draft(target)
+        self._ask_about_draft(f"before showing '{target}'", lambda: self.select(target))
 
     def _set_current_quietly(self, item: QListWidgetItem | None) -> None:
         """Make ``item`` the list's current one (None: none at all, not only unselected: the
@@ -307,9 +338,10 @@ class ModesTab(SettingsTab):
             self.list.setCurrentItem(item)
         self.list.blockSignals(False)
 
-    def _ask_about_draft(self, target: str) -> None:
-        """Ask whether to save the editor's changes before showing mode ``target``: the question
-        is :attr:`confirm_switch`, open until answered; Cancel (and Esc) keeps editing."""
+    def _ask_about_draft(self, before: str, then: Callable[[], object]) -> None:
+        """Ask whether to save the editor's changes ``before`` doing what ``then`` does (show
+        another mode, close the window): the question is :attr:`confirm_switch`, open until
+        answered; Cancel (and Esc) keeps editing."""
         if self.confirm_switch is not None:
             return
         name = self.name.text().strip() or "this mode"
@@ -317,22 +349,46 @@ class ModesTab(SettingsTab):
         self.confirm_switch = open_question(
             self,
             "modes-unsaved-confirm",
-            ("Unsaved mode", f"Save your changes to mode '{name}' before showing '{target}'?"),
+            ("Unsaved mode", f"Save your changes to mode '{name}' {before}?"),
             buttons.Save | buttons.Discard | buttons.Cancel,
             buttons.Save,
-            answered=lambda answer: self._draft_answered(answer, target),
+            answered=lambda answer: self._draft_answered(answer, then),
             closed=self._asked,
         )
 
-    def _draft_answered(self, answer: QMessageBox.StandardButton, target: str) -> None:
+    def _draft_answered(self, answer: QMessageBox.StandardButton, then: Callable[[], object]) -> None:
         if answer == QMessageBox.StandardButton.Save:
             if self.save_current() is None:
                 return  # not saved: the reason is shown, and the edits stay
         elif answer == QMessageBox.StandardButton.Discard:
             self._draft = False
+            self.reload_modes()  # the editor shows a saved mode again, not the dropped edits
         else:
             return
-        self.select(target)
+        then()
+
+    def close_requested(self, close: Callable[[], object]) -> bool:
+        """With unsaved edits to a mode, ask Save / Discard / Cancel first (closing the window
+        kept them in the editor alone, unsaid, until the app quit); ``close`` once answered."""
+        if not self._unsaved():
+            return True
+        self._ask_about_draft("before closing the settings", close)
+        return False
+
+    def _unsaved(self) -> bool:
+        """Whether the editor holds edits of the user's not saved: a new mode left as "New
+        mode" filled it is none (closing or quitting would ask about, or save, "my-mode")."""
+        return self._draft and not (self._editing is None and self._texts() == self._fresh)
+
+    def _texts(self) -> dict[str, str]:
+        """The editor's fields as they read, valid or not."""
+        texts = {key: line.text() for key, line in self._lines().items()}
+        texts.update(
+            system=self.system.toPlainText(),
+            template=self.template.toPlainText(),
+            schema=self.schema.toPlainText(),
+        )
+        return texts
 
     def _asked(self) -> None:
         """The question was answered (or closed): let it go."""
@@ -369,14 +425,15 @@ class ModesTab(SettingsTab):
         self.template.setPlainText(mode.template)
         self.schema.setPlainText(json.dumps(mode.schema_, indent=1) if mode.schema_ else "")
         self.output_field.setText(mode.output_field or "")
-        user_dir = get_paths().modes_dir
-        is_user = bool(mode.source) and Path(mode.source).parent == user_dir
+        is_user = _is_user(mode)
         self.origin.setText("your mode" if is_user else ("built in" if mode.source else ""))
         self._set_editable(mode.name != "raw")
+        self._show_delete(mode)
         keys = [k for k, m in self._mode_keys.items() if m == mode.name]
         self._show_binding(keys[0] if keys else "")
         self.apps_field.setText(", ".join(self._apps_of(mode.name)))
         self.apps_problem.setText("")
+        self._say_moved([])
         self.result.setText("")
 
     # --- actions --------------------------------------------------------------------------
@@ -385,10 +442,13 @@ class ModesTab(SettingsTab):
         "Use for dictation" and the mode's hotkey wait until it is saved."""
         self._set_current_quietly(None)
         self._show_binding("")
+        self._show_delete(None)
         self.apps_field.setText("")
+        self._say_moved([])
         with self._filling_editor():
             self._fill_new()
         self._draft = True
+        self._fresh = self._texts()
 
     def _fill_new(self) -> None:
         self._editing = None
@@ -419,24 +479,126 @@ class ModesTab(SettingsTab):
             data["model"] = self.model.text().strip()
         schema = self.schema.toPlainText().strip()
         if schema:
-            data["schema"] = json.loads(schema)
+            try:
+                data["schema"] = json.loads(schema)
+            except json.JSONDecodeError as exc:  # the field is named: JSON's message alone is not
+                raise ValueError(f"Schema: {exc}") from None
         if self.output_field.text().strip():
             data["output_field"] = self.output_field.text().strip()
         return data
 
     def save_current(self) -> Path | None:
-        """Validate and save the editor as a user mode."""
+        """Validate and save the editor as a user mode. A mode of the user's saved under
+        another name is renamed: its old file goes, and the settings that named it (the mode in
+        use, its hotkey, its apps) follow it; a built-in one is copied under the new name."""
+        name = self.name.text().strip()
+        old = self._editing
+        renamed = old is not None and old.name != name
         try:
+            taken = self._modes.get(name)
+            if renamed and taken is not None and _is_user(taken):  # the move would delete it
+                raise ValueError(f"you have a mode called {name} already; pick another name")
             path = save_user_mode(self.editor_data())
         except (ValueError, HoldtypeError) as exc:
             self.origin.setText(f"Not saved: {describe_error(exc)}")
             return None
-        name = self.name.text().strip()
+        said: list[str] = []
+        if renamed and _is_user(old):
+            from app.llm.modes import retarget_mode
+
+            before = Path(old.source)
+            try:
+                if before.exists() and not before.samefile(path):  # (not a change of case alone)
+                    before.unlink()
+            except OSError as exc:
+                log.warning("mode file %s stays: %s", before, exc)
+            moved, said = retarget_mode(self.apply(self.ctx.live.settings), old.name, name)
+            if said:
+                self._take(moved)
+                self.changed()
         self._draft = False  # saved: the list may show it afresh
         self.reload_modes()
         self.select(name)
-        self.origin.setText(f"saved to {path}")
+        if renamed and _is_user(old):
+            self.origin.setText("; ".join([f"renamed from {old.name}, saved to {path}", *said]))
+        else:
+            self.origin.setText(f"saved to {path}")
         return path
+
+    def _take(self, settings: Settings) -> None:
+        """Make the tab's values (mode in use, mode hotkeys, apps) those of ``settings``."""
+        self._active = settings.modes.active
+        self._mode_keys = dict(settings.hotkey.mode_keys)
+        self._mode_apps = dict(settings.modes.apps)
+
+    def _show_delete(self, mode: Any) -> None:
+        """Offer to delete the mode shown, a mode of the user's: "Restore built-in" for the
+        user's copy of a built-in mode; nothing for a built-in one or a new mode."""
+        mine = mode is not None and _is_user(mode)
+        copy = mine and mode.name in self._builtins
+        self.delete_button.setText("Restore built-in" if copy else "Delete mode")
+        self.delete_button.setEnabled(mine)
+
+    def delete_selected(self) -> None:
+        """Ask, then delete the selected mode of the user's (see :meth:`_delete_answered`)."""
+        from app.llm.modes import retarget_mode
+
+        name = self.selected_name() or ""
+        mode = self._modes.get(name)
+        if mode is None or not _is_user(mode) or self.confirm_delete is not None:
+            return
+        buttons = QMessageBox.StandardButton
+        if name in self._builtins:
+            title, action = "Restore built-in mode", "Restore built-in"
+            question = f"Delete your copy of '{name}' ({mode.source}) and use the built-in '{name}' again?"
+        else:
+            title, action = "Delete mode", "Delete"
+            _, said = retarget_mode(self.apply(self.ctx.live.settings), name, None)
+            question = f"Delete your mode '{name}' ({mode.source})?"
+            if said:
+                question += "\n\nThen " + "; ".join(said) + "."
+        if self._draft:
+            question += "\n\nYour unsaved changes to it are lost."
+        self.confirm_delete = open_question(
+            self,
+            "modes-delete-confirm",
+            (title, question),
+            buttons.Yes | buttons.Cancel,
+            buttons.Cancel,
+            answered=lambda answer: self._delete_answered(answer, name),
+            closed=self._delete_asked,
+        )
+        yes = self.confirm_delete.button(buttons.Yes)
+        yes.setText(action)
+
+    def _delete_asked(self) -> None:
+        self.confirm_delete = None
+
+    def _delete_answered(self, answer: QMessageBox.StandardButton, name: str) -> None:
+        """Delete mode ``name`` (answered Yes): the user's copy of a built-in gives the built-in
+        back; a mode of the user's alone is let go in the settings too (see
+        :func:`~app.llm.modes.retarget_mode`), which never name a mode that is gone."""
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        from app.llm.modes import remove_user_mode, retarget_mode
+
+        try:
+            files, restored = remove_user_mode(name)
+        except (OSError, HoldtypeError) as exc:
+            self.origin.setText(f"Not deleted: {exc}")
+            return
+        said: list[str] = []
+        if not restored:
+            moved, said = retarget_mode(self.apply(self.ctx.live.settings), name, None)
+            if said:
+                self._take(moved)
+                self.changed()
+        self._draft = False
+        self.reload_modes()
+        self.select(name if restored else self._active)
+        where = ", ".join(str(path) for path in files)
+        done = f"built-in {name} restored (deleted {where})" if restored else f"deleted {name} ({where})"
+        self.origin.setText("; ".join([done, *said]))
 
     def use_selected(self) -> None:
         """Make the selected mode the active one."""
@@ -543,6 +705,8 @@ class ModesTab(SettingsTab):
         if typed == self._apps_of(name):
             return
         folded = {app.casefold() for app in typed}
+        others = {app.casefold(): mode for app, mode in self._mode_apps.items() if mode != name}
+        moved = [(app, others[app.casefold()]) for app in typed if app.casefold() in others]
         apps = {
             app: mode
             for app, mode in self._mode_apps.items()
@@ -558,6 +722,12 @@ class ModesTab(SettingsTab):
         self._mode_apps = checked
         self.changed()
         self.reload_modes()
+        self._say_moved([f"{app} was tied to {mode}; now to {name}" for app, mode in moved])
+
+    def _say_moved(self, lines: list[str]) -> None:
+        """Say which apps just named were taken from another mode (an app has one mode)."""
+        self.apps_moved.setText("\n".join(lines))
+        self.apps_moved.setVisible(bool(lines))
 
     def _show_binding(self, key: str) -> None:
         """Show the selected mode's hotkey; "Remove binding" is there only when it has one."""
@@ -579,6 +749,90 @@ class ModesTab(SettingsTab):
         self._mode_keys = dict(settings.hotkey.mode_keys)
         self._mode_apps = dict(settings.modes.apps)
         self.reload_modes()
+        if not self._kept_shown:
+            self._kept_shown = True
+            self._show_kept_draft()
+
+    def stop(self) -> None:
+        """Holdtype quits with a mode being written: it is saved when it can be (every other tab
+        saves as you type; it was dropped without a word); else, so that nothing typed is lost
+        and nothing is asked while quitting (a logout quits too), it is kept in
+        :func:`kept_draft_path`, and the tab shows it again, unsaved, the next time it opens."""
+        if not self._unsaved() or self.save_current() is not None:
+            self._draft = False
+            return
+        self._draft = False
+        fields = self._texts()
+        problem = self.origin.text().removeprefix("Not saved: ")
+        kept = {
+            "fields": fields,
+            "editing": self._editing.to_toml_dict() if self._editing is not None else None,
+            "source": self._editing.source if self._editing is not None else "",
+            "problem": problem,
+        }
+        path = kept_draft_path()
+        try:
+            ensure_dir(path.parent, private=True)
+            tmp = private_file(path.with_suffix(".json.tmp"))  # the prompts are the user's own
+            tmp.write_text(json.dumps(kept, ensure_ascii=False, indent=1), encoding="utf-8")
+            replace_file(tmp, path)
+        except OSError as exc:
+            log.warning("the unsaved mode %s is lost: %s", fields["name"], exc)
+            return
+        log.info("the unsaved mode %s is kept in %s: %s", fields["name"], path, problem)
+
+    def _lines(self) -> dict[str, QLineEdit]:
+        """The editor's one-line fields, by the name a mode gives them."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "model": self.model,
+            "output_field": self.output_field,
+        }
+
+    def _show_kept_draft(self) -> None:
+        """Show the mode draft kept when Holdtype last quit (:meth:`stop`) in the editor,
+        unsaved, as it was left; the file goes (the draft is the editor's again)."""
+        from app.llm.modes import Mode
+
+        path = kept_draft_path()
+        try:
+            kept = json.loads(read_text(path))
+            fields = {key: str(kept["fields"].get(key) or "") for key in _FIELDS}
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            log.warning("the unsaved mode kept in %s cannot be read: %s", path, exc)
+            return
+        editing = None
+        if isinstance(kept.get("editing"), dict):
+            with contextlib.suppress(ValueError):  # (a ValidationError is one)
+                editing = Mode.model_validate({**kept["editing"], "source": str(kept.get("source") or "")})
+        name = editing.name if editing is not None and editing.name in self._modes else None
+        rows = [
+            r for r in range(self.list.count()) if self.list.item(r).data(Qt.ItemDataRole.UserRole) == name
+        ]
+        self._set_current_quietly(self.list.item(rows[0]) if rows else None)
+        with self._filling_editor():
+            self._editing = editing
+            for key, line in self._lines().items():
+                line.setText(fields[key])
+            self.system.setPlainText(fields["system"])
+            self.template.setPlainText(fields["template"])
+            self.schema.setPlainText(fields["schema"])
+            self._set_editable(True)
+        keys = [k for k, m in self._mode_keys.items() if m == name] if name else []
+        self._show_binding(keys[0] if keys else "")
+        self.apps_field.setText(", ".join(self._apps_of(name)) if name else "")
+        self._show_delete(self._modes.get(name) if name else None)
+        self._draft = True
+        problem = str(kept.get("problem") or "")
+        self.origin.setText(
+            f"Kept from when Holdtype quit, not saved{f' ({problem})' if problem else ''}: "
+            "save it, or choose another mode to discard it."
+        )
+        with contextlib.suppress(OSError):
+            path.unlink()
 
     def shows(self, settings: Settings) -> bool:
         """Always refilled: a refill re-reads the mode files, and keeps a draft being written."""
@@ -588,6 +842,11 @@ class ModesTab(SettingsTab):
         """Return the settings with this tab's values."""
         settings = section(settings, "modes", active=self._active, apps=dict(self._mode_apps))
         return section(settings, "hotkey", mode_keys=dict(self._mode_keys))
+
+
+def _is_user(mode: Any) -> bool:
+    """Whether ``mode`` was loaded from the user's modes folder (not built in)."""
+    return bool(mode.source) and Path(mode.source).parent == get_paths().modes_dir
 
 
 def _html(text: str) -> str:

@@ -230,9 +230,11 @@ class SettingsWindow(QWidget):
         self.status.setText(message)
 
     def stop(self) -> None:
-        """The app quits: the tabs end their background work (a model download)."""
+        """The app quits: the tabs end their background work (a model download) and keep
+        what they hold unsaved (a mode being written), then what that changed is saved."""
         for page in self.pages.values():
             page.stop()
+        self.commit()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         """Esc closes the window, once nothing in it took the key (a cell being edited, a
@@ -243,6 +245,12 @@ class SettingsWindow(QWidget):
         super().keyPressEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Closing the window commits pending edits (the app keeps running in the tray)."""
+        """Closing the window commits pending edits (the app keeps running in the tray); a tab
+        with work not saved (a mode being written) asks first, on show."""
+        for key, page in self.pages.items():
+            if not page.close_requested(self.close):
+                event.ignore()
+                self.show_tab(key)
+                return
         self.commit()
         super().closeEvent(event)
