@@ -468,6 +468,11 @@ class Engine:
 
     def _on_begin(self, command: msg.Begin) -> None:
         if self._current is not None:
+            if command.toggle and not self._current.from_key:
+                # A toggle key's press while a recording started elsewhere (`holdtype dictate
+                # start`, the tray) runs: the user means to stop it. Ignored, it took a second
+                # press, and the microphone stayed on meanwhile.
+                self._on_end(msg.End(command.at))
             return  # already recording (auto-repeat, or a second source)
         if not self._mic.armed:
             self._mic.arm()
@@ -501,7 +506,14 @@ class Engine:
         if spool is not None:  # for a recovery after a crash: where and when this was said
             spool.note(key_down=command.at, device=self._mic.device_name)
         utt = msg.Utterance(
-            gen, mode, command.at, time.monotonic(), streaming, spool, spool_error=spool_error
+            gen,
+            mode,
+            command.at,
+            time.monotonic(),
+            streaming,
+            spool,
+            spool_error=spool_error,
+            from_key=command.from_key,
         )
         utt.recording.set()
         self._current = utt
@@ -704,7 +716,10 @@ class Engine:
 
         now = time.time() - max(0.0, time.monotonic() - action.time)  # when the key event came
         if action.kind == ActionKind.START:
-            self._commands.put(msg.Begin(action.mode_name or None, now, from_key=True))
+            from app.hotkey.gesture import mode_for_key
+
+            toggle = mode_for_key(action.binding, self._settings.hotkey.mode) == "toggle"
+            self._commands.put(msg.Begin(action.mode_name or None, now, from_key=True, toggle=toggle))
         elif action.kind == ActionKind.STOP:
             self._commands.put(msg.End(now, from_key=True))
         elif action.kind == ActionKind.DISCARD:

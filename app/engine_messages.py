@@ -24,6 +24,7 @@ class Begin:
     mode: str | None
     at: float
     from_key: bool = False  # sent by the hotkey listener (else by the tray, CLI or a test)
+    toggle: bool = False  # a press of a key that works in toggle mode (its next press stops)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +122,7 @@ class Utterance:
     cancelled: bool = False
     error: str | None = None
     spool_error: str | None = None  # the spool could not be made: no crash safety
+    from_key: bool = False  # started by a hotkey press (else by the tray, the CLI, a test)
     app: str = ""  # the app dictated into, as the press found it ("" when unknown)
     window_pid: int | None = None  # the process of the window dictated into (None: unknown)
     # Set once ``app`` (and the mode ``modes.apps`` ties to it) is known: the output waits

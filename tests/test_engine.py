@@ -512,6 +512,26 @@ def test_a_toggle_recording_stopped_from_the_tray_lets_the_next_press_start_one(
         eng.shutdown()
 
 
+def test_in_toggle_mode_one_press_stops_a_recording_started_from_the_tray(x_env, pulse, target_window, speak):
+    """Toggle mode: `holdtype dictate start` (or the tray) starts a recording; the key's press
+    was taken as a start, ignored since one ran, and only a second press stopped it: the
+    microphone stayed on after the press meant to stop it."""
+    eng = Engine(Settings(hotkey=HotkeySettings(mode="toggle")), enable_hotkeys=True, enable_audio=True)
+    try:
+        seen = _start(eng)
+        target_window.focus()
+        eng.begin()  # what `holdtype dictate start` and the tray's "Start dictation" do
+        wait_for(lambda: eng.state == ev.State.RECORDING, timeout=10, what="recording")
+        pulse.play(speak("Please book a table for four people.", speed=150))
+        x_env.xdotool("key", "Caps_Lock")  # one press
+        result = wait_for(lambda: seen.of(ev.UtteranceResult), timeout=60, what="a result")[0]
+        assert result.outcome == ev.Outcome.PASTED and "table" in result.text.lower(), result
+        # The next press starts a recording of its own, the one after stops it.
+        _dictate_again(eng, seen, x_env, pulse, speak, ("key", "Caps_Lock"), ("key", "Caps_Lock"))
+    finally:
+        eng.shutdown()
+
+
 def test_an_inserter_that_raises_leaves_the_text_on_the_clipboard_and_in_history(
     x_env, clipboard, speak, monkeypatch
 ):
