@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from app.config import (
     SCHEMA_VERSION,
     ConfigError,
+    HotkeySettings,
     Settings,
     get_value,
     load_settings,
@@ -442,3 +444,34 @@ def test_apps_tied_to_modes_are_named_once_and_in_full() -> None:
         set_value(Settings(), "modes.apps", {" ": "email"})
     with pytest.raises(ConfigError, match="give the mode used in thunderbird"):
         set_value(Settings(), "modes.apps", {"thunderbird": ""})
+
+
+@pytest.mark.parametrize(
+    ("hotkey", "problem"),
+    [
+        ({"key": "shift+esc"}, "is one of the cancel key esc"),
+        (
+            {"key": "f9", "mode_keys": {"ctrl+esc": "raw"}},
+            "cannot bind ctrl+esc to mode 'raw': it is the cancel key",
+        ),
+        (
+            {"key": "alt_gr", "mode_keys": {"alt_r": "raw"}},
+            "cannot bind alt_r to mode 'raw': it is the dictation",
+        ),
+        (
+            {"key": "ctrl_r", "mode_keys": {"ctrl": "raw"}},
+            "cannot bind ctrl to mode 'raw': it is the dictation",
+        ),
+    ],
+)
+def test_a_binding_another_takes_every_press_of_is_refused(hotkey: dict[str, object], problem: str) -> None:
+    """Only canonical names were compared: shift+esc as the hotkey was taken by the cancel key
+    (Esc), so every press cancelled; alt_r and alt_gr (one key on many layouts) were two
+    bindings of which the listener heard one."""
+    with pytest.raises(ValueError, match=re.escape(problem)):
+        HotkeySettings.model_validate(hotkey)
+
+
+def test_bindings_that_differ_in_their_modifiers_are_both_kept() -> None:
+    assert HotkeySettings.model_validate({"key": "f9", "mode_keys": {"ctrl+f9": "raw"}}).mode_keys
+    assert HotkeySettings.model_validate({"key": "f9", "cancel_key": "shift+esc"}).cancel_key == "shift+esc"

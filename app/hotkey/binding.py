@@ -204,6 +204,29 @@ EDITING_KEYS = {
 }
 
 
+def same_key(a: str, b: str) -> bool:
+    """Whether main keys ``a`` and ``b`` (canonical names) can be one key press: the same name,
+    AltGr and the right Alt (one key on many layouts), or a generic modifier and one side of it.
+
+    >>> same_key("alt_r", "alt_gr"), same_key("ctrl", "ctrl_r"), same_key("ctrl_l", "ctrl_r")
+    (True, True, False)
+    """
+    if a == b or {a, b} == {"alt_r", "alt_gr"}:
+        return True
+    return (a in MODIFIERS and MODIFIER_OF.get(b) == a) or (b in MODIFIERS and MODIFIER_OF.get(a) == b)
+
+
+def shadowed(binding: str, by: str) -> bool:
+    """Whether every press of ``binding`` is also one of ``by`` (its key, with at least its
+    modifiers held): the listener, which looks at ``by`` first (the cancel key), takes it.
+
+    >>> shadowed("shift+esc", "esc"), shadowed("esc", "shift+esc"), shadowed("alt_gr", "alt_r")
+    (True, False, True)
+    """
+    pressed, other = parse_binding(binding), parse_binding(by)
+    return same_key(pressed.key, other.key) and other.modifiers <= pressed.modifiers
+
+
 def canonical(spec: str) -> str:
     """Parse ``spec`` and return its canonical form (what settings should store)."""
     return format_binding(parse_binding(spec))
@@ -231,12 +254,15 @@ def check_hotkey(
         cancel = hotkey.cancel_key
     if key == cancel:
         return None, f"{key} is the cancel key; pick another key (or change the cancel key first)"
+    with contextlib.suppress(BindingError):
+        if shadowed(key, cancel):
+            return None, f"a press of {key} is one of the cancel key ({cancel}); pick another key"
     for other, mode in hotkey.mode_keys.items():
         try:
             other = canonical(other)
         except BindingError:
             continue
-        if other == key:
+        if other == key or (shadowed(key, other) and shadowed(other, key)):
             return None, f"{key} already starts the '{mode}' mode (Modes tab, hotkey.mode_keys)"
     if key in PASTE_KEYS:
         return None, (
