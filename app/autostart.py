@@ -83,8 +83,11 @@ def launch_command() -> list[str]:
 
 
 def _home() -> str | None:
-    """The ``HOLDTYPE_HOME`` this Holdtype runs with, which the started one must use too."""
-    return os.environ.get(HOME_ENV) or None
+    """The ``HOLDTYPE_HOME`` this Holdtype runs with, which the started one must use too, as
+    the folder it names: a relative one was written as it was, and read at login against
+    another working folder (the home), another settings and history folder."""
+    home = os.environ.get(HOME_ENV)
+    return str(Path(home).expanduser().resolve()) if home else None
 
 
 _EXEC_RESERVED = set(" \t\n\"'\\><~|&;$*?#()`")

@@ -82,6 +82,11 @@ def test_the_launch_agent_is_written_to_the_users_launch_agents_and_removed(  # 
     assert not path.exists() and path.parent.is_dir()
     assert set_launch_agent(False) is None  # already gone: no error
 
+    monkeypatch.chdir(tmp_path)  # a relative HOLDTYPE_HOME is written as the folder it names
+    monkeypatch.setenv("HOLDTYPE_HOME", "relative home")
+    with set_launch_agent(True).open("rb") as f:  # type: ignore[union-attr]
+        assert plistlib.load(f)["EnvironmentVariables"] == {"HOLDTYPE_HOME": str(tmp_path / "relative home")}
+
     monkeypatch.delenv("HOLDTYPE_HOME")
     with set_launch_agent(True).open("rb") as f:  # type: ignore[union-attr]
         assert "EnvironmentVariables" not in plistlib.load(f)
