@@ -493,7 +493,8 @@ class Engine:
                 spool_error = str(exc)
                 self._publish(ev.ErrorRaised(f"{exc}; recording without crash safety", "spool"))
         try:
-            recorder.start(spool)
+            # (its pre-roll counted from the key: this thread may take the press late)
+            recorder.start(spool, pressed_at=time.monotonic() - max(0.0, time.time() - command.at))
         except BaseException:  # (the device went away since it was found armed)
             if spool is not None:
                 spool.close(keep=False)

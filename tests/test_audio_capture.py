@@ -176,6 +176,33 @@ def test_pre_roll_keeps_audio_from_before_start(
         assert _speech_span(audio) == 0.0  # without pre-roll the word is lost: the test can tell
 
 
+def test_a_press_handled_late_keeps_its_pre_roll_from_the_key(
+    pulse: PulseServer, speak: Speak, errors: Errors
+) -> None:
+    """The pre-roll was counted back from when the engine's thread took the press: a thread
+    busy for a moment (a slow disk for the spool, settings being applied) cut the first words."""
+    import time
+
+    clip = speak("Hello.")
+    expected = _read(clip)
+    rec = Recorder(AudioSettings(pre_roll_s=0.3), on_error=errors)
+    rec.arm()
+    try:
+        assert rec.wait_frames(int(1.0 * SAMPLE_RATE), timeout=30)
+        for late in (False, True):
+            pressed = time.monotonic()  # the key goes down as the word starts
+            _play_and_capture(pulse, rec, clip)
+            assert rec.wait_frames(rec.frames_captured + int(0.5 * SAMPLE_RATE), timeout=15)
+            rec.start(pressed_at=pressed if late else None)  # taken a second or so after
+            audio = rec.stop()
+            if late:
+                assert abs(_speech_span(audio) - _speech_span(expected)) < 0.1
+            else:
+                assert _speech_span(audio) == 0.0  # counted from now: the word is lost
+    finally:
+        rec.disarm()
+
+
 def test_a_longer_pre_roll_set_while_armed_adds_no_silence_it_never_heard(
     pulse: PulseServer, speak: Speak, errors: Errors
 ) -> None:
@@ -186,9 +213,9 @@ def test_a_longer_pre_roll_set_while_armed_adds_no_silence_it_never_heard(
     try:
         assert rec.wait_frames(int(1.0 * SAMPLE_RATE), timeout=30)
         assert rec.retune(AudioSettings(pre_roll_s=2.0))
-        rec.start()  # at once: the grown ring holds what the old one had, 0.5 s and a little
+        rec.start()  # at once: the grown ring holds what the old one had, 1 s and a little
         audio = rec.stop()
-        assert audio.size < int(1.0 * SAMPLE_RATE), audio.size / SAMPLE_RATE
+        assert audio.size < int(1.5 * SAMPLE_RATE), audio.size / SAMPLE_RATE
         assert rec.wait_frames(rec.frames_captured + int(2.2 * SAMPLE_RATE), timeout=30)
         _play_and_capture(pulse, rec, speak("Hello."))
         rec.start()  # the new pre-roll, whole, once as much audio came

@@ -34,6 +34,10 @@ log = logging.getLogger(__name__)
 
 BLOCK_S = 0.05  # 20 ms blocks cost ~1.3 % CPU while idle-armed, 50 ms ~0.5 %
 _LEVEL_WINDOW = SAMPLE_RATE // 20
+#: A press handled this much later than its key went down (the engine thread busy, a slow disk
+#: for the spool) still gets its pre-roll counted back from the key: the first words were cut.
+LATE_PRESS_S = 2.0
+
 _INITIAL_UTTERANCE_S = 30.0
 _GROW_MARGIN_S = 5.0
 #: A recording at least this long (s) that got under STARVED_SHARE of its length from the
@@ -58,6 +62,12 @@ def starved(lasted_s: float, received_s: float) -> str | None:
         f"the microphone delivered {received_s:.1f} s of audio in the {lasted_s:.1f} s recorded: "
         "the sound server does not answer, or the device stopped"
     )
+
+
+def _ring_size(pre_frames: int) -> int:
+    """The frames the ring keeps: a pre-roll of ``pre_frames`` however late the press is
+    handled (:data:`LATE_PRESS_S`), and the level meter's window."""
+    return max(pre_frames, SAMPLE_RATE // 2) + round(LATE_PRESS_S * SAMPLE_RATE) + _LEVEL_WINDOW
 
 
 class Recorder:
@@ -86,7 +96,7 @@ class Recorder:
         # A pre-roll longer than a whole recording may be (pre_roll_s 3, max_record_s 2) made
         # every press fail: it is cut to the recording's length.
         self._pre_frames = min(round(settings.pre_roll_s * SAMPLE_RATE), self._max_frames)
-        self._ring = np.zeros(max(self._pre_frames, SAMPLE_RATE // 2) + _LEVEL_WINDOW, np.float32)
+        self._ring = np.zeros(_ring_size(self._pre_frames), np.float32)
         self._ring_total = 0  # frames ever written to the ring
         self._ring_from = 0  # the first of them the ring holds for sure (see retune)
         self._utt = np.zeros(0, np.float32)
@@ -299,7 +309,7 @@ class Recorder:
             return False
         max_frames = int(settings.max_record_s * SAMPLE_RATE)
         pre_frames = min(round(settings.pre_roll_s * SAMPLE_RATE), max_frames)
-        size = max(pre_frames, SAMPLE_RATE // 2) + _LEVEL_WINDOW
+        size = _ring_size(pre_frames)
         with self._lock:
             if self._recording:
                 return False
@@ -322,12 +332,16 @@ class Recorder:
         return True
 
     # --- utterances -------------------------------------------------------------------------
-    def start(self, spool: SpoolWriter | None = None) -> None:
-        """Begin an utterance with the last ``pre_roll_s`` seconds already in it."""
+    def start(self, spool: SpoolWriter | None = None, pressed_at: float | None = None) -> None:
+        """Begin an utterance with the last ``pre_roll_s`` seconds already in it: those before
+        ``pressed_at`` (``time.monotonic()`` when the key went down), when the start comes
+        later (up to :data:`LATE_PRESS_S`), else before now."""
         if not self.armed:
             raise AudioError(self._lost or "the microphone is not armed (no input device open)")
+        late = 0.0 if pressed_at is None else min(max(0.0, time.monotonic() - pressed_at), LATE_PRESS_S)
         with self._lock:
-            pre = min(self._pre_frames, self._ring_total - self._ring_from, self._ring.size)
+            wanted = self._pre_frames + round(late * SAMPLE_RATE)
+            pre = min(wanted, self._ring_total - self._ring_from, self._ring.size, self._utt.size)
             if pre:
                 end = self._ring_total % self._ring.size
                 idx = np.arange(end - pre, end) % self._ring.size
