@@ -147,7 +147,7 @@ def test_a_decimal_comma_is_read_and_a_value_out_of_range_is_refused_aloud(  # t
     assert box.value() == 0.25  # ...and refused, saying why
     assert box.problem.isVisible()
     assert box.problem.text() == "9 s is more than the 5 s allowed; it stays 0,25 s."
-    qtbot.wait(400)
+    commit(qtbot, window)  # (what the window's timer does: the value refused is not saved)
     assert saved(config_path).hotkey.min_hold_s == 0.25
     box.setValue(1.0)  # a value taken: the message has done its work
     assert not box.problem.isVisible()
@@ -536,9 +536,8 @@ def test_a_rule_replacement_being_typed_survives_the_save_of_its_find(  # type: 
     qtbot.waitUntil(lambda: tab.term_list() == ["PyPI"], timeout=5000)
 
 
-def test_add_rule_saves_nothing_until_find_is_typed(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
-    # "Add rule" added and saved the placeholder rule "find me" -> "" at once: dictating
-    # "can you find me a flight" came out "can you a flight".
+def _add_rule_with_the_button(qtbot, config_path: Path, write_settings):  # type: ignore[no-untyped-def]
+    """The settings window on the Vocabulary tab, its "Add rule" button clicked: (window, tab)."""
     write_settings(Settings())
     window = open_window(qtbot, config_path)
     window.bring_forward("vocabulary")
@@ -546,6 +545,13 @@ def test_add_rule_saves_nothing_until_find_is_typed(qtbot, config_path: Path, wr
     tab = window.pages["vocabulary"]
     button = next(b for b in tab.findChildren(QPushButton) if b.text() == "Add rule")
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    return window, tab
+
+
+def test_add_rule_saves_nothing_until_find_is_typed(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
+    # "Add rule" added and saved the placeholder rule "find me" -> "" at once: dictating
+    # "can you find me a flight" came out "can you a flight".
+    window, tab = _add_rule_with_the_button(qtbot, config_path, write_settings)
     assert tab.rules.rowCount() == 1 and tab.rules.item(0, 0).text() == ""
     assert not window._dirty  # nothing to save yet
     assert tab.rules.state() == QAbstractItemView.State.EditingState  # Find is being typed
@@ -562,20 +568,16 @@ def test_a_new_rule_is_not_in_use_until_its_replacement_is_entered(  # type: ign
 ) -> None:
     # Add rule, Find typed, Enter: 300 ms later "teh" -> "" was saved, which deleted "teh" from
     # every dictation until Replace was filled in.
-    write_settings(Settings())
-    window = open_window(qtbot, config_path)
-    window.bring_forward("vocabulary")
-    qtbot.waitExposed(window)
-    tab = window.pages["vocabulary"]
-    button = next(b for b in tab.findChildren(QPushButton) if b.text() == "Add rule")
-    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    window, tab = _add_rule_with_the_button(qtbot, config_path, write_settings)
     editor = tab.rules.viewport().findChild(QLineEdit)
     qtbot.keyClicks(editor, "teh")
     qtbot.keyClick(editor, Qt.Key.Key_Return)
-    qtbot.wait(600)  # the window's save would have come by now
-    assert saved(config_path).rules == [] and not window._dirty
+    qtbot.waitUntil(tab.rule_note.isVisible, timeout=5000)  # (said once the editor has closed)
+    assert "Not in use yet: “teh”" in tab.rule_note.text()
+    # no edit reported, so no save to come (an edit marks the tab at once, and starts the timer)
+    assert not window._dirty and not window._timer.isActive()
+    assert saved(config_path).rules == []
     assert "Saved" not in window.status.text()
-    assert tab.rule_note.isVisible() and "Not in use yet: “teh”" in tab.rule_note.text()
     tab.try_input.setText("teh cat")
     assert tab.try_output.text() == "teh cat"  # not applied either
     # Left empty on purpose (a rule that deletes the word): the empty cell opened and left with Enter
@@ -658,8 +660,7 @@ def test_a_term_already_listed_is_said_so_and_nothing_is_saved(  # type: ignore[
     tab = window.pages["vocabulary"]
     tab.new_term.setText("PyPI")
     qtbot.keyClick(tab.new_term, Qt.Key.Key_Return)
-    assert not window._dirty
-    qtbot.wait(400)  # the window's save would have come by now
+    assert not window._dirty and not window._timer.isActive()  # no edit: no save to come
     assert "Saved" not in window.status.text()
     assert "“PyPI” is already in the list" in tab.term_note.text() and not tab.term_note.isHidden()
     assert [i.row() for i in tab.terms.selectionModel().selectedRows()] == [1]
