@@ -222,3 +222,59 @@ def test_text_offered_only_as_text_plain_comes_back(
     finally:
         owner.kill()
         owner.wait()
+
+
+# A program that owns the clipboard with a picture it takes 3 s to give (as a paint program
+# rendering it on request), until the clipboard is taken from it, which it says.
+SLOW_PICTURE_OWNER = """
+import sys, time
+from Xlib import X, Xatom, display
+from Xlib.protocol import event
+d = display.Display()
+w = d.screen().root.create_window(0, 0, 1, 1, 0, X.CopyFromParent)
+clipboard, targets = d.intern_atom("CLIPBOARD"), d.intern_atom("TARGETS")
+png = d.intern_atom("image/png")
+w.set_selection_owner(clipboard, X.CurrentTime)
+d.sync()
+print("owned", flush=True)
+while True:
+    e = d.next_event()
+    if e.type == X.SelectionClear:
+        print("lost", flush=True)
+        break
+    if e.type != X.SelectionRequest:
+        continue
+    prop = e.property or e.target
+    if e.target == targets:
+        e.requestor.change_property(prop, Xatom.ATOM, 32, [targets, png])
+    elif e.target == png:
+        time.sleep(3.0)
+        e.requestor.change_property(prop, png, 8, b"\\x89PNG\\r\\n\\x1a\\n" + bytes(64))
+    else:
+        prop = X.NONE
+    notify = event.SelectionNotify(
+        time=e.time, requestor=e.requestor, selection=e.selection, target=e.target, property=prop
+    )
+    e.requestor.send_event(notify, event_mask=0)
+    d.flush()
+"""
+
+
+def test_a_picture_that_cannot_be_put_back_is_not_pasted_over(
+    x_env: XDisplay, clipboard: XClipboard, target_window: TargetWindow
+) -> None:
+    """A picture given too slowly (or too big) to be kept was lost to the paste: the clipboard
+    was left empty. A short dictation is typed instead, and the picture's owner keeps it."""
+    owner = subprocess.Popen(
+        [sys.executable, "-c", SLOW_PICTURE_OWNER], env=x_env.env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert owner.stdout is not None and owner.stdout.readline().strip() == "owned"
+        result = X11Inserter(PasteSettings(trailing_space=False, restore_delay_ms=50)).insert("Short words.")
+        assert result.ok and result.method == "type", result
+        target_window.wait_for_text("Short words.")
+        assert owner.poll() is None  # still there, still the owner: it never lost the clipboard
+        assert "image/png" in _targets(x_env)
+    finally:
+        owner.kill()
+        owner.wait()

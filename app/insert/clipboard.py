@@ -113,6 +113,9 @@ class X11Clipboard:
     def __init__(self, selection: Literal["clipboard", "primary"] = "clipboard") -> None:
         self.tool = "xclip" if shutil.which("xclip") else "xsel" if shutil.which("xsel") else None
         self.selection = selection
+        #: The formats the last :meth:`read` could not keep (not given in time, too big): a
+        #: paste over them would lose them for good.
+        self.unkept: list[str] = []
         self._xclip = ["xclip", "-selection", selection]
         self._xsel = ["xsel", f"--{selection}"]
 
@@ -141,6 +144,7 @@ class X11Clipboard:
         to put it back whole after a paste; the types on offer are asked once."""
         tool = self._tool()
         extra: dict[str, bytes] = {}
+        self.unkept = []
         if tool == "xclip":
             listed = self._targets()
             offered = frozenset(listed or ())
@@ -195,11 +199,14 @@ class X11Clipboard:
         for name, future in reads.items():
             if not future.done() or future.cancelled() or future.exception() is not None:
                 log.debug("clipboard format %s not kept: not read in time", name)
+                self.unkept.append(name)
                 continue
             out = future.result()
-            if out.returncode != 0 or not out.stdout or len(out.stdout) > MAX_FORMAT_BYTES:
-                continue
-            if total + len(out.stdout) > MAX_FORMATS_BYTES:
+            if out.returncode != 0 or not out.stdout:
+                continue  # (offered, but not given: nothing to lose)
+            if len(out.stdout) > MAX_FORMAT_BYTES or total + len(out.stdout) > MAX_FORMATS_BYTES:
+                log.debug("clipboard format %s not kept: too big", name)
+                self.unkept.append(name)
                 continue
             total += len(out.stdout)
             found[name] = out.stdout

@@ -41,6 +41,9 @@ from app.insert.clipboard import IMAGE_TARGETS, ClipboardError, X11Clipboard
 from app.insert.x11_selection import SelectionOwner
 
 log = logging.getLogger(__name__)
+#: A text up to this long is typed rather than pasted when the clipboard holds what could not
+#: be put back after a paste (typing it takes about a second).
+TYPE_INSTEAD_MAX_CHARS = 160
 
 #: How long the target window gets to ask for the clipboard after the paste shortcut.
 READ_TIMEOUT_S = 3.0
@@ -220,6 +223,16 @@ class X11Inserter:
         except ClipboardError as exc:  # its owner hangs: paste all the same, and leave the text
             log.warning("cannot read the clipboard (%s); pasting without restoring it", exc)
             old, keep = None, True
+        if (
+            board.unkept
+            and not (keep or primary)
+            and len(text) <= TYPE_INSTEAD_MAX_CHARS
+            and "\n" not in text
+        ):
+            # A picture too big, or given too slowly, to be put back: a paste would lose it
+            # for good. A short line is typed instead; the clipboard is not touched.
+            log.info("the clipboard's %s cannot be put back after a paste: typing", ", ".join(board.unkept))
+            return self.type_text(text)
         unread_before, self._unread = self._unread, None
         if unread_before is not None and unread_before[0] == text == old and not primary:
             old = unread_before[1]  # pasted again after a try nobody read
