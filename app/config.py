@@ -657,7 +657,16 @@ def load_settings(path: Path | None = None) -> LoadResult:
         except tomllib.TOMLDecodeError:
             return _set_aside(path, data, f"cannot be parsed: {exc}", Settings(), None)
         return _set_aside(path, data, f"cannot be parsed: {exc}", *_salvage_parsed(raw, lost))
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        # Saved in a legacy encoding ("café" typed in an editor set to Windows-1252 or Latin-1):
+        # one byte cost every setting. Read so, its values are kept, and saved back as UTF-8.
+        problem = f"is not UTF-8 text (byte {exc.start}); it was read as Windows-1252"
+        try:
+            raw, lost = parse_salvaging(_legacy_text(path))
+        except (OSError, tomllib.TOMLDecodeError):
+            return _set_aside(path, None, f"cannot be parsed: {exc}", Settings(), None)
+        return _set_aside(path, None, problem, *_salvage_parsed(raw, lost))
+    except OSError as exc:
         return _set_aside(path, data, f"cannot be parsed: {exc}", Settings(), None)
     try:
         version = schema_version(raw)
@@ -675,6 +684,12 @@ def load_settings(path: Path | None = None) -> LoadResult:
         return LoadResult(Settings.model_validate(raw), path)
     except ValidationError as exc:
         return _set_aside(path, data, f"is not valid: {describe_error(exc)}", *salvage(raw))
+
+
+def _legacy_text(path: Path) -> str:
+    """The file at ``path`` read as Windows-1252 (Latin-1's superset: what an editor not set to
+    UTF-8 writes on Windows, and on Linux for these characters); a byte it lacks is U+FFFD."""
+    return path.read_bytes().decode("cp1252", errors="replace")
 
 
 def _salvage_parsed(raw: dict[str, Any], lost: list[str]) -> tuple[Settings, list[str] | None]:

@@ -92,20 +92,54 @@ def parse_salvaging(text: str) -> tuple[dict[str, Any], list[str]]:
     ({'rules': [{'find': 'b'}]}, ['rules.0 (lines 1-3)'])
     >>> parse_salvaging('[[rules]]\\nfind = 1 2\\n[[rules]]\\nfind = 3 4\\n')
     ({}, ['rules.0 (lines 1-2)', 'rules.1 (lines 3-4)'])
+
+    A table declared twice (a second ``[llm]`` pasted at the end) is one table, read in order:
+
+    >>> parse_salvaging('[llm]\\nretries = 1\\n[vocabulary]\\nterms = ["NumPy"]\\n[llm]\\ntimeout_s = 20\\n')
+    ({'llm': {'retries': 1, 'timeout_s': 20}, 'vocabulary': {'terms': ['NumPy']}}, [])
     """
     original = text.split("\n")
     lines = list(original)
     dropped: list[str] = []
+    again: dict[str, str] = {}  # a stand-in table's name -> the name of the table repeated
     first: tomllib.TOMLDecodeError | None = None
     for _ in range(MAX_DROPS + 1):
         try:
-            return tomllib.loads("\n".join(lines)), dropped
+            return _merged(tomllib.loads("\n".join(lines)), again), dropped
         except tomllib.TOMLDecodeError as exc:
             first = first or exc
             line = _error_line(exc)
-            what = _drop(lines, line - 1, original) if line is not None and 0 < line <= len(lines) else None
+            if line is None or not 0 < line <= len(lines):
+                break
+            if (name := _repeated_table(lines[line - 1])) is not None and len(again) < MAX_DROPS:
+                stand_in = f"holdtype-repeated-{len(again)}"
+                again[stand_in] = name
+                lines[line - 1] = f'["{stand_in}"]'
+                continue
+            what = _drop(lines, line - 1, original)
             if what is None or len(dropped) == MAX_DROPS:
                 break
             dropped.append(what)
     assert first is not None
     raise first
+
+
+def _repeated_table(line: str) -> str | None:
+    """The name of the table whose header ``line`` is (``[llm]``; not an element of an array
+    of tables), or None. (Its key is a single name: a dotted one is not merged.)"""
+    header = _HEADER.match(line)
+    if header is None or header.group(1) != "[":
+        return None
+    name = _unquoted(header.group(2))
+    return name if "." not in name else None
+
+
+def _merged(data: dict[str, Any], again: dict[str, str]) -> dict[str, Any]:
+    """``data`` with each stand-in table of ``again`` put into the table it repeats (a value
+    it sets again wins: it came later in the file)."""
+    for stand_in, name in again.items():
+        extra = data.pop(stand_in, {})
+        table = data.setdefault(name, {})
+        if isinstance(table, dict) and isinstance(extra, dict):
+            table.update(extra)
+    return data

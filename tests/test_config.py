@@ -475,3 +475,29 @@ def test_a_binding_another_takes_every_press_of_is_refused(hotkey: dict[str, obj
 def test_bindings_that_differ_in_their_modifiers_are_both_kept() -> None:
     assert HotkeySettings.model_validate({"key": "f9", "mode_keys": {"ctrl+f9": "raw"}}).mode_keys
     assert HotkeySettings.model_validate({"key": "f9", "cancel_key": "shift+esc"}).cancel_key == "shift+esc"
+
+
+def test_a_table_declared_twice_is_read_as_one() -> None:
+    """A second [llm] pasted at the end made the file unparseable: every setting, the
+    vocabulary too, went back to its default."""
+    path = get_paths().config_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('[llm]\ntimeout_s = 20\n[vocabulary]\nterms = ["Kubernetes"]\n[llm]\nretries = 1\n')
+    result = load_settings(path)
+    assert result.settings.vocabulary.terms == ["Kubernetes"]
+    assert (result.settings.llm.timeout_s, result.settings.llm.retries) == (20.0, 1)
+    assert result.problem and "Cannot declare ('llm',) twice" in result.problem
+    assert load_settings(path).settings.vocabulary.terms == ["Kubernetes"]  # saved back, readable
+
+
+def test_a_file_saved_in_a_legacy_encoding_keeps_its_settings() -> None:
+    """ "café" typed in an editor set to Windows-1252: one byte that is no UTF-8 cost every
+    setting."""
+    path = get_paths().config_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes('[vocabulary]\nterms = ["café", "NumPy"]\n[llm]\ntimeout_s = 20\n'.encode("cp1252"))
+    result = load_settings(path)
+    assert result.settings.vocabulary.terms == ["café", "NumPy"] and result.settings.llm.timeout_s == 20.0
+    assert result.problem and "is not UTF-8 text" in result.problem and "Windows-1252" in result.problem
+    assert result.moved_to is not None and result.moved_to.read_bytes().startswith(b"[vocabulary]")
+    assert "café" in path.read_text(encoding="utf-8")  # saved back as UTF-8
