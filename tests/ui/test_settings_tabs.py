@@ -1526,6 +1526,22 @@ def test_advanced_tab(qtbot, config_path: Path, write_settings) -> None:  # type
     assert tab.doctor_button.isEnabled()
 
 
+def test_an_open_button_that_opens_nothing_says_so(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings, tmp_path: Path, monkeypatch
+) -> None:
+    """The folder buttons did nothing, without a word, where no file manager opens a folder
+    (no xdg-open here: an empty PATH)."""
+    from app.paths import get_paths
+
+    write_settings(Settings())
+    window = open_window(qtbot, config_path)
+    tab = window.pages["advanced"]
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert tab.open_folder(get_paths().data_dir) is False
+    assert tab.open_problem.isVisibleTo(tab)
+    assert f"No file manager opened {get_paths().data_dir}" in tab.open_problem.text()
+
+
 def test_modes_tab_tests_the_mode_as_the_editor_shows_it(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
     # Test ran the saved mode: with email's model edited (not saved), it said "no model picked
     # for mode email". The model named here is one llm does not know: no call is made.

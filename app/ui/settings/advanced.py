@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from app.config import Settings
 from app.paths import ensure_dir, get_paths, holdtype_command
 from app.ui.settings.base import SettingsTab, TabContext, section
+from app.ui.settings.widgets import ProblemLabel
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
@@ -52,6 +53,9 @@ class AdvancedTab(SettingsTab):
             row.setContentsMargins(0, 0, 0, 0)
             box.setLayout(row)
             form.addRow(label, box)
+        self.open_problem = ProblemLabel()  # no file manager opened a folder: said, with the path
+        self.open_problem.setObjectName("open-problem")
+        form.addRow("", self.open_problem)
         self.log_level = QComboBox()
         self.log_level.setObjectName("log-level")
         for level in LOG_LEVELS:
@@ -76,9 +80,14 @@ class AdvancedTab(SettingsTab):
         self.process: QProcess | None = None
 
     def open_folder(self, folder: os.PathLike[str] | str) -> bool:
-        """Open ``folder`` in the file manager (created first if missing)."""
+        """Open ``folder`` in the file manager (created first if missing); when none opens it,
+        say so with the path to copy (the button did nothing, without a word)."""
         path = ensure_dir(Path(folder))
-        return QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+        opened = QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+        self.open_problem.setText(
+            "" if opened else f"No file manager opened {path}; the path above can be selected and copied."
+        )
+        return opened
 
     def run_doctor(self) -> None:
         """Run ``holdtype doctor`` as a subprocess and stream its output (never blocks the UI)."""
