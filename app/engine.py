@@ -518,6 +518,9 @@ class Engine:
         )
         utt.recording.set()
         self._current = utt
+        if not command.from_key and self._listener is not None:
+            with contextlib.suppress(Exception):  # (only the key's grab would be lost)
+                self._listener.recording_elsewhere()
         self._set_state(gen)  # the start cue, the overlay, `dictate start`: told at once
         self._transcribe_jobs.dictation(lambda: self._stream(utt))
         utt.placed.clear()
@@ -609,8 +612,10 @@ class Engine:
             utt.error = recorder.lost_error
         elif recorder.starved:
             utt.error = recorder.starved
-        if not command.from_key:
-            self._forget_key_recording()  # ended from the tray: the key's next press starts one
+        if not (command.from_key and utt.from_key):
+            # ended from the tray (the key's next press starts one), or a recording started
+            # there ended by the key: the listener lets go of what it kept for it (Esc)
+            self._forget_key_recording()
         # A key tap under min_hold_s is no dictation; but one that ends a longer recording
         # started elsewhere (the tray) stops it as any end does: that audio is kept.
         if command.discard and command.at - utt.key_down < self._settings.hotkey.min_hold_s:

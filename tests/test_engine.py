@@ -532,6 +532,35 @@ def test_in_toggle_mode_one_press_stops_a_recording_started_from_the_tray(x_env,
         eng.shutdown()
 
 
+def test_the_cancel_key_of_a_recording_started_from_the_tray_does_not_reach_the_window(
+    x_env, pulse, target_window
+):
+    """The listener kept the cancel key from the focused window only for its own recordings:
+    Esc cancelling one started from the tray (or `holdtype dictate start`) reached the window
+    too (vim left insert mode). A letter as the cancel key shows it in the text field."""
+    settings = Settings(hotkey=HotkeySettings(key="f9", cancel_key="e"))
+    eng = Engine(settings, enable_hotkeys=True, enable_audio=True)
+    try:
+        seen = _start(eng)
+        target_window.focus()
+        eng.begin()
+        wait_for(lambda: eng.state == ev.State.RECORDING, timeout=10, what="recording")
+        x_env.xdotool("key", "e")
+        _said(seen, ev.Notice, "cancelled", "the cancel")
+        x_env.xdotool("type", "ok")
+        target_window.wait_for_text("ok")
+        assert target_window.text() == "ok"  # the "e" did not reach it
+        wait_for(
+            lambda: eng._listener is not None and eng._listener._cancel_grab is None,
+            timeout=10,
+            what="the key given back",
+        )
+        x_env.xdotool("key", "e")  # idle: the key is the window's again
+        target_window.wait_for_text("oke")
+    finally:
+        eng.shutdown()
+
+
 def test_an_inserter_that_raises_leaves_the_text_on_the_clipboard_and_in_history(
     x_env, clipboard, speak, monkeypatch
 ):

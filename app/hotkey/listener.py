@@ -368,6 +368,7 @@ class HotkeyListener:
         self._grab: KeyGrab | None = None  # X11: the bound keys kept from the focused window
         # X11: the cancel key kept from it while a recording runs (see _hold_cancel_key)
         self._cancel_grab: KeyGrab | None = None
+        self._elsewhere = False  # a recording the listener did not start runs (the tray, the CLI)
         self._cancel_down = False  # the cancel key went down during a recording and is still down
         self._keys_up = threading.Event()  # set while no bound key is down
         self._keys_up.set()
@@ -605,12 +606,22 @@ class HotkeyListener:
             self._caps = None
 
     def reset(self) -> None:
-        """Forget an active recording (the engine ended it by itself, e.g. at max length)."""
+        """Forget an active recording (the engine ended it by itself, e.g. at max length), and
+        one started elsewhere (:meth:`recording_elsewhere`)."""
         with self._state_lock:
             for gesture in self._gestures.values():
                 gesture.reset()
             self._active = None
+            self._elsewhere = False
             self._hold_cancel_key(self._cancel_down)
+
+    def recording_elsewhere(self) -> None:
+        """A recording this listener did not start runs (the tray's, `holdtype dictate
+        start`'s): its cancel key is kept from the focused window until :meth:`reset`, as for a
+        recording of its own (Esc cancelled it and also reached the window)."""
+        with self._state_lock:
+            self._elsewhere = True
+            self._hold_cancel_key(True)
 
     def _uses_caps_lock(self) -> bool:
         return any(b.key == "caps_lock" for b in self.bindings)
@@ -722,7 +733,7 @@ class HotkeyListener:
             self.on_action(action)
         if actions or not pressed:  # after the engine has them: a grab takes 10 - 20 ms
             with self._state_lock:
-                self._hold_cancel_key(self._active is not None or self._cancel_down)
+                self._hold_cancel_key(self._active is not None or self._cancel_down or self._elsewhere)
         return actions
 
     def _renamed(self, name: str) -> str:
@@ -761,6 +772,8 @@ class HotkeyListener:
             binding = self._active
             if binding is None:  # released already: the words may still be on their way in,
                 # which only the engine knows; it cancels them, or does nothing when idle
+                if self._elsewhere:  # (its grab goes when the key is up, as below)
+                    self._cancel_down = True
                 return [HotkeyAction(ActionKind.CANCEL, "", now)]
             self._gestures[binding].cancel()
             self._active = None
