@@ -79,25 +79,12 @@ class HotkeySettings(_Section):
                 f"{key} is both the dictation key (hotkey.key) and the cancel key (hotkey.cancel_key); "
                 "they must differ"
             )
-        from app.hotkey.binding import shadowed
-
-        cancel = _canonical_key(self.cancel_key)
-        if shadowed(key, cancel):  # the listener looks at the cancel key first: it would cancel
-            raise ValueError(
-                f"a press of the dictation key {key} (hotkey.key) is one of the cancel key {cancel} "
-                "(hotkey.cancel_key); pick another key"
-            )
-        bound = {key: "it is the dictation hotkey"}
+        seen = {key: "it is the dictation hotkey", _canonical_key(self.cancel_key): "it is the cancel key"}
         for mode_key, mode in self.mode_keys.items():
             canonical = _canonical_key(mode_key)
-            if shadowed(canonical, cancel):
-                raise ValueError(f"cannot bind {mode_key} to mode '{mode}': it is the cancel key")
-            for other, why in bound.items():
-                # one press for both (the same key, AltGr and the right Alt): the listener
-                # would refuse both, no hotkey at all
-                if shadowed(canonical, other) and shadowed(other, canonical):
-                    raise ValueError(f"cannot bind {mode_key} to mode '{mode}': {why}")
-            bound[canonical] = f"{canonical} already starts the '{mode}' mode"
+            if canonical in seen:  # the listener would refuse both: no hotkey at all
+                raise ValueError(f"cannot bind {mode_key} to mode '{mode}': {seen[canonical]}")
+            seen[canonical] = f"{canonical} already starts the '{mode}' mode"
         return self
 
 
