@@ -662,7 +662,9 @@ class Engine:
                 self._ready.clear()
                 self._transcribe_jobs.put(self._load_model)
             else:
-                self._transcriber.settings = settings.model  # type: ignore[attr-defined]
+                # (the name of the model in use: the embedded one may stand in for the chosen)
+                name = self._transcriber.name
+                self._transcriber.settings = settings.model.model_copy(update={"name": name})
         self._rebuild_text_parts()
         if self._current is not None and (settings.audio != old.audio or settings.hotkey != old.hotkey):
             self._publish(
@@ -775,10 +777,10 @@ class Engine:
         """The embedded model, loaded in place of ``missing``, which is not on this machine
         (removed, or chosen before it was downloaded): dictation stayed broken, at every start,
         until it was downloaded again. Raises ``exc`` when it is the embedded one itself."""
-        from app.transcribe.models import EMBEDDED
+        from app.transcribe.models import EMBEDDED, english_only_note
 
-        if missing.name == EMBEDDED:
-            raise exc
+        if missing.name == EMBEDDED or english_only_note(EMBEDDED, missing.settings.language):
+            raise exc  # (an English-only model would write speech of another language as English)
         embedded = WhisperTranscriber(missing.settings.model_copy(update={"name": EMBEDDED}))
         embedded.load()
         if self._transcriber is missing:  # (unless new settings chose another meanwhile)

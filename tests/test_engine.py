@@ -1301,5 +1301,30 @@ def test_a_chosen_model_not_on_this_machine_gives_way_to_the_embedded_one(
         assert result.outcome == ev.Outcome.PASTED, result
         assert "thursday" in result.text.lower()
         assert eng.history.get(result.history_id).model == "tiny.en"  # type: ignore[union-attr]
+        # A change of streaming alone keeps the model: the name of the missing one came back
+        changed = Settings(model={"name": "base.en", "streaming": not eng.settings.model.streaming})
+        eng.apply_settings(changed)
+        wait_for(
+            lambda: eng.settings.model.streaming == changed.model.streaming, timeout=10, what="the change"
+        )
+        assert eng._transcriber_name() == "tiny.en"
+    finally:
+        eng.shutdown()
+
+
+def test_a_missing_multilingual_model_does_not_give_way_to_an_english_only_one(x_env, holdtype_home: Path):
+    """German speech read by tiny.en comes out as English words: not a stand-in."""
+    eng = Engine(
+        Settings(model={"name": "large-v3-turbo", "language": "de"}), enable_hotkeys=False, enable_audio=False
+    )
+    seen = Recorder()
+    eng.subscribe(seen)
+    try:
+        eng.start()
+        error = wait_for(
+            lambda: [e for e in seen.of(ev.ErrorRaised) if e.source == "model"], timeout=60, what="the error"
+        )
+        assert "large-v3-turbo' is not downloaded yet" in error[0].message
+        assert not eng.ready and not seen.of(ev.EngineReady)
     finally:
         eng.shutdown()
