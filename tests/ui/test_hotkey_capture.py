@@ -156,3 +156,18 @@ def test_ctrl_w_is_captured_not_the_window_closed(qtbot, display: XDisplay, gene
         display.xdotool("key", "ctrl+w")
     assert blocker.args == ["ctrl+w"]
     assert general.isVisible()
+
+
+def test_a_shifted_key_let_go_after_its_shift_is_recorded(
+    qtbot, display: XDisplay, general, config_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """Shift+1 goes down as "!" and, Shift let go first, comes up as "1": the release was not
+    matched, the capture never ended, and every hotkey stayed dead while it lasted."""
+    from app.hotkey import listener
+
+    tab = general.pages["general"]
+    tab.hotkey.start_capture()
+    with qtbot.waitSignal(tab.hotkey.captured, timeout=10000) as blocker:
+        display.xdotool("keydown", "shift", "keydown", "1", "keyup", "shift", "keyup", "1")
+    assert blocker.args[0].startswith("shift+") and not tab.hotkey.capturing
+    assert not listener._KEY_CAPTURE.is_set()

@@ -150,7 +150,9 @@ class HotkeyField(QLineEdit):
         self.capturing = False
         self._binding = ""
         self._solo: str | None = None
-        self._pressed: tuple[int, str] | None = None  # the key down, and the binding it makes
+        # The key down (its scan code, else its Qt key) and the binding it makes: Shift+1 goes
+        # down as "!" and, Shift let go first, comes up as "1": its scan code is the same.
+        self._pressed: tuple[int, str] | None = None
         self._caps_before: bool | None = None  # X11: the lock as it was when the capture began
 
     def binding(self) -> str:
@@ -246,7 +248,7 @@ class HotkeyField(QLineEdit):
             self.setText("+".join([*mods, name, "…"]))
             return
         binding = "+".join([*held_modifiers(event), name])
-        self._pressed = (event.key(), binding)
+        self._pressed = (_key_id(event), binding)
         self.setText(describe_hotkey(binding))  # (recorded when it is released)
 
     def keyReleaseEvent(self, event: QKeyEvent) -> None:
@@ -258,7 +260,7 @@ class HotkeyField(QLineEdit):
         if event.isAutoRepeat():
             return
         if self._pressed is not None:
-            if event.key() == self._pressed[0]:
+            if _key_id(event) == self._pressed[0]:
                 self.stop_capture(self._pressed[1])
             return
         if self._solo is None:
@@ -266,6 +268,12 @@ class HotkeyField(QLineEdit):
         name = self._solo
         others = held_modifiers(event, exclude=name)
         self.stop_capture("+".join([*others, name]))
+
+
+def _key_id(event: QKeyEvent) -> int:
+    """Which key ``event`` is, the same down and up: its scan code (Shift+1 goes down as "!"
+    and can come up as "1"), or Qt's key where the platform gives no scan code."""
+    return event.nativeScanCode() or -int(event.key())
 
 
 class LevelMeter(QWidget):
