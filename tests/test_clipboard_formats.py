@@ -225,7 +225,8 @@ def test_text_offered_only_as_text_plain_comes_back(
 
 
 # A program that owns the clipboard with a picture it takes 3 s to give (as a paint program
-# rendering it on request), until the clipboard is taken from it, which it says.
+# rendering it on request), until the clipboard is taken from it, which it says. With the
+# argument "bmp", it gives the PNG at once and never answers for the BMP it offers too.
 SLOW_PICTURE_OWNER = """
 import sys, time
 from Xlib import X, Xatom, display
@@ -233,7 +234,8 @@ from Xlib.protocol import event
 d = display.Display()
 w = d.screen().root.create_window(0, 0, 1, 1, 0, X.CopyFromParent)
 clipboard, targets = d.intern_atom("CLIPBOARD"), d.intern_atom("TARGETS")
-png = d.intern_atom("image/png")
+png, bmp = d.intern_atom("image/png"), d.intern_atom("image/bmp")
+slow = bmp if sys.argv[1:] == ["bmp"] else png
 w.set_selection_owner(clipboard, X.CurrentTime)
 d.sync()
 print("owned", flush=True)
@@ -246,10 +248,13 @@ while True:
         continue
     prop = e.property or e.target
     if e.target == targets:
-        e.requestor.change_property(prop, Xatom.ATOM, 32, [targets, png])
-    elif e.target == png:
-        time.sleep(3.0)
-        e.requestor.change_property(prop, png, 8, b"\\x89PNG\\r\\n\\x1a\\n" + bytes(64))
+        e.requestor.change_property(prop, Xatom.ATOM, 32, [targets, png, bmp])
+    elif e.target == bmp and slow == bmp:
+        continue
+    elif e.target in (png, bmp):
+        if e.target == slow:
+            time.sleep(3.0)
+        e.requestor.change_property(prop, e.target, 8, b"\\x89PNG\\r\\n\\x1a\\n" + bytes(64))
     else:
         prop = X.NONE
     notify = event.SelectionNotify(
@@ -275,6 +280,25 @@ def test_a_picture_that_cannot_be_put_back_is_not_pasted_over(
         target_window.wait_for_text("Short words.")
         assert owner.poll() is None  # still there, still the owner: it never lost the clipboard
         assert "image/png" in _targets(x_env)
+    finally:
+        owner.kill()
+        owner.wait()
+
+
+def test_a_picture_kept_in_one_format_is_pasted_over_and_put_back(
+    x_env: XDisplay, clipboard: XClipboard, target_window: TargetWindow
+) -> None:
+    """A format given too slowly is no loss when the picture was kept in another: the
+    dictation is pasted, not typed, and the picture comes back."""
+    owner = subprocess.Popen(
+        [sys.executable, "-c", SLOW_PICTURE_OWNER, "bmp"], env=x_env.env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert owner.stdout is not None and owner.stdout.readline().strip() == "owned"
+        result = X11Inserter(PasteSettings(trailing_space=False, restore_delay_ms=50)).insert("Pasted words.")
+        assert result.ok and result.method == "paste", result
+        target_window.wait_for_text("Pasted words.")
+        assert _xclip_out(x_env, "image/png") == b"\x89PNG\r\n\x1a\n" + bytes(64)
     finally:
         owner.kill()
         owner.wait()

@@ -225,12 +225,15 @@ class X11Inserter:
             old, keep = None, True
         if (
             board.unkept
+            and old is None
+            and not extra  # (what was kept comes back: a PNG kept stands for the BMP not given)
             and not (keep or primary)
             and len(text) <= TYPE_INSTEAD_MAX_CHARS
             and "\n" not in text
         ):
-            # A picture too big, or given too slowly, to be put back: a paste would lose it
-            # for good. A short line is typed instead; the clipboard is not touched.
+            # Nothing of the clipboard could be kept (a picture too big, or given too slowly):
+            # a paste would lose it for good. A short line is typed instead; the clipboard is
+            # not touched.
             log.info("the clipboard's %s cannot be put back after a paste: typing", ", ".join(board.unkept))
             return self.type_text(text)
         unread_before, self._unread = self._unread, None
