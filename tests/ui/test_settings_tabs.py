@@ -592,6 +592,25 @@ def test_a_new_rule_is_not_in_use_until_its_replacement_is_entered(  # type: ign
     assert tab.rule_note.isHidden()
 
 
+def test_a_new_rule_left_by_a_click_away_from_its_empty_replacement_is_not_in_use(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings
+) -> None:
+    # Find typed, Tab (the Replace cell opens), a click elsewhere: the empty replacement was
+    # taken as entered, and the rule deleted "teh" from every dictation.
+    window, tab = _add_rule_with_the_button(qtbot, config_path, write_settings)
+    window.activateWindow()  # (focus moves only in the active window)
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    editor = tab.rules.viewport().findChild(QLineEdit)
+    qtbot.keyClicks(editor, "teh")
+    qtbot.keyClick(editor, Qt.Key.Key_Tab)
+    qtbot.waitUntil(lambda: tab.rules.currentColumn() == 1, timeout=5000)
+    qtbot.mouseClick(tab.new_term, Qt.MouseButton.LeftButton)  # the user goes on elsewhere
+    qtbot.waitUntil(lambda: tab.rules.state() != QAbstractItemView.State.EditingState, timeout=5000)
+    qtbot.waitUntil(tab.rule_note.isVisible, timeout=5000)
+    assert "Not in use yet: “teh”" in tab.rule_note.text()
+    assert not window._dirty and saved(config_path).rules == []
+
+
 def test_a_rule_edit_that_cannot_run_is_kept_when_another_tab_saves(  # type: ignore[no-untyped-def]
     qtbot, config_path: Path, write_settings
 ) -> None:

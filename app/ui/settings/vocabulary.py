@@ -9,6 +9,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QAbstractItemDelegate,
     QCheckBox,
     QComboBox,
     QFileDialog,
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
+    QWidget,
 )
 
 from app.config import Rule, Settings, check_terms
@@ -134,9 +136,10 @@ class VocabularyTab(SettingsTab):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.rules.itemChanged.connect(self._rule_edited)
-        # An editor closed on the Replace cell, changed or not: the replacement is entered (left
-        # empty, it is a rule that deletes its words).
-        self.rules.itemDelegate().commitData.connect(self._replace_entered)
+        # An editor closed on the Replace cell with Enter or Tab, changed or not: the
+        # replacement is entered (left empty, it is a rule that deletes its words). Closed by
+        # a click elsewhere, an empty one is not: Find, Tab, a click away saved a deletion.
+        self.rules.itemDelegate().closeEditor.connect(self._replace_entered)
         add_rule = QPushButton("Add rule")
         add_rule.clicked.connect(self.new_rule)
         remove_rule = QPushButton("Remove")
@@ -267,10 +270,13 @@ class VocabularyTab(SettingsTab):
             finally:
                 self._loading = was
 
-    def _replace_entered(self) -> None:
-        """An editor was closed on a cell: on an unconfirmed rule's Replace cell, that enters
-        its replacement, empty as it may be (an unchanged cell reports no other edit)."""
-        index = self.rules.currentIndex()
+    def _replace_entered(self, editor: QWidget, hint: QAbstractItemDelegate.EndEditHint) -> None:
+        """An editor was closed on a cell: on an unconfirmed rule's Replace cell, by Enter or
+        Tab, that enters its replacement, empty as it may be (an unchanged cell reports no
+        other edit)."""
+        if hint == QAbstractItemDelegate.EndEditHint.NoHint:  # (focus gone elsewhere)
+            return
+        index = self.rules.indexAt(editor.geometry().center())
         if index.isValid() and index.column() == 1 and self._unconfirmed(index.row()):
             self._confirm(index.row())
             self._rules_changed()
