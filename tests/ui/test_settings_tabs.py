@@ -1044,6 +1044,14 @@ def test_renaming_a_mode_moves_it_and_what_named_it(  # type: ignore[no-untyped-
     qtbot.keyClicks(tab.name, "email2")
     assert tab.save_current() is None and "you have a mode called email2 already" in tab.origin.text()
     assert (folder / "tidier.toml").exists() and (folder / "email2.toml").exists()
+    tab.name.selectAll()  # named alike but for case: one file on macOS and Windows
+    qtbot.keyClicks(tab.name, "Email2")
+    assert tab.save_current() is None and "you have a mode called email2 already" in tab.origin.text()
+    tab.new_mode()  # a new mode under the name of one of yours: refused too (it was written over)
+    tab.name.selectAll()
+    qtbot.keyClicks(tab.name, "email2")
+    assert tab.save_current() is None and "you have a mode called email2 already" in tab.origin.text()
+    assert (folder / "tidier.toml").exists() and (folder / "email2.toml").exists()
 
 
 def test_an_app_taken_from_another_mode_is_said(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]

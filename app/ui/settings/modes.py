@@ -495,9 +495,12 @@ class ModesTab(SettingsTab):
         old = self._editing
         renamed = old is not None and old.name != name
         try:
-            taken = self._modes.get(name)
-            if renamed and taken is not None and _is_user(taken):  # the move would delete it
-                raise ValueError(f"you have a mode called {name} already; pick another name")
+            # Saved as a new mode, or renamed, onto another of the user's: its file was written
+            # over (named alike but for case: one file, on macOS and Windows).
+            if renamed or old is None:
+                for other in self._modes.values():
+                    if other is not old and _is_user(other) and other.name.casefold() == name.casefold():
+                        raise ValueError(f"you have a mode called {other.name} already; pick another name")
             path = save_user_mode(self.editor_data())
         except (ValueError, HoldtypeError) as exc:
             self.origin.setText(f"Not saved: {describe_error(exc)}")
