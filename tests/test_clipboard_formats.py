@@ -5,9 +5,11 @@ goes in pieces (INCR)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -170,16 +172,18 @@ def test_the_keeper_refuses_a_cut_short_clipboard(x_env: XDisplay) -> None:
     assert b"text/html was cut short (12 of 100 bytes)" in out.stdout
 
 
-# A program that owns the clipboard offering its text only as text/plain;charset=utf-8 (as
-# some toolkits and Electron apps do), until the clipboard is taken from it.
-PLAIN_OWNER = """
-import sys
+# A program that owns the clipboard offering what its argument says (JSON: a format's name ->
+# {"data": its text, "delay": seconds to take over it, "answer": false never to answer for
+# it}), until the clipboard is taken from it; it says "owned" once it owns it.
+X_OWNER = """
+import json, sys, time
 from Xlib import X, Xatom, display
 from Xlib.protocol import event
+offers = json.loads(sys.argv[1])
 d = display.Display()
 w = d.screen().root.create_window(0, 0, 1, 1, 0, X.CopyFromParent)
 clipboard, targets = d.intern_atom("CLIPBOARD"), d.intern_atom("TARGETS")
-plain = d.intern_atom("text/plain;charset=utf-8")
+atoms = {d.intern_atom(name): spec for name, spec in offers.items()}
 w.set_selection_owner(clipboard, X.CurrentTime)
 d.sync()
 print("owned", flush=True)
@@ -190,10 +194,14 @@ while True:
     if e.type != X.SelectionRequest:
         continue
     prop = e.property or e.target
+    spec = atoms.get(e.target)
     if e.target == targets:
-        e.requestor.change_property(prop, Xatom.ATOM, 32, [targets, plain])
-    elif e.target == plain:
-        e.requestor.change_property(prop, plain, 8, sys.argv[1].encode("utf-8"))
+        e.requestor.change_property(prop, Xatom.ATOM, 32, [targets, *atoms])
+    elif spec is not None and not spec.get("answer", True):
+        continue
+    elif spec is not None:
+        time.sleep(spec.get("delay", 0.0))
+        e.requestor.change_property(prop, e.target, 8, spec["data"].encode("utf-8"))
     else:
         prop = X.NONE
     notify = event.SelectionNotify(
@@ -202,103 +210,68 @@ while True:
     e.requestor.send_event(notify, event_mask=0)
     d.flush()
 """
+
+
+@pytest.fixture
+def x_owner(x_env: XDisplay) -> Iterator[Callable[[dict[str, dict[str, object]]], subprocess.Popen[str]]]:
+    """``own(offers)``: a program owns the clipboard with ``offers`` (see :data:`X_OWNER`)."""
+    procs: list[subprocess.Popen[str]] = []
+
+    def own(offers: dict[str, dict[str, object]]) -> subprocess.Popen[str]:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", X_OWNER, json.dumps(offers)],
+            env=x_env.env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        procs.append(proc)
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "owned"
+        return proc
+
+    yield own
+    for proc in procs:
+        proc.kill()
+        proc.wait()
 
 
 def test_text_offered_only_as_text_plain_comes_back(
-    x_env: XDisplay, clipboard: XClipboard, target_window: TargetWindow
+    x_env: XDisplay, clipboard: XClipboard, target_window: TargetWindow, x_owner
 ) -> None:
     """Only UTF8_STRING (then xclip's default, STRING) was asked for: text offered as
     text/plain alone read as no text, and the paste left the clipboard empty."""
-    owner = subprocess.Popen(
-        [sys.executable, "-c", PLAIN_OWNER, "copied café"], env=x_env.env, stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert owner.stdout is not None and owner.stdout.readline().strip() == "owned"
-        assert X11Clipboard().get() == "copied café"
-        result = X11Inserter(PasteSettings(trailing_space=False, restore_delay_ms=50)).insert("Dictated.")
-        assert result.ok, result.error
-        target_window.wait_for_text("Dictated.")
-        wait_for(lambda: clipboard.get() == "copied café", timeout=20, what="the old clipboard back")
-    finally:
-        owner.kill()
-        owner.wait()
+    x_owner({"text/plain;charset=utf-8": {"data": "copied café"}})  # (as some toolkits offer it)
+    assert X11Clipboard().get() == "copied café"
+    result = X11Inserter(PasteSettings(trailing_space=False, restore_delay_ms=50)).insert("Dictated.")
+    assert result.ok, result.error
+    target_window.wait_for_text("Dictated.")
+    wait_for(lambda: clipboard.get() == "copied café", timeout=20, what="the old clipboard back")
 
 
-# A program that owns the clipboard with a picture it takes 3 s to give (as a paint program
-# rendering it on request), until the clipboard is taken from it, which it says. With the
-# argument "bmp", it gives the PNG at once and never answers for the BMP it offers too.
-SLOW_PICTURE_OWNER = """
-import sys, time
-from Xlib import X, Xatom, display
-from Xlib.protocol import event
-d = display.Display()
-w = d.screen().root.create_window(0, 0, 1, 1, 0, X.CopyFromParent)
-clipboard, targets = d.intern_atom("CLIPBOARD"), d.intern_atom("TARGETS")
-png, bmp = d.intern_atom("image/png"), d.intern_atom("image/bmp")
-slow = bmp if sys.argv[1:] == ["bmp"] else png
-w.set_selection_owner(clipboard, X.CurrentTime)
-d.sync()
-print("owned", flush=True)
-while True:
-    e = d.next_event()
-    if e.type == X.SelectionClear:
-        print("lost", flush=True)
-        break
-    if e.type != X.SelectionRequest:
-        continue
-    prop = e.property or e.target
-    if e.target == targets:
-        e.requestor.change_property(prop, Xatom.ATOM, 32, [targets, png, bmp])
-    elif e.target == bmp and slow == bmp:
-        continue
-    elif e.target in (png, bmp):
-        if e.target == slow:
-            time.sleep(3.0)
-        e.requestor.change_property(prop, e.target, 8, b"\\x89PNG\\r\\n\\x1a\\n" + bytes(64))
-    else:
-        prop = X.NONE
-    notify = event.SelectionNotify(
-        time=e.time, requestor=e.requestor, selection=e.selection, target=e.target, property=prop
-    )
-    e.requestor.send_event(notify, event_mask=0)
-    d.flush()
-"""
+PICTURE = "\x89PNG\r\n\x1a\n picture"  # (sent as its UTF-8 bytes)
 
 
 def test_a_picture_that_cannot_be_put_back_is_not_pasted_over(
-    x_env: XDisplay, clipboard: XClipboard, target_window: TargetWindow
+    x_env: XDisplay, clipboard: XClipboard, target_window: TargetWindow, x_owner
 ) -> None:
-    """A picture given too slowly (or too big) to be kept was lost to the paste: the clipboard
-    was left empty. A short dictation is typed instead, and the picture's owner keeps it."""
-    owner = subprocess.Popen(
-        [sys.executable, "-c", SLOW_PICTURE_OWNER], env=x_env.env, stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert owner.stdout is not None and owner.stdout.readline().strip() == "owned"
-        result = X11Inserter(PasteSettings(trailing_space=False, restore_delay_ms=50)).insert("Short words.")
-        assert result.ok and result.method == "type", result
-        target_window.wait_for_text("Short words.")
-        assert owner.poll() is None  # still there, still the owner: it never lost the clipboard
-        assert "image/png" in _targets(x_env)
-    finally:
-        owner.kill()
-        owner.wait()
+    """A picture given too slowly (a paint program rendering it on request) or too big to be
+    kept was lost to the paste: the clipboard was left empty. A short dictation is typed
+    instead, and the picture's owner keeps it."""
+    owner = x_owner({"image/png": {"data": PICTURE, "delay": 3.0}})
+    result = X11Inserter(PasteSettings(trailing_space=False, restore_delay_ms=50)).insert("Short words.")
+    assert result.ok and result.method == "type", result
+    target_window.wait_for_text("Short words.")
+    assert owner.poll() is None  # still there, still the owner: it never lost the clipboard
+    assert "image/png" in _targets(x_env)
 
 
 def test_a_picture_kept_in_one_format_is_pasted_over_and_put_back(
-    x_env: XDisplay, clipboard: XClipboard, target_window: TargetWindow
+    x_env: XDisplay, clipboard: XClipboard, target_window: TargetWindow, x_owner
 ) -> None:
-    """A format given too slowly is no loss when the picture was kept in another: the
-    dictation is pasted, not typed, and the picture comes back."""
-    owner = subprocess.Popen(
-        [sys.executable, "-c", SLOW_PICTURE_OWNER, "bmp"], env=x_env.env, stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert owner.stdout is not None and owner.stdout.readline().strip() == "owned"
-        result = X11Inserter(PasteSettings(trailing_space=False, restore_delay_ms=50)).insert("Pasted words.")
-        assert result.ok and result.method == "paste", result
-        target_window.wait_for_text("Pasted words.")
-        assert _xclip_out(x_env, "image/png") == b"\x89PNG\r\n\x1a\n" + bytes(64)
-    finally:
-        owner.kill()
-        owner.wait()
+    """A format never given is no loss when the picture was kept in another (a browser offers
+    conversions it makes on demand): the dictation is pasted, not typed, and the picture
+    comes back."""
+    x_owner({"image/png": {"data": PICTURE}, "image/bmp": {"answer": False}})
+    result = X11Inserter(PasteSettings(trailing_space=False, restore_delay_ms=50)).insert("Pasted words.")
+    assert result.ok and result.method == "paste", result
+    target_window.wait_for_text("Pasted words.")
+    assert _xclip_out(x_env, "image/png") == PICTURE.encode("utf-8")
