@@ -8,8 +8,9 @@ and applied live). Tabs never write the settings file themselves.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -56,11 +57,17 @@ class SettingsTab(QWidget):
     def load(self, settings: Settings) -> None:
         """Show ``settings`` in the widgets (without emitting ``edited``)."""
         self.shown = settings
-        self._loading = True
-        try:
+        with self.quietly():
             self.fill(settings)
+
+    @contextlib.contextmanager
+    def quietly(self) -> Iterator[None]:
+        """Change widgets without reporting an edit (the code fills them, not the user)."""
+        was, self._loading = self._loading, True
+        try:
+            yield
         finally:
-            self._loading = False
+            self._loading = was
 
     def fill(self, settings: Settings) -> None:
         """Subclasses: put ``settings`` into the widgets."""

@@ -159,16 +159,13 @@ class LLMTab(SettingsTab):
             return
         models, names = found
         current = self.model.currentText()
-        was, self._loading = self._loading, True
-        try:
+        with self.quietly():
             self.model.clear()
             self.model.addItem("", "")
             for model_id, description in models:
                 self.model.addItem(model_id, model_id)
                 self.model.setItemData(self.model.count() - 1, description, Qt.ItemDataRole.ToolTipRole)
             self.model.setEditText(current)
-        finally:
-            self._loading = was
         self._reachable = names
         self._listed_note = (
             f"{len(models)} models reachable through llm and its plugins; install more with "

@@ -208,26 +208,20 @@ class VocabularyTab(SettingsTab):
 
     def _append_term(self, term: str) -> None:
         """Append ``term`` to the table (reported by the caller: setting the cell is no edit)."""
-        was, self._loading = self._loading, True
-        try:
+        with self.quietly():
             row = self.terms.rowCount()
             self.terms.insertRow(row)
             item = QTableWidgetItem(term)
             self.terms.setItem(row, 0, item)
             self.terms.scrollToItem(item)
-        finally:
-            self._loading = was
 
     @contextmanager
     def _one_edit(self) -> Iterator[None]:
         """Report what is changed inside as one edit, once it is done: each term added reported
         itself twice, and each report measured the whole vocabulary against Whisper's prompt
         (200 imported terms froze the window for seconds)."""
-        was, self._loading = self._loading, True
-        try:
+        with self.quietly():
             yield
-        finally:
-            self._loading = was
         self.changed()
 
     def add_rule(self, rule: Rule) -> None:
@@ -239,18 +233,15 @@ class VocabularyTab(SettingsTab):
         """Append an empty rule and start typing its Find cell. Nothing is saved until Find has
         text (a row without one is skipped): a placeholder rule was saved at once, and deleted
         its words from every dictation. Nor until its replacement is entered (typed, or its cell
-        opened and left empty on purpose): Find typed and Enter saved the rule with an empty
+        left empty with Enter or Tab): Find typed and Enter saved the rule with an empty
         replacement, which deleted that word from every dictation meanwhile."""
         row = self._insert_rule_row(
             Rule.model_construct(find="", replace="", regex=False, case_sensitive=False)
         )
         replace = self.rules.item(row, 1)
         if replace is not None:
-            was, self._loading = self._loading, True
-            try:
+            with self.quietly():
                 replace.setData(UNCONFIRMED, True)
-            finally:
-                self._loading = was
         self.rules.setCurrentCell(row, 0)
         self.rules.scrollTo(self.rules.currentIndex())
         self.rules.edit(self.rules.currentIndex())
@@ -264,11 +255,8 @@ class VocabularyTab(SettingsTab):
         """The replacement of the rule in ``row`` is entered: the rule is in use from now on."""
         item = self.rules.item(row, 1)
         if item is not None and item.data(UNCONFIRMED):
-            was, self._loading = self._loading, True
-            try:
+            with self.quietly():
                 item.setData(UNCONFIRMED, None)
-            finally:
-                self._loading = was
 
     def _replace_entered(self, editor: QWidget, hint: QAbstractItemDelegate.EndEditHint) -> None:
         """An editor was closed on a cell: on an unconfirmed rule's Replace cell, by Enter or
@@ -282,8 +270,7 @@ class VocabularyTab(SettingsTab):
             self._rules_changed()
 
     def _insert_rule_row(self, rule: Rule) -> int:
-        was, self._loading = self._loading, True
-        try:
+        with self.quietly():
             row = self.rules.rowCount()
             self.rules.insertRow(row)
             self.rules.setItem(row, 0, QTableWidgetItem(rule.find))
@@ -293,8 +280,6 @@ class VocabularyTab(SettingsTab):
                 item.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled)
                 item.setCheckState(Qt.CheckState.Checked if value else Qt.CheckState.Unchecked)
                 self.rules.setItem(row, col, item)
-        finally:
-            self._loading = was
         return row
 
     def _delete_key(self, table: QTableWidget) -> None:
