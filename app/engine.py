@@ -70,6 +70,11 @@ _POLL_S = 0.1  # how often the streaming loop looks at new audio
 PLACE_WAIT_S = 3.0
 
 
+def _monotonic_of(at: float) -> float:
+    """The ``time.monotonic()`` of the moment ``at`` (a ``time.time()`` not in the future)."""
+    return time.monotonic() - max(0.0, time.time() - at)
+
+
 def _release_freed_memory() -> None:
     """Give the heap freed by model loading back to the OS (glibc keeps it otherwise)."""
     if not sys.platform.startswith("linux"):
@@ -494,7 +499,7 @@ class Engine:
                 self._publish(ev.ErrorRaised(f"{exc}; recording without crash safety", "spool"))
         try:
             # (its pre-roll counted from the key: this thread may take the press late)
-            recorder.start(spool, pressed_at=time.monotonic() - max(0.0, time.time() - command.at))
+            recorder.start(spool, pressed_at=_monotonic_of(command.at))
         except BaseException:  # (the device went away since it was found armed)
             if spool is not None:
                 spool.close(keep=False)
@@ -605,7 +610,7 @@ class Engine:
         utt.audio = recorder.stop()
         # Release to text counts from the release itself (the key event, or the request), not
         # from here: the queue and stopping the microphone took 40 – 50 ms of it unseen.
-        utt.key_up, utt.key_up_mono = command.at, time.monotonic() - max(0.0, time.time() - command.at)
+        utt.key_up, utt.key_up_mono = command.at, _monotonic_of(command.at)
         utt.recording.clear()
         self._current = None
         if recorder.lost_error:
