@@ -203,6 +203,7 @@ def test_export_writes_every_entry_oldest_first_in_the_format_asked(
 ) -> None:
     """The settings window's Export, from the command line (a CLI for everything the app does)."""
     import csv
+    import io
     import stat
 
     out = holdtype("history", "export", str(tmp_path / "said.csv"))
@@ -223,8 +224,11 @@ def test_export_writes_every_entry_oldest_first_in_the_format_asked(
     shown = json.loads(holdtype("history", "show", "--json", str(filled[0])).stdout)
     assert list(json.loads(lines[0])) == list(shown) == list(rows[0]) and next(iter(shown)) == "id"
 
-    dash = holdtype("history", "export", "-")  # not standard output: no file named "-" either
-    assert dash.returncode == 2 and "not standard output" in dash.stderr and not Path("-").exists()
+    dash = holdtype("history", "export", "-")  # standard output, JSON lines; no file named "-"
+    assert dash.returncode == 0 and "exported 3 entries" in dash.stderr and not Path("-").exists()
+    assert [json.loads(line) for line in dash.stdout.splitlines()] == [json.loads(line) for line in lines]
+    piped = holdtype("history", "export", "--format", "csv", "-")
+    assert list(csv.DictReader(io.StringIO(piped.stdout, newline=""))) == rows
 
     failed = holdtype("history", "export", str(tmp_path / "no-such-folder" / "said.csv"))
     assert failed.returncode == 1 and "Traceback" not in failed.stderr

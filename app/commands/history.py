@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 from pathlib import Path
 from typing import Any, cast
 
@@ -233,10 +234,20 @@ def delete(entry_id: int) -> None:
 )
 def export(path: Path, fmt: str | None) -> None:
     """Write the whole history, oldest first, to PATH (readable by you alone), as the
-    settings window's Export does: every field of `history show --json`.
+    settings window's Export does: every field of `history show --json`. PATH `-` is standard
+    output (JSON lines unless --format says otherwise), in UTF-8.
 
     Example: holdtype history export ~/holdtype-history.csv
     """
+    if str(path) == "-":
+        with _open() as store:
+            out = io.StringIO(newline="")
+            count = store.export_to(out, cast("ExportFormat", fmt or "jsonl"))
+        stdout = click.get_binary_stream("stdout")
+        stdout.write(out.getvalue().encode("utf-8"))
+        stdout.flush()
+        click.echo(f"exported {count} entries", err=True)
+        return
     with _open() as store:
         try:
             count = store.export(export_target(path), cast("ExportFormat | None", fmt))

@@ -26,7 +26,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import IO, Any, Literal
 
 from app.errors import SHOWN_TO_USER, HoldtypeError, unusable
 from app.events import Outcome
@@ -460,22 +460,28 @@ class HistoryStore:
         """
         check_export_target(path)
         fmt = fmt or export_format(path)
-        with self._lock:
-            rows = self._conn.execute("SELECT * FROM utterances ORDER BY created, id").fetchall()
-        entries = [_row_to_entry(r).details() for r in rows]
         fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
         if hasattr(os, "fchmod"):  # not on Windows, where modes do not apply
             os.fchmod(fd, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            if fmt == "jsonl":
-                for item in entries:
-                    handle.write(json.dumps(item, ensure_ascii=False) + "\n")
-            elif fmt == "json":
-                json.dump(entries, handle, ensure_ascii=False, indent=1)
-            elif fmt == "csv":
-                writer = csv.DictWriter(handle, fieldnames=list(HistoryEntry(Outcome.EMPTY).details()))
-                writer.writeheader()
-                writer.writerows(entries)
-            else:
-                raise ValueError(f"unknown export format {fmt!r} (jsonl, json or csv)")
+            return self.export_to(handle, fmt)
+
+    def export_to(self, handle: IO[str], fmt: ExportFormat) -> int:
+        """Write every entry (oldest first) to the open text stream ``handle`` (standard
+        output, for ``history export -``) as :meth:`export` writes a file; returns how many."""
+        if fmt not in ("jsonl", "json", "csv"):
+            raise ValueError(f"unknown export format {fmt!r} (jsonl, json or csv)")
+        with self._lock:
+            rows = self._conn.execute("SELECT * FROM utterances ORDER BY created, id").fetchall()
+        entries = [_row_to_entry(r).details() for r in rows]
+        if fmt == "jsonl":
+            for item in entries:
+                handle.write(json.dumps(item, ensure_ascii=False) + "\n")
+        elif fmt == "json":
+            json.dump(entries, handle, ensure_ascii=False, indent=1)
+            handle.write("\n")
+        else:
+            writer = csv.DictWriter(handle, fieldnames=list(HistoryEntry(Outcome.EMPTY).details()))
+            writer.writeheader()
+            writer.writerows(entries)
         return len(entries)
