@@ -339,7 +339,7 @@ def test_a_rule_can_break_the_line() -> None:
     ok("rules", "add", "new paragraph", "\\n\\n")
     said = "Dear Ann, new paragraph thanks for the notes new line Bob"
     out = json.loads(ok("rules", "test", "--json", said))
-    assert out["final"] == "Dear Ann,\n\nthanks for the notes\nBob"
+    assert out["final"] == "Dear Ann,\n\nThanks for the notes\nBob"  # a new line's capital
 
 
 def test_a_rule_can_put_in_a_tab() -> None:
@@ -426,7 +426,7 @@ def test_a_rule_added_again_is_replaced_where_it_stands() -> None:
     run before ("new line" -> "\\n" then "line" -> "row": "a new row b")."""
     for find, replace in (("new line", "\\n"), ("line", "row"), ("new line", "\\n\\n")):
         assert holdtype("rules", "add", find, replace).returncode == 0
-    assert holdtype("rules", "test", "a new line b").stdout == "a\n\nb\n"
+    assert holdtype("rules", "test", "a new line b").stdout == "a\n\nB\n"
 
 
 def test_a_rule_is_the_same_rule_whatever_its_case_spacing_and_accents() -> None:

@@ -27,7 +27,15 @@ from app.text.rules import compile_rules, validate_rule
         ([Rule(find="c++", replace="C++")], "I write c++ daily", "I write C++ daily"),
         ([Rule(find="c++", replace="C++")], "abc++ is not it", "abc++ is not it"),
         ([Rule(find=".net", replace=".NET")], "we use .net, too", "we use .NET, too"),
-        ([Rule(find="new line", replace="\\n")], "one new line two", "one \ntwo"),
+        ([Rule(find="new line", replace="\\n")], "one new line two", "one \nTwo"),  # a new line's capital
+        # a spoken mark: the marks Whisper wrote around it go, and the next sentence takes a capital
+        ([Rule(find="full stop", replace=".")], "Hello full stop this is it", "Hello. This is it"),
+        ([Rule(find="full stop", replace=".")], "Hello. Full stop. This is it.", "Hello. This is it."),
+        ([Rule(find="question mark", replace="?")], "Is it? Question mark. yes", "Is it? Yes"),
+        ([Rule(find="comma", replace=",")], "Hello, comma, and so comma we", "Hello, and so, we"),
+        ([Rule(find="smiley", replace=":)")], "Great, smiley. bye", "Great, :). bye"),  # not a mark
+        ([Rule(find="for example", replace="e.g.")], "use for example pandas", "use e.g. pandas"),
+        ([Rule(find="dot dot dot", replace="...")], "so dot dot dot maybe", "so... maybe"),
         ([Rule(find="new line", replace="\\n")], "Dear Ann, new line. Thanks", "Dear Ann, \nThanks"),
         ([Rule(find="um", replace="")], "So, um, I think, um.", "So, I think."),
         ([Rule(find="um", replace="")], "Um, so I think.", "So I think."),
@@ -126,3 +134,6 @@ def test_a_rule_that_writes_a_lower_case_term_keeps_it_lower_case_at_a_sentence_
     )
     assert pipeline.polish("Node package manager is great.") == "npm is great."
     assert pipeline.polish("Gonna ship. Node package manager works.") == "Going to ship. npm works."
+
+    spoken = TextPipeline(VocabularySettings(terms=["npm"]), [Rule(find="full stop", replace=".")])
+    assert spoken.polish("Done full stop npm is next full stop so") == "Done. npm is next. So"

@@ -14,7 +14,12 @@ at a sentence's start, all the punctuation after it ("Um." alone leaves nothing 
 A replacement may break the line: ``\n`` in it is a line break and ``\t`` a tab, in plain
 rules as in regex ones (``\\`` is a backslash), so ``holdtype rules add "new line" "\n"``
 does what it says; such a rule also takes the punctuation Whisper wrote after the spoken
-command ("new line." is one line break).
+command ("new line." is one line break), and the word after it takes a capital.
+
+A plain rule that writes sentence punctuation alone ("full stop" -> ".", "comma" -> ",") takes
+the marks Whisper wrote around the spoken words ("Hello. Full stop. This" is "Hello. This"),
+and after a full stop, "!" or "?" the next word takes a capital (not a term the user writes in
+lower case, as npm). A phrase ending with "." may be an abbreviation ("e.g."): no capital.
 """
 
 from __future__ import annotations
@@ -88,6 +93,10 @@ def _plain_pattern(rule: Rule, replacement: str) -> regex.Pattern[str]:
     # full case folding: "straße" finds "STRASSE", "istanbul" finds "İSTANBUL"
     flags = regex.V0 if rule.case_sensitive else regex.IGNORECASE | regex.FULLCASE
     word = rf"(?<![\w])(?P<find>{find})(?![\w])"
+    if _is_punctuation(replacement):
+        # A spoken mark takes the marks Whisper wrote around it, and the space before it:
+        # "Hello. Full stop. This" is "Hello. This", "Is it? Question mark." is "Is it?".
+        return regex.compile(rf"(?:[ \t]*[.,;:!?…])*[ \t]*{word}[.,;:!?…]*", flags)
     if "\n" in replacement and not replacement.strip():
         return regex.compile(rf"{word}[ \t]*[.,;:!?]*[ \t]*", flags)
     if not replacement:
@@ -124,6 +133,7 @@ class CompiledRule:
                 return text
         replacement = self.replacement
         keep_capital = not self.rule.case_sensitive and replacement == replacement.lower()
+        ends_sentence = _ends_sentence(replacement)
         out: list[str] = []
         end = 0
         # A sentence's capitalised first word keeps its capital: "Gonna leave." with gonna ->
@@ -143,6 +153,7 @@ class CompiledRule:
             else:
                 out.append(replacement)
                 pending = keep_capital and starts and not replacement.strip()
+            pending = pending or ends_sentence
         tail = text[end:]
         out.append(_capitalize_first(tail, keep) if pending else tail)
         return "".join(out)
@@ -166,6 +177,31 @@ def _capitalize_first(text: str, keep: frozenset[str] = frozenset()) -> str:
         return text
     at = len(text) - len(stripped)
     return text[:at] + text[at].upper() + text[at + 1 :]
+
+
+def _is_punctuation(replacement: str) -> bool:
+    """Whether a plain rule's replacement is sentence punctuation alone ("." for "full stop",
+    "?" for "question mark"), which takes the punctuation Whisper wrote around the spoken words.
+
+    >>> _is_punctuation(" . "), _is_punctuation("?!"), _is_punctuation(":)"), _is_punctuation("")
+    (True, True, False, False)
+    """
+    marks = replacement.strip(" \t")
+    return bool(marks) and all(c in ".,;:!?…" for c in marks)
+
+
+def _ends_sentence(replacement: str) -> bool:
+    """Whether the word after ``replacement`` starts a sentence, and so takes a capital: it is
+    a full stop alone ("full stop" -> ".") or ends with ! ? or a line break ("new line"). A
+    phrase ending with "." may be an abbreviation ("for example" -> "e.g."): no capital.
+
+    >>> _ends_sentence("."), _ends_sentence("\\n"), _ends_sentence("Done!"), _ends_sentence("e.g.")
+    (True, True, True, False)
+    >>> _ends_sentence("..."), _ends_sentence(" ")
+    (False, False)
+    """
+    end = replacement.rstrip(" \t")
+    return end[-1:] in ("!", "?", "\n") or (_is_punctuation(end) and end[-1] == "." and end[-2:] != "..")
 
 
 def _kept_lower(text: str, keep: frozenset[str]) -> bool:
