@@ -23,8 +23,15 @@ if TYPE_CHECKING:
 @click.option("--model", "model_name", help="Model name or folder (default: the configured one).")
 @click.option("--no-rules", is_flag=True, help="Raw Whisper output: no vocabulary or rules.")
 @click.option("--mode", "mode", default=None, help="LLM mode to post-process with (default raw).")
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Files decoded at once (2 on a 2-core CPU: more files an hour, each one slower).",
+)
 def transcribe(
-    files: tuple[str, ...], as_json: bool, model_name: str | None, no_rules: bool, mode: str | None
+    files: tuple[str, ...], as_json: bool, model_name: str | None, no_rules: bool, mode: str | None, jobs: int
 ) -> None:
     """Transcribe audio FILES (any format ffmpeg reads) with your vocabulary and rules; "-"
     reads one audio file from standard input.
@@ -36,8 +43,9 @@ def transcribe(
     empty line (with --json, alone too: the same fields, text and raw "", the figures null,
     and error), so line N is still file N; the exit code is 1. A text with line breaks (a rule that
     replaces with \\n) keeps them in plain output: read several such files with --json.
-    Several files are decoded side by side (two at a time on a CPU with two cores or more);
-    the output keeps their order.
+    Files are decoded one at a time, so that elapsed_ms is what each takes alone; --jobs 2
+    decodes two at once (on a CPU with two cores or more), for a batch that should end sooner.
+    The output keeps their order.
 
     Example: holdtype transcribe --json meeting.wav note.m4a
 
@@ -63,7 +71,7 @@ def transcribe(
         stdin = sys.stdin.buffer.read()
     engine = FileTranscriber(config, use_rules=not no_rules, mode=mode or "raw", stdin=stdin)
     try:
-        failures = _print_results(engine, files, paths, as_json, mode)
+        failures = _print_results(engine, files, paths, as_json, mode, jobs)
     except KeyboardInterrupt:
         # Ctrl-C: the decodes in progress are given up, not waited for (nor are their threads
         # at exit); every line printed is out.
@@ -75,12 +83,17 @@ def transcribe(
 
 
 def _print_results(
-    engine: FileTranscriber, names: tuple[str, ...], paths: tuple[Path, ...], as_json: bool, mode: str | None
+    engine: FileTranscriber,
+    names: tuple[str, ...],
+    paths: tuple[Path, ...],
+    as_json: bool,
+    mode: str | None,
+    jobs: int = 1,
 ) -> int:
     """Print each file's result as it comes, its ``path`` the argument as given (``./a.wav``
     stays so, for a script that matches lines to its arguments); return how many failed."""
     failures = 0
-    results = engine.transcribe_files(list(paths))
+    results = engine.transcribe_files(list(paths), jobs)
     for name, path, result in zip(names, paths, results, strict=True):
         if isinstance(result, AudioError):
             if len(paths) == 1:  # one error line and exit 1, and a line a JSON reader can parse

@@ -94,24 +94,27 @@ class FileTranscriber:
         """What the mode's reply cache found on opening (a damaged cache set aside), once."""
         return self._runner.cache_problem() if self._runner is not None else None
 
-    def transcribe_files(self, paths: list[Path]) -> Iterator[FileResult | AudioError]:
+    def transcribe_files(self, paths: list[Path], jobs: int = 1) -> Iterator[FileResult | AudioError]:
         """Transcribe ``paths``, yielding each file's result (or the :class:`AudioError` that
         stopped it) in the order given.
 
-        Several files are decoded side by side, as many as the model runs at once (two on a
-        CPU with two cores or more, where one decode uses half the cores; see
-        :func:`~app.transcribe.device.cpu_workers`): 25 clips took 7.4 s instead of 10.0 s on a
-        2-core VM. Each file's ``elapsed_ms`` is still its own decode's, a little longer beside
-        another. With an LLM mode the files go one at a time, like the mode's calls.
+        One file at a time by default, so that each file's ``elapsed_ms`` is what it takes
+        alone (a file's decode already runs its readings side by side on the cores). ``jobs``
+        above 1 decodes that many files at once, up to as many as the model runs at once (two
+        on a CPU with two cores or more, see :func:`~app.transcribe.device.cpu_workers`): more
+        files an hour, each one slower. 25 check-set clips with their 51 terms on a 2-core VM:
+        11.7 s against 15.0 s one at a time, a file's median ``elapsed_ms`` 835 against 561 ms.
+        With an LLM mode the files go one at a time, like the mode's calls.
         """
-        if len(paths) < 2 or self._runner is not None:
+        if len(paths) < 2 or self._runner is not None or jobs < 2:
             for path in paths:
                 yield self._attempt(path)
             return
         loading = time.perf_counter()
-        self.whisper.load()
+        self.whisper.load()  # (which tells how many decodes the model runs at once)
         load_ms = (time.perf_counter() - loading) * 1000
-        pool = ThreadPoolExecutor(max(1, self.whisper.workers))
+        at_once = max(1, min(jobs, self.whisper.workers))
+        pool = ThreadPoolExecutor(at_once)
         self._stop.clear()
         try:
             loaded = False
