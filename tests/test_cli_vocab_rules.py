@@ -296,7 +296,8 @@ def test_rules_add_list_test_remove() -> None:
     listed = json.loads(ok("rules", "list", "--json"))
     assert [r["find"] for r in listed] == ["teh", r"(\d+) percent", "Bob"]
     assert listed[1]["regex"] is True and listed[2]["case_sensitive"] is True
-    assert "'teh' -> 'the'" in ok("rules", "list")
+    shown = ok("rules", "list")  # as typed: a regex's backslashes were shown doubled
+    assert "'teh' -> 'the'" in shown and r"'(\d+) percent' -> '\1%'  [regex]" in shown, shown
     assert ok("rules", "test", "TEH cost is 5 percent, said Bob and bob").strip() == (
         "The cost is 5%, said Robert and bob"
     )

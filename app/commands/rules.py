@@ -42,7 +42,7 @@ def add(find: str, replace: str, is_regex: bool, case_sensitive: bool) -> None:
         new = current.model_copy(update={"rules": rules})
         _common.save(new)
     verb = "replaced" if replaced else "added"
-    click.echo(f"{verb} rule {find!r} -> {replace!r}; {len(new.rules)} rule(s)")
+    click.echo(f"{verb} rule {quoted(find)} -> {quoted(replace)}; {len(new.rules)} rule(s)")
     breaks = "" if is_regex else "".join(dict.fromkeys(c for c in unescape(replace) if c in "\n\t"))
     if breaks:  # "C:\new folder" would paste a line break: say so, at once
         what = " and ".join({"\n": "\\n inserts a line break", "\t": "\\t inserts a tab"}[c] for c in breaks)
@@ -83,11 +83,11 @@ def remove(find: str, is_regex: bool | None, case_sensitive: bool | None) -> Non
         ]
         matched = exact or [i for i in candidates if _same_find(current.rules[i], find)]
         if not matched:
-            raise RuleError(f"no rule finds {find!r} (see `holdtype rules list`)")
+            raise RuleError(f"no rule finds {quoted(find)} (see `holdtype rules list`)")
         if len(matched) > 1:
             listed = "; ".join(_shown(current.rules[i]) for i in matched)
             raise RuleError(
-                f"{len(matched)} rules find {find!r} ({listed}); say which with --regex or --plain, "
+                f"{len(matched)} rules find {quoted(find)} ({listed}); say which with --regex or --plain, "
                 "--case-sensitive or --ignore-case"
             )
         gone = current.rules[matched[0]]
@@ -116,7 +116,18 @@ def _spelled(find: str, regex: bool) -> str:
 def _shown(rule: Rule, gap: str = " ") -> str:
     """A rule in one line, as `rules list` shows it (there with two spaces before the flags)."""
     flags = [name for name, on in (("regex", rule.regex), ("case-sensitive", rule.case_sensitive)) if on]
-    return f"{rule.find!r} -> {rule.replace!r}" + (f"{gap}[{', '.join(flags)}]" if flags else "")
+    return f"{quoted(rule.find)} -> {quoted(rule.replace)}" + (f"{gap}[{', '.join(flags)}]" if flags else "")
+
+
+def quoted(text: str) -> str:
+    r"""``text`` in quotes as the user typed it (``repr`` doubled every backslash of a regex:
+    ``\bum\b`` showed as ``\\bum\\b``); control characters as escapes, so a rule is one line.
+
+    >>> print(quoted(r"\bum\b,?\s*"), quoted("it's"), quoted("a\tb"), quoted(""))
+    '\bum\b,?\s*' "it's" 'a\tb' ''
+    """
+    mark = '"' if "'" in text and '"' not in text else "'"
+    return mark + _common.visible(text).replace(mark, "\\" + mark) + mark
 
 
 def _same_rule(rule: Rule, new: Rule) -> bool:
