@@ -617,6 +617,24 @@ def describe_error(exc: Exception, key: str = "") -> str:
     return str(exc)
 
 
+#: The command that edits a list setting one item at a time.
+_LIST_COMMANDS = {
+    "vocabulary.terms": "holdtype vocab add TERM...",
+    "rules": "holdtype rules add FIND REPLACE",
+}
+
+
+def _list_hint(exc: ValidationError, key: str, value: Any) -> str:
+    """How to write a list, for a list setting given one word (`config set vocabulary.terms
+    NumPy` said only "Input should be a valid list")."""
+    if not isinstance(value, str) or not any(err["type"] == "list_type" for err in exc.errors()):
+        return ""
+    command = _LIST_COMMANDS.get(key)
+    examples = {"vocabulary.terms": """'["NumPy", "pandas"]'""", "rules": "'[]'"}
+    example = examples.get(key, """'["one", "two"]'""")
+    return f" (give a list, as {example}" + (f", or use `{command}`)" if command else ")")
+
+
 def load_settings(path: Path | None = None) -> LoadResult:
     """Load settings from ``path`` (default: the user's config file).
 
@@ -935,7 +953,9 @@ def set_value(settings: Settings, key: str, value: Any) -> Settings:
     try:
         new = Settings.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(f"invalid value for {key}: {describe_error(exc, key)}") from exc
+        raise ConfigError(
+            f"invalid value for {key}: {describe_error(exc, key)}{_list_hint(exc, key, value)}"
+        ) from exc
     if isinstance(value, bool) and not isinstance(get_value(new, key), bool):
         # pydantic reads true as 1: `audio.device true` picked input device 1.
         raise ConfigError(f"invalid value for {key}: it is not a true/false setting")

@@ -257,6 +257,9 @@ def test_config_set_refuses_the_terms_vocab_add_refuses() -> None:
     assert "control characters" in fails("config", "set", "vocabulary.terms", '["a\\u001bb"]')
     assert "starts a comment" in fails("config", "set", "vocabulary", '{"terms": ["# tools"]}')
     assert ok("vocab", "list").splitlines() == ["NumPy"]
+    one = fails("config", "set", "vocabulary.terms", "Polars")  # a word, not a list: say how
+    assert """give a list, as '["NumPy", "pandas"]', or use `holdtype vocab add TERM...`""" in one, one
+    assert "or use `holdtype rules add FIND REPLACE`" in fails("config", "set", "rules", "teh")
     ok("config", "set", "vocabulary.terms", '["Polars", "C#"]')
     assert ok("vocab", "list").splitlines() == ["Polars", "C#"]
 
