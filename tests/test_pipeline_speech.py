@@ -98,3 +98,51 @@ def test_numbers_said_alone_stay_numbers(transcriber: WhisperTranscriber, speak:
     raw, text = run(transcriber, gpus, speak("About a hundred people came.", speed=170))
     assert "A 100" in raw, raw  # tiny.en, shown A100 in its prompt, writes "a hundred" so
     assert text == raw, (raw, text)  # an article and a number: no A100
+
+
+class _Breath:
+    """A fake transcriber (named as such: a real one hallucinates only now and then, on audio
+    we cannot choose on cue): it reads 0.2 s as tiny.en once did, ``prompted`` under a prompt
+    ("In the end of", the loop's fallback) and ``plain`` without one ("" or "Thank you.")."""
+
+    def __init__(self, prompted: str, plain: str) -> None:
+        self.texts = (plain, prompted)
+        self.prompts: list[str | None] = []
+
+    def transcribe(self, audio, options, cancel=None):  # type: ignore[no-untyped-def]
+        from app.transcribe.whisper import Transcript
+
+        self.prompts.append(options.initial_prompt)
+        return Transcript(text=self.texts[bool(options.initial_prompt)], duration=len(audio) / 16000)
+
+
+def test_a_reading_too_long_for_its_audio_is_read_without_the_vocabulary(
+    transcriber: WhisperTranscriber, speak: Speak
+) -> None:
+    """0.2 s of "Install..." read under six terms' prompt came out "In the end of" (the loop
+    "In the end of the end of...", then its temperature fallback), and without the vocabulary
+    "Thank you." (Whisper's own, on 0.15 - 0.2 s of it). Two words and more in 0.2 s are the
+    prompt's or Whisper's: the reading without the vocabulary is kept, or nothing."""
+    import numpy as np
+
+    terms = ["scikit-learn", "PyPI", "NumPy", "Kubernetes", "FastAPI", "Pydantic"]
+    pipeline = TextPipeline(VocabularySettings(terms=terms), [])
+    breath = np.zeros(3200, np.float32)
+    fake = _Breath("In the end of", "")
+    assert pipeline.transcribe(fake, breath, DecodeOptions()).text == ""  # type: ignore[arg-type]
+    assert fake.prompts[0] and fake.prompts[-1] is None  # the biased reading, then the plain one
+    fake = _Breath("In the end of", "Go.")  # a word said alone stays
+    assert pipeline.transcribe(fake, breath, DecodeOptions()).text == "Go."  # type: ignore[arg-type]
+    no_terms = TextPipeline(VocabularySettings(), [])
+    fake = _Breath("", "Thank you.")
+    assert no_terms.transcribe(fake, breath, DecodeOptions()).text == ""  # type: ignore[arg-type]
+    assert fake.prompts == [None]
+    # The real model on the real fragment (espeak-ng, cut to 0.2 s): a word at most.
+    said = load_audio(speak("Install NumPy and pandas from PyPI before you run it", speed=175))
+    for cut in (2400, 3200):
+        for pipe in (pipeline, no_terms):
+            text = pipe.transcribe(transcriber, said[:cut], DecodeOptions()).text
+            assert len(text.split()) <= 1, text
+    # Speech that has time for its words is read with the vocabulary as before.
+    whole = pipeline.transcribe(transcriber, said, DecodeOptions()).text
+    assert term_present("NumPy", whole) and term_present("PyPI", whole), whole

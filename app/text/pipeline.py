@@ -72,6 +72,9 @@ LOOKS_TIE = 0.05
 # (natural log) over its own words; at most this many stretches are scored.
 SECOND_OPINION_MARGIN = 0.0
 MAX_SECOND_OPINIONS = 6
+# TextPipeline.transcribe: a reading with more words a second of audio than this (and more
+# than one) is the prompt's or Whisper's own, not the speech's (see too_many_words).
+MAX_WORDS_PER_S = 7.0
 # A release that finds the pause's check of the same text still running waits this long at most.
 _WAIT_FOR_CHECK_S = 2.0
 
@@ -91,6 +94,19 @@ def tidy(text: str) -> str:
     lines = text.replace("\r\n", "\n").split("\n")
     text = "\n".join(_AROUND_TAB.sub("\t", _SPACES.sub(" ", line)).strip(" ") for line in lines)
     return _SPACE_BEFORE_PUNCT.sub(r"\1", text)
+
+
+def too_many_words(text: str, seconds: float) -> bool:
+    """Whether ``text`` has more words than anyone says in ``seconds`` of audio: over
+    :data:`MAX_WORDS_PER_S` a second, and over one (the speech set's densest clip says 3.5 a
+    second, and a word said alone takes 0.2 s or more).
+
+    >>> too_many_words("In the end of", 0.2), too_many_words("Thank you.", 0.2)
+    (True, True)
+    >>> too_many_words("Yes, I do.", 0.5), too_many_words("Go.", 0.1), too_many_words("", 0.0)
+    (False, False, False)
+    """
+    return len(text.split()) > max(1.0, MAX_WORDS_PER_S * seconds)
 
 
 def capitalize_start(text: str, keep: frozenset[str] = frozenset()) -> str:
@@ -263,6 +279,8 @@ class TextPipeline:
         plain = self._plain_reading(transcriber, audio, base, options, cancel)
         try:
             first = transcriber.transcribe(audio, options, cancel=cancel)
+            if too_many_words(first.text, len(audio) / SAMPLE_RATE):
+                return self._breath(transcriber, audio, base, first, plain, options != base, cancel)
             best, read_with = first, options
             look = self.second_look(base, first.text, first.duration)
             # The plain reading, waited for once: by a second look that reads without the
@@ -288,6 +306,33 @@ class TextPipeline:
             if plain is not None:
                 plain.cancel()
         return best
+
+    def _breath(
+        self,
+        transcriber: Transcriber,
+        audio: np.ndarray,
+        base: DecodeOptions,
+        first: Transcript,
+        plain: Future[Transcript] | None,
+        prompted: bool,
+        cancel: Callable[[], bool] | None,
+    ) -> Transcript:
+        """What is kept of ``first``, a reading with more words than the audio has time for
+        (:func:`too_many_words`): words the prompt put there (0.2 s of "in..." under six terms
+        read "In the end of the end of...") or Whisper's own ("Thank you." for 0.15 s of it,
+        also without a prompt). A reading under the vocabulary's prompt (``prompted``) is read
+        again without it (``plain``, when that reading was started beside it); a reading still
+        too long is nothing heard."""
+        alone = first
+        if prompted:
+            alone = _result(plain) or transcriber.transcribe(audio, base, cancel=cancel)
+            alone = dataclasses.replace(alone, elapsed_ms=first.elapsed_ms + alone.elapsed_ms)
+        if too_many_words(alone.text, len(audio) / SAMPLE_RATE):
+            alone = dataclasses.replace(alone, text="", words=(), segments=(), times=())
+        log.debug(
+            "%r is too long for %.2f s of audio: kept %r", first.text, len(audio) / SAMPLE_RATE, alone.text
+        )
+        return alone
 
     def _plain_reading(
         self,
