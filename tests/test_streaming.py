@@ -394,3 +394,19 @@ def test_a_release_mid_sentence_keeps_the_words_after_the_last_decode(whisper, s
     batch = whisper.transcribe(audio[:release], OPTIONS).text
     assert "hour" in batch.lower(), batch  # what was said before the release
     assert "hour" in final.lower(), final
+
+
+def test_a_piece_read_from_mid_sentence_keeps_the_sentence_in_lower_case() -> None:
+    """A dictation is streamed in pieces, and a piece that starts mid-sentence may start with a
+    capital: "…and let go, And your words appear" (a 20 s dictation through `run --no-tray`).
+    The words of two pieces, as a decode gives them, are joined into one sentence."""
+    from app.transcribe.streaming import _join
+    from app.transcribe.whisper import Word
+
+    def words(*texts: str) -> list:  # type: ignore[type-arg]
+        return [Word(i * 0.3, i * 0.3 + 0.25, text, 0.9) for i, text in enumerate(texts)]
+
+    joined = _join(words(" Hold", " a", " key,", " speak,", " and", " let", " go,", " And", " your", " words"))
+    assert joined == "Hold a key, speak, and let go, and your words"
+    kept = _join(words(" Done.", " And", " then", " I", " told", " Will", " The", " plan"))
+    assert kept == "Done. And then I told Will the plan"  # a sentence's start, I and a name keep theirs

@@ -52,6 +52,37 @@ def english_word(word: str) -> bool:
     return word.isalpha() and word.lower() in _words()
 
 
+# Short words English never capitalises inside a sentence (no names among them: "Will",
+# "May", "Bill" are left out; "I" is always a capital, and "A" may be a name, as in "plan A").
+_LOWER_INSIDE = frozenset(
+    """about after also an and are as at be because been before but by can could did do does
+    for from had has have he her here him his how if in into is it its me my no nor not of
+    on or our she should so than that the their them then there these they this those to us
+    was we were what when where which while who with would yet you your""".split()  # noqa: SIM905 - a word list reads best as words
+)
+
+
+def lower_inside_sentence(word: str, before: str) -> str:
+    """``word`` (as Whisper wrote it, with its leading space) in lower case when it is a word
+    English writes so inside a sentence and ``before``, the text before it, ends no sentence.
+    A streamed dictation is read in pieces, and a piece that starts mid-sentence may start with
+    a capital ("…and let go, And your words appear").
+
+    >>> lower_inside_sentence(" And", "let go,"), lower_inside_sentence(" And", "Done.")
+    (' and', ' And')
+    >>> lower_inside_sentence(" Will", "I told"), lower_inside_sentence(" AND", "x")
+    (' Will', ' AND')
+    """
+    core = word.lstrip()
+    ended = before.rstrip()[-1:] in ("", ".", "!", "?", ":", "…", "\n")
+    if ended or not core[:1].isupper() or not core[1:].islower():
+        return word
+    bare = core.rstrip(".,;:!?…")
+    if bare.lower() not in _LOWER_INSIDE or not bare.isalpha():
+        return word
+    return word[: len(word) - len(core)] + core[0].lower() + core[1:]
+
+
 def write_words(source: Path, target: Path, min_count: int = MIN_COUNT) -> int:
     """Write ``target`` (gzipped, one word a line) from a pyspellchecker frequency list
     ``source`` (gzipped JSON of word -> count); return how many words it has."""

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from app.text.english import lower_inside_sentence
 from app.transcribe.audiofile import SAMPLE_RATE
 from app.transcribe.glitches import looping, norm_word
 from app.transcribe.levels import FRAME, SilenceLevel, frame_rms, rms, voiced
@@ -181,7 +182,12 @@ class Partial:
 
 
 def _join(words: list[Word]) -> str:
-    return "".join(w.text for w in words).strip()
+    """The words' text; a word English writes in lower case inside a sentence is (a decode
+    that starts mid-sentence may give it a capital: see :func:`lower_inside_sentence`)."""
+    text = ""
+    for word in words:
+        text += lower_inside_sentence(word.text, text)
+    return text.strip()
 
 
 class StreamingTranscriber:
