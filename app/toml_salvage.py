@@ -21,6 +21,8 @@ _WHERE = re.compile(r"\(at line (\d+), column \d+\)$")
 # A line that starts a key = value statement: a bare, quoted or dotted key, then "=".
 _PART = r"""(?:[A-Za-z0-9_-]+|"[^"\n]*"|'[^'\n]*')"""
 _KEY_LINE = re.compile(rf"^\s*({_PART}(?:\s*\.\s*{_PART})*)\s*=")
+# What of a line brackets are not counted in: strings and a comment.
+_CODE = re.compile(r""""(?:[^"\\\n]|\\.)*"|'[^'\n]*'|#.*""")
 # A table header: [name] or [[name]].
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\[\]]+?)\s*\]\]?\s*(?:#.*)?$")
 
@@ -111,17 +113,92 @@ def parse_salvaging(text: str) -> tuple[dict[str, Any], list[str]]:
             line = _error_line(exc)
             if line is None or not 0 < line <= len(lines):
                 break
-            if (name := _repeated_table(lines[line - 1])) is not None and len(again) < MAX_DROPS:
+            what = _mend_array(lines, line - 1, str(exc))  # (a header after a list left open too)
+            if (
+                what is None
+                and (name := _repeated_table(lines[line - 1])) is not None
+                and len(again) < MAX_DROPS
+            ):
                 stand_in = f"holdtype-repeated-{len(again)}"
                 again[stand_in] = name
                 lines[line - 1] = f'["{stand_in}"]'
                 continue
-            what = _drop(lines, line - 1, original)
+            if what is None:
+                what = _drop(lines, line - 1, original)
             if what is None or len(dropped) == MAX_DROPS:
                 break
-            dropped.append(what)
+            if what:  # ("": a list mended, nothing of it left out)
+                dropped.append(what)
     assert first is not None
     raise first
+
+
+def _open_array(lines: list[str], index: int) -> tuple[int, str] | None:
+    """The key line (its index and dotted key) of a list that is still open where
+    ``lines[index]`` starts (the line is one of its items, or follows an item with no "]"),
+    or None. Brackets in strings and comments are not counted: a term such as "[draft]" may
+    make it miss one, and the error then stays the statement's."""
+    depth = 0
+    for i in range(index - 1, -1, -1):
+        text = _CODE.sub("", lines[i])
+        depth += text.count("[") - text.count("]")
+        if _HEADER.match(lines[i]):
+            return None
+        key = _KEY_LINE.match(lines[i])
+        if key:
+            if depth <= 0 or "[" not in text.split("=", 1)[1]:
+                return None
+            table = _table_of(lines, i)[1]
+            return i, f"{table + '.' if table else ''}{_unquoted(key.group(1))}"
+    return None
+
+
+def _mend_array(lines: list[str], index: int, error: str) -> str | None:
+    """Mend a list spread over lines that the error at ``lines[index]`` is in (in place), and
+    say what of it was left out ("" for nothing), or None when the error is not in one. A list
+    never closed is closed before the next statement, and an item without its comma after it
+    gets one (nothing is lost); an item that cannot be read is left out (its line).
+
+    >>> lines = ['terms = [', '  "NumPy",', '  "pandas",', 'bias = "prompt"']
+    >>> _mend_array(lines, 3, "Invalid value (at line 4, column 1)"), lines[2]
+    ('', '  "pandas",]')
+    >>> lines = ['terms = [', '  "NumPy"', '  "pandas",', ']']
+    >>> _mend_array(lines, 2, "Unclosed array (at line 3, column 3)"), lines[1]
+    ('', '  "NumPy",')
+    >>> lines = ['[vocabulary]', 'terms = [', '  "NumPy,', '  "pandas",', ']']
+    >>> _mend_array(lines, 2, "Illegal character (at line 3, column 10)"), lines[2]
+    ('vocabulary.terms (line 3)', '')
+    >>> _mend_array(['x = 1', 'y = 2 3'], 1, "Expected newline (at line 2, column 7)") is None
+    True
+    """
+    opened = _open_array(lines, index)
+    if opened is None:
+        return None
+    start, name = opened
+    before = max((i for i in range(start, index) if lines[i].strip()), default=start)
+    if _KEY_LINE.match(lines[index]) or _HEADER.match(lines[index]):
+        lines[before] = _append(lines[before], "]")  # the list ends where the next statement starts
+        return ""
+    if error.startswith("Unclosed array") and before > start:
+        previous = _CODE.sub("", lines[before]).rstrip()
+        if not previous.endswith((",", "[")):
+            lines[before] = _append(lines[before], ",")
+            return ""
+    lines[index] = ""
+    return f"{name} (line {index + 1})"
+
+
+def _append(line: str, mark: str) -> str:
+    """``line`` with ``mark`` after its code, before a comment.
+
+    >>> _append('  "NumPy"  # arrays', ","), _append('  "C#"', "]")
+    ('  "NumPy",  # arrays', '  "C#"]')
+    """
+    comment = next((m for m in _CODE.finditer(line) if m.group().startswith("#")), None)
+    if comment is None:
+        return line.rstrip() + mark
+    code = line[: comment.start()]
+    return code.rstrip() + mark + code[len(code.rstrip()) :] + line[comment.start() :]
 
 
 def _repeated_table(line: str) -> str | None:

@@ -89,6 +89,33 @@ def test_a_typo_that_breaks_the_syntax_costs_only_its_own_statement() -> None:
     assert again.problem is None and again.settings == kept
 
 
+def test_a_list_left_open_or_an_item_without_its_comma_costs_nothing() -> None:
+    """A "]" taken out of the terms' list (the file as Holdtype writes it) cost every setting:
+    each statement after it was in the list. The list is closed where the next statement
+    starts, an item missing its comma gets one, and an item that cannot be read is left out."""
+    from app.config import Rule, save_settings
+
+    path = get_paths().config_file
+    written = Settings(rules=[Rule(find="teh", replace="the")])
+    written.vocabulary.terms = ["NumPy", "pandas", "PyPI"]
+    written.hotkey.key = "f9"
+    save_settings(written, path)
+    text = path.read_text()
+    assert '    "PyPI",\n]\nbias' in text  # the file's own layout, which the edits below break
+    path.write_text(text.replace('    "PyPI",\n]\nbias', '    "PyPI",\nbias'))
+    result = load_settings()
+    assert result.settings == written and result.dropped == []
+    assert result.problem is not None and "cannot be parsed" in result.problem
+    path.write_text(text.replace('    "NumPy",\n', '    "NumPy"  # arrays\n'))  # no comma after it
+    assert load_settings().settings == written
+    broken = text.replace('    "pandas",\n', '    "pandas,\n')  # a quote missing
+    path.write_text(broken)
+    result = load_settings()
+    assert result.settings.vocabulary.terms == ["NumPy", "PyPI"] and result.settings.rules == written.rules
+    line = broken.split("\n").index('    "pandas,') + 1
+    assert result.dropped == [f"vocabulary.terms (line {line})"]
+
+
 def test_a_broken_file_that_cannot_be_moved_aside_is_still_reported_and_defaults_used() -> None:
     """In a read-only folder the move failed and every command said only "Permission denied",
     never what was wrong with the file. A link to a file of /proc (where nothing can be moved;
