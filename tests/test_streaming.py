@@ -406,7 +406,8 @@ def test_a_piece_read_from_mid_sentence_keeps_the_sentence_in_lower_case() -> No
     def words(*texts: str) -> list:  # type: ignore[type-arg]
         return [Word(i * 0.3, i * 0.3 + 0.25, text, 0.9) for i, text in enumerate(texts)]
 
-    joined = _join(words(" Hold", " a", " key,", " speak,", " and", " let", " go,", " And", " your", " words"))
+    said = (" Hold", " a", " key,", " speak,", " and", " let", " go,", " And", " your", " words")
+    joined = _join(words(*said))
     assert joined == "Hold a key, speak, and let go, and your words"
     kept = _join(words(" Done.", " And", " then", " I", " told", " Will", " The", " plan"))
     assert kept == "Done. And then I told Will the plan"  # a sentence's start, I and a name keep theirs
