@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import sys
 from pathlib import Path
 from typing import Any, cast
 
@@ -243,9 +244,9 @@ def export(path: Path, fmt: str | None) -> None:
         with _open() as store:
             out = io.StringIO(newline="")
             count = store.export_to(out, cast("ExportFormat", fmt or "jsonl"))
-        stdout = click.get_binary_stream("stdout")
-        stdout.write(out.getvalue().encode("utf-8"))
-        stdout.flush()
+        sys.stdout.flush()
+        sys.stdout.buffer.write(out.getvalue().encode("utf-8"))  # UTF-8 whatever the console's code page
+        sys.stdout.buffer.flush()
         click.echo(f"exported {count} entries", err=True)
         return
     with _open() as store:
