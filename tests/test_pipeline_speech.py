@@ -146,3 +146,24 @@ def test_a_reading_too_long_for_its_audio_is_read_without_the_vocabulary(
     # Speech that has time for its words is read with the vocabulary as before.
     whole = pipeline.transcribe(transcriber, said, DecodeOptions()).text
     assert term_present("NumPy", whole) and term_present("PyPI", whole), whole
+
+
+def test_a_piece_of_a_term_read_for_a_word_is_read_without_the_vocabulary(
+    transcriber: WhisperTranscriber, speak: Speak
+) -> None:
+    """A prompt naming PyPI made "pie" the token "Py": "the pie is cold" was read "the Py is
+    cold", which no correction makes a term of. The reading without the vocabulary has its
+    word there; a term the reading spells is never given up for it."""
+    import numpy as np
+
+    terms = ["scikit-learn", "PyPI", "NumPy", "Kubernetes", "FastAPI", "Pydantic"]
+    pipeline = TextPipeline(VocabularySettings(terms=terms), [])
+    audio = np.zeros(3 * 16000, np.float32)
+    fake = _Breath("My hands feel, and the Py is cold.", "My hands feel, and the pie is cold.")
+    assert pipeline.transcribe(fake, audio, DecodeOptions()).text == "My hands feel, and the pie is cold."  # type: ignore[arg-type]
+    fake = _Breath("Get NumPy, and Py from PyPI.", "Get numb pie, and pie from pie pie.")
+    assert pipeline.transcribe(fake, audio, DecodeOptions()).text == "Get NumPy, and pie from PyPI."  # type: ignore[arg-type]
+    # The real model (espeak-ng at 140 words a minute): "the Py is cold" before
+    said = load_audio(speak("My hands feel numb, and the pie is cold.", speed=140))
+    text = pipeline.transcribe(transcriber, said, DecodeOptions()).text
+    assert " pie " in text and "Py " not in text, text

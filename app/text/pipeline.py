@@ -18,6 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import numpy as np
 
 from app.config import Rule, Settings, VocabularySettings
+from app.text.fragments import covers, fragment_words
 from app.text.rules import RuleSet, compile_rules
 from app.text.swaps import swapped, swaps
 from app.text.vocabulary import SURE_BAR, NearMiss, Vocabulary, prompt_text, term_pattern
@@ -302,10 +303,39 @@ class TextPipeline:
             if other is not None and read_with.initial_prompt:
                 self.second_opinions += 1
                 best = self.second_opinion(transcriber, audio, best, other.text, read_with.initial_prompt)
+            if read_with != base and fragment_words(self.apply_vocabulary(best.text), self.vocabulary.terms):
+                # (on looks first; the audio's check of near misses, cached for the final text,
+                # only then: "Staff QL" is GraphQL)
+                pieces = fragment_words(self.confirm(transcriber, audio, best.text), self.vocabulary.terms)
+                if pieces:
+                    other = other or _result(plain) or transcriber.transcribe(audio, base, cancel=cancel)
+                    best = self._without_pieces(best, other.text, pieces)
         finally:
             if plain is not None:
                 plain.cancel()
         return best
+
+    def _without_pieces(self, reading: Transcript, plain: str, pieces: frozenset[str]) -> Transcript:
+        """``reading`` with the words of ``plain`` (a reading without the vocabulary) where it
+        has ``pieces`` of terms as words of their own ("the Py is cold": "the pie is cold"; see
+        :mod:`app.text.fragments`), a word or two at a time, unless that loses a term it spells."""
+        words = reading.text.split()
+        changes = [
+            c
+            for c in swaps(reading.text, plain)
+            # a word or two read as about as many: a reading that lost the words around them
+            # ("Now we're at the I speak, Staff QL, and the..." read "and the...") is no help
+            if c.end - c.start <= 2
+            and 1 <= len(c.words) <= c.end - c.start + 1
+            and covers(words, c.start, c.end, pieces)
+        ]
+        if not changes:
+            return reading
+        text = swapped(reading.text, changes)
+        if not self._terms_in(text) >= self._terms_in(reading.text):
+            return reading
+        log.debug("pieces of terms %s: %r read as %r", sorted(pieces), reading.text, text)
+        return dataclasses.replace(reading, text=text, words=(), segments=(text,))
 
     def _breath(
         self,
