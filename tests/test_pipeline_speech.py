@@ -161,9 +161,16 @@ def test_a_piece_of_a_term_read_for_a_word_is_read_without_the_vocabulary(
     audio = np.zeros(3 * 16000, np.float32)
     fake = _Breath("My hands feel, and the Py is cold.", "My hands feel, and the pie is cold.")
     assert pipeline.transcribe(fake, audio, DecodeOptions()).text == "My hands feel, and the pie is cold."  # type: ignore[arg-type]
+    fake = _Breath("I ate Apple, Py with my Grandmother.", "I ate apple pie with my grandmother.")
+    one = TextPipeline(VocabularySettings(terms=["PyPI"]), [])  # (its prompt's capitals go too)
+    assert one.transcribe(fake, audio, DecodeOptions()).text == "I ate apple pie with my Grandmother."  # type: ignore[arg-type]
     fake = _Breath("Get NumPy, and Py from PyPI.", "Get numb pie, and pie from pie pie.")
     assert pipeline.transcribe(fake, audio, DecodeOptions()).text == "Get NumPy, and pie from PyPI."  # type: ignore[arg-type]
     # The real model (espeak-ng at 140 words a minute): "the Py is cold" before
     said = load_audio(speak("My hands feel numb, and the pie is cold.", speed=140))
     text = pipeline.transcribe(transcriber, said, DecodeOptions()).text
     assert " pie " in text and "Py " not in text, text
+    # "Yesterday I ate Apple, Py" under PyPI alone, and the audio then took "Apple, pie" for PyPI
+    said = load_audio(speak("Yesterday I ate apple pie with my grandmother.", speed=140))
+    text = one.finish(transcriber, said, one.transcribe(transcriber, said, DecodeOptions()).text)
+    assert "apple pie" in text.lower() and "PyPI" not in text and "Py " not in text, text

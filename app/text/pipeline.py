@@ -20,7 +20,7 @@ import numpy as np
 from app.config import Rule, Settings, VocabularySettings
 from app.text.fragments import covers, fragment_words
 from app.text.rules import RuleSet, compile_rules
-from app.text.swaps import swapped, swaps
+from app.text.swaps import Swap, swapped, swaps, widened
 from app.text.vocabulary import SURE_BAR, NearMiss, Vocabulary, prompt_text, term_pattern
 from app.transcribe.audiofile import SAMPLE_RATE
 from app.transcribe.streaming import Look, StreamingConfig, StreamingTranscriber
@@ -331,7 +331,9 @@ class TextPipeline:
         ]
         if not changes:
             return reading
-        text = swapped(reading.text, changes)
+        # the words either side as the plain reading writes them: the prompt's capitals ("ate
+        # Apple, Py") made a near miss of "Apple pie", which the audio then took for PyPI
+        text = swapped(reading.text, _apart([widened(reading.text, plain, c) for c in changes]))
         if not self._terms_in(text) >= self._terms_in(reading.text):
             return reading
         log.debug("pieces of terms %s: %r read as %r", sorted(pieces), reading.text, text)
@@ -586,6 +588,15 @@ class TextPipeline:
     def apply(self, raw: str) -> str:
         """The whole pipeline: vocabulary, rules, tidy whitespace."""
         return tidy(self.apply_rules(self.apply_vocabulary(tidy(raw))))
+
+
+def _apart(changes: list[Swap]) -> list[Swap]:
+    """``changes`` (in order) without those that overlap the one kept before them."""
+    kept: list[Swap] = []
+    for change in changes:
+        if not kept or change.start >= kept[-1].end:
+            kept.append(change)
+    return kept
 
 
 def _likeliest_alike(confirmed: list[tuple[float, NearMiss]]) -> tuple[float, NearMiss]:

@@ -47,3 +47,24 @@ def swapped(reading: str, changes: list[Swap]) -> str:
     for change in sorted(changes, key=lambda s: -s.start):
         words[change.start : change.end] = change.words
     return " ".join(words)
+
+
+def widened(reading: str, other: str, change: Swap) -> Swap:
+    """``change`` (one of ``swaps(reading, other)``) with the word on each side of it written
+    as ``other`` writes it: the same word, but maybe in another case or with other punctuation
+    ("ate Apple, Py with" against "ate apple pie with": "apple pie with", not "Apple, pie").
+
+    >>> reading, other = "I ate Apple, Py with my Grandmother.", "I ate apple pie with my grandmother."
+    >>> swapped(reading, [widened(reading, other, swaps(reading, other)[0])])
+    'I ate apple pie with my Grandmother.'
+    """
+    mine, theirs = reading.split(), other.split()
+    matcher = difflib.SequenceMatcher(
+        None, [_key(w) for w in mine], [_key(w) for w in theirs], autojunk=False
+    )
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op != "equal" and (i1, i2) == (change.start, change.end):
+            before = 1 if i1 > 0 and j1 > 0 else 0  # (the words there are the same word: equal)
+            after = 1 if i2 < len(mine) and j2 < len(theirs) else 0
+            return Swap(i1 - before, i2 + after, tuple(theirs[j1 - before : j2 + after]))
+    return change
