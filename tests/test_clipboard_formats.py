@@ -173,8 +173,9 @@ def test_the_keeper_refuses_a_cut_short_clipboard(x_env: XDisplay) -> None:
 
 
 # A program that owns the clipboard offering what its argument says (JSON: a format's name ->
-# {"data": its text, "delay": seconds to take over it, "answer": false never to answer for
-# it}), until the clipboard is taken from it; it says "owned" once it owns it.
+# {"data": its text (a lone surrogate "\udce9" is the byte 0xe9), "delay": seconds to take over
+# it, "answer": false never to answer for it}), until the clipboard is taken from it; it says
+# "owned" once it owns it.
 X_OWNER = """
 import json, sys, time
 from Xlib import X, Xatom, display
@@ -201,7 +202,7 @@ while True:
         continue
     elif spec is not None:
         time.sleep(spec.get("delay", 0.0))
-        e.requestor.change_property(prop, e.target, 8, spec["data"].encode("utf-8"))
+        e.requestor.change_property(prop, e.target, 8, spec["data"].encode("utf-8", "surrogateescape"))
     else:
         prop = X.NONE
     notify = event.SelectionNotify(
@@ -245,6 +246,23 @@ def test_text_offered_only_as_text_plain_comes_back(
     assert result.ok, result.error
     target_window.wait_for_text("Dictated.")
     wait_for(lambda: clipboard.get() == "copied café", timeout=20, what="the old clipboard back")
+
+
+def test_text_that_is_not_utf8_comes_back_byte_for_byte(
+    x_env: XDisplay, clipboard: XClipboard, target_window: TargetWindow, x_owner
+) -> None:
+    """An old program's Latin-1 offered as UTF-8 ("café" as caf + 0xe9) came back with U+FFFD
+    in place of the é after a paste: read with "replace", written back as UTF-8."""
+    x_owner({"UTF8_STRING": {"data": "caf\udce9 au lait"}})
+    assert _xclip_out(x_env, "UTF8_STRING") == b"caf\xe9 au lait"
+    result = X11Inserter(PasteSettings(trailing_space=False, restore_delay_ms=50)).insert("Dictated.")
+    assert result.ok, result.error
+    target_window.wait_for_text("Dictated.")
+    wait_for(
+        lambda: _xclip_out(x_env, "UTF8_STRING") == b"caf\xe9 au lait",
+        timeout=20,
+        what="the old clipboard's bytes back",
+    )
 
 
 PICTURE = "\x89PNG\r\n\x1a\n picture"  # (sent as its UTF-8 bytes)

@@ -171,13 +171,15 @@ class X11Clipboard:
             out = _run([*self._xsel, "--output"])
         if out.returncode != 0:
             return None, extra
-        return out.stdout.decode("utf-8", errors="replace"), extra
+        # Bytes that are not UTF-8 (an old program's Latin-1 offered as UTF-8) are kept as they
+        # are (lone surrogates), so that they go back unchanged: "replace" restored U+FFFD.
+        return out.stdout.decode("utf-8", errors="surrogateescape"), extra
 
     def set(self, text: str) -> None:
         """Own the clipboard with ``text`` (a background xclip/xsel keeps serving it)."""
         tool = self._tool()
         args = [*self._xclip, "-i"] if tool == "xclip" else [*self._xsel, "--input"]
-        out = _run(args, text.encode("utf-8"), detach=True)
+        out = _run(args, text.encode("utf-8", errors="surrogateescape"), detach=True)
         if out.returncode != 0:
             raise ClipboardError(f"{tool} could not set the clipboard (exit {out.returncode})")
 
@@ -301,7 +303,7 @@ class WaylandClipboard:
         out = _run(["wl-paste", "--no-newline", "--type", "text/plain"])
         if out.returncode != 0:
             return None
-        return out.stdout.decode("utf-8", errors="replace")
+        return out.stdout.decode("utf-8", errors="surrogateescape")  # (bytes kept: see X11Clipboard)
 
     def types(self) -> list[str]:
         """The types the clipboard is offered in (none when it is empty)."""
@@ -321,7 +323,8 @@ class WaylandClipboard:
 
     def set(self, text: str) -> None:
         """Put ``text`` on the clipboard (wl-copy forks a server for it)."""
-        out = _run(["wl-copy", "--type", "text/plain;charset=utf-8"], text.encode("utf-8"), detach=True)
+        data = text.encode("utf-8", errors="surrogateescape")
+        out = _run(["wl-copy", "--type", "text/plain;charset=utf-8"], data, detach=True)
         if out.returncode != 0:
             raise ClipboardError(f"wl-copy failed (exit {out.returncode})")
 

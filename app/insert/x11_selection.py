@@ -65,7 +65,8 @@ class SelectionOwner:
         from Xlib import display as xdisplay
 
         self._X = X
-        self.data = None if text is None else text.encode("utf-8")
+        # (surrogateescape: text read back from a clipboard that held bytes that are not UTF-8)
+        self.data = None if text is None else text.encode("utf-8", errors="surrogateescape")
         self.served = threading.Event()
         self.lost = threading.Event()
         self.last_request = 0.0
@@ -162,7 +163,7 @@ class SelectionOwner:
             elif target in self._text_atoms and self.data is not None:
                 name = self._text_atoms[target]
                 if name == "STRING":
-                    data = self.data.decode("utf-8").encode("latin-1", errors="replace")
+                    data = self.data.decode("utf-8", errors="replace").encode("latin-1", errors="replace")
                     self._put(requestor, prop, self._string_atom, data)
                 else:
                     kind = target if name.startswith("text/") else self._d.intern_atom("UTF8_STRING")
