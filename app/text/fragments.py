@@ -14,6 +14,7 @@ import re
 from app.text.english import english_word
 
 _EDGES = re.compile(r"^[\W_]+|[\W_]+$")
+_PARTS = re.compile(r"[\W_]+")  # what splits a term into its words and parts
 
 
 def _core(word: str) -> str:
@@ -24,7 +25,9 @@ def _core(word: str) -> str:
 def fragment_words(text: str, terms: list[str]) -> frozenset[str]:
     """The words of ``text`` (without punctuation around them) that are pieces of ``terms``:
     two letters or more, the start or end of a one-word term spelled as it is (case and all),
-    neither an English word nor a word of any term.
+    neither an English word, nor a word or part of any term ("scikit" of scikit-learn, "js" of
+    Next.js), nor in capitals (an acronym Whisper wrote on purpose: SQL of PostgreSQL, API of
+    FastAPI, LLM of LLMs).
 
     >>> sorted(fragment_words("Yesterday I ate Apple, Py with my Grandmother.", ["PyPI", "NumPy"]))
     ['Py']
@@ -32,13 +35,16 @@ def fragment_words(text: str, terms: list[str]) -> frozenset[str]:
     []
     >>> sorted(fragment_words("Use Num and Kit for it", ["NumPy", "scikit-learn"]))
     ['Num']
+    >>> sorted(fragment_words("Write the SQL for the API, then scikit and js", ["PostgreSQL", "FastAPI",
+    ...        "scikit-learn", "Next.js"]))
+    []
     """
-    whole = {word.casefold() for term in terms for word in term.split()}
+    whole = {part.casefold() for term in terms for part in _PARTS.split(term) if part}
     single = [term for term in terms if " " not in term]
     found = set()
     for word in text.split():
         core = _core(word)
-        if len(core) < 2 or core.casefold() in whole or english_word(core):
+        if len(core) < 2 or core.isupper() or core.casefold() in whole or english_word(core):
             continue
         if any(term != core and (term.startswith(core) or term.endswith(core)) for term in single):
             found.add(core)

@@ -76,6 +76,8 @@ MAX_SECOND_OPINIONS = 6
 # TextPipeline.transcribe: a reading with more words a second of audio than this (and more
 # than one) is the prompt's or Whisper's own, not the speech's (see too_many_words).
 MAX_WORDS_PER_S = 7.0
+# ... and a reading still that long without the vocabulary, of this much audio at most, is nothing.
+BREATH_S = 1.0
 # A release that finds the pause's check of the same text still running waits this long at most.
 _WAIT_FOR_CHECK_S = 2.0
 
@@ -333,7 +335,7 @@ class TextPipeline:
             return reading
         # the words either side as the plain reading writes them: the prompt's capitals ("ate
         # Apple, Py") made a near miss of "Apple pie", which the audio then took for PyPI
-        text = swapped(reading.text, _apart([widened(reading.text, plain, c) for c in changes]))
+        text = swapped(reading.text, _apart([(widened(reading.text, plain, c), c) for c in changes]))
         if not self._terms_in(text) >= self._terms_in(reading.text):
             return reading
         log.debug("pieces of terms %s: %r read as %r", sorted(pieces), reading.text, text)
@@ -354,12 +356,13 @@ class TextPipeline:
         read "In the end of the end of...") or Whisper's own ("Thank you." for 0.15 s of it,
         also without a prompt). A reading under the vocabulary's prompt (``prompted``) is read
         again without it (``plain``, when that reading was started beside it); a reading still
-        too long is nothing heard."""
+        too long is nothing heard, up to :data:`BREATH_S` of audio (longer, a loop both
+        readings made still holds what was said)."""
         alone = first
         if prompted:
             alone = _result(plain) or transcriber.transcribe(audio, base, cancel=cancel)
             alone = dataclasses.replace(alone, elapsed_ms=first.elapsed_ms + alone.elapsed_ms)
-        if too_many_words(alone.text, len(audio) / SAMPLE_RATE):
+        if len(audio) <= BREATH_S * SAMPLE_RATE and too_many_words(alone.text, len(audio) / SAMPLE_RATE):
             alone = dataclasses.replace(alone, text="", words=(), segments=(), times=())
         log.debug(
             "%r is too long for %.2f s of audio: kept %r", first.text, len(audio) / SAMPLE_RATE, alone.text
@@ -590,10 +593,12 @@ class TextPipeline:
         return tidy(self.apply_rules(self.apply_vocabulary(tidy(raw))))
 
 
-def _apart(changes: list[Swap]) -> list[Swap]:
-    """``changes`` (in order) without those that overlap the one kept before them."""
+def _apart(changes: list[tuple[Swap, Swap]]) -> list[Swap]:
+    """Of each (widened, own) pair of swaps (in order), the widened one, or its own where that
+    would overlap the swap kept before it (two pieces one word apart: "the Py and Py")."""
     kept: list[Swap] = []
-    for change in changes:
+    for wide, own in changes:
+        change = wide if not kept or wide.start >= kept[-1].end else own
         if not kept or change.start >= kept[-1].end:
             kept.append(change)
     return kept
