@@ -409,5 +409,12 @@ def test_a_piece_read_from_mid_sentence_keeps_the_sentence_in_lower_case() -> No
     said = (" Hold", " a", " key,", " speak,", " and", " let", " go,", " And", " your", " words")
     joined = _join(words(*said))
     assert joined == "Hold a key, speak, and let go, and your words"
-    kept = _join(words(" Done.", " And", " then", " I", " told", " Will", " The", " plan"))
-    assert kept == "Done. And then I told Will the plan"  # a sentence's start, I and a name keep theirs
+    kept = _join(words(" Done.", " And", " then", " I", " told", " Will", " about", " The", " Hobbit"))
+    assert kept == "Done. And then I told Will about The Hobbit"  # a sentence's start, I, names, titles
+    quoted = _join(words(" He", " said,", ' "Stop."', " And", " he", " did", " (see", " above.)", " So"))
+    assert quoted == 'He said, "Stop." And he did (see above.) So'
+    # the tentative words shown after the committed ones are read after them
+    from app.transcribe.streaming import _partial
+
+    shown = _partial(words(" Hold", " it", " and", " let", " go,"), words(" And", " speak"))
+    assert (shown.committed, shown.tentative) == ("Hold it and let go,", "and speak")

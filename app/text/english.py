@@ -53,17 +53,20 @@ def english_word(word: str) -> bool:
 
 
 # Short words English never capitalises inside a sentence (no names among them: "Will",
-# "May", "Bill" are left out; "I" is always a capital, and "A" may be a name, as in "plan A").
+# "May", "Bill" are left out; "I" is always a capital, "A" may be a name, as in "plan A", and
+# "The", "Who", "It" begin titles: "I read The Hobbit", "Doctor Who").
 _LOWER_INSIDE = frozenset(
     """about after also an and are as at be because been before but by can could did do does
-    for from had has have he her here him his how if in into is it its me my no nor not of
-    on or our she should so than that the their them then there these they this those to us
-    was we were what when where which while who with would yet you your""".split()  # noqa: SIM905 - a word list reads best as words
+    for from had has have he her here him his how if in into is its me my no nor not of on
+    or our she should so than that their them then there these they this those to us was we
+    were what when where which while with would yet you your""".split()  # noqa: SIM905 - a word list reads best as words
 )
+# What may close a sentence after its mark: "Stop." or (see above.)
+_CLOSERS = "\"'”’)]} \t"  # (a line break is no closer: it ends the line)
 
 
 def lower_inside_sentence(word: str, before: str) -> str:
-    """``word`` (as Whisper wrote it, with its leading space) in lower case when it is a word
+    r"""``word`` (as Whisper wrote it, with its leading space) in lower case when it is a word
     English writes so inside a sentence and ``before``, the text before it, ends no sentence.
     A streamed dictation is read in pieces, and a piece that starts mid-sentence may start with
     a capital ("…and let go, And your words appear").
@@ -72,9 +75,11 @@ def lower_inside_sentence(word: str, before: str) -> str:
     (' and', ' And')
     >>> lower_inside_sentence(" Will", "I told"), lower_inside_sentence(" AND", "x")
     (' Will', ' AND')
+    >>> lower_inside_sentence(' And', 'He said, "Stop."'), lower_inside_sentence(" And", "a list\n")
+    (' And', ' And')
     """
     core = word.lstrip()
-    ended = before.rstrip()[-1:] in ("", ".", "!", "?", ":", "…", "\n")
+    ended = before.endswith("\n") or before.rstrip(_CLOSERS)[-1:] in ("", ".", "!", "?", ":", "…", "\n")
     if ended or not core[:1].isupper() or not core[1:].islower():
         return word
     bare = core.rstrip(".,;:!?…")

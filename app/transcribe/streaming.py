@@ -181,13 +181,20 @@ class Partial:
     tentative: str
 
 
-def _join(words: list[Word]) -> str:
-    """The words' text; a word English writes in lower case inside a sentence is (a decode
-    that starts mid-sentence may give it a capital: see :func:`lower_inside_sentence`)."""
-    text = ""
+def _join(words: list[Word], before: str = "") -> str:
+    """The words' text, after ``before`` (the text shown before them); a word English writes
+    in lower case inside a sentence is (a decode that starts mid-sentence may give it a
+    capital: see :func:`lower_inside_sentence`)."""
+    text = before
     for word in words:
         text += lower_inside_sentence(word.text, text)
-    return text.strip()
+    return text[len(before) :].strip()
+
+
+def _partial(committed: list[Word], tentative: list[Word]) -> Partial:
+    """The text so far, the tentative words read after the committed ones."""
+    done = _join(committed)
+    return Partial(done, _join(tentative, done))
 
 
 class StreamingTranscriber:
@@ -237,7 +244,7 @@ class StreamingTranscriber:
 
     def partial(self) -> Partial:
         """Return the committed and tentative text of the latest decode."""
-        return Partial(_join(self._s.committed), _join(self._s.hypothesis))
+        return _partial(self._s.committed, self._s.hypothesis)
 
     def _next_decode(self, audio: np.ndarray) -> str | None:
         """Which decode the audio so far calls for: "pause", "chunk" or None."""
@@ -339,7 +346,7 @@ class StreamingTranscriber:
             s.decoded_until = len(audio) / SAMPLE_RATE
             s.decodes += 1
             done = len(s.committed) if words[: len(s.committed)] == s.committed else 0
-            return Partial(_join(words[:done]), _join(words[done:]))
+            return _partial(words[:done], words[done:])
 
     def finish(self, audio: np.ndarray) -> Transcript:
         """Return the transcript of the whole utterance, decoding only what is still needed.
