@@ -630,7 +630,10 @@ def _list_hint(exc: ValidationError, key: str, value: Any) -> str:
     if not isinstance(value, str) or not any(err["type"] == "list_type" for err in exc.errors()):
         return ""
     command = _LIST_COMMANDS.get(key)
-    examples = {"vocabulary.terms": """'["NumPy", "pandas"]'""", "rules": "'[]'"}
+    examples = {  # (an empty list for the rules would delete them all)
+        "vocabulary.terms": """'["NumPy", "pandas"]'""",
+        "rules": """'[{"find": "teh", "replace": "the"}]'""",
+    }
     example = examples.get(key, """'["one", "two"]'""")
     return f" (give a list, as {example}" + (f", or use `{command}`)" if command else ")")
 

@@ -33,6 +33,8 @@ from app.text.rules import compile_rules, validate_rule
         ([Rule(find="full stop", replace=".")], "Hello. Full stop. This is it.", "Hello. This is it."),
         ([Rule(find="question mark", replace="?")], "Is it? Question mark. yes", "Is it? Yes"),
         ([Rule(find="comma", replace=",")], "Hello, comma, and so comma we", "Hello, and so, we"),
+        ([Rule(find="comma", replace=",")], "Hello. Comma. There is more.", "Hello, there is more."),
+        ([Rule(find="comma", replace=",")], "Take e.g. comma apples", "Take e.g., apples"),
         ([Rule(find="smiley", replace=":)")], "Great, smiley. bye", "Great, :). bye"),  # not a mark
         ([Rule(find="for example", replace="e.g.")], "use for example pandas", "use e.g. pandas"),
         ([Rule(find="dot dot dot", replace="...")], "so dot dot dot maybe", "so... maybe"),

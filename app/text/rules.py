@@ -31,6 +31,7 @@ import regex
 
 from app.config import Rule
 from app.errors import RuleError
+from app.text.english import lower_inside_sentence
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ def _plain_pattern(rule: Rule, replacement: str) -> regex.Pattern[str]:
     if _is_punctuation(replacement):
         # A spoken mark takes the marks Whisper wrote around it, and the space before it:
         # "Hello. Full stop. This" is "Hello. This", "Is it? Question mark." is "Is it?".
-        return regex.compile(rf"(?:[ \t]*[.,;:!?…])*[ \t]*{word}[.,;:!?…]*", flags)
+        return regex.compile(rf"(?P<before>(?:[ \t]*[.,;:!?…])*)[ \t]*{word}[.,;:!?…]*", flags)
     if "\n" in replacement and not replacement.strip():
         return regex.compile(rf"{word}[ \t]*[.,;:!?]*[ \t]*", flags)
     if not replacement:
@@ -134,17 +135,24 @@ class CompiledRule:
         replacement = self.replacement
         keep_capital = not self.rule.case_sensitive and replacement == replacement.lower()
         ends_sentence = _ends_sentence(replacement)
+        mark = _is_punctuation(replacement)
         out: list[str] = []
         end = 0
         # A sentence's capitalised first word keeps its capital: "Gonna leave." with gonna ->
         # going to is "Going to leave."; with um -> "" (deleted), "Um, so I" is "So I" (the
         # capital waits for the next text kept).
         pending = False
+        lower = False  # a mark inside a sentence went in: Whisper's capital after it goes
         for m in self.pattern.finditer(text):
             gap = text[end : m.start()]
             if pending and gap.strip():
                 gap, pending = _capitalize_first(gap, keep), False
+            elif lower and gap.strip():
+                gap, lower = _lower_first(gap), False
             out.append(gap)
+            if mark and m.group("find")[:1].islower() and any(c in ".!?…" for c in m.group("before")):
+                # no sentence ended there ("e.g. comma apples"): the full stop is an abbreviation's
+                out.append(m.group("before").rstrip(" \t"))
             end = m.end()
             starts = pending or (m.group("find")[:1].isupper() and _starts_sentence(text, m.start("find")))
             if keep_capital and starts and replacement[:1].isalpha() and not _kept_lower(replacement, keep):
@@ -154,8 +162,9 @@ class CompiledRule:
                 out.append(replacement)
                 pending = keep_capital and starts and not replacement.strip()
             pending = pending or ends_sentence
+            lower = mark and not ends_sentence
         tail = text[end:]
-        out.append(_capitalize_first(tail, keep) if pending else tail)
+        out.append(_capitalize_first(tail, keep) if pending else _lower_first(tail) if lower else tail)
         return "".join(out)
 
 
@@ -177,6 +186,19 @@ def _capitalize_first(text: str, keep: frozenset[str] = frozenset()) -> str:
         return text
     at = len(text) - len(stripped)
     return text[:at] + text[at].upper() + text[at + 1 :]
+
+
+def _lower_first(text: str) -> str:
+    """``text`` with its first word in lower case when English writes it so inside a sentence
+    (Whisper's capital after its own full stop, which a spoken comma took away).
+
+    >>> _lower_first(" There is more."), _lower_first(" Bob is here.")
+    (' there is more.', ' Bob is here.')
+    """
+    stripped = text.lstrip()
+    at = len(text) - len(stripped)
+    word = stripped.split(maxsplit=1)[0] if stripped else ""
+    return text[:at] + lower_inside_sentence(word, "so,") + stripped[len(word) :]
 
 
 def _is_punctuation(replacement: str) -> bool:
