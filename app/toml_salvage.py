@@ -28,6 +28,8 @@ _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\[\]]+?)\s*\]\]?\s*(?:#.*)?$")
 
 #: At most this many statements are left out; a file with more errors is not salvaged.
 MAX_DROPS = 10
+#: At most this many mends of lists (a comma, a closing bracket: nothing lost by them).
+MAX_MENDS = 500
 
 
 def _error_line(exc: tomllib.TOMLDecodeError) -> int | None:
@@ -105,15 +107,19 @@ def parse_salvaging(text: str) -> tuple[dict[str, Any], list[str]]:
     dropped: list[str] = []
     again: dict[str, str] = {}  # a stand-in table's name -> the name of the table repeated
     first: tomllib.TOMLDecodeError | None = None
-    for _ in range(MAX_DROPS + 1):
+    mends = 0
+    for _ in range(2 * MAX_DROPS + MAX_MENDS + 1):
         try:
             return _merged(tomllib.loads("\n".join(lines)), again), dropped
         except tomllib.TOMLDecodeError as exc:
             first = first or exc
             line = _error_line(exc)
-            if line is None or not 0 < line <= len(lines):
+            if line is None and str(exc).endswith("(at end of document)") and _close_at_end(lines):
+                continue  # a list left open at the end of the file, closed there
+            if line is None or not 0 < line <= len(lines) or mends == MAX_MENDS:
                 break
             what = _mend_array(lines, line - 1, str(exc))  # (a header after a list left open too)
+            mends += what == ""
             if (
                 what is None
                 and (name := _repeated_table(lines[line - 1])) is not None
@@ -140,7 +146,7 @@ def _open_array(lines: list[str], index: int) -> tuple[int, str] | None:
     make it miss one, and the error then stays the statement's."""
     depth = 0
     for i in range(index - 1, -1, -1):
-        text = _CODE.sub("", lines[i])
+        text = _code(lines[i])
         depth += text.count("[") - text.count("]")
         if _HEADER.match(lines[i]):
             return None
@@ -151,6 +157,26 @@ def _open_array(lines: list[str], index: int) -> tuple[int, str] | None:
             table = _table_of(lines, i)[1]
             return i, f"{table + '.' if table else ''}{_unquoted(key.group(1))}"
     return None
+
+
+def _code(line: str) -> str:
+    """``line`` with each string as ``""`` and without its comment: what brackets and commas
+    are counted in.
+
+    >>> _code('  "NumPy", "a[1]",  # arrays [')
+    '  "", "",  '
+    """
+    return _CODE.sub(lambda m: "" if m.group().startswith("#") else '""', line)
+
+
+def _close_at_end(lines: list[str]) -> bool:
+    """Close a list left open at the end of the file (in place); whether there was one."""
+    opened = _open_array(lines, len(lines))
+    if opened is None:
+        return False
+    last = max(i for i in range(opened[0], len(lines)) if lines[i].strip())
+    lines[last] = _append(lines[last], "]")
+    return True
 
 
 def _mend_array(lines: list[str], index: int, error: str) -> str | None:
@@ -180,7 +206,7 @@ def _mend_array(lines: list[str], index: int, error: str) -> str | None:
         lines[before] = _append(lines[before], "]")  # the list ends where the next statement starts
         return ""
     if error.startswith("Unclosed array") and before > start:
-        previous = _CODE.sub("", lines[before]).rstrip()
+        previous = _code(lines[before]).rstrip()
         if not previous.endswith((",", "[")):
             lines[before] = _append(lines[before], ",")
             return ""

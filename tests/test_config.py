@@ -116,6 +116,21 @@ def test_a_list_left_open_or_an_item_without_its_comma_costs_nothing() -> None:
     assert result.dropped == [f"vocabulary.terms (line {line})"]
 
 
+def test_mending_lists_has_a_budget_of_its_own_and_reaches_the_files_end() -> None:
+    """From a review: twelve items without their commas used up the ten drops' budget and the
+    file gave way to defaults; a list left open at the end of the file ("at end of document":
+    no line) was not mended; two items on a line hid a missing comma after them."""
+    from app.toml_salvage import parse_salvaging
+
+    items = "".join(f'  "t{i}"\n' for i in range(12))
+    data, lost = parse_salvaging(f'[vocabulary]\nterms = [\n{items}]\nbias = "prompt"\n')
+    assert data["vocabulary"]["terms"] == [f"t{i}" for i in range(12)] and lost == []
+    data, lost = parse_salvaging('[vocabulary]\nbias = "prompt"\nterms = [\n  "NumPy",\n  "pandas",\n')
+    assert data == {"vocabulary": {"bias": "prompt", "terms": ["NumPy", "pandas"]}} and lost == []
+    data, lost = parse_salvaging('[vocabulary]\nterms = [\n  "NumPy", "pandas"\n  "PyPI",\n]\n')
+    assert data["vocabulary"]["terms"] == ["NumPy", "pandas", "PyPI"] and lost == []
+
+
 def test_a_broken_file_that_cannot_be_moved_aside_is_still_reported_and_defaults_used() -> None:
     """In a read-only folder the move failed and every command said only "Permission denied",
     never what was wrong with the file. A link to a file of /proc (where nothing can be moved;
