@@ -229,6 +229,8 @@ def test_export_writes_every_entry_oldest_first_in_the_format_asked(
     assert [json.loads(line) for line in dash.stdout.splitlines()] == [json.loads(line) for line in lines]
     piped = holdtype("history", "export", "--format", "csv", "-")
     assert list(csv.DictReader(io.StringIO(piped.stdout, newline=""))) == rows
+    named = holdtype("history", "export", f"{tmp_path}/./-")  # a file named "-", not standard output
+    assert named.returncode == 0 and named.stdout == "" and (tmp_path / "-").read_text().count("\n") == 3
 
     failed = holdtype("history", "export", str(tmp_path / "no-such-folder" / "said.csv"))
     assert failed.returncode == 1 and "Traceback" not in failed.stderr

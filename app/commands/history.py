@@ -10,7 +10,7 @@ from typing import Any, cast
 
 import click
 
-from app.commands._common import echo_json, export_target, note_empty, settings, visible
+from app.commands._common import echo_json, note_empty, settings, visible
 from app.errors import HoldtypeError
 from app.history.store import SUMMARY_FIELDS, ExportFormat, HistoryEntry, HistoryStore
 
@@ -226,21 +226,22 @@ def delete(entry_id: int) -> None:
 
 
 @history.command()
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("name", metavar="PATH", type=click.Path(dir_okay=False))
 @click.option(
     "--format",
     "fmt",
     type=click.Choice(["jsonl", "json", "csv"]),
     help="Default: by PATH's suffix (.csv, .json), else JSON lines.",
 )
-def export(path: Path, fmt: str | None) -> None:
+def export(name: str, fmt: str | None) -> None:
     """Write the whole history, oldest first, to PATH (readable by you alone), as the
     settings window's Export does: every field of `history show --json`. PATH `-` is standard
     output (JSON lines unless --format says otherwise), in UTF-8.
 
     Example: holdtype history export ~/holdtype-history.csv
     """
-    if str(path) == "-":
+    path = Path(name)  # ("./-" is a file named "-", which Path reads as "-" too)
+    if name == "-":
         with _open() as store:
             out = io.StringIO(newline="")
             count = store.export_to(out, cast("ExportFormat", fmt or "jsonl"))
@@ -251,7 +252,7 @@ def export(path: Path, fmt: str | None) -> None:
         return
     with _open() as store:
         try:
-            count = store.export(export_target(path), cast("ExportFormat | None", fmt))
+            count = store.export(path, cast("ExportFormat | None", fmt))
         except OSError as exc:
             raise HoldtypeError(f"cannot write {path}: {exc.strerror or exc}") from exc
     click.echo(f"exported {count} entries to {path}", err=True)  # (not into PATH: /dev/stdout)
