@@ -181,14 +181,21 @@ class Partial:
     tentative: str
 
 
+# Characters of the text before a word that _join looks at (its mark, and quotes after it).
+_TAIL = 16
+
+
 def _join(words: list[Word], before: str = "") -> str:
     """The words' text, after ``before`` (the text shown before them); a word English writes
     in lower case inside a sentence is (a decode that starts mid-sentence may give it a
     capital: see :func:`lower_inside_sentence`)."""
-    text = before
+    parts: list[str] = []
+    tail = before[-_TAIL:]  # what tells whether a sentence ended: the last few characters
     for word in words:
-        text += lower_inside_sentence(word.text, text)
-    return text[len(before) :].strip()
+        part = lower_inside_sentence(word.text, tail)
+        parts.append(part)
+        tail = (tail + part)[-_TAIL:]
+    return "".join(parts).strip()
 
 
 def _partial(committed: list[Word], tentative: list[Word]) -> Partial:
