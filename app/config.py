@@ -617,11 +617,13 @@ def describe_error(exc: Exception, key: str = "") -> str:
     return str(exc)
 
 
-#: The command that edits a list setting one item at a time.
-_LIST_COMMANDS = {
-    "vocabulary.terms": "holdtype vocab add TERM...",
-    "rules": "holdtype rules add FIND REPLACE",
+#: What to say of a list setting given one word (`config set vocabulary.terms NumPy`).
+_LIST_HINTS = {
+    "vocabulary.terms": """give a list, as '["NumPy", "pandas"]', or use `holdtype vocab add TERM...`""",
+    # (a list given here replaces every rule: none is shown to copy)
+    "rules": "a list of rules, all of them: add one with `holdtype rules add FIND REPLACE`",
 }
+_LIST_HINT = """give a list, as '["one", "two"]'"""
 
 
 def _list_hint(exc: ValidationError, key: str, value: Any) -> str:
@@ -629,13 +631,7 @@ def _list_hint(exc: ValidationError, key: str, value: Any) -> str:
     NumPy` said only "Input should be a valid list")."""
     if not isinstance(value, str) or not any(err["type"] == "list_type" for err in exc.errors()):
         return ""
-    command = _LIST_COMMANDS.get(key)
-    examples = {  # (an empty list for the rules would delete them all)
-        "vocabulary.terms": """'["NumPy", "pandas"]'""",
-        "rules": """'[{"find": "teh", "replace": "the"}]'""",
-    }
-    example = examples.get(key, """'["one", "two"]'""")
-    return f" (give a list, as {example}" + (f", or use `{command}`)" if command else ")")
+    return " (" + _LIST_HINTS.get(key, _LIST_HINT) + ")"
 
 
 def load_settings(path: Path | None = None) -> LoadResult:

@@ -259,7 +259,7 @@ def test_config_set_refuses_the_terms_vocab_add_refuses() -> None:
     assert ok("vocab", "list").splitlines() == ["NumPy"]
     one = fails("config", "set", "vocabulary.terms", "Polars")  # a word, not a list: say how
     assert """give a list, as '["NumPy", "pandas"]', or use `holdtype vocab add TERM...`""" in one, one
-    assert "or use `holdtype rules add FIND REPLACE`" in fails("config", "set", "rules", "teh")
+    assert "add one with `holdtype rules add FIND REPLACE`" in fails("config", "set", "rules", "teh")
     ok("config", "set", "vocabulary.terms", '["Polars", "C#"]')
     assert ok("vocab", "list").splitlines() == ["Polars", "C#"]
 
