@@ -92,8 +92,9 @@ def echo_json(obj: Any) -> None:
 
 
 def export_target(path: Path) -> Path:
-    """``path`` as a file to export to; ``-`` is refused (a usage error): it reads as standard
-    output, which the export commands do not write to, and a file named "-" would appear."""
+    """``path`` as a file for `vocab export`; ``-`` is refused (a usage error): it reads as
+    standard output, which that command does not write to (`vocab list` does), and a file named
+    "-" would appear. (`history export -` writes to standard output.)"""
     if str(path) == "-":
         raise click.UsageError("give a file name to export to (- is not standard output here)")
     return path
