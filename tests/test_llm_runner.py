@@ -166,7 +166,10 @@ def test_a_cached_reply_is_not_served_once_its_alias_names_another_model() -> No
     """`llm aliases set fast ...` repointed: the reply cached for the old model was served."""
     import llm
 
-    first, second = OpenAIChatStub(["Ship the release today."]), OpenAIChatStub(["We ship today."])
+    first, second = (
+        OpenAIChatStub(["Ship the release today."]),
+        OpenAIChatStub(["We should ship the release today."]),
+    )
     try:
         write_llm_models([model_entry("stub-a", first.api_base), model_entry("stub-b", second.api_base)])
         llm.set_alias("fast", "stub-a")
@@ -174,9 +177,9 @@ def test_a_cached_reply_is_not_served_once_its_alias_names_another_model() -> No
         assert one.fallback_reason is None and len(first.bodies) == 1
         llm.set_alias("fast", "stub-b")
         two = ModeRunner(_settings("fast")).run("clean", TEXT)
-        assert not two.cached and len(second.bodies) == 1 and two.text == "We ship today."
+        assert not two.cached and len(second.bodies) == 1 and two.text == "We should ship the release today."
         three = ModeRunner(_settings("fast")).run("clean", TEXT)
-        assert three.cached and three.text == "We ship today." and len(second.bodies) == 1
+        assert three.cached and three.text == "We should ship the release today." and len(second.bodies) == 1
     finally:
         first.close()
         second.close()
@@ -185,14 +188,17 @@ def test_a_cached_reply_is_not_served_once_its_alias_names_another_model() -> No
 def test_a_cached_reply_is_not_served_once_its_model_id_names_another_server() -> None:
     """extra-openai-models.yaml edited to send the same model id to another server (or model):
     the reply cached for the old one was served, keyed by the unchanged id."""
-    first, second = OpenAIChatStub(["Ship the release today."]), OpenAIChatStub(["We ship today."])
+    first, second = (
+        OpenAIChatStub(["Ship the release today."]),
+        OpenAIChatStub(["We should ship the release today."]),
+    )
     try:
         write_llm_models([model_entry("local", first.api_base)])
         one = ModeRunner(_settings("local")).run("clean", TEXT)
         assert one.fallback_reason is None and len(first.bodies) == 1
         write_llm_models([model_entry("local", second.api_base)])
         two = ModeRunner(_settings("local")).run("clean", TEXT)
-        assert not two.cached and len(second.bodies) == 1 and two.text == "We ship today."
+        assert not two.cached and len(second.bodies) == 1 and two.text == "We should ship the release today."
         write_llm_models([model_entry("local", second.api_base, model_name="other-gguf")])
         three = ModeRunner(_settings("local")).run("clean", TEXT)
         assert not three.cached and len(second.bodies) == 2
@@ -412,6 +418,14 @@ def test_empty_text_skips_the_model() -> None:
         ("ok here's the deal we ship on friday", "OK, here's the deal: we ship on Friday.", None),
         (TEXT, "Okay, here is the cleaned text: we should ship the release today.", "answers the text"),
         ("ok", "OK.", None),
+        # a reply about something else, a question back, a request for the text, an answer:
+        # each passed (the length checks allow short input much slack) and was pasted
+        (TEXT, "The weather is nice today in London, isn't it.", "not a rewrite"),
+        (TEXT, "Please provide the text you would like me to clean up.", "not a rewrite"),
+        (TEXT, "Could you clarify what you mean by the release?", "not a rewrite"),
+        ("What is the capital of France?", "Paris.", "not a rewrite"),
+        ("What is the capital of France?", "The capital of France is Paris.", None),
+        ("we shipped the releases on friday", "We ship the release on Friday.", None),
         (  # the speaker may say words that the instructions also use
             "um so remove filler words and fix punctuation in the parser",
             "Remove filler words and fix punctuation in the parser.",
@@ -425,6 +439,41 @@ def test_sanity_check(source: str, reply: str, problem: str | None) -> None:
         assert found is None
     else:
         assert found is not None and problem in found
+
+
+@pytest.mark.parametrize(
+    ("reply", "text", "reason"),
+    [
+        # the vocabulary's spelling is the user's, whatever the model writes
+        (
+            "Please install Scikit Learn before the meeting.",
+            "Please install scikit-learn before the meeting.",
+            None,
+        ),
+        ("Please install scikit-learn from PYPI before the meeting.", None, None),
+        # a rewrite that drops a term the dictation spells falls back
+        ("Please install sklearn before the meeting.", None, "drops the term 'scikit-learn'"),
+    ],
+)
+def test_a_rewrite_keeps_the_vocabularys_terms(
+    chat_stub: OpenAIChatStub, reply: str, text: str | None, reason: str | None
+) -> None:
+    # (a stub server: the local model cannot be made to misspell on cue)
+    said = (
+        "please install scikit-learn from PyPI before the meeting"
+        if "PYPI" in reply
+        else ("please install scikit-learn before the meeting")
+    )
+    chat_stub.replies = [reply]
+    write_llm_models([model_entry("stub", chat_stub.api_base)])
+    settings = _settings("stub")
+    settings.vocabulary.terms = ["scikit-learn", "PyPI"]
+    result = ModeRunner(settings).run("clean", said)
+    if reason is None:
+        expected = text or reply.replace("PYPI", "PyPI")
+        assert result.fallback_reason is None and result.text == expected
+    else:
+        assert result.text == said and result.fallback_reason and reason in result.fallback_reason
 
 
 def test_a_reply_with_mangled_marker_lines_falls_back() -> None:

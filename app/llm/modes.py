@@ -69,6 +69,9 @@ class Mode(BaseModel):
     include_git_diff: bool = Field(False, description="Add `git diff --staged` of the current repo")
     min_ratio: float = Field(0.25, ge=0.0, description="Shortest sane reply, relative to the input")
     max_ratio: float = Field(3.0, gt=0.0, description="Longest sane reply, relative to the input")
+    min_overlap: float = Field(
+        0.0, ge=0.0, le=1.0, description="Share of the dictation's words a sane reply keeps (0: not checked)"
+    )
     source: str = Field("", exclude=True, description="Where the mode was loaded from")
 
     @field_validator("name")

@@ -60,6 +60,14 @@ CANCEL_POLL_S = 0.05
 #: The fallback reason of a mode whose dictation was cancelled while the model was asked.
 CANCELLED = "cancelled while the model was asked"
 _SHINGLE = 5  # words in a row that count as repeating the instructions
+# Words a rewrite may drop or change freely: fillers, and small words of no content
+# (see _kept_words).
+_UNCOUNTED = frozenset(
+    """uh um umm uhm hmm erm like you know yeah okay well just actually basically really kind sort
+    the and but for with that this these those then than there their they them are was were
+    has have had not you your our its it's i'm we're don't can't what when where which who how
+    from into about some any all""".split()  # noqa: SIM905 - a word list reads best as words
+)
 
 # Openings that answer or refuse the text instead of rewriting it.
 _ANSWERING = re.compile(
@@ -171,6 +179,7 @@ class ModeRunner:
         current directory at call time).
         """
         self.settings = settings
+        self._vocabulary: Any = None  # the user's terms, made on the first reply (see _spelled)
         self._cache = cache
         self._modes_dir = modes_dir
         self.cwd = cwd
@@ -355,10 +364,36 @@ class ModeRunner:
         out = _output_text(mode, reply, text)
         if mode.schema_ is None:
             out = trim_chatter(text, out)
-        problem = sanity_problem(text, out, mode)
+        out = self._spelled(out)
+        problem = sanity_problem(text, out, mode) or self._lost_term(text, out, mode)
         if problem is not None:
             return self._fallback_result(text, problem, start, common)
         return ModeResult(text=out, llm_ms=_ms_since(start), **common)
+
+    def _spelled(self, reply: str) -> str:
+        """``reply`` with the user's terms spelled as the vocabulary writes them, as in the
+        transcript (auto-correction allowing): a model writes "Scikit Learn" or "Pypi"."""
+        vocabulary = self.settings.vocabulary
+        if not vocabulary.autocorrect or not vocabulary.terms:
+            return reply
+        if self._vocabulary is None:
+            from app.text.vocabulary import Vocabulary  # (only for a vocabulary and a reply)
+
+            self._vocabulary = Vocabulary(vocabulary.terms, vocabulary.sensitivity)
+        return str(self._vocabulary.correct(reply))
+
+    def _lost_term(self, text: str, reply: str, mode: Mode) -> str | None:
+        """The problem with a rewrite that keeps the words (``min_overlap``) but drops a term of
+        the vocabulary the dictation spells ("sklearn" for scikit-learn), or None."""
+        if not mode.min_overlap or not self.settings.vocabulary.terms:
+            return None
+        from app.text.vocabulary import term_pattern
+
+        for term in self.settings.vocabulary.terms:
+            pattern = term_pattern(term)
+            if pattern.search(text) and not pattern.search(reply):
+                return f"reply drops the term {term!r} of your vocabulary"
+        return None
 
     def _fallback(
         self,
@@ -843,7 +878,31 @@ def sanity_problem(source: str, reply: str, mode: Mode) -> str | None:
         head = _words(source)[: len(said) + 2]
         if not any(head[i : i + len(said)] == said for i in range(len(head))):
             return f"reply answers the text instead of rewriting it (starts with {reply[:40]!r})"
+    kept = _kept_words(source, reply)
+    if kept is not None and kept[0] < mode.min_overlap * kept[1]:
+        return f"reply keeps {kept[0]} of the {kept[1]} words said: it is not a rewrite of them"
     return None
+
+
+def _kept_words(source: str, reply: str) -> tuple[int, int] | None:
+    """How many of the words ``source`` says (those of three letters or more, fillers and the
+    commonest small words aside) ``reply`` keeps, and of how many; None under two such words
+    (too few to judge). A word counts as kept in another form ("released" for "release").
+
+    >>> _kept_words("so um I think we should ship the release on friday", "We should ship it on Friday.")
+    (3, 5)
+    >>> _kept_words("so I think we should ship the release on friday", "The weather is nice in London.")
+    (0, 5)
+    >>> _kept_words("What is the capital of France?", "Paris."), _kept_words("ship it", "Done.")
+    ((0, 2), None)
+    """
+    said = {w for w in _words(source) if len(w) >= 3 and w not in _UNCOUNTED}
+    if len(said) < 2:
+        return None
+    written = set(_words(reply))
+    stems = {w[:5] for w in written if len(w) >= 5}
+    kept = sum(1 for w in said if w in written or (len(w) >= 5 and w[:5] in stems))
+    return kept, len(said)
 
 
 def _words(text: str) -> list[str]:

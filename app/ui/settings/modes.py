@@ -465,7 +465,7 @@ class ModesTab(SettingsTab):
     def editor_data(self) -> dict[str, Any]:
         """The mode described by the editor fields (not validated), on top of the mode the
         editor was filled from: what the editor does not show (options, include_git_diff,
-        min_ratio, max_ratio) is kept as that mode has it."""
+        min_ratio, max_ratio, min_overlap) is kept as that mode has it."""
         data: dict[str, Any] = self._editing.to_toml_dict() if self._editing is not None else {}
         data.update(
             name=self.name.text().strip(),
