@@ -617,6 +617,20 @@ def test_a_word_with_a_term_in_it_is_left_to_the_audio() -> None:
     assert vocab.correct("Two dockers and poetry2 run here.") == "Two Dockers and Poetry run here."
 
 
+def test_a_phrase_whisper_knows_is_no_look_alike_term() -> None:
+    """Words Whisper knows, written as a phrase, had become terms on looks (Debian's fortunes
+    with the probe set's terms: "New York" NetworkX in 26 sentences, "the old man" Podman in
+    9). Such a phrase is a term only when it begins with the term's sound ("pod man",
+    "psychic learn"); capitalised, it is a name Whisper heard, not one it did not know."""
+    vocab = Vocabulary(["NetworkX", "Podman", "scikit-learn", "pytest"])
+    for ordinary in ["We left New York early.", "The old man sighed.", "The Old Man and the Sea."]:
+        assert vocab.correct(ordinary) == ordinary
+    assert vocab.correct("Run it with pod man.") == "Run it with Podman."
+    assert vocab.correct("I fixed the bug in psychic learn.") == "I fixed the bug in scikit-learn."
+    assert vocab.correct("I ran pie test on it.") == "I ran pytest on it."
+    assert vocab.correct("Draw it with network X.") == "Draw it with NetworkX."
+
+
 def test_a_rarer_english_word_is_left_to_the_audio() -> None:
     """Rarer English words and names Whisper wrote had become terms on looks ("pottery" Poetry,
     "reeds" Redis, "fleas" Flask, "Voltaire" Altair; Debian's fortunes). They are near misses

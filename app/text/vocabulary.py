@@ -209,6 +209,10 @@ class _Probe:
     # The run goes on past a contraction or possessive ("let's build"): only a term written
     # with an apostrophe may be it (see _probes).
     contraction: bool = False
+    # Two words or more, each one Whisper knows (a common word, or a name it writes as one
+    # token: "New York", "old man"): a phrase it heard, which a term only replaces when the two
+    # begin with the same sound (see Vocabulary._score).
+    known_words: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -551,6 +555,8 @@ class Vocabulary:
             return 0.0  # "in 2015" is not ES2015, "each 100" not H100, "Python 3.11" not 3.12
         if not _rest_alike(probe, term):
             return 0.0  # "beautiful type" is not BeautifulSoup: "type" is nothing like "soup"
+        if probe.known_words and not _same_start(probe, term):
+            return 0.0  # "the old man" is no Podman; "pod man", "psychic learn" may be terms
         score = self._similarity(probe, term, _CORRECT_FLOORS)
         return 0.95 * score if score >= self._threshold() else 0.0
 
@@ -575,9 +581,9 @@ class Vocabulary:
     @staticmethod
     def _similarity(probe: _Probe, term: _Term, floors: tuple[float, float]) -> float:
         """The mean of letter and sound similarity of a run of words and ``term`` (plus 0.05
-        when Whisper wrote the words like a name), or 0.0 when the run's length is far from the
-        term's and from each of its readings said as words, or either similarity is under its
-        floor in ``floors`` (letters, sound)."""
+        when Whisper wrote the words like a name it did not know), or 0.0 when the run's length
+        is far from the term's and from each of its readings said as words, or either
+        similarity is under its floor in ``floors`` (letters, sound)."""
         if not any(0.6 <= len(probe.letters) / n <= 1.8 for n in term.lengths):
             return 0.0
         targets = {term.letters, *term.variant_letters}
@@ -585,7 +591,10 @@ class Vocabulary:
         sound_sim = max(fuzz.ratio(k, tk) for k in probe.keys for tk in term.keys) / 100
         if letter_sim < floors[0] or sound_sim < floors[1]:
             return 0.0
-        return 0.5 * (letter_sim + sound_sim) + (0.05 if probe.named else 0.0)
+        # (words Whisper knows, capitalised, are a name it heard, not one it did not know:
+        # "in New York" is no NetworkX)
+        named = probe.named and not probe.known_words
+        return 0.5 * (letter_sim + sound_sim) + (0.05 if named else 0.0)
 
     def _probes(self, tokens: list[_Token], text: str) -> Iterator[_Probe]:
         """Every run of up to ``_max_words`` words joined by spaces, commas or hyphens that may
@@ -680,6 +689,7 @@ class Vocabulary:
                     runs,
                     deliberate,
                     contraction=contraction,
+                    known_words=j - i > 1 and all(common_word(t.text) or given_name(t.text) for t in span),
                 )
 
     def _inflected_word(self, word: str) -> bool:
@@ -993,3 +1003,8 @@ def _correction_order(m: _Match) -> tuple[bool, int, float, int]:
     the likest first."""
     said = m.score >= _READING_SCORE
     return (said, m.size if said else 0, m.score, m.size)
+
+
+def _same_start(probe: _Probe, term: _Term) -> bool:
+    """Whether a run of words and ``term`` (or one of its readings) begin with the same sound."""
+    return any(key[:1] == other[:1] for key in probe.keys if key for other in term.keys if other)
