@@ -173,6 +173,23 @@ def test_commit_mode_reads_the_staged_diff(tmp_path: Path) -> None:
     assert rendered.prompt.count("<<<END-DIFF-") == 2  # the diff is framed on its own
 
 
+def test_a_staged_secret_is_hidden_from_the_model_and_the_cache(tmp_path: Path) -> None:
+    # A reviewer staged a .env: the key went verbatim to the model and into the reply cache.
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], cwd=repo, check=True)
+    key = "sk-proj-SECRETINDIFF1234567890abcdefghijklmnop"
+    (repo / ".env").write_text(f"DEBUG=1\nOPENAI_API_KEY={key}\nDB_PASSWORD=hunter2hunter2\n")
+    (repo / "app.py").write_text('def greet(name):\n    return f"hi {name}"\n')
+    subprocess.run([*git, "add", ".env", "app.py"], cwd=repo, check=True)
+    diff = staged_diff(repo)
+    assert diff is not None
+    assert key[:20] not in diff and "hunter2" not in diff
+    assert "+OPENAI_API_KEY=(hidden)" in diff and "+DB_PASSWORD=(hidden)" in diff
+    assert "+DEBUG=1" in diff and 'return f"hi {name}"' in diff  # the rest as it is
+
+
 def test_a_staged_file_that_is_not_utf8_still_gives_a_diff(tmp_path: Path) -> None:
     # git prints the file's own bytes: a Latin-1 "é" raised UnicodeDecodeError out of the mode.
     repo = tmp_path / "repo"
