@@ -173,6 +173,18 @@ def test_commit_mode_reads_the_staged_diff(tmp_path: Path) -> None:
     assert rendered.prompt.count("<<<END-DIFF-") == 2  # the diff is framed on its own
 
 
+def test_a_mode_file_without_instructions_is_skipped_and_the_built_in_stays(tmp_path: Path) -> None:
+    # `holdtype modes show clean > .../modes/clean.toml` empties the file before it is read: the
+    # empty mode was taken, and dictation sent the bare transcript, any reply pasted.
+    (tmp_path / "clean.toml").write_text("")
+    (tmp_path / "mine.toml").write_text('template = "{text}"\n')
+    skipped: list[str] = []
+    modes = load_modes(tmp_path, skipped=skipped)
+    assert modes["clean"].system.strip() and "mine" not in modes
+    assert len(skipped) == 2 and all("gives the model no instructions" in s for s in skipped)
+    assert not any("Value error" in s for s in skipped)
+
+
 def test_a_staged_secret_is_hidden_from_the_model_and_the_cache(tmp_path: Path) -> None:
     # A reviewer staged a .env: the key went verbatim to the model and into the reply cache.
     repo = tmp_path / "repo"

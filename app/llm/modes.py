@@ -114,6 +114,13 @@ class Mode(BaseModel):
             raise ValueError("output_field only makes sense with a schema")
         if self.min_ratio >= self.max_ratio:
             raise ValueError("min_ratio must be smaller than max_ratio")
+        if not self.system.strip() and self.template.strip() == PLACEHOLDER and self.schema_ is None:
+            # (an empty file: `holdtype modes show clean > .../clean.toml` empties it before
+            # the mode is read, and the model got the bare dictation, any reply pasted)
+            raise ValueError(
+                f"the mode gives the model no instructions: write a system prompt, or a template "
+                f"with more than {PLACEHOLDER}"
+            )
         return self
 
     @property
@@ -165,7 +172,8 @@ def load_mode_file(path: Path) -> Mode:
         return Mode.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'mode'}: {err['msg']}" for err in exc.errors()[:5]
+            f"{'.'.join(str(p) for p in err['loc']) or 'mode'}: {err['msg'].removeprefix('Value error, ')}"
+            for err in exc.errors()[:5]
         )
         raise ModeError(f"mode file {path} is not valid: {problems}") from exc
 
