@@ -231,6 +231,15 @@ def test_answering_reply_falls_back(chat_stub: OpenAIChatStub) -> None:
         "**Corrected version:** We should ship the release today.",
         "We should ship the release today.\n\nLet me know if you'd like any other changes!",
         "We should ship the release today. I hope this helps! Would you like me to make it more formal?",
+        # a reviewer's scripted replies, each pasted with its wrapping (or refused)
+        "Here is the cleaned text:\n```\nWe should ship the release today.\n```",
+        "Clean up this dictation.\n\nWe should ship the release today.",
+        "We should ship the release today.\n\n(Note: I removed the filler words.)",
+        "We should ship the release today. (I removed filler words and fixed punctuation.)",
+        "**We should ship the release today.**",
+        "<start_of_turn>model\nWe should ship the release today.<end_of_turn>",
+        "<<<TRANSCRIPT>>>\nWe should ship the release today.\n<<<END-TRANSCRIPT>>>",
+        'Here\'s the cleaned-up version: "We should ship the release today."',
     ],
 )
 def test_a_label_and_a_closing_offer_around_the_rewrite_are_not_pasted(
@@ -242,6 +251,13 @@ def test_a_label_and_a_closing_offer_around_the_rewrite_are_not_pasted(
     result = ModeRunner(_settings("stub")).run("clean", TEXT)
     assert result.fallback_reason is None and result.text == "We should ship the release today."
     assert result.raw_reply == reply
+
+
+def test_a_commit_messages_label_is_not_pasted(chat_stub: OpenAIChatStub) -> None:
+    chat_stub.replies = ["Commit message:\nchore(release): ship on Friday"]
+    write_llm_models([model_entry("stub", chat_stub.api_base)])
+    result = ModeRunner(_settings("stub")).run("commit", "we ship the release on friday", repo=False)
+    assert result.fallback_reason is None and result.text == "chore(release): ship on Friday"
 
 
 def test_unknown_model_says_what_to_do() -> None:

@@ -80,7 +80,8 @@ _ANSWERING = re.compile(
 _LABEL = re.compile(
     r"^[\W_]{0,3}((?:the\s+)?(?:(?:cleaned|corrected|rewritten|revised|edited|polished|fixed|final|"
     r"formatted|tidied|improved)(?:[\s-]+up)?\s+)?(?:text|version|transcript|transcription|dictation|"
-    r"output|result|rewrite))[*_]{0,2}\s*:[*_]{0,2}[ \t]*\n?\s*",
+    r"output|result|rewrite|(?:commit\s+|chat\s+)?message|e-?mail(?:\s+body)?|list))[*_]{0,2}\s*:[*_]{0,2}"
+    r"[ \t]*\n?\s*",
     re.IGNORECASE,
 )
 # A sentence a chat model ends its reply with, offering more ("Let me know if you need changes.").
@@ -106,10 +107,22 @@ _THINK_CLOSE = re.compile(r"</(?:think|thinking|reasoning)>\s*", re.IGNORECASE)
 # A chat model's lead-in line before the rewrite ("Sure! Here is the cleaned-up text:").
 _LEAD_IN = re.compile(
     r"^\W*(?:(?:sure|certainly|of course|okay|ok|absolutely)\b[!,.]*\s*)?"
-    r"(here(?:['\u2019]s|\s+is|\s+are)\b[^\n:]{0,80}):[*_]{0,2}[ \t]*\n\s*",
+    r"(here(?:['\u2019]s|\s+is|\s+are)\b[^\n:]{0,80}):[*_]{0,2}"
+    r"(?:[ \t]*\n\s*|[ \t]+(?=[\"\u201c][^\n]*[\"\u201d]$))",  # a new line, or one quotation after it
     re.IGNORECASE,
 )
-_MARKER_LINE = re.compile(r"^\s*<<<[A-Z-]*[0-9a-f]{12}>>>\s*$", re.MULTILINE)
+_MARKER_LINE = re.compile(r"^\s*<<<(?:END-)?(?:TRANSCRIPT|DIFF)(?:-[0-9a-f]{12})?>>>\s*$", re.MULTILINE)
+# The tokens a chat template puts around a turn, which a model served without its template
+# writes out ("<end_of_turn>", "<|im_end|>", "</s>").
+_TURN_TOKEN = re.compile(
+    r"<(?:start_of_turn|end_of_turn|eos|bos)>(?:model|user)?|<\|[a-z_]+\|>(?:assistant|user)?|</s>"
+)
+# A note a model adds about its own edit: "(Note: I removed the filler words.)".
+_OWN_NOTE = re.compile(
+    r"\n?[ \t]*\((?:note\b|changes?\s*:|edits?\s*:|"
+    r"i\s+(?:have\s+|'ve\s+)?(?:removed|fixed|corrected|cleaned|changed|kept|added|edited)\b)[^()]*\)\s*$",
+    re.IGNORECASE,
+)
 _FENCE = re.compile(r"^```[\w-]*\n(.*?)\n?```$", re.DOTALL)
 
 
@@ -363,7 +376,7 @@ class ModeRunner:
             return self._fallback_result(text, reason, start, common)
         out = _output_text(mode, reply, text)
         if mode.schema_ is None:
-            out = trim_chatter(text, out)
+            out = trim_chatter(text, out, mode.template)
         out = self._spelled(out)
         problem = sanity_problem(text, out, mode) or self._lost_term(text, out, mode)
         if problem is not None:
@@ -782,10 +795,12 @@ def clean_reply(reply: str, source: str = "") -> str:
     >>> clean_reply('"We ship today."', "we ship today"), clean_reply('"To be."', '"to be"')
     ('We ship today.', '"To be."')
     """
-    text = _strip_fence(reply.strip())
+    text = _strip_fence(_TURN_TOKEN.sub("", reply).strip())
     text = _MARKER_LINE.sub("", text).strip()
     if _quoted(text) and not _quoted(source.strip()):
         text = text[1:-1].strip()
+    if text.startswith("**") and text.endswith("**") and text.count("**") == 2 and "**" not in source:
+        text = text[2:-2].strip()  # the whole rewrite in bold: Markdown, pasted as asterisks
     return text
 
 
@@ -806,10 +821,12 @@ def strip_thinking(reply: str) -> str:
     return "" if opened else reply
 
 
-def trim_chatter(source: str, reply: str) -> str:
-    r"""``reply`` without a label before the rewrite ("Cleaned text:") and the offers a chat
-    model ends with ("Let me know if you'd like any changes."), unless the dictation says
-    them itself; what is left must still pass :func:`sanity_problem`.
+def trim_chatter(source: str, reply: str, template: str = "") -> str:
+    r"""``reply`` without a label before the rewrite ("Cleaned text:"), a line of the mode's
+    ``template`` repeated before it ("Clean up this dictation."), a fence around what is left,
+    a note on its own edit ("(Note: I removed the filler words.)") and the offers a chat model
+    ends with ("Let me know if you'd like any changes."), unless the dictation says them
+    itself; what is left must still pass :func:`sanity_problem`.
 
     >>> trim_chatter("we ship today", "Cleaned text:\nWe ship today.\n\nLet me know if you need changes!")
     'We ship today.'
@@ -825,6 +842,13 @@ def trim_chatter(source: str, reply: str) -> str:
     'We ship today.'
     >>> trim_chatter("here is the plan: we ship today", "Here is the plan:\nWe ship today.")
     'Here is the plan:\nWe ship today.'
+    >>> trim_chatter("so um we ship today", "Here is the cleaned text:\n```\nWe ship today.\n```")
+    'We ship today.'
+    >>> template = "Clean up this dictation.\n\n{text}"
+    >>> trim_chatter("um we ship today", "Clean up this dictation.\n\nWe ship today.", template)
+    'We ship today.'
+    >>> trim_chatter("so we ship today", "We ship today.\n\n(Note: I removed the filler words.)")
+    'We ship today.'
     """
     said = " ".join(_words(source))
     text = reply
@@ -834,6 +858,13 @@ def trim_chatter(source: str, reply: str) -> str:
     label = _LABEL.match(text)
     if label and not _says(said, label.group(1)) and text[label.end() :].strip():
         text = text[label.end() :]
+    first, _, rest = text.partition("\n")
+    if rest.strip() and _template_line(first, template) and not _says(said, first):
+        text = rest
+    text = clean_reply(text, source)  # what was inside the lead-in's fence or quotes
+    note = _OWN_NOTE.search(text)
+    if note and note.start() > 0 and not _says(said, note.group().strip(" \t\n()")):
+        text = text[: note.start()].rstrip()
     for _ in range(3):  # an offer, a wish, a question: at most a few sentences
         sentences = list(_SENTENCE.finditer(text))
         last = sentences[-1] if sentences else None
@@ -846,6 +877,14 @@ def trim_chatter(source: str, reply: str) -> str:
             break
         text = text[: last.start()].rstrip()
     return text.strip()
+
+
+def _template_line(line: str, template: str) -> bool:
+    """Whether ``line`` of a reply is a line of the mode's ``template`` (not its placeholder)."""
+    words = _words(line)
+    return bool(words) and any(
+        _words(own) == words for own in template.splitlines() if PLACEHOLDER not in own and own.strip()
+    )
 
 
 def _says(said: str, words: str) -> bool:
