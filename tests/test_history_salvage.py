@@ -70,3 +70,51 @@ def test_doctor_names_the_damaged_copy_until_it_is_deleted() -> None:
     for aside in path.parent.glob(f"{path.name}.corrupt-*"):
         aside.unlink()
     assert _history().ok
+
+
+def test_a_process_that_finds_the_history_being_read_back_waits_and_uses_the_new_one(tmp_path: Path) -> None:
+    """Several processes opening one damaged history each set aside what was at its path: the
+    second one the first one's new history, half read back, and the entries were stranded.
+    Here this test is the first process (it holds the salvage lock while it puts a new
+    history in place); `holdtype history list` must wait for it and list that history."""
+    import os
+    import subprocess
+    import sys
+
+    from app.paths import lock_within
+    from tests.fixtures.waiting import wait_for
+
+    home = tmp_path / "home"
+    data = home / "data"
+    data.mkdir(parents=True)
+    path = data / "history.sqlite3"
+    path.write_bytes(b"no database at all " * 400)
+    good = tmp_path / "good.sqlite3"
+    _history_of(good, 30)
+    env = {**os.environ, "HOLDTYPE_HOME": str(home)}
+    with open(path.with_name(path.name + ".salvage-lock"), "a") as lock:
+        assert lock_within(lock, 5) is True
+        lister = subprocess.Popen(
+            [sys.executable, "-m", "app", "history", "list", "-n", "100", "--json"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        lock_file = str(path.with_name(path.name + ".salvage-lock"))
+        fds = Path(f"/proc/{lister.pid}/fd")
+
+        def lister_at_the_lock() -> bool:
+            try:
+                return any(os.readlink(fd) == lock_file for fd in fds.iterdir())
+            except OSError:  # (a descriptor closed while looked at)
+                return False
+
+        # (whether or not it has tried the lock yet, it reads the history only once it has it)
+        wait_for(lister_at_the_lock, 60, "the lister to open the salvage lock")
+        path.rename(path.with_name(path.name + ".corrupt-by-test"))
+        good.rename(path)
+    out, err = lister.communicate(timeout=60)
+    assert lister.returncode == 0, err
+    assert len(out.splitlines()) == 30  # the new history, not one of its own
+    assert sorted(p.name for p in data.glob("*corrupt*")) == ["history.sqlite3.corrupt-by-test"]

@@ -30,7 +30,15 @@ from typing import IO, Any, Literal
 
 from app.errors import SHOWN_TO_USER, HoldtypeError, unusable
 from app.events import Outcome
-from app.paths import check_export_target, ensure_dir, get_paths, move_aside, private_file
+from app.paths import (
+    check_export_target,
+    ensure_dir,
+    get_paths,
+    lock_within,
+    move_aside,
+    private_file,
+    replace_file,
+)
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +179,9 @@ _ADDED_COLUMNS = {"app": "TEXT NOT NULL DEFAULT ''"}
 #: How long opening the history waits for another process's write lock to add a column;
 #: after that the column is added before the first write (reading needs none of them).
 MIGRATE_WAIT_S = 0.5
+#: How long opening a damaged history waits for another Holdtype process that is setting the
+#: same database aside and reading its entries back (s); see HistoryStore._salvage.
+SALVAGE_WAIT_S = 60.0
 
 
 def _add_columns(conn: sqlite3.Connection, wait_s: float, restore_s: float) -> list[str]:
@@ -230,18 +241,51 @@ class HistoryStore:
         except sqlite3.OperationalError as exc:  # locked, read-only, disk full: not damage
             raise _unusable(self.path, exc) from exc
         except sqlite3.DatabaseError as exc:  # not a database, or malformed
-            self._set_aside(exc)
-            self._conn = self._open()
+            self._conn = self._salvage(exc)
+
+    def _salvage(self, exc: sqlite3.DatabaseError) -> sqlite3.Connection:
+        """Set the damaged database aside and start a new one with the entries it still gives.
+
+        One process at a time, and out of sight until done: several Holdtype processes opening
+        the same damaged file (the app starting while a command reads the history) each set
+        aside what they found at the path, the second one the first one's new history, half
+        read back; the entries were left in the first copy and the history came up empty, and
+        a listing made meanwhile showed none. The new history is made beside the old one and
+        put in its place when full; a process that waited for it opens it.
+        """
+        lock_path = self.path.with_name(self.path.name + ".salvage-lock")
+        with open(lock_path, "a", encoding="utf-8") as handle:
+            private_file(lock_path)
+            lock_within(handle, SALVAGE_WAIT_S, waiting=self._say_waiting)
             try:
-                self._read_back()
+                return self._open()  # made by the process waited for
+            except sqlite3.OperationalError as more:
+                raise _unusable(self.path, more) from more
+            except sqlite3.DatabaseError as more:
+                exc = more
+            fresh = self.path.with_name(self.path.name + ".salvaged")
+            for leftover in (fresh, *(fresh.with_name(fresh.name + s) for s in ("-wal", "-shm"))):
+                leftover.unlink(missing_ok=True)  # (an earlier salvage cut short)
+            conn = self._open(fresh)
+            taken = 0
+            try:
+                taken = self._read_back(conn)
             except sqlite3.Error as more:  # (a full disk): the new history starts empty, as said
-                log.warning("could not read back the entries of %s: %s", self.moved_to, more)
+                log.warning("could not read back the entries of %s: %s", self.path, more)
+            conn.close()  # its write-ahead log goes into the file
+            self._set_aside(exc, taken)
+            replace_file(fresh, self.path)
             log.warning("%s", self.problem, extra=SHOWN_TO_USER)
+            return self._open()
+
+    def _say_waiting(self) -> None:
+        log.info("the history %s is damaged; waiting for another Holdtype to read it back", self.path)
 
     # --- opening ---------------------------------------------------------------------------
-    def _open(self) -> sqlite3.Connection:
-        private_file(self.path)
-        conn = sqlite3.connect(self.path, check_same_thread=False, timeout=self._timeout_s)
+    def _open(self, path: Path | None = None) -> sqlite3.Connection:
+        path = path or self.path
+        private_file(path)
+        conn = sqlite3.connect(path, check_same_thread=False, timeout=self._timeout_s)
         try:
             conn.row_factory = sqlite3.Row
             conn.create_function("holdtype_contains", 2, _contains, deterministic=True)
@@ -263,45 +307,48 @@ class HistoryStore:
             raise
         return conn
 
-    def _set_aside(self, exc: Exception) -> None:
+    def _set_aside(self, exc: Exception, taken: int) -> None:
+        """Move the damaged database (and its -wal, -shm) aside; say so, with the ``taken``
+        entries it still gave."""
         target = move_aside(self.path, "corrupt")
         for suffix in ("-wal", "-shm"):
             side = self.path.with_name(self.path.name + suffix)
             if side.exists():
                 side.rename(target.with_name(target.name + suffix))
         self.moved_to = target
-        self.problem = (
-            f"The history database {self.path} could not be read ({exc}); it was moved to {target} "
-            "and a new, empty history was started."
-        )
+        if taken:
+            self.problem = (
+                f"The history database {self.path} was damaged; it was moved to {target}, and "
+                f"the {taken} entries that could still be read are in a new history."
+            )
+        else:
+            self.problem = (
+                f"The history database {self.path} could not be read ({exc}); it was moved to "
+                f"{target} and a new, empty history was started."
+            )
 
-    def _read_back(self) -> None:
-        """Start the new history with the entries the set-aside database still gives (see
-        :mod:`app.history.salvage`), and say how many."""
+    def _read_back(self, conn: sqlite3.Connection) -> int:
+        """Put the entries the damaged database at ``self.path`` still gives (see
+        :mod:`app.history.salvage`) into the new one, ``conn``; how many."""
         from app.history.salvage import readable_rows
 
-        if self.moved_to is None:
-            return
-        rows = readable_rows(self.moved_to)
+        rows = readable_rows(self.path)
         if not rows:
-            return
-        columns = [row[1] for row in self._conn.execute("PRAGMA table_info(utterances)")]
+            return 0
+        columns = [row[1] for row in conn.execute("PRAGMA table_info(utterances)")]
         taken = 0
-        with self._conn:
+        with conn:
             for row in rows:
                 names = [name for name in columns if name in row]
                 if "created" not in names or "outcome" not in names:
                     continue
                 marks = ", ".join("?" for _ in names)
-                self._conn.execute(
+                conn.execute(
                     f"INSERT OR IGNORE INTO utterances ({', '.join(names)}) VALUES ({marks})",
                     [row[name] for name in names],
                 )
                 taken += 1
-        self.problem = (
-            f"The history database {self.path} was damaged; it was moved to {self.moved_to}, and "
-            f"the {taken} entries that could still be read are in a new history."
-        )
+        return taken
 
     @contextlib.contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
