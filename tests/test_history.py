@@ -99,6 +99,25 @@ def test_prune_by_age(store: HistoryStore) -> None:
     assert store.get(old) is None and store.get(new) is not None
 
 
+def test_a_recovered_recording_is_aged_from_its_recovery(store: HistoryStore, tmp_path: Path) -> None:
+    """Said three days before a crash's restart, with a one-day retention: the recovered
+    entry was announced, then deleted by the next cleanup before the user saw it."""
+    import os
+
+    now = time.time()
+    fresh, stale = tmp_path / "fresh.wav", tmp_path / "stale.wav"
+    for wav in (fresh, stale):
+        wav.write_bytes(b"RIFF")
+    os.utime(stale, (now - 2 * 86400, now - 2 * 86400))  # recovered two days ago
+    said = now - 3 * 86400
+    kept = store.add(entry("kept", created=said, outcome=Outcome.RECOVERED, audio_path=str(fresh)))
+    aged = store.add(entry("aged", created=said, outcome=Outcome.RECOVERED, audio_path=str(stale)))
+    plain = store.add(entry("plain", created=said, audio_path=None))
+    assert store.prune(1, now=now) == 2
+    assert store.get(kept) is not None and fresh.exists()
+    assert store.get(aged) is None and store.get(plain) is None and not stale.exists()
+
+
 def test_deleting_an_entry_deletes_the_recording_it_kept(store: HistoryStore, tmp_path: Path) -> None:
     """A kept recording is as private as its text: `history delete` and the retention left
     the WAV files behind (only the settings window's Delete removed them)."""

@@ -167,6 +167,16 @@ def entry_from_dict(fields: Mapping[str, Any]) -> HistoryEntry:
     return HistoryEntry(**data)
 
 
+def _kept_since(audio_path: str | None, since: float) -> bool:
+    """Whether the recording kept at ``audio_path`` was written at ``since`` or later."""
+    if not audio_path:
+        return False
+    try:
+        return os.stat(audio_path).st_mtime >= since
+    except OSError:
+        return False
+
+
 def _row_to_entry(row: sqlite3.Row) -> HistoryEntry:
     return entry_from_dict({key: row[key] for key in row.keys()})  # noqa: SIM118 - sqlite3.Row is not a mapping
 
@@ -426,9 +436,23 @@ class HistoryStore:
 
     def prune(self, retention_days: float, now: float | None = None) -> int:
         """Delete entries older than ``retention_days``, and their kept recordings; returns how
-        many were deleted."""
+        many were deleted.
+
+        A recording recovered after a crash is aged from its recovery (its kept audio's time),
+        not from when it was said: recovered at a restart days later, with a short retention,
+        it was announced and then deleted by the next cleanup before the user saw it.
+        """
         cutoff = (time.time() if now is None else now) - retention_days * 86400.0
-        return self._delete_where("created < ?", (cutoff,))
+        with self._connection() as conn:
+            recovered = conn.execute(
+                "SELECT id, audio_path FROM utterances WHERE created < ? AND outcome = ?",
+                (cutoff, Outcome.RECOVERED.value),
+            ).fetchall()
+        spared = [row[0] for row in recovered if _kept_since(row[1], cutoff)]
+        if not spared:
+            return self._delete_where("created < ?", (cutoff,))
+        marks = ", ".join("?" for _ in spared)
+        return self._delete_where(f"created < ? AND id NOT IN ({marks})", (cutoff, *spared))
 
     def _delete_where(self, condition: str, params: tuple[Any, ...]) -> int:
         """Delete the entries matching ``condition``, the audio files they kept and the LLM
