@@ -880,6 +880,7 @@ class Engine:
         error = utt.error
         inserted_at = None
         reply_key: str | None = None
+        failed_paste: str | None = None  # said once the entry is kept: whether it is in history
         try:
             if text and mode != "raw" and not utt.cancelled:
                 self._commands.put(msg.Stage(gen, State.PROCESSING))
@@ -902,10 +903,7 @@ class Engine:
                     outcome = Outcome.TYPED if result.method == "type" else Outcome.PASTED
                 else:
                     outcome = Outcome.FAILED
-                    error = result.error or "paste failed"
-                    self._publish(
-                        ev.ErrorRaised(f"{error}. The text is on the clipboard and in history.", "insert")
-                    )
+                    error = failed_paste = result.error or "paste failed"
         finally:
             audio = utt.audio if utt.audio is not None else np.zeros(0, np.float32)
             entry = HistoryEntry(
@@ -927,6 +925,11 @@ class Engine:
             )
             entry_id = self._keeper.keep(utt, entry, audio)
             self._keeper.link_reply(entry_id, reply_key)
+            if failed_paste is not None:  # (a history that could not take it says so itself)
+                kept = " and in history" if entry_id is not None else ""
+                self._publish(
+                    ev.ErrorRaised(f"{failed_paste}. The text is on the clipboard{kept}.", "insert")
+                )
             self._publish(
                 ev.UtteranceResult(
                     gen, entry_id, raw, text, outcome, mode, len(audio) / SAMPLE_RATE, release_ms, error
