@@ -166,6 +166,18 @@ def test_copy_puts_text_on_the_clipboard(filled: list[int], display: XDisplay, c
     assert clipboard.get() == "Install scikit-learn today."
 
 
+def test_copying_an_entry_without_text_leaves_the_clipboard_as_it_was(
+    holdtype_home: Path, display: XDisplay, clipboard: XClipboard
+) -> None:
+    # "copied entry 8 (0 characters)": the clipboard was emptied.
+    with HistoryStore() as store:
+        empty = store.add(HistoryEntry(outcome=Outcome.EMPTY, text="", created=time.time()))
+    clipboard.set("what the user had copied")
+    out = holdtype("history", "copy", str(empty), env=display.env)
+    assert out.returncode == 1 and f"history entry {empty} has no text" in out.stderr
+    assert clipboard.get() == "what the user had copied"
+
+
 def test_copy_without_display_is_one_line(filled: list[int]) -> None:
     out = holdtype(
         "history",

@@ -165,6 +165,10 @@ def copy(entry_id: int) -> None:
 
     with _open() as store:
         entry = _get(store, entry_id)
+    if not entry.text.strip():  # (the clipboard's own content stays: it was replaced with nothing)
+        raise HoldtypeError(
+            f"history entry {entry.id} has no text; the clipboard is unchanged{_retry_hint(entry)}"
+        )
     get_clipboard().set(entry.text)
     click.echo(f"copied entry {entry_id} ({len(entry.text)} characters) to the clipboard")
 
