@@ -137,6 +137,14 @@ def os_error_line(exc: OSError) -> str:
     return line
 
 
+class _PlainFormatter(logging.Formatter):
+    """A log record as the commands say their own problems: "warning: ...", "error: ..."."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record's message after its level in lower case."""
+        return f"{record.levelname.lower()}: {super().format(record)}"
+
+
 @click.group(cls=LazyGroup, invoke_without_command=True)
 @click.version_option(__version__, prog_name="holdtype")
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
@@ -166,6 +174,9 @@ def main(ctx: click.Context, verbose: int) -> None:
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
+    if requested is None:  # a user's command, not a debugging session: "warning: ..." lines
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(_PlainFormatter("%(message)s"))
     from app.redact import RedactKeys
 
     for handler in logging.getLogger().handlers:  # the commands print these as "warning: ..."

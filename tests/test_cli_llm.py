@@ -53,6 +53,22 @@ def test_modes_list_says_which_model_a_mode_without_one_runs_on() -> None:
     assert "holdtype-local" in clean, listed.stdout
 
 
+def test_a_warning_of_a_part_is_a_warning_line_like_the_commands_own() -> None:
+    # `modes test other` with a broken file beside it printed "2026-... WARNING app.llm.modes:
+    # mode file ... (skipped)", where `modes list` says "warning: ...".
+    from app.paths import get_paths
+
+    folder = get_paths().modes_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "broken.toml").write_text("bad = [")
+    (folder / "zz.toml").write_text('name = "other"\nsystem = "Tidy it."\ntemplate = "{text}"\n')
+    proc = holdtype("modes", "show", "other")
+    assert proc.returncode == 0 and "Tidy it." in proc.stdout, proc.stderr
+    said = [line for line in proc.stderr.splitlines() if "broken.toml" in line]
+    assert len(said) == 1 and said[0].startswith("warning: mode file "), proc.stderr
+    assert "WARNING" not in proc.stderr
+
+
 def test_apps_tied_to_a_mode_are_set_and_listed() -> None:
     tied = holdtype("config", "set", "modes.apps", '{"thunderbird": "email", "Geary": "email"}')
     assert tied.returncode == 0, tied.stderr
