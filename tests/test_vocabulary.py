@@ -629,6 +629,11 @@ def test_a_phrase_whisper_knows_is_no_look_alike_term() -> None:
     assert vocab.correct("I fixed the bug in psychic learn.") == "I fixed the bug in scikit-learn."
     assert vocab.correct("I ran pie test on it.") == "I ran pytest on it."
     assert vocab.correct("Draw it with network X.") == "Draw it with NetworkX."
+    # the term without its weak first syllable, as Whisper drops it (a flite voice's fresh clip)
+    assert (
+        Vocabulary(["cibuildwheel"]).correct("Wheels with the build wheel.")
+        == "Wheels with the cibuildwheel."
+    )
 
 
 def test_a_rarer_english_word_is_left_to_the_audio() -> None:

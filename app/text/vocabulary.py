@@ -1006,5 +1006,13 @@ def _correction_order(m: _Match) -> tuple[bool, int, float, int]:
 
 
 def _same_start(probe: _Probe, term: _Term) -> bool:
-    """Whether a run of words and ``term`` (or one of its readings) begin with the same sound."""
-    return any(key[:1] == other[:1] for key in probe.keys if key for other in term.keys if other)
+    """Whether a run of words and ``term`` (or one of its readings) begin with the same sound,
+    or the run is the term without its first sounds (Whisper drops a weak first syllable: "build
+    wheel" for cibuildwheel)."""
+    return any(
+        key[:1] == other[:1] or (len(key) >= 4 and other.endswith(key))
+        for key in probe.keys
+        if key
+        for other in term.keys
+        if other
+    )
