@@ -211,7 +211,7 @@ class _Probe:
     contraction: bool = False
     # Two words or more, each one Whisper knows (a common word, or a name it writes as one
     # token: "New York", "old man"): a phrase it heard, which a term only replaces when the two
-    # begin with the same sound (see Vocabulary._score).
+    # begin with the same sound or the phrase sounds like the term's end (see _same_start).
     known_words: bool = False
 
 
