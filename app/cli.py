@@ -174,7 +174,8 @@ def main(ctx: click.Context, verbose: int) -> None:
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
-    if requested is None:  # a user's command, not a debugging session: "warning: ..." lines
+    if requested is None and ctx.invoked_subcommand not in (None, "run"):
+        # a user's command (not the running app's log, nor a debugging session): "warning: ..."
         for handler in logging.getLogger().handlers:
             handler.setFormatter(_PlainFormatter("%(message)s"))
     from app.redact import RedactKeys
