@@ -19,6 +19,7 @@ MODULES = [
     "app.hotkey.grab",
     "app.insert.macos",
     "app.insert.windows",
+    "app.llm.diff_secrets",
     "app.llm.modes",
     "app.llm.runner",
     "app.logs",

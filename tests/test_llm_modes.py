@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from app.config import LLMSettings, Settings
+from app.llm.diff_secrets import hide_secrets
 from app.llm.modes import (
     RAW,
     Mode,
@@ -200,6 +201,33 @@ def test_a_staged_secret_is_hidden_from_the_model_and_the_cache(tmp_path: Path) 
     assert key[:20] not in diff and "hunter2" not in diff
     assert "+OPENAI_API_KEY=(hidden)" in diff and "+DB_PASSWORD=(hidden)" in diff
     assert "+DEBUG=1" in diff and 'return f"hi {name}"' in diff  # the rest as it is
+
+
+def test_only_settings_named_for_a_secret_lose_their_values() -> None:
+    # "token" and "auth" inside a longer word hid a tokenizer's name and a package's authors,
+    # so the model described less of such a change; a secret under any spelling stays hidden.
+    kept = [
+        '+tokenizer = "bpe"',
+        '+authors = ["Ada <ada@example.com>"]',
+        "+    max_tokens: 256",
+        '+AUTHENTICATION_BACKEND = "ldap"',
+        "+token_count = len(words)",
+    ]
+    hidden = [
+        "+GITHUB_TOKEN=ghp_notreallyakey",
+        '+    "apiToken": "abc123",',
+        "-clientSecret = 'abc123'",
+        '+headers = {"Authorization": "Bearer abc123"}',
+        "+AWS_SECRET_ACCESS_KEY=abc123",
+        "+privateKey: abc123",
+        "+auth = ('me', 'abc123')",
+    ]
+    diff = hide_secrets("\n".join(kept + hidden))
+    lines = diff.split("\n")
+    assert lines[: len(kept)] == kept
+    for before, after in zip(hidden, lines[len(kept) :], strict=True):
+        assert after.endswith("(hidden)") and "abc123" not in after and "notreally" not in after, after
+        assert after.split("(hidden)")[0] == before[: len(after) - len("(hidden)")]
 
 
 def test_a_staged_file_that_is_not_utf8_still_gives_a_diff(tmp_path: Path) -> None:

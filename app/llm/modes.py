@@ -30,8 +30,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from app.config import KEY_NOT_HERE, Settings, looks_like_api_key
 from app.errors import HoldtypeError
+from app.llm.diff_secrets import hide_secrets
 from app.paths import get_paths, resources_dir
-from app.redact import redact_keys
 from app.textfile import read_text
 
 if sys.version_info >= (3, 11):
@@ -46,14 +46,6 @@ PLACEHOLDER = "{text}"
 DIFF_PLACEHOLDER = "{diff}"
 _PLACEHOLDERS = re.compile(r"\{text\}|\{diff\}")
 MAX_DIFF_CHARS = 12_000
-# A line of a diff that sets a secret ("API_KEY=...", "password: ...", "token = '...'"): its value
-# is hidden before the diff goes to a model or into the reply cache (see hide_secrets).
-_SECRET_SETTING = re.compile(
-    r"(?im)^([+\- ][^\n]*?\b[\w.-]*(?:secret|token|passw(?:or)?d|passwd|api[_-]?key|private[_-]?key|"
-    r"access[_-]?key|credentials?|auth)[\w.-]*[\"']?\s*[:=]\s*)(?![\s,;)\]}=]|$)([^\n]*)"
-)
-# A private key's block, as in a committed id_rsa or .pem file.
-_PRIVATE_KEY = re.compile(r"-----BEGIN ([A-Z ]*PRIVATE KEY)-----.*?(?:-----END \1-----|\Z)", re.DOTALL)
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 NAME_RULE = "use letters, digits, '_', '.' and '-' only, starting with a letter or a digit (no spaces)"
 
@@ -406,20 +398,3 @@ def staged_diff(cwd: Path | None = None, timeout_s: float = 5.0) -> str | None:
     if len(diff) > MAX_DIFF_CHARS:
         diff = diff[:MAX_DIFF_CHARS] + "\n[... diff truncated ...]"
     return diff
-
-
-def hide_secrets(diff: str) -> str:
-    """``diff`` with the secrets it shows hidden: words shaped like API keys, the values of
-    lines that set a secret ("OPENAI_API_KEY=...", "password: ..."), private key blocks. A
-    staged .env or settings file is still described by its names, not its values, to a model
-    that may be a cloud one and in the reply cache on disk.
-
-    >>> print(hide_secrets("+DEBUG=1\\n+OPENAI_API_KEY=abc123\\n-  password: 'hunter2'"))
-    +DEBUG=1
-    +OPENAI_API_KEY=(hidden)
-    -  password: (hidden)
-    >>> hide_secrets("+def token_count(text):")
-    '+def token_count(text):'
-    """
-    diff = _PRIVATE_KEY.sub(lambda m: f"-----BEGIN {m[1]}----- (hidden)", redact_keys(diff))
-    return _SECRET_SETTING.sub(lambda m: f"{m[1]}(hidden)", diff)
