@@ -69,6 +69,26 @@ def test_a_warning_of_a_part_is_a_warning_line_like_the_commands_own() -> None:
     assert "WARNING" not in proc.stderr
 
 
+def test_two_files_naming_one_mode_give_the_same_mode_everywhere() -> None:
+    # memo.toml and zz.toml both said name = "memo": `modes list` showed zz.toml's mode while
+    # `modes show` (and dictation, which looks the mode up the same way) used memo.toml's.
+    from app.paths import get_paths
+
+    folder = get_paths().modes_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    body = 'name = "memo"\ndescription = "{}"\nsystem = "Tidy it."\ntemplate = "{{text}}"\n'
+    (folder / "memo.toml").write_text(body.format("the memo file"))
+    (folder / "zz.toml").write_text(body.format("the other file"))
+    listed = holdtype("modes", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    memo = next(r for r in _json_lines(listed.stdout) if r["name"] == "memo")
+    assert memo["description"] == "the memo file" and str(memo["source"]).endswith("memo.toml")
+    said = [line for line in listed.stderr.splitlines() if "zz.toml" in line]
+    assert len(said) == 1 and "is not used" in said[0] and "memo.toml" in said[0], listed.stderr
+    shown = holdtype("modes", "show", "memo")
+    assert shown.returncode == 0 and 'description = "the memo file"' in shown.stdout, shown.stdout
+
+
 def test_apps_tied_to_a_mode_are_set_and_listed() -> None:
     tied = holdtype("config", "set", "modes.apps", '{"thunderbird": "email", "Geary": "email"}')
     assert tied.returncode == 0, tied.stderr

@@ -185,6 +185,7 @@ def load_modes(
     put there instead of in the log, for a caller that reports it itself (``modes list``).
     """
     modes: dict[str, Mode] = {RAW: RAW_MODE}
+    taken: dict[str, Path] = {}  # mode name -> the user's file that gives it
     user_dir = user_dir if user_dir is not None else get_paths().modes_dir
     for folder, is_user in ((builtin_dir(), False), (user_dir, True)):
         if not folder.is_dir():
@@ -203,10 +204,29 @@ def load_modes(
             if mode.name == RAW and is_user:  # what dictation does without a mode: no LLM call
                 log.warning("mode file %s is not used: raw (no LLM) cannot be replaced; rename it", path)
                 continue
-            if mode.name in modes and is_user:
+            if mode.name in taken:  # two files of the user's name one mode: one rule for all
+                kept, dropped = _one_of(taken[mode.name], path, mode.name)
+                note = f"mode file {dropped} is not used: {kept} names mode '{mode.name}' too; rename one"
+                if skipped is None:
+                    log.warning("%s", note)
+                else:
+                    skipped.append(note)
+                if kept != path:
+                    continue
+            elif mode.name in modes and is_user:
                 log.info("user mode %s overrides the built-in one", mode.name)
+            if is_user:
+                taken[mode.name] = path
             modes[mode.name] = mode
     return modes
+
+
+def _one_of(first: Path, second: Path, name: str) -> tuple[Path, Path]:
+    """Of two user files naming mode ``name``, the one used and the one not: the file called
+    ``<name>.toml`` (the one ``modes show`` and ``modes edit`` open), else the first by name."""
+    if second.stem == name:
+        return second, first
+    return first, second
 
 
 def get_mode(name: str, user_dir: Path | None = None) -> Mode:
