@@ -250,6 +250,30 @@ def test_llm_models_lists_configured_models() -> None:
     assert listed["needs_key"] is None and listed["has_key"] is True
 
 
+def test_llm_models_marks_the_model_the_modes_run_on() -> None:
+    # The star was llm's own default (a cloud model, for the user's other work) while modes
+    # ran on llm.model: the list pointed at a model Holdtype never sends dictation to.
+    import llm
+
+    write_llm_models(
+        [
+            model_entry("holdtype-a", "http://127.0.0.1:9/v1"),
+            model_entry("holdtype-b", "http://192.0.2.1:9/v1"),
+        ]
+    )
+    llm.set_default_model("holdtype-b")  # on another machine: not used unless named
+    unset = holdtype("llm", "models")
+    assert not any(line.startswith("*") for line in unset.stdout.splitlines()), unset.stdout
+    assert "no model for the modes" in unset.stderr and "runs on another machine" in unset.stderr
+    assert holdtype("config", "set", "llm.model", "holdtype-a").returncode == 0
+    listed = holdtype("llm", "models")
+    starred = [line for line in listed.stdout.splitlines() if line.startswith("*")]
+    assert starred == ["* holdtype-a"], listed.stdout
+    rows = {r["model_id"]: r for r in _json_lines(holdtype("llm", "models", "--json").stdout)}
+    assert rows["holdtype-a"]["used"] is True and rows["holdtype-a"]["default"] is False
+    assert rows["holdtype-b"]["used"] is False and rows["holdtype-b"]["default"] is True
+
+
 @pytest.mark.parametrize(
     ("content", "problem"),
     [

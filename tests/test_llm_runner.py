@@ -268,17 +268,19 @@ def test_unknown_model_says_what_to_do() -> None:
 
 
 def test_a_cloud_default_of_llm_s_is_not_used_unless_named(chat_stub: OpenAIChatStub) -> None:
-    # A model that needs an API key stands for a cloud service: with llm's default set to one
-    # (and its key there, for the user's other work), a mode sent the dictation to it though
-    # Holdtype's settings named no model. The stub is a real local HTTP server.
+    # With llm's default set to a cloud model (and its key there, for the user's other work), a
+    # mode sent the dictation to it though Holdtype's settings named no model. gpt-4o-mini is
+    # refused before any call (no request leaves this machine); the stub is a real local server.
     import llm
 
     write_llm_models([dict(model_entry("keyed", chat_stub.api_base), api_key_name="holdtype-test")])
-    llm.set_default_model("keyed")
-    (llm.user_dir() / "keys.json").write_text(json.dumps({"holdtype-test": "local-stub-key"}))  # llm's store
+    llm.set_default_model("gpt-4o-mini")
+    keys = {"holdtype-test": "local-stub-key", "openai": "sk-not-a-real-key"}
+    (llm.user_dir() / "keys.json").write_text(json.dumps(keys))  # llm's store
     result = ModeRunner(Settings()).run("clean", TEXT)
-    assert result.text == TEXT and chat_stub.bodies == []
-    assert result.fallback_reason and "holdtype config set llm.model keyed" in result.fallback_reason
+    assert result.text == TEXT and result.model is None and chat_stub.bodies == []
+    assert result.fallback_reason and "is a cloud model" in result.fallback_reason
+    assert "holdtype config set llm.model gpt-4o-mini" in result.fallback_reason
     named = ModeRunner(_settings("keyed", timeout_s=60)).run("clean", TEXT)
     assert len(chat_stub.bodies) == 1 and named.model == "keyed"
 
@@ -304,6 +306,18 @@ def test_a_keyless_default_of_llm_s_on_another_machine_is_not_used_unless_named(
     assert result.text == TEXT and result.model is None
     assert result.fallback_reason and "runs on another machine" in result.fallback_reason
     assert "holdtype config set llm.model team-server" in result.fallback_reason
+
+
+def test_a_default_of_llm_s_on_this_machine_that_needs_a_key_is_used(chat_stub: OpenAIChatStub) -> None:
+    # A local server behind a key was refused as one that "runs on another machine".
+    import llm
+
+    entry = dict(model_entry("keyed-local", chat_stub.api_base), api_key_name="holdtype-test")
+    write_llm_models([entry])
+    (llm.user_dir() / "keys.json").write_text(json.dumps({"holdtype-test": "local-secret"}))
+    llm.set_default_model("keyed-local")
+    result = ModeRunner(Settings()).run("clean", TEXT)
+    assert len(chat_stub.bodies) == 1 and result.model == "keyed-local", result
 
 
 def test_missing_key_says_how_to_set_it(chat_stub: OpenAIChatStub) -> None:

@@ -667,8 +667,8 @@ def resolved_model_id(model_id: str) -> str:
 
 def pick_model(mode: Mode, settings: Settings) -> str:
     """The model id ``mode`` runs on: its own, else Holdtype's ``llm.model``, else llm's
-    default when that is a local model (one that needs no API key and whose server, if it
-    names one, is this machine).
+    default when that is a local model: one whose server is this machine, or one naming no
+    server that needs no API key (a model naming none that needs a key is a cloud service's).
 
     llm's default is usually a cloud model (gpt-4o-mini) and may have been picked for other
     work; what the user says leaves the machine only for a model named in Holdtype's settings
@@ -676,6 +676,12 @@ def pick_model(mode: Mode, settings: Settings) -> str:
     """
     if mode.model:
         return mode.model
+    return modes_model(settings, f"mode {mode.name}")
+
+
+def modes_model(settings: Settings, what: str = "the modes") -> str:
+    """The model id the modes that name none run on (see :func:`pick_model`; ``what`` names
+    them in the :class:`NoModel` raised when none is usable)."""
     if settings.llm.model:
         return settings.llm.model
     import llm
@@ -693,10 +699,15 @@ def pick_model(mode: Mode, settings: Settings) -> str:
         if problem:
             raise NoModel(problem, f"edit {extra_models_file()}") from None
         raise NoModel(f"no model configured: set one with `{fix}` ({llm_failure(exc)})", fix) from None
-    if getattr(model, "needs_key", None) or _elsewhere(getattr(model, "api_base", None)):
+    api_base = getattr(model, "api_base", None)
+    needs = getattr(model, "needs_key", None)
+    if _elsewhere(api_base) or (needs and not api_base):
+        where = (
+            "runs on another machine" if api_base else f"is a cloud model (it needs the '{needs}' API key)"
+        )
         raise NoModel(
-            f"no model picked for mode {mode.name}, and llm's default, {model_id}, runs on "
-            f"another machine; Holdtype sends dictation only to a model you name: {fix}",
+            f"no model picked for {what}, and llm's default, {model_id}, {where}; "
+            f"Holdtype sends dictation only to a model you name: {fix}",
             fix,
         )
     return model_id
