@@ -42,7 +42,7 @@ SCHEMA_VERSION = 2
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class HotkeySettings(_Section):
