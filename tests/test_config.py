@@ -332,9 +332,9 @@ def test_set_value_refuses_bad_values(key: str, text: str) -> None:
 @pytest.mark.parametrize("text", ["nan", "inf", "-inf"])
 def test_a_number_that_is_not_finite_is_refused_as_such(text: str) -> None:
     # `config set llm.timeout_s nan` said "less than or equal to 600", of a value below nothing.
-    with pytest.raises(ConfigError, match="llm.timeout_s: Input should be a finite number"):
+    with pytest.raises(ConfigError, match=r"llm\.timeout_s: Input should be a finite number"):
         set_text(Settings(), "llm.timeout_s", text)
-    with pytest.raises(ConfigError, match="audio.pre_roll_s: Input should be a finite number"):
+    with pytest.raises(ConfigError, match=r"audio\.pre_roll_s: Input should be a finite number"):
         set_text(Settings(), "audio.pre_roll_s", text)
 
 
