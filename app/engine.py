@@ -345,9 +345,11 @@ class Engine:
             return
         self._output_jobs.put(lambda: self._keep_reading(entry, raw, text, len(audio) / SAMPLE_RATE))
 
-    def _keep_reading(self, entry: HistoryEntry, raw: str, text: str, seconds: float) -> None:
+    def _keep_reading(self, entry: HistoryEntry, raw: str, text: str, seconds: float | None) -> None:
         """Run the entry's mode on its new reading and keep it (output worker): in the entry,
-        or in a new one when the entry's text went into a window (:func:`keep_reading`)."""
+        or in a new one when the entry's text went into a window (:func:`keep_reading`).
+        ``seconds`` None: the reading of a recording recovered after a crash, said by the
+        recovery's own notice (its length is the entry's)."""
         from app.history.again import keep_reading, said_again
 
         assert entry.id is not None
@@ -361,7 +363,10 @@ class Engine:
             self._publish(ev.ErrorRaised(f"could not transcribe entry {entry.id} again: {exc}", "history"))
             return
         self._keeper.link_reply(kept, reply_key)
-        self._publish(ev.Notice(said_again(entry.id, kept), "history"))
+        if seconds is None:
+            seconds = entry.audio_seconds or 0.0
+        else:
+            self._publish(ev.Notice(said_again(entry.id, kept), "history"))
         self._publish(ev.UtteranceResult(0, kept, raw, text, Outcome.RECOVERED, mode, seconds, None))
 
     def copy_to_clipboard(self, text: str) -> None:
@@ -510,7 +515,7 @@ class Engine:
             streaming = self._pipeline.streaming(self._transcriber, base)
         mode = command.mode or self._settings.modes.active
         if spool is not None:  # for a recovery after a crash: where and when this was said
-            spool.note(key_down=command.at, device=self._mic.device_name)
+            spool.note(key_down=command.at, device=self._mic.device_name, mode=mode)
         utt = msg.Utterance(
             gen,
             mode,
@@ -565,6 +570,8 @@ class Engine:
                     break
                 if self._modes.usable(tied, utt.app):  # (else the next name's tie, if any)
                     utt.mode, moved = tied, True
+                    if utt.spool is not None:
+                        utt.spool.note(mode=tied)
                     break
         except Exception:  # never let the query stop dictation
             log.exception("could not tell which app is dictated into")
@@ -812,7 +819,12 @@ class Engine:
             self._transcriber_name,
             self._publish,
             self._transcribe_jobs.background,
+            self._rewrite_recovered,
         ).start()
+
+    def _rewrite_recovered(self, entry: HistoryEntry, raw: str) -> None:
+        """Queue the mode of ``entry``, a recording recovered after a crash, on its transcript."""
+        self._output_jobs.put(lambda: self._keep_reading(entry, raw, entry.text, None))
 
     def _transcriber_name(self) -> str:
         return getattr(self._transcriber, "name", type(self._transcriber).__name__)

@@ -3,9 +3,11 @@
 A spool file nobody holds (:meth:`app.audio.spool.Spool.leftovers`) is a recording whose process
 died. Each is read (trusting its size over its stale header), transcribed, kept as a whole WAV
 file in the audio folder and added to history as ``recovered``, with what its note says (the app,
-the microphone, when the key went down). One recording per background job on the transcription
-worker, which gives way to a dictation made meanwhile: three minutes of leftover audio once held
-a new dictation for 40 s. A file that cannot be read is set aside, never deleted unless empty.
+the microphone, when the key went down, the mode). One recording per background job on the
+transcription worker, which gives way to a dictation made meanwhile: three minutes of leftover
+audio once held a new dictation for 40 s. The mode it was dictated in then runs on the output
+worker, as for ``history retry``, on the entry already in history: a model that fails or hangs
+costs nothing recovered. A file that cannot be read is set aside, never deleted unless empty.
 """
 
 from __future__ import annotations
@@ -44,6 +46,9 @@ class SpoolRecovery:
     model_name: Callable[[], str]
     publish: Callable[[EngineEvent], None]
     background: Callable[[BackgroundJob], None]  # queue a job on the transcription worker
+    # Hand a recovered entry (its text the transcript) and Whisper's words to the entry's mode,
+    # which rewrites the entry and says so; None: entries keep the transcript.
+    rewrite: Callable[[HistoryEntry, str], None] | None = None
 
     def start(self) -> None:
         """Say how many recordings wait, and queue the first one's recovery."""
@@ -101,33 +106,35 @@ class SpoolRecovery:
         except OSError as exc:  # a full disk: the spool file stays for the next start
             self.publish(ev.ErrorRaised(f"could not recover {path.name}: {exc}", "recovery"))
             return True
+        # The mode it was dictated in runs once the transcript is safe in history.
+        noted = notes.get("mode")
+        mode = noted if isinstance(noted, str) and noted else "raw"
+        entry = HistoryEntry(
+            Outcome.RECOVERED,
+            text=text,
+            raw=raw,
+            created=created,
+            key_down=key_down,
+            model=self.model_name(),
+            mode=mode,
+            device=str(notes.get("device") or ""),
+            audio_path=str(kept),
+            audio_seconds=len(audio) / SAMPLE_RATE,
+            app=str(notes.get("app") or ""),
+        )
         try:
-            entry_id = self.history().add(
-                HistoryEntry(
-                    Outcome.RECOVERED,
-                    text=text,
-                    raw=raw,
-                    created=created,
-                    key_down=key_down,
-                    model=self.model_name(),
-                    mode="raw",
-                    device=str(notes.get("device") or ""),
-                    audio_path=str(kept),
-                    audio_seconds=len(audio) / SAMPLE_RATE,
-                    app=str(notes.get("app") or ""),
-                )
-            )
+            entry_id = self.history().add(entry)
         except HistoryError as exc:  # locked by another program: try again at the next start
             kept.unlink(missing_ok=True)
             self.publish(ev.ErrorRaised(f"could not recover {path.name}: {exc}", "recovery"))
             return False
         self.spool.discard(path)
         recovered.append(f"#{entry_id}: {_opening(text) or '(no speech)'}")  # the audio is kept
-        self.publish(
-            ev.UtteranceResult(
-                0, entry_id, raw, text, Outcome.RECOVERED, "raw", len(audio) / SAMPLE_RATE, None
-            )
-        )
+        if mode != "raw" and text.strip() and self.rewrite is not None:
+            self.rewrite(dataclasses.replace(entry, id=entry_id), raw)  # (it tells of the result)
+            return True
+        seconds = len(audio) / SAMPLE_RATE
+        self.publish(ev.UtteranceResult(0, entry_id, raw, text, Outcome.RECOVERED, mode, seconds, None))
         return True
 
     def _finished(self, path: Path, audio: np.ndarray, notes: dict[str, Any], recovered: list[str]) -> bool:

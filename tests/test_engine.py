@@ -221,6 +221,37 @@ def test_leftover_spool_is_recovered_into_history(x_env, speak, holdtype_home: P
     assert spool.leftovers() == []
 
 
+def test_a_recovered_recording_goes_through_the_mode_it_was_dictated_in(  # type: ignore[no-untyped-def]
+    x_env, speak, holdtype_home: Path, local_llm
+):
+    # A crash while dictating in clean mode: the recovered entry was "raw", the mode forgotten.
+    spool = Spool(get_paths().spool_dir)
+    writer = spool.open(8)
+    writer.note(mode="clean")  # as the engine notes it when the key goes down
+    audio = load_audio(speak("So um we should uh ship the release today.", speed=150))
+    writer.write(audio)
+    assert writer.flush()
+    writer._file.close()  # the process "dies"
+    before = local_llm.requests
+    eng = Engine(
+        Settings.model_validate({"llm": {"model": local_llm.model_id}}),
+        enable_hotkeys=False,
+        enable_audio=False,
+    )
+    try:
+        seen = _start(eng)
+        wait_for(lambda: seen.of(ev.UtteranceResult), timeout=180, what="the recovered entry's result")
+    finally:
+        eng.shutdown()
+    (result,) = seen.of(ev.UtteranceResult)
+    assert result.mode == "clean" and result.outcome == ev.Outcome.RECOVERED
+    assert local_llm.requests == before + 1  # the model was asked, once
+    (row,) = HistoryStore(get_paths().history_db).list(5)
+    assert (row.id, row.mode, row.text) == (result.history_id, "clean", result.text)
+    assert "release" in row.raw.lower() and row.audio_path and Path(row.audio_path).exists()
+    assert [n for n in seen.of(ev.Notice) if n.message.startswith("Recovered 1 recording")]
+
+
 def test_an_unreadable_spool_file_is_reported_once_and_an_empty_one_goes_quietly(holdtype_home: Path):
     # Left by a crash before the header was written (empty), right after it (a header and no
     # audio: it became a "(no speech)" history entry) or by a full disk (a torn header): all
