@@ -212,6 +212,18 @@ def test_vocab_remove_unknown_term_is_an_error() -> None:
     assert ok("vocab", "list").splitlines() == ["NumPy"]
 
 
+def test_vocab_says_which_terms_were_there_and_that_an_empty_one_is_no_term() -> None:
+    # A second `vocab add PyPI` said "added 0 term(s)" and no more; `vocab remove ""` said
+    # "not in the vocabulary:  (see ...)", naming nothing.
+    ok("vocab", "add", "PyPI")
+    again = holdtype("vocab", "add", "PyPI", "NumPy")
+    assert again.returncode == 0 and again.stdout.startswith("added 1 term(s); 2 in the vocabulary")
+    assert "already in the vocabulary: PyPI" in again.stderr and "NumPy" not in again.stderr
+    assert fails("vocab", "remove", "") == "Error: a vocabulary term cannot be empty"
+    assert fails("vocab", "remove", "PyPI", "  ") == "Error: a vocabulary term cannot be empty"
+    assert ok("vocab", "list").splitlines() == ["PyPI", "NumPy"]
+
+
 def test_vocab_add_says_when_the_prompt_cannot_name_every_term() -> None:
     few = holdtype("vocab", "add", "NumPy", "PyPI")
     assert few.returncode == 0 and "note:" not in few.stderr
@@ -359,6 +371,12 @@ def test_rules_add_refuses_a_bad_regex(pattern: str) -> None:
     line = fails("rules", "add", pattern, "x", "--regex")
     assert "invalid regular expression" in line
     assert json.loads(ok("rules", "list", "--json")) == []
+
+
+def test_a_bad_replacement_is_quoted_as_typed() -> None:
+    # It read "invalid replacement '\\2'": repr doubled the backslash typed once.
+    line = fails("rules", "add", "(a)", "\\2", "--regex")
+    assert line == "Error: invalid replacement '\\2' for '(a)': no such group", line
 
 
 def test_rules_add_refuses_a_regex_that_matches_no_text() -> None:

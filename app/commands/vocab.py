@@ -97,6 +97,9 @@ def add(terms: tuple[str, ...], term_file: Path | None, with_rules: bool) -> Non
         new = current.model_copy(update={"vocabulary": vocabulary, "rules": kept})
         _common.save(new)
     click.echo(f"added {len(added)} term(s); {len(words)} in the vocabulary")
+    if there := list(dict.fromkeys(c for c in cleaned if c and c not in added)):
+        shown = ", ".join(there[:5]) + (f" and {len(there) - 5} more" if len(there) > 5 else "")
+        click.echo(f"already in the vocabulary: {shown}", err=True)
     if rules:
         parts = [f"added {counts['added']} rule(s)"]
         if counts["replaced"]:
@@ -162,6 +165,8 @@ def remove(terms: tuple[str, ...]) -> None:
         unknown = []
         for term in terms:
             clean = clean_term(term)
+            if not clean:
+                raise ConfigError("a vocabulary term cannot be empty")
             matches = [clean] if clean in words else [t for t in words if t.casefold() == clean.casefold()]
             if not matches:
                 unknown.append(term)
