@@ -1,8 +1,11 @@
 """Speech said twice over is not taken for a loop: Whisper's compression test read it again at
 six temperatures (11.5 s for 24 s of audio, and a sampled reading could come out short). Up to
-one window a reading is tested by Holdtype's own loop test first."""
+one window a reading is tested by Holdtype's own loop test first, and a reading Whisper is
+unsure of is not sampled at five more temperatures either."""
 
 from __future__ import annotations
+
+import logging
 
 import numpy as np
 import pytest
@@ -54,3 +57,18 @@ def test_a_reading_that_loops_still_gets_the_fallback() -> None:
     audio = np.zeros(16000 * 5, np.float32)
     transcriber._decode(audio, DecodeOptions(), 0.0, 5.0)
     assert transcriber.calls == [False, True]  # looped at the first temperature: read again with it
+
+
+def test_an_unsure_reading_is_not_sampled_again(speak, caplog) -> None:  # type: ignore[no-untyped-def]
+    # A reading below Whisper's log-probability threshold (-1) was read again at five rising
+    # temperatures, beam after beam: a second or more on a 4 s clip, for a sampled reading that
+    # was no better and not the same from run to run. Finnish read by English-only tiny.en, one
+    # beam, is such a reading (its mean log-probability about -1.9).
+    said = "Hyvää huomenta, tänään on kaunis päivä ja aurinko paistaa kirkkaasti."
+    audio = load_audio(speak(said, voice="fi", speed=170))
+    caplog.set_level(logging.DEBUG, logger="faster_whisper")
+    transcriber = CountsDecodes()
+    result = transcriber.transcribe(audio, DecodeOptions(beam_size=1))
+    unsure = [r.getMessage() for r in caplog.records if "Log probability threshold" in r.getMessage()]
+    assert unsure and all("temperature 0.0 " in m for m in unsure), unsure  # one reading per decode
+    assert result.text.strip() and True not in transcriber.calls, (result.text, transcriber.calls)
