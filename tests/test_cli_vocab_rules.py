@@ -224,6 +224,21 @@ def test_vocab_says_which_terms_were_there_and_that_an_empty_one_is_no_term() ->
     assert ok("vocab", "list").splitlines() == ["PyPI", "NumPy"]
 
 
+def test_vocab_add_says_which_terms_are_also_ordinary_words_and_how_to_keep_them() -> None:
+    # Rust in the vocabulary wrote "it will Rust" with nothing said at `vocab add` of why, or
+    # that a lower-case twin keeps the plain word.
+    added = holdtype("vocab", "add", "Rust", "PyPI", "NumPy")
+    assert added.returncode == 0, added.stderr
+    notes = [line for line in added.stderr.splitlines() if "ordinary English" in line]
+    assert len(notes) == 1 and notes[0].startswith("note: Rust is also ordinary English"), added.stderr
+    assert "PyPI" not in notes[0] and "NumPy" not in notes[0] and "holdtype vocab add rust" in notes[0]
+    assert json.loads(ok("rules", "test", "--json", "it will rust"))["final"] == "it will Rust"
+    twin = holdtype("vocab", "add", "rust")
+    assert twin.returncode == 0 and "note:" not in twin.stderr, twin.stderr  # no "was it a slip?"
+    assert json.loads(ok("rules", "test", "--json", "it will rust"))["final"] == "it will rust"
+    assert json.loads(ok("rules", "test", "--json", "written in Rust"))["final"] == "written in Rust"
+
+
 def test_vocab_add_says_when_the_prompt_cannot_name_every_term() -> None:
     few = holdtype("vocab", "add", "NumPy", "PyPI")
     assert few.returncode == 0 and "note:" not in few.stderr

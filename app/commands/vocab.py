@@ -12,6 +12,7 @@ from app.commands import _common
 from app.commands.rules import with_rule
 from app.config import Rule, check_terms, clean_term
 from app.errors import ConfigError, HoldtypeError
+from app.text.english import english_word
 from app.text.rules import validate_rule
 from app.text.termfile import parse_terms, read_vocabulary_file, write_vocabulary_file
 from app.textfile import decode_text
@@ -73,7 +74,8 @@ def add(terms: tuple[str, ...], term_file: Path | None, with_rules: bool) -> Non
         added = []
         for clean in cleaned:
             if clean and clean not in known:
-                if twins := [t for t in words if t.casefold() == clean.casefold()]:
+                twins = [t for t in words if t.casefold() == clean.casefold()]
+                if twins and not (clean.islower() and english_word(clean)):  # ("rust" beside Rust)
                     # Allowed (`LLM` the acronym, `llm` the tool), but often a slip: say so.
                     click.echo(
                         f"note: {clean!r} differs from {twins[0]!r} only in case; both are kept, and "
@@ -108,6 +110,7 @@ def add(terms: tuple[str, ...], term_file: Path | None, with_rules: bool) -> Non
             parts.append(f"{counts['same']} already there")
         click.echo(f"{', '.join(parts)} from {term_file}; {len(kept)} rule(s)")
     _prompt_note(words, new.vocabulary.bias)
+    _ordinary_note(added, words)
 
 
 def _file_contents(path: Path, with_rules: bool) -> tuple[list[str], list[Rule]]:
@@ -150,6 +153,32 @@ def _prompt_note(terms: list[str], bias: str) -> None:
             "term is still auto-corrected",
             err=True,
         )
+
+
+def _ordinary_note(added: list[str], words: list[str]) -> None:
+    """Say which of the ``added`` terms are also ordinary words that auto-correction will now
+    write as the term wherever they are said ("it will rust" → "it will Rust"), and how to keep
+    the word: a lower-case term of the same letters (a transcript gets the closer casing)."""
+    from app.text.vocabulary import Vocabulary
+
+    kept_lower = {w for w in words if w.islower()}
+    ordinary = []
+    for term in added:
+        low = term.lower()
+        if term == low or low in kept_lower or not english_word(low):
+            continue
+        if term in Vocabulary([term]).correct(f"I think {low} is fine"):
+            ordinary.append(term)
+    if not ordinary:
+        return
+    names = ", ".join(ordinary[:6]) + (f" and {len(ordinary) - 6} more" if len(ordinary) > 6 else "")
+    low = ordinary[0].lower()
+    click.echo(
+        f"note: {names} {'is' if len(ordinary) == 1 else 'are'} also ordinary English; a dictation's "
+        f"'{low}' will be written '{ordinary[0]}'. To keep the plain word where Whisper writes it, add it "
+        f"in lower case too (`holdtype vocab add {shlex.quote(low)}`)",
+        err=True,
+    )
 
 
 @vocab.command("remove")

@@ -58,7 +58,8 @@ def validate_rule(rule: Rule) -> None:
         try:
             _dummy_match(pattern).expand(rule.replace)
         except (regex.error, IndexError) as exc:
-            raise RuleError(f"invalid replacement {_typed(rule.replace)} for {_typed(rule.find)}: {exc}") from None
+            what = f"{_typed(rule.replace)} for {_typed(rule.find)}"
+            raise RuleError(f"invalid replacement {what}: {exc}") from None
 
 
 def _typed(text: str) -> str:
