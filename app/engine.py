@@ -68,6 +68,10 @@ _POLL_S = 0.1  # how often the streaming loop looks at new audio
 # How long a dictation's output waits to know which app it went into; the queries' own time
 # limits are shorter (swaymsg and hyprctl 2 s, macOS's script 1 s).
 PLACE_WAIT_S = 3.0
+# Why a dictation finished while Holdtype quits is kept, not pasted (see _output).
+NOT_PASTED_WHEN_QUITTING = (
+    "not pasted: Holdtype was quitting; the text is in history (`holdtype history paste`)"
+)
 
 
 def _monotonic_of(at: float) -> float:
@@ -250,7 +254,8 @@ class Engine:
         self._transcribe_jobs.put(self._load_and_recover)
 
     def shutdown(self, timeout: float = 15.0) -> None:
-        """Finish what is in flight (a recording in progress is transcribed and kept), then stop."""
+        """Finish what is in flight (a recording in progress is transcribed and kept in history,
+        not pasted: see NOT_PASTED_WHEN_QUITTING), then stop."""
         if not self._started or self._stopped.is_set():
             return
         self._stopping.set()
@@ -907,6 +912,11 @@ class Engine:
                 outcome = Outcome.CANCELLED
             elif error and not text:  # nothing transcribed: the audio is kept to try again
                 outcome = Outcome.FAILED
+            elif text and self._stopping.is_set():
+                # Quitting (Ctrl-C in the terminal, the tray's Quit, a logout's SIGTERM): the
+                # focus is on whatever quit it, not where the words were meant to go; a
+                # terminal would have run them. Kept in history, pasted by `history paste`.
+                outcome, error = Outcome.FAILED, NOT_PASTED_WHEN_QUITTING
             elif text:
                 self._commands.put(msg.Stage(gen, State.INSERTING))
                 result = self._inserting.insert_between_holds(gen, text)

@@ -1,7 +1,8 @@
 """``holdtype run``: the dictation loop, as the tray app or headless (``--no-tray``).
 
 Headless, every engine event is one log line on stderr; Ctrl-C, SIGTERM or SIGHUP (its
-terminal closed) shuts down cleanly (a recording in progress is transcribed and kept first).
+terminal closed) shuts down cleanly (a recording in progress is transcribed and kept in history
+first, not pasted).
 """
 
 from __future__ import annotations
@@ -96,9 +97,7 @@ def run_headless() -> int:
     settings = loaded.settings
 
     def waiting(other: AlreadyRunning) -> None:
-        click.echo(
-            f"holdtype: {other.who} is running; waiting up to {CLAIM_WAIT_S:.0f} s for it to exit", err=True
-        )
+        _say(f"holdtype: {other.who} is running; waiting up to {CLAIM_WAIT_S:.0f} s for it to exit")
 
     instance = claim("headless", wait_s=CLAIM_WAIT_S, waiting=waiting)  # else one error line
     logs.follow_setting(settings.ui.log_level)
@@ -108,9 +107,9 @@ def run_headless() -> int:
     def log_event(event: ev.EngineEvent) -> None:
         if isinstance(event, ev.LevelChanged):
             return  # 20 lines a second would drown the log
-        click.echo(f"holdtype: {describe(event)}", err=True)
+        _say(f"holdtype: {describe(event)}")
         if isinstance(event, ev.ErrorRaised) and event.source == "hotkey":
-            click.echo(f"holdtype: {NO_HOTKEY_HINT}", err=True)
+            _say(f"holdtype: {NO_HOTKEY_HINT}")
 
     engine.subscribe(log_event)
 
@@ -121,11 +120,10 @@ def run_headless() -> int:
     signal.signal(signal.SIGTERM, on_signal)
     if hasattr(signal, "SIGHUP"):  # its terminal closed: shut down as cleanly as for Ctrl-C
         signal.signal(signal.SIGHUP, on_signal)
-    click.echo(
+    _say(
         f"holdtype: starting (hotkey {settings.hotkey.key}, "
         f"{mode_for_key(settings.hotkey.key, settings.hotkey.mode)} mode, "
-        f"model {settings.model.name}, mode {settings.modes.active}); Ctrl-C to quit",
-        err=True,
+        f"model {settings.model.name}, mode {settings.modes.active}); Ctrl-C to quit"
     )
     prepare_keyboard_layout()  # macOS: pynput's layout read on this, the main, thread
     engine.start()
@@ -133,13 +131,20 @@ def run_headless() -> int:
     watch = SettingsFileWatch(loaded.path)
     while not stop.wait(POLL_INTERVAL_S):
         settings = _follow_settings_file(watch, engine, settings)
-    click.echo("holdtype: shutting down", err=True)
+    _say("holdtype: shutting down")
     if control is not None:
         control.close()
     engine.shutdown()
     instance.release()
-    click.echo("holdtype: stopped", err=True)
+    _say("holdtype: stopped")
     return 0
+
+
+def _say(line: str) -> None:
+    """Print ``line`` on stderr. A terminal or pipe gone (Ctrl-C stops a `| tee` too) is not
+    told: the shutdown it would have cut short keeps the recording in progress."""
+    with contextlib.suppress(OSError, ValueError):
+        click.echo(line, err=True)
 
 
 def serve_control(engine: Engine) -> ControlServer | None:
@@ -150,7 +155,7 @@ def serve_control(engine: Engine) -> ControlServer | None:
     try:
         return serve(engine)
     except HoldtypeError as exc:
-        click.echo(f"holdtype: error (control): {exc}; `holdtype dictate` cannot reach this one", err=True)
+        _say(f"holdtype: error (control): {exc}; `holdtype dictate` cannot reach this one")
         return None
 
 
@@ -160,12 +165,12 @@ def _follow_settings_file(watch: SettingsFileWatch, engine: Engine, settings: Se
     and left alone."""
     found = watch.poll(settings)
     if isinstance(found, HoldtypeError):
-        click.echo(f"holdtype: error (settings): {found}; the settings in use stay", err=True)
+        _say(f"holdtype: error (settings): {found}; the settings in use stay")
         return settings
     if found is None:
         return settings
     # Said before it is applied: the engine's "Settings applied." (or what could not be) follows.
-    click.echo(f"holdtype: settings: {watch.path} changed", err=True)
+    _say(f"holdtype: settings: {watch.path} changed")
     engine.apply_settings(found)
     logs.follow_setting(found.ui.log_level)
     return found

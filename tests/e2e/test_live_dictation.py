@@ -208,13 +208,16 @@ def test_no_input_device_is_reported_and_the_app_keeps_running(display, no_audio
 
 
 def test_closing_the_terminal_mid_recording_keeps_the_words(
-    live_env, display, pulse_server, holdtype_home, speak
+    live_env, display, pulse_server, holdtype_home, target_window, speak
 ):
     """SIGHUP (the terminal of `holdtype run --no-tray` closed) shuts down as cleanly as Ctrl-C:
-    the recording in progress is transcribed into history, and no spool file is left."""
+    the recording in progress is transcribed into history, and no spool file is left. It is not
+    pasted: the window with the focus is whatever quit Holdtype (Ctrl-C pasted the words into
+    the terminal it was pressed in, where the shell ran them)."""
     import signal
 
     app = start_app(live_env)
+    target_window.focus()
     display.xdotool("keydown", "Caps_Lock")
     try:
         # A sentence tiny.en reads the same with or without silence around it: "water the
@@ -227,6 +230,55 @@ def test_closing_the_terminal_mid_recording_keeps_the_words(
         display.xdotool("keyup", "Caps_Lock")
         app.stop()
     assert "holdtype: stopped" in app.log()
+    rows = _history(live_env)
+    assert len(rows) == 1 and "dentist" in rows[0]["text"].lower(), rows
+    assert rows[0]["outcome"] == "failed" and "Holdtype was quitting" in rows[0]["error"], rows
+    assert "dentist" not in target_window.text().lower()
+    assert not spool_files(holdtype_home)
+
+
+def test_ctrl_c_with_the_log_piped_to_a_program_it_also_stops_keeps_the_words(
+    live_env, display, pulse_server, holdtype_home, speak
+):
+    """`holdtype run --no-tray 2>&1 | tee log`: Ctrl-C stops tee too, and the first line the
+    shutdown printed ("shutting down") raised on the broken pipe: exit 1, the recording in
+    progress neither transcribed nor kept until the next start."""
+    import signal
+    import subprocess
+    import sys
+
+    from tests.cli import ROOT
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app", "run", "--no-tray"],
+        env=live_env,
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:  # (the pipe's reader, until the app is ready)
+            if "ready: model" in line:
+                break
+        display.xdotool("keydown", "Caps_Lock")
+        wait_for(lambda: spool_files(holdtype_home), timeout=10, what="the recording to start")
+        pulse_server.play(speak("Remember to call the dentist on Friday morning.", speed=150))
+        wait_for(
+            lambda: any(p.stat().st_size > 16000 * 2 * 2 for p in spool_files(holdtype_home)),
+            timeout=10,
+            what="the spool file to hold the speech",
+        )
+        proc.stderr.close()  # the reader is gone, as tee is after the terminal's Ctrl-C
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        display.xdotool("keyup", "Caps_Lock")
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
     rows = _history(live_env)
     assert len(rows) == 1 and "dentist" in rows[0]["text"].lower(), rows
     assert not spool_files(holdtype_home)
