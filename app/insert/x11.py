@@ -253,6 +253,9 @@ class X11Inserter:
                     owner.wait_quiet(self.settings.restore_delay_ms / 1000.0, timeout=5.0)
                 elif owner.lost.is_set():
                     error = "another program took over the clipboard before the paste"
+                elif target.id is None:  # (keys went to no window: a desktop, all minimised)
+                    error = "no window has the focus to paste into"
+                    unread = True
                 else:
                     error = f"the active window did not read the clipboard within {self.read_timeout_s:.0f} s"
                     unread = True
