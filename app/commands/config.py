@@ -172,6 +172,8 @@ def _check_in_place(key: str, new: Settings, old: Settings) -> list[str]:
     _check_keys(new.hotkey, [name for name in ("key", "mode_keys") if _touches(key, f"hotkey.{name}")])
     if _touches(key, "model.name"):
         notes += _check_model_name(new.model.name)
+    if _touches(key, "model.device") or _touches(key, "model.compute_type"):
+        notes += _check_compute(new.model.device, new.model.compute_type)
     if _touches(key, "model.language") or _touches(key, "model.name"):
         notes += _check_language(new.model.name, new.model.language, explicit=_touches(key, "model.language"))
     if _touches(key, "vocabulary.terms"):
@@ -203,6 +205,35 @@ def _changed_values(old: Mapping[str, str], new: Mapping[str, str]) -> list[str]
     ['clean']
     """
     return [value for name, value in new.items() if old.get(name) != value]
+
+
+def _check_compute(device: str, compute_type: str) -> list[str]:
+    """Notes when the model will not load here with ``device`` and ``compute_type`` (kept: the
+    settings may be meant for a machine with a GPU, or for one to be fitted)."""
+    from app.transcribe.device import cuda_device_count
+
+    gpus = cuda_device_count()
+    if device == "cuda" and gpus < 1:
+        return [
+            "CTranslate2 sees no CUDA GPU here: the model will not load until it does "
+            "(for this machine: holdtype config set model.device auto)"
+        ]
+    if compute_type in ("auto", "default"):
+        return []
+    where = "cuda" if device == "cuda" or (device == "auto" and gpus > 0) else "cpu"
+    try:
+        import ctranslate2
+
+        supported = set(ctranslate2.get_supported_compute_types(where))
+    except Exception:  # (a broken CUDA install: said by the load itself)
+        return []
+    if compute_type in supported:
+        return []
+    return [
+        f"this {where.upper() if where == 'cuda' else 'CPU'} cannot compute in {compute_type} "
+        f"(it can in {', '.join(sorted(supported))}): the model will not load "
+        "(holdtype config set model.compute_type auto)"
+    ]
 
 
 def _check_model_name(name: str) -> list[str]:

