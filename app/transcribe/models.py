@@ -25,7 +25,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from app.errors import ModelError, ModelMissing, short_reason
 from app.paths import ensure_dir, get_paths, lock_within
@@ -466,6 +466,16 @@ def _fetch_repo(
         raise DownloadCancelled(f"download of '{info.name}' cancelled")
 
 
+def _write_all(out: BinaryIO, data: bytes) -> None:
+    """Write all of ``data`` to the unbuffered file ``out`` (a raw write may take only part)."""
+    view = memoryview(data)
+    while view:
+        written = out.write(view)
+        if not written:
+            raise OSError(errno.ENOSPC, "nothing could be written")
+        view = view[written:]
+
+
 def _fetch_files(
     info: ModelInfo,
     dest: Path,
@@ -491,7 +501,10 @@ def _fetch_files(
             response.close()
             raise OSError(f"the server sent a web page instead of {filename} (a proxy or a sign-in page?)")
         try:
-            out = open(dest / filename, "wb")  # noqa: SIM115 (closed by the with below)
+            # Unbuffered: a write the disk refuses fails here, in full. A buffered file kept the
+            # part a full disk left unwritten, and closing it raised the error again, in place of
+            # the write's: "check the network" for a full disk.
+            out = open(dest / filename, "wb", buffering=0)  # noqa: SIM115 (closed by the with below)
         except OSError as exc:
             response.close()
             raise _WriteFailed() from exc
@@ -505,7 +518,7 @@ def _fetch_files(
                 if not chunk:
                     break
                 try:
-                    out.write(chunk)
+                    _write_all(out, chunk)
                 except OSError as exc:
                     raise _WriteFailed() from exc
                 got += len(chunk)
