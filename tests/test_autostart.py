@@ -263,3 +263,31 @@ def test_on_windows_the_entry_names_the_windowed_launcher(tmp_path: Path, monkey
     assert launch_command() == [str(python), "-m", "app"]
     pythonw = put("pythonw.exe")
     assert launch_command() == [str(pythonw), "-m", "app"]
+
+
+def test_config_set_start_at_login_writes_and_removes_the_entry(tmp_path: Path) -> None:
+    """`config set ui.start_at_login true` saved the setting and wrote no entry: only the
+    settings window wrote it. Another ui setting leaves an installer's entry alone."""
+    from tests.cli import holdtype
+
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+    entry = tmp_path / "xdg" / "autostart" / "holdtype.desktop"
+    on = holdtype("config", "set", "ui.start_at_login", "true", env=env)
+    assert on.returncode == 0 and entry.is_file(), on.stderr
+    assert f"note: Holdtype starts when you log in ({entry})" in on.stderr
+    assert holdtype("config", "set", "ui.start_at_login", "false", env=env).returncode == 0
+    assert not entry.exists()
+    set_start_at_login_as(entry, env)  # an installer's entry, the setting still false
+    assert holdtype("config", "set", "ui", '{"overlay": false}', env=env).returncode == 0
+    assert entry.is_file()
+
+
+def set_start_at_login_as(entry: Path, env: dict[str, str]) -> None:
+    """Write the start-at-login entry as another program would (here, Holdtype's own code)."""
+    import os
+    import subprocess
+    import sys
+
+    code = "from app.autostart import set_start_at_login; set_start_at_login(True)"
+    subprocess.run([sys.executable, "-c", code], env={**os.environ, **env}, check=True)
+    assert entry.is_file()

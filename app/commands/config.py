@@ -117,6 +117,9 @@ def config_set(key: str, value: str) -> None:
     with editing() as current:
         new = _normalised(key, set_text(current, key, value))  # a key inside JSON: save refuses it
         notes = _check_in_place(key, new, current)
+        if key == "ui.start_at_login" or new.ui.start_at_login != current.ui.start_at_login:
+            # As the settings window does; not for another ui setting (an installer's entry stays).
+            notes += _start_at_login(new.ui.start_at_login)
         save(new)
     shown = get_value(new, key)
     click.echo(f"{key} = {shown if isinstance(shown, str) else json.dumps(shown, ensure_ascii=False)}")
@@ -205,6 +208,15 @@ def _changed_values(old: Mapping[str, str], new: Mapping[str, str]) -> list[str]
     ['clean']
     """
     return [value for name, value in new.items() if old.get(name) != value]
+
+
+def _start_at_login(enabled: bool) -> list[str]:
+    """Write or remove the start-at-login entry (an :class:`~app.errors.AutostartError`, and
+    nothing saved, when it cannot be); a note of where it is."""
+    from app.autostart import set_start_at_login
+
+    where = set_start_at_login(enabled)
+    return [f"Holdtype starts when you log in ({where})"] if where is not None else []
 
 
 def _check_compute(device: str, compute_type: str) -> list[str]:
