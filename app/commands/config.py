@@ -172,7 +172,9 @@ def _check_in_place(key: str, new: Settings, old: Settings) -> list[str]:
     if key == "schema_version":
         raise ConfigError("schema_version is kept by Holdtype itself; it cannot be set")
     notes: list[str] = []
-    _check_keys(new.hotkey, [name for name in ("key", "mode_keys") if _touches(key, f"hotkey.{name}")])
+    _check_keys(
+        new.hotkey, [name for name in ("key", "mode_keys", "cancel_key") if _touches(key, f"hotkey.{name}")]
+    )
     if _touches(key, "model.name"):
         notes += _check_model_name(new.model.name)
     if _touches(key, "model.device") or _touches(key, "model.compute_type"):
@@ -304,8 +306,12 @@ def _check_keys(hotkey: HotkeySettings, changed: Collection[str]) -> None:
     """Refuse a dictation or mode key that typing or pasting needs ('a' or Enter alone, ctrl+v),
     as the settings window does; ``changed`` names which were set ("key", "mode_keys"). Keys
     that clash with each other are refused by the settings themselves (``HotkeySettings``)."""
-    from app.hotkey.binding import check_hotkey
+    from app.hotkey.binding import check_cancel_key, check_hotkey
 
+    if "cancel_key" in changed:
+        problem = check_cancel_key(hotkey.cancel_key)
+        if problem:
+            raise ConfigError(f"cannot use hotkey.cancel_key {hotkey.cancel_key}: {problem}")
     if "key" in changed:
         problem = check_hotkey(hotkey.key, hotkey)[1]
         if problem:

@@ -288,6 +288,29 @@ def check_hotkey(
     return key, None
 
 
+def check_cancel_key(key: str) -> str | None:
+    """What is wrong with ``key`` as the cancel key (``hotkey.cancel_key``), or None. It is
+    taken from the apps while a dictation records, waits for its text or is inserted: a key
+    typing needs would cancel a dictation as the user types on, and one Holdtype presses to
+    insert text would cancel its own paste.
+
+    >>> check_cancel_key("esc") is None, check_cancel_key("ctrl+alt+c") is None
+    (True, True)
+    >>> check_cancel_key("space")
+    "'space' alone is needed for typing; keep esc, or add a modifier"
+    """
+    try:
+        key = canonical(key)
+    except BindingError as exc:
+        return str(exc)
+    if key in PASTE_KEYS:
+        return f"Holdtype presses {key} itself to insert text, so each paste would cancel itself; keep esc"
+    binding = parse_binding(key)
+    if not binding.modifiers and (binding.is_char or binding.key in {"enter", "tab", "backspace", "space"}):
+        return f"'{key}' alone is needed for typing; keep esc, or add a modifier"
+    return None
+
+
 def describe_hotkey(key: str) -> str:
     """Return a human form of a binding such as ``caps_lock`` → ``Caps Lock``.
 
