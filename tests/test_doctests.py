@@ -37,6 +37,7 @@ MODULES = [
     "app.tomledit",
     "app.transcribe.gaps",
     "app.transcribe.glitches",
+    "app.transcribe.models",
     "app.transcribe.tokens",
 ]
 

@@ -55,6 +55,20 @@ def test_unknown_and_missing_models_explain_themselves() -> None:
         models.resolve("base.en")
 
 
+def test_a_slip_in_a_model_name_gets_the_name_meant_and_a_folder_needs_no_download() -> None:
+    # `models download Base.en`, `smal.en` or `tiny` listed the known names without a hint, and
+    # a model folder (which needs no download) was just "unknown".
+    from tests.cli import holdtype
+
+    for given, meant in (("Base.en", "base.en"), ("smal.en", "small.en"), ("tiny", "tiny.en")):
+        proc = holdtype("models", "download", given)
+        assert proc.returncode == 1 and f"(did you mean {meant}?)" in proc.stderr, proc.stderr
+    folder = str(models.resolve("tiny.en"))
+    proc = holdtype("models", "download", folder)
+    assert proc.returncode == 1 and "is a model folder, which needs no download" in proc.stderr
+    assert f"holdtype config set model.name {folder}" in proc.stderr
+
+
 def test_a_local_model_folder_is_a_model(tmp_path) -> None:
     with pytest.raises(ModelError, match="not a CTranslate2 model folder"):
         models.resolve(str(tmp_path))

@@ -75,9 +75,7 @@ def models_download(name: str) -> None:
     from app.transcribe import models as registry
 
     if name not in registry.REGISTRY:
-        from app.errors import ModelError
-
-        raise ModelError(f"unknown model '{name}'; known models: {', '.join(registry.REGISTRY)}")
+        raise registry.unknown_model(name)
     if registry.is_installed(name):
         click.echo(f"{name} is already installed: {registry.resolve(name)}")
         return
@@ -110,7 +108,7 @@ def models_remove(name: str) -> None:
     """Delete a downloaded model (not the one in use: set another first)."""
     from app.transcribe import models as registry
 
-    if name == settings().model.name and name != registry.EMBEDDED:
+    if name == settings().model.name and name in registry.REGISTRY and name != registry.EMBEDDED:
         # Dictation and `transcribe` then failed with "not downloaded yet" until it was fetched again.
         raise ModelError(
             f"'{name}' is the model in use; pick another first: holdtype config set model.name "

@@ -9,6 +9,7 @@ to a local CTranslate2 model folder works as a model name too.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import errno
 import functools
 import http.client
@@ -185,8 +186,7 @@ def resolve(name: str) -> Path:
     if name not in REGISTRY:
         if _is_model_dir(candidate):
             return _with_tokenizer(candidate)
-        known = ", ".join(REGISTRY)
-        raise ModelError(f"unknown model '{name}'; known models: {known}, or a model folder path")
+        raise unknown_model(name, folders=True)
     path = downloaded_path(name)
     if _is_model_dir(path):
         return path
@@ -227,7 +227,7 @@ def download(name: str, progress: ProgressCallback | None = None, cancel: Cancel
         return embedded_model_path()
     info = REGISTRY.get(name)
     if info is None:
-        raise ModelError(f"unknown model '{name}'; known models: {', '.join(REGISTRY)}")
+        raise unknown_model(name)
     target = downloaded_path(name)
     if _is_model_dir(target):
         return target
@@ -328,6 +328,27 @@ def _server_said(exc: urllib.error.HTTPError) -> str:
 
 class DownloadCancelled(ModelError):
     """The user cancelled a model download."""
+
+
+def unknown_model(name: str, folders: bool = False) -> ModelError:
+    """The error for a model ``name`` that is none of :data:`REGISTRY`: the name it is likely a
+    slip for, and for a model folder that it needs no download (``folders``: whether a folder
+    would have done where it was given).
+
+    >>> str(unknown_model("Base.en")).split(";")[0]
+    "unknown model 'Base.en' (did you mean base.en?)"
+    """
+    lowered = {known.lower(): known for known in REGISTRY}
+    close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.75)
+    close = close or [known for known in lowered if name and known.startswith(name.lower())][:1]
+    guess = f" (did you mean {lowered[close[0]]}?)" if close else ""
+    if not folders and _is_model_dir(Path(name).expanduser()):
+        return ModelError(
+            f"'{name}' is a model folder, which needs no download: use it with `holdtype config set "
+            f"model.name {name}` (known models to download: {', '.join(REGISTRY)})"
+        )
+    more = ", or a model folder path" if folders else ""
+    return ModelError(f"unknown model '{name}'{guess}; known models: {', '.join(REGISTRY)}{more}")
 
 
 def remove(name: str) -> None:
