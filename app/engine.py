@@ -669,7 +669,7 @@ class Engine:
     def _on_apply(self, settings: Settings) -> None:
         old, self._settings = self._settings, settings
         if settings.history.retention_days != old.history.retention_days:
-            self._output_jobs.put(lambda: self._retention.apply(force=True))
+            self._output_jobs.put(lambda: self._retention.apply(force=True, announce=True))
         if settings.model != old.model and isinstance(self._transcriber, WhisperTranscriber):
             if settings.model.model_dump(exclude={"streaming"}) != old.model.model_dump(
                 exclude={"streaming"}

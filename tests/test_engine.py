@@ -638,7 +638,7 @@ def test_history_past_its_retention_is_deleted_at_start_and_when_the_setting_cha
     settings.history.retention_days = 30
     eng = Engine(settings, enable_hotkeys=False, enable_audio=False)
     try:
-        eng.start()
+        seen = _start(eng)
         # (the entries go first, then the recordings they kept)
         wait_for(
             lambda: eng.history.count() == 2 and not wav.exists(),
@@ -650,6 +650,14 @@ def test_history_past_its_retention_is_deleted_at_start_and_when_the_setting_cha
         eng.apply_settings(shorter)
         wait_for(lambda: eng.history.count() == 1, timeout=30, what="the 10-day-old entry to go")
         assert [e.text for e in eng.history.list()] == ["today"]
+        # A shortened retention says what it deleted (the settings window's table refreshes on
+        # it; it kept showing the deleted entries); the cleanup at start says nothing.
+        said = wait_for(
+            lambda: [n.message for n in seen.of(ev.Notice) if n.source == "history"],
+            timeout=10,
+            what="the notice of the deletion",
+        )
+        assert said == ["Deleted 1 history entry older than 7 days"], said
     finally:
         eng.shutdown()
 

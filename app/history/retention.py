@@ -53,10 +53,11 @@ class Retention:
         self._queued.set()
         return True
 
-    def apply(self, force: bool = False) -> None:
+    def apply(self, force: bool = False, announce: bool = False) -> None:
         """Delete history entries (and their kept audio) older than ``history.retention_days``
         (output worker): ``force`` at start and when the setting changes, else once per
-        :data:`PRUNE_EVERY_S`, so an app left running keeps to it too."""
+        :data:`PRUNE_EVERY_S`, so an app left running keeps to it too. ``announce``: say how
+        many went (the setting was just changed)."""
         self._queued.clear()
         days = self._settings().history.retention_days
         now = time.monotonic()
@@ -73,6 +74,11 @@ class Retention:
             return
         if removed:
             log.info("deleted %d history entries older than %d days", removed, days)
+            if announce:  # (the retention was just shortened: the history window refreshes)
+                entries = "entry" if removed == 1 else "entries"
+                older = "a day" if days == 1 else f"{days:g} days"
+                said = f"Deleted {removed} history {entries} older than {older}"
+                self._publish(ev.Notice(said, "history"))
         self._prune_reply_cache(days)
 
     def _prune_reply_cache(self, days: float) -> None:

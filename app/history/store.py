@@ -442,6 +442,18 @@ class HistoryStore:
         not from when it was said: recovered at a restart days later, with a short retention,
         it was announced and then deleted by the next cleanup before the user saw it.
         """
+        return self._delete_where(*self._past(retention_days, now))
+
+    def count_past(self, retention_days: float, now: float | None = None) -> int:
+        """How many entries :meth:`prune` would delete now (asked before a shorter retention
+        is set: the settings window says how many go)."""
+        condition, params = self._past(retention_days, now)
+        with self._connection() as conn:
+            row = conn.execute(f"SELECT COUNT(*) FROM utterances WHERE {condition}", params).fetchone()
+        return int(row[0])
+
+    def _past(self, retention_days: float, now: float | None) -> tuple[str, tuple[Any, ...]]:
+        """The condition (and its parameters) of the entries older than ``retention_days``."""
         cutoff = (time.time() if now is None else now) - retention_days * 86400.0
         with self._connection() as conn:
             recovered = conn.execute(
@@ -450,9 +462,9 @@ class HistoryStore:
             ).fetchall()
         spared = [row[0] for row in recovered if _kept_since(row[1], cutoff)]
         if not spared:
-            return self._delete_where("created < ?", (cutoff,))
+            return "created < ?", (cutoff,)
         marks = ", ".join("?" for _ in spared)
-        return self._delete_where(f"created < ? AND id NOT IN ({marks})", (cutoff, *spared))
+        return f"created < ? AND id NOT IN ({marks})", (cutoff, *spared)
 
     def _delete_where(self, condition: str, params: tuple[Any, ...]) -> int:
         """Delete the entries matching ``condition``, the audio files they kept and the LLM

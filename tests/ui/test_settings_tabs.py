@@ -1309,6 +1309,55 @@ def test_history_tab(qtbot, config_path: Path, write_settings, tmp_path: Path) -
     assert tab.retention.isEnabled()
 
 
+def test_a_shorter_retention_that_deletes_entries_is_asked_first_and_the_wheel_needs_the_focus(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings
+) -> None:
+    """One wheel notch over "Delete entries older than: forever" made it "1 days", saved at
+    once: the next cleanup deleted every entry older than a day, unasked."""
+    import time
+
+    from PySide6.QtCore import QPoint, QPointF, Qt
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from app.events import Outcome
+    from app.history.store import HistoryEntry, HistoryStore
+
+    with HistoryStore() as store:
+        store.add(HistoryEntry(outcome=Outcome.PASTED, text="ten days old", created=time.time() - 10 * 86400))
+        store.add(HistoryEntry(outcome=Outcome.PASTED, text="said today"))
+    window, tab = open_history(qtbot, config_path, write_settings, rows=2)
+    box = tab.retention
+    assert not box.hasFocus() and box.value() == 0
+    notch = QWheelEvent(
+        QPointF(5, 5),
+        QPointF(box.mapToGlobal(QPoint(5, 5))),
+        QPoint(0, 0),
+        QPoint(0, 120),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(box, notch)
+    assert box.value() == 0  # the page scrolls on; the box does not turn
+    box.setValue(1)
+    qtbot.waitUntil(lambda: tab.confirm_prune is not None and tab.confirm_prune.isVisible(), timeout=5000)
+    assert "deletes 1 entry now" in tab.confirm_prune.text()
+    tab.confirm_prune.button(QMessageBox.StandardButton.Cancel).click()
+    qtbot.waitUntil(lambda: tab.confirm_prune is None, timeout=5000)
+    assert box.value() == 0 and box.text() == "forever"
+    assert saved(config_path).history.retention_days is None
+    box.setValue(30)  # deletes nothing: no question
+    commit(qtbot, window)
+    assert tab.confirm_prune is None and saved(config_path).history.retention_days == 30
+    box.setValue(1)
+    qtbot.waitUntil(lambda: tab.confirm_prune is not None and tab.confirm_prune.isVisible(), timeout=5000)
+    tab.confirm_prune.button(QMessageBox.StandardButton.Yes).click()
+    commit(qtbot, window)
+    assert saved(config_path).history.retention_days == 1 and box.text() == "1 day"
+
+
 def test_history_play_says_it_is_playing_and_a_second_click_stops_it(  # type: ignore[no-untyped-def]
     qtbot, pulse, config_path: Path, write_settings, tmp_path: Path
 ) -> None:

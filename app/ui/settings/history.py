@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QItemSelectionModel, QTimer
-from PySide6.QtGui import QGuiApplication, QShowEvent
+from PySide6.QtCore import QItemSelectionModel, Qt, QTimer
+from PySide6.QtGui import QGuiApplication, QShowEvent, QWheelEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -59,6 +59,28 @@ def play_wav(path: Path, stop: threading.Event | None = None) -> None:
                 out.abort()  # now, without playing what is buffered
                 return
             out.write(np.ascontiguousarray(audio[start : start + block]))
+
+
+class RetentionBox(QSpinBox):
+    """Days of history kept (0: "forever"). The mouse wheel turns it only once it has the
+    focus: a page scrolled past it deleted history; typed digits count once the typing ends."""
+
+    def __init__(self) -> None:
+        """A box of 0 ("forever") to 36,500 days."""
+        super().__init__()
+        self.setRange(0, 36_500)
+        self.setSpecialValueText("forever")
+        self.setSuffix(" days")
+        self.setKeyboardTracking(False)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.valueChanged.connect(lambda days: self.setSuffix(" day" if days == 1 else " days"))
+
+    def wheelEvent(self, event: QWheelEvent) -> None:  # Qt override
+        """Turn the box only when it has the focus; else the page scrolls on."""
+        if self.hasFocus():
+            super().wheelEvent(event)
+        else:
+            event.ignore()
 
 
 class HistoryTab(SettingsTab):
@@ -124,12 +146,11 @@ class HistoryTab(SettingsTab):
         keep = QHBoxLayout()
         self.enabled = QCheckBox("Keep a history")
         self.enabled.toggled.connect(self.changed)
-        self.retention = QSpinBox()
+        self.retention = RetentionBox()
         self.retention.setObjectName("retention-days")
-        self.retention.setRange(0, 36_500)
-        self.retention.setSpecialValueText("forever")
-        self.retention.setSuffix(" days")
-        self.retention.valueChanged.connect(self.changed)
+        self.retention.valueChanged.connect(self._retention_changed)
+        self._kept_days = 0  # the retention in force (0: forever), to go back to on Cancel
+        self.confirm_prune: QMessageBox | None = None  # asking before a shorter retention deletes
         self.enabled.toggled.connect(self.retention.setEnabled)  # moot without a history
         keep.addWidget(self.enabled)
         keep.addStretch(1)
@@ -171,10 +192,14 @@ class HistoryTab(SettingsTab):
 
     def _on_again(self, event: object) -> None:
         """The entry being transcribed again was (a notice), or could not be (an error): say
-        so here too."""
+        so here too. Entries deleted by a shorter retention leave the table."""
+        message = str(getattr(event, "message", ""))
+        if message.startswith("Deleted ") and getattr(event, "source", "") == "history":
+            self.message.setText(message + ".")
+            self.refresh()
+            return
         if self._again is None:
             return
-        message = str(getattr(event, "message", ""))
         done = f"Transcribed entry {self._again} again"
         failed = f"could not transcribe entry {self._again} again"
         if message.startswith(done) or message.startswith(failed):
@@ -383,6 +408,57 @@ class HistoryTab(SettingsTab):
         self.enabled.setChecked(settings.history.enabled)
         self.retention.setEnabled(settings.history.enabled)
         self.retention.setValue(settings.history.retention_days or 0)
+        self._kept_days = settings.history.retention_days or 0
+
+    def _retention_changed(self, days: int) -> None:
+        """A retention that would delete entries now is asked first (:attr:`confirm_prune`):
+        one turn of the box once deleted the history older than a day, for good."""
+        if self._loading:
+            return
+        kept = self._kept_days
+        gone = 0
+        if days and (not kept or days < kept):
+            try:
+                gone = self.store().count_past(days)
+            except HoldtypeError as exc:
+                log.warning("could not count the entries a retention of %d days deletes: %s", days, exc)
+        if not gone:
+            self._kept_days = days
+            self.changed()
+            return
+        yes = QMessageBox.StandardButton.Yes
+        cancel = QMessageBox.StandardButton.Cancel
+        what = "1 entry" if gone == 1 else f"{gone} entries"
+        older = "a day" if days == 1 else f"{days} days"
+
+        def answered(answer: QMessageBox.StandardButton) -> None:
+            if answer == yes:
+                self._kept_days = self.retention.value()
+                self.changed()
+            else:
+                with self.quietly():
+                    self.retention.setValue(self._kept_days)
+
+        self.confirm_prune = open_question(
+            self,
+            "history-retention-confirm",
+            (
+                "Delete old history",
+                f"Keeping {older} of history deletes {what} now, with any kept recordings, for good.",
+            ),
+            yes | cancel,
+            cancel,
+            answered=answered,
+            closed=self._asked_prune,
+        )
+        self.confirm_prune.button(yes).setText("Delete")
+
+    def _asked_prune(self) -> None:
+        """The retention question was answered (or closed): put the box back unless Delete."""
+        if self.retention.value() != self._kept_days:
+            with self.quietly():
+                self.retention.setValue(self._kept_days)
+        self.confirm_prune = None
 
     def apply(self, settings: Settings) -> Settings:
         """Return the settings with this tab's values."""
