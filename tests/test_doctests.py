@@ -31,6 +31,7 @@ MODULES = [
     "app.text.normalize",
     "app.text.pipeline",
     "app.text.readings",
+    "app.text.rules",
     "app.text.termfile",
     "app.text.vocabulary",
     "app.textfile",
@@ -39,6 +40,7 @@ MODULES = [
     "app.transcribe.glitches",
     "app.transcribe.models",
     "app.transcribe.tokens",
+    "app.ui.tray",
 ]
 
 

@@ -94,6 +94,19 @@ def installed_models() -> list[str]:
 TRAY_CHECK_MS = 2000  # how often to look whether a tray host started or went away
 
 
+def worth_a_notification(event: Notice) -> bool:
+    """Whether a notice is worth a desktop notification: not a plain "Settings applied.", of
+    which each click of the settings window (which says "Saved" itself) or `config set` made
+    one, an 8-second balloon each. Settings that could not all be applied still say so.
+
+    >>> worth_a_notification(Notice("Settings applied.", "settings"))
+    False
+    >>> worth_a_notification(Notice("Settings applied, except: hotkey: no X server", "settings"))
+    True
+    """
+    return not (event.source == "settings" and event.message == "Settings applied.")
+
+
 class TrayController(QObject):
     """Owns the tray icon and its menu, and turns menu clicks into engine calls."""
 
@@ -320,9 +333,11 @@ class TrayController(QObject):
         self._refresh()
 
     def on_notice(self, event: Notice) -> None:
-        """Show a notification (recovered recordings, LLM fallbacks)."""
+        """Show a notification (recovered recordings, LLM fallbacks), unless it only says
+        that what was asked was done (:func:`worth_a_notification`)."""
         log.info("%s: %s", event.source, event.message)  # not event.said: the log names no words
-        self.notify("Holdtype", event.shown)
+        if worth_a_notification(event):
+            self.notify("Holdtype", event.shown)
 
     def on_utterance(self, event: UtteranceResult) -> None:
         """A result arrived: an error in it is shown; a success clears the error icon."""
