@@ -387,6 +387,27 @@ def test_model_tab(qtbot, config_path: Path, write_settings) -> None:  # type: i
     qtbot.waitUntil(lambda: "Not saved" in window.status.text(), timeout=5000)
     assert "knows no language 'Klingon'" in window.status.text()
     assert saved(config_path).model.language == "de" and line.text() == "Klingon"
+    # Picking from the list after typing: the list's current item did not change, so the pick
+    # showed English and saved nothing (the note and "Not saved" stayed). A real click.
+    english = tab.language.findData("en")
+    line.setText("fr")
+    line.editingFinished.emit()
+    commit(qtbot, window)
+    assert saved(config_path).model.language == "fr"
+    tab.language.setCurrentIndex(english)  # the list's item is English, the field says "fr"
+    line.setText("fr")
+    line.editingFinished.emit()
+    commit(qtbot, window)
+    assert saved(config_path).model.language == "fr" and tab.language.currentIndex() == english
+    window.show()
+    tab.language.showPopup()
+    view = tab.language.view()
+    qtbot.waitUntil(view.isVisible, timeout=5000)
+    index = view.model().index(english, 0)
+    view.scrollTo(index)
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=view.visualRect(index).center())
+    commit(qtbot, window)
+    assert saved(config_path).model.language == "en" and not tab.language_note.text()
 
 
 def test_model_tab_uses_a_model_folder(qtbot, config_path: Path, write_settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -144,6 +144,10 @@ class ModelTab(SettingsTab):
             self.language.addItem(f"{label} ({code})" if code else label, code)
         self.language.currentIndexChanged.connect(self.changed)
         self.language.currentIndexChanged.connect(self._show_language_note)
+        # An item picked from the list counts even when it is the current one: after a code
+        # typed in ("fr"), picking English again showed English and kept "fr".
+        self.language.activated.connect(self.changed)
+        self.language.activated.connect(self._show_language_note)
         line = self.language.lineEdit()
         if line is not None:  # a code typed in counts when the field is left, Enter or not
             line.editingFinished.connect(self.changed)
