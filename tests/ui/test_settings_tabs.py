@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractItemView, QApplication, QLineEdit, QPushButton
+from PySide6.QtWidgets import QAbstractItemView, QApplication, QLineEdit, QMessageBox, QPushButton
 
 from app.config import Rule, Settings, load_settings
 from app.ui.settings.base import TabContext
@@ -674,6 +674,35 @@ def test_an_edit_that_cannot_be_saved_keeps_no_other_tab_from_saving(  # type: i
     assert [(r.find, r.regex) for r in saved(config_path).rules] == [("foo(bar", False)]
     window.close()
     assert saved(config_path).audio.sounds is False
+
+
+def test_closing_with_an_edit_that_cannot_be_saved_asks_first(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings
+) -> None:
+    # A term added beside a rule that cannot run was shown, never saved (the rule keeps its tab
+    # from saving), and closing the window (Ctrl+W, Esc) dropped it without a word.
+    write_settings(Settings(rules=[Rule(find="foo(bar", replace="x")]))
+    window = open_window(qtbot, config_path)
+    window.show()
+    tab = window.pages["vocabulary"]
+    tab.rules.item(0, 2).setCheckState(Qt.CheckState.Checked)  # Regex: "foo(bar" cannot run
+    qtbot.waitUntil(lambda: "Not saved" in window.status.text(), timeout=5000)
+    window.close()
+    qtbot.waitUntil(
+        lambda: window.confirm_close is not None and window.confirm_close.isVisible(), timeout=5000
+    )
+    assert window.isVisible() and "invalid regular expression" in window.confirm_close.text()
+    window.confirm_close.button(QMessageBox.StandardButton.Cancel).click()  # Keep editing
+    qtbot.waitUntil(lambda: window.confirm_close is None, timeout=5000)
+    assert window.isVisible() and tab.rules.item(0, 2).checkState() == Qt.CheckState.Checked
+    window.close()
+    qtbot.waitUntil(
+        lambda: window.confirm_close is not None and window.confirm_close.isVisible(), timeout=5000
+    )
+    window.confirm_close.button(QMessageBox.StandardButton.Discard).click()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=5000)
+    assert not window._dirty and tab.rules.item(0, 2).checkState() == Qt.CheckState.Unchecked  # as saved
+    assert [(r.find, r.regex) for r in saved(config_path).rules] == [("foo(bar", False)]
 
 
 def test_a_removed_rule_takes_its_message_along(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]

@@ -13,13 +13,22 @@ import logging
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QIcon, QKeyEvent, QKeySequence, QShortcut
-from PySide6.QtWidgets import QApplication, QFrame, QLabel, QScrollArea, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QFrame,
+    QLabel,
+    QMessageBox,
+    QScrollArea,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.config import Settings, describe_error
 from app.errors import HoldtypeError
 from app.paths import resources_dir
 from app.settings_watch import merge_changes
-from app.ui.settings.base import SettingsTab, TabContext, secondary_text_color
+from app.ui.settings.base import SettingsTab, TabContext, open_question, secondary_text_color
 from app.ui.settings.live import NOT_APPLIED
 
 log = logging.getLogger(__name__)
@@ -58,6 +67,8 @@ class SettingsWindow(QWidget):
         self._holders: dict[str, QScrollArea] = {}  # each page scrolls in a window kept short
         self._dirty: set[str] = set()
         self._stale: set[str] = set()  # tabs with newer settings to show once the focus leaves
+        self.confirm_close: QMessageBox | None = None  # "close and lose what cannot be saved?"
+        self._close_anyway = False
         for module_name, class_name in TABS:
             self._add_tab(module_name, class_name)
         self.status = QLabel("")
@@ -234,7 +245,8 @@ class SettingsWindow(QWidget):
         what they hold unsaved (a mode being written), then what that changed is saved."""
         for page in self.pages.values():
             page.stop()
-        self.commit()
+        if not self.commit() and self._dirty:  # (no one to ask: a logout quits too)
+            log.warning("settings edits not saved as Holdtype quit: %s", self.status.text())
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         """Esc closes the window, once nothing in it took the key (a cell being edited, a
@@ -252,5 +264,43 @@ class SettingsWindow(QWidget):
                 event.ignore()
                 self.show_tab(key)
                 return
-        self.commit()
+        if not self.commit() and self._dirty and not self._close_anyway:
+            # An edit that cannot be saved (a rule that cannot run keeps its tab's terms too)
+            # went with the window, unasked.
+            event.ignore()
+            self._ask_close_anyway()
+            return
+        self._close_anyway = False
         super().closeEvent(event)
+
+    def _ask_close_anyway(self) -> None:
+        """Ask whether to close and lose the edits that cannot be saved (:attr:`confirm_close`)."""
+        if self.confirm_close is not None:
+            return
+        discard = QMessageBox.StandardButton.Discard
+        cancel = QMessageBox.StandardButton.Cancel
+
+        def answered(answer: QMessageBox.StandardButton) -> None:
+            if answer != discard:
+                return
+            for key in list(self._dirty):  # shown as saved when the window opens again
+                self.pages[key].load(self.ctx.live.settings)
+            self._dirty.clear()
+            self.status.setText("")
+            self._close_anyway = True
+            QTimer.singleShot(0, self.close)
+
+        self.confirm_close = open_question(
+            self,
+            "settings-close-confirm",
+            ("Changes not saved", f"{self.status.text()}\n\nClose the window and lose these changes?"),
+            discard | cancel,
+            cancel,
+            answered=answered,
+            closed=self._asked_close,
+        )
+        self.confirm_close.button(discard).setText("Close without them")
+        self.confirm_close.button(cancel).setText("Keep editing")
+
+    def _asked_close(self) -> None:
+        self.confirm_close = None
