@@ -95,7 +95,10 @@ def shown_toml(settings: Settings) -> str:
 @config.command("get")
 @click.argument("key")
 def config_get(key: str) -> None:
-    """Print one setting, e.g. `holdtype config get model.beam_size`."""
+    """Print one setting: text as it is, anything else as JSON.
+
+    Example: holdtype config get model.beam_size
+    """
     value = get_value(load().settings, key)
     click.echo(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
 
@@ -104,7 +107,7 @@ def config_get(key: str) -> None:
 @click.argument("key")
 @click.argument("value")
 def config_set(key: str, value: str) -> None:
-    """Change one setting (validated), e.g. `holdtype config set hotkey.mode toggle`.
+    """Change one setting (validated). Example: holdtype config set hotkey.mode toggle
 
     VALUE is read as JSON/TOML when it parses (numbers, true/false, lists), else as text;
     `none` clears an optional setting. A whole section (`hotkey`, `vocabulary`...) takes a

@@ -256,7 +256,7 @@ def check_hotkey(
         return None, f"{key} is the cancel key; pick another key (or change the cancel key first)"
     with contextlib.suppress(BindingError):
         if shadowed(key, cancel):
-            return None, f"a press of {key} is one of the cancel key ({cancel}); pick another key"
+            return None, f"pressing {key} also presses the cancel key ({cancel}); pick another key"
     for other, mode in hotkey.mode_keys.items():
         try:
             other = canonical(other)
