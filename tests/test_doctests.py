@@ -40,6 +40,7 @@ MODULES = [
     "app.transcribe.glitches",
     "app.transcribe.models",
     "app.transcribe.tokens",
+    "app.ui.settings.general",
     "app.ui.tray",
 ]
 

@@ -1467,8 +1467,10 @@ def test_history_tab_copies_what_it_shows_and_deletes_every_selected_row(  # typ
     tab.copy_selected()
     assert QGuiApplication.clipboard().text() == "raw only"  # what the row shows, not ""
     QGuiApplication.clipboard().setText("keep me")
-    tab.table.selectRow(1)  # nothing heard
-    tab.copy_selected()
+    assert tab.copy_button.isEnabled()
+    tab.table.selectRow(1)  # nothing heard: Copy (and Paste again) offered nothing to copy
+    assert not tab.copy_button.isEnabled() and not tab.paste_button.isEnabled()
+    tab.copy_selected()  # (the Ctrl+C of the table)
     assert QGuiApplication.clipboard().text() == "keep me" and "Nothing to copy" in tab.message.text()
     tab.table.clearSelection()
     tab.table.setSelectionMode(QAbstractItemView.SelectionMode.MultiSelection)

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from app.autostart import set_start_at_login, start_at_login_enabled
 from app.config import Settings
-from app.hotkey.binding import check_hotkey
+from app.hotkey.binding import check_hotkey, describe_hotkey
 from app.ui.settings.base import SettingsTab, TabContext, note, section
 from app.ui.settings.widgets import HotkeyField, ProblemLabel, SecondsBox
 
@@ -62,10 +62,16 @@ def caps_lock_undo(platform: str = sys.platform, env: Mapping[str, str] = os.env
     return undone
 
 
-def hotkey_note(mode: str) -> str:
-    """The tab's note on the hotkey, in the words of the hotkey mode (``hold`` or ``toggle``)."""
+def hotkey_note(mode: str, cancel_key: str = "esc") -> str:
+    """The tab's note on the hotkey, in the words of the hotkey mode (``hold`` or ``toggle``),
+    naming the cancel key (``hotkey.cancel_key``: it said Esc whatever the key was).
+
+    >>> hotkey_note("toggle", "ctrl+alt+c").endswith("Ctrl+Alt+c cancels a recording.")
+    True
+    """
     kind = "a hold-to-talk key" if mode == "hold" else "the key that starts and stops dictation"
-    return f"Caps Lock works well as {kind}: {caps_lock_undo()} Esc cancels a recording."
+    cancel = describe_hotkey(cancel_key)
+    return f"Caps Lock works well as {kind}: {caps_lock_undo()} {cancel} cancels a recording."
 
 
 class GeneralTab(SettingsTab):
@@ -153,7 +159,8 @@ class GeneralTab(SettingsTab):
         self.restore_clipboard.setToolTip("" if pasting else "Typing leaves the clipboard alone.")
 
     def _show_mode_note(self) -> None:
-        self.hotkey_note.setText(hotkey_note("hold" if self.hold.isChecked() else "toggle"))
+        cancel = self.ctx.live.settings.hotkey.cancel_key
+        self.hotkey_note.setText(hotkey_note("hold" if self.hold.isChecked() else "toggle", cancel))
 
     def _on_captured(self, key: str) -> None:
         canonical, problem = check_hotkey(key, self.ctx.live.settings.hotkey)

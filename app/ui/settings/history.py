@@ -265,9 +265,10 @@ class HistoryTab(SettingsTab):
     def _update_buttons(self) -> None:
         entry = self.selected()
         has = entry is not None
-        self.copy_button.setEnabled(has)
+        words = entry is not None and bool(entry.text or entry.raw)  # (a cancelled entry has none)
+        self.copy_button.setEnabled(words)
         self.delete_button.setEnabled(has)
-        self.paste_button.setEnabled(has and self.ctx.engine is not None)
+        self.paste_button.setEnabled(words and self.ctx.engine is not None)
         audio = getattr(entry, "audio_path", None) if has else None
         playing = self._job is not None  # the button stops it, whatever is selected
         kept = bool(audio) and Path(str(audio)).is_file()
