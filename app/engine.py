@@ -942,7 +942,8 @@ class Engine:
                 device=self._mic.device_name,
                 error=error,
                 audio_seconds=len(audio) / SAMPLE_RATE,
-                release_to_text_ms=release_ms,
+                # (no text came of a cancelled one: its time would say how fast nothing was)
+                release_to_text_ms=None if outcome is Outcome.CANCELLED else release_ms,
                 app=utt.app,
             )
             entry_id = self._keeper.keep(utt, entry, audio)

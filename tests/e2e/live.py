@@ -127,5 +127,6 @@ def assert_cancelled_and_kept(env: dict[str, str], target_text: str, words: froz
     assert target_text == ""
     rows = history_rows(env)
     assert [r["outcome"] for r in rows] == ["cancelled"]
+    assert rows[0]["release_to_text_ms"] is None  # no text came of it: no time to text either
     heard = set(re.findall(r"[a-z]+", rows[0]["text"].lower()))
     assert len(heard & words) >= len(words) - 1, rows[0]["text"]
