@@ -11,6 +11,10 @@ def test_a_short_partial_line_shows_all_the_text() -> None:
     assert line == "partial #3: Install NumPy and pandas [from PyPI]"
 
 
+def test_a_partial_line_with_nothing_committed_yet_has_one_space() -> None:
+    assert describe(ev.PartialText(1, "", "Yes.")) == "partial #1: [Yes.]"  # it had two
+
+
 def test_a_long_hold_partial_line_shows_only_the_end_of_the_committed_text() -> None:
     words = " ".join(f"word{i}" for i in range(2000))  # about five minutes of speech
     line = describe(ev.PartialText(7, words, "and the rest"))

@@ -62,7 +62,8 @@ def describe(event: ev.EngineEvent) -> str:
         mode = f", mode {event.mode}" if event.mode else ""
         return f"state: {event.state.value} (#{event.generation}{mode})"
     if isinstance(event, ev.PartialText):
-        return f"partial #{event.generation}: {tail(event.committed)} [{event.tentative}]"
+        said = " ".join(part for part in (tail(event.committed), f"[{event.tentative}]") if part)
+        return f"partial #{event.generation}: {said}"
     if isinstance(event, ev.UtteranceResult):
         timing = (
             f" in {event.release_to_text_ms:.0f} ms after release"
