@@ -136,10 +136,20 @@ def test_unknown_id_is_one_line_exit_1(filled: list[int], command: str) -> None:
     assert "Traceback" not in out.stderr
 
 
-@pytest.mark.parametrize("entry", ["abc", "0", "99999999999999999999"])
-def test_bad_id_is_a_usage_error(entry: str) -> None:
-    out = holdtype("history", "show", entry)  # the last one was an OverflowError from SQLite
+@pytest.mark.parametrize(
+    ("entry", "why"),
+    [
+        ("abc", "ids are whole numbers"),
+        ("1.5", "ids are whole numbers"),
+        ("0", "ids start at 1"),
+        ("99999999999999999999", "too large"),
+    ],
+)
+def test_bad_id_is_a_usage_error(entry: str, why: str) -> None:
+    out = holdtype("history", "show", "--", entry)  # the last one was an OverflowError from SQLite
     assert out.returncode == 2 and "Traceback" not in out.stderr and "ID" in out.stderr
+    # It said "'abc' is not a valid integer range" and "0 is not in the range 1<=x<=9223…".
+    assert f"is no entry id: {why} (see `holdtype history list`)" in out.stderr, out.stderr
 
 
 def test_delete(filled: list[int]) -> None:

@@ -83,6 +83,29 @@ def _get(store: HistoryStore, entry_id: int) -> HistoryEntry:
     return entry
 
 
+class EntryId(click.ParamType):
+    """A history entry's id: a whole number from 1 ("'abc' is not a valid integer range" and
+    "0 is not in the range 1<=x<=9223372036854775807" said it in click's words)."""
+
+    name = "id"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        """``value`` as an entry id, or a usage error saying what an id is."""
+        see = "(see `holdtype history list`)"
+        try:
+            number = value if isinstance(value, int) else int(str(value).strip())
+        except ValueError:
+            self.fail(f"{value!r} is no entry id: ids are whole numbers {see}", param, ctx)
+        if number < 1:
+            self.fail(f"{value} is no entry id: ids start at 1 {see}", param, ctx)
+        if number > MAX_ID:
+            self.fail(f"{value} is no entry id: too large {see}", param, ctx)
+        return int(number)
+
+
+ENTRY_ID = EntryId()
+
+
 @click.group()
 def history() -> None:
     """Browse everything you dictated (newest first).
@@ -124,7 +147,7 @@ def search(text: str, limit: int, as_json: bool) -> None:
 
 
 @history.command()
-@click.argument("entry_id", metavar="ID", type=click.IntRange(1, MAX_ID))
+@click.argument("entry_id", metavar="ID", type=ENTRY_ID)
 @click.option(
     "--json",
     "as_json",
@@ -155,7 +178,7 @@ def show(entry_id: int, as_json: bool) -> None:
 
 
 @history.command()
-@click.argument("entry_id", metavar="ID", type=click.IntRange(1, MAX_ID))
+@click.argument("entry_id", metavar="ID", type=ENTRY_ID)
 def copy(entry_id: int) -> None:
     """Put an utterance's text on the clipboard.
 
@@ -174,7 +197,7 @@ def copy(entry_id: int) -> None:
 
 
 @history.command()
-@click.argument("entry_id", metavar="[ID]", required=False, type=click.IntRange(1, MAX_ID))
+@click.argument("entry_id", metavar="[ID]", required=False, type=ENTRY_ID)
 def paste(entry_id: int | None) -> None:
     """Paste an utterance's text into the window that has the focus, as Shift+click in the
     tray's Recent menu does; without ID, the newest one that has text. Bind a desktop shortcut
@@ -217,7 +240,7 @@ def _retry_hint(entry: HistoryEntry) -> str:
 
 
 @history.command()
-@click.argument("entry_id", metavar="ID", type=click.IntRange(1, MAX_ID))
+@click.argument("entry_id", metavar="ID", type=ENTRY_ID)
 def delete(entry_id: int) -> None:
     """Delete one utterance from the history.
 
@@ -263,7 +286,7 @@ def export(name: str, fmt: str | None) -> None:
 
 
 @history.command()
-@click.argument("entry_id", metavar="ID", type=click.IntRange(1, MAX_ID))
+@click.argument("entry_id", metavar="ID", type=ENTRY_ID)
 @click.option("--model", "model_name", help="Model name or folder (default: the configured one).")
 @click.option("--mode", "mode", help="LLM mode to run (default: the entry's own).")
 @click.option("--json", "as_json", is_flag=True, help="The entry's new fields as one JSON object.")
