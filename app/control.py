@@ -24,6 +24,7 @@ import secrets
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from multiprocessing.connection import Client, Connection, Listener
 from pathlib import Path
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 
 #: How long either side waits for the other's next message during the handshake and request.
 EXCHANGE_S = 5.0
+# How long a request waits for a Holdtype that is starting (loading its parts) to open the channel.
+STARTING_WAIT_S = 15.0
 #: A Unix socket path longer than this does not fit ``sockaddr_un`` everywhere (macOS: 104).
 MAX_SOCKET_PATH = 100
 
@@ -179,12 +182,28 @@ class ControlServer:
                 key_path().unlink()
 
 
-def send(request: Request, timeout: float = EXCHANGE_S) -> Reply:
+def send(request: Request, timeout: float = EXCHANGE_S, starting_s: float = STARTING_WAIT_S) -> Reply:
     """Send ``request`` to the running Holdtype and return its reply (waiting up to
-    ``timeout`` s for it once the request is sent).
+    ``timeout`` s for it once the request is sent). A Holdtype still starting (it holds the
+    instance lock, its channel not open yet) is waited for up to ``starting_s``: `holdtype run
+    --no-tray & holdtype dictate start` said "not running".
 
     Raises :class:`NotRunning` when no Holdtype serves this home, :class:`HoldtypeError`
     when it does not answer."""
+    from app.instance import held
+
+    deadline = time.monotonic() + starting_s
+    while True:
+        try:
+            return _send(request, timeout)
+        except NotRunning:
+            if time.monotonic() >= deadline or not held():
+                raise
+            time.sleep(0.1)
+
+
+def _send(request: Request, timeout: float) -> Reply:
+    """:func:`send`, once."""
     try:
         key = key_path().read_bytes()
     except OSError:

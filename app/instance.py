@@ -85,6 +85,18 @@ def claim(
     return InstanceLock(path, handle)
 
 
+def held(path: Path | None = None) -> bool:
+    """Whether a Holdtype holds the instance lock now: one starting up has it a few seconds
+    before its control channel (``holdtype dictate``) is open."""
+    path = path or get_paths().data_dir / "instance.lock"
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except OSError:
+        return False
+    with os.fdopen(fd, "r+", encoding="utf-8") as handle:  # (closing it lets go of a lock taken)
+        return lock_within(handle, 0.0) is False
+
+
 def _read_holder(handle: IO[str]) -> tuple[int | None, str | None]:
     """The pid and kind the holder wrote, as far as they can be read."""
     try:

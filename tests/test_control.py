@@ -197,3 +197,36 @@ def test_the_cli_reaches_a_running_server() -> None:
         assert out.stdout == "recording\n"
     finally:
         srv.close()
+
+
+def test_a_holdtype_still_starting_is_waited_for() -> None:
+    # `holdtype run --no-tray & holdtype dictate start` said "not running": the app holds the
+    # instance lock a few seconds (loading its parts) before the channel opens. The lock here
+    # is the real one, taken as a starting app takes it; the channel opens a moment later.
+    from app.instance import claim
+
+    lock = claim("headless")
+    opened: list[ControlServer] = []
+
+    def open_channel() -> None:
+        srv = ControlServer(lambda request: {"ok": True, "echo": request})
+        srv.start()
+        opened.append(srv)
+
+    timer = threading.Timer(1.0, open_channel)
+    timer.start()
+    try:
+        assert send({"command": "status"}) == {"ok": True, "echo": {"command": "status"}}
+    finally:
+        timer.join()
+        for srv in opened:
+            srv.close()
+        lock.release()
+    with pytest.raises(NotRunning):  # nothing holds the lock now: said at once
+        send({"command": "status"}, starting_s=60)
+    lock = claim("headless")
+    try:
+        with pytest.raises(NotRunning):  # held, but no channel ever opens: said in the end
+            send({"command": "status"}, starting_s=0.5)
+    finally:
+        lock.release()
