@@ -124,10 +124,21 @@ def _model() -> Check:
     try:
         path = models.resolve(settings.model.name)
     except ModelError as exc:
-        fix = f"holdtype models download {settings.model.name}"
-        if settings.model.name not in models.REGISTRY:  # a folder that is gone, or a typo
+        name = settings.model.name
+        if name not in models.REGISTRY:  # a folder that is gone, or a typo
             fix = "holdtype models list; holdtype config set model.name tiny.en (or a model folder)"
-        return Check("model", False, str(exc), fix)
+            return Check("model", False, str(exc), fix)
+        if not models.english_only_note(models.EMBEDDED, settings.model.language):
+            # Dictation uses the embedded model until this one is downloaded: a warning, with
+            # the way back that works offline too.
+            detail = (
+                f"'{name}' is not downloaded yet; dictation uses the embedded {models.EMBEDDED} until it is"
+            )
+            fix = (
+                f"holdtype models download {name} (offline: holdtype config set model.name {models.EMBEDDED})"
+            )
+            return Check("model", False, detail, fix, required=False)
+        return Check("model", False, str(exc), f"holdtype models download {name}")
     try:
         device, compute = choose_device(
             settings.model.device, settings.model.compute_type, cuda_device_count()

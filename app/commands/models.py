@@ -25,7 +25,8 @@ def models_list(as_json: bool) -> None:
     """List known models: size, speed, accuracy, and whether installed (* = in use)."""
     from app.transcribe import models as registry
 
-    current = settings().model.name
+    cfg = settings()
+    current = cfg.model.name
     for info in registry.REGISTRY.values():
         installed = registry.is_installed(info.name)
         if as_json:
@@ -47,6 +48,13 @@ def models_list(as_json: bool) -> None:
         state = "embedded" if info.name == registry.EMBEDDED else ("installed" if installed else "download")
         click.echo(
             f"{mark} {info.name:<16} {info.size_mb:>5} MB  {info.speed:<20} {info.accuracy:<10} {state}"
+        )
+    missing = current in registry.REGISTRY and not registry.is_installed(current)
+    if missing and not as_json and not registry.english_only_note(registry.EMBEDDED, cfg.model.language):
+        click.echo(
+            f"note: {current} is chosen but not downloaded: dictation uses the embedded "
+            f"{registry.EMBEDDED} until `holdtype models download {current}`",
+            err=True,
         )
     if current not in registry.REGISTRY:  # a model folder of the user's is in use
         found = registry.is_installed(current)
