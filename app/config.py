@@ -942,13 +942,20 @@ def set_value(settings: Settings, key: str, value: Any) -> Settings:
         if not isinstance(node, dict) or part not in node or not isinstance(node[part], dict):
             raise ConfigError(f"unknown setting '{key}' (see `holdtype config show`)")
         node = node[part]
-    if not isinstance(node, dict) or parts[-1] not in node:
+    # An entry of a table setting (`modes.apps.firefox`, `hotkey.mode_keys.f9`) may be new,
+    # and `none` takes one out; a section's unknown name is no setting.
+    table = len(parts) > 1 and isinstance(node, dict) and not _is_section(".".join(parts[:-1]))
+    if not isinstance(node, dict) or (parts[-1] not in node and not (table and value is not None)):
         raise ConfigError(f"unknown setting '{key}' (see `holdtype config show`)")
-    if isinstance(value, dict) and _is_section(key):
+    if table and value is None:
+        del node[parts[-1]]
+        value = ...  # (nothing to check against a true/false setting below)
+    elif isinstance(value, dict) and _is_section(key):
         # The settings it names change, the others stay: `config set vocabulary
         # '{"autocorrect": false}'` emptied the vocabulary's terms (defaults filled the gaps).
         value = {**node[parts[-1]], **value}
-    node[parts[-1]] = value
+    if value is not ...:
+        node[parts[-1]] = value
     try:
         new = Settings.model_validate(data)
     except ValidationError as exc:

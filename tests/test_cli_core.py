@@ -368,6 +368,24 @@ def test_a_chosen_model_not_downloaded_is_a_warning_with_a_way_back_offline() ->
     assert "* base.en" in listed.stdout and "dictation uses the embedded tiny.en" in listed.stderr
 
 
+def test_an_entry_of_a_table_setting_is_added_and_taken_out_on_its_own() -> None:
+    # `config set modes.apps.firefox clean` changed an entry already there, but a new one was
+    # "unknown setting 'modes.apps.firefox'": the whole table had to be given as JSON.
+    assert holdtype("config", "set", "modes.apps", '{"thunderbird": "email"}').returncode == 0
+    added = holdtype("config", "set", "modes.apps.firefox", "clean")
+    assert added.returncode == 0 and added.stdout.strip() == "modes.apps.firefox = clean", added.stderr
+    assert json.loads(holdtype("config", "get", "modes.apps").stdout) == {
+        "thunderbird": "email",
+        "firefox": "clean",
+    }
+    gone = holdtype("config", "set", "modes.apps.thunderbird", "none")
+    assert gone.returncode == 0 and gone.stdout.strip() == "modes.apps.thunderbird removed", gone.stderr
+    assert json.loads(holdtype("config", "get", "modes.apps").stdout) == {"firefox": "clean"}
+    assert holdtype("config", "set", "hotkey.mode_keys.f10", "email").returncode == 0
+    _one_line_error(holdtype("config", "set", "hotkey.nosuch", "1"), "unknown setting 'hotkey.nosuch'")
+    _one_line_error(holdtype("config", "set", "modes.apps.slack", "nosuch"), "unknown mode 'nosuch'")
+
+
 def test_doctor_takes_xsel_for_the_clipboard(tmp_path: Path) -> None:
     # Pasting works with xsel when xclip is missing (app/insert/clipboard.py); doctor said
     # "[FAIL] xclip: missing" and exited 1 on such a machine. PATH holds only real xsel and xdotool.

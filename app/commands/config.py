@@ -112,8 +112,10 @@ def config_set(key: str, value: str) -> None:
     VALUE is read as JSON/TOML when it parses (numbers, true/false, lists), else as text;
     `none` clears an optional setting. A whole section (`hotkey`, `vocabulary`...) takes a
     JSON object whose settings are changed (the others keep their values), `rules` a JSON
-    list (the whole list), checked like each of its settings. A value shaped like an API key is
-    refused for every setting: keys go in llm's key store (`llm keys set openai`).
+    list (the whole list), checked like each of its settings. An entry of a table is set or
+    added on its own (`modes.apps.firefox clean`), and taken out with `none`. A value shaped
+    like an API key is refused for every setting: keys go in llm's key store (`llm keys set
+    openai`).
     """
     if looks_like_api_key(value):  # the settings file is plain text, and no setting is a key
         raise click.ClickException(f"not saved: this looks like an API key; {KEYS_GO_TO_LLM}")
@@ -124,8 +126,12 @@ def config_set(key: str, value: str) -> None:
             # As the settings window does; not for another ui setting (an installer's entry stays).
             notes += _start_at_login(new.ui.start_at_login)
         save(new)
-    shown = get_value(new, key)
-    click.echo(f"{key} = {shown if isinstance(shown, str) else json.dumps(shown, ensure_ascii=False)}")
+    try:
+        shown = get_value(new, key)
+    except ConfigError:  # an entry of a table, taken out (`modes.apps.firefox none`)
+        click.echo(f"{key} removed")
+    else:
+        click.echo(f"{key} = {shown if isinstance(shown, str) else json.dumps(shown, ensure_ascii=False)}")
     for note in notes:
         click.echo(f"note: {note}", err=True)
 
