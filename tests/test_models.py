@@ -154,6 +154,18 @@ def test_utterances_get_the_wide_beam_and_long_recordings_at_most_five() -> None
     assert beam_for(LONG_FORM_S + 1, 2) == 2  # a narrower beam the user chose is kept
 
 
+def test_remove_takes_away_what_a_download_stopped_half_way_left() -> None:
+    # A download killed by SIGTERM left base.en.partial (gigabytes for a large model), and
+    # `models remove base.en` said "not downloaded" and left it.
+    partial = models.downloaded_path("base.en").with_name("base.en.partial")
+    partial.mkdir(parents=True)
+    (partial / "model.bin").write_bytes(b"\0" * 1024)
+    models.remove("base.en")
+    assert not partial.exists()
+    with pytest.raises(ModelError, match="is not downloaded"):
+        models.remove("base.en")
+
+
 def test_remove_deletes_only_a_model_holdtype_downloaded(tmp_path: Path) -> None:
     # `models remove ~/my-model` deleted the user's folder, `models remove ..` the whole cache.
     mine = tmp_path / "my-model"

@@ -352,8 +352,9 @@ def unknown_model(name: str, folders: bool = False) -> ModelError:
 
 
 def remove(name: str) -> None:
-    """Delete a downloaded model (the embedded one cannot be removed, nor anything Holdtype
-    did not download: ``remove ~/my-model`` deleted the folder, ``remove ..`` the cache)."""
+    """Delete a downloaded model, or what a download stopped half-way left of it (the embedded
+    one cannot be removed, nor anything Holdtype did not download: ``remove ~/my-model``
+    deleted the folder, ``remove ..`` the cache)."""
     if name == EMBEDDED:
         raise ModelError(f"'{EMBEDDED}' is embedded in Holdtype and cannot be removed")
     if name not in REGISTRY:
@@ -362,9 +363,13 @@ def remove(name: str) -> None:
             "a model folder of your own is yours to delete"
         )
     path = downloaded_path(name)
-    if not path.exists():
+    partial = path.with_name(path.name + ".partial")  # a download killed half-way (GBs, maybe)
+    if not path.exists() and not partial.exists():
         raise ModelError(f"model '{name}' is not downloaded")
-    shutil.rmtree(path)
+    with _download_lock(name):  # (refused while a download of it runs)
+        if path.exists():
+            shutil.rmtree(path)
+        shutil.rmtree(partial, ignore_errors=True)
 
 
 def hub_url(repo_id: str, filename: str) -> str:
