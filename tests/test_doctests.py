@@ -29,6 +29,7 @@ MODULES = [
     "app.settings_watch",
     "app.std_streams",
     "app.text.normalize",
+    "app.text.ordinary",
     "app.text.pipeline",
     "app.text.readings",
     "app.text.rules",

@@ -159,16 +159,9 @@ def _ordinary_note(added: list[str], words: list[str]) -> None:
     """Say which of the ``added`` terms are also ordinary words that auto-correction will now
     write as the term wherever they are said ("it will rust" → "it will Rust"), and how to keep
     the word: a lower-case term of the same letters (a transcript gets the closer casing)."""
-    from app.text.vocabulary import Vocabulary
+    from app.text.ordinary import ordinary_terms
 
-    kept_lower = {w for w in words if w.islower()}
-    ordinary = []
-    for term in added:
-        low = term.lower()
-        if term == low or low in kept_lower or not english_word(low):
-            continue
-        if term in Vocabulary([term]).correct(f"I think {low} is fine"):
-            ordinary.append(term)
+    ordinary = ordinary_terms(added, words)
     if not ordinary:
         return
     names = ", ".join(ordinary[:6]) + (f" and {len(ordinary) - 6} more" if len(ordinary) > 6 else "")

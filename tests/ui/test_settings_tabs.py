@@ -738,6 +738,14 @@ def test_a_term_already_listed_is_said_so_and_nothing_is_saved(  # type: ignore[
     assert tab.term_note.isHidden()
     commit(qtbot, window)
     assert saved(config_path).vocabulary.terms == ["NumPy", "PyPI", "Polars"]
+    # A term that is an English word too is said to be one, as `vocab add` says (it was not).
+    tab.new_term.setText("Rust")
+    qtbot.keyClick(tab.new_term, Qt.Key.Key_Return)
+    assert "“Rust” is also an English word" in tab.term_note.text() and not tab.term_note.isHidden()
+    assert "add “rust” too" in tab.term_note.text()
+    tab.new_term.setText("rust")
+    qtbot.keyClick(tab.new_term, Qt.Key.Key_Return)
+    assert tab.term_note.isHidden()  # the twin keeps the word: nothing more to say
 
 
 def test_a_term_that_cannot_be_one_is_not_saved_and_not_lost(  # type: ignore[no-untyped-def]

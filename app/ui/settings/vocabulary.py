@@ -205,6 +205,20 @@ class VocabularyTab(SettingsTab):
         self.term_note.setText("")
         with self._one_edit():
             self._append_term(term)
+        self._say_if_ordinary(term)
+
+    def _say_if_ordinary(self, term: str) -> None:
+        """Say so when ``term`` is also an English word, which it will now be written as (as
+        `holdtype vocab add` does)."""
+        from app.text.ordinary import ordinary_terms
+
+        terms = [i.text().strip() for r in range(self.terms.rowCount()) if (i := self.terms.item(r, 0))]
+        if ordinary_terms([term], terms):
+            word = term.lower()
+            self.term_note.setText(
+                f"“{term}” is also an English word: a dictated “{word}” will be written “{term}”. "
+                f"To keep the word where Whisper writes it in lower case, add “{word}” too."
+            )
 
     def _append_term(self, term: str) -> None:
         """Append ``term`` to the table (reported by the caller: setting the cell is no edit)."""
