@@ -1678,6 +1678,32 @@ def test_an_open_button_that_opens_nothing_says_so(  # type: ignore[no-untyped-d
     assert f"No file manager opened {get_paths().data_dir}" in tab.open_problem.text()
 
 
+def test_a_long_test_result_does_not_squeeze_the_boxes_above_it(
+    qtbot, config_path: Path, write_settings
+) -> None:  # type: ignore[no-untyped-def]
+    # A fallback's reason (four lines at the window's size) squeezed System prompt and Template
+    # to 40 px, the prompt's text drawn over the Template box: the page now scrolls instead.
+    write_settings(Settings())
+    window = open_window(qtbot, config_path)
+    window.resize(760, 560)
+    window.show()
+    window.show_tab("modes")
+    tab = window.pages["modes"]
+    tab.select("clean")
+    qtbot.waitUntil(lambda: tab.system.height() >= tab.system.minimumHeight(), timeout=5000)
+    reason = (
+        "Fell back to the plain text: no model picked for mode clean, and llm's default is a cloud model. "
+        * 4
+    )
+    tab.result.setText(f"<b>{reason}</b><br><i>no model called</i>")
+    qtbot.waitUntil(
+        lambda: tab.result.height() >= tab.result.heightForWidth(tab.result.width()), timeout=5000
+    )
+    assert tab.system.height() >= tab.system.minimumHeight() == 90, tab.system.height()
+    assert tab.template.geometry().top() >= tab.system.geometry().bottom(), "the boxes overlap"
+    assert tab.result.geometry().top() >= tab.sample.geometry().bottom()
+
+
 def test_modes_tab_tests_the_mode_as_the_editor_shows_it(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
     # Test ran the saved mode: with email's model edited (not saved), it said "no model picked
     # for mode email". The model named here is one llm does not know: no call is made.

@@ -33,7 +33,7 @@ from app.hotkey.binding import check_hotkey
 from app.paths import ensure_dir, get_paths, private_file, replace_file
 from app.textfile import read_text
 from app.ui.settings.base import LLM_LOCK, Job, SettingsTab, TabContext, note, open_question, section
-from app.ui.settings.widgets import HotkeyField, ProblemLabel
+from app.ui.settings.widgets import FitsItsLines, HotkeyField, ProblemLabel
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +193,7 @@ class ModesTab(SettingsTab):
                 "renames it; a built-in one is copied."
             )
         )
-        right_box = QWidget()
+        right_box = FitsItsLines()  # (its notes and a test's result wrap: room is kept for them)
         right_box.setLayout(right)
         splitter = QSplitter()
         splitter.addWidget(left_box)

@@ -6,7 +6,16 @@ import re
 import sys
 
 from PySide6.QtCore import QEvent, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFocusEvent, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QValidator
+from PySide6.QtGui import (
+    QColor,
+    QFocusEvent,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QResizeEvent,
+    QValidator,
+)
 from PySide6.QtWidgets import (
     QComboBox,
     QCompleter,
@@ -327,6 +336,32 @@ class ProblemLabel(QLabel):
         """Show ``text``; hide the line when it is empty."""
         super().setText(text)
         self.setVisible(bool(text))
+
+
+class FitsItsLines(QWidget):
+    """A container as tall as its layout needs at its width, wrapped lines counted. A wrapped
+    label's height depends on its width, which a splitter's or a scrolling page's layout does
+    not ask: the Modes page's notes and a test's long result squeezed the boxes above them
+    below their size (System prompt drawn over Template). Now the page scrolls instead."""
+
+    def event(self, event: QEvent) -> bool:  # Qt override
+        """Refit when the layout is to be done again (a text set, a line shown or hidden)."""
+        if event.type() == QEvent.Type.LayoutRequest:
+            self._fit()
+        return super().event(event)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # Qt override
+        """Refit at the new width."""
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        layout = self.layout()
+        if layout is None or not layout.hasHeightForWidth():
+            return
+        need = layout.totalHeightForWidth(self.width())
+        if need > 0 and need != self.minimumHeight():
+            self.setMinimumHeight(need)
 
 
 class SecondsBox(QDoubleSpinBox):
