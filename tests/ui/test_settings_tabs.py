@@ -1724,6 +1724,24 @@ def test_modes_tab_tests_the_mode_as_the_editor_shows_it(qtbot, config_path: Pat
     assert tab.result.text().startswith("Cannot test:") and tab.test_button.isEnabled()
 
 
+def test_the_focus_comes_back_to_test_when_its_run_ends(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
+    # Disabled while the mode ran, Test gave its focus to "Hotkey for this mode": the Space or
+    # Enter that followed started a key capture there.
+    write_settings(Settings())
+    window = open_window(qtbot, config_path)
+    window.show()
+    window.show_tab("modes")
+    tab = window.pages["modes"]
+    tab.select("email")
+    tab.model.setText("my-edited-model-xyz")  # one llm does not know: no call is made
+    tab.test_button.setFocus()
+    qtbot.waitUntil(tab.test_button.hasFocus, timeout=5000)
+    qtbot.keyClick(tab.test_button, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: tab.test_button.isEnabled() and "Running" not in tab.result.text(), timeout=60000)
+    qtbot.waitUntil(tab.test_button.hasFocus, timeout=5000)
+    assert not tab.bind_field.hasFocus()
+
+
 @pytest.mark.llm
 def test_modes_tab_tests_a_mode_on_the_local_llm(qtbot, local_llm, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
     s = Settings()

@@ -208,6 +208,7 @@ class ModesTab(SettingsTab):
         self._mode_apps: dict[str, str] = {}
         self._active = "raw"
         self._job: Job | None = None
+        self._refocus = False  # the Test button had the focus when its run began
         # The editor holds edits not saved to a mode file (a new mode, or changes to one):
         # a reload of the list (any settings change, here or from the CLI) keeps them.
         self._draft = False
@@ -634,6 +635,9 @@ class ModesTab(SettingsTab):
         job = Job(work)
         job.signals.done.connect(self._test_done)
         job.signals.failed.connect(lambda message: self._test_done(None, message))
+        # Disabled, the button gave its focus to the next field, the mode's hotkey: the Enter or
+        # Space that followed started a key capture. The focus comes back to it when done.
+        self._refocus = self.test_button.hasFocus()
         self.test_button.setEnabled(False)
         self.result.setText(f"Running {mode.name}…")
         self._job = job.start()
@@ -641,6 +645,9 @@ class ModesTab(SettingsTab):
     def _test_done(self, result: Any, error: str | None = None) -> None:
         self._job = None
         self.test_button.setEnabled(True)
+        if self._refocus:
+            self._refocus = False
+            self.test_button.setFocus()
         if result is None:
             self.result.setText(f"Failed: {error}")
             return
