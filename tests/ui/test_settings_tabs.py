@@ -88,7 +88,9 @@ def test_the_window_fits_a_short_screen_and_its_pages_scroll(qtbot, config_path:
     qtbot.waitExposed(window)
     modes = window.pages["modes"]
     screen = window.screen().availableGeometry().height()
-    assert window.height() >= min(modes.minimumSizeHint().height(), screen - 100)  # opens whole
+    qtbot.waitUntil(  # opens whole (its wrapped lines measured once laid out)
+        lambda: window.height() >= min(modes.minimumSizeHint().height(), screen - 100), timeout=5000
+    )
     assert window.height() <= screen
     assert window.minimumSizeHint().height() <= 400
     window.resize(window.width(), 400)
@@ -1125,6 +1127,35 @@ def test_an_app_taken_from_another_mode_is_said(qtbot, config_path: Path, write_
     assert saved(config_path).modes.apps == {"thunderbird": "message", "slack": "message"}
     tab.select("email")  # said once, where it happened
     assert not tab.apps_moved.isVisibleTo(tab)
+
+
+def test_cancel_when_leaving_an_unsaved_mode_keeps_it_highlighted(
+    qtbot, config_path: Path, write_settings
+) -> None:  # type: ignore[no-untyped-def]
+    # A click on "raw" with email edited asked first; Cancel left "raw" highlighted while the
+    # editor showed email, and "Use for dictation" then took email, not the mode highlighted.
+    write_settings(Settings())
+    window = open_window(qtbot, config_path)
+    window.show()
+    window.show_tab("modes")
+    qtbot.waitExposed(window)
+    tab = window.pages["modes"]
+    tab.select("email")
+    qtbot.keyClicks(tab.template, " Sign it Ana.")
+    raw = next(
+        tab.list.item(r)
+        for r in range(tab.list.count())
+        if tab.list.item(r).data(Qt.ItemDataRole.UserRole) == "raw"
+    )
+    qtbot.mouseClick(
+        tab.list.viewport(), Qt.MouseButton.LeftButton, pos=tab.list.visualItemRect(raw).center()
+    )
+    qtbot.waitUntil(lambda: tab.confirm_switch is not None and tab.confirm_switch.isVisible(), timeout=5000)
+    tab.confirm_switch.button(QMessageBox.StandardButton.Cancel).click()
+    qtbot.waitUntil(lambda: tab.confirm_switch is None, timeout=5000)
+    chosen = [i.data(Qt.ItemDataRole.UserRole) for i in tab.list.selectedItems()]
+    assert tab.selected_name() == "email" and chosen == ["email"], (tab.selected_name(), chosen)
+    assert "Sign it Ana." in tab.template.toPlainText()
 
 
 def test_closing_the_window_with_an_unsaved_mode_asks_first(  # type: ignore[no-untyped-def]

@@ -11,7 +11,7 @@ from typing import Any
 
 import tomli_w
 from pydantic import ValidationError
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QItemSelectionModel, Qt, QTimer
 from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
@@ -209,6 +209,7 @@ class ModesTab(SettingsTab):
         self._active = "raw"
         self._job: Job | None = None
         self._refocus = False  # the Test button had the focus when its run began
+        self._draft_item: QListWidgetItem | None = None  # the mode being edited, in the list
         # The editor holds edits not saved to a mode file (a new mode, or changes to one):
         # a reload of the list (any settings change, here or from the CLI) keeps them.
         self._draft = False
@@ -325,8 +326,18 @@ class ModesTab(SettingsTab):
             self._show_selected()
             return
         target = str(current.data(Qt.ItemDataRole.UserRole))
-        self._set_current_quietly(previous)  # the draft's mode stays selected until answered
+        # The draft's mode stays selected until answered: now, and again once the click that
+        # chose the other one is over (it went on to highlight that one, the editor showing
+        # the draft, and "Use for dictation" took the draft's mode).
+        self._draft_item = previous
+        self._set_current_quietly(previous)
+        QTimer.singleShot(0, self._keep_draft_selected)
         self._ask_about_draft(f"before showing '{target}'", lambda: self.select(target))
+
+    def _keep_draft_selected(self) -> None:
+        """Select the draft's mode again, unless the question let it go (Save, Discard)."""
+        if self._draft and self._draft_item is not None:
+            self._set_current_quietly(self._draft_item)
 
     def _set_current_quietly(self, item: QListWidgetItem | None) -> None:
         """Make ``item`` the list's current one (None: none at all, not only unselected: the
@@ -336,7 +347,7 @@ class ModesTab(SettingsTab):
             self.list.setCurrentRow(-1)
             self.list.clearSelection()
         else:
-            self.list.setCurrentItem(item)
+            self.list.setCurrentItem(item, QItemSelectionModel.SelectionFlag.ClearAndSelect)
         self.list.blockSignals(False)
 
     def _ask_about_draft(self, before: str, then: Callable[[], object]) -> None:
@@ -392,8 +403,11 @@ class ModesTab(SettingsTab):
         return texts
 
     def _asked(self) -> None:
-        """The question was answered (or closed): let it go."""
+        """The question was answered (or closed): let it go; after Cancel the draft's mode is
+        the one selected."""
         self.confirm_switch = None
+        self._keep_draft_selected()
+        self._draft_item = None
 
     def _set_editable(self, editable: bool) -> None:
         """Let the mode's fields be edited and saved, or not (the built-in raw mode)."""

@@ -12,7 +12,7 @@ import importlib
 import logging
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QIcon, QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QCloseEvent, QIcon, QKeyEvent, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
@@ -67,6 +67,8 @@ class SettingsWindow(QWidget):
         self._holders: dict[str, QScrollArea] = {}  # each page scrolls in a window kept short
         self._dirty: set[str] = set()
         self._stale: set[str] = set()  # tabs with newer settings to show once the focus leaves
+        self._grown = False  # grown to the pages' wrapped lines, once shown
+        self._outer = 0
         self.confirm_close: QMessageBox | None = None  # "close and lose what cannot be saved?"
         self._close_anyway = False
         for module_name, class_name in TABS:
@@ -114,15 +116,32 @@ class SettingsWindow(QWidget):
         """Open tall enough for the tallest page, but never taller than the screen: the Modes
         page alone needs ~650 px, and at 150 % on a 1080p laptop the window did not fit (its
         buttons below the screen's edge); a page that does not fit now scrolls instead."""
+        self._outer = layout.contentsMargins().top() + layout.contentsMargins().bottom() + layout.spacing()
+        self.setMinimumSize(480, 320)
+        self.resize(760, self._wanted_height())
+
+    def _wanted_height(self) -> int:
+        """The height that shows the tallest page whole, within the screen (see _fit_screen)."""
         tallest = max((page.minimumSizeHint().height() for page in self.pages.values()), default=0)
-        outer = layout.contentsMargins().top() + layout.contentsMargins().bottom() + layout.spacing()
         bar = self.tabs.tabBar().sizeHint().height() + 8  # (and the pages' frame)
-        height = max(560, tallest + bar + self.status.sizeHint().height() + outer)
+        height = max(560, tallest + bar + self.status.sizeHint().height() + self._outer)
         screen = self.screen().availableGeometry() if self.screen() is not None else None
         if screen is not None and screen.height() > 0:
             height = min(height, screen.height() - 48)  # the title bar, and some air
-        self.setMinimumSize(480, 320)
-        self.resize(760, height)
+        return height
+
+    def showEvent(self, event: QShowEvent) -> None:  # Qt override
+        """Once laid out the first time, grow to what the pages' wrapped lines need (a page's
+        wrapped text is measured at its width, known only now)."""
+        super().showEvent(event)
+        if not self._grown:
+            self._grown = True
+            QTimer.singleShot(0, self._grow_to_pages)
+
+    def _grow_to_pages(self) -> None:
+        wanted = self._wanted_height()
+        if wanted > self.height():
+            self.resize(self.width(), wanted)
 
     def current_page(self) -> SettingsTab | None:
         """The page on show (None for a page that could not be built)."""
