@@ -148,3 +148,20 @@ def test_with_no_microphone_the_tab_says_so_once(  # type: ignore[no-untyped-def
     qtbot.waitUntil(lambda: not tab.test_button.isEnabled(), timeout=10000)
     assert tab.device.count() == 1  # "System default" alone
     assert tab.test_result.text() == ""
+
+
+def test_the_level_meters_peak_tick_is_never_left_of_its_level(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """A steady tone of amplitude 0.125 drew its bar to about half the meter and its peak tick
+    at an eighth: the bar was on a curve of its own, the tick in plain amplitude."""
+    import math
+
+    from app.ui.settings.widgets import LevelMeter
+
+    meter = LevelMeter()
+    qtbot.addWidget(meter)
+    for amplitude in (0.01, 0.125, 0.5, 0.9):
+        meter.set_level(amplitude / math.sqrt(2), amplitude)  # a sine: its RMS and its peak
+        assert meter.peak >= meter.level > 0, (amplitude, meter.level, meter.peak)
+        assert not meter.clipping
+    meter.set_level(0.7, 1.0)
+    assert meter.clipping and meter.peak == 1.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 
@@ -285,23 +286,44 @@ def _key_id(event: QKeyEvent) -> int:
     return event.nativeScanCode() or -int(event.key())
 
 
+METER_FLOOR_DB = -60.0  # the meter's left end; its right end is full scale (0 dBFS)
+CLIPPING = 0.95  # a peak this close to full scale turns the bar red
+
+
+def meter_position(amplitude: float) -> float:
+    """Where ``amplitude`` (0..1 of full scale) sits on the meter: in decibels, from
+    :data:`METER_FLOOR_DB` (0) to full scale (1). The bar (the RMS level) and the peak tick
+    share this scale: the tick was drawn in plain amplitude and the bar on a curve of its own,
+    so a steady tone's peak sat at an eighth of the meter, far left of its level at a half.
+
+    >>> [round(meter_position(a), 2) for a in (0.0, 0.001, 0.1, 0.5, 1.0)]
+    [0.0, 0.0, 0.67, 0.9, 1.0]
+    """
+    if amplitude <= 0.0:
+        return 0.0
+    db = 20.0 * math.log10(min(amplitude, 1.0))
+    return max(0.0, 1.0 - db / METER_FLOOR_DB)
+
+
 class LevelMeter(QWidget):
-    """A horizontal bar showing an input level (0..1) with a peak tick."""
+    """A horizontal bar showing an input level with a peak tick, in decibels (see
+    :func:`meter_position`)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         """Create an empty meter."""
         super().__init__(parent)
         self.setMinimumSize(160, 14)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.level = 0.0
-        self.peak = 0.0
+        self.level = 0.0  # where the bar ends (0..1 of the meter)
+        self.peak = 0.0  # where the tick is
+        self.clipping = False
 
     def set_level(self, rms: float, peak: float) -> None:
-        """Show ``rms`` (bar) and ``peak`` (tick), both 0..1 full scale."""
-        level = min(1.0, (max(rms, 0.0) * 4.0) ** 0.7)
-        peak_level = min(1.0, max(peak, 0.0))
-        if abs(level - self.level) > 0.01 or abs(peak_level - self.peak) > 0.01:
-            self.level, self.peak = level, peak_level
+        """Show ``rms`` (bar) and ``peak`` (tick), both 0..1 of full scale."""
+        level, tick = meter_position(rms), meter_position(max(peak, rms))
+        clipping = peak >= CLIPPING
+        if abs(level - self.level) > 0.01 or abs(tick - self.peak) > 0.01 or clipping != self.clipping:
+            self.level, self.peak, self.clipping = level, tick, clipping
             self.update()
 
     def paintEvent(self, event: QPaintEvent) -> None:
@@ -313,7 +335,7 @@ class LevelMeter(QWidget):
         p.setBrush(QColor(0, 0, 0, 25))
         p.drawRoundedRect(r, 4, 4)
         p.setPen(Qt.PenStyle.NoPen)
-        color = QColor("#43a047") if self.peak < 0.95 else QColor("#e53935")
+        color = QColor("#e53935") if self.clipping else QColor("#43a047")
         p.setBrush(color)
         p.drawRoundedRect(QRectF(r.x(), r.y(), r.width() * self.level, r.height()), 4, 4)
         p.setBrush(QColor("#263238"))
