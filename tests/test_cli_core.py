@@ -386,6 +386,28 @@ def test_an_entry_of_a_table_setting_is_added_and_taken_out_on_its_own() -> None
     _one_line_error(holdtype("config", "set", "modes.apps.slack", "nosuch"), "unknown mode 'nosuch'")
 
 
+def test_doctor_checks_the_keys_a_hand_edited_file_sets() -> None:
+    # A settings file edited by hand takes what `config set` refuses; doctor said nothing of a
+    # hotkey 'a' (typing it would dictate) or of a mode key naming a mode deleted since.
+    from app.paths import get_paths
+
+    path = get_paths().config_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('[hotkey]\nkey = "a"\n')
+    result = holdtype("doctor", env={"DISPLAY": ""})
+    assert "[FAIL] hotkey: hotkey.key a: 'a' alone would stop you typing it" in result.stdout, result.stdout
+    assert "fix: holdtype config set hotkey.key f9" in result.stdout and result.returncode == 1
+    path.write_text('[hotkey]\nkey = "f9"\nmode_keys = {"ctrl+f9" = "gone"}\n')
+    result = holdtype("doctor", env={"DISPLAY": ""})
+    assert "[warn] hotkey: hotkey.mode_keys names no such mode: ctrl+f9 → gone" in result.stdout, (
+        result.stdout
+    )
+    fix = "holdtype config set hotkey.mode_keys.ctrl+f9 none"
+    assert f"fix: {fix}" in result.stdout
+    assert holdtype(*fix.split()[1:]).returncode == 0
+    assert "names no such mode" not in holdtype("doctor", env={"DISPLAY": ""}).stdout
+
+
 def test_doctor_takes_xsel_for_the_clipboard(tmp_path: Path) -> None:
     # Pasting works with xsel when xclip is missing (app/insert/clipboard.py); doctor said
     # "[FAIL] xclip: missing" and exited 1 on such a machine. PATH holds only real xsel and xdotool.

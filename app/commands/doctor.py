@@ -354,8 +354,27 @@ def _insert_backend(backend: Backend, paste: PasteSettings) -> Check:
 
 
 def _hotkey() -> Check:
+    from app.hotkey.binding import check_cancel_key, check_hotkey
     from app.hotkey.listener import is_available
+    from app.llm.modes import load_modes
 
+    # The keys as set: a settings file edited by hand takes what `config set` refuses ('a'
+    # alone, ctrl+v), and a mode key may name a mode deleted since.
+    hotkey = load().settings.hotkey
+    problem = check_hotkey(hotkey.key, hotkey)[1]
+    if problem:
+        fix = "holdtype config set hotkey.key f9"
+        return Check("hotkey", False, f"hotkey.key {hotkey.key}: {problem}", fix)
+    problem = check_cancel_key(hotkey.cancel_key)
+    if problem:
+        fix = "holdtype config set hotkey.cancel_key esc"
+        return Check("hotkey", False, f"hotkey.cancel_key {hotkey.cancel_key}: {problem}", fix)
+    known = load_modes() if hotkey.mode_keys else {}
+    gone = {key: mode for key, mode in hotkey.mode_keys.items() if mode not in known}
+    if gone:
+        named = ", ".join(f"{key} → {mode}" for key, mode in gone.items())
+        fix = f"holdtype config set hotkey.mode_keys.{next(iter(gone))} none"
+        return Check("hotkey", False, f"hotkey.mode_keys names no such mode: {named}", fix, required=False)
     ok, reason = is_available()
     return Check(
         "hotkey",
