@@ -16,19 +16,24 @@ from tests.cli import ROOT, holdtype
 from tests.fixtures.waiting import wait_for
 
 
+def run_no_tray(env: dict[str, str]) -> subprocess.Popen[str]:
+    """Start ``holdtype run --no-tray`` with ``env``, its log (stderr) on a pipe."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "app", "run", "--no-tray"],
+        env=env,
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 class LiveApp:
     """A running headless Holdtype whose stderr log lines can be awaited."""
 
     def __init__(self, env: dict[str, str]) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "app", "run", "--no-tray"],
-            env=env,
-            cwd=ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        self.proc = run_no_tray(env)
         self.lines: list[str] = []
         self._new: queue.Queue[str] = queue.Queue()
         self._lock = threading.Lock()

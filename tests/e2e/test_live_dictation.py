@@ -244,20 +244,10 @@ def test_ctrl_c_with_the_log_piped_to_a_program_it_also_stops_keeps_the_words(
     shutdown printed ("shutting down") raised on the broken pipe: exit 1, the recording in
     progress neither transcribed nor kept until the next start."""
     import signal
-    import subprocess
-    import sys
 
-    from tests.cli import ROOT
+    from tests.e2e.live import run_no_tray
 
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app", "run", "--no-tray"],
-        env=live_env,
-        cwd=ROOT,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = run_no_tray(live_env)
     try:
         assert proc.stderr is not None
         for line in proc.stderr:  # (the pipe's reader, until the app is ready)
