@@ -41,6 +41,7 @@ MODULES = [
     "app.transcribe.glitches",
     "app.transcribe.models",
     "app.transcribe.tokens",
+    "app.ui.settings.advanced",
     "app.ui.settings.general",
     "app.ui.settings.widgets",
     "app.ui.tray",

@@ -26,6 +26,19 @@ from app.ui.settings.widgets import ProblemLabel
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
+def doctor_verdict(code: int) -> str:
+    """The line after the doctor's report, in words (it read "(doctor exited with code 0)").
+
+    >>> doctor_verdict(0), doctor_verdict(1)
+    ('Checks done: nothing required is missing.', 'Checks done: something required is missing (FAIL above).')
+    """
+    if code == 0:
+        return "Checks done: nothing required is missing."
+    if code == 1:
+        return "Checks done: something required is missing (FAIL above)."
+    return f"The checks stopped early (code {code})."
+
+
 class AdvancedTab(SettingsTab):
     """Folders, logging and diagnostics."""
 
@@ -114,7 +127,7 @@ class AdvancedTab(SettingsTab):
 
     def _finished(self, code: int, _status: QProcess.ExitStatus) -> None:
         self._read()
-        self.output.appendPlainText(f"\n(doctor exited with code {code})")
+        self.output.appendPlainText("\n" + doctor_verdict(code))
         self.doctor_button.setEnabled(True)
         self.process = None
 
