@@ -744,7 +744,8 @@ def _set_aside(
     if dropped is None:
         kept = "using defaults"
     elif dropped:
-        kept = f"kept the rest of it, with defaults for: {', '.join(dropped)}"
+        # (a line left out may leave a default, or a value set earlier: `key` given twice)
+        kept = f"kept the rest of it, without: {', '.join(dropped)}"
     else:
         kept = "kept all of its settings"
     if dropped is not None and (where := api_key_in(settings.model_dump(mode="json"))) is not None:

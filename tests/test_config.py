@@ -89,6 +89,17 @@ def test_a_typo_that_breaks_the_syntax_costs_only_its_own_statement() -> None:
     assert again.problem is None and again.settings == kept
 
 
+def test_a_setting_given_twice_keeps_the_first_and_says_the_second_is_left_out() -> None:
+    # It said "with defaults for: hotkey.key (line 3)" while the first value, f9, was kept.
+    path = get_paths().config_file
+    path.parent.mkdir(parents=True)
+    path.write_text('[hotkey]\nkey = "f9"\nkey = "f10"\n')
+    result = load_settings()
+    assert result.settings.hotkey.key == "f9" and result.dropped == ["hotkey.key (line 3)"]
+    assert "kept the rest of it, without: hotkey.key (line 3)" in (result.problem or ""), result.problem
+    assert "defaults" not in (result.problem or "")
+
+
 def test_a_list_left_open_or_an_item_without_its_comma_costs_nothing() -> None:
     """A "]" taken out of the terms' list (the file as Holdtype writes it) cost every setting:
     each statement after it was in the list. The list is closed where the next statement
@@ -233,7 +244,7 @@ def test_a_file_of_a_newer_holdtype_keeps_what_this_one_knows() -> None:
     assert result.dropped == ["vocabulary.sounds_like"]
     problem = result.problem or ""
     assert f"newer Holdtype (settings schema {SCHEMA_VERSION + 1}" in problem
-    assert "defaults for: vocabulary.sounds_like" in problem
+    assert "kept the rest of it, without: vocabulary.sounds_like" in problem
     assert result.moved_to is not None and result.moved_to.read_text() == newer  # kept whole
     assert result.moved_to.name.startswith("config.toml.newer-")  # not "broken": it is not
     assert load_settings().settings == result.settings  # what was kept is the file now
