@@ -408,6 +408,18 @@ def test_doctor_checks_the_keys_a_hand_edited_file_sets() -> None:
     assert "names no such mode" not in holdtype("doctor", env={"DISPLAY": ""}).stdout
 
 
+def test_doctor_says_once_that_the_settings_file_was_set_aside() -> None:
+    # The loader's "warning: ..." line and the settings check's line said it twice over.
+    from app.paths import get_paths
+
+    path = get_paths().config_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('[hotkey]\nkey = "f9"\nkey = "f10"\n')
+    result = holdtype("doctor", env={"DISPLAY": ""})
+    said = (result.stdout + result.stderr).count("cannot be parsed")
+    assert said == 1 and "[warn] settings: " in result.stdout, (result.stdout, result.stderr)
+
+
 def test_doctor_takes_xsel_for_the_clipboard(tmp_path: Path) -> None:
     # Pasting works with xsel when xclip is missing (app/insert/clipboard.py); doctor said
     # "[FAIL] xclip: missing" and exited 1 on such a machine. PATH holds only real xsel and xdotool.

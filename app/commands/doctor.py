@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import click
 
 from app.commands._common import load
+from app.config import load_settings
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -48,7 +49,7 @@ def _python() -> Check:
 
 
 def _settings() -> Check:
-    result = load()
+    result = load_settings()  # (not load(): its warning line said the same as this check's)
     if result.problem:
         fix = "fix or delete the file named above"
         if result.moved_to is not None and ".newer-" in result.moved_to.name:  # nothing to fix
