@@ -61,6 +61,10 @@ def test_invalid_key_is_explained(qtbot, display: XDisplay, general, config_path
     assert "stop you typing" in tab.hotkey_problem.text()
     assert tab.hotkey.binding() == "caps_lock"
     assert load_settings(config_path).settings.hotkey.key == "caps_lock"
+    # The reason belongs to that try: it stayed across tab switches, closing and reopening.
+    general.show_tab("audio")
+    general.show_tab("general")
+    assert tab.hotkey_problem.text() == "" and tab.hotkey_problem.isHidden()
 
 
 def test_escape_cancels_capture(qtbot, display: XDisplay, general) -> None:  # type: ignore[no-untyped-def]

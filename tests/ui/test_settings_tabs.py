@@ -735,6 +735,9 @@ def test_a_term_already_listed_is_said_so_and_nothing_is_saved(  # type: ignore[
     assert "Saved" not in window.status.text()
     assert "“PyPI” is already in the list" in tab.term_note.text() and not tab.term_note.isHidden()
     assert [i.row() for i in tab.terms.selectionModel().selectedRows()] == [1]
+    qtbot.keyClicks(tab.new_term, "Po")  # the note was of the last term: it stayed as this is typed
+    assert tab.term_note.isHidden()
+    tab.new_term.clear()
     tab.new_term.setText("Polars")  # a new one: added, saved, and the note goes
     qtbot.keyClick(tab.new_term, Qt.Key.Key_Return)
     assert tab.term_note.isHidden()
@@ -1753,6 +1756,20 @@ def test_modes_tab_tests_the_mode_as_the_editor_shows_it(qtbot, config_path: Pat
     tab.template.setPlainText("no placeholder")  # an edit that is no mode: said, not run
     tab.test_button.click()
     assert tab.result.text().startswith("Cannot test:") and tab.test_button.isEnabled()
+
+
+def test_a_test_result_goes_with_its_mode(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
+    # The previous mode's test result stayed under the mode shown next, and under a new one.
+    write_settings(Settings())
+    window = open_window(qtbot, config_path)
+    tab = window.pages["modes"]
+    tab.select("clean")
+    tab.result.setText("<b>a reply of clean</b>")
+    tab.select("email")
+    assert tab.result.text() == ""
+    tab.result.setText("<b>a reply of email</b>")
+    tab.new_mode()
+    assert tab.result.text() == ""
 
 
 def test_the_focus_comes_back_to_test_when_its_run_ends(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]

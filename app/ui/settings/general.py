@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Mapping
 
+from PySide6.QtGui import QHideEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -175,6 +176,12 @@ class GeneralTab(SettingsTab):
     def _on_cancelled(self) -> None:
         """A key refused before is no longer the question once a capture is cancelled."""
         self.hotkey_problem.setText("")
+
+    def hideEvent(self, event: QHideEvent) -> None:  # Qt override
+        """A refused key's reason belongs to that try: it stayed under the hotkey across tab
+        switches and the window's closing and opening again."""
+        self.hotkey_problem.setText("")
+        super().hideEvent(event)
 
     def fill(self, settings: Settings) -> None:
         """Show the settings."""

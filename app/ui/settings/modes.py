@@ -431,6 +431,8 @@ class ModesTab(SettingsTab):
         self._draft = False
 
     def _fill_editor(self, mode: Any) -> None:
+        if mode is not self._editing:  # another mode's test result is not this one's
+            self.result.setText("")
         self._editing = mode
         self.name.setText(mode.name)
         self.description.setText(mode.description)
@@ -466,6 +468,7 @@ class ModesTab(SettingsTab):
         self._fresh = self._texts()
 
     def _fill_new(self) -> None:
+        self.result.setText("")  # (the last mode's test result, shown under the new one)
         self._editing = None
         self.name.setText("my-mode")
         self.description.setText("")

@@ -115,6 +115,7 @@ class VocabularyTab(SettingsTab):
         terms_layout.addWidget(self.terms)
         terms_layout.addLayout(row)
         self.term_note = ProblemLabel()  # a term typed that is listed already (not an error)
+        self.new_term.textEdited.connect(lambda _: self.term_note.setText(""))  # (said of the last one)
         self.term_note.setObjectName("term-note")
         self.term_note.setStyleSheet(f"color: {secondary_text_color(self.term_note)};")
         terms_layout.addWidget(self.term_note)
