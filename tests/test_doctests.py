@@ -42,6 +42,7 @@ MODULES = [
     "app.transcribe.models",
     "app.transcribe.tokens",
     "app.ui.settings.advanced",
+    "app.ui.settings.audio",
     "app.ui.settings.general",
     "app.ui.settings.widgets",
     "app.ui.tray",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -191,6 +192,26 @@ def record_play_transcribe(
     return str(getattr(transcript, "text", transcript)).strip() or "(no words recognised)"
 
 
+# ALSA's names for the sound server, which PortAudio lists beside the devices on Linux: shown
+# as "System default", "pulse", "default" they read as three different microphones.
+_ALSA_NAMES = {
+    "pulse": "the sound server (PulseAudio or PipeWire)",
+    "pipewire": "the sound server (PipeWire)",
+    "default": "ALSA's default, most often the sound server",
+    "sysdefault": "ALSA's default card",
+}
+
+
+def device_label(name: str) -> str:
+    """How the input device ``name`` is listed: ALSA's names for the sound server say so.
+
+    >>> device_label("pulse"), device_label("USB Audio Device: - (hw:1,0)")
+    ('pulse: the sound server (PulseAudio or PipeWire)', 'USB Audio Device: - (hw:1,0)')
+    """
+    about = _ALSA_NAMES.get(name) if sys.platform.startswith("linux") else None
+    return f"{name}: {about}" if about else name
+
+
 class AudioTab(SettingsTab):
     """Input device, level meter, microphone test, pre-roll."""
 
@@ -305,7 +326,7 @@ class AudioTab(SettingsTab):
             self.device.clear()
             self.device.addItem("System default", None)
             for name in names:
-                self.device.addItem(name, name)
+                self.device.addItem(device_label(name), name)
             self.device.setCurrentIndex(max(0, self.device.findData(wanted)) if wanted else 0)
         finally:
             self._loading = was_loading
