@@ -46,6 +46,17 @@ def open_history(qtbot, config_path: Path, write_settings, rows: int):  # type: 
     return window, tab
 
 
+def open_modes(qtbot, config_path: Path, write_settings, shown: bool = False):  # type: ignore[no-untyped-def]
+    """Open the settings (default settings) on the Modes tab, on screen when ``shown``; return
+    the window and the tab."""
+    write_settings(Settings())
+    window = open_window(qtbot, config_path)
+    if shown:
+        window.show()
+        window.show_tab("modes")
+    return window, window.pages["modes"]
+
+
 def saved(config_path: Path) -> Settings:
     return load_settings(config_path).settings
 
@@ -838,9 +849,7 @@ def test_vocabulary_try_it(qtbot, config_path: Path, write_settings) -> None:  #
 
 
 def test_modes_tab(qtbot, config_path: Path, write_settings, holdtype_home: Path) -> None:  # type: ignore[no-untyped-def]
-    write_settings(Settings())
-    window = open_window(qtbot, config_path)
-    tab = window.pages["modes"]
+    window, tab = open_modes(qtbot, config_path, write_settings)
     names = [tab.list.item(r).data(Qt.ItemDataRole.UserRole) for r in range(tab.list.count())]
     assert names[0] == "raw"
     tab.list.setCurrentRow(0)  # the built-in raw mode (no LLM) cannot be edited
@@ -883,9 +892,7 @@ def test_saving_a_mode_keeps_what_the_editor_does_not_show(  # type: ignore[no-u
         "[options]\ntemperature = 0.2\n",
         encoding="utf-8",
     )
-    write_settings(Settings())
-    window = open_window(qtbot, config_path)
-    tab = window.pages["modes"]
+    _window, tab = open_modes(qtbot, config_path, write_settings)
     tab.select("gitmsg")
     tab.description.selectAll()
     qtbot.keyClicks(tab.description, "Commit message, my wording")
@@ -905,9 +912,7 @@ def test_saving_a_mode_keeps_what_the_editor_does_not_show(  # type: ignore[no-u
 def test_a_mode_that_cannot_be_saved_says_why_in_words(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
     """The reasons read "Not saved: : template must contain {text}", a bad name's raw regex,
     and JSON's "Expecting property name…" without saying that the Schema field was meant."""
-    write_settings(Settings())
-    window = open_window(qtbot, config_path)
-    tab = window.pages["modes"]
+    _window, tab = open_modes(qtbot, config_path, write_settings)
     tab.new_mode()
     tab.template.setPlainText("no placeholder")
     assert tab.save_current() is None
@@ -1741,9 +1746,7 @@ def test_a_long_test_result_does_not_squeeze_the_boxes_above_it(
 def test_modes_tab_tests_the_mode_as_the_editor_shows_it(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
     # Test ran the saved mode: with email's model edited (not saved), it said "no model picked
     # for mode email". The model named here is one llm does not know: no call is made.
-    write_settings(Settings())
-    window = open_window(qtbot, config_path)
-    tab = window.pages["modes"]
+    _window, tab = open_modes(qtbot, config_path, write_settings)
     tab.select("email")
     tab.model.setText("my-edited-model-xyz")
     tab.sample.setText("tell sam the build is green")
@@ -1760,9 +1763,7 @@ def test_modes_tab_tests_the_mode_as_the_editor_shows_it(qtbot, config_path: Pat
 
 def test_a_test_result_goes_with_its_mode(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
     # The previous mode's test result stayed under the mode shown next, and under a new one.
-    write_settings(Settings())
-    window = open_window(qtbot, config_path)
-    tab = window.pages["modes"]
+    _window, tab = open_modes(qtbot, config_path, write_settings)
     tab.select("clean")
     tab.result.setText("<b>a reply of clean</b>")
     tab.select("email")
@@ -1775,11 +1776,7 @@ def test_a_test_result_goes_with_its_mode(qtbot, config_path: Path, write_settin
 def test_the_focus_comes_back_to_test_when_its_run_ends(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
     # Disabled while the mode ran, Test gave its focus to "Hotkey for this mode": the Space or
     # Enter that followed started a key capture there.
-    write_settings(Settings())
-    window = open_window(qtbot, config_path)
-    window.show()
-    window.show_tab("modes")
-    tab = window.pages["modes"]
+    _window, tab = open_modes(qtbot, config_path, write_settings, shown=True)
     tab.select("email")
     tab.model.setText("my-edited-model-xyz")  # one llm does not know: no call is made
     tab.test_button.setFocus()
@@ -1930,9 +1927,7 @@ def test_a_mode_being_written_survives_a_settings_change_elsewhere(
 ) -> None:  # type: ignore[no-untyped-def]
     """Every settings change (another tab, the tray, `holdtype vocab add`) refilled the Modes
     tab from the mode files: a new mode being written, or edits to one, were wiped."""
-    write_settings(Settings())
-    window = open_window(qtbot, config_path)
-    tab = window.pages["modes"]
+    window, tab = open_modes(qtbot, config_path, write_settings)
     tab.new_mode()
     qtbot.keyClicks(tab.system, " Keep it short.")
     window.pages["general"].sounds.setChecked(not window.pages["general"].sounds.isChecked())
@@ -1959,9 +1954,7 @@ def test_choosing_another_mode_with_unsaved_edits_asks_first(  # type: ignore[no
 
     from app.llm.modes import load_modes
 
-    write_settings(Settings())
-    window = open_window(qtbot, config_path)
-    tab = window.pages["modes"]
+    _window, tab = open_modes(qtbot, config_path, write_settings)
 
     def click(name: str) -> None:
         row = next(
