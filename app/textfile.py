@@ -53,3 +53,22 @@ def is_hidden(ch: str) -> bool:
     (True, True, False, False)
     """
     return unicodedata.category(ch) == "Cc" or ch in BIDI_CONTROLS
+
+
+def visible(text: str, keep: str = "") -> str:
+    r"""``text`` made safe to print to a terminal: control characters (ESC, so no escape
+    sequence takes effect) and bidi controls are written as escapes; those in ``keep`` stay.
+
+    >>> visible("\x1b[2Jred \u202eevil")
+    '\\x1b[2Jred \\u202eevil'
+    >>> print(visible("two\nlines\tand a tab", keep="\n"))
+    two
+    lines\tand a tab
+    >>> visible("naïve, 日本語 ✓")
+    'naïve, 日本語 ✓'
+    """
+    if text.isprintable():  # what is escaped is never printable: the common case costs one scan
+        return text
+    return "".join(
+        ch.encode("unicode_escape").decode("ascii") if ch not in keep and is_hidden(ch) else ch for ch in text
+    )

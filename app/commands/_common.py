@@ -13,7 +13,6 @@ from typing import Any
 import click
 
 from app.config import LoadResult, Settings, load_settings, save_settings, settings_lock
-from app.textfile import is_hidden
 
 
 def load() -> LoadResult:
@@ -46,25 +45,6 @@ def note_empty(message: str) -> None:
     """Say on stderr that a listing is empty, and how to fill it (stdout stays empty, for
     scripts)."""
     click.secho(message, err=True, fg="bright_black")
-
-
-def visible(text: str, keep: str = "") -> str:
-    r"""``text`` made safe to print to a terminal: control characters (ESC, so no escape
-    sequence takes effect) and bidi controls are written as escapes; those in ``keep`` stay.
-
-    >>> visible("\x1b[2Jred \u202eevil")
-    '\\x1b[2Jred \\u202eevil'
-    >>> print(visible("two\nlines\tand a tab", keep="\n"))
-    two
-    lines\tand a tab
-    >>> visible("naïve, 日本語 ✓")
-    'naïve, 日本語 ✓'
-    """
-    if text.isprintable():  # what is escaped is never printable: the common case costs one scan
-        return text
-    return "".join(
-        ch.encode("unicode_escape").decode("ascii") if ch not in keep and is_hidden(ch) else ch for ch in text
-    )
 
 
 # Written as \uXXXX escapes: lone surrogates (UTF-8 cannot carry them), and the line separators

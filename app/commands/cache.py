@@ -15,8 +15,9 @@ from dataclasses import asdict
 
 import click
 
-from app.commands._common import echo_json, note_empty, settings, visible
+from app.commands._common import echo_json, note_empty, settings
 from app.llm.cache import LLMCache
+from app.textfile import visible
 
 
 def _open() -> LLMCache:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import click
 
-from app.commands._common import echo_json, visible
+from app.commands._common import echo_json
 from app.control import Reply, send
 from app.engine_control import RESULT_S, SWITCH_S
 from app.errors import HoldtypeError
+from app.textfile import visible
 
 _MODE = click.option(
     "--mode",

@@ -10,9 +10,10 @@ from typing import Any, cast
 
 import click
 
-from app.commands._common import echo_json, note_empty, settings, visible
+from app.commands._common import echo_json, note_empty, settings
 from app.errors import HoldtypeError
 from app.history.store import SUMMARY_FIELDS, ExportFormat, HistoryEntry, HistoryStore
+from app.textfile import visible
 
 # SQLite's largest row id: a bigger number names no utterance (and overflows its integers).
 MAX_ID = 2**63 - 1

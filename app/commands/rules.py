@@ -9,7 +9,7 @@ import click
 from app.commands import _common
 from app.config import Rule
 from app.errors import RuleError
-from app.text.rules import unescape, validate_rule
+from app.text.rules import quoted, unescape, validate_rule
 
 
 @click.group()
@@ -117,17 +117,6 @@ def _shown(rule: Rule, gap: str = " ") -> str:
     """A rule in one line, as `rules list` shows it (there with two spaces before the flags)."""
     flags = [name for name, on in (("regex", rule.regex), ("case-sensitive", rule.case_sensitive)) if on]
     return f"{quoted(rule.find)} -> {quoted(rule.replace)}" + (f"{gap}[{', '.join(flags)}]" if flags else "")
-
-
-def quoted(text: str) -> str:
-    r"""``text`` in quotes as the user typed it (``repr`` doubled every backslash of a regex:
-    ``\bum\b`` showed as ``\\bum\\b``); control characters as escapes, so a rule is one line.
-
-    >>> print(quoted(r"\bum\b,?\s*"), quoted("it's"), quoted("a\tb"), quoted(""))
-    '\bum\b,?\s*' "it's" 'a\tb' ''
-    """
-    mark = '"' if "'" in text and '"' not in text else "'"
-    return mark + _common.visible(text).replace(mark, "\\" + mark) + mark
 
 
 def _same_rule(rule: Rule, new: Rule) -> bool:

@@ -32,6 +32,7 @@ import regex
 from app.config import Rule
 from app.errors import RuleError
 from app.text.english import lower_inside_sentence
+from app.textfile import visible
 
 log = logging.getLogger(__name__)
 
@@ -47,31 +48,30 @@ def validate_rule(rule: Rule) -> None:
         try:
             pattern = regex.compile(rule.find, 0 if rule.case_sensitive else regex.IGNORECASE)
         except regex.error as exc:
-            raise RuleError(f"invalid regular expression {_typed(rule.find)}: {exc}") from None
+            raise RuleError(f"invalid regular expression {quoted(rule.find)}: {exc}") from None
         except (RecursionError, OverflowError, MemoryError):  # groups nested hundreds deep
-            raise RuleError(f"invalid regular expression {_typed(rule.find)}: nested too deeply") from None
+            raise RuleError(f"invalid regular expression {quoted(rule.find)}: nested too deeply") from None
         if _matches_nothing_inside_text(pattern):
             raise RuleError(
-                f"{_typed(rule.find)} also matches no text at all, so the replacement would go between "
+                f"{quoted(rule.find)} also matches no text at all, so the replacement would go between "
                 "every two letters; make it match at least one character (for example + instead of *)"
             )
         try:
             _dummy_match(pattern).expand(rule.replace)
         except (regex.error, IndexError) as exc:
-            what = f"{_typed(rule.replace)} for {_typed(rule.find)}"
+            what = f"{quoted(rule.replace)} for {quoted(rule.find)}"
             raise RuleError(f"invalid replacement {what}: {exc}") from None
 
 
-def _typed(text: str) -> str:
-    r"""``text`` in quotes as the user typed it, for a message (``repr`` doubled each backslash
-    of a pattern: ``'\\2'`` for ``\2``); characters that do not print, as escapes.
+def quoted(text: str) -> str:
+    r"""``text`` in quotes as the user typed it (``repr`` doubled every backslash of a regex:
+    ``\bum\b`` showed as ``\\bum\\b``); control characters as escapes, so a rule is one line.
 
-    >>> print(_typed(r"\2"), _typed("it's"), _typed("a\tb"))
-    '\2' "it's" 'a\tb'
+    >>> print(quoted(r"\bum\b,?\s*"), quoted("it's"), quoted("a\tb"), quoted(""))
+    '\bum\b,?\s*' "it's" 'a\tb' ''
     """
     mark = '"' if "'" in text and '"' not in text else "'"
-    shown = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
-    return mark + shown.replace(mark, "\\" + mark) + mark
+    return mark + visible(text).replace(mark, "\\" + mark) + mark
 
 
 def _matches_nothing_inside_text(pattern: regex.Pattern[str]) -> bool:
