@@ -950,12 +950,11 @@ def set_value(settings: Settings, key: str, value: Any) -> Settings:
         raise ConfigError(f"unknown setting '{key}' (see `holdtype config show`)")
     if table and value is None:
         del node[parts[-1]]
-        value = ...  # (nothing to check against a true/false setting below)
-    elif isinstance(value, dict) and _is_section(key):
-        # The settings it names change, the others stay: `config set vocabulary
-        # '{"autocorrect": false}'` emptied the vocabulary's terms (defaults filled the gaps).
-        value = {**node[parts[-1]], **value}
-    if value is not ...:
+    else:
+        if isinstance(value, dict) and _is_section(key):
+            # The settings it names change, the others stay: `config set vocabulary
+            # '{"autocorrect": false}'` emptied the vocabulary's terms (defaults filled the gaps).
+            value = {**node[parts[-1]], **value}
         node[parts[-1]] = value
     try:
         new = Settings.model_validate(data)
