@@ -292,23 +292,10 @@ def _check_language(model: str, language: str | None, explicit: bool) -> list[st
 def _llm_model_notes(model_id: str) -> list[str]:
     """A note when the llm library knows no model ``model_id`` (its plugin may come later,
     so the value is kept): a typo would otherwise show only at the first dictation in a mode."""
-    import llm
+    from app.llm.setup import unknown_model_note
 
-    from app.llm.runner import PLUGIN_LOCK
-
-    try:
-        with PLUGIN_LOCK:
-            llm.get_model(model_id)
-    except llm.UnknownModelError:
-        return [
-            f"the llm library knows no model '{model_id}' here: install its plugin "
-            "(llm install ...) or pick one from `holdtype llm models`"
-        ]
-    except Exception as exc:  # a broken plugin or llm setup: the value may still be right
-        from app.llm.setup import llm_failure
-
-        return [f"could not look up llm model '{model_id}': {llm_failure(exc)}"]
-    return []
+    note = unknown_model_note(model_id, "or pick one from `holdtype llm models`")
+    return [note] if note else []
 
 
 def _check_keys(hotkey: HotkeySettings, changed: Collection[str]) -> None:

@@ -69,3 +69,23 @@ def llm_failure(exc: BaseException) -> str:
 
     said = redact_keys(" ".join(str(exc).split()))  # masked before it is cut: a cut key is no key
     return extra_models_problem() or f"{type(exc).__name__}: {said[:300]}"
+
+
+def unknown_model_note(model_id: str, where_to_pick: str) -> str | None:
+    """What to say when the llm library knows no model ``model_id`` here (its plugin may come
+    later, so the name is kept), or cannot look it up; None when it knows it. A typo in a
+    model's name showed only at the first dictation in a mode. ``where_to_pick`` ends the
+    note: where the caller's user sees the models there are."""
+    import llm
+
+    from app.llm.runner import PLUGIN_LOCK
+
+    try:
+        with PLUGIN_LOCK:
+            llm.get_model(model_id)
+    except llm.UnknownModelError:
+        plugin = "install its plugin (llm install ...)"
+        return f"the llm library knows no model '{model_id}' here: {plugin} {where_to_pick}"
+    except Exception as exc:  # a broken plugin or llm setup: the name may still be right
+        return f"could not look up llm model '{model_id}': {llm_failure(exc)}"
+    return None

@@ -1761,6 +1761,23 @@ def test_modes_tab_tests_the_mode_as_the_editor_shows_it(qtbot, config_path: Pat
     assert tab.result.text().startswith("Cannot test:") and tab.test_button.isEnabled()
 
 
+def test_a_mode_saved_with_a_model_llm_does_not_know_says_so(
+    qtbot, config_path: Path, write_settings
+) -> None:  # type: ignore[no-untyped-def]
+    # A typo in a mode's model was saved without a word: only Test, or a dictation's fallback
+    # notice, told. (No model is called: the name is only looked up.)
+    _window, tab = open_modes(qtbot, config_path, write_settings)
+    tab.new_mode()
+    tab.name.setText("memo")
+    tab.model.setText("no-such-model-xyz")
+    assert tab.save_current() is not None
+    qtbot.waitUntil(lambda: "knows no model 'no-such-model-xyz'" in tab.origin.text(), timeout=30000)
+    assert tab.origin.text().startswith("saved to ")
+    tab.model.setText("")  # no model of its own: nothing to look up
+    assert tab.save_current() is not None
+    assert tab.origin.text().startswith("saved to ") and "note:" not in tab.origin.text()
+
+
 def test_a_test_result_goes_with_its_mode(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
     # The previous mode's test result stayed under the mode shown next, and under a new one.
     _window, tab = open_modes(qtbot, config_path, write_settings)

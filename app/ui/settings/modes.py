@@ -209,6 +209,8 @@ class ModesTab(SettingsTab):
         self._active = "raw"
         self._job: Job | None = None
         self._refocus = False  # the Test button had the focus when its run began
+        self._model_check: Job | None = None  # looking up a saved mode's model
+        self._model_said = ""  # what the line under the buttons said of that save
         self._draft_item: QListWidgetItem | None = None  # the mode being edited, in the list
         # The editor holds edits not saved to a mode file (a new mode, or changes to one):
         # a reload of the list (any settings change, here or from the CLI) keeps them.
@@ -544,7 +546,27 @@ class ModesTab(SettingsTab):
             self.origin.setText("; ".join([f"renamed from {old.name}, saved to {path}", *said]))
         else:
             self.origin.setText(f"saved to {path}")
+        model = self.model.text().strip()
+        if model:  # a typo in the model's name showed only when the mode was tested or used
+            self._check_model(model, self.origin.text())
         return path
+
+    def _check_model(self, model: str, said: str) -> None:
+        """Add to ``said`` (the line under the buttons) that llm knows no ``model``, once looked
+        up off the main thread (loading llm's plugins takes a moment)."""
+        from app.llm.setup import unknown_model_note
+
+        def work(_progress: Any) -> Any:
+            return unknown_model_note(model, "or pick one from the LLM tab's list")
+
+        self._model_said = said
+        job = Job(work)
+        job.signals.done.connect(self._model_checked)  # (a method: gone with the tab)
+        self._model_check = job.start()
+
+    def _model_checked(self, note: Any) -> None:
+        if note and self.origin.text() == self._model_said:  # (still about that save)
+            self.origin.setText(f"{self._model_said}; note: {note}")
 
     def _take(self, settings: Settings) -> None:
         """Make the tab's values (mode in use, mode hotkeys, apps) those of ``settings``."""
