@@ -57,6 +57,22 @@ def open_modes(qtbot, config_path: Path, write_settings, shown: bool = False):  
     return window, window.pages["modes"]
 
 
+def cell_editor(qtbot, table) -> QLineEdit:  # type: ignore[no-untyped-def]
+    """The line edit of the cell being edited in table.
+
+    An editor that was just closed is hidden and deleted later, so it can still be a child of
+    the viewport: looking for "the" QLineEdit child could find it, gone by the next line.
+    """
+    found: list[QLineEdit] = []
+
+    def open_one() -> bool:
+        found[:] = [e for e in table.viewport().findChildren(QLineEdit) if e.isVisible()]
+        return len(found) == 1
+
+    qtbot.waitUntil(open_one, timeout=5000)
+    return found[0]
+
+
 def saved(config_path: Path) -> Settings:
     return load_settings(config_path).settings
 
@@ -547,8 +563,7 @@ def test_a_rule_replacement_being_typed_survives_the_save_of_its_find(  # type: 
     tab.rules.item(0, 0).setText("recieve")  # the Find cell typed; Tab moves to Replace
     tab.rules.setCurrentCell(0, 1)
     tab.rules.editItem(tab.rules.item(0, 1))
-    editor = tab.rules.viewport().findChild(QLineEdit)
-    assert editor is not None
+    editor = cell_editor(qtbot, tab.rules)
     editor.selectAll()
     qtbot.keyClicks(editor, "rece")
     commit(qtbot, window)  # the Find edit is saved while Replace is being typed
@@ -589,7 +604,7 @@ def test_add_rule_saves_nothing_until_find_is_typed(qtbot, config_path: Path, wr
     assert tab.rules.rowCount() == 1 and tab.rules.item(0, 0).text() == ""
     assert not window._dirty  # nothing to save yet
     assert tab.rules.state() == QAbstractItemView.State.EditingState  # Find is being typed
-    editor = tab.rules.viewport().findChild(QLineEdit)
+    editor = cell_editor(qtbot, tab.rules)
     qtbot.keyClicks(editor, "teh")
     qtbot.keyClick(editor, Qt.Key.Key_Return)
     tab.rules.item(0, 1).setText("the")
@@ -603,7 +618,7 @@ def test_a_new_rule_is_not_in_use_until_its_replacement_is_entered(  # type: ign
     # Add rule, Find typed, Enter: 300 ms later "teh" -> "" was saved, which deleted "teh" from
     # every dictation until Replace was filled in.
     window, tab = _add_rule_with_the_button(qtbot, config_path, write_settings)
-    editor = tab.rules.viewport().findChild(QLineEdit)
+    editor = cell_editor(qtbot, tab.rules)
     qtbot.keyClicks(editor, "teh")
     qtbot.keyClick(editor, Qt.Key.Key_Return)
     qtbot.waitUntil(tab.rule_note.isVisible, timeout=5000)  # (said once the editor has closed)
@@ -617,7 +632,7 @@ def test_a_new_rule_is_not_in_use_until_its_replacement_is_entered(  # type: ign
     # Left empty on purpose (a rule that deletes the word): the empty cell opened and left with Enter
     tab.rules.setCurrentCell(0, 1)
     tab.rules.editItem(tab.rules.item(0, 1))
-    editor = tab.rules.viewport().findChild(QLineEdit)
+    editor = cell_editor(qtbot, tab.rules)
     qtbot.waitUntil(editor.hasFocus, timeout=5000)
     qtbot.keyClick(editor, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: "vocabulary" in window._dirty, timeout=5000)  # (the editor closes later)
@@ -634,7 +649,7 @@ def test_a_new_rule_left_by_a_click_away_from_its_empty_replacement_is_not_in_us
     window, tab = _add_rule_with_the_button(qtbot, config_path, write_settings)
     window.activateWindow()  # (focus moves only in the active window)
     qtbot.waitUntil(window.isActiveWindow, timeout=5000)
-    editor = tab.rules.viewport().findChild(QLineEdit)
+    editor = cell_editor(qtbot, tab.rules)
     qtbot.keyClicks(editor, "teh")
     qtbot.keyClick(editor, Qt.Key.Key_Tab)
     qtbot.waitUntil(lambda: tab.rules.currentColumn() == 1, timeout=5000)
@@ -1630,7 +1645,7 @@ def test_the_delete_key_removes_terms_and_rules(qtbot, config_path: Path, write_
     assert got.vocabulary.terms == ["PyPI"] and [r.find for r in got.rules] == ["teh"]
     tab.rules.setCurrentCell(0, 1)
     tab.rules.editItem(tab.rules.item(0, 1))
-    editor = tab.rules.viewport().findChild(QLineEdit)
+    editor = cell_editor(qtbot, tab.rules)
     qtbot.waitUntil(editor.hasFocus, timeout=5000)
     editor.setCursorPosition(0)
     qtbot.keyClick(editor, Qt.Key.Key_Delete)
@@ -1674,7 +1689,7 @@ def test_esc_and_ctrl_w_close_the_window_and_save_its_edits(qtbot, config_path: 
         tab.add_rule(Rule(find="teh", replace="the"))
         tab.rules.setCurrentCell(0, 1)
         tab.rules.editItem(tab.rules.item(0, 1))
-        editor = tab.rules.viewport().findChild(QLineEdit)
+        editor = cell_editor(qtbot, tab.rules)
         qtbot.waitUntil(editor.hasFocus, timeout=5000)
         qtbot.keyClick(editor, Qt.Key.Key_Escape)
         assert window.isVisible()
