@@ -314,9 +314,12 @@ def check_cancel_key(key: str) -> str | None:
 def describe_hotkey(key: str) -> str:
     """Return a human form of a binding such as ``caps_lock`` → ``Caps Lock``.
 
-    >>> describe_hotkey("ctrl+alt+space")
-    'Ctrl+Alt+Space'
+    A letter is shown in capitals, as keyboards and menus show shortcuts (Shift is not meant).
+
+    >>> describe_hotkey("ctrl+alt+space"), describe_hotkey("ctrl+alt+c"), describe_hotkey("alt+/")
+    ('Ctrl+Alt+Space', 'Ctrl+Alt+C', 'Alt+/')
     """
     with contextlib.suppress(BindingError):  # an invalid key is shown as written
         key = canonical(key)
-    return "+".join(part if len(part) == 1 else part.replace("_", " ").title() for part in key.split("+"))
+    parts = key.split("+")
+    return "+".join(part.upper() if len(part) == 1 else part.replace("_", " ").title() for part in parts)

@@ -67,7 +67,7 @@ def hotkey_note(mode: str, cancel_key: str = "esc") -> str:
     """The tab's note on the hotkey, in the words of the hotkey mode (``hold`` or ``toggle``),
     naming the cancel key (``hotkey.cancel_key``: it said Esc whatever the key was).
 
-    >>> hotkey_note("toggle", "ctrl+alt+c").endswith("Ctrl+Alt+c cancels a recording.")
+    >>> hotkey_note("toggle", "ctrl+alt+c").endswith("Ctrl+Alt+C cancels a recording.")
     True
     """
     kind = "a hold-to-talk key" if mode == "hold" else "the key that starts and stops dictation"
