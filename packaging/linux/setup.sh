@@ -17,12 +17,13 @@ case "${1:-}" in
     ;;
 esac
 
-# Packages the app needs at run time: audio I/O, decoding, clipboard and key injection, Qt's xcb.
+# Packages the app needs at run time: audio I/O, decoding, clipboard and key injection, Qt's xcb,
+# xdg-open (the settings window's folder buttons).
 APT_RUNTIME=(
   python3-venv ffmpeg libportaudio2 libasound2-plugins xclip xsel xdotool
   libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0
   libxcb-xinerama0 libxcb-randr0 libxcb-render-util0 libxcb-image0 libegl1 libgl1
-  libdbus-1-3 libfontconfig1 wl-clipboard wtype
+  libdbus-1-3 libfontconfig1 wl-clipboard wtype xdg-utils
 )
 # Packages the tests need: speech synthesis (espeak-ng; flite and festival voices for the
 # benchmarks' other synthesizers, `python -m app.bench.synth --other-synths`), a virtual X

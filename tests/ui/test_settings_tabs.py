@@ -1732,6 +1732,24 @@ def test_an_open_button_that_opens_nothing_says_so(  # type: ignore[no-untyped-d
     assert f"No file manager opened {get_paths().data_dir}" in tab.open_problem.text()
 
 
+def test_an_open_button_says_so_when_xdg_open_finds_no_file_manager(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings
+) -> None:
+    """Qt's openUrl said yes as soon as xdg-open started; xdg-open then found no file manager
+    (none is installed here: the real xdg-open exits 3) and the button did nothing, silently."""
+    from app.paths import get_paths
+    from app.ui.file_manager import xdg_opener
+
+    assert xdg_opener() is not None, "xdg-open is missing (apt-get install xdg-utils)"
+    write_settings(Settings())
+    window = open_window(qtbot, config_path)
+    tab = window.pages["advanced"]
+    assert tab.open_folder(get_paths().data_dir) is True  # started
+    qtbot.waitUntil(lambda: "No file manager opened" in tab.open_problem.text(), timeout=20000)
+    assert str(get_paths().data_dir) in tab.open_problem.text()
+    assert tab.open_problem.isVisibleTo(tab)
+
+
 def test_a_long_test_result_does_not_squeeze_the_boxes_above_it(
     qtbot, config_path: Path, write_settings
 ) -> None:  # type: ignore[no-untyped-def]

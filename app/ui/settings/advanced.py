@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QProcess, QProcessEnvironment, Qt, QUrl
-from PySide6.QtGui import QDesktopServices, QFontDatabase
+from PySide6.QtCore import QProcess, QProcessEnvironment, Qt, Signal
+from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from app.config import Settings
 from app.paths import ensure_dir, get_paths, holdtype_command
+from app.ui.file_manager import open_in_file_manager
 from app.ui.settings.base import SettingsTab, TabContext, section
 from app.ui.settings.widgets import ProblemLabel
 
@@ -44,6 +46,7 @@ class AdvancedTab(SettingsTab):
 
     title = "Advanced"
     key = "advanced"
+    open_failed = Signal(str)  # xdg-open found no file manager (from its watcher thread)
 
     def __init__(self, ctx: TabContext) -> None:
         """Build the folder rows, log level and doctor output."""
@@ -69,6 +72,7 @@ class AdvancedTab(SettingsTab):
         self.open_problem = ProblemLabel()  # no file manager opened a folder: said, with the path
         self.open_problem.setObjectName("open-problem")
         form.addRow("", self.open_problem)
+        self.open_failed.connect(self.open_problem.setText)
         self.log_level = QComboBox()
         self.log_level.setObjectName("log-level")
         for level in LOG_LEVELS:
@@ -94,12 +98,19 @@ class AdvancedTab(SettingsTab):
 
     def open_folder(self, folder: os.PathLike[str] | str) -> bool:
         """Open ``folder`` in the file manager (created first if missing); when none opens it,
-        say so with the path to copy (the button did nothing, without a word)."""
+        now or once xdg-open gives up, say so with the path to copy (the button did nothing,
+        without a word). False when no opener could be started."""
         path = ensure_dir(Path(folder))
-        opened = QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
-        self.open_problem.setText(
-            "" if opened else f"No file manager opened {path}; the path above can be selected and copied."
-        )
+        problem = f"No file manager opened {path}; the path above can be selected and copied."
+        self.open_problem.setText("")
+
+        def failed() -> None:  # (from xdg-open's watcher thread: the signal queues it)
+            with contextlib.suppress(RuntimeError):  # the window was closed meanwhile
+                self.open_failed.emit(problem)
+
+        opened = open_in_file_manager(path, failed)
+        if not opened:
+            self.open_problem.setText(problem)
         return opened
 
     def run_doctor(self) -> None:
