@@ -130,6 +130,23 @@ def test_offline_download_gives_clear_error(qtbot, tab, monkeypatch: pytest.Monk
     assert tab.download_button.isEnabled()  # can retry
 
 
+def test_a_failed_download_is_not_still_reported_when_the_window_opens_again(  # type: ignore[no-untyped-def]
+    qtbot, tab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # "Download failed: …" stayed on the tab when the window was closed and opened days later.
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing listens: connection refused
+    tab.download_button.click()
+    qtbot.waitUntil(lambda: tab._job is None, timeout=60000)
+    assert tab.message.text().startswith("Download failed:")
+    window = tab.window()
+    window.hide()
+    window.show()
+    window.show_tab("model")
+    qtbot.waitUntil(tab.isVisible, timeout=5000)
+    assert tab.message.text() == ""
+    assert tab.download_button.isEnabled()  # the try can be made again
+
+
 def test_cancel_breaks_off_a_stalled_download(qtbot, stalled, tab) -> None:  # type: ignore[no-untyped-def]
     tab.download_button.click()
     qtbot.waitUntil(stalled.requested.is_set, timeout=10000)  # waiting for an answer now

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QHideEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -388,6 +389,15 @@ class ModelTab(SettingsTab):
             self.message.setStyleSheet("")
             self.message.setText(f"{name} is installed. Click “Use this model” to switch to it.")
         self.refresh()
+
+    def hideEvent(self, event: QHideEvent) -> None:  # Qt override
+        """A finished download's word ("Download failed: …", "installed", "cancelled") belongs
+        to that try: it stayed on the tab across tab switches and the window's closing and
+        opening again, a failure of last week read as today's. A running download keeps its."""
+        if self._job is None:
+            self.message.setStyleSheet("")
+            self.message.setText("")
+        super().hideEvent(event)
 
     def remove_selected(self) -> None:
         """Delete the selected downloaded model."""
