@@ -524,6 +524,17 @@ def test_vocabulary_tab(qtbot, config_path: Path, write_settings, tmp_path: Path
     assert tab.term_list() == ["PyPI", "scikit-learn", "pypi"]
 
 
+def test_each_way_of_hinting_the_terms_says_what_it_does(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
+    # "Hint terms as hotwords" was a choice with no word on what hotwords are.
+    write_settings(Settings())
+    window = open_window(qtbot, config_path)
+    bias = window.pages["vocabulary"].bias
+    tips = {bias.itemData(i): bias.itemData(i, Qt.ItemDataRole.ToolTipRole) for i in range(bias.count())}
+    assert set(tips) == {"prompt", "hotwords", "both", "none"}
+    assert all(tip for tip in tips.values()), tips
+    assert "faster-whisper's hotwords" in tips["hotwords"] and "default" in tips["prompt"]
+
+
 def test_a_rule_that_cannot_run_is_shown_and_not_saved(  # type: ignore[no-untyped-def]
     qtbot, config_path: Path, write_settings
 ) -> None:

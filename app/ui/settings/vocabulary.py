@@ -96,13 +96,29 @@ class VocabularyTab(SettingsTab):
         self.autocorrect = QCheckBox("Fix near misses (“psychic learn” → scikit-learn)")
         self.autocorrect.toggled.connect(self.changed)
         self.bias = QComboBox()
-        for value, label in (
-            ("prompt", "Hint terms in the prompt"),
-            ("hotwords", "Hint terms as hotwords"),
-            ("both", "Prompt and hotwords"),
-            ("none", "Don't hint the model"),
+        for value, label, tip in (
+            (
+                "prompt",
+                "Hint terms in the prompt",
+                "Whisper reads as if the terms had just been said before: it then spells them as "
+                "listed. Measured best on our jargon recordings (the default).",
+            ),
+            (
+                "hotwords",
+                "Hint terms as hotwords",
+                "The terms go in as faster-whisper's hotwords, a hint placed before everything "
+                "else Whisper is told; it leaves the prompt to the text said just before.",
+            ),
+            ("both", "Prompt and hotwords", "Both hints at once."),
+            (
+                "none",
+                "Don't hint the model",
+                "Whisper hears without hints; near misses are still fixed when that is ticked.",
+            ),
         ):
             self.bias.addItem(label, value)
+            self.bias.setItemData(self.bias.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+        self.bias.setToolTip("How the terms steer Whisper as it listens (hover a choice for what it does)")
         self.bias.currentIndexChanged.connect(self.changed)
         opts.addWidget(self.autocorrect)
         opts.addStretch(1)
