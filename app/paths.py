@@ -121,6 +121,18 @@ def check_export_target(path: Path) -> None:
         )
 
 
+def open_export(path: Path) -> IO[str]:
+    """Open ``path`` to write an export of the user's words (history, an eval's transcripts):
+    refused in Holdtype's own folders (:func:`check_export_target`); truncated, and mode 0600
+    also when it was there before with another mode (the old mode would open it to others).
+    """
+    check_export_target(path)
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+    if hasattr(os, "fchmod"):  # not on Windows, where modes do not apply
+        os.fchmod(fd, 0o600)
+    return os.fdopen(fd, "w", encoding="utf-8", newline="")
+
+
 def _identity(path: Path) -> tuple[int, int] | None:
     """The (device, inode) of ``path``, following links; None when it cannot be read."""
     try:

@@ -409,6 +409,11 @@ def test_eval_refuses_a_results_file_it_cannot_write_before_it_starts(tmp_path) 
     manifest.write_text('{"path": "missing.wav", "text": "hi"}\n')  # read after the check
     out = str(tmp_path / "nowhere" / "eval.json")
     _one_line_error(holdtype("eval", str(manifest), "--mode", "raw", "--json-out", out), "no folder")
+    # Named after Holdtype's settings file, it replaced them (moved aside as broken next time).
+    save_settings(Settings(llm=LLMSettings(model="kept-model")))
+    config = holdtype("config", "path").stdout.strip()
+    _one_line_error(holdtype("eval", str(manifest), "--mode", "raw", "--json-out", config), "own folder")
+    assert holdtype("config", "get", "llm.model").stdout.strip() == "kept-model"
     negative = holdtype("modes", "test", "clean", "hi", "--sample", "-1")
     assert negative.returncode == 2 and "not in the range" in negative.stderr
 
@@ -425,6 +430,23 @@ def test_eval_gives_no_model_latency_when_no_model_was_asked(speak, tmp_path) ->
     assert proc.returncode == 0, proc.stderr
     clean = {m["mode"]: m for m in json.loads(out.read_text())["modes"]}["clean"]
     assert clean["fallback_rate"] == 1.0 and clean["latency_median_ms"] is None
+    if os.name == "posix":
+        assert out.stat().st_mode & 0o777 == 0o600  # transcripts, private as history exports are
+
+
+def test_eval_gives_no_model_latency_for_calls_that_failed(speak, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # A refused connection's time showed as the model's "median ms" (1431 ms).
+    write_llm_models([model_entry("holdtype-down", "http://127.0.0.1:9/v1")])  # nothing listens
+    save_settings(Settings(llm=LLMSettings(model="holdtype-down", timeout_s=5)))
+    manifest = tmp_path / "clips.jsonl"
+    manifest.write_text(json.dumps({"path": str(speak("Open the door.")), "text": "Open the door."}) + "\n")
+    out = tmp_path / "eval.json"
+    proc = holdtype("eval", str(manifest), "--mode", "clean", "--mode", "clean", "--json-out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(out.read_text())["modes"]
+    assert [m["mode"] for m in rows] == ["raw", "clean"]  # asked twice, measured once
+    assert rows[1]["calls"] == 1 and rows[1]["fallback_rate"] == 1.0
+    assert rows[1]["latency_median_ms"] is None
 
 
 @pytest.mark.llm

@@ -31,7 +31,10 @@ def latency(clips: Path | None, lengths: str, repeats: int, json_out: Path | Non
     Example: holdtype bench latency --clips ../shared/data/speech/manifest.jsonl
     """
     from app.bench import latency as bench
+    from app.paths import check_export_target
 
+    if json_out is not None:
+        check_export_target(json_out)  # not over Holdtype's settings or history, after minutes of work
     config = settings()
     wanted = [float(x) for x in lengths.split(",") if x.strip()]
     with bench.temporary_synth_dir() as tmp:

@@ -23,6 +23,7 @@ from typing import Any
 import click
 
 from app.errors import HoldtypeError
+from app.paths import check_export_target, open_export
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +137,13 @@ def eval_command(
 ) -> None:
     """Compare raw transcripts against LLM modes on a manifest of clips.
 
+    \b
+    MANIFEST is either
+      JSON lines: {"path": "a.wav", "text": "reference", "terms": ["PyPI"]}
+        (path relative to the manifest; text and terms optional), or
+      a TSV with the columns id, voice, text, terms (terms split by |),
+        each clip's audio at audio/<id>.wav beside it.
+
     Example: holdtype eval clips/manifest.tsv --mode clean --mode email --samples 3
     """
     from app.commands._common import settings as load_settings
@@ -143,10 +151,13 @@ def eval_command(
     from app.llm.runner import ModeRunner
 
     cfg = load_settings()
+    modes = tuple(dict.fromkeys(modes))  # (--mode clean twice: two rows, one set of outputs)
     for name in modes:
         get_mode(name)  # unknown or broken modes fail before any transcription
-    if json_out is not None and not json_out.absolute().parent.is_dir():  # not after every clip and call
-        raise HoldtypeError(f"no folder {json_out.absolute().parent} to write {json_out.name} in")
+    if json_out is not None:  # not after every clip and call
+        check_export_target(json_out)  # (it held the history, or the settings, until moved aside)
+        if not json_out.absolute().parent.is_dir():
+            raise HoldtypeError(f"no folder {json_out.absolute().parent} to write {json_out.name} in")
     clips = read_clips(manifest)[:limit] if limit else read_clips(manifest)
     absent = [str(c.audio) for c in clips if not c.audio.is_file()]
     if absent:
@@ -179,7 +190,8 @@ def eval_command(
             "modes": summaries,
             "outputs": {s.mode: s.outputs for s in scores},
         }
-        json_out.write_text(json.dumps(payload, indent=2, ensure_ascii=False), encoding="utf-8")
+        with open_export(json_out) as handle:  # transcripts: private, as history exports are
+            handle.write(json.dumps(payload, indent=2, ensure_ascii=False))
         click.echo(f"wrote {json_out}", err=True)
 
 
@@ -216,8 +228,8 @@ def _score(score: ModeScore, clip: Clip, result: Any) -> None:
         score.reasons[reason] = score.reasons.get(reason, 0) + 1
     if result.cached:
         score.cached += 1
-    elif result.attempts:  # a model was asked (a mode that fell back before any call was not)
-        score.fresh_ms.append(result.llm_ms)
+    elif result.raw_reply is not None:  # the model answered: a refused connection, a timeout,
+        score.fresh_ms.append(result.llm_ms)  # a mode that fell back before any call took no model time
     score.tokens_in += result.input_tokens or 0
     score.tokens_out += result.output_tokens or 0
     score.outputs.append({"id": clip.id, "text": result.text, "fallback_reason": result.fallback_reason})

@@ -36,6 +36,7 @@ from app.paths import (
     get_paths,
     lock_within,
     move_aside,
+    open_export,
     private_file,
     replace_file,
 )
@@ -541,12 +542,9 @@ class HistoryStore:
         Returns the number of entries written. A file in Holdtype's own folders is refused
         (:func:`app.paths.check_export_target`).
         """
-        check_export_target(path)
+        check_export_target(path)  # (before a file name's format is questioned)
         fmt = fmt or export_format(path)
-        fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-        if hasattr(os, "fchmod"):  # not on Windows, where modes do not apply
-            os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+        with open_export(path) as handle:
             return self.export_to(handle, fmt)
 
     def export_to(self, handle: IO[str], fmt: ExportFormat) -> int:
