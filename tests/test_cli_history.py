@@ -414,3 +414,28 @@ def test_paste_puts_an_entry_into_the_focused_window(
         "history", "paste", env={"DISPLAY": "", "XDG_SESSION_TYPE": "x11", "WAYLAND_DISPLAY": ""}
     )
     assert nowhere.returncode == 1 and "Traceback" not in nowhere.stderr and "DISPLAY" in nowhere.stderr
+
+
+def test_a_shorter_retention_set_from_the_cli_says_what_it_deletes_and_asks(tmp_path: Path) -> None:
+    # `config set history.retention_days 1` said "history.retention_days = 1", and the next
+    # start deleted 3562 of 5000 entries without a word (the settings window asks first).
+    now = time.time()
+    with HistoryStore() as store:
+        for age_days in (3, 2, 0):
+            store.add(
+                HistoryEntry(
+                    outcome=Outcome.PASTED, text=f"{age_days} days old", created=now - age_days * 86400
+                )
+            )
+    refused = holdtype("config", "set", "history.retention_days", "1")  # no terminal to ask in
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert "2 history entries older than a day would be deleted for good; add --yes" in refused.stderr
+    assert holdtype("config", "get", "history.retention_days").stdout.strip() == "null"
+    kept = holdtype("config", "set", "history.retention_days", "30")  # deletes nothing: not asked
+    assert kept.returncode == 0 and "note:" not in kept.stderr, kept.stderr
+    done = holdtype("config", "set", "history.retention_days", "1", "--yes")
+    assert done.returncode == 0, done.stderr
+    assert "2 history entries older than a day are deleted for good" in done.stderr
+    assert holdtype("config", "get", "history.retention_days").stdout.strip() == "1"
+    with HistoryStore() as store:
+        assert store.count() == 3  # (deleted by the running app, or at its next start)

@@ -15,6 +15,7 @@ MODULES = [
     "app.errors",
     "app.history.again",
     "app.history.store",
+    "app.history.retention",
     "app.hotkey.binding",
     "app.hotkey.gesture",
     "app.hotkey.grab",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Collection, Mapping
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import click
 from app.commands._common import editing, load, save
 from app.config import (
     KEYS_GO_TO_LLM,
+    HistorySettings,
     HotkeySettings,
     Settings,
     check_terms,
@@ -20,7 +22,7 @@ from app.config import (
     set_text,
     settings_to_toml,
 )
-from app.errors import ConfigError
+from app.errors import ConfigError, HoldtypeError
 from app.paths import get_paths
 
 
@@ -106,7 +108,8 @@ def config_get(key: str) -> None:
 @config.command("set", context_settings={"ignore_unknown_options": True})
 @click.argument("key")
 @click.argument("value")
-def config_set(key: str, value: str) -> None:
+@click.option("--yes", is_flag=True, help="Do not ask before a shorter history retention deletes entries.")
+def config_set(key: str, value: str, yes: bool) -> None:
     """Change one setting (validated). Example: holdtype config set hotkey.mode toggle
 
     VALUE is read as JSON/TOML when it parses (numbers, true/false, lists), else as text;
@@ -116,9 +119,15 @@ def config_set(key: str, value: str) -> None:
     added on its own (`modes.apps.firefox clean`), and taken out with `none`. A value shaped
     like an API key is refused for every setting: keys go in llm's key store (`llm keys set
     openai`).
+
+    A shorter `history.retention_days` that deletes entries says how many and asks first
+    (without a terminal to ask in, it takes --yes).
     """
     if looks_like_api_key(value):  # the settings file is plain text, and no setting is a key
         raise click.ClickException(f"not saved: this looks like an API key; {KEYS_GO_TO_LLM}")
+    if _touches(key, "history.retention_days"):  # (asked before the settings are locked)
+        before = load().settings
+        _confirm_retention(before.history.retention_days, set_text(before, key, value).history, yes)
     with editing() as current:
         new = _normalised(key, set_text(current, key, value))  # a key inside JSON: save refuses it
         notes = _check_in_place(key, new, current)
@@ -134,6 +143,35 @@ def config_set(key: str, value: str) -> None:
         click.echo(f"{key} = {shown if isinstance(shown, str) else json.dumps(shown, ensure_ascii=False)}")
     for note in notes:
         click.echo(f"note: {note}", err=True)
+
+
+def _confirm_retention(old_days: int | None, new: HistorySettings, yes: bool) -> None:
+    """Say how many entries a shorter retention deletes, and go on only when the user says so
+    (``--yes``, or asked on the terminal): the running app, or the next start, deletes them at
+    once, for good. Set from the CLI, 3562 of 5000 entries went without a word."""
+    days = new.retention_days
+    if days is None or (old_days is not None and days >= old_days):
+        return
+    if not get_paths().history_db.exists():
+        return
+    from app.history.retention import days_wording, entries_wording
+    from app.history.store import HistoryStore
+
+    try:
+        with HistoryStore() as store:
+            gone = store.count_past(days)
+    except HoldtypeError:  # unreadable: it is reported where it is used, and nothing is pruned
+        return
+    if not gone:
+        return
+    what = f"{entries_wording(gone, 'history')} older than {days_wording(days)}"
+    if yes:
+        click.echo(f"note: {what} are deleted for good, with any kept recordings", err=True)
+        return
+    if sys.stdin is None or not sys.stdin.isatty():
+        raise click.ClickException(f"not saved: {what} would be deleted for good; add --yes to go on")
+    if not click.confirm(f"{what} will be deleted for good, with any kept recordings. Go on?", err=True):
+        raise click.ClickException("not saved; history is kept as it was")
 
 
 def _touches(key: str, setting: str) -> bool:

@@ -23,6 +23,24 @@ log = logging.getLogger(__name__)
 PRUNE_EVERY_S = 3600.0  # how often a running app deletes history past its retention, idle or not
 
 
+def days_wording(days: float) -> str:
+    """``days`` of a retention in words.
+
+    >>> days_wording(1), days_wording(30), days_wording(0.5)
+    ('a day', '30 days', '0.5 days')
+    """
+    return "a day" if days == 1 else f"{days:g} days"
+
+
+def entries_wording(count: int, kind: str = "") -> str:
+    """``count`` entries (of a ``kind``) in words.
+
+    >>> entries_wording(1), entries_wording(3562, "history")
+    ('1 entry', '3562 history entries')
+    """
+    return f"{count} {kind + ' ' if kind else ''}{'entry' if count == 1 else 'entries'}"
+
+
 class Retention:
     """Prunes history (and the reply cache) past the retention, on the output worker."""
 
@@ -69,15 +87,13 @@ class Retention:
         try:
             removed = self._history().prune(days)
         except HistoryError as exc:
-            message = f"{exc}; entries older than {days} days are deleted later"
+            message = f"{exc}; entries older than {days_wording(days)} are deleted later"
             self._publish(ev.ErrorRaised(message, "history"))
             return
         if removed:
-            log.info("deleted %d history entries older than %d days", removed, days)
+            said = f"Deleted {entries_wording(removed, 'history')} older than {days_wording(days)}"
+            log.info("%s", said)
             if announce:  # (the retention was just shortened: the history window refreshes)
-                entries = "entry" if removed == 1 else "entries"
-                older = "a day" if days == 1 else f"{days:g} days"
-                said = f"Deleted {removed} history {entries} older than {older}"
                 self._publish(ev.Notice(said, "history"))
         self._prune_reply_cache(days)
 
@@ -92,7 +108,7 @@ class Retention:
             with LLMCache(self._settings().llm) as cache:
                 removed = cache.clear(older_than_days=days)
         except CACHE_FAILURES as exc:  # (another program holds it: the next pruning tries again)
-            log.warning("LLM replies older than %s days are deleted later: %s", days, exc)
+            log.warning("LLM replies older than %s are deleted later: %s", days_wording(days), exc)
             return
         if removed:
-            log.info("deleted %d LLM replies older than %s days", removed, days)
+            log.info("deleted %d LLM replies older than %s", removed, days_wording(days))

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from app.config import Settings
 from app.errors import HoldtypeError
+from app.history.retention import days_wording, entries_wording
 from app.ui.settings.base import Job, SettingsTab, TabContext, on_delete_key, open_question, section
 from app.ui.sounds import portaudio_stream
 
@@ -422,15 +423,17 @@ class HistoryTab(SettingsTab):
             try:
                 gone = self.store().count_past(days)
             except HoldtypeError as exc:
-                log.warning("could not count the entries a retention of %d days deletes: %s", days, exc)
+                log.warning(
+                    "could not count the entries a retention of %s deletes: %s", days_wording(days), exc
+                )
         if not gone:
             self._kept_days = days
             self.changed()
             return
         yes = QMessageBox.StandardButton.Yes
         cancel = QMessageBox.StandardButton.Cancel
-        what = "1 entry" if gone == 1 else f"{gone} entries"
-        older = "a day" if days == 1 else f"{days} days"
+        what = entries_wording(gone)
+        older = days_wording(days)
 
         def answered(answer: QMessageBox.StandardButton) -> None:
             if answer == yes:
