@@ -476,6 +476,20 @@ def test_doctor_fails_a_display_no_x_server_answers() -> None:
     assert result.returncode == 1
 
 
+def test_the_tray_start_says_in_one_line_that_the_session_named_does_not_answer() -> None:
+    # An expired `ssh -X`, sudo without the Xauthority: Qt aborted the process ("Fatal Python
+    # error: Aborted", two stacks, exit 134) and its own reason was lost.
+    for env, said in (
+        ({"DISPLAY": ":4242", "WAYLAND_DISPLAY": ""}, "cannot open X display :4242"),
+        ({"DISPLAY": "", "WAYLAND_DISPLAY": "holdtype-no-such-wayland"}, "cannot reach Wayland display"),
+    ):
+        result = holdtype(env={**env, "QT_QPA_PLATFORM": "", "XDG_SESSION_TYPE": ""}, timeout=60)
+        assert result.returncode == 1, result.stderr
+        assert "Fatal Python error" not in result.stderr and "Traceback" not in result.stderr
+        errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+        assert len(errors) == 1 and said in errors[0] and "desktop session" in errors[0], result.stderr
+
+
 def test_doctor_loads_the_model_to_find_a_damaged_one(tmp_path: Path) -> None:
     # Only the files' presence was checked: "[ok  ] model", then every dictation failed to load it.
     from app.transcribe.models import embedded_model_path

@@ -328,14 +328,11 @@ def _display() -> Check:
     fix = "run Holdtype inside your desktop session"
     if not display:
         return Check("display", False, "DISPLAY is not set", fix)
-    from app.errors import short_reason
+    from app.display_check import x11_problem
 
-    try:
-        from Xlib import display as xdisplay
-
-        xdisplay.Display(display).close()
-    except Exception as exc:  # Xlib's ConnectionClosedError, DisplayNameError, OSError...
-        return Check("display", False, f"cannot open X display {display}: {short_reason(exc)}", fix)
+    problem = x11_problem(display)
+    if problem:
+        return Check("display", False, problem, fix)
     return Check("display", True, f"X11 {display}")
 
 

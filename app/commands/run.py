@@ -221,6 +221,14 @@ def run(no_tray: bool) -> None:
             "no graphical session (DISPLAY and WAYLAND_DISPLAY are unset), so there is no tray to "
             "show: start Holdtype from your desktop session, or run `holdtype run --no-tray`"
         )
+    from app.display_check import session_problem
+
+    problem = session_problem()
+    if problem:  # (Qt would abort the process, its reason lost)
+        raise HoldtypeError(
+            f"{problem}, so there is no tray to show: start Holdtype inside your desktop session "
+            "(an ssh -X session may have expired; sudo needs your Xauthority)"
+        )
     from app.ui.app import run_tray
 
     loaded = load()
