@@ -396,6 +396,27 @@ def run_tray(settings: Settings, config_path: Path | None = None, problem: str |
     app.setQuitOnLastWindowClosed(False)
     gc_timer = collect_on_main_thread(app)  # noqa: F841 - kept alive by its parent
     app.setWindowIcon(QIcon(str(resources_dir() / "icons" / "holdtype.png")))
+    try:
+        return _start_tray(app, settings, config_path, problem)
+    except (HoldtypeError, OSError) as exc:
+        if not isinstance(exc, BrokenPipeError):
+            _say_cannot_start(exc)
+        raise  # (and on standard error, as the CLI says it)
+
+
+def _say_cannot_start(exc: HoldtypeError | OSError) -> None:
+    """Show why the tray app cannot start in a window: started from the menu or at login, its
+    one line went to a standard error nobody reads, and Holdtype just never appeared."""
+    from app.cli import os_error_line
+
+    line = os_error_line(exc) if isinstance(exc, OSError) else str(exc)
+    box = QMessageBox(QMessageBox.Icon.Critical, "Holdtype cannot start", line)
+    box.setObjectName("holdtype-cannot-start")
+    box.exec()
+
+
+def _start_tray(app: QApplication, settings: Settings, config_path: Path | None, problem: str | None) -> int:
+    """The tray app's start after Qt's: one instance, the log file, the engine; then Qt's loop."""
     if ask_running_instance():
         log.info("Holdtype is already running; asked it to show its settings")
         return 0

@@ -261,3 +261,37 @@ def test_a_start_waits_for_a_loop_that_is_stopping(display, tmp_path, holdtype_h
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+
+
+def test_a_tray_that_cannot_start_says_why_in_a_window(display, tmp_path, holdtype_home) -> None:  # type: ignore[no-untyped-def]
+    """Started from the menu, a start that failed (here: the instance lock cannot be made, a
+    folder is in its place; a read-only data folder did the same) wrote its one line to a
+    standard error nobody reads, and Holdtype never appeared."""
+    from app.paths import get_paths
+    from tests.fixtures.waiting import wait_for
+
+    (get_paths().data_dir / "instance.lock").mkdir(parents=True)
+    tray = subprocess.Popen(
+        [sys.executable, "-m", "app", "run"],
+        env=_start_env(display, holdtype_home),
+        cwd=str(_root()),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+
+        def message_box() -> str:
+            found = display.run("xdotool", "search", "--name", "Holdtype cannot start", check=False)
+            return found.stdout.split()[0] if found.stdout.split() else ""
+
+        box = wait_for(message_box, timeout=60, what="the 'cannot start' message box", interval=0.2)
+        display.run("xdotool", "windowfocus", "--sync", box)
+        display.run("xdotool", "key", "Return")
+        _, err = tray.communicate(timeout=30)
+        assert tray.returncode == 1 and "Traceback" not in err, err
+        assert "instance.lock" in next(line for line in err.splitlines() if line.startswith("Error:"))
+    finally:
+        if tray.poll() is None:
+            tray.kill()
+            tray.communicate()
