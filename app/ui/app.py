@@ -108,11 +108,13 @@ def welcome_text(settings: Settings, tray_available: bool, problems: Sequence[st
         )
     elif os.environ.get("WAYLAND_DISPLAY") or os.environ.get("XDG_SESSION_TYPE") == "wayland":
         parts.append(
-            "<p><b>One more step on Wayland:</b> the global hotkey needs permission to read the "
-            "keyboard — add yourself to the <code>input</code> group (<code>sudo usermod -aG input "
-            "$USER</code>, then log in again), bind a desktop shortcut to <code>holdtype dictate "
-            "toggle</code>, or pick an X11 session; pasting needs "
-            "<code>wl-clipboard</code> and <code>ydotool</code>.</p>"
+            "<p><b>One more step on Wayland:</b> Wayland does not let apps watch global keys. "
+            "Bind a desktop shortcut to <code>holdtype dictate toggle</code> (GNOME: Settings → "
+            "Keyboard → Custom Shortcuts), or let Holdtype read the keyboard itself: join the "
+            "<code>input</code> group (<code>sudo usermod -aG input $USER</code>, then log in "
+            "again) and start Holdtype with <code>PYNPUT_BACKEND=uinput</code>; or pick an X11 "
+            "session. Pasting needs <code>wl-clipboard</code> and <code>wtype</code> (or "
+            "<code>ydotool</code>).</p>"
         )
     if problems:  # said as they happened too, but a first start should not claim all is well
         listed = "".join(f"<li>{html.escape(problem)}</li>" for problem in problems)

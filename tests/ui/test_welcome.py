@@ -27,6 +27,9 @@ def test_welcome_on_wayland_without_tray(monkeypatch: pytest.MonkeyPatch) -> Non
     text = welcome_text(settings, tray_available=False)
     assert "Press <b>Ctrl+Alt+Space</b>" in text and "press Ctrl+Alt+Space again" in text
     assert "input</code> group" in text
+    # Joining the group alone did nothing: the keyboard is read only with the uinput backend.
+    assert "<code>PYNPUT_BACKEND=uinput</code>" in text and "holdtype dictate toggle" in text
+    assert "<code>wtype</code>" in text  # as doctor and setup.sh say (it named only ydotool)
     assert "No system tray" in text
 
 
