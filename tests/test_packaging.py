@@ -249,16 +249,32 @@ def test_setup_refuses_a_python_older_than_3_10_before_it_installs_anything(tmp_
     assert result.returncode == 1
     assert "needs Python 3.10 or newer" in result.stderr and "Python 3.8.18" in result.stderr
     assert "installing" not in result.stderr and "-m venv" not in calls.read_text()
+    # A Python that is not there: said as such (it read "python3.99 is ...: command not found\nmissing.")
+    absent = subprocess.run(
+        ["bash", str(PACKAGING / "linux" / "setup.sh")],
+        env={"PATH": "/usr/bin:/bin", "PYTHON": "python3.99"},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert absent.returncode == 1 and "command not found" not in absent.stderr
+    assert absent.stderr.strip() == (
+        "holdtype setup: no Python here named python3.99; install Python 3.10 or newer (or set PYTHON=...)."
+    )
 
 
 def test_setup_refuses_an_unknown_option_and_goes_on_without_apt(tmp_path: Path) -> None:
     """`setup.sh --help` (or -dev) ran a whole install; off Debian/Ubuntu it listed every
     package as missing and died on `apt-get: command not found`."""
     script = str(PACKAGING / "linux" / "setup.sh")
-    wrong = subprocess.run(
+    wrong = subprocess.run(["bash", script, "-dev"], capture_output=True, text=True, check=False, timeout=60)
+    assert wrong.returncode == 2 and "usage: bash packaging/linux/setup.sh [--dev]" in wrong.stderr
+    # --help is asked for, not a mistake: the usage on standard output, exit 0.
+    helped = subprocess.run(
         ["bash", script, "--help"], capture_output=True, text=True, check=False, timeout=60
     )
-    assert wrong.returncode == 2 and "usage: bash packaging/linux/setup.sh [--dev]" in wrong.stderr
+    assert helped.returncode == 0 and helped.stdout.startswith("usage: bash packaging/linux/setup.sh")
     # A machine without apt: a PATH of the few tools the script uses, none of apt's; the
     # script in a checkout of its own, with no .venv (this one's must not be touched).
     checkout = tmp_path / "checkout" / "packaging" / "linux"

@@ -8,11 +8,16 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 DEV=0
+USAGE="usage: bash packaging/linux/setup.sh [--dev]   (--dev adds the test tools)"
 case "${1:-}" in
   "") ;;
   --dev) DEV=1 ;;
+  -h|--help)
+    echo "$USAGE"
+    exit 0
+    ;;
   *)
-    echo "usage: bash packaging/linux/setup.sh [--dev]   (--dev adds the test tools)" >&2
+    echo "$USAGE" >&2
     exit 2
     ;;
 esac
@@ -40,6 +45,10 @@ APT_DEV=(
 )
 
 PY="${PYTHON:-python3}"
+if ! command -v "$PY" >/dev/null 2>&1; then
+  echo "holdtype setup: no Python here named $PY; install Python 3.10 or newer (or set PYTHON=...)." >&2
+  exit 1
+fi
 # Holdtype needs Python 3.10 or newer: pip's own refusal comes only after the apt step, and
 # names the package, not what to do.
 if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
@@ -92,4 +101,4 @@ if (( DEV )); then
 else
   "${VPIP[@]}" -e "$ROOT"
 fi
-echo "holdtype setup: ready. Start it: $ROOT/.venv/bin/holdtype  (check the machine: .venv/bin/holdtype doctor)" >&2
+echo "holdtype setup: ready. Start it: $ROOT/.venv/bin/holdtype  (check the machine: $ROOT/.venv/bin/holdtype doctor)" >&2
