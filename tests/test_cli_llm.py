@@ -200,6 +200,9 @@ def test_modes_test_raw_says_no_model_is_called() -> None:
     proc = holdtype("modes", "test", "raw", "hello there")
     assert proc.returncode == 0 and proc.stdout.strip() == "hello there"
     assert "calls no model" in proc.stderr and "None" not in proc.stderr  # was "None: 0 ms"
+    # clean does call a model, only not for no text (it said "mode clean calls no model")
+    empty = holdtype("modes", "test", "clean", "")
+    assert empty.returncode == 0 and "the text is empty: no model was asked" in empty.stderr, empty.stderr
 
 
 def test_modes_test_gives_the_mode_the_text_after_the_vocabulary_and_rules() -> None:

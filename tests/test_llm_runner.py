@@ -78,6 +78,18 @@ def test_server_down_falls_back_with_reason() -> None:
     assert f"nothing answers at http://127.0.0.1:{port}/v1: is its server running?" in result.fallback_reason
 
 
+def test_a_server_with_no_such_api_says_to_check_the_api_base(chat_stub: OpenAIChatStub) -> None:
+    # An api_base without its /v1 gave a bare "NotFoundError: Error code: 404".
+    chat_stub.status = 404
+    chat_stub.error = "File Not Found"
+    write_llm_models([model_entry("nov1", chat_stub.api_base.removesuffix("/v1"))])
+    result = ModeRunner(_settings("nov1", timeout_s=30)).run("clean", TEXT)
+    assert result.text == TEXT and result.fallback_reason, result
+    assert "NotFoundError" in result.fallback_reason
+    assert "check the model's name, and its api_base" in result.fallback_reason
+    assert "usually ends in /v1" in result.fallback_reason
+
+
 def test_server_slower_than_time_limit_falls_back() -> None:
     stub = SilentStub()  # STUB: accepts and never answers
     try:

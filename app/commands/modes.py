@@ -125,6 +125,9 @@ def test_mode(name: str, text: str, sample: int, as_json: bool) -> None:
     click.echo(result.text)
     if result.fallback_reason:
         raise click.ClickException(f"mode {name} fell back to the input: {result.fallback_reason}")
+    if result.model is None and not text.strip():  # (clean calls a model, but not for nothing)
+        click.secho("the text is empty: no model was asked", err=True, fg="bright_black")
+        return
     if result.model is None:  # a mode with no LLM step (raw): nothing was called
         click.secho(f"mode {name} calls no model; the text is pasted as it is", err=True, fg="bright_black")
         return

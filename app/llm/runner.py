@@ -604,6 +604,11 @@ def _call_with_timeout(
             f"{model_id} failed: {type(exc).__name__}: {_one_line(exc)} (nothing answers at "
             f"{server}: is its server running?)"
         )
+    if server and type(exc).__name__ == "NotFoundError":  # a bare "Error code: 404"
+        raise _Fallback(
+            f"{model_id} failed: {type(exc).__name__}: {_one_line(exc)} (check the model's name, "
+            f"and its api_base {server}: OpenAI-compatible servers' usually ends in /v1)"
+        )
     raise _Fallback(f"{model_id} failed: {type(exc).__name__}: {_one_line(exc)}")
 
 
