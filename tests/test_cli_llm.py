@@ -311,6 +311,12 @@ def test_config_set_llm_model_notes_a_model_llm_does_not_know() -> None:
     assert typo.returncode == 0, typo.stderr  # kept: its plugin may be installed next
     assert "knows no model 'holdtype-test-knwon'" in typo.stderr and "holdtype llm models" in typo.stderr
     assert holdtype("config", "get", "llm.model").stdout.strip() == "holdtype-test-knwon"
+    # A name with a key pasted after it (no prefix the key check knows) went into the file.
+    secret = "aB3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW"
+    pasted = holdtype("config", "set", "llm.model", f"mistral-key {secret}")
+    _one_line_error(pasted, "a model's name has no spaces")
+    assert secret not in pasted.stderr + pasted.stdout
+    assert holdtype("config", "get", "llm.model").stdout.strip() == "holdtype-test-knwon"
 
 
 def test_cache_commands() -> None:

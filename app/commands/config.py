@@ -333,6 +333,11 @@ def _llm_model_notes(model_id: str) -> list[str]:
     from app.llm.setup import unknown_model_note
 
     note = unknown_model_note(model_id, "or pick one from `holdtype llm models`")
+    if note and len(model_id.split()) > 1:  # two words no model knows: a name and a key, pasted
+        raise ConfigError(
+            f"not saved: the llm library knows no model '{model_id.split()[0]} …', and a model's name "
+            "has no spaces; set the name alone (`holdtype llm models` lists them)"
+        )
     return [note] if note else []
 
 
