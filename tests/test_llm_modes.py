@@ -182,8 +182,13 @@ def test_a_mode_file_without_instructions_is_skipped_and_the_built_in_stays(tmp_
     skipped: list[str] = []
     modes = load_modes(tmp_path, skipped=skipped)
     assert modes["clean"].system.strip() and "mine" not in modes
-    assert len(skipped) == 2 and all("gives the model no instructions" in s for s in skipped)
+    empty, mine = skipped
+    # said as it is (it read "gives the model no instructions"), with the way back
+    assert "clean.toml is empty" in empty and "`holdtype modes remove clean`" in empty
+    assert "gives the model no instructions" in mine
     assert not any("Value error" in s for s in skipped)
+    with pytest.raises(ModeError, match="is empty"):
+        get_mode("clean", tmp_path)
 
 
 def test_a_staged_secret_is_hidden_from_the_model_and_the_cache(tmp_path: Path) -> None:

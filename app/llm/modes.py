@@ -155,9 +155,15 @@ def modes_for_app(names: Sequence[str] | None, apps: Mapping[str, str]) -> tuple
 def load_mode_file(path: Path) -> Mode:
     """Load and validate one mode file; the mode's name defaults to the file's stem."""
     try:
-        data = tomllib.loads(read_text(path))
+        text = read_text(path)
+        data = tomllib.loads(text)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ModeError(f"mode file {path} cannot be read: {exc}") from exc
+    if not text.strip():  # `holdtype modes show clean > .../clean.toml` empties it before it is read
+        raise ModeError(
+            f"mode file {path} is empty: write the mode in it (print one to start from into another "
+            f"file, then rename it), or `holdtype modes remove {path.stem}` to go back to the built-in one"
+        )
     data.setdefault("name", path.stem)
     data["source"] = str(path)
     try:
