@@ -27,6 +27,7 @@ MODULES = [
     "app.logs",
     "app.recovery",
     "app.redact",
+    "app.system_packages",
     "app.settings_watch",
     "app.std_streams",
     "app.text.normalize",

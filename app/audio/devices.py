@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from app.errors import AudioError
+from app.system_packages import install_command
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +67,7 @@ def _sd():  # type: ignore[no-untyped-def]
         import sounddevice
     except OSError as exc:  # the PortAudio library itself is missing
         raise AudioError(
-            f"the PortAudio library cannot be loaded ({exc}); on Debian/Ubuntu: "
-            "sudo apt-get install libportaudio2"
+            f"the PortAudio library cannot be loaded ({exc}): {install_command('libportaudio2')}"
         ) from exc
     return sounddevice
 

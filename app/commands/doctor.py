@@ -15,6 +15,7 @@ import click
 
 from app.commands._common import load
 from app.config import load_settings
+from app.system_packages import install_command
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -182,7 +183,7 @@ def portaudio_fix(system: str = sys.platform) -> str:
         )
     if system == "darwin":
         return "brew install portaudio (or: pip install --force-reinstall sounddevice)"
-    return "sudo apt-get install libportaudio2"
+    return install_command("libportaudio2")
 
 
 def _audio() -> Check:
@@ -245,13 +246,13 @@ def _no_input_device_fix() -> str:
     if _sound_server_running():
         return (
             "plug in a microphone; the sound server runs, and PortAudio reaches it through "
-            "ALSA's pulse plugin: sudo apt-get install libasound2-plugins"
+            f"ALSA's pulse plugin: {install_command('libasound2-plugins')}"
         )
     if shutil.which("pipewire-pulse"):
         return "start the sound server: systemctl --user start pipewire pipewire-pulse"
     if shutil.which("pulseaudio"):
         return "start the sound server: pulseaudio --start"
-    return "sudo apt-get install pulseaudio pulseaudio-utils libasound2-plugins libportaudio2"
+    return install_command("pulseaudio", "pulseaudio-utils", "libasound2-plugins", "libportaudio2")
 
 
 def _sound_server_running() -> bool:
@@ -289,12 +290,12 @@ def _session() -> list[Check]:
                     "xclip",
                     bool(clipboard),
                     clipboard or "missing (clipboard; xsel would do too)",
-                    "sudo apt-get install xclip",
+                    install_command("xclip"),
                 )
             )
             found = shutil.which("xdotool")
             checks.append(
-                Check("xdotool", bool(found), found or "missing (paste keys)", "sudo apt-get install xdotool")
+                Check("xdotool", bool(found), found or "missing (paste keys)", install_command("xdotool"))
             )
         elif backend == "wayland":
             from app.insert.wayland import _ydotool_ready
@@ -305,7 +306,7 @@ def _session() -> list[Check]:
                     "wl-copy",
                     bool(found),
                     found or "missing (clipboard)",
-                    "sudo apt-get install wl-clipboard",
+                    install_command("wl-clipboard"),
                 )
             )
             # The paste keys: wtype, or ydotool with its daemon running (WaylandInserter takes either).
@@ -315,7 +316,7 @@ def _session() -> list[Check]:
                     "paste keys",
                     bool(keys),
                     keys or "missing: wtype or ydotool",
-                    "sudo apt-get install wtype",
+                    install_command("wtype"),
                 )
             )
     checks.append(_insert_backend(backend, paste))

@@ -19,6 +19,7 @@ from typing import Literal, Protocol
 
 from app.errors import HoldtypeError
 from app.insert.base import Backend, detect_backend
+from app.system_packages import install_command
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +125,7 @@ class X11Clipboard:
         if not os.environ.get("DISPLAY"):
             return False, "DISPLAY is not set (no X session)"
         if self.tool is None:
-            return False, "neither xclip nor xsel is installed (sudo apt-get install xclip)"
+            return False, f"neither xclip nor xsel is installed ({install_command('xclip')})"
         return True, self.tool
 
     def _tool(self) -> str:
@@ -259,7 +260,9 @@ class X11Clipboard:
     def set_image(self, target: str, data: bytes) -> None:
         """Own the clipboard with an image of type ``target`` (served by a background xclip)."""
         if self._tool() != "xclip":
-            raise ClipboardError("putting an image on the clipboard needs xclip (sudo apt-get install xclip)")
+            raise ClipboardError(
+                f"putting an image on the clipboard needs xclip ({install_command('xclip')})"
+            )
         out = _run([*self._xclip, "-t", target, "-i"], data, detach=True)
         if out.returncode != 0:
             raise ClipboardError(f"xclip could not set the clipboard (exit {out.returncode})")

@@ -26,6 +26,7 @@ from typing import Any
 from app.config import PasteSettings
 from app.insert.base import InsertResult, window_in, with_trailing_space
 from app.insert.clipboard import IMAGE_TARGETS, TEXT_TARGETS, ClipboardError, WaylandClipboard
+from app.system_packages import install_command
 
 log = logging.getLogger(__name__)
 
@@ -135,12 +136,12 @@ class WaylandInserter:
                 return False, "WAYLAND_DISPLAY is not set (X11): holdtype config set paste.backend x11"
             return False, "WAYLAND_DISPLAY is not set: no desktop session here; run Holdtype inside yours"
         if self.settings.strategy == "paste" and not (shutil.which("wl-copy") and shutil.which("wl-paste")):
-            return False, "wl-clipboard is not installed (sudo apt-get install wl-clipboard)"
+            return False, f"wl-clipboard is not installed ({install_command('wl-clipboard')})"
         tool = self._keys_tool()
         if tool is None:
             return False, (
                 "no way to send keys: install wtype (wlroots compositors, KDE) or run ydotoold "
-                "(sudo apt-get install ydotool; needs /dev/uinput); GNOME allows neither for paste"
+                f"({install_command('ydotool')}; needs /dev/uinput); GNOME allows neither for paste"
             )
         return True, f"{self.settings.strategy} with {tool}"
 

@@ -39,6 +39,7 @@ from app.errors import SHOWN_TO_USER
 from app.insert.base import InsertResult, window_in, with_trailing_space
 from app.insert.clipboard import IMAGE_TARGETS, ClipboardError, X11Clipboard
 from app.insert.x11_selection import SelectionOwner
+from app.system_packages import install_command
 
 log = logging.getLogger(__name__)
 #: A text up to this long is typed rather than pasted when the clipboard holds what could not
@@ -151,7 +152,7 @@ class X11Inserter:
                 return False, "DISPLAY is not set (Wayland): holdtype config set paste.backend wayland"
             return False, "DISPLAY is not set: no desktop session here; run Holdtype inside yours"
         if shutil.which("xdotool") is None:
-            return False, "xdotool is not installed (sudo apt-get install xdotool)"
+            return False, f"xdotool is not installed ({install_command('xdotool')})"
         if self.settings.strategy == "paste":
             ok, why = self.clipboard.available()
             if not ok:
@@ -457,7 +458,7 @@ def _xdotool(args: list[str], timeout: float = 10.0) -> str | None:
     """Run xdotool; return None on success or a one-line error."""
     exe = shutil.which("xdotool")
     if exe is None:
-        return "xdotool is not installed (sudo apt-get install xdotool)"
+        return f"xdotool is not installed ({install_command('xdotool')})"
     try:
         out = subprocess.run([exe, *args], capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
