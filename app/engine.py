@@ -39,6 +39,7 @@ import numpy as np
 from app import engine_messages as msg
 from app import events as ev
 from app import native_stderr
+from app.audio.silence import only_silence, silence_notice
 from app.config import HotkeySettings, Settings
 from app.errors import HoldtypeError, ModelMissing
 from app.events import EngineEvent, Outcome, State
@@ -948,6 +949,8 @@ class Engine:
             )
             entry_id = self._keeper.keep(utt, entry, audio)
             self._keeper.link_reply(entry_id, reply_key)
+            if outcome is Outcome.EMPTY and not error and only_silence(audio):
+                self._publish(ev.Notice(silence_notice(self._mic.device_name), "audio"))
             if failed_paste is not None:  # (a history that could not take it says so itself)
                 kept = " and in history" if entry_id is not None else ""
                 self._publish(

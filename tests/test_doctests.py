@@ -8,6 +8,7 @@ import importlib
 import pytest
 
 MODULES = [
+    "app.audio.silence",
     "app.autostart",
     "app.cli",
     "app.commands._common",

@@ -132,6 +132,15 @@ def test_silence_gives_an_empty_result_and_nothing_is_pasted(engine, target_wind
     result = wait_for(lambda: seen.of(ev.UtteranceResult), timeout=60, what="a result")[0]
     assert result.outcome == ev.Outcome.EMPTY
     assert target_window.text() == ""
+    # Digital silence (a muted microphone, a speaker's monitor chosen as the input) is said: an
+    # empty result came back each time without a word on why.
+    said = [n.message for n in seen.of(ev.Notice) if "Heard only silence" in n.message]
+    assert len(said) == 1 and "Settings → Audio" in said[0], seen.of(ev.Notice)
+    # A quiet room (noise at about -60 dBFS) is a microphone that works: nothing to say.
+    room = np.random.default_rng(7).normal(0, 0.001, 32000).astype(np.float32)
+    engine.dictate_audio(room)
+    wait_for(lambda: len(seen.of(ev.UtteranceResult)) == 2, timeout=60, what="a second result")
+    assert len([n for n in seen.of(ev.Notice) if "Heard only silence" in n.message]) == 1
 
 
 def test_failed_paste_leaves_text_in_history_and_on_clipboard(x_env, speak, monkeypatch):
