@@ -28,6 +28,7 @@ from app.ui.settings.live import LiveSettings
 
 if TYPE_CHECKING:
     from app.engine import Engine
+    from app.ui.toast import Toast
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +130,7 @@ class TrayController(QObject):
         self._tray_check.timeout.connect(self.check_tray)
         self._level = -1
         self.about: QMessageBox | None = None
+        self.toast: Toast | None = None  # notifications without a tray (made when needed)
         self.icon = QSystemTrayIcon(state_icon("idle"), self)
         self.menu = QMenu()
         self.menu.setObjectName("holdtype-tray-menu")
@@ -348,10 +350,17 @@ class TrayController(QObject):
             self._refresh()
 
     def notify(self, title: str, message: str, *, error: bool = False) -> None:
-        """Show a desktop notification from the tray icon (logged when there is no tray)."""
+        """Show a desktop notification from the tray icon; without a tray, in a box of
+        Holdtype's own (the words went only to the log: a failed dictation said nothing)."""
         if self.available and self.icon.isVisible():
             kind = QSystemTrayIcon.MessageIcon.Warning if error else QSystemTrayIcon.MessageIcon.Information
             self.icon.showMessage(title, message, kind, 8000)
+            return
+        if self.toast is None:
+            from app.ui.toast import Toast
+
+            self.toast = Toast()
+        self.toast.show_message(title, message, error)
 
     def _on_settings(self, settings: Settings) -> None:
         self.pause_action.setChecked(settings.hotkey.paused)
@@ -411,9 +420,11 @@ class TrayController(QObject):
         return self.available
 
     def hide(self) -> None:
-        """Remove the icon from the tray."""
+        """Remove the icon from the tray (and a notification shown without one)."""
         self._tray_check.stop()
         self.icon.hide()
+        if self.toast is not None:
+            self.toast.hide()
 
     def check_tray(self) -> None:
         """Follow a tray host starting or going away (:attr:`available`, :attr:`problem`)."""

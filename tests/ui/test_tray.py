@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QEvent, QObject
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QLabel, QSystemTrayIcon
 
 from app.config import Settings, load_settings
@@ -52,6 +52,26 @@ def test_without_tray_host_the_app_still_runs_and_says_why(qtbot, holdtype, conf
     text = holdtype.welcome.text()
     assert "Caps Lock" in text and "No system tray" in text
     assert load_settings(config_path).settings.ui.welcomed is True
+
+
+def test_without_tray_host_a_problem_is_shown_in_a_box_of_its_own(  # type: ignore[no-untyped-def]
+    qtbot, qapp, no_audio_device, config_path: Path
+) -> None:
+    """Stock GNOME has no tray: "no input device" went only to the log, and a dictation then
+    failed with nothing on screen saying why."""
+    assert not QSystemTrayIcon.isSystemTrayAvailable()
+    settings = Settings.model_validate({"ui": {"welcomed": True}})
+    ui = HoldtypeApp(settings, config_path=config_path, enable_hotkeys=False, enable_audio=True)
+    try:
+        start_and_wait_ready(qtbot, ui)
+        qtbot.waitUntil(lambda: ui.tray.toast is not None and ui.tray.toast.isVisible(), timeout=10000)
+        toast = ui.tray.toast
+        assert toast is not None and "no input device" in toast.message.text()
+        assert not toast.isActiveWindow()  # the window typed in keeps the focus
+        qtbot.mouseClick(toast, Qt.MouseButton.LeftButton)  # a click dismisses it
+        assert not toast.isVisible()
+    finally:
+        ui.shutdown()
 
 
 def test_icon_gets_a_real_place_in_trayer(qtbot, tray_host, holdtype) -> None:  # type: ignore[no-untyped-def]
