@@ -336,7 +336,8 @@ def test_a_history_held_by_another_program_does_not_stop_the_dictation(engine, t
     wait_for(lambda: "scikit-learn" in target_window.text(), timeout=15, what="pasted text")
     said = [e.message for e in seen.of(ev.ErrorRaised) if e.source == "history"]
     assert len(said) == 1 and "not in history" in said[0] and "scikit-learn" in said[0], said
-    assert seen.of(ev.StateChanged)[-1].state == ev.State.IDLE
+    # (back to idle just after the result: the stage goes through the engine's command queue)
+    wait_for(lambda: seen.of(ev.StateChanged)[-1].state == ev.State.IDLE, timeout=15, what="idle again")
     # Once the other program lets go, dictations are kept again.
     engine.dictate_audio(load_audio(speak("Second try.", speed=150)))
     second = wait_for(lambda: seen.of(ev.UtteranceResult)[1:], timeout=60, what="a second result")[0]
