@@ -332,7 +332,15 @@ class HoldtypeApp(QObject):
         if self.settings_window is None:
             from app.ui.settings.window import SettingsWindow
 
-            self.settings_window = SettingsWindow(TabContext(self.live, self.engine, self.bridge))
+            self.settings_window = SettingsWindow(
+                TabContext(
+                    self.live,
+                    self.engine,
+                    self.bridge,
+                    quit_app=self.quit,
+                    tray_shown=lambda: self.tray.available and self.tray.icon.isVisible(),
+                )
+            )
         self.settings_window.bring_forward(tab)
         return self.settings_window
 

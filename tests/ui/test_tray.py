@@ -74,6 +74,58 @@ def test_without_tray_host_a_problem_is_shown_in_a_box_of_its_own(  # type: igno
         ui.shutdown()
 
 
+QUIT_FROM_SETTINGS = """
+import sys
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+from app.config import Settings
+from app.ui.app import HoldtypeApp
+
+app = QApplication(sys.argv[:1])
+app.setQuitOnLastWindowClosed(False)
+ui = HoldtypeApp(Settings(), enable_hotkeys=False, enable_audio=False)
+app.aboutToQuit.connect(ui.shutdown)
+
+def click_quit():
+    window = ui.open_settings()
+    print("quit shown:", window.quit_button.isVisible(), flush=True)
+    QTest.mouseClick(window.quit_button, Qt.MouseButton.LeftButton)
+
+QTimer.singleShot(500, click_quit)
+QTimer.singleShot(30000, lambda: app.exit(3))  # (a Quit that does not quit)
+sys.exit(app.exec())
+"""
+
+
+def test_without_tray_host_the_settings_window_offers_quit(display) -> None:  # type: ignore[no-untyped-def]
+    """Quit was only in the tray's menu: without a tray, only a signal ended Holdtype. (In a
+    process of its own: Qt's exit, run in the tests' shared application, would end it.)"""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", QUIT_FROM_SETTINGS],
+        env={**display.env, "HOLDTYPE_HOME": os.environ["HOLDTYPE_HOME"]},
+        cwd=str(root),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "quit shown: True" in done.stdout, done.stdout + done.stderr
+
+
+def test_with_a_tray_the_settings_window_leaves_quit_to_its_menu(qtbot, tray_host, holdtype) -> None:  # type: ignore[no-untyped-def]
+    holdtype.tray.show()
+    qtbot.waitUntil(holdtype.tray.icon.isVisible, timeout=10000)
+    window = holdtype.open_settings()
+    qtbot.waitExposed(window)
+    assert not window.quit_button.isVisible()
+
+
 def test_icon_gets_a_real_place_in_trayer(qtbot, tray_host, holdtype) -> None:  # type: ignore[no-untyped-def]
     start_and_wait_ready(qtbot, holdtype)
     icon = holdtype.tray.icon

@@ -37,6 +37,10 @@ class TabContext:
     live: LiveSettings
     engine: Engine | None = None
     bridge: EngineBridge | None = None
+    # Quitting the app from the window, offered while no tray icon (with its Quit) is shown;
+    # None when the window runs without the app (tests, a tab on its own).
+    quit_app: Callable[[], None] | None = None
+    tray_shown: Callable[[], bool] | None = None
 
 
 class SettingsTab(QWidget):

@@ -16,8 +16,10 @@ from PySide6.QtGui import QCloseEvent, QIcon, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
+    QHBoxLayout,
     QLabel,
     QMessageBox,
+    QPushButton,
     QScrollArea,
     QTabWidget,
     QVBoxLayout,
@@ -76,9 +78,18 @@ class SettingsWindow(QWidget):
         self.status = QLabel("")
         self.status.setObjectName("settings-status")
         self.status.setWordWrap(True)
+        # Without a tray icon there was no Quit anywhere: only a signal ended Holdtype.
+        self.quit_button = QPushButton("Quit Holdtype")
+        self.quit_button.setObjectName("quit-holdtype")
+        self.quit_button.setVisible(False)
+        if ctx.quit_app is not None:
+            self.quit_button.clicked.connect(ctx.quit_app)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.status, 1)
+        bottom.addWidget(self.quit_button, 0, Qt.AlignmentFlag.AlignBottom)
         layout = QVBoxLayout(self)
         layout.addWidget(self.tabs, 1)
-        layout.addWidget(self.status)
+        layout.addLayout(bottom)
         self._fit_screen(layout)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -132,8 +143,13 @@ class SettingsWindow(QWidget):
 
     def showEvent(self, event: QShowEvent) -> None:  # Qt override
         """Once laid out the first time, grow to what the pages' wrapped lines need (a page's
-        wrapped text is measured at its width, known only now)."""
+        wrapped text is measured at its width, known only now). Quit is offered while no tray
+        icon offers it."""
         super().showEvent(event)
+        tray_shown = self.ctx.tray_shown
+        self.quit_button.setVisible(
+            self.ctx.quit_app is not None and tray_shown is not None and not tray_shown()
+        )
         if not self._grown:
             self._grown = True
             QTimer.singleShot(0, self._grow_to_pages)
