@@ -13,7 +13,7 @@ import pytest
 from app.config import LLMSettings, Settings, save_settings
 from app.llm.cache import CacheEntry, LLMCache
 from tests.cli import holdtype
-from tests.fixtures.llama import model_entry, write_llm_models
+from tests.fixtures.llama import SENT_KEY, OpenAIChatStub, model_entry, write_llm_models
 
 
 def _one_line_error(proc, fragment: str) -> None:  # type: ignore[no-untyped-def]
@@ -225,6 +225,41 @@ def test_modes_test_fallback_is_an_error_without_json() -> None:
     assert as_json.returncode == 0
     data = json.loads(as_json.stdout)
     assert data["text"] == "hello there" and "no-such-model" in data["fallback_reason"]
+
+
+# A key with none of the providers' prefixes (sk-, gsk_...): only its value tells it is one.
+PLAIN_KEY = "aB3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW"
+
+
+@pytest.mark.parametrize(
+    ("kept_in", "masked"),
+    [("store", "(key 'mistral' hidden)"), ("environment", "(key $OPENAI_API_KEY hidden)")],
+)
+def test_a_key_the_provider_quotes_is_masked_whatever_its_shape(kept_in: str, masked: str) -> None:
+    """A server that quotes the key it was sent in its 401 had the key printed whole (the
+    error line, --json's fallback_reason) when the key had no well-known prefix."""
+    stub = OpenAIChatStub(["unused"])  # STUB: no real provider can be made to quote a key on cue
+    stub.status = 401
+    stub.error = f"Invalid token: {SENT_KEY}"
+    env = {"OPENAI_API_KEY": ""}  # (llm's OpenAI models read it when the store has no key)
+    try:
+        write_llm_models([dict(model_entry("keyed", stub.api_base), api_key_name="mistral")])
+        if kept_in == "store":  # llm's own key store, in this test's llm user folder (see conftest)
+            store = [sys.executable, "-m", "llm", "keys", "set", "mistral", "--value", PLAIN_KEY]
+            stored = subprocess.run(store, capture_output=True, text=True, timeout=120)
+            assert stored.returncode == 0, stored.stderr
+        else:
+            env["OPENAI_API_KEY"] = PLAIN_KEY
+        save_settings(Settings(llm=LLMSettings(model="keyed", timeout_s=30)))
+        said = "so we should ship the release tomorrow"
+        proc = holdtype("modes", "test", "clean", said, env=env)
+        as_json = holdtype("modes", "test", "clean", said, "--json", env=env)
+    finally:
+        stub.close()
+    assert len(stub.bodies) == 2  # the key was sent, and quoted back, each time
+    _one_line_error(proc, f"401 - Invalid token: {masked}")
+    assert json.loads(as_json.stdout)["fallback_reason"].endswith(f"401 - Invalid token: {masked}")
+    assert PLAIN_KEY[:8] not in proc.stdout + proc.stderr + as_json.stdout + as_json.stderr
 
 
 @pytest.mark.llm

@@ -14,7 +14,14 @@ import pytest
 from app.config import LLMSettings, Settings
 from app.llm.modes import get_mode, marker_digest
 from app.llm.runner import ModeResult, ModeRunner, clean_reply, sanity_problem
-from tests.fixtures.llama import OpenAIChatStub, SilentStub, free_port, model_entry, write_llm_models
+from tests.fixtures.llama import (
+    SENT_KEY,
+    OpenAIChatStub,
+    SilentStub,
+    free_port,
+    model_entry,
+    write_llm_models,
+)
 
 TEXT = "so um I think we should uh ship the release today"
 
@@ -351,6 +358,28 @@ def test_a_key_quoted_by_the_provider_is_masked_in_the_reason(chat_stub: OpenAIC
     assert result.text == TEXT and result.fallback_reason, result
     assert "Incorrect API key provided: sk-pro…(key hidden)." in result.fallback_reason
     assert key[:12] not in result.fallback_reason
+
+
+def test_a_key_of_any_shape_quoted_by_the_provider_is_masked_in_the_notice(  # type: ignore[no-untyped-def]
+    chat_stub: OpenAIChatStub, monkeypatch
+) -> None:
+    """A key without a provider's prefix, quoted back in a 401, went whole into the tray's
+    notice (and the fallback reason the settings window's Test shows)."""
+    from app import events as ev
+    from app.llm.dictation_modes import DictationModes
+
+    key = "aB3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW"
+    monkeypatch.setenv("OPENAI_API_KEY", key)  # (where llm's OpenAI models find a key last)
+    chat_stub.status = 401
+    chat_stub.error = f"Invalid token: {SENT_KEY}"
+    write_llm_models([dict(model_entry("keyed", chat_stub.api_base), api_key_name="mistral")])
+    settings = _settings("keyed", timeout_s=30)
+    published: list[ev.EngineEvent] = []
+    text, _ = DictationModes(lambda: settings, published.append).run("clean", TEXT)
+    assert text == TEXT and len(chat_stub.bodies) == 1
+    [notice] = [e.message for e in published if isinstance(e, ev.Notice)]
+    assert notice.endswith("401 - Invalid token: (key $OPENAI_API_KEY hidden)"), notice
+    assert key[:8] not in notice
 
 
 @pytest.mark.parametrize(

@@ -96,7 +96,10 @@ class DictationModes:
             result = runner.run(mode, text, cancel=cancel, repo=repo)
         except Exception as exc:
             log.exception("mode %s failed", mode)
-            self._publish(ev.Notice(f"Mode '{mode}' failed ({exc}); the plain transcript is used", "llm"))
+            from app.redact import redact_keys
+
+            said = redact_keys(str(exc))  # (a plugin's error may quote the key it was sent)
+            self._publish(ev.Notice(f"Mode '{mode}' failed ({said}); the plain transcript is used", "llm"))
             return text, None
         problem = runner.cache_problem()
         if problem:

@@ -423,7 +423,9 @@ class ModeRunner:
         return self._fallback_result(text, reason, start, common)
 
     def _fallback_result(self, text: str, reason: str, start: float, common: dict[str, Any]) -> ModeResult:
-        # Every caller shows the fallback its own way (the engine's notice, the CLI's warning line).
+        # Every caller shows the fallback its own way (the engine's notice, the CLI's warning
+        # line, --json, the settings window): a key the reason quotes is masked here, for all.
+        reason = redact_keys(reason)
         log.warning("mode %s fell back to the transcript: %s", common["mode"], reason, extra=SHOWN_TO_USER)
         return ModeResult(text=text, llm_ms=_ms_since(start), fallback_reason=reason, **common)
 

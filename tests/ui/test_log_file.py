@@ -67,3 +67,42 @@ def test_the_log_file_masks_an_api_key_whatever_logged_it(tmp_path: Path) -> Non
     assert "request refused: key gsk_Ab…(key hidden) is invalid" in written
     assert "RuntimeError: 401: gsk_Ab…(key hidden)" in written
     assert key[:10] not in written
+
+
+def test_the_log_file_masks_the_users_own_keys_whatever_their_shape(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A key with no provider's prefix, quoted in a provider's error, was written whole: the
+    keys in llm's store and in key variables are masked by their values, one set after the
+    log started as well; a setting that merely ends in _TOKEN, or a short value, is no key."""
+    import logging
+
+    from app.ui.app import log_to_file
+
+    stored, later, in_env = "aB3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW", "Zq8Xw7Vu6Ts5Rq4Po3Nm2", "kL9mN8bV7cX6zA5s"
+    monkeypatch.setenv("OPENROUTER_KEY", in_env)
+    monkeypatch.setenv("SESSION_TOKEN", "disabled")  # a word, not a key
+    monkeypatch.setenv("TINY_API_KEY", "abc123")  # too short to be told from a word
+
+    def llm_keys_set(name: str, value: str) -> None:  # llm's own CLI, on this test's llm folder
+        store = [sys.executable, "-m", "llm", "keys", "set", name, "--value", value]
+        assert subprocess.run(store, capture_output=True, text=True, timeout=120).returncode == 0
+
+    llm_keys_set("mistral", stored)
+    handler = log_to_file(tmp_path / "holdtype.log")
+    assert handler is not None
+    plugin = logging.getLogger("llm_some_plugin")
+    plugin.setLevel(logging.INFO)
+    try:
+        plugin.warning("401 - Invalid token: %s", stored)
+        plugin.warning("401 from openrouter: Bearer %s refused", in_env)
+        llm_keys_set("groq", later)
+        plugin.warning("key=%s&model=x", later)
+        plugin.warning("tracing disabled; abc123 is the build")
+    finally:
+        logging.getLogger().removeHandler(handler)
+        handler.close()
+    written = (tmp_path / "holdtype.log").read_text(encoding="utf-8")
+    assert "401 - Invalid token: (key 'mistral' hidden)" in written
+    assert "Bearer (key $OPENROUTER_KEY hidden) refused" in written
+    assert "key=(key 'groq' hidden)&model=x" in written
+    assert "tracing disabled; abc123 is the build" in written
+    assert not any(key[:8] in written for key in (stored, later, in_env))
