@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import codecs
+import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -217,6 +219,18 @@ def test_only_settings_named_for_a_secret_lose_their_values() -> None:
         "+    max_tokens: 256",
         '+AUTHENTICATION_BACKEND = "ldap"',
         "+token_count = len(words)",
+        # names that end like a secret's and hold none: the model needs them for the message
+        '+sort_key = "created"',
+        '+    primaryKey: "id"',
+        "+    ordered = sorted(keys, key=len, reverse=True)",
+        "+    key = cache_key(model, text)",
+        "+        self._key = key",
+        "+    json.dumps(data, sort_keys=True)",
+        "+first_pass = True",
+        '+KEY_PATH = "/etc/ssl/private.pem"',
+        "+keyboard_layout = 'us'",
+        "+key = 'f9'",
+        "+PWD=/home/me/project",
     ]
     hidden = [
         "+GITHUB_TOKEN=ghp_notreallyakey",
@@ -226,6 +240,12 @@ def test_only_settings_named_for_a_secret_lose_their_values() -> None:
         "+AWS_SECRET_ACCESS_KEY=abc123",
         "+privateKey: abc123",
         "+auth = ('me', 'abc123')",
+        # a name that ends in key, pass or pwd (the start names the provider or the service)
+        "+MISTRAL_KEY = 'abc123'",
+        '+db_pass = "abc123"',
+        "+    smtpPwd: abc123",
+        '+API_KEYS = ["abc123", "abc456"]',
+        "+key: abc123abc123abc123XY",  # a bare "key", but its value looks random
     ]
     diff = hide_secrets("\n".join(kept + hidden))
     lines = diff.split("\n")
@@ -233,6 +253,46 @@ def test_only_settings_named_for_a_secret_lose_their_values() -> None:
     for before, after in zip(hidden, lines[len(kept) :], strict=True):
         assert after.endswith("(hidden)") and "abc123" not in after and "notreally" not in after, after
         assert after.split("(hidden)")[0] == before[: len(after) - len("(hidden)")]
+
+
+def test_a_staged_settings_files_secrets_reach_neither_the_model_nor_the_cache(tmp_path: Path) -> None:
+    """A staged settings.py sent a key named MISTRAL_KEY, a password named db_pass, the
+    password in a database URL and the user's own key (under a name that says nothing) to
+    the model and into the reply cache; the names, the user and the host still go."""
+    from app.llm.runner import ModeRunner
+    from tests.fixtures.llama import OpenAIChatStub, model_entry, write_llm_models
+
+    own_key = "Zq8Xw7Vu6Ts5Rq4Po3Nm2"  # in llm's key store, set by llm's own CLI
+    store = [sys.executable, "-m", "llm", "keys", "set", "groq", "--value", own_key]
+    assert subprocess.run(store, capture_output=True, text=True, timeout=120).returncode == 0
+    secrets = ("aB3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW", "hunter2hunter2", "SuperSecretPw123", own_key)
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    (repo / "settings.py").write_text(
+        f'MISTRAL_KEY = "{secrets[0]}"\n'
+        f'db_pass = "{secrets[1]}"\n'
+        f'DATABASE_URL = "postgres://admin:{secrets[2]}@db.example.com/prod"\n'
+        f'HEADERS = {{"X-Client": "{own_key}"}}\n'
+        "DEBUG = False\n"
+    )
+    subprocess.run(["git", "add", "settings.py"], cwd=repo, check=True)
+    stub = OpenAIChatStub(["Add the production settings"])  # STUB: a cloud-like LLM server
+    try:
+        write_llm_models([model_entry("stub", stub.api_base)])
+        settings = Settings(llm=LLMSettings(model="stub", timeout_s=30))
+        result = ModeRunner(settings, cwd=repo).run("commit", "add the production settings")
+    finally:
+        stub.close()
+    assert result.text == "Add the production settings" and not result.fallback_reason, result
+    sent = json.dumps(stub.bodies)
+    assert "MISTRAL_KEY = (hidden)" in sent and "db_pass = (hidden)" in sent
+    assert "postgres://admin:(hidden)@db.example.com/prod" in sent and "(key 'groq' hidden)" in sent
+    assert "DEBUG = False" in sent
+    cached = b"".join(f.read_bytes() for f in get_paths().llm_cache_dir.rglob("*") if f.is_file())
+    assert b"Add the production settings" in cached  # (the reply was kept: the cache was written)
+    for secret in secrets:
+        assert secret not in sent and secret.encode() not in cached, secret
 
 
 def test_a_staged_file_that_is_not_utf8_still_gives_a_diff(tmp_path: Path) -> None:

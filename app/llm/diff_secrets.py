@@ -2,10 +2,12 @@
 
 commit mode sends ``git diff --staged`` with the dictation. A staged ``.env`` or settings file
 is described by its names, not its values: words shaped like API keys are masked
-(:func:`app.redact.redact_keys`), the values of lines that set a secret are hidden, and so are
-private key blocks. A name is a secret's when one of its parts is a secret's word, so that
-``GITHUB_TOKEN``, ``clientSecret`` and ``"Authorization":`` lose their values and
-``tokenizer``, ``authors`` and ``max_tokens`` keep theirs.
+(:func:`app.redact.redact_keys`: by their shape, and the user's own keys by their value), the
+values of lines that set a secret are hidden, and so are private key blocks and the password of
+a URL (``postgres://admin:(hidden)@db.example.com/prod``). A name is a secret's when one of its
+parts is a secret's word, or when it ends in one that is a secret's at the end (``MISTRAL_KEY``,
+``db_pass``), so that ``GITHUB_TOKEN``, ``clientSecret`` and ``"Authorization":`` lose their
+values and ``tokenizer``, ``authors``, ``max_tokens`` and ``sort_key`` keep theirs.
 """
 
 from __future__ import annotations
@@ -37,10 +39,34 @@ _SECRET_PARTS = frozenset(
 )
 # Two parts that do so together ("api_key", "AWS_ACCESS_KEY", "privateKey").
 _SECRET_PAIRS = frozenset({("api", "key"), ("private", "key"), ("access", "key"), ("secret", "key")})
-# A part that does so only at the name's end: "GITHUB_TOKEN", "authToken", but not "token_count".
-_SECRET_ENDS = frozenset({"token", "pat"})
+# A part that does so only at the name's end: "GITHUB_TOKEN", "authToken", "MISTRAL_KEY",
+# "db_pass", "smtpPwd", but not "token_count", "key_path" or "pass_count".
+_SECRET_ENDS = frozenset({"token", "pat", "key", "keys", "pass", "pwd", "pw", "passcode"})
+# Names ending so that hold no secret (their last parts): the keys of sorting, tables and
+# dicts, public keys, a shell's working folder, a bare "key" ("key=len", "self.key = key",
+# Holdtype's own hotkey "key = 'f9'"). A random-looking value still hides (_RANDOM_VALUE).
+_NOT_SECRET_ENDS = frozenset(
+    {
+        ("key",),
+        ("keys",),
+        ("pwd",),
+        ("oldpwd",),
+        *((kind, "key") for kind in ("sort", "primary", "foreign", "partition", "unique", "composite")),
+        *((kind, "key") for kind in ("cache", "dict", "lookup", "group", "hash", "row", "index")),
+        *((kind, "key") for kind in ("public", "shortcut", "translation", "message")),
+        *((kind, "keys") for kind in ("sort", "primary", "foreign", "dict", "public")),
+        *((kind, "pass") for kind in ("first", "second", "third", "final", "single", "two", "multi")),
+    }
+)
 # A name, then ':' or '=' and a value (not '==', not nothing): "API_KEY=", '"password": '.
 _SETTING = re.compile(r"([\w.-]+)[\"']?\s*[:=]\s*(?![\s,;)\]}=]|$)")
+# A value that is no secret whatever the name: "sort_keys=True", "first_pass = False".
+_PLAIN_VALUE = re.compile(r"(?:True|False|None|true|false|null|nil)(?![\w.])")
+# A value that looks random (a key, a password): 16 or more letters and digits, both in it, in
+# quotes or bare, alone ("key: aB3dE5fG7hI9jK1l", not "key = cache_key(text)").
+_RANDOM_VALUE = re.compile(r"([\"']?)(?=[\w+/=.-]*\d)(?=[\w+/=.-]*[A-Za-z])[\w+/=.-]{16,}\1\s*(?:[,;)\]}]|$)")
+# The password of a URL ("scheme://user:password@host"); the scheme, user and host stay.
+_URL_PASSWORD = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/?#@\"'`]*):[^\s/?#\"'`]+@")
 _PRIVATE_KEY = re.compile(r"-----BEGIN ([A-Z ]*PRIVATE KEY)-----.*?(?:-----END \1-----|\Z)", re.DOTALL)
 
 
@@ -59,13 +85,25 @@ def is_secret_name(name: str) -> bool:
 
     >>> [is_secret_name(n) for n in ("OPENAI_API_KEY", "apiToken", "tokenizer", "authors")]
     [True, True, False, False]
+    >>> [is_secret_name(n) for n in ("MISTRAL_KEY", "db_pass", "sort_key", "primaryKey", "key")]
+    [True, True, False, False, False]
     """
     parts = name_parts(name)
     if not parts:
         return False
-    if parts[-1] in _SECRET_ENDS or any(part in _SECRET_PARTS for part in parts):
+    if any(part in _SECRET_PARTS for part in parts):
         return True
+    if _ends_like_a_secret(name):
+        last = name_parts(name.rsplit(".", 1)[-1])  # ("self.key": an attribute named key)
+        return tuple(last[-2:]) not in _NOT_SECRET_ENDS and tuple(last) not in _NOT_SECRET_ENDS
     return any(pair in _SECRET_PAIRS for pair in itertools.pairwise(parts))
+
+
+def _ends_like_a_secret(name: str) -> bool:
+    """Whether ``name``'s last part is one that makes a secret's name at its end ("db_pass",
+    also "sort_key": :func:`is_secret_name` says which of these are none)."""
+    last = name_parts(name.rsplit(".", 1)[-1])
+    return bool(last) and last[-1] in _SECRET_ENDS
 
 
 def _hide_setting(line: str) -> str:
@@ -73,14 +111,20 @@ def _hide_setting(line: str) -> str:
     if line[:1] not in ("+", "-", " "):
         return line
     for match in _SETTING.finditer(line, 1):
-        if is_secret_name(match[1]):
-            return line[: match.end()] + HIDDEN + ("\r" if line.endswith("\r") else "")
+        if _PLAIN_VALUE.match(line, match.end()):  # ("sort_keys=True": no secret to hide)
+            continue
+        end = len(line) - 1 if line.endswith("\r") else len(line)
+        if is_secret_name(match[1]) or (
+            _ends_like_a_secret(match[1]) and _RANDOM_VALUE.match(line, match.end(), end)
+        ):
+            return line[: match.end()] + HIDDEN + line[end:]
     return line
 
 
 def hide_secrets(diff: str) -> str:
-    """``diff`` with the secrets it shows hidden: words shaped like API keys, the values of
-    lines that set a secret ("OPENAI_API_KEY=...", "password: ..."), private key blocks.
+    """``diff`` with the secrets it shows hidden: the user's own keys and words shaped like
+    API keys, the values of lines that set a secret ("OPENAI_API_KEY=...", "password: ..."),
+    private key blocks, the passwords of URLs.
 
     >>> print(hide_secrets("+DEBUG=1\\n+OPENAI_API_KEY=abc123\\n-  password: 'hunter2'"))
     +DEBUG=1
@@ -88,6 +132,9 @@ def hide_secrets(diff: str) -> str:
     -  password: (hidden)
     >>> hide_secrets("+def token_count(text):\\n+tokenizer = 'bpe'")
     "+def token_count(text):\\n+tokenizer = 'bpe'"
+    >>> hide_secrets("+DATABASE_URL = 'postgres://admin:pw@db.example.com/prod'")
+    "+DATABASE_URL = 'postgres://admin:(hidden)@db.example.com/prod'"
     """
     diff = _PRIVATE_KEY.sub(lambda m: f"-----BEGIN {m[1]}----- {HIDDEN}", redact_keys(diff))
+    diff = _URL_PASSWORD.sub(rf"\1:{HIDDEN}@", diff)
     return "\n".join(_hide_setting(line) for line in diff.split("\n"))
