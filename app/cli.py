@@ -35,7 +35,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "config": ("app.commands.config:config", "Show and change settings."),
     "models": ("app.commands.models:models_group", "List and download speech models."),
     "modes": ("app.commands.modes:modes", "List, show and test LLM modes."),
-    "llm": ("app.commands.llm:llm_group", "Inspect what the llm library can reach."),
+    "llm": ("app.commands.llm:llm_group", "Inspect what the llm library can reach; store API keys."),
     "cache": ("app.commands.cache:cache", "Inspect and clear the LLM reply cache."),
     "history": ("app.commands.history:history", "Browse everything you dictated."),
     "eval": ("app.commands.eval:eval_command", "Compare raw transcripts against LLM modes."),

@@ -23,6 +23,7 @@ MODULES = [
     "app.insert.macos",
     "app.insert.windows",
     "app.llm.diff_secrets",
+    "app.llm.keys",
     "app.llm.modes",
     "app.llm.runner",
     "app.logs",

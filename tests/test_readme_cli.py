@@ -39,6 +39,7 @@ def _table_forms() -> tuple[set[tuple[str, ...]], str]:
 
     A row reads like ``holdtype vocab add TERM...`` / ``vocab remove TERM...`` or
     ``holdtype config path|show|get KEY``: the later forms of a row belong to its first group.
+    A subgroup's commands are written out each: ``llm keys set NAME`` / ``llm keys list``.
     """
     text = README.read_text(encoding="utf-8")
     table = text.split("## Command line", 1)[1].split("\n## ", 1)[0]
@@ -58,9 +59,12 @@ def _table_forms() -> tuple[set[tuple[str, ...]], str]:
                 group = words[0]
             elif words[0] != group:
                 words = [group, *words]
-            # Subcommands: the word after the group, and each word after a "|".
-            subs = re.findall(r"(?:^|\|)([a-z][a-z-]*)", " ".join(words[1:]))
-            forms.update({(words[0], sub) for sub in subs} or {(words[0],)})
+            # Subcommands: the words after the group up to its arguments (`llm keys set NAME`
+            # is a subgroup's command), and each word after a "|".
+            rest = " ".join(words[1:])
+            first = tuple(re.match(r"(?:[a-z][a-z-]*(?: |$))*", rest)[0].split())  # type: ignore[index]
+            subs = re.findall(r"\|([a-z][a-z-]*)", rest)
+            forms.update({(words[0], *first)} | {(words[0], sub) for sub in subs})
     return forms, table
 
 

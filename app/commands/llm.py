@@ -3,18 +3,22 @@
 Example::
 
     holdtype llm models
+    holdtype llm keys set openai
 """
 
 from __future__ import annotations
 
+import sys
+
 import click
 
-from app.commands._common import echo_json, settings
+from app.commands._common import echo_json, note_empty, settings
 
 
 @click.group("llm")
 def llm_group() -> None:
-    """Inspect the models the llm library can reach (install plugins with `llm install`)."""
+    """Inspect the models the llm library can reach (install plugins with `llm install`), and
+    store their API keys."""
 
 
 @llm_group.command("models")
@@ -78,3 +82,93 @@ def models(as_json: bool) -> None:
             err=True,
             fg="yellow",
         )
+
+
+@llm_group.group("keys")
+def keys() -> None:
+    """Store API keys where llm and its plugins look for them (llm's keys.json).
+
+    The same store as `llm keys`, for installs where the llm command is not on the PATH.
+    Example: holdtype llm keys set openai
+    """
+
+
+@keys.command("set")
+@click.argument("name")
+def keys_set(name: str) -> None:
+    """Store the key NAME (a provider's name: openai, anthropic, openrouter…).
+
+    The key is asked for with hidden input, or read from standard input when that is not a
+    terminal. There is no --value option on purpose: a key typed on the command line stays in
+    the shell's history and shows in the process list. Spaces and the line break around it are
+    dropped.
+
+    \b
+    Examples:
+      holdtype llm keys set openai
+      printf %s "$OPENAI_API_KEY" | holdtype llm keys set openai
+    """
+    from app.llm.keys import set_key
+
+    if sys.stdin is None:  # the windowed launcher: no console to ask in, nothing piped in
+        raise click.ClickException("no key given: run this in a terminal, or pipe the key in")
+    if sys.stdin.isatty():
+        value = click.prompt(f"Key for {name}", hide_input=True, err=True)
+    else:
+        value = sys.stdin.read()
+    path = set_key(name, value)
+    click.echo(f"saved the key {name.strip()} in {path}")
+    _warn_if_no_model_takes(name.strip())
+
+
+def _warn_if_no_model_takes(name: str) -> None:
+    """Warn when no model llm lists takes a key of this name (``OpenAI``, ``open-ai``): llm looks
+    a key up by its exact name, so it would never be found. Only a warning: the plugin that
+    takes it may come later."""
+    import llm
+
+    from app.llm.runner import PLUGIN_LOCK
+
+    try:
+        with PLUGIN_LOCK:
+            taken = {needs for model in llm.get_models() if (needs := getattr(model, "needs_key", None))}
+    except Exception:  # a broken plugin: its own commands say so
+        return
+    if taken and name not in taken:
+        click.secho(
+            f"warning: no model the llm library lists takes a key named {name} "
+            f"(they take: {', '.join(sorted(taken))})",
+            err=True,
+            fg="yellow",
+        )
+
+
+@keys.command("list")
+def keys_list() -> None:
+    """List the names of the stored keys (never their values). Example: holdtype llm keys list"""
+    from app.llm.keys import key_names
+    from app.textfile import visible
+
+    names = key_names()
+    for name in names:
+        click.echo(visible(name))  # a name in a hand-edited file may hold an escape sequence
+    if not names:
+        note_empty("no keys stored; add one with: holdtype llm keys set openai")
+
+
+@keys.command("remove")
+@click.argument("name")
+def keys_remove(name: str) -> None:
+    """Remove the stored key NAME. Example: holdtype llm keys remove openai"""
+    from app.llm.keys import remove_key
+
+    remove_key(name)
+    click.echo(f"removed the key {name}")
+
+
+@keys.command("path")
+def keys_path() -> None:
+    """Print the path of llm's keys.json (there or not). Example: holdtype llm keys path"""
+    from app.llm.keys import keys_file
+
+    click.echo(keys_file())

@@ -1,0 +1,156 @@
+"""``holdtype llm keys``: API keys stored where llm and its plugins find them.
+
+Every hint said ``llm keys set openai``, but the ``llm`` command is on the PATH in no install
+(the README's puts it in the virtual environment's ``bin``; the packaged app has none), and
+``holdtype llm keys`` was "No such command". Each test runs the real CLI and reads the key
+back through the real llm library.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.cli import ROOT, holdtype
+
+KEY = "sk-FAKEfake0123456789abcdefFAKEfake"
+posix_only = pytest.mark.skipif(sys.platform == "win32", reason="file modes and ptys are POSIX's")
+
+
+def _keys_file() -> Path:
+    return Path(os.environ["LLM_USER_PATH"]) / "keys.json"
+
+
+def _llm_get(name: str) -> str | None:
+    """The key ``name`` as llm and its plugins look it up (the store, not the environment)."""
+    import llm
+
+    return llm.get_key(alias=name)
+
+
+def _said(proc: subprocess.CompletedProcess[str]) -> str:
+    return proc.stdout + proc.stderr
+
+
+@posix_only
+def test_set_from_standard_input_is_what_llm_reads_back_private_and_never_printed() -> None:
+    done = holdtype("llm", "keys", "set", "openai", input=f"  {KEY}\n")
+    assert done.returncode == 0, done.stderr
+    assert KEY not in _said(done)
+    assert _llm_get("openai") == KEY  # the spaces and line break around it dropped
+    got = subprocess.run(
+        [sys.executable, "-m", "llm", "keys", "get", "openai"], capture_output=True, text=True, timeout=120
+    )
+    assert got.returncode == 0 and got.stdout == f"{KEY}\n", got.stderr  # llm's own command
+    assert stat.S_IMODE(_keys_file().stat().st_mode) == 0o600
+    stored = json.loads(_keys_file().read_text(encoding="utf-8"))
+    assert list(stored) == ["// Note", "openai"]  # llm's own layout, its note first
+
+
+@posix_only
+def test_set_keeps_the_other_keys_and_makes_an_open_file_private() -> None:
+    _keys_file().write_text(json.dumps({"anthropic": "sk-ant-other", "openai": "sk-old"}))
+    _keys_file().chmod(0o644)  # written by hand, or by an llm that left it so
+    done = holdtype("llm", "keys", "set", "openai", input=KEY)
+    assert done.returncode == 0, done.stderr
+    assert _llm_get("openai") == KEY and _llm_get("anthropic") == "sk-ant-other"
+    assert stat.S_IMODE(_keys_file().stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize("given", ["", "  \n", f"{KEY}\nsecond line\n"])
+def test_set_refuses_an_empty_or_two_line_value_and_stores_nothing(given: str) -> None:
+    done = holdtype("llm", "keys", "set", "openai", input=given)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("Error: ") and KEY not in _said(done)
+    assert not _keys_file().exists() and _llm_get("openai") is None
+
+
+def test_set_refuses_to_overwrite_a_broken_key_file() -> None:
+    # llm's own `keys set` takes a file that is not JSON as empty: every other key was lost.
+    _keys_file().write_text('{"anthropic": "sk-ant-other",')
+    done = holdtype("llm", "keys", "set", "openai", input=KEY)
+    assert done.returncode == 1 and str(_keys_file()) in done.stderr, done.stderr
+    assert _keys_file().read_text() == '{"anthropic": "sk-ant-other",'
+
+
+@posix_only
+def test_set_asks_in_a_terminal_without_showing_the_key() -> None:
+    main, replica = os.openpty()
+    try:
+        # A new session has no controlling terminal: the prompt reads the pty it is given, never
+        # the terminal the tests were started from.
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "app", "llm", "keys", "set", "openai"],
+            stdin=replica,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=ROOT,
+            start_new_session=True,
+        )
+        os.close(replica)
+        shown = b""
+        deadline = time.monotonic() + 120
+        while b"Key for openai" not in shown and proc.poll() is None and time.monotonic() < deadline:
+            if select.select([proc.stderr], [], [], 0.2)[0]:
+                assert proc.stderr is not None
+                shown += os.read(proc.stderr.fileno(), 1024)
+        time.sleep(0.5)  # echo is turned off once the prompt is out
+        os.write(main, f"{KEY}\n".encode())
+        out, err = proc.communicate(timeout=120)
+        echoed = b""
+        while select.select([main], [], [], 0.2)[0]:
+            try:
+                echoed += os.read(main, 1024)
+            except OSError:  # the other end closed
+                break
+    finally:
+        os.close(main)
+    assert proc.returncode == 0, err
+    assert KEY.encode() not in out + shown + err + echoed
+    assert _llm_get("openai") == KEY
+
+
+def test_list_names_the_keys_only() -> None:
+    empty = holdtype("llm", "keys", "list")
+    assert empty.returncode == 0 and empty.stdout == "" and "holdtype llm keys set" in empty.stderr
+    _keys_file().write_text(json.dumps({"// Note": "llm's note", "openai": KEY, "anthropic": "sk-ant-x"}))
+    listed = holdtype("llm", "keys", "list")
+    assert listed.returncode == 0 and listed.stdout == "anthropic\nopenai\n", listed.stderr
+    assert KEY not in _said(listed)
+
+
+def test_remove_takes_one_key_out_and_names_the_stored_ones_for_an_unknown_name() -> None:
+    assert holdtype("llm", "keys", "set", "openai", input=KEY).returncode == 0
+    assert holdtype("llm", "keys", "set", "anthropic", input="sk-ant-x").returncode == 0
+    unknown = holdtype("llm", "keys", "remove", "opnai")
+    assert unknown.returncode == 1 and "Traceback" not in unknown.stderr
+    assert "no key named 'opnai'" in unknown.stderr and "anthropic, openai" in unknown.stderr
+    assert KEY not in _said(unknown) and _llm_get("openai") == KEY
+    removed = holdtype("llm", "keys", "remove", "openai")
+    assert removed.returncode == 0, removed.stderr
+    assert _llm_get("openai") is None and _llm_get("anthropic") == "sk-ant-x"
+
+
+def test_path_is_the_file_llm_reads() -> None:
+    import llm
+
+    shown = holdtype("llm", "keys", "path")
+    assert shown.returncode == 0 and shown.stdout.strip() == str(Path(llm.user_dir()) / "keys.json")
+
+
+def test_set_warns_of_a_name_no_model_takes() -> None:
+    # llm looks a key up by its exact name: one stored as "OpenAI" is never found.
+    done = holdtype("llm", "keys", "set", "OpenAI", input=KEY)
+    assert done.returncode == 0 and "warning: no model the llm library lists takes a key named OpenAI" in (
+        done.stderr
+    )
+    assert "openai" in done.stderr and _llm_get("OpenAI") == KEY
+    assert "warning" not in holdtype("llm", "keys", "set", "openai", input=KEY).stderr
