@@ -26,6 +26,7 @@ import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from app.errors import SHOWN_TO_USER, ConfigError
+from app.llm.keys import set_key_hint
 from app.paths import ensure_dir, get_paths, lock_within, move_aside, replace_file
 from app.textfile import is_hidden, read_text
 from app.toml_salvage import parse_salvaging
@@ -288,8 +289,8 @@ KEY_CANDIDATE = re.compile(
     r"(?<![A-Za-z0-9_-])(?:" + "|".join(map(re.escape, KEY_PREFIXES)) + r")[A-Za-z0-9_-]+"
 )
 KEYS_GO_TO_LLM = (
-    "keys are not kept in Holdtype's settings but in llm's key store: "
-    "llm keys set openai (or the provider's name)"
+    f"keys are not kept in Holdtype's settings but in llm's key store: {set_key_hint('openai')} "
+    "(or the provider's name)"
 )
 KEY_NOT_HERE = f"this looks like an API key, not a model id; {KEYS_GO_TO_LLM}"
 

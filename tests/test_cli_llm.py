@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 
 import pytest
 
@@ -288,6 +286,21 @@ def test_llm_models_lists_configured_models() -> None:
     assert listed["needs_key"] is None and listed["has_key"] is True
 
 
+def test_llm_models_names_a_key_command_that_works() -> None:
+    # "[no key: llm keys set openai]" named a command on no user's PATH (the packaged app has none).
+    write_llm_models(
+        [dict(model_entry("holdtype-keyed", "http://127.0.0.1:9/v1"), api_key_name="keyed-test")]
+    )
+    before = holdtype("llm", "models", env={"OPENAI_API_KEY": ""})
+    row = next(line for line in before.stdout.splitlines() if "holdtype-keyed" in line)
+    hint = re.search(r"\[no key: (holdtype llm keys set keyed-test)\]", row)
+    assert hint, before.stdout
+    assert holdtype(*hint[1].split()[1:], input="sk-not-a-real-key\n").returncode == 0
+    after = holdtype("llm", "models", env={"OPENAI_API_KEY": ""})
+    row = next(line for line in after.stdout.splitlines() if "holdtype-keyed" in line)
+    assert "no key" not in row and "sk-not-a-real-key" not in after.stdout + after.stderr
+
+
 def test_llm_models_marks_the_model_the_modes_run_on() -> None:
     # The star was llm's own default (a cloud model, for the user's other work) while modes
     # ran on llm.model: the list pointed at a model Holdtype never sends dictation to.
@@ -534,10 +547,10 @@ def test_doctor_warns_when_the_active_mode_cannot_reach_its_model() -> None:
     assert holdtype("config", "set", "llm.model", default[1]).returncode == 0
     no_key = holdtype("doctor", env={"OPENAI_API_KEY": ""})
     assert "[warn] llm: mode clean uses" in no_key.stdout and "has no API key" in no_key.stdout
-    assert "fix: llm keys set openai" in no_key.stdout
-    # llm's own key store, in this test's llm user folder (see conftest)
-    store = [sys.executable, "-m", "llm", "keys", "set", "openai", "--value", "sk-not-a-real-key"]
-    stored = subprocess.run(store, capture_output=True, text=True, timeout=120)
+    # The fix named `llm keys set openai`, a command on no user's PATH: the one named now works.
+    fix = re.search(r"fix: (holdtype llm keys set openai)$", no_key.stdout, re.MULTILINE)
+    assert fix, no_key.stdout
+    stored = holdtype(*fix[1].split()[1:], input="sk-not-a-real-key\n")  # in this test's llm folder
     assert stored.returncode == 0, stored.stderr
     with_key = holdtype("doctor", env={"OPENAI_API_KEY": ""})
     assert "[ok  ] llm: mode clean via" in with_key.stdout  # no call was made: nothing left here

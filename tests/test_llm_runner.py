@@ -14,6 +14,7 @@ import pytest
 from app.config import LLMSettings, Settings
 from app.llm.modes import get_mode, marker_digest
 from app.llm.runner import ModeResult, ModeRunner, clean_reply, sanity_problem
+from tests.cli import holdtype
 from tests.fixtures.llama import (
     SENT_KEY,
     OpenAIChatStub,
@@ -340,11 +341,17 @@ def test_a_default_of_llm_s_on_this_machine_that_needs_a_key_is_used(chat_stub: 
 
 
 def test_missing_key_says_how_to_set_it(chat_stub: OpenAIChatStub) -> None:
+    # It said "run: llm keys set ...", a command on no user's PATH (the packaged app has none):
+    # the command it names now works, and the model finds the key.
     write_llm_models([dict(model_entry("keyed", chat_stub.api_base), api_key_name="holdtype-test")])
     result = ModeRunner(_settings("keyed")).run("clean", TEXT)
     assert result.text == TEXT
-    assert result.fallback_reason == "keyed needs an API key; run: llm keys set holdtype-test"
+    assert result.fallback_reason == "keyed needs an API key; run: holdtype llm keys set holdtype-test"
     assert chat_stub.bodies == []
+    hint = result.fallback_reason.split("run: ", 1)[1].split()
+    assert hint[0] == "holdtype" and holdtype(*hint[1:], input="local-secret\n").returncode == 0
+    keyed = ModeRunner(_settings("keyed", timeout_s=60)).run("clean", TEXT)
+    assert len(chat_stub.bodies) == 1 and keyed.model == "keyed", keyed
 
 
 def test_a_key_quoted_by_the_provider_is_masked_in_the_reason(chat_stub: OpenAIChatStub) -> None:

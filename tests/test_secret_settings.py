@@ -1,6 +1,6 @@
 """An API key pasted where a model id goes is refused, never written to config.toml in plain text.
 
-Keys belong in llm's key store (``llm keys set openai``). The default-model box of the LLM tab
+Keys belong in llm's key store (``holdtype llm keys set openai``). The default-model box of the LLM tab
 is editable and ``holdtype config set llm.model`` takes any id a plugin may add later, so a key
 pasted there used to be saved as the model id.
 """
@@ -25,7 +25,8 @@ FAKE_KEYS = [
 def test_config_set_refuses_a_key_as_the_llm_model(key: str) -> None:
     done = holdtype("config", "set", "llm.model", key)
     assert done.returncode == 1
-    assert "API key" in done.stderr and "llm keys set" in done.stderr
+    # (it named `llm keys set`, a command on no user's PATH)
+    assert "API key" in done.stderr and "holdtype llm keys set openai" in done.stderr
     assert key not in done.stderr + done.stdout  # the message does not repeat the secret
     config = get_paths().config_file
     assert not config.exists() or key not in config.read_text(encoding="utf-8")

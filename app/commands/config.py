@@ -117,8 +117,8 @@ def config_set(key: str, value: str, yes: bool) -> None:
     JSON object whose settings are changed (the others keep their values), `rules` a JSON
     list (the whole list), checked like each of its settings. An entry of a table is set or
     added on its own (`modes.apps.firefox clean`), and taken out with `none`. A value shaped
-    like an API key is refused for every setting: keys go in llm's key store (`llm keys set
-    openai`).
+    like an API key is refused for every setting: keys go in llm's key store (`holdtype
+    llm keys set openai`).
 
     A shorter `history.retention_days` that deletes entries says how many and asks first
     (without a terminal to ask in, it takes --yes).

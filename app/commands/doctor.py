@@ -388,6 +388,7 @@ def _llm() -> Check:
     """The active mode's model: one the llm library knows, with its API key when it needs one.
     A missing part is a warning: dictation then pastes the transcript (the mode's fallback)."""
     from app.errors import HoldtypeError
+    from app.llm.keys import set_key_hint
     from app.llm.modes import get_mode
     from app.llm.runner import PLUGIN_LOCK, NoModel, missing_key, pick_model
 
@@ -415,10 +416,12 @@ def _llm() -> Check:
 
         if extra_models_problem():
             return Check("llm", False, llm_failure(exc), f"edit {extra_models_file()}", False)
-        return Check("llm", False, llm_failure(exc), "holdtype llm models; llm keys set <provider>", False)
+        return Check(
+            "llm", False, llm_failure(exc), f"holdtype llm models; {set_key_hint('<provider>')}", False
+        )
     if needs:
         detail = f"mode {active} uses {model_id}, which has no API key: dictation pastes the transcript"
-        return Check("llm", False, detail, f"llm keys set {needs}", False)
+        return Check("llm", False, detail, set_key_hint(needs), False)
     return Check("llm", True, f"mode {active} via {model_id}", required=False)
 
 

@@ -27,11 +27,12 @@ def models(as_json: bool) -> None:
     """List model ids (and aliases) usable in modes, and whether each has its key.
 
     '*' marks the model modes run on when they name none (llm.model, else llm's default if it
-    is a local model). Keys live in llm's own store: `llm keys set openai`.
+    is a local model). Keys live in llm's own store: `holdtype llm keys set openai`.
     Example: holdtype llm models --json
     """
     import llm
 
+    from app.llm.keys import set_key_hint
     from app.llm.runner import PLUGIN_LOCK, NoModel, missing_key, modes_model
     from app.llm.setup import llm_failure
 
@@ -52,7 +53,8 @@ def models(as_json: bool) -> None:
     for item in listed:
         model = item.model
         needs = getattr(model, "needs_key", None)
-        has_key = missing_key(model) is None
+        missing = missing_key(model)
+        has_key = missing is None
         row = {
             "model_id": model.model_id,
             "aliases": list(item.aliases),
@@ -68,7 +70,7 @@ def models(as_json: bool) -> None:
             continue
         mark = "*" if row["used"] else " "
         aliases = f" (aliases: {', '.join(item.aliases)})" if item.aliases else ""
-        key = "" if has_key else f"  [no key: llm keys set {needs}]"
+        key = "" if missing is None else f"  [no key: {set_key_hint(missing)}]"
         click.echo(f"{mark} {model.model_id}{aliases}{key}")
     if as_json:
         return

@@ -10,7 +10,7 @@ fails the sanity check (empty, far longer or shorter than the input, or answerin
 instead of rewriting it) gives back the input text, with ``fallback_reason`` saying why; the
 reason is logged as well.
 
-API keys are resolved by ``llm`` from its own key store (``llm keys set ...``) and never pass
+API keys are resolved by ``llm`` from its own key store (``holdtype llm keys set ...``) and never pass
 through Holdtype's settings or logs.
 """
 
@@ -30,6 +30,7 @@ from typing import Any, Literal, NamedTuple
 from app.config import Settings
 from app.errors import SHOWN_TO_USER
 from app.llm.cache import CACHE_FAILURES, CacheEntry, LLMCache, cache_key
+from app.llm.keys import set_key_hint
 from app.llm.modes import (
     PLACEHOLDER,
     RAW,
@@ -595,7 +596,7 @@ def _call_with_timeout(
         return text, usage, ms, bool(outcome.get("cut"))
     if isinstance(exc, llm.errors.NeedsKeyException):
         needs = getattr(model, "needs_key", None) or model_id
-        raise _Fallback(f"{model_id} needs an API key; run: llm keys set {needs}")
+        raise _Fallback(f"{model_id} needs an API key; run: {set_key_hint(needs)}")
     if isinstance(exc, llm.errors.ModelError):
         raise _Fallback(f"{model_id} failed: {_one_line(exc)}")
     if isinstance(exc, ValueError) and "schema" in str(exc):
@@ -745,7 +746,7 @@ def _elsewhere(api_base: str | None) -> bool:
 
 def missing_key(model: Any) -> str | None:
     """The name of the key an ``llm`` model needs and cannot find (in llm's key store or its
-    environment variable), for ``llm keys set NAME``; None when it needs none or has it."""
+    environment variable), for ``holdtype llm keys set NAME``; None when it needs none or has it."""
     import llm
 
     needs = getattr(model, "needs_key", None)

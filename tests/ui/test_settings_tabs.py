@@ -1339,6 +1339,16 @@ def test_typed_combo_values_are_saved_as_typed(qtbot, config_path: Path, write_s
     assert saved(config_path).llm.model == "gpt-4"
 
 
+def test_llm_tab_names_a_key_command_that_works(qtbot, config_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # It said "llm keys set openai": a command on no user's PATH (the packaged app has none).
+    from PySide6.QtWidgets import QLabel
+
+    window = open_window(qtbot, config_path)
+    tab = window.pages["llm"]
+    told = [label.text() for label in tab.findChildren(QLabel) if "in a terminal" in label.text()]
+    assert len(told) == 1 and "<code>holdtype llm keys set openai</code>" in told[0], told
+
+
 def test_llm_tab_shows_a_key_set_while_the_window_was_open(qtbot, config_path: Path) -> None:  # type: ignore[no-untyped-def]
     # Read once when the window was made (it lives until Holdtype quits): still "No keys set
     # yet." after `llm keys set openai` and the window closed and opened again.

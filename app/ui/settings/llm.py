@@ -95,8 +95,8 @@ class LLMTab(SettingsTab):
         keys_layout.addWidget(self.keys)
         keys_layout.addWidget(
             note(
-                "Holdtype never stores keys. Set one in a terminal with <code>llm keys set openai</code> "
-                "(or anthropic, openrouter…); it is kept in llm's own key store."
+                "Keys are kept in llm's own key store, never in Holdtype's settings. Set one in a "
+                "terminal with <code>holdtype llm keys set openai</code> (or anthropic, openrouter…)."
             )
         )
 
@@ -129,8 +129,8 @@ class LLMTab(SettingsTab):
         self.refresh()
 
     def showEvent(self, event: QShowEvent) -> None:
-        """Re-read what may have changed outside (``llm keys set``, a plugin installed, the
-        cache used) each time the tab is shown: the window lives until Holdtype quits, and the
+        """Re-read what may have changed outside (``holdtype llm keys set``, a plugin installed,
+        the cache used) each time the tab is shown: the window lives until Holdtype quits, and the
         tab said "No keys set yet." after a key was set."""
         super().showEvent(event)
         if self._shown_once:
