@@ -1351,7 +1351,10 @@ def test_llm_tab_names_a_key_command_that_works(qtbot, config_path: Path) -> Non
 
 def test_llm_tab_shows_a_key_set_while_the_window_was_open(qtbot, config_path: Path) -> None:  # type: ignore[no-untyped-def]
     # Read once when the window was made (it lives until Holdtype quits): still "No keys set
-    # yet." after `llm keys set openai` and the window closed and opened again.
+    # yet." after `holdtype llm keys set openai` and the window closed and opened again. Then
+    # it listed the note llm writes at the top of a new keys.json as a key ("// Note, openai"),
+    # and a name as HTML.
+    from tests.cli import holdtype
 
     window = open_window(qtbot, config_path)
     tab = window.pages["llm"]
@@ -1359,12 +1362,17 @@ def test_llm_tab_shows_a_key_set_while_the_window_was_open(qtbot, config_path: P
     window.show_tab(tab.key)
     qtbot.waitUntil(tab.isVisible, timeout=5000)
     assert tab.keys.text() == "No keys set yet."
-    (Path(os.environ["LLM_USER_PATH"]) / "keys.json").write_text(
-        json.dumps({"openai": "sk-x"})
-    )  # llm's store
+    assert holdtype("llm", "keys", "set", "openai", input="sk-x").returncode == 0  # llm's layout
     window.hide()
     window.show()
     qtbot.waitUntil(lambda: "openai" in tab.keys.text(), timeout=5000)
+    assert tab.keys.text() == "Keys set: <b>openai</b>"
+    keys_file = Path(os.environ["LLM_USER_PATH"]) / "keys.json"
+    keys_file.write_text(json.dumps({**json.loads(keys_file.read_text()), "<i>odd</i>": "sk-y"}))
+    window.hide()
+    window.show()
+    qtbot.waitUntil(lambda: "odd" in tab.keys.text(), timeout=5000)
+    assert tab.keys.text() == "Keys set: <b>&lt;i&gt;odd&lt;/i&gt;</b>, <b>openai</b>"
 
 
 def test_llm_tab_clear_cache_says_when_another_program_holds_it(qtbot, config_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -44,12 +44,13 @@ def reachable_models() -> tuple[list[tuple[str, str]], frozenset[str]]:
 
 
 def key_names() -> list[str]:
-    """Names of the keys stored with ``llm keys set`` (never their values)."""
-    import llm
+    """Names of the keys stored with ``holdtype llm keys set`` (never their values; not the
+    note llm writes at the top of the file, which was listed as a key)."""
+    from app.llm import keys
 
     try:
-        return sorted(llm.load_keys())
-    except (OSError, ValueError) as exc:
+        return keys.key_names()
+    except (OSError, HoldtypeError) as exc:
         log.info("cannot read llm's keys file: %s", exc)
         return []
 
@@ -141,7 +142,9 @@ class LLMTab(SettingsTab):
         """Re-read key names and cache stats, and list models in the background."""
         names = key_names()
         self.keys.setText(
-            "Keys set: " + ", ".join(f"<b>{n}</b>" for n in names) if names else "No keys set yet."
+            "Keys set: " + ", ".join(f"<b>{html.escape(n)}</b>" for n in names)
+            if names
+            else "No keys set yet."
         )
         self.refresh_cache_stats()
         if self._job is None:
