@@ -353,9 +353,9 @@ class Engine:
 
     def _keep_reading(self, entry: HistoryEntry, raw: str, text: str, seconds: float | None) -> None:
         """Run the entry's mode on its new reading and keep it (output worker): in the entry,
-        or in a new one when the entry's text went into a window (:func:`keep_reading`).
-        ``seconds`` None: the reading of a recording recovered after a crash, said by the
-        recovery's own notice (its length is the entry's)."""
+        or in a new one when the entry has text (:func:`keep_reading`). ``seconds`` None: the
+        reading of a recording recovered after a crash, said by the recovery's own notice (its
+        length is the entry's), whose mode's text takes the place of its transcript."""
         from app.history.again import keep_reading, said_again
 
         assert entry.id is not None
@@ -364,7 +364,9 @@ class Engine:
         try:
             if text and mode != "raw":
                 text, reply_key = self._modes.run(mode, text)  # its failure: the reading, with a notice
-            kept = keep_reading(self.history, entry, raw, text, self._transcriber_name(), mode)
+            kept = keep_reading(
+                self.history, entry, raw, text, self._transcriber_name(), mode, in_place=seconds is None
+            )
         except HoldtypeError as exc:
             self._publish(ev.ErrorRaised(f"could not transcribe entry {entry.id} again: {exc}", "history"))
             return

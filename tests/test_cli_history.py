@@ -384,6 +384,36 @@ def test_retry_reads_a_kept_recording_again_into_its_entry(speak) -> None:  # ty
     assert unknown_model.returncode != 0 and "Traceback" not in unknown_model.stderr
 
 
+@pytest.mark.slow
+def test_retry_of_a_failed_entry_with_text_keeps_that_text(speak) -> None:  # type: ignore[no-untyped-def]
+    """A mode's email whose paste failed is an entry with text and outcome failed: `history
+    retry` wrote the new plain reading over it (raw and text), and the email was gone."""
+    wav = speak("We use scikit learn every day.", speed=150)
+    email = "Dear Anna,\n\nwe use scikit-learn every day.\n\nBest,\nSam"
+    with HistoryStore() as store:
+        failed = store.add(
+            HistoryEntry(
+                Outcome.FAILED,
+                text=email,
+                raw="we use psychic learn every day",
+                mode="raw",
+                error="xdotool key failed",
+                audio_path=str(wav),
+                app="thunderbird",
+            )
+        )
+    out = holdtype("history", "retry", str(failed), "--json")
+    assert out.returncode == 0, out.stderr
+    newer = json.loads(out.stdout)
+    assert newer["id"] != failed and newer["outcome"] == "recovered" and newer["app"] == "thunderbird"
+    assert f"Transcribed entry {failed} again, as entry {newer['id']}" in out.stderr
+    with HistoryStore() as store:
+        kept = store.get(failed)
+        assert kept is not None and store.count() == 2
+        assert kept.text == email and kept.raw == "we use psychic learn every day"
+        assert kept.outcome == Outcome.FAILED and kept.error == "xdotool key failed"
+
+
 def test_paste_puts_an_entry_into_the_focused_window(
     filled: list[int], display: XDisplay, target_window, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]

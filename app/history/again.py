@@ -4,8 +4,8 @@ again" and ``holdtype history retry`` share.
 A dictation that failed (the model could not load, the decode broke) keeps its recording, and
 so does every dictation with ``audio.keep_audio`` on; reading it again (with a bigger model, or
 after adding a term to the vocabulary) keeps the new words. No words are lost doing so: an
-entry whose text went into a window keeps that text, and the new reading becomes an entry of
-its own.
+entry that has text keeps it (what went into a window, or the email a mode wrote whose paste
+failed), and the new reading becomes an entry of its own.
 """
 
 from __future__ import annotations
@@ -16,9 +16,6 @@ from pathlib import Path
 from app.errors import HoldtypeError
 from app.events import Outcome
 from app.history.store import HistoryEntry, HistoryStore
-
-#: Outcomes whose text went into a window: history keeps it as it was inserted.
-INSERTED = frozenset({Outcome.PASTED, Outcome.TYPED})
 
 
 def kept_recording(entry: HistoryEntry) -> Path:
@@ -34,19 +31,31 @@ def kept_recording(entry: HistoryEntry) -> Path:
     return path
 
 
-def keep_reading(store: HistoryStore, entry: HistoryEntry, raw: str, text: str, model: str, mode: str) -> int:
+def keep_reading(
+    store: HistoryStore,
+    entry: HistoryEntry,
+    raw: str,
+    text: str,
+    model: str,
+    mode: str,
+    *,
+    in_place: bool = False,
+) -> int:
     """Keep the new reading of ``entry``'s recording (``raw``, then ``text`` after the
     vocabulary, rules and ``mode``, by ``model``) and return the id of the entry holding it.
 
-    An entry that inserted nothing (failed, cancelled, empty, recovered) takes the words and
-    becomes ``recovered``, its old error gone. One that was pasted or typed keeps the text
-    that went in; the reading is a new ``recovered`` entry, newest in the history, of the same
-    app and microphone (the recording stays with the first). A reading with no words changes
-    nothing: :class:`HoldtypeError`."""
+    An entry with no text (a failed transcription, a cancelled or empty dictation) takes the
+    words and becomes ``recovered``, its old error gone. One that has text keeps it, whatever
+    its outcome: a failed paste of what a mode wrote was overwritten with the plain reading,
+    and the user's only copy was gone. The reading is then a new ``recovered`` entry, newest in
+    the history, of the same app and microphone (the recording stays with the first).
+    ``in_place``: ``text`` is the entry's own transcript run through its mode (a recording
+    recovered after a crash is kept first, then its mode runs), which takes the entry's place.
+    A reading with no words changes nothing: :class:`HoldtypeError`."""
     assert entry.id is not None
     if not text.strip():
         raise HoldtypeError(f"no words heard in the recording of history entry {entry.id}; it is unchanged")
-    if entry.outcome in INSERTED:
+    if entry.text.strip() and not in_place:
         return store.add(
             HistoryEntry(
                 Outcome.RECOVERED,
@@ -71,8 +80,8 @@ def said_again(old: int, new: int) -> str:
     """What the user is told once entry ``old`` was read again into entry ``new``.
 
     >>> said_again(7, 7), said_again(7, 9)
-    ('Transcribed entry 7 again', 'Transcribed entry 7 again, as entry 9 (entry 7 keeps what went in)')
+    ('Transcribed entry 7 again', 'Transcribed entry 7 again, as entry 9 (entry 7 keeps its text)')
     """
     if new == old:
         return f"Transcribed entry {old} again"
-    return f"Transcribed entry {old} again, as entry {new} (entry {old} keeps what went in)"
+    return f"Transcribed entry {old} again, as entry {new} (entry {old} keeps its text)"
