@@ -118,3 +118,46 @@ def test_a_process_that_finds_the_history_being_read_back_waits_and_uses_the_new
     assert lister.returncode == 0, err
     assert len(out.splitlines()) == 30  # the new history, not one of its own
     assert sorted(p.name for p in data.glob("*corrupt*")) == ["history.sqlite3.corrupt-by-test"]
+
+
+def test_the_llm_replies_of_salvaged_entries_are_still_deleted_with_them(holdtype_home: Path) -> None:
+    """The new history had the entries but not their ties to the LLM replies (``mode_replies``):
+    `history delete` (and the retention's cleanup) then left the entry's words in the reply
+    cache for good."""
+    import time
+
+    from app.llm.cache import CacheEntry, LLMCache
+    from app.paths import get_paths
+    from tests.cli import holdtype
+
+    path = get_paths().history_db
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _history_of(path, 300)
+    keys = {entry_id: f"{entry_id:064x}" for entry_id in (1, *range(10, 301, 10))}
+    with LLMCache() as cache:
+        for entry_id in (1, 300):
+            cache.put(CacheEntry(keys[entry_id], f"reply {entry_id}", None, "m", "clean", 5.0, time.time()))
+    with HistoryStore(path) as store:
+        for entry_id, key in keys.items():
+            store.link_reply(entry_id, key)
+        store._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    data = bytearray(path.read_bytes())
+    page = 4096
+    data[12 * page : 12 * page + 8] = b"\x0d\xff\xff\xff\xff\xff\xff\xff"  # one damaged leaf page
+    path.write_bytes(bytes(data))
+
+    done = holdtype("history", "delete", "1")
+    assert done.returncode == 0 and "was damaged" in done.stderr, done.stderr
+    with LLMCache() as cache:
+        assert keys[1] not in set(cache.keys())  # deleted with its entry
+        assert keys[300] in set(cache.keys())  # its entry is still there
+    with HistoryStore(path) as store:
+        assert store.moved_to is None and 250 <= store.count() < 300  # (salvaged by the command)
+        ties = store._conn.execute("SELECT entry_id, cache_key FROM mode_replies").fetchall()
+        kept = {row[0] for row in store._conn.execute("SELECT id FROM utterances")}
+    # every tie of an entry that came back (but the deleted one's), none of one that did not
+    assert sorted(tuple(tie) for tie in ties) == [(i, key) for i, key in keys.items() if i in kept]
+    assert set(keys) - kept - {1}  # (the damaged page held entries with replies)
+    assert holdtype("history", "delete", "300").returncode == 0
+    with LLMCache() as cache:
+        assert keys[300] not in set(cache.keys())

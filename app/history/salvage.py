@@ -19,11 +19,13 @@ log = logging.getLogger(__name__)
 #: dozen entries; a damaged interior page hides more).
 MAX_SKIP = 5000
 MAX_ID = 2**63 - 1  # SQLite's largest rowid
+_ROWID = "holdtype_rowid"  # (a name no table of the history has)
 
 
 def readable_rows(path: Path, table: str = "utterances") -> list[dict[str, Any]]:
-    """Every row of ``table`` in the database at ``path`` that SQLite can still read, by id;
-    ``[]`` when none can be (not a database, no such table)."""
+    """Every row of ``table`` in the database at ``path`` that SQLite can still read, by row id
+    (an entry's id; ``mode_replies`` has no column of its own for it); ``[]`` when none can be
+    (not a database, no such table)."""
     try:
         # (as a URI: a "#", "?" or "%" in a folder's name is escaped)
         conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
@@ -33,14 +35,16 @@ def readable_rows(path: Path, table: str = "utterances") -> list[dict[str, Any]]
     rows: list[dict[str, Any]] = []
     try:
         conn.row_factory = sqlite3.Row
-        after = 0  # the last id read, or stepped over
+        after = 0  # the last row id read, or stepped over
         failures = 0
+        query = f"SELECT rowid AS {_ROWID}, * FROM {table} WHERE rowid > ? ORDER BY rowid"
         while failures <= MAX_SKIP and after < MAX_ID:
             try:
-                cursor = conn.execute(f"SELECT * FROM {table} WHERE id > ? ORDER BY id", (after,))
+                cursor = conn.execute(query, (after,))
                 for row in cursor:  # row by row: the rows before a damaged page are kept
-                    rows.append(dict(row))
-                    after = row["id"]
+                    data = dict(row)
+                    after = data.pop(_ROWID)
+                    rows.append(data)
                     failures = 0
                 break  # read to the end
             except sqlite3.OperationalError as exc:  # no such table, a locked file: not damage

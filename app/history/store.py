@@ -340,14 +340,19 @@ class HistoryStore:
 
     def _read_back(self, conn: sqlite3.Connection) -> int:
         """Put the entries the damaged database at ``self.path`` still gives (see
-        :mod:`app.history.salvage`) into the new one, ``conn``; how many."""
+        :mod:`app.history.salvage`) into the new one, ``conn``, with the ties to the LLM
+        replies their text came from; how many entries.
+
+        Without the ties (``mode_replies``), deleting an entry (or the retention's cleanup)
+        left its words in the reply cache for good. A tie whose entry did not come back is
+        left out: nothing would ever delete its reply through it."""
         from app.history.salvage import readable_rows
 
         rows = readable_rows(self.path)
         if not rows:
             return 0
         columns = [row[1] for row in conn.execute("PRAGMA table_info(utterances)")]
-        taken = 0
+        taken: set[int] = set()
         with conn:
             for row in rows:
                 names = [name for name in columns if name in row]
@@ -358,8 +363,16 @@ class HistoryStore:
                     f"INSERT OR IGNORE INTO utterances ({', '.join(names)}) VALUES ({marks})",
                     [row[name] for name in names],
                 )
-                taken += 1
-        return taken
+                taken.add(row["id"])
+            ties = [
+                (tie["entry_id"], tie["cache_key"])
+                for tie in readable_rows(self.path, "mode_replies")
+                if tie.get("entry_id") in taken and tie.get("cache_key")
+            ]
+            if ties:
+                conn.execute(_REPLIES)
+                conn.executemany("INSERT INTO mode_replies (entry_id, cache_key) VALUES (?, ?)", ties)
+        return len(taken)
 
     @contextlib.contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
