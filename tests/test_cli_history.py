@@ -272,6 +272,27 @@ def test_export_writes_every_entry_oldest_first_in_the_format_asked(
         assert [e.id for e in store.list()] == filled[::-1]
 
 
+def test_export_keeps_each_entry_on_one_line_as_list_json_does(holdtype_home: Path, tmp_path: Path) -> None:
+    # `list --json` escapes U+2028, U+2029 and U+0085; the export wrote them raw, and a reader
+    # that splits at every line break (str.splitlines, many editors) read half objects.
+    said = "one\u2028two\u2029three\x85four"
+    with HistoryStore() as store:
+        store.add(HistoryEntry(Outcome.PASTED, text=said, raw=said, created=1e9))
+        store.add(HistoryEntry(Outcome.PASTED, text="plain", created=1e9 + 1))
+    listed = holdtype("history", "list", "--json").stdout
+    for fmt in ("jsonl", "json"):
+        out = tmp_path / f"said.{fmt}"
+        assert holdtype("history", "export", "--format", fmt, str(out)).returncode == 0
+        written = out.read_text(encoding="utf-8")
+        assert not {"\u2028", "\u2029", "\x85"} & set(written), fmt
+        assert "one\\u2028two\\u2029three\\u0085four" in written  # as `list --json` writes them
+        assert "one\\u2028two" in listed
+        items = [json.loads(line) for line in written.splitlines()] if fmt == "jsonl" else json.loads(written)
+        assert [item["text"] for item in items] == [said, "plain"], fmt
+    dash = holdtype("history", "export", "-")
+    assert [json.loads(line)["text"] for line in dash.stdout.splitlines()] == [said, "plain"]
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="bind mounts are Linux's")
 def test_export_refuses_holdtypes_folder_seen_through_a_bind_mount(filled: list[int], tmp_path: Path) -> None:
     """Names cannot tell a folder shown at a second place (as on a case-insensitive filesystem,

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
-import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +11,7 @@ from typing import Any
 import click
 
 from app.config import LoadResult, Settings, load_settings, save_settings, settings_lock
+from app.jsontext import json_text
 
 
 def load() -> LoadResult:
@@ -47,14 +46,9 @@ def note_empty(message: str) -> None:
     click.secho(message, err=True, fg="bright_black")
 
 
-# Written as \uXXXX escapes: lone surrogates (UTF-8 cannot carry them), and the line separators
-# JSON allows raw but that end a line for str.splitlines() (U+0085, U+2028, U+2029), so each
-# object stays on one line for any reader.
-_ESCAPED = re.compile("[\ud800-\udfff\x85\u2028\u2029]")
-
-
 def echo_json(obj: Any) -> None:
-    r"""Print one JSON object on one line (UTF-8, no ASCII escaping).
+    r"""Print one JSON object on one line (UTF-8, no ASCII escaping; see
+    :func:`app.jsontext.json_text`).
 
     A lone surrogate (the bytes of a file name that is not UTF-8) is written as a JSON
     ``\uXXXX`` escape, which UTF-8 cannot carry raw; ``json.loads`` gives it back, and
@@ -67,8 +61,7 @@ def echo_json(obj: Any) -> None:
     """
     encoding = (getattr(sys.stdout, "encoding", None) or "utf-8").lower()
     # A stream that is not UTF (a pipe on Windows: cp1252) gets escapes, never a "?" for a letter
-    line = json.dumps(obj, ensure_ascii="utf" not in encoding, default=str)
-    click.echo(_ESCAPED.sub(lambda m: f"\\u{ord(m.group()):04x}", line))
+    click.echo(json_text(obj, ensure_ascii="utf" not in encoding))
 
 
 def export_target(path: Path) -> Path:

@@ -17,7 +17,6 @@ import builtins
 import contextlib
 import csv
 import dataclasses
-import json
 import logging
 import os
 import sqlite3
@@ -30,6 +29,7 @@ from typing import IO, Any, Literal
 
 from app.errors import SHOWN_TO_USER, HoldtypeError, unusable
 from app.events import Outcome
+from app.jsontext import json_text
 from app.paths import (
     check_export_target,
     ensure_dir,
@@ -568,12 +568,13 @@ class HistoryStore:
         with self._lock:
             rows = self._conn.execute("SELECT * FROM utterances ORDER BY created, id").fetchall()
         entries = [_row_to_entry(r).details() for r in rows]
+        # Line separators escaped as `list --json` has them: a U+2028 in a dictation, written
+        # raw, ended the line for readers that split at every line break (str.splitlines).
         if fmt == "jsonl":
             for item in entries:
-                handle.write(json.dumps(item, ensure_ascii=False) + "\n")
+                handle.write(json_text(item) + "\n")
         elif fmt == "json":
-            json.dump(entries, handle, ensure_ascii=False, indent=1)
-            handle.write("\n")
+            handle.write(json_text(entries, indent=1) + "\n")
         else:
             writer = csv.DictWriter(handle, fieldnames=list(HistoryEntry(Outcome.EMPTY).details()))
             writer.writeheader()
