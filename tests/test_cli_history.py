@@ -89,6 +89,26 @@ def test_search(filled: list[int]) -> None:
     assert holdtype("history", "search", "no such words").stdout == ""
 
 
+def test_search_finds_what_list_shows_across_line_breaks(holdtype_home: Path) -> None:
+    # `list` shows line breaks and tabs as spaces; searching for the words as shown found
+    # nothing, and the help did not say that what was heard (raw) is searched too.
+    with HistoryStore() as store:
+        lines = store.add(HistoryEntry(Outcome.PASTED, text="Line one\nLine two\n\n\tLine four", created=1e9))
+        heard = store.add(
+            HistoryEntry(Outcome.PASTED, text="Kubernetes", raw="cooper\nnet ease", created=2e9)
+        )
+    shown = holdtype("history", "list").stdout
+    assert "Line one Line two Line four" in shown, shown
+    found = holdtype("history", "search", "LINE TWO Line four", "--json")
+    assert [json.loads(line)["id"] for line in found.stdout.splitlines()] == [lines], found
+    assert holdtype("history", "search", "two\tline").stdout.split()[0] == str(lines)
+    assert [
+        json.loads(r)["id"] for r in holdtype("history", "search", "cooper net", "--json").stdout.splitlines()
+    ] == [heard]
+    assert holdtype("history", "search", "Line  five").stdout == ""
+    assert "text or what was heard" in holdtype("history", "search", "--help").stdout
+
+
 def test_show(filled: list[int]) -> None:
     out = holdtype("history", "show", str(filled[0]), "--json")
     assert out.returncode == 0, out.stderr

@@ -139,7 +139,9 @@ def list_command(limit: int, as_json: bool) -> None:
 @click.option("--limit", "-n", default=20, show_default=True, type=_LIMIT)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def search(text: str, limit: int, as_json: bool) -> None:
-    """Find utterances whose text contains TEXT (case-insensitive).
+    """Find utterances whose text or what was heard (raw, before vocabulary, rules and mode)
+    contains TEXT, newest first. Case is ignored, and any run of spaces, tabs or line
+    breaks matches any other (`list` shows each as one space); % and _ are plain characters.
 
     Example: holdtype history search "pull request"
     """

@@ -19,6 +19,7 @@ import csv
 import dataclasses
 import logging
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -139,14 +140,22 @@ _UPDATABLE = frozenset(COLUMNS)
 _FIELDS = frozenset(("id", *COLUMNS))
 
 
+# A run of whitespace: `history list` shows each as one space (a line break, a tab), and
+# searching for the words as shown ("Line two Line four") found nothing.
+_SPACES = re.compile(r"\s+")
+
+
 def _folded(text: str) -> str:
-    """``text`` as search compares it: casefolded, without the dot above that folding leaves
-    of a capital I with a dot ("İstanbul" folds to "i̇stanbul", which "istanbul" did not find).
+    r"""``text`` as search compares it: casefolded, without the dot above that folding leaves
+    of a capital I with a dot ("İstanbul" folds to "i̇stanbul", which "istanbul" did not find),
+    and each run of whitespace one space.
 
     >>> _folded("İSTANBUL") == _folded("istanbul") == "istanbul"
     True
+    >>> _folded("Line two\n\n\tLine  four ")
+    'line two line four '
     """
-    return text.casefold().replace("\u0307", "")
+    return _SPACES.sub(" ", text.casefold().replace("\u0307", ""))
 
 
 def _contains(haystack: str | None, needle: str) -> bool:
@@ -526,7 +535,8 @@ class HistoryStore:
     def search(self, text: str, limit: int = 20) -> builtins.list[HistoryEntry]:  # `list` is a method here
         """Entries whose final or raw text contains ``text``, newest first. Case is ignored for
         every letter ("ÉCOLE" finds "école", "STRASSE" finds "straße"), not only for ASCII as
-        SQLite's LIKE does."""
+        SQLite's LIKE does, and so is the kind and length of whitespace (a line break matches a
+        space: see :func:`_folded`)."""
         needle = _folded(text)
         with self._connection() as conn:
             rows = conn.execute(
