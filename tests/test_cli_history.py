@@ -109,6 +109,26 @@ def test_search_finds_what_list_shows_across_line_breaks(holdtype_home: Path) ->
     assert "text or what was heard" in holdtype("history", "search", "--help").stdout
 
 
+def test_list_and_search_say_when_the_limit_left_entries_out(holdtype_home: Path) -> None:
+    # The default --limit of 20 ended the listing as if it were the whole history.
+    with HistoryStore() as store:
+        for i in range(25):
+            store.add(
+                HistoryEntry(Outcome.PASTED, text=f"{'note' if i % 5 else 'memo'} {i}", created=1e9 + i)
+            )
+    listed = holdtype("history", "list")
+    assert len(listed.stdout.splitlines()) == 20
+    assert listed.stderr.strip() == "20 of 25 shown; --limit N shows more", listed.stderr
+    assert holdtype("history", "list", "--limit", "25").stderr == ""  # all of them: nothing to say
+    as_json = holdtype("history", "list", "--json")
+    assert len(as_json.stdout.splitlines()) == 20 and as_json.stderr == ""  # stdout is for programs
+    found = holdtype("history", "search", "NOTE", "-n", "3")
+    assert len(found.stdout.splitlines()) == 3
+    assert found.stderr.strip() == "3 of 20 shown; --limit N shows more", found.stderr
+    assert holdtype("history", "search", "memo").stderr == ""  # 5 found, all shown
+    assert holdtype("history", "search", "note", "-n", "3", "--json").stderr == ""
+
+
 def test_show(filled: list[int]) -> None:
     out = holdtype("history", "show", str(filled[0]), "--json")
     assert out.returncode == 0, out.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
@@ -59,8 +60,13 @@ def _line(entry: HistoryEntry) -> str:
     return f"{entry.id:>5}  {_when(entry.created)}  {entry.outcome.value:<9}  {text}"
 
 
-def _print(entries: list[HistoryEntry], as_json: bool, empty: str) -> None:
-    """Print ``entries`` one per line; with none, say ``empty`` on stderr (human form only)."""
+def _print(
+    entries: list[HistoryEntry], as_json: bool, empty: str, limit: int, total: Callable[[], int]
+) -> None:
+    """Print ``entries`` one per line; with none, say ``empty`` on stderr. When they are the
+    ``limit`` and there are more (``total()`` of them), say so there as well: --limit's 20
+    ended the listing as if it were the whole history. (Human form only: with --json, standard
+    error stays as quiet as ever.)"""
     if not entries and not as_json:
         note_empty(empty)
     for entry in entries:
@@ -68,6 +74,10 @@ def _print(entries: list[HistoryEntry], as_json: bool, empty: str) -> None:
             echo_json(_summary(entry))
         else:
             click.echo(_line(entry))
+    if not as_json and len(entries) == limit:
+        count = total()  # (counted only then: a search reads every entry again)
+        if count > limit:
+            click.secho(f"{limit} of {count} shown; --limit N shows more", err=True, fg="bright_black")
 
 
 def _empty_note() -> str:
@@ -131,7 +141,7 @@ def list_command(limit: int, as_json: bool) -> None:
     Example: holdtype history list --json --limit 50
     """
     with _open() as store:
-        _print(store.list(limit=limit), as_json, _empty_note())
+        _print(store.list(limit=limit), as_json, _empty_note(), limit, store.count)
 
 
 @history.command()
@@ -146,7 +156,8 @@ def search(text: str, limit: int, as_json: bool) -> None:
     Example: holdtype history search "pull request"
     """
     with _open() as store:
-        _print(store.search(text, limit=limit), as_json, f"Nothing in the history contains {text!r}.")
+        found = store.search(text, limit=limit)
+        _print(found, as_json, f"Nothing in the history contains {text!r}.", limit, lambda: store.count(text))
 
 
 @history.command()

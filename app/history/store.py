@@ -164,6 +164,10 @@ def _contains(haystack: str | None, needle: str) -> bool:
     return haystack is not None and needle in _folded(haystack)
 
 
+# The entries whose text or raw text holds a needle (given twice, folded by _folded).
+_MATCHES = "holdtype_contains(text, ?) OR holdtype_contains(raw, ?)"
+
+
 def entry_from_dict(fields: Mapping[str, Any]) -> HistoryEntry:
     """The entry whose fields (as :meth:`HistoryEntry.to_dict` gives them, or a database row)
     are ``fields``. Known fields only: a newer Holdtype may have added one (an older one then
@@ -540,16 +544,22 @@ class HistoryStore:
         needle = _folded(text)
         with self._connection() as conn:
             rows = conn.execute(
-                "SELECT * FROM utterances WHERE holdtype_contains(text, ?) OR holdtype_contains(raw, ?) "
-                "ORDER BY created DESC, id DESC LIMIT ?",
+                f"SELECT * FROM utterances WHERE {_MATCHES} ORDER BY created DESC, id DESC LIMIT ?",
                 (needle, needle, limit),
             ).fetchall()
         return [_row_to_entry(r) for r in rows]
 
-    def count(self) -> int:
-        """How many entries there are."""
+    def count(self, text: str | None = None) -> int:
+        """How many entries there are; with ``text``, how many :meth:`search` finds for it."""
         with self._connection() as conn:
-            return int(conn.execute("SELECT COUNT(*) FROM utterances").fetchone()[0])
+            if text is None:
+                return int(conn.execute("SELECT COUNT(*) FROM utterances").fetchone()[0])
+            needle = _folded(text)
+            return int(
+                conn.execute(
+                    f"SELECT COUNT(*) FROM utterances WHERE {_MATCHES}", (needle, needle)
+                ).fetchone()[0]
+            )
 
     def journal_mode(self) -> str:
         """The SQLite journal mode in use (``wal``)."""
