@@ -389,6 +389,18 @@ def test_cache_commands() -> None:
     assert usage.returncode == 2 and "Traceback" not in usage.stderr and "x>=0" in usage.stderr
 
 
+@pytest.mark.parametrize("days", ["nan", "inf", "-inf", "NaN"])
+def test_cache_clear_refuses_an_age_that_is_not_finite(days: str) -> None:
+    # `cache clear --older-than nan` said "removed 0 entries" and exit 0, as if it had looked.
+    with LLMCache() as store:
+        store.put(CacheEntry("c0ffee" + "0" * 58, "cached reply", None, "m", "clean", 5.0, 1000.0))
+    refused = holdtype("cache", "clear", "--older-than", days)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr and "removed" not in refused.stdout
+    assert f"'{days}' is not a number of days: it should be a finite number" in refused.stderr, refused.stderr
+    with LLMCache() as store:
+        assert len(store.entries()) == 1
+
+
 def test_cache_list_shows_a_reply_s_control_characters_as_escapes() -> None:
     # A model's reply may hold an escape sequence; `cache list` printed it to the terminal.
     with LLMCache() as store:

@@ -10,8 +10,10 @@ Examples::
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict
+from typing import Any
 
 import click
 
@@ -97,9 +99,23 @@ def show(key: str) -> None:
     echo_json(entry.to_dict())
 
 
+class _Days(click.FloatRange):
+    """An age in days, 0 or more and finite: ``nan`` was taken and removed nothing, said as
+    "removed 0 entries" (``config`` refuses it too, as "Input should be a finite number")."""
+
+    name = "days"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        """``value`` as days, or a usage error saying why it is none."""
+        days = click.FLOAT.convert(value, param, ctx)
+        if not math.isfinite(days):
+            self.fail(f"{value!r} is not a number of days: it should be a finite number", param, ctx)
+        return float(super().convert(days, param, ctx))
+
+
 @cache.command("clear")
 @click.option(
-    "--older-than", "older_than", type=click.FloatRange(min=0), help="Only entries older than DAYS."
+    "--older-than", "older_than", type=_Days(min=0), metavar="DAYS", help="Only entries older than DAYS."
 )
 def clear(older_than: float | None) -> None:
     """Delete cached replies (all of them, or those older than DAYS).
