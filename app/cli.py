@@ -5,6 +5,8 @@ when it is used, so ``holdtype --help`` and ``holdtype vocab list`` start fast (
 faster-whisper or Qt). Known errors (:class:`app.errors.HoldtypeError`) become one line on stderr
 and exit code 1, and so does a file or folder the system refuses (an ``OSError``: permissions, a
 full disk, a file where a folder should be); anything else is a bug and keeps its traceback.
+Output piped to a reader that stops early (``holdtype history list | head -1``) is no error:
+exit 0, quietly.
 
 Examples::
 
@@ -24,6 +26,7 @@ import click
 
 from app import __version__
 from app.errors import HoldtypeError
+from app.std_streams import let_stdout_go, stdout_reader_gone
 
 # name -> (module:attribute, one-line help). Short help is static so --help imports nothing.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -73,15 +76,22 @@ class LazyGroup(click.Group):
         """Run the subcommand, turning user-facing errors into one clean line."""
         _check_arguments(sys.argv[1:])
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            if sys.stdout is not None:  # what is still buffered fails here, not at exit
+                sys.stdout.flush()
+            return result
         except KeyboardInterrupt:  # Ctrl-C: the shell's convention, 128 + SIGINT, not 1
             click.echo("Interrupted.", err=True)
             raise click.exceptions.Exit(130) from None
         except HoldtypeError as exc:
             raise click.ClickException(str(exc)) from None
         except OSError as exc:
-            if isinstance(exc, BrokenPipeError):  # output piped to `head`: not ours to report
-                raise
+            if isinstance(exc, BrokenPipeError) and stdout_reader_gone():
+                # Output piped to a reader that had what it wanted (`| head -1`): the command
+                # did its part, so exit 0 and quietly (click's own handling exited 1, which a
+                # script under `set -o pipefail` took for a failure).
+                let_stdout_go()
+                raise click.exceptions.Exit(0) from None
             logging.getLogger(__name__).debug("system error", exc_info=True)
             raise click.ClickException(os_error_line(exc)) from None
 

@@ -63,3 +63,32 @@ def keep_stderr_from_redirects() -> None:
         line_buffering=True,
         write_through=True,
     )
+
+
+def stdout_reader_gone() -> bool:
+    """Whether standard output is a pipe (or socket) whose reader has closed it: ``holdtype
+    history list | head -1`` once ``head`` has its line. A :class:`BrokenPipeError` is then
+    no failure of the command's; one of a socket or a helper's pipe is. Where this cannot be
+    told (no ``poll``: Windows), a broken pipe is taken to be standard output's."""
+    import select
+
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # a stream with no descriptor (a capture)
+        return False
+    if not hasattr(select, "poll"):
+        return True
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
+
+
+def let_stdout_go() -> None:
+    """Point standard output's descriptor at the null device, as Python's documentation of
+    SIGPIPE advises: what is still buffered for a reader that is gone would otherwise raise
+    BrokenPipeError once more as Python flushes it at exit ("Exception ignored", exit 120)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    finally:
+        os.close(devnull)

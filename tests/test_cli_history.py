@@ -129,6 +129,33 @@ def test_list_and_search_say_when_the_limit_left_entries_out(holdtype_home: Path
     assert holdtype("history", "search", "note", "-n", "3", "--json").stderr == ""
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["list", "--json", "-n", "1000"],
+        ["list", "-n", "1000"],
+        ["search", "words", "-n", "1000"],
+        ["export", "-"],
+    ],
+)
+def test_output_piped_to_a_reader_that_stops_early_is_no_error(holdtype_home: Path, args: list[str]) -> None:
+    # `holdtype history list --json | head -1` exited 1: a script under `set -o pipefail`
+    # failed although the command had done all that was asked of it.
+    import subprocess
+
+    with HistoryStore() as store:
+        for i in range(1000):  # far more than a pipe holds: the writer meets the closed end
+            store.add(HistoryEntry(Outcome.PASTED, text=f"{i} " + "words " * 100, created=1e9 + i))
+    command = [sys.executable, "-m", "app", "history", *args]
+    reader = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    assert reader.stdout is not None and reader.stderr is not None
+    assert reader.stdout.readline()  # what `head -1` takes, then it is gone
+    reader.stdout.close()
+    err = reader.stderr.read().decode()
+    assert reader.wait(timeout=60) == 0, err
+    assert "Traceback" not in err and "Exception ignored" not in err and "Error" not in err, err
+
+
 def test_show(filled: list[int]) -> None:
     out = holdtype("history", "show", str(filled[0]), "--json")
     assert out.returncode == 0, out.stderr
