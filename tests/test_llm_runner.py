@@ -84,6 +84,8 @@ def test_server_down_falls_back_with_reason() -> None:
     assert result.fallback_reason and "down failed" in result.fallback_reason
     assert "Connection" in result.fallback_reason
     assert f"nothing answers at http://127.0.0.1:{port}/v1: is its server running?" in result.fallback_reason
+    # Known before any request: the client's retries and back-off cost each dictation 1.3 s.
+    assert result.attempts == 0
 
 
 def test_a_server_with_no_such_api_says_to_check_the_api_base(chat_stub: OpenAIChatStub) -> None:

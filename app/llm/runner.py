@@ -485,6 +485,9 @@ class ModeRunner:
                 f"{json.dumps(schema, sort_keys=True)}"
             ).strip()
 
+        down = _local_server_down(getattr(model, "api_base", None))
+        if down:
+            raise _Fallback(f"{model_id} failed: {down}")
         # llm.timeout_s bounds the whole mode, its retries included: three slow replies that
         # each failed the schema held a dictation three times the time limit.
         timeout = self.settings.llm.timeout_s
@@ -742,6 +745,32 @@ def _elsewhere(api_base: str | None) -> bool:
         return not ipaddress.ip_address(host).is_loopback
     except ValueError:
         return True  # a name other than localhost
+
+
+def _local_server_down(api_base: str | None) -> str | None:
+    """Why the model server at ``api_base`` on this machine takes no connection ("Connection
+    refused (nothing answers at …: is its server running?)"), or None: it does, it is on another
+    machine, or that cannot be told. Asked before the call: the client's own retries, with their
+    back-off, made each dictation wait 1.3 s more for a local server that was not running (an
+    Ollama not started), and a batch of files paid it for every file.
+
+    >>> _local_server_down(None), _local_server_down("https://llm.example.com/v1")
+    (None, None)
+    """
+    if not api_base or _elsewhere(api_base):
+        return None
+    import socket
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(api_base)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        with socket.create_connection((parts.hostname or "localhost", port), timeout=1.0):
+            return None
+    except ConnectionRefusedError:
+        return f"Connection refused (nothing answers at {api_base}: is its server running?)"
+    except (OSError, ValueError):  # (a slow answer, a port out of range: the call will tell)
+        return None
 
 
 def missing_key(model: Any) -> str | None:
