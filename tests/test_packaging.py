@@ -197,7 +197,16 @@ def _release_archive(tmp_path: Path) -> Path:
     shutil.copy(DESKTOP, archive)
     shutil.copy(ROOT / "resources" / "icons" / "idle-256.png", archive / "holdtype.png")
     binary = archive / "holdtype" / "holdtype"
-    binary.write_text("#!/bin/sh\necho 'holdtype, version 0.1.0'\n", encoding="utf-8")
+    binary.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1 $2" = "config paths" ]; then\n'
+        "  printf 'config\\t/u/conf/holdtype/config.toml\\ndata\\t/u/data/holdtype\\n'\n"
+        "  printf 'cache\\t/u/cache/holdtype\\nmodels\\t/u/cache/holdtype/models\\n'\n"
+        "  exit 0\n"
+        "fi\n"
+        "echo 'holdtype, version 0.1.0'\n",
+        encoding="utf-8",
+    )
     binary.chmod(0o755)
     return archive
 
@@ -228,6 +237,43 @@ def test_uninstall_removes_the_start_at_login_entry_of_that_install(tmp_path: Pa
     )
     run("--uninstall")
     assert autostart.exists()  # another copy's entry is not this installer's to remove
+
+
+def test_uninstall_waits_for_a_running_holdtype_and_names_the_folders_it_keeps(tmp_path: Path) -> None:
+    """Uninstalled under a running Holdtype, its About box and its next dictation failed with
+    tracebacks; and it said "see: holdtype config path", a command it had just removed."""
+    import shutil
+    import time
+
+    archive = _release_archive(tmp_path)
+    home = tmp_path / "home"
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")}
+
+    def uninstall() -> subprocess.CompletedProcess[str]:
+        script = ["bash", str(archive / "install.sh"), "--uninstall"]
+        return subprocess.run(script, env=env, capture_output=True, text=True, timeout=60)
+
+    assert subprocess.run(["bash", str(archive / "install.sh")], env=env, capture_output=True).returncode == 0
+    folder = home / ".local" / "opt" / "holdtype"
+    # A real process whose program is in the install folder, as the frozen app's is.
+    program = folder / "holdtype-helper"
+    shutil.copy(shutil.which("sleep") or "/bin/sleep", program)
+    running = subprocess.Popen([str(program), "60"])
+    try:
+        deadline = time.monotonic() + 10
+        while not os.path.exists(f"/proc/{running.pid}/exe") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        refused = uninstall()
+        assert refused.returncode == 1 and f"pid {running.pid}" in refused.stderr, refused.stderr
+        assert "quit it first" in refused.stderr and (folder / "holdtype").is_file()  # nothing removed
+    finally:
+        running.kill()
+        running.wait()
+    done = uninstall()
+    assert done.returncode == 0 and not folder.exists(), done.stderr
+    assert "holdtype config path" not in done.stderr
+    kept = done.stderr.split("delete these to remove them too:")[1].split()
+    assert kept == ["/u/conf/holdtype", "/u/data/holdtype", "/u/cache/holdtype"], done.stderr
 
 
 def test_setup_refuses_a_python_older_than_3_10_before_it_installs_anything(tmp_path: Path) -> None:

@@ -24,6 +24,26 @@ refresh_caches() {
 }
 
 if [[ "${1:-}" == "--uninstall" ]]; then
+  # A Holdtype running from here would lose its files under it (its About box, its icons and
+  # the next dictation failed with tracebacks): it is asked to be quit first.
+  running=""
+  for exe in /proc/[0-9]*/exe; do
+    target=$(readlink "$exe" 2>/dev/null) || continue
+    case "$target" in
+      "$OPT/"*) pid=${exe%/exe}; running="$running ${pid#/proc/}" ;;
+    esac
+  done
+  if [[ -n "$running" ]]; then
+    say "Holdtype is running from $OPT (pid$running): quit it first (its tray menu's Quit, or"
+    say "  the settings window's Quit Holdtype), then run this again; nothing was removed"
+    exit 1
+  fi
+  # Where the settings, history and models are, asked of the binary before it goes (HOLDTYPE_HOME
+  # or XDG folders may have moved them): printed as the folders to delete to remove them too.
+  kept=""
+  if [[ -x "$OPT/holdtype" ]]; then
+    kept=$("$OPT/holdtype" config paths 2>/dev/null | awk -F '\t' '$1 == "config" { sub(/\/[^\/]*$/, "", $2) } $1 == "config" || $1 == "data" || $1 == "cache" { print "  " $2 }') || kept=""
+  fi
   rm -rf "$OPT"
   [[ -L "$BIN" ]] && rm -f "$BIN"
   rm -f "$DESKTOP" "$ICON"
@@ -35,7 +55,13 @@ if [[ "${1:-}" == "--uninstall" ]]; then
   fi
   refresh_caches
   say "removed $OPT, $BIN, $DESKTOP and $ICON"
-  say "your settings, history and downloaded models are kept (see: holdtype config path)"
+  if [[ -n "$kept" ]]; then
+    say "your settings, history and downloaded models are kept; delete these to remove them too:"
+    printf '%s\n' "$kept" >&2
+  else
+    say "your settings, history and downloaded models are kept (in ~/.config/holdtype,"
+    say "  ~/.local/share/holdtype and ~/.cache/holdtype, unless HOLDTYPE_HOME or XDG folders moved them)"
+  fi
   exit 0
 elif [[ $# -gt 0 ]]; then
   echo "usage: $0 [--uninstall]" >&2
