@@ -474,6 +474,8 @@ def test_doctor_fails_a_display_no_x_server_answers() -> None:
     result = holdtype("doctor", env={"DISPLAY": ":4242", "XDG_SESSION_TYPE": "x11"})
     assert "[FAIL] display: cannot open X display :4242" in result.stdout, result.stdout
     assert result.returncode == 1
+    # and the paste, which needs that display, is not "ok" beside it
+    assert "[FAIL] insert backend: x11: cannot open X display :4242" in result.stdout, result.stdout
 
 
 def test_the_tray_start_says_in_one_line_that_the_session_named_does_not_answer() -> None:

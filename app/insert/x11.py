@@ -146,11 +146,16 @@ class X11Inserter:
         self._unread: tuple[str, str | None] | None = None
 
     def is_available(self) -> tuple[bool, str]:
-        """Needs DISPLAY, xdotool, and (for pasting) xclip or xsel."""
+        """Needs DISPLAY (an X server that answers), xdotool, and (for pasting) xclip or xsel."""
         if not os.environ.get("DISPLAY"):
             if os.environ.get("WAYLAND_DISPLAY"):
                 return False, "DISPLAY is not set (Wayland): holdtype config set paste.backend wayland"
             return False, "DISPLAY is not set: no desktop session here; run Holdtype inside yours"
+        from app.display_check import x11_problem
+
+        problem = x11_problem(os.environ["DISPLAY"])  # (doctor said "ok" beside its FAIL display)
+        if problem:
+            return False, f"{problem}; run Holdtype inside your desktop session"
         if shutil.which("xdotool") is None:
             return False, f"xdotool is not installed ({install_command('xdotool')})"
         if self.settings.strategy == "paste":
