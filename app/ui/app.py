@@ -81,6 +81,18 @@ def ask_running_instance(name: str | None = None, timeout_ms: int = CONNECT_TIME
     return True
 
 
+def as_rich_text(message: str) -> str:
+    """A plain message for a rich-text label: escaped, its `commands` set as code (the welcome
+    showed the backticks).
+
+    >>> as_rich_text("run `holdtype doctor` <now>")
+    'run <code>holdtype doctor</code> &lt;now&gt;'
+    """
+    import re
+
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(message, quote=False))
+
+
 def welcome_text(settings: Settings, tray_available: bool, problems: Sequence[str] = ()) -> str:
     """The first-run message: the hotkey, and what the user still has to grant (macOS/Wayland)
     or to fix (``problems``: what did not start, a missing microphone or hotkey)."""
@@ -117,12 +129,12 @@ def welcome_text(settings: Settings, tray_available: bool, problems: Sequence[st
             "<code>ydotool</code>).</p>"
         )
     if problems:  # said as they happened too, but a first start should not claim all is well
-        listed = "".join(f"<li>{html.escape(problem)}</li>" for problem in problems)
+        listed = "".join(f"<li>{as_rich_text(problem)}</li>" for problem in problems)
         parts.append(f"<p><b>Not working yet:</b></p><ul>{listed}</ul>")
     if tray_available:
         parts.append("<p>The microphone icon in the tray has the menu: modes, models, history, settings.</p>")
     else:
-        parts.append(f"<p>{NO_TRAY_MESSAGE}</p>")
+        parts.append(f"<p>{as_rich_text(NO_TRAY_MESSAGE)}</p>")
     return "".join(parts)
 
 
@@ -428,13 +440,13 @@ def _say_cannot_start(exc: HoldtypeError | OSError) -> None:
 def _start_tray(app: QApplication, settings: Settings, config_path: Path | None, problem: str | None) -> int:
     """The tray app's start after Qt's: one instance, the log file, the engine; then Qt's loop."""
     if ask_running_instance():
-        log.info("Holdtype is already running; asked it to show its settings")
+        _said_already_running()
         return 0
     try:
         instance = claim("tray", wait_s=3.0)  # noqa: F841 - held until the process ends
     except AlreadyRunning as exc:  # a headless loop, which has no window to show...
         if exc.kind == "tray" and _handed_over():  # ...or a tray still starting: it answers soon
-            log.info("Holdtype is already running; asked it to show its settings")
+            _said_already_running()
             return 0
         log.error("%s", exc)
         QMessageBox.warning(None, "Holdtype is already running", str(exc))
@@ -456,6 +468,15 @@ def _start_tray(app: QApplication, settings: Settings, config_path: Path | None,
 
 #: How long a second start waits for a tray that holds the lock but does not answer yet.
 HANDOVER_WAIT_S = 10.0
+
+
+def _said_already_running() -> None:
+    """Say on the terminal that the running Holdtype was asked to show its settings (a second
+    start from a terminal ended without a word: the window may open on another workspace)."""
+    log.info("Holdtype is already running; asked it to show its settings")
+    if sys.stderr is not None:
+        with contextlib.suppress(OSError, ValueError):
+            print("Holdtype is already running: its settings window is shown.", file=sys.stderr)
 
 
 def _handed_over() -> bool:

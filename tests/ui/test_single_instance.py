@@ -108,6 +108,8 @@ def test_real_second_start_hands_over_and_exits(display, tmp_path, holdtype_home
             timeout=60,
         )
         assert second.returncode == 0, second.stderr.decode()[-2000:]
+        # said on the terminal (it ended without a word; the window may be on another workspace)
+        assert b"Holdtype is already running: its settings window is shown." in second.stderr
         # (seen to take over 20 s once, on a loaded 2-core CI machine)
         _wait_for_log(
             log_path,

@@ -31,6 +31,7 @@ def test_welcome_on_wayland_without_tray(monkeypatch: pytest.MonkeyPatch) -> Non
     assert "<code>PYNPUT_BACKEND=uinput</code>" in text and "holdtype dictate toggle" in text
     assert "<code>wtype</code>" in text  # as doctor and setup.sh say (it named only ydotool)
     assert "No system tray" in text
+    assert "run <code>holdtype</code> again" in text and "`" not in text  # (backticks were shown)
 
 
 def test_welcome_does_not_call_an_llm_mode_verbatim() -> None:
