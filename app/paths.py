@@ -104,21 +104,38 @@ def check_export_target(path: Path) -> None:
     named = Path(os.path.abspath(path.expanduser()))
     targets = {named, path.expanduser().resolve()}
     paths = get_paths()
-    for folder in (paths.config_dir, paths.data_dir, paths.cache_dir):
+    for folder in (paths.config_dir, paths.data_dir, paths.cache_dir, llm_user_dir()):
         folders = {Path(os.path.abspath(folder)), folder.resolve()}
         if any(t == f or f in t.parents for t in targets for f in folders) or _inside_by_identity(
             named, folder
         ):
+            if folder == llm_user_dir():  # (its keys.json, written over, lost every API key)
+                raise HoldtypeError(
+                    f"{path} is in the llm library's folder {folder}, where it could overwrite its "
+                    "key store or settings; write to a file elsewhere"
+                )
             raise HoldtypeError(
                 f"{path} is in Holdtype's own folder {folder}, where it could overwrite Holdtype's "
-                "files; export to a file elsewhere"
+                "files; write to a file elsewhere"
             )
     twin = _same_file_in(named, paths.config_dir, paths.data_dir)
     if twin is not None:
         raise HoldtypeError(
             f"{path} is the same file as Holdtype's {twin}, which an export there would "
-            "overwrite; export to a file elsewhere"
+            "overwrite; write to a file elsewhere"
         )
+
+
+def llm_user_dir() -> Path:
+    """The llm library's folder (its key store ``keys.json``, aliases, models): ``LLM_USER_PATH``,
+    else llm's app folder, found as ``llm.user_dir()`` finds it without importing llm (a
+    quarter of a second)."""
+    folder = os.environ.get("LLM_USER_PATH")
+    if not folder:
+        import click
+
+        folder = click.get_app_dir("io.datasette.llm")
+    return Path(folder)
 
 
 def open_export(path: Path) -> IO[str]:

@@ -49,12 +49,9 @@ def llm_keys_file() -> Path:
     """llm's key store, ``keys.json`` in llm's user folder (``LLM_USER_PATH``, else llm's app
     folder), found as ``llm.user_dir()`` finds it without importing llm: that takes a quarter
     of a second, and this is asked for every log record."""
-    folder = os.environ.get("LLM_USER_PATH")
-    if not folder:
-        import click
+    from app.paths import llm_user_dir
 
-        folder = click.get_app_dir("io.datasette.llm")
-    return Path(folder) / "keys.json"
+    return llm_user_dir() / "keys.json"
 
 
 def _stored_keys(path: Path) -> dict[str, str]:

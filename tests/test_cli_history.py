@@ -553,7 +553,16 @@ def test_a_shorter_retention_set_from_the_cli_says_what_it_deletes_and_asks(tmp_
     assert kept.returncode == 0 and "note:" not in kept.stderr, kept.stderr
     done = holdtype("config", "set", "history.retention_days", "1", "--yes")
     assert done.returncode == 0, done.stderr
-    assert "2 history entries older than a day are deleted for good" in done.stderr
+    assert "2 history entries older than a day will be deleted for good" in done.stderr
     assert holdtype("config", "get", "history.retention_days").stdout.strip() == "1"
     with HistoryStore() as store:
         assert store.count() == 3  # (deleted by the running app, or at its next start)
+
+
+def test_an_empty_search_is_refused_not_taken_as_matching_everything() -> None:
+    with HistoryStore() as store:
+        store.add(HistoryEntry(outcome=Outcome.PASTED, text="kept words", created=time.time()))
+    for empty in ("", "   "):
+        done = holdtype("history", "search", empty)
+        assert done.returncode == 2 and "give the words to search for" in done.stderr, done.stderr
+        assert "kept words" not in done.stdout

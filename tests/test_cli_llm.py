@@ -361,6 +361,11 @@ def test_config_set_llm_model_notes_a_model_llm_does_not_know() -> None:
     assert typo.returncode == 0, typo.stderr  # kept: its plugin may be installed next
     assert "knows no model 'holdtype-test-knwon'" in typo.stderr and "holdtype llm models" in typo.stderr
     assert holdtype("config", "get", "llm.model").stdout.strip() == "holdtype-test-knwon"
+    # Spaces around a name were kept in it (a name no model has)
+    spaced = holdtype("config", "set", "llm.model", " holdtype-test-known ")
+    assert spaced.returncode == 0 and "note:" not in spaced.stderr, spaced.stderr
+    assert holdtype("config", "get", "llm.model").stdout == "holdtype-test-known\n"
+    holdtype("config", "set", "llm.model", "holdtype-test-knwon")
     # A name with a key pasted after it (no prefix the key check knows) went into the file.
     secret = "aB3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW"
     pasted = holdtype("config", "set", "llm.model", f"mistral-key {secret}")
@@ -485,6 +490,23 @@ def test_eval_refuses_a_results_file_it_cannot_write_before_it_starts(tmp_path) 
     config = holdtype("config", "path").stdout.strip()
     _one_line_error(holdtype("eval", str(manifest), "--mode", "raw", "--json-out", config), "own folder")
     assert holdtype("config", "get", "llm.model").stdout.strip() == "kept-model"
+    # Nor over llm's key store (every API key was lost), nor over the eval's own inputs.
+    keys = holdtype("llm", "keys", "path").stdout.strip()
+    assert holdtype("llm", "keys", "set", "openai", input="sk-kept0123456789\n").returncode == 0
+    _one_line_error(
+        holdtype("eval", str(manifest), "--mode", "raw", "--json-out", keys), "llm library's folder"
+    )
+    assert holdtype("llm", "keys", "list").stdout.split() == ["openai"]
+    exported = holdtype("history", "export", keys)
+    assert exported.returncode == 1 and "llm library's folder" in exported.stderr, exported.stderr
+    wav = tmp_path / "a.wav"
+    wav.write_bytes(b"RIFF")
+    manifest.write_text(json.dumps({"path": "a.wav", "text": "hi"}) + "\n")
+    for own in (manifest, wav):
+        _one_line_error(
+            holdtype("eval", str(manifest), "--mode", "raw", "--json-out", str(own)), "an input of this eval"
+        )
+    assert wav.read_bytes() == b"RIFF" and "a.wav" in manifest.read_text()
     negative = holdtype("modes", "test", "clean", "hi", "--sample", "-1")
     assert negative.returncode == 2 and "not in the range" in negative.stderr
 

@@ -73,6 +73,31 @@ def test_set_refuses_an_empty_or_two_line_value_and_stores_nothing(given: str) -
     assert not _keys_file().exists() and _llm_get("openai") is None
 
 
+@pytest.mark.parametrize(
+    ("given", "said"),
+    [
+        ("sk-abc SECRETdef0123", "without spaces"),
+        ("sk-\u043a\u043b\u044e\u0447", "other characters"),  # Cyrillic: no HTTP header takes it
+        ("sk-\u200bZW0123456789", "other characters"),  # a zero-width space, unseen in the paste
+        ('"sk-quoted0123456789"', "without the quotes"),
+        ("OPENAI_API_KEY=sk-abc0123456789", "NAME=key"),
+    ],
+)
+def test_set_refuses_a_value_no_provider_would_take(given: str, said: str) -> None:
+    # Stored as given, each failed every call later ("'ascii' codec can't encode character").
+    done = holdtype("llm", "keys", "set", "openai", input=given + "\n")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert said in done.stderr and given not in _said(done)
+    assert _llm_get("openai") is None
+
+
+def test_set_drops_a_key_files_byte_order_mark() -> None:
+    # `holdtype llm keys set openai < key.txt` of a file saved on Windows: the key got its BOM.
+    done = holdtype("llm", "keys", "set", "openai", input="\ufeff" + KEY + "\r\n")
+    assert done.returncode == 0, done.stderr
+    assert _llm_get("openai") == KEY
+
+
 def test_set_refuses_to_overwrite_a_broken_key_file() -> None:
     # llm's own `keys set` takes a file that is not JSON as empty: every other key was lost.
     _keys_file().write_text('{"anthropic": "sk-ant-other",')

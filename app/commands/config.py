@@ -166,7 +166,11 @@ def _confirm_retention(old_days: int | None, new: HistorySettings, yes: bool) ->
         return
     what = f"{entries_wording(gone, 'history')} older than {days_wording(days)}"
     if yes:
-        click.echo(f"note: {what} are deleted for good, with any kept recordings", err=True)
+        click.echo(
+            f"note: {what} will be deleted for good, with any kept recordings (at once by a running "
+            "Holdtype, else when it next starts)",
+            err=True,
+        )
         return
     if sys.stdin is None or not sys.stdin.isatty():
         raise click.ClickException(f"not saved: {what} would be deleted for good; add --yes to go on")
@@ -201,6 +205,9 @@ def _normalised(key: str, new: Settings) -> Settings:
     }
     if keys:
         new = new.model_copy(update={"hotkey": new.hotkey.model_copy(update=keys)})
+    if _touches(key, "llm.model") and new.llm.model and new.llm.model != new.llm.model.strip():
+        # (" gpt-4o-mini " was saved with its spaces, a name no model has)
+        new = new.model_copy(update={"llm": new.llm.model_copy(update={"model": new.llm.model.strip()})})
     folder = Path(new.model.name).expanduser()
     if _touches(key, "model.name") and new.model.name not in REGISTRY and folder.is_dir():
         new = new.model_copy(update={"model": new.model.model_copy(update={"name": os.path.abspath(folder)})})

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -162,6 +163,12 @@ def eval_command(
     absent = [str(c.audio) for c in clips if not c.audio.is_file()]
     if absent:
         raise HoldtypeError(f"missing audio: {', '.join(absent[:3])}{' ...' if len(absent) > 3 else ''}")
+    if json_out is not None and json_out.exists():  # (it replaced the manifest, or a clip)
+        given = next(
+            (p for p in (manifest, *(c.audio for c in clips)) if os.path.samefile(p, json_out)), None
+        )
+        if given is not None:
+            raise HoldtypeError(f"{json_out} is {given}, an input of this eval; write the results elsewhere")
     if vocab_from_manifest:
         cfg = cfg.model_copy(deep=True)
         cfg.vocabulary.terms = cfg.vocabulary.terms + [t for c in clips for t in c.terms]

@@ -155,6 +155,8 @@ def search(text: str, limit: int, as_json: bool) -> None:
 
     Example: holdtype history search "pull request"
     """
+    if not text.strip():  # (it listed every entry, as if each had matched)
+        raise click.UsageError("give the words to search for; `holdtype history list` shows every entry")
     with _open() as store:
         found = store.search(text, limit=limit)
         _print(found, as_json, f"Nothing in the history contains {text!r}.", limit, lambda: store.count(text))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -89,16 +90,29 @@ def clean_value(value: str) -> str:
 
     >>> clean_value("  sk-abc\\n")
     'sk-abc'
+    >>> clean_value("\\ufeffsk-abc")  # (a key file saved with a byte order mark)
+    'sk-abc'
     >>> clean_value(" \\n")
     Traceback (most recent call last):
     ...
     app.llm.keys.KeyStoreError: no key given: the value is empty
     """
-    value = value.strip()
+    value = value.strip().removeprefix("\ufeff").strip()  # (a key file saved on Windows: its BOM)
     if not value:
         raise KeyStoreError("no key given: the value is empty")
     if any(is_hidden(ch) for ch in value):
         raise KeyStoreError("not saved: the key has a line break or control character inside; give one line")
+    # A key goes in an HTTP header: anything but printable ASCII failed every call later
+    # ("'ascii' codec can't encode character"), a space or quotes were a paste's, not the key's.
+    if any(ch.isspace() for ch in value) or not all(" " < ch < "\x7f" for ch in value):
+        raise KeyStoreError(
+            "not saved: an API key is letters, digits and signs without spaces; this value has other "
+            "characters (a space, an accent, an invisible one, or it was not UTF-8); copy the key again"
+        )
+    if value[0] in "\"'" and value[-1] == value[0]:
+        raise KeyStoreError("not saved: give the key without the quotes around it")
+    if re.match(r"[A-Za-z_][A-Za-z0-9_]*=", value):
+        raise KeyStoreError("not saved: this looks like NAME=key (a line of a .env file); give the key alone")
     return value
 
 
