@@ -22,28 +22,37 @@ HEIGHT = 44
 BARS = 12
 
 
+#: A small window of Holdtype's own over the others (the pill, a notification without a tray):
+#: no frame, on top, never the focus; on X11 past the window manager, which cannot focus it.
+FLOATING = (
+    Qt.WindowType.FramelessWindowHint
+    | Qt.WindowType.WindowStaysOnTopHint
+    | Qt.WindowType.Tool
+    | Qt.WindowType.WindowDoesNotAcceptFocus
+    | Qt.WindowType.X11BypassWindowManagerHint
+)
+
+
+def never_focused(window: QWidget) -> None:
+    """Make a :data:`FLOATING` window show without taking the focus from the window typed in."""
+    window.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating, True)
+    if sys.platform == "darwin":  # a tool window (an NSPanel) hides while its app is not the
+        # active one, which Holdtype never is while you dictate into another app
+        window.setAttribute(Qt.WidgetAttribute.WA_MacAlwaysShowToolWindow, True)
+    window.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+
+
 class RecordingOverlay(QWidget):
     """A pill that mirrors the engine's recording state; feed it the bridge's signals."""
 
     def __init__(self, enabled: bool = True) -> None:
         """Create the (hidden) overlay; ``enabled`` False keeps it hidden at all times."""
-        flags = (
-            Qt.WindowType.FramelessWindowHint
-            | Qt.WindowType.WindowStaysOnTopHint
-            | Qt.WindowType.Tool
-            | Qt.WindowType.WindowDoesNotAcceptFocus
-            | Qt.WindowType.X11BypassWindowManagerHint
-        )
-        super().__init__(None, flags)
+        super().__init__(None, FLOATING)
         self.setObjectName("holdtype-overlay")
         self.setWindowTitle("Holdtype recording")
-        self.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating, True)
+        never_focused(self)
         self.setAttribute(Qt.WidgetAttribute.WA_TranslucentBackground, True)
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents, True)
-        if sys.platform == "darwin":  # a tool window (an NSPanel) hides while its app is not the
-            # active one, which Holdtype never is while you dictate into another app
-            self.setAttribute(Qt.WidgetAttribute.WA_MacAlwaysShowToolWindow, True)
-        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.setFixedSize(WIDTH, HEIGHT)
         self.enabled = enabled
         self._state = State.IDLE

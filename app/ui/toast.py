@@ -9,11 +9,11 @@ it never takes the keyboard focus from the window being typed in.
 
 from __future__ import annotations
 
-import sys
-
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QMouseEvent
 from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
+
+from app.ui.overlay import FLOATING, never_focused
 
 SHOW_MS = 8000  # as long as the tray's balloons stay
 WIDTH = 380
@@ -25,20 +25,10 @@ class Toast(QFrame):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         """Create the (hidden) box."""
-        flags = (
-            Qt.WindowType.FramelessWindowHint
-            | Qt.WindowType.WindowStaysOnTopHint
-            | Qt.WindowType.Tool
-            | Qt.WindowType.WindowDoesNotAcceptFocus
-            | Qt.WindowType.X11BypassWindowManagerHint
-        )
-        super().__init__(parent, flags)
+        super().__init__(parent, FLOATING)
         self.setObjectName("holdtype-toast")
         self.setWindowTitle("Holdtype notification")
-        self.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating, True)
-        if sys.platform == "darwin":  # (a tool window hides while its app is not the active one)
-            self.setAttribute(Qt.WidgetAttribute.WA_MacAlwaysShowToolWindow, True)
-        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        never_focused(self)
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setFixedWidth(WIDTH)
         self.title = QLabel("")
