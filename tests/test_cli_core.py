@@ -442,8 +442,9 @@ def test_doctor_takes_xsel_for_the_clipboard(tmp_path: Path) -> None:
     assert "fix: sudo apt-get install xclip" in result.stdout and result.returncode == 1
 
 
-def test_doctor_says_when_the_insert_backend_cannot_work(tmp_path: Path) -> None:
-    # It printed "[ok  ] insert backend: x11" whatever the session had.
+def test_doctor_says_when_the_insert_backend_cannot_work(tmp_path: Path, display) -> None:  # type: ignore[no-untyped-def]
+    # It printed "[ok  ] insert backend: x11" whatever the session had. (A real X server: the
+    # paste needs one that answers.)
     import shutil
 
     from tests.fixtures.parts import require_tools
@@ -454,13 +455,14 @@ def test_doctor_says_when_the_insert_backend_cannot_work(tmp_path: Path) -> None
     for name in ("xsel", "xdotool"):
         (only / name).symlink_to(str(shutil.which(name)))
     x11 = {"PATH": str(only), "XDG_SESSION_TYPE": "x11"}
-    result = holdtype("doctor", env={**x11, "DISPLAY": ":99"})
+    real = display.env["DISPLAY"]
+    result = holdtype("doctor", env={**x11, "DISPLAY": real})
     assert "[ok  ] insert backend: x11: paste with xdotool and xsel" in result.stdout, result.stdout
     result = holdtype("doctor", env={**x11, "DISPLAY": "", "WAYLAND_DISPLAY": ""})
     assert "[FAIL] insert backend: x11: DISPLAY is not set" in result.stdout, result.stdout
     assert "wayland" not in result.stdout  # it said "try paste.backend = wayland" with no Wayland either
     (only / "xdotool").unlink()
-    result = holdtype("doctor", env={**x11, "DISPLAY": ":99"})
+    result = holdtype("doctor", env={**x11, "DISPLAY": real})
     assert "[FAIL] insert backend: x11: xdotool is not installed" in result.stdout, result.stdout
     assert holdtype("config", "set", "paste.backend", "wayland").returncode == 0
     result = holdtype("doctor", env={**x11, "DISPLAY": ":99", "WAYLAND_DISPLAY": ""})
