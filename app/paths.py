@@ -104,12 +104,13 @@ def check_export_target(path: Path) -> None:
     named = Path(os.path.abspath(path.expanduser()))
     targets = {named, path.expanduser().resolve()}
     paths = get_paths()
-    for folder in (paths.config_dir, paths.data_dir, paths.cache_dir, llm_user_dir()):
+    llm_folder = llm_user_dir()
+    for folder in (paths.config_dir, paths.data_dir, paths.cache_dir, llm_folder):
         folders = {Path(os.path.abspath(folder)), folder.resolve()}
         if any(t == f or f in t.parents for t in targets for f in folders) or _inside_by_identity(
             named, folder
         ):
-            if folder == llm_user_dir():  # (its keys.json, written over, lost every API key)
+            if folder == llm_folder:  # (its keys.json, written over, lost every API key)
                 raise HoldtypeError(
                     f"{path} is in the llm library's folder {folder}, where it could overwrite its "
                     "key store or settings; write to a file elsewhere"
@@ -136,6 +137,11 @@ def llm_user_dir() -> Path:
 
         folder = click.get_app_dir("io.datasette.llm")
     return Path(folder)
+
+
+def llm_keys_file() -> Path:
+    """llm's key store, ``keys.json`` in :func:`llm_user_dir`, present or not."""
+    return llm_user_dir() / "keys.json"
 
 
 def open_export(path: Path) -> IO[str]:

@@ -21,6 +21,7 @@ import re
 from pathlib import Path
 
 from app.config import KEY_CANDIDATE, looks_like_api_key
+from app.paths import llm_keys_file
 
 SHOWN = 6  # characters of a key left to tell which one it was
 # A value shorter than this is no key; masking it would mask ordinary words ("true", "local").
@@ -43,15 +44,6 @@ def _is_key(word: str) -> bool:
     if any(c.isupper() for c in word) and any(c.islower() for c in word):
         return True
     return any(len(run) >= 20 and any(c.isdigit() for c in run) for run in re.split(r"[-_]", word))
-
-
-def llm_keys_file() -> Path:
-    """llm's key store, ``keys.json`` in llm's user folder (``LLM_USER_PATH``, else llm's app
-    folder), found as ``llm.user_dir()`` finds it without importing llm: that takes a quarter
-    of a second, and this is asked for every log record."""
-    from app.paths import llm_user_dir
-
-    return llm_user_dir() / "keys.json"
 
 
 def _stored_keys(path: Path) -> dict[str, str]:

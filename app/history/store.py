@@ -32,7 +32,6 @@ from app.errors import SHOWN_TO_USER, HoldtypeError, unusable
 from app.events import Outcome
 from app.jsontext import json_text
 from app.paths import (
-    check_export_target,
     ensure_dir,
     get_paths,
     lock_within,
@@ -575,7 +574,6 @@ class HistoryStore:
         Returns the number of entries written. A file in Holdtype's own folders is refused
         (:func:`app.paths.check_export_target`).
         """
-        check_export_target(path)  # (before a file name's format is questioned)
         fmt = fmt or export_format(path)
         with open_export(path) as handle:
             return self.export_to(handle, fmt)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from app.errors import HoldtypeError
-from app.paths import replace_file
+from app.paths import llm_keys_file, replace_file
 from app.textfile import is_hidden
 
 #: The command that stores a key, as every hint names it: it works in every install.
@@ -46,10 +46,9 @@ def set_key_hint(name: str) -> str:
 
 
 def keys_file() -> Path:
-    """llm's ``keys.json`` (``LLM_USER_PATH`` or llm's folder), present or not."""
-    import llm
-
-    return Path(llm.user_dir()) / "keys.json"
+    """llm's ``keys.json`` (``LLM_USER_PATH`` or llm's folder), present or not: found as
+    :mod:`app.redact` finds it for every log record, without importing llm."""
+    return llm_keys_file()
 
 
 def _read(path: Path) -> dict[str, Any]:
