@@ -831,16 +831,69 @@ def _toml_data(settings: Settings) -> dict[str, Any]:
     return data
 
 
-def settings_to_toml(settings: Settings, previous: str | None = None) -> str:
-    """Render settings as TOML (``None`` values are left out, since TOML has no null).
+# The first lines of a settings file Holdtype writes afresh.
+FILE_HEADER = (
+    "# Holdtype's settings. Only the settings changed from their defaults are written here;\n"
+    "# `holdtype config show` lists them all. A setting not in this file follows the default\n"
+    "# of the Holdtype in use, so a better default in a later version reaches you.\n\n"
+)
 
-    With ``previous`` (the file's current text), that text is edited instead, so the user's
-    comments and layout survive around the values that did not change.
+
+def _changed_only(
+    data: dict[str, Any], defaults: dict[str, Any], kept: Any, prefix: str = ""
+) -> dict[str, Any]:
+    """The values of ``data`` (settings as TOML values) to write: those that differ from
+    ``defaults``, and those the file already holds (``kept``: its parsed values), which stay
+    where the user or an earlier save put them. A section with nothing to write is left out.
+
+    Writing every default froze it in the file: a default changed in a later version (a
+    terminal added to ``paste.terminal_classes``) never reached a settings file saved once,
+    which took a migration to mend.
+
+    >>> default = {"model": {"name": "tiny.en", "beam_size": 1}}
+    >>> _changed_only({"model": {"name": "base.en", "beam_size": 1}}, default, {})
+    {'model': {'name': 'base.en'}}
+    >>> _changed_only({"ui": {"welcomed": False}}, {"ui": {"welcomed": False}}, {"ui": {"welcomed": False}})
+    {'ui': {'welcomed': False}}
     """
-    data = _toml_data(settings)
+    written: dict[str, Any] = {}
+    for key, value in data.items():
+        held = isinstance(kept, dict) and key in kept
+        if isinstance(value, dict) and _is_section(prefix + key):
+            inner = _changed_only(
+                value, defaults.get(key, {}), kept.get(key) if held else None, f"{prefix}{key}."
+            )
+            if inner or held:
+                written[key] = inner
+        elif held or key == "schema_version" or key not in defaults or value != defaults[key]:
+            written[key] = value
+    return written
+
+
+def all_settings_toml(settings: Settings) -> str:
+    """Every setting as TOML, defaults too (``holdtype config show``); ``None`` values are left
+    out, since TOML has no null."""
+    return tomli_w.dumps(_toml_data(settings))
+
+
+def settings_to_toml(settings: Settings, previous: str | None = None) -> str:
+    """Render settings as TOML: the settings that differ from their defaults, and those the
+    file (``previous``, its current text) holds already (``None`` values are left out, since
+    TOML has no null).
+
+    With ``previous``, that text is edited instead of written anew, so the user's comments and
+    layout survive around the values that did not change.
+    """
+    kept: dict[str, Any] = {}
+    if previous is not None:
+        try:
+            kept = tomllib.loads(previous)
+        except tomllib.TOMLDecodeError:
+            previous = None  # not TOML (a half-written file): nothing in it to keep
+    data = _changed_only(_toml_data(settings), _toml_data(Settings()), kept)
     if previous is not None and (edited := update_toml(previous, data)) is not None:
         return edited
-    return tomli_w.dumps(data)
+    return FILE_HEADER + tomli_w.dumps(data)
 
 
 def _current_text(path: Path) -> str | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import codecs
-import os
 from pathlib import Path
 
 import pytest
@@ -109,6 +108,7 @@ def test_a_list_left_open_or_an_item_without_its_comma_costs_nothing() -> None:
     path = get_paths().config_file
     written = Settings(rules=[Rule(find="teh", replace="the")])
     written.vocabulary.terms = ["NumPy", "pandas", "PyPI"]
+    written.vocabulary.bias = "both"
     written.hotkey.key = "f9"
     save_settings(written, path)
     text = path.read_text()
@@ -369,10 +369,30 @@ def test_an_unknown_compute_type_is_named_with_the_known_ones() -> None:
 
 
 def test_settings_written_as_toml_without_nulls() -> None:
-    path = save_settings(Settings())
+    settings = set_value(Settings(), "hotkey.key", "f9")
+    settings = set_value(settings, "llm.model", None)
+    path = save_settings(settings)
     text = path.read_text()
     assert "[hotkey]" in text and "null" not in text.lower()
-    assert os.stat(path).st_size > 0
+    assert load_settings().settings == settings
+
+
+def test_only_changed_settings_are_written_so_later_defaults_reach_the_file() -> None:
+    """The first run wrote every default into the file (the welcome's one flag saved): a
+    default changed in a later version never reached it. Only what differs is written; what
+    the file already holds stays, even at its default value."""
+    path = get_paths().config_file
+    save_settings(set_value(Settings(), "ui.welcomed", True))
+    text = path.read_text()
+    assert "welcomed = true" in text and "holdtype config show" in text
+    assert "[model]" not in text and "beam_size" not in text and "terminal_classes" not in text
+    mine = f"beam_size = {Settings().model.beam_size}  # mine"
+    path.write_text(f"{text}\n[model]\n{mine}\n")
+    save_settings(set_value(load_settings().settings, "vocabulary.terms", ["NumPy"]))
+    text = path.read_text()
+    assert mine in text and '"NumPy"' in text
+    assert "sensitivity" not in text
+    assert load_settings().settings.vocabulary.terms == ["NumPy"]
 
 
 def test_auto_detected_language_survives_a_save() -> None:

@@ -106,8 +106,8 @@ def test_a_file_that_cannot_be_edited_is_written_afresh(tmp_path: Path) -> None:
     assert update_toml("[model\nbeam_size = ", {"model": {"beam_size": 5}}) is None
     path = tmp_path / "config.toml"
     path.write_text("[model\nbeam_size = ", encoding="utf-8")
-    save_settings(Settings(), path)
-    assert tomllib.loads(path.read_text(encoding="utf-8"))["model"]["beam_size"] == Settings().model.beam_size
+    save_settings(set_text(Settings(), "model.beam_size", "3"), path)
+    assert tomllib.loads(path.read_text(encoding="utf-8"))["model"]["beam_size"] == 3
 
 
 def test_new_lists_are_written_one_item_a_line() -> None:

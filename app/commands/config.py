@@ -16,11 +16,11 @@ from app.config import (
     HistorySettings,
     HotkeySettings,
     Settings,
+    all_settings_toml,
     check_terms,
     get_value,
     looks_like_api_key,
     set_text,
-    settings_to_toml,
 )
 from app.errors import ConfigError, HoldtypeError
 from app.paths import get_paths
@@ -80,7 +80,7 @@ def shown_toml(settings: Settings) -> str:
     """
     data = settings.model_dump(mode="json")
     lines: list[str] = []
-    for line in settings_to_toml(settings).splitlines():
+    for line in all_settings_toml(settings).splitlines():
         lines.append(line)
         section = line[1:-1] if line.startswith("[") and line.endswith("]") else ""
         values = data.get(section)
