@@ -539,6 +539,8 @@ def test_a_home_that_is_not_a_folder_is_one_line_and_named_by_doctor(tmp_path: P
     assert report.returncode == 1
     assert f"[FAIL] storage: cannot write to {not_a_folder}" in report.stdout
     assert f"point HOLDTYPE_HOME at a folder you can write to (now {not_a_folder})" in report.stdout
+    # "history ok" stood beside it: no dictation would be kept.
+    assert "[FAIL] history:" in report.stdout and "no dictation would be kept" in report.stdout
     assert not_a_folder.read_text() == "a file, not a folder"
 
 

@@ -93,7 +93,35 @@ def _history() -> Check:
             f"`sqlite3 {aside[-1]} .recover` may read more of it; delete it when you have what you need",
             False,
         )
+    problem = _unwritable(path)
+    if problem is not None:  # "history ok" stood beside a storage FAIL: nothing would be kept
+        return Check(
+            "history",
+            False,
+            f"{path}: {problem}, so no dictation would be kept",
+            storage_fix(path.parent),
+        )
     return Check("history", True, str(path) if path.exists() else f"{path} (made at the first dictation)")
+
+
+def _unwritable(path: Path) -> str | None:
+    """Why the file at ``path`` (made when missing) cannot be written, or None when it can;
+    nothing in it is changed."""
+    import tempfile
+
+    from app.paths import ensure_dir
+
+    try:
+        ensure_dir(path.parent, private=True)
+        if path.exists():
+            with open(path, "r+b"):  # opened for writing, nothing written
+                pass
+        else:
+            with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".holdtype-doctor-"):
+                pass
+    except OSError as exc:
+        return f"cannot be written ({exc.strerror or exc})"
+    return None
 
 
 def _storage() -> Check:
