@@ -69,6 +69,22 @@ def test_a_warning_of_a_part_is_a_warning_line_like_the_commands_own() -> None:
     assert "WARNING" not in proc.stderr
 
 
+def test_a_built_in_mode_whose_copy_is_broken_is_listed_as_not_usable() -> None:
+    # `modes list` warned about clean.toml and listed the built-in clean as if in use, while a
+    # dictation in clean reported the file and gave the plain transcript.
+    from app.paths import get_paths
+
+    folder = get_paths().modes_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "clean.toml").write_text('system = "Tidy it."\ntemplate = "no placeholder"\n')
+    listed = holdtype("modes", "list")
+    clean = next(line for line in listed.stdout.splitlines() if line[2:].split()[:1] == ["clean"])
+    assert "NOT USABLE" in clean and "holdtype modes remove clean" in clean, listed.stdout
+    rows = {row["name"]: row for row in _json_lines(holdtype("modes", "list", "--json").stdout)}
+    assert "clean.toml" in rows["clean"]["problem"] and rows["email"]["problem"] is None
+    assert holdtype("modes", "show", "clean").returncode != 0  # what a dictation meets too
+
+
 def test_two_files_naming_one_mode_give_the_same_mode_everywhere() -> None:
     # memo.toml and zz.toml both said name = "memo": `modes list` showed zz.toml's mode while
     # `modes show` (and dictation, which looks the mode up the same way) used memo.toml's.

@@ -18,7 +18,7 @@ import click
 
 from app.commands._common import echo_json, editing, save, settings
 from app.config import Settings
-from app.llm.modes import Mode, get_mode, load_modes, unusable_ties
+from app.llm.modes import Mode, get_mode, load_modes, unusable_modes, unusable_ties
 
 
 @click.group()
@@ -43,6 +43,9 @@ def list_modes(as_json: bool) -> None:
     for problem in broken:
         click.secho(f"warning: {problem} (skipped)", err=True, fg="yellow")
     _warn_stale_apps(cfg, found, said=broken)
+    # A built-in mode whose copy of the user's does not load: dictation reports the file, so
+    # the list does not offer the built-in as if it were in use.
+    unusable = unusable_modes(found)
     if as_json:
         for mode in found.values():
             echo_json(
@@ -54,6 +57,7 @@ def list_modes(as_json: bool) -> None:
                     "source": mode.source,
                     "active": mode.name == cfg.modes.active,
                     "apps": _apps_of(cfg, mode.name),
+                    "problem": unusable.get(mode.name),
                 }
             )
         return
@@ -62,7 +66,14 @@ def list_modes(as_json: bool) -> None:
     for mode in found.values():
         mark = "*" if mode.name == cfg.modes.active else " "
         model = (mode.model or default) if mode.uses_llm else "-"
-        click.echo(f"{mark} {mode.name:<{width}}  {model:<24}  {mode.description}")
+        about = mode.description
+        if mode.name in unusable:
+            model = "-"
+            about = (
+                f"NOT USABLE: your file {mode.name}.toml is not valid (see the warning); fix it, or "
+                f"`holdtype modes remove {mode.name}` brings the built-in back"
+            )
+        click.echo(f"{mark} {mode.name:<{width}}  {model:<24}  {about}")
         apps = _apps_of(cfg, mode.name)
         if apps:
             click.echo(f"  {'':<{width}}  used in: {', '.join(apps)}")

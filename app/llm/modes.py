@@ -21,7 +21,7 @@ import logging
 import re
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -248,6 +248,23 @@ def get_mode(name: str, user_dir: Path | None = None) -> Mode:
         known = ", ".join(sorted(modes))
         raise ModeError(f"unknown mode '{name}' (known: {known}; see `holdtype modes list`)")
     return modes[name]
+
+
+def unusable_modes(names: Iterable[str], user_dir: Path | None = None) -> dict[str, str]:
+    """Of ``names`` (modes :func:`load_modes` gave), those a dictation cannot run, with why:
+    the user's ``NAME.toml`` of a built-in mode does not load, and :func:`get_mode` reports it
+    rather than run the built-in behind the user's back (``modes list`` listed the built-in)."""
+    user_dir = user_dir if user_dir is not None else get_paths().modes_dir
+    unusable: dict[str, str] = {}
+    for name in names:
+        path = user_dir / f"{name}.toml"
+        if name == RAW or not path.is_file():
+            continue
+        try:
+            load_mode_file(path)
+        except ModeError as exc:
+            unusable[name] = str(exc)
+    return unusable
 
 
 def broken_mode_reason(name: str, user_dir: Path | None = None) -> str:
