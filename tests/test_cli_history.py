@@ -118,15 +118,38 @@ def test_list_and_search_say_when_the_limit_left_entries_out(holdtype_home: Path
             )
     listed = holdtype("history", "list")
     assert len(listed.stdout.splitlines()) == 20
-    assert listed.stderr.strip() == "20 of 25 shown; --limit N shows more", listed.stderr
+    assert listed.stderr.strip() == "20 of 25 shown; --offset 20 shows the next, --limit N more at once"
     assert holdtype("history", "list", "--limit", "25").stderr == ""  # all of them: nothing to say
     as_json = holdtype("history", "list", "--json")
     assert len(as_json.stdout.splitlines()) == 20 and as_json.stderr == ""  # stdout is for programs
     found = holdtype("history", "search", "NOTE", "-n", "3")
     assert len(found.stdout.splitlines()) == 3
-    assert found.stderr.strip() == "3 of 20 shown; --limit N shows more", found.stderr
+    assert found.stderr.strip() == "3 of 20 shown; --offset 3 shows the next, --limit N more at once"
     assert holdtype("history", "search", "memo").stderr == ""  # 5 found, all shown
     assert holdtype("history", "search", "note", "-n", "3", "--json").stderr == ""
+
+
+def test_list_and_search_page_with_offset(holdtype_home: Path) -> None:
+    # There was no way to see the entries after the first --limit but a larger --limit.
+    with HistoryStore() as store:
+        ids = [store.add(HistoryEntry(Outcome.PASTED, text=f"note {i}", created=1e9 + i)) for i in range(25)]
+    newest_first = ids[::-1]
+
+    def listed(*args: str) -> list[int]:
+        done = holdtype("history", *args, "--json")
+        assert done.returncode == 0, done.stderr
+        return [json.loads(line)["id"] for line in done.stdout.splitlines()]
+
+    assert listed("list", "--offset", "20") == newest_first[20:]
+    assert listed("list", "-n", "5", "--offset", "5") == newest_first[5:10]
+    assert listed("search", "note", "-n", "4", "--offset", "2") == newest_first[2:6]
+    page = holdtype("history", "list", "-n", "10", "--offset", "10")
+    assert page.stderr.strip() == "11-20 of 25 shown; --offset 20 shows the next, --limit N more at once"
+    past = holdtype("history", "list", "--offset", "30")
+    assert (
+        past.returncode == 0 and past.stdout == "" and "Nothing after the first 30 (25 in all)" in past.stderr
+    )
+    assert holdtype("history", "list", "--offset", "-1").returncode == 2
 
 
 @pytest.mark.parametrize(

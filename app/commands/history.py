@@ -61,14 +61,19 @@ def _line(entry: HistoryEntry) -> str:
 
 
 def _print(
-    entries: list[HistoryEntry], as_json: bool, empty: str, limit: int, total: Callable[[], int]
+    entries: list[HistoryEntry],
+    as_json: bool,
+    empty: str,
+    limit: int,
+    total: Callable[[], int],
+    offset: int = 0,
 ) -> None:
-    """Print ``entries`` one per line; with none, say ``empty`` on stderr. When they are the
-    ``limit`` and there are more (``total()`` of them), say so there as well: --limit's 20
-    ended the listing as if it were the whole history. (Human form only: with --json, standard
-    error stays as quiet as ever.)"""
+    """Print ``entries`` (from the ``offset``-th) one per line; with none, say ``empty`` on
+    stderr. When there are more after them (``total()`` in all), say so there as well, with
+    how to see them: --limit's 20 ended the listing as if it were the whole history. (Human
+    form only: with --json, standard error stays as quiet as ever.)"""
     if not entries and not as_json:
-        note_empty(empty)
+        note_empty(f"Nothing after the first {offset} ({total()} in all)." if offset else empty)
     for entry in entries:
         if as_json:
             echo_json(_summary(entry))
@@ -76,8 +81,13 @@ def _print(
             click.echo(_line(entry))
     if not as_json and len(entries) == limit:
         count = total()  # (counted only then: a search reads every entry again)
-        if count > limit:
-            click.secho(f"{limit} of {count} shown; --limit N shows more", err=True, fg="bright_black")
+        if count > offset + limit:
+            shown = f"{offset + 1}-{offset + limit}" if offset else f"{limit}"
+            click.secho(
+                f"{shown} of {count} shown; --offset {offset + limit} shows the next, --limit N more at once",
+                err=True,
+                fg="bright_black",
+            )
 
 
 def _empty_note() -> str:
@@ -125,10 +135,20 @@ def history() -> None:
     """
 
 
+_OFFSET = click.option(
+    "--offset",
+    default=0,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Skip this many of the newest first (the next page: --offset 20).",
+)
+
+
 @history.command("list")
 @click.option("--limit", "-n", default=20, show_default=True, type=_LIMIT)
+@_OFFSET
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-def list_command(limit: int, as_json: bool) -> None:
+def list_command(limit: int, offset: int, as_json: bool) -> None:
     """List recent utterances, newest first.
 
     With --json, one object per line with the fields id, created (unix seconds), text (as
@@ -141,14 +161,15 @@ def list_command(limit: int, as_json: bool) -> None:
     Example: holdtype history list --json --limit 50
     """
     with _open() as store:
-        _print(store.list(limit=limit), as_json, _empty_note(), limit, store.count)
+        _print(store.list(limit=limit, offset=offset), as_json, _empty_note(), limit, store.count, offset)
 
 
 @history.command()
 @click.argument("text")
 @click.option("--limit", "-n", default=20, show_default=True, type=_LIMIT)
+@_OFFSET
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-def search(text: str, limit: int, as_json: bool) -> None:
+def search(text: str, limit: int, offset: int, as_json: bool) -> None:
     """Find utterances whose text or what was heard (raw, before vocabulary, rules and mode)
     contains TEXT, newest first. Case is ignored, and any run of spaces, tabs or line
     breaks matches any other (`list` shows each as one space); % and _ are plain characters.
@@ -158,8 +179,9 @@ def search(text: str, limit: int, as_json: bool) -> None:
     if not text.strip():  # (it listed every entry, as if each had matched)
         raise click.UsageError("give the words to search for; `holdtype history list` shows every entry")
     with _open() as store:
-        found = store.search(text, limit=limit)
-        _print(found, as_json, f"Nothing in the history contains {text!r}.", limit, lambda: store.count(text))
+        found = store.search(text, limit=limit, offset=offset)
+        empty = f"Nothing in the history contains {text!r}."
+        _print(found, as_json, empty, limit, lambda: store.count(text), offset)
 
 
 @history.command()

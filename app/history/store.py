@@ -527,7 +527,7 @@ class HistoryStore:
         return _row_to_entry(row) if row else None
 
     def list(self, limit: int = 20, offset: int = 0) -> list[HistoryEntry]:
-        """The newest entries first."""
+        """The newest entries first, from the ``offset``-th (0: the newest)."""
         with self._connection() as conn:
             rows = conn.execute(
                 "SELECT * FROM utterances ORDER BY created DESC, id DESC LIMIT ? OFFSET ?",
@@ -535,7 +535,9 @@ class HistoryStore:
             ).fetchall()
         return [_row_to_entry(r) for r in rows]
 
-    def search(self, text: str, limit: int = 20) -> builtins.list[HistoryEntry]:  # `list` is a method here
+    def search(
+        self, text: str, limit: int = 20, offset: int = 0
+    ) -> builtins.list[HistoryEntry]:  # `list` is a method here
         """Entries whose final or raw text contains ``text``, newest first. Case is ignored for
         every letter ("ÉCOLE" finds "école", "STRASSE" finds "straße"), not only for ASCII as
         SQLite's LIKE does, and so is the kind and length of whitespace (a line break matches a
@@ -543,8 +545,8 @@ class HistoryStore:
         needle = _folded(text)
         with self._connection() as conn:
             rows = conn.execute(
-                f"SELECT * FROM utterances WHERE {_MATCHES} ORDER BY created DESC, id DESC LIMIT ?",
-                (needle, needle, limit),
+                f"SELECT * FROM utterances WHERE {_MATCHES} ORDER BY created DESC, id DESC LIMIT ? OFFSET ?",
+                (needle, needle, limit, offset),
             ).fetchall()
         return [_row_to_entry(r) for r in rows]
 
