@@ -25,6 +25,7 @@ MODULES = [
     "app.llm.diff_secrets",
     "app.llm.keys",
     "app.llm.modes",
+    "app.llm.plugins",
     "app.llm.runner",
     "app.logs",
     "app.recovery",

@@ -13,12 +13,18 @@ import sys
 import click
 
 from app.commands._common import echo_json, note_empty, settings
+from app.commands.llm_plugins import install, plugins, uninstall
 
 
 @click.group("llm")
 def llm_group() -> None:
-    """Inspect the models the llm library can reach (install plugins with `llm install`), and
-    store their API keys."""
+    """Inspect the models the llm library can reach, add the plugins that bring more (Ollama,
+    Anthropic, Gemini…), and store their API keys."""
+
+
+llm_group.add_command(install)
+llm_group.add_command(uninstall)
+llm_group.add_command(plugins)
 
 
 @llm_group.command("models")

@@ -43,6 +43,7 @@ from app.llm.modes import (
     render_prompt,
     staged_diff,
 )
+from app.llm.plugins import install_hint
 from app.llm.setup import extra_models_file, extra_models_problem, llm_failure
 from app.paths import get_paths
 from app.redact import redact_keys
@@ -465,7 +466,7 @@ class ModeRunner:
                 model = llm.get_model(model_id)
         except llm.UnknownModelError:
             raise _Fallback(
-                f"unknown llm model '{model_id}': install its plugin (llm install ...) or pick one "
+                f"unknown llm model '{model_id}': install its plugin ({install_hint('llm-...')}) or pick one "
                 "from `holdtype llm models`"
             ) from None
         except Exception as exc:  # a broken plugin or llm setup must not lose words

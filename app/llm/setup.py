@@ -78,13 +78,14 @@ def unknown_model_note(model_id: str, where_to_pick: str) -> str | None:
     note: where the caller's user sees the models there are."""
     import llm
 
+    from app.llm.plugins import install_hint
     from app.llm.runner import PLUGIN_LOCK
 
     try:
         with PLUGIN_LOCK:
             llm.get_model(model_id)
     except llm.UnknownModelError:
-        plugin = "install its plugin (llm install ...)"
+        plugin = f"install its plugin ({install_hint('llm-...')})"
         return f"the llm library knows no model '{model_id}' here: {plugin} {where_to_pick}"
     except Exception as exc:  # a broken plugin or llm setup: the name may still be right
         return f"could not look up llm model '{model_id}': {llm_failure(exc)}"

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from app.config import Settings
 from app.errors import HoldtypeError
+from app.llm.plugins import install_hint
 from app.ui.settings.base import LLM_LOCK, Job, SettingsTab, TabContext, note, section
 from app.ui.settings.widgets import SecondsBox, editable_combo
 
@@ -172,7 +173,7 @@ class LLMTab(SettingsTab):
         self._reachable = names
         self._listed_note = (
             f"{len(models)} models reachable through llm and its plugins; install more with "
-            "<code>llm install llm-ollama</code> and similar."
+            f"<code>{html.escape(install_hint('llm-ollama'))}</code> and similar."
         )
         self._say_if_unknown(self.model.currentText())
 
@@ -185,7 +186,8 @@ class LLMTab(SettingsTab):
         if name and name not in self._reachable:
             self.models_note.setText(
                 f"<b>{html.escape(name)}</b> is not a model llm offers (check the name, or install "
-                "its plugin: <code>llm install llm-ollama</code> and similar); until it is, modes "
+                f"its plugin: <code>{html.escape(install_hint('llm-ollama'))}</code> and similar); "
+                "until it is, modes "
                 "without their own model paste the plain text."
             )
         else:
