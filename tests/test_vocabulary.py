@@ -388,6 +388,44 @@ def test_terms_with_a_number_match_only_that_number() -> None:
         assert vocab.correct(ordinary) == ordinary
 
 
+def test_a_term_with_a_number_is_not_made_of_another_number_or_of_none() -> None:
+    """From a review: "GPT-3" became "GPT-4o-3", "Ask GPT" "Ask GPT-4o", "large v two"
+    "large-v3 two", "resnet fifty one" "ResNet-50 one": the run without its number (or with
+    the start of a longer one) was taken for the term."""
+    vocab = Vocabulary(["GPT-4o", "large-v3", "ResNet-50", "Llama 3"])
+    for ordinary in [
+        "Use GPT-3 now.",
+        "Ask GPT about it.",
+        "Use the large v two model.",
+        "Use resnet fifty one.",
+        "Use llama three point one.",
+    ]:
+        assert vocab.correct(ordinary) == ordinary
+    assert vocab.correct("Use large v three.") == "Use large-v3."
+    assert vocab.correct("Use resnet fifty.") == "Use ResNet-50."
+    assert vocab.correct("We fine tune llama three.") == "We fine tune Llama 3."
+
+
+def test_a_reading_of_a_longer_term_takes_a_word_that_is_a_term() -> None:
+    """With C and C++ (or Python and Python 3.12) both in the vocabulary, "c plus plus" gave
+    "C plus plus": a word that is a term was never part of a longer one's reading."""
+    vocab = Vocabulary(["C", "C++", "C#", "Python", "Python 3.12", "CUDA", "CUDA 12"])
+    assert vocab.correct("Use c plus plus.") == "Use C++."
+    assert vocab.correct("Use c sharp.") == "Use C#."
+    assert vocab.correct("Install python three twelve.") == "Install Python 3.12."
+    assert vocab.correct("Install cuda twelve.") == "Install CUDA 12."
+    assert vocab.correct("I like c and python.") == "I like C and Python."
+    assert vocab.correct("Python plus pandas.") == "Python plus pandas."  # no look-alike takes it
+
+
+def test_a_term_of_several_words_is_not_written_beside_its_own_last_word() -> None:
+    """ "talk python too me" became "Talk Python To Me me": the run short of "me" was taken for
+    the whole term."""
+    vocab = Vocabulary(["Talk Python To Me"])
+    assert "me me" not in vocab.correct("I listen to talk python too me.").lower()
+    assert vocab.correct("I listen to talk python to me.") == "I listen to Talk Python To Me."
+
+
 def test_a_word_and_a_number_are_no_term_with_a_number() -> None:
     """tiny.en writes "a hundred" as "A 100": an article and a number, not the A100 GPU (the
     real model wrote "About A 100 people came." for "About a hundred people came."). Only the

@@ -213,6 +213,11 @@ class _Probe:
     # token: "New York", "old man"): a phrase it heard, which a term only replaces when the two
     # begin with the same sound or the phrase sounds like the term's end (see _same_start).
     known_words: bool = False
+    # One of its words already is a term: only a reading of a longer term may take it.
+    holds_term: bool = False
+    # The number that follows the run, as written ("3" after "GPT" of "GPT-3", "one" after
+    # "resnet fifty" of "resnet fifty one"); None when none does (see _number_may_be).
+    number_next: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -536,11 +541,15 @@ class Vocabulary:
             return 0.0  # "let's build" is not esbuild
         if probe.letters == term.letters:
             return 1.0
+        if term.numbers and probe.number_next is not None and not _number_may_be(probe, term):
+            return 0.0  # "GPT" of "GPT-3" is not GPT-4o, "llama three" of "llama three point one" no Llama 3
         if probe.said & term.variant_letters:
             # A letter's name is a common word ("see" for C, "queue" for Q, "ex" for X): one
             # written as such is that word, not the letter ("let me see the code").
             letter = len(term.letters) == 1 and probe.stop - probe.start == 1
             return 0.0 if letter and probe.ordinary else _READING_SCORE
+        if probe.holds_term:
+            return 0.0
         # an English word that is the term with or without a plural ending ("dockers", "panda")
         inflected = probe.deliberate and _inflection(probe.letters, term.letters)
         if (probe.ordinary or probe.deliberate or term.short) and not inflected:
@@ -570,7 +579,14 @@ class Vocabulary:
         """
         said = _number_of(probe.raw_spoken)
         if not said:
-            return True
+            # The number may be heard as letters ("flakeate"), which then add to the name's:
+            # a run no longer than the name alone is the name without its number ("Ask GPT",
+            # "the large v") and says nothing of which version was meant, unless one like the
+            # term's follows it ("GPT 403", checked in _score).
+            if probe.number_next is not None:
+                return True
+            shortest = min((len(named) for named in term.named_by), default=0)
+            return not shortest or len(probe.letters) >= shortest + 2
         if said not in term.numbers:
             return False
         rest = _without_number(probe.raw_spoken)
@@ -645,8 +661,9 @@ class Vocabulary:
                 if exact:
                     yield _Probe(i, j, letters, "", "", False, False, exact=exact)
                     continue
-                if any(t.letters in self._by_letters for t in span):
-                    continue  # never swallow a word that already is a term
+                # A word that already is a term is never swallowed by a look-alike, only by a
+                # reading of a longer term ("c plus plus" for C++ beside C; see _score).
+                holds_term = any(t.letters in self._by_letters for t in span)
                 named = all(_looks_named(text, t) for t in span)
                 word = span[0].text
                 ordinary = bounded or (
@@ -690,6 +707,8 @@ class Vocabulary:
                     deliberate,
                     contraction=contraction,
                     known_words=j - i > 1 and all(common_word(t.text) or given_name(t.text) for t in span),
+                    holds_term=holds_term,
+                    number_next=_number_follows(tokens, j),
                 )
 
     def _inflected_word(self, word: str) -> bool:
@@ -711,7 +730,7 @@ class Vocabulary:
                 continue
             for term in self._lookup(probe):
                 score = self._score(probe, term)
-                if score > 0:
+                if score > 0 and not _stops_short(tokens, probe, term):
                     matches.append(_Match(score, j - i, i, j, term))
         return matches
 
@@ -875,6 +894,47 @@ class Vocabulary:
                 log.debug("vocabulary: %r -> %r (%.2f)", out[start:end], fixed, m.score)
                 out = out[:start] + fixed + out[end:]
         return out
+
+
+def _stops_short(tokens: list[_Token], probe: _Probe, term: _Term) -> bool:
+    """Whether the run ``probe`` is a term of several words but for its last or first word,
+    which follows or comes before it as written ("talk python too" then "me", for Talk Python
+    To Me): made the term, that word would be said twice ("Talk Python To Me me")."""
+    words = {w for reading in term.readings if len(reading) > 1 for w in (reading[0], reading[-1])}
+    last = {reading[-1] for reading in term.readings if len(reading) > 1}
+    first = {reading[0] for reading in term.readings if len(reading) > 1}
+    if not words:
+        return False
+    run = [t.letters for t in tokens[probe.start : probe.stop]]
+    after = probe.stop < len(tokens) and tokens[probe.stop].letters in last and run[-1] not in last
+    before = probe.start > 0 and tokens[probe.start - 1].letters in first and run[0] not in first
+    return after or before
+
+
+def _number_follows(tokens: list[_Token], j: int) -> str | None:
+    """The number the words from ``tokens[j]`` start with (its first word: digits or a number
+    word), after "point" or "dot" too ("point one"); None when they start with none."""
+    if j < len(tokens) and _says_number(tokens[j]):
+        return tokens[j].letters
+    if j + 1 < len(tokens) and tokens[j].letters in {"point", "dot"} and _says_number(tokens[j + 1]):
+        return tokens[j + 1].letters
+    return None
+
+
+def _number_may_be(probe: _Probe, term: _Term) -> bool:
+    """Whether a run followed by a number (``probe.number_next``) may still be ``term``, a term
+    with a number: only a run that says no number of its own (the number goes on after it:
+    "resnet fifty" of "resnet fifty one" is no ResNet-50), followed by one that starts as the
+    term's does ("GPT" of "GPT 403", tiny.en's "GPT four oh", is GPT-4o; "GPT" of "GPT-3" is
+    not, nor "large v" of "large v two" large-v3)."""
+    following = probe.number_next or ""
+    if _number_of(probe.raw_spoken):
+        return False
+    return any(
+        number[0] == following
+        or (following.isdigit() and number[0].isdigit() and following[0] == number[0][0])
+        for number in term.numbers
+    )
 
 
 def _says_number(token: _Token) -> bool:
