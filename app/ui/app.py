@@ -241,7 +241,7 @@ class HoldtypeApp(QObject):
         self.bridge.state_changed.connect(self.cues.on_state)
         self.tray = TrayController(engine, self.bridge, self.live)
         self.tray.open_settings.connect(self.open_settings)
-        self.tray.quit_requested.connect(self.quit)
+        self.tray.quit_requested.connect(self.request_quit)
         self.live.changed.connect(self._on_settings)
         self.settings_window: SettingsWindow | None = None
         self.welcome: QMessageBox | None = None
@@ -312,6 +312,14 @@ class HoldtypeApp(QObject):
         if app is not None:
             app.exit(0)  # exit(), not quit(): quit() gives up if any window refuses to close
 
+    def request_quit(self) -> None:
+        """Quit as the user asked (the tray's Quit, the settings window's): an open settings
+        window first saves its edits, and asks when some cannot be saved."""
+        if self.settings_window is None:
+            self.quit()
+        else:
+            self.settings_window.quit_when_saved(self.quit)
+
     def shutdown(self) -> None:
         """Release everything (idempotent): engine, tray icon, overlay, socket."""
         if self._stopped:
@@ -349,7 +357,7 @@ class HoldtypeApp(QObject):
                     self.live,
                     self.engine,
                     self.bridge,
-                    quit_app=self.quit,
+                    quit_app=self.request_quit,
                     tray_shown=lambda: self.tray.available and self.tray.icon.isVisible(),
                 )
             )

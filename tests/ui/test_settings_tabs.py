@@ -744,6 +744,59 @@ def test_closing_with_an_edit_that_cannot_be_saved_asks_first(  # type: ignore[n
     assert [(r.find, r.regex) for r in saved(config_path).rules] == [("foo(bar", False)]
 
 
+def test_a_term_is_saved_beside_a_rule_that_cannot_run(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings
+) -> None:
+    # From a review: a term added while a rule could not run was shown, never saved; the tray's
+    # Quit then lost it with a line in the log.
+    write_settings(Settings(rules=[Rule(find="foo(bar", replace="x")]))
+    window = open_window(qtbot, config_path)
+    tab = window.pages["vocabulary"]
+    tab.rules.item(0, 2).setCheckState(Qt.CheckState.Checked)  # Regex: "foo(bar" cannot run
+    tab.add_term("Talos")
+    qtbot.waitUntil(lambda: "Not saved" in window.status.text(), timeout=5000)
+    assert "the rest of the tab is saved" in window.status.text(), window.status.text()
+    assert saved(config_path).vocabulary.terms == ["Talos"]
+    assert [(r.find, r.regex) for r in saved(config_path).rules] == [("foo(bar", False)]  # not yet
+    assert window._dirty == {"vocabulary"}  # the rule's edit stays pending
+    tab.rules.item(0, 0).setText("foo\\(bar")  # fixed: now all of it is saved
+    qtbot.waitUntil(lambda: [r.regex for r in saved(config_path).rules] == [True], timeout=5000)
+    assert saved(config_path).vocabulary.terms == ["Talos"] and not window._dirty
+
+
+def test_quit_with_an_edit_that_cannot_be_saved_asks_first(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings
+) -> None:
+    # The tray's Quit dropped such an edit with only a log line; closing the window asked.
+    write_settings(Settings(rules=[Rule(find="foo(bar", replace="x")]))
+    window = open_window(qtbot, config_path)
+    window.show()
+    quits: list[int] = []
+    window.quit_when_saved(lambda: quits.append(1))  # nothing pending: quits at once
+    assert quits == [1]
+    window.pages["vocabulary"].rules.item(0, 2).setCheckState(Qt.CheckState.Checked)
+    window.quit_when_saved(lambda: quits.append(2))
+    qtbot.waitUntil(lambda: window.confirm_quit is not None and window.confirm_quit.isVisible(), timeout=5000)
+    assert "invalid regular expression" in window.confirm_quit.text() and quits == [1]
+    window.confirm_quit.button(QMessageBox.StandardButton.Cancel).click()  # Keep editing
+    qtbot.waitUntil(lambda: window.confirm_quit is None, timeout=5000)
+    assert quits == [1] and window._dirty == {"vocabulary"}
+    window.quit_when_saved(lambda: quits.append(3))
+    qtbot.waitUntil(lambda: window.confirm_quit is not None and window.confirm_quit.isVisible(), timeout=5000)
+    window.confirm_quit.button(QMessageBox.StandardButton.Discard).click()  # Quit without them
+    qtbot.waitUntil(lambda: quits == [1, 3], timeout=5000)
+
+
+def test_the_saved_line_goes_after_a_moment(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
+    # "Saved — changes are in effect." stayed for good, beside every error a tab showed later.
+    write_settings(Settings())
+    window = open_window(qtbot, config_path)
+    window.pages["general"].sounds.setChecked(False)
+    commit(qtbot, window)
+    assert window.status.text() == "Saved — changes are in effect."
+    qtbot.waitUntil(lambda: window.status.text() == "", timeout=10000)
+
+
 def test_a_removed_rule_takes_its_message_along(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
     # "invalid regular expression" stayed under the table after the bad rule was removed.
     write_settings(Settings(rules=[Rule(find="teh", replace="the"), Rule(find="foo(bar", replace="x")]))

@@ -89,6 +89,12 @@ class SettingsTab(QWidget):
         """Return ``settings`` with this tab's values (subclasses override)."""
         return settings
 
+    def apply_saveable(self, settings: Settings) -> Settings | None:
+        """When :meth:`apply` refused the tab's values, ``settings`` with those of them that can
+        be saved (a tab of independent parts: the terms, beside a rule that cannot run), or
+        None when none can; the tab stays edited until all of it is saved."""
+        return None
+
     def committed(self, settings: Settings) -> None:
         """Called after ``settings`` were saved: side effects beyond the file (autostart...).
         A :class:`~app.errors.HoldtypeError` raised here is shown in the window."""

@@ -492,16 +492,22 @@ class VocabularyTab(SettingsTab):
     def apply(self, settings: Settings) -> Settings:
         """Return the settings with this tab's values; a term that cannot be one ("...", a
         control character) raises ConfigError naming it, and the window says "Not saved"."""
+        settings = self.apply_saveable(settings) or settings
+        return settings.model_copy(update={"rules": self.rule_list()})
+
+    def apply_saveable(self, settings: Settings) -> Settings:
+        """The terms and their choices (a term that cannot be one raises ConfigError), alone:
+        what is saved when a rule cannot run (one bad regex kept a term just added from being
+        saved, and Quit lost it); the saved rules stay until it is fixed."""
         terms = self.term_list()
         check_terms(terms)
-        settings = section(
+        return section(
             settings,
             "vocabulary",
             terms=terms,
             autocorrect=self.autocorrect.isChecked(),
             bias=self.bias.currentData(),
         )
-        return settings.model_copy(update={"rules": self.rule_list()})
 
 
 def _enabled_by_selection(button: QPushButton, table: QTableWidget) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QIcon, QKeyEvent, QKeySequence, QShortcut, QShowEvent
@@ -47,6 +48,9 @@ TABS: tuple[tuple[str, str], ...] = (
     ("advanced", "AdvancedTab"),
 )
 COMMIT_DELAY_MS = 300
+#: What the status line says after a save, and for how long.
+SAVED = "Saved — changes are in effect."
+SAVED_SHOWN_MS = 4000
 
 
 def tab_name(page: SettingsTab) -> str:
@@ -72,6 +76,7 @@ class SettingsWindow(QWidget):
         self._grown = False  # grown to the pages' wrapped lines, once shown
         self._outer = 0
         self.confirm_close: QMessageBox | None = None  # "close and lose what cannot be saved?"
+        self.confirm_quit: QMessageBox | None = None  # "quit and lose it?"
         self._close_anyway = False
         for module_name, class_name in TABS:
             self._add_tab(module_name, class_name)
@@ -197,6 +202,7 @@ class SettingsWindow(QWidget):
         settings: Settings = self.ctx.live.settings
         ready: list[SettingsTab] = []
         refused: list[str] = []
+        partly = False  # a refused tab's parts that can be saved were put on the settings
         for page in dirty:
             try:
                 # The settings may have changed since the page was filled (`holdtype vocab add`
@@ -208,10 +214,15 @@ class SettingsWindow(QWidget):
                     merge_changes(shown.model_dump(), mine, settings.model_dump())
                 )
             except (ValueError, HoldtypeError) as exc:
-                refused.append(f"Not saved ({tab_name(page)} tab): {describe_error(exc)}")
+                why = describe_error(exc)
+                kept = self._saveable(page, shown, settings)
+                if kept is not None:
+                    settings, partly = kept, True
+                    why += "; the rest of the tab is saved"
+                refused.append(f"Not saved ({tab_name(page)} tab): {why}")
             else:
                 ready.append(page)
-        if ready:
+        if ready or partly:
             pending = {page.key for page in ready}
             self._dirty -= pending
             if not self.ctx.live.commit(settings):
@@ -233,8 +244,28 @@ class SettingsWindow(QWidget):
             self._show_problem("Saved, but: " + " ".join(problems))
             return True
         self.status.setStyleSheet(f"color: {secondary_text_color(self.status)};")
-        self.status.setText("Saved — changes are in effect.")
+        self.status.setText(SAVED)
+        # Said for a moment: it stayed for good, beside every error a tab showed later.
+        QTimer.singleShot(SAVED_SHOWN_MS, self._saved_said)
         return True
+
+    def _saved_said(self) -> None:
+        if self.status.text() == SAVED:
+            self.status.setText("")
+
+    @staticmethod
+    def _saveable(page: SettingsTab, shown: Settings, settings: Settings) -> Settings | None:
+        """``settings`` with the parts of a refused ``page`` that can be saved on their own
+        (:meth:`SettingsTab.apply_saveable`), or None when there are none."""
+        try:
+            kept = page.apply_saveable(shown)
+            if kept is None:
+                return None
+            return Settings.model_validate(
+                merge_changes(shown.model_dump(), kept.model_dump(), settings.model_dump())
+            )
+        except (ValueError, HoldtypeError):
+            return None
 
     def _reload(self, settings: Settings) -> None:
         """Show new settings (saved here, from the tray or from another process) in the tabs.
@@ -282,6 +313,37 @@ class SettingsWindow(QWidget):
             page.stop()
         if not self.commit() and self._dirty:  # (no one to ask: a logout quits too)
             log.warning("settings edits not saved as Holdtype quit: %s", self.status.text())
+
+    def quit_when_saved(self, quit_app: Callable[[], None]) -> None:
+        """Quit (``quit_app``) once the edits are saved; when some cannot be (a rule that
+        cannot run), show the window and ask first, as closing it does: the tray's Quit lost
+        them with only a line in the log."""
+        if self.commit() or not self._dirty or not self.isVisible():
+            quit_app()
+            return
+        self.bring_forward("")
+        discard = QMessageBox.StandardButton.Discard
+        cancel = QMessageBox.StandardButton.Cancel
+
+        def answered(answer: QMessageBox.StandardButton) -> None:
+            if answer == discard:
+                self._dirty.clear()
+                QTimer.singleShot(0, quit_app)
+
+        self.confirm_quit = open_question(
+            self,
+            "settings-quit-confirm",
+            ("Changes not saved", f"{self.status.text()}\n\nQuit Holdtype and lose these changes?"),
+            discard | cancel,
+            cancel,
+            answered=answered,
+            closed=self._asked_quit,
+        )
+        self.confirm_quit.button(discard).setText("Quit without them")
+        self.confirm_quit.button(cancel).setText("Keep editing")
+
+    def _asked_quit(self) -> None:
+        self.confirm_quit = None
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         """Esc closes the window, once nothing in it took the key (a cell being edited, a
