@@ -46,7 +46,7 @@ MODULES = [
     "app.transcribe.glitches",
     "app.transcribe.models",
     "app.transcribe.tokens",
-    "app.ui.app",
+    "app.ui.wording",
     "app.ui.settings.advanced",
     "app.ui.settings.audio",
     "app.ui.settings.general",

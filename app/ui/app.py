@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import getpass
 import hashlib
-import html
 import io
 import logging
 import logging.handlers
@@ -45,6 +44,7 @@ from app.ui.settings.base import TabContext
 from app.ui.settings.live import LiveSettings
 from app.ui.sounds import CuePlayer
 from app.ui.tray import NO_TRAY_MESSAGE, TrayController
+from app.ui.wording import as_rich_text
 
 if TYPE_CHECKING:
     from app.control import ControlServer
@@ -79,18 +79,6 @@ def ask_running_instance(name: str | None = None, timeout_ms: int = CONNECT_TIME
     socket.waitForBytesWritten(timeout_ms)
     socket.disconnectFromServer()
     return True
-
-
-def as_rich_text(message: str) -> str:
-    """A plain message for a rich-text label: escaped, its `commands` set as code (the welcome
-    showed the backticks).
-
-    >>> as_rich_text("run `holdtype doctor` <now>")
-    'run <code>holdtype doctor</code> &lt;now&gt;'
-    """
-    import re
-
-    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(message, quote=False))
 
 
 def welcome_text(settings: Settings, tray_available: bool, problems: Sequence[str] = ()) -> str:

@@ -25,6 +25,7 @@ from app.hotkey.gesture import mode_for_key
 from app.paths import resources_dir
 from app.ui.qt_bridge import EngineBridge
 from app.ui.settings.live import LiveSettings
+from app.ui.wording import as_plain_text
 
 if TYPE_CHECKING:
     from app.engine import Engine
@@ -352,6 +353,7 @@ class TrayController(QObject):
     def notify(self, title: str, message: str, *, error: bool = False) -> None:
         """Show a desktop notification from the tray icon; without a tray, in a box of
         Holdtype's own (the words went only to the log: a failed dictation said nothing)."""
+        message = as_plain_text(message)  # (a message names a command as `holdtype doctor`)
         if self.available and self.icon.isVisible():
             kind = QSystemTrayIcon.MessageIcon.Warning if error else QSystemTrayIcon.MessageIcon.Information
             self.icon.showMessage(title, message, kind, 8000)

@@ -67,6 +67,8 @@ def test_without_tray_host_a_problem_is_shown_in_a_box_of_its_own(  # type: igno
         qtbot.waitUntil(lambda: ui.tray.toast is not None and ui.tray.toast.isVisible(), timeout=10000)
         toast = ui.tray.toast
         assert toast is not None and "no input device" in toast.message.text()
+        # a command in it is quoted, as a desktop app writes it (the terminal's backticks showed)
+        assert "“holdtype doctor”" in toast.message.text() and "`" not in toast.message.text()
         assert not toast.isActiveWindow()  # the window typed in keeps the focus
         qtbot.mouseClick(toast, Qt.MouseButton.LeftButton)  # a click dismisses it
         assert not toast.isVisible()

@@ -88,7 +88,8 @@ class AdvancedTab(SettingsTab):
         self.output.setReadOnly(True)
         self.output.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.output.setPlaceholderText(
-            "`holdtype doctor` checks the microphone, model, hotkey and paste tools."
+            "Run doctor checks the microphone, the model, the hotkey and the paste tools, and says "
+            "how to fix what is missing."
         )
         layout = QVBoxLayout(self)
         layout.addLayout(form)

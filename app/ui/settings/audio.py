@@ -28,6 +28,7 @@ from app.ui.settings.audio_calls import AudioCalls
 from app.ui.settings.base import Job, SettingsTab, TabContext, note, section
 from app.ui.settings.widgets import LevelMeter, SecondsBox
 from app.ui.sounds import portaudio_stream
+from app.ui.wording import as_plain_text
 
 log = logging.getLogger(__name__)
 
@@ -302,7 +303,7 @@ class AudioTab(SettingsTab):
 
     def _devices_failed(self, exc: Exception) -> None:  # PortAudio not available: say so
         self._listing = False
-        self._set_device_note(f"Cannot list input devices: {exc}")
+        self._set_device_note(as_plain_text(f"Cannot list input devices: {exc}"))
         self._show_devices([])
 
     def _set_device_note(self, text: str) -> None:
@@ -373,7 +374,7 @@ class AudioTab(SettingsTab):
             if generation == self._meter_generation:
                 self._retry_meter_later()
                 self._device_note = False
-                self.meter_note.setText(f"No level: {exc}")
+                self.meter_note.setText(as_plain_text(f"No level: {exc}"))
 
         return failed
 
@@ -446,7 +447,7 @@ class AudioTab(SettingsTab):
     def _test_done(self, message: str) -> None:
         """Show the test's outcome; the level meter runs again (its stream opens off the main
         thread, so a sound server that does not answer cannot block this window)."""
-        self.test_result.setText(message)
+        self.test_result.setText(as_plain_text(message))
         self._job = None
         self.test_button.setEnabled(self._have_devices)
         if self.isVisible():
