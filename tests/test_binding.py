@@ -75,17 +75,42 @@ def test_binding_is_hashable_and_frozen() -> None:
 
 
 @pytest.mark.parametrize(
-    "key", ["ctrl", "Ctrl+V", "ctrl+shift+v", "shift", "ctrl_l", "Shift+Insert", "cmd+v"]
+    "key",
+    [
+        "ctrl",
+        "Ctrl+V",
+        "ctrl+shift+v",
+        "shift",
+        "ctrl_l",
+        "Shift+Insert",
+        "cmd+v",
+        # from a review: taken, each ctrl+shift+v paste into a terminal started a dictation
+        "ctrl+shift",
+        "shift+ctrl",
+        "ctrl+shift_l",
+        "cmd",
+    ],
 )
 def test_a_key_holdtype_presses_to_insert_text_is_refused(key: str) -> None:
     # Bound to ctrl+v, each paste started a dictation of its own, and auto-repeat of the held
     # key pasted the clipboard some fifty times; shift+insert is xterm's paste, which Holdtype
     # presses there (it was taken, and each paste into xterm started a dictation).
     from app.config import HotkeySettings
-    from app.hotkey.binding import check_hotkey
+    from app.hotkey.binding import check_cancel_key, check_hotkey
 
     accepted, problem = check_hotkey(key, HotkeySettings())
     assert accepted is None and "to insert text" in (problem or "")
+    assert "to insert text" in (check_cancel_key(key) or "")  # it would cancel its own paste
+
+
+@pytest.mark.parametrize("key", ["ctrl+shift_r", "ctrl_r", "shift_r", "ctrl+alt", "alt+shift"])
+def test_modifiers_a_paste_never_holds_all_of_are_a_hotkey(key: str) -> None:
+    from app.config import HotkeySettings
+    from app.hotkey.binding import check_cancel_key, check_hotkey
+
+    accepted, problem = check_hotkey(key, HotkeySettings())
+    assert accepted is not None and problem is None, problem
+    assert check_cancel_key(key) is None
 
 
 @pytest.mark.parametrize("key", ["ctrl+c", "ctrl+x", "ctrl+z", "cmd+a"])

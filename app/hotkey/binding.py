@@ -195,6 +195,34 @@ def format_binding(binding: Binding) -> str:
 PASTE_KEYS = frozenset(
     {"ctrl", "ctrl_l", "shift", "shift_l", "ctrl+v", "ctrl+shift+v", "shift+insert", "cmd+v"}
 )
+# The modifiers each of those presses holds together, all on the left (xdotool's Control_L and
+# Shift_L; macOS's Command): a hotkey made of some of them alone is pressed by a paste too.
+_PASTE_CHORDS: tuple[frozenset[str], ...] = (
+    frozenset({"ctrl"}),
+    frozenset({"ctrl", "shift"}),
+    frozenset({"shift"}),
+    frozenset({"cmd"}),
+)
+
+
+def pressed_by_paste(binding: Binding) -> bool:
+    """Whether Holdtype's own paste (or typing's Shift) presses every key of ``binding``: a
+    hotkey of modifiers alone, all among one paste's, its main key not a right-hand one.
+    ``ctrl+shift`` was taken, and each paste into a terminal (ctrl+shift+v) started a
+    dictation: in toggle mode, one that never ended.
+
+    >>> pressed_by_paste(parse_binding("shift+ctrl")), pressed_by_paste(parse_binding("ctrl+shift_l"))
+    (True, True)
+    >>> pressed_by_paste(parse_binding("ctrl+shift_r")), pressed_by_paste(parse_binding("ctrl+alt"))
+    (False, False)
+    """
+    generic = MODIFIER_OF.get(binding.key)
+    if generic is None or binding.key.endswith("_r"):
+        return False
+    held = binding.modifiers | {generic}
+    return any(held <= chord for chord in _PASTE_CHORDS)
+
+
 # The editing shortcuts every app shares: a dictation hotkey is taken from the apps (grabbed on
 # X11), so bound, copy, cut, undo or select all would stop working everywhere.
 EDITING_KEYS = {
@@ -264,7 +292,7 @@ def check_hotkey(
             continue
         if other == key or (shadowed(key, other) and shadowed(other, key)):
             return None, f"{key} already starts the '{mode}' mode (Modes tab, hotkey.mode_keys)"
-    if key in PASTE_KEYS:
+    if key in PASTE_KEYS or pressed_by_paste(parse_binding(key)):
         return None, (
             f"Holdtype presses {key} itself to insert text (ctrl+v, ctrl+shift+v or shift+insert "
             "in terminals, cmd+v on macOS, shift when typing), so each paste would start a "
@@ -303,7 +331,7 @@ def check_cancel_key(key: str) -> str | None:
         key = canonical(key)
     except BindingError as exc:
         return str(exc)
-    if key in PASTE_KEYS:
+    if key in PASTE_KEYS or pressed_by_paste(parse_binding(key)):
         return f"Holdtype presses {key} itself to insert text, so each paste would cancel itself; keep esc"
     binding = parse_binding(key)
     if not binding.modifiers and (binding.is_char or binding.key in {"enter", "tab", "backspace", "space"}):
