@@ -73,6 +73,8 @@ PLACE_WAIT_S = 3.0
 NOT_PASTED_WHEN_QUITTING = (
     "not pasted: Holdtype was quitting; the text is in history (`holdtype history paste`)"
 )
+#: Said when Esc comes once the text is going in (being pasted or typed): it cannot be stopped.
+TOO_LATE_TO_CANCEL = "Too late to cancel: the text is already going in (it is kept in history)."
 
 
 def _monotonic_of(at: float) -> float:
@@ -149,6 +151,10 @@ class Engine:
             self._stopped,
         )
         self._cancelled: set[int] = set()  # generations cancelled while in flight
+        # The generation going in, past the point where Esc could stop it (under the lock,
+        # with _cancelled): Esc then said "nothing will be inserted", and the text went in.
+        self._past_cancel: int | None = None
+        self._cancel_lock = threading.Lock()
 
     # --- public API ------------------------------------------------------------------------------
     @property
@@ -666,8 +672,14 @@ class Engine:
             return
         if self._busy:
             gen = max(self._busy)
-            self._cancelled.add(gen)
-            self._publish(ev.Notice("Dictation cancelled; nothing will be inserted.", "engine"))
+            with self._cancel_lock:
+                too_late = gen == self._past_cancel
+                if not too_late:
+                    self._cancelled.add(gen)
+            if too_late:
+                self._publish(ev.Notice(TOO_LATE_TO_CANCEL, "engine"))
+            else:
+                self._publish(ev.Notice("Dictation cancelled; nothing will be inserted.", "engine"))
 
     def _on_apply(self, settings: Settings) -> None:
         old, self._settings = self._settings, settings
@@ -911,7 +923,11 @@ class Engine:
                 )
             if text and not (utt.cancelled or gen in self._cancelled) and self._inserting.wait_for_keys_up():
                 log.debug("dictation #%d waited for the hotkey to come up before it went in", gen)
-            if utt.cancelled or gen in self._cancelled:
+            with self._cancel_lock:
+                cancelled = utt.cancelled or gen in self._cancelled
+                if not cancelled:
+                    self._past_cancel = gen  # from here on, Esc cannot stop it
+            if cancelled:
                 outcome = Outcome.CANCELLED
             elif error and not text:  # nothing transcribed: the audio is kept to try again
                 outcome = Outcome.FAILED
@@ -930,6 +946,9 @@ class Engine:
                     outcome = Outcome.FAILED
                     error = failed_paste = result.error or "paste failed"
         finally:
+            with self._cancel_lock:
+                if self._past_cancel == gen:
+                    self._past_cancel = None
             audio = utt.audio if utt.audio is not None else np.zeros(0, np.float32)
             entry = HistoryEntry(
                 outcome,

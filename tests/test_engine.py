@@ -125,6 +125,34 @@ def test_cancel_while_processing_inserts_nothing_but_keeps_history(engine, targe
     assert target_window.text() == ""
 
 
+def test_escape_once_the_text_is_going_in_says_it_is_too_late(engine, target_window, speak):
+    """From a review: Esc while the paste waited on a busy window said "Dictation cancelled;
+    nothing will be inserted.", and then the text went in. (The window is frozen with SIGSTOP:
+    a real app that does not answer for a while.)"""
+    import signal
+
+    from app.engine import TOO_LATE_TO_CANCEL
+
+    seen = _start(engine)
+    target_window.focus()
+    target_window.proc.send_signal(signal.SIGSTOP)
+    try:
+        engine.dictate_audio(load_audio(speak("The meeting moved to Thursday.", speed=150)))
+        wait_for(
+            lambda: ev.State.INSERTING in [e.state for e in seen.of(ev.StateChanged)],
+            timeout=60,
+            what="the paste under way",
+        )
+        engine.cancel()
+        _said(seen, ev.Notice, "Too late to cancel", "the too-late notice", timeout=10)
+    finally:
+        target_window.proc.send_signal(signal.SIGCONT)
+    result = wait_for(lambda: seen.of(ev.UtteranceResult), timeout=60, what="a result")[0]
+    assert result.outcome != ev.Outcome.CANCELLED
+    notices = [n.message for n in seen.of(ev.Notice)]
+    assert TOO_LATE_TO_CANCEL in notices and not any("nothing will be inserted" in n for n in notices)
+
+
 def test_silence_gives_an_empty_result_and_nothing_is_pasted(engine, target_window):
     seen = _start(engine)
     target_window.focus()
