@@ -177,6 +177,12 @@ def test_the_cli_says_nothing_is_running_and_checks_the_mode_first() -> None:
     out = holdtype("dictate", "start", "--mode", "nosuch")
     assert out.returncode == 1
     assert "unknown mode 'nosuch'" in out.stderr
+    # A script reading `status --json` got nothing on stdout when no Holdtype ran.
+    out = holdtype("dictate", "status", "--json")
+    assert out.returncode == 1 and "Holdtype is not running" in out.stderr
+    assert json.loads(out.stdout) == {"state": "not running", "ready": False, "paused": None, "mode": None}
+    out = holdtype("dictate", "status")
+    assert out.returncode == 1 and out.stdout == "not running\n"
 
 
 def test_the_cli_reaches_a_running_server() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from app.commands._common import echo_json
-from app.control import Reply, send
+from app.control import NotRunning, Reply, send
 from app.engine_control import RESULT_S, SWITCH_S
 from app.errors import HoldtypeError
 from app.textfile import visible
@@ -88,8 +88,17 @@ def cancel() -> None:
 @dictate.command()
 @click.option("--json", "as_json", is_flag=True, help="One JSON object: state, ready, paused, mode.")
 def status(as_json: bool) -> None:
-    """Print what the running Holdtype is doing: idle, recording, transcribing, processing or inserting."""
-    reply = _ask("status")
+    """Print what the running Holdtype is doing: idle, recording, transcribing, processing or
+    inserting; "not running" (exit code 1) when none runs, so that a script reading --json
+    always gets its object."""
+    try:
+        reply = _ask("status")
+    except NotRunning:
+        if as_json:
+            echo_json({"state": "not running", "ready": False, "paused": None, "mode": None})
+        else:
+            click.echo("not running")
+        raise
     if as_json:
         echo_json({key: reply.get(key) for key in ("state", "ready", "paused", "mode")})
     else:
