@@ -50,6 +50,7 @@ MODULES = [
     "app.ui.settings.advanced",
     "app.ui.settings.audio",
     "app.ui.settings.general",
+    "app.ui.settings.history",
     "app.ui.settings.widgets",
     "app.ui.tray",
 ]

@@ -1503,6 +1503,32 @@ def test_history_tab(qtbot, config_path: Path, write_settings, tmp_path: Path) -
     assert tab.retention.isEnabled()
 
 
+def test_history_tab_says_when_it_is_empty_and_shows_a_match_further_on(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings
+) -> None:
+    # From a review: an empty history and a search without matches showed a blank table; a
+    # match on a later line of an entry was out of sight ("friday" showed only "Hi Ann,").
+    from app.events import Outcome
+    from app.history.store import HistoryEntry, HistoryStore
+
+    _window, tab = open_history(qtbot, config_path, write_settings, rows=0)
+    qtbot.waitUntil(lambda: tab.message.text().startswith("Nothing dictated yet"), timeout=5000)
+    with HistoryStore() as store:
+        store.add(HistoryEntry(outcome=Outcome.PASTED, text="Hi Ann,\n\nthe review moved to Friday at ten."))
+    tab.refresh()
+    assert tab.table.rowCount() == 1 and tab.message.text() == ""
+    tab.search.setText("friday")
+    qtbot.waitUntil(lambda: tab.table.item(0, 1).text().startswith("…"), timeout=5000)
+    assert "Friday at ten." in tab.table.item(0, 1).text()
+    assert tab.table.item(0, 1).toolTip().startswith("Hi Ann,")  # the whole text
+    tab.search.setText("saturday")
+    qtbot.waitUntil(lambda: tab.table.rowCount() == 0, timeout=5000)
+    assert tab.message.text() == "Nothing in the history contains “saturday”."
+    tab.search.setText("")
+    qtbot.waitUntil(lambda: tab.table.rowCount() == 1, timeout=5000)
+    assert tab.message.text() == ""
+
+
 def test_a_shorter_retention_that_deletes_entries_is_asked_first_and_the_wheel_needs_the_focus(  # type: ignore[no-untyped-def]
     qtbot, config_path: Path, write_settings
 ) -> None:

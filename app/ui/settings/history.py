@@ -37,6 +37,28 @@ from app.ui.sounds import portaudio_stream
 
 log = logging.getLogger(__name__)
 _NEWEST = "Showing the newest"
+_NOTHING_FOUND = "Nothing in the history contains"
+_NOTHING_YET = "Nothing dictated yet: hold the hotkey, speak, let go; each dictation is kept here."
+_HISTORY_OFF = "The history is off (Keep a history, below): dictations are not kept."
+#: How many characters of a match's line come before it in the table's cell.
+_BEFORE_MATCH = 24
+
+
+def _around(text: str, query: str) -> str:
+    """``text`` on one line, from a little before the first place ``query`` is in it: a match
+    further on was out of sight in its cell (searching "friday" showed only "Hi Ann,…").
+
+    >>> _around("Hi Ann,\\n\\nthe review moved to next week, on Friday at ten.", "friday")
+    '… moved to next week, on Friday at ten.'
+    >>> _around("Friday it is", "friday"), _around("no match", "friday")
+    ('Friday it is', 'no match')
+    """
+    flat = " ".join(text.split())
+    at = flat.casefold().find(" ".join(query.split()).casefold())
+    if at <= _BEFORE_MATCH:
+        return flat
+    return "…" + flat[at - _BEFORE_MATCH :]
+
 
 COLUMNS = ("When", "Text", "App", "Mode", "Outcome")
 PAGE = 200
@@ -221,9 +243,14 @@ class HistoryTab(SettingsTab):
         except (HoldtypeError, OSError) as exc:
             self.message.setText(f"History unavailable: {exc}")
             self._entries, total = [], 0
+        listing = self.message.text().startswith((_NEWEST, _NOTHING_FOUND, _NOTHING_YET))
         if not query and total > len(self._entries):
             self.message.setText(f"{_NEWEST} {len(self._entries)} of {total}; search to find older ones.")
-        elif self.message.text().startswith(_NEWEST):  # search results, or all of them shown
+        elif query and not self._entries and total:  # (a blank table said nothing)
+            self.message.setText(f"{_NOTHING_FOUND} “{query}”.")
+        elif not total and not self.message.text().startswith("History unavailable"):
+            self.message.setText(_NOTHING_YET if self.ctx.live.settings.history.enabled else _HISTORY_OFF)
+        elif listing:  # search results, or all of them shown
             self.message.setText("")
         self.table.setRowCount(len(self._entries))
         for row, entry in enumerate(self._entries):
@@ -232,11 +259,12 @@ class HistoryTab(SettingsTab):
             said = entry.text or entry.raw
             error = getattr(entry, "error", None) or ""
             # A failed entry with no words said why nowhere: its reason stands in for the text.
-            cells = (when, said or (f"({error})" if error else ""), entry.app, entry.mode, outcome)
+            shown = _around(said, query) if query else said
+            cells = (when, shown or (f"({error})" if error else ""), entry.app, entry.mode, outcome)
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(str(text))
                 if col == 1:
-                    item.setToolTip(str(text))
+                    item.setToolTip(said or str(text))
                     if not said:
                         font = item.font()
                         font.setItalic(True)
