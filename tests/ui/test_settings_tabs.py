@@ -927,6 +927,22 @@ def test_vocabulary_try_it(qtbot, config_path: Path, write_settings) -> None:  #
     assert "the cat" in tab.try_output.text()
 
 
+def test_new_mode_brings_its_name_into_view_with_the_focus(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings
+) -> None:
+    # From a review: clicked at the foot of the page, New mode left the Name field (filled with
+    # "my-mode") out of sight and without the focus.
+    window, tab = open_modes(qtbot, config_path, write_settings, shown=True)
+    qtbot.waitExposed(window)
+    holder = window._holders["modes"]
+    holder.verticalScrollBar().setValue(holder.verticalScrollBar().maximum())
+    tab.new_mode()
+    qtbot.waitUntil(tab.name.hasFocus, timeout=5000)
+    assert tab.name.selectedText() == "my-mode"
+    top = tab.name.mapTo(holder.viewport(), tab.name.rect().topLeft()).y()
+    assert top >= 0 and top + tab.name.height() <= holder.viewport().height()
+
+
 def test_modes_tab(qtbot, config_path: Path, write_settings, holdtype_home: Path) -> None:  # type: ignore[no-untyped-def]
     window, tab = open_modes(qtbot, config_path, write_settings)
     names = [tab.list.item(r).data(Qt.ItemDataRole.UserRole) for r in range(tab.list.count())]

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
 from PySide6.QtGui import QColor, QKeySequence, QPalette, QShortcut
-from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QScrollArea, QWidget
 
 from app.config import Settings
 from app.errors import HoldtypeError
@@ -158,6 +158,17 @@ def open_question(
     box.finished.connect(box.deleteLater)
     box.open()
     return box
+
+
+def bring_into_view(widget: QWidget) -> None:
+    """Scroll the page holding ``widget`` until it is in sight, and give it the focus (a
+    button at the foot of a long page left the field it filled out of sight)."""
+    holder = widget.parentWidget()
+    while holder is not None and not isinstance(holder, QScrollArea):
+        holder = holder.parentWidget()
+    if holder is not None:
+        holder.ensureWidgetVisible(widget, 0, 40)
+    widget.setFocus(Qt.FocusReason.OtherFocusReason)
 
 
 def on_delete_key(widget: QWidget, action: Callable[[], None]) -> QShortcut:

@@ -32,7 +32,16 @@ from app.errors import HoldtypeError
 from app.hotkey.binding import check_hotkey
 from app.paths import ensure_dir, get_paths, private_file, replace_file
 from app.textfile import read_text
-from app.ui.settings.base import LLM_LOCK, Job, SettingsTab, TabContext, note, open_question, section
+from app.ui.settings.base import (
+    LLM_LOCK,
+    Job,
+    SettingsTab,
+    TabContext,
+    bring_into_view,
+    note,
+    open_question,
+    section,
+)
 from app.ui.settings.widgets import FitsItsLines, HotkeyField, ProblemLabel
 
 log = logging.getLogger(__name__)
@@ -468,6 +477,10 @@ class ModesTab(SettingsTab):
             self._fill_new()
         self._draft = True
         self._fresh = self._texts()
+        # The button is at the foot of a long page: the name to type was out of sight, and
+        # "Save mode" right away saved "my-mode" with the sample prompt.
+        bring_into_view(self.name)
+        self.name.selectAll()
 
     def _fill_new(self) -> None:
         self.result.setText("")  # (the last mode's test result, shown under the new one)
