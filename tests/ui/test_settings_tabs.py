@@ -841,6 +841,12 @@ def test_a_term_already_listed_is_said_so_and_nothing_is_saved(  # type: ignore[
     tab.new_term.setText("rust")
     qtbot.keyClick(tab.new_term, Qt.Key.Key_Return)
     assert tab.term_note.isHidden()  # the twin keeps the word: nothing more to say
+    # A term that differs from another only in case is said to, as `vocab add` says (a review
+    # found the window silent).
+    tab.new_term.setText("numpy")
+    qtbot.keyClick(tab.new_term, Qt.Key.Key_Return)
+    assert "“numpy” differs from “NumPy” only in case" in tab.term_note.text()
+    assert not tab.term_note.isHidden()
 
 
 def test_a_term_that_cannot_be_one_is_not_saved_and_not_lost(  # type: ignore[no-untyped-def]

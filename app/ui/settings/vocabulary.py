@@ -220,9 +220,25 @@ class VocabularyTab(SettingsTab):
             self.term_note.setText(f"“{term}” is already in the list.")
             return
         self.term_note.setText("")
+        twins = self._case_twins(term)
         with self._one_edit():
             self._append_term(term)
         self._say_if_ordinary(term)
+        if twins:  # (as `holdtype vocab add` says)
+            self.term_note.setText(
+                f"“{term}” differs from “{twins[0]}” only in case: both are kept, and a transcript "
+                "gets the casing closest to what Whisper wrote. If it was a slip, remove it."
+            )
+
+    def _case_twins(self, term: str) -> list[str]:
+        """The terms in the list spelled as ``term`` but for case; none for a lower-case English
+        word beside its name ("rust" beside Rust keeps the word where Whisper writes it)."""
+        from app.text.english import english_word
+
+        if term.islower() and english_word(term):
+            return []
+        listed = [i.text().strip() for r in range(self.terms.rowCount()) if (i := self.terms.item(r, 0))]
+        return [t for t in listed if t != term and t.casefold() == term.casefold()]
 
     def _say_if_ordinary(self, term: str) -> None:
         """Say so when ``term`` is also an English word, which it will now be written as (as
