@@ -137,8 +137,10 @@ class SettingsWindow(QWidget):
         self.resize(760, self._wanted_height())
 
     def _wanted_height(self) -> int:
-        """The height that shows the tallest page whole, within the screen (see _fit_screen)."""
-        tallest = max((page.minimumSizeHint().height() for page in self.pages.values()), default=0)
+        """The height that shows the tallest page whole, within the screen (see _fit_screen):
+        at its preferred size, not its least (the Modes page's editors were then cut short, its
+        buttons below the fold, and the Vocabulary page scrolled at its first message)."""
+        tallest = max((page.sizeHint().height() for page in self.pages.values()), default=0)
         bar = self.tabs.tabBar().sizeHint().height() + 8  # (and the pages' frame)
         height = max(560, tallest + bar + self.status.sizeHint().height() + self._outer)
         screen = self.screen().availableGeometry() if self.screen() is not None else None
