@@ -426,6 +426,18 @@ def test_a_term_of_several_words_is_not_written_beside_its_own_last_word() -> No
     assert vocab.correct("I listen to talk python to me.") == "I listen to Talk Python To Me."
 
 
+def test_a_term_with_an_accent_or_a_greek_letter_is_said_as_it_is_written() -> None:
+    """From a review: the letters of "Pokémon" were "pokmon" (the é dropped), so Whisper's
+    "pokemon" stayed; "naïve" was read "nave", which then became it; "λ-calculus" was read
+    "calculus", so every "calculus" did."""
+    vocab = Vocabulary(["Pokémon", "Zürich", "naïve", "λ-calculus"])
+    assert vocab.correct("Catch a pokemon in Zurich.") == "Catch a Pokémon in Zürich."
+    assert vocab.correct("A naive approach.") == "A naïve approach."
+    assert vocab.correct("Use lambda calculus.") == "Use λ-calculus."
+    for ordinary in ["The nave of the church.", "I studied calculus."]:
+        assert vocab.correct(ordinary) == ordinary
+
+
 def test_a_word_and_a_number_are_no_term_with_a_number() -> None:
     """tiny.en writes "a hundred" as "A 100": an article and a number, not the A100 GPU (the
     real model wrote "About A 100 people came." for "About a hundred people came."). Only the

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import unicodedata
 
 # How letters are read out loud (for acronyms such as "LLM", "CI", "npm").
 LETTER_NAMES: dict[str, str] = {
@@ -146,10 +147,23 @@ def sound_key(text: str) -> str:
 
 def letters_of(text: str) -> str:
     """Lower-case letters and digits of ``text`` only ("Node.js" → "nodejs"), with ``+`` and
-    ``#`` (C++, C#) and a leading dot read as "dot" (".NET" → "dotnet": never plain "net")."""
+    ``#`` (C++, C#) and a leading dot read as "dot" (".NET" → "dotnet": never plain "net").
+    An accented letter is its plain one ("Pokémon" → "pokemon", which Whisper may write); a
+    letter with no plain form is kept ("λ-calculus" → "λcalculus": it was dropped, and every
+    "calculus" became the term).
+
+    >>> letters_of("Zürich"), letters_of("λ-calculus"), letters_of("__init__"), letters_of(".NET")
+    ('zurich', 'λcalculus', 'init', 'dotnet')
+    """
     folded = text.casefold().lstrip()
+    if not folded.isascii():
+        folded = _MARKS.sub("", unicodedata.normalize("NFKD", folded))
     prefix = "dot" if folded.startswith(".") else ""
-    return prefix + re.sub(r"[^0-9a-z+#]", "", folded)
+    return prefix + _NOT_LETTERS.sub("", folded)
+
+
+_MARKS = re.compile(r"[\u0300-\u036f]")  # the accents NFKD splits from their letters
+_NOT_LETTERS = re.compile(r"[^\w+#]|_")
 
 
 def spell_out(text: str) -> str:
@@ -180,6 +194,32 @@ def _piece_readings(piece: str) -> list[str]:
     return list(dict.fromkeys(readings))
 
 
+# Greek letters, as terms use them ("λ-calculus", "μTorrent", "Δ-debugging"), said by name.
+GREEK_NAMES = {
+    "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ζ": "zeta",
+    "η": "eta", "θ": "theta", "κ": "kappa", "λ": "lambda", "μ": "mu", "ν": "nu", "ξ": "xi",
+    "π": "pi", "ρ": "rho", "σ": "sigma", "τ": "tau", "φ": "phi", "χ": "chi", "ψ": "psi",
+    "ω": "omega",
+}  # fmt: skip
+
+
+def plain_spelling(term: str) -> str:
+    """``term`` with its accented letters plain and its Greek letters named, as it is said: a
+    reading lost such a letter ("naïve" was read "na ve", so "nave" became the term, and
+    "λ-calculus" "calculus", so every "calculus" did).
+
+    >>> plain_spelling("Pokémon"), plain_spelling("λ-calculus"), plain_spelling("ΔT")
+    ('Pokemon', 'lambda-calculus', 'DeltaT')
+    """
+    if term.isascii():
+        return term
+    plain = _MARKS.sub("", unicodedata.normalize("NFKD", term))
+    return "".join(
+        ch if (name := GREEK_NAMES.get(ch.lower())) is None else name if ch.islower() else name.title()
+        for ch in plain
+    )
+
+
 def spoken_variants(term: str) -> list[str]:
     """Ways ``term`` may be spoken, as lower-case word strings.
 
@@ -188,7 +228,7 @@ def spoken_variants(term: str) -> list[str]:
     >>> spoken_variants("C#")
     ['c sharp', 'see sharp', 'c#']
     """
-    chunks = re.split(r"[\s\-_/]+", term.strip())
+    chunks = re.split(r"[\s\-_/]+", plain_spelling(term).strip())
     options: list[list[str]] = []
     for chunk in chunks:
         dotted = chunk.split(".")
