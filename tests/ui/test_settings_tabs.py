@@ -2242,7 +2242,18 @@ def test_a_default_model_llm_does_not_offer_is_said(qtbot, config_path: Path, wr
     qtbot.waitUntil(lambda: tab._job is None, timeout=20000)
     tab.model.setEditText("gpt-4o-mnii")
     assert "gpt-4o-mnii</b> is not a model llm offers" in tab.models_note.text()
+    assert "#c62828" in tab.models_note.styleSheet()  # a warning, not the grey of a note
+    # A model whose key is missing is said to need one (from a review: picked without a key,
+    # only a dictation's notice, or Test, told).
     tab.model.setEditText("4o-mini")  # an alias llm takes
+    assert "4o-mini</b> needs an API key (openai)" in tab.models_note.text()
+    assert "holdtype llm keys set openai" in tab.models_note.text()
+    from app.llm.keys import set_key
+
+    set_key("openai", "sk-test-not-a-real-key-0000")
+    tab.refresh()
+    qtbot.waitUntil(lambda: tab._job is None, timeout=20000)
     assert "models reachable" in tab.models_note.text()
+    assert "#c62828" not in tab.models_note.styleSheet()
     tab.model.setEditText("")  # none: no model runs, nothing to say
     assert "models reachable" in tab.models_note.text()

@@ -21,27 +21,31 @@ from PySide6.QtWidgets import (
 
 from app.config import Settings
 from app.errors import HoldtypeError
+from app.llm.keys import set_key_hint
 from app.llm.plugins import install_hint
-from app.ui.settings.base import LLM_LOCK, Job, SettingsTab, TabContext, note, section
+from app.ui.settings.base import LLM_LOCK, Job, SettingsTab, TabContext, note, secondary_text_color, section
 from app.ui.settings.widgets import SecondsBox, editable_combo
 
 log = logging.getLogger(__name__)
 
 
-def reachable_models() -> tuple[list[tuple[str, str]], frozenset[str]]:
-    """(model id, description) for every model the llm library and its plugins offer, and
-    every name llm takes for a model (the ids and their aliases, ``llm aliases set`` too)."""
+def reachable_models() -> tuple[list[tuple[str, str]], frozenset[str], dict[str, str]]:
+    """(model id, description) for every model the llm library and its plugins offer, every
+    name llm takes for a model (the ids and their aliases, ``llm aliases set`` too), and the
+    key each name's model needs and cannot find (``openai`` for gpt-4o-mini without one)."""
     import llm
 
+    from app.llm.runner import missing_key
     from app.llm.setup import llm_failure
 
     try:
         with LLM_LOCK:
             models = [(model.model_id, str(model)) for model in llm.get_models()]
-            names = frozenset(llm.get_model_aliases())
+            aliases = llm.get_model_aliases()
+            keyless = {name: key for name, model in aliases.items() if (key := missing_key(model))}
     except Exception as exc:  # a broken extra-openai-models.yaml, a broken plugin
         raise HoldtypeError(llm_failure(exc)) from None
-    return models, names | {model_id for model_id, _ in models}
+    return models, frozenset(aliases) | {model_id for model_id, _ in models}, keyless
 
 
 def key_names() -> list[str]:
@@ -75,6 +79,7 @@ class LLMTab(SettingsTab):
         self.model.currentTextChanged.connect(self.changed)
         self.model.currentTextChanged.connect(self._say_if_unknown)
         self._reachable: frozenset[str] | None = None  # the model ids and aliases llm offers
+        self._keyless: dict[str, str] = {}  # of those, the ones whose key is missing: the key's name
         self._listed_note = ""
         form.addRow("Default model:", self.model)
         self.models_note = QLabel("Looking for models…")
@@ -155,13 +160,15 @@ class LLMTab(SettingsTab):
             self._job = job.start()
 
     def _models_loaded(
-        self, found: tuple[list[tuple[str, str]], frozenset[str]] | None, error: str | None = None
+        self,
+        found: tuple[list[tuple[str, str]], frozenset[str], dict[str, str]] | None,
+        error: str | None = None,
     ) -> None:
         self._job = None
         if found is None:
-            self.models_note.setText(f"Cannot list llm models: {error}")
+            self._say(f"Cannot list llm models: {html.escape(str(error))}", warn=True)
             return
-        models, names = found
+        models, names, self._keyless = found
         current = self.model.currentText()
         with self.quietly():
             self.model.clear()
@@ -184,14 +191,29 @@ class LLMTab(SettingsTab):
         if self._reachable is None:
             return
         if name and name not in self._reachable:
-            self.models_note.setText(
+            self._say(
                 f"<b>{html.escape(name)}</b> is not a model llm offers (check the name, or install "
                 f"its plugin: <code>{html.escape(install_hint('llm-ollama'))}</code> and similar); "
                 "until it is, modes "
-                "without their own model paste the plain text."
+                "without their own model paste the plain text.",
+                warn=True,
+            )
+        elif name in self._keyless:  # (picked with no key: only a dictation, or Test, told)
+            key = self._keyless[name]
+            self._say(
+                f"<b>{html.escape(name)}</b> needs an API key ({html.escape(key)}) and none is "
+                f"stored: run <code>{html.escape(set_key_hint(key))}</code> in a terminal; until "
+                "then, modes without their own model paste the plain text.",
+                warn=True,
             )
         else:
-            self.models_note.setText(self._listed_note)
+            self._say(self._listed_note)
+
+    def _say(self, text: str, warn: bool = False) -> None:
+        """Show ``text`` under the model field: as a warning (in red) or as a note (grey)."""
+        colour = "#c62828" if warn else secondary_text_color(self.models_note)
+        self.models_note.setStyleSheet(f"color: {colour};")
+        self.models_note.setText(text)
 
     def refresh_cache_stats(self) -> None:
         """Show the cache's entries, size and hit rate."""
