@@ -115,6 +115,8 @@ def run_headless() -> int:
     engine.subscribe(log_event)
 
     def on_signal(signum: int, frame: Any) -> None:
+        if stop.is_set():  # pressed again while a dictation is finished: say what is going on
+            _say("holdtype: still finishing the dictation in progress; it is kept in history")
         stop.set()
 
     signal.signal(signal.SIGINT, on_signal)
@@ -132,7 +134,13 @@ def run_headless() -> int:
     watch = SettingsFileWatch(loaded.path)
     while not stop.wait(POLL_INTERVAL_S):
         settings = _follow_settings_file(watch, engine, settings)
-    _say("holdtype: shutting down")
+    if engine.state == ev.State.IDLE:
+        _say("holdtype: shutting down")
+    else:  # (Ctrl-C again got no answer for the seconds a long transcription takes)
+        _say(
+            f"holdtype: shutting down once the dictation in progress ({engine.state.value}) is "
+            "transcribed and kept in history (not pasted); this can take a few seconds"
+        )
     if control is not None:
         control.close()
     engine.shutdown()

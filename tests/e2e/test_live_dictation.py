@@ -230,6 +230,8 @@ def test_closing_the_terminal_mid_recording_keeps_the_words(
         display.xdotool("keyup", "Caps_Lock")
         app.stop()
     assert "holdtype: stopped" in app.log()
+    # It says it is finishing the dictation (a long one took seconds with nothing said).
+    assert "shutting down once the dictation in progress (recording)" in app.log(), app.log()
     rows = _history(live_env)
     assert len(rows) == 1 and "dentist" in rows[0]["text"].lower(), rows
     assert rows[0]["outcome"] == "failed" and "Holdtype was quitting" in rows[0]["error"], rows
