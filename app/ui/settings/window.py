@@ -324,28 +324,44 @@ class SettingsWindow(QWidget):
             quit_app()
             return
         self.bring_forward("")
-        discard = QMessageBox.StandardButton.Discard
-        cancel = QMessageBox.StandardButton.Cancel
 
-        def answered(answer: QMessageBox.StandardButton) -> None:
-            if answer == discard:
-                self._dirty.clear()
-                QTimer.singleShot(0, quit_app)
+        def discarded() -> None:
+            self._dirty.clear()
+            QTimer.singleShot(0, quit_app)
 
-        self.confirm_quit = open_question(
-            self,
-            "settings-quit-confirm",
-            ("Changes not saved", f"{self.status.text()}\n\nQuit Holdtype and lose these changes?"),
-            discard | cancel,
-            cancel,
-            answered=answered,
-            closed=self._asked_quit,
+        self.confirm_quit = self._ask_to_lose(
+            "settings-quit-confirm", ("Quit Holdtype", "Quit without them"), discarded, self._asked_quit
         )
-        self.confirm_quit.button(discard).setText("Quit without them")
-        self.confirm_quit.button(cancel).setText("Keep editing")
 
     def _asked_quit(self) -> None:
         self.confirm_quit = None
+
+    def _ask_to_lose(
+        self,
+        name: str,
+        words: tuple[str, str],
+        discarded: Callable[[], None],
+        closed: Callable[[], None],
+    ) -> QMessageBox:
+        """Ask (box ``name``) whether to go on and lose the edits that cannot be saved, which
+        the status line names: ``words`` are what goes on ("Quit Holdtype") and its button's
+        text; ``discarded()`` runs when the user agrees, ``closed()`` once the box is gone."""
+        discard = QMessageBox.StandardButton.Discard
+        cancel = QMessageBox.StandardButton.Cancel
+        action, button = words
+        box = open_question(
+            self,
+            name,
+            ("Changes not saved", f"{self.status.text()}\n\n{action} and lose these changes?"),
+            discard | cancel,
+            cancel,
+            answered=lambda answer: discarded() if answer == discard else None,
+            closed=closed,
+        )
+        box.button(discard).setText(button)
+        box.button(cancel).setText("Keep editing")
+        box.button(cancel).setIcon(QIcon())  # (a red cross said "cancel" on the safe choice)
+        return box
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         """Esc closes the window, once nothing in it took the key (a cell being edited, a
@@ -376,12 +392,8 @@ class SettingsWindow(QWidget):
         """Ask whether to close and lose the edits that cannot be saved (:attr:`confirm_close`)."""
         if self.confirm_close is not None:
             return
-        discard = QMessageBox.StandardButton.Discard
-        cancel = QMessageBox.StandardButton.Cancel
 
-        def answered(answer: QMessageBox.StandardButton) -> None:
-            if answer != discard:
-                return
+        def discarded() -> None:
             for key in list(self._dirty):  # shown as saved when the window opens again
                 self.pages[key].load(self.ctx.live.settings)
             self._dirty.clear()
@@ -389,17 +401,9 @@ class SettingsWindow(QWidget):
             self._close_anyway = True
             QTimer.singleShot(0, self.close)
 
-        self.confirm_close = open_question(
-            self,
-            "settings-close-confirm",
-            ("Changes not saved", f"{self.status.text()}\n\nClose the window and lose these changes?"),
-            discard | cancel,
-            cancel,
-            answered=answered,
-            closed=self._asked_close,
+        self.confirm_close = self._ask_to_lose(
+            "settings-close-confirm", ("Close the window", "Close without them"), discarded, self._asked_close
         )
-        self.confirm_close.button(discard).setText("Close without them")
-        self.confirm_close.button(cancel).setText("Keep editing")
 
     def _asked_close(self) -> None:
         self.confirm_close = None
