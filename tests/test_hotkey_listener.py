@@ -577,3 +577,21 @@ def test_a_start_whose_listener_cannot_connect_says_so(x_env: XDisplay, monkeypa
     with pytest.raises(HotkeyError, match="ended before it was ready"):
         listener.start()
     assert not listener.running
+
+
+def test_the_listener_counts_the_sent_keys_its_grab_took(x_env: XDisplay, make_listener: Make) -> None:
+    """A paste shortcut sent while F9 is held reaches the grab, not the window: the output
+    worker pastes again after the release only then. With no key held the window gets it,
+    and a Ctrl alone pastes nothing wherever it goes: neither counts."""
+    listener, actions = make_listener(key="f9", min_hold_s=0.0)
+    with listener.sending_keys():
+        x_env.xdotool("key", "ctrl+v")  # no key held: the focused window's
+        x_env.xdotool("keydown", "F9")
+        assert next_action(actions).kind is ActionKind.START
+        x_env.xdotool("key", "ctrl")  # taken by the grab, but only a modifier
+        x_env.xdotool("key", "ctrl+v")
+        wait_for(lambda: listener.keys_taken >= 1, timeout=10, what="the grab to take the V")
+        x_env.xdotool("keyup", "F9")
+        assert next_action(actions).kind is ActionKind.STOP
+    assert listener.keys_taken == 1  # (the grab reads its keys in order: the Ctrl came before)
+    assert drained(actions) == []

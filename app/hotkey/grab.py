@@ -18,7 +18,7 @@ import logging
 import os
 import select
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from app.hotkey.binding import MODIFIER_OF, Binding
@@ -131,12 +131,20 @@ class KeyGrab:
     its own (the listener gets them from RECORD).
     """
 
-    def __init__(self, bindings: Iterable[Binding], with_shift: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        bindings: Iterable[Binding],
+        with_shift: Iterable[str] = (),
+        on_taken: Callable[[], None] | None = None,
+    ) -> None:
         """Grab each binding's key with its modifiers (and Shift for a key in ``with_shift``,
-        see :func:`typed_with_shift`)."""
+        see :func:`typed_with_shift`). ``on_taken`` is called (on the grab's thread) for each
+        press of another key that the grab took from the focused window: while a grabbed key
+        is down the whole keyboard is Holdtype's, a paste shortcut sent then included."""
         from Xlib import XK, X
         from Xlib import display as xdisplay
 
+        self._on_taken = on_taken
         self._d: Any = xdisplay.Display()
         self._root = self._d.screen().root
         self._grabs: list[tuple[int, int]] = []
@@ -154,6 +162,14 @@ class KeyGrab:
                 log.debug("grabbed %s", binding)
             else:
                 log.warning("%s is grabbed by another program; it may also reach that program", binding)
+        # Presses not told to on_taken: the grabbed keys, and the modifiers (see _drain).
+        self._ignored = {keycode for keycode, _ in self._grabs}
+        if on_taken is not None:
+            try:
+                mapping = self._d.get_modifier_mapping()
+                self._ignored.update(code for codes in mapping for code in codes if code)
+            except Exception as exc:  # (a Ctrl the grab took then counts as taken too)
+                log.debug("cannot read the modifier keys: %s", exc)
         self._stop = threading.Event()
         # Written by close(): the drain thread wakes at once (a recording's cancel-key grab is
         # closed on the key listener's thread, right before the release reaches the engine).
@@ -178,14 +194,21 @@ class KeyGrab:
         return len(self._grabs)
 
     def _drain(self) -> None:
-        """Read and drop the events the grabs bring, until :meth:`close`."""
+        """Read and drop the events the grabs bring, until :meth:`close`; tell ``on_taken`` of
+        each press of a key that is neither one of the grabbed ones nor a modifier (the V of a
+        Ctrl+V: the window that gets it with Ctrl down pastes, whoever got the Ctrl)."""
+        from Xlib import X
+
         fd = self._d.fileno()
+        ignored = self._ignored
         while not self._stop.is_set():
             try:
                 ready, _, _ = select.select([fd, self._wake_r], [], [], 0.2)
                 if fd in ready:
                     for _ in range(self._d.pending_events()):
-                        self._d.next_event()
+                        event = self._d.next_event()
+                        if event.type == X.KeyPress and event.detail not in ignored and self._on_taken:
+                            self._on_taken()
             except Exception as exc:  # the connection went away: nothing left to drain
                 log.debug("key grab connection closed: %s", exc)
                 return

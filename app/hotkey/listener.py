@@ -373,6 +373,9 @@ class HotkeyListener:
         self._keys_up = threading.Event()  # set while no bound key is down
         self._keys_up.set()
         self._presses = 0  # bound keys that went down so far
+        # X11: keys Holdtype sent (a paste shortcut) that a grab took from the focused window
+        self._taken = 0
+        self._taken_lock = threading.Lock()  # (not _state_lock: a grab is closed under it)
         self._shifted: dict[str, str] = {}  # X11: "!" → "1" for ctrl+shift+1 (see shifted_characters)
         self._with_shift: frozenset[str] = frozenset()  # X11: "+" of ctrl+alt++ (see typed_with_shift)
 
@@ -430,6 +433,19 @@ class HotkeyListener:
     def presses(self) -> int:
         """How many times a bound key went down so far (a new one since you looked: a press)."""
         return self._presses
+
+    @property
+    def keys_taken(self) -> int:
+        """How many keys Holdtype sent (in a :meth:`sending_keys` block) the hotkey's grab took
+        so far, on X11: pressed while a bound key was down, they reached Holdtype instead of
+        the focused window (a new one since you looked: that window did not get them)."""
+        return self._taken
+
+    def _on_taken(self) -> None:
+        """A grab took a key press from the focused window (called on the grab's thread)."""
+        if self._sending or time.monotonic() < self._sent_until:  # (the user's own: not counted)
+            with self._taken_lock:
+                self._taken += 1
 
     def wait_keys_up(self, timeout: float | None = None) -> bool:
         """Block until no bound key is held down (at most ``timeout``); return whether none is.
@@ -547,7 +563,7 @@ class HotkeyListener:
         from app.hotkey.grab import KeyGrab
 
         try:
-            self._grab = KeyGrab(self.bindings, self._with_shift)
+            self._grab = KeyGrab(self.bindings, self._with_shift, self._on_taken)
         except Exception as exc:  # the hotkey still works; the key also reaches the window
             log.warning("cannot grab the hotkey, so it also reaches the focused window: %s", exc)
             self._grab = None
@@ -573,7 +589,7 @@ class HotkeyListener:
         from app.hotkey.grab import KeyGrab
 
         try:
-            self._cancel_grab = KeyGrab([self.cancel])
+            self._cancel_grab = KeyGrab([self.cancel], on_taken=self._on_taken)
         except Exception as exc:  # it still cancels; the key also reaches the window
             log.debug("cannot grab the cancel key: %s", exc)
 

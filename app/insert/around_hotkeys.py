@@ -79,14 +79,32 @@ class HotkeyAwareInserter:
         return waited
 
     def insert_between_holds(self, generation: int, text: str) -> InsertResult:
-        """Insert ``text``; again once the key is up if a hotkey went down during the paste
-        and nothing was pasted (its key grab took the shortcut: see :meth:`wait_for_keys_up`)."""
-        presses = self._presses()
+        """Insert ``text``; again once the key is up if nothing read the paste because the
+        hotkey's grab took its shortcut (a hold began during the paste: see
+        :meth:`wait_for_keys_up`).
+
+        Only a shortcut the grab is known to have taken is sent again. A hotkey press that
+        grabs nothing (Caps Lock), or came after the shortcut had gone out, left it with the
+        window: one that did not read the clipboard is busy (or hung) and pastes when it wakes,
+        so a second shortcut pasted the text twice. That text stays on the clipboard and in
+        history, and the failure says so.
+        """
+        listener = self._listener()  # (the one whose grab was there: a new one counts from 0)
+        presses, taken = (listener.presses, listener.keys_taken) if listener is not None else (0, 0)
         result = self.insert(text)
-        if not result.ok and result.unread and self._presses() != presses:
-            log.info("dictation #%d: a hotkey press took the paste shortcut; pasting after it", generation)
-            self.wait_for_keys_up()
-            result = self.insert(text)
+        if not result.ok and result.unread and listener is not None:
+            if listener.keys_taken != taken:
+                log.info(
+                    "dictation #%d: a hotkey press took the paste shortcut; pasting after it", generation
+                )
+                self.wait_for_keys_up()
+                result = self.insert(text)
+            elif listener.presses != presses:
+                log.info(
+                    "dictation #%d: not pasted again after the hotkey press: the paste shortcut "
+                    "reached the window, which may still paste it once it is less busy",
+                    generation,
+                )
         return result
 
     def insert(self, text: str) -> InsertResult:
@@ -116,7 +134,3 @@ class HotkeyAwareInserter:
         if not result.ok and result.method == "type":
             self.copy_to_clipboard(text)  # a failed paste leaves it there, and the notice says so
         return result
-
-    def _presses(self) -> int:
-        listener = self._listener()
-        return listener.presses if listener is not None else 0

@@ -40,8 +40,10 @@ class InsertResult:
 
     ``ok`` is True when the text reached the window (the target read the clipboard, or the keys
     were typed). When a paste fails, the text is left on the clipboard and ``error`` says why.
-    ``unread`` is True when a failed paste is known to have put nothing in the window (the
-    shortcut was sent, but no one read the clipboard): trying again cannot paste it twice.
+    ``unread`` is True when a failed paste put nothing in the window by the time it gave up
+    (the shortcut was sent, but no one read the clipboard). A busy window may still read it
+    later, so a try again can paste the text twice, unless the shortcut is known not to have
+    reached the window (the hotkey's grab took it).
     """
 
     ok: bool

@@ -263,7 +263,10 @@ class X11Inserter:
                     error = "no window has the focus to paste into"
                     unread = True
                 else:
-                    error = f"the active window did not read the clipboard within {self.read_timeout_s:.0f} s"
+                    error = (
+                        f"the active window did not read the clipboard within {self.read_timeout_s:.0f} s"
+                        " (a busy window may still paste it)"
+                    )
                     unread = True
         except Exception as exc:  # Xlib or subprocess trouble: still leave a sane clipboard
             log.exception("paste failed")

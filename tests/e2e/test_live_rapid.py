@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import shlex
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -179,6 +180,46 @@ def test_a_hold_that_begins_while_the_last_dictation_is_pasted_does_not_swallow_
         # The clipboard is the one from before, not the first dictation the failed try left there.
         wait_for(lambda: clipboard.get() == slow_clipboard, timeout=10, what="the old clipboard back")
     finally:
+        assert app.stop() == 0
+
+
+def test_a_paste_a_busy_window_reads_late_is_not_pasted_again_after_the_next_press(
+    live_env, display, pulse_server, target_window, clipboard, speak
+):
+    """The window is busy (frozen with SIGSTOP) when the first dictation's Ctrl+V reaches it,
+    and Caps Lock goes down again during that paste. Caps Lock grabs no key, so the Ctrl+V
+    waits in the window, which pastes the text from the clipboard once it wakes; the text was
+    pasted again after the release all the same, and the window held it twice."""
+    app = start_app(live_env)
+    window = target_window.proc
+    try:
+        target_window.focus()
+        display.xdotool("keydown", "Caps_Lock")
+        app.wait_line("state: recording")
+        pulse_server.play(speak(FIRST, speed=170, pad_s=0.2))
+        window.send_signal(signal.SIGSTOP)
+        display.xdotool("keyup", "Caps_Lock")
+        app.wait_line("state: inserting (#1)")
+        # Holdtype owns the clipboard with the text: the paste is under way.
+        wait_for(clipboard.owned, timeout=20, what="the first dictation's paste to begin")
+        display.xdotool("keydown", "Caps_Lock")
+        app.wait_line("state: recording", occurrence=2)
+        pulse_server.play(speak(SECOND, speed=170, pad_s=0.2))
+        # The first paste gave up, and said what comes of the press made during it.
+        app.wait_line("dictation #1: ", timeout=30)
+        window.send_signal(signal.SIGCONT)
+        # The window wakes, takes its queued Ctrl+V and pastes what is on the clipboard: the text.
+        wait_for(lambda: target_window.text().strip(), timeout=20, what="the late paste in the window")
+        display.xdotool("keyup", "Caps_Lock")
+        app.wait_line("result #2", timeout=60)
+        rows = _rows(live_env, 2)
+        texts = [r["text"] for r in rows]
+        assert rows[1]["outcome"] == "pasted", app.log()
+        wait_for(lambda: texts[1] in target_window.text(), timeout=20, what=f"{texts[1]!r} pasted")
+        assert _in_order(texts, target_window.text()), f"{target_window.text()!r}\n{app.log()}"
+        assert "not pasted again after the hotkey press" in app.log(), app.log()
+    finally:
+        window.send_signal(signal.SIGCONT)
         assert app.stop() == 0
 
 
