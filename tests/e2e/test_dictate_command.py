@@ -5,11 +5,13 @@ PulseAudio's virtual source as the microphone, the embedded model.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.cli import holdtype
+from tests.cli import ROOT, holdtype
 from tests.e2e.live import app_env, history_rows, start_app
 from tests.fixtures.waiting import wait_for
 
@@ -62,6 +64,63 @@ def test_start_and_stop_from_the_command_line_paste_into_the_focused_window(
     rows = history_rows(env)
     assert [r["outcome"] for r in rows] == ["empty", "pasted"]
     assert rows[1]["text"].strip() == stopped.stdout.strip()
+
+
+def test_stop_wait_while_the_hold_key_is_still_down_returns_the_text_after_the_release(
+    vocab_env, display, pulse_server, target_window, speak
+):
+    """Hold mode, Caps Lock held: a script's `dictate stop --wait` stops the recording while
+    the key is still down. The text waits for the release (a paste while Caps Lock is held
+    comes out case-inverted), then goes in, and the waiting command gets it. (A review saw
+    the command wait its whole 300 s and say "no text" though the text had been pasted.)"""
+    env = app_env(display.env, pulse_server.client_env)
+    wav = speak(SENTENCE, speed=150, pad_s=0.3)
+    app = start_app(env)
+    stopping = None
+    try:
+        target_window.focus()
+        display.xdotool("keydown", "Caps_Lock")
+        app.wait_line("state: recording")
+        pulse_server.play(wav)
+        stopping = subprocess.Popen(
+            [sys.executable, "-m", "app", "dictate", "stop", "--wait"],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        app.wait_line("state: transcribing")  # stopped, the key still down
+        wait_for(
+            lambda: holdtype("dictate", "status", env=env).stdout == "transcribing\n",
+            timeout=10,
+            what="`dictate status` to say transcribing while the key is held",
+        )
+        assert stopping.poll() is None  # the text waits for the key to come up
+        display.xdotool("keyup", "Caps_Lock")
+        result = app.wait_line("result #1", timeout=60)
+        assert "(pasted" in result, result
+        try:  # the text is in: the command has it at once (the review saw it wait RESULT_S)
+            out, err = stopping.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"`dictate stop --wait` did not return after {result!r}") from None
+        assert stopping.returncode == 0, err + app.log()
+        assert "machine learning" in out.lower(), out
+        wait_for(
+            lambda: "machine learning" in target_window.text().lower(),
+            timeout=20,
+            what="the text in the target window",
+        )
+        assert holdtype("dictate", "status", env=env).stdout == "idle\n"
+    finally:
+        if stopping is not None and stopping.poll() is None:
+            stopping.kill()
+            stopping.wait()
+        display.xdotool("keyup", "Caps_Lock", check=False)
+        assert app.stop() == 0
+    rows = history_rows(env)
+    assert [r["outcome"] for r in rows] == ["pasted"]
+    assert rows[0]["text"].strip() == out.strip()
 
 
 def test_without_any_hotkey_toggle_still_dictates_and_keeps_the_text(
