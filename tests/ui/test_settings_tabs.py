@@ -348,10 +348,15 @@ def test_general_rejects_bad_hotkeys(qtbot, config_path: Path, write_settings) -
     tab.hotkey.captured.emit("f8")
     assert "'raw' mode" in tab.hotkey_problem.text()
     assert tab.hotkey.binding() == "caps_lock"
+    assert tab.hotkey_note.text().startswith("Caps Lock works well")
     tab.hotkey.captured.emit("ctrl+alt+space")
     assert tab.hotkey_problem.text() == ""
+    # The note spoke of Caps Lock whatever the key was (from a review).
+    assert tab.hotkey_note.text().startswith("Hold Ctrl+Alt+Space while you speak")
     commit(qtbot, window)
     assert saved(config_path).hotkey.key == "ctrl+alt+space"
+    tab.toggle.setChecked(True)
+    assert tab.hotkey_note.text().startswith("Press Ctrl+Alt+Space to start dictating")
 
 
 def test_audio_tab(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]

@@ -63,16 +63,27 @@ def caps_lock_undo(platform: str = sys.platform, env: Mapping[str, str] = os.env
     return undone
 
 
-def hotkey_note(mode: str, cancel_key: str = "esc") -> str:
-    """The tab's note on the hotkey, in the words of the hotkey mode (``hold`` or ``toggle``),
-    naming the cancel key (``hotkey.cancel_key``: it said Esc whatever the key was).
+def hotkey_note(mode: str, cancel_key: str = "esc", key: str = "caps_lock") -> str:
+    """The tab's note on the hotkey ``key``, in the words of the hotkey mode (``hold`` or
+    ``toggle``), naming the cancel key (``hotkey.cancel_key``: it said Esc whatever the key
+    was). Caps Lock's toggle is spoken of only while it is the key (the note stayed on
+    Caps Lock after the key was Ctrl+Alt+D).
 
     >>> hotkey_note("toggle", "ctrl+alt+c").endswith("Ctrl+Alt+C cancels a recording.")
     True
+    >>> hotkey_note("hold", "esc", "ctrl+alt+d")
+    'Hold Ctrl+Alt+D while you speak; the text goes in when you let go. Esc cancels a recording.'
     """
-    kind = "a hold-to-talk key" if mode == "hold" else "the key that starts and stops dictation"
     cancel = describe_hotkey(cancel_key)
-    return f"Caps Lock works well as {kind}: {caps_lock_undo()} {cancel} cancels a recording."
+    if key == "caps_lock":
+        kind = "a hold-to-talk key" if mode == "hold" else "the key that starts and stops dictation"
+        return f"Caps Lock works well as {kind}: {caps_lock_undo()} {cancel} cancels a recording."
+    shown = describe_hotkey(key)
+    if mode == "hold":
+        return (
+            f"Hold {shown} while you speak; the text goes in when you let go. {cancel} cancels a recording."
+        )
+    return f"Press {shown} to start dictating and again to stop. {cancel} cancels a recording."
 
 
 class GeneralTab(SettingsTab):
@@ -161,7 +172,8 @@ class GeneralTab(SettingsTab):
 
     def _show_mode_note(self) -> None:
         cancel = self.ctx.live.settings.hotkey.cancel_key
-        self.hotkey_note.setText(hotkey_note("hold" if self.hold.isChecked() else "toggle", cancel))
+        key = self.hotkey.binding() or self.ctx.live.settings.hotkey.key
+        self.hotkey_note.setText(hotkey_note("hold" if self.hold.isChecked() else "toggle", cancel, key))
 
     def _on_captured(self, key: str) -> None:
         canonical, problem = check_hotkey(key, self.ctx.live.settings.hotkey)
@@ -171,6 +183,7 @@ class GeneralTab(SettingsTab):
             return
         self.hotkey_problem.setText("")
         self.hotkey.set_binding(canonical or key)
+        self._show_mode_note()
         self.changed()
 
     def _on_cancelled(self) -> None:
