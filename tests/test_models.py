@@ -80,12 +80,21 @@ def test_download_without_network_fails_clearly_and_leaves_nothing(monkeypatch) 
     # A real connection refused: nothing listens on the discard port of loopback.
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
     seen: list[tuple[int, int]] = []
-    with pytest.raises(ModelError, match=r"could not download 'base\.en'.*tiny\.en"):
+    with pytest.raises(ModelError, match=r"could not download 'base\.en'.*tiny\.en") as raised:
         models.download("base.en", lambda done, total: seen.append((done, total)))
+    # said in words ("[Errno 111] Connection refused" said little to most users)
+    assert "the server refused the connection" in str(raised.value)
     assert seen and seen[0][0] == 0  # progress was reported before the failure
     assert not models.downloaded_path("base.en").exists()
     assert not models.downloaded_path("base.en").with_name("base.en.partial").exists()
     assert models.is_installed("tiny.en")
+
+
+def test_a_name_that_cannot_be_looked_up_is_said_in_words(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # A real failed name lookup: the .invalid top-level domain never resolves (RFC 2606).
+    monkeypatch.setenv("HF_ENDPOINT", "http://holdtype-test.invalid")
+    with pytest.raises(ModelError, match="the server could not be found"):
+        models.download("base.en")
 
 
 def _connecting_to(port: int) -> bool:

@@ -285,7 +285,7 @@ def _download_into(
     except (OSError, ValueError, http.client.HTTPException) as exc:  # urllib's errors are OSErrors
         shutil.rmtree(partial, ignore_errors=True)
         raise ModelError(
-            f"could not download '{name}' ({info.size_mb} MB): {short_reason(exc)}. Check the "
+            f"could not download '{name}' ({info.size_mb} MB): {network_reason(exc)}. Check the "
             f"network connection and try again; the embedded '{EMBEDDED}' model keeps working "
             "offline."
         ) from exc
@@ -370,6 +370,28 @@ def remove(name: str) -> None:
         if path.exists():
             shutil.rmtree(path)
         shutil.rmtree(partial, ignore_errors=True)
+
+
+def network_reason(exc: BaseException) -> str:
+    """Why a download could not reach the server, in words ("[Errno -2] Name or service not
+    known" said little to most users); the error's own first line for anything else.
+
+    >>> network_reason(urllib.error.URLError(socket.gaierror(-2, "Name or service not known")))
+    'the server could not be found (no network, or no name service) [Errno -2]'
+    >>> network_reason(urllib.error.URLError(ConnectionRefusedError(111, "Connection refused")))
+    'the server refused the connection (a proxy or firewall?) [Errno 111]'
+    """
+    reason = getattr(exc, "reason", exc)
+    number = f" [Errno {reason.errno}]" if isinstance(reason, OSError) and reason.errno is not None else ""
+    if isinstance(reason, socket.gaierror):
+        return f"the server could not be found (no network, or no name service){number}"
+    if isinstance(reason, ConnectionRefusedError):
+        return f"the server refused the connection (a proxy or firewall?){number}"
+    if isinstance(reason, (TimeoutError, socket.timeout)):
+        return "the server did not answer in time"
+    if isinstance(reason, OSError) and reason.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
+        return f"the network is unreachable (offline?){number}"
+    return short_reason(exc)
 
 
 def hub_url(repo_id: str, filename: str) -> str:
