@@ -858,13 +858,15 @@ def _changed_only(
     """
     written: dict[str, Any] = {}
     for key, value in data.items():
+        if f"{prefix}{key}" == "rules" and isinstance(value, list):
+            value = [_rule_as_written(rule) for rule in value]
         held = isinstance(kept, dict) and key in kept
         if isinstance(value, dict) and _is_section(prefix + key):
             inner = _changed_only(
                 value, defaults.get(key, {}), kept.get(key) if held else None, f"{prefix}{key}."
             )
-            if inner or held:
-                written[key] = inner
+            if inner:  # (a section left with nothing goes: its last dotted key taken out left
+                written[key] = inner  # no line to hold it, and the file was written afresh)
         elif held or key == "schema_version" or key not in defaults or value != defaults[key]:
             written[key] = value
     return written
@@ -874,6 +876,22 @@ def all_settings_toml(settings: Settings) -> str:
     """Every setting as TOML, defaults too (``holdtype config show``); ``None`` values are left
     out, since TOML has no null."""
     return tomli_w.dumps(_toml_data(settings))
+
+
+def _rule_as_written(rule: Any) -> Any:
+    """A rule's TOML table without the choices left at their defaults (``regex = false``,
+    ``case_sensitive = false``): a rule written by hand as ``find`` and ``replace`` only was
+    told from its full form by nothing, and removing one moved every comment down a rule.
+
+    >>> _rule_as_written({"find": "um", "replace": "", "regex": False, "case_sensitive": True})
+    {'find': 'um', 'replace': '', 'case_sensitive': True}
+    """
+    if not isinstance(rule, dict):
+        return rule
+    return {k: v for k, v in rule.items() if k not in _RULE_CHOICES or v != _RULE_CHOICES[k]}
+
+
+_RULE_CHOICES = {"regex": False, "case_sensitive": False}
 
 
 def settings_to_toml(settings: Settings, previous: str | None = None) -> str:

@@ -83,13 +83,18 @@ def _merge_dotted(doc: Container, section: str, current: Any, data: dict[str, An
     line. Set as a table, tomlkit rewrote the whole section as ``[model]`` without its comments."""
     for key in [k for k in current if k not in data]:
         del current[key]
-    at = 1 + max(i for i, (name, _) in enumerate(doc.body) if name is not None and name.key == section)
+    # (its last line now; the end of the document when none is left: "llm.model = ..." alone,
+    # cleared, gave max() nothing, and the whole file was written afresh without its comments)
+    lines = [i for i, (name, _) in enumerate(doc.body) if name is not None and name.key == section]
+    at = 1 + max(lines, default=len(doc.body) - 1)
     for key, value in data.items():
         if key in current:
             if _plain(current[key]) == value:
                 continue
             if isinstance(value, list) and isinstance(current[key], (Array, AoT)) and len(current[key]):
                 _merge_list(current[key], value)
+            elif isinstance(value, dict) and isinstance(current[key], (Table, InlineTable)):
+                _merge(current[key], value)  # ([modes.apps]: written inline, it lost its comments)
             else:
                 current[key] = _item(value, inline=True)
             continue

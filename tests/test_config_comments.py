@@ -113,3 +113,47 @@ def test_a_file_that_cannot_be_edited_is_written_afresh(tmp_path: Path) -> None:
 def test_new_lists_are_written_one_item_a_line() -> None:
     text = update_toml("[vocabulary]\nterms = []\n", {"vocabulary": {"terms": ["NumPy", "PyPI"]}})
     assert text == '[vocabulary]\nterms = [\n    "NumPy",\n    "PyPI",\n]\n'
+
+
+def test_removing_a_hand_written_rule_keeps_each_comment_with_its_rule() -> None:
+    # From a review: rules written as find and replace only were told from their full form by
+    # nothing, so removing the first moved every comment (and "# keep") down a rule.
+    path = get_paths().config_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        '[[rules]]\n# first\nfind = "one"\nreplace = "1"\n\n[[rules]]\n# second\nfind = "two"\n'
+        'replace = "2"  # keep\n\n[[rules]]\n# third\nfind = "three"\nreplace = "3"\n',
+        encoding="utf-8",
+    )
+    text = _after(("rules", "remove", "one"))
+    assert "# first" not in text and "regex" not in text and "case_sensitive" not in text, text
+    assert text.index("# second") < text.index('find = "two"') < text.index('replace = "2"  # keep')
+    assert text.index('replace = "2"  # keep') < text.index("# third") < text.index('find = "three"')
+
+
+def test_a_table_of_entries_keeps_its_comments_when_one_changes() -> None:
+    # From a review: `config set modes.apps.firefox none` rewrote [modes.apps] as an inline
+    # table without a comment.
+    path = get_paths().config_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        '# mine\n[modes.apps]\n# browsers\nfirefox = "clean"  # ff\nchromium = "email" # chr\n',
+        encoding="utf-8",
+    )
+    text = _after(("config", "set", "modes.apps.firefox", "none"))
+    assert "# browsers" in text and 'chromium = "email" # chr' in text and "firefox" not in text, text
+    assert load_settings(path).settings.modes.apps == {"chromium": "email"}
+
+
+def test_clearing_the_only_dotted_key_of_a_section_keeps_the_file() -> None:
+    # From a review: with `llm.model = ...` the section's one line, clearing it wrote the whole
+    # file afresh, every comment gone.
+    path = get_paths().config_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        '# dotted style\nmodel.beam_size = 5  # five\nllm.model = "gpt-4o-mini"   # my model\n',
+        encoding="utf-8",
+    )
+    text = _after(("config", "set", "llm.model", "none"))
+    assert "# dotted style" in text and "model.beam_size = 5  # five" in text and "gpt-4o-mini" not in text
+    assert load_settings(path).settings.llm.model is None
