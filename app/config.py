@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import re
+import stat
 import sys
 import tempfile
 import threading
@@ -645,6 +646,8 @@ def load_settings(path: Path | None = None) -> LoadResult:
     """
     path = path or get_paths().config_file
     if not path.exists():
+        if path.is_symlink():
+            _resolved(path)  # a loop is said; a link to a file not there yet gives defaults
         return LoadResult(Settings(), path)
     data = None
     try:
@@ -922,17 +925,39 @@ def _current_text(path: Path) -> str | None:
         return None
 
 
+def _resolved(path: Path) -> Path:
+    """``path`` with its links followed; :class:`ConfigError` for a link that leads back to
+    itself (Python raised RuntimeError, and every saving command ended in a traceback)."""
+    try:
+        return path.resolve()
+    except RuntimeError as exc:  # (an OSError from Python 3.13 on)
+        raise ConfigError(
+            f"the settings file {path} is a link that leads back to itself ({exc}); remove it "
+            f"(rm {path}) or point it at a file"
+        ) from None
+
+
 def save_settings(settings: Settings, path: Path | None = None) -> Path:
     """Write settings atomically: a temporary file in the same folder, then a rename. A symbolic
     link (a dotfiles repository) keeps pointing at its file, which gets the settings."""
-    path = (path or get_paths().config_file).resolve()
+    path = _resolved(path or get_paths().config_file)
     where = api_key_in(settings.model_dump(mode="json"))
     if where is not None:  # the settings file is plain text: no setting holds a key
         raise ConfigError(f"not saved: {where} looks like an API key; {KEYS_GO_TO_LLM}")
+    mode = None
+    with contextlib.suppress(OSError):
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if not os.access(path, os.W_OK):  # (the rename below would replace it all the same)
+            raise ConfigError(
+                f"not saved: the settings file {path} is read-only; make it writable "
+                f"(chmod u+w {path}) to change settings"
+            )
     ensure_dir(path.parent)
     text = settings_to_toml(settings, _current_text(path))
     fd, tmp = tempfile.mkstemp(prefix=".config-", suffix=".toml", dir=path.parent)
     try:
+        if mode is not None:  # the file's own permissions (0644 of a dotfile), not mkstemp's 0600
+            os.chmod(tmp, mode)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()

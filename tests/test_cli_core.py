@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from app.config import SCHEMA_VERSION
+from app.paths import get_paths
 from tests.cli import ROOT, holdtype
 
 pytestmark = pytest.mark.slow
@@ -714,3 +715,42 @@ def test_the_windowed_launcher_is_installed_and_runs_without_standard_streams(sp
 
     run = subprocess.run([str(tray), "transcribe", str(wav)], preexec_fn=no_streams, timeout=300)
     assert run.returncode == 0
+
+
+def test_a_settings_link_that_leads_back_to_itself_is_one_line() -> None:
+    # From a review: `ln -s config.toml config.toml` and every saving command ended in a
+    # traceback (RuntimeError: Symlink loop), while reading ones showed defaults unasked.
+    path = get_paths().config_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.symlink_to(path.name)
+    for args in (("vocab", "add", "Foo"), ("vocab", "list")):
+        done = holdtype(*args)
+        assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+        assert "a link that leads back to itself" in done.stderr and f"rm {path}" in done.stderr
+
+
+def test_a_save_keeps_the_files_permissions_and_a_read_only_file_is_refused() -> None:
+    # From a review: a 0644 settings file (a dotfile) came back 0600 from a save, and a
+    # read-only one (chmod 444) was replaced all the same.
+    import stat
+
+    from tests.fixtures.parts import require_tools
+
+    path = get_paths().config_file
+    assert holdtype("vocab", "add", "A").returncode == 0
+    path.chmod(0o644)
+    assert holdtype("vocab", "add", "B").returncode == 0
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+    path.chmod(0o444)
+    # (root writes any file: its override is dropped, as for a user, by util-linux's setpriv)
+    require_tools("setpriv", fix="sudo apt-get install util-linux")
+    drop = ["setpriv", "--inh-caps=-all", "--bounding-set=-dac_override,-dac_read_search,-fowner"]
+    done = subprocess.run(
+        [*(drop if os.geteuid() == 0 else []), sys.executable, "-m", "app", "vocab", "add", "C"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert done.returncode == 1 and f"the settings file {path} is read-only" in done.stderr, done.stderr
+    assert '"C"' not in path.read_text() and stat.S_IMODE(path.stat().st_mode) == 0o444
