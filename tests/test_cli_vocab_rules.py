@@ -527,6 +527,20 @@ def test_a_regex_rule_that_starts_with_a_space_reads_back_from_csv(tmp_path: Pat
     assert ok("vocab", "list").strip() == ""
 
 
+def test_a_csv_flag_that_is_neither_yes_nor_no_and_a_bad_rule_name_their_row(tmp_path: Path) -> None:
+    # From a review: "maybe" (or "on", "WAHR") in the regex column was read as no, so the regex
+    # rule became a plain rule finding "a+"; a bad regex said "Value error, ..." and no row.
+    path = tmp_path / "rules.csv"
+    path.write_text("kind,find,replace,regex,case_sensitive\nrule,teh,the,,\nrule,a+,b,maybe,false\n")
+    done = holdtype("vocab", "add", "--file", str(path), "--rules")
+    assert done.returncode == 1 and "row 3: regex is 'maybe'; write true or false" in done.stderr
+    path.write_text("kind,find,replace,regex,case_sensitive\nrule,foo(bar,b,yes,no\n")
+    done = holdtype("vocab", "add", "--file", str(path), "--rules")
+    assert done.returncode == 1 and "row 2: the rule 'foo(bar' cannot be used: invalid regular" in done.stderr
+    assert "Value error" not in done.stderr
+    assert ok("rules", "list").strip() == ""  # nothing of a refused file is taken
+
+
 def test_a_spreadsheets_kind_column_is_read_whatever_its_case(tmp_path: Path) -> None:
     # "Term" and "TERM" (as a spreadsheet writes them) were not "term": those rows became rules
     # replacing the terms with nothing, so every dictation of scikit-learn lost the word.

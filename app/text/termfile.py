@@ -23,7 +23,7 @@ from typing import Any
 import tomli_w
 from pydantic import ValidationError
 
-from app.config import Rule
+from app.config import Rule, describe_error
 from app.errors import HoldtypeError
 from app.paths import check_export_target
 from app.textfile import read_text
@@ -122,7 +122,7 @@ def _from_csv(text: str) -> tuple[list[str], list[Rule]]:
             h: (row[i] if h in {"replace", "find"} else row[i].strip()) if i < len(row) else ""
             for i, h in enumerate(header)
         }
-        regex = _truthy(record.get("regex", ""))
+        regex = _truthy(record.get("regex", ""), number, "regex")
         if not regex:
             record["find"] = record.get("find", "").strip()
         kind = record.get("kind", "").lower()  # as a spreadsheet writes it: "Term", "RULE"
@@ -133,14 +133,20 @@ def _from_csv(text: str) -> tuple[list[str], list[Rule]]:
             if term:
                 terms.append(term)
         elif record.get("find"):
-            rules.append(
-                Rule(
-                    find=record["find"],
-                    replace=record.get("replace", ""),
-                    regex=regex,
-                    case_sensitive=_truthy(record.get("case_sensitive", "")),
+            sensitive = _truthy(record.get("case_sensitive", ""), number, "case_sensitive")
+            try:
+                rules.append(
+                    Rule(
+                        find=record["find"],
+                        replace=record.get("replace", ""),
+                        regex=regex,
+                        case_sensitive=sensitive,
+                    )
                 )
-            )
+            except ValidationError as exc:  # (it said "Value error, ..." and named no row)
+                raise HoldtypeError(
+                    f"row {number}: the rule {record['find']!r} cannot be used: {describe_error(exc)}"
+                ) from None
     return terms, rules
 
 
@@ -148,8 +154,18 @@ def _from_csv(text: str) -> tuple[list[str], list[Rule]]:
 _KINDS = ("term", "terms", "rule", "rules", "")
 
 
-def _truthy(value: str) -> bool:
-    return value.strip().lower() in {"1", "true", "yes", "y", "x"}
+_TRUE = frozenset({"1", "true", "yes", "y", "x"})
+_FALSE = frozenset({"", "0", "false", "no", "n"})
+
+
+def _truthy(value: str, row: int, column: str) -> bool:
+    """A CSV cell of a yes/no column (``regex``, ``case_sensitive``) as a bool; an error naming
+    the row for anything else: "maybe", "on" or "WAHR" were taken as no without a word, and a
+    regex rule became a plain one finding its pattern's characters."""
+    word = value.strip().lower()
+    if word in _TRUE or word in _FALSE:
+        return word in _TRUE
+    raise HoldtypeError(f"row {row}: {column} is {value.strip()!r}; write true or false (or leave it empty)")
 
 
 def write_vocabulary_file(path: Path, terms: list[str], rules: list[Rule]) -> None:
