@@ -220,6 +220,9 @@ def test_config_forms() -> None:
     assert holdtype("config", "get", "model.beam_size").stdout.strip() == "3"
     shown = holdtype("config", "show")
     assert "beam_size = 3" in shown.stdout
+    # Auto-detect (no language) was listed twice: as "not set" and as language = "".
+    assert holdtype("config", "set", "model.language", "none").returncode == 0
+    assert holdtype("config", "show").stdout.count("language") == 1
     assert holdtype("config", "set", "hotkey.key", "Ctrl+Alt+Space").returncode == 0
     assert holdtype("config", "get", "hotkey.key").stdout.strip() == "ctrl+alt+space"
     _one_line_error(holdtype("config", "set", "model.beam_size", "0"), "model.beam_size")

@@ -25,6 +25,11 @@ from app.config import (
 from app.errors import ConfigError, HoldtypeError
 from app.paths import get_paths
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
 
 @click.group()
 def config() -> None:
@@ -79,8 +84,10 @@ def shown_toml(settings: Settings) -> str:
     sounds = true
     """
     data = settings.model_dump(mode="json")
+    text = all_settings_toml(settings)
+    written = tomllib.loads(text)
     lines: list[str] = []
-    for line in all_settings_toml(settings).splitlines():
+    for line in text.splitlines():
         lines.append(line)
         section = line[1:-1] if line.startswith("[") and line.endswith("]") else ""
         values = data.get(section)
@@ -88,7 +95,8 @@ def shown_toml(settings: Settings) -> str:
             continue
         fields = type(getattr(settings, section)).model_fields
         for name, value in values.items():
-            if value is None:
+            # (language = "" is how the file says auto-detect: it was listed twice)
+            if value is None and name not in written.get(section, {}):
                 about = fields[name].description if name in fields else None
                 lines.append(f"# {name}: not set" + (f" ({about})" if about else ""))
     return "\n".join(lines) + "\n"
