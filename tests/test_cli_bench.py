@@ -134,6 +134,39 @@ def test_bench_wer_names_a_null_text_and_an_empty_manifest(tmp_path: Path) -> No
     _one_line_failures(tmp_path, "wer", cases)
 
 
+def test_bench_wer_names_a_manifest_not_in_utf8_and_a_missing_clip_before_decoding(tmp_path: Path) -> None:
+    """From a review: a UTF-16 manifest (or an audio file given by mistake) was a traceback;
+    a clip missing on the last line was found after minutes of decoding the others."""
+    import wave
+
+    with wave.open(str(tmp_path / "a.wav"), "wb") as clip:
+        clip.setnchannels(1)
+        clip.setsampwidth(2)
+        clip.setframerate(16000)
+        clip.writeframes(b"\0\0" * 1600)
+    (tmp_path / "u16.jsonl").write_bytes('{"path": "a.wav", "text": "a"}\n'.encode("utf-16"))
+    proc = holdtype("bench", "wer", str(tmp_path / "u16.jsonl"))
+    assert proc.returncode == 1 and "is not UTF-8 text" in proc.stderr and "Traceback" not in proc.stderr
+    cases = {
+        "late.jsonl": (
+            '{"path": "a.wav", "text": "a"}\n{"path": "audio/typo.wav", "text": "b"}\n',
+            "late.jsonl:2: no such clip",
+        ),
+    }
+    _one_line_failures(tmp_path, "wer", cases)
+
+
+def test_a_jargon_manifest_with_a_byte_order_mark_or_a_quote_is_read_as_written(tmp_path: Path) -> None:
+    """From a review: a spreadsheet's byte-order mark gave "lacks id"; a text starting with a
+    quote swallowed the tab and the terms after it (0 terms, without a word)."""
+    from app.bench.jargon import read_manifest
+
+    path = tmp_path / "m.tsv"
+    path.write_text('\ufeffid\tvoice\ttext\tterms\nc1\ten-us\t"Quoted" start\tPyPI|NumPy\n', encoding="utf-8")
+    (item,) = read_manifest(path)
+    assert (item.id, item.text, item.terms) == ("c1", '"Quoted" start', ("PyPI", "NumPy"))
+
+
 def test_bench_rewrites_counts_what_the_vocabulary_changes_in_plain_text(tmp_path: Path) -> None:
     text = tmp_path / "prose.txt"
     text.write_text(

@@ -43,8 +43,10 @@ def read_manifest(path: Path) -> list[JargonItem]:
 
 def _read_manifest(path: Path) -> list[JargonItem]:
     items: list[JargonItem] = []
-    with path.open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle, delimiter="\t")
+    # utf-8-sig: a spreadsheet's byte-order mark made the first column "\ufeffid" ("lacks
+    # id"); QUOTE_NONE: a text starting with a quote swallowed the tab and the terms after it.
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
         missing = {"id", "text"} - set(reader.fieldnames or ())
         if missing:
             hint = ""

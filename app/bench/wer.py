@@ -64,7 +64,11 @@ def read_speech_manifest(path: Path, limit: int | None = None) -> list[SpeechIte
     if not path.is_file():
         raise HoldtypeError(f"no such manifest: {path}")
     items: list[SpeechItem] = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    try:
+        text = path.read_text(encoding="utf-8-sig")  # (a byte-order mark is no JSON)
+    except UnicodeDecodeError as exc:  # (UTF-16, an audio file given by mistake: a traceback)
+        raise HoldtypeError(f"{path} is not UTF-8 text ({exc.reason})") from None
+    for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
@@ -77,6 +81,10 @@ def read_speech_manifest(path: Path, limit: int | None = None) -> list[SpeechIte
             if "\t" in line:  # a jargon manifest (id, voice, text, terms)
                 hint = "; a tab-separated jargon manifest goes to `holdtype bench jargon`"
             raise HoldtypeError(f"{path}:{n}: not a JSON line with path and text ({exc}){hint}") from None
+        # Each clip is looked for before any is decoded: a typo on the last line cost the
+        # minutes of decoding before it, and named no line.
+        if not items[-1].path.is_file():
+            raise HoldtypeError(f"{path}:{n}: no such clip: {items[-1].path}")
         if limit is not None and len(items) >= limit:
             break
     if not items:
