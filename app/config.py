@@ -970,10 +970,40 @@ def save_settings(settings: Settings, path: Path | None = None) -> Path:
 
 
 # --- dotted keys (for `holdtype config get/set`) ------------------------------------------------
+def split_key(key: str) -> list[str]:
+    """The parts of a dotted ``key``; a part in double quotes may hold dots (an app id as
+    Wayland names it, ``modes.apps."org.mozilla.firefox"``), the spaces around an unquoted one
+    go (``modes.apps. firefox`` was added as "firefox" and said "removed").
+
+    >>> split_key('modes.apps."org.mozilla.firefox"'), split_key("model . beam_size")
+    (['modes', 'apps', 'org.mozilla.firefox'], ['model', 'beam_size'])
+    """
+    parts: list[str] = []
+    current, quoted = "", False
+    for ch in key + ".":
+        if ch == '"':
+            quoted = not quoted
+        elif ch == "." and not quoted:
+            part = current.strip()
+            if not part:
+                parts = []
+                break
+            parts.append(part)
+            current = ""
+        else:
+            current += ch
+    if parts and not quoted:
+        return parts
+    raise ConfigError(
+        f"'{key}' is no setting's name: parts joined by dots, one with dots inside in double "
+        'quotes (modes.apps."org.mozilla.firefox")'
+    )
+
+
 def get_value(settings: Settings, key: str) -> Any:
     """Return the value at a dotted key such as ``model.beam_size``."""
     node: Any = settings.model_dump(mode="json")
-    for part in key.split("."):
+    for part in split_key(key):
         if isinstance(node, dict) and part in node:
             node = node[part]
         else:
@@ -1004,7 +1034,7 @@ def set_text(settings: Settings, key: str, text: str) -> Settings:
     try:
         return set_value(settings, key, parsed)
     except ConfigError as first:
-        if parsed == text:
+        if parsed == text or "nothing to take out" in str(first):
             raise
         try:
             return set_value(settings, key, text)
@@ -1022,7 +1052,7 @@ def _is_section(key: str) -> bool:
     (True, False, False)
     """
     model: Any = Settings
-    for part in key.split("."):
+    for part in split_key(key):
         fields = model.model_fields if isinstance(model, type) and issubclass(model, BaseModel) else {}
         field = fields.get(part)
         if field is None:
@@ -1031,10 +1061,24 @@ def _is_section(key: str) -> bool:
     return isinstance(model, type) and issubclass(model, BaseModel)
 
 
+def _entry_named(table: str, name: str, entries: dict[str, Any]) -> str:
+    """The entry of ``entries`` (the table setting ``table``) that ``name`` names: a hotkey of
+    ``hotkey.mode_keys`` as written in any form ("ctrl+shift+f1" for "Ctrl+Shift+F1"); else
+    ``name`` itself."""
+    if table == "hotkey.mode_keys":
+        with contextlib.suppress(ValueError):
+            wanted = _canonical_key(name)
+            for entry in entries:
+                with contextlib.suppress(ValueError):
+                    if _canonical_key(entry) == wanted:
+                        return entry
+    return name
+
+
 def set_value(settings: Settings, key: str, value: Any) -> Settings:
     """Return new settings with the dotted ``key`` set to ``value``, validated."""
     data = settings.model_dump(mode="json")
-    parts = key.split(".")
+    parts = split_key(key)
     node: Any = data
     for part in parts[:-1]:
         if not isinstance(node, dict) or part not in node or not isinstance(node[part], dict):
@@ -1043,6 +1087,10 @@ def set_value(settings: Settings, key: str, value: Any) -> Settings:
     # An entry of a table setting (`modes.apps.firefox`, `hotkey.mode_keys.f9`) may be new,
     # and `none` takes one out; a section's unknown name is no setting.
     table = len(parts) > 1 and isinstance(node, dict) and not _is_section(".".join(parts[:-1]))
+    if table and isinstance(node, dict) and parts[-1] not in node:
+        parts[-1] = _entry_named(".".join(parts[:-1]), parts[-1], node)
+    if table and value is None and parts[-1] not in node:
+        raise ConfigError(f"{key} is not set, so there is nothing to take out (see `holdtype config show`)")
     if not isinstance(node, dict) or (parts[-1] not in node and not (table and value is not None)):
         raise ConfigError(f"unknown setting '{key}' (see `holdtype config show`)")
     if table and value is None:

@@ -388,6 +388,18 @@ def test_an_entry_of_a_table_setting_is_added_and_taken_out_on_its_own() -> None
     assert holdtype("config", "set", "hotkey.mode_keys.f10", "email").returncode == 0
     _one_line_error(holdtype("config", "set", "hotkey.nosuch", "1"), "unknown setting 'hotkey.nosuch'")
     _one_line_error(holdtype("config", "set", "modes.apps.slack", "nosuch"), "unknown mode 'nosuch'")
+    # From a review: a Wayland app id has dots (no dotted key reached it); taking out an entry
+    # not there said "unknown mode 'none'"; a mode key had to be written as it was stored.
+    wayland = 'modes.apps."org.mozilla.firefox"'
+    assert holdtype("config", "set", wayland, "email").returncode == 0
+    assert holdtype("config", "get", wayland).stdout.strip() == "email"
+    assert json.loads(holdtype("config", "get", "modes.apps").stdout)["org.mozilla.firefox"] == "email"
+    assert holdtype("config", "set", wayland, "none").stdout.strip() == f"{wayland} removed"
+    _one_line_error(holdtype("config", "set", "modes.apps.nothere", "none"), "nothing to take out")
+    _one_line_error(holdtype("config", "set", "modes.apps..x", "raw"), "is no setting's name")
+    assert holdtype("config", "set", "hotkey.mode_keys.Ctrl+Shift+F1", "raw").returncode == 0
+    assert holdtype("config", "set", "hotkey.mode_keys.ctrl+shift+f1", "none").returncode == 0
+    assert json.loads(holdtype("config", "get", "hotkey.mode_keys").stdout) == {"f10": "email"}
 
 
 def test_doctor_checks_the_keys_a_hand_edited_file_sets() -> None:

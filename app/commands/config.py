@@ -124,7 +124,8 @@ def config_set(key: str, value: str, yes: bool) -> None:
     `none` clears an optional setting. A whole section (`hotkey`, `vocabulary`...) takes a
     JSON object whose settings are changed (the others keep their values), `rules` a JSON
     list (the whole list), checked like each of its settings. An entry of a table is set or
-    added on its own (`modes.apps.firefox clean`), and taken out with `none`. A value shaped
+    added on its own (`modes.apps.firefox clean`; a name with dots in double quotes:
+    'modes.apps."org.mozilla.firefox"'), and taken out with `none`. A value shaped
     like an API key is refused for every setting: keys go in llm's key store (`holdtype
     llm keys set openai`).
 
