@@ -18,7 +18,7 @@ import sys
 import tempfile
 import threading
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -838,7 +838,8 @@ def _toml_data(settings: Settings) -> dict[str, Any]:
 FILE_HEADER = (
     "# Holdtype's settings. Only the settings changed from their defaults are written here;\n"
     "# `holdtype config show` lists them all. A setting not in this file follows the default\n"
-    "# of the Holdtype in use, so a better default in a later version reaches you.\n\n"
+    "# of the Holdtype in use, so a better default in a later version reaches you\n"
+    "# (`holdtype config reset KEY` takes one back to its default).\n\n"
 )
 
 
@@ -897,10 +898,11 @@ def _rule_as_written(rule: Any) -> Any:
 _RULE_CHOICES = {"regex": False, "case_sensitive": False}
 
 
-def settings_to_toml(settings: Settings, previous: str | None = None) -> str:
+def settings_to_toml(settings: Settings, previous: str | None = None, forget: Collection[str] = ()) -> str:
     """Render settings as TOML: the settings that differ from their defaults, and those the
-    file (``previous``, its current text) holds already (``None`` values are left out, since
-    TOML has no null).
+    file (``previous``, its current text) holds already, but for the dotted keys in ``forget``
+    (set back to their defaults: ``holdtype config reset``). ``None`` values are left out,
+    since TOML has no null.
 
     With ``previous``, that text is edited instead of written anew, so the user's comments and
     layout survive around the values that did not change.
@@ -911,6 +913,13 @@ def settings_to_toml(settings: Settings, previous: str | None = None) -> str:
             kept = tomllib.loads(previous)
         except tomllib.TOMLDecodeError:
             previous = None  # not TOML (a half-written file): nothing in it to keep
+    for key in forget:
+        *parents, last = split_key(key)
+        node: Any = kept
+        for part in parents:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node.pop(last, None)
     data = _changed_only(_toml_data(settings), _toml_data(Settings()), kept)
     if previous is not None and (edited := update_toml(previous, data)) is not None:
         return edited
@@ -937,9 +946,10 @@ def _resolved(path: Path) -> Path:
         ) from None
 
 
-def save_settings(settings: Settings, path: Path | None = None) -> Path:
+def save_settings(settings: Settings, path: Path | None = None, forget: Collection[str] = ()) -> Path:
     """Write settings atomically: a temporary file in the same folder, then a rename. A symbolic
-    link (a dotfiles repository) keeps pointing at its file, which gets the settings."""
+    link (a dotfiles repository) keeps pointing at its file, which gets the settings. The dotted
+    keys in ``forget``, at their defaults, are taken out of the file (see :func:`settings_to_toml`)."""
     path = _resolved(path or get_paths().config_file)
     where = api_key_in(settings.model_dump(mode="json"))
     if where is not None:  # the settings file is plain text: no setting holds a key
@@ -953,7 +963,7 @@ def save_settings(settings: Settings, path: Path | None = None) -> Path:
                 f"(chmod u+w {path}) to change settings"
             )
     ensure_dir(path.parent)
-    text = settings_to_toml(settings, _current_text(path))
+    text = settings_to_toml(settings, _current_text(path), forget)
     fd, tmp = tempfile.mkstemp(prefix=".config-", suffix=".toml", dir=path.parent)
     try:
         if mode is not None:  # the file's own permissions (0644 of a dotfile), not mkstemp's 0600

@@ -395,6 +395,24 @@ def test_only_changed_settings_are_written_so_later_defaults_reach_the_file() ->
     assert load_settings().settings.vocabulary.terms == ["NumPy"]
 
 
+def test_a_setting_set_back_to_its_default_leaves_the_file() -> None:
+    """From a review: `config set model.beam_size 5` then `... 10` (the default) left
+    beam_size = 10 pinned in the file, against its own header, with no way to take it out."""
+    from tests.cli import holdtype
+
+    path = get_paths().config_file
+    default = Settings().model.beam_size
+    assert holdtype("config", "set", "model.beam_size", str(default - 1)).returncode == 0
+    assert "beam_size" in path.read_text()
+    assert holdtype("config", "set", "model.beam_size", str(default)).returncode == 0
+    assert "beam_size" not in path.read_text()
+    assert holdtype("config", "set", "vocabulary.sensitivity", "0.8").returncode == 0
+    done = holdtype("config", "reset", "vocabulary.sensitivity")
+    assert done.returncode == 0 and done.stdout.strip() == "vocabulary.sensitivity = 0.5 (the default)"
+    assert "sensitivity" not in path.read_text()
+    assert holdtype("config", "reset", "nosuch").returncode == 1
+
+
 def test_auto_detected_language_survives_a_save() -> None:
     settings = set_value(Settings(), "model.language", None)
     save_settings(settings)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +35,10 @@ def editing() -> Iterator[Settings]:
         yield settings()
 
 
-def save(new: Settings) -> None:
-    """Save settings to the user's config file, atomically (inside :func:`editing`)."""
-    save_settings(new)
+def save(new: Settings, forget: Collection[str] = ()) -> None:
+    """Save settings to the user's config file, atomically (inside :func:`editing`); the
+    dotted keys in ``forget``, at their defaults, are taken out of it."""
+    save_settings(new, forget=forget)
 
 
 def note_empty(message: str) -> None:

@@ -21,6 +21,7 @@ from app.config import (
     get_value,
     looks_like_api_key,
     set_text,
+    set_value,
 )
 from app.errors import ConfigError, HoldtypeError
 from app.paths import get_paths
@@ -143,7 +144,7 @@ def config_set(key: str, value: str, yes: bool) -> None:
         if key == "ui.start_at_login" or new.ui.start_at_login != current.ui.start_at_login:
             # As the settings window does; not for another ui setting (an installer's entry stays).
             notes += _start_at_login(new.ui.start_at_login)
-        save(new)
+        save(new, forget=[key] if _at_default(new, key) else ())
     try:
         shown = get_value(new, key)
     except ConfigError:  # an entry of a table, taken out (`modes.apps.firefox none`)
@@ -152,6 +153,31 @@ def config_set(key: str, value: str, yes: bool) -> None:
         click.echo(f"{key} = {shown if isinstance(shown, str) else json.dumps(shown, ensure_ascii=False)}")
     for note in notes:
         click.echo(f"note: {note}", err=True)
+
+
+def _at_default(settings: Settings, key: str) -> bool:
+    """Whether the setting ``key`` of ``settings`` is at its default: set so, it is taken out of
+    the file (it stayed there, pinned, and a later default never reached it)."""
+    try:
+        return get_value(settings, key) == get_value(Settings(), key)
+    except ConfigError:  # an entry of a table, new or taken out
+        return False
+
+
+@config.command("reset")
+@click.argument("key")
+def config_reset(key: str) -> None:
+    """Set one setting (or a whole section) back to its default, and take it out of the
+    settings file, so that a later version's default reaches it.
+
+    Example: holdtype config reset model.beam_size
+    """
+    default = get_value(Settings(), key)  # an unknown key: one line
+    with editing() as current:
+        new = set_value(current, key, default)
+        save(new, forget=[key])
+    shown = default if isinstance(default, str) else json.dumps(default, ensure_ascii=False)
+    click.echo(f"{key} = {shown} (the default)")
 
 
 def _confirm_retention(old_days: int | None, new: HistorySettings, yes: bool) -> None:
