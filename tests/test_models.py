@@ -72,6 +72,9 @@ def test_a_slip_in_a_model_name_gets_the_name_meant_and_a_folder_needs_no_downlo
 def test_a_local_model_folder_is_a_model(tmp_path) -> None:
     with pytest.raises(ModelError, match="not a CTranslate2 model folder"):
         models.resolve(str(tmp_path))
+    # a folder that is not there is said to be missing (from a review: "not a model folder")
+    with pytest.raises(ModelError, match="no such model folder"):
+        models.resolve(str(tmp_path / "typo"))
     embedded = models.resolve("tiny.en")
     assert models.resolve(str(embedded)) == embedded
 

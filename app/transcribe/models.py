@@ -178,6 +178,8 @@ def resolve(name: str) -> Path:
     if name not in REGISTRY and (candidate.is_absolute() or name.startswith((".", "~"))):
         if _is_model_dir(candidate):
             return _with_tokenizer(candidate)
+        if not candidate.exists():  # (it said "not a CTranslate2 model folder" of a typo)
+            raise ModelMissing(f"no such model folder: {candidate}")
         raise ModelMissing(
             f"{candidate} is not a CTranslate2 model folder (it needs {', '.join(_REQUIRED_FILES)})"
         )
