@@ -70,3 +70,23 @@ def test_a_file_whose_rate_changes_midway_is_read_whole(speak: Speak, tmp_path: 
     joined.write_bytes(b"".join(part.read_bytes() for part in parts))
     expected = sum(len(load_audio(part)) for part in parts)
     assert abs(len(load_audio(joined)) - expected) < 0.1 * 16000
+
+
+@pytest.mark.parametrize("suffix", [".wav", ".mp3"])
+def test_a_file_cut_short_is_read_with_a_warning(
+    speak: Speak, tmp_path: Path, suffix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """From a review: a WAV or MP3 cut off (a copy or download broken) was transcribed in part
+    with exit 0 and nothing said: 1.2 s of a file that says it holds 6.5 s."""
+    require_tools("ffmpeg", fix="sudo apt-get install ffmpeg")
+    wav = speak("The meeting moved to Thursday afternoon, after the long review.", speed=150)
+    whole = tmp_path / f"whole{suffix}"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-i", str(wav), str(whole)], check=True)
+    cut = tmp_path / f"cut{suffix}"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 3])
+    with caplog.at_level("WARNING"):
+        assert len(load_audio(whole)) > 0
+        assert not [r for r in caplog.records if "ends early" in r.getMessage()]
+        audio = load_audio(cut)
+    said = [r.getMessage() for r in caplog.records if "ends early" in r.getMessage()]
+    assert len(audio) > 0 and len(said) == 1 and str(cut) in said[0], caplog.records

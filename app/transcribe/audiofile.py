@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import BinaryIO
 
@@ -9,7 +10,11 @@ import numpy as np
 
 from app.errors import AudioError
 
+log = logging.getLogger(__name__)
+
 SAMPLE_RATE = 16_000  # Whisper's input rate
+#: Audio this much shorter than a file says it holds (or a tenth of it) is said to end early.
+CUT_SHORT_S = 0.5
 
 
 def load_audio(path: str | Path) -> np.ndarray:
@@ -36,18 +41,58 @@ def decode_bytes(data: bytes, name: str = "standard input") -> np.ndarray:
 
 def _decode(source: str | BinaryIO, name: str) -> np.ndarray:
     try:
-        audio = _decode_with_pyav(source)
+        audio, said_s = _decode_with_pyav(source)
+        if isinstance(source, str):  # ffmpeg measures a WAV by its size, not by its header
+            said_s = _wav_header_s(source) or said_s
     except AudioError as exc:
         raise AudioError(f"cannot read audio from {name}: {exc}") from exc
     except Exception as exc:  # PyAV raises many error types for unreadable input
         raise AudioError(f"cannot read audio from {name}: {_decode_failure(exc)}") from exc
     if len(audio) == 0:  # a WAV header and nothing after it: a recording cut off at the start
         raise AudioError(f"cannot read audio from {name}: it holds no sound, only a header")
+    read_s = len(audio) / SAMPLE_RATE
+    if said_s is not None and read_s < said_s - max(CUT_SHORT_S, 0.1 * said_s):
+        # (a copy or download cut off: the part there was transcribed, and nothing said so)
+        log.warning(
+            "%s ends early: %.1f s of the %.1f s it says it holds were read (a file cut short?)",
+            name,
+            read_s,
+            said_s,
+        )
     return audio
 
 
-def _decode_with_pyav(source: str | BinaryIO) -> np.ndarray:
-    """The first audio track of ``source`` as 16 kHz mono float32, resampled by ffmpeg.
+def _wav_header_s(path: str) -> float | None:
+    """How long a WAV file's header says its sound is (its data chunk's size over its byte
+    rate); None for any other file, or a header that does not say (a stream's 0 or ~0).
+
+    >>> _wav_header_s("/nonexistent.wav") is None
+    True
+    """
+    import struct
+
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return None
+    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    at, byte_rate = 12, 0
+    while at + 8 <= len(head):
+        chunk, size = head[at : at + 4], struct.unpack("<I", head[at + 4 : at + 8])[0]
+        if chunk == b"fmt " and at + 20 <= len(head):
+            byte_rate = struct.unpack("<I", head[at + 16 : at + 20])[0]
+        elif chunk == b"data":
+            # (0 and 0xFFFFFFFF: a header written before the length was known, as pipes do)
+            return size / byte_rate if byte_rate and 0 < size < 0xFFFFFFFF else None
+        at += 8 + size + (size & 1)
+    return None
+
+
+def _decode_with_pyav(source: str | BinaryIO) -> tuple[np.ndarray, float | None]:
+    """The first audio track of ``source`` as 16 kHz mono float32, resampled by ffmpeg, and
+    how long the file says it is (its header's or container's duration; None when unknown).
 
     Holdtype's own, not faster-whisper's ``decode_audio``: that passes ``metadata_errors`` to
     ``av.open``, which PyAV 19 (what pip installs on Python 3.12 and later) no longer takes, so
@@ -66,6 +111,12 @@ def _decode_with_pyav(source: str | BinaryIO) -> np.ndarray:
     with container:
         if not container.streams.audio:
             raise AudioError("it has no audio track")
+        stream = container.streams.audio[0]
+        said_s = None
+        if stream.duration and stream.time_base:
+            said_s = float(stream.duration * stream.time_base)
+        elif container.duration:
+            said_s = container.duration / 1_000_000  # (AV_TIME_BASE)
         resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
         for packet in container.demux(container.streams.audio[0]):  # (the last one flushes)
             try:
@@ -84,8 +135,8 @@ def _decode_with_pyav(source: str | BinaryIO) -> np.ndarray:
                 chunks.extend(out.to_ndarray().reshape(-1) for out in outs)
         chunks.extend(out.to_ndarray().reshape(-1) for out in resampler.resample(None))  # its tail
     if not chunks:
-        return np.zeros(0, np.float32)
-    return np.concatenate(chunks).astype(np.float32) / 32768.0
+        return np.zeros(0, np.float32), said_s
+    return np.concatenate(chunks).astype(np.float32) / 32768.0, said_s
 
 
 def _decode_failure(exc: Exception) -> str:
