@@ -66,6 +66,12 @@ def test_rules_apply(rules: list[Rule], text: str, expected: str) -> None:
     assert compile_rules(rules).apply(text) == expected
 
 
+def test_a_plain_rule_with_a_control_character_is_refused_but_a_line_break_inserted_is_not() -> None:
+    with pytest.raises(ValueError, match="control character"):
+        Rule(find="a\x1bb", replace="x")
+    assert Rule(find="new line", replace="\n").replace == "\n"
+
+
 @pytest.mark.parametrize(
     ("find", "replace", "reason"),
     [
@@ -78,6 +84,9 @@ def test_rules_apply(rules: list[Rule], text: str, expected: str) -> None:
         (r"(?=\w)", "-", "matches no text"),
         (r"\b", "-", "matches no text"),
         ("(?:" * 200 + "a" + ")" * 200, "x", "nested too deeply"),  # a RecursionError traceback
+        # From a review: an escape sequence pasted into a rule went into every dictation.
+        ("um\x1b", "x", "find .* holds a control character"),
+        ("um", "x\x07", "control character"),
     ],
 )
 def test_invalid_regex_is_refused_with_the_reason(find: str, replace: str, reason: str) -> None:

@@ -44,6 +44,14 @@ def validate_rule(rule: Rule) -> None:
     """Raise :class:`RuleError` naming the problem when ``rule`` cannot be used."""
     if not rule.find.strip():
         raise RuleError("a rule needs something to find")
+    for what, text, allowed in (
+        ("find", rule.find, "\t\n" if rule.regex else ""),
+        ("replace", rule.replace, "\t\n"),
+    ):
+        # (an escape sequence typed or pasted in: `vocab add` refuses such terms; a rule took it
+        # into every dictation, where the window it went to read it as a key)
+        if any((ord(c) < 32 or 127 <= ord(c) < 160) and c not in allowed for c in text):
+            raise RuleError(f"the rule's {what} {quoted(text)} holds a control character; leave it out")
     if rule.regex:
         try:
             pattern = regex.compile(rule.find, 0 if rule.case_sensitive else regex.IGNORECASE)
