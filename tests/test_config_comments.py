@@ -42,10 +42,16 @@ def _after(*commands: tuple[str, ...]) -> str:
     return get_paths().config_file.read_text(encoding="utf-8")
 
 
-def test_commands_keep_the_comments_of_a_hand_written_file() -> None:
+def _file(text: str) -> Path:
+    """Write ``text`` as the settings file (by hand, as a user would) and return its path."""
     path = get_paths().config_file
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(HAND_WRITTEN, encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_commands_keep_the_comments_of_a_hand_written_file() -> None:
+    path = _file(HAND_WRITTEN)
     text = _after(
         ("vocab", "add", "NumPy"),
         ("rules", "add", "gonna", "going to"),
@@ -69,12 +75,9 @@ def test_commands_keep_the_comments_of_a_hand_written_file() -> None:
 def test_a_file_written_with_dotted_keys_keeps_its_comments() -> None:
     """Any key added to a section written as `model.name = ...` rewrote it as a [model] table,
     without its comments."""
-    path = get_paths().config_file
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
+    path = _file(
         '# top comment\nvocabulary.terms = ["NumPy"]  # dotted\n'
         'model.beam_size = 5 # five\nmodel.name = "tiny.en" # model\n\n[audio]\nsounds = false\n',
-        encoding="utf-8",
     )
     text = _after(("vocab", "add", "Rust"), ("config", "set", "model.name", "base.en"))
     for kept in (
@@ -118,12 +121,9 @@ def test_new_lists_are_written_one_item_a_line() -> None:
 def test_removing_a_hand_written_rule_keeps_each_comment_with_its_rule() -> None:
     # From a review: rules written as find and replace only were told from their full form by
     # nothing, so removing the first moved every comment (and "# keep") down a rule.
-    path = get_paths().config_file
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
+    _file(
         '[[rules]]\n# first\nfind = "one"\nreplace = "1"\n\n[[rules]]\n# second\nfind = "two"\n'
         'replace = "2"  # keep\n\n[[rules]]\n# third\nfind = "three"\nreplace = "3"\n',
-        encoding="utf-8",
     )
     text = _after(("rules", "remove", "one"))
     assert "# first" not in text and "regex" not in text and "case_sensitive" not in text, text
@@ -134,11 +134,8 @@ def test_removing_a_hand_written_rule_keeps_each_comment_with_its_rule() -> None
 def test_a_table_of_entries_keeps_its_comments_when_one_changes() -> None:
     # From a review: `config set modes.apps.firefox none` rewrote [modes.apps] as an inline
     # table without a comment.
-    path = get_paths().config_file
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
+    path = _file(
         '# mine\n[modes.apps]\n# browsers\nfirefox = "clean"  # ff\nchromium = "email" # chr\n',
-        encoding="utf-8",
     )
     text = _after(("config", "set", "modes.apps.firefox", "none"))
     assert "# browsers" in text and 'chromium = "email" # chr' in text and "firefox" not in text, text
@@ -148,11 +145,8 @@ def test_a_table_of_entries_keeps_its_comments_when_one_changes() -> None:
 def test_clearing_the_only_dotted_key_of_a_section_keeps_the_file() -> None:
     # From a review: with `llm.model = ...` the section's one line, clearing it wrote the whole
     # file afresh, every comment gone.
-    path = get_paths().config_file
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
+    path = _file(
         '# dotted style\nmodel.beam_size = 5  # five\nllm.model = "gpt-4o-mini"   # my model\n',
-        encoding="utf-8",
     )
     text = _after(("config", "set", "llm.model", "none"))
     assert "# dotted style" in text and "model.beam_size = 5  # five" in text and "gpt-4o-mini" not in text
