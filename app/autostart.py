@@ -24,7 +24,7 @@ from typing import Any
 from xml.parsers.expat import ExpatError
 
 from app.errors import AutostartError
-from app.paths import HOME_ENV, resources_dir
+from app.paths import HOME_ENV, frozen, resources_dir
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def launch_command() -> list[str]:
     ``pythonw.exe`` for ``-m app``): the console ones would open a console window at sign-in.
     """
     windows = sys.platform == "win32"
-    if getattr(sys, "frozen", False):  # a PyInstaller bundle: the executable is Holdtype itself
+    if frozen():  # a PyInstaller bundle: the executable is Holdtype itself
         # The Windows bundle has two launchers, as a pip install does; the entry names
         # holdtype-tray.exe, as the installer does.
         tray = Path(sys.executable).with_name("holdtype-tray.exe")

@@ -378,6 +378,11 @@ def resources_dir() -> Path:
     raise FileNotFoundError(f"Holdtype's resources folder is missing (looked beside {here})")
 
 
+def frozen() -> bool:
+    """Whether this is a packaged Holdtype (a PyInstaller bundle), not Python running the app."""
+    return bool(getattr(sys, "frozen", False))
+
+
 def holdtype_command() -> list[str]:
     """The command line that runs this Holdtype's CLI in a new process (add the arguments).
 
@@ -385,7 +390,7 @@ def holdtype_command() -> list[str]:
     no ``-m``; on Windows the tray runs as ``holdtype-tray.exe``, which has no console streams,
     so the console launcher beside it is the one that prints.
     """
-    if not getattr(sys, "frozen", False):
+    if not frozen():
         return [sys.executable, "-m", "app"]
     exe = Path(sys.executable)
     console = exe.with_name("holdtype.exe")

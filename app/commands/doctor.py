@@ -107,35 +107,37 @@ def _history() -> Check:
 def _unwritable(path: Path) -> str | None:
     """Why the file at ``path`` (made when missing) cannot be written, or None when it can;
     nothing in it is changed."""
-    import tempfile
-
-    from app.paths import ensure_dir
-
     try:
-        ensure_dir(path.parent, private=True)
         if path.exists():
             with open(path, "r+b"):  # opened for writing, nothing written
                 pass
         else:
-            with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".holdtype-doctor-"):
-                pass
+            _take_a_file(path.parent, private=True)
     except OSError as exc:
         return f"cannot be written ({exc.strerror or exc})"
     return None
 
 
-def _storage() -> Check:
-    """The config, data and cache folders exist (or can be made) and take a new file."""
+def _take_a_file(folder: Path, private: bool) -> None:
+    """Make ``folder`` (``private``: for the user alone) if missing, and write and delete a
+    file in it; OSError when it cannot."""
     import tempfile
 
-    from app.paths import HOME_ENV, ensure_dir, get_paths
+    from app.paths import ensure_dir
+
+    ensure_dir(folder, private=private)
+    with tempfile.NamedTemporaryFile(dir=folder, prefix=".holdtype-doctor-"):
+        pass
+
+
+def _storage() -> Check:
+    """The config, data and cache folders exist (or can be made) and take a new file."""
+    from app.paths import HOME_ENV, get_paths
 
     paths = get_paths()
     for folder in (paths.config_dir, paths.data_dir, paths.cache_dir):
         try:
-            ensure_dir(folder, private=folder == paths.data_dir)  # history, log, recordings
-            with tempfile.NamedTemporaryFile(dir=folder, prefix=".holdtype-doctor-"):
-                pass
+            _take_a_file(folder, private=folder == paths.data_dir)  # history, log, recordings
         except OSError as exc:
             home = os.environ.get(HOME_ENV)
             fix = (

@@ -20,6 +20,7 @@ import sys
 from importlib import metadata
 
 from app.errors import HoldtypeError
+from app.paths import frozen
 
 #: The command that adds a plugin, as hints name it.
 INSTALL_COMMAND = "holdtype llm install"
@@ -27,11 +28,6 @@ INSTALL_COMMAND = "holdtype llm install"
 
 class PluginError(HoldtypeError):
     """A plugin cannot be installed or removed here."""
-
-
-def frozen() -> bool:
-    """Whether this is a packaged Holdtype (PyInstaller), which has no pip to add packages with."""
-    return bool(getattr(sys, "frozen", False))
 
 
 def install_hint(example: str = "llm-ollama") -> str:

@@ -155,11 +155,14 @@ def letters_of(text: str) -> str:
     >>> letters_of("Zürich"), letters_of("λ-calculus"), letters_of("__init__"), letters_of(".NET")
     ('zurich', 'λcalculus', 'init', 'dotnet')
     """
-    folded = text.casefold().lstrip()
-    if not folded.isascii():
-        folded = _MARKS.sub("", unicodedata.normalize("NFKD", folded))
+    folded = _without_accents(text.casefold().lstrip())
     prefix = "dot" if folded.startswith(".") else ""
     return prefix + _NOT_LETTERS.sub("", folded)
+
+
+def _without_accents(text: str) -> str:
+    """``text`` with each accented letter as its plain one ("Zürich" → "Zurich")."""
+    return text if text.isascii() else _MARKS.sub("", unicodedata.normalize("NFKD", text))
 
 
 _MARKS = re.compile(r"[\u0300-\u036f]")  # the accents NFKD splits from their letters
@@ -213,7 +216,7 @@ def plain_spelling(term: str) -> str:
     """
     if term.isascii():
         return term
-    plain = _MARKS.sub("", unicodedata.normalize("NFKD", term))
+    plain = _without_accents(term)
     return "".join(
         ch if (name := GREEK_NAMES.get(ch.lower())) is None else name if ch.islower() else name.title()
         for ch in plain

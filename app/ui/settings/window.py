@@ -58,6 +58,14 @@ def tab_name(page: SettingsTab) -> str:
     return page.title.replace("&&", "&")
 
 
+def _on_top(shown: Settings, mine: Settings, settings: Settings) -> Settings:
+    """``settings`` with what a page changed from ``shown`` (the settings it was filled with)
+    to ``mine`` put on top, validated: a change made meanwhile elsewhere stays."""
+    return Settings.model_validate(
+        merge_changes(shown.model_dump(), mine.model_dump(), settings.model_dump())
+    )
+
+
 class SettingsWindow(QWidget):
     """All settings, in tabs; changes apply live."""
 
@@ -211,10 +219,7 @@ class SettingsWindow(QWidget):
                 # while the user types a term; a dirty page is not refilled): put only what
                 # the user changed on the page on top, so both changes stay.
                 shown = page.shown or settings
-                mine = page.apply(shown).model_dump()
-                settings = Settings.model_validate(
-                    merge_changes(shown.model_dump(), mine, settings.model_dump())
-                )
+                settings = _on_top(shown, page.apply(shown), settings)
             except (ValueError, HoldtypeError) as exc:
                 why = describe_error(exc)
                 kept = self._saveable(page, shown, settings)
@@ -261,11 +266,7 @@ class SettingsWindow(QWidget):
         (:meth:`SettingsTab.apply_saveable`), or None when there are none."""
         try:
             kept = page.apply_saveable(shown)
-            if kept is None:
-                return None
-            return Settings.model_validate(
-                merge_changes(shown.model_dump(), kept.model_dump(), settings.model_dump())
-            )
+            return None if kept is None else _on_top(shown, kept, settings)
         except (ValueError, HoldtypeError):
             return None
 
