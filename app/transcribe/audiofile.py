@@ -71,6 +71,8 @@ def _wav_header_s(path: str) -> float | None:
     """
     import struct
 
+    if not Path(path).is_file():  # a pipe (<(sox ...)): read once already; opened again it waits
+        return None
     try:
         with open(path, "rb") as handle:
             head = handle.read(4096)
