@@ -1044,7 +1044,7 @@ def set_text(settings: Settings, key: str, text: str) -> Settings:
     try:
         return set_value(settings, key, parsed)
     except ConfigError as first:
-        if parsed == text or "nothing to take out" in str(first):
+        if parsed == text or isinstance(first, NothingToTakeOut):
             raise
         try:
             return set_value(settings, key, text)
@@ -1069,6 +1069,11 @@ def _is_section(key: str) -> bool:
             return False
         model = field.annotation
     return isinstance(model, type) and issubclass(model, BaseModel)
+
+
+class NothingToTakeOut(ConfigError):
+    """``none`` was given for an entry of a table setting that has no such entry: said as it
+    is, not read as the word "none" (which gave "unknown mode 'none'")."""
 
 
 def _entry_named(table: str, name: str, entries: dict[str, Any]) -> str:
@@ -1100,7 +1105,9 @@ def set_value(settings: Settings, key: str, value: Any) -> Settings:
     if table and isinstance(node, dict) and parts[-1] not in node:
         parts[-1] = _entry_named(".".join(parts[:-1]), parts[-1], node)
     if table and value is None and parts[-1] not in node:
-        raise ConfigError(f"{key} is not set, so there is nothing to take out (see `holdtype config show`)")
+        raise NothingToTakeOut(
+            f"{key} is not set, so there is nothing to take out (see `holdtype config show`)"
+        )
     if not isinstance(node, dict) or (parts[-1] not in node and not (table and value is not None)):
         raise ConfigError(f"unknown setting '{key}' (see `holdtype config show`)")
     if table and value is None:

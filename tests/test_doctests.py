@@ -38,6 +38,7 @@ MODULES = [
     "app.text.pipeline",
     "app.text.readings",
     "app.text.rules",
+    "app.transcribe.audiofile",
     "app.text.termfile",
     "app.text.vocabulary",
     "app.textfile",

@@ -37,7 +37,7 @@ import numpy as np
 
 from app.errors import AudioError
 from app.paths import ensure_dir, lock_held, pid_alive, replace_file
-from app.transcribe.audiofile import SAMPLE_RATE  # recorded at the rate Whisper takes
+from app.transcribe.audiofile import SAMPLE_RATE, wav_chunks  # recorded at the rate Whisper takes
 
 try:  # POSIX
     import fcntl
@@ -362,20 +362,17 @@ def read_spool(path: Path) -> np.ndarray:
         raise AudioError(f"cannot read the spool file {path}: {exc}") from exc
     if len(raw) < 12 or raw[:4] != b"RIFF" or raw[8:12] != b"WAVE":
         raise AudioError(f"{path} is not a WAV file")
-    offset = 12
     data_start = None
-    while offset + 8 <= len(raw):
-        chunk_id, size = struct.unpack_from("<4sI", raw, offset)
+    for chunk_id, at, _size in wav_chunks(raw):
         if chunk_id == b"fmt ":
-            channels, rate, bits = struct.unpack_from("<HI", raw, offset + 10) + struct.unpack_from(
-                "<H", raw, offset + 22
+            channels, rate, bits = struct.unpack_from("<HI", raw, at + 2) + struct.unpack_from(
+                "<H", raw, at + 14
             )
             if (channels, rate, bits) != (1, SAMPLE_RATE, 16):
                 raise AudioError(f"{path} is not 16-bit 16 kHz mono ({channels} ch, {rate} Hz, {bits} bit)")
         if chunk_id == b"data":
-            data_start = offset + 8
+            data_start = at
             break
-        offset += 8 + size + (size & 1)
     if data_start is None:
         raise AudioError(f"{path} has no audio data")
     usable = (len(raw) - data_start) // _SAMPLE_WIDTH * _SAMPLE_WIDTH

@@ -32,7 +32,7 @@ import regex
 from app.config import Rule
 from app.errors import RuleError
 from app.text.english import lower_inside_sentence
-from app.textfile import visible
+from app.textfile import is_hidden, visible
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ def validate_rule(rule: Rule) -> None:
     ):
         # (an escape sequence typed or pasted in: `vocab add` refuses such terms; a rule took it
         # into every dictation, where the window it went to read it as a key)
-        if any((ord(c) < 32 or 127 <= ord(c) < 160) and c not in allowed for c in text):
+        if any(is_hidden(c) and c not in allowed for c in text):
             raise RuleError(f"the rule's {what} {quoted(text)} holds a control character; leave it out")
     if rule.regex:
         try:

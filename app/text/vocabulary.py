@@ -900,10 +900,9 @@ def _stops_short(tokens: list[_Token], probe: _Probe, term: _Term) -> bool:
     """Whether the run ``probe`` is a term of several words but for its last or first word,
     which follows or comes before it as written ("talk python too" then "me", for Talk Python
     To Me): made the term, that word would be said twice ("Talk Python To Me me")."""
-    words = {w for reading in term.readings if len(reading) > 1 for w in (reading[0], reading[-1])}
     last = {reading[-1] for reading in term.readings if len(reading) > 1}
     first = {reading[0] for reading in term.readings if len(reading) > 1}
-    if not words:
+    if not last:  # (no reading of several words: nothing to stop short of)
         return False
     run = [t.letters for t in tokens[probe.start : probe.stop]]
     after = probe.stop < len(tokens) and tokens[probe.stop].letters in last and run[-1] not in last

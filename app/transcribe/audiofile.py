@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -78,18 +79,33 @@ def _wav_header_s(path: str) -> float | None:
             head = handle.read(4096)
     except OSError:
         return None
-    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-        return None
-    at, byte_rate = 12, 0
-    while at + 8 <= len(head):
-        chunk, size = head[at : at + 4], struct.unpack("<I", head[at + 4 : at + 8])[0]
-        if chunk == b"fmt " and at + 20 <= len(head):
-            byte_rate = struct.unpack("<I", head[at + 16 : at + 20])[0]
+    byte_rate = 0
+    for chunk, at, size in wav_chunks(head):
+        if chunk == b"fmt " and at + 12 <= len(head):
+            byte_rate = struct.unpack_from("<I", head, at + 8)[0]
         elif chunk == b"data":
             # (0 and 0xFFFFFFFF: a header written before the length was known, as pipes do)
             return size / byte_rate if byte_rate and 0 < size < 0xFFFFFFFF else None
-        at += 8 + size + (size & 1)
     return None
+
+
+def wav_chunks(raw: bytes) -> Iterator[tuple[bytes, int, int]]:
+    """The chunks of the RIFF/WAVE file whose first bytes are ``raw``, in order: each chunk's
+    id, where its content starts in ``raw``, and the size its header gives; none when ``raw``
+    is no WAV file.
+
+    >>> [(c, at, n) for c, at, n in wav_chunks(b"RIFF\\0\\0\\0\\0WAVEdata\\4\\0\\0\\0")]
+    [(b'data', 20, 4)]
+    """
+    import struct
+
+    if len(raw) < 12 or raw[:4] != b"RIFF" or raw[8:12] != b"WAVE":
+        return
+    at = 12
+    while at + 8 <= len(raw):
+        chunk, size = struct.unpack_from("<4sI", raw, at)
+        yield chunk, at + 8, size
+        at += 8 + size + (size & 1)
 
 
 def _decode_with_pyav(source: str | BinaryIO) -> tuple[np.ndarray, float | None]:
