@@ -250,33 +250,35 @@ def get_mode(name: str, user_dir: Path | None = None) -> Mode:
     return modes[name]
 
 
+def _load_user_file(name: str, user_dir: Path | None) -> tuple[Path, Mode | None, str] | None:
+    """The user's ``NAME.toml`` of mode ``name``: its path, the mode it loads as (None when it
+    does not load) and why not; None when there is no such file (or ``name`` is raw)."""
+    path = (user_dir if user_dir is not None else get_paths().modes_dir) / f"{name}.toml"
+    if name == RAW or not path.is_file():
+        return None
+    try:
+        return path, load_mode_file(path), ""
+    except ModeError as exc:
+        return path, None, str(exc)
+
+
 def unusable_modes(names: Iterable[str], user_dir: Path | None = None) -> dict[str, str]:
     """Of ``names`` (modes :func:`load_modes` gave), those a dictation cannot run, with why:
     the user's ``NAME.toml`` of a built-in mode does not load, and :func:`get_mode` reports it
     rather than run the built-in behind the user's back (``modes list`` listed the built-in)."""
-    user_dir = user_dir if user_dir is not None else get_paths().modes_dir
-    unusable: dict[str, str] = {}
-    for name in names:
-        path = user_dir / f"{name}.toml"
-        if name == RAW or not path.is_file():
-            continue
-        try:
-            load_mode_file(path)
-        except ModeError as exc:
-            unusable[name] = str(exc)
-    return unusable
+    loaded = {name: _load_user_file(name, user_dir) for name in names}
+    return {name: found[2] for name, found in loaded.items() if found is not None and found[1] is None}
 
 
 def broken_mode_reason(name: str, user_dir: Path | None = None) -> str:
     """What is wrong with the user's file of mode ``name``, which :func:`load_modes` did not
     give, or "" when there is no such file (the mode was deleted)."""
-    path = (user_dir if user_dir is not None else get_paths().modes_dir) / f"{name}.toml"
-    if name == RAW or not path.is_file():
+    found = _load_user_file(name, user_dir)
+    if found is None:
         return ""
-    try:
-        mode = load_mode_file(path)
-    except ModeError as exc:
-        return str(exc)
+    path, mode, error = found
+    if mode is None:
+        return error
     return f"mode file {path} names another mode, '{mode.name}'" if mode.name != name else ""
 
 
