@@ -49,6 +49,23 @@ def test_relevant_terms_hear_misheard_terms_and_skip_unrelated_speech() -> None:
     assert tech.relevant_terms(ordinary, SURE_BAR) == []
 
 
+def test_a_reading_that_spells_no_term_once_corrected_is_read_without_a_long_vocabulary() -> None:
+    # The speech set's long LJSpeech recording under the 60 tech terms: "Peter" and "therefor"
+    # come near Poetry and Terraform at the sure bar, but no term comes of them once corrected;
+    # kept under the prompt, that recording read 6 words worse than without the vocabulary.
+    tech = read_terms(Path(__file__).parent / "data" / "tech_vocabulary.txt")
+    pipeline = TextPipeline(VocabularySettings(terms=tech), [])
+    heard = "It was printed at Mainz by Peter Schoeffer, and it was natural therefor that the forms followed."
+    assert pipeline.vocabulary.relevant_terms(heard, SURE_BAR)  # near terms, on the sure bar
+    assert pipeline.apply_vocabulary(heard) == heard  # ... that correction does not take
+    for seconds in (10.0, 231.0):
+        look = pipeline.second_look(BASE, heard, seconds)
+        assert look is not None and look.replaces and look.options == BASE, look
+    # A reading that spells a term keeps the vocabulary (long audio: its one reading stands).
+    said = "It was printed at Mainz by Peter, and we deploy it with Terraform on Kubernetes."
+    assert pipeline.second_look(BASE, said, 231.0) is None
+
+
 def test_favoured_terms_are_named_last_and_the_newest_others_fill_the_room() -> None:
     vocab = Vocabulary(OLD + MANY)
     named = vocab.prompt_terms(PROMPT_BUDGET, count_tokens, favour=["pypi"])  # any casing
