@@ -31,6 +31,8 @@ from app.transcribe.whisper import (
         ("No, no, no, that is not what I meant.", False),  # three times: people say that
         ("Deploy the container to Kubernetes and point it at PostgreSQL.", False),
         ("The cat and the dog and the bird.", False),  # repeated, but not in a row
+        ("Build it for x86, 64, and Num64.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0", True),  # one word's parts
+        ("Bind it to 0.0.0.0 or to 127.0.0.1, version 1.1.1.1.", False),  # four parts at most
         ("", False),
     ],
 )

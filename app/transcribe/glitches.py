@@ -9,6 +9,7 @@ of the prompt's terms (:func:`list_like`), or, given no speech, read its prompt 
 from __future__ import annotations
 
 import difflib
+import itertools
 import re
 
 # A second, not quite verbatim reading of the utterance (see repeat_start): more words than
@@ -19,6 +20,10 @@ RESTART_MIN_WORDS = 5
 RESTART_SIMILARITY = 0.75
 # A loop (see looping): a run of this many words said at least so many times in a row.
 LOOP_RUNS = ((1, 4), (2, 3), (3, 3))
+# ... or one word whose parts between marks repeat this many times in a row: with 127.0.0.1
+# and 0.0.0.0 in the prompt, "and arm sixty four" was read "and Num64.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0".
+# An address or a version has four parts at most.
+PART_LOOP = 6
 # A run of this many words or more, said twice in a row in mid-utterance (see said_twice).
 TWICE_MIN_WORDS = 4
 
@@ -125,9 +130,25 @@ def list_like(text: str) -> bool:
 
 def looping(text: str) -> bool:
     """True when Whisper got stuck: one word said four times in a row ("we'll, we'll, we'll,
-    we'll"), or a run of two or three words three times. A speaker may say "no, no, no";
-    hardly ever a word four times, or a phrase three times, in a dictated sentence."""
-    return loop_excess(text) > 0
+    we'll"), or a run of two or three words three times, or a part of one word between marks
+    six times (".0.0.0.0.0.0"). A speaker may say "no, no, no"; hardly ever a word four times,
+    or a phrase three times, in a dictated sentence.
+
+    >>> looping("Listen to 0.0.0.0 on port 8000."), looping("and Num64.0.0.0.0.0.0.0.0.0")
+    (False, True)
+    """
+    return loop_excess(text) > 0 or any(_parts_loop(word) for word in text.split())
+
+
+def _parts_loop(word: str) -> bool:
+    """Whether ``word`` has one part between marks :data:`PART_LOOP` times in a row."""
+    parts = [p for p in _TOKEN.split(word.casefold()) if p]
+    run = 1
+    for before, part in itertools.pairwise(parts):
+        run = run + 1 if part == before else 1
+        if run >= PART_LOOP:
+            return True
+    return False
 
 
 def loop_excess(text: str) -> int:
