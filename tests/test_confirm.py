@@ -14,7 +14,7 @@ import pytest
 from app.bench.jargon import held
 from app.config import ModelSettings, VocabularySettings
 from app.text.pipeline import TextPipeline
-from app.text.vocabulary import NEAR_MISS_BAR, Vocabulary
+from app.text.vocabulary import NEAR_MISS_BAR, NearMiss, Vocabulary
 from app.transcribe.audiofile import SAMPLE_RATE, load_audio
 from app.transcribe.whisper import LONG_FORM_S, DecodeOptions, WhisperTranscriber
 from tests.fixtures.speech import Speak
@@ -134,6 +134,29 @@ def test_whisper_scores_what_was_said_above_what_was_not(speak: Speak, whisper: 
 def test_audio_past_one_window_is_not_scored(whisper: WhisperTranscriber) -> None:
     long = np.zeros(int((LONG_FORM_S + 1) * SAMPLE_RATE), np.float32)
     assert whisper.score_texts(long, ["anything"]) is None
+
+
+class _CountingVocabulary(Vocabulary):
+    """The real vocabulary, counting how often near misses are looked for (a spy, no fake)."""
+
+    looked = 0
+
+    def near_misses(self, text: str, limit: int = 4) -> list[NearMiss]:
+        self.looked += 1
+        return super().near_misses(text, limit)
+
+
+def test_near_misses_are_not_looked_for_in_audio_past_one_window(whisper: WhisperTranscriber) -> None:
+    # Nothing can score them there: looking cost 7 s in an hour's transcript with 60 terms.
+    pipeline = TextPipeline(VocabularySettings(terms=["Pulumi", "Ansible"]), [])
+    pipeline.vocabulary = spy = _CountingVocabulary(["Pulumi", "Ansible"])
+    heard = "The cluster is provisioned with Yolumi."
+    short = np.zeros(int(5 * SAMPLE_RATE), np.float32)
+    pipeline.confirm(whisper, short, heard)
+    assert spy.looked == 1  # (within one window, it is looked for)
+    long = np.zeros(int((LONG_FORM_S + 1) * SAMPLE_RATE), np.float32)
+    assert pipeline.confirm(whisper, long, heard) == heard
+    assert spy.looked == 1
 
 
 @pytest.mark.slow

@@ -512,7 +512,9 @@ class TextPipeline:
         if not self.settings.autocorrect or not self.vocabulary or not heard.strip():
             return heard
         score = getattr(transcriber, "score_texts", None)
-        if score is None:
+        if score is None or len(audio) > LONG_FORM_S * SAMPLE_RATE:
+            # (no score for audio over one window: looking for near misses in an hour's
+            # transcript took 7 s with 60 terms, 31 s with 1000, all for nothing)
             return heard
         misses = self.vocabulary.near_misses(heard)
         if not misses:
