@@ -8,6 +8,7 @@ gives a coarse English sound key, so that "sigh kit learn" and "scikit-learn" me
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import unicodedata
@@ -102,19 +103,9 @@ def number_readings(digits: str) -> list[str]:
     return list(dict.fromkeys(readings))
 
 
-def sound_key(text: str) -> str:
-    """A coarse English sound key: similar-sounding spellings give equal or close keys.
-
-    Vowel groups merge into ``a``; ``ph`` → ``f``; soft ``c`` → ``s``; ``ck``/``q``/hard ``c``
-    → ``k``; silent ``gh``, initial ``ps``/``kn``/``wr`` simplified; doubled letters merged.
-
-    >>> sound_key("sigh kit learn") == sound_key("scikit-learn")
-    True
-    """
-    s = re.sub(r"\d+", lambda m: number_words(m.group()), text.lower())
-    s = re.sub(r"[^a-z]", "", s)
-    if not s:
-        return ""
+# sound_key's rewrites, in order (compiled once: the key is asked for every run of words).
+_SOUND_RULES = tuple(
+    (re.compile(pattern), repl)
     for pattern, repl in (
         (r"^ps", "s"),
         (r"^kn", "n"),
@@ -139,10 +130,31 @@ def sound_key(text: str) -> str:
         (r"wh", "w"),
         (r"y", "i"),
         (r"(?<=[^aeiou])e$", ""),
-    ):
-        s = re.sub(pattern, repl, s)
+    )
+)
+_DIGITS = re.compile(r"\d+")
+_NOT_LETTER = re.compile(r"[^a-z]")
+_DOUBLED = re.compile(r"(.)\1+")
+
+
+@functools.lru_cache(maxsize=65536)
+def sound_key(text: str) -> str:
+    """A coarse English sound key: similar-sounding spellings give equal or close keys.
+
+    Vowel groups merge into ``a``; ``ph`` → ``f``; soft ``c`` → ``s``; ``ck``/``q``/hard ``c``
+    → ``k``; silent ``gh``, initial ``ps``/``kn``/``wr`` simplified; doubled letters merged.
+
+    >>> sound_key("sigh kit learn") == sound_key("scikit-learn")
+    True
+    """
+    s = _DIGITS.sub(lambda m: number_words(m.group()), text.lower())
+    s = _NOT_LETTER.sub("", s)
+    if not s:
+        return ""
+    for pattern, repl in _SOUND_RULES:
+        s = pattern.sub(repl, s)
     s = _VOWELS.sub("a", s)
-    return re.sub(r"(.)\1+", r"\1", s)
+    return _DOUBLED.sub(r"\1", s)
 
 
 def letters_of(text: str) -> str:

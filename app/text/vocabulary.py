@@ -770,7 +770,8 @@ class Vocabulary:
                 not (common_word(t.text) or known_name(t.text)) for t in tokens[probe.start : probe.stop]
             )
             looked_up = self._lookup(probe, 100 * _NEAR_FLOORS[1] if unknown else _LOOKUP_CUTOFF)
-            terms = [*looked_up, *(t for t in self._short_terms if t not in looked_up)]
+            seen = {id(t) for t in looked_up}  # (by identity: comparing the dataclasses cost seconds)
+            terms = [*looked_up, *(t for t in self._short_terms if id(t) not in seen)]
             if probe.contraction:
                 terms = [t for t in terms if t.apostrophe]
             if any(self._score(probe, term) > 0 for term in terms):
