@@ -374,3 +374,90 @@ def test_install_writes_the_menu_entry_for_any_prefix(tmp_path: Path) -> None:
             text=True,
         )
         assert valid.returncode == 0, valid.stdout + valid.stderr
+
+
+def _checkout_with_a_venv(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A copy of setup.sh in a checkout (its path with a space) whose .venv is there already:
+    STUBS for its Python (every pip call succeeds, nothing is installed) and its ``holdtype``
+    launcher (says it ran). The environment is a machine without apt (a PATH of the few tools
+    setup.sh uses, none of apt's), a FAKE python3 for the version check, HOME a scratch one."""
+    checkout = tmp_path / "sp ace" / "checkout"
+    (checkout / "packaging" / "linux").mkdir(parents=True)
+    shutil.copy(PACKAGING / "linux" / "setup.sh", checkout / "packaging" / "linux")
+    venv_bin = checkout / ".venv" / "bin"
+    venv_bin.mkdir(parents=True)
+    (venv_bin / "python").write_text("#!/bin/sh\nexit 0\n")
+    (venv_bin / "holdtype").write_text('#!/bin/sh\necho "holdtype stub $*"\n')
+    python = tmp_path / "python3"
+    python.write_text("#!/bin/sh\nexit 0\n")
+    for stub in (venv_bin / "python", venv_bin / "holdtype", python):
+        stub.chmod(0o755)
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    for tool in ("id", "dirname", "grep", "ln", "mkdir", "readlink"):
+        (tools / tool).symlink_to(shutil.which(tool) or f"/usr/bin/{tool}")
+    env = {"PATH": str(tools), "PYTHON": str(python), "HOME": str(tmp_path / "home"), "SHELL": "/bin/bash"}
+    return checkout, env
+
+
+def _set_up(checkout: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    script = checkout / "packaging" / "linux" / "setup.sh"
+    done = subprocess.run(["/bin/bash", str(script)], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+def test_setup_makes_holdtype_a_command_and_says_how_to_reach_it(tmp_path: Path) -> None:
+    """After README's quick start `holdtype` was no command (only .venv/bin/holdtype was),
+    while README, the app's notices and its welcome name it; and the final message cut a
+    checkout path with a space in two when pasted ("Start it: /tmp/x/sp ace/.venv/bin/holdtype")."""
+    checkout, env = _checkout_with_a_venv(tmp_path)
+    launcher = checkout / ".venv" / "bin" / "holdtype"
+    link = tmp_path / "home" / ".local" / "bin" / "holdtype"
+    done = _set_up(checkout, env)  # ~/.local/bin is neither there nor on PATH
+    assert link.is_symlink() and link.readlink() == launcher, done.stderr
+    assert "to uninstall: rm ~/.local/bin/holdtype" in done.stderr
+    lines = done.stderr.splitlines()
+    said = next(i for i, line in enumerate(lines) if "is not on your PATH" in line)
+    # The line that fixes it, pasted into the user's shell: `holdtype` is found, now and later.
+    fix = lines[said + 1].strip()
+    found = subprocess.run(
+        ["/bin/bash", "-c", f"{fix}\ncommand -v holdtype"], env=env, capture_output=True, text=True
+    )
+    assert found.stdout.strip() == str(link), found.stderr
+    assert (tmp_path / "home" / ".bashrc").read_text() == 'export PATH="$HOME/.local/bin:$PATH"\n'
+    # The final message's command, pasted as it is, runs the launcher.
+    assert lines[-1].startswith("holdtype setup: ready. Start it: '"), lines[-1]
+    start = lines[-1].split("Start it: ", 1)[1].split("  (", 1)[0]
+    ran = subprocess.run(["/bin/bash", "-c", f"{start} doctor"], env=env, capture_output=True, text=True)
+    assert ran.stdout == "holdtype stub doctor\n", ran.stderr
+    # Set up again with ~/.local/bin on PATH: the link is kept and `holdtype` is the command.
+    again = _set_up(checkout, {**env, "PATH": f"{env['PATH']}:{link.parent}"})
+    assert link.readlink() == launcher and "linked already" in again.stderr
+    assert again.stderr.splitlines()[-1] == (
+        "holdtype setup: ready. Start it: holdtype  (check the machine: holdtype doctor)"
+    )
+
+
+def test_setup_leaves_a_holdtype_command_of_another_kind_alone(tmp_path: Path) -> None:
+    """The link is this checkout's to make, or to move from another checkout's .venv; the
+    release install.sh linked, or a file of the user's, is left as it is (and said so)."""
+    checkout, env = _checkout_with_a_venv(tmp_path)
+    launcher = checkout / ".venv" / "bin" / "holdtype"
+    link = tmp_path / "home" / ".local" / "bin" / "holdtype"
+    link.parent.mkdir(parents=True)
+    release = tmp_path / "home" / ".local" / "opt" / "holdtype" / "holdtype"
+    link.symlink_to(release)
+    done = _set_up(checkout, env)
+    assert link.readlink() == release and "left as it is" in done.stderr
+    assert f"Start it: '{launcher}'" in done.stderr.splitlines()[-1]  # the command is not this one
+    link.unlink()
+    link.write_text("#!/bin/sh\necho mine\n")
+    done = _set_up(checkout, env)
+    assert not link.is_symlink() and link.read_text() == "#!/bin/sh\necho mine\n"
+    assert "is a file of its own" in done.stderr
+    link.unlink()
+    link.symlink_to("/gone/old checkout/.venv/bin/holdtype")  # a checkout deleted since
+    done = _set_up(checkout, env)
+    assert link.readlink() == launcher, done.stderr
+    assert "it linked to /gone/old checkout/.venv/bin/holdtype" in done.stderr

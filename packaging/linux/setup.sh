@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Set up Holdtype from a source checkout on Debian/Ubuntu:
-# system packages (apt), a virtual environment in .venv, and Holdtype itself (editable).
+# system packages (apt), a virtual environment in .venv, Holdtype itself (editable), and the
+# `holdtype` command: a link ~/.local/bin/holdtype -> this checkout's .venv/bin/holdtype.
 #
 #   bash packaging/linux/setup.sh          # what the app needs
 #   bash packaging/linux/setup.sh --dev    # + test tools: Xvfb, PulseAudio, espeak-ng, llama.cpp
+#
+# To uninstall a checkout: rm ~/.local/bin/holdtype (the link), then delete the checkout
+# (settings and history stay in ~/.config/holdtype, ~/.local/share/holdtype, ~/.cache/holdtype).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -101,4 +105,87 @@ if (( DEV )); then
 else
   "${VPIP[@]}" -e "$ROOT"
 fi
-echo "holdtype setup: ready. Start it: $ROOT/.venv/bin/holdtype  (check the machine: $ROOT/.venv/bin/holdtype doctor)" >&2
+
+say() { echo "holdtype setup: $*" >&2; }
+
+# $1 as one word to paste into a shell: as it is when plain, else in single quotes (a checkout
+# path with a space was cut in two by copy-paste: "Start it: /tmp/x/sp ace/.venv/bin/holdtype").
+shell_word() {
+  if [[ "$1" =~ ^[A-Za-z0-9_./+:@%,=-]+$ ]]; then
+    printf '%s' "$1"
+  else
+    printf "'%s'" "${1//\'/\'\\\'\'}"
+  fi
+}
+
+# `holdtype` as a command, as README, the app's notices (`holdtype doctor`) and its welcome
+# ("run `holdtype` again") name it: ~/.local/bin/holdtype links to this checkout's launcher.
+# A link to another checkout's .venv is moved here; anything else there (the release that
+# install.sh links, a file of the user's) is left alone. Succeeds when the link is this one's.
+EXE="$ROOT/.venv/bin/holdtype"
+link_command() {
+  if [[ -z "${HOME:-}" ]]; then
+    say "HOME is not set: no \`holdtype\` command was linked"
+    return 1
+  fi
+  local bin_dir="$HOME/.local/bin"
+  local link="$bin_dir/holdtype"
+  local target
+  if [[ -L "$link" ]]; then
+    target=$(readlink "$link")
+    if [[ "$target" == "$EXE" ]]; then
+      say "the holdtype command is linked already: $(shell_word "$link") -> $(shell_word "$EXE")"
+      return 0
+    fi
+    case "$target" in
+      .venv/bin/holdtype | */.venv/bin/holdtype) ;;
+      *)
+        say "$link links to $target, not to a checkout's .venv: left as it is"
+        return 1
+        ;;
+    esac
+    if ! ln -sfn "$EXE" "$link"; then
+      say "could not change the link $link"
+      return 1
+    fi
+    say "linked $(shell_word "$link") -> $(shell_word "$EXE") (it linked to $target)"
+    return 0
+  fi
+  if [[ -e "$link" ]]; then
+    say "$link is a file of its own, not a link: left as it is"
+    return 1
+  fi
+  if ! mkdir -p "$bin_dir" || ! ln -s "$EXE" "$link"; then
+    say "could not link $link (is $bin_dir a writable folder?)"
+    return 1
+  fi
+  say "linked $(shell_word "$link") -> $(shell_word "$EXE") (to uninstall: rm ~/.local/bin/holdtype)"
+  return 0
+}
+
+COMMAND=""
+if link_command; then
+  case ":$PATH:" in
+    *":$HOME/.local/bin:"* | *":$HOME/.local/bin/:"*)
+      found=$(command -v holdtype || true)
+      if [[ -n "$found" && "$found" -ef "$HOME/.local/bin/holdtype" ]]; then
+        COMMAND="holdtype"
+      elif [[ -n "$found" ]]; then
+        say "note: \`holdtype\` runs $found, which comes before ~/.local/bin on your PATH"
+      fi
+      ;;
+    *)
+      case "${SHELL:-}" in
+        */zsh) rc="~/.zshrc" ;;
+        *) rc="~/.bashrc" ;;
+      esac
+      say "~/.local/bin is not on your PATH, so \`holdtype\` is not found yet; this line fixes it:"
+      echo "  echo 'export PATH=\"\$HOME/.local/bin:\$PATH\"' >> $rc && export PATH=\"\$HOME/.local/bin:\$PATH\"" >&2
+      ;;
+  esac
+fi
+if [[ -n "$COMMAND" ]]; then
+  say "ready. Start it: holdtype  (check the machine: holdtype doctor)"
+else
+  say "ready. Start it: $(shell_word "$EXE")  (check the machine: $(shell_word "$EXE") doctor)"
+fi
