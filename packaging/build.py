@@ -1,9 +1,11 @@
-"""Build Holdtype's installers with PyInstaller: ``python packaging/build.py``.
+"""Build Holdtype's installers with PyInstaller: ``.venv/bin/python packaging/build.py``.
 
 Run it with the Python of the environment Holdtype is installed in (``.venv/bin/python``); it
 freezes exactly what that environment holds. Steps:
 
-1. make sure PyInstaller is importable (installs ``pyinstaller`` into this environment if not);
+1. check that Holdtype and the packages it requires are installed in this Python (else stop,
+   naming the command to run instead), and that PyInstaller is importable (installs
+   ``pyinstaller`` into this environment if not);
 2. ``pyinstaller packaging/holdtype.spec`` → ``dist/holdtype/`` (one folder), plus
    ``dist/Holdtype.app`` on macOS;
 3. check that the frozen binary starts (``holdtype --version``), unless ``--no-smoke``;
@@ -58,6 +60,66 @@ def version() -> str:
 def arch() -> str:
     machine = platform.machine().lower()
     return {"amd64": "x86_64", "x64": "x86_64", "aarch64": "arm64"}.get(machine, machine or "unknown")
+
+
+def missing_packages() -> list[str]:
+    """Holdtype, or the packages it requires, that this Python does not have: the freeze takes
+    them from here. Run with another Python than the checkout's .venv one, the build installed
+    PyInstaller into it, then crashed inside PyInstaller ("No package metadata was found for llm")."""
+    from importlib import metadata
+
+    try:
+        requires = metadata.distribution("holdtype").requires or []
+    except metadata.PackageNotFoundError:
+        return ["holdtype"]
+    missing = []
+    for requirement in requires:
+        spec, _, marker = requirement.partition(";")
+        if marker.strip() and not _applies(marker):
+            continue
+        name = re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", spec.strip())
+        if name is None:
+            continue
+        try:
+            metadata.distribution(name.group())
+        except metadata.PackageNotFoundError:
+            missing.append(name.group())
+    return missing
+
+
+def _applies(marker: str) -> bool:
+    """Whether a requirement's environment marker holds here: an extra's never does (``dev`` is
+    not needed to build); another (``python_version < '3.11'``) is read by the ``packaging``
+    library, and without it not checked.
+
+    >>> _applies('extra == "dev"')
+    False
+    """
+    if "extra" in marker:
+        return False
+    try:
+        from packaging.markers import Marker
+    except ImportError:
+        return False
+    return Marker(marker).evaluate()
+
+
+def check_environment() -> None:
+    """Stop, in one line naming the command to run instead, when this Python lacks Holdtype
+    or a package it requires (before anything is installed into it)."""
+    missing = missing_packages()
+    if not missing:
+        return
+    named = ", ".join(missing[:4]) + (", ..." if len(missing) > 4 else "")
+    what = "Holdtype" if missing == ["holdtype"] else named
+    if sys.platform == "win32":
+        command, setup = r".venv\Scripts\python packaging\build.py", r"after .venv\Scripts\pip install -e ."
+    else:
+        command, setup = ".venv/bin/python packaging/build.py", "after bash packaging/linux/setup.sh"
+    raise SystemExit(
+        f"holdtype build: {sys.executable} has no {what} installed, and the build freezes what the "
+        f"Python running it has: run it with the checkout's, {command} ({setup})"
+    )
 
 
 def ensure_pyinstaller() -> None:
@@ -242,6 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     ver = version()
     dist, work = ROOT / "dist", ROOT / "build"  # PyInstaller adds /holdtype to the work path
     if not args.skip_build:
+        check_environment()
         ensure_pyinstaller()
         elapsed = run_pyinstaller(dist, work, args.clean)
         say(f"PyInstaller took {elapsed:.0f} s")

@@ -5,7 +5,8 @@
   pynput backends, llm's default plugins, the embedded model and the resources;
 - every lazily imported command module exists inside the ``app`` package and imports;
 - the Linux desktop entry passes ``desktop-file-validate`` (when desktop-file-utils is installed);
-- install.sh and build.py are at least syntactically sound.
+- install.sh and setup.sh do what they say in a scratch home; build.py stops at once when the
+  Python running it lacks Holdtype.
 """
 
 from __future__ import annotations
@@ -155,6 +156,24 @@ def test_build_script_reads_the_app_version() -> None:
         sys.path.remove(str(PACKAGING))
     assert build.version() == app.__version__
     assert build.SPEC == SPEC
+    assert build.missing_packages() == []  # this Python (the checkout's .venv) has them all
+
+
+def test_build_with_a_python_without_holdtype_stops_before_installing_anything(tmp_path: Path) -> None:
+    """`python packaging/build.py` with a Python other than the .venv's pip-installed PyInstaller
+    into it, then crashed inside PyInstaller: "No package metadata was found for llm"."""
+    bare = tmp_path / "bare python"  # a real Python without Holdtype (nor pip, to install with)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True, timeout=120)
+    python = bare / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+    before = sorted(p.name for p in bare.rglob("*"))
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    done = subprocess.run(
+        [str(python), str(PACKAGING / "build.py")], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 1 and len(done.stderr.splitlines()) == 1, done.stderr
+    assert done.stderr.startswith(f"holdtype build: {python} has no Holdtype installed"), done.stderr
+    assert "run it with the checkout's, .venv/bin/python packaging/build.py" in done.stderr
+    assert sorted(p.name for p in bare.rglob("*")) == before  # nothing installed into it
 
 
 def test_the_wheel_lists_every_package_and_carries_the_resources() -> None:
