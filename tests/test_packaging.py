@@ -295,6 +295,47 @@ def test_uninstall_waits_for_a_running_holdtype_and_names_the_folders_it_keeps(t
     assert kept == ["/u/conf/holdtype", "/u/data/holdtype", "/u/cache/holdtype"], done.stderr
 
 
+def test_the_install_keeps_an_uninstaller_that_needs_no_download(tmp_path: Path) -> None:
+    """README.txt said "remove it with ./install.sh --uninstall", a script only the download
+    had: the install folder keeps a copy now, which removes the install it is in (its PREFIX
+    too), and leaves a `holdtype` command that is not this install's."""
+    archive = _release_archive(tmp_path)
+    prefix = tmp_path / "my prefix"
+    home = tmp_path / "home"
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")}
+    installed = subprocess.run(
+        ["bash", str(archive / "install.sh")],
+        env={**env, "PREFIX": str(prefix)},
+        capture_output=True,
+        text=True,
+    )
+    assert installed.returncode == 0, installed.stderr
+    folder = prefix / "opt" / "holdtype"
+    uninstaller = folder / "uninstall.sh"
+    assert f"to uninstall: {uninstaller}" in installed.stderr
+    shutil.rmtree(archive)  # the download is gone
+    wrong = subprocess.run([str(uninstaller), "--bogus"], env=env, capture_output=True, text=True)
+    assert wrong.returncode == 2 and folder.is_dir(), wrong.stderr
+    done = subprocess.run([str(uninstaller)], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert not folder.exists() and not (prefix / "bin" / "holdtype").is_symlink()
+    assert not (prefix / "share" / "applications" / "holdtype.desktop").exists()
+    assert not (prefix / "share" / "icons" / "hicolor" / "256x256" / "apps" / "holdtype.png").exists()
+    assert "delete these to remove them too:" in done.stderr
+    # A `holdtype` that setup.sh linked to a checkout since is not this install's to remove.
+    archive = _release_archive(tmp_path)
+    assert subprocess.run(["bash", str(archive / "install.sh")], env=env, capture_output=True).returncode == 0
+    command = home / ".local" / "bin" / "holdtype"
+    command.unlink()
+    command.symlink_to("/src/.venv/bin/holdtype")
+    done = subprocess.run(
+        [str(home / ".local" / "opt" / "holdtype" / "uninstall.sh")], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0 and not (home / ".local" / "opt" / "holdtype").exists(), done.stderr
+    assert command.readlink() == Path("/src/.venv/bin/holdtype")
+    assert f"left {command}, which links to /src/.venv/bin/holdtype" in done.stderr
+
+
 def test_setup_refuses_a_python_older_than_3_10_before_it_installs_anything(tmp_path: Path) -> None:
     # A FAKE interpreter (no Python 3.9 here): it answers as a 3.8 would, and records each call.
     calls = tmp_path / "calls"

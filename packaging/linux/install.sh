@@ -6,10 +6,37 @@
 #   ./install.sh --uninstall  # remove all of that again (your settings and history stay)
 #
 # PREFIX=/some/dir ./install.sh uses /some/dir instead of ~/.local.
+#
+# The install keeps a copy of this script as ~/.local/opt/holdtype/uninstall.sh, so that the
+# download is not needed to uninstall: run there, it removes the install it is part of.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PREFIX="${PREFIX:-$HOME/.local}"
+UNINSTALL=0
+if [[ -f "$HERE/holdtype" ]]; then
+  # The copy in an install folder (beside the binary, where the archive has the folder
+  # holdtype/): it uninstalls that install, whatever PREFIX says now.
+  case "$HERE" in
+    */opt/holdtype) PREFIX="${HERE%/opt/holdtype}" ;;
+    *)
+      echo "holdtype install: $HERE is not an install folder (PREFIX/opt/holdtype); nothing was removed" >&2
+      exit 1
+      ;;
+  esac
+  case "${1:-}" in
+    "" | --uninstall) UNINSTALL=1 ;;
+    *)
+      echo "usage: $0   (removes the Holdtype installed in $HERE)" >&2
+      exit 2
+      ;;
+  esac
+elif [[ "${1:-}" == "--uninstall" ]]; then
+  UNINSTALL=1
+elif [[ $# -gt 0 ]]; then
+  echo "usage: $0 [--uninstall]" >&2
+  exit 2
+fi
 OPT="$PREFIX/opt/holdtype"
 BIN="$PREFIX/bin/holdtype"
 SHARE="$PREFIX/share"
@@ -23,7 +50,7 @@ refresh_caches() {
   command -v gtk-update-icon-cache >/dev/null && gtk-update-icon-cache -q -t "$SHARE/icons/hicolor" 2>/dev/null || true
 }
 
-if [[ "${1:-}" == "--uninstall" ]]; then
+if (( UNINSTALL )); then
   # A Holdtype running from here would lose its files under it (its About box, its icons and
   # the next dictation failed with tracebacks): it is asked to be quit first.
   running=""
@@ -44,8 +71,13 @@ if [[ "${1:-}" == "--uninstall" ]]; then
   if [[ -x "$OPT/holdtype" ]]; then
     kept=$("$OPT/holdtype" config paths 2>/dev/null | awk -F '\t' '$1 == "config" { sub(/\/[^\/]*$/, "", $2) } $1 == "config" || $1 == "data" || $1 == "cache" { print "  " $2 }') || kept=""
   fi
-  rm -rf "$OPT"
-  [[ -L "$BIN" ]] && rm -f "$BIN"
+  rm -rf "$OPT"  # (this script too, when it is the copy there: bash reads on from the open file)
+  # The command, when it is this install's (a source checkout's setup.sh may have linked its own)
+  removed_bin=""
+  if [[ -L "$BIN" && "$(readlink "$BIN")" == "$OPT/holdtype" ]]; then
+    rm -f "$BIN"
+    removed_bin="$BIN, "
+  fi
   rm -f "$DESKTOP" "$ICON"
   # "Start at login" (settings window) wrote this entry to run the binary just removed.
   AUTOSTART="${XDG_CONFIG_HOME:-$HOME/.config}/autostart/holdtype.desktop"
@@ -54,7 +86,10 @@ if [[ "${1:-}" == "--uninstall" ]]; then
     say "removed the start-at-login entry $AUTOSTART"
   fi
   refresh_caches
-  say "removed $OPT, $BIN, $DESKTOP and $ICON"
+  say "removed $OPT, $removed_bin$DESKTOP and $ICON"
+  if [[ -L "$BIN" ]]; then
+    say "left $BIN, which links to $(readlink "$BIN"), not to this install"
+  fi
   if [[ -n "$kept" ]]; then
     say "your settings, history and downloaded models are kept; delete these to remove them too:"
     printf '%s\n' "$kept" >&2
@@ -63,9 +98,6 @@ if [[ "${1:-}" == "--uninstall" ]]; then
     say "  ~/.local/share/holdtype and ~/.cache/holdtype, unless HOLDTYPE_HOME or XDG folders moved them)"
   fi
   exit 0
-elif [[ $# -gt 0 ]]; then
-  echo "usage: $0 [--uninstall]" >&2
-  exit 2
 fi
 
 if [[ ! -x "$HERE/holdtype/holdtype" ]]; then
@@ -77,6 +109,7 @@ fi
 mkdir -p "$PREFIX/opt" "$PREFIX/bin" "$SHARE/applications" "$(dirname "$ICON")"
 rm -rf "$OPT.new" "$OPT.old"
 cp -a "$HERE/holdtype" "$OPT.new"
+install -m 0755 "${BASH_SOURCE[0]}" "$OPT.new/uninstall.sh"  # uninstalls without the download
 [[ -e "$OPT" ]] && mv "$OPT" "$OPT.old"
 mv "$OPT.new" "$OPT"
 rm -rf "$OPT.old"
@@ -101,7 +134,7 @@ chmod 0644 "$DESKTOP"
 refresh_caches
 
 say "installed $("$OPT/holdtype" --version) in $OPT"
-say "command: $BIN; menu entry: $DESKTOP"
+say "command: $BIN; menu entry: $DESKTOP; to uninstall: $OPT/uninstall.sh"
 case ":$PATH:" in
   *":$PREFIX/bin:"*) ;;
   *) say "note: $PREFIX/bin is not on your PATH; add it, or run $OPT/holdtype" ;;
