@@ -609,6 +609,28 @@ def test_doctor_warns_when_the_active_mode_cannot_reach_its_model() -> None:
     assert "sk-not-a-real-key" not in with_key.stdout + with_key.stderr
 
 
+def test_doctor_checks_the_model_of_every_mode_a_key_or_an_app_runs() -> None:
+    # `doctor` said "[ok] llm: not used (mode raw)" with a key bound to mode clean and an app
+    # tied to mode email, and no model for either: every such dictation pasted the transcript.
+    assert holdtype("config", "set", "hotkey.mode_keys", '{"ctrl+caps_lock": "clean"}').returncode == 0
+    assert holdtype("config", "set", "modes.apps", '{"thunderbird": "email"}').returncode == 0
+    reached = "modes clean (hotkey.mode_keys ctrl+caps_lock), email (modes.apps thunderbird)"
+    unnamed = holdtype("doctor", env={"OPENAI_API_KEY": "", "DISPLAY": ""}).stdout
+    assert f"[warn] llm: no model picked for {reached}, and llm's default" in unnamed, unnamed
+    assert re.search(r"^       fix: holdtype config set llm\.model \S+$", unnamed, re.MULTILINE), unnamed
+    assert holdtype("config", "set", "llm.model", "gpt-4o-mini").returncode == 0
+    no_key = holdtype("doctor", env={"OPENAI_API_KEY": "", "DISPLAY": ""}).stdout
+    assert f"[warn] llm: {reached} use gpt-4o-mini, which has no API key" in no_key, no_key
+    write_llm_models([model_entry("holdtype-local", "http://127.0.0.1:9/v1")])
+    assert holdtype("config", "set", "llm.model", "holdtype-local").returncode == 0
+    local = holdtype("doctor", env={"OPENAI_API_KEY": "", "DISPLAY": ""}).stdout
+    assert f"[ok  ] llm: {reached} via holdtype-local" in local, local
+    # The mode in use is named as before, beside them.
+    assert holdtype("config", "set", "modes.active", "message").returncode == 0
+    both = holdtype("doctor", env={"OPENAI_API_KEY": "", "DISPLAY": ""}).stdout
+    assert f"[ok  ] llm: modes message, {reached.removeprefix('modes ')} via holdtype-local" in both, both
+
+
 def test_a_damaged_cache_is_a_warning_line_in_the_cli() -> None:
     folder = os.path.join(os.environ["HOLDTYPE_HOME"], "cache", "llm")
 

@@ -20,7 +20,7 @@ from app.system_packages import install_command
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from app.config import PasteSettings
+    from app.config import PasteSettings, Settings
     from app.insert.base import Backend
 
 
@@ -414,28 +414,84 @@ def _hotkey() -> Check:
     )
 
 
-def _llm() -> Check:
-    """The active mode's model: one the llm library knows, with its API key when it needs one.
-    A missing part is a warning: dictation then pastes the transcript (the mode's fallback)."""
+def _reached_modes(settings: Settings) -> dict[str, list[str]]:
+    """Each mode a dictation can run in, but raw, with where else than ``modes.active`` it is
+    chosen from: a key of ``hotkey.mode_keys``, an app of ``modes.apps``. A mode of these two
+    that there is none of is left out (the hotkey and mode apps lines name it)."""
+    from app.llm.modes import RAW, load_modes
+
+    reached: dict[str, list[str]] = {}
+    if settings.modes.active != RAW:
+        reached[settings.modes.active] = []
+    chosen = [
+        *((mode, f"hotkey.mode_keys {key}") for key, mode in settings.hotkey.mode_keys.items()),
+        *((mode, f"modes.apps {app}") for app, mode in settings.modes.apps.items()),
+    ]
+    known = load_modes() if chosen else {}
+    for mode, where in chosen:
+        if mode != RAW and mode in known:
+            reached.setdefault(mode, []).append(where)
+    return reached
+
+
+def _llm() -> list[Check]:
+    """The model of each mode a dictation can run in (the mode in use, those of
+    ``hotkey.mode_keys`` and ``modes.apps``): one the llm library knows, with its API key when
+    it needs one. A missing part is a warning, one line per model: dictation in those modes
+    then pastes the transcript (the mode's fallback)."""
     from app.errors import HoldtypeError
-    from app.llm.keys import set_key_hint
-    from app.llm.modes import get_mode
-    from app.llm.runner import PLUGIN_LOCK, NoModel, missing_key, pick_model
+    from app.llm.modes import Mode, get_mode
+    from app.llm.runner import NoModel, modes_model
 
     settings = load().settings
-    active = settings.modes.active
-    if active == "raw":
-        return Check("llm", True, "not used (mode raw)", required=False)
-    try:
-        mode = get_mode(active)
-    except HoldtypeError as exc:
-        return Check(
-            "llm", False, str(exc), "holdtype modes list; holdtype config set modes.active NAME", False
-        )
-    try:
-        model_id = pick_model(mode, settings)
-    except NoModel as exc:
-        return Check("llm", False, f"{exc}; dictation pastes the transcript", exc.fix, False)
+    reached = _reached_modes(settings)
+    if not reached:
+        return [Check("llm", True, f"not used (mode {settings.modes.active})", required=False)]
+    checks: list[Check] = []
+    by_model: dict[str | None, list[Mode]] = {}  # None: the modes that name no model
+    for name in reached:
+        try:
+            mode = get_mode(name)
+        except HoldtypeError as exc:
+            fix = "holdtype modes list"
+            if name == settings.modes.active:
+                fix += "; holdtype config set modes.active NAME"
+            checks.append(Check("llm", False, str(exc), fix, False))
+            continue
+        by_model.setdefault(mode.model, []).append(mode)
+    fine: list[str] = []
+    for model_id, modes in by_model.items():
+        what = _modes_named([mode.name for mode in modes], reached)
+        if model_id is None:
+            try:
+                model_id = modes_model(settings, what)
+            except NoModel as exc:
+                said = str(exc) if what in str(exc) else f"{what}: {exc}"
+                checks.append(Check("llm", False, f"{said}; dictation pastes the transcript", exc.fix, False))
+                continue
+        problem = _model_problem(model_id, what, len(modes))
+        if problem is None:
+            fine.append(f"{what} via {model_id}")
+        else:
+            checks.append(problem)
+    if fine:
+        checks.append(Check("llm", True, "; ".join(fine), required=False))
+    return checks
+
+
+def _modes_named(names: list[str], reached: dict[str, list[str]]) -> str:
+    """``names`` as the llm line says them, each with where it is chosen from when that is not
+    (only) ``modes.active``: "mode clean", "modes clean, email (modes.apps thunderbird)"."""
+    named = [f"{name} ({', '.join(reached[name])})" if reached[name] else name for name in names]
+    return ("mode " if len(names) == 1 else "modes ") + ", ".join(named)
+
+
+def _model_problem(model_id: str, what: str, count: int) -> Check | None:
+    """The warning for ``model_id``, which the modes ``what`` (``count`` of them) run on, when
+    the llm library does not know it or it has no API key; None when it is usable."""
+    from app.llm.keys import set_key_hint
+    from app.llm.runner import PLUGIN_LOCK, missing_key
+
     try:
         import llm
 
@@ -444,21 +500,22 @@ def _llm() -> Check:
     except Exception as exc:  # any plugin or key problem is reported, not raised
         from app.llm.setup import extra_models_file, extra_models_problem, llm_failure
 
+        detail = f"{what}: {llm_failure(exc)}"
         if extra_models_problem():
-            return Check("llm", False, llm_failure(exc), f"edit {extra_models_file()}", False)
-        return Check(
-            "llm", False, llm_failure(exc), f"holdtype llm models; {set_key_hint('<provider>')}", False
-        )
+            return Check("llm", False, detail, f"edit {extra_models_file()}", False)
+        return Check("llm", False, detail, f"holdtype llm models; {set_key_hint('<provider>')}", False)
     if needs:
-        detail = f"mode {active} uses {model_id}, which has no API key: dictation pastes the transcript"
+        uses = "uses" if count == 1 else "use"
+        detail = f"{what} {uses} {model_id}, which has no API key: dictation pastes the transcript"
         return Check("llm", False, detail, set_key_hint(needs), False)
-    return Check("llm", True, f"mode {active} via {model_id}", required=False)
+    return None
 
 
 def _mode_apps() -> list[Check]:
     """The modes tied to apps (``modes.apps``) exist, and this session can tell which app has
     the focus; no line when no app is tied to a mode. A problem is a warning: those apps get
-    the mode in use, or (an unknown mode) the plain transcript."""
+    the mode in use, or (an unknown mode) the plain transcript. (Whether their modes have a
+    model to run on is the llm line's: :func:`_llm`.)"""
     from app.insert.base import detect_backend
     from app.llm.modes import load_modes
 
@@ -512,7 +569,7 @@ def iter_checks() -> Iterator[Check]:
     yield _audio_within(AUDIO_CHECK_S)
     yield from _session()
     yield _hotkey()
-    yield _llm()
+    yield from _llm()
     yield from _mode_apps()
 
 
