@@ -101,6 +101,11 @@ def parse_salvaging(text: str) -> tuple[dict[str, Any], list[str]]:
 
     >>> parse_salvaging('[llm]\\nretries = 1\\n[vocabulary]\\nterms = ["NumPy"]\\n[llm]\\ntimeout_s = 20\\n')
     ({'llm': {'retries': 1, 'timeout_s': 20}, 'vocabulary': {'terms': ['NumPy']}}, [])
+
+    What is left out of the repeat is named by the table's own name:
+
+    >>> parse_salvaging('[vocabulary]\\nterms = ["NumPy"]\\n[vocabulary]\\nsensitivity = 0,5\\n')
+    ({'vocabulary': {'terms': ['NumPy']}}, ['vocabulary.sensitivity (line 4)'])
     """
     original = text.split("\n")
     lines = list(original)
@@ -134,7 +139,7 @@ def parse_salvaging(text: str) -> tuple[dict[str, Any], list[str]]:
             if what is None or len(dropped) == MAX_DROPS:
                 break
             if what:  # ("": a list mended, nothing of it left out)
-                dropped.append(what)
+                dropped.append(_named(what, again))
     assert first is not None
     raise first
 
@@ -235,6 +240,17 @@ def _repeated_table(line: str) -> str | None:
         return None
     name = _unquoted(header.group(2))
     return name if "." not in name else None
+
+
+def _named(what: str, again: dict[str, str]) -> str:
+    """``what`` (a statement left out: "holdtype-repeated-0.sensitivity (line 14)") with the
+    name of a stand-in table put back to the name of the table it repeats ("vocabulary...").
+
+    >>> _named("holdtype-repeated-0.sensitivity (line 14)", {"holdtype-repeated-0": "vocabulary"})
+    'vocabulary.sensitivity (line 14)'
+    """
+    table, dot, rest = what.partition(".")
+    return again[table] + dot + rest if dot and table in again else what
 
 
 def _merged(data: dict[str, Any], again: dict[str, str]) -> dict[str, Any]:

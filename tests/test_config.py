@@ -600,6 +600,24 @@ def test_a_table_declared_twice_is_read_as_one() -> None:
     assert load_settings(path).settings.vocabulary.terms == ["Kubernetes"]  # saved back, readable
 
 
+def test_a_bad_value_in_a_repeated_table_is_named_by_its_setting() -> None:
+    """Left out of a table declared twice, "sensitivity = 0,5" was named by a stand-in of the
+    salvage's own: "kept the rest of it, without: holdtype-repeated-0.sensitivity (line 5)"."""
+    path = get_paths().config_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        '[vocabulary]\nterms = ["PyPI"]\n[llm]\nretries = 1\n'
+        '[vocabulary]\nsensitivity = 0,5\nterms = [\n  "PyPI,\n  "NumPy",\n]\n'
+        "[llm]\nretries = two\n"
+    )
+    result = load_settings(path)
+    assert result.settings.vocabulary.terms == ["NumPy"] and result.settings.llm.retries == 1
+    assert result.problem and result.problem.endswith(
+        "without: vocabulary.sensitivity (line 6), vocabulary.terms (line 8), llm.retries (line 12)."
+    ), result.problem
+    assert "holdtype-repeated" not in result.problem
+
+
 def test_a_file_saved_in_a_legacy_encoding_keeps_its_settings() -> None:
     """ "café" typed in an editor set to Windows-1252: one byte that is no UTF-8 cost every
     setting."""

@@ -43,6 +43,7 @@ MODULES = [
     "app.text.vocabulary",
     "app.textfile",
     "app.tomledit",
+    "app.toml_salvage",
     "app.transcribe.gaps",
     "app.transcribe.glitches",
     "app.transcribe.models",
