@@ -809,10 +809,10 @@ class Engine:
         """The embedded model, loaded in place of ``missing``, which is not on this machine
         (removed, or chosen before it was downloaded): dictation stayed broken, at every start,
         until it was downloaded again. Raises ``exc`` when it is the embedded one itself."""
-        from app.transcribe.models import EMBEDDED, english_only_note
+        from app.transcribe.models import EMBEDDED, embedded_stands_in
 
-        if missing.name == EMBEDDED or english_only_note(EMBEDDED, missing.settings.language):
-            raise exc  # (an English-only model would write speech of another language as English)
+        if not embedded_stands_in(missing.name, missing.settings.language):
+            raise exc
         embedded = WhisperTranscriber(missing.settings.model_copy(update={"name": EMBEDDED}))
         embedded.load()
         if self._transcriber is missing:  # (unless new settings chose another meanwhile)

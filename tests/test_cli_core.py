@@ -372,6 +372,27 @@ def test_a_chosen_model_not_downloaded_is_a_warning_with_a_way_back_offline() ->
     assert "* base.en" in listed.stdout and "dictation uses the embedded tiny.en" in listed.stderr
 
 
+def test_transcribe_uses_the_embedded_model_while_the_configured_one_is_not_downloaded(speak) -> None:
+    # `transcribe FILE` failed with "model 'base.en' is not downloaded yet" (exit 1) where
+    # dictation and the tray go on with the embedded tiny.en ("gives way to the embedded one").
+    wav = speak("Please close the door.", speed=150)
+    assert holdtype("config", "set", "model.name", "base.en").returncode == 0
+    result = holdtype("transcribe", "--json", str(wav))
+    assert result.returncode == 0, result.stderr
+    (row,) = [json.loads(line) for line in result.stdout.splitlines()]
+    assert row["model"] == "tiny.en" and "door" in row["text"].lower(), row
+    assert result.stderr.splitlines() == [
+        "warning: model 'base.en' is not downloaded yet; run: holdtype models download base.en; "
+        "the embedded tiny.en is used until then"
+    ]
+    # Asked for by name, it is not replaced: an error, as before.
+    _one_line_error(holdtype("transcribe", "--model", "base.en", str(wav)), "'base.en' is not downloaded yet")
+    # Nor for speech of another language, which the English-only tiny.en would write as English.
+    assert holdtype("config", "set", "model.name", "large-v3").returncode == 0
+    assert holdtype("config", "set", "model.language", "de").returncode == 0
+    _one_line_error(holdtype("transcribe", str(wav)), "'large-v3' is not downloaded yet")
+
+
 def test_an_entry_of_a_table_setting_is_added_and_taken_out_on_its_own() -> None:
     # `config set modes.apps.firefox clean` changed an entry already there, but a new one was
     # "unknown setting 'modes.apps.firefox'": the whole table had to be given as JSON.

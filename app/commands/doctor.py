@@ -160,7 +160,7 @@ def _model() -> Check:
         if name not in models.REGISTRY:  # a folder that is gone, or a typo
             fix = "holdtype models list; holdtype config set model.name tiny.en (or a model folder)"
             return Check("model", False, str(exc), fix)
-        if not models.english_only_note(models.EMBEDDED, settings.model.language):
+        if models.embedded_stands_in(name, settings.model.language):
             # Dictation uses the embedded model until this one is downloaded: a warning, with
             # the way back that works offline too.
             detail = (

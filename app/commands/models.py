@@ -50,7 +50,7 @@ def models_list(as_json: bool) -> None:
             f"{mark} {info.name:<16} {info.size_mb:>5} MB  {info.speed:<20} {info.accuracy:<10} {state}"
         )
     missing = current in registry.REGISTRY and not registry.is_installed(current)
-    if missing and not as_json and not registry.english_only_note(registry.EMBEDDED, cfg.model.language):
+    if missing and not as_json and registry.embedded_stands_in(current, cfg.model.language):
         click.echo(
             f"note: {current} is chosen but not downloaded: dictation uses the embedded "
             f"{registry.EMBEDDED} until `holdtype models download {current}`",

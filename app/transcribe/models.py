@@ -96,6 +96,19 @@ def english_only_note(model: str, language: str | None) -> str | None:
     return f"{model} understands English only; a multilingual model: {multilingual}"
 
 
+def embedded_stands_in(name: str, language: str | None) -> bool:
+    """Whether the embedded model is used in place of the model ``name`` while that one is not
+    on this machine (removed, or chosen before it was downloaded): dictation, the tray and
+    ``transcribe`` go on with it rather than stop. Not when ``name`` is the embedded one
+    itself, nor for speech of another language than English, which the English-only embedded
+    model would write as English.
+
+    >>> embedded_stands_in("base.en", None), embedded_stands_in("large-v3", "de")
+    (True, False)
+    """
+    return name != EMBEDDED and english_only_note(EMBEDDED, language) is None
+
+
 # (bytes done, bytes total or 0 if unknown) -> None
 ProgressCallback = Callable[[int, int], None]
 
