@@ -90,6 +90,8 @@ def test_download_without_network_fails_clearly_and_leaves_nothing(monkeypatch) 
     assert seen and seen[0][0] == 0  # progress was reported before the failure
     assert not models.downloaded_path("base.en").exists()
     assert not models.downloaded_path("base.en").with_name("base.en.partial").exists()
+    # nor its lock file (an empty base.en.lock was left in the models folder)
+    assert not models.downloaded_path("base.en").with_name("base.en.lock").exists()
     assert models.is_installed("tiny.en")
 
 
@@ -251,6 +253,7 @@ def test_a_second_download_of_a_model_being_downloaded_is_refused(monkeypatch) -
     _ServesEmbedded.gate.clear()
     _ServesEmbedded.asked_for_model.clear()
     outcome: list[object] = []
+    lock = models.downloaded_path("base.en").with_name("base.en.lock")
     with serving(_ServesEmbedded, monkeypatch):
         first = threading.Thread(target=lambda: outcome.append(models.download("base.en")), daemon=True)
         first.start()
@@ -259,10 +262,12 @@ def test_a_second_download_of_a_model_being_downloaded_is_refused(monkeypatch) -
             with pytest.raises(ModelError, match=r"'base\.en' is being downloaded by another"):
                 models.download("base.en")
             assert models.downloaded_path("base.en").with_name("base.en.partial").is_dir()  # untouched
+            assert lock.is_file()  # the refused one leaves the lock it did not get
         finally:
             _ServesEmbedded.gate.set()
             first.join(60)
     assert outcome == [models.downloaded_path("base.en")]
+    assert not lock.exists()  # gone with its holder
     assert models.is_installed("base.en")
     assert models.download("base.en") == models.downloaded_path("base.en")  # installed: no lock
 

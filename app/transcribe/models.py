@@ -26,7 +26,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
 
 from app.errors import ModelError, ModelMissing, short_reason
 from app.paths import ensure_dir, get_paths, lock_within
@@ -259,9 +259,8 @@ def _download_lock(name: str) -> Iterator[None]:
     terminals) wrote into the same ``.partial`` folder and removed it under each other."""
     folder = ensure_dir(downloaded_path(name).parent)
     lock_path = folder / f"{name}.lock"
-    handle = os.fdopen(os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600), "r+", encoding="utf-8")
+    handle, taken = _take_lock(lock_path)
     try:
-        taken = lock_within(handle, 0)
         if taken is False:
             raise ModelError(
                 f"model '{name}' is being downloaded by another Holdtype process; wait for it "
@@ -271,7 +270,35 @@ def _download_lock(name: str) -> Iterator[None]:
             log.debug("cannot lock %s; downloading unguarded", lock_path)
         yield
     finally:
+        if taken:
+            # The file goes with the lock: a download that failed (no network) left an empty
+            # base.en.lock in the models folder. Removed while held, by its one holder: another
+            # process that opened it meanwhile opens it again once it has the lock (_take_lock).
+            with contextlib.suppress(OSError):
+                lock_path.unlink()
         handle.close()
+
+
+def _take_lock(lock_path: Path) -> tuple[IO[str], bool | None]:
+    """Open the lock file ``lock_path`` (made if need be) and take its lock without waiting,
+    as :func:`~app.paths.lock_within` says it went. A lock got on a file its holder removed
+    as it let go guards nothing (a third process makes a new one): that file is opened again."""
+    tries = 10  # (removed under it ten times over: kept, as good as unguarded)
+    while True:
+        handle = os.fdopen(os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600), "r+", encoding="utf-8")
+        taken = lock_within(handle, 0)
+        tries -= 1
+        if not taken or not tries or _same_file(handle, lock_path):
+            return handle, taken
+        handle.close()
+
+
+def _same_file(handle: IO[str], path: Path) -> bool:
+    """Whether the file open as ``handle`` is the one at ``path`` still."""
+    try:
+        return os.path.samestat(os.fstat(handle.fileno()), os.stat(path))
+    except OSError:
+        return False
 
 
 def _download_into(
