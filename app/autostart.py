@@ -24,7 +24,7 @@ from typing import Any
 from xml.parsers.expat import ExpatError
 
 from app.errors import AutostartError
-from app.paths import HOME_ENV, frozen, resources_dir
+from app.paths import HOME_ENV, LLM_HOME_ENV, frozen, resources_dir
 
 log = logging.getLogger(__name__)
 
@@ -82,12 +82,18 @@ def launch_command() -> list[str]:
     return [python, "-m", "app"]
 
 
-def _home() -> str | None:
-    """The ``HOLDTYPE_HOME`` this Holdtype runs with, which the started one must use too, as
-    the folder it names: a relative one was written as it was, and read at login against
-    another working folder (the home), another settings and history folder."""
-    home = os.environ.get(HOME_ENV)
-    return str(Path(home).expanduser().resolve()) if home else None
+def _environment() -> dict[str, str]:
+    """The variables that move this Holdtype's folders, which the started one must get too:
+    ``HOLDTYPE_HOME`` (settings, history, models) and ``LLM_USER_PATH`` (llm's API keys and
+    models: without it the modes' model or its key was not found at login), each set as the
+    folder it names: a relative one was written as it was, and read at login against another
+    working folder (the home), another settings and history folder."""
+    found: dict[str, str] = {}
+    for name in (HOME_ENV, LLM_HOME_ENV):
+        value = os.environ.get(name)
+        if value:
+            found[name] = str(Path(value).expanduser().resolve())
+    return found
 
 
 _EXEC_RESERVED = set(" \t\n\"'\\><~|&;$*?#()`")
@@ -138,10 +144,10 @@ def set_desktop_entry(enabled: bool) -> Path | None:
         path.unlink(missing_ok=True)
         return None
     path.parent.mkdir(parents=True, exist_ok=True)
-    home = _home()
     command = launch_command()
-    if home:
-        command = ["env", f"{HOME_ENV}={home}", *command]
+    environment = _environment()
+    if environment:
+        command = ["env", *(f"{name}={value}" for name, value in environment.items()), *command]
     path.write_text(
         "[Desktop Entry]\n"
         "Type=Application\n"
@@ -156,11 +162,11 @@ def set_desktop_entry(enabled: bool) -> Path | None:
     return path
 
 
-def launch_agent(command: list[str], home: str | None) -> dict[str, Any]:
-    """The LaunchAgent that runs ``command`` once at login (with ``HOLDTYPE_HOME=home`` when
-    given). No ``KeepAlive``: Quit from the menu bar must leave Holdtype quit.
+def launch_agent(command: list[str], environment: dict[str, str]) -> dict[str, Any]:
+    """The LaunchAgent that runs ``command`` once at login (with the variables of
+    ``environment`` set). No ``KeepAlive``: Quit from the menu bar must leave Holdtype quit.
 
-    >>> launch_agent(["/Applications/Holdtype.app/Contents/MacOS/holdtype"], None)["RunAtLoad"]
+    >>> launch_agent(["/Applications/Holdtype.app/Contents/MacOS/holdtype"], {})["RunAtLoad"]
     True
     """
     agent: dict[str, Any] = {
@@ -169,8 +175,8 @@ def launch_agent(command: list[str], home: str | None) -> dict[str, Any]:
         "RunAtLoad": True,
         "ProcessType": "Interactive",  # a UI app: not throttled like a background daemon
     }
-    if home:
-        agent["EnvironmentVariables"] = {HOME_ENV: home}
+    if environment:
+        agent["EnvironmentVariables"] = dict(environment)
     return agent
 
 
@@ -182,7 +188,7 @@ def set_launch_agent(enabled: bool) -> Path | None:
         path.unlink(missing_ok=True)
         return None
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(plistlib.dumps(launch_agent(launch_command(), _home())))
+    path.write_bytes(plistlib.dumps(launch_agent(launch_command(), _environment())))
     return path
 
 
@@ -198,15 +204,15 @@ def run_command_line(command: list[str]) -> str:
 
 def set_run_value(enabled: bool) -> str | None:
     """Write or remove the Windows Run value; return the value's name (:data:`RUN_ENTRY`) when
-    written. The Run key has no place for an environment variable: a ``HOLDTYPE_HOME`` in
-    effect now is not passed on (a warning says so), and the entry is written all the same."""
-    home = _home()
-    if enabled and home:
+    written. The Run key has no place for an environment variable: a ``HOLDTYPE_HOME`` or
+    ``LLM_USER_PATH`` in effect now is not passed on (a warning says so), and the entry is
+    written all the same."""
+    environment = _environment()
+    if enabled and environment:
         log.warning(
-            "the Windows start-at-login entry cannot pass %s=%s: Holdtype started at sign-in "
+            "the Windows start-at-login entry cannot pass %s: Holdtype started at sign-in "
             "uses the default folders",
-            HOME_ENV,
-            home,
+            " ".join(f"{name}={value}" for name, value in environment.items()),
         )
     command = run_command_line(launch_command()) if enabled else None
     _write_run_value(command)

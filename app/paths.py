@@ -25,6 +25,8 @@ from app.errors import HoldtypeError
 
 APP_NAME = "holdtype"
 HOME_ENV = "HOLDTYPE_HOME"
+#: The llm library's variable for its folder (keys, aliases, models): see :func:`llm_user_dir`.
+LLM_HOME_ENV = "LLM_USER_PATH"
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +133,7 @@ def llm_user_dir() -> Path:
     """The llm library's folder (its key store ``keys.json``, aliases, models): ``LLM_USER_PATH``,
     else llm's app folder, found as ``llm.user_dir()`` finds it without importing llm (a
     quarter of a second)."""
-    folder = os.environ.get("LLM_USER_PATH")
+    folder = os.environ.get(LLM_HOME_ENV)
     if not folder:
         import click
 

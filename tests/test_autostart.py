@@ -38,7 +38,7 @@ BUNDLED = "/Applications/Holdtype.app/Contents/MacOS/holdtype"
 
 
 def test_the_launch_agent_runs_holdtype_once_at_login_and_survives_a_plist_round_trip() -> None:
-    agent = launch_agent([BUNDLED], "/Users/a b/holdtype home")
+    agent = launch_agent([BUNDLED], {"HOLDTYPE_HOME": "/Users/a b/holdtype home"})
     assert plistlib.loads(plistlib.dumps(agent)) == {
         "Label": "org.holdtype.Holdtype",
         "ProgramArguments": [BUNDLED],
@@ -46,7 +46,7 @@ def test_the_launch_agent_runs_holdtype_once_at_login_and_survives_a_plist_round
         "ProcessType": "Interactive",
         "EnvironmentVariables": {"HOLDTYPE_HOME": "/Users/a b/holdtype home"},
     }  # no KeepAlive: Quit from the menu bar leaves Holdtype quit
-    plain = plistlib.loads(plistlib.dumps(launch_agent(["/venv/bin/python", "-m", "app"], None)))
+    plain = plistlib.loads(plistlib.dumps(launch_agent(["/venv/bin/python", "-m", "app"], {})))
     assert plain["ProgramArguments"] == ["/venv/bin/python", "-m", "app"]
     assert "EnvironmentVariables" not in plain and "KeepAlive" not in plain
 
@@ -65,6 +65,7 @@ def test_the_launch_agent_is_written_to_the_users_launch_agents_and_removed(  # 
     mac_home.mkdir(parents=True)
     monkeypatch.setenv("HOME", str(mac_home))  # Path.home(): where ~/Library/LaunchAgents is
     holdtype_home = os.environ["HOLDTYPE_HOME"]  # each test's own (tests/conftest.py)
+    llm_home = os.environ["LLM_USER_PATH"]  # llm's folder (its keys): passed on too
 
     path = set_launch_agent(True)
     assert path == mac_home / "Library" / "LaunchAgents" / "org.holdtype.Holdtype.plist"
@@ -75,7 +76,7 @@ def test_the_launch_agent_is_written_to_the_users_launch_agents_and_removed(  # 
         "ProgramArguments": launch_command(),
         "RunAtLoad": True,
         "ProcessType": "Interactive",
-        "EnvironmentVariables": {"HOLDTYPE_HOME": holdtype_home},
+        "EnvironmentVariables": {"HOLDTYPE_HOME": holdtype_home, "LLM_USER_PATH": llm_home},
     }
     assert set_launch_agent(True) == path  # written again over the old one
     assert set_launch_agent(False) is None
@@ -84,10 +85,15 @@ def test_the_launch_agent_is_written_to_the_users_launch_agents_and_removed(  # 
 
     monkeypatch.chdir(tmp_path)  # a relative HOLDTYPE_HOME is written as the folder it names
     monkeypatch.setenv("HOLDTYPE_HOME", "relative home")
+    monkeypatch.setenv("LLM_USER_PATH", "relative llm")
     with set_launch_agent(True).open("rb") as f:  # type: ignore[union-attr]
-        assert plistlib.load(f)["EnvironmentVariables"] == {"HOLDTYPE_HOME": str(tmp_path / "relative home")}
+        assert plistlib.load(f)["EnvironmentVariables"] == {
+            "HOLDTYPE_HOME": str(tmp_path / "relative home"),
+            "LLM_USER_PATH": str(tmp_path / "relative llm"),
+        }
 
     monkeypatch.delenv("HOLDTYPE_HOME")
+    monkeypatch.delenv("LLM_USER_PATH")
     with set_launch_agent(True).open("rb") as f:  # type: ignore[union-attr]
         assert "EnvironmentVariables" not in plistlib.load(f)
 
@@ -119,6 +125,9 @@ def test_the_desktop_entry_is_written_and_removed(tmp_path: Path, monkeypatch) -
     assert entry == tmp_path / "xdg" / "autostart" / "holdtype.desktop" == set_desktop_entry(True)
     text = entry.read_text(encoding="utf-8")
     assert "Type=Application" in text and "HOLDTYPE_HOME=" in text
+    # llm's folder (API keys, the modes' models) too: without it the entry started a Holdtype
+    # whose modes found no model or key, and fell back to the transcript.
+    assert f"LLM_USER_PATH={os.environ['LLM_USER_PATH']}" in text
     assert set_start_at_login(False) is None and not entry.exists()
     assert set_start_at_login(False) is None  # already gone: no error
 
