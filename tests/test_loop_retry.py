@@ -33,6 +33,8 @@ from app.transcribe.whisper import (
         ("The cat and the dog and the bird.", False),  # repeated, but not in a row
         ("Build it for x86, 64, and Num64.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0", True),  # one word's parts
         ("Bind it to 0.0.0.0 or to 127.0.0.1, version 1.1.1.1.", False),  # four parts at most
+        ("JKKKKKKKKKKKKKKKKKKKKKKKKKKKK", True),  # one letter (a reading of gibberish)
+        ("Hmmm, a cool 100000000 dollars. Zzzzzzz.", False),  # seven at most; digits are no loop
         ("", False),
     ],
 )

@@ -24,6 +24,8 @@ LOOP_RUNS = ((1, 4), (2, 3), (3, 3))
 # and 0.0.0.0 in the prompt, "and arm sixty four" was read "and Num64.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0".
 # An address or a version has four parts at most.
 PART_LOOP = 6
+# ... or one letter this many times in a row ("JKKKKKKKKKKKKKKKKKK", a reading of gibberish).
+_LETTER_LOOP = re.compile(r"([^\W\d_])\1{7}", re.IGNORECASE)
 # A run of this many words or more, said twice in a row in mid-utterance (see said_twice).
 TWICE_MIN_WORDS = 4
 
@@ -131,13 +133,20 @@ def list_like(text: str) -> bool:
 def looping(text: str) -> bool:
     """True when Whisper got stuck: one word said four times in a row ("we'll, we'll, we'll,
     we'll"), or a run of two or three words three times, or a part of one word between marks
-    six times (".0.0.0.0.0.0"). A speaker may say "no, no, no"; hardly ever a word four times,
-    or a phrase three times, in a dictated sentence.
+    six times (".0.0.0.0.0.0"), or one letter eight times ("JKKKKKKKK"). A speaker may say
+    "no, no, no"; hardly ever a word four times, or a phrase three times, in a dictated
+    sentence.
 
     >>> looping("Listen to 0.0.0.0 on port 8000."), looping("and Num64.0.0.0.0.0.0.0.0.0")
     (False, True)
+    >>> looping("Hmmm, a cool 100000000 dollars."), looping("JKKKKKKKKKKKKKKKKKKKK")
+    (False, True)
     """
-    return loop_excess(text) > 0 or any(_parts_loop(word) for word in text.split())
+    return (
+        loop_excess(text) > 0
+        or any(_parts_loop(word) for word in text.split())
+        or _LETTER_LOOP.search(text) is not None
+    )
 
 
 def _parts_loop(word: str) -> bool:
