@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from app.errors import SHOWN_TO_USER, ConfigError
 from app.llm.keys import set_key_hint
+from app.own_keys import own_key_in
 from app.paths import ensure_dir, get_paths, lock_within, move_aside, replace_file
 from app.textfile import is_hidden, read_text
 from app.toml_salvage import parse_salvaging
@@ -265,7 +266,7 @@ class LLMSettings(_Section):
     @field_validator("model")
     @classmethod
     def _a_model_not_a_key(cls, value: str | None) -> str | None:
-        if value is not None and looks_like_api_key(value):
+        if value is not None and holds_api_key(value):
             # Pasted into the model box or `config set llm.model`, it would be saved in plain text.
             raise ValueError(KEY_NOT_HERE)
         return value
@@ -311,6 +312,20 @@ def looks_like_api_key(value: str) -> bool:
         and len(token) >= _KEY_MIN_LENGTH
         and all(c.isascii() and (c.isalnum() or c in "-_") for c in token)
     )
+
+
+def holds_api_key(value: str) -> bool:
+    """Whether ``value`` is or holds an API key: a word shaped like one
+    (:func:`looks_like_api_key`), or one of the user's own keys whatever its shape (those of
+    llm's key store and of environment variables named for a key, :mod:`app.own_keys`: a
+    Mistral key has no prefix to tell it by). No setting or mode file holds one: both are
+    plain text.
+
+    >>> holds_api_key('my key is "sk-proj-' + "Ab3" * 16 + '".'), holds_api_key("gpt-4o-mini")
+    (True, False)
+    """
+    shaped = any(looks_like_api_key(m[0]) for m in KEY_CANDIDATE.finditer(value))
+    return shaped or own_key_in(value) is not None
 
 
 # Characters that take no room and are never said, which a term copied from a web page or a
@@ -369,8 +384,8 @@ def check_terms(terms: list[str]) -> None:
 
 
 def api_key_in(value: Any, where: str = "") -> str | None:
-    """The dotted place of the first string in ``value`` (settings as JSON-like data) with a
-    word shaped like an API key (:func:`looks_like_api_key`), else None.
+    """The dotted place of the first string in ``value`` (settings as JSON-like data) that
+    holds an API key (:func:`holds_api_key`), else None.
 
     >>> api_key_in({"rules": [{"find": "my key", "replace": "sk-proj-" + "Ab3" * 16}]})
     'rules.0.replace'
@@ -382,8 +397,7 @@ def api_key_in(value: Any, where: str = "") -> str | None:
     'modes.apps'
     """
     if isinstance(value, str):
-        shaped = any(looks_like_api_key(m[0]) for m in KEY_CANDIDATE.finditer(value))
-        return (where or "the value") if shaped else None
+        return (where or "the value") if holds_api_key(value) else None
     items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
     for name, item in items:
         if isinstance(name, str) and api_key_in(name) is not None:  # (a table's keys: modes.apps)

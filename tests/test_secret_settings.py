@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from app.config import Settings, looks_like_api_key
+from app.llm.modes import Mode
 from app.paths import get_paths
 from tests.cli import holdtype
 
@@ -19,6 +20,8 @@ FAKE_KEYS = [
     "sk-or-v1-0123456789abcdef0123456789abcdef",
     "gsk_FAKEfake0123456789abcdefFAKEfake",
 ]
+# A key with none of the providers' prefixes (a Mistral key): only its value tells it is one.
+PLAIN_KEY = "aB3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW"
 
 
 @pytest.mark.parametrize("key", FAKE_KEYS)
@@ -118,3 +121,29 @@ def test_a_broken_file_holding_a_key_is_left_as_it_is_and_said_at_each_start() -
         assert key not in done.stderr + done.stdout
         assert config.read_text(encoding="utf-8") == text  # nothing moved, nothing lost
     assert not list(config.parent.glob("config.toml.broken-*"))
+
+
+@pytest.mark.parametrize("kept_in", ["store", "environment"])
+def test_the_users_own_key_of_any_shape_is_not_saved(kept_in: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A key with no well-known prefix, stored with `holdtype llm keys set mistral` (or in
+    $MISTRAL_API_KEY), was taken as the model id, a rule's replacement and a mode's model and
+    saved whole in the plain settings file, while the fallback reasons already hid it as the
+    user's key."""
+    if kept_in == "store":
+        assert holdtype("llm", "keys", "set", "mistral", input=PLAIN_KEY).returncode == 0
+    else:
+        monkeypatch.setenv("MISTRAL_API_KEY", PLAIN_KEY)  # (the CLI runs with this environment)
+    for args in (
+        ("config", "set", "llm.model", PLAIN_KEY),
+        ("config", "set", "audio.device", f'"{PLAIN_KEY}"'),
+        ("rules", "add", "mistral", PLAIN_KEY),
+        ("rules", "add", "my key", f"key={PLAIN_KEY}."),
+    ):
+        done = holdtype(*args)
+        assert done.returncode == 1 and "API key" in done.stderr, (args, done.stderr)
+        assert PLAIN_KEY not in done.stdout + done.stderr
+    config = get_paths().config_file
+    assert not config.exists() or PLAIN_KEY not in config.read_text(encoding="utf-8")
+    with pytest.raises(ValueError, match="looks like an API key"):  # (a mode file is plain text too)
+        Mode(name="mine", model=PLAIN_KEY, template="{text}")
+    assert holdtype("config", "set", "llm.model", "mistral-small-latest").returncode == 0

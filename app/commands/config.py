@@ -19,7 +19,7 @@ from app.config import (
     all_settings_toml,
     check_terms,
     get_value,
-    looks_like_api_key,
+    holds_api_key,
     set_text,
     set_value,
 )
@@ -133,7 +133,7 @@ def config_set(key: str, value: str, yes: bool) -> None:
     A shorter `history.retention_days` that deletes entries says how many and asks first
     (without a terminal to ask in, it takes --yes).
     """
-    if looks_like_api_key(value):  # the settings file is plain text, and no setting is a key
+    if holds_api_key(value):  # the settings file is plain text, and no setting is a key
         raise click.ClickException(f"not saved: this looks like an API key; {KEYS_GO_TO_LLM}")
     if _touches(key, "history.retention_days"):  # (asked before the settings are locked)
         before = load().settings

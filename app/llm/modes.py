@@ -28,7 +28,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from app.config import KEY_NOT_HERE, Settings, looks_like_api_key
+from app.config import KEY_NOT_HERE, Settings, holds_api_key
 from app.errors import HoldtypeError
 from app.llm.diff_secrets import hide_secrets
 from app.paths import get_paths, resources_dir
@@ -85,7 +85,7 @@ class Mode(BaseModel):
     @field_validator("model")
     @classmethod
     def _empty_model_is_default(cls, value: str | None) -> str | None:
-        if value and looks_like_api_key(value):  # as llm.model: it would be saved in plain text
+        if value and holds_api_key(value):  # as llm.model: it would be saved in plain text
             raise ValueError(KEY_NOT_HERE)
         return value or None
 
