@@ -21,6 +21,10 @@ from app.config import KEY_CANDIDATE, looks_like_api_key
 from app.own_keys import own_keys_pattern
 
 SHOWN = 6  # characters of a key left to tell which one it was
+#: What stands for a hidden password ("postgres://admin:(hidden)@db.example.com/prod").
+HIDDEN = "(hidden)"
+#: The password of a URL ("scheme://user:password@host"); the scheme, user and host stay.
+URL_PASSWORD = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/?#@\"'`]*):[^\s/?#\"'`]+@")
 
 
 def _is_key(word: str) -> bool:
@@ -37,8 +41,9 @@ def _is_key(word: str) -> bool:
 
 def redact_keys(text: str) -> str:
     """``text`` with each of the user's own keys (:func:`own_keys_pattern`) masked whole (named
-    for where it is kept: "(key 'mistral' hidden)"), and every word
-    shaped like an API key masked after its first characters.
+    for where it is kept: "(key 'mistral' hidden)"), the password of every URL hidden (a
+    model's ``api_base`` may carry one, and every message about its server names it), and
+    every word shaped like an API key masked after its first characters.
 
     >>> redact_keys("Incorrect API key provided: sk-proj-Ab3Xy9" + "Qw7" * 10 + ". Check it.")
     'Incorrect API key provided: sk-pro…(key hidden). Check it.'
@@ -46,10 +51,14 @@ def redact_keys(text: str) -> str:
     'model xai-grok-2-vision-1212 and sk-learn are no keys'
     >>> redact_keys("Authentication Fails (sk-or-v1-0123456789abcdef0123456789abcdef)")
     'Authentication Fails (sk-or-…(key hidden))'
+    >>> redact_keys("nothing answers at http://admin:Sup3rS3cretPw@127.0.0.1:9/v1")
+    'nothing answers at http://admin:(hidden)@127.0.0.1:9/v1'
     """
     pattern, keys = own_keys_pattern()
     if pattern is not None:
         text = pattern.sub(lambda m: f"(key {keys[m[0]]} hidden)", text)
+    if "://" in text:
+        text = URL_PASSWORD.sub(rf"\1:{HIDDEN}@", text)
     if "-" not in text and "_" not in text and "AIza" not in text:
         return text
     return KEY_CANDIDATE.sub(lambda m: f"{m[0][:SHOWN]}…(key hidden)" if _is_key(m[0]) else m[0], text)

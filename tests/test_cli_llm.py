@@ -13,7 +13,7 @@ import pytest
 from app.config import LLMSettings, Settings, save_settings
 from app.llm.cache import CacheEntry, LLMCache
 from tests.cli import holdtype
-from tests.fixtures.llama import SENT_KEY, OpenAIChatStub, model_entry, write_llm_models
+from tests.fixtures.llama import SENT_KEY, OpenAIChatStub, free_port, model_entry, write_llm_models
 
 
 def _one_line_error(proc, fragment: str) -> None:  # type: ignore[no-untyped-def]
@@ -276,6 +276,31 @@ def test_a_key_the_provider_quotes_is_masked_whatever_its_shape(kept_in: str, ma
     _one_line_error(proc, f"401 - Invalid token: {masked}")
     assert json.loads(as_json.stdout)["fallback_reason"].endswith(f"401 - Invalid token: {masked}")
     assert PLAIN_KEY[:8] not in proc.stdout + proc.stderr + as_json.stdout + as_json.stderr
+
+
+PASSWORD = "Sup3rS3cretPw"
+
+
+@pytest.mark.parametrize("answer", ["none", "404"])
+def test_the_password_of_a_servers_address_is_hidden_in_what_is_said(answer: str) -> None:
+    """An ``api_base`` with a user and password in it showed whole in the fallback reason (the
+    error line, --json, the tray's notice, the log): "nothing answers at http://admin:…@…", and
+    the 404 hint "check … its api_base http://admin:…@…"."""
+    stub = OpenAIChatStub(["unused"])  # STUB: a server that answers 404 on cue
+    stub.status = 404
+    stub.error = "model 'm' not found"
+    port = stub.port if answer == "404" else free_port()  # (nothing listens on a free port)
+    try:
+        write_llm_models([model_entry("locked", f"http://admin:{PASSWORD}@127.0.0.1:{port}/v1", "m")])
+        save_settings(Settings(llm=LLMSettings(model="locked", timeout_s=30)))
+        proc = holdtype("modes", "test", "clean", "so we should ship the release tomorrow")
+        as_json = holdtype("modes", "test", "clean", "so we should ship the release tomorrow", "--json")
+    finally:
+        stub.close()
+    hint = "nothing answers at" if answer == "none" else "and its api_base"
+    _one_line_error(proc, f"{hint} http://admin:(hidden)@127.0.0.1:{port}/v1")
+    assert f"http://admin:(hidden)@127.0.0.1:{port}/v1" in json.loads(as_json.stdout)["fallback_reason"]
+    assert PASSWORD not in proc.stdout + proc.stderr + as_json.stdout + as_json.stderr
 
 
 @pytest.mark.llm

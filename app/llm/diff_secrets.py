@@ -1,10 +1,10 @@
 """Secrets kept out of a staged diff before a model (perhaps a cloud one) and the reply cache see it.
 
 commit mode sends ``git diff --staged`` with the dictation. A staged ``.env`` or settings file
-is described by its names, not its values: words shaped like API keys are masked
-(:func:`app.redact.redact_keys`: by their shape, and the user's own keys by their value), the
-values of lines that set a secret are hidden, and so are private key blocks and the password of
-a URL (``postgres://admin:(hidden)@db.example.com/prod``). A name is a secret's when one of its
+is described by its names, not its values: words shaped like API keys and the password of a
+URL (``postgres://admin:(hidden)@db.example.com/prod``) are masked (:func:`app.redact.redact_keys`:
+keys by their shape, and the user's own keys by their value), the values of lines that set a
+secret are hidden, and so are private key blocks. A name is a secret's when one of its
 parts is a secret's word, or when it ends in one that is a secret's at the end (``MISTRAL_KEY``,
 ``db_pass``), so that ``GITHUB_TOKEN``, ``clientSecret`` and ``"Authorization":`` lose their
 values and ``tokenizer``, ``authors``, ``max_tokens`` and ``sort_key`` keep theirs.
@@ -15,9 +15,8 @@ from __future__ import annotations
 import itertools
 import re
 
-from app.redact import redact_keys
+from app.redact import HIDDEN, redact_keys
 
-HIDDEN = "(hidden)"
 # A name's parts that make it a secret's wherever they stand in it ("DB_PASSWORD", "secret_name").
 _SECRET_PARTS = frozenset(
     {
@@ -65,8 +64,6 @@ _PLAIN_VALUE = re.compile(r"(?:True|False|None|true|false|null|nil)(?![\w.])")
 # A value that looks random (a key, a password): 16 or more letters and digits, both in it, in
 # quotes or bare, alone ("key: aB3dE5fG7hI9jK1l", not "key = cache_key(text)").
 _RANDOM_VALUE = re.compile(r"([\"']?)(?=[\w+/=.-]*\d)(?=[\w+/=.-]*[A-Za-z])[\w+/=.-]{16,}\1\s*(?:[,;)\]}]|$)")
-# The password of a URL ("scheme://user:password@host"); the scheme, user and host stay.
-_URL_PASSWORD = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/?#@\"'`]*):[^\s/?#\"'`]+@")
 _PRIVATE_KEY = re.compile(r"-----BEGIN ([A-Z ]*PRIVATE KEY)-----.*?(?:-----END \1-----|\Z)", re.DOTALL)
 
 
@@ -136,5 +133,4 @@ def hide_secrets(diff: str) -> str:
     "+DATABASE_URL = 'postgres://admin:(hidden)@db.example.com/prod'"
     """
     diff = _PRIVATE_KEY.sub(lambda m: f"-----BEGIN {m[1]}----- {HIDDEN}", redact_keys(diff))
-    diff = _URL_PASSWORD.sub(rf"\1:{HIDDEN}@", diff)
     return "\n".join(_hide_setting(line) for line in diff.split("\n"))
