@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import re
 
-from app.config import KEY_CANDIDATE, looks_like_api_key
+from app.config import KEY_CANDIDATE, KEY_MARKS, TOKEN_FORM, looks_like_api_key
 from app.own_keys import own_keys_pattern
 
 SHOWN = 6  # characters of a key left to tell which one it was
@@ -31,7 +31,10 @@ def _is_key(word: str) -> bool:
     """A key's shape (:func:`looks_like_api_key`) with a random part: letters of both cases
     (OpenAI, Anthropic, Groq, Google), or a run of 20 or more letters and digits with a digit
     in it (the lower-case hex of DeepSeek, OpenRouter, Perplexity). Model ids
-    ("xai-grok-2-vision-1212") have neither."""
+    ("xai-grok-2-vision-1212") have neither. A service's token in its form
+    (:data:`TOKEN_FORM`: "AKIA" and 16 capitals and digits) is one whatever its letters."""
+    if TOKEN_FORM.fullmatch(word):
+        return True
     if not looks_like_api_key(word):
         return False
     if any(c.isupper() for c in word) and any(c.islower() for c in word):
@@ -59,7 +62,7 @@ def redact_keys(text: str) -> str:
         text = pattern.sub(lambda m: f"(key {keys[m[0]]} hidden)", text)
     if "://" in text:
         text = URL_PASSWORD.sub(rf"\1:{HIDDEN}@", text)
-    if "-" not in text and "_" not in text and "AIza" not in text:
+    if not any(mark in text for mark in KEY_MARKS):
         return text
     return KEY_CANDIDATE.sub(lambda m: f"{m[0][:SHOWN]}…(key hidden)" if _is_key(m[0]) else m[0], text)
 

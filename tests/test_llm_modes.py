@@ -255,6 +255,52 @@ def test_only_settings_named_for_a_secret_lose_their_values() -> None:
         assert after.split("(hidden)")[0] == before[: len(after) - len("(hidden)")]
 
 
+# Other services' tokens, each in its own form (fake ones), that code holds under any name.
+SERVICE_TOKENS = (
+    "sk_live_51H8abcdefghijklmnopqrstuvWXYZ0123",  # Stripe
+    "rk_test_51H8abcdefghijklmnopqrstuvWXYZ0123",
+    "glpat-AbCdEfGh1234567890xy",  # GitLab
+    "AKIAIOSFODNN7EXAMPLE",  # AWS access key ids
+    "ASIAQWERTYUIOPASDFGH",
+    "xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx",  # Slack
+    "xoxp-123456789012-123456789012-123456789012-0123456789abcdef0123456789abcdef",
+    "npm_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789",  # npm
+)
+
+
+def test_service_tokens_are_hidden_under_any_name() -> None:
+    """A Stripe, GitLab, AWS, Slack or npm token passed to a client went to the model as it
+    was: only keys of LLM providers were known by their shape, the rest only when the name
+    they were set to said "key" or "token" at its end ("private_token_value" did not)."""
+    diff = hide_secrets(
+        "\n".join(
+            [
+                f'+c = StripeClient("{SERVICE_TOKENS[0]}")',
+                f'+gl = Gitlab(u, private_token_value="{SERVICE_TOKENS[2]}")',
+                f'+boto3.client("s3", "{SERVICE_TOKENS[3]}", "x")',
+                f'+App(bot="{SERVICE_TOKENS[5]}")',
+                *(f"+    {token!r}," for token in SERVICE_TOKENS),
+                '+    session = Gitlab(u, private_token_value="hunter2hunter2")',
+                '+refresh_token: "n0tAsh4pe"',
+            ]
+        )
+    )
+    for token in SERVICE_TOKENS:
+        assert token[6:] not in diff, diff
+    assert "hunter2" not in diff and "n0tAsh4pe" not in diff, diff
+    assert '+c = StripeClient("sk_liv…(key hidden)")' in diff  # (what the rest of the line says stays)
+    # Ordinary code that starts as they do keeps its words.
+    kept = [
+        '+npm_config_registry_url = "https://registry.npmjs.org"',
+        "+from tests.sk_test_utils import make_client",
+        "+xoxo-gossip-girl-fan-club = 1",
+        "+AKIA = 'short'",
+        "+TASK_QUEUE_AKIAX = 2",
+        "+access_tokens_issued = 3",
+    ]
+    assert hide_secrets("\n".join(kept)).split("\n") == kept
+
+
 def test_a_staged_settings_files_secrets_reach_neither_the_model_nor_the_cache(tmp_path: Path) -> None:
     """A staged settings.py sent a key named MISTRAL_KEY, a password named db_pass, the
     password in a database URL and the user's own key (under a name that says nothing) to

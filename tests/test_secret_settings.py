@@ -35,6 +35,27 @@ def test_config_set_refuses_a_key_as_the_llm_model(key: str) -> None:
     assert not config.exists() or key not in config.read_text(encoding="utf-8")
 
 
+@pytest.mark.parametrize(
+    "token",
+    [
+        "sk_live_51H8abcdefghijklmnopqrstuvWXYZ0123",  # Stripe
+        "glpat-AbCdEfGh1234567890xy",  # GitLab
+        "AKIAIOSFODNN7EXAMPLE",  # AWS
+        "xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx",  # Slack
+        "npm_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789",  # npm
+    ],
+)
+def test_other_services_tokens_are_not_saved(token: str) -> None:
+    """The settings' check knew LLM providers' keys only; the commit mode's diff now hides these
+    tokens, and `config set` and `rules add` refuse the same list."""
+    for args in (("config", "set", "audio.device", token), ("rules", "add", "my token", f"({token})")):
+        done = holdtype(*args)
+        assert done.returncode == 1 and "API key" in done.stderr, (args, done.stderr)
+        assert token not in done.stdout + done.stderr
+    config = get_paths().config_file
+    assert not config.exists() or token not in config.read_text(encoding="utf-8")
+
+
 @pytest.mark.parametrize("setting", ["audio.device", "vocabulary.terms", "modes.active"])
 def test_config_set_refuses_a_key_for_any_setting(setting: str) -> None:
     """``audio.device`` takes any name (the device may be plugged in later): a key pasted
@@ -47,7 +68,7 @@ def test_config_set_refuses_a_key_for_any_setting(setting: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "model", ["gpt-4o-mini", "claude-3.5-sonnet", "openrouter/openai/gpt-4o", "sk-model"]
+    "model", ["gpt-4o-mini", "claude-3.5-sonnet", "openrouter/openai/gpt-4o", "sk-model", "npm_config_cache"]
 )
 def test_model_ids_are_still_taken(model: str) -> None:
     assert not looks_like_api_key(model)

@@ -36,8 +36,14 @@ _SECRET_PARTS = frozenset(
         "secretkey",
     }
 )
-# Two parts that do so together ("api_key", "AWS_ACCESS_KEY", "privateKey").
-_SECRET_PAIRS = frozenset({("api", "key"), ("private", "key"), ("access", "key"), ("secret", "key")})
+# Two parts that do so together ("api_key", "AWS_ACCESS_KEY", "privateKey"), also before
+# more parts ("private_token_value", "accessTokenString").
+_SECRET_PAIRS = frozenset(
+    {
+        *((kind, "key") for kind in ("api", "private", "access", "secret")),
+        *((kind, "token") for kind in ("api", "private", "access", "refresh", "bearer")),
+    }
+)
 # A part that does so only at the name's end: "GITHUB_TOKEN", "authToken", "MISTRAL_KEY",
 # "db_pass", "smtpPwd", but not "token_count", "key_path" or "pass_count".
 _SECRET_ENDS = frozenset({"token", "pat", "key", "keys", "pass", "pwd", "pw", "passcode"})
