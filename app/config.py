@@ -12,7 +12,6 @@ import copy
 import json
 import logging
 import os
-import re
 import stat
 import sys
 import tempfile
@@ -28,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from app.errors import SHOWN_TO_USER, ConfigError
 from app.llm.keys import set_key_hint
-from app.own_keys import own_key_in
+from app.own_keys import holds_api_key
 from app.paths import ensure_dir, get_paths, lock_within, move_aside, replace_file
 from app.textfile import is_hidden, read_text
 from app.toml_salvage import parse_salvaging
@@ -280,74 +279,11 @@ class LLMSettings(_Section):
     cache_ttl_days: float | None = Field(None, gt=0.0, allow_inf_nan=False)
 
 
-# The key formats of the providers llm's plugins reach: OpenAI and DeepSeek (sk-, sk-proj-),
-# Anthropic (sk-ant-), OpenRouter (sk-or-), Groq (gsk_), xAI (xai-), Google (AIza), Hugging Face
-# (hf_), Replicate (r8_), Perplexity (pplx-), GitHub (ghp_, github_pat_). No model id starts so.
-KEY_PREFIXES = ("sk-", "gsk_", "xai-", "AIza", "hf_", "r8_", "pplx-", "ghp_", "github_pat_")
-_KEY_MIN_LENGTH = 20
-#: Tokens of other services that code and settings files hold, each known by its prefix and
-#: its whole form (the prefix alone also starts ordinary names: "npm_config_cache",
-#: "sk_test_utils"): Stripe's secret and restricted keys, GitLab's personal access tokens,
-#: AWS access key ids, Slack's tokens, npm's tokens.
-TOKEN_FORM = re.compile(
-    r"(?:(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{20,}"
-    r"|glpat-[A-Za-z0-9_-]{20,}"
-    r"|(?:AKIA|ASIA)[A-Z0-9]{16}"
-    r"|xox[abprse]-[0-9]+-[A-Za-z0-9-]{10,}"
-    r"|npm_[A-Za-z0-9]{36})"
-    r"(?![A-Za-z0-9_-])"
-)
-#: A word that may be a key: a known prefix, then a run of key characters, or a token in its
-#: form (:data:`TOKEN_FORM`), wherever it stands in a sentence (in quotes, after ``=`` or a
-#: colon, before a full stop).
-KEY_CANDIDATE = re.compile(
-    r"(?<![A-Za-z0-9_-])(?:(?:"
-    + "|".join(map(re.escape, KEY_PREFIXES))
-    + r")[A-Za-z0-9_-]+|"
-    + TOKEN_FORM.pattern
-    + ")"
-)
-#: Every word :data:`KEY_CANDIDATE` finds holds one of these (a quick test before the pattern).
-KEY_MARKS = ("-", "_", "AIza", "AKIA", "ASIA")
 KEYS_GO_TO_LLM = (
     f"keys are not kept in Holdtype's settings but in llm's key store: {set_key_hint('openai')} "
     "(or the provider's name)"
 )
 KEY_NOT_HERE = f"this looks like an API key, not a model id; {KEYS_GO_TO_LLM}"
-
-
-def looks_like_api_key(value: str) -> bool:
-    """Whether ``value`` has the shape of a provider's API key (a known prefix, then a long run
-    of letters, digits, ``-`` and ``_``, no spaces, dots or slashes), or is another service's
-    token in its form (:data:`TOKEN_FORM`).
-
-    >>> looks_like_api_key("sk-proj-" + "Ab3" * 16), looks_like_api_key("  gsk_" + "x" * 40 + " ")
-    (True, True)
-    >>> looks_like_api_key("gpt-4o-mini"), looks_like_api_key("sk-model"), looks_like_api_key("hf_org/x" * 4)
-    (False, False, False)
-    >>> looks_like_api_key("AKIAIOSFODNN7EXAMPLE"), looks_like_api_key("npm_config_registry_url")
-    (True, False)
-    """
-    token = value.strip()
-    return bool(TOKEN_FORM.fullmatch(token)) or (
-        token.startswith(KEY_PREFIXES)
-        and len(token) >= _KEY_MIN_LENGTH
-        and all(c.isascii() and (c.isalnum() or c in "-_") for c in token)
-    )
-
-
-def holds_api_key(value: str) -> bool:
-    """Whether ``value`` is or holds an API key: a word shaped like one
-    (:func:`looks_like_api_key`), or one of the user's own keys whatever its shape (those of
-    llm's key store and of environment variables named for a key, :mod:`app.own_keys`: a
-    Mistral key has no prefix to tell it by). No setting or mode file holds one: both are
-    plain text.
-
-    >>> holds_api_key('my key is "sk-proj-' + "Ab3" * 16 + '".'), holds_api_key("gpt-4o-mini")
-    (True, False)
-    """
-    shaped = any(looks_like_api_key(m[0]) for m in KEY_CANDIDATE.finditer(value))
-    return shaped or own_key_in(value) is not None
 
 
 # Characters that take no room and are never said, which a term copied from a web page or a

@@ -3,9 +3,8 @@ variables named for a key.
 
 A key with a provider's prefix (``sk-``, ``gsk_``...) is known by its shape alone; one without
 (a Mistral key is 32 letters and digits) only by its value. :func:`own_keys_pattern` finds
-them all, for :mod:`app.redact` to mask them in what is shown and logged, and for the settings'
-checks (:func:`app.config.holds_api_key`) to keep them out of the plain settings file and the
-mode files. Only this module reads their values.
+them all, for :mod:`app.redact` to mask them in what is shown and logged, and for the checks
+of what is saved in plain text (:func:`holds_api_key`: the settings file, the mode files).
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ import os
 import re
 from pathlib import Path
 
+from app.key_shapes import KEY_CANDIDATE, looks_like_api_key
 from app.paths import llm_keys_file
 
 # A value shorter than this is no key; masking it would mask ordinary words ("true", "local").
@@ -100,3 +100,16 @@ def own_key_in(text: str) -> str | None:
     pattern, keys = own_keys_pattern()
     found = pattern.search(text) if pattern is not None else None
     return keys[found[0]] if found else None
+
+
+def holds_api_key(value: str) -> bool:
+    """Whether ``value`` is or holds an API key: a word shaped like one
+    (:func:`looks_like_api_key`), or one of the user's own keys whatever its shape
+    (:func:`own_key_in`: a Mistral key has no prefix to tell it by). No setting or mode file
+    holds one: both are plain text.
+
+    >>> holds_api_key('my key is "sk-proj-' + "Ab3" * 16 + '".'), holds_api_key("gpt-4o-mini")
+    (True, False)
+    """
+    shaped = any(looks_like_api_key(m[0]) for m in KEY_CANDIDATE.finditer(value))
+    return shaped or own_key_in(value) is not None

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import re
 
-from app.config import KEY_CANDIDATE, KEY_MARKS, TOKEN_FORM, looks_like_api_key
+from app.key_shapes import KEY_CANDIDATE, KEY_MARKS, TOKEN_FORM, looks_like_api_key
 from app.own_keys import own_keys_pattern
 
 SHOWN = 6  # characters of a key left to tell which one it was

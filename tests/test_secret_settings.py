@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.config import Settings, looks_like_api_key
+from app.config import Settings
+from app.key_shapes import looks_like_api_key
 from app.llm.modes import Mode
 from app.paths import get_paths
 from tests.cli import holdtype
