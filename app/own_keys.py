@@ -83,7 +83,9 @@ def own_keys_pattern() -> tuple[re.Pattern[str] | None, dict[str, str]]:
         return pattern, keys
     keys = {}
     for name, value in (_stored_keys(path) if stamp is not None else {}).items():
-        if _is_own_key(value.strip(), from_store=True):
+        # (a key stored as the name, by llm's own `keys set`: its value is a provider's name,
+        # "anthropic", which would be masked everywhere as "(key 'sk-proj-…' hidden)")
+        if not looks_like_api_key(name) and _is_own_key(value.strip(), from_store=True):
             keys.setdefault(value.strip(), f"'{name}'")
     for name, value in variables:
         if _is_own_key(value.strip(), from_store=False):

@@ -143,6 +143,71 @@ def test_set_asks_in_a_terminal_without_showing_the_key() -> None:
     assert _llm_get("openai") == KEY
 
 
+SWAPPED = "sk-proj-ZZzz0123456789AbCdEf0123456789xyz"  # a key given where its name goes
+PLAIN = "aB3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW"  # a Mistral key: no prefix
+
+
+@pytest.mark.parametrize("key", [SWAPPED, PLAIN])
+def test_a_key_given_as_the_name_is_refused_and_never_shown(key: str) -> None:
+    """`printf openai | holdtype llm keys set sk-proj-…` (name and key swapped) stored the key
+    as the name, printed it, and `keys list` printed it from then on."""
+    done = holdtype("llm", "keys", "set", key, input="openai")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "the key's name comes first" in done.stderr and "holdtype llm keys set openai" in done.stderr
+    assert key not in _said(done) and key[8:] not in _said(done)
+    assert not _keys_file().exists()
+    assert key not in _said(holdtype("llm", "keys", "list"))
+
+
+@posix_only
+def test_a_key_given_as_the_name_is_not_shown_in_the_prompt() -> None:
+    """In a terminal the prompt ("Key for NAME") came first, and showed the key."""
+    main, replica = os.openpty()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "app", "llm", "keys", "set", SWAPPED],
+            stdin=replica,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=ROOT,
+            start_new_session=True,
+        )
+        os.close(replica)
+        shown = b""
+        deadline = time.monotonic() + 120
+        while b"Key for" not in shown and proc.poll() is None and time.monotonic() < deadline:
+            if select.select([proc.stderr], [], [], 0.2)[0]:
+                assert proc.stderr is not None
+                shown += os.read(proc.stderr.fileno(), 1024)
+        if proc.poll() is None:  # (asking for the key: it is not waited for)
+            proc.kill()
+        out, err = proc.communicate(timeout=120)
+    finally:
+        os.close(main)
+    assert SWAPPED.encode() not in out + shown + err
+    assert proc.returncode == 1 and b"the key's name comes first" in shown + err, shown + err
+    assert not _keys_file().exists()
+
+
+def test_a_key_llm_stored_as_a_name_is_never_shown() -> None:
+    """llm's own `keys set` takes any name: a key stored as one was listed whole, and its value,
+    the provider's name, counted as a key, so "anthropic" in any message became
+    "(key 'sk-proj-…' hidden)", the key itself, and model ids naming it were refused."""
+    store = [sys.executable, "-m", "llm", "keys", "set", SWAPPED, "--value", "anthropic"]
+    assert subprocess.run(store, capture_output=True, text=True, timeout=120).returncode == 0
+    listed = holdtype("llm", "keys", "list")
+    assert listed.returncode == 0 and listed.stdout == "sk-pro…(key hidden)\n", listed.stdout
+    assert "a key is stored as a name" in listed.stderr and SWAPPED not in _said(listed)
+    model = holdtype("config", "set", "llm.model", "anthropic-claude-3")
+    assert model.returncode == 0, model.stderr
+    tested = holdtype("modes", "test", "clean", "hello there")
+    assert "unknown llm model 'anthropic-claude-3'" in tested.stderr, tested.stderr
+    removed = holdtype("llm", "keys", "remove", SWAPPED)
+    assert removed.returncode == 0 and removed.stdout == "removed the key sk-pro…(key hidden)\n"
+    for said in (model, tested, removed):
+        assert SWAPPED[6:] not in _said(said)
+
+
 def test_list_names_the_keys_only() -> None:
     empty = holdtype("llm", "keys", "list")
     assert empty.returncode == 0 and empty.stdout == "" and "holdtype llm keys set" in empty.stderr

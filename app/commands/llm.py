@@ -116,8 +116,9 @@ def keys_set(name: str) -> None:
       holdtype llm keys set openai
       printf %s "$OPENAI_API_KEY" | holdtype llm keys set openai
     """
-    from app.llm.keys import set_key
+    from app.llm.keys import check_name, set_key
 
+    name = check_name(name)  # before the prompt, which names it: a key given as the name is not shown
     if sys.stdin is None:  # the windowed launcher: no console to ask in, nothing piped in
         raise click.ClickException("no key given: run this in a terminal, or pipe the key in")
     if sys.stdin.isatty():
@@ -125,8 +126,8 @@ def keys_set(name: str) -> None:
     else:
         value = sys.stdin.read()
     path = set_key(name, value)
-    click.echo(f"saved the key {name.strip()} in {path}")
-    _warn_if_no_model_takes(name.strip())
+    click.echo(f"saved the key {name} in {path}")
+    _warn_if_no_model_takes(name)
 
 
 def _warn_if_no_model_takes(name: str) -> None:
@@ -154,24 +155,31 @@ def _warn_if_no_model_takes(name: str) -> None:
 @keys.command("list")
 def keys_list() -> None:
     """List the names of the stored keys (never their values). Example: holdtype llm keys list"""
-    from app.llm.keys import key_names
+    from app.llm.keys import is_key_not_name, key_names, keys_file, shown_name
     from app.textfile import visible
 
     names = key_names()
     for name in names:
-        click.echo(visible(name))  # a name in a hand-edited file may hold an escape sequence
+        click.echo(visible(shown_name(name)))  # a name in a hand-edited file may hold an escape sequence
     if not names:
         note_empty("no keys stored; add one with: holdtype llm keys set openai")
+    if any(map(is_key_not_name, names)):  # (stored by llm's own `keys set`, which takes any name)
+        click.secho(
+            f"warning: a key is stored as a name (given in place of its name): take it out of {keys_file()}, "
+            "then store it again under its name (printf %s KEY | holdtype llm keys set openai)",
+            err=True,
+            fg="yellow",
+        )
 
 
 @keys.command("remove")
 @click.argument("name")
 def keys_remove(name: str) -> None:
     """Remove the stored key NAME. Example: holdtype llm keys remove openai"""
-    from app.llm.keys import remove_key
+    from app.llm.keys import remove_key, shown_name
 
     remove_key(name)
-    click.echo(f"removed the key {name}")
+    click.echo(f"removed the key {shown_name(name)}")
 
 
 @keys.command("path")

@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from app.errors import HoldtypeError
+from app.own_keys import holds_api_key
 from app.paths import llm_keys_file, replace_file
+from app.redact import SHOWN
 from app.textfile import is_hidden
 
 #: The command that stores a key, as every hint names it: it works in every install.
@@ -30,6 +32,11 @@ SET_KEY_COMMAND = "holdtype llm keys set"
 #: The entry llm writes at the top of a new keys.json; not a key (llm's ``keys list`` skips it).
 NOTE = "// Note"
 _NOTE_TEXT = "This file stores secret API credentials. Do not share!"
+#: Why a key given as the name is refused (it is never repeated).
+NAME_FIRST = (
+    "not saved: the name given looks like an API key; the key's name comes first and the key "
+    f"goes on standard input (or at the prompt): printf %s KEY | {SET_KEY_COMMAND} openai"
+)
 
 
 class KeyStoreError(HoldtypeError):
@@ -75,8 +82,40 @@ def key_names() -> list[str]:
     return sorted(name for name in _read(keys_file()) if name != NOTE)
 
 
-def _check_name(name: str) -> str:
+def is_key_not_name(name: str) -> bool:
+    """Whether ``name`` is a key given in place of its name (``printf openai | holdtype llm keys
+    set sk-…``): shaped like a key or one of the user's own keys (:func:`holds_api_key`), or
+    random as no provider's name is (16 characters or more, with capitals, small letters and
+    digits: a Mistral key).
+
+    >>> is_key_not_name("openai"), is_key_not_name("holdtype-test"), is_key_not_name("sk-proj-" + "Ab3" * 12)
+    (False, False, True)
+    >>> is_key_not_name("aB3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW")
+    True
+    """
     name = name.strip()
+    mixed = all(any(test(c) for c in name) for test in (str.isdigit, str.isupper, str.islower))
+    return (len(name) >= 16 and mixed) or holds_api_key(name)
+
+
+def shown_name(name: str) -> str:
+    """``name`` as messages and ``keys list`` show it: a key stored as a name
+    (:func:`is_key_not_name`, by llm's own ``keys set`` or before Holdtype refused one) by its
+    first characters only.
+
+    >>> shown_name("openai"), shown_name("sk-proj-" + "Ab3" * 12)
+    ('openai', 'sk-pro…(key hidden)')
+    """
+    return f"{name[:SHOWN]}…(key hidden)" if is_key_not_name(name) else name
+
+
+def check_name(name: str) -> str:
+    """``name`` without the spaces around it, refused (:class:`KeyStoreError`) when it is no
+    key's name: empty, llm's note, with spaces or control characters inside, or a key itself
+    (:func:`is_key_not_name`; the message does not repeat it)."""
+    name = name.strip()
+    if is_key_not_name(name):
+        raise KeyStoreError(NAME_FIRST)
     if not name or name == NOTE or any(is_hidden(ch) or ch.isspace() for ch in name):
         raise KeyStoreError(f"{name!r} is not a key name (a provider's name, such as openai)")
     return name
@@ -138,7 +177,7 @@ def _write(path: Path, stored: dict[str, Any]) -> None:
 def set_key(name: str, value: str) -> Path:
     """Store ``value`` (see :func:`clean_value`) as the key ``name``, replacing any key of that
     name, and return the file's path."""
-    name, value = _check_name(name), clean_value(value)
+    name, value = check_name(name), clean_value(value)
     path = keys_file()
     stored = _read(path) or {NOTE: _NOTE_TEXT}  # a new file starts with llm's note
     stored[name] = value
@@ -152,8 +191,8 @@ def remove_key(name: str) -> Path:
     path = keys_file()
     stored = _read(path)
     if name == NOTE or name not in stored:
-        names = ", ".join(n for n in sorted(stored) if n != NOTE) or "none"
-        raise KeyStoreError(f"no key named {name!r} in llm's key store (stored: {names})")
+        names = ", ".join(shown_name(n) for n in sorted(stored) if n != NOTE) or "none"
+        raise KeyStoreError(f"no key named {shown_name(name)!r} in llm's key store (stored: {names})")
     del stored[name]
     _write(path, stored)
     return path
