@@ -25,6 +25,7 @@ MODULES = [
     "app.key_shapes",
     "app.llm.diff_secrets",
     "app.llm.keys",
+    "app.llm.loopback",
     "app.llm.modes",
     "app.llm.plugins",
     "app.llm.runner",

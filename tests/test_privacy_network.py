@@ -7,13 +7,18 @@ address that is not this machine's loopback fails the test. A DNS lookup counts:
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.cli import ROOT
+import pytest
+
+from app.config import LLMSettings, Settings, save_settings
+from tests.cli import ROOT, holdtype
+from tests.fixtures.llama import OpenAIChatStub, model_entry, write_llm_models
 from tests.fixtures.parts import require_tools
 
 STRACE_FIX = "sudo apt-get install strace"
@@ -83,3 +88,51 @@ def test_a_telemetry_setting_the_user_made_is_kept(tmp_path: Path) -> None:
         check=True,
     )
     assert done.stdout.strip() == "0"
+
+
+@pytest.mark.parametrize(
+    ("host", "proxies"),
+    [
+        ("127.0.0.1", {"HTTP_PROXY": "{proxy}"}),
+        ("127.0.0.1", {"http_proxy": "{proxy}", "HTTPS_PROXY": "{proxy}", "no_proxy": "example.com"}),
+        ("localhost", {"ALL_PROXY": "{proxy}", "NO_PROXY": ".corp.example.com"}),
+    ],
+)
+def test_a_model_on_this_machine_is_asked_directly_whatever_the_proxy(
+    host: str, proxies: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a proxy in the environment (as a company network sets one), the dictation sent to a
+    model server on this machine went through the proxy, and so left the machine, though
+    Holdtype takes such a model for a local one (and picks it by itself as llm's default)."""
+    for name in ("no_proxy", "NO_PROXY"):  # (only the user's own, as each case sets it)
+        monkeypatch.delenv(name, raising=False)
+    server = OpenAIChatStub(["We should ship the release on Friday."])  # STUB: the local model server
+    proxy = OpenAIChatStub(["(from the proxy)"])  # STUB: stands in for the proxy; must get nothing
+    try:
+        write_llm_models([model_entry("stub", f"http://{host}:{server.port}/v1", "m")])
+        save_settings(Settings(llm=LLMSettings(model="stub", timeout_s=30)))
+        env = {name: value.format(proxy=f"http://127.0.0.1:{proxy.port}") for name, value in proxies.items()}
+        done = holdtype("modes", "test", "clean", "we should ship the release on friday", "--json", env=env)
+    finally:
+        server.close()
+        proxy.close()
+    assert done.returncode == 0, done.stderr
+    assert proxy.bodies == [], "the proxy got the dictation"
+    assert len(server.bodies) == 1 and "ship the release" in json.dumps(server.bodies)
+    result = json.loads(done.stdout)
+    assert result["text"] == "We should ship the release on Friday." and not result["fallback_reason"], result
+
+
+def test_the_users_own_no_proxy_hosts_are_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This machine's names are added to the user's NO_PROXY (another of its addresses a model
+    is on too), never put in place of the hosts the user listed there."""
+    from app.llm.loopback import bypass_proxies
+
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.setenv("NO_PROXY", "example.com, .corp.example.com,LOCALHOST")
+    bypass_proxies("http://127.0.0.2:8080/v1")
+    assert os.environ["NO_PROXY"] == "example.com,.corp.example.com,LOCALHOST,127.0.0.1,::1,127.0.0.2"
+    assert "no_proxy" not in os.environ  # (urllib, httpx and requests read the one the user set)
+    monkeypatch.setenv("NO_PROXY", "*")
+    bypass_proxies()
+    assert os.environ["NO_PROXY"] == "*"

@@ -31,6 +31,7 @@ from app.config import Settings
 from app.errors import SHOWN_TO_USER
 from app.llm.cache import CACHE_FAILURES, CacheEntry, LLMCache, cache_key
 from app.llm.keys import set_key_hint
+from app.llm.loopback import bypass_proxies, loopback_host
 from app.llm.modes import (
     PLACEHOLDER,
     RAW,
@@ -486,6 +487,7 @@ class ModeRunner:
                 f"{json.dumps(schema, sort_keys=True)}"
             ).strip()
 
+        bypass_proxies(getattr(model, "api_base", None))  # (a local model's words stay on this machine)
         down = _local_server_down(getattr(model, "api_base", None))
         if down:
             raise _Fallback(f"{model_id} failed: {down}")
@@ -734,18 +736,7 @@ def _elsewhere(api_base: str | None) -> bool:
     >>> _elsewhere("https://llm.example.com/v1"), _elsewhere("http://192.168.1.20:11434/v1")
     (True, True)
     """
-    if not api_base:
-        return False
-    import ipaddress
-    import urllib.parse
-
-    host = (urllib.parse.urlsplit(api_base).hostname or "").rstrip(".").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return False
-    try:
-        return not ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return True  # a name other than localhost
+    return bool(api_base) and loopback_host(api_base) is None
 
 
 def _local_server_down(api_base: str | None) -> str | None:
