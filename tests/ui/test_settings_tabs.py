@@ -1459,6 +1459,20 @@ def test_llm_tab_shows_a_key_set_while_the_window_was_open(qtbot, config_path: P
     assert tab.keys.text() == "Keys set: <b>&lt;i&gt;odd&lt;/i&gt;</b>, <b>openai</b>"
 
 
+def test_llm_tab_never_shows_a_key_stored_as_a_name(qtbot, config_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # llm's own `keys set` takes a key given in place of its name (the two swapped): the tab
+    # listed it whole under "Keys set".
+    key = "sk-proj-ZZzz0123456789AbCdEf0123456789xyz"
+    keys_file = Path(os.environ["LLM_USER_PATH"]) / "keys.json"
+    keys_file.write_text(json.dumps({"// Note": "llm's note", key: "openai", "mistral": "m-x"}))
+    window = open_window(qtbot, config_path)
+    tab = window.pages["llm"]
+    window.show()
+    window.show_tab(tab.key)
+    qtbot.waitUntil(lambda: "mistral" in tab.keys.text(), timeout=5000)
+    assert tab.keys.text() == "Keys set: <b>mistral</b>, <b>sk-pro…(key hidden)</b>"
+
+
 def test_llm_tab_clear_cache_says_when_another_program_holds_it(qtbot, config_path: Path) -> None:  # type: ignore[no-untyped-def]
     import sqlite3
 

@@ -50,11 +50,12 @@ def reachable_models() -> tuple[list[tuple[str, str]], frozenset[str], dict[str,
 
 def key_names() -> list[str]:
     """Names of the keys stored with ``holdtype llm keys set`` (never their values; not the
-    note llm writes at the top of the file, which was listed as a key)."""
+    note llm writes at the top of the file, which was listed as a key; a key stored as a name
+    by its first characters only, :func:`app.llm.keys.shown_name`)."""
     from app.llm import keys
 
     try:
-        return keys.key_names()
+        return [keys.shown_name(name) for name in keys.key_names()]
     except (OSError, HoldtypeError) as exc:
         log.info("cannot read llm's keys file: %s", exc)
         return []
