@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from app.errors import SHOWN_TO_USER, ConfigError
 from app.llm.keys import set_key_hint
-from app.own_keys import holds_api_key
+from app.own_keys import api_key_finder, holds_api_key
 from app.paths import ensure_dir, get_paths, lock_within, move_aside, replace_file
 from app.textfile import is_hidden, read_text
 from app.toml_salvage import parse_salvaging
@@ -341,9 +341,9 @@ def check_terms(terms: list[str]) -> None:
             raise ConfigError(f"not a term: {term[:80]!r}{'…' if len(term) > 80 else ''} ({problem})")
 
 
-def api_key_in(value: Any, where: str = "") -> str | None:
+def api_key_in(value: Any, where: str = "", holds: Callable[[str], bool] | None = None) -> str | None:
     """The dotted place of the first string in ``value`` (settings as JSON-like data) that
-    holds an API key (:func:`holds_api_key`), else None.
+    holds an API key (:func:`holds_api_key`; ``holds``, when given, tells), else None.
 
     >>> api_key_in({"rules": [{"find": "my key", "replace": "sk-proj-" + "Ab3" * 16}]})
     'rules.0.replace'
@@ -354,13 +354,14 @@ def api_key_in(value: Any, where: str = "") -> str | None:
     >>> api_key_in({"modes": {"apps": {"gsk_" + "x1" * 20: "email"}}})
     'modes.apps'
     """
+    holds = holds or api_key_finder()  # (the user's keys looked up once for all the strings)
     if isinstance(value, str):
-        return (where or "the value") if holds_api_key(value) else None
+        return (where or "the value") if holds(value) else None
     items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
     for name, item in items:
-        if isinstance(name, str) and api_key_in(name) is not None:  # (a table's keys: modes.apps)
+        if isinstance(name, str) and holds(name):  # (a table's keys: modes.apps)
             return where or "the value"
-        found = api_key_in(item, f"{where}.{name}" if where else str(name))
+        found = api_key_in(item, f"{where}.{name}" if where else str(name), holds)
         if found is not None:
             return found
     return None

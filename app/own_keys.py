@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from app.key_shapes import KEY_CANDIDATE, looks_like_api_key
@@ -113,5 +114,17 @@ def holds_api_key(value: str) -> bool:
     >>> holds_api_key('my key is "sk-proj-' + "Ab3" * 16 + '".'), holds_api_key("gpt-4o-mini")
     (True, False)
     """
-    shaped = any(looks_like_api_key(m[0]) for m in KEY_CANDIDATE.finditer(value))
-    return shaped or own_key_in(value) is not None
+    return api_key_finder()(value)
+
+
+def api_key_finder() -> Callable[[str], bool]:
+    """:func:`holds_api_key` for many values in a row (every string of the settings): the
+    user's own keys are looked up once, not once per value."""
+    pattern, _ = own_keys_pattern()
+
+    def holds(value: str) -> bool:
+        if any(looks_like_api_key(m[0]) for m in KEY_CANDIDATE.finditer(value)):
+            return True
+        return pattern is not None and pattern.search(value) is not None
+
+    return holds
