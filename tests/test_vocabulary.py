@@ -702,3 +702,55 @@ def test_a_rarer_english_word_is_left_to_the_audio() -> None:
     assert vocab.correct("two dockers and a panda") == "two Dockers and a pandas"
     assert Vocabulary(["systemd"]).correct("The System is down.") == "The System is down."
     assert vocab.correct("a pyantic model") == "a pyantic model"  # not English, not a term here
+
+
+SYMBOL_TERMS = [
+    "@property",
+    "@types/node",
+    "$HOME",
+    "~/projects",
+    "--verbose",
+    "@dataclass",
+    "~/.bashrc",
+    "__init__",
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Written right, they stay as they are: the bare word had matched and was replaced,
+        # the symbol left in front ("@@property", "$$HOME", "~/~/projects", "----verbose").
+        ("use @property here", "use @property here"),
+        ("echo $HOME", "echo $HOME"),
+        ("source ~/.bashrc", "source ~/.bashrc"),
+        ("cd ~/projects", "cd ~/projects"),
+        ("run with --verbose", "run with --verbose"),
+        ("@dataclass", "@dataclass"),
+        ("install @types/node", "install @types/node"),
+        ("def __init__(self):", "def __init__(self):"),
+        # The bare word is an ordinary word, or one the speaker said without the symbol.
+        ("the property tax is due", "the property tax is due"),
+        ("private property", "private property"),
+        ("my home folder", "my home folder"),
+        ("my projects", "my projects"),
+        ("be more verbose", "be more verbose"),
+        ("run git init", "run git init"),
+        ("edit your .bashrc", "edit your .bashrc"),
+        ("open the bashrc", "open the bashrc"),
+        ("use dataclass here", "use dataclass here"),
+        # The symbol said is the term, and the words that said it go.
+        ("use the at dataclass decorator", "use the @dataclass decorator"),
+        ("use at property here", "use @property here"),
+        ("echo dollar home", "echo $HOME"),
+        ("run with dash dash verbose", "run with --verbose"),
+        ("define dunder init", "define __init__"),
+        ("cd tilde slash projects", "cd ~/projects"),
+        ("source tilde slash dot bashrc", "source ~/.bashrc"),
+        ("install at types node", "install @types/node"),
+    ],
+)
+def test_a_term_with_a_leading_symbol_needs_its_symbol(text: str, expected: str) -> None:
+    vocab = Vocabulary(SYMBOL_TERMS)
+    assert vocab.correct(text) == expected
+    assert not [m for m in vocab.near_misses(text) if m.term in {"@dataclass", "@property"}]

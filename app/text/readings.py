@@ -41,6 +41,23 @@ FRAGMENT_READINGS: dict[str, tuple[str, ...]] = {
 # How the symbols of a term are read ("C++" is "see plus plus", "C#" "see sharp"); a term is
 # never read with one left out ("see" alone is not C++).
 SYMBOL_READINGS: dict[str, str] = {"+": "plus", "#": "sharp"}
+# The symbols a term may start with, as they are said, the longest first: "@property" is "at
+# property", "$HOME" "dollar home", "~/projects" "tilde slash projects", "--verbose" "dash dash
+# verbose", "__init__" "dunder init". Such a term is never its bare word: "property", "home",
+# "projects", "verbose" and "init" are ordinary words, and "my home folder" is no "my $HOME
+# folder". A leading dot is "dot" (".NET", ".env"; see letters_of and spoken_variants).
+LEADING_SYMBOLS: dict[str, tuple[str, ...]] = {
+    "~/": ("tilde slash", "tilde"),
+    "--": ("dash dash", "double dash"),
+    "__": ("dunder", "double underscore"),
+    "@": ("at",),
+    "$": ("dollar",),
+    "~": ("tilde",),
+    "-": ("dash",),
+    "_": ("underscore",),
+}
+# (followed by a letter, a digit or a dot: "$" alone or "-- " is no such term)
+_LEADING_SYMBOL = re.compile("(" + "|".join(map(re.escape, LEADING_SYMBOLS)) + r")(?=[^\W_]|\.)")
 # "&" inside a word is "and" ("R&D" is "ar and dee", "AT&T" "ay tee and tee"). One between
 # words ("Weights & Biases") keeps the readings it had before, and the fuzzy match reads "and"
 # there: read "and" too, it changed which terms a first reading names for the second and cost
@@ -159,17 +176,38 @@ def sound_key(text: str) -> str:
 
 def letters_of(text: str) -> str:
     """Lower-case letters and digits of ``text`` only ("Node.js" → "nodejs"), with ``+`` and
-    ``#`` (C++, C#) and a leading dot read as "dot" (".NET" → "dotnet": never plain "net").
-    An accented letter is its plain one ("Pokémon" → "pokemon", which Whisper may write); a
-    letter with no plain form is kept ("λ-calculus" → "λcalculus": it was dropped, and every
-    "calculus" became the term).
+    ``#`` (C++, C#), a leading dot read as "dot" (".NET" → "dotnet": never plain "net") and a
+    leading symbol of :data:`LEADING_SYMBOLS` as its name ("@property" → "atproperty": never
+    plain "property"). An accented letter is its plain one ("Pokémon" → "pokemon", which
+    Whisper may write); a letter with no plain form is kept ("λ-calculus" → "λcalculus": it
+    was dropped, and every "calculus" became the term).
 
     >>> letters_of("Zürich"), letters_of("λ-calculus"), letters_of("__init__"), letters_of(".NET")
-    ('zurich', 'λcalculus', 'init', 'dotnet')
+    ('zurich', 'λcalculus', 'dunderinit', 'dotnet')
+    >>> letters_of("~/.bashrc"), letters_of("$HOME")
+    ('tildeslashdotbashrc', 'dollarhome')
     """
     folded = _without_accents(text.casefold().lstrip())
-    prefix = "dot" if folded.startswith(".") else ""
+    symbol = leading_symbol(folded)
+    prefix = LEADING_SYMBOLS[symbol][0].replace(" ", "") if symbol else ""
+    folded = folded[len(symbol) :]
+    prefix += "dot" if folded.startswith(".") else ""
     return prefix + _NOT_LETTERS.sub("", folded)
+
+
+def leading_symbol(term: str) -> str:
+    """The symbol of :data:`LEADING_SYMBOLS` that ``term`` starts with, or "" ("@" of
+    "@property", "__" of "__init__", "~/" of "~/.bashrc").
+
+    A term that starts with one (a decorator, a variable, a path, a flag, a dunder) is taken
+    only when its symbol is there: written (Whisper wrote "@property": it stays as is) or said
+    ("at property", "dollar home", "dash dash verbose", "dunder init"), never from its bare
+    word, English or not: "the property tax", "my projects", "run git init" and "open the
+    bashrc" keep their words (the speaker said no path). So its letters and every reading
+    start with the symbol's name, and no look-alike is ever it (see ``Vocabulary``).
+    """
+    found = _LEADING_SYMBOL.match(term.strip())
+    return found.group(1) if found else ""
 
 
 def _without_accents(text: str) -> str:
@@ -243,7 +281,15 @@ def spoken_variants(term: str) -> list[str]:
     >>> spoken_variants("C#")
     ['c sharp', 'see sharp', 'c#']
     """
-    chunks = re.split(r"[\s\-_/]+", plain_spelling(term).strip())
+    symbol = leading_symbol(term)
+    if symbol:  # "@property" is "at property", never "property" (see leading_symbol)
+        said = (
+            f"{name} {rest}"
+            for name in LEADING_SYMBOLS[symbol]
+            for rest in spoken_variants(term.strip()[len(symbol) :])
+        )
+        return list(itertools.islice(dict.fromkeys(said), _MAX_VARIANTS))
+    chunks = [c for c in re.split(r"[\s\-_/]+", plain_spelling(term).strip()) if c]
     options: list[list[str]] = []
     for chunk in chunks:
         dotted = chunk.split(".")

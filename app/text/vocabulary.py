@@ -32,6 +32,7 @@ from app.text.english import english_word
 from app.text.readings import (
     LETTER_NAMES,
     NUMBER_WORDS,
+    leading_symbol,
     letters_of,
     sound_key,
     spell_out,
@@ -318,7 +319,9 @@ class Vocabulary:
                 continue
             variants = tuple(spoken_variants(term))
             keys = frozenset(sound_key(v) for v in (term, *variants))
-            short = len(letters) <= 3 or len(sound_key(term)) <= 2
+            # A term with a leading symbol ("@property", "$HOME") is only its spelling or a
+            # reading, as a short term: "properly" is no "@property" (see leading_symbol).
+            short = len(letters) <= 3 or len(sound_key(term)) <= 2 or bool(leading_symbol(term))
             variant_letters = frozenset(letters_of(v) for v in variants)
             readings = frozenset(_word_letters(v) for v in (term, *variants))
             measured = [v for v in variants if short or not _LETTER_WORDS.intersection(v.split())]
@@ -344,6 +347,9 @@ class Vocabulary:
                 )
             )
         self._short_terms = [t for t in self._terms if t.short]
+        # near_misses() asks the audio about short terms, never about one with a leading symbol:
+        # "dataclass" said is no "@dataclass" (the symbol must be said).
+        self._near_short_terms = [t for t in self._short_terms if not leading_symbol(t.text)]
         # Pieces of terms, as written, for near_misses(): piece -> [(term, the piece ends it)].
         self._fragments: dict[str, list[tuple[_Term, bool]]] = {}
         for t in self._terms:
@@ -771,7 +777,7 @@ class Vocabulary:
             )
             looked_up = self._lookup(probe, 100 * _NEAR_FLOORS[1] if unknown else _LOOKUP_CUTOFF)
             seen = {id(t) for t in looked_up}  # (by identity: comparing the dataclasses cost seconds)
-            terms = [*looked_up, *(t for t in self._short_terms if id(t) not in seen)]
+            terms = [*looked_up, *(t for t in self._near_short_terms if id(t) not in seen)]
             if probe.contraction:
                 terms = [t for t in terms if t.apostrophe]
             if any(self._score(probe, term) > 0 for term in terms):
