@@ -754,3 +754,17 @@ def test_a_term_with_a_leading_symbol_needs_its_symbol(text: str, expected: str)
     vocab = Vocabulary(SYMBOL_TERMS)
     assert vocab.correct(text) == expected
     assert not [m for m in vocab.near_misses(text) if m.term in {"@dataclass", "@property"}]
+
+
+def test_a_longer_term_read_with_a_shared_letter_wins_over_a_shorter_one() -> None:
+    """With PostgreSQL and Postgres both terms, "postgres sequel" gave "Postgres sequel": the
+    "s" that ends "postgres" and starts "sequel" is said once, so the run was no reading of
+    PostgreSQL ("postgre sequel") and Postgres, spelled, won (real speech gave "Postgres SQL" on
+    two voices of four)."""
+    vocab = Vocabulary(["PostgreSQL", "Postgres", "SQL", "C", "C++", "Python", "Python 3.12"])
+    assert vocab.correct("we use postgres sequel") == "we use PostgreSQL"
+    assert vocab.correct("we use Postgres SQL") == "we use PostgreSQL"
+    assert vocab.correct("we use postgres and SQL") == "we use Postgres and SQL"
+    assert vocab.correct("we use postgres") == "we use Postgres"
+    assert vocab.correct("Use c plus plus.") == "Use C++."
+    assert vocab.correct("Install python three twelve.") == "Install Python 3.12."

@@ -360,8 +360,11 @@ class Vocabulary:
                 if _fragment_piece(piece):
                     self._fragments.setdefault(piece, []).append((t, at_end))
         self._by_letters: dict[str, list[_Term]] = {}
+        self._by_reading: dict[str, list[_Term]] = {}  # the letters of each spelling and reading
         for t in self._terms:
             self._by_letters.setdefault(t.letters, []).append(t)
+            for letters in sorted({t.letters, *t.variant_letters}):
+                self._by_reading.setdefault(letters, []).append(t)
         # Flat lists for fast fuzzy lookup (rapidfuzz.process works on sequences).
         self._key_choices: list[str] = []
         self._key_owner: list[_Term] = []
@@ -738,7 +741,29 @@ class Vocabulary:
                 score = self._score(probe, term)
                 if score > 0 and not _stops_short(tokens, probe, term):
                     matches.append(_Match(score, j - i, i, j, term))
+            for term in self._said_once(tokens, probe):
+                if not _stops_short(tokens, probe, term):
+                    matches.append(_Match(_READING_SCORE, j - i, i, j, term))
         return matches
+
+    def _said_once(self, tokens: list[_Token], probe: _Probe) -> list[_Term]:
+        """The terms a run of words reads as once a letter that ends one word and starts the
+        next is said once, as speakers say it: "postgres sequel" and "Postgres SQL" are
+        PostgreSQL ("postgre sequel"), also when Postgres is a term too (a word that is a term
+        is only taken by a reading, see :meth:`_score`; these are readings, so the longer one
+        wins, see :func:`_correction_order`). Only runs without a small word at either end or a
+        contraction, and no term with a number that another number follows."""
+        if probe.stop - probe.start < 2 or probe.bounded_words is not None or probe.contraction:
+            return []
+        merged = tokens[probe.start].letters
+        for token in tokens[probe.start + 1 : probe.stop]:
+            shared = merged[-1:].isalpha() and merged[-1:] == token.letters[:1]
+            merged += token.letters[1:] if shared else token.letters
+        if merged == probe.letters:
+            return []
+        return [
+            t for t in self._by_reading.get(merged, ()) if not (t.numbers and probe.number_next is not None)
+        ]
 
     def near_misses(self, text: str, limit: int = 4) -> list[NearMiss]:
         """Runs of words in ``text`` that look somewhat like a term, not enough for
