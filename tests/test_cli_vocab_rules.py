@@ -239,6 +239,20 @@ def test_vocab_add_says_which_terms_are_also_ordinary_words_and_how_to_keep_them
     assert json.loads(ok("rules", "test", "--json", "written in Rust"))["final"] == "written in Rust"
 
 
+def test_vocab_add_names_terms_said_as_ordinary_english() -> None:
+    # SQL ("sequel") and C# ("see sharp") wrote "the SQL was better" and "we C# gains" with
+    # nothing said at `vocab add`.
+    added = holdtype("vocab", "add", "SQL", "C#", "NumPy")
+    assert added.returncode == 0, added.stderr
+    notes = [line for line in added.stderr.splitlines() if "ordinary English" in line]
+    assert len(notes) == 1 and notes[0].startswith("note: SQL ('sequel'), C# ('see sharp') are also"), notes
+    assert "NumPy" not in notes[0] and "holdtype vocab add sequel" in notes[0]
+    said = ["rules", "test", "--json", "the sequel was better"]
+    assert json.loads(ok(*said))["final"] == "the SQL was better"
+    ok("vocab", "add", "sequel")
+    assert json.loads(ok(*said))["final"] == "the sequel was better"
+
+
 def test_vocab_add_says_when_the_prompt_cannot_name_every_term() -> None:
     few = holdtype("vocab", "add", "NumPy", "PyPI")
     assert few.returncode == 0 and "note:" not in few.stderr

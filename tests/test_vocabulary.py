@@ -768,3 +768,22 @@ def test_a_longer_term_read_with_a_shared_letter_wins_over_a_shorter_one() -> No
     assert vocab.correct("we use postgres") == "we use Postgres"
     assert vocab.correct("Use c plus plus.") == "Use C++."
     assert vocab.correct("Install python three twelve.") == "Install Python 3.12."
+
+
+def test_a_term_said_as_everyday_english_is_named_with_that_english() -> None:
+    """`vocab add` named terms whose letters are English ("rust"), not those said as English:
+    "we see sharp gains" became "we C# gains", "the sequel was better" "the SQL was better",
+    "soft and gooey" "soft and GUI". A lower-case twin keeps the words, as it does for Rust."""
+    from app.text.ordinary import ordinary_words
+
+    terms = ["Rust", "C#", "SQL", "GUI", "SciPy", "PyPI", "LLM", "pytest", "MySQL"]
+    assert ordinary_words(terms, terms) == {
+        "Rust": "rust",
+        "C#": "see sharp",
+        "SQL": "sequel",
+        "GUI": "gooey",
+    }
+    assert ordinary_words(terms, [*terms, "rust", "see sharp", "sequel", "gooey"]) == {}
+    vocab = Vocabulary([*terms, "see sharp", "sequel", "gooey"])
+    for text in ["we see sharp gains", "the sequel was better", "soft and gooey"]:
+        assert vocab.correct(text) == text

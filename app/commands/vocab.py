@@ -156,20 +156,21 @@ def _prompt_note(terms: list[str], bias: str) -> None:
 
 
 def _ordinary_note(added: list[str], words: list[str]) -> None:
-    """Say which of the ``added`` terms are also ordinary words that auto-correction will now
-    write as the term wherever they are said ("it will rust" → "it will Rust"), and how to keep
-    the word: a lower-case term of the same letters (a transcript gets the closer casing)."""
-    from app.text.ordinary import ordinary_terms
+    """Say which of the ``added`` terms auto-correction will now write for ordinary English
+    wherever it is said ("it will rust" → "it will Rust", "the sequel" → "the SQL"), and how to
+    keep it: a lower-case term of those words (a transcript gets the closer casing)."""
+    from app.text.ordinary import ordinary_words
 
-    ordinary = ordinary_terms(added, words)
+    ordinary = ordinary_words(added, words)
     if not ordinary:
         return
-    names = ", ".join(ordinary[:6]) + (f" and {len(ordinary) - 6} more" if len(ordinary) > 6 else "")
-    low = ordinary[0].lower()
+    listed = [term if said == term.lower() else f"{term} ('{said}')" for term, said in ordinary.items()]
+    names = ", ".join(listed[:6]) + (f" and {len(listed) - 6} more" if len(listed) > 6 else "")
+    first, low = next(iter(ordinary.items()))
     click.echo(
-        f"note: {names} {'is' if len(ordinary) == 1 else 'are'} also ordinary English; a dictation's "
-        f"'{low}' will be written '{ordinary[0]}'. To keep the plain word where Whisper writes it, add it "
-        f"in lower case too (`holdtype vocab add {shlex.quote(low)}`)",
+        f"note: {names} {'is' if len(listed) == 1 else 'are'} also ordinary English; a dictation's "
+        f"'{low}' will be written '{first}'. To keep the plain words where Whisper writes them, add "
+        f"them in lower case too (`holdtype vocab add {shlex.quote(low)}`)",
         err=True,
     )
 

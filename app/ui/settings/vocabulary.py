@@ -241,15 +241,16 @@ class VocabularyTab(SettingsTab):
         return [t for t in listed if t != term and t.casefold() == term.casefold()]
 
     def _say_if_ordinary(self, term: str) -> None:
-        """Say so when ``term`` is also an English word, which it will now be written as (as
-        `holdtype vocab add` does)."""
-        from app.text.ordinary import ordinary_terms
+        """Say so when ``term`` is also an English word or said as one ("sequel" for SQL), which
+        it will now be written as (as `holdtype vocab add` does)."""
+        from app.text.ordinary import ordinary_words
 
         terms = [i.text().strip() for r in range(self.terms.rowCount()) if (i := self.terms.item(r, 0))]
-        if ordinary_terms([term], terms):
-            word = term.lower()
+        word = ordinary_words([term], terms).get(term)
+        if word is not None:
+            said = "an English word" if word == term.lower() else f"said as English (“{word}”)"
             self.term_note.setText(
-                f"“{term}” is also an English word: a dictated “{word}” will be written “{term}”. "
+                f"“{term}” is also {said}: a dictated “{word}” will be written “{term}”. "
                 f"To keep the word where Whisper writes it in lower case, add “{word}” too."
             )
 
