@@ -49,7 +49,7 @@ def test_relevant_terms_hear_misheard_terms_and_skip_unrelated_speech() -> None:
     assert tech.relevant_terms(ordinary, SURE_BAR) == []
 
 
-def test_a_reading_that_spells_no_term_once_corrected_is_read_without_a_long_vocabulary() -> None:
+def test_a_long_recording_that_spells_no_term_once_corrected_is_read_without_a_long_vocabulary() -> None:
     # The speech set's long LJSpeech recording under the 60 tech terms: "Peter" and "therefor"
     # come near Poetry and Terraform at the sure bar, but no term comes of them once corrected;
     # kept under the prompt, that recording read 6 words worse than without the vocabulary.
@@ -58,9 +58,12 @@ def test_a_reading_that_spells_no_term_once_corrected_is_read_without_a_long_voc
     heard = "It was printed at Mainz by Peter Schoeffer, and it was natural therefor that the forms followed."
     assert pipeline.vocabulary.relevant_terms(heard, SURE_BAR)  # near terms, on the sure bar
     assert pipeline.apply_vocabulary(heard) == heard  # ... that correction does not take
-    for seconds in (10.0, 231.0):
-        look = pipeline.second_look(BASE, heard, seconds)
-        assert look is not None and look.replaces and look.options == BASE, look
+    look = pipeline.second_look(BASE, heard, 231.0)
+    assert look is not None and look.replaces and look.options == BASE, look
+    # Within one window the prompted second look is kept: it often spells what the first
+    # reading only came near (the check set's "Xegoost ... weights and biases").
+    look = pipeline.second_look(BASE, heard, 10.0)
+    assert look is not None and not look.replaces and look.options.initial_prompt, look
     # A reading that spells a term keeps the vocabulary (long audio: its one reading stands).
     said = "It was printed at Mainz by Peter, and we deploy it with Terraform on Kubernetes."
     assert pipeline.second_look(BASE, said, 231.0) is None

@@ -237,16 +237,17 @@ class TextPipeline:
             return None
         relevant = self._relevant(heard)
         if all(t.casefold() in self._named for t in relevant):
-            if not self.vocabulary.relevant_terms(heard, SURE_BAR) or not self._terms_in(
-                self.apply_vocabulary(heard)
-            ):
-                # Says no term (none near, or none that correction makes of it): read it
-                # without the vocabulary.
-                return Look(base, replaces=True)
+            if not self.vocabulary.relevant_terms(heard, SURE_BAR):
+                return Look(base, replaces=True)  # says no term: read it without the vocabulary
             # Terms clearly said: read again only audio that fits one window (there, the prompt
             # sits right before the speech; long audio is decoded in pieces, the text so far
-            # between prompt and speech).
+            # between prompt and speech). A long recording has words near some term by chance
+            # ("Peter", Poetry; "therefor", Terraform): with no term spelled once corrected,
+            # it is read without the vocabulary. (Within one window the prompted second look
+            # often spells the terms the first only came near: not so there.)
             if seconds > PIECE_MAX_S:
+                if not self._terms_in(self.apply_vocabulary(heard)):
+                    return Look(base, replaces=True)
                 return None
         options = self._options(base, relevant)
         return None if options == self.decode_options(base) else Look(options)
@@ -272,15 +273,15 @@ class TextPipeline:
         half the window beat the whole window (the reading loses fewer words to list-like
         guesses) and only the heard terms (which gained terms but lost words elsewhere).
 
-        Speech that clearly says no term (none at :data:`SURE_BAR`, or none spelled once
-        corrected on looks; none the prompt left out) is read again without the vocabulary, and
-        that reading is kept: a long list of terms nudges ordinary words ("can fly" read
-        "comply"). On the speech set (no jargon) with four lists of 60 terms, the rise over no
-        vocabulary fell from 0.65-0.93 to 0.21-0.65 point; with 20 terms (a short prompt) it
-        was 0.21, so short prompts are read once. A long recording has words near some term
-        at the sure bar by chance ("Peter", Poetry; "therefor", Terraform): asking for a term
-        spelled too took the tech list's rise from 0.65 to 0.22 point (BENCHMARKS.md,
-        2026-12-07), at the cost of a second decode of such recordings.
+        Speech that clearly says no term (none at :data:`SURE_BAR`, none the prompt left out)
+        is read again without the vocabulary, and that reading is kept: a long list of terms
+        nudges ordinary words ("can fly" read "comply"). On the speech set (no jargon) with
+        four lists of 60 terms, the rise over no vocabulary fell from 0.65-0.93 to 0.21-0.65
+        point; with 20 terms (a short prompt) it was 0.21, so short prompts are read once. A
+        long recording (over ``PIECE_MAX_S``) has words near some term at the sure bar by
+        chance ("Peter", Poetry; "therefor", Terraform): asking it for a term spelled too took
+        the tech list's rise from 0.65 to 0.22 point (BENCHMARKS.md, 2026-12-07), at the cost
+        of a second decode of such recordings.
 
         With a long vocabulary prompt, the audio is also read without the vocabulary beside the
         biased reading, on the model's other worker (the reading the second look may keep), and
