@@ -300,6 +300,20 @@ def test_a_limit_past_what_sqlite_counts_lists_everything() -> None:
             assert "x>=1" in done.stderr, done.stderr
 
 
+def test_an_offset_past_what_sqlite_counts_lists_nothing_after_the_history() -> None:
+    # --offset 99999999999999999999 printed an OverflowError traceback, as --limit once did.
+    with HistoryStore() as store:
+        store.add(HistoryEntry(Outcome.PASTED, text="the only entry"))
+    for command in (["list"], ["search", "only"]):
+        done = holdtype("history", *command, "--offset", "99999999999999999999")
+        assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+        assert done.stdout == "" and "(1 in all)" in done.stderr, done.stderr
+        json_done = holdtype("history", *command, "--json", "--offset", "99999999999999999999")
+        assert json_done.returncode == 0 and json_done.stdout == "", json_done.stderr
+        done = holdtype("history", *command, "--offset", "-1")
+        assert done.returncode == 2 and "x>=0" in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
 def test_history_delete_deletes_the_recording_it_kept(tmp_path: Path) -> None:
     wav = tmp_path / "kept.wav"
     wav.write_bytes(b"RIFF")

@@ -20,16 +20,17 @@ from app.textfile import visible
 MAX_ID = 2**63 - 1
 
 
-class _Limit(click.IntRange):
-    """How many rows `list` and `search` show: 1 or more (0 and -5 showed one row, silently);
-    a bigger number than SQLite takes means all of them."""
+class _Count(click.IntRange):
+    """A count of rows for `list` and `search` (how many to show, how many to skip): from the
+    range's least (--limit 0 and -5 showed one row, silently); a bigger number than SQLite
+    takes is the most it takes (all of them, past all of them), not an OverflowError."""
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
         number = click.INT.convert(value, param, ctx)
         return MAX_ID if number > MAX_ID else int(super().convert(number, param, ctx))
 
 
-_LIMIT = _Limit(min=1)
+_LIMIT = _Count(min=1)
 
 
 def _open() -> HistoryStore:
@@ -139,7 +140,7 @@ _OFFSET = click.option(
     "--offset",
     default=0,
     show_default=True,
-    type=click.IntRange(min=0),
+    type=_Count(min=0),
     help="Skip this many of the newest first (the next page: --offset 20).",
 )
 
