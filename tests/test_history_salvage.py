@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from app.events import Outcome
 from app.history.salvage import readable_rows
 from app.history.store import HistoryEntry, HistoryStore
@@ -161,3 +163,58 @@ def test_the_llm_replies_of_salvaged_entries_are_still_deleted_with_them(holdtyp
     assert holdtype("history", "delete", "300").returncode == 0
     with LLMCache() as cache:
         assert keys[300] not in set(cache.keys())
+
+
+def _rightmost_leaf(path: Path, table: str) -> int:
+    """The page holding the largest ids of ``table`` in the database at ``path`` (followed
+    from its root through each interior page's right-most child)."""
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:
+        size = conn.execute("PRAGMA page_size").fetchone()[0]
+        number = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (table,)).fetchone()[0]
+    conn.close()
+    data = path.read_bytes()
+    while True:
+        start = (number - 1) * size + (100 if number == 1 else 0)  # (page 1 begins with the file header)
+        if data[start] == 0x0D:  # a leaf page of a table
+            return int(number)
+        assert data[start] == 0x05, data[start]  # an interior page of a table
+        number = int.from_bytes(data[start + 8 : start + 12], "big")
+
+
+def _damage(path: Path, page: int) -> None:
+    data = bytearray(path.read_bytes())
+    size = 4096
+    data[(page - 1) * size : (page - 1) * size + 8] = b"\x0d\xff\xff\xff\xff\xff\xff\xff"
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("counter", ["readable", "damaged too"])
+def test_the_ids_of_entries_lost_with_a_damaged_page_are_not_given_again(
+    tmp_path: Path, counter: str
+) -> None:
+    """A new history numbered on from the last entry read back: the newest entries, lost with
+    a damaged last page, had their ids (published by `history list --json`) given to new
+    dictations. The old history's counter says how far its ids went; without it, the ids
+    stepped over as unreadable do."""
+    path = tmp_path / "history.sqlite3"
+    _history_of(path, 300)
+    with HistoryStore(path) as store:
+        for entry_id in (298, 299, 300):  # deleted: the counter is past every id left
+            assert store.delete(entry_id)
+        store._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    _damage(path, _rightmost_leaf(path, "utterances"))  # the newest entries' page
+    if counter == "damaged too":
+        _damage(path, _rightmost_leaf(path, "sqlite_sequence"))
+
+    with HistoryStore(path) as store:
+        assert store.moved_to is not None
+        kept = store.count()
+        assert 200 <= kept < 297, kept  # the newest entries are lost
+        assert store.list(1)[0].id < 297
+        new_id = store.add(HistoryEntry(Outcome.PASTED, text="after"))
+    if counter == "readable":
+        assert new_id == 301, new_id  # as the old history would have numbered it
+    else:
+        assert new_id > 297, new_id  # past every id the damaged history could still show

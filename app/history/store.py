@@ -357,15 +357,19 @@ class HistoryStore:
 
         Without the ties (``mode_replies``), deleting an entry (or the retention's cleanup)
         left its words in the reply cache for good. A tie whose entry did not come back is
-        left out: nothing would ever delete its reply through it."""
-        from app.history.salvage import readable_rows
+        left out: nothing would ever delete its reply through it.
 
-        rows = readable_rows(self.path)
-        if not rows:
-            return 0
+        New entries are numbered on from the old history's last id, not from the last one
+        read back: the ids of the entries lost with a damaged page went to new dictations,
+        and an id a script had kept from ``history list --json`` named another dictation."""
+        from app.history.salvage import read_table, readable_rows
+
+        read = read_table(self.path)
+        rows = read.rows
         columns = [row[1] for row in conn.execute("PRAGMA table_info(utterances)")]
         taken: set[int] = set()
         with conn:
+            self._number_on(conn, read.last_id)
             for row in rows:
                 names = [name for name in columns if name in row]
                 if "created" not in names or "outcome" not in names:
@@ -385,6 +389,26 @@ class HistoryStore:
                 conn.execute(_REPLIES)
                 conn.executemany("INSERT INTO mode_replies (entry_id, cache_key) VALUES (?, ?)", ties)
         return len(taken)
+
+    def _number_on(self, conn: sqlite3.Connection, last_seen: int) -> None:
+        """Have the new history ``conn`` give ids after every id the damaged one at
+        ``self.path`` gave: its own counter (``sqlite_sequence``) where that can be read, else
+        ``last_seen``, the largest id read back or stepped over as unreadable."""
+        from app.history.salvage import readable_rows
+
+        counted = [
+            row["seq"]
+            for row in readable_rows(self.path, "sqlite_sequence")
+            if row.get("name") == "utterances" and isinstance(row.get("seq"), int)
+        ]
+        last = max(counted) if counted else last_seen
+        if last <= 0:
+            return
+        done = conn.execute(
+            "UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = 'utterances'", (last,)
+        ).rowcount
+        if not done:
+            conn.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('utterances', ?)", (last,))
 
     @contextlib.contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
