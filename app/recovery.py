@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,6 +122,7 @@ class SpoolRecovery:
             audio_path=str(kept),
             audio_seconds=len(audio) / SAMPLE_RATE,
             app=str(notes.get("app") or ""),
+            added=time.time(),  # (the retention counts from now: see HistoryStore.prune)
         )
         try:
             entry_id = self.history().add(entry)
@@ -139,8 +141,12 @@ class SpoolRecovery:
 
     def _finished(self, path: Path, audio: np.ndarray, notes: dict[str, Any], recovered: list[str]) -> bool:
         """Add the entry a finished dictation's note describes (see
-        ``Engine._leave_for_next_start``), as it was then, its audio kept only if it was to be;
-        False when history still cannot take it (the file waits for the next start)."""
+        ``DictationKeeper._leave_for_next_start``), as it was then, its audio kept only if it
+        was to be; False when history still cannot take it (the file waits for the next start).
+
+        Dated as it was said, it is marked as added now: the retention counts from here, or a
+        start days later announced it and the next cleanup deleted it (see HistoryStore.prune).
+        """
         kept = self.audio_dir / path.name if notes.get("keep_audio") and len(audio) else None
         try:
             if kept is not None:
@@ -149,7 +155,10 @@ class SpoolRecovery:
             self.publish(ev.ErrorRaised(f"could not keep {path.name}: {exc}", "recovery"))
             return True  # (the others are still recovered)
         entry = dataclasses.replace(
-            entry_from_dict(notes["entry"]), id=None, audio_path=str(kept) if kept is not None else None
+            entry_from_dict(notes["entry"]),
+            id=None,
+            audio_path=str(kept) if kept is not None else None,
+            added=time.time(),
         )
         try:
             entry_id = self.history().add(entry)

@@ -214,10 +214,10 @@ def test_failed_typing_leaves_the_text_on_the_clipboard_as_the_notice_says(
         eng.shutdown()
 
 
-def _start_and_recover() -> Recorder:
-    """Start an engine (no microphone, no hotkeys), wait until it says what it recovered from
-    the spool, shut it down; the events it gave."""
-    eng = Engine(Settings(), enable_hotkeys=False, enable_audio=False)
+def _start_and_recover(settings: Settings | None = None) -> Recorder:
+    """Start an engine (no microphone, no hotkeys; ``settings``, else the defaults), wait until
+    it says what it recovered from the spool, shut it down; the events it gave."""
+    eng = Engine(settings or Settings(), enable_hotkeys=False, enable_audio=False)
     try:
         seen = _start(eng)
         wait_for(
@@ -1293,6 +1293,38 @@ def test_a_dictation_history_could_not_take_is_added_at_the_next_start(
     assert rows[0].key_up is not None and rows[0].release_to_text_ms is not None
     assert rows[0].audio_path is None  # audio.keep_audio is off: none kept then, none now
     assert Spool(get_paths().spool_dir).leftovers() == []
+
+
+def test_a_dictation_added_at_a_start_days_later_is_kept_for_the_retention_from_then(
+    x_env, speak, holdtype_home: Path
+):
+    """A failed paste history could not take, added at a start three days later with a
+    one-day retention: "Recovered … into history", then deleted by the next cleanup, and its
+    words were nowhere else. Its date stays when it was said; the retention counts from when
+    it reached history."""
+    from app.history.store import HistoryEntry
+
+    said = time.time() - 3 * 86400
+    writer = Spool(get_paths().spool_dir).open(1)  # as DictationKeeper leaves it for the next start
+    writer.write(load_audio(speak("Remember the milk.", speed=150)))
+    assert writer.flush()
+    failed = HistoryEntry(
+        ev.Outcome.FAILED, text="words that never went in", created=said, error="paste failed"
+    )
+    writer.note(entry=failed.to_dict(), keep_audio=True)
+    writer.close(keep=True, keep_note=True)
+
+    started = time.time()
+    _start_and_recover(Settings(history={"retention_days": 1}))
+    with HistoryStore(get_paths().history_db) as store:
+        assert store.prune(1) == 0  # the next cleanup (hourly, or at the next start)
+        rows = store.list(5)
+        assert [(r.outcome, r.text) for r in rows] == [(ev.Outcome.FAILED, "words that never went in")]
+        assert rows[0].created == pytest.approx(said) and rows[0].added is not None
+        assert started <= rows[0].added <= time.time()
+        assert rows[0].audio_path and Path(rows[0].audio_path).exists()
+        assert store.prune(1, now=rows[0].added + 86400 + 1) == 1  # a day after it reached history
+        assert not Path(rows[0].audio_path).exists()
 
 
 def _record_silence(eng: Engine, seconds: float) -> ev.UtteranceResult:

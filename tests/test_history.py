@@ -118,6 +118,24 @@ def test_a_recovered_recording_is_aged_from_its_recovery(store: HistoryStore, tm
     assert store.get(aged) is None and store.get(plain) is None and not stale.exists()
 
 
+def test_an_entry_added_at_a_later_start_is_aged_from_then(store: HistoryStore) -> None:
+    """A dictation history could not take as it ended is added at the next start, days later:
+    with a short retention the next cleanup deleted it (a failed paste's words for good)."""
+    now = time.time()
+    said = now - 3 * 86400
+    late = store.add(entry("late", created=said, outcome=Outcome.FAILED, added=now - 3600))
+    plain = store.add(entry("plain", created=said, outcome=Outcome.FAILED))
+    stale = store.add(entry("stale", created=said, outcome=Outcome.PASTED, added=now - 2 * 86400))
+    assert store.count_past(1, now=now) == 2
+    assert store.prune(1, now=now) == 2
+    assert store.get(plain) is None and store.get(stale) is None
+    kept = store.get(late)
+    assert (
+        kept is not None and kept.created == pytest.approx(said) and kept.added == pytest.approx(now - 3600)
+    )
+    assert store.prune(1, now=now + 86400) == 1  # a day after it reached history
+
+
 def test_deleting_an_entry_deletes_the_recording_it_kept(store: HistoryStore, tmp_path: Path) -> None:
     """A kept recording is as private as its text: `history delete` and the retention left
     the WAV files behind (only the settings window's Delete removed them)."""
@@ -238,6 +256,7 @@ def test_a_history_of_before_the_app_column_is_read_while_another_process_writes
     try:
         with HistoryStore(path, timeout_s=1.0) as s:
             assert [(e.text, e.app) for e in s.list()] == [("old words", "")]
+            assert s.count_past(1) == 1  # (no entry says when it was added: none was late)
             with pytest.raises(HistoryError):  # the column cannot be added yet: the write waits
                 s.add(HistoryEntry(Outcome.PASTED, text="new words", app="thunderbird"))
             writer.execute("COMMIT")
@@ -250,7 +269,7 @@ def test_a_history_of_before_the_app_column_is_read_while_another_process_writes
     finally:
         writer.close()
     with sqlite3.connect(path) as conn:
-        assert "app" in {row[1] for row in conn.execute("PRAGMA table_info(utterances)")}
+        assert {"app", "added"} <= {row[1] for row in conn.execute("PRAGMA table_info(utterances)")}
     conn.close()
 
 

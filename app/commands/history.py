@@ -207,7 +207,7 @@ def show(entry_id: int, as_json: bool) -> None:
     for name, value in data.items():
         if name in {"text", "raw"} or value is None:
             continue
-        if name in {"created", "key_down", "key_up", "text_ready", "inserted"}:
+        if name in {"created", "key_down", "key_up", "text_ready", "inserted", "added"}:
             value = _when(value) + f" ({value:.3f})"
         elif isinstance(value, float):  # (release_to_text_ms: 54.092848684376804)
             value = f"{value:.1f}"

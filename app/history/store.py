@@ -61,7 +61,8 @@ CREATE TABLE IF NOT EXISTS utterances (
     audio_path TEXT,
     audio_seconds REAL,
     release_to_text_ms REAL,
-    app TEXT NOT NULL DEFAULT ''
+    app TEXT NOT NULL DEFAULT '',
+    added REAL
 );
 CREATE INDEX IF NOT EXISTS utterances_created ON utterances(created);
 """
@@ -101,6 +102,11 @@ class HistoryEntry:
     # The app the dictation went into (its window class or app id, as modes.apps names it;
     # "" when it could not be told or was not asked).
     app: str = ""
+    # When the entry reached history, where that was later than the dictation ended: a
+    # dictation history could not take then (or a recording a crash left) is added at the
+    # next start (app.recovery), maybe days later. The retention counts from here, not from
+    # ``created``; None: it went in as it ended.
+    added: float | None = None
     id: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -196,7 +202,7 @@ def _row_to_entry(row: sqlite3.Row) -> HistoryEntry:
 
 # Columns added since the first history schema, with their definitions: a database made
 # before them gets them when it is opened.
-_ADDED_COLUMNS = {"app": "TEXT NOT NULL DEFAULT ''"}
+_ADDED_COLUMNS = {"app": "TEXT NOT NULL DEFAULT ''", "added": "REAL"}
 
 
 #: How long opening the history waits for another process's write lock to add a column;
@@ -213,11 +219,14 @@ def _add_columns(conn: sqlite3.Connection, wait_s: float, restore_s: float) -> l
     again); return those still missing because the lock was not given up (with ``wait_s`` as
     long as the connection's own wait, a lock is :class:`sqlite3.OperationalError`)."""
     have = {row[1] for row in conn.execute("PRAGMA table_info(utterances)")}
-    missing = []
+    missing: list[str] = []
     conn.execute(f"PRAGMA busy_timeout = {int(wait_s * 1000)}")
     try:
         for name, definition in _ADDED_COLUMNS.items():
             if name in have:
+                continue
+            if missing:  # (the lock is still held: each column would wait its turn for nothing)
+                missing.append(name)
                 continue
             try:
                 conn.execute(f"ALTER TABLE utterances ADD COLUMN {name} {definition}")
@@ -488,9 +497,13 @@ class HistoryStore:
         """Delete entries older than ``retention_days``, and their kept recordings; returns how
         many were deleted.
 
-        A recording recovered after a crash is aged from its recovery (its kept audio's time),
-        not from when it was said: recovered at a restart days later, with a short retention,
-        it was announced and then deleted by the next cleanup before the user saw it.
+        An entry added to history after its dictation ended (:attr:`HistoryEntry.added`: at
+        the next start, for a dictation history could not take then or a recording a crash
+        left) is aged from when it was added, not from when it was said: added at a start days
+        later, with a short retention, it was announced and then deleted by the next cleanup
+        before the user saw it (for a failed paste, the words were then gone for good). A
+        recording recovered before entries said when they were added is aged from its
+        recovery, its kept audio's time.
         """
         return self._delete_where(*self._past(retention_days, now))
 
@@ -505,16 +518,23 @@ class HistoryStore:
     def _past(self, retention_days: float, now: float | None) -> tuple[str, tuple[Any, ...]]:
         """The condition (and its parameters) of the entries older than ``retention_days``."""
         cutoff = (time.time() if now is None else now) - retention_days * 86400.0
+        condition, params = "created < ?", [cutoff]
         with self._connection() as conn:
+            # (an older database whose column is not added yet (see _open): no entry was late)
+            if "added" in {row[1] for row in conn.execute("PRAGMA table_info(utterances)")}:
+                condition += " AND (added IS NULL OR added < ?)"
+                params.append(cutoff)
+            # A recording recovered after a crash is aged from its kept audio's time too: one
+            # recovered before entries said when they were added has nothing else to say it.
             recovered = conn.execute(
-                "SELECT id, audio_path FROM utterances WHERE created < ? AND outcome = ?",
-                (cutoff, Outcome.RECOVERED.value),
+                f"SELECT id, audio_path FROM utterances WHERE {condition} AND outcome = ?",
+                (*params, Outcome.RECOVERED.value),
             ).fetchall()
         spared = [row[0] for row in recovered if _kept_since(row[1], cutoff)]
         if not spared:
-            return "created < ?", (cutoff,)
+            return condition, tuple(params)
         marks = ", ".join("?" for _ in spared)
-        return f"created < ? AND id NOT IN ({marks})", (cutoff, *spared)
+        return f"{condition} AND id NOT IN ({marks})", (*params, *spared)
 
     def _delete_where(self, condition: str, params: tuple[Any, ...]) -> int:
         """Delete the entries matching ``condition``, the audio files they kept and the LLM
