@@ -182,12 +182,14 @@ class Engine:
 
     @property
     def history(self) -> HistoryStore:
-        """The history store (opened on first use, by one thread)."""
+        """The history store (opened on first use, by one thread; tried again at each use
+        while it cannot be opened: :class:`~app.history.store.HistoryError`)."""
         with self._history_lock:
             if self._history is None:
                 from app.history.store import HistoryStore
 
                 self._history = HistoryStore(self._paths.history_db)
+                self._problems.clear("history")  # (it could not be opened at the start)
                 if self._history.problem:
                     self._publish(ev.ErrorRaised(self._history.problem, "history"))
             return self._history
@@ -241,7 +243,7 @@ class Engine:
         # Before the workers: the engine loop's first retention check has the output worker
         # open the history too, and two first opens at once found the database locked.
         self._rebuild_text_parts()
-        _ = self.history
+        self._open_history()
         for name, target in (
             ("holdtype-engine", self._engine_loop),
             ("holdtype-transcribe", lambda: self._worker_loop(self._transcribe_jobs.jobs)),
@@ -259,6 +261,24 @@ class Engine:
         if self._enable_hotkeys:
             self._start_hotkeys()
         self._transcribe_jobs.put(self._load_and_recover)
+
+    def _open_history(self) -> None:
+        """Open the history at the start. One another program holds (or a read-only folder,
+        a full disk) costs the history, not the dictation: Holdtype refused to start (even
+        with the history off), where mid-run such a history costs only its write. The user is
+        told, and the history is tried again at each use meanwhile: a dictation it cannot
+        take waits in the spool for the next start (see DictationKeeper.keep)."""
+        from app.history.store import HistoryError
+
+        try:
+            _ = self.history
+        except HistoryError as exc:
+            message = (
+                f"history unavailable: {exc}; dictation works, and a dictation history cannot "
+                "take is added at the next start"
+            )
+            self._problems.fail("history", message)
+            self._publish(ev.ErrorRaised(message, "history"))
 
     def shutdown(self, timeout: float = 15.0) -> None:
         """Finish what is in flight (a recording in progress is transcribed and kept in history,

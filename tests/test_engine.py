@@ -1295,6 +1295,68 @@ def test_a_dictation_history_could_not_take_is_added_at_the_next_start(
     assert Spool(get_paths().spool_dir).leftovers() == []
 
 
+@contextlib.contextmanager
+def _history_held_exclusively() -> Iterator[None]:
+    """Another program holds the history in SQLite's EXCLUSIVE locking mode meanwhile (a
+    real process): not even reading it is possible."""
+    import subprocess
+    import sys
+
+    HistoryStore(get_paths().history_db).close()  # (as the user's earlier runs left it)
+    hold = (
+        "import sqlite3, sys\n"
+        "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+        "c.execute('PRAGMA locking_mode=EXCLUSIVE')\n"
+        "c.execute('BEGIN EXCLUSIVE')\n"
+        "c.execute('SELECT 1 FROM sqlite_master').fetchall()\n"
+        "print('held', flush=True)\n"
+        "sys.stdin.read()\n"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", hold, str(get_paths().history_db)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        yield
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()  # it lets go and ends
+        holder.wait(15)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_a_history_another_program_holds_at_the_start_costs_only_the_history(
+    x_env, pulse, target_window, speak, holdtype_home: Path, enabled: bool
+):
+    """History held by another program as Holdtype started: it refused to start (exit 1
+    after 10 s), even with the history off, where mid-run such a history costs only its write."""
+    eng = Engine(Settings(history={"enabled": enabled}), enable_hotkeys=False, enable_audio=True)
+    try:
+        with _history_held_exclusively():
+            seen = _start(eng)
+            said = [e.message for e in seen.of(ev.ErrorRaised) if e.source == "history"]
+            assert len(said) == 1 and said[0].startswith("history unavailable") and "locked" in said[0], said
+            ready = wait_for(lambda: seen.of(ev.EngineReady), timeout=10, what="the ready event")[0]
+            assert said[0] in ready.problems and said[0] in eng.problems  # (said again at each ready)
+            target_window.focus()
+            result = _record(eng, seen, pulse, speak)
+            assert result.outcome == ev.Outcome.PASTED and result.history_id is None, result
+            wait_for(lambda: "table" in target_window.text().lower(), timeout=15, what="pasted text")
+    finally:
+        eng.shutdown()
+    waiting = Spool(get_paths().spool_dir).leftovers()
+    if not enabled:  # nothing for the history: nothing waits for it
+        assert waiting == [] and len([e for e in seen.of(ev.ErrorRaised) if e.source == "history"]) == 1
+        return
+    assert len(waiting) == 1  # the dictation, left for the next start as when history fails mid-run
+    _start_and_recover()
+    rows = HistoryStore(get_paths().history_db).list(5)
+    assert [(r.outcome, r.text) for r in rows] == [(ev.Outcome.PASTED, result.text)], rows
+
+
 def test_a_dictation_added_at_a_start_days_later_is_kept_for_the_retention_from_then(
     x_env, speak, holdtype_home: Path
 ):
