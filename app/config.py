@@ -434,7 +434,11 @@ class PasteSettings(_Section):
 class HistorySettings(_Section):
     """The local history of everything dictated."""
 
-    enabled: bool = True
+    enabled: bool = Field(
+        True,
+        description="Keep what is dictated; off, a failed dictation and a recording recovered after a "
+        "crash are still kept (their words are nowhere else)",
+    )
     retention_days: int | None = Field(None, ge=1, description="Delete older entries; unset keeps all")
 
 
