@@ -619,3 +619,30 @@ def test_a_schema_failure_names_no_words_in_the_log_or_the_reason(
     assert result.fallback_reason and "at items: fails type" in result.fallback_reason
     assert "Okafor" not in result.fallback_reason
     assert "failed its schema" in caplog.text and "Okafor" not in caplog.text
+
+
+def test_a_refused_reply_is_named_in_no_warning_only_at_debug(  # type: ignore[no-untyped-def]
+    chat_stub: OpenAIChatStub, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The reason "reply answers the text instead of rewriting it (starts with 'Sure! Dr
+    Okafor...')" was a WARNING, which the tray's log file keeps: the user's words in it. The reason names the
+    rule; the reply's words are a DEBUG line, and go with the notice the user sees (``said``,
+    which the tray does not log)."""
+    from app import events as ev
+    from app.llm.dictation_modes import DictationModes
+
+    said = "um tell Dr Okafor the biopsy results are in"
+    chat_stub.replies = ["Sure! Dr Okafor, the biopsy results are in."]
+    write_llm_models([model_entry("stub", chat_stub.api_base)])
+    settings = _settings("stub", cache_enabled=False)
+    with caplog.at_level(logging.INFO, logger="app"):
+        result = ModeRunner(settings).run("clean", said)
+    assert result.fallback_reason == "reply answers the text instead of rewriting it"
+    assert "fell back" in caplog.text and "Okafor" not in caplog.text
+    caplog.clear()
+    published: list[ev.EngineEvent] = []
+    with caplog.at_level(logging.DEBUG, logger="app"):
+        DictationModes(lambda: settings, published.append).run("clean", said)
+    assert "the refused reply begins 'Sure! Dr Okafor" in caplog.text
+    [notice] = [e for e in published if isinstance(e, ev.Notice)]
+    assert "Okafor" not in notice.message and "the reply began 'Sure! Dr Okafor" in notice.shown

@@ -135,7 +135,8 @@ def test_mode(name: str, text: str, sample: int, as_json: bool) -> None:
         return
     click.echo(result.text)
     if result.fallback_reason:
-        raise click.ClickException(f"mode {name} fell back to the input: {result.fallback_reason}")
+        began = f" ({result.reply_began})" if result.reply_began else ""  # (stderr: no log file)
+        raise click.ClickException(f"mode {name} fell back to the input: {result.fallback_reason}{began}")
     if result.model is None and not text.strip():  # (clean calls a model, but not for nothing)
         click.secho("the text is empty: no model was asked", err=True, fg="bright_black")
         return

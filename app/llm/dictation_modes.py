@@ -105,7 +105,7 @@ class DictationModes:
         if problem:
             self._publish(ev.ErrorRaised(problem, "llm"))
         if result.fallback_reason and result.fallback_reason != CANCELLED:
-            self._publish(
-                ev.Notice(f"Mode '{mode}' fell back to the plain transcript: {result.fallback_reason}", "llm")
-            )
+            # What the model replied is shown with the notice, never logged with it (``said``).
+            message = f"Mode '{mode}' fell back to the plain transcript: {result.fallback_reason}"
+            self._publish(ev.Notice(message, "llm", result.reply_began))
         return result.text, result.cache_key

@@ -155,6 +155,16 @@ class ModeResult:
         """True when the input text is returned because the mode failed."""
         return self.fallback_reason is not None
 
+    @property
+    def reply_began(self) -> str:
+        """What the reply the mode fell back from began with, on one line ("the reply began
+        'Yes, we can…'"), or "" (none came): for the user's eyes next to the fallback reason,
+        never for the log, as it may hold their words."""
+        reply = " ".join((self.raw_reply or "").split())
+        if not self.fell_back or not reply:
+            return ""
+        return f"the reply began {reply[:40] + ('…' if len(reply) > 40 else '')!r}"
+
     def to_dict(self) -> dict[str, Any]:
         """The result as plain data (for ``--json`` output)."""
         return asdict(self)
@@ -383,6 +393,9 @@ class ModeRunner:
         out = self._spelled(out)
         problem = sanity_problem(text, out, mode) or self._lost_term(text, out, mode)
         if problem is not None:
+            # The reason names the rule, never the words: it goes to the log file (and the
+            # tray's notice, which the log keeps). What the reply said is for DEBUG alone.
+            log.debug("mode %s: the refused reply begins %r", mode.name, out[:60])
             return self._fallback_result(text, problem, start, common)
         return ModeResult(text=out, llm_ms=_ms_since(start), **common)
 
@@ -934,7 +947,11 @@ def _says(said: str, words: str) -> bool:
 
 
 def sanity_problem(source: str, reply: str, mode: Mode) -> str | None:
-    """Say what is wrong with ``reply`` as a rewrite of ``source``, or None if it looks sane."""
+    """Say what is wrong with ``reply`` as a rewrite of ``source``, or None if it looks sane.
+
+    The problem names the rule the reply breaks, never its words: it is a fallback reason,
+    which the log file keeps.
+    """
     if not reply.strip():
         return "the model replied with nothing"
     if marker_digest(source) in reply:  # a marker line the model mangled (">>>TRANSCRIPT-...>>>")
@@ -956,7 +973,7 @@ def sanity_problem(source: str, reply: str, mode: Mode) -> str | None:
         said = _words(opening.group(1))  # ("Okay, here's": "okay" as the speaker said it)
         head = _words(source)[: len(said) + 2]
         if not any(head[i : i + len(said)] == said for i in range(len(head))):
-            return f"reply answers the text instead of rewriting it (starts with {reply[:40]!r})"
+            return "reply answers the text instead of rewriting it"
     kept = _kept_words(source, reply)
     if kept is not None and kept[0] < mode.min_overlap * kept[1]:
         return f"reply keeps {kept[0]} of the {kept[1]} words said: it is not a rewrite of them"
