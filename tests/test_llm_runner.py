@@ -511,10 +511,94 @@ def test_empty_text_skips_the_model() -> None:
             "Remove filler words and fix punctuation in the parser.",
             None,
         ),
+        # a reviewer's: an answer to the question dictated, and the rewrite said twice, pasted
+        (
+            "can we ship the release on friday",
+            "Yes, we can ship the release on Friday.",
+            "answers the question",
+        ),
+        (
+            "um how do I install numpy",
+            "You can install NumPy with pip install numpy.",
+            "answers the question",
+        ),
+        ("how do I install numpy?", "To install NumPy, run pip install numpy.", "answers the question"),
+        ("is the build green", "No, the build is failing on main.", "answers the question"),
+        (
+            "um we ship the release on friday",
+            "We ship the release on Friday. We ship the release on Friday.",
+            "says a sentence 2 times",
+        ),
+        (
+            "um we ship the release on friday",
+            "We ship the release on Friday, we ship the release on Friday.",
+            "twice",
+        ),
+        (
+            "we ship on friday and then we rest",
+            "We ship on Friday and then we rest.\n\nWe ship on Friday and then we rest.",
+            "2 times",
+        ),
+        # must NOT be flagged: the speaker's own opening, a question rewritten, what was said twice
+        ("um can we ship the release on friday", "Can we ship the release on Friday?", None),
+        ("yes can we ship it on friday", "Yes, can we ship it on Friday?", None),
+        ("so yeah do we need docker for this", "Yeah, do we need Docker for this?", None),
+        ("no wait can we ship monday instead", "No, wait, can we ship Monday instead?", None),
+        ("you can ship it friday right?", "You can ship it Friday, right?", None),
+        ("so to be clear are we shipping friday", "To be clear, are we shipping Friday?", None),
+        ("is it done? yes it is", "Is it done? Yes, it is.", None),
+        (
+            "ok so yes we're shipping friday is that fine",
+            "OK, so yes, we're shipping Friday. Is that fine?",
+            None,
+        ),
+        ("the test passed. the test passed again", "The test passed. The test passed again.", None),
+        (
+            "we ship the release um we ship the release on friday",
+            "We ship the release, we ship the release on Friday.",
+            None,
+        ),
+        ("we ship on friday. we ship on friday!", "We ship on Friday. We ship on Friday!", None),
     ],
 )
 def test_sanity_check(source: str, reply: str, problem: str | None) -> None:
     found = sanity_problem(source, reply, get_mode("clean"))
+    if problem is None:
+        assert found is None
+    else:
+        assert found is not None and problem in found
+
+
+@pytest.mark.parametrize(
+    ("mode", "source", "reply", "problem"),
+    [
+        (
+            "email",
+            "can we move the meeting to thursday",
+            "Yes, we can move the meeting to Thursday.",
+            "answers",
+        ),
+        ("message", "do we still need the staging server", "Yeah, we still need it for QA.", "answers"),
+        (
+            "email",
+            "can you send me the report by friday",
+            "Hi,\n\nCould you send me the report by Friday?",
+            None,
+        ),
+        (
+            "email",
+            "hi sam, yes we can meet friday. does 3pm work?",
+            "Yes, we can meet on Friday. Does 3 PM work?",
+            None,
+        ),
+        ("message", "no worries, can you ping me later", "No worries, can you ping me later?", None),
+        ("list", "buy milk call mom buy milk", "- buy milk\n- call mom\n- buy milk", None),
+        # a mode that need not keep the words said (min_overlap 0) is not held to a rewrite's
+        ("commit", "can we make the login faster", "To speed up login, cache the session.", None),
+    ],
+)
+def test_sanity_check_of_the_other_modes(mode: str, source: str, reply: str, problem: str | None) -> None:
+    found = sanity_problem(source, reply, get_mode(mode))
     if problem is None:
         assert found is None
     else:

@@ -71,7 +71,13 @@ class Mode(BaseModel):
     min_ratio: float = Field(0.25, ge=0.0, description="Shortest sane reply, relative to the input")
     max_ratio: float = Field(3.0, gt=0.0, description="Longest sane reply, relative to the input")
     min_overlap: float = Field(
-        0.0, ge=0.0, le=1.0, description="Share of the dictation's words a sane reply keeps (0: not checked)"
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "Share of the dictation's words a sane reply keeps (0: not checked; above 0 the mode "
+            "rewrites, and a reply that answers a question said, or says a sentence twice, is refused)"
+        ),
     )
     source: str = Field("", exclude=True, description="Where the mode was loaded from")
 

@@ -72,6 +72,8 @@ _UNCOUNTED = frozenset(
     from into about some any all""".split()  # noqa: SIM905 - a word list reads best as words
 )
 
+# Sounds a speaker makes that are no words of the text (see _repeats).
+_FILLERS = frozenset(["uh", "um", "umm", "uhm", "hmm", "erm", "er", "ah", "eh", "mm"])
 # Openings that answer or refuse the text instead of rewriting it.
 _ANSWERING = re.compile(
     r"^\W*(sure\b|certainly\b|of course\b|absolutely\b|here\s+is\b|here's\b|here\s+are\b|"
@@ -79,6 +81,26 @@ _ANSWERING = re.compile(
     r"sorry\b|as\s+an\s+ai\b|i\s+won't\b|i\s+will\s+not\b|ok(?:ay)?,?\s+here(?:'s|\s+is|\s+are)?\b)",
     re.IGNORECASE,
 )
+# Openings that answer a question (the text's), which a rewrite of it never starts with unless
+# the speaker did: "Yes, we can ship on Friday.", "You can install NumPy with pip.", "To
+# install NumPy, run...".
+_ANSWER = re.compile(
+    r"^\W*(yes|yeah|yep|yup|no|nope|"
+    r"you(?:'ll|'d|\s+(?:can|could|should|need|must|will|would|may|might|have\s+to|just))|"
+    r"to\s+\w+|the\s+answer\s+is|it\s+depends)\b",
+    re.IGNORECASE,
+)
+# The words a dictated question may start with (after fillers; without a "?" in the text).
+_ASKING = frozenset(
+    """can could would will should shall do does did is are was were am how what what's why when
+    where which who whom whose have has may might must isn't aren't wasn't weren't don't doesn't
+    didn't can't couldn't won't wouldn't shouldn't haven't hasn't""".split()  # noqa: SIM905
+)
+# Sounds a speaker starts a sentence or clause with, which a rewrite drops.
+_LEADING_FILLERS = _FILLERS | frozenset(
+    ["oh", "so", "well", "okay", "ok", "like", "hey", "right", "alright", "basically", "actually"]
+)
+_CLAUSE = re.compile(r"[.!?,;:\n]+")
 # A label a model puts before its rewrite ("Cleaned text:", "**Corrected version:**").
 _LABEL = re.compile(
     r"^[\W_]{0,3}((?:the\s+)?(?:(?:cleaned|corrected|rewritten|revised|edited|polished|fixed|final|"
@@ -974,9 +996,76 @@ def sanity_problem(source: str, reply: str, mode: Mode) -> str | None:
         head = _words(source)[: len(said) + 2]
         if not any(head[i : i + len(said)] == said for i in range(len(head))):
             return "reply answers the text instead of rewriting it"
+    if mode.min_overlap:  # a mode that keeps the words said (clean, email, message, list)
+        answer = _ANSWER.match(_folded(reply))
+        if answer is not None and _asks(source) and not _opens_a_clause(source, _words(answer.group(1))):
+            return "reply answers the question in the text instead of rewriting it"
+        repeated = _repeats(source, reply)
+        if repeated:
+            return repeated
     kept = _kept_words(source, reply)
     if kept is not None and kept[0] < mode.min_overlap * kept[1]:
         return f"reply keeps {kept[0]} of the {kept[1]} words said: it is not a rewrite of them"
+    return None
+
+
+def _asks(source: str) -> bool:
+    """Whether ``source`` asks something: a question mark, or a question's first word.
+
+    >>> _asks("um how do I install numpy"), _asks("we ship on friday"), _asks("ship it? yes")
+    (True, False, True)
+    """
+    if "?" in source:
+        return True
+    words = _without_leading_fillers(_words(source))
+    return bool(words) and words[0] in _ASKING
+
+
+def _opens_a_clause(source: str, words: list[str]) -> bool:
+    """Whether ``source`` says ``words`` at the start of a sentence or clause of its own (after
+    fillers): "um yes we can" and "tell Sam: yes, we can" say "yes" there; "is it done" does not.
+
+    >>> _opens_a_clause("so yes, can we ship it", ["yes"]), _opens_a_clause("is it yes", ["yes"])
+    (True, False)
+    """
+    return any(
+        _without_leading_fillers(_words(clause))[: len(words)] == words for clause in _CLAUSE.split(source)
+    )
+
+
+def _without_leading_fillers(words: list[str]) -> list[str]:
+    start = 0
+    while start < len(words) and words[start] in _LEADING_FILLERS:
+        start += 1
+    return words[start:]
+
+
+def _repeats(source: str, reply: str) -> str | None:
+    """What ``reply`` says twice that ``source`` says once (a model that wrote its rewrite
+    twice), or None: a sentence of three words or more, or a run of words in a row.
+
+    >>> _repeats("um we ship on friday", "We ship on Friday. We ship on Friday.")
+    'reply says a sentence 2 times that the text says once'
+    >>> _repeats("we ship on friday, we ship on friday", "We ship on Friday. We ship on Friday.")
+    >>> _repeats("ship it", "Ship it. Ship it.")  # (too short to tell from a speaker's)
+    """
+    from app.transcribe.glitches import said_twice
+
+    said = [w for w in _words(source) if w not in _FILLERS]
+    counts: dict[tuple[str, ...], int] = {}
+    for sentence in _SENTENCE.finditer(reply):
+        words = tuple(_words(sentence.group()))
+        if len(words) >= 3:
+            counts[words] = counts.get(words, 0) + 1
+    for words, count in counts.items():
+        n = len(words)
+        spoken = sum(1 for i in range(len(said) - n + 1) if tuple(said[i : i + n]) == words)
+        if count > max(1, spoken):
+            said_so = "once" if spoken < 2 else f"{spoken} times"
+            return f"reply says a sentence {count} times that the text says {said_so}"
+    run = said_twice(reply)
+    if run > said_twice(" ".join(said)):
+        return f"reply says a run of {run} words twice in a row that the text says once"
     return None
 
 
