@@ -176,6 +176,29 @@ def test_a_reply_cut_off_at_its_length_limit_falls_back(chat_stub: OpenAIChatStu
     assert again.cached and again.fallback_reason == result.fallback_reason and again.text == TEXT
 
 
+def test_a_reply_cut_off_while_thinking_is_not_cached(chat_stub: OpenAIChatStub) -> None:
+    """A reasoning model's reply cut off inside its <think> was cached like a cut rewrite: the
+    same dictation then fell back at once, every time, without asking again (also once the
+    model had room to think, or its server thought less)."""
+    from app.llm.cache import CacheEntry, LLMCache
+
+    chat_stub.replies = ["<think>\nOkay, the user wants the fillers out. Let me"]
+    chat_stub.finish_reason = "length"
+    write_llm_models([model_entry("stub", chat_stub.api_base)])
+    clean = get_mode("clean")
+    mode = clean.model_copy(update={"options": {**clean.options, "max_tokens": 50}})
+    first = ModeRunner(_settings("stub")).run("clean", TEXT, mode=mode)
+    assert first.text == TEXT and first.fallback_reason and first.cache_key
+    chat_stub.replies = ["So I think we should ship the release today."]
+    chat_stub.finish_reason = "stop"
+    again = ModeRunner(_settings("stub")).run("clean", TEXT, mode=mode)
+    assert not again.cached and again.fallback_reason is None and len(chat_stub.bodies) == 2
+    with LLMCache() as cache:  # as an older Holdtype kept it: asked again too
+        cache.put(CacheEntry(first.cache_key, "", None, "stub", "clean", 1.0, time.time(), cut=True))
+    third = ModeRunner(_settings("stub")).run("clean", TEXT, mode=mode)
+    assert not third.cached and third.fallback_reason is None and len(chat_stub.bodies) == 3
+
+
 def test_a_reply_nested_past_pythons_limit_falls_back(chat_stub: OpenAIChatStub) -> None:
     chat_stub.replies = ["[" * 5000]  # json.loads raised RecursionError out of the runner
     write_llm_models([model_entry("stub", chat_stub.api_base)])

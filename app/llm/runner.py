@@ -354,20 +354,27 @@ class ModeRunner:
                 entry.cut,
             )
             served = self._finish(mode, model_id, text, reply, key, True, start)
-            if served.fallback_reason is None or reply.cut:
+            if served.fallback_reason is None or _cut_rewrite(reply):
                 return served
-            # (a reply the checks refuse, kept by an older Holdtype: the model is asked again)
+            # (a reply the checks refuse, or one cut off with nothing but reasoning in it, kept
+            # by an older Holdtype: the model is asked again)
 
         try:
             reply = self._call(mode, model_id, rendered.system, rendered.prompt, options, cancel)
         except _Fallback as exc:
             return self._fallback(mode.name, model_id, text, str(exc), start, key=key, attempts=exc.attempts)
         result = self._finish(mode, model_id, text, reply, key, False, start)
-        # A reply that never matched the schema, or that the checks refuse (it answers the
-        # text, it is empty), is not kept: the next dictation asks again (with llm.retries as
-        # they are then; a sampled model may do better) rather than falling back on the
-        # stored failure. A reply cut at its length limit is kept: the same limit cuts again.
-        if cache is not None and reply.schema_error is None and (result.fallback_reason is None or reply.cut):
+        # A reply that never matched the schema, that the checks refuse (it answers the text,
+        # it is empty), or that was cut off with nothing but reasoning in it is not kept: the
+        # next dictation asks again (with llm.retries as they are then; a sampled model may do
+        # better, a reasoning model may be given room or think less) rather than falling back
+        # on the stored failure at once, every time. A rewrite cut off at its length limit is
+        # kept: the same limit cuts it again.
+        if (
+            cache is not None
+            and reply.schema_error is None
+            and (result.fallback_reason is None or _cut_rewrite(reply))
+        ):
             _cache_put(
                 cache,
                 CacheEntry(
@@ -568,6 +575,12 @@ class ModeRunner:
                 "Reply again with JSON that matches the schema exactly, and nothing else."
             )
         return _Reply(reply_text, None, attempts, total_ms, tokens_in, tokens_out, error)
+
+
+def _cut_rewrite(reply: _Reply) -> bool:
+    """Whether ``reply`` is a rewrite cut off at its length limit, which the same limit cuts
+    again (so it is cached), not a reply cut off with nothing but reasoning in it."""
+    return reply.cut and bool(reply.text.strip())
 
 
 def _cache_get(cache: LLMCache | None, key: str) -> CacheEntry | None:
