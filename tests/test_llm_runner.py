@@ -162,6 +162,20 @@ def test_schema_retries_share_the_time_limit(chat_stub: OpenAIChatStub) -> None:
     assert len(chat_stub.bodies) == 1
 
 
+def test_a_schema_retry_that_times_out_keeps_the_failures_before_it(chat_stub: OpenAIChatStub) -> None:
+    """Two replies that were not JSON, then a third that did not come in time, fell back with
+    only "no reply from stub within 2 s" and no raw reply: the invalid replies were hidden."""
+    chat_stub.replies = ["not json at all"]
+    chat_stub.delays = [0.0, 0.0, 10.0]
+    write_llm_models([model_entry("stub", chat_stub.api_base)])
+    result = ModeRunner(_settings("stub", retries=2, timeout_s=2.0)).run("list", "eggs and bread")
+    assert result.text == "eggs and bread" and len(chat_stub.bodies) == 3, result
+    reason = result.fallback_reason or ""
+    assert reason.startswith("reply did not match the schema after 2 attempt(s): reply is not JSON"), reason
+    assert reason.endswith("; then attempt 3: no reply from stub within 2 s (llm.timeout_s)"), reason
+    assert result.raw_reply == "not json at all" and result.attempts == 3
+
+
 def test_a_reply_cut_off_at_its_length_limit_falls_back(chat_stub: OpenAIChatStub) -> None:
     # A long dictation's rewrite stopped at max_tokens (finish_reason "length") passed the
     # length check and was pasted: 10,000 of 24,500 characters were lost.

@@ -194,9 +194,11 @@ class ModeResult:
 
 class _Fallback(Exception):
     """Internal: the call failed in a way that returns the input text; ``attempts`` is how
-    many requests reached for the model before it did (0: none was sent)."""
+    many requests reached for the model before it did (0: none was sent), ``raw_reply`` the
+    last reply that came before it failed (a schema retry that then timed out)."""
 
     attempts = 0
+    raw_reply: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -362,7 +364,16 @@ class ModeRunner:
         try:
             reply = self._call(mode, model_id, rendered.system, rendered.prompt, options, cancel)
         except _Fallback as exc:
-            return self._fallback(mode.name, model_id, text, str(exc), start, key=key, attempts=exc.attempts)
+            return self._fallback(
+                mode.name,
+                model_id,
+                text,
+                str(exc),
+                start,
+                key=key,
+                attempts=exc.attempts,
+                raw_reply=exc.raw_reply,
+            )
         result = self._finish(mode, model_id, text, reply, key, False, start)
         # A reply that never matched the schema, that the checks refuse (it answers the text,
         # it is empty), or that was cut off with nothing but reasoning in it is not kept: the
@@ -462,9 +473,10 @@ class ModeRunner:
         start: float,
         key: str | None = None,
         attempts: int = 0,
+        raw_reply: str | None = None,
     ) -> ModeResult:
         common: dict[str, Any] = {"mode": mode_name, "model": model_id, "cached": False, "cache_key": key}
-        common["attempts"] = attempts
+        common.update(attempts=attempts, raw_reply=raw_reply)
         return self._fallback_result(text, reason, start, common)
 
     def _fallback_result(self, text: str, reason: str, start: float, common: dict[str, Any]) -> ModeResult:
@@ -557,7 +569,15 @@ class ModeRunner:
                 )
             except _Fallback as exc:
                 exc.attempts = attempt
-                raise
+                if error is None or str(exc) == CANCELLED:
+                    raise
+                # (said alone, "no reply within 5 s" hid the replies that failed before it)
+                later = _Fallback(
+                    f"reply did not match the schema after {attempt - 1} attempt(s): {error}; "
+                    f"then attempt {attempt}: {exc}"
+                )
+                later.attempts, later.raw_reply = attempt, reply_text
+                raise later from None
             reply_text = strip_thinking(reply_text)
             total_ms += ms
             tokens_in = _add(tokens_in, usage[0])
