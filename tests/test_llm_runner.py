@@ -484,6 +484,63 @@ def test_a_thinking_models_reasoning_and_a_lead_in_are_not_pasted(
     assert result.text == "So I think we should ship the release today."
 
 
+@pytest.mark.parametrize(
+    "thinking",
+    [
+        "<think>\nOkay, the user wants the filler words out. Let me see: so, um",
+        "",  # (llama.cpp and Ollama may send the reasoning apart: the content is empty)
+    ],
+)
+def test_a_reasoning_model_cut_off_while_thinking_is_asked_again_with_room(
+    chat_stub: OpenAIChatStub, thinking: str
+) -> None:
+    """Qwen3 or DeepSeek-R1 spent the 64 tokens a sentence's rewrite gets on its <think>: the
+    mode fell back every time (and, the cut reply cached, without even asking again)."""
+    answer = (
+        "<think>\nThe user wants the fillers out.\n</think>\n\nSo I think we should ship the release today."
+    )
+    chat_stub.replies = [thinking, answer]
+    chat_stub.finish_reasons = ["length", "stop"]
+    write_llm_models([model_entry("stub", chat_stub.api_base)])
+    runner = ModeRunner(_settings("stub", timeout_s=30))
+    result = runner.run("clean", TEXT)
+    assert result.fallback_reason is None and result.text == "So I think we should ship the release today."
+    first, second = (body["max_tokens"] for body in chat_stub.bodies)
+    assert second == first + 2048 and result.attempts == 2
+    # the model is known to think: the next dictation gets the room at once
+    runner.run("clean", "we ship on friday")
+    assert len(chat_stub.bodies) == 3 and chat_stub.bodies[2]["max_tokens"] > 2048
+    assert runner.run("clean", TEXT).cached  # the reply is kept for the same dictation
+
+
+def test_a_reasoning_models_second_try_that_times_out_says_both(chat_stub: OpenAIChatStub) -> None:
+    chat_stub.replies = ["<think>\nOkay, the user wants"]
+    chat_stub.finish_reason = "length"
+    chat_stub.delays = [0.0, 10.0]
+    write_llm_models([model_entry("stub", chat_stub.api_base)])
+    result = ModeRunner(_settings("stub", timeout_s=2.0)).run("clean", TEXT)
+    assert result.text == TEXT and len(chat_stub.bodies) == 2
+    reason = result.fallback_reason or ""
+    first, second = (body["max_tokens"] for body in chat_stub.bodies)
+    assert reason == (
+        f"the reply was all reasoning when cut off at {first} tokens (max_tokens); asked again with room "
+        f"to think ({second}): no reply from stub within 2 s (llm.timeout_s)"
+    )
+
+
+def test_a_modes_own_max_tokens_is_not_stretched(chat_stub: OpenAIChatStub) -> None:
+    chat_stub.replies = ["<think>\nOkay, the user wants"]
+    chat_stub.finish_reason = "length"
+    write_llm_models([model_entry("stub", chat_stub.api_base)])
+    clean = get_mode("clean")
+    mode = clean.model_copy(update={"options": {**clean.options, "max_tokens": 50}})
+    result = ModeRunner(_settings("stub", timeout_s=30)).run("clean", TEXT, mode=mode)
+    assert result.text == TEXT and len(chat_stub.bodies) == 1
+    assert result.fallback_reason == (
+        "the model was still thinking when its reply was cut off at its length limit (max_tokens)"
+    )
+
+
 def test_a_reply_that_is_all_unfinished_thinking_falls_back(chat_stub: OpenAIChatStub) -> None:
     chat_stub.replies = ["<think>The user said so um, I think"]
     write_llm_models([model_entry("stub", chat_stub.api_base)])

@@ -56,6 +56,9 @@ log = logging.getLogger(__name__)
 PLUGIN_LOCK = threading.RLock()
 
 MAX_TOKENS_CAP = 4096
+#: Tokens a reasoning model gets for its thinking, above what the rewrite needs, once it ran
+#: out of them (see ModeRunner._call): Qwen3 thinks some hundreds of tokens over a sentence.
+THINKING_TOKENS = 2048
 #: A schema retry is not started with less than this left of ``llm.timeout_s``.
 MIN_RETRY_S = 0.5
 #: How often a call waited for asks whether its dictation was cancelled.
@@ -238,6 +241,7 @@ class ModeRunner:
         self._cache_problem: str | None = None
         # model id -> (llm's alias files as they were, the model that id named then)
         self._resolved: dict[str, tuple[object, str]] = {}
+        self._thinkers: set[str] = set()  # models whose reply was all reasoning when cut off
 
     # --- modes -----------------------------------------------------------------------------------
     @property
@@ -426,6 +430,10 @@ class ModeRunner:
             return self._fallback_result(text, reason, start, common)
         if reply.cut:  # a long dictation's rewrite, cut off: the rest of it would be lost
             reason = "the reply was cut off at its length limit (max_tokens)"
+            if not reply.text.strip():  # (with nothing but reasoning in it)
+                reason = (
+                    "the model was still thinking when its reply was cut off at its length limit (max_tokens)"
+                )
             return self._fallback_result(text, reason, start, common)
         out = _output_text(mode, reply, text)
         if mode.schema_ is None:
@@ -550,51 +558,79 @@ class ModeRunner:
         timeout = self.settings.llm.timeout_s
         deadline = time.monotonic() + timeout
         attempts_allowed = 1 + (self.settings.llm.retries if schema is not None else 0)
+        # A reasoning model (Qwen3, DeepSeek-R1) spends the few tokens a rewrite needs on its
+        # thinking: cut off before any answer, it is asked once more with room to think (and
+        # from then on given that room at once), in what is left of llm.timeout_s. A max_tokens
+        # of the mode's own is the user's choice, and kept.
+        stretch = "max_tokens" in call_options and "max_tokens" not in mode.options
+        if stretch and model_id in self._thinkers:
+            call_options = {**call_options, "max_tokens": _room_to_think(call_options["max_tokens"])}
+            stretch = False
         total_ms = 0.0
         tokens_in: int | None = None
         tokens_out: int | None = None
         next_prompt = prompt
         error: str | None = None
         reply_text = ""
-        attempts = 0
-        for attempt in range(1, attempts_allowed + 1):
+        cut = False
+        attempt = requests = 0
+        before: str | None = None  # what failed before the next request, said if it fails too
+        while attempt < attempts_allowed:
             left = deadline - time.monotonic()
-            if attempt > 1 and left < MIN_RETRY_S:
+            if requests and left < MIN_RETRY_S:
                 log.info("mode %s: no time left for another attempt (llm.timeout_s)", mode.name)
                 break
-            attempts = attempt
             try:
-                reply_text, usage, ms, cut = _call_with_timeout(
+                raw, usage, ms, cut = _call_with_timeout(
                     model, model_id, next_prompt, system, send_schema, call_options, timeout, left, cancel
                 )
             except _Fallback as exc:
-                exc.attempts = attempt
-                if error is None or str(exc) == CANCELLED:
+                exc.attempts = requests + 1
+                if before is None or str(exc) == CANCELLED:
                     raise
                 # (said alone, "no reply within 5 s" hid the replies that failed before it)
-                later = _Fallback(
-                    f"reply did not match the schema after {attempt - 1} attempt(s): {error}; "
-                    f"then attempt {attempt}: {exc}"
-                )
-                later.attempts, later.raw_reply = attempt, reply_text
+                later = _Fallback(f"{before}: {exc}")
+                later.attempts, later.raw_reply = requests + 1, reply_text or None
                 raise later from None
-            reply_text = strip_thinking(reply_text)
+            requests += 1
+            reply_text = strip_thinking(raw)
             total_ms += ms
             tokens_in = _add(tokens_in, usage[0])
             tokens_out = _add(tokens_out, usage[1])
+            if cut and stretch and not reply_text.strip():
+                stretch = False
+                self._thinkers.add(model_id)
+                tokens = call_options["max_tokens"]
+                room = _room_to_think(tokens)
+                call_options = {**call_options, "max_tokens": room}
+                before = (
+                    f"the reply was all reasoning when cut off at {tokens} tokens (max_tokens); "
+                    f"asked again with room to think ({room})"
+                )
+                log.info(
+                    "mode %s: %s's reply was all reasoning when cut off at %d tokens; asking again with %d",
+                    mode.name,
+                    model_id,
+                    tokens,
+                    room,
+                )
+                continue
+            attempt += 1
             if schema is None:
-                return _Reply(reply_text, None, attempt, total_ms, tokens_in, tokens_out, None, cut)
+                return _Reply(reply_text, None, requests, total_ms, tokens_in, tokens_out, None, cut)
             check = validate_reply(reply_text, schema)
             if check.error is None:
-                return _Reply(reply_text, check.parsed, attempt, total_ms, tokens_in, tokens_out, None)
+                return _Reply(reply_text, check.parsed, requests, total_ms, tokens_in, tokens_out, None)
             error = check.summary
+            before = f"reply did not match the schema after {attempt} attempt(s): {error}"
+            before += f"; then attempt {attempt + 1}"
             log.info("mode %s: reply %d failed its schema: %s", mode.name, attempt, check.summary)
             next_prompt = (
                 f"{prompt}\n\nYour previous reply was not valid. Validation error: {check.error}\n"
                 f"Previous reply:\n{reply_text[:2000]}\n"
                 "Reply again with JSON that matches the schema exactly, and nothing else."
             )
-        return _Reply(reply_text, None, attempts, total_ms, tokens_in, tokens_out, error)
+        return _Reply(reply_text, None, requests, total_ms, tokens_in, tokens_out, error, cut)
 
 
 def _cut_rewrite(reply: _Reply) -> bool:
@@ -1191,6 +1227,15 @@ def _options_problem(model: Any, model_id: str, given: dict[str, Any], taken: di
     except Exception:  # a plugin's own Options may check more in its own way: its call will say
         return None
     return None
+
+
+def _room_to_think(max_tokens: int) -> int:
+    """``max_tokens`` for a reasoning model: the rewrite's, and :data:`THINKING_TOKENS` more.
+
+    >>> _room_to_think(64), _room_to_think(4000)
+    (2112, 4096)
+    """
+    return min(MAX_TOKENS_CAP, max_tokens + THINKING_TOKENS)
 
 
 def _max_tokens(text: str, mode: Mode) -> int:
