@@ -100,6 +100,49 @@ def test_a_server_with_no_such_api_says_to_check_the_api_base(chat_stub: OpenAIC
     assert "usually ends in /v1" in result.fallback_reason
 
 
+USAGE = '"usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}'
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "what"),
+    [
+        ("application/json", "{}", 'no "usage"'),
+        ("application/json", '{"choices": [], ' + USAGE + "}", 'no "choices"'),
+        ("application/json", '{"choices": [{"index": 0, "message": null}], ' + USAGE + "}", 'no "message"'),
+        ("text/html", "<html><body>502 Bad Gateway</body></html>", "it is not JSON"),
+        ("application/json", "<html><body>502 Bad Gateway</body></html>", "it is not JSON"),
+        ("application/json", "[]", "it is no JSON object"),
+    ],
+)
+def test_a_reply_that_is_no_chat_completion_says_so(
+    chat_stub: OpenAIChatStub, content_type: str, body: str, what: str
+) -> None:
+    """STUB: a server answering 200 with something else fell back with "stub failed:
+    AttributeError: 'NoneType' object has no attribute 'model_dump'" (or "'str' object has
+    no attribute 'usage'" for an HTML page): Python's words about llm's code."""
+    chat_stub.body = (content_type, body)
+    write_llm_models([model_entry("stub", chat_stub.api_base)])
+    result = ModeRunner(_settings("stub", timeout_s=30)).run("clean", TEXT)
+    assert result.text == TEXT and result.fallback_reason, result
+    assert result.fallback_reason.startswith(
+        "stub failed: the server's reply was not an OpenAI chat completion ("
+    ), result.fallback_reason
+    assert what in result.fallback_reason and "Error" not in result.fallback_reason
+    assert result.fallback_reason.endswith(f": is {chat_stub.api_base} an OpenAI-compatible API?")
+
+
+def test_a_server_that_closes_the_connection_without_replying_says_so(chat_stub: OpenAIChatStub) -> None:
+    """STUB: it said "nothing answers at ...: is its server running?" of a server that had just
+    taken the connection (the check before the call connected to it)."""
+    chat_stub.drop = True
+    write_llm_models([model_entry("stub", chat_stub.api_base)])
+    result = ModeRunner(_settings("stub", timeout_s=30)).run("clean", TEXT)
+    assert result.text == TEXT and chat_stub.bodies, result
+    assert result.fallback_reason == (
+        f"stub failed: the server at {chat_stub.api_base} closed the connection without replying"
+    )
+
+
 def test_server_slower_than_time_limit_falls_back() -> None:
     stub = SilentStub()  # STUB: accepts and never answers
     try:

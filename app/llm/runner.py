@@ -712,6 +712,15 @@ def _call_with_timeout(
     if isinstance(exc, ValueError) and "schema" in str(exc):
         raise _Fallback(f"{model_id}: {_one_line(exc)}")
     server = getattr(model, "api_base", None)
+    garbled = _not_a_completion(model, exc)
+    if garbled:  # (it said "AttributeError: 'NoneType' object has no attribute 'model_dump'")
+        check = f": is {server} an OpenAI-compatible API?" if server else ""
+        raise _Fallback(
+            f"{model_id} failed: the server's reply was not an OpenAI chat completion ({garbled}){check}"
+        )
+    if "connect" in type(exc).__name__.lower() and _dropped(exc):  # (it connected: it is running)
+        at = f" at {server}" if server else ""
+        raise _Fallback(f"{model_id} failed: the server{at} closed the connection without replying")
     if server and "connect" in type(exc).__name__.lower():  # (openai's APIConnectionError)
         raise _Fallback(
             f"{model_id} failed: {type(exc).__name__}: {_one_line(exc)} (nothing answers at "
@@ -723,6 +732,50 @@ def _call_with_timeout(
             f"and its api_base {server}: OpenAI-compatible servers' usually ends in /v1)"
         )
     raise _Fallback(f"{model_id} failed: {type(exc).__name__}: {_one_line(exc)}")
+
+
+def _not_a_completion(model: Any, exc: BaseException) -> str | None:
+    """What was wrong with the reply of the server of ``model``, an OpenAI-compatible one, when
+    llm's OpenAI client failed on it with ``exc`` (an HTML error page, ``{}``, no choices), or
+    None: ``exc`` says something else, or ``model`` is no OpenAI chat model.
+
+    >>> _not_a_completion(object(), IndexError("list index out of range")) is None
+    True
+    """
+    try:
+        from llm.default_plugins.openai_models import Chat
+    except ImportError:  # pragma: no cover - llm without its OpenAI plugin
+        return None
+    if not isinstance(model, Chat):
+        return None
+    if isinstance(exc, json.JSONDecodeError):
+        return "it is not JSON"
+    if isinstance(exc, IndexError):
+        return 'no "choices"'
+    missing = re.fullmatch(r"'(\w+)' object has no attribute '(\w+)'", str(exc))
+    if not isinstance(exc, AttributeError) or missing is None:  # (a TypeError may be the call's)
+        return None
+    kind, attribute = missing.groups()
+    if kind != "NoneType":  # the client hands over a body that is no JSON object as it is
+        return "it is not JSON" if kind == "str" else "it is no JSON object"
+    return {"model_dump": 'no "usage"', "tool_calls": 'a choice with no "message"'}.get(
+        attribute, f"no {attribute!r}"
+    )
+
+
+def _dropped(exc: BaseException) -> bool:
+    """Whether a connection error ``exc`` is a server that took the connection and closed it
+    without a reply (httpx's RemoteProtocolError, a reset), not one that took none."""
+    seen = exc.__cause__ or exc.__context__
+    for _ in range(10):  # (the chain of causes, bounded)
+        if seen is None:
+            return False
+        if type(seen).__name__ in ("RemoteProtocolError", "ReadError") or isinstance(
+            seen, (ConnectionResetError, BrokenPipeError)
+        ):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _cut_at_max_tokens(response: Any) -> bool:
