@@ -152,6 +152,15 @@ def test_a_ttl_set_later_expires_entries_stored_before_it() -> None:
         assert store.get("4" * 64, count=False) is None
 
 
+def test_stats_count_no_expired_entry() -> None:
+    """`cache stats` counted the replies past the TTL that `cache list` no longer showed."""
+    with LLMCache() as store:
+        store.put(_entry("7" * 64, created=time.time() - 2 * 86400))
+        store.put(_entry("8" * 64))
+    with LLMCache(LLMSettings(cache_ttl_days=1.0)) as store:
+        assert store.stats().entries == len(store.entries()) == 1
+
+
 def test_a_full_cache_keeps_its_counters_and_writes_no_readable_file(holdtype_home) -> None:  # type: ignore[no-untyped-def]
     """The hit and miss counters are cache entries: a cache at its size limit evicted them with
     the oldest replies ("hits: 1" became 0). Replies over 32 KiB went to files of their own made

@@ -273,11 +273,12 @@ class LLMCache:
         return entry
 
     def stats(self) -> CacheStats:
-        """Entries, size on disk, and the persisted hit/miss counters."""
+        """Entries (those :meth:`entries` lists: not the expired ones, which are only dropped
+        when read), size on disk, and the persisted hit/miss counters."""
         with self._using():
             return CacheStats(
                 directory=str(self.directory),
-                entries=sum(1 for _ in self.keys()),
+                entries=len(self.entries()),
                 size_bytes=int(self._cache.volume()),
                 hits=int(self._cache.get(_HITS, 0)),
                 misses=int(self._cache.get(_MISSES, 0)),
