@@ -509,6 +509,28 @@ def test_retry_reads_a_kept_recording_again_into_its_entry(speak) -> None:  # ty
     assert unknown_model.returncode != 0 and "Traceback" not in unknown_model.stderr
 
 
+def test_retry_of_an_entry_whose_mode_file_is_broken_says_so(tmp_path: Path) -> None:
+    """The entry's own mode file, broken, was taken for a mode removed: "the entry's mode
+    'ghost' is gone; read without an LLM", and the plain reading was kept, where `transcribe
+    --mode ghost` stops and says what is wrong with the file."""
+    modes = get_paths().modes_dir
+    modes.mkdir(parents=True, exist_ok=True)
+    (modes / "ghost.toml").write_text('system = "Tidy it."\ntemplate = "no placeholder"\n')
+    recording = tmp_path / "kept.wav"
+    with wave.open(str(recording), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16000)
+        out.writeframes(bytes(3200))
+    with HistoryStore() as store:
+        failed = store.add(HistoryEntry(Outcome.FAILED, mode="ghost", audio_path=str(recording)))
+    out = holdtype("history", "retry", str(failed))
+    assert out.returncode == 1 and "Traceback" not in out.stderr, out.stderr
+    assert "ghost.toml is not valid: mode: template must contain {text}" in out.stderr
+    assert f"holdtype history retry {failed} --mode raw" in out.stderr
+    assert "is gone" not in out.stderr and out.stderr.count("ghost.toml") == 1
+
+
 @pytest.mark.slow
 def test_retry_of_a_failed_entry_with_text_keeps_that_text(speak) -> None:  # type: ignore[no-untyped-def]
     """A mode's email whose paste failed is an entry with text and outcome failed: `history

@@ -339,7 +339,7 @@ def retry(entry_id: int, model_name: str | None, mode: str | None, as_json: bool
     Example: holdtype history retry 42 --model small.en
     """
     from app.history.again import keep_reading, kept_recording, said_again
-    from app.llm.modes import load_modes
+    from app.llm.modes import ModeError, broken_mode_reason, load_modes
     from app.transcribe import models
     from app.transcribe.batch import FileTranscriber
 
@@ -352,7 +352,12 @@ def retry(entry_id: int, model_name: str | None, mode: str | None, as_json: bool
         config = config.model_copy(update={"model": config.model.model_copy(update={"name": model_name})})
     if mode is None:
         mode = entry.mode or "raw"
-        if mode not in load_modes():  # a mode of the user's since removed: the plain reading
+        if mode not in load_modes(skipped=[]):  # (a broken file is said below, once)
+            broken = broken_mode_reason(mode)
+            if broken:  # as `transcribe --mode` does: no plain reading behind the user's back
+                without = f"holdtype history retry {entry_id} --mode raw"
+                raise ModeError(f"{broken}; fix it, or read the entry without it: {without}")
+            # a mode of the user's since removed: the plain reading
             click.secho(
                 f"warning: the entry's mode {mode!r} is gone; read without an LLM", err=True, fg="yellow"
             )
