@@ -193,6 +193,16 @@ def test_a_mode_file_without_instructions_is_skipped_and_the_built_in_stays(tmp_
         get_mode("clean", tmp_path)
 
 
+def test_an_empty_file_of_a_mode_of_the_users_own_is_not_sent_back_to_a_built_in(tmp_path: Path) -> None:
+    # "`holdtype modes remove notes` to go back to the built-in one": there is no such one
+    (tmp_path / "notes.toml").write_text("")
+    skipped: list[str] = []
+    load_modes(tmp_path, skipped=skipped)
+    [empty] = skipped
+    assert "notes.toml is empty" in empty and empty.endswith("`holdtype modes remove notes` to delete it")
+    assert "built-in" not in empty
+
+
 def test_a_staged_secret_is_hidden_from_the_model_and_the_cache(tmp_path: Path) -> None:
     # A reviewer staged a .env: the key went verbatim to the model and into the reply cache.
     repo = tmp_path / "repo"

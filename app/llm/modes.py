@@ -166,9 +166,11 @@ def load_mode_file(path: Path) -> Mode:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ModeError(f"mode file {path} cannot be read: {exc}") from exc
     if not text.strip():  # `holdtype modes show clean > .../clean.toml` empties it before it is read
+        shipped = (builtin_dir() / path.name).is_file() and path.parent != builtin_dir()
+        back = "go back to the built-in one" if shipped else "delete it"
         raise ModeError(
             f"mode file {path} is empty: write the mode in it (print one to start from into another "
-            f"file, then rename it), or `holdtype modes remove {path.stem}` to go back to the built-in one"
+            f"file, then rename it), or `holdtype modes remove {path.stem}` to {back}"
         )
     data.setdefault("name", path.stem)
     data["source"] = str(path)
