@@ -206,6 +206,10 @@ class _Probe:
     # often a name, a title, emphasis or what was said as a misheard term, so only the audio
     # may make it a look-alike term (NearMiss.deliberate).
     deliberate: bool = False
+    # One word Whisper wrote as an acronym ("GPT", "VPC", "CPP", "GPTs"): one it chose, as
+    # often a real acronym as a misheard term, so only the term's letters or a reading of it
+    # replace it on looks; the audio may still make it a look-alike (see near_misses).
+    acronym: bool = False
     exact: list[_Term] | None = None  # the terms it spells, when it spells one
     # The run goes on past a contraction or possessive ("let's build"): only a term written
     # with an apostrophe may be it (see _probes).
@@ -248,6 +252,34 @@ class _Match:
 def _is_acronym_token(word: str) -> bool:
     bare = word.replace(".", "")
     return bare.isalpha() and bare.isupper() and (len(bare) >= 2 or "." in word)
+
+
+def _written_acronym(word: str) -> bool:
+    """Whether ``word`` is written as an acronym, maybe with a plural "s" ("GPT", "L.L.M.",
+    "GPTs")."""
+    bare = word[:-1] if word.endswith("s") and word[:-1].replace(".", "").isupper() else word
+    return _is_acronym_token(bare)
+
+
+# Letters whose names Whisper confuses: the "E-set" (bee, see, dee, ee, gee, pee, tee, vee,
+# zee) and "em"/"en".
+_CONFUSED_LETTERS = (frozenset("bcdegptvz"), frozenset("mn"))
+# The capitals of a term written as an acronym, or in part ("RPC" of gRPC, "LLM" of vLLM).
+_CAPITAL_RUN = re.compile(r"[A-Z]{3,}")
+
+
+def _misheard_acronym(letters: str, term: _Term) -> bool:
+    """Whether an acronym Whisper wrote (``letters``, lower-cased) is the acronym of ``term``,
+    or it with one letter Whisper confuses for another: "RBC" for gRPC ("the RBC" for "gee ar
+    pee see"), "LLM" for vLLM. "VPC" and "GPT" are not gRPC, "CPP" not TCP/IP."""
+    for run in _CAPITAL_RUN.findall(term.text):
+        run = run.lower()
+        if len(run) != len(letters):
+            continue
+        apart = [(a, b) for a, b in zip(run, letters, strict=True) if a != b]
+        if not apart or (len(apart) == 1 and any(set(apart[0]) <= g for g in _CONFUSED_LETTERS)):
+            return True
+    return False
 
 
 def _looks_named(text: str, token: _Token) -> bool:
@@ -560,8 +592,13 @@ class Vocabulary:
         if probe.holds_term:
             return 0.0
         # an English word that is the term with or without a plural ending ("dockers", "panda")
-        inflected = probe.deliberate and _inflection(probe.letters, term.letters)
-        if (probe.ordinary or probe.deliberate or term.short) and not inflected:
+        # (in capitals too, "DOCKERS"; but the "S" of an acronym is a letter of its own: "HTTP"
+        # is no HTTPS)
+        inflected = _inflection(probe.letters, term.letters) and (
+            probe.deliberate or (probe.acronym and not term.text.isupper())
+        )
+        chosen = probe.deliberate or (probe.acronym and not _misheard_acronym(probe.letters, term))
+        if (probe.ordinary or chosen or term.short) and not inflected:
             return 0.0  # only the term or a reading of it (above), never a look-alike
         if len(probe.letters) < (3 if probe.named else 4):
             return 0.0
@@ -714,6 +751,7 @@ class Vocabulary:
                     words,
                     runs,
                     deliberate,
+                    acronym=j - i == 1 and _written_acronym(word),
                     contraction=contraction,
                     known_words=j - i > 1 and all(common_word(t.text) or given_name(t.text) for t in span),
                     holds_term=holds_term,
