@@ -813,3 +813,55 @@ def test_an_acronym_whisper_wrote_is_left_to_the_audio() -> None:
     # an acronym's last "S" is no plural ending ("HTTP" is no HTTPS); a word's is ("DOCKERS")
     assert Vocabulary(["HTTPS"]).correct("HTTP is a protocol") == "HTTP is a protocol"
     assert Vocabulary(["Docker"]).correct("the DOCKERS") == "the Dockers"
+
+
+@pytest.mark.parametrize(
+    ("terms", "text", "expected"),
+    [
+        (["useState"], "use the state machine", "use the state machine"),
+        (["useState"], "the use of state management", "the use of state management"),
+        (["useState"], "use a state machine", "use a state machine"),
+        (["useState"], "the user state", "the user state"),
+        (["useEffect"], "make use of effects", "make use of effects"),
+        (["useEffect"], "use an effect", "use an effect"),
+        (["useState"], "call use state here", "call useState here"),
+        # other small words, and a run that is no common phrase, may still be misheard terms
+        (["Kubernetes"], "deploy to cube or net ease", "deploy to Kubernetes"),
+        (["scikit-learn"], "fix it in sick it learned", "fix it in scikit-learn"),
+        (["requirements.txt"], "the requirement, not the XD", "the requirements.txt"),
+        (["Read the Docs"], "host it on read the docs", "host it on Read the Docs"),
+        (["LangChain"], "go through land chain", "go through LangChain"),
+    ],
+)
+def test_an_article_or_preposition_inside_common_words_is_a_phrase(
+    terms: list[str], text: str, expected: str
+) -> None:
+    assert Vocabulary(terms).correct(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("terms", "text", "expected"),
+    [
+        (["HTTP/2"], "we switched to HTTP today", "we switched to HTTP today"),
+        (["HTTP/2"], "use HTTP too", "use HTTP too"),
+        (["HTTP/2"], "they use HTTP", "they use HTTP"),
+        (["HTTP/2"], "served over HTTP two", "served over HTTP/2"),
+        (["Flake8"], "lint with flake ate", "lint with Flake8"),
+        (["Llama 3"], "run llama tree", "run Llama 3"),
+        (["GPT-4o"], "ask GPT for oh", "ask GPT-4o"),
+    ],
+)
+def test_words_around_a_terms_name_are_its_number_only_when_they_sound_like_it(
+    terms: list[str], text: str, expected: str
+) -> None:
+    assert Vocabulary(terms).correct(text) == expected
+
+
+def test_a_comma_after_a_small_word_ends_a_phrase() -> None:
+    vocab = Vocabulary(["onClick", "OAuth", "uv", "Talk Python To Me", "LaunchDarkly"])
+    for text in ["on, click the button", "oh, auth failed", "I told you, v is next"]:
+        assert vocab.correct(text) == text
+    # a comma Whisper put inside a term it misheard, after a word of its own
+    assert vocab.correct("This week on talk, Python To Me") == "This week on Talk Python To Me"
+    assert vocab.correct("flags in launch, darkly") == "flags in LaunchDarkly"
+    assert vocab.correct("on click the button") == "onClick the button"

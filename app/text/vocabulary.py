@@ -113,6 +113,17 @@ _FUNCTION_WORDS = frozenset([
     "whom", "how", "why", "there", "here", "just", "like", "one", "very", "also", "only", "now"
 ])  # fmt: skip
 
+# Articles and prepositions: inside a run of common words they make it an English phrase ("use
+# the state", "make use of effects"), no reading of a one-word term (see _Probe.inner_words).
+_PHRASE_WORDS = frozenset([
+    "a", "an", "the", "of", "to", "in", "on", "at", "by", "for", "from", "with", "into", "onto"
+])  # fmt: skip
+# Words that end a phrase of their own when Whisper puts a comma after them: small function words
+# and interjections ("I told you, v is next" is no uv, "oh, auth failed" no OAuth).
+_ENDS_BEFORE_COMMA = _FUNCTION_WORDS | frozenset([
+    "oh", "ah", "uh", "um", "hmm", "well", "yes", "yeah", "okay", "ok", "hey"
+])  # fmt: skip
+
 
 def _fragment_piece(piece: str) -> bool:
     """Whether a piece of a camel-case term, written alone, is a sign of that term rather than
@@ -220,6 +231,12 @@ class _Probe:
     known_words: bool = False
     # One of its words already is a term: only a reading of a longer term may take it.
     holds_term: bool = False
+    # Two words or more, all common, with an article or preposition inside ("use the state"):
+    # those inner words, which only a term with them in one of its readings may have.
+    inner_words: frozenset[str] = frozenset()
+    # A comma after a small word or interjection inside the run ("you, v", "on, click"): a
+    # phrase ended there, so the run is no one-word term.
+    comma_after_small: bool = False
     # The number that follows the run, as written ("3" after "GPT" of "GPT-3", "one" after
     # "resnet fifty" of "resnet fifty one"); None when none does (see _number_may_be).
     number_next: str | None = None
@@ -580,6 +597,9 @@ class Vocabulary:
             return 0.0  # "I sort" is not isort, "in it" not init; "my sequel" is MySQL
         if probe.contraction and not term.apostrophe:
             return 0.0  # "let's build" is not esbuild
+        phrase = probe.comma_after_small or not any(probe.inner_words <= set(r) for r in term.readings)
+        if phrase and " " not in term.text:
+            return 0.0  # "I told you, v" is no uv; "use the state", "use of state" no useState
         if probe.letters == term.letters:
             return 1.0
         if term.numbers and probe.number_next is not None and not _number_may_be(probe, term):
@@ -631,6 +651,8 @@ class Vocabulary:
             # term's follows it ("GPT 403", checked in _score).
             if probe.number_next is not None:
                 return True
+            if not _number_heard(probe, term):
+                return False  # "HTTP today", "use HTTP": the name heard right, and other words
             shortest = min((len(named) for named in term.named_by), default=0)
             return not shortest or len(probe.letters) >= shortest + 2
         if said not in term.numbers:
@@ -704,6 +726,14 @@ class Vocabulary:
                     exact = [t for t in exact if t.apostrophe]
                     if not exact:
                         continue
+                comma_after_small = any(
+                    before.letters in _ENDS_BEFORE_COMMA and "," in text[before.end : after.start]
+                    for before, after in itertools.pairwise(span)
+                )
+                if exact and comma_after_small:
+                    exact = [t for t in exact if " " in t.text]  # "on, click" is no onClick
+                    if not exact:
+                        continue
                 if exact:
                     yield _Probe(i, j, letters, "", "", False, False, exact=exact)
                     continue
@@ -738,6 +768,8 @@ class Vocabulary:
                         or ((word.islower() or (named and word.istitle())) and english_word(word))
                     )
                 )
+                known_words = j - i > 1 and all(common_word(t.text) or given_name(t.text) for t in span)
+                inner = frozenset(t.letters for t in span[1:-1] if t.letters in _PHRASE_WORDS)
                 yield _Probe(
                     i,
                     j,
@@ -753,8 +785,10 @@ class Vocabulary:
                     deliberate,
                     acronym=j - i == 1 and _written_acronym(word),
                     contraction=contraction,
-                    known_words=j - i > 1 and all(common_word(t.text) or given_name(t.text) for t in span),
+                    known_words=known_words,
                     holds_term=holds_term,
+                    inner_words=inner if known_words else frozenset(),
+                    comma_after_small=comma_after_small,
                     number_next=_number_follows(tokens, j),
                 )
 
@@ -1006,6 +1040,30 @@ def _number_may_be(probe: _Probe, term: _Term) -> bool:
     )
 
 
+def _number_heard(probe: _Probe, term: _Term) -> bool:
+    """Whether a run of words that says no number may still say ``term``'s, a term with a
+    number, when it has the term's name said exactly: only when the words after the name sound
+    like the rest of one of the term's readings ("flake ate" for Flake8, "llama tree" for Llama
+    3, "GPT for oh" for GPT-4o). Other common words around the name are words Whisper heard:
+    "HTTP today", "use HTTP", "use HTTP too" are no HTTP/2. A run without the exact name is
+    judged on looks (True)."""
+    for words in probe.words:
+        for a, b in itertools.combinations(range(len(words) + 1), 2):
+            name, others = words[a:b], words[:a] + words[b:]
+            if not others or "".join(name) not in term.named_by or not all(map(common_word, others)):
+                continue
+            if a > 0:
+                return False  # words before the name: "use HTTP", "use HTTP too"
+            said = sound_key(" ".join(others))
+            return any(
+                sound_key(" ".join(reading[m:])) == said
+                for reading in term.readings
+                for m in range(1, len(reading))
+                if "".join(reading[:m]) == "".join(name)
+            )
+    return True
+
+
 def _says_number(token: _Token) -> bool:
     """Whether a word is a number, in digits ("100") or said ("hundred")."""
     return token.letters.isdigit() or token.letters in _SAID_NUMBERS
@@ -1047,6 +1105,9 @@ def _rest_alike(probe: _Probe, term: _Term) -> bool:
                 rest, wanted = "".join(words[1:]), "".join(reading[1:])
             elif words[-1] == reading[-1]:
                 rest, wanted = "".join(words[:-1]), "".join(reading[:-1])
+                if _derived_word(rest, wanted):
+                    shared = True
+                    continue  # its first word with an ending: "user state" is no "use state"
             else:
                 continue
             shared = True
@@ -1054,6 +1115,17 @@ def _rest_alike(probe: _Probe, term: _Term) -> bool:
             if alike >= _REST_BAR:
                 return True
     return not shared
+
+
+def _derived_word(word: str, other: str) -> bool:
+    """Whether ``word`` is the common word ``other`` with an ending, itself a common word
+    ("user" of "use", "used" of "use"): inside a term, no plural of it but another word."""
+    return (
+        word.startswith(other)
+        and word[len(other) :] in {"r", "er", "s", "es", "d", "ed", "ing"}
+        and common_word(word)
+        and common_word(other)
+    )
 
 
 def _parts(term: str) -> frozenset[str]:
