@@ -849,12 +849,24 @@ def test_an_article_or_preposition_inside_common_words_is_a_phrase(
         (["Flake8"], "lint with flake ate", "lint with Flake8"),
         (["Llama 3"], "run llama tree", "run Llama 3"),
         (["GPT-4o"], "ask GPT for oh", "ask GPT-4o"),
+        # an acronym heard right, with words that are not the rest of the term
+        (["HTTPS"], "use HTTP too", "use HTTP too"),
+        (["HTTPS"], "served over HTTP too", "served over HTTP too"),
+        (["yamllint"], "run YAML link", "run yamllint"),
     ],
 )
 def test_words_around_a_terms_name_are_its_number_only_when_they_sound_like_it(
     terms: list[str], text: str, expected: str
 ) -> None:
     assert Vocabulary(terms).correct(text) == expected
+
+
+def test_english_words_are_no_near_miss_of_a_term() -> None:
+    """The audio's check favours dropping words: "Use the state" became useState."""
+    vocab = Vocabulary(["useState", "OAuth", "HTTP/2", "HTTPS"])
+    for text in ["Use the state machine for the form.", "oh, auth failed", "we use HTTP too"]:
+        assert [m.term for m in vocab.near_misses(text)] in ([], ["useState"]), text
+    assert vocab.near_misses("Use the state machine for the form.") == []
 
 
 def test_a_comma_after_a_small_word_ends_a_phrase() -> None:
