@@ -509,6 +509,16 @@ def test_retry_reads_a_kept_recording_again_into_its_entry(speak) -> None:  # ty
     assert unknown_model.returncode != 0 and "Traceback" not in unknown_model.stderr
 
 
+def _silent_wav(path: Path) -> Path:
+    """A 0.1 s WAV of silence at ``path`` (a recording kept with an entry)."""
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16000)
+        out.writeframes(bytes(3200))
+    return path
+
+
 def test_retry_of_an_entry_whose_mode_file_is_broken_says_so(tmp_path: Path) -> None:
     """The entry's own mode file, broken, was taken for a mode removed: "the entry's mode
     'ghost' is gone; read without an LLM", and the plain reading was kept, where `transcribe
@@ -516,12 +526,7 @@ def test_retry_of_an_entry_whose_mode_file_is_broken_says_so(tmp_path: Path) -> 
     modes = get_paths().modes_dir
     modes.mkdir(parents=True, exist_ok=True)
     (modes / "ghost.toml").write_text('system = "Tidy it."\ntemplate = "no placeholder"\n')
-    recording = tmp_path / "kept.wav"
-    with wave.open(str(recording), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(16000)
-        out.writeframes(bytes(3200))
+    recording = _silent_wav(tmp_path / "kept.wav")
     with HistoryStore() as store:
         failed = store.add(HistoryEntry(Outcome.FAILED, mode="ghost", audio_path=str(recording)))
     out = holdtype("history", "retry", str(failed))
@@ -577,12 +582,7 @@ def test_paste_puts_an_entry_into_the_focused_window(
     empty = holdtype("history", "paste", str(filled[2]), env=display.env)
     assert empty.returncode == 1 and f"entry {filled[2]} has no text" in empty.stderr
     assert "kept no recording" in empty.stderr and "history retry" not in empty.stderr  # it has none
-    recording = tmp_path / "kept.wav"  # (its words are not read here: that is `history retry`)
-    with wave.open(str(recording), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(16000)
-        out.writeframes(bytes(3200))
+    recording = _silent_wav(tmp_path / "kept.wav")  # (its words are not read here: that is `history retry`)
     with HistoryStore() as store:
         store.update(filled[2], audio_path=str(recording))
     kept = holdtype("history", "paste", str(filled[2]), env=display.env)

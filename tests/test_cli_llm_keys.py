@@ -107,26 +107,34 @@ def test_set_refuses_to_overwrite_a_broken_key_file() -> None:
 
 
 @posix_only
-def test_set_asks_in_a_terminal_without_showing_the_key() -> None:
+def _set_in_terminal(name: str, prompt: bytes) -> tuple[subprocess.Popen[bytes], int, bytes]:
+    """Start `holdtype llm keys set NAME` on a pseudo-terminal of its own; return the process,
+    the terminal's end to type into (the caller closes it) and its stderr up to ``prompt`` (or
+    up to its end, when it stops first)."""
     main, replica = os.openpty()
+    # A new session has no controlling terminal: the prompt reads the pty it is given, never
+    # the terminal the tests were started from.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app", "llm", "keys", "set", name],
+        stdin=replica,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+        start_new_session=True,
+    )
+    os.close(replica)
+    shown = b""
+    deadline = time.monotonic() + 120
+    while prompt not in shown and proc.poll() is None and time.monotonic() < deadline:
+        if select.select([proc.stderr], [], [], 0.2)[0]:
+            assert proc.stderr is not None
+            shown += os.read(proc.stderr.fileno(), 1024)
+    return proc, main, shown
+
+
+def test_set_asks_in_a_terminal_without_showing_the_key() -> None:
+    proc, main, shown = _set_in_terminal("openai", b"Key for openai")
     try:
-        # A new session has no controlling terminal: the prompt reads the pty it is given, never
-        # the terminal the tests were started from.
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "app", "llm", "keys", "set", "openai"],
-            stdin=replica,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            cwd=ROOT,
-            start_new_session=True,
-        )
-        os.close(replica)
-        shown = b""
-        deadline = time.monotonic() + 120
-        while b"Key for openai" not in shown and proc.poll() is None and time.monotonic() < deadline:
-            if select.select([proc.stderr], [], [], 0.2)[0]:
-                assert proc.stderr is not None
-                shown += os.read(proc.stderr.fileno(), 1024)
         time.sleep(0.5)  # echo is turned off once the prompt is out
         os.write(main, f"{KEY}\n".encode())
         out, err = proc.communicate(timeout=120)
@@ -162,23 +170,8 @@ def test_a_key_given_as_the_name_is_refused_and_never_shown(key: str) -> None:
 @posix_only
 def test_a_key_given_as_the_name_is_not_shown_in_the_prompt() -> None:
     """In a terminal the prompt ("Key for NAME") came first, and showed the key."""
-    main, replica = os.openpty()
+    proc, main, shown = _set_in_terminal(SWAPPED, b"Key for")
     try:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "app", "llm", "keys", "set", SWAPPED],
-            stdin=replica,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            cwd=ROOT,
-            start_new_session=True,
-        )
-        os.close(replica)
-        shown = b""
-        deadline = time.monotonic() + 120
-        while b"Key for" not in shown and proc.poll() is None and time.monotonic() < deadline:
-            if select.select([proc.stderr], [], [], 0.2)[0]:
-                assert proc.stderr is not None
-                shown += os.read(proc.stderr.fileno(), 1024)
         if proc.poll() is None:  # (asking for the key: it is not waited for)
             proc.kill()
         out, err = proc.communicate(timeout=120)
