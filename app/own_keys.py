@@ -63,6 +63,19 @@ def _is_own_key(value: str, from_store: bool) -> bool:
     return from_store or not (value.isalpha() and value.islower())
 
 
+def key_shaped_name(name: str) -> bool:
+    """Whether a key store's ``name`` is shaped like a key, not a provider's name: shaped like
+    one (:func:`looks_like_api_key`), or random as no name is (16 characters or more, with
+    capitals, small letters and digits: a Mistral key).
+
+    >>> key_shaped_name("openai"), key_shaped_name("aB3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW")
+    (False, True)
+    """
+    name = name.strip()
+    mixed = all(any(test(c) for c in name) for test in (str.isdigit, str.isupper, str.islower))
+    return (len(name) >= 16 and mixed) or looks_like_api_key(name)
+
+
 def own_keys_pattern() -> tuple[re.Pattern[str] | None, dict[str, str]]:
     """The user's own API keys, whatever their shape, each with where it is kept: the keys of
     llm's key store (``'mistral'``) and of environment variables named for a key
@@ -86,7 +99,7 @@ def own_keys_pattern() -> tuple[re.Pattern[str] | None, dict[str, str]]:
     for name, value in (_stored_keys(path) if stamp is not None else {}).items():
         # (a key stored as the name, by llm's own `keys set`: its value is a provider's name,
         # "anthropic", which would be masked everywhere as "(key 'sk-proj-…' hidden)")
-        if not looks_like_api_key(name) and _is_own_key(value.strip(), from_store=True):
+        if not key_shaped_name(name) and _is_own_key(value.strip(), from_store=True):
             keys.setdefault(value.strip(), f"'{name}'")
     for name, value in variables:
         if _is_own_key(value.strip(), from_store=False):
@@ -97,18 +110,10 @@ def own_keys_pattern() -> tuple[re.Pattern[str] | None, dict[str, str]]:
     return pattern, keys
 
 
-def own_key_in(text: str) -> str | None:
-    """Where the first of the user's own keys that ``text`` holds is kept (``'mistral'``,
-    ``$MISTRAL_API_KEY``), or None when it holds none."""
-    pattern, keys = own_keys_pattern()
-    found = pattern.search(text) if pattern is not None else None
-    return keys[found[0]] if found else None
-
-
 def holds_api_key(value: str) -> bool:
     """Whether ``value`` is or holds an API key: a word shaped like one
     (:func:`looks_like_api_key`), or one of the user's own keys whatever its shape
-    (:func:`own_key_in`: a Mistral key has no prefix to tell it by). No setting or mode file
+    (:func:`own_keys_pattern`: a Mistral key has no prefix to tell it by). No setting or mode file
     holds one: both are plain text.
 
     >>> holds_api_key('my key is "sk-proj-' + "Ab3" * 16 + '".'), holds_api_key("gpt-4o-mini")

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from app.errors import HoldtypeError
-from app.own_keys import holds_api_key
+from app.own_keys import holds_api_key, key_shaped_name
 from app.paths import llm_keys_file, replace_file
 from app.redact import SHOWN
 from app.textfile import is_hidden
@@ -93,9 +93,7 @@ def is_key_not_name(name: str) -> bool:
     >>> is_key_not_name("aB3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW")
     True
     """
-    name = name.strip()
-    mixed = all(any(test(c) for c in name) for test in (str.isdigit, str.isupper, str.islower))
-    return (len(name) >= 16 and mixed) or holds_api_key(name)
+    return key_shaped_name(name) or holds_api_key(name)
 
 
 def shown_name(name: str) -> str:

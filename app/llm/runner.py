@@ -66,17 +66,16 @@ CANCEL_POLL_S = 0.05
 #: The fallback reason of a mode whose dictation was cancelled while the model was asked.
 CANCELLED = "cancelled while the model was asked"
 _SHINGLE = 5  # words in a row that count as repeating the instructions
+# Sounds a speaker makes that are no words of the text (see _repeats).
+_FILLERS = frozenset(["uh", "um", "umm", "uhm", "hmm", "erm", "er", "ah", "eh", "mm"])
 # Words a rewrite may drop or change freely: fillers, and small words of no content
 # (see _kept_words).
-_UNCOUNTED = frozenset(
-    """uh um umm uhm hmm erm like you know yeah okay well just actually basically really kind sort
+_UNCOUNTED = _FILLERS | frozenset(
+    """like you know yeah okay well just actually basically really kind sort
     the and but for with that this these those then than there their they them are was were
     has have had not you your our its it's i'm we're don't can't what when where which who how
     from into about some any all""".split()  # noqa: SIM905 - a word list reads best as words
 )
-
-# Sounds a speaker makes that are no words of the text (see _repeats).
-_FILLERS = frozenset(["uh", "um", "umm", "uhm", "hmm", "erm", "er", "ah", "eh", "mm"])
 # Openings that answer or refuse the text instead of rewriting it.
 _ANSWERING = re.compile(
     r"^\W*(sure\b|certainly\b|of course\b|absolutely\b|here\s+is\b|here's\b|here\s+are\b|"
