@@ -14,7 +14,7 @@ from app.text.english import english_word
 from app.text.readings import (
     AMPERSAND_READING,
     LEADING_SYMBOLS,
-    LETTER_NAMES,
+    LETTER_WORDS,
     SYMBOL_READINGS,
     letters_of,
     spoken_variants,
@@ -22,7 +22,6 @@ from app.text.readings import (
 from app.transcribe.tokens import common_word
 
 # The words that name a letter or a symbol ("see" of C#, "sharp", "at" of @property).
-_LETTER_WORDS = frozenset(LETTER_NAMES.values())
 _SYMBOL_WORDS = frozenset(
     [
         *SYMBOL_READINGS.values(),
@@ -53,9 +52,9 @@ def everyday_readings(term: str) -> list[str]:
         if len(words) == 1 or (
             len(words) == 2
             and all(
-                common_word(w) and (w in _LETTER_WORDS or w in _SYMBOL_WORDS or w in own_words) for w in words
+                common_word(w) and (w in LETTER_WORDS or w in _SYMBOL_WORDS or w in own_words) for w in words
             )
-            and not all(w in _LETTER_WORDS for w in words)
+            and not all(w in LETTER_WORDS for w in words)
         ):
             found.append(reading)
     return found

@@ -246,7 +246,7 @@ class TextPipeline:
             # it is read without the vocabulary. (Within one window the prompted second look
             # often spells the terms the first only came near: not so there.)
             if seconds > PIECE_MAX_S:
-                if not self._terms_in(self.apply_vocabulary(heard)):
+                if not self._terms_in(heard):  # (spelled once corrected)
                     return Look(base, replaces=True)
                 return None
         options = self._options(base, relevant)

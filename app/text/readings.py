@@ -20,6 +20,8 @@ LETTER_NAMES: dict[str, str] = {
     "o": "oh", "p": "pee", "q": "queue", "r": "ar", "s": "ess", "t": "tee", "u": "you",
     "v": "vee", "w": "double you", "x": "ex", "y": "why", "z": "zee",
 }  # fmt: skip
+# The words letters are said in ("double you" is two).
+LETTER_WORDS = frozenset(w for name in LETTER_NAMES.values() for w in name.split())
 
 # Readings of syllables that are common in tech names but not read as spelled.
 FRAGMENT_READINGS: dict[str, tuple[str, ...]] = {

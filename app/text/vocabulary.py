@@ -31,6 +31,7 @@ from rapidfuzz import fuzz, process
 from app.text.english import english_word
 from app.text.readings import (
     LETTER_NAMES,
+    LETTER_WORDS,
     NUMBER_WORDS,
     leading_symbol,
     letters_of,
@@ -95,7 +96,6 @@ _READING_SCORE = 0.99
 _SAID_NUMBERS = NUMBER_WORDS - {"point", "dot"}
 
 # The words of a term read letter by letter ("el el em"), digits as numbers.
-_LETTER_WORDS = frozenset(w for name in LETTER_NAMES.values() for w in name.split())
 
 # How alike the rest of a run must be to the rest of a term's reading when the two share a
 # first or last word (see _rest_alike): "psychic" for "sy kit" is 0.71, "type" for "soup" 0.46.
@@ -375,7 +375,7 @@ class Vocabulary:
             short = len(letters) <= 3 or len(sound_key(term)) <= 2 or bool(leading_symbol(term))
             variant_letters = frozenset(letters_of(v) for v in variants)
             readings = frozenset(_word_letters(v) for v in (term, *variants))
-            measured = [v for v in variants if short or not _LETTER_WORDS.intersection(v.split())]
+            measured = [v for v in variants if short or not LETTER_WORDS.intersection(v.split())]
             lengths = frozenset({len(letters), *(len(letters_of(v)) for v in measured)})
             numbers: frozenset[tuple[str, ...]] = frozenset()
             named_by: frozenset[str] = frozenset()

@@ -156,21 +156,22 @@ def _decode_with_pyav(source: str | BinaryIO) -> tuple[np.ndarray, float | None]
 
 
 def _as_float(chunks: list[np.ndarray]) -> np.ndarray:
-    """The 16-bit ``chunks`` end to end as float32 in -1..1, each chunk dropped once copied.
+    """The 16-bit ``chunks`` end to end as float32 in -1..1 (``chunks`` is emptied).
 
-    Written into one array: joining, converting and scaling as whole arrays held four copies
-    at once (1.2 GB of memory for two hours of audio, a 458 MB result).
+    Joined straight into float32 and scaled in place: joining, converting and scaling as
+    whole arrays held four copies at once (1.2 GB of memory for two hours of audio, a 458 MB
+    result).
 
     >>> _as_float([np.array([16384, -32768], np.int16), np.array([8192], np.int16)]).tolist()
     [0.5, -1.0, 0.25]
+    >>> _as_float([]).shape
+    (0,)
     """
-    out = np.empty(sum(len(c) for c in chunks), np.float32)
-    at = 0
-    chunks.reverse()  # (popped from the end: from the front, each pop moves the rest)
-    while chunks:
-        chunk = chunks.pop()
-        np.divide(chunk, np.float32(32768.0), out=out[at : at + len(chunk)])
-        at += len(chunk)
+    if not chunks:
+        return np.zeros(0, np.float32)
+    out = np.concatenate(chunks, dtype=np.float32)
+    chunks.clear()
+    out /= np.float32(32768.0)
     return out
 
 

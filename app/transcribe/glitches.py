@@ -9,7 +9,6 @@ of the prompt's terms (:func:`list_like`), or, given no speech, read its prompt 
 from __future__ import annotations
 
 import difflib
-import itertools
 import re
 
 # A second, not quite verbatim reading of the utterance (see repeat_start): more words than
@@ -151,13 +150,7 @@ def looping(text: str) -> bool:
 
 def _parts_loop(word: str) -> bool:
     """Whether ``word`` has one part between marks :data:`PART_LOOP` times in a row."""
-    parts = [p for p in _TOKEN.split(word.casefold()) if p]
-    run = 1
-    for before, part in itertools.pairwise(parts):
-        run = run + 1 if part == before else 1
-        if run >= PART_LOOP:
-            return True
-    return False
+    return _in_a_row([p for p in _TOKEN.split(word.casefold()) if p], 1, PART_LOOP)
 
 
 def loop_excess(text: str) -> int:
