@@ -72,3 +72,30 @@ def export_target(path: Path) -> Path:
     if str(path) == "-":
         raise click.UsageError("give a file name to export to (- is not standard output here)")
     return path
+
+
+def with_model(config: Settings, name: str | None) -> Settings:
+    """``config`` reading with speech model ``name`` (``--model``; an unknown or missing one is
+    a clear error before anything loads), or with the configured one, for which the embedded
+    model stands in while it is not on this machine, as in dictation (said in a warning line;
+    the configured one's error when the embedded one cannot stand in for it)."""
+    from app.errors import ModelMissing
+    from app.transcribe import models
+
+    if name is not None:  # (--model "" is an unknown model, not the configured one)
+        models.resolve(name)
+        return _named(config, name)
+    try:
+        models.resolve(config.model.name)
+    except ModelMissing as exc:
+        if not models.embedded_stands_in(config.model.name, config.model.language):
+            raise
+        click.secho(
+            f"warning: {exc}; the embedded {models.EMBEDDED} is used until then", err=True, fg="yellow"
+        )
+        return _named(config, models.EMBEDDED)
+    return config
+
+
+def _named(config: Settings, name: str) -> Settings:
+    return config.model_copy(update={"model": config.model.model_copy(update={"name": name})})

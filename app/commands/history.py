@@ -11,7 +11,7 @@ from typing import Any, cast
 
 import click
 
-from app.commands._common import echo_json, note_empty, settings
+from app.commands._common import echo_json, note_empty, settings, with_model
 from app.errors import HoldtypeError
 from app.history.store import SUMMARY_FIELDS, ExportFormat, HistoryEntry, HistoryStore
 from app.textfile import visible
@@ -340,16 +340,12 @@ def retry(entry_id: int, model_name: str | None, mode: str | None, as_json: bool
     """
     from app.history.again import keep_reading, kept_recording, said_again
     from app.llm.modes import ModeError, broken_mode_reason, load_modes
-    from app.transcribe import models
     from app.transcribe.batch import FileTranscriber
 
     with _open() as store:
         entry = _get(store, entry_id)
     path = kept_recording(entry)
-    config = settings()
-    if model_name is not None:
-        models.resolve(model_name)  # a clear error before anything loads
-        config = config.model_copy(update={"model": config.model.model_copy(update={"name": model_name})})
+    config = with_model(settings(), model_name)
     if mode is None:
         mode = entry.mode or "raw"
         if mode not in load_modes(skipped=[]):  # (a broken file is said below, once)

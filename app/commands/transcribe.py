@@ -10,11 +10,10 @@ from typing import TYPE_CHECKING
 
 import click
 
-from app.commands._common import echo_json, settings
-from app.errors import AudioError, HoldtypeError, ModelMissing
+from app.commands._common import echo_json, settings, with_model
+from app.errors import AudioError, HoldtypeError
 
 if TYPE_CHECKING:
-    from app.config import Settings
     from app.transcribe.batch import FileTranscriber
 
 
@@ -52,17 +51,11 @@ def transcribe(
 
     Example: ffmpeg -loglevel error -i talk.mp4 -f wav - | holdtype transcribe -
     """
-    from app.transcribe import models
     from app.transcribe.batch import STDIN, FileTranscriber
 
     # "-" alone is standard input; a file named "-" given as "./-" (which Path makes "-") is read.
     paths = tuple(STDIN if name == "-" else _file_path(name) for name in files)
-    config = settings()
-    if model_name is not None:  # (--model "" is an unknown model, not the configured one)
-        models.resolve(model_name)  # a clear error before anything loads
-        config = _with_model(config, model_name)
-    else:
-        config = _model_here(config)
+    config = with_model(settings(), model_name)
     if paths.count(STDIN) > 1:
         raise HoldtypeError('"-" (standard input) can be given once')
     stdin = None
@@ -83,28 +76,6 @@ def transcribe(
     if failures:
         raise HoldtypeError(f"{failures} of {len(paths)} files could not be transcribed")
     _exit_now()
-
-
-def _with_model(config: Settings, name: str) -> Settings:
-    return config.model_copy(update={"model": config.model.model_copy(update={"name": name})})
-
-
-def _model_here(config: Settings) -> Settings:
-    """``config``, with the embedded model in place of the configured one while that one is not
-    on this machine, as in dictation (said in a warning line); the configured one's error when
-    the embedded one cannot stand in for it. (A model asked for with --model is not replaced.)"""
-    from app.transcribe import models
-
-    try:
-        models.resolve(config.model.name)  # a clear error before anything loads
-    except ModelMissing as exc:
-        if not models.embedded_stands_in(config.model.name, config.model.language):
-            raise
-        click.secho(
-            f"warning: {exc}; the embedded {models.EMBEDDED} is used until then", err=True, fg="yellow"
-        )
-        return _with_model(config, models.EMBEDDED)
-    return config
 
 
 def _print_results(
