@@ -11,6 +11,7 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+say() { echo "holdtype setup: $*" >&2; }
 DEV=0
 USAGE="usage: bash packaging/linux/setup.sh [--dev]   (--dev adds the test tools)"
 case "${1:-}" in
@@ -50,13 +51,13 @@ APT_DEV=(
 
 PY="${PYTHON:-python3}"
 if ! command -v "$PY" >/dev/null 2>&1; then
-  echo "holdtype setup: no Python here named $PY; install Python 3.10 or newer (or set PYTHON=...)." >&2
+  say "no Python here named $PY; install Python 3.10 or newer (or set PYTHON=...)."
   exit 1
 fi
 # Holdtype needs Python 3.10 or newer: pip's own refusal comes only after the apt step, and
 # names the package, not what to do.
 if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
-  echo "holdtype setup: Holdtype needs Python 3.10 or newer; $PY is $("$PY" -V 2>&1 || echo missing)." >&2
+  say "Holdtype needs Python 3.10 or newer; $PY is $("$PY" -V 2>&1 || echo missing)."
   echo "  Install a newer Python, then run: PYTHON=python3.11 bash packaging/linux/setup.sh" >&2
   exit 1
 fi
@@ -68,7 +69,7 @@ PKGS=("${APT_RUNTIME[@]}")
 missing=()
 if ! command -v apt-get >/dev/null || ! command -v dpkg-query >/dev/null; then
   # Not Debian or Ubuntu: the Python part still works; the system part is the user's to do.
-  echo "holdtype setup: no apt here (not Debian/Ubuntu); install your system's packages for:" >&2
+  say "no apt here (not Debian/Ubuntu); install your system's packages for:"
   echo "  ${PKGS[*]}" >&2
   echo "  (names differ by distribution; \`holdtype doctor\` says what is still missing)" >&2
 else
@@ -78,12 +79,12 @@ else
 fi
 if (( ${#missing[@]} )); then
   if [[ -n "$SUDO" ]] && ! command -v sudo >/dev/null; then
-    echo "holdtype setup: these system packages are missing and sudo is not installed:" >&2
+    say "these system packages are missing and sudo is not installed:"
     echo "  ${missing[*]}" >&2
     echo "  As root, run: apt-get install ${missing[*]}; then run this script again." >&2
     exit 1
   fi
-  echo "holdtype setup: installing ${missing[*]}" >&2
+  say "installing ${missing[*]}"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
@@ -92,13 +93,13 @@ if [[ ! -x "$ROOT/.venv/bin/python" ]]; then
   "$PY" -m venv "$ROOT/.venv"
 fi
 VPIP=("$ROOT/.venv/bin/python" -m pip install -q --disable-pip-version-check)
-echo "holdtype setup: installing Holdtype and its Python packages into .venv (minutes the first time)" >&2
+say "installing Holdtype and its Python packages into .venv (minutes the first time)"
 "${VPIP[@]}" --upgrade pip >/dev/null
 if (( DEV )); then
   "${VPIP[@]}" -e "$ROOT[dev]"
   # llama.cpp's OpenAI-compatible server for the LLM tests (compiles once; pip caches the wheel).
   if ! "$ROOT/.venv/bin/python" -c "import llama_cpp.server" 2>/dev/null; then
-    echo "holdtype setup: building llama-cpp-python (a few minutes, once)" >&2
+    say "building llama-cpp-python (a few minutes, once)"
     CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF}" \
       "${VPIP[@]}" 'llama-cpp-python[server]'
   fi
@@ -106,7 +107,6 @@ else
   "${VPIP[@]}" -e "$ROOT"
 fi
 
-say() { echo "holdtype setup: $*" >&2; }
 
 # $1 as one word to paste into a shell: as it is when plain, else in single quotes (a checkout
 # path with a space was cut in two by copy-paste: "Start it: /tmp/x/sp ace/.venv/bin/holdtype").
