@@ -237,3 +237,14 @@ def test_set_warns_of_a_name_no_model_takes() -> None:
     )
     assert "openai" in done.stderr and _llm_get("OpenAI") == KEY
     assert "warning" not in holdtype("llm", "keys", "set", "openai", input=KEY).stderr
+
+
+def test_a_key_without_a_prefix_stored_as_a_name_is_never_shown() -> None:
+    """The key-shaped name was told by its prefix alone where messages are masked: a Mistral
+    key stored as a name made its value, a model's name, read "(key '<the key>' hidden)"."""
+    store = [sys.executable, "-m", "llm", "keys", "set", PLAIN, "--value", "mistral-large"]
+    assert subprocess.run(store, capture_output=True, text=True, timeout=120).returncode == 0
+    done = holdtype("config", "set", "llm.model", "mistral-large")
+    assert PLAIN not in _said(done)
+    shown = holdtype("config", "get", "llm.model")
+    assert shown.returncode == 0 and shown.stdout.strip() == "mistral-large", _said(shown)
