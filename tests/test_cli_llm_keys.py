@@ -248,3 +248,19 @@ def test_a_key_without_a_prefix_stored_as_a_name_is_never_shown() -> None:
     assert PLAIN not in _said(done)
     shown = holdtype("config", "get", "llm.model")
     assert shown.returncode == 0 and shown.stdout.strip() == "mistral-large", _said(shown)
+
+
+def test_keys_stored_at_once_are_all_kept() -> None:
+    """Two programs storing keys at the same moment (the settings window, a script running
+    ``holdtype llm keys set``) each read the store, added its key and wrote the file over the
+    other's: a key was lost. Eight writers here, in threads (each holds its own lock handle,
+    as a process does)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from app.llm.keys import set_key
+
+    names = [f"service{writer}_{n}" for writer in range(8) for n in range(12)]
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda name: set_key(name, f"{KEY}{name}"), names))
+    stored = json.loads(_keys_file().read_text(encoding="utf-8"))
+    assert sorted(n for n in stored if n != "// Note") == sorted(names)

@@ -172,14 +172,25 @@ def _write(path: Path, stored: dict[str, Any]) -> None:
         path.chmod(0o600)
 
 
+def _store_lock(path: Path) -> contextlib.AbstractContextManager[None]:
+    """Hold the key store's lock (``keys.json.lock`` beside it) for a read, change and write:
+    two Holdtype processes storing a key at once (the settings window and ``holdtype llm keys
+    set`` in a script) each wrote its change over the other's, and one key was lost. (llm's own
+    ``llm keys set`` takes no lock.)"""
+    from app.config import settings_lock  # (app.config imports this module)
+
+    return settings_lock(path)
+
+
 def set_key(name: str, value: str) -> Path:
     """Store ``value`` (see :func:`clean_value`) as the key ``name``, replacing any key of that
     name, and return the file's path."""
     name, value = check_name(name), clean_value(value)
     path = keys_file()
-    stored = _read(path) or {NOTE: _NOTE_TEXT}  # a new file starts with llm's note
-    stored[name] = value
-    _write(path, stored)
+    with _store_lock(path):
+        stored = _read(path) or {NOTE: _NOTE_TEXT}  # a new file starts with llm's note
+        stored[name] = value
+        _write(path, stored)
     return path
 
 
@@ -187,10 +198,11 @@ def remove_key(name: str) -> Path:
     """Remove the key ``name`` and return the file's path; an error naming the stored keys when
     there is none of that name."""
     path = keys_file()
-    stored = _read(path)
-    if name == NOTE or name not in stored:
-        names = ", ".join(shown_name(n) for n in sorted(stored) if n != NOTE) or "none"
-        raise KeyStoreError(f"no key named {shown_name(name)!r} in llm's key store (stored: {names})")
-    del stored[name]
-    _write(path, stored)
+    with _store_lock(path):
+        stored = _read(path)
+        if name == NOTE or name not in stored:
+            names = ", ".join(shown_name(n) for n in sorted(stored) if n != NOTE) or "none"
+            raise KeyStoreError(f"no key named {shown_name(name)!r} in llm's key store (stored: {names})")
+        del stored[name]
+        _write(path, stored)
     return path
