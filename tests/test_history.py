@@ -14,8 +14,16 @@ from pathlib import Path
 import pytest
 
 from app.events import Outcome
-from app.history.store import HistoryEntry, HistoryError, HistoryStore
+from app.history.store import (
+    GLANCE_WAIT_S,
+    HistoryBusy,
+    HistoryEntry,
+    HistoryError,
+    HistoryReader,
+    HistoryStore,
+)
 from app.paths import get_paths
+from tests.fixtures.waiting import wait_for
 
 
 def entry(text: str, outcome: Outcome = Outcome.PASTED, **fields: object) -> HistoryEntry:
@@ -336,6 +344,74 @@ def test_a_write_while_another_program_holds_the_lock_says_so(tmp_path: Path) ->
             other.execute("ROLLBACK")
             other.close()
         assert s.delete(kept)
+
+
+def test_a_reader_is_not_held_up_by_a_write_waiting_for_another_program(tmp_path: Path) -> None:
+    """The tray's Recent menu read through the store's one connection: while a dictation's
+    write waited for another program's lock (10 s), the menu waited behind it, the tray frozen.
+    A HistoryReader reads at once (WAL: the other program's write lock does not stop a read)."""
+    path = tmp_path / "history.sqlite3"
+    with HistoryStore(path, timeout_s=3.0) as s:
+        s.add(entry("said before the lock"))
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # a database browser in the middle of a write
+        failed: list[HistoryError] = []
+
+        def write() -> None:
+            try:
+                s.add(entry("waits"))
+            except HistoryError as exc:
+                failed.append(exc)
+
+        def store_taken() -> bool:
+            free = s._lock.acquire(blocking=False)
+            if free:
+                s._lock.release()
+            return not free
+
+        writing = threading.Thread(target=write)
+        try:
+            writing.start()
+            wait_for(store_taken, timeout=5, what="the write waiting")
+            started = time.monotonic()
+            reader = HistoryReader(path)
+            assert [e.text for e in reader.list()] == ["said before the lock"]
+            assert reader.count() == 1 and reader.get(1) is not None
+            assert [e.text for e in reader.search("BEFORE")] == ["said before the lock"]
+            assert reader.count_past(1, now=time.time() + 3 * 86400) == 1
+            assert time.monotonic() - started < 1.0
+        finally:
+            writing.join(10)
+            other.execute("ROLLBACK")
+            other.close()
+        assert len(failed) == 1  # (the write waited its own 3 s)
+
+
+def test_a_reader_gives_up_on_a_held_history_in_a_moment(tmp_path: Path) -> None:
+    """Held in SQLite's EXCLUSIVE locking mode (as when Holdtype started under it), a read
+    cannot be made: the reader says the history is busy after GLANCE_WAIT_S, not 10 s; it
+    never writes (no database made where there is none)."""
+    path = tmp_path / "history.sqlite3"
+    with HistoryStore(path) as s:
+        s.add(entry("said before the lock"))
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("PRAGMA locking_mode=EXCLUSIVE")
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        started = time.monotonic()
+        with pytest.raises(HistoryBusy, match="another program holds it"):
+            HistoryReader(path).list()
+        assert time.monotonic() - started < GLANCE_WAIT_S + 1.0
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert [e.text for e in HistoryReader(path).list()] == ["said before the lock"]
+    missing = tmp_path / "none" / "history.sqlite3"
+    with pytest.raises(HistoryError):
+        HistoryReader(missing).list()
+    assert not missing.exists()
+    with pytest.raises(HistoryError, match=r"query_only|readonly"), HistoryReader(path)._connection() as conn:
+        conn.execute("DELETE FROM utterances")
 
 
 def test_threads_write_while_another_reads(store: HistoryStore) -> None:

@@ -2,7 +2,9 @@
 
 The database lives in the data folder (``get_paths().history_db``), uses WAL so the UI can read
 while the engine writes, and is created readable by the user only (mode 0600). One connection is
-shared behind a lock, so the store can be used from any thread.
+shared behind a lock, so the store can be used from any thread; reads that must not wait long
+(the tray's menu and the settings window read on the Qt thread) go through a
+:class:`HistoryReader`, which has connections of its own.
 
 A file that is not a database or is malformed is never silently reused or overwritten: it is
 moved aside as ``history.sqlite3.corrupt-<time>``, a new database is started, and the message is
@@ -76,8 +78,29 @@ class HistoryError(HoldtypeError):
     full disk); the file itself is fine and is left alone."""
 
 
+class HistoryBusy(HistoryError):
+    """Another program holds the history database's lock (a database browser, a backup): it
+    is free again in a moment."""
+
+
 def _unusable(path: Path, exc: sqlite3.OperationalError) -> HistoryError:
-    return HistoryError(unusable(f"the history database {path}", exc, "close that program and try again"))
+    message = unusable(f"the history database {path}", exc, "close that program and try again")
+    held = "locked" in str(exc) or "busy" in str(exc)
+    return (HistoryBusy if held else HistoryError)(message)
+
+
+@contextlib.contextmanager
+def _sqlite_errors(path: Path) -> Iterator[None]:
+    """SQLite's errors on the history at ``path`` raised as :class:`HistoryError`."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        raise _unusable(path, exc) from exc
+    except sqlite3.DatabaseError as exc:  # damaged since it was opened (checked then)
+        raise HistoryError(
+            f"the history database {path} is damaged ({exc}); the next start of "
+            "Holdtype moves it aside and starts a new one"
+        ) from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,7 +278,129 @@ def export_format(path: Path) -> ExportFormat:
     return "csv" if suffix == ".csv" else "json" if suffix == ".json" else "jsonl"
 
 
-class HistoryStore:
+class _Reads:
+    """The reads of the history, over the connection :meth:`_connection` lends: the store's
+    own, or a :class:`HistoryReader`'s of its own, which waits less for a lock."""
+
+    path: Path
+
+    def _connection(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        """The connection to read with; SQLite's errors raised as :class:`HistoryError`."""
+        raise NotImplementedError
+
+    def get(self, entry_id: int) -> HistoryEntry | None:
+        """Return entry ``entry_id``, or None."""
+        with self._connection() as conn:
+            row = conn.execute("SELECT * FROM utterances WHERE id = ?", (entry_id,)).fetchone()
+        return _row_to_entry(row) if row else None
+
+    def list(self, limit: int = 20, offset: int = 0) -> list[HistoryEntry]:
+        """The newest entries first, from the ``offset``-th (0: the newest)."""
+        with self._connection() as conn:
+            rows = conn.execute(
+                "SELECT * FROM utterances ORDER BY created DESC, id DESC LIMIT ? OFFSET ?",
+                (limit, offset),
+            ).fetchall()
+        return [_row_to_entry(r) for r in rows]
+
+    def search(
+        self, text: str, limit: int = 20, offset: int = 0
+    ) -> builtins.list[HistoryEntry]:  # `list` is a method here
+        """Entries whose final or raw text contains ``text``, newest first. Case is ignored for
+        every letter ("ÉCOLE" finds "école", "STRASSE" finds "straße"), not only for ASCII as
+        SQLite's LIKE does, and so is the kind and length of whitespace (a line break matches a
+        space: see :func:`_folded`)."""
+        needle = _folded(text)
+        with self._connection() as conn:
+            rows = conn.execute(
+                f"SELECT * FROM utterances WHERE {_MATCHES} ORDER BY created DESC, id DESC LIMIT ? OFFSET ?",
+                (needle, needle, limit, offset),
+            ).fetchall()
+        return [_row_to_entry(r) for r in rows]
+
+    def count(self, text: str | None = None) -> int:
+        """How many entries there are; with ``text``, how many :meth:`search` finds for it."""
+        with self._connection() as conn:
+            if text is None:
+                return int(conn.execute("SELECT COUNT(*) FROM utterances").fetchone()[0])
+            needle = _folded(text)
+            return int(
+                conn.execute(
+                    f"SELECT COUNT(*) FROM utterances WHERE {_MATCHES}", (needle, needle)
+                ).fetchone()[0]
+            )
+
+    def count_past(self, retention_days: float, now: float | None = None) -> int:
+        """How many entries :meth:`prune` would delete now (asked before a shorter retention
+        is set: the settings window says how many go)."""
+        condition, params = self._past(retention_days, now)
+        with self._connection() as conn:
+            row = conn.execute(f"SELECT COUNT(*) FROM utterances WHERE {condition}", params).fetchone()
+        return int(row[0])
+
+    def _past(self, retention_days: float, now: float | None) -> tuple[str, tuple[Any, ...]]:
+        """The condition (and its parameters) of the entries older than ``retention_days``."""
+        cutoff = (time.time() if now is None else now) - retention_days * 86400.0
+        condition, params = "created < ?", [cutoff]
+        with self._connection() as conn:
+            # (an older database whose column is not added yet (see _open): no entry was late)
+            if "added" in {row[1] for row in conn.execute("PRAGMA table_info(utterances)")}:
+                condition += " AND (added IS NULL OR added < ?)"
+                params.append(cutoff)
+            # A recording recovered after a crash is aged from its kept audio's time too: one
+            # recovered before entries said when they were added has nothing else to say it.
+            recovered = conn.execute(
+                f"SELECT id, audio_path FROM utterances WHERE {condition} AND outcome = ?",
+                (*params, Outcome.RECOVERED.value),
+            ).fetchall()
+        spared = [row[0] for row in recovered if _kept_since(row[1], cutoff)]
+        if not spared:
+            return condition, tuple(params)
+        marks = ", ".join("?" for _ in spared)
+        return f"{condition} AND id NOT IN ({marks})", (*params, *spared)
+
+
+def _readable(conn: sqlite3.Connection) -> sqlite3.Connection:
+    """``conn``, made ready for the reads: rows by name, the search's own comparison."""
+    conn.row_factory = sqlite3.Row
+    conn.create_function("holdtype_contains", 2, _contains, deterministic=True)
+    return conn
+
+
+#: How long a read made for the screen waits for a lock (s): the tray's Recent menu and the
+#: settings window's History page read on the Qt thread, which froze for the store's whole
+#: wait (10 s) while another program held the history, or while a dictation's write waited
+#: for that program with the store's one connection.
+GLANCE_WAIT_S = 0.5
+
+
+class HistoryReader(_Reads):
+    """Reads of the history at ``path`` for the UI thread (and whatever must not wait long):
+    a connection of its own for each read, so a write of the store waiting for another
+    program's lock does not hold it up, which gives up after ``wait_s`` with
+    :class:`HistoryBusy`. Nothing is created or changed: a missing database is a
+    :class:`HistoryError`, as a locked one."""
+
+    def __init__(self, path: Path, wait_s: float = GLANCE_WAIT_S) -> None:
+        """Read the history at ``path``, waiting at most ``wait_s`` for a lock."""
+        self.path = path
+        self.wait_s = wait_s
+
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        """A connection of this read's own, closed after it."""
+        with _sqlite_errors(self.path):
+            # mode=rw: a missing file is an error, not a new empty database (made 0644)
+            uri = f"{self.path.resolve().as_uri()}?mode=rw"
+            conn = _readable(sqlite3.connect(uri, uri=True, timeout=self.wait_s, check_same_thread=False))
+            try:
+                conn.execute("PRAGMA query_only = ON")
+                yield conn
+            finally:
+                conn.close()
+
+
+class HistoryStore(_Reads):
     """Read and write the history database at ``path`` (default: the user's data folder)."""
 
     def __init__(self, path: Path | None = None, timeout_s: float = 10.0) -> None:
@@ -317,10 +462,8 @@ class HistoryStore:
     def _open(self, path: Path | None = None) -> sqlite3.Connection:
         path = path or self.path
         private_file(path)
-        conn = sqlite3.connect(path, check_same_thread=False, timeout=self._timeout_s)
+        conn = _readable(sqlite3.connect(path, check_same_thread=False, timeout=self._timeout_s))
         try:
-            conn.row_factory = sqlite3.Row
-            conn.create_function("holdtype_contains", 2, _contains, deterministic=True)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA secure_delete=ON")  # a deleted entry's words are overwritten
@@ -429,16 +572,8 @@ class HistoryStore:
     @contextlib.contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
         """The connection, under the lock; SQLite's errors raised as :class:`HistoryError`."""
-        with self._lock:
-            try:
-                yield self._conn
-            except sqlite3.OperationalError as exc:
-                raise _unusable(self.path, exc) from exc
-            except sqlite3.DatabaseError as exc:  # damaged since it was opened (checked then)
-                raise HistoryError(
-                    f"the history database {self.path} is damaged ({exc}); the next start of "
-                    "Holdtype moves it aside and starts a new one"
-                ) from exc
+        with self._lock, _sqlite_errors(self.path):
+            yield self._conn
 
     def close(self) -> None:
         """Close the database connection."""
@@ -507,35 +642,6 @@ class HistoryStore:
         """
         return self._delete_where(*self._past(retention_days, now))
 
-    def count_past(self, retention_days: float, now: float | None = None) -> int:
-        """How many entries :meth:`prune` would delete now (asked before a shorter retention
-        is set: the settings window says how many go)."""
-        condition, params = self._past(retention_days, now)
-        with self._connection() as conn:
-            row = conn.execute(f"SELECT COUNT(*) FROM utterances WHERE {condition}", params).fetchone()
-        return int(row[0])
-
-    def _past(self, retention_days: float, now: float | None) -> tuple[str, tuple[Any, ...]]:
-        """The condition (and its parameters) of the entries older than ``retention_days``."""
-        cutoff = (time.time() if now is None else now) - retention_days * 86400.0
-        condition, params = "created < ?", [cutoff]
-        with self._connection() as conn:
-            # (an older database whose column is not added yet (see _open): no entry was late)
-            if "added" in {row[1] for row in conn.execute("PRAGMA table_info(utterances)")}:
-                condition += " AND (added IS NULL OR added < ?)"
-                params.append(cutoff)
-            # A recording recovered after a crash is aged from its kept audio's time too: one
-            # recovered before entries said when they were added has nothing else to say it.
-            recovered = conn.execute(
-                f"SELECT id, audio_path FROM utterances WHERE {condition} AND outcome = ?",
-                (*params, Outcome.RECOVERED.value),
-            ).fetchall()
-        spared = [row[0] for row in recovered if _kept_since(row[1], cutoff)]
-        if not spared:
-            return condition, tuple(params)
-        marks = ", ".join("?" for _ in spared)
-        return f"{condition} AND id NOT IN ({marks})", (*params, *spared)
-
     def _delete_where(self, condition: str, params: tuple[Any, ...]) -> int:
         """Delete the entries matching ``condition``, the audio files they kept and the LLM
         replies their text came from (each as private as the text); returns how many entries
@@ -564,48 +670,6 @@ class HistoryStore:
         return int(deleted)
 
     # --- reading ---------------------------------------------------------------------------
-    def get(self, entry_id: int) -> HistoryEntry | None:
-        """Return entry ``entry_id``, or None."""
-        with self._connection() as conn:
-            row = conn.execute("SELECT * FROM utterances WHERE id = ?", (entry_id,)).fetchone()
-        return _row_to_entry(row) if row else None
-
-    def list(self, limit: int = 20, offset: int = 0) -> list[HistoryEntry]:
-        """The newest entries first, from the ``offset``-th (0: the newest)."""
-        with self._connection() as conn:
-            rows = conn.execute(
-                "SELECT * FROM utterances ORDER BY created DESC, id DESC LIMIT ? OFFSET ?",
-                (limit, offset),
-            ).fetchall()
-        return [_row_to_entry(r) for r in rows]
-
-    def search(
-        self, text: str, limit: int = 20, offset: int = 0
-    ) -> builtins.list[HistoryEntry]:  # `list` is a method here
-        """Entries whose final or raw text contains ``text``, newest first. Case is ignored for
-        every letter ("ÉCOLE" finds "école", "STRASSE" finds "straße"), not only for ASCII as
-        SQLite's LIKE does, and so is the kind and length of whitespace (a line break matches a
-        space: see :func:`_folded`)."""
-        needle = _folded(text)
-        with self._connection() as conn:
-            rows = conn.execute(
-                f"SELECT * FROM utterances WHERE {_MATCHES} ORDER BY created DESC, id DESC LIMIT ? OFFSET ?",
-                (needle, needle, limit, offset),
-            ).fetchall()
-        return [_row_to_entry(r) for r in rows]
-
-    def count(self, text: str | None = None) -> int:
-        """How many entries there are; with ``text``, how many :meth:`search` finds for it."""
-        with self._connection() as conn:
-            if text is None:
-                return int(conn.execute("SELECT COUNT(*) FROM utterances").fetchone()[0])
-            needle = _folded(text)
-            return int(
-                conn.execute(
-                    f"SELECT COUNT(*) FROM utterances WHERE {_MATCHES}", (needle, needle)
-                ).fetchone()[0]
-            )
-
     def journal_mode(self) -> str:
         """The SQLite journal mode in use (``wal``)."""
         with self._connection() as conn:
