@@ -57,7 +57,7 @@ from app.transcribe_queue import TranscribeQueue
 
 if TYPE_CHECKING:
     from app.audio.spool import SpoolWriter
-    from app.history.store import HistoryEntry, HistoryStore
+    from app.history.store import HistoryEntry, HistoryReader, HistoryStore
     from app.hotkey.listener import HotkeyAction, HotkeyListener
     from app.insert.focus import FocusedWindow
     from app.text.pipeline import TextPipeline
@@ -126,6 +126,9 @@ class Engine:
         # recording is under way waits for it to end (see _refresh_parts).
         self._listening_hotkey: HotkeySettings | None = None
         self._history: HistoryStore | None = None
+        from app.history.store import HistoryReader
+
+        self._reader = HistoryReader(self._paths.history_db)
         self._history_lock = threading.RLock()  # (a subscriber told of a problem may ask for it)
         self._pipeline: TextPipeline | None = None
         self._modes = DictationModes(lambda: self._settings, self._publish)
@@ -337,13 +340,41 @@ class Engine:
         """Apply new settings live: model, hotkeys, microphone, text rules, paste, modes."""
         self._commands.put(msg.Apply(settings))
 
+    @property
+    def history_reader(self) -> HistoryReader:
+        """Reads of the history for the UI thread: each waits at most half a second for a
+        lock, then says the history is busy (:class:`~app.history.store.HistoryReader`);
+        the store's reads waited 10 s, and behind a dictation's write that waited as long."""
+        return self._reader
+
     def repaste(self, history_id: int) -> None:
-        """Insert the text of a history entry again."""
-        entry = self.history.get(history_id)
-        if entry is None:
-            self._publish(ev.ErrorRaised(f"no history entry {history_id}", "history"))
+        """Insert the text of history entry ``history_id`` again (on the output worker, after
+        the dictations going in). Said either way: a ``Notice`` once it went in, an
+        ``ErrorRaised`` when the entry is gone or has no text, the history is busy, or the
+        paste failed (the text is then on the clipboard)."""
+        self._output_jobs.put(lambda: self._repaste(history_id))
+
+    def _repaste(self, history_id: int) -> None:
+        from app.history.store import HistoryError
+        from app.recovery import opening
+
+        failed = f"could not paste entry {history_id} again"
+        try:
+            entry = self._reader.get(history_id)
+        except HistoryError as exc:
+            self._publish(ev.ErrorRaised(f"{failed}: {exc}", "history"))
             return
-        self._output_jobs.put(lambda: self._insert_only(entry.text))
+        if entry is None or not entry.text.strip():
+            why = "it is no longer in the history" if entry is None else "it has no text"
+            self._publish(ev.ErrorRaised(f"{failed}: {why}", "history"))
+            return
+        result = self._inserting.insert(entry.text)
+        if not result.ok:
+            problem = result.error or "the paste failed"
+            self._publish(ev.ErrorRaised(f"{failed}: {problem}. The text is on the clipboard.", "insert"))
+            return
+        done = "Typed" if result.method == "type" else "Pasted"
+        self._publish(ev.Notice(f"{done} entry {history_id} again", "history", said=opening(entry.text)))
 
     def transcribe_again(self, history_id: int) -> None:
         """Transcribe the kept recording of history entry ``history_id`` again, with the model,
@@ -1004,8 +1035,3 @@ class Engine:
             )
             self._commands.put(msg.Stage(gen, State.IDLE))
             self._retention.apply()
-
-    def _insert_only(self, text: str) -> None:
-        result = self._inserting.insert(text)
-        if not result.ok:
-            self._publish(ev.ErrorRaised(result.error or "paste failed", "insert"))

@@ -131,7 +131,7 @@ class SpoolRecovery:
             self.publish(ev.ErrorRaised(f"could not recover {path.name}: {exc}", "recovery"))
             return False
         self.spool.discard(path)
-        recovered.append(f"#{entry_id}: {_opening(text) or '(no speech)'}")  # the audio is kept
+        recovered.append(f"#{entry_id}: {opening(text) or '(no speech)'}")  # the audio is kept
         if mode != "raw" and text.strip() and self.rewrite is not None:
             self.rewrite(dataclasses.replace(entry, id=entry_id), raw)  # (it tells of the result)
             return True
@@ -168,7 +168,7 @@ class SpoolRecovery:
             self.publish(ev.ErrorRaised(f"could not add {path.name} to history: {exc}", "history"))
             return False
         self.spool.discard(path)
-        recovered.append(f"#{entry_id}: {_opening(entry.text) or '(no speech)'}")
+        recovered.append(f"#{entry_id}: {opening(entry.text) or '(no speech)'}")
         return True
 
     def _set_aside(self, path: Path, exc: HoldtypeError) -> None:
@@ -195,12 +195,12 @@ def _number(value: object) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
-def _opening(text: str, limit: int = 60) -> str:
+def opening(text: str, limit: int = 60) -> str:
     """The start of ``text`` for a notice: whole words up to ``limit`` characters, then "…".
 
-    >>> _opening("We should talk about the quarterly numbers before the meeting on Friday.")
+    >>> opening("We should talk about the quarterly numbers before the meeting on Friday.")
     'We should talk about the quarterly numbers before the…'
-    >>> _opening("Short enough."), _opening("x" * 70) == "x" * 60 + "…"
+    >>> opening("Short enough."), opening("x" * 70) == "x" * 60 + "…"
     ('Short enough.', True)
     """
     if len(text) <= limit:

@@ -1357,6 +1357,46 @@ def test_a_history_another_program_holds_at_the_start_costs_only_the_history(
     assert [(r.outcome, r.text) for r in rows] == [(ev.Outcome.PASTED, result.text)], rows
 
 
+def test_paste_again_says_what_it_did(engine, target_window) -> None:  # type: ignore[no-untyped-def]
+    """ "Paste again" (the tray's Shift+click, the History page's button) said nothing: not
+    when it went in, not when the entry was gone."""
+    from app.history.store import HistoryEntry
+
+    seen = _start(engine)
+    kept = engine.history.add(HistoryEntry(ev.Outcome.PASTED, text="Remember the milk.", mode="raw"))
+    target_window.focus()
+    engine.repaste(kept)
+    done = _said(seen, ev.Notice, f"entry {kept} again", "the notice of the paste")
+    assert done[0].message == f"Pasted entry {kept} again" and done[0].source == "history", done
+    assert done[0].said == "Remember the milk."  # shown with the words, never logged
+    wait_for(lambda: "Remember the milk." in target_window.text(), timeout=15, what="the text pasted again")
+    engine.history.delete(kept)  # (deleted from the History page, or by another Holdtype)
+    engine.repaste(kept)
+    gone = _said(seen, ev.ErrorRaised, f"could not paste entry {kept} again", "the error of the gone entry")
+    assert "no longer in the history" in gone[0].message, gone
+    assert target_window.text().count("Remember the milk.") == 1
+
+
+def test_paste_again_on_a_held_history_says_so_without_waiting(  # type: ignore[no-untyped-def]
+    x_env, target_window, holdtype_home: Path
+) -> None:
+    """Paste again read the entry on the caller's thread (the tray's Qt thread) with the
+    store's 10 s wait, and a history another program held raised out of the Qt slot."""
+    eng = Engine(Settings(), enable_hotkeys=False, enable_audio=False)
+    try:
+        with _history_held_exclusively():
+            seen = _start(eng)
+            started = time.monotonic()
+            eng.repaste(1)  # returns at once: the entry is read on the output worker
+            assert time.monotonic() - started < 0.5
+            # (after the retention's cleanup at the start, which waits for the store on that worker)
+            said = _said(seen, ev.ErrorRaised, "could not paste entry 1 again", "the error", timeout=30)
+            assert "another program holds it" in said[0].message, said
+    finally:
+        eng.shutdown()
+    assert target_window.text() == ""
+
+
 def test_a_dictation_added_at_a_start_days_later_is_kept_for_the_retention_from_then(
     x_env, speak, holdtype_home: Path
 ):
