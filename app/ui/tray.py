@@ -25,7 +25,7 @@ from app.hotkey.gesture import mode_for_key
 from app.paths import resources_dir
 from app.ui.qt_bridge import EngineBridge
 from app.ui.settings.live import LiveSettings
-from app.ui.wording import as_plain_text
+from app.ui.wording import as_plain_text, history_unreadable
 
 if TYPE_CHECKING:
     from app.engine import Engine
@@ -214,13 +214,23 @@ class TrayController(QObject):
         more.triggered.connect(lambda: self.open_settings.emit("model"))
 
     def fill_recent(self) -> None:
-        """Refill the Recent menu with the last utterances (click copies, shift-click re-pastes)."""
+        """Refill the Recent menu with the last utterances (click copies, shift-click re-pastes).
+
+        Read for a moment only (:attr:`Engine.history_reader`): while another program held the
+        history, opening the menu froze the tray for the store's 10 s wait."""
         self.recent_menu.clear()
         entries: list[Any] = []
         try:
-            entries = list(self.engine.history.list(limit=RECENT_COUNT))
+            entries = list(self.engine.history_reader.list(limit=RECENT_COUNT))
         except Exception as exc:  # history unavailable: say so in the menu
             log.warning("recent history unavailable: %s", exc)
+            said = history_unreadable(exc)
+            label = said if len(said) <= 64 else said[:63] + "…"
+            problem = self.recent_menu.addAction(label.replace("&", "&&"))
+            problem.setObjectName("recent-unavailable")
+            problem.setToolTip(said)
+            problem.setEnabled(False)
+            return
         shown = 0
         for entry in entries:
             text = str(getattr(entry, "text", "") or "")

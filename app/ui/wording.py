@@ -29,3 +29,24 @@ def as_plain_text(message: str) -> str:
     'no input device found; run “holdtype doctor”'
     """
     return _CODE.sub(r"“\1”", message)
+
+
+#: What the tray's Recent menu and the History page say while another program holds the
+#: history (they read for a moment only, on the Qt thread: see HistoryReader).
+HISTORY_BUSY = "History busy: another program is using it; try again in a moment"
+
+
+def history_unreadable(exc: Exception) -> str:
+    """What the tray's Recent menu and the History page say when the history cannot be read.
+
+    >>> from app.history.store import HistoryBusy
+    >>> history_unreadable(HistoryBusy("database is locked")) == HISTORY_BUSY
+    True
+    >>> history_unreadable(OSError("disk I/O error"))
+    'History unavailable: disk I/O error'
+    """
+    from app.history.store import HistoryBusy
+
+    if isinstance(exc, HistoryBusy):
+        return HISTORY_BUSY
+    return f"History unavailable: {as_plain_text(str(exc))}"

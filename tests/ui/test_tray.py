@@ -6,6 +6,10 @@ enable_audio=False``) so the test owns the keyboard and needs no sound server.
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +21,7 @@ from app.config import Settings, load_settings
 from app.events import Outcome, State
 from app.ui.app import HoldtypeApp
 from app.ui.tray import NO_TRAY_MESSAGE
+from tests.fixtures.waiting import wait_for
 
 pytest.importorskip("app.engine", reason="the engine has not landed yet")
 
@@ -220,6 +225,121 @@ def test_recent_click_copies(qtbot, holdtype, clipboard) -> None:  # type: ignor
     assert entries[0].text() == "remember the milk"
     entries[0].trigger()
     qtbot.waitUntil(lambda: clipboard.get() == "remember the milk", timeout=10000)
+
+
+def _recent_labels(ui: HoldtypeApp) -> list[str]:
+    return [a.text() for a in ui.tray.recent_menu.actions() if a.text()]
+
+
+def test_recent_menu_opens_at_once_while_a_dictation_waits_for_the_history(holdtype) -> None:  # type: ignore[no-untyped-def]
+    """Another program held the history's write lock and a dictation's write waited for it
+    (10 s) with the store's one connection: opening the Recent menu waited behind it, the tray
+    frozen. The menu reads on its own (WAL lets it) and shows the entries at once."""
+    from app.history.store import HistoryEntry
+
+    store = holdtype.engine.history
+    store.add(HistoryEntry(outcome=Outcome.PASTED, text="remember the milk", mode="raw"))
+    store._conn.execute("PRAGMA busy_timeout = 4000")  # (the dictation's write waits 4 s, not 10)
+    other = sqlite3.connect(store.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # a database browser in the middle of a write
+    writing = threading.Thread(target=_add_quietly, args=(store,))
+    try:
+        writing.start()
+        wait_for(lambda: _taken(store._lock), timeout=5, what="the dictation's write waiting")
+        started = time.monotonic()
+        holdtype.tray.fill_recent()
+        assert time.monotonic() - started < 1.5
+        assert _recent_labels(holdtype)[0] == "remember the milk"
+    finally:
+        writing.join(10)
+        other.execute("ROLLBACK")
+        other.close()
+
+
+def _add_quietly(store) -> None:  # type: ignore[no-untyped-def]
+    """Add an entry as a dictation does; a history that stays held only loses it here."""
+    from app.history.store import HistoryEntry, HistoryError
+
+    with contextlib.suppress(HistoryError):
+        store.add(HistoryEntry(outcome=Outcome.PASTED, text="said while it was held", mode="raw"))
+
+
+def _taken(lock) -> bool:  # type: ignore[no-untyped-def]
+    """Whether another thread holds ``lock``."""
+    free = lock.acquire(blocking=False)
+    if free:
+        lock.release()
+    return not free
+
+
+def test_recent_menu_says_a_held_history_is_busy_in_a_moment(holdtype) -> None:  # type: ignore[no-untyped-def]
+    """Held by another program in SQLite's EXCLUSIVE mode (as when Holdtype started under it,
+    the store unopened): the menu waited the store's 10 s to open it, then said "Nothing
+    dictated yet". It says the history is busy, within a second."""
+    from app.history.store import HistoryEntry, HistoryStore
+    from app.paths import get_paths
+    from app.ui.wording import HISTORY_BUSY
+
+    with HistoryStore(get_paths().history_db) as store:  # (as the user's earlier runs left it)
+        store.add(HistoryEntry(outcome=Outcome.PASTED, text="remember the milk", mode="raw"))
+    other = sqlite3.connect(get_paths().history_db, isolation_level=None)
+    other.execute("PRAGMA locking_mode=EXCLUSIVE")
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        started = time.monotonic()
+        holdtype.tray.fill_recent()
+        assert time.monotonic() - started < 2.0
+        shown = [a for a in holdtype.tray.recent_menu.actions() if a.text()]
+        assert [a.text() for a in shown] == [HISTORY_BUSY] and not shown[0].isEnabled()
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    holdtype.tray.fill_recent()  # let go: the entries are back
+    assert _recent_labels(holdtype)[0] == "remember the milk"
+
+
+def test_history_page_says_a_held_history_is_busy_in_a_moment(qtbot, holdtype) -> None:  # type: ignore[no-untyped-def]
+    """The History page read as the Recent menu did, on the Qt thread with the store's 10 s
+    wait: the settings window froze as it opened on a held history."""
+    from app.history.store import HistoryEntry, HistoryStore
+    from app.paths import get_paths
+    from app.ui.wording import HISTORY_BUSY
+
+    with HistoryStore(get_paths().history_db) as store:
+        store.add(HistoryEntry(outcome=Outcome.PASTED, text="remember the milk", mode="raw"))
+    other = sqlite3.connect(get_paths().history_db, isolation_level=None)
+    other.execute("PRAGMA locking_mode=EXCLUSIVE")
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        started = time.monotonic()
+        tab = holdtype.open_settings("history").pages["history"]
+        qtbot.waitUntil(lambda: tab.message.text() == HISTORY_BUSY + ".", timeout=5000)
+        assert time.monotonic() - started < 2.0 and tab.table.rowCount() == 0
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    tab.refresh()  # let go: the entries are back, and the busy message goes
+    assert tab.table.rowCount() == 1 and tab.message.text() == ""
+
+
+def test_paste_again_on_the_history_page_says_how_it_went(qtbot, holdtype) -> None:  # type: ignore[no-untyped-def]
+    """The History page's "Paste again" said only "Pasting it again…": an entry gone since the
+    page showed it (deleted by another Holdtype, the retention) was not pasted, unsaid. The
+    page says the outcome, and so does a notification (here Holdtype's own box: no tray)."""
+    from app.history.store import HistoryEntry
+
+    start_and_wait_ready(qtbot, holdtype)
+    kept = holdtype.engine.history.add(HistoryEntry(outcome=Outcome.PASTED, text="remember the milk"))
+    window = holdtype.open_settings("history")
+    tab = window.pages["history"]
+    qtbot.waitUntil(lambda: tab.table.rowCount() == 1, timeout=5000)
+    tab.table.selectRow(0)
+    holdtype.engine.history.delete(kept)  # after the page showed it
+    tab.paste_button.click()
+    said = f"Could not paste entry {kept} again: it is no longer in the history."
+    qtbot.waitUntil(lambda: tab.message.text() == said, timeout=15000)
+    toast = holdtype.tray.toast
+    assert toast is not None and toast.isVisible() and "no longer in the history" in toast.message.text()
 
 
 def test_missing_microphone_shows_error_icon_and_keeps_running(

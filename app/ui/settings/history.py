@@ -34,6 +34,7 @@ from app.errors import HoldtypeError
 from app.history.retention import days_wording, entries_wording
 from app.ui.settings.base import Job, SettingsTab, TabContext, on_delete_key, open_question, section
 from app.ui.sounds import portaudio_stream
+from app.ui.wording import history_unreadable
 
 log = logging.getLogger(__name__)
 _NEWEST = "Showing the newest"
@@ -190,6 +191,7 @@ class HistoryTab(SettingsTab):
         self._job: Job | None = None
         self._stop_playing: threading.Event | None = None
         self._again: int | None = None  # the entry being transcribed again
+        self._pasting: int | None = None  # the entry being pasted again: its outcome is said here
         if ctx.bridge is not None:
             ctx.bridge.utterance.connect(self._on_utterance)
             ctx.bridge.notice.connect(self._on_again)
@@ -207,6 +209,15 @@ class HistoryTab(SettingsTab):
             self._store = HistoryStore()
         return self._store
 
+    def reader(self) -> Any:
+        """Reads for this page, which waits on the Qt thread (:class:`HistoryReader`: for a
+        moment only): the engine's, or one of the store this tab opened."""
+        if self.ctx.engine is not None:
+            return self.ctx.engine.history_reader
+        from app.history.store import HistoryReader
+
+        return HistoryReader(self.store().path)
+
     def _on_utterance(self, _event: object) -> None:
         """A new dictation landed, or an entry was transcribed again: show it if the tab is on
         screen (else on the next show)."""
@@ -214,12 +225,18 @@ class HistoryTab(SettingsTab):
             self.refresh()
 
     def _on_again(self, event: object) -> None:
-        """The entry being transcribed again was (a notice), or could not be (an error): say
-        so here too. Entries deleted by a shorter retention leave the table."""
+        """The entry being transcribed or pasted again was (a notice), or could not be (an
+        error): say so here too. Entries deleted by a shorter retention leave the table."""
         message = str(getattr(event, "message", ""))
         if message.startswith("Deleted ") and getattr(event, "source", "") == "history":
             self.message.setText(message + ".")
             self.refresh()
+            return
+        pasting = self._pasting
+        outcomes = (f"{how} entry {pasting} again" for how in ("Pasted", "Typed", "could not paste"))
+        if pasting is not None and message.startswith(tuple(outcomes)):
+            self.message.setText(message[0].upper() + message[1:] + ("" if message.endswith(".") else "."))
+            self._pasting = None
             return
         if self._again is None:
             return
@@ -236,19 +253,24 @@ class HistoryTab(SettingsTab):
         # Rows move when a new dictation lands or the search changes: keep the same entries
         # selected, not the same row numbers (Delete or Paste again would hit another entry).
         chosen = {entry.id for entry in self.selected_entries()}
+        # What the last listing said (not what an action did: "Copied.") is said again or cleared.
+        listing = not self.message.text() or self.message.text().startswith(
+            (_NEWEST, _NOTHING_FOUND, _NOTHING_YET, _HISTORY_OFF, "History busy", "History unavailable")
+        )
         try:
-            store = self.store()
-            self._entries = list(store.search(query, limit=PAGE) if query else store.list(limit=PAGE))
-            total = store.count()
+            reader = self.reader()
+            self._entries = list(reader.search(query, limit=PAGE) if query else reader.list(limit=PAGE))
+            total = reader.count()
         except (HoldtypeError, OSError) as exc:
-            self.message.setText(f"History unavailable: {exc}")
-            self._entries, total = [], 0
-        listing = self.message.text().startswith((_NEWEST, _NOTHING_FOUND, _NOTHING_YET))
-        if not query and total > len(self._entries):
+            self.message.setText(history_unreadable(exc) + ".")
+            self._entries, total = [], None
+        if total is None:
+            pass  # (said above)
+        elif not query and total > len(self._entries):
             self.message.setText(f"{_NEWEST} {len(self._entries)} of {total}; search to find older ones.")
         elif query and not self._entries and total:  # (a blank table said nothing)
             self.message.setText(f"{_NOTHING_FOUND} “{query}”.")
-        elif not total and not self.message.text().startswith("History unavailable"):
+        elif not total and listing:  # (an action's outcome, "Could not paste…", stays)
             self.message.setText(_NOTHING_YET if self.ctx.live.settings.history.enabled else _HISTORY_OFF)
         elif listing:  # search results, or all of them shown
             self.message.setText("")
@@ -328,6 +350,7 @@ class HistoryTab(SettingsTab):
         if entry is not None and self.ctx.engine is not None and entry.id is not None:
             # what was done, not what an earlier action said ("Copied." stayed)
             self.message.setText("Pasting it again into the window you were in before this one.")
+            self._pasting = entry.id
             self.window().showMinimized()
             self.ctx.engine.repaste(entry.id)
 
@@ -446,21 +469,22 @@ class HistoryTab(SettingsTab):
         if self._loading:
             return
         kept = self._kept_days
-        gone = 0
+        gone: int | None = 0
         if days and (not kept or days < kept):
             try:
-                gone = self.store().count_past(days)
-            except HoldtypeError as exc:
+                gone = self.reader().count_past(days)
+            except HoldtypeError as exc:  # (read for a moment only: asked all the same)
                 log.warning(
                     "could not count the entries a retention of %s deletes: %s", days_wording(days), exc
                 )
-        if not gone:
+                gone = None
+        if gone == 0:
             self._kept_days = days
             self.changed()
             return
         yes = QMessageBox.StandardButton.Yes
         cancel = QMessageBox.StandardButton.Cancel
-        what = entries_wording(gone)
+        what = "every entry older than that" if gone is None else entries_wording(gone)
         older = days_wording(days)
 
         def answered(answer: QMessageBox.StandardButton) -> None:
