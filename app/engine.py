@@ -82,6 +82,18 @@ def _monotonic_of(at: float) -> float:
     return time.monotonic() - max(0.0, time.time() - at)
 
 
+def _speech_in(audio: np.ndarray) -> bool:
+    """Whether the voice detector hears speech in ``audio`` (one it cannot run on is taken to
+    have some: its recording is then kept rather than lost)."""
+    from app.transcribe import vad
+
+    try:
+        return vad.has_speech(audio)
+    except Exception:
+        log.exception("the voice detector failed; the empty recording is kept")
+        return True
+
+
 def _release_freed_memory() -> None:
     """Give the heap freed by model loading back to the OS (glibc keeps it otherwise)."""
     if not sys.platform.startswith("linux"):
@@ -1019,7 +1031,11 @@ class Engine:
                 release_to_text_ms=None if outcome is Outcome.CANCELLED else release_ms,
                 app=utt.app,
             )
-            entry_id = self._keeper.keep(utt, entry, audio)
+            # A hold with nothing in it (a tap, silence, a key held by mistake) is no dictation:
+            # history filled with empty rows. One the voice detector heard speech in but the
+            # model read as nothing is kept, with its recording, for `history retry`.
+            spoken = outcome is not Outcome.EMPTY or bool(raw) or _speech_in(audio)
+            entry_id = self._keeper.keep(utt, entry, audio, spoken=spoken)
             self._keeper.link_reply(entry_id, reply_key)
             if outcome is Outcome.EMPTY and not error and only_silence(audio):
                 self._publish(ev.Notice(silence_notice(self._mic.device_name), "audio"))

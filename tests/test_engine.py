@@ -1157,7 +1157,7 @@ def test_an_app_tied_to_a_deleted_mode_gets_the_mode_in_use(x_env, pulse, target
         eng.shutdown()
 
 
-def test_a_stalled_focus_query_does_not_hold_up_the_release(pulse, holdtype_home, monkeypatch):
+def test_a_stalled_focus_query_does_not_hold_up_the_release(pulse, speak, holdtype_home, monkeypatch):
     """Which app a recording goes into is asked as it starts; the query ran on the command
     thread, so one that stalled (a compositor or X server that does not answer) held up the
     release and the cancel key until it gave up. Here a real X server of its own, stopped
@@ -1166,18 +1166,24 @@ def test_a_stalled_focus_query_does_not_hold_up_the_release(pulse, holdtype_home
     import signal
 
     from tests.fixtures.display import _start_xvfb
+    from tests.fixtures.scripted import ReadsNothing
 
     xvfb, name = _start_xvfb()
     try:
         monkeypatch.setenv("DISPLAY", name)
         monkeypatch.setenv("XDG_SESSION_TYPE", "x11")
         monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
-        eng = Engine(Settings(), enable_hotkeys=False, enable_audio=True)
+        # A word is said, for a history row to look at (a hold with nothing said leaves none),
+        # and read as nothing (FAKE reading): no paste goes to the stopped X server.
+        reads_nothing = ReadsNothing(ModelSettings())
+        eng = Engine(Settings(), enable_hotkeys=False, enable_audio=True, transcriber=reads_nothing)
+        word = speak("Yes.", speed=150)
         try:
             seen = _start(eng)
             os.kill(xvfb.pid, signal.SIGSTOP)  # from now on a new X connection waits forever
             eng.begin()
             wait_for(lambda: eng.state == ev.State.RECORDING, timeout=10, what="recording")
+            pulse.play(word)
             eng.end()
             states = lambda: [e.state for e in seen.of(ev.StateChanged)]  # noqa: E731
             wait_for(lambda: ev.State.TRANSCRIBING in states(), timeout=20, what="the release handled")
@@ -1187,6 +1193,7 @@ def test_a_stalled_focus_query_does_not_hold_up_the_release(pulse, holdtype_home
             # more per press was left waiting), and its dictation ends too
             eng.begin()
             wait_for(lambda: eng.state == ev.State.RECORDING, timeout=10, what="recording again")
+            pulse.play(word)
             eng.end()
             second = wait_for(lambda: seen.of(ev.UtteranceResult)[1:], timeout=60, what="a second result")[0]
             assert eng.history.get(second.history_id).app == "", second
@@ -1447,16 +1454,49 @@ def _record_silence(eng: Engine, seconds: float) -> ev.UtteranceResult:
     return wait_for(lambda: seen.of(ev.UtteranceResult), timeout=60, what="a result")[0]
 
 
-def test_a_long_recording_that_came_out_empty_keeps_its_audio(x_env, pulse, holdtype_home: Path):
-    """Seconds of recording read as nothing: a misreading more likely than silence, whose audio
-    was deleted with the result (nothing left for `history retry`)."""
+def test_a_hold_with_no_speech_leaves_nothing_in_history(x_env, pulse, holdtype_home: Path):
+    """A hold of the key with nothing said (silence, a tap, a key held by mistake) added an
+    "empty" row each time, and kept the recording of one of 3 s or more: history filled with
+    taps. Nothing of it is kept now; the user is still told of a silent microphone."""
     eng = Engine(Settings(), enable_hotkeys=False, enable_audio=True)
     try:
         result = _record_silence(eng, 3.5)
+        seen = Recorder()
+        eng.subscribe(seen)
+        room = np.random.default_rng(7).normal(0, 0.001, 32000).astype(np.float32)  # a quiet room
+        eng.dictate_audio(room)
+        noise = wait_for(lambda: seen.of(ev.UtteranceResult), timeout=60, what="the second result")[0]
+    finally:
+        eng.shutdown()
+    assert result.outcome == ev.Outcome.EMPTY and result.history_id is None, result
+    assert noise.outcome == ev.Outcome.EMPTY and noise.history_id is None, noise
+    assert HistoryStore(get_paths().history_db).count() == 0
+    audio_dir = get_paths().audio_dir
+    assert not audio_dir.exists() or list(audio_dir.iterdir()) == []
+    assert Spool(get_paths().spool_dir).leftovers() == []
+
+
+def test_speech_read_as_nothing_keeps_its_row_and_recording(x_env, pulse, speak, holdtype_home: Path):
+    """A short word the voice detector heard but the model read as nothing (FAKE reading:
+    tiny.en does so of some voices, never on cue) is a misreading, not a tap: its row and its
+    recording stay for `history retry`. A recording under 3 s kept none: nothing to retry."""
+    from tests.fixtures.scripted import ReadsNothing
+
+    reads_nothing = ReadsNothing(ModelSettings())
+    eng = Engine(Settings(), enable_hotkeys=False, enable_audio=True, transcriber=reads_nothing)
+    try:
+        seen = _start(eng)
+        eng.begin()
+        wait_for(lambda: eng.state == ev.State.RECORDING, timeout=10, what="recording")
+        pulse.play(speak("Yes.", speed=150))
+        eng.end()
+        result = wait_for(lambda: seen.of(ev.UtteranceResult), timeout=60, what="a result")[0]
     finally:
         eng.shutdown()
     assert result.outcome == ev.Outcome.EMPTY and result.history_id is not None, result
-    assert _kept_seconds(result) >= 3.5
+    assert result.audio_seconds < 3.0  # (kept by the speech in it, not by its length)
+    assert _kept_seconds(result) == pytest.approx(result.audio_seconds, abs=0.01)
+    assert Spool(get_paths().spool_dir).leftovers() == []
 
 
 def test_an_idle_app_keeps_to_the_history_retention(holdtype_home: Path, monkeypatch: pytest.MonkeyPatch):

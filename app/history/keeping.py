@@ -15,7 +15,6 @@ import numpy as np
 
 from app import events as ev
 from app.events import EngineEvent, Outcome
-from app.transcribe.audiofile import SAMPLE_RATE
 
 if TYPE_CHECKING:
     from app.config import Settings
@@ -23,10 +22,6 @@ if TYPE_CHECKING:
     from app.history.store import HistoryEntry, HistoryStore
 
 log = logging.getLogger(__name__)
-
-# A recording of at least this many seconds that came out empty keeps its audio, for `history
-# retry`: a long dictation read as nothing is more likely a misreading than silence.
-KEEP_EMPTY_S = 3.0
 
 
 class DictationKeeper:
@@ -45,24 +40,27 @@ class DictationKeeper:
         self._audio_dir = audio_dir
         self._publish = publish
 
-    def keep(self, utt: Utterance, entry: HistoryEntry, audio: np.ndarray) -> int | None:
+    def keep(
+        self, utt: Utterance, entry: HistoryEntry, audio: np.ndarray, *, spoken: bool = True
+    ) -> int | None:
         """Keep the dictation ``utt`` as ``entry`` says it ended, with its recording when it
         may be wanted again; return the entry's id (None: not in history, now or yet).
 
         History takes it when it is on, and always when it failed (the text is nowhere
         else). The recording is kept with ``audio.keep_audio``, and for an entry that failed,
-        was cancelled, or came out empty from 3 s or more (for ``history retry``).
+        was cancelled, or came out empty (for ``history retry``). An empty one not ``spoken``
+        (no speech heard in it: a tap of the key, silence) is no dictation: neither it nor
+        its recording is kept.
         """
         settings = self._settings()
         outcome = entry.outcome
+        if outcome == Outcome.EMPTY and not spoken:
+            self._keep_audio(utt, audio, keep=False)  # (its spool file goes)
+            return None
         remember = settings.history.enabled or outcome == Outcome.FAILED
         keep = settings.audio.keep_audio or (
             remember  # (audio no entry names would never be deleted)
-            and (
-                outcome in (Outcome.FAILED, Outcome.CANCELLED)
-                # nothing came of a long recording: kept for `history retry`
-                or (outcome == Outcome.EMPTY and len(audio) >= KEEP_EMPTY_S * SAMPLE_RATE)
-            )
+            and outcome in (Outcome.FAILED, Outcome.CANCELLED, Outcome.EMPTY)
         )
         spool = (
             utt.spool if utt.spool is not None and not utt.spool_error and utt.spool.error is None else None
