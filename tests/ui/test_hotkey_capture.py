@@ -64,7 +64,7 @@ def test_invalid_key_is_explained(qtbot, display: XDisplay, general, config_path
     # The reason belongs to that try: it stayed across tab switches, closing and reopening.
     general.show_tab("audio")
     general.show_tab("general")
-    assert tab.hotkey_problem.text() == "" and tab.hotkey_problem.isHidden()
+    assert tab.hotkey_problem.text() == ""
 
 
 def test_escape_cancels_capture(qtbot, display: XDisplay, general) -> None:  # type: ignore[no-untyped-def]
@@ -144,12 +144,12 @@ def test_a_cancelled_capture_takes_the_refusal_along(qtbot, display: XDisplay, g
     tab.hotkey.start_capture()
     display.xdotool("key", "Escape")
     qtbot.waitUntil(lambda: not tab.hotkey.capturing, timeout=10000)
-    assert tab.hotkey_problem.text() == "" and tab.hotkey_problem.isHidden()
+    assert tab.hotkey_problem.text() == ""
     assert general.isVisible()  # Esc ended the capture, not the window
     general.close()
     general.bring_forward("general")
     qtbot.waitExposed(general)
-    assert tab.hotkey_problem.isHidden()
+    assert tab.hotkey_problem.text() == ""
 
 
 def test_ctrl_w_is_captured_not_the_window_closed(qtbot, display: XDisplay, general) -> None:  # type: ignore[no-untyped-def]

@@ -183,7 +183,7 @@ def test_a_decimal_comma_is_read_and_a_value_out_of_range_is_refused_aloud(  # t
     commit(qtbot, window)  # (what the window's timer does: the value refused is not saved)
     assert saved(config_path).hotkey.min_hold_s == 0.25
     box.setValue(1.0)  # a value taken: the message has done its work
-    assert not box.problem.isVisible()
+    assert box.problem.text() == ""
 
 
 def test_all_tabs_load(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
@@ -391,7 +391,6 @@ def test_model_tab(qtbot, config_path: Path, write_settings) -> None:  # type: i
     assert tab.beam_size.value() == 3
     assert tab.language.currentData() == "de"
     # tiny.en (in use) writes German as English: said where the language is chosen
-    assert tab.language_note.isVisibleTo(tab)
     assert tab.language_note.text().startswith("tiny.en understands English only")
     assert tab.device.currentData() == "cpu"
     assert not tab.short_context.isChecked()
@@ -403,7 +402,7 @@ def test_model_tab(qtbot, config_path: Path, write_settings) -> None:  # type: i
     tab.short_context.setChecked(True)
     tab.speech_gate.setChecked(True)
     tab.language.setCurrentIndex(tab.language.findData(""))
-    assert not tab.language_note.isVisibleTo(tab)  # detected: English is one answer
+    assert tab.language_note.text() == ""  # detected: English is one answer
     tab.compute_type.setCurrentIndex(tab.compute_type.findData("int8"))
     commit(qtbot, window)
     got = saved(config_path)
@@ -641,8 +640,8 @@ def test_a_new_rule_is_not_in_use_until_its_replacement_is_entered(  # type: ign
     editor = cell_editor(qtbot, tab.rules)
     qtbot.keyClicks(editor, "teh")
     qtbot.keyClick(editor, Qt.Key.Key_Return)
-    qtbot.waitUntil(tab.rule_note.isVisible, timeout=5000)  # (said once the editor has closed)
-    assert "Not in use yet: “teh”" in tab.rule_note.text()
+    # (said once the editor has closed)
+    qtbot.waitUntil(lambda: "Not in use yet: “teh”" in tab.rule_problem.text(), timeout=5000)
     # no edit reported, so no save to come (an edit marks the tab at once, and starts the timer)
     assert not window._dirty and not window._timer.isActive()
     assert saved(config_path).rules == []
@@ -658,7 +657,7 @@ def test_a_new_rule_is_not_in_use_until_its_replacement_is_entered(  # type: ign
     qtbot.waitUntil(lambda: "vocabulary" in window._dirty, timeout=5000)  # (the editor closes later)
     commit(qtbot, window)
     assert [(r.find, r.replace) for r in saved(config_path).rules] == [("teh", "")]
-    assert tab.rule_note.isHidden()
+    assert tab.rule_problem.text() == ""
 
 
 def test_a_new_rule_left_by_a_click_away_from_its_empty_replacement_is_not_in_use(  # type: ignore[no-untyped-def]
@@ -675,8 +674,7 @@ def test_a_new_rule_left_by_a_click_away_from_its_empty_replacement_is_not_in_us
     qtbot.waitUntil(lambda: tab.rules.currentColumn() == 1, timeout=5000)
     qtbot.mouseClick(tab.new_term, Qt.MouseButton.LeftButton)  # the user goes on elsewhere
     qtbot.waitUntil(lambda: tab.rules.state() != QAbstractItemView.State.EditingState, timeout=5000)
-    qtbot.waitUntil(tab.rule_note.isVisible, timeout=5000)
-    assert "Not in use yet: “teh”" in tab.rule_note.text()
+    qtbot.waitUntil(lambda: "Not in use yet: “teh”" in tab.rule_problem.text(), timeout=5000)
     assert not window._dirty and saved(config_path).rules == []
 
 
@@ -816,7 +814,7 @@ def test_a_removed_rule_takes_its_message_along(qtbot, config_path: Path, write_
     tab.rules.selectRow(1)
     remove = next(b for b in tab.findChildren(QPushButton) if b.text() == "Remove" and b.isEnabled())
     remove.click()
-    assert tab.rule_problem.text() == "" and tab.rule_problem.isHidden()
+    assert tab.rule_problem.text() == ""
     commit(qtbot, window)
     assert [r.find for r in saved(config_path).rules] == ["teh"]
 
@@ -832,30 +830,29 @@ def test_a_term_already_listed_is_said_so_and_nothing_is_saved(  # type: ignore[
     qtbot.keyClick(tab.new_term, Qt.Key.Key_Return)
     assert not window._dirty and not window._timer.isActive()  # no edit: no save to come
     assert "Saved" not in window.status.text()
-    assert "“PyPI” is already in the list" in tab.term_note.text() and not tab.term_note.isHidden()
+    assert "“PyPI” is already in the list" in tab.term_note.text()
     assert [i.row() for i in tab.terms.selectionModel().selectedRows()] == [1]
     qtbot.keyClicks(tab.new_term, "Po")  # the note was of the last term: it stayed as this is typed
-    assert tab.term_note.isHidden()
+    assert tab.term_note.text() == ""
     tab.new_term.clear()
     tab.new_term.setText("Polars")  # a new one: added, saved, and the note goes
     qtbot.keyClick(tab.new_term, Qt.Key.Key_Return)
-    assert tab.term_note.isHidden()
+    assert tab.term_note.text() == ""
     commit(qtbot, window)
     assert saved(config_path).vocabulary.terms == ["NumPy", "PyPI", "Polars"]
     # A term that is an English word too is said to be one, as `vocab add` says (it was not).
     tab.new_term.setText("Rust")
     qtbot.keyClick(tab.new_term, Qt.Key.Key_Return)
-    assert "“Rust” is also an English word" in tab.term_note.text() and not tab.term_note.isHidden()
+    assert "“Rust” is also an English word" in tab.term_note.text()
     assert "add “rust” too" in tab.term_note.text()
     tab.new_term.setText("rust")
     qtbot.keyClick(tab.new_term, Qt.Key.Key_Return)
-    assert tab.term_note.isHidden()  # the twin keeps the word: nothing more to say
+    assert tab.term_note.text() == ""  # the twin keeps the word: nothing more to say
     # A term that differs from another only in case is said to, as `vocab add` says (a review
     # found the window silent).
     tab.new_term.setText("numpy")
     qtbot.keyClick(tab.new_term, Qt.Key.Key_Return)
     assert "“numpy” differs from “NumPy” only in case" in tab.term_note.text()
-    assert not tab.term_note.isHidden()
 
 
 def test_a_term_that_cannot_be_one_is_not_saved_and_not_lost(  # type: ignore[no-untyped-def]
@@ -980,9 +977,9 @@ def test_modes_tab(qtbot, config_path: Path, write_settings, holdtype_home: Path
     assert got.modes.active == "shout"
     assert got.hotkey.mode_keys == {"f8": "shout"}
 
-    assert tab.bind_problem.isHidden()  # no problem: no blank line either
+    assert tab.bind_problem.text() == ""  # no problem
     tab.bind_field.captured.emit("caps_lock")  # the dictation key itself
-    assert "dictation hotkey" in tab.bind_problem.text() and not tab.bind_problem.isHidden()
+    assert "dictation hotkey" in tab.bind_problem.text()
 
 
 def test_saving_a_mode_keeps_what_the_editor_does_not_show(  # type: ignore[no-untyped-def]
@@ -1240,11 +1237,10 @@ def test_an_app_taken_from_another_mode_is_said(qtbot, config_path: Path, write_
     tab.apps_field.setText("thunderbird, slack")
     tab.apps_field.editingFinished.emit()
     assert tab.apps_moved.text() == "thunderbird was tied to email; now to message"
-    assert tab.apps_moved.isVisibleTo(tab)
     commit(qtbot, window)
     assert saved(config_path).modes.apps == {"thunderbird": "message", "slack": "message"}
     tab.select("email")  # said once, where it happened
-    assert not tab.apps_moved.isVisibleTo(tab)
+    assert tab.apps_moved.text() == ""
 
 
 def test_cancel_when_leaving_an_unsaved_mode_keeps_it_highlighted(

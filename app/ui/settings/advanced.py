@@ -71,7 +71,7 @@ class AdvancedTab(SettingsTab):
             form.addRow(label, box)
         self.open_problem = ProblemLabel()  # no file manager opened a folder: said, with the path
         self.open_problem.setObjectName("open-problem")
-        form.addRow("", self.open_problem)
+        form.addRow(self.open_problem)
         self.open_failed.connect(self.open_problem.setText)
         self.log_level = QComboBox()
         self.log_level.setObjectName("log-level")

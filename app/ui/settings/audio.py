@@ -26,7 +26,7 @@ from app.errors import AudioError
 from app.transcribe.audiofile import SAMPLE_RATE
 from app.ui.settings.audio_calls import AudioCalls
 from app.ui.settings.base import Job, SettingsTab, TabContext, note, section
-from app.ui.settings.widgets import LevelMeter, SecondsBox
+from app.ui.settings.widgets import LevelMeter, SecondsBox, keep_room
 from app.ui.sounds import portaudio_stream
 from app.ui.wording import as_plain_text
 
@@ -230,16 +230,14 @@ class AudioTab(SettingsTab):
         form.addRow("Microphone:", self.device)
         self.meter = LevelMeter()
         form.addRow("Level:", self.meter)
-        self.meter_note = QLabel("")
-        self.meter_note.setWordWrap(True)
-        form.addRow("", self.meter_note)
+        self.meter_note = keep_room(QLabel(""))
+        form.addRow(self.meter_note)
         self.test_button = QPushButton("Test microphone (3 s)")
         self.test_button.clicked.connect(self.test_microphone)
         form.addRow("", self.test_button)
-        self.test_result = QLabel("")
+        self.test_result = keep_room(QLabel(""))
         self.test_result.setObjectName("mic-test-result")
-        self.test_result.setWordWrap(True)
-        form.addRow("", self.test_result)
+        form.addRow(self.test_result)
         self.pre_roll = SecondsBox(0.0, 3.0, step=0.1)
         self.pre_roll.valueChanged.connect(self.changed)
         form.addRow("Keep audio from before the key press:", self.pre_roll)

@@ -33,6 +33,7 @@ from app.config import Settings
 from app.errors import HoldtypeError
 from app.history.retention import days_wording, entries_wording
 from app.ui.settings.base import Job, SettingsTab, TabContext, on_delete_key, open_question, section
+from app.ui.settings.widgets import keep_room
 from app.ui.sounds import portaudio_stream
 from app.ui.wording import history_unreadable
 
@@ -165,8 +166,7 @@ class HistoryTab(SettingsTab):
             buttons.addWidget(b)
         buttons.addStretch(1)
         buttons.addWidget(export)
-        self.message = QLabel("")
-        self.message.setWordWrap(True)
+        self.message = keep_room(QLabel(""))
         keep = QHBoxLayout()
         self.enabled = QCheckBox("Keep a history")
         self.enabled.toggled.connect(self.changed)

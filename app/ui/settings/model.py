@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from app.config import Settings
 from app.errors import HoldtypeError
 from app.ui.settings.base import Job, SettingsTab, TabContext, note, section
-from app.ui.settings.widgets import ProblemLabel, editable_combo
+from app.ui.settings.widgets import ProblemLabel, editable_combo, keep_room
 
 if TYPE_CHECKING:
     from app.transcribe.models import Cancel
@@ -116,9 +116,8 @@ class ModelTab(SettingsTab):
         self.progress = QProgressBar()
         self.progress.setObjectName("download-progress")
         self.progress.setVisible(False)
-        self.message = QLabel("")
+        self.message = keep_room(QLabel(""))
         self.message.setObjectName("download-message")
-        self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         form = QFormLayout()
@@ -156,7 +155,7 @@ class ModelTab(SettingsTab):
         form.addRow("Spoken language:", self.language)
         self.language_note = ProblemLabel()  # an English-only model for another language
         self.language_note.setObjectName("language-note")
-        form.addRow("", self.language_note)
+        form.addRow(self.language_note)
         self.short_context = QCheckBox("Fast decoding of short audio")
         self.short_context.setToolTip(
             "Whisper's encoder hears the audio plus 5 s of silence instead of a whole 30 s "

@@ -42,7 +42,7 @@ from app.ui.settings.base import (
     open_question,
     section,
 )
-from app.ui.settings.widgets import FitsItsLines, HotkeyField, ProblemLabel
+from app.ui.settings.widgets import FitsItsLines, HotkeyField, ProblemLabel, keep_room
 
 log = logging.getLogger(__name__)
 
@@ -135,9 +135,8 @@ class ModesTab(SettingsTab):
         test_row = QHBoxLayout()
         test_row.addWidget(self.sample, 1)
         test_row.addWidget(self.test_button)
-        self.result = QLabel("")
+        self.result = keep_room(QLabel(""))
         self.result.setObjectName("mode-result")
-        self.result.setWordWrap(True)
         self.result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         self.bind_field = HotkeyField()
@@ -160,9 +159,8 @@ class ModesTab(SettingsTab):
         apps_row.addWidget(QLabel("Use it on its own in:"))
         apps_row.addWidget(self.apps_field, 1)
         self.apps_problem = ProblemLabel()
-        self.apps_moved = note("")  # an app named here that was tied to another mode
+        self.apps_moved = keep_room(note(""))  # an app named here that was tied to another mode
         self.apps_moved.setObjectName("mode-apps-moved")
-        self.apps_moved.setVisible(False)
         self.stale_apps = QLabel("")  # apps tied to a mode that is gone (deleted since)
         self.stale_apps.setObjectName("stale-apps")
         self.stale_apps.setWordWrap(True)
@@ -789,7 +787,6 @@ class ModesTab(SettingsTab):
     def _say_moved(self, lines: list[str]) -> None:
         """Say which apps just named were taken from another mode (an app has one mode)."""
         self.apps_moved.setText("\n".join(lines))
-        self.apps_moved.setVisible(bool(lines))
 
     def _show_binding(self, key: str) -> None:
         """Show the selected mode's hotkey; "Remove binding" is there only when it has one."""

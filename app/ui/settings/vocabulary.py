@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,7 +31,7 @@ from app.config import Rule, Settings, check_terms
 from app.errors import HoldtypeError
 from app.text.termfile import read_vocabulary_file, write_vocabulary_file
 from app.ui.settings.base import SettingsTab, TabContext, on_delete_key, secondary_text_color, section
-from app.ui.settings.widgets import ProblemLabel
+from app.ui.settings.widgets import PROBLEM_COLOUR, ProblemLabel, keep_room
 
 log = logging.getLogger(__name__)
 
@@ -173,15 +174,14 @@ class VocabularyTab(SettingsTab):
         buttons.addStretch(1)
         buttons.addWidget(import_button)
         buttons.addWidget(export_button)
+        # The rules that cannot run, then (grey: not an error) the new ones not in use yet: one
+        # line for both, whose room is kept (two lines kept made the page too tall to fit).
         self.rule_problem = ProblemLabel()
+        self.rule_problem.setObjectName("rule-problem")
         rules_layout = QVBoxLayout(rules_box)
         rules_layout.addWidget(self.rules)
         rules_layout.addLayout(buttons)
         rules_layout.addWidget(self.rule_problem)
-        self.rule_note = ProblemLabel()  # a new rule not in use yet (not an error)
-        self.rule_note.setObjectName("rule-note")
-        self.rule_note.setStyleSheet(f"color: {secondary_text_color(self.rule_note)};")
-        rules_layout.addWidget(self.rule_note)
 
         try_box = QGroupBox("Try it")
         form = QFormLayout(try_box)
@@ -189,10 +189,9 @@ class VocabularyTab(SettingsTab):
         self.try_input.setObjectName("try-input")
         self.try_input.setPlaceholderText("type a sentence as Whisper might hear it")
         self.try_input.textChanged.connect(self.update_try)
-        self.try_output = QLabel("")
+        self.try_output = keep_room(QLabel(""))
         self.try_output.setObjectName("try-output")
         self.try_output.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.try_output.setWordWrap(True)
         form.addRow("Before:", self.try_input)
         form.addRow("After:", self.try_output)
 
@@ -408,17 +407,22 @@ class VocabularyTab(SettingsTab):
         """Say under the table which rules cannot run (nothing when all can), and which new
         ones are not in use yet."""
         problems = [p for p in (check_rule(r) for r in self._rule_rows(unconfirmed=True)) if p]
-        self.rule_problem.setText("; ".join(problems))
         waiting = []
         for row in range(self.rules.rowCount()):
             find = self.rules.item(row, 0)
             if find is not None and find.text().strip() and self._unconfirmed(row):
                 waiting.append(f"“{find.text()}”")
-        self.rule_note.setText(
-            f"Not in use yet: {', '.join(waiting)}. Enter what replaces it in “Replace with” (left "
-            "empty, on purpose, the words are deleted)."
-            if waiting
-            else ""
+        said = [(PROBLEM_COLOUR, "; ".join(problems))] if problems else []
+        if waiting:
+            said.append(
+                (
+                    secondary_text_color(self.rule_problem),
+                    f"Not in use yet: {', '.join(waiting)}. Enter what replaces it in “Replace with” "
+                    "(left empty, on purpose, the words are deleted).",
+                )
+            )
+        self.rule_problem.setText(
+            "<br>".join(f'<span style="color: {c};">{html.escape(t, quote=False)}</span>' for c, t in said)
         )
 
     # --- import / export ------------------------------------------------------------------

@@ -343,21 +343,35 @@ class LevelMeter(QWidget):
         p.end()
 
 
+def keep_room(label: QLabel) -> QLabel:
+    """Make ``label`` a message line under a field (a value refused, a test's result,
+    "Copied."): always on the page, a line's room kept while it says nothing. A message coming or
+    going moved every control below it by a line, under the pointer. (Hiding it while empty
+    cannot keep its room: a form layout gives a hidden row none.) A message longer than a line
+    still takes the lines it needs. Returns ``label``."""
+    label.setWordWrap(True)
+    label.setMinimumHeight(label.fontMetrics().lineSpacing())
+    # Its height follows its width from the start: Qt says so only once a first text is set, and
+    # the page holding it was then laid out anew (a scrolling page grew to its full height).
+    policy = label.sizePolicy()
+    policy.setHeightForWidth(True)
+    label.setSizePolicy(policy)
+    return label
+
+
+#: The colour of what is wrong.
+PROBLEM_COLOUR = "#c62828"
+
+
 class ProblemLabel(QLabel):
-    """A red, wrapping line that says what is wrong, and takes no room while nothing is (empty
-    problem lines left blank gaps between the rows of a form)."""
+    """A red, wrapping line that says what is wrong; empty, its line kept, while nothing is
+    (:func:`keep_room`)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        """Create it empty and hidden."""
+        """Create it empty."""
         super().__init__("", parent)
-        self.setWordWrap(True)
-        self.setStyleSheet("color: #c62828;")
-        self.setVisible(False)
-
-    def setText(self, text: str) -> None:  # Qt override (called from Python only)
-        """Show ``text``; hide the line when it is empty."""
-        super().setText(text)
-        self.setVisible(bool(text))
+        self.setStyleSheet(f"color: {PROBLEM_COLOUR};")
+        keep_room(self)
 
 
 class FitsItsLines(QWidget):
