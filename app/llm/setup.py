@@ -90,3 +90,19 @@ def unknown_model_note(model_id: str, where_to_pick: str) -> str | None:
     except Exception as exc:  # a broken plugin or llm setup: the name may still be right
         return f"could not look up llm model '{model_id}': {llm_failure(exc)}"
     return None
+
+
+def missing_key_of(model_id: str) -> str | None:
+    """The name of the API key the llm model ``model_id`` needs and cannot find (in llm's key
+    store or its environment variable: :func:`app.llm.runner.missing_key`), never the key
+    itself; None when it needs none or has it, or llm does not know the model here (that is
+    :func:`unknown_model_note`'s to say)."""
+    import llm
+
+    from app.llm.runner import PLUGIN_LOCK, missing_key
+
+    try:
+        with PLUGIN_LOCK:
+            return missing_key(llm.get_model(model_id))
+    except Exception:  # an unknown model or a broken plugin: said elsewhere, not a missing key
+        return None

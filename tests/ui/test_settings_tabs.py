@@ -1943,6 +1943,38 @@ def test_modes_tab_tests_the_mode_as_the_editor_shows_it(qtbot, config_path: Pat
     assert tab.result.text().startswith("Cannot test:") and tab.test_button.isEnabled()
 
 
+def test_a_mode_put_in_use_without_its_models_key_says_so_at_once(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings, monkeypatch, caplog
+) -> None:
+    """Use for dictation on a mode whose model needs an API key that is not stored said
+    nothing: only Test, or each dictation's fallback notice, told. (No model is called.)"""
+    import logging
+
+    from app.llm.keys import set_key
+
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)  # (llm reads the key from there too)
+    window, tab = modes_tab(qtbot, config_path, write_settings, Settings(llm={"model": "4o-mini"}), "clean")
+    assert tab.result.text() == ""  # raw is in use, and needs no model
+    tab.use_button.click()
+    qtbot.waitUntil(lambda: "needs the openai API key" in tab.result.text(), timeout=30000)
+    said = tab.result.text()
+    assert said.startswith("<b>4o-mini, the model of clean, needs the openai API key"), said
+    assert "dictation in this mode pastes the text the rules corrected, without the LLM" in said
+    assert "<code>holdtype llm keys set openai</code>" in said
+    commit(qtbot, window)  # the save refills the page: the note stays
+    assert saved(config_path).modes.active == "clean"
+    qtbot.waitUntil(lambda: tab._key_check is None, timeout=30000)
+    assert tab.result.text() == said
+    tab.select("email")  # not the mode in use: nothing said of it
+    assert tab.result.text() == ""
+    secret = "sk-test-not-a-real-key-0000"
+    set_key("openai", secret)
+    tab.select("clean")  # shown again, its key stored since: the note goes
+    qtbot.waitUntil(lambda: tab.result.text() == "", timeout=30000)
+    assert secret not in caplog.text
+
+
 def test_a_mode_saved_with_a_model_llm_does_not_know_says_so(
     qtbot, config_path: Path, write_settings
 ) -> None:  # type: ignore[no-untyped-def]

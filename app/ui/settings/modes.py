@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from app.config import HotkeySettings, ModesSettings, Settings, describe_error
 from app.errors import HoldtypeError
 from app.hotkey.binding import check_hotkey
+from app.llm.keys import set_key_hint
 from app.paths import ensure_dir, get_paths, private_file, replace_file
 from app.textfile import read_text
 from app.ui.settings.base import (
@@ -218,6 +219,8 @@ class ModesTab(SettingsTab):
         self._refocus = False  # the Test button had the focus when its run began
         self._model_check: Job | None = None  # looking up a saved mode's model
         self._model_said = ""  # what the line under the buttons said of that save
+        self._key_check: Job | None = None  # looking up the key of the mode in use's model
+        self._key_note: tuple[str, str] | None = None  # (mode, what to say): its model has no key
         self._draft_item: QListWidgetItem | None = None  # the mode being edited, in the list
         # The editor holds edits not saved to a mode file (a new mode, or changes to one):
         # a reload of the list (any settings change, here or from the CLI) keeps them.
@@ -460,7 +463,9 @@ class ModesTab(SettingsTab):
         self.apps_field.setText(", ".join(self._apps_of(mode.name)))
         self.apps_problem.setText("")
         self._say_moved([])
-        self.result.setText("")
+        self.result.setText(self._key_said(mode.name))  # (a refill after each save keeps it)
+        if mode.name == self._active:
+            self._check_key(mode.name)
 
     # --- actions --------------------------------------------------------------------------
     def new_mode(self) -> None:
@@ -655,12 +660,68 @@ class ModesTab(SettingsTab):
         self.origin.setText("; ".join([done, *said]))
 
     def use_selected(self) -> None:
-        """Make the selected mode the active one."""
+        """Make the selected mode the active one (shown again: :meth:`_check_key` says when its
+        model needs an API key that is not stored)."""
         name = self.selected_name()
         if name:
             self._active = name
             self.changed()
             self.reload_modes()
+
+    def _key_said(self, name: str) -> str:
+        """What the line under the test says of mode ``name``: that its model has no key, when
+        it is the mode in use and that was found (see :meth:`_check_key`); else nothing."""
+        note = self._key_note
+        return note[1] if note is not None and note[0] == name == self._active else ""
+
+    def _check_key(self, name: str) -> None:
+        """Look up, off the main thread (loading llm's plugins takes a moment), whether the model
+        mode ``name`` (the one in use) runs on needs an API key that is not stored: put in use
+        without one, the mode said nothing until Test, and each dictation pasted the text the
+        rules corrected, without the LLM."""
+        from app.llm.modes import RAW
+        from app.llm.runner import NoModel, pick_model
+        from app.llm.setup import missing_key_of
+
+        mode = self._modes.get(name)
+        if mode is None or name == RAW:
+            return
+        settings = self.ctx.live.settings
+
+        def work(_progress: Any) -> Any:
+            try:
+                model_id = pick_model(mode, settings)
+            except NoModel:  # (no model to run it on: Test says so, and what to do)
+                return None
+            key = missing_key_of(model_id)
+            return (name, model_id, key) if key else (name, None, None)
+
+        job = Job(work)
+        job.signals.done.connect(self._key_checked)  # (a method: gone with the tab)
+        self._key_check = job.start()
+
+    def _key_checked(self, found: Any) -> None:
+        """Say that the mode in use has no key for its model, and how to store one (by its name
+        only: a key is never shown), while it is shown; a key stored since ends the note."""
+        self._key_check = None
+        if found is None:
+            return
+        name, model_id, key = found
+        if name != self._active:
+            return
+        before = self._key_said(name)
+        self._key_note = None
+        if key:
+            self._key_note = (
+                name,
+                f"<b>{_html(model_id)}, the model of {_html(name)}, needs the {_html(key)} API key, "
+                "and none is stored: until one is, dictation in this mode pastes the text the rules "
+                f"corrected, without the LLM.</b><br><i>Store it with <code>{_html(set_key_hint(key))}"
+                "</code> in a terminal, or pick another model.</i>",
+            )
+        shown = name == self.selected_name() and not self._draft
+        if shown and self.result.text() == before:  # (not over a test's result)
+            self.result.setText(self._key_said(name))
 
     def test_selected(self) -> None:
         """Run the selected mode on the sample text in a worker thread; show result and cache state."""
