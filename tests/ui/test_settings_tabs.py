@@ -1619,6 +1619,55 @@ def test_a_shorter_retention_that_deletes_entries_is_asked_first_and_the_wheel_n
     assert saved(config_path).history.retention_days == 1 and box.text() == "1 day"
 
 
+def choose(combo, text: str) -> None:  # type: ignore[no-untyped-def]
+    """Choose ``text`` in ``combo`` as the user does (the list's ``activated``, not a change
+    made by code)."""
+    index = combo.findText(text)
+    assert index >= 0, text
+    combo.setCurrentIndex(index)
+    combo.activated.emit(index)
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"), [(None, "Forever"), (7, "1 week"), (365, "1 year"), (14, "Custom…")]
+)
+def test_history_retention_shows_the_stored_value_as_its_preset_or_custom(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings, stored: int | None, shown: str
+) -> None:
+    """The retention was a bare number of days, with none of the usual choices offered."""
+    write_settings(Settings(history={"retention_days": stored}))
+    window = open_window(qtbot, config_path)
+    tab = window.pages["history"]
+    choices = [tab.retention_preset.itemText(i) for i in range(tab.retention_preset.count())]
+    assert choices == ["Forever", "1 day", "1 week", "30 days", "90 days", "1 year", "Custom…"]
+    assert tab.retention_preset.currentText() == shown
+    assert tab.retention.isVisibleTo(tab) == (shown == "Custom…")  # the number, for another value
+    assert tab.retention.value() == (stored or 0)
+
+
+def test_history_retention_is_chosen_from_presets_or_typed_in(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings
+) -> None:
+    """A preset or a number typed after "Custom…" is saved in the one setting there is."""
+    window, tab = open_history(qtbot, config_path, write_settings, rows=0)
+    choices = tab.retention_preset
+    choose(choices, "90 days")
+    commit(qtbot, window)
+    assert saved(config_path).history.retention_days == 90 and not tab.retention.isVisibleTo(tab)
+    choose(choices, "Custom…")  # the box shows the days in force, to be changed
+    assert tab.retention.isVisibleTo(tab) and tab.retention.value() == 90
+    tab.retention.setValue(45)
+    commit(qtbot, window)
+    assert saved(config_path).history.retention_days == 45
+    assert choices.currentText() == "Custom…"  # (30 typed next would not jump to "30 days")
+    choose(choices, "Forever")
+    commit(qtbot, window)
+    assert saved(config_path).history.retention_days is None
+    assert tab.retention.value() == 0 and not tab.retention.isVisibleTo(tab)
+    tab.enabled.setChecked(False)  # no history: how long to keep it is moot
+    assert not choices.isEnabled()
+
+
 def test_history_play_says_it_is_playing_and_a_second_click_stops_it(  # type: ignore[no-untyped-def]
     qtbot, pulse, config_path: Path, write_settings, tmp_path: Path
 ) -> None:

@@ -16,6 +16,7 @@ from PySide6.QtGui import QGuiApplication, QShowEvent, QWheelEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
+    QComboBox,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
@@ -108,6 +109,39 @@ class RetentionBox(QSpinBox):
             event.ignore()
 
 
+#: The retentions offered by name (days; 0: forever); any other is typed in after "Custom…".
+RETENTION_PRESETS = (
+    ("Forever", 0),
+    ("1 day", 1),
+    ("1 week", 7),
+    ("30 days", 30),
+    ("90 days", 90),
+    ("1 year", 365),
+)
+CUSTOM = -1  # the data of "Custom…"
+
+
+class RetentionChoices(QComboBox):
+    """The retention presets, then "Custom…" (which shows the box of days). As with the box, the
+    mouse wheel turns it only once it has the focus: a page scrolled past it chose a shorter
+    retention."""
+
+    def __init__(self) -> None:
+        """The presets of :data:`RETENTION_PRESETS`, then "Custom…"."""
+        super().__init__()
+        for label, days in RETENTION_PRESETS:
+            self.addItem(label, days)
+        self.addItem("Custom…", CUSTOM)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:  # Qt override
+        """Turn the list only when it has the focus; else the page scrolls on."""
+        if self.hasFocus():
+            super().wheelEvent(event)
+        else:
+            event.ignore()
+
+
 class HistoryTab(SettingsTab):
     """Everything dictated, searchable."""
 
@@ -170,15 +204,24 @@ class HistoryTab(SettingsTab):
         keep = QHBoxLayout()
         self.enabled = QCheckBox("Keep a history")
         self.enabled.toggled.connect(self.changed)
-        self.retention = RetentionBox()
+        self.retention = RetentionBox()  # the days in force; shown for "Custom…"
         self.retention.setObjectName("retention-days")
         self.retention.valueChanged.connect(self._retention_changed)
+        self.retention.valueChanged.connect(lambda _days: self._show_preset())
+        policy = self.retention.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)  # shown or not, the choices beside it stay put
+        self.retention.setSizePolicy(policy)
+        self.retention_preset = RetentionChoices()  # a bare number of days had no common choices
+        self.retention_preset.setObjectName("retention-preset")
+        self.retention_preset.activated.connect(self._preset_chosen)
         self._kept_days = 0  # the retention in force (0: forever), to go back to on Cancel
         self.confirm_prune: QMessageBox | None = None  # asking before a shorter retention deletes
         self.enabled.toggled.connect(self.retention.setEnabled)  # moot without a history
+        self.enabled.toggled.connect(self.retention_preset.setEnabled)
         keep.addWidget(self.enabled)
         keep.addStretch(1)
-        keep.addWidget(QLabel("Delete entries older than:"))
+        keep.addWidget(QLabel("Keep entries for:"))
+        keep.addWidget(self.retention_preset)
         keep.addWidget(self.retention)
         layout = QVBoxLayout(self)
         layout.addWidget(self.search)
@@ -460,8 +503,30 @@ class HistoryTab(SettingsTab):
         """Show the settings."""
         self.enabled.setChecked(settings.history.enabled)
         self.retention.setEnabled(settings.history.enabled)
+        self.retention_preset.setEnabled(settings.history.enabled)
         self.retention.setValue(settings.history.retention_days or 0)
         self._kept_days = settings.history.retention_days or 0
+        self._show_preset(anew=True)
+
+    def _show_preset(self, anew: bool = False) -> None:
+        """Show the retention's days as the preset that has them, else as "Custom…" with the box
+        of days; once the user chose "Custom…" it stays (unless ``anew``: the settings shown)."""
+        combo = self.retention_preset
+        if combo.currentData() == CUSTOM and not anew:
+            return
+        index = combo.findData(self.retention.value())
+        combo.setCurrentIndex(index if index >= 0 else combo.findData(CUSTOM))
+        self.retention.setVisible(combo.currentData() == CUSTOM)
+
+    def _preset_chosen(self, index: int) -> None:
+        """A retention chosen from the list: its days (asked first when it deletes entries, as
+        any retention is: :meth:`_retention_changed`); "Custom…" shows the box of days."""
+        days = self.retention_preset.itemData(index)
+        self.retention.setVisible(days == CUSTOM)
+        if days == CUSTOM:
+            self.retention.setFocus(Qt.FocusReason.OtherFocusReason)
+        else:
+            self.retention.setValue(days)
 
     def _retention_changed(self, days: int) -> None:
         """A retention that would delete entries now is asked first (:attr:`confirm_prune`):
