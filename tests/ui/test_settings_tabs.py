@@ -1649,8 +1649,23 @@ def test_history_retention_is_chosen_from_presets_or_typed_in(  # type: ignore[n
     qtbot, config_path: Path, write_settings
 ) -> None:
     """A preset or a number typed after "Custom…" is saved in the one setting there is."""
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtGui import QWheelEvent
+
     window, tab = open_history(qtbot, config_path, write_settings, rows=0)
     choices = tab.retention_preset
+    notch = QWheelEvent(
+        QPointF(5, 5),
+        QPointF(choices.mapToGlobal(QPoint(5, 5))),
+        QPoint(0, 0),
+        QPoint(0, -120),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(choices, notch)  # a page scrolled past the list: it does not turn
+    assert not choices.hasFocus() and choices.currentText() == "Forever"
     choose(choices, "90 days")
     commit(qtbot, window)
     assert saved(config_path).history.retention_days == 90 and not tab.retention.isVisibleTo(tab)
