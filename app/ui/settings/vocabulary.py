@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLayout,
     QLineEdit,
     QPushButton,
     QTableWidget,
@@ -31,7 +32,7 @@ from app.config import Rule, Settings, check_terms
 from app.errors import HoldtypeError
 from app.text.termfile import read_vocabulary_file, write_vocabulary_file
 from app.ui.settings.base import SettingsTab, TabContext, on_delete_key, secondary_text_color, section
-from app.ui.settings.widgets import PROBLEM_COLOUR, ProblemLabel, keep_room
+from app.ui.settings.widgets import PROBLEM_COLOUR, ProblemLabel, keep_room, with_line
 
 log = logging.getLogger(__name__)
 
@@ -130,12 +131,11 @@ class VocabularyTab(SettingsTab):
         self.prompt_note.setVisible(False)
         terms_layout = QVBoxLayout(terms_box)
         terms_layout.addWidget(self.terms)
-        terms_layout.addLayout(row)
         self.term_note = ProblemLabel()  # a term typed that is listed already (not an error)
         self.new_term.textEdited.connect(lambda _: self.term_note.setText(""))  # (said of the last one)
         self.term_note.setObjectName("term-note")
         self.term_note.setStyleSheet(f"color: {secondary_text_color(self.term_note)};")
-        terms_layout.addWidget(self.term_note)
+        terms_layout.addLayout(with_line(row, self.term_note))
         terms_layout.addLayout(opts)
         terms_layout.addWidget(self.prompt_note)
         self.edited.connect(self._update_prompt_note)
@@ -180,8 +180,8 @@ class VocabularyTab(SettingsTab):
         self.rule_problem.setObjectName("rule-problem")
         rules_layout = QVBoxLayout(rules_box)
         rules_layout.addWidget(self.rules)
-        rules_layout.addLayout(buttons)
-        rules_layout.addWidget(self.rule_problem)
+        rules_layout.addLayout(with_line(buttons, self.rule_problem))
+        _no_bottom_margin(rules_layout)
 
         try_box = QGroupBox("Try it")
         form = QFormLayout(try_box)
@@ -194,6 +194,7 @@ class VocabularyTab(SettingsTab):
         self.try_output.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         form.addRow("Before:", self.try_input)
         form.addRow("After:", self.try_output)
+        _no_bottom_margin(form)
 
         layout = QVBoxLayout(self)
         layout.addWidget(terms_box, 2)
@@ -529,6 +530,13 @@ class VocabularyTab(SettingsTab):
             autocorrect=self.autocorrect.isChecked(),
             bias=self.bias.currentData(),
         )
+
+
+def _no_bottom_margin(layout: QLayout) -> None:
+    """No margin under ``layout``, a box's, whose last line is a message line (keep_room): its
+    empty room is the air above the box's edge already (with a margin as well, the page did
+    not fit the window on an 800 px screen)."""
+    layout.setContentsMargins(-1, -1, -1, 0)  # (-1: the style's, as the other boxes have)
 
 
 def _enabled_by_selection(button: QPushButton, table: QTableWidget) -> None:

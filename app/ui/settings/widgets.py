@@ -22,8 +22,11 @@ from PySide6.QtWidgets import (
     QCompleter,
     QDoubleSpinBox,
     QLabel,
+    QLayout,
     QLineEdit,
     QSizePolicy,
+    QStyle,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -357,6 +360,24 @@ def keep_room(label: QLabel) -> QLabel:
     policy.setHeightForWidth(True)
     label.setSizePolicy(policy)
     return label
+
+
+def with_line(field: QWidget | QLayout, line: QLabel) -> QVBoxLayout:
+    """``field`` (a widget or a row) with its message ``line`` (:func:`keep_room`) right under
+    it, nothing between: the line's empty room is the air below the field already, and the
+    page's spacing above it as well made each kept line cost more than a line (the Vocabulary
+    page no longer fit the window on an 800 px screen). A message said sits against its field."""
+    pair = QVBoxLayout()
+    pair.setContentsMargins(0, 0, 0, 0)
+    pair.setSpacing(0)
+    if isinstance(field, QLayout):
+        if field.spacing() < 0:  # (else it would take the pair's: buttons side by side touching)
+            field.setSpacing(line.style().pixelMetric(QStyle.PixelMetric.PM_LayoutHorizontalSpacing))
+        pair.addLayout(field)
+    else:
+        pair.addWidget(field)
+    pair.addWidget(line)
+    return pair
 
 
 #: The colour of what is wrong.
