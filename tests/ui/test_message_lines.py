@@ -36,7 +36,7 @@ LINES = [
     pytest.param("modes", lambda t: t.bind_problem, lambda t: t.apps_field, SET, id="mode-hotkey"),
     pytest.param(
         "modes",
-        lambda t: t.apps_moved,
+        lambda t: t.apps_problem,
         _note("Apps by window class"),
         lambda t, text: t._say_moved([text] if text else []),
         id="mode-apps",

@@ -41,9 +41,10 @@ from app.ui.settings.base import (
     bring_into_view,
     note,
     open_question,
+    secondary_text_color,
     section,
 )
-from app.ui.settings.widgets import FitsItsLines, HotkeyField, ProblemLabel, keep_room
+from app.ui.settings.widgets import FitsItsLines, HotkeyField, ProblemLabel, keep_room, with_line
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,7 @@ class ModesTab(SettingsTab):
         new_button = QPushButton("New mode")
         new_button.clicked.connect(self.new_mode)
         left = QVBoxLayout()
+        left.setContentsMargins(-1, 0, -1, 0)  # (the page's margins are above and below: see right)
         left.addWidget(self.list, 1)
         left.addWidget(self.use_button)
         left.addWidget(new_button)
@@ -130,10 +132,12 @@ class ModesTab(SettingsTab):
 
         self.sample = QLineEdit("so um I think we should uh meet on tuesday at three")
         self.sample.setObjectName("mode-sample")
+        self.sample.setCursorPosition(0)  # (its start shown: the field is not as wide as the text)
         self.test_button = QPushButton("Test")
         self.test_button.setObjectName("test-mode")
         self.test_button.clicked.connect(self.test_selected)
-        test_row = QHBoxLayout()
+        test_row = QHBoxLayout()  # (its label beside the text, as the rows below have theirs)
+        test_row.addWidget(QLabel("Try it on sample text:"))
         test_row.addWidget(self.sample, 1)
         test_row.addWidget(self.test_button)
         self.result = keep_room(QLabel(""))
@@ -159,9 +163,11 @@ class ModesTab(SettingsTab):
         apps_row = QHBoxLayout()
         apps_row.addWidget(QLabel("Use it on its own in:"))
         apps_row.addWidget(self.apps_field, 1)
+        # What is wrong with the apps named, or (grey: not an error) those of them taken from
+        # another mode: one line for both, never said at once (a refused edit moves no app), whose
+        # room is kept (two kept lines made the page scroll further on an 800 px screen).
         self.apps_problem = ProblemLabel()
-        self.apps_moved = keep_room(note(""))  # an app named here that was tied to another mode
-        self.apps_moved.setObjectName("mode-apps-moved")
+        self.apps_problem.setObjectName("mode-apps-problem")
         self.stale_apps = QLabel("")  # apps tied to a mode that is gone (deleted since)
         self.stale_apps.setObjectName("stale-apps")
         self.stale_apps.setWordWrap(True)
@@ -172,20 +178,18 @@ class ModesTab(SettingsTab):
         stale_row.addWidget(self.forget_stale)
 
         right = QVBoxLayout()
+        # Above and below, the page's margins are the editor's: its own as well, the page had
+        # two margins at each end, and scrolled further on an 800 px screen.
+        right.setContentsMargins(-1, 0, -1, 0)
         right.addLayout(form)
         buttons = QHBoxLayout()
         buttons.addWidget(self.save_button)
         buttons.addWidget(self.delete_button)
         buttons.addWidget(self.origin, 1)
         right.addLayout(buttons)
-        right.addWidget(QLabel("Try it on sample text:"))
-        right.addLayout(test_row)
-        right.addWidget(self.result)
-        right.addLayout(bind_row)
-        right.addWidget(self.bind_problem)
-        right.addLayout(apps_row)
-        right.addWidget(self.apps_problem)
-        right.addWidget(self.apps_moved)
+        right.addLayout(with_line(test_row, self.result))
+        right.addLayout(with_line(bind_row, self.bind_problem))
+        right.addLayout(with_line(apps_row, self.apps_problem))
         right.addLayout(stale_row)
         right.addWidget(
             note(
@@ -846,8 +850,11 @@ class ModesTab(SettingsTab):
         self._say_moved([f"{app} was tied to {mode}; now to {name}" for app, mode in moved])
 
     def _say_moved(self, lines: list[str]) -> None:
-        """Say which apps just named were taken from another mode (an app has one mode)."""
-        self.apps_moved.setText("\n".join(lines))
+        """Say which apps just named were taken from another mode (an app has one mode), in
+        grey, on the apps' message line (nothing else is said there then: see _apps_edited)."""
+        grey = secondary_text_color(self.apps_problem)
+        said = "<br>".join(_html(line) for line in lines)
+        self.apps_problem.setText(f'<span style="color: {grey};">{said}</span>' if lines else "")
 
     def _show_binding(self, key: str) -> None:
         """Show the selected mode's hotkey; "Remove binding" is there only when it has one."""
