@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app import events as ev
-from app.commands.run import PARTIAL_TAIL_CHARS, describe, tail
+from app.commands.run import PARTIAL_TAIL_CHARS, describe, shown, tail
 
 
 def test_a_short_partial_line_shows_all_the_text() -> None:
@@ -39,3 +39,19 @@ def test_a_result_line_says_only_what_is_true_of_it() -> None:
     assert cancelled.startswith("result #4 (cancelled, mode raw, 0.8 s audio, history 13)")
     pasted = describe(ev.UtteranceResult(5, 14, "yes", "Yes.", ev.Outcome.PASTED, "raw", 0.9, 52.0))
     assert "0.9 s audio in 52 ms after release, history 14" in pasted
+
+
+def test_a_result_not_in_history_says_so() -> None:
+    """A result history did not take (a tap, silence, a held database) said "history None"."""
+    empty = describe(ev.UtteranceResult(6, None, "", "", ev.Outcome.EMPTY, "raw", 4.9, 50.0))
+    assert empty == "result #6 (empty, mode raw, 4.9 s audio in 50 ms after release, not in history): ''"
+    assert "None" not in empty
+
+
+def test_a_partial_with_no_words_is_not_shown() -> None:
+    """A silent hold printed "partial #7: []" every second."""
+    assert not shown(ev.PartialText(7, "", ""))
+    assert not shown(ev.PartialText(7, "", " "))
+    assert shown(ev.PartialText(7, "", "Yes."))
+    assert shown(ev.PartialText(7, "Yes.", ""))
+    assert shown(ev.UtteranceResult(6, None, "", "", ev.Outcome.EMPTY, "raw", 4.9, 50.0))

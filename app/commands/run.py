@@ -49,6 +49,12 @@ def tail(text: str, limit: int = PARTIAL_TAIL_CHARS) -> str:
     return "…" + (end[space + 1 :] if 0 <= space < len(end) - 1 else end)
 
 
+def shown(event: ev.EngineEvent) -> bool:
+    """Whether ``event`` is worth a line: a partial with no words yet (a silent hold printed
+    ``partial #7: []`` each second) is not."""
+    return not isinstance(event, ev.PartialText) or bool((event.committed + event.tentative).strip())
+
+
 def describe(event: ev.EngineEvent) -> str:
     """Render an engine event as one human-readable log line."""
     if isinstance(event, ev.EngineReady):
@@ -72,9 +78,10 @@ def describe(event: ev.EngineEvent) -> str:
         )
         error = f" error: {event.error}" if event.error else ""
         number = f" #{event.generation}" if event.generation else ""  # (0: a recording read again)
+        kept = "not in history" if event.history_id is None else f"history {event.history_id}"
         return (
             f"result{number} ({event.outcome.value}, mode {event.mode}, "
-            f"{event.audio_seconds:.1f} s audio{timing}, history {event.history_id}): "
+            f"{event.audio_seconds:.1f} s audio{timing}, {kept}): "
             f"{event.text!r}{error}"
         )
     if isinstance(event, ev.ErrorRaised):
@@ -106,8 +113,8 @@ def run_headless() -> int:
     stop = threading.Event()
 
     def log_event(event: ev.EngineEvent) -> None:
-        if isinstance(event, ev.LevelChanged):
-            return  # 20 lines a second would drown the log
+        if isinstance(event, ev.LevelChanged) or not shown(event):
+            return  # (levels: 20 lines a second would drown the log)
         _say(f"holdtype: {describe(event)}")
         if isinstance(event, ev.ErrorRaised) and event.source == "hotkey":
             _say(f"holdtype: {NO_HOTKEY_HINT}")
