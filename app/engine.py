@@ -44,7 +44,7 @@ from app.config import HotkeySettings, Settings
 from app.errors import HoldtypeError, ModelMissing
 from app.events import EngineEvent, Outcome, State
 from app.history import retention
-from app.history.keeping import DictationKeeper
+from app.history.keeping import RETRY_WAIT_S, RETRY_WAITING_S, DictationKeeper
 from app.insert.around_hotkeys import HotkeyAwareInserter
 from app.llm.dictation_modes import DictationModes
 from app.microphone import Microphone
@@ -150,8 +150,15 @@ class Engine:
             lambda message: self._publish(ev.ErrorRaised(message, "clipboard")),
         )
         self._keeper = DictationKeeper(
-            lambda: self._settings, lambda: self.history, self._paths.audio_dir, self._publish
+            lambda: self._settings,
+            lambda: self.history,
+            self._paths.audio_dir,
+            self._publish,
+            self._paths.spool_dir,
         )
+        # When the engine thread next has the output worker try to add the dictations history
+        # could not take (DictationKeeper.add_waiting), while some wait.
+        self._retry_waiting_at = time.monotonic() + RETRY_WAITING_S
         self._retention = retention.Retention(
             lambda: self._settings, lambda: self.history, self._paths.llm_cache_dir, self._publish
         )
@@ -267,6 +274,9 @@ class Engine:
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
+        if self._history is not None:  # (else the first dictation's entry tries it first)
+            # Dictations an earlier session's history could not take go in first, as they were.
+            self._output_jobs.put(lambda: self._keeper.add_waiting(say_failure=True))
         self._output_jobs.put(lambda: self._retention.apply(force=True))
         if self._enable_audio:
             native_stderr.add_runaway_listener(self._mic.on_native_runaway)
@@ -282,7 +292,7 @@ class Engine:
         a full disk) costs the history, not the dictation: Holdtype refused to start (even
         with the history off), where mid-run such a history costs only its write. The user is
         told, and the history is tried again at each use meanwhile: a dictation it cannot
-        take waits in the spool for the next start (see DictationKeeper.keep)."""
+        take waits in the spool until it can be written (see DictationKeeper.keep)."""
         from app.history.store import HistoryError
 
         try:
@@ -290,7 +300,7 @@ class Engine:
         except HistoryError as exc:
             message = (
                 f"history unavailable: {exc}; dictation works, and a dictation history cannot "
-                "take is added at the next start"
+                "take is added once it can be written"
             )
             self._problems.fail("history", message)
             self._publish(ev.ErrorRaised(message, "history"))
@@ -491,7 +501,7 @@ class Engine:
             if self._retention.due():
                 self._output_jobs.put(self._retention.apply)
             try:
-                command = self._commands.get(timeout=retention.PRUNE_EVERY_S / 4)
+                command = self._commands.get(timeout=min(retention.PRUNE_EVERY_S / 4, self._retry_waiting()))
             except queue.Empty:
                 continue
             try:
@@ -503,6 +513,19 @@ class Engine:
             except Exception as exc:  # keep the loop alive; report the bug
                 log.exception("engine command %r failed", command)
                 self._publish(ev.ErrorRaised(f"internal error: {exc}", "engine"))
+
+    def _retry_waiting(self) -> float:
+        """Have the output worker try to add the dictations history could not take, every
+        RETRY_WAITING_S while some wait (engine thread); how long until the next try. Only on
+        a history that is open: opening one that is not waits the store's 10 s."""
+        if not self._keeper.waiting or self._history is None:
+            return RETRY_WAITING_S
+        left = self._retry_waiting_at - time.monotonic()
+        if left <= 0:
+            self._output_jobs.put(lambda: self._keeper.add_waiting(RETRY_WAIT_S))
+            self._retry_waiting_at = time.monotonic() + RETRY_WAITING_S
+            left = RETRY_WAITING_S
+        return left
 
     def _handle(self, command: object) -> None:
         if isinstance(command, msg.Begin):

@@ -1,4 +1,5 @@
-"""Recordings a crash left in the spool, transcribed into history at the next start.
+"""Recordings a crash left in the spool, transcribed into history at the next start; and
+dictations history could not take as they ended, added once it can be written again.
 
 A spool file nobody holds (:meth:`app.audio.spool.Spool.leftovers`) is a recording whose process
 died. Each is read (trusting its size over its stale header), transcribed, kept as a whole WAV
@@ -8,6 +9,12 @@ transcription worker, which gives way to a dictation made meanwhile: three minut
 audio once held a new dictation for 40 s. The mode it was dictated in then runs on the output
 worker, as for ``history retry``, on the entry already in history: a model that fails or hangs
 costs nothing recovered. A file that cannot be read is set aside, never deleted unless empty.
+
+A dictation that ended while history could not take it (another program held the database) is
+left in the spool with a note of its entry (``DictationKeeper``): :class:`WaitingDictations`
+adds those entries as they were, in the order they were said, on the output worker: at the
+start, before the next dictation's entry, and every little while meanwhile. It took a restart
+before; until then "paste the last dictation again" pasted an older one.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ import dataclasses
 import functools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,8 +59,9 @@ class SpoolRecovery:
     rewrite: Callable[[HistoryEntry, str], None] | None = None
 
     def start(self) -> None:
-        """Say how many recordings wait, and queue the first one's recovery."""
-        leftovers = self.spool.leftovers()
+        """Say how many recordings wait, and queue the first one's recovery (a dictation's,
+        whose entry waits for history, is :class:`WaitingDictations`' to add)."""
+        leftovers = [path for path in self.spool.leftovers() if not _waits_for_history(path)]
         if leftovers:
             self.publish(
                 ev.Notice(f"Recovering {len(leftovers)} recording(s) from an earlier session…", "recovery")
@@ -80,14 +88,14 @@ class SpoolRecovery:
         """Transcribe one leftover spool file into history, its audio kept as a whole WAV file
         (the spool's header is as old as its last flush: players read the file short). False
         when history could not be written."""
+        notes = read_note(path)
+        if isinstance(notes.get("entry"), dict):  # a dictation's: WaitingDictations adds it
+            return True
         try:
             audio = read_spool(path)
         except HoldtypeError as exc:
-            self._set_aside(path, exc)
+            _set_aside(path, exc, self.publish)
             return True
-        notes = read_note(path)
-        if isinstance(notes.get("entry"), dict):  # a dictation that went in; history could not take it
-            return self._finished(path, audio, notes, recovered)
         if not len(audio):  # a crash right after the header: nothing was said, nothing to keep
             self.spool.discard(path)
             log.debug("deleted the spool file %s: a header and no audio", path)
@@ -139,10 +147,56 @@ class SpoolRecovery:
         self.publish(ev.UtteranceResult(0, entry_id, raw, text, Outcome.RECOVERED, mode, seconds, None))
         return True
 
-    def _finished(self, path: Path, audio: np.ndarray, notes: dict[str, Any], recovered: list[str]) -> bool:
+
+@dataclass(frozen=True)
+class WaitingDictations:
+    """Adds the dictations waiting in ``spool`` for history (see the module docstring)."""
+
+    spool: Spool
+    audio_dir: Path  # where a recording that was to be kept is kept
+    history: Callable[[], HistoryStore]
+    publish: Callable[[EngineEvent], None]
+    wait_s: float | None = None  # how long each write waits for another program's lock
+    left_here: Collection[str] = ()  # the names of those this session left (the rest: earlier ones)
+
+    def waiting(self) -> list[Path]:
+        """The spool files of the dictations that wait, oldest first."""
+        return [path for path in self.spool.leftovers() if _waits_for_history(path)]
+
+    def add(self, say_failure: bool = True) -> str | None:
+        """Add the waiting dictations to history, in order, and say which were added; why
+        history still cannot take one (it and those after it wait for the next try), said
+        when ``say_failure`` (a try made every little while only logs it); None when none wait."""
+        added: list[str] = []
+        this_session = False
+        try:
+            for path in self.waiting():
+                this_session = this_session or path.name in self.left_here
+                try:
+                    audio = read_spool(path)
+                except HoldtypeError as exc:
+                    _set_aside(path, exc, self.publish)
+                    continue
+                problem = self._one(path, audio, read_note(path), added, say_failure)
+                if problem is not None:
+                    return problem
+            return None
+        finally:
+            if added:
+                # (at a start they are an earlier session's; else history was held meanwhile)
+                message = (
+                    f"Added {len(added)} dictation(s) to history that it could not take as they ended"
+                    if this_session
+                    else f"Recovered {len(added)} recording(s) from an earlier session into history"
+                )
+                self.publish(ev.Notice(message, "recovery", said="; ".join(added)))
+
+    def _one(
+        self, path: Path, audio: np.ndarray, notes: dict[str, Any], added: list[str], say: bool
+    ) -> str | None:
         """Add the entry a finished dictation's note describes (see
         ``DictationKeeper._leave_for_next_start``), as it was then, its audio kept only if it
-        was to be; False when history still cannot take it (the file waits for the next start).
+        was to be; why history cannot take it now (the file waits), else None.
 
         Dated as it was said, it is marked as added now: the retention counts from here, or a
         start days later announced it and the next cleanup deleted it (see HistoryStore.prune).
@@ -153,7 +207,7 @@ class SpoolRecovery:
                 save_wav(audio, kept)
         except OSError as exc:  # a full disk: the spool file stays for the next start
             self.publish(ev.ErrorRaised(f"could not keep {path.name}: {exc}", "recovery"))
-            return True  # (the others are still recovered)
+            return None  # (the others are still added)
         entry = dataclasses.replace(
             entry_from_dict(notes["entry"]),
             id=None,
@@ -161,33 +215,42 @@ class SpoolRecovery:
             added=time.time(),
         )
         try:
-            entry_id = self.history().add(entry)
+            entry_id = self.history().add(entry, self.wait_s)
         except (HistoryError, OSError) as exc:
             if kept is not None:
                 kept.unlink(missing_ok=True)
-            self.publish(ev.ErrorRaised(f"could not add {path.name} to history: {exc}", "history"))
-            return False
+            if say:
+                self.publish(ev.ErrorRaised(f"could not add {path.name} to history: {exc}", "history"))
+            else:
+                log.info("%s still waits for history: %s", path.name, exc)
+            return str(exc)
         self.spool.discard(path)
-        recovered.append(f"#{entry_id}: {opening(entry.text) or '(no speech)'}")
-        return True
+        added.append(f"#{entry_id}: {opening(entry.text) or '(no speech)'}")
+        return None
 
-    def _set_aside(self, path: Path, exc: HoldtypeError) -> None:
-        """Get a spool file that cannot be read out of the way of the next start's recovery.
 
-        An empty file (a crash before the header was written, a full disk) holds nothing and goes
-        quietly; any other is renamed ``<name>.broken-<time>`` and named once, so its bytes are
-        still there for the user.
-        """
-        try:
-            if path.stat().st_size == 0:
-                path.unlink()
-                log.debug("deleted the empty spool file %s: nothing to recover", path)
-                return
-            target = move_aside(path, "broken")
-        except OSError as err:  # said again at the next start, until the file can be moved
-            self.publish(ev.ErrorRaised(f"could not recover {path.name}: {exc} ({err})", "recovery"))
+def _set_aside(path: Path, exc: HoldtypeError, publish: Callable[[EngineEvent], None]) -> None:
+    """Get a spool file that cannot be read out of the way of the next start's recovery.
+
+    An empty file (a crash before the header was written, a full disk) holds nothing and goes
+    quietly; any other is renamed ``<name>.broken-<time>`` and named once, so its bytes are
+    still there for the user.
+    """
+    try:
+        if path.stat().st_size == 0:
+            path.unlink()
+            log.debug("deleted the empty spool file %s: nothing to recover", path)
             return
-        self.publish(ev.ErrorRaised(f"could not recover {path.name}: {exc}; kept as {target}", "recovery"))
+        target = move_aside(path, "broken")
+    except OSError as err:  # said again at the next start, until the file can be moved
+        publish(ev.ErrorRaised(f"could not recover {path.name}: {exc} ({err})", "recovery"))
+        return
+    publish(ev.ErrorRaised(f"could not recover {path.name}: {exc}; kept as {target}", "recovery"))
+
+
+def _waits_for_history(path: Path) -> bool:
+    """Whether spool file ``path`` is a finished dictation's, left with its entry for history."""
+    return isinstance(read_note(path).get("entry"), dict)
 
 
 def _number(value: object) -> float | None:

@@ -1,6 +1,8 @@
 """What is kept of a finished dictation (the engine's output worker): its history entry and,
 when it may be wanted again, its recording. Nothing said is lost: a dictation the history
-cannot take now is left, with its recording, for the next start (:mod:`app.recovery`)."""
+cannot take now is left, with its recording, in the spool, and added as soon as history can be
+written again: before the next dictation's entry, on the engine's retry every
+:data:`RETRY_WAITING_S`, or at the next start (:class:`app.recovery.WaitingDictations`)."""
 
 from __future__ import annotations
 
@@ -23,6 +25,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: How often a running app tries again to add the dictations that wait for history (s), and
+#: how long each of those tries waits for another program's lock (s): a dictation's paste may
+#: be queued behind it.
+RETRY_WAITING_S = 10.0
+RETRY_WAIT_S = 0.2
+
 
 class DictationKeeper:
     """Writes finished dictations to history and keeps (or deletes) their recordings."""
@@ -33,12 +41,47 @@ class DictationKeeper:
         history: Callable[[], HistoryStore],
         audio_dir: Path,
         publish: Callable[[EngineEvent], None],
+        spool_dir: Path | None = None,
     ) -> None:
-        """``settings`` and ``history`` give those in force; kept recordings go to ``audio_dir``."""
+        """``settings`` and ``history`` give those in force; kept recordings go to ``audio_dir``;
+        dictations history could not take wait in ``spool_dir`` (None: none are looked for)."""
         self._settings = settings
         self._history = history
         self._audio_dir = audio_dir
         self._publish = publish
+        self._spool_dir = spool_dir
+        # Whether dictations may wait in the spool for history: at the start some may (an
+        # earlier session's), and after one was left there. Read by the engine thread.
+        self._waiting = spool_dir is not None
+        self._left_here: set[str] = set()  # the spool files of those this session left there
+
+    @property
+    def waiting(self) -> bool:
+        """Whether dictations may wait for history (:meth:`add_waiting` adds them)."""
+        return self._waiting
+
+    def add_waiting(self, wait_s: float | None = None, say_failure: bool = False) -> str | None:
+        """Add the dictations that wait in the spool for history, in the order they were said,
+        waiting at most ``wait_s`` (default OUTPUT_WAIT_S) for another program's lock (output
+        worker); why history cannot take them yet (said too when ``say_failure``), None when
+        none wait."""
+        from app.audio.spool import Spool
+        from app.history.store import OUTPUT_WAIT_S
+        from app.recovery import WaitingDictations
+
+        if not self._waiting or self._spool_dir is None:
+            return None
+        waiting = WaitingDictations(
+            Spool(self._spool_dir),
+            self._audio_dir,
+            self._history,
+            self._publish,
+            OUTPUT_WAIT_S if wait_s is None else wait_s,
+            frozenset(self._left_here),
+        )
+        problem = waiting.add(say_failure)
+        self._waiting = problem is not None
+        return problem
 
     def keep(
         self, utt: Utterance, entry: HistoryEntry, audio: np.ndarray, *, spoken: bool = True
@@ -72,7 +115,8 @@ class DictationKeeper:
         entry = dataclasses.replace(entry, audio_path=planned)
         entry_id = None
         if remember:
-            entry_id = self._remember(entry, "it is added at the next start" if spool is not None else None)
+            later = "it is added to history once history can be written" if spool is not None else None
+            entry_id = self._remember(entry, later)
             if entry_id is None and spool is not None and self._leave_for_next_start(utt, entry, keep):
                 return None
         audio_path = self._keep_audio(utt, audio, keep)
@@ -83,42 +127,48 @@ class DictationKeeper:
     def link_reply(self, entry_id: int | None, reply_key: str | None) -> None:
         """Tie the LLM reply ``reply_key`` to history entry ``entry_id``: deleting the entry
         deletes the reply (its words are the entry's)."""
-        from app.history.store import HistoryError
+        from app.history.store import OUTPUT_WAIT_S, HistoryError
 
         if entry_id is None or reply_key is None:
             return
         try:
-            self._history().link_reply(entry_id, reply_key)
+            self._history().link_reply(entry_id, reply_key, OUTPUT_WAIT_S)
         except HistoryError as exc:  # (the entry is kept; only this tie is lost)
             log.warning("entry %s is not tied to its LLM reply: %s", entry_id, exc)
 
     def _remember(self, entry: HistoryEntry, later: str | None = None) -> int | None:
-        """Add ``entry`` to history; None when the database cannot take it now (another
-        program holds it, a full disk), which is said, with the text, rather than ending the
-        dictation; ``later`` says what becomes of it then."""
-        from app.history.store import HistoryError
+        """Add ``entry`` to history, after the dictations that wait for it; None when the
+        database cannot take it now (another program holds it, a full disk), which is said,
+        with the text, rather than ending the dictation; ``later`` says what becomes of it
+        then. Each write waits at most OUTPUT_WAIT_S: the next dictation's paste waits for it."""
+        from app.history.store import OUTPUT_WAIT_S, HistoryError
 
-        try:
-            return self._history().add(entry)
-        except HistoryError as exc:
-            then = later or "this dictation is not in history"
-            self._publish(ev.ErrorRaised(f"{exc}; {then}: {entry.text!r}", "history"))
-            return None
+        # (while history cannot take those, it cannot take this one either: one wait, not two)
+        problem = self.add_waiting()
+        if problem is None:
+            try:
+                return self._history().add(entry, OUTPUT_WAIT_S)
+            except HistoryError as exc:
+                problem = str(exc)
+        then = later or "this dictation is not in history"
+        self._publish(ev.ErrorRaised(f"{problem}; {then}: {entry.text!r}", "history"))
+        return None
 
     def _set_audio_path(self, entry_id: int, audio_path: str | None) -> None:
         """Name the kept recording of entry ``entry_id`` (None: there is none), where it is not
         where the entry was told it would be."""
-        from app.history.store import HistoryError
+        from app.history.store import OUTPUT_WAIT_S, HistoryError
 
         try:
-            self._history().update(entry_id, audio_path=audio_path)
+            self._history().update(entry_id, OUTPUT_WAIT_S, audio_path=audio_path)
         except HistoryError as exc:
             log.warning("history entry #%d does not name its recording %s: %s", entry_id, audio_path, exc)
 
     def _leave_for_next_start(self, utt: Utterance, entry: HistoryEntry, keep_audio: bool) -> bool:
-        """Leave the recording's spool file, and a note of what became of it (``entry``), for
-        the next start's recovery, which adds the entry then: history could not take it now,
-        and deleting the recording lost the dictation for good. False when that fails too."""
+        """Leave the recording's spool file, and a note of what became of it (``entry``), in
+        the spool, where :meth:`add_waiting` (or the next start) adds the entry once history
+        can be written: history could not take it now, and deleting the recording lost the
+        dictation for good. False when that fails too."""
         spool = utt.spool
         assert spool is not None
         spool.note(entry=entry.to_dict(), keep_audio=keep_audio)
@@ -127,6 +177,8 @@ class DictationKeeper:
         except OSError:
             log.warning("could not leave the recording for the next start", exc_info=True)
             return False
+        self._waiting = self._spool_dir is not None
+        self._left_here.add(spool.path.name)
         return True
 
     def _keep_audio(self, utt: Utterance, audio: np.ndarray, keep: bool) -> str | None:

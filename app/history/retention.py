@@ -82,10 +82,10 @@ class Retention:
         if days is None or (not force and now - self.pruned_at < PRUNE_EVERY_S):
             return
         self.pruned_at = now
-        from app.history.store import HistoryError
+        from app.history.store import OUTPUT_WAIT_S, HistoryError
 
-        try:
-            removed = self._history().prune(days)
+        try:  # (not the store's 10 s wait: the next dictation's paste waits for this one)
+            removed = self._history().prune(days, wait_s=OUTPUT_WAIT_S)
         except HistoryError as exc:
             message = f"{exc}; entries older than {days_wording(days)} are deleted later"
             self._publish(ev.ErrorRaised(message, "history"))

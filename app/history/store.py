@@ -372,6 +372,11 @@ def _readable(conn: sqlite3.Connection) -> sqlite3.Connection:
 #: wait (10 s) while another program held the history, or while a dictation's write waited
 #: for that program with the store's one connection.
 GLANCE_WAIT_S = 0.5
+#: How long a write made on the engine's output worker (a dictation's entry, the retention's
+#: cleanup) waits for another program's lock (s): that worker pastes the next dictation only
+#: after it, and with the store's 10 s wait a history held by another program pasted each
+#: dictation that late. An entry it cannot take waits in the spool (app.recovery).
+OUTPUT_WAIT_S = 1.0
 
 
 class HistoryReader(_Reads):
@@ -563,17 +568,35 @@ class HistoryStore(_Reads):
             conn.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('utterances', ?)", (last,))
 
     @contextlib.contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._connection(), self._conn:
+    def _tx(self, wait_s: float | None = None) -> Iterator[sqlite3.Connection]:
+        """A write transaction; ``wait_s`` as in :meth:`_connection`."""
+        with self._connection(wait_s), self._conn:
             if self._missing:  # columns the opening could not add (see _open)
-                self._missing = _add_columns(self._conn, self._timeout_s, self._timeout_s)
+                wait = self._timeout_s if wait_s is None else wait_s
+                self._missing = _add_columns(self._conn, wait, wait)
             yield self._conn
 
     @contextlib.contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
-        """The connection, under the lock; SQLite's errors raised as :class:`HistoryError`."""
-        with self._lock, _sqlite_errors(self.path):
-            yield self._conn
+    def _connection(self, wait_s: float | None = None) -> Iterator[sqlite3.Connection]:
+        """The connection, under the lock; SQLite's errors raised as :class:`HistoryError`.
+        ``wait_s``: wait at most that long, for the lock and for another program's, rather
+        than the store's ``timeout_s`` (then :class:`HistoryBusy`)."""
+        if wait_s is None:
+            with self._lock, _sqlite_errors(self.path):
+                yield self._conn
+            return
+        # (this thread may hold it already: re-entered, the lock is taken at once)
+        if not self._lock.acquire(timeout=max(wait_s, 0.001)):  # another thread waits on it
+            raise _unusable(self.path, sqlite3.OperationalError("database is locked"))
+        try:
+            with _sqlite_errors(self.path):
+                self._conn.execute(f"PRAGMA busy_timeout = {int(wait_s * 1000)}")
+                try:
+                    yield self._conn
+                finally:
+                    self._conn.execute(f"PRAGMA busy_timeout = {int(self._timeout_s * 1000)}")
+        finally:
+            self._lock.release()
 
     def close(self) -> None:
         """Close the database connection."""
@@ -587,21 +610,22 @@ class HistoryStore(_Reads):
         self.close()
 
     # --- writing ---------------------------------------------------------------------------
-    def add(self, entry: HistoryEntry) -> int:
-        """Store ``entry`` (its ``id`` is ignored) and return the new row id."""
+    def add(self, entry: HistoryEntry, wait_s: float | None = None) -> int:
+        """Store ``entry`` (its ``id`` is ignored) and return the new row id. ``wait_s``: how
+        long to wait for another program's lock, when not the store's ``timeout_s``."""
         values = entry.to_dict()
         cols = ", ".join(COLUMNS)
         marks = ", ".join("?" for _ in COLUMNS)
-        with self._tx() as conn:
+        with self._tx(wait_s) as conn:
             cur = conn.execute(
                 f"INSERT INTO utterances ({cols}) VALUES ({marks})", [values[c] for c in COLUMNS]
             )
             return int(cur.lastrowid or 0)
 
-    def update(self, entry_id: int, **fields: Any) -> bool:
+    def update(self, entry_id: int, wait_s: float | None = None, **fields: Any) -> bool:
         """Change some fields of entry ``entry_id``; returns False when there is no such entry.
 
-        Unknown field names raise ``ValueError``.
+        Unknown field names raise ``ValueError``; ``wait_s`` as in :meth:`add`.
         """
         unknown = set(fields) - _UPDATABLE
         if unknown:
@@ -610,14 +634,14 @@ class HistoryStore(_Reads):
             return self.get(entry_id) is not None
         values = [v.value if isinstance(v, Outcome) else v for v in fields.values()]
         assignments = ", ".join(f"{name} = ?" for name in fields)
-        with self._tx() as conn:
+        with self._tx(wait_s) as conn:
             cur = conn.execute(f"UPDATE utterances SET {assignments} WHERE id = ?", [*values, entry_id])
             return cur.rowcount > 0
 
-    def link_reply(self, entry_id: int, cache_key: str) -> None:
+    def link_reply(self, entry_id: int, cache_key: str, wait_s: float | None = None) -> None:
         """Remember that entry ``entry_id``'s text came from the LLM reply cached under
-        ``cache_key``: deleting the entry deletes that reply too."""
-        with self._tx() as conn:
+        ``cache_key``: deleting the entry deletes that reply too (``wait_s`` as in :meth:`add`)."""
+        with self._tx(wait_s) as conn:
             conn.execute(_REPLIES)
             conn.execute(
                 "INSERT INTO mode_replies (entry_id, cache_key) VALUES (?, ?)", (entry_id, cache_key)
@@ -628,7 +652,7 @@ class HistoryStore(_Reads):
         there is no such entry."""
         return self._delete_where("id = ?", (entry_id,)) > 0
 
-    def prune(self, retention_days: float, now: float | None = None) -> int:
+    def prune(self, retention_days: float, now: float | None = None, wait_s: float | None = None) -> int:
         """Delete entries older than ``retention_days``, and their kept recordings; returns how
         many were deleted.
 
@@ -638,16 +662,16 @@ class HistoryStore(_Reads):
         later, with a short retention, it was announced and then deleted by the next cleanup
         before the user saw it (for a failed paste, the words were then gone for good). A
         recording recovered before entries said when they were added is aged from its
-        recovery, its kept audio's time.
+        recovery, its kept audio's time. ``wait_s`` as in :meth:`add`.
         """
-        return self._delete_where(*self._past(retention_days, now))
+        return self._delete_where(*self._past(retention_days, now), wait_s=wait_s)
 
-    def _delete_where(self, condition: str, params: tuple[Any, ...]) -> int:
+    def _delete_where(self, condition: str, params: tuple[Any, ...], wait_s: float | None = None) -> int:
         """Delete the entries matching ``condition``, the audio files they kept and the LLM
         replies their text came from (each as private as the text); returns how many entries
         were deleted."""
         replies: list[str] = []
-        with self._tx() as conn:
+        with self._tx(wait_s) as conn:
             kept = conn.execute(
                 f"SELECT audio_path FROM utterances WHERE audio_path IS NOT NULL AND {condition}", params
             ).fetchall()
