@@ -754,7 +754,9 @@ class Engine:
             utt = self._current
             utt.cancelled = True
             self._on_end(msg.End(time.time()))
-            self._publish(ev.Notice("Dictation cancelled; the recording is kept in history.", "engine"))
+            self._publish(
+                ev.Notice("Dictation cancelled; the recording is kept in history if it has speech.", "engine")
+            )
             return
         if self._busy:
             gen = max(self._busy)
@@ -1055,9 +1057,10 @@ class Engine:
                 app=utt.app,
             )
             # A hold with nothing in it (a tap, silence, a key held by mistake) is no dictation:
-            # history filled with empty rows. One the voice detector heard speech in but the
-            # model read as nothing is kept, with its recording, for `history retry`.
-            spoken = outcome is not Outcome.EMPTY or bool(raw) or _speech_in(audio)
+            # history filled with empty rows, cancelled or not (Esc on a press made by mistake
+            # kept a silent recording). One the voice detector heard speech in but the model
+            # read as nothing is kept, with its recording, for `history retry`.
+            spoken = outcome not in (Outcome.EMPTY, Outcome.CANCELLED) or bool(raw) or _speech_in(audio)
             entry_id = self._keeper.keep(utt, entry, audio, spoken=spoken)
             self._keeper.link_reply(entry_id, reply_key)
             if outcome is Outcome.EMPTY and not error and only_silence(audio):

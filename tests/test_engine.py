@@ -7,7 +7,7 @@ import shutil
 import threading
 import time
 import wave
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -1501,8 +1501,11 @@ def test_a_dictation_added_at_a_start_days_later_is_kept_for_the_retention_from_
         assert not Path(rows[0].audio_path).exists()
 
 
-def _record_silence(eng: Engine, seconds: float) -> ev.UtteranceResult:
-    """Start ``eng``, record ``seconds`` of the silent microphone from the tray; the result."""
+def _record_silence(
+    eng: Engine, seconds: float, stop: Callable[[], None] | None = None
+) -> ev.UtteranceResult:
+    """Start ``eng``, record ``seconds`` of the silent microphone from the tray, end it (or
+    ``stop`` it: ``eng.cancel``); the result."""
     seen = _start(eng)
     eng.begin()
     wait_for(lambda: eng.state == ev.State.RECORDING, timeout=10, what="recording")
@@ -1515,7 +1518,7 @@ def _record_silence(eng: Engine, seconds: float) -> ev.UtteranceResult:
         timeout=20,
         what=f"{seconds} s recorded",
     )
-    eng.end()
+    (stop or eng.end)()
     return wait_for(lambda: seen.of(ev.UtteranceResult), timeout=60, what="a result")[0]
 
 
@@ -1538,6 +1541,30 @@ def test_a_hold_with_no_speech_leaves_nothing_in_history(x_env, pulse, holdtype_
     assert HistoryStore(get_paths().history_db).count() == 0
     audio_dir = get_paths().audio_dir
     assert not audio_dir.exists() or list(audio_dir.iterdir()) == []
+    assert Spool(get_paths().spool_dir).leftovers() == []
+
+
+def test_a_cancelled_hold_with_no_speech_leaves_nothing_in_history(x_env, pulse, speak, holdtype_home: Path):
+    """From a review: Esc on a hold with nothing said in it (a press made by mistake, cancelled
+    as such) kept an empty "cancelled" row and its silent recording, where the same hold let
+    go kept neither. A cancelled hold with speech in it keeps both, as before."""
+    eng = Engine(Settings(), enable_hotkeys=False, enable_audio=True)
+    try:
+        silent = _record_silence(eng, 2.0, stop=eng.cancel)
+        seen = Recorder()
+        eng.subscribe(seen)
+        eng.begin()
+        wait_for(lambda: eng.state == ev.State.RECORDING, timeout=10, what="recording")
+        pulse.play(speak("Nobody should ever see this text.", speed=150))
+        eng.cancel()
+        spoken = wait_for(lambda: seen.of(ev.UtteranceResult), timeout=60, what="the second result")[0]
+    finally:
+        eng.shutdown()
+    assert silent.outcome == ev.Outcome.CANCELLED and silent.history_id is None, silent
+    assert spoken.outcome == ev.Outcome.CANCELLED and spoken.history_id is not None, spoken
+    assert [r.id for r in HistoryStore(get_paths().history_db).list(5)] == [spoken.history_id]
+    assert _kept_seconds(spoken) == pytest.approx(spoken.audio_seconds, abs=0.01)
+    assert len(list(get_paths().audio_dir.iterdir())) == 1  # (the silent one's is gone)
     assert Spool(get_paths().spool_dir).leftovers() == []
 
 

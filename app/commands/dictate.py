@@ -81,7 +81,7 @@ def toggle(mode: str | None, wait: bool) -> None:
 
 @dictate.command()
 def cancel() -> None:
-    """Cancel the recording (it is kept in history) or the text still being made."""
+    """Cancel the recording (kept in history if it has speech) or the text still being made."""
     _said(_ask("cancel"))
 
 

@@ -91,13 +91,13 @@ class DictationKeeper:
 
         History takes it when it is on, and always when it failed (the text is nowhere
         else). The recording is kept with ``audio.keep_audio``, and for an entry that failed,
-        was cancelled, or came out empty (for ``history retry``). An empty one not ``spoken``
-        (no speech heard in it: a tap of the key, silence) is no dictation: neither it nor
-        its recording is kept.
+        was cancelled, or came out empty (for ``history retry``). An empty or cancelled one
+        not ``spoken`` (no speech heard in it: a tap of the key, silence) is no dictation:
+        neither it nor its recording is kept.
         """
         settings = self._settings()
         outcome = entry.outcome
-        if outcome == Outcome.EMPTY and not spoken:
+        if outcome in (Outcome.EMPTY, Outcome.CANCELLED) and not spoken:
             self._keep_audio(utt, audio, keep=False)  # (its spool file goes)
             return None
         remember = settings.history.enabled or outcome == Outcome.FAILED
