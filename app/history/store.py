@@ -126,9 +126,9 @@ class HistoryEntry:
     # "" when it could not be told or was not asked).
     app: str = ""
     # When the entry reached history, where that was later than the dictation ended: a
-    # dictation history could not take then (or a recording a crash left) is added at the
-    # next start (app.recovery), maybe days later. The retention counts from here, not from
-    # ``created``; None: it went in as it ended.
+    # dictation history could not take then is added once it can be written, and a recording
+    # a crash left at the next start (app.recovery), maybe days later. The retention counts
+    # from here, not from ``created``; None: it went in as it ended.
     added: float | None = None
     id: int | None = None
 
