@@ -23,6 +23,7 @@ from app.transcribe.audiofile import SAMPLE_RATE, load_audio
 from app.transcribe.whisper import WhisperTranscriber
 from tests.fixtures.holder import sqlite_held_exclusively, sqlite_writes_held
 from tests.fixtures.llama import OpenAIChatStub, SilentStub, model_entry, write_llm_models
+from tests.fixtures.pulse import PulseServer
 from tests.fixtures.waiting import wait_for
 
 pytestmark = pytest.mark.slow
@@ -1522,6 +1523,18 @@ def _record_silence(
     return wait_for(lambda: seen.of(ev.UtteranceResult), timeout=60, what="a result")[0]
 
 
+def _record_speech(
+    eng: Engine, seen: Recorder, pulse: PulseServer, speech: Path, stop: Callable[[], None]
+) -> ev.UtteranceResult:
+    """Record ``speech`` played into the microphone with ``eng`` (started, ``seen`` its
+    events), then ``stop`` it (``eng.end`` or ``eng.cancel``); the result."""
+    eng.begin()
+    wait_for(lambda: eng.state == ev.State.RECORDING, timeout=10, what="recording")
+    pulse.play(speech)
+    stop()
+    return wait_for(lambda: seen.of(ev.UtteranceResult), timeout=60, what="a result")[0]
+
+
 def test_a_hold_with_no_speech_leaves_nothing_in_history(x_env, pulse, holdtype_home: Path):
     """A hold of the key with nothing said (silence, a tap, a key held by mistake) added an
     "empty" row each time, and kept the recording of one of 3 s or more: history filled with
@@ -1553,11 +1566,8 @@ def test_a_cancelled_hold_with_no_speech_leaves_nothing_in_history(x_env, pulse,
         silent = _record_silence(eng, 2.0, stop=eng.cancel)
         seen = Recorder()
         eng.subscribe(seen)
-        eng.begin()
-        wait_for(lambda: eng.state == ev.State.RECORDING, timeout=10, what="recording")
-        pulse.play(speak("Nobody should ever see this text.", speed=150))
-        eng.cancel()
-        spoken = wait_for(lambda: seen.of(ev.UtteranceResult), timeout=60, what="the second result")[0]
+        said = speak("Nobody should ever see this text.", speed=150)
+        spoken = _record_speech(eng, seen, pulse, said, eng.cancel)
     finally:
         eng.shutdown()
     assert silent.outcome == ev.Outcome.CANCELLED and silent.history_id is None, silent
@@ -1577,12 +1587,7 @@ def test_speech_read_as_nothing_keeps_its_row_and_recording(x_env, pulse, speak,
     reads_nothing = ReadsNothing(ModelSettings())
     eng = Engine(Settings(), enable_hotkeys=False, enable_audio=True, transcriber=reads_nothing)
     try:
-        seen = _start(eng)
-        eng.begin()
-        wait_for(lambda: eng.state == ev.State.RECORDING, timeout=10, what="recording")
-        pulse.play(speak("Yes.", speed=150))
-        eng.end()
-        result = wait_for(lambda: seen.of(ev.UtteranceResult), timeout=60, what="a result")[0]
+        result = _record_speech(eng, _start(eng), pulse, speak("Yes.", speed=150), eng.end)
     finally:
         eng.shutdown()
     assert result.outcome == ev.Outcome.EMPTY and result.history_id is not None, result
