@@ -1703,6 +1703,41 @@ def test_history_retention_is_chosen_from_presets_or_typed_in(  # type: ignore[n
     assert not choices.isEnabled()
 
 
+def test_a_retention_question_open_takes_no_second_change(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings
+) -> None:
+    """From a review: with "Keeping 15 days … deletes 2 entries" open (the box of days typed in,
+    committed as the list of presets took the click), choosing "1 day" from the list opened a
+    second question over it; Delete on the first then saved 1 day, deleting 4 entries."""
+    import time
+
+    from app.events import Outcome
+    from app.history.store import HistoryEntry, HistoryStore
+
+    with HistoryStore() as store:
+        for age in (0.5, 3, 10, 20, 40):
+            old = time.time() - age * 86400
+            store.add(HistoryEntry(outcome=Outcome.PASTED, text=f"{age} days old", created=old))
+    write_settings(Settings(history={"retention_days": 30}))
+    window = open_window(qtbot, config_path)
+    window.show()
+    window.show_tab("history")
+    tab = window.pages["history"]
+    qtbot.waitUntil(lambda: tab.table.rowCount() == 5, timeout=5000)
+    choose(tab.retention_preset, "Custom…")
+    tab.retention.setValue(15)
+    qtbot.waitUntil(lambda: tab.confirm_prune is not None and tab.confirm_prune.isVisible(), timeout=5000)
+    first = tab.confirm_prune
+    assert "deletes 2 entries" in first.text(), first.text()
+    choose(tab.retention_preset, "1 day")  # the list's popup was open over the question
+    asked = [box for box in tab.findChildren(QMessageBox, "history-retention-confirm") if box.isVisible()]
+    assert asked == [first] and tab.confirm_prune is first
+    assert tab.retention.value() == 15 and tab.retention_preset.currentText() == "Custom…"
+    first.button(QMessageBox.StandardButton.Yes).click()
+    commit(qtbot, window)
+    assert saved(config_path).history.retention_days == 15 and tab.confirm_prune is None
+
+
 def test_history_play_says_it_is_playing_and_a_second_click_stops_it(  # type: ignore[no-untyped-def]
     qtbot, pulse, config_path: Path, write_settings, tmp_path: Path
 ) -> None:

@@ -216,6 +216,7 @@ class HistoryTab(SettingsTab):
         self.retention_preset.activated.connect(self._preset_chosen)
         self._kept_days = 0  # the retention in force (0: forever), to go back to on Cancel
         self.confirm_prune: QMessageBox | None = None  # asking before a shorter retention deletes
+        self._asked_days = 0  # the retention that question is about
         self.enabled.toggled.connect(self.retention.setEnabled)  # moot without a history
         self.enabled.toggled.connect(self.retention_preset.setEnabled)
         keep.addWidget(self.enabled)
@@ -533,6 +534,13 @@ class HistoryTab(SettingsTab):
         one turn of the box once deleted the history older than a day, for good."""
         if self._loading:
             return
+        if self.confirm_prune is not None:
+            # A question is open (the box of days committed as the list of presets took the
+            # click, and a preset chosen then): a second one opened over it, and its answer
+            # applied to whatever the box held. The one asked about stays shown until answered.
+            with self.quietly():
+                self.retention.setValue(self._asked_days)
+            return
         kept = self._kept_days
         gone: int | None = 0
         if days and (not kept or days < kept):
@@ -551,16 +559,21 @@ class HistoryTab(SettingsTab):
         cancel = QMessageBox.StandardButton.Cancel
         what = "every entry older than that" if gone is None else entries_wording(gone)
         older = days_wording(days)
+        self._asked_days = days
 
         def answered(answer: QMessageBox.StandardButton) -> None:
-            if answer == yes:
-                self._kept_days = self.retention.value()
+            # Only the retention asked about, still shown: Delete is no yes to another one.
+            if answer == yes and self.retention.value() == days:
+                self._kept_days = days
                 self.changed()
             else:
                 with self.quietly():
                     self.retention.setValue(self._kept_days)
 
-        self.confirm_prune = open_question(
+        def closed() -> None:
+            self._asked_prune(asked)
+
+        asked = self.confirm_prune = open_question(
             self,
             "history-retention-confirm",
             (
@@ -570,12 +583,15 @@ class HistoryTab(SettingsTab):
             yes | cancel,
             cancel,
             answered=answered,
-            closed=self._asked_prune,
+            closed=closed,
         )
-        self.confirm_prune.button(yes).setText("Delete")
+        asked.button(yes).setText("Delete")
 
-    def _asked_prune(self) -> None:
-        """The retention question was answered (or closed): put the box back unless Delete."""
+    def _asked_prune(self, box: QMessageBox) -> None:
+        """The retention question ``box`` was answered (or closed): put the box of days back
+        unless Delete; let it go (if it is the open one: never another's)."""
+        if box is not self.confirm_prune:
+            return
         if self.retention.value() != self._kept_days:
             with self.quietly():
                 self.retention.setValue(self._kept_days)
