@@ -2094,6 +2094,70 @@ def test_a_mode_put_in_use_without_its_models_key_says_so_at_once(  # type: igno
     assert secret not in caplog.text
 
 
+def mode_in_use_on(qtbot, config_path: Path, write_settings, model: str):  # type: ignore[no-untyped-def]
+    """The window over a mode of the user's, alpha, running on ``model`` and in use, shown on
+    its Modes tab with alpha chosen; returns the window and the tab."""
+    from app.ui.settings.modes import save_user_mode
+
+    save_user_mode({"name": "alpha", "system": "s", "template": "{text}", "model": model})
+    window, tab = modes_tab(qtbot, config_path, write_settings, Settings(modes={"active": "alpha"}), "alpha")
+    window.show()
+    window.show_tab("modes")
+    return window, tab
+
+
+def test_the_missing_key_note_ends_when_the_mode_has_no_model_to_run_on(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings, monkeypatch
+) -> None:
+    """From a review: the model cleared from the mode in use (no default model either), the
+    note that its old model needs a key stayed: a check that found no model said nothing."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    _window, tab = mode_in_use_on(qtbot, config_path, write_settings, "gpt-4o-mini")
+    qtbot.waitUntil(lambda: "needs the openai API key" in tab.result.text(), timeout=30000)
+    tab.model.setText("")  # the default model, and there is none usable: no model at all
+    assert tab.save_current() is not None
+    qtbot.waitUntil(lambda: tab._key_check is None, timeout=30000)
+    assert tab.result.text() == "" and tab._key_note is None
+
+
+def test_a_key_check_of_the_modes_previous_model_brings_no_note_back(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings, monkeypatch
+) -> None:
+    """From a review: key checks start on every refill and finish in any order; a slow check of
+    the mode's previous model (a first plugin load) landed after the check of its new one and
+    brought back the note that the previous model needs a key."""
+    import threading
+
+    import app.llm.setup
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    looked_up = app.llm.setup.missing_key_of
+    let_go, slow_done = threading.Event(), threading.Event()
+
+    def slow_for_the_old_model(model_id: str) -> str | None:
+        if model_id != "gpt-4o-mini":
+            return looked_up(model_id)
+        let_go.wait(60)
+        try:
+            return looked_up(model_id)
+        finally:
+            slow_done.set()
+
+    monkeypatch.setattr(app.llm.setup, "missing_key_of", slow_for_the_old_model)
+    _window, tab = mode_in_use_on(qtbot, config_path, write_settings, "gpt-4o-mini")
+    qtbot.waitUntil(lambda: tab._key_check is not None, timeout=5000)  # (held back)
+    checks = tab._key_seq
+    tab.ctx.live.update("history", retention_days=7)  # a refill: nothing new to look up
+    assert tab._key_seq == checks  # (the check running already will do)
+    tab.model.setText("my-local-model-xyz")  # a model llm does not know: no key is missing
+    assert tab.save_current() is not None
+    let_go.set()
+    qtbot.waitUntil(slow_done.is_set, timeout=30000)
+    qtbot.waitUntil(lambda: tab._key_check is None, timeout=30000)
+    qtbot.wait(300)  # (the old check's result, if it were taken)
+    assert "needs the openai API key" not in tab.result.text() and tab._key_note is None
+
+
 def test_a_mode_saved_with_a_model_llm_does_not_know_says_so(
     qtbot, config_path: Path, write_settings
 ) -> None:  # type: ignore[no-untyped-def]

@@ -225,6 +225,8 @@ class ModesTab(SettingsTab):
         self._model_said = ""  # what the line under the buttons said of that save
         self._key_check: Job | None = None  # looking up the key of the mode in use's model
         self._key_note: tuple[str, str] | None = None  # (mode, what to say): its model has no key
+        self._key_seq = 0  # the number of the latest key check: only its result is taken
+        self._key_asked: tuple[str, str, str] | None = None  # what that check looks up
         self._draft_item: QListWidgetItem | None = None  # the mode being edited, in the list
         # The editor holds edits not saved to a mode file (a new mode, or changes to one):
         # a reload of the list (any settings change, here or from the CLI) keeps them.
@@ -691,26 +693,42 @@ class ModesTab(SettingsTab):
         if mode is None or name == RAW:
             return
         settings = self.ctx.live.settings
+        # Every refill (any settings change) comes here: the same look-up running already will do.
+        asked = (name, mode.model or "", settings.llm.model or "")
+        if self._key_check is not None and asked == self._key_asked:
+            return
+        self._key_seq += 1
+        seq = self._key_seq
 
         def work(_progress: Any) -> Any:
             try:
                 model_id = pick_model(mode, settings)
-            except NoModel:  # (no model to run it on: Test says so, and what to do)
-                return None
+            except NoModel:  # (no model to run it on: Test says so, and what to do; no key note)
+                return (seq, name, None, None)
             key = missing_key_of(model_id)
-            return (name, model_id, key) if key else (name, None, None)
+            return (seq, name, model_id, key) if key else (seq, name, None, None)
 
         job = Job(work)
-        job.signals.done.connect(self._key_checked)  # (a method: gone with the tab)
+        job.signals.done.connect(self._key_checked)  # (methods: gone with the tab)
+        job.signals.failed.connect(self._key_failed)
+        self._key_asked = asked
         self._key_check = job.start()
+
+    def _key_failed(self, message: str) -> None:
+        """A key check could not be made (logged): the next refill makes another."""
+        log.warning("could not look up the API key of the mode in use's model: %s", message)
+        if self._key_check is not None and self.sender() is self._key_check.signals:
+            self._key_check = None
 
     def _key_checked(self, found: Any) -> None:
         """Say that the mode in use has no key for its model, and how to store one (by its name
-        only: a key is never shown), while it is shown; a key stored since ends the note."""
-        self._key_check = None
-        if found is None:
+        only: a key is never shown), while it is shown; a key stored since, or another model
+        (or none) to run on, ends the note. Only the latest check counts: checks run side by
+        side and finish in any order, and one of the mode's previous model brought its note back."""
+        seq, name, model_id, key = found
+        if seq != self._key_seq:
             return
-        name, model_id, key = found
+        self._key_check = None
         if name != self._active:
             return
         before = self._key_said(name)
