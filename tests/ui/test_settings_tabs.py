@@ -947,6 +947,48 @@ def test_an_import_of_many_terms_is_one_edit(  # type: ignore[no-untyped-def]
     assert len(saved(config_path).vocabulary.terms) == 201
 
 
+def test_message_lines_show_what_the_user_typed_as_typed(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings, tmp_path: Path, monkeypatch
+) -> None:
+    """From a review: message lines guessed from their text whether it was HTML. One quoting a
+    search, the apps typed or an imported file's content showed "<b>x</b>" in bold, and an
+    <img> tag as a picture. Lines that are rich text escape what they quote; the others are
+    plain text."""
+    from PySide6.QtWidgets import QFileDialog
+
+    from app.events import Outcome
+    from app.history.store import HistoryEntry, HistoryStore
+
+    with HistoryStore() as store:
+        store.add(HistoryEntry(outcome=Outcome.PASTED, text="hello"))
+    window, history = open_history(qtbot, config_path, write_settings, rows=1)
+    history.search.setText("a <b> c")
+    qtbot.waitUntil(lambda: history.table.rowCount() == 0, timeout=5000)
+    assert history.message.text() == "Nothing in the history contains “a <b> c”."
+    assert history.message.textFormat() == Qt.TextFormat.PlainText
+
+    modes = window.pages["modes"]
+    modes.select("email")
+    modes.apps_field.setText("<b>x</b>, <B>X</B>")  # (the same app twice: refused, quoted)
+    modes.apps_field.editingFinished.emit()
+    assert modes.apps_problem.textFormat() == Qt.TextFormat.RichText
+    said = modes.apps_problem.text()
+    assert "&lt;b&gt;x&lt;/b&gt;" in said and "<b>" not in said, said
+    assert modes.origin.textFormat() == Qt.TextFormat.PlainText  # (names the model typed in)
+
+    vocabulary = window.pages["vocabulary"]
+    odd = tmp_path / "odd.toml"
+    odd.write_text('[vocabulary]\nterms = "<b>x</b>"\n', encoding="utf-8")
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *_args, **_kw: (str(odd), ""))
+    vocabulary._import_dialog()
+    assert vocabulary.rule_problem.textFormat() == Qt.TextFormat.RichText
+    said = vocabulary.rule_problem.text()
+    assert said.startswith("Could not import: ") and "<b>" not in said, said
+    assert "&lt;b&gt;x&lt;/b&gt;" in said, said
+    for line in (vocabulary.term_note, vocabulary.try_output):
+        assert line.textFormat() == Qt.TextFormat.PlainText, line.objectName()
+
+
 def test_vocabulary_try_it(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
     pytest.importorskip("app.text.pipeline", reason="the text pipeline has not landed yet")
     s = Settings()

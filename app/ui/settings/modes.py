@@ -44,7 +44,7 @@ from app.ui.settings.base import (
     secondary_text_color,
     section,
 )
-from app.ui.settings.widgets import FitsItsLines, HotkeyField, ProblemLabel, keep_room, with_line
+from app.ui.settings.widgets import FitsItsLines, HotkeyField, ProblemLabel, as_html, keep_room, with_line
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +127,8 @@ class ModesTab(SettingsTab):
         self.delete_button.setObjectName("delete-mode")
         self.delete_button.clicked.connect(self.delete_selected)
         self.delete_button.setEnabled(False)  # until a mode of the user's is shown
-        self.origin = QLabel("")
+        self.origin = QLabel("")  # (plain text: it names paths, and the model typed in)
+        self.origin.setTextFormat(Qt.TextFormat.PlainText)
         self.origin.setWordWrap(True)
 
         self.sample = QLineEdit("so um I think we should uh meet on tuesday at three")
@@ -140,7 +141,7 @@ class ModesTab(SettingsTab):
         test_row.addWidget(QLabel("Try it on sample text:"))
         test_row.addWidget(self.sample, 1)
         test_row.addWidget(self.test_button)
-        self.result = keep_room(QLabel(""))
+        self.result = keep_room(QLabel(""), rich=True)  # (a reply in bold, how it came in italics)
         self.result.setObjectName("mode-result")
         self.result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
@@ -166,9 +167,10 @@ class ModesTab(SettingsTab):
         # What is wrong with the apps named, or (grey: not an error) those of them taken from
         # another mode: one line for both, never said at once (a refused edit moves no app), whose
         # room is kept (two kept lines made the page scroll further on an 800 px screen).
-        self.apps_problem = ProblemLabel()
+        self.apps_problem = ProblemLabel(rich=True)
         self.apps_problem.setObjectName("mode-apps-problem")
         self.stale_apps = QLabel("")  # apps tied to a mode that is gone (deleted since)
+        self.stale_apps.setTextFormat(Qt.TextFormat.PlainText)
         self.stale_apps.setObjectName("stale-apps")
         self.stale_apps.setWordWrap(True)
         self.forget_stale = QPushButton("Forget them")
@@ -756,7 +758,7 @@ class ModesTab(SettingsTab):
         try:  # the mode as the editor shows it, saved or not (the saved one was run)
             mode = Mode.model_validate(self.editor_data())
         except (ValueError, HoldtypeError) as exc:
-            self.result.setText(f"Cannot test: {describe_error(exc)}")
+            self.result.setText(as_html(f"Cannot test: {describe_error(exc)}"))
             return
         runner = ModeRunner(self.ctx.live.settings)
         text = self.sample.text()
@@ -772,7 +774,7 @@ class ModesTab(SettingsTab):
         # Space that followed started a key capture. The focus comes back to it when done.
         self._refocus = self.test_button.hasFocus()
         self.test_button.setEnabled(False)
-        self.result.setText(f"Running {mode.name}…")
+        self.result.setText(as_html(f"Running {mode.name}…"))
         self._job = job.start()
 
     def _test_done(self, result: Any, error: str | None = None) -> None:
@@ -782,7 +784,7 @@ class ModesTab(SettingsTab):
             self._refocus = False
             self.test_button.setFocus()
         if result is None:
-            self.result.setText(f"Failed: {error}")
+            self.result.setText(as_html(f"Failed: {error}"))
             return
         if result.cached:
             source = "from the cache"
@@ -795,11 +797,11 @@ class ModesTab(SettingsTab):
             if "config set llm.model" in reason:
                 reason += " (or pick a default model in the LLM tab)"
             self.result.setText(
-                f"<b>Fell back to the plain text: {_html(reason)}</b><br><i>{source}; dictation in "
+                f"<b>Fell back to the plain text: {_html(reason)}</b><br><i>{_html(source)}; dictation in "
                 f"this mode pastes: {_html(result.text)}</i>"
             )
             return
-        self.result.setText(f"<b>{_html(result.text)}</b><br><i>{source}</i>")
+        self.result.setText(f"<b>{_html(result.text)}</b><br><i>{_html(source)}</i>")
 
     def _bind_captured(self, key: str) -> None:
         name = self.selected_name()
@@ -843,7 +845,7 @@ class ModesTab(SettingsTab):
         typed = [app.strip() for app in self.apps_field.text().split(",") if app.strip()]
         if not name or self._renamed():  # a new mode, or one renamed, not saved yet
             if typed:
-                self.apps_problem.setText("Save the mode first, then name its apps.")
+                self.apps_problem.setText(as_html("Save the mode first, then name its apps."))
             return
         if typed == self._apps_of(name):
             return
@@ -859,7 +861,7 @@ class ModesTab(SettingsTab):
         try:
             checked = ModesSettings.model_validate({"apps": apps}).apps
         except ValidationError as exc:
-            self.apps_problem.setText(exc.errors()[0]["msg"].removeprefix("Value error, "))
+            self.apps_problem.setText(as_html(exc.errors()[0]["msg"].removeprefix("Value error, ")))
             return
         self.apps_problem.setText("")
         self._mode_apps = checked
@@ -995,4 +997,5 @@ def _is_user(mode: Any) -> bool:
 
 
 def _html(text: str) -> str:
+    """``text`` (plain) as HTML, for a line that is rich text."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

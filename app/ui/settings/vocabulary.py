@@ -32,7 +32,7 @@ from app.config import Rule, Settings, check_terms
 from app.errors import HoldtypeError
 from app.text.termfile import read_vocabulary_file, write_vocabulary_file
 from app.ui.settings.base import SettingsTab, TabContext, on_delete_key, secondary_text_color, section
-from app.ui.settings.widgets import PROBLEM_COLOUR, ProblemLabel, keep_room, with_line
+from app.ui.settings.widgets import PROBLEM_COLOUR, ProblemLabel, as_html, keep_room, with_line
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +176,7 @@ class VocabularyTab(SettingsTab):
         buttons.addWidget(export_button)
         # The rules that cannot run, then (grey: not an error) the new ones not in use yet: one
         # line for both, whose room is kept (two lines kept made the page too tall to fit).
-        self.rule_problem = ProblemLabel()
+        self.rule_problem = ProblemLabel(rich=True)  # (in red what cannot run; in grey what waits)
         self.rule_problem.setObjectName("rule-problem")
         rules_layout = QVBoxLayout(rules_box)
         rules_layout.addWidget(self.rules)
@@ -453,7 +453,7 @@ class VocabularyTab(SettingsTab):
             try:
                 self.import_file(Path(name))
             except HoldtypeError as exc:
-                self.rule_problem.setText(f"Could not import: {exc}")
+                self.rule_problem.setText(as_html(f"Could not import: {exc}"))
 
     def _export_dialog(self) -> None:
         name, _ = QFileDialog.getSaveFileName(
@@ -463,7 +463,8 @@ class VocabularyTab(SettingsTab):
             try:
                 self.export_file(Path(name))
             except (OSError, ValueError, HoldtypeError) as exc:  # also a rule that cannot run,
-                self.rule_problem.setText(f"Could not export {name}: {exc}")  # or rules for a .txt
+                # (or rules for a .txt)
+                self.rule_problem.setText(as_html(f"Could not export {name}: {exc}"))
 
     # --- try it ---------------------------------------------------------------------------
     def update_try(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import math
 import re
 import sys
@@ -346,12 +347,18 @@ class LevelMeter(QWidget):
         p.end()
 
 
-def keep_room(label: QLabel) -> QLabel:
+def keep_room(label: QLabel, rich: bool = False) -> QLabel:
     """Make ``label`` a message line under a field (a value refused, a test's result,
     "Copied."): always on the page, a line's room kept while it says nothing. A message coming or
     going moved every control below it by a line, under the pointer. (Hiding it while empty
     cannot keep its room: a form layout gives a hidden row none.) A message longer than a line
-    still takes the lines it needs. Returns ``label``."""
+    still takes the lines it needs. Returns ``label``.
+
+    Its text is plain text, unless ``rich`` (then every text set on it is HTML, what the user
+    typed or a file held escaped in it): Qt's guess read a message quoting a search, an app's
+    name or an imported file's line as HTML when it looked like some ("a <b> c" in bold, an
+    <img> tag showing a picture)."""
+    label.setTextFormat(Qt.TextFormat.RichText if rich else Qt.TextFormat.PlainText)
     label.setWordWrap(True)
     label.setMinimumHeight(label.fontMetrics().lineSpacing())
     # Its height follows its width from the start: Qt says so only once a first text is set, and
@@ -360,6 +367,16 @@ def keep_room(label: QLabel) -> QLabel:
     policy.setHeightForWidth(True)
     label.setSizePolicy(policy)
     return label
+
+
+def as_html(text: str) -> str:
+    """Plain ``text`` (a message, what the user typed) for a rich-text line (:func:`keep_room`
+    with ``rich``): its ``<`` and ``&`` shown as such, its line breaks kept.
+
+    >>> as_html("apps <b>x</b> & y\\nnext")
+    'apps &lt;b&gt;x&lt;/b&gt; &amp; y<br>next'
+    """
+    return html.escape(text, quote=False).replace("\n", "<br>")
 
 
 def with_line(field: QWidget | QLayout, line: QLabel) -> QVBoxLayout:
@@ -388,11 +405,11 @@ class ProblemLabel(QLabel):
     """A red, wrapping line that says what is wrong; empty, its line kept, while nothing is
     (:func:`keep_room`)."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
-        """Create it empty."""
+    def __init__(self, parent: QWidget | None = None, rich: bool = False) -> None:
+        """Create it empty (its texts plain text, or HTML when ``rich``: :func:`keep_room`)."""
         super().__init__("", parent)
         self.setStyleSheet(f"color: {PROBLEM_COLOUR};")
-        keep_room(self)
+        keep_room(self, rich)
 
 
 class FitsItsLines(QWidget):
