@@ -1632,6 +1632,40 @@ def test_history_tab_says_when_it_is_empty_and_shows_a_match_further_on(  # type
     assert tab.message.text() == ""
 
 
+def test_a_busy_history_keeps_its_rows_and_is_read_again_once_free(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings, monkeypatch
+) -> None:
+    """From a review: held by another program, the History page emptied its table (the chosen
+    entry with it) and said "try again in a moment"; nothing read it again until the page was
+    shown anew. (Held here by its reads saying so: another program's exclusive hold cannot be
+    taken while the page's own store is open.)"""
+    from app.events import Outcome
+    from app.history.store import HistoryBusy, HistoryEntry, HistoryStore
+    from app.ui.wording import HISTORY_BUSY
+
+    with HistoryStore() as store:
+        store.add(HistoryEntry(outcome=Outcome.PASTED, text="remember the milk"))
+    _window, tab = open_history(qtbot, config_path, write_settings, rows=1)
+    tab.table.selectRow(0)
+    real, held, tries = tab.reader, [True], []
+
+    def reader():  # type: ignore[no-untyped-def]
+        if held[0]:
+            tries.append(1)
+            raise HistoryBusy("database is locked")
+        return real()
+
+    monkeypatch.setattr(tab, "reader", reader)
+    tab.refresh()
+    assert tab.message.text() == HISTORY_BUSY + "."
+    assert tab.table.rowCount() == 1 and tab.selected() is not None
+    qtbot.waitUntil(lambda: len(tries) >= 3, timeout=20000)  # (read again, unasked)
+    assert tab.table.rowCount() == 1 and tab.message.text() == HISTORY_BUSY + "."
+    held[0] = False  # let go: the next read shows the history, and the message goes
+    qtbot.waitUntil(lambda: tab.message.text() == "", timeout=20000)
+    assert tab.table.rowCount() == 1 and tab.selected().text == "remember the milk"
+
+
 def test_a_shorter_retention_that_deletes_entries_is_asked_first_and_the_wheel_needs_the_focus(  # type: ignore[no-untyped-def]
     qtbot, config_path: Path, write_settings
 ) -> None:

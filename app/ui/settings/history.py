@@ -65,6 +65,10 @@ def _around(text: str, query: str) -> str:
 
 COLUMNS = ("When", "Text", "App", "Mode", "Outcome")
 PAGE = 200
+#: While another program holds the history, the page shown reads it again this often (ms), at
+#: most this many times in a row: it said "try again in a moment", and nothing did.
+BUSY_RETRY_MS = 1000
+BUSY_RETRIES = 10
 
 
 def play_wav(path: Path, stop: threading.Event | None = None) -> None:
@@ -159,6 +163,11 @@ class HistoryTab(SettingsTab):
         self._search_timer.setSingleShot(True)
         self._search_timer.setInterval(250)
         self._search_timer.timeout.connect(self.refresh)
+        self._busy_timer = QTimer(self)  # the history was busy: read it again in a moment
+        self._busy_timer.setSingleShot(True)
+        self._busy_timer.setInterval(BUSY_RETRY_MS)
+        self._busy_timer.timeout.connect(self._read_again)
+        self._busy_tries = 0  # the reads again since the history was last read
         self.search.textChanged.connect(self._search_timer.start)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setObjectName("history-table")
@@ -301,13 +310,23 @@ class HistoryTab(SettingsTab):
         listing = not self.message.text() or self.message.text().startswith(
             (_NEWEST, _NOTHING_FOUND, _NOTHING_YET, _HISTORY_OFF, "History busy", "History unavailable")
         )
+        from app.history.store import HistoryBusy
+
         try:
             reader = self.reader()
             self._entries = list(reader.search(query, limit=PAGE) if query else reader.list(limit=PAGE))
             total = reader.count()
+        except HistoryBusy as exc:  # for a moment: the rows shown (and chosen) stay meanwhile
+            self.message.setText(history_unreadable(exc) + ".")
+            if self.isVisible() and self._busy_tries < BUSY_RETRIES:
+                self._busy_tries += 1
+                self._busy_timer.start()
+            return
         except (HoldtypeError, OSError) as exc:
             self.message.setText(history_unreadable(exc) + ".")
             self._entries, total = [], None
+        self._busy_tries = 0
+        self._busy_timer.stop()
         if total is None:
             pass  # (said above)
         elif not query and total > len(self._entries):
@@ -346,6 +365,11 @@ class HistoryTab(SettingsTab):
                     QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows,
                 )
         self._update_buttons()
+
+    def _read_again(self) -> None:
+        """The history was busy a moment ago: read it again, if the page is still shown."""
+        if self.isVisible():
+            self.refresh()
 
     def selected(self) -> Any | None:
         """The selected history entry (the first, when several are)."""
@@ -497,6 +521,7 @@ class HistoryTab(SettingsTab):
     def showEvent(self, event: QShowEvent) -> None:  # Qt override
         """Refresh whenever the tab is shown."""
         super().showEvent(event)
+        self._busy_tries = 0  # (shown again: as many tries again while the history is busy)
         self.refresh()
 
     # --- settings -------------------------------------------------------------------------
