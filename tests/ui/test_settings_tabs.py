@@ -1637,8 +1637,8 @@ def test_a_busy_history_keeps_its_rows_and_is_read_again_once_free(  # type: ign
 ) -> None:
     """From a review: held by another program, the History page emptied its table (the chosen
     entry with it) and said "try again in a moment"; nothing read it again until the page was
-    shown anew. (Held here by its reads saying so: another program's exclusive hold cannot be
-    taken while the page's own store is open.)"""
+    shown anew. (FAKE hold: the page's reads raise HistoryBusy, as a held history makes them;
+    another program's exclusive hold cannot be taken while the page's own store is open.)"""
     from app.events import Outcome
     from app.history.store import HistoryBusy, HistoryEntry, HistoryStore
     from app.ui.wording import HISTORY_BUSY
