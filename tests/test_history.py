@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import sqlite3
@@ -412,6 +413,60 @@ def test_a_reader_gives_up_on_a_held_history_in_a_moment(tmp_path: Path) -> None
     assert not missing.exists()
     with pytest.raises(HistoryError, match=r"query_only|readonly"), HistoryReader(path)._connection() as conn:
         conn.execute("DELETE FROM utterances")
+
+
+@contextlib.contextmanager
+def _taken_by_another_thread(store: HistoryStore, release: threading.Event) -> Iterator[None]:
+    """Another of Holdtype's threads is inside ``store`` (a recovery's write waiting for
+    another program, a Delete from the History page) until ``release`` is set."""
+    taken = threading.Event()
+
+    def hold() -> None:
+        with store._lock:
+            taken.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert taken.wait(10)
+        yield
+    finally:
+        release.set()
+        holder.join(30)
+
+
+def test_a_prune_told_to_wait_briefly_does_not_wait_for_another_thread_in_the_store(
+    store: HistoryStore,
+) -> None:
+    """The retention's prune on the output worker (wait_s=OUTPUT_WAIT_S) read the entries it
+    deletes with no time limit: behind another thread in the store it waited as long as that
+    thread (~10 s), and the next dictation's paste with it. It gives up in a moment, saying
+    it is Holdtype itself that is busy, not another program to close."""
+    store.add(entry("old", created=time.time() - 10 * 86400))
+    release = threading.Event()
+    with _taken_by_another_thread(store, release):
+        threading.Timer(9.0, release.set).start()  # (before: the prune waited for this)
+        started = time.monotonic()
+        with pytest.raises(HistoryBusy) as raised:
+            store.prune(1, wait_s=0.5)
+        assert time.monotonic() - started < 5.0
+    assert "Holdtype" in str(raised.value) and "close that program" not in str(raised.value), raised.value
+    assert store.prune(1, wait_s=0.5) == 1
+
+
+def test_a_short_wait_is_not_spent_twice_over(store: HistoryStore) -> None:
+    """A write told to wait at most ``wait_s`` waited up to that for the store's lock, then
+    ``wait_s`` again for another program's (SQLite's busy timeout): OUTPUT_WAIT_S's 1 s cost
+    2 s. The busy timeout is what is left of the wait."""
+    release = threading.Event()
+    with _taken_by_another_thread(store, release):
+        threading.Timer(1.0, release.set).start()
+        with store._connection(2.0) as conn:
+            left_ms = conn.execute("PRAGMA busy_timeout").fetchone()[0]
+    assert 0 < left_ms <= 1000, left_ms  # (it was 2000)
+    with store._connection() as conn:  # (the store's own wait again after it)
+        assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 10000
 
 
 def test_threads_write_while_another_reads(store: HistoryStore) -> None:

@@ -284,8 +284,9 @@ class _Reads:
 
     path: Path
 
-    def _connection(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
-        """The connection to read with; SQLite's errors raised as :class:`HistoryError`."""
+    def _connection(self, wait_s: float | None = None) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        """The connection to read with; SQLite's errors raised as :class:`HistoryError`.
+        ``wait_s``: how long to wait for a lock, where the reads can be told (see the store)."""
         raise NotImplementedError
 
     def get(self, entry_id: int) -> HistoryEntry | None:
@@ -338,11 +339,15 @@ class _Reads:
             row = conn.execute(f"SELECT COUNT(*) FROM utterances WHERE {condition}", params).fetchone()
         return int(row[0])
 
-    def _past(self, retention_days: float, now: float | None) -> tuple[str, tuple[Any, ...]]:
-        """The condition (and its parameters) of the entries older than ``retention_days``."""
+    def _past(
+        self, retention_days: float, now: float | None, wait_s: float | None = None
+    ) -> tuple[str, tuple[Any, ...]]:
+        """The condition (and its parameters) of the entries older than ``retention_days``;
+        ``wait_s`` as in :meth:`HistoryStore.add` (the retention on the output worker read
+        here with the store's 10 s wait, and the next paste waited for it)."""
         cutoff = (time.time() if now is None else now) - retention_days * 86400.0
         condition, params = "created < ?", [cutoff]
-        with self._connection() as conn:
+        with self._connection(wait_s) as conn:
             # (an older database whose column is not added yet (see _open): no entry was late)
             if "added" in {row[1] for row in conn.execute("PRAGMA table_info(utterances)")}:
                 condition += " AND (added IS NULL OR added < ?)"
@@ -392,8 +397,8 @@ class HistoryReader(_Reads):
         self.wait_s = wait_s
 
     @contextlib.contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
-        """A connection of this read's own, closed after it."""
+    def _connection(self, wait_s: float | None = None) -> Iterator[sqlite3.Connection]:
+        """A connection of this read's own, closed after it (it waits ``self.wait_s``)."""
         with _sqlite_errors(self.path):
             # mode=rw: a missing file is an error, not a new empty database (made 0644)
             uri = f"{self.path.resolve().as_uri()}?mode=rw"
@@ -586,11 +591,20 @@ class HistoryStore(_Reads):
                 yield self._conn
             return
         # (this thread may hold it already: re-entered, the lock is taken at once)
-        if not self._lock.acquire(timeout=max(wait_s, 0.001)):  # another thread waits on it
-            raise _unusable(self.path, sqlite3.OperationalError("database is locked"))
+        deadline = time.monotonic() + wait_s
+        if not self._lock.acquire(timeout=max(wait_s, 0.001)):
+            # Another of Holdtype's threads is in the store (waiting for another program, or
+            # not): "close that program" named one that may not exist.
+            raise HistoryBusy(
+                f"the history database {self.path} is busy with another of Holdtype's own tasks; "
+                "try again in a moment"
+            )
         try:
             with _sqlite_errors(self.path):
-                self._conn.execute(f"PRAGMA busy_timeout = {int(wait_s * 1000)}")
+                # The time left, not ``wait_s`` again: a wait for the lock then for another
+                # program's took twice ``wait_s``.
+                left_ms = max(1, int((deadline - time.monotonic()) * 1000))
+                self._conn.execute(f"PRAGMA busy_timeout = {left_ms}")
                 try:
                     yield self._conn
                 finally:
@@ -664,7 +678,7 @@ class HistoryStore(_Reads):
         recording recovered before entries said when they were added is aged from its
         recovery, its kept audio's time. ``wait_s`` as in :meth:`add`.
         """
-        return self._delete_where(*self._past(retention_days, now), wait_s=wait_s)
+        return self._delete_where(*self._past(retention_days, now, wait_s), wait_s=wait_s)
 
     def _delete_where(self, condition: str, params: tuple[Any, ...], wait_s: float | None = None) -> int:
         """Delete the entries matching ``condition``, the audio files they kept and the LLM
