@@ -151,7 +151,7 @@ class Engine:
         )
         self._keeper = DictationKeeper(
             lambda: self._settings,
-            lambda: self.history,
+            self._history_now,
             self._paths.audio_dir,
             self._publish,
             self._paths.spool_dir,
@@ -160,7 +160,7 @@ class Engine:
         # could not take (DictationKeeper.add_waiting), while some wait.
         self._retry_waiting_at = time.monotonic() + RETRY_WAITING_S
         self._retention = retention.Retention(
-            lambda: self._settings, lambda: self.history, self._paths.llm_cache_dir, self._publish
+            lambda: self._settings, self._history_now, self._paths.llm_cache_dir, self._publish
         )
         self._placing: tuple[threading.Thread | None, float] = (None, 0.0)  # last focus query, since
         self._problems = Problems()
@@ -206,15 +206,36 @@ class Engine:
     def history(self) -> HistoryStore:
         """The history store (opened on first use, by one thread; tried again at each use
         while it cannot be opened: :class:`~app.history.store.HistoryError`)."""
-        with self._history_lock:
-            if self._history is None:
-                from app.history.store import HistoryStore
+        return self._store()
 
-                self._history = HistoryStore(self._paths.history_db)
+    def _store(self, wait_s: float | None = None) -> HistoryStore:
+        """The history store, waiting at most ``wait_s`` (None: the store's 10 s) to open one
+        that could not be opened yet (:class:`~app.history.store.HistoryError` when it still
+        cannot): see :meth:`_history_now`."""
+        from app.history.store import HistoryBusy, HistoryStore
+
+        if self._history is not None:
+            return self._history
+        if not self._history_lock.acquire(timeout=-1 if wait_s is None else max(wait_s, 0.001)):
+            raise HistoryBusy("the history is being opened by another of Holdtype's own tasks")
+        try:
+            if self._history is None:
+                self._history = HistoryStore(self._paths.history_db, open_wait_s=wait_s)
                 self._problems.clear("history")  # (it could not be opened at the start)
                 if self._history.problem:
                     self._publish(ev.ErrorRaised(self._history.problem, "history"))
             return self._history
+        finally:
+            self._history_lock.release()
+
+    def _history_now(self) -> HistoryStore:
+        """The history store for the output worker: one that could not be opened at the start
+        is tried again with OUTPUT_WAIT_S, not the store's 10 s, under the history's lock:
+        each dictation's entry, the retry of those waiting and the retention opened it with
+        the 10 s wait, and each paste after it waited that long."""
+        from app.history.store import OUTPUT_WAIT_S
+
+        return self._store(OUTPUT_WAIT_S)
 
     @property
     def ready(self) -> bool:
@@ -516,9 +537,9 @@ class Engine:
 
     def _retry_waiting(self) -> float:
         """Have the output worker try to add the dictations history could not take, every
-        RETRY_WAITING_S while some wait (engine thread); how long until the next try. Only on
-        a history that is open: opening one that is not waits the store's 10 s."""
-        if not self._keeper.waiting or self._history is None:
+        RETRY_WAITING_S while some wait (engine thread); how long until the next try. Also
+        while the history could not be opened: the output worker tries to open it briefly."""
+        if not self._keeper.waiting:
             return RETRY_WAITING_S
         left = self._retry_waiting_at - time.monotonic()
         if left <= 0:

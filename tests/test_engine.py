@@ -1430,6 +1430,38 @@ def test_a_history_another_program_holds_at_the_start_costs_only_the_history(
     assert [(r.outcome, r.text) for r in rows] == [(ev.Outcome.PASTED, result.text)], rows
 
 
+def test_a_history_that_could_not_be_opened_is_tried_briefly_on_the_output_worker(holdtype_home: Path):
+    """From a review: with the history held by another program as Holdtype started, each
+    dictation's entry opened it again on the output worker with the store's 10 s wait, so
+    the next paste waited 10 s; and the retry of the dictations waiting for history was put
+    off until it was open. Each try waits about OUTPUT_WAIT_S, and the retry comes."""
+    from app.history.store import HistoryEntry
+
+    eng = Engine(Settings(), enable_hotkeys=False, enable_audio=False)  # (not started: no workers)
+    seen: list[ev.EngineEvent] = []
+    eng.subscribe(seen.append)
+    with _history_held_exclusively():
+        assert eng._history is None  # (as when the start could not open it)
+        writer = Spool(get_paths().spool_dir).open(1)  # one waits, as DictationKeeper leaves it
+        writer.write(np.full(SAMPLE_RATE, 0.1, np.float32))
+        writer.note(entry=HistoryEntry(ev.Outcome.PASTED, text="said before").to_dict(), keep_audio=False)
+        writer.close(keep=True, keep_note=True)
+        started = time.monotonic()
+        kept = eng._keeper._remember(HistoryEntry(ev.Outcome.PASTED, text="said while held"))
+        assert time.monotonic() - started < 5.0  # (it was the store's 10 s)
+        assert kept is None and eng._history is None
+        said = [e.message for e in seen if isinstance(e, ev.ErrorRaised) and e.source == "history"]
+        assert len(said) == 1 and "said while held" in said[0], said
+        assert eng._keeper.waiting
+        eng._retry_waiting_at = 0.0  # (the retry is due)
+        eng._retry_waiting()
+        assert eng._output_jobs.qsize() == 1  # (it was skipped while the history was not open)
+    job = eng._output_jobs.get_nowait()
+    assert job is not None
+    job()  # (the output worker's turn: the other program let go meanwhile)
+    assert eng._history is not None and [e.text for e in eng.history.list()] == ["said before"]
+
+
 def test_paste_again_says_what_it_did(engine, target_window) -> None:  # type: ignore[no-untyped-def]
     """ "Paste again" (the tray's Shift+click, the History page's button) said nothing: not
     when it went in, not when the entry was gone."""

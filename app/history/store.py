@@ -284,7 +284,9 @@ class _Reads:
 
     path: Path
 
-    def _connection(self, wait_s: float | None = None) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+    def _connection(
+        self, wait_s: float | None = None
+    ) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         """The connection to read with; SQLite's errors raised as :class:`HistoryError`.
         ``wait_s``: how long to wait for a lock, where the reads can be told (see the store)."""
         raise NotImplementedError
@@ -413,13 +415,17 @@ class HistoryReader(_Reads):
 class HistoryStore(_Reads):
     """Read and write the history database at ``path`` (default: the user's data folder)."""
 
-    def __init__(self, path: Path | None = None, timeout_s: float = 10.0) -> None:
+    def __init__(
+        self, path: Path | None = None, timeout_s: float = 10.0, open_wait_s: float | None = None
+    ) -> None:
         """Open (creating if needed) the database; ``timeout_s`` is how long a statement waits
-        for another process's lock before :class:`HistoryError`."""
+        for another process's lock before :class:`HistoryError`; ``open_wait_s``, when
+        shorter, how long the opening itself waits (opened where a paste waits for it)."""
         self.path = path or get_paths().history_db
         self.problem: str | None = None
         self.moved_to: Path | None = None
         self._timeout_s = timeout_s
+        self._open_wait_s = timeout_s if open_wait_s is None else min(open_wait_s, timeout_s)
         self._missing: list[str] = []  # columns of a database of before them, not added yet
         self._lock = threading.RLock()
         ensure_dir(self.path.parent, private=True)  # the history's -wal and -shm files go here too
@@ -472,7 +478,7 @@ class HistoryStore(_Reads):
     def _open(self, path: Path | None = None) -> sqlite3.Connection:
         path = path or self.path
         private_file(path)
-        conn = _readable(sqlite3.connect(path, check_same_thread=False, timeout=self._timeout_s))
+        conn = _readable(sqlite3.connect(path, check_same_thread=False, timeout=self._open_wait_s))
         try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
@@ -486,7 +492,8 @@ class HistoryStore(_Reads):
             made = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
             if not {"utterances", "utterances_created"} <= made:
                 conn.executescript(_SCHEMA)
-            self._missing = _add_columns(conn, min(MIGRATE_WAIT_S, self._timeout_s), self._timeout_s)
+            # (it leaves the connection with the store's wait, timeout_s, from here on)
+            self._missing = _add_columns(conn, min(MIGRATE_WAIT_S, self._open_wait_s), self._timeout_s)
         except sqlite3.DatabaseError:
             conn.close()
             raise
