@@ -158,10 +158,17 @@ class WaitingDictations:
     publish: Callable[[EngineEvent], None]
     wait_s: float | None = None  # how long each write waits for another program's lock
     left_here: Collection[str] = ()  # the names of those this session left (the rest: earlier ones)
+    # The names of those added whose spool file could not be deleted: not added again (each
+    # retry added the same dictation once more). Filled in here; kept for the session.
+    done: set[str] = dataclasses.field(default_factory=set)
 
     def waiting(self) -> list[Path]:
-        """The spool files of the dictations that wait, oldest first."""
-        return [path for path in self.spool.leftovers() if _waits_for_history(path)]
+        """The spool files of the dictations that wait, oldest first. Not through
+        :meth:`Spool.leftovers`, whose cleanup is for the start: during a session it could
+        delete the next recording's file as it was made."""
+        return [
+            path for path in self.spool.noted() if path.name not in self.done and _waits_for_history(path)
+        ]
 
     def add(self, say_failure: bool = True) -> str | None:
         """Add the waiting dictations to history, in order, and say which were added; why
@@ -205,9 +212,14 @@ class WaitingDictations:
         try:
             if kept is not None:
                 save_wav(audio, kept)
-        except OSError as exc:  # a full disk: the spool file stays for the next start
-            self.publish(ev.ErrorRaised(f"could not keep {path.name}: {exc}", "recovery"))
-            return None  # (the others are still added)
+        except OSError as exc:  # a full disk: the spool file stays for the next try
+            # It and those after it wait (they went in ahead of it, and the tries stopped).
+            problem = f"could not keep the recording of {path.name}: {exc}"
+            if say:
+                self.publish(ev.ErrorRaised(problem, "recovery"))
+            else:
+                log.info("%s still waits for history: %s", path.name, problem)
+            return problem
         entry = dataclasses.replace(
             entry_from_dict(notes["entry"]),
             id=None,
@@ -224,8 +236,16 @@ class WaitingDictations:
             else:
                 log.info("%s still waits for history: %s", path.name, exc)
             return str(exc)
-        self.spool.discard(path)
         added.append(f"#{entry_id}: {opening(entry.text) or '(no speech)'}")
+        try:
+            self.spool.discard(path)
+        except OSError as exc:  # (a spool folder made read-only): it is in history all the same
+            self.done.add(path.name)
+            message = (
+                f"{path.name} is in history as entry {entry_id} but could not be deleted from "
+                f"the spool ({exc}); unless it is deleted, the next start adds it again"
+            )
+            self.publish(ev.ErrorRaised(message, "recovery"))
         return None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
+import os
 import sqlite3
 import stat
 import threading
@@ -12,9 +13,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from app.events import Outcome
+from app.audio.spool import SAMPLE_RATE, Spool
+from app.config import Settings
+from app.events import EngineEvent, ErrorRaised, Outcome
+from app.history.keeping import DictationKeeper
 from app.history.store import (
     GLANCE_WAIT_S,
     HistoryBusy,
@@ -24,6 +29,7 @@ from app.history.store import (
     HistoryStore,
 )
 from app.paths import get_paths
+from app.recovery import WaitingDictations
 from tests.fixtures.waiting import wait_for
 
 
@@ -511,3 +517,90 @@ def test_words_read_again_for_an_entry_deleted_meanwhile_are_not_said_kept(store
     with pytest.raises(HoldtypeError, match=r"was deleted while it was read again; its new words: new words"):
         keep_reading(store, entry, "new words", "new words", "tiny.en", "raw")
     assert store.count() == 0
+
+
+def _left_waiting(spool: Spool, generation: int, text: str, keep_audio: bool = False, **note: object) -> Path:
+    """A dictation history could not take, left in ``spool`` as DictationKeeper leaves it."""
+    writer = spool.open(generation)
+    writer.write(np.full(SAMPLE_RATE // 10, 0.1, np.float32))
+    assert writer.flush()
+    writer.note(entry=entry(text, created=time.time()).to_dict(), keep_audio=keep_audio, **note)
+    writer.close(keep=True, keep_note=True)
+    time.sleep(0.05)  # (told apart by when they were written)
+    return writer.path
+
+
+def _keeper(store: HistoryStore, tmp_path: Path, events: list[EngineEvent]) -> DictationKeeper:
+    return DictationKeeper(Settings, lambda: store, tmp_path / "audio", events.append, tmp_path / "spool")
+
+
+def test_a_waiting_dictation_whose_spool_file_cannot_be_deleted_is_added_once(
+    store: HistoryStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From a review: a spool folder that would not let the added dictation's file go raised
+    out of the keeper, on the output worker in the middle of the next dictation's keep (no
+    result, the state left "inserting"), and each retry added the same dictation again."""
+    _left_waiting(Spool(tmp_path / "spool"), 1, "said while held")
+
+    def refuse(self: Spool, path: Path) -> None:
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(Spool, "discard", refuse)
+    events: list[EngineEvent] = []
+    keeper = _keeper(store, tmp_path, events)
+    assert keeper.add_waiting() is None
+    assert keeper.add_waiting() is None  # (the retry, or the next dictation's)
+    assert [e.text for e in store.list()] == ["said while held"]
+    said = [e.message for e in events if isinstance(e, ErrorRaised)]
+    assert len(said) == 1 and "could not be deleted from the spool" in said[0], said
+
+
+def test_a_failure_adding_the_waiting_dictations_is_no_failure_of_the_dictation(
+    tmp_path: Path,
+) -> None:
+    """Whatever goes wrong adding the dictations that wait, the keeper says why they still
+    wait rather than raising into the dictation being kept; they wait for the next try."""
+    _left_waiting(Spool(tmp_path / "spool"), 1, "said while held")
+
+    def broken() -> HistoryStore:
+        raise RuntimeError("a bug")
+
+    keeper = DictationKeeper(Settings, broken, tmp_path / "audio", lambda e: None, tmp_path / "spool")
+    problem = keeper.add_waiting()
+    assert problem is not None and "a bug" in problem and keeper.waiting
+
+
+def test_a_waiting_dictation_whose_recording_cannot_be_kept_keeps_its_place(
+    store: HistoryStore, tmp_path: Path
+) -> None:
+    """From a review: one whose recording could not be written (a full disk; here the audio
+    folder is a file) was skipped: the one said after it went in first, and the keeper was
+    told none waited, so the tries stopped. It and those after it wait for the next try."""
+    spool = Spool(tmp_path / "spool")
+    _left_waiting(spool, 1, "said first", keep_audio=True)
+    _left_waiting(spool, 2, "said second")
+    (tmp_path / "audio").write_text("not a folder")
+    waiting = WaitingDictations(spool, tmp_path / "audio", lambda: store, lambda e: None, 0.5)
+    assert waiting.add(say_failure=False) is not None
+    assert store.count() == 0 and len(waiting.waiting()) == 2
+    (tmp_path / "audio").unlink()
+    assert waiting.add() is None
+    rows = sorted(store.list(), key=lambda e: e.id or 0)
+    assert [e.text for e in rows] == ["said first", "said second"]
+    assert rows[0].audio_path and Path(rows[0].audio_path).is_file()
+    assert spool.leftovers() == []
+
+
+def test_adding_the_waiting_dictations_leaves_a_recording_being_made_alone(
+    store: HistoryStore, tmp_path: Path
+) -> None:
+    """From a review: the waiting dictations were found with Spool.leftovers(), whose cleanup
+    deletes a ``.new`` file nobody holds: run during a session, that can be the next
+    recording's between its creation and its lock. They are found from their notes."""
+    spool = Spool(tmp_path / "spool")
+    _left_waiting(spool, 1, "said while held")
+    making = spool.dir / f".utt-20250101-000000-p{os.getpid()}-g2.wav.new"
+    making.write_bytes(b"")  # (created, not locked yet)
+    assert WaitingDictations(spool, tmp_path / "audio", lambda: store, lambda e: None, 0.5).add() is None
+    assert [e.text for e in store.list()] == ["said while held"]
+    assert making.exists()

@@ -111,6 +111,34 @@ def test_a_spool_file_is_locked_before_recovery_can_see_it(tmp_path: Path) -> No
     writer.close(keep=False)
 
 
+@pytest.mark.parametrize("listing", ["leftovers", "noted"])
+def test_a_file_gone_while_the_spool_is_listed_is_left_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, listing: str
+) -> None:
+    """From a review: the spool is now listed during a session (the dictations waiting for
+    history), while a key tap's file is closed and deleted, or a recovered one discarded: one
+    gone between the look at its lock and the look at its time raised FileNotFoundError, on
+    the output worker in the middle of a dictation's keep."""
+    import app.audio.spool as spool_module
+
+    spool = Spool(tmp_path)
+    kept, going = spool.open(generation=1), spool.open(generation=2)
+    for writer in (kept, going):
+        writer.write(_tone(0.2))
+        writer.note(app="editor")
+        writer.close(keep=True, keep_note=True)
+    real_in_use = spool_module._in_use
+
+    def in_use_then_gone(path: Path) -> bool:
+        free = real_in_use(path)
+        if path == going.path:
+            path.unlink()  # (deleted by another thread right after)
+        return free
+
+    monkeypatch.setattr(spool_module, "_in_use", in_use_then_gone)
+    assert getattr(spool, listing)() == [kept.path]
+
+
 def test_a_file_left_between_creation_and_rename_is_cleared(tmp_path: Path) -> None:
     # A crash right after the create left ".utt-….wav.new" (no audio in it) in the folder for good.
     folder = tmp_path / "spool"

@@ -302,12 +302,37 @@ class Spool:
                 with contextlib.suppress(OSError):
                     fresh.unlink()
         found = [p for p in self.dir.glob("utt-*.wav") if _NAME_RE.match(p.name) and not _in_use(p)]
-        return sorted(found, key=lambda p: (p.stat().st_mtime, p.name))
+        return _oldest_first(found)
+
+    def noted(self) -> list[Path]:
+        """The spool files nobody holds that have a note (oldest first), and nothing else
+        done: :meth:`leftovers` deletes a ``.new`` file nobody holds, which, during a session,
+        may be the next recording's between its creation and its lock (see SpoolWriter)."""
+        if not self.dir.is_dir():
+            return []
+        found = []
+        for note in self.dir.glob("utt-*.wav.json"):
+            path = note.with_name(note.name[: -len(".json")])
+            if _NAME_RE.match(path.name) and not _in_use(path):  # (a missing file is "in use")
+                found.append(path)
+        return _oldest_first(found)
 
     def discard(self, path: Path) -> None:
         """Delete a spool file and its note (after it was recovered)."""
         path.unlink(missing_ok=True)
         note_path(path).unlink(missing_ok=True)
+
+
+def _oldest_first(paths: list[Path]) -> list[Path]:
+    """``paths`` by the time they were last written, then by name; one gone meanwhile (a
+    key tap's file closed, a recovered one discarded since it was listed) is left out."""
+    dated = []
+    for path in paths:
+        try:
+            dated.append((path.stat().st_mtime, path.name, path))
+        except FileNotFoundError:
+            continue
+    return [path for _, _, path in sorted(dated, key=lambda item: item[:2])]
 
 
 def _in_use(path: Path) -> bool:

@@ -54,6 +54,7 @@ class DictationKeeper:
         # earlier session's), and after one was left there. Read by the engine thread.
         self._waiting = spool_dir is not None
         self._left_here: set[str] = set()  # the spool files of those this session left there
+        self._done: set[str] = set()  # those added whose spool file could not be deleted
 
     @property
     def waiting(self) -> bool:
@@ -78,8 +79,16 @@ class DictationKeeper:
             self._publish,
             OUTPUT_WAIT_S if wait_s is None else wait_s,
             frozenset(self._left_here),
+            self._done,
         )
-        problem = waiting.add(say_failure)
+        try:
+            problem = waiting.add(say_failure)
+        except Exception as exc:
+            # On the output worker, in the dictation's keep (its result, its return to idle
+            # and its spool's close came after): a bug here cost all that. The dictations
+            # wait on, for the next try.
+            log.exception("could not add the dictations that wait for history")
+            problem = f"could not add the dictations that wait for history ({exc})"
         self._waiting = problem is not None
         return problem
 
