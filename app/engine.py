@@ -457,6 +457,7 @@ class Engine:
         reading of a recording recovered after a crash, said by the recovery's own notice (its
         length is the entry's), whose mode's text takes the place of its transcript."""
         from app.history.again import keep_reading, said_again
+        from app.history.store import OUTPUT_WAIT_S
 
         assert entry.id is not None
         mode = entry.mode or "raw"
@@ -464,8 +465,16 @@ class Engine:
         try:
             if text and mode != "raw":
                 text, reply_key = self._modes.run(mode, text)  # its failure: the reading, with a notice
+            # (not the store's 10 s wait: the next dictation's paste waits for this one)
             kept = keep_reading(
-                self.history, entry, raw, text, self._transcriber_name(), mode, in_place=seconds is None
+                self._history_now(),
+                entry,
+                raw,
+                text,
+                self._transcriber_name(),
+                mode,
+                in_place=seconds is None,
+                wait_s=OUTPUT_WAIT_S,
             )
         except HoldtypeError as exc:
             self._publish(ev.ErrorRaised(f"could not transcribe entry {entry.id} again: {exc}", "history"))

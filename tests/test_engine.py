@@ -1462,6 +1462,33 @@ def test_a_history_that_could_not_be_opened_is_tried_briefly_on_the_output_worke
     assert eng._history is not None and [e.text for e in eng.history.list()] == ["said before"]
 
 
+@pytest.mark.parametrize("text", ["", "what went in"])
+def test_transcribe_again_on_a_held_history_does_not_hold_up_the_output_worker(
+    holdtype_home: Path, text: str
+):
+    """From a review: "Transcribe again" keeps its new words on the output worker, with the
+    store's 10 s wait: behind another program's write lock the next dictation's paste
+    waited that long. It waits OUTPUT_WAIT_S, and says the entry was not read again."""
+    from app.history.store import HistoryEntry
+
+    eng = Engine(Settings(), enable_hotkeys=False, enable_audio=False)  # (not started: no workers)
+    seen: list[ev.EngineEvent] = []
+    eng.subscribe(seen.append)
+    try:
+        kept = eng.history.add(HistoryEntry(ev.Outcome.FAILED, text=text, mode="raw", error="broke"))
+        entry = eng.history.get(kept)
+        assert entry is not None
+        with _history_held(eng):
+            started = time.monotonic()
+            eng._keep_reading(entry, "the new words", "The new words.", 1.0)  # (in place / a new entry)
+            assert time.monotonic() - started < 5.0  # (it was the store's 10 s)
+        said = [e.message for e in seen if isinstance(e, ev.ErrorRaised)]
+        assert len(said) == 1 and said[0].startswith(f"could not transcribe entry {kept} again"), said
+        assert [(e.id, e.text) for e in eng.history.list()] == [(kept, text)]
+    finally:
+        eng.history.close()
+
+
 def test_paste_again_says_what_it_did(engine, target_window) -> None:  # type: ignore[no-untyped-def]
     """ "Paste again" (the tray's Shift+click, the History page's button) said nothing: not
     when it went in, not when the entry was gone."""

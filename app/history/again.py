@@ -40,6 +40,7 @@ def keep_reading(
     mode: str,
     *,
     in_place: bool = False,
+    wait_s: float | None = None,
 ) -> int:
     """Keep the new reading of ``entry``'s recording (``raw``, then ``text`` after the
     vocabulary, rules and ``mode``, by ``model``) and return the id of the entry holding it.
@@ -51,7 +52,8 @@ def keep_reading(
     the history, of the same app and microphone (the recording stays with the first).
     ``in_place``: ``text`` is the entry's own transcript run through its mode (a recording
     recovered after a crash is kept first, then its mode runs), which takes the entry's place.
-    A reading with no words changes nothing: :class:`HoldtypeError`."""
+    A reading with no words changes nothing: :class:`HoldtypeError`. ``wait_s``: how long
+    the write waits for another program's lock (as :meth:`HistoryStore.add`)."""
     assert entry.id is not None
     if not text.strip():
         raise HoldtypeError(f"no words heard in the recording of history entry {entry.id}; it is unchanged")
@@ -67,10 +69,18 @@ def keep_reading(
                 device=entry.device,
                 audio_seconds=entry.audio_seconds,
                 app=entry.app,
-            )
+            ),
+            wait_s,
         )
     if not store.update(
-        entry.id, raw=raw, text=text, model=model, mode=mode, error=None, outcome=Outcome.RECOVERED.value
+        entry.id,
+        wait_s,
+        raw=raw,
+        text=text,
+        model=model,
+        mode=mode,
+        error=None,
+        outcome=Outcome.RECOVERED.value,
     ):
         raise HoldtypeError(f"entry {entry.id} was deleted while it was read again; its new words: {text}")
     return entry.id
