@@ -1091,7 +1091,7 @@ class Engine:
             # kept a silent recording). One the voice detector heard speech in but the model
             # read as nothing is kept, with its recording, for `history retry`.
             spoken = outcome not in (Outcome.EMPTY, Outcome.CANCELLED) or bool(raw) or _speech_in(audio)
-            entry_id = self._keeper.keep(utt, entry, audio, spoken=spoken)
+            entry_id = self._keeper.keep(utt, entry, audio, spoken=spoken, reply_key=reply_key)
             self._keeper.link_reply(entry_id, reply_key)
             if outcome is Outcome.EMPTY and not error and only_silence(audio):
                 self._publish(ev.Notice(silence_notice(self._mic.device_name), "audio"))

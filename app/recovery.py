@@ -237,6 +237,12 @@ class WaitingDictations:
                 log.info("%s still waits for history: %s", path.name, exc)
             return str(exc)
         added.append(f"#{entry_id}: {opening(entry.text) or '(no speech)'}")
+        reply_key = notes.get("reply_key")
+        if isinstance(reply_key, str) and reply_key:  # (deleting the entry deletes its LLM reply)
+            try:
+                self.history().link_reply(entry_id, reply_key, self.wait_s)
+            except HistoryError as exc:  # (the entry is kept; only this tie is lost)
+                log.warning("entry %s is not tied to its LLM reply: %s", entry_id, exc)
         try:
             self.spool.discard(path)
         except OSError as exc:  # (a spool folder made read-only): it is in history all the same

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import json
 import os
 import sqlite3
@@ -604,3 +605,36 @@ def test_adding_the_waiting_dictations_leaves_a_recording_being_made_alone(
     assert WaitingDictations(spool, tmp_path / "audio", lambda: store, lambda e: None, 0.5).add() is None
     assert [e.text for e in store.list()] == ["said while held"]
     assert making.exists()
+
+
+def test_a_dictation_that_waited_for_history_is_tied_to_its_llm_reply(
+    store: HistoryStore, tmp_path: Path
+) -> None:
+    """From a review: a dictation made in an LLM mode while the history was held was added
+    later without its tie to the reply it came from, so deleting the entry left the reply,
+    the dictation's words, in the LLM cache. The reply's key waits with it."""
+    from app.engine_messages import Utterance
+
+    held = True
+
+    def history() -> HistoryStore:
+        if held:
+            raise HistoryBusy("the history database cannot be used (database is locked)")
+        return store
+
+    events: list[EngineEvent] = []
+    keeper = DictationKeeper(Settings, history, tmp_path / "audio", events.append, tmp_path / "spool")
+    writer = Spool(tmp_path / "spool").open(1)
+    audio = np.full(SAMPLE_RATE // 10, 0.1, np.float32)
+    writer.write(audio)
+    assert writer.flush()
+    utt = Utterance(1, "email", time.time(), time.monotonic(), None, writer, audio=audio)
+    said = dataclasses.replace(entry("Dear Sam, the meeting moved."), mode="email")
+    assert keeper.keep(utt, said, audio, reply_key="reply-1") is None  # (left in the spool)
+    held = False
+    assert keeper.add_waiting() is None
+    [added] = store.list()
+    assert added.text == said.text
+    with store._connection() as conn:
+        ties = [tuple(row) for row in conn.execute("SELECT entry_id, cache_key FROM mode_replies")]
+    assert ties == [(added.id, "reply-1")]

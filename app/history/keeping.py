@@ -93,7 +93,13 @@ class DictationKeeper:
         return problem
 
     def keep(
-        self, utt: Utterance, entry: HistoryEntry, audio: np.ndarray, *, spoken: bool = True
+        self,
+        utt: Utterance,
+        entry: HistoryEntry,
+        audio: np.ndarray,
+        *,
+        spoken: bool = True,
+        reply_key: str | None = None,
     ) -> int | None:
         """Keep the dictation ``utt`` as ``entry`` says it ended, with its recording when it
         may be wanted again; return the entry's id (None: not in history, now or yet).
@@ -102,7 +108,9 @@ class DictationKeeper:
         else). The recording is kept with ``audio.keep_audio``, and for an entry that failed,
         was cancelled, or came out empty (for ``history retry``). An empty or cancelled one
         not ``spoken`` (no speech heard in it: a tap of the key, silence) is no dictation:
-        neither it nor its recording is kept.
+        neither it nor its recording is kept. ``reply_key``: the LLM reply its text came from,
+        noted with one left to wait for history, which ties them once it is added (the
+        caller ties it to an entry added now: :meth:`link_reply`).
         """
         settings = self._settings()
         outcome = entry.outcome
@@ -126,7 +134,11 @@ class DictationKeeper:
         if remember:
             later = "it is added to history once history can be written" if spool is not None else None
             entry_id = self._remember(entry, later)
-            if entry_id is None and spool is not None and self._leave_for_next_start(utt, entry, keep):
+            if (
+                entry_id is None
+                and spool is not None
+                and self._leave_for_next_start(utt, entry, keep, reply_key)
+            ):
                 return None
         audio_path = self._keep_audio(utt, audio, keep)
         if entry_id is not None and audio_path != planned:  # kept from memory, or not kept
@@ -173,14 +185,17 @@ class DictationKeeper:
         except HistoryError as exc:
             log.warning("history entry #%d does not name its recording %s: %s", entry_id, audio_path, exc)
 
-    def _leave_for_next_start(self, utt: Utterance, entry: HistoryEntry, keep_audio: bool) -> bool:
-        """Leave the recording's spool file, and a note of what became of it (``entry``), in
-        the spool, where :meth:`add_waiting` (or the next start) adds the entry once history
-        can be written: history could not take it now, and deleting the recording lost the
-        dictation for good. False when that fails too."""
+    def _leave_for_next_start(
+        self, utt: Utterance, entry: HistoryEntry, keep_audio: bool, reply_key: str | None = None
+    ) -> bool:
+        """Leave the recording's spool file, and a note of what became of it (``entry``, and
+        the LLM reply its text came from), in the spool, where :meth:`add_waiting` (or the
+        next start) adds the entry once history can be written: history could not take it
+        now, and deleting the recording lost the dictation for good. False when that fails too."""
         spool = utt.spool
         assert spool is not None
-        spool.note(entry=entry.to_dict(), keep_audio=keep_audio)
+        # (without the reply's key, deleting the entry later left its words in the reply cache)
+        spool.note(entry=entry.to_dict(), keep_audio=keep_audio, reply_key=reply_key)
         try:
             spool.close(keep=True, keep_note=True)
         except OSError:
