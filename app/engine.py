@@ -159,6 +159,7 @@ class Engine:
         # When the engine thread next has the output worker try to add the dictations history
         # could not take (DictationKeeper.add_waiting), while some wait.
         self._retry_waiting_at = time.monotonic() + RETRY_WAITING_S
+        self._retry_queued = threading.Event()  # that try waits on the output worker
         self._retention = retention.Retention(
             lambda: self._settings, self._history_now, self._paths.llm_cache_dir, self._publish
         )
@@ -552,10 +553,19 @@ class Engine:
             return RETRY_WAITING_S
         left = self._retry_waiting_at - time.monotonic()
         if left <= 0:
-            self._output_jobs.put(lambda: self._keeper.add_waiting(RETRY_WAIT_S))
+            # One at a time: behind a slow LLM call or a long "Transcribe again", one was
+            # queued every RETRY_WAITING_S, each run before the next dictation's paste.
+            if not self._retry_queued.is_set():
+                self._retry_queued.set()
+                self._output_jobs.put(self._add_waiting_again)
             self._retry_waiting_at = time.monotonic() + RETRY_WAITING_S
             left = RETRY_WAITING_S
         return left
+
+    def _add_waiting_again(self) -> None:
+        """The retry :meth:`_retry_waiting` queues (output worker)."""
+        self._retry_queued.clear()
+        self._keeper.add_waiting(RETRY_WAIT_S)
 
     def _handle(self, command: object) -> None:
         if isinstance(command, msg.Begin):

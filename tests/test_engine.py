@@ -1489,6 +1489,25 @@ def test_transcribe_again_on_a_held_history_does_not_hold_up_the_output_worker(
         eng.history.close()
 
 
+def test_the_retry_of_the_waiting_dictations_is_queued_once_until_it_runs(holdtype_home: Path):
+    """From a review: behind a slow job on the output worker (an LLM call, a long "Transcribe
+    again"), the engine thread queued another try at the waiting dictations every 10 s, and
+    all of them ran before the next dictation's paste."""
+    eng = Engine(Settings(), enable_hotkeys=False, enable_audio=False)  # (not started: no workers)
+    assert eng._keeper.waiting  # (at the start some may wait)
+    for _ in range(3):  # (three retries due while the worker is busy)
+        eng._retry_waiting_at = 0.0
+        eng._retry_waiting()
+    assert eng._output_jobs.qsize() == 1
+    job = eng._output_jobs.get_nowait()
+    assert job is not None
+    job()  # (none waits: the keeper stops the tries)
+    eng._keeper._waiting = True  # (one left meanwhile)
+    eng._retry_waiting_at = 0.0
+    eng._retry_waiting()
+    assert eng._output_jobs.qsize() == 1  # (queued again once it ran)
+
+
 def test_paste_again_says_what_it_did(engine, target_window) -> None:  # type: ignore[no-untyped-def]
     """ "Paste again" (the tray's Shift+click, the History page's button) said nothing: not
     when it went in, not when the entry was gone."""
