@@ -1099,8 +1099,14 @@ class Engine:
             # A hold with nothing in it (a tap, silence, a key held by mistake) is no dictation:
             # history filled with empty rows, cancelled or not (Esc on a press made by mistake
             # kept a silent recording). One the voice detector heard speech in but the model
-            # read as nothing is kept, with its recording, for `history retry`.
-            spoken = outcome not in (Outcome.EMPTY, Outcome.CANCELLED) or bool(raw) or _speech_in(audio)
+            # read as nothing is kept, with its recording, for `history retry`. With the speech
+            # gate off the user has set the voice detector aside: every one is kept.
+            spoken = (
+                outcome not in (Outcome.EMPTY, Outcome.CANCELLED)
+                or bool(raw)
+                or not self._settings.model.speech_gate
+                or _speech_in(audio)
+            )
             entry_id = self._keeper.keep(utt, entry, audio, spoken=spoken, reply_key=reply_key)
             self._keeper.link_reply(entry_id, reply_key)
             if outcome is Outcome.EMPTY and not error and only_silence(audio):

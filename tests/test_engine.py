@@ -1635,6 +1635,22 @@ def test_a_hold_with_no_speech_leaves_nothing_in_history(x_env, pulse, holdtype_
     assert Spool(get_paths().spool_dir).leftovers() == []
 
 
+def test_with_the_speech_gate_off_an_empty_dictation_is_kept(x_env, holdtype_home: Path):
+    """From a review: with model.speech_gate off (the way around a voice detector that does
+    not suit the user), the detector still decided whether an empty reading was kept, and
+    speech it missed lost its row and recording, with nothing left for `history retry`."""
+    eng = Engine(Settings(model={"speech_gate": False}), enable_hotkeys=False, enable_audio=False)
+    try:
+        seen = _start(eng)
+        eng.dictate_audio(np.zeros(SAMPLE_RATE, np.float32))  # (no speech the detector hears)
+        result = wait_for(lambda: seen.of(ev.UtteranceResult), timeout=60, what="a result")[0]
+    finally:
+        eng.shutdown()
+    assert result.outcome == ev.Outcome.EMPTY and result.history_id is not None, result
+    rows = HistoryStore(get_paths().history_db).list(5)
+    assert [(r.id, r.outcome) for r in rows] == [(result.history_id, ev.Outcome.EMPTY)], rows
+
+
 def test_a_cancelled_hold_with_no_speech_leaves_nothing_in_history(x_env, pulse, speak, holdtype_home: Path):
     """From a review: Esc on a hold with nothing said in it (a press made by mistake, cancelled
     as such) kept an empty "cancelled" row and its silent recording, where the same hold let
