@@ -15,6 +15,7 @@ now (locked by another program, read-only, a full disk) is no damage: it stays w
 
 from __future__ import annotations
 
+import abc
 import builtins
 import contextlib
 import csv
@@ -278,18 +279,18 @@ def export_format(path: Path) -> ExportFormat:
     return "csv" if suffix == ".csv" else "json" if suffix == ".json" else "jsonl"
 
 
-class _Reads:
+class _Reads(abc.ABC):
     """The reads of the history, over the connection :meth:`_connection` lends: the store's
     own, or a :class:`HistoryReader`'s of its own, which waits less for a lock."""
 
     path: Path
 
+    @abc.abstractmethod
     def _connection(
         self, wait_s: float | None = None
     ) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         """The connection to read with; SQLite's errors raised as :class:`HistoryError`.
         ``wait_s``: how long to wait for a lock, where the reads can be told (see the store)."""
-        raise NotImplementedError
 
     def get(self, entry_id: int) -> HistoryEntry | None:
         """Return entry ``entry_id``, or None."""
