@@ -1666,6 +1666,33 @@ def test_a_busy_history_keeps_its_rows_and_is_read_again_once_free(  # type: ign
     assert tab.table.rowCount() == 1 and tab.selected().text == "remember the milk"
 
 
+def test_the_history_page_without_an_engine_makes_no_database_and_waits_a_moment_only(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings
+) -> None:
+    """From a review: without an engine, the page opened a whole store on the Qt thread for
+    the database's path: a missing history was made (an empty database), and one held by
+    another program froze the window the store's 10 s. (REAL hold: another process.)"""
+    import time
+
+    from app.events import Outcome
+    from app.history.store import HistoryEntry, HistoryStore
+    from app.paths import get_paths
+    from app.ui.wording import HISTORY_BUSY
+    from tests.fixtures.holder import sqlite_held_exclusively
+
+    db = get_paths().history_db
+    _window, tab = open_history(qtbot, config_path, write_settings, rows=0)
+    assert tab.message.text().startswith("Nothing dictated yet") and not db.exists()
+    with HistoryStore() as store:
+        store.add(HistoryEntry(outcome=Outcome.PASTED, text="remember the milk"))
+    with sqlite_held_exclusively(db):
+        started = time.monotonic()
+        tab.refresh()
+        assert time.monotonic() - started < 5  # (the store waited 10 s)
+        assert tab.message.text() == HISTORY_BUSY + "."
+    qtbot.waitUntil(lambda: tab.table.rowCount() == 1, timeout=20000)  # (read again, once free)
+
+
 def test_a_shorter_retention_that_deletes_entries_is_asked_first_and_the_wheel_needs_the_focus(  # type: ignore[no-untyped-def]
     qtbot, config_path: Path, write_settings
 ) -> None:

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from app.config import Settings
 from app.errors import HoldtypeError
 from app.history.retention import days_wording, entries_wording
+from app.paths import get_paths
 from app.ui.settings.base import Job, SettingsTab, TabContext, on_delete_key, open_question, section
 from app.ui.settings.widgets import keep_room
 from app.ui.sounds import portaudio_stream
@@ -264,12 +265,14 @@ class HistoryTab(SettingsTab):
 
     def reader(self) -> Any:
         """Reads for this page, which waits on the Qt thread (:class:`HistoryReader`: for a
-        moment only): the engine's, or one of the store this tab opened."""
+        moment only): the engine's, or, when there is none, one of the history's path. Opening
+        a store for its path waited the store's 10 s on a held history, and made a database
+        that was not there."""
         if self.ctx.engine is not None:
             return self.ctx.engine.history_reader
         from app.history.store import HistoryReader
 
-        return HistoryReader(self.store().path)
+        return HistoryReader(get_paths().history_db)
 
     def _on_utterance(self, _event: object) -> None:
         """A new dictation landed, or an entry was transcribed again: show it if the tab is on
@@ -314,8 +317,11 @@ class HistoryTab(SettingsTab):
 
         try:
             reader = self.reader()
-            self._entries = list(reader.search(query, limit=PAGE) if query else reader.list(limit=PAGE))
-            total = reader.count()
+            if not reader.path.exists():  # nothing kept yet (a reader makes no database)
+                self._entries, total = [], 0
+            else:
+                self._entries = list(reader.search(query, limit=PAGE) if query else reader.list(limit=PAGE))
+                total = reader.count()
         except HistoryBusy as exc:  # for a moment: the rows shown (and chosen) stay meanwhile
             self.message.setText(history_unreadable(exc) + ".")
             if self.isVisible() and self._busy_tries < BUSY_RETRIES:
@@ -570,7 +576,8 @@ class HistoryTab(SettingsTab):
         gone: int | None = 0
         if days and (not kept or days < kept):
             try:
-                gone = self.reader().count_past(days)
+                reader = self.reader()
+                gone = reader.count_past(days) if reader.path.exists() else 0  # (none kept yet)
             except HoldtypeError as exc:  # (read for a moment only: asked all the same)
                 log.warning(
                     "could not count the entries a retention of %s deletes: %s", days_wording(days), exc
