@@ -342,6 +342,35 @@ class _Reads(abc.ABC):
             row = conn.execute(f"SELECT COUNT(*) FROM utterances WHERE {condition}", params).fetchone()
         return int(row[0])
 
+    def export(self, path: Path, fmt: ExportFormat | None = None) -> int:
+        """Write every entry (oldest first) to ``path`` as JSON lines, a JSON array or CSV
+        (``fmt``; None: by the file's suffix, see :func:`export_format`).
+
+        The file is mode 0600, also when it was there before with another mode (it is
+        truncated and rewritten: the old mode would have opened the whole history to others).
+        The history is read first: one that cannot be read now leaves a file that was there as
+        it was. Returns the number of entries written. A file in Holdtype's own folders is
+        refused (:func:`app.paths.check_export_target`).
+        """
+        fmt = fmt or export_format(path)
+        entries = self._exported(fmt)
+        with open_export(path) as handle:
+            return _write_export(handle, entries, fmt)
+
+    def export_to(self, handle: IO[str], fmt: ExportFormat) -> int:
+        """Write every entry (oldest first) to the open text stream ``handle`` (standard
+        output, for ``history export -``) as :meth:`export` writes a file; returns how many."""
+        return _write_export(handle, self._exported(fmt), fmt)
+
+    def _exported(self, fmt: ExportFormat) -> builtins.list[dict[str, Any]]:
+        """Every entry (oldest first) as the exports write it (:meth:`HistoryEntry.details`),
+        once ``fmt`` is known to be one of them."""
+        if fmt not in ("jsonl", "json", "csv"):
+            raise ValueError(f"unknown export format {fmt!r} (jsonl, json or csv)")
+        with self._connection() as conn:
+            rows = conn.execute("SELECT * FROM utterances ORDER BY created, id").fetchall()
+        return [_row_to_entry(r).details() for r in rows]
+
     def _past(
         self, retention_days: float, now: float | None, wait_s: float | None = None
     ) -> tuple[str, tuple[Any, ...]]:
@@ -366,6 +395,22 @@ class _Reads(abc.ABC):
             return condition, tuple(params)
         marks = ", ".join("?" for _ in spared)
         return f"{condition} AND id NOT IN ({marks})", (*params, *spared)
+
+
+def _write_export(handle: IO[str], entries: list[dict[str, Any]], fmt: ExportFormat) -> int:
+    """Write ``entries`` (as :meth:`_Reads.export` reads them) to ``handle`` as ``fmt``; how many."""
+    # Line separators escaped as `list --json` has them: a U+2028 in a dictation, written
+    # raw, ended the line for readers that split at every line break (str.splitlines).
+    if fmt == "jsonl":
+        for item in entries:
+            handle.write(json_text(item) + "\n")
+    elif fmt == "json":
+        handle.write(json_text(entries, indent=1) + "\n")
+    else:
+        writer = csv.DictWriter(handle, fieldnames=list(HistoryEntry(Outcome.EMPTY).details()))
+        writer.writeheader()
+        writer.writerows(entries)
+    return len(entries)
 
 
 def _readable(conn: sqlite3.Connection) -> sqlite3.Connection:
@@ -720,37 +765,3 @@ class HistoryStore(_Reads):
         """The SQLite journal mode in use (``wal``)."""
         with self._connection() as conn:
             return str(conn.execute("PRAGMA journal_mode").fetchone()[0])
-
-    def export(self, path: Path, fmt: ExportFormat | None = None) -> int:
-        """Write every entry (oldest first) to ``path`` as JSON lines, a JSON array or CSV
-        (``fmt``; None: by the file's suffix, see :func:`export_format`).
-
-        The file is mode 0600, also when it was there before with another mode (it is
-        truncated and rewritten: the old mode would have opened the whole history to others).
-        Returns the number of entries written. A file in Holdtype's own folders is refused
-        (:func:`app.paths.check_export_target`).
-        """
-        fmt = fmt or export_format(path)
-        with open_export(path) as handle:
-            return self.export_to(handle, fmt)
-
-    def export_to(self, handle: IO[str], fmt: ExportFormat) -> int:
-        """Write every entry (oldest first) to the open text stream ``handle`` (standard
-        output, for ``history export -``) as :meth:`export` writes a file; returns how many."""
-        if fmt not in ("jsonl", "json", "csv"):
-            raise ValueError(f"unknown export format {fmt!r} (jsonl, json or csv)")
-        with self._lock:
-            rows = self._conn.execute("SELECT * FROM utterances ORDER BY created, id").fetchall()
-        entries = [_row_to_entry(r).details() for r in rows]
-        # Line separators escaped as `list --json` has them: a U+2028 in a dictation, written
-        # raw, ended the line for readers that split at every line break (str.splitlines).
-        if fmt == "jsonl":
-            for item in entries:
-                handle.write(json_text(item) + "\n")
-        elif fmt == "json":
-            handle.write(json_text(entries, indent=1) + "\n")
-        else:
-            writer = csv.DictWriter(handle, fieldnames=list(HistoryEntry(Outcome.EMPTY).details()))
-            writer.writeheader()
-            writer.writerows(entries)
-        return len(entries)

@@ -1693,6 +1693,38 @@ def test_the_history_page_without_an_engine_makes_no_database_and_waits_a_moment
     qtbot.waitUntil(lambda: tab.table.rowCount() == 1, timeout=20000)  # (read again, once free)
 
 
+def test_export_of_a_held_history_says_it_is_busy_and_leaves_the_file(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings, tmp_path: Path, monkeypatch
+) -> None:
+    """From a review: Export used the store on the Qt thread with its 10 s wait: a history
+    another program held froze the window, then the failure escaped, the file chosen already
+    emptied. Now it reads first, for a moment only. (REAL hold: another process.)"""
+    import time
+
+    from PySide6.QtWidgets import QFileDialog
+
+    from app.events import Outcome
+    from app.history.store import HistoryEntry, HistoryStore
+    from app.paths import get_paths
+    from app.ui.wording import HISTORY_BUSY
+    from tests.fixtures.holder import sqlite_held_exclusively
+
+    with HistoryStore() as store:
+        store.add(HistoryEntry(outcome=Outcome.PASTED, text="remember the milk"))
+    _window, tab = open_history(qtbot, config_path, write_settings, rows=1)
+    out = tmp_path / "history.csv"
+    out.write_text("kept from before\n")
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *_a, **_k: (str(out), ""))
+    with sqlite_held_exclusively(get_paths().history_db):
+        started = time.monotonic()
+        tab._export_dialog()
+        assert time.monotonic() - started < 5
+        assert tab.message.text() == f"Export failed: {HISTORY_BUSY}."
+    assert out.read_text() == "kept from before\n"
+    tab._export_dialog()
+    assert tab.message.text() == f"Exported 1 entries to {out}." and "remember the milk" in out.read_text()
+
+
 def test_a_shorter_retention_that_deletes_entries_is_asked_first_and_the_wheel_needs_the_focus(  # type: ignore[no-untyped-def]
     qtbot, config_path: Path, write_settings
 ) -> None:

@@ -509,8 +509,10 @@ class HistoryTab(SettingsTab):
         self._update_buttons()
 
     def export_to(self, path: Path) -> int:
-        """Export the whole history to ``path`` (format from the suffix: .csv, .json, .jsonl)."""
-        count = int(self.store().export(path))
+        """Export the whole history to ``path`` (format from the suffix: .csv, .json, .jsonl),
+        read as the page reads it, waiting for a moment only (a write lock held elsewhere holds
+        up no read: :class:`HistoryReader`)."""
+        count = int(self.reader().export(path))
         self.message.setText(f"Exported {count} entries to {path}.")
         return count
 
@@ -519,8 +521,12 @@ class HistoryTab(SettingsTab):
             self, "Export history", "holdtype-history.csv", "CSV (*.csv);;JSON (*.json);;JSON lines (*.jsonl)"
         )
         if name:
+            from app.history.store import HistoryError
+
             try:
                 self.export_to(Path(name))
+            except HistoryError as exc:
+                self.message.setText(f"Export failed: {history_unreadable(exc)}.")
             except (OSError, HoldtypeError) as exc:
                 self.message.setText(f"Export failed: {exc}")
 
