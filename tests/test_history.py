@@ -168,6 +168,26 @@ def test_deleting_an_entry_deletes_the_recording_it_kept(store: HistoryStore, tm
     assert store.get(old) is None and not store.delete(old)
 
 
+def test_deleting_several_entries_deletes_all_or_none(store: HistoryStore, tmp_path: Path) -> None:
+    """The settings window deleted the entries chosen one by one: a history held by another
+    program part of the way through left some deleted, and all were said deleted. (REAL hold:
+    another process.)"""
+    from tests.fixtures.holder import sqlite_writes_held
+
+    wav = tmp_path / "kept.wav"
+    wav.write_bytes(b"RIFF")
+    ids = [store.add(entry("one", audio_path=str(wav))), store.add(entry("two"))]
+    kept = store.add(entry("three"))
+    with sqlite_writes_held(store.path):
+        started = time.monotonic()
+        with pytest.raises(HistoryBusy):
+            store.delete_entries(ids, wait_s=GLANCE_WAIT_S)
+        assert time.monotonic() - started < 5  # (the store's own wait is 10 s)
+    assert store.count() == 3 and wav.exists()  # none of them
+    assert store.delete_entries([*ids, 999]) == 2 and not wav.exists()
+    assert [e.id for e in store.list()] == [kept]
+
+
 def test_export_over_a_readable_file_makes_it_private(store: HistoryStore, tmp_path: Path) -> None:
     # The settings window's Export picks a name the user may have used before (a file made
     # 0644 by another program, or an older export): it held the whole history, readable by all.

@@ -26,7 +26,7 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -718,6 +718,13 @@ class HistoryStore(_Reads):
         """Delete entry ``entry_id``, its kept recording and its LLM replies; returns False when
         there is no such entry."""
         return self._delete_where("id = ?", (entry_id,)) > 0
+
+    def delete_entries(self, entry_ids: Sequence[int], wait_s: float | None = None) -> int:
+        """Delete the entries ``entry_ids`` as :meth:`delete` does, in one transaction: all of
+        them or, the history held (:class:`HistoryBusy`), none; returns how many there were.
+        ``wait_s`` as in :meth:`add` (the settings window's Delete says "busy" soon)."""
+        marks = ", ".join("?" for _ in entry_ids)
+        return self._delete_where(f"id IN ({marks})", tuple(entry_ids), wait_s)
 
     def prune(self, retention_days: float, now: float | None = None, wait_s: float | None = None) -> int:
         """Delete entries older than ``retention_days``, and their kept recordings; returns how

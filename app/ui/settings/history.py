@@ -3,10 +3,12 @@ retention."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 import wave
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +72,9 @@ PAGE = 200
 #: most this many times in a row: it said "try again in a moment", and nothing did.
 BUSY_RETRY_MS = 1000
 BUSY_RETRIES = 10
+#: How long the page's Delete waits for another program's lock on the history (s), on a worker
+#: thread: with the store's 10 s the window froze that long, then said nothing had been done.
+WRITE_WAIT_S = 1.0
 
 
 def play_wav(path: Path, stop: threading.Event | None = None) -> None:
@@ -240,9 +245,9 @@ class HistoryTab(SettingsTab):
         layout.addLayout(buttons)
         layout.addWidget(self.message)
         layout.addLayout(keep)
-        self._store: Any = None
         self._entries: list[Any] = []
         self._job: Job | None = None
+        self._deleting: Job | None = None  # the deletion under way (on a worker thread)
         self._stop_playing: threading.Event | None = None
         self._again: int | None = None  # the entry being transcribed again
         self._pasting: int | None = None  # the entry being pasted again: its outcome is said here
@@ -253,15 +258,18 @@ class HistoryTab(SettingsTab):
         self._update_buttons()
 
     # --- store ----------------------------------------------------------------------------
-    def store(self) -> Any:
-        """The engine's history store, or one opened by this tab when there is no engine."""
+    @contextlib.contextmanager
+    def store(self) -> Iterator[Any]:
+        """The history store, for a write on a worker thread (never on the Qt thread: it waits
+        for another program's lock): the engine's, or, when there is none, one opened for it
+        and closed after."""
         if self.ctx.engine is not None:
-            return self.ctx.engine.history
-        if self._store is None:
-            from app.history.store import HistoryStore
+            yield self.ctx.engine.history
+            return
+        from app.history.store import HistoryStore
 
-            self._store = HistoryStore()
-        return self._store
+        with HistoryStore(get_paths().history_db, timeout_s=WRITE_WAIT_S) as store:
+            yield store
 
     def reader(self) -> Any:
         """Reads for this page, which waits on the Qt thread (:class:`HistoryReader`: for a
@@ -392,7 +400,7 @@ class HistoryTab(SettingsTab):
         has = entry is not None
         words = entry is not None and bool(entry.text or entry.raw)  # (a cancelled entry has none)
         self.copy_button.setEnabled(words)
-        self.delete_button.setEnabled(has)
+        self.delete_button.setEnabled(has and self._deleting is None)
         self.paste_button.setEnabled(words and self.ctx.engine is not None)
         audio = getattr(entry, "audio_path", None) if has else None
         playing = self._job is not None  # the button stops it, whatever is selected
@@ -444,7 +452,7 @@ class HistoryTab(SettingsTab):
         """Ask, then delete the selected entries (and their kept audio): the question is
         :attr:`confirm_delete`, open until answered; Cancel (the default, and Esc) keeps them."""
         ids = [entry.id for entry in self.selected_entries() if entry.id is not None]
-        if not ids:
+        if not ids or self._deleting is not None:  # (the Delete key, while one is under way)
             return
         what = "this entry" if len(ids) == 1 else f"these {len(ids)} entries"
         yes = QMessageBox.StandardButton.Yes
@@ -466,11 +474,38 @@ class HistoryTab(SettingsTab):
         self.confirm_delete = None
 
     def _delete(self, ids: list[int]) -> None:
-        store = self.store()
-        for entry_id in ids:
-            store.delete(entry_id)  # its kept audio too
-        self.message.setText(f"Deleted {len(ids)} entr{'y' if len(ids) == 1 else 'ies'}.")
-        self.refresh()
+        """Delete the entries ``ids`` (and their kept audio) on a worker thread, all or none:
+        :meth:`_deleted` says which. On the Qt thread, a held history froze the window 10 s."""
+        if self._deleting is not None:
+            return
+
+        def work(_progress: Any) -> int | Exception:
+            try:
+                with self.store() as store:
+                    return int(store.delete_entries(ids, wait_s=WRITE_WAIT_S))
+            except (HoldtypeError, OSError) as exc:  # said by _deleted
+                return exc
+
+        job = Job(work)
+        job.signals.done.connect(self._deleted)
+        job.signals.failed.connect(self._deleted)
+        self._deleting = job.start()
+        self.message.setText("Deleting…")
+        self._update_buttons()
+
+    def _deleted(self, result: object) -> None:
+        """The deletion ended: how many entries went (``result`` a count), or why none did
+        (then they stay, and stay selected: Delete again tries again)."""
+        self._deleting = None
+        if isinstance(result, int):
+            self.message.setText(f"Deleted {result} entr{'y' if result == 1 else 'ies'}.")
+            self.refresh()
+            return
+        if isinstance(result, (HoldtypeError, OSError)):
+            self.message.setText(f"Nothing deleted: {history_unreadable(result)}.")
+        else:
+            self.message.setText(f"Nothing deleted: {result}.")
+        self._update_buttons()
 
     def play_selected(self) -> None:
         """Play the kept audio of the selected entry (worker thread); while it plays, the
@@ -643,10 +678,3 @@ class HistoryTab(SettingsTab):
             enabled=self.enabled.isChecked(),
             retention_days=self.retention.value() or None,
         )
-
-    def closeEvent(self, event: Any) -> None:  # Qt override
-        """Close a store this tab opened itself."""
-        if self._store is not None:
-            self._store.close()
-            self._store = None
-        super().closeEvent(event)
