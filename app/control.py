@@ -22,7 +22,6 @@ import logging
 import os
 import secrets
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -31,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from app.errors import HoldtypeError
-from app.paths import ensure_dir, get_paths, private_file
+from app.paths import ensure_dir, get_paths, private_file, runtime_dir
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +71,7 @@ def control_address() -> str:
     path = data / "control.sock"
     if len(os.fsencode(path)) <= MAX_SOCKET_PATH:
         return str(path)
-    base = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
-    return str(Path(base) / f"holdtype-{os.getuid()}" / f"{digest}.sock")
+    return str(runtime_dir() / f"{digest}.sock")
 
 
 def _signature(key: bytes, challenge: bytes) -> bytes:

@@ -13,6 +13,7 @@ import errno
 import os
 import stat
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -224,6 +225,44 @@ def ensure_dir(path: Path, private: bool = False) -> Path:
         return path
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def runtime_dir() -> Path:
+    """This user's folder for Holdtype's run-time files (locks, sockets), shared by all its
+    homes: ``holdtype-<uid>`` in ``XDG_RUNTIME_DIR`` (the session's private folder), else in
+    the temporary folder, which is shared with other users there. Not made here: see
+    :func:`private_runtime_dir`."""
+    base = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
+    if hasattr(os, "getuid"):
+        user = str(os.getuid())
+    else:  # Windows: the temporary folder is the user's own already
+        import getpass
+
+        try:
+            user = getpass.getuser()
+        except (KeyError, OSError):
+            user = "user"
+    return Path(base) / f"holdtype-{user}"
+
+
+def private_runtime_dir() -> Path:
+    """:func:`runtime_dir`, made 0700 if missing, and checked to be the user's own and closed
+    to others: in a shared temporary folder another user could have made it first, to read
+    or block what is put there.
+
+    Raises :class:`app.errors.HoldtypeError` when it is not, and OSError when it cannot be made.
+    """
+    folder = ensure_dir(runtime_dir(), private=True)
+    if not hasattr(os, "getuid"):  # Windows: no owners or modes to check this way
+        return folder
+    info = os.lstat(folder)
+    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+        raise HoldtypeError(f"{folder} is not a folder but a link or a file: not using it")
+    if info.st_uid != os.getuid():
+        raise HoldtypeError(f"{folder} belongs to another user: not using it")
+    if info.st_mode & 0o077:
+        raise HoldtypeError(f"{folder} is open to other users (mode {info.st_mode & 0o777:o}): not using it")
+    return folder
 
 
 def private_file(path: Path) -> Path:
