@@ -440,8 +440,9 @@ def _start_tray(app: QApplication, settings: Settings, config_path: Path | None,
         return 0
     try:
         instance = claim("tray", wait_s=3.0)  # noqa: F841 - held until the process ends
-    except AlreadyRunning as exc:  # a headless loop, which has no window to show...
-        if exc.kind == "tray" and _handed_over():  # ...or a tray still starting: it answers soon
+    except AlreadyRunning as exc:  # a headless loop, which has no window to show, another home's...
+        # ...or a tray of this home still starting: it answers soon (another home's has its own socket)
+        if exc.kind == "tray" and exc.home is None and _handed_over():
             _said_already_running()
             return 0
         log.error("%s", exc)
