@@ -297,3 +297,69 @@ def test_a_tray_that_cannot_start_says_why_in_a_window(display, tmp_path, holdty
         if tray.poll() is None:
             tray.kill()
             tray.communicate()
+
+
+def test_another_home_does_not_start_on_the_same_display(display, tmp_path, holdtype_home) -> None:  # type: ignore[no-untyped-def]
+    """A Holdtype of another HOLDTYPE_HOME on the same desktop heard the same hotkey and pasted
+    every dictation a second time: now both a headless loop and a tray of that home refuse,
+    naming the running one and its home (a tray in a message box, closed with a real key)."""
+    import signal
+
+    from tests.fixtures.waiting import wait_for
+
+    log_path = tmp_path / "first.log"
+    with open(log_path, "w") as log:
+        first = subprocess.Popen(
+            [sys.executable, "-m", "app", "-v", "run"],
+            env=_start_env(display, holdtype_home),
+            cwd=str(_root()),
+            stdout=log,
+            stderr=log,
+        )
+    tray = None
+    try:
+        _wait_for_log(log_path, "ready:", timeout=120, what="the first home's tray to be ready", proc=first)
+        other = _start_env(display, tmp_path / "other-home")
+        other["DISPLAY"] += ".0"  # the same display, named with its screen
+        named = f"the tray app (pid {first.pid}) of the Holdtype home {holdtype_home.resolve()}"
+        headless = subprocess.run(
+            [sys.executable, "-m", "app", "run", "--no-tray"],
+            env=other,
+            cwd=str(_root()),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert headless.returncode == 1 and "Traceback" not in headless.stderr
+        lines = [line for line in headless.stderr.splitlines() if line.strip()]
+        assert len(lines) == 2 and "waiting up to 10 s" in lines[0] and named in lines[0], lines
+        assert (
+            lines[1].startswith("Error:")
+            and named in lines[1]
+            and f"on this desktop ({display.display})" in lines[1]
+        )
+        tray_log = tmp_path / "tray.log"
+        with open(tray_log, "w") as log:
+            tray = subprocess.Popen(
+                [sys.executable, "-m", "app", "run"], env=other, cwd=str(_root()), stdout=log, stderr=log
+            )
+
+        def message_box() -> str:
+            found = display.run("xdotool", "search", "--name", "Holdtype is already running", check=False)
+            return found.stdout.split()[0] if found.stdout.split() else ""
+
+        box = wait_for(
+            message_box, timeout=60, what="the other home's 'already running' message box", interval=0.2
+        )
+        assert named in tray_log.read_text()
+        display.run("xdotool", "windowfocus", "--sync", box)
+        display.run("xdotool", "key", "Return")
+        assert tray.wait(timeout=30) == 1
+        assert first.poll() is None  # the one that was there first keeps running
+        first.send_signal(signal.SIGTERM)
+        assert first.wait(timeout=30) == 0
+    finally:
+        for proc in (first, tray):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait()
