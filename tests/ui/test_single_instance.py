@@ -187,12 +187,43 @@ def test_two_starts_at_once_hand_over_without_a_dialog(display, tmp_path, holdty
             end_process(p, timeout=30)
 
 
-def test_tray_does_not_start_beside_a_headless_loop(display, tmp_path, holdtype_home) -> None:  # type: ignore[no-untyped-def]
-    """Headless first: a second headless loop and a tray both refuse, since each would paste
-    every dictation twice; the tray says so in a message box, closed here with a real key."""
+def _refused_tray(display, env, tmp_path, first, named: str) -> subprocess.Popen[bytes]:  # type: ignore[no-untyped-def]
+    """Start a tray with ``env`` beside the loop ``first``: it shows the "already running" box,
+    naming ``named`` in its log, is closed with a real key and exits 1; ``first`` runs on until
+    it is stopped here. Returns the tray's process."""
     import signal
 
     from tests.fixtures.waiting import wait_for
+
+    tray_log = tmp_path / "tray.log"
+    with open(tray_log, "w") as log:
+        tray = subprocess.Popen(
+            [sys.executable, "-m", "app", "run"], env=env, cwd=str(_root()), stdout=log, stderr=log
+        )
+
+    def message_box() -> str:
+        found = display.run("xdotool", "search", "--name", "Holdtype is already running", check=False)
+        return found.stdout.split()[0] if found.stdout.split() else ""
+
+    try:
+        box = wait_for(message_box, timeout=60, what="the tray's 'already running' message box", interval=0.2)
+        assert named in tray_log.read_text()
+        display.run("xdotool", "windowfocus", "--sync", box)
+        display.run("xdotool", "key", "Return")
+        assert tray.wait(timeout=30) == 1
+    except BaseException:
+        tray.kill()  # (the caller never got it to end)
+        tray.wait()
+        raise
+    assert first.poll() is None  # the loop that was there first keeps running
+    first.send_signal(signal.SIGTERM)
+    assert first.wait(timeout=30) == 0
+    return tray
+
+
+def test_tray_does_not_start_beside_a_headless_loop(display, tmp_path, holdtype_home) -> None:  # type: ignore[no-untyped-def]
+    """Headless first: a second headless loop and a tray both refuse, since each would paste
+    every dictation twice; the tray says so in a message box, closed here with a real key."""
 
     env = _start_env(display, holdtype_home)
     log_path = tmp_path / "headless.log"
@@ -209,24 +240,7 @@ def test_tray_does_not_start_beside_a_headless_loop(display, tmp_path, holdtype_
         # refused in one error line.
         assert len(lines) == 2 and "waiting up to 10 s" in lines[0], lines
         assert lines[1].startswith("Error:") and f"`holdtype run --no-tray` (pid {first.pid})" in lines[1]
-        tray_log = tmp_path / "tray.log"
-        with open(tray_log, "w") as log:
-            tray = subprocess.Popen(
-                [sys.executable, "-m", "app", "run"], env=env, cwd=str(_root()), stdout=log, stderr=log
-            )
-
-        def message_box() -> str:
-            found = display.run("xdotool", "search", "--name", "Holdtype is already running", check=False)
-            return found.stdout.split()[0] if found.stdout.split() else ""
-
-        box = wait_for(message_box, timeout=60, what="the tray's 'already running' message box", interval=0.2)
-        assert f"pid {first.pid}" in tray_log.read_text()
-        display.run("xdotool", "windowfocus", "--sync", box)
-        display.run("xdotool", "key", "Return")
-        assert tray.wait(timeout=30) == 1
-        assert first.poll() is None  # the loop that was there first keeps running
-        first.send_signal(signal.SIGTERM)
-        assert first.wait(timeout=30) == 0
+        tray = _refused_tray(display, env, tmp_path, first, f"pid {first.pid}")
     finally:
         for proc in (first, tray):
             if proc is not None and proc.poll() is None:
@@ -303,9 +317,6 @@ def test_another_home_does_not_start_on_the_same_display(display, tmp_path, hold
     """A Holdtype of another HOLDTYPE_HOME on the same desktop heard the same hotkey and pasted
     every dictation a second time: now both a headless loop and a tray of that home refuse,
     naming the running one and its home (a tray in a message box, closed with a real key)."""
-    import signal
-
-    from tests.fixtures.waiting import wait_for
 
     log_path = tmp_path / "first.log"
     with open(log_path, "w") as log:
@@ -338,26 +349,7 @@ def test_another_home_does_not_start_on_the_same_display(display, tmp_path, hold
             and named in lines[1]
             and f"on this desktop ({display.display})" in lines[1]
         )
-        tray_log = tmp_path / "tray.log"
-        with open(tray_log, "w") as log:
-            tray = subprocess.Popen(
-                [sys.executable, "-m", "app", "run"], env=other, cwd=str(_root()), stdout=log, stderr=log
-            )
-
-        def message_box() -> str:
-            found = display.run("xdotool", "search", "--name", "Holdtype is already running", check=False)
-            return found.stdout.split()[0] if found.stdout.split() else ""
-
-        box = wait_for(
-            message_box, timeout=60, what="the other home's 'already running' message box", interval=0.2
-        )
-        assert named in tray_log.read_text()
-        display.run("xdotool", "windowfocus", "--sync", box)
-        display.run("xdotool", "key", "Return")
-        assert tray.wait(timeout=30) == 1
-        assert first.poll() is None  # the one that was there first keeps running
-        first.send_signal(signal.SIGTERM)
-        assert first.wait(timeout=30) == 0
+        tray = _refused_tray(display, other, tmp_path, first, named)
     finally:
         for proc in (first, tray):
             if proc is not None and proc.poll() is None:
