@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from app.errors import SHOWN_TO_USER, ConfigError
 from app.llm.keys import set_key_hint
 from app.own_keys import api_key_finder, holds_api_key
-from app.paths import ensure_dir, get_paths, lock_within, move_aside, replace_file
+from app.paths import ensure_dir, get_paths, lock_within, move_aside, open_lock_file, replace_file
 from app.textfile import is_hidden, read_text
 from app.toml_salvage import parse_salvaging
 from app.tomledit import update_toml
@@ -784,7 +784,7 @@ def settings_lock(path: Path | None = None, wait_s: float = SETTINGS_LOCK_WAIT_S
         return
     ensure_dir(path.parent)
     lock_path = path.with_name(f"{path.name}.lock")
-    handle = os.fdopen(os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600), "r+", encoding="utf-8")
+    handle = open_lock_file(lock_path)
     try:
         taken = lock_within(handle, wait_s, poll_s=0.01)
         if taken is None:

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import IO
 
 from app.errors import HoldtypeError
-from app.paths import HOME_ENV, ensure_dir, get_paths, lock_within, private_runtime_dir
+from app.paths import HOME_ENV, ensure_dir, get_paths, lock_within, open_lock_file, private_runtime_dir
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ def claim(
     home = _home_name(path)
     path = path or get_paths().data_dir / "instance.lock"
     ensure_dir(path.parent, private=True)  # the data folder: history, log, recordings
-    handle = _open_lock(path)
+    handle = open_lock_file(path)
     taken = lock_within(handle, wait_s, waiting=tell(lambda: AlreadyRunning(*_read_holder(handle)[:2])))
     if taken is None:  # a filesystem without locks (some network mounts): no guard
         log.warning("cannot lock %s; not checking for a second Holdtype", path)
@@ -149,9 +149,7 @@ def held(path: Path | None = None) -> bool:
 def desktops(env: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
     """The desktop sessions a dictation loop started with ``env`` (default: this process's)
     hears keys on and pastes into, as (name for people, lock file name) pairs; none without
-    a display.
-
-    """
+    a display."""
     env = os.environ if env is None else env
     if sys.platform == "darwin":  # one session per user at a time
         return [("this session", "session.lock")]
@@ -221,7 +219,7 @@ def _claim_desktop(
     still guards). Raises :class:`AlreadyRunning`, naming the holder's home when it differs."""
     try:
         path = private_runtime_dir() / name
-        handle = _open_lock(path)
+        handle = open_lock_file(path)
     except (HoldtypeError, OSError) as exc:
         log.warning(
             "cannot lock the desktop %s (%s); not checking for another Holdtype home there", desktop, exc
@@ -252,11 +250,6 @@ def _home_name(path: Path | None) -> str:
         return str(path.parent)
     home = os.environ.get(HOME_ENV)
     return str(Path(home).expanduser().resolve()) if home else str(get_paths().data_dir)
-
-
-def _open_lock(path: Path) -> IO[str]:
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    return os.fdopen(fd, "r+", encoding="utf-8")
 
 
 def _write_holder(handle: IO[str], line: str) -> None:

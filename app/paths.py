@@ -319,6 +319,12 @@ def lock_within(
         time.sleep(poll_s)
 
 
+def open_lock_file(path: Path) -> IO[str]:
+    """The lock file ``path`` opened to read and write (made, mode 0600, if missing), for
+    :func:`lock_within` to lock and its holder to say who it is in."""
+    return os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT, 0o600), "r+", encoding="utf-8")
+
+
 def try_lock(handle: IO[str]) -> None:
     """Lock ``handle``'s file exclusively without waiting; OSError when another process holds
     it (see :func:`lock_held`). The lock goes with the handle: closed, or its process ended."""

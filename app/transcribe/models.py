@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import IO, Any, BinaryIO
 
 from app.errors import ModelError, ModelMissing, short_reason
-from app.paths import ensure_dir, get_paths, lock_within
+from app.paths import ensure_dir, get_paths, lock_within, open_lock_file
 
 log = logging.getLogger(__name__)
 
@@ -285,7 +285,7 @@ def _take_lock(lock_path: Path) -> tuple[IO[str], bool | None]:
     as it let go guards nothing (a third process makes a new one): that file is opened again."""
     tries = 10  # (removed under it ten times over: kept, as good as unguarded)
     while True:
-        handle = os.fdopen(os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600), "r+", encoding="utf-8")
+        handle = open_lock_file(lock_path)
         taken = lock_within(handle, 0)
         tries -= 1
         if not taken or not tries or _same_file(handle, lock_path):
