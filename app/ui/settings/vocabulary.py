@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -423,7 +422,7 @@ class VocabularyTab(SettingsTab):
                 )
             )
         self.rule_problem.setText(
-            "<br>".join(f'<span style="color: {c};">{html.escape(t, quote=False)}</span>' for c, t in said)
+            "<br>".join(f'<span style="color: {c};">{as_html(t)}</span>' for c, t in said)
         )
 
     # --- import / export ------------------------------------------------------------------
