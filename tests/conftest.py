@@ -5,6 +5,7 @@ Real-part fixtures live in ``tests/fixtures/``; each module registers itself bel
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,24 @@ pytest_plugins = [
     "tests.fixtures.llama",
     "tests.fixtures.hub",
 ]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def session_homes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Between tests too, Holdtype and llm point at throwaway folders, not the user's: a thread
+    a test left running (a settings page's model check, say) reads the environment after that
+    test's own folders were put back, and llm makes its folder wherever LLM_USER_PATH says (or
+    ~/.config/io.datasette.llm without it)."""
+    saved = {name: os.environ.get(name) for name in ("HOLDTYPE_HOME", "LLM_USER_PATH")}
+    base = tmp_path_factory.mktemp("between-tests")
+    os.environ["HOLDTYPE_HOME"] = str(base / "holdtype-home")
+    os.environ["LLM_USER_PATH"] = str(base / "llm-user")
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture(autouse=True)
