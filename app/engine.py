@@ -314,11 +314,13 @@ class Engine:
         a full disk) costs the history, not the dictation: Holdtype refused to start (even
         with the history off), where mid-run such a history costs only its write. The user is
         told, and the history is tried again at each use meanwhile: a dictation it cannot
-        take waits in the spool until it can be written (see DictationKeeper.keep)."""
+        take waits in the spool until it can be written (see DictationKeeper.keep). The wait
+        is brief (OUTPUT_WAIT_S): with the store's 10 s wait, on the caller's thread, the tray
+        came up 10 s late under a held history."""
         from app.history.store import HistoryError
 
         try:
-            _ = self.history
+            _ = self._history_now()
         except HistoryError as exc:
             message = (
                 f"history unavailable: {exc}; dictation works, and a dictation history cannot "

@@ -1430,6 +1430,28 @@ def test_a_history_another_program_holds_at_the_start_costs_only_the_history(
     assert [(r.outcome, r.text) for r in rows] == [(ev.Outcome.PASTED, result.text)], rows
 
 
+def test_a_history_held_at_the_start_holds_the_start_up_briefly(holdtype_home: Path):
+    """Engine.start() opened the history with the store's 10 s wait, on the caller's thread
+    (the tray app's Qt thread): under a history another program held, the tray came up 10 s
+    late. The start tries briefly and goes on; the history is tried again at each use."""
+    eng = Engine(Settings(), enable_hotkeys=False, enable_audio=False)
+    seen = Recorder()
+    eng.subscribe(seen)
+    try:
+        with _history_held_exclusively():
+            started = time.monotonic()
+            eng.start()
+            took = time.monotonic() - started
+            said = [e.message for e in seen.of(ev.ErrorRaised) if e.source == "history"]
+        assert took < 6.0, took  # (10 s and more before)
+        assert len(said) == 1 and said[0].startswith("history unavailable"), said
+        assert eng.wait_ready(120)
+        assert eng.history.list(5) == []  # let go: it opens at the next use
+        assert not [p for p in eng.problems if p.startswith("history unavailable")], eng.problems
+    finally:
+        eng.shutdown()
+
+
 def test_a_history_that_could_not_be_opened_is_tried_briefly_on_the_output_worker(holdtype_home: Path):
     """From a review: with the history held by another program as Holdtype started, each
     dictation's entry opened it again on the output worker with the store's 10 s wait, so
