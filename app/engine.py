@@ -959,17 +959,20 @@ class Engine:
     def _recover(self) -> None:
         """Transcribe recordings a crash left in the spool into history (:mod:`app.recovery`)."""
         from app.audio.spool import Spool
+        from app.history.store import OUTPUT_WAIT_S
         from app.recovery import SpoolRecovery
 
         SpoolRecovery(
             self._mic.spool or Spool(self._paths.spool_dir),
             self._paths.audio_dir,
-            lambda: self.history,
+            self._history_now,  # (on the transcription worker: a dictation may wait behind it)
             self._transcribe_batch,
             self._transcriber_name,
             self._publish,
             self._transcribe_jobs.background,
             self._rewrite_recovered,
+            OUTPUT_WAIT_S,
+            lambda: self._output_jobs.put(self._keeper.expect_waiting),
         ).start()
 
     def _rewrite_recovered(self, entry: HistoryEntry, raw: str) -> None:

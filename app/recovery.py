@@ -9,6 +9,8 @@ transcription worker, which gives way to a dictation made meanwhile: three minut
 audio once held a new dictation for 40 s. The mode it was dictated in then runs on the output
 worker, as for ``history retry``, on the entry already in history: a model that fails or hangs
 costs nothing recovered. A file that cannot be read is set aside, never deleted unless empty.
+One whose entry history cannot take (another program holds it) has its entry noted beside it,
+and waits as a dictation does (below).
 
 A dictation that ended while history could not take it (another program held the database) is
 left in the spool with a note of its entry (``DictationKeeper``): :class:`WaitingDictations`
@@ -31,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from app import events as ev
-from app.audio.spool import Spool, read_note, read_spool, save_wav
+from app.audio.spool import Spool, read_note, read_spool, save_wav, write_note
 from app.errors import HoldtypeError
 from app.events import EngineEvent, Outcome
 from app.history.store import HistoryEntry, HistoryError, HistoryStore, entry_from_dict
@@ -57,6 +59,10 @@ class SpoolRecovery:
     # Hand a recovered entry (its text the transcript) and Whisper's words to the entry's mode,
     # which rewrites the entry and says so; None: entries keep the transcript.
     rewrite: Callable[[HistoryEntry, str], None] | None = None
+    wait_s: float | None = None  # how long each write waits for another program's lock
+    # Called when history could not take a recovered entry and it was noted beside its
+    # recording instead, for WaitingDictations to add once history can be written.
+    left_waiting: Callable[[], None] | None = None
 
     def start(self) -> None:
         """Say how many recordings wait, and queue the first one's recovery (a dictation's,
@@ -72,7 +78,7 @@ class SpoolRecovery:
         """Recover ``leftovers[0]``, then queue the rest behind whatever jobs wait meanwhile."""
         path, rest = leftovers[0], leftovers[1:]
         if not self._one(path, recovered, cancel):
-            rest = []  # history cannot be written now: the next start tries again
+            rest = []  # nothing can be written now: the next start tries again
         if rest:
             self.background(functools.partial(self._next, rest, recovered))
         elif recovered:
@@ -87,7 +93,7 @@ class SpoolRecovery:
     def _one(self, path: Path, recovered: list[str], cancel: Callable[[], bool]) -> bool:
         """Transcribe one leftover spool file into history, its audio kept as a whole WAV file
         (the spool's header is as old as its last flush: players read the file short). False
-        when history could not be written."""
+        when history could not take it and its transcript could not be noted beside it."""
         notes = read_note(path)
         if isinstance(notes.get("entry"), dict):  # a dictation's: WaitingDictations adds it
             return True
@@ -133,11 +139,10 @@ class SpoolRecovery:
             added=time.time(),  # (the retention counts from now: see HistoryStore.prune)
         )
         try:
-            entry_id = self.history().add(entry)
-        except HistoryError as exc:  # locked by another program: try again at the next start
+            entry_id = self.history().add(entry, self.wait_s)
+        except HistoryError as exc:  # locked by another program: the entry waits beside it
             kept.unlink(missing_ok=True)
-            self.publish(ev.ErrorRaised(f"could not recover {path.name}: {exc}", "recovery"))
-            return False
+            return self._leave_waiting(path, notes, entry, exc)
         self.spool.discard(path)
         recovered.append(f"#{entry_id}: {opening(text) or '(no speech)'}")  # the audio is kept
         if mode != "raw" and text.strip() and self.rewrite is not None:
@@ -145,6 +150,29 @@ class SpoolRecovery:
             return True
         seconds = len(audio) / SAMPLE_RATE
         self.publish(ev.UtteranceResult(0, entry_id, raw, text, Outcome.RECOVERED, mode, seconds, None))
+        return True
+
+    def _leave_waiting(
+        self, path: Path, notes: dict[str, Any], entry: HistoryEntry, exc: HistoryError
+    ) -> bool:
+        """Note the transcribed ``entry`` beside its recording ``path``, which history could
+        not take (``exc``), so that WaitingDictations adds it as soon as history can be
+        written, during this session; it waited for the next start, and was transcribed again
+        then. False when the note cannot be written either (the next start tries again)."""
+        waiting = dataclasses.replace(entry, audio_path=None).to_dict()
+        try:
+            write_note(path, {**notes, "entry": waiting, "keep_audio": True})
+        except OSError as err:
+            message = f"could not recover {path.name}: {exc} (and could not note its transcript: {err})"
+            self.publish(ev.ErrorRaised(message, "recovery"))
+            return False
+        message = (
+            f"could not add the recovered {path.name} to history yet: {exc}; "
+            "it is added once history can be written"
+        )
+        self.publish(ev.ErrorRaised(message, "recovery"))
+        if self.left_waiting is not None:
+            self.left_waiting()
         return True
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from app import events as ev
-from app.audio.spool import Spool
+from app.audio.spool import Spool, read_note
 from app.config import HotkeySettings, ModelSettings, Settings
 from app.engine import Engine
 from app.history.store import HistoryStore
@@ -232,8 +232,9 @@ def _start_and_recover(settings: Settings | None = None) -> Recorder:
     return seen
 
 
-def test_leftover_spool_is_recovered_into_history(x_env, speak, holdtype_home: Path):
-    # A spool file whose writer is gone (as after kill -9): written, never closed, lock released.
+def _crash_leftover(speak) -> tuple[Spool, Path, np.ndarray]:  # type: ignore[no-untyped-def]
+    """A spool file whose writer is gone (as after kill -9): written, never closed, its lock
+    released; the spool, the file and its audio ("Buy milk and bread on the way home.")."""
     spool = Spool(get_paths().spool_dir)
     writer = spool.open(7)
     audio = load_audio(speak("Buy milk and bread on the way home.", speed=150))
@@ -244,7 +245,12 @@ def test_leftover_spool_is_recovered_into_history(x_env, speak, holdtype_home: P
     with writer.path.open("r+b") as torn:
         torn.seek(40)
         torn.write((2 * (len(audio) - 8000)).to_bytes(4, "little"))
-    ended = writer.path.stat().st_mtime
+    return spool, writer.path, audio
+
+
+def test_leftover_spool_is_recovered_into_history(x_env, speak, holdtype_home: Path):
+    spool, path, audio = _crash_leftover(speak)
+    ended = path.stat().st_mtime
     seen = _start_and_recover()
     notices = [n.message for n in seen.of(ev.Notice) if n.source == "recovery"]
     assert notices[0].startswith("Recovering 1 recording") and "Recovered 1 recording" in notices[1]
@@ -258,6 +264,42 @@ def test_leftover_spool_is_recovered_into_history(x_env, speak, holdtype_home: P
     with wave.open(rows[0].audio_path) as kept:
         assert kept.getnframes() == len(audio)
     assert spool.leftovers() == []
+
+
+def test_a_recovered_recording_history_cannot_take_is_added_once_it_can(x_env, speak, holdtype_home: Path):
+    """A crash's recording transcribed at the start while another program held the history:
+    its transcript was dropped and the recording waited for the next start (transcribed
+    again then), each try holding the transcription worker for the store's 10 s wait. Its
+    entry waits beside it, as a dictation's does, and is added during the session."""
+    spool, path, audio = _crash_leftover(speak)
+    HistoryStore(get_paths().history_db).close()  # (as the user's earlier runs left it)
+    eng = Engine(Settings(), enable_hotkeys=False, enable_audio=False)
+    seen = Recorder()
+    eng.subscribe(seen)
+    try:
+        with sqlite_held_exclusively(get_paths().history_db):
+            eng.start()
+            said = wait_for(
+                lambda: [e for e in seen.of(ev.ErrorRaised) if "could not add the recovered" in e.message],
+                timeout=120,
+                what="the word that the recovered recording waits for history",
+            )
+            assert "added once history can be written" in said[0].message, said
+            assert path.exists() and "milk" in read_note(path)["entry"]["text"].lower()
+        added = wait_for(
+            lambda: [n for n in seen.of(ev.Notice) if n.message.startswith("Recovered 1 recording")],
+            timeout=60,
+            what="the recovered recording's addition to history, without a restart",
+        )
+        rows = eng.history.list(5)
+    finally:
+        eng.shutdown()
+    assert "milk" in added[0].said.lower(), added
+    assert [(r.outcome, r.audio_seconds) for r in rows] == [(ev.Outcome.RECOVERED, len(audio) / 16000)], rows
+    assert "milk" in rows[0].text.lower() and rows[0].audio_path and Path(rows[0].audio_path).exists()
+    assert spool.leftovers() == [] and not path.exists()
+    starts = [n for n in seen.of(ev.Notice) if n.message.startswith("Recovering")]
+    assert len(starts) == 1, starts  # transcribed once
 
 
 def test_a_recovered_recording_goes_through_the_mode_it_was_dictated_in(  # type: ignore[no-untyped-def]

@@ -146,15 +146,9 @@ class SpoolWriter:
             if self._closed:
                 return
             self._notes.update(fields)
-            target = note_path(self._path)
-            fresh = target.with_name(f".{target.name}.new")
             try:
-                fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-                with os.fdopen(fd, "w", encoding="utf-8") as out:
-                    json.dump(self._notes, out)
-                replace_file(fresh, target)
+                write_note(self._path, self._notes)
             except OSError as exc:
-                fresh.unlink(missing_ok=True)
                 log.warning("cannot write the note of %s: %s", self._path.name, exc)
 
     def flush(self, timeout: float = 5.0) -> bool:
@@ -239,6 +233,21 @@ class SpoolWriter:
 def note_path(path: Path) -> Path:
     """The note beside the spool file ``path`` (see the module docstring)."""
     return path.with_name(f"{path.name}.json")
+
+
+def write_note(path: Path, notes: dict[str, Any]) -> None:
+    """Write ``notes`` as the note beside spool file ``path``, whole or not at all (through a
+    temporary file); OSError when it cannot be written."""
+    target = note_path(path)
+    fresh = target.with_name(f".{target.name}.new")
+    try:
+        fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(notes, out)
+        replace_file(fresh, target)
+    except OSError:
+        fresh.unlink(missing_ok=True)
+        raise
 
 
 def read_note(path: Path) -> dict[str, Any]:

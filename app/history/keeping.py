@@ -61,6 +61,12 @@ class DictationKeeper:
         """Whether dictations may wait for history (:meth:`add_waiting` adds them)."""
         return self._waiting
 
+    def expect_waiting(self) -> None:
+        """Entries were left in the spool for history by others (a crash's recording whose
+        entry history could not take): the tries of :meth:`add_waiting` go on until they are
+        added (output worker, as :meth:`add_waiting` is)."""
+        self._waiting = self._spool_dir is not None
+
     def add_waiting(self, wait_s: float | None = None, say_failure: bool = False) -> str | None:
         """Add the dictations that wait in the spool for history, in the order they were said,
         waiting at most ``wait_s`` (default OUTPUT_WAIT_S) for another program's lock (output
