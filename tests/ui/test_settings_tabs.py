@@ -2235,6 +2235,45 @@ def test_modes_tab_tests_the_mode_as_the_editor_shows_it(qtbot, config_path: Pat
     assert tab.result.text().startswith("Cannot test:") and tab.test_button.isEnabled()
 
 
+def test_a_mode_test_waiting_on_its_model_holds_up_no_dictation(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings
+) -> None:
+    """From a review: Test ran the mode under the llm plugin lock, held while the model was
+    asked (up to llm.timeout_s): a dictation's mode, which takes the lock to look its model
+    up, waited for the Test to end, and Esc could not stop it. The runner takes the lock for
+    its lookups only."""
+    import time
+
+    from app.llm.runner import ModeRunner
+    from app.ui.settings.modes import save_user_mode
+    from tests.fixtures.llama import SilentStub, model_entry, write_llm_models
+
+    stub = SilentStub()  # STUB: a hung LLM server (accepts, never answers); none hangs on cue
+    try:
+        write_llm_models([model_entry("slow", stub.api_base)])
+        save_user_mode({"name": "alpha", "system": "s", "template": "{text}", "model": "slow"})
+        settings = Settings(llm={"timeout_s": 30})
+        _window, tab = modes_tab(qtbot, config_path, write_settings, settings, "alpha")
+        tab.sample.setText("tell sam the build is green")
+        tab.test_button.click()
+        assert stub.accepted.wait(30)  # the Test waits on the model
+        started = time.monotonic()
+        said = ModeRunner(settings).run("beta", "ship it on friday", mode=tab_mode(tab, "no-such-model-xyz"))
+        assert time.monotonic() - started < 15.0  # (it waited for the Test's 30 s)
+        assert "unknown llm model 'no-such-model-xyz'" in (said.fallback_reason or ""), said
+        assert not tab.test_button.isEnabled()  # the Test still waits meanwhile
+    finally:
+        stub.close()
+    qtbot.waitUntil(lambda: tab.test_button.isEnabled(), timeout=60000)
+
+
+def tab_mode(tab, model: str):  # type: ignore[no-untyped-def]
+    """The mode the Modes tab's editor shows, named beta and running on ``model``."""
+    from app.llm.modes import Mode
+
+    return Mode.model_validate({**tab.editor_data(), "name": "beta", "model": model})
+
+
 def test_a_mode_put_in_use_without_its_models_key_says_so_at_once(  # type: ignore[no-untyped-def]
     qtbot, config_path: Path, write_settings, monkeypatch, caplog
 ) -> None:

@@ -34,7 +34,6 @@ from app.llm.keys import set_key_hint
 from app.paths import ensure_dir, get_paths, private_file, replace_file
 from app.textfile import read_text
 from app.ui.settings.base import (
-    LLM_LOCK,
     Job,
     SettingsTab,
     TabContext,
@@ -764,8 +763,9 @@ class ModesTab(SettingsTab):
         text = self.sample.text()
 
         def work(_progress: Any) -> Any:
-            with LLM_LOCK:
-                return runner.run(mode.name, text, mode=mode)
+            # (not under LLM_LOCK: the runner takes it for its plugin lookups; held while the
+            # model was asked, it held up every dictation's mode for as long)
+            return runner.run(mode.name, text, mode=mode)
 
         job = Job(work)
         job.signals.done.connect(self._test_done)
