@@ -220,6 +220,25 @@ def test_a_staged_secret_is_hidden_from_the_model_and_the_cache(tmp_path: Path) 
     assert "+DEBUG=1" in diff and 'return f"hi {name}"' in diff  # the rest as it is
 
 
+def test_an_encrypted_file_is_sent_as_a_binary_change_not_decrypted(tmp_path: Path) -> None:
+    """From a review: git diff applies textconv drivers, which git-crypt uses to show its files
+    decrypted; the commit mode sent those plain words to the model and the cache."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], cwd=repo, check=True)
+    decrypt = tmp_path / "decrypt.sh"  # a textconv as git-crypt's: prints the plain text
+    decrypt.write_text("#!/bin/sh\necho 'merger target: ACME Corp, board vote on 12 March'\n")
+    decrypt.chmod(0o755)
+    subprocess.run(["git", "config", "diff.crypt.textconv", str(decrypt)], cwd=repo, check=True)
+    (repo / ".gitattributes").write_text("*.enc diff=crypt\n")
+    (repo / "secrets.enc").write_bytes(bytes(range(256)) * 4)
+    subprocess.run([*git, "add", ".gitattributes", "secrets.enc"], cwd=repo, check=True)
+    diff = staged_diff(repo)
+    assert diff is not None and "secrets.enc" in diff and "*.enc diff=crypt" in diff
+    assert "ACME" not in diff and "Binary files" in diff
+
+
 def test_only_settings_named_for_a_secret_lose_their_values() -> None:
     # "token" and "auth" inside a longer word hid a tokenizer's name and a package's authors,
     # so the model described less of such a change; a secret under any spelling stays hidden.

@@ -431,10 +431,13 @@ def render_prompt(mode: Mode, text: str, diff: str | None = None) -> RenderedPro
 
 
 def staged_diff(cwd: Path | None = None, timeout_s: float = 5.0) -> str | None:
-    """Return ``git diff --staged`` of the repository at ``cwd`` (trimmed), or None if none."""
+    """Return ``git diff --staged`` of the repository at ``cwd`` (trimmed), or None if none.
+
+    Without textconv drivers: git-crypt's shows its files decrypted, which would send the
+    plain text to the model; such a file is a binary change here."""
     try:
         result = subprocess.run(
-            ["git", "diff", "--staged", "--no-color", "--no-ext-diff"],
+            ["git", "diff", "--staged", "--no-color", "--no-ext-diff", "--no-textconv"],
             cwd=cwd,
             capture_output=True,
             text=True,
