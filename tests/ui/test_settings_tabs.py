@@ -2439,6 +2439,32 @@ def test_modes_tab_tests_a_mode_on_the_local_llm(qtbot, local_llm, config_path: 
     assert local_llm.requests == sent  # the cache answered
 
 
+def test_testing_the_commit_mode_sends_no_staged_changes_of_where_holdtype_started(  # type: ignore[no-untyped-def]
+    qtbot, local_llm, config_path: Path, write_settings, tmp_path: Path, monkeypatch
+) -> None:
+    """From a review: Test ran the commit mode with the staged diff of the folder the tray was
+    started in (a private repository, a home folder kept in git), sent to the mode's model;
+    dictation sends one only of the focused window's folder. The Test sends none."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], cwd=repo, check=True)
+    (repo / "plans.py").write_text("def launch_rocket():\n    return 'to mars on tuesday'\n")
+    subprocess.run([*git, "add", "plans.py"], cwd=repo, check=True)
+    monkeypatch.chdir(repo)
+    s = Settings()
+    s.llm.model = local_llm.model_id
+    s.llm.timeout_s = 240.0
+    _window, tab = modes_tab(qtbot, config_path, write_settings, s, "commit")
+    tab.sample.setText("add the launch plans")
+    before = local_llm.requests
+    tab.test_button.click()
+    qtbot.waitUntil(lambda: tab.test_button.isEnabled(), timeout=300000)
+    assert local_llm.requests > before, tab.result.text()
+    sent = json.dumps(local_llm.bodies[before:])
+    assert "add the launch plans" in sent and "launch_rocket" not in sent and "mars" not in sent
+
+
 def test_advanced_tab_runs_doctor_in_a_frozen_bundle(  # type: ignore[no-untyped-def]
     qtbot, config_path: Path, write_settings, tmp_path: Path, monkeypatch
 ) -> None:

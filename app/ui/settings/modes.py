@@ -764,8 +764,10 @@ class ModesTab(SettingsTab):
 
         def work(_progress: Any) -> Any:
             # (not under LLM_LOCK: the runner takes it for its plugin lookups; held while the
-            # model was asked, it held up every dictation's mode for as long)
-            return runner.run(mode.name, text, mode=mode)
+            # model was asked, it held up every dictation's mode for as long). No staged diff:
+            # the runner's folder is wherever Holdtype was started, whose changes are not the
+            # user's to send (dictation sends only those of the focused window's folder).
+            return runner.run(mode.name, text, mode=mode, repo=False)
 
         job = Job(work)
         job.signals.done.connect(self._test_done)
