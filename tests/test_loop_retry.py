@@ -73,6 +73,42 @@ def test_said_twice(text: str, repeated: int) -> None:
     assert said_twice(text) == repeated
 
 
+def test_said_twice_finds_what_comparing_every_run_finds() -> None:
+    """said_twice looks at each size in one pass over the words (see the next test); it finds
+    the longest run said twice in a row that comparing every run with the next finds."""
+    import random
+
+    def by_comparing(words: list[str]) -> int:
+        for size in range(len(words) // 2, 3, -1):
+            if any(words[i : i + size] == words[i + size : i + 2 * size] for i in range(len(words))):
+                return size
+        return 0
+
+    rng = random.Random(7)
+    found = 0
+    for _ in range(3000):
+        words = [rng.choice("ab") + rng.choice("ab") for _ in range(rng.randrange(0, 24))]
+        if rng.random() < 0.5 and len(words) > 4:  # a run said twice, somewhere
+            i, size = rng.randrange(len(words) - 3), rng.randrange(4, 8)
+            words[i:i] = words[i : i + size]
+        expected = by_comparing(words)
+        found += expected > 0
+        assert said_twice(" ".join(words)) == expected, words
+    assert found > 1000  # (the check saw many)
+
+
+def test_said_twice_reads_a_long_reply_in_a_moment() -> None:
+    """From a review: the LLM modes check each reply with said_twice, on the output worker and
+    outside the call's time limit; comparing every run with the next, a reply of 3,000 words
+    took 12 s and one of 6,000 words 85 s before the paste (a cached reply as long)."""
+    import time
+
+    text = " ".join(f"word{i % 997} said{i % 991}" for i in range(3000))  # 6,000 words, no repeat
+    started = time.monotonic()
+    assert said_twice(text) == 0
+    assert time.monotonic() - started < 20.0  # (85 s before)
+
+
 class ScriptedDecodes(WhisperTranscriber):
     """FAKE decoder (named as such): a looping first reading cannot be produced on cue by the
     real model, so the decodes return scripted transcripts and record the repetition penalty

@@ -11,6 +11,8 @@ from __future__ import annotations
 import difflib
 import re
 
+import numpy as np
+
 # A second, not quite verbatim reading of the utterance (see repeat_start): more words than
 # this per second of audio (fast speech is about 4), an ending of at least this many words
 # restarting the opening, and this share of its words the opening's.
@@ -187,8 +189,25 @@ def said_twice(text: str) -> int:
     verbatim. (A repeat at the very end is :func:`repeat_start`'s.)
     """
     words = words_of(text)
-    sizes = range(len(words) // 2, TWICE_MIN_WORDS - 1, -1)
-    return next((size for size in sizes if _in_a_row(words, size, 2)), 0)
+    if len(words) < 2 * TWICE_MIN_WORDS:
+        return 0
+    index: dict[str, int] = {}
+    ids = np.array([index.setdefault(word, len(index)) for word in words])
+    # A run of ``size`` at i followed by itself is ``size`` words in a row each equal to the
+    # word ``size`` after it: one pass per size (comparing the runs themselves, a long LLM
+    # reply of 3,000 words took 12 s and 6,000 words 85 s).
+    for size in range(len(words) // 2, TWICE_MIN_WORDS - 1, -1):
+        same = ids[:-size] == ids[size:]
+        if int(same.sum()) >= size and _longest_run(same) >= size:
+            return size
+    return 0
+
+
+def _longest_run(flags: np.ndarray) -> int:
+    """The length of the longest run of True in ``flags``."""
+    edges = np.diff(np.concatenate(([0], flags.astype(np.int8), [0])))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    return int((ends - starts).max()) if len(starts) else 0
 
 
 def _in_a_row(words: list[str], size: int, times: int) -> bool:
