@@ -82,6 +82,10 @@ def test_near_misses_become_terms(vocab: Vocabulary, heard: str, expected: str) 
         "",
         "   ",
         "Numbers like 3.14 and 42 stay.",
+        # A letter of another alphabet alone (a symbol, a Russian word): a KeyError that
+        # failed every LLM mode's reply check and `rules test` with a traceback.
+        "The value of π is small, and σ too.",
+        "я в офисе",
     ],
 )
 def test_ordinary_text_is_left_alone(vocab: Vocabulary, text: str) -> None:

@@ -321,7 +321,7 @@ def _tokens(text: str) -> list[_Token]:
         letters = letters_of(word)
         spoken = spell_out(word) if _is_acronym_token(word) else word.lower()
         if len(letters) == 1 and letters.isalpha() and letters not in {"a", "i"}:
-            spoken = LETTER_NAMES[letters]
+            spoken = LETTER_NAMES.get(letters, spoken)  # (a letter of another alphabet: "π", "я")
         at = m.start()
         clitic = letters in _CLITICS and at >= 2 and text[at - 1] in "'’" and text[at - 2].isalpha()
         tokens.append(_Token(word, at, m.end(), letters, spoken, clitic))
