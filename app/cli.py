@@ -75,6 +75,7 @@ class LazyGroup(click.Group):
     def invoke(self, ctx: click.Context) -> object:
         """Run the subcommand, turning user-facing errors into one clean line."""
         _check_arguments(sys.argv[1:])
+        _check_stdout(sys.argv[1:])
         try:
             result = super().invoke(ctx)
             if sys.stdout is not None:  # what is still buffered fails here, not at exit
@@ -100,6 +101,23 @@ class LazyGroup(click.Group):
 # name a file, anywhere: a name in another encoding is the file system's, taken back as it was.
 _PATH_COMMANDS = frozenset({"transcribe", "eval", "bench"})
 _PATH_OPTIONS = frozenset({"--file", "--json-out", "--vocab-file", "--clips"})
+
+
+# Commands that run without standard output (the tray, a desktop shortcut's `dictate toggle`):
+# the others print what they were run for.
+_NO_OUTPUT_NEEDED = frozenset({"run", "dictate", *INTERNAL})
+
+
+def _check_stdout(args: list[str]) -> None:
+    """Refuse to run a command whose output is its result when standard output is closed
+    (``>&-``): Python has no stdout then, and the command either ended in a traceback
+    (``transcribe``) or printed into nothing and exited 0, so a script could not tell."""
+    command = next((arg for arg in args if not arg.startswith("-")), None)
+    if sys.stdout is None and command is not None and command not in _NO_OUTPUT_NEEDED:
+        raise click.ClickException(
+            "standard output is closed, so the output would be lost; "
+            "redirect it to a file instead (> FILE, or > /dev/null)"
+        )
 
 
 def _check_arguments(args: list[str]) -> None:

@@ -38,3 +38,37 @@ def test_json_on_such_a_stream_escapes_what_it_cannot_encode() -> None:
     )
     assert listed.returncode == 0, listed.stderr
     assert json.loads(listed.stdout.decode("cp1252"))["terms"] == ["Zürich名前"]  # no "?" for a letter
+
+
+def test_a_command_run_with_standard_output_closed_says_so(speak) -> None:  # type: ignore[no-untyped-def]
+    """From a review: `holdtype transcribe FILE >&-` ended in a traceback (Python has no stdout
+    then), and `vocab list >&-` printed into nothing and exited 0, so a script could not tell.
+    Each says so in one line and exits 1; the tray and `dictate` (desktop shortcuts) still run."""
+    clip = speak("Hello there.")
+    for args in (["transcribe", str(clip)], ["vocab", "list"], ["history", "export", "-"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "app", *args],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            timeout=120,
+            pass_fds=(),
+            close_fds=True,
+            preexec_fn=lambda: os.close(1),
+        )
+        assert done.returncode == 1 and "Traceback" not in done.stderr, (args, done.stderr)
+        assert done.stderr.strip() == (
+            "Error: standard output is closed, so the output would be lost; "
+            "redirect it to a file instead (> FILE, or > /dev/null)"
+        ), args
+    status = subprocess.run(
+        [sys.executable, "-m", "app", "dictate", "status"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        preexec_fn=lambda: os.close(1),
+    )
+    assert "standard output is closed" not in status.stderr, status.stderr
