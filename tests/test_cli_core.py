@@ -106,6 +106,57 @@ def test_transcribe_a_missing_file_among_several_keeps_the_others(speak, tmp_pat
     assert row["path"] == str(missing) and row["text"] == "" and "no such file" in row["error"]
 
 
+def test_a_file_one_may_not_read_among_several_keeps_the_others(speak, tmp_path: Path) -> None:
+    """From a review: a file without read permission stopped the whole run with click's usage
+    text (exit 2), and one in a folder one may not enter with "Error: Permission denied" after
+    the files before it; each is one failed line like a missing file, the others are read."""
+
+    a = speak("The cat sat on the mat.", speed=150)
+    locked = tmp_path / "locked.wav"
+    shutil.copy(a, locked)
+    locked.chmod(0)
+    closed = tmp_path / "closed"
+    closed.mkdir()
+    shutil.copy(a, closed / "inside.wav")
+    closed.chmod(0)
+    # As root, permissions bind only without the capabilities that override them.
+    drop = ["-dac_override", "-dac_read_search"]
+    prefix = (
+        ["setpriv", f"--inh-caps={','.join(drop)}", f"--bounding-set={','.join(drop)}"]
+        if os.geteuid() == 0
+        else []
+    )
+    try:
+        done = subprocess.run(
+            [
+                *prefix,
+                sys.executable,
+                "-m",
+                "app",
+                "transcribe",
+                "--json",
+                str(locked),
+                str(closed / "inside.wav"),
+                str(a),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=300,
+        )
+    finally:
+        closed.chmod(0o700)
+    assert done.returncode == 1 and "2 of 3 files" in done.stderr, done.stderr
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [row.get("error") for row in rows[:2]] == [
+        f"cannot read {locked}: Permission denied",
+        f"cannot read {closed / 'inside.wav'}: Permission denied",
+    ], rows
+    assert "mat" in rows[2]["text"].lower()
+    empty = holdtype("transcribe", str(a), "")  # (it read ". is a folder")
+    assert empty.returncode == 2 and "an empty file name was given" in empty.stderr
+
+
 def test_transcribe_with_an_empty_model_name_is_an_error(speak) -> None:
     # --model "" used the configured model, silently.
     result = holdtype("transcribe", "--model", "", str(speak("Please close the door.", speed=150)))

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path())
+# (not click's readable check: a file the user may not read is that file's failure, not the batch's)
+@click.argument("files", nargs=-1, required=True, type=click.Path(readable=False))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line per file.")
 @click.option("--model", "model_name", help="Model name or folder (default: the configured one).")
 @click.option("--no-rules", is_flag=True, help="Raw Whisper output: no vocabulary or rules.")
@@ -53,6 +54,8 @@ def transcribe(
     """
     from app.transcribe.batch import STDIN, FileTranscriber
 
+    if "" in files:  # (Path("") is the current folder: it read ". is a folder")
+        raise click.UsageError("an empty file name was given (a shell variable that is not set?)")
     # "-" alone is standard input; a file named "-" given as "./-" (which Path makes "-") is read.
     paths = tuple(STDIN if name == "-" else _file_path(name) for name in files)
     config = with_model(settings(), model_name)

@@ -21,12 +21,18 @@ CUT_SHORT_S = 0.5
 def load_audio(path: str | Path) -> np.ndarray:
     """Decode any audio file PyAV/ffmpeg reads into 16 kHz mono float32."""
     path = Path(path)
-    if not path.exists():
-        raise AudioError(f"no such file: {path}")
-    if path.is_dir():
-        raise AudioError(f"{path} is a folder, not an audio file")
-    if path.is_file() and path.stat().st_size == 0:  # a pipe, as <(sox ...) gives, has no size
-        raise AudioError(f"cannot read audio from {path}: the file is empty")
+    try:
+        if not path.exists():
+            raise AudioError(f"no such file: {path}")
+        if path.is_dir():
+            raise AudioError(f"{path} is a folder, not an audio file")
+        if path.is_file() and path.stat().st_size == 0:  # a pipe, as <(sox ...) gives, has no size
+            raise AudioError(f"cannot read audio from {path}: the file is empty")
+        if path.is_file():  # (not a pipe: opened and closed, its writer would lose its reader)
+            with path.open("rb"):  # PyAV says less of a file it may not open
+                pass
+    except OSError as exc:  # a file, or a folder on its path, the user may not read
+        raise AudioError(f"cannot read {path}: {exc.strerror or exc}") from None
     return _decode(str(path), str(path))
 
 
