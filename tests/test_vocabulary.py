@@ -510,6 +510,24 @@ def test_the_longest_reading_of_a_term_wins() -> None:
     assert vocab.correct("it runs on git hub actions") == "it runs on GitHub Actions"
 
 
+def test_a_terms_words_with_other_words_between_them_are_those_words() -> None:
+    """From a review: "I am hugging my face pillow." became "I am Hugging Face pillow.": the
+    run took the term and lost the word between its words, which Whisper heard."""
+    vocab = Vocabulary(["Hugging Face", "Talk Python To Me", "R&D"])
+    assert vocab.correct("I am hugging my face pillow.") == "I am hugging my face pillow."
+    assert vocab.correct("stop hugging the face") == "stop hugging the face"
+    assert vocab.correct("the hugging face hub") == "the Hugging Face hub"
+    assert vocab.correct("on talk python to me") == "on Talk Python To Me"
+
+
+def test_a_term_with_a_part_no_word_says_is_not_written_twice() -> None:
+    """From a review: with the term "👍 emoji", "I like the 👍 emoji" became "I like the 👍 👍
+    emoji": "emoji" was made the whole term, before the 👍 already written."""
+    vocab = Vocabulary(["👍 emoji"])
+    assert vocab.correct("I like the 👍 emoji") == "I like the 👍 emoji"
+    assert vocab.correct("I like the 👍 Emoji a lot") == "I like the 👍 emoji a lot"
+
+
 def test_a_version_is_read_with_point() -> None:
     vocab = Vocabulary(["Python 3.12", "Claude 3.5 Sonnet"])
     assert vocab.correct("install python three point twelve") == "install Python 3.12"

@@ -599,6 +599,8 @@ class Vocabulary:
             return 0.0  # "I sort" is not isort, "in it" not init; "my sequel" is MySQL
         if probe.contraction and not term.apostrophe:
             return 0.0  # "let's build" is not esbuild
+        if _reading_with_words_between(probe, term):
+            return 0.0  # "hugging my face" is no Hugging Face: made the term, "my" was lost
         if _phrase(probe, term):
             return 0.0  # "I told you, v" is no uv; "use the state", "use of state" no useState
         if probe.letters == term.letters:
@@ -1004,11 +1006,59 @@ class Vocabulary:
             m.term = self._pick_case(
                 self._by_letters[m.term.letters], _written(text, tokens[m.start : m.stop])
             )
+            start, end = _whole_term_around(out, start, end, m.term.text)
             fixed = m.term.text + _word_ending(letters_of(out[start:end]), m.term)
             if out[start:end] != fixed:
                 log.debug("vocabulary: %r -> %r (%.2f)", out[start:end], fixed, m.score)
                 out = out[:start] + fixed + out[end:]
         return out
+
+
+def _reading_with_words_between(probe: _Probe, term: _Term) -> bool:
+    """Whether the run ``probe`` says each word of one of ``term``'s readings of several
+    words, in order, from its first to its last, with other words between them: words
+    Whisper heard, which the term would drop ("hugging my face", "hugging the face" of
+    Hugging Face).
+
+    >>> vocab = Vocabulary(["Hugging Face"])
+    >>> vocab.correct("I am hugging my face pillow."), vocab.correct("the hugging face model")
+    ('I am hugging my face pillow.', 'the Hugging Face model')
+    """
+    for said in probe.words:
+        for reading in term.readings:
+            if len(said) > len(reading) >= 2 and (said[0], said[-1]) == (reading[0], reading[-1]):
+                rest = iter(said)
+                if not all(word in rest for word in reading):  # (in order: the iterator moves on)
+                    continue
+                between = set(said) - set(reading)
+                if between - _SAID_MARKS:  # ("python three point twelve" is Python 3.12)
+                    return True
+    return False
+
+
+# Words said for the marks inside names and versions ("three point twelve", "R and D").
+_SAID_MARKS = frozenset(
+    {"point", "dot", "dash", "hyphen", "slash", "underscore", "plus", "sharp", "and", "n", "at", "colon"}
+)
+
+
+def _whole_term_around(text: str, start: int, end: int, term: str) -> tuple[int, int]:
+    """The span of ``text`` to replace by ``term`` for a match at ``start:end``: the term
+    itself where it is written around the match already, as a term with a part no word makes
+    ("👍 emoji", matched by "emoji") is, else the match. Replacing only the match wrote that
+    part twice ("I like the 👍 👍 emoji").
+
+    >>> _whole_term_around("I like the 👍 emoji", 13, 18, "👍 emoji")
+    (11, 18)
+    >>> _whole_term_around("new emoji", 4, 9, "👍 emoji")
+    (4, 9)
+    """
+    folded = term.casefold()
+    for low in range(max(0, end - len(term)), start + 1):
+        high = low + len(term)
+        if high >= end and text[low:high].casefold() == folded:
+            return low, high
+    return start, end
 
 
 def _stops_short(tokens: list[_Token], probe: _Probe, term: _Term) -> bool:
