@@ -22,15 +22,19 @@ FIRST = "The first part of the recording talks about the weather in the mountain
 SECOND = "After a long pause the speaker describes a garden full of tomatoes and roses."
 
 
-def skips_speech(whole_samples: int, first_s: float, speech_gate: bool = True) -> ScriptedWhole:
+def skips_speech(
+    whole_samples: int, first_s: float, speech_gate: bool = True, pause_s: float = 25
+) -> ScriptedWhole:
     """FAKE reading of the whole recording (named as such): Whisper skips speech between
     windows only on some long recordings and some CPUs, not on cue. The whole recording's
-    reading is scripted to hold the first sentence and a stray "You" in the silence, and to
-    skip the second sentence; the voice detector and every other decode are the real ones."""
+    reading is scripted to hold the first sentence and a stray "You" in the pause after it
+    (``pause_s`` long), and to skip the rest; the voice detector and every other decode are
+    the real ones."""
 
     def reading(duration: float) -> Transcript:
         segments = (f" {FIRST}", " You")
-        times = ((0.0, first_s), (first_s + 10.0, first_s + 12.0))
+        stray = first_s + min(10.0, pause_s / 4)
+        times = ((0.0, first_s), (stray, stray + min(2.0, pause_s / 2)))
         return Transcript(f"{FIRST} You", duration, "en", segments=segments, times=times)
 
     return ScriptedWhole(whole_samples, reading, ModelSettings(speech_gate=speech_gate))
@@ -38,10 +42,11 @@ def skips_speech(whole_samples: int, first_s: float, speech_gate: bool = True) -
 
 def test_skipped_speech_is_read_again_and_a_stray_word_dropped(speak) -> None:  # type: ignore[no-untyped-def]
     first, second = load_audio(speak(FIRST)), load_audio(speak(SECOND))
-    pause = np.zeros(25 * SAMPLE_RATE, np.float32)
-    audio = np.concatenate([first, pause, second])
+    # Pauses too short to be cut out before the reading (see app.transcribe.squeeze)
+    pause = np.zeros(4 * SAMPLE_RATE, np.float32)
+    audio = np.concatenate([first, pause, second, pause, first, pause, second])
     assert len(audio) / SAMPLE_RATE > LONG_FORM_S
-    transcriber = skips_speech(len(audio), len(first) / SAMPLE_RATE)
+    transcriber = skips_speech(len(audio), len(first) / SAMPLE_RATE, pause_s=4)
     result = transcriber.transcribe(audio, DecodeOptions())
     words = words_of(result.text)
     assert result.text.startswith(FIRST), result.text
@@ -69,3 +74,23 @@ def test_with_the_speech_gate_off_no_segment_is_dropped(speak) -> None:  # type:
     result = transcriber.transcribe(audio, DecodeOptions())
     assert "you" in words_of(result.text), result.text
     assert "garden" in words_of(result.text), result.text  # skipped speech is still read again
+
+
+def test_long_stretches_without_speech_are_cut_out_before_the_reading(
+    speak, whisper: WhisperTranscriber
+) -> None:  # type: ignore[no-untyped-def]
+    """From a review: speech, two minutes of silence, speech was read as five copies of the
+    sentence (each 30 s window of silence read with the last words as context), and a memo
+    starting with 35 s of room noise as "........". The voice detector's long silences are cut
+    down before the reading."""
+    said = load_audio(speak(SECOND))
+    silence = np.zeros(120 * SAMPLE_RATE, np.float32)
+    audio = np.concatenate([said, silence, said])
+    result = whisper.transcribe(audio, DecodeOptions())
+    words = words_of(result.text)
+    assert words.count("garden") == 2 and words.count("tomatoes") == 2, result.text
+    assert result.duration == pytest.approx(len(audio) / SAMPLE_RATE)
+    rng = np.random.default_rng(2)  # faint room noise, then the sentence
+    noise = (0.003 * rng.standard_normal(35 * SAMPLE_RATE)).astype(np.float32)
+    result = whisper.transcribe(np.concatenate([noise, said]), DecodeOptions())
+    assert {"garden", "tomatoes"} <= set(words_of(result.text)), result.text

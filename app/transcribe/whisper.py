@@ -39,6 +39,7 @@ from app.transcribe.glitches import (
     words_of,
 )
 from app.transcribe.native_cache import bound_native_caches
+from app.transcribe.squeeze import Squeezed, squeeze
 from app.transcribe.tokens import PROMPT_MAX_TOKENS, TEXT_TOKENS, WINDOW_TOKENS, fit_prompt
 
 log = logging.getLogger(__name__)
@@ -203,6 +204,19 @@ def _no_speech(duration: float, options: DecodeOptions, started: float) -> Trans
     """The empty reading of audio the voice detector hears no speech in."""
     log.debug("no speech in %.1f s of audio; not decoded", duration)
     return Transcript("", duration, options.language, (), (time.perf_counter() - started) * 1000)
+
+
+def _put_back(transcript: Transcript, squeezed: Squeezed, duration: float, started: float) -> Transcript:
+    """``transcript`` of ``squeezed``'s audio as the reading of the whole recording (of
+    ``duration`` seconds, decoded from ``started``): its words and segments at their times."""
+    at = squeezed.original_time
+    return replace(
+        transcript,
+        duration=duration,
+        words=tuple(replace(w, start=at(w.start), end=at(w.end)) for w in transcript.words),
+        times=tuple((at(start), at(end)) for start, end in transcript.times),
+        elapsed_ms=(time.perf_counter() - started) * 1000,
+    )
 
 
 def _trim_repeat(transcript: Transcript) -> Transcript:
@@ -623,6 +637,12 @@ class WhisperTranscriber:
                 # Noise, a breath, a key held by mistake: Whisper would invent words. (Longer
                 # audio is checked below, or piece by piece through this same check.)
                 return _no_speech(duration, options, started)
+        if self.settings.speech_gate and duration > LONG_FORM_S:
+            # Long stretches no one speaks in, cut down first (see app.transcribe.squeeze).
+            squeezed = squeeze(audio, vad.speech_spans(audio))
+            if squeezed is not None:
+                inner = self._transcribe(squeezed.audio, options, read_on)
+                return _put_back(inner, squeezed, duration, started)
         options = replace(options, beam_size=beam_for(duration, options.beam_size))
         if _prompted(options) and duration > PIECE_MAX_S:
             return self._transcribe_pieces(audio, options, started)
