@@ -547,7 +547,8 @@ def salvage(raw: dict[str, Any]) -> tuple[Settings, list[str] | None]:
         try:
             return Settings.model_validate(data), dropped
         except ValidationError as exc:
-            where = _drop(data, exc.errors()[0]["loc"])
+            loc = exc.errors()[0]["loc"]
+            where = _drop_one_item(data, loc) or _drop(data, loc)
             if not where:
                 break
             *outer, last = where
@@ -557,6 +558,49 @@ def salvage(raw: dict[str, Any]) -> tuple[Settings, list[str] | None]:
                 shifts[key] = shifts.get(key, 0) + 1
             dropped.append(".".join(str(part) for part in where))
     return Settings(), None
+
+
+def _drop_one_item(data: dict[str, Any], loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    """For a check of a whole table (``loc``: "hotkey", "hotkey.mode_keys"), remove the one
+    entry of it whose removal passes the check, if there is one, and return where it was
+    (empty: none does). One mode key bound to the dictation key, or one unknown key name,
+    cost the whole [hotkey] table (the user's hotkey became Caps Lock) or every mode key.
+    An entry of an inner table goes before a setting, the later settings before the earlier
+    (the key itself is the first: a cancel key equal to it is the one that goes)."""
+    table = _table_at(data, loc)
+    if not loc or table is None:
+        return ()
+    inner = [(key, item) for key, value in table.items() if isinstance(value, dict) for item in value]
+    entries: list[tuple[str, ...]] = [*reversed(inner), *((key,) for key in reversed(list(table)))]
+    for entry in entries:
+        trial = copy.deepcopy(data)
+        _remove(trial, loc, entry)
+        try:
+            Settings.model_validate(trial)
+        except ValidationError as exc:
+            if any(tuple(err["loc"][: len(loc)]) == loc for err in exc.errors()):
+                continue  # (the table is still wrong without it)
+        _remove(data, loc, entry)
+        return (*loc, *entry)
+    return ()
+
+
+def _remove(data: dict[str, Any], loc: tuple[int | str, ...], entry: tuple[str, ...]) -> None:
+    """Delete ``entry`` (a key, or a key and the key of an item of its table) of the table
+    of ``data`` at ``loc``."""
+    table = _table_at(data, (*loc, *entry[:-1]))
+    assert table is not None
+    del table[entry[-1]]
+
+
+def _table_at(data: dict[str, Any], loc: tuple[int | str, ...]) -> dict[str, Any] | None:
+    """The table of ``data`` at ``loc``, or None when there is none there."""
+    node: Any = data
+    for part in loc:
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node if isinstance(node, dict) else None
 
 
 def _drop(data: dict[str, Any], loc: tuple[int | str, ...]) -> tuple[int | str, ...]:

@@ -183,6 +183,28 @@ def test_invalid_section_is_set_aside_but_valid_sections_are_kept() -> None:
     assert load_settings().settings.vocabulary.terms == ["PyPI"]  # the salvage was saved
 
 
+def test_one_wrong_entry_of_a_checked_table_costs_only_itself() -> None:
+    """From a review: a mode key bound to the dictation key, or one unknown key name, failed
+    the check of the whole [hotkey] table (or of its mode keys), and all of it was dropped:
+    the user's F9 in toggle mode became Caps Lock held, and every mode key went."""
+    path = get_paths().config_file
+    path.parent.mkdir(parents=True)
+    path.write_text(
+        '[hotkey]\nkey = "f9"\nmode = "toggle"\ncancel_key = "f10"\nmin_hold_s = 0.5\n\n'
+        '[hotkey.mode_keys]\n"f9" = "clean"\n"f8" = "email"\n"zz" = "email"\n'
+    )
+    result = load_settings()
+    hotkey = result.settings.hotkey
+    assert (hotkey.key, hotkey.mode, hotkey.cancel_key, hotkey.min_hold_s) == ("f9", "toggle", "f10", 0.5)
+    assert hotkey.mode_keys == {"f8": "email"}
+    assert result.dropped == ["hotkey.mode_keys.zz", "hotkey.mode_keys.f9"], result.dropped
+    # A cancel key equal to the key: the cancel key goes, not the user's hotkey.
+    path.write_text('[hotkey]\nkey = "f9"\ncancel_key = "f9"\nmode = "toggle"\n')
+    result = load_settings()
+    assert (result.settings.hotkey.key, result.settings.hotkey.mode) == ("f9", "toggle")
+    assert result.dropped == ["hotkey.cancel_key"]
+
+
 def test_a_mistyped_key_or_a_wrong_value_costs_only_itself() -> None:
     # One typo beside the vocabulary's terms used to set the whole section aside, terms and all.
     path = get_paths().config_file
