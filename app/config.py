@@ -947,6 +947,29 @@ def settings_to_toml(settings: Settings, previous: str | None = None, forget: Co
     return FILE_HEADER + tomli_w.dumps(data)
 
 
+def _key_refusal(where: str, path: Path) -> str:
+    """Why settings holding an API key at ``where`` are not saved to ``path``. One the file
+    already held (written there by hand) refused every later change, however unrelated, with
+    words that read as if that change were the key; it is named as the file's, with the way
+    to take it out."""
+    try:
+        held = api_key_in(tomllib.loads(read_text(path))) == where
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        held = False
+    if not held:
+        return f"not saved: {where} looks like an API key; {KEYS_GO_TO_LLM}"
+    if where.startswith("rules."):
+        fix = "`holdtype rules list` shows the rule, `holdtype rules remove FIND` takes it out"
+    elif where.startswith("vocabulary.terms"):
+        fix = "`holdtype vocab remove TERM` takes it out"
+    else:
+        fix = f"`holdtype config reset {where}` takes it out"
+    return (
+        f"not saved: the settings file {path} holds what looks like an API key at {where}, and "
+        f"no change is saved while it does: {fix}, or edit the file ({KEYS_GO_TO_LLM})"
+    )
+
+
 def _current_text(path: Path) -> str | None:
     """The settings file's text, or None when there is none to keep (missing, unreadable)."""
     try:
@@ -974,7 +997,7 @@ def save_settings(settings: Settings, path: Path | None = None, forget: Collecti
     path = _resolved(path or get_paths().config_file)
     where = api_key_in(settings.model_dump(mode="json"))
     if where is not None:  # the settings file is plain text: no setting holds a key
-        raise ConfigError(f"not saved: {where} looks like an API key; {KEYS_GO_TO_LLM}")
+        raise ConfigError(_key_refusal(where, path))
     mode = None
     with contextlib.suppress(OSError):
         mode = stat.S_IMODE(path.stat().st_mode)

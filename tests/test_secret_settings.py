@@ -169,3 +169,22 @@ def test_the_users_own_key_of_any_shape_is_not_saved(kept_in: str, monkeypatch: 
     with pytest.raises(ValueError, match="looks like an API key"):  # (a mode file is plain text too)
         Mode(name="mine", model=PLAIN_KEY, template="{text}")
     assert holdtype("config", "set", "llm.model", "mistral-small-latest").returncode == 0
+
+
+def test_a_key_already_in_the_file_is_named_as_the_files_with_the_way_out() -> None:
+    """From a review: a rule typing a key, written into the file by hand, loaded; then every
+    change (`config set model.beam_size 4`) was refused with "not saved: rules.0.replace looks
+    like an API key", as if the change were the key. It is named as the file's, with the
+    command that takes it out, and after that the change is saved."""
+    config = get_paths().config_file
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(f'[[rules]]\nfind = "mykey"\nreplace = "{FAKE_KEYS[0]}"\n', encoding="utf-8")
+    refused = holdtype("config", "set", "model.beam_size", "4")
+    assert refused.returncode == 1 and FAKE_KEYS[0] not in refused.stderr
+    assert f"the settings file {config} holds what looks like an API key at rules.0.replace" in refused.stderr
+    assert "`holdtype rules remove FIND` takes it out" in refused.stderr
+    assert holdtype("rules", "remove", "mykey").returncode == 0
+    assert holdtype("config", "set", "model.beam_size", "4").returncode == 0
+    # A key given now is still said to be the one given
+    given = holdtype("rules", "add", "other", FAKE_KEYS[1])
+    assert given.returncode == 1 and "not saved: " in given.stderr and "holds what" not in given.stderr
