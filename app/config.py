@@ -81,12 +81,20 @@ class HotkeySettings(_Section):
                 f"{key} is both the dictation key (hotkey.key) and the cancel key (hotkey.cancel_key); "
                 "they must differ"
             )
-        seen = {key: "it is the dictation hotkey", _canonical_key(self.cancel_key): "it is the cancel key"}
+        # (said of both sides: `config set hotkey.key F9`, F9 a mode's key, read "cannot bind
+        # F9 to mode 'clean': it is the dictation hotkey", the wrong way round)
+        seen = {
+            key: "the dictation hotkey (hotkey.key)",
+            _canonical_key(self.cancel_key): "the cancel key (hotkey.cancel_key)",
+        }
         for mode_key, mode in self.mode_keys.items():
             canonical = _canonical_key(mode_key)
             if canonical in seen:  # the listener would refuse both: no hotkey at all
-                raise ValueError(f"cannot bind {mode_key} to mode '{mode}': {seen[canonical]}")
-            seen[canonical] = f"{canonical} already starts the '{mode}' mode"
+                raise ValueError(
+                    f"{mode_key} starts mode '{mode}' (hotkey.mode_keys) and is also {seen[canonical]}; "
+                    "they must differ"
+                )
+            seen[canonical] = f"the key of mode '{mode}'"
         return self
 
 

@@ -648,9 +648,9 @@ def test_config_set_refuses_what_names_nothing_here(tmp_path: Path) -> None:
     _one_line_error(holdtype("config", "set", "hotkey.key", "Esc"), "esc is both the dictation key")
     _one_line_error(holdtype("config", "set", "hotkey.cancel_key", "caps_lock"), "must differ")
     clash = holdtype("config", "set", "hotkey.mode_keys", '{"caps_lock": "clean"}')
-    _one_line_error(clash, "it is the dictation hotkey")
+    _one_line_error(clash, "caps_lock starts mode 'clean' (hotkey.mode_keys) and is also the dictation")
     twice = holdtype("config", "set", "hotkey.mode_keys", '{"ctrl+f9": "clean", "Ctrl+F9": "email"}')
-    _one_line_error(twice, "ctrl+f9 already starts the 'clean' mode")
+    _one_line_error(twice, "Ctrl+F9 starts mode 'email' (hotkey.mode_keys) and is also the key of mode")
     assert holdtype("config", "get", "hotkey.key").stdout.strip() == "caps_lock"
     assert holdtype("config", "get", "model.name").stdout.strip() == "tiny.en"
     later = holdtype("config", "set", "model.name", "base.en")
@@ -672,7 +672,7 @@ def test_config_set_checks_a_whole_section_like_its_settings(tmp_path: Path) -> 
     # A mode's key then the cancel key on it: refused like the other way round.
     assert holdtype("config", "set", "hotkey.mode_keys", '{"f10": "clean"}').returncode == 0
     cancel_on_it = holdtype("config", "set", "hotkey.cancel_key", "F10")
-    _one_line_error(cancel_on_it, "f10 to mode 'clean': it is the cancel key")
+    _one_line_error(cancel_on_it, "f10 starts mode 'clean' (hotkey.mode_keys) and is also the cancel key")
     set_whole = holdtype("config", "set", "hotkey", '{"key": "Ctrl+Alt+Space", "cancel_key": "esc"}')
     assert set_whole.returncode == 0, set_whole.stderr
     assert holdtype("config", "get", "hotkey.key").stdout.strip() == "ctrl+alt+space"

@@ -397,7 +397,7 @@ def test_wayland_without_display_explains(monkeypatch: pytest.MonkeyPatch) -> No
 
 def test_same_key_bound_twice_is_an_error() -> None:
     # The settings refuse it (a listener would arm neither key)...
-    with pytest.raises(ValueError, match="cannot bind F9 to mode 'email': it is the dictation hotkey"):
+    with pytest.raises(ValueError, match=r"F9 starts mode 'email' \(hotkey.mode_keys\) and is also the dict"):
         HotkeySettings(key="f9", mode_keys={"F9": "email"})
     # ...and the listener too, given settings built without those checks.
     unchecked = HotkeySettings.model_construct(key="f9", mode_keys={"F9": "email"})
