@@ -170,9 +170,21 @@ def config_reset(key: str) -> None:
     """Set one setting (or a whole section) back to its default, and take it out of the
     settings file, so that a later version's default reaches it.
 
+    An entry of a table (`modes.apps.firefox`, `hotkey.mode_keys.f9`), which no default
+    has, is taken out.
+
     Example: holdtype config reset model.beam_size
     """
-    default = get_value(Settings(), key)  # an unknown key: one line
+    try:
+        default = get_value(Settings(), key)
+    except ConfigError:
+        if "." not in key:
+            raise  # an unknown key: one line
+        with editing() as current:  # an entry of a table, or else the same unknown key's line
+            new = set_value(current, key, None)
+            save(new, forget=[key])
+        click.echo(f"{key} taken out (the default has no such entry)")
+        return
     with editing() as current:
         new = set_value(current, key, default)
         save(new, forget=[key])
