@@ -365,6 +365,25 @@ def test_right_alt_is_heard_on_a_layout_with_altgr(x_env: XDisplay, make_listene
         x_env.run("setxkbmap", "us")
 
 
+def test_alt_let_go_while_shift_is_held_is_not_held_for_ever(x_env: XDisplay, make_listener: Make) -> None:
+    """Alt released with Shift held (an Alt+Shift layout switch) comes as Meta_L, Alt_R as
+    Meta_R: that release was dropped, "alt" stayed held, and no hotkey without Alt fired again
+    until Alt was tapped alone; a right_alt hotkey's release was lost (the recording ran on)."""
+    _listener, actions = make_listener(key="f9", min_hold_s=0.0, mode_keys={"right_alt": "email"})
+    x_env.xdotool("keydown", "Alt_L", "keydown", "Shift_L", "keyup", "Alt_L", "keyup", "Shift_L")
+    x_env.xdotool("keydown", "F9", "keyup", "F9")
+    assert [next_action(actions).kind, next_action(actions).kind] == [ActionKind.START, ActionKind.STOP]
+    x_env.xdotool("keydown", "Alt_R")
+    start = next_action(actions)
+    assert (start.kind, start.binding) == (ActionKind.START, "alt_r")
+    x_env.xdotool("keydown", "Shift_R", "keyup", "Alt_R")
+    assert next_action(actions).kind is ActionKind.STOP
+    x_env.xdotool("keyup", "Shift_R")
+    x_env.xdotool("keydown", "F9", "keyup", "F9")
+    assert [next_action(actions).kind, next_action(actions).kind] == [ActionKind.START, ActionKind.STOP]
+    assert drained(actions) == []
+
+
 def test_paused_ignores_the_hotkey(x_env: XDisplay, make_listener: Make) -> None:
     listener, actions = make_listener(key="f9", min_hold_s=0.0, paused=True)
     assert listener.paused

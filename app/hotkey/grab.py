@@ -109,6 +109,40 @@ def typed_with_shift(bindings: Iterable[Binding]) -> frozenset[str]:
     return frozenset(found)
 
 
+#: The X keysyms of the modifier keys, by our (pynput's) name of each key.
+_MODIFIER_KEYSYMS: dict[int, str] = {
+    0xFFE9: "alt", 0xFFEA: "alt_r", 0xFFE3: "ctrl", 0xFFE4: "ctrl_r", 0xFFE1: "shift",
+    0xFFE2: "shift_r", 0xFFEB: "cmd", 0xFFEC: "cmd_r", 0xFE03: "alt_gr", 0xFF7E: "alt_gr",
+}  # fmt: skip
+
+
+def modifier_levels() -> dict[int, str]:
+    """The keysyms the modifier keys of this keyboard layout give on their other levels, each
+    mapped to the key's name: ``{0xFFE7: "alt", 0xFFE8: "alt_r"}`` (Meta_L, Meta_R) on a US
+    layout. pynput names a key by its keysym at the Shift (and AltGr) state of the moment, so
+    Alt let go while Shift is held came as Meta_L, which has no name: the release was lost.
+    A keysym some key has on its first level is left out (it names that key)."""
+    from Xlib import display as xdisplay
+
+    d: Any = xdisplay.Display()
+    try:
+        first = d.display.info.min_keycode
+        count = d.display.info.max_keycode - first + 1
+        mapping = d.get_keyboard_mapping(first, count)
+    finally:
+        d.close()
+    own = {levels[0] for levels in mapping if levels}
+    found: dict[int, str] = {}
+    for levels in mapping:
+        name = _MODIFIER_KEYSYMS.get(levels[0]) if levels else None
+        if name is None:
+            continue
+        for keysym in levels[1:]:
+            if keysym and keysym not in own and keysym not in _MODIFIER_KEYSYMS:
+                found.setdefault(keysym, name)
+    return found
+
+
 def _keysym_char(keysym: int) -> str | None:
     """The character an X keysym types (Latin-1 keysyms are their code point; others are
     0x1000000 + the code point), else None.

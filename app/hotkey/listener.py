@@ -97,15 +97,23 @@ def key_matches(binding_key: str, event_key: str) -> bool:
 
 #: X keysyms pynput names no ``Key`` for: ISO_Level3_Shift is the right Alt key of every layout
 #: with an AltGr (German, French, Spanish, Nordic...); pynput calls only Mode_switch alt_gr.
-_NAMELESS_VKS = {0xFE03: "alt_gr"}
+#: Meta_L and Meta_R are the Alt keys on their Shift level: pynput names a key by the keysym of
+#: the Shift state at the event, so Alt let go while Shift is held (an Alt+Shift layout switch)
+#: came unnamed, its release was dropped and "alt" stayed held: no hotkey without Alt fired
+#: again. (Other layouts' levels of modifier keys: see :func:`app.hotkey.grab.modifier_levels`.)
+_NAMELESS_VKS = {0xFE03: "alt_gr", 0xFFE7: "alt", 0xFFE8: "alt_r"}
 
 
-def key_name(key: Any) -> str | None:
-    """pynput key → our name: ``Key`` members by name, characters lower-cased, else None."""
+def key_name(key: Any, levels: dict[int, str] | None = None) -> str | None:
+    """pynput key → our name: ``Key`` members by name, characters lower-cased, else None.
+    ``levels`` names more keysyms (those of this layout's modifier keys on other levels)."""
     name = getattr(key, "name", None)
     if isinstance(name, str):
         return name
-    if (known := _NAMELESS_VKS.get(getattr(key, "vk", None) or 0)) is not None:
+    vk = getattr(key, "vk", None) or 0
+    if (known := _NAMELESS_VKS.get(vk)) is not None:
+        return known
+    if levels and (known := levels.get(vk)) is not None:
         return known
     char = getattr(key, "char", None)
     if isinstance(char, str) and len(char) == 1:
@@ -378,6 +386,7 @@ class HotkeyListener:
         self._taken_lock = threading.Lock()  # (not _state_lock: a grab is closed under it)
         self._shifted: dict[str, str] = {}  # X11: "!" → "1" for ctrl+shift+1 (see shifted_characters)
         self._with_shift: frozenset[str] = frozenset()  # X11: "+" of ctrl+alt++ (see typed_with_shift)
+        self._levels: dict[int, str] = {}  # X11: Meta_L → "alt"... (see grab.modifier_levels)
 
     @classmethod
     def from_settings(
@@ -517,11 +526,12 @@ class HotkeyListener:
         self._listener = listener
         _LIVE.add(self)
         if _is_x11():
-            from app.hotkey.grab import shifted_characters, typed_with_shift
+            from app.hotkey.grab import modifier_levels, shifted_characters, typed_with_shift
 
             try:
                 self._shifted = shifted_characters(self.bindings)
                 self._with_shift = typed_with_shift(self.bindings)
+                self._levels = modifier_levels()
             except Exception as exc:  # the binding as written still works with the shifted character
                 log.warning("cannot read the keyboard layout for shifted hotkeys: %s", exc)
         if not self._paused:
@@ -659,7 +669,7 @@ class HotkeyListener:
         if sys.platform == "win32":
             pynput = self._pynput
             return win32_key_name(key, None if pynput is None else pynput.canonical)
-        return key_name(key)
+        return key_name(key, self._levels)
 
     def _win32_filter(self, msg: int, data: Any) -> bool:
         """pynput's ``win32_event_filter``, for a bound Caps Lock with ``restore_caps_lock``.
