@@ -614,3 +614,26 @@ def test_the_listener_counts_the_sent_keys_its_grab_took(x_env: XDisplay, make_l
         assert next_action(actions).kind is ActionKind.STOP
     assert listener.keys_taken == 1  # (the grab reads its keys in order: the Ctrl came before)
     assert drained(actions) == []
+
+
+def test_a_caps_lock_the_server_will_not_set_costs_no_stop(
+    x_env: XDisplay, make_listener: Make, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With XKB turned off in libX11 (XKB_DISABLE=1) the server refuses to set Caps Lock: that
+    error left the release before its STOP was handed on and before the keys were up, so the
+    recording ran to its length limit and every paste waited. The restore is given up (said
+    once); the dictation still ends."""
+    monkeypatch.setenv("XKB_DISABLE", "1")
+    listener, actions = make_listener(key="caps_lock", min_hold_s=0.0)
+    try:
+        for _ in range(2):
+            x_env.xdotool("keydown", "Caps_Lock")
+            assert next_action(actions).kind is ActionKind.START
+            x_env.xdotool("keyup", "Caps_Lock")
+            assert next_action(actions).kind is ActionKind.STOP
+            assert listener.wait_keys_up(5)
+        assert drained(actions) == []
+        said = [r for r in caplog.records if "Caps Lock" in r.getMessage() and r.levelname == "WARNING"]
+        assert len(said) == 1, [r.getMessage() for r in caplog.records]
+    finally:
+        caps_off(x_env)

@@ -620,16 +620,16 @@ class HotkeyListener:
         with self._state_lock:  # (after its thread: no key handled now takes the grab again)
             self._cancel_down = False
             self._hold_cancel_key(False)
-        if self._caps is not None:
-            with self._state_lock:
-                before, self._caps_before = self._caps_before, None
+        with self._state_lock:
+            caps, self._caps = self._caps, None
+            before, self._caps_before = self._caps_before, None
+        if caps is not None:
             if before is not None:  # stopped with the key held (the app quits mid-dictation)
                 with contextlib.suppress(Exception):
-                    if self._caps.locked() != before:
-                        self._caps.set(before)
+                    if caps.locked() != before:
+                        caps.set(before)
                         log.debug("Caps Lock restored to %s on stop", "on" if before else "off")
-            self._caps.close()
-            self._caps = None
+            caps.close()
 
     def reset(self) -> None:
         """Forget an active recording (the engine ended it by itself, e.g. at max length), and
@@ -833,7 +833,10 @@ class HotkeyListener:
         if name == "caps_lock":
             if any(action.kind is ActionKind.DISCARD for action in result):
                 self._caps_before = None  # a tap, not a dictation: the user toggled the lock
-            self._after_caps_release()
+            try:
+                self._after_caps_release()
+            except Exception as exc:  # never at the cost of the STOP, nor of the keys being up
+                self._give_up_caps_lock(exc)
         return result
 
     def _emit(self, binding: Binding, action: Action, now: float) -> list[HotkeyAction]:
@@ -854,6 +857,17 @@ class HotkeyListener:
         """Caps Lock was set to ``locked`` without a key event (:func:`set_caps_lock`)."""
         if self._caps is not None and self._caps_before is None:  # (not mid-dictation)
             self._caps_known = locked
+
+    def _give_up_caps_lock(self, exc: Exception) -> None:
+        """Caps Lock could not be read or put back (an X server without XKB: XKB_DISABLE=1):
+        said once, and not tried again by this listener. The error had left the release
+        before its STOP was handed on: the recording ran to its length limit."""
+        caps, self._caps = self._caps, None
+        self._caps_before = None
+        log.warning("cannot put Caps Lock back after a dictation, so it is left as the key made it: %s", exc)
+        if caps is not None:
+            with contextlib.suppress(Exception):
+                caps.close()
 
     def _after_caps_release(self) -> None:
         """Put Caps Lock back to its state before a bound press; remember the state otherwise."""
