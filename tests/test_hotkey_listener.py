@@ -384,6 +384,36 @@ def test_alt_let_go_while_shift_is_held_is_not_held_for_ever(x_env: XDisplay, ma
     assert drained(actions) == []
 
 
+def test_altgr_that_holdtype_types_with_is_not_the_users_right_alt(
+    x_env: XDisplay, make_listener: Make
+) -> None:
+    """``xdotool type`` presses ISO_Level3_Shift for @ { } [ ] on a German layout: it was taken
+    for the right_alt hotkey, and typing "a@b.de" started a dictation (in toggle mode, one that
+    never ended)."""
+    require_tools("setxkbmap", fix="sudo apt-get install x11-xkb-utils")
+    x_env.run("setxkbmap", "de")
+    try:
+        listener, actions = make_listener(
+            key="right_alt", mode="toggle", min_hold_s=0.0, mode_keys={"f9": "x"}
+        )
+        with listener.sending_keys():
+            x_env.xdotool("type", "a@b.de {x}")
+        x_env.xdotool("key", "F9")  # after the typed keys: the first the listener may act on
+        start = next_action(actions)
+        assert (start.kind, start.binding) == (ActionKind.START, "f9")
+        x_env.xdotool("key", "F9")
+        assert next_action(actions).kind is ActionKind.STOP
+        wait_for(lambda: not listener.sending, timeout=5, what="the typed keys' grace to pass")
+        x_env.xdotool("key", "ISO_Level3_Shift")  # the user's own, after the typing: heard
+        start = next_action(actions)
+        assert (start.kind, start.binding) == (ActionKind.START, "alt_r")
+        x_env.xdotool("key", "ISO_Level3_Shift")
+        assert next_action(actions).kind is ActionKind.STOP
+        assert drained(actions) == []
+    finally:
+        x_env.run("setxkbmap", "us")
+
+
 def test_paused_ignores_the_hotkey(x_env: XDisplay, make_listener: Make) -> None:
     listener, actions = make_listener(key="f9", min_hold_s=0.0, paused=True)
     assert listener.paused

@@ -488,6 +488,11 @@ class HotkeyListener:
                 self._sent_until = time.monotonic() + SENT_GRACE_S
 
     @property
+    def sending(self) -> bool:
+        """True while keys Holdtype sent (a :meth:`sending_keys` block) may still arrive."""
+        return self._sending > 0 or time.monotonic() < self._sent_until
+
+    @property
     def recording(self) -> bool:
         """True while a gesture of this listener has started a recording that has not ended."""
         return self._active is not None
@@ -791,9 +796,18 @@ class HotkeyListener:
         wanted = binding.modifiers | {"shift"} if binding.key in self._with_shift else binding.modifiers
         return wanted in (self._held_modifiers(name), self._held_modifiers(name, users_only=True))
 
+    def _typed_by_us(self, name: str, now: float) -> bool:
+        """Whether a press of ``name`` now may be one Holdtype's own typing or paste made: a
+        character, or AltGr (ISO_Level3_Shift, which ``xdotool type`` holds for @ { } [ ] \\ |
+        ~ on a German layout), while keys are sent (see :meth:`sending_keys`). Taken for the
+        user's right_alt hotkey, typing "a@b.de" started a dictation (in toggle mode, one
+        that never ended). Other keys (F9, Alt_R on a US layout) Holdtype never types."""
+        return (self._sending > 0 or now < self._sent_until) and (name == "alt_gr" or len(name) == 1)
+
     def _press(self, name: str, now: float) -> list[HotkeyAction]:
         if self._paused or (_KEY_CAPTURE.is_set() and self._active is None):
             return []
+        typed_by_us = self._typed_by_us(name, now)
         if key_matches(self.cancel.key, name) and self._held_modifiers(name) >= self.cancel.modifiers:
             binding = self._active
             if binding is None:  # released already: the words may still be on their way in,
@@ -812,6 +826,8 @@ class HotkeyListener:
                 continue  # another hotkey is recording
             if not gesture.down and not self._modifiers_match(binding, name):
                 continue
+            if not gesture.down and typed_by_us and not binding.modifiers:
+                continue  # (a combination, ctrl+alt+d, is held by the user: see sending_keys)
             if name == "caps_lock" and not gesture.down:
                 self._caps_before = self._caps_known
             actions = self._emit(binding, gesture.on_press(now), now)
