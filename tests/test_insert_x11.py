@@ -495,3 +495,39 @@ def _group_alive(group: int) -> bool:
             if int(fields[2]) == group and fields[0] != "Z":
                 return True
     return False
+
+
+def test_a_hotkey_held_for_the_next_dictation_is_not_let_go_by_the_paste(
+    x_env: XDisplay, clipboard: XClipboard, target_window: TargetWindow
+) -> None:
+    """Before a paste, the modifiers held are let go (Ctrl+Alt+V would not paste); the right
+    Ctrl bound as the hotkey, pressed again for the next dictation, was let go too: the
+    listener heard a release at once (a tap too short, discarded) and the user spoke into
+    nothing. A bound modifier key stays down; its own release ends the recording."""
+    import queue
+    import time
+
+    from app.config import HotkeySettings, Settings
+    from app.hotkey.listener import ActionKind, HotkeyAction, HotkeyListener
+    from app.insert.around_hotkeys import HotkeyAwareInserter
+
+    actions: queue.Queue[HotkeyAction] = queue.Queue()
+    listener = HotkeyListener.from_settings(HotkeySettings(key="ctrl_r", min_hold_s=0.0), actions.put)
+    listener.start()
+    chosen = Settings(paste=settings())
+    inserting = HotkeyAwareInserter(lambda: chosen, lambda: listener, lambda message: None)
+    try:
+        clipboard.set("old")
+        x_env.xdotool("keydown", "Control_R")  # the next dictation
+        assert actions.get(timeout=10).kind is ActionKind.START
+        result = inserting.insert("pasted meanwhile")
+        assert result.ok, result.error
+        target_window.wait_for_text("pasted meanwhile")
+        let_go = time.monotonic()
+        x_env.xdotool("keyup", "Control_R")
+        stop = actions.get(timeout=10)
+        assert stop.kind is ActionKind.STOP and stop.time >= let_go, "the paste let go of the hotkey"
+        assert listener.wait_keys_up(5) and actions.empty()
+    finally:
+        x_env.xdotool("keyup", "Control_R")
+        listener.stop()

@@ -488,6 +488,12 @@ class HotkeyListener:
                 self._sent_until = time.monotonic() + SENT_GRACE_S
 
     @property
+    def modifier_keys(self) -> frozenset[str]:
+        """The bound keys that are modifier keys alone (``ctrl_r``, ``alt_r``...): Holdtype's
+        paste must not let go of them (one may be held for the next dictation)."""
+        return frozenset(b.key for b in self.bindings if b.key in MODIFIER_OF)
+
+    @property
     def sending(self) -> bool:
         """True while keys Holdtype sent (a :meth:`sending_keys` block) may still arrive."""
         return self._sending > 0 or time.monotonic() < self._sent_until

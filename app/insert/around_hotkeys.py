@@ -107,6 +107,12 @@ class HotkeyAwareInserter:
                 )
         return result
 
+    def _modifier_hotkeys(self) -> frozenset[str]:
+        """The bound hotkeys of the listener in force that are modifier keys alone: a paste
+        leaves them held (one may be down for the next dictation already)."""
+        listener = self._listener()
+        return frozenset() if listener is None else listener.modifier_keys
+
     def insert(self, text: str) -> InsertResult:
         """Insert ``text`` now; when that fails, the text is left on the clipboard."""
         from app.insert.base import InsertResult, choose_inserter
@@ -122,6 +128,7 @@ class HotkeyAwareInserter:
 
             if isinstance(inserter, X11Inserter):
                 inserter.between_words = self.wait_for_keys_up
+                inserter.hotkey_keys = self._modifier_hotkeys
         listener = self._listener()
         try:
             # Its Shift (a capital typed) and Ctrl (the paste) must not spoil a hotkey press.

@@ -140,10 +140,17 @@ class X11Inserter:
         #: the keyboard grabbed (typed keys reach Holdtype, not the window), a held Caps Lock
         #: the lock on. None: the text is typed in one go.
         self.between_words: Callable[[], bool] | None = None
+        #: Gives the hotkey keys that are modifier keys themselves (``ctrl_r``, ``alt_r``...,
+        #: pynput names): the modifiers let go before inserting leave them down (see
+        #: :func:`release_held_modifiers`). None: every modifier is let go.
+        self.hotkey_keys: Callable[[], Collection[str]] | None = None
         # (text, clipboard before it) of the last paste nobody read, whose text is left on the
         # clipboard: when the same text is pasted again, that earlier clipboard is the one to
         # put back, not the text the failed try left there.
         self._unread: tuple[str, str | None] | None = None
+
+    def _hotkey_keys(self) -> Collection[str]:
+        return () if self.hotkey_keys is None else self.hotkey_keys()
 
     def is_available(self) -> tuple[bool, str]:
         """Needs DISPLAY (an X server that answers), xdotool, and (for pasting) xclip or xsel."""
@@ -199,12 +206,12 @@ class X11Inserter:
 
     def _type_words(self, text: str) -> InsertResult:
         """:meth:`type_text`'s typing, with the lock modifiers as they should be."""
-        release_held_modifiers()
+        release_held_modifiers(keep=self._hotkey_keys())
         absent = _not_on_keyboard(text)
         words = [text] if self.between_words is None else re.findall(r"\s*\S+\s*", text) or [text]
         for word in words:  # each with the spaces around it
             if self.between_words is not None and self.between_words():
-                release_held_modifiers()  # those of a ctrl+alt+space held meanwhile
+                release_held_modifiers(keep=self._hotkey_keys())  # those of a ctrl+alt+space held meanwhile
             for step in typing_commands(word, absent):
                 if step[0] == "chars" and _typed_on_spare_keys(step[1]):
                     continue
@@ -251,7 +258,7 @@ class X11Inserter:
             owner = SelectionOwner(text, reader=target.id, selection="PRIMARY" if primary else "CLIPBOARD")
             shortcut = paste_shortcut(target.wm_class, self.settings.terminal_classes)
             shortcut = "shift+Insert" if primary else shortcut
-            release_held_modifiers()
+            release_held_modifiers(keep=self._hotkey_keys())
             owner.paste_sent()
             error = _xdotool(["key", shortcut])
             if error is None:
@@ -427,11 +434,27 @@ def _typed_on_spare_keys(text: str) -> bool:
     return True
 
 
-def release_held_modifiers(display_name: str | None = None) -> list[int]:
-    """Send XTest key releases for every modifier key that is down, except Caps Lock.
+#: The X keysyms of each modifier key name (pynput's, as in a binding): the keys of that name.
+_MODIFIER_KEYSYMS: dict[str, tuple[str, ...]] = {
+    "ctrl": ("Control_L", "Control_R"), "ctrl_l": ("Control_L",), "ctrl_r": ("Control_R",),
+    "shift": ("Shift_L", "Shift_R"), "shift_l": ("Shift_L",), "shift_r": ("Shift_R",),
+    "cmd": ("Super_L", "Super_R"), "cmd_l": ("Super_L",), "cmd_r": ("Super_R",),
+    "alt": ("Alt_L", "Meta_L", "Alt_R", "Meta_R", "ISO_Level3_Shift", "Mode_switch"),
+    "alt_l": ("Alt_L", "Meta_L"),
+    "alt_r": ("Alt_R", "Meta_R", "ISO_Level3_Shift", "Mode_switch"),
+    "alt_gr": ("Alt_R", "Meta_R", "ISO_Level3_Shift", "Mode_switch"),
+}  # fmt: skip
+
+
+def release_held_modifiers(display_name: str | None = None, keep: Collection[str] = ()) -> list[int]:
+    """Send XTest key releases for every modifier key that is down, except Caps Lock and the
+    keys named in ``keep`` (modifier key names, as pynput's: ``ctrl_r``, ``alt_r``...).
 
     Returns the keycodes released. The user's hotkey (e.g. ``ctrl+alt+space``) may still be
-    physically held when the text is ready; Ctrl+Alt+V would not paste.
+    physically held when the text is ready; Ctrl+Alt+V would not paste. ``keep`` are the
+    hotkeys that are modifier keys alone: one pressed again for the next dictation as the text
+    goes in was let go here, the listener heard a tap too short to dictate, and the user
+    spoke into nothing.
     """
     try:
         from Xlib import X
@@ -445,13 +468,21 @@ def release_held_modifiers(display_name: str | None = None) -> list[int]:
         log.debug("cannot open the display to release modifiers: %s", exc)
         return []
     try:
+        from Xlib import XK
+
+        kept = {
+            code
+            for name in keep
+            for keysym in _MODIFIER_KEYSYMS.get(name, ())
+            for code, _index in d.keysym_to_keycodes(XK.string_to_keysym(keysym))
+        }
         keymap = d.query_keymap()  # 32 bytes, one bit per keycode
         released: list[int] = []
         for index, codes in enumerate(d.get_modifier_mapping()):
             if index == X.LockMapIndex:
                 continue
             for code in codes:
-                if code and keymap[code // 8] & (1 << (code % 8)):
+                if code and code not in kept and keymap[code // 8] & (1 << (code % 8)):
                     xtest.fake_input(d, X.KeyRelease, code)
                     released.append(code)
         d.sync()
