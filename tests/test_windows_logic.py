@@ -269,3 +269,41 @@ def test_the_windows_clipboard_restore_plan(
     old: str | None, saved: list[tuple[int, bytes]] | None, had_formats: bool, plan: str
 ) -> None:
     assert win_restore_plan(old, saved, had_formats) == plan
+
+
+def test_windows_altgr_fake_left_ctrl_does_not_spoil_a_right_alt_hotkey(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """FAKE Windows event stream (pynput's hook cannot run here): on a layout with AltGr,
+    Windows sends a left Ctrl down right before the right Alt, and pynput reports it as
+    ctrl_l, so Ctrl seemed held and a right_alt hotkey never fired."""
+    monkeypatch.setattr("sys.platform", "win32")
+    kinds: list[ActionKind] = []
+    keys = {parse_binding("right_alt"): "", parse_binding("f9"): "other"}
+    listener = HotkeyListener(keys, "esc", lambda action: kinds.append(action.kind), min_hold_s=0.0)
+    for name, pressed in [
+        ("ctrl_l", True),  # the fake one, then AltGr itself
+        ("alt_gr", True),
+        ("alt_gr", True),  # auto-repeat sends both again
+        ("ctrl_l", True),
+        ("alt_gr", True),
+        ("ctrl_l", False),
+        ("alt_gr", False),
+    ]:
+        listener._handle(name, pressed)
+    assert kinds == [ActionKind.START, ActionKind.STOP]
+    listener._handle("f9", True)  # no Ctrl is left held either
+    listener._handle("f9", False)
+    assert kinds == [ActionKind.START, ActionKind.STOP, ActionKind.START, ActionKind.STOP]
+
+
+def test_windows_a_ctrl_held_by_the_user_before_altgr_still_counts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The user's own left Ctrl, held well before another key, is not taken for AltGr's."""
+    monkeypatch.setattr("sys.platform", "win32")
+    kinds: list[ActionKind] = []
+    listener = HotkeyListener(
+        {parse_binding("ctrl+f9"): ""}, "esc", lambda action: kinds.append(action.kind), min_hold_s=0.0
+    )
+    for name, pressed in [("ctrl_l", True), ("f9", True), ("f9", False), ("ctrl_l", False)]:
+        listener._handle(name, pressed)
+    assert kinds == [ActionKind.START, ActionKind.STOP]

@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 SENT_GRACE_S = 0.5
 #: How long a starting pynput listener may take to be ready (it opens its display connections).
 READY_TIMEOUT_S = 10.0
+#: Windows: how soon after a left Ctrl press an AltGr press shows that Ctrl was AltGr's own (s).
+ALTGR_CTRL_S = 0.05
 #: Left-hand modifier names that pynput reports under the generic name (Key.ctrl_l is Key.ctrl).
 _GENERIC_OF_LEFT = {"ctrl_l": "ctrl", "alt_l": "alt", "shift_l": "shift", "cmd_l": "cmd"}
 
@@ -386,6 +388,7 @@ class HotkeyListener:
         self._taken_lock = threading.Lock()  # (not _state_lock: a grab is closed under it)
         self._shifted: dict[str, str] = {}  # X11: "!" → "1" for ctrl+shift+1 (see shifted_characters)
         self._with_shift: frozenset[str] = frozenset()  # X11: "+" of ctrl+alt++ (see typed_with_shift)
+        self._last_event: tuple[str, bool, float] | None = None  # (name, pressed, when): Windows' AltGr
         self._levels: dict[int, str] = {}  # X11: Meta_L → "alt"... (see grab.modifier_levels)
 
     @classmethod
@@ -751,9 +754,12 @@ class HotkeyListener:
                         name = self._renamed(name)
                     self._down.discard(name)
             if name in MODIFIER_OF and pressed:
+                if name == "alt_gr" and sys.platform == "win32":
+                    self._drop_altgr_ctrl(now)
                 self._held.add(name)
                 if self._sending or now < self._sent_until:
                     self._own.add(name)
+            self._last_event = (name, pressed, now)
             down_before = sum(gesture.down for gesture in self._gestures.values())
             actions = self._press(name, now) if pressed else self._release(name, now)
             if name in MODIFIER_OF and not pressed:
@@ -772,6 +778,16 @@ class HotkeyListener:
             with self._state_lock:
                 self._hold_cancel_key(self._active is not None or self._cancel_down or self._elsewhere)
         return actions
+
+    def _drop_altgr_ctrl(self, now: float) -> None:
+        """Windows, AltGr going down: forget the left Ctrl that went down right before it.
+        On a layout with AltGr, Windows sends a left Ctrl press (not injected) ahead of each
+        right Alt press, and pynput reports it as ctrl_l: Ctrl seemed held, so a right_alt
+        hotkey never matched. (Its release comes with AltGr's; a key not held is let go.)"""
+        last = self._last_event
+        if last is not None and last[0] in ("ctrl_l", "ctrl") and last[1] and now - last[2] <= ALTGR_CTRL_S:
+            self._held.discard(last[0])
+            self._own.discard(last[0])
 
     def _renamed(self, name: str) -> str:
         """The name a key released as ``name`` went down with, when it is a bound character key
