@@ -130,3 +130,23 @@ def test_keys_macos_does_not_report_are_refused_there(key: str) -> None:
     canonical, problem = check_hotkey(key, HotkeySettings(), platform="darwin")
     assert canonical is None and problem is not None and "macOS has no" in problem
     assert check_hotkey(key, HotkeySettings(), platform="linux")[1] is None
+
+
+def test_a_right_option_let_go_while_left_option_is_held_stops(monkeypatch: pytest.MonkeyPatch) -> None:
+    """FAKE macOS event stream (the events pynput's macOS backend sends; Quartz cannot run
+    here): it tells a modifier key's press from its release by whether the modifier's flag
+    is set, so the right Option let go while the left one is held (the flag stays set) comes
+    as a second press. The recording never stopped, and "alt_r" stayed held for good."""
+    monkeypatch.setattr("sys.platform", "darwin")
+    got: list[HotkeyAction] = []
+    keys = {parse_binding("right_alt"): "", parse_binding("f9"): "other"}
+    listener = HotkeyListener(keys, "esc", got.append, mode="hold", min_hold_s=0.0)
+    listener._handle("alt", True)  # left Option, held
+    listener._handle("alt_r", True)
+    listener._handle("alt_r", True)  # right Option let go: the Option flag is still set
+    assert [action.kind for action in got] == [ActionKind.START, ActionKind.STOP]
+    listener._handle("alt", False)  # left Option let go: the flag clears
+    listener._handle("f9", True)  # no Option is left held
+    listener._handle("f9", False)
+    assert [action.kind for action in got][2:] == [ActionKind.START, ActionKind.STOP]
+    assert listener.wait_keys_up(0)

@@ -744,6 +744,12 @@ class HotkeyListener:
         now = time.monotonic()
         actions: list[HotkeyAction] = []
         with self._state_lock:
+            if pressed and name in self._held and sys.platform == "darwin":
+                # pynput's macOS backend tells a modifier's press from its release by the
+                # modifier's flag, which the other side's key (left Option) keeps set: the
+                # right Option let go comes as a press again. Modifiers never auto-repeat
+                # there (flagsChanged), so a press of one that is down is its release.
+                pressed = False
             if name in self._shifted and any(MODIFIER_OF[n] == "shift" for n in self._held):
                 name = self._shifted[name]  # Ctrl+Shift+1 arrives as "!": it is ctrl+shift+1
             if name not in MODIFIER_OF:
