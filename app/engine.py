@@ -571,7 +571,14 @@ class Engine:
 
     def _handle(self, command: object) -> None:
         if isinstance(command, msg.Begin):
-            self._on_begin(command)
+            try:
+                self._on_begin(command)
+            finally:
+                if command.from_key and self._current is None:
+                    # No recording came of the press (the microphone failed to start): in
+                    # toggle mode the listener took it for one, and its next press was sent
+                    # as a stop to nothing (the user had to press twice).
+                    self._forget_key_recording()
         elif isinstance(command, msg.End):
             self._on_end(command)
         elif isinstance(command, msg.Cancel):
@@ -629,9 +636,7 @@ class Engine:
         if not self._mic.armed:
             self._mic.arm()
             if not self._mic.armed:
-                if command.from_key:
-                    self._forget_key_recording()  # its next press must start one, not stop none
-                return  # the error was published by Microphone.arm
+                return  # the error was published by Microphone.arm (see _handle: no recording)
         recorder = self._mic.recorder
         assert recorder is not None
         self._generation += 1

@@ -1834,3 +1834,37 @@ def test_a_missing_multilingual_model_does_not_give_way_to_an_english_only_one(x
         assert not eng.ready and not seen.of(ev.EngineReady)
     finally:
         eng.shutdown()
+
+
+def test_a_toggle_press_whose_recording_could_not_start_leaves_the_next_press_a_start(
+    x_env, pulse, holdtype_home: Path, monkeypatch
+):  # type: ignore[no-untyped-def]
+    """Toggle mode: the microphone failed to start the recording (FAKE failure on cue: the
+    device going away between the check and the start cannot be made to happen here). The
+    listener still took its press for a running recording, so the next press was sent as a
+    stop to nothing and the user had to press twice."""
+    from app.audio.capture import Recorder as Microphone
+    from app.errors import AudioError
+
+    real_start = Microphone.start
+    failures = [AudioError("the input device went away (FAKE)")]
+
+    def start_or_fail(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if failures:
+            raise failures.pop()
+        return real_start(self, *args, **kwargs)
+
+    monkeypatch.setattr(Microphone, "start", start_or_fail)
+    eng = Engine(
+        Settings(hotkey=HotkeySettings(key="f9", mode="toggle")), enable_hotkeys=True, enable_audio=True
+    )
+    try:
+        seen = _start(eng)
+        x_env.xdotool("key", "F9")
+        _said(seen, ev.ErrorRaised, "went away", "the failed start to be said", timeout=10)
+        x_env.xdotool("key", "F9")
+        wait_for(lambda: eng.state == ev.State.RECORDING, timeout=10, what="the next press to record")
+        eng.cancel()
+        wait_for(lambda: eng.recording is None, timeout=10, what="the recording to be cancelled")
+    finally:
+        eng.shutdown()
