@@ -137,6 +137,7 @@ class Engine:
         # The settings the hotkey listener was last set up with: a change made while a
         # recording is under way waits for it to end (see _refresh_parts).
         self._listening_hotkey: HotkeySettings | None = None
+        self._listener_serial = 0  # counts the listeners started: each press says which heard it
         self._history: HistoryStore | None = None
         from app.history.store import HistoryReader
 
@@ -571,6 +572,9 @@ class Engine:
 
     def _handle(self, command: object) -> None:
         if isinstance(command, msg.Begin):
+            if command.from_key and command.listener != self._listener_serial:
+                self._drop_replaced_press()
+                return
             try:
                 self._on_begin(command)
             finally:
@@ -789,6 +793,13 @@ class Engine:
         self._set_state(utt.generation)
         self._transcribe_jobs.dictation(lambda: self._finish(utt))
 
+    def _drop_replaced_press(self) -> None:
+        """A press heard by a listener that applied settings (or Pause) replaced since: it
+        was queued behind them. The new listener did not see the key go down and ignores its
+        release, so a recording it started ran on to its length limit; none is started."""
+        log.info("a hotkey press heard as the hotkey was set up again is dropped")
+        self._publish(ev.Notice("The hotkey was pressed as its settings changed; press it again.", "hotkey"))
+
     def _forget_key_recording(self) -> None:
         """Tell the hotkey listener no recording of its own is under way (a toggle's next
         press then starts one rather than stopping one that is not there)."""
@@ -875,8 +886,12 @@ class Engine:
         from app.hotkey.listener import HotkeyListener
 
         self._listening_hotkey = self._settings.hotkey
+        self._listener_serial += 1
+        serial = self._listener_serial
         try:
-            listener = HotkeyListener.from_settings(self._settings.hotkey, self._on_hotkey)
+            listener = HotkeyListener.from_settings(
+                self._settings.hotkey, lambda action: self._on_hotkey(action, serial)
+            )
             listener.start()
         except HoldtypeError as exc:
             self._publish(ev.ErrorRaised(f"hotkey unavailable: {exc}", "hotkey"))
@@ -885,8 +900,9 @@ class Engine:
         self._problems.clear("hotkey")
         self._listener = listener
 
-    def _on_hotkey(self, action: HotkeyAction) -> None:
-        """Called on pynput's thread: only turn the action into a command."""
+    def _on_hotkey(self, action: HotkeyAction, listener: int) -> None:
+        """Called on pynput's thread: only turn the action into a command. ``listener`` is
+        the serial of the listener that heard it (see :meth:`_drop_replaced_press`)."""
         from app.hotkey.listener import ActionKind
 
         now = time.time() - max(0.0, time.monotonic() - action.time)  # when the key event came
@@ -894,7 +910,8 @@ class Engine:
             from app.hotkey.gesture import mode_for_key
 
             toggle = mode_for_key(action.binding, self._settings.hotkey.mode) == "toggle"
-            self._commands.put(msg.Begin(action.mode_name or None, now, from_key=True, toggle=toggle))
+            begin = msg.Begin(action.mode_name or None, now, from_key=True, toggle=toggle, listener=listener)
+            self._commands.put(begin)
         elif action.kind == ActionKind.STOP:
             self._commands.put(msg.End(now, from_key=True))
         elif action.kind == ActionKind.DISCARD:

@@ -25,6 +25,7 @@ class Begin:
     at: float
     from_key: bool = False  # sent by the hotkey listener (else by the tray, CLI or a test)
     toggle: bool = False  # a press of a key that works in toggle mode (its next press stops)
+    listener: int = 0  # which hotkey listener heard the press (Engine._listener_serial), if a key
 
 
 @dataclass(frozen=True, slots=True)
