@@ -410,6 +410,81 @@ def test_a_keyless_default_of_llm_s_on_another_machine_is_not_used_unless_named(
     assert "holdtype config set llm.model team-server" in result.fallback_reason
 
 
+@pytest.fixture
+def fake_plugin_models() -> Iterator[list[object]]:
+    """FAKE plugin: registers the models a test appends, as an installed llm plugin would
+    (llm-ollama, llm-bedrock and llm-gguf are not installed here)."""
+    import llm
+    from llm.plugins import pm
+
+    models: list[object] = []
+
+    class FakePlugin:
+        @llm.hookimpl
+        def register_models(self, register):  # type: ignore[no-untyped-def]
+            for model in models:
+                register(model)
+
+    plugin = FakePlugin()
+    pm.register(plugin, name="holdtype-FAKE-plugin")
+    yield models
+    pm.unregister(plugin)
+
+
+def _fake_plugin_model(model_id: str, module: str, calls: list[str]) -> object:
+    """FAKE: a model of the plugin whose module is ``module``, naming no server and needing no
+    key (as llm-ollama's and llm-bedrock's do); it rewrites by stripping the fillers."""
+    import llm
+
+    class FakePluginModel(llm.Model):
+        def execute(self, prompt, stream, response, conversation):  # type: ignore[no-untyped-def]
+            calls.append(prompt.prompt)
+            yield "I think we should ship the release today."
+
+    FakePluginModel.__module__ = module
+    FakePluginModel.model_id = model_id
+    return FakePluginModel()
+
+
+def test_a_plugin_default_of_llm_s_not_known_to_be_local_is_not_used(
+    fake_plugin_models: list[object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # llm-ollama's models (their server from OLLAMA_HOST, maybe another machine) and
+    # llm-bedrock's (AWS through boto3) name no api_base and need no key: llm's default set to
+    # one sent the dictation away though Holdtype named no model.
+    import llm
+
+    calls: list[str] = []
+    fake_plugin_models.extend(
+        [
+            _fake_plugin_model("fake-ollama", "llm_ollama", calls),
+            _fake_plugin_model("fake-bedrock", "llm_bedrock", calls),
+            _fake_plugin_model("fake-gguf", "llm_gguf", calls),
+        ]
+    )
+    monkeypatch.setenv("OLLAMA_HOST", "http://192.0.2.1:11434")  # (a documentation address)
+    reasons = {}
+    for model_id in ("fake-ollama", "fake-bedrock"):
+        llm.set_default_model(model_id)
+        result = ModeRunner(Settings()).run("clean", TEXT)
+        assert result.text == TEXT and result.model is None and calls == [], result
+        reasons[model_id] = result.fallback_reason or ""
+        assert f"holdtype config set llm.model {model_id}" in reasons[model_id]
+    assert "OLLAMA_HOST" in reasons["fake-ollama"]
+    # An Ollama on this machine, and a model llm-gguf runs in this process, are local.
+    uncached = Settings(llm=LLMSettings(cache_enabled=False))
+    for host in ("127.0.0.1:11434", None):
+        if host is None:
+            monkeypatch.delenv("OLLAMA_HOST")
+        else:
+            monkeypatch.setenv("OLLAMA_HOST", host)
+        llm.set_default_model("fake-ollama")
+        assert ModeRunner(uncached).run("clean", TEXT).model == "fake-ollama"
+    llm.set_default_model("fake-gguf")
+    assert ModeRunner(uncached).run("clean", TEXT).model == "fake-gguf"
+    assert len(calls) == 3
+
+
 def test_a_default_of_llm_s_on_this_machine_that_needs_a_key_is_used(chat_stub: OpenAIChatStub) -> None:
     # A local server behind a key was refused as one that "runs on another machine".
     import llm

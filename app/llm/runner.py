@@ -22,6 +22,7 @@ import os
 import re
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -837,8 +838,8 @@ def resolved_model_id(model_id: str) -> str:
 
 def pick_model(mode: Mode, settings: Settings) -> str:
     """The model id ``mode`` runs on: its own, else Holdtype's ``llm.model``, else llm's
-    default when that is a local model: one whose server is this machine, or one naming no
-    server that needs no API key (a model naming none that needs a key is a cloud service's).
+    default when that is known to be a local model: one whose server is this machine, or one
+    a plugin runs in this process (see :func:`_not_known_local`).
 
     llm's default is usually a cloud model (gpt-4o-mini) and may have been picked for other
     work; what the user says leaves the machine only for a model named in Holdtype's settings
@@ -869,18 +870,60 @@ def modes_model(settings: Settings, what: str = "the modes") -> str:
         if problem:
             raise NoModel(problem, f"edit {extra_models_file()}") from None
         raise NoModel(f"no model configured: set one with `{fix}` ({llm_failure(exc)})", fix) from None
-    api_base = getattr(model, "api_base", None)
-    needs = getattr(model, "needs_key", None)
-    if _elsewhere(api_base) or (needs and not api_base):
-        where = (
-            "runs on another machine" if api_base else f"is a cloud model (it needs the '{needs}' API key)"
-        )
+    where = _not_known_local(model)
+    if where is not None:
         raise NoModel(
             f"no model picked for {what}, and llm's default, {model_id}, {where}; "
             f"Holdtype sends dictation only to a model you name: {fix}",
             fix,
         )
     return model_id
+
+
+#: The top modules of llm plugins whose models run in Holdtype's own process, on this machine.
+IN_PROCESS_PLUGINS = frozenset(["llm_gguf", "llm_gpt4all", "llm_llama_cpp", "llm_mlx"])
+
+
+def _not_known_local(model: Any) -> str | None:
+    """None when ``model`` is known to run on this machine: an OpenAI-compatible model whose
+    server (``api_base``) is this machine, an Ollama model whose server (``OLLAMA_HOST``) is,
+    or a model of a plugin that runs it in this process (:data:`IN_PROCESS_PLUGINS`); else what
+    is known of where it runs, for the reason a mode falls back. A model that names no server
+    and needs no key may still send the text away (llm-ollama with ``OLLAMA_HOST`` on another
+    machine, llm-bedrock through boto3's AWS settings): only what is known to stay is used.
+    """
+    api_base = getattr(model, "api_base", None)
+    if api_base:
+        return None if loopback_host(api_base) is not None else "runs on another machine"
+    plugin = (type(model).__module__ or "").split(".")[0]
+    if plugin == "llm_ollama":
+        host = os.environ.get("OLLAMA_HOST", "").strip()
+        if not host or _ollama_host_is_local(host):
+            return None
+        return "runs on another machine (the Ollama server OLLAMA_HOST names)"
+    if plugin in IN_PROCESS_PLUGINS:
+        return None
+    needs = getattr(model, "needs_key", None)
+    if needs:
+        return f"is a cloud model (it needs the '{needs}' API key)"
+    return f"is not known to run on this machine (a model of {plugin or 'a plugin'} may send text elsewhere)"
+
+
+def _ollama_host_is_local(host: str) -> bool:
+    """Whether ``OLLAMA_HOST`` (``host``, ``host:port`` or a URL) is this machine; the address
+    a server listens on for every interface (``0.0.0.0``) is this machine to a client too.
+
+    >>> [_ollama_host_is_local(h) for h in ("127.0.0.1:11434", "localhost", "http://[::1]:1", "0.0.0.0")]
+    [True, True, True, True]
+    >>> [_ollama_host_is_local(h) for h in ("192.168.1.20", "https://ollama.example.com", "http://x:1")]
+    [False, False, False]
+    """
+    url = host if "://" in host else f"http://{host}"
+    try:
+        name = urllib.parse.urlsplit(url).hostname or ""
+    except ValueError:
+        return False
+    return name in ("0.0.0.0", "::") or loopback_host(url) is not None
 
 
 def _elsewhere(api_base: str | None) -> bool:
