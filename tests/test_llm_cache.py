@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
@@ -175,6 +176,48 @@ def test_a_full_cache_keeps_its_counters_and_writes_no_readable_file(holdtype_ho
         assert stats.entries < 13  # the limit did evict replies
     loose = [p for p in get_paths().llm_cache_dir.rglob("*") if p.is_file() and p.suffix == ".val"]
     assert loose == []
+
+
+_COUNT_HITS = """
+import sys, time
+from app.llm.cache import LLMCache
+with LLMCache() as store:
+    while not (store.directory / "go").exists():
+        time.sleep(0.01)
+    for _ in range(int(sys.argv[1])):
+        assert store.get("h" * 64) is not None
+"""
+_STORE = """
+import sys, time
+from app.llm.cache import CacheEntry, LLMCache
+with LLMCache() as store:
+    while not (store.directory / "go").exists():
+        time.sleep(0.01)
+    for n in range(int(sys.argv[1])):
+        store.put(CacheEntry(key=f"{n:064x}", text="reply", parsed=None, model="m", mode="clean",
+                             llm_ms=1.0, created=time.time()))
+"""
+
+
+def test_hits_counted_while_another_process_stores_replies_are_all_kept() -> None:
+    # put() read the counters, stored its reply, and wrote the old values back: hits another
+    # process counted in between were lost (2000 hits beside 2000 puts were counted as 718).
+    import subprocess
+    import sys
+
+    n = 2000
+    with LLMCache() as store:
+        store.put(_entry("h" * 64))
+        directory = store.directory
+    workers = [
+        subprocess.Popen([sys.executable, "-c", code, str(n)], cwd=Path(__file__).resolve().parent.parent)
+        for code in (_COUNT_HITS, _STORE)
+    ]
+    (directory / "go").touch()
+    assert [w.wait(timeout=300) for w in workers] == [0, 0]
+    with LLMCache() as store:
+        stats = store.stats()
+    assert (stats.hits, stats.entries) == (n, n + 1), stats
 
 
 def test_size_limit_comes_from_settings() -> None:

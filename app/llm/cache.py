@@ -228,14 +228,26 @@ class LLMCache:
         """Store ``entry`` (expiring after the TTL, if one is set)."""
         ttl_days = self.settings.cache_ttl_days
         expire = ttl_days * 86400.0 if ttl_days else None
+        # The counters are never written back from values read before: a hit another process
+        # counted in between was lost (2000 hits beside 2000 stores were counted as 718).
+        # Each is stored again after each reply (an increment by 0), so that it is never among
+        # the oldest entries, which a full cache evicts first (a cache at its size limit wiped
+        # its hit count); one this very reply evicted is added back, to whatever was counted
+        # since.
+        evicted: dict[str, int] = {}
         with self._using():
-            counters = {name: self._cache.get(name) for name in (_HITS, _MISSES)}
-            self._cache.set(entry.key, entry.to_dict(), expire=expire)
-            # Stored again after each reply, the counters are never the oldest entries, which a
-            # full cache evicts first: a cache at its size limit wiped its hit count.
-            for name, value in counters.items():
-                if value is not None:
-                    self._cache.set(name, value)
+            with self._cache.transact():  # (no other process counts in between)
+                counters = {name: self._cache.get(name) for name in (_HITS, _MISSES)}
+                self._cache.set(entry.key, entry.to_dict(), expire=expire)
+                for name, value in counters.items():
+                    if value is None:
+                        continue
+                    if self._cache.get(name) is None:
+                        evicted[name] = int(value)
+                    else:
+                        self._cache.incr(name, 0)  # (an update: it evicts nothing)
+            for name, value in evicted.items():  # (after the commit, which frees the room)
+                self._cache.incr(name, value, default=0)
 
     def keys(self) -> Iterator[str]:
         """Keys of stored replies (not the counters)."""
