@@ -898,6 +898,31 @@ def test_a_refused_reply_is_not_cached(chat_stub: OpenAIChatStub) -> None:
     assert third.cached and third.text == again.text and len(chat_stub.bodies) == 2
 
 
+def test_a_cached_reply_refused_today_is_neither_a_fallback_nor_a_hit(
+    chat_stub: OpenAIChatStub, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A reply an older Holdtype cached that today's checks refuse logged "mode clean fell back
+    to the transcript" (a warning for the user's eyes) before the model was asked again and
+    answered well, and counted as a cache hit."""
+    from app.llm.cache import CacheEntry, LLMCache
+
+    chat_stub.replies = ["I think we should ship the release today."]
+    write_llm_models([model_entry("stub", chat_stub.api_base)])
+    first = ModeRunner(_settings("stub")).run("clean", TEXT)
+    assert first.fallback_reason is None and first.cache_key
+    with LLMCache() as cache:  # as an older Holdtype, with laxer checks, kept it; counters at 0
+        cache.clear()
+        refused = "Sure! Here is the text: we should ship the release today."
+        cache.put(CacheEntry(first.cache_key, refused, None, "stub", "clean", 1.0, time.time()))
+    with caplog.at_level(logging.INFO, logger="app"):
+        again = ModeRunner(_settings("stub")).run("clean", TEXT)
+    assert again.fallback_reason is None and not again.cached and len(chat_stub.bodies) == 2
+    assert "fell back" not in caplog.text
+    with LLMCache() as cache:
+        stats = cache.stats()
+    assert (stats.hits, stats.misses) == (0, 1), stats
+
+
 def test_a_schema_failure_names_no_words_in_the_log_or_the_reason(
     chat_stub: OpenAIChatStub, caplog: pytest.LogCaptureFixture
 ) -> None:

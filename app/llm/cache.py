@@ -201,11 +201,16 @@ class LLMCache:
                 self._cache.delete(key)
                 entry = None
         if count:
-            try:
-                self._cache.incr(_HITS if entry is not None else _MISSES, 1, default=0)
-            except (sqlite3.OperationalError, diskcache.Timeout) as exc:  # a reply read is a reply
-                log.debug("hit/miss not counted: %s", self._unavailable(exc))
+            self.count(hit=entry is not None)
         return entry
+
+    def count(self, hit: bool) -> None:
+        """Count a hit or a miss (for a reply read with ``get(key, count=False)`` whose use was
+        decided later: one today's checks refuse is a miss); a locked cache only costs the count."""
+        try:
+            self._cache.incr(_HITS if hit else _MISSES, 1, default=0)
+        except (sqlite3.OperationalError, diskcache.Timeout) as exc:  # a reply read is a reply
+            log.debug("hit/miss not counted: %s", self._unavailable(exc))
 
     def _read(self, key: str) -> Any:
         """The stored value of ``key``; a damaged one (a torn write, a disk error) is dropped and

@@ -347,7 +347,8 @@ class ModeRunner:
         )
 
         cache = self.cache
-        entry = _cache_get(cache, key)
+        entry, readable = _cache_get(cache, key)  # (counted once it is known to be used)
+        counts = cache if readable else None  # (a cache another program holds: no wait to count)
         if entry is not None:
             reply = _Reply(
                 strip_thinking(entry.text),  # (a reply cached before the reasoning was dropped)
@@ -359,11 +360,16 @@ class ModeRunner:
                 entry.schema_error,
                 entry.cut,
             )
-            served = self._finish(mode, model_id, text, reply, key, True, start)
+            served = self._finish(mode, model_id, text, reply, key, True, start, quiet=True)
             if served.fallback_reason is None or _cut_rewrite(reply):
+                _cache_count(counts, hit=True)
+                if served.fallback_reason is not None:
+                    _warn_fallback(mode.name, served.fallback_reason)
                 return served
             # (a reply the checks refuse, or one cut off with nothing but reasoning in it, kept
-            # by an older Holdtype: the model is asked again)
+            # by an older Holdtype: the model is asked again; neither a fallback nor a hit)
+            log.info("mode %s: a cached reply fails today's checks; asking the model again", mode.name)
+        _cache_count(counts, hit=False)
 
         try:
             reply = self._call(mode, model_id, rendered.system, rendered.prompt, options, cancel)
@@ -412,9 +418,18 @@ class ModeRunner:
         return result
 
     def _finish(
-        self, mode: Mode, model_id: str, text: str, reply: _Reply, key: str, cached: bool, start: float
+        self,
+        mode: Mode,
+        model_id: str,
+        text: str,
+        reply: _Reply,
+        key: str,
+        cached: bool,
+        start: float,
+        quiet: bool = False,
     ) -> ModeResult:
-        """Turn a reply (fresh or cached) into the result, applying the schema and sanity checks."""
+        """Turn a reply (fresh or cached) into the result, applying the schema and sanity checks;
+        ``quiet`` leaves a fallback unlogged (a cached reply the caller may not use)."""
         common: dict[str, Any] = {
             "mode": mode.name,
             "model": model_id,
@@ -427,14 +442,14 @@ class ModeRunner:
         }
         if reply.schema_error is not None:
             reason = f"reply did not match the schema after {reply.attempts} attempt(s): {reply.schema_error}"
-            return self._fallback_result(text, reason, start, common)
+            return self._fallback_result(text, reason, start, common, quiet)
         if reply.cut:  # a long dictation's rewrite, cut off: the rest of it would be lost
             reason = "the reply was cut off at its length limit (max_tokens)"
             if not reply.text.strip():  # (with nothing but reasoning in it)
                 reason = (
                     "the model was still thinking when its reply was cut off at its length limit (max_tokens)"
                 )
-            return self._fallback_result(text, reason, start, common)
+            return self._fallback_result(text, reason, start, common, quiet)
         out = _output_text(mode, reply, text)
         if mode.schema_ is None:
             out = trim_chatter(text, out, mode.template)
@@ -444,7 +459,7 @@ class ModeRunner:
             # The reason names the rule, never the words: it goes to the log file (and the
             # tray's notice, which the log keeps). What the reply said is for DEBUG alone.
             log.debug("mode %s: the refused reply begins %r", mode.name, out[:60])
-            return self._fallback_result(text, problem, start, common)
+            return self._fallback_result(text, problem, start, common, quiet)
         return ModeResult(text=out, llm_ms=_ms_since(start), **common)
 
     def _spelled(self, reply: str) -> str:
@@ -487,11 +502,14 @@ class ModeRunner:
         common.update(attempts=attempts, raw_reply=raw_reply)
         return self._fallback_result(text, reason, start, common)
 
-    def _fallback_result(self, text: str, reason: str, start: float, common: dict[str, Any]) -> ModeResult:
+    def _fallback_result(
+        self, text: str, reason: str, start: float, common: dict[str, Any], quiet: bool = False
+    ) -> ModeResult:
         # Every caller shows the fallback its own way (the engine's notice, the CLI's warning
         # line, --json, the settings window): a key the reason quotes is masked here, for all.
         reason = redact_keys(reason)
-        log.warning("mode %s fell back to the transcript: %s", common["mode"], reason, extra=SHOWN_TO_USER)
+        if not quiet:
+            _warn_fallback(common["mode"], reason)
         return ModeResult(text=text, llm_ms=_ms_since(start), fallback_reason=reason, **common)
 
     def _resolved_id(self, model_id: str) -> str:
@@ -639,15 +657,31 @@ def _cut_rewrite(reply: _Reply) -> bool:
     return reply.cut and bool(reply.text.strip())
 
 
-def _cache_get(cache: LLMCache | None, key: str) -> CacheEntry | None:
-    """The cached reply for ``key``; None when there is none or the cache cannot be read."""
+def _cache_get(cache: LLMCache | None, key: str) -> tuple[CacheEntry | None, bool]:
+    """The cached reply for ``key`` (None when there is none or the cache cannot be read), not
+    counted as a hit or miss, and whether the cache could be read."""
     if cache is None:
-        return None
+        return None, False
     try:
-        return cache.get(key)
+        return cache.get(key, count=False), True
     except CACHE_FAILURES as exc:
         log.warning("the LLM reply cache cannot be read, asking the model: %s", exc)
-        return None
+        return None, False
+
+
+def _cache_count(cache: LLMCache | None, hit: bool) -> None:
+    """Count a hit or a miss of the reply cache, if there is one."""
+    if cache is None:
+        return
+    try:
+        cache.count(hit)
+    except CACHE_FAILURES as exc:  # (a count lost costs nothing)
+        log.debug("hit/miss not counted: %s", exc)
+
+
+def _warn_fallback(mode_name: str, reason: str) -> None:
+    """Log a mode's fallback (``reason`` already masked), marked for the user's eyes."""
+    log.warning("mode %s fell back to the transcript: %s", mode_name, reason, extra=SHOWN_TO_USER)
 
 
 def _cache_put(cache: LLMCache, entry: CacheEntry) -> None:
