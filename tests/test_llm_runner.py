@@ -882,6 +882,25 @@ def test_a_quotation_the_speaker_dictated_keeps_its_quotes() -> None:
     assert clean_reply('"To be or not to be."', "to be or not to be") == "To be or not to be."
 
 
+def test_a_long_dictation_in_another_script_gets_room_for_its_rewrite(chat_stub: OpenAIChatStub) -> None:
+    """The reply's length limit took three characters a token: Japanese takes about one token a
+    character (1 to 1.5 characters), Cyrillic two or three, so a long Japanese dictation was
+    always cut off and fell back (and the cut reply was cached)."""
+    japanese = "明日の会議は午後三時からに変更して、新しいデータベースの移行計画も話し合いましょう。" * 8
+    russian = "я думаю, что мы должны выпустить новую версию в пятницу, но сначала исправить ошибки. " * 5
+    english = "so um I think we should ship the release on friday but first fix the migration bugs. " * 5
+    write_llm_models([model_entry("stub", chat_stub.api_base)])
+    runner = ModeRunner(_settings("stub", cache_enabled=False))
+    limits = {}
+    for name, text in (("ja", japanese), ("ru", russian), ("en", english)):
+        runner.run("clean", text)
+        limits[name] = chat_stub.bodies[-1]["max_tokens"]
+    max_ratio = get_mode("clean").max_ratio
+    assert limits["ja"] >= max_ratio * len(japanese)  # (one token a character)
+    assert limits["ru"] >= max_ratio * len(russian) / 2  # (two characters a token)
+    assert limits["en"] == int((max_ratio * len(english) + 40) / 3 + 32)  # (as before)
+
+
 def test_a_refused_reply_is_not_cached(chat_stub: OpenAIChatStub) -> None:
     """A reply the checks refuse (it answers the text) was cached: the same dictation then fell
     back on every try without asking the model again. (A stub: the local model cannot be made

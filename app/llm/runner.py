@@ -1368,10 +1368,43 @@ def _room_to_think(max_tokens: int) -> int:
 
 
 def _max_tokens(text: str, mode: Mode) -> int:
-    """A bound on the reply length that still fits any sane rewrite of ``text``."""
-    allowed_chars = mode.max_ratio * len(text) + 40
+    """A bound on the reply length that still fits any sane rewrite of ``text`` (``max_ratio``
+    times as long, and some), at three characters a token as :func:`_latin_chars` counts them.
+
+    >>> clean = Mode(name="clean", system="Tidy it.", template="{text}", max_ratio=1.6)
+    >>> _max_tokens("x" * 300, clean), _max_tokens("会" * 300, clean), _max_tokens("я" * 300, clean)
+    (205, 525, 285)
+    """
+    allowed_chars = mode.max_ratio * _latin_chars(text) + 40
     extra = 64 if mode.schema_ is not None else 32
     return int(min(MAX_TOKENS_CAP, max(64, allowed_chars / 3 + extra)))
+
+
+def _latin_chars(text: str) -> float:
+    """How many characters of Latin script would take as many tokens as ``text``, in a common
+    model's tokenizer, rounded up: English runs at about four characters a token; Chinese,
+    Japanese and Korean at about one to one and a half, so each of their characters counts as
+    three; other scripts (Cyrillic, Greek, Arabic, Devanagari) at two or three, so each of
+    their characters counts as one and a half.
+
+    >>> _latin_chars("ship it"), _latin_chars("出荷する"), _latin_chars("да")
+    (7, 12, 3.0)
+    """
+    latin = cjk = other = 0
+    for char in text:
+        point = ord(char)
+        if point < 0x370 or 0x1E00 <= point <= 0x206F:  # Latin (and its marks), punctuation
+            latin += 1
+        elif (
+            0x2E80 <= point <= 0x9FFF  # CJK radicals, kana, ideographs
+            or 0xAC00 <= point <= 0xD7AF  # Hangul
+            or 0xF900 <= point <= 0xFFEF  # compatibility ideographs, full-width forms
+            or 0x20000 <= point <= 0x3FFFF  # rarer ideographs
+        ):
+            cjk += 1
+        else:
+            other += 1
+    return latin + 3 * cjk + (1.5 * other if other else 0)
 
 
 def _dir_signature(folder: Path) -> tuple[tuple[str, int], ...]:
