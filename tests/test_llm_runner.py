@@ -13,7 +13,7 @@ import pytest
 
 from app.config import LLMSettings, Settings
 from app.llm.modes import get_mode, marker_digest
-from app.llm.runner import ModeResult, ModeRunner, clean_reply, sanity_problem
+from app.llm.runner import ModeResult, ModeRunner, _kept_words, clean_reply, sanity_problem
 from tests.cli import holdtype
 from tests.fixtures.llama import (
     SENT_KEY,
@@ -360,6 +360,90 @@ def test_a_commit_messages_label_is_not_pasted(chat_stub: OpenAIChatStub) -> Non
     write_llm_models([model_entry("stub", chat_stub.api_base)])
     result = ModeRunner(_settings("stub")).run("commit", "we ship the release on friday", repo=False)
     assert result.fallback_reason is None and result.text == "chore(release): ship on Friday"
+
+
+#: Dictations and the commit messages a developer would write for them: each keeps a third or
+#: more of the words said (numpy's 3 of 9: "bumped", "fixed", "two point one" are not kept).
+COMMITS = [
+    ("fix the crash when the config file is empty", "fix(config): do not crash on an empty config file"),
+    (
+        "add a retry to the upload client so that flaky network errors don't fail the sync",
+        "feat(upload): retry on network errors\n\nA flaky network no longer fails the whole sync.",
+    ),
+    ("update the readme to explain how to install on windows", "docs(readme): explain installing on Windows"),
+    (
+        "refactor the parser into smaller functions and add tests for the tokenizer",
+        "refactor(parser): split into smaller functions\n\nAlso adds tokenizer tests.",
+    ),
+    (
+        "so um I bumped the numpy version to two point one and fixed the deprecation warnings",
+        "build(deps): bump numpy to 2.1 and fix deprecation warnings",
+    ),
+    (
+        "remove the old login page and redirect users to the new one",
+        "feat(auth): remove the old login page, redirect to the new one",
+    ),
+    (
+        "make the cache key include the api version so that switching backends doesn't serve old replies",
+        "fix(cache): key replies by API version",
+    ),
+    (
+        "uh the settings window now remembers its size and position between runs",
+        "feat(ui): remember settings window geometry",
+    ),
+    ("fix typo", "docs: fix typo"),
+    ("handle the case where the user cancels the dialog", "fix(dialog): handle cancel"),
+    (
+        "so basically we were leaking file handles in the exporter, close them in a finally block",
+        "fix(export): close file handles in finally",
+    ),
+    ("bump version", "chore: bump version to 1.2.0"),
+]
+#: A small model's answers about something else (none keeps more than a seventh of the words).
+UNRELATED = [
+    ("we ship the release on friday", "Paris is the capital of France, known for the Eiffel Tower."),
+    ("fix the crash when the config file is empty", "The capital of France is Paris."),
+    (
+        "add a retry to the upload client so that flaky network errors don't fail the sync",
+        "Why do programmers prefer dark mode? Because light attracts bugs.",
+    ),
+    (
+        "update the readme to explain how to install on windows",
+        "I'm a large language model and cannot browse.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "reply"), COMMITS)
+def test_the_commit_mode_takes_commit_messages(text: str, reply: str) -> None:
+    assert sanity_problem(text, reply, get_mode("commit")) is None
+
+
+@pytest.mark.parametrize(("text", "reply"), UNRELATED)
+def test_the_commit_mode_refuses_a_reply_about_something_else(
+    chat_stub: OpenAIChatStub, text: str, reply: str
+) -> None:
+    """commit had no min_overlap: a small local model's unrelated answer ("Paris is the capital
+    of France…") was pasted as the commit message. (A stub: Gemma does not answer so on cue.)"""
+    chat_stub.replies = [reply]
+    write_llm_models([model_entry("stub", chat_stub.api_base)])
+    result = ModeRunner(_settings("stub")).run("commit", text, repo=False)
+    assert result.text == text and result.fallback_reason, result
+    assert "it is about something else" in result.fallback_reason
+
+
+@pytest.mark.llm
+def test_the_local_model_s_commit_messages_are_pasted_only_when_about_the_dictation(local_llm) -> None:  # type: ignore[no-untyped-def]
+    # Measured: Gemma 3 270M at temperature 0 repeats commit's instructions for each of these
+    # (refused, and cut off at max_tokens); whatever it says, nothing unrelated is pasted.
+    runner = ModeRunner(_settings(local_llm.model_id, timeout_s=120, cache_enabled=False))
+    for text, _ in COMMITS[:3]:
+        result = runner.run("commit", text, repo=False)
+        if result.fallback_reason is None:
+            kept = _kept_words(text, result.text)
+            assert kept is None or kept[0] >= 0.2 * kept[1], result
+        else:
+            assert result.text == text
 
 
 def test_unknown_model_says_what_to_do() -> None:

@@ -79,6 +79,16 @@ class Mode(BaseModel):
             "rewrites, and a reply that answers a question said, or says a sentence twice, is refused)"
         ),
     )
+    min_shared: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "Share of the dictation's words a sane reply keeps, for a mode that need not rewrite "
+            "them (commit): a reply keeping fewer is about something else (0: not checked; the "
+            "higher of this and min_overlap counts)"
+        ),
+    )
     source: str = Field("", exclude=True, description="Where the mode was loaded from")
 
     @field_validator("name")

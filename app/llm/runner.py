@@ -1204,6 +1204,8 @@ def sanity_problem(source: str, reply: str, mode: Mode) -> str | None:
     kept = _kept_words(source, reply)
     if kept is not None and kept[0] < mode.min_overlap * kept[1]:
         return f"reply keeps {kept[0]} of the {kept[1]} words said: it is not a rewrite of them"
+    if kept is not None and kept[0] < mode.min_shared * kept[1]:  # ("Paris is the capital of France.")
+        return f"reply keeps {kept[0]} of the {kept[1]} words said: it is about something else"
     return None
 
 
