@@ -309,6 +309,52 @@ def test_a_cached_reply_is_not_served_once_its_model_id_names_another_server() -
         second.close()
 
 
+def test_a_cached_reply_is_not_served_once_its_model_reaches_another_backend(
+    chat_stub: OpenAIChatStub, fake_plugin_models: list[object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cache key named a model by its id, api_base and model_name: an Azure-style entry
+    switched to another api_version, api_type, api_engine or headers, llm's OpenAI models sent
+    elsewhere by OPENAI_BASE_URL, an Ollama model by OLLAMA_HOST, were served the old replies.
+    A header's value (it may be a key) is in no key in clear."""
+    from app.llm.runner import resolved_model_id
+
+    secret = "sk-proj-FAKEheaderSecret0123456789"
+    chat_stub.replies = ["I think we should ship the release today."]
+    entry = model_entry("stub", chat_stub.api_base)
+    write_llm_models([entry])
+    seen = {resolved_model_id("stub")}
+    assert ModeRunner(_settings("stub")).run("clean", TEXT).fallback_reason is None
+    for change in (
+        {"api_version": "2024-06-01"},
+        {"api_version": "2024-06-01", "api_type": "azure"},
+        {"api_version": "2024-06-01", "api_type": "azure", "api_engine": "gpt4o-eu"},
+        {"headers": {"api-key": secret}},
+        {"headers": {"api-key": secret + "2"}},
+    ):
+        write_llm_models([dict(entry, **change)])
+        resolved = resolved_model_id("stub")
+        assert resolved not in seen and secret not in resolved, change
+        seen.add(resolved)
+    # the runner's key too (a reply kept for one header's value is not served for another)
+    write_llm_models([dict(entry, headers={"x-team": "a"})])
+    before = len(chat_stub.bodies)
+    assert ModeRunner(_settings("stub")).run("clean", TEXT).fallback_reason is None
+    write_llm_models([dict(entry, headers={"x-team": "b"})])
+    again = ModeRunner(_settings("stub")).run("clean", TEXT)
+    assert not again.cached and len(chat_stub.bodies) == before + 2
+
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    openai_default = resolved_model_id("gpt-4o-mini")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:1/v1")
+    assert resolved_model_id("gpt-4o-mini") != openai_default
+
+    fake_plugin_models.append(_fake_plugin_model("fake-ollama", "llm_ollama", []))
+    monkeypatch.setenv("OLLAMA_HOST", "127.0.0.1:11434")
+    here = resolved_model_id("fake-ollama")
+    monkeypatch.setenv("OLLAMA_HOST", "gpu-box.example.com:11434")
+    assert resolved_model_id("fake-ollama") != here
+
+
 def test_schema_goes_as_response_format_when_the_model_takes_it(chat_stub: OpenAIChatStub) -> None:
     chat_stub.replies = ['{"items": ["tea"]}']
     write_llm_models([dict(model_entry("stub", chat_stub.api_base), supports_schema=True)])

@@ -515,7 +515,7 @@ class ModeRunner:
     def _resolved_id(self, model_id: str) -> str:
         """:func:`resolved_model_id`, looked up again only when llm's alias files changed (a
         lookup walks every plugin's models: 0.7 ms, twice a cache hit's whole time)."""
-        stamp = _alias_files_stamp()
+        stamp = (_alias_files_stamp(), *(os.environ.get(name) for name in _BACKEND_ENV))
         known = self._resolved.get(model_id)
         if known is not None and known[0] == stamp:
             return known[1]
@@ -851,7 +851,8 @@ def resolved_model_id(model_id: str) -> str:
     """The id of the model ``model_id`` names (an llm alias names another), else ``model_id``
     as given (a model llm does not know: its call says so). An OpenAI-compatible model of
     ``extra-openai-models.yaml`` is also named by the server and model it asks (a model id
-    pointed at another server or model, its id kept, is another model for the cache).
+    pointed at another server or model, its id kept, is another model for the cache), and
+    so is any model by what else decides where its requests go (see :func:`_backend`).
 
     >>> resolved_model_id("no-such-model-anywhere")
     'no-such-model-anywhere'
@@ -867,7 +868,44 @@ def resolved_model_id(model_id: str) -> str:
     api_base = getattr(model, "api_base", None)
     if api_base:
         resolved += f" @ {api_base} {getattr(model, 'model_name', None) or ''}".rstrip()
+    backend = _backend(model, api_base)
+    if backend:  # (none for most models: their keys stay what they were)
+        resolved += f" [{' '.join(backend)}]"
     return resolved
+
+
+#: What, in the environment, names the server of a model of llm's own OpenAI plugin without an
+#: api_base (the openai client reads it), and of an llm-ollama model.
+_BACKEND_ENV = ("OPENAI_BASE_URL", "OLLAMA_HOST")
+
+
+def _backend(model: Any, api_base: str | None) -> list[str]:
+    """What else decides where ``model``'s requests go and how they are read: an Azure-style
+    entry's ``api_type``, ``api_version``, ``api_engine`` and ``headers`` (of
+    ``extra-openai-models.yaml``; the headers by a digest only, as they may hold a key),
+    ``OPENAI_BASE_URL`` for llm's OpenAI models that name no api_base, ``OLLAMA_HOST`` for an
+    Ollama model."""
+    import hashlib
+
+    parts = [
+        f"{name}={value}"
+        for name in ("api_type", "api_version", "api_engine")
+        if (value := getattr(model, name, None))
+    ]
+    headers = getattr(model, "headers", None)
+    if headers:
+        canonical = json.dumps(headers, sort_keys=True, default=str).encode("utf-8")
+        parts.append(f"headers=sha256:{hashlib.sha256(canonical).hexdigest()[:16]}")
+    module = type(model).__module__ or ""
+    if module.startswith("llm.default_plugins.openai_models") and not api_base:
+        base = os.environ.get("OPENAI_BASE_URL", "").strip()
+        if base:
+            parts.append(f"OPENAI_BASE_URL={base}")
+    if module.split(".")[0] == "llm_ollama":
+        host = os.environ.get("OLLAMA_HOST", "").strip()
+        if host:
+            parts.append(f"OLLAMA_HOST={host}")
+    return parts
 
 
 def pick_model(mode: Mode, settings: Settings) -> str:
