@@ -8,12 +8,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from app.config import LLMSettings, Settings
 from app.llm.modes import get_mode, marker_digest
-from app.llm.runner import ModeResult, ModeRunner, _kept_words, clean_reply, sanity_problem
+from app.llm.runner import CANCELLED, ModeResult, ModeRunner, _kept_words, clean_reply, sanity_problem
 from tests.cli import holdtype
 from tests.fixtures.llama import (
     SENT_KEY,
@@ -613,6 +614,78 @@ def test_a_plugin_default_of_llm_s_not_known_to_be_local_is_not_used(
     llm.set_default_model("fake-gguf")
     assert ModeRunner(uncached).run("clean", TEXT).model == "fake-gguf"
     assert len(calls) == 3
+
+
+class LookupCounter:
+    """FAKE plugin (none installed here does it): counts how often llm runs the plugins'
+    register_models hook, which llm.get_model does for every lookup (llm-ollama's asks its
+    server there), taking ``delay_s`` each time, as a slow Ollama server makes it."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.delay_s = 0.0
+
+    @property
+    def hookimpl(self) -> Any:
+        import llm
+
+        counter = self
+
+        class CountingFakePlugin:
+            @llm.hookimpl
+            def register_models(self, register):  # type: ignore[no-untyped-def]
+                counter.calls += 1
+                time.sleep(counter.delay_s)
+
+        return CountingFakePlugin()
+
+
+@pytest.fixture
+def lookups() -> Iterator[LookupCounter]:
+    from llm.plugins import pm
+
+    counter = LookupCounter()
+    plugin = counter.hookimpl
+    pm.register(plugin, name="holdtype-FAKE-counting-plugin")
+    yield counter
+    pm.unregister(plugin)
+
+
+def test_a_model_is_looked_up_once_per_runner(chat_stub: OpenAIChatStub, lookups: LookupCounter) -> None:
+    # llm.get_model ran every plugin's register_models hook twice per cache miss (three times
+    # with llm's default model): llm-ollama's asks its server each time.
+    import llm
+
+    chat_stub.replies = ["I think we should ship the release today.", "We ship it on Friday."]
+    write_llm_models([model_entry("stub", chat_stub.api_base)])
+    runner = ModeRunner(_settings("stub"))
+    assert runner.run("clean", TEXT).fallback_reason is None
+    assert runner.run("clean", "um we ship it on friday").fallback_reason is None
+    assert len(chat_stub.bodies) == 2 and lookups.calls == 1
+    llm.set_default_model("stub")
+    by_default = ModeRunner(Settings(llm=LLMSettings(cache_enabled=False)))
+    for _ in range(2):
+        by_default.run("clean", TEXT)
+    assert len(chat_stub.bodies) == 4 and lookups.calls == 2
+    write_llm_models([model_entry("stub", chat_stub.api_base, model_name="other")])  # looked up again
+    by_default.run("clean", TEXT)
+    assert len(chat_stub.bodies) == 5 and lookups.calls == 3
+
+
+def test_the_time_limit_and_cancel_cover_the_steps_before_the_call(
+    chat_stub: OpenAIChatStub, lookups: LookupCounter
+) -> None:
+    # llm.timeout_s started only at the model call: a slow model lookup (or staged diff, or
+    # probe) came on top, and a cancelled dictation still sent its request.
+    chat_stub.replies = ["I think we should ship the release today."]
+    write_llm_models([model_entry("stub", chat_stub.api_base)])
+    lookups.delay_s = 1.5
+    slow = ModeRunner(_settings("stub", timeout_s=1.0)).run("clean", TEXT)
+    assert slow.text == TEXT and slow.fallback_reason == "no reply from stub within 1 s (llm.timeout_s)"
+    assert chat_stub.bodies == [] and lookups.calls == 1
+    lookups.delay_s = 0.0
+    cancelled = ModeRunner(_settings("stub", timeout_s=30)).run("clean", TEXT, cancel=lambda: True)
+    assert cancelled.text == TEXT and cancelled.fallback_reason == CANCELLED and chat_stub.bodies == []
 
 
 def test_a_default_of_llm_s_on_this_machine_that_needs_a_key_is_used(chat_stub: OpenAIChatStub) -> None:

@@ -195,6 +195,39 @@ class ModeResult:
         return asdict(self)
 
 
+def _load_llm() -> None:
+    """Import llm and its plugins (once a process); a failure is left to the call to report."""
+    try:
+        import llm  # noqa: F401
+        from llm.plugins import load_plugins
+
+        with PLUGIN_LOCK:
+            load_plugins()
+    except Exception as exc:  # (a broken install or plugin: the lookup says what is wrong)
+        log.debug("llm or a plugin of it cannot be loaded: %s", exc)
+
+
+class _Budget:
+    """The time (``llm.timeout_s``, from the start of :meth:`ModeRunner.run`) and the cancel
+    check of one run, for every step of it."""
+
+    def __init__(self, timeout_s: float, cancel: Callable[[], bool] | None) -> None:
+        self.timeout_s = timeout_s
+        self.deadline = time.monotonic() + timeout_s
+        self.cancel = cancel
+
+    def left(self) -> float:
+        """Seconds left (0 when none)."""
+        return max(0.0, self.deadline - time.monotonic())
+
+    def check(self, model_id: str) -> None:
+        """Raise :class:`_Fallback` when the dictation was cancelled or the time is up."""
+        if self.cancel is not None and self.cancel():
+            raise _Fallback(CANCELLED)
+        if time.monotonic() >= self.deadline:
+            raise _Fallback(f"no reply from {model_id} within {self.timeout_s:g} s (llm.timeout_s)")
+
+
 class _Fallback(Exception):
     """Internal: the call failed in a way that returns the input text; ``attempts`` is how
     many requests reached for the model before it did (0: none was sent), ``raw_reply`` the
@@ -241,6 +274,7 @@ class ModeRunner:
         self._cache_problem: str | None = None
         # model id -> (llm's alias files as they were, the model that id named then)
         self._resolved: dict[str, tuple[object, str]] = {}
+        self._models: dict[str, tuple[object, Any]] = {}  # model id -> (the files then, its llm model)
         self._thinkers: set[str] = set()  # models whose reply was all reasoning when cut off
 
     # --- modes -----------------------------------------------------------------------------------
@@ -299,16 +333,22 @@ class ModeRunner:
 
         ``sample`` selects one of N cached samples of the same prompt (for evals); ``mode``
         is the mode itself, not its file (the settings window's Test of an unsaved edit).
-        ``cancel``, asked while the model is waited for, gives up on it when it says so (the
-        dictation was cancelled): ``text`` comes back at once, its reason :data:`CANCELLED`.
+        ``cancel``, asked between the steps and while the model is waited for, gives up when it
+        says so (the dictation was cancelled): ``text`` comes back at once, its reason
+        :data:`CANCELLED`. ``llm.timeout_s`` counts from here, for every step.
         ``repo`` is the folder whose staged diff an ``include_git_diff`` mode sends: None for
         the runner's ``cwd``, False for none (dictation into a window whose folder is unknown).
         """
         start = time.perf_counter()
         if mode_name == RAW or not text.strip():
             return ModeResult(text=text, mode=mode_name, model=None, cached=False, llm_ms=0.0)
+        # llm.timeout_s and cancel cover the whole run: the model lookup (a plugin may ask its
+        # server), the staged diff, the probe of a local server and the cache, not only the call;
+        # but not the import of llm and its plugins, once a process (seconds, on a slow disk).
+        _load_llm()
+        budget = _Budget(self.settings.llm.timeout_s, cancel)
         try:
-            return self._run(mode_name, text, sample, start, mode, cancel, repo)
+            return self._run(mode_name, text, sample, start, mode, budget, repo)
         except Exception as exc:  # the words must never be lost to a bug on this path
             log.exception("mode %s failed", mode_name)
             return self._fallback(mode_name, None, text, f"internal error: {_one_line(exc)}", start)
@@ -319,8 +359,8 @@ class ModeRunner:
         text: str,
         sample: int,
         start: float,
-        given: Mode | None = None,
-        cancel: Callable[[], bool] | None = None,
+        given: Mode | None,
+        budget: _Budget,
         repo: Path | Literal[False] | None = None,
     ) -> ModeResult:
         """:meth:`run` for a mode that may use a model."""
@@ -333,18 +373,24 @@ class ModeRunner:
 
         try:
             model_id = self._model_id(mode)
+            budget.check(model_id)
         except _Fallback as exc:
             return self._fallback(mode.name, None, text, str(exc), start)
         diff = None
         if mode.include_git_diff and repo is not False:
-            diff = staged_diff(self.cwd if repo is None else repo)
+            diff = staged_diff(
+                self.cwd if repo is None else repo, timeout_s=max(0.1, min(5.0, budget.left()))
+            )
         rendered = render_prompt(mode, text, diff)
         options = dict(mode.options)
         options.setdefault("max_tokens", _max_tokens(text, mode))
         # The model an alias names now (`llm aliases set fast ...` may repoint it).
-        key = cache_key(
-            self._resolved_id(model_id), options, rendered.system, rendered.prompt, mode.schema_, sample
-        )
+        resolved = self._resolved_id(model_id)
+        key = cache_key(resolved, options, rendered.system, rendered.prompt, mode.schema_, sample)
+        try:
+            budget.check(model_id)
+        except _Fallback as exc:
+            return self._fallback(mode.name, model_id, text, str(exc), start, key=key)
 
         cache = self.cache
         entry, readable = _cache_get(cache, key)  # (counted once it is known to be used)
@@ -372,7 +418,7 @@ class ModeRunner:
         _cache_count(counts, hit=False)
 
         try:
-            reply = self._call(mode, model_id, rendered.system, rendered.prompt, options, cancel)
+            reply = self._call(mode, model_id, rendered.system, rendered.prompt, options, budget)
         except _Fallback as exc:
             return self._fallback(
                 mode.name,
@@ -515,17 +561,36 @@ class ModeRunner:
     def _resolved_id(self, model_id: str) -> str:
         """:func:`resolved_model_id`, looked up again only when llm's alias files changed (a
         lookup walks every plugin's models: 0.7 ms, twice a cache hit's whole time)."""
-        stamp = (_alias_files_stamp(), *(os.environ.get(name) for name in _BACKEND_ENV))
+        stamp = _models_stamp()
         known = self._resolved.get(model_id)
         if known is not None and known[0] == stamp:
             return known[1]
-        resolved = resolved_model_id(model_id)
+        try:
+            model = self._get_model(model_id)
+        except Exception:  # an unknown model or a broken plugin: the call reports it
+            return model_id
+        resolved = resolved_model_id(model_id, model)
         self._resolved[model_id] = (stamp, resolved)
         return resolved
 
+    def _get_model(self, model_id: str) -> Any:
+        """``llm.get_model(model_id)``, looked up once per runner, again only when llm's files
+        that name models (aliases, extra OpenAI models) or the backend variables changed: each
+        lookup runs every plugin's register_models hook, and llm-ollama's asks its server."""
+        import llm
+
+        stamp = _models_stamp()
+        known = self._models.get(model_id)
+        if known is not None and known[0] == stamp:
+            return known[1]
+        with PLUGIN_LOCK:
+            model = llm.get_model(model_id)
+        self._models[model_id] = (stamp, model)
+        return model
+
     def _model_id(self, mode: Mode) -> str:
         try:
-            return pick_model(mode, self.settings)
+            return pick_model(mode, self.settings, self._get_model)
         except NoModel as exc:
             raise _Fallback(str(exc)) from None
 
@@ -537,14 +602,14 @@ class ModeRunner:
         system: str,
         prompt: str,
         options: dict[str, Any],
-        cancel: Callable[[], bool] | None = None,
+        budget: _Budget,
     ) -> _Reply:
-        """Call the model (retrying schema failures); raise :class:`_Fallback` on any failure."""
+        """Call the model (retrying schema failures) within ``budget``; raise :class:`_Fallback`
+        on any failure."""
         import llm
 
         try:
-            with PLUGIN_LOCK:
-                model = llm.get_model(model_id)
+            model = self._get_model(model_id)
         except llm.UnknownModelError:
             raise _Fallback(
                 f"unknown llm model '{model_id}': install its plugin ({install_hint('llm-...')}) or pick one "
@@ -568,13 +633,16 @@ class ModeRunner:
             ).strip()
 
         bypass_proxies(getattr(model, "api_base", None))  # (a local model's words stay on this machine)
-        down = _local_server_down(getattr(model, "api_base", None))
+        budget.check(model_id)
+        down = _local_server_down(getattr(model, "api_base", None), min(1.0, budget.left()))
         if down:
             raise _Fallback(f"{model_id} failed: {down}")
+        budget.check(model_id)
         # llm.timeout_s bounds the whole mode, its retries included: three slow replies that
         # each failed the schema held a dictation three times the time limit.
-        timeout = self.settings.llm.timeout_s
-        deadline = time.monotonic() + timeout
+        timeout = budget.timeout_s
+        deadline = budget.deadline
+        cancel = budget.cancel
         attempts_allowed = 1 + (self.settings.llm.retries if schema is not None else 0)
         # A reasoning model (Qwen3, DeepSeek-R1) spends the few tokens a rewrite needs on its
         # thinking: cut off before any answer, it is asked once more with room to think (and
@@ -833,6 +901,11 @@ class NoModel(Exception):
         self.fix = fix
 
 
+def _models_stamp() -> object:
+    """What the model an id names depends on: llm's alias files, the backend variables."""
+    return (_alias_files_stamp(), *(os.environ.get(name) for name in _BACKEND_ENV))
+
+
 def _alias_files_stamp() -> object:
     """When and how llm's files that name models by other names were last written."""
     import llm
@@ -847,7 +920,7 @@ def _alias_files_stamp() -> object:
     return tuple(stamps)
 
 
-def resolved_model_id(model_id: str) -> str:
+def resolved_model_id(model_id: str, model: Any = None) -> str:
     """The id of the model ``model_id`` names (an llm alias names another), else ``model_id``
     as given (a model llm does not know: its call says so). An OpenAI-compatible model of
     ``extra-openai-models.yaml`` is also named by the server and model it asks (a model id
@@ -859,11 +932,12 @@ def resolved_model_id(model_id: str) -> str:
     """
     import llm
 
-    try:
-        with PLUGIN_LOCK:
-            model = llm.get_model(model_id)
-    except Exception:  # an unknown model or a broken plugin: the call reports it
-        return model_id
+    if model is None:  # (else ``model`` is what llm.get_model(model_id) gave)
+        try:
+            with PLUGIN_LOCK:
+                model = llm.get_model(model_id)
+        except Exception:  # an unknown model or a broken plugin: the call reports it
+            return model_id
     resolved = str(model.model_id)
     api_base = getattr(model, "api_base", None)
     if api_base:
@@ -908,7 +982,7 @@ def _backend(model: Any, api_base: str | None) -> list[str]:
     return parts
 
 
-def pick_model(mode: Mode, settings: Settings) -> str:
+def pick_model(mode: Mode, settings: Settings, get_model: Callable[[str], Any] | None = None) -> str:
     """The model id ``mode`` runs on: its own, else Holdtype's ``llm.model``, else llm's
     default when that is known to be a local model: one whose server is this machine, or one
     a plugin runs in this process (see :func:`_not_known_local`).
@@ -919,12 +993,15 @@ def pick_model(mode: Mode, settings: Settings) -> str:
     """
     if mode.model:
         return mode.model
-    return modes_model(settings, f"mode {mode.name}")
+    return modes_model(settings, f"mode {mode.name}", get_model)
 
 
-def modes_model(settings: Settings, what: str = "the modes") -> str:
+def modes_model(
+    settings: Settings, what: str = "the modes", get_model: Callable[[str], Any] | None = None
+) -> str:
     """The model id the modes that name none run on (see :func:`pick_model`; ``what`` names
-    them in the :class:`NoModel` raised when none is usable)."""
+    them in the :class:`NoModel` raised when none is usable; ``get_model`` looks a model up,
+    by default ``llm.get_model``)."""
     if settings.llm.model:
         return settings.llm.model
     import llm
@@ -933,8 +1010,11 @@ def modes_model(settings: Settings, what: str = "the modes") -> str:
     try:
         model_id = llm.get_default_model()
         fix = f"holdtype config set llm.model {model_id}"
-        with PLUGIN_LOCK:
-            model = llm.get_model(model_id)
+        if get_model is not None:
+            model = get_model(model_id)
+        else:
+            with PLUGIN_LOCK:
+                model = llm.get_model(model_id)
     except llm.UnknownModelError:
         return model_id  # reported by the call, with what to do
     except Exception as exc:  # a broken llm config must not lose words
@@ -1010,7 +1090,7 @@ def _elsewhere(api_base: str | None) -> bool:
     return bool(api_base) and loopback_host(api_base) is None
 
 
-def _local_server_down(api_base: str | None) -> str | None:
+def _local_server_down(api_base: str | None, timeout_s: float = 1.0) -> str | None:
     """Why the model server at ``api_base`` on this machine takes no connection ("Connection
     refused (nothing answers at …: is its server running?)"), or None: it does, it is on another
     machine, or that cannot be told. Asked before the call: the client's own retries, with their
@@ -1028,7 +1108,7 @@ def _local_server_down(api_base: str | None) -> str | None:
     parts = urllib.parse.urlsplit(api_base)
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        with socket.create_connection((parts.hostname or "localhost", port), timeout=1.0):
+        with socket.create_connection((parts.hostname or "localhost", port), timeout=max(0.05, timeout_s)):
             return None
     except ConnectionRefusedError:
         return f"Connection refused (nothing answers at {api_base}: is its server running?)"
