@@ -159,6 +159,86 @@ def test_server_slower_than_time_limit_falls_back() -> None:
         stub.close()
 
 
+def _call_threads(model_id: str) -> list[str]:
+    import threading
+
+    return [t.name for t in threading.enumerate() if t.name == f"llm-{model_id}" and t.is_alive()]
+
+
+@pytest.mark.parametrize("how", ["timeout", "cancel"])
+def test_an_abandoned_call_ends_its_request_and_its_thread(how: str) -> None:
+    # The openai client waits 600 s for a reply and tries three times: a call abandoned after
+    # llm.timeout_s, or cancelled, kept its thread and its HTTP request for half an hour.
+    stub = SilentStub()  # STUB: accepts and never answers
+    model_id = f"hung-{how}"
+    try:
+        write_llm_models([model_entry(model_id, stub.api_base)])
+        began = time.monotonic()
+        cancel = (lambda: time.monotonic() - began > 1.0) if how == "cancel" else None
+        # (a request being read cannot be stopped: a cancelled one ends when the time is up)
+        result = ModeRunner(_settings(model_id, timeout_s=1.0 if how == "timeout" else 3.0)).run(
+            "clean", TEXT, cancel=cancel
+        )
+        assert result.text == TEXT and result.fallback_reason
+        deadline = time.monotonic() + 20
+        while _call_threads(model_id) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _call_threads(model_id) == []
+        time.sleep(1.0)  # (no retry follows)
+        assert len(stub._conns) == 2  # (the probe that a local server runs, and the one request)
+    finally:
+        stub.close()
+
+
+def _fake_options_model(model_id: str, module: str, options: type, seen: list[dict[str, object]]) -> object:
+    """FAKE: a model of the plugin whose module is ``module`` (not installed here), whose
+    options are ``options``; it records the options each call was given."""
+    import llm
+
+    class FakeOptionsModel(llm.Model):
+        Options = options
+
+        def execute(self, prompt, stream, response, conversation):  # type: ignore[no-untyped-def]
+            seen.append(prompt.options.model_dump())
+            yield "I think we should ship the release today."
+
+    FakeOptionsModel.__module__ = module
+    FakeOptionsModel.model_id = model_id
+    return FakeOptionsModel()
+
+
+def test_the_length_limit_and_time_limit_go_by_the_model_s_own_option_names(
+    fake_plugin_models: list[object],
+) -> None:
+    # max_tokens was dropped for a model whose option has another name (llm-ollama's
+    # num_predict, llm-gemini's max_output_tokens, Bedrock's max_tokens_to_sample): its reply
+    # was unbounded; and a model whose options take a timeout was not given llm.timeout_s.
+    import llm
+
+    class OllamaOptions(llm.Options):  # (as llm-ollama's)
+        num_predict: int | None = None
+        temperature: float | None = None
+
+    class GeminiOptions(llm.Options):  # (as llm-gemini's)
+        max_output_tokens: int | None = None
+        timeout: float | None = None
+
+    seen: list[dict[str, object]] = []
+    fake_plugin_models.extend(
+        [
+            _fake_options_model("fake-ollama-opts", "llm_ollama", OllamaOptions, seen),
+            _fake_options_model("fake-gemini-opts", "llm_gemini", GeminiOptions, seen),
+        ]
+    )
+    for model_id in ("fake-ollama-opts", "fake-gemini-opts"):
+        result = ModeRunner(_settings(model_id, timeout_s=20, cache_enabled=False)).run("clean", TEXT)
+        assert result.fallback_reason is None, result
+    limit = int((get_mode("clean").max_ratio * len(TEXT) + 40) / 3 + 32)
+    assert max(64, limit) == seen[0]["num_predict"] == seen[1]["max_output_tokens"]
+    timeout = seen[1]["timeout"]
+    assert isinstance(timeout, (int, float)) and 1 <= timeout <= 20
+
+
 def test_schema_failure_is_retried_with_the_error(chat_stub: OpenAIChatStub) -> None:
     chat_stub.replies = ['{"items": "not a list"}', '{"items": ["buy milk", "call Ana"]}']
     write_llm_models([model_entry("stub", chat_stub.api_base)])

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import re
 import threading
@@ -780,9 +781,14 @@ def _call_with_timeout(
     outcome: dict[str, Any] = {}
     done = threading.Event()
 
+    call_options = _with_timeout(model, model_id, options, left_s)
+
     def work() -> None:
+        _CALL.timeout_s = left_s  # (for _bounded_client, on this thread)
         try:
-            response = model.prompt(prompt, system=system or None, schema=schema, stream=False, **options)
+            response = model.prompt(
+                prompt, system=system or None, schema=schema, stream=False, **call_options
+            )
             text = response.text()
             usage = response.usage()
             outcome["value"] = (text, (usage.input, usage.output))
@@ -834,6 +840,57 @@ def _call_with_timeout(
             f"and its api_base {server}: OpenAI-compatible servers' usually ends in /v1)"
         )
     raise _Fallback(f"{model_id} failed: {type(exc).__name__}: {_one_line(exc)}")
+
+
+#: The time left for the call made on this thread.
+_CALL = threading.local()
+#: Models a call could not be bounded for (no timeout option, no client to give one), logged once.
+_UNBOUNDED: set[str] = set()
+
+
+def _with_timeout(model: Any, model_id: str, options: dict[str, Any], left_s: float) -> dict[str, Any]:
+    """``options`` for a call that should end within ``left_s``, as far as ``model`` can be told:
+    llm's OpenAI models get a client whose timeout is ``left_s``, without retries (the openai
+    client waits 600 s a request, and tries three times); a model whose options take a
+    ``timeout`` (seconds) gets it, unless the mode set one. A call abandoned (timed out, or
+    cancelled: a request being read cannot be stopped from another thread) ends by then. For
+    any other model, it runs on in the background until the model ends it: logged once."""
+    if _bounded_client(model):
+        return options
+    fields = getattr(getattr(model, "Options", None), "model_fields", None) or {}
+    if "timeout" in fields:
+        return options if "timeout" in options else {**options, "timeout": max(1, math.ceil(left_s))}
+    if model_id not in _UNBOUNDED:
+        _UNBOUNDED.add(model_id)
+        log.info(
+            "%s takes no time limit: a call abandoned after llm.timeout_s (or cancelled) runs on in "
+            "the background until the model ends it",
+            model_id,
+        )
+    return options
+
+
+def _bounded_client(model: Any) -> bool:
+    """Make the clients of ``model``, one of llm's OpenAI models, take the time left for the
+    call on their thread (see :data:`_CALL`), without retries; False for another model."""
+    if not (type(model).__module__ or "").startswith("llm.default_plugins.openai_models"):
+        return False
+    if getattr(model, "_holdtype_bounded", False):
+        return True
+    made = getattr(model, "get_client", None)
+    if not callable(made):
+        return False
+
+    def get_client(*args: Any, **kwargs: Any) -> Any:
+        client = made(*args, **kwargs)
+        left = getattr(_CALL, "timeout_s", None)
+        if left is not None and callable(getattr(client, "with_options", None)):
+            client = client.with_options(timeout=max(0.1, left), max_retries=0)
+        return client
+
+    model.get_client = get_client  # (this instance only: the runner keeps it, see _get_model)
+    model._holdtype_bounded = True
+    return True
 
 
 def _not_a_completion(model: Any, exc: BaseException) -> str | None:
@@ -1439,15 +1496,45 @@ def _strip_fence(text: str) -> str:
     return match.group(1).strip() if match else text
 
 
+#: The names plugins give the reply's length limit, where it is not ``max_tokens``: Gemini's,
+#: Ollama's, Bedrock's (Claude), Hugging Face's, OpenAI's newer one.
+_LENGTH_OPTIONS = (
+    "max_output_tokens",
+    "num_predict",
+    "max_tokens_to_sample",
+    "max_new_tokens",
+    "max_completion_tokens",
+)
+
+
 def _supported_options(model: Any, options: dict[str, Any]) -> dict[str, Any]:
-    """Drop options the model does not take (e.g. ``max_tokens`` for a model without it)."""
+    """Drop options the model does not take, ``max_tokens`` given under the model's own name
+    for it (llm-ollama's ``num_predict``, llm-gemini's ``max_output_tokens``...) when it has
+    one; a model with none gets replies of any length (logged once)."""
     fields = getattr(getattr(model, "Options", None), "model_fields", None)
+    model_id = str(getattr(model, "model_id", model))
     if not fields:
+        if "max_tokens" in options:
+            _unbounded_length(model_id)
         return {}
+    if "max_tokens" in options and "max_tokens" not in fields:
+        own = next((name for name in _LENGTH_OPTIONS if name in fields), None)
+        if own is None:
+            _unbounded_length(model_id)
+        elif own not in options:
+            options = {**options, own: options["max_tokens"]}
     dropped = sorted(set(options) - set(fields))
     if dropped:
         log.debug("model %s takes no option(s) %s", getattr(model, "model_id", model), ", ".join(dropped))
     return {k: v for k, v in options.items() if k in fields}
+
+
+def _unbounded_length(model_id: str) -> None:
+    if f"length:{model_id}" not in _UNBOUNDED:
+        _UNBOUNDED.add(f"length:{model_id}")
+        log.info(
+            "%s takes no limit on its reply's length (max_tokens): its replies are not bounded", model_id
+        )
 
 
 def _options_problem(model: Any, model_id: str, given: dict[str, Any], taken: dict[str, Any]) -> str | None:
