@@ -103,21 +103,43 @@ _PATH_COMMANDS = frozenset({"transcribe", "eval", "bench"})
 _PATH_OPTIONS = frozenset({"--file", "--json-out", "--vocab-file", "--clips"})
 
 
-# Commands that run without standard output (the tray, a desktop shortcut's `dictate toggle`):
-# the others print what they were run for.
-_NO_OUTPUT_NEEDED = frozenset({"run", "dictate", *INTERNAL})
+# Commands whose output is what they are run for: with standard output closed they are
+# refused (the rest run, their messages dropped). A command named alone is so whole.
+_RESULT_COMMANDS: dict[str, frozenset[str] | None] = {
+    "transcribe": None,
+    "eval": None,
+    "bench": None,
+    "doctor": None,
+    "vocab": frozenset({"list", "export"}),
+    "rules": frozenset({"list", "test"}),
+    "config": frozenset({"path", "show", "get"}),
+    "models": frozenset({"list"}),
+    "modes": frozenset({"list", "show", "test"}),
+    "llm": frozenset({"models", "plugins"}),
+    "llm keys": frozenset({"list", "path"}),
+    "cache": frozenset({"list", "show", "stats"}),
+    "history": frozenset({"list", "show", "search", "export", "retry"}),
+    "dictate": frozenset({"status"}),
+}
 
 
 def _check_stdout(args: list[str]) -> None:
-    """Refuse to run a command whose output is its result when standard output is closed
-    (``>&-``): Python has no stdout then, and the command either ended in a traceback
-    (``transcribe``) or printed into nothing and exited 0, so a script could not tell."""
-    command = next((arg for arg in args if not arg.startswith("-")), None)
-    if sys.stdout is None and command is not None and command not in _NO_OUTPUT_NEEDED:
+    """With standard output closed (``>&-``; Python has no stdout then), refuse a command
+    whose output is its result: ``transcribe`` ended in a traceback, and ``vocab list``
+    printed into nothing and exited 0, so a script could not tell. Any other command (``vocab
+    add``, the tray) runs, what it would print dropped."""
+    if sys.stdout is not None:
+        return
+    words = [arg for arg in args if not arg.startswith("-")]
+    group = " ".join(words[:2]) if " ".join(words[:2]) in _RESULT_COMMANDS else " ".join(words[:1])
+    subcommands = _RESULT_COMMANDS.get(group, frozenset())
+    after = words[len(group.split()) :] if group else []
+    if subcommands is None or (after and after[0] in subcommands):
         raise click.ClickException(
             "standard output is closed, so the output would be lost; "
             "redirect it to a file instead (> FILE, or > /dev/null)"
         )
+    sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 (for the process's life)
 
 
 def _check_arguments(args: list[str]) -> None:
