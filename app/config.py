@@ -555,8 +555,8 @@ def salvage(raw: dict[str, Any]) -> tuple[Settings, list[str] | None]:
         try:
             return Settings.model_validate(data), dropped
         except ValidationError as exc:
-            loc = exc.errors()[0]["loc"]
-            where = _drop_one_item(data, loc) or _drop(data, loc)
+            first = exc.errors()[0]
+            where = _drop_one_item(data, first["loc"], first["msg"]) or _drop(data, first["loc"])
             if not where:
                 break
             *outer, last = where
@@ -568,26 +568,42 @@ def salvage(raw: dict[str, Any]) -> tuple[Settings, list[str] | None]:
     return Settings(), None
 
 
-def _drop_one_item(data: dict[str, Any], loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
-    """For a check of a whole table (``loc``: "hotkey", "hotkey.mode_keys"), remove the one
-    entry of it whose removal passes the check, if there is one, and return where it was
-    (empty: none does). One mode key bound to the dictation key, or one unknown key name,
-    cost the whole [hotkey] table (the user's hotkey became Caps Lock) or every mode key.
-    An entry of an inner table goes before a setting, the later settings before the earlier
-    (the key itself is the first: a cancel key equal to it is the one that goes)."""
+def _drop_one_item(data: dict[str, Any], loc: tuple[int | str, ...], problem: str) -> tuple[int | str, ...]:
+    """For a check of a whole table (``loc``: "hotkey", "hotkey.mode_keys") that says
+    ``problem``, remove the one entry of it without which the check no longer says it, if
+    there is one, and return where it was (empty: none). One mode key bound to the dictation
+    key, or one unknown key name, cost the whole [hotkey] table (the user's hotkey became Caps
+    Lock) or every mode key; with two such entries, the salvage drops them one at a time.
+    An inner table's entries are tried first, then the settings, the later first and the key
+    itself last, wherever the file wrote it (a cancel key equal to it is the one that goes)."""
     table = _table_at(data, loc)
     if not loc or table is None:
         return ()
+    if len(table) > 1 and not any(isinstance(value, dict) for value in table.values()):
+        # A table of entries (apps, mode keys): an entry the check refuses on its own goes;
+        # with two alike (two empty app names) no one removal would quiet the check.
+        for name, value in table.items():
+            trial = copy.deepcopy(data)
+            parent = _table_at(trial, loc[:-1])
+            assert parent is not None
+            parent[str(loc[-1])] = {name: value}
+            try:
+                Settings.model_validate(trial)
+            except ValidationError as exc:
+                if any(tuple(err["loc"]) == loc for err in exc.errors()):
+                    _remove(data, loc, (name,))
+                    return (*loc, name)
     inner = [(key, item) for key, value in table.items() if isinstance(value, dict) for item in value]
-    entries: list[tuple[str, ...]] = [*reversed(inner), *((key,) for key in reversed(list(table)))]
+    settings = sorted(reversed(list(table)), key=lambda name: name == "key")  # (stable: the key last)
+    entries: list[tuple[str, ...]] = [*reversed(inner), *((name,) for name in settings)]
     for entry in entries:
         trial = copy.deepcopy(data)
         _remove(trial, loc, entry)
         try:
             Settings.model_validate(trial)
         except ValidationError as exc:
-            if any(tuple(err["loc"][: len(loc)]) == loc for err in exc.errors()):
-                continue  # (the table is still wrong without it)
+            if any(tuple(err["loc"]) == loc and err["msg"] == problem for err in exc.errors()):
+                continue  # (the table still says it without this entry)
         _remove(data, loc, entry)
         return (*loc, *entry)
     return ()

@@ -198,11 +198,27 @@ def test_one_wrong_entry_of_a_checked_table_costs_only_itself() -> None:
     assert (hotkey.key, hotkey.mode, hotkey.cancel_key, hotkey.min_hold_s) == ("f9", "toggle", "f10", 0.5)
     assert hotkey.mode_keys == {"f8": "email"}
     assert result.dropped == ["hotkey.mode_keys.zz", "hotkey.mode_keys.f9"], result.dropped
-    # A cancel key equal to the key: the cancel key goes, not the user's hotkey.
-    path.write_text('[hotkey]\nkey = "f9"\ncancel_key = "f9"\nmode = "toggle"\n')
-    result = load_settings()
-    assert (result.settings.hotkey.key, result.settings.hotkey.mode) == ("f9", "toggle")
-    assert result.dropped == ["hotkey.cancel_key"]
+    # A cancel key equal to the key: the cancel key goes, not the user's hotkey, wherever the
+    # file wrote it (from a review: written first, the key went).
+    for text in ('key = "f9"\ncancel_key = "f9"', 'cancel_key = "f9"\nkey = "f9"'):
+        path.write_text(f'[hotkey]\n{text}\nmode = "toggle"\n')
+        result = load_settings()
+        assert (result.settings.hotkey.key, result.settings.hotkey.mode) == ("f9", "toggle")
+        assert result.dropped == ["hotkey.cancel_key"]
+    # Two wrong entries (from a review: no one removal passed the check, and all went).
+    from app.config import salvage
+
+    raw = {
+        "hotkey": {
+            "key": "f9",
+            "cancel_key": "f10",
+            "mode_keys": {"f8": "list", "f9": "clean", "f10": "email"},
+        }
+    }
+    settings, dropped = salvage(raw)
+    assert settings.hotkey.mode_keys == {"f8": "list"}, dropped
+    settings, dropped = salvage({"modes": {"apps": {"": "clean", "kitty": "raw", " ": "email"}}})
+    assert settings.modes.apps == {"kitty": "raw"} and dropped == ["modes.apps.", "modes.apps. "]
 
 
 def test_a_mistyped_key_or_a_wrong_value_costs_only_itself() -> None:
