@@ -976,8 +976,8 @@ def _key_refusal(where: str, path: Path) -> str:
     already held (written there by hand) refused every later change, however unrelated, with
     words that read as if that change were the key; it is named as the file's, with the way
     to take it out."""
-    try:
-        held = api_key_in(tomllib.loads(read_text(path))) == where
+    try:  # (by what it holds, not where: a term dropped as a repeat moves the others up)
+        held = api_key_in(tomllib.loads(read_text(path))) is not None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         held = False
     if not held:
@@ -986,6 +986,8 @@ def _key_refusal(where: str, path: Path) -> str:
         fix = "`holdtype rules list` shows the rule, `holdtype rules remove FIND` takes it out"
     elif where.startswith("vocabulary.terms"):
         fix = "`holdtype vocab remove TERM` takes it out"
+    elif _names_a_table(where):
+        fix = "take it out of the file"  # (an entry named by the key: modes.apps; a reset empties it)
     else:
         fix = f"`holdtype config reset {where}` takes it out"
     return (
@@ -1120,6 +1122,14 @@ def set_text(settings: Settings, key: str, text: str) -> Settings:
             if parsed is None:  # "", "none": "Input should be a valid string" says little
                 raise ConfigError(f"{key} cannot be left empty: give it a value") from None
             raise first from None
+
+
+def _names_a_table(key: str) -> bool:
+    """Whether the dotted ``key`` is a setting or section whose value is a table."""
+    try:
+        return isinstance(get_value(Settings(), key), dict)
+    except ConfigError:
+        return False
 
 
 def _is_section(key: str) -> bool:

@@ -185,6 +185,17 @@ def test_a_key_already_in_the_file_is_named_as_the_files_with_the_way_out() -> N
     assert "`holdtype rules remove FIND` takes it out" in refused.stderr
     assert holdtype("rules", "remove", "mykey").returncode == 0
     assert holdtype("config", "set", "model.beam_size", "4").returncode == 0
+    # A repeated term before the key moves it up a place (from a review: it read as given now)
+    config.write_text(f'[vocabulary]\nterms = ["NumPy", "NumPy", "{FAKE_KEYS[0]}"]\n', encoding="utf-8")
+    refused = holdtype("config", "set", "model.beam_size", "5")
+    assert (
+        "holds what looks like an API key" in refused.stderr
+        and "`holdtype vocab remove TERM`" in refused.stderr
+    )
+    config.write_text(f'[modes.apps]\nkitty = "raw"\n"{FAKE_KEYS[0]}" = "email"\n', encoding="utf-8")
+    refused = holdtype("config", "set", "model.beam_size", "5")
+    assert "at modes.apps" in refused.stderr and "take it out of the file" in refused.stderr, refused.stderr
+    config.write_text("")
     # A key given now is still said to be the one given
     given = holdtype("rules", "add", "other", FAKE_KEYS[1])
     assert given.returncode == 1 and "not saved: " in given.stderr and "holds what" not in given.stderr
