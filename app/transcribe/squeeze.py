@@ -34,6 +34,35 @@ class Squeezed:
     #: Each kept piece as (start in ``audio``, start in the recording, length), in seconds.
     pieces: tuple[tuple[float, float, float], ...]
 
+    def original_span(self, start: float, end: float) -> tuple[float, float]:
+        """The times in the recording of a word (or segment) from ``start`` to ``end`` in
+        the squeezed audio: its end in the piece its start is in (a word that ran over a cut
+        was 30 s long), never before its start.
+
+        >>> squeezed = Squeezed(np.zeros(0, np.float32), ((0.0, 0.0, 11.0), (11.0, 41.0, 10.0)))
+        >>> squeezed.original_span(10.8, 11.2), squeezed.original_span(12.0, 13.0)
+        ((10.8, 11.0), (42.0, 43.0))
+        """
+        begin = self.original_time(start)
+        piece = next((p for p in reversed(self.pieces) if start >= p[0]), self.pieces[0])
+        return begin, max(begin, min(self.original_time(end), piece[1] + piece[2]))
+
+    def inside(self, spans: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+        """``spans`` of the recording (the voice detector's, each inside a kept piece) in the
+        squeezed audio's time.
+
+        >>> squeezed = Squeezed(np.zeros(0, np.float32), ((0.0, 39.0, 5.0),))
+        >>> squeezed.inside([(40.0, 43.0)])
+        [(1.0, 4.0)]
+        """
+        out = []
+        for low, high in spans:
+            start, origin, length = next(
+                (p for p in self.pieces if p[1] <= low < p[1] + p[2]), self.pieces[-1]
+            )
+            out.append((start + low - origin, start + min(high, origin + length) - origin))
+        return out
+
     def original_time(self, at: float) -> float:
         """The time in the recording of ``at`` seconds into the squeezed audio.
 

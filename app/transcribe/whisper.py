@@ -209,12 +209,13 @@ def _no_speech(duration: float, options: DecodeOptions, started: float) -> Trans
 def _put_back(transcript: Transcript, squeezed: Squeezed, duration: float, started: float) -> Transcript:
     """``transcript`` of ``squeezed``'s audio as the reading of the whole recording (of
     ``duration`` seconds, decoded from ``started``): its words and segments at their times."""
-    at = squeezed.original_time
+    at = squeezed.original_span
+    spans = [at(w.start, w.end) for w in transcript.words]
     return replace(
         transcript,
         duration=duration,
-        words=tuple(replace(w, start=at(w.start), end=at(w.end)) for w in transcript.words),
-        times=tuple((at(start), at(end)) for start, end in transcript.times),
+        words=tuple(replace(w, start=a, end=b) for w, (a, b) in zip(transcript.words, spans, strict=True)),
+        times=tuple(at(start, end) for start, end in transcript.times),
         elapsed_ms=(time.perf_counter() - started) * 1000,
     )
 
@@ -622,7 +623,15 @@ class WhisperTranscriber:
             )
         return self._tokenizer_cache
 
-    def _transcribe(self, audio: np.ndarray, options: DecodeOptions, read_on: bool = True) -> Transcript:
+    def _transcribe(
+        self,
+        audio: np.ndarray,
+        options: DecodeOptions,
+        read_on: bool = True,
+        known: list[tuple[float, float]] | None = None,
+    ) -> Transcript:
+        """``audio`` read (see :meth:`transcribe`); ``known``: the voice detector's spans of
+        it, when they are (the detector runs once over a recording, not once a step)."""
         started = time.perf_counter()
         duration = len(audio) / SAMPLE_RATE
         if len(audio) < SAMPLE_RATE // 10 or float(np.max(np.abs(audio))) < SILENT_PEAK:
@@ -632,16 +641,18 @@ class WhisperTranscriber:
         # The voice detector's spans, once: for the speech gate, and what a reading missed.
         speech: list[tuple[float, float]] | None = None
         if self.settings.speech_gate and duration <= LONG_FORM_S:
-            speech = vad.speech_spans(audio)
+            speech = known if known is not None else vad.speech_spans(audio)
             if not speech:
                 # Noise, a breath, a key held by mistake: Whisper would invent words. (Longer
                 # audio is checked below, or piece by piece through this same check.)
                 return _no_speech(duration, options, started)
-        if self.settings.speech_gate and duration > LONG_FORM_S:
-            # Long stretches no one speaks in, cut down first (see app.transcribe.squeeze).
-            squeezed = squeeze(audio, vad.speech_spans(audio))
+        if self.settings.speech_gate and LONG_FORM_S < duration <= CHUNK_S * 1.5:
+            # Long stretches no one speaks in, cut down first (see app.transcribe.squeeze; a
+            # recording read in chunks has each chunk cut down, as it is read).
+            speech = known if known is not None else vad.speech_spans(audio)
+            squeezed = squeeze(audio, speech)
             if squeezed is not None:
-                inner = self._transcribe(squeezed.audio, options, read_on)
+                inner = self._transcribe(squeezed.audio, options, read_on, squeezed.inside(speech))
                 return _put_back(inner, squeezed, duration, started)
         options = replace(options, beam_size=beam_for(duration, options.beam_size))
         if _prompted(options) and duration > PIECE_MAX_S:
@@ -649,7 +660,7 @@ class WhisperTranscriber:
         if duration > CHUNK_S * 1.5:
             return self._transcribe_pieces(audio, options, started, chunk_points(audio), carry=False)
         if duration > LONG_FORM_S:  # (read window by window: see _mend_long)
-            speech = vad.speech_spans(audio)
+            speech = speech if speech is not None else vad.speech_spans(audio)
             if self.settings.speech_gate and not speech:  # 40 s of hum read as "You", in 8 s
                 return _no_speech(duration, options, started)
         frames = encoder_frames(duration, options.context_margin_s)
