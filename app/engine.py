@@ -156,6 +156,7 @@ class Engine:
             self._paths.audio_dir,
             self._publish,
             self._paths.spool_dir,
+            self._rewrite_recovered,
         )
         # When the engine thread next has the output worker try to add the dictations history
         # could not take (DictationKeeper.add_waiting), while some wait.

@@ -161,7 +161,8 @@ class SpoolRecovery:
         then. False when the note cannot be written either (the next start tries again)."""
         waiting = dataclasses.replace(entry, audio_path=None).to_dict()
         try:
-            write_note(path, {**notes, "entry": waiting, "keep_audio": True})
+            # ("rewrite": its mode runs once it is in history, as it would have now)
+            write_note(path, {**notes, "entry": waiting, "keep_audio": True, "rewrite": True})
         except OSError as err:
             message = f"could not recover {path.name}: {exc} (and could not note its transcript: {err})"
             self.publish(ev.ErrorRaised(message, "recovery"))
@@ -189,6 +190,9 @@ class WaitingDictations:
     # The names of those added whose spool file could not be deleted: not added again (each
     # retry added the same dictation once more). Filled in here; kept for the session.
     done: set[str] = dataclasses.field(default_factory=set)
+    # Hand an added entry whose note asks for it (a crash's recording, transcribed while
+    # history was held: its mode did not run) and Whisper's words to the entry's mode.
+    rewrite: Callable[[HistoryEntry, str], None] | None = None
 
     def waiting(self) -> list[Path]:
         """The spool files of the dictations that wait, oldest first. Not through
@@ -265,6 +269,8 @@ class WaitingDictations:
                 log.info("%s still waits for history: %s", path.name, exc)
             return str(exc)
         added.append(f"#{entry_id}: {opening(entry.text) or '(no speech)'}")
+        if notes.get("rewrite") and self.rewrite is not None and entry.mode != "raw" and entry.text.strip():
+            self.rewrite(dataclasses.replace(entry, id=entry_id), entry.raw or entry.text)
         reply_key = notes.get("reply_key")
         if isinstance(reply_key, str) and reply_key:  # (deleting the entry deletes its LLM reply)
             try:

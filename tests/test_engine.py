@@ -232,11 +232,14 @@ def _start_and_recover(settings: Settings | None = None) -> Recorder:
     return seen
 
 
-def _crash_leftover(speak) -> tuple[Spool, Path, np.ndarray]:  # type: ignore[no-untyped-def]
+def _crash_leftover(speak, mode: str | None = None) -> tuple[Spool, Path, np.ndarray]:  # type: ignore[no-untyped-def]
     """A spool file whose writer is gone (as after kill -9): written, never closed, its lock
-    released; the spool, the file and its audio ("Buy milk and bread on the way home.")."""
+    released; the spool, the file and its audio ("Buy milk and bread on the way home."),
+    dictated in ``mode`` when given."""
     spool = Spool(get_paths().spool_dir)
     writer = spool.open(7)
+    if mode is not None:
+        writer.note(mode=mode)  # as the engine notes it when the key goes down
     audio = load_audio(speak("Buy milk and bread on the way home.", speed=150))
     writer.write(audio)
     assert writer.flush()
@@ -266,14 +269,21 @@ def test_leftover_spool_is_recovered_into_history(x_env, speak, holdtype_home: P
     assert spool.leftovers() == []
 
 
-def test_a_recovered_recording_history_cannot_take_is_added_once_it_can(x_env, speak, holdtype_home: Path):
+def test_a_recovered_recording_history_cannot_take_is_added_once_it_can(  # type: ignore[no-untyped-def]
+    x_env, speak, holdtype_home: Path, local_llm
+):
     """A crash's recording transcribed at the start while another program held the history:
     its transcript was dropped and the recording waited for the next start (transcribed
     again then), each try holding the transcription worker for the store's 10 s wait. Its
-    entry waits beside it, as a dictation's does, and is added during the session."""
-    spool, path, audio = _crash_leftover(speak)
+    entry waits beside it, as a dictation's does, and is added during the session; then the
+    mode it was dictated in runs on it (from a review: it never did)."""
+    spool, path, audio = _crash_leftover(speak, mode="clean")
     HistoryStore(get_paths().history_db).close()  # (as the user's earlier runs left it)
-    eng = Engine(Settings(), enable_hotkeys=False, enable_audio=False)
+    eng = Engine(
+        Settings.model_validate({"llm": {"model": local_llm.model_id}}),
+        enable_hotkeys=False,
+        enable_audio=False,
+    )
     seen = Recorder()
     eng.subscribe(seen)
     try:
@@ -286,16 +296,21 @@ def test_a_recovered_recording_history_cannot_take_is_added_once_it_can(x_env, s
             )
             assert "added once history can be written" in said[0].message, said
             assert path.exists() and "milk" in read_note(path)["entry"]["text"].lower()
+        before = local_llm.requests
         added = wait_for(
             lambda: [n for n in seen.of(ev.Notice) if n.message.startswith("Recovered 1 recording")],
             timeout=60,
             what="the recovered recording's addition to history, without a restart",
         )
+        (result,) = wait_for(lambda: seen.of(ev.UtteranceResult), timeout=180, what="its mode's result")
         rows = eng.history.list(5)
     finally:
         eng.shutdown()
     assert "milk" in added[0].said.lower(), added
-    assert [(r.outcome, r.audio_seconds) for r in rows] == [(ev.Outcome.RECOVERED, len(audio) / 16000)], rows
+    assert result.mode == "clean" and local_llm.requests == before + 1  # the model was asked, once
+    assert [(r.outcome, r.mode, r.audio_seconds) for r in rows] == [
+        (ev.Outcome.RECOVERED, "clean", len(audio) / 16000)
+    ], rows
     assert "milk" in rows[0].text.lower() and rows[0].audio_path and Path(rows[0].audio_path).exists()
     assert spool.leftovers() == [] and not path.exists()
     starts = [n for n in seen.of(ev.Notice) if n.message.startswith("Recovering")]

@@ -42,9 +42,12 @@ class DictationKeeper:
         audio_dir: Path,
         publish: Callable[[EngineEvent], None],
         spool_dir: Path | None = None,
+        rewrite: Callable[[HistoryEntry, str], None] | None = None,
     ) -> None:
         """``settings`` and ``history`` give those in force; kept recordings go to ``audio_dir``;
-        dictations history could not take wait in ``spool_dir`` (None: none are looked for)."""
+        dictations history could not take wait in ``spool_dir`` (None: none are looked for);
+        ``rewrite`` runs the mode of a crash's recording added so (see WaitingDictations)."""
+        self._rewrite = rewrite
         self._settings = settings
         self._history = history
         self._audio_dir = audio_dir
@@ -86,6 +89,7 @@ class DictationKeeper:
             OUTPUT_WAIT_S if wait_s is None else wait_s,
             frozenset(self._left_here),
             self._done,
+            self._rewrite,
         )
         try:
             problem = waiting.add(say_failure)
