@@ -680,3 +680,39 @@ def test_a_damaged_cache_is_a_warning_line_in_the_cli() -> None:
     said = [line for line in proc.stderr.splitlines() if "could not be read" in line]
     assert len(said) == 1 and said[0].startswith("warning: The LLM reply cache"), proc.stderr
     assert "WARNING" not in proc.stderr
+
+
+@pytest.mark.parametrize("name", ["keys.json", "aliases.json"])
+def test_a_broken_json_file_of_llm_is_named_everywhere(name: str) -> None:
+    """llm reads keys.json and aliases.json with a bare json.loads: a trailing comma in one made
+    `llm models` print a traceback, `modes test` blame the server ("not JSON", though nothing
+    was sent) and doctor say a JSONDecodeError without naming the file, its fix pointing at
+    `llm models`, which crashed."""
+    path = os.path.join(os.environ["LLM_USER_PATH"], name)
+    with open(path, "w", encoding="utf-8") as out:
+        out.write('{"openai": "sk-x",}')
+    problem = f"{path} is not valid JSON at line 1"
+    listed = holdtype("llm", "models")
+    _one_line_error(listed, problem)
+    assert holdtype("config", "set", "llm.model", "gpt-4o-mini").returncode == 0
+    assert holdtype("config", "set", "modes.active", "clean").returncode == 0
+    fell_back = holdtype("modes", "test", "clean", "so um ship it today")
+    _one_line_error(fell_back, problem)
+    assert "not an OpenAI chat completion" not in fell_back.stderr
+    doctor = holdtype("doctor")
+    llm_lines = [line for line in doctor.stdout.splitlines() if "llm:" in line]
+    assert len(llm_lines) == 1 and problem in llm_lines[0], doctor.stdout
+    assert f"fix: edit or move away {path}" in doctor.stdout and "Traceback" not in doctor.stderr
+
+
+def test_llm_user_path_naming_a_file_is_one_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """llm makes its folder at each lookup: LLM_USER_PATH naming a file printed a long
+    FileExistsError traceback before `modes test`'s error line."""
+    afile = tmp_path / "not-a-folder"
+    afile.write_text("", encoding="utf-8")
+    assert holdtype("config", "set", "llm.model", "gpt-4o-mini").returncode == 0
+    env = {"LLM_USER_PATH": str(afile)}
+    fell_back = holdtype("modes", "test", "clean", "so um ship it today", env=env)
+    _one_line_error(fell_back, "LLM_USER_PATH) is a file, not a folder")
+    assert "Traceback" not in fell_back.stderr
+    _one_line_error(holdtype("llm", "models", env=env), "is a file, not a folder")

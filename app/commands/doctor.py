@@ -498,11 +498,12 @@ def _model_problem(model_id: str, what: str, count: int) -> Check | None:
         with PLUGIN_LOCK:
             needs = missing_key(llm.get_model(model_id))
     except Exception as exc:  # any plugin or key problem is reported, not raised
-        from app.llm.setup import extra_models_file, extra_models_problem, llm_failure
+        from app.llm.setup import llm_failure, setup_fix, setup_problem
 
         detail = f"{what}: {llm_failure(exc)}"
-        if extra_models_problem():
-            return Check("llm", False, detail, f"edit {extra_models_file()}", False)
+        problem = setup_problem(keys=isinstance(exc, ValueError))
+        if problem:  # (`holdtype llm models` says the same: it is no fix)
+            return Check("llm", False, detail, setup_fix(problem), False)
         return Check("llm", False, detail, f"holdtype llm models; {set_key_hint('<provider>')}", False)
     if needs:
         uses = "uses" if count == 1 else "use"

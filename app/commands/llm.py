@@ -40,8 +40,11 @@ def models(as_json: bool) -> None:
 
     from app.llm.keys import set_key_hint
     from app.llm.runner import PLUGIN_LOCK, NoModel, missing_key, modes_model
-    from app.llm.setup import llm_failure
+    from app.llm.setup import llm_failure, setup_problem
 
+    problem = setup_problem()  # (a broken keys.json failed each model's key check: a traceback)
+    if problem:
+        raise click.ClickException(f"the llm library cannot list its models: {problem}")
     try:
         default = llm.get_default_model()
     except Exception:  # a broken llm config only hides the default marker

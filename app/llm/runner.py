@@ -47,7 +47,7 @@ from app.llm.modes import (
     staged_diff,
 )
 from app.llm.plugins import install_hint
-from app.llm.setup import extra_models_file, extra_models_problem, llm_failure
+from app.llm.setup import extra_models_file, extra_models_problem, keys_problem, llm_failure
 from app.paths import get_paths
 from app.redact import redact_keys
 
@@ -618,6 +618,9 @@ class ModeRunner:
             ) from None
         except Exception as exc:  # a broken plugin or llm setup must not lose words
             raise _Fallback(f"cannot load llm model '{model_id}': {llm_failure(exc)}") from None
+        keys = keys_problem() if getattr(model, "needs_key", None) else None  # (else: "not JSON")
+        if keys:
+            raise _Fallback(f"cannot use llm model '{model_id}': {keys}")
 
         call_options = _supported_options(model, options)
         problem = _options_problem(model, model_id, mode.options, call_options)  # (the file's own)

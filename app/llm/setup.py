@@ -4,24 +4,111 @@ Local OpenAI-compatible models (llama.cpp, LM Studio, vLLM…) are added to llm 
 ``extra-openai-models.yaml`` in llm's user folder. When that file does not parse, or an entry
 lacks a field llm requires, llm's OpenAI plugin raises a bare ``ParserError``, ``TypeError``
 or ``KeyError: 'model_id'`` from every model lookup: a traceback in ``holdtype llm models``, a
-cryptic fallback reason at each dictation. :func:`llm_failure` names the file and the problem.
+cryptic fallback reason at each dictation. The same goes for the other files of llm's folder
+that llm reads with a bare ``json.loads``: ``aliases.json`` (every model lookup) and
+``keys.json`` (every call of a model that needs a key), and for an ``LLM_USER_PATH`` that names
+a file (llm's ``mkdir`` fails). :func:`llm_failure` names the file and the problem.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
+from app.paths import llm_user_dir
+
 EXTRA_MODELS = "extra-openai-models.yaml"
+#: llm's aliases (``llm aliases set``): a JSON object of alias → model id.
+ALIASES = "aliases.json"
+#: llm's key store: a JSON object of name → key.
+KEYS = "keys.json"
 #: The fields llm's OpenAI plugin reads from each entry without a default.
 REQUIRED_FIELDS = ("model_id", "model_name")
 
 
 def extra_models_file() -> Path:
-    """llm's ``extra-openai-models.yaml`` (``LLM_USER_PATH`` or llm's folder), present or not."""
-    import llm
+    """llm's ``extra-openai-models.yaml`` (``LLM_USER_PATH`` or llm's folder), present or not.
+    (Found without ``llm.user_dir()``, which makes the folder and fails when it is a file.)"""
+    return llm_user_dir() / EXTRA_MODELS
 
-    return Path(llm.user_dir()) / EXTRA_MODELS
+
+def user_dir_problem() -> str | None:
+    """What keeps llm from using its folder (``LLM_USER_PATH`` names a file), or None."""
+    folder = llm_user_dir()
+    try:
+        if folder.exists() and not folder.is_dir():
+            return (
+                f"llm's folder {folder} (LLM_USER_PATH) is a file, not a folder: point LLM_USER_PATH "
+                "at a folder, or unset it"
+            )
+    except OSError:  # (an unreadable parent: llm's own error says more)
+        return None
+    return None
+
+
+def json_file_problem(path: Path, holds: str) -> str | None:
+    """What keeps llm from reading its JSON file ``path``, which ``holds`` (as the message
+    says it: "aliases and model ids"), read by llm with a bare ``json.loads`` that fails with
+    an unnamed ``JSONDecodeError``; None when it is absent or readable.
+
+    >>> json_file_problem(Path("/nonexistent/keys.json"), "key names and keys") is None
+    True
+    """
+    fix = "fix it or move it away"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except UnicodeDecodeError:
+        return f"{path} is not UTF-8 text; {fix}"
+    except OSError as exc:
+        return f"{path} cannot be read: {exc.strerror or exc}"
+    try:
+        data: Any = json.loads(text)
+    except json.JSONDecodeError as exc:
+        if not text.strip():
+            return f"{path} is empty, which is not JSON: delete it, or write {{}} in it"
+        return f"{path} is not valid JSON at line {exc.lineno} column {exc.colno} ({exc.msg}); {fix}"
+    except ValueError:  # (nested past Python's limit)
+        return f"{path} is not valid JSON; {fix}"
+    if not isinstance(data, dict):
+        return f'{path} must be a JSON object of {holds} ({{"name": "value"}}); {fix}'
+    if not all(isinstance(value, str) for value in data.values()):
+        return f"{path} must map each name to a string ({holds}); {fix}"
+    return None
+
+
+def aliases_problem() -> str | None:
+    """What keeps llm from reading ``aliases.json`` (read at every model lookup), or None."""
+    return json_file_problem(llm_user_dir() / ALIASES, "aliases and model ids")
+
+
+def keys_problem() -> str | None:
+    """What keeps llm from reading its key store ``keys.json`` (read when a model that needs a
+    key is called or its key is looked up), or None."""
+    return json_file_problem(llm_user_dir() / KEYS, "key names and keys")
+
+
+def setup_problem(keys: bool = True) -> str | None:
+    """The first thing wrong with llm's folder and the files llm reads from it: the folder
+    itself, ``extra-openai-models.yaml``, ``aliases.json`` and (``keys``) ``keys.json``; None
+    when there is none."""
+    folder = user_dir_problem()
+    if folder:
+        return folder
+    return extra_models_problem() or aliases_problem() or (keys_problem() if keys else None)
+
+
+def setup_fix(problem: str) -> str:
+    """What to do about ``problem`` (from :func:`setup_problem`), for doctor's fix line."""
+    if "LLM_USER_PATH" in problem:
+        return "point LLM_USER_PATH at a folder, or unset it"
+    for name in (EXTRA_MODELS, ALIASES, KEYS):
+        path = llm_user_dir() / name
+        if str(path) in problem:
+            return f"edit or move away {path}"
+    return "holdtype llm models"
 
 
 def extra_models_problem(path: Path | None = None) -> str | None:
@@ -63,12 +150,15 @@ def extra_models_problem(path: Path | None = None) -> str | None:
 
 
 def llm_failure(exc: BaseException) -> str:
-    """What an exception from the llm library's model lookup means: the problem of
-    ``extra-openai-models.yaml`` when it has one, else the error on one line."""
+    """What an exception from the llm library's model lookup means: the problem of llm's folder
+    or of a file llm reads there (:func:`setup_problem`; ``keys.json`` only for an error of
+    JSON, as a lookup that reads no key fails otherwise) when there is one, else the error on
+    one line."""
     from app.redact import redact_keys
 
     said = redact_keys(" ".join(str(exc).split()))  # masked before it is cut: a cut key is no key
-    return extra_models_problem() or f"{type(exc).__name__}: {said[:300]}"
+    problem = setup_problem(keys=isinstance(exc, ValueError))
+    return problem or f"{type(exc).__name__}: {said[:300]}"
 
 
 def unknown_model_note(model_id: str, where_to_pick: str) -> str | None:
