@@ -10,15 +10,31 @@ import re
 
 # The key formats of the providers llm's plugins reach: OpenAI and DeepSeek (sk-, sk-proj-),
 # Anthropic (sk-ant-), OpenRouter (sk-or-), Groq (gsk_), xAI (xai-), Google (AIza), Hugging Face
-# (hf_), Replicate (r8_), Perplexity (pplx-), GitHub (ghp_, github_pat_). No model id starts so.
-KEY_PREFIXES = ("sk-", "gsk_", "xai-", "AIza", "hf_", "r8_", "pplx-", "ghp_", "github_pat_")
+# (hf_), Replicate (r8_), Perplexity (pplx-), GitHub (ghp_, github_pat_, and its OAuth, user,
+# server and refresh tokens gho_, ghu_, ghs_, ghr_). No model id starts so.
+KEY_PREFIXES = (
+    "sk-",
+    "gsk_",
+    "xai-",
+    "AIza",
+    "hf_",
+    "r8_",
+    "pplx-",
+    "ghp_",
+    "github_pat_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+)
 _KEY_MIN_LENGTH = 20
 #: Tokens of other services that code and settings files hold, each known by its prefix and
 #: its whole form (the prefix alone also starts ordinary names: "npm_config_cache",
 #: "sk_test_utils"): Stripe's secret and restricted keys, GitLab's personal access tokens,
-#: AWS access key ids, Slack's tokens, npm's tokens.
+#: AWS access key ids, Slack's tokens, npm's tokens, SendGrid's keys ("SG.", two dotted parts).
 TOKEN_FORM = re.compile(
     r"(?:(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{20,}"
+    r"|SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}"
     r"|glpat-[A-Za-z0-9_-]{20,}"
     r"|(?:AKIA|ASIA)[A-Z0-9]{16}"
     r"|xox[abprse]-[0-9]+-[A-Za-z0-9-]{10,}"
@@ -36,7 +52,7 @@ KEY_CANDIDATE = re.compile(
     + ")"
 )
 #: Every word :data:`KEY_CANDIDATE` finds holds one of these (a quick test before the pattern).
-KEY_MARKS = ("-", "_", "AIza", "AKIA", "ASIA")
+KEY_MARKS = ("-", "_", "AIza", "AKIA", "ASIA", "SG.")
 
 
 def looks_like_api_key(value: str) -> bool:

@@ -401,3 +401,37 @@ def test_injection_sentence_is_treated_as_text(local_llm) -> None:  # type: igno
     assert f"\n{INJECTION}\n<<<END-" in user
     assert result.text.strip().lower() != "banana"
     assert "instructions" in result.text.lower()
+
+
+def test_glued_names_command_passwords_and_more_key_shapes_are_hidden() -> None:
+    """From a review: the name check matched a secret's word only as a separate part of the
+    name, so PGPASSWORD's value went to the model; a password given to a command
+    (docker's --password, mysql's -pVALUE) and a SendGrid or GitHub OAuth key did too."""
+    sendgrid = "SG.abcdefghijklmnopqrstuv.ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopq"
+    secrets = {
+        "+PGPASSWORD=hunter2pg psql -h db.example.com": "hunter2pg",
+        "+    mysql -u root -phunter2longpass db": "hunter2longpass",
+        "+mysqldump -h db -P 3306 -pS3cretDump prod > dump.sql": "S3cretDump",
+        "+docker login -u bob --password s3cr3tPassw0rd registry.example.com": "s3cr3tPassw0rd",
+        "+deploy --db-password=Sw0rdfish1 --verbose": "Sw0rdfish1",
+        f"+SENDGRID = '{sendgrid}'": "ABCDEFGHIJKLMNOP",
+        f'+send(api="{sendgrid}")': "ABCDEFGHIJKLMNOP",
+        '+gh = Github("gho_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789")': "IjKlMnOp",
+        "+export GITHUBTOKEN=n0tAsh4pe": "n0tAsh4pe",
+        "+MYSQL_ROOTPASSWD: n0tAsh4pe": "n0tAsh4pe",
+    }
+    diff = hide_secrets("\n".join(secrets))
+    for line, (before, secret) in zip(diff.split("\n"), secrets.items(), strict=True):
+        assert secret not in line, line
+        assert line[:6] == before[:6], line
+    assert "docker login -u bob --password (hidden)" in diff and "mysql -u root -p(hidden) db" in diff
+    kept = [
+        "+docker login --password-stdin -u bob",
+        "+mysql -u root -p db",
+        "+cp -p src dst",
+        '+tokenizer = "bpe"',
+        '+authors = ["Ada <ada@example.com>"]',
+        "+tokenizer_name = 'gpt2'",
+        "+SGD_LEARNING_RATE = 0.01",
+    ]
+    assert hide_secrets("\n".join(kept)).split("\n") == kept

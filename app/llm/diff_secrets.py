@@ -7,7 +7,10 @@ keys by their shape, and the user's own keys by their value), the values of line
 secret are hidden, and so are private key blocks. A name is a secret's when one of its
 parts is a secret's word, or when it ends in one that is a secret's at the end (``MISTRAL_KEY``,
 ``db_pass``), so that ``GITHUB_TOKEN``, ``clientSecret`` and ``"Authorization":`` lose their
-values and ``tokenizer``, ``authors``, ``max_tokens`` and ``sort_key`` keep theirs.
+values and ``tokenizer``, ``authors``, ``max_tokens`` and ``sort_key`` keep theirs. A secret's
+word glued to another ends a part of the name (``PGPASSWORD``, ``dbpasswd``, ``GITHUBTOKEN`` at
+the name's end). A password given to a command is hidden too: ``--password VALUE``,
+``--db-password=VALUE``, and mysql's ``-pVALUE``.
 """
 
 from __future__ import annotations
@@ -47,6 +50,11 @@ _SECRET_PAIRS = frozenset(
 # A part that does so only at the name's end: "GITHUB_TOKEN", "authToken", "MISTRAL_KEY",
 # "db_pass", "smtpPwd", but not "token_count", "key_path" or "pass_count".
 _SECRET_ENDS = frozenset({"token", "pat", "key", "keys", "pass", "pwd", "pw", "passcode"})
+# Words that make a name a secret's when they end one of its parts, glued to another word
+# ("PGPASSWORD", "dbpasswd", "MYAPIKEY", "appsecret"); not "auth" ("authors" is none).
+_GLUED_PARTS = ("password", "passwd", "passphrase", "secret", "apikey")
+# Glued words that do so only at the name's end ("GITHUBTOKEN"; "tokenizer" is none).
+_GLUED_ENDS = ("token",)
 # Names ending so that hold no secret (their last parts): the keys of sorting, tables and
 # dicts, public keys, a shell's working folder, a bare "key" ("key=len", "self.key = key",
 # Holdtype's own hotkey "key = 'f9'"). A random-looking value still hides (_RANDOM_VALUE).
@@ -70,6 +78,18 @@ _PLAIN_VALUE = re.compile(r"(?:True|False|None|true|false|null|nil)(?![\w.])")
 # A value that looks random (a key, a password): 16 or more letters and digits, both in it, in
 # quotes or bare, alone ("key: aB3dE5fG7hI9jK1l", not "key = cache_key(text)").
 _RANDOM_VALUE = re.compile(r"([\"']?)(?=[\w+/=.-]*\d)(?=[\w+/=.-]*[A-Za-z])[\w+/=.-]{16,}\1\s*(?:[,;)\]}]|$)")
+# A password given to a command as an option: "--password VALUE", "--db-password=VALUE",
+# "--token VALUE" (not "--password-stdin", not a following option).
+_OPTION_SECRET = re.compile(
+    r"((?<![\w-])--(?:[A-Za-z0-9]+-)*(?:password|passwd|pass|token|secret|api-?key)(?:=|[ \t]+))"
+    r"(?!-)(\"[^\"]*\"|'[^']*'|\S+)",
+    re.IGNORECASE,
+)
+# mysql's tools take the password glued to -p ("mysql -u root -phunter2 db"; "-p" alone asks).
+_MYSQL_PASSWORD = re.compile(
+    r"(\b(?:mysql|mysqldump|mysqladmin|mysqlimport|mysqlshow|mysqlcheck|mysqlpump|mariadb(?:-\w+)?)"
+    r"\b[^\n|;&]*?[ \t]-p)(\"[^\"]*\"|'[^']*'|[^\s\"']+)"
+)
 _PRIVATE_KEY = re.compile(r"-----BEGIN ([A-Z ]*PRIVATE KEY)-----.*?(?:-----END \1-----|\Z)", re.DOTALL)
 
 
@@ -90,11 +110,15 @@ def is_secret_name(name: str) -> bool:
     [True, True, False, False]
     >>> [is_secret_name(n) for n in ("MISTRAL_KEY", "db_pass", "sort_key", "primaryKey", "key")]
     [True, True, False, False, False]
+    >>> [is_secret_name(n) for n in ("PGPASSWORD", "MYSQL_ROOTPASSWD", "GITHUBTOKEN", "tokenizer_name")]
+    [True, True, True, False]
     """
     parts = name_parts(name)
     if not parts:
         return False
-    if any(part in _SECRET_PARTS for part in parts):
+    if any(part in _SECRET_PARTS or part.endswith(_GLUED_PARTS) for part in parts):
+        return True
+    if parts[-1].endswith(_GLUED_ENDS):
         return True
     if _ends_like_a_secret(name):
         last = name_parts(name.rsplit(".", 1)[-1])  # ("self.key": an attribute named key)
@@ -113,6 +137,8 @@ def _hide_setting(line: str) -> str:
     """A diff line with the value of the first secret it sets hidden (the rest of the line)."""
     if line[:1] not in ("+", "-", " "):
         return line
+    line = _OPTION_SECRET.sub(rf"\1{HIDDEN}", line)
+    line = _MYSQL_PASSWORD.sub(rf"\1{HIDDEN}", line)
     for match in _SETTING.finditer(line, 1):
         if _PLAIN_VALUE.match(line, match.end()):  # ("sort_keys=True": no secret to hide)
             continue
@@ -135,6 +161,8 @@ def hide_secrets(diff: str) -> str:
     -  password: (hidden)
     >>> hide_secrets("+def token_count(text):\\n+tokenizer = 'bpe'")
     "+def token_count(text):\\n+tokenizer = 'bpe'"
+    >>> hide_secrets("+docker login -u bob --password s3cr3t && mysql -u root -phunter2 db")
+    '+docker login -u bob --password (hidden) && mysql -u root -p(hidden) db'
     >>> hide_secrets("+DATABASE_URL = 'postgres://admin:pw@db.example.com/prod'")
     "+DATABASE_URL = 'postgres://admin:(hidden)@db.example.com/prod'"
     """
