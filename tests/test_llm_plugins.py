@@ -119,3 +119,31 @@ def test_a_failed_install_is_one_line_after_pips_own_message(layered_python: Pat
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("Error: pip could not install") and "its message is above" in last
     assert "Traceback" not in done.stderr
+
+
+def test_uninstall_refuses_what_holdtypes_dependencies_need() -> None:
+    """The guard knew Holdtype's direct requirements only: `llm uninstall openai` (llm's),
+    `ctranslate2` (faster-whisper's) went to pip and broke every mode, or dictation itself."""
+    from importlib import metadata
+
+    from app.llm.plugins import needed_by_holdtype
+    from tests.cli import holdtype
+
+    deep = ["openai", "ctranslate2", "onnxruntime", "anyio"]  # llm's, faster-whisper's, openai's
+    # Checked in this process first: a CLI without the guard would really remove them.
+    assert needed_by_holdtype([*deep, "llm-holdtype-echo", "OpenAI"]) == [*deep, "OpenAI"]
+    refused = holdtype("llm", "uninstall", "openai", "ctranslate2")
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr, refused.stderr
+    assert "not removed: Holdtype needs openai, ctranslate2" in refused.stderr
+    assert metadata.version("openai") and metadata.version("ctranslate2")  # nothing was removed
+
+
+def test_uninstall_of_a_package_that_is_not_installed_says_so() -> None:
+    """pip only warns "Skipping ... as it is not installed" and exits 0: Holdtype said
+    "removed llm-nonexistent-xyz" and exited 0."""
+    from tests.cli import holdtype
+
+    done = holdtype("llm", "uninstall", "llm-nonexistent-xyz")
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "not installed here: llm-nonexistent-xyz" in done.stderr
+    assert "removed" not in done.stdout and "Skipping" not in done.stderr

@@ -36,18 +36,26 @@ def install(packages: tuple[str, ...], upgrade: bool) -> None:
 @click.command("uninstall")
 @click.argument("packages", metavar="PACKAGE...", nargs=-1, required=True)
 def uninstall(packages: tuple[str, ...]) -> None:
-    """Remove llm plugins installed with `holdtype llm install`. Packages Holdtype itself needs
-    (llm, faster-whisper…) are refused.
+    """Remove llm plugins installed with `holdtype llm install`. Packages Holdtype needs (llm,
+    faster-whisper, and what they need in turn: openai, httpx, ctranslate2…) are refused, and so
+    is a package that is not installed.
 
     Example: holdtype llm uninstall llm-anthropic
     """
-    from app.llm.plugins import needed_by_holdtype, pip_command
+    from app.llm.plugins import needed_by_holdtype, not_installed, pip_command
 
     needed = needed_by_holdtype(list(packages))
     if needed:
         raise click.ClickException(
             f"not removed: Holdtype needs {', '.join(needed)}; `holdtype llm plugins` lists the "
             "plugins you can remove"
+        )
+    missing = not_installed(list(packages))
+    if missing:  # (pip warns "Skipping" and exits 0: "removed" was said of what was never there)
+        also = "; nothing was removed" if len(missing) < len(packages) else ""
+        raise click.ClickException(
+            f"not installed here: {', '.join(missing)}{also}; `holdtype llm plugins` lists the plugins "
+            "you can remove"
         )
     _run_pip(pip_command("uninstall", list(packages)), "remove", packages)
     click.echo(f"removed {', '.join(packages)} (restart Holdtype if it is running)")

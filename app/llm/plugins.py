@@ -70,15 +70,80 @@ def _name(requirement: str) -> str:
     return re.sub(r"[-_.]+", "-", match.group(1)).lower() if match else ""
 
 
-def needed_by_holdtype(packages: list[str]) -> list[str]:
-    """Of ``packages``, those Holdtype itself needs (llm, faster-whisper...): removing one would
-    break it, so ``holdtype llm uninstall`` refuses them."""
+_EXTRA_MARKER = re.compile(r"\bextra\s*==")
+
+
+def _requirements(name: str) -> list[str]:
+    """The names of the distributions the installed distribution ``name`` requires, extras
+    left out (their markers are kept: a requirement for another platform counts too, as
+    refusing one more package is safer than breaking Holdtype); none when it is not installed."""
     try:
-        required = {_name(req) for req in metadata.requires("holdtype") or [] if "extra ==" not in req}
-    except metadata.PackageNotFoundError:  # run from a source tree without an install
-        required = {"llm"}
-    required.add("holdtype")
+        listed = metadata.requires(name) or []
+    except metadata.PackageNotFoundError:
+        return []
+    return [_name(req) for req in listed if not _EXTRA_MARKER.search(req)]
+
+
+def _own_requirements() -> list[str]:
+    """Holdtype's direct requirements: from its installed metadata, else (run from a source
+    tree) from ``pyproject.toml`` beside the package."""
+    try:
+        metadata.distribution("holdtype")
+    except metadata.PackageNotFoundError:
+        if sys.version_info >= (3, 11):
+            import tomllib
+        else:  # pragma: no cover
+            import tomli as tomllib
+        from pathlib import Path
+
+        pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+        try:
+            listed = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["dependencies"]
+        except (OSError, ValueError, KeyError):
+            return ["llm"]
+        return [_name(req) for req in listed]
+    return _requirements("holdtype")
+
+
+def holdtype_needs() -> set[str]:
+    """The normalised names of every distribution Holdtype needs to run: its requirements and
+    theirs, all the way down (llm → openai → httpx; faster-whisper → ctranslate2, onnxruntime),
+    as installed here, and Holdtype itself."""
+    needed = {"holdtype"}
+    todo = _own_requirements()
+    while todo:
+        name = todo.pop()
+        if name and name not in needed:
+            needed.add(name)
+            todo.extend(_requirements(name))
+    return needed
+
+
+def needed_by_holdtype(packages: list[str]) -> list[str]:
+    """Of ``packages``, those Holdtype needs (:func:`holdtype_needs`: llm, faster-whisper and
+    what they need in turn, such as openai, httpx, ctranslate2): removing one would break it,
+    so ``holdtype llm uninstall`` refuses them."""
+    required = holdtype_needs()
     return [package for package in packages if _name(package) in required]
+
+
+def not_installed(packages: list[str]) -> list[str]:
+    """Of ``packages``, those not installed here (pip only warns "Skipping ... as it is not
+    installed" and exits 0 for them).
+
+    >>> not_installed(["llm", "llm-surely-not-installed-xyz"])
+    ['llm-surely-not-installed-xyz']
+    """
+    missing: list[str] = []
+    for package in packages:
+        try:
+            metadata.distribution(package)
+        except metadata.PackageNotFoundError:
+            try:  # (installed under another spelling: "llm_gguf" for llm-gguf)
+                metadata.distribution(_name(package))
+            except metadata.PackageNotFoundError:
+                missing.append(package)
+    return missing
 
 
 def installed_plugins() -> list[tuple[str, str]]:
