@@ -750,3 +750,27 @@ def test_a_copy_of_a_built_in_mode_saved_under_a_new_name_is_a_mode_of_its_own()
     # A file named clean.toml still replaces the built-in clean.
     (folder / "clean.toml").write_text(copy, encoding="utf-8")
     assert "You tidy dictated text." in holdtype("modes", "show", "clean").stdout
+
+
+def test_cache_clear_deletes_the_damaged_copies_set_aside_and_doctor_names_them() -> None:
+    """A damaged reply cache is moved aside as llm.corrupt-<time>, with the dictated text
+    inside: `cache clear` said "removed 0 entries" and left it, doctor said nothing, and no
+    command ever removed it."""
+    from app.paths import get_paths
+
+    folder = get_paths().llm_cache_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "cache.db").write_bytes(b"SQLite format 3\x00 but torn: so um lunch at noon" * 50)
+    opened = holdtype("cache", "stats")
+    assert opened.returncode == 0 and "moved to" in opened.stderr, opened.stderr
+    [aside] = [p for p in folder.parent.iterdir() if p.name.startswith("llm.corrupt-")]
+    doctor = holdtype("doctor").stdout
+    assert f"[warn] llm cache: 1 damaged copy of the LLM reply cache set aside ({aside})" in doctor, doctor
+    assert "fix: holdtype cache clear" in doctor
+    kept = holdtype("cache", "clear", "--older-than", "1")  # (entries by age only)
+    assert kept.returncode == 0 and aside.exists(), kept.stderr
+    cleared = holdtype("cache", "clear")
+    assert cleared.returncode == 0, cleared.stderr
+    assert "removed 0 entries, and 1 damaged copy of the cache set aside earlier" in cleared.stdout
+    assert str(aside) in cleared.stdout and not aside.exists()
+    assert "llm cache:" not in holdtype("doctor").stdout

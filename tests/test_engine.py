@@ -769,6 +769,15 @@ def test_llm_replies_past_the_history_retention_are_deleted_with_it(holdtype_hom
     with LLMCache() as cache:
         cache.put(reply("a" * 64, 10))
         cache.put(reply("b" * 64, 0.01))
+    # Damaged caches set aside (their replies at least as old as the time in their names)
+    folder = get_paths().llm_cache_dir
+    old_copy = folder.with_name(
+        f"llm.corrupt-{time.strftime('%Y%m%d-%H%M%S', time.localtime(time.time() - 10 * 86400))}"
+    )
+    new_copy = folder.with_name(f"llm.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+    for copy in (old_copy, new_copy):
+        copy.mkdir()
+        (copy / "cache.db").write_bytes(b"torn: lunch at noon")
     settings = Settings()
     settings.history.retention_days = 7
     settings.llm.cache_enabled = caching
@@ -781,6 +790,8 @@ def test_llm_replies_past_the_history_retention_are_deleted_with_it(holdtype_hom
                 return [e.key[0] for e in cache.entries()]
 
         wait_for(lambda: kept() == ["b"], timeout=30, what="the 10-day-old reply to go")
+        wait_for(lambda: not old_copy.exists(), timeout=30, what="the 10-day-old damaged copy to go")
+        assert new_copy.exists()
     finally:
         eng.shutdown()
 

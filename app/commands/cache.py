@@ -120,8 +120,23 @@ class _Days(click.FloatRange):
 def clear(older_than: float | None) -> None:
     """Delete cached replies (all of them, or those older than DAYS).
 
+    Clearing all of them also deletes the damaged copies of the cache set aside earlier
+    (llm.corrupt-<time> beside it), which hold dictated text too.
     Example: holdtype cache clear --older-than 30
     """
+    from app.llm.cache import remove_set_aside
+
     with _open() as store:
         removed = store.clear(older_than)
-    click.echo(f"removed {removed} entr{'y' if removed == 1 else 'ies'}")
+    said = f"removed {removed} entr{'y' if removed == 1 else 'ies'}"
+    if older_than is not None:
+        click.echo(said)
+        return
+    gone, failed = remove_set_aside(store.directory)
+    if gone:
+        copies = "copy" if len(gone) == 1 else "copies"
+        where = ", ".join(map(str, gone))
+        said += f", and {len(gone)} damaged {copies} of the cache set aside earlier ({where})"
+    click.echo(said)
+    if failed:
+        raise click.ClickException(f"could not delete the damaged cache set aside: {'; '.join(failed)}")

@@ -512,6 +512,22 @@ def _model_problem(model_id: str, what: str, count: int) -> Check | None:
     return None
 
 
+def _set_aside_cache() -> list[Check]:
+    """A warning when damaged copies of the LLM reply cache were set aside (they hold dictated
+    text, and neither history deletion nor retention reaches them); no line when there are none."""
+    from app.llm.cache import set_aside_copies
+
+    copies = set_aside_copies()
+    if not copies:
+        return []
+    which = ", ".join(str(path) for path in copies)
+    detail = (
+        f"{len(copies)} damaged cop{'y' if len(copies) == 1 else 'ies'} of the LLM reply cache set aside "
+        f"({which}) still hold dictated text"
+    )
+    return [Check("llm cache", False, detail, "holdtype cache clear (deletes them with the cache)", False)]
+
+
 def _mode_apps() -> list[Check]:
     """The modes tied to apps (``modes.apps``) exist, and this session can tell which app has
     the focus; no line when no app is tied to a mode. A problem is a warning: those apps get
@@ -571,6 +587,7 @@ def iter_checks() -> Iterator[Check]:
     yield from _session()
     yield _hotkey()
     yield from _llm()
+    yield from _set_aside_cache()
     yield from _mode_apps()
 
 

@@ -100,8 +100,14 @@ class Retention:
     def _prune_reply_cache(self, days: float) -> None:
         """Delete LLM replies older than ``days`` too: each holds a dictation (its prompt) as
         history does, and kept past the retention it outlived the entry it came from."""
-        from app.llm.cache import CACHE_FAILURES, LLMCache
+        from app.llm.cache import CACHE_FAILURES, LLMCache, remove_set_aside
 
+        # A damaged copy set aside was last written when it was set aside: all in it is as old.
+        gone, failed = remove_set_aside(self._llm_cache_dir, older_than_days=days)
+        for line in failed:
+            log.warning("could not delete a damaged LLM reply cache set aside: %s", line)
+        if gone:
+            log.info("deleted %d damaged LLM reply caches set aside %s ago", len(gone), days_wording(days))
         if not self._llm_cache_dir.is_dir():  # (also pruned with caching turned off since)
             return
         try:

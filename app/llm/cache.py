@@ -174,7 +174,7 @@ class LLMCache:
         """Move the unreadable cache folder to ``<folder>.corrupt-<time>`` (a reply can always be
         asked for again, but the user may want to look) and keep the message in :attr:`problem`
         for the caller to show (the CLI as a "warning:" line); the log has it too."""
-        target = move_aside(self.directory, "corrupt")
+        target = move_aside(self.directory, SET_ASIDE_TAG)
         ensure_dir(self.directory, private=True)
         self.problem = (
             f"The LLM reply cache {self.directory} could not be read ({exc}); it was moved to "
@@ -324,6 +324,57 @@ class LLMCache:
                     removed += int(self._cache.delete(key))
             self._cache.expire()
             return removed
+
+
+#: The tag of a damaged cache folder moved aside (``llm.corrupt-<time>``, see LLMCache._set_aside).
+SET_ASIDE_TAG = "corrupt"
+
+
+def set_aside_copies(directory: Path | None = None) -> list[Path]:
+    """The damaged copies of the cache folder ``directory`` (by default the reply cache's) that
+    were moved aside (``llm.corrupt-<time>``), oldest first: each holds dictated text, and
+    nothing but :func:`remove_set_aside` deletes them."""
+    folder = directory or get_paths().llm_cache_dir
+    try:
+        return sorted(folder.parent.glob(f"{folder.name}.{SET_ASIDE_TAG}-*"))
+    except OSError:
+        return []
+
+
+def remove_set_aside(
+    directory: Path | None = None, older_than_days: float | None = None
+) -> tuple[list[Path], list[str]]:
+    """Delete the damaged copies of the cache (:func:`set_aside_copies`): all of them, or those
+    set aside more than ``older_than_days`` ago (each reply in one is at least that old).
+    Returns the copies deleted and, one line each, those that could not be."""
+    import shutil
+
+    cutoff = None if older_than_days is None else time.time() - older_than_days * 86400.0
+    removed: list[Path] = []
+    failed: list[str] = []
+    for path in set_aside_copies(directory):
+        try:
+            if cutoff is not None and _set_aside_at(path) >= cutoff:
+                continue
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+        except OSError as exc:
+            failed.append(f"{path}: {exc.strerror or exc}")
+            continue
+        removed.append(path)
+    return removed, failed
+
+
+def _set_aside_at(path: Path) -> float:
+    """When ``path`` was set aside: the time in its name (``llm.corrupt-20261207-093000``, local
+    time, as :func:`app.paths.move_aside` writes it), else its last change."""
+    stamp = path.name.rsplit(f".{SET_ASIDE_TAG}-", 1)[-1][:15]
+    try:
+        return time.mktime(time.strptime(stamp, "%Y%m%d-%H%M%S"))
+    except (ValueError, OverflowError):
+        return path.stat().st_mtime
 
 
 def _wait_for_writers(directory: Path) -> None:
