@@ -649,14 +649,20 @@ def test_doctor_checks_the_model_of_every_mode_a_key_or_an_app_runs() -> None:
     assert holdtype("config", "set", "llm.model", "gpt-4o-mini").returncode == 0
     no_key = holdtype("doctor", env={"OPENAI_API_KEY": "", "DISPLAY": ""}).stdout
     assert f"[warn] llm: {reached} use gpt-4o-mini, which has no API key" in no_key, no_key
-    write_llm_models([model_entry("holdtype-local", "http://127.0.0.1:9/v1")])
-    assert holdtype("config", "set", "llm.model", "holdtype-local").returncode == 0
-    local = holdtype("doctor", env={"OPENAI_API_KEY": "", "DISPLAY": ""}).stdout
-    assert f"[ok  ] llm: {reached} via holdtype-local" in local, local
-    # The mode in use is named as before, beside them.
-    assert holdtype("config", "set", "modes.active", "message").returncode == 0
-    both = holdtype("doctor", env={"OPENAI_API_KEY": "", "DISPLAY": ""}).stdout
-    assert f"[ok  ] llm: modes message, {reached.removeprefix('modes ')} via holdtype-local" in both, both
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as server:  # its server, running
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        api_base = f"http://127.0.0.1:{server.getsockname()[1]}/v1"
+        write_llm_models([model_entry("holdtype-local", api_base)])
+        assert holdtype("config", "set", "llm.model", "holdtype-local").returncode == 0
+        local = holdtype("doctor", env={"OPENAI_API_KEY": "", "DISPLAY": ""}).stdout
+        assert f"[ok  ] llm: {reached} via holdtype-local" in local, local
+        # The mode in use is named as before, beside them.
+        assert holdtype("config", "set", "modes.active", "message").returncode == 0
+        both = holdtype("doctor", env={"OPENAI_API_KEY": "", "DISPLAY": ""}).stdout
+        assert f"[ok  ] llm: modes message, {reached.removeprefix('modes ')} via holdtype-local" in both, both
 
 
 def test_a_damaged_cache_is_a_warning_line_in_the_cli() -> None:
@@ -774,3 +780,27 @@ def test_cache_clear_deletes_the_damaged_copies_set_aside_and_doctor_names_them(
     assert "removed 0 entries, and 1 damaged copy of the cache set aside earlier" in cleared.stdout
     assert str(aside) in cleared.stdout and not aside.exists()
     assert "llm cache:" not in holdtype("doctor").stdout
+
+
+def test_doctor_warns_of_a_local_model_server_that_is_not_running() -> None:
+    """doctor said "[ok] llm: mode clean via down" for a model whose server, on this machine,
+    was not started (Ollama, llama.cpp): every dictation then fell back, Connection refused."""
+    import socket
+
+    port = free_port()
+    api_base = f"http://127.0.0.1:{port}/v1"
+    write_llm_models([model_entry("down", api_base), model_entry("remote", "http://192.0.2.1:9/v1")])
+    assert holdtype("config", "set", "llm.model", "down").returncode == 0
+    assert holdtype("config", "set", "modes.active", "clean").returncode == 0
+    doctor = holdtype("doctor").stdout
+    [line] = [line for line in doctor.splitlines() if "] llm:" in line]
+    assert line.startswith("[warn]") and f"nothing answers at {api_base}" in line, doctor
+    assert f"fix: start the model's server at {api_base}" in doctor
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as server:  # the server, started
+        server.bind(("127.0.0.1", port))
+        server.listen()
+        doctor = holdtype("doctor").stdout
+    assert "[ok  ] llm: mode clean via down" in doctor, doctor
+    # Another machine's server is never asked (nothing leaves the machine for a check).
+    assert holdtype("config", "set", "llm.model", "remote").returncode == 0
+    assert "[ok  ] llm: mode clean via remote" in holdtype("doctor").stdout

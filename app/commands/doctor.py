@@ -488,7 +488,8 @@ def _modes_named(names: list[str], reached: dict[str, list[str]]) -> str:
 
 def _model_problem(model_id: str, what: str, count: int) -> Check | None:
     """The warning for ``model_id``, which the modes ``what`` (``count`` of them) run on, when
-    the llm library does not know it or it has no API key; None when it is usable."""
+    the llm library does not know it, it has no API key, or its server on this machine takes no
+    connection; None when it is usable."""
     from app.llm.keys import set_key_hint
     from app.llm.runner import PLUGIN_LOCK, missing_key
 
@@ -496,7 +497,8 @@ def _model_problem(model_id: str, what: str, count: int) -> Check | None:
         import llm
 
         with PLUGIN_LOCK:
-            needs = missing_key(llm.get_model(model_id))
+            model = llm.get_model(model_id)
+            needs = missing_key(model)
     except Exception as exc:  # any plugin or key problem is reported, not raised
         from app.llm.setup import llm_failure, setup_fix, setup_problem
 
@@ -509,7 +511,22 @@ def _model_problem(model_id: str, what: str, count: int) -> Check | None:
         uses = "uses" if count == 1 else "use"
         detail = f"{what} {uses} {model_id}, which has no API key: dictation pastes the transcript"
         return Check("llm", False, detail, set_key_hint(needs), False)
-    return None
+    return _server_problem(model, model_id, what, count)
+
+
+def _server_problem(model: object, model_id: str, what: str, count: int) -> Check | None:
+    """The warning for ``model_id`` when its server is on this machine and takes no connection
+    (an Ollama or llama.cpp server not started: every dictation falls back); None when it does,
+    or it is another machine's, which doctor never asks (nothing leaves the machine)."""
+    from app.llm.loopback import local_server_down
+
+    api_base = getattr(model, "api_base", None)
+    down = local_server_down(api_base)
+    if down is None:
+        return None
+    uses = "uses" if count == 1 else "use"
+    detail = f"{what} {uses} {model_id}, but {down} (dictation pastes the transcript until it is)"
+    return Check("llm", False, detail, f"start the model's server at {api_base}", False)
 
 
 def _set_aside_cache() -> list[Check]:

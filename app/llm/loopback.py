@@ -70,3 +70,28 @@ def bypass_proxies(api_base: str | None = None) -> None:
         missing = [host for host in hosts if host.lower() not in known]
         if missing:
             os.environ[name] = ",".join(listed + missing)
+
+
+def local_server_down(api_base: str | None, timeout_s: float = 1.0) -> str | None:
+    """Why the model server at ``api_base``, on this machine, takes no connection ("nothing
+    answers at …: is its server running?"), or None: it does, it is on another machine (never
+    asked: nothing leaves the machine for a check), or that cannot be told in ``timeout_s``.
+    Only a connection is opened and closed: no request is sent.
+
+    >>> local_server_down(None), local_server_down("https://llm.example.com/v1")
+    (None, None)
+    """
+    host = loopback_host(api_base)
+    if host is None:
+        return None
+    import socket
+
+    try:
+        parts = urllib.parse.urlsplit(api_base or "")
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        with socket.create_connection((host, port), timeout=timeout_s):
+            return None
+    except ConnectionRefusedError:
+        return f"nothing answers at {api_base}: is its server running?"
+    except (OSError, ValueError):  # (a slow answer, a port out of range: the call will tell)
+        return None
