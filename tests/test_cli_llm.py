@@ -804,3 +804,31 @@ def test_doctor_warns_of_a_local_model_server_that_is_not_running() -> None:
     # Another machine's server is never asked (nothing leaves the machine for a check).
     assert holdtype("config", "set", "llm.model", "remote").returncode == 0
     assert "[ok  ] llm: mode clean via remote" in holdtype("doctor").stdout
+
+
+def test_eval_records_the_model_each_mode_ran_on(speak, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`eval --mode tidy2 --mode clean --json-out` with tidy2.toml naming its own model: the JSON
+    had one top-level "model" (llm.model), crediting tidy2's results to the wrong model."""
+    from app.paths import get_paths
+
+    write_llm_models(  # nothing listens: each call falls back, which is all this needs
+        [
+            model_entry("holdtype-down", "http://127.0.0.1:9/v1"),
+            model_entry("holdtype-own", "http://127.0.0.1:9/v1"),
+        ]
+    )
+    save_settings(Settings(llm=LLMSettings(model="holdtype-down", timeout_s=5)))
+    folder = get_paths().modes_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "tidy2.toml").write_text('model = "holdtype-own"\nsystem = "Tidy it."\ntemplate = "{text}"\n')
+    manifest = tmp_path / "clips.jsonl"
+    manifest.write_text(json.dumps({"path": str(speak("Open the door.")), "text": "Open the door."}) + "\n")
+    out = tmp_path / "eval.json"
+    proc = holdtype("eval", str(manifest), "--mode", "tidy2", "--mode", "clean", "--json-out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(out.read_text())
+    models = {m["mode"]: m["model"] for m in result["modes"]}
+    assert models == {"raw": None, "tidy2": "holdtype-own", "clean": "holdtype-down"}, models
+    assert [o["model"] for o in result["outputs"]["tidy2"]] == ["holdtype-own"]
+    tidy2 = next(line for line in proc.stdout.splitlines() if line.startswith("tidy2"))
+    assert "holdtype-own" in tidy2, proc.stdout

@@ -45,6 +45,7 @@ class ModeScore:
 
     mode: str
     samples: int
+    model: str | None = None  # the model the mode runs on (its own, else llm.model); None: raw
     pairs: list[tuple[str, str]] = field(default_factory=list)
     term_hits: int = 0
     term_total: int = 0
@@ -64,6 +65,7 @@ class ModeScore:
         wer = corpus_wer(self.pairs) if self.pairs else None
         return {
             "mode": self.mode,
+            "model": self.model,
             "samples": self.samples,
             "calls": self.calls,
             "wer": None if wer is None else round(wer.wer, 4),
@@ -175,7 +177,7 @@ def eval_command(
 
     texts = _transcribe(cfg, clips)
     runner = ModeRunner(cfg)
-    scores = [ModeScore("raw", 1)] + [ModeScore(m, samples) for m in modes if m != "raw"]
+    scores = [ModeScore("raw", 1)] + [ModeScore(m, samples, _mode_model(m, cfg)) for m in modes if m != "raw"]
     for score in scores:
         for clip, text in zip(clips, texts, strict=True):
             for sample in range(score.samples):
@@ -192,7 +194,7 @@ def eval_command(
         payload = {
             "manifest": str(manifest),
             "clips": len(clips),
-            "model": cfg.llm.model,
+            "model": cfg.llm.model,  # (llm.model; each mode's own is in "modes")
             "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
             "modes": summaries,
             "outputs": {s.mode: s.outputs for s in scores},
@@ -200,6 +202,21 @@ def eval_command(
         with open_export(json_out) as handle:  # transcripts: private, as history exports are
             handle.write(json.dumps(payload, indent=2, ensure_ascii=False))
         click.echo(f"wrote {json_out}", err=True)
+
+
+def _mode_model(name: str, cfg: Any) -> str | None:
+    """The model mode ``name`` runs on: its file's ``model``, else ``llm.model`` (or llm's
+    default when it is local); None when it calls none or none is usable (its calls fall back)."""
+    from app.llm.modes import get_mode
+    from app.llm.runner import NoModel, pick_model
+
+    mode = get_mode(name)
+    if not mode.uses_llm:
+        return None
+    try:
+        return pick_model(mode, cfg)
+    except NoModel:
+        return None
 
 
 def _transcribe(cfg: Any, clips: list[Clip]) -> list[str]:
@@ -239,7 +256,9 @@ def _score(score: ModeScore, clip: Clip, result: Any) -> None:
         score.fresh_ms.append(result.llm_ms)  # a mode that fell back before any call took no model time
     score.tokens_in += result.input_tokens or 0
     score.tokens_out += result.output_tokens or 0
-    score.outputs.append({"id": clip.id, "text": result.text, "fallback_reason": result.fallback_reason})
+    score.outputs.append(
+        {"id": clip.id, "model": result.model, "text": result.text, "fallback_reason": result.fallback_reason}
+    )
 
 
 def _print_table(rows: list[dict[str, Any]]) -> None:
@@ -248,13 +267,14 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
             return "-"
         return f"{100 * value:.1f}%" if pct else str(value)
 
-    header = ("mode", "calls", "WER", "terms", "fallback", "median ms", "tokens in/out")
+    header = ("mode", "model", "calls", "WER", "terms", "fallback", "median ms", "tokens in/out")
     lines = [header]
     for r in rows:
         tokens = f"{r['tokens_in']}/{r['tokens_out']}" if r["tokens_in"] or r["tokens_out"] else "-"
         lines.append(
             (
                 r["mode"],
+                r["model"] or "-",
                 str(r["calls"]),
                 fmt(r["wer"], pct=True),
                 f"{r['terms']} ({fmt(r['term_accuracy'], pct=True)})" if r["terms"] else "-",
