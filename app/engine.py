@@ -469,7 +469,7 @@ class Engine:
         reply_key = None
         try:
             if text and mode != "raw":
-                text, reply_key = self._modes.run(mode, text)  # its failure: the reading, with a notice
+                text, reply_key, _ = self._modes.run(mode, text)  # its failure: the reading, with a notice
             # (not the store's 10 s wait: the next dictation's paste waits for this one)
             kept = keep_reading(
                 self._history_now(),
@@ -1068,15 +1068,20 @@ class Engine:
         error = utt.error
         inserted_at = None
         reply_key: str | None = None
+        fallback: str | None = None
+        llm_ms: float | None = None
+        insert_ms: float | None = None
         failed_paste: str | None = None  # said once the entry is kept: whether it is in history
         try:
             if text and mode != "raw" and not utt.cancelled:
                 self._commands.put(msg.Stage(gen, State.PROCESSING))
                 # Esc after the release gives up on the model at once: a hung server held
                 # this worker, and every dictation after it, for llm.timeout_s.
-                text, reply_key = self._modes.run(
+                asked = time.monotonic()
+                text, reply_key, fallback = self._modes.run(
                     mode, text, lambda: utt.cancelled or gen in self._cancelled, utt.window_pid
                 )
+                llm_ms = (time.monotonic() - asked) * 1000
             if text and not (utt.cancelled or gen in self._cancelled) and self._inserting.wait_for_keys_up():
                 log.debug("dictation #%d waited for the hotkey to come up before it went in", gen)
             with self._cancel_lock:
@@ -1096,6 +1101,7 @@ class Engine:
                 self._commands.put(msg.Stage(gen, State.INSERTING))
                 result = self._inserting.insert_between_holds(gen, text)
                 inserted_at = time.time()
+                insert_ms = (time.monotonic() - (utt.key_up_mono or time.monotonic())) * 1000
                 if result.ok:
                     outcome = Outcome.TYPED if result.method == "type" else Outcome.PASTED
                 else:
@@ -1123,6 +1129,9 @@ class Engine:
                 # (no text came of a cancelled one: its time would say how fast nothing was)
                 release_to_text_ms=None if outcome is Outcome.CANCELLED else release_ms,
                 app=utt.app,
+                fallback_reason=fallback,
+                llm_ms=llm_ms,
+                release_to_insert_ms=insert_ms,
             )
             # A hold with nothing in it (a tap, silence, a key held by mistake) is no dictation:
             # history filled with empty rows, cancelled or not (Esc on a press made by mistake

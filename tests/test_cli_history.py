@@ -208,8 +208,9 @@ def test_show_json_starts_with_a_list_json_row(filled: list[int]) -> None:
     listed = json.loads(holdtype("history", "list", "--json", "--limit", "1").stdout)
     shown = json.loads(holdtype("history", "show", str(listed["id"]), "--json").stdout)
     assert list(shown.items())[: len(listed)] == list(listed.items())
-    extra = list(shown)[len(listed) :]
-    assert extra == ["key_down", "key_up", "text_ready", "inserted", "audio_path", "added"]
+    extra = list(shown)[len(listed) :]  # (then the fields added since, in their order)
+    later = ["llm_ms", "release_to_insert_ms"]
+    assert extra == ["key_down", "key_up", "text_ready", "inserted", "audio_path", "added", *later]
     assert "history show ID --json" in holdtype("history", "list", "--help").stdout
     for field in listed:  # documented in --help and in README's command table
         assert field in holdtype("history", "list", "--help").stdout.replace("\n", " ")

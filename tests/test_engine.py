@@ -475,6 +475,47 @@ def test_a_cancel_while_a_hung_model_is_asked_frees_the_next_dictation(x_env, ta
         stub.close()
 
 
+def test_history_keeps_why_the_mode_fell_back_and_how_long_it_took(x_env, target_window, speak):
+    """A dictation whose mode's model timed out was kept with error null, text == raw, no
+    fallback reason, and release_to_text_ms 28.9 though the paste came 5.4 s after the release:
+    the reason and the time spent in the mode are kept, and the release-to-paste time."""
+    import json
+
+    from tests.cli import holdtype
+
+    stub = SilentStub()  # STUB: a hung LLM server (accepts, never answers); none hangs on cue
+    write_llm_models([model_entry("hung", stub.api_base)])
+    settings = Settings()
+    settings.modes.active = "clean"
+    settings.llm.model = "hung"
+    settings.llm.timeout_s = 2.0
+    eng = Engine(settings, enable_hotkeys=False, enable_audio=False)
+    try:
+        seen = _start(eng)
+        target_window.focus()
+        eng.dictate_audio(load_audio(speak("The meeting moved to Thursday.", speed=150)))
+        result = wait_for(lambda: seen.of(ev.UtteranceResult), timeout=90, what="a result")[0]
+        assert result.outcome == ev.Outcome.PASTED, result
+    finally:
+        eng.shutdown()
+        stub.close()
+    (row,) = HistoryStore(get_paths().history_db).list(5)
+    assert row.error is None and row.fallback_reason is not None
+    assert "no reply from hung within 2 s" in row.fallback_reason, row.fallback_reason
+    assert row.llm_ms is not None and row.llm_ms >= 1900  # (it waited the time limit)
+    assert row.release_to_insert_ms is not None and row.release_to_text_ms is not None
+    assert row.release_to_insert_ms >= row.release_to_text_ms + row.llm_ms - 1
+    shown = holdtype("history", "show", str(row.id))
+    assert shown.returncode == 0 and "fallback_reason: no reply from hung within 2 s" in shown.stdout, (
+        shown.stdout
+    )
+    assert "release_to_insert_ms:" in shown.stdout and "llm_ms:" in shown.stdout
+    as_json = json.loads(holdtype("history", "show", str(row.id), "--json").stdout)
+    assert "no reply from hung" in as_json["fallback_reason"] and as_json["llm_ms"] >= 1900
+    listed = json.loads(holdtype("history", "list", "--json").stdout.splitlines()[0])
+    assert listed["fallback_reason"] == as_json["fallback_reason"]
+
+
 def test_deleting_an_entry_deletes_the_llm_reply_made_from_it(x_env, target_window, speak):
     """A mode's reply is cached with the dictation in its prompt: `history delete` removed the
     entry and its recording, and the words stayed in the reply cache."""

@@ -11,7 +11,7 @@ import sqlite3
 import stat
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -279,6 +279,69 @@ def test_a_history_made_before_the_app_column_gets_it_when_opened(tmp_path: Path
         assert [(e.text, e.app) for e in s.list()] == [("new words", "thunderbird"), ("old words", "")]
     with HistoryStore(path) as s:  # opened again: nothing to add, nothing lost
         assert s.count() == 2
+
+
+def _before_fallback_reason(path: Path) -> Path:
+    """A history database at ``path`` as Holdtype made it before it kept the mode's fallback
+    reason and times (the app and added columns, no others), with one entry, "old words"."""
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(
+            "CREATE TABLE utterances (id INTEGER PRIMARY KEY AUTOINCREMENT, created REAL NOT NULL, "
+            "key_down REAL, key_up REAL, text_ready REAL, inserted REAL, raw TEXT NOT NULL DEFAULT '', "
+            "text TEXT NOT NULL DEFAULT '', model TEXT NOT NULL DEFAULT '', mode TEXT NOT NULL DEFAULT '', "
+            "device TEXT NOT NULL DEFAULT '', outcome TEXT NOT NULL, error TEXT, audio_path TEXT, "
+            "audio_seconds REAL, release_to_text_ms REAL, app TEXT NOT NULL DEFAULT '', added REAL)"
+        )
+        conn.execute("CREATE INDEX utterances_created ON utterances(created)")
+        conn.execute(
+            "INSERT INTO utterances (created, text, outcome, app) "
+            "VALUES (1.0, 'old words', 'pasted', 'xterm')"
+        )
+    conn.close()
+    return path
+
+
+@pytest.mark.parametrize("made", [_first_schema, _before_fallback_reason])
+def test_a_history_of_before_the_fallback_reason_keeps_its_entries_and_takes_new_ones(
+    tmp_path: Path, made: Callable[[Path], Path]
+) -> None:
+    """The mode's fallback reason, its time and the release-to-paste time are columns added
+    later: a database made before them is read as it was and takes them for new entries."""
+    import sqlite3
+
+    path = made(tmp_path / "h.sqlite3")
+    with HistoryStore(path) as s:
+        s.add(
+            HistoryEntry(
+                Outcome.PASTED,
+                text="new words",
+                raw="new words",
+                fallback_reason="no reply from hung within 2 s (llm.timeout_s)",
+                llm_ms=2001.5,
+                release_to_insert_ms=2300.0,
+            )
+        )
+        new, old = s.list()
+    assert (new.fallback_reason, new.llm_ms, new.release_to_insert_ms) == (
+        "no reply from hung within 2 s (llm.timeout_s)",
+        2001.5,
+        2300.0,
+    )
+    assert (old.text, old.fallback_reason, old.llm_ms, old.release_to_insert_ms) == (
+        "old words",
+        None,
+        None,
+        None,
+    )
+    with HistoryStore(path) as s:  # opened again: nothing to add, nothing lost
+        assert s.count() == 2
+    with sqlite3.connect(path) as conn:
+        have = {row[1] for row in conn.execute("PRAGMA table_info(utterances)")}
+    conn.close()
+    assert {"fallback_reason", "llm_ms", "release_to_insert_ms", "app", "added"} <= have
 
 
 def test_a_history_of_before_the_app_column_is_read_while_another_process_writes(tmp_path: Path) -> None:

@@ -822,7 +822,7 @@ def test_a_key_of_any_shape_quoted_by_the_provider_is_masked_in_the_notice(  # t
     write_llm_models([dict(model_entry("keyed", chat_stub.api_base), api_key_name="mistral")])
     settings = _settings("keyed", timeout_s=30)
     published: list[ev.EngineEvent] = []
-    text, _ = DictationModes(lambda: settings, published.append).run("clean", TEXT)
+    text = DictationModes(lambda: settings, published.append).run("clean", TEXT).text
     assert text == TEXT and len(chat_stub.bodies) == 1
     [notice] = [e.message for e in published if isinstance(e, ev.Notice)]
     assert notice.endswith("401 - Invalid token: (key $OPENAI_API_KEY hidden)"), notice

@@ -154,10 +154,12 @@ def list_command(limit: int, offset: int, as_json: bool) -> None:
 
     With --json, one object per line with the fields id, created (unix seconds), text (as
     inserted), raw (as Whisper heard it), outcome (pasted, typed, failed, cancelled, recovered,
-    empty), mode, model, device (the microphone), audio_seconds, release_to_text_ms, error
-    (null, or why it failed) and app (the app dictated into, focused at the press: its window
-    class or app id, as modes.apps names it; "" when unknown); `history show ID --json`
-    gives these and the rest.
+    empty), mode, model, device (the microphone), audio_seconds, release_to_text_ms (release
+    to transcript, before the mode), error (null, or why it failed), app (the app dictated
+    into, focused at the press: its window class or app id, as modes.apps names it; "" when
+    unknown) and fallback_reason (null, or why the mode gave the plain transcript); `history
+    show ID --json` gives these and the rest (llm_ms, the mode's time; release_to_insert_ms,
+    release to paste).
 
     Example: holdtype history list --json --limit 50
     """
@@ -211,9 +213,9 @@ def show(entry_id: int, as_json: bool) -> None:
             value = _when(value) + f" ({value:.3f})"
         elif isinstance(value, float):  # (release_to_text_ms: 54.092848684376804)
             value = f"{value:.1f}"
-        click.echo(f"{name:>18}: {visible(str(value))}")
-    click.echo(f"{'raw':>18}: " + visible(entry.raw, keep="\n"))
-    click.echo(f"{'text':>18}: " + visible(entry.text, keep="\n"))
+        click.echo(f"{name:>20}: {visible(str(value))}")
+    click.echo(f"{'raw':>20}: " + visible(entry.raw, keep="\n"))
+    click.echo(f"{'text':>20}: " + visible(entry.text, keep="\n"))
 
 
 @history.command()

@@ -65,7 +65,10 @@ CREATE TABLE IF NOT EXISTS utterances (
     audio_seconds REAL,
     release_to_text_ms REAL,
     app TEXT NOT NULL DEFAULT '',
-    added REAL
+    added REAL,
+    fallback_reason TEXT,
+    llm_ms REAL,
+    release_to_insert_ms REAL
 );
 CREATE INDEX IF NOT EXISTS utterances_created ON utterances(created);
 """
@@ -122,6 +125,9 @@ class HistoryEntry:
     error: str | None = None
     audio_path: str | None = None
     audio_seconds: float | None = None
+    # From the key's release to the transcript (vocabulary and rules applied), before the mode:
+    # the speech model's latency. The mode's time is ``llm_ms``; the whole wait, to the paste,
+    # ``release_to_insert_ms``.
     release_to_text_ms: float | None = None
     # The app the dictation went into (its window class or app id, as modes.apps names it;
     # "" when it could not be told or was not asked).
@@ -131,6 +137,14 @@ class HistoryEntry:
     # a crash left at the next start (app.recovery), maybe days later. The retention counts
     # from here, not from ``created``; None: it went in as it ended.
     added: float | None = None
+    # Why the mode gave the plain transcript instead of its rewrite (the model timed out, was
+    # refused...); None when it did not fall back, or no mode ran. Never the model's words.
+    fallback_reason: str | None = None
+    # The time the mode took (cache lookup, the model and its retries, or waiting for it until
+    # it was given up); None when no mode ran.
+    llm_ms: float | None = None
+    # From the key's release to the text going in (pasted, typed, or the paste failing).
+    release_to_insert_ms: float | None = None
     id: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -161,6 +175,7 @@ SUMMARY_FIELDS = (
     "release_to_text_ms",
     "error",
     "app",
+    "fallback_reason",
 )
 
 
@@ -226,7 +241,13 @@ def _row_to_entry(row: sqlite3.Row) -> HistoryEntry:
 
 # Columns added since the first history schema, with their definitions: a database made
 # before them gets them when it is opened.
-_ADDED_COLUMNS = {"app": "TEXT NOT NULL DEFAULT ''", "added": "REAL"}
+_ADDED_COLUMNS = {
+    "app": "TEXT NOT NULL DEFAULT ''",
+    "added": "REAL",
+    "fallback_reason": "TEXT",
+    "llm_ms": "REAL",
+    "release_to_insert_ms": "REAL",
+}
 
 
 #: How long opening the history waits for another process's write lock to add a column;

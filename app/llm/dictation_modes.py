@@ -9,7 +9,7 @@ import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from app import events as ev
 from app.events import EngineEvent
@@ -19,6 +19,14 @@ if TYPE_CHECKING:
     from app.llm.runner import ModeRunner
 
 log = logging.getLogger(__name__)
+
+
+class ModeRun(NamedTuple):
+    """What a dictation's mode made of its text."""
+
+    text: str  # what goes in: the rewrite, or the text as it was
+    reply_key: str | None  # the reply cache's key of the model's reply; None: no model was asked
+    fallback_reason: str | None = None  # why the text is the one given (None: no fallback)
 
 
 class DictationModes:
@@ -75,10 +83,10 @@ class DictationModes:
         text: str,
         cancel: Callable[[], bool] | None = None,
         window_pid: int | None = None,
-    ) -> tuple[str, str | None]:
-        """``text`` through ``mode``, and the reply cache's key of the model's reply (None when
-        no model was asked); the text as it was when the mode fails in any way (the runner
-        itself falls back on a model's failures: this also covers its own). ``cancel``
+    ) -> ModeRun:
+        """``text`` through ``mode``, with the reply cache's key of the model's reply (None when
+        no model was asked) and why it fell back; the text as it was when the mode fails in any
+        way (the runner itself falls back on a model's failures: this also covers its own). ``cancel``
         says the dictation was cancelled: the model is no longer waited for. A mode that sends
         the staged diff reads it in the folder of the terminal dictated into (the window of
         process ``window_pid``), never in Holdtype's own (:mod:`app.llm.workdir`)."""
@@ -100,7 +108,7 @@ class DictationModes:
 
             said = redact_keys(str(exc))  # (a plugin's error may quote the key it was sent)
             self._publish(ev.Notice(f"Mode '{mode}' failed ({said}); the plain transcript is used", "llm"))
-            return text, None
+            return ModeRun(text, None, f"mode failed: {said}")
         problem = runner.cache_problem()
         if problem:
             self._publish(ev.ErrorRaised(problem, "llm"))
@@ -108,4 +116,4 @@ class DictationModes:
             # What the model replied is shown with the notice, never logged with it (``said``).
             message = f"Mode '{mode}' fell back to the plain transcript: {result.fallback_reason}"
             self._publish(ev.Notice(message, "llm", result.reply_began))
-        return result.text, result.cache_key
+        return ModeRun(result.text, result.cache_key, result.fallback_reason)
