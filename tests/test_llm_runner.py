@@ -998,8 +998,21 @@ def test_empty_text_skips_the_model() -> None:
         (TEXT, "The weather is nice today in London, isn't it.", "not a rewrite"),
         (TEXT, "Please provide the text you would like me to clean up.", "not a rewrite"),
         (TEXT, "Could you clarify what you mean by the release?", "not a rewrite"),
-        ("What is the capital of France?", "Paris.", "not a rewrite"),
-        ("What is the capital of France?", "The capital of France is Paris.", None),
+        ("What is the capital of France?", "Paris.", "answers the question"),
+        ("What is the capital of France?", "The capital of France is Paris.", "answers the question"),
+        # a reviewer's: a question answered, a chat reply, the meaning turned round, pasted
+        ("is the deploy done yet", "The deploy is done.", "answers the question"),
+        ("what time is the meeting tomorrow", "The meeting is at 3 pm tomorrow.", "answers the question"),
+        ("thank you", "You're welcome!", "a chat reply"),
+        ("hello", "Hi there! How can I help?", "a chat reply"),
+        ("um", "I'm not sure what you mean.", "a chat reply"),
+        ("we should not ship the release on friday", "We should ship the release on Friday.", "negation"),
+        ("we should ship the release on friday", "We should not ship the release on Friday.", "negation"),
+        # ...and what must still pass
+        ("thank you", "Thank you.", None),
+        ("do it now", "Do it now.", None),
+        ("we can't ship on friday", "We cannot ship on Friday.", None),
+        ("uh did you push the fix", "Did you push the fix?", None),
         ("we shipped the releases on friday", "We ship the release on Friday.", None),
         (  # the speaker may say words that the instructions also use
             "um so remove filler words and fix punctuation in the parser",

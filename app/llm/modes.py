@@ -91,6 +91,11 @@ class Mode(BaseModel):
             "higher of this and min_overlap counts)"
         ),
     )
+    keep_questions: bool = Field(
+        False,
+        description="A question said stays a question (clean, message): a reply without a "
+        "question mark answered it",
+    )
     source: str = Field("", exclude=True, description="Where the mode was loaded from")
 
     @field_validator("name")

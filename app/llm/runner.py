@@ -100,6 +100,20 @@ _ASKING = frozenset(
     where which who whom whose have has may might must isn't aren't wasn't weren't don't doesn't
     didn't can't couldn't won't wouldn't shouldn't haven't hasn't""".split()  # noqa: SIM905
 )
+# A question's first word; a verb that asks when its subject follows it ("is the build green",
+# "can you"), of which some also give orders ("do it now", "have Sam check it"): those ask
+# only before a pronoun.
+_QUESTION_WORDS = frozenset("how what what's why when where which who whom whose".split())  # noqa: SIM905
+_ASKING_VERBS = frozenset(
+    """can could would will should shall do does did is are was were am have has may might must
+    isn't aren't wasn't weren't don't doesn't didn't can't couldn't won't wouldn't shouldn't
+    haven't hasn't""".split()  # noqa: SIM905
+)
+_ORDERING_VERBS = frozenset({"do", "does", "did", "have", "has", "don't", "will", "would"})
+_SUBJECTS = frozenset("i you we they he she it there anyone someone everyone anybody somebody".split())  # noqa: SIM905
+_DETERMINERS = frozenset("the this that these those my your our his her their its a an".split())  # noqa: SIM905
+# Words that turn what is said into its opposite (and "n't" at a word's end).
+_NEGATIONS = frozenset({"not", "never", "no", "cannot", "nothing", "nobody", "none", "neither", "nor"})
 # Sounds a speaker starts a sentence or clause with, which a rewrite drops.
 _LEADING_FILLERS = _FILLERS | frozenset(
     ["oh", "so", "well", "okay", "ok", "like", "hey", "right", "alright", "basically", "actually"]
@@ -1376,6 +1390,8 @@ def sanity_problem(source: str, reply: str, mode: Mode) -> str | None:
         answer = _ANSWER.match(_folded(reply))
         if answer is not None and _asks(source) and not _opens_a_clause(source, _words(answer.group(1))):
             return "reply answers the question in the text instead of rewriting it"
+        if mode.keep_questions and "?" not in reply and _is_question(source):
+            return "reply answers the question in the text instead of rewriting it"
         repeated = _repeats(source, reply)
         if repeated:
             return repeated
@@ -1384,6 +1400,10 @@ def sanity_problem(source: str, reply: str, mode: Mode) -> str | None:
         return f"reply keeps {kept[0]} of the {kept[1]} words said: it is not a rewrite of them"
     if kept is not None and kept[0] < mode.min_shared * kept[1]:  # ("Paris is the capital of France.")
         return f"reply keeps {kept[0]} of the {kept[1]} words said: it is about something else"
+    if mode.min_overlap:
+        if kept is None and _chats_back(source, reply):  # (a word or two said: too few to count)
+            return "reply says other words than the few said (a chat reply)"
+        return _negation_changed(source, reply)  # ("we should not ship" as "We should ship.")
     return None
 
 
@@ -1397,6 +1417,65 @@ def _asks(source: str) -> bool:
         return True
     words = _without_leading_fillers(_words(source))
     return bool(words) and words[0] in _ASKING
+
+
+def _is_question(source: str) -> bool:
+    """Whether ``source`` is a question for sure: a question mark, or (after fillers) a
+    question word, or a verb that asks before its subject ("is the deploy done", "can you
+    send it"); not an order that starts like one ("do it now", "have Sam check it").
+
+    >>> [_is_question(t) for t in ("um is the deploy done yet", "who broke the build", "do it now")]
+    [True, True, False]
+    >>> _is_question("did you push it"), _is_question("will do"), _is_question("have Sam check it")
+    (True, False, False)
+    """
+    if "?" in source:
+        return True
+    words = _without_leading_fillers(_words(source))
+    if len(words) < 2:
+        return False
+    first, second = words[0], words[1]
+    if first in _QUESTION_WORDS:
+        return True
+    if first in _ORDERING_VERBS:  # ("do it now" gives an order; "did you push it" asks)
+        return second in _SUBJECTS and second not in {"it", "there"}
+    return first in _ASKING_VERBS and (second in _SUBJECTS or second in _DETERMINERS)
+
+
+def _negation_changed(source: str, reply: str) -> str | None:
+    """Why ``reply`` says the opposite of ``source``: the text says "not" (or "never", "no",
+    a "n't") and the reply none, or the other way round; None when both do or neither does.
+
+    >>> _negation_changed("we should not ship the release on friday", "We should ship the release on Friday.")
+    "reply drops the text's negation ('not')"
+    >>> _negation_changed("we can't ship", "We cannot ship."), _negation_changed("ship it", "Ship it.")
+    (None, None)
+    """
+    said, written = _negations(source), _negations(reply)
+    if said and not written:
+        return f"reply drops the text's negation ({said[0]!r})"
+    if written and not said:
+        return f"reply adds a negation the text does not have ({written[0]!r})"
+    return None
+
+
+def _negations(text: str) -> list[str]:
+    """The words of ``text`` that negate ("not", "never", "don't")."""
+    return [w for w in _words(text) if w in _NEGATIONS or w.endswith("n't")]
+
+
+def _chats_back(source: str, reply: str) -> bool:
+    """Whether ``reply`` to a text of a word or two ("thank you", "hello", "um") keeps none
+    of its words: a chat model's answer ("You're welcome!", "Hi there! How can I help?").
+
+    >>> _chats_back("thank you", "You're welcome!"), _chats_back("thank you", "Thank you.")
+    (True, False)
+    >>> _chats_back("um", "I'm not sure what you mean.")
+    True
+    """
+    said = {w for w in _words(source) if w not in _FILLERS}
+    written = set(_words(reply))
+    return bool(written) and not (said & written)
 
 
 def _opens_a_clause(source: str, words: list[str]) -> bool:
