@@ -482,6 +482,27 @@ def test_a_label_and_a_closing_offer_around_the_rewrite_are_not_pasted(
     assert result.raw_reply == reply
 
 
+def test_the_speakers_own_closing_sentence_is_kept_though_worded_otherwise(chat_stub: OpenAIChatStub) -> None:
+    """From a review: the email's closing sentence the speaker dictated ("tell me if anything
+    needs changes") was cut as a chat model's offer when the reply worded it "Let me know...":
+    lost without a word, or the reply, shorter, fell back altogether."""
+    from app.llm.runner import trim_chatter
+
+    said = "hi sam the report is attached tell me if anything needs changes"
+    reply = "Hi Sam,\n\nThe report is attached. Let me know if anything needs changes."
+    assert trim_chatter(said, reply) == reply
+    chat_stub.replies = ["Hi Sam,\n\nThe draft is ready. Please let me know if you want any changes."]
+    write_llm_models([model_entry("stub", chat_stub.api_base)])
+    text = "tell sam the draft is ready and he should let me know if he wants any changes"
+    result = ModeRunner(_settings("stub")).run("email", text)
+    assert result.fallback_reason is None, result.fallback_reason
+    assert result.text.endswith("Please let me know if you want any changes.")
+    # A chat model's own offer is still cut
+    assert trim_chatter(
+        "we ship the changes today", "We ship the changes today. Let me know if you need any changes!"
+    ) == ("We ship the changes today.")
+
+
 def test_a_commit_messages_label_is_not_pasted(chat_stub: OpenAIChatStub) -> None:
     chat_stub.replies = ["Commit message:\nchore(release): ship on Friday"]
     write_llm_models([model_entry("stub", chat_stub.api_base)])

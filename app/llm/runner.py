@@ -1338,10 +1338,39 @@ def trim_chatter(source: str, reply: str, template: str = "") -> str:
         sentence = _folded(last.group())
         if not (_OFFER.match(sentence) and _ABOUT_ITSELF.search(sentence)):
             break
-        if _says(said, " ".join(_words(last.group())[:3])):
+        if _says_offer(said, last.group()):
             break
         text = text[: last.start()].rstrip()
     return text.strip()
+
+
+def _says_offer(said: str, sentence: str) -> bool:
+    """Whether the dictation (``said``: its words) says the offer ``sentence`` of a reply
+    itself: its opening ("let me know", "please" aside), or two of its own words ("tell me if
+    anything needs changes" for "Let me know if anything needs changes."). From a review: the
+    speaker's own closing sentence, worded otherwise, was cut as a chat model's offer.
+
+    >>> _says_offer("tell me if anything needs changes", "Let me know if anything needs changes.")
+    True
+    >>> _says_offer("he should let me know if he wants changes", "Please let me know if you want changes.")
+    True
+    >>> _says_offer("we ship the changes today", "Let me know if you need any changes!")
+    False
+    """
+    words = _words(sentence)
+    if words[:1] == ["please"]:
+        words = words[1:]
+    if _says(said, " ".join(words[:3])):
+        return True
+    own = {w for w in words if len(w) >= 3 and w not in _UNCOUNTED and w not in _OFFER_WORDS}
+    return len(own & set(said.split())) >= 2
+
+
+# The words of a chat model's offer itself (see trim_chatter), not of what it offers about.
+_OFFER_WORDS = frozenset(
+    """let know please hope helps help feel free need want would like happy also shall else
+    anything further questions""".split()  # noqa: SIM905
+)
 
 
 def _template_line(line: str, template: str) -> bool:
