@@ -249,24 +249,41 @@ def test_a_column_of_a_newer_version_is_left_alone(tmp_path: Path) -> None:
         assert [e.text for e in s.list()] == ["after", "before"]
 
 
-def _first_schema(path: Path) -> Path:
-    """A history database at ``path`` as the first Holdtype made it (WAL, no app column), with
-    one entry, "old words"."""
+#: The first history table's columns; later Holdtypes added others (see HistoryStore).
+_FIRST_COLUMNS = (
+    "id INTEGER PRIMARY KEY AUTOINCREMENT, created REAL NOT NULL, "
+    "key_down REAL, key_up REAL, text_ready REAL, inserted REAL, raw TEXT NOT NULL DEFAULT '', "
+    "text TEXT NOT NULL DEFAULT '', model TEXT NOT NULL DEFAULT '', mode TEXT NOT NULL DEFAULT '', "
+    "device TEXT NOT NULL DEFAULT '', outcome TEXT NOT NULL, error TEXT, audio_path TEXT, "
+    "audio_seconds REAL, release_to_text_ms REAL"
+)
+
+
+def _old_history(path: Path, more_columns: str = "", app: str | None = None) -> Path:
+    """A history database at ``path`` as an older Holdtype made it (WAL; the first columns and
+    ``more_columns``), with one entry, "old words" (dictated into ``app`` when given)."""
     import sqlite3
 
     with sqlite3.connect(path) as conn:
         conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute(
-            "CREATE TABLE utterances (id INTEGER PRIMARY KEY AUTOINCREMENT, created REAL NOT NULL, "
-            "key_down REAL, key_up REAL, text_ready REAL, inserted REAL, raw TEXT NOT NULL DEFAULT '', "
-            "text TEXT NOT NULL DEFAULT '', model TEXT NOT NULL DEFAULT '', mode TEXT NOT NULL DEFAULT '', "
-            "device TEXT NOT NULL DEFAULT '', outcome TEXT NOT NULL, error TEXT, audio_path TEXT, "
-            "audio_seconds REAL, release_to_text_ms REAL)"
-        )
+        conn.execute(f"CREATE TABLE utterances ({_FIRST_COLUMNS}{more_columns})")
         conn.execute("CREATE INDEX utterances_created ON utterances(created)")
-        conn.execute("INSERT INTO utterances (created, text, outcome) VALUES (1.0, 'old words', 'pasted')")
+        if app is None:
+            conn.execute(
+                "INSERT INTO utterances (created, text, outcome) VALUES (1.0, 'old words', 'pasted')"
+            )
+        else:
+            conn.execute(
+                "INSERT INTO utterances (created, text, outcome, app) VALUES (1.0, 'old words', 'pasted', ?)",
+                (app,),
+            )
     conn.close()
     return path
+
+
+def _first_schema(path: Path) -> Path:
+    """A history database at ``path`` as the first Holdtype made it (no app column)."""
+    return _old_history(path)
 
 
 def test_a_history_made_before_the_app_column_gets_it_when_opened(tmp_path: Path) -> None:
@@ -283,25 +300,8 @@ def test_a_history_made_before_the_app_column_gets_it_when_opened(tmp_path: Path
 
 def _before_fallback_reason(path: Path) -> Path:
     """A history database at ``path`` as Holdtype made it before it kept the mode's fallback
-    reason and times (the app and added columns, no others), with one entry, "old words"."""
-    import sqlite3
-
-    with sqlite3.connect(path) as conn:
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute(
-            "CREATE TABLE utterances (id INTEGER PRIMARY KEY AUTOINCREMENT, created REAL NOT NULL, "
-            "key_down REAL, key_up REAL, text_ready REAL, inserted REAL, raw TEXT NOT NULL DEFAULT '', "
-            "text TEXT NOT NULL DEFAULT '', model TEXT NOT NULL DEFAULT '', mode TEXT NOT NULL DEFAULT '', "
-            "device TEXT NOT NULL DEFAULT '', outcome TEXT NOT NULL, error TEXT, audio_path TEXT, "
-            "audio_seconds REAL, release_to_text_ms REAL, app TEXT NOT NULL DEFAULT '', added REAL)"
-        )
-        conn.execute("CREATE INDEX utterances_created ON utterances(created)")
-        conn.execute(
-            "INSERT INTO utterances (created, text, outcome, app) "
-            "VALUES (1.0, 'old words', 'pasted', 'xterm')"
-        )
-    conn.close()
-    return path
+    reason and times (the app and added columns, no others), its entry dictated into xterm."""
+    return _old_history(path, ", app TEXT NOT NULL DEFAULT '', added REAL", app="xterm")
 
 
 @pytest.mark.parametrize("made", [_first_schema, _before_fallback_reason])
