@@ -28,6 +28,7 @@ MODULES = [
     "app.llm.loopback",
     "app.llm.modes",
     "app.llm.plugins",
+    "app.llm.replies",
     "app.llm.runner",
     "app.logs",
     "app.own_keys",

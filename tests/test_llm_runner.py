@@ -14,7 +14,8 @@ import pytest
 
 from app.config import LLMSettings, Settings
 from app.llm.modes import get_mode, marker_digest
-from app.llm.runner import CANCELLED, ModeResult, ModeRunner, _kept_words, clean_reply, sanity_problem
+from app.llm.replies import _kept_words, clean_reply, sanity_problem
+from app.llm.runner import CANCELLED, ModeResult, ModeRunner
 from tests.cli import holdtype
 from tests.fixtures.llama import (
     SENT_KEY,
@@ -486,7 +487,7 @@ def test_the_speakers_own_closing_sentence_is_kept_though_worded_otherwise(chat_
     """From a review: the email's closing sentence the speaker dictated ("tell me if anything
     needs changes") was cut as a chat model's offer when the reply worded it "Let me know...":
     lost without a word, or the reply, shorter, fell back altogether."""
-    from app.llm.runner import trim_chatter
+    from app.llm.replies import trim_chatter
 
     said = "hi sam the report is attached tell me if anything needs changes"
     reply = "Hi Sam,\n\nThe report is attached. Let me know if anything needs changes."
