@@ -240,6 +240,44 @@ def test_the_length_limit_and_time_limit_go_by_the_model_s_own_option_names(
     assert isinstance(timeout, (int, float)) and 1 <= timeout <= 20
 
 
+def test_a_reasoning_model_of_ollama_cut_off_while_thinking_gets_room_under_its_own_option(
+    fake_plugin_models: list[object],
+) -> None:
+    """From a review: once max_tokens went as num_predict, a thinking model of llm-ollama
+    (qwen3) was never asked again with room to think (the retry looked for max_tokens), nor
+    was its cut reply known as cut (Ollama says done_reason "length"): every dictation fell
+    back. FAKE plugin model (llm-ollama is not installed here)."""
+    import llm
+
+    class OllamaOptions(llm.Options):  # (as llm-ollama's)
+        num_predict: int | None = None
+
+    seen: list[dict[str, object]] = []
+
+    class FakeThinker(llm.Model):
+        model_id = "fake-ollama-thinker"
+        Options = OllamaOptions
+
+        def execute(self, prompt, stream, response, conversation):  # type: ignore[no-untyped-def]
+            seen.append(prompt.options.model_dump())
+            if len(seen) == 1:  # all reasoning, cut off at the limit
+                response.response_json = {"done_reason": "length"}
+                yield "<think>Okay, the user wants the fillers out. Let me"
+                return
+            response.response_json = {"done_reason": "stop"}
+            yield "<think>Fillers out.</think>So I think we should ship the release today."
+
+    FakeThinker.__module__ = "llm_ollama"
+    fake_plugin_models.append(FakeThinker())
+    result = ModeRunner(_settings("fake-ollama-thinker", timeout_s=20, cache_enabled=False)).run(
+        "clean", TEXT
+    )
+    assert result.fallback_reason is None, result.fallback_reason
+    assert result.text == "So I think we should ship the release today." and result.attempts == 2
+    first, second = (options["num_predict"] for options in seen)
+    assert isinstance(first, int) and second == first + 2048
+
+
 def test_schema_failure_is_retried_with_the_error(chat_stub: OpenAIChatStub) -> None:
     chat_stub.replies = ['{"items": "not a list"}', '{"items": ["buy milk", "call Ana"]}']
     write_llm_models([model_entry("stub", chat_stub.api_base)])

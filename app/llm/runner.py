@@ -564,9 +564,12 @@ class ModeRunner:
         # thinking: cut off before any answer, it is asked once more with room to think (and
         # from then on given that room at once), in what is left of llm.timeout_s. A max_tokens
         # of the mode's own is the user's choice, and kept.
-        stretch = "max_tokens" in call_options and "max_tokens" not in mode.options
-        if stretch and model_id in self._thinkers:
-            call_options = {**call_options, "max_tokens": _room_to_think(call_options["max_tokens"])}
+        # (under the model's own name for it: llm-ollama's num_predict, llm-gemini's
+        # max_output_tokens; checked by max_tokens alone, such a model never got that room)
+        length = next((name for name in ("max_tokens", *_LENGTH_OPTIONS) if name in call_options), None)
+        stretch = length is not None and not ({"max_tokens", length} & set(mode.options))
+        if stretch and length is not None and model_id in self._thinkers:
+            call_options = {**call_options, length: _room_to_think(call_options[length])}
             stretch = False
         total_ms = 0.0
         tokens_in: int | None = None
@@ -599,14 +602,14 @@ class ModeRunner:
             total_ms += ms
             tokens_in = _add(tokens_in, usage[0])
             tokens_out = _add(tokens_out, usage[1])
-            if cut and stretch and not reply_text.strip():
+            if cut and stretch and length is not None and not reply_text.strip():
                 stretch = False
                 self._thinkers.add(model_id)
-                tokens = call_options["max_tokens"]
+                tokens = call_options[length]
                 room = _room_to_think(tokens)
-                call_options = {**call_options, "max_tokens": room}
+                call_options = {**call_options, length: room}
                 before = (
-                    f"the reply was all reasoning when cut off at {tokens} tokens (max_tokens); "
+                    f"the reply was all reasoning when cut off at {tokens} tokens ({length}); "
                     f"asked again with room to think ({room})"
                 )
                 log.info(
@@ -853,15 +856,30 @@ def _dropped(exc: BaseException) -> bool:
 
 
 def _cut_at_max_tokens(response: Any) -> bool:
-    """Whether an OpenAI-style reply stopped at its length limit (``finish_reason`` "length";
-    Anthropic's ``stop_reason`` "max_tokens"), as far as the plugin's response JSON tells."""
+    """Whether a reply stopped at its length limit, as far as the plugin's response JSON
+    tells: OpenAI's ``finish_reason`` "length", Anthropic's ``stop_reason`` "max_tokens",
+    Ollama's ``done_reason`` "length", Gemini's ``finishReason`` "MAX_TOKENS".
+
+    >>> class R:
+    ...     def __init__(self, data): self.response_json = data
+    >>> gemini = {"candidates": [{"finishReason": "MAX_TOKENS"}]}
+    >>> _cut_at_max_tokens(R({"done_reason": "length"})), _cut_at_max_tokens(R(gemini))
+    (True, True)
+    """
     data = getattr(response, "response_json", None)
     if not isinstance(data, dict):
         return False
-    choices = data.get("choices")
-    if isinstance(choices, list) and choices and isinstance(choices[0], dict):
-        return choices[0].get("finish_reason") == "length"
-    return data.get("finish_reason") == "length" or data.get("stop_reason") == "max_tokens"
+    for key in ("choices", "candidates"):
+        first = data.get(key)
+        if isinstance(first, list) and first and isinstance(first[0], dict):
+            data = first[0]
+            break
+    return (
+        data.get("finish_reason") == "length"
+        or data.get("stop_reason") == "max_tokens"
+        or data.get("done_reason") == "length"
+        or data.get("finishReason") == "MAX_TOKENS"
+    )
 
 
 # --- checks ----------------------------------------------------------------------------------------
