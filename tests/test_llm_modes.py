@@ -54,13 +54,11 @@ def test_user_mode_overrides_builtin_by_name() -> None:
     assert load_modes()["clean"].template == "Tidy: {text}"
 
 
-def test_a_file_named_for_a_mode_is_that_mode_whatever_name_it_says() -> None:
+def test_a_file_named_for_a_mode_that_names_another_does_not_replace_it() -> None:
     # clean.toml with name = "shout": `modes list` showed the built-in clean, dictation ran shout.
-    # A file's name is its mode's: clean.toml is clean everywhere, and there is no shout.
     _write_mode("clean", 'name = "shout"\ntemplate = "Rewrite in ALL CAPS: {text}"\n')
-    assert get_mode("clean").template == load_modes()["clean"].template == "Rewrite in ALL CAPS: {text}"
-    with pytest.raises(ModeError, match="unknown mode 'shout'"):
-        get_mode("shout")
+    assert get_mode("clean").template == load_modes()["clean"].template != "Rewrite in ALL CAPS: {text}"
+    assert get_mode("shout").template == "Rewrite in ALL CAPS: {text}"
 
 
 def test_an_api_key_is_no_mode_model() -> None:
@@ -73,12 +71,11 @@ def test_raw_cannot_be_replaced(caplog: pytest.LogCaptureFixture) -> None:
     # `modes list` showed a raw.toml as the raw mode, while dictation and `transcribe` went on
     # calling no model: raw is what "no mode" means, so a file for it is reported and not used.
     _write_mode("raw", 'system = "Tidy it."\ntemplate = "{text}"\n')
-    _write_mode("tidy", 'name = "raw"\nsystem = "Tidy it."\ntemplate = "{text}"\n')  # (mode tidy)
+    _write_mode("tidy", 'name = "raw"\ntemplate = "{text}"\n')
     assert not get_mode(RAW).uses_llm
     assert not load_modes()[RAW].uses_llm
-    assert "modes/raw.toml is not used: raw (no LLM) cannot be replaced" in caplog.text
-    assert "modes/tidy.toml says name = 'raw', which is not used" in caplog.text
-    assert load_modes()["tidy"].uses_llm
+    for name in ("raw.toml", "tidy.toml"):
+        assert f"modes/{name} is not used: raw (no LLM) cannot be replaced" in caplog.text
 
 
 def test_user_mode_is_added() -> None:

@@ -25,9 +25,8 @@ from app.llm.modes import Mode, get_mode, load_modes, unusable_modes, unusable_t
 def modes() -> None:
     """List, show, test and remove LLM modes (built-in and your own).
 
-    Your own modes are TOML files in the modes folder (see `holdtype modes list`), each named
-    by its file (tidy.toml is mode tidy); one with the name of a built-in mode (clean.toml)
-    replaces it (`holdtype modes remove NAME` brings the built-in back).
+    Your own modes are TOML files in the modes folder (see `holdtype modes list`); one with the
+    name of a built-in mode replaces it (`holdtype modes remove NAME` brings the built-in back).
     """
 
 
@@ -40,12 +39,9 @@ def list_modes(as_json: bool) -> None:
     """
     cfg = settings()
     broken: list[str] = []
-    notes: list[str] = []
-    found = load_modes(skipped=broken, notes=notes)
+    found = load_modes(skipped=broken)
     for problem in broken:
         click.secho(f"warning: {problem} (skipped)", err=True, fg="yellow")
-    for note in notes:
-        click.secho(f"warning: {note}", err=True, fg="yellow")
     _warn_stale_apps(cfg, found, said=broken)
     # A built-in mode whose copy of the user's does not load: dictation reports the file, so
     # the list does not offer the built-in as if it were in use.
@@ -91,8 +87,9 @@ def list_modes(as_json: bool) -> None:
 def show_mode(name: str) -> None:
     """Show a mode's definition (as TOML) and where it comes from.
 
-    The output is a mode file to start from: save it in the modes folder under a new name
-    (the file's name is the mode's name), edit it, and it is a mode of its own.
+    The output is a mode file to start from: saved in the modes folder as NAME.toml and
+    edited, it is mode NAME.
+
     Example: holdtype modes show clean > ~/.config/holdtype/modes/tidy.toml
     """
     import tomli_w
@@ -102,10 +99,10 @@ def show_mode(name: str) -> None:
     mode = get_mode(name)
     if mode.source:
         click.echo(f"# {mode.source}")
-    folder = get_paths().modes_dir
-    click.echo(f"# A copy saved as {folder / 'NAME.toml'} is mode NAME (the file's name is the mode's name).")
+    click.echo(f"# A copy saved in {get_paths().modes_dir} as NAME.toml is mode NAME.")
     data = mode.to_toml_dict()
-    data.pop("name", None)  # (the file's name gives it: a copy kept it and replaced this mode)
+    # (without the name line: a copy saved as tidy.toml, the name "clean" in it, replaced clean)
+    data.pop("name", None)
     click.echo(tomli_w.dumps(data), nl=False)
 
 

@@ -6,9 +6,7 @@ A mode is one TOML file: ``name``, ``description``, ``system`` prompt, ``templat
 inserted, and ``include_git_diff`` for modes that read ``git diff --staged``.
 
 Built-in modes live in ``resources/prompts/*.toml``; the user's own modes in
-``get_paths().modes_dir``. A file's name is its mode's name (``tidy.toml`` is mode ``tidy``,
-whatever ``name`` it says inside: a copy of ``clean`` saved as ``tidy.toml`` silently replaced
-``clean`` before); a user mode with the same name replaces the built-in one.
+``get_paths().modes_dir``. A user mode with the same name replaces the built-in one.
 
 The dictated text is never placed in the prompt as instructions: :func:`render_prompt` puts it
 between two marker lines whose tag is derived from a hash of the text itself (so the text cannot
@@ -175,9 +173,8 @@ def modes_for_app(names: Sequence[str] | None, apps: Mapping[str, str]) -> tuple
     return tuple(found)
 
 
-def load_mode_file(path: Path, notes: list[str] | None = None) -> Mode:
-    """Load and validate one mode file; the mode's name is the file's stem. A ``name`` inside
-    that says another is not used: what to do about it is put in ``notes`` when given."""
+def load_mode_file(path: Path) -> Mode:
+    """Load and validate one mode file; the mode's name defaults to the file's stem."""
     try:
         text = read_text(path)
         data = tomllib.loads(text)
@@ -190,13 +187,7 @@ def load_mode_file(path: Path, notes: list[str] | None = None) -> Mode:
             f"mode file {path} is empty: write the mode in it (print one to start from into another "
             f"file, then rename it), or `holdtype modes remove {path.stem}` to {back}"
         )
-    said = data.get("name", path.stem)
-    if said != path.stem and notes is not None:
-        notes.append(
-            f"mode file {path} says name = {said!r}, which is not used: a mode's name is its file's "
-            f"name, so this is mode '{path.stem}' (delete the name line, or rename the file)"
-        )
-    data["name"] = path.stem
+    data.setdefault("name", path.stem)
     data["source"] = str(path)
     try:
         return Mode.model_validate(data)
@@ -214,27 +205,23 @@ def builtin_dir() -> Path:
 
 
 def load_modes(
-    user_dir: Path | None = None,
-    strict: bool = False,
-    skipped: list[str] | None = None,
-    notes: list[str] | None = None,
+    user_dir: Path | None = None, strict: bool = False, skipped: list[str] | None = None
 ) -> dict[str, Mode]:
     """Return every mode by name: ``raw``, the built-ins, then the user's (which override).
 
     A broken user file is logged and skipped (``strict`` raises instead), so one bad file never
     takes the other modes away. Given a ``skipped`` list, what is wrong with each such file is
-    put there instead of in the log, for a caller that reports it itself (``modes list``); so
-    is, in ``notes``, a file used whose ``name`` inside is not used (:func:`load_mode_file`).
+    put there instead of in the log, for a caller that reports it itself (``modes list``).
     """
     modes: dict[str, Mode] = {RAW: RAW_MODE}
+    taken: dict[str, Path] = {}  # mode name -> the user's file that gives it
     user_dir = user_dir if user_dir is not None else get_paths().modes_dir
     for folder, is_user in ((builtin_dir(), False), (user_dir, True)):
         if not folder.is_dir():
             continue
         for path in sorted(folder.glob("*.toml")):
-            said: list[str] = []
             try:
-                mode = load_mode_file(path, said)
+                mode = load_mode_file(path)
             except ModeError as exc:
                 if strict or not is_user:
                     raise
@@ -243,18 +230,32 @@ def load_modes(
                 else:
                     skipped.append(str(exc))
                 continue
-            for note in said:
-                if notes is None:
-                    log.warning("%s", note)
-                else:
-                    notes.append(note)
             if mode.name == RAW and is_user:  # what dictation does without a mode: no LLM call
                 log.warning("mode file %s is not used: raw (no LLM) cannot be replaced; rename it", path)
                 continue
-            if mode.name in modes and is_user:
+            if mode.name in taken:  # two files of the user's name one mode: one rule for all
+                kept, dropped = _one_of(taken[mode.name], path, mode.name)
+                note = f"mode file {dropped} is not used: {kept} names mode '{mode.name}' too; rename one"
+                if skipped is None:
+                    log.warning("%s", note)
+                else:
+                    skipped.append(note)
+                if kept != path:
+                    continue
+            elif mode.name in modes and is_user:
                 log.info("user mode %s overrides the built-in one", mode.name)
+            if is_user:
+                taken[mode.name] = path
             modes[mode.name] = mode
     return modes
+
+
+def _one_of(first: Path, second: Path, name: str) -> tuple[Path, Path]:
+    """Of two user files naming mode ``name``, the one used and the one not: the file called
+    ``<name>.toml`` (the one ``modes show`` and ``modes edit`` open), else the first by name."""
+    if second.stem == name:
+        return second, first
+    return first, second
 
 
 def get_mode(name: str, user_dir: Path | None = None) -> Mode:
@@ -262,7 +263,9 @@ def get_mode(name: str, user_dir: Path | None = None) -> Mode:
     user_dir = user_dir if user_dir is not None else get_paths().modes_dir
     user_file = user_dir / f"{name}.toml"
     if name != RAW and user_file.is_file():  # a raw.toml of the user's is not used (load_modes)
-        return load_mode_file(user_file)
+        mode = load_mode_file(user_file)
+        if mode.name == name:  # (a clean.toml that names another mode is that mode, as in list)
+            return mode
     modes = load_modes(user_dir)
     if name not in modes:
         known = ", ".join(sorted(modes))
@@ -296,7 +299,10 @@ def broken_mode_reason(name: str, user_dir: Path | None = None) -> str:
     found = _load_user_file(name, user_dir)
     if found is None:
         return ""
-    return found[2]
+    path, mode, error = found
+    if mode is None:
+        return error
+    return f"mode file {path} names another mode, '{mode.name}'" if mode.name != name else ""
 
 
 def unusable_ties(stale: Mapping[str, str], user_dir: Path | None = None) -> list[tuple[str, list[str], str]]:
@@ -316,11 +322,18 @@ def builtin_names() -> set[str]:
 
 
 def user_mode_files(name: str, user_dir: Path | None = None) -> list[Path]:
-    """The user's files that give mode ``name``: ``NAME.toml`` when there is one (a file's name
-    is its mode's name), loadable or not."""
+    """The user's files that give mode ``name``: each that loads as it, and ``NAME.toml`` when
+    it cannot be loaded at all (a broken file of that name)."""
     user_dir = user_dir if user_dir is not None else get_paths().modes_dir
-    path = user_dir / f"{name}.toml"
-    return [path] if path.is_file() else []
+    found: list[Path] = []
+    for path in sorted(user_dir.glob("*.toml")) if user_dir.is_dir() else []:
+        try:
+            given = load_mode_file(path).name
+        except ModeError:
+            given = path.stem
+        if given == name:
+            found.append(path)
+    return found
 
 
 def remove_user_mode(name: str, user_dir: Path | None = None) -> tuple[list[Path], bool]:
