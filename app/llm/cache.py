@@ -250,7 +250,9 @@ class LLMCache:
                     if self._cache.get(name) is None:
                         evicted[name] = int(value)
                     else:
-                        self._cache.incr(name, 0)  # (an update: it evicts nothing)
+                        # (refreshed, so the cull runs after this read; a cull may still evict
+                        # the counter checked next, which is why each is checked after the last)
+                        self._cache.incr(name, 0)
             for name, value in evicted.items():  # (after the commit, which frees the room)
                 self._cache.incr(name, value, default=0)
 
