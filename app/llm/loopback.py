@@ -44,6 +44,8 @@ def loopback_host(api_base: str | None) -> str | None:
 
     >>> loopback_host("http://[::1]:8080/v1"), loopback_host("https://llm.example.com/v1")
     ('::1', None)
+    >>> [loopback_host(b) for b in ("http://127.0.0.1:8080/v1", "http://localhost/v1", "http://192.168.1.20:11434/v1")]
+    ['127.0.0.1', 'localhost', None]
     """
     try:
         host = urllib.parse.urlsplit(api_base or "").hostname

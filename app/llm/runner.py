@@ -33,7 +33,7 @@ from app.config import Settings
 from app.errors import SHOWN_TO_USER
 from app.llm.cache import CACHE_FAILURES, CacheEntry, LLMCache, cache_key
 from app.llm.keys import set_key_hint
-from app.llm.loopback import bypass_proxies, loopback_host
+from app.llm.loopback import bypass_proxies, local_server_down, loopback_host
 from app.llm.modes import (
     RAW,
     Mode,
@@ -1068,42 +1068,19 @@ def _ollama_host_is_local(host: str) -> bool:
     return name in ("0.0.0.0", "::") or loopback_host(url) is not None
 
 
-def _elsewhere(api_base: str | None) -> bool:
-    """Whether an OpenAI-compatible model's server (``api_base``) is on another machine: any
-    host but this one's loopback names and addresses.
-
-    >>> [_elsewhere(b) for b in (None, "http://127.0.0.1:8080/v1", "http://localhost/v1", "http://[::1]:1/v1")]
-    [False, False, False, False]
-    >>> _elsewhere("https://llm.example.com/v1"), _elsewhere("http://192.168.1.20:11434/v1")
-    (True, True)
-    """
-    return bool(api_base) and loopback_host(api_base) is None
-
-
 def _local_server_down(api_base: str | None, timeout_s: float = 1.0) -> str | None:
     """Why the model server at ``api_base`` on this machine takes no connection ("Connection
     refused (nothing answers at …: is its server running?)"), or None: it does, it is on another
-    machine, or that cannot be told. Asked before the call: the client's own retries, with their
-    back-off, made each dictation wait 1.3 s more for a local server that was not running (an
-    Ollama not started), and a batch of files paid it for every file.
+    machine, or that cannot be told (see :func:`~app.llm.loopback.local_server_down`, which
+    doctor asks too). Asked before the call: the client's own retries, with their back-off,
+    made each dictation wait 1.3 s more for a local server that was not running (an Ollama not
+    started), and a batch of files paid it for every file.
 
     >>> _local_server_down(None), _local_server_down("https://llm.example.com/v1")
     (None, None)
     """
-    if not api_base or _elsewhere(api_base):
-        return None
-    import socket
-    import urllib.parse
-
-    parts = urllib.parse.urlsplit(api_base)
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        with socket.create_connection((parts.hostname or "localhost", port), timeout=max(0.05, timeout_s)):
-            return None
-    except ConnectionRefusedError:
-        return f"Connection refused (nothing answers at {api_base}: is its server running?)"
-    except (OSError, ValueError):  # (a slow answer, a port out of range: the call will tell)
-        return None
+    down = local_server_down(api_base, max(0.05, timeout_s))
+    return None if down is None else f"Connection refused ({down})"
 
 
 def missing_key(model: Any) -> str | None:
