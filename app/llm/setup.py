@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from app.paths import llm_user_dir
+from app.paths import llm_keys_file, llm_user_dir
 
 EXTRA_MODELS = "extra-openai-models.yaml"
 #: llm's aliases (``llm aliases set``): a JSON object of alias → model id.
@@ -87,7 +87,7 @@ def aliases_problem() -> str | None:
 def keys_problem() -> str | None:
     """What keeps llm from reading its key store ``keys.json`` (read when a model that needs a
     key is called or its key is looked up), or None."""
-    return json_file_problem(llm_user_dir() / KEYS, "key names and keys")
+    return json_file_problem(llm_keys_file(), "key names and keys")
 
 
 def setup_problem(keys: bool = True) -> str | None:

@@ -737,9 +737,9 @@ class ModesTab(SettingsTab):
         if key:
             self._key_note = (
                 name,
-                f"<b>{_html(model_id)}, the model of {_html(name)}, needs the {_html(key)} API key, "
+                f"<b>{as_html(model_id)}, the model of {as_html(name)}, needs the {as_html(key)} API key, "
                 "and none is stored: until one is, dictation in this mode pastes the text the rules "
-                f"corrected, without the LLM.</b><br><i>Store it with <code>{_html(set_key_hint(key))}"
+                f"corrected, without the LLM.</b><br><i>Store it with <code>{as_html(set_key_hint(key))}"
                 "</code> in a terminal, or pick another model.</i>",
             )
         shown = name == self.selected_name() and not self._draft
@@ -799,11 +799,11 @@ class ModesTab(SettingsTab):
             if "config set llm.model" in reason:
                 reason += " (or pick a default model in the LLM tab)"
             self.result.setText(
-                f"<b>Fell back to the plain text: {_html(reason)}</b><br><i>{_html(source)}; dictation in "
-                f"this mode pastes: {_html(result.text)}</i>"
+                f"<b>Fell back to the plain text: {as_html(reason)}</b><br><i>{as_html(source)}; "
+                f"dictation in this mode pastes: {as_html(result.text)}</i>"
             )
             return
-        self.result.setText(f"<b>{_html(result.text)}</b><br><i>{_html(source)}</i>")
+        self.result.setText(f"<b>{as_html(result.text)}</b><br><i>{as_html(source)}</i>")
 
     def _bind_captured(self, key: str) -> None:
         name = self.selected_name()
@@ -875,7 +875,7 @@ class ModesTab(SettingsTab):
         """Say which apps just named were taken from another mode (an app has one mode), in
         grey, on the apps' message line (nothing else is said there then: see _apps_edited)."""
         grey = secondary_text_color(self.apps_problem)
-        said = "<br>".join(_html(line) for line in lines)
+        said = "<br>".join(as_html(line) for line in lines)
         self.apps_problem.setText(f'<span style="color: {grey};">{said}</span>' if lines else "")
 
     def _show_binding(self, key: str) -> None:
@@ -996,8 +996,3 @@ class ModesTab(SettingsTab):
 def _is_user(mode: Any) -> bool:
     """Whether ``mode`` was loaded from the user's modes folder (not built in)."""
     return bool(mode.source) and Path(mode.source).parent == get_paths().modes_dir
-
-
-def _html(text: str) -> str:
-    """``text`` (plain) as HTML, for a line that is rich text."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
