@@ -466,10 +466,13 @@ class Engine:
 
         assert entry.id is not None
         mode = entry.mode or "raw"
-        reply_key = None
+        reply_key = fallback = llm_ms = None
         try:
             if text and mode != "raw":
-                text, reply_key, _ = self._modes.run(mode, text)  # its failure: the reading, with a notice
+                asked = time.monotonic()
+                # its failure: the reading, with a notice
+                text, reply_key, fallback = self._modes.run(mode, text)
+                llm_ms = (time.monotonic() - asked) * 1000
             # (not the store's 10 s wait: the next dictation's paste waits for this one)
             kept = keep_reading(
                 self._history_now(),
@@ -480,6 +483,8 @@ class Engine:
                 mode,
                 in_place=seconds is None,
                 wait_s=OUTPUT_WAIT_S,
+                fallback_reason=fallback,
+                llm_ms=llm_ms,
             )
         except HoldtypeError as exc:
             self._publish(ev.ErrorRaised(f"could not transcribe entry {entry.id} again: {exc}", "history"))

@@ -455,8 +455,17 @@ def test_a_retry_through_a_mode_is_deleted_with_its_llm_reply(speak) -> None:  #
         assert out.returncode == 0 and json.loads(out.stdout)["text"] == "We use scikit-learn every day.", out
     finally:
         stub.close()
+    shown = json.loads(holdtype("history", "show", str(failed), "--json").stdout)
+    assert shown["fallback_reason"] is None and shown["llm_ms"] > 0, shown
     with LLMCache() as cache:
         assert len(cache.entries()) == 1
+
+    # A mode that falls back says why in the new entry, as a dictation's does
+    assert holdtype("config", "set", "llm.model", "no-such-model").returncode == 0
+    fell = holdtype("history", "retry", str(failed), "--mode", "clean", "--json")
+    assert fell.returncode == 0 and "no-such-model" in fell.stderr, fell
+    newer = json.loads(holdtype("history", "show", str(json.loads(fell.stdout)["id"]), "--json").stdout)
+    assert "unknown llm model 'no-such-model'" in newer["fallback_reason"], newer
     assert holdtype("history", "delete", str(failed)).returncode == 0
     with LLMCache() as cache:
         assert cache.entries() == []

@@ -371,7 +371,16 @@ def retry(entry_id: int, model_name: str | None, mode: str | None, as_json: bool
             fg="yellow",
         )
     with _open() as store:
-        kept = keep_reading(store, entry, result.raw, result.text, result.model, result.mode)
+        kept = keep_reading(
+            store,
+            entry,
+            result.raw,
+            result.text,
+            result.model,
+            result.mode,
+            fallback_reason=result.fallback_reason,
+            llm_ms=result.llm_ms,
+        )
         if result.cache_key is not None:  # deleting the entry deletes the reply (the same words)
             store.link_reply(kept, result.cache_key)
         entry = _get(store, kept)

@@ -41,6 +41,8 @@ def keep_reading(
     *,
     in_place: bool = False,
     wait_s: float | None = None,
+    fallback_reason: str | None = None,
+    llm_ms: float | None = None,
 ) -> int:
     """Keep the new reading of ``entry``'s recording (``raw``, then ``text`` after the
     vocabulary, rules and ``mode``, by ``model``) and return the id of the entry holding it.
@@ -53,7 +55,9 @@ def keep_reading(
     ``in_place``: ``text`` is the entry's own transcript run through its mode (a recording
     recovered after a crash is kept first, then its mode runs), which takes the entry's place.
     A reading with no words changes nothing: :class:`HoldtypeError`. ``wait_s``: how long
-    the write waits for another program's lock (as :meth:`HistoryStore.add`)."""
+    the write waits for another program's lock (as :meth:`HistoryStore.add`). ``fallback_reason``
+    and ``llm_ms``: why the mode gave the plain reading (None: it did not) and its time, kept
+    with the reading as a dictation's are."""
     assert entry.id is not None
     if not text.strip():
         raise HoldtypeError(f"no words heard in the recording of history entry {entry.id}; it is unchanged")
@@ -69,6 +73,8 @@ def keep_reading(
                 device=entry.device,
                 audio_seconds=entry.audio_seconds,
                 app=entry.app,
+                fallback_reason=fallback_reason,
+                llm_ms=llm_ms,
             ),
             wait_s,
         )
@@ -81,6 +87,8 @@ def keep_reading(
         mode=mode,
         error=None,
         outcome=Outcome.RECOVERED.value,
+        fallback_reason=fallback_reason,
+        llm_ms=llm_ms,
     ):
         raise HoldtypeError(f"entry {entry.id} was deleted while it was read again; its new words: {text}")
     return entry.id
