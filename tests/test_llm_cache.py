@@ -162,6 +162,24 @@ def test_stats_count_no_expired_entry() -> None:
         assert store.stats().entries == len(store.entries()) == 1
 
 
+def test_stats_without_a_ttl_counts_what_keys_lists() -> None:
+    """Without a TTL the replies are counted in one query (iterating the keys took seconds for
+    tens of thousands): it counts what :meth:`LLMCache.keys` yields, and so what `cache list`
+    shows and `cache clear` removes, whatever else diskcache holds (the hit/miss counters, keys
+    of another type written to the folder by hand)."""
+    with LLMCache() as store:
+        for key in ("a" * 64, "b" * 64, "holdtype-stats", "HOLDTYPE-STATS:hits"):
+            store.put(_entry(key))
+        assert store.get("c" * 64) is None and store.get("a" * 64) is not None  # the counters exist
+        for odd in (7, 2.5, b"bytes", ("a", "tuple")):  # (not written by Holdtype: not replies)
+            store._cache.set(odd, "x")
+        listed = sorted(store.keys())
+        assert listed == ["HOLDTYPE-STATS:hits", "a" * 64, "b" * 64, "holdtype-stats"]
+        assert store.stats().entries == len(listed) == len(store.entries())
+        assert store.clear() == len(listed)
+        assert store.stats().entries == 0
+
+
 def test_a_full_cache_keeps_its_counters_and_writes_no_readable_file(holdtype_home) -> None:  # type: ignore[no-untyped-def]
     """The hit and miss counters are cache entries: a cache at its size limit evicted them with
     the oldest replies ("hits: 1" became 0). Replies over 32 KiB went to files of their own made

@@ -291,16 +291,25 @@ class LLMCache:
             raise CacheError(f"cache entry {matches[0]} has expired")
         return entry
 
+    def _count_keys(self) -> int:
+        """How many keys :meth:`keys` yields (those diskcache stores as text, less the counters'),
+        in one query: iterating them took 2.8 s for 60,000 replies."""
+        row = self._cache._sql(
+            "SELECT COUNT(*) FROM Cache WHERE raw = 1 AND typeof(key) = 'text' AND substr(key, 1, ?) != ?",
+            (len(_STATS_PREFIX), _STATS_PREFIX),
+        ).fetchone()
+        return int(row[0])
+
     def stats(self) -> CacheStats:
         """Entries (not the expired ones, which are only dropped when read: with a TTL, each
-        entry is read to tell; without one, the keys are counted, as reading 60,000 replies to
-        count them took a second on the settings window's thread), size on disk, and the
-        persisted hit/miss counters."""
+        entry is read to tell, which takes seconds for tens of thousands of replies; without
+        one, the keys are counted in one query), size on disk, and the persisted hit/miss
+        counters."""
         with self._using():
             ttl = self.settings.cache_ttl_days is not None
             return CacheStats(
                 directory=str(self.directory),
-                entries=len(self.entries()) if ttl else sum(1 for _ in self.keys()),
+                entries=len(self.entries()) if ttl else self._count_keys(),
                 size_bytes=int(self._cache.volume()),
                 hits=int(self._cache.get(_HITS, 0)),
                 misses=int(self._cache.get(_MISSES, 0)),
@@ -315,7 +324,7 @@ class LLMCache:
         """
         with self._using():
             if older_than_days is None:
-                removed = sum(1 for _ in self.keys())
+                removed = self._count_keys()
                 self._cache.clear()
                 return removed
             cutoff = time.time() - older_than_days * 86400.0
