@@ -1427,7 +1427,7 @@ def test_llm_tab(qtbot, config_path: Path, write_settings, tmp_path: Path) -> No
     tab = window.pages["llm"]
     assert tab.timeout.value() == pytest.approx(12.0)
     assert "openai" in tab.keys.text() and "sk-very-secret" not in tab.keys.text()
-    qtbot.waitUntil(lambda: tab._job is None, timeout=20000)
+    qtbot.waitUntil(lambda: tab._job is None and tab._cache_job is None, timeout=20000)
     assert "models reachable" in tab.models_note.text()
     assert "0 replies" in tab.cache_stats.text()
     # No default model: the blank box says what that means; each model's description is its tooltip
@@ -1543,16 +1543,20 @@ def test_llm_tab_clear_cache_says_when_another_program_holds_it(qtbot, config_pa
         cache.clear()
     window = open_window(qtbot, config_path)
     tab = window.pages["llm"]
+    qtbot.waitUntil(lambda: tab._cache_job is None, timeout=20000)  # (counted on a worker thread)
     other = sqlite3.connect(get_paths().llm_cache_dir / diskcache.core.DBNAME, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # a database browser writing
     try:
         tab.clear_cache()  # before, CacheUnavailable escaped the button's slot
+        qtbot.waitUntil(lambda: tab._cache_job is None, timeout=20000)
     finally:
         other.execute("ROLLBACK")
         other.close()
     assert tab.cache_stats.text().startswith("not cleared"), tab.cache_stats.text()
     assert "another program holds it" in tab.cache_stats.text()
+    assert tab.clear_button.isEnabled()  # (to try again)
     tab.clear_cache()
+    qtbot.waitUntil(lambda: tab._cache_job is None, timeout=20000)
     assert "0 replies" in tab.cache_stats.text()
     assert not tab.clear_button.isEnabled()  # nothing to clear
 
@@ -1564,13 +1568,18 @@ def test_llm_tab_clear_cache_is_offered_while_there_are_replies(qtbot, config_pa
 
     window = open_window(qtbot, config_path)
     tab = window.pages["llm"]
-    assert "0 replies" in tab.cache_stats.text() and not tab.clear_button.isEnabled()
+
+    def counted() -> str:  # (counted and cleared on a worker thread)
+        qtbot.waitUntil(lambda: tab._cache_job is None, timeout=20000)
+        return str(tab.cache_stats.text())
+
+    assert "0 replies" in counted() and not tab.clear_button.isEnabled()
     with LLMCache() as cache:
         cache.put(CacheEntry("b" * 64, "reply", None, "some-model", "clean", 12.0, time.time()))
     tab.refresh_cache_stats()
-    assert "1 reply," in tab.cache_stats.text() and tab.clear_button.isEnabled()
+    assert "1 reply," in counted() and tab.clear_button.isEnabled()
     tab.clear_button.click()
-    assert "0 replies" in tab.cache_stats.text() and not tab.clear_button.isEnabled()
+    assert "0 replies" in counted() and not tab.clear_button.isEnabled()
 
 
 def test_history_tab(qtbot, config_path: Path, write_settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import logging
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QShowEvent
@@ -19,12 +19,15 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from app.config import Settings
+from app.config import LLMSettings, Settings
 from app.errors import HoldtypeError
 from app.llm.keys import set_key_hint
 from app.llm.plugins import install_hint
 from app.ui.settings.base import LLM_LOCK, Job, SettingsTab, TabContext, note, secondary_text_color, section
 from app.ui.settings.widgets import SecondsBox, editable_combo
+
+if TYPE_CHECKING:
+    from app.llm.cache import CacheStats
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +62,26 @@ def key_names() -> list[str]:
     except (OSError, HoldtypeError) as exc:
         log.info("cannot read llm's keys file: %s", exc)
         return []
+
+
+def cache_figures(settings: LLMSettings, clear: bool = False) -> CacheStats | str:
+    """The reply cache's figures (entries, size, hits), after deleting every reply when
+    ``clear``; or, when the cache cannot be used now (another program holds it, the folder is
+    unreadable), a line saying why: "not cleared (…)", "unavailable (…)". Slow with many
+    replies: the settings window runs it on a worker thread."""
+    from app.llm.cache import CACHE_FAILURES, LLMCache
+
+    if clear:
+        try:
+            with LLMCache(settings) as cache:
+                cache.clear()
+        except CACHE_FAILURES as exc:
+            return f"not cleared ({exc})"
+    try:
+        with LLMCache(settings) as cache:
+            return cache.stats()
+    except Exception as exc:  # cache folder unreadable: show why
+        return f"unavailable ({exc})"
 
 
 class LLMTab(SettingsTab):
@@ -133,6 +156,8 @@ class LLMTab(SettingsTab):
         layout.addWidget(cache_box)
         layout.addStretch(1)
         self._job: Job | None = None
+        self._cache_job: Job | None = None  # counting or clearing the reply cache
+        self._cache_next: bool | None = None  # asked for meanwhile: a count (False) or a clear (True)
         self._shown_once = False
         self.refresh()
 
@@ -217,34 +242,50 @@ class LLMTab(SettingsTab):
         self.models_note.setText(text)
 
     def refresh_cache_stats(self) -> None:
-        """Show the cache's entries, size and hit rate."""
-        try:
-            from app.llm.cache import LLMCache
-
-            with LLMCache(self.ctx.live.settings.llm) as cache:
-                stats: Any = cache.stats()
-        except Exception as exc:  # cache folder unreadable: show why
-            self.cache_stats.setText(f"unavailable ({exc})")
-            self.clear_button.setEnabled(True)  # clearing says why it cannot, next to it
-            return
-        self.clear_button.setEnabled(stats.entries > 0)  # nothing to clear
-        lookups = stats.hits + stats.misses
-        rate = f", {stats.hits * 100 // lookups}% hits" if lookups else ""
-        replies = "1 reply" if stats.entries == 1 else f"{stats.entries} replies"
-        self.cache_stats.setText(f"{replies}, {stats.size_bytes / 1e6:.1f} MB{rate}")
+        """Show the cache's entries, size and hit rate, counted on a worker thread (see
+        :meth:`_cache_work`)."""
+        self._cache_work(clear=False)
 
     def clear_cache(self) -> None:
-        """Delete every cached reply; a cache that cannot be used now (another program holds
-        it) is said next to the button and left as it is."""
-        from app.llm.cache import CACHE_FAILURES, LLMCache
+        """Delete every cached reply, on a worker thread, then show the cache's figures; a cache
+        that cannot be used now (another program holds it) is said next to the button and left
+        as it is."""
+        self._cache_work(clear=True)
 
-        try:
-            with LLMCache(self.ctx.live.settings.llm) as cache:
-                cache.clear()
-        except CACHE_FAILURES as exc:
-            self.cache_stats.setText(f"not cleared ({exc})")
+    def _cache_work(self, clear: bool) -> None:
+        """Count (or clear, then count) the reply cache on a worker thread: on the window's
+        thread, counting 20,000 replies with an expiry froze the window 1.25 s when it was made
+        and each time the tab was shown, and clearing as long. One job at a time: one asked for
+        meanwhile runs next (a clear asked for wins over a count)."""
+        if self._cache_job is not None:
+            self._cache_next = clear or bool(self._cache_next)
             return
-        self.refresh_cache_stats()
+        settings = self.ctx.live.settings.llm  # (read here: the settings live on this thread)
+        job = Job(lambda _progress: cache_figures(settings, clear))
+        job.signals.done.connect(self._cache_counted)  # (methods: gone with the tab)
+        job.signals.failed.connect(self._cache_failed)
+        self.cache_stats.setText("clearing…" if clear else "counting…")
+        self.clear_button.setEnabled(False)  # (until the figures say there is something to clear)
+        self._cache_job = job.start()
+
+    def _cache_failed(self, message: str) -> None:
+        self._cache_counted(f"unavailable ({message})")
+
+    def _cache_counted(self, figures: CacheStats | str) -> None:
+        """Show what :func:`cache_figures` found: the figures, or why there are none."""
+        self._cache_job = None
+        if isinstance(figures, str):
+            self.cache_stats.setText(figures)
+            self.clear_button.setEnabled(True)  # clearing says why it cannot, next to it
+        else:
+            self.clear_button.setEnabled(figures.entries > 0)  # nothing to clear
+            lookups = figures.hits + figures.misses
+            rate = f", {figures.hits * 100 // lookups}% hits" if lookups else ""
+            replies = "1 reply" if figures.entries == 1 else f"{figures.entries} replies"
+            self.cache_stats.setText(f"{replies}, {figures.size_bytes / 1e6:.1f} MB{rate}")
+        if self._cache_next is not None:
+            clear, self._cache_next = self._cache_next, None
+            self._cache_work(clear)
 
     def fill(self, settings: Settings) -> None:
         """Show the settings."""
