@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QPushButton,
     QRadioButton,
     QVBoxLayout,
@@ -24,7 +25,7 @@ from app.autostart import set_start_at_login, start_at_login_enabled
 from app.config import Settings
 from app.hotkey.binding import check_hotkey, describe_hotkey
 from app.ui.settings.base import SettingsTab, TabContext, note, section
-from app.ui.settings.widgets import HotkeyField, ProblemLabel, SecondsBox
+from app.ui.settings.widgets import HotkeyField, ProblemLabel, SecondsBox, buddy_label
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,8 @@ class GeneralTab(SettingsTab):
         form = QFormLayout()
         self.hotkey = HotkeyField()
         self.hotkey.setObjectName("hotkey-field")
+        self.hotkey.setAccessibleName("Dictation hotkey")
+        self.hotkey.setAccessibleDescription("Press Enter or Space, then the key or combination to use")
         self.hotkey.captured.connect(self._on_captured)
         self.hotkey.cancelled.connect(self._on_cancelled)
         change = QPushButton("Change…")
@@ -108,7 +111,9 @@ class GeneralTab(SettingsTab):
         box = QWidget()
         box.setLayout(row)
         row.setContentsMargins(0, 0, 0, 0)
-        form.addRow("Dictation hotkey:", box)
+        # Its label leads to the field, not to the row holding it (which takes no focus): the field
+        # was nameless to a screen reader.
+        form.addRow(buddy_label("&Dictation hotkey:", self.hotkey), box)
         self.hotkey_problem = ProblemLabel()
         self.hotkey_problem.setObjectName("hotkey-problem")
         form.addRow(self.hotkey_problem)
@@ -125,11 +130,11 @@ class GeneralTab(SettingsTab):
         modes.addWidget(self.toggle)
         mode_box = QWidget()
         mode_box.setLayout(modes)
-        form.addRow("Hotkey mode:", mode_box)
+        form.addRow(QLabel("Hotkey mode:"), mode_box)  # (no buddy: the choices are named each)
 
         self.min_hold = SecondsBox(0.0, 5.0, step=0.05)
         self.min_hold.valueChanged.connect(self.changed)
-        form.addRow("Ignore taps shorter than:", self.min_hold)
+        form.addRow("&Ignore taps shorter than:", self.min_hold)
         form.addRow(self.min_hold.problem)  # why a value typed there was refused
 
         self.start_at_login = QCheckBox("Start Holdtype when I log in")
@@ -147,7 +152,7 @@ class GeneralTab(SettingsTab):
         self.strategy.addItem("Type the characters (slower; leaves the clipboard alone)", "type")
         self.strategy.currentIndexChanged.connect(self.changed)
         self.strategy.currentIndexChanged.connect(self._show_strategy)
-        form.addRow("Insert text by:", self.strategy)
+        form.addRow("Insert &text by:", self.strategy)
         self.restore_clipboard = QCheckBox("Put the previous clipboard back after pasting")
         self.restore_clipboard.toggled.connect(self.changed)
         form.addRow("", self.restore_clipboard)

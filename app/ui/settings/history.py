@@ -37,7 +37,7 @@ from app.errors import HoldtypeError
 from app.history.retention import days_wording, entries_wording
 from app.paths import get_paths
 from app.ui.settings.base import Job, SettingsTab, TabContext, on_delete_key, open_question, section
-from app.ui.settings.widgets import keep_room
+from app.ui.settings.widgets import buddy_label, keep_room
 from app.ui.sounds import portaudio_stream
 from app.ui.wording import history_unreadable
 
@@ -164,6 +164,7 @@ class HistoryTab(SettingsTab):
         self.confirm_delete: QMessageBox | None = None  # the open "Delete …?" question
         self.search = QLineEdit()
         self.search.setObjectName("history-search")
+        self.search.setAccessibleName("Search the history")
         self.search.setPlaceholderText("Search what you dictated…")
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)
@@ -177,6 +178,8 @@ class HistoryTab(SettingsTab):
         self.search.textChanged.connect(self._search_timer.start)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setObjectName("history-table")
+        self.table.setAccessibleName("History")
+        self.table.setAccessibleDescription("What you dictated, newest first")
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(24)
@@ -221,6 +224,7 @@ class HistoryTab(SettingsTab):
         self.enabled.toggled.connect(self.changed)
         self.retention = RetentionBox()  # the days in force; shown for "Custom…"
         self.retention.setObjectName("retention-days")
+        self.retention.setAccessibleName("Days to keep entries")
         self.retention.valueChanged.connect(self._retention_changed)
         self.retention.valueChanged.connect(lambda _days: self._show_preset())
         policy = self.retention.sizePolicy()
@@ -236,7 +240,7 @@ class HistoryTab(SettingsTab):
         self.enabled.toggled.connect(self.retention_preset.setEnabled)
         keep.addWidget(self.enabled)
         keep.addStretch(1)
-        keep.addWidget(QLabel("Keep entries for:"))
+        keep.addWidget(buddy_label("&Keep entries for:", self.retention_preset))
         keep.addWidget(self.retention_preset)
         keep.addWidget(self.retention)
         layout = QVBoxLayout(self)

@@ -105,18 +105,18 @@ class LLMTab(SettingsTab):
         self._reachable: frozenset[str] | None = None  # the model ids and aliases llm offers
         self._keyless: dict[str, str] = {}  # of those, the ones whose key is missing: the key's name
         self._listed_note = ""
-        form.addRow("Default model:", self.model)
+        form.addRow("&Default model:", self.model)
         self.models_note = QLabel("Looking for models…")
         self.models_note.setWordWrap(True)
         form.addRow("", self.models_note)
         self.timeout = SecondsBox(0.001, 600.0, step=1.0)  # a limit under 0.5 s was raised to 0.5
         self.timeout.valueChanged.connect(self.changed)
-        form.addRow("Time limit per dictation:", self.timeout)
+        form.addRow("&Time limit per dictation:", self.timeout)
         form.addRow(self.timeout.problem)
         self.retries = QSpinBox()
         self.retries.setRange(0, 10)
         self.retries.valueChanged.connect(self.changed)
-        form.addRow("Retries on an invalid reply:", self.retries)
+        form.addRow("&Retries on an invalid reply:", self.retries)
 
         keys_box = QGroupBox("API keys")
         keys_layout = QVBoxLayout(keys_box)
@@ -140,7 +140,7 @@ class LLMTab(SettingsTab):
         self.cache_size.setRange(1, 100_000)
         self.cache_size.setSuffix(" MB")
         self.cache_size.valueChanged.connect(self.changed)
-        cache_form.addRow("Size limit:", self.cache_size)
+        cache_form.addRow("&Size limit:", self.cache_size)
         self.cache_stats = QLabel("")
         self.cache_stats.setObjectName("cache-stats")
         self.clear_button = QPushButton("Clear cache")

@@ -83,6 +83,8 @@ class ModelTab(SettingsTab):
         super().__init__(ctx)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setObjectName("model-table")
+        self.table.setAccessibleName("Speech models")
+        self.table.setAccessibleDescription("The Whisper models to download and use for dictation")
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(24)
@@ -129,16 +131,16 @@ class ModelTab(SettingsTab):
         ):
             self.device.addItem(label, value)
         self.device.currentIndexChanged.connect(self.changed)
-        form.addRow("Run on:", self.device)
+        form.addRow("&Run on:", self.device)
         self.compute_type = QComboBox()
         for value in COMPUTE_TYPES:
             self.compute_type.addItem(value, value)
         self.compute_type.currentIndexChanged.connect(self.changed)
-        form.addRow("Compute type:", self.compute_type)
+        form.addRow("&Compute type:", self.compute_type)
         self.beam_size = QSpinBox()
         self.beam_size.setRange(1, 16)
         self.beam_size.valueChanged.connect(self.changed)
-        form.addRow("Beam size:", self.beam_size)
+        form.addRow("&Beam size:", self.beam_size)
         self.language = editable_combo()
         for code, label in LANGUAGES:
             self.language.addItem(f"{label} ({code})" if code else label, code)
@@ -152,7 +154,7 @@ class ModelTab(SettingsTab):
         if line is not None:  # a code typed in counts when the field is left, Enter or not
             line.editingFinished.connect(self.changed)
             line.editingFinished.connect(self._show_language_note)
-        form.addRow("Spoken language:", self.language)
+        form.addRow("&Spoken language:", self.language)
         self.language_note = ProblemLabel()  # an English-only model for another language
         self.language_note.setObjectName("language-note")
         form.addRow(self.language_note)

@@ -43,7 +43,15 @@ from app.ui.settings.base import (
     secondary_text_color,
     section,
 )
-from app.ui.settings.widgets import FitsItsLines, HotkeyField, ProblemLabel, as_html, keep_room, with_line
+from app.ui.settings.widgets import (
+    FitsItsLines,
+    HotkeyField,
+    ProblemLabel,
+    as_html,
+    buddy_label,
+    keep_room,
+    with_line,
+)
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +93,8 @@ class ModesTab(SettingsTab):
         super().__init__(ctx)
         self.list = QListWidget()
         self.list.setObjectName("modes-list")
+        self.list.setAccessibleName("Modes")
+        self.list.setAccessibleDescription("The mode picked here is shown in the editor beside it")
         self.list.currentItemChanged.connect(self._selection_changed)
         self.use_button = QPushButton("Use for dictation")
         self.use_button.setObjectName("use-mode")
@@ -113,13 +123,13 @@ class ModesTab(SettingsTab):
         self.schema.setPlaceholderText('optional JSON schema, e.g. {"type": "object", "properties": {...}}')
         self.output_field = QLineEdit()
         self.output_field.setPlaceholderText("schema field that is inserted")
-        form.addRow("Name:", self.name)
-        form.addRow("Description:", self.description)
-        form.addRow("Model:", self.model)
-        form.addRow("System prompt:", self.system)
-        form.addRow("Template ({text}):", self.template)
-        form.addRow("Schema:", self.schema)
-        form.addRow("Output field:", self.output_field)
+        form.addRow("&Name:", self.name)
+        form.addRow("&Description:", self.description)
+        form.addRow("&Model:", self.model)
+        form.addRow("&System prompt:", self.system)
+        form.addRow("&Template ({text}):", self.template)
+        form.addRow("Sc&hema:", self.schema)
+        form.addRow("&Output field:", self.output_field)
         self.save_button = QPushButton("Save mode")
         self.save_button.clicked.connect(self.save_current)
         self.delete_button = QPushButton("Delete mode")  # "Restore built-in" for a copy of one
@@ -132,12 +142,14 @@ class ModesTab(SettingsTab):
 
         self.sample = QLineEdit("so um I think we should uh meet on tuesday at three")
         self.sample.setObjectName("mode-sample")
+        self.sample.setAccessibleName("Sample text")
+        self.sample.setAccessibleDescription("The text Test runs the mode on")
         self.sample.setCursorPosition(0)  # (its start shown: the field is not as wide as the text)
         self.test_button = QPushButton("Test")
         self.test_button.setObjectName("test-mode")
         self.test_button.clicked.connect(self.test_selected)
         test_row = QHBoxLayout()  # (its label beside the text, as the rows below have theirs)
-        test_row.addWidget(QLabel("Try it on sample text:"))
+        test_row.addWidget(buddy_label("T&ry it on sample text:", self.sample))
         test_row.addWidget(self.sample, 1)
         test_row.addWidget(self.test_button)
         self.result = keep_room(QLabel(""), rich=True)  # (a reply in bold, how it came in italics)
@@ -146,22 +158,26 @@ class ModesTab(SettingsTab):
 
         self.bind_field = HotkeyField()
         self.bind_field.setObjectName("mode-hotkey")
+        self.bind_field.setAccessibleName("Hotkey for this mode")
+        self.bind_field.setAccessibleDescription("Press Enter or Space, then the key or combination to use")
         self.bind_field.captured.connect(self._bind_captured)
         self.unbind_button = QPushButton("Remove binding")
         self.unbind_button.clicked.connect(self.unbind_selected)
         self.unbind_button.setEnabled(False)  # until a mode with a key is shown
         bind_row = QHBoxLayout()
-        bind_row.addWidget(QLabel("Hotkey for this mode:"))
+        bind_row.addWidget(buddy_label("Hot&key for this mode:", self.bind_field))
         bind_row.addWidget(self.bind_field, 1)
         bind_row.addWidget(self.unbind_button)
         self.bind_problem = ProblemLabel()
 
         self.apps_field = QLineEdit()
         self.apps_field.setObjectName("mode-apps")
+        self.apps_field.setAccessibleName("Apps that use this mode")
+        self.apps_field.setAccessibleDescription("Window classes or app ids, separated by commas")
         self.apps_field.setPlaceholderText("e.g. thunderbird, Slack (comma-separated)")
         self.apps_field.editingFinished.connect(self._apps_edited)
         apps_row = QHBoxLayout()
-        apps_row.addWidget(QLabel("Use it on its own in:"))
+        apps_row.addWidget(buddy_label("&Use it on its own in:", self.apps_field))
         apps_row.addWidget(self.apps_field, 1)
         # What is wrong with the apps named, or (grey: not an error) those of them taken from
         # another mode: one line for both, never said at once (a refused edit moves no app), whose

@@ -73,6 +73,7 @@ class VocabularyTab(SettingsTab):
         terms_box = QGroupBox("Vocabulary: words and names Holdtype should spell your way")
         self.terms = QTableWidget(0, 1)
         self.terms.setObjectName("terms-table")
+        self.terms.setAccessibleName("Vocabulary terms")
         self.terms.setHorizontalHeaderLabels(["Term"])
         self.terms.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.terms.verticalHeader().setVisible(False)
@@ -80,6 +81,8 @@ class VocabularyTab(SettingsTab):
         self.terms.itemChanged.connect(self.changed)
         self.new_term = QLineEdit()
         self.new_term.setObjectName("new-term")
+        self.new_term.setAccessibleName("New term")
+        self.new_term.setAccessibleDescription("A word or name to add to the vocabulary; Enter adds it")
         self.new_term.setPlaceholderText("e.g. scikit-learn, PyPI, Kubernetes")
         self.new_term.returnPressed.connect(self.add_term)
         add_term = QPushButton("Add")
@@ -120,6 +123,7 @@ class VocabularyTab(SettingsTab):
             self.bias.addItem(label, value)
             self.bias.setItemData(self.bias.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
         self.bias.setToolTip("How the terms steer Whisper as it listens (hover a choice for what it does)")
+        self.bias.setAccessibleName("How the terms hint the model")
         self.bias.currentIndexChanged.connect(self.changed)
         opts.addWidget(self.autocorrect)
         opts.addStretch(1)
@@ -142,6 +146,7 @@ class VocabularyTab(SettingsTab):
         rules_box = QGroupBox("Replacement rules (whole words, after the vocabulary)")
         self.rules = QTableWidget(0, len(RULE_COLUMNS))
         self.rules.setObjectName("rules-table")
+        self.rules.setAccessibleName("Replacement rules")
         self.rules.setHorizontalHeaderLabels(RULE_COLUMNS)
         self.rules.setToolTip(
             "Each rule replaces a whole word or phrase, in order, after the vocabulary.\n"
@@ -191,8 +196,8 @@ class VocabularyTab(SettingsTab):
         self.try_output = keep_room(QLabel(""))
         self.try_output.setObjectName("try-output")
         self.try_output.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        form.addRow("Before:", self.try_input)
-        form.addRow("After:", self.try_output)
+        form.addRow("&Before:", self.try_input)
+        form.addRow(QLabel("After:"), self.try_output)  # (no buddy: the result takes no focus)
         _no_bottom_margin(form)
 
         layout = QVBoxLayout(self)

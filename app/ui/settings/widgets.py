@@ -369,6 +369,15 @@ def keep_room(label: QLabel, rich: bool = False) -> QLabel:
     return label
 
 
+def buddy_label(text: str, field: QWidget) -> QLabel:
+    """A label for ``field`` outside a form's label column (beside it in a row, or for a field
+    inside a row of its own): its ``&`` letter (Alt+letter) gives ``field`` the focus, as the
+    form's labels do, and it names the field for a screen reader."""
+    label = QLabel(text)
+    label.setBuddy(field)
+    return label
+
+
 def as_html(text: str) -> str:
     """Plain ``text`` (a message, what the user typed) for a rich-text line (:func:`keep_room`
     with ``rich``): its ``<`` and ``&`` shown as such, its line breaks kept.
