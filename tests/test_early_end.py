@@ -1,5 +1,6 @@
-"""A prompted reading that ends before the speech does (a long vocabulary prompt made Whisper
-close the sentence early and drop its end) is read on from where it stopped."""
+"""A reading that ends before the speech does (a long vocabulary prompt made Whisper close the
+sentence early and drop its end; without a prompt, a file name's dot did) is read on from where
+it stopped."""
 
 from __future__ import annotations
 
@@ -54,13 +55,15 @@ def test_where_the_reading_ended_is_told_by_the_audio(
     end = whisper._text_end(sentence, CUT_SHORT, PROMPT, duration)
     assert end is not None and end + EARLY_END_S < duration
     assert abs(cut / SAMPLE_RATE - end) < 0.6
-    # the whole sentence read is not read on, and without a prompt nothing is checked
+    # the whole sentence read is not read on; a reading without a prompt is checked alike
     full = whisper.transcribe(sentence, options)
     assert whisper._early_end(sentence, full, options) is None, full.text
-    assert whisper._early_end(sentence, short, DecodeOptions()) is None
+    plain = whisper._early_end(sentence, short, DecodeOptions())
+    assert plain is not None and abs(plain / SAMPLE_RATE - end) < 0.6
 
 
 def test_a_pause_after_the_words_is_not_taken_for_more_speech(speak, whisper: WhisperTranscriber) -> None:  # type: ignore[no-untyped-def]
     audio = load_audio(speak("Ship it today.", speed=150, pad_s=3.0))
     said = Transcript("Ship it today.", len(audio) / SAMPLE_RATE, "en")
     assert whisper._early_end(audio, said, DecodeOptions(initial_prompt=PROMPT)) is None
+    assert whisper._early_end(audio, said, DecodeOptions()) is None

@@ -73,10 +73,12 @@ PIECE_CONTEXT_CHARS = 200  # the end of the text so far, passed as prompt to the
 # sentences had 0.7 a second of audio, every other piece 2.5 to 3.1.
 SPARSE_MIN_S = 8.0
 SPARSE_WORDS_PER_S = 1.0
-# A prompted reading can also end a sentence early and drop the rest of a short utterance: a
-# long vocabulary prompt (100 terms) read "Load the CSV with pandas, then plot it with
-# Matplotlib in Jupyter." as "Load the CSV Win pandas, then plot it", sure of it, where the
-# reading without the prompt and the second look heard it all. A reading with fewer words than
+# A reading can also end a sentence early and drop the rest of a short utterance: a long
+# vocabulary prompt (100 terms) read "Load the CSV with pandas, then plot it with Matplotlib in
+# Jupyter." as "Load the CSV Win pandas, then plot it", sure of it, where the reading without
+# the prompt and the second look heard it all; without any prompt, a file name's dot ended
+# "Move the settings from setup.py into pyproject.toml this week." at "setup." (a reviewer's
+# espeak-ng clips: 3 of 30 with a dotted file name). A reading with fewer words than
 # EARLY_WORDS_PER_S a second of speech is aligned with the audio (one decoder pass); when its
 # last word ends EARLY_END_S or more before the speech does, the rest is read on its own, after
 # the text so far, and added.
@@ -808,12 +810,12 @@ class WhisperTranscriber:
         options: DecodeOptions,
         speech: list[tuple[float, float]] | None = None,
     ) -> int | None:
-        """Where the speech goes on after a prompted reading of one window ended (a sample
-        offset, in the pause after its last word), or None when it did not end early (see
+        """Where the speech goes on after a reading of one window ended (a sample offset, in
+        the pause after its last word), or None when it did not end early (see
         :data:`EARLY_END_S`). ``speech``: the voice detector's spans of ``spoken``, when known."""
         duration = len(spoken) / SAMPLE_RATE
         said = len(words_of(result.text))
-        if not _prompted(options) or not said or duration < 2 * EARLY_END_S or duration > LONG_FORM_S:
+        if not said or duration < 2 * EARLY_END_S or duration > LONG_FORM_S:
             return None
         spans = vad.speech_spans(spoken) if speech is None else speech
         if not spans or said >= EARLY_WORDS_PER_S * sum(end - start for start, end in spans):
