@@ -388,6 +388,19 @@ class Engine:
         """Apply new settings live: model, hotkeys, microphone, text rules, paste, modes."""
         self._commands.put(msg.Apply(settings))
 
+    def reload_model(self) -> None:
+        """Load the model of the settings in force again, in the background as a settings
+        change does (:class:`~app.events.ModelLoading`, then ``EngineReady``): the settings
+        window calls it once the chosen model is downloaded, which the embedded one stood in
+        for until then (the download was used only after a restart)."""
+        self._commands.put(msg.Reload())
+
+    @property
+    def model_in_use(self) -> str:
+        """The name of the model dictation uses (or is loading): the embedded one's while it
+        stands in for a chosen model that is not on this machine."""
+        return self._transcriber_name()
+
     @property
     def history_reader(self) -> HistoryReader:
         """Reads of the history for the UI thread: each waits at most half a second for a
@@ -614,6 +627,9 @@ class Engine:
             self._set_state(command.generation)
         elif isinstance(command, msg.Apply):
             self._on_apply(command.settings)
+        elif isinstance(command, msg.Reload):
+            if isinstance(self._transcriber, WhisperTranscriber):
+                self._load_anew()
         elif isinstance(command, msg.Pause):
             hotkey = self._settings.hotkey.model_copy(update={"paused": command.paused})
             self._on_apply(self._settings.model_copy(update={"hotkey": hotkey}))
@@ -841,10 +857,7 @@ class Engine:
             if settings.model.model_dump(exclude={"streaming"}) != old.model.model_dump(
                 exclude={"streaming"}
             ):
-                new = WhisperTranscriber(settings.model)
-                self._transcriber = new
-                self._ready.clear()
-                self._transcribe_jobs.put(self._load_model)
+                self._load_anew()
             else:
                 # (the name of the model in use: the embedded one may stand in for the chosen)
                 name = self._transcriber.name
@@ -862,6 +875,14 @@ class Engine:
         failed = self._problems.failed_now()  # each also published as an error
         applied = f"Settings applied, except: {'; '.join(failed)}" if failed else "Settings applied."
         self._publish(ev.Notice(applied, "settings"))
+
+    def _load_anew(self) -> None:
+        """Have the transcription worker load the model of the settings in force (engine
+        thread); dictation waits for it, and the UI says it loads (ModelLoading)."""
+        self._transcriber = WhisperTranscriber(self._settings.model)
+        self._ready.clear()
+        self._publish(ev.ModelLoading(self._settings.model.name))
+        self._transcribe_jobs.put(self._load_model)
 
     def _refresh_parts(self) -> None:
         """Set up the microphone and the hotkey listener again if their settings changed, once
@@ -975,7 +996,10 @@ class Engine:
         embedded.load()
         if self._transcriber is missing:  # (unless new settings chose another meanwhile)
             self._transcriber = embedded
-        message = f"{exc}; the embedded {EMBEDDED} is used until then (restart Holdtype once it is there)"
+        message = (
+            f"{exc}; the embedded {EMBEDDED} is used until then (a download from the settings' "
+            "Model tab is used at once; restart Holdtype after `holdtype models download`)"
+        )
         self._publish(ev.Notice(message, "model"))
         return embedded
 

@@ -72,6 +72,11 @@ class Apply:
 
 
 @dataclass(frozen=True, slots=True)
+class Reload:
+    """Load the model of the settings in force again (it was just downloaded)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Pause:
     """Ignore the hotkey, or listen to it again."""
 

@@ -102,6 +102,15 @@ class Notice:
 
 
 @dataclass(frozen=True, slots=True)
+class ModelLoading:
+    """The engine began loading the model ``model`` again (its settings changed, or it was just
+    downloaded): not ready until the next :class:`EngineReady`, or an :class:`ErrorRaised` of
+    source ``model`` says why it could not be loaded."""
+
+    model: str
+
+
+@dataclass(frozen=True, slots=True)
 class EngineReady:
     """The model is loaded and the hotkey is armed (or could not be, see ``problems``)."""
 
@@ -112,4 +121,13 @@ class EngineReady:
     problems: tuple[str, ...] = ()
 
 
-EngineEvent = EngineReady | StateChanged | LevelChanged | PartialText | UtteranceResult | ErrorRaised | Notice
+EngineEvent = (
+    EngineReady
+    | ModelLoading
+    | StateChanged
+    | LevelChanged
+    | PartialText
+    | UtteranceResult
+    | ErrorRaised
+    | Notice
+)

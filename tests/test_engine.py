@@ -1885,6 +1885,33 @@ def test_a_chosen_model_not_on_this_machine_gives_way_to_the_embedded_one(
         eng.shutdown()
 
 
+def test_a_chosen_model_downloaded_meanwhile_is_loaded_on_reload(
+    x_env, target_window, holdtype_home: Path, speak
+):
+    """A download of the chosen model, finished while the embedded one stood in for it, was
+    used only after a restart. The model is put where a download puts it (the embedded
+    model's real files, as base.en: no network here), and the engine loads it on reload."""
+    from app.transcribe.models import downloaded_path, embedded_model_path
+
+    eng = Engine(Settings(model={"name": "base.en"}), enable_hotkeys=False, enable_audio=False)
+    try:
+        seen = _start(eng)
+        first = wait_for(lambda: seen.of(ev.EngineReady), timeout=10, what="the ready event")
+        assert first[0].model == "tiny.en" and eng.model_in_use == "tiny.en"
+        shutil.copytree(embedded_model_path(), downloaded_path("base.en"))
+        eng.reload_model()
+        ready = wait_for(lambda: seen.of(ev.EngineReady)[1:], timeout=120, what="the reload")
+        assert ready[0].model == "base.en" and eng.model_in_use == "base.en"
+        assert seen.of(ev.ModelLoading) == [ev.ModelLoading("base.en")]
+        target_window.focus()
+        eng.dictate_audio(load_audio(speak("The meeting moved to Thursday.", speed=150)))
+        result = wait_for(lambda: seen.of(ev.UtteranceResult), timeout=60, what="a result")[0]
+        assert "thursday" in result.text.lower(), result
+        assert eng.history.get(result.history_id).model == "base.en"  # type: ignore[union-attr]
+    finally:
+        eng.shutdown()
+
+
 def test_a_missing_multilingual_model_does_not_give_way_to_an_english_only_one(x_env, holdtype_home: Path):
     """German speech read by tiny.en comes out as English words: not a stand-in."""
     eng = Engine(

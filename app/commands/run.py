@@ -64,6 +64,8 @@ def describe(event: ev.EngineEvent) -> str:
             f"ready: model {event.model} on {event.device} (loaded in {event.load_ms:.0f} ms), "
             f"hotkey {event.hotkey}{extra}"
         )
+    if isinstance(event, ev.ModelLoading):
+        return f"loading model {event.model}"
     if isinstance(event, ev.StateChanged):
         mode = f", mode {event.mode}" if event.mode else ""
         return f"state: {event.state.value} (#{event.generation}{mode})"

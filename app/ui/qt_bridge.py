@@ -18,6 +18,7 @@ from app.events import (
     EngineReady,
     ErrorRaised,
     LevelChanged,
+    ModelLoading,
     Notice,
     PartialText,
     StateChanged,
@@ -34,6 +35,7 @@ class EngineBridge(QObject):
     """Qt signals mirroring the engine's events (queued onto the thread that owns the bridge)."""
 
     ready = Signal(object)  # EngineReady
+    loading = Signal(object)  # ModelLoading
     state_changed = Signal(object)  # StateChanged
     level_changed = Signal(float, float)  # rms, peak
     partial_text = Signal(object)  # PartialText
@@ -83,5 +85,7 @@ class EngineBridge(QObject):
             self.notice.emit(event)
         elif isinstance(event, EngineReady):
             self.ready.emit(event)
+        elif isinstance(event, ModelLoading):
+            self.loading.emit(event)
         else:  # a newer engine event this UI does not know yet
             log.debug("bridge: ignoring unknown event %r", event)

@@ -7,6 +7,7 @@ answers (a stalled network), or a closed port for the offline case.
 
 from __future__ import annotations
 
+import http.server
 import os
 import socket
 import subprocess
@@ -23,7 +24,7 @@ from app.transcribe import models
 from app.ui.settings.base import TabContext
 from app.ui.settings.live import LiveSettings
 from app.ui.settings.window import SettingsWindow
-from tests.fixtures.hub import BIN_SIZE
+from tests.fixtures.hub import BIN_SIZE, send_body, serving
 
 MODEL = "base.en"
 
@@ -157,6 +158,68 @@ def test_cancel_breaks_off_a_stalled_download(qtbot, stalled, tab) -> None:  # t
     assert "cancelled" in tab.message.text()
     assert not models.downloaded_path(MODEL).with_name(f"{MODEL}.partial").exists()
     assert tab.download_button.isEnabled()
+
+
+class _EmbeddedHub(http.server.BaseHTTPRequestHandler):
+    """Serves the embedded model's real files for any repo: what is downloaded is a model
+    the engine can load (as base.en), through the real download code."""
+
+    def do_GET(self) -> None:
+        path = models.embedded_model_path() / self.path.rsplit("/", 1)[-1]
+        if path.is_file():
+            send_body(self, path.read_bytes())
+        else:
+            self.send_error(404)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_download_of_the_chosen_model_is_used_at_once(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """base.en chosen but not downloaded: tiny.en stood in. Its download said "Click 'Use this
+    model'" with that button disabled, the row and the tray said base.en was in use, and the
+    engine kept tiny.en until a restart. Now the engine loads it once downloaded, and until
+    then the row says which model stands in."""
+    from app.ui.app import HoldtypeApp
+
+    settings = Settings.model_validate({"model": {"name": MODEL}, "ui": {"welcomed": True}})
+    ui = HoldtypeApp(settings, config_path=config_path, enable_hotkeys=False, enable_audio=False)
+    try:
+        ui.start()
+        qtbot.waitUntil(lambda: ui.ready_event is not None, timeout=120000)
+        assert ui.ready_event is not None and ui.ready_event.model == "tiny.en"
+        tab = ui.open_settings("model").pages["model"]
+        row = _row(tab, MODEL)
+        assert tab.table.item(row, 5).text() == "not downloaded — tiny.en stands in until it loads"
+        assert tab.table.item(_row(tab, "tiny.en"), 5).text() == f"built in — standing in for {MODEL}"
+        tab.select(MODEL)
+        with serving(_EmbeddedHub, monkeypatch):
+            tab.download_button.click()
+            qtbot.waitUntil(lambda: tab._job is None, timeout=60000)
+        assert models.is_installed(MODEL), tab.message.text()
+        qtbot.waitUntil(lambda: ui.ready_event is not None and ui.ready_event.model == MODEL, timeout=120000)
+        assert ui.engine.model_in_use == MODEL
+        qtbot.waitUntil(lambda: tab.message.text() == f"{MODEL} is loaded and in use.", timeout=5000)
+        assert tab.table.item(_row(tab, MODEL), 5).text() == "in use"
+        assert tab.table.item(_row(tab, "tiny.en"), 5).text() == "built in"
+        tab.select(MODEL)
+        assert not tab.use_button.isEnabled()  # (in use: nothing to switch to)
+        assert ui.tray.icon_name() == "idle" and f"Model: {MODEL}" in ui.tray.icon.toolTip()
+    finally:
+        ui.shutdown()
+
+
+def _row(tab, name: str) -> int:  # type: ignore[no-untyped-def]
+    """The table row of model ``name``."""
+    from PySide6.QtCore import Qt
+
+    rows = [
+        r for r in range(tab.table.rowCount()) if tab.table.item(r, 0).data(Qt.ItemDataRole.UserRole) == name
+    ]
+    assert rows, f"no row for {name}"
+    return rows[0]
 
 
 QUIT_WHILE_DOWNLOADING = """

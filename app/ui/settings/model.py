@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from app.config import Settings
 from app.errors import HoldtypeError
+from app.events import EngineReady, ErrorRaised, ModelLoading
 from app.ui.settings.base import Job, SettingsTab, TabContext, note, section
 from app.ui.settings.widgets import ProblemLabel, editable_combo, keep_room
 
@@ -189,6 +190,12 @@ class ModelTab(SettingsTab):
         self._job: Job | None = None
         self._cancel: Cancel | None = None
         self._downloading: str | None = None
+        self._loading = False  # the engine loads a model (ModelLoading came, no answer yet)
+        self._loading_chosen = False  # ...which _load_chosen asked for: its end is said
+        if ctx.bridge is not None:  # the model the engine has loaded is shown in the table
+            ctx.bridge.loading.connect(self._on_loading)
+            ctx.bridge.ready.connect(self._on_loaded)
+            ctx.bridge.error.connect(self._on_engine_error)
         self.refresh()
 
     # --- table ----------------------------------------------------------------------------
@@ -198,6 +205,7 @@ class ModelTab(SettingsTab):
 
         selected = self.selected_name()
         current = self.ctx.live.settings.model.name
+        in_use = self.model_in_use()
         chosen = getattr(self, "_chosen", None)  # refresh() also runs before fill()
         folders = [n for n in dict.fromkeys((current, chosen)) if n and n not in models.REGISTRY]
         self.table.setRowCount(len(models.REGISTRY) + len(folders))
@@ -205,14 +213,7 @@ class ModelTab(SettingsTab):
             self._folder_row(row, folder, current)
         for row, info in enumerate(models.REGISTRY.values()):
             installed = models.is_installed(info.name)
-            if info.name == self._downloading:
-                status = "downloading…"
-            elif info.name == current:
-                status = "in use" if installed else "in use — not downloaded"
-            elif info.name == models.EMBEDDED:
-                status = "built in"
-            else:
-                status = "installed" if installed else "not downloaded"
+            status = self._status(info.name, installed, current, in_use)
             size = f"{info.size_mb / 1000:.1f} GB" if info.size_mb >= 1000 else f"{info.size_mb} MB"
             cells = (
                 info.name,
@@ -233,6 +234,31 @@ class ModelTab(SettingsTab):
         if selected:
             self.select(selected)
         self._update_buttons()
+
+    def _status(self, name: str, installed: bool, current: str, in_use: str) -> str:
+        """The Status column of the registry's model ``name``: the chosen one (``current``) is
+        "in use" only once the engine has it loaded (``in_use``); until then the row says
+        which model stands in for it."""
+        from app.transcribe import models
+
+        if name == self._downloading:
+            return "downloading…"
+        if name == current and in_use != current:  # (the embedded model stands in)
+            return f"{'installed' if installed else 'not downloaded'} — {in_use} stands in until it loads"
+        if name == current and self._loading:
+            return "loading…"
+        if name == current:
+            return "in use" if installed else "in use — not downloaded"
+        if name == models.EMBEDDED:
+            return f"built in — standing in for {current}" if in_use == name else "built in"
+        return "installed" if installed else "not downloaded"
+
+    def model_in_use(self) -> str:
+        """The model dictation uses now: the chosen one, or the embedded one standing in for it
+        while it is not on this machine (the table said "in use" of a model the engine had not
+        loaded)."""
+        engine = self.ctx.engine
+        return engine.model_in_use if engine is not None else self.ctx.live.settings.model.name
 
     def _folder_row(self, row: int, folder: str, current: str) -> None:
         """A row for a model folder of the user's: its name, size and whether it is in use."""
@@ -279,7 +305,9 @@ class ModelTab(SettingsTab):
         busy = self._job is not None
         installed = bool(name) and models.is_installed(name or "")
         listed = name in models.REGISTRY  # a folder of the user's is never downloaded or deleted
-        self.use_button.setEnabled(bool(name) and installed and name != self.ctx.live.settings.model.name)
+        # The chosen model, once downloaded, can be "used" too while another stands in for it.
+        loaded = name == self.ctx.live.settings.model.name and name == self.model_in_use()
+        self.use_button.setEnabled(bool(name) and installed and not loaded)
         self.download_button.setEnabled(listed and not installed and not busy)
         # The model in use, removed, could not be loaded at the next start.
         removable = listed and installed and name not in (models.EMBEDDED, self.ctx.live.settings.model.name)
@@ -296,6 +324,9 @@ class ModelTab(SettingsTab):
             return
         if not models.is_installed(name):
             self.message.setText(f"Download {name} first.")
+            return
+        if name == self.ctx.live.settings.model.name:  # nothing to save: only to load, or not even
+            self._load_chosen()
             return
         self._chosen = name
         self.changed()
@@ -386,9 +417,49 @@ class ModelTab(SettingsTab):
         elif error:
             self.message.setStyleSheet("color: #c62828;")
             self.message.setText(f"Download failed: {error}")
+        elif name == self.ctx.live.settings.model.name:
+            self._load_chosen()
         else:
             self.message.setStyleSheet("")
             self.message.setText(f"{name} is installed. Click “Use this model” to switch to it.")
+        self.refresh()
+
+    def _load_chosen(self) -> None:
+        """Have the engine load the chosen model, now on this machine, in place of the one that
+        stood in for it (said on the message line); say so when it is in use already."""
+        name = self.ctx.live.settings.model.name
+        in_use = self.model_in_use()
+        self.message.setStyleSheet("")
+        if self.ctx.engine is None or in_use == name:
+            self.message.setText(f"{name} is installed and is the model in use.")
+            return
+        self.ctx.engine.reload_model()
+        self._loading_chosen = True
+        self.message.setText(
+            f"{name} is installed; it loads in the background, {in_use} standing in until then."
+        )
+
+    # --- the engine's model -----------------------------------------------------------------
+    def _on_loading(self, _event: ModelLoading) -> None:
+        self._loading = True
+        self.refresh()
+
+    def _on_loaded(self, event: EngineReady) -> None:
+        self._loading = False
+        if self._loading_chosen:
+            self._loading_chosen = False
+            self.message.setStyleSheet("")
+            self.message.setText(f"{event.model} is loaded and in use.")
+        self.refresh()
+
+    def _on_engine_error(self, event: ErrorRaised) -> None:
+        if event.source != "model":
+            return
+        self._loading = False
+        if self._loading_chosen:
+            self._loading_chosen = False
+            self.message.setStyleSheet("color: #c62828;")
+            self.message.setText(f"Could not load the model: {event.message}")
         self.refresh()
 
     def hideEvent(self, event: QHideEvent) -> None:  # Qt override
