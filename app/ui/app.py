@@ -231,6 +231,7 @@ class HoldtypeApp(QObject):
         self.tray.open_settings.connect(self.open_settings)
         self.tray.quit_requested.connect(self.request_quit)
         self.live.changed.connect(self._on_settings)
+        self.live.failed.connect(self._on_settings_failed)
         self.settings_window: SettingsWindow | None = None
         self.welcome: QMessageBox | None = None
         self.server: InstanceServer | None = None
@@ -357,6 +358,14 @@ class HoldtypeApp(QObject):
         log.info(
             "ready: %s on %s in %.0f ms, hotkey %s", event.model, event.device, event.load_ms, event.hotkey
         )
+
+    def _on_settings_failed(self, message: str) -> None:
+        """A save that failed (a read-only settings folder), or a settings file that does not
+        load: the settings window says so on its status line when it is open; otherwise it
+        is notified (a Pause or mode picked in the tray's menu failed with only a log line)."""
+        window = self.settings_window
+        if window is None or not window.isVisible():
+            self.tray.notify("Holdtype settings", message, error=True)
 
     def _on_settings(self, settings: Settings) -> None:
         self.overlay.enabled = settings.ui.overlay

@@ -261,19 +261,25 @@ class TrayController(QObject):
             self.engine.begin()
 
     def choose_mode(self, name: str) -> None:
-        """Make ``name`` the active mode."""
-        self.live.update("modes", active=name)
+        """Make ``name`` the active mode. Not saved (a read-only settings file), the menu
+        shows the mode still active again: it showed the mode picked, the other one in use."""
+        if not self.live.update("modes", active=name):
+            self._fill_modes()
 
     def choose_model(self, name: str) -> None:
-        """Switch the speech model (the engine reloads it in the background)."""
-        self.live.update("model", name=name)
+        """Switch the speech model (the engine reloads it in the background); a model not
+        saved is not shown checked (see :meth:`choose_mode`)."""
+        if not self.live.update("model", name=name):
+            self._fill_models()
 
     def set_paused(self, paused: bool) -> None:
-        """Pause or resume the hotkey (remembered across restarts)."""
-        self.engine.set_paused(bool(paused))
+        """Pause or resume the hotkey (remembered across restarts). Saved first, the engine
+        told only once it is: a save that failed left the engine paused and the menu and
+        icon not, and the next settings change resumed it unasked."""
         hotkey = self.live.settings.hotkey.model_copy(update={"paused": bool(paused)})
-        self.live.commit(self.live.settings.model_copy(update={"hotkey": hotkey}), apply=False)
-        self._refresh()
+        if self.live.commit(self.live.settings.model_copy(update={"hotkey": hotkey}), apply=False):
+            self.engine.set_paused(bool(paused))
+        self._refresh()  # (not saved: the menu as the settings in force are)
 
     def recent_clicked(self, text: str, history_id: int | None) -> None:
         """Copy ``text``; with Shift held, paste it again into the active window."""

@@ -525,3 +525,48 @@ def test_quit_keeps_a_mode_that_cannot_be_saved_for_next_time(  # type: ignore[n
     assert "must contain {text}" in tab.origin.text() and not kept_draft_path().exists()
     tab.template.setPlainText("Memo: {text}")
     assert tab.save_current() is not None and "memo" in load_modes()
+
+
+def test_a_tray_change_that_cannot_be_saved_is_not_made_and_is_said(  # type: ignore[no-untyped-def]
+    qtbot, tmp_path: Path
+) -> None:
+    """A file stands where the settings folder goes (a real obstacle, also for the root user a
+    read-only folder does not stop): "Pause hotkey" paused the engine while the menu and icon
+    said it was not, the next settings change resumed it unasked, a mode picked stayed checked
+    with the old one in use, and with the settings window closed nothing was said."""
+    from app.events import Notice
+
+    blocker = tmp_path / "settings-folder"
+    blocker.write_text("a file where the settings folder goes\n")
+    settings = Settings.model_validate({"ui": {"welcomed": True}})
+    ui = HoldtypeApp(settings, config_path=blocker / "config.toml", enable_hotkeys=False, enable_audio=False)
+    paused: list[bool] = []  # the engine's pause at each settings change it made
+
+    def applied(event: object) -> None:  # (on the engine thread, as the change is made)
+        if isinstance(event, Notice) and event.source == "settings":
+            paused.append(ui.engine.settings.hotkey.paused)
+
+    ui.engine.subscribe(applied)
+    try:
+        start_and_wait_ready(qtbot, ui)
+        action(ui, "pause").trigger()
+        # said without the settings window (no tray host here: in Holdtype's own box)
+        qtbot.waitUntil(lambda: ui.tray.toast is not None and ui.tray.toast.isVisible(), timeout=5000)
+        assert ui.tray.toast is not None and "Could not save settings" in ui.tray.toast.message.text()
+        assert not action(ui, "pause").isChecked() and ui.tray.icon_name() == "idle"
+        ui.engine.set_paused(False)  # a command after any pause the menu sent: its change comes last
+        qtbot.waitUntil(lambda: bool(paused), timeout=10000)
+        assert paused == [False], "the engine was paused by a change that was not saved"
+
+        ui.tray.toast.hide()
+        ui.tray.mode_menu.aboutToShow.emit()
+        modes = {a.text(): a for a in ui.tray.mode_menu.actions() if a.isCheckable()}
+        other = next(name for name in modes if name != "raw")
+        modes[other].trigger()
+        qtbot.waitUntil(ui.tray.toast.isVisible, timeout=5000)
+        checked = [a.text() for a in ui.tray.mode_menu.actions() if a.isChecked()]
+        assert checked == ["raw"] and ui.engine.settings.modes.active == "raw"
+        assert "Mode: raw" in ui.tray.icon.toolTip()
+    finally:
+        ui.shutdown()
+
