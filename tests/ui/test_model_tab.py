@@ -207,6 +207,8 @@ def test_a_download_of_the_chosen_model_is_used_at_once(  # type: ignore[no-unty
         tab.select(MODEL)
         assert not tab.use_button.isEnabled()  # (in use: nothing to switch to)
         assert ui.tray.icon_name() == "idle" and f"Model: {MODEL}" in ui.tray.icon.toolTip()
+        tab.beam_size.setValue(tab.beam_size.value() + 1)  # the tab's edits are still saved
+        qtbot.waitUntil(lambda: load_settings(config_path).settings.model.beam_size == tab.beam_size.value())
     finally:
         ui.shutdown()
 

@@ -190,7 +190,7 @@ class ModelTab(SettingsTab):
         self._job: Job | None = None
         self._cancel: Cancel | None = None
         self._downloading: str | None = None
-        self._loading = False  # the engine loads a model (ModelLoading came, no answer yet)
+        self._model_loading = False  # the engine loads a model (ModelLoading came, no answer yet)
         self._loading_chosen = False  # ...which _load_chosen asked for: its end is said
         if ctx.bridge is not None:  # the model the engine has loaded is shown in the table
             ctx.bridge.loading.connect(self._on_loading)
@@ -245,7 +245,7 @@ class ModelTab(SettingsTab):
             return "downloading…"
         if name == current and in_use != current:  # (the embedded model stands in)
             return f"{'installed' if installed else 'not downloaded'} — {in_use} stands in until it loads"
-        if name == current and self._loading:
+        if name == current and self._model_loading:
             return "loading…"
         if name == current:
             return "in use" if installed else "in use — not downloaded"
@@ -441,11 +441,11 @@ class ModelTab(SettingsTab):
 
     # --- the engine's model -----------------------------------------------------------------
     def _on_loading(self, _event: ModelLoading) -> None:
-        self._loading = True
+        self._model_loading = True
         self.refresh()
 
     def _on_loaded(self, event: EngineReady) -> None:
-        self._loading = False
+        self._model_loading = False
         if self._loading_chosen:
             self._loading_chosen = False
             self.message.setStyleSheet("")
@@ -455,7 +455,7 @@ class ModelTab(SettingsTab):
     def _on_engine_error(self, event: ErrorRaised) -> None:
         if event.source != "model":
             return
-        self._loading = False
+        self._model_loading = False
         if self._loading_chosen:
             self._loading_chosen = False
             self.message.setStyleSheet("color: #c62828;")
