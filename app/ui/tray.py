@@ -19,7 +19,7 @@ from PySide6.QtGui import QAction, QActionGroup, QColor, QGuiApplication, QIcon,
 from PySide6.QtWidgets import QMenu, QMessageBox, QSystemTrayIcon
 
 from app.config import Settings
-from app.events import EngineReady, ErrorRaised, Notice, State, StateChanged, UtteranceResult
+from app.events import EngineReady, ErrorRaised, ModelLoading, Notice, State, StateChanged, UtteranceResult
 from app.hotkey.binding import describe_hotkey
 from app.hotkey.gesture import mode_for_key
 from app.paths import resources_dir
@@ -122,7 +122,9 @@ class TrayController(QObject):
         self.live = live
         self.state = State.IDLE
         self.last_error: str | None = None
-        self.ready = False
+        self._error_source = ""  # the source of last_error's event ("model": ready clears it)
+        self.ready = False  # a model is loaded
+        self.loading = True  # the engine loads one (at the start, and after a model change)
         self.available = QSystemTrayIcon.isSystemTrayAvailable()
         self.problem: str | None = None if self.available else NO_TRAY_MESSAGE
         # A tray host may start after Holdtype (a panel at login) or go away: look again.
@@ -144,6 +146,7 @@ class TrayController(QObject):
         bridge.notice.connect(self.on_notice)
         bridge.utterance.connect(self.on_utterance)
         bridge.ready.connect(self.on_ready)
+        bridge.loading.connect(self.on_loading)
         live.changed.connect(self._on_settings)
         self._refresh()
 
@@ -320,11 +323,20 @@ class TrayController(QObject):
         """The model is loaded: the icon keeps showing anything that could not be armed.
 
         Each of those problems was notified when it happened (an error event of its own), so
-        it is not notified a second time here.
+        it is not notified a second time here. A model's error is over (the icon stayed red,
+        with the old "Last error", after a model that failed to load was replaced).
         """
-        self.ready = True
+        self.ready, self.loading = True, False
+        if self._error_source == "model":
+            self.last_error, self._error_source = None, ""
         if event.problems:
             self.last_error = "; ".join(event.problems)
+        self._refresh()
+
+    def on_loading(self, event: ModelLoading) -> None:
+        """The engine loads a model again (a model setting changed, a download finished): not
+        ready until it says so (the tooltip said "idle" meanwhile)."""
+        self.ready, self.loading = False, True
         self._refresh()
 
     def on_state(self, event: StateChanged) -> None:
@@ -346,7 +358,9 @@ class TrayController(QObject):
 
     def on_error(self, event: ErrorRaised) -> None:
         """Show the error icon and a notification."""
-        self.last_error = event.message
+        self.last_error, self._error_source = event.message, event.source
+        if event.source == "model":  # the load is over: the icon says it failed, not "busy"
+            self.loading = False
         log.warning("%s: %s", event.source, event.message)
         self.notify("Holdtype: something went wrong", event.message, error=True)
         self._refresh()
@@ -389,7 +403,7 @@ class TrayController(QObject):
         """The name of the icon for the current state."""
         if self.state is State.RECORDING:
             return "recording"
-        if self.state in BUSY_STATES or not self.ready:
+        if self.state in BUSY_STATES or self.loading:
             return "busy"
         if self.last_error:
             return "error"
@@ -400,8 +414,10 @@ class TrayController(QObject):
     def tooltip(self) -> str:
         """The tooltip text: state, hotkey, mode and model."""
         s = self.live.settings
-        if not self.ready:
+        if self.loading:
             status = f"loading {s.model.name}…"
+        elif not self.ready:
+            status = "no model loaded"
         elif s.hotkey.paused and self.state is State.IDLE:
             status = "hotkey paused"
         else:

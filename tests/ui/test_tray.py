@@ -570,3 +570,38 @@ def test_a_tray_change_that_cannot_be_saved_is_not_made_and_is_said(  # type: ig
     finally:
         ui.shutdown()
 
+
+def test_a_model_setting_the_engine_refuses_is_said_and_its_error_goes_once_a_model_loads(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings
+) -> None:
+    """GPU (CUDA) chosen on a machine without CUDA (this one): the window said "Saved — changes
+    are in effect." beside the engine's error; back on Automatic, the model loaded and the tray
+    kept its error icon and the old "Last error". While a model loaded the tray said "idle"."""
+    from app.ui.settings.window import SAVED
+
+    settings = write_settings(Settings.model_validate({"ui": {"welcomed": True}}))
+    ui = HoldtypeApp(settings, config_path=config_path, enable_hotkeys=False, enable_audio=False)
+    try:
+        start_and_wait_ready(qtbot, ui)
+        window = ui.open_settings("model")
+        tab = window.pages["model"]
+        loading: list[tuple[str, str]] = []  # the tray's icon and status as a model loads
+        ui.bridge.loading.connect(
+            lambda _e: loading.append((ui.tray.icon_name(), ui.tray.icon.toolTip().splitlines()[0]))
+        )
+        readies: list[object] = []
+        ui.bridge.ready.connect(readies.append)
+
+        tab.device.setCurrentIndex(tab.device.findData("cuda"))
+        qtbot.waitUntil(lambda: "not in effect" in window.status.text(), timeout=30000)
+        assert "CUDA" in window.status.text() and SAVED not in window.status.text()
+        assert loading == [("busy", "Holdtype — loading tiny.en…")]
+        assert ui.tray.icon_name() == "error" and "Last error:" in ui.tray.icon.toolTip()
+        assert "loading" not in ui.tray.icon.toolTip()  # the load is over: it failed
+
+        tab.device.setCurrentIndex(tab.device.findData("auto"))
+        qtbot.waitUntil(lambda: bool(readies), timeout=60000)
+        assert len(loading) == 2 and window.status.text() == SAVED
+        assert ui.tray.icon_name() == "idle" and "Last error" not in ui.tray.icon.toolTip()
+    finally:
+        ui.shutdown()

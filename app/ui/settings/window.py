@@ -32,6 +32,7 @@ from app.errors import HoldtypeError
 from app.paths import resources_dir
 from app.settings_watch import merge_changes
 from app.ui.settings.base import SettingsTab, TabContext, open_question, secondary_text_color
+from app.ui.settings.engine_answer import EngineAnswer
 from app.ui.settings.live import NOT_APPLIED
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,7 @@ class SettingsWindow(QWidget):
         QShortcut(QKeySequence("Ctrl+W"), self, self.close)
         ctx.live.changed.connect(self._reload)
         ctx.live.failed.connect(self._show_problem)
+        self.following = EngineAnswer(ctx, self._engine_answered, self._engine_loads)
         app = QApplication.instance()
         if isinstance(app, QApplication):
             app.focusChanged.connect(self._focus_moved)
@@ -210,6 +212,7 @@ class SettingsWindow(QWidget):
             return True
         dirty = [self.pages[k] for k in self.pages if k in self._dirty]
         settings: Settings = self.ctx.live.settings
+        before = settings
         ready: list[SettingsTab] = []
         refused: list[str] = []
         partly = False  # a refused tab's parts that can be saved were put on the settings
@@ -250,11 +253,28 @@ class SettingsWindow(QWidget):
         if problems:
             self._show_problem("Saved, but: " + " ".join(problems))
             return True
+        self._say_saved()
+        if self.ctx.live.settings != before:  # what the engine makes of them is said when it answers
+            self.following.start()
+        return True
+
+    def _say_saved(self) -> None:
         self.status.setStyleSheet(f"color: {secondary_text_color(self.status)};")
         self.status.setText(SAVED)
         # Said for a moment: it stayed for good, beside every error a tab showed later.
         QTimer.singleShot(SAVED_SHOWN_MS, self._saved_said)
-        return True
+
+    def _engine_loads(self, model: str) -> None:
+        self.status.setStyleSheet(f"color: {secondary_text_color(self.status)};")
+        self.status.setText(f"Saved — loading {model}…")
+
+    def _engine_answered(self, problems: list[str]) -> None:
+        """The engine applied the settings just saved: "in effect" only when it could (a GPU
+        chosen where CUDA is missing said "changes are in effect" beside the engine's error)."""
+        if problems:
+            self._show_problem("Saved, but not in effect: " + "; ".join(problems))
+        else:
+            self._say_saved()
 
     def _saved_said(self) -> None:
         if self.status.text() == SAVED:
