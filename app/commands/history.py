@@ -334,7 +334,7 @@ def export(name: str, fmt: str | None) -> None:
 def retry(entry_id: int, model_name: str | None, mode: str | None, as_json: bool) -> None:
     """Transcribe an utterance's kept recording again, with your vocabulary and rules as they
     are now, and keep the new words: in its entry when it has no text (it is then
-    `recovered`), else in a new entry, so its text stays (what went in, or what a failed
+    `recovered`), else in a new `recovered` entry, so its text stays (what went in, or what a failed
     paste left). A failed or cancelled dictation keeps its recording (every one does with
     audio.keep_audio). Prints the text, or with --json the entry holding it.
 
