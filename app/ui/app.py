@@ -315,8 +315,7 @@ class HoldtypeApp(QObject):
             return
         self._stopped = True
         if self.settings_window is not None:
-            self.settings_window.commit()
-            self.settings_window.stop()
+            self.settings_window.stop()  # (the edit being typed too: it ends, and is saved)
             self.settings_window.close()
         if self.welcome is not None:
             self.welcome.done(0)

@@ -813,6 +813,40 @@ def test_quit_with_an_edit_that_cannot_be_saved_asks_first(  # type: ignore[no-u
     qtbot.waitUntil(lambda: quits == [1, 3], timeout=5000)
 
 
+def test_an_edit_still_being_typed_is_saved_when_holdtype_quits(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings
+) -> None:
+    # From a review: a term cell being edited, or a language code typed ("de": the list of
+    # languages it matches opens over the field), was not in the file when Holdtype quit (the
+    # tray's Quit, the window's, a signal, a logout): the cell wrote its text only as the
+    # window hid, after the last save. Closing the window saved it.
+    write_settings(Settings(vocabulary={"terms": ["NumPy"]}))
+    window = open_window(qtbot, config_path)
+    shown_on(qtbot, window, "vocabulary")
+    terms = window.pages["vocabulary"].terms
+    terms.setCurrentCell(0, 0)
+    terms.editItem(terms.item(0, 0))
+    editor = cell_editor(qtbot, terms)
+    qtbot.waitUntil(editor.hasFocus, timeout=5000)
+    editor.selectAll()
+    qtbot.keyClicks(editor, "Polars")
+    quits: list[int] = []
+    window.quit_when_saved(lambda: quits.append(1))  # the tray's Quit, the window's
+    assert quits == [1] and saved(config_path).vocabulary.terms == ["Polars"]
+    assert not window._dirty
+
+    window.show_tab("model")
+    line = window.pages["model"].language.lineEdit()
+    line.setFocus()
+    qtbot.waitUntil(line.hasFocus, timeout=5000)
+    line.selectAll()
+    qtbot.keyClicks(line, "de")
+    qtbot.waitUntil(lambda: QApplication.activePopupWidget() is not None, timeout=5000)
+    window.stop()  # a signal, a logout (what the app's shutdown runs)
+    assert saved(config_path).model.language == "de"
+    assert saved(config_path).vocabulary.terms == ["Polars"] and not window._dirty
+
+
 def test_the_saved_line_goes_after_a_moment(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
     # "Saved — changes are in effect." stayed for good, beside every error a tab showed later.
     write_settings(Settings())

@@ -126,6 +126,26 @@ def test_without_tray_host_the_settings_window_offers_quit(display) -> None:  # 
     assert "quit shown: True" in done.stdout, done.stdout + done.stderr
 
 
+def test_a_term_cell_being_typed_is_saved_as_holdtype_shuts_down(qtbot, holdtype, config_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # A signal or a logout quits through shutdown(): it saved the window's edits before the
+    # cell being typed in wrote its text (as the window hid), and the term was lost.
+    from tests.ui.test_settings_tabs import cell_editor
+
+    window = holdtype.open_settings("vocabulary")
+    qtbot.waitExposed(window)
+    qtbot.waitUntil(window.isActiveWindow, timeout=10000)
+    terms = window.pages["vocabulary"].terms
+    window.pages["vocabulary"].add_term("NumPy")
+    terms.setCurrentCell(0, 0)
+    terms.editItem(terms.item(0, 0))
+    editor = cell_editor(qtbot, terms)
+    qtbot.waitUntil(editor.hasFocus, timeout=5000)
+    editor.selectAll()
+    qtbot.keyClicks(editor, "Polars")
+    holdtype.shutdown()
+    assert load_settings(config_path).settings.vocabulary.terms == ["Polars"]
+
+
 def test_with_a_tray_the_settings_window_leaves_quit_to_its_menu(qtbot, tray_host, holdtype) -> None:  # type: ignore[no-untyped-def]
     holdtype.tray.show()
     qtbot.waitUntil(holdtype.tray.icon.isVisible, timeout=10000)

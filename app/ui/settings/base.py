@@ -99,6 +99,11 @@ class SettingsTab(QWidget):
         """Called after ``settings`` were saved: side effects beyond the file (autostart...).
         A :class:`~app.errors.HoldtypeError` raised here is shown in the window."""
 
+    def end_editing(self) -> None:
+        """Called when the window closes or the app quits, once the field being typed in was
+        left: report an edit that leaving it did not (subclasses; the cells and most fields
+        report theirs as they are left)."""
+
     def stop(self) -> None:
         """Called when the app quits: end background work that would outlive it (a download)."""
 

@@ -519,6 +519,17 @@ class ModelTab(SettingsTab):
             language = spoken_language(self.language.currentText())
         return str(language)
 
+    def end_editing(self) -> None:
+        """A language code typed in counts once the field is left; left while the list of
+        languages it matches was open (typing "de" opens it), that reported nothing, and
+        quitting lost the code."""
+        try:
+            if self.shown is None or (self._language() or None) == self.shown.model.language:
+                return
+        except ValueError:  # not a language: saving says so
+            pass
+        self.changed()
+
     def _show_language_note(self) -> None:
         """Say so when the model in use understands English only and another language is
         chosen: it writes what it hears as English (or nothing)."""

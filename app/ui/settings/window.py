@@ -329,9 +329,23 @@ class SettingsWindow(QWidget):
         self.status.setStyleSheet("color: #c62828;")
         self.status.setText(message)
 
+    def end_editing(self) -> None:
+        """End the edit being typed, as leaving its field does: a cell's editor writes its text
+        into the table, a language code typed in counts, a number typed in a box is taken. Each
+        reports its edit, for the next :meth:`commit`. Quitting (the tray's Quit, a signal, a
+        logout) lost such an edit: the editor wrote it only as the window hid, after the last
+        commit."""
+        focus = self.focusWidget()  # (the field being typed in, while the window is active)
+        if focus is not None and focus.hasFocus():
+            focus.clearFocus()
+        for page in self.pages.values():  # what leaving a field does not report (see the tabs)
+            page.end_editing()
+
     def stop(self) -> None:
-        """The app quits: the tabs end their background work (a model download) and keep
-        what they hold unsaved (a mode being written), then what that changed is saved."""
+        """The app quits: the edit being typed ends, the tabs end their background work (a
+        model download) and keep what they hold unsaved (a mode being written), then all that
+        is saved."""
+        self.end_editing()
         for page in self.pages.values():
             page.stop()
         if not self.commit() and self._dirty:  # (no one to ask: a logout quits too)
@@ -341,6 +355,7 @@ class SettingsWindow(QWidget):
         """Quit (``quit_app``) once the edits are saved; when some cannot be (a rule that
         cannot run), show the window and ask first, as closing it does: the tray's Quit lost
         them with only a line in the log."""
+        self.end_editing()
         if self.commit() or not self._dirty or not self.isVisible():
             quit_app()
             return
@@ -395,6 +410,7 @@ class SettingsWindow(QWidget):
     def closeEvent(self, event: QCloseEvent) -> None:
         """Closing the window commits pending edits (the app keeps running in the tray); a tab
         with work not saved (a mode being written) asks first, on show."""
+        self.end_editing()  # (saved all the same once hidden, but after this commit: unasked)
         for key, page in self.pages.items():
             if not page.close_requested(self.close):
                 event.ignore()
