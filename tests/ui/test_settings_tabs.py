@@ -908,23 +908,74 @@ def test_a_term_already_listed_is_said_so_and_nothing_is_saved(  # type: ignore[
     assert "“numpy” differs from “NumPy” only in case" in tab.term_note.text()
 
 
-def test_a_term_that_cannot_be_one_is_not_saved_and_not_lost(  # type: ignore[no-untyped-def]
+def test_a_term_that_cannot_be_one_is_refused_as_vocab_add_refuses_it(  # type: ignore[no-untyped-def]
     qtbot, config_path: Path, write_settings
 ) -> None:
     # `vocab add` refused "..." and "# tools" (read back from `vocab list` as a comment), but the
-    # settings window saved them: the checks lived in the command.
+    # settings window saved them: the checks lived in the command. Then (a review) the window
+    # took "🚀" into the list, and from then on no term added was saved: Quit lost them all.
     write_settings(Settings(vocabulary={"terms": ["NumPy"]}))
     window = open_window(qtbot, config_path)
     tab = window.pages["vocabulary"]
-    tab.new_term.setText("# tools")
+    from tests.cli import holdtype
+
+    for typed in ("🚀", "# tools"):
+        tab.new_term.setText(typed)
+        qtbot.keyClick(tab.new_term, Qt.Key.Key_Return)
+        assert tab.term_list() == ["NumPy"] and tab.new_term.text() == typed  # kept, to be fixed
+        assert not window._dirty and not window._timer.isActive()  # nothing to save
+        cli = holdtype("vocab", "add", typed)  # the same reason
+        assert cli.returncode == 1 and cli.stderr.strip() == f"Error: {tab.term_note.text()[11:]}"
+        assert tab.term_note.text().startswith("Not added: not a term: ")
+        assert PROBLEM_COLOUR in tab.term_note.styleSheet()
+    assert '(in a list of terms, "# " starts a comment)' in tab.term_note.text()
+    tab.new_term.clear()
+    qtbot.keyClicks(tab.new_term, "Polars")  # (the line was of the last one)
+    assert tab.term_note.text() == ""
     qtbot.keyClick(tab.new_term, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: "Not saved" in window.status.text(), timeout=5000)
-    assert "starts a comment" in window.status.text()
-    assert saved(config_path).vocabulary.terms == ["NumPy"]
-    assert tab.term_list() == ["NumPy", "# tools"]  # kept in the table, to be fixed
-    tab.terms.item(1, 0).setText("tools")
     commit(qtbot, window)
-    assert saved(config_path).vocabulary.terms == ["NumPy", "tools"]
+    assert saved(config_path).vocabulary.terms == ["NumPy", "Polars"]
+
+
+def test_a_cell_typed_over_with_what_cannot_be_a_term_keeps_no_other_term_from_being_saved(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings
+) -> None:
+    # One term that could not be one kept the whole vocabulary from being saved (the file
+    # stayed as it was), and every term added after it was lost at Quit.
+    write_settings(Settings(vocabulary={"terms": ["NumPy", "PyPI"]}))
+    window = open_window(qtbot, config_path)
+    tab = window.pages["vocabulary"]
+    tab.terms.item(1, 0).setText("🚀")
+    qtbot.waitUntil(lambda: "Not saved" in window.status.text(), timeout=5000)
+    assert "not a term: '🚀' (a term needs a letter or digit)" in window.status.text()
+    assert "the rest of the tab is saved" in window.status.text()
+    assert saved(config_path).vocabulary.terms == ["NumPy"]
+    bad = tab.terms.item(1, 0)  # the row says what is wrong with it
+    assert bad.foreground().color().name() == PROBLEM_COLOUR and "letter or digit" in bad.toolTip()
+    assert tab.term_note.text() == "Not a term: “🚀” (a term needs a letter or digit). Fix or remove it."
+    assert not tab.terms.item(0, 0).toolTip()
+    tab.add_term("Polars")
+    qtbot.waitUntil(lambda: saved(config_path).vocabulary.terms == ["NumPy", "Polars"], timeout=5000)
+    assert window._dirty == {"vocabulary"}  # the bad term is kept in the table, to be fixed
+    tab.terms.item(1, 0).setText("PyPI")
+    commit(qtbot, window)
+    assert saved(config_path).vocabulary.terms == ["NumPy", "PyPI", "Polars"]
+    assert tab.term_note.text() == "" and not tab.terms.item(1, 0).toolTip()
+    assert tab.terms.item(1, 0).foreground().color().name() != PROBLEM_COLOUR
+
+
+def test_a_term_that_cannot_be_one_in_a_file_edited_by_hand_is_kept_and_shown(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings
+) -> None:
+    # The file still loads with one; the tab marks it, and keeps no other edit from being saved.
+    config_path.parent.mkdir(parents=True, exist_ok=True)
+    config_path.write_text('[vocabulary]\nterms = ["NumPy", "..."]\n', encoding="utf-8")
+    window = open_window(qtbot, config_path)
+    tab = window.pages["vocabulary"]
+    assert "“...” (a term needs a letter or digit)" in tab.term_note.text()
+    tab.add_term("Polars")
+    commit(qtbot, window)
+    assert saved(config_path).vocabulary.terms == ["NumPy", "...", "Polars"]
 
 
 def test_vocabulary_tab_says_when_the_prompt_cannot_hold_every_term(  # type: ignore[no-untyped-def]

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemDelegate,
     QCheckBox,
@@ -27,8 +28,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.config import Rule, Settings, check_terms
-from app.errors import HoldtypeError
+from app.config import Rule, Settings, check_terms, clean_term, term_problem
+from app.errors import ConfigError, HoldtypeError
 from app.text.termfile import read_vocabulary_file, write_vocabulary_file
 from app.ui.settings.base import SettingsTab, TabContext, on_delete_key, secondary_text_color, section
 from app.ui.settings.widgets import PROBLEM_COLOUR, ProblemLabel, as_html, keep_room, with_line
@@ -78,7 +79,7 @@ class VocabularyTab(SettingsTab):
         self.terms.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.terms.verticalHeader().setVisible(False)
         self.terms.verticalHeader().setDefaultSectionSize(24)
-        self.terms.itemChanged.connect(self.changed)
+        self.terms.itemChanged.connect(self._term_edited)
         self.new_term = QLineEdit()
         self.new_term.setObjectName("new-term")
         self.new_term.setAccessibleName("New term")
@@ -134,14 +135,18 @@ class VocabularyTab(SettingsTab):
         self.prompt_note.setVisible(False)
         terms_layout = QVBoxLayout(terms_box)
         terms_layout.addWidget(self.terms)
-        self.term_note = ProblemLabel()  # a term typed that is listed already (not an error)
-        self.new_term.textEdited.connect(lambda _: self.term_note.setText(""))  # (said of the last one)
+        # A term typed that is listed already (grey: not an error); one refused, or a term in
+        # the table that cannot be one (in red).
+        self.term_note = ProblemLabel()
+        self._term_problem = False  # the note says what is wrong (in red)
+        self.new_term.textEdited.connect(lambda _: self._check_terms(anew=True))  # (said of the last one)
         self.term_note.setObjectName("term-note")
-        self.term_note.setStyleSheet(f"color: {secondary_text_color(self.term_note)};")
+        self._say_term("")
         terms_layout.addLayout(with_line(row, self.term_note))
         terms_layout.addLayout(opts)
         terms_layout.addWidget(self.prompt_note)
         self.edited.connect(self._update_prompt_note)
+        self.edited.connect(self._check_terms)
 
         rules_box = QGroupBox("Replacement rules (whole words, after the vocabulary)")
         self.rules = QTableWidget(0, len(RULE_COLUMNS))
@@ -209,9 +214,16 @@ class VocabularyTab(SettingsTab):
     def add_term(self, text: str | None = None) -> None:
         """Add a term (from the entry field when ``text`` is not given). A term already in the
         list is selected instead; one that differs only in case is a new term (``LLM`` the
-        acronym, ``llm`` the tool), as with ``holdtype vocab add``."""
-        term = " ".join((text if isinstance(text, str) else self.new_term.text()).split())
+        acronym, ``llm`` the tool), as with ``holdtype vocab add``. One that cannot be a term
+        ("🚀", "# tools") is refused with the reason `vocab add` gives, and stays in the field:
+        taken into the list, it kept every term added after it from being saved."""
+        term = clean_term(text if isinstance(text, str) else self.new_term.text())
         if not term:
+            return
+        try:
+            check_terms([term])
+        except ConfigError as exc:
+            self._say_term(f"Not added: {exc}", problem=True)
             return
         rows = [
             r
@@ -221,15 +233,15 @@ class VocabularyTab(SettingsTab):
         self.new_term.clear()
         if rows:  # nothing changes: no edit, and no "Saved"
             self.terms.selectRow(rows[0])
-            self.term_note.setText(f"“{term}” is already in the list.")
+            self._say_term(f"“{term}” is already in the list.")
             return
-        self.term_note.setText("")
+        self._say_term("")
         twins = self._case_twins(term)
         with self._one_edit():
             self._append_term(term)
         self._say_if_ordinary(term)
         if twins:  # (as `holdtype vocab add` says)
-            self.term_note.setText(
+            self._say_term(
                 f"“{term}” differs from “{twins[0]}” only in case: both are kept, and a transcript "
                 "gets the casing closest to what Whisper wrote. If it was a slip, remove it."
             )
@@ -253,10 +265,46 @@ class VocabularyTab(SettingsTab):
         word = ordinary_words([term], terms).get(term)
         if word is not None:
             said = "an English word" if word == term.lower() else f"said as English (“{word}”)"
-            self.term_note.setText(
+            self._say_term(
                 f"“{term}” is also {said}: a dictated “{word}” will be written “{term}”. "
                 f"To keep the word where Whisper writes it in lower case, add “{word}” too."
             )
+
+    def _say_term(self, text: str, problem: bool = False) -> None:
+        """Say ``text`` under the terms: what is wrong in red (``problem``), a note in grey."""
+        colour = PROBLEM_COLOUR if problem else secondary_text_color(self.term_note)
+        self.term_note.setStyleSheet(f"color: {colour};")
+        self.term_note.setText(text)
+        self._term_problem = problem and bool(text)
+
+    def _term_edited(self, item: QTableWidgetItem) -> None:
+        if not self._loading:
+            self.changed()  # (and the terms are checked: :meth:`_check_terms`)
+
+    def _check_terms(self, anew: bool = False) -> None:
+        """Mark each term in the table that cannot be one (a cell typed over with "🚀"): in red,
+        why in its tooltip, and said under the table; one typed in is not saved (the others
+        are) until it is fixed or removed. What the line said of something else goes when
+        ``anew`` (a term being typed) or once it said what was wrong."""
+        problems = []
+        with self.quietly():  # (marking a cell is no edit)
+            for row in range(self.terms.rowCount()):
+                item = self.terms.item(row, 0)
+                if item is None:
+                    continue
+                term = clean_term(item.text())
+                problem = term_problem(term) if term else None
+                tip = f"Not a term: {problem}" if problem else ""
+                if item.toolTip() != tip:  # (each cell set again repainted the table)
+                    item.setData(Qt.ItemDataRole.ForegroundRole, QColor(PROBLEM_COLOUR) if problem else None)
+                    item.setToolTip(tip)
+                if problem:
+                    problems.append(f"“{term}” ({problem})")
+        if problems:
+            more = f" and {len(problems) - 3} more" if len(problems) > 3 else ""
+            self._say_term(f"Not a term: {'; '.join(problems[:3])}{more}. Fix or remove it.", problem=True)
+        elif anew or self._term_problem:
+            self._say_term("")
 
     def _append_term(self, term: str) -> None:
         """Append ``term`` to the table (reported by the caller: setting the cell is no edit)."""
@@ -514,20 +562,34 @@ class VocabularyTab(SettingsTab):
         self.autocorrect.setChecked(settings.vocabulary.autocorrect)
         self.bias.setCurrentIndex(max(0, self.bias.findData(settings.vocabulary.bias)))
         self._update_prompt_note()
+        self._check_terms()
         self._check_rules()  # a new rule not in use yet is gone with the refill, and its note
 
     def apply(self, settings: Settings) -> Settings:
-        """Return the settings with this tab's values; a term that cannot be one ("...", a
-        control character) raises ConfigError naming it, and the window says "Not saved"."""
-        settings = self.apply_saveable(settings) or settings
-        return settings.model_copy(update={"rules": self.rule_list()})
+        """Return the settings with this tab's values. A term that cannot be one ("...", a
+        control character), typed into a cell, raises ConfigError naming it, and the window
+        says "Not saved" (one ``settings`` hold already, from a file edited by hand, is kept as
+        it is: the file still loads); so does a rule that cannot run (ValueError)."""
+        terms = self.term_list()
+        saved = set(settings.vocabulary.terms)
+        check_terms([term for term in terms if clean_term(term) not in saved])
+        return self._with_terms(settings, terms).model_copy(update={"rules": self.rule_list()})
 
     def apply_saveable(self, settings: Settings) -> Settings:
-        """The terms and their choices (a term that cannot be one raises ConfigError), alone:
-        what is saved when a rule cannot run (one bad regex kept a term just added from being
-        saved, and Quit lost it); the saved rules stay until it is fixed."""
-        terms = self.term_list()
-        check_terms(terms)
+        """What :meth:`apply` refused saved without it: the terms but those that cannot be
+        (one typed over a cell with "🚀" kept every term from being saved, and Quit lost them),
+        their choices, and the rules unless one cannot run (one bad regex kept a term just
+        added from being saved); the rest is saved once it is fixed."""
+        saved = set(settings.vocabulary.terms)
+        terms = [t for t in self.term_list() if (c := clean_term(t)) in saved or not term_problem(c)]
+        settings = self._with_terms(settings, terms)
+        try:
+            return settings.model_copy(update={"rules": self.rule_list()})
+        except ValueError:
+            return settings
+
+    def _with_terms(self, settings: Settings, terms: list[str]) -> Settings:
+        """``settings`` with ``terms`` and the tab's choices of how they are used."""
         return section(
             settings,
             "vocabulary",

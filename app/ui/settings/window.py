@@ -215,7 +215,7 @@ class SettingsWindow(QWidget):
         before = settings
         ready: list[SettingsTab] = []
         refused: list[str] = []
-        partly = False  # a refused tab's parts that can be saved were put on the settings
+        partly: list[SettingsTab] = []  # refused tabs whose saveable parts are on the settings
         for page in dirty:
             try:
                 # The settings may have changed since the page was filled (`holdtype vocab add`
@@ -227,7 +227,8 @@ class SettingsWindow(QWidget):
                 why = describe_error(exc)
                 kept = self._saveable(page, shown, settings)
                 if kept is not None:
-                    settings, partly = kept, True
+                    settings = kept
+                    partly.append(page)
                     why += "; the rest of the tab is saved"
                 refused.append(f"Not saved ({tab_name(page)} tab): {why}")
             else:
@@ -238,6 +239,11 @@ class SettingsWindow(QWidget):
             if not self.ctx.live.commit(settings):
                 self._dirty |= pending  # not saved (a full disk): kept, for the next try or the close
                 return False
+            for page in partly:
+                # What the tab saved is its starting point now: a term taken out of the file
+                # with that save (typed over with "🚀"), typed in again once it is fixed, was
+                # read as removed by someone else meanwhile, and was lost.
+                page.shown = self.ctx.live.settings
         problems = []
         for page in ready:
             try:
