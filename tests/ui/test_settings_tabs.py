@@ -466,6 +466,27 @@ def test_model_tab(qtbot, config_path: Path, write_settings) -> None:  # type: i
     assert saved(config_path).model.language == "en" and not tab.language_note.text()
 
 
+def test_a_field_tabbed_through_says_nothing_of_a_save(qtbot, config_path: Path, write_settings) -> None:  # type: ignore[no-untyped-def]
+    # From a review: tabbing through Spoken language said "Saved — changes are in effect.",
+    # and nothing was written.
+    write_settings(Settings())
+    window = open_window(qtbot, config_path)
+    shown_on(qtbot, window, "model")
+    tab = window.pages["model"]
+    line = tab.language.lineEdit()
+    line.setFocus()
+    qtbot.waitUntil(line.hasFocus, timeout=5000)
+    written = config_path.read_bytes()
+    with qtbot.waitSignal(tab.edited, timeout=5000):  # a field left counts as an edit...
+        qtbot.keyClick(line, Qt.Key.Key_Tab)
+    qtbot.waitUntil(lambda: not window._dirty and not window._timer.isActive(), timeout=5000)
+    assert window.status.text() == ""  # ...that changed nothing
+    assert config_path.read_bytes() == written
+    tab.language.setCurrentIndex(tab.language.findData("fr"))  # a real change is said
+    commit(qtbot, window)
+    assert saved(config_path).model.language == "fr"
+
+
 def test_model_tab_uses_a_model_folder(qtbot, config_path: Path, write_settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """A CTranslate2 folder of the user's (here: a real copy of the embedded model) can be used;
     a folder without a model is refused with the reason, and nothing changes."""
@@ -713,8 +734,9 @@ def test_a_rule_edit_that_cannot_run_is_kept_when_another_tab_saves(  # type: ig
     assert "invalid regular expression" in window.status.text()
     assert tab.rules.item(0, 2).checkState() == Qt.CheckState.Checked  # the edit is kept
     assert "invalid regular expression" in tab.rule_problem.text()
-    tab.rules.item(0, 2).setCheckState(Qt.CheckState.Unchecked)  # undone by the user: saved
-    commit(qtbot, window)
+    tab.rules.item(0, 2).setCheckState(Qt.CheckState.Unchecked)  # undone by the user
+    qtbot.waitUntil(lambda: not window._dirty, timeout=5000)
+    assert window.status.text() == ""  # nothing left to save: "Not saved" goes, no "Saved" comes
     assert [(r.find, r.regex) for r in saved(config_path).rules] == [("([unclosed", False)]
     assert saved(config_path).audio.sounds == general.sounds.isChecked()  # the other edit too
 

@@ -259,6 +259,14 @@ class SettingsWindow(QWidget):
         if problems:
             self._show_problem("Saved, but: " + " ".join(problems))
             return True
+        if settings == before:
+            # Nothing to save (a field tabbed through: "Saved" was said all the same). What
+            # was said of an edit since taken back goes; what was said of the last save (the
+            # model it loads, what the engine could not apply) or of a file that cannot be
+            # read stays said.
+            if not self.status.text().startswith(("Saved", NOT_APPLIED)):
+                self.status.setText("")
+            return True
         self._say_saved()
         if self.ctx.live.settings != before:  # what the engine makes of them is said when it answers
             self.following.start()
