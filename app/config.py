@@ -273,10 +273,13 @@ class LLMSettings(_Section):
     @field_validator("model")
     @classmethod
     def _a_model_not_a_key(cls, value: str | None) -> str | None:
-        if value is not None and holds_api_key(value):
+        if value is None:
+            return None
+        value = clean_model_id(value)
+        if holds_api_key(value):
             # Pasted into the model box or `config set llm.model`, it would be saved in plain text.
             raise ValueError(KEY_NOT_HERE)
-        return value
+        return value or None
 
     timeout_s: float = Field(
         10.0, gt=0.0, le=600.0, description="Seconds a mode may take, its retries included"
@@ -285,6 +288,17 @@ class LLMSettings(_Section):
     cache_enabled: bool = True
     cache_size_mb: int = Field(256, ge=1, le=100_000)
     cache_ttl_days: float | None = Field(None, gt=0.0, allow_inf_nan=False)
+
+
+def clean_model_id(model_id: str) -> str:
+    r"""``model_id`` without the invisible format characters (Unicode category Cf: a zero-width
+    space, a soft hyphen, a byte-order mark) and the whitespace around it that a name copied
+    from a web page brings along: llm offers no model by that name, though it reads as one.
+
+    >>> clean_model_id(" gpt-4o\u200b-mini\ufeff\n")
+    'gpt-4o-mini'
+    """
+    return "".join(c for c in model_id if unicodedata.category(c) != "Cf").strip()
 
 
 KEYS_GO_TO_LLM = (

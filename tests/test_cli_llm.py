@@ -53,6 +53,20 @@ def test_modes_list_says_which_model_a_mode_without_one_runs_on() -> None:
     assert "holdtype-local" in clean, listed.stdout
 
 
+def test_a_model_id_pasted_with_an_invisible_character_is_saved_without_it() -> None:
+    # From a review: pasted with a zero-width space, the id was saved as it was, and llm then
+    # offered no model by that name, though it read as one.
+    from app.config import Settings, load_settings
+
+    done = holdtype("config", "set", "llm.model", " gpt-4o-mini\u200b\ufeff")
+    assert done.returncode == 0, done.stderr
+    assert "knows no model" not in done.stderr, done.stderr  # (llm offers gpt-4o-mini)
+    assert load_settings().settings.llm.model == "gpt-4o-mini"
+    # A settings file edited by hand is read so too.
+    assert Settings.model_validate({"llm": {"model": "gpt-4o\u00ad-mini "}}).llm.model == "gpt-4o-mini"
+    assert Settings.model_validate({"llm": {"model": "\u200b "}}).llm.model is None
+
+
 def test_a_warning_of_a_part_is_a_warning_line_like_the_commands_own() -> None:
     # `modes test other` with a broken file beside it printed "2026-... WARNING app.llm.modes:
     # mode file ... (skipped)", where `modes list` says "warning: ...".

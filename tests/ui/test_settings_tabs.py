@@ -2841,3 +2841,9 @@ def test_a_default_model_llm_does_not_offer_is_said(qtbot, config_path: Path, wr
     assert "#c62828" not in tab.models_note.styleSheet()
     tab.model.setEditText("")  # none: no model runs, nothing to say
     assert "models reachable" in tab.models_note.text()
+    # From a review: pasted with a zero-width space, a name that reads right was "not a model
+    # llm offers", and was saved with it.
+    tab.model.setEditText(" gpt-4o-mini\u200b")
+    assert "models reachable" in tab.models_note.text()
+    commit(qtbot, window)
+    assert saved(config_path).llm.model == "gpt-4o-mini"

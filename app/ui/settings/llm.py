@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from app.config import LLMSettings, Settings
+from app.config import LLMSettings, Settings, clean_model_id
 from app.errors import HoldtypeError
 from app.llm.keys import set_key_hint
 from app.llm.plugins import install_hint
@@ -213,7 +213,7 @@ class LLMTab(SettingsTab):
     def _say_if_unknown(self, text: str) -> None:
         """Say when the model typed is none llm offers (a typo, a plugin not installed): it
         was saved without a word, and only a dictation's notice told."""
-        name = text.strip()
+        name = clean_model_id(text)  # (as it is saved)
         if self._reachable is None:
             return
         if name and name not in self._reachable:
@@ -300,7 +300,8 @@ class LLMTab(SettingsTab):
         return section(
             settings,
             "llm",
-            model=self.model.currentText().strip() or None,
+            # (a zero-width space pasted along: "not a model llm offers", of a name that looked right)
+            model=clean_model_id(self.model.currentText()) or None,
             timeout_s=self.timeout.value(),
             retries=self.retries.value(),
             cache_enabled=self.cache_enabled.isChecked(),
