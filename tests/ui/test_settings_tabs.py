@@ -107,6 +107,39 @@ def test_values_a_spin_box_shows_are_saved_as_they_were(  # type: ignore[no-unty
     assert window.pages["llm"].timeout.text() == "0.25 s"
 
 
+def test_values_the_settings_take_and_the_boxes_cannot_show_are_saved_as_they_were(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings
+) -> None:
+    # From a review: set with `holdtype config set`, a retention of 100,000 days and a 0.0004 s
+    # LLM time limit were saved as 36,500 and 0.001 as soon as another setting of their tab
+    # changed (the boxes' limits and decimals, not the settings').
+    s = Settings()
+    s.history.retention_days, s.llm.timeout_s = 100_000, 0.0004
+    s.hotkey.min_hold_s, s.audio.pre_roll_s = 0.0004, 0.1234
+    write_settings(s)
+    window = open_window(qtbot, config_path)
+    history = window.pages["history"]
+    assert history.retention.value() == 100_000  # shown as it is, too
+    history.enabled.setChecked(False)
+    window.pages["llm"].retries.setValue(3)
+    window.pages["general"].sounds.setChecked(not s.audio.sounds)
+    window.pages["audio"].keep_audio.setChecked(True)
+    commit(qtbot, window)
+    got = saved(config_path)
+    assert not got.history.enabled and got.llm.retries == 3 and got.audio.keep_audio  # (the edits)
+    assert (got.history.retention_days, got.llm.timeout_s) == (100_000, 0.0004)
+    assert (got.hotkey.min_hold_s, got.audio.pre_roll_s) == (0.0004, 0.1234)
+    window.pages["llm"].timeout.setValue(2.5)  # a value the user sets is taken as shown
+    commit(qtbot, window)
+    assert saved(config_path).llm.timeout_s == 2.5
+    s.history.retention_days = 10**12  # more than a box of days holds
+    write_settings(s)
+    window = open_window(qtbot, config_path)
+    window.pages["history"].enabled.setChecked(False)
+    commit(qtbot, window)
+    assert saved(config_path).history.retention_days == 10**12
+
+
 def test_the_window_fits_a_short_screen_and_its_pages_scroll(qtbot, config_path: Path) -> None:  # type: ignore[no-untyped-def]
     """The Modes page needed ~650 px, the window could not be made shorter, and on a laptop at
     150 % (720 px of screen) its lower buttons sat below the screen's edge.

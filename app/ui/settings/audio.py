@@ -460,7 +460,7 @@ class AudioTab(SettingsTab):
         if self._wanted and self.device.findData(self._wanted) < 0:
             self.device.addItem(self._wanted, self._wanted)
         self.device.setCurrentIndex(max(0, self.device.findData(self._wanted)) if self._wanted else 0)
-        self.pre_roll.setValue(settings.audio.pre_roll_s)
+        self.pre_roll.show_seconds(settings.audio.pre_roll_s)
         self.keep_audio.setChecked(settings.audio.keep_audio)
 
     def apply(self, settings: Settings) -> Settings:
@@ -469,6 +469,6 @@ class AudioTab(SettingsTab):
             settings,
             "audio",
             device=self.device.currentData(),
-            pre_roll_s=round(self.pre_roll.value(), 3),
+            pre_roll_s=self.pre_roll.seconds(),
             keep_audio=self.keep_audio.isChecked(),
         )

@@ -206,7 +206,7 @@ class GeneralTab(SettingsTab):
         self.hotkey.set_binding(settings.hotkey.key)
         (self.hold if settings.hotkey.mode == "hold" else self.toggle).setChecked(True)
         self._show_mode_note()
-        self.min_hold.setValue(settings.hotkey.min_hold_s)
+        self.min_hold.show_seconds(settings.hotkey.min_hold_s)
         self.start_at_login.setChecked(start_at_login_shown(settings.ui.start_at_login))
         self.sounds.setChecked(settings.audio.sounds)
         self.overlay.setChecked(settings.ui.overlay)
@@ -222,7 +222,7 @@ class GeneralTab(SettingsTab):
             "hotkey",
             key=self.hotkey.binding() or settings.hotkey.key,
             mode="hold" if self.hold.isChecked() else "toggle",
-            min_hold_s=round(self.min_hold.value(), 3),
+            min_hold_s=self.min_hold.seconds(),
         )
         settings = section(settings, "audio", sounds=self.sounds.isChecked())
         settings = section(

@@ -102,9 +102,11 @@ class RetentionBox(QSpinBox):
     focus: a page scrolled past it deleted history; typed digits count once the typing ends."""
 
     def __init__(self) -> None:
-        """A box of 0 ("forever") to 36,500 days."""
+        """A box of 0 ("forever") to as many days as a spin box holds: the settings set no
+        limit, and 100,000 days set with `holdtype config set` became the box's 36,500 when
+        another setting of the tab changed."""
         super().__init__()
-        self.setRange(0, 36_500)
+        self.setRange(0, 2**31 - 1)
         self.setSpecialValueText("forever")
         self.setSuffix(" days")
         self.setKeyboardTracking(False)
@@ -581,8 +583,9 @@ class HistoryTab(SettingsTab):
         self.enabled.setChecked(settings.history.enabled)
         self.retention.setEnabled(settings.history.enabled)
         self.retention_preset.setEnabled(settings.history.enabled)
-        self.retention.setValue(settings.history.retention_days or 0)
         self._kept_days = settings.history.retention_days or 0
+        # (more days than the box holds raised OverflowError, and the tab was not built)
+        self.retention.setValue(min(self._kept_days, self.retention.maximum()))
         self._show_preset(anew=True)
 
     def _show_preset(self, anew: bool = False) -> None:
@@ -680,5 +683,7 @@ class HistoryTab(SettingsTab):
             settings,
             "history",
             enabled=self.enabled.isChecked(),
-            retention_days=self.retention.value() or None,
+            # The retention in force, not the box: one being asked about is not agreed to yet,
+            # and one more days than the box holds is kept as it is.
+            retention_days=self._kept_days or None,
         )

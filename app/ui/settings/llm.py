@@ -290,7 +290,7 @@ class LLMTab(SettingsTab):
     def fill(self, settings: Settings) -> None:
         """Show the settings."""
         self.model.setEditText(settings.llm.model or "")
-        self.timeout.setValue(settings.llm.timeout_s)
+        self.timeout.show_seconds(settings.llm.timeout_s)
         self.retries.setValue(settings.llm.retries)
         self.cache_enabled.setChecked(settings.llm.cache_enabled)
         self.cache_size.setValue(settings.llm.cache_size_mb)
@@ -302,7 +302,7 @@ class LLMTab(SettingsTab):
             "llm",
             # (a zero-width space pasted along: "not a model llm offers", of a name that looked right)
             model=clean_model_id(self.model.currentText()) or None,
-            timeout_s=self.timeout.value(),
+            timeout_s=self.timeout.seconds(),
             retries=self.retries.value(),
             cache_enabled=self.cache_enabled.isChecked(),
             cache_size_mb=self.cache_size.value(),

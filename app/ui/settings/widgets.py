@@ -458,6 +458,11 @@ class SecondsBox(QDoubleSpinBox):
     value out of range can be typed, and is refused when the edit ends: the box keeps its value
     and :attr:`problem` (a line to put under the box) says why; the keystroke was dropped
     without a word.
+
+    Filled with :meth:`show_seconds` and read with :meth:`seconds`, a value the box cannot hold
+    (0.0004 s set with `holdtype config set`: more decimals, or below its least) is read back
+    as it was until the user changes it: a change to another setting of the tab saved it as the
+    box showed it.
     """
 
     def __init__(self, minimum: float, maximum: float, step: float = 0.1) -> None:
@@ -469,7 +474,20 @@ class SecondsBox(QDoubleSpinBox):
         self.setSuffix(" s")
         self.problem = ProblemLabel()
         self._kept: float | None = None  # the value kept when one out of range was refused
+        self._filled: tuple[float, float] | None = None  # (the value filled in, as shown)
         self.valueChanged.connect(self._taken)
+
+    def show_seconds(self, seconds: float) -> None:
+        """Show ``seconds`` (as near as the box can), and keep it as it is for :meth:`seconds`."""
+        self.setValue(seconds)
+        self._filled = (seconds, self.value())
+
+    def seconds(self) -> float:
+        """The seconds shown, to the millisecond; those :meth:`show_seconds` filled in, exactly,
+        while the box still shows them."""
+        if self._filled is not None and self.value() == self._filled[1]:
+            return self._filled[0]
+        return round(self.value(), self.decimals())
 
     def textFromValue(self, value: float) -> str:  # Qt override
         """The value in the user's locale, trailing zeros dropped."""
