@@ -424,7 +424,7 @@ class SettingsWindow(QWidget):
     def closeEvent(self, event: QCloseEvent) -> None:
         """Closing the window commits pending edits (the app keeps running in the tray); a tab
         with work not saved (a mode being written) asks first, on show."""
-        self.end_editing()  # (saved all the same once hidden, but after this commit: unasked)
+        self.end_editing()  # (a cell wrote its text as the window hid: after this commit, unasked)
         for key, page in self.pages.items():
             if not page.close_requested(self.close):
                 event.ignore()
