@@ -180,6 +180,10 @@ class Engine:
         # with _cancelled): Esc then said "nothing will be inserted", and the text went in.
         self._past_cancel: int | None = None
         self._cancel_lock = threading.Lock()
+        # The last load failure said, and of which transcriber (transcription worker): each
+        # dictation tries the load again, and its failed result says why; the same error was
+        # said again with each of them. (A model the settings chose anew is told of anew.)
+        self._load_failure_said: tuple[object, str] | None = None
 
     # --- public API ------------------------------------------------------------------------------
     @property
@@ -959,7 +963,8 @@ class Engine:
                 log.exception("worker job failed")
 
     def _load_model(self) -> str | None:
-        """Load the model (transcription worker); the reason when it cannot be loaded."""
+        """Load the model (transcription worker); the reason when it cannot be loaded, said
+        once (not again at each dictation's try, whose failed result says it)."""
         transcriber = self._transcriber
         try:
             if isinstance(transcriber, WhisperTranscriber):
@@ -967,9 +972,16 @@ class Engine:
                     transcriber.load()
                 except ModelMissing as exc:
                     transcriber = self._embedded_instead(transcriber, exc)
-        except HoldtypeError as exc:
-            self._publish(ev.ErrorRaised(str(exc), "model"))
-            return str(exc)
+        except Exception as exc:  # any: one not foreseen left every dictation stuck, unsaid
+            if not isinstance(exc, HoldtypeError):
+                log.exception("the model could not be loaded")
+            problem = str(exc) or type(exc).__name__
+            said = self._load_failure_said
+            if said is None or said[0] is not transcriber or said[1] != problem:
+                self._load_failure_said = (transcriber, problem)
+                self._publish(ev.ErrorRaised(problem, "model"))
+            return problem
+        self._load_failure_said = None
         self._ready.set()
         _release_freed_memory()
         if isinstance(transcriber, WhisperTranscriber) and not self._stopping.is_set():
@@ -1058,10 +1070,10 @@ class Engine:
     def _finish(self, utt: msg.Utterance) -> None:
         """Decode what is left and hand the text to the output worker (transcription worker)."""
         audio = utt.audio if utt.audio is not None else np.zeros(0, np.float32)
-        # Jobs on this worker run in turn: a model that failed to load (or a new one queued
-        # behind this job) will not load while this job waits, so it tries here itself.
-        problem = None if self._ready.is_set() else self._load_model()
         try:
+            # Jobs on this worker run in turn: a model that failed to load (or a new one queued
+            # behind this job) will not load while this job waits, so it tries here itself.
+            problem = None if self._ready.is_set() else self._load_model()
             if problem is not None:
                 raise HoldtypeError(f"the model is not loaded ({problem})")
             if utt.streaming is not None:
@@ -1076,8 +1088,12 @@ class Engine:
             raw = ""
             utt.error = f"transcription failed: {exc}"
         assert self._pipeline is not None
-        # Near misses of the user's terms that the audio confirms (needs the model: done here).
-        heard = self._pipeline.confirm(self._transcriber, audio, raw) if raw else ""
+        try:
+            # Near misses of the user's terms that the audio confirms (needs the model: done here).
+            heard = self._pipeline.confirm(self._transcriber, audio, raw) if raw else ""
+        except Exception:  # the words as heard: whatever goes wrong, the output job is queued
+            log.exception("confirming the vocabulary's near misses failed")
+            heard = raw
         text_ready = time.time()
         release_ms = (time.monotonic() - (utt.key_up_mono or time.monotonic())) * 1000
         self._output_jobs.put(lambda: self._output(utt, raw, heard, text_ready, release_ms))

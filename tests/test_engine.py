@@ -589,6 +589,79 @@ def test_a_model_that_cannot_load_fails_the_dictation_and_the_next_model_loads(x
         eng.shutdown()
 
 
+def _damaged_tokenizer_download(name: str) -> None:
+    """Model ``name`` downloaded, then its tokenizer.json cut short (a disk error, a copy
+    stopped midway): the embedded tiny.en's real files in its folder, one of them damaged."""
+    from app.transcribe.models import downloaded_path, embedded_model_path
+
+    folder = downloaded_path(name)
+    shutil.copytree(embedded_model_path(), folder)
+    (folder / "tokenizer.json").write_text('{"version": "1.0", "model": {"vocab')
+
+
+def _two_failed_dictations(eng: Engine, seen: Recorder, pulse, speak) -> list[ev.UtteranceResult]:  # type: ignore[no-untyped-def]
+    """Start ``eng``, dictate twice into the microphone; the two results, once the engine is
+    idle again, each checked to be a failed entry in history with its whole recording."""
+    eng.start()
+    speech = speak("The meeting moved to Thursday.", speed=150)
+    for n in (1, 2):
+        eng.begin()
+        wait_for(lambda: eng.state == ev.State.RECORDING, timeout=10, what="recording")
+        pulse.play(speech)
+        eng.end()
+        wait_for(lambda: seen.of(ev.UtteranceResult)[n - 1 :], timeout=60, what=f"result {n}")  # noqa: B023
+    wait_for(lambda: eng.state == ev.State.IDLE, timeout=30, what="the engine idle again")
+    results = seen.of(ev.UtteranceResult)
+    for result in results:
+        assert result.outcome == ev.Outcome.FAILED and result.text == "", result
+        assert eng.history.get(result.history_id).outcome == ev.Outcome.FAILED
+        assert _kept_seconds(result) == pytest.approx(result.audio_seconds, abs=0.01)  # the words kept
+    assert not list(get_paths().spool_dir.glob("*.wav"))  # (their spool files closed)
+    return results
+
+
+def test_a_damaged_tokenizer_fails_each_dictation_into_history_and_is_said_once(pulse, speak):
+    """From a review: the tokenizer's parser raises a bare Exception, which went past every
+    handler: each dictation vanished (not pasted, not in history, nothing said) and the state
+    stayed "transcribing" for the rest of the session."""
+    _damaged_tokenizer_download("base.en")
+    settings = Settings()
+    settings.model.name = "base.en"
+    eng = Engine(settings, enable_hotkeys=False, enable_audio=True)
+    seen = Recorder()
+    eng.subscribe(seen)
+    try:
+        results = _two_failed_dictations(eng, seen, pulse, speak)
+    finally:
+        eng.shutdown()
+    (said,) = [e.message for e in seen.of(ev.ErrorRaised) if e.source == "model"]  # at the start, once
+    assert "tokenizer.json is damaged" in said, said
+    assert "run: holdtype models remove base.en && holdtype models download base.en" in said, said
+    assert all("tokenizer.json is damaged" in (r.error or "") for r in results), results
+
+
+class _LoadFailsUnforeseen(WhisperTranscriber):
+    """FAKE: a load that raises what no handler foresaw (a bug in a library). The real damaged
+    files all become a ModelError now (see the test above); this one stands for the rest."""
+
+    def load(self) -> None:
+        raise KeyError("vocab")
+
+
+def test_an_unforeseen_load_failure_fails_each_dictation_into_history_and_is_said_once(pulse, speak):
+    eng = Engine(
+        Settings(), enable_hotkeys=False, enable_audio=True, transcriber=_LoadFailsUnforeseen(ModelSettings())
+    )
+    seen = Recorder()
+    eng.subscribe(seen)
+    try:
+        results = _two_failed_dictations(eng, seen, pulse, speak)
+    finally:
+        eng.shutdown()
+    assert [e.message for e in seen.of(ev.ErrorRaised) if e.source == "model"] == ["'vocab'"]
+    assert all("'vocab'" in (r.error or "") for r in results), results
+
+
 class _LoadsOnCue(WhisperTranscriber):
     """FAKE timing (named as such): the real model's load waits for the test's cue first, since
     a quit that lands in the ~0.3 s the embedded model takes to load cannot be made on cue."""

@@ -200,6 +200,18 @@ def test_a_model_folder_without_its_tokenizer_is_refused(tmp_path: Path) -> None
         models.resolve(str(folder))
 
 
+def test_a_model_folder_with_a_damaged_tokenizer_says_which_file_and_the_fix(tmp_path: Path) -> None:
+    # The tokenizer's parser raises a bare Exception naming no file: it went past every
+    # handler of a load failure (from a review: each dictation then vanished).
+    from app.transcribe.whisper import WhisperTranscriber
+
+    folder = tmp_path / "cut-short"
+    shutil.copytree(models.embedded_model_path(), folder)
+    (folder / "tokenizer.json").write_text('{"version": "1.0", "truncated')
+    with pytest.raises(ModelError, match=r"its tokenizer\.json is damaged \(.+\); copy it again from"):
+        WhisperTranscriber(ModelSettings(name=str(folder))).load()
+
+
 class _CutShort(http.server.BaseHTTPRequestHandler):
     """A real HTTP server whose connection closes halfway through every file it promises."""
 

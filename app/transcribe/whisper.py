@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import numpy as np
@@ -412,6 +413,21 @@ def is_cuda_failure(exc: BaseException) -> bool:
     return isinstance(exc, RuntimeError) and any(word in text for word in _CUDA_WORDS)
 
 
+def _damaged_tokenizer(folder: Path) -> str | None:
+    """Why the tokenizer.json of the model in ``folder`` cannot be read, or None (it reads,
+    or there is none). Asked only once a load failed: the parser's own error names no file."""
+    import tokenizers
+
+    file = folder / "tokenizer.json"
+    if not file.is_file():
+        return None
+    try:
+        tokenizers.Tokenizer.from_file(str(file))
+    except Exception as exc:  # (the parser's errors are bare Exceptions)
+        return str(exc).rstrip(".")
+    return None
+
+
 class WhisperTranscriber:
     """faster-whisper behind the :class:`Transcriber` interface; loads the model once."""
 
@@ -482,24 +498,36 @@ class WhisperTranscriber:
                 cpu_threads=threads,
                 num_workers=workers,
             )
-        except (RuntimeError, ValueError, OSError) as exc:
-            fix = ""
-            if "compute type" in str(exc) and self.settings.compute_type != "auto":
-                # float16 on a CPU, int8_float16 without a GPU: "auto" picks what this
-                # device runs (see choose_device).
-                fix = "; run: holdtype config set model.compute_type auto"
-            elif self.settings.name in models.REGISTRY and self.settings.name != models.EMBEDDED:
-                # A download damaged since (a disk error, a file edited by hand): fetch it anew.
-                name = self.settings.name
-                fix = f"; run: holdtype models remove {name} && holdtype models download {name}"
-            reason = str(exc).rstrip(".")
-            raise ModelError(f"cannot load model '{self.settings.name}': {reason}{fix}") from exc
+        except Exception as exc:  # (a damaged tokenizer.json raises a bare Exception)
+            raise self._load_error(path, exc) from exc
         self.device, self.compute_type = device, compute
         self._workers = workers
         if self.settings.speech_gate:
             vad.warm_up()
         self.load_ms = (time.perf_counter() - started) * 1000
         log.info("loaded %s on %s/%s in %.0f ms", self.settings.name, device, compute, self.load_ms)
+
+    def _load_error(self, path: Path, exc: Exception) -> ModelError:
+        """What the user is told of ``exc``, raised as the model in ``path`` was loaded, with
+        the fix. Not only CTranslate2's errors: the tokenizer's parser raises a bare
+        ``Exception``, which went past the engine's handlers, and every dictation after it
+        vanished without a word."""
+        reason = str(exc).rstrip(".")
+        tokenizer = _damaged_tokenizer(path)
+        if tokenizer is not None:
+            reason = f"its tokenizer.json is damaged ({tokenizer})"
+        name = self.settings.name
+        fix = ""
+        if "compute type" in reason and self.settings.compute_type != "auto":
+            # float16 on a CPU, int8_float16 without a GPU: "auto" picks what this
+            # device runs (see choose_device).
+            fix = "; run: holdtype config set model.compute_type auto"
+        elif name in models.REGISTRY and name != models.EMBEDDED:
+            # A download damaged since (a disk error, a file edited by hand): fetch it anew.
+            fix = f"; run: holdtype models remove {name} && holdtype models download {name}"
+        elif tokenizer is not None and name not in models.REGISTRY:  # a model folder of the user's
+            fix = "; copy it again from the model's repository"
+        return ModelError(f"cannot load model '{name}': {reason}{fix}")
 
     def transcribe(
         self, audio: np.ndarray, options: DecodeOptions, cancel: Callable[[], bool] | None = None
