@@ -563,6 +563,7 @@ class Engine:
                 continue
             try:
                 if isinstance(command, msg.Stop):
+                    self._end_for_quit()
                     return
                 self._handle(command)
             except HoldtypeError as exc:
@@ -570,6 +571,19 @@ class Engine:
             except Exception as exc:  # keep the loop alive; report the bug
                 log.exception("engine command %r failed", command)
                 self._publish(ev.ErrorRaised(f"internal error: {exc}", "engine"))
+
+    def _end_for_quit(self) -> None:
+        """End a recording still open at the Stop (engine thread): one a press began as
+        :meth:`shutdown` looked, which saw none. Left open, the microphone recorded on, the
+        transcription worker streamed it for ever and the quit waited out its whole time limit;
+        ended, it is transcribed and kept in history as any recording at a quit is."""
+        if self._current is None:
+            return
+        log.info("a recording begun as Holdtype quit is ended and kept")
+        try:
+            self._on_end(msg.End(time.time()))
+        except Exception:  # (the Stop must still end the loop)
+            log.exception("could not end the recording at the quit")
 
     def _retry_waiting(self) -> float:
         """Have the output worker try to add the dictations history could not take, every
@@ -656,6 +670,12 @@ class Engine:
             self._transcribe_jobs.dictation(lambda: self._finish(utt))
 
     def _on_begin(self, command: msg.Begin) -> None:
+        if self._stopping.is_set():
+            # A press queued as Holdtype quits (behind a slow microphone, a `dictate start`
+            # before a logout's SIGTERM): a recording begun now would not be in what the quit
+            # finishes. The press is dropped; none was under way.
+            log.info("a press made as Holdtype quits is ignored")
+            return
         if self._current is not None:
             if command.toggle and not self._current.from_key:
                 # A toggle key's press while a recording started elsewhere (`holdtype dictate
@@ -893,7 +913,7 @@ class Engine:
         no recording is under way. Replaced while its key is held, a listener never hears the
         release (the recording went on until the next press, and Caps Lock stayed on); an
         open recording keeps the microphone it started with."""
-        if self._current is not None:
+        if self._current is not None or self._stopping.is_set():  # (quitting: nothing to set up)
             return
         # The hotkeys first: a press made while the microphone reopens (up to seconds) waits
         # for it on the command queue, where a listener not yet started would not hear it.

@@ -696,6 +696,70 @@ def test_a_quit_during_the_model_load_does_not_say_ready_afterwards(holdtype_hom
     assert seen.of(ev.EngineReady) == []
 
 
+class _Holds:
+    """A subscriber that holds up the thread publishing the first event ``which`` picks, until
+    ``go`` is set (a tray slow to take an event does the same): the engine thread, held where
+    a real one can be slow (a stalled sound server), while the test queues a quit behind it."""
+
+    def __init__(self, which: Callable[[ev.EngineEvent], bool]) -> None:
+        self.which = which
+        self.held = threading.Event()
+        self.go = threading.Event()
+
+    def __call__(self, event: ev.EngineEvent) -> None:
+        if not self.held.is_set() and self.which(event):
+            self.held.set()
+            self.go.wait(60)
+
+
+def _quit_while_held(eng: Engine, hold: _Holds, queued: int) -> None:
+    """Quit ``eng`` while ``hold`` holds its engine thread: once the quit has queued its Stop
+    (``queued`` commands wait then), let the thread go; check the quit finished everything."""
+    quitting = threading.Thread(target=eng.shutdown)
+    quitting.start()
+    wait_for(lambda: eng._commands.qsize() == queued, timeout=10, what="the quit's Stop queued")
+    hold.go.set()
+    quitting.join(60)
+    assert not quitting.is_alive()
+    # The quit waited out its 15 s and left the microphone recording, streamed for ever.
+    assert not [t.name for t in eng._threads if t.is_alive()]
+
+
+def test_a_press_queued_as_holdtype_quits_starts_no_recording(pulse):
+    """From a review: a press still in the queue as the quit began (the engine thread busy,
+    e.g. on a stalled sound server) started a recording after it: the quit hung 15 s with the
+    microphone on, and the recording was not kept."""
+    eng = Engine(Settings(), enable_hotkeys=False, enable_audio=True)
+    seen = _start(eng)
+    hold = _Holds(lambda e: isinstance(e, ev.Notice) and e.source == "settings")
+    eng.subscribe(hold)
+    eng.apply_settings(eng.settings)  # (its notice holds the engine thread)
+    assert hold.held.wait(30)
+    eng.begin()
+    _quit_while_held(eng, hold, queued=2)  # the press, and the Stop behind it
+    assert ev.State.RECORDING not in [e.state for e in seen.of(ev.StateChanged)]
+    assert not list(get_paths().spool_dir.glob("*.wav*"))
+
+
+def test_a_recording_begun_as_holdtype_quits_is_ended_and_kept(pulse):
+    """The other side of the same race: the press is being handled as the quit looks for a
+    recording to end, and finds none yet. The Stop ends it; it is kept in history."""
+    spool_dir = get_paths().spool_dir
+    spool_dir.parent.mkdir(parents=True, exist_ok=True)
+    spool_dir.write_text("")  # no spool: its error is published between the press and the recording
+    # (the gate off: the few milliseconds recorded are kept, speech or not)
+    eng = Engine(Settings(model={"speech_gate": False}), enable_hotkeys=False, enable_audio=True)
+    seen = _start(eng)
+    hold = _Holds(lambda e: isinstance(e, ev.ErrorRaised) and "without crash safety" in e.message)
+    eng.subscribe(hold)
+    eng.begin()
+    assert hold.held.wait(30)
+    _quit_while_held(eng, hold, queued=1)
+    (result,) = seen.of(ev.UtteranceResult)
+    assert result.history_id is not None
+    assert HistoryStore(get_paths().history_db).get(result.history_id) is not None
+
+
 def _dictate_again(eng, seen, x_env, pulse, speak, start: tuple[str, ...], stop: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
     """A second dictation with the hotkey (``start``, ``stop``: xdotool's arguments): it records
     and its words come out."""
