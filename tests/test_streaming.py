@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 
 import numpy as np
@@ -9,11 +10,13 @@ import pytest
 
 from app.bench.wer import word_errors
 from app.config import ModelSettings, Settings
+from app.errors import ModelError
 from app.text.pipeline import TextPipeline
 from app.transcribe.audiofile import SAMPLE_RATE, load_audio
 from app.transcribe.glitches import norm_word
-from app.transcribe.streaming import Partial, StreamingConfig, StreamingTranscriber
+from app.transcribe.streaming import Partial, StreamingConfig, StreamingTranscriber, stream_while_recording
 from app.transcribe.whisper import DecodeCancelled, DecodeOptions
+from tests.fixtures.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -418,3 +421,58 @@ def test_a_piece_read_from_mid_sentence_keeps_the_sentence_in_lower_case() -> No
 
     shown = _partial(words(" Hold", " it", " and", " let", " go,"), words(" And", " speak"))
     assert (shown.committed, shown.tentative) == ("Hold it and let go,", "and speak")
+
+
+class _GpuWithoutItsLibraries:
+    """FAKE: every decode fails as one does on a GPU whose cuBLAS is missing, with
+    ``model.device = cuda`` set (the ModelError of ``WhisperTranscriber._leave_cuda``): there
+    is no GPU here to fail for real. The rest is the real model."""
+
+    def __init__(self, whisper) -> None:  # type: ignore[no-untyped-def]
+        self.whisper = whisper
+        self.decodes = 0
+
+    def transcribe(self, audio, options, cancel=None):  # type: ignore[no-untyped-def]
+        self.decodes += 1
+        raise ModelError("the GPU failed to run 'tiny.en': Library libcublas.so.12 is not found")
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self.whisper, name)
+
+
+class _Polled(threading.Event):
+    """The key's "still held" flag, counting how often the streaming loop asks it."""
+
+    polls = 0
+
+    def is_set(self) -> bool:
+        self.polls += 1
+        return super().is_set()
+
+
+def test_a_decode_that_fails_each_time_is_not_tried_again_while_the_key_is_held(
+    whisper, speak, caplog, monkeypatch
+) -> None:
+    """From a review: the failed decode's thread died, and the loop started the next one at
+    once: 151 decodes (and tracebacks) in a 3 s hold. The release's decode decides."""
+    audio = load_audio(speak("Remember to water the plants on the balcony while I am away.", speed=150))
+    broken = _GpuWithoutItsLibraries(whisper)
+    streaming = StreamingTranscriber(broken, OPTIONS)
+    held = _Polled()
+    held.set()
+    died: list[object] = []
+    monkeypatch.setattr(threading, "excepthook", died.append)
+    loop = threading.Thread(target=stream_while_recording, args=(streaming, lambda: audio, held, None))
+    loop.start()
+    try:
+        wait_for(lambda: broken.decodes, timeout=30, what="the first decode")
+        polls = held.polls
+        wait_for(lambda: held.polls > polls + 100, timeout=30, what="the loop to go on while the key is held")
+    finally:
+        held.clear()
+        loop.join(30)
+    assert broken.decodes == 1 and died == []
+    said = [r for r in caplog.records if "a decode failed" in r.getMessage()]
+    assert len(said) == 1 and said[0].exc_info is not None, said
+    with pytest.raises(ModelError, match="libcublas"):  # the release: its failure keeps the audio
+        streaming.finish(audio)

@@ -706,13 +706,26 @@ def stream_while_recording(
     latency benchmark runs too, so it measures what users get). It returns as soon as the key
     is released, even while a decode is running: :meth:`StreamingTranscriber.finish` follows
     and knows what to do with that decode.
+
+    A decode that fails (a GPU without its libraries fails every one) ends the speculative
+    decodes of this utterance: it is logged once, and the release's decode decides (its
+    failure keeps the audio). Each failed decode was tried again at once, dozens of threads a
+    second for as long as the key was held, each with its traceback on stderr.
     """
+    failed = threading.Event()
 
     def released() -> bool:
         return not recording.is_set()
 
     def decode(audio: np.ndarray) -> None:
-        partial = streaming.feed(audio, cancel=released)
+        try:
+            partial = streaming.feed(audio, cancel=released)
+        except DecodeCancelled:  # (given up for the release: nothing failed)
+            return
+        except Exception:
+            failed.set()
+            log.warning("streaming: a decode failed; none more until the release", exc_info=True)
+            return
         if partial is not None and on_partial is not None and recording.is_set():
             on_partial(partial)
 
@@ -723,7 +736,7 @@ def stream_while_recording(
         if worker is not None and not worker.is_alive():
             worker = None
             continue  # there may be enough new audio for the next decode already
-        if worker is None and ready():
+        if worker is None and not failed.is_set() and ready():
             audio = get_audio()
             if streaming.should_decode(audio):
                 worker = threading.Thread(target=decode, args=(audio,), name="stream-decode", daemon=True)
