@@ -176,9 +176,12 @@ class Engine:
             self._stopped,
         )
         self._cancelled: set[int] = set()  # generations cancelled while in flight
-        # The generation going in, past the point where Esc could stop it (under the lock,
-        # with _cancelled): Esc then said "nothing will be inserted", and the text went in.
-        self._past_cancel: int | None = None
+        # The generations past the point where Esc could stop them (under the lock, with
+        # _cancelled): Esc then said "nothing will be inserted", and the text went in. The
+        # output worker adds one as it decides; the engine thread takes it out as it takes the
+        # generation out of _busy (its Stage IDLE), so that an Esc it handles before then,
+        # however late, is told it is too late.
+        self._past_cancel: set[int] = set()
         self._cancel_lock = threading.Lock()
         # The last load failure said, and of which transcriber (transcription worker): each
         # dictation tries the load again, and its failed result says why; the same error was
@@ -640,6 +643,8 @@ class Engine:
         elif isinstance(command, msg.Stage):
             if command.state == State.IDLE:
                 self._busy.pop(command.generation, None)
+                with self._cancel_lock:
+                    self._past_cancel.discard(command.generation)
             else:
                 self._busy[command.generation] = command.state
             self._set_state(command.generation)
@@ -865,7 +870,7 @@ class Engine:
         if self._busy:
             gen = max(self._busy)
             with self._cancel_lock:
-                too_late = gen == self._past_cancel
+                too_late = gen in self._past_cancel
                 if not too_late:
                     self._cancelled.add(gen)
             if too_late:
@@ -1152,7 +1157,7 @@ class Engine:
             with self._cancel_lock:
                 cancelled = utt.cancelled or gen in self._cancelled
                 if not cancelled:
-                    self._past_cancel = gen  # from here on, Esc cannot stop it
+                    self._past_cancel.add(gen)  # from here on, Esc cannot stop it
             if cancelled:
                 outcome = Outcome.CANCELLED
             elif error and not text:  # nothing transcribed: the audio is kept to try again
@@ -1173,9 +1178,6 @@ class Engine:
                     outcome = Outcome.FAILED
                     error = failed_paste = result.error or "paste failed"
         finally:
-            with self._cancel_lock:
-                if self._past_cancel == gen:
-                    self._past_cancel = None
             audio = utt.audio if utt.audio is not None else np.zeros(0, np.float32)
             entry = HistoryEntry(
                 outcome,

@@ -155,6 +155,31 @@ def test_escape_once_the_text_is_going_in_says_it_is_too_late(engine, target_win
     assert TOO_LATE_TO_CANCEL in notices and not any("nothing will be inserted" in n for n in notices)
 
 
+def test_escape_after_the_text_went_in_says_it_is_too_late(engine, target_window, speak):
+    """From a review: Esc after the paste, while the entry was still being written (a second
+    or more when another program holds the history), said "Dictation cancelled; nothing will
+    be inserted." of text already in the window. Here Esc comes as the result is published,
+    the last step before the dictation is done: a subscriber (as the tray is) presses it, and
+    waits for the engine's answer before it lets the dictation end."""
+    from app.engine import TOO_LATE_TO_CANCEL
+
+    answered = threading.Event()
+
+    def esc_as_it_ends(event: ev.EngineEvent) -> None:
+        if isinstance(event, ev.UtteranceResult):
+            engine.cancel()
+            answered.wait(30)
+        elif isinstance(event, ev.Notice) and event.source == "engine":
+            answered.set()
+
+    engine.subscribe(esc_as_it_ends)
+    seen, result = _dictate_once(engine, target_window, speak)
+    assert answered.is_set()
+    assert result.outcome == ev.Outcome.PASTED and "thursday" in target_window.text().lower()
+    notices = [n.message for n in seen.of(ev.Notice) if n.source == "engine"]
+    assert notices == [TOO_LATE_TO_CANCEL], notices
+
+
 def test_silence_gives_an_empty_result_and_nothing_is_pasted(engine, target_window):
     seen = _start(engine)
     target_window.focus()
