@@ -39,6 +39,7 @@ from app.events import EngineEvent, Outcome
 from app.history.store import HistoryEntry, HistoryError, HistoryStore, entry_from_dict
 from app.paths import move_aside
 from app.transcribe.audiofile import SAMPLE_RATE
+from app.transcribe.whisper import DecodeCancelled
 from app.transcribe_queue import BackgroundJob
 
 log = logging.getLogger(__name__)
@@ -75,10 +76,21 @@ class SpoolRecovery:
             self.background(functools.partial(self._next, leftovers, []))
 
     def _next(self, leftovers: list[Path], recovered: list[str], cancel: Callable[[], bool]) -> None:
-        """Recover ``leftovers[0]``, then queue the rest behind whatever jobs wait meanwhile."""
+        """Recover ``leftovers[0]``, then queue the rest behind whatever jobs wait meanwhile.
+        One that fails in a way nobody foresaw is set aside and said: it ended the recovery,
+        of the others too, and (taken oldest first) did so again at every start."""
         path, rest = leftovers[0], leftovers[1:]
-        if not self._one(path, recovered, cancel):
-            rest = []  # nothing can be written now: the next start tries again
+        try:
+            if not self._one(path, recovered, cancel):
+                rest = []  # nothing can be written now: the next start tries again
+        except DecodeCancelled:
+            raise  # a dictation came: this one starts over after it
+        except Exception as exc:
+            log.exception("recovering %s failed", path.name)
+            if path.exists():
+                _set_aside(path, exc, self.publish)
+            else:  # (gone from the spool: in history already, or taken by another start)
+                self.publish(ev.ErrorRaised(f"could not recover {path.name}: {exc}", "recovery"))
         if rest:
             self.background(functools.partial(self._next, rest, recovered))
         elif recovered:
@@ -103,7 +115,7 @@ class SpoolRecovery:
             _set_aside(path, exc, self.publish)
             return True
         if not len(audio):  # a crash right after the header: nothing was said, nothing to keep
-            self.spool.discard(path)
+            self._discard(path, None)
             log.debug("deleted the spool file %s: a header and no audio", path)
             return True
         try:
@@ -143,7 +155,7 @@ class SpoolRecovery:
         except HistoryError as exc:  # locked by another program: the entry waits beside it
             kept.unlink(missing_ok=True)
             return self._leave_waiting(path, notes, entry, exc)
-        self.spool.discard(path)
+        self._discard(path, entry_id)
         recovered.append(f"#{entry_id}: {opening(text) or '(no speech)'}")  # the audio is kept
         if mode != "raw" and text.strip() and self.rewrite is not None:
             self.rewrite(dataclasses.replace(entry, id=entry_id), raw)  # (it tells of the result)
@@ -151,6 +163,22 @@ class SpoolRecovery:
         seconds = len(audio) / SAMPLE_RATE
         self.publish(ev.UtteranceResult(0, entry_id, raw, text, Outcome.RECOVERED, mode, seconds, None))
         return True
+
+    def _discard(self, path: Path, entry_id: int | None) -> None:
+        """Delete the recovered spool file ``path`` (in history as entry ``entry_id``; None:
+        it held no audio). One that cannot be deleted (a spool folder made read-only) is said,
+        and the recovery goes on: its error ended it, the others' too."""
+        try:
+            self.spool.discard(path)
+        except OSError as exc:
+            if entry_id is None or not path.exists():  # (the next start's cleanup tries again)
+                log.warning("could not delete the recovered %s or its note: %s", path.name, exc)
+                return
+            message = (
+                f"{path.name} is in history as entry {entry_id} but could not be deleted from "
+                f"the spool ({exc}); unless it is deleted, the next start recovers it again"
+            )
+            self.publish(ev.ErrorRaised(message, "recovery"))
 
     def _leave_waiting(
         self, path: Path, notes: dict[str, Any], entry: HistoryEntry, exc: HistoryError
@@ -289,7 +317,7 @@ class WaitingDictations:
         return None
 
 
-def _set_aside(path: Path, exc: HoldtypeError, publish: Callable[[EngineEvent], None]) -> None:
+def _set_aside(path: Path, exc: Exception, publish: Callable[[EngineEvent], None]) -> None:
     """Get a spool file that cannot be read out of the way of the next start's recovery.
 
     An empty file (a crash before the header was written, a full disk) holds nothing and goes

@@ -294,6 +294,26 @@ def test_leftover_spool_is_recovered_into_history(x_env, speak, holdtype_home: P
     assert spool.leftovers() == []
 
 
+def test_a_recovered_recording_that_cannot_be_deleted_does_not_stop_the_others(
+    x_env, speak, holdtype_home: Path
+):
+    """From a review: an error deleting a recovered spool file (a spool folder made read-only)
+    ended the recovery, and the recordings after it waited for the next start. (Root, as the
+    tests run, writes in a read-only folder: a folder where the first one's note goes makes
+    the deletion fail for real.)"""
+    from app.audio.spool import note_path
+
+    _spool, first, _audio = _crash_leftover(speak)
+    note_path(first).unlink(missing_ok=True)
+    note_path(first).mkdir()  # (unlink: EISDIR)
+    _spool, second, _audio = _crash_leftover(speak)
+    seen = _start_and_recover()
+    assert [n for n in seen.of(ev.Notice) if n.message.startswith("Recovered 2 recording")]
+    rows = HistoryStore(get_paths().history_db).list(5)
+    assert [r.outcome for r in rows] == [ev.Outcome.RECOVERED] * 2
+    assert not first.exists() and not second.exists()
+
+
 def test_a_recovered_recording_history_cannot_take_is_added_once_it_can(  # type: ignore[no-untyped-def]
     x_env, speak, holdtype_home: Path, local_llm
 ):
