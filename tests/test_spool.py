@@ -305,3 +305,15 @@ def test_a_filesystem_without_locks_still_spools_and_recovers(
     orphan.write_bytes(writer.path.read_bytes())
     assert spool.leftovers() == [orphan]
     writer.close(keep=False)
+
+
+def test_a_spool_folder_that_cannot_be_made_is_an_audio_error(tmp_path: Path) -> None:
+    """From a review: a spool folder that could not be made (a read-only parent, a full disk;
+    here its parent is a file, since the tests run as root, which writes in a read-only
+    folder) was an OSError the press did not expect: "internal error", and nothing recorded.
+    As an AudioError, the press records without crash safety, as
+    test_a_recording_whose_spool_cannot_be_made_is_kept_whole_from_memory shows."""
+    parent = tmp_path / "data"
+    parent.write_text("")
+    with pytest.raises(AudioError, match="cannot create the recording spool"):
+        Spool(parent / "spool").open(generation=1)

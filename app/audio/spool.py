@@ -283,11 +283,13 @@ class Spool:
         self.flush_interval_s = flush_interval_s
 
     def open(self, generation: int) -> SpoolWriter:
-        """Start the spool file of utterance ``generation``."""
-        ensure_dir(self.dir, private=True)
-        path = unused_name(self.dir, generation)
+        """Start the spool file of utterance ``generation``; :class:`AudioError` when it cannot
+        be made (the press then records without crash safety). The folder is made here too: a
+        folder that could not be made (a read-only parent, a full disk) failed the press with
+        "internal error", and no recording started."""
         try:
-            return SpoolWriter(path, generation, self.flush_interval_s)
+            ensure_dir(self.dir, private=True)
+            return SpoolWriter(unused_name(self.dir, generation), generation, self.flush_interval_s)
         except OSError as exc:
             raise AudioError(f"cannot create the recording spool in {self.dir}: {exc}") from exc
 
