@@ -8,9 +8,9 @@ the microphone, when the key went down, the mode). One recording per background 
 transcription worker, which gives way to a dictation made meanwhile: three minutes of leftover
 audio once held a new dictation for 40 s. The mode it was dictated in then runs on the output
 worker, as for ``history retry``, on the entry already in history: a model that fails or hangs
-costs nothing recovered. A file that cannot be read is set aside, never deleted unless empty.
-One whose entry history cannot take (another program holds it) has its entry noted beside it,
-and waits as a dictation does (below).
+costs nothing recovered. A file that cannot be read, or whose recovery fails in a way nobody
+foresaw, is set aside, never deleted unless empty. One whose entry history cannot take (another
+program holds it) has its entry noted beside it, and waits as a dictation does (below).
 
 A dictation that ended while history could not take it (another program held the database) is
 left in the spool with a note of its entry (``DictationKeeper``): :class:`WaitingDictations`
@@ -318,7 +318,8 @@ class WaitingDictations:
 
 
 def _set_aside(path: Path, exc: Exception, publish: Callable[[EngineEvent], None]) -> None:
-    """Get a spool file that cannot be read out of the way of the next start's recovery.
+    """Get a spool file that cannot be read (or that failed in a way nobody foresaw, ``exc``)
+    out of the way of the next start's recovery.
 
     An empty file (a crash before the header was written, a full disk) holds nothing and goes
     quietly; any other is renamed ``<name>.broken-<time>`` and named once, so its bytes are
