@@ -587,6 +587,8 @@ class Engine:
             self._on_end(msg.End(time.time()))
         except Exception:  # (the Stop must still end the loop)
             log.exception("could not end the recording at the quit")
+            if self._current is not None:  # (its streaming job ends: the quit is not held up)
+                self._current.recording.clear()
 
     def _retry_waiting(self) -> float:
         """Have the output worker try to add the dictations history could not take, every
