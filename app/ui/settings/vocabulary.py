@@ -578,10 +578,16 @@ class VocabularyTab(SettingsTab):
     def apply_saveable(self, settings: Settings) -> Settings:
         """What :meth:`apply` refused saved without it: the terms but those that cannot be
         (one typed over a cell with "🚀" kept every term from being saved, and Quit lost them),
-        their choices, and the rules unless one cannot run (one bad regex kept a term just
-        added from being saved); the rest is saved once it is fixed."""
+        with the terms the table no longer shows kept until those are fixed, their choices, and
+        the rules unless one cannot run (one bad regex kept a term just added from being saved);
+        the rest is saved once it is fixed."""
         saved = set(settings.vocabulary.terms)
-        terms = [t for t in self.term_list() if (c := clean_term(t)) in saved or not term_problem(c)]
+        listed = self.term_list()
+        terms = [t for t in listed if (c := clean_term(t)) in saved or not term_problem(c)]
+        if len(terms) < len(listed):
+            # A term the refused one may have been typed over stays until it is fixed: a quit
+            # that cannot ask (a logout) lost both.
+            terms += [t for t in settings.vocabulary.terms if t not in terms]
         settings = self._with_terms(settings, terms)
         try:
             return settings.model_copy(update={"rules": self.rule_list()})

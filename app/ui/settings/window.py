@@ -215,7 +215,8 @@ class SettingsWindow(QWidget):
         before = settings
         ready: list[SettingsTab] = []
         refused: list[str] = []
-        partly: list[SettingsTab] = []  # refused tabs whose saveable parts are on the settings
+        # refused tabs whose saveable parts are on the settings, each with those parts alone
+        partly: list[tuple[SettingsTab, Settings]] = []
         for page in dirty:
             try:
                 # The settings may have changed since the page was filled (`holdtype vocab add`
@@ -225,10 +226,10 @@ class SettingsWindow(QWidget):
                 settings = _on_top(shown, page.apply(shown), settings)
             except (ValueError, HoldtypeError) as exc:
                 why = describe_error(exc)
-                kept = self._saveable(page, shown, settings)
-                if kept is not None:
-                    settings = kept
-                    partly.append(page)
+                saveable = self._saveable(page, shown, settings)
+                if saveable is not None:
+                    settings, kept = saveable
+                    partly.append((page, kept))
                     why += "; the rest of the tab is saved"
                 refused.append(f"Not saved ({tab_name(page)} tab): {why}")
             else:
@@ -239,11 +240,13 @@ class SettingsWindow(QWidget):
             if not self.ctx.live.commit(settings):
                 self._dirty |= pending  # not saved (a full disk): kept, for the next try or the close
                 return False
-            for page in partly:
+            for page, kept in partly:
                 # What the tab saved is its starting point now: a term taken out of the file
                 # with that save (typed over with "🚀"), typed in again once it is fixed, was
-                # read as removed by someone else meanwhile, and was lost.
-                page.shown = self.ctx.live.settings
+                # read as removed by someone else meanwhile, and was lost. Only what the tab
+                # saved, not the whole file: a term another program added meanwhile, which the
+                # edited tab never showed, was read as one the user removed at its next save.
+                page.shown = kept
         problems = []
         for page in ready:
             try:
@@ -295,12 +298,13 @@ class SettingsWindow(QWidget):
             self.status.setText("")
 
     @staticmethod
-    def _saveable(page: SettingsTab, shown: Settings, settings: Settings) -> Settings | None:
+    def _saveable(page: SettingsTab, shown: Settings, settings: Settings) -> tuple[Settings, Settings] | None:
         """``settings`` with the parts of a refused ``page`` that can be saved on their own
-        (:meth:`SettingsTab.apply_saveable`), or None when there are none."""
+        (:meth:`SettingsTab.apply_saveable`), and ``shown`` with those parts alone; None when
+        there are none."""
         try:
             kept = page.apply_saveable(shown)
-            return None if kept is None else _on_top(shown, kept, settings)
+            return None if kept is None else (_on_top(shown, kept, settings), kept)
         except (ValueError, HoldtypeError):
             return None
 
