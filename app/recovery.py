@@ -44,6 +44,11 @@ from app.transcribe_queue import BackgroundJob
 
 log = logging.getLogger(__name__)
 
+# A leftover whose recovery failed in a way nobody foresaw is tried again at this many starts
+# before it is set aside: a failure of the moment (memory short, a library's bug in what the
+# audio is put through) would otherwise have put every good recording aside at once.
+TRIES_BEFORE_ASIDE = 3
+
 
 @dataclass(frozen=True)
 class SpoolRecovery:
@@ -73,12 +78,18 @@ class SpoolRecovery:
             self.publish(
                 ev.Notice(f"Recovering {len(leftovers)} recording(s) from an earlier session…", "recovery")
             )
-            self.background(functools.partial(self._next, leftovers, []))
+            self.background(functools.partial(self._next, leftovers, [], []))
 
-    def _next(self, leftovers: list[Path], recovered: list[str], cancel: Callable[[], bool]) -> None:
+    def _next(
+        self, leftovers: list[Path], recovered: list[str], failed: list[str], cancel: Callable[[], bool]
+    ) -> None:
         """Recover ``leftovers[0]``, then queue the rest behind whatever jobs wait meanwhile.
-        One that fails in a way nobody foresaw is set aside and said: it ended the recovery,
-        of the others too, and (taken oldest first) did so again at every start."""
+
+        One that fails in a way nobody foresaw is said, and the others go on (it ended the
+        recovery of them all, and, taken oldest first, did so again at every start); it is
+        tried again at the next start, and set aside after :data:`TRIES_BEFORE_ASIDE` starts.
+        A second such failure in one start is no longer one file's: the rest wait for the
+        next start (``failed``: the names of this start's)."""
         path, rest = leftovers[0], leftovers[1:]
         try:
             if not self._one(path, recovered, cancel):
@@ -87,12 +98,12 @@ class SpoolRecovery:
             raise  # a dictation came: this one starts over after it
         except Exception as exc:
             log.exception("recovering %s failed", path.name)
-            if path.exists():
-                _set_aside(path, exc, self.publish)
-            else:  # (gone from the spool: in history already, or taken by another start)
-                self.publish(ev.ErrorRaised(f"could not recover {path.name}: {exc}", "recovery"))
+            failed.append(path.name)
+            if len(failed) > 1:
+                rest = []
+            self._failed(path, exc)
         if rest:
-            self.background(functools.partial(self._next, rest, recovered))
+            self.background(functools.partial(self._next, rest, recovered, failed))
         elif recovered:
             self.publish(
                 ev.Notice(
@@ -163,6 +174,26 @@ class SpoolRecovery:
         seconds = len(audio) / SAMPLE_RATE
         self.publish(ev.UtteranceResult(0, entry_id, raw, text, Outcome.RECOVERED, mode, seconds, None))
         return True
+
+    def _failed(self, path: Path, exc: Exception) -> None:
+        """Say that recovering ``path`` failed unforeseen (``exc``), and count it in its note:
+        tried again at the next start, set aside after :data:`TRIES_BEFORE_ASIDE` of them."""
+        if not path.exists():  # (gone from the spool: in history already, or taken by another start)
+            self.publish(ev.ErrorRaised(f"could not recover {path.name}: {exc}", "recovery"))
+            return
+        notes = read_note(path)
+        tries = notes.get("failed_tries")
+        tries = (tries if isinstance(tries, int) else 0) + 1
+        if tries >= TRIES_BEFORE_ASIDE:
+            _set_aside(path, exc, self.publish)
+            return
+        try:
+            write_note(path, {**notes, "failed_tries": tries})
+        except OSError as err:  # (counted again next time: tried again until it can be noted)
+            log.warning("could not count the failed recovery of %s: %s", path.name, err)
+        self.publish(
+            ev.ErrorRaised(f"could not recover {path.name}: {exc}; tried again at the next start", "recovery")
+        )
 
     def _discard(self, path: Path, entry_id: int | None) -> None:
         """Delete the recovered spool file ``path`` (in history as entry ``entry_id``; None:
