@@ -1079,7 +1079,14 @@ class Engine:
         assert self._pipeline is not None
         base = DecodeOptions.from_settings(self._settings.model)
         raw = self._pipeline.transcribe(self._transcriber, audio, base, cancel=cancel).text
-        return self._pipeline.finish(self._transcriber, audio, raw), raw
+        try:
+            heard = self._pipeline.confirm(self._transcriber, audio, raw) if raw else ""
+        except DecodeCancelled:
+            raise
+        except Exception:  # the words as heard, as a dictation's (`_finish`): not a lost recording
+            log.exception("confirming the vocabulary's near misses failed")
+            heard = raw
+        return self._pipeline.polish(heard) if heard else "", raw
 
     def _stream(self, utt: msg.Utterance) -> None:
         """Decode while the key is held (transcription worker)."""
@@ -1158,8 +1165,10 @@ class Engine:
                 log.debug("dictation #%d waited for the hotkey to come up before it went in", gen)
             with self._cancel_lock:
                 cancelled = utt.cancelled or gen in self._cancelled
-                if not cancelled:
-                    self._past_cancel.add(gen)  # from here on, Esc cannot stop it
+                if not cancelled and text and not self._stopping.is_set():
+                    # from here on, Esc cannot stop it (one with nothing to put in is still
+                    # "cancelled; nothing will be inserted", not "too late")
+                    self._past_cancel.add(gen)
             if cancelled:
                 outcome = Outcome.CANCELLED
             elif error and not text:  # nothing transcribed: the audio is kept to try again

@@ -180,6 +180,30 @@ def test_escape_after_the_text_went_in_says_it_is_too_late(engine, target_window
     assert notices == [TOO_LATE_TO_CANCEL], notices
 
 
+def test_escape_as_an_empty_dictation_ends_is_not_told_it_is_too_late(engine, target_window):
+    """From a review: a dictation with nothing to put in (silence) was told "Too late to
+    cancel: the text is already going in" of Esc pressed while its entry was written."""
+    from app.engine import TOO_LATE_TO_CANCEL
+
+    answered = threading.Event()
+
+    def esc_as_it_ends(event: ev.EngineEvent) -> None:
+        if isinstance(event, ev.UtteranceResult):
+            engine.cancel()
+            answered.wait(30)
+        elif isinstance(event, ev.Notice) and event.source == "engine":
+            answered.set()
+
+    engine.subscribe(esc_as_it_ends)
+    seen = _start(engine)
+    target_window.focus()
+    engine.dictate_audio(np.zeros(16000, np.float32))
+    result = wait_for(lambda: seen.of(ev.UtteranceResult), timeout=60, what="a result")[0]
+    assert result.outcome == ev.Outcome.EMPTY and answered.is_set()
+    notices = [n.message for n in seen.of(ev.Notice) if n.source == "engine"]
+    assert TOO_LATE_TO_CANCEL not in notices and "Dictation cancelled; nothing will be inserted." in notices
+
+
 def test_silence_gives_an_empty_result_and_nothing_is_pasted(engine, target_window):
     seen = _start(engine)
     target_window.focus()
