@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 #: How a settings file that cannot be read is reported; the window clears it once one is read.
 NOT_APPLIED = "Not applied"
+# What the window says of a settings file changed elsewhere that the engine could not apply.
+FILE_NOT_APPLIED = "The settings file changed, but could not be applied"
 
 # How long a save in the window waits for a CLI command saving the settings (milliseconds, as a
 # rule); past it the save fails and says so.
@@ -92,7 +94,7 @@ class LiveSettings(QObject):
             self.failed.emit(message)
             return False
         log.info("the settings file %s changed; applying it", self.path)
-        self._adopt(found, True, "The settings file changed, but could not be applied")
+        self._adopt(found, True, FILE_NOT_APPLIED)
         return True
 
     def _adopt(self, settings: Settings, apply: bool, problem: str) -> None:

@@ -33,7 +33,7 @@ from app.paths import resources_dir
 from app.settings_watch import merge_changes
 from app.ui.settings.base import SettingsTab, TabContext, open_question, secondary_text_color
 from app.ui.settings.engine_answer import EngineAnswer
-from app.ui.settings.live import NOT_APPLIED
+from app.ui.settings.live import FILE_NOT_APPLIED, NOT_APPLIED
 
 log = logging.getLogger(__name__)
 
@@ -267,7 +267,7 @@ class SettingsWindow(QWidget):
             # was said of an edit since taken back goes; what was said of the last save (the
             # model it loads, what the engine could not apply) or of a file that cannot be
             # read stays said.
-            if not self.status.text().startswith(("Saved", NOT_APPLIED)):
+            if not self.status.text().startswith(("Saved", NOT_APPLIED, FILE_NOT_APPLIED)):
                 self.status.setText("")
             return True
         self._say_saved()
