@@ -67,3 +67,21 @@ def test_a_pause_after_the_words_is_not_taken_for_more_speech(speak, whisper: Wh
     said = Transcript("Ship it today.", len(audio) / SAMPLE_RATE, "en")
     assert whisper._early_end(audio, said, DecodeOptions(initial_prompt=PROMPT)) is None
     assert whisper._early_end(audio, said, DecodeOptions()) is None
+
+
+def test_without_a_prompt_speech_after_a_pause_is_not_read_on(
+    sentence: np.ndarray, whisper: WhisperTranscriber
+) -> None:
+    """From a review: read on, a reading without a prompt took in another voice heard after a
+    pause (a television: "And the report. Breaking news tonight."). Without a prompt, only
+    speech that goes on at once is read on (the dot that closed "from setup." mid-sentence):
+    here the same words, after 1.3 s of silence."""
+    prompted = DecodeOptions(initial_prompt=PROMPT)
+    short = Transcript(CUT_SHORT, len(sentence) / SAMPLE_RATE, "en")
+    cut = whisper._early_end(sentence, short, prompted)
+    assert cut is not None
+    pause = np.zeros(round(1.3 * SAMPLE_RATE), np.float32)
+    audio = np.concatenate([sentence[:cut], pause, sentence[cut:]]).astype(np.float32)
+    short = Transcript(CUT_SHORT, len(audio) / SAMPLE_RATE, "en")
+    assert whisper._early_end(audio, short, DecodeOptions()) is None
+    assert whisper._early_end(audio, short, prompted) is not None  # a prompted reading is, as it was

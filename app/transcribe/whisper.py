@@ -85,6 +85,11 @@ SPARSE_WORDS_PER_S = 1.0
 # the text so far, and added.
 EARLY_WORDS_PER_S = 2.2
 EARLY_END_S = 1.0
+# A reading without a prompt is read on only where the speech goes on at once (within this
+# many seconds of its last word): the dot closed "from setup." mid-sentence; after a pause, the
+# speech heard is as likely another voice (a television, a satnav), which a reviewer's clips
+# had added to 3 of 16 readings ("And the report. Breaking news tonight.").
+READ_ON_GAP_S = 0.6
 SECONDS_PER_ENCODER_FRAME = 0.02
 # faster-whisper's test for a reading that loops: text that compresses better than this is
 # read again at rising temperatures. Speech said twice over compresses as well as a loop:
@@ -264,6 +269,18 @@ def _prompt_text(options: DecodeOptions) -> str:
 def _prompted(options: DecodeOptions) -> bool:
     """True when the decode is steered by a prompt or hotwords."""
     return bool(_prompt_text(options))
+
+
+def _next_speech(spans: list[tuple[float, float]], after: float) -> float:
+    """When the speech of ``spans`` (seconds) goes on after ``after``: ``after`` itself when a
+    span runs on past it (by more than the voice detector's own slack), else the next span's
+    start (infinity when there is none). The slack: the words' alignment put the end of "plot
+    it" 0.45 s before the voice detector heard its last sound.
+
+    >>> _next_speech([(0.2, 2.0), (3.3, 4.5)], 1.9), _next_speech([(0.2, 4.0)], 1.9)
+    (3.3, 1.9)
+    """
+    return min((max(start, after) for start, end in spans if end > after + 0.5), default=math.inf)
 
 
 def _unprompted(options: DecodeOptions) -> DecodeOptions:
@@ -850,6 +867,8 @@ class WhisperTranscriber:
             return None
         text_end = self._text_end(spoken, result.text, self._prompt(options), duration)
         if text_end is None or spans[-1][1] - text_end < EARLY_END_S:
+            return None
+        if not _prompted(options) and _next_speech(spans, text_end) - text_end > READ_ON_GAP_S:
             return None
         low = max(0, round((text_end - 0.1) * SAMPLE_RATE))
         return quietest(spoken, low, min(len(spoken), low + round(0.5 * SAMPLE_RATE)))
