@@ -913,7 +913,16 @@ class Engine:
         self._transcriber = WhisperTranscriber(self._settings.model)
         self._ready.clear()
         self._publish(ev.ModelLoading(self._settings.model.name))
-        self._transcribe_jobs.put(self._load_model)
+        self._transcribe_jobs.put(self._load_announced)
+
+    def _load_announced(self) -> None:
+        """Load the model for a ModelLoading said (transcription worker), and say how it
+        ended even when that was said before: each ModelLoading gets its EngineReady or
+        ErrorRaised, which the settings window counts on. Two loads queued behind a third read
+        the same (newest) transcriber, and the second's failure, the same, went unsaid: the
+        window waited for it for good."""
+        self._load_failure_said = None
+        self._load_model()
 
     def _refresh_parts(self) -> None:
         """Set up the microphone and the hotkey listener again if their settings changed, once

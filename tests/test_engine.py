@@ -765,6 +765,33 @@ def test_a_quit_during_the_model_load_does_not_say_ready_afterwards(holdtype_hom
     assert seen.of(ev.EngineReady) == []
 
 
+def test_each_model_load_the_settings_begin_says_how_it_ended(holdtype_home: Path):
+    """GPU (CUDA, which this machine lacks) chosen twice while the worker was busy: both loads
+    read the newest settings, and the second's failure, the same as the first's, went unsaid.
+    The settings window waits for each load it saw begin, and said "loading…" for good."""
+    transcriber = _LoadsOnCue()  # (holds the worker, as a long dictation does)
+    eng = Engine(Settings(), enable_hotkeys=False, enable_audio=False, transcriber=transcriber)
+    seen = Recorder()
+    eng.subscribe(seen)
+    try:
+        eng.start()
+        assert transcriber.loading.wait(60)
+        for compute_type in ("float32", "int8"):
+            eng.apply_settings(Settings(model={"device": "cuda", "compute_type": compute_type}))
+        wait_for(lambda: len(seen.of(ev.ModelLoading)) == 2, timeout=30, what="both loads begun")
+        transcriber.go.set()
+        failed = wait_for(
+            lambda: [e for e in seen.of(ev.ErrorRaised) if e.source == "model"][1:],
+            timeout=60,
+            what="the second load's end",
+        )
+        assert "CUDA" in failed[0].message, failed
+    finally:
+        transcriber.go.set()
+        eng.shutdown()
+    assert len(seen.of(ev.EngineReady)) == 1  # (the load at the start)
+
+
 class _Holds:
     """A subscriber that holds up the thread publishing the first event ``which`` picks, until
     ``go`` is set (a tray slow to take an event does the same): the engine thread, held where
