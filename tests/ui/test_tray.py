@@ -625,3 +625,33 @@ def test_a_model_setting_the_engine_refuses_is_said_and_its_error_goes_once_a_mo
         assert ui.tray.icon_name() == "idle" and "Last error" not in ui.tray.icon.toolTip()
     finally:
         ui.shutdown()
+
+
+def test_a_save_refused_while_an_earlier_one_loads_its_model_stays_said(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings
+) -> None:
+    """Compute type changed (the model loads again), then a language Whisper does not know
+    typed before the load ended: once the model loaded, "Saved — changes are in effect." took
+    the place of "Not saved", and the refused edit stayed unsaved unsaid."""
+    settings = write_settings(Settings.model_validate({"ui": {"welcomed": True}}))
+    ui = HoldtypeApp(settings, config_path=config_path, enable_hotkeys=False, enable_audio=False)
+    try:
+        start_and_wait_ready(qtbot, ui)
+        window = ui.open_settings("model")
+        tab = window.pages["model"]
+        ends: list[object] = []  # the load's end and the engine's notice of the first save
+        ui.bridge.ready.connect(ends.append)
+        ui.bridge.notice.connect(lambda e: ends.append(e) if e.source == "settings" else None)
+        tab.compute_type.setCurrentIndex(tab.compute_type.findData("float32"))
+        assert window.commit()  # (the engine's events wait for this test to give way)
+        line = tab.language.lineEdit()
+        line.setText("Klingon")
+        line.editingFinished.emit()
+        assert not window.commit()
+        assert window.status.text().startswith("Not saved (Model tab)")
+        qtbot.waitUntil(lambda: len(ends) == 2, timeout=60000)
+        assert load_settings(config_path).settings.model.compute_type == "float32"
+        assert window.status.text().startswith("Not saved (Model tab)"), window.status.text()
+        assert "Klingon" in window.status.text()
+    finally:
+        ui.shutdown()

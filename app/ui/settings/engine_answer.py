@@ -6,6 +6,12 @@ not set up), and a model setting changed loads the model again (``ModelLoading``
 ``EngineReady``, or an ``ErrorRaised`` of source ``model``: CUDA chosen where there is none).
 :class:`EngineAnswer` follows those events after a save and reports once they are all in, so the
 window says "in effect" only of settings the engine took.
+
+The notice and the load's end come in either order: the engine queues the load on its
+transcription worker before it sets up the microphone and the hotkey again (which can take
+seconds). A load is followed across saves: a second save while the first one's model loads
+waits for that load too (its failure was said "in effect" when the second save's notice came
+first). The answer is in once the latest save's notice has come and no load is under way.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ EXCEPT = "Settings applied, except: "
 
 class EngineAnswer:
     """Follows the engine's events after a save; ``answered(problems)`` once it has applied
-    the settings (``problems`` empty when all are in effect), ``loading(model)`` when a model
+    the settings (``problems`` empty when all are in effect), ``loading(model)`` while a model
     loads first."""
 
     def __init__(
@@ -31,9 +37,14 @@ class EngineAnswer:
         self._ctx = ctx
         self._answered = answered
         self._loading = loading
-        self.waiting = False  # a save's answer is still to come
-        self._model = False  # ...and the model it reloads is loading
-        self._problems: list[str] = []
+        # The latest save:
+        self.waiting = False  # its answer is still to come
+        self._noticed = False  # ...and the engine's notice of it came
+        self._problems: list[str] = []  # what that notice says could not be applied
+        # The model, followed whether or not a save waits (a save waits for a load under way):
+        self._loads = 0  # loads begun (ModelLoading) whose end has not come; they end in turn
+        self._model = ""  # the one loading last
+        self._load_problem = ""  # why the last load that ended failed, until an answer says it
         bridge = ctx.bridge
         if bridge is not None:
             bridge.notice.connect(self._on_notice)
@@ -44,35 +55,53 @@ class EngineAnswer:
     def start(self) -> None:
         """Settings were just saved and handed to the engine: follow what it says of them
         (not when no running engine will answer: the window on its own, the engine not
-        started)."""
+        started). A model still loading for an earlier save is waited for as well."""
         bridge, engine = self._ctx.bridge, self._ctx.engine
         if bridge is None or engine is None or bridge.engine is not engine:
             return
-        self.waiting, self._model, self._problems = True, False, []
+        self.waiting, self._noticed, self._problems = True, False, []
+        if self._loads:
+            self._loading(self._model)
+
+    def cancel(self) -> None:
+        """Say nothing of the saves so far (a save since was refused or failed, and the window
+        says so: an earlier save's answer wrote "in effect" over it). Loads are still followed:
+        the next save's answer says a failure not said yet."""
+        self.waiting = False
 
     def _on_notice(self, event: Notice) -> None:
         if not self.waiting or event.source != "settings":
             return
+        self._noticed = True
         if event.message.startswith(EXCEPT):
             self._problems.append(event.message[len(EXCEPT) :])
-        if not self._model:  # (ModelLoading comes before the notice)
-            self._done()
+        self._answer_when_in()
 
     def _on_loading(self, event: ModelLoading) -> None:
+        self._loads += 1
+        self._model, self._load_problem = event.model, ""
         if self.waiting:
-            self._model = True
             self._loading(event.model)
 
     def _on_ready(self, _event: EngineReady) -> None:
-        if self.waiting and self._model:
-            self._done()
+        self._ended("")
 
     def _on_error(self, event: ErrorRaised) -> None:
-        if self.waiting and self._model and event.source == "model":
-            self._problems.append(event.message)
-            self._done()
+        if event.source == "model":
+            self._ended(event.message)
 
-    def _done(self) -> None:
-        problems = self._problems
-        self.waiting, self._model, self._problems = False, False, []
+    def _ended(self, problem: str) -> None:
+        """A load ended (``problem`` says why it failed); one no ModelLoading began (the load
+        at start-up, a dictation's own try) is none of a save's."""
+        if not self._loads:
+            return
+        self._loads -= 1
+        self._load_problem = problem
+        self._answer_when_in()
+
+    def _answer_when_in(self) -> None:
+        if not (self.waiting and self._noticed and not self._loads):
+            return
+        problems = self._problems + ([self._load_problem] if self._load_problem else [])
+        self.waiting, self._load_problem = False, ""  # (a load's failure is said once)
         self._answered(problems)

@@ -52,6 +52,8 @@ COMMIT_DELAY_MS = 300
 #: What the status line says after a save, and for how long.
 SAVED = "Saved — changes are in effect."
 SAVED_SHOWN_MS = 4000
+#: ...and while the model those settings chose loads (followed by the model's name).
+SAVED_LOADING = "Saved — loading "
 
 
 def tab_name(page: SettingsTab) -> str:
@@ -239,6 +241,7 @@ class SettingsWindow(QWidget):
             self._dirty -= pending
             if not self.ctx.live.commit(settings):
                 self._dirty |= pending  # not saved (a full disk): kept, for the next try or the close
+                self.following.cancel()  # (the failure stays said: see _engine_answered)
                 return False
             for page, kept in partly:
                 # What the tab saved is its starting point now: a term taken out of the file
@@ -257,9 +260,11 @@ class SettingsWindow(QWidget):
         if refused:
             if ready:
                 refused.append("The other changes are saved" + (", but: " if problems else "."))
+            self.following.cancel()
             self._show_problem(" ".join(refused + problems))
             return False
         if problems:
+            self.following.cancel()
             self._show_problem("Saved, but: " + " ".join(problems))
             return True
         if settings == before:
@@ -282,16 +287,26 @@ class SettingsWindow(QWidget):
         QTimer.singleShot(SAVED_SHOWN_MS, self._saved_said)
 
     def _engine_loads(self, model: str) -> None:
-        self.status.setStyleSheet(f"color: {secondary_text_color(self.status)};")
-        self.status.setText(f"Saved — loading {model}…")
+        if self._says_saved():
+            self.status.setStyleSheet(f"color: {secondary_text_color(self.status)};")
+            self.status.setText(f"{SAVED_LOADING}{model}…")
 
     def _engine_answered(self, problems: list[str]) -> None:
         """The engine applied the settings just saved: "in effect" only when it could (a GPU
         chosen where CUDA is missing said "changes are in effect" beside the engine's error)."""
+        if not self._says_saved():
+            return
         if problems:
             self._show_problem("Saved, but not in effect: " + "; ".join(problems))
         else:
             self._say_saved()
+
+    def _says_saved(self) -> bool:
+        """The status line says only what the last save did (or nothing, once "Saved" faded):
+        the engine's answer may replace that, never a problem said since ("Not saved", "Could
+        not save": the answer to an earlier save wrote "in effect" over them)."""
+        text = self.status.text()
+        return text in ("", SAVED) or text.startswith(SAVED_LOADING)
 
     def _saved_said(self) -> None:
         if self.status.text() == SAVED:
