@@ -213,6 +213,34 @@ def test_a_download_of_the_chosen_model_is_used_at_once(  # type: ignore[no-unty
         ui.shutdown()
 
 
+def test_a_model_that_could_not_be_loaded_is_not_said_in_use(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings
+) -> None:
+    """GPU (CUDA) chosen on this machine, which has none: the row said "in use" while the
+    window said "not in effect" and no model was loaded. It says so until a model loads."""
+    from app.ui.app import HoldtypeApp
+
+    settings = write_settings(Settings.model_validate({"ui": {"welcomed": True}}))
+    ui = HoldtypeApp(settings, config_path=config_path, enable_hotkeys=False, enable_audio=False)
+    try:
+        ui.start()
+        qtbot.waitUntil(lambda: ui.ready_event is not None, timeout=120000)
+        window = ui.open_settings("model")
+        tab = window.pages["model"]
+        assert tab.table.item(_row(tab, "tiny.en"), 5).text() == "in use"
+        readies: list[object] = []
+        ui.bridge.ready.connect(readies.append)
+        tab.device.setCurrentIndex(tab.device.findData("cuda"))
+        qtbot.waitUntil(lambda: "not in effect" in window.status.text(), timeout=30000)
+        assert ui.engine.model_in_use == "tiny.en"  # (the engine holds it, not loaded)
+        assert tab.table.item(_row(tab, "tiny.en"), 5).text() == "could not be loaded"
+        tab.device.setCurrentIndex(tab.device.findData("auto"))
+        qtbot.waitUntil(lambda: bool(readies), timeout=60000)
+        assert tab.table.item(_row(tab, "tiny.en"), 5).text() == "in use"
+    finally:
+        ui.shutdown()
+
+
 def _row(tab, name: str) -> int:  # type: ignore[no-untyped-def]
     """The table row of model ``name``."""
     from PySide6.QtCore import Qt

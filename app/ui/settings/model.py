@@ -191,6 +191,7 @@ class ModelTab(SettingsTab):
         self._cancel: Cancel | None = None
         self._downloading: str | None = None
         self._model_loading = False  # the engine loads a model (ModelLoading came, no answer yet)
+        self._load_failed = False  # ...and the last load failed (ErrorRaised of source "model")
         self._loading_chosen = False  # ...which _load_chosen asked for: its end is said
         if ctx.bridge is not None:  # the model the engine has loaded is shown in the table
             ctx.bridge.loading.connect(self._on_loading)
@@ -238,7 +239,8 @@ class ModelTab(SettingsTab):
     def _status(self, name: str, installed: bool, current: str, in_use: str) -> str:
         """The Status column of the registry's model ``name``: the chosen one (``current``) is
         "in use" only once the engine has it loaded (``in_use``); until then the row says
-        which model stands in for it."""
+        which model stands in for it, and after a load that failed (CUDA chosen where there is
+        none: it said "in use" beside the window's "not in effect") that it could not be."""
         from app.transcribe import models
 
         if name == self._downloading:
@@ -247,6 +249,8 @@ class ModelTab(SettingsTab):
             return f"{'installed' if installed else 'not downloaded'} — {in_use} stands in until it loads"
         if name == current and self._model_loading:
             return "loading…"
+        if name == current and self._load_failed:  # (the engine holds it, not loaded: no dictation)
+            return "could not be loaded"
         if name == current:
             return "in use" if installed else "in use — not downloaded"
         if name == models.EMBEDDED:
@@ -267,7 +271,9 @@ class ModelTab(SettingsTab):
         path = Path(folder).expanduser()
         found = models.is_installed(folder)
         size_mb = sum(f.stat().st_size for f in path.iterdir() if f.is_file()) / 1e6 if found else 0
-        if folder == current:
+        if folder == current and self._load_failed:
+            status = "could not be loaded"
+        elif folder == current:
             status = "in use" if found else "in use — folder not found"
         else:
             status = "chosen" if found else "folder not found"
@@ -441,11 +447,11 @@ class ModelTab(SettingsTab):
 
     # --- the engine's model -----------------------------------------------------------------
     def _on_loading(self, _event: ModelLoading) -> None:
-        self._model_loading = True
+        self._model_loading, self._load_failed = True, False
         self.refresh()
 
     def _on_loaded(self, event: EngineReady) -> None:
-        self._model_loading = False
+        self._model_loading, self._load_failed = False, False
         if self._loading_chosen:
             self._loading_chosen = False
             self.message.setStyleSheet("")
@@ -455,7 +461,7 @@ class ModelTab(SettingsTab):
     def _on_engine_error(self, event: ErrorRaised) -> None:
         if event.source != "model":
             return
-        self._model_loading = False
+        self._model_loading, self._load_failed = False, True
         if self._loading_chosen:
             self._loading_chosen = False
             self.message.setStyleSheet("color: #c62828;")
