@@ -58,6 +58,7 @@ SEQUENCES: list[tuple[str, list[list[str]]]] = [
     # A load that failed unsaid (no save waited: the Model tab's reload) is said once.
     ("loading failed save applied save applied", [[CUDA], []]),
     ("save loading applied failed save applied", [[CUDA], []]),
+    ("loading failed ready save applied", [[]]),  # (a dictation's own try loaded it)
     ("save applied failed ready", [[]]),
     ("applied save applied", [[]]),
 ]

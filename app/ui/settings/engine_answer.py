@@ -92,12 +92,14 @@ class EngineAnswer:
 
     def _ended(self, problem: str) -> None:
         """A load ended (``problem`` says why it failed); one no ModelLoading began (the load
-        at start-up, a dictation's own try) is none of a save's."""
-        if not self._loads:
-            return
-        self._loads -= 1
-        self._load_problem = problem
-        self._answer_when_in()
+        at start-up, a dictation's own try) is none of a save's, though a model it loaded ends
+        a failure not said yet."""
+        if self._loads:
+            self._loads -= 1
+            self._load_problem = problem
+            self._answer_when_in()
+        elif not problem:
+            self._load_problem = ""
 
     def _answer_when_in(self) -> None:
         if not (self.waiting and self._noticed and not self._loads):
