@@ -2204,7 +2204,8 @@ def test_a_press_heard_by_a_listener_that_new_settings_replace_records_nothing(
     behind the settings: it started a recording after the swap, the new listener had not
     seen the key go down and ignored its release, and the recording ran to its limit.
     The engine thread is held (at the notice of an earlier apply) so that the press is sure
-    to come in between."""
+    to come in between. The display sends no auto-repeats: past the server's repeat delay
+    (under load), the new listener, which never saw F9 go down, took a repeat for a press."""
     base = Settings(hotkey=HotkeySettings(key="f9", min_hold_s=0.0))
     eng = Engine(base, enable_hotkeys=True, enable_audio=True)
     hold_engine = threading.Event()
@@ -2216,32 +2217,33 @@ def test_a_press_heard_by_a_listener_that_new_settings_replace_records_nothing(
             go_on.wait(30)
 
     try:
-        seen = _start(eng)
-        eng.subscribe(held_at_the_first_apply)
-        eng.apply_settings(base.model_copy(update={"ui": base.ui.model_copy()}))
-        assert hold_engine.wait(10)
-        old = eng._listener
-        assert old is not None
-        presses = old.presses
-        other_hotkey = base.hotkey.model_copy(update={"min_hold_s": 0.01})
-        eng.apply_settings(base.model_copy(update={"hotkey": other_hotkey}))  # restarts the listener
-        x_env.xdotool("keydown", "F9")  # heard by the old listener: its start waits behind
-        wait_for(lambda: old.presses > presses, timeout=10, what="the old listener to hear the press")
-        eng.apply_settings(base.model_copy(update={"hotkey": other_hotkey}))  # after it: a mark
-        go_on.set()
-        wait_for(
-            lambda: len([n for n in seen.of(ev.Notice) if n.message == "Settings applied."]) == 3,
-            timeout=10,
-            what="the apply queued after the press",
-        )
-        assert eng._listener is not old
-        x_env.xdotool("keyup", "F9")
-        assert eng.recording is None, "a press of the replaced listener started a recording"
-        # the new listener's own press records, and its release ends it
-        x_env.xdotool("keydown", "F9")
-        wait_for(lambda: eng.state == ev.State.RECORDING, timeout=10, what="the new listener to record")
-        x_env.xdotool("keyup", "F9")
-        wait_for(lambda: eng.recording is None, timeout=10, what="its release to end the recording")
+        with x_env.no_auto_repeat():
+            seen = _start(eng)
+            eng.subscribe(held_at_the_first_apply)
+            eng.apply_settings(base.model_copy(update={"ui": base.ui.model_copy()}))
+            assert hold_engine.wait(10)
+            old = eng._listener
+            assert old is not None
+            presses = old.presses
+            other_hotkey = base.hotkey.model_copy(update={"min_hold_s": 0.01})
+            eng.apply_settings(base.model_copy(update={"hotkey": other_hotkey}))  # restarts the listener
+            x_env.xdotool("keydown", "F9")  # heard by the old listener: its start waits behind
+            wait_for(lambda: old.presses > presses, timeout=10, what="the old listener to hear the press")
+            eng.apply_settings(base.model_copy(update={"hotkey": other_hotkey}))  # after it: a mark
+            go_on.set()
+            wait_for(
+                lambda: len([n for n in seen.of(ev.Notice) if n.message == "Settings applied."]) == 3,
+                timeout=10,
+                what="the apply queued after the press",
+            )
+            assert eng._listener is not old
+            x_env.xdotool("keyup", "F9")
+            assert eng.recording is None, "a press of the replaced listener started a recording"
+            # the new listener's own press records, and its release ends it
+            x_env.xdotool("keydown", "F9")
+            wait_for(lambda: eng.state == ev.State.RECORDING, timeout=10, what="the new listener to record")
+            x_env.xdotool("keyup", "F9")
+            wait_for(lambda: eng.recording is None, timeout=10, what="its release to end the recording")
     finally:
         go_on.set()
         x_env.xdotool("keyup", "F9")
