@@ -1016,13 +1016,31 @@ def test_a_cell_typed_over_with_what_cannot_be_a_term_keeps_no_other_term_from_b
     qtbot.waitUntil(lambda: "Foo" in window.ctx.live.settings.vocabulary.terms, timeout=10000)
     tab.add_term("Polars")
     qtbot.waitUntil(lambda: "Polars" in saved(config_path).vocabulary.terms, timeout=5000)
-    assert saved(config_path).vocabulary.terms == ["NumPy", "Polars", "PyPI", "Foo"]
+    assert saved(config_path).vocabulary.terms == ["NumPy", "PyPI", "Foo", "Polars"]
     assert window._dirty == {"vocabulary"}  # the bad term is kept in the table, to be fixed
     tab.terms.item(1, 0).setText("Pandas")
     commit(qtbot, window)
-    assert saved(config_path).vocabulary.terms == ["NumPy", "Pandas", "Polars", "Foo"]
+    assert saved(config_path).vocabulary.terms == ["NumPy", "Foo", "Pandas", "Polars"]
     assert tab.term_note.text() == "" and not tab.terms.item(1, 0).toolTip()
     assert tab.terms.item(1, 0).foreground().color().name() != PROBLEM_COLOUR
+
+
+def test_a_term_deleted_beside_one_typed_over_with_what_cannot_be_a_term_is_deleted(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings
+) -> None:
+    # From a review: while a cell held a term that cannot be one, every term the table no
+    # longer showed was kept, a term deleted on purpose too, and a quit that could not ask
+    # kept it for good. Only the term typed over (its last one) stays until it is fixed.
+    write_settings(Settings(vocabulary={"terms": ["kubectl", "oldname", "Pulumi"]}))
+    window = open_window(qtbot, config_path)
+    tab = window.pages["vocabulary"]
+    tab.terms.item(0, 0).setText("kubectl2")  # edited, saved, then typed over: kubectl2 stays
+    commit(qtbot, window)
+    assert saved(config_path).vocabulary.terms == ["kubectl2", "oldname", "Pulumi"]
+    tab.terms.removeRow(1)
+    tab.terms.item(0, 0).setText("🚀")
+    qtbot.waitUntil(lambda: "Not saved" in window.status.text(), timeout=5000)
+    assert saved(config_path).vocabulary.terms == ["kubectl2", "Pulumi"]
 
 
 def test_a_term_that_cannot_be_one_in_a_file_edited_by_hand_is_kept_and_shown(  # type: ignore[no-untyped-def]

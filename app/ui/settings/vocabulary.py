@@ -40,6 +40,9 @@ RULE_COLUMNS = ("Find", "Replace with", "Regex", "Match case")
 #: On the Replace cell of a rule added with "Add rule" whose replacement was never entered: such
 #: a rule is not saved (an empty replacement deletes its words from every dictation).
 UNCONFIRMED = Qt.ItemDataRole.UserRole + 1
+# A term cell's term as it was shown or added: kept in the file while a term that cannot be one
+# is typed over it, until that is fixed.
+SHOWN_TERM = Qt.ItemDataRole.UserRole + 2
 
 
 def check_rule(rule: Rule) -> str | None:
@@ -300,6 +303,8 @@ class VocabularyTab(SettingsTab):
                     item.setToolTip(tip)
                 if problem:
                     problems.append(f"“{term}” ({problem})")
+                elif term and item.data(SHOWN_TERM) != term:
+                    item.setData(SHOWN_TERM, term)  # (the term kept should one be typed over it)
         if problems:
             more = f" and {len(problems) - 3} more" if len(problems) > 3 else ""
             self._say_term(f"Not a term: {'; '.join(problems[:3])}{more}. Fix or remove it.", problem=True)
@@ -312,6 +317,7 @@ class VocabularyTab(SettingsTab):
             row = self.terms.rowCount()
             self.terms.insertRow(row)
             item = QTableWidgetItem(term)
+            item.setData(SHOWN_TERM, term)
             self.terms.setItem(row, 0, item)
             self.terms.scrollToItem(item)
 
@@ -555,7 +561,9 @@ class VocabularyTab(SettingsTab):
         for term in settings.vocabulary.terms:
             row = self.terms.rowCount()
             self.terms.insertRow(row)
-            self.terms.setItem(row, 0, QTableWidgetItem(term))
+            item = QTableWidgetItem(term)
+            item.setData(SHOWN_TERM, term)
+            self.terms.setItem(row, 0, item)
         self.rules.setRowCount(0)
         for rule in settings.rules:
             self.add_rule(rule)
@@ -578,16 +586,24 @@ class VocabularyTab(SettingsTab):
     def apply_saveable(self, settings: Settings) -> Settings:
         """What :meth:`apply` refused saved without it: the terms but those that cannot be
         (one typed over a cell with "🚀" kept every term from being saved, and Quit lost them),
-        with the terms the table no longer shows kept until those are fixed, their choices, and
+        with the term each of those was typed over kept until it is fixed, their choices, and
         the rules unless one cannot run (one bad regex kept a term just added from being saved);
         the rest is saved once it is fixed."""
         saved = set(settings.vocabulary.terms)
-        listed = self.term_list()
-        terms = [t for t in listed if (c := clean_term(t)) in saved or not term_problem(c)]
-        if len(terms) < len(listed):
-            # A term the refused one may have been typed over stays until it is fixed: a quit
-            # that cannot ask (a logout) lost both.
-            terms += [t for t in settings.vocabulary.terms if t not in terms]
+        terms: list[str] = []
+        for row in range(self.terms.rowCount()):
+            item = self.terms.item(row, 0)
+            term = item.text().strip() if item is not None else ""
+            if not term:
+                continue
+            if (c := clean_term(term)) in saved or not term_problem(c):
+                terms.append(term)
+                continue
+            # The term it was typed over stays until it is fixed: a quit that cannot ask (a
+            # logout) lost both. (Only that one: a term deleted meanwhile is deleted.)
+            was = item.data(SHOWN_TERM) if item is not None else None
+            if isinstance(was, str) and was.strip() and was.strip() not in terms:
+                terms.append(was.strip())
         settings = self._with_terms(settings, terms)
         try:
             return settings.model_copy(update={"rules": self.rule_list()})
