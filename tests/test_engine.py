@@ -155,14 +155,9 @@ def test_escape_once_the_text_is_going_in_says_it_is_too_late(engine, target_win
     assert TOO_LATE_TO_CANCEL in notices and not any("nothing will be inserted" in n for n in notices)
 
 
-def test_escape_after_the_text_went_in_says_it_is_too_late(engine, target_window, speak):
-    """From a review: Esc after the paste, while the entry was still being written (a second
-    or more when another program holds the history), said "Dictation cancelled; nothing will
-    be inserted." of text already in the window. Here Esc comes as the result is published,
-    the last step before the dictation is done: a subscriber (as the tray is) presses it, and
-    waits for the engine's answer before it lets the dictation end."""
-    from app.engine import TOO_LATE_TO_CANCEL
-
+def _esc_as_it_ends(engine: Engine) -> threading.Event:
+    """Press Esc when ``engine`` publishes a dictation's result (its last step, as the tray
+    hears it), and hold that step until the engine answers; the event is set once it did."""
     answered = threading.Event()
 
     def esc_as_it_ends(event: ev.EngineEvent) -> None:
@@ -173,6 +168,18 @@ def test_escape_after_the_text_went_in_says_it_is_too_late(engine, target_window
             answered.set()
 
     engine.subscribe(esc_as_it_ends)
+    return answered
+
+
+def test_escape_after_the_text_went_in_says_it_is_too_late(engine, target_window, speak):
+    """From a review: Esc after the paste, while the entry was still being written (a second
+    or more when another program holds the history), said "Dictation cancelled; nothing will
+    be inserted." of text already in the window. Here Esc comes as the result is published,
+    the last step before the dictation is done: a subscriber (as the tray is) presses it, and
+    waits for the engine's answer before it lets the dictation end."""
+    from app.engine import TOO_LATE_TO_CANCEL
+
+    answered = _esc_as_it_ends(engine)
     seen, result = _dictate_once(engine, target_window, speak)
     assert answered.is_set()
     assert result.outcome == ev.Outcome.PASTED and "thursday" in target_window.text().lower()
@@ -185,16 +192,7 @@ def test_escape_as_an_empty_dictation_ends_is_not_told_it_is_too_late(engine, ta
     cancel: the text is already going in" of Esc pressed while its entry was written."""
     from app.engine import TOO_LATE_TO_CANCEL
 
-    answered = threading.Event()
-
-    def esc_as_it_ends(event: ev.EngineEvent) -> None:
-        if isinstance(event, ev.UtteranceResult):
-            engine.cancel()
-            answered.wait(30)
-        elif isinstance(event, ev.Notice) and event.source == "engine":
-            answered.set()
-
-    engine.subscribe(esc_as_it_ends)
+    answered = _esc_as_it_ends(engine)
     seen = _start(engine)
     target_window.focus()
     engine.dictate_audio(np.zeros(16000, np.float32))
