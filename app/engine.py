@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import itertools
 import logging
 import queue
 import sys
@@ -138,6 +139,8 @@ class Engine:
         # recording is under way waits for it to end (see _refresh_parts).
         self._listening_hotkey: HotkeySettings | None = None
         self._listener_serial = 0  # counts the listeners started: each press says which heard it
+        self._load_serial = 0  # counts the loads announced (ModelLoading): each end says which
+        self._applied = itertools.count(1)  # ids of the settings handed in (apply_settings)
         self._history: HistoryStore | None = None
         from app.history.store import HistoryReader
 
@@ -391,9 +394,13 @@ class Engine:
         in force then: built here, it undid settings applied a moment before and still queued."""
         self._commands.put(msg.Pause(paused))
 
-    def apply_settings(self, settings: Settings) -> None:
-        """Apply new settings live: model, hotkeys, microphone, text rules, paste, modes."""
-        self._commands.put(msg.Apply(settings))
+    def apply_settings(self, settings: Settings) -> int:
+        """Apply new settings live: model, hotkeys, microphone, text rules, paste, modes. Return
+        the id the "settings" notice that says they were applied repeats (``Notice.applied``):
+        one for an earlier save, the tray's Pause or a settings file changed is told apart."""
+        applied = next(self._applied)
+        self._commands.put(msg.Apply(settings, applied))
+        return applied
 
     def reload_model(self) -> None:
         """Load the model of the settings in force again, in the background as a settings
@@ -651,7 +658,7 @@ class Engine:
                 self._busy[command.generation] = command.state
             self._set_state(command.generation)
         elif isinstance(command, msg.Apply):
-            self._on_apply(command.settings)
+            self._on_apply(command.settings, command.applied)
         elif isinstance(command, msg.Reload):
             if isinstance(self._transcriber, WhisperTranscriber):
                 self._load_anew()
@@ -880,7 +887,7 @@ class Engine:
             else:
                 self._publish(ev.Notice("Dictation cancelled; nothing will be inserted.", "engine"))
 
-    def _on_apply(self, settings: Settings) -> None:
+    def _on_apply(self, settings: Settings, applied: int | None = None) -> None:
         old, self._settings = self._settings, settings
         if settings.history.retention_days != old.history.retention_days:
             self._output_jobs.put(lambda: self._retention.apply(force=True, announce=True))
@@ -897,32 +904,36 @@ class Engine:
         if self._current is not None and (settings.audio != old.audio or settings.hotkey != old.hotkey):
             self._publish(
                 ev.Notice(
-                    "Settings applied; the hotkey and microphone ones when this recording ends.", "settings"
+                    "Settings applied; the hotkey and microphone ones when this recording ends.",
+                    "settings",
+                    applied=applied,
                 )
             )
             return  # _on_end calls _refresh_parts
         self._problems.count_from_now()
         self._refresh_parts()
         failed = self._problems.failed_now()  # each also published as an error
-        applied = f"Settings applied, except: {'; '.join(failed)}" if failed else "Settings applied."
-        self._publish(ev.Notice(applied, "settings"))
+        message = f"Settings applied, except: {'; '.join(failed)}" if failed else "Settings applied."
+        self._publish(ev.Notice(message, "settings", applied=applied))
 
     def _load_anew(self) -> None:
         """Have the transcription worker load the model of the settings in force (engine
         thread); dictation waits for it, and the UI says it loads (ModelLoading)."""
         self._transcriber = WhisperTranscriber(self._settings.model)
         self._ready.clear()
-        self._publish(ev.ModelLoading(self._settings.model.name))
-        self._transcribe_jobs.put(self._load_announced)
+        self._load_serial += 1
+        load = self._load_serial
+        self._publish(ev.ModelLoading(self._settings.model.name, load))
+        self._transcribe_jobs.put(lambda: self._load_announced(load))
 
-    def _load_announced(self) -> None:
-        """Load the model for a ModelLoading said (transcription worker), and say how it
+    def _load_announced(self, load: int) -> None:
+        """Load the model for ModelLoading ``load`` (transcription worker), and say how it
         ended even when that was said before: each ModelLoading gets its EngineReady or
         ErrorRaised, which the settings window counts on. Two loads queued behind a third read
         the same (newest) transcriber, and the second's failure, the same, went unsaid: the
         window waited for it for good."""
         self._load_failure_said = None
-        self._load_model()
+        self._load_model(load)
 
     def _refresh_parts(self) -> None:
         """Set up the microphone and the hotkey listener again if their settings changed, once
@@ -998,9 +1009,10 @@ class Engine:
             except Exception:
                 log.exception("worker job failed")
 
-    def _load_model(self) -> str | None:
+    def _load_model(self, load: int | None = None) -> str | None:
         """Load the model (transcription worker); the reason when it cannot be loaded, said
-        once (not again at each dictation's try, whose failed result says it)."""
+        once (not again at each dictation's try, whose failed result says it). What it says
+        repeats ``load``, the ModelLoading that announced it (None: not announced)."""
         transcriber = self._transcriber
         try:
             if isinstance(transcriber, WhisperTranscriber):
@@ -1015,7 +1027,7 @@ class Engine:
             said = self._load_failure_said
             if said is None or said[0] is not transcriber or said[1] != problem:
                 self._load_failure_said = (transcriber, problem)
-                self._publish(ev.ErrorRaised(problem, "model"))
+                self._publish(ev.ErrorRaised(problem, "model", load))
             return problem
         self._load_failure_said = None
         self._ready.set()
@@ -1028,6 +1040,7 @@ class Engine:
                     transcriber.load_ms or 0.0,
                     self._settings.hotkey.key,
                     self._problems.now(),
+                    load,
                 )
             )
         return None

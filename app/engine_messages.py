@@ -66,9 +66,10 @@ class Stage:
 
 @dataclass(frozen=True, slots=True)
 class Apply:
-    """Apply new settings."""
+    """Apply new settings; the "settings" notice that says so repeats ``applied``."""
 
     settings: Settings
+    applied: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

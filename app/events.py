@@ -77,10 +77,13 @@ class UtteranceResult:
 
 @dataclass(frozen=True, slots=True)
 class ErrorRaised:
-    """Something failed; ``message`` is meant for the user."""
+    """Something failed; ``message`` is meant for the user. A model load's failure (source
+    ``model``) repeats the ``load`` of the :class:`ModelLoading` that began it (None: the load at
+    start-up, or a dictation's own try)."""
 
     message: str
     source: str
+    load: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,12 +91,15 @@ class Notice:
     """Information for the user (recovered recordings, an LLM fallback, a missing tray).
 
     ``said`` holds words the user dictated that the notice quotes (the recovered recordings'
-    first words): shown to the user with the message, never written to the log.
+    first words): shown to the user with the message, never written to the log. ``applied``
+    is the id :meth:`~app.engine.Engine.apply_settings` gave the settings a "settings" notice
+    says were applied (None: the tray's Pause), so the settings window knows its save's notice.
     """
 
     message: str
     source: str
     said: str = ""
+    applied: int | None = None
 
     @property
     def shown(self) -> str:
@@ -105,20 +111,26 @@ class Notice:
 class ModelLoading:
     """The engine began loading the model ``model`` again (its settings changed, or it was just
     downloaded): not ready until the next :class:`EngineReady`, or an :class:`ErrorRaised` of
-    source ``model`` says why it could not be loaded."""
+    source ``model`` says why it could not be loaded. Both repeat ``load``, this load's serial:
+    the settings window tells the end of a load it saw begin from those of other loads (the
+    one at start-up, a dictation's own try, one begun before the window opened)."""
 
     model: str
+    load: int
 
 
 @dataclass(frozen=True, slots=True)
 class EngineReady:
-    """The model is loaded and the hotkey is armed (or could not be, see ``problems``)."""
+    """The model is loaded and the hotkey is armed (or could not be, see ``problems``);
+    ``load`` repeats the :class:`ModelLoading` that began the load (None: the load at start-up,
+    or a dictation's own try)."""
 
     model: str
     device: str
     load_ms: float
     hotkey: str
     problems: tuple[str, ...] = ()
+    load: int | None = None
 
 
 EngineEvent = (

@@ -453,13 +453,14 @@ def test_settings_applied_says_which_part_could_not_be_set_up(holdtype_home, mon
     eng = Engine(Settings(), enable_hotkeys=True, enable_audio=False)
     try:
         seen = _start(eng)
-        eng.apply_settings(Settings(hotkey=HotkeySettings(key="f9")))
+        applied = eng.apply_settings(Settings(hotkey=HotkeySettings(key="f9")))
         notice = wait_for(
             lambda: next((n for n in seen.of(ev.Notice) if n.source == "settings"), None),
             timeout=30,
             what="the settings notice",
         )
         assert notice.message.startswith("Settings applied, except:") and "hotkey" in notice.message
+        assert notice.applied == applied  # (the settings window knows its save's notice by it)
     finally:
         eng.shutdown()
 
@@ -784,6 +785,9 @@ def test_each_model_load_the_settings_begin_says_how_it_ended(holdtype_home: Pat
             what="the second load's end",
         )
         assert "CUDA" in failed[0].message, failed
+        # Each end repeats its ModelLoading's serial (the window counts down those it saw begin).
+        ended = [e.load for e in seen.of(ev.ErrorRaised) if e.source == "model"]
+        assert ended == [e.load for e in seen.of(ev.ModelLoading)] == [1, 2], ended
     finally:
         transcriber.go.set()
         eng.shutdown()
@@ -2133,7 +2137,9 @@ def test_a_chosen_model_downloaded_meanwhile_is_loaded_on_reload(
         eng.reload_model()
         ready = wait_for(lambda: seen.of(ev.EngineReady)[1:], timeout=120, what="the reload")
         assert ready[0].model == "base.en" and eng.model_in_use == "base.en"
-        assert seen.of(ev.ModelLoading) == [ev.ModelLoading("base.en")]
+        # The load's serial, repeated by its end (the one at start-up has none).
+        assert seen.of(ev.ModelLoading) == [ev.ModelLoading("base.en", 1)]
+        assert first[0].load is None and ready[0].load == 1
         target_window.focus()
         eng.dictate_audio(load_audio(speak("The meeting moved to Thursday.", speed=150)))
         result = wait_for(lambda: seen.of(ev.UtteranceResult), timeout=60, what="a result")[0]

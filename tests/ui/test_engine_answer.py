@@ -23,17 +23,16 @@ from app.ui.settings.live import LiveSettings
 pytest.importorskip("app.engine", reason="the engine has not landed yet")
 
 CUDA = "cannot load model tiny.en on cuda: no CUDA device"
-EVENTS = {
-    "loading": ModelLoading("tiny.en"),
-    "ready": EngineReady("tiny.en", "cpu/int8", 1400.0, "ctrl+alt"),
-    "failed": ErrorRaised(CUDA, "model"),
-    "applied": Notice("Settings applied.", "settings"),
-    "except": Notice(f"{EXCEPT}hotkey unavailable: no X", "settings"),
-    "other error": ErrorRaised("the microphone is gone", "audio"),
-    "other notice": Notice("Dictation cancelled; nothing will be inserted.", "engine"),
+OTHERS = {
+    "other-error": ErrorRaised("the microphone is gone", "audio"),
+    "other-notice": Notice("Dictation cancelled; nothing will be inserted.", "engine"),
 }
 
-# (what happens, in order; what the window is told: one list of problems per answer)
+# (what happens, in order; what the window is told: one list of problems per answer). "save" is
+# a save handed to the engine; "applied"/"except" its notice, "earlier" the notice of the save
+# before it, "pause" the tray's Pause's. "loading" begins a load; "ready"/"failed" end the
+# oldest load begun here (none: a load no ModelLoading began); "startup-ready"/"startup-failed"
+# end the load at start-up (or a dictation's own try), "unseen-ready" one begun before the window.
 SEQUENCES: list[tuple[str, list[list[str]]]] = [
     ("save applied", [[]]),
     ("save except", [["hotkey unavailable: no X"]]),
@@ -61,6 +60,17 @@ SEQUENCES: list[tuple[str, list[list[str]]]] = [
     ("loading failed ready save applied", [[]]),  # (a dictation's own try loaded it)
     ("save applied failed ready", [[]]),
     ("applied save applied", [[]]),
+    # From a review: other loads' ends came while a save's model loaded; "in effect" was said
+    # of it, and its failure never.
+    ("save loading applied startup-ready failed", [[CUDA]]),
+    ("save loading startup-ready applied failed", [[CUDA]]),
+    ("save loading applied startup-failed ready", [[]]),
+    ("save loading applied unseen-ready failed", [[CUDA]]),
+    # ...and the notice of an earlier save, or of the tray's Pause, was taken for the latest's.
+    ("save save earlier", []),
+    ("save save loading earlier ready loading applied failed", [[CUDA]]),
+    ("save pause", []),
+    ("save pause except", [["hotkey unavailable: no X"]]),
 ]
 
 
@@ -82,18 +92,58 @@ def answer(qtbot, config_path: Path, write_settings) -> Iterator[tuple[EngineAns
     bridge.detach()
 
 
+class _Steps:
+    """Plays the steps of a sequence: saves handed to the real engine (not started: they only
+    get their ids), and the events a running engine would answer with, through the bridge."""
+
+    def __init__(self, following: EngineAnswer, bridge: EngineBridge) -> None:
+        self.following, self.bridge = following, bridge
+        self.saves: list[int] = []  # the ids the engine gave the saves
+        self.loads = 0  # the loads begun
+        self.pending: list[int] = []  # ...not ended yet, oldest first
+
+    def play(self, step: str) -> None:
+        """Do ``step`` (see SEQUENCES)."""
+        engine = self.bridge.engine
+        assert engine is not None
+        if step == "save":
+            self.saves.append(engine.apply_settings(Settings()))
+            self.following.start(self.saves[-1])
+        elif step == "cancel":
+            self.following.cancel()
+        elif step in ("applied", "except", "earlier", "pause"):
+            back = {"earlier": 2, "pause": 0}.get(step, 1)  # which save's (before any: none)
+            applied = self.saves[-back] if 0 < back <= len(self.saves) else None
+            message = f"{EXCEPT}hotkey unavailable: no X" if step == "except" else "Settings applied."
+            self.bridge.deliver(Notice(message, "settings", applied=applied))
+        elif step == "loading":
+            self.loads += 1
+            self.pending.append(self.loads)
+            self.bridge.deliver(ModelLoading("tiny.en", self.loads))
+        elif step in OTHERS:
+            self.bridge.deliver(OTHERS[step])
+        else:
+            which, _, end = step.rpartition("-")
+            if which == "unseen":
+                load: int | None = 0  # (its ModelLoading came before the window)
+            elif which == "startup" or not self.pending:
+                load = None
+            else:
+                load = self.pending.pop(0)
+            if end == "ready":
+                self.bridge.deliver(EngineReady("tiny.en", "cpu/int8", 1400.0, "ctrl+alt", load=load))
+            else:
+                self.bridge.deliver(ErrorRaised(CUDA, "model", load))
+
+
 @pytest.mark.parametrize(("sequence", "answers"), SEQUENCES)
 def test_the_answer_to_a_save_comes_once_its_notice_and_its_model_are_in(  # type: ignore[no-untyped-def]
     answer, sequence: str, answers: list[list[str]]
 ) -> None:
     following, bridge, told = answer
+    steps = _Steps(following, bridge)
     for step in sequence.split():
-        if step == "save":
-            following.start()
-        elif step == "cancel":
-            following.cancel()
-        else:
-            bridge.deliver(EVENTS[step.replace("-", " ")])
+        steps.play(step)
     assert [what for kind, what in told if kind == "answered"] == answers
     assert not following.waiting or not answers
 
@@ -101,8 +151,7 @@ def test_the_answer_to_a_save_comes_once_its_notice_and_its_model_are_in(  # typ
 def test_a_save_during_a_load_says_the_model_loads(answer) -> None:  # type: ignore[no-untyped-def]
     """The second save's "Saved — changes are in effect." stood beside a load under way."""
     following, bridge, told = answer
-    following.start()
-    bridge.deliver(EVENTS["loading"])
-    bridge.deliver(EVENTS["applied"])
-    following.start()
+    steps = _Steps(following, bridge)
+    for step in ("save", "loading", "applied", "save"):
+        steps.play(step)
     assert told == [("loading", "tiny.en"), ("loading", "tiny.en")]

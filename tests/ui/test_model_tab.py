@@ -241,6 +241,41 @@ def test_a_model_that_could_not_be_loaded_is_not_said_in_use(  # type: ignore[no
         ui.shutdown()
 
 
+def test_a_load_seen_begin_is_said_by_its_own_end(  # type: ignore[no-untyped-def]
+    qtbot, config_path: Path, write_settings
+) -> None:
+    """From a review: the load at start-up (or a dictation's own try) ended while a save's
+    load was under way, and the row said "in use" of the model still loading. The real
+    engine (not started) and bridge; its events are delivered as its threads deliver them."""
+    from app.engine import Engine
+    from app.events import EngineReady, ErrorRaised, ModelLoading
+    from app.ui.qt_bridge import EngineBridge
+
+    write_settings(Settings())
+    engine = Engine(Settings(), enable_hotkeys=False, enable_audio=False)
+    bridge = EngineBridge()
+    bridge.attach(engine)
+    live = LiveSettings(load_settings(config_path).settings, config_path)
+    window = SettingsWindow(TabContext(live, engine, bridge))
+    qtbot.addWidget(window)
+    window.show_tab("model")
+    tab = window.pages["model"]
+
+    def status() -> str:
+        return tab.table.item(_row(tab, "tiny.en"), 5).text()
+
+    try:
+        bridge.deliver(ModelLoading("tiny.en", 1))
+        bridge.deliver(EngineReady("tiny.en", "cpu/int8", 1400.0, "ctrl+alt"))  # (the one at start-up)
+        assert status() == "loading…"
+        bridge.deliver(ErrorRaised("no CUDA device", "model", 1))
+        assert status() == "could not be loaded"
+        bridge.deliver(EngineReady("tiny.en", "cpu/int8", 1400.0, "ctrl+alt"))  # (a dictation's try)
+        assert status() == "in use"
+    finally:
+        bridge.detach()
+
+
 def _row(tab, name: str) -> int:  # type: ignore[no-untyped-def]
     """The table row of model ``name``."""
     from PySide6.QtCore import Qt

@@ -12,6 +12,13 @@ transcription worker before it sets up the microphone and the hotkey again (whic
 seconds). A load is followed across saves: a second save while the first one's model loads
 waits for that load too (its failure was said "in effect" when the second save's notice came
 first). The answer is in once the latest save's notice has come and no load is under way.
+
+Each is told apart by its id, as other settings notices and other loads come in between: a
+notice repeats the id ``apply_settings`` gave the save (an earlier save's, the tray's Pause, a
+settings file changed elsewhere say theirs), and a load's end the serial of the ModelLoading that
+began it (the load at start-up, a dictation's own try and a load begun before the window opened
+end loads not followed: taken for a save's, they said "in effect" of a model still loading, and
+its failure went unsaid).
 """
 
 from __future__ import annotations
@@ -39,10 +46,11 @@ class EngineAnswer:
         self._loading = loading
         # The latest save:
         self.waiting = False  # its answer is still to come
+        self._applied: int | None = None  # the id the engine gave it (Notice.applied)
         self._noticed = False  # ...and the engine's notice of it came
         self._problems: list[str] = []  # what that notice says could not be applied
         # The model, followed whether or not a save waits (a save waits for a load under way):
-        self._loads = 0  # loads begun (ModelLoading) whose end has not come; they end in turn
+        self._loads: set[int] = set()  # the loads begun (ModelLoading.load) whose end has not come
         self._model = ""  # the one loading last
         self._load_problem = ""  # why the last load that ended failed, until an answer says it
         bridge = ctx.bridge
@@ -52,14 +60,15 @@ class EngineAnswer:
             bridge.ready.connect(self._on_ready)
             bridge.error.connect(self._on_error)
 
-    def start(self) -> None:
-        """Settings were just saved and handed to the engine: follow what it says of them
-        (not when no running engine will answer: the window on its own, the engine not
-        started). A model still loading for an earlier save is waited for as well."""
+    def start(self, applied: int | None) -> None:
+        """Settings were just saved and handed to the engine, which gave them the id
+        ``applied``: follow what it says of them (not when no running engine will answer: the
+        window on its own, the engine not started, the settings not handed to it). A model
+        still loading for an earlier save is waited for as well."""
         bridge, engine = self._ctx.bridge, self._ctx.engine
-        if bridge is None or engine is None or bridge.engine is not engine:
+        if bridge is None or engine is None or bridge.engine is not engine or applied is None:
             return
-        self.waiting, self._noticed, self._problems = True, False, []
+        self.waiting, self._applied, self._noticed, self._problems = True, applied, False, []
         if self._loads:
             self._loading(self._model)
 
@@ -70,7 +79,7 @@ class EngineAnswer:
         self.waiting = False
 
     def _on_notice(self, event: Notice) -> None:
-        if not self.waiting or event.source != "settings":
+        if not self.waiting or event.source != "settings" or event.applied != self._applied:
             return
         self._noticed = True
         if event.message.startswith(EXCEPT):
@@ -78,24 +87,24 @@ class EngineAnswer:
         self._answer_when_in()
 
     def _on_loading(self, event: ModelLoading) -> None:
-        self._loads += 1
+        self._loads.add(event.load)
         self._model, self._load_problem = event.model, ""
         if self.waiting:
             self._loading(event.model)
 
-    def _on_ready(self, _event: EngineReady) -> None:
-        self._ended("")
+    def _on_ready(self, event: EngineReady) -> None:
+        self._ended(event.load, "")
 
     def _on_error(self, event: ErrorRaised) -> None:
         if event.source == "model":
-            self._ended(event.message)
+            self._ended(event.load, event.message)
 
-    def _ended(self, problem: str) -> None:
-        """A load ended (``problem`` says why it failed); one no ModelLoading began (the load
-        at start-up, a dictation's own try) is none of a save's, though a model it loaded ends
-        a failure not said yet."""
-        if self._loads:
-            self._loads -= 1
+    def _ended(self, load: int | None, problem: str) -> None:
+        """Load ``load`` ended (``problem`` says why it failed); one not seen begin (the load
+        at start-up, a dictation's own try, one begun before the window) is none of a save's,
+        though a model it loaded ends a failure not said yet."""
+        if load in self._loads:
+            self._loads.discard(load)
             self._load_problem = problem
             self._answer_when_in()
         elif not problem:

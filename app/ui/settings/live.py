@@ -46,6 +46,9 @@ class LiveSettings(QObject):
         self._settings = settings
         self.path = path
         self.engine = engine
+        # The id the engine gave the settings handed to it last (Engine.apply_settings), which
+        # its notice of them repeats; None while none were.
+        self.applied: int | None = None
         self._watch = SettingsFileWatch(path)
         self._poll = QTimer(self)
         self._poll.setInterval(int(POLL_INTERVAL_S * 1000))
@@ -100,8 +103,9 @@ class LiveSettings(QObject):
     def _adopt(self, settings: Settings, apply: bool, problem: str) -> None:
         self._settings = settings
         if apply and self.engine is not None:
+            self.applied = None
             try:
-                self.engine.apply_settings(settings)
+                self.applied = self.engine.apply_settings(settings)
             except HoldtypeError as exc:
                 message = f"{problem}: {exc}"
                 log.warning("%s", message)

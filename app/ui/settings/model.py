@@ -190,7 +190,7 @@ class ModelTab(SettingsTab):
         self._job: Job | None = None
         self._cancel: Cancel | None = None
         self._downloading: str | None = None
-        self._model_loading = False  # the engine loads a model (ModelLoading came, no answer yet)
+        self._loads: set[int] = set()  # the loads the engine began (ModelLoading) not ended yet
         self._load_failed = False  # ...and the last load failed (ErrorRaised of source "model")
         self._loading_chosen = False  # ...which _load_chosen asked for: its end is said
         if ctx.bridge is not None:  # the model the engine has loaded is shown in the table
@@ -247,7 +247,7 @@ class ModelTab(SettingsTab):
             return "downloading…"
         if name == current and in_use != current:  # (the embedded model stands in)
             return f"{'installed' if installed else 'not downloaded'} — {in_use} stands in until it loads"
-        if name == current and self._model_loading:
+        if name == current and self._loads:
             return "loading…"
         if name == current and self._load_failed:  # (the engine holds it, not loaded: no dictation)
             return "could not be loaded"
@@ -446,12 +446,26 @@ class ModelTab(SettingsTab):
         )
 
     # --- the engine's model -----------------------------------------------------------------
-    def _on_loading(self, _event: ModelLoading) -> None:
-        self._model_loading, self._load_failed = True, False
+    def _on_loading(self, event: ModelLoading) -> None:
+        self._loads.add(event.load)
+        self._load_failed = False
         self.refresh()
 
+    def _load_ended(self, load: int | None, failed: bool) -> bool:
+        """Whether the end of load ``load`` tells how the chosen model stands: not while a load
+        seen begin is under way, when another ended (the one at start-up, a dictation's own
+        try, one begun before the window opened): the row said "in use" or "could not be
+        loaded" of the model still loading."""
+        if load in self._loads:
+            self._loads.discard(load)
+        elif self._loads:
+            return False
+        self._load_failed = failed
+        return True
+
     def _on_loaded(self, event: EngineReady) -> None:
-        self._model_loading, self._load_failed = False, False
+        if not self._load_ended(event.load, failed=False):
+            return
         if self._loading_chosen:
             self._loading_chosen = False
             self.message.setStyleSheet("")
@@ -459,9 +473,8 @@ class ModelTab(SettingsTab):
         self.refresh()
 
     def _on_engine_error(self, event: ErrorRaised) -> None:
-        if event.source != "model":
+        if event.source != "model" or not self._load_ended(event.load, failed=True):
             return
-        self._model_loading, self._load_failed = False, True
         if self._loading_chosen:
             self._loading_chosen = False
             self.message.setStyleSheet("color: #c62828;")

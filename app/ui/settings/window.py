@@ -277,7 +277,7 @@ class SettingsWindow(QWidget):
             return True
         self._say_saved()
         if self.ctx.live.settings != before:  # what the engine makes of them is said when it answers
-            self.following.start()
+            self.following.start(self.ctx.live.applied)
         return True
 
     def _say_saved(self) -> None:
