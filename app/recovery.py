@@ -8,8 +8,9 @@ the microphone, when the key went down, the mode). One recording per background 
 transcription worker, which gives way to a dictation made meanwhile: three minutes of leftover
 audio once held a new dictation for 40 s. The mode it was dictated in then runs on the output
 worker, as for ``history retry``, on the entry already in history: a model that fails or hangs
-costs nothing recovered. A file that cannot be read, or whose recovery fails in a way nobody
-foresaw, is set aside, never deleted unless empty. One whose entry history cannot take (another
+costs nothing recovered. A file that cannot be read is set aside, never deleted unless empty;
+one whose recovery fails in a way nobody foresaw is tried again at the next starts, and set
+aside at its third (:data:`TRIES_BEFORE_ASIDE`). One whose entry history cannot take (another
 program holds it) has its entry noted beside it, and waits as a dictation does (below).
 
 A dictation that ended while history could not take it (another program held the database) is
