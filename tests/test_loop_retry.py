@@ -272,3 +272,39 @@ def test_real_repeats_are_kept_and_the_penalty_reaches_the_decoder(speak) -> Non
     # Under a vocabulary prompt too: the reading without it hears the repeats.
     prompted = whisper.transcribe(audio, replace(options, initial_prompt=PROMPTED.initial_prompt)).text
     assert words_of(prompted).count("go") >= 4, prompted
+
+
+@pytest.mark.slow
+def test_a_sentence_said_four_times_is_written_four_times(speak, whisper) -> None:  # type: ignore[no-untyped-def]
+    """From a review: "Testing the microphone." said four times, a pause after each, was read
+    six times by Whisper (a loop, by the measure above), and its fallback for loops kept one
+    copy. Read again piece by piece between the pauses, each copy read is one said."""
+    said = " ".join(["Testing the microphone."] * 4)
+    audio = load_audio(speak(said, voice="en-us+m3", speed=165))
+    text = whisper.transcribe(audio, DecodeOptions.from_settings(whisper.settings)).text
+    assert words_of(text).count("microphone") == 4, text
+
+
+class WindowsDropped(WhisperTranscriber):
+    """FAKE long-form decode (named as such): Whisper's reading of a recording past one window
+    that drops every window as no speech (its compression-ratio check took real repeats for a
+    loop) cannot be had on cue from the real model; everything else is the real transcriber."""
+
+    def _decode_window(self, audio, options, started, duration, frames, suppress=(), repetition_penalty=1.0):  # type: ignore[no-untyped-def]
+        if duration > LONG_FORM_S:
+            return Transcript("", duration, "en")
+        return super()._decode_window(audio, options, started, duration, frames, suppress, repetition_penalty)
+
+
+@pytest.mark.slow
+def test_a_long_recording_read_as_nothing_is_read_again_in_pieces(speak) -> None:  # type: ignore[no-untyped-def]
+    """From a review: two clips said three times over (30 s) came out empty: every window's
+    reading compressed "too well", was taken for a loop and dropped as no speech. The voice
+    detector hears 30 s of speech, so the recording is read again in pieces of one window."""
+    whisper = WindowsDropped(ModelSettings())
+    whisper.load()
+    clip = load_audio(speak("We will deploy the service to Kubernetes tomorrow morning.", speed=150))
+    audio = np.concatenate([clip] * 9)
+    assert len(audio) / SAMPLE_RATE > LONG_FORM_S
+    text = whisper.transcribe(audio, DecodeOptions.from_settings(whisper.settings)).text
+    assert words_of(text).count("morning") >= 6, text

@@ -10,7 +10,10 @@ dropped (:func:`stray`).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
+
+from app.transcribe.audiofile import SAMPLE_RATE
 
 Span = tuple[float, float]
 
@@ -23,6 +26,9 @@ EDGE_S = 0.5
 JOIN_S = 1.0
 #: A segment of at most this many words that overlaps no speech is a stray.
 STRAY_MAX_WORDS = 3
+#: A pause this long (seconds) between spans of speech is one to cut a reading that loops at
+#: (the voice detector hears none shorter; espeak-ng leaves 0.29 s between sentences).
+PAUSE_CUT_S = 0.2
 
 
 def _merged(spans: Sequence[Span]) -> list[Span]:
@@ -81,3 +87,18 @@ def stray(segment: Span, text: str, speech: Sequence[Span]) -> bool:
         return False
     start, end = segment[0] - EDGE_S, segment[1] + EDGE_S
     return not any(low < end and high > start for low, high in speech)
+
+
+def pause_cuts(speech: Sequence[Span], min_pause_s: float = PAUSE_CUT_S) -> list[int]:
+    """Sample offsets (16 kHz) at the middle of each pause of at least ``min_pause_s``
+    between the voice detector's ``speech`` spans (seconds): where a recording can be cut
+    between sentences, or phrases, without splitting a word.
+
+    >>> pause_cuts([(0.1, 1.5), (1.9, 3.0), (3.1, 4.0)])
+    [27200]
+    """
+    return [
+        round((end + start) / 2 * SAMPLE_RATE)
+        for (_, end), (start, _) in itertools.pairwise(speech)
+        if start - end >= min_pause_s
+    ]

@@ -160,6 +160,9 @@ class Transcript:
     repeat_heard: bool = False
     # The (start, end) seconds of each of ``segments``, as Whisper placed them.
     times: tuple[tuple[float, float], ...] = ()
+    # Copies of words were taken out of it: a first reading that looped was read again, or a
+    # repeat not heard by the whole window was cut (see ``WhisperTranscriber._read_by_pauses``).
+    copies_cut: bool = False
 
 
 class DecodeCancelled(Exception):
@@ -676,9 +679,12 @@ class WhisperTranscriber:
         options: DecodeOptions,
         read_on: bool = True,
         known: list[tuple[float, float]] | None = None,
+        by_pauses: bool = True,
     ) -> Transcript:
         """``audio`` read (see :meth:`transcribe`); ``known``: the voice detector's spans of
-        it, when they are (the detector runs once over a recording, not once a step)."""
+        it, when they are (the detector runs once over a recording, not once a step);
+        ``by_pauses``: a reading that loops may be read again piece by piece (see
+        :meth:`_read_by_pauses`), which a piece so read is not."""
         started = time.perf_counter()
         duration = len(audio) / SAMPLE_RATE
         if len(audio) < SAMPLE_RATE // 10 or float(np.max(np.abs(audio))) < SILENT_PEAK:
@@ -745,6 +751,10 @@ class WhisperTranscriber:
             result = self._check_twice(spoken, options, started, duration, frames, result, twice)
         if result.repeat_heard:
             twice = 0
+        if duration <= LONG_FORM_S and (stuck or result.copies_cut) and by_pauses:
+            pieces = self._read_by_pauses(spoken, options, started, speech)
+            if pieces is not None:
+                return pieces
         if duration <= LONG_FORM_S and (stuck or twice):
             # Whisper stuck on a word ("Build, Weav, Weav, Weav, Weav,"), or reading a stretch
             # twice: what follows the repeat is lost. Read again with repeated tokens
@@ -805,7 +815,15 @@ class WhisperTranscriber:
         of a few words it made up where the voice detector hears no ``speech`` (its spans),
         and with the speech it skipped read again and put in its place (see
         :mod:`app.transcribe.gaps`)."""
-        if not result.times or len(result.times) != len(result.segments) or not speech:
+        if not speech:
+            return result
+        if not result.text.strip() and gaps.uncovered(speech, []):
+            # Nothing read at all, yet seconds of speech: every window's reading compressed
+            # "too well" (two sentences said three times over, 30 s) and was dropped as no
+            # speech. Read in pieces, each one window, where a loop is checked by its audio.
+            log.debug("a long reading of speech came out empty; read again in pieces")
+            return self._transcribe_pieces(spoken, options, started)
+        if not result.times or len(result.times) != len(result.segments):
             return result
         # With the gate off the detector is not trusted to hear every voice: nothing is dropped.
         gate = self.settings.speech_gate
@@ -985,7 +1003,9 @@ class WhisperTranscriber:
             return replace(kept, elapsed_ms=whole.elapsed_ms, repeat_heard=True)
         # Not said (the development sets' read-agains, 4 in about 300 short-context decodes,
         # all read once with the whole window).
-        return replace(trimmed, elapsed_ms=whole.elapsed_ms) if cut else whole
+        if cut:
+            return replace(trimmed, elapsed_ms=whole.elapsed_ms, copies_cut=True)
+        return whole
 
     def _prompt(self, options: DecodeOptions) -> str | list[int] | None:
         """The prompt for faster-whisper: ``initial_prompt``, then as much of ``context``'s end
@@ -1051,6 +1071,36 @@ class WhisperTranscriber:
         # Words for the whole audio first: the voice detector runs only for a sparse reading.
         return said < SPARSE_WORDS_PER_S * seconds and said < SPARSE_WORDS_PER_S * vad.speech_seconds(audio)
 
+    def _read_by_pauses(
+        self,
+        spoken: np.ndarray,
+        options: DecodeOptions,
+        started: float,
+        speech: list[tuple[float, float]] | None,
+    ) -> Transcript | None:
+        """``spoken``, whose reading loops, read again piece by piece, cut at the speaker's
+        pauses (see :func:`gaps.pause_cuts`); None when it has no such pause, or a piece's
+        reading loops too.
+
+        A sentence really said four times ("Testing the microphone." with a pause after each)
+        read whole came out six times, and Whisper's fallback for loops then kept one copy:
+        a loop of text is no proof of a loop of the decoder. Each piece holds one copy, so
+        each copy read is one said. The pieces' reading is taken when, no piece looping, it
+        still says words again: they were heard in pieces of audio of their own. Otherwise
+        the loop was Whisper's (one that stands for words half heard, "run, run, run, run"),
+        mended as before."""
+        spans = speech if speech is not None else vad.speech_spans(spoken)
+        cuts = gaps.pause_cuts(spans)
+        if not cuts:
+            return None
+        pieces = self._transcribe_pieces(spoken, options, started, cuts, carry=False, by_pauses=False)
+        if any(looping(text) for text in pieces.segments):
+            return None
+        if not (looping(pieces.text) or said_twice(pieces.text) or _repeats(pieces)):
+            return None  # (no words said again: the loop was Whisper's; its own mends stand)
+        log.debug("looping reading read again by pauses: %r", pieces.text)
+        return pieces
+
     def _transcribe_pieces(
         self,
         audio: np.ndarray,
@@ -1058,6 +1108,7 @@ class WhisperTranscriber:
         started: float,
         cuts: list[int] | None = None,
         carry: bool = True,
+        by_pauses: bool = True,
     ) -> Transcript:
         """Long audio, piece by piece (cut at pauses, see :func:`split_points`, or at ``cuts``),
         each with the short context, the caller's prompt and (``carry``) the end of the text so
@@ -1074,7 +1125,8 @@ class WhisperTranscriber:
         offset = 0
         weighted, weight = 0.0, 0  # mean log-probability over the pieces, by length of text
         for cut in [*(split_points(audio) if cuts is None else cuts), len(audio)]:
-            piece = self._transcribe(audio[offset:cut], _after(options, *texts) if carry else options)
+            said = _after(options, *texts) if carry else options
+            piece = self._transcribe(audio[offset:cut], said, by_pauses=by_pauses)
             shift = offset / SAMPLE_RATE
             words.extend(replace(w, start=w.start + shift, end=w.end + shift) for w in piece.words)
             if piece.text:
@@ -1113,7 +1165,8 @@ class WhisperTranscriber:
         if not looping(first.text):
             return first
         log.debug("decode %r loops; read again with the temperature fallback", first.text)
-        return self._decode_once(audio, options, started, duration, suppress, repetition_penalty)
+        again = self._decode_once(audio, options, started, duration, suppress, repetition_penalty)
+        return replace(again, copies_cut=True)
 
     def _decode_once(
         self,
