@@ -725,6 +725,7 @@ class Engine:
             base = DecodeOptions.from_settings(self._settings.model)
             streaming = self._pipeline.streaming(self._transcriber, base)
         mode = command.mode or self._settings.modes.active
+        self._modes.prepare(mode)
         if spool is not None:  # for a recovery after a crash: where and when this was said
             spool.note(key_down=command.at, device=self._mic.device_name, mode=mode)
         utt = msg.Utterance(
@@ -781,6 +782,7 @@ class Engine:
                     break
                 if self._modes.usable(tied, utt.app):  # (else the next name's tie, if any)
                     utt.mode, moved = tied, True
+                    self._modes.prepare(tied)
                     if utt.spool is not None:
                         utt.spool.note(mode=tied)
                     break

@@ -52,6 +52,32 @@ def test_raw_returns_text_without_importing_llm() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
+def test_a_dictation_in_a_mode_has_llm_imported_while_the_key_is_held() -> None:
+    """From a review: the first dictation in an LLM mode waited 0.4 to 0.7 s after the key was
+    let go for llm and its plugins to be imported. ``prepare`` (at the press) does it on a
+    thread of its own; a raw dictation imports nothing."""
+    code = (
+        "import sys, threading\n"
+        "from app.config import Settings\n"
+        "from app.llm.dictation_modes import DictationModes\n"
+        "modes = DictationModes(lambda: Settings(), lambda event: None)\n"
+        "modes.prepare('raw')\n"
+        "assert 'llm' not in sys.modules\n"
+        "assert not [t for t in threading.enumerate() if t.name == 'holdtype-llm-import']\n"
+        "modes.prepare('clean')\n"
+        "importing = [t for t in threading.enumerate() if t.name == 'holdtype-llm-import']\n"
+        "assert len(importing) <= 1\n"
+        "for thread in importing:\n"
+        "    thread.join(60)\n"
+        "assert 'llm.plugins' in sys.modules\n"
+        "import llm.plugins\n"
+        "assert llm.plugins._loaded\n"
+        "modes.prepare('email')  # once a process\n"
+        "assert not [t for t in threading.enumerate() if t.name == 'holdtype-llm-import']\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
 def test_result_has_what_transcribe_json_needs() -> None:
     result = ModeRunner(Settings()).run("raw", "hi")
     data = result.to_dict()

@@ -108,8 +108,10 @@ class ModeResult:
         return asdict(self)
 
 
-def _load_llm() -> None:
-    """Import llm and its plugins (once a process); a failure is left to the call to report."""
+def load_llm() -> None:
+    """Import llm and its plugins (once a process: about half a second, more on a slow disk);
+    a failure is left to the call to report. Dictation has it done while the key is held
+    (``DictationModes.prepare``), so a mode's first run does not wait for it."""
     try:
         import llm  # noqa: F401
         from llm.plugins import load_plugins
@@ -258,7 +260,7 @@ class ModeRunner:
         # llm.timeout_s and cancel cover the whole run: the model lookup (a plugin may ask its
         # server), the staged diff, the probe of a local server and the cache, not only the call;
         # but not the import of llm and its plugins, once a process (seconds, on a slow disk).
-        _load_llm()
+        load_llm()
         budget = _Budget(self.settings.llm.timeout_s, cancel)
         try:
             return self._run(mode_name, text, sample, start, mode, budget, repo)
