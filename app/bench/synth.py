@@ -449,6 +449,10 @@ REPEAT_SENTENCES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         "testing the microphone. One more time, testing the microphone.",
         (),
     ),
+    # Said four or five times, a pause after each (a reviewer's "testing" came out once).
+    ("en-us+m3", " ".join(["Testing the microphone."] * 4), ()),
+    ("en-us", " ".join(["Next slide please."] * 4), ()),
+    ("en-us+f2", " ".join(["Can you hear me now?"] * 5), ()),
 )
 
 
