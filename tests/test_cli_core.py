@@ -50,6 +50,26 @@ def test_transcribe_json_has_the_promised_fields(speak) -> None:
     assert rows[1]["text"] == row["text"]
 
 
+def test_transcribe_json_with_any_mode_has_the_llm_fields(speak, tmp_path: Path) -> None:
+    """From a review: with --mode raw the llm_ms, cached and fallback_reason keys were left
+    out, though the help promises them "with --mode": a script that always passes --mode X
+    got a KeyError for raw. They are there whenever --mode is, null where no model was asked."""
+    wav = speak("Please close the door.", speed=150)
+    junk = tmp_path / "junk.wav"
+    junk.write_text("not audio")
+    llm_fields = {"llm_ms", "cached", "fallback_reason"}
+    result = holdtype("transcribe", "--json", "--mode", "raw", str(wav), str(junk))
+    assert result.returncode == 1, result.stderr
+    row, bad = [json.loads(line) for line in result.stdout.splitlines()]
+    assert row["mode"] == "raw" and "door" in row["text"].lower()
+    assert {key: row[key] for key in llm_fields} == dict.fromkeys(llm_fields)
+    assert set(bad) == {*row, "error"} and bad["llm_ms"] is None
+    # Without --mode, the lines stay as they were.
+    plain = holdtype("transcribe", "--json", str(wav), str(junk))
+    row, bad = [json.loads(line) for line in plain.stdout.splitlines()]
+    assert not llm_fields & row.keys() and not llm_fields & bad.keys()
+
+
 def test_transcribe_many_files_keeps_their_order_and_reports_a_bad_one(speak, tmp_path: Path) -> None:
     """Files are decoded one at a time, or with --jobs 2 side by side (on a 2-core machine);
     the output keeps the order given, each text its own file's, and an unreadable file is

@@ -39,7 +39,8 @@ def transcribe(
 
     Prints one line of text per file; with --json one object per line with path, text, raw,
     seconds, elapsed_ms (decoding and text clean-up), load_ms (the one-time model load, which
-    the first file waits for), model, mode (plus llm_ms, cached, fallback_reason with --mode).
+    the first file waits for), model, mode (plus llm_ms, cached, fallback_reason with any
+    --mode, null where no model was asked, as for raw).
     A file that is missing or cannot be read gets its error on stderr and, among several, an
     empty line (with --json, alone too: the same fields, text and raw "", the figures null,
     and error), so line N is still file N; the exit code is 1. A text with line breaks (a rule that
@@ -97,12 +98,12 @@ def _print_results(
         if isinstance(result, AudioError):
             if len(paths) == 1:  # one error line and exit 1, and a line a JSON reader can parse
                 if as_json:
-                    echo_json(_failed(name, engine.whisper.name, mode or "raw", str(result)))
+                    echo_json(_failed(name, engine.whisper.name, mode, str(result)))
                 raise result
             failures += 1
             click.echo(f"Error: {result}", err=True)
             if as_json:
-                echo_json(_failed(name, engine.whisper.name, mode or "raw", str(result)))
+                echo_json(_failed(name, engine.whisper.name, mode, str(result)))
             else:
                 click.echo("")
             continue
@@ -116,7 +117,7 @@ def _print_results(
                 fg="yellow",
             )
         if as_json:
-            echo_json({**result.to_dict(), "path": name})
+            echo_json({**result.to_dict(mode_named=mode is not None), "path": name})
         else:
             click.echo(result.text)
     return failures
@@ -140,9 +141,10 @@ def _exit_now(code: int = 0) -> None:
     os._exit(code)
 
 
-def _failed(path: str, model: str, mode: str, error: str) -> dict[str, object]:
+def _failed(path: str, model: str, mode: str | None, error: str) -> dict[str, object]:
     """The --json line of a file that could not be transcribed: every field a transcribed
-    file's line has (figures null), so a reader needs no special case, and the error."""
+    file's line has (figures null), so a reader needs no special case, and the error.
+    ``mode`` is the --mode given, None without one."""
     line: dict[str, object] = {
         "path": path,
         "text": "",
@@ -151,9 +153,9 @@ def _failed(path: str, model: str, mode: str, error: str) -> dict[str, object]:
         "elapsed_ms": None,
         "load_ms": None,
         "model": model,
-        "mode": mode,
+        "mode": mode or "raw",
     }
-    if mode != "raw":  # as FileResult.to_dict has them
+    if mode is not None:  # as FileResult.to_dict has them
         line.update(llm_ms=None, cached=None, fallback_reason=None)
     line["error"] = error
     return line

@@ -41,8 +41,10 @@ class FileResult:
     fallback_reason: str | None = None
     cache_key: str | None = None  # the LLM reply's key in the reply cache (not printed)
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready fields (LLM fields only when a mode ran)."""
+    def to_dict(self, *, mode_named: bool = False) -> dict[str, Any]:
+        """JSON-ready fields; the LLM ones when a mode ran, or when ``mode_named`` (``--mode``
+        was given, ``raw`` too: a script that always passes ``--mode X`` reads the same keys
+        whatever X is, null where no model was asked)."""
         data: dict[str, Any] = {
             "path": self.path,
             "text": self.text,
@@ -53,7 +55,7 @@ class FileResult:
             "model": self.model,
             "mode": self.mode,
         }
-        if self.mode != "raw":
+        if self.mode != "raw" or mode_named:
             data.update(
                 llm_ms=None if self.llm_ms is None else round(self.llm_ms, 1),
                 cached=self.cached,
