@@ -261,6 +261,25 @@ def test_corrupt_database_warns_and_continues(holdtype_home: Path) -> None:
     assert list(db.parent.glob("history.sqlite3.corrupt-*"))
 
 
+def test_doctor_counts_a_damaged_history_set_aside_with_its_side_files_as_one_copy(filled: list[int]) -> None:
+    """From a review: the -wal and -shm files set aside with a damaged history were counted as
+    copies of their own ("3 damaged copies"), and the fix named the -wal file, which
+    `sqlite3 ... .recover` cannot read. One copy, and the fix names the database itself."""
+    db = get_paths().history_db
+    with open(db, "r+b") as damaged:  # a real history (in WAL mode), its pages overwritten
+        damaged.seek(4096)
+        damaged.write(b"\xff" * 3000)
+    out = holdtype("history", "list")
+    assert out.returncode == 0 and "it was moved to" in out.stderr, out.stderr
+    aside = sorted(p.name for p in db.parent.glob(f"{db.name}.corrupt-*"))
+    (main,) = [name for name in aside if not name.endswith(("-wal", "-shm"))]
+    assert len(aside) > 1, aside  # (its side files went with it: what the count mistook)
+    doctor = holdtype("doctor")
+    (line,) = [line for line in doctor.stdout.splitlines() if "] history:" in line]
+    assert f"a damaged copy set aside beside it, {main} " in line, doctor.stdout
+    assert f"`sqlite3 {db.parent / main} .recover`" in doctor.stdout, doctor.stdout
+
+
 def test_copy_puts_text_on_the_clipboard(filled: list[int], display: XDisplay, clipboard: XClipboard) -> None:
     out = holdtype("history", "copy", str(filled[0]), env=display.env)
     assert out.returncode == 0, out.stderr

@@ -82,15 +82,25 @@ def _history() -> Check:
     from app.paths import get_paths
 
     path = get_paths().history_db
-    aside = sorted(path.parent.glob(f"{path.name}.corrupt-*"))  # by name: the newest is last
+    # A copy is the database with the -wal and -shm files set aside with it: they were counted
+    # as copies of their own, and the fix below named the -wal file, which .recover cannot read.
+    aside = sorted(
+        {
+            side.with_name(side.name.removesuffix("-wal").removesuffix("-shm"))
+            for side in path.parent.glob(f"{path.name}.corrupt-*")
+        }
+    )  # by name: the newest is last
     if aside:
         what = f"{len(aside)} damaged copies" if len(aside) > 1 else "a damaged copy"
+        newest = aside[-1]
+        sides = [s for s in ("-wal", "-shm") if newest.with_name(newest.name + s).exists()]
+        also = f" and its {', '.join(sides)} files" if sides else ""
         return Check(
             "history",
             False,
-            f"{path}; {what} set aside beside it, the newest {aside[-1].name} (the entries it "
-            "still gave are in the new history)",
-            f"`sqlite3 {aside[-1]} .recover` may read more of it; delete it when you have what you need",
+            f"{path}; {what} set aside beside it, {'the newest ' if len(aside) > 1 else ''}"
+            f"{newest.name} (the entries it still gave are in the new history)",
+            f"`sqlite3 {newest} .recover` may read more of it; delete it{also} when you have what you need",
             False,
         )
     problem = _unwritable(path)
