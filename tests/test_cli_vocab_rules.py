@@ -439,6 +439,25 @@ def test_rules_remove_takes_the_one_rule_named_and_add_replaces_only_its_own_kin
     assert [r["find"] for r in json.loads(ok("rules", "list", "--json"))] == ["api", "API"]
 
 
+def test_rules_remove_matches_a_regex_rule_as_written_and_says_so() -> None:
+    """From a review: the help said "spelled exactly, else ignoring case", but a regex rule
+    was found only spelled exactly, and the error did not say why. A pattern's case is part
+    of what it finds, so it stays matched as written; the help and the error say so."""
+    ok("rules", "add", "gonna", "going to", "--regex")
+    line = fails("rules", "remove", "GONNA")
+    assert (
+        line
+        == "Error: no rule finds 'GONNA' (a regex rule is matched as written: 'gonna' -> 'going to' [regex])"
+    )
+    ok("rules", "add", "Api", "x", "--case-sensitive")
+    assert "a case-sensitive rule is matched as written: 'Api' -> 'x'" in fails("rules", "remove", "API")
+    helped = " ".join(ok("rules", "remove", "--help").split())
+    assert "but for a regex or case-sensitive rule, which is matched as written" in helped
+    ok("rules", "remove", "gonna")
+    ok("rules", "remove", "Api")
+    assert json.loads(ok("rules", "list", "--json")) == []
+
+
 def test_commands_saving_at_the_same_time_keep_every_change() -> None:
     # Each command reads the settings, changes them and saves them. Unguarded, ten `vocab add`
     # run at once kept six of the ten terms, each having said "added 1 term(s)".

@@ -63,8 +63,10 @@ def add(find: str, replace: str, is_regex: bool, case_sensitive: bool) -> None:
     help="Only a rule that matches case / not.",
 )
 def remove(find: str, is_regex: bool | None, case_sensitive: bool | None) -> None:
-    """Remove the rule whose FIND is FIND (spelled exactly, else ignoring case). When several
-    rules find it, --regex/--plain and --case-sensitive/--ignore-case say which.
+    """Remove the rule whose FIND is FIND: spelled exactly, else ignoring case, but for a regex
+    or case-sensitive rule, which is matched as written (a pattern's case is part of what it
+    finds). When several rules find it, --regex/--plain and --case-sensitive/--ignore-case say
+    which.
 
     Example: holdtype rules remove "pie pie"
     """
@@ -83,7 +85,7 @@ def remove(find: str, is_regex: bool | None, case_sensitive: bool | None) -> Non
         ]
         matched = exact or [i for i in candidates if _same_find(current.rules[i], find)]
         if not matched:
-            raise RuleError(f"no rule finds {quoted(find)} (see `holdtype rules list`)")
+            raise RuleError(_none_finds(current.rules, candidates, find))
         if len(matched) > 1:
             listed = "; ".join(_shown(current.rules[i]) for i in matched)
             raise RuleError(
@@ -94,6 +96,22 @@ def remove(find: str, is_regex: bool | None, case_sensitive: bool | None) -> Non
         kept = [r for i, r in enumerate(current.rules) if i != matched[0]]
         _common.save(current.model_copy(update={"rules": kept}))
     click.echo(f"removed rule {_shown(gone)}; {len(kept)} rule(s)")
+
+
+def _none_finds(rules: list[Rule], candidates: list[int], find: str) -> str:
+    """Why no rule of ``candidates`` was taken for ``find``: naming the regex or case-sensitive
+    rules it misses only by case, as "spelled exactly, else ignoring case" led one to expect
+    `rules remove GONNA` to take the regex 'gonna'."""
+    near = [
+        rules[i]
+        for i in candidates
+        if _spelled(rules[i].find, rules[i].regex).casefold() == _spelled(find, rules[i].regex).casefold()
+    ]
+    if not near:
+        return f"no rule finds {quoted(find)} (see `holdtype rules list`)"
+    kinds = " or ".join(dict.fromkeys("a regex rule" if r.regex else "a case-sensitive rule" for r in near))
+    listed = "; ".join(_shown(r) for r in near)
+    return f"no rule finds {quoted(find)} ({kinds} is matched as written: {listed})"
 
 
 def with_rule(rules: list[Rule], rule: Rule) -> tuple[list[Rule], bool]:
