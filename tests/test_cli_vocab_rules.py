@@ -253,6 +253,20 @@ def test_vocab_add_names_terms_said_as_ordinary_english() -> None:
     assert json.loads(ok(*said))["final"] == "the sequel was better"
 
 
+def test_vocab_add_names_only_terms_said_as_english_one_says() -> None:
+    """From a review: `vocab add "C#" "x=y" "#hash" "a,b"` called x=y ('ex y') and #hash
+    ('sharp hash') ordinary English: "y" alone is no word, and a term # begins is not said
+    "sharp". "a bee" is English ("a bee stung me" became "a,b stung me"), and so are the
+    words of Briefcase, Envoy and Hydra."""
+    added = holdtype("vocab", "add", "C#", "x=y", "#hash", "a,b")
+    assert added.returncode == 0, added.stderr
+    (note,) = [line for line in added.stderr.splitlines() if "ordinary English" in line]
+    assert note.startswith("note: C# ('see sharp'), a,b ('a bee') are also ordinary English;"), note
+    assert json.loads(ok("rules", "test", "--json", "a bee stung me"))["final"] == "a,b stung me"
+    words = holdtype("vocab", "add", "Briefcase", "Envoy", "Hydra")
+    assert "note: Briefcase, Envoy, Hydra are also ordinary English;" in words.stderr, words.stderr
+
+
 def test_vocab_add_says_when_the_prompt_cannot_name_every_term() -> None:
     few = holdtype("vocab", "add", "NumPy", "PyPI")
     assert few.returncode == 0 and "note:" not in few.stderr

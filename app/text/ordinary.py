@@ -31,6 +31,13 @@ _SYMBOL_WORDS = frozenset(
 )
 
 
+def _word(word: str) -> bool:
+    """Whether ``word`` is an English word as said: a letter alone is one only as "a" or "i"
+    (the word list, counted on subtitles, has "y", "e", "u"..., which made `vocab add x=y`
+    call 'ex y' ordinary English)."""
+    return english_word(word) and (len(word) > 1 or word in ("a", "i"))
+
+
 def everyday_readings(term: str) -> list[str]:
     """The readings of ``term`` (see :func:`~app.text.readings.spoken_variants`) that are
     everyday English other than its own letters: one English word ("sequel" for SQL, "gooey"
@@ -47,7 +54,11 @@ def everyday_readings(term: str) -> list[str]:
     found = []
     for reading in spoken_variants(term):
         words = reading.split()
-        if letters_of(reading) == own_letters or not all(english_word(w) for w in words):
+        if letters_of(reading) == own_letters or not all(_word(w) for w in words):
+            continue
+        if term.startswith("#") and words[0] == SYMBOL_READINGS["#"]:
+            # (# is "sharp" after a letter, C# or F#; a term it begins, #include or #hash,
+            # is said "hash" or "pound": "sharp include" is no English one says)
             continue
         if len(words) == 1 or (
             len(words) == 2
@@ -77,7 +88,7 @@ def ordinary_words(added: Iterable[str], terms: Iterable[str]) -> dict[str, str]
     found: dict[str, str] = {}
     for term in added:
         word = term.lower()
-        said = [word] if term != word and english_word(word) else []
+        said = [word] if term != word and _word(word) else []
         for phrase in [*said, *everyday_readings(term)]:
             if phrase in lower_twins:
                 continue
