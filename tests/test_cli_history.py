@@ -499,6 +499,8 @@ def test_retry_reads_a_kept_recording_again_into_its_entry(speak) -> None:  # ty
     assert holdtype("vocab", "add", "scikit-learn").returncode == 0
     out = holdtype("history", "retry", str(failed), "--json")
     assert out.returncode == 0, out.stderr
+    # in lower case, as `history paste` says "pasted entry 8" (it said "Transcribed entry …")
+    assert f"transcribed entry {failed} again" in out.stderr, out.stderr
     row = json.loads(out.stdout)
     assert row["id"] == failed and row["outcome"] == "recovered" and row["error"] is None
     assert "scikit-learn" in row["text"] and row["model"] == "tiny.en" and row["mode"] == "raw"
@@ -522,7 +524,7 @@ def test_retry_reads_a_kept_recording_again_into_its_entry(speak) -> None:  # ty
     newer = json.loads(again.stdout)
     assert newer["id"] != typed and newer["outcome"] == "recovered" and newer["app"] == "kitty"
     assert "scikit-learn" in newer["text"] and newer["mode"] == "raw"
-    assert f"Transcribed entry {typed} again, as entry {newer['id']}" in again.stderr
+    assert f"transcribed entry {typed} again, as entry {newer['id']}" in again.stderr
     with HistoryStore() as store:
         kept = store.get(typed)
         assert kept.text == "We use psychic learn." and kept.outcome == Outcome.TYPED
@@ -587,7 +589,7 @@ def test_retry_of_a_failed_entry_with_text_keeps_that_text(speak) -> None:  # ty
     assert out.returncode == 0, out.stderr
     newer = json.loads(out.stdout)
     assert newer["id"] != failed and newer["outcome"] == "recovered" and newer["app"] == "thunderbird"
-    assert f"Transcribed entry {failed} again, as entry {newer['id']}" in out.stderr
+    assert f"transcribed entry {failed} again, as entry {newer['id']}" in out.stderr
     with HistoryStore() as store:
         kept = store.get(failed)
         assert kept is not None and store.count() == 2

@@ -384,7 +384,9 @@ def retry(entry_id: int, model_name: str | None, mode: str | None, as_json: bool
         if result.cache_key is not None:  # deleting the entry deletes the reply (the same words)
             store.link_reply(kept, result.cache_key)
         entry = _get(store, kept)
-    click.echo(said_again(entry_id, kept), err=True)
+    said = said_again(entry_id, kept)  # (a sentence in the app's notices; here it starts in
+    # lower case, as the CLI's other confirmations do: "pasted entry 8", "deleted entry 3")
+    click.echo(said[:1].lower() + said[1:], err=True)
     if as_json:
         echo_json(_summary(entry))
     else:
