@@ -578,6 +578,13 @@ def test_eval_gives_no_model_latency_when_no_model_was_asked(speak, tmp_path) ->
     assert proc.returncode == 0, proc.stderr
     clean = {m["mode"]: m for m in json.loads(out.read_text())["modes"]}["clean"]
     assert clean["fallback_rate"] == 1.0 and clean["latency_median_ms"] is None
+    # The reason under the table was cut mid-word ("… is a cloud mode" for "… cloud model (…"):
+    # it is cut at a word, and says so.
+    (line,) = [line for line in proc.stdout.splitlines() if "clean fell back 1x: " in line]
+    shown = line.split("clean fell back 1x: ", 1)[1]
+    full = json.loads(out.read_text())["outputs"]["clean"][0]["fallback_reason"]
+    assert shown.endswith("…") and len(shown) <= 81, shown
+    assert full.split()[: len(shown[:-1].split())] == shown[:-1].split(), (shown, full)
     if os.name == "posix":
         assert out.stat().st_mode & 0o777 == 0o600  # transcripts, private as history exports are
 

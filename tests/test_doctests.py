@@ -13,6 +13,7 @@ MODULES = [
     "app.cli",
     "app.commands._common",
     "app.commands.config",
+    "app.commands.eval",
     "app.errors",
     "app.history.again",
     "app.history.store",

@@ -248,7 +248,7 @@ def _score(score: ModeScore, clip: Clip, result: Any) -> None:
         score.term_total += len(clip.terms)
     if result.fallback_reason:
         score.fallbacks += 1
-        reason = result.fallback_reason.split(" (")[0][:80]
+        reason = _reason_group(result.fallback_reason)
         score.reasons[reason] = score.reasons.get(reason, 0) + 1
     if result.cached:
         score.cached += 1
@@ -259,6 +259,23 @@ def _score(score: ModeScore, clip: Clip, result: Any) -> None:
     score.outputs.append(
         {"id": clip.id, "model": result.model, "text": result.text, "fallback_reason": result.fallback_reason}
     )
+
+
+def _reason_group(reason: str, limit: int = 80) -> str:
+    """``reason`` as the table counts it: up to its first parenthesis (the figures that tell
+    one timeout from another), in ``limit`` characters, cut at a word with "…" where it was
+    cut (it was cut mid-word: "… is a cloud mode" for "… is a cloud model").
+
+    >>> _reason_group("the model timed out (after 12.5 s)")
+    'the model timed out…'
+    >>> _reason_group("one two three", limit=10), _reason_group("short")
+    ('one two…', 'short')
+    """
+    head = reason.split(" (")[0]
+    if len(head) > limit:
+        head = head[: limit + 1].rsplit(" ", 1)[0] if " " in head[:limit] else head[:limit]
+    head = head.rstrip(" ,;:")
+    return head if head == reason else head + "…"
 
 
 def _print_table(rows: list[dict[str, Any]]) -> None:
