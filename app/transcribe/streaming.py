@@ -55,28 +55,92 @@ def _pieces(words: list[str]) -> tuple[list[str], list[int]]:
     return pieces, owners
 
 
-def _after_committed(words: list[str], committed: list[str]) -> list[str]:
-    """The words of a re-decoded buffer that come after its already committed words.
+def _cut(words: list[str], committed: list[str]) -> tuple[int, bool]:
+    """Where the words of a re-decoded buffer that come after its already committed words
+    begin, and whether the word before that is the decode's reading of the last committed one.
 
     The buffer starts in a pause before some committed words; the decode hears them again,
     maybe spelled a little differently. Align on normalised pieces and cut after the last one
     (never inside a word).
     """
     if not committed:
-        return words
+        return 0, False
     done, _ = _pieces(committed)
     norm, owners = _pieces(words)
     matcher = difflib.SequenceMatcher(a=done, b=norm, autojunk=False)
     blocks = [b for b in matcher.get_matching_blocks() if b.size]
     if not blocks:
-        return words[len(committed) :]
+        return min(len(committed), len(words)), False
     last = blocks[-1]
     cut = last.b + last.size + (len(done) - (last.a + last.size))  # in pieces
     if cut <= 0:
-        return words
+        return 0, False
     if cut >= len(norm):
-        return []
-    return words[owners[cut - 1] + 1 :]
+        return len(words), cut == len(norm)
+    return owners[cut - 1] + 1, True
+
+
+def _after_committed(words: list[str], committed: list[str]) -> list[str]:
+    """The words of a re-decoded buffer that come after its already committed words (see
+    :func:`_cut`)."""
+    return words[_cut(words, committed)[0] :]
+
+
+# Punctuation a word may end with: what a decode writes where it thinks a sentence or a
+# clause ends.
+_MARKS = ".,;:!?…"
+
+
+def _marks(text: str) -> str:
+    """The punctuation ``text`` ends with ("service." -> ".", "to..." -> "...")."""
+    return text[len(text.rstrip(_MARKS)) :]
+
+
+def _reread(word: Word, reading: str, after: str | None) -> Word:
+    """``word``, the last word of a decode's text, with the punctuation a later decode that
+    heard past it wrote there (``reading``: that decode's word at that place; ``after``: its
+    next word, None when it read no further).
+
+    Whisper closes its text with a mark where its audio ends: a decode that stopped after
+    "deploy the service" wrote "service.", and the words after it were joined to that mark
+    ("We will deploy the service. to Kubernetes tomorrow morning"). The decode that heard the
+    sentence go on is the one to follow, with two exceptions. Its next word in capitals may
+    start a new sentence it left unmarked, and the mark is kept. And at the end of the speech
+    (``after`` None) neither decode heard more: a mark is taken, none is no reason to drop one
+    (a decode prompted with text cut mid-sentence often leaves its end unmarked).
+
+    >>> def mend(word: str, reading: str, after: str | None) -> str:
+    ...     return _reread(Word(0, 1, word, 1), reading, after).text
+    >>> mend(" service.", " service", " to"), mend(" town.", " town", " We"), mend(" go", " go,", " and")
+    (' service', ' town.', ' go,')
+    >>> mend(" morning", " morning.", None), mend(" ok?", " ok", None)
+    (' morning.', ' ok?')
+    """
+    old, new = _marks(word.text), _marks(reading)
+    if new == old:
+        return word
+    if not new and (after is None or (old[-1:] in ".!?…" and after.lstrip()[:1].isupper())):
+        return word
+    return replace(word, text=word.text[: len(word.text) - len(old)] + new)
+
+
+def _read_on(decoded: list[str], known: list[Word], open_end: bool) -> tuple[list[str], Word | None]:
+    """The words of a final decode (``decoded``) after the known words it heard again
+    (``known``), and the last of these with the punctuation this decode gave it when
+    ``open_end`` (that word ended the text of the decode that gave it: see :func:`_reread`),
+    or None when it keeps its own.
+
+    >>> heard = [Word(0, 1, t, 1) for t in (" deploy", " the", " service.")]
+    >>> texts, mended = _read_on("deploy the service to Kubernetes".split(), heard, True)
+    >>> texts, mended.text
+    (['to', 'Kubernetes'], ' service')
+    """
+    first_new, reads_end = _cut(decoded, [norm_word(w.text) for w in known])
+    texts = decoded[first_new:]
+    if not (known and open_end and reads_end):
+        return texts, None
+    mended = _reread(known[-1], " " + decoded[first_new - 1], " " + texts[0] if texts else None)
+    return texts, (mended if mended is not known[-1] else None)
 
 
 def _stopped_early(final: list[Word], hypothesis: list[Word], fewer: int) -> bool:
@@ -139,6 +203,9 @@ class _State:
     committed: list[Word] = field(default_factory=list)
     start: float = 0.0  # seconds: where the decoded audio begins (a pause between words)
     committed_until: float = 0.0  # seconds: end of the last committed word
+    # The last committed word was the last word of the decode that committed it, and no decode
+    # read past it since: its punctuation is where that decode's text ended (see _reread).
+    open_end: bool = False
     hypothesis: list[Word] = field(default_factory=list)  # last decode's uncommitted words
     decoded_until: float = 0.0  # seconds of audio the last decode saw
     decodes: int = 0
@@ -352,7 +419,11 @@ class StreamingTranscriber:
             s.pause_level = float(frame_rms(quiet).max()) if len(quiet) >= FRAME else 0.0
             s.decoded_until = len(audio) / SAMPLE_RATE
             s.decodes += 1
-            done = len(s.committed) if words[: len(s.committed)] == s.committed else 0
+            # (the last committed word may have been given other punctuation: see _reread)
+            same = [(w.start, w.end, norm_word(w.text)) for w in words[: len(s.committed)]]
+            done = (
+                len(s.committed) if same == [(w.start, w.end, norm_word(w.text)) for w in s.committed] else 0
+            )
             return _partial(words[:done], words[done:])
 
     def finish(self, audio: np.ndarray) -> Transcript:
@@ -429,7 +500,7 @@ class StreamingTranscriber:
         s.whole_logprob = None
         if s.start == 0.0 and len(audio) / SAMPLE_RATE <= self.config.whole_max_s:
             return self._decode_whole(audio, looked_at)
-        return s.committed + self._decode_final(audio)
+        return self._decode_final(audio)
 
     def _decode_whole(self, audio: np.ndarray, looked_at: bool = False) -> list[Word]:
         """Decode all of ``audio`` (no timestamps); a looping or empty decode falls back to the
@@ -502,8 +573,9 @@ class StreamingTranscriber:
         log.debug("streaming: a second look read %r", text)
 
     def _decode_final(self, audio: np.ndarray) -> list[Word]:
-        """Decode the tail as batch decoding would (no timestamps) and return the words after
-        the committed ones (a looping, hallucinated tail falls back to the last hypothesis)."""
+        """Decode the tail as batch decoding would (no timestamps) and return the utterance's
+        words: the committed ones and the final decode's after them (a looping, hallucinated
+        tail falls back to the last hypothesis)."""
         s = self._s
         end = len(audio) / SAMPLE_RATE
         settled = self._settled()
@@ -513,21 +585,32 @@ class StreamingTranscriber:
         tail = audio[int(start * SAMPLE_RATE) :]
         s.final_heard_s = len(tail) / SAMPLE_RATE
         result = self._transcribe(tail, self._options_for_tail(False, start, known))
-        in_buffer = [norm_word(w.text) for w in known if (w.start + w.end) / 2 >= start]
-        texts = _after_committed(result.text.split(), in_buffer)
+        in_buffer = [w for w in known if (w.start + w.end) / 2 >= start]
+        decoded = result.text.split()
+        # The last known word, when it ended the text of the decode that gave it (the last
+        # hypothesis's last word, or a committed word no decode read past), takes its
+        # punctuation from this decode, which heard on.
+        open_end = len(settled) == len(s.hypothesis) if settled else s.open_end
+        texts, mended = _read_on(decoded, in_buffer, open_end)
         words = settled + [Word(known_until, end, " " + t, 1.0) for t in texts]
         # Judged on all the words of this decode against all the audio it heard: its new
         # words against the audio after the settled ones took a normal tail for a runaway
         # when the match with the known words was off by one ("walked" against "walk"), and
         # the words said after the last speculative decode were lost.
-        heard = [Word(start, end, " " + t, 1.0) for t in result.text.split()]
+        heard = [Word(start, end, " " + t, 1.0) for t in decoded]
         if _runaway(heard, len(tail) / SAMPLE_RATE, result.repeat_heard):
             log.info("streaming: the final tail looks like a hallucination; kept the hypothesis")
-            return list(s.hypothesis)
+            return s.committed + s.hypothesis
         if _stopped_early(words, s.hypothesis, self.config.stopped_early_words):
             log.info("streaming: the final tail stopped before words already heard; kept them")
-            return list(s.hypothesis)
-        return words
+            return s.committed + s.hypothesis
+        committed = list(s.committed)
+        if mended is not None:
+            if settled:
+                words[len(settled) - 1] = mended
+            else:
+                committed[-1] = mended
+        return committed + words
 
     def _final_start(self, known: list[Word], known_until: float) -> float:
         """Where the final decode starts: in the widest pause between known words that leaves
@@ -577,9 +660,12 @@ class StreamingTranscriber:
             temperature=self.options.temperature[:1],
         )
 
-    def _decode_tail(self, audio: np.ndarray, cancel: Callable[[], bool] | None = None) -> list[Word]:
+    def _decode_tail(
+        self, audio: np.ndarray, cancel: Callable[[], bool] | None = None
+    ) -> tuple[list[Word], tuple[str, str | None] | None]:
         """Decode audio from the current start, with word times; return the words not
-        committed yet."""
+        committed yet, and the decode's reading of the last committed word with its next
+        word (None when it has no word over the last committed one)."""
         s = self._s
         tail = audio[int(s.start * SAMPLE_RATE) :]
         options = self._options_for_tail(True)
@@ -598,9 +684,12 @@ class StreamingTranscriber:
                 words.append(word)
         # Words the tail re-heard from before the commit point are already committed.
         cut = s.committed_until - 0.05
-        heard = [norm_word(w.text) for w in words if (w.start + w.end) / 2 < cut]
+        before = [w for w in words if (w.start + w.end) / 2 < cut]
         words = [w for w in words if (w.start + w.end) / 2 >= cut]
-        return self._dedupe(words, heard)
+        junction = None
+        if before and s.committed and before[-1].end > s.committed[-1].start:
+            junction = (before[-1].text, words[0].text if words else None)
+        return self._dedupe(words, [norm_word(w.text) for w in before]), junction
 
     def _dedupe(self, words: list[Word], heard: list[str]) -> list[Word]:
         """Drop leading words that repeat the end of the committed text (cut-point echoes).
@@ -635,14 +724,21 @@ class StreamingTranscriber:
 
     def _decode_and_commit(self, audio: np.ndarray, cancel: Callable[[], bool] | None = None) -> None:
         now = len(audio) / SAMPLE_RATE
-        words = self._decode_tail(audio, cancel=cancel)
+        words, junction = self._decode_tail(audio, cancel=cancel)
         with self._lock:
             if self._closed:
                 raise DecodeCancelled
-            self._commit(words, now)
+            self._commit(words, now, junction)
 
-    def _commit(self, words: list[Word], now: float) -> None:
+    def _commit(self, words: list[Word], now: float, junction: tuple[str, str | None] | None = None) -> None:
+        """Commit the words this decode and the last one agree on. ``junction``: this decode's
+        reading of the last committed word and its next word (see _decode_tail)."""
         s, cfg = self._s, self.config
+        if words and s.open_end:
+            # This decode read past the word the last commit's decode ended on.
+            if junction is not None:
+                s.committed[-1] = _reread(s.committed[-1], *junction)
+            s.open_end = False
         s.candidate = None
         s.decodes += 1
         s.decoded_until = now
@@ -661,6 +757,7 @@ class StreamingTranscriber:
         s.hypothesis = words[agreed:]
         if agreed:
             s.committed_until = max(s.committed_until, words[agreed - 1].end)
+            s.open_end = agreed == len(words)
         self._move_start(now)
         log.debug(
             "streaming: decode %d committed %d words, %d tentative, start %.2f s",
