@@ -476,3 +476,61 @@ def test_a_decode_that_fails_each_time_is_not_tried_again_while_the_key_is_held(
     assert len(said) == 1 and said[0].exc_info is not None, said
     with pytest.raises(ModelError, match="libcublas"):  # the release: its failure keeps the audio
         streaming.finish(audio)
+
+
+def _words(*texts: str, step_s: float = 0.3) -> list:  # type: ignore[type-arg]
+    from app.transcribe.whisper import Word
+
+    return [Word(i * step_s, i * step_s + 0.25, text, 0.9) for i, text in enumerate(texts)]
+
+
+def _read(text: str) -> list[str]:
+    """A final decode's reading, split as the final decode splits it."""
+    return text.split()
+
+
+def test_a_mark_where_a_decode_ended_takes_the_punctuation_of_the_decode_that_heard_on() -> None:
+    """A decode that stopped after "deploy the server" wrote "server.", that word was settled,
+    and the final decode's words were joined to its mark: "We will deploy the server. to human
+    needs tomorrow morning" (the reviewer's clip through `run --no-tray`, 2 runs in 6). The
+    final decode's own reading of that place ("service to") is what it is joined with now."""
+    from app.transcribe.streaming import _read_on
+
+    heard = _read("over the lazy town we will deploy the service to human needs tomorrow morning")
+    known = _words(" over", " the", " lazy", " town.", " We", " will", " deploy", " the", " server.")
+    texts, mended = _read_on(heard, known, open_end=True)
+    assert texts == ["to", "human", "needs", "tomorrow", "morning"]
+    assert mended is not None and mended.text == " server"
+    for mark in ("?", ",", "!", ";"):  # any mark a decode closed its text with
+        _, mended = _read_on(heard, [*known[:-1], replace(known[-1], text=" server" + mark)], open_end=True)
+        assert mended is not None and mended.text == " server"
+    # A mark the decode that gave it heard past is kept (this reading has no marks at all).
+    assert _read_on(heard, known, open_end=False)[1] is None
+    # A real sentence end: read there too, or followed by a capital (a new sentence, unmarked).
+    ended = _words(" over", " the", " lazy", " town.")
+    assert _read_on(_read("over the lazy town. We will deploy"), ended, open_end=True)[1] is None
+    assert _read_on(_read("over the lazy town We will deploy"), ended, open_end=True)[1] is None
+    # The end of the speech: the final decode's closing mark is taken, none drops none.
+    end = _words(" needs", " tomorrow", " morning")
+    assert _read_on(_read("needs tomorrow morning."), end, open_end=True)[1].text == " morning."  # type: ignore[union-attr]
+    asked = _words(" needs", " tomorrow", " morning?")
+    assert _read_on(_read("needs tomorrow morning"), asked, open_end=True)[1] is None
+
+
+def test_a_committed_word_a_decode_ended_on_takes_the_punctuation_of_the_next_decode(whisper) -> None:
+    """The same where a word is committed: two decodes that both ended on "service." agreed on
+    it, and the next decode, which heard on, reads "service to"."""
+    streaming = StreamingTranscriber(whisper, OPTIONS)
+    said = _words(" We", " will", " deploy", " the", " service.")
+    streaming._commit(said, 3.0)
+    streaming._commit(said, 4.5)  # agreed: committed, the last word with the mark its decode ended on
+    assert streaming.partial().committed == "We will deploy the service."
+    streaming._commit(_words(" to", " Kubernetes", step_s=1.0), 5.5, junction=(" service", " to"))
+    assert streaming.partial() == Partial("We will deploy the service", "to Kubernetes")
+    # A real sentence end: read so by the next decode too, or followed by a capital.
+    for reading in (" service.", " service"):
+        ended = StreamingTranscriber(whisper, OPTIONS)
+        ended._commit(said, 3.0)
+        ended._commit(said, 4.5)
+        ended._commit(_words(" Then", " we", step_s=1.0), 5.5, junction=(reading, " Then"))
+        assert ended.partial() == Partial("We will deploy the service.", "Then we")
