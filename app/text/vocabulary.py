@@ -222,6 +222,9 @@ class _Probe:
     # replace it on looks; the audio may still make it a look-alike (see near_misses).
     acronym: bool = False
     exact: list[_Term] | None = None  # the terms it spells, when it spells one
+    # The terms it spells but for a comma after a small word inside ("set up, tools"): "on,
+    # click" is no onClick on looks, so only the audio may make it one (see near_misses).
+    comma_split: tuple[_Term, ...] = ()
     # The run goes on past a contraction or possessive ("let's build"): only a term written
     # with an apostrophe may be it (see _probes).
     contraction: bool = False
@@ -734,9 +737,11 @@ class Vocabulary:
                     for before, after in itertools.pairwise(span)
                 )
                 if exact and comma_after_small:
-                    exact = [t for t in exact if " " in t.text]  # "on, click" is no onClick
-                    if not exact:
+                    whole = [t for t in exact if " " in t.text]  # "on, click" is no onClick
+                    if not whole:
+                        yield _Probe(i, j, letters, "", "", False, False, comma_split=tuple(exact))
                         continue
+                    exact = whole
                 if exact:
                     yield _Probe(i, j, letters, "", "", False, False, exact=exact)
                     continue
@@ -809,6 +814,8 @@ class Vocabulary:
         matches: list[_Match] = []
         for probe in probes:
             i, j = probe.start, probe.stop
+            if probe.comma_split:
+                continue  # (only the audio may make it the term: see near_misses)
             if probe.exact:
                 term = self._pick_case(probe.exact, _written(text, tokens[i:j]))
                 matches.append(_Match(1.0, j - i, i, j, term))
@@ -867,9 +874,19 @@ class Vocabulary:
         corrected = spelled | {k for m in self._chosen(tokens, text, probes) for k in range(m.start, m.stop)}
         found: dict[tuple[int, int, str], NearMiss] = {}
         for probe in probes:
-            if probe.exact or probe.ordinary or len(probe.letters) < 3:
-                continue
             if corrected.intersection(range(probe.start, probe.stop)):
+                continue
+            if probe.comma_split:
+                # The term's very letters, a comma inside: Whisper, under the prompt, puts
+                # commas after small words ("set up, tools" for setuptools, 3 voices of 3 in a
+                # review), as a speaker does ("turn it on, click save").
+                start, end = tokens[probe.start].start, tokens[probe.stop - 1].end
+                term = self._pick_case(
+                    list(probe.comma_split), _written(text, tokens[probe.start : probe.stop])
+                )
+                found[(start, end, term.text)] = NearMiss(start, end, term.text, 1.0)
+                continue
+            if probe.exact or probe.ordinary or len(probe.letters) < 3:
                 continue
             # Words Whisper does not know are looked up as loosely as the sound floor ("Midest"
             # is 67 % like pytest by sound key); known words ("new API") need a closer sound.
