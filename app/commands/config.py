@@ -135,9 +135,10 @@ def config_set(key: str, value: str, yes: bool) -> None:
     """
     if holds_api_key(value):  # the settings file is plain text, and no setting is a key
         raise click.ClickException(f"not saved: this looks like an API key; {KEYS_GO_TO_LLM}")
+    shorter = False
     if _touches(key, "history.retention_days"):  # (asked before the settings are locked)
         before = load().settings
-        _confirm_retention(before.history.retention_days, set_text(before, key, value).history, yes)
+        shorter = _confirm_retention(before.history.retention_days, set_text(before, key, value).history, yes)
     with editing() as current:
         new = _normalised(key, set_text(current, key, value))  # a key inside JSON: save refuses it
         notes = _check_in_place(key, new, current)
@@ -153,6 +154,29 @@ def config_set(key: str, value: str, yes: bool) -> None:
         click.echo(f"{key} = {shown if isinstance(shown, str) else json.dumps(shown, ensure_ascii=False)}")
     for note in notes:
         click.echo(f"note: {note}", err=True)
+    if shorter:
+        _apply_retention(new)
+
+
+def _apply_retention(settings: Settings) -> None:
+    """Delete the entries (and LLM replies) past ``settings``' shorter retention now, as the
+    user was told: a running Holdtype does too, but without one, `history list` and `history
+    export` still gave them until the next start."""
+    from app.events import ErrorRaised, Notice
+    from app.history.retention import Retention
+    from app.history.store import HistoryStore
+
+    def say(event: object) -> None:
+        if isinstance(event, (Notice, ErrorRaised)):
+            click.echo(f"note: {event.message}", err=True)
+
+    try:
+        with HistoryStore() as store:
+            Retention(lambda: settings, lambda: store, get_paths().llm_cache_dir, say).apply(
+                force=True, announce=True
+            )
+    except HoldtypeError as exc:  # (the next start, or the running app, tries again)
+        click.echo(f"note: {exc}; a running Holdtype, or its next start, deletes them", err=True)
 
 
 def _at_default(settings: Settings, key: str) -> bool:
@@ -192,15 +216,15 @@ def config_reset(key: str) -> None:
     click.echo(f"{key} = {shown} (the default)")
 
 
-def _confirm_retention(old_days: int | None, new: HistorySettings, yes: bool) -> None:
+def _confirm_retention(old_days: int | None, new: HistorySettings, yes: bool) -> bool:
     """Say how many entries a shorter retention deletes, and go on only when the user says so
-    (``--yes``, or asked on the terminal): the running app, or the next start, deletes them at
-    once, for good. Set from the CLI, 3562 of 5000 entries went without a word."""
+    (``--yes``, or asked on the terminal): they are deleted at once, for good. Set from the
+    CLI, 3562 of 5000 entries went without a word. True when entries are to go."""
     days = new.retention_days
     if days is None or (old_days is not None and days >= old_days):
-        return
+        return False
     if not get_paths().history_db.exists():
-        return
+        return False
     from app.history.retention import days_wording, entries_wording
     from app.history.store import HistoryStore
 
@@ -208,21 +232,18 @@ def _confirm_retention(old_days: int | None, new: HistorySettings, yes: bool) ->
         with HistoryStore() as store:
             gone = store.count_past(days)
     except HoldtypeError:  # unreadable: it is reported where it is used, and nothing is pruned
-        return
+        return False
     if not gone:
-        return
+        return False
     what = f"{entries_wording(gone, 'history')} older than {days_wording(days)}"
     if yes:
-        click.echo(
-            f"note: {what} will be deleted for good, with any kept recordings (at once by a running "
-            "Holdtype, else when it next starts)",
-            err=True,
-        )
-        return
+        click.echo(f"note: {what} will be deleted for good, with any kept recordings", err=True)
+        return True
     if sys.stdin is None or not sys.stdin.isatty():
         raise click.ClickException(f"not saved: {what} would be deleted for good; add --yes to go on")
     if not click.confirm(f"{what} will be deleted for good, with any kept recordings. Go on?", err=True):
         raise click.ClickException("not saved; history is kept as it was")
+    return True
 
 
 def _touches(key: str, setting: str) -> bool:
