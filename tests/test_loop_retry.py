@@ -308,3 +308,14 @@ def test_a_long_recording_read_as_nothing_is_read_again_in_pieces(speak) -> None
     assert len(audio) / SAMPLE_RATE > LONG_FORM_S
     text = whisper.transcribe(audio, DecodeOptions.from_settings(whisper.settings)).text
     assert words_of(text).count("morning") >= 6, text
+
+
+@pytest.mark.slow
+def test_a_question_said_five_times_is_written_five_times(speak, whisper) -> None:  # type: ignore[no-untyped-def]
+    """Read with the short context, five copies; the whole window, which checks such a
+    repeat, heard four and was taken (it may be the short context that adds one). The pauses
+    between the copies tell: read piece by piece, five."""
+    said = " ".join(["Can you hear me now?"] * 5)
+    audio = load_audio(speak(said, voice="en-us+f2"))
+    text = whisper.transcribe(audio, DecodeOptions.from_settings(whisper.settings)).text
+    assert words_of(text).count("now") == 5, text

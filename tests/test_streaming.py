@@ -534,3 +534,18 @@ def test_a_committed_word_a_decode_ended_on_takes_the_punctuation_of_the_next_de
         ended._commit(said, 4.5)
         ended._commit(_words(" Then", " we", step_s=1.0), 5.5, junction=(reading, " Then"))
         assert ended.partial() == Partial("We will deploy the service.", "Then we")
+
+
+@pytest.mark.slow
+def test_a_sentence_said_four_times_is_streamed_four_times(speak, whisper) -> None:  # type: ignore[no-untyped-def]
+    """From a review: the reading by pauses of "Testing the microphone." said four times was
+    taken by the decode of the whole utterance for a runaway (four copies in 6.5 s), and the
+    streamed words, their casing and stops broken, were pasted instead."""
+    said = load_audio(speak(" ".join(["Testing the microphone."] * 4), voice="en-us+m3", speed=165))
+    live = np.concatenate(
+        [np.zeros(int(0.3 * SAMPLE_RATE), np.float32), said, np.zeros(int(0.6 * SAMPLE_RATE), np.float32)]
+    )
+    streaming = StreamingTranscriber(whisper, OPTIONS)
+    _feed(streaming, live)
+    final = streaming.finish(live).text
+    assert final.count("Testing the microphone.") == 4, final

@@ -45,14 +45,19 @@ class DictationModes:
         """Have ``mode``'s run ready before the text is: a mode other than raw imports llm and
         its plugins, once a process, on a thread of its own, while the key is held (the first
         dictation in a mode waited 0.4 to 0.7 s for it after the key was let go)."""
-        from app.llm.modes import RAW
-        from app.llm.runner import load_llm
-
+        if mode == "raw" or self._preparing:  # (RAW: not imported on the press's thread)
+            return
         with self._lock:
-            if mode == RAW or self._preparing:
+            if self._preparing:
                 return
             self._preparing = True
-        threading.Thread(target=load_llm, name="holdtype-llm-import", daemon=True).start()
+
+        def load() -> None:
+            from app.llm.runner import load_llm
+
+            load_llm()
+
+        threading.Thread(target=load, name="holdtype-llm-import", daemon=True).start()
 
     def reset(self) -> None:
         """Make the runner again on next use (the settings changed)."""

@@ -286,6 +286,43 @@ def _next_speech(spans: list[tuple[float, float]], after: float) -> float:
     return min((max(start, after) for start, end in spans if end > after + 0.5), default=math.inf)
 
 
+def written_alike(texts: tuple[str, ...]) -> tuple[str, ...]:
+    """``texts`` (pieces of one reading) with the pieces that say the same words written as
+    the one of them written most fully: with a capital and a closing mark. A short piece read
+    alone often comes out in lower case and unmarked, one copy of a sentence said again and
+    again differently from the others.
+
+    >>> written_alike(("Testing the mic.", "testing the mic", "Next."))
+    ('Testing the mic.', 'Testing the mic.', 'Next.')
+    """
+
+    def fullness(text: str) -> int:
+        return int(text[:1].isupper()) + int(text.rstrip()[-1:] in ".?!")
+
+    best: dict[tuple[str, ...], str] = {}
+    for text in texts:
+        key = tuple(words_of(text))
+        if key not in best or fullness(text) > fullness(best[key]):
+            best[key] = text
+    return tuple(best[tuple(words_of(text))] for text in texts)
+
+
+def _rewritten(words: tuple[Word, ...], old: tuple[str, ...], new: tuple[str, ...]) -> tuple[Word, ...]:
+    """``words`` (of the pieces ``old``, in order) written as ``new`` says (see
+    :func:`written_alike`), where each piece has one word per token of its text; else as
+    they were (live dictation pastes the words)."""
+    if sum(len(text.split()) for text in old) != len(words):
+        return words
+    out: list[Word] = []
+    for before, after in zip(old, new, strict=True):
+        mine, tokens = words[len(out) : len(out) + len(before.split())], after.split()
+        if before == after or len(tokens) != len(mine):
+            out.extend(mine)
+        else:
+            out.extend(replace(w, text=" " + t) for w, t in zip(mine, tokens, strict=True))
+    return tuple(out)
+
+
 def _unprompted(options: DecodeOptions) -> DecodeOptions:
     """``options`` without what :func:`_prompted` looks for: Whisper hears the audio unhelped."""
     return replace(options, initial_prompt=None, hotwords=None, context=None)
@@ -752,7 +789,7 @@ class WhisperTranscriber:
         if result.repeat_heard:
             twice = 0
         if duration <= LONG_FORM_S and (stuck or result.copies_cut) and by_pauses:
-            pieces = self._read_by_pauses(spoken, options, started, speech)
+            pieces = self._read_by_pauses(spoken, options, started, speech, result)
             if pieces is not None:
                 return pieces
         if duration <= LONG_FORM_S and (stuck or twice):
@@ -1000,7 +1037,13 @@ class WhisperTranscriber:
             # one copy it kept; of a reading said twice over, half of it.
             copy = min(cut_words, len(words_of(trimmed.text))) or len(words_of(raw.text)) // 2
             kept = whole if 2 * _words_cut(raw, whole) >= copy else raw
-            return replace(kept, elapsed_ms=whole.elapsed_ms, repeat_heard=True)
+            # The two readings count the copies differently, and either may be the one that
+            # is right ("Can you hear me now?" said five times: five here, four in the whole
+            # window): the pauses between them can tell (see _read_by_pauses).
+            fewer = kept is whole and _words_cut(raw, whole) > 0
+            return replace(
+                kept, elapsed_ms=whole.elapsed_ms, repeat_heard=True, copies_cut=kept.copies_cut or fewer
+            )
         # Not said (the development sets' read-agains, 4 in about 300 short-context decodes,
         # all read once with the whole window).
         if cut:
@@ -1077,10 +1120,12 @@ class WhisperTranscriber:
         options: DecodeOptions,
         started: float,
         speech: list[tuple[float, float]] | None,
+        result: Transcript,
     ) -> Transcript | None:
-        """``spoken``, whose reading loops, read again piece by piece, cut at the speaker's
-        pauses (see :func:`gaps.pause_cuts`); None when it has no such pause, or a piece's
-        reading loops too.
+        """``spoken``, whose reading (``result``) loops or lost copies of words, read again
+        piece by piece, cut at the speaker's pauses (see :func:`gaps.pause_cuts`); None when
+        it has no such pause, a piece's reading loops too, or (``result`` not looping) the
+        pieces give no more words.
 
         A sentence really said four times ("Testing the microphone." with a pause after each)
         read whole came out six times, and Whisper's fallback for loops then kept one copy:
@@ -1098,8 +1143,18 @@ class WhisperTranscriber:
             return None
         if not (looping(pieces.text) or said_twice(pieces.text) or _repeats(pieces)):
             return None  # (no words said again: the loop was Whisper's; its own mends stand)
-        log.debug("looping reading read again by pauses: %r", pieces.text)
-        return pieces
+        if not looping(result.text) and _words_cut(result, pieces) >= 0:
+            return None  # (a piece read alone may hear a word less well: "A build in green")
+        texts = written_alike(pieces.segments)
+        log.debug("looping reading read again by pauses: %r", " ".join(texts))
+        # (repeat_heard: the copies were heard in pieces of audio of their own)
+        return replace(
+            pieces,
+            text=" ".join(texts),
+            segments=texts,
+            words=_rewritten(pieces.words, pieces.segments, texts),
+            repeat_heard=True,
+        )
 
     def _transcribe_pieces(
         self,
