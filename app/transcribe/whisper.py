@@ -160,8 +160,9 @@ class Transcript:
     repeat_heard: bool = False
     # The (start, end) seconds of each of ``segments``, as Whisper placed them.
     times: tuple[tuple[float, float], ...] = ()
-    # Copies of words were taken out of it: a first reading that looped was read again, or a
-    # repeat not heard by the whole window was cut (see ``WhisperTranscriber._read_by_pauses``).
+    # Copies of words may have been taken out of it: a first reading that looped was read
+    # again, a repeat not heard by the whole window was cut, or the whole window's reading,
+    # with fewer words, was taken (see ``WhisperTranscriber._read_by_pauses``).
     copies_cut: bool = False
 
 
