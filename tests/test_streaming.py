@@ -283,9 +283,10 @@ def test_words_said_again_are_streamed_again(whisper, speak, text: str, voice: s
     ],
 )
 def test_words_after_the_committed_ones(decoded: str, committed: list[str], rest: str) -> None:
-    from app.transcribe.streaming import _after_committed
+    from app.transcribe.streaming import _cut
 
-    assert " ".join(_after_committed(decoded.split(), committed)) == rest
+    words = decoded.split()
+    assert " ".join(words[_cut(words, committed)[0] :]) == rest
 
 
 @pytest.mark.parametrize(("gain", "noise"), [(0.01, 2e-5), (1.0, 0.01)])

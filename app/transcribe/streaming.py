@@ -80,12 +80,6 @@ def _cut(words: list[str], committed: list[str]) -> tuple[int, bool]:
     return owners[cut - 1] + 1, True
 
 
-def _after_committed(words: list[str], committed: list[str]) -> list[str]:
-    """The words of a re-decoded buffer that come after its already committed words (see
-    :func:`_cut`)."""
-    return words[_cut(words, committed)[0] :]
-
-
 # Punctuation a word may end with: what a decode writes where it thinks a sentence or a
 # clause ends.
 _MARKS = ".,;:!?…"
