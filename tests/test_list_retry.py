@@ -45,7 +45,9 @@ class ScriptedDecodes(WhisperTranscriber):
         self._model = object()
         self._commas = (11, 837)
 
-    def _decode_window(self, audio, options, started, duration, frames, suppress=(), repetition_penalty=1.0):  # type: ignore[no-untyped-def]
+    def _decode_window(  # type: ignore[no-untyped-def]
+        self, audio, options, started, duration, frames, suppress=(), repetition_penalty=1.0, fallback=True
+    ):
         self.suppressed.append(suppress)
         return self.script[len(self.suppressed) - 1]
 

@@ -123,7 +123,9 @@ class ScriptedDecodes(WhisperTranscriber):
         self._model = object()
         self._commas = (11, 837)
 
-    def _decode_window(self, audio, options, started, duration, frames, suppress=(), repetition_penalty=1.0):  # type: ignore[no-untyped-def]
+    def _decode_window(  # type: ignore[no-untyped-def]
+        self, audio, options, started, duration, frames, suppress=(), repetition_penalty=1.0, fallback=True
+    ):
         self.penalties.append(repetition_penalty)
         self.prompts.append(options.initial_prompt)
         self.frames.append(frames)
@@ -285,15 +287,51 @@ def test_a_sentence_said_four_times_is_written_four_times(speak, whisper) -> Non
     assert words_of(text).count("microphone") == 4, text
 
 
+class CountsFallbacks(WhisperTranscriber):
+    """The real transcriber, noting the seconds of audio each decode with Whisper's temperature
+    fallback reads."""
+
+    def __init__(self) -> None:
+        super().__init__(ModelSettings())
+        self.fallbacks: list[float] = []
+
+    def _decode_once(  # type: ignore[no-untyped-def]
+        self, audio, options, started, duration, *args, fallback: bool = True, **kwargs
+    ) -> Transcript:
+        if fallback:
+            self.fallbacks.append(duration)
+        return super()._decode_once(audio, options, started, duration, *args, fallback=fallback, **kwargs)
+
+
+@pytest.mark.slow
+def test_a_sentence_said_again_and_again_is_read_by_its_pauses_before_the_fallback(speak) -> None:  # type: ignore[no-untyped-def]
+    """The first reading of the sentence said four times loops: its pauses are tried before
+    Whisper's fallback, which read the whole at six temperatures (twice: the short context
+    and the whole window, 4 s of a 6 s run) only for the pieces to replace it. (A piece's own
+    reading may still loop and go through the fallback.)"""
+    whisper = CountsFallbacks()
+    whisper.load()
+    said = " ".join(["Testing the microphone."] * 4)
+    audio = load_audio(speak(said, voice="en-us+m3", speed=165))
+    text = whisper.transcribe(audio, DecodeOptions.from_settings(whisper.settings)).text
+    assert words_of(text).count("microphone") == 4, text
+    seconds = len(audio) / SAMPLE_RATE
+    assert all(duration < seconds / 2 for duration in whisper.fallbacks), (seconds, whisper.fallbacks)
+
+
 class WindowsDropped(WhisperTranscriber):
     """FAKE long-form decode (named as such): Whisper's reading of a recording past one window
     that drops every window as no speech (its compression-ratio check took real repeats for a
     loop) cannot be had on cue from the real model; everything else is the real transcriber."""
 
-    def _decode_window(self, audio, options, started, duration, frames, suppress=(), repetition_penalty=1.0):  # type: ignore[no-untyped-def]
+    def _decode_window(  # type: ignore[no-untyped-def]
+        self, audio, options, started, duration, frames, suppress=(), repetition_penalty=1.0, fallback=True
+    ):
         if duration > LONG_FORM_S:
             return Transcript("", duration, "en")
-        return super()._decode_window(audio, options, started, duration, frames, suppress, repetition_penalty)
+        return super()._decode_window(
+            audio, options, started, duration, frames, suppress, repetition_penalty, fallback
+        )
 
 
 @pytest.mark.slow

@@ -314,7 +314,7 @@ class _ScriptedReadings(WhisperTranscriber):
         self.windows: list[str] = []
         self._model = SimpleNamespace(encoder_frames=lambda frames: contextlib.nullcontext())
 
-    def _decode(self, audio, options, started, duration, suppress=(), repetition_penalty=1.0):  # type: ignore[no-untyped-def]
+    def _decode(self, audio, options, started, duration, suppress=(), repetition_penalty=1.0, fallback=True):  # type: ignore[no-untyped-def]
         self.windows.append("short" if len(audio) > round(duration * SAMPLE_RATE) else "whole")
         return Transcript(self.texts[len(self.windows) - 1], duration, "en")
 

@@ -170,6 +170,15 @@ class DecodeCancelled(Exception):
     """A decode was given up because its result is no longer wanted (see ``cancel``)."""
 
 
+class _FirstLoops(Exception):
+    """A first decode looped, and its caller asked to hear so before Whisper's temperature
+    fallback runs (see ``WhisperTranscriber._transcribe``)."""
+
+    def __init__(self, reading: Transcript) -> None:
+        super().__init__(reading.text)
+        self.reading = reading
+
+
 class Transcriber(Protocol):
     """Anything that turns audio into a transcript (local Whisper, a remote server...)."""
 
@@ -758,7 +767,21 @@ class WhisperTranscriber:
         spoken = audio  # as given: padded below for the encoder
         if frames is not None:
             audio = _silence_to(audio, frames)
-        result = self._decode_window(audio, options, started, duration, frames)
+        # Speech with pauses whose first reading loops may have been said again and again:
+        # read by its pauses (see _read_by_pauses) before Whisper's fallback reads the whole
+        # at six more temperatures (2 s each on a 6.5 s clip) for a loop the pieces then
+        # replace. Only when the pieces say no words again is the fallback run, as before.
+        early = bool(by_pauses and speech and duration <= LONG_FORM_S and gaps.pause_cuts(speech))
+        by_pause: Transcript | None = None  # the reading by pauses, once made
+        paused = False
+        try:
+            result = self._decode_window(audio, options, started, duration, frames, fallback=not early)
+        except _FirstLoops as loops:
+            by_pause, paused = self._pause_reading(spoken, options, started, speech), True
+            taken = self._read_by_pauses(by_pause, loops.reading)
+            if taken is not None:
+                return taken
+            result = self._decode_window(audio, options, started, duration, frames)
         if duration > LONG_FORM_S:
             result = self._mend_long(spoken, result, options, started, speech or [])
         prompt = _prompt_text(options)
@@ -790,7 +813,9 @@ class WhisperTranscriber:
         if result.repeat_heard:
             twice = 0
         if duration <= LONG_FORM_S and (stuck or result.copies_cut) and by_pauses:
-            pieces = self._read_by_pauses(spoken, options, started, speech, result)
+            if not paused:
+                by_pause = self._pause_reading(spoken, options, started, speech)
+            pieces = self._read_by_pauses(by_pause, result)
             if pieces is not None:
                 return pieces
         if duration <= LONG_FORM_S and (stuck or twice):
@@ -1011,12 +1036,14 @@ class WhisperTranscriber:
         frames: int | None,
         suppress: tuple[int, ...] = (),
         repetition_penalty: float = 1.0,
+        fallback: bool = True,
     ) -> Transcript:
-        """One decode; with ``frames``, the encoder hears only that many log-mel frames."""
+        """One decode; with ``frames``, the encoder hears only that many log-mel frames.
+        Without ``fallback``, a first decode that loops raises :class:`_FirstLoops`."""
         if frames is None:
-            return self._decode(audio, options, started, duration, suppress, repetition_penalty)
+            return self._decode(audio, options, started, duration, suppress, repetition_penalty, fallback)
         with self._model.encoder_frames(frames):  # type: ignore[union-attr]
-            raw = self._decode(audio, options, started, duration, suppress, repetition_penalty)
+            raw = self._decode(audio, options, started, duration, suppress, repetition_penalty, fallback)
         # Short context sometimes makes Whisper read the utterance twice, or hear words in the
         # padding: cut those off. But a speaker may say a sentence twice ("Testing one two
         # three, testing one two three"): a repeat of a few words is cut only when Whisper,
@@ -1115,26 +1142,17 @@ class WhisperTranscriber:
         # Words for the whole audio first: the voice detector runs only for a sparse reading.
         return said < SPARSE_WORDS_PER_S * seconds and said < SPARSE_WORDS_PER_S * vad.speech_seconds(audio)
 
-    def _read_by_pauses(
+    def _pause_reading(
         self,
         spoken: np.ndarray,
         options: DecodeOptions,
         started: float,
         speech: list[tuple[float, float]] | None,
-        result: Transcript,
     ) -> Transcript | None:
-        """``spoken``, whose reading (``result``) loops or lost copies of words, read again
-        piece by piece, cut at the speaker's pauses (see :func:`gaps.pause_cuts`); None when
-        it has no such pause, a piece's reading loops too, or (``result`` not looping) the
-        pieces give no more words.
-
-        A sentence really said four times ("Testing the microphone." with a pause after each)
-        read whole came out six times, and Whisper's fallback for loops then kept one copy:
-        a loop of text is no proof of a loop of the decoder. Each piece holds one copy, so
-        each copy read is one said. The pieces' reading is taken when, no piece looping, it
-        still says words again: they were heard in pieces of audio of their own. Otherwise
-        the loop was Whisper's (one that stands for words half heard, "run, run, run, run"),
-        mended as before."""
+        """``spoken`` read again piece by piece, cut at the speaker's pauses (see
+        :func:`gaps.pause_cuts`), when that reading says words again in pieces of audio of their
+        own; None when it has no such pause, a piece's reading loops, or it says no words again
+        (see :meth:`_read_by_pauses`)."""
         spans = speech if speech is not None else vad.speech_spans(spoken)
         cuts = gaps.pause_cuts(spans)
         if not cuts:
@@ -1144,10 +1162,7 @@ class WhisperTranscriber:
             return None
         if not (looping(pieces.text) or said_twice(pieces.text) or _repeats(pieces)):
             return None  # (no words said again: the loop was Whisper's; its own mends stand)
-        if not looping(result.text) and _words_cut(result, pieces) >= 0:
-            return None  # (a piece read alone may hear a word less well: "A build in green")
         texts = written_alike(pieces.segments)
-        log.debug("looping reading read again by pauses: %r", " ".join(texts))
         # (repeat_heard: the copies were heard in pieces of audio of their own)
         return replace(
             pieces,
@@ -1156,6 +1171,25 @@ class WhisperTranscriber:
             words=_rewritten(pieces.words, pieces.segments, texts),
             repeat_heard=True,
         )
+
+    def _read_by_pauses(self, pieces: Transcript | None, result: Transcript) -> Transcript | None:
+        """``pieces`` (the reading by pauses, see :meth:`_pause_reading`) in place of
+        ``result``, a reading that loops or lost copies of words; None when there are no such
+        pieces or (``result`` not looping) they give no more words.
+
+        A sentence really said four times ("Testing the microphone." with a pause after each)
+        read whole came out six times, and Whisper's fallback for loops then kept one copy:
+        a loop of text is no proof of a loop of the decoder. Each piece holds one copy, so
+        each copy read is one said. The pieces' reading is taken when, no piece looping, it
+        still says words again: they were heard in pieces of audio of their own. Otherwise
+        the loop was Whisper's (one that stands for words half heard, "run, run, run, run"),
+        mended as before."""
+        if pieces is None:
+            return None
+        if not looping(result.text) and _words_cut(result, pieces) >= 0:
+            return None  # (a piece read alone may hear a word less well: "A build in green")
+        log.debug("looping reading read again by pauses: %r", pieces.text)
+        return pieces
 
     def _transcribe_pieces(
         self,
@@ -1206,10 +1240,12 @@ class WhisperTranscriber:
         duration: float,
         suppress: tuple[int, ...] = (),
         repetition_penalty: float = 1.0,
+        fallback: bool = True,
     ) -> Transcript:
         """One decode of ``audio``. Up to one window, Whisper's reading at its first
         temperature is taken unless it loops (:func:`looping`); only then is it read again
-        with Whisper's fallback (see :data:`COMPRESSION_RATIO_THRESHOLD`). A reading whose mean
+        with Whisper's fallback (see :data:`COMPRESSION_RATIO_THRESHOLD`), or, without
+        ``fallback``, given to the caller in :class:`_FirstLoops`. A reading whose mean
         log-probability is below Whisper's threshold is taken too: sampled again at five more
         temperatures it cost a second or more on a 4 s clip, changed no term on our jargon
         sets, and read differently from run to run."""
@@ -1220,6 +1256,8 @@ class WhisperTranscriber:
         )
         if not looping(first.text):
             return first
+        if not fallback:
+            raise _FirstLoops(replace(first, copies_cut=True))
         log.debug("decode %r loops; read again with the temperature fallback", first.text)
         again = self._decode_once(audio, options, started, duration, suppress, repetition_penalty)
         return replace(again, copies_cut=True)
