@@ -319,6 +319,18 @@ def test_a_sentence_said_again_and_again_is_read_by_its_pauses_before_the_fallba
     assert all(duration < seconds / 2 for duration in whisper.fallbacks), (seconds, whisper.fallbacks)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("said", ["Thank you.", "Next slide please."])
+def test_copies_the_voice_detector_runs_together_are_cut_at_their_quiet(speak, whisper, said: str) -> None:  # type: ignore[no-untyped-def]
+    """From a review: said four times with a third of a second of silence between, these came
+    out twice and once: the voice detector heard one span of speech (or three), so the
+    reading by pauses found no pause between the copies. The quiet stretches are pauses too."""
+    audio = load_audio(speak(" ".join([said] * 4), speed=165))
+    text = whisper.transcribe(audio, DecodeOptions.from_settings(whisper.settings)).text
+    last = words_of(said)[-1]
+    assert words_of(text).count(last) == 4, text
+
+
 class WindowsDropped(WhisperTranscriber):
     """FAKE long-form decode (named as such): Whisper's reading of a recording past one window
     that drops every window as no speech (its compression-ratio check took real repeats for a

@@ -771,7 +771,7 @@ class WhisperTranscriber:
         # read by its pauses (see _read_by_pauses) before Whisper's fallback reads the whole
         # at six more temperatures (2 s each on a 6.5 s clip) for a loop the pieces then
         # replace. Only when the pieces say no words again is the fallback run, as before.
-        early = bool(by_pauses and speech and duration <= LONG_FORM_S and gaps.pause_cuts(speech))
+        early = bool(by_pauses and speech and duration <= LONG_FORM_S and gaps.pause_points(spoken, speech))
         by_pause: Transcript | None = None  # the reading by pauses, once made
         paused = False
         try:
@@ -1150,11 +1150,11 @@ class WhisperTranscriber:
         speech: list[tuple[float, float]] | None,
     ) -> Transcript | None:
         """``spoken`` read again piece by piece, cut at the speaker's pauses (see
-        :func:`gaps.pause_cuts`), when that reading says words again in pieces of audio of their
+        :func:`gaps.pause_points`), when that reading says words again in pieces of audio of their
         own; None when it has no such pause, a piece's reading loops, or it says no words again
         (see :meth:`_read_by_pauses`)."""
         spans = speech if speech is not None else vad.speech_spans(spoken)
-        cuts = gaps.pause_cuts(spans)
+        cuts = gaps.pause_points(spoken, spans)
         if not cuts:
             return None
         pieces = self._transcribe_pieces(spoken, options, started, cuts, carry=False, by_pauses=False)
