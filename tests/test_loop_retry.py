@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from app.config import ModelSettings
+from app.transcribe import gaps, vad
 from app.transcribe.audiofile import SAMPLE_RATE, load_audio
 from app.transcribe.glitches import loop_excess, looping, said_twice, words_of
 from app.transcribe.whisper import (
@@ -329,6 +330,20 @@ def test_copies_the_voice_detector_runs_together_are_cut_at_their_quiet(speak, w
     text = whisper.transcribe(audio, DecodeOptions.from_settings(whisper.settings)).text
     last = words_of(said)[-1]
     assert words_of(text).count(last) == 4, text
+
+
+@pytest.mark.slow
+def test_pieces_after_the_first_are_not_read_after_the_callers_context(speak, whisper) -> None:  # type: ignore[no-untyped-def]
+    """Live dictation reads the words after those it committed, with them as context ("Can").
+    Read by its pauses, each piece of a question said three times was read after that context
+    too, and each lost its first word to it: "you hear me now? Can". The context is what was
+    said before the first piece only."""
+    audio = load_audio(speak(" ".join(["Can you hear me now?"] * 3), voice="en-us+f2"))
+    cuts = gaps.pause_points(audio, vad.speech_spans(audio))
+    assert len(cuts) == 2
+    options = DecodeOptions.from_settings(whisper.settings, context="Can")
+    pieces = whisper._transcribe_pieces(audio, options, 0.0, cuts, carry=False)
+    assert [words_of(text)[:2] for text in pieces.segments[1:]] == [["can", "you"]] * 2, pieces.segments
 
 
 class WindowsDropped(WhisperTranscriber):
