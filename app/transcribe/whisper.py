@@ -508,6 +508,9 @@ class WhisperTranscriber:
         self._commas: tuple[int, ...] | None = None
         self._tokenizer_cache: Any = None  # faster_whisper.tokenizer.Tokenizer, made on first use
         self._workers = 1  # the model's parallel workers (set by load)
+        # This thread's first decode already made, that the next decode takes instead of
+        # decoding again (see _transcribe: a loop read by its pauses first).
+        self._known = threading.local()
 
     @property
     def name(self) -> str:
@@ -781,7 +784,12 @@ class WhisperTranscriber:
             taken = self._read_by_pauses(by_pause, loops.reading)
             if taken is not None:
                 return taken
-            result = self._decode_window(audio, options, started, duration, frames)
+            # As before, but for the first decode, made already: on to the fallback.
+            self._known.first = loops.reading
+            try:
+                result = self._decode_window(audio, options, started, duration, frames)
+            finally:
+                self._known.first = None
         if duration > LONG_FORM_S:
             result = self._mend_long(spoken, result, options, started, speech or [])
         prompt = _prompt_text(options)
@@ -1259,13 +1267,17 @@ class WhisperTranscriber:
         sets, and read differently from run to run."""
         if duration > LONG_FORM_S or len(options.temperature) < 2:
             return self._decode_once(audio, options, started, duration, suppress, repetition_penalty)
-        first = self._decode_once(
-            audio, options, started, duration, suppress, repetition_penalty, fallback=False
-        )
+        first = getattr(self._known, "first", None)
+        if first is not None:
+            self._known.first = None  # (once: the decodes after it are of other audio or options)
+        else:
+            first = self._decode_once(
+                audio, options, started, duration, suppress, repetition_penalty, fallback=False
+            )
         if not looping(first.text):
             return first
         if not fallback:
-            raise _FirstLoops(replace(first, copies_cut=True))
+            raise _FirstLoops(first)
         log.debug("decode %r loops; read again with the temperature fallback", first.text)
         again = self._decode_once(audio, options, started, duration, suppress, repetition_penalty)
         return replace(again, copies_cut=True)
