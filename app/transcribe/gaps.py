@@ -34,6 +34,10 @@ PAUSE_CUT_S = 0.2
 #: A stretch this far under the speech's level (its 95th percentile of 10 ms levels) is quiet
 #: enough to be a pause (-34 dB: a room's hum under a voice is quieter still).
 QUIET_LEVEL = 0.02
+#: Frames (10 ms) over that level that do not end a quiet stretch: a click, a crackle.
+QUIET_BLIP_FRAMES = 3
+#: Cuts at quiet stretches are this far (seconds) from every other cut: a piece holds a word.
+MIN_PIECE_S = 0.5
 
 
 def _merged(spans: Sequence[Span]) -> list[Span]:
@@ -131,19 +135,41 @@ def quiet_cuts(audio: np.ndarray, min_pause_s: float = PAUSE_CUT_S) -> list[int]
         return []
     quiet = np.concatenate([[False], levels < QUIET_LEVEL * loud, [False]])
     edges = np.flatnonzero(np.diff(quiet.astype(np.int8)))
+    runs: list[list[int]] = []
+    for start, end in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True):
+        if runs and start - runs[-1][1] <= QUIET_BLIP_FRAMES:
+            runs[-1][1] = end  # (a click, or noise a frame over the bar, ends no pause)
+        else:
+            runs.append([start, end])
     need = round(min_pause_s * 100)
     return [
-        int(start + end) // 2 * hop
-        for start, end in zip(edges[::2], edges[1::2], strict=True)
+        (start + end) // 2 * hop
+        for start, end in runs
         if end - start >= need and start > 0 and end < frames  # (not the silence before or after)
     ]
 
 
 def pause_points(audio: np.ndarray, speech: Sequence[Span]) -> list[int]:
     """Where to cut ``audio`` between phrases: its pauses between the voice detector's
-    ``speech`` spans (:func:`pause_cuts`), and the quiet stretches it ran together with the
-    speech around them (:func:`quiet_cuts`), one cut for each pause."""
+    ``speech`` spans (:func:`pause_cuts`), and the quiet stretches inside the speech that it
+    ran together with the words around them (:func:`quiet_cuts`), each at least
+    :data:`MIN_PIECE_S` from every other cut.
+
+    >>> tone = np.sin(np.arange(8000, dtype=np.float32) / 3)
+    >>> gap = np.zeros(6400, np.float32)
+    >>> audio = np.concatenate([tone, gap, tone, gap, tone])
+    >>> pause_points(audio, [(0.0, 2.3)]), pause_points(audio, [(0.0, 1.5)])
+    ([11200, 25600], [11200])
+    >>> click = gap.copy(); click[3200:3360] = 0.5  # 10 ms
+    >>> pause_points(np.concatenate([tone, click, tone]), [(0.0, 1.4)])
+    [11200]
+    """
+    if not speech:
+        return []
     cuts = pause_cuts(speech)
-    near = round(PAUSE_CUT_S * SAMPLE_RATE)
-    more = [cut for cut in quiet_cuts(audio) if all(abs(cut - other) > near for other in cuts)]
-    return sorted(cuts + more)
+    first, last = speech[0][0] * SAMPLE_RATE, speech[-1][1] * SAMPLE_RATE
+    apart = MIN_PIECE_S * SAMPLE_RATE
+    for cut in quiet_cuts(audio):
+        if first < cut < last and all(abs(cut - other) >= apart for other in cuts):
+            cuts.append(cut)
+    return sorted(cuts)
