@@ -1223,15 +1223,14 @@ class WhisperTranscriber:
         offset = 0
         weighted, weight = 0.0, 0  # mean log-probability over the pieces, by length of text
         for cut in [*(split_points(audio) if cuts is None else cuts), len(audio)]:
-            # (without carry, the caller's context is what was said before the first piece only:
-            # a piece that says it again, read after it, lost its first words to the echo)
-            said = (
-                _after(options, *texts)
-                if carry
-                else options
-                if offset == 0
-                else replace(options, context=None)
-            )
+            if carry:
+                said = _after(options, *texts)
+            elif offset == 0:
+                said = options
+            else:
+                # The caller's context is what was said before the first piece only: a piece
+                # that says it again, read after it, lost its first words to the echo.
+                said = replace(options, context=None)
             piece = self._transcribe(audio[offset:cut], said, by_pauses=by_pauses)
             shift = offset / SAMPLE_RATE
             words.extend(replace(w, start=w.start + shift, end=w.end + shift) for w in piece.words)
