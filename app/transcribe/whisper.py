@@ -774,7 +774,8 @@ class WhisperTranscriber:
         # read by its pauses (see _read_by_pauses) before Whisper's fallback reads the whole
         # at six more temperatures (2 s each on a 6.5 s clip) for a loop the pieces then
         # replace. Only when the pieces say no words again is the fallback run, as before.
-        early = bool(by_pauses and speech and duration <= LONG_FORM_S and gaps.pause_points(spoken, speech))
+        # (Whether it has pauses is asked only of a reading that loops: _pause_reading.)
+        early = bool(by_pauses and speech and duration <= LONG_FORM_S)
         by_pause: Transcript | None = None  # the reading by pauses, once made
         paused = False
         try:
