@@ -776,13 +776,12 @@ class WhisperTranscriber:
         # replace. Only when the pieces say no words again is the fallback run, as before.
         # (Whether it has pauses is asked only of a reading that loops: _pause_reading.)
         early = bool(by_pauses and speech and duration <= LONG_FORM_S)
-        by_pause: Transcript | None = None  # the reading by pauses, once made
-        paused = False
+        paused = False  # read by its pauses already: there were no pieces (a loop takes any)
         try:
             result = self._decode_window(audio, options, started, duration, frames, fallback=not early)
         except _FirstLoops as loops:
-            by_pause, paused = self._pause_reading(spoken, options, started, speech), True
-            taken = self._read_by_pauses(by_pause, loops.reading)
+            paused = True
+            taken = self._read_by_pauses(self._pause_reading(spoken, options, started, speech), loops.reading)
             if taken is not None:
                 return taken
             # As before, but for the first decode, made already: on to the fallback.
@@ -821,10 +820,8 @@ class WhisperTranscriber:
             result = self._check_twice(spoken, options, started, duration, frames, result, twice)
         if result.repeat_heard:
             twice = 0
-        if duration <= LONG_FORM_S and (stuck or result.copies_cut) and by_pauses:
-            if not paused:
-                by_pause = self._pause_reading(spoken, options, started, speech)
-            pieces = self._read_by_pauses(by_pause, result)
+        if duration <= LONG_FORM_S and (stuck or result.copies_cut) and by_pauses and not paused:
+            pieces = self._read_by_pauses(self._pause_reading(spoken, options, started, speech), result)
             if pieces is not None:
                 return pieces
         if duration <= LONG_FORM_S and (stuck or twice):
