@@ -15,6 +15,7 @@ import math
 import os
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -296,24 +297,40 @@ def _next_speech(spans: list[tuple[float, float]], after: float) -> float:
     return min((max(start, after) for start, end in spans if end > after + 0.5), default=math.inf)
 
 
+# The marks that close a sentence (see written_alike).
+_CLOSING = ".?!"
+
+
 def written_alike(texts: tuple[str, ...]) -> tuple[str, ...]:
-    """``texts`` (pieces of one reading) with the pieces that say the same words written as
-    the one of them written most fully: with a capital and a closing mark. A short piece read
-    alone often comes out in lower case and unmarked, one copy of a sentence said again and
-    again differently from the others.
+    """``texts`` (pieces of one reading, each read alone between the speaker's pauses) with
+    the pieces that say the same words written as the one of them written most fully: with a
+    capital and a closing mark. A short piece read alone often comes out in lower case and
+    unmarked, one copy of a sentence said again and again differently from the others.
+
+    Words said again after a pause, with a capital, are a sentence each even when no copy
+    came out with its full stop (tiny.en on one CPU read all four copies of "Testing the
+    microphone." said with pauses without one, on another with): the stop is written, so
+    the copies do not run together as "microphone Testing the microphone".
 
     >>> written_alike(("Testing the mic.", "testing the mic", "Next."))
     ('Testing the mic.', 'Testing the mic.', 'Next.')
+    >>> written_alike(("Testing the mic", "testing the mic,", "Next"))
+    ('Testing the mic.', 'Testing the mic.', 'Next')
     """
 
     def fullness(text: str) -> int:
-        return int(text[:1].isupper()) + int(text.rstrip()[-1:] in ".?!")
+        return int(text[:1].isupper()) + int(text.rstrip()[-1:] in _CLOSING)
 
     best: dict[tuple[str, ...], str] = {}
+    copies: Counter[tuple[str, ...]] = Counter()
     for text in texts:
         key = tuple(words_of(text))
+        copies[key] += 1
         if key not in best or fullness(text) > fullness(best[key]):
             best[key] = text
+    for key, text in best.items():
+        if key and copies[key] > 1 and fullness(text) == 1 and text[:1].isupper():
+            best[key] = text.rstrip().rstrip(",;:") + "."
     return tuple(best[tuple(words_of(text))] for text in texts)
 
 
